@@ -1,0 +1,175 @@
+//! Command-line commands: argument types and what each command does with the library.
+//!
+//! Exit codes: 0 nothing to report, 1 findings, 2 the input could not be read.
+
+use std::fs::File;
+use std::io::{self, BufWriter, Read, Write};
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+use crate::read::{ClaimReader, Event, Summary};
+use crate::x12::{Problem, ReadError};
+
+/// Exit code: the input was read and nothing was found.
+pub const EXIT_CLEAN: i32 = 0;
+/// Exit code: the input was read and findings were reported.
+pub const EXIT_FINDINGS: i32 = 1;
+/// Exit code: the input could not be read.
+pub const EXIT_UNREADABLE: i32 = 2;
+
+/// scrub837: checks X12 837P professional claim files before they go to a payer.
+#[derive(Debug, Parser)]
+#[command(name = "scrub837", version, about)]
+pub struct Args {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Read an 837P file and print one JSON object per claim (JSON Lines); findings and a
+    /// summary go to standard error.
+    Parse {
+        /// The file to read, or `-` for standard input.
+        file: String,
+        /// Include names, member ids, birth dates and addresses of patients and subscribers
+        /// in the JSON (protected health information; off by default).
+        #[arg(long)]
+        show_phi: bool,
+    },
+    /// Write a synthetic 837P file for benchmarks and tests (no real people).
+    #[command(hide = true)]
+    Generate {
+        /// Number of claims to write.
+        #[arg(long, default_value_t = 1000)]
+        claims: u64,
+        /// Where to write; standard output when absent.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+}
+
+/// Runs a parsed command line and returns the process exit code.
+pub fn run(args: Args) -> i32 {
+    match args.command {
+        Command::Parse { file, show_phi } => parse_command(&file, show_phi),
+        Command::Generate { claims, out } => generate_command(claims, out),
+    }
+}
+
+fn open_input(file: &str) -> io::Result<Box<dyn Read>> {
+    if file == "-" {
+        Ok(Box::new(io::stdin().lock()))
+    } else {
+        Ok(Box::new(File::open(file)?))
+    }
+}
+
+fn display_name(file: &str) -> &str {
+    if file == "-" {
+        "<stdin>"
+    } else {
+        file
+    }
+}
+
+fn parse_command(file: &str, show_phi: bool) -> i32 {
+    let name = display_name(file);
+    let source = match open_input(file) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {name}: cannot open: {e}");
+            return EXIT_UNREADABLE;
+        }
+    };
+    let mut reader = ClaimReader::new(source);
+    let stdout = io::stdout();
+    let mut out = BufWriter::new(stdout.lock());
+    let stderr = io::stderr();
+    let mut err = stderr.lock();
+    loop {
+        match reader.next_event() {
+            Ok(Some(Event::Claim(claim))) => {
+                let record = crate::model::json::claim_record(&claim, show_phi);
+                if writeln!(out, "{record}").is_err() {
+                    // A closed pipe (`| head`) is not an error.
+                    return EXIT_CLEAN;
+                }
+            }
+            Ok(Some(Event::Problem(problem))) => {
+                let _ = write!(err, "{}", render_problem(name, &problem));
+            }
+            Ok(None) => break,
+            Err(e) => {
+                let _ = out.flush();
+                let _ = writeln!(err, "{}", render_read_error(name, &e));
+                return EXIT_UNREADABLE;
+            }
+        }
+    }
+    if out.flush().is_err() {
+        return EXIT_CLEAN;
+    }
+    let summary = reader.summary();
+    let _ = writeln!(err, "{}", render_summary(&summary));
+    if summary.problems > 0 {
+        EXIT_FINDINGS
+    } else {
+        EXIT_CLEAN
+    }
+}
+
+/// A fatal read error as one diagnostic line naming the file and location.
+pub fn render_read_error(file: &str, e: &ReadError) -> String {
+    format!("error: {file}: {e}")
+}
+
+/// A structural or envelope problem as a diagnostic, location first.
+pub fn render_problem(file: &str, p: &Problem) -> String {
+    let mut text = format!(
+        "{file}:{}: error[{}]: {}\n  = note: segment {} ({}), byte {}, line {}",
+        p.position.segment,
+        p.rule,
+        p.message,
+        p.position.segment,
+        p.segment_id,
+        p.position.byte,
+        p.position.line
+    );
+    if p.set_segment > 0 {
+        text.push_str(&format!(
+            ", segment {} of its transaction set",
+            p.set_segment
+        ));
+    }
+    if let Some(e) = p.element {
+        text.push_str(&format!(", element {:02}", e));
+    }
+    text.push('\n');
+    text
+}
+
+/// The closing summary line.
+pub fn render_summary(s: &Summary) -> String {
+    format!(
+        "summary: {} interchanges, {} groups, {} transaction sets ({} not claim-checked), {} claims, {} lines, {} findings, {} bytes",
+        s.interchanges, s.groups, s.transaction_sets, s.sets_skipped, s.claims, s.lines, s.problems, s.bytes
+    )
+}
+
+fn generate_command(claims: u64, out: Option<PathBuf>) -> i32 {
+    let result = match out {
+        Some(path) => crate::generate::write_file(&path, claims),
+        None => crate::generate::write(&mut BufWriter::new(io::stdout().lock()), claims),
+    };
+    match result {
+        Ok(()) => EXIT_CLEAN,
+        Err(e) => {
+            eprintln!("error: generate: {e}");
+            EXIT_UNREADABLE
+        }
+    }
+}

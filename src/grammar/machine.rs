@@ -1,0 +1,536 @@
+//! The loop machine: walks the segments of one transaction set through the grammar, says
+//! which loop each segment is in, and reports structural problems as it goes.
+
+use super::model::{Grammar, LoopDef, SegmentDef, Usage};
+use crate::x12::{Position, Problem, Segment};
+
+/// Index of a loop in a [`CompiledGrammar`]; 0 is the transaction-set header.
+pub type LoopIndex = usize;
+
+/// A segment id packed into an integer so matching costs one comparison.
+fn pack_id(id: &[u8]) -> u32 {
+    id.iter()
+        .take(3)
+        .fold(0u32, |acc, &b| (acc << 8) | u32::from(b))
+}
+
+/// A segment tag with an optional qualifier: element `element` must hold one of `values`.
+#[derive(Debug, Clone)]
+struct Matcher {
+    id: u32,
+    element: usize,
+    values: Vec<Vec<u8>>,
+}
+
+impl Matcher {
+    fn new(id: &str, element: Option<usize>, values: &[String]) -> Self {
+        Matcher {
+            id: pack_id(id.as_bytes()),
+            element: element.unwrap_or(0),
+            values: values.iter().map(|v| v.as_bytes().to_vec()).collect(),
+        }
+    }
+
+    fn tag_matches(&self, id: u32) -> bool {
+        self.id == id
+    }
+
+    fn qualifier_matches(&self, seg: &Segment<'_>) -> bool {
+        if self.element == 0 || self.values.is_empty() {
+            return true;
+        }
+        let value = seg.element(self.element);
+        self.values.iter().any(|v| v.as_slice() == value)
+    }
+
+    fn matches(&self, id: u32, seg: &Segment<'_>) -> bool {
+        self.tag_matches(id) && self.qualifier_matches(seg)
+    }
+}
+
+#[derive(Debug, Clone)]
+struct CompiledSegment {
+    name: String,
+    matcher: Matcher,
+    required: bool,
+    max_use: u32,
+}
+
+#[derive(Debug, Clone)]
+struct CompiledLoop {
+    id: String,
+    required: bool,
+    repeat: u32,
+    segments: Vec<CompiledSegment>,
+    children: Vec<LoopIndex>,
+}
+
+/// The grammar turned into indexed tables for the machine.
+#[derive(Debug, Clone)]
+pub struct CompiledGrammar {
+    loops: Vec<CompiledLoop>,
+    accepts: Vec<String>,
+    guide: String,
+}
+
+impl CompiledGrammar {
+    /// Indexes a checked grammar. The root is the loop with no parents.
+    pub fn new(grammar: &Grammar) -> Self {
+        let mut loops: Vec<CompiledLoop> = grammar.loops.iter().map(compile_loop).collect();
+        for (child, def) in grammar.loops.iter().enumerate() {
+            for parent in &def.parents {
+                if let Some(p) = grammar.loops.iter().position(|l| &l.id == parent) {
+                    loops[p].children.push(child);
+                }
+            }
+        }
+        CompiledGrammar {
+            loops,
+            accepts: grammar.grammar.accepts.clone(),
+            guide: grammar.grammar.guide.clone(),
+        }
+    }
+
+    /// The loop id (such as `2300`) of an index.
+    pub fn loop_id(&self, index: LoopIndex) -> &str {
+        &self.loops[index].id
+    }
+
+    /// The index of a loop id, if the grammar has it.
+    pub fn index_of(&self, id: &str) -> Option<LoopIndex> {
+        self.loops.iter().position(|l| l.id == id)
+    }
+
+    /// True when a GS08/ST03 version is one this grammar describes.
+    pub fn accepts(&self, version: &str) -> bool {
+        self.accepts.iter().any(|a| a == version)
+    }
+
+    /// The guide this grammar describes, such as `005010X222A1`.
+    pub fn guide(&self) -> &str {
+        &self.guide
+    }
+
+    /// Number of loops, the header included.
+    pub fn loop_count(&self) -> usize {
+        self.loops.len()
+    }
+}
+
+fn compile_loop(def: &LoopDef) -> CompiledLoop {
+    CompiledLoop {
+        id: def.id.clone(),
+        required: def.usage == Usage::R,
+        repeat: def.repeat,
+        segments: def.segments.iter().map(compile_segment).collect(),
+        children: Vec::new(),
+    }
+}
+
+fn compile_segment(def: &SegmentDef) -> CompiledSegment {
+    CompiledSegment {
+        name: def.id.clone(),
+        matcher: Matcher::new(&def.id, def.element, &def.values),
+        required: def.usage == Usage::R,
+        max_use: def.max_use,
+    }
+}
+
+/// One open loop instance.
+#[derive(Debug, Clone, Default)]
+struct Frame {
+    loop_index: LoopIndex,
+    /// Index of the last segment entry matched; entries before it are out of order.
+    segment_at: usize,
+    segment_counts: Vec<u32>,
+    child_counts: Vec<u32>,
+    /// Index (into `children`) of the last child loop entered.
+    child_at: usize,
+    opened_at: Position,
+    opened_set_segment: u32,
+}
+
+/// Walks one transaction set at a time through a [`CompiledGrammar`].
+#[derive(Debug)]
+pub struct Machine<'g> {
+    grammar: &'g CompiledGrammar,
+    frames: Vec<Frame>,
+    depth: usize,
+    problems: Vec<Problem>,
+}
+
+/// Where the machine put a segment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Placement {
+    /// The loop the segment is in.
+    pub loop_index: LoopIndex,
+    /// True when the segment opened that loop instance.
+    pub opens_loop: bool,
+}
+
+enum Found {
+    Segment(usize),
+    Child { depth: usize, child: usize },
+}
+
+impl<'g> Machine<'g> {
+    /// Makes a machine for `grammar`.
+    pub fn new(grammar: &'g CompiledGrammar) -> Self {
+        Machine {
+            grammar,
+            frames: Vec::new(),
+            depth: 0,
+            problems: Vec::new(),
+        }
+    }
+
+    /// Problems found since the last call.
+    pub fn take_problems(&mut self) -> Vec<Problem> {
+        std::mem::take(&mut self.problems)
+    }
+
+    /// True when problems are waiting to be taken.
+    pub fn has_problems(&self) -> bool {
+        !self.problems.is_empty()
+    }
+
+    /// Starts a transaction set with its ST segment.
+    pub fn begin(&mut self, st: &Segment<'_>) {
+        self.depth = 0;
+        self.push(0, st.position(), 1);
+        let Some(frame) = self.frames.first_mut() else {
+            return;
+        };
+        if let Some(i) = self.grammar.loops[0]
+            .segments
+            .iter()
+            .position(|s| s.matcher.tag_matches(pack_id(st.id())))
+        {
+            frame.segment_counts[i] = 1;
+            frame.segment_at = i;
+        }
+    }
+
+    /// Places one segment between ST and SE.
+    pub fn step(&mut self, seg: &Segment<'_>, set_segment: u32) -> Placement {
+        let id = pack_id(seg.id());
+        match self.find(id, seg) {
+            Some(Found::Segment(entry)) => {
+                self.count_segment(entry, seg, set_segment);
+                Placement {
+                    loop_index: self.top().loop_index,
+                    opens_loop: false,
+                }
+            }
+            Some(Found::Child { depth, child }) => {
+                self.close_to(depth, seg.position(), set_segment);
+                self.enter_child(child, seg, set_segment);
+                Placement {
+                    loop_index: self.top().loop_index,
+                    opens_loop: true,
+                }
+            }
+            None => {
+                self.place_stray(id, seg, set_segment);
+                Placement {
+                    loop_index: self.top().loop_index,
+                    opens_loop: false,
+                }
+            }
+        }
+    }
+
+    /// Ends the transaction set at its SE, reporting what is missing in every open loop.
+    pub fn end(&mut self, se: &Segment<'_>, set_segment: u32) {
+        self.close_to(0, se.position(), set_segment);
+        self.close_top(se.position(), set_segment);
+        self.depth = 0;
+    }
+
+    /// Drops an unterminated transaction set without checking it further (the envelope
+    /// layer reports the missing SE).
+    pub fn abandon(&mut self) {
+        self.depth = 0;
+    }
+
+    fn top(&self) -> &Frame {
+        &self.frames[self.depth - 1]
+    }
+
+    fn loop_of(&self, depth: usize) -> &'g CompiledLoop {
+        &self.grammar.loops[self.frames[depth - 1].loop_index]
+    }
+
+    /// Looks for where `seg` belongs, in order: a later segment of the current loop, a child
+    /// loop of the current loop, then a child loop of each enclosing loop going outwards.
+    fn find(&self, id: u32, seg: &Segment<'_>) -> Option<Found> {
+        let top = self.top();
+        let current = self.loop_of(self.depth);
+        let first = top.segment_at.max(1);
+        // A full entry gives way to a later one with the same tag (HI: principal, then
+        // anesthesia, then condition codes); only when all are full is the first over its limit.
+        let mut full = None;
+        for (i, entry) in current.segments.iter().enumerate().skip(first) {
+            if entry.matcher.matches(id, seg) {
+                if entry.max_use == 0 || top.segment_counts[i] < entry.max_use {
+                    return Some(Found::Segment(i));
+                }
+                full.get_or_insert(i);
+            }
+        }
+        if let Some(i) = full {
+            return Some(Found::Segment(i));
+        }
+        (1..=self.depth).rev().find_map(|depth| {
+            self.loop_of(depth)
+                .children
+                .iter()
+                .position(|&c| self.grammar.loops[c].segments[0].matcher.matches(id, seg))
+                .map(|child| Found::Child { depth, child })
+        })
+    }
+
+    fn count_segment(&mut self, entry: usize, seg: &Segment<'_>, set_segment: u32) {
+        let def = &self.loop_of(self.depth).segments[entry];
+        let depth = self.depth;
+        let frame = &mut self.frames[depth - 1];
+        frame.segment_counts[entry] += 1;
+        frame.segment_at = entry;
+        let count = frame.segment_counts[entry];
+        if def.max_use > 0 && count > def.max_use {
+            let message = format!(
+                "segment {} used {} times in loop {}; the maximum is {}",
+                def.name,
+                count,
+                self.loop_of(depth).id,
+                def.max_use
+            );
+            self.report(seg, set_segment, None, "5", message);
+        }
+    }
+
+    /// A segment that fits nowhere in order: out of sequence, a bad qualifier, or unknown.
+    fn place_stray(&mut self, id: u32, seg: &Segment<'_>, set_segment: u32) {
+        let current = self.loop_of(self.depth);
+        if let Some(def) = current.segments.iter().find(|s| s.matcher.matches(id, seg)) {
+            let message = format!(
+                "segment {} is out of order in loop {}",
+                def.name, current.id
+            );
+            self.report(seg, set_segment, None, "7", message);
+            return;
+        }
+        if let Some(def) = current.segments.iter().find(|s| s.matcher.tag_matches(id)) {
+            let element = def.matcher.element;
+            let message = format!(
+                "{}{:02} value '{}' is not one the guide allows in loop {}",
+                def.name,
+                element,
+                String::from_utf8_lossy(seg.element(element)),
+                current.id
+            );
+            self.report(seg, set_segment, Some(element as u8), "8", message);
+            return;
+        }
+        let owner = (1..self.depth).rev().find_map(|d| {
+            let l = self.loop_of(d);
+            l.segments
+                .iter()
+                .any(|s| s.matcher.matches(id, seg))
+                .then_some(l.id.as_str())
+        });
+        let message = match owner {
+            Some(l) => format!(
+                "segment {} belongs to loop {} but appears inside loop {}",
+                seg.id_str(),
+                l,
+                current.id
+            ),
+            None => format!(
+                "segment {}{} is not expected in loop {}",
+                seg.id_str(),
+                qualifier_hint(seg),
+                current.id
+            ),
+        };
+        let code = if owner.is_some() { "7" } else { "2" };
+        self.report(seg, set_segment, None, code, message);
+    }
+
+    fn enter_child(&mut self, child: usize, seg: &Segment<'_>, set_segment: u32) {
+        let depth = self.depth;
+        let parent_loop = self.loop_of(depth);
+        let child_index = parent_loop.children[child];
+        let child_def = &self.grammar.loops[child_index];
+        let frame = &mut self.frames[depth - 1];
+        frame.child_counts[child] += 1;
+        let count = frame.child_counts[child];
+        // HL levels nest by HL02, not by position: a subscriber's own claims may come before
+        // or after its dependants' levels, so their order is not checked here.
+        let opened_by_hl = child_def.segments[0].matcher.tag_matches(pack_id(b"HL"));
+        let out_of_order = child < frame.child_at && !opened_by_hl;
+        frame.child_at = child;
+        if child_def.repeat > 0 && count > child_def.repeat {
+            let message = format!(
+                "loop {} occurs {} times in loop {}; the maximum is {}",
+                child_def.id, count, parent_loop.id, child_def.repeat
+            );
+            self.report(seg, set_segment, None, "4", message);
+        }
+        if out_of_order {
+            let message = format!(
+                "loop {} is out of order in loop {}",
+                child_def.id, parent_loop.id
+            );
+            self.report(seg, set_segment, None, "7", message);
+        }
+        self.push(child_index, seg.position(), set_segment);
+        let frame = &mut self.frames[self.depth - 1];
+        frame.segment_counts[0] = 1;
+    }
+
+    fn push(&mut self, loop_index: LoopIndex, at: Position, set_segment: u32) {
+        let def = &self.grammar.loops[loop_index];
+        if self.frames.len() <= self.depth {
+            self.frames.push(Frame::default());
+        }
+        let frame = &mut self.frames[self.depth];
+        frame.loop_index = loop_index;
+        frame.segment_at = 0;
+        frame.child_at = 0;
+        frame.segment_counts.clear();
+        frame.segment_counts.resize(def.segments.len(), 0);
+        frame.child_counts.clear();
+        frame.child_counts.resize(def.children.len(), 0);
+        frame.opened_at = at;
+        frame.opened_set_segment = set_segment;
+        self.depth += 1;
+    }
+
+    /// Closes loops until `depth` loops remain open.
+    fn close_to(&mut self, depth: usize, at: Position, set_segment: u32) {
+        while self.depth > depth.max(1) {
+            self.close_top(at, set_segment);
+            self.depth -= 1;
+        }
+    }
+
+    /// Reports required segments and child loops missing from the innermost open loop.
+    fn close_top(&mut self, at: Position, set_segment: u32) {
+        let frame = self.frames[self.depth - 1].clone();
+        let def = self.loop_of(self.depth);
+        let mut missing = Vec::new();
+        for (entry, count) in def.segments.iter().zip(&frame.segment_counts) {
+            if entry.required && *count == 0 {
+                missing.push((
+                    "3",
+                    format!(
+                        "required segment {}{} is missing from loop {}",
+                        entry.name,
+                        entry_hint(entry),
+                        def.id
+                    ),
+                ));
+            }
+        }
+        for (&child, count) in def.children.iter().zip(&frame.child_counts) {
+            let child_def = &self.grammar.loops[child];
+            if child_def.required
+                && *count == 0
+                && !alternative_present(self.grammar, def, child, &frame)
+            {
+                missing.push((
+                    "I7",
+                    format!(
+                        "required loop {} is missing from loop {}",
+                        child_def.id, def.id
+                    ),
+                ));
+            }
+        }
+        for (code, message) in missing {
+            self.problems.push(Problem {
+                rule: "X12-STRUCTURE",
+                position: frame.opened_at,
+                set_segment: frame.opened_set_segment,
+                segment_id: def
+                    .segments
+                    .first()
+                    .map(|s| s.name.clone())
+                    .unwrap_or_default(),
+                element: None,
+                code: Some(code),
+                message,
+            });
+        }
+        let _ = (at, set_segment);
+    }
+
+    fn report(
+        &mut self,
+        seg: &Segment<'_>,
+        set_segment: u32,
+        element: Option<u8>,
+        code: &'static str,
+        message: String,
+    ) {
+        self.problems.push(Problem {
+            rule: if code == "8" {
+                "X12-ELEMENT"
+            } else {
+                "X12-STRUCTURE"
+            },
+            position: seg.position(),
+            set_segment,
+            segment_id: seg.id_str().to_string(),
+            element,
+            code: Some(code),
+            message,
+        });
+    }
+}
+
+/// A required child such as 2300 may be satisfied through an alternative path: 2000B needs
+/// a 2300 only when no 2000C carries the claims. Loops that share a trigger tag with a
+/// present sibling which can hold the same children count as present.
+fn alternative_present(
+    grammar: &CompiledGrammar,
+    parent: &CompiledLoop,
+    child: LoopIndex,
+    frame: &Frame,
+) -> bool {
+    parent
+        .children
+        .iter()
+        .zip(&frame.child_counts)
+        .any(|(&other, &count)| {
+            count > 0 && other != child && grammar.loops[other].children.contains(&child)
+        })
+}
+
+fn qualifier_hint(seg: &Segment<'_>) -> String {
+    let first = seg.element(1);
+    if first.is_empty() || first.len() > 3 {
+        String::new()
+    } else {
+        format!("*{}", String::from_utf8_lossy(first))
+    }
+}
+
+fn entry_hint(entry: &CompiledSegment) -> String {
+    if entry.matcher.element == 0 || entry.matcher.values.is_empty() {
+        return String::new();
+    }
+    let values: Vec<_> = entry
+        .matcher
+        .values
+        .iter()
+        .map(|v| String::from_utf8_lossy(v))
+        .collect();
+    format!(
+        " ({}{:02} {})",
+        entry.name,
+        entry.matcher.element,
+        values.join("/")
+    )
+}

@@ -1,0 +1,563 @@
+//! The loop grammar of an X12 transaction, as data.
+//!
+//! A grammar is a TOML file (see `grammars/837p-005010x222.toml`, generated from pyx12's map by
+//! `tools/grammar_from_pyx12.py`) listing every loop of the implementation guide in document
+//! order: its parents, usage, maximum repeat, the segment (and qualifier) that opens it, and the
+//! segment entries it may contain. This module only describes and validates that data; walking
+//! segments through it is the reader's job.
+//!
+//! Conventions (the serde contract of the TOML file):
+//! * `repeat` and `max_use` of `0` mean unbounded (the guide's `>1`).
+//! * `element` is the 1-based element position of the qualifier that tells same-tag segment
+//!   entries (or sibling loops) apart, e.g. `1` for NM101, `3` for HL03; `values` are the codes
+//!   allowed there.
+//! * A loop's children are the loops naming it in `parents`, in file order. Exactly one loop
+//!   (the `HEADER` pseudo-loop for ST/BHT) has no parent and no trigger.
+
+use std::collections::{HashMap, HashSet};
+
+use serde::Deserialize;
+use thiserror::Error;
+
+/// A whole transaction grammar: header information plus every loop in document order.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Grammar {
+    /// What transaction and guide this grammar describes.
+    pub grammar: GrammarInfo,
+    /// Every loop, parents before children (TOML `[[loop]]` tables).
+    #[serde(rename = "loop")]
+    pub loops: Vec<LoopDef>,
+}
+
+/// Identification of the transaction and implementation guide a grammar describes.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GrammarInfo {
+    /// Transaction set identifier code (ST01), e.g. `"837"`.
+    pub transaction: String,
+    /// The guide the grammar was built from (ST03 / GS08), e.g. `"005010X222A1"`.
+    pub guide: String,
+    /// Every ST03 / GS08 version this grammar accepts as having the same structure.
+    pub accepts: Vec<String>,
+    /// Where the grammar came from, e.g. `"pyx12 4.0.0 map 837.5010.X222.A1.xml"`.
+    pub source: String,
+}
+
+/// One loop of the guide (or the root pseudo-loop holding the transaction header).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoopDef {
+    /// Loop id as the guide names it, e.g. `"2300"`, or `"HEADER"` for the root.
+    pub id: String,
+    /// Human-readable loop name from the guide.
+    pub name: String,
+    /// Ids of the loops this loop may appear under (empty only for the root).
+    pub parents: Vec<String>,
+    /// Whether the loop is required or situational within its parent.
+    pub usage: Usage,
+    /// Maximum instances per parent instance; `0` means unbounded.
+    pub repeat: u32,
+    /// The segment that opens an instance of this loop; `None` only for the root.
+    #[serde(default)]
+    pub trigger: Option<Trigger>,
+    /// The segment entries the loop may contain, in the guide's order. The first one (for a
+    /// non-root loop) is the trigger segment.
+    pub segments: Vec<SegmentDef>,
+}
+
+/// The segment (and qualifier) whose appearance opens a new instance of a loop.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Trigger {
+    /// Segment id, e.g. `"NM1"`, `"HL"`, `"CLM"`.
+    pub segment: String,
+    /// 1-based position of the qualifier element (NM101 → 1, HL03 → 3). `0` (the default when
+    /// the TOML omits it) means the segment id alone opens the loop.
+    #[serde(default)]
+    pub element: usize,
+    /// Codes at `element` that open this loop; empty exactly when `element` is `0`.
+    #[serde(default)]
+    pub values: Vec<String>,
+}
+
+/// One segment entry of a loop, as the guide lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SegmentDef {
+    /// Segment id, e.g. `"REF"`.
+    pub id: String,
+    /// Whether the segment is required or situational within its loop instance.
+    pub usage: Usage,
+    /// Maximum occurrences per loop instance; `0` means unbounded.
+    pub max_use: u32,
+    /// 1-based position of the qualifier element that tells this entry apart from other entries
+    /// with the same segment id, if any.
+    #[serde(default)]
+    pub element: Option<usize>,
+    /// Codes allowed at `element` for this entry; empty when `element` is `None`.
+    #[serde(default)]
+    pub values: Vec<String>,
+}
+
+/// Guide usage of a loop or segment. Not-used ("N") items are left out of a grammar.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
+pub enum Usage {
+    /// Required.
+    #[serde(rename = "R")]
+    R,
+    /// Situational.
+    #[serde(rename = "S")]
+    S,
+}
+
+/// Why a grammar could not be loaded.
+#[derive(Debug, Error)]
+pub enum GrammarError {
+    /// The text is not valid TOML or does not have the grammar's shape.
+    #[error("grammar TOML does not parse: {0}")]
+    Toml(#[from] toml::de::Error),
+}
+
+impl Usage {
+    /// True for [`Usage::R`].
+    pub fn is_required(self) -> bool {
+        matches!(self, Usage::R)
+    }
+}
+
+impl Trigger {
+    /// Whether a segment with id `segment`, whose element at [`Trigger::element`] holds
+    /// `qualifier` (`None` when absent), opens this loop.
+    pub fn matches(&self, segment: &str, qualifier: Option<&str>) -> bool {
+        if self.segment != segment {
+            return false;
+        }
+        if self.element == 0 {
+            return true;
+        }
+        qualifier.is_some_and(|q| self.values.iter().any(|v| v == q))
+    }
+}
+
+impl SegmentDef {
+    /// Whether a segment with id `segment`, whose element at [`SegmentDef::element`] holds
+    /// `qualifier` (`None` when absent or when the entry has no qualifier), fits this entry.
+    pub fn matches(&self, segment: &str, qualifier: Option<&str>) -> bool {
+        if self.id != segment {
+            return false;
+        }
+        match self.element {
+            None => true,
+            Some(_) => qualifier.is_some_and(|q| self.values.iter().any(|v| v == q)),
+        }
+    }
+}
+
+impl Grammar {
+    /// Parses a grammar from TOML text. This checks the shape only; call [`Grammar::check`]
+    /// for consistency.
+    pub fn from_toml(text: &str) -> Result<Grammar, GrammarError> {
+        Ok(toml::from_str(text)?)
+    }
+
+    /// The loop with id `id`, if any.
+    pub fn loop_by_id(&self, id: &str) -> Option<&LoopDef> {
+        self.loops.iter().find(|l| l.id == id)
+    }
+
+    /// The root loop (the one without parents), if there is exactly one.
+    pub fn root(&self) -> Option<&LoopDef> {
+        let mut roots = self.loops.iter().filter(|l| l.parents.is_empty());
+        match (roots.next(), roots.next()) {
+            (Some(r), None) => Some(r),
+            _ => None,
+        }
+    }
+
+    /// The loops that may appear directly under loop `id`, in file order.
+    pub fn children<'a>(&'a self, id: &'a str) -> impl Iterator<Item = &'a LoopDef> + 'a {
+        self.loops
+            .iter()
+            .filter(move |l| l.parents.iter().any(|p| p == id))
+    }
+
+    /// Every consistency problem in the grammar, as readable messages; empty when sound.
+    ///
+    /// Checked: loop ids are unique; every parent exists and is listed before its child;
+    /// there is exactly one root; every non-root loop has a trigger equal to its first segment
+    /// entry's id and qualifier; sibling loops opened by the same segment id have disjoint,
+    /// non-empty qualifier values at the same element; segment ids are 2–3 uppercase ASCII
+    /// letters or digits; a qualifier element is ≥ 1 and comes with values (and values only
+    /// with an element); same-id keyed segment entries within one loop have disjoint values;
+    /// every loop has at least one segment entry; `accepts` lists `guide`.
+    pub fn check(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+
+        if !self
+            .grammar
+            .accepts
+            .iter()
+            .any(|a| a == &self.grammar.guide)
+        {
+            problems.push(format!(
+                "grammar: accepts {:?} does not list the guide {}",
+                self.grammar.accepts, self.grammar.guide
+            ));
+        }
+
+        // Unique ids, parents existing and earlier in the file.
+        let mut position: HashMap<&str, usize> = HashMap::new();
+        for (i, l) in self.loops.iter().enumerate() {
+            if position.insert(l.id.as_str(), i).is_some() {
+                problems.push(format!("loop {}: id is not unique", l.id));
+            }
+        }
+        for (i, l) in self.loops.iter().enumerate() {
+            let mut seen_parents = HashSet::new();
+            for p in &l.parents {
+                if !seen_parents.insert(p.as_str()) {
+                    problems.push(format!("loop {}: parent {p} is listed twice", l.id));
+                }
+                match position.get(p.as_str()) {
+                    None => problems.push(format!("loop {}: parent {p} does not exist", l.id)),
+                    Some(&pi) if pi >= i => problems.push(format!(
+                        "loop {}: parent {p} is not listed before it (parents come first)",
+                        l.id
+                    )),
+                    Some(_) => {}
+                }
+            }
+        }
+
+        // Exactly one root.
+        let roots: Vec<&str> = self
+            .loops
+            .iter()
+            .filter(|l| l.parents.is_empty())
+            .map(|l| l.id.as_str())
+            .collect();
+        if roots.len() != 1 {
+            problems.push(format!(
+                "grammar has {} root loops {roots:?}; expected exactly one",
+                roots.len()
+            ));
+        }
+
+        for l in &self.loops {
+            if l.segments.is_empty() {
+                problems.push(format!("loop {}: has no segment entries", l.id));
+            }
+            for s in &l.segments {
+                check_segment_id(&mut problems, &l.id, &s.id);
+                match s.element {
+                    Some(0) => problems.push(format!(
+                        "loop {} segment {}: element must be 1-based",
+                        l.id, s.id
+                    )),
+                    Some(_) if s.values.is_empty() => problems.push(format!(
+                        "loop {} segment {}: element is set but values are empty",
+                        l.id, s.id
+                    )),
+                    None if !s.values.is_empty() => problems.push(format!(
+                        "loop {} segment {}: values given without an element",
+                        l.id, s.id
+                    )),
+                    _ => {}
+                }
+            }
+            // Same-id keyed entries within the loop must not overlap.
+            for (i, a) in l.segments.iter().enumerate() {
+                for b in &l.segments[i + 1..] {
+                    if a.id != b.id || a.element.is_none() || b.element.is_none() {
+                        continue;
+                    }
+                    if a.element != b.element {
+                        problems.push(format!(
+                            "loop {}: {} entries are keyed at different elements ({:?} and {:?})",
+                            l.id, a.id, a.element, b.element
+                        ));
+                    } else if let Some(v) = a.values.iter().find(|v| b.values.contains(v)) {
+                        problems.push(format!(
+                            "loop {}: two {} entries both accept qualifier {v}",
+                            l.id, a.id
+                        ));
+                    }
+                }
+            }
+
+            // Trigger agrees with the first segment entry.
+            match (&l.trigger, l.parents.is_empty()) {
+                (None, false) => {
+                    problems.push(format!("loop {}: non-root loop has no trigger", l.id))
+                }
+                (Some(_), true) => {
+                    problems.push(format!("loop {}: root loop must not have a trigger", l.id))
+                }
+                (None, true) => {}
+                (Some(t), false) => {
+                    check_segment_id(&mut problems, &l.id, &t.segment);
+                    if (t.element == 0) != t.values.is_empty() {
+                        problems.push(format!(
+                            "loop {}: trigger element {} and values {:?} disagree (0 ⇔ empty)",
+                            l.id, t.element, t.values
+                        ));
+                    }
+                    match l.segments.first() {
+                        None => {}
+                        Some(first) => {
+                            let first_element = first.element.unwrap_or(0);
+                            if first.id != t.segment
+                                || first_element != t.element
+                                || first.values != t.values
+                            {
+                                problems.push(format!(
+                                    "loop {}: trigger {}[{}]={:?} does not match first segment entry {}[{}]={:?}",
+                                    l.id, t.segment, t.element, t.values, first.id, first_element, first.values
+                                ));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+
+        // Sibling triggers are unambiguous.
+        let mut parent_ids: Vec<&str> = Vec::new();
+        for l in &self.loops {
+            if !parent_ids.contains(&l.id.as_str()) {
+                parent_ids.push(l.id.as_str());
+            }
+        }
+        for p in parent_ids {
+            let kids: Vec<&LoopDef> = self.children(p).collect();
+            for (i, a) in kids.iter().enumerate() {
+                for b in &kids[i + 1..] {
+                    let (Some(ta), Some(tb)) = (&a.trigger, &b.trigger) else {
+                        continue;
+                    };
+                    if ta.segment != tb.segment {
+                        continue;
+                    }
+                    if ta.values.is_empty() || tb.values.is_empty() {
+                        problems.push(format!(
+                            "under {p}: loops {} and {} are both opened by {} without a qualifier to tell them apart",
+                            a.id, b.id, ta.segment
+                        ));
+                    } else if ta.element != tb.element {
+                        problems.push(format!(
+                            "under {p}: loops {} and {} are opened by {} keyed at different elements ({} and {})",
+                            a.id, b.id, ta.segment, ta.element, tb.element
+                        ));
+                    } else if let Some(v) = ta.values.iter().find(|v| tb.values.contains(v)) {
+                        problems.push(format!(
+                            "under {p}: loops {} and {} are both opened by {}{:02}={v}",
+                            a.id, b.id, ta.segment, ta.element
+                        ));
+                    }
+                }
+            }
+        }
+
+        problems
+    }
+}
+
+fn check_segment_id(problems: &mut Vec<String>, loop_id: &str, seg: &str) {
+    let ok = (2..=3).contains(&seg.len())
+        && seg
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
+    if !ok {
+        problems.push(format!(
+            "loop {loop_id}: segment id {seg:?} is not 2-3 uppercase letters or digits"
+        ));
+    }
+}
+
+/// The 837P 005010X222A1 grammar (`grammars/837p-005010x222.toml`, compiled in).
+///
+/// # Panics
+/// Panics if the compiled-in file does not parse. That is acceptable only because the file is
+/// part of the binary and the test suite parses and checks it (`tests/grammar_facts.rs`), so a
+/// broken file cannot ship.
+pub fn x222() -> Grammar {
+    Grammar::from_toml(include_str!("../../grammars/837p-005010x222.toml"))
+        .expect("compiled-in grammars/837p-005010x222.toml must parse")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+[grammar]
+transaction = "837"
+guide = "005010X222A1"
+accepts = ["005010X222A1"]
+source = "test"
+
+[[loop]]
+id = "HEADER"
+name = "Header"
+parents = []
+usage = "R"
+repeat = 1
+segments = [{ id = "ST", usage = "R", max_use = 1 }]
+
+[[loop]]
+id = "1000A"
+name = "Submitter"
+parents = ["HEADER"]
+usage = "R"
+repeat = 1
+trigger = { segment = "NM1", element = 1, values = ["41"] }
+segments = [
+  { id = "NM1", usage = "R", max_use = 1, element = 1, values = ["41"] },
+  { id = "PER", usage = "R", max_use = 2, element = 1, values = ["IC"] },
+]
+
+[[loop]]
+id = "1000B"
+name = "Receiver"
+parents = ["HEADER"]
+usage = "R"
+repeat = 1
+trigger = { segment = "NM1", element = 1, values = ["40"] }
+segments = [{ id = "NM1", usage = "R", max_use = 1, element = 1, values = ["40"] }]
+
+[[loop]]
+id = "2300"
+name = "Claim"
+parents = ["HEADER"]
+usage = "S"
+repeat = 0
+trigger = { segment = "CLM" }
+segments = [{ id = "CLM", usage = "R", max_use = 1 }]
+"#;
+
+    fn parse(text: &str) -> Grammar {
+        Grammar::from_toml(text).expect("test TOML parses")
+    }
+
+    #[test]
+    fn good_grammar_has_no_problems() {
+        let g = parse(GOOD);
+        assert_eq!(g.check(), Vec::<String>::new());
+        assert_eq!(g.root().map(|l| l.id.as_str()), Some("HEADER"));
+        let kids: Vec<&str> = g.children("HEADER").map(|l| l.id.as_str()).collect();
+        assert_eq!(kids, ["1000A", "1000B", "2300"]);
+        let clm = g.loop_by_id("2300").unwrap().trigger.as_ref().unwrap();
+        assert_eq!(clm.element, 0);
+        assert!(clm.matches("CLM", None));
+        let sub = g.loop_by_id("1000A").unwrap().trigger.as_ref().unwrap();
+        assert!(sub.matches("NM1", Some("41")));
+        assert!(!sub.matches("NM1", Some("40")));
+        assert!(!sub.matches("NM1", None));
+        assert!(g.loop_by_id("1000A").unwrap().segments[1].matches("PER", Some("IC")));
+    }
+
+    #[test]
+    fn check_catches_bad_parent() {
+        let g = parse(&GOOD.replace(
+            r#"parents = ["HEADER"]
+usage = "R"
+repeat = 1
+trigger = { segment = "NM1", element = 1, values = ["40"] }"#,
+            r#"parents = ["HEADR"]
+usage = "R"
+repeat = 1
+trigger = { segment = "NM1", element = 1, values = ["40"] }"#,
+        ));
+        let problems = g.check();
+        assert!(
+            problems.iter().any(|p| p.contains("1000B")
+                && p.contains("HEADR")
+                && p.contains("does not exist")),
+            "{problems:?}"
+        );
+    }
+
+    #[test]
+    fn check_catches_ambiguous_trigger() {
+        // 1000B opened by NM1*41 too: same segment, overlapping values as its sibling 1000A.
+        let g = parse(&GOOD.replace(r#"values = ["40"]"#, r#"values = ["41"]"#));
+        let problems = g.check();
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.contains("1000A") && p.contains("1000B") && p.contains("NM101=41")),
+            "{problems:?}"
+        );
+        // A sibling opened by the bare segment id is ambiguous too.
+        let g = parse(&GOOD.replace(
+            r#"trigger = { segment = "NM1", element = 1, values = ["40"] }
+segments = [{ id = "NM1", usage = "R", max_use = 1, element = 1, values = ["40"] }]"#,
+            r#"trigger = { segment = "NM1" }
+segments = [{ id = "NM1", usage = "R", max_use = 1 }]"#,
+        ));
+        let problems = g.check();
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.contains("1000B") && p.contains("without a qualifier")),
+            "{problems:?}"
+        );
+    }
+
+    #[test]
+    fn check_catches_trigger_mismatch_and_bad_ids() {
+        let g = parse(&GOOD.replace(
+            r#"segments = [{ id = "CLM", usage = "R", max_use = 1 }]"#,
+            r#"segments = [{ id = "clm", usage = "R", max_use = 1, element = 1 }]"#,
+        ));
+        let problems = g.check();
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.contains("does not match first segment")),
+            "{problems:?}"
+        );
+        assert!(
+            problems.iter().any(|p| p.contains("\"clm\"")),
+            "{problems:?}"
+        );
+        assert!(
+            problems.iter().any(|p| p.contains("values are empty")),
+            "{problems:?}"
+        );
+    }
+
+    #[test]
+    fn check_catches_duplicate_ids_and_two_roots() {
+        let g = parse(&GOOD.replace(r#"id = "1000B""#, r#"id = "1000A""#).replace(
+            r#"parents = ["HEADER"]
+usage = "S""#,
+            r#"parents = []
+usage = "S""#,
+        ));
+        let problems = g.check();
+        assert!(
+            problems.iter().any(|p| p.contains("not unique")),
+            "{problems:?}"
+        );
+        assert!(
+            problems.iter().any(|p| p.contains("2 root loops")),
+            "{problems:?}"
+        );
+    }
+
+    #[test]
+    fn unknown_fields_and_bad_usage_are_rejected() {
+        assert!(Grammar::from_toml(&GOOD.replace(r#"usage = "S""#, r#"usage = "N""#)).is_err());
+        assert!(
+            Grammar::from_toml(&GOOD.replace("repeat = 0", "repeat = 0\nrepeats = 1")).is_err()
+        );
+    }
+
+    #[test]
+    fn compiled_in_x222_is_consistent() {
+        let g = x222();
+        assert_eq!(g.check(), Vec::<String>::new());
+    }
+}

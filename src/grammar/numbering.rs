@@ -1,0 +1,123 @@
+//! HL and LX numbering checks: HL01 counts up from 1 in each transaction set, HL02 names the
+//! open parent level, and LX01 counts up from 1 in each claim.
+
+use crate::x12::{Problem, Segment};
+
+/// Follows HL and LX numbers with constant memory: only the open level of each kind is kept.
+#[derive(Debug, Default)]
+pub struct Numbering {
+    next_hl: u64,
+    billing_hl: Option<String>,
+    subscriber_hl: Option<String>,
+    next_lx: u64,
+    problems: Vec<Problem>,
+}
+
+impl Numbering {
+    /// Starts a transaction set.
+    pub fn begin_set(&mut self) {
+        *self = Numbering {
+            next_hl: 1,
+            problems: std::mem::take(&mut self.problems),
+            ..Numbering::default()
+        };
+    }
+
+    /// Starts a claim: its lines count from 1.
+    pub fn begin_claim(&mut self) {
+        self.next_lx = 1;
+    }
+
+    /// Problems found since the last call.
+    pub fn take_problems(&mut self) -> Vec<Problem> {
+        std::mem::take(&mut self.problems)
+    }
+
+    /// True when problems are waiting to be taken.
+    pub fn has_problems(&self) -> bool {
+        !self.problems.is_empty()
+    }
+
+    /// Checks an HL segment.
+    pub fn hl(&mut self, seg: &Segment<'_>, set_segment: u32) {
+        let id = seg.element(1);
+        if parse(id) != Some(self.next_hl) {
+            let message = format!(
+                "HL01 is {} but the next hierarchical id is {}",
+                String::from_utf8_lossy(id),
+                self.next_hl
+            );
+            self.report(seg, set_segment, 1, "I12", message);
+        }
+        self.next_hl += 1;
+        let own = String::from_utf8_lossy(id).into_owned();
+        let parent = seg.element(2);
+        let expected = match seg.element(3) {
+            b"20" => {
+                self.billing_hl = Some(own);
+                self.subscriber_hl = None;
+                None
+            }
+            b"22" => {
+                self.subscriber_hl = Some(own);
+                Some(self.billing_hl.clone())
+            }
+            b"23" => Some(self.subscriber_hl.clone()),
+            _ => return,
+        };
+        let ok = match &expected {
+            None => parent.is_empty(),
+            Some(Some(p)) => p.as_bytes() == parent,
+            Some(None) => false,
+        };
+        if !ok {
+            let want = match expected {
+                None => "empty (a billing provider level has no parent)".to_string(),
+                Some(Some(p)) => format!("{p}, the open parent level"),
+                Some(None) => "an open parent level, but there is none".to_string(),
+            };
+            let message = format!(
+                "HL02 is '{}'; expected {want}",
+                String::from_utf8_lossy(parent)
+            );
+            self.report(seg, set_segment, 2, "I12", message);
+        }
+    }
+
+    /// Checks an LX segment that opens a service line.
+    pub fn lx(&mut self, seg: &Segment<'_>, set_segment: u32) {
+        let number = seg.element(1);
+        if parse(number) != Some(self.next_lx) {
+            let message = format!(
+                "LX01 is {} but this is line {} of the claim",
+                String::from_utf8_lossy(number),
+                self.next_lx
+            );
+            self.report(seg, set_segment, 1, "I12", message);
+        }
+        self.next_lx += 1;
+    }
+
+    fn report(
+        &mut self,
+        seg: &Segment<'_>,
+        set_segment: u32,
+        element: u8,
+        code: &'static str,
+        message: String,
+    ) {
+        self.problems.push(Problem {
+            rule: "X12-STRUCTURE",
+            position: seg.position(),
+            set_segment,
+            segment_id: seg.id_str().to_string(),
+            element: Some(element),
+            code: Some(code),
+            message,
+        });
+    }
+}
+
+fn parse(bytes: &[u8]) -> Option<u64> {
+    std::str::from_utf8(bytes).ok()?.parse().ok()
+}

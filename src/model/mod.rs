@@ -1,0 +1,380 @@
+//! The typed 837P model: claims, service lines and the context they sit in.
+//!
+//! A [`Claim`] owns the bytes of its 2300 loop (and everything under it) so it can cross
+//! threads; its context (billing provider, subscriber, payer, patient, envelope) is shared
+//! between the claims of one hierarchical level through `Arc`. Every field remembers the
+//! segment and element it came from, so findings can point at it.
+
+mod build;
+pub mod json;
+mod values;
+
+use std::sync::Arc;
+
+use serde::Serialize;
+
+pub use build::ClaimBuilder;
+pub use values::{parse_date, parse_date_value, Cents, DateRange, Decimal};
+
+/// Where a value came from in the input.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Origin {
+    /// 1-based segment number in the input.
+    pub segment: u64,
+    /// 1-based segment number within the transaction set (ST is 1).
+    pub set_segment: u32,
+    /// 1-based element position (0 for the segment as a whole).
+    pub element: u8,
+    /// 1-based component position (0 when the element is not a composite).
+    pub component: u8,
+}
+
+/// A value and where it came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Field<T> {
+    /// The value as read; `None` when the text is present but invalid (see `raw`).
+    pub value: Option<T>,
+    /// The element's text exactly as it stands in the input.
+    pub raw: String,
+    /// Where it came from.
+    pub at: Origin,
+}
+
+impl<T> Field<T> {
+    /// True when the element held text that did not parse.
+    pub fn is_invalid(&self) -> bool {
+        self.value.is_none() && !self.raw.is_empty()
+    }
+}
+
+/// The envelope a transaction set came in: enough to answer it in a 277CA or 999.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct SetContext {
+    /// 1-based index of the interchange in the input.
+    pub interchange: u64,
+    /// ISA05/ISA06 sender qualifier and id (trimmed).
+    pub sender: (String, String),
+    /// ISA07/ISA08 receiver qualifier and id (trimmed).
+    pub receiver: (String, String),
+    /// ISA13 interchange control number.
+    pub interchange_control: String,
+    /// GS02 and GS03 application codes.
+    pub application: (String, String),
+    /// GS06 group control number.
+    pub group_control: String,
+    /// GS08 / ST03 implementation guide.
+    pub version: String,
+    /// ST02 transaction set control number.
+    pub set_control: String,
+    /// BHT03 originator's reference.
+    pub reference: String,
+    /// BHT04 creation date.
+    pub created: Option<chrono::NaiveDate>,
+    /// BHT06 claim or encounter identifier (`CH` chargeable, `RP` reporting).
+    pub claim_type: String,
+    /// 1000A NM109 submitter id.
+    pub submitter_id: String,
+}
+
+/// A postal address (N3/N4).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Address {
+    /// N301 and N302.
+    pub lines: Vec<String>,
+    /// N401.
+    pub city: String,
+    /// N402.
+    pub state: String,
+    /// N403, as written.
+    pub postal_code: Field<String>,
+}
+
+/// A provider named in an NM1 (billing, rendering, referring, facility, ...).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Provider {
+    /// The loop it came from, such as `2010AA`, `2310B` or `2420A`.
+    pub loop_id: String,
+    /// NM101 entity identifier code (`85` billing, `82` rendering, `DN` referring, ...).
+    pub entity: String,
+    /// NM102: `1` person, `2` organization.
+    pub entity_type: String,
+    /// NM103 organization or last name (providers are not patients; this may be shown).
+    pub name: String,
+    /// NM109 when NM108 is `XX`.
+    pub npi: Option<Field<String>>,
+    /// PRV03 taxonomy code.
+    pub taxonomy: Option<Field<String>>,
+    /// N3/N4 where the loop has them.
+    pub address: Option<Address>,
+    /// REF*EI or REF*SY tax id (billing provider).
+    pub tax_id: Option<Field<String>>,
+}
+
+/// Protected health information about a person. Never printed unless the user asks.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Person {
+    /// NM103 last name.
+    pub last_name: String,
+    /// NM104 first name.
+    pub first_name: String,
+    /// NM109 member id (subscriber) or patient id.
+    pub member_id: String,
+    /// DMG02 date of birth.
+    pub birth_date: Option<Field<chrono::NaiveDate>>,
+    /// DMG03 gender code (`F`, `M`, `U`).
+    pub gender: String,
+    /// N3/N4.
+    pub address: Option<Address>,
+}
+
+/// The 2000B subscriber level with its 2010BA subscriber and 2010BB payer.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Subscriber {
+    /// HL01 of the 2000B level.
+    pub hl: String,
+    /// SBR01 payer responsibility (`P`, `S`, `T`, ...).
+    pub responsibility: String,
+    /// SBR02 individual relationship code (`18` self).
+    pub relationship: String,
+    /// SBR03 group number.
+    pub group_number: String,
+    /// SBR09 claim filing indicator (`MB` Medicare Part B, `CI` commercial, ...).
+    pub filing_indicator: Field<String>,
+    /// 2010BA subscriber (PHI).
+    pub person: Person,
+    /// 2010BB NM103 payer name.
+    pub payer_name: String,
+    /// 2010BB NM109 payer id.
+    pub payer_id: String,
+}
+
+/// The 2000C patient level, present only when the patient is not the subscriber.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Patient {
+    /// HL01 of the 2000C level.
+    pub hl: String,
+    /// PAT01 relationship to the subscriber.
+    pub relationship: String,
+    /// 2010CA patient (PHI).
+    pub person: Person,
+}
+
+/// The 2000A billing provider level with its 2010AA provider.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct BillingProvider {
+    /// HL01 of the 2000A level.
+    pub hl: String,
+    /// 2010AA billing provider; its taxonomy comes from 2000A PRV*BI.
+    pub provider: Provider,
+}
+
+/// An HI diagnosis or code composite.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Diagnosis {
+    /// HIxx-1 code list qualifier (`ABK` principal, `ABF` other, `BK`/`BF` ICD-9, ...).
+    pub qualifier: String,
+    /// HIxx-2 the code as written (no decimal point).
+    pub code: String,
+    /// 1-based position among the claim's ICD diagnoses (what SV107 points at); 0 for
+    /// composites that are not diagnoses (condition codes, anesthesia).
+    pub pointer: u8,
+    /// Where it came from.
+    pub at: Origin,
+}
+
+/// A DTP date at claim or line level.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DateOf {
+    /// DTP01 qualifier (`472` service, `431` onset, ...).
+    pub qualifier: String,
+    /// DTP02 format (`D8` or `RD8`) and DTP03 value.
+    pub value: Field<DateRange>,
+    /// DTP02 as written.
+    pub format: String,
+}
+
+/// An NTE note.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Note {
+    /// NTE01 reference code (`ADD`, `CER`, `DCP`, `DGN`, `TPO`).
+    pub code: String,
+    /// NTE02 text.
+    pub text: String,
+    /// Where it came from.
+    pub at: Origin,
+}
+
+/// A REF reference at claim or line level.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Reference {
+    /// REF01 qualifier (`F8`, `D9`, `6R`, `G1`, ...).
+    pub qualifier: String,
+    /// REF02 value.
+    pub value: String,
+    /// Where it came from.
+    pub at: Origin,
+}
+
+/// SV101: the procedure and its modifiers.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Procedure {
+    /// SV101-1 product/service id qualifier (`HC` for CPT/HCPCS).
+    pub qualifier: String,
+    /// SV101-2 procedure code as written.
+    pub code: String,
+    /// SV101-3 to SV101-6, the modifiers present, in order (empty slots skipped).
+    pub modifiers: Vec<String>,
+    /// SV101-7 description.
+    pub description: String,
+}
+
+impl Procedure {
+    /// True when `modifier` is among the line's modifiers.
+    pub fn has_modifier(&self, modifier: &str) -> bool {
+        self.modifiers.iter().any(|m| m == modifier)
+    }
+}
+
+/// One 2400 service line.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ServiceLine {
+    /// LX01 line number.
+    pub number: Field<u32>,
+    /// SV101.
+    pub procedure: Field<Procedure>,
+    /// SV102 line charge.
+    pub charge: Field<Cents>,
+    /// SV103 unit basis (`UN` units, `MJ` minutes).
+    pub unit_basis: String,
+    /// SV104 units.
+    pub units: Field<Decimal>,
+    /// SV105 place of service, when it differs from the claim's.
+    pub place_of_service: Option<Field<String>>,
+    /// SV107 diagnosis pointers in order.
+    pub pointers: Field<Vec<u8>>,
+    /// DTP*472 service date or range.
+    pub service_date: Option<DateOf>,
+    /// Other DTP dates on the line.
+    pub dates: Vec<DateOf>,
+    /// REF*6R line item control number.
+    pub control_number: Option<Field<String>>,
+    /// Other REF segments on the line.
+    pub references: Vec<Reference>,
+    /// 2420A-2420H providers on the line (2420A is the rendering provider).
+    pub providers: Vec<Provider>,
+    /// NTE notes on the line.
+    pub notes: Vec<Note>,
+    /// Index of the line's first segment (LX) in the claim's segment list.
+    pub first_segment: usize,
+}
+
+impl<T> Default for Field<T> {
+    fn default() -> Self {
+        Field {
+            value: None,
+            raw: String::new(),
+            at: Origin::default(),
+        }
+    }
+}
+
+impl ServiceLine {
+    /// The procedure code, or "" when SV101 is unreadable.
+    pub fn code(&self) -> &str {
+        self.procedure
+            .value
+            .as_ref()
+            .map_or("", |p| p.code.as_str())
+    }
+
+    /// The line's rendering provider (2420A), if any.
+    pub fn rendering(&self) -> Option<&Provider> {
+        self.providers.iter().find(|p| p.loop_id == "2420A")
+    }
+}
+
+/// Where one segment of a claim lies within the claim's own bytes.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct ClaimSegment {
+    /// Byte range of the whole raw segment (line break included) in `Claim::raw`.
+    pub start: u32,
+    /// End of the raw segment.
+    pub end: u32,
+    /// Where the body (id to last element) starts, relative to `start`.
+    pub body_start: u32,
+    /// Where the body ends (the terminator), relative to `start`.
+    pub body_end: u32,
+    /// Where it came from.
+    pub position: crate::x12::Position,
+    /// 1-based number within the transaction set.
+    pub set_segment: u32,
+    /// The loop the grammar placed it in.
+    pub loop_index: u16,
+}
+
+/// One 2300 claim with everything under it and the context above it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Claim {
+    /// 1-based ordinal of the claim in the input.
+    pub ordinal: u64,
+    /// The envelope the claim came in.
+    pub envelope: Arc<SetContext>,
+    /// 2000A/2010AA.
+    pub billing: Arc<BillingProvider>,
+    /// 2000B/2010BA/2010BB.
+    pub subscriber: Arc<Subscriber>,
+    /// 2000C/2010CA when the patient is not the subscriber.
+    pub patient: Option<Arc<Patient>>,
+    /// CLM01 patient control number.
+    pub patient_control_number: Field<String>,
+    /// CLM02 total charge.
+    pub total_charge: Field<Cents>,
+    /// CLM05-1 place of service.
+    pub place_of_service: Field<String>,
+    /// CLM05-3 frequency code (`1` original, `7` replacement, `8` void).
+    pub frequency: Field<String>,
+    /// HI composites in order.
+    pub diagnoses: Vec<Diagnosis>,
+    /// Claim-level DTP dates.
+    pub dates: Vec<DateOf>,
+    /// Claim-level REF segments.
+    pub references: Vec<Reference>,
+    /// 2310A-2310F providers.
+    pub providers: Vec<Provider>,
+    /// Claim-level NTE notes.
+    pub notes: Vec<Note>,
+    /// 2400 service lines.
+    pub lines: Vec<ServiceLine>,
+    /// The claim's bytes, CLM to the end of its last line, exactly as read.
+    #[serde(skip)]
+    pub raw: Vec<u8>,
+    /// Where each segment lies in `raw`.
+    #[serde(skip)]
+    pub segments: Vec<ClaimSegment>,
+}
+
+impl Claim {
+    /// The person the claim is for: the 2010CA patient, else the subscriber.
+    pub fn patient_person(&self) -> &Person {
+        match &self.patient {
+            Some(p) => &p.person,
+            None => &self.subscriber.person,
+        }
+    }
+
+    /// The claim's rendering provider (2310B), if any.
+    pub fn rendering(&self) -> Option<&Provider> {
+        self.providers.iter().find(|p| p.loop_id == "2310B")
+    }
+
+    /// The raw bytes of segment `i` of the claim, line break included.
+    pub fn segment_raw(&self, i: usize) -> &[u8] {
+        let s = &self.segments[i];
+        &self.raw[s.start as usize..s.end as usize]
+    }
+
+    /// The CLM01 value for messages (an identifier the submitter chose, not PHI by itself).
+    pub fn pcn(&self) -> &str {
+        &self.patient_control_number.raw
+    }
+}

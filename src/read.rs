@@ -1,0 +1,274 @@
+//! The read stage: bytes -> segments -> envelope and grammar -> typed claims, streamed.
+
+use std::collections::VecDeque;
+use std::io::Read;
+use std::sync::OnceLock;
+
+use serde::Serialize;
+
+use crate::grammar::numbering::Numbering;
+use crate::grammar::{model, CompiledGrammar, LoopIndex, Machine, Placement};
+use crate::model::{Claim, ClaimBuilder};
+use crate::x12::{Envelope, EnvelopeEvent, Position, Problem, ReadError, Segment, SegmentReader};
+
+/// The 837P 005010X222A1 grammar, compiled once and shared.
+pub fn x222() -> &'static CompiledGrammar {
+    static GRAMMAR: OnceLock<CompiledGrammar> = OnceLock::new();
+    GRAMMAR.get_or_init(|| CompiledGrammar::new(&model::x222()))
+}
+
+/// What the reader hands out, in input order.
+#[derive(Debug)]
+pub enum Event {
+    /// A complete 2300 claim with its context.
+    Claim(Box<Claim>),
+    /// A problem with the envelope or structure; reading goes on.
+    Problem(Problem),
+}
+
+/// Counts of what was read.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Summary {
+    /// ISA/IEA interchanges.
+    pub interchanges: u64,
+    /// GS/GE functional groups.
+    pub groups: u64,
+    /// ST/SE transaction sets.
+    pub transaction_sets: u64,
+    /// Transaction sets of another guide, not claim-checked.
+    pub sets_skipped: u64,
+    /// 2300 claims.
+    pub claims: u64,
+    /// 2400 service lines.
+    pub lines: u64,
+    /// Problems reported.
+    pub problems: u64,
+    /// Bytes read.
+    pub bytes: u64,
+}
+
+/// Whether the open transaction set is being read as an 837P.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SetMode {
+    Outside,
+    Checking,
+    Skipping,
+}
+
+/// Everything the reader keeps between segments, apart from the segment buffer itself.
+struct State {
+    envelope: Envelope,
+    machine: Machine<'static>,
+    numbering: Numbering,
+    claim_loop: LoopIndex,
+    line_loop: LoopIndex,
+    builder: ClaimBuilder,
+    grammar: &'static CompiledGrammar,
+    mode: SetMode,
+    pending: VecDeque<Event>,
+    summary: Summary,
+    last_position: Position,
+}
+
+/// Reads 837P claims from any byte stream, one event at a time, with flat memory.
+pub struct ClaimReader<R> {
+    segments: SegmentReader<R>,
+    state: State,
+    finished: bool,
+}
+
+impl<R: Read> ClaimReader<R> {
+    /// Makes a reader over `source` using the X222 grammar.
+    pub fn new(source: R) -> Self {
+        let grammar = x222();
+        ClaimReader {
+            segments: SegmentReader::new(source),
+            state: State {
+                envelope: Envelope::new(),
+                machine: Machine::new(grammar),
+                numbering: Numbering::default(),
+                claim_loop: grammar.index_of("2300").unwrap_or(usize::MAX),
+                line_loop: grammar.index_of("2400").unwrap_or(usize::MAX),
+                builder: ClaimBuilder::new(grammar),
+                grammar,
+                mode: SetMode::Outside,
+                pending: VecDeque::new(),
+                summary: Summary::default(),
+                last_position: Position::default(),
+            },
+            finished: false,
+        }
+    }
+
+    /// Counts so far; complete once `next_event` has returned `None`.
+    pub fn summary(&self) -> Summary {
+        let mut summary = self.state.summary.clone();
+        let (interchanges, groups, sets) = self.state.envelope.counts();
+        summary.interchanges = interchanges;
+        summary.groups = groups;
+        summary.transaction_sets = sets;
+        summary.bytes = self.segments.offset();
+        summary
+    }
+
+    /// The next claim or problem, or `None` at the end of input.
+    pub fn next_event(&mut self) -> Result<Option<Event>, ReadError> {
+        loop {
+            if let Some(event) = self.state.pending.pop_front() {
+                return Ok(Some(event));
+            }
+            if self.finished {
+                return Ok(None);
+            }
+            match self.segments.next_segment()? {
+                Some(seg) => self.state.process(&seg),
+                None => {
+                    if let Some(position) = self.segments.unterminated_tail() {
+                        self.state.report_unterminated_tail(position);
+                    }
+                    self.state.finish();
+                    self.finished = true;
+                }
+            }
+        }
+    }
+}
+
+impl State {
+    fn process(&mut self, seg: &Segment<'_>) {
+        self.last_position = seg.position();
+        match self.envelope.observe(seg) {
+            EnvelopeEvent::InterchangeStart => {
+                let index = self.envelope.counts().0;
+                self.builder.interchange(seg, index);
+            }
+            EnvelopeEvent::GroupStart => self.builder.group(seg),
+            EnvelopeEvent::SetStart => self.start_set(seg),
+            EnvelopeEvent::SetBody => {
+                if self.mode == SetMode::Checking {
+                    let set_segment = self.envelope.set_segment();
+                    let placement = self.machine.step(seg, set_segment);
+                    self.check_numbering(seg, placement, set_segment);
+                    if let Some(claim) = self.builder.feed(seg, placement, set_segment) {
+                        self.push_claim(claim);
+                    }
+                }
+            }
+            EnvelopeEvent::SetEnd => self.end_set(Some(seg)),
+            EnvelopeEvent::GroupEnd | EnvelopeEvent::InterchangeEnd | EnvelopeEvent::Misplaced => {
+                // A set left open by a missing SE ends here; the envelope has reported it.
+                self.end_set(None);
+            }
+        }
+        self.collect_problems();
+    }
+
+    fn start_set(&mut self, st: &Segment<'_>) {
+        self.end_set(None);
+        self.builder.set_start(st);
+        let transaction = self.envelope.transaction();
+        let version = self.envelope.version();
+        if transaction == "837" && self.grammar.accepts(version) {
+            self.machine.begin(st);
+            self.numbering.begin_set();
+            self.mode = SetMode::Checking;
+            return;
+        }
+        self.mode = SetMode::Skipping;
+        self.summary.sets_skipped += 1;
+        self.summary.problems += 1;
+        let message = format!(
+            "transaction set {} ({} {}) is not an 837P {} set; it is not claim-checked",
+            self.envelope.set_control(),
+            if transaction.is_empty() {
+                "?"
+            } else {
+                transaction
+            },
+            if version.is_empty() {
+                "with no guide"
+            } else {
+                version
+            },
+            self.grammar.guide()
+        );
+        self.pending.push_back(Event::Problem(Problem {
+            rule: "X12-GUIDE",
+            position: st.position(),
+            set_segment: 1,
+            segment_id: "ST".into(),
+            element: Some(3),
+            code: Some("6"),
+            message,
+        }));
+    }
+
+    fn check_numbering(&mut self, seg: &Segment<'_>, placement: Placement, set_segment: u32) {
+        if seg.id() == b"HL" {
+            self.numbering.hl(seg, set_segment);
+        } else if placement.opens_loop && placement.loop_index == self.claim_loop {
+            self.numbering.begin_claim();
+        } else if placement.opens_loop && placement.loop_index == self.line_loop {
+            self.numbering.lx(seg, set_segment);
+        }
+    }
+
+    fn end_set(&mut self, se: Option<&Segment<'_>>) {
+        if self.mode == SetMode::Checking {
+            match se {
+                Some(se) => self.machine.end(se, self.envelope.set_segment()),
+                None => self.machine.abandon(),
+            }
+            if let Some(claim) = self.builder.set_end() {
+                self.push_claim(claim);
+            }
+        }
+        self.mode = SetMode::Outside;
+    }
+
+    fn push_claim(&mut self, claim: Claim) {
+        self.summary.claims += 1;
+        self.summary.lines += claim.lines.len() as u64;
+        self.pending.push_back(Event::Claim(Box::new(claim)));
+    }
+
+    fn collect_problems(&mut self) {
+        if self.envelope.has_problems() {
+            for p in self.envelope.take_problems() {
+                self.summary.problems += 1;
+                self.pending.push_back(Event::Problem(p));
+            }
+        }
+        if self.machine.has_problems() {
+            for p in self.machine.take_problems() {
+                self.summary.problems += 1;
+                self.pending.push_back(Event::Problem(p));
+            }
+        }
+        if self.numbering.has_problems() {
+            for p in self.numbering.take_problems() {
+                self.summary.problems += 1;
+                self.pending.push_back(Event::Problem(p));
+            }
+        }
+    }
+
+    fn report_unterminated_tail(&mut self, position: Position) {
+        self.summary.problems += 1;
+        self.pending.push_back(Event::Problem(Problem {
+            rule: "X12-CONTROL",
+            position,
+            set_segment: 0,
+            segment_id: "IEA".into(),
+            element: None,
+            code: Some("023"),
+            message: "the last segment (IEA) has no segment terminator; it was read up to the end of the input".into(),
+        }));
+    }
+
+    fn finish(&mut self) {
+        self.end_set(None);
+        self.envelope.finish(self.last_position);
+        self.collect_problems();
+    }
+}

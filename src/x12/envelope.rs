@@ -1,0 +1,388 @@
+//! Envelope tracking: ISA/IEA, GS/GE and ST/SE nesting, control numbers and counts.
+
+use super::{Position, Problem, Segment};
+
+/// What a segment means to the envelope.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EnvelopeEvent {
+    /// An ISA opened an interchange.
+    InterchangeStart,
+    /// A GS opened a functional group.
+    GroupStart,
+    /// An ST opened a transaction set.
+    SetStart,
+    /// A segment inside a transaction set, between ST and SE.
+    SetBody,
+    /// An SE closed the transaction set.
+    SetEnd,
+    /// A GE closed the group.
+    GroupEnd,
+    /// An IEA closed the interchange.
+    InterchangeEnd,
+    /// A segment where the envelope does not allow one (reported as a problem).
+    Misplaced,
+}
+
+#[derive(Debug, Default, Clone)]
+struct OpenInterchange {
+    control: String,
+    groups: u64,
+    position: Position,
+}
+
+#[derive(Debug, Default, Clone)]
+struct OpenGroup {
+    control: String,
+    version: String,
+    sets: u64,
+    position: Position,
+}
+
+#[derive(Debug, Default, Clone)]
+struct OpenSet {
+    control: String,
+    transaction: String,
+    version: String,
+    segments: u32,
+    position: Position,
+}
+
+/// Follows the envelope segments of a stream and checks their control numbers and counts.
+///
+/// Problems are collected and taken with [`Envelope::take_problems`]; nothing here stops
+/// reading.
+#[derive(Debug, Default)]
+pub struct Envelope {
+    interchange: Option<OpenInterchange>,
+    group: Option<OpenGroup>,
+    set: Option<OpenSet>,
+    problems: Vec<Problem>,
+    interchanges: u64,
+    groups: u64,
+    sets: u64,
+}
+
+impl Envelope {
+    /// Makes a tracker with nothing open.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Number of interchanges, groups and transaction sets opened so far.
+    pub fn counts(&self) -> (u64, u64, u64) {
+        (self.interchanges, self.groups, self.sets)
+    }
+
+    /// The segment number of the last segment within its transaction set (ST is 1), 0 outside.
+    pub fn set_segment(&self) -> u32 {
+        self.set.as_ref().map_or(0, |s| s.segments)
+    }
+
+    /// ST01 of the open transaction set (such as `837`).
+    pub fn transaction(&self) -> &str {
+        self.set.as_ref().map_or("", |s| s.transaction.as_str())
+    }
+
+    /// The implementation guide of the open transaction set: ST03, else GS08.
+    pub fn version(&self) -> &str {
+        match &self.set {
+            Some(s) if !s.version.is_empty() => &s.version,
+            _ => self.group.as_ref().map_or("", |g| g.version.as_str()),
+        }
+    }
+
+    /// ST02 of the open transaction set.
+    pub fn set_control(&self) -> &str {
+        self.set.as_ref().map_or("", |s| s.control.as_str())
+    }
+
+    /// Problems found since the last call.
+    pub fn take_problems(&mut self) -> Vec<Problem> {
+        std::mem::take(&mut self.problems)
+    }
+
+    /// True when problems are waiting to be taken.
+    pub fn has_problems(&self) -> bool {
+        !self.problems.is_empty()
+    }
+
+    /// Follows one segment.
+    pub fn observe(&mut self, seg: &Segment<'_>) -> EnvelopeEvent {
+        if let Some(set) = &mut self.set {
+            set.segments += 1;
+        }
+        match seg.id() {
+            b"ISA" => self.open_interchange(seg),
+            b"GS" => self.open_group(seg),
+            b"ST" => self.open_set(seg),
+            b"SE" => self.close_set(seg),
+            b"GE" => self.close_group(seg),
+            b"IEA" => self.close_interchange(seg),
+            _ if self.set.is_some() => EnvelopeEvent::SetBody,
+            _ => {
+                self.report(seg, None, None, "segment outside a transaction set (ST/SE)");
+                EnvelopeEvent::Misplaced
+            }
+        }
+    }
+
+    /// Reports whatever is still open at the end of the input.
+    pub fn finish(&mut self, position: Position) {
+        if let Some(set) = self.set.take() {
+            self.report_at(
+                position,
+                "SE",
+                None,
+                Some("2"),
+                format!("transaction set {} has no SE trailer", set.control),
+            );
+        }
+        if let Some(group) = self.group.take() {
+            self.report_at(
+                position,
+                "GE",
+                None,
+                None,
+                format!("functional group {} has no GE trailer", group.control),
+            );
+        }
+        if let Some(ic) = self.interchange.take() {
+            self.report_at(
+                position,
+                "IEA",
+                None,
+                Some("023"),
+                format!("interchange {} has no IEA trailer", ic.control),
+            );
+        }
+    }
+
+    fn open_interchange(&mut self, seg: &Segment<'_>) -> EnvelopeEvent {
+        if self.interchange.is_some() {
+            self.finish(seg.position());
+        }
+        self.interchanges += 1;
+        self.interchange = Some(OpenInterchange {
+            control: text(seg.element(13)),
+            groups: 0,
+            position: seg.position(),
+        });
+        EnvelopeEvent::InterchangeStart
+    }
+
+    fn open_group(&mut self, seg: &Segment<'_>) -> EnvelopeEvent {
+        if self.set.is_some() || self.group.is_some() {
+            self.report(seg, None, None, "GS before the previous group was closed");
+            self.set = None;
+        }
+        match &mut self.interchange {
+            Some(ic) => ic.groups += 1,
+            None => self.report(seg, None, Some("024"), "GS outside an interchange"),
+        }
+        self.groups += 1;
+        self.group = Some(OpenGroup {
+            control: text(seg.element(6)),
+            version: text(seg.element(8)),
+            sets: 0,
+            position: seg.position(),
+        });
+        EnvelopeEvent::GroupStart
+    }
+
+    fn open_set(&mut self, seg: &Segment<'_>) -> EnvelopeEvent {
+        if let Some(open) = self.set.take() {
+            self.report(
+                seg,
+                None,
+                Some("2"),
+                &format!(
+                    "ST before transaction set {} was closed by SE",
+                    open.control
+                ),
+            );
+        }
+        match &mut self.group {
+            Some(g) => g.sets += 1,
+            None => self.report(seg, None, None, "ST outside a functional group (GS/GE)"),
+        }
+        self.sets += 1;
+        self.set = Some(OpenSet {
+            control: text(seg.element(2)),
+            transaction: text(seg.element(1)),
+            version: text(seg.element(3)),
+            segments: 1,
+            position: seg.position(),
+        });
+        EnvelopeEvent::SetStart
+    }
+
+    fn close_set(&mut self, seg: &Segment<'_>) -> EnvelopeEvent {
+        let Some(set) = self.set.take() else {
+            self.report(seg, None, Some("2"), "SE without a matching ST");
+            return EnvelopeEvent::Misplaced;
+        };
+        let declared = seg.element(1);
+        if parse_count(declared) != Some(u64::from(set.segments)) {
+            self.report(
+                seg,
+                Some(1),
+                Some("4"),
+                &format!(
+                    "SE01 says {} segments but the transaction set has {}",
+                    text(declared),
+                    set.segments
+                ),
+            );
+        }
+        if seg.element(2) != set.control.as_bytes() {
+            self.report(
+                seg,
+                Some(2),
+                Some("3"),
+                &format!(
+                    "SE02 {} does not match ST02 {}",
+                    text(seg.element(2)),
+                    set.control
+                ),
+            );
+        }
+        let _ = set.position;
+        EnvelopeEvent::SetEnd
+    }
+
+    fn close_group(&mut self, seg: &Segment<'_>) -> EnvelopeEvent {
+        if self.set.is_some() {
+            self.finish_set_before(seg);
+        }
+        let Some(group) = self.group.take() else {
+            self.report(seg, None, None, "GE without a matching GS");
+            return EnvelopeEvent::Misplaced;
+        };
+        if parse_count(seg.element(1)) != Some(group.sets) {
+            self.report(
+                seg,
+                Some(1),
+                Some("5"),
+                &format!(
+                    "GE01 says {} transaction sets but the group has {}",
+                    text(seg.element(1)),
+                    group.sets
+                ),
+            );
+        }
+        if seg.element(2) != group.control.as_bytes() {
+            self.report(
+                seg,
+                Some(2),
+                Some("4"),
+                &format!(
+                    "GE02 {} does not match GS06 {}",
+                    text(seg.element(2)),
+                    group.control
+                ),
+            );
+        }
+        let _ = group.position;
+        EnvelopeEvent::GroupEnd
+    }
+
+    fn close_interchange(&mut self, seg: &Segment<'_>) -> EnvelopeEvent {
+        if self.group.is_some() {
+            self.report(
+                seg,
+                None,
+                Some("022"),
+                "IEA before the group was closed by GE",
+            );
+            self.group = None;
+            self.set = None;
+        }
+        let Some(ic) = self.interchange.take() else {
+            self.report(seg, None, Some("022"), "IEA without a matching ISA");
+            return EnvelopeEvent::Misplaced;
+        };
+        if parse_count(seg.element(1)) != Some(ic.groups) {
+            self.report(
+                seg,
+                Some(1),
+                Some("021"),
+                &format!(
+                    "IEA01 says {} groups but the interchange has {}",
+                    text(seg.element(1)),
+                    ic.groups
+                ),
+            );
+        }
+        if seg.element(2) != ic.control.as_bytes() {
+            self.report(
+                seg,
+                Some(2),
+                Some("001"),
+                &format!(
+                    "IEA02 {} does not match ISA13 {}",
+                    text(seg.element(2)),
+                    ic.control
+                ),
+            );
+        }
+        let _ = ic.position;
+        EnvelopeEvent::InterchangeEnd
+    }
+
+    fn finish_set_before(&mut self, seg: &Segment<'_>) {
+        if let Some(open) = self.set.take() {
+            self.report(
+                seg,
+                None,
+                Some("2"),
+                &format!("transaction set {} was not closed by SE", open.control),
+            );
+        }
+    }
+
+    fn report(
+        &mut self,
+        seg: &Segment<'_>,
+        element: Option<u8>,
+        code: Option<&'static str>,
+        message: &str,
+    ) {
+        let set_segment = self.set_segment();
+        self.problems.push(Problem {
+            rule: "X12-CONTROL",
+            position: seg.position(),
+            set_segment,
+            segment_id: seg.id_str().to_string(),
+            element,
+            code,
+            message: message.to_string(),
+        });
+    }
+
+    fn report_at(
+        &mut self,
+        position: Position,
+        id: &str,
+        element: Option<u8>,
+        code: Option<&'static str>,
+        message: String,
+    ) {
+        self.problems.push(Problem {
+            rule: "X12-CONTROL",
+            position,
+            set_segment: 0,
+            segment_id: id.to_string(),
+            element,
+            code,
+            message,
+        });
+    }
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).trim().to_string()
+}
+
+fn parse_count(bytes: &[u8]) -> Option<u64> {
+    std::str::from_utf8(bytes).ok()?.trim().parse().ok()
+}

@@ -1,0 +1,283 @@
+//! The one buffered loop that frames segments from any `Read`.
+
+use std::io::Read;
+
+use super::segment::{split_elements, Position, Segment};
+use super::{Delimiters, ReadError, ReadErrorKind, ISA_LEN};
+
+/// The longest segment the reader accepts; a longer one is an error, not an allocation.
+pub const MAX_SEGMENT_LEN: usize = 64 * 1024;
+
+const READ_CHUNK: usize = 256 * 1024;
+
+/// Frames X12 segments from a byte stream, one at a time, with flat memory.
+///
+/// The reader owns one buffer; each [`Segment`] borrows from it until the next call.
+/// Delimiters are read from every ISA, so files with several interchanges, each with its own
+/// delimiters, are read correctly.
+pub struct SegmentReader<R> {
+    source: R,
+    buf: Vec<u8>,
+    start: usize,
+    end: usize,
+    eof: bool,
+    /// Stream offset of `buf[0]`.
+    buf_offset: u64,
+    line: u64,
+    segment: u64,
+    delimiters: Option<Delimiters>,
+    elements: Vec<(u32, u32)>,
+    unterminated_tail: Option<Position>,
+}
+
+/// A segment's span inside the buffer, found before it is handed out.
+struct Framed {
+    raw_end: usize,
+    body_start: usize,
+    body_end: usize,
+}
+
+impl<R: Read> SegmentReader<R> {
+    /// Makes a reader over `source`; it need not be buffered.
+    pub fn new(source: R) -> Self {
+        SegmentReader {
+            source,
+            buf: vec![0; READ_CHUNK + MAX_SEGMENT_LEN],
+            start: 0,
+            end: 0,
+            eof: false,
+            buf_offset: 0,
+            line: 1,
+            segment: 0,
+            delimiters: None,
+            elements: Vec::with_capacity(32),
+            unterminated_tail: None,
+        }
+    }
+
+    /// The delimiters of the current interchange, once an ISA has been read.
+    pub fn delimiters(&self) -> Option<Delimiters> {
+        self.delimiters
+    }
+
+    /// Bytes consumed so far.
+    pub fn offset(&self) -> u64 {
+        self.buf_offset + self.start as u64
+    }
+
+    /// Where the last segment started when it was an IEA with no terminator before the end
+    /// of input (read anyway, as many real files end so); `None` otherwise.
+    pub fn unterminated_tail(&self) -> Option<Position> {
+        self.unterminated_tail
+    }
+
+    /// Reads the next segment, or `None` at a clean end of input.
+    pub fn next_segment(&mut self) -> Result<Option<Segment<'_>>, ReadError> {
+        let Some(framed) = self.frame_next()? else {
+            return Ok(None);
+        };
+        let delimiters = self.delimiters.expect("frame_next sets delimiters");
+        let position = Position {
+            byte: self.buf_offset + framed.body_start as u64,
+            line: self.line + count_lf(&self.buf[self.start..framed.body_start]),
+            segment: self.segment + 1,
+        };
+        let body = &self.buf[framed.body_start..framed.body_end];
+        if split_elements(body, delimiters.element, &mut self.elements).is_err() {
+            return Err(self.error_at(position, body, ReadErrorKind::BadSegmentId));
+        }
+        self.segment += 1;
+        let raw_start = self.start;
+        self.line += count_lf(&self.buf[raw_start..framed.raw_end]);
+        self.start = framed.raw_end;
+        Ok(Some(Segment::new(
+            &self.buf[raw_start..framed.raw_end],
+            framed.body_start - raw_start..framed.body_end - raw_start,
+            &self.elements,
+            delimiters,
+            position,
+        )))
+    }
+
+    /// Finds the next segment's bounds, refilling the buffer as needed.
+    fn frame_next(&mut self) -> Result<Option<Framed>, ReadError> {
+        loop {
+            let window = &self.buf[self.start..self.end];
+            let lead = window
+                .iter()
+                .take_while(|b| b.is_ascii_whitespace())
+                .count();
+            let body_start = self.start + lead;
+            let rest = &self.buf[body_start..self.end];
+            if rest.is_empty() {
+                if self.eof {
+                    return self.finish_clean();
+                }
+                self.refill()?;
+                continue;
+            }
+            if starts_isa(rest) {
+                let available = rest.len();
+                if available < ISA_LEN + 2 && !self.eof {
+                    self.refill()?;
+                    continue;
+                }
+                self.read_isa(body_start)?;
+            } else if self.delimiters.is_none() {
+                return Err(self.error_here(body_start, ReadErrorKind::NoIsa));
+            }
+            let terminator = self.delimiters.map(|d| d.segment).unwrap_or(b'~');
+            let rest = &self.buf[body_start..self.end];
+            match memchr::memchr(terminator, rest) {
+                Some(t) => {
+                    let body_end = body_start + t;
+                    let mut raw_end = body_end + 1;
+                    while raw_end < self.end && is_line_break(self.buf[raw_end]) {
+                        raw_end += 1;
+                    }
+                    if raw_end == self.end && !self.eof {
+                        self.refill()?;
+                        continue;
+                    }
+                    if body_end - body_start > MAX_SEGMENT_LEN {
+                        return Err(self.error_here(body_start, ReadErrorKind::SegmentTooLong));
+                    }
+                    return Ok(Some(Framed {
+                        raw_end,
+                        body_start,
+                        body_end,
+                    }));
+                }
+                None if rest.len() > MAX_SEGMENT_LEN => {
+                    return Err(self.error_here(body_start, ReadErrorKind::SegmentTooLong));
+                }
+                None if self.eof => {
+                    if self.unterminated_tail.is_none() && is_final_iea(rest) {
+                        self.unterminated_tail = Some(Position {
+                            byte: self.buf_offset + body_start as u64,
+                            line: self.line + count_lf(&self.buf[self.start..body_start]),
+                            segment: self.segment + 1,
+                        });
+                        let body_end = body_start + trimmed_len(rest);
+                        return Ok(Some(Framed {
+                            raw_end: self.end,
+                            body_start,
+                            body_end,
+                        }));
+                    }
+                    return Err(self.error_here(body_start, ReadErrorKind::Truncated));
+                }
+                None => self.refill()?,
+            }
+        }
+    }
+
+    /// Sets the delimiters from the ISA starting at `at`.
+    fn read_isa(&mut self, at: usize) -> Result<(), ReadError> {
+        match Delimiters::from_isa(&self.buf[at..self.end]) {
+            Ok((delimiters, _)) => {
+                self.delimiters = Some(delimiters);
+                Ok(())
+            }
+            Err(problem) => Err(self.error_here(at, ReadErrorKind::Isa(problem))),
+        }
+    }
+
+    /// Ends the input: an input with no segment at all is an error.
+    fn finish_clean(&mut self) -> Result<Option<Framed>, ReadError> {
+        if self.segment == 0 {
+            let at = self.end;
+            return Err(self.error_here(at, ReadErrorKind::Empty));
+        }
+        Ok(None)
+    }
+
+    /// Moves unread bytes to the front and reads more.
+    fn refill(&mut self) -> Result<(), ReadError> {
+        if self.start > 0 {
+            self.buf.copy_within(self.start..self.end, 0);
+            self.buf_offset += self.start as u64;
+            self.end -= self.start;
+            self.start = 0;
+        }
+        if self.end == self.buf.len() {
+            // A full buffer with no segment in it: the segment is too long. frame_next
+            // reports it; growing here would defeat the bound.
+            let at = self.start;
+            return Err(self.error_here(at, ReadErrorKind::SegmentTooLong));
+        }
+        loop {
+            match self.source.read(&mut self.buf[self.end..]) {
+                Ok(0) => {
+                    self.eof = true;
+                    return Ok(());
+                }
+                Ok(n) => {
+                    self.end += n;
+                    return Ok(());
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    let at = self.end;
+                    return Err(self.error_here(at, ReadErrorKind::Io(e.to_string())));
+                }
+            }
+        }
+    }
+
+    /// An error for the segment starting at buffer index `at`.
+    fn error_here(&self, at: usize, kind: ReadErrorKind) -> ReadError {
+        let position = Position {
+            byte: self.buf_offset + at as u64,
+            line: self.line + count_lf(&self.buf[self.start..at.max(self.start)]),
+            segment: self.segment + 1,
+        };
+        let end = (at + 3).min(self.end);
+        let found = &self.buf[at.min(end)..end];
+        self.error_at(position, found, kind)
+    }
+
+    fn error_at(&self, position: Position, found: &[u8], kind: ReadErrorKind) -> ReadError {
+        let id: String = found
+            .iter()
+            .take(3)
+            .take_while(|b| b.is_ascii_alphanumeric())
+            .map(|&b| b as char)
+            .collect();
+        ReadError::new(kind, position, id)
+    }
+}
+
+fn starts_isa(bytes: &[u8]) -> bool {
+    bytes.len() >= 4 && &bytes[..3] == b"ISA" && !bytes[3].is_ascii_alphanumeric()
+}
+
+/// True when the unterminated rest of the input is a whole IEA segment: `IEA`, two elements
+/// of digits, then at most white space.
+fn is_final_iea(rest: &[u8]) -> bool {
+    let body = &rest[..trimmed_len(rest)];
+    body.len() > 4
+        && body.starts_with(b"IEA")
+        && !body[3].is_ascii_alphanumeric()
+        && body[4..]
+            .iter()
+            .all(|&b| b.is_ascii_digit() || b == body[3])
+        && body[4..].iter().filter(|&&b| b == body[3]).count() == 1
+}
+
+fn trimmed_len(bytes: &[u8]) -> usize {
+    bytes.len()
+        - bytes
+            .iter()
+            .rev()
+            .take_while(|b| b.is_ascii_whitespace())
+            .count()
+}
+
+fn is_line_break(b: u8) -> bool {
+    b == b'\n' || b == b'\r'
+}
+
+fn count_lf(bytes: &[u8]) -> u64 {
+    memchr::memchr_iter(b'\n', bytes).count() as u64
+}
