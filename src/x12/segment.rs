@@ -181,11 +181,12 @@ mod tests {
     #[test]
     fn splits_elements_keeping_empty_ones() {
         let parts = split(b"NM1*85*2*CLINIC****XX*1234567893");
-        assert_eq!(parts.len(), 10);
+        assert_eq!(parts.len(), 9);
         assert_eq!(parts[0], b"NM1");
         assert_eq!(parts[3], b"CLINIC");
         assert_eq!(parts[4], b"");
-        assert_eq!(parts[9], b"1234567893");
+        assert_eq!(parts[7], b"XX");
+        assert_eq!(parts[8], b"1234567893");
     }
 
     #[test]
