@@ -93,6 +93,7 @@ fn parse_command(file: &str, show_phi: bool) -> i32 {
     loop {
         match reader.next_event() {
             Ok(Some(Event::Claim(claim))) => {
+                let claim = crate::model::Claim::decode(*claim);
                 let record = crate::model::json::claim_record(&claim, show_phi);
                 if writeln!(out, "{record}").is_err() {
                     // A closed pipe (`| head`) is not an error.

@@ -2,26 +2,19 @@
 
 use std::collections::VecDeque;
 use std::io::Read;
-use std::sync::OnceLock;
 
 use serde::Serialize;
 
 use crate::grammar::numbering::Numbering;
-use crate::grammar::{model, CompiledGrammar, LoopIndex, Machine, Placement};
-use crate::model::{Claim, ClaimBuilder};
+use crate::grammar::{compiled_x222, CompiledGrammar, LoopIndex, Machine, Placement};
+use crate::model::{ClaimBuilder, RawClaim};
 use crate::x12::{Envelope, EnvelopeEvent, Position, Problem, ReadError, Segment, SegmentReader};
-
-/// The 837P 005010X222A1 grammar, compiled once and shared.
-pub fn x222() -> &'static CompiledGrammar {
-    static GRAMMAR: OnceLock<CompiledGrammar> = OnceLock::new();
-    GRAMMAR.get_or_init(|| CompiledGrammar::new(&model::x222()))
-}
 
 /// What the reader hands out, in input order.
 #[derive(Debug)]
 pub enum Event {
     /// A complete 2300 claim with its context.
-    Claim(Box<Claim>),
+    Claim(Box<RawClaim>),
     /// A problem with the envelope or structure; reading goes on.
     Problem(Problem),
 }
@@ -80,7 +73,7 @@ pub struct ClaimReader<R> {
 impl<R: Read> ClaimReader<R> {
     /// Makes a reader over `source` using the X222 grammar.
     pub fn new(source: R) -> Self {
-        let grammar = x222();
+        let grammar = compiled_x222();
         ClaimReader {
             segments: SegmentReader::new(source),
             state: State {
@@ -89,7 +82,7 @@ impl<R: Read> ClaimReader<R> {
                 numbering: Numbering::default(),
                 claim_loop: grammar.index_of("2300").unwrap_or(usize::MAX),
                 line_loop: grammar.index_of("2400").unwrap_or(usize::MAX),
-                builder: ClaimBuilder::new(grammar),
+                builder: ClaimBuilder::new(),
                 grammar,
                 mode: SetMode::Outside,
                 pending: VecDeque::new(),
@@ -226,9 +219,9 @@ impl State {
         self.mode = SetMode::Outside;
     }
 
-    fn push_claim(&mut self, claim: Claim) {
+    fn push_claim(&mut self, claim: RawClaim) {
         self.summary.claims += 1;
-        self.summary.lines += claim.lines.len() as u64;
+        self.summary.lines += claim.line_count() as u64;
         self.pending.push_back(Event::Claim(Box::new(claim)));
     }
 

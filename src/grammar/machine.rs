@@ -14,12 +14,26 @@ fn pack_id(id: &[u8]) -> u32 {
         .fold(0u32, |acc, &b| (acc << 8) | u32::from(b))
 }
 
+/// One bit of a 64-bit tag filter per segment id, so a loop that cannot hold a segment is
+/// skipped without scanning its entries.
+fn tag_bit(id: u32) -> u64 {
+    1u64 << (id.wrapping_mul(0x9E37_79B1) >> 26)
+}
+
+/// A qualifier value packed like a segment id; values longer than three bytes never match
+/// (the guide's qualifiers are all one to three characters).
+fn pack_value(value: &[u8]) -> Option<u32> {
+    (!value.is_empty() && value.len() <= 3).then(|| pack_id(value))
+}
+
 /// A segment tag with an optional qualifier: element `element` must hold one of `values`.
 #[derive(Debug, Clone)]
 struct Matcher {
     id: u32,
     element: usize,
-    values: Vec<Vec<u8>>,
+    values: Vec<u32>,
+    /// The values as written, for messages.
+    names: Vec<String>,
 }
 
 impl Matcher {
@@ -27,7 +41,11 @@ impl Matcher {
         Matcher {
             id: pack_id(id.as_bytes()),
             element: element.unwrap_or(0),
-            values: values.iter().map(|v| v.as_bytes().to_vec()).collect(),
+            values: values
+                .iter()
+                .filter_map(|v| pack_value(v.as_bytes()))
+                .collect(),
+            names: values.to_vec(),
         }
     }
 
@@ -35,16 +53,46 @@ impl Matcher {
         self.id == id
     }
 
-    fn qualifier_matches(&self, seg: &Segment<'_>) -> bool {
+    fn qualifier_matches(&self, seg: &Qualifiers<'_, '_>) -> bool {
         if self.element == 0 || self.values.is_empty() {
             return true;
         }
-        let value = seg.element(self.element);
-        self.values.iter().any(|v| v.as_slice() == value)
+        match seg.packed(self.element) {
+            Some(v) => self.values.contains(&v),
+            None => false,
+        }
     }
 
-    fn matches(&self, id: u32, seg: &Segment<'_>) -> bool {
+    fn matches(&self, id: u32, seg: &Qualifiers<'_, '_>) -> bool {
         self.tag_matches(id) && self.qualifier_matches(seg)
+    }
+}
+
+/// A segment with its first elements packed once, since the machine compares them against
+/// many entries.
+struct Qualifiers<'s, 'a> {
+    segment: &'s Segment<'a>,
+    leading: [Option<u32>; 3],
+}
+
+impl<'s, 'a> Qualifiers<'s, 'a> {
+    /// Packs the first `count` elements (as many as any entry with this tag looks at).
+    fn new(segment: &'s Segment<'a>, count: usize) -> Self {
+        let mut leading = [None; 3];
+        if count > 0 {
+            let elements = segment.leading_elements::<3>();
+            for (slot, element) in leading.iter_mut().zip(elements).take(count) {
+                *slot = pack_value(element);
+            }
+        }
+        Qualifiers { segment, leading }
+    }
+
+    fn packed(&self, element: usize) -> Option<u32> {
+        match element {
+            1..=3 => self.leading[element - 1],
+            _ => pack_value(self.segment.element(element)),
+        }
     }
 }
 
@@ -63,12 +111,28 @@ struct CompiledLoop {
     repeat: u32,
     segments: Vec<CompiledSegment>,
     children: Vec<LoopIndex>,
+    /// The packed tag of each segment entry, scanned on every segment.
+    tags: Vec<u32>,
+    /// The packed trigger tag of each child, in `children` order.
+    child_trigger_tags: Vec<u32>,
+    /// Tag filter of the segment entries after the trigger.
+    segment_tags: u64,
+    /// Tag filter of the children's triggers.
+    child_tags: u64,
+    /// Indexes of required segment entries.
+    required_segments: Vec<usize>,
+    /// Indexes (into `children`) of required child loops.
+    required_children: Vec<usize>,
 }
 
 /// The grammar turned into indexed tables for the machine.
 #[derive(Debug, Clone)]
 pub struct CompiledGrammar {
     loops: Vec<CompiledLoop>,
+    /// The highest element position any qualifier looks at.
+    max_qualifier_element: usize,
+    /// For each qualified tag, the highest element position its entries look at.
+    qualifier_depths: Vec<(u32, usize)>,
     accepts: Vec<String>,
     guide: String,
 }
@@ -84,11 +148,61 @@ impl CompiledGrammar {
                 }
             }
         }
+        for i in 0..loops.len() {
+            let child_tags = loops[i]
+                .children
+                .iter()
+                .map(|&c| tag_bit(loops[c].segments[0].matcher.id))
+                .fold(0, |a, b| a | b);
+            let required_children = loops[i]
+                .children
+                .iter()
+                .enumerate()
+                .filter(|(_, &c)| loops[c].required)
+                .map(|(n, _)| n)
+                .collect();
+            loops[i].child_tags = child_tags;
+            loops[i].child_trigger_tags = loops[i]
+                .children
+                .iter()
+                .map(|&c| loops[c].segments[0].matcher.id)
+                .collect();
+            loops[i].required_children = required_children;
+        }
+        let max_qualifier_element = loops
+            .iter()
+            .flat_map(|l| l.segments.iter().map(|s| s.matcher.element))
+            .max()
+            .unwrap_or(0);
+        let mut qualifier_depths: Vec<(u32, usize)> = Vec::new();
+        for m in loops
+            .iter()
+            .flat_map(|l| l.segments.iter().map(|s| &s.matcher))
+        {
+            if m.element == 0 {
+                continue;
+            }
+            match qualifier_depths.iter_mut().find(|(tag, _)| *tag == m.id) {
+                Some((_, depth)) => *depth = (*depth).max(m.element),
+                None => qualifier_depths.push((m.id, m.element)),
+            }
+        }
         CompiledGrammar {
+            qualifier_depths,
+            max_qualifier_element,
             loops,
             accepts: grammar.grammar.accepts.clone(),
             guide: grammar.grammar.guide.clone(),
         }
+    }
+
+    /// How many leading elements any entry with tag `id` looks at (0 for tags never
+    /// qualified, such as SV1).
+    fn qualifier_depth(&self, id: u32) -> usize {
+        self.qualifier_depths
+            .iter()
+            .find(|(tag, _)| *tag == id)
+            .map_or(0, |&(_, depth)| depth)
     }
 
     /// The loop id (such as `2300`) of an index.
@@ -118,12 +232,28 @@ impl CompiledGrammar {
 }
 
 fn compile_loop(def: &LoopDef) -> CompiledLoop {
+    let segments: Vec<CompiledSegment> = def.segments.iter().map(compile_segment).collect();
     CompiledLoop {
         id: def.id.clone(),
         required: def.usage == Usage::R,
         repeat: def.repeat,
-        segments: def.segments.iter().map(compile_segment).collect(),
+        segment_tags: segments
+            .iter()
+            .skip(1)
+            .map(|s| tag_bit(s.matcher.id))
+            .fold(0, |a, b| a | b),
+        required_segments: segments
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.required)
+            .map(|(i, _)| i)
+            .collect(),
+        tags: segments.iter().map(|s| s.matcher.id).collect(),
+        child_trigger_tags: Vec::new(),
+        segments,
         children: Vec::new(),
+        child_tags: 0,
+        required_children: Vec::new(),
     }
 }
 
@@ -157,6 +287,29 @@ pub struct Machine<'g> {
     frames: Vec<Frame>,
     depth: usize,
     problems: Vec<Problem>,
+    cache: Vec<CacheSlot>,
+}
+
+/// How many placements the machine remembers.
+const CACHE_SLOTS: usize = 1024;
+
+/// Everything `find` depends on: the loops open, where the innermost one stands, whether its
+/// current entry is used up, and the segment's tag and first three elements. Files repeat the
+/// same few shapes, so most segments are placed by one lookup instead of a scan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+struct CacheKey {
+    stack: u64,
+    tag: u32,
+    qualifiers: [u32; 3],
+    segment_at: u16,
+    current_full: bool,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+struct CacheSlot {
+    key: CacheKey,
+    found: Option<Found>,
+    filled: bool,
 }
 
 /// Where the machine put a segment.
@@ -168,6 +321,7 @@ pub struct Placement {
     pub opens_loop: bool,
 }
 
+#[derive(Debug, Clone, Copy)]
 enum Found {
     Segment(usize),
     Child { depth: usize, child: usize },
@@ -181,6 +335,7 @@ impl<'g> Machine<'g> {
             frames: Vec::new(),
             depth: 0,
             problems: Vec::new(),
+            cache: vec![CacheSlot::default(); CACHE_SLOTS],
         }
     }
 
@@ -214,7 +369,9 @@ impl<'g> Machine<'g> {
     /// Places one segment between ST and SE.
     pub fn step(&mut self, seg: &Segment<'_>, set_segment: u32) -> Placement {
         let id = pack_id(seg.id());
-        match self.find(id, seg) {
+        let qualifiers = Qualifiers::new(seg, self.grammar.qualifier_depth(id));
+        let found = self.find_cached(id, &qualifiers);
+        match found {
             Some(Found::Segment(entry)) => {
                 self.count_segment(entry, seg, set_segment);
                 Placement {
@@ -261,31 +418,86 @@ impl<'g> Machine<'g> {
         &self.grammar.loops[self.frames[depth - 1].loop_index]
     }
 
-    /// Looks for where `seg` belongs, in order: a later segment of the current loop, a child
-    /// loop of the current loop, then a child loop of each enclosing loop going outwards.
-    fn find(&self, id: u32, seg: &Segment<'_>) -> Option<Found> {
+    /// `find`, through the placement cache when the state fits a key.
+    fn find_cached(&mut self, id: u32, seg: &Qualifiers<'_, '_>) -> Option<Found> {
+        let Some(key) = self.cache_key(id, seg) else {
+            return self.find(id, seg);
+        };
+        let slot = cache_slot(&key);
+        let cached = self.cache[slot];
+        if cached.filled && cached.key == key {
+            return cached.found;
+        }
+        let found = self.find(id, seg);
+        self.cache[slot] = CacheSlot {
+            key,
+            found,
+            filled: true,
+        };
+        found
+    }
+
+    /// The cache key of the current state, or `None` when the state is too deep to pack or
+    /// the grammar looks past the third element to tell segments apart.
+    fn cache_key(&self, id: u32, seg: &Qualifiers<'_, '_>) -> Option<CacheKey> {
+        if self.depth > 10 || self.grammar.max_qualifier_element > 3 {
+            return None;
+        }
+        let stack = self.frames[..self.depth]
+            .iter()
+            .fold(0u64, |acc, f| (acc << 6) | (f.loop_index as u64 & 63));
         let top = self.top();
         let current = self.loop_of(self.depth);
-        let first = top.segment_at.max(1);
-        // A full entry gives way to a later one with the same tag (HI: principal, then
-        // anesthesia, then condition codes); only when all are full is the first over its limit.
-        let mut full = None;
-        for (i, entry) in current.segments.iter().enumerate().skip(first) {
-            if entry.matcher.matches(id, seg) {
-                if entry.max_use == 0 || top.segment_counts[i] < entry.max_use {
+        let max_use = current.segments[top.segment_at].max_use;
+        Some(CacheKey {
+            stack,
+            tag: id,
+            qualifiers: seg.leading.map(|q| q.unwrap_or(0)),
+            segment_at: top.segment_at as u16,
+            current_full: max_use > 0 && top.segment_counts[top.segment_at] >= max_use,
+        })
+    }
+
+    /// Looks for where `seg` belongs, in order: a later segment of the current loop, a child
+    /// loop of the current loop, then a child loop of each enclosing loop going outwards.
+    fn find(&self, id: u32, seg: &Qualifiers<'_, '_>) -> Option<Found> {
+        let top = self.top();
+        let current = self.loop_of(self.depth);
+        let bit = tag_bit(id);
+        if current.segment_tags & bit != 0 {
+            // A full entry gives way to a later one with the same tag (HI: principal, then
+            // anesthesia, then condition codes); only when all are full is the first over
+            // its limit.
+            let mut full = None;
+            let first = top.segment_at.max(1);
+            for (i, &tag) in current.tags.iter().enumerate().skip(first) {
+                if tag != id || !current.segments[i].matcher.qualifier_matches(seg) {
+                    continue;
+                }
+                let max_use = current.segments[i].max_use;
+                if max_use == 0 || top.segment_counts[i] < max_use {
                     return Some(Found::Segment(i));
                 }
                 full.get_or_insert(i);
             }
-        }
-        if let Some(i) = full {
-            return Some(Found::Segment(i));
+            if let Some(i) = full {
+                return Some(Found::Segment(i));
+            }
         }
         (1..=self.depth).rev().find_map(|depth| {
-            self.loop_of(depth)
-                .children
+            let l = self.loop_of(depth);
+            if l.child_tags & bit == 0 {
+                return None;
+            }
+            l.children
                 .iter()
-                .position(|&c| self.grammar.loops[c].segments[0].matcher.matches(id, seg))
+                .zip(&l.child_trigger_tags)
+                .position(|(&c, &tag)| {
+                    tag == id
+                        && self.grammar.loops[c].segments[0]
+                            .matcher
+                            .qualifier_matches(seg)
+                })
                 .map(|child| Found::Child { depth, child })
         })
     }
@@ -312,7 +524,12 @@ impl<'g> Machine<'g> {
     /// A segment that fits nowhere in order: out of sequence, a bad qualifier, or unknown.
     fn place_stray(&mut self, id: u32, seg: &Segment<'_>, set_segment: u32) {
         let current = self.loop_of(self.depth);
-        if let Some(def) = current.segments.iter().find(|s| s.matcher.matches(id, seg)) {
+        let qualifiers = Qualifiers::new(seg, 3);
+        if let Some(def) = current
+            .segments
+            .iter()
+            .find(|s| s.matcher.matches(id, &qualifiers))
+        {
             let message = format!(
                 "segment {} is out of order in loop {}",
                 def.name, current.id
@@ -336,7 +553,7 @@ impl<'g> Machine<'g> {
             let l = self.loop_of(d);
             l.segments
                 .iter()
-                .any(|s| s.matcher.matches(id, seg))
+                .any(|s| s.matcher.matches(id, &qualifiers))
                 .then_some(l.id.as_str())
         });
         let message = match owner {
@@ -416,54 +633,31 @@ impl<'g> Machine<'g> {
     }
 
     /// Reports required segments and child loops missing from the innermost open loop.
-    fn close_top(&mut self, at: Position, set_segment: u32) {
-        let frame = self.frames[self.depth - 1].clone();
-        let def = self.loop_of(self.depth);
-        let mut missing = Vec::new();
-        for (entry, count) in def.segments.iter().zip(&frame.segment_counts) {
-            if entry.required && *count == 0 {
-                missing.push((
-                    "3",
-                    format!(
-                        "required segment {}{} is missing from loop {}",
-                        entry.name,
-                        entry_hint(entry),
-                        def.id
-                    ),
-                ));
+    fn close_top(&mut self, _at: Position, _set_segment: u32) {
+        let grammar = self.grammar;
+        let frame = &self.frames[self.depth - 1];
+        let def = &grammar.loops[frame.loop_index];
+        for &entry in &def.required_segments {
+            if frame.segment_counts[entry] == 0 {
+                let segment = &def.segments[entry];
+                let message = format!(
+                    "required segment {}{} is missing from loop {}",
+                    segment.name,
+                    entry_hint(segment),
+                    def.id
+                );
+                self.problems.push(missing(frame, def, "3", message));
             }
         }
-        for (&child, count) in def.children.iter().zip(&frame.child_counts) {
-            let child_def = &self.grammar.loops[child];
-            if child_def.required
-                && *count == 0
-                && !alternative_present(self.grammar, def, child, &frame)
-            {
-                missing.push((
-                    "I7",
-                    format!(
-                        "required loop {} is missing from loop {}",
-                        child_def.id, def.id
-                    ),
-                ));
+        for &child in &def.required_children {
+            if frame.child_counts[child] == 0 && !alternative_present(grammar, def, child, frame) {
+                let message = format!(
+                    "required loop {} is missing from loop {}",
+                    grammar.loops[def.children[child]].id, def.id
+                );
+                self.problems.push(missing(frame, def, "I7", message));
             }
         }
-        for (code, message) in missing {
-            self.problems.push(Problem {
-                rule: "X12-STRUCTURE",
-                position: frame.opened_at,
-                set_segment: frame.opened_set_segment,
-                segment_id: def
-                    .segments
-                    .first()
-                    .map(|s| s.name.clone())
-                    .unwrap_or_default(),
-                element: None,
-                code: Some(code),
-                message,
-            });
-        }
-        let _ = (at, set_segment);
     }
 
     fn report(
@@ -487,6 +681,33 @@ impl<'g> Machine<'g> {
             code: Some(code),
             message,
         });
+    }
+}
+
+fn cache_slot(key: &CacheKey) -> usize {
+    let mut h = key.stack.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    h ^= u64::from(key.tag).wrapping_mul(0xC2B2_AE3D_27D4_EB4F);
+    for q in key.qualifiers {
+        h = (h ^ u64::from(q)).wrapping_mul(0x1656_67B1_9E37_79F9);
+    }
+    h ^= u64::from(key.segment_at) << 1 | u64::from(key.current_full);
+    h = h.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    (h >> 54) as usize % CACHE_SLOTS
+}
+
+fn missing(frame: &Frame, def: &CompiledLoop, code: &'static str, message: String) -> Problem {
+    Problem {
+        rule: "X12-STRUCTURE",
+        position: frame.opened_at,
+        set_segment: frame.opened_set_segment,
+        segment_id: def
+            .segments
+            .first()
+            .map(|s| s.name.clone())
+            .unwrap_or_default(),
+        element: None,
+        code: Some(code),
+        message,
     }
 }
 
@@ -521,16 +742,10 @@ fn entry_hint(entry: &CompiledSegment) -> String {
     if entry.matcher.element == 0 || entry.matcher.values.is_empty() {
         return String::new();
     }
-    let values: Vec<_> = entry
-        .matcher
-        .values
-        .iter()
-        .map(|v| String::from_utf8_lossy(v))
-        .collect();
     format!(
         " ({}{:02} {})",
         entry.name,
         entry.matcher.element,
-        values.join("/")
+        entry.matcher.names.join("/")
     )
 }

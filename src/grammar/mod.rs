@@ -6,3 +6,9 @@ pub mod numbering;
 
 pub use machine::{CompiledGrammar, LoopIndex, Machine, Placement};
 pub use model::Grammar;
+
+/// The 837P 005010X222A1 grammar, compiled once and shared by every reader and thread.
+pub fn compiled_x222() -> &'static CompiledGrammar {
+    static GRAMMAR: std::sync::OnceLock<CompiledGrammar> = std::sync::OnceLock::new();
+    GRAMMAR.get_or_init(|| CompiledGrammar::new(&model::x222()))
+}

@@ -1,12 +1,16 @@
 //! The typed 837P model: claims, service lines and the context they sit in.
 //!
-//! A [`Claim`] owns the bytes of its 2300 loop (and everything under it) so it can cross
-//! threads; its context (billing provider, subscriber, payer, patient, envelope) is shared
-//! between the claims of one hierarchical level through `Arc`. Every field remembers the
-//! segment and element it came from, so findings can point at it.
+//! The reader hands out [`RawClaim`]s: the bytes of a 2300 loop (and everything under it) with
+//! the segments of its billing, subscriber and patient levels shared through `Arc`. A raw claim
+//! owns its bytes, so it can cross threads; [`Claim::decode`] turns it into the typed
+//! [`Claim`] there. Every typed field remembers the segment and element it came from, so
+//! findings can point at it.
 
 mod build;
+mod decode;
 pub mod json;
+pub mod kind;
+mod table;
 mod values;
 
 use std::sync::Arc;
@@ -14,6 +18,7 @@ use std::sync::Arc;
 use serde::Serialize;
 
 pub use build::ClaimBuilder;
+pub use table::{SegmentTable, StoredSegment};
 pub use values::{parse_date, parse_date_value, Cents, DateRange, Decimal};
 
 /// Where a value came from in the input.
@@ -264,7 +269,7 @@ pub struct ServiceLine {
     pub providers: Vec<Provider>,
     /// NTE notes on the line.
     pub notes: Vec<Note>,
-    /// Index of the line's first segment (LX) in the claim's segment list.
+    /// Index of the line's first segment (LX) in the raw claim's segments.
     pub first_segment: usize,
 }
 
@@ -293,23 +298,33 @@ impl ServiceLine {
     }
 }
 
-/// Where one segment of a claim lies within the claim's own bytes.
-#[derive(Debug, Clone, Copy, Serialize)]
-pub struct ClaimSegment {
-    /// Byte range of the whole raw segment (line break included) in `Claim::raw`.
-    pub start: u32,
-    /// End of the raw segment.
-    pub end: u32,
-    /// Where the body (id to last element) starts, relative to `start`.
-    pub body_start: u32,
-    /// Where the body ends (the terminator), relative to `start`.
-    pub body_end: u32,
-    /// Where it came from.
-    pub position: crate::x12::Position,
-    /// 1-based number within the transaction set.
-    pub set_segment: u32,
-    /// The loop the grammar placed it in.
-    pub loop_index: u16,
+/// A claim as the reader keeps it: its own segments and those of the levels above it.
+#[derive(Debug, Clone, Default)]
+pub struct RawClaim {
+    /// 1-based ordinal of the claim in the input.
+    pub ordinal: u64,
+    /// The envelope the claim came in.
+    pub envelope: Arc<SetContext>,
+    /// The 2000A level: HL, PRV, 2010AA, 2010AB, 2010AC.
+    pub billing: Arc<SegmentTable>,
+    /// The 2000B level: HL, SBR, PAT, 2010BA, 2010BB.
+    pub subscriber: Arc<SegmentTable>,
+    /// The 2000C level and 2010CA, when the patient is not the subscriber.
+    pub patient: Option<Arc<SegmentTable>>,
+    /// The 2300 loop and everything under it, CLM first, exactly as read.
+    pub segments: SegmentTable,
+}
+
+impl RawClaim {
+    /// Number of 2400 service lines.
+    pub fn line_count(&self) -> usize {
+        let kinds = kind::LoopKind::table();
+        self.segments
+            .stored()
+            .iter()
+            .filter(|s| s.opens_loop && kinds[usize::from(s.loop_index)] == kind::LoopKind::Line)
+            .count()
+    }
 }
 
 /// One 2300 claim with everything under it and the context above it.
@@ -320,11 +335,11 @@ pub struct Claim {
     /// The envelope the claim came in.
     pub envelope: Arc<SetContext>,
     /// 2000A/2010AA.
-    pub billing: Arc<BillingProvider>,
+    pub billing: BillingProvider,
     /// 2000B/2010BA/2010BB.
-    pub subscriber: Arc<Subscriber>,
+    pub subscriber: Subscriber,
     /// 2000C/2010CA when the patient is not the subscriber.
-    pub patient: Option<Arc<Patient>>,
+    pub patient: Option<Patient>,
     /// CLM01 patient control number.
     pub patient_control_number: Field<String>,
     /// CLM02 total charge.
@@ -345,12 +360,9 @@ pub struct Claim {
     pub notes: Vec<Note>,
     /// 2400 service lines.
     pub lines: Vec<ServiceLine>,
-    /// The claim's bytes, CLM to the end of its last line, exactly as read.
+    /// The segments the claim was decoded from, exactly as read.
     #[serde(skip)]
-    pub raw: Vec<u8>,
-    /// Where each segment lies in `raw`.
-    #[serde(skip)]
-    pub segments: Vec<ClaimSegment>,
+    pub source: RawClaim,
 }
 
 impl Claim {
@@ -365,12 +377,6 @@ impl Claim {
     /// The claim's rendering provider (2310B), if any.
     pub fn rendering(&self) -> Option<&Provider> {
         self.providers.iter().find(|p| p.loop_id == "2310B")
-    }
-
-    /// The raw bytes of segment `i` of the claim, line break included.
-    pub fn segment_raw(&self, i: usize) -> &[u8] {
-        let s = &self.segments[i];
-        &self.raw[s.start as usize..s.end as usize]
     }
 
     /// The CLM01 value for messages (an identifier the submitter chose, not PHI by itself).

@@ -13,7 +13,7 @@ pub use delimiters::{Delimiters, IsaProblem, ISA_LEN};
 pub use envelope::{Envelope, EnvelopeEvent};
 pub use error::{ReadError, ReadErrorKind};
 pub use reader::{SegmentReader, MAX_SEGMENT_LEN};
-pub use segment::{nth_part, split_elements, Position, Segment, SplitProblem};
+pub use segment::{nth_part, parts, segment_id_len, Position, Segment};
 
 /// A problem found in the input that does not stop reading: envelope counts, grammar.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]

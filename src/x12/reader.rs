@@ -2,7 +2,7 @@
 
 use std::io::Read;
 
-use super::segment::{split_elements, Position, Segment};
+use super::segment::{segment_id_len, Position, Segment};
 use super::{Delimiters, ReadError, ReadErrorKind, ISA_LEN};
 
 /// The longest segment the reader accepts; a longer one is an error, not an allocation.
@@ -23,10 +23,14 @@ pub struct SegmentReader<R> {
     eof: bool,
     /// Stream offset of `buf[0]`.
     buf_offset: u64,
-    line: u64,
+    /// Buffer indexes of the LF bytes not yet passed, found once per refill with a SIMD
+    /// search; line numbers then cost a comparison per segment.
+    line_feeds: Vec<u32>,
+    next_line_feed: usize,
+    /// LF bytes before `line_feeds[next_line_feed]`.
+    lines_passed: u64,
     segment: u64,
     delimiters: Option<Delimiters>,
-    elements: Vec<(u32, u32)>,
     unterminated_tail: Option<Position>,
 }
 
@@ -47,10 +51,11 @@ impl<R: Read> SegmentReader<R> {
             end: 0,
             eof: false,
             buf_offset: 0,
-            line: 1,
+            line_feeds: Vec::new(),
+            next_line_feed: 0,
+            lines_passed: 0,
             segment: 0,
             delimiters: None,
-            elements: Vec::with_capacity(32),
             unterminated_tail: None,
         }
     }
@@ -77,23 +82,22 @@ impl<R: Read> SegmentReader<R> {
             return Ok(None);
         };
         let delimiters = self.delimiters.expect("frame_next sets delimiters");
+        let raw_start = self.start;
         let position = Position {
             byte: self.buf_offset + framed.body_start as u64,
-            line: self.line + count_lf(&self.buf[self.start..framed.body_start]),
+            line: self.line_at(framed.body_start),
             segment: self.segment + 1,
         };
         let body = &self.buf[framed.body_start..framed.body_end];
-        if split_elements(body, delimiters.element, &mut self.elements).is_err() {
+        let Some(id_len) = segment_id_len(body, delimiters.element) else {
             return Err(self.error_at(position, body, ReadErrorKind::BadSegmentId));
-        }
+        };
         self.segment += 1;
-        let raw_start = self.start;
-        self.line += count_lf(&self.buf[raw_start..framed.raw_end]);
         self.start = framed.raw_end;
-        Ok(Some(Segment::new(
+        Ok(Some(Segment::with_id_len(
             &self.buf[raw_start..framed.raw_end],
             framed.body_start - raw_start..framed.body_end - raw_start,
-            &self.elements,
+            id_len,
             delimiters,
             position,
         )))
@@ -113,6 +117,16 @@ impl<R: Read> SegmentReader<R> {
                 if self.eof {
                     return self.finish_clean();
                 }
+                if lead > MAX_SEGMENT_LEN {
+                    // A run of white space this long is not kept for the round trip: holding
+                    // it would let blank input grow the buffer without bound.
+                    self.start = body_start;
+                }
+                self.refill()?;
+                continue;
+            }
+            if rest.len() < 4 && !self.eof {
+                // Too few bytes to tell an ISA yet (a short read): read more first.
                 self.refill()?;
                 continue;
             }
@@ -155,7 +169,7 @@ impl<R: Read> SegmentReader<R> {
                     if self.unterminated_tail.is_none() && is_final_iea(rest) {
                         self.unterminated_tail = Some(Position {
                             byte: self.buf_offset + body_start as u64,
-                            line: self.line + count_lf(&self.buf[self.start..body_start]),
+                            line: self.line_before(body_start),
                             segment: self.segment + 1,
                         });
                         let body_end = body_start + trimmed_len(rest);
@@ -198,6 +212,7 @@ impl<R: Read> SegmentReader<R> {
             self.buf.copy_within(self.start..self.end, 0);
             self.buf_offset += self.start as u64;
             self.end -= self.start;
+            self.forget_line_feeds_before(self.start);
             self.start = 0;
         }
         if self.end == self.buf.len() {
@@ -213,7 +228,11 @@ impl<R: Read> SegmentReader<R> {
                     return Ok(());
                 }
                 Ok(n) => {
+                    let old_end = self.end;
                     self.end += n;
+                    let new = &self.buf[old_end..self.end];
+                    self.line_feeds
+                        .extend(memchr::memchr_iter(b'\n', new).map(|i| (old_end + i) as u32));
                     return Ok(());
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
@@ -225,11 +244,48 @@ impl<R: Read> SegmentReader<R> {
         }
     }
 
+    /// The 1-based line of buffer index `at`, moving the line cursor forward (`at` never goes
+    /// back between calls).
+    fn line_at(&mut self, at: usize) -> u64 {
+        while let Some(&lf) = self.line_feeds.get(self.next_line_feed) {
+            if lf as usize >= at {
+                break;
+            }
+            self.next_line_feed += 1;
+            self.lines_passed += 1;
+        }
+        self.lines_passed + 1
+    }
+
+    /// The 1-based line of buffer index `at`, without moving the cursor.
+    fn line_before(&self, at: usize) -> u64 {
+        let ahead = self.line_feeds[self.next_line_feed..]
+            .iter()
+            .take_while(|&&lf| (lf as usize) < at)
+            .count();
+        self.lines_passed + ahead as u64 + 1
+    }
+
+    /// Drops line feeds before buffer index `shift` and moves the rest down by it, as the
+    /// buffer is compacted.
+    fn forget_line_feeds_before(&mut self, shift: usize) {
+        let passed = self.line_feeds[self.next_line_feed..]
+            .iter()
+            .take_while(|&&lf| (lf as usize) < shift)
+            .count();
+        self.lines_passed += passed as u64;
+        self.line_feeds.drain(..self.next_line_feed + passed);
+        self.next_line_feed = 0;
+        for lf in &mut self.line_feeds {
+            *lf -= shift as u32;
+        }
+    }
+
     /// An error for the segment starting at buffer index `at`.
     fn error_here(&self, at: usize, kind: ReadErrorKind) -> ReadError {
         let position = Position {
             byte: self.buf_offset + at as u64,
-            line: self.line + count_lf(&self.buf[self.start..at.max(self.start)]),
+            line: self.line_before(at),
             segment: self.segment + 1,
         };
         let end = (at + 3).min(self.end);
@@ -276,8 +332,4 @@ fn trimmed_len(bytes: &[u8]) -> usize {
 
 fn is_line_break(b: u8) -> bool {
     b == b'\n' || b == b'\r'
-}
-
-fn count_lf(bytes: &[u8]) -> u64 {
-    memchr::memchr_iter(b'\n', bytes).count() as u64
 }

@@ -3,9 +3,8 @@
 use std::ops::Range;
 
 use nom::bytes::complete::{take_till, take_while_m_n};
-use nom::multi::fold_many0;
-use nom::sequence::preceded;
-use nom::{IResult, Parser};
+use nom::multi::separated_list1;
+use nom::Parser;
 use serde::Serialize;
 
 use super::Delimiters;
@@ -30,25 +29,40 @@ pub struct Position {
 pub struct Segment<'a> {
     raw: &'a [u8],
     body: (u32, u32),
-    elements: &'a [(u32, u32)],
+    id_len: u8,
     delimiters: Delimiters,
     position: Position,
 }
 
 impl<'a> Segment<'a> {
-    /// Makes a segment view from its parts. `elements` are body-relative byte ranges of
-    /// element 0 (the id) and every following element.
-    pub(crate) fn new(
+    /// Makes a segment view from its raw bytes and the range of its body within them.
+    pub fn new(
         raw: &'a [u8],
         body: Range<usize>,
-        elements: &'a [(u32, u32)],
         delimiters: Delimiters,
         position: Position,
     ) -> Self {
+        let id_len = raw[body.clone()]
+            .iter()
+            .take(3)
+            .take_while(|&&b| b != delimiters.element)
+            .count();
+        Self::with_id_len(raw, body, id_len, delimiters, position)
+    }
+
+    /// Like [`Segment::new`] when the reader has already measured the id.
+    pub(crate) fn with_id_len(
+        raw: &'a [u8],
+        body: Range<usize>,
+        id_len: usize,
+        delimiters: Delimiters,
+        position: Position,
+    ) -> Self {
+        let id_len = id_len as u8;
         Segment {
             raw,
             body: (body.start as u32, body.end as u32),
-            elements,
+            id_len,
             delimiters,
             position,
         }
@@ -66,7 +80,7 @@ impl<'a> Segment<'a> {
 
     /// The segment id, such as `NM1`.
     pub fn id(&self) -> &'a [u8] {
-        self.element(0)
+        &self.body()[..usize::from(self.id_len)]
     }
 
     /// The segment id as text (ids are checked to be ASCII alphanumerics when framed).
@@ -75,10 +89,33 @@ impl<'a> Segment<'a> {
     }
 
     /// Element `n` (1-based, as in NM1-09; 0 is the id), or an empty slice when absent.
+    ///
+    /// Elements are found on demand rather than split up front: the reader only ever looks
+    /// at the first few elements of most segments, and decoding happens later, elsewhere.
     pub fn element(&self, n: usize) -> &'a [u8] {
-        match self.elements.get(n) {
-            Some(&(s, e)) => &self.body()[s as usize..e as usize],
-            None => &[],
+        if n == 0 {
+            return self.id();
+        }
+        let body = self.body();
+        let separator = self.delimiters.element;
+        let mut start = usize::from(self.id_len) + 1;
+        let mut index = 1;
+        if start > body.len() {
+            return &[];
+        }
+        for (at, &b) in body.iter().enumerate().skip(start) {
+            if b == separator {
+                if index == n {
+                    return &body[start..at];
+                }
+                index += 1;
+                start = at + 1;
+            }
+        }
+        if index == n {
+            &body[start..]
+        } else {
+            &[]
         }
     }
 
@@ -87,14 +124,31 @@ impl<'a> Segment<'a> {
         nth_part(self.element(n), self.delimiters.component, c)
     }
 
-    /// Number of elements after the id, counting empty ones.
-    pub fn element_count(&self) -> usize {
-        self.elements.len().saturating_sub(1)
+    /// Elements 1 to `N`, found in one pass (what a loop machine looks at to tell same-tag
+    /// segments apart); absent ones are empty.
+    pub fn leading_elements<const N: usize>(&self) -> [&'a [u8]; N] {
+        let mut out: [&'a [u8]; N] = [&[]; N];
+        let body = self.body();
+        let separator = self.delimiters.element;
+        let mut start = usize::from(self.id_len) + 1;
+        let mut at = start;
+        let mut index = 0;
+        while index < N && start <= body.len() {
+            while at < body.len() && body[at] != separator {
+                at += 1;
+            }
+            out[index] = &body[start..at];
+            index += 1;
+            at += 1;
+            start = at;
+        }
+        out
     }
 
-    /// Body-relative byte ranges of the id (index 0) and each element.
-    pub fn element_ranges(&self) -> &'a [(u32, u32)] {
-        self.elements
+    /// Number of elements after the id, counting empty ones.
+    pub fn element_count(&self) -> usize {
+        let separator = self.delimiters.element;
+        self.body().iter().filter(|&&b| b == separator).count()
     }
 
     /// Where the body starts within `raw`.
@@ -113,57 +167,43 @@ impl<'a> Segment<'a> {
     }
 }
 
-/// Part `n` (1-based) of `value` split on `separator`, or empty when absent.
+/// Part `n` (1-based) of `value` split on `separator` (a component of a composite or one
+/// repetition of a repeated element), or empty when absent.
 pub fn nth_part(value: &[u8], separator: u8, n: usize) -> &[u8] {
     if n == 0 {
         return &[];
     }
-    value.split(|&b| b == separator).nth(n - 1).unwrap_or(&[])
+    parts(value, separator)
+        .into_iter()
+        .nth(n - 1)
+        .unwrap_or(&[])
 }
 
-/// Why a segment body could not be split into elements.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SplitProblem {
-    /// The segment does not start with a 2-3 character alphanumeric id.
-    BadId,
-}
-
-/// Splits a segment body into the ranges of its id and elements, appending to `out`.
-///
-/// The id must be two or three ASCII uppercase letters or digits followed by the element
-/// separator or the end of the body.
-pub fn split_elements(
-    body: &[u8],
-    element: u8,
-    out: &mut Vec<(u32, u32)>,
-) -> Result<(), SplitProblem> {
-    out.clear();
-    let id_len = match segment_id(body) {
-        Ok((rest, id)) if rest.is_empty() || rest[0] == element => id.len(),
-        _ => return Err(SplitProblem::BadId),
-    };
-    out.push((0, id_len as u32));
-    let base = body.as_ptr() as usize;
-    let mut elements = fold_many0(
-        preceded(
-            take_while_m_n(1, 1, |b| b == element),
-            take_till(|b| b == element),
-        ),
-        || (),
-        |(), value: &[u8]| {
-            let start = (value.as_ptr() as usize - base) as u32;
-            out.push((start, start + value.len() as u32));
-        },
+/// Every part of `value` split on `separator`, empty parts included: the components of a
+/// composite, or the repetitions of a repeated element.
+pub fn parts(value: &[u8], separator: u8) -> Vec<&[u8]> {
+    let mut parser = separated_list1(
+        take_while_m_n(1, 1, |b| b == separator),
+        take_till::<_, _, nom::error::Error<&[u8]>>(|b| b == separator),
     );
-    let parsed: IResult<&[u8], ()> = elements.parse(&body[id_len..]);
-    match parsed {
-        Ok(_) => Ok(()),
-        Err(_) => Err(SplitProblem::BadId),
+    // take_till accepts the empty input, so this parser cannot fail; the fallback keeps it total.
+    match parser.parse(value) {
+        Ok((_, list)) => list,
+        Err(_) => vec![value],
     }
 }
 
-fn segment_id(input: &[u8]) -> IResult<&[u8], &[u8]> {
-    take_while_m_n(2, 3, |b: u8| b.is_ascii_uppercase() || b.is_ascii_digit())(input)
+/// The length of a valid segment id at the start of `body`: two or three uppercase letters
+/// or digits, followed by the element separator or the end of the body.
+pub fn segment_id_len(body: &[u8], element: u8) -> Option<usize> {
+    let is_id_byte = |b: u8| b.is_ascii_uppercase() || b.is_ascii_digit();
+    let len = match body {
+        [a, b, c, ..] if is_id_byte(*a) && is_id_byte(*b) && is_id_byte(*c) => 3,
+        [a, b, ..] if is_id_byte(*a) && is_id_byte(*b) => 2,
+        _ => return None,
+    };
+    let ends_right = body.len() == len || body[len] == element;
+    ends_right.then_some(len)
 }
 
 #[cfg(test)]
@@ -171,11 +211,14 @@ mod tests {
     use super::*;
 
     fn split(body: &[u8]) -> Vec<&[u8]> {
-        let mut out = Vec::new();
-        split_elements(body, b'*', &mut out).unwrap();
-        out.iter()
-            .map(|&(s, e)| &body[s as usize..e as usize])
-            .collect()
+        assert!(segment_id_len(body, b'*').is_some());
+        let seg = Segment::new(
+            body,
+            0..body.len(),
+            Delimiters::STANDARD,
+            Position::default(),
+        );
+        (0..=seg.element_count()).map(|n| seg.element(n)).collect()
     }
 
     #[test]
@@ -201,15 +244,64 @@ mod tests {
     }
 
     #[test]
+    fn leading_elements_match_element() {
+        let body = b"HL*3*2*22*0";
+        let seg = Segment::new(
+            body,
+            0..body.len(),
+            Delimiters::STANDARD,
+            Position::default(),
+        );
+        assert_eq!(seg.leading_elements::<3>(), [&b"3"[..], b"2", b"22"]);
+        let body = b"SE*2";
+        let seg = Segment::new(
+            body,
+            0..body.len(),
+            Delimiters::STANDARD,
+            Position::default(),
+        );
+        assert_eq!(seg.leading_elements::<3>(), [&b"2"[..], b"", b""]);
+        let body = b"SE";
+        let seg = Segment::new(
+            body,
+            0..body.len(),
+            Delimiters::STANDARD,
+            Position::default(),
+        );
+        assert_eq!(seg.leading_elements::<2>(), [&b""[..], b""]);
+    }
+
+    #[test]
+    fn missing_elements_are_empty() {
+        let body = b"REF*6R*L1";
+        let seg = Segment::new(
+            body,
+            0..body.len(),
+            Delimiters::STANDARD,
+            Position::default(),
+        );
+        assert_eq!(seg.element(2), b"L1");
+        assert_eq!(seg.element(3), b"");
+        assert_eq!(seg.element(40), b"");
+    }
+
+    #[test]
     fn bad_ids_are_rejected() {
-        let mut out = Vec::new();
-        for body in [&b"N*1"[..], b"NM12*1", b"nm1*1", b"\x00\xff", b""] {
-            assert_eq!(
-                split_elements(body, b'*', &mut out),
-                Err(SplitProblem::BadId),
-                "{body:?}"
-            );
+        for body in [&b"N*1"[..], b"NM12*1", b"nm1*1", b"\x00\xff", b"", b"NM1X"] {
+            assert_eq!(segment_id_len(body, b'*'), None, "{body:?}");
         }
+        assert_eq!(segment_id_len(b"NM1*85", b'*'), Some(3));
+        assert_eq!(segment_id_len(b"SE", b'*'), Some(2));
+    }
+
+    #[test]
+    fn parts_keep_empty_components() {
+        assert_eq!(
+            parts(b"HC:01710:QZ::::64718", b':'),
+            vec![&b"HC"[..], b"01710", b"QZ", b"", b"", b"", b"64718"]
+        );
+        assert_eq!(parts(b"", b':'), vec![&b""[..]]);
+        assert_eq!(parts(b":", b':'), vec![&b""[..], b""]);
     }
 
     #[test]

@@ -1,0 +1,121 @@
+//! Owned segments: the bytes of a run of segments and where each one and its elements lie.
+
+use serde::Serialize;
+
+use crate::grammar::Placement;
+use crate::x12::{Delimiters, Position, Segment};
+
+/// Where one stored segment lies within its table.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct StoredSegment {
+    /// Start of the raw segment (leading white space included) in the table's bytes.
+    pub start: u32,
+    /// End of the raw segment (terminator and line break included).
+    pub end: u32,
+    /// Where the body (id to last element) starts, relative to `start`.
+    pub body_start: u32,
+    /// Where the body ends (at the terminator), relative to `start`.
+    pub body_end: u32,
+    /// Where it came from.
+    pub position: Position,
+    /// 1-based number within the transaction set (ST is 1).
+    pub set_segment: u32,
+    /// The loop the grammar placed it in.
+    pub loop_index: u16,
+    /// True when the segment opened its loop instance.
+    pub opens_loop: bool,
+}
+
+/// A run of segments that owns its bytes, so it can cross threads and be written back
+/// byte for byte.
+#[derive(Debug, Clone)]
+pub struct SegmentTable {
+    delimiters: Delimiters,
+    raw: Vec<u8>,
+    segments: Vec<StoredSegment>,
+}
+
+impl Default for SegmentTable {
+    fn default() -> Self {
+        SegmentTable::new(Delimiters::STANDARD)
+    }
+}
+
+impl SegmentTable {
+    /// An empty table for segments with `delimiters`.
+    pub fn new(delimiters: Delimiters) -> Self {
+        SegmentTable {
+            delimiters,
+            raw: Vec::new(),
+            segments: Vec::new(),
+        }
+    }
+
+    /// An empty table with room for a typical claim.
+    pub fn with_capacity(delimiters: Delimiters, bytes: usize, segments: usize) -> Self {
+        SegmentTable {
+            delimiters,
+            raw: Vec::with_capacity(bytes),
+            segments: Vec::with_capacity(segments),
+        }
+    }
+
+    /// Copies a segment in.
+    pub fn push(&mut self, seg: &Segment<'_>, set_segment: u32, placement: Placement) {
+        let start = self.raw.len() as u32;
+        self.raw.extend_from_slice(seg.raw());
+        let body_start = seg.body_start() as u32;
+        self.segments.push(StoredSegment {
+            start,
+            end: self.raw.len() as u32,
+            body_start,
+            body_end: body_start + seg.body().len() as u32,
+            position: seg.position(),
+            set_segment,
+            loop_index: placement.loop_index as u16,
+            opens_loop: placement.opens_loop,
+        });
+    }
+
+    /// Number of segments.
+    pub fn len(&self) -> usize {
+        self.segments.len()
+    }
+
+    /// True when the table holds no segment.
+    pub fn is_empty(&self) -> bool {
+        self.segments.is_empty()
+    }
+
+    /// Every byte of every segment, exactly as read.
+    pub fn raw(&self) -> &[u8] {
+        &self.raw
+    }
+
+    /// Where each segment lies.
+    pub fn stored(&self) -> &[StoredSegment] {
+        &self.segments
+    }
+
+    /// The delimiters the segments were written with.
+    pub fn delimiters(&self) -> Delimiters {
+        self.delimiters
+    }
+
+    /// A view of segment `i`.
+    pub fn get(&self, i: usize) -> Segment<'_> {
+        let s = &self.segments[i];
+        let raw = &self.raw[s.start as usize..s.end as usize];
+        Segment::new(
+            raw,
+            s.body_start as usize..s.body_end as usize,
+            self.delimiters,
+            s.position,
+        )
+    }
+
+    /// Views of every segment, in order.
+    pub fn iter(&self) -> impl Iterator<Item = (Segment<'_>, &StoredSegment)> + '_ {
+        (0..self.segments.len()).map(move |i| (self.get(i), &self.segments[i]))
+    }
+}
