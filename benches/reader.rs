@@ -1,5 +1,7 @@
 //! Reader throughput on a generated ~30 MB 837P file: framing + grammar + claim build,
 //! next to a memchr count of segment terminators over the same bytes as the baseline.
+//!
+//! `segments` frames only; `claims` is the whole reader (one thread).
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use scrub837::read::{ClaimReader, Event};

@@ -62,7 +62,7 @@ pub fn run(args: Args) -> i32 {
 
 fn open_input(file: &str) -> io::Result<Box<dyn Read>> {
     if file == "-" {
-        Ok(Box::new(io::stdin().lock()))
+        Ok(Box::new(io::stdin()))
     } else {
         Ok(Box::new(File::open(file)?))
     }

@@ -8,7 +8,9 @@ use serde::Serialize;
 use crate::grammar::numbering::Numbering;
 use crate::grammar::{compiled_x222, CompiledGrammar, LoopIndex, Machine, Placement};
 use crate::model::{ClaimBuilder, RawClaim};
-use crate::x12::{Envelope, EnvelopeEvent, Position, Problem, ReadError, Segment, SegmentReader};
+use crate::x12::{
+    Envelope, EnvelopeEvent, Position, Problem, ReadError, Segment, SegmentReader, SegmentSource,
+};
 
 /// What the reader hands out, in input order.
 #[derive(Debug)]
@@ -64,18 +66,25 @@ struct State {
 }
 
 /// Reads 837P claims from any byte stream, one event at a time, with flat memory.
-pub struct ClaimReader<R> {
-    segments: SegmentReader<R>,
+pub struct ClaimReader<S> {
+    segments: S,
     state: State,
     finished: bool,
 }
 
-impl<R: Read> ClaimReader<R> {
-    /// Makes a reader over `source` using the X222 grammar.
+impl<R: Read> ClaimReader<SegmentReader<R>> {
+    /// Makes a reader over `source` that frames segments on this thread.
     pub fn new(source: R) -> Self {
+        ClaimReader::with_source(SegmentReader::new(source))
+    }
+}
+
+impl<S: SegmentSource> ClaimReader<S> {
+    /// Makes a reader over any segment source, using the X222 grammar.
+    pub fn with_source(segments: S) -> Self {
         let grammar = compiled_x222();
         ClaimReader {
-            segments: SegmentReader::new(source),
+            segments,
             state: State {
                 envelope: Envelope::new(),
                 machine: Machine::new(grammar),

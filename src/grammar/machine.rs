@@ -133,6 +133,8 @@ pub struct CompiledGrammar {
     max_qualifier_element: usize,
     /// For each qualified tag, the highest element position its entries look at.
     qualifier_depths: Vec<(u32, usize)>,
+    /// Tag filter of `qualifier_depths`.
+    qualified_tags: u64,
     accepts: Vec<String>,
     guide: String,
 }
@@ -188,6 +190,10 @@ impl CompiledGrammar {
             }
         }
         CompiledGrammar {
+            qualified_tags: qualifier_depths
+                .iter()
+                .map(|&(tag, _)| tag_bit(tag))
+                .fold(0, |a, b| a | b),
             qualifier_depths,
             max_qualifier_element,
             loops,
@@ -199,6 +205,9 @@ impl CompiledGrammar {
     /// How many leading elements any entry with tag `id` looks at (0 for tags never
     /// qualified, such as SV1).
     fn qualifier_depth(&self, id: u32) -> usize {
+        if self.qualified_tags & tag_bit(id) == 0 {
+            return 0;
+        }
         self.qualifier_depths
             .iter()
             .find(|(tag, _)| *tag == id)
@@ -272,6 +281,8 @@ struct Frame {
     loop_index: LoopIndex,
     /// Index of the last segment entry matched; entries before it are out of order.
     segment_at: usize,
+    /// True when the entry at `segment_at` has reached its maximum use.
+    current_full: bool,
     segment_counts: Vec<u32>,
     child_counts: Vec<u32>,
     /// Index (into `children`) of the last child loop entered.
@@ -288,10 +299,12 @@ pub struct Machine<'g> {
     depth: usize,
     problems: Vec<Problem>,
     cache: Vec<CacheSlot>,
+    /// The open loops' indexes packed six bits each, kept as loops open and close.
+    stack_key: u64,
 }
 
 /// How many placements the machine remembers.
-const CACHE_SLOTS: usize = 1024;
+const CACHE_SLOTS: usize = 256;
 
 /// Everything `find` depends on: the loops open, where the innermost one stands, whether its
 /// current entry is used up, and the segment's tag and first three elements. Files repeat the
@@ -336,6 +349,7 @@ impl<'g> Machine<'g> {
             depth: 0,
             problems: Vec::new(),
             cache: vec![CacheSlot::default(); CACHE_SLOTS],
+            stack_key: 0,
         }
     }
 
@@ -352,6 +366,7 @@ impl<'g> Machine<'g> {
     /// Starts a transaction set with its ST segment.
     pub fn begin(&mut self, st: &Segment<'_>) {
         self.depth = 0;
+        self.stack_key = 0;
         self.push(0, st.position(), 1);
         let Some(frame) = self.frames.first_mut() else {
             return;
@@ -363,6 +378,7 @@ impl<'g> Machine<'g> {
         {
             frame.segment_counts[i] = 1;
             frame.segment_at = i;
+            frame.current_full = self.grammar.loops[0].segments[i].max_use == 1;
         }
     }
 
@@ -402,12 +418,14 @@ impl<'g> Machine<'g> {
         self.close_to(0, se.position(), set_segment);
         self.close_top(se.position(), set_segment);
         self.depth = 0;
+        self.stack_key = 0;
     }
 
     /// Drops an unterminated transaction set without checking it further (the envelope
     /// layer reports the missing SE).
     pub fn abandon(&mut self) {
         self.depth = 0;
+        self.stack_key = 0;
     }
 
     fn top(&self) -> &Frame {
@@ -443,18 +461,14 @@ impl<'g> Machine<'g> {
         if self.depth > 10 || self.grammar.max_qualifier_element > 3 {
             return None;
         }
-        let stack = self.frames[..self.depth]
-            .iter()
-            .fold(0u64, |acc, f| (acc << 6) | (f.loop_index as u64 & 63));
+        let stack = self.stack_key;
         let top = self.top();
-        let current = self.loop_of(self.depth);
-        let max_use = current.segments[top.segment_at].max_use;
         Some(CacheKey {
             stack,
             tag: id,
             qualifiers: seg.leading.map(|q| q.unwrap_or(0)),
             segment_at: top.segment_at as u16,
-            current_full: max_use > 0 && top.segment_counts[top.segment_at] >= max_use,
+            current_full: top.current_full,
         })
     }
 
@@ -509,6 +523,7 @@ impl<'g> Machine<'g> {
         frame.segment_counts[entry] += 1;
         frame.segment_at = entry;
         let count = frame.segment_counts[entry];
+        frame.current_full = def.max_use > 0 && count >= def.max_use;
         if def.max_use > 0 && count > def.max_use {
             let message = format!(
                 "segment {} used {} times in loop {}; the maximum is {}",
@@ -604,6 +619,7 @@ impl<'g> Machine<'g> {
         self.push(child_index, seg.position(), set_segment);
         let frame = &mut self.frames[self.depth - 1];
         frame.segment_counts[0] = 1;
+        frame.current_full = child_def.segments[0].max_use == 1;
     }
 
     fn push(&mut self, loop_index: LoopIndex, at: Position, set_segment: u32) {
@@ -614,6 +630,7 @@ impl<'g> Machine<'g> {
         let frame = &mut self.frames[self.depth];
         frame.loop_index = loop_index;
         frame.segment_at = 0;
+        frame.current_full = false;
         frame.child_at = 0;
         frame.segment_counts.clear();
         frame.segment_counts.resize(def.segments.len(), 0);
@@ -622,6 +639,7 @@ impl<'g> Machine<'g> {
         frame.opened_at = at;
         frame.opened_set_segment = set_segment;
         self.depth += 1;
+        self.stack_key = (self.stack_key << 6) | (loop_index as u64 & 63);
     }
 
     /// Closes loops until `depth` loops remain open.
@@ -629,6 +647,14 @@ impl<'g> Machine<'g> {
         while self.depth > depth.max(1) {
             self.close_top(at, set_segment);
             self.depth -= 1;
+            self.stack_key = if self.depth >= 10 {
+                // Deeper than the key holds: rebuild it from the frames.
+                self.frames[..self.depth]
+                    .iter()
+                    .fold(0, |acc, f| (acc << 6) | (f.loop_index as u64 & 63))
+            } else {
+                self.stack_key >> 6
+            };
         }
     }
 

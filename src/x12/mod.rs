@@ -15,6 +15,29 @@ pub use error::{ReadError, ReadErrorKind};
 pub use reader::{SegmentReader, MAX_SEGMENT_LEN};
 pub use segment::{nth_part, parts, segment_id_len, Position, Segment};
 
+/// Where segments come from. The reader's framing loop is the one source today; the trait
+/// keeps the read stage independent of how segments are framed.
+pub trait SegmentSource {
+    /// The next segment, or `None` at a clean end of input.
+    fn next_segment(&mut self) -> Result<Option<Segment<'_>>, ReadError>;
+    /// Bytes consumed so far.
+    fn offset(&self) -> u64;
+    /// Where the input's last segment started when it was an IEA with no terminator.
+    fn unterminated_tail(&self) -> Option<Position>;
+}
+
+impl<R: std::io::Read> SegmentSource for SegmentReader<R> {
+    fn next_segment(&mut self) -> Result<Option<Segment<'_>>, ReadError> {
+        SegmentReader::next_segment(self)
+    }
+    fn offset(&self) -> u64 {
+        SegmentReader::offset(self)
+    }
+    fn unterminated_tail(&self) -> Option<Position> {
+        SegmentReader::unterminated_tail(self)
+    }
+}
+
 /// A problem found in the input that does not stop reading: envelope counts, grammar.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Problem {

@@ -105,6 +105,9 @@ impl<R: Read> SegmentReader<R> {
 
     /// Finds the next segment's bounds, refilling the buffer as needed.
     fn frame_next(&mut self) -> Result<Option<Framed>, ReadError> {
+        if let Some(framed) = self.frame_plain() {
+            return Ok(Some(framed));
+        }
         loop {
             let window = &self.buf[self.start..self.end];
             let lead = window
@@ -184,6 +187,35 @@ impl<R: Read> SegmentReader<R> {
                 None => self.refill()?,
             }
         }
+    }
+
+    /// The common case, checked first: delimiters known, no white space before the segment,
+    /// not an ISA, and the whole segment and its line break already in the buffer.
+    #[inline]
+    fn frame_plain(&self) -> Option<Framed> {
+        let delimiters = self.delimiters?;
+        let window = &self.buf[self.start..self.end];
+        let first = *window.first()?;
+        if first.is_ascii_whitespace() || first == b'I' {
+            return None;
+        }
+        let t = memchr::memchr(delimiters.segment, window)?;
+        if t > MAX_SEGMENT_LEN {
+            return None;
+        }
+        let body_end = self.start + t;
+        let mut raw_end = body_end + 1;
+        while raw_end < self.end && is_line_break(self.buf[raw_end]) {
+            raw_end += 1;
+        }
+        if raw_end == self.end && !self.eof {
+            return None;
+        }
+        Some(Framed {
+            raw_end,
+            body_start: self.start,
+            body_end,
+        })
     }
 
     /// Sets the delimiters from the ISA starting at `at`.
