@@ -3,6 +3,7 @@
 //! Segments are framed first (the terminator comes from the ISA), then split with nom into
 //! elements; components and repetitions are split on demand.
 
+mod byte_index;
 mod delimiters;
 pub mod envelope;
 mod error;

@@ -2,6 +2,7 @@
 
 use std::io::Read;
 
+use super::byte_index::ByteIndex;
 use super::segment::{segment_id_len, Position, Segment};
 use super::{Delimiters, ReadError, ReadErrorKind, ISA_LEN};
 
@@ -23,12 +24,8 @@ pub struct SegmentReader<R> {
     eof: bool,
     /// Stream offset of `buf[0]`.
     buf_offset: u64,
-    /// Buffer indexes of the LF bytes not yet passed, found once per refill with a SIMD
-    /// search; line numbers then cost a comparison per segment.
-    line_feeds: Vec<u32>,
-    next_line_feed: usize,
-    /// LF bytes before `line_feeds[next_line_feed]`.
-    lines_passed: u64,
+    /// Where the LF bytes are: line numbers cost a comparison per segment.
+    line_feeds: ByteIndex,
     segment: u64,
     delimiters: Option<Delimiters>,
     unterminated_tail: Option<Position>,
@@ -51,9 +48,7 @@ impl<R: Read> SegmentReader<R> {
             end: 0,
             eof: false,
             buf_offset: 0,
-            line_feeds: Vec::new(),
-            next_line_feed: 0,
-            lines_passed: 0,
+            line_feeds: ByteIndex::new(b'\n'),
             segment: 0,
             delimiters: None,
             unterminated_tail: None,
@@ -199,6 +194,8 @@ impl<R: Read> SegmentReader<R> {
         if first.is_ascii_whitespace() || first == b'I' {
             return None;
         }
+        // A plain memchr beats a precomputed terminator index here (measured): segments are
+        // short and the search starts where the last one ended.
         let t = memchr::memchr(delimiters.segment, window)?;
         if t > MAX_SEGMENT_LEN {
             return None;
@@ -244,7 +241,7 @@ impl<R: Read> SegmentReader<R> {
             self.buf.copy_within(self.start..self.end, 0);
             self.buf_offset += self.start as u64;
             self.end -= self.start;
-            self.forget_line_feeds_before(self.start);
+            self.line_feeds.shift(self.start);
             self.start = 0;
         }
         if self.end == self.buf.len() {
@@ -262,9 +259,7 @@ impl<R: Read> SegmentReader<R> {
                 Ok(n) => {
                     let old_end = self.end;
                     self.end += n;
-                    let new = &self.buf[old_end..self.end];
-                    self.line_feeds
-                        .extend(memchr::memchr_iter(b'\n', new).map(|i| (old_end + i) as u32));
+                    self.line_feeds.extend(&self.buf, old_end, self.end);
                     return Ok(());
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
@@ -279,38 +274,12 @@ impl<R: Read> SegmentReader<R> {
     /// The 1-based line of buffer index `at`, moving the line cursor forward (`at` never goes
     /// back between calls).
     fn line_at(&mut self, at: usize) -> u64 {
-        while let Some(&lf) = self.line_feeds.get(self.next_line_feed) {
-            if lf as usize >= at {
-                break;
-            }
-            self.next_line_feed += 1;
-            self.lines_passed += 1;
-        }
-        self.lines_passed + 1
+        self.line_feeds.advance_to(at) + 1
     }
 
     /// The 1-based line of buffer index `at`, without moving the cursor.
     fn line_before(&self, at: usize) -> u64 {
-        let ahead = self.line_feeds[self.next_line_feed..]
-            .iter()
-            .take_while(|&&lf| (lf as usize) < at)
-            .count();
-        self.lines_passed + ahead as u64 + 1
-    }
-
-    /// Drops line feeds before buffer index `shift` and moves the rest down by it, as the
-    /// buffer is compacted.
-    fn forget_line_feeds_before(&mut self, shift: usize) {
-        let passed = self.line_feeds[self.next_line_feed..]
-            .iter()
-            .take_while(|&&lf| (lf as usize) < shift)
-            .count();
-        self.lines_passed += passed as u64;
-        self.line_feeds.drain(..self.next_line_feed + passed);
-        self.next_line_feed = 0;
-        for lf in &mut self.line_feeds {
-            *lf -= shift as u32;
-        }
+        self.line_feeds.count_before(at) + 1
     }
 
     /// An error for the segment starting at buffer index `at`.
