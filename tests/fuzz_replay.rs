@@ -2,7 +2,7 @@
 //! the same checks as the cargo-fuzz targets, on the stable toolchain and without libFuzzer:
 //! - `reader`: the whole read stage must not panic, and every claim must serialize;
 //! - `segments`: the `raw()` of every framed segment, concatenated, must be exactly the input
-//!   consumed (all of it but trailing white space on a clean end), and reading in 1..=7 byte
+//!   consumed (all of it on a clean end), and reading in 1..=7 byte
 //!   chunks must give the same segments and outcome as reading the input in one piece.
 //!
 //! The loops are copied from fuzz/fuzz_targets/ on purpose: this test cannot depend on the
@@ -147,11 +147,11 @@ fn read_segments<R: Read>(source: R, payload: &[u8]) -> Outcome {
     let offset = reader.offset();
     assert_eq!(joined.len() as u64, offset, "raw lengths vs final offset");
     if end.is_ok() {
-        // White space after the last segment's line break belongs to no segment, so it is
-        // not given back (reported to the lead: Segment::raw's doc promises the whole input).
-        let tail = &payload[joined.len()..];
+        // A clean end gives every byte back: white space after the last segment is part of
+        // its raw bytes. (Only a white-space run over 64 KiB is dropped, and fuzz inputs are
+        // shorter than that.)
         assert!(
-            tail.iter().all(|b| b.is_ascii_whitespace()),
+            joined.len() == payload.len() || payload.len() > 64 * 1024,
             "clean end but {} of {} bytes given back as segments",
             joined.len(),
             payload.len()

@@ -3,7 +3,7 @@
 //! Input layout: byte 0 and byte 1 give four chunk sizes (one per nibble, 1..=16 bytes),
 //! used in turn; the rest is the X12 payload. Checks:
 //! - round trip: the `raw()` of every segment read, concatenated, is exactly the prefix of
-//!   the payload consumed (`offset()`), and all of it but trailing white space when reading
+//!   the payload consumed (`offset()`), and all of it when reading
 //!   ends in `Ok(None)`;
 //! - chunking does not matter: the same segments and the same outcome as reading the payload
 //!   in one piece.
@@ -59,12 +59,20 @@ fn read_all<R: Read>(source: R, payload: &[u8]) -> Outcome {
             Ok(Some(seg)) => {
                 assert!(!seg.raw().is_empty(), "empty segment");
                 assert!(seg.body_start() <= seg.raw().len());
-                let _ = (seg.id(), seg.body(), seg.element_count(), seg.component(1, 1));
+                let _ = (
+                    seg.id(),
+                    seg.body(),
+                    seg.element_count(),
+                    seg.component(1, 1),
+                );
                 joined.extend_from_slice(seg.raw());
                 raws.push(seg.raw().to_vec());
                 let offset = reader.offset() as usize;
                 assert_eq!(joined.len(), offset, "raw lengths vs offset");
-                assert!(joined == payload[..offset], "raw bytes differ from the input");
+                assert!(
+                    joined == payload[..offset],
+                    "raw bytes differ from the input"
+                );
             }
             Ok(None) => break Ok(()),
             Err(e) => break Err(same_for_any_isa_problem(e.kind)),
@@ -73,11 +81,11 @@ fn read_all<R: Read>(source: R, payload: &[u8]) -> Outcome {
     let offset = reader.offset();
     assert_eq!(joined.len() as u64, offset, "raw lengths vs final offset");
     if end.is_ok() {
-        // White space after the last segment's line break belongs to no segment, so it is
-        // not given back (reported to the lead: Segment::raw's doc promises the whole input).
-        let tail = &payload[joined.len()..];
+        // A clean end gives every byte back: white space after the last segment is part of
+        // its raw bytes. (Only a white-space run over 64 KiB is dropped, and fuzz inputs are
+        // shorter than that.)
         assert!(
-            tail.iter().all(|b| b.is_ascii_whitespace()),
+            joined.len() == payload.len() || payload.len() > 64 * 1024,
             "clean end but {} of {} bytes given back as segments",
             joined.len(),
             payload.len()
@@ -93,9 +101,19 @@ fuzz_target!(|data: &[u8]| {
         sizes[2 * i] = (b & 0x0f) as usize + 1;
         sizes[2 * i + 1] = (b >> 4) as usize + 1;
     }
-    let chunked = read_all(Chunked { data: payload, sizes, turn: 0 }, payload);
+    let chunked = read_all(
+        Chunked {
+            data: payload,
+            sizes,
+            turn: 0,
+        },
+        payload,
+    );
     let whole = read_all(payload, payload);
     assert_eq!(chunked.raws, whole.raws, "chunking changed the segments");
     assert_eq!(chunked.end, whole.end, "chunking changed the outcome");
-    assert_eq!(chunked.offset, whole.offset, "chunking changed the bytes consumed");
+    assert_eq!(
+        chunked.offset, whole.offset,
+        "chunking changed the bytes consumed"
+    );
 });

@@ -42,6 +42,10 @@ impl std::fmt::Display for IsaProblem {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             IsaProblem::NotIsa => write!(f, "expected an ISA segment"),
+            IsaProblem::TooFewElements { found } if *found >= 16 => write!(
+                f,
+                "ISA ends after its 16th element separator; expected ISA16 and a segment terminator"
+            ),
             IsaProblem::TooFewElements { found } => write!(
                 f,
                 "ISA has {found} element separators before the data ends; expected 16"

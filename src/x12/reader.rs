@@ -130,7 +130,8 @@ impl<R: Read> SegmentReader<R> {
             }
             if starts_isa(rest) {
                 let available = rest.len();
-                if available < ISA_LEN + 2 && !self.eof {
+                // Enough look-ahead to see a wrongly padded ISA whole, so the error names its length.
+                if available < ISA_LEN + 512 && !self.eof {
                     self.refill()?;
                     continue;
                 }
@@ -150,6 +151,19 @@ impl<R: Read> SegmentReader<R> {
                     if raw_end == self.end && !self.eof {
                         self.refill()?;
                         continue;
+                    }
+                    let only_white_space_left = self.buf[raw_end..self.end]
+                        .iter()
+                        .all(u8::is_ascii_whitespace);
+                    if only_white_space_left && !self.eof && self.end - self.start < MAX_SEGMENT_LEN
+                    {
+                        // This may be the last segment: white space up to the end of the input
+                        // belongs to it, so the round trip gives every byte back.
+                        self.refill()?;
+                        continue;
+                    }
+                    if only_white_space_left && self.eof {
+                        raw_end = self.end;
                     }
                     if body_end - body_start > MAX_SEGMENT_LEN {
                         return Err(self.error_here(body_start, ReadErrorKind::SegmentTooLong));
@@ -206,6 +220,10 @@ impl<R: Read> SegmentReader<R> {
             raw_end += 1;
         }
         if raw_end == self.end && !self.eof {
+            return None;
+        }
+        if raw_end < self.end && self.buf[raw_end].is_ascii_whitespace() {
+            // Stray white space after the line break: the slow path decides whose it is.
             return None;
         }
         Some(Framed {
