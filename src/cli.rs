@@ -8,6 +8,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
+use crate::check::CheckOptions;
 use crate::read::{ClaimReader, Event, Summary};
 use crate::x12::{Problem, ReadError};
 
@@ -40,6 +41,39 @@ pub enum Command {
         #[arg(long)]
         show_phi: bool,
     },
+    /// Check every claim against the rule catalog: findings as diagnostics (or JSON Lines) on
+    /// standard output, a summary on standard error. Exit 0 when every claim is accepted with
+    /// nothing to repair, 1 when anything is repaired or rejected, 2 when the input cannot be
+    /// read.
+    Check {
+        /// The file to check, or `-` for standard input.
+        file: String,
+        /// Check every claim under this profile (medicare, commercial, anthem,
+        /// uhc-community-plan) instead of choosing by SBR09 and the config's payer map.
+        #[arg(long)]
+        profile: Option<String>,
+        /// A TOML configuration: payer ids to profiles, rule actions, the distinct-service
+        /// modifier for the 97140 pair.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// A CMS NCCI practitioner PTP file (tab-delimited quarterly release); repeatable.
+        #[arg(long)]
+        ncci: Vec<PathBuf>,
+        /// A CMS practitioner MUE file (CSV quarterly release); repeatable.
+        #[arg(long)]
+        mue: Vec<PathBuf>,
+        /// `text` diagnostics or `json` (JSON Lines: one finding per line, then a summary).
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// List every rule: id, action per profile, one-line summary.
+    Rules,
+    /// Print the full text of a rule: what it checks, why, the source, how to fix, how to
+    /// appeal.
+    Explain {
+        /// The rule id, such as T97012-UNITS.
+        id: String,
+    },
     /// Write a synthetic 837P file for benchmarks and tests (no real people).
     #[command(hide = true)]
     Generate {
@@ -52,10 +86,37 @@ pub enum Command {
     },
 }
 
+/// How findings are printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// Diagnostics a person reads.
+    Text,
+    /// JSON Lines for programs.
+    Json,
+}
+
 /// Runs a parsed command line and returns the process exit code.
 pub fn run(args: Args) -> i32 {
     match args.command {
         Command::Parse { file, show_phi } => parse_command(&file, show_phi),
+        Command::Check {
+            file,
+            profile,
+            config,
+            ncci,
+            mue,
+            format,
+        } => {
+            let options = CheckOptions {
+                profile,
+                config,
+                ncci,
+                mue,
+            };
+            crate::report::check_command(&file, &options, format == Format::Json)
+        }
+        Command::Rules => crate::report::rules_command(),
+        Command::Explain { id } => crate::report::explain_command(&id),
         Command::Generate { claims, out } => generate_command(claims, out),
     }
 }

@@ -13,9 +13,13 @@
 //! assert_eq!(reader.summary().transaction_sets, 1);
 //! ```
 
+pub mod check;
 pub mod cli;
 pub mod generate;
 pub mod grammar;
 pub mod model;
 pub mod read;
+pub mod reference;
+pub mod report;
+pub mod rules;
 pub mod x12;

@@ -27,7 +27,6 @@ pub enum EnvelopeEvent {
 struct OpenInterchange {
     control: String,
     groups: u64,
-    position: Position,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -35,7 +34,6 @@ struct OpenGroup {
     control: String,
     version: String,
     sets: u64,
-    position: Position,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -44,7 +42,6 @@ struct OpenSet {
     transaction: String,
     version: String,
     segments: u32,
-    position: Position,
 }
 
 /// Follows the envelope segments of a stream and checks their control numbers and counts.
@@ -165,7 +162,6 @@ impl Envelope {
         self.interchange = Some(OpenInterchange {
             control: text(seg.element(13)),
             groups: 0,
-            position: seg.position(),
         });
         EnvelopeEvent::InterchangeStart
     }
@@ -184,7 +180,6 @@ impl Envelope {
             control: text(seg.element(6)),
             version: text(seg.element(8)),
             sets: 0,
-            position: seg.position(),
         });
         EnvelopeEvent::GroupStart
     }
@@ -211,7 +206,6 @@ impl Envelope {
             transaction: text(seg.element(1)),
             version: text(seg.element(3)),
             segments: 1,
-            position: seg.position(),
         });
         EnvelopeEvent::SetStart
     }
@@ -246,7 +240,6 @@ impl Envelope {
                 ),
             );
         }
-        let _ = set.position;
         EnvelopeEvent::SetEnd
     }
 
@@ -282,7 +275,6 @@ impl Envelope {
                 ),
             );
         }
-        let _ = group.position;
         EnvelopeEvent::GroupEnd
     }
 
@@ -325,7 +317,6 @@ impl Envelope {
                 ),
             );
         }
-        let _ = ic.position;
         EnvelopeEvent::InterchangeEnd
     }
 

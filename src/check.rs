@@ -1,0 +1,334 @@
+//! The check pipeline: read -> index -> rules (rayon) -> findings in input order.
+//!
+//! The input is read twice: a first pass builds the compact per-patient index that cross-claim
+//! rules read, a second pass checks claims in parallel batches and hands results out in input
+//! order whatever the thread count. Standard input is spooled to a temporary file first so it
+//! can be read twice. Memory stays bounded by the batch size plus the index.
+
+use std::fs::File;
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::model::{Cents, Claim, RawClaim};
+use crate::read::{ClaimReader, Event, Summary};
+use crate::reference::{Reference, ReferenceError};
+use crate::rules::{
+    catalog, disposition, Action, Config, ConfigError, Context, Disposition, Finding, PatientIndex,
+    Profile, Profiles, Rule,
+};
+use crate::x12::{Problem, ReadError};
+
+/// Claims checked together in one parallel batch.
+const BATCH: usize = 2048;
+
+/// What `check` (and later `scrub`) is configured with.
+#[derive(Debug, Clone, Default)]
+pub struct CheckOptions {
+    /// Check every claim under this profile.
+    pub profile: Option<String>,
+    /// A configuration file.
+    pub config: Option<PathBuf>,
+    /// CMS NCCI practitioner PTP files.
+    pub ncci: Vec<PathBuf>,
+    /// CMS practitioner MUE files.
+    pub mue: Vec<PathBuf>,
+}
+
+/// Why checking could not start or finish.
+#[derive(Debug, thiserror::Error)]
+pub enum CheckError {
+    /// The configuration or a profile is wrong.
+    #[error("{0}")]
+    Config(#[from] ConfigError),
+    /// Reference data could not be loaded.
+    #[error("{0}")]
+    Reference(#[from] ReferenceError),
+    /// `--profile` names no profile.
+    #[error("unknown profile '{0}'; known: {1}")]
+    UnknownProfile(String, String),
+    /// The input could not be opened or spooled.
+    #[error("{file}: {source}")]
+    Io {
+        /// The input.
+        file: String,
+        /// Why.
+        source: io::Error,
+    },
+    /// The input could not be read as X12.
+    #[error("{file}: {source}")]
+    Read {
+        /// The input.
+        file: String,
+        /// Where and why.
+        source: ReadError,
+    },
+}
+
+/// The rules, profiles, configuration and reference data, ready to check claims.
+pub struct Engine {
+    rules: Vec<Box<dyn Rule>>,
+    profiles: Profiles,
+    config: Config,
+    reference: Reference,
+    forced: Option<String>,
+}
+
+/// One checked claim.
+#[derive(Debug, Serialize)]
+pub struct ClaimResult {
+    /// The claim as decoded.
+    #[serde(skip)]
+    pub claim: Claim,
+    /// The profile it was checked under.
+    pub profile: String,
+    /// Its findings, in rule order.
+    pub findings: Vec<Finding>,
+    /// Accepted, repaired or rejected.
+    pub disposition: Disposition,
+}
+
+impl ClaimResult {
+    /// The Medicare national amount at stake across the claim's findings (each line once).
+    pub fn money_at_stake(&self) -> Cents {
+        let mut seen: Vec<Option<usize>> = Vec::new();
+        let mut total = Cents(0);
+        for f in &self.findings {
+            if let Some(m) = f.money_at_stake {
+                if f.action != Action::Warn && !seen.contains(&f.line) {
+                    seen.push(f.line);
+                    total.0 += m.0;
+                }
+            }
+        }
+        total
+    }
+}
+
+/// What the pipeline hands out, in input order.
+#[derive(Debug)]
+pub enum Checked {
+    /// A claim and its findings.
+    Claim(Box<ClaimResult>),
+    /// An envelope or structure problem.
+    Problem(Problem),
+}
+
+impl Engine {
+    /// Loads profiles, configuration and reference data and checks them against each other.
+    pub fn new(options: &CheckOptions) -> Result<Engine, CheckError> {
+        let rules = catalog();
+        let ids: Vec<&str> = rules.iter().map(|r| r.info().id).collect();
+        let profiles = Profiles::bundled()?;
+        let config = match &options.config {
+            Some(path) => Config::load(path, &ids, &profiles)?,
+            None => Config::default(),
+        };
+        if let Some(name) = &options.profile {
+            if profiles.named(name).is_none() {
+                return Err(CheckError::UnknownProfile(
+                    name.clone(),
+                    profiles.names().join(", "),
+                ));
+            }
+        }
+        let reference = Reference::with_files(&options.ncci, &options.mue)?;
+        Ok(Engine {
+            rules,
+            profiles,
+            config,
+            reference,
+            forced: options.profile.clone(),
+        })
+    }
+
+    /// The rules, in catalog order.
+    pub fn rules(&self) -> &[Box<dyn Rule>] {
+        &self.rules
+    }
+
+    /// The profiles.
+    pub fn profiles(&self) -> &Profiles {
+        &self.profiles
+    }
+
+    /// Runs every rule on one claim.
+    pub fn check_claim(&self, claim: Claim, index: &PatientIndex) -> ClaimResult {
+        let profile = self
+            .profiles
+            .choose(&claim, &self.config, self.forced.as_deref());
+        let cx = Context {
+            reference: &self.reference,
+            profile,
+            index,
+            config: &self.config,
+        };
+        let mut findings = Vec::new();
+        for rule in &self.rules {
+            let id = rule.info().id;
+            let action = self.action_for(id, profile, &claim);
+            if action == Action::Off {
+                continue;
+            }
+            let start = findings.len();
+            rule.check(&claim, &cx, &mut findings);
+            for f in &mut findings[start..] {
+                f.action = combine(action, f.action);
+            }
+        }
+        ClaimResult {
+            disposition: disposition(&findings),
+            profile: profile.name.clone(),
+            findings,
+            claim,
+        }
+    }
+
+    /// The action of rule `id` for `claim`: the configuration's override, else the profile's.
+    /// A configured distinct-service modifier makes the 97140 pair edit a repair wherever the
+    /// profile would reject it (and leaves it off where the profile turns it off).
+    fn action_for(&self, id: &str, profile: &Profile, claim: &Claim) -> Action {
+        if let Some(&configured) = self.config.rules.get(id) {
+            return configured;
+        }
+        let action = profile.action(id, claim);
+        let repairs_pair =
+            id == "T97012-NCCI-97140" && self.config.distinct_service_modifier.is_some();
+        if repairs_pair && action == Action::Reject {
+            Action::Repair
+        } else {
+            action
+        }
+    }
+
+    /// Checks a file (or `-` for standard input), calling `sink` with every claim and problem
+    /// in input order. Returns the reader's summary.
+    pub fn check_path(
+        &self,
+        file: &str,
+        mut sink: impl FnMut(Checked) -> io::Result<()>,
+    ) -> Result<Summary, CheckError> {
+        let spooled;
+        let path: &Path = if file == "-" {
+            spooled = spool_stdin().map_err(|source| CheckError::Io {
+                file: "<stdin>".into(),
+                source,
+            })?;
+            spooled.path()
+        } else {
+            Path::new(file)
+        };
+        let name = if file == "-" { "<stdin>" } else { file };
+        let open = || {
+            File::open(path).map_err(|source| CheckError::Io {
+                file: name.to_string(),
+                source,
+            })
+        };
+        let index = build_index(open()?).map_err(|source| CheckError::Read {
+            file: name.to_string(),
+            source,
+        })?;
+        self.check_stream(open()?, &index, &mut sink)
+            .map_err(|source| CheckError::Read {
+                file: name.to_string(),
+                source,
+            })
+    }
+
+    fn check_stream(
+        &self,
+        source: impl Read,
+        index: &PatientIndex,
+        sink: &mut impl FnMut(Checked) -> io::Result<()>,
+    ) -> Result<Summary, ReadError> {
+        let mut reader = ClaimReader::new(source);
+        let mut pending: Vec<Event> = Vec::with_capacity(BATCH);
+        let mut claims_pending = 0;
+        let mut sink_open = true;
+        while let Some(event) = reader.next_event()? {
+            if matches!(event, Event::Claim(_)) {
+                claims_pending += 1;
+            }
+            pending.push(event);
+            if claims_pending == BATCH {
+                sink_open &= self.flush(&mut pending, index, sink);
+                claims_pending = 0;
+            }
+            if !sink_open {
+                break;
+            }
+        }
+        if sink_open {
+            self.flush(&mut pending, index, sink);
+        }
+        Ok(reader.summary())
+    }
+
+    /// Checks the claims of a batch in parallel and hands everything out in order. Returns
+    /// false when the sink stopped taking (a closed pipe).
+    fn flush(
+        &self,
+        pending: &mut Vec<Event>,
+        index: &PatientIndex,
+        sink: &mut impl FnMut(Checked) -> io::Result<()>,
+    ) -> bool {
+        let checked: Vec<Checked> = std::mem::take(pending)
+            .into_par_iter()
+            .map(|event| match event {
+                Event::Claim(raw) => {
+                    Checked::Claim(Box::new(self.check_claim(Claim::decode(*raw), index)))
+                }
+                Event::Problem(p) => Checked::Problem(p),
+            })
+            .collect();
+        checked.into_iter().all(|c| sink(c).is_ok())
+    }
+}
+
+/// The action a finding takes: the profile's, except that a finding whose rule could only warn
+/// stays a warning, and a repair the rule found impossible becomes a rejection.
+fn combine(profile: Action, natural: Action) -> Action {
+    match (profile, natural) {
+        (Action::Off, _) => Action::Off,
+        (_, Action::Warn) | (Action::Warn, _) => Action::Warn,
+        (Action::Repair, Action::Reject) => Action::Reject,
+        (profile, _) => profile,
+    }
+}
+
+/// The first pass: every claim's service lines by patient.
+fn build_index(source: impl Read) -> Result<PatientIndex, ReadError> {
+    let mut reader = ClaimReader::new(source);
+    let mut index = PatientIndex::new();
+    let mut batch: Vec<RawClaim> = Vec::with_capacity(BATCH);
+    while let Some(event) = reader.next_event()? {
+        if let Event::Claim(raw) = event {
+            batch.push(*raw);
+            if batch.len() == BATCH {
+                add_batch(&mut index, &mut batch);
+            }
+        }
+    }
+    add_batch(&mut index, &mut batch);
+    index.finish();
+    Ok(index)
+}
+
+fn add_batch(index: &mut PatientIndex, batch: &mut Vec<RawClaim>) {
+    let claims: Vec<Claim> = std::mem::take(batch)
+        .into_par_iter()
+        .map(Claim::decode)
+        .collect();
+    for claim in &claims {
+        index.add(claim);
+    }
+}
+
+fn spool_stdin() -> io::Result<tempfile::NamedTempFile> {
+    let mut file = tempfile::NamedTempFile::new()?;
+    io::copy(&mut io::stdin().lock(), &mut file)?;
+    Ok(file)
+}

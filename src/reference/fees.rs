@@ -1,0 +1,444 @@
+//! Medicare Physician Fee Schedule national amounts (`data/fee-schedule/`).
+
+use std::collections::HashMap;
+
+use crate::model::{Cents, Decimal};
+
+use super::text::{csv_fields, is_blank_or_comment, lines, normalise_code, shown, MAX_CODE};
+use super::ReferenceError;
+
+const FEE_HEADER: &str = "year,code,work_rvu,nonfacility_pe_rvu,facility_pe_rvu,mp_rvu,nonfacility_total_rvu,facility_total_rvu,conversion_factor,nonfacility_amount_cents,facility_amount_cents";
+const INDICATOR_HEADER: &str =
+    "year,code,status,pctc_ind,mult_proc_ind,nonfacility_na_ind,facility_na_ind";
+
+/// One row of `mpfs-national.csv`: a code's RVUs and national amounts for one year.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FeeRow {
+    /// Calendar year of the fee schedule.
+    pub year: i32,
+    /// HCPCS/CPT code.
+    pub code: String,
+    /// Work RVU.
+    pub work_rvu: Decimal,
+    /// Non-facility practice expense RVU.
+    pub nonfacility_pe_rvu: Decimal,
+    /// Facility practice expense RVU.
+    pub facility_pe_rvu: Decimal,
+    /// Malpractice RVU.
+    pub mp_rvu: Decimal,
+    /// Non-facility total RVU.
+    pub nonfacility_total_rvu: Decimal,
+    /// Facility total RVU.
+    pub facility_total_rvu: Decimal,
+    /// Conversion factor in dollars per RVU.
+    pub conversion_factor: Decimal,
+    /// National non-facility amount.
+    pub nonfacility: Cents,
+    /// National facility amount.
+    pub facility: Cents,
+}
+
+/// One row of `indicators.csv`: the PFS indicators that say whether and how a code is paid.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FeeIndicators {
+    /// Status code: `A` paid, `B` bundled, `I` not valid for Medicare, `N` non-covered, ...
+    pub status: String,
+    /// PC/TC indicator (`7` with multiple-procedure `5` = "always therapy").
+    pub pctc: String,
+    /// Multiple-procedure indicator.
+    pub mult_proc: String,
+    /// Non-facility NA indicator (`NA` or empty).
+    pub nonfacility_na: String,
+    /// Facility NA indicator (`NA` = no separate facility PE).
+    pub facility_na: String,
+}
+
+impl FeeIndicators {
+    /// True when Medicare pays the code separately (status `A`, `R` or `T`).
+    pub fn is_paid(&self) -> bool {
+        matches!(self.status.as_str(), "A" | "R" | "T")
+    }
+}
+
+/// A national amount and the fee-schedule year it was taken from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FeeAmount {
+    /// The amount.
+    pub cents: Cents,
+    /// The year of the row used (at or before the year asked for).
+    pub year: i32,
+}
+
+/// The fee schedule: rows by code, each code's rows in ascending year.
+#[derive(Debug, Clone, Default)]
+pub struct FeeSchedule {
+    rows: HashMap<String, Vec<FeeRow>>,
+    indicators: HashMap<(i32, String), FeeIndicators>,
+}
+
+/// Checks the header line of a simple CSV, skipping comments before it. Returns the lines
+/// after it.
+pub(crate) fn expect_header(
+    file: &str,
+    text: &str,
+    header: &str,
+) -> Result<Vec<(usize, String)>, ReferenceError> {
+    let mut out = Vec::new();
+    let mut seen_header = false;
+    for (line, content) in lines(text.as_bytes()) {
+        if is_blank_or_comment(&content) {
+            continue;
+        }
+        if !seen_header {
+            if content.trim() != header {
+                return Err(ReferenceError::invalid(
+                    file,
+                    line,
+                    format!("the header `{header}`, found {}", shown(&content)),
+                ));
+            }
+            seen_header = true;
+            continue;
+        }
+        out.push((line, content.into_owned()));
+    }
+    if !seen_header {
+        return Err(ReferenceError::invalid(
+            file,
+            0,
+            format!("the header `{header}`, found no lines"),
+        ));
+    }
+    Ok(out)
+}
+
+/// Splits a CSV row into exactly `n` fields.
+pub(crate) fn fields_n(
+    file: &str,
+    line: usize,
+    content: &str,
+    n: usize,
+) -> Result<Vec<String>, ReferenceError> {
+    let fields = csv_fields(content).ok_or_else(|| {
+        ReferenceError::invalid(file, line, "a closing quote before the end of the line")
+    })?;
+    if fields.len() != n {
+        return Err(ReferenceError::invalid(
+            file,
+            line,
+            format!("{n} comma-separated fields, found {}", fields.len()),
+        ));
+    }
+    Ok(fields)
+}
+
+/// Parses a year column.
+pub(crate) fn parse_year(file: &str, line: usize, value: &str) -> Result<i32, ReferenceError> {
+    value
+        .trim()
+        .parse::<i32>()
+        .ok()
+        .filter(|y| (1900..=2999).contains(y))
+        .ok_or_else(|| {
+            ReferenceError::invalid(
+                file,
+                line,
+                format!("a four-digit year, found {}", shown(value)),
+            )
+        })
+}
+
+/// Parses an integer-cents column.
+pub(crate) fn parse_cents(
+    file: &str,
+    line: usize,
+    column: &str,
+    value: &str,
+) -> Result<Cents, ReferenceError> {
+    let v = value.trim();
+    if v.is_empty() || !v.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(ReferenceError::invalid(
+            file,
+            line,
+            format!(
+                "{column} as whole cents (digits only), found {}",
+                shown(value)
+            ),
+        ));
+    }
+    v.parse::<i64>().map(Cents).map_err(|_| {
+        ReferenceError::invalid(
+            file,
+            line,
+            format!("{column} within range, found {}", shown(value)),
+        )
+    })
+}
+
+fn parse_decimal(
+    file: &str,
+    line: usize,
+    column: &str,
+    value: &str,
+) -> Result<Decimal, ReferenceError> {
+    Decimal::parse(value.trim().as_bytes())
+        .filter(|d| d.mantissa >= 0)
+        .ok_or_else(|| {
+            ReferenceError::invalid(
+                file,
+                line,
+                format!("{column} as a decimal number, found {}", shown(value)),
+            )
+        })
+}
+
+fn parse_code(file: &str, line: usize, value: &str) -> Result<String, ReferenceError> {
+    let v = value.trim();
+    if super::text::is_hcpcs(v) {
+        Ok(v.to_ascii_uppercase())
+    } else {
+        Err(ReferenceError::invalid(
+            file,
+            line,
+            format!("a five-character HCPCS/CPT code, found {}", shown(value)),
+        ))
+    }
+}
+
+impl FeeSchedule {
+    /// Parses `mpfs-national.csv` (see `data/fee-schedule/README.md` for the header).
+    /// Comment lines (`#`) and blank lines are skipped; a (year, code) given twice is refused.
+    pub fn parse(file: &str, text: &str) -> Result<FeeSchedule, ReferenceError> {
+        let mut rows: HashMap<String, Vec<FeeRow>> = HashMap::new();
+        for (line, content) in expect_header(file, text, FEE_HEADER)? {
+            let f = fields_n(file, line, &content, 11)?;
+            let row = FeeRow {
+                year: parse_year(file, line, &f[0])?,
+                code: parse_code(file, line, &f[1])?,
+                work_rvu: parse_decimal(file, line, "work_rvu", &f[2])?,
+                nonfacility_pe_rvu: parse_decimal(file, line, "nonfacility_pe_rvu", &f[3])?,
+                facility_pe_rvu: parse_decimal(file, line, "facility_pe_rvu", &f[4])?,
+                mp_rvu: parse_decimal(file, line, "mp_rvu", &f[5])?,
+                nonfacility_total_rvu: parse_decimal(file, line, "nonfacility_total_rvu", &f[6])?,
+                facility_total_rvu: parse_decimal(file, line, "facility_total_rvu", &f[7])?,
+                conversion_factor: parse_decimal(file, line, "conversion_factor", &f[8])?,
+                nonfacility: parse_cents(file, line, "nonfacility_amount_cents", &f[9])?,
+                facility: parse_cents(file, line, "facility_amount_cents", &f[10])?,
+            };
+            let list = rows.entry(row.code.clone()).or_default();
+            if list.iter().any(|r| r.year == row.year) {
+                return Err(ReferenceError::invalid(
+                    file,
+                    line,
+                    format!(
+                        "one row per year and code, found {} {} again",
+                        row.year, row.code
+                    ),
+                ));
+            }
+            list.push(row);
+        }
+        for list in rows.values_mut() {
+            list.sort_by_key(|r| r.year);
+        }
+        Ok(FeeSchedule {
+            rows,
+            indicators: HashMap::new(),
+        })
+    }
+
+    /// Adds `indicators.csv` (`year,code,status,pctc_ind,mult_proc_ind,nonfacility_na_ind,
+    /// facility_na_ind`). A (year, code) given twice is refused.
+    pub fn add_indicators(&mut self, file: &str, text: &str) -> Result<(), ReferenceError> {
+        for (line, content) in expect_header(file, text, INDICATOR_HEADER)? {
+            let f = fields_n(file, line, &content, 7)?;
+            let year = parse_year(file, line, &f[0])?;
+            let code = parse_code(file, line, &f[1])?;
+            let status = f[2].trim();
+            if status.len() != 1 || !status.bytes().all(|b| b.is_ascii_uppercase()) {
+                return Err(ReferenceError::invalid(
+                    file,
+                    line,
+                    format!("a one-letter status code, found {}", shown(status)),
+                ));
+            }
+            let entry = FeeIndicators {
+                status: status.to_string(),
+                pctc: f[3].trim().to_string(),
+                mult_proc: f[4].trim().to_string(),
+                nonfacility_na: f[5].trim().to_string(),
+                facility_na: f[6].trim().to_string(),
+            };
+            if self
+                .indicators
+                .insert((year, code.clone()), entry)
+                .is_some()
+            {
+                return Err(ReferenceError::invalid(
+                    file,
+                    line,
+                    format!("one row per year and code, found {year} {code} again"),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The row for exactly `year` and `code` (code in any case).
+    pub fn row(&self, year: i32, code: &str) -> Option<&FeeRow> {
+        let mut buf = [0u8; MAX_CODE];
+        let key = normalise_code(code, &mut buf)?;
+        self.rows.get(key)?.iter().find(|r| r.year == year)
+    }
+
+    /// The national amount for exactly `year` (no fallback): non-facility, or facility when
+    /// `facility` is true.
+    pub fn amount(&self, year: i32, code: &str, facility: bool) -> Option<Cents> {
+        self.row(year, code)
+            .map(|r| if facility { r.facility } else { r.nonfacility })
+    }
+
+    /// The national amount from the latest year at or before `year` that has a row for the
+    /// code, with the year used: a 2027 claim is priced on the 2026 schedule until a 2027 row
+    /// is added, and the caller can say so. `None` when no such year exists.
+    pub fn latest_year_at_or_before(
+        &self,
+        year: i32,
+        code: &str,
+        facility: bool,
+    ) -> Option<FeeAmount> {
+        let mut buf = [0u8; MAX_CODE];
+        let key = normalise_code(code, &mut buf)?;
+        let row = self.rows.get(key)?.iter().rev().find(|r| r.year <= year)?;
+        Some(FeeAmount {
+            cents: if facility {
+                row.facility
+            } else {
+                row.nonfacility
+            },
+            year: row.year,
+        })
+    }
+
+    /// The PFS indicators for exactly `year` and `code`.
+    pub fn indicators(&self, year: i32, code: &str) -> Option<&FeeIndicators> {
+        let mut buf = [0u8; MAX_CODE];
+        let key = normalise_code(code, &mut buf)?;
+        self.indicators.get(&(year, key.to_string()))
+    }
+
+    /// Every row, in no particular order.
+    pub fn rows(&self) -> impl Iterator<Item = &FeeRow> + '_ {
+        self.rows.values().flatten()
+    }
+
+    /// The years the schedule has rows for, ascending.
+    pub fn years(&self) -> Vec<i32> {
+        let mut years: Vec<i32> = self.rows().map(|r| r.year).collect();
+        years.sort_unstable();
+        years.dedup();
+        years
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = "# comment\nyear,code,work_rvu,nonfacility_pe_rvu,facility_pe_rvu,mp_rvu,nonfacility_total_rvu,facility_total_rvu,conversion_factor,nonfacility_amount_cents,facility_amount_cents\n\
+2026,97012,0.24,0.18,0.18,0.01,0.43,0.43,33.4009,1436,1436\n\
+2024,97012,0.25,0.18,0.18,0.01,0.44,0.44,32.7442,1441,1441\n\
+2026,98940,0.45,0.34,0.09,0.01,0.80,0.55,33.4009,2672,1837\n";
+
+    #[test]
+    fn parses_rows_and_falls_back_to_earlier_years() {
+        let fees = FeeSchedule::parse("f.csv", GOOD).unwrap();
+        assert_eq!(fees.amount(2026, "97012", false), Some(Cents(1436)));
+        assert_eq!(fees.amount(2026, "98940", true), Some(Cents(1837)));
+        assert_eq!(fees.amount(2025, "97012", false), None);
+        assert_eq!(
+            fees.latest_year_at_or_before(2025, "97012", false),
+            Some(FeeAmount {
+                cents: Cents(1441),
+                year: 2024
+            })
+        );
+        assert_eq!(
+            fees.latest_year_at_or_before(2030, "97012", false)
+                .map(|a| a.year),
+            Some(2026)
+        );
+        assert_eq!(fees.latest_year_at_or_before(2023, "97012", false), None);
+        assert_eq!(fees.latest_year_at_or_before(2026, "99999", false), None);
+        assert_eq!(fees.years(), vec![2024, 2026]);
+        let row = fees.row(2026, "97012").unwrap();
+        assert_eq!(row.work_rvu.to_string(), "0.24");
+        assert_eq!(row.conversion_factor.to_string(), "33.4009");
+    }
+
+    #[test]
+    fn refuses_bad_rows() {
+        let header = GOOD.lines().nth(1).unwrap();
+        let bad =
+            |row: &str| FeeSchedule::parse("f.csv", &format!("{header}\n{row}\n")).unwrap_err();
+        let err = bad("2026,97012,0.24,0.18,0.18,0.01,0.43,0.43,33.4009,14.36,1436");
+        assert_eq!(err.line(), Some(2));
+        assert!(
+            err.to_string().contains("nonfacility_amount_cents"),
+            "{err}"
+        );
+        assert!(bad("2026,97012,0.24")
+            .to_string()
+            .contains("11 comma-separated fields"));
+        assert!(
+            bad("26,97012,0.24,0.18,0.18,0.01,0.43,0.43,33.4009,1436,1436")
+                .to_string()
+                .contains("year")
+        );
+        assert!(
+            bad("2026,9701,0.24,0.18,0.18,0.01,0.43,0.43,33.4009,1436,1436")
+                .to_string()
+                .contains("HCPCS")
+        );
+        assert!(
+            bad("2026,97012,x,0.18,0.18,0.01,0.43,0.43,33.4009,1436,1436")
+                .to_string()
+                .contains("work_rvu")
+        );
+        let twice = format!("{header}\n2026,97012,0.24,0.18,0.18,0.01,0.43,0.43,33.4009,1436,1436\n2026,97012,0.24,0.18,0.18,0.01,0.43,0.43,33.4009,1436,1436\n");
+        assert_eq!(
+            FeeSchedule::parse("f.csv", &twice).unwrap_err().line(),
+            Some(3)
+        );
+        let err = FeeSchedule::parse("f.csv", "year,code\n").unwrap_err();
+        assert!(
+            err.to_string().starts_with("f.csv:1: expected the header"),
+            "{err}"
+        );
+        assert_eq!(
+            FeeSchedule::parse("f.csv", "# only\n").unwrap_err().line(),
+            None
+        );
+    }
+
+    #[test]
+    fn indicators_load() {
+        let mut fees = FeeSchedule::parse("f.csv", GOOD).unwrap();
+        fees.add_indicators(
+            "i.csv",
+            "year,code,status,pctc_ind,mult_proc_ind,nonfacility_na_ind,facility_na_ind\n2026,97012,A,7,5,,NA\n2026,97010,B,9,9,,NA\n",
+        )
+        .unwrap();
+        let ind = fees.indicators(2026, "97012").unwrap();
+        assert!(ind.is_paid());
+        assert_eq!(ind.facility_na, "NA");
+        assert!(!fees.indicators(2026, "97010").unwrap().is_paid());
+        let err = fees
+            .add_indicators(
+                "i.csv",
+                "year,code,status,pctc_ind,mult_proc_ind,nonfacility_na_ind,facility_na_ind\n2026,97012,AB,7,5,,NA\n",
+            )
+            .unwrap_err();
+        assert_eq!(err.line(), Some(2));
+    }
+}

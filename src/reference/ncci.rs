@@ -1,0 +1,626 @@
+//! NCCI practitioner procedure-to-procedure (PTP) edits: the bundled seed
+//! (`data/ncci/ptp-seed.txt`) and official CMS quarterly files (`ccipra-vNNNrR-f1.txt` ..).
+//!
+//! Both use the CMS practitioner PTP layout: tab-delimited, a preamble of header lines, then
+//! one row per edit: column 1, column 2, `*` if in existence prior to 1996, effective date
+//! `YYYYMMDD`, deletion date `YYYYMMDD` or `*`, modifier indicator `0`/`1`/`9`, rationale.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use chrono::NaiveDate;
+
+use crate::model::parse_date;
+
+use super::text::{is_blank_or_comment, is_hcpcs, lines, normalise_code, shown, MAX_CODE};
+use super::{read_file, ReferenceError};
+
+/// Whether an NCCI-associated modifier (59, XE, XS, XP, XU, anatomic modifiers) may bypass an
+/// edit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ModifierIndicator {
+    /// `0`: no modifier bypasses the edit.
+    NotAllowed = 0,
+    /// `1`: a modifier bypasses the edit when documentation supports a distinct service.
+    Allowed = 1,
+    /// `9`: not applicable (the edit was deleted).
+    NotApplicable = 9,
+}
+
+impl ModifierIndicator {
+    /// Reads the CMS digit.
+    pub fn from_digit(text: &str) -> Option<ModifierIndicator> {
+        match text.trim() {
+            "0" => Some(ModifierIndicator::NotAllowed),
+            "1" => Some(ModifierIndicator::Allowed),
+            "9" => Some(ModifierIndicator::NotApplicable),
+            _ => None,
+        }
+    }
+}
+
+/// Where an edit (or MUE value) came from.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum EditSource {
+    /// The bundled seed in `data/ncci/` (not checked against a CMS file).
+    Seed,
+    /// A file loaded at run time, by the path given.
+    File(Arc<str>),
+}
+
+impl std::fmt::Display for EditSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            EditSource::Seed => f.write_str("bundled seed (not a CMS file)"),
+            EditSource::File(path) => f.write_str(path),
+        }
+    }
+}
+
+/// One PTP edit: `column2` is denied when billed with `column1` for the same patient,
+/// provider and date of service, unless a modifier bypasses it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PtpEdit {
+    /// The column 1 code (the one paid).
+    pub column1: Arc<str>,
+    /// The column 2 code (the one denied).
+    pub column2: Arc<str>,
+    /// Column 3: the edit existed before 1996.
+    pub prior_1996: bool,
+    /// First date of service the edit applies to; `None` (seed only) = always.
+    pub effective: Option<NaiveDate>,
+    /// First date of service the edit no longer applies to; `None` = still active.
+    pub deletion: Option<NaiveDate>,
+    /// Whether a modifier may bypass the edit.
+    pub modifier_indicator: ModifierIndicator,
+    /// The rationale text (a seed note for seed rows).
+    pub rationale: Arc<str>,
+    /// Seed or the file it was loaded from.
+    pub source: EditSource,
+}
+
+impl PtpEdit {
+    /// True when the edit applies to `date`: effective on or before it and not deleted on or
+    /// before it.
+    pub fn in_force(&self, date: NaiveDate) -> bool {
+        in_force(self.effective, self.deletion, date)
+    }
+
+    /// The other code of the pair, given one of them (column 1 when `code` is neither).
+    pub fn other(&self, code: &str) -> &str {
+        if *self.column1 == *code {
+            &self.column2
+        } else {
+            &self.column1
+        }
+    }
+}
+
+fn in_force(effective: Option<NaiveDate>, deletion: Option<NaiveDate>, date: NaiveDate) -> bool {
+    effective.is_none_or(|e| e <= date) && deletion.is_none_or(|d| date < d)
+}
+
+/// An edit as stored: codes, rationale and source as indexes into shared tables.
+#[derive(Debug, Clone)]
+struct Stored {
+    column1: u32,
+    column2: u32,
+    effective: Option<NaiveDate>,
+    deletion: Option<NaiveDate>,
+    modifier: ModifierIndicator,
+    prior_1996: bool,
+    rationale: u32,
+    source: u32,
+    /// False for a seed edit whose pair a loaded file also has.
+    live: bool,
+}
+
+/// Interned strings: each distinct text stored once.
+#[derive(Debug, Clone, Default)]
+struct Interner {
+    items: Vec<Arc<str>>,
+    ids: HashMap<Arc<str>, u32>,
+    /// The last id returned (CMS files are sorted by column 1 and repeat rationales).
+    last: Option<u32>,
+}
+
+impl Interner {
+    fn intern(&mut self, text: &str) -> u32 {
+        if let Some(last) = self.last {
+            if *self.items[last as usize] == *text {
+                return last;
+            }
+        }
+        let id = self.intern_new(text);
+        self.last = Some(id);
+        id
+    }
+
+    fn intern_new(&mut self, text: &str) -> u32 {
+        if let Some(&id) = self.ids.get(text) {
+            return id;
+        }
+        let id = self.items.len() as u32;
+        let item: Arc<str> = Arc::from(text);
+        self.items.push(Arc::clone(&item));
+        self.ids.insert(item, id);
+        id
+    }
+
+    fn id(&self, text: &str) -> Option<u32> {
+        self.ids.get(text).copied()
+    }
+}
+
+/// Practitioner PTP edits, indexed by code. Source 0 is always the seed.
+#[derive(Debug, Clone)]
+pub struct NcciEdits {
+    codes: Interner,
+    texts: Interner,
+    sources: Vec<EditSource>,
+    edits: Vec<Stored>,
+    /// By code id: indexes of the live edits naming the code in either column.
+    by_code: Vec<Vec<u32>>,
+}
+
+impl Default for NcciEdits {
+    fn default() -> Self {
+        NcciEdits {
+            codes: Interner::default(),
+            texts: Interner::default(),
+            sources: vec![EditSource::Seed],
+            edits: Vec::new(),
+            by_code: Vec::new(),
+        }
+    }
+}
+
+/// One data row, parsed.
+struct Row<'a> {
+    column1: &'a str,
+    column2: &'a str,
+    prior_1996: bool,
+    effective: Option<NaiveDate>,
+    deletion: Option<NaiveDate>,
+    modifier: ModifierIndicator,
+    rationale: &'a str,
+}
+
+/// Parses a data row (tab-separated fields; the first is a code). `allow_no_effective`: an
+/// empty effective date means "always" (seed only).
+fn parse_row<'a>(
+    file: &str,
+    line: usize,
+    fields: &[&'a str],
+    allow_no_effective: bool,
+) -> Result<Row<'a>, ReferenceError> {
+    let bad = |what: String| ReferenceError::invalid(file, line, what);
+    if fields.len() < 6 {
+        return Err(bad(format!(
+            "7 tab-separated columns (column 1, column 2, prior-1996 flag, effective date, deletion date, modifier indicator, rationale), found {}",
+            fields.len()
+        )));
+    }
+    if let Some(extra) = fields.iter().skip(7).find(|f| !f.trim().is_empty()) {
+        return Err(bad(format!(
+            "at most 7 tab-separated columns, found an 8th: {}",
+            shown(extra)
+        )));
+    }
+    let column1 = fields[0].trim();
+    let column2 = fields[1].trim();
+    if !is_hcpcs(column2) {
+        return Err(bad(format!(
+            "a five-character HCPCS/CPT code in column 2, found {}",
+            shown(fields[1])
+        )));
+    }
+    let prior_1996 = match fields[2].trim() {
+        "" => false,
+        "*" => true,
+        other => {
+            return Err(bad(format!(
+                "`*` or nothing in column 3 (in existence prior to 1996), found {}",
+                shown(other)
+            )))
+        }
+    };
+    let effective_text = fields[3].trim();
+    let effective = if effective_text.is_empty() && allow_no_effective {
+        None
+    } else {
+        Some(parse_date(effective_text.as_bytes()).ok_or_else(|| {
+            bad(format!(
+                "an effective date YYYYMMDD in column 4, found {}",
+                shown(effective_text)
+            ))
+        })?)
+    };
+    let deletion_text = fields[4].trim();
+    let deletion = match deletion_text {
+        "*" | "" => None,
+        text => Some(parse_date(text.as_bytes()).ok_or_else(|| {
+            bad(format!(
+                "a deletion date YYYYMMDD or `*` in column 5, found {}",
+                shown(text)
+            ))
+        })?),
+    };
+    let modifier = ModifierIndicator::from_digit(fields[5]).ok_or_else(|| {
+        bad(format!(
+            "a modifier indicator 0, 1 or 9 in column 6, found {}",
+            shown(fields[5])
+        ))
+    })?;
+    Ok(Row {
+        column1,
+        column2,
+        prior_1996,
+        effective,
+        deletion,
+        modifier,
+        rationale: fields.get(6).map_or("", |r| r.trim()),
+    })
+}
+
+impl NcciEdits {
+    /// Parses the bundled seed layout: the official layout, plus `#` comment lines and an
+    /// empty effective date meaning "in force for every date of service".
+    pub fn parse_seed(file: &str, text: &str) -> Result<NcciEdits, ReferenceError> {
+        let mut edits = NcciEdits::default();
+        edits.add_rows(file, text.as_bytes(), 0, true)?;
+        Ok(edits)
+    }
+
+    /// Loads an official CMS practitioner PTP file (one of the `ccipra-*-fN.txt` parts) from
+    /// disk and merges it in; see [`NcciEdits::add_official`]. Returns the number of edits
+    /// read.
+    pub fn load_file(&mut self, path: &Path) -> Result<usize, ReferenceError> {
+        let bytes = read_file(path)?;
+        self.add_official(&path.display().to_string(), &bytes)
+    }
+
+    /// Merges an official CMS practitioner PTP file given as bytes; `name` names it in errors
+    /// and in [`EditSource::File`]. Header lines before the first data row (a row whose
+    /// first column is a five-character code) are skipped; after it every non-blank line
+    /// must be a data row; an effective date is required. Edits whose deletion date is on or
+    /// before their effective date (never in force) are dropped. File edits take precedence
+    /// over the seed: a seed edit whose pair (in either column order) appears in any loaded
+    /// file is no longer returned. On error nothing from the file is kept.
+    pub fn add_official(&mut self, name: &str, bytes: &[u8]) -> Result<usize, ReferenceError> {
+        let source = self.sources.len() as u32;
+        self.sources.push(EditSource::File(Arc::from(name)));
+        let first_new = self.edits.len();
+        match self.add_rows(name, bytes, source, false) {
+            Ok(count) => {
+                self.supersede_seed();
+                Ok(count)
+            }
+            Err(err) => {
+                self.rollback(first_new);
+                self.sources.pop();
+                Err(err)
+            }
+        }
+    }
+
+    /// Parses rows and appends them with `source`.
+    fn add_rows(
+        &mut self,
+        file: &str,
+        bytes: &[u8],
+        source: u32,
+        seed: bool,
+    ) -> Result<usize, ReferenceError> {
+        let mut count = 0usize;
+        let mut rows_seen = false;
+        for (line, content) in lines(bytes) {
+            if content.trim().is_empty() || (seed && is_blank_or_comment(&content)) {
+                continue;
+            }
+            // Up to 7 columns plus one slot that stands for any extra column (an error
+            // unless every extra column is empty).
+            let mut slots = [""; 8];
+            let mut columns = 0usize;
+            let mut extra_text = false;
+            for field in content.split('\t') {
+                match slots.get_mut(columns) {
+                    Some(slot) => *slot = field,
+                    None => extra_text |= !field.trim().is_empty(),
+                }
+                columns += 1;
+            }
+            if extra_text && slots[7].trim().is_empty() {
+                slots[7] = "(more columns)";
+            }
+            let fields = &slots[..columns.min(slots.len())];
+            if !is_hcpcs(fields[0].trim()) {
+                if rows_seen {
+                    return Err(ReferenceError::invalid(
+                        file,
+                        line,
+                        format!(
+                            "a PTP row starting with a five-character HCPCS/CPT code, found {}",
+                            shown(&content)
+                        ),
+                    ));
+                }
+                continue; // preamble / header line
+            }
+            rows_seen = true;
+            let row = parse_row(file, line, fields, seed)?;
+            if let (Some(e), Some(d)) = (row.effective, row.deletion) {
+                if d <= e {
+                    continue;
+                }
+            }
+            self.push(&row, source);
+            count += 1;
+        }
+        if !rows_seen {
+            return Err(ReferenceError::invalid(
+                file,
+                0,
+                "NCCI practitioner PTP rows (tab-delimited: column 1, column 2, prior-1996 flag, effective date, deletion date, modifier indicator, rationale), found none",
+            ));
+        }
+        Ok(count)
+    }
+
+    fn push(&mut self, row: &Row<'_>, source: u32) {
+        let mut buf1 = [0u8; MAX_CODE];
+        let mut buf2 = [0u8; MAX_CODE];
+        let c1 = normalise_code(row.column1, &mut buf1).unwrap_or(row.column1);
+        let c2 = normalise_code(row.column2, &mut buf2).unwrap_or(row.column2);
+        let column1 = self.codes.intern(c1);
+        let column2 = self.codes.intern_new(c2);
+        let rationale = self.texts.intern(row.rationale);
+        let index = self.edits.len() as u32;
+        self.edits.push(Stored {
+            column1,
+            column2,
+            effective: row.effective,
+            deletion: row.deletion,
+            modifier: row.modifier,
+            prior_1996: row.prior_1996,
+            rationale,
+            source,
+            live: true,
+        });
+        let needed = self.codes.items.len();
+        if self.by_code.len() < needed {
+            self.by_code.resize_with(needed, Vec::new);
+        }
+        self.by_code[column1 as usize].push(index);
+        if column2 != column1 {
+            self.by_code[column2 as usize].push(index);
+        }
+    }
+
+    /// Drops the edits from `first_new` on (a file that failed to load).
+    fn rollback(&mut self, first_new: usize) {
+        self.edits.truncate(first_new);
+        for list in &mut self.by_code {
+            while list.last().is_some_and(|&i| i as usize >= first_new) {
+                list.pop();
+            }
+        }
+    }
+
+    /// Hides seed edits whose pair a loaded file has.
+    fn supersede_seed(&mut self) {
+        for i in 0..self.edits.len() {
+            let e = &self.edits[i];
+            if e.source != 0 || !e.live {
+                continue;
+            }
+            let (a, b) = (e.column1, e.column2);
+            let in_file = self.by_code[a as usize].iter().any(|&j| {
+                let f = &self.edits[j as usize];
+                f.source != 0 && same_pair(f, a, b)
+            });
+            if in_file {
+                self.edits[i].live = false;
+                let index = i as u32;
+                self.by_code[a as usize].retain(|&j| j != index);
+                self.by_code[b as usize].retain(|&j| j != index);
+            }
+        }
+    }
+
+    fn materialise(&self, e: &Stored) -> PtpEdit {
+        PtpEdit {
+            column1: Arc::clone(&self.codes.items[e.column1 as usize]),
+            column2: Arc::clone(&self.codes.items[e.column2 as usize]),
+            prior_1996: e.prior_1996,
+            effective: e.effective,
+            deletion: e.deletion,
+            modifier_indicator: e.modifier,
+            rationale: Arc::clone(&self.texts.items[e.rationale as usize]),
+            source: self.sources[e.source as usize].clone(),
+        }
+    }
+
+    fn code_id(&self, code: &str) -> Option<u32> {
+        let mut buf = [0u8; MAX_CODE];
+        self.codes.id(normalise_code(code, &mut buf)?)
+    }
+
+    fn list(&self, id: u32) -> &[u32] {
+        self.by_code.get(id as usize).map_or(&[], Vec::as_slice)
+    }
+
+    /// The edit in force on `date` for the two codes, in either column order: `(a, b)` or
+    /// `(b, a)`. When several are in force (rare), the one from the latest-loaded source,
+    /// then the latest effective date, wins. Codes are matched in any case.
+    pub fn pair(&self, a: &str, b: &str, date: NaiveDate) -> Option<PtpEdit> {
+        let ia = self.code_id(a)?;
+        let ib = self.code_id(b)?;
+        let (la, lb) = (self.list(ia), self.list(ib));
+        let shorter = if la.len() <= lb.len() { la } else { lb };
+        shorter
+            .iter()
+            .map(|&i| &self.edits[i as usize])
+            .filter(|e| same_pair(e, ia, ib) && in_force(e.effective, e.deletion, date))
+            .max_by_key(|e| (e.source, e.effective))
+            .map(|e| self.materialise(e))
+    }
+
+    /// Every edit naming `code` in either column, whatever its dates (seed edits a file
+    /// overrides are left out). Use [`PtpEdit::in_force`] or [`NcciEdits::pairs_on`] to
+    /// keep those of a date of service.
+    pub fn pairs_for(&self, code: &str) -> impl Iterator<Item = PtpEdit> + '_ {
+        let list = self.code_id(code).map_or(&[][..], |id| self.list(id));
+        list.iter()
+            .map(|&i| self.materialise(&self.edits[i as usize]))
+    }
+
+    /// The edits naming `code` in either column that are in force on `date`.
+    pub fn pairs_on(&self, code: &str, date: NaiveDate) -> impl Iterator<Item = PtpEdit> + '_ {
+        let list = self.code_id(code).map_or(&[][..], |id| self.list(id));
+        list.iter()
+            .map(|&i| &self.edits[i as usize])
+            .filter(move |e| in_force(e.effective, e.deletion, date))
+            .map(|e| self.materialise(e))
+    }
+
+    /// True when `code` appears in any edit (of any date).
+    pub fn has_code(&self, code: &str) -> bool {
+        self.code_id(code)
+            .is_some_and(|id| !self.list(id).is_empty())
+    }
+
+    /// Number of edits that can be returned (seed edits a file overrides not counted).
+    pub fn len(&self) -> usize {
+        self.edits.iter().filter(|e| e.live).count()
+    }
+
+    /// True when there are no edits.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The files loaded so far, in order.
+    pub fn files(&self) -> impl Iterator<Item = &str> + '_ {
+        self.sources.iter().filter_map(|s| match s {
+            EditSource::File(path) => Some(&**path),
+            EditSource::Seed => None,
+        })
+    }
+}
+
+fn same_pair(e: &Stored, a: u32, b: u32) -> bool {
+    (e.column1 == a && e.column2 == b) || (e.column1 == b && e.column2 == a)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn date(y: i32, m: u32, d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, d).unwrap()
+    }
+
+    /// The official preamble (copyright line in Windows-1252, CRLF line ends).
+    fn official(rows: &str) -> Vec<u8> {
+        let mut out =
+            b"CPT only copyright 2025 American Medical Association.  All rights reserved.\xa9\r\n"
+                .to_vec();
+        out.extend_from_slice(
+            "Column1/Column2 Edits\t\t\t\t\t\t\r\n\
+Column 1\tColumn 2\t*=in existence\tEffective\tDeletion\tModifier\tPTP Edit Rationale\r\n\
+\t\tprior to 1996\tDate\tDate\t0=not allowed\t\r\n\
+\t\t\t\t*=no data\t1=allowed\t\r\n\
+\t\t\t\t\t9=not applicable\t\r\n"
+                .as_bytes(),
+        );
+        out.extend_from_slice(rows.replace('\n', "\r\n").as_bytes());
+        out
+    }
+
+    const SEED: &str = "# seed\nColumn1/Column2 Edits\t\t\t\t\t\t\n\
+97012\t97140\t\t\t*\t1\tseed note\n\
+97161\t97140\t\t20200101\t*\t1\tseed note\n";
+
+    #[test]
+    fn seed_rows_parse_and_match_either_order() {
+        let edits = NcciEdits::parse_seed("seed.txt", SEED).unwrap();
+        assert_eq!(edits.len(), 2);
+        let e = edits.pair("97140", "97012", date(2001, 1, 1)).unwrap();
+        assert_eq!((&*e.column1, &*e.column2), ("97012", "97140"));
+        assert_eq!(e.effective, None);
+        assert_eq!(e.source, EditSource::Seed);
+        assert_eq!(e.modifier_indicator, ModifierIndicator::Allowed);
+        assert_eq!(e.other("97140"), "97012");
+        assert!(edits.pair("97161", "97140", date(2019, 12, 31)).is_none());
+        assert!(edits.pair("97161", "97140", date(2020, 1, 1)).is_some());
+        assert!(edits.pair("97161", "97012", date(2020, 1, 1)).is_none());
+        assert!(edits.pair("99999", "97012", date(2020, 1, 1)).is_none());
+        assert_eq!(edits.pairs_for("97140").count(), 2);
+        assert_eq!(edits.pairs_on("97140", date(2019, 1, 1)).count(), 1);
+        assert!(edits.has_code("97012"));
+    }
+
+    #[test]
+    fn official_rows_parse_and_override_the_seed() {
+        let mut edits = NcciEdits::parse_seed("seed.txt", SEED).unwrap();
+        let file = official(
+            "97140\t97012\t*\t19960101\t20210101\t0\tMutually exclusive procedures\n\
+97140\t97012\t\t20210101\t*\t1\tMutually exclusive procedures\n\
+97110\t97530\t\t20200101\t20200101\t9\tdeleted the day it started\n",
+        );
+        assert_eq!(edits.add_official("ccipra-f1.txt", &file).unwrap(), 2);
+        assert_eq!(edits.files().collect::<Vec<_>>(), vec!["ccipra-f1.txt"]);
+        // The seed 97012/97140 row (in the other order) is superseded.
+        let old = edits.pair("97012", "97140", date(2020, 6, 1)).unwrap();
+        assert_eq!(old.modifier_indicator, ModifierIndicator::NotAllowed);
+        assert!(old.prior_1996);
+        assert_eq!(old.source, EditSource::File(Arc::from("ccipra-f1.txt")));
+        let new = edits.pair("97012", "97140", date(2021, 1, 1)).unwrap();
+        assert_eq!(new.modifier_indicator, ModifierIndicator::Allowed);
+        assert_eq!(&*new.column1, "97140");
+        assert!(edits.pair("97012", "97140", date(1995, 1, 1)).is_none());
+        assert!(edits.pair("97110", "97530", date(2020, 1, 1)).is_none());
+        // The other seed row stays.
+        assert!(edits.pair("97161", "97140", date(2022, 1, 1)).is_some());
+        assert_eq!(edits.len(), 3);
+    }
+
+    #[test]
+    fn bad_official_rows_name_the_line_and_keep_nothing() {
+        let mut edits = NcciEdits::parse_seed("seed.txt", SEED).unwrap();
+        let cases = [
+            ("97140\t97012\t\t2021-01-01\t*\t1\tx\n", "effective date"),
+            ("97140\t97012\t\t\t*\t1\tx\n", "effective date"),
+            ("97140\t97012\t\t20210101\t2021\t1\tx\n", "deletion date"),
+            ("97140\t97012\t\t20210101\t*\t2\tx\n", "modifier indicator"),
+            ("97140\t9701\t\t20210101\t*\t1\tx\n", "column 2"),
+            ("97140\t97012\tx\t20210101\t*\t1\tx\n", "column 3"),
+            ("97140\t97012\t\t20210101\n", "7 tab-separated columns"),
+            ("97140\t97012\t\t20210101\t*\t1\tx\textra\n", "at most 7"),
+        ];
+        for (row, expected) in cases {
+            let file = official(&format!("97110\t97530\t\t20200101\t*\t1\tok\n{row}"));
+            let err = edits.add_official("f.txt", &file).unwrap_err();
+            assert_eq!(err.line(), Some(8), "{row}: {err}");
+            assert!(err.to_string().contains(expected), "{row}: {err}");
+            assert!(err.to_string().starts_with("f.txt:8: expected"), "{err}");
+        }
+        let err = edits
+            .add_official(
+                "f.txt",
+                &official("97110\t97530\t\t20200101\t*\t1\tok\nnot a row\n"),
+            )
+            .unwrap_err();
+        assert_eq!(err.line(), Some(8));
+        let err = edits
+            .add_official("mue.csv", b"\"HCPCS/CPT Code\",\"MUE\"\n97012,1,\"3 x\",\n")
+            .unwrap_err();
+        assert!(err.to_string().contains("found none"), "{err}");
+        // Nothing of the failed files was kept.
+        assert!(edits.pair("97110", "97530", date(2021, 1, 1)).is_none());
+        assert_eq!(edits.files().count(), 0);
+        assert_eq!(edits.len(), 2);
+    }
+}

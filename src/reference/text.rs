@@ -1,0 +1,169 @@
+//! Small text helpers shared by the loaders: line splitting, a minimal CSV field splitter and
+//! code normalisation. Private to the module.
+
+use std::borrow::Cow;
+
+/// The lines of a file, numbered from 1, with a trailing `\r` removed. Bytes that are not
+/// UTF-8 (an AMA copyright sign in Windows-1252, say) are replaced, not refused: only the data
+/// rows matter, and those are ASCII.
+pub(crate) fn lines(bytes: &[u8]) -> impl Iterator<Item = (usize, Cow<'_, str>)> {
+    let mut rest = bytes;
+    let mut number = 0usize;
+    let mut done = bytes.is_empty();
+    std::iter::from_fn(move || {
+        if done {
+            return None;
+        }
+        number += 1;
+        let line = match memchr::memchr(b'\n', rest) {
+            Some(i) => {
+                let line = &rest[..i];
+                rest = &rest[i + 1..];
+                if rest.is_empty() {
+                    done = true;
+                }
+                line
+            }
+            None => {
+                done = true;
+                rest
+            }
+        };
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        Some((number, String::from_utf8_lossy(line)))
+    })
+}
+
+/// True for a line that holds nothing but an optional `#` comment.
+pub(crate) fn is_blank_or_comment(line: &str) -> bool {
+    let t = line.trim();
+    t.is_empty() || t.starts_with('#')
+}
+
+/// Splits one CSV line into fields: commas separate, a field may be wrapped in double quotes
+/// (with `""` for a quote inside). Returns `None` for an unterminated quote.
+pub(crate) fn csv_fields(line: &str) -> Option<Vec<String>> {
+    let mut fields = Vec::new();
+    let mut field = String::new();
+    let mut chars = line.chars().peekable();
+    let mut in_quotes = false;
+    let mut quoted = false;
+    while let Some(c) = chars.next() {
+        if in_quotes {
+            if c == '"' {
+                if chars.peek() == Some(&'"') {
+                    chars.next();
+                    field.push('"');
+                } else {
+                    in_quotes = false;
+                }
+            } else {
+                field.push(c);
+            }
+        } else {
+            match c {
+                ',' => {
+                    fields.push(std::mem::take(&mut field));
+                    quoted = false;
+                }
+                '"' if field.trim().is_empty() && !quoted => {
+                    field.clear();
+                    in_quotes = true;
+                    quoted = true;
+                }
+                _ => field.push(c),
+            }
+        }
+    }
+    if in_quotes {
+        return None;
+    }
+    fields.push(field);
+    Some(fields)
+}
+
+/// Longest code the lookups accept after normalisation (ICD-10-CM codes have at most 7
+/// characters, HCPCS 5); anything longer cannot match.
+pub(crate) const MAX_CODE: usize = 16;
+
+/// Normalises a code for lookup into `buf`: surrounding whitespace trimmed, `.` removed,
+/// ASCII letters uppercased. `None` when the result would not fit (so cannot be a code).
+pub(crate) fn normalise_code<'b>(code: &str, buf: &'b mut [u8; MAX_CODE]) -> Option<&'b str> {
+    let mut n = 0;
+    for b in code.trim().bytes() {
+        if b == b'.' {
+            continue;
+        }
+        let slot = buf.get_mut(n)?;
+        *slot = b.to_ascii_uppercase();
+        n += 1;
+    }
+    std::str::from_utf8(&buf[..n]).ok()
+}
+
+/// True for a HCPCS/CPT code as the CMS files write it: five ASCII letters or digits.
+pub(crate) fn is_hcpcs(code: &str) -> bool {
+    code.len() == 5 && code.bytes().all(|b| b.is_ascii_alphanumeric())
+}
+
+/// Quotes a value for an error message, shortened when long.
+pub(crate) fn shown(value: &str) -> String {
+    let mut s: String = value.chars().take(40).collect();
+    if value.chars().count() > 40 {
+        s.push_str("...");
+    }
+    format!("`{s}`")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_strip_cr_and_number_from_one() {
+        let got: Vec<(usize, String)> = lines(b"a\r\nb\n\nc")
+            .map(|(n, l)| (n, l.into_owned()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (1, "a".to_string()),
+                (2, "b".to_string()),
+                (3, String::new()),
+                (4, "c".to_string())
+            ]
+        );
+        assert_eq!(lines(b"a\n").count(), 1);
+        assert_eq!(lines(b"").count(), 0);
+        // Invalid UTF-8 is replaced, not refused.
+        assert_eq!(lines(b"\xa9 AMA\n").count(), 1);
+    }
+
+    #[test]
+    fn csv_handles_quotes() {
+        assert_eq!(
+            csv_fields(r#"97012,1,"3 Date of Service Edit: Clinical","a ""b"", c""#),
+            Some(vec![
+                "97012".to_string(),
+                "1".to_string(),
+                "3 Date of Service Edit: Clinical".to_string(),
+                "a \"b\", c".to_string()
+            ])
+        );
+        assert_eq!(
+            csv_fields("a,,"),
+            Some(vec!["a".into(), String::new(), String::new()])
+        );
+        assert_eq!(csv_fields("\"open"), None);
+    }
+
+    #[test]
+    fn codes_normalise() {
+        let mut buf = [0u8; MAX_CODE];
+        assert_eq!(normalise_code(" m54.50 ", &mut buf), Some("M5450"));
+        let mut buf = [0u8; MAX_CODE];
+        assert_eq!(normalise_code("x".repeat(17).as_str(), &mut buf), None);
+        assert!(is_hcpcs("G0283"));
+        assert!(!is_hcpcs("Column 1"));
+    }
+}

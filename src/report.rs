@@ -1,0 +1,283 @@
+//! What `check`, `rules` and `explain` print: diagnostics a person reads, JSON Lines for
+//! programs, and the closing summary. No patient names or member ids are ever printed.
+
+use std::io::{self, BufWriter, Write};
+
+use serde_json::json;
+
+use crate::check::{CheckOptions, Checked, ClaimResult, Engine};
+use crate::cli::{render_problem, EXIT_CLEAN, EXIT_FINDINGS, EXIT_UNREADABLE};
+use crate::model::Cents;
+use crate::rules::{Action, Disposition, Finding};
+
+/// Totals of a check run.
+#[derive(Debug, Default, Clone, Copy)]
+struct Totals {
+    claims: u64,
+    accepted: u64,
+    repaired: u64,
+    rejected: u64,
+    findings: u64,
+    problems: u64,
+    charges: Cents,
+    at_stake: Cents,
+}
+
+impl Totals {
+    fn add(&mut self, result: &ClaimResult) {
+        self.claims += 1;
+        self.findings += result.findings.len() as u64;
+        self.charges.0 += result.claim.total_charge.value.unwrap_or_default().0;
+        self.at_stake.0 += result.money_at_stake().0;
+        match result.disposition {
+            Disposition::Accepted => self.accepted += 1,
+            Disposition::Repaired => self.repaired += 1,
+            Disposition::Rejected => self.rejected += 1,
+        }
+    }
+}
+
+/// `scrub837 check`: returns the exit code.
+pub fn check_command(file: &str, options: &CheckOptions, json: bool) -> i32 {
+    let engine = match Engine::new(options) {
+        Ok(e) => e,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_UNREADABLE;
+        }
+    };
+    let name = if file == "-" { "<stdin>" } else { file };
+    let stdout = io::stdout();
+    let mut out = BufWriter::new(stdout.lock());
+    let mut totals = Totals::default();
+    let result = engine.check_path(file, |checked| {
+        match checked {
+            Checked::Claim(result) => {
+                totals.add(&result);
+                for f in &result.findings {
+                    if json {
+                        writeln!(out, "{}", finding_json(name, &result, f))?;
+                    } else {
+                        write!(out, "{}", finding_text(name, &result, f))?;
+                    }
+                }
+            }
+            Checked::Problem(p) => {
+                totals.problems += 1;
+                if json {
+                    writeln!(
+                        out,
+                        "{}",
+                        json!({"type": "problem", "file": name, "problem": p})
+                    )?;
+                } else {
+                    write!(out, "{}", render_problem(name, &p))?;
+                }
+            }
+        }
+        Ok(())
+    });
+    let _ = out.flush();
+    match result {
+        Ok(summary) => {
+            let line = format!(
+                "summary: {} claims: {} accepted, {} repaired, {} rejected; {} findings, {} envelope/structure problems; charges ${}; Medicare amount at stake ${} ({} interchanges, {} transaction sets)",
+                totals.claims,
+                totals.accepted,
+                totals.repaired,
+                totals.rejected,
+                totals.findings,
+                totals.problems,
+                totals.charges,
+                totals.at_stake,
+                summary.interchanges,
+                summary.transaction_sets
+            );
+            if json {
+                let record = json!({
+                    "type": "summary",
+                    "file": name,
+                    "claims": totals.claims,
+                    "accepted": totals.accepted,
+                    "repaired": totals.repaired,
+                    "rejected": totals.rejected,
+                    "findings": totals.findings,
+                    "problems": totals.problems,
+                    "charges_cents": totals.charges.0,
+                    "money_at_stake_cents": totals.at_stake.0,
+                });
+                let _ = writeln!(io::stdout(), "{record}");
+            }
+            eprintln!("{line}");
+            if totals.repaired + totals.rejected + totals.problems > 0 {
+                EXIT_FINDINGS
+            } else {
+                EXIT_CLEAN
+            }
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            EXIT_UNREADABLE
+        }
+    }
+}
+
+fn level(action: Action) -> &'static str {
+    match action {
+        Action::Reject => "error",
+        Action::Repair => "repair",
+        Action::Warn | Action::Off => "warning",
+    }
+}
+
+/// One finding as a diagnostic, location first, then `note:` and `help:` lines.
+fn finding_text(file: &str, result: &ClaimResult, f: &Finding) -> String {
+    let claim = &result.claim;
+    let mut text = format!(
+        "{file}:{}: {}[{}]: {}\n",
+        f.at.segment,
+        level(f.action),
+        f.rule,
+        f.message
+    );
+    let mut text_note = format!(
+        "  = note: claim {} (#{}), profile {}",
+        claim.pcn(),
+        claim.ordinal,
+        result.profile
+    );
+    match &f.note {
+        Some(extra) => {
+            text_note.push_str("; ");
+            text_note.push_str(extra);
+        }
+        None => {
+            if let Some(n) = f
+                .line
+                .and_then(|i| claim.lines.get(i))
+                .and_then(|l| l.number.value)
+            {
+                text_note.push_str(&format!(", loop 2400 (LX {n})"));
+            }
+        }
+    }
+    text.push_str(&text_note);
+    text.push('\n');
+    if let Some(r) = &f.repair {
+        let verb = if result.disposition == Disposition::Rejected {
+            "would repair"
+        } else {
+            "repaired"
+        };
+        text.push_str(&format!("  = {verb}: '{}' -> '{}'\n", r.old, r.new));
+    }
+    if let Some(m) = f.money_at_stake {
+        text.push_str(&format!(
+            "  = note: Medicare national amount at stake ${m}\n"
+        ));
+    }
+    text.push_str(&format!("  = help: {}\n", f.help));
+    if let Some(appeal) = &f.appeal {
+        text.push_str(&format!("  = appeal: {appeal}\n"));
+    }
+    text
+}
+
+/// One finding as a JSON Lines record.
+fn finding_json(file: &str, result: &ClaimResult, f: &Finding) -> serde_json::Value {
+    let claim = &result.claim;
+    let lx = f
+        .line
+        .and_then(|i| claim.lines.get(i))
+        .and_then(|l| l.number.value);
+    json!({
+        "type": "finding",
+        "file": file,
+        "claim": claim.ordinal,
+        "pcn": claim.pcn(),
+        "profile": result.profile,
+        "disposition": result.disposition,
+        "rule": f.rule,
+        "action": f.action,
+        "line": f.line,
+        "lx": lx,
+        "segment": f.at.segment,
+        "set_segment": f.at.set_segment,
+        "element": f.at.element,
+        "component": f.at.component,
+        "message": f.message,
+        "note": f.note,
+        "help": f.help,
+        "appeal": f.appeal,
+        "stc": f.stc,
+        "money_at_stake_cents": f.money_at_stake.map(|m| m.0),
+        "repair": f.repair,
+    })
+}
+
+/// `scrub837 rules`: every rule with its action per profile.
+pub fn rules_command() -> i32 {
+    let engine = match Engine::new(&CheckOptions::default()) {
+        Ok(e) => e,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_UNREADABLE;
+        }
+    };
+    let profiles = engine.profiles();
+    let stdout = io::stdout();
+    let mut out = stdout.lock();
+    let names = profiles.names();
+    let _ = writeln!(
+        out,
+        "{:<22} {} summary",
+        "id",
+        names.iter().map(|n| format!("{n:<18}")).collect::<String>()
+    );
+    for rule in engine.rules() {
+        let info = rule.info();
+        let actions: String = profiles
+            .all()
+            .iter()
+            .map(|p| {
+                let a = p.actions.get(info.id).copied().unwrap_or(Action::Off);
+                let conditional = p.conditional.iter().any(|c| c.rule == info.id);
+                let text = if conditional {
+                    format!("{}*", a.as_str())
+                } else {
+                    a.as_str().to_string()
+                };
+                format!("{text:<18}")
+            })
+            .collect();
+        if writeln!(out, "{:<22} {actions} {}", info.id, info.summary).is_err() {
+            return EXIT_CLEAN;
+        }
+    }
+    let _ = writeln!(
+        out,
+        "(* the action changes under a condition; see `scrub837 explain ID`)"
+    );
+    EXIT_CLEAN
+}
+
+/// `scrub837 explain ID`: the full text of one rule.
+pub fn explain_command(id: &str) -> i32 {
+    let rules = crate::rules::catalog();
+    let Some(rule) = rules.iter().find(|r| r.info().id.eq_ignore_ascii_case(id)) else {
+        eprintln!("error: no rule '{id}'; `scrub837 rules` lists them");
+        return EXIT_UNREADABLE;
+    };
+    let info = rule.info();
+    let mut text = format!("{}: {}\n\n{}\n", info.id, info.summary, info.explain.trim());
+    if let Some(stc) = info.stc {
+        text.push_str(&format!(
+            "\n277CA when rejecting: STC01 {}:{}{}\n",
+            stc.category,
+            stc.status,
+            stc.entity.map(|e| format!(":{e}")).unwrap_or_default()
+        ));
+    }
+    print!("{text}");
+    EXIT_CLEAN
+}

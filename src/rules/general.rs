@@ -1,0 +1,1573 @@
+//! Rules of the general family: the 837P implementation-guide edits every payer applies (WEDI
+//! SNIP types 3 to 5, catalog section "General claim edits") and the safe format repairs.
+//!
+//! Each rule is a unit struct with a `static` [`RuleInfo`]; `scrub837 explain ID` prints its
+//! full text. Rules read the typed claim; only FORMAT-REPAIRS reads the raw segments, because
+//! it repairs elements the model does not type (PER numbers, every element's trailing spaces).
+
+use chrono::{Datelike, NaiveDate};
+
+use super::index::line_date;
+use super::{Action, Context, Family, Finding, Repair, RepairKind, Rule, RuleInfo, StcCodes};
+use crate::model::{Cents, Claim, DateOf, Origin, Provider, SegmentTable, StoredSegment};
+use crate::reference::{EditionChoice, IcdEdition};
+use crate::x12::Segment;
+
+/// Every rule of this family, in catalog order.
+pub fn rules() -> Vec<Box<dyn Rule>> {
+    vec![
+        Box::new(ClaimBalance),
+        Box::new(ZeroCharge),
+        Box::new(Frequency),
+        Box::new(DiagnosisCode),
+        Box::new(DiagnosisPointer),
+        Box::new(DiagnosisDuplicate),
+        Box::new(DiagnosisPrimary),
+        Box::new(NpiCheck),
+        Box::new(TaxonomyFormat),
+        Box::new(DateValid),
+        Box::new(UnitsPositive),
+        Box::new(ProcedureFormat),
+        Box::new(PlaceOfServiceValid),
+        Box::new(LineControlDuplicate),
+        Box::new(FormatRepairs),
+    ]
+}
+
+/// STC01 with category A7 (rejected for invalid information) and no entity.
+const fn a7(status: &'static str) -> StcCodes {
+    StcCodes {
+        category: "A7",
+        status,
+        entity: None,
+    }
+}
+
+/// A claim-level rejection by `info`'s rule at `at`, with the rule's 277CA codes.
+fn reject(info: &'static RuleInfo, at: Origin, message: String, help: String) -> Finding {
+    Finding {
+        rule: info.id,
+        action: Action::Reject,
+        line: None,
+        at,
+        message,
+        note: None,
+        help,
+        appeal: None,
+        stc: info.stc,
+        money_at_stake: None,
+        repair: None,
+    }
+}
+
+/// Makes a finding about service line `i`, with the Medicare amount at stake for a rejection.
+fn on_line(mut finding: Finding, claim: &Claim, cx: &Context<'_>, i: usize) -> Finding {
+    finding.line = Some(i);
+    if finding.action == Action::Reject {
+        finding.money_at_stake = line_amount(claim, cx, i);
+    }
+    finding
+}
+
+/// The Medicare national non-facility amount of line `i`'s code for its year of service.
+fn line_amount(claim: &Claim, cx: &Context<'_>, i: usize) -> Option<Cents> {
+    let date = line_date(claim, i).or_else(|| earliest_service_date(claim))?;
+    let code = claim.lines.get(i)?.code();
+    cx.reference.fees.amount(date.year(), code, false)
+}
+
+/// The claim's earliest date of service: the first day of every DTP*472 at claim or line level.
+fn earliest_service_date(claim: &Claim) -> Option<NaiveDate> {
+    let claim_dates = claim.dates.iter();
+    let line_dates = claim.lines.iter().filter_map(|l| l.service_date.as_ref());
+    claim_dates
+        .chain(line_dates)
+        .filter(|d| d.qualifier == "472")
+        .filter_map(|d| d.value.value)
+        .map(|r| r.from)
+        .min()
+}
+
+/// An origin one component into `at`.
+fn component(at: Origin, component: u8) -> Origin {
+    Origin { component, ..at }
+}
+
+// ---------------------------------------------------------------------------------------
+// CLM-BALANCE
+
+static CLM_BALANCE: RuleInfo = RuleInfo {
+    id: "CLM-BALANCE",
+    family: Family::General,
+    summary: "CLM02 total charge equals the sum of the SV102 line charges",
+    explain: "\
+What it checks: the claim's total charge (CLM02) equals the sum of the line charges (SV102) of
+every 2400 service line of the claim, compared exactly in cents.
+
+Why: a claim whose total does not balance is rejected at the front door by every payer and
+clearinghouse (a WEDI SNIP type 3 balancing edit); it never reaches adjudication.
+
+Source: ASC X12 005010X222A1 (837P TR3), 2300 CLM02 'Total Claim Charge Amount' must equal the
+sum of all SV102 amounts; shared/reference/x12-5010.md section 2, 'Balancing and the fields a
+scrubber checks most'. 277CA: A7:400 'claim is out of balance' (x12-5010.md section 3.3).
+
+How to fix: correct whichever side is wrong. If every line charge is right, set CLM02 to their
+sum (the finding gives it); if a line was dropped or mistyped, fix that SV102. Regenerate the
+claim from the practice-management system rather than hand-editing when you can.
+
+Appeal: not applicable; a balancing rejection is corrected and resubmitted as a new original
+claim (frequency 1), not appealed.",
+    stc: Some(a7("400")),
+};
+
+/// CLM-BALANCE: CLM02 equals the sum of SV102, in cents.
+pub struct ClaimBalance;
+
+impl Rule for ClaimBalance {
+    fn info(&self) -> &'static RuleInfo {
+        &CLM_BALANCE
+    }
+
+    fn check(&self, claim: &Claim, _cx: &Context<'_>, out: &mut Vec<Finding>) {
+        let Some(total) = claim.total_charge.value else {
+            return;
+        };
+        let Some(sum) = sum_of_lines(claim) else {
+            return;
+        };
+        if sum == total {
+            return;
+        }
+        let mut f = reject(
+            &CLM_BALANCE,
+            claim.total_charge.at,
+            format!("claim total {total} does not equal the sum of the line charges {sum}"),
+            format!(
+                "set CLM02 to {sum}, or correct the SV102 line charges so they add up to {total}"
+            ),
+        );
+        f.note = Some(format!(
+            "{} service lines; CLM02 minus the lines is {}",
+            claim.lines.len(),
+            Cents(total.0 - sum.0)
+        ));
+        out.push(f);
+    }
+}
+
+/// The sum of every line charge; `None` when there is no line or a charge is unreadable (the
+/// X12-ELEMENT rule reports that).
+fn sum_of_lines(claim: &Claim) -> Option<Cents> {
+    if claim.lines.is_empty() {
+        return None;
+    }
+    claim.lines.iter().try_fold(Cents(0), |sum, line| {
+        let charge = line.charge.value?;
+        sum.0.checked_add(charge.0).map(Cents)
+    })
+}
+
+// ---------------------------------------------------------------------------------------
+// CLM-ZERO-CHARGE
+
+static CLM_ZERO_CHARGE: RuleInfo = RuleInfo {
+    id: "CLM-ZERO-CHARGE",
+    family: Family::General,
+    summary: "CLM02 is not zero (or negative) on a chargeable claim (BHT06 CH)",
+    explain: "\
+What it checks: on a chargeable claim (BHT06 = CH) the total charge CLM02 is greater than zero.
+Encounter (reporting) transactions, BHT06 = RP, may carry zero charges and are not checked.
+
+Why: a chargeable claim with nothing charged cannot be priced; payers reject it at intake. A
+zero total usually means the charges were not posted before the claim was released.
+
+Source: ASC X12 005010X222A1 (837P TR3), BHT06 'Claim or Encounter Identifier' and 2300 CLM02;
+shared/reference/x12-5010.md section 2 (header) and section 3.3: 277CA A7:178 'submitted
+charges'.
+
+How to fix: post the charges (SV102 on every line, CLM02 their sum) and resubmit. If the file
+only reports encounters for a capitated plan, send it with BHT06 = RP instead.
+
+Appeal: not applicable; correct and resubmit.",
+    stc: Some(a7("178")),
+};
+
+/// CLM-ZERO-CHARGE: CLM02 = 0 when BHT06 is CH.
+pub struct ZeroCharge;
+
+impl Rule for ZeroCharge {
+    fn info(&self) -> &'static RuleInfo {
+        &CLM_ZERO_CHARGE
+    }
+
+    fn check(&self, claim: &Claim, _cx: &Context<'_>, out: &mut Vec<Finding>) {
+        let Some(total) = claim.total_charge.value else {
+            return;
+        };
+        if claim.envelope.claim_type != "CH" || total.0 > 0 {
+            return;
+        }
+        out.push(reject(
+            &CLM_ZERO_CHARGE,
+            claim.total_charge.at,
+            format!("claim total is {total} on a chargeable claim (BHT06 CH)"),
+            "post the charges (SV102 on each line, CLM02 their sum), or send encounters with \
+             BHT06 RP"
+                .into(),
+        ));
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// CLM-FREQUENCY
+
+static CLM_FREQUENCY: RuleInfo = RuleInfo {
+    id: "CLM-FREQUENCY",
+    family: Family::General,
+    summary: "CLM05-3 frequency is 1, 7 or 8, and 7/8 carry the payer claim number (REF*F8)",
+    explain: "\
+What it checks: the claim frequency code CLM05-3 is 1 (original), 7 (replacement of a prior
+claim) or 8 (void of a prior claim); and a 7 or 8 carries the payer's claim control number of the
+claim it replaces or voids in 2300 REF*F8.
+
+Why: professional claims use only these three codes; any other value (such as 3, 5 or 6, which
+are institutional) is rejected. A replacement or void without REF*F8 cannot be matched to the
+claim it corrects, so the payer rejects it (or worse, pays it as a duplicate original).
+
+Source: ASC X12 005010X222A1 (837P TR3), 2300 CLM05-3 'Claim Frequency Type Code' (NUBC
+frequency codes; 1, 7 and 8 for professional claims) and 2300 REF*F8 'Payer Claim Control
+Number', required when CLM05-3 is 7 or 8; shared/reference/x12-5010.md section 2 (CLM05 and the
+2300 REF list).
+
+277CA: A7:535 'claim frequency code' for both cases. The catalog fixes category A7; status 464
+('payer assigned claim control number') would name the missing REF*F8 more exactly but pairs
+with A6 (missing), so we report the frequency code, which is what is invalid without it.
+
+How to fix: send new claims as 1. For a correction, send 7 with REF*F8 set to the payer's claim
+number from the remittance (835 CLP07) or the 277CA (REF*1K); to cancel a claim send 8 with the
+same REF*F8.
+
+Appeal: not applicable; correct and resubmit.",
+    stc: Some(a7("535")),
+};
+
+/// CLM-FREQUENCY: CLM05-3 in 1/7/8; 7 and 8 need REF*F8.
+pub struct Frequency;
+
+impl Rule for Frequency {
+    fn info(&self) -> &'static RuleInfo {
+        &CLM_FREQUENCY
+    }
+
+    fn check(&self, claim: &Claim, _cx: &Context<'_>, out: &mut Vec<Finding>) {
+        let freq = &claim.frequency;
+        let has_f8 = claim
+            .references
+            .iter()
+            .any(|r| r.qualifier == "F8" && !r.value.trim().is_empty());
+        let (message, help) = match freq.raw.as_str() {
+            "1" => return,
+            "7" | "8" if has_f8 => return,
+            "7" | "8" => (
+                format!(
+                    "frequency {} ({}) without the payer claim control number (REF*F8)",
+                    freq.raw,
+                    if freq.raw == "7" {
+                        "replacement"
+                    } else {
+                        "void"
+                    }
+                ),
+                "add REF*F8 in loop 2300 with the payer's claim number of the original claim \
+                 (835 CLP07 or 277CA REF*1K), or send the claim as an original (1)"
+                    .to_string(),
+            ),
+            "" => (
+                "claim frequency code (CLM05-3) is missing".to_string(),
+                "set CLM05-3 to 1 (original), 7 (replacement) or 8 (void)".to_string(),
+            ),
+            other => (
+                format!("claim frequency code {other} is not 1, 7 or 8"),
+                "set CLM05-3 to 1 (original), 7 (replacement) or 8 (void); other codes are \
+                 for institutional claims"
+                    .to_string(),
+            ),
+        };
+        out.push(reject(&CLM_FREQUENCY, freq.at, message, help));
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// DX-CODE
+
+static DX_CODE: RuleInfo = RuleInfo {
+    id: "DX-CODE",
+    family: Family::General,
+    summary:
+        "each HI diagnosis is a billable ICD-10-CM code in the edition for the date of service",
+    explain: "\
+What it checks: every diagnosis in HI (qualifiers ABK principal and ABF other) is a valid,
+billable ICD-10-CM code in the edition in force on the claim's earliest date of service, written
+without a decimal point. A category or subcategory header (such as M54.1) or a code retired
+from that edition (such as M54.5, split into M54.50/M54.51/M54.59 in FY2022) is rejected, and the
+message names the billable codes under it. ICD-9 qualifiers (BK, BF) are rejected too.
+
+Why: HIPAA transactions accept only codes to the highest specificity (the 'billable' codes with
+no subdivisions); payers reject headers and codes not valid on the date of service.
+
+Source: CDC/NCHS ICD-10-CM, fiscal-year editions FY2025 (dates of service 2024-10-01 to
+2025-09-30) and FY2026 (2025-10-01 to 2026-09-30) as bundled in data/icd10cm/ (see its README:
+simple-icd-10-cm 1.4.0/1.5.0, the April 2025 and April 2026 releases); ICD-10-CM Official
+Guidelines for Coding and Reporting, section I.B.2 (level of detail); 837P TR3 2300 HI
+(x12-5010.md section 2). A date after the newest bundled edition is checked against the newest,
+and the finding's note says so. 277CA: A7:255 'diagnosis code' (x12-5010.md section 3.3).
+
+How to fix: pick the billable code the documentation supports from the ones listed (the
+message shows up to ten), write it without the dot in HI, and resubmit.
+
+Appeal: if a payer denies a code this rule accepted because its edition differs (for example a
+code added on October 1 that the payer has not loaded yet), appeal with the CMS/CDC ICD-10-CM
+addenda for that fiscal year showing the code effective on the date of service.",
+    stc: Some(a7("255")),
+};
+
+/// How many valid children a DX-CODE message lists.
+const MAX_CHILDREN: usize = 10;
+
+/// DX-CODE: every ABK/ABF code billable in the edition of the earliest date of service.
+pub struct DiagnosisCode;
+
+impl Rule for DiagnosisCode {
+    fn info(&self) -> &'static RuleInfo {
+        &DX_CODE
+    }
+
+    fn check(&self, claim: &Claim, cx: &Context<'_>, out: &mut Vec<Finding>) {
+        let Some(date) = earliest_service_date(claim) else {
+            return;
+        };
+        let choice = cx.reference.icd.edition_for(date);
+        let start = out.len();
+        for d in &claim.diagnoses {
+            let problem = match d.qualifier.as_str() {
+                "ABK" | "ABF" => code_problem(d.code.trim_end_matches(' '), choice.edition),
+                "BK" | "BF" => Some(icd9_problem(&d.qualifier)),
+                _ => None,
+            };
+            if let Some((message, help)) = problem {
+                let at = if d.qualifier.starts_with('A') {
+                    d.at
+                } else {
+                    component(d.at, 1)
+                };
+                let mut f = reject(&DX_CODE, at, message, help);
+                f.note = Some(format!("HI position {} ({})", d.pointer, d.qualifier));
+                out.push(f);
+            }
+        }
+        if let Some(first) = out.get_mut(start..).and_then(|s| s.first_mut()) {
+            if let Some(edition_note) = edition_note(&choice, date) {
+                let note = first.note.take().unwrap_or_default();
+                first.note = Some(format!("{note}; {edition_note}"));
+            }
+        }
+    }
+}
+
+/// What is wrong with an ICD-10-CM code in `edition`, as (message, help); `None` when billable.
+fn code_problem(code: &str, edition: &IcdEdition) -> Option<(String, String)> {
+    let shown = IcdEdition::display(code);
+    let fy = edition.fiscal_year;
+    if code.is_empty() {
+        return None;
+    }
+    let well_written = code
+        .bytes()
+        .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
+    if !well_written {
+        return Some((
+            format!("diagnosis '{code}' is not written as HI requires (capitals and digits, no decimal point)"),
+            format!("write it as {} in HI", shown.replace('.', "")),
+        ));
+    }
+    if edition.is_billable(code) {
+        return None;
+    }
+    let children = edition.children(code);
+    if children.is_empty() {
+        return Some((
+            format!("{shown} is not a valid ICD-10-CM code in FY{fy}"),
+            format!("replace {shown} with a billable ICD-10-CM code from the FY{fy} edition that the documentation supports"),
+        ));
+    }
+    Some((
+        format!(
+            "{shown} is not a billable ICD-10-CM code in FY{fy} (valid: {})",
+            list_children(&children)
+        ),
+        format!("replace {shown} with the billable code under it that the documentation supports"),
+    ))
+}
+
+/// Up to [`MAX_CHILDREN`] codes, dotted, and how many more there are.
+fn list_children(children: &[&str]) -> String {
+    let shown: Vec<String> = children
+        .iter()
+        .take(MAX_CHILDREN)
+        .map(|c| IcdEdition::display(c))
+        .collect();
+    let mut text = shown.join(", ");
+    if children.len() > MAX_CHILDREN {
+        text.push_str(&format!(" and {} more", children.len() - MAX_CHILDREN));
+    }
+    text
+}
+
+/// The message and help for an ICD-9 qualifier.
+fn icd9_problem(qualifier: &str) -> (String, String) {
+    (
+        format!("diagnosis qualifier {qualifier} is ICD-9-CM, not accepted for dates of service since 2015-10-01"),
+        "code the diagnosis in ICD-10-CM and use ABK (principal) or ABF (other)".into(),
+    )
+}
+
+/// Says which edition was used when the date falls outside the bundled editions.
+fn edition_note(choice: &EditionChoice<'_>, date: NaiveDate) -> Option<String> {
+    let fy = choice.edition.fiscal_year;
+    if choice.beyond_newest {
+        Some(format!(
+            "the earliest date of service {date} is after the newest ICD-10-CM edition loaded, so FY{fy} (ends {}) was used",
+            choice.edition.ends
+        ))
+    } else if choice.before_oldest {
+        Some(format!(
+            "the earliest date of service {date} is before the oldest ICD-10-CM edition loaded, so FY{fy} (starts {}) was used",
+            choice.edition.starts
+        ))
+    } else {
+        None
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// DX-POINTER
+
+static DX_POINTER: RuleInfo = RuleInfo {
+    id: "DX-POINTER",
+    family: Family::General,
+    summary: "each SV107 diagnosis pointer names an existing HI position, without repeats",
+    explain: "\
+What it checks: every diagnosis pointer of a service line (SV107-1 to SV107-4) is a number that
+names a diagnosis present in the claim's HI segment (1 for HI01, 2 for HI02, ...), the line has
+at least one pointer, and no pointer is repeated within the line.
+
+Why: the pointers tie each service to the diagnoses that justify it. A pointer to an empty HI
+position or a repeated pointer makes the claim unprocessable and is rejected at intake.
+
+Source: ASC X12 005010X222A1 (837P TR3), 2400 SV107 'Composite Diagnosis Code Pointer' (each
+pointer 1-12 must point to a diagnosis in 2300 HI; pointers must not repeat); shared/reference/
+x12-5010.md section 2 (2400 SV1 and 'Balancing and the fields a scrubber checks most').
+277CA: A7:477 'diagnosis code pointer is missing or invalid' (x12-5010.md section 3.3).
+
+How to fix: point each line at the HI positions of the diagnoses it treats, most relevant
+first, each at most once; add the missing diagnosis to HI if the line needs it.
+
+Appeal: not applicable; correct and resubmit.",
+    stc: Some(a7("477")),
+};
+
+/// DX-POINTER: SV107 pointers name existing HI positions and do not repeat.
+pub struct DiagnosisPointer;
+
+impl Rule for DiagnosisPointer {
+    fn info(&self) -> &'static RuleInfo {
+        &DX_POINTER
+    }
+
+    fn check(&self, claim: &Claim, cx: &Context<'_>, out: &mut Vec<Finding>) {
+        let count = claim.diagnoses.iter().filter(|d| d.pointer > 0).count();
+        for i in 0..claim.lines.len() {
+            for (at, message) in pointer_problems(claim, i, count) {
+                let help = format!(
+                    "point SV107 at HI positions 1 to {count}, each at most once, most relevant first"
+                );
+                let f = reject(&DX_POINTER, at, message, help);
+                out.push(on_line(f, claim, cx, i));
+            }
+        }
+    }
+}
+
+/// The pointer problems of line `i`: where and what.
+fn pointer_problems(claim: &Claim, i: usize, count: usize) -> Vec<(Origin, String)> {
+    let field = &claim.lines[i].pointers;
+    let Some(pointers) = &field.value else {
+        let message = if field.raw.is_empty() {
+            "service line has no diagnosis pointer (SV107)".to_string()
+        } else {
+            format!("diagnosis pointers '{}' are not numbers 1 to 12", field.raw)
+        };
+        return vec![(field.at, message)];
+    };
+    let mut problems = Vec::new();
+    for (k, &p) in pointers.iter().enumerate() {
+        let at = component(field.at, (k + 1) as u8);
+        let exists = p > 0 && claim.diagnoses.iter().any(|d| d.pointer == p);
+        if !exists {
+            problems.push((
+                at,
+                format!("diagnosis pointer {p} names no diagnosis; HI has {count}"),
+            ));
+        } else if pointers[..k].contains(&p) {
+            problems.push((at, format!("diagnosis pointer {p} is repeated on the line")));
+        }
+    }
+    problems
+}
+
+// ---------------------------------------------------------------------------------------
+// DX-DUPLICATE
+
+static DX_DUPLICATE: RuleInfo = RuleInfo {
+    id: "DX-DUPLICATE",
+    family: Family::General,
+    summary: "no diagnosis code appears twice in HI",
+    explain: "\
+What it checks: no ICD diagnosis code appears more than once among the claim's HI diagnoses
+(ABK/ABF; compared without a decimal point and case-insensitively).
+
+Why: a repeated diagnosis is a data-entry error that payers reject (and it wastes one of the
+twelve positions a claim has).
+
+Source: ASC X12 005010X222A1 (837P TR3), 2300 HI 'Health Care Diagnosis Code' (each code once);
+shared/reference/x12-5010.md section 2. 277CA: A7:255 'diagnosis code' (section 3.3).
+
+How to fix: remove the second occurrence and renumber the SV107 pointers that pointed at the
+positions after it.
+
+Appeal: not applicable; correct and resubmit.",
+    stc: Some(a7("255")),
+};
+
+/// DX-DUPLICATE: the same code twice in HI.
+pub struct DiagnosisDuplicate;
+
+impl Rule for DiagnosisDuplicate {
+    fn info(&self) -> &'static RuleInfo {
+        &DX_DUPLICATE
+    }
+
+    fn check(&self, claim: &Claim, _cx: &Context<'_>, out: &mut Vec<Finding>) {
+        let codes: Vec<(u8, String, Origin)> = claim
+            .diagnoses
+            .iter()
+            .filter(|d| d.pointer > 0 && !d.code.is_empty())
+            .map(|d| (d.pointer, plain_code(&d.code), d.at))
+            .collect();
+        for (j, (position, code, at)) in codes.iter().enumerate() {
+            let Some((first, _, _)) = codes[..j].iter().find(|(_, c, _)| c == code) else {
+                continue;
+            };
+            out.push(reject(
+                &DX_DUPLICATE,
+                *at,
+                format!(
+                    "diagnosis {} appears twice in HI (positions {first} and {position})",
+                    IcdEdition::display(code)
+                ),
+                format!("remove HI position {position} and renumber the SV107 pointers after it"),
+            ));
+        }
+    }
+}
+
+/// A code without dots or spaces, in capitals.
+fn plain_code(code: &str) -> String {
+    code.chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .map(|c| c.to_ascii_uppercase())
+        .collect()
+}
+
+// ---------------------------------------------------------------------------------------
+// DX-PRIMARY
+
+static DX_PRIMARY: RuleInfo = RuleInfo {
+    id: "DX-PRIMARY",
+    family: Family::General,
+    summary: "the principal diagnosis is not an external-cause (V00-Y99) or sequela (7th character S) code",
+    explain: "\
+What it checks: the first diagnosis of HI (HI01, qualifier ABK) is not an external-cause code
+(chapter 20, V00-Y99) and not a sequela code (7th character S).
+
+Why: external-cause codes describe how an injury happened and may never be a principal or
+first-listed diagnosis; a sequela code is sequenced after the code for the nature of the
+sequela (the residual condition being treated). Payers reject such claims.
+
+Source: ICD-10-CM Official Guidelines for Coding and Reporting (FY2025/FY2026), section
+I.C.20 (external cause codes are never principal/first-listed) and section I.B.10 with
+I.C.19.a (sequela: the condition treated is sequenced first, the S-extension code after);
+837P TR3 2300 HI01 (x12-5010.md section 2). 277CA: A7:255 'diagnosis code' (section 3.3; 254
+'principal diagnosis code' would also fit, the catalog fixes 255).
+
+How to fix: put the condition being treated first (for example the injury or the residual
+condition, such as M54.2 for neck pain after an old sprain) and move the external-cause or
+sequela code after it; keep the SV107 pointers in step.
+
+Appeal: not applicable; correct and resubmit.",
+    stc: Some(a7("255")),
+};
+
+/// DX-PRIMARY: the first HI code is not V00-Y99 and not a 7th-character-S sequela.
+pub struct DiagnosisPrimary;
+
+impl Rule for DiagnosisPrimary {
+    fn info(&self) -> &'static RuleInfo {
+        &DX_PRIMARY
+    }
+
+    fn check(&self, claim: &Claim, _cx: &Context<'_>, out: &mut Vec<Finding>) {
+        let Some(first) = claim.diagnoses.iter().find(|d| d.pointer == 1) else {
+            return;
+        };
+        let code = plain_code(&first.code);
+        let shown = IcdEdition::display(&code);
+        let message = if matches!(code.as_bytes().first(), Some(b'V'..=b'Y')) {
+            format!("principal diagnosis {shown} is an external-cause code (V00-Y99)")
+        } else if code.len() == 7 && code.ends_with('S') {
+            format!("principal diagnosis {shown} is a sequela code (7th character S)")
+        } else {
+            return;
+        };
+        out.push(reject(
+            &DX_PRIMARY,
+            first.at,
+            message,
+            format!(
+                "put the condition being treated first in HI and move {shown} after it; keep SV107 pointers in step"
+            ),
+        ));
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// NPI-CHECK
+
+static NPI_CHECK: RuleInfo = RuleInfo {
+    id: "NPI-CHECK",
+    family: Family::General,
+    summary: "every NPI is 10 digits and passes the Luhn check digit with prefix 80840",
+    explain: "\
+What it checks: every provider NPI (NM109 where NM108 is XX) of the billing provider (2010AA),
+referring (2310A/2420F), rendering (2310B/2420A), service facility (2310C/2420C), supervising
+(2310D/2420D), ordering (2420E) and purchased-service (2420B) providers is exactly 10 digits
+whose last digit is the Luhn check digit computed over the constant prefix 80840 followed by the
+first 9 digits.
+
+Why: an NPI that fails the check digit is certainly mistyped; payers reject the claim before
+looking the NPI up. (Passing the check does not prove the NPI is enrolled; only the payer's
+enrolment file does.)
+
+Source: CMS, 'Requirements for Check Digit for the National Provider Identifier' (NPI standard,
+45 CFR 162.406; ISO/IEC 7812 Luhn formula with the 80840 health-industry prefix); 837P TR3 NM108
+'XX' / NM109 (x12-5010.md section 2). 277CA: A7:562 'entity's National Provider Identifier'
+with the entity code of the provider: 85 billing, 82 rendering, DN/P3 referring, 77 service
+facility, DQ supervising, DK ordering, QB purchased service (x12-5010.md section 3.3).
+
+How to fix: look the provider up in the NPPES NPI Registry (npiregistry.cms.hhs.gov) and copy
+the NPI exactly; fix the provider file in the billing system so the error does not recur.
+
+Appeal: not applicable; correct and resubmit.",
+    stc: Some(StcCodes {
+        category: "A7",
+        status: "562",
+        entity: Some("85"),
+    }),
+};
+
+/// NPI-CHECK: every NPI is 10 digits with a valid Luhn check digit (prefix 80840).
+pub struct NpiCheck;
+
+impl Rule for NpiCheck {
+    fn info(&self) -> &'static RuleInfo {
+        &NPI_CHECK
+    }
+
+    fn check(&self, claim: &Claim, cx: &Context<'_>, out: &mut Vec<Finding>) {
+        for (line, provider) in providers(claim) {
+            let Some(npi) = &provider.npi else {
+                continue;
+            };
+            let Some(problem) = npi_problem(npi.raw.trim_end_matches(' ')) else {
+                continue;
+            };
+            let role = role(provider);
+            let mut f = reject(
+                &NPI_CHECK,
+                npi.at,
+                format!("{role} npi {} {problem}", npi.raw),
+                format!(
+                    "correct NM109 in loop {} to the provider's NPI as listed in the NPPES registry",
+                    provider.loop_id
+                ),
+            );
+            f.stc = Some(with_entity(a7("562"), provider));
+            f.note = Some(format!(
+                "loop {} (NM1*{})",
+                provider.loop_id, provider.entity
+            ));
+            out.push(match line {
+                Some(i) => on_line(f, claim, cx, i),
+                None => f,
+            });
+        }
+    }
+}
+
+/// Every provider of the claim with the line it belongs to: billing, 2310x, then 2420x.
+fn providers(claim: &Claim) -> Vec<(Option<usize>, &Provider)> {
+    let mut all = vec![(None, &claim.billing.provider)];
+    all.extend(claim.providers.iter().map(|p| (None, p)));
+    for (i, line) in claim.lines.iter().enumerate() {
+        all.extend(line.providers.iter().map(|p| (Some(i), p)));
+    }
+    all
+}
+
+/// Why `npi` is not a valid NPI, or `None` when it is.
+fn npi_problem(npi: &str) -> Option<&'static str> {
+    if npi.len() != 10 || !npi.bytes().all(|b| b.is_ascii_digit()) {
+        return Some("is not 10 digits");
+    }
+    (!npi_check_digit_ok(npi)).then_some("fails the check digit")
+}
+
+/// The Luhn check over `80840` + the first nine digits, as CMS specifies for NPIs.
+fn npi_check_digit_ok(npi: &str) -> bool {
+    let digits: Vec<u32> = b"80840"
+        .iter()
+        .chain(npi.as_bytes())
+        .map(|&b| u32::from(b.wrapping_sub(b'0')))
+        .collect();
+    let sum: u32 = digits
+        .iter()
+        .rev()
+        .enumerate()
+        .map(|(k, &d)| match (k % 2 == 1, d * 2) {
+            (true, doubled) if doubled > 9 => doubled - 9,
+            (true, doubled) => doubled,
+            (false, _) => d,
+        })
+        .sum();
+    sum % 10 == 0
+}
+
+/// How a provider is called in messages.
+fn role(provider: &Provider) -> &'static str {
+    match (provider.loop_id.as_str(), provider.entity.as_str()) {
+        ("2010AA", _) => "billing provider",
+        (_, "82") => "rendering provider",
+        (_, "DN") => "referring provider",
+        (_, "P3") => "primary care provider",
+        (_, "77") => "service facility",
+        (_, "DQ") => "supervising provider",
+        (_, "DK") => "ordering provider",
+        (_, "QB") => "purchased service provider",
+        _ => "provider",
+    }
+}
+
+/// `stc` with the provider's entity identifier code (STC01-3).
+fn with_entity(stc: StcCodes, provider: &Provider) -> StcCodes {
+    let entity = match (provider.loop_id.as_str(), provider.entity.as_str()) {
+        ("2010AA", _) => "85",
+        (_, "82") => "82",
+        (_, "DN") => "DN",
+        (_, "P3") => "P3",
+        (_, "77") => "77",
+        (_, "DQ") => "DQ",
+        (_, "DK") => "DK",
+        (_, "QB") => "QB",
+        _ => "85",
+    };
+    StcCodes {
+        entity: Some(entity),
+        ..stc
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// TAXONOMY-FORMAT
+
+static TAXONOMY_FORMAT: RuleInfo = RuleInfo {
+    id: "TAXONOMY-FORMAT",
+    family: Family::General,
+    summary: "PRV03 taxonomy codes are 10 characters ending in X",
+    explain: "\
+What it checks: every provider taxonomy code (PRV03: billing provider 2000A PRV*BI, rendering
+provider 2310B/2420A PRV*PE) is exactly 10 capital letters or digits ending in X, the shape of
+every code in the Health Care Provider Taxonomy code set (for example 225100000X physical
+therapist, 111N00000X chiropractor).
+
+Why: a malformed taxonomy is rejected at intake; payers use it to price and route the claim.
+
+Source: NUCC Health Care Provider Taxonomy code set (nucc.org; 10-character codes ending in X);
+837P TR3 PRV03 'Provider Taxonomy Code' with PRV02 = PXC (x12-5010.md section 2). 277CA:
+A7:145 'entity's specialty/taxonomy code' with the entity code (85 billing, 82 rendering;
+x12-5010.md section 3.3).
+
+How to fix: copy the taxonomy the provider registered in NPPES (npiregistry.cms.hhs.gov) into
+PRV03.
+
+Appeal: not applicable; correct and resubmit.",
+    stc: Some(StcCodes {
+        category: "A7",
+        status: "145",
+        entity: Some("85"),
+    }),
+};
+
+/// TAXONOMY-FORMAT: PRV03 is 10 characters ending in X.
+pub struct TaxonomyFormat;
+
+impl Rule for TaxonomyFormat {
+    fn info(&self) -> &'static RuleInfo {
+        &TAXONOMY_FORMAT
+    }
+
+    fn check(&self, claim: &Claim, cx: &Context<'_>, out: &mut Vec<Finding>) {
+        for (line, provider) in providers(claim) {
+            let Some(taxonomy) = &provider.taxonomy else {
+                continue;
+            };
+            if taxonomy_ok(taxonomy.raw.trim_end_matches(' ')) {
+                continue;
+            }
+            let mut f = reject(
+                &TAXONOMY_FORMAT,
+                taxonomy.at,
+                format!(
+                    "{} taxonomy '{}' is not 10 characters ending in X",
+                    role(provider),
+                    taxonomy.raw
+                ),
+                "copy the provider's taxonomy code from NPPES into PRV03 (10 characters, \
+                 ending in X, such as 225100000X)"
+                    .into(),
+            );
+            f.stc = Some(with_entity(a7("145"), provider));
+            out.push(match line {
+                Some(i) => on_line(f, claim, cx, i),
+                None => f,
+            });
+        }
+    }
+}
+
+/// True for 10 capital letters or digits ending in `X`.
+fn taxonomy_ok(code: &str) -> bool {
+    code.len() == 10
+        && code.ends_with('X')
+        && code
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+}
+
+// ---------------------------------------------------------------------------------------
+// DATE-VALID
+
+static DATE_VALID: RuleInfo = RuleInfo {
+    id: "DATE-VALID",
+    family: Family::General,
+    summary:
+        "D8/RD8 dates are real, ranges ordered, service dates not after BHT04 nor before birth",
+    explain: "\
+What it checks: every claim and line DTP date written D8 (CCYYMMDD) or RD8
+(CCYYMMDD-CCYYMMDD) is a real calendar date; a range does not end before it starts; a date of
+service (DTP*472) is not after the file's creation date (BHT04) and not before the patient's
+date of birth (DMG02 of 2010CA, or of 2010BA when the subscriber is the patient); and that birth
+date is itself a real date.
+
+Why: impossible dates, reversed ranges and services in the future or before birth are
+rejected at intake by every payer.
+
+Source: 837P TR3 DTP02 'D8'/'RD8' and DTP03, 2400 DTP*472 'Service Date' (required), BHT04
+'Transaction Set Creation Date', DMG02 'Birth Date' (x12-5010.md section 2, 'Balancing and the
+fields a scrubber checks most': an RD8 range must have start <= end).
+
+277CA, chosen per case: A7:187 'date(s) of service' for an impossible date, a reversed range or
+a service before birth; A7:510 'future date' for a service after BHT04 (510 asks for a second
+code; 187 is the natural one where the engine can send STC10); A7:158 'entity's date of birth'
+with entity QC (patient) or IL (subscriber) when DMG02 itself is not a real date, since that
+error is in the birth date, not a date of service (x12-5010.md section 3.3).
+
+How to fix: correct the date from the visit record (CCYYMMDD, month 01-12, a day that exists);
+write ranges earliest first; never bill a service before it happens; check the patient's birth
+date against the insurance card.
+
+Appeal: not applicable; correct and resubmit.",
+    stc: Some(a7("187")),
+};
+
+/// DATE-VALID: real dates, ordered ranges, service dates not after BHT04 nor before birth.
+pub struct DateValid;
+
+impl Rule for DateValid {
+    fn info(&self) -> &'static RuleInfo {
+        &DATE_VALID
+    }
+
+    fn check(&self, claim: &Claim, cx: &Context<'_>, out: &mut Vec<Finding>) {
+        let birth = birth_date_problem(claim, out);
+        for d in &claim.dates {
+            out.extend(date_problem(claim, d, birth));
+        }
+        for (i, line) in claim.lines.iter().enumerate() {
+            let dates = line.service_date.iter().chain(line.dates.iter());
+            for d in dates {
+                if let Some(f) = date_problem(claim, d, birth) {
+                    out.push(on_line(f, claim, cx, i));
+                }
+            }
+        }
+    }
+}
+
+/// Reports a birth date that is not a real date; returns the birth date when it is one.
+fn birth_date_problem(claim: &Claim, out: &mut Vec<Finding>) -> Option<NaiveDate> {
+    let field = claim.patient_person().birth_date.as_ref()?;
+    if field.is_invalid() {
+        let entity = if claim.patient.is_some() { "QC" } else { "IL" };
+        let mut f = reject(
+            &DATE_VALID,
+            field.at,
+            "patient's date of birth (DMG02) is not a real CCYYMMDD date".into(),
+            "correct DMG02 from the patient's insurance card".into(),
+        );
+        f.stc = Some(StcCodes {
+            category: "A7",
+            status: "158",
+            entity: Some(entity),
+        });
+        out.push(f);
+    }
+    field.value
+}
+
+/// The problem with one DTP date, if any.
+fn date_problem(claim: &Claim, d: &DateOf, birth: Option<NaiveDate>) -> Option<Finding> {
+    let (message, help, status) = date_message(claim, d, birth)?;
+    let mut f = reject(&DATE_VALID, d.value.at, message, help);
+    f.stc = Some(a7(status));
+    Some(f)
+}
+
+/// (message, help, 277CA status) for a bad DTP date.
+fn date_message(
+    claim: &Claim,
+    d: &DateOf,
+    birth: Option<NaiveDate>,
+) -> Option<(String, String, &'static str)> {
+    let what = format!("DTP*{}", d.qualifier);
+    let Some(range) = d.value.value else {
+        if !d.value.is_invalid() || !matches!(d.format.as_str(), "D8" | "RD8") {
+            return None;
+        }
+        let shape = if d.format == "RD8" {
+            "CCYYMMDD-CCYYMMDD range"
+        } else {
+            "CCYYMMDD date"
+        };
+        return Some((
+            format!("date '{}' in {what} is not a real {shape}", d.value.raw),
+            "correct the date from the visit record (month 01-12, a day that exists)".into(),
+            "187",
+        ));
+    };
+    if range.from > range.to {
+        return Some((
+            format!(
+                "date range {} to {} in {what} ends before it starts",
+                range.from, range.to
+            ),
+            "write the range earliest date first (RD8 CCYYMMDD-CCYYMMDD)".into(),
+            "187",
+        ));
+    }
+    if d.qualifier != "472" {
+        return None;
+    }
+    if let Some(created) = claim.envelope.created.filter(|c| range.to > *c) {
+        return Some((
+            format!(
+                "date of service {} is after the file's creation date {created} (BHT04)",
+                range.to
+            ),
+            "bill services only after they are performed; correct the date or hold the claim"
+                .into(),
+            "510",
+        ));
+    }
+    if birth.is_some_and(|b| range.from < b) {
+        return Some((
+            format!(
+                "date of service {} is before the patient's date of birth (DMG02)",
+                range.from
+            ),
+            "correct the date of service or the patient's birth date (DMG02)".into(),
+            "187",
+        ));
+    }
+    None
+}
+
+// ---------------------------------------------------------------------------------------
+// UNITS-POSITIVE
+
+static UNITS_POSITIVE: RuleInfo = RuleInfo {
+    id: "UNITS-POSITIVE",
+    family: Family::General,
+    summary: "SV104 units of service are greater than 0",
+    explain: "\
+What it checks: the units or minutes of every service line (SV104) are greater than zero.
+
+Why: a line with zero or negative units cannot be priced and is rejected at intake (Stedi and
+other clearinghouses apply the same edit).
+
+Source: 837P TR3 2400 SV104 'Service Unit Count' (required); x12-5010.md section 2 ('SV104
+must be > 0') and section 6.1. 277CA: A7:476 'missing or invalid units of service'
+(x12-5010.md section 3.3).
+
+How to fix: enter the units actually provided (for timed therapy codes, the 15-minute units
+from the treatment minutes); remove the line if nothing was provided.
+
+Appeal: not applicable; correct and resubmit.",
+    stc: Some(a7("476")),
+};
+
+/// UNITS-POSITIVE: SV104 > 0.
+pub struct UnitsPositive;
+
+impl Rule for UnitsPositive {
+    fn info(&self) -> &'static RuleInfo {
+        &UNITS_POSITIVE
+    }
+
+    fn check(&self, claim: &Claim, cx: &Context<'_>, out: &mut Vec<Finding>) {
+        for (i, line) in claim.lines.iter().enumerate() {
+            let Some(units) = line.units.value else {
+                continue;
+            };
+            if units.is_positive() {
+                continue;
+            }
+            let f = reject(
+                &UNITS_POSITIVE,
+                line.units.at,
+                format!(
+                    "units of service (SV104) are {}; they must be greater than 0",
+                    line.units.raw
+                ),
+                "enter the units actually provided, or remove the line".into(),
+            );
+            out.push(on_line(f, claim, cx, i));
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// PROC-FORMAT
+
+static PROC_FORMAT: RuleInfo = RuleInfo {
+    id: "PROC-FORMAT",
+    family: Family::General,
+    summary: "SV101-2 CPT/HCPCS code is five letters or digits (after the format repair)",
+    explain: "\
+What it checks: with qualifier HC (CPT/HCPCS), the procedure code SV101-2 is exactly five
+letters or digits once spaces and punctuation are removed (FORMAT-REPAIRS removes them). Other
+qualifiers (ER, IV, WK) use other code shapes and are not checked.
+
+Why: every CPT and HCPCS Level II code is five characters (99213, 97012, G0283); anything else is
+a typo the payer rejects.
+
+Source: AMA CPT and CMS HCPCS Level II code formats; 837P TR3 2400 SV101-1 'HC' and SV101-2
+(x12-5010.md section 2); the repair-then-check order follows Stedi's procedure code cleanup
+(x12-5010.md section 6.2). 277CA: A7:454 'procedure code for services rendered'
+(x12-5010.md section 3.3).
+
+How to fix: correct the code from the fee ticket or the charge master.
+
+Appeal: not applicable; correct and resubmit.",
+    stc: Some(a7("454")),
+};
+
+/// PROC-FORMAT: SV101-2 is five alphanumerics after the format repair.
+pub struct ProcedureFormat;
+
+impl Rule for ProcedureFormat {
+    fn info(&self) -> &'static RuleInfo {
+        &PROC_FORMAT
+    }
+
+    fn check(&self, claim: &Claim, cx: &Context<'_>, out: &mut Vec<Finding>) {
+        for (i, line) in claim.lines.iter().enumerate() {
+            let Some(procedure) = &line.procedure.value else {
+                continue;
+            };
+            if procedure.qualifier != "HC" {
+                continue;
+            }
+            let cleaned = clean_procedure(&procedure.code);
+            if cleaned.len() == 5 {
+                continue;
+            }
+            let f = reject(
+                &PROC_FORMAT,
+                component(line.procedure.at, 2),
+                format!(
+                    "procedure code '{}' is not five letters or digits",
+                    procedure.code
+                ),
+                "correct SV101-2 to the five-character CPT or HCPCS code".into(),
+            );
+            out.push(on_line(f, claim, cx, i));
+        }
+    }
+}
+
+/// A procedure code with spaces and punctuation removed.
+fn clean_procedure(code: &str) -> String {
+    code.chars().filter(char::is_ascii_alphanumeric).collect()
+}
+
+// ---------------------------------------------------------------------------------------
+// POS-VALID
+
+static POS_VALID: RuleInfo = RuleInfo {
+    id: "POS-VALID",
+    family: Family::General,
+    summary: "CLM05-1 and SV105 are CMS place-of-service codes",
+    explain: "\
+What it checks: the claim's place of service (CLM05-1) and any line place of service (SV105)
+are codes of the CMS Place of Service code set (two digits, such as 11 office, 12 home, 22
+outpatient hospital).
+
+Why: the place of service decides facility or non-facility pricing; a code outside the set is
+rejected at intake.
+
+Source: CMS Place of Service Code Set (cms.gov, Place_of_Service_Code_Set), as bundled in
+data/pos/place-of-service.csv (52 codes, as of at least August 2024; see its README); 837P TR3
+CLM05-1 and SV105 (x12-5010.md section 2). 277CA: A7:249 'place of service' (x12-5010.md
+section 3.3).
+
+How to fix: use the code for where the service was actually performed; send SV105 only when
+a line's place differs from CLM05-1.
+
+Appeal: if CMS has added a code after the bundled list's edition and a payer still rejects it,
+resubmit citing the CMS POS code set page with the code's effective date; to accept it here,
+update data/pos/place-of-service.csv.",
+    stc: Some(a7("249")),
+};
+
+/// POS-VALID: CLM05-1 and SV105 are in the CMS POS list.
+pub struct PlaceOfServiceValid;
+
+impl Rule for PlaceOfServiceValid {
+    fn info(&self) -> &'static RuleInfo {
+        &POS_VALID
+    }
+
+    fn check(&self, claim: &Claim, cx: &Context<'_>, out: &mut Vec<Finding>) {
+        let pos = &claim.place_of_service;
+        if !pos.raw.is_empty() && !cx.reference.pos.is_valid(&pos.raw) {
+            out.push(pos_finding(&pos.raw, pos.at, "CLM05-1"));
+        }
+        for (i, line) in claim.lines.iter().enumerate() {
+            let Some(pos) = &line.place_of_service else {
+                continue;
+            };
+            if !cx.reference.pos.is_valid(&pos.raw) {
+                let f = pos_finding(&pos.raw, pos.at, "SV105");
+                out.push(on_line(f, claim, cx, i));
+            }
+        }
+    }
+}
+
+/// A POS-VALID rejection of `code` at `at`.
+fn pos_finding(code: &str, at: Origin, element: &str) -> Finding {
+    reject(
+        &POS_VALID,
+        at,
+        format!("place of service '{code}' ({element}) is not a CMS place-of-service code"),
+        format!("set {element} to the CMS place-of-service code where the service was performed (11 office, 12 home, 22 outpatient hospital, ...)"),
+    )
+}
+
+// ---------------------------------------------------------------------------------------
+// LINE-CONTROL-DUP
+
+static LINE_CONTROL_DUP: RuleInfo = RuleInfo {
+    id: "LINE-CONTROL-DUP",
+    family: Family::General,
+    summary: "REF*6R line item control numbers are unique within a claim",
+    explain: "\
+What it checks: no two service lines of a claim carry the same line item control number
+(2400 REF*6R).
+
+Why: the payer echoes the number on each line of the 277CA (REF*FJ) and the 835 remittance
+(REF*6R) so the provider can post line by line; duplicates make lines indistinguishable and are
+rejected (Stedi rejects duplicate line item control numbers).
+
+Source: 837P TR3 2400 REF*6R 'Line Item Control Number' (x12-5010.md section 2); 277CA X214
+2220D REF*FJ (section 3.1). 277CA: A7:584 'line item control number' (x12-5010.md section 3.3;
+the catalog gives category A7 only, and 584 is the status that names the element).
+
+How to fix: give every line its own number, for example the claim number followed by the line
+number (PCN-1, PCN-2, ...).
+
+Appeal: not applicable; correct and resubmit.",
+    stc: Some(a7("584")),
+};
+
+/// LINE-CONTROL-DUP: REF*6R unique within a claim.
+pub struct LineControlDuplicate;
+
+impl Rule for LineControlDuplicate {
+    fn info(&self) -> &'static RuleInfo {
+        &LINE_CONTROL_DUP
+    }
+
+    fn check(&self, claim: &Claim, cx: &Context<'_>, out: &mut Vec<Finding>) {
+        let numbers: Vec<Option<&str>> = claim
+            .lines
+            .iter()
+            .map(|l| l.control_number.as_ref().map(|f| f.raw.as_str()))
+            .collect();
+        for (i, line) in claim.lines.iter().enumerate() {
+            let Some(field) = &line.control_number else {
+                continue;
+            };
+            if field.raw.is_empty() {
+                continue;
+            }
+            let Some(first) = numbers[..i].iter().position(|n| *n == Some(&field.raw)) else {
+                continue;
+            };
+            let f = reject(
+                &LINE_CONTROL_DUP,
+                field.at,
+                format!(
+                    "line item control number '{}' (REF*6R) is also on line {}",
+                    field.raw,
+                    lx_of(claim, first)
+                ),
+                "give every line of the claim its own REF*6R, such as the claim number and \
+                 the line number"
+                    .into(),
+            );
+            out.push(on_line(f, claim, cx, i));
+        }
+    }
+}
+
+/// The LX number of line `i`, or its 1-based position when LX01 is unreadable.
+fn lx_of(claim: &Claim, i: usize) -> u32 {
+    claim
+        .lines
+        .get(i)
+        .and_then(|l| l.number.value)
+        .unwrap_or((i + 1) as u32)
+}
+
+// ---------------------------------------------------------------------------------------
+// FORMAT-REPAIRS
+
+static FORMAT_REPAIRS: RuleInfo = RuleInfo {
+    id: "FORMAT-REPAIRS",
+    family: Family::General,
+    summary: "safe format repairs: phone digits, ZIP separators and 9-digit billing ZIP, procedure code punctuation, trailing spaces",
+    explain: "\
+What it repairs (each change is listed with its old and new value):
+- PER communication numbers that are phone or fax numbers (qualifiers TE, FX) or extensions
+  (EX): everything but digits is removed ('(555) 555-0199' -> '5555550199').
+- ZIP codes (N403, US addresses: N404 empty or US): hyphens and spaces are removed
+  ('43215-0001' -> '432150001'); a billing provider (2010AA) ZIP of 5 digits is padded to 9
+  with 0000 ('43215' -> '432150000').
+- Procedure codes (SV101-2): spaces and punctuation are removed ('97 110' -> '97110'); the
+  result is then checked by PROC-FORMAT.
+- Trailing spaces are trimmed from every other element and component of the claim and of the
+  billing, subscriber and patient loops it sits in.
+
+Why: these are pure format errors that payers reject although the content is right; fixing
+them is deterministic and loses nothing.
+
+Source: 837P TR3 PER04/06/08 (AN, digits for TE/FX), N403 (2010AA billing provider ZIP must be
+9 digits, ZIP+4), SV101-2; X12 data elements should not carry trailing spaces (x12-5010.md
+section 1 and section 2); the repairs are the ones Stedi applies before its edits (x12-5010.md
+section 6.2).
+
+The 0000 padding: the TR3 asks for the billing provider's full ZIP+4. The catalog chooses to
+pad a 5-digit ZIP with 0000 rather than reject, as Stedi does when its address lookup fails:
+0000 is not a real +4 add-on but is accepted by the payers that only check the format. It is a
+stop-gap: look up the real ZIP+4 (USPS ZIP Code lookup) and store it in the billing system.
+
+How to fix at the source: store phone numbers as 10 digits, ZIP codes as 5 or 9 digits without
+a hyphen (billing provider: 9), procedure codes as 5 characters; trim fields on export.
+
+Appeal: not applicable (repairs are applied to the corrected file; nothing is rejected).",
+    stc: None,
+};
+
+/// FORMAT-REPAIRS: phone digits, ZIP separators and padding, procedure punctuation, trailing
+/// spaces.
+pub struct FormatRepairs;
+
+impl Rule for FormatRepairs {
+    fn info(&self) -> &'static RuleInfo {
+        &FORMAT_REPAIRS
+    }
+
+    fn check(&self, claim: &Claim, _cx: &Context<'_>, out: &mut Vec<Finding>) {
+        let source = &claim.source;
+        let mut tables: Vec<&SegmentTable> = vec![&source.billing, &source.subscriber];
+        tables.extend(source.patient.as_deref());
+        tables.push(&source.segments);
+        let mut edits = Vec::new();
+        for table in tables {
+            for (seg, stored) in table.iter() {
+                segment_edits(&seg, stored, table.delimiters().component, &mut edits);
+            }
+        }
+        for edit in edits {
+            out.push(edit.finding(claim));
+        }
+    }
+}
+
+/// One element or component to change, and why.
+struct Edit {
+    at: Origin,
+    old: String,
+    new: String,
+    message: String,
+    help: &'static str,
+}
+
+impl Edit {
+    /// The repair finding for this edit; line-level when the segment is inside a 2400 loop.
+    fn finding(self, claim: &Claim) -> Finding {
+        let in_claim = self.at.segment >= claim.total_charge.at.segment;
+        let line = claim
+            .lines
+            .iter()
+            .rposition(|l| l.number.at.segment != 0 && l.number.at.segment <= self.at.segment)
+            .filter(|_| in_claim);
+        Finding {
+            rule: FORMAT_REPAIRS.id,
+            action: Action::Repair,
+            line,
+            at: self.at,
+            message: self.message,
+            note: None,
+            help: self.help.into(),
+            appeal: None,
+            stc: None,
+            money_at_stake: None,
+            repair: Some(Repair {
+                kind: RepairKind::SetValue,
+                at: self.at,
+                old: self.old,
+                new: self.new,
+            }),
+        }
+    }
+}
+
+/// How an element is called in messages: `N403`, `SV101-2`. Messages name the element, never
+/// its value, so nothing about the patient is printed.
+fn element_name(seg: &Segment<'_>, at: Origin) -> String {
+    let mut name = format!("{}{:02}", seg.id_str(), at.element);
+    if at.component > 0 {
+        name.push_str(&format!("-{}", at.component));
+    }
+    name
+}
+
+/// The edits one segment needs.
+fn segment_edits(
+    seg: &Segment<'_>,
+    stored: &StoredSegment,
+    component_sep: u8,
+    out: &mut Vec<Edit>,
+) {
+    let base = Origin {
+        segment: stored.position.segment,
+        set_segment: stored.set_segment,
+        element: 0,
+        component: 0,
+    };
+    let start = out.len();
+    match seg.id() {
+        b"PER" => phone_edits(seg, base, out),
+        b"N4" => zip_edit(seg, stored, base, out),
+        b"SV1" => procedure_edit(seg, base, component_sep, out),
+        _ => {}
+    }
+    if has_trailing_space(seg.body(), seg.delimiters().element, component_sep) {
+        let done: Vec<Origin> = out[start..].iter().map(|e| e.at).collect();
+        trim_edits(seg, base, component_sep, &done, out);
+    }
+}
+
+/// True when some element or component of the segment body ends with a space (a quick test
+/// before looking element by element).
+fn has_trailing_space(body: &[u8], element_sep: u8, component_sep: u8) -> bool {
+    body.ends_with(b" ")
+        || body
+            .windows(2)
+            .any(|w| w[0] == b' ' && (w[1] == element_sep || w[1] == component_sep))
+}
+
+/// Element text.
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// PER04/06/08 phone, fax and extension numbers reduced to digits.
+fn phone_edits(seg: &Segment<'_>, base: Origin, out: &mut Vec<Edit>) {
+    for n in [4usize, 6, 8] {
+        if !matches!(seg.element(n - 1), b"TE" | b"FX" | b"EX") {
+            continue;
+        }
+        let old = text(seg.element(n));
+        let new: String = old.chars().filter(char::is_ascii_digit).collect();
+        if new.is_empty() || new == old {
+            continue;
+        }
+        let at = Origin {
+            element: n as u8,
+            ..base
+        };
+        out.push(Edit {
+            message: format!(
+                "phone number in {} has characters other than digits",
+                element_name(seg, at)
+            ),
+            at,
+            old,
+            new,
+            help: "store phone numbers as digits only (10 for a US number)",
+        });
+    }
+}
+
+/// N403 without separators; a 5-digit 2010AA ZIP padded to 9 with 0000.
+fn zip_edit(seg: &Segment<'_>, stored: &StoredSegment, base: Origin, out: &mut Vec<Edit>) {
+    if !matches!(seg.element(4), b"" | b"US") {
+        return;
+    }
+    let zip = seg.element(3);
+    let all_digits = zip.iter().all(u8::is_ascii_digit);
+    if all_digits && (zip.len() == 9 || (zip.len() == 5 && loop_id(stored) != "2010AA")) {
+        return;
+    }
+    let old = text(zip);
+    let mut new: String = old.chars().filter(|c| !matches!(c, '-' | ' ')).collect();
+    if !new.bytes().all(|b| b.is_ascii_digit()) || !matches!(new.len(), 5 | 9) {
+        return;
+    }
+    let padded = new.len() == 5 && loop_id(stored) == "2010AA";
+    if padded {
+        new.push_str("0000");
+    }
+    if new == old {
+        return;
+    }
+    let at = Origin { element: 3, ..base };
+    let name = element_name(seg, at);
+    let (message, help) = if padded {
+        (
+            format!("billing provider zip code in {name} has 5 digits; padded to 9 with 0000"),
+            "store the billing provider's full ZIP+4 (USPS ZIP Code lookup); 0000 is a stop-gap",
+        )
+    } else {
+        (
+            format!("zip code in {name} has separators"),
+            "store ZIP codes as 5 or 9 digits without a hyphen",
+        )
+    };
+    out.push(Edit {
+        at,
+        old,
+        new,
+        message,
+        help,
+    });
+}
+
+/// SV101-2 with spaces and punctuation removed.
+fn procedure_edit(seg: &Segment<'_>, base: Origin, component_sep: u8, out: &mut Vec<Edit>) {
+    let old = text(crate::x12::nth_part(seg.element(1), component_sep, 2));
+    let new = clean_procedure(&old);
+    if new.is_empty() || new == old {
+        return;
+    }
+    let at = Origin {
+        element: 1,
+        component: 2,
+        ..base
+    };
+    out.push(Edit {
+        message: format!(
+            "procedure code in {} has spaces or punctuation",
+            element_name(seg, at)
+        ),
+        at,
+        old,
+        new,
+        help: "store procedure codes as five letters or digits",
+    });
+}
+
+/// Trailing spaces trimmed from every element or component not already edited.
+fn trim_edits(
+    seg: &Segment<'_>,
+    base: Origin,
+    component_sep: u8,
+    done: &[Origin],
+    out: &mut Vec<Edit>,
+) {
+    for n in 1..=seg.element_count() {
+        let element = seg.element(n);
+        if !element.contains(&b' ') {
+            continue;
+        }
+        let parts = crate::x12::parts(element, component_sep);
+        let composite = parts.len() > 1;
+        for (c, part) in parts.iter().enumerate() {
+            let at = Origin {
+                element: n as u8,
+                component: if composite { (c + 1) as u8 } else { 0 },
+                ..base
+            };
+            let old = text(part);
+            let new = old.trim_end_matches(' ');
+            if new.len() == old.len() || new.is_empty() || done.contains(&at) {
+                continue;
+            }
+            out.push(Edit {
+                message: format!("trailing spaces in {}", element_name(seg, at)),
+                at,
+                new: new.to_string(),
+                old,
+                help: "trim fields when exporting claims",
+            });
+        }
+    }
+}
+
+/// The loop id the grammar placed a stored segment in.
+fn loop_id(stored: &StoredSegment) -> &'static str {
+    crate::grammar::compiled_x222().loop_id(usize::from(stored.loop_index))
+}

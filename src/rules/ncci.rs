@@ -1,0 +1,286 @@
+//! Edits driven by NCCI procedure-to-procedure pairs and MUE values, for every code: the
+//! bundled seed plus any CMS quarterly files loaded with `--ncci` and `--mue`. Loading a file
+//! changes what these rules flag without any code change.
+//!
+//! Pairs and units that a 97012 rule already handles with its own advice (97012 with 97140,
+//! 97012 units) are left to that rule, so a claim gets one finding per problem.
+
+use chrono::{Datelike, NaiveDate};
+
+use super::index::line_date;
+use super::{Action, Context, Family, Finding, PatientKey, Rule, RuleInfo, StcCodes};
+use crate::model::{Cents, Claim, Decimal, Origin, ServiceLine};
+use crate::reference::ModifierIndicator;
+
+/// Every rule of this family, in catalog order.
+pub fn rules() -> Vec<Box<dyn Rule>> {
+    vec![Box::new(PtpPair), Box::new(MueUnits)]
+}
+
+/// Pairs with a dedicated 97012 rule.
+const HANDLED_ELSEWHERE: [(&str, &str); 1] = [("97012", "97140")];
+
+/// NCCI-PTP: a column 2 code billed the same day as its column 1 code without a bypass.
+struct PtpPair;
+
+static PTP_INFO: RuleInfo = RuleInfo {
+    id: "NCCI-PTP",
+    family: Family::Ncci,
+    summary: "a code billed the same day as its NCCI column 1 partner without an allowed modifier",
+    explain: "What it checks: for every service line, whether another line for the same patient \
+on the same date of service (in this claim or another claim of the input) forms an NCCI \
+procedure-to-procedure pair in force on that date, with this line's code in column 2. A pair \
+with modifier indicator 0 is flagged whatever the modifiers; indicator 1 is flagged unless the \
+column 2 line carries 59, XE, XS, XP or XU; indicator 9 (deleted) never is.\n\n\
+Why: Medicare and most payers deny the column 2 code of an NCCI pair billed for the same \
+patient and date unless a modifier shows a distinct service the edit allows.\n\n\
+Source: CMS National Correct Coding Initiative, practitioner PTP edits (quarterly files \
+loaded with --ncci; layout in data/ncci/README.md), and the bundled seed in \
+data/ncci/ptp-seed.txt (a few pairs from shared/reference/therapy-billing-facts.md section 1, \
+not checked against a CMS file). The pair 97012/97140 is left to T97012-NCCI-97140.\n\n\
+How to fix: bill only the column 1 code, or append 59 / XE / XS / XP / XU to the column 2 line \
+when (and only when) the notes document a distinct service; an indicator 0 pair cannot be \
+bypassed.\n\n\
+How to appeal: send time-stamped notes showing a separate session, anatomic site or encounter, \
+and cite the NCCI Policy Manual's distinct-procedural-service guidance.",
+    stc: Some(StcCodes {
+        category: "A7",
+        status: "453",
+        entity: None,
+    }),
+};
+
+impl Rule for PtpPair {
+    fn info(&self) -> &'static RuleInfo {
+        &PTP_INFO
+    }
+
+    fn check(&self, claim: &Claim, cx: &Context<'_>, out: &mut Vec<Finding>) {
+        let patient = PatientKey::of(claim);
+        let bypass = &cx.reference.therapy.modifiers.ncci_bypass;
+        for (i, line) in claim.lines.iter().enumerate() {
+            let Some(date) = line_date(claim, i) else {
+                continue;
+            };
+            let code = line.code();
+            if code.is_empty() {
+                continue;
+            }
+            for other in cx.index.same_day(patient, date) {
+                if other.claim == claim.ordinal && other.line == i {
+                    continue;
+                }
+                let Some(edit) = cx.reference.ncci.pair(code, &other.code, date) else {
+                    continue;
+                };
+                if *edit.column2 != *code || handled_elsewhere(code, &other.code) {
+                    continue;
+                }
+                let bypassed = match edit.modifier_indicator {
+                    ModifierIndicator::NotApplicable => true,
+                    ModifierIndicator::Allowed => line_has_any(line, bypass),
+                    ModifierIndicator::NotAllowed => false,
+                };
+                if bypassed {
+                    continue;
+                }
+                out.push(ptp_finding(
+                    cx,
+                    claim,
+                    i,
+                    date,
+                    &edit.column1,
+                    edit.modifier_indicator,
+                    other.claim,
+                ));
+                break;
+            }
+        }
+    }
+}
+
+fn ptp_finding(
+    cx: &Context<'_>,
+    claim: &Claim,
+    line: usize,
+    date: NaiveDate,
+    column1: &str,
+    indicator: ModifierIndicator,
+    other_claim: u64,
+) -> Finding {
+    let code = claim.lines[line].code();
+    let where_ = if other_claim == claim.ordinal {
+        "on this claim".to_string()
+    } else {
+        format!("on claim {other_claim} of the input")
+    };
+    let help = match indicator {
+        ModifierIndicator::NotAllowed => format!(
+            "bill {column1} or {code}, not both: this pair has modifier indicator 0 and no modifier bypasses it"
+        ),
+        _ => format!(
+            "bill only {column1}, or append 59/XE/XS/XP/XU to {code} when the notes document a distinct service"
+        ),
+    };
+    Finding {
+        rule: PTP_INFO.id,
+        action: Action::Reject,
+        line: Some(line),
+        at: code_origin(&claim.lines[line]),
+        message: format!("{code} billed on {date} with {column1} ({where_}); NCCI pairs them with {code} in column 2"),
+        note: Some(format!("modifier indicator {}", indicator as u8)),
+        help,
+        appeal: Some("send time-stamped notes showing a distinct session, site or encounter and cite the NCCI Policy Manual on distinct procedural services".into()),
+        stc: PTP_INFO.stc,
+        money_at_stake: fee(cx, date, code),
+        repair: None,
+    }
+}
+
+fn handled_elsewhere(a: &str, b: &str) -> bool {
+    HANDLED_ELSEWHERE
+        .iter()
+        .any(|&(x, y)| (x == a && y == b) || (x == b && y == a))
+}
+
+/// MUE-UNITS: units over the code's medically unlikely edit.
+struct MueUnits;
+
+/// Codes whose units a 97012 rule repairs instead.
+const UNITS_HANDLED_ELSEWHERE: [&str; 1] = ["97012"];
+
+static MUE_INFO: RuleInfo = RuleInfo {
+    id: "MUE-UNITS",
+    family: Family::Ncci,
+    summary: "units over the code's medically unlikely edit (per line, or per date of service)",
+    explain: "What it checks: each service line's SV104 units against the code's MUE value. \
+With adjudication indicator 1 the value limits each line; with 2 or 3 it limits the units of \
+that code for the patient on one date of service, summed over every line of every claim in the \
+input.\n\n\
+Why: Medicare denies the whole line (indicator 1) or every unit of the day (2 and 3) when the \
+units pass the MUE; most commercial payers apply the same values.\n\n\
+Source: CMS Medically Unlikely Edits, practitioner services (quarterly CSV loaded with --mue; \
+layout in data/ncci/README.md) and the bundled seed data/ncci/mue-seed.txt (values from \
+shared/reference/therapy-billing-facts.md section 2). 97012 is left to T97012-UNITS and \
+T97012-DUP-LINE, which repair it.\n\n\
+How to fix: bill no more units than the MUE for the line or day; for indicator 1, split \
+separately identifiable services onto lines with the right anatomic modifiers.\n\n\
+How to appeal: for indicator 1 and 3 edits, send the records showing the units were medically \
+necessary; indicator 2 edits are policy limits and are not appealable.",
+    stc: Some(StcCodes {
+        category: "A7",
+        status: "476",
+        entity: None,
+    }),
+};
+
+impl Rule for MueUnits {
+    fn info(&self) -> &'static RuleInfo {
+        &MUE_INFO
+    }
+
+    fn check(&self, claim: &Claim, cx: &Context<'_>, out: &mut Vec<Finding>) {
+        let patient = PatientKey::of(claim);
+        let mut reported: Vec<(String, NaiveDate)> = Vec::new();
+        for (i, line) in claim.lines.iter().enumerate() {
+            let code = line.code();
+            if UNITS_HANDLED_ELSEWHERE.contains(&code) {
+                continue;
+            }
+            let (Some(mue), Some(units), Some(date)) = (
+                cx.reference.mue.get(code),
+                line.units.value,
+                line_date(claim, i),
+            ) else {
+                continue;
+            };
+            let limit = Decimal {
+                mantissa: i64::from(mue.value),
+                scale: 0,
+            };
+            let (total, scope) = if mue.is_line_edit() {
+                (units, "on this line")
+            } else {
+                if reported.iter().any(|(c, d)| c == code && *d == date) {
+                    continue;
+                }
+                let day = cx
+                    .index
+                    .same_day(patient, date)
+                    .iter()
+                    .filter(|f| f.code == code)
+                    .fold(Decimal::default(), |acc, f| add(acc, f.units));
+                (day, "for the patient on this date")
+            };
+            if !greater(total, limit) {
+                continue;
+            }
+            reported.push((code.to_string(), date));
+            out.push(Finding {
+                rule: MUE_INFO.id,
+                action: Action::Reject,
+                line: Some(i),
+                at: units_origin(line),
+                message: format!(
+                    "{code} billed with {total} units {scope} on {date}; the MUE allows {}",
+                    mue.value
+                ),
+                note: Some(format!(
+                    "MUE adjudication indicator {} ({})",
+                    mue.indicator, mue.source
+                )),
+                help: format!("bill at most {} units of {code} {scope}", mue.value),
+                appeal: (mue.indicator != 2).then(|| {
+                    "send the records showing the units were medically necessary".to_string()
+                }),
+                stc: MUE_INFO.stc,
+                money_at_stake: fee(cx, date, code),
+                repair: None,
+            });
+        }
+    }
+}
+
+fn line_has_any(line: &ServiceLine, wanted: &[String]) -> bool {
+    line.procedure
+        .value
+        .as_ref()
+        .is_some_and(|p| p.modifiers.iter().any(|m| wanted.contains(m)))
+}
+
+fn code_origin(line: &ServiceLine) -> Origin {
+    Origin {
+        component: 2,
+        ..line.procedure.at
+    }
+}
+
+fn units_origin(line: &ServiceLine) -> Origin {
+    line.units.at
+}
+
+fn fee(cx: &Context<'_>, date: NaiveDate, code: &str) -> Option<Cents> {
+    cx.reference
+        .fees
+        .latest_year_at_or_before(date.year(), code, false)
+        .map(|f| f.cents)
+}
+
+/// Adds two decimals exactly (scales aligned).
+fn add(a: Decimal, b: Decimal) -> Decimal {
+    let scale = a.scale.max(b.scale);
+    Decimal {
+        mantissa: rescale(a, scale) + rescale(b, scale),
+        scale,
+    }
+}
+
+fn greater(a: Decimal, b: Decimal) -> bool {
+    let scale = a.scale.max(b.scale);
+    rescale(a, scale) > rescale(b, scale)
+}
+
+fn rescale(d: Decimal, scale: u8) -> i64 {
+    d.mantissa
+        .saturating_mul(10i64.saturating_pow(u32::from(scale - d.scale)))
+}

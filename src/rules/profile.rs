@@ -1,0 +1,255 @@
+//! Payer profiles (data/profiles/*.toml) and the user's configuration file.
+//!
+//! A claim is checked under `medicare` when its SBR09 is `MB`, under `commercial` otherwise,
+//! unless the configuration maps its payer id (2010BB NM109) to a named profile or the command
+//! line forces one. A configuration can also override any rule's action.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::Deserialize;
+
+use super::Action;
+use crate::model::Claim;
+
+/// The bundled profiles, as (name, TOML text).
+const BUNDLED: [(&str, &str); 4] = [
+    (
+        "medicare",
+        include_str!("../../data/profiles/medicare.toml"),
+    ),
+    (
+        "commercial",
+        include_str!("../../data/profiles/commercial.toml"),
+    ),
+    ("anthem", include_str!("../../data/profiles/anthem.toml")),
+    (
+        "uhc-community-plan",
+        include_str!("../../data/profiles/uhc-community-plan.toml"),
+    ),
+];
+
+/// A rule action that applies only when a condition holds.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Conditional {
+    /// The rule id.
+    pub rule: String,
+    /// The action when the condition holds.
+    pub action: Action,
+    /// Holds when the billing provider's state (2010AA N402) is this.
+    pub billing_state: Option<String>,
+}
+
+/// One payer profile: the action of every rule.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Profile {
+    /// The profile's name, such as `medicare`.
+    pub name: String,
+    /// What payers it is for.
+    pub description: String,
+    /// The action of each rule id.
+    pub actions: BTreeMap<String, Action>,
+    /// Actions that apply only under a condition.
+    #[serde(default)]
+    pub conditional: Vec<Conditional>,
+}
+
+impl Profile {
+    /// The action of `rule` for `claim` under this profile (`Off` for a rule it does not list).
+    pub fn action(&self, rule: &str, claim: &Claim) -> Action {
+        for c in &self.conditional {
+            if c.rule == rule && condition_holds(c, claim) {
+                return c.action;
+            }
+        }
+        self.actions.get(rule).copied().unwrap_or(Action::Off)
+    }
+}
+
+fn condition_holds(c: &Conditional, claim: &Claim) -> bool {
+    match &c.billing_state {
+        Some(state) => claim
+            .billing
+            .provider
+            .address
+            .as_ref()
+            .is_some_and(|a| a.state.eq_ignore_ascii_case(state)),
+        None => true,
+    }
+}
+
+/// The user's configuration file.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Payer id (2010BB NM109) to profile name.
+    #[serde(default)]
+    pub payers: BTreeMap<String, String>,
+    /// Rule id to action, over every profile.
+    #[serde(default)]
+    pub rules: BTreeMap<String, Action>,
+    /// The modifier T97012-NCCI-97140 appends to the 97140 line when it repairs (`59`, `XE`,
+    /// `XS`, `XP` or `XU`); when absent that rule rejects.
+    pub distinct_service_modifier: Option<String>,
+}
+
+/// Why a configuration or profile could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("{path}: cannot read: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The TOML is malformed or has unknown keys.
+    #[error("{path}: {message}")]
+    Toml {
+        /// The file.
+        path: String,
+        /// The parser's message (with line and column).
+        message: String,
+    },
+    /// A name that is not a rule id or profile.
+    #[error("{path}: unknown {what} '{name}'; known: {known}")]
+    Unknown {
+        /// The file.
+        path: String,
+        /// `rule id` or `profile`.
+        what: &'static str,
+        /// The name given.
+        name: String,
+        /// The names that exist.
+        known: String,
+    },
+    /// A distinct-service modifier that is not 59 or X{EPSU}.
+    #[error("{path}: distinct_service_modifier '{value}' must be 59, XE, XS, XP or XU")]
+    BadModifier {
+        /// The file.
+        path: String,
+        /// The value given.
+        value: String,
+    },
+}
+
+impl Config {
+    /// Reads and checks a configuration file against the known rule ids and profiles.
+    pub fn load(
+        path: &Path,
+        rule_ids: &[&str],
+        profiles: &Profiles,
+    ) -> Result<Config, ConfigError> {
+        let name = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
+            path: name.clone(),
+            source,
+        })?;
+        let config: Config = toml::from_str(&text).map_err(|e| ConfigError::Toml {
+            path: name.clone(),
+            message: e.to_string(),
+        })?;
+        config.validate(&name, rule_ids, profiles)?;
+        Ok(config)
+    }
+
+    fn validate(
+        &self,
+        path: &str,
+        rule_ids: &[&str],
+        profiles: &Profiles,
+    ) -> Result<(), ConfigError> {
+        for rule in self.rules.keys() {
+            if !rule_ids.contains(&rule.as_str()) {
+                return Err(ConfigError::Unknown {
+                    path: path.into(),
+                    what: "rule id",
+                    name: rule.clone(),
+                    known: rule_ids.join(", "),
+                });
+            }
+        }
+        for profile in self.payers.values() {
+            profiles
+                .named(profile)
+                .ok_or_else(|| ConfigError::Unknown {
+                    path: path.into(),
+                    what: "profile",
+                    name: profile.clone(),
+                    known: profiles.names().join(", "),
+                })?;
+        }
+        if let Some(m) = &self.distinct_service_modifier {
+            if !["59", "XE", "XS", "XP", "XU"].contains(&m.as_str()) {
+                return Err(ConfigError::BadModifier {
+                    path: path.into(),
+                    value: m.clone(),
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Every profile, bundled ones first.
+#[derive(Debug, Clone)]
+pub struct Profiles {
+    profiles: Vec<Profile>,
+}
+
+impl Profiles {
+    /// The four bundled profiles.
+    pub fn bundled() -> Result<Profiles, ConfigError> {
+        let profiles = BUNDLED
+            .iter()
+            .map(|(name, text)| {
+                toml::from_str::<Profile>(text).map_err(|e| ConfigError::Toml {
+                    path: format!("data/profiles/{name}.toml"),
+                    message: e.to_string(),
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Profiles { profiles })
+    }
+
+    /// The profile called `name`.
+    pub fn named(&self, name: &str) -> Option<&Profile> {
+        self.profiles.iter().find(|p| p.name == name)
+    }
+
+    /// Every profile name.
+    pub fn names(&self) -> Vec<&str> {
+        self.profiles.iter().map(|p| p.name.as_str()).collect()
+    }
+
+    /// Every profile.
+    pub fn all(&self) -> &[Profile] {
+        &self.profiles
+    }
+
+    /// The profile a claim is checked under: forced, else the payer's from the configuration,
+    /// else `medicare` for SBR09 `MB` and `commercial` for anything else.
+    pub fn choose<'a>(
+        &'a self,
+        claim: &Claim,
+        config: &Config,
+        forced: Option<&str>,
+    ) -> &'a Profile {
+        let configured = config
+            .payers
+            .get(&claim.subscriber.payer_id)
+            .map(String::as_str);
+        let default = if claim.subscriber.filing_indicator.raw == "MB" {
+            "medicare"
+        } else {
+            "commercial"
+        };
+        let name = forced.or(configured).unwrap_or(default);
+        self.named(name)
+            .or_else(|| self.named(default))
+            .unwrap_or(&self.profiles[0])
+    }
+}

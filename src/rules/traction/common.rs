@@ -1,0 +1,281 @@
+//! Helpers shared by the traction rules: where things are, what a line is, how a finding is
+//! worded. Nothing here decides a rule.
+
+use chrono::{Datelike, NaiveDate};
+
+use crate::model::{Cents, Claim, Origin, ServiceLine};
+use crate::rules::index::line_date;
+use crate::rules::{Action, Context, Finding, LineFact, Repair, RuleInfo};
+
+/// Appeal advice when a payer denies for medical necessity.
+pub(super) const APPEAL_NECESSITY: &str = "if the payer denies for medical necessity, appeal \
+with peer-reviewed literature supporting mechanical traction for the diagnosis, the failed \
+conservative care (medication, home exercise, earlier therapy), the physician referral or \
+certified plan of care that names traction, and objective functional measures (range of \
+motion, pain scores, functional scales) showing improvement";
+
+/// Appeal advice when a payer bundles a service.
+pub(super) const APPEAL_BUNDLING: &str = "if the payer bundles the service, appeal with \
+time-stamped treatment notes showing a distinct service (separate time block, region or \
+intent), append 59 or the fitting X modifier (XE, XS, XP, XU) only where the notes support it, \
+and cite the CMS guidance that allows several modalities on one day when medically necessary";
+
+/// Appeal advice when a payer denies for missing treatment detail.
+pub(super) const APPEAL_DETAIL: &str = "if the payer denies for insufficient documentation, \
+resubmit with the device used, force in pounds, minutes of traction, angle, patient \
+positioning and the patient's response, and ask for a records review instead of a paper denial";
+
+/// Appeal advice when a payer denies above the therapy threshold.
+pub(super) const APPEAL_CAP: &str = "if the payer denies above the therapy threshold, append \
+KX with the attestation that the services are medically necessary, and send the certified plan \
+of care and objective functional outcome measures showing continued improvement";
+
+/// Appeal advice when a payer treats a service as not covered.
+pub(super) const APPEAL_COVERAGE: &str = "a statutory exclusion cannot be appealed on medical \
+necessity; if a covered service was miscoded, correct the code and resubmit; if the patient \
+signed an advance beneficiary notice, bill with the liability modifier so the patient can be \
+charged";
+
+/// The code on a line, or "" when SV101 is unreadable.
+pub(super) fn code(line: &ServiceLine) -> &str {
+    line.code()
+}
+
+/// The modifiers on a line (none when SV101 is unreadable).
+pub(super) fn modifiers(line: &ServiceLine) -> &[String] {
+    line.procedure
+        .value
+        .as_ref()
+        .map_or(&[][..], |p| p.modifiers.as_slice())
+}
+
+/// True when the line carries any of `wanted`.
+pub(super) fn has_any(line: &ServiceLine, wanted: &[String]) -> bool {
+    modifiers(line).iter().any(|m| wanted.contains(m))
+}
+
+/// True when a line of the index carries any of `wanted`.
+pub(super) fn fact_has_any(fact: &LineFact, wanted: &[String]) -> bool {
+    fact.modifiers.iter().any(|m| wanted.contains(m))
+}
+
+/// True for a line of the index that counts: not on a void (frequency 8) claim.
+pub(super) fn live(fact: &LineFact) -> bool {
+    fact.frequency != "8"
+}
+
+/// The lines of a claim with procedure `wanted`, with their indexes.
+pub(super) fn lines_with<'c>(
+    claim: &'c Claim,
+    wanted: &'c str,
+) -> impl Iterator<Item = (usize, &'c ServiceLine)> + 'c {
+    claim
+        .lines
+        .iter()
+        .enumerate()
+        .filter(move |(_, l)| code(l) == wanted)
+}
+
+/// The first line with procedure `wanted` on each date of service of a claim, in line order.
+pub(super) fn first_per_date(claim: &Claim, wanted: &str) -> Vec<(usize, NaiveDate)> {
+    let mut out: Vec<(usize, NaiveDate)> = Vec::new();
+    for (i, _) in lines_with(claim, wanted) {
+        if let Some(date) = line_date(claim, i) {
+            if !out.iter().any(|(_, d)| *d == date) {
+                out.push((i, date));
+            }
+        }
+    }
+    out
+}
+
+/// Where SV101-2 (the procedure code) of a line is.
+pub(super) fn code_at(line: &ServiceLine) -> Origin {
+    Origin {
+        element: 1,
+        component: 2,
+        ..line.procedure.at
+    }
+}
+
+/// Where the SV101 composite of a line is, as a whole.
+pub(super) fn sv101_at(line: &ServiceLine) -> Origin {
+    Origin {
+        element: 1,
+        component: 0,
+        ..line.procedure.at
+    }
+}
+
+/// The line's LX01 as written, else its position.
+pub(super) fn lx(claim: &Claim, index: usize) -> String {
+    match claim.lines.get(index) {
+        Some(l) if !l.number.raw.is_empty() => l.number.raw.clone(),
+        _ => (index + 1).to_string(),
+    }
+}
+
+/// The note of a line finding: loop, LX, element and claim PCN.
+pub(super) fn line_note(claim: &Claim, index: usize, element: &str, extra: &str) -> String {
+    let mut note = format!(
+        "loop 2400 (LX {}), {element}, claim PCN {}",
+        lx(claim, index),
+        claim.pcn()
+    );
+    if !extra.is_empty() {
+        note.push_str("; ");
+        note.push_str(extra);
+    }
+    note
+}
+
+/// The Medicare national non-facility amount of a line's code for the year of its date of
+/// service, when the fee schedule has it.
+pub(super) fn line_amount(cx: &Context<'_>, claim: &Claim, index: usize) -> Option<Cents> {
+    let line = claim.lines.get(index)?;
+    let year = line_date(claim, index)?.year();
+    fee(cx, year, code(line))
+}
+
+/// The Medicare national non-facility amount of a code in a year (the latest schedule at or
+/// before that year when the year itself has none yet).
+pub(super) fn fee(cx: &Context<'_>, year: i32, code: &str) -> Option<Cents> {
+    cx.reference
+        .fees
+        .latest_year_at_or_before(year, code, false)
+        .map(|f| f.cents)
+}
+
+/// Formats an amount for a message.
+pub(super) fn dollars(c: Cents) -> String {
+    format!("${c}")
+}
+
+/// True when rule `id` runs for this claim (the configuration's action, else the profile's).
+pub(super) fn rule_active(cx: &Context<'_>, claim: &Claim, id: &str) -> bool {
+    let action = cx
+        .config
+        .rules
+        .get(id)
+        .copied()
+        .unwrap_or_else(|| cx.profile.action(id, claim));
+    action != Action::Off
+}
+
+/// The taxonomy of whoever rendered a line: 2420A, else 2310B, else the billing provider
+/// (2000A PRV). A provider without a PRV is passed over for the next one that has one.
+pub(super) fn rendering_taxonomy<'c>(claim: &'c Claim, line: &'c ServiceLine) -> Option<&'c str> {
+    let chain = [
+        line.rendering(),
+        claim.rendering(),
+        Some(&claim.billing.provider),
+    ];
+    chain
+        .into_iter()
+        .flatten()
+        .filter_map(|p| p.taxonomy.as_ref())
+        .map(|t| t.raw.as_str())
+        .find(|t| !t.is_empty())
+}
+
+/// The SV101 composite of a line rebuilt with `edit` applied to its modifiers, in the file's
+/// own component separator. `None` when SV101 is unreadable or the result would not fit in
+/// four modifier positions.
+pub(super) fn sv101_with(
+    claim: &Claim,
+    line: &ServiceLine,
+    edit: impl FnOnce(&mut Vec<String>),
+) -> Option<String> {
+    let procedure = line.procedure.value.as_ref()?;
+    let mut mods = procedure.modifiers.clone();
+    edit(&mut mods);
+    if mods.len() > 4 {
+        return None;
+    }
+    let sep = char::from(claim.source.segments.delimiters().component);
+    let mut parts = vec![procedure.qualifier.clone(), procedure.code.clone()];
+    parts.extend(mods);
+    if !procedure.description.is_empty() {
+        parts.resize(6, String::new());
+        parts.push(procedure.description.clone());
+    }
+    Some(parts.join(&sep.to_string()))
+}
+
+/// What a rule found, before it becomes a [`Finding`].
+pub(super) struct Draft {
+    /// The action the rule would take on its own.
+    pub action: Action,
+    /// The line it concerns.
+    pub line: usize,
+    /// Where in the input.
+    pub at: Origin,
+    /// The message: lowercase, no trailing period.
+    pub message: String,
+    /// The note.
+    pub note: String,
+    /// How to fix it.
+    pub help: String,
+    /// The repair, for repairs.
+    pub repair: Option<Repair>,
+}
+
+impl Draft {
+    /// Turns the draft into a finding of `info`, adding the amount at stake when the rule
+    /// rejects or repairs.
+    pub fn finish(
+        self,
+        info: &'static RuleInfo,
+        appeal: Option<&str>,
+        cx: &Context<'_>,
+        claim: &Claim,
+    ) -> Finding {
+        let money_at_stake = match self.action {
+            Action::Reject | Action::Repair => line_amount(cx, claim, self.line),
+            Action::Warn | Action::Off => None,
+        };
+        Finding {
+            rule: info.id,
+            action: self.action,
+            line: Some(self.line),
+            at: self.at,
+            message: self.message,
+            note: Some(self.note),
+            help: self.help,
+            appeal: appeal.map(str::to_string),
+            stc: info.stc,
+            money_at_stake,
+            repair: self.repair,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::rendering_taxonomy;
+    use crate::model::{Claim, Field, Provider, RawClaim, ServiceLine};
+
+    fn provider(loop_id: &str, taxonomy: &str) -> Provider {
+        Provider {
+            loop_id: loop_id.into(),
+            taxonomy: Some(Field {
+                value: Some(taxonomy.into()),
+                raw: taxonomy.into(),
+                at: Default::default(),
+            }),
+            ..Provider::default()
+        }
+    }
+
+    #[test]
+    fn rendering_prefers_the_line_then_the_claim_then_billing() {
+        let mut claim = Claim::decode(RawClaim::default());
+        claim.billing.provider = provider("2010AA", "225100000X");
+        let mut line = ServiceLine::default();
+        assert_eq!(rendering_taxonomy(&claim, &line), Some("225100000X"));
+        claim.providers.push(provider("2310B", "225X00000X"));
+        assert_eq!(rendering_taxonomy(&claim, &line), Some("225X00000X"));
+        line.providers.push(provider("2420A", "235Z00000X"));
+        assert_eq!(rendering_taxonomy(&claim, &line), Some("235Z00000X"));
+    }
+}
