@@ -7,7 +7,7 @@ use serde_json::json;
 
 use crate::check::{CheckOptions, Checked, ClaimResult, Engine};
 use crate::cli::{render_problem, EXIT_CLEAN, EXIT_FINDINGS, EXIT_UNREADABLE};
-use crate::model::Cents;
+use crate::model::{Cents, Claim};
 use crate::rules::{Action, Disposition, Finding};
 
 /// Totals of a check run.
@@ -169,7 +169,11 @@ fn finding_text(file: &str, result: &ClaimResult, f: &Finding) -> String {
         } else {
             "repaired"
         };
-        text.push_str(&format!("  = {verb}: '{}' -> '{}'\n", r.old, r.new));
+        if is_about_a_person(claim, r.at.segment) {
+            text.push_str(&format!("  = {verb}: {PHI_HIDDEN}\n"));
+        } else {
+            text.push_str(&format!("  = {verb}: '{}' -> '{}'\n", r.old, r.new));
+        }
     }
     if let Some(m) = f.money_at_stake {
         text.push_str(&format!(
@@ -211,8 +215,33 @@ fn finding_json(file: &str, result: &ClaimResult, f: &Finding) -> serde_json::Va
         "appeal": f.appeal,
         "stc": f.stc,
         "money_at_stake_cents": f.money_at_stake.map(|m| m.0),
-        "repair": f.repair,
+        "repair": repair_json(claim, f),
     })
+}
+
+/// What replaces the old and new values of a repair to a patient's or subscriber's segment.
+const PHI_HIDDEN: &str = "(values hidden: protected health information)";
+
+/// The repair as JSON, with the values hidden when they belong to a person.
+fn repair_json(claim: &Claim, f: &Finding) -> serde_json::Value {
+    let Some(repair) = &f.repair else {
+        return serde_json::Value::Null;
+    };
+    let mut value = serde_json::to_value(repair).unwrap_or(serde_json::Value::Null);
+    if is_about_a_person(claim, repair.at.segment) {
+        value["old"] = json!(PHI_HIDDEN);
+        value["new"] = json!(PHI_HIDDEN);
+    }
+    value
+}
+
+/// True when input segment `segment` is one of the subscriber's or patient's (2000B/2010BA,
+/// 2000C/2010CA): names, member ids, addresses and birth dates live there.
+fn is_about_a_person(claim: &Claim, segment: u64) -> bool {
+    let source = &claim.source;
+    std::iter::once(&*source.subscriber)
+        .chain(source.patient.as_deref())
+        .any(|table| table.stored().iter().any(|s| s.position.segment == segment))
 }
 
 /// `scrub837 rules`: every rule with its action per profile.

@@ -496,7 +496,12 @@ fn format_repairs() {
             ("100 TEST PLAZA  ", "100 TEST PLAZA"),
             ("43215", "432150000"),
             ("(555) 555-0199", "5555550199"),
-            ("43215-0001", "432150001"),
+            // The subscriber's address is protected health information: the report hides the
+            // values of repairs to it.
+            (
+                "(values hidden: protected health information)",
+                "(values hidden: protected health information)"
+            ),
             ("97 110", "97110"),
             ("97530 ", "97530"),
         ]

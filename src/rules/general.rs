@@ -1571,3 +1571,49 @@ fn trim_edits(
 fn loop_id(stored: &StoredSegment) -> &'static str {
     crate::grammar::compiled_x222().loop_id(usize::from(stored.loop_index))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn npi_check_digit_follows_the_cms_example() {
+        // CMS's worked example: 123456789 gets check digit 3.
+        assert!(npi_check_digit_ok("1234567893"));
+        assert!(!npi_check_digit_ok("1234567890"));
+        assert_eq!(npi_problem("1234567893"), None);
+        assert_eq!(npi_problem("123456789"), Some("is not 10 digits"));
+        assert_eq!(npi_problem("12345678X3"), Some("is not 10 digits"));
+        assert_eq!(npi_problem("1987654329"), Some("fails the check digit"));
+    }
+
+    #[test]
+    fn taxonomy_shape() {
+        assert!(taxonomy_ok("225100000X"));
+        assert!(taxonomy_ok("111N00000X"));
+        assert!(!taxonomy_ok("225100000"));
+        assert!(!taxonomy_ok("203BF0100Y"));
+        assert!(!taxonomy_ok("225x00000x"));
+    }
+
+    #[test]
+    fn children_are_listed_up_to_ten() {
+        let nine: Vec<&str> = vec!["M5410"; 9];
+        assert_eq!(list_children(&nine).matches("M54.10").count(), 9);
+        let twelve: Vec<&str> = vec!["A0100"; 12];
+        assert!(list_children(&twelve).ends_with(" and 2 more"));
+    }
+
+    #[test]
+    fn trailing_spaces_are_spotted_per_element_and_component() {
+        assert!(has_trailing_space(b"N3*100 TEST PLAZA  ", b'*', b':'));
+        assert!(has_trailing_space(b"SV1*HC:97530 :GP*1", b'*', b':'));
+        assert!(!has_trailing_space(b"N3*100 TEST PLAZA", b'*', b':'));
+    }
+
+    #[test]
+    fn procedure_cleanup_keeps_letters_and_digits() {
+        assert_eq!(clean_procedure("97 110"), "97110");
+        assert_eq!(clean_procedure("G-0283."), "G0283");
+    }
+}

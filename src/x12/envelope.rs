@@ -159,11 +159,96 @@ impl Envelope {
             self.finish(seg.position());
         }
         self.interchanges += 1;
+        self.check_isa_fields(seg);
         self.interchange = Some(OpenInterchange {
             control: text(seg.element(13)),
             groups: 0,
         });
         EnvelopeEvent::InterchangeStart
+    }
+
+    /// Checks the ISA's fixed fields against the 5010 envelope rules, each with its TA1 note
+    /// code (the delimiters and length were checked when the ISA was framed).
+    fn check_isa_fields(&mut self, isa: &Segment<'_>) {
+        let checks: [IsaCheck; 10] = [
+            (
+                1,
+                "010",
+                |v| matches!(v, b"00" | b"03"),
+                "ISA01 must be 00 or 03",
+            ),
+            (
+                3,
+                "012",
+                |v| matches!(v, b"00" | b"01"),
+                "ISA03 must be 00 or 01",
+            ),
+            (
+                5,
+                "005",
+                is_id_qualifier,
+                "ISA05 is not an interchange id qualifier",
+            ),
+            (
+                7,
+                "007",
+                is_id_qualifier,
+                "ISA07 is not an interchange id qualifier",
+            ),
+            (9, "014", is_yymmdd, "ISA09 is not a real date (YYMMDD)"),
+            (10, "015", is_hhmm, "ISA10 is not a real time (HHMM)"),
+            (12, "017", |v| v == b"00501", "ISA12 must be 00501 for 5010"),
+            (
+                13,
+                "018",
+                |v| v.len() == 9 && v.iter().all(u8::is_ascii_digit),
+                "ISA13 must be 9 digits",
+            ),
+            (
+                14,
+                "019",
+                |v| matches!(v, b"0" | b"1"),
+                "ISA14 must be 0 or 1",
+            ),
+            (
+                15,
+                "020",
+                |v| matches!(v, b"P" | b"T"),
+                "ISA15 must be P or T",
+            ),
+        ];
+        for (element, code, valid, message) in checks {
+            let value = isa.element(element);
+            if !valid(value) {
+                let text = format!("{message}; found '{}'", String::from_utf8_lossy(value));
+                self.report_isa(isa, element, code, text);
+            }
+        }
+        if isa.delimiters().repetition.is_none() {
+            let text = format!(
+                "ISA11 is '{}', a 4010 standards id; 5010 puts the repetition separator there",
+                String::from_utf8_lossy(isa.element(11))
+            );
+            self.report_isa(isa, 11, "016", text);
+        }
+    }
+
+    fn report_isa(
+        &mut self,
+        isa: &Segment<'_>,
+        element: usize,
+        code: &'static str,
+        message: String,
+    ) {
+        self.problems.push(Problem {
+            rule: "X12-ISA",
+            position: isa.position(),
+            set_segment: 0,
+            segment_id: "ISA".into(),
+            element: Some(element as u8),
+            code: Some(code),
+            message,
+        });
     }
 
     fn open_group(&mut self, seg: &Segment<'_>) -> EnvelopeEvent {
@@ -368,6 +453,35 @@ impl Envelope {
             message,
         });
     }
+}
+
+/// An ISA element, its TA1 note code, its test, and what is wrong when the test fails.
+type IsaCheck = (usize, &'static str, fn(&[u8]) -> bool, &'static str);
+
+fn is_id_qualifier(v: &[u8]) -> bool {
+    matches!(
+        v,
+        b"01" | b"14" | b"20" | b"27" | b"28" | b"29" | b"30" | b"33" | b"ZZ"
+    )
+}
+
+fn is_yymmdd(v: &[u8]) -> bool {
+    let digits = |r: std::ops::Range<usize>| -> Option<u32> {
+        std::str::from_utf8(v.get(r)?).ok()?.parse().ok()
+    };
+    match (v.len(), digits(0..2), digits(2..4), digits(4..6)) {
+        (6, Some(y), Some(m), Some(d)) => {
+            chrono::NaiveDate::from_ymd_opt(2000 + y as i32, m, d).is_some()
+        }
+        _ => false,
+    }
+}
+
+fn is_hhmm(v: &[u8]) -> bool {
+    let digits = |r: std::ops::Range<usize>| -> Option<u32> {
+        std::str::from_utf8(v.get(r)?).ok()?.parse().ok()
+    };
+    matches!((v.len(), digits(0..2), digits(2..4)), (4, Some(h), Some(m)) if h < 24 && m < 60)
 }
 
 fn text(bytes: &[u8]) -> String {
