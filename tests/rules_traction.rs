@@ -7,33 +7,13 @@
 
 use std::path::{Path, PathBuf};
 
+mod common;
+
 use assert_cmd::Command;
+use common::checks::{check_json, CheckRun};
 use serde_json::Value;
 
-/// What one run of `scrub837 check` printed.
-struct Run {
-    findings: Vec<Value>,
-    summary: Value,
-    code: i32,
-}
-
-impl Run {
-    /// The findings of one rule.
-    fn of(&self, rule: &str) -> Vec<&Value> {
-        self.findings.iter().filter(|f| f["rule"] == rule).collect()
-    }
-
-    /// The one finding of `rule`, failing when there is not exactly one.
-    fn one(&self, rule: &str) -> &Value {
-        let found = self.of(rule);
-        assert_eq!(
-            found.len(),
-            1,
-            "expected one {rule} finding, got {found:#?}"
-        );
-        found[0]
-    }
-}
+type Run = CheckRun;
 
 fn sample(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -41,40 +21,9 @@ fn sample(name: &str) -> PathBuf {
         .join(name)
 }
 
-/// Runs `check` on a sample with extra arguments.
+/// Runs `check --format json` on a sample with extra arguments.
 fn check(name: &str, args: &[&str]) -> Run {
-    let path = sample(name);
-    assert!(path.exists(), "missing sample {}", path.display());
-    let output = Command::cargo_bin("scrub837")
-        .expect("binary builds")
-        .arg("check")
-        .arg(&path)
-        .args(["--format", "json"])
-        .args(args)
-        .output()
-        .expect("scrub837 runs");
-    let stdout = String::from_utf8(output.stdout).expect("stdout is UTF-8");
-    let mut findings = Vec::new();
-    let mut summary = Value::Null;
-    for line in stdout.lines().filter(|l| !l.trim().is_empty()) {
-        let record: Value =
-            serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
-        match record["type"].as_str() {
-            Some("finding") => findings.push(record),
-            Some("summary") => summary = record,
-            _ => {}
-        }
-    }
-    assert!(
-        summary.is_object(),
-        "no summary for {name}; stderr: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    Run {
-        findings,
-        summary,
-        code: output.status.code().unwrap_or(-1),
-    }
+    check_json(&sample(name), args)
 }
 
 /// Writes a configuration file into a fresh temporary directory.

@@ -2,6 +2,8 @@
 //! the summary line, and an independent X12 splitter/counter that does not use the crate.
 #![allow(dead_code)]
 
+pub mod checks;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
