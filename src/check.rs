@@ -50,7 +50,7 @@ pub enum CheckError {
     #[error("unknown profile '{0}'; known: {1}")]
     UnknownProfile(String, String),
     /// The input could not be opened or spooled.
-    #[error("{file}: {source}")]
+    #[error("{file}: cannot open: {source}")]
     Io {
         /// The input.
         file: String,
