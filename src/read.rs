@@ -123,7 +123,16 @@ impl<S: SegmentSource> ClaimReader<S> {
                 return Ok(None);
             }
             match self.segments.next_segment()? {
-                Some(seg) => self.state.process(&seg),
+                Some(seg) => {
+                    self.state.process(&seg);
+                    // Most segments produce nothing: keep reading without revisiting the queue.
+                    while self.state.pending.is_empty() {
+                        match self.segments.next_segment()? {
+                            Some(seg) => self.state.process(&seg),
+                            None => break,
+                        }
+                    }
+                }
                 None => {
                     if let Some(position) = self.segments.unterminated_tail() {
                         self.state.report_unterminated_tail(position);

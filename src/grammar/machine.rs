@@ -711,14 +711,16 @@ impl<'g> Machine<'g> {
 }
 
 fn cache_slot(key: &CacheKey) -> usize {
-    let mut h = key.stack.wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    h ^= u64::from(key.tag).wrapping_mul(0xC2B2_AE3D_27D4_EB4F);
-    for q in key.qualifiers {
-        h = (h ^ u64::from(q)).wrapping_mul(0x1656_67B1_9E37_79F9);
-    }
-    h ^= u64::from(key.segment_at) << 1 | u64::from(key.current_full);
-    h = h.wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    (h >> 54) as usize % CACHE_SLOTS
+    // One multiply over the folded fields: collisions only cost a rescan (the whole key is
+    // compared), while a long multiply chain sits on every segment's critical path.
+    let [q0, q1, q2] = key.qualifiers.map(u64::from);
+    let folded = key.stack
+        ^ (u64::from(key.tag) << 24)
+        ^ q0.rotate_left(40)
+        ^ q1.rotate_left(52)
+        ^ q2.rotate_left(8)
+        ^ (u64::from(key.segment_at) << 1 | u64::from(key.current_full)).rotate_left(32);
+    (folded.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 56) as usize % CACHE_SLOTS
 }
 
 fn missing(frame: &Frame, def: &CompiledLoop, code: &'static str, message: String) -> Problem {
