@@ -250,3 +250,53 @@ fn unknown_rule_ids_and_profiles_stop_the_run_at_start_up() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown profile 'aetna'"));
 }
+
+fn problems(out: &Output, rule: &str) -> Vec<Value> {
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|v| v["type"] == "problem" && v["problem"]["rule"] == rule)
+        .collect()
+}
+
+#[test]
+fn x12_rules_fire_on_broken_envelopes_and_structure_and_not_on_a_clean_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let clean = check(&sample("clean-single-claim.837"), &[], None);
+    for rule in ["X12-ISA", "X12-CONTROL", "X12-STRUCTURE", "X12-ELEMENT"] {
+        assert!(
+            problems(&clean, rule).is_empty(),
+            "{rule} on the clean sample"
+        );
+    }
+    assert_eq!(clean.status.code(), Some(0));
+
+    // ISA15 must be P or T (TA1 note 020); same length, so the ISA stays 106 bytes.
+    let isa = variant(dir.path(), "isa15.837", &[("*0*T*:~", "*0*X*:~")]);
+    let out = check(&isa, &[], None);
+    let found = problems(&out, "X12-ISA");
+    assert_eq!(found.len(), 1, "{}", String::from_utf8_lossy(&out.stdout));
+    assert_eq!(found[0]["problem"]["code"], "020");
+    assert_eq!(out.status.code(), Some(1));
+
+    let se = variant(dir.path(), "se.837", &[("SE*32*0001", "SE*31*0001")]);
+    let found = problems(&check(&se, &[], None), "X12-CONTROL");
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0]["problem"]["code"], "4");
+
+    // A service-line date qualifier the guide does not allow in loop 2400.
+    let qualifier = variant(
+        dir.path(),
+        "dtp.837",
+        &[(
+            "DTP*472*D8*20260108~\nREF*6R*PCN-CLEAN-SINGLE-2",
+            "DTP*999*D8*20260108~\nREF*6R*PCN-CLEAN-SINGLE-2",
+        )],
+    );
+    let out = check(&qualifier, &[], None);
+    let element = problems(&out, "X12-ELEMENT");
+    assert_eq!(element.len(), 1, "{}", String::from_utf8_lossy(&out.stdout));
+    assert_eq!(element[0]["problem"]["element"], 1);
+    // The line then has no DTP*472, which the guide requires.
+    assert!(!problems(&out, "X12-STRUCTURE").is_empty());
+}
