@@ -22,4 +22,5 @@ pub mod read;
 pub mod reference;
 pub mod report;
 pub mod rules;
+pub mod write;
 pub mod x12;

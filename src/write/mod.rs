@@ -1,0 +1,346 @@
+//! Writers for the outputs a clearinghouse sends back: the 999 implementation acknowledgment
+//! ([`ack999`]), the TA1 interchange acknowledgment ([`ta1`]) and the 277CA ([`ack277`]).
+//!
+//! The writers are pure: they take what was found and return the bytes of one interchange,
+//! with no I/O. Both use [`SegmentWriter`], which joins elements with the input's delimiters,
+//! drops trailing empty elements and counts segments for SE01.
+
+pub mod ack277;
+pub mod ack999;
+pub mod ta1;
+
+use crate::x12::Delimiters;
+
+/// The interchange envelope (ISA/IEA and, for the 999, GS/GE) around an acknowledgment.
+///
+/// The sender and receiver default to the input's ISA06/ISA08 (and ISA05/ISA07) swapped: the
+/// acknowledgment goes back to whoever sent the input. The caller does the swapping; the
+/// writers copy these fields as given.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AckEnvelope {
+    /// ISA05: the qualifier of `sender_id` (such as `ZZ`); padded or cut to 2 characters.
+    pub sender_qualifier: String,
+    /// ISA06: who sends the acknowledgment; padded with spaces (or cut) to 15 characters.
+    pub sender_id: String,
+    /// ISA07: the qualifier of `receiver_id`; padded or cut to 2 characters.
+    pub receiver_qualifier: String,
+    /// ISA08: who receives the acknowledgment; padded with spaces (or cut) to 15 characters.
+    pub receiver_id: String,
+    /// GS02 of the 999, the application sender's code; by default the input's GS03. When
+    /// empty, `sender_id` (trimmed) is used.
+    pub application_sender: String,
+    /// GS03 of the 999, the application receiver's code; by default the input's GS02. When
+    /// empty, `receiver_id` (trimmed) is used.
+    pub application_receiver: String,
+    /// ISA13 and IEA02 of the acknowledgment, written as 9 digits, zero-padded (only the
+    /// lowest 9 digits are kept).
+    pub interchange_control: u32,
+    /// GS06 and GE02 of the 999 (only the lowest 9 digits are kept). Unused by the TA1.
+    pub group_control: u32,
+    /// When the acknowledgment was made: ISA09/ISA10 and GS04/GS05.
+    pub created: chrono::NaiveDateTime,
+    /// ISA15: `P` production or `T` test, a copy of the input's ISA15. Anything else is
+    /// written as `T`.
+    pub usage: char,
+    /// The delimiters to write with, normally the input's. When the input's ISA11 held a 4010
+    /// standards id instead of a repetition separator, `^` (or another free character) is
+    /// written in ISA11.
+    pub delimiters: Delimiters,
+    /// Write a line break (`\n`) after every segment terminator, as the input had.
+    pub line_break: bool,
+}
+
+impl AckEnvelope {
+    /// The repetition separator to write in ISA11: the delimiters' own, else the first of
+    /// `^ { | ! } `` ` that no other delimiter uses.
+    pub fn repetition(&self) -> u8 {
+        let d = &self.delimiters;
+        d.repetition.unwrap_or_else(|| {
+            [b'^', b'{', b'|', b'!', b'}', b'`']
+                .into_iter()
+                .find(|c| ![d.element, d.component, d.segment].contains(c))
+                .unwrap_or(b'^')
+        })
+    }
+
+    /// Writes the ISA segment (always 106 bytes before any line break). ISA14 is `0`: we ask
+    /// for no TA1 on an acknowledgment.
+    pub(crate) fn write_isa(&self, w: &mut SegmentWriter) {
+        let date = self.created.format("%y%m%d").to_string();
+        let time = self.created.format("%H%M").to_string();
+        let control = control9(self.interchange_control);
+        let usage = if matches!(self.usage, 'P' | 'T') {
+            self.usage
+        } else {
+            'T'
+        };
+        let usage = usage.to_string();
+        let repetition = [self.repetition()];
+        let component = [self.delimiters.component];
+        let sender_qualifier = fixed(&self.sender_qualifier, 2);
+        let sender_id = fixed(&self.sender_id, 15);
+        let receiver_qualifier = fixed(&self.receiver_qualifier, 2);
+        let receiver_id = fixed(&self.receiver_id, 15);
+        let elements: [&[u8]; 16] = [
+            b"00",
+            b"          ",
+            b"00",
+            b"          ",
+            sender_qualifier.as_bytes(),
+            sender_id.as_bytes(),
+            receiver_qualifier.as_bytes(),
+            receiver_id.as_bytes(),
+            date.as_bytes(),
+            time.as_bytes(),
+            &repetition,
+            b"00501",
+            control.as_bytes(),
+            b"0",
+            usage.as_bytes(),
+            &component,
+        ];
+        w.segment("ISA", &elements);
+    }
+
+    /// Writes the IEA segment closing the interchange with `groups` functional groups.
+    pub(crate) fn write_iea(&self, w: &mut SegmentWriter, groups: usize) {
+        let groups = groups.to_string();
+        let control = control9(self.interchange_control);
+        w.segment("IEA", &[groups.as_str(), control.as_str()]);
+    }
+}
+
+/// Writes a control number as exactly 9 digits (ISA13/IEA02/TA101 style).
+pub(crate) fn control9(n: u32) -> String {
+    format!("{:09}", n % 1_000_000_000)
+}
+
+/// Pads `value` with spaces or cuts it to exactly `width` bytes (ISA fixed fields); a
+/// character outside ASCII is written as `?` so the ISA keeps its fixed width.
+fn fixed(value: &str, width: usize) -> String {
+    let cut: String = value
+        .chars()
+        .map(|c| if c.is_ascii() { c } else { '?' })
+        .take(width)
+        .collect();
+    format!("{cut:<width$}")
+}
+
+/// Builds X12 segments into a byte buffer.
+///
+/// Elements are joined with the element separator; trailing empty elements are dropped, so a
+/// segment never ends with an element separator; each segment ends with the terminator and,
+/// when asked, a line break. Segments are counted so that SE01 can be written from the count.
+///
+/// Element data is written as given: the caller makes sure it holds no element separator or
+/// segment terminator (composites are joined with [`SegmentWriter::composite`]).
+#[derive(Debug, Clone)]
+pub struct SegmentWriter {
+    out: Vec<u8>,
+    delimiters: Delimiters,
+    line_break: bool,
+    count: u32,
+}
+
+impl SegmentWriter {
+    /// Makes an empty writer that separates with `delimiters` and, when `line_break` is set,
+    /// writes `\n` after every segment terminator.
+    pub fn new(delimiters: Delimiters, line_break: bool) -> Self {
+        Self {
+            out: Vec::new(),
+            delimiters,
+            line_break,
+            count: 0,
+        }
+    }
+
+    /// Writes one segment: `id`, then the elements up to the last non-empty one, then the
+    /// terminator. Empty elements before a non-empty one are kept as empty positions.
+    pub fn segment<E: AsRef<[u8]>>(&mut self, id: &str, elements: &[E]) {
+        let used = elements
+            .iter()
+            .rposition(|e| !e.as_ref().is_empty())
+            .map_or(0, |last| last + 1);
+        self.out.extend_from_slice(id.as_bytes());
+        for element in &elements[..used] {
+            self.out.push(self.delimiters.element);
+            self.out.extend_from_slice(element.as_ref());
+        }
+        self.out.push(self.delimiters.segment);
+        if self.line_break {
+            self.out.push(b'\n');
+        }
+        self.count += 1;
+    }
+
+    /// Joins the components of a composite element with the component separator, dropping
+    /// trailing empty components.
+    pub fn composite<E: AsRef<[u8]>>(&self, components: &[E]) -> Vec<u8> {
+        let used = components
+            .iter()
+            .rposition(|c| !c.as_ref().is_empty())
+            .map_or(0, |last| last + 1);
+        let mut out = Vec::new();
+        for (i, component) in components[..used].iter().enumerate() {
+            if i > 0 {
+                out.push(self.delimiters.component);
+            }
+            out.extend_from_slice(component.as_ref());
+        }
+        out
+    }
+
+    /// True when `value` can be written as one simple element: it holds none of the four
+    /// delimiters (nor a line break).
+    pub fn is_clean(&self, value: &[u8]) -> bool {
+        let d = &self.delimiters;
+        !value.iter().any(|&b| {
+            b == d.element
+                || b == d.component
+                || b == d.segment
+                || Some(b) == d.repetition
+                || b == b'\n'
+                || b == b'\r'
+        })
+    }
+
+    /// Segments written since the writer was made or the count was last reset.
+    pub fn count(&self) -> u32 {
+        self.count
+    }
+
+    /// Starts counting again from zero (call it before writing an ST).
+    pub fn reset_count(&mut self) {
+        self.count = 0;
+    }
+
+    /// The delimiters the writer separates with.
+    pub fn delimiters(&self) -> Delimiters {
+        self.delimiters
+    }
+
+    /// The bytes written so far.
+    pub fn into_bytes(self) -> Vec<u8> {
+        self.out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn writer(line_break: bool) -> SegmentWriter {
+        SegmentWriter::new(Delimiters::STANDARD, line_break)
+    }
+
+    #[test]
+    fn joins_elements_and_terminates() {
+        let mut w = writer(false);
+        w.segment("AK1", &["HC", "17456", "005010X222A1"]);
+        assert_eq!(w.into_bytes(), b"AK1*HC*17456*005010X222A1~");
+    }
+
+    #[test]
+    fn drops_trailing_empty_elements_but_keeps_inner_ones() {
+        let mut w = writer(false);
+        w.segment("IK3", &["NM1", "17", "", "8", "", ""]);
+        w.segment("IK5", &["A", ""]);
+        w.segment("XX", &["", ""]);
+        assert_eq!(w.into_bytes(), b"IK3*NM1*17**8~IK5*A~XX~");
+    }
+
+    #[test]
+    fn never_ends_with_an_element_separator() {
+        let mut w = writer(false);
+        w.segment("SE", &["", "", ""]);
+        let bytes = w.into_bytes();
+        assert_eq!(bytes, b"SE~");
+        assert!(!bytes.windows(2).any(|p| p == b"*~"));
+    }
+
+    #[test]
+    fn writes_line_breaks_when_asked() {
+        let mut w = writer(true);
+        w.segment("ST", &["999", "0001", "005010X231A1"]);
+        w.segment("SE", &["2", "0001"]);
+        assert_eq!(
+            w.into_bytes(),
+            b"ST*999*0001*005010X231A1~\nSE*2*0001~\n".to_vec()
+        );
+    }
+
+    #[test]
+    fn counts_segments_and_resets() {
+        let mut w = writer(false);
+        w.segment("GS", &["FA"]);
+        assert_eq!(w.count(), 1);
+        w.reset_count();
+        w.segment("ST", &["999"]);
+        w.segment("AK1", &["HC"]);
+        w.segment("SE", &["3", "0001"]);
+        assert_eq!(w.count(), 3);
+    }
+
+    #[test]
+    fn uses_the_given_delimiters() {
+        let d = Delimiters {
+            element: b'|',
+            repetition: Some(b'!'),
+            component: b'>',
+            segment: b'\'',
+        };
+        let mut w = SegmentWriter::new(d, false);
+        let composite = w.composite(&["CLM01", "PCN1", "", ""]);
+        w.segment("CTX", &[composite.as_slice(), b"".as_slice()]);
+        assert_eq!(w.into_bytes(), b"CTX|CLM01>PCN1'");
+    }
+
+    #[test]
+    fn composite_drops_trailing_empty_components() {
+        let w = writer(false);
+        assert_eq!(w.composite(&["9", "", ""]), b"9");
+        assert_eq!(w.composite(&["9", "", "2"]), b"9::2");
+        assert!(w.composite::<&str>(&[]).is_empty());
+    }
+
+    #[test]
+    fn is_clean_rejects_every_delimiter() {
+        let w = writer(false);
+        assert!(w.is_clean(b"PCN 1"));
+        for bad in [&b"a*b"[..], b"a:b", b"a~b", b"a^b", b"a\nb"] {
+            assert!(!w.is_clean(bad), "{}", String::from_utf8_lossy(bad));
+        }
+    }
+
+    #[test]
+    fn isa_is_fixed_width() {
+        let env = AckEnvelope {
+            sender_qualifier: "ZZ".into(),
+            sender_id: "RECEIVER".into(),
+            receiver_qualifier: "ZZ".into(),
+            receiver_id: "A-VERY-LONG-SUBMITTER-ID".into(),
+            application_sender: String::new(),
+            application_receiver: String::new(),
+            interchange_control: 1_234_567_890,
+            group_control: 1,
+            created: chrono::NaiveDate::from_ymd_opt(2026, 1, 5)
+                .and_then(|d| d.and_hms_opt(9, 7, 0))
+                .expect("valid date"),
+            usage: 'X',
+            delimiters: Delimiters {
+                repetition: None,
+                ..Delimiters::STANDARD
+            },
+            line_break: false,
+        };
+        let mut w = writer(false);
+        env.write_isa(&mut w);
+        let bytes = w.into_bytes();
+        assert_eq!(bytes.len(), crate::x12::ISA_LEN);
+        assert_eq!(
+            String::from_utf8_lossy(&bytes),
+            "ISA*00*          *00*          *ZZ*RECEIVER       *ZZ*A-VERY-LONG-SUB*260105*0907*^*00501*234567890*0*T*:~"
+        );
+        assert!(Delimiters::from_isa(&bytes).is_ok());
+    }
+}
