@@ -88,6 +88,9 @@ pub struct ClaimResult {
     pub findings: Vec<Finding>,
     /// Accepted, repaired or rejected.
     pub disposition: Disposition,
+    /// Element errors (X12-ELEMENT) in the claim's segments and in the levels above it seen
+    /// for the first time; they reject the transaction set in the 999.
+    pub problems: Vec<Problem>,
 }
 
 impl ClaimResult {
@@ -154,6 +157,20 @@ impl Engine {
         &self.profiles
     }
 
+    /// Runs every rule on one claim, validating the elements of its segments and of the
+    /// levels marked fresh (first seen with this claim).
+    pub fn check_claim_with(
+        &self,
+        claim: Claim,
+        index: &PatientIndex,
+        fresh: FreshLevels,
+    ) -> ClaimResult {
+        let problems = element_problems(&claim, fresh);
+        let mut result = self.check_claim(claim, index);
+        result.problems = problems;
+        result
+    }
+
     /// Runs every rule on one claim.
     pub fn check_claim(&self, claim: Claim, index: &PatientIndex) -> ClaimResult {
         let profile = self
@@ -183,6 +200,7 @@ impl Engine {
             profile: profile.name.clone(),
             findings,
             claim,
+            problems: Vec::new(),
         }
     }
 
@@ -245,14 +263,19 @@ impl Engine {
         sink: &mut impl FnMut(Checked) -> io::Result<()>,
     ) -> Result<Summary, ReadError> {
         let mut reader = ClaimReader::new(source);
-        let mut pending: Vec<Event> = Vec::with_capacity(BATCH);
+        let mut pending: Vec<(Event, FreshLevels)> = Vec::with_capacity(BATCH);
+        let mut levels = LevelTracker::default();
         let mut claims_pending = 0;
         let mut sink_open = true;
         while let Some(event) = reader.next_event()? {
-            if matches!(event, Event::Claim(_)) {
-                claims_pending += 1;
-            }
-            pending.push(event);
+            let fresh = match &event {
+                Event::Claim(raw) => {
+                    claims_pending += 1;
+                    levels.fresh(raw)
+                }
+                Event::Problem(_) => FreshLevels::default(),
+            };
+            pending.push((event, fresh));
             if claims_pending == BATCH {
                 sink_open &= self.flush(&mut pending, index, sink);
                 claims_pending = 0;
@@ -271,21 +294,89 @@ impl Engine {
     /// false when the sink stopped taking (a closed pipe).
     fn flush(
         &self,
-        pending: &mut Vec<Event>,
+        pending: &mut Vec<(Event, FreshLevels)>,
         index: &PatientIndex,
         sink: &mut impl FnMut(Checked) -> io::Result<()>,
     ) -> bool {
         let checked: Vec<Checked> = std::mem::take(pending)
             .into_par_iter()
-            .map(|event| match event {
-                Event::Claim(raw) => {
-                    Checked::Claim(Box::new(self.check_claim(Claim::decode(*raw), index)))
-                }
+            .map(|(event, fresh)| match event {
+                Event::Claim(raw) => Checked::Claim(Box::new(self.check_claim_with(
+                    Claim::decode(*raw),
+                    index,
+                    fresh,
+                ))),
                 Event::Problem(p) => Checked::Problem(p),
             })
             .collect();
         checked.into_iter().all(|c| sink(c).is_ok())
     }
+}
+
+/// Which of a claim's levels (billing, subscriber, patient) appear for the first time with it,
+/// so their segments are validated once, not once per claim.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FreshLevels {
+    /// The 2000A level is new.
+    pub billing: bool,
+    /// The 2000B level is new.
+    pub subscriber: bool,
+    /// The 2000C level is new.
+    pub patient: bool,
+}
+
+/// Remembers the levels of the previous claim (claims of one level are consecutive).
+#[derive(Debug, Default)]
+struct LevelTracker {
+    last: [usize; 3],
+}
+
+impl LevelTracker {
+    fn fresh(&mut self, raw: &RawClaim) -> FreshLevels {
+        let now = [
+            std::sync::Arc::as_ptr(&raw.billing) as usize,
+            std::sync::Arc::as_ptr(&raw.subscriber) as usize,
+            raw.patient
+                .as_ref()
+                .map_or(0, |p| std::sync::Arc::as_ptr(p) as usize),
+        ];
+        let fresh = FreshLevels {
+            billing: now[0] != self.last[0],
+            subscriber: now[1] != self.last[1],
+            patient: now[2] != 0 && now[2] != self.last[2],
+        };
+        self.last = now;
+        fresh
+    }
+}
+
+/// X12-ELEMENT problems in a claim's own segments and its fresh levels.
+fn element_problems(claim: &Claim, fresh: FreshLevels) -> Vec<Problem> {
+    let rules = crate::grammar::element_rules_x222();
+    let source = &claim.source;
+    let mut tables = vec![&source.segments];
+    if fresh.billing {
+        tables.push(&source.billing);
+    }
+    if fresh.subscriber {
+        tables.push(&source.subscriber);
+    }
+    if let (true, Some(patient)) = (fresh.patient, source.patient.as_deref()) {
+        tables.push(patient);
+    }
+    let mut problems = Vec::new();
+    for table in tables {
+        for (seg, stored) in table.iter() {
+            rules.check(
+                usize::from(stored.loop_index),
+                &seg,
+                stored.set_segment,
+                &mut problems,
+            );
+        }
+    }
+    problems.sort_by_key(|p| p.position.segment);
+    problems
 }
 
 /// The action a finding takes: the profile's, except that a finding whose rule could only warn

@@ -6,7 +6,10 @@ use std::io::Read;
 use serde::Serialize;
 
 use crate::grammar::numbering::Numbering;
-use crate::grammar::{compiled_x222, CompiledGrammar, LoopIndex, Machine, Placement};
+use crate::grammar::{
+    compiled_x222, element_rules_x222, CompiledGrammar, LoopIndex, Machine, Placement,
+};
+use crate::model::kind::LoopKind;
 use crate::model::{ClaimBuilder, RawClaim};
 use crate::x12::{
     Envelope, EnvelopeEvent, Position, Problem, ReadError, Segment, SegmentReader, SegmentSource,
@@ -160,6 +163,7 @@ impl State {
                     let set_segment = self.envelope.set_segment();
                     let placement = self.machine.step(seg, set_segment);
                     self.check_numbering(seg, placement, set_segment);
+                    self.check_header_elements(seg, placement, set_segment);
                     if let Some(claim) = self.builder.feed(seg, placement, set_segment) {
                         self.push_claim(claim);
                     }
@@ -182,6 +186,14 @@ impl State {
         if transaction == "837" && self.grammar.accepts(version) {
             self.machine.begin(st);
             self.numbering.begin_set();
+            self.check_header_elements(
+                st,
+                Placement {
+                    loop_index: 0,
+                    opens_loop: true,
+                },
+                1,
+            );
             self.mode = SetMode::Checking;
             return;
         }
@@ -221,6 +233,22 @@ impl State {
             self.numbering.begin_claim();
         } else if placement.opens_loop && placement.loop_index == self.line_loop {
             self.numbering.lx(seg, set_segment);
+        }
+    }
+
+    /// Validates the elements of segments outside every claim and level (ST, BHT, 1000A,
+    /// 1000B): those of claims and levels are validated with each claim, in parallel, by
+    /// the check stage, so reading stays fast.
+    fn check_header_elements(&mut self, seg: &Segment<'_>, placement: Placement, set_segment: u32) {
+        let kind = LoopKind::table()[placement.loop_index];
+        if matches!(
+            kind,
+            LoopKind::Header | LoopKind::Submitter | LoopKind::Other
+        ) {
+            let mut found = Vec::new();
+            element_rules_x222().check(placement.loop_index, seg, set_segment, &mut found);
+            self.summary.problems += found.len() as u64;
+            self.pending.extend(found.into_iter().map(Event::Problem));
         }
     }
 

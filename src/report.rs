@@ -54,6 +54,14 @@ pub fn check_command(file: &str, options: &CheckOptions, json: bool) -> i32 {
         match checked {
             Checked::Claim(result) => {
                 totals.add(&result);
+                totals.problems += result.problems.len() as u64;
+                for p in &result.problems {
+                    if json {
+                        writeln!(out, "{}", json!({"type": "problem", "file": name, "claim": result.claim.ordinal, "problem": p}))?;
+                    } else {
+                        write!(out, "{}", render_problem(name, p))?;
+                    }
+                }
                 for f in &result.findings {
                     if json {
                         writeln!(out, "{}", finding_json(name, &result, f))?;

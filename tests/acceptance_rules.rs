@@ -299,4 +299,31 @@ fn x12_rules_fire_on_broken_envelopes_and_structure_and_not_on_a_clean_file() {
     assert_eq!(element[0]["problem"]["element"], 1);
     // The line then has no DTP*472, which the guide requires.
     assert!(!problems(&out, "X12-STRUCTURE").is_empty());
+
+    // Element definitions from the guide: CLM02 is a decimal amount, SV104 too; a letter in
+    // one is a bad character (IK403 6), and a date that does not exist is IK403 8.
+    let bad = variant(
+        dir.path(),
+        "elements.837",
+        &[
+            ("CLM*PCN-CLEAN-SINGLE*142.5*", "CLM*PCN-CLEAN-SINGLE*14A.5*"),
+            (
+                "DTP*472*D8*20260108~\nREF*6R*PCN-CLEAN-SINGLE-2",
+                "DTP*472*D8*20260231~\nREF*6R*PCN-CLEAN-SINGLE-2",
+            ),
+        ],
+    );
+    let out = check(&bad, &[], None);
+    let codes: Vec<String> = problems(&out, "X12-ELEMENT")
+        .iter()
+        .map(|p| {
+            format!(
+                "{}{}",
+                p["problem"]["segment_id"].as_str().unwrap(),
+                p["problem"]["code"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert!(codes.contains(&"CLM6".to_string()), "{codes:?}");
+    assert!(codes.contains(&"DTP8".to_string()), "{codes:?}");
 }

@@ -564,6 +564,7 @@ fn a_second_submitter_gets_its_own_information_source() {
             profile: r.profile.clone(),
             findings: r.findings.clone(),
             disposition: r.disposition,
+            problems: r.problems.clone(),
         });
     }
     let refs: Vec<&ClaimResult> = all.iter().collect();

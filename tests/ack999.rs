@@ -74,7 +74,7 @@ fn two_accepted_one_rejected() -> Vec<GroupAck> {
                 "REF",
                 25,
                 Some(1),
-                Some("8"),
+                Some("7"),
                 "REF01 value 'ZZ' is not one the guide allows in loop 2300",
             ),
             problem(

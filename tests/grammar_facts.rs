@@ -346,3 +346,198 @@ fn generated_file_documents_its_source() {
     assert!(text.contains("tools/grammar_from_pyx12.py"));
     assert!(text.contains("005010X222A2"));
 }
+
+// ---------------------------------------------------------------------------------------
+// Element definitions (the X12-ELEMENT rule), generated from pyx12's map and dataele.xml.
+
+use scrub837::grammar::elements::{validate, ElementRules};
+use scrub837::grammar::model::{ElementDef, ElementKind, ElementUsage};
+use scrub837::grammar::{compiled_x222, Machine};
+use scrub837::x12::{Problem, SegmentReader};
+
+/// Element `n` (1-based) of a segment entry.
+fn element(s: &SegmentDef, n: usize) -> &ElementDef {
+    s.elements
+        .get(n - 1)
+        .unwrap_or_else(|| panic!("{} has no element {n}", s.id))
+}
+
+fn simple(e: &ElementDef) -> (ElementUsage, ElementKind, u16, u16) {
+    (e.usage, e.kind, e.min, e.max)
+}
+
+#[test]
+fn every_segment_entry_has_element_definitions() {
+    let g = x222();
+    for l in &g.loops {
+        for s in &l.segments {
+            assert!(
+                !s.elements.is_empty(),
+                "loop {} segment {} has no elements",
+                l.id,
+                s.id
+            );
+            // The entry's qualifier element lists exactly the entry's values (pyx12: the same
+            // valid_codes).
+            if let Some(q) = s.element {
+                assert_eq!(element(s, q).codes, s.values, "loop {} {}", l.id, s.id);
+            }
+        }
+    }
+}
+
+#[test]
+fn element_facts() {
+    use ElementKind as K;
+    use ElementUsage::{N, R, S};
+    let g = x222();
+    // pyx12 / X222A1 2300 CLM: CLM01 AN 1-38 R, CLM02 R 1-18 R, CLM03-04 not used, CLM05 C023.
+    let clm = seg(&g, "2300", "CLM", "");
+    assert_eq!(clm.elements.len(), 20);
+    assert_eq!(simple(element(clm, 1)), (R, K::AN, 1, 38));
+    assert_eq!(simple(element(clm, 2)), (R, K::R, 1, 18));
+    assert_eq!(element(clm, 3).usage, N);
+    assert_eq!(element(clm, 4).usage, N);
+    let clm05 = element(clm, 5);
+    assert_eq!((clm05.usage, clm05.kind), (R, K::Composite));
+    assert_eq!(clm05.components.len(), 3);
+    assert_eq!(simple(&clm05.components[0]), (R, K::AN, 1, 2)); // place of service (external)
+    assert!(clm05.components[0].codes.is_empty());
+    assert_eq!(clm05.components[1].codes, ["B"]);
+    assert_eq!(element(clm, 6).codes, ["N", "Y"]);
+    assert_eq!(element(clm, 11).kind, K::Composite);
+    assert_eq!(element(clm, 11).usage, S);
+
+    // 2010AA NM1*85: NM108 ID 1-2 with XX; NM109 AN 2-80 (pyx12 marks both situational).
+    let nm1 = seg(&g, "2010AA", "NM1", "85");
+    assert_eq!(nm1.elements.len(), 12);
+    assert_eq!(simple(element(nm1, 8)), (S, K::ID, 1, 2));
+    assert_eq!(element(nm1, 8).codes, ["XX"]);
+    assert_eq!(simple(element(nm1, 9)), (S, K::AN, 2, 80));
+
+    // 2400 DTP*472: DTP02 D8 or RD8, DTP03 AN 1-35 formatted by DTP02.
+    let dtp = seg(&g, "2400", "DTP", "472");
+    assert_eq!(element(dtp, 2).codes, ["D8", "RD8"]);
+    let dtp03 = element(dtp, 3);
+    assert_eq!(simple(dtp03), (R, K::AN, 1, 35));
+    assert_eq!(dtp03.format, Some(2));
+
+    // HEADER BHT: BHT04 DT 8-8, BHT05 TM 4-8.
+    let bht = seg(&g, "HEADER", "BHT", "");
+    assert_eq!(simple(element(bht, 4)), (R, K::DT, 8, 8));
+    assert_eq!(simple(element(bht, 5)), (R, K::TM, 4, 8));
+
+    // 2400 SV1: SV101 composite C003 (HC + procedure code), SV102 R 1-18, SV104 R 1-15,
+    // SV107 composite of N0 pointers (codes are not kept on numeric elements).
+    let sv1 = seg(&g, "2400", "SV1", "");
+    let sv101 = element(sv1, 1);
+    assert_eq!(sv101.kind, K::Composite);
+    assert!(sv101.components[0].codes.iter().any(|c| c == "HC"));
+    assert_eq!(simple(&sv101.components[1]), (R, K::AN, 1, 48));
+    assert_eq!(simple(element(sv1, 2)), (R, K::R, 1, 18));
+    assert_eq!(simple(element(sv1, 4)), (R, K::R, 1, 15));
+    let sv107 = element(sv1, 7);
+    assert_eq!(simple(&sv107.components[0]), (R, K::N0, 1, 2));
+    assert!(sv107.components[0].codes.is_empty());
+
+    // 2300 HI (principal diagnosis): HI01-1 ABK/BK, HI01-2 AN 1-30, the rest of HI01 not used.
+    let hi = &lp(&g, "2300")
+        .segments
+        .iter()
+        .find(|s| s.id == "HI")
+        .unwrap();
+    let hi01 = element(hi, 1);
+    assert_eq!(hi01.components[0].codes, ["ABK", "BK"]);
+    assert_eq!(simple(&hi01.components[1]), (R, K::AN, 1, 30));
+    assert!(hi01.components[2..].iter().all(|c| c.usage == N));
+    assert_eq!(element(hi, 2).usage, S);
+    assert_eq!(element(hi, 2).components[0].codes, ["ABF", "BF"]);
+}
+
+/// Places every segment of `bytes` with the loop machine and runs the X12-ELEMENT rule on it.
+fn element_problems(bytes: &[u8]) -> Vec<Problem> {
+    let rules = ElementRules::new(&x222());
+    let mut machine = Machine::new(compiled_x222());
+    let mut reader = SegmentReader::new(bytes);
+    let mut problems = Vec::new();
+    let mut set_segment = 0u32;
+    let mut in_set = false;
+    while let Some(seg) = reader.next_segment().expect("sample reads") {
+        match seg.id() {
+            b"ST" => {
+                set_segment = 1;
+                in_set = true;
+                machine.begin(&seg);
+                assert!(rules.check(0, &seg, set_segment, &mut problems));
+            }
+            b"SE" => {
+                machine.end(&seg, set_segment + 1);
+                in_set = false;
+            }
+            b"ISA" | b"GS" | b"GE" | b"IEA" => {}
+            _ if in_set => {
+                set_segment += 1;
+                let placement = machine.step(&seg, set_segment);
+                match rules.for_segment(placement.loop_index, &seg) {
+                    Some(def) => validate(&seg, def, set_segment, &mut problems),
+                    None => panic!(
+                        "segment {} ({}) fits no entry of loop {:?}",
+                        set_segment,
+                        seg.id_str(),
+                        rules.loop_id(placement.loop_index)
+                    ),
+                }
+            }
+            _ => {}
+        }
+    }
+    problems
+}
+
+#[test]
+fn bundled_samples_have_no_element_problems() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/samples");
+    let mut checked = 0;
+    for entry in std::fs::read_dir(dir).expect("samples/ exists") {
+        let path = entry.expect("dir entry").path();
+        if path.extension().and_then(|e| e.to_str()) != Some("837") {
+            continue;
+        }
+        let bytes = std::fs::read(&path).expect("sample reads");
+        let problems = element_problems(&bytes);
+        assert!(problems.is_empty(), "{}: {problems:#?}", path.display());
+        checked += 1;
+    }
+    assert!(checked >= 5, "only {checked} samples found");
+}
+
+#[test]
+fn icd9_style_hi_is_reported() {
+    // ims__x12_valid.txt writes `HI*BK*1987*BF*4134*BF:5559`: qualifier and code as separate
+    // elements (4010 style) instead of composites `BK:1987`.
+    let path = "/work/shared/samples/public/ims__x12_valid.txt";
+    let Ok(bytes) = std::fs::read(path) else {
+        eprintln!("{path} not present; skipped");
+        return;
+    };
+    let problems = element_problems(&bytes);
+    let hi: Vec<&Problem> = problems.iter().filter(|p| p.segment_id == "HI").collect();
+    assert!(
+        hi.iter()
+            .any(|p| p.element == Some(1) && p.code == Some("1") && p.message.contains("HI01-2")),
+        "{problems:#?}"
+    );
+    assert!(
+        hi.iter()
+            .any(|p| p.element == Some(2) && p.code == Some("7")),
+        "{problems:#?}"
+    );
+    for p in &problems {
+        assert_eq!(p.rule, "X12-ELEMENT");
+        assert!(
+            !p.message.contains("1987") && !p.message.contains("4134"),
+            "{}",
+            p.message
+        );
+    }
+}

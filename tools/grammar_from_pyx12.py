@@ -25,7 +25,10 @@ What it does:
         ID-type element where every same-tag entry has a fixed code list and the lists are
         pairwise disjoint (CRC01, NTE01, PWK01, QTY01, AMT01 ...). Where no such element exists
         (HI: its qualifier sits inside the composite HI01) the entries are told apart only by
-        their order, and the generator says so in a comment.
+        their order, and the generator says so in a comment;
+  * gives every segment entry its `elements`: one inline table per element position, in order
+    (usage from the map; type and length limits from pyx12's dataele.xml, which must sit next to
+    the map; inline code lists of ID elements; see the header of the generated file).
 """
 
 from __future__ import annotations
@@ -45,14 +48,33 @@ DEFAULT_OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "gr
 KEYED = {"NM1": 1, "HL": 3, "REF": 1, "DTP": 1, "AMT": 1, "PER": 1}
 
 
+# Inline code lists longer than this are left out of the grammar (none is, today: the longest,
+# PWK01's report type codes, has 61 values).
+MAX_CODES = 64
+
+
+@dataclass
+class DataEle:
+    data_type: str
+    min_len: int
+    max_len: int
+
+
 @dataclass
 class Element:
-    pos: int  # 1-based element position in the segment
+    pos: int  # 1-based element position in the segment (or component position in a composite)
     data_ele: str
     data_type: str
     usage: str
     codes: list[str] | None  # None: no fixed list (free text or an external code source)
     composite: bool = False
+    xid: str = ""
+    name: str = ""
+    min_len: int = 0
+    max_len: int = 0
+    repeat: int = 1  # 0 = unbounded
+    components: list["Element"] = field(default_factory=list)
+    format: int | None = None  # sibling position holding the date/time format qualifier (1250)
 
 
 @dataclass
@@ -85,37 +107,67 @@ def parse_repeat(text: str) -> int:
     return int(text)
 
 
-def load_types(dataele_path: str) -> dict[str, str]:
-    types: dict[str, str] = {}
-    if not os.path.exists(dataele_path):
-        return types
+def load_types(dataele_path: str) -> dict[str, DataEle]:
+    """pyx12's data element dictionary: type and length limits by data element number."""
+    types: dict[str, DataEle] = {}
     for de in ET.parse(dataele_path).getroot().iter("data_ele"):
-        types[de.get("ele_num")] = de.get("data_type")
+        types[de.get("ele_num")] = DataEle(de.get("data_type"), int(de.get("min_len")), int(de.get("max_len")))
     return types
 
 
-def read_segment(node: ET.Element, types: dict[str, str]) -> Seg:
-    elements = []
-    for child in node:
-        if child.tag not in ("element", "composite"):
-            continue
-        pos = int(child.findtext("seq"))
-        data_ele = (child.findtext("data_ele") or "").strip()
-        vc = child.find("valid_codes")
-        codes = None
-        if vc is not None and vc.get("external") is None:
-            found = [c.text.strip() for c in vc.findall("code") if c.text]
-            codes = found or None
-        elements.append(
-            Element(
-                pos=pos,
-                data_ele=data_ele,
-                data_type=types.get(data_ele, "?"),
-                usage=(child.findtext("usage") or "").strip(),
-                codes=codes,
-                composite=child.tag == "composite",
-            )
-        )
+def read_element(node: ET.Element, types: dict[str, DataEle], where: str) -> Element:
+    """One <element> or <composite> of a segment (or an <element> of a composite)."""
+    data_ele = (node.findtext("data_ele") or "").strip()
+    vc = node.find("valid_codes")
+    codes = None
+    if vc is not None and vc.get("external") is None:
+        found = [c.text.strip() for c in vc.findall("code") if c.text]
+        codes = found or None
+    composite = node.tag == "composite"
+    usage = (node.findtext("usage") or "").strip()
+    if usage not in ("R", "S", "N"):
+        raise SystemExit(f"{where} {node.get('xid')}: unexpected usage {usage!r}")
+    el = Element(
+        pos=int(node.findtext("seq")),
+        data_ele=data_ele,
+        data_type="composite" if composite else "?",
+        usage=usage,
+        codes=codes,
+        composite=composite,
+        xid=node.get("xid") or "",
+        name=(node.findtext("name") or "").strip(),
+        repeat=parse_repeat(node.findtext("repeat") or "1"),
+    )
+    if composite:
+        el.components = [read_element(c, types, where) for c in node if c.tag == "element"]
+        check_positions(el.components, f"{where} {el.xid}")
+        link_formats(el.components)
+    else:
+        de = types.get(data_ele)
+        if de is None:
+            raise SystemExit(f"{where} {el.xid}: data element {data_ele} is not in dataele.xml")
+        el.data_type, el.min_len, el.max_len = de.data_type, de.min_len, de.max_len
+    return el
+
+
+def check_positions(elements: list[Element], where: str) -> None:
+    got = [e.pos for e in elements]
+    if got != list(range(1, len(got) + 1)):
+        raise SystemExit(f"{where}: element positions {got} are not 1, 2, 3, ...")
+
+
+def link_formats(elements: list[Element]) -> None:
+    """Data element 1251 (date time period) takes its format from the 1250 qualifier before it."""
+    for i, e in enumerate(elements):
+        if e.data_ele == "1251" and i > 0 and elements[i - 1].data_ele == "1250":
+            e.format = elements[i - 1].pos
+
+
+def read_segment(node: ET.Element, types: dict[str, DataEle]) -> Seg:
+    where = f"segment {node.get('xid')}"
+    elements = [read_element(c, types, where) for c in node if c.tag in ("element", "composite")]
+    check_positions(elements, where)
+    link_formats(elements)
     return Seg(
         id=node.get("xid"),
         name=(node.findtext("name") or "").strip(),
@@ -125,7 +177,7 @@ def read_segment(node: ET.Element, types: dict[str, str]) -> Seg:
     )
 
 
-def read_loop(node: ET.Element, types: dict[str, str]) -> Loop:
+def read_loop(node: ET.Element, types: dict[str, DataEle]) -> Loop:
     segs, kids = [], []
     for child in node:
         if child.tag == "segment":
@@ -206,7 +258,10 @@ def signature(loop: Loop):
         loop.id,
         loop.name,
         loop.repeat,
-        tuple((s.id, s.name, s.usage, s.max_use, s.element, tuple(s.values)) for s in loop.segments),
+        tuple(
+            (s.id, s.name, s.usage, s.max_use, s.element, tuple(s.values), tuple(render_elements(s.elements, "")))
+            for s in loop.segments
+        ),
         tuple(signature(c) + (c.usage,) for c in loop.children),
     )
 
@@ -310,6 +365,20 @@ def render(loops: list[Loop], auto: set[str], pyx12_version: str, map_path: str)
     w(f"#              code lists tell the entries apart ({', '.join(sorted(auto))}).")
     w("#              Entries of the same tag with no such element (HI) are told apart by order only.")
     w("#              Segments pyx12 marks \"N\" (not used) are left out. SE is left to the envelope layer.")
+    w("#   elements   every element position of the segment entry, in order (the X12-ELEMENT rule):")
+    w("#                usage   \"R\", \"S\" or \"N\" (not used: any value is an error); default \"S\".")
+    w("#                        A \"N\" element gives nothing else.")
+    w("#                kind    AN, ID, R, N0-N9, DT, TM, B (pyx12's dataele.xml) or composite")
+    w("#                min     minimum length (default 1); max  maximum length. For R and Nn the")
+    w("#                        length counts digits only (not a sign or decimal point).")
+    w(f"#                codes   the values an ID element may hold, when the map lists them inline")
+    w(f"#                        (at most {MAX_CODES}); absent when any code is allowed or the list is")
+    w("#                        external (states, countries, place of service, ...).")
+    w("#                repeat  maximum repetitions (default 1; 0 = unbounded).")
+    w("#                format  for a date/time period (data element 1251): the position of the")
+    w("#                        sibling element or component holding its format qualifier (D8, RD8).")
+    w("#                components  for a composite: its components, shaped like elements.")
+    w("#              The trailing comment names the element as pyx12's map does.")
     w("#")
     w("# Differences from pyx12's tree, on purpose:")
     w("#   * HEADER is a pseudo-loop holding ST and BHT; 1000A, 1000B and 2000A are its children.")
@@ -351,10 +420,56 @@ def render(loops: list[Loop], auto: set[str], pyx12_version: str, map_path: str)
             entry = f"{{ id = {toml_str(s.id)}, usage = {toml_str(s.usage)}, max_use = {s.max_use}"
             if s.element is not None:
                 entry += f", element = {s.element}, values = {toml_list(s.values)}"
-            entry += " },"
-            w(f"  {entry}  # {s.name}")
+            w(f"  {entry}, elements = [  # {s.name}")
+            out.extend(render_elements(s.elements, "    "))
+            w("  ] },")
         w("]")
     return "\n".join(out) + "\n"
+
+
+KINDS = {"AN", "ID", "R", "DT", "TM", "B"} | {f"N{i}" for i in range(10)}
+
+
+def element_fields(e: Element) -> list[str]:
+    """The inline-table fields of one element, defaults left out (see the file header)."""
+    fields = []
+    if e.usage != "S":
+        fields.append(f"usage = {toml_str(e.usage)}")
+    if e.usage == "N":
+        return fields  # any value is an error; type and length do not matter
+    if e.composite:
+        fields.append('kind = "composite"')
+    else:
+        if e.data_type not in KINDS:
+            raise SystemExit(f"{e.xid}: unexpected data type {e.data_type!r}")
+        if not 1 <= e.min_len <= e.max_len:
+            raise SystemExit(f"{e.xid}: bad length {e.min_len}-{e.max_len}")
+        fields.append(f"kind = {toml_str(e.data_type)}")
+        if e.min_len != 1:
+            fields.append(f"min = {e.min_len}")
+        fields.append(f"max = {e.max_len}")
+        if e.data_type == "ID" and e.codes and len(e.codes) <= MAX_CODES:
+            fields.append(f"codes = {toml_list(e.codes)}")
+    if e.repeat != 1:
+        fields.append(f"repeat = {e.repeat}")
+    if e.format is not None:
+        fields.append(f"format = {e.format}")
+    return fields
+
+
+def render_elements(elements: list[Element], indent: str) -> list[str]:
+    """One line per element (a composite opens a nested `components` list)."""
+    lines = []
+    for e in elements:
+        fields = element_fields(e)
+        comment = f"# {e.xid} {e.name}".rstrip()
+        if e.composite and e.usage != "N":
+            lines.append(f"{indent}{{ {', '.join(fields)}, components = [  {comment}")
+            lines.extend(render_elements(e.components, indent + "  "))
+            lines.append(f"{indent}] }},")
+        else:
+            lines.append(f"{indent}{{ {', '.join(fields)} }},  {comment}")
+    return lines
 
 
 def build(map_path: str) -> tuple[list[Loop], list[str], set[str]]:

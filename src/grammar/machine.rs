@@ -561,7 +561,7 @@ impl<'g> Machine<'g> {
                 String::from_utf8_lossy(seg.element(element)),
                 current.id
             );
-            self.report(seg, set_segment, Some(element as u8), "8", message);
+            self.report(seg, set_segment, Some(element as u8), "7", message);
             return;
         }
         let owner = (1..self.depth).rev().find_map(|d| {
@@ -695,7 +695,7 @@ impl<'g> Machine<'g> {
         message: String,
     ) {
         self.problems.push(Problem {
-            rule: if code == "8" {
+            rule: if element.is_some() {
                 "X12-ELEMENT"
             } else {
                 "X12-STRUCTURE"

@@ -98,6 +98,159 @@ pub struct SegmentDef {
     /// Codes allowed at `element` for this entry; empty when `element` is `None`.
     #[serde(default)]
     pub values: Vec<String>,
+    /// Every element position of the segment, in order (`elements[0]` is element 1); empty
+    /// when the grammar gives no element definitions (the X12-ELEMENT rule then skips it).
+    #[serde(default)]
+    pub elements: Vec<ElementDef>,
+}
+
+/// One element position of a segment entry, or one component of a composite element.
+///
+/// The TOML leaves defaults out: `usage` defaults to `"S"`, `kind` to `"AN"`, `min` to `1`,
+/// `repeat` to `1`; a not-used (`"N"`) element usually gives nothing but its usage.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ElementDef {
+    /// Whether the element is required, situational or not used.
+    #[serde(default)]
+    pub usage: ElementUsage,
+    /// The X12 data type, or [`ElementKind::Composite`].
+    #[serde(default)]
+    pub kind: ElementKind,
+    /// Minimum length (for `R` and `N0`-`N9`: digits only). Meaningless for composites.
+    #[serde(default = "one")]
+    pub min: u16,
+    /// Maximum length (for `R` and `N0`-`N9`: digits only); `0` only for not-used elements
+    /// and composites, which have no length of their own.
+    #[serde(default)]
+    pub max: u16,
+    /// The values an `ID` element may hold; empty when any code is allowed (or the guide's
+    /// list is external, such as state codes).
+    #[serde(default)]
+    pub codes: Vec<String>,
+    /// Maximum repetitions; `1` (the default) for a non-repeating element, `0` for unbounded.
+    #[serde(default = "one_u32")]
+    pub repeat: u32,
+    /// For a date/time period (data element 1251): the 1-based position of the sibling element
+    /// (or component, inside a composite) holding its format qualifier, such as `D8` or `RD8`.
+    #[serde(default)]
+    pub format: Option<usize>,
+    /// The components of a composite, in order; empty for a simple element.
+    #[serde(default)]
+    pub components: Vec<ElementDef>,
+}
+
+fn one() -> u16 {
+    1
+}
+
+fn one_u32() -> u32 {
+    1
+}
+
+/// Guide usage of an element or component.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Deserialize)]
+pub enum ElementUsage {
+    /// Required.
+    #[serde(rename = "R")]
+    R,
+    /// Situational (the default).
+    #[default]
+    #[serde(rename = "S")]
+    S,
+    /// Not used: the element must be empty.
+    #[serde(rename = "N")]
+    N,
+}
+
+/// The X12 data type of an element, or `Composite`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Deserialize)]
+pub enum ElementKind {
+    /// String (the default).
+    #[default]
+    AN,
+    /// Identifier (a code).
+    ID,
+    /// Decimal number: optional minus sign, digits, optional decimal point.
+    R,
+    /// Implied-decimal number with `0`-`9` decimal places: optional minus sign and digits.
+    N0,
+    /// Implied-decimal number, 1 place.
+    N1,
+    /// Implied-decimal number, 2 places.
+    N2,
+    /// Implied-decimal number, 3 places.
+    N3,
+    /// Implied-decimal number, 4 places.
+    N4,
+    /// Implied-decimal number, 5 places.
+    N5,
+    /// Implied-decimal number, 6 places.
+    N6,
+    /// Implied-decimal number, 7 places.
+    N7,
+    /// Implied-decimal number, 8 places.
+    N8,
+    /// Implied-decimal number, 9 places.
+    N9,
+    /// Date: CCYYMMDD (or YYMMDD when the element is defined as 6 long).
+    DT,
+    /// Time: HHMM, HHMMSS or HHMMSS with one or two decimal seconds digits.
+    TM,
+    /// Binary.
+    B,
+    /// A composite element: see [`ElementDef::components`].
+    #[serde(rename = "composite")]
+    Composite,
+}
+
+impl ElementKind {
+    /// True for `N0`-`N9`.
+    pub fn is_implied_decimal(self) -> bool {
+        use ElementKind::*;
+        matches!(self, N0 | N1 | N2 | N3 | N4 | N5 | N6 | N7 | N8 | N9)
+    }
+
+    /// True for `R` and `N0`-`N9`, whose length counts digits only.
+    pub fn is_numeric(self) -> bool {
+        self == ElementKind::R || self.is_implied_decimal()
+    }
+
+    /// The type's name as the guide writes it (`AN`, `N0`, `composite`, ...).
+    pub fn name(self) -> &'static str {
+        use ElementKind::*;
+        match self {
+            AN => "AN",
+            ID => "ID",
+            R => "R",
+            N0 => "N0",
+            N1 => "N1",
+            N2 => "N2",
+            N3 => "N3",
+            N4 => "N4",
+            N5 => "N5",
+            N6 => "N6",
+            N7 => "N7",
+            N8 => "N8",
+            N9 => "N9",
+            DT => "DT",
+            TM => "TM",
+            B => "B",
+            Composite => "composite",
+        }
+    }
+}
+
+impl ElementUsage {
+    /// True for [`ElementUsage::R`].
+    pub fn is_required(self) -> bool {
+        matches!(self, ElementUsage::R)
+    }
+
+    /// True for [`ElementUsage::N`].
+    pub fn is_not_used(self) -> bool {
+        matches!(self, ElementUsage::N)
+    }
 }
 
 /// Guide usage of a loop or segment. Not-used ("N") items are left out of a grammar.
@@ -190,7 +343,11 @@ impl Grammar {
     /// non-empty qualifier values at the same element; segment ids are 2–3 uppercase ASCII
     /// letters or digits; a qualifier element is ≥ 1 and comes with values (and values only
     /// with an element); same-id keyed segment entries within one loop have disjoint values;
-    /// every loop has at least one segment entry; `accepts` lists `guide`.
+    /// every loop has at least one segment entry; `accepts` lists `guide`. For element
+    /// definitions: a used simple element has `1 <= min <= max`; `codes` appear only on `ID`
+    /// elements and are non-empty, unique and no longer than `max`; a used composite has
+    /// components and no codes, and its components are not composites; `format` points at an
+    /// earlier sibling that is an `ID` element.
     pub fn check(&self) -> Vec<String> {
         let mut problems = Vec::new();
 
@@ -264,6 +421,10 @@ impl Grammar {
                         l.id, s.id
                     )),
                     _ => {}
+                }
+                for (i, e) in s.elements.iter().enumerate() {
+                    let name = format!("loop {} segment {}{:02}", l.id, s.id, i + 1);
+                    check_element(&mut problems, &name, e, &s.elements, i, true);
                 }
             }
             // Same-id keyed entries within the loop must not overlap.
@@ -360,6 +521,87 @@ impl Grammar {
         }
 
         problems
+    }
+}
+
+/// Sanity of one element (or component) definition; `siblings[index]` is `e`.
+fn check_element(
+    problems: &mut Vec<String>,
+    name: &str,
+    e: &ElementDef,
+    siblings: &[ElementDef],
+    index: usize,
+    top_level: bool,
+) {
+    if let Some(f) = e.format {
+        let ok = f >= 1
+            && f - 1 < index
+            && siblings
+                .get(f - 1)
+                .is_some_and(|q| q.kind == ElementKind::ID || q.usage.is_not_used());
+        if !ok {
+            problems.push(format!(
+                "{name}: format {f} is not an earlier ID element or component"
+            ));
+        }
+    }
+    if e.repeat != 1 && !top_level {
+        problems.push(format!("{name}: a component cannot repeat"));
+    }
+    if e.usage.is_not_used() {
+        if !e.codes.is_empty() || !e.components.is_empty() {
+            problems.push(format!(
+                "{name}: a not-used element gives codes or components"
+            ));
+        }
+        return;
+    }
+    if e.kind == ElementKind::Composite {
+        if !top_level {
+            problems.push(format!("{name}: a component cannot be a composite"));
+        }
+        if e.components.is_empty() {
+            problems.push(format!("{name}: composite has no components"));
+        }
+        if !e.codes.is_empty() {
+            problems.push(format!("{name}: a composite cannot have codes"));
+        }
+        for (i, c) in e.components.iter().enumerate() {
+            let cname = format!("{name}-{}", i + 1);
+            check_element(problems, &cname, c, &e.components, i, false);
+        }
+        return;
+    }
+    if !e.components.is_empty() {
+        problems.push(format!(
+            "{name}: only a composite has components (kind is {})",
+            e.kind.name()
+        ));
+    }
+    if e.min == 0 || e.min > e.max {
+        problems.push(format!(
+            "{name}: length limits {}-{} are not 1 <= min <= max",
+            e.min, e.max
+        ));
+    }
+    if !e.codes.is_empty() && e.kind != ElementKind::ID {
+        problems.push(format!(
+            "{name}: codes are given but the kind is {}, not ID",
+            e.kind.name()
+        ));
+    }
+    let mut seen = HashSet::new();
+    for c in &e.codes {
+        if !seen.insert(c.as_str()) {
+            problems.push(format!("{name}: code {c} is listed twice"));
+        }
+        let len = c.chars().count();
+        if len < usize::from(e.min) || len > usize::from(e.max) {
+            problems.push(format!(
+                "{name}: code {c:?} does not fit the length limits {}-{}",
+                e.min, e.max
+            ));
+        }
     }
 }
 
@@ -552,6 +794,66 @@ usage = "S""#,
         assert!(Grammar::from_toml(&GOOD.replace(r#"usage = "S""#, r#"usage = "N""#)).is_err());
         assert!(
             Grammar::from_toml(&GOOD.replace("repeat = 0", "repeat = 0\nrepeats = 1")).is_err()
+        );
+    }
+
+    #[test]
+    fn element_definitions_parse_with_defaults_and_are_checked() {
+        let with_elements = GOOD.replace(
+            r#"segments = [{ id = "CLM", usage = "R", max_use = 1 }]"#,
+            r#"segments = [{ id = "CLM", usage = "R", max_use = 1, elements = [
+  { usage = "R", kind = "AN", max = 38 },
+  { usage = "N" },
+  { kind = "composite", components = [
+    { usage = "R", kind = "ID", min = 2, max = 2, codes = ["HC", "WK"] },
+    { kind = "AN", max = 35, format = 1 },
+  ] },
+] }]"#,
+        );
+        let g = parse(&with_elements);
+        assert_eq!(g.check(), Vec::<String>::new());
+        let clm = &g.loop_by_id("2300").unwrap().segments[0];
+        assert_eq!(clm.elements.len(), 3);
+        let e1 = &clm.elements[0];
+        assert_eq!(
+            (e1.usage, e1.kind, e1.min, e1.max, e1.repeat),
+            (ElementUsage::R, ElementKind::AN, 1, 38, 1)
+        );
+        assert_eq!(clm.elements[1].usage, ElementUsage::N);
+        let c = &clm.elements[2];
+        assert_eq!((c.usage, c.kind), (ElementUsage::S, ElementKind::Composite));
+        assert_eq!(c.components[0].codes, ["HC", "WK"]);
+        assert_eq!(c.components[1].format, Some(1));
+        // Segment entries without elements still parse (elements default to empty).
+        assert!(g.loop_by_id("1000A").unwrap().segments[0]
+            .elements
+            .is_empty());
+
+        let bad = with_elements
+            .replace(
+                r#"kind = "AN", max = 38"#,
+                r#"kind = "R", min = 5, max = 3, codes = ["1"]"#,
+            )
+            .replace(
+                r#"min = 2, max = 2, codes = ["HC", "WK"]"#,
+                r#"max = 2, codes = ["HC", "HC", "XYZ"]"#,
+            )
+            .replace("format = 1", "format = 2");
+        let problems = parse(&bad).check();
+        for want in [
+            "CLM01: length limits 5-3",
+            "CLM01: codes are given but the kind is R",
+            "CLM03-1: code HC is listed twice",
+            "CLM03-1: code \"XYZ\" does not fit",
+            "CLM03-2: format 2 is not an earlier ID",
+        ] {
+            assert!(
+                problems.iter().any(|p| p.contains(want)),
+                "{want}: {problems:?}"
+            );
+        }
+        assert!(
+            Grammar::from_toml(&with_elements.replace(r#"kind = "AN""#, r#"kind = "XX""#)).is_err()
         );
     }
 

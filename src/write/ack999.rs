@@ -395,7 +395,6 @@ fn map_problem(set: &SetAck, p: &Problem) -> Mapped {
     let element = p.element.filter(|e| (1..=99).contains(e));
     let code = p.code.unwrap_or("");
     let element_code = match (code, element) {
-        ("8", Some(_)) => Some("7"),
         (c, Some(_)) if IK403.contains(&c) && (p.rule == "X12-ELEMENT" || !IK304.contains(&c)) => {
             Some(c)
         }

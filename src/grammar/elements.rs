@@ -1,0 +1,976 @@
+//! The X12-ELEMENT rule: checks each element of a placed segment against the guide's element
+//! definitions (the `elements` of its segment entry in the grammar).
+//!
+//! [`validate`] checks one segment against one [`SegmentDef`]. [`ElementRules`] finds the
+//! segment entry for a segment the loop machine has placed, and runs [`validate`] with the loop
+//! named in the messages:
+//!
+//! ```
+//! use scrub837::grammar::{compiled_x222, elements::ElementRules, model, Machine};
+//! use scrub837::x12::SegmentReader;
+//!
+//! let rules = ElementRules::new(&model::x222());
+//! let mut machine = Machine::new(compiled_x222());
+//! let text = b"ISA*00*          *00*          *ZZ*SENDER         *ZZ*RECEIVER       \
+//! *240101*1200*^*00501*000000001*0*P*:~ST*837*0001*005010X222A1~\
+//! BHT*0019*00*1*20240101*1200*CH~SE*3*0001~";
+//! let mut reader = SegmentReader::new(&text[..]);
+//! let mut problems = Vec::new();
+//! let mut set_segment = 0;
+//! while let Some(seg) = reader.next_segment().unwrap() {
+//!     match seg.id() {
+//!         b"ST" => {
+//!             set_segment = 1;
+//!             machine.begin(&seg);
+//!             rules.check(0, &seg, set_segment, &mut problems);
+//!         }
+//!         b"SE" => machine.end(&seg, set_segment + 1),
+//!         b"ISA" | b"GS" | b"GE" | b"IEA" => {}
+//!         _ => {
+//!             set_segment += 1;
+//!             let placement = machine.step(&seg, set_segment);
+//!             rules.check(placement.loop_index, &seg, set_segment, &mut problems);
+//!         }
+//!     }
+//! }
+//! assert!(problems.is_empty(), "{problems:?}");
+//! ```
+//!
+//! Codes are the 999's IK403 codes: `1` required element missing, `3` too many elements, `4`
+//! too short, `5` too long, `6` invalid character, `7` invalid code value, `8` invalid date,
+//! `9` invalid time, `12` too many repetitions, `13` too many components, `I10` a not-used
+//! element present. A problem about a component names it in the message (`CLM05-3`); its
+//! `element` is the composite's position. At most one problem is reported per element value
+//! (per component of a composite), the first of: not used, missing, bad character, bad code,
+//! bad length, bad date or time.
+//!
+//! Messages never quote an element's value, except a code of at most three characters in
+//! `value 'X'` form (which the 999 writer copies into IK404): names, identifiers and dates of
+//! people must not leak into reports. No message starts with `<element> is ` either, since
+//! the 999 writer would read the next word as the bad value.
+
+use super::machine::LoopIndex;
+use super::model::{ElementDef, ElementKind, Grammar, SegmentDef};
+use crate::x12::{Problem, Segment};
+
+/// The catalog rule every problem here belongs to.
+pub const RULE: &str = "X12-ELEMENT";
+
+/// Checks every element of `seg` against `def.elements`, appending problems to `out`.
+///
+/// `set_segment` is the segment's number within its transaction set (ST is 1). Does nothing
+/// when `def` has no element definitions.
+pub fn validate(seg: &Segment<'_>, def: &SegmentDef, set_segment: u32, out: &mut Vec<Problem>) {
+    if def.elements.is_empty() {
+        return;
+    }
+    let mut ctx = Context {
+        seg,
+        set_segment,
+        out,
+    };
+    let body = seg.body();
+    let start = (seg.id().len() + 1).min(body.len());
+    let mut values = body[start..].split(|&b| b == seg.delimiters().element);
+    let mut earlier = Earlier::default();
+    let defined = def.elements.len();
+    for (i, element_def) in def.elements.iter().enumerate() {
+        let value = values.next().unwrap_or(&[]);
+        ctx.element(i + 1, element_def, value, &earlier);
+        earlier.push(value);
+    }
+    let (used, first_extra) = extra(values, defined);
+    if let Some(first_extra) = first_extra {
+        let message = format!(
+            "{} has {used} elements; the guide defines {defined}",
+            seg.id_str()
+        );
+        ctx.report(first_extra, "3", message);
+    }
+}
+
+/// The values before the one being checked (the first [`EARLIER`] of them), where a date's
+/// format qualifier is found.
+#[derive(Default)]
+struct Earlier<'a> {
+    values: [&'a [u8]; EARLIER],
+    len: usize,
+}
+
+/// How many earlier values are kept; the guide's format qualifiers sit at positions 1-5.
+const EARLIER: usize = 16;
+
+impl<'a> Earlier<'a> {
+    fn push(&mut self, value: &'a [u8]) {
+        if let Some(slot) = self.values.get_mut(self.len) {
+            *slot = value;
+        }
+        self.len += 1;
+    }
+
+    /// The non-empty value at 1-based `position`, if it is kept.
+    fn get(&self, position: usize) -> Option<&'a [u8]> {
+        let at = position.checked_sub(1)?;
+        if at >= self.len {
+            return None;
+        }
+        self.values.get(at).copied().filter(|v| !v.is_empty())
+    }
+}
+
+/// After the defined values: the 1-based position of the last non-empty value (at least
+/// `defined`) and of the first non-empty one, when any is non-empty.
+fn extra<'a>(rest: impl Iterator<Item = &'a [u8]>, defined: usize) -> (usize, Option<usize>) {
+    let mut last = defined;
+    let mut first = None;
+    for (k, v) in rest.enumerate() {
+        if !v.is_empty() {
+            last = defined + k + 1;
+            first.get_or_insert(last);
+        }
+    }
+    (last, first)
+}
+
+/// Byte equality without a `memcmp` call (the values compared are a few bytes long).
+#[inline]
+fn same(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x == y)
+}
+
+/// The element definitions of a grammar, looked up by loop and segment.
+///
+/// Loop indexes are those of [`super::CompiledGrammar`] built from the same grammar: the
+/// position of the loop in [`Grammar::loops`] (the TOML's `[[loop]]` order), which is what
+/// [`super::Placement::loop_index`] reports.
+#[derive(Debug, Clone)]
+pub struct ElementRules {
+    loops: Vec<LoopRules>,
+}
+
+#[derive(Debug, Clone)]
+struct LoopRules {
+    id: String,
+    segments: Vec<SegmentDef>,
+    /// Each entry's segment id, packed for a quick comparison.
+    tags: Vec<u32>,
+}
+
+/// A segment id packed into an integer (ids are two or three bytes).
+fn pack(id: &[u8]) -> u32 {
+    id.iter()
+        .take(4)
+        .fold(0u32, |acc, &b| (acc << 8) | u32::from(b))
+}
+
+impl ElementRules {
+    /// Indexes the element definitions of every segment entry of `grammar`.
+    pub fn new(grammar: &Grammar) -> Self {
+        ElementRules {
+            loops: grammar
+                .loops
+                .iter()
+                .map(|l| LoopRules {
+                    id: l.id.clone(),
+                    segments: l.segments.clone(),
+                    tags: l.segments.iter().map(|s| pack(s.id.as_bytes())).collect(),
+                })
+                .collect(),
+        }
+    }
+
+    /// The id (such as `2300`) of loop `loop_index`, if the grammar has that many loops.
+    pub fn loop_id(&self, loop_index: LoopIndex) -> Option<&str> {
+        self.loops.get(loop_index).map(|l| l.id.as_str())
+    }
+
+    /// The segment entry of loop `loop_index` that `seg` fits, matched as the loop machine
+    /// matches: same segment id and, for a keyed entry, its qualifier element holding one of
+    /// the entry's values.
+    ///
+    /// When several entries fit (the 2300 HI entries, told apart by order alone), the first
+    /// whose first element (or the first component of a composite first element) holds one
+    /// of its codes is taken, else the first that fits. `None` when no entry fits (the
+    /// machine has reported the segment as unexpected or its qualifier as not allowed) or
+    /// the loop index is out of range.
+    pub fn for_segment(&self, loop_index: LoopIndex, seg: &Segment<'_>) -> Option<&SegmentDef> {
+        let lp = self.loops.get(loop_index)?;
+        let tag = pack(seg.id());
+        let mut fits = lp.segments.iter().zip(&lp.tags).filter_map(|(s, &t)| {
+            let fits = t == tag
+                && match s.element {
+                    None => true,
+                    Some(e) => {
+                        let q = seg.element(e);
+                        s.values.iter().any(|v| same(v.as_bytes(), q))
+                    }
+                };
+            fits.then_some(s)
+        });
+        let first = fits.next()?;
+        let mut rest = fits.peekable();
+        if rest.peek().is_none() {
+            return Some(first);
+        }
+        std::iter::once(first)
+            .chain(rest)
+            .find(|s| first_code_fits(s, seg))
+            .or(Some(first))
+    }
+
+    /// Finds the segment entry for `seg` in loop `loop_index` and [`validate`]s the segment
+    /// against it, naming the loop at the end of each message (`... in loop 2300`, which the
+    /// 999 writer reads for IK303). Returns false when no entry fits (nothing is checked).
+    pub fn check(
+        &self,
+        loop_index: LoopIndex,
+        seg: &Segment<'_>,
+        set_segment: u32,
+        out: &mut Vec<Problem>,
+    ) -> bool {
+        let Some(def) = self.for_segment(loop_index, seg) else {
+            return false;
+        };
+        let before = out.len();
+        validate(seg, def, set_segment, out);
+        if let Some(id) = self.loop_id(loop_index) {
+            for p in &mut out[before..] {
+                p.message.push_str(" in loop ");
+                p.message.push_str(id);
+            }
+        }
+        true
+    }
+}
+
+/// Whether the first element of `seg` (or its first component, when the entry's first element
+/// is a composite) holds one of the codes the entry lists there; true when it lists none.
+fn first_code_fits(def: &SegmentDef, seg: &Segment<'_>) -> bool {
+    let Some(first) = def.elements.first() else {
+        return true;
+    };
+    let (codes, value) = if first.kind == ElementKind::Composite {
+        match first.components.first() {
+            Some(c) => (&c.codes, seg.component(1, 1)),
+            None => return true,
+        }
+    } else {
+        (&first.codes, seg.element(1))
+    };
+    codes.is_empty() || codes.iter().any(|c| same(c.as_bytes(), value))
+}
+
+/// Where problems go, and the segment they concern.
+struct Context<'c, 's, 'a> {
+    seg: &'c Segment<'a>,
+    set_segment: u32,
+    out: &'s mut Vec<Problem>,
+}
+
+/// How an element or component is named in messages: `NM109`, `CLM05-3`.
+#[derive(Clone, Copy)]
+struct Name<'a> {
+    segment: &'a [u8],
+    position: usize,
+    component: Option<usize>,
+}
+
+impl std::fmt::Display for Name<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let segment = std::str::from_utf8(self.segment).unwrap_or("?");
+        write!(f, "{segment}{:02}", self.position)?;
+        if let Some(c) = self.component {
+            write!(f, "-{c}")?;
+        }
+        Ok(())
+    }
+}
+
+impl Context<'_, '_, '_> {
+    fn report(&mut self, position: usize, code: &'static str, message: String) {
+        self.out.push(Problem {
+            rule: RULE,
+            position: self.seg.position(),
+            set_segment: self.set_segment,
+            segment_id: self.seg.id_str().to_string(),
+            element: u8::try_from(position).ok(),
+            code: Some(code),
+            message,
+        });
+    }
+
+    /// Checks element `position` (1-based) holding `value`; `earlier` are the elements before
+    /// it (for a date's format qualifier).
+    fn element(&mut self, position: usize, def: &ElementDef, value: &[u8], earlier: &Earlier<'_>) {
+        let name = Name {
+            segment: self.seg.id(),
+            position,
+            component: None,
+        };
+        if def.usage.is_not_used() {
+            if !value.is_empty() {
+                self.report(
+                    position,
+                    "I10",
+                    format!("not-used element {name} holds a value"),
+                );
+            }
+            return;
+        }
+        if value.is_empty() {
+            if def.usage.is_required() {
+                let what = if def.kind == ElementKind::Composite {
+                    "composite element"
+                } else {
+                    "element"
+                };
+                self.report(position, "1", format!("required {what} {name} is missing"));
+            }
+            return;
+        }
+        let repetition = self.seg.delimiters().repetition;
+        match repetition {
+            Some(r) if def.repeat != 1 => {
+                let count = value.split(|&b| b == r).count();
+                if def.repeat > 0 && count > def.repeat as usize {
+                    self.report(
+                        position,
+                        "12",
+                        format!(
+                            "{name} repeats {count} times; at most {} allowed",
+                            def.repeat
+                        ),
+                    );
+                }
+                for one in value.split(|&b| b == r).filter(|v| !v.is_empty()) {
+                    self.one_value(name, def, one, earlier);
+                }
+            }
+            _ => self.one_value(name, def, value, earlier),
+        }
+    }
+
+    /// Checks one non-empty value (one repetition) of an element.
+    fn one_value(&mut self, name: Name<'_>, def: &ElementDef, value: &[u8], earlier: &Earlier<'_>) {
+        if def.kind != ElementKind::Composite {
+            let format = def.format.and_then(|f| earlier.get(f));
+            self.simple(name, def, value, format);
+            return;
+        }
+        let mut components = value.split(|&b| b == self.seg.delimiters().component);
+        let mut before = Earlier::default();
+        for (j, component_def) in def.components.iter().enumerate() {
+            let component = components.next().unwrap_or(&[]);
+            let cname = Name {
+                component: Some(j + 1),
+                ..name
+            };
+            let format = component_def.format.and_then(|f| before.get(f));
+            self.simple(cname, component_def, component, format);
+            before.push(component);
+        }
+        let defined = def.components.len();
+        if let (used, Some(_)) = extra(components, defined) {
+            self.report(
+                name.position,
+                "13",
+                format!("{name} has {used} components; the guide defines {defined}"),
+            );
+        }
+    }
+
+    /// Checks a simple element or component value (possibly empty).
+    fn simple(&mut self, name: Name<'_>, def: &ElementDef, value: &[u8], format: Option<&[u8]>) {
+        let position = name.position;
+        let what = if name.component.is_some() {
+            "component"
+        } else {
+            "element"
+        };
+        if def.usage.is_not_used() {
+            if !value.is_empty() {
+                self.report(
+                    position,
+                    "I10",
+                    format!("not-used {what} {name} holds a value"),
+                );
+            }
+            return;
+        }
+        if value.is_empty() {
+            if def.usage.is_required() {
+                self.report(position, "1", format!("required {what} {name} is missing"));
+            }
+            return;
+        }
+        if let Some(&b) = value.iter().find(|&&b| b < 0x20 || b == 0x7f) {
+            self.report(
+                position,
+                "6",
+                format!("{name} holds a control character (0x{b:02X})"),
+            );
+            return;
+        }
+        if def.kind == ElementKind::ID && !def.codes.is_empty() {
+            if !def.codes.iter().any(|c| same(c.as_bytes(), value)) {
+                let message = if value.len() <= 3 && value.iter().all(u8::is_ascii_graphic) {
+                    format!(
+                        "{name} value '{}' is not a code the guide allows there",
+                        String::from_utf8_lossy(value)
+                    )
+                } else {
+                    format!(
+                        "{name} holds {} characters, not a code the guide allows there",
+                        length(def.kind, value)
+                    )
+                };
+                self.report(position, "7", message);
+            }
+            return;
+        }
+        let bad_character = match def.kind {
+            ElementKind::R => (!is_decimal(value)).then_some(("6", "a decimal number (R)")),
+            k if k.is_implied_decimal() => {
+                (!is_integer(value)).then_some(("6", "an implied-decimal number"))
+            }
+            ElementKind::DT => (!is_digits(value)).then_some(("8", "a date (digits only)")),
+            ElementKind::TM => (!is_digits(value)).then_some(("9", "a time (digits only)")),
+            _ => None,
+        };
+        if let Some((code, kind)) = bad_character {
+            self.report(
+                position,
+                code,
+                format!("{name} has a character not allowed in {kind}"),
+            );
+            return;
+        }
+        let len = length(def.kind, value);
+        if len < usize::from(def.min) {
+            let message = format!(
+                "{name} has {len} {}; at least {} required",
+                unit(def.kind, len),
+                def.min
+            );
+            self.report(position, "4", message);
+            return;
+        }
+        if len > usize::from(def.max) {
+            let message = format!(
+                "{name} has {len} {}; at most {} allowed",
+                unit(def.kind, len),
+                def.max
+            );
+            self.report(position, "5", message);
+            return;
+        }
+        match def.kind {
+            ElementKind::DT if !is_date(value) => {
+                let expected = if value.len() == 6 {
+                    "YYMMDD"
+                } else {
+                    "CCYYMMDD"
+                };
+                self.report(
+                    position,
+                    "8",
+                    format!("{name} does not hold a real date ({expected})"),
+                );
+                return;
+            }
+            ElementKind::TM if !is_time(value) => {
+                self.report(
+                    position,
+                    "9",
+                    format!("{name} does not hold a valid time (HHMM, HHMMSS or HHMMSSD)"),
+                );
+                return;
+            }
+            _ => {}
+        }
+        if let Some(format) = format {
+            if let Some((code, expected)) = check_period(format, value) {
+                let format = String::from_utf8_lossy(format);
+                self.report(
+                    position,
+                    code,
+                    format!("{name} does not hold a valid {format} value ({expected})"),
+                );
+            }
+        }
+    }
+}
+
+/// Length as X12 counts it: digits only for numbers, characters otherwise.
+fn length(kind: ElementKind, value: &[u8]) -> usize {
+    if kind.is_numeric() {
+        value.iter().filter(|b| b.is_ascii_digit()).count()
+    } else if value.is_ascii() {
+        value.len()
+    } else {
+        String::from_utf8_lossy(value).chars().count()
+    }
+}
+
+fn unit(kind: ElementKind, len: usize) -> &'static str {
+    match (kind.is_numeric(), len == 1) {
+        (true, true) => "digit",
+        (true, false) => "digits",
+        (false, true) => "character",
+        (false, false) => "characters",
+    }
+}
+
+fn is_digits(value: &[u8]) -> bool {
+    !value.is_empty() && value.iter().all(u8::is_ascii_digit)
+}
+
+/// `-?[0-9]+`.
+fn is_integer(value: &[u8]) -> bool {
+    is_digits(value.strip_prefix(b"-").unwrap_or(value))
+}
+
+/// `-?[0-9]*(\.[0-9]*)?` with at least one digit.
+fn is_decimal(value: &[u8]) -> bool {
+    let unsigned = value.strip_prefix(b"-").unwrap_or(value);
+    let mut halves = unsigned.splitn(2, |&b| b == b'.');
+    let whole = halves.next().unwrap_or(&[]);
+    let fraction = halves.next().unwrap_or(&[]);
+    (!whole.is_empty() || !fraction.is_empty())
+        && whole.iter().all(u8::is_ascii_digit)
+        && fraction.iter().all(u8::is_ascii_digit)
+}
+
+fn number(digits: &[u8]) -> u32 {
+    digits
+        .iter()
+        .fold(0, |n, &d| n * 10 + u32::from(d.wrapping_sub(b'0')))
+}
+
+/// CCYYMMDD (year 1800 or later) or YYMMDD, a day that exists.
+fn is_date(value: &[u8]) -> bool {
+    if !is_digits(value) {
+        return false;
+    }
+    let (year, rest) = match value.len() {
+        8 => (number(&value[..4]), &value[4..]),
+        6 => {
+            let yy = number(&value[..2]);
+            (if yy < 50 { 2000 + yy } else { 1900 + yy }, &value[2..])
+        }
+        _ => return false,
+    };
+    let month = number(&rest[..2]);
+    let day = number(&rest[2..4]);
+    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+    let days = match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return false,
+    };
+    year >= 1800 && (1..=days).contains(&day)
+}
+
+/// HHMM, HHMMSS, HHMMSSD or HHMMSSDD.
+fn is_time(value: &[u8]) -> bool {
+    if !is_digits(value) || !matches!(value.len(), 4 | 6 | 7 | 8) {
+        return false;
+    }
+    let hour = number(&value[..2]);
+    let minute = number(&value[2..4]);
+    let second_ok = value.len() < 6 || number(&value[4..6]) <= 59;
+    hour <= 23 && minute <= 59 && second_ok
+}
+
+/// Checks a date/time period against its format qualifier; the IK403 code and what was
+/// expected when it does not fit. Unknown qualifiers are not checked.
+fn check_period(format: &[u8], value: &[u8]) -> Option<(&'static str, &'static str)> {
+    let ok = match format {
+        b"D8" => value.len() == 8 && is_date(value),
+        b"D6" => value.len() == 6 && is_date(value),
+        b"RD8" => {
+            let mut halves = value.splitn(2, |&b| b == b'-');
+            let start = halves.next().unwrap_or(&[]);
+            let end = halves.next().unwrap_or(&[]);
+            start.len() == 8 && end.len() == 8 && is_date(start) && is_date(end)
+        }
+        b"DT" => value.len() == 12 && is_date(&value[..8]) && is_time(&value[8..]),
+        b"TM" => return (!is_time(value)).then_some(("9", "HHMM")),
+        _ => return None,
+    };
+    let expected = match format {
+        b"D8" => "CCYYMMDD",
+        b"D6" => "YYMMDD",
+        b"RD8" => "CCYYMMDD-CCYYMMDD",
+        _ => "CCYYMMDDHHMM",
+    };
+    (!ok).then_some(("8", expected))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::grammar::model::ElementUsage;
+    use crate::x12::{Delimiters, Position};
+
+    fn seg(body: &[u8]) -> Segment<'_> {
+        let delimiters = Delimiters {
+            repetition: Some(b'^'),
+            ..Delimiters::STANDARD
+        };
+        Segment::new(body, 0..body.len(), delimiters, Position::default())
+    }
+
+    fn el(usage: ElementUsage, kind: ElementKind, min: u16, max: u16) -> ElementDef {
+        ElementDef {
+            usage,
+            kind,
+            min,
+            max,
+            codes: Vec::new(),
+            repeat: 1,
+            format: None,
+            components: Vec::new(),
+        }
+    }
+
+    fn codes(mut e: ElementDef, list: &[&str]) -> ElementDef {
+        e.codes = list.iter().map(|c| c.to_string()).collect();
+        e
+    }
+
+    fn composite(usage: ElementUsage, components: Vec<ElementDef>) -> ElementDef {
+        ElementDef {
+            components,
+            ..el(usage, ElementKind::Composite, 1, 0)
+        }
+    }
+
+    fn def(id: &str, elements: Vec<ElementDef>) -> SegmentDef {
+        SegmentDef {
+            id: id.into(),
+            usage: crate::grammar::model::Usage::R,
+            max_use: 1,
+            element: None,
+            values: Vec::new(),
+            elements,
+        }
+    }
+
+    use ElementKind as K;
+    use ElementUsage::{N, R, S};
+
+    /// A small CLM-like segment definition.
+    fn clm() -> SegmentDef {
+        def(
+            "CLM",
+            vec![
+                el(R, K::AN, 1, 38),
+                el(R, K::R, 1, 18),
+                el(N, K::AN, 1, 0),
+                composite(
+                    R,
+                    vec![
+                        el(R, K::AN, 1, 2),
+                        codes(el(R, K::ID, 1, 2), &["B"]),
+                        el(R, K::ID, 1, 1),
+                    ],
+                ),
+                codes(el(R, K::ID, 1, 1), &["N", "Y"]),
+                el(S, K::DT, 8, 8),
+                el(S, K::TM, 4, 8),
+                el(S, K::N2, 1, 10),
+            ],
+        )
+    }
+
+    fn run(body: &str, d: &SegmentDef) -> Vec<(Option<u8>, &'static str, String)> {
+        let s = seg(body.as_bytes());
+        let mut out = Vec::new();
+        validate(&s, d, 7, &mut out);
+        for p in &out {
+            assert_eq!(p.rule, RULE);
+            assert_eq!(p.set_segment, 7);
+            assert_eq!(p.segment_id, d.id);
+        }
+        out.into_iter()
+            .map(|p| (p.element, p.code.unwrap_or(""), p.message))
+            .collect()
+    }
+
+    fn codes_of(body: &str, d: &SegmentDef) -> Vec<(Option<u8>, &'static str)> {
+        run(body, d).into_iter().map(|(e, c, _)| (e, c)).collect()
+    }
+
+    #[test]
+    fn clean_segments_have_no_problems() {
+        let d = clm();
+        assert_eq!(run("CLM*A1*100.5**11:B:1*Y", &d), vec![]);
+        assert_eq!(
+            run("CLM*A1*-100*~*11:B:1*N*20240229*235959*-1234", &d)
+                .into_iter()
+                .filter(|p| p.1 != "I10")
+                .collect::<Vec<_>>(),
+            vec![]
+        );
+        assert_eq!(run("CLM*A1*.5**11:B:1*N*20240101*1200", &d), vec![]);
+        assert_eq!(run("CLM*A1*5.**11:B:1*N***12", &d), vec![]);
+    }
+
+    #[test]
+    fn required_missing_is_1() {
+        let d = clm();
+        let got = run("CLM**100**11:B:1*Y", &d);
+        assert_eq!(got.len(), 1, "{got:?}");
+        assert_eq!((got[0].0, got[0].1), (Some(1), "1"));
+        assert_eq!(got[0].2, "required element CLM01 is missing");
+        // Absent trailing elements count as missing; so does a missing composite.
+        assert_eq!(
+            codes_of("CLM*A1*100", &d),
+            vec![(Some(4), "1"), (Some(5), "1")]
+        );
+        // A present composite missing a required component.
+        let got = run("CLM*A1*100**11::1*Y", &d);
+        assert_eq!((got[0].0, got[0].1), (Some(4), "1"));
+        assert_eq!(got[0].2, "required component CLM04-2 is missing");
+    }
+
+    #[test]
+    fn too_many_elements_is_3() {
+        let d = clm();
+        let got = run("CLM*A1*100**11:B:1*Y****X", &d);
+        assert_eq!(got.len(), 1, "{got:?}");
+        assert_eq!((got[0].0, got[0].1), (Some(9), "3"));
+        assert_eq!(got[0].2, "CLM has 9 elements; the guide defines 8");
+        // Trailing empty elements are not counted as extra.
+        assert_eq!(run("CLM*A1*100**11:B:1*Y*****", &d), vec![]);
+    }
+
+    #[test]
+    fn too_short_and_too_long_are_4_and_5() {
+        let d = def(
+            "NM1",
+            vec![el(R, K::AN, 2, 5), el(S, K::R, 1, 3), el(S, K::N2, 2, 4)],
+        );
+        let got = run("NM1*A", &d);
+        assert_eq!((got[0].0, got[0].1), (Some(1), "4"));
+        assert_eq!(got[0].2, "NM101 has 1 character; at least 2 required");
+        let got = run("NM1*ABCDEF", &d);
+        assert_eq!(got[0].2, "NM101 has 6 characters; at most 5 allowed");
+        assert_eq!(got[0].1, "5");
+        // Sign and decimal point do not count toward length.
+        assert_eq!(run("NM1*AB*-1.25*-12", &d), vec![]);
+        assert_eq!(
+            codes_of("NM1*AB*1234*1", &d),
+            vec![(Some(2), "5"), (Some(3), "4")]
+        );
+        // Characters, not bytes.
+        assert_eq!(run("NM1*ÉCOLE", &d), vec![]);
+    }
+
+    #[test]
+    fn invalid_characters_are_6() {
+        let d = clm();
+        for bad in ["1X", "1.2.3", "-", ".", "1,000", "+5"] {
+            let body = format!("CLM*A1*{bad}**11:B:1*Y");
+            let got = run(&body, &d);
+            assert_eq!(
+                got.iter().map(|p| (p.0, p.1)).collect::<Vec<_>>(),
+                vec![(Some(2), "6")],
+                "{bad}"
+            );
+            assert!(!got[0].2.contains(bad), "value leaked: {}", got[0].2);
+        }
+        assert_eq!(
+            codes_of("CLM*A1*1**11:B:1*Y***1.5", &d),
+            vec![(Some(8), "6")]
+        );
+        assert_eq!(codes_of("CLM*A\tB*1**11:B:1*Y", &d), vec![(Some(1), "6")]);
+    }
+
+    #[test]
+    fn invalid_codes_are_7() {
+        let d = clm();
+        let got = run("CLM*A1*1**11:B:1*X", &d);
+        assert_eq!((got[0].0, got[0].1), (Some(5), "7"));
+        assert_eq!(
+            got[0].2,
+            "CLM05 value 'X' is not a code the guide allows there"
+        );
+        let got = run("CLM*A1*1**11:Q:1*YES!", &d);
+        assert_eq!(
+            got.iter().map(|p| (p.0, p.1)).collect::<Vec<_>>(),
+            vec![(Some(4), "7"), (Some(5), "7")]
+        );
+        assert_eq!(
+            got[0].2,
+            "CLM04-2 value 'Q' is not a code the guide allows there"
+        );
+        assert!(!got[1].2.contains("YES"), "{}", got[1].2);
+    }
+
+    #[test]
+    fn invalid_dates_are_8_and_times_9() {
+        let d = clm();
+        for bad in ["20230229", "20241301", "17991231", "2024010A", "20240431"] {
+            let body = format!("CLM*A1*1**11:B:1*Y*{bad}");
+            assert_eq!(codes_of(&body, &d), vec![(Some(6), "8")], "{bad}");
+        }
+        assert_eq!(
+            codes_of("CLM*A1*1**11:B:1*Y*2024010", &d),
+            vec![(Some(6), "4")]
+        );
+        for bad in ["2400", "1260", "12345", "120060", "12a0"] {
+            let body = format!("CLM*A1*1**11:B:1*Y**{bad}");
+            let got = codes_of(&body, &d);
+            assert!(
+                got == vec![(Some(7), "9")] || got == vec![(Some(7), "4")],
+                "{bad}: {got:?}"
+            );
+        }
+        assert_eq!(
+            codes_of("CLM*A1*1**11:B:1*Y**2400", &d),
+            vec![(Some(7), "9")]
+        );
+        assert_eq!(run("CLM*A1*1**11:B:1*Y**12000599", &d), vec![]);
+        // Six-digit dates where the element is defined as six long.
+        let d6 = def("ISA", vec![el(R, K::DT, 6, 6)]);
+        assert_eq!(run("ISA*240229", &d6), vec![]);
+        assert_eq!(codes_of("ISA*230229", &d6), vec![(Some(1), "8")]);
+    }
+
+    #[test]
+    fn format_qualified_periods_are_checked() {
+        let mut period = el(R, K::AN, 1, 35);
+        period.format = Some(2);
+        let d = def(
+            "DTP",
+            vec![
+                codes(el(R, K::ID, 3, 3), &["472"]),
+                codes(el(R, K::ID, 2, 3), &["D8", "RD8"]),
+                period,
+            ],
+        );
+        assert_eq!(run("DTP*472*D8*20240105", &d), vec![]);
+        assert_eq!(run("DTP*472*RD8*20240105-20240110", &d), vec![]);
+        let got = run("DTP*472*D8*20240105-20240110", &d);
+        assert_eq!((got[0].0, got[0].1), (Some(3), "8"));
+        assert_eq!(got[0].2, "DTP03 does not hold a valid D8 value (CCYYMMDD)");
+        assert_eq!(codes_of("DTP*472*RD8*20240105", &d), vec![(Some(3), "8")]);
+        assert_eq!(codes_of("DTP*472*D8*20240230", &d), vec![(Some(3), "8")]);
+        // An unknown qualifier is reported on DTP02, and DTP03 is not checked against it.
+        assert_eq!(codes_of("DTP*472*XX*whenever", &d), vec![(Some(2), "7")]);
+    }
+
+    #[test]
+    fn not_used_values_are_i10() {
+        let d = clm();
+        let got = run("CLM*A1*1*X*11:B:1*Y", &d);
+        assert_eq!(got.len(), 1, "{got:?}");
+        assert_eq!((got[0].0, got[0].1), (Some(3), "I10"));
+        assert_eq!(got[0].2, "not-used element CLM03 holds a value");
+        let d = def(
+            "SV1",
+            vec![composite(R, vec![el(R, K::ID, 2, 2), el(N, K::AN, 1, 0)])],
+        );
+        let got = run("SV1*HC:X", &d);
+        assert_eq!((got[0].0, got[0].1), (Some(1), "I10"));
+        assert_eq!(got[0].2, "not-used component SV101-2 holds a value");
+    }
+
+    #[test]
+    fn composites_too_many_components_is_13() {
+        let d = clm();
+        let got = run("CLM*A1*1**11:B:1:9*Y", &d);
+        assert_eq!(
+            got.iter().map(|p| (p.0, p.1)).collect::<Vec<_>>(),
+            vec![(Some(4), "13")]
+        );
+        assert_eq!(got[0].2, "CLM04 has 4 components; the guide defines 3");
+        // A trailing empty component is not extra.
+        assert_eq!(run("CLM*A1*1**11:B:1:*Y", &d), vec![]);
+    }
+
+    #[test]
+    fn repeated_elements_split_on_the_repetition_separator() {
+        let mut race = composite(S, vec![el(R, K::ID, 1, 3), el(S, K::AN, 1, 5)]);
+        race.repeat = 2;
+        let d = def("DMG", vec![race, el(S, K::AN, 1, 3)]);
+        assert_eq!(run("DMG*A:B^C:D", &d), vec![]);
+        assert_eq!(codes_of("DMG*A:B^C:D^E", &d), vec![(Some(1), "12")]);
+        assert_eq!(codes_of("DMG*A:B^:D", &d), vec![(Some(1), "1")]);
+        // A non-repeating element keeps the separator as data (and here it is too long).
+        assert_eq!(codes_of("DMG**A^BC", &d), vec![(Some(2), "5")]);
+    }
+
+    #[test]
+    fn messages_never_start_with_element_is() {
+        let d = clm();
+        for body in [
+            "CLM**1X*X*11:Q:1:9*Q*20241301*2500*1.5*X",
+            "CLM*A1*1**11:B:1*Y*2024",
+        ] {
+            for (element, code, message) in run(body, &d) {
+                let prefix = format!("CLM{:02} is ", element.unwrap_or(0));
+                assert!(!message.starts_with(&prefix), "{code}: {message}");
+            }
+        }
+    }
+
+    #[test]
+    fn messages_never_quote_long_values() {
+        let d = def(
+            "NM1",
+            vec![
+                el(R, K::AN, 2, 3),
+                codes(el(R, K::ID, 1, 3), &["XX"]),
+                el(R, K::DT, 8, 8),
+            ],
+        );
+        for p in run("NM1*SMITHJOHN*SMITH*SMITHJON", &d) {
+            assert!(!p.2.contains("SMITH"), "{}", p.2);
+        }
+    }
+
+    #[test]
+    fn rules_find_entries_by_tag_qualifier_and_first_code() {
+        let g = crate::grammar::model::x222();
+        let rules = ElementRules::new(&g);
+        let idx = |id: &str| g.loops.iter().position(|l| l.id == id).unwrap();
+        let clm = seg(b"CLM*A1*100***11:B:1*Y*A*Y*I");
+        assert_eq!(rules.for_segment(idx("2300"), &clm).unwrap().id, "CLM");
+        assert!(rules.for_segment(idx("2400"), &clm).is_none());
+        assert!(rules.for_segment(usize::MAX, &clm).is_none());
+        let dtp = seg(b"DTP*472*D8*20240101");
+        let found = rules.for_segment(idx("2400"), &dtp).unwrap();
+        assert_eq!(found.values, ["472"]);
+        assert!(rules
+            .for_segment(idx("2400"), &seg(b"DTP*999*D8*1"))
+            .is_none());
+        // The 2300 HI entries are told apart by their first code.
+        let hi = |body: &'static [u8]| {
+            rules.for_segment(idx("2300"), &seg(body)).unwrap().elements[0].components[0]
+                .codes
+                .clone()
+        };
+        assert!(hi(b"HI*ABK:R69").contains(&"ABK".to_string()));
+        assert_eq!(hi(b"HI*BP:1234"), ["BP"]);
+        assert!(hi(b"HI*BG:01").contains(&"BG".to_string()));
+        // check() names the loop.
+        let mut out = Vec::new();
+        assert!(rules.check(
+            idx("2300"),
+            &seg(b"CLM*A1*100***11:B:1*Q*A*Y*I"),
+            9,
+            &mut out
+        ));
+        assert_eq!(out.len(), 1, "{out:?}");
+        assert_eq!(
+            out[0].message,
+            "CLM06 value 'Q' is not a code the guide allows there in loop 2300"
+        );
+        assert_eq!(rules.loop_id(idx("2300")), Some("2300"));
+    }
+}
