@@ -58,6 +58,7 @@ struct State {
     envelope: Envelope,
     machine: Machine<'static>,
     numbering: Numbering,
+    kinds: &'static [LoopKind],
     claim_loop: LoopIndex,
     line_loop: LoopIndex,
     builder: ClaimBuilder,
@@ -92,6 +93,7 @@ impl<S: SegmentSource> ClaimReader<S> {
                 envelope: Envelope::new(),
                 machine: Machine::new(grammar),
                 numbering: Numbering::default(),
+                kinds: LoopKind::table(),
                 claim_loop: grammar.index_of("2300").unwrap_or(usize::MAX),
                 line_loop: grammar.index_of("2400").unwrap_or(usize::MAX),
                 builder: ClaimBuilder::new(),
@@ -240,7 +242,7 @@ impl State {
     /// 1000B): those of claims and levels are validated with each claim, in parallel, by
     /// the check stage, so reading stays fast.
     fn check_header_elements(&mut self, seg: &Segment<'_>, placement: Placement, set_segment: u32) {
-        let kind = LoopKind::table()[placement.loop_index];
+        let kind = self.kinds[placement.loop_index];
         if matches!(
             kind,
             LoopKind::Header | LoopKind::Submitter | LoopKind::Other
