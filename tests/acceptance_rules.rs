@@ -327,3 +327,32 @@ fn x12_rules_fire_on_broken_envelopes_and_structure_and_not_on_a_clean_file() {
     assert!(codes.contains(&"CLM6".to_string()), "{codes:?}");
     assert!(codes.contains(&"DTP8".to_string()), "{codes:?}");
 }
+
+#[test]
+fn the_bundled_seeds_drive_ncci_and_mue_rules_on_their_samples() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/rules/ncci");
+    let fires = check(&dir.join("ncci-ptp.fires.837"), &[], None);
+    let ptp = findings(&fires, "NCCI-PTP");
+    assert_eq!(ptp.len(), 1);
+    assert_eq!(ptp[0]["lx"], 2);
+    assert_eq!(ptp[0]["stc"]["status"], "453");
+    assert!(findings(
+        &check(&dir.join("ncci-ptp.clean.837"), &[], None),
+        "NCCI-PTP"
+    )
+    .is_empty());
+
+    let fires = check(&dir.join("mue-units.fires.837"), &[], None);
+    let mue = findings(&fires, "MUE-UNITS");
+    assert_eq!(mue.len(), 1);
+    assert_eq!(mue[0]["element"], 4);
+    assert!(mue[0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("the MUE allows 4"));
+    assert!(findings(
+        &check(&dir.join("mue-units.clean.837"), &[], None),
+        "MUE-UNITS"
+    )
+    .is_empty());
+}

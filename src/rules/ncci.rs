@@ -210,7 +210,7 @@ impl Rule for MueUnits {
                     .iter()
                     .filter(|f| f.code == code)
                     .fold(Decimal::default(), |acc, f| add(acc, f.units));
-                (day, "for the patient on this date")
+                (day, "over the patient's lines that day")
             };
             if !greater(total, limit) {
                 continue;
@@ -222,14 +222,14 @@ impl Rule for MueUnits {
                 line: Some(i),
                 at: units_origin(line),
                 message: format!(
-                    "{code} billed with {total} units {scope} on {date}; the MUE allows {}",
+                    "{code} billed with {total} units on {date} ({scope}); the MUE allows {}",
                     mue.value
                 ),
                 note: Some(format!(
                     "MUE adjudication indicator {} ({})",
                     mue.indicator, mue.source
                 )),
-                help: format!("bill at most {} units of {code} {scope}", mue.value),
+                help: format!("bill at most {} units of {code} ({scope})", mue.value),
                 appeal: (mue.indicator != 2).then(|| {
                     "send the records showing the units were medically necessary".to_string()
                 }),
