@@ -327,12 +327,13 @@ pub struct FreshLevels {
 
 /// Remembers the levels of the previous claim (claims of one level are consecutive).
 #[derive(Debug, Default)]
-struct LevelTracker {
+pub struct LevelTracker {
     last: [usize; 3],
 }
 
 impl LevelTracker {
-    fn fresh(&mut self, raw: &RawClaim) -> FreshLevels {
+    /// Which of this claim's levels were not the previous claim's.
+    pub fn fresh(&mut self, raw: &RawClaim) -> FreshLevels {
         let now = [
             std::sync::Arc::as_ptr(&raw.billing) as usize,
             std::sync::Arc::as_ptr(&raw.subscriber) as usize,
@@ -351,7 +352,7 @@ impl LevelTracker {
 }
 
 /// X12-ELEMENT problems in a claim's own segments and its fresh levels.
-fn element_problems(claim: &Claim, fresh: FreshLevels) -> Vec<Problem> {
+pub fn element_problems(claim: &Claim, fresh: FreshLevels) -> Vec<Problem> {
     let rules = crate::grammar::element_rules_x222();
     let source = &claim.source;
     let mut tables = vec![&source.segments];

@@ -147,6 +147,8 @@ fn parse_command(file: &str, show_phi: bool) -> i32 {
         }
     };
     let mut reader = ClaimReader::new(source);
+    let mut levels = crate::check::LevelTracker::default();
+    let mut element_problems = 0u64;
     let stdout = io::stdout();
     let mut out = BufWriter::new(stdout.lock());
     let stderr = io::stderr();
@@ -154,7 +156,12 @@ fn parse_command(file: &str, show_phi: bool) -> i32 {
     loop {
         match reader.next_event() {
             Ok(Some(Event::Claim(claim))) => {
+                let fresh = levels.fresh(&claim);
                 let claim = crate::model::Claim::decode(*claim);
+                for problem in crate::check::element_problems(&claim, fresh) {
+                    element_problems += 1;
+                    let _ = write!(err, "{}", render_problem(name, &problem));
+                }
                 let record = crate::model::json::claim_record(&claim, show_phi);
                 if writeln!(out, "{record}").is_err() {
                     // A closed pipe (`| head`) is not an error.
@@ -175,7 +182,8 @@ fn parse_command(file: &str, show_phi: bool) -> i32 {
     if out.flush().is_err() {
         return EXIT_CLEAN;
     }
-    let summary = reader.summary();
+    let mut summary = reader.summary();
+    summary.problems += element_problems;
     let _ = writeln!(err, "{}", render_summary(&summary));
     if summary.problems > 0 {
         EXIT_FINDINGS

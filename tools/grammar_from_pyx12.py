@@ -68,6 +68,7 @@ class Element:
     usage: str
     codes: list[str] | None  # None: no fixed list (free text or an external code source)
     composite: bool = False
+    external: str | None = None  # an external code list we ship (states, country)
     xid: str = ""
     name: str = ""
     min_len: int = 0
@@ -120,6 +121,9 @@ def read_element(node: ET.Element, types: dict[str, DataEle], where: str) -> Ele
     data_ele = (node.findtext("data_ele") or "").strip()
     vc = node.find("valid_codes")
     codes = None
+    external = vc.get("external") if vc is not None else None
+    if external not in EXTERNAL_LISTS:
+        external = None
     if vc is not None and vc.get("external") is None:
         found = [c.text.strip() for c in vc.findall("code") if c.text]
         codes = found or None
@@ -137,6 +141,7 @@ def read_element(node: ET.Element, types: dict[str, DataEle], where: str) -> Ele
         xid=node.get("xid") or "",
         name=(node.findtext("name") or "").strip(),
         repeat=parse_repeat(node.findtext("repeat") or "1"),
+        external=external,
     )
     if composite:
         el.components = [read_element(c, types, where) for c in node if c.tag == "element"]
@@ -429,6 +434,10 @@ def render(loops: list[Loop], auto: set[str], pyx12_version: str, map_path: str)
 
 KINDS = {"AN", "ID", "R", "DT", "TM", "B"} | {f"N{i}" for i in range(10)}
 
+# External code lists the project ships in data/x12-codes/ (exported from pyx12's codes.xml);
+# an ID element naming one gets `external = "<name>"`.
+EXTERNAL_LISTS = {"states", "country"}
+
 
 def element_fields(e: Element) -> list[str]:
     """The inline-table fields of one element, defaults left out (see the file header)."""
@@ -450,6 +459,8 @@ def element_fields(e: Element) -> list[str]:
         fields.append(f"max = {e.max_len}")
         if e.data_type == "ID" and e.codes and len(e.codes) <= MAX_CODES:
             fields.append(f"codes = {toml_list(e.codes)}")
+        if e.data_type == "ID" and e.external:
+            fields.append(f"external = {toml_str(e.external)}")
     if e.repeat != 1:
         fields.append(f"repeat = {e.repeat}")
     if e.format is not None:

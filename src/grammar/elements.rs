@@ -56,6 +56,24 @@ use crate::x12::{Problem, Segment};
 /// The catalog rule every problem here belongs to.
 pub const RULE: &str = "X12-ELEMENT";
 
+/// The codes of an external code list named in the grammar (`states`, `country`), from
+/// `data/x12-codes/` (exported from pyx12's codes.xml); `None` for a list we do not ship.
+fn external_list(name: &str) -> Option<&'static [&'static str]> {
+    static STATES: std::sync::OnceLock<Vec<&'static str>> = std::sync::OnceLock::new();
+    static COUNTRY: std::sync::OnceLock<Vec<&'static str>> = std::sync::OnceLock::new();
+    let (cell, text) = match name {
+        "states" => (&STATES, include_str!("../../data/x12-codes/states.txt")),
+        "country" => (&COUNTRY, include_str!("../../data/x12-codes/country.txt")),
+        _ => return None,
+    };
+    Some(cell.get_or_init(|| {
+        text.lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .collect()
+    }))
+}
+
 /// Checks every element of `seg` against `def.elements`, appending problems to `out`.
 ///
 /// `set_segment` is the segment's number within its transaction set (ST is 1). Does nothing
@@ -411,6 +429,21 @@ impl Context<'_, '_, '_> {
             );
             return;
         }
+        if let Some(list) = def.external.as_deref().and_then(external_list) {
+            if def.kind == ElementKind::ID && !list.iter().any(|c| same(c.as_bytes(), value)) {
+                let message = if value.len() <= 3 && value.iter().all(u8::is_ascii_graphic) {
+                    format!(
+                        "{name} value '{}' is not in the {} code list",
+                        String::from_utf8_lossy(value),
+                        def.external.as_deref().unwrap_or("external")
+                    )
+                } else {
+                    format!("{name} is not in its external code list")
+                };
+                self.report(position, "7", message);
+                return;
+            }
+        }
         if def.kind == ElementKind::ID && !def.codes.is_empty() {
             if !def.codes.iter().any(|c| same(c.as_bytes(), value)) {
                 let message = if value.len() <= 3 && value.iter().all(u8::is_ascii_graphic) {
@@ -630,10 +663,32 @@ mod tests {
             min,
             max,
             codes: Vec::new(),
+            external: None,
             repeat: 1,
             format: None,
             components: Vec::new(),
         }
+    }
+
+    #[test]
+    fn external_lists_are_checked() {
+        let mut state = el(ElementUsage::S, ElementKind::ID, 2, 2);
+        state.external = Some("states".into());
+        let def = SegmentDef {
+            id: "N4".into(),
+            usage: crate::grammar::model::Usage::R,
+            max_use: 1,
+            element: None,
+            values: Vec::new(),
+            elements: vec![el(ElementUsage::R, ElementKind::AN, 2, 30), state],
+        };
+        let mut out = Vec::new();
+        validate(&seg(b"N4*SPRINGFIELD*IL"), &def, 5, &mut out);
+        assert!(out.is_empty(), "{out:?}");
+        validate(&seg(b"N4*SPRINGFIELD*NA"), &def, 5, &mut out);
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].code, Some("7"));
+        assert!(out[0].message.contains("'NA'"));
     }
 
     fn codes(mut e: ElementDef, list: &[&str]) -> ElementDef {

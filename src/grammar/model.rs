@@ -128,6 +128,10 @@ pub struct ElementDef {
     /// list is external, such as state codes).
     #[serde(default)]
     pub codes: Vec<String>,
+    /// An external code list the value must come from (`states` or `country`, shipped in
+    /// `data/x12-codes/`), for `ID` elements whose guide list is external.
+    #[serde(default)]
+    pub external: Option<String>,
     /// Maximum repetitions; `1` (the default) for a non-repeating element, `0` for unbounded.
     #[serde(default = "one_u32")]
     pub repeat: u32,
