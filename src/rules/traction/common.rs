@@ -56,12 +56,12 @@ pub(super) fn has_any(line: &ServiceLine, wanted: &[String]) -> bool {
 
 /// True when a line of the index carries any of `wanted`.
 pub(super) fn fact_has_any(fact: &LineFact, wanted: &[String]) -> bool {
-    fact.modifiers.iter().any(|m| wanted.contains(m))
+    fact.modifiers.iter().any(|m| wanted.iter().any(|w| w == m))
 }
 
 /// True for a line of the index that counts: not on a void (frequency 8) claim.
 pub(super) fn live(fact: &LineFact) -> bool {
-    fact.frequency != "8"
+    !fact.is_void()
 }
 
 /// The lines of a claim with procedure `wanted`, with their indexes.

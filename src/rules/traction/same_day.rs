@@ -222,7 +222,8 @@ impl Rule for Cmt {
     fn check(&self, claim: &Claim, cx: &Context<'_>, out: &mut Vec<Finding>) {
         let cmt = &cx.reference.therapy.codes.cmt;
         for (i, date) in traction_dates(claim, cx) {
-            let Some(found) = same_day(claim, cx, date).find(|f| cmt.contains(&f.code)) else {
+            let Some(found) = same_day(claim, cx, date).find(|f| cmt.iter().any(|c| f.code == *c))
+            else {
                 continue;
             };
             let draft = Draft {
@@ -275,8 +276,9 @@ impl Rule for Standalone {
         let active = &therapy.standalone.therapeutic_procedures;
         let evaluations = &therapy.codes.evaluations_allowed_same_day;
         for (i, date) in traction_dates(claim, cx) {
-            let paired = same_day(claim, cx, date)
-                .any(|f| active.contains(&f.code) || evaluations.contains(&f.code));
+            let paired = same_day(claim, cx, date).any(|f| {
+                active.iter().any(|c| f.code == *c) || evaluations.iter().any(|c| f.code == *c)
+            });
             if paired {
                 continue;
             }
