@@ -5,8 +5,10 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::{Mutex, OnceLock};
 
+mod common;
+
+use common::pyx12::x12valid;
 use scrub837::check::{CheckOptions, Checked, ClaimResult, Engine};
 use scrub837::rules::{Action, Disposition};
 use scrub837::write::{ack277, AckEnvelope};
@@ -233,63 +235,6 @@ fn read_back(bytes: &[u8]) -> Read {
 // ---------------------------------------------------------------------------------------
 // pyx12
 // ---------------------------------------------------------------------------------------
-
-/// The `x12valid` program. With `$PYX12_VENV` set, that virtualenv (pyx12 is installed into
-/// it when missing); else /work/pyx12-venv when it has pyx12; else target/pyx12-venv, made
-/// with `python3 -m venv` and `pip install pyx12==4.0.0` on first use. Fails, never skips,
-/// when pyx12 cannot be had.
-fn x12valid() -> PathBuf {
-    static FOUND: OnceLock<Mutex<Option<PathBuf>>> = OnceLock::new();
-    let lock = FOUND.get_or_init(|| Mutex::new(None));
-    let mut found = lock.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some(p) = found.as_ref() {
-        return p.clone();
-    }
-    let shared = PathBuf::from("/work/pyx12-venv");
-    let venv = match std::env::var_os("PYX12_VENV") {
-        Some(v) => PathBuf::from(v),
-        None if shared.join("bin/x12valid").is_file() => shared,
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("target/pyx12-venv"),
-    };
-    let exe = venv.join("bin/x12valid");
-    if !exe.is_file() {
-        install_pyx12(&venv);
-    }
-    assert!(
-        exe.is_file(),
-        "pyx12 installed but {} is missing",
-        exe.display()
-    );
-    *found = Some(exe.clone());
-    exe
-}
-
-/// Makes a virtualenv at `venv` (when it has no pip yet) and installs pyx12 4.0.0 into it.
-fn install_pyx12(venv: &Path) {
-    let pip = venv.join("bin/pip");
-    if !pip.is_file() {
-        let status = Command::new("python3")
-            .args(["-m", "venv"])
-            .arg(venv)
-            .status()
-            .unwrap_or_else(|e| panic!("pyx12 is needed: cannot run python3 -m venv: {e}"));
-        assert!(
-            status.success(),
-            "pyx12 is needed: python3 -m venv {} failed ({status})",
-            venv.display()
-        );
-    }
-    let status = Command::new(&pip)
-        .args(["install", "--quiet", "pyx12==4.0.0"])
-        .status()
-        .unwrap_or_else(|e| panic!("pyx12 is needed: cannot run {}: {e}", pip.display()));
-    assert!(
-        status.success(),
-        "pyx12 is needed: pip install pyx12==4.0.0 into {} failed ({status}); set PYX12_VENV \
-         to a virtualenv that has it",
-        venv.display()
-    );
-}
 
 /// Validates `bytes` with pyx12 in a fresh temp dir; returns its output, failing unless it
 /// says `: OK` and reports no error.

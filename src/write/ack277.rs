@@ -109,16 +109,8 @@ pub fn write(env: &AckEnvelope, claims: &[&ClaimResult], trace: &str) -> Vec<u8>
         let group_control = (env.group_control % 1_000_000_000).to_string();
         let date = env.created.format("%Y%m%d").to_string();
         let time = env.created.format("%H%M").to_string();
-        let sender = clean(
-            &w,
-            &application(&env.application_sender, &env.sender_id),
-            15,
-        );
-        let receiver = clean(
-            &w,
-            &application(&env.application_receiver, &env.receiver_id),
-            15,
-        );
+        let sender = clean(&w, &env.gs_sender(), 15);
+        let receiver = clean(&w, &env.gs_receiver(), 15);
         w.segment(
             "GS",
             &[
@@ -145,16 +137,6 @@ pub fn write(env: &AckEnvelope, claims: &[&ClaimResult], trace: &str) -> Vec<u8>
     }
     env.write_iea(&mut w, usize::from(!claims.is_empty()));
     w.into_bytes()
-}
-
-/// GS02/GS03: the application code, else the interchange id, trimmed.
-fn application(code: &str, interchange_id: &str) -> String {
-    let code = code.trim();
-    if code.is_empty() {
-        interchange_id.trim().to_string()
-    } else {
-        code.to_string()
-    }
 }
 
 /// `value`, or `default` when it is empty.

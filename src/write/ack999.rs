@@ -148,8 +148,8 @@ pub fn write(env: &AckEnvelope, groups: &[GroupAck]) -> Vec<u8> {
         let date = env.created.format("%Y%m%d").to_string();
         let time = env.created.format("%H%M").to_string();
         let group_control = (env.group_control % 1_000_000_000).to_string();
-        let sender = application(&env.application_sender, &env.sender_id);
-        let receiver = application(&env.application_receiver, &env.receiver_id);
+        let sender = env.gs_sender();
+        let receiver = env.gs_receiver();
         w.segment(
             "GS",
             &[
@@ -171,16 +171,6 @@ pub fn write(env: &AckEnvelope, groups: &[GroupAck]) -> Vec<u8> {
     }
     env.write_iea(&mut w, usize::from(!groups.is_empty()));
     w.into_bytes()
-}
-
-/// GS02/GS03: the application code, else the interchange id trimmed.
-fn application(code: &str, interchange_id: &str) -> String {
-    let code = code.trim();
-    if code.is_empty() {
-        interchange_id.trim().to_string()
-    } else {
-        code.to_string()
-    }
 }
 
 /// Writes `ST*999` through `SE` for one acknowledged group.

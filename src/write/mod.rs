@@ -102,11 +102,31 @@ impl AckEnvelope {
         w.segment("ISA", &elements);
     }
 
+    /// GS02: the application sender code, else the interchange sender id, trimmed.
+    pub(crate) fn gs_sender(&self) -> String {
+        application(&self.application_sender, &self.sender_id)
+    }
+
+    /// GS03: the application receiver code, else the interchange receiver id, trimmed.
+    pub(crate) fn gs_receiver(&self) -> String {
+        application(&self.application_receiver, &self.receiver_id)
+    }
+
     /// Writes the IEA segment closing the interchange with `groups` functional groups.
     pub(crate) fn write_iea(&self, w: &mut SegmentWriter, groups: usize) {
         let groups = groups.to_string();
         let control = control9(self.interchange_control);
         w.segment("IEA", &[groups.as_str(), control.as_str()]);
+    }
+}
+
+/// An application code, else the interchange id, trimmed.
+fn application(code: &str, interchange_id: &str) -> String {
+    let code = code.trim();
+    if code.is_empty() {
+        interchange_id.trim().to_string()
+    } else {
+        code.to_string()
     }
 }
 

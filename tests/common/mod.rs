@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod checks;
+pub mod pyx12;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
