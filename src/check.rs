@@ -13,11 +13,11 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::model::{Cents, Claim, RawClaim};
-use crate::read::{ClaimReader, Event, Summary};
+use crate::read::{ClaimReader, EnvelopeSegment, Event, Summary};
 use crate::reference::{Reference, ReferenceError};
 use crate::rules::{
-    catalog, disposition, Action, Config, ConfigError, Context, Disposition, Finding, PatientIndex,
-    Profile, Profiles, Rule,
+    catalog, disposition, Action, Config, ConfigError, Context, Disposition, Finding, PatientFacts,
+    PatientIndex, PatientKey, Profile, Profiles, Rule,
 };
 use crate::x12::{Problem, ReadError};
 
@@ -52,6 +52,15 @@ pub enum CheckError {
     /// The input could not be opened or spooled.
     #[error("{file}: cannot open: {source}")]
     Io {
+        /// The input.
+        file: String,
+        /// Why.
+        source: io::Error,
+    },
+    /// The per-patient index's temporary files could not be written or read back (a full
+    /// disk, say): they are in the system's temporary directory (`TMPDIR`).
+    #[error("{file}: the patient index's temporary file failed: {source}")]
+    Index {
         /// The input.
         file: String,
         /// Why.
@@ -117,6 +126,27 @@ pub enum Checked {
     Claim(Box<ClaimResult>),
     /// An envelope or structure problem.
     Problem(Problem),
+    /// A segment outside claims and levels (only with [`SecondPass::keep_envelope`]).
+    Envelope(Box<EnvelopeSegment>),
+}
+
+/// How the rule pass reads its input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SecondPass {
+    /// Hand out the segments outside claims and levels, for writers that copy the input.
+    pub keep_envelope: bool,
+    /// Validate the elements of each claim's segments (X12-ELEMENT) here; `scrub` does it in
+    /// its first pass instead, where the 999 is decided.
+    pub validate_elements: bool,
+}
+
+impl Default for SecondPass {
+    fn default() -> Self {
+        SecondPass {
+            keep_envelope: false,
+            validate_elements: true,
+        }
+    }
 }
 
 impl Engine {
@@ -176,10 +206,17 @@ impl Engine {
         let profile = self
             .profiles
             .choose(&claim, &self.config, self.forced.as_deref());
+        // Every cross-claim rule looks at this claim's patient only: one read of the index per
+        // claim. A failed read cannot be returned from here; the index keeps it, and the
+        // pipeline stops before handing out this claim (see `flush`).
+        let patient = index.facts(PatientKey::of(&claim)).unwrap_or_else(|error| {
+            index.note_failure(error);
+            PatientFacts::default()
+        });
         let cx = Context {
             reference: &self.reference,
             profile,
-            index,
+            patient: &patient,
             config: &self.config,
         };
         let mut findings = Vec::new();
@@ -245,24 +282,36 @@ impl Engine {
                 source,
             })
         };
-        let index = build_index(open()?).map_err(|source| CheckError::Read {
-            file: name.to_string(),
-            source,
-        })?;
-        self.check_stream(open()?, &index, &mut sink)
+        let mut index = build_index(open()?, name)?;
+        let summary = self
+            .check_source(open()?, &index, SecondPass::default(), &mut sink)
             .map_err(|source| CheckError::Read {
                 file: name.to_string(),
                 source,
-            })
+            })?;
+        match index.take_failure() {
+            Some(source) => Err(CheckError::Index {
+                file: name.to_string(),
+                source,
+            }),
+            None => Ok(summary),
+        }
     }
 
-    fn check_stream(
+    /// The rule pass over `source` with an index built beforehand: checks claims in parallel
+    /// batches and calls `sink` with everything in input order. Stops early (without error)
+    /// when the sink fails.
+    pub fn check_source(
         &self,
         source: impl Read,
         index: &PatientIndex,
+        pass: SecondPass,
         sink: &mut impl FnMut(Checked) -> io::Result<()>,
     ) -> Result<Summary, ReadError> {
         let mut reader = ClaimReader::new(source);
+        if pass.keep_envelope {
+            reader = reader.keep_envelope();
+        }
         let mut pending: Vec<(Event, FreshLevels)> = Vec::with_capacity(BATCH);
         let mut levels = LevelTracker::default();
         let mut claims_pending = 0;
@@ -273,11 +322,11 @@ impl Engine {
                     claims_pending += 1;
                     levels.fresh(raw)
                 }
-                Event::Problem(_) => FreshLevels::default(),
+                Event::Problem(_) | Event::Envelope(_) => FreshLevels::default(),
             };
             pending.push((event, fresh));
             if claims_pending == BATCH {
-                sink_open &= self.flush(&mut pending, index, sink);
+                sink_open &= self.flush(&mut pending, index, pass, sink);
                 claims_pending = 0;
             }
             if !sink_open {
@@ -285,7 +334,7 @@ impl Engine {
             }
         }
         if sink_open {
-            self.flush(&mut pending, index, sink);
+            self.flush(&mut pending, index, pass, sink);
         }
         Ok(reader.summary())
     }
@@ -296,19 +345,27 @@ impl Engine {
         &self,
         pending: &mut Vec<(Event, FreshLevels)>,
         index: &PatientIndex,
+        pass: SecondPass,
         sink: &mut impl FnMut(Checked) -> io::Result<()>,
     ) -> bool {
         let checked: Vec<Checked> = std::mem::take(pending)
             .into_par_iter()
             .map(|(event, fresh)| match event {
-                Event::Claim(raw) => Checked::Claim(Box::new(self.check_claim_with(
-                    Claim::decode(*raw),
-                    index,
-                    fresh,
-                ))),
+                Event::Claim(raw) if pass.validate_elements => Checked::Claim(Box::new(
+                    self.check_claim_with(Claim::decode(*raw), index, fresh),
+                )),
+                Event::Claim(raw) => {
+                    Checked::Claim(Box::new(self.check_claim(Claim::decode(*raw), index)))
+                }
                 Event::Problem(p) => Checked::Problem(p),
+                Event::Envelope(e) => Checked::Envelope(e),
             })
             .collect();
+        // A claim whose patient could not be read from the index was checked without its
+        // other claims: stop before handing it out (the caller reports the index failure).
+        if index.failure().is_some() {
+            return false;
+        }
         checked.into_iter().all(|c| sink(c).is_ok())
     }
 }
@@ -391,32 +448,42 @@ fn combine(profile: Action, natural: Action) -> Action {
     }
 }
 
-/// The first pass: every claim's service lines by patient.
-fn build_index(source: impl Read) -> Result<PatientIndex, ReadError> {
+/// The first pass: every claim's service lines by patient. `file` names the input in errors.
+fn build_index(source: impl Read, file: &str) -> Result<PatientIndex, CheckError> {
+    let read_error = |source| CheckError::Read {
+        file: file.to_string(),
+        source,
+    };
+    let index_error = |source| CheckError::Index {
+        file: file.to_string(),
+        source,
+    };
     let mut reader = ClaimReader::new(source);
     let mut index = PatientIndex::new();
     let mut batch: Vec<RawClaim> = Vec::with_capacity(BATCH);
-    while let Some(event) = reader.next_event()? {
+    while let Some(event) = reader.next_event().map_err(read_error)? {
         if let Event::Claim(raw) = event {
             batch.push(*raw);
             if batch.len() == BATCH {
-                add_batch(&mut index, &mut batch);
+                add_batch(&mut index, &mut batch).map_err(index_error)?;
             }
         }
     }
-    add_batch(&mut index, &mut batch);
-    index.finish();
+    add_batch(&mut index, &mut batch).map_err(index_error)?;
+    index.finish().map_err(index_error)?;
     Ok(index)
 }
 
-fn add_batch(index: &mut PatientIndex, batch: &mut Vec<RawClaim>) {
+/// Decodes a batch of claims in parallel and adds their lines to the index in input order.
+fn add_batch(index: &mut PatientIndex, batch: &mut Vec<RawClaim>) -> io::Result<()> {
     let claims: Vec<Claim> = std::mem::take(batch)
         .into_par_iter()
         .map(Claim::decode)
         .collect();
     for claim in &claims {
-        index.add(claim);
+        index.add(claim)?;
     }
+    Ok(())
 }
 
 fn spool_stdin() -> io::Result<tempfile::NamedTempFile> {

@@ -48,23 +48,55 @@ pub enum Command {
     Check {
         /// The file to check, or `-` for standard input.
         file: String,
-        /// Check every claim under this profile (medicare, commercial, anthem,
-        /// uhc-community-plan) instead of choosing by SBR09 and the config's payer map.
-        #[arg(long)]
-        profile: Option<String>,
-        /// A TOML configuration: payer ids to profiles, rule actions, the distinct-service
-        /// modifier for the 97140 pair.
-        #[arg(long)]
-        config: Option<PathBuf>,
-        /// A CMS NCCI practitioner PTP file (tab-delimited quarterly release); repeatable.
-        #[arg(long)]
-        ncci: Vec<PathBuf>,
-        /// A CMS practitioner MUE file (CSV quarterly release); repeatable.
-        #[arg(long)]
-        mue: Vec<PathBuf>,
+        /// Profile, configuration and reference files.
+        #[command(flatten)]
+        rules: RuleOptions,
         /// `text` diagnostics or `json` (JSON Lines: one finding per line, then a summary).
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
+    },
+    /// Check every claim and write, for each input NAME.ext (NAME = stdin for `-`), into the
+    /// output directory: NAME.277 (277CA), NAME.999, NAME.ta1 (only when an interchange is
+    /// rejected or ISA14 asks for one), NAME.corrected.837 and NAME.report.json. Each output
+    /// appears whole or not at all. A summary per input goes to standard error. Exit 0 when
+    /// every claim went on unchanged, 1 when anything was repaired or rejected, 2 when an input
+    /// could not be read or an output written.
+    Scrub {
+        /// The files to scrub; `-` for standard input.
+        #[arg(required = true)]
+        files: Vec<String>,
+        /// The output directory (created when missing).
+        #[arg(long)]
+        out: PathBuf,
+        /// Profile, configuration and reference files.
+        #[command(flatten)]
+        rules: RuleOptions,
+        /// ISA06 (and GS02 default) of the acknowledgments; default: the input's ISA08.
+        #[arg(long)]
+        ack_sender: Option<String>,
+        /// ISA05 of the acknowledgments; default: the input's ISA07.
+        #[arg(long)]
+        ack_sender_qualifier: Option<String>,
+        /// ISA08 (and GS03 default) of the acknowledgments; default: the input's ISA06.
+        #[arg(long)]
+        ack_receiver: Option<String>,
+        /// ISA07 of the acknowledgments; default: the input's ISA05.
+        #[arg(long)]
+        ack_receiver_qualifier: Option<String>,
+        /// GS02 of the 999 and 277CA; default: the input's GS03.
+        #[arg(long)]
+        ack_application_sender: Option<String>,
+        /// GS03 of the 999 and 277CA; default: the input's GS02.
+        #[arg(long)]
+        ack_application_receiver: Option<String>,
+        /// The first interchange control number of this run's acknowledgments; every
+        /// acknowledgment interchange (277CA, 999, each TA1) takes the next, across inputs.
+        #[arg(long, default_value_t = 1)]
+        first_control: u32,
+        /// The acknowledgments' creation time, YYYYMMDDHHMM (default: now, UTC); for
+        /// reproducible outputs.
+        #[arg(long, value_parser = parse_ack_time)]
+        ack_time: Option<chrono::NaiveDateTime>,
     },
     /// List every rule: id, action per profile, one-line summary.
     Rules,
@@ -86,6 +118,41 @@ pub enum Command {
     },
 }
 
+/// The options `check` and `scrub` share: profile, configuration, reference files.
+#[derive(Debug, Clone, clap::Args)]
+pub struct RuleOptions {
+    /// Check every claim under this profile (medicare, commercial, anthem,
+    /// uhc-community-plan) instead of choosing by SBR09 and the config's payer map.
+    #[arg(long)]
+    pub profile: Option<String>,
+    /// A TOML configuration: payer ids to profiles, rule actions, the distinct-service
+    /// modifier for the 97140 pair.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// A CMS NCCI practitioner PTP file (tab-delimited quarterly release); repeatable.
+    #[arg(long)]
+    pub ncci: Vec<PathBuf>,
+    /// A CMS practitioner MUE file (CSV quarterly release); repeatable.
+    #[arg(long)]
+    pub mue: Vec<PathBuf>,
+}
+
+impl RuleOptions {
+    fn into_check_options(self) -> CheckOptions {
+        CheckOptions {
+            profile: self.profile,
+            config: self.config,
+            ncci: self.ncci,
+            mue: self.mue,
+        }
+    }
+}
+
+fn parse_ack_time(text: &str) -> Result<chrono::NaiveDateTime, String> {
+    chrono::NaiveDateTime::parse_from_str(text, "%Y%m%d%H%M")
+        .map_err(|e| format!("'{text}' is not YYYYMMDDHHMM: {e}"))
+}
+
 /// How findings are printed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
@@ -101,19 +168,39 @@ pub fn run(args: Args) -> i32 {
         Command::Parse { file, show_phi } => parse_command(&file, show_phi),
         Command::Check {
             file,
-            profile,
-            config,
-            ncci,
-            mue,
+            rules,
             format,
         } => {
-            let options = CheckOptions {
-                profile,
-                config,
-                ncci,
-                mue,
+            crate::report::check_command(&file, &rules.into_check_options(), format == Format::Json)
+        }
+        Command::Scrub {
+            files,
+            out,
+            rules,
+            ack_sender,
+            ack_sender_qualifier,
+            ack_receiver,
+            ack_receiver_qualifier,
+            ack_application_sender,
+            ack_application_receiver,
+            first_control,
+            ack_time,
+        } => {
+            let options = crate::scrub::ScrubOptions {
+                check: rules.into_check_options(),
+                out_dir: out,
+                ids: crate::scrub::AckIds {
+                    sender_qualifier: ack_sender_qualifier,
+                    sender_id: ack_sender,
+                    receiver_qualifier: ack_receiver_qualifier,
+                    receiver_id: ack_receiver,
+                    application_sender: ack_application_sender,
+                    application_receiver: ack_application_receiver,
+                },
+                first_control,
+                created: ack_time,
             };
-            crate::report::check_command(&file, &options, format == Format::Json)
+            crate::report::scrub_command(&files, options)
         }
         Command::Rules => crate::report::rules_command(),
         Command::Explain { id } => crate::report::explain_command(&id),
@@ -171,6 +258,7 @@ fn parse_command(file: &str, show_phi: bool) -> i32 {
             Ok(Some(Event::Problem(problem))) => {
                 let _ = write!(err, "{}", render_problem(name, &problem));
             }
+            Ok(Some(Event::Envelope(_))) => {}
             Ok(None) => break,
             Err(e) => {
                 let _ = out.flush();

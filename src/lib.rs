@@ -13,6 +13,7 @@
 //! assert_eq!(reader.summary().transaction_sets, 1);
 //! ```
 
+pub mod acknowledge;
 pub mod check;
 pub mod cli;
 pub mod generate;
@@ -22,5 +23,6 @@ pub mod read;
 pub mod reference;
 pub mod report;
 pub mod rules;
+pub mod scrub;
 pub mod write;
 pub mod x12;

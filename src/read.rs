@@ -10,7 +10,7 @@ use crate::grammar::{
     compiled_x222, element_rules_x222, CompiledGrammar, LoopIndex, Machine, Placement,
 };
 use crate::model::kind::LoopKind;
-use crate::model::{ClaimBuilder, RawClaim};
+use crate::model::{ClaimBuilder, RawClaim, SegmentTable};
 use crate::x12::{
     Envelope, EnvelopeEvent, Position, Problem, ReadError, Segment, SegmentReader, SegmentSource,
 };
@@ -22,6 +22,60 @@ pub enum Event {
     Claim(Box<RawClaim>),
     /// A problem with the envelope or structure; reading goes on.
     Problem(Problem),
+    /// A segment outside every claim and level (envelope, BHT, 1000A, 1000B, the segments of
+    /// a set that is not claim-checked), handed out only when asked for with
+    /// [`ClaimReader::keep_envelope`]. Writers of a corrected file need them; checking does not.
+    Envelope(Box<EnvelopeSegment>),
+}
+
+/// What an [`EnvelopeSegment`] is, so a writer knows what to do with it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EnvelopeKind {
+    /// ISA.
+    InterchangeStart,
+    /// GS.
+    GroupStart,
+    /// ST.
+    SetStart,
+    /// A segment of an 837P set outside claims and levels: BHT, 1000A, 1000B.
+    Header,
+    /// A segment of a set that is not claim-checked, or one outside any set.
+    Other,
+    /// SE.
+    SetEnd,
+    /// GE.
+    GroupEnd,
+    /// IEA.
+    InterchangeEnd,
+}
+
+/// One segment outside claims and levels, with its bytes as read.
+///
+/// Closing segments (SE, GE, IEA) are handed out after the problems they caused, so a reader
+/// of the event stream can give every problem to the set, group or interchange still open.
+#[derive(Debug, Clone)]
+pub struct EnvelopeSegment {
+    /// What it is.
+    pub kind: EnvelopeKind,
+    /// 1-based ordinal of the interchange it belongs to.
+    pub interchange: u64,
+    /// 1-based ordinal of the transaction set it belongs to (0 outside every set).
+    pub set: u64,
+    /// 1-based number within its transaction set (0 outside every set).
+    pub set_segment: u32,
+    table: SegmentTable,
+}
+
+impl EnvelopeSegment {
+    /// A view of the segment.
+    pub fn segment(&self) -> Segment<'_> {
+        self.table.get(0)
+    }
+
+    /// The segment's bytes exactly as read (leading white space and line break included).
+    pub fn raw(&self) -> &[u8] {
+        self.table.raw()
+    }
 }
 
 /// Counts of what was read.
@@ -67,6 +121,8 @@ struct State {
     pending: VecDeque<Event>,
     summary: Summary,
     last_position: Position,
+    keep_envelope: bool,
+    sets_seen: u64,
 }
 
 /// Reads 837P claims from any byte stream, one event at a time, with flat memory.
@@ -102,9 +158,18 @@ impl<S: SegmentSource> ClaimReader<S> {
                 pending: VecDeque::new(),
                 summary: Summary::default(),
                 last_position: Position::default(),
+                keep_envelope: false,
+                sets_seen: 0,
             },
             finished: false,
         }
+    }
+
+    /// Also hands out the segments outside claims and levels as [`Event::Envelope`], for
+    /// writers that copy the input.
+    pub fn keep_envelope(mut self) -> Self {
+        self.state.keep_envelope = true;
+        self
     }
 
     /// Counts so far; complete once `next_event` has returned `None`.
@@ -153,36 +218,113 @@ impl<S: SegmentSource> ClaimReader<S> {
 impl State {
     fn process(&mut self, seg: &Segment<'_>) {
         self.last_position = seg.position();
-        match self.envelope.observe(seg) {
+        let event = self.envelope.observe(seg);
+        let mut kept = None;
+        match event {
             EnvelopeEvent::InterchangeStart => {
                 let index = self.envelope.counts().0;
                 self.builder.interchange(seg, index);
+                kept = Some(EnvelopeKind::InterchangeStart);
             }
-            EnvelopeEvent::GroupStart => self.builder.group(seg),
-            EnvelopeEvent::SetStart => self.start_set(seg),
+            EnvelopeEvent::GroupStart => {
+                self.builder.group(seg);
+                kept = Some(EnvelopeKind::GroupStart);
+            }
+            EnvelopeEvent::SetStart => {
+                self.start_set(seg);
+                kept = Some(EnvelopeKind::SetStart);
+            }
             EnvelopeEvent::SetBody => {
                 if self.mode == SetMode::Checking {
                     let set_segment = self.envelope.set_segment();
                     let placement = self.machine.step(seg, set_segment);
                     self.check_numbering(seg, placement, set_segment);
                     self.check_header_elements(seg, placement, set_segment);
+                    if self.keep_envelope && !self.kinds[placement.loop_index].is_kept_by_builder()
+                    {
+                        kept = Some(EnvelopeKind::Header);
+                    }
                     if let Some(claim) = self.builder.feed(seg, placement, set_segment) {
                         self.push_claim(claim);
                     }
+                } else {
+                    kept = Some(EnvelopeKind::Other);
                 }
             }
-            EnvelopeEvent::SetEnd => self.end_set(Some(seg)),
-            EnvelopeEvent::GroupEnd | EnvelopeEvent::InterchangeEnd | EnvelopeEvent::Misplaced => {
+            EnvelopeEvent::SetEnd => {
+                self.end_set(Some(seg));
+                kept = Some(EnvelopeKind::SetEnd);
+            }
+            EnvelopeEvent::GroupEnd => {
+                self.end_set(None);
+                kept = Some(EnvelopeKind::GroupEnd);
+            }
+            EnvelopeEvent::InterchangeEnd => {
+                self.end_set(None);
+                kept = Some(EnvelopeKind::InterchangeEnd);
+            }
+            EnvelopeEvent::Misplaced => {
                 // A set left open by a missing SE ends here; the envelope has reported it.
                 self.end_set(None);
+                kept = Some(EnvelopeKind::Other);
             }
         }
+        let opening = matches!(
+            kept,
+            Some(
+                EnvelopeKind::InterchangeStart
+                    | EnvelopeKind::GroupStart
+                    | EnvelopeKind::SetStart
+                    | EnvelopeKind::Header
+            )
+        );
+        // Opening segments go out before the problems they cause (which belong to what they
+        // open); closing segments after them (the problems belong to what they close).
+        if let (true, true, Some(kind)) = (self.keep_envelope, opening, kept) {
+            self.keep(seg, kind);
+        }
         self.collect_problems();
+        if let (true, false, Some(kind)) = (self.keep_envelope, opening, kept) {
+            self.keep(seg, kind);
+        }
+    }
+
+    fn keep(&mut self, seg: &Segment<'_>, kind: EnvelopeKind) {
+        let in_set = !matches!(
+            kind,
+            EnvelopeKind::InterchangeStart
+                | EnvelopeKind::GroupStart
+                | EnvelopeKind::GroupEnd
+                | EnvelopeKind::InterchangeEnd
+        ) && (self.mode != SetMode::Outside || kind == EnvelopeKind::SetEnd);
+        let set_segment = if in_set {
+            self.envelope.set_segment()
+        } else {
+            0
+        };
+        let mut table = SegmentTable::with_capacity(seg.delimiters(), seg.raw().len(), 1);
+        table.push(
+            seg,
+            set_segment,
+            Placement {
+                loop_index: 0,
+                opens_loop: false,
+            },
+        );
+        self.pending
+            .push_back(Event::Envelope(Box::new(EnvelopeSegment {
+                kind,
+                interchange: self.envelope.counts().0,
+                set: if in_set { self.sets_seen } else { 0 },
+                set_segment,
+                table,
+            })));
     }
 
     fn start_set(&mut self, st: &Segment<'_>) {
         self.end_set(None);
-        self.builder.set_start(st);
+        self.sets_seen += 1;
+        self.builder.set_start(st, self.sets_seen);
         let transaction = self.envelope.transaction();
         let version = self.envelope.version();
         if transaction == "837" && self.grammar.accepts(version) {

@@ -82,6 +82,7 @@ pub fn check_command(file: &str, options: &CheckOptions, json: bool) -> i32 {
                     write!(out, "{}", render_problem(name, &p))?;
                 }
             }
+            Checked::Envelope(_) => {}
         }
         Ok(())
     });
@@ -139,7 +140,7 @@ fn level(action: Action) -> &'static str {
 }
 
 /// One finding as a diagnostic, location first, then `note:` and `help:` lines.
-fn finding_text(file: &str, result: &ClaimResult, f: &Finding) -> String {
+pub(crate) fn finding_text(file: &str, result: &ClaimResult, f: &Finding) -> String {
     let claim = &result.claim;
     let mut text = format!(
         "{file}:{}: {}[{}]: {}\n",
@@ -196,7 +197,7 @@ fn finding_text(file: &str, result: &ClaimResult, f: &Finding) -> String {
 }
 
 /// One finding as a JSON Lines record.
-fn finding_json(file: &str, result: &ClaimResult, f: &Finding) -> serde_json::Value {
+pub(crate) fn finding_json(file: &str, result: &ClaimResult, f: &Finding) -> serde_json::Value {
     let claim = &result.claim;
     let lx = f
         .line
@@ -250,6 +251,69 @@ fn is_about_a_person(claim: &Claim, segment: u64) -> bool {
     std::iter::once(&*source.subscriber)
         .chain(source.patient.as_deref())
         .any(|table| table.stored().iter().any(|s| s.position.segment == segment))
+}
+
+/// `scrub837 scrub`: scrubs every input in turn and returns the exit code: 2 when an input
+/// could not be read or its outputs written (the others are still scrubbed), and at once when
+/// the accounting of an input does not balance; else 1 when anything was repaired, rejected or
+/// found wrong in the envelope; else 0.
+pub fn scrub_command(files: &[String], options: crate::scrub::ScrubOptions) -> i32 {
+    use crate::scrub::{ScrubError, Scrubber};
+    if let Err(e) = Scrubber::check_names(files) {
+        eprintln!("error: {e}");
+        return EXIT_UNREADABLE;
+    }
+    let out_dir = options.out_dir.display().to_string();
+    let mut scrubber = match Scrubber::new(options) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_UNREADABLE;
+        }
+    };
+    let mut code = EXIT_CLEAN;
+    for file in files {
+        match scrubber.scrub(file) {
+            Ok(report) => {
+                let a = &report.accounting;
+                let mb = report.summary.bytes as f64 / 1e6;
+                let seconds = report.seconds.max(1e-9);
+                eprintln!(
+                    "summary: {}: {} claims ({} repaired); {}; {} envelope/structure/element problems, {} findings; outputs in {}: {}; {:.1} MB in {:.2} s ({:.1} MB/s, {:.0} claims/s)",
+                    report.input,
+                    a.claims_in,
+                    a.repaired,
+                    a.describe(),
+                    report.problems,
+                    report.findings,
+                    out_dir,
+                    report
+                        .outputs
+                        .iter()
+                        .filter_map(|p| p.file_name())
+                        .map(|n| n.to_string_lossy().into_owned())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    mb,
+                    seconds,
+                    mb / seconds,
+                    a.claims_in as f64 / seconds,
+                );
+                if !report.is_clean() && code == EXIT_CLEAN {
+                    code = EXIT_FINDINGS;
+                }
+            }
+            Err(e @ ScrubError::Accounting { .. }) => {
+                eprintln!("error: {e}");
+                return EXIT_UNREADABLE;
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                code = EXIT_UNREADABLE;
+            }
+        }
+    }
+    code
 }
 
 /// `scrub837 rules`: every rule with its action per profile.

@@ -3,14 +3,18 @@
 //! passing the file with no errors.
 
 use std::collections::{BTreeMap, HashMap};
+use std::io::Cursor;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::Arc;
 
 mod common;
 
 use common::pyx12::x12valid;
 use scrub837::check::{CheckOptions, Checked, ClaimResult, Engine};
+use scrub837::model::{Cents, Claim};
 use scrub837::rules::{Action, Disposition};
+use scrub837::write::ack277::{Ack277Totals, Ack277Writer};
 use scrub837::write::{ack277, AckEnvelope};
 use scrub837::x12::Delimiters;
 
@@ -493,39 +497,95 @@ fn no_claims_gives_an_empty_interchange() {
     assert!(!text.contains("GS*"));
 }
 
-#[test]
-fn a_second_submitter_gets_its_own_information_source() {
-    let results = check("97012-claims.837");
-    let mut all: Vec<ClaimResult> = Vec::new();
-    for r in &results {
-        let mut claim = r.claim.clone();
-        if claim.ordinal % 3 == 0 {
-            let mut envelope = (*claim.envelope).clone();
-            envelope.submitter_id = "OTHERSUB".into();
-            claim.envelope = std::sync::Arc::new(envelope);
-        }
-        all.push(ClaimResult {
-            claim,
-            profile: r.profile.clone(),
-            findings: r.findings.clone(),
-            disposition: r.disposition,
-            problems: r.problems.clone(),
-        });
+/// A copy of `r` with its claim changed by `edit`.
+fn edited(r: &ClaimResult, edit: impl FnOnce(&mut Claim)) -> ClaimResult {
+    let mut claim = r.claim.clone();
+    edit(&mut claim);
+    ClaimResult {
+        claim,
+        profile: r.profile.clone(),
+        findings: r.findings.clone(),
+        disposition: r.disposition,
+        problems: r.problems.clone(),
     }
+}
+
+/// Moves `claim` to another submitter (1000A NM109 and NM103).
+fn set_submitter(claim: &mut Claim, id: &str, name: &str) {
+    let mut envelope = (*claim.envelope).clone();
+    envelope.submitter_id = id.into();
+    envelope.submitter_name = name.into();
+    claim.envelope = Arc::new(envelope);
+}
+
+/// How many runs of equal consecutive keys `keys` holds.
+fn runs<T: PartialEq>(keys: impl IntoIterator<Item = T>) -> usize {
+    let mut count = 0;
+    let mut last = None;
+    for key in keys {
+        if last.as_ref() != Some(&key) {
+            count += 1;
+            last = Some(key);
+        }
+    }
+    count
+}
+
+#[test]
+fn every_submitter_run_gets_its_own_information_source() {
+    let results = check("97012-claims.837");
+    // Claims 1-2 and 6-23 from SYNSUB01, 3-5 from OTHERSUB: three submitter runs.
+    let all: Vec<ClaimResult> = results
+        .iter()
+        .map(|r| {
+            edited(r, |c| {
+                if (3..=5).contains(&c.ordinal) {
+                    set_submitter(c, "OTHERSUB", "OTHER*BILLING~SERVICE");
+                }
+            })
+        })
+        .collect();
     let refs: Vec<&ClaimResult> = all.iter().collect();
     let bytes = ack277::write(&envelope(Delimiters::STANDARD, true), &refs, "SCRB000045");
-    let read = assert_ack("two submitters", &all, &bytes);
+    let read = assert_ack("three submitter runs", &all, &bytes);
     let levels: Vec<&str> = read.hls.values().map(|(_, l)| l.as_str()).collect();
-    assert_eq!(levels.iter().filter(|l| **l == "20").count(), 2);
-    assert_eq!(levels.iter().filter(|l| **l == "21").count(), 2);
-    let receivers: Vec<&str> = read
+    assert_eq!(levels.iter().filter(|l| **l == "20").count(), 3);
+    assert_eq!(levels.iter().filter(|l| **l == "21").count(), 3);
+    let receivers: Vec<(&str, &str)> = read
         .segs
         .iter()
         .filter(|s| s[0] == "NM1" && el(s, 1) == "41")
-        .map(|s| el(s, 9))
+        .map(|s| (el(s, 3), el(s, 9)))
         .collect();
-    assert_eq!(receivers, ["SYNSUB01", "OTHERSUB"]);
-    pyx12_ok("two-submitters", &bytes);
+    assert_eq!(
+        receivers,
+        [
+            ("SYNTHETIC BILLING SERVICE", "SYNSUB01"),
+            ("OTHER BILLING SERVICE", "OTHERSUB"),
+            ("SYNTHETIC BILLING SERVICE", "SYNSUB01"),
+        ],
+        "NM1*41 names the submitter (1000A NM103, delimiters cleaned) in input order"
+    );
+    pyx12_ok("three-submitter-runs", &bytes);
+}
+
+#[test]
+fn the_submitter_id_names_the_receiver_when_the_name_is_empty() {
+    let results = check("clean-single-claim.837");
+    let all: Vec<ClaimResult> = results
+        .iter()
+        .map(|r| edited(r, |c| set_submitter(c, "NONAME01", "")))
+        .collect();
+    let refs: Vec<&ClaimResult> = all.iter().collect();
+    let bytes = ack277::write(&envelope(Delimiters::STANDARD, false), &refs, "SCRB000047");
+    let read = assert_ack("no submitter name", &all, &bytes);
+    let nm1 = read
+        .segs
+        .iter()
+        .find(|s| s[0] == "NM1" && el(s, 1) == "41")
+        .expect("2100B");
+    assert_eq!((el(nm1, 3), el(nm1, 9)), ("NONAME01", "NONAME01"));
+    pyx12_ok("no-submitter-name", &bytes);
 }
 
 #[test]
@@ -545,4 +605,339 @@ fn a_dependent_patient_is_named_in_2100d() {
     assert_eq!(el(nm1, 4), person.first_name);
     assert_eq!(el(nm1, 9), results[0].claim.subscriber.person.member_id);
     pyx12_ok("dependent-patient", &bytes);
+}
+
+// ---------------------------------------------------------------------------------------
+// Streaming with a spool
+// ---------------------------------------------------------------------------------------
+
+/// Two billing providers of the samples: NPI and name.
+const PROVIDER_A: (&str, &str) = ("1234567893", "SYNTHETIC PHYSICAL THERAPY CLINIC");
+const PROVIDER_B: (&str, &str) = ("1234567802", "SYNTHETIC CHIROPRACTIC CENTER");
+
+/// `n` claims made from the 97012 sample's: unique PCNs and ordinals, two consecutive claims
+/// per sample claim (so one patient often has two claims in a row), and billing providers in
+/// blocks A, B, A, B ... (block lengths cycling through `BLOCKS`, the first longer than the
+/// spool's 64 KiB buffer).
+fn many_claims(n: usize) -> Vec<ClaimResult> {
+    const BLOCKS: [usize; 7] = [300, 40, 220, 1, 1, 3, 120];
+    let base = check("97012-claims.837");
+    let mut provider_a = Vec::with_capacity(n);
+    let mut block = 0;
+    while provider_a.len() < n {
+        let len = BLOCKS[block % BLOCKS.len()];
+        provider_a.extend(std::iter::repeat_n(block % 2 == 0, len));
+        block += 1;
+    }
+    (0..n)
+        .map(|i| {
+            edited(&base[(i / 2) % base.len()], |c| {
+                c.ordinal = i as u64 + 1;
+                let pcn = format!("PCN{i:05}");
+                c.patient_control_number.raw = pcn.clone();
+                c.patient_control_number.value = Some(pcn);
+                let (npi, name) = if provider_a[i] {
+                    PROVIDER_A
+                } else {
+                    PROVIDER_B
+                };
+                c.billing.provider.name = name.into();
+                let field = c.billing.provider.npi.as_mut().expect("sample NPI");
+                field.raw = npi.into();
+                field.value = Some(npi.into());
+            })
+        })
+        .collect()
+}
+
+fn npi(r: &ClaimResult) -> &str {
+    &r.claim.billing.provider.npi.as_ref().expect("NPI").raw
+}
+
+/// The 2000D key the writer groups on: provider, patient names and member id.
+fn patient_key(r: &ClaimResult) -> (String, String, String, String) {
+    let person = r.claim.patient_person();
+    let member = if person.member_id.is_empty() {
+        &r.claim.subscriber.person.member_id
+    } else {
+        &person.member_id
+    };
+    (
+        npi(r).to_string(),
+        person.last_name.clone(),
+        person.first_name.clone(),
+        member.clone(),
+    )
+}
+
+/// Counts `r` in `t` as the 2000B totals should.
+fn count_in(t: &mut Ack277Totals, r: &ClaimResult) {
+    if r.disposition == Disposition::Rejected {
+        t.rejected += 1;
+        t.rejected_charge.0 += charge(r);
+    } else {
+        t.accepted += 1;
+        t.accepted_charge.0 += charge(r);
+    }
+}
+
+fn expected_totals(results: &[ClaimResult]) -> Ack277Totals {
+    let mut t = Ack277Totals::default();
+    for r in results {
+        count_in(&mut t, r);
+    }
+    t
+}
+
+/// Streams `results` through a writer with a temporary-file spool; returns the bytes, the
+/// totals and the spool's final size.
+fn stream_with_file_spool(results: &[ClaimResult], trace: &str) -> (Vec<u8>, Ack277Totals, u64) {
+    let spool = tempfile::tempfile().expect("temp file");
+    let probe = spool.try_clone().expect("clone the spool handle");
+    let mut writer = Ack277Writer::new(envelope(Delimiters::STANDARD, true), trace, spool);
+    for r in results {
+        writer.add(r).expect("spool write");
+    }
+    let mut out = Vec::new();
+    let totals = writer.finish(&mut out).expect("277CA written");
+    let spooled = probe.metadata().expect("spool metadata").len();
+    (out, totals, spooled)
+}
+
+#[test]
+fn many_claims_stream_through_a_file_spool_with_alternating_providers() {
+    let results = many_claims(700);
+    let (bytes, totals, spooled) = stream_with_file_spool(&results, "SCRB000050");
+    assert_eq!(
+        totals,
+        expected_totals(&results),
+        "finish returns what was written"
+    );
+    assert_eq!(totals.claims(), 700);
+    assert!(totals.accepted > 0 && totals.rejected > 0);
+    assert_eq!(
+        totals.total(),
+        Cents(results.iter().map(charge).sum::<i64>())
+    );
+    assert!(
+        spooled > 1 << 16 && spooled < bytes.len() as u64,
+        "the claims went through the spool ({spooled} bytes)"
+    );
+
+    let read = assert_ack("700 claims", &results, &bytes);
+    // Claims in input order.
+    let pcns: Vec<&str> = read.claims.iter().map(|c| c.pcn.as_str()).collect();
+    let want: Vec<&str> = results.iter().map(|r| r.claim.pcn()).collect();
+    assert_eq!(pcns, want, "claims are written in input order");
+
+    // One 2000C per provider run, one 2000D per patient run.
+    let count = |level: &str| read.hls.values().filter(|(_, l)| l == level).count();
+    assert_eq!((count("20"), count("21")), (1, 1));
+    let provider_runs = runs(results.iter().map(npi));
+    assert_eq!(count("19"), provider_runs);
+    assert_eq!(count("PT"), runs(results.iter().map(patient_key)));
+    assert!(count("PT") < results.len(), "some patients have two claims");
+
+    // The 2000C HLs and their NPIs; provider A has several runs, so several 2000Cs.
+    let mut npi_of_hl: HashMap<u64, String> = HashMap::new();
+    let mut current = 0u64;
+    for seg in &read.segs {
+        match seg[0].as_str() {
+            "HL" => current = el(seg, 1).parse().expect("HL01"),
+            "NM1" if el(seg, 1) == "85" => {
+                npi_of_hl.insert(current, el(seg, 9).to_string());
+            }
+            _ => {}
+        }
+    }
+    let a_runs = npi_of_hl.values().filter(|n| *n == PROVIDER_A.0).count();
+    let b_runs = npi_of_hl.values().filter(|n| *n == PROVIDER_B.0).count();
+    assert!(
+        a_runs >= 2 && b_runs >= 2,
+        "A {a_runs} runs, B {b_runs} runs"
+    );
+    assert_eq!(a_runs + b_runs, provider_runs);
+
+    // Every claim's 2000D hangs under a 2000C of its own provider, which hangs under the
+    // 2000B (HL 2), which hangs under the 2000A (HL 1).
+    assert_eq!(read.hls[&1], (String::new(), "20".to_string()));
+    assert_eq!(read.hls[&2], ("1".to_string(), "21".to_string()));
+    let mut last_provider_hl = 0;
+    for (r, patient_hl) in results.iter().zip(&read.claim_parent) {
+        let (parent, level) = &read.hls[patient_hl];
+        assert_eq!(level, "PT");
+        let provider_hl: u64 = parent.parse().expect("HL02");
+        assert_eq!(read.hls[&provider_hl], ("2".to_string(), "19".to_string()));
+        assert_eq!(npi_of_hl[&provider_hl], npi(r), "{}", r.claim.pcn());
+        assert!(provider_hl >= last_provider_hl, "2000C runs in order");
+        last_provider_hl = provider_hl;
+    }
+    pyx12_ok("700-claims-streamed", &bytes);
+}
+
+#[test]
+fn the_cursor_spool_and_the_file_spool_give_the_same_bytes() {
+    let results = many_claims(700);
+    let refs: Vec<&ClaimResult> = results.iter().collect();
+    let in_memory = ack277::write(&envelope(Delimiters::STANDARD, true), &refs, "SCRB000051");
+    let (from_file, _, _) = stream_with_file_spool(&results, "SCRB000051");
+    assert!(in_memory == from_file, "the two spools differ");
+    // A Cursor that already holds bytes: the writer spools from its position on.
+    let mut spool = Cursor::new(b"left over from before".to_vec());
+    spool.set_position(5);
+    let mut writer = Ack277Writer::new(envelope(Delimiters::STANDARD, true), "SCRB000051", spool);
+    for r in &results {
+        writer.add(r).expect("in memory");
+    }
+    let mut out = Vec::new();
+    writer.finish(&mut out).expect("in memory");
+    assert!(out == in_memory, "a spool that does not start at 0");
+}
+
+/// A spool whose writes fail once it holds `limit` bytes.
+struct FailingSpool {
+    inner: Cursor<Vec<u8>>,
+    limit: u64,
+}
+
+impl std::io::Write for FailingSpool {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.inner.position() + buf.len() as u64 > self.limit {
+            return Err(std::io::Error::other("disk full"));
+        }
+        self.inner.write(buf)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl std::io::Read for FailingSpool {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.inner.read(buf)
+    }
+}
+
+impl std::io::Seek for FailingSpool {
+    fn seek(&mut self, pos: std::io::SeekFrom) -> std::io::Result<u64> {
+        self.inner.seek(pos)
+    }
+}
+
+#[test]
+fn a_spool_error_stops_the_writer() {
+    let results = many_claims(1500);
+    let spool = FailingSpool {
+        inner: Cursor::new(Vec::new()),
+        limit: 10_000,
+    };
+    let mut writer = Ack277Writer::new(envelope(Delimiters::STANDARD, true), "SCRB000052", spool);
+    let failed = results.iter().position(|r| writer.add(r).is_err());
+    let failed = failed.expect("the spool fills up");
+    assert!(writer.add(&results[failed]).is_err(), "no going on after");
+    let mut out = Vec::new();
+    assert!(writer.finish(&mut out).is_err());
+    assert!(out.is_empty(), "nothing half-written to the output");
+}
+
+#[test]
+fn pyx12_on_the_no_claims_interchange_and_on_a_receiver_without_providers() {
+    // What we write with no claims: pyx12 reports the missing functional group but passes
+    // the interchange.
+    let exe = x12valid();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let run = |name: &str, bytes: &[u8]| {
+        let file = dir.path().join(name);
+        std::fs::write(&file, bytes).expect("write");
+        let out = Command::new(&exe)
+            .arg(&file)
+            .output()
+            .expect("run x12valid");
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    };
+    let empty = ack277::write(&envelope(Delimiters::STANDARD, false), &[], "SCRB0");
+    let text = run("empty.277", &empty);
+    assert!(
+        text.lines().any(|l| l.trim_end().ends_with(": OK")),
+        "{text}"
+    );
+    let errors: Vec<&str> = text.lines().filter(|l| l.contains("ERROR")).collect();
+    assert!(
+        errors.iter().all(|l| l.contains("(GS_LOOP) missing")),
+        "{text}"
+    );
+
+    // The alternative, a set with only 2000A and 2000B: pyx12 fails it (2000C is required
+    // in its X214 map), which is why the writer does not write it.
+    let text = String::from_utf8(empty).expect("ASCII");
+    let isa = &text[..106];
+    let receiver_only = format!(
+        "{isa}GS*HN*SYNRCV01*SYNSUB01*20260120*0905*77*X*005010X214~\
+         ST*277*0001*005010X214~BHT*0085*08*SCRB0*20260120*0905*TH~\
+         HL*1**20*1~NM1*AY*2*SYNRCV01*****46*SYNRCV01~TRN*1*SCRB0~\
+         DTP*050*D8*20260120~DTP*009*D8*20260120~\
+         HL*2*1*21*0~NM1*41*2*SYNTHETIC BILLING SERVICE*****46*SYNSUB01~TRN*2*SCRB0~\
+         STC*A1:19:AY*20260120*U*0~SE*12*0001~GE*1*77~IEA*1*000004242~"
+    );
+    let text = run("receiver-only.277", receiver_only.as_bytes());
+    assert!(
+        text.contains("(2000C) missing") && text.contains("Failure"),
+        "{text}"
+    );
+}
+
+/// Peak resident memory of this process in KiB (Linux), or 0 when unknown.
+fn peak_rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+/// The scale the `scrub` command needs: 1.7 M claims through a file spool into a file, with
+/// the writer's memory flat. Slow in debug builds: `cargo test --release --test ack277 --
+/// --ignored`.
+#[test]
+#[ignore]
+fn streams_1_7_million_claims_in_flat_memory() {
+    let base = many_claims(46);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let spool = tempfile::tempfile_in(dir.path()).expect("spool");
+    let mut writer = Ack277Writer::new(envelope(Delimiters::STANDARD, true), "SCRB000060", spool);
+    let before = peak_rss_kib();
+    let mut expected = Ack277Totals::default();
+    for i in 0..1_700_000usize {
+        let r = edited(&base[i % base.len()], |c| {
+            c.ordinal = i as u64 + 1;
+            c.patient_control_number.raw = format!("PCN{i:07}");
+        });
+        count_in(&mut expected, &r);
+        writer.add(&r).expect("spool write");
+    }
+    let path = dir.path().join("out.277");
+    let mut out = std::fs::File::create(&path).expect("output");
+    let totals = writer.finish(&mut out).expect("277CA written");
+    let after = peak_rss_kib();
+    assert_eq!(totals, expected);
+    let size = std::fs::metadata(&path).expect("output").len();
+    eprintln!(
+        "1.7 M claims: {} MB of 277CA, peak RSS {} MB before, {} MB after",
+        size >> 20,
+        before >> 10,
+        after >> 10
+    );
+    assert!(
+        after.saturating_sub(before) < 20 * 1024,
+        "the writer grew by {} KiB",
+        after - before
+    );
 }

@@ -91,9 +91,10 @@ impl ClaimBuilder {
         env.version = text(gs.element(8));
     }
 
-    /// Starts a transaction set at its ST.
-    pub fn set_start(&mut self, st: &Segment<'_>) {
+    /// Starts a transaction set at its ST; `index` is its 1-based ordinal in the input.
+    pub fn set_start(&mut self, st: &Segment<'_>, index: u64) {
         let env = self.envelope.edit();
+        env.set_index = index;
         env.set_control = text(st.element(2));
         if !st.element(3).is_empty() {
             env.version = text(st.element(3));
@@ -102,6 +103,7 @@ impl ClaimBuilder {
         env.created = None;
         env.claim_type.clear();
         env.submitter_id.clear();
+        env.submitter_name.clear();
         self.billing = Shared::new(SegmentTable::new(self.delimiters));
         self.subscriber = Shared::new(SegmentTable::new(self.delimiters));
         self.patient = None;
@@ -166,7 +168,9 @@ impl ClaimBuilder {
                 env.claim_type = text(seg.element(6));
             }
             LoopKind::Submitter if seg.id() == b"NM1" => {
-                self.envelope.edit().submitter_id = text(seg.element(9));
+                let env = self.envelope.edit();
+                env.submitter_id = text(seg.element(9));
+                env.submitter_name = text(seg.element(3));
             }
             LoopKind::BillingLevel | LoopKind::BillingName | LoopKind::PayTo => {
                 if opens_level {

@@ -74,6 +74,24 @@ impl LoopKind {
         )
     }
 
+    /// True for the loops whose segments the claim builder keeps: a claim and everything
+    /// under it, and the billing, subscriber and patient levels. The rest (header, 1000A,
+    /// 1000B) sits outside every claim.
+    pub fn is_kept_by_builder(self) -> bool {
+        self.in_claim()
+            || matches!(
+                self,
+                LoopKind::BillingLevel
+                    | LoopKind::BillingName
+                    | LoopKind::PayTo
+                    | LoopKind::SubscriberLevel
+                    | LoopKind::SubscriberName
+                    | LoopKind::Payer
+                    | LoopKind::PatientLevel
+                    | LoopKind::PatientName
+            )
+    }
+
     /// The kind of every loop of the compiled X222 grammar, by loop index.
     pub fn table() -> &'static [LoopKind] {
         static KINDS: std::sync::OnceLock<Vec<LoopKind>> = std::sync::OnceLock::new();

@@ -71,6 +71,8 @@ pub struct SetContext {
     pub version: String,
     /// ST02 transaction set control number.
     pub set_control: String,
+    /// 1-based ordinal of the transaction set in the input (every ST counts).
+    pub set_index: u64,
     /// BHT03 originator's reference.
     pub reference: String,
     /// BHT04 creation date.
@@ -79,6 +81,8 @@ pub struct SetContext {
     pub claim_type: String,
     /// 1000A NM109 submitter id.
     pub submitter_id: String,
+    /// 1000A NM103 submitter name (organization or last name).
+    pub submitter_name: String,
 }
 
 /// A postal address (N3/N4).

@@ -1,11 +1,17 @@
 //! The compact per-patient index built in a first pass over the input: for every service line,
 //! who, when, what code and modifiers, and which claim. Cross-claim rules (duplicates, the same
-//! day on another claim, visit counts, yearly totals) read it instead of other claims.
+//! day on another claim, visit counts, yearly totals) read the facts of their claim's patient
+//! from it instead of other claims. The lines are kept in temporary files, not in memory, so
+//! memory stays flat whatever the input's size.
 
-use std::collections::HashMap;
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::fs::File;
 use std::hash::{Hash, Hasher};
+use std::io::{self, BufWriter, Write};
+use std::sync::OnceLock;
 
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 
 use crate::model::{Cents, Claim};
 
@@ -163,50 +169,503 @@ impl LineFact {
     }
 }
 
+/// The service lines of one patient in every claim of the input, sorted by date, then claim,
+/// then line: what the rules see of the other claims. The engine fetches them from the
+/// [`PatientIndex`] once per claim, so rules never touch the index's files.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PatientFacts {
+    facts: Vec<LineFact>,
+}
+
+impl PatientFacts {
+    /// The given lines, sorted by date, claim and line.
+    pub fn new(mut facts: Vec<LineFact>) -> PatientFacts {
+        facts.sort_by_key(|f| (f.date, f.claim, f.line));
+        PatientFacts { facts }
+    }
+
+    /// Every line of the patient on `date`, in every claim.
+    pub fn same_day(&self, date: NaiveDate) -> &[LineFact] {
+        let start = self.facts.partition_point(|f| f.date < date);
+        let end = self.facts.partition_point(|f| f.date <= date);
+        &self.facts[start..end]
+    }
+
+    /// Every line of the patient, by date.
+    pub fn all(&self) -> &[LineFact] {
+        &self.facts
+    }
+}
+
+/// Bytes of one encoded line fact: a fixed size, so a patient's lines are one positional read.
+const RECORD: usize = 67;
+
+/// One line fact with its patient key, encoded so that comparing the bytes orders records by
+/// patient, date, claim and line (big-endian integers, the date's sign bit flipped): sorting
+/// and merging need no decoding.
+///
+/// | bytes  | field                                                  |
+/// |--------|--------------------------------------------------------|
+/// | 0..8   | patient key                                            |
+/// | 8..12  | date, days from 0001-01-01 (CE), sign bit flipped      |
+/// | 12..20 | claim ordinal                                          |
+/// | 20..24 | line index                                             |
+/// | 24..40 | code: 15 bytes, then its length byte (high bit: cut)   |
+/// | 40..49 | modifiers: four times two bytes, then the count        |
+/// | 49     | frequency                                              |
+/// | 50..58 | charge in cents                                        |
+/// | 58..67 | units: mantissa, then scale                            |
+type Record = [u8; RECORD];
+
+/// Records kept in memory while the index is built before a sorted run goes to disk (8 MiB).
+/// Inputs smaller than that never touch the disk.
+const RUN_RECORDS: usize = (8 << 20) / RECORD;
+
+/// Memory shared by the run readers of the merge; each reads at least 64 and at most about
+/// 128 KiB of records at a time.
+const MERGE_BUDGET: usize = 4 << 20;
+
+/// Buffer of the merge's output file.
+const MERGE_WRITE: usize = 256 << 10;
+
+fn index_error(message: &str) -> io::Error {
+    io::Error::other(format!("patient index: {message}"))
+}
+
+fn corrupt() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidData,
+        "patient index: a record read back from the temporary file is not one that was written",
+    )
+}
+
+/// Encodes a fact of the patient `key` (see [`Record`]).
+fn encode(key: PatientKey, fact: &LineFact) -> io::Result<Record> {
+    let line = u32::try_from(fact.line)
+        .map_err(|_| index_error("a claim has more than 4294967295 service lines"))?;
+    let mut r = [0; RECORD];
+    r[0..8].copy_from_slice(&key.0.to_be_bytes());
+    // Reinterpreting the signed day count and flipping its sign bit keeps the byte order equal
+    // to the date order, dates before the common era included.
+    let days = (fact.date.num_days_from_ce() as u32) ^ 0x8000_0000;
+    r[8..12].copy_from_slice(&days.to_be_bytes());
+    r[12..20].copy_from_slice(&fact.claim.to_be_bytes());
+    r[20..24].copy_from_slice(&line.to_be_bytes());
+    r[24..39].copy_from_slice(&fact.code.bytes);
+    r[39] = fact.code.len;
+    for (i, m) in fact.modifiers.codes.iter().enumerate() {
+        r[40 + 2 * i..42 + 2 * i].copy_from_slice(m);
+    }
+    r[48] = fact.modifiers.count;
+    r[49] = fact.frequency;
+    r[50..58].copy_from_slice(&fact.charge.0.to_be_bytes());
+    r[58..66].copy_from_slice(&fact.units.mantissa.to_be_bytes());
+    r[66] = fact.units.scale;
+    Ok(r)
+}
+
+fn be_u64(bytes: &[u8]) -> u64 {
+    let mut b = [0; 8];
+    b.copy_from_slice(bytes);
+    u64::from_be_bytes(b)
+}
+
+fn be_u32(bytes: &[u8]) -> u32 {
+    let mut b = [0; 4];
+    b.copy_from_slice(bytes);
+    u32::from_be_bytes(b)
+}
+
+/// Decodes a record; `None` when it holds something [`encode`] never writes.
+fn decode(r: &Record) -> Option<(PatientKey, LineFact)> {
+    let days = (be_u32(&r[8..12]) ^ 0x8000_0000) as i32;
+    let date = NaiveDate::from_num_days_from_ce_opt(days)?;
+    if usize::from(r[39] & 0x7f) > 15 || r[48] > 4 {
+        return None;
+    }
+    let mut code = Code {
+        bytes: [0; 15],
+        len: r[39],
+    };
+    code.bytes.copy_from_slice(&r[24..39]);
+    let mut modifiers = Modifiers {
+        count: r[48],
+        ..Modifiers::default()
+    };
+    for (i, m) in modifiers.codes.iter_mut().enumerate() {
+        m.copy_from_slice(&r[40 + 2 * i..42 + 2 * i]);
+    }
+    let fact = LineFact {
+        claim: be_u64(&r[12..20]),
+        line: usize::try_from(be_u32(&r[20..24])).ok()?,
+        date,
+        code,
+        modifiers,
+        frequency: r[49],
+        charge: Cents(be_u64(&r[50..58]) as i64),
+        units: crate::model::Decimal {
+            mantissa: be_u64(&r[58..66]) as i64,
+            scale: r[66],
+        },
+    };
+    Some((PatientKey(be_u64(&r[0..8])), fact))
+}
+
+/// The facts of `patient` in `records` (one patient's consecutive records).
+fn decode_all<'r>(
+    patient: PatientKey,
+    records: impl Iterator<Item = &'r [u8]>,
+) -> io::Result<Vec<LineFact>> {
+    records
+        .map(|r| match <&Record>::try_from(r).ok().and_then(decode) {
+            Some((key, fact)) if key == patient => Ok(fact),
+            _ => Err(corrupt()),
+        })
+        .collect()
+}
+
+/// Fills `buf` from `file` at `offset` without moving a shared cursor, so rayon workers read
+/// one file at once.
+#[cfg(unix)]
+fn read_exact_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<()> {
+    std::os::unix::fs::FileExt::read_exact_at(file, buf, offset)
+}
+
+/// Fills `buf` from `file` at `offset` (each read names its own offset, so rayon workers read
+/// one file at once).
+#[cfg(windows)]
+fn read_exact_at(file: &File, mut buf: &mut [u8], mut offset: u64) -> io::Result<()> {
+    use std::os::windows::fs::FileExt;
+    while !buf.is_empty() {
+        match file.seek_read(buf, offset) {
+            Ok(0) => return Err(io::ErrorKind::UnexpectedEof.into()),
+            Ok(n) => {
+                buf = &mut std::mem::take(&mut buf)[n..];
+                offset += n as u64;
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+/// A sorted run in the runs file: byte offset and length.
+#[derive(Debug, Clone, Copy)]
+struct Run {
+    start: u64,
+    len: u64,
+}
+
+/// The runs written while building: one temporary file, runs one after the other.
+#[derive(Debug)]
+struct Runs {
+    file: File,
+    list: Vec<Run>,
+}
+
+/// Where the index's records are.
+enum Store {
+    /// Still adding: the records not yet written and the sorted runs written so far.
+    Building {
+        pending: Vec<Record>,
+        runs: Option<Runs>,
+    },
+    /// Finished, small enough to stay in memory: every record, sorted.
+    Memory(Vec<Record>),
+    /// Finished: every record, sorted, in a temporary file (deleted when closed).
+    File(File),
+}
+
 /// Every line of the input by patient, sorted by date then claim then line.
-#[derive(Debug, Default)]
+///
+/// Built in the first pass with [`add`](Self::add) and [`finish`](Self::finish); read in the
+/// second with [`facts`](Self::facts). A few bytes per service line would make a 1 GB input
+/// cost hundreds of megabytes, so the lines live on disk: `add` keeps up to 8 MiB of fixed-size
+/// records, sorts them and writes them as a run to a temporary file; `finish` merges the runs
+/// into one sorted temporary file and keeps in memory only a directory of 12 bytes per patient
+/// (its key and the index of its first record). A lookup is one binary search and one
+/// positional read (the page cache holds the file, outside the process's memory). Inputs
+/// under 8 MiB of records never touch the disk. The temporary files are in the system's
+/// temporary directory (`TMPDIR`) and are deleted when the index is dropped, or on exit.
 pub struct PatientIndex {
-    by_patient: HashMap<PatientKey, Vec<LineFact>>,
+    store: Store,
+    /// Each patient's key, ascending.
+    keys: Vec<u64>,
+    /// The index of each patient's first record, then the number of records: patient `i`'s
+    /// records are `starts[i]..starts[i + 1]`.
+    starts: Vec<u32>,
+    /// Records kept in memory before a run is written.
+    run_records: usize,
+    /// The first lookup that failed, for callers that cannot return an error.
+    failure: OnceLock<io::Error>,
+}
+
+impl Default for PatientIndex {
+    fn default() -> Self {
+        PatientIndex {
+            store: Store::Building {
+                pending: Vec::new(),
+                runs: None,
+            },
+            keys: Vec::new(),
+            starts: Vec::new(),
+            run_records: RUN_RECORDS,
+            failure: OnceLock::new(),
+        }
+    }
+}
+
+impl std::fmt::Debug for PatientIndex {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let store = match &self.store {
+            Store::Building { .. } => "building",
+            Store::Memory(_) => "memory",
+            Store::File(_) => "temporary file",
+        };
+        f.debug_struct("PatientIndex")
+            .field("store", &store)
+            .field("patients", &self.keys.len())
+            .field("lines", &self.starts.last().copied().unwrap_or(0))
+            .finish()
+    }
 }
 
 impl PatientIndex {
-    /// An empty index.
+    /// An empty index, ready for [`add`](Self::add).
     pub fn new() -> Self {
         Self::default()
     }
 
-    /// Adds the lines of one claim.
-    pub fn add(&mut self, claim: &Claim) {
+    /// Adds the lines of one claim. Fails when a run cannot be written to the temporary file
+    /// (or the index is already finished).
+    pub fn add(&mut self, claim: &Claim) -> io::Result<()> {
         let key = PatientKey::of(claim);
-        let facts = self.by_patient.entry(key).or_default();
-        facts.extend(line_facts(claim));
+        for fact in line_facts(claim) {
+            self.push(key, &fact)?;
+        }
+        Ok(())
     }
 
-    /// Sorts every patient's lines; call once after the last `add`.
-    pub fn finish(&mut self) {
-        for facts in self.by_patient.values_mut() {
-            facts.sort_by_key(|f| (f.date, f.claim, f.line));
+    /// Adds one line of the patient `key`.
+    fn push(&mut self, key: PatientKey, fact: &LineFact) -> io::Result<()> {
+        let Store::Building { pending, runs } = &mut self.store else {
+            return Err(index_error("a line is added after the index was finished"));
+        };
+        pending.push(encode(key, fact)?);
+        if pending.len() >= self.run_records {
+            let runs = match runs {
+                Some(runs) => runs,
+                None => runs.insert(Runs::create()?),
+            };
+            spill(pending, runs)?;
+        }
+        Ok(())
+    }
+
+    /// Sorts every patient's lines and builds the directory; call once after the last `add`.
+    /// Fails when the temporary files cannot be written or read back.
+    pub fn finish(&mut self) -> io::Result<()> {
+        let empty = Store::Memory(Vec::new());
+        let Store::Building { mut pending, runs } = std::mem::replace(&mut self.store, empty)
+        else {
+            return Ok(());
+        };
+        let mut directory = Directory::default();
+        match runs {
+            None => {
+                // Unique records: an unstable sort gives one order (see `spill`).
+                pending.sort_unstable();
+                for r in &pending {
+                    directory.push(r)?;
+                }
+                pending.shrink_to_fit();
+                self.store = Store::Memory(pending);
+            }
+            Some(mut runs) => {
+                spill(&mut pending, &mut runs)?;
+                drop(pending);
+                let file = merge(&runs, &mut directory)?;
+                self.store = Store::File(file);
+            }
+        }
+        (self.keys, self.starts) = directory.finish();
+        Ok(())
+    }
+
+    /// Every line of `patient`, sorted by date, claim and line (none for a patient the index
+    /// does not know). Fails when the temporary file cannot be read back, or before `finish`.
+    pub fn facts(&self, patient: PatientKey) -> io::Result<PatientFacts> {
+        if let Store::Building { .. } = self.store {
+            return Err(index_error("lines are read before the index was finished"));
+        }
+        let Ok(i) = self.keys.binary_search(&patient.0) else {
+            return Ok(PatientFacts::default());
+        };
+        let (start, end) = (self.starts[i] as usize, self.starts[i + 1] as usize);
+        let facts = match &self.store {
+            Store::Memory(records) => {
+                decode_all(patient, records[start..end].iter().map(|r| r.as_slice()))?
+            }
+            Store::File(file) => {
+                let mut buf = vec![0; (end - start) * RECORD];
+                read_exact_at(file, &mut buf, start as u64 * RECORD as u64)?;
+                decode_all(patient, buf.chunks_exact(RECORD))?
+            }
+            Store::Building { .. } => Vec::new(),
+        };
+        // Records sort by patient, date, claim and line: a patient's facts are already in
+        // the order `PatientFacts` promises.
+        Ok(PatientFacts { facts })
+    }
+
+    /// Records a lookup that failed where the error cannot be returned (a claim's rules run
+    /// inside a parallel batch); the pipeline checks [`failure`](Self::failure) before it
+    /// hands results out. The first failure is kept.
+    pub fn note_failure(&self, error: io::Error) {
+        let _ = self.failure.set(error);
+    }
+
+    /// The first failure recorded with [`note_failure`](Self::note_failure).
+    pub fn failure(&self) -> Option<&io::Error> {
+        self.failure.get()
+    }
+
+    /// Takes the recorded failure, to return it.
+    pub fn take_failure(&mut self) -> Option<io::Error> {
+        self.failure.take()
+    }
+
+    /// Number of patients (0 before `finish`).
+    pub fn patients(&self) -> usize {
+        self.keys.len()
+    }
+}
+
+impl Runs {
+    fn create() -> io::Result<Runs> {
+        Ok(Runs {
+            file: tempfile::tempfile()?,
+            list: Vec::new(),
+        })
+    }
+}
+
+/// Sorts the pending records and appends them to the runs file as one sorted run.
+fn spill(pending: &mut Vec<Record>, runs: &mut Runs) -> io::Result<()> {
+    // Keys, claim ordinals and line indexes make records unique, so an unstable sort gives one
+    // order whatever the insertion order.
+    pending.sort_unstable();
+    let bytes = pending.as_flattened();
+    let start = runs.list.last().map_or(0, |r| r.start + r.len);
+    runs.file.write_all(bytes)?;
+    runs.list.push(Run {
+        start,
+        len: bytes.len() as u64,
+    });
+    pending.clear();
+    Ok(())
+}
+
+/// Reads one sorted run back, a buffer at a time.
+struct RunReader<'f> {
+    file: &'f File,
+    /// The next byte of the run to read from the file.
+    next: u64,
+    /// The end of the run in the file.
+    end: u64,
+    buf: Vec<u8>,
+    /// The next record in `buf`.
+    at: usize,
+    /// Bytes read per refill, a whole number of records.
+    chunk: usize,
+}
+
+impl RunReader<'_> {
+    fn next(&mut self) -> io::Result<Option<Record>> {
+        if self.at == self.buf.len() {
+            let left = self.end - self.next;
+            if left == 0 {
+                return Ok(None);
+            }
+            let take = usize::try_from(left).map_or(self.chunk, |l| l.min(self.chunk));
+            self.buf.resize(take, 0);
+            read_exact_at(self.file, &mut self.buf, self.next)?;
+            self.next += take as u64;
+            self.at = 0;
+        }
+        let record = self.buf[self.at..self.at + RECORD]
+            .try_into()
+            .map_err(|_| corrupt())?;
+        self.at += RECORD;
+        Ok(Some(record))
+    }
+}
+
+/// Merges the sorted runs into one sorted temporary file, filling `directory` on the way.
+fn merge(runs: &Runs, directory: &mut Directory) -> io::Result<File> {
+    let per_run = (MERGE_BUDGET / runs.list.len().max(1)).clamp(64 * RECORD, 128 << 10);
+    let chunk = per_run / RECORD * RECORD;
+    let mut readers: Vec<RunReader<'_>> = runs
+        .list
+        .iter()
+        .map(|run| RunReader {
+            file: &runs.file,
+            next: run.start,
+            end: run.start + run.len,
+            buf: Vec::new(),
+            at: 0,
+            chunk,
+        })
+        .collect();
+    // A min-heap of each run's next record; the run index breaks no ties that matter, since
+    // records are unique.
+    let mut heap = BinaryHeap::with_capacity(readers.len());
+    for (i, reader) in readers.iter_mut().enumerate() {
+        if let Some(record) = reader.next()? {
+            heap.push(Reverse((record, i)));
         }
     }
+    let mut out = BufWriter::with_capacity(MERGE_WRITE, tempfile::tempfile()?);
+    while let Some(Reverse((record, i))) = heap.pop() {
+        directory.push(&record)?;
+        out.write_all(&record)?;
+        if let Some(next) = readers[i].next()? {
+            heap.push(Reverse((next, i)));
+        }
+    }
+    out.into_inner().map_err(io::IntoInnerError::into_error)
+}
 
-    /// Every line of the patient on `date`, in every claim.
-    pub fn same_day(&self, patient: PatientKey, date: NaiveDate) -> &[LineFact] {
-        let Some(facts) = self.by_patient.get(&patient) else {
-            return &[];
-        };
-        let start = facts.partition_point(|f| f.date < date);
-        let end = facts.partition_point(|f| f.date <= date);
-        &facts[start..end]
+/// The in-memory directory, built from records in sorted order.
+#[derive(Default)]
+struct Directory {
+    keys: Vec<u64>,
+    starts: Vec<u32>,
+    records: u32,
+}
+
+impl Directory {
+    fn push(&mut self, record: &Record) -> io::Result<()> {
+        let key = be_u64(&record[0..8]);
+        if self.keys.last() != Some(&key) {
+            self.keys.push(key);
+            self.starts.push(self.records);
+        }
+        // Record indexes are 32 bits to keep the directory small: over four billion service
+        // lines (a file of hundreds of gigabytes) is refused rather than miscounted.
+        self.records = self
+            .records
+            .checked_add(1)
+            .ok_or_else(|| index_error("more than 4294967295 service lines in one input"))?;
+        Ok(())
     }
 
-    /// Every line of the patient, by date.
-    pub fn all(&self, patient: PatientKey) -> &[LineFact] {
-        self.by_patient.get(&patient).map_or(&[], Vec::as_slice)
-    }
-
-    /// Number of patients.
-    pub fn patients(&self) -> usize {
-        self.by_patient.len()
+    fn finish(mut self) -> (Vec<u64>, Vec<u32>) {
+        self.starts.push(self.records);
+        self.keys.shrink_to_fit();
+        self.starts.shrink_to_fit();
+        (self.keys, self.starts)
     }
 }
 
@@ -244,4 +703,208 @@ pub fn line_facts(claim: &Claim) -> impl Iterator<Item = LineFact> + '_ {
             units: l.units.value.unwrap_or_default(),
         })
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Decimal;
+
+    fn date(y: i32, m: u32, d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, d).expect("a valid date")
+    }
+
+    fn fact(claim: u64, line: usize, date: NaiveDate, code: &str) -> LineFact {
+        LineFact {
+            claim,
+            line,
+            date,
+            code: Code::new(code),
+            modifiers: Modifiers::new(&["GP".to_string()]),
+            frequency: b'1',
+            charge: Cents(4_500),
+            units: Decimal {
+                mantissa: 1,
+                scale: 0,
+            },
+        }
+    }
+
+    #[test]
+    fn a_record_round_trips_every_field() {
+        let modifiers: Vec<String> = ["59", "GP", "X", "KX", "XU"]
+            .iter()
+            .map(|m| m.to_string())
+            .collect();
+        let facts = [
+            LineFact {
+                claim: u64::MAX - 7,
+                line: 49,
+                date: date(2024, 2, 29),
+                // Invalid and too long: cut inside a two-byte character, and marked cut.
+                code: Code::new("97012ABCDEFGHIJ\u{e9}XYZ"),
+                modifiers: Modifiers::new(&modifiers),
+                frequency: b'8',
+                charge: Cents(-12_345),
+                units: Decimal {
+                    mantissa: -25,
+                    scale: 3,
+                },
+            },
+            LineFact {
+                claim: 1,
+                line: 0,
+                date: NaiveDate::MIN,
+                code: Code::new(""),
+                modifiers: Modifiers::default(),
+                frequency: 0,
+                charge: Cents(i64::MIN),
+                units: Decimal {
+                    mantissa: i64::MAX,
+                    scale: 15,
+                },
+            },
+            fact(3, 2, NaiveDate::MAX, "97140"),
+        ];
+        assert!(facts[0].code.is_cut());
+        assert_eq!(
+            facts[0].modifiers.iter().collect::<Vec<_>>(),
+            ["59", "GP", "??", "KX"]
+        );
+        for (i, f) in facts.iter().enumerate() {
+            let key = PatientKey(0x8000_0000_0000_0001 ^ i as u64);
+            let record = encode(key, f).expect("encodes");
+            assert_eq!(decode(&record), Some((key, f.clone())));
+        }
+        let back = decode(&encode(PatientKey(1), &facts[0]).expect("encodes"))
+            .expect("decodes")
+            .1;
+        assert!(back.code != "97012ABCDEFGHIJ");
+        assert_eq!(back.code.as_str(), "97012ABCDEFGHIJ");
+        assert!(back.is_void());
+    }
+
+    #[test]
+    fn record_bytes_sort_by_patient_date_claim_line() {
+        let facts = [
+            (1, fact(9, 0, NaiveDate::MIN, "A")),
+            (1, fact(2, 5, date(-3, 1, 1), "A")),
+            (1, fact(1, 9, date(2023, 12, 31), "A")),
+            (1, fact(1, 10, date(2023, 12, 31), "A")),
+            (1, fact(2, 0, date(2023, 12, 31), "A")),
+            (1, fact(0, 0, date(2024, 1, 1), "A")),
+            (2, fact(0, 0, NaiveDate::MIN, "A")),
+            (u64::MAX, fact(0, 0, NaiveDate::MIN, "A")),
+        ];
+        let records: Vec<Record> = facts
+            .iter()
+            .map(|(k, f)| encode(PatientKey(*k), f).expect("encodes"))
+            .collect();
+        assert!(records.windows(2).all(|w| w[0] < w[1]));
+    }
+
+    #[test]
+    fn a_record_encode_never_writes_is_refused() {
+        let good = encode(PatientKey(5), &fact(1, 1, date(2024, 1, 2), "97012")).expect("ok");
+        let mut long_code = good;
+        long_code[39] = 16;
+        let mut modifiers = good;
+        modifiers[48] = 5;
+        let mut day = good;
+        day[8..12].copy_from_slice(&u32::MAX.to_be_bytes());
+        for bad in [long_code, modifiers, day] {
+            assert_eq!(decode(&bad), None);
+        }
+        let err = decode_all(PatientKey(6), [good.as_slice()].into_iter()).expect_err("key");
+        assert_eq!(err.kind(), io::ErrorKind::InvalidData);
+    }
+
+    /// Lines of 40 patients, in an order no sort would give: some patients on many claims and
+    /// days, one line per claim and day for the others.
+    fn lines() -> Vec<(PatientKey, LineFact)> {
+        let mut out = Vec::new();
+        for claim in 0..400u64 {
+            let patient = PatientKey((claim * 7919) % 40 * 0x0123_4567_89ab_cdef);
+            let day = date(2024, 1, 1) + chrono::Days::new((claim * 13) % 9);
+            for line in 0..(claim % 4) as usize {
+                let code = ["97012", "97140", "97110", "97530"][line];
+                out.push((patient, fact(claim + 1, line, day, code)));
+            }
+        }
+        out
+    }
+
+    fn build(run_records: usize) -> PatientIndex {
+        let mut index = PatientIndex {
+            run_records,
+            ..PatientIndex::new()
+        };
+        for (key, f) in lines() {
+            index.push(key, &f).expect("adds");
+        }
+        index.finish().expect("finishes");
+        index
+    }
+
+    #[test]
+    fn runs_on_disk_read_back_as_the_memory_index_does() {
+        let in_memory = build(RUN_RECORDS);
+        assert!(matches!(in_memory.store, Store::Memory(_)));
+        // 7 records a run: dozens of runs, a partial last one, patients across runs.
+        let on_disk = build(7);
+        assert!(matches!(on_disk.store, Store::File(_)));
+        assert_eq!(in_memory.patients(), 40);
+        assert_eq!(on_disk.patients(), 40);
+        let all = lines();
+        for n in 0..40u64 {
+            let key = PatientKey(n * 0x0123_4567_89ab_cdef);
+            let expected = PatientFacts::new(
+                all.iter()
+                    .filter(|(k, _)| *k == key)
+                    .map(|(_, f)| f.clone())
+                    .collect(),
+            );
+            assert!(!expected.all().is_empty());
+            assert_eq!(in_memory.facts(key).expect("reads"), expected);
+            assert_eq!(on_disk.facts(key).expect("reads"), expected);
+        }
+        let nobody = PatientKey(3);
+        assert_eq!(
+            on_disk.facts(nobody).expect("reads"),
+            PatientFacts::default()
+        );
+        assert!(on_disk.failure().is_none());
+    }
+
+    #[test]
+    fn same_day_is_the_patients_lines_of_that_date() {
+        let facts = PatientFacts::new(vec![
+            fact(3, 0, date(2024, 1, 2), "97012"),
+            fact(1, 1, date(2024, 1, 2), "97140"),
+            fact(2, 0, date(2024, 1, 1), "97012"),
+            fact(1, 0, date(2024, 1, 2), "97110"),
+        ]);
+        let day: Vec<(u64, usize)> = facts
+            .same_day(date(2024, 1, 2))
+            .iter()
+            .map(|f| (f.claim, f.line))
+            .collect();
+        assert_eq!(day, [(1, 0), (1, 1), (3, 0)]);
+        assert!(facts.same_day(date(2024, 1, 3)).is_empty());
+        assert_eq!(facts.all()[0].claim, 2);
+    }
+
+    #[test]
+    fn reading_before_finish_or_adding_after_is_an_error() {
+        let mut index = PatientIndex::new();
+        let f = fact(1, 0, date(2024, 1, 1), "97012");
+        index.push(PatientKey(1), &f).expect("adds");
+        assert!(index.facts(PatientKey(1)).is_err());
+        index.finish().expect("finishes");
+        assert_eq!(
+            index.facts(PatientKey(1)).expect("reads").all(),
+            [f.clone()]
+        );
+        assert!(index.push(PatientKey(1), &f).is_err());
+    }
 }

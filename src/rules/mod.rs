@@ -15,7 +15,7 @@ pub mod traction;
 
 use serde::Serialize;
 
-pub use index::{LineFact, PatientIndex, PatientKey};
+pub use index::{LineFact, PatientFacts, PatientIndex, PatientKey};
 pub use profile::{Config, ConfigError, Profile, Profiles};
 
 use crate::model::{Cents, Claim, Origin};
@@ -145,8 +145,9 @@ pub struct Context<'a> {
     pub reference: &'a Reference,
     /// The profile the claim is checked under.
     pub profile: &'a Profile,
-    /// Every claim's service facts, by patient.
-    pub index: &'a PatientIndex,
+    /// The service lines of the claim's patient in every claim of the input, this one's
+    /// included (read from the [`PatientIndex`] once per claim).
+    pub patient: &'a PatientFacts,
     /// The user's configuration.
     pub config: &'a Config,
 }

@@ -8,7 +8,7 @@
 use chrono::{Datelike, NaiveDate};
 
 use super::index::line_date;
-use super::{Action, Context, Family, Finding, PatientKey, Rule, RuleInfo, StcCodes};
+use super::{Action, Context, Family, Finding, Rule, RuleInfo, StcCodes};
 use crate::model::{Cents, Claim, Decimal, Origin, ServiceLine};
 use crate::reference::ModifierIndicator;
 
@@ -56,7 +56,6 @@ impl Rule for PtpPair {
     }
 
     fn check(&self, claim: &Claim, cx: &Context<'_>, out: &mut Vec<Finding>) {
-        let patient = PatientKey::of(claim);
         let bypass = &cx.reference.therapy.modifiers.ncci_bypass;
         for (i, line) in claim.lines.iter().enumerate() {
             let Some(date) = line_date(claim, i) else {
@@ -66,7 +65,7 @@ impl Rule for PtpPair {
             if code.is_empty() {
                 continue;
             }
-            for other in cx.index.same_day(patient, date) {
+            for other in cx.patient.same_day(date) {
                 if other.claim == claim.ordinal && other.line == i {
                     continue;
                 }
@@ -180,7 +179,6 @@ impl Rule for MueUnits {
     }
 
     fn check(&self, claim: &Claim, cx: &Context<'_>, out: &mut Vec<Finding>) {
-        let patient = PatientKey::of(claim);
         let mut reported: Vec<(String, NaiveDate)> = Vec::new();
         for (i, line) in claim.lines.iter().enumerate() {
             let code = line.code();
@@ -205,8 +203,8 @@ impl Rule for MueUnits {
                     continue;
                 }
                 let day = cx
-                    .index
-                    .same_day(patient, date)
+                    .patient
+                    .same_day(date)
                     .iter()
                     .filter(|f| f.code == code)
                     .fold(Decimal::default(), |acc, f| add(acc, f.units));

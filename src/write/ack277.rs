@@ -1,27 +1,42 @@
-//! The 277CA claim acknowledgment (005010X214).
+//! The 277CA claim acknowledgment (005010X214), written as a stream.
 //!
-//! [`write()`] makes one interchange holding one functional group (`GS*HN`) and one transaction
-//! set (`ST*277`) that acknowledges every claim it is given, accepted, repaired or rejected.
+//! [`Ack277Writer`] makes one interchange holding one functional group (`GS*HN`) and one
+//! transaction set (`ST*277`) that acknowledges every claim it is given, accepted, repaired or
+//! rejected, in the order given. Memory stays flat whatever the number of claims: the
+//! claim-level segments go to a *spool* (any `Read + Write + Seek`, such as a temporary file)
+//! as they come, and only the run being built is kept in memory. [`write()`] is a convenience
+//! over the writer with an in-memory spool.
 //!
 //! # The hierarchy
 //!
-//! Claims are grouped, in order of first appearance, by submitter (the 837's 1000A NM109),
-//! then billing provider (the 2010AA NPI), then patient (last name, first name and subscriber
-//! member id). HL numbers run from 1 in the order written; every HL02 names its parent.
+//! Claims come in input order, and in an 837 the claims of one billing provider, and of one
+//! patient under it, are consecutive. The hierarchy follows runs of consecutive claims:
 //!
-//! - **2000A information source** (`HL*n**20*1`), one per submitter, since the guide allows
-//!   exactly one 2000B under each 2000A: `NM1*AY` (us, the clearinghouse: the envelope's GS02
-//!   or ISA06 as name and id), `TRN*1*{trace}`, `DTP*050` (received) and `DTP*009`
-//!   (processed), both the envelope's creation date.
-//! - **2000B information receiver** (`HL*n*p*21*1`): `NM1*41` with the submitter id (the 837
-//!   does not give the model the submitter's name, so the id is also the name), `TRN*2` with
-//!   the 837's BHT03 (of the submitter's first claim; `trace` when empty),
-//!   `STC*A1:19:AY*{date}*{WQ|U}*{total}` (`U` only when every claim is rejected),
+//! - a new 2000A/2000B starts whenever the submitter (the 837's 1000A NM109) differs from the
+//!   previous claim's;
+//! - a new 2000C starts whenever the billing provider (the 2010AA NPI, else the tax id)
+//!   differs from the previous claim's, or a new 2000B started;
+//! - a new 2000D starts whenever the patient (last name, first name and member id) differs
+//!   from the previous claim's, or a new 2000C started.
+//!
+//! Claims are never regrouped: a provider (or patient, or submitter) that comes back after
+//! another one gets a second 2000C (2000D, 2000A/2000B) of its own, with its own totals. The
+//! guide allows a 2000C to repeat under one 2000B, and every claim is still acknowledged
+//! exactly once. HL numbers run from 1 in the order written; every HL02 names its parent.
+//!
+//! - **2000A information source** (`HL*n**20*1`), one per submitter run, since the guide
+//!   allows exactly one 2000B under each 2000A: `NM1*AY` (us, the clearinghouse: the
+//!   envelope's GS02 or ISA06 as name and id), `TRN*1*{trace}`, `DTP*050` (received) and
+//!   `DTP*009` (processed), both the envelope's creation date.
+//! - **2000B information receiver** (`HL*n*p*21*1`): `NM1*41*2*{name}*****46*{id}` with the
+//!   837's submitter name (1000A NM103; the id when the name is empty) and id (1000A NM109),
+//!   `TRN*2` with the 837's BHT03 (of the run's first claim; `trace` when empty),
+//!   `STC*A1:19:AY*{date}*{WQ|U}*{total}` (`U` only when every claim of the run is rejected),
 //!   `QTY*90`/`QTY*AA` accepted/rejected claim counts and `AMT*YU`/`AMT*YY` their charges,
 //!   each written only when its count is above zero.
 //! - **2000C billing provider** (`HL*n*p*19*1`): `NM1*85` with the NPI (`XX`; the tax id
 //!   with `FI` when there is no NPI), `TRN*1*0`, `STC*A1:19:85**{WQ|U}*{total}` (STC02 is not
-//!   used at this level), `QTY*QA`/`QTY*QC` and `AMT*YU`/`AMT*YY` for the provider.
+//!   used at this level), `QTY*QA`/`QTY*QC` and `AMT*YU`/`AMT*YY` for the provider run.
 //! - **2000D patient** (`HL*n*p*PT`): `NM1*QC*1*{last}*{first}****MI*{member id}`. The 277CA
 //!   goes back to the submitter who sent these names; they are written here and nowhere else.
 //! - **2200D claim status**, one per claim: `TRN*2*{CLM01}`; for an accepted or repaired claim
@@ -43,11 +58,30 @@
 //! STC12 message is the finding's message with every delimiter, control character and
 //! non-ASCII character replaced by a space, the patient's and subscriber's names and member
 //! ids replaced by `XXX` should a rule ever quote them, and cut to the element's 264
-//! characters.
+//! characters. SE01 counts every segment from ST to SE.
 //!
-//! With no claims the interchange holds no functional group (`IEA01` is 0).
+//! # The spool
+//!
+//! The totals of a 2000B or 2000C come before its claims, but are known only when its run
+//! ends. So every run is spooled as a 16-byte record (body length, header length), its body
+//! (the 2000C runs of a 2000B; the 2000D/2200D/2220D segments of a 2000C) and then its header
+//! (HL, NM1, TRN, STC, QTY, AMT), the record being filled in when the run ends. HL numbers
+//! are taken when a run starts, so they are the numbers of the output order. [`finish`]
+//! writes ISA, GS, ST and BHT, then walks the spool, copying each header before its body,
+//! then SE, GE and IEA. Nothing is kept in memory per run once the run has ended.
+//!
+//! [`finish`]: Ack277Writer::finish
+//!
+//! # No claims
+//!
+//! With no claims (every transaction set rejected upstream by the 999) the interchange holds
+//! no functional group (`IEA01` is 0). A transaction set with only a 2000A and a 2000B
+//! (`HL04` 0, an `STC` with total 0 and no QTY/AMT) was tried: pyx12 4.0.0 fails it
+//! (`Mandatory loop "Billing Provider of Service Level" (2000C) missing`, a set-level error),
+//! while the bare interchange passes with only an interchange-level note that the functional
+//! group is missing. The bare interchange is the lesser evil.
 
-use std::collections::HashMap;
+use std::io::{self, BufReader, BufWriter, Cursor, Read, Seek, SeekFrom, Write};
 
 use chrono::NaiveDate;
 
@@ -72,11 +106,21 @@ const SERVICE_ID_MAX: usize = 48;
 const FALLBACK_STC: (&str, &str) = ("A3", "21");
 /// The 277CA transaction set control number (one set per interchange).
 const SET_CONTROL: &str = "0001";
+/// Bytes of a spooled run record: body length and header length, little-endian `u64`s.
+const RECORD: u64 = 16;
+/// Spool bytes buffered in memory before they are written out, and the read buffer size.
+const BUFFER: usize = 1 << 16;
 
 /// Writes one 277CA interchange acknowledging every claim in `claims`, in their order.
 ///
 /// `trace` is our reference for the input file: it becomes BHT03 and the 2200A TRN02, and,
-/// with each claim's ordinal, the claim's REF*D9.
+/// with each claim's ordinal, the claim's REF*D9. This is [`Ack277Writer`] with an in-memory
+/// spool; use the writer with a file spool for large inputs.
+///
+/// # Panics
+///
+/// Never in practice: the spool and the output are in memory (`Cursor<Vec<u8>>` and
+/// `Vec<u8>`), whose reads and writes do not fail.
 ///
 /// ```
 /// use scrub837::write::{ack277, AckEnvelope};
@@ -103,40 +147,642 @@ const SET_CONTROL: &str = "0001";
 /// assert!(bytes.ends_with(b"IEA*0*000000101~"));
 /// ```
 pub fn write(env: &AckEnvelope, claims: &[&ClaimResult], trace: &str) -> Vec<u8> {
-    let mut w = SegmentWriter::new(env.delimiters, env.line_break);
-    env.write_isa(&mut w);
-    if !claims.is_empty() {
-        let group_control = (env.group_control % 1_000_000_000).to_string();
-        let date = env.created.format("%Y%m%d").to_string();
-        let time = env.created.format("%H%M").to_string();
-        let sender = clean(&w, &env.gs_sender(), 15);
-        let receiver = clean(&w, &env.gs_receiver(), 15);
+    let written = (|| -> io::Result<Vec<u8>> {
+        let mut writer = Ack277Writer::new(env.clone(), trace, Cursor::new(Vec::new()));
+        for claim in claims {
+            writer.add(claim)?;
+        }
+        let mut out = Vec::new();
+        writer.finish(&mut out)?;
+        Ok(out)
+    })();
+    match written {
+        Ok(bytes) => bytes,
+        Err(e) => unreachable!("in-memory reads and writes do not fail: {e}"),
+    }
+}
+
+/// Claim counts and charges: what the 2000B and 2000C QTY/AMT report, and what
+/// [`Ack277Writer::finish`] returns for the whole interchange.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Ack277Totals {
+    /// Claims accepted or repaired (acknowledged with `A2:20`, `WQ`).
+    pub accepted: u64,
+    /// Claims rejected (acknowledged with `U`).
+    pub rejected: u64,
+    /// The accepted claims' charges (their STC04).
+    pub accepted_charge: Cents,
+    /// The rejected claims' charges (their STC04).
+    pub rejected_charge: Cents,
+}
+
+impl Ack277Totals {
+    fn add(&mut self, result: &ClaimResult) {
+        let charge = claim_charge(&result.claim);
+        if is_accepted(result) {
+            self.accepted += 1;
+            self.accepted_charge.0 += charge.0;
+        } else {
+            self.rejected += 1;
+            self.rejected_charge.0 += charge.0;
+        }
+    }
+
+    /// Every claim counted.
+    pub fn claims(&self) -> u64 {
+        self.accepted + self.rejected
+    }
+
+    /// The charges of every claim counted.
+    pub fn total(&self) -> Cents {
+        Cents(self.accepted_charge.0 + self.rejected_charge.0)
+    }
+
+    /// STC03: `WQ` when anything was accepted, `U` when everything was rejected.
+    fn action(&self) -> &'static str {
+        if self.accepted == 0 {
+            "U"
+        } else {
+            "WQ"
+        }
+    }
+}
+
+/// Writes a 277CA claim by claim, with flat memory; see the [module](self) documentation for
+/// the hierarchy and the spool.
+///
+/// ```
+/// # use scrub837::write::{ack277::Ack277Writer, AckEnvelope};
+/// # use scrub837::x12::Delimiters;
+/// # fn main() -> std::io::Result<()> {
+/// # let env = AckEnvelope {
+/// #     sender_qualifier: "ZZ".into(),
+/// #     sender_id: "SCRUBBER".into(),
+/// #     receiver_qualifier: "ZZ".into(),
+/// #     receiver_id: "SUBMITTER01".into(),
+/// #     application_sender: String::new(),
+/// #     application_receiver: String::new(),
+/// #     interchange_control: 101,
+/// #     group_control: 101,
+/// #     created: chrono::NaiveDate::from_ymd_opt(2026, 1, 15)
+/// #         .and_then(|d| d.and_hms_opt(10, 30, 0))
+/// #         .expect("a valid date"),
+/// #     usage: 'T',
+/// #     delimiters: Delimiters::STANDARD,
+/// #     line_break: false,
+/// # };
+/// let spool = tempfile::tempfile()?;
+/// let writer = Ack277Writer::new(env, "ACK0001", spool);
+/// // writer.add(&result)? for every checked claim, in input order, then:
+/// let mut out = Vec::new();
+/// let totals = writer.finish(&mut out)?;
+/// assert_eq!(totals.claims(), 0);
+/// # Ok(())
+/// # }
+/// ```
+pub struct Ack277Writer<S: Read + Write + Seek> {
+    env: AckEnvelope,
+    ctx: Context,
+    spool: Spool<S>,
+    /// The last HL number taken.
+    hl: u64,
+    /// Segments spooled so far (every segment between BHT and SE).
+    segments: u64,
+    receiver: Option<ReceiverRun>,
+    provider: Option<ProviderRun>,
+    /// The patient of the current 2000D: last name, first name, member id.
+    patient: Option<(String, String, String)>,
+    totals: Ack277Totals,
+    /// Set when a spool write failed: the spool no longer matches the runs.
+    failed: bool,
+}
+
+/// What stays the same for the whole transaction set.
+struct Context {
+    /// The envelope's creation date, for STC02 and DTP.
+    date: NaiveDate,
+    /// `date` as CCYYMMDD.
+    date8: String,
+    /// Our trace, cleaned (`0` when empty).
+    trace: String,
+    /// GS02, cleaned (`SENDER` when empty); also the 2100A name and id.
+    source: String,
+    /// GS03, cleaned (`RECEIVER` when empty).
+    receiver: String,
+}
+
+/// The 2000A/2000B being built: its record in the spool, HL numbers and what its header
+/// needs.
+struct ReceiverRun {
+    record: u64,
+    /// HL01 of the 2000A; the 2000B is the next number.
+    hl: u64,
+    /// The submitter id as given (the run's key).
+    key: String,
+    /// NM103 of the 2100B, cleaned.
+    name: String,
+    /// NM109 of the 2100B, cleaned.
+    id: String,
+    /// TRN02 of the 2200B, cleaned.
+    batch: String,
+    totals: Ack277Totals,
+}
+
+/// The 2000C being built.
+struct ProviderRun {
+    record: u64,
+    hl: u64,
+    /// The grouping key: qualifier and id as given.
+    key: (&'static str, String),
+    /// NM102.
+    entity_type: &'static str,
+    /// NM103, cleaned.
+    name: String,
+    /// NM108.
+    qualifier: &'static str,
+    /// NM109, cleaned.
+    id: String,
+    totals: Ack277Totals,
+}
+
+impl<S: Read + Write + Seek> Ack277Writer<S> {
+    /// Makes a writer for an interchange in `env`.
+    ///
+    /// `trace` is our reference for the input file: it becomes BHT03 and the 2200A TRN02, and,
+    /// with each claim's ordinal, the claim's REF*D9. `spool` holds claim-level segments until
+    /// the totals above them are known; it is written from its current position on (an empty
+    /// temporary file or `Cursor<Vec<u8>>` is what it is meant for), and grows to a little
+    /// more than the 277CA itself.
+    pub fn new(env: AckEnvelope, trace: &str, spool: S) -> Self {
+        let probe = SegmentWriter::new(env.delimiters, false);
+        let trace = clean(&probe, trace, REFERENCE_MAX);
+        let source = clean(&probe, &env.gs_sender(), 15);
+        let receiver = clean(&probe, &env.gs_receiver(), 15);
+        let date = env.created.date();
+        let ctx = Context {
+            date,
+            date8: date.format("%Y%m%d").to_string(),
+            trace: or_default(&trace, "0").to_string(),
+            source: or_default(&source, "SENDER").to_string(),
+            receiver: or_default(&receiver, "RECEIVER").to_string(),
+        };
+        Self {
+            env,
+            ctx,
+            spool: Spool::new(spool),
+            hl: 0,
+            segments: 0,
+            receiver: None,
+            provider: None,
+            patient: None,
+            totals: Ack277Totals::default(),
+            failed: false,
+        }
+    }
+
+    /// Adds one claim (accepted, repaired or rejected), in input order.
+    ///
+    /// An error comes from the spool; the writer cannot go on after one (later calls and
+    /// [`finish`](Self::finish) fail too).
+    pub fn add(&mut self, claim: &ClaimResult) -> io::Result<()> {
+        self.check()?;
+        let added = self.add_claim(claim);
+        self.failed = added.is_err();
+        added
+    }
+
+    /// Writes the whole interchange to `out` and returns the claims and charges written (the
+    /// sums of every 2000B's QTY and AMT), so the caller can check its accounting.
+    ///
+    /// Nothing goes to `out` when an earlier [`add`](Self::add) failed; an error while
+    /// writing leaves `out` partly written.
+    pub fn finish(mut self, out: &mut impl Write) -> io::Result<Ack277Totals> {
+        self.check()?;
+        self.end_receiver()?;
+        self.spool.flush()?;
+        let mut out = BufWriter::with_capacity(BUFFER, out);
+        let mut w = self.segment_writer();
+        self.env.write_isa(&mut w);
+        let claims = self.totals.claims() > 0;
+        if claims {
+            let group_control = (self.env.group_control % 1_000_000_000).to_string();
+            let time = self.env.created.format("%H%M").to_string();
+            let date = self.ctx.date8.as_str();
+            w.segment(
+                "GS",
+                &[
+                    "HN",
+                    self.ctx.source.as_str(),
+                    self.ctx.receiver.as_str(),
+                    date,
+                    time.as_str(),
+                    group_control.as_str(),
+                    "X",
+                    "005010X214",
+                ],
+            );
+            w.segment("ST", &["277", SET_CONTROL, "005010X214"]);
+            w.segment(
+                "BHT",
+                &[
+                    "0085",
+                    "08",
+                    self.ctx.trace.as_str(),
+                    date,
+                    time.as_str(),
+                    "TH",
+                ],
+            );
+            out.write_all(&w.into_bytes())?;
+            self.spool.copy_runs(&mut out)?;
+            w = self.segment_writer();
+            // ST and BHT, the spooled segments, SE.
+            let count = (self.segments + 3).to_string();
+            w.segment("SE", &[count.as_str(), SET_CONTROL]);
+            w.segment("GE", &["1", group_control.as_str()]);
+        }
+        self.env.write_iea(&mut w, usize::from(claims));
+        out.write_all(&w.into_bytes())?;
+        out.flush()?;
+        Ok(self.totals)
+    }
+
+    fn check(&self) -> io::Result<()> {
+        if self.failed {
+            Err(io::Error::other(
+                "the 277CA spool failed earlier; the acknowledgment cannot be finished",
+            ))
+        } else {
+            Ok(())
+        }
+    }
+
+    fn segment_writer(&self) -> SegmentWriter {
+        SegmentWriter::new(self.env.delimiters, self.env.line_break)
+    }
+
+    fn next_hl(&mut self) -> u64 {
+        self.hl += 1;
+        self.hl
+    }
+
+    /// Spools what `w` holds.
+    fn spool_segments(&mut self, w: SegmentWriter) -> io::Result<()> {
+        self.segments += u64::from(w.count());
+        self.spool.write(&w.into_bytes())
+    }
+
+    fn add_claim(&mut self, result: &ClaimResult) -> io::Result<()> {
+        let claim = &result.claim;
+        let submitter = &claim.envelope.submitter_id;
+        if self.receiver.as_ref().map(|r| &r.key) != Some(submitter) {
+            self.end_receiver()?;
+            self.start_receiver(claim)?;
+        }
+        let (qualifier, id) = provider_key(claim);
+        let same_provider = self
+            .provider
+            .as_ref()
+            .is_some_and(|p| p.key.0 == qualifier && p.key.1 == id);
+        if !same_provider {
+            self.end_provider()?;
+            self.start_provider(claim)?;
+        }
+        let person = claim.patient_person();
+        let member = member_id(claim);
+        let same_patient = self.patient.as_ref().is_some_and(|(last, first, m)| {
+            *last == person.last_name && *first == person.first_name && m == member
+        });
+        let mut w = self.segment_writer();
+        if !same_patient {
+            let hl = self.next_hl();
+            let parent = self.provider.as_ref().map_or(0, |p| p.hl);
+            patient(&mut w, hl, parent, claim);
+            self.patient = Some((
+                person.last_name.clone(),
+                person.first_name.clone(),
+                member.to_string(),
+            ));
+        }
+        self.ctx.claim(&mut w, result);
+        self.spool_segments(w)?;
+        if let Some(r) = self.receiver.as_mut() {
+            r.totals.add(result);
+        }
+        if let Some(p) = self.provider.as_mut() {
+            p.totals.add(result);
+        }
+        self.totals.add(result);
+        Ok(())
+    }
+
+    fn start_receiver(&mut self, claim: &Claim) -> io::Result<()> {
+        let record = self.spool.open_run()?;
+        let hl = self.next_hl();
+        self.next_hl();
+        let probe = self.segment_writer();
+        let envelope = &claim.envelope;
+        let id = clean(&probe, &envelope.submitter_id, ID_MAX);
+        let id = or_default(&id, "UNKNOWN").to_string();
+        let name = clean(&probe, &envelope.submitter_name, LAST_NAME_MAX);
+        let name = if name.is_empty() {
+            clean(&probe, &id, LAST_NAME_MAX)
+        } else {
+            name
+        };
+        let batch = clean(&probe, &envelope.reference, REFERENCE_MAX);
+        let batch = or_default(&batch, &self.ctx.trace).to_string();
+        self.receiver = Some(ReceiverRun {
+            record,
+            hl,
+            key: envelope.submitter_id.clone(),
+            name,
+            id,
+            batch,
+            totals: Ack277Totals::default(),
+        });
+        Ok(())
+    }
+
+    /// Ends the current 2000B run (and its last 2000C run): spools its header.
+    fn end_receiver(&mut self) -> io::Result<()> {
+        self.end_provider()?;
+        let Some(run) = self.receiver.take() else {
+            return Ok(());
+        };
+        let mut w = self.segment_writer();
+        let date = self.ctx.date8.as_str();
+        let source_hl = run.hl.to_string();
+        w.segment("HL", &[source_hl.as_str(), "", "20", "1"]);
+        let source = self.ctx.source.as_str();
+        w.segment("NM1", &["AY", "2", source, "", "", "", "", "46", source]);
+        w.segment("TRN", &["1", self.ctx.trace.as_str()]);
+        w.segment("DTP", &["050", "D8", date]);
+        w.segment("DTP", &["009", "D8", date]);
+        let receiver_hl = (run.hl + 1).to_string();
+        w.segment("HL", &[receiver_hl.as_str(), source_hl.as_str(), "21", "1"]);
         w.segment(
-            "GS",
+            "NM1",
             &[
-                "HN",
-                or_default(&sender, "SENDER"),
-                or_default(&receiver, "RECEIVER"),
-                date.as_str(),
-                time.as_str(),
-                group_control.as_str(),
-                "X",
-                "005010X214",
+                "41",
+                "2",
+                run.name.as_str(),
+                "",
+                "",
+                "",
+                "",
+                "46",
+                run.id.as_str(),
             ],
         );
-        let mut set = SetWriter {
-            w: &mut w,
-            date: env.created.date(),
-            trace: or_default(&clean_of(env, trace, REFERENCE_MAX), "0").to_string(),
-            source: or_default(&sender, "SENDER").to_string(),
-            time,
-            hl: 0,
-        };
-        set.transaction(&tree(claims));
-        w.segment("GE", &["1", group_control.as_str()]);
+        w.segment("TRN", &["2", run.batch.as_str()]);
+        let t = run.totals;
+        let status = w.composite(&["A1", "19", "AY"]);
+        let total = amount(t.total());
+        w.segment(
+            "STC",
+            &[
+                status.as_slice(),
+                date.as_bytes(),
+                t.action().as_bytes(),
+                total.as_bytes(),
+            ],
+        );
+        quantities(&mut w, &t, "90", "AA");
+        self.segments += u64::from(w.count());
+        self.spool.close_run(run.record, &w.into_bytes())
     }
-    env.write_iea(&mut w, usize::from(!claims.is_empty()));
-    w.into_bytes()
+
+    fn start_provider(&mut self, claim: &Claim) -> io::Result<()> {
+        let record = self.spool.open_run()?;
+        let hl = self.next_hl();
+        let probe = self.segment_writer();
+        let p = &claim.billing.provider;
+        let entity_type = if p.entity_type == "1" { "1" } else { "2" };
+        let name = clean(&probe, &p.name, LAST_NAME_MAX);
+        let (qualifier, id) = match (&p.npi, &p.tax_id) {
+            (Some(npi), _) if !npi.raw.is_empty() => ("XX", clean(&probe, &npi.raw, ID_MAX)),
+            (_, Some(tin)) if !tin.raw.is_empty() => ("FI", clean(&probe, &tin.raw, ID_MAX)),
+            _ => ("XX", String::new()),
+        };
+        let (key_qualifier, key_id) = provider_key(claim);
+        self.provider = Some(ProviderRun {
+            record,
+            hl,
+            key: (key_qualifier, key_id.to_string()),
+            entity_type,
+            name: or_default(&name, "UNKNOWN").to_string(),
+            qualifier,
+            id: or_default(&id, "UNKNOWN").to_string(),
+            totals: Ack277Totals::default(),
+        });
+        self.patient = None;
+        Ok(())
+    }
+
+    /// Ends the current 2000C run: spools its header.
+    fn end_provider(&mut self) -> io::Result<()> {
+        let Some(run) = self.provider.take() else {
+            return Ok(());
+        };
+        self.patient = None;
+        let parent = self.receiver.as_ref().map_or(0, |r| r.hl + 1).to_string();
+        let mut w = self.segment_writer();
+        let hl = run.hl.to_string();
+        w.segment("HL", &[hl.as_str(), parent.as_str(), "19", "1"]);
+        w.segment(
+            "NM1",
+            &[
+                "85",
+                run.entity_type,
+                run.name.as_str(),
+                "",
+                "",
+                "",
+                "",
+                run.qualifier,
+                run.id.as_str(),
+            ],
+        );
+        w.segment("TRN", &["1", "0"]);
+        let t = run.totals;
+        let status = w.composite(&["A1", "19", "85"]);
+        let total = amount(t.total());
+        w.segment(
+            "STC",
+            &[
+                status.as_slice(),
+                b"",
+                t.action().as_bytes(),
+                total.as_bytes(),
+            ],
+        );
+        quantities(&mut w, &t, "QA", "QC");
+        self.segments += u64::from(w.count());
+        self.spool.close_run(run.record, &w.into_bytes())
+    }
+}
+
+/// The spool: runs written as they are built, read back in order at the end.
+///
+/// A run is a [`RECORD`] (its body and header lengths, filled in when the run ends), its body,
+/// then its header. A 2000B run's body is its 2000C runs; a 2000C run's body is its claim
+/// segments.
+struct Spool<S> {
+    inner: S,
+    /// Bytes not yet written to `inner`.
+    buf: Vec<u8>,
+    /// Where `inner` stood when first written to; positions are relative to it.
+    base: Option<u64>,
+    /// Bytes written to `inner`.
+    flushed: u64,
+}
+
+impl<S: Read + Write + Seek> Spool<S> {
+    fn new(inner: S) -> Self {
+        Self {
+            inner,
+            buf: Vec::with_capacity(BUFFER),
+            base: None,
+            flushed: 0,
+        }
+    }
+
+    /// The position of the next byte written.
+    fn pos(&self) -> u64 {
+        self.flushed + self.buf.len() as u64
+    }
+
+    fn write(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.buf.extend_from_slice(bytes);
+        if self.buf.len() >= BUFFER {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        if self.base.is_none() {
+            self.base = Some(self.inner.stream_position()?);
+        }
+        self.inner.write_all(&self.buf)?;
+        self.flushed += self.buf.len() as u64;
+        self.buf.clear();
+        Ok(())
+    }
+
+    /// Starts a run: writes its record, to be filled in by [`Spool::close_run`].
+    fn open_run(&mut self) -> io::Result<u64> {
+        let at = self.pos();
+        self.write(&[0; RECORD as usize])?;
+        Ok(at)
+    }
+
+    /// Ends the run whose record is at `at`: writes its header and fills in the record.
+    fn close_run(&mut self, at: u64, header: &[u8]) -> io::Result<()> {
+        let body = self.pos() - at - RECORD;
+        self.write(header)?;
+        let mut record = [0u8; RECORD as usize];
+        record[..8].copy_from_slice(&body.to_le_bytes());
+        record[8..].copy_from_slice(&(header.len() as u64).to_le_bytes());
+        if at >= self.flushed {
+            // Still in the buffer (a record is written in one piece, never split).
+            let i = usize::try_from(at - self.flushed).map_err(io::Error::other)?;
+            self.buf[i..i + record.len()].copy_from_slice(&record);
+        } else {
+            self.flush()?;
+            let base = self.base.unwrap_or(0);
+            self.inner.seek(SeekFrom::Start(base + at))?;
+            self.inner.write_all(&record)?;
+            self.inner.seek(SeekFrom::Start(base + self.flushed))?;
+        }
+        Ok(())
+    }
+
+    /// Copies every run to `out`, each header before its body. Call after a flush.
+    fn copy_runs(&mut self, out: &mut impl Write) -> io::Result<()> {
+        let end = self.flushed;
+        let base = self.base.unwrap_or(0);
+        self.inner.seek(SeekFrom::Start(base))?;
+        let mut r = SpoolReader {
+            inner: BufReader::with_capacity(BUFFER, &mut self.inner),
+            pos: 0,
+        };
+        let mut at = 0;
+        while at < end {
+            let (body, header) = r.record(at, end)?;
+            r.copy(at + RECORD + body, header, out)?;
+            let body_end = at + RECORD + body;
+            let mut provider = at + RECORD;
+            while provider < body_end {
+                let (claims, header) = r.record(provider, body_end)?;
+                r.copy(provider + RECORD + claims, header, out)?;
+                r.copy(provider + RECORD, claims, out)?;
+                provider += RECORD + claims + header;
+            }
+            at = body_end + header;
+        }
+        Ok(())
+    }
+}
+
+/// Reads the spool back, keeping track of its position so short jumps stay in the buffer.
+struct SpoolReader<R> {
+    inner: BufReader<R>,
+    /// Position relative to the spool's base.
+    pos: u64,
+}
+
+impl<R: Read + Seek> SpoolReader<R> {
+    fn go(&mut self, to: u64) -> io::Result<()> {
+        if to != self.pos {
+            let delta =
+                i64::try_from(i128::from(to) - i128::from(self.pos)).map_err(io::Error::other)?;
+            self.inner.seek_relative(delta)?;
+            self.pos = to;
+        }
+        Ok(())
+    }
+
+    /// The record at `at`: body and header lengths, checked to end by `limit`.
+    fn record(&mut self, at: u64, limit: u64) -> io::Result<(u64, u64)> {
+        self.go(at)?;
+        let mut record = [0u8; RECORD as usize];
+        self.inner.read_exact(&mut record)?;
+        self.pos += RECORD;
+        let mut half = [0u8; 8];
+        half.copy_from_slice(&record[..8]);
+        let body = u64::from_le_bytes(half);
+        half.copy_from_slice(&record[8..]);
+        let header = u64::from_le_bytes(half);
+        let fits = (at + RECORD)
+            .checked_add(body)
+            .and_then(|e| e.checked_add(header))
+            .is_some_and(|e| e <= limit);
+        if fits {
+            Ok((body, header))
+        } else {
+            Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("277CA spool: a run at byte {at} does not fit"),
+            ))
+        }
+    }
+
+    /// Copies `len` bytes from `at` to `out`.
+    fn copy(&mut self, at: u64, len: u64, out: &mut impl Write) -> io::Result<()> {
+        self.go(at)?;
+        let copied = io::copy(&mut (&mut self.inner).take(len), out)?;
+        self.pos += copied;
+        if copied == len {
+            Ok(())
+        } else {
+            Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "277CA spool ended early",
+            ))
+        }
+    }
 }
 
 /// `value`, or `default` when it is empty.
@@ -146,11 +792,6 @@ fn or_default<'a>(value: &'a str, default: &'a str) -> &'a str {
     } else {
         value
     }
-}
-
-/// [`clean`] with a throwaway writer carrying `env`'s delimiters.
-fn clean_of(env: &AckEnvelope, value: &str, max: usize) -> String {
-    clean(&SegmentWriter::new(env.delimiters, false), value, max)
 }
 
 /// Makes `value` safe for one simple element: every delimiter, control or non-ASCII character
@@ -211,115 +852,13 @@ fn is_accepted(result: &ClaimResult) -> bool {
     result.disposition != Disposition::Rejected
 }
 
-/// Claim counts and charges for QTY/AMT.
-#[derive(Debug, Default, Clone, Copy)]
-struct Totals {
-    accepted: u64,
-    rejected: u64,
-    accepted_charge: Cents,
-    rejected_charge: Cents,
-}
-
-impl Totals {
-    fn add(&mut self, result: &ClaimResult) {
-        let charge = claim_charge(&result.claim);
-        if is_accepted(result) {
-            self.accepted += 1;
-            self.accepted_charge.0 += charge.0;
-        } else {
-            self.rejected += 1;
-            self.rejected_charge.0 += charge.0;
-        }
-    }
-
-    fn total(&self) -> Cents {
-        Cents(self.accepted_charge.0 + self.rejected_charge.0)
-    }
-
-    /// STC03: `WQ` when anything was accepted, `U` when everything was rejected.
-    fn action(&self) -> &'static str {
-        if self.accepted == 0 {
-            "U"
-        } else {
-            "WQ"
-        }
-    }
-}
-
-/// Claims of one patient under one billing provider.
-struct PatientGroup<'a> {
-    claims: Vec<&'a ClaimResult>,
-}
-
-/// Claims of one billing provider under one submitter.
-struct ProviderGroup<'a> {
-    patients: Vec<PatientGroup<'a>>,
-    index: HashMap<(String, String, String), usize>,
-    totals: Totals,
-}
-
-/// Claims of one submitter.
-struct SubmitterGroup<'a> {
-    providers: Vec<ProviderGroup<'a>>,
-    index: HashMap<String, usize>,
-    totals: Totals,
-}
-
-/// Groups claims by submitter, billing provider and patient, in order of first appearance.
-fn tree<'a>(claims: &[&'a ClaimResult]) -> Vec<SubmitterGroup<'a>> {
-    let mut submitters: Vec<SubmitterGroup<'a>> = Vec::new();
-    let mut by_submitter: HashMap<String, usize> = HashMap::new();
-    for &result in claims {
-        let claim = &result.claim;
-        let s = *by_submitter
-            .entry(claim.envelope.submitter_id.clone())
-            .or_insert_with(|| {
-                submitters.push(SubmitterGroup {
-                    providers: Vec::new(),
-                    index: HashMap::new(),
-                    totals: Totals::default(),
-                });
-                submitters.len() - 1
-            });
-        let submitter = &mut submitters[s];
-        submitter.totals.add(result);
-        let providers = &mut submitter.providers;
-        let p = *submitter
-            .index
-            .entry(provider_key(claim))
-            .or_insert_with(|| {
-                providers.push(ProviderGroup {
-                    patients: Vec::new(),
-                    index: HashMap::new(),
-                    totals: Totals::default(),
-                });
-                providers.len() - 1
-            });
-        let provider = &mut providers[p];
-        provider.totals.add(result);
-        let person = claim.patient_person();
-        let key = (
-            person.last_name.clone(),
-            person.first_name.clone(),
-            member_id(claim).to_string(),
-        );
-        let patients = &mut provider.patients;
-        let t = *provider.index.entry(key).or_insert_with(|| {
-            patients.push(PatientGroup { claims: Vec::new() });
-            patients.len() - 1
-        });
-        patients[t].claims.push(result);
-    }
-    submitters
-}
-
-/// The billing provider grouping key: the NPI as written, else the tax id.
-fn provider_key(claim: &Claim) -> String {
+/// The billing provider grouping key: `XX` and the NPI as written, else `FI` and the tax id.
+fn provider_key(claim: &Claim) -> (&'static str, &str) {
     let p = &claim.billing.provider;
     match (&p.npi, &p.tax_id) {
-        (Some(npi), _) if !npi.raw.is_empty() => format!("XX {}", npi.raw),
-        (_, Some(tin)) => format!("FI {}", tin.raw),
-        _ => String::new(),
+        (Some(npi), _) if !npi.raw.is_empty() => ("XX", &npi.raw),
+        (_, Some(tin)) => ("FI", &tin.raw),
+        _ => ("", ""),
     }
 }
 
@@ -333,199 +872,54 @@ fn member_id(claim: &Claim) -> &str {
     }
 }
 
-/// Writes the transaction set, numbering HLs as it goes.
-struct SetWriter<'w> {
-    w: &'w mut SegmentWriter,
-    date: NaiveDate,
-    trace: String,
-    source: String,
-    time: String,
-    hl: u64,
+/// QTY and AMT for a level: counts, then charges, each only when above zero.
+fn quantities(w: &mut SegmentWriter, t: &Ack277Totals, accepted: &str, rejected: &str) {
+    if t.accepted > 0 {
+        w.segment("QTY", &[accepted, &t.accepted.to_string()]);
+    }
+    if t.rejected > 0 {
+        w.segment("QTY", &[rejected, &t.rejected.to_string()]);
+    }
+    if t.accepted > 0 {
+        w.segment("AMT", &["YU", amount(t.accepted_charge).as_str()]);
+    }
+    if t.rejected > 0 {
+        w.segment("AMT", &["YY", amount(t.rejected_charge).as_str()]);
+    }
 }
 
-impl SetWriter<'_> {
-    fn next_hl(&mut self) -> String {
-        self.hl += 1;
-        self.hl.to_string()
-    }
+/// 2000D (HL and 2100D NM1*QC) for the patient of `claim`.
+fn patient(w: &mut SegmentWriter, hl: u64, parent: u64, claim: &Claim) {
+    let hl = hl.to_string();
+    let parent = parent.to_string();
+    w.segment("HL", &[hl.as_str(), parent.as_str(), "PT"]);
+    let person = claim.patient_person();
+    let last = clean(w, &person.last_name, LAST_NAME_MAX);
+    let first_name = clean(w, &person.first_name, FIRST_NAME_MAX);
+    let id = clean(w, member_id(claim), ID_MAX);
+    w.segment(
+        "NM1",
+        &[
+            "QC",
+            "1",
+            or_default(&last, "UNKNOWN"),
+            first_name.as_str(),
+            "",
+            "",
+            "",
+            "MI",
+            or_default(&id, "UNKNOWN"),
+        ],
+    );
+}
 
-    fn clean(&self, value: &str, max: usize) -> String {
-        clean(self.w, value, max)
-    }
-
-    fn date8(&self) -> String {
-        self.date.format("%Y%m%d").to_string()
-    }
-
-    fn transaction(&mut self, submitters: &[SubmitterGroup<'_>]) {
-        self.w.reset_count();
-        self.w.segment("ST", &["277", SET_CONTROL, "005010X214"]);
-        let date = self.date8();
-        let trace = self.trace.clone();
-        let time = self.time.clone();
-        self.w.segment(
-            "BHT",
-            &[
-                "0085",
-                "08",
-                trace.as_str(),
-                date.as_str(),
-                time.as_str(),
-                "TH",
-            ],
-        );
-        for submitter in submitters {
-            self.submitter(submitter);
-        }
-        let count = (self.w.count() + 1).to_string();
-        self.w.segment("SE", &[count.as_str(), SET_CONTROL]);
-    }
-
-    /// 2000A and 2000B for one submitter, then its providers.
-    fn submitter(&mut self, group: &SubmitterGroup<'_>) {
-        let Some(first) = group.providers.first().and_then(|p| p.patients.first()) else {
-            return;
-        };
-        let Some(first) = first.claims.first() else {
-            return;
-        };
-        let date = self.date8();
-        let source_hl = self.next_hl();
-        self.w.segment("HL", &[source_hl.as_str(), "", "20", "1"]);
-        let source = self.source.clone();
-        self.w
-            .segment("NM1", &["AY", "2", &source, "", "", "", "", "46", &source]);
-        let trace = self.trace.clone();
-        self.w.segment("TRN", &["1", trace.as_str()]);
-        self.w.segment("DTP", &["050", "D8", date.as_str()]);
-        self.w.segment("DTP", &["009", "D8", date.as_str()]);
-
-        let receiver_hl = self.next_hl();
-        self.w
-            .segment("HL", &[receiver_hl.as_str(), source_hl.as_str(), "21", "1"]);
-        let envelope = &first.claim.envelope;
-        let submitter = self.clean(&envelope.submitter_id, ID_MAX);
-        let submitter = or_default(&submitter, "UNKNOWN");
-        let name = self.clean(submitter, LAST_NAME_MAX);
-        self.w.segment(
-            "NM1",
-            &["41", "2", name.as_str(), "", "", "", "", "46", submitter],
-        );
-        let batch = self.clean(&envelope.reference, REFERENCE_MAX);
-        let batch = or_default(&batch, &trace).to_string();
-        self.w.segment("TRN", &["2", batch.as_str()]);
-        let t = group.totals;
-        let status = self.w.composite(&["A1", "19", "AY"]);
-        let total = amount(t.total());
-        self.w.segment(
-            "STC",
-            &[
-                status.as_slice(),
-                date.as_bytes(),
-                t.action().as_bytes(),
-                total.as_bytes(),
-            ],
-        );
-        self.quantities(&t, "90", "AA");
-        for provider in &group.providers {
-            self.provider(provider, &receiver_hl);
-        }
-    }
-
-    /// QTY and AMT for a level: counts, then charges, each only when above zero.
-    fn quantities(&mut self, t: &Totals, accepted: &str, rejected: &str) {
-        if t.accepted > 0 {
-            self.w.segment("QTY", &[accepted, &t.accepted.to_string()]);
-        }
-        if t.rejected > 0 {
-            self.w.segment("QTY", &[rejected, &t.rejected.to_string()]);
-        }
-        if t.accepted > 0 {
-            self.w
-                .segment("AMT", &["YU", amount(t.accepted_charge).as_str()]);
-        }
-        if t.rejected > 0 {
-            self.w
-                .segment("AMT", &["YY", amount(t.rejected_charge).as_str()]);
-        }
-    }
-
-    /// 2000C for one billing provider, then its patients.
-    fn provider(&mut self, group: &ProviderGroup<'_>, parent: &str) {
-        let Some(first) = group.patients.first().and_then(|p| p.claims.first()) else {
-            return;
-        };
-        let hl = self.next_hl();
-        self.w.segment("HL", &[hl.as_str(), parent, "19", "1"]);
-        let p = &first.claim.billing.provider;
-        let entity_type = if p.entity_type == "1" { "1" } else { "2" };
-        let name = self.clean(&p.name, LAST_NAME_MAX);
-        let name = or_default(&name, "UNKNOWN");
-        let (qualifier, id) = match (&p.npi, &p.tax_id) {
-            (Some(npi), _) if !npi.raw.is_empty() => ("XX", self.clean(&npi.raw, ID_MAX)),
-            (_, Some(tin)) if !tin.raw.is_empty() => ("FI", self.clean(&tin.raw, ID_MAX)),
-            _ => ("XX", String::new()),
-        };
-        let id = or_default(&id, "UNKNOWN");
-        self.w.segment(
-            "NM1",
-            &["85", entity_type, name, "", "", "", "", qualifier, id],
-        );
-        self.w.segment("TRN", &["1", "0"]);
-        let t = group.totals;
-        let status = self.w.composite(&["A1", "19", "85"]);
-        let total = amount(t.total());
-        self.w.segment(
-            "STC",
-            &[
-                status.as_slice(),
-                b"",
-                t.action().as_bytes(),
-                total.as_bytes(),
-            ],
-        );
-        self.quantities(&t, "QA", "QC");
-        for patient in &group.patients {
-            self.patient(patient, &hl);
-        }
-    }
-
-    /// 2000D for one patient, then a 2200D for each of the patient's claims.
-    fn patient(&mut self, group: &PatientGroup<'_>, parent: &str) {
-        let Some(first) = group.claims.first() else {
-            return;
-        };
-        let hl = self.next_hl();
-        self.w.segment("HL", &[hl.as_str(), parent, "PT"]);
-        let person = first.claim.patient_person();
-        let last = self.clean(&person.last_name, LAST_NAME_MAX);
-        let first_name = self.clean(&person.first_name, FIRST_NAME_MAX);
-        let id = self.clean(member_id(&first.claim), ID_MAX);
-        self.w.segment(
-            "NM1",
-            &[
-                "QC",
-                "1",
-                or_default(&last, "UNKNOWN"),
-                first_name.as_str(),
-                "",
-                "",
-                "",
-                "MI",
-                or_default(&id, "UNKNOWN"),
-            ],
-        );
-        for result in &group.claims {
-            self.claim(result);
-        }
-    }
-
+impl Context {
     /// 2200D for one claim, then 2220D for its rejected lines.
-    fn claim(&mut self, result: &ClaimResult) {
+    fn claim(&self, w: &mut SegmentWriter, result: &ClaimResult) {
         let claim = &result.claim;
-        let date = self.date8();
-        let pcn = self.clean(claim.pcn(), REFERENCE_MAX);
-        self.w.segment("TRN", &["2", or_default(&pcn, "0")]);
+        let date = self.date8.as_str();
+        let pcn = clean(w, claim.pcn(), REFERENCE_MAX);
+        w.segment("TRN", &["2", or_default(&pcn, "0")]);
         let charge = amount(claim_charge(claim));
         let rejecting: Vec<&Finding> = if is_accepted(result) {
             Vec::new()
@@ -537,45 +931,35 @@ impl SetWriter<'_> {
                 .collect()
         };
         if rejecting.is_empty() {
-            let status = self.w.composite(&["A2", "20"]);
-            self.w.segment(
+            let status = w.composite(&["A2", "20"]);
+            w.segment(
                 "STC",
                 &[status.as_slice(), date.as_bytes(), b"WQ", charge.as_bytes()],
             );
         }
         let redact = Redactor::for_claim(claim);
         for f in &rejecting {
-            let status = self.status(f);
+            let status = status(w, f);
             let text = match f.line.and_then(|i| claim.lines.get(i)) {
                 Some(line) => format!("line {}, {}", line_number(line, f.line), f.message),
                 None => f.message.clone(),
             };
-            let message = self.clean(&redact.apply(&text), MESSAGE_MAX);
+            let message = clean(w, &redact.apply(&text), MESSAGE_MAX);
             let mut elements: Vec<&[u8]> =
                 vec![status.as_slice(), date.as_bytes(), b"U", charge.as_bytes()];
             elements.extend([b"".as_slice(); 7]);
             elements.push(message.as_bytes());
-            self.w.segment("STC", &elements);
+            w.segment("STC", &elements);
         }
         let suffix = format!("-{}", claim.ordinal);
         let keep = REFERENCE_MAX.saturating_sub(suffix.len());
         let prefix: String = self.trace.chars().take(keep).collect();
         let ours = format!("{prefix}{suffix}");
-        self.w.segment("REF", &["D9", ours.as_str()]);
+        w.segment("REF", &["D9", ours.as_str()]);
         let (format, period) = self.service_period(claim);
-        self.w.segment("DTP", &["472", format, period.as_str()]);
+        w.segment("DTP", &["472", format, period.as_str()]);
         if !rejecting.is_empty() {
-            self.lines(claim, &rejecting);
-        }
-    }
-
-    /// STC01 (or STC10/STC11) for a finding: category, status and entity when there is one.
-    fn status(&self, f: &Finding) -> Vec<u8> {
-        match f.stc {
-            Some(stc) => self
-                .w
-                .composite(&[stc.category, stc.status, stc.entity.unwrap_or("")]),
-            None => self.w.composite(&[FALLBACK_STC.0, FALLBACK_STC.1]),
+            self.lines(w, claim, &rejecting);
         }
     }
 
@@ -611,8 +995,8 @@ impl SetWriter<'_> {
     }
 
     /// 2220D for every line that has a rejecting finding, in line order.
-    fn lines(&mut self, claim: &Claim, rejecting: &[&Finding]) {
-        let date = self.date8();
+    fn lines(&self, w: &mut SegmentWriter, claim: &Claim, rejecting: &[&Finding]) {
+        let date = self.date8.as_str();
         let mut indexes: Vec<usize> = rejecting.iter().filter_map(|f| f.line).collect();
         indexes.sort_unstable();
         indexes.dedup();
@@ -622,16 +1006,16 @@ impl SetWriter<'_> {
             };
             let mut statuses: Vec<Vec<u8>> = Vec::new();
             for f in rejecting.iter().filter(|f| f.line == Some(i)) {
-                let s = self.status(f);
+                let s = status(w, f);
                 if !statuses.contains(&s) {
                     statuses.push(s);
                 }
             }
             statuses.truncate(3);
-            let procedure = self.procedure(line);
+            let procedure = procedure(w, line);
             let charge = line.charge.value.map(amount).unwrap_or_else(|| "0".into());
             let units = line.units.value.map(|u| u.to_string()).unwrap_or_default();
-            self.w.segment(
+            w.segment(
                 "SVC",
                 &[
                     procedure.as_slice(),
@@ -651,11 +1035,11 @@ impl SetWriter<'_> {
                 elements.extend([b"".as_slice(); 6]);
                 elements.extend(statuses[1..].iter().map(Vec::as_slice));
             }
-            self.w.segment("STC", &elements);
+            w.segment("STC", &elements);
             if let Some(control) = &line.control_number {
-                let control = self.clean(&control.raw, REFERENCE_MAX);
+                let control = clean(w, &control.raw, REFERENCE_MAX);
                 if !control.is_empty() {
-                    self.w.segment("REF", &["FJ", control.as_str()]);
+                    w.segment("REF", &["FJ", control.as_str()]);
                 }
             }
             if let Some(range) = line.service_date.as_ref().and_then(|d| d.value.value) {
@@ -671,36 +1055,44 @@ impl SetWriter<'_> {
                         ),
                     )
                 };
-                self.w.segment("DTP", &["472", format, period.as_str()]);
+                w.segment("DTP", &["472", format, period.as_str()]);
             }
         }
     }
+}
 
-    /// SVC01: qualifier, code and modifiers (`HC` when the qualifier is missing).
-    fn procedure(&self, line: &ServiceLine) -> Vec<u8> {
-        let (qualifier, code, modifiers) = match &line.procedure.value {
-            Some(p) => (
-                p.qualifier.as_str(),
-                p.code.as_str(),
-                p.modifiers.as_slice(),
-            ),
-            None => ("", "", &[][..]),
-        };
-        let qualifier = self.clean(qualifier, 2);
-        let code = self.clean(code, SERVICE_ID_MAX);
-        let mut parts = vec![
-            or_default(&qualifier, "HC").to_string(),
-            or_default(&code, "UNKNOWN").to_string(),
-        ];
-        parts.extend(
-            modifiers
-                .iter()
-                .take(4)
-                .map(|m| self.clean(m, 2))
-                .filter(|m| !m.is_empty()),
-        );
-        self.w.composite(&parts)
+/// STC01 (or STC10/STC11) for a finding: category, status and entity when there is one.
+fn status(w: &SegmentWriter, f: &Finding) -> Vec<u8> {
+    match f.stc {
+        Some(stc) => w.composite(&[stc.category, stc.status, stc.entity.unwrap_or("")]),
+        None => w.composite(&[FALLBACK_STC.0, FALLBACK_STC.1]),
     }
+}
+
+/// SVC01: qualifier, code and modifiers (`HC` when the qualifier is missing).
+fn procedure(w: &SegmentWriter, line: &ServiceLine) -> Vec<u8> {
+    let (qualifier, code, modifiers) = match &line.procedure.value {
+        Some(p) => (
+            p.qualifier.as_str(),
+            p.code.as_str(),
+            p.modifiers.as_slice(),
+        ),
+        None => ("", "", &[][..]),
+    };
+    let qualifier = clean(w, qualifier, 2);
+    let code = clean(w, code, SERVICE_ID_MAX);
+    let mut parts = vec![
+        or_default(&qualifier, "HC").to_string(),
+        or_default(&code, "UNKNOWN").to_string(),
+    ];
+    parts.extend(
+        modifiers
+            .iter()
+            .take(4)
+            .map(|m| clean(w, m, 2))
+            .filter(|m| !m.is_empty()),
+    );
+    w.composite(&parts)
 }
 
 /// The line's LX01 for messages, else its 1-based position.

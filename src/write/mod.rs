@@ -7,6 +7,9 @@
 
 pub mod ack277;
 pub mod ack999;
+pub mod atomic;
+pub mod corrected;
+pub mod report_json;
 pub mod ta1;
 
 use crate::x12::Delimiters;

@@ -19,6 +19,13 @@ pub struct Delimiters {
     pub segment: u8,
 }
 
+impl Default for Delimiters {
+    /// The delimiters most files use: `*`, `^`, `:` and `~`.
+    fn default() -> Self {
+        Delimiters::STANDARD
+    }
+}
+
 /// Why an ISA segment could not give usable delimiters.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum IsaProblem {

@@ -10,7 +10,7 @@ use super::common::{
 };
 use crate::model::{Cents, Claim, ServiceLine};
 use crate::rules::index::line_date;
-use crate::rules::{Action, Context, Family, Finding, PatientKey, Rule, RuleInfo, StcCodes};
+use crate::rules::{Action, Context, Family, Finding, Rule, RuleInfo, StcCodes};
 
 const A7_453: StcCodes = StcCodes {
     category: "A7",
@@ -340,7 +340,7 @@ fn over_threshold(
     let mut found = Vec::new();
     let mut year = 0;
     let mut total = Cents(0);
-    for fact in cx.index.all(PatientKey::of(claim)) {
+    for fact in cx.patient.all() {
         if !live(fact) || !fact_has_any(fact, bucket) {
             continue;
         }

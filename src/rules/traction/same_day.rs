@@ -1,5 +1,5 @@
 //! Rules about the same patient on the same date of service, within one claim or across the
-//! claims of the input (read from the [`PatientIndex`](crate::rules::PatientIndex)).
+//! claims of the input (the claim's [`PatientFacts`](crate::rules::PatientFacts)).
 
 use chrono::NaiveDate;
 
@@ -10,20 +10,12 @@ use super::common::{
 use crate::model::{Claim, ServiceLine};
 use crate::rules::index::line_date;
 use crate::rules::{
-    Action, Context, Family, Finding, LineFact, PatientKey, Repair, RepairKind, Rule, RuleInfo,
-    StcCodes,
+    Action, Context, Family, Finding, LineFact, Repair, RepairKind, Rule, RuleInfo, StcCodes,
 };
 
 /// The lines of the claim's patient on `date` in every claim of the input, voids left out.
-fn same_day<'i>(
-    claim: &Claim,
-    cx: &'i Context<'_>,
-    date: NaiveDate,
-) -> impl Iterator<Item = &'i LineFact> {
-    cx.index
-        .same_day(PatientKey::of(claim), date)
-        .iter()
-        .filter(|f| live(f))
+fn same_day<'i>(cx: &'i Context<'_>, date: NaiveDate) -> impl Iterator<Item = &'i LineFact> {
+    cx.patient.same_day(date).iter().filter(|f| live(f))
 }
 
 /// The first 97012 line of each date in a claim.
@@ -71,7 +63,7 @@ impl Rule for DupClaim {
         }
         let traction = cx.reference.therapy.codes.traction.as_str();
         for (i, date) in traction_dates(claim, cx) {
-            let earlier = same_day(claim, cx, date)
+            let earlier = same_day(cx, date)
                 .find(|f| f.code == traction && f.claim < claim.ordinal)
                 .map(|f| f.claim);
             let Some(earlier) = earlier else {
@@ -147,7 +139,7 @@ impl Rule for Ncci97140 {
             let Some(date) = line_date(claim, i) else {
                 continue;
             };
-            if same_day(claim, cx, date).any(|f| f.code == traction) {
+            if same_day(cx, date).any(|f| f.code == traction) {
                 out.push(ncci_finding(claim, cx, i, line, date));
             }
         }
@@ -222,8 +214,7 @@ impl Rule for Cmt {
     fn check(&self, claim: &Claim, cx: &Context<'_>, out: &mut Vec<Finding>) {
         let cmt = &cx.reference.therapy.codes.cmt;
         for (i, date) in traction_dates(claim, cx) {
-            let Some(found) = same_day(claim, cx, date).find(|f| cmt.iter().any(|c| f.code == *c))
-            else {
+            let Some(found) = same_day(cx, date).find(|f| cmt.iter().any(|c| f.code == *c)) else {
                 continue;
             };
             let draft = Draft {
@@ -276,7 +267,7 @@ impl Rule for Standalone {
         let active = &therapy.standalone.therapeutic_procedures;
         let evaluations = &therapy.codes.evaluations_allowed_same_day;
         for (i, date) in traction_dates(claim, cx) {
-            let paired = same_day(claim, cx, date).any(|f| {
+            let paired = same_day(cx, date).any(|f| {
                 active.iter().any(|c| f.code == *c) || evaluations.iter().any(|c| f.code == *c)
             });
             if paired {
@@ -325,7 +316,7 @@ impl Rule for Modalities {
     fn check(&self, claim: &Claim, cx: &Context<'_>, out: &mut Vec<Finding>) {
         let limit = cx.reference.therapy.modalities.max_per_day;
         for (i, date) in traction_dates(claim, cx) {
-            let mut codes: Vec<&str> = same_day(claim, cx, date)
+            let mut codes: Vec<&str> = same_day(cx, date)
                 .filter(|f| is_modality(cx, &f.code))
                 .map(|f| f.code.as_str())
                 .collect();
@@ -391,8 +382,8 @@ impl Rule for Visits {
         let traction = therapy.codes.traction.as_str();
         let limit = usize::try_from(therapy.visits.max_dates_per_patient).unwrap_or(usize::MAX);
         let mut dates: Vec<NaiveDate> = cx
-            .index
-            .all(PatientKey::of(claim))
+            .patient
+            .all()
             .iter()
             .filter(|f| live(f) && f.code == traction)
             .map(|f| f.date)

@@ -1,0 +1,350 @@
+//! What the acknowledgments decide: from the first pass's events (envelope segments, problems,
+//! and each claim's element problems), which interchanges a TA1 rejects, which functional
+//! groups and transaction sets a 999 rejects, and the 999 and TA1 to write.
+//!
+//! # Where a problem belongs
+//!
+//! The reader hands out opening segments (ISA, GS, ST) before the problems they cause and
+//! closing ones (SE, GE, IEA) after, so a problem belongs to what is open when it arrives:
+//!
+//! - `X12-ISA` problems and problems carrying a TA1 note code (three digits, such as `021`)
+//!   belong to the interchange;
+//! - otherwise to the open transaction set, else the open functional group; a problem that
+//!   arrives with nothing open (an ST outside a group) waits for the next set.
+//! - A claim's element problems (`X12-ELEMENT`) belong to the claim's set.
+//!
+//! # What rejects what
+//!
+//! - **TA1 `R`** (the interchange is refused; none of its groups is acknowledged in the 999
+//!   and none of its claims goes on): any `X12-ISA` problem except note `016` (a 4010
+//!   standards id in ISA11, which still frames the data), note `022` or `024` (control
+//!   structure), or an interchange with no IEA at all. **TA1 `E`** (accepted with errors): note
+//!   `001` (IEA02 differs from ISA13), `021` (IEA01 count), `016`, and `023` for a last IEA
+//!   without its terminator: the content is whole, so the groups are judged by the 999. A TA1
+//!   is written for `R`, and for any interchange whose ISA14 is `1`.
+//! - **999**: a group with its own problems (GE01, GE02, missing GE) is rejected with every set
+//!   in it (AK901 `R`); otherwise each set with a problem is rejected (IK501 `R`).
+
+use std::collections::HashMap;
+
+use crate::model::Claim;
+use crate::read::{EnvelopeKind, EnvelopeSegment};
+use crate::write::ack999::{ClaimContext, GroupAck, SetAck};
+use crate::write::corrected::Rejections;
+use crate::write::ta1::Ta1;
+use crate::x12::{Delimiters, Problem};
+
+/// Most problems kept per transaction set for the 999 (a set is rejected by its first one;
+/// the rest are counted, so a file broken everywhere cannot fill memory).
+const PROBLEMS_KEPT: usize = 1000;
+
+/// One interchange of the input as the acknowledgments see it.
+#[derive(Debug, Clone, Default)]
+pub struct InterchangeAck {
+    /// 1-based ordinal in the input.
+    pub ordinal: u64,
+    /// ISA05 and ISA06 (trimmed).
+    pub sender: (String, String),
+    /// ISA07 and ISA08 (trimmed).
+    pub receiver: (String, String),
+    /// ISA09, ISA10, ISA13 as written.
+    pub date: String,
+    /// ISA10.
+    pub time: String,
+    /// ISA13.
+    pub control: String,
+    /// ISA14 is `1`: the sender asks for a TA1.
+    pub wants_ta1: bool,
+    /// ISA15.
+    pub usage: char,
+    /// The delimiters, to answer in kind.
+    pub delimiters: Delimiters,
+    /// The input writes a line break after each segment.
+    pub line_break: bool,
+    /// GS02 and GS03 of its first group.
+    pub application: (String, String),
+    /// Problems with the envelope itself.
+    pub problems: Vec<Problem>,
+    /// Its functional groups.
+    pub groups: Vec<GroupAck>,
+    /// True once its IEA was read.
+    pub closed: bool,
+}
+
+impl InterchangeAck {
+    /// TA104: `R` rejected, `E` accepted with errors, `A` accepted.
+    pub fn ta1_code(&self) -> char {
+        if !self.closed || self.problems.iter().any(rejects_interchange) {
+            'R'
+        } else if self.problems.is_empty() {
+            'A'
+        } else {
+            'E'
+        }
+    }
+
+    /// The TA1 for this interchange, when one is owed.
+    pub fn ta1(&self) -> Option<Ta1> {
+        let code = self.ta1_code();
+        if code != 'R' && !self.wants_ta1 {
+            return None;
+        }
+        let note = match code {
+            'A' => "000".to_string(),
+            _ => self
+                .problems
+                .iter()
+                .find(|p| code != 'R' || rejects_interchange(p))
+                .and_then(|p| p.code)
+                .filter(|c| c.len() == 3)
+                .unwrap_or("023")
+                .to_string(),
+        };
+        Some(Ta1 {
+            control: self.control.clone(),
+            date: self.date.clone(),
+            time: self.time.clone(),
+            code,
+            note,
+        })
+    }
+}
+
+/// A problem that makes the TA1 reject its interchange.
+fn rejects_interchange(p: &Problem) -> bool {
+    match p.code {
+        Some("022" | "024") => true,
+        Some("016") => false,
+        _ => p.rule == "X12-ISA",
+    }
+}
+
+/// A problem that belongs to the interchange rather than a set or group.
+fn is_interchange_problem(p: &Problem) -> bool {
+    p.rule == "X12-ISA" || p.code.is_some_and(|c| c.len() == 3)
+}
+
+/// Builds the acknowledgments' view of an input from the first pass's events, in order.
+#[derive(Debug, Default)]
+pub struct AckBuilder {
+    interchanges: Vec<InterchangeAck>,
+    group_open: bool,
+    set_open: bool,
+    waiting: Vec<Problem>,
+    sets: HashMap<u64, (usize, usize, usize)>,
+    /// Problems past [`PROBLEMS_KEPT`] in one set, counted only.
+    dropped: u64,
+}
+
+impl AckBuilder {
+    /// An empty builder.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Takes an envelope segment.
+    pub fn envelope(&mut self, seg: &EnvelopeSegment) {
+        let s = seg.segment();
+        match seg.kind {
+            EnvelopeKind::InterchangeStart => {
+                let text = |n: usize| String::from_utf8_lossy(s.element(n)).trim().to_string();
+                self.interchanges.push(InterchangeAck {
+                    ordinal: seg.interchange,
+                    sender: (text(5), text(6)),
+                    receiver: (text(7), text(8)),
+                    date: text(9),
+                    time: text(10),
+                    control: text(13),
+                    wants_ta1: s.element(14) == b"1",
+                    usage: s.element(15).first().map_or('T', |&b| char::from(b)),
+                    delimiters: s.delimiters(),
+                    line_break: seg.raw().ends_with(b"\n"),
+                    ..InterchangeAck::default()
+                });
+                self.group_open = false;
+                self.set_open = false;
+            }
+            EnvelopeKind::GroupStart => {
+                let text = |n: usize| String::from_utf8_lossy(s.element(n)).into_owned();
+                let ic = self.current_interchange();
+                if ic.groups.is_empty() {
+                    ic.application = (text(2), text(3));
+                }
+                ic.groups.push(GroupAck {
+                    functional_id: text(1),
+                    control: text(6),
+                    version: text(8),
+                    ..GroupAck::default()
+                });
+                self.group_open = true;
+                self.set_open = false;
+            }
+            EnvelopeKind::SetStart => {
+                let text = |n: usize| String::from_utf8_lossy(s.element(n)).into_owned();
+                if !self.group_open {
+                    // An ST outside a group: acknowledge it in a group of its own so it is
+                    // still rejected in the 999.
+                    self.current_interchange().groups.push(GroupAck {
+                        functional_id: "HC".into(),
+                        ..GroupAck::default()
+                    });
+                    self.group_open = true;
+                }
+                let waiting = std::mem::take(&mut self.waiting);
+                let ic_index = self.interchanges.len() - 1;
+                let group = self.current_group();
+                let version = if s.element(3).is_empty() {
+                    group.version.clone()
+                } else {
+                    text(3)
+                };
+                group.sets.push(SetAck {
+                    transaction: text(1),
+                    control: text(2),
+                    version,
+                    problems: waiting,
+                    claims: Vec::new(),
+                });
+                let g = self.interchanges[ic_index].groups.len() - 1;
+                let set = self.interchanges[ic_index].groups[g].sets.len() - 1;
+                self.sets.insert(seg.set, (ic_index, g, set));
+                self.set_open = true;
+            }
+            EnvelopeKind::SetEnd => self.set_open = false,
+            EnvelopeKind::GroupEnd => {
+                self.set_open = false;
+                self.group_open = false;
+            }
+            EnvelopeKind::InterchangeEnd => {
+                self.set_open = false;
+                self.group_open = false;
+                self.current_interchange().closed = true;
+            }
+            EnvelopeKind::Header | EnvelopeKind::Other => {}
+        }
+    }
+
+    /// Takes a problem the reader reported.
+    pub fn problem(&mut self, problem: Problem) {
+        if is_interchange_problem(&problem) || self.interchanges.is_empty() {
+            self.current_interchange().problems.push(problem);
+        } else if self.set_open {
+            let mut dropped = 0;
+            if let Some(set) = self.current_group().sets.last_mut() {
+                push_capped(&mut set.problems, problem, &mut dropped);
+            }
+            self.dropped += dropped;
+        } else if self.group_open {
+            self.current_group().problems.push(problem);
+        } else {
+            self.waiting.push(problem);
+        }
+    }
+
+    /// Takes a claim's element problems and notes the claim's CLM01 for `CTX` when a problem
+    /// of its set lies within it.
+    pub fn claim(&mut self, claim: &Claim, problems: Vec<Problem>) {
+        let Some(&(ic, g, s)) = self.sets.get(&claim.envelope.set_index) else {
+            return;
+        };
+        let set = &mut self.interchanges[ic].groups[g].sets[s];
+        let stored = claim.source.segments.stored();
+        let (Some(first), Some(last)) = (stored.first(), stored.last()) else {
+            return;
+        };
+        let range = first.set_segment..=last.set_segment;
+        for p in problems {
+            push_capped(&mut set.problems, p, &mut self.dropped);
+        }
+        if set.problems.iter().any(|p| range.contains(&p.set_segment)) {
+            set.claims.push(ClaimContext {
+                first_segment: first.set_segment,
+                last_segment: last.set_segment,
+                clm01: claim.pcn().to_string(),
+            });
+        }
+    }
+
+    /// Closes the view at the end of the input.
+    pub fn finish(mut self) -> Acknowledgments {
+        if !self.waiting.is_empty() {
+            let waiting = std::mem::take(&mut self.waiting);
+            self.current_interchange().problems.extend(waiting);
+        }
+        let mut rejections = Rejections::default();
+        for ic in &self.interchanges {
+            if ic.ta1_code() == 'R' {
+                rejections.interchanges.insert(ic.ordinal);
+            }
+        }
+        for (&set_index, &(ic, g, s)) in &self.sets {
+            let group = &self.interchanges[ic].groups[g];
+            if !group.problems.is_empty() || !group.sets[s].accepted() {
+                rejections.sets.insert(set_index);
+            }
+        }
+        Acknowledgments {
+            interchanges: self.interchanges,
+            rejections,
+            problems_not_kept: self.dropped,
+        }
+    }
+
+    fn current_interchange(&mut self) -> &mut InterchangeAck {
+        if self.interchanges.is_empty() {
+            self.interchanges.push(InterchangeAck::default());
+        }
+        let last = self.interchanges.len() - 1;
+        &mut self.interchanges[last]
+    }
+
+    fn current_group(&mut self) -> &mut GroupAck {
+        let ic = self.current_interchange();
+        if ic.groups.is_empty() {
+            ic.groups.push(GroupAck::default());
+        }
+        let last = ic.groups.len() - 1;
+        &mut ic.groups[last]
+    }
+}
+
+fn push_capped(problems: &mut Vec<Problem>, problem: Problem, dropped: &mut u64) {
+    if problems.len() < PROBLEMS_KEPT {
+        problems.push(problem);
+    } else {
+        *dropped += 1;
+    }
+}
+
+/// The acknowledgments' decisions about one input.
+#[derive(Debug, Clone, Default)]
+pub struct Acknowledgments {
+    /// Every interchange, with its groups and sets.
+    pub interchanges: Vec<InterchangeAck>,
+    /// What is rejected whole.
+    pub rejections: Rejections,
+    /// Problems counted but not kept for the 999.
+    pub problems_not_kept: u64,
+}
+
+impl Acknowledgments {
+    /// The groups the 999 acknowledges: those of interchanges the TA1 does not reject.
+    pub fn groups_for_999(&self) -> Vec<GroupAck> {
+        self.interchanges
+            .iter()
+            .filter(|ic| !self.rejections.interchanges.contains(&ic.ordinal))
+            .flat_map(|ic| ic.groups.iter().cloned())
+            .collect()
+    }
+
+    /// Every problem, in order: interchange, then group, then set problems.
+    pub fn problems(&self) -> impl Iterator<Item = &Problem> + '_ {
+        self.interchanges.iter().flat_map(|ic| {
+            ic.problems.iter().chain(ic.groups.iter().flat_map(|g| {
+                g.problems
+                    .iter()
+                    .chain(g.sets.iter().flat_map(|s| s.problems.iter()))
+            }))
+        })
+    }
+}

@@ -1,0 +1,589 @@
+//! The corrected 837P: the input with rejected claims taken out and repairs applied.
+//!
+//! [`CorrectedWriter`] is fed the second pass's stream in input order (envelope segments and
+//! checked claims) and copies what goes on to the payer:
+//!
+//! - Interchanges the TA1 rejects and transaction sets the 999 rejects are left out whole
+//!   (their claims are answered there, not in the 277CA).
+//! - Rejected claims are left out. A billing, subscriber or patient level is written just
+//!   before its first claim that goes on, so a level left with no claims disappears; an
+//!   interchange, group or set left with no claims disappears too.
+//! - HL01 is renumbered from 1 in each set and HL02 points at the parent's new number. A
+//!   subscriber's HL04 (child code) is corrected once it is known whether one of its patient
+//!   levels was written (the byte is patched in place: `0` and `1` have the same length).
+//! - Repairs ([`RepairKind::SetValue`]) rewrite one element or component of one segment; a
+//!   repair of a billing, subscriber or patient segment is applied once, when the level is
+//!   written. [`RepairKind::RemoveLine`] drops a 2400 loop; the claim's remaining LX01 are
+//!   renumbered from 1 and CLM02 becomes the sum of the remaining SV102.
+//! - SE01, GE01 and IEA01 are recomputed. Control numbers (ISA13, GS06, ST02) are kept: the
+//!   payer never received the input, so the corrected interchange is the first it sees.
+//! - Every segment no repair touches is written byte for byte as read, with the input's
+//!   delimiters and line breaks. A file with nothing to correct comes out identical.
+
+use std::collections::{HashMap, HashSet};
+use std::io::{self, Seek, SeekFrom, Write};
+use std::sync::Arc;
+
+use crate::check::ClaimResult;
+use crate::model::{Cents, SegmentTable};
+use crate::read::{EnvelopeKind, EnvelopeSegment};
+use crate::rules::{Action, Disposition, RepairKind};
+use crate::x12::Segment;
+
+/// Which interchanges and transaction sets the acknowledgments reject as a whole, by their
+/// 1-based ordinals in the input.
+#[derive(Debug, Clone, Default)]
+pub struct Rejections {
+    /// Interchanges a TA1 rejects.
+    pub interchanges: HashSet<u64>,
+    /// Transaction sets a 999 rejects (including every set of a rejected group).
+    pub sets: HashSet<u64>,
+}
+
+impl Rejections {
+    /// True when the claim's interchange or transaction set is rejected whole.
+    pub fn rejects_claim(&self, result: &ClaimResult) -> bool {
+        let env = &result.claim.envelope;
+        self.interchanges.contains(&env.interchange) || self.sets.contains(&env.set_index)
+    }
+}
+
+/// Claims and charges written to the corrected file.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CorrectedTotals {
+    /// Claims written.
+    pub claims: u64,
+    /// Their CLM02 as written (after recomputation).
+    pub charges: Cents,
+    /// Charges of service lines a repair removed from claims that were written.
+    pub removed_line_charges: Cents,
+    /// Service lines removed by repairs.
+    pub removed_lines: u64,
+}
+
+/// Why the corrected file could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum CorrectedError {
+    /// The output could not be written.
+    #[error("cannot write the corrected file: {0}")]
+    Io(#[from] io::Error),
+    /// A repair points at a segment or element the claim does not have: a bug, never input.
+    #[error("claim #{claim}: repair of segment {segment} could not be applied: {why}")]
+    Repair {
+        /// The claim's ordinal.
+        claim: u64,
+        /// The input segment number the repair names.
+        segment: u64,
+        /// What went wrong.
+        why: &'static str,
+    },
+}
+
+/// One value to set in one segment.
+#[derive(Debug, Clone)]
+struct Edit {
+    element: u8,
+    component: u8,
+    value: String,
+}
+
+/// The open subscriber level: its new HL number and, when HL04 was written, where.
+#[derive(Debug, Clone, Copy)]
+struct OpenSubscriber {
+    key: usize,
+    hl: u32,
+    child_code_at: Option<(u64, u8)>,
+    children: bool,
+}
+
+/// Streams the corrected 837P to `W` (seekable, to patch HL04).
+pub struct CorrectedWriter<W: Write + Seek> {
+    out: W,
+    offset: u64,
+    rejections: Arc<Rejections>,
+    totals: CorrectedTotals,
+    skipping_interchange: bool,
+    skipping_set: bool,
+    pending_isa: Option<Vec<u8>>,
+    pending_gs: Option<Vec<u8>>,
+    pending_set: Option<(Vec<u8>, u32)>,
+    interchange_open: bool,
+    group_open: bool,
+    set_open: bool,
+    groups_written: u64,
+    sets_written: u64,
+    set_segments: u32,
+    next_hl: u32,
+    billing: Option<(usize, u32)>,
+    subscriber: Option<OpenSubscriber>,
+    patient: Option<usize>,
+}
+
+impl<W: Write + Seek> CorrectedWriter<W> {
+    /// A writer that leaves out what `rejections` names.
+    pub fn new(out: W, rejections: Arc<Rejections>) -> Self {
+        CorrectedWriter {
+            out,
+            offset: 0,
+            rejections,
+            totals: CorrectedTotals::default(),
+            skipping_interchange: false,
+            skipping_set: false,
+            pending_isa: None,
+            pending_gs: None,
+            pending_set: None,
+            interchange_open: false,
+            group_open: false,
+            set_open: false,
+            groups_written: 0,
+            sets_written: 0,
+            set_segments: 0,
+            next_hl: 0,
+            billing: None,
+            subscriber: None,
+            patient: None,
+        }
+    }
+
+    /// Takes one segment outside claims and levels.
+    pub fn envelope(&mut self, seg: &EnvelopeSegment) -> Result<(), CorrectedError> {
+        match seg.kind {
+            EnvelopeKind::InterchangeStart => {
+                self.skipping_interchange = self.rejections.interchanges.contains(&seg.interchange);
+                self.pending_isa = Some(seg.raw().to_vec());
+                self.interchange_open = false;
+                self.groups_written = 0;
+            }
+            EnvelopeKind::GroupStart => {
+                self.pending_gs = Some(seg.raw().to_vec());
+                self.group_open = false;
+                self.sets_written = 0;
+            }
+            EnvelopeKind::SetStart => {
+                self.skipping_set = self.rejections.sets.contains(&seg.set);
+                self.pending_set = Some((seg.raw().to_vec(), 1));
+                self.set_open = false;
+                self.set_segments = 0;
+                self.next_hl = 0;
+                self.billing = None;
+                self.subscriber = None;
+                self.patient = None;
+            }
+            EnvelopeKind::Header => {
+                if self.set_open {
+                    // Not expected in a set the 999 accepts; kept rather than lost.
+                    self.write_counted(seg.raw())?;
+                } else if let Some((bytes, count)) = self.pending_set.as_mut() {
+                    bytes.extend_from_slice(seg.raw());
+                    *count += 1;
+                }
+            }
+            EnvelopeKind::Other => {}
+            EnvelopeKind::SetEnd => {
+                if self.set_open {
+                    self.close_subscriber()?;
+                    let count = (self.set_segments + 1).to_string();
+                    let se = rewritten(&seg.segment(), &[edit(1, 0, &count)]);
+                    self.write_raw(&se)?;
+                    self.sets_written += 1;
+                }
+                self.set_open = false;
+                self.pending_set = None;
+                self.skipping_set = false;
+            }
+            EnvelopeKind::GroupEnd => {
+                if self.group_open {
+                    let count = self.sets_written.to_string();
+                    let ge = rewritten(&seg.segment(), &[edit(1, 0, &count)]);
+                    self.write_raw(&ge)?;
+                    self.groups_written += 1;
+                }
+                self.group_open = false;
+                self.pending_gs = None;
+            }
+            EnvelopeKind::InterchangeEnd => {
+                if self.interchange_open {
+                    let count = self.groups_written.to_string();
+                    let iea = rewritten(&seg.segment(), &[edit(1, 0, &count)]);
+                    self.write_raw(&iea)?;
+                }
+                self.interchange_open = false;
+                self.pending_isa = None;
+                self.skipping_interchange = false;
+            }
+        }
+        Ok(())
+    }
+
+    /// Takes one checked claim: writes it (with its levels, repaired) when it goes on.
+    pub fn claim(&mut self, result: &ClaimResult) -> Result<bool, CorrectedError> {
+        if self.skipping_interchange
+            || self.skipping_set
+            || result.disposition == Disposition::Rejected
+            || self.rejections.rejects_claim(result)
+        {
+            return Ok(false);
+        }
+        let edits = edits_of(result);
+        let removed = removed_lines(result);
+        self.open_envelope()?;
+        self.write_levels(result, &edits)?;
+        self.write_claim(result, &edits, &removed)?;
+        Ok(true)
+    }
+
+    /// Flushes and gives back the output and what was written.
+    pub fn finish(mut self) -> Result<(W, CorrectedTotals), CorrectedError> {
+        self.out.flush()?;
+        Ok((self.out, self.totals))
+    }
+
+    fn open_envelope(&mut self) -> Result<(), CorrectedError> {
+        if !self.interchange_open {
+            if let Some(isa) = self.pending_isa.take() {
+                self.write_raw(&isa)?;
+            }
+            self.interchange_open = true;
+        }
+        if !self.group_open {
+            if let Some(gs) = self.pending_gs.take() {
+                self.write_raw(&gs)?;
+            }
+            self.group_open = true;
+        }
+        if !self.set_open {
+            if let Some((bytes, count)) = self.pending_set.take() {
+                self.write_raw(&bytes)?;
+                self.set_segments = count;
+            }
+            self.set_open = true;
+        }
+        Ok(())
+    }
+
+    fn write_levels(
+        &mut self,
+        result: &ClaimResult,
+        edits: &HashMap<u64, Vec<Edit>>,
+    ) -> Result<(), CorrectedError> {
+        let source = &result.claim.source;
+        let billing_key = Arc::as_ptr(&source.billing) as usize;
+        if self.billing.map(|b| b.0) != Some(billing_key) {
+            self.close_subscriber()?;
+            self.next_hl += 1;
+            let hl = self.next_hl;
+            self.write_level(&source.billing, hl, None, edits, result)?;
+            self.billing = Some((billing_key, hl));
+            self.patient = None;
+        }
+        let billing_hl = self.billing.map_or(0, |b| b.1);
+        let subscriber_key = Arc::as_ptr(&source.subscriber) as usize;
+        if self.subscriber.map(|s| s.key) != Some(subscriber_key) {
+            self.close_subscriber()?;
+            self.next_hl += 1;
+            let hl = self.next_hl;
+            let child_code_at =
+                self.write_level(&source.subscriber, hl, Some(billing_hl), edits, result)?;
+            self.subscriber = Some(OpenSubscriber {
+                key: subscriber_key,
+                hl,
+                child_code_at,
+                children: false,
+            });
+            self.patient = None;
+        }
+        if let Some(patient) = &source.patient {
+            let patient_key = Arc::as_ptr(patient) as usize;
+            if self.patient != Some(patient_key) {
+                let parent = self.subscriber.map_or(0, |s| s.hl);
+                self.next_hl += 1;
+                let hl = self.next_hl;
+                self.write_level(patient, hl, Some(parent), edits, result)?;
+                self.patient = Some(patient_key);
+                if let Some(s) = self.subscriber.as_mut() {
+                    s.children = true;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes a level table with its HL renumbered; returns where HL04 was written.
+    fn write_level(
+        &mut self,
+        table: &SegmentTable,
+        hl: u32,
+        parent: Option<u32>,
+        edits: &HashMap<u64, Vec<Edit>>,
+        result: &ClaimResult,
+    ) -> Result<Option<(u64, u8)>, CorrectedError> {
+        let mut child_code_at = None;
+        for (seg, stored) in table.iter() {
+            let mut seg_edits = edits
+                .get(&stored.position.segment)
+                .cloned()
+                .unwrap_or_default();
+            if seg.id() == b"HL" && stored.opens_loop {
+                let number = hl.to_string();
+                let parent = parent.map(|p| p.to_string()).unwrap_or_default();
+                seg_edits.push(edit(1, 0, &number));
+                seg_edits.push(edit(2, 0, &parent));
+                let bytes = rewritten_checked(&seg, &seg_edits, result, stored.position.segment)?;
+                let code = seg.element(4);
+                if code.len() == 1 {
+                    // HL04 is the last element: the byte before the terminator.
+                    let at = self.offset + hl04_offset(&bytes, &seg);
+                    child_code_at = Some((at, code[0]));
+                }
+                self.write_counted(&bytes)?;
+            } else if seg_edits.is_empty() {
+                self.write_counted(seg.raw())?;
+            } else {
+                let bytes = rewritten_checked(&seg, &seg_edits, result, stored.position.segment)?;
+                self.write_counted(&bytes)?;
+            }
+        }
+        Ok(child_code_at)
+    }
+
+    fn write_claim(
+        &mut self,
+        result: &ClaimResult,
+        edits: &HashMap<u64, Vec<Edit>>,
+        removed: &HashSet<usize>,
+    ) -> Result<(), CorrectedError> {
+        let claim = &result.claim;
+        let table = &claim.source.segments;
+        let starts: Vec<usize> = claim.lines.iter().map(|l| l.first_segment).collect();
+        let line_of = |i: usize| starts.iter().rposition(|&s| s <= i);
+        let removed_any = !removed.is_empty();
+        let mut kept_total = Cents(0);
+        for (i, line) in claim.lines.iter().enumerate() {
+            let charge = line.charge.value.unwrap_or_default();
+            if removed.contains(&i) {
+                self.totals.removed_line_charges.0 += charge.0;
+                self.totals.removed_lines += 1;
+            } else {
+                kept_total.0 += charge.0;
+            }
+        }
+        let mut lx = 0u32;
+        for (i, (seg, stored)) in table.iter().enumerate() {
+            let line = line_of(i);
+            if line.is_some_and(|l| removed.contains(&l)) {
+                continue;
+            }
+            let mut seg_edits = edits
+                .get(&stored.position.segment)
+                .cloned()
+                .unwrap_or_default();
+            if removed_any && i == 0 && seg.id() == b"CLM" {
+                seg_edits.push(edit(2, 0, &x12_amount(kept_total)));
+            }
+            if line.is_some() && starts.contains(&i) && seg.id() == b"LX" {
+                lx += 1;
+                if removed_any {
+                    seg_edits.push(edit(1, 0, &lx.to_string()));
+                }
+            }
+            if seg_edits.is_empty() {
+                self.write_counted(seg.raw())?;
+            } else {
+                let bytes = rewritten_checked(&seg, &seg_edits, result, stored.position.segment)?;
+                self.write_counted(&bytes)?;
+            }
+        }
+        self.totals.claims += 1;
+        self.totals.charges.0 += if removed_any {
+            kept_total.0
+        } else {
+            claim.total_charge.value.unwrap_or_default().0
+        };
+        Ok(())
+    }
+
+    /// Sets the open subscriber's HL04 to what was written under it: `1` when a patient level
+    /// followed, else `0`.
+    fn close_subscriber(&mut self) -> Result<(), CorrectedError> {
+        let Some(open) = self.subscriber.take() else {
+            return Ok(());
+        };
+        if let Some((at, code)) = open.child_code_at {
+            let wanted = if open.children { b'1' } else { b'0' };
+            if matches!(code, b'0' | b'1') && code != wanted {
+                self.out.seek(SeekFrom::Start(at))?;
+                self.out.write_all(&[wanted])?;
+                self.out.seek(SeekFrom::Start(self.offset))?;
+            }
+        }
+        Ok(())
+    }
+
+    fn write_counted(&mut self, bytes: &[u8]) -> Result<(), CorrectedError> {
+        self.set_segments += 1;
+        self.write_raw(bytes)
+    }
+
+    fn write_raw(&mut self, bytes: &[u8]) -> Result<(), CorrectedError> {
+        self.out.write_all(bytes)?;
+        self.offset += bytes.len() as u64;
+        Ok(())
+    }
+}
+
+fn edit(element: u8, component: u8, value: &str) -> Edit {
+    Edit {
+        element,
+        component,
+        value: value.to_string(),
+    }
+}
+
+/// The SetValue repairs of the findings that repair, by input segment number, in rule order
+/// (a later repair of the same element already includes an earlier one's change).
+fn edits_of(result: &ClaimResult) -> HashMap<u64, Vec<Edit>> {
+    let mut edits: HashMap<u64, Vec<Edit>> = HashMap::new();
+    for f in &result.findings {
+        let Some(repair) = f.repair.as_ref().filter(|_| f.action == Action::Repair) else {
+            continue;
+        };
+        if repair.kind == RepairKind::SetValue {
+            edits.entry(repair.at.segment).or_default().push(Edit {
+                element: repair.at.element,
+                component: repair.at.component,
+                value: repair.new.clone(),
+            });
+        }
+    }
+    edits
+}
+
+/// The lines the repairing findings remove.
+fn removed_lines(result: &ClaimResult) -> HashSet<usize> {
+    result
+        .findings
+        .iter()
+        .filter(|f| f.action == Action::Repair)
+        .filter_map(|f| match f.repair.as_ref().map(|r| &r.kind) {
+            Some(RepairKind::RemoveLine { line }) => Some(*line),
+            _ => None,
+        })
+        .collect()
+}
+
+fn rewritten_checked(
+    seg: &Segment<'_>,
+    edits: &[Edit],
+    result: &ClaimResult,
+    segment: u64,
+) -> Result<Vec<u8>, CorrectedError> {
+    if edits.iter().any(|e| e.element == 0) {
+        return Err(CorrectedError::Repair {
+            claim: result.claim.ordinal,
+            segment,
+            why: "a repair names no element",
+        });
+    }
+    Ok(rewritten(seg, edits))
+}
+
+/// The segment's raw bytes with `edits` applied to its body; leading white space, terminator
+/// and line break stay as read. Unchanged when every edit sets the value already there.
+fn rewritten(seg: &Segment<'_>, edits: &[Edit]) -> Vec<u8> {
+    let d = seg.delimiters();
+    let body = seg.body();
+    let mut elements: Vec<Vec<u8>> = body
+        .split(|&b| b == d.element)
+        .map(<[u8]>::to_vec)
+        .collect();
+    for e in edits {
+        let n = usize::from(e.element);
+        if elements.len() <= n {
+            elements.resize(n + 1, Vec::new());
+        }
+        if e.component == 0 {
+            elements[n] = e.value.as_bytes().to_vec();
+        } else {
+            let c = usize::from(e.component);
+            let mut parts: Vec<Vec<u8>> = elements[n]
+                .split(|&b| b == d.component)
+                .map(<[u8]>::to_vec)
+                .collect();
+            if parts.len() < c {
+                parts.resize(c, Vec::new());
+            }
+            parts[c - 1] = e.value.as_bytes().to_vec();
+            while parts.len() > 1 && parts.last().is_some_and(Vec::is_empty) {
+                parts.pop();
+            }
+            elements[n] = parts.join(&d.component);
+        }
+    }
+    while elements.len() > 1 && elements.last().is_some_and(Vec::is_empty) {
+        elements.pop();
+    }
+    let new_body = elements.join(&d.element);
+    let raw = seg.raw();
+    let start = seg.body_start();
+    let end = start + body.len();
+    let mut out = Vec::with_capacity(raw.len() + 8);
+    out.extend_from_slice(&raw[..start]);
+    out.extend_from_slice(&new_body);
+    out.extend_from_slice(&raw[end..]);
+    out
+}
+
+/// Where HL04's one byte sits in a rewritten HL segment (the last byte of its body).
+fn hl04_offset(bytes: &[u8], seg: &Segment<'_>) -> u64 {
+    let tail = seg.raw().len() - seg.body_start() - seg.body().len();
+    (bytes.len() - tail - 1) as u64
+}
+
+/// An amount as X12 writes it: no trailing zeros after the point, no point for whole
+/// dollars (`112.5`, `500`).
+pub fn x12_amount(amount: Cents) -> String {
+    let text = amount.to_string();
+    let trimmed = text.trim_end_matches('0').trim_end_matches('.');
+    trimmed.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::x12::{Delimiters, Position};
+
+    fn seg(raw: &[u8], body_end: usize) -> Segment<'_> {
+        Segment::new(raw, 0..body_end, Delimiters::STANDARD, Position::default())
+    }
+
+    #[test]
+    fn amounts_drop_trailing_zeros() {
+        assert_eq!(x12_amount(Cents(50000)), "500");
+        assert_eq!(x12_amount(Cents(11250)), "112.5");
+        assert_eq!(x12_amount(Cents(1225)), "12.25");
+        assert_eq!(x12_amount(Cents(0)), "0");
+        assert_eq!(x12_amount(Cents(-150)), "-1.5");
+    }
+
+    #[test]
+    fn rewriting_keeps_terminator_and_line_break() {
+        let raw = b"LX*3~\r\n";
+        let out = rewritten(&seg(raw, 4), &[edit(1, 0, "2")]);
+        assert_eq!(out, b"LX*2~\r\n");
+    }
+
+    #[test]
+    fn rewriting_a_component_pads_and_trims() {
+        let raw = b"SV1*HC:97012*40*UN*1***1~";
+        let s = seg(raw, raw.len() - 1);
+        assert_eq!(
+            rewritten(&s, &[edit(1, 3, "GP")]),
+            b"SV1*HC:97012:GP*40*UN*1***1~"
+        );
+        assert_eq!(
+            rewritten(&s, &[edit(9, 0, "Y")]),
+            b"SV1*HC:97012*40*UN*1***1**Y~"
+        );
+        assert_eq!(rewritten(&s, &[edit(4, 0, "1")]), raw.to_vec());
+    }
+}
