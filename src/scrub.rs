@@ -442,9 +442,12 @@ impl Scrubber {
         }
 
         let groups = acks.groups_for_999();
-        let ack999_control = self.take_control();
-        let ack999_bytes = (!groups.is_empty())
-            .then(|| ack999::write(&envelope_with(&env, ack999_control), &groups));
+        let ack999_bytes = if groups.is_empty() {
+            None
+        } else {
+            let control = self.take_control();
+            Some(ack999::write(&envelope_with(&env, control), &groups))
+        };
         let mut ta1_bytes = Vec::new();
         for ic in &acks.interchanges {
             if let Some(ta1) = ic.ta1() {

@@ -1,0 +1,526 @@
+//! `scrub` outputs appear whole or not at all, and an existing output is replaced only by a
+//! complete new one.
+//!
+//! What this proves, with the real binary:
+//!
+//! * **Killed mid-run** (`killed_scrub_leaves_only_old_or_complete_new_outputs`): the output
+//!   directory starts with the complete outputs of an earlier scrub of a *different* small
+//!   file with the same stem (all five kinds, a TA1 included). A scrub of a generated
+//!   40,000-claim file into it is killed with SIGKILL at 20 %, 50 % and 90 % of the time an
+//!   uninterrupted run takes, and once the moment the first output is replaced (the commit
+//!   phase, where old and new meet). After every kill the directory holds no
+//!   `.scrub837-partial-*` file and no name other than the expected outputs, and every output
+//!   present is byte-identical either to the old one or to the output of an uninterrupted run
+//!   of the same input (both of which are checked complete: every X12 file ends with an
+//!   `IEA` segment and has as many `ISA` as `IEA`, the report is JSON with an `accounting`
+//!   object). A last run to completion replaces all old outputs and removes the stale TA1.
+//! * **A write fails part way** (`failed_write_leaves_old_outputs_untouched`): the scrub runs
+//!   under a lowered `RLIMIT_FSIZE` with `SIGXFSZ` ignored, so the kernel refuses a write
+//!   with `EFBIG` once an output grows past the limit. It stops with exit code 2 and a
+//!   "cannot write" error naming the output directory, and the old outputs are untouched
+//!   (same bytes, same inodes) with nothing new beside them.
+//!
+//! Linux only: the guarantee that nothing at all is left behind rests on `O_TMPFILE`.
+#![cfg(target_os = "linux")]
+
+use std::collections::BTreeMap;
+use std::os::unix::fs::MetadataExt;
+use std::os::unix::process::ExitStatusExt;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The stem every input here shares, so old and new outputs have the same names.
+const NAME: &str = "batch";
+/// Claims in the big input: a few seconds of scrubbing in the dev profile.
+const BIG_CLAIMS: u32 = 40_000;
+/// Claims in the input of the write-failure case: outputs of about 2 MB.
+const MEDIUM_CLAIMS: u32 = 5_000;
+/// Fixed acknowledgment time, so that two runs of one input write the same bytes.
+const ACK_TIME: &str = "202601151030";
+/// Hidden names of the fallback temporary files (`scrub837::write::atomic::PARTIAL_PREFIX`).
+const PARTIAL_PREFIX: &str = ".scrub837-partial";
+/// Longest any single run may take before the test gives up on it.
+const RUN_LIMIT: Duration = Duration::from_secs(180);
+
+fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_scrub837")
+}
+
+/// Every output name a scrub of `NAME.*` may write.
+fn output_names() -> [String; 5] {
+    [
+        format!("{NAME}.corrected.837"),
+        format!("{NAME}.277"),
+        format!("{NAME}.999"),
+        format!("{NAME}.ta1"),
+        format!("{NAME}.report.json"),
+    ]
+}
+
+/// Writes a synthetic 837P of `claims` claims at `path`.
+fn generate(claims: u32, path: &Path) {
+    let out = Command::new(bin())
+        .args(["generate", "--claims", &claims.to_string(), "--out"])
+        .arg(path)
+        .output()
+        .expect("run scrub837 generate");
+    assert!(
+        out.status.success(),
+        "generate failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A small input that makes all five outputs: `samples/multi-interchange.837` with the
+/// second interchange's ISA15 set to `X`, so the TA1 rejects it and the first goes through.
+fn write_old_input(path: &Path) {
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/multi-interchange.837");
+    let text = std::fs::read_to_string(&sample)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", sample.display()));
+    let usage = "*000000105*0*T*";
+    let at = text
+        .find(usage)
+        .expect("the second interchange's ISA13-ISA15");
+    let changed = format!(
+        "{}*000000105*0*X*{}",
+        &text[..at],
+        &text[at + usage.len()..]
+    );
+    std::fs::write(path, changed).expect("write the old input");
+}
+
+/// `scrub837 scrub INPUT --out DIR --ack-time ACK_TIME`, not yet started.
+fn scrub_command(input: &Path, dir: &Path) -> Command {
+    let mut cmd = Command::new(bin());
+    cmd.arg("scrub")
+        .arg(input)
+        .arg("--out")
+        .arg(dir)
+        .args(["--ack-time", ACK_TIME]);
+    cmd
+}
+
+/// Runs a scrub to completion (exit 0 or 1) and returns how long it took.
+fn scrub_to_completion(input: &Path, dir: &Path) -> Duration {
+    let started = Instant::now();
+    let out = scrub_command(input, dir)
+        .output()
+        .expect("run scrub837 scrub");
+    let took = started.elapsed();
+    assert!(
+        matches!(out.status.code(), Some(0 | 1)),
+        "scrub {} ended with {:?}: {}",
+        input.display(),
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    took
+}
+
+/// Every file in `dir`, by name.
+fn read_outputs(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    let mut files = BTreeMap::new();
+    for entry in std::fs::read_dir(dir).expect("list the output directory") {
+        let entry = entry.expect("directory entry");
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let bytes = std::fs::read(entry.path())
+            .unwrap_or_else(|e| panic!("cannot read {}: {e}", entry.path().display()));
+        files.insert(name, bytes);
+    }
+    files
+}
+
+/// Asserts that `bytes` is a whole X12 file: it starts with an ISA, its last segment is an
+/// IEA (optionally followed by a line break) and it has as many ISA as IEA segments.
+fn assert_complete_x12(what: &str, bytes: &[u8]) {
+    assert!(
+        bytes.len() >= 106 && bytes.starts_with(b"ISA"),
+        "{what}: does not start with a whole ISA ({} bytes)",
+        bytes.len()
+    );
+    let element = bytes[3];
+    let terminator = bytes[105];
+    let mut end = bytes.len();
+    while end > 0 && matches!(bytes[end - 1], b'\n' | b'\r') {
+        end -= 1;
+    }
+    assert!(
+        end > 0 && bytes[end - 1] == terminator,
+        "{what}: does not end with a segment terminator: ...{}",
+        String::from_utf8_lossy(&bytes[end.saturating_sub(80)..])
+    );
+    let ids: Vec<&[u8]> = bytes[..end - 1]
+        .split(|&b| b == terminator)
+        .map(|seg| {
+            let seg = seg.trim_ascii_start();
+            let id_len = seg.iter().position(|&b| b == element).unwrap_or(seg.len());
+            &seg[..id_len]
+        })
+        .collect();
+    assert_eq!(
+        ids.last().copied(),
+        Some(&b"IEA"[..]),
+        "{what}: the last segment is not an IEA: ...{}",
+        String::from_utf8_lossy(&bytes[end.saturating_sub(80)..])
+    );
+    let isa = ids.iter().filter(|id| **id == b"ISA").count();
+    let iea = ids.iter().filter(|id| **id == b"IEA").count();
+    assert_eq!(isa, iea, "{what}: {isa} ISA but {iea} IEA");
+}
+
+/// Asserts that `bytes` is a whole report: JSON with an `accounting` object.
+fn assert_complete_report(what: &str, bytes: &[u8]) {
+    let report: serde_json::Value = serde_json::from_slice(bytes)
+        .unwrap_or_else(|e| panic!("{what}: not JSON ({} bytes): {e}", bytes.len()));
+    assert!(
+        report["accounting"].is_object(),
+        "{what}: no accounting object"
+    );
+}
+
+/// Asserts that every file of a complete set of outputs is whole.
+fn assert_complete_set(what: &str, files: &BTreeMap<String, Vec<u8>>) {
+    assert!(
+        files.contains_key(&format!("{NAME}.report.json"))
+            && files.contains_key(&format!("{NAME}.corrected.837"))
+            && files.contains_key(&format!("{NAME}.277")),
+        "{what}: outputs missing: {:?}",
+        files.keys().collect::<Vec<_>>()
+    );
+    for (name, bytes) in files {
+        let what = format!("{what}: {name}");
+        if name.ends_with(".json") {
+            assert_complete_report(&what, bytes);
+        } else {
+            assert_complete_x12(&what, bytes);
+        }
+    }
+}
+
+/// Empties `dir` and puts the old outputs back, as fresh files.
+fn reset(dir: &Path, old: &BTreeMap<String, Vec<u8>>) {
+    if dir.exists() {
+        std::fs::remove_dir_all(dir).expect("empty the output directory");
+    }
+    std::fs::create_dir_all(dir).expect("make the output directory");
+    for (name, bytes) in old {
+        std::fs::write(dir.join(name), bytes).expect("put an old output back");
+    }
+}
+
+/// What is in the directory after a kill, for the log: each output old, new or absent.
+fn check_after_kill(
+    what: &str,
+    dir: &Path,
+    old: &BTreeMap<String, Vec<u8>>,
+    new: &BTreeMap<String, Vec<u8>>,
+) -> String {
+    let expected = output_names();
+    let mut state = Vec::new();
+    for entry in std::fs::read_dir(dir).expect("list the output directory") {
+        let name = entry
+            .expect("directory entry")
+            .file_name()
+            .to_string_lossy()
+            .into_owned();
+        assert!(
+            !name.starts_with(PARTIAL_PREFIX),
+            "{what}: a partial file was left behind: {name}"
+        );
+        assert!(
+            expected.contains(&name),
+            "{what}: unexpected file in the output directory: {name}"
+        );
+    }
+    for name in &expected {
+        let path = dir.join(name);
+        let bytes = match std::fs::read(&path) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                state.push(format!("{name}=absent"));
+                continue;
+            }
+            Err(e) => panic!("{what}: cannot read {}: {e}", path.display()),
+        };
+        // Checked directly as well as by comparison, so a failure says what is wrong.
+        if name.ends_with(".json") {
+            if old.get(name) != Some(&bytes) && new.get(name) != Some(&bytes) {
+                assert_complete_report(&format!("{what}: {name}"), &bytes);
+            }
+        } else {
+            assert_complete_x12(&format!("{what}: {name}"), &bytes);
+        }
+        let which = if old.get(name) == Some(&bytes) {
+            "old"
+        } else if new.get(name) == Some(&bytes) {
+            "new"
+        } else {
+            panic!(
+                "{what}: {name} ({} bytes) is neither the old output ({:?} bytes) nor the \
+                 complete new one ({:?} bytes)",
+                bytes.len(),
+                old.get(name).map(Vec::len),
+                new.get(name).map(Vec::len)
+            )
+        };
+        state.push(format!("{name}={which}"));
+    }
+    state.join(" ")
+}
+
+/// Identity of every output present: (name, device, inode).
+fn identities(dir: &Path) -> Vec<(String, u64, u64)> {
+    output_names()
+        .into_iter()
+        .filter_map(|name| {
+            let meta = std::fs::metadata(dir.join(&name)).ok()?;
+            Some((name, meta.dev(), meta.ino()))
+        })
+        .collect()
+}
+
+/// How the killed run ended: true when the kill landed, false when it had already finished.
+fn kill_and_reap(what: &str, child: &mut std::process::Child) -> bool {
+    // kill() on a child that has exited but not been reaped is harmless (it is a zombie).
+    child.kill().expect("send SIGKILL");
+    let status = child.wait().expect("reap the child");
+    match status.signal() {
+        Some(9) => true,
+        Some(other) => panic!("{what}: died of signal {other}, not SIGKILL"),
+        None => {
+            assert!(
+                matches!(status.code(), Some(0 | 1)),
+                "{what}: finished before the kill with {status:?}"
+            );
+            false
+        }
+    }
+}
+
+fn spawn_scrub(input: &Path, dir: &Path) -> std::process::Child {
+    scrub_command(input, dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start scrub837 scrub")
+}
+
+#[test]
+fn killed_scrub_leaves_only_old_or_complete_new_outputs() {
+    let started = Instant::now();
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let old_input = tmp.path().join("old").join(format!("{NAME}.837"));
+    let new_input = tmp.path().join("new").join(format!("{NAME}.837"));
+    std::fs::create_dir_all(old_input.parent().expect("parent")).expect("mkdir");
+    std::fs::create_dir_all(new_input.parent().expect("parent")).expect("mkdir");
+    write_old_input(&old_input);
+    generate(BIG_CLAIMS, &new_input);
+
+    // The old outputs: a small, different input under the same stem, all five kinds.
+    let old_dir = tmp.path().join("old-outputs");
+    scrub_to_completion(&old_input, &old_dir);
+    let old = read_outputs(&old_dir);
+    assert_complete_set("old outputs", &old);
+    assert_eq!(
+        old.keys().cloned().collect::<Vec<_>>(),
+        {
+            let mut names = output_names().to_vec();
+            names.sort();
+            names
+        },
+        "the old input should make all five outputs"
+    );
+
+    // The new outputs, uninterrupted, and how long that takes.
+    let reference_dir = tmp.path().join("reference");
+    let full = scrub_to_completion(&new_input, &reference_dir);
+    let new = read_outputs(&reference_dir);
+    assert_complete_set("uninterrupted run", &new);
+    assert!(
+        !new.contains_key(&format!("{NAME}.ta1")),
+        "the generated input is accepted: no TA1"
+    );
+    let corrected_len = new[&format!("{NAME}.corrected.837")].len();
+    assert!(
+        corrected_len > 10_000_000,
+        "the corrected file should be large, is {corrected_len} bytes"
+    );
+    eprintln!(
+        "uninterrupted scrub of {BIG_CLAIMS} claims: {full:.2?}, corrected file {corrected_len} bytes"
+    );
+
+    let dir = tmp.path().join("out");
+    let mut landed = 0;
+
+    // Kills at fixed fractions of the uninterrupted run.
+    for percent in [20u32, 50, 90] {
+        let what = format!("killed at {percent}%");
+        reset(&dir, &old);
+        let at = full * percent / 100;
+        let mut child = spawn_scrub(&new_input, &dir);
+        let spawned = Instant::now();
+        // Poll rather than sleep through, so a run that finishes early is noticed.
+        while spawned.elapsed() < at {
+            if child.try_wait().expect("poll the child").is_some() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(5).min(at.saturating_sub(spawned.elapsed())));
+        }
+        let killed = kill_and_reap(&what, &mut child);
+        landed += usize::from(killed);
+        let state = check_after_kill(&what, &dir, &old, &new);
+        eprintln!(
+            "{what} ({:.2?}, {}): {state}",
+            spawned.elapsed(),
+            if killed {
+                "killed"
+            } else {
+                "had already finished"
+            }
+        );
+    }
+
+    // A kill the moment the first output is replaced: old and new side by side.
+    {
+        let what = "killed when the first output was replaced";
+        reset(&dir, &old);
+        let before = identities(&dir);
+        let mut child = spawn_scrub(&new_input, &dir);
+        let spawned = Instant::now();
+        let mut finished = false;
+        loop {
+            if identities(&dir) != before {
+                break;
+            }
+            if child.try_wait().expect("poll the child").is_some() {
+                finished = true;
+                break;
+            }
+            assert!(
+                spawned.elapsed() < RUN_LIMIT,
+                "{what}: no output replaced after {RUN_LIMIT:?}"
+            );
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        let killed = !finished && kill_and_reap(what, &mut child);
+        landed += usize::from(killed);
+        let state = check_after_kill(what, &dir, &old, &new);
+        eprintln!(
+            "{what} ({:.2?}, {}): {state}",
+            spawned.elapsed(),
+            if killed {
+                "killed"
+            } else {
+                "had already finished"
+            }
+        );
+    }
+    assert!(
+        landed >= 2,
+        "only {landed} of 4 kills landed before the run finished; the machine is much faster \
+         than the uninterrupted run suggested"
+    );
+
+    // A run to completion over the old outputs: every output new and whole, the stale TA1 gone.
+    reset(&dir, &old);
+    scrub_to_completion(&new_input, &dir);
+    let last = read_outputs(&dir);
+    assert_complete_set("run to completion", &last);
+    assert_eq!(
+        last.keys().collect::<Vec<_>>(),
+        new.keys().collect::<Vec<_>>(),
+        "the run to completion writes the same outputs as the uninterrupted run, and removes \
+         the old TA1"
+    );
+    for (name, bytes) in &last {
+        assert!(
+            bytes == &new[name],
+            "run to completion: {name} differs from the uninterrupted run"
+        );
+    }
+    eprintln!("whole test: {:.2?}", started.elapsed());
+}
+
+#[test]
+fn failed_write_leaves_old_outputs_untouched() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let old_input = tmp.path().join("old").join(format!("{NAME}.837"));
+    let new_input = tmp.path().join("new").join(format!("{NAME}.837"));
+    std::fs::create_dir_all(old_input.parent().expect("parent")).expect("mkdir");
+    std::fs::create_dir_all(new_input.parent().expect("parent")).expect("mkdir");
+    write_old_input(&old_input);
+    generate(MEDIUM_CLAIMS, &new_input);
+
+    let dir = tmp.path().join("out");
+    scrub_to_completion(&old_input, &dir);
+    let old = read_outputs(&dir);
+    assert_complete_set("old outputs", &old);
+    let old_ids = identities(&dir);
+
+    // 1024 blocks is 512 KiB (POSIX 512-byte blocks) or 1 MiB (bash's 1 KiB blocks), both
+    // well under the ~2 MB outputs and over the old ones. SIGXFSZ stays ignored across exec,
+    // so the write fails with EFBIG instead of killing the process.
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(r#"trap '' XFSZ; ulimit -f 1024 && exec "$0" "$@""#)
+        .arg(bin())
+        .arg("scrub")
+        .arg(&new_input)
+        .arg("--out")
+        .arg(&dir)
+        .args(["--ack-time", ACK_TIME])
+        .stdin(Stdio::null())
+        .output()
+        .expect("run scrub837 scrub under sh");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "a failed write stops the run with exit code 2; got {:?}, stderr:\n{stderr}",
+        out.status
+    );
+    assert!(!stderr.contains("panicked"), "panicked:\n{stderr}");
+    let dir_shown = dir.display().to_string();
+    assert!(
+        stderr
+            .lines()
+            .any(|l| l.contains("cannot write") && l.contains(&dir_shown)),
+        "expected a 'cannot write' error naming {dir_shown}; stderr:\n{stderr}"
+    );
+    assert!(
+        stderr.contains("File too large") || stderr.contains("os error 27"),
+        "the error should carry the cause (EFBIG); stderr:\n{stderr}"
+    );
+
+    let names: Vec<String> = std::fs::read_dir(&dir)
+        .expect("list the output directory")
+        .map(|e| {
+            e.expect("directory entry")
+                .file_name()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    for name in &names {
+        assert!(
+            !name.starts_with(PARTIAL_PREFIX),
+            "a partial file was left behind: {name}"
+        );
+    }
+    let after = read_outputs(&dir);
+    assert_eq!(
+        after.keys().collect::<Vec<_>>(),
+        old.keys().collect::<Vec<_>>(),
+        "nothing new in the output directory"
+    );
+    for (name, bytes) in &after {
+        assert!(bytes == &old[name], "{name} was changed by the failed run");
+    }
+    assert_eq!(
+        identities(&dir),
+        old_ids,
+        "the old outputs are the same files"
+    );
+}
