@@ -457,40 +457,76 @@ impl Scrubber {
             }
         }
 
-        let mut names = vec![
-            format!("{name}.corrected.837"),
-            format!("{name}.277"),
-            format!("{name}.report.json"),
-        ];
-        if ack999_bytes.is_some() {
-            names.push(format!("{name}.999"));
-        }
-        if !ta1_bytes.is_empty() {
-            names.push(format!("{name}.ta1"));
-        }
+        // An output with nothing to say is not written: X12 has no 277CA without a claim
+        // (its 2000C and 2000D levels are required) and an 837P without a claim is not one.
+        let corrected_name = format!("{name}.corrected.837");
+        let ack277_name = format!("{name}.277");
+        let ack999_name = format!("{name}.999");
+        let ta1_name = format!("{name}.ta1");
+        let report_name = format!("{name}.report.json");
+        let has_corrected = written.claims > 0;
+        let has_277 = totals_277.claims() > 0;
+        let mut written_names = Vec::new();
+        let mut not_written = serde_json::Map::new();
+        let mut note = |file: &str, written: bool, why: &str| {
+            if written {
+                written_names.push(file.to_string());
+            } else {
+                not_written.insert(file.to_string(), json!(why));
+            }
+        };
+        note(
+            &corrected_name,
+            has_corrected,
+            "no claim goes on to the payer",
+        );
+        note(
+            &ack277_name,
+            has_277,
+            "no claim in a transaction set the 999 accepts (a 277CA needs at least one)",
+        );
+        note(
+            &ack999_name,
+            ack999_bytes.is_some(),
+            "the TA1 refuses every interchange",
+        );
+        note(
+            &ta1_name,
+            !ta1_bytes.is_empty(),
+            "no interchange refused and none asks for a TA1 (ISA14 0)",
+        );
+        note(&report_name, true, "");
         let acknowledgments = acknowledgments_json(&acks);
         let report = report
             .finish(
                 acks.problems(),
                 acknowledgments,
                 json!(accounting),
-                json!(names),
+                json!({"written": written_names, "not_written": not_written}),
             )
             .map_err(|e| run.write_error(e))?;
 
         let mut outputs = Vec::new();
-        outputs.push(run.commit(corrected_file, &names[0])?);
-        outputs.push(run.commit(ack277_file, &names[1])?);
+        if has_corrected {
+            outputs.push(run.commit(corrected_file, &corrected_name)?);
+        } else {
+            run.remove_stale(&corrected_name)?;
+        }
+        if has_277 {
+            outputs.push(run.commit(ack277_file, &ack277_name)?);
+        } else {
+            run.remove_stale(&ack277_name)?;
+        }
         match ack999_bytes {
-            Some(bytes) => outputs.push(run.commit_bytes(&bytes, &format!("{name}.999"))?),
-            None => run.remove_stale(&format!("{name}.999"))?,
+            Some(bytes) => outputs.push(run.commit_bytes(&bytes, &ack999_name)?),
+            None => run.remove_stale(&ack999_name)?,
         }
         if ta1_bytes.is_empty() {
-            run.remove_stale(&format!("{name}.ta1"))?;
+            run.remove_stale(&ta1_name)?;
         } else {
-            outputs.push(run.commit_bytes(&ta1_bytes, &format!("{name}.ta1"))?);
+            outputs.push(run.commit_bytes(&ta1_bytes, &ta1_name)?);
         }
-        outputs.push(run.commit(report, &names[2])?);
+        outputs.push(run.commit(report, &report_name)?);
 
         let problems = acks.problems().count() as u64 + acks.problems_not_kept;
         Ok(FileReport {

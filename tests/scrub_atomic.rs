@@ -6,14 +6,17 @@
 //! * **Killed mid-run** (`killed_scrub_leaves_only_old_or_complete_new_outputs`): the output
 //!   directory starts with the complete outputs of an earlier scrub of a *different* small
 //!   file with the same stem (all five kinds, a TA1 included). A scrub of a generated
-//!   40,000-claim file into it is killed with SIGKILL at 20 %, 50 % and 90 % of the time an
-//!   uninterrupted run takes, and once the moment the first output is replaced (the commit
-//!   phase, where old and new meet). After every kill the directory holds no
-//!   `.scrub837-partial-*` file and no name other than the expected outputs, and every output
-//!   present is byte-identical either to the old one or to the output of an uninterrupted run
-//!   of the same input (both of which are checked complete: every X12 file ends with an
-//!   `IEA` segment and has as many `ISA` as `IEA`, the report is JSON with an `accounting`
-//!   object). A last run to completion replaces all old outputs and removes the stale TA1.
+//!   40,000-claim file (a 15 MB corrected file, a 17 MB report) into it is killed with
+//!   SIGKILL the moment the first output is replaced and, in another run, the moment a second
+//!   one is (the commit phase, where old and new meet), then at 20 %, 50 % and 90 % of the
+//!   time the run took to reach its first commit (while the unnamed outputs are being
+//!   written). Each kill starts again from the old outputs. After every kill the directory
+//!   holds no `.scrub837-partial-*` file and no name other than the expected outputs, and
+//!   every output present is byte-identical either to the old one or to the output of an
+//!   uninterrupted run of the same input (both of which are checked complete: every X12 file
+//!   ends with an `IEA` segment and has as many `ISA` as `IEA`, the report is JSON with an
+//!   `accounting` object). A last run to completion over the old outputs replaces every one
+//!   of them with the new one and removes the stale TA1.
 //! * **A write fails part way** (`failed_write_leaves_old_outputs_untouched`): the scrub runs
 //!   under a lowered `RLIMIT_FSIZE` with `SIGXFSZ` ignored, so the kernel refuses a write
 //!   with `EFBIG` once an output grows past the limit. It stops with exit code 2 and a
@@ -243,7 +246,8 @@ fn check_after_kill(
             }
             Err(e) => panic!("{what}: cannot read {}: {e}", path.display()),
         };
-        // Checked directly as well as by comparison, so a failure says what is wrong.
+        // X12 outputs are checked directly, so a failure says what is wrong; the report is
+        // parsed when it is neither of the (already checked) whole reports.
         if name.ends_with(".json") {
             if old.get(name) != Some(&bytes) && new.get(name) != Some(&bytes) {
                 assert_complete_report(&format!("{what}: {name}"), &bytes);
@@ -280,11 +284,21 @@ fn identities(dir: &Path) -> Vec<(String, u64, u64)> {
         .collect()
 }
 
-/// How the killed run ended: true when the kill landed, false when it had already finished.
-fn kill_and_reap(what: &str, child: &mut std::process::Child) -> bool {
-    // kill() on a child that has exited but not been reaped is harmless (it is a zombie).
-    child.kill().expect("send SIGKILL");
-    let status = child.wait().expect("reap the child");
+/// Kills the child with SIGKILL unless it has already `exited`, and reaps it. True when the
+/// kill landed, false when the run had finished first (exit 0 or 1).
+fn kill_and_reap(
+    what: &str,
+    child: &mut std::process::Child,
+    exited: Option<std::process::ExitStatus>,
+) -> bool {
+    let status = match exited {
+        Some(status) => status,
+        None => {
+            // A child that has exited but not been reaped is a zombie: the kill is harmless.
+            child.kill().expect("send SIGKILL");
+            child.wait().expect("reap the child")
+        }
+    };
     match status.signal() {
         Some(9) => true,
         Some(other) => panic!("{what}: died of signal {other}, not SIGKILL"),
@@ -296,6 +310,15 @@ fn kill_and_reap(what: &str, child: &mut std::process::Child) -> bool {
             false
         }
     }
+}
+
+fn report_kill(what: &str, took: Duration, killed: bool, state: &str) {
+    let how = if killed {
+        "killed"
+    } else {
+        "had already finished"
+    };
+    eprintln!("{what} ({took:.2?}, {how}): {state}");
 }
 
 fn spawn_scrub(input: &Path, dir: &Path) -> std::process::Child {
@@ -352,75 +375,75 @@ fn killed_scrub_leaves_only_old_or_complete_new_outputs() {
     );
 
     let dir = tmp.path().join("out");
+
+    // Kills in the commit phase, where old and new meet: the moment the first output is
+    // replaced, and the moment a second one is. The first also measures how long the run
+    // takes to get there.
     let mut landed = 0;
-
-    // Kills at fixed fractions of the uninterrupted run.
-    for percent in [20u32, 50, 90] {
-        let what = format!("killed at {percent}%");
-        reset(&dir, &old);
-        let at = full * percent / 100;
-        let mut child = spawn_scrub(&new_input, &dir);
-        let spawned = Instant::now();
-        // Poll rather than sleep through, so a run that finishes early is noticed.
-        while spawned.elapsed() < at {
-            if child.try_wait().expect("poll the child").is_some() {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(5).min(at.saturating_sub(spawned.elapsed())));
-        }
-        let killed = kill_and_reap(&what, &mut child);
-        landed += usize::from(killed);
-        let state = check_after_kill(&what, &dir, &old, &new);
-        eprintln!(
-            "{what} ({:.2?}, {}): {state}",
-            spawned.elapsed(),
-            if killed {
-                "killed"
-            } else {
-                "had already finished"
-            }
-        );
-    }
-
-    // A kill the moment the first output is replaced: old and new side by side.
-    {
-        let what = "killed when the first output was replaced";
+    let mut commit_starts = full;
+    for replaced in [1, 2] {
+        let what = format!("killed when {replaced} output(s) had been replaced");
         reset(&dir, &old);
         let before = identities(&dir);
         let mut child = spawn_scrub(&new_input, &dir);
         let spawned = Instant::now();
-        let mut finished = false;
-        loop {
-            if identities(&dir) != before {
-                break;
+        let exited = loop {
+            let now = identities(&dir);
+            let changed = before.iter().filter(|id| !now.contains(id)).count();
+            if changed >= replaced {
+                break None;
             }
-            if child.try_wait().expect("poll the child").is_some() {
-                finished = true;
-                break;
+            if let Some(status) = child.try_wait().expect("poll the child") {
+                break Some(status);
             }
             assert!(
                 spawned.elapsed() < RUN_LIMIT,
-                "{what}: no output replaced after {RUN_LIMIT:?}"
+                "{what}: still running after {RUN_LIMIT:?}"
             );
             std::thread::sleep(Duration::from_millis(1));
+        };
+        let took = spawned.elapsed();
+        let killed = kill_and_reap(&what, &mut child, exited);
+        if replaced == 1 {
+            commit_starts = took;
         }
-        let killed = !finished && kill_and_reap(what, &mut child);
         landed += usize::from(killed);
-        let state = check_after_kill(what, &dir, &old, &new);
-        eprintln!(
-            "{what} ({:.2?}, {}): {state}",
-            spawned.elapsed(),
-            if killed {
-                "killed"
-            } else {
-                "had already finished"
-            }
+        report_kill(
+            &what,
+            took,
+            killed,
+            &check_after_kill(&what, &dir, &old, &new),
+        );
+    }
+
+    // Kills at fractions of the time to the first replaced output: while reading, checking
+    // and writing the unnamed outputs.
+    for percent in [20u32, 50, 90] {
+        let what = format!("killed at {percent}%");
+        reset(&dir, &old);
+        let at = commit_starts * percent / 100;
+        let mut child = spawn_scrub(&new_input, &dir);
+        let spawned = Instant::now();
+        // Poll rather than sleep through, so a run that finishes early is noticed.
+        let mut exited = None;
+        while exited.is_none() && spawned.elapsed() < at {
+            exited = child.try_wait().expect("poll the child");
+            std::thread::sleep(Duration::from_millis(5).min(at.saturating_sub(spawned.elapsed())));
+        }
+        let took = spawned.elapsed();
+        let killed = kill_and_reap(&what, &mut child, exited);
+        landed += usize::from(killed);
+        report_kill(
+            &what,
+            took,
+            killed,
+            &check_after_kill(&what, &dir, &old, &new),
         );
     }
     assert!(
-        landed >= 2,
-        "only {landed} of 4 kills landed before the run finished; the machine is much faster \
-         than the uninterrupted run suggested"
+        landed >= 3,
+        "only {landed} of 5 kills landed before the run finished; the runs got much faster \
+         than the first ones suggested"
     );
 
     // A run to completion over the old outputs: every output new and whole, the stale TA1 gone.
