@@ -655,3 +655,58 @@ fn levels_left_empty_disappear_and_hl_numbers_close_up() {
         Vec::<String>::new()
     );
 }
+
+/// A subscriber with a claim of its own and a dependent whose only claim is rejected keeps
+/// its own claim, loses the dependent's level, and its HL04 child code becomes 0.
+#[test]
+fn a_subscriber_whose_dependents_all_go_gets_child_code_zero() {
+    let clean =
+        String::from_utf8(read(&samples_dir().join("dependent-patient.837"))).expect("text");
+    let claim_start = clean.find("CLM*PCN-DEPENDENT-1").expect("the claim");
+    let claim_end = clean.find("\nSE*").expect("SE") + 1;
+    let own_claim = clean[claim_start..claim_end].replace("PCN-DEPENDENT-1", "PCN-SUBSCRIBER-1");
+    let patient_level = clean.find("HL*3*2*23*0").expect("the patient level");
+    let mut file = String::new();
+    file.push_str(&clean[..patient_level]);
+    file.push_str(&own_claim);
+    file.push_str(&clean[patient_level..claim_end]);
+    file.push_str(&clean[claim_end..]);
+    let segments = file[file.find("ST*837").expect("ST")..file.find("\nSE*").expect("SE") + 1]
+        .lines()
+        .count()
+        + 1;
+    let file = file
+        .replace("SBR*P**SYNGRP002", "SBR*P*18*SYNGRP002")
+        .replace("SE*38*0001", &format!("SE*{segments}*0001"))
+        // CLM02 no longer the sum of the lines: CLM-BALANCE rejects the dependent's claim.
+        .replace("CLM*PCN-DEPENDENT-1*93*", "CLM*PCN-DEPENDENT-1*94*");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let input = dir.path().join("own-and-dependent.837");
+    std::fs::write(&input, &file).expect("write");
+    let out = dir.path().join("out");
+    let output = scrub(std::slice::from_ref(&input), &out, &[]);
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let r = report(&out, "own-and-dependent");
+    assert_eq!(count(&r["accounting"]["corrected"]), 1, "{}", r["claims"]);
+    assert_eq!(
+        count(&r["accounting"]["rejected_277ca"]),
+        1,
+        "{}",
+        r["claims"]
+    );
+    let corrected =
+        String::from_utf8(read(&out.join("own-and-dependent.corrected.837"))).expect("text");
+    let hls: Vec<&str> = corrected.lines().filter(|l| l.starts_with("HL*")).collect();
+    assert_eq!(hls, ["HL*1**20*1~", "HL*2*1*22*0~"], "{corrected}");
+    assert!(corrected.contains("CLM*PCN-SUBSCRIBER-1*93*"));
+    assert!(!corrected.contains("PCN-DEPENDENT-1") && !corrected.contains("PAT*19"));
+    assert_eq!(
+        pyx12_failures(&[out.join("own-and-dependent.corrected.837")]),
+        Vec::<String>::new()
+    );
+}
