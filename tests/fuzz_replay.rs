@@ -58,7 +58,8 @@ fn replay(files: &[PathBuf], check: impl Fn(&[u8])) {
 
 /// The `reader` target's loop.
 fn read_claims(data: &[u8]) {
-    let mut reader = ClaimReader::new(data);
+    let mut reader = ClaimReader::new(data).keep_envelope();
+    let mut acks = scrub837::acknowledge::AckBuilder::new();
     loop {
         match reader.next_event() {
             Ok(Some(Event::Claim(raw))) => {
@@ -66,9 +67,23 @@ fn read_claims(data: &[u8]) {
                 let record = scrub837::model::json::claim_record(&claim, false);
                 let _ = record.to_string();
                 let _ = scrub837::model::json::claim_record(&claim, true);
+                let problems = scrub837::check::element_problems(
+                    &claim,
+                    scrub837::check::FreshLevels {
+                        billing: true,
+                        subscriber: true,
+                        patient: true,
+                    },
+                );
+                acks.claim(&claim, problems);
             }
             Ok(Some(Event::Problem(problem))) => {
                 let _ = problem.message.len();
+                acks.problem(problem);
+            }
+            Ok(Some(Event::Envelope(segment))) => {
+                let _ = segment.segment().id();
+                acks.envelope(&segment);
             }
             Ok(None) => break,
             Err(e) => {
@@ -78,6 +93,27 @@ fn read_claims(data: &[u8]) {
         }
     }
     assert!(reader.summary().bytes <= data.len() as u64);
+    let acks = acks.finish();
+    let _ = acks.interchanges.iter().map(|ic| ic.ta1()).count();
+    let _ = scrub837::write::ack999::write(&ack_envelope(), &acks.groups_for_999());
+}
+
+/// Any acknowledgment envelope: the writers must not care what the input held.
+fn ack_envelope() -> scrub837::write::AckEnvelope {
+    scrub837::write::AckEnvelope {
+        sender_qualifier: "ZZ".into(),
+        sender_id: "SCRUBBER".into(),
+        receiver_qualifier: "ZZ".into(),
+        receiver_id: "SUBMITTER".into(),
+        application_sender: String::new(),
+        application_receiver: String::new(),
+        interchange_control: 1,
+        group_control: 1,
+        created: chrono::NaiveDateTime::default(),
+        usage: 'T',
+        delimiters: scrub837::x12::Delimiters::STANDARD,
+        line_break: false,
+    }
 }
 
 /// Hands out `data` in chunks of the given sizes, cycling through them.

@@ -710,3 +710,33 @@ fn a_subscriber_whose_dependents_all_go_gets_child_code_zero() {
         Vec::<String>::new()
     );
 }
+
+/// The fuzz corpora through `scrub`: no panic, and never an accounting mismatch or a repair
+/// that cannot be applied, whatever the bytes.
+#[test]
+fn the_fuzz_corpora_never_panic_or_unbalance() {
+    let fuzz = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz");
+    let mut inputs = Vec::new();
+    for dir in [
+        "corpus/reader",
+        "regressions/reader",
+        "corpus/scrub",
+        "regressions/scrub",
+    ] {
+        if let Ok(entries) = std::fs::read_dir(fuzz.join(dir)) {
+            inputs.extend(entries.filter_map(|e| e.ok().map(|e| e.path())));
+        }
+    }
+    inputs.sort();
+    assert!(inputs.len() > 100, "the reader corpus is missing");
+    let dir = tempfile::tempdir().expect("temp dir");
+    // One run per input: the run stops at the first accounting mismatch, which must not exist.
+    for chunk in inputs.chunks(64) {
+        let output = scrub(chunk, dir.path(), &[]);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!stderr.contains("panicked"), "{stderr}");
+        assert!(!stderr.contains("does not balance"), "{stderr}");
+        assert!(!stderr.contains("could not be applied"), "{stderr}");
+        assert!(matches!(output.status.code(), Some(0..=2)), "{stderr}");
+    }
+}
