@@ -59,7 +59,7 @@ pub enum CheckError {
     },
     /// The per-patient index's temporary files could not be written or read back (a full
     /// disk, say): they are in the system's temporary directory (`TMPDIR`).
-    #[error("{file}: the patient index's temporary file failed: {source}")]
+    #[error("{file}: cannot use the patient index's temporary files (TMPDIR chooses where they go): {source}")]
     Index {
         /// The input.
         file: String,

@@ -27,6 +27,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use crate::acknowledge::{AckBuilder, Acknowledgments, InterchangeAck};
+use crate::check::ClaimResult;
 use crate::check::{
     element_problems, CheckError, CheckOptions, Checked, Engine, FreshLevels, LevelTracker,
     SecondPass,
@@ -36,7 +37,7 @@ use crate::read::{ClaimReader, Event, Summary};
 use crate::rules::{Disposition, PatientIndex};
 use crate::write::ack277::Ack277Writer;
 use crate::write::atomic::OutputFile;
-use crate::write::corrected::{CorrectedError, CorrectedWriter};
+use crate::write::corrected::{CorrectedError, CorrectedWriter, Rejections};
 use crate::write::report_json::{Outcome, ReportWriter};
 use crate::write::{ack999, ta1, AckEnvelope};
 use crate::x12::{Problem, ReadError};
@@ -255,6 +256,12 @@ impl Scrubber {
             path: options.out_dir.display().to_string(),
             source,
         })?;
+        crate::write::atomic::remove_leftovers(&options.out_dir).map_err(|source| {
+            ScrubError::Write {
+                path: options.out_dir.display().to_string(),
+                source,
+            }
+        })?;
         let created = options.created.unwrap_or_else(now_utc);
         Ok(Scrubber {
             engine,
@@ -304,239 +311,52 @@ impl Scrubber {
         } else {
             Path::new(input)
         };
-        let read_error = |source| ScrubError::Read {
-            file: shown.to_string(),
-            source,
-        };
         let (index, acks) = syntax_pass(File::open(path).map_err(open_error)?, shown)?;
         let name = Self::output_name(input);
-        let run = OutputRun::new(&self.options.out_dir, &name, shown)?;
+        let run = OutputRun::new(&self.options.out_dir, &name);
         let env = self.ack_envelope(&acks);
         let ack277_control = self.take_control();
-        let spool = tempfile::tempfile_in(&self.options.out_dir).map_err(|e| run.write_error(e))?;
-        let mut ack277 = Ack277Writer::new(
-            envelope_with(&env, ack277_control),
-            &format!("{ack277_control:09}"),
-            spool,
-        );
-        let rejections = Arc::new(acks.rejections.clone());
-        let mut corrected = CorrectedWriter::new(run.create()?, Arc::clone(&rejections));
-        let mut report = ReportWriter::new(run.create()?, shown).map_err(|e| run.write_error(e))?;
-        let mut accounting = Accounting::default();
-        let mut findings = 0u64;
-        let mut failure: Option<ScrubError> = None;
+        let mut pass = RulePass::new(&run, shown, &env, ack277_control, &acks)?;
         let source = File::open(path).map_err(open_error)?;
-        let pass = SecondPass {
-            keep_envelope: true,
-            validate_elements: false,
-        };
         let summary = self
             .engine
-            .check_source(BufReader::new(source), &index, pass, &mut |checked| {
-                let step = match checked {
-                    Checked::Envelope(seg) => {
-                        corrected
-                            .envelope(&seg)
-                            .map_err(|source| ScrubError::Corrected {
-                                file: shown.to_string(),
-                                source,
-                            })
-                    }
-                    Checked::Claim(result) => {
-                        findings += result.findings.len() as u64;
-                        let charge = result.claim.total_charge.value.unwrap_or_default();
-                        accounting.claims_in += 1;
-                        accounting.charges_in.0 += charge.0;
-                        let env = &result.claim.envelope;
-                        let outcome = if rejections.interchanges.contains(&env.interchange) {
-                            accounting.rejected_ta1 += 1;
-                            accounting.rejected_ta1_charges.0 += charge.0;
-                            Outcome::RejectedTa1
-                        } else if rejections.sets.contains(&env.set_index) {
-                            accounting.rejected_999 += 1;
-                            accounting.rejected_999_charges.0 += charge.0;
-                            Outcome::Rejected999
-                        } else if result.disposition == Disposition::Rejected {
-                            accounting.rejected_277ca += 1;
-                            accounting.rejected_277ca_charges.0 += charge.0;
-                            Outcome::Rejected277
-                        } else {
-                            if result.disposition == Disposition::Repaired {
-                                accounting.repaired += 1;
-                            }
-                            Outcome::Corrected
-                        };
-                        let acknowledged =
-                            matches!(outcome, Outcome::Corrected | Outcome::Rejected277);
-                        let written =
-                            corrected
-                                .claim(&result)
-                                .map_err(|source| ScrubError::Corrected {
-                                    file: shown.to_string(),
-                                    source,
-                                });
-                        match written {
-                            Ok(written) if written != (outcome == Outcome::Corrected) => {
-                                Err(ScrubError::Accounting {
-                                    file: shown.to_string(),
-                                    detail: format!(
-                                        "claim #{} went {} but the corrected writer {} it",
-                                        result.claim.ordinal,
-                                        outcome.as_str(),
-                                        if written { "wrote" } else { "left out" }
-                                    ),
-                                })
-                            }
-                            Ok(_) => {
-                                let mut step = Ok(());
-                                if acknowledged {
-                                    step = ack277.add(&result);
-                                }
-                                step.and_then(|()| report.claim(&result, outcome))
-                                    .map_err(|e| run.write_error(e))
-                            }
-                            Err(e) => Err(e),
-                        }
-                    }
-                    Checked::Problem(_) => Ok(()),
-                };
-                step.map_err(|e| {
-                    failure = Some(e);
-                    io::Error::other("stopped")
-                })
-            })
-            .map_err(read_error)?;
-        if let Some(e) = failure {
-            return Err(e);
-        }
-        let (corrected_file, written) =
-            corrected.finish().map_err(|source| ScrubError::Corrected {
+            .check_source(
+                BufReader::new(source),
+                &index,
+                SecondPass {
+                    keep_envelope: true,
+                    validate_elements: false,
+                },
+                &mut |checked| pass.take(checked),
+            )
+            .map_err(|source| ScrubError::Read {
                 file: shown.to_string(),
                 source,
             })?;
-        accounting.corrected = written.claims;
-        accounting.corrected_charges = written.charges;
-        accounting.removed_line_charges = written.removed_line_charges;
-        if !accounting.balances() {
-            return Err(ScrubError::Accounting {
-                file: shown.to_string(),
-                detail: accounting.describe(),
-            });
-        }
-
-        let mut ack277_file = run.create()?;
-        let totals_277 = ack277
-            .finish(&mut ack277_file)
-            .map_err(|e| run.write_error(e))?;
-        let acknowledged_claims = accounting.corrected + accounting.rejected_277ca;
-        if totals_277.accepted + totals_277.rejected != acknowledged_claims
-            || totals_277.rejected != accounting.rejected_277ca
-        {
-            return Err(ScrubError::Accounting {
-                file: shown.to_string(),
-                detail: format!(
-                    "the 277CA acknowledges {} accepted and {} rejected claims; the corrected file holds {} and {} were rejected",
-                    totals_277.accepted, totals_277.rejected, accounting.corrected, accounting.rejected_277ca
-                ),
-            });
-        }
+        let finished = pass.finish()?;
+        let accounting = finished.accounting;
 
         let groups = acks.groups_for_999();
-        let ack999_bytes = if groups.is_empty() {
-            None
-        } else {
+        let ack999 = (!groups.is_empty()).then(|| {
             let control = self.take_control();
-            Some(ack999::write(&envelope_with(&env, control), &groups))
-        };
+            ack999::write(&envelope_with(&env, control), &groups)
+        });
         let mut ta1_bytes = Vec::new();
         for ic in &acks.interchanges {
             if let Some(ta1) = ic.ta1() {
                 let control = self.take_control();
-                let ta1_env = self.envelope_for(ic, control);
-                ta1_bytes.extend(ta1::write(&ta1_env, &ta1));
+                ta1_bytes.extend(ta1::write(&self.envelope_for(ic, control), &ta1));
             }
         }
-
-        // An output with nothing to say is not written: X12 has no 277CA without a claim
-        // (its 2000C and 2000D levels are required) and an 837P without a claim is not one.
-        let corrected_name = format!("{name}.corrected.837");
-        let ack277_name = format!("{name}.277");
-        let ack999_name = format!("{name}.999");
-        let ta1_name = format!("{name}.ta1");
-        let report_name = format!("{name}.report.json");
-        let has_corrected = written.claims > 0;
-        let has_277 = totals_277.claims() > 0;
-        let mut written_names = Vec::new();
-        let mut not_written = serde_json::Map::new();
-        let mut note = |file: &str, written: bool, why: &str| {
-            if written {
-                written_names.push(file.to_string());
-            } else {
-                not_written.insert(file.to_string(), json!(why));
-            }
-        };
-        note(
-            &corrected_name,
-            has_corrected,
-            "no claim goes on to the payer",
-        );
-        note(
-            &ack277_name,
-            has_277,
-            "no claim in a transaction set the 999 accepts (a 277CA needs at least one)",
-        );
-        note(
-            &ack999_name,
-            ack999_bytes.is_some(),
-            "the TA1 refuses every interchange",
-        );
-        note(
-            &ta1_name,
-            !ta1_bytes.is_empty(),
-            "no interchange refused and none asks for a TA1 (ISA14 0)",
-        );
-        note(&report_name, true, "");
-        let acknowledgments = acknowledgments_json(&acks);
-        let report = report
-            .finish(
-                acks.problems(),
-                acknowledgments,
-                json!(accounting),
-                json!({"written": written_names, "not_written": not_written}),
-            )
-            .map_err(|e| run.write_error(e))?;
-
-        let mut outputs = Vec::new();
-        if has_corrected {
-            outputs.push(run.commit(corrected_file, &corrected_name)?);
-        } else {
-            run.remove_stale(&corrected_name)?;
-        }
-        if has_277 {
-            outputs.push(run.commit(ack277_file, &ack277_name)?);
-        } else {
-            run.remove_stale(&ack277_name)?;
-        }
-        match ack999_bytes {
-            Some(bytes) => outputs.push(run.commit_bytes(&bytes, &ack999_name)?),
-            None => run.remove_stale(&ack999_name)?,
-        }
-        if ta1_bytes.is_empty() {
-            run.remove_stale(&ta1_name)?;
-        } else {
-            outputs.push(run.commit_bytes(&ta1_bytes, &ta1_name)?);
-        }
-        outputs.push(run.commit(report, &report_name)?);
-
-        let problems = acks.problems().count() as u64 + acks.problems_not_kept;
+        let outputs = run.publish(finished, ack999, ta1_bytes, &acks)?;
         Ok(FileReport {
             input: shown.to_string(),
             name,
             accounting,
             summary,
-            problems,
-            findings,
-            outputs,
+            problems: acks.problems().count() as u64 + acks.problems_not_kept,
+            findings: outputs.1,
+            outputs: outputs.0,
             seconds: started.elapsed().as_secs_f64(),
         })
     }
@@ -698,32 +518,54 @@ fn spool_stdin() -> io::Result<tempfile::NamedTempFile> {
     Ok(file)
 }
 
-/// The outputs of one input, created unnamed and named together at the end.
+/// The names of one input's outputs.
+struct OutputNames {
+    corrected: String,
+    ack277: String,
+    ack999: String,
+    ta1: String,
+    report: String,
+}
+
+impl OutputNames {
+    fn new(name: &str) -> Self {
+        OutputNames {
+            corrected: format!("{name}.corrected.837"),
+            ack277: format!("{name}.277"),
+            ack999: format!("{name}.999"),
+            ta1: format!("{name}.ta1"),
+            report: format!("{name}.report.json"),
+        }
+    }
+}
+
+/// The outputs of one input, created unnamed in the output directory and named together at
+/// the end.
 struct OutputRun {
     dir: PathBuf,
+    names: OutputNames,
 }
 
 impl OutputRun {
-    fn new(dir: &Path, _name: &str, _input: &str) -> Result<OutputRun, ScrubError> {
-        Ok(OutputRun {
+    fn new(dir: &Path, name: &str) -> OutputRun {
+        OutputRun {
             dir: dir.to_path_buf(),
-        })
+            names: OutputNames::new(name),
+        }
     }
 
-    fn create(&self) -> Result<OutputFile, ScrubError> {
-        OutputFile::create(&self.dir).map_err(|e| self.write_error(e))
+    fn create(&self, name: &str) -> Result<OutputFile, ScrubError> {
+        OutputFile::create(&self.dir).map_err(|e| self.write_error(name, e))
     }
 
     fn commit(&self, file: OutputFile, name: &str) -> Result<PathBuf, ScrubError> {
-        file.commit(name).map_err(|source| ScrubError::Write {
-            path: self.dir.join(name).display().to_string(),
-            source,
-        })
+        file.commit(name).map_err(|e| self.write_error(name, e))
     }
 
     fn commit_bytes(&self, bytes: &[u8], name: &str) -> Result<PathBuf, ScrubError> {
-        let mut file = self.create()?;
-        file.write_all(bytes).map_err(|e| self.write_error(e))?;
+        let mut file = self.create(name)?;
+        file.write_all(bytes)
+            .map_err(|e| self.write_error(name, e))?;
         self.commit(file, name)
     }
 
@@ -733,17 +575,287 @@ impl OutputRun {
         match std::fs::remove_file(self.dir.join(name)) {
             Ok(()) => Ok(()),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
-            Err(source) => Err(ScrubError::Write {
-                path: self.dir.join(name).display().to_string(),
-                source,
-            }),
+            Err(e) => Err(self.write_error(name, e)),
         }
     }
 
-    fn write_error(&self, source: io::Error) -> ScrubError {
+    fn write_error(&self, name: &str, source: io::Error) -> ScrubError {
         ScrubError::Write {
-            path: self.dir.display().to_string(),
+            path: self.dir.join(name).display().to_string(),
             source,
         }
+    }
+
+    /// Closes the report and names every output. An output with nothing to say is not
+    /// written: X12 has no 277CA without a claim (its 2000C and 2000D levels are required) and
+    /// an 837P without a claim is not one. Stale outputs go first and the report last: a run
+    /// stopped part way through naming never leaves an old TA1 or 277CA beside this run's
+    /// files, and a report from this run means every other output is from this run too.
+    fn publish(
+        &self,
+        finished: FinishedPass,
+        ack999: Option<Vec<u8>>,
+        ta1: Vec<u8>,
+        acks: &Acknowledgments,
+    ) -> Result<(Vec<PathBuf>, u64), ScrubError> {
+        let n = &self.names;
+        let has_corrected = finished.accounting.corrected > 0;
+        let has_277 = finished.ack277_claims > 0;
+        let plan = [
+            (&n.corrected, has_corrected, "no claim goes on to the payer"),
+            (
+                &n.ack277,
+                has_277,
+                "no claim in a transaction set the 999 accepts (a 277CA needs at least one)",
+            ),
+            (
+                &n.ack999,
+                ack999.is_some(),
+                "the TA1 refuses every interchange",
+            ),
+            (
+                &n.ta1,
+                !ta1.is_empty(),
+                "no interchange refused and none asks for a TA1 (ISA14 0)",
+            ),
+        ];
+        let mut written = Vec::new();
+        let mut not_written = serde_json::Map::new();
+        for (file, is_written, why) in plan {
+            if is_written {
+                written.push(file.clone());
+            } else {
+                not_written.insert(file.clone(), json!(why));
+            }
+        }
+        written.push(n.report.clone());
+        let report = finished
+            .report
+            .finish(
+                acks.problems(),
+                acknowledgments_json(acks),
+                json!(finished.accounting),
+                json!({"written": written, "not_written": not_written}),
+            )
+            .map_err(|e| self.write_error(&n.report, e))?;
+        for (file, is_written, _) in plan {
+            if !is_written {
+                self.remove_stale(file)?;
+            }
+        }
+        let mut outputs = Vec::new();
+        if has_corrected {
+            outputs.push(self.commit(finished.corrected, &n.corrected)?);
+        }
+        if has_277 {
+            outputs.push(self.commit(finished.ack277, &n.ack277)?);
+        }
+        if let Some(bytes) = ack999 {
+            outputs.push(self.commit_bytes(&bytes, &n.ack999)?);
+        }
+        if !ta1.is_empty() {
+            outputs.push(self.commit_bytes(&ta1, &n.ta1)?);
+        }
+        outputs.push(self.commit(report, &n.report)?);
+        Ok((outputs, finished.findings))
+    }
+}
+
+/// The rule pass's writers: every checked claim goes to the corrected file (or not), the
+/// 277CA spool (when its set is accepted) and the report, in input order.
+struct RulePass<'r> {
+    run: &'r OutputRun,
+    input: String,
+    rejections: Arc<Rejections>,
+    corrected: CorrectedWriter<OutputFile>,
+    ack277: Ack277Writer<File>,
+    report: ReportWriter<OutputFile>,
+    accounting: Accounting,
+    findings: u64,
+    failure: Option<ScrubError>,
+}
+
+/// What the rule pass leaves to name.
+struct FinishedPass {
+    corrected: OutputFile,
+    ack277: OutputFile,
+    ack277_claims: u64,
+    report: ReportWriter<OutputFile>,
+    accounting: Accounting,
+    findings: u64,
+}
+
+impl<'r> RulePass<'r> {
+    fn new(
+        run: &'r OutputRun,
+        input: &str,
+        env: &AckEnvelope,
+        ack277_control: u32,
+        acks: &Acknowledgments,
+    ) -> Result<Self, ScrubError> {
+        let n = &run.names;
+        let spool = tempfile::tempfile_in(&run.dir).map_err(|e| run.write_error(&n.ack277, e))?;
+        let ack277 = Ack277Writer::new(
+            envelope_with(env, ack277_control),
+            &format!("{ack277_control:09}"),
+            spool,
+        );
+        let rejections = Arc::new(acks.rejections.clone());
+        let corrected = CorrectedWriter::new(run.create(&n.corrected)?, Arc::clone(&rejections));
+        let report = ReportWriter::new(run.create(&n.report)?, input)
+            .map_err(|e| run.write_error(&n.report, e))?;
+        Ok(RulePass {
+            run,
+            input: input.to_string(),
+            rejections,
+            corrected,
+            ack277,
+            report,
+            accounting: Accounting::default(),
+            findings: 0,
+            failure: None,
+        })
+    }
+
+    /// The sink of the rule pass: stops it (with the error kept) at the first failure.
+    fn take(&mut self, checked: Checked) -> io::Result<()> {
+        let step = match checked {
+            Checked::Envelope(seg) => self
+                .corrected
+                .envelope(&seg)
+                .map_err(|e| self.corrected_error(e)),
+            Checked::Claim(result) => self.claim(&result),
+            Checked::Problem(_) => Ok(()),
+        };
+        step.map_err(|e| {
+            self.failure = Some(e);
+            io::Error::other("stopped")
+        })
+    }
+
+    fn claim(&mut self, result: &ClaimResult) -> Result<(), ScrubError> {
+        self.findings += result.findings.len() as u64;
+        let outcome = self.account(result);
+        let written = self
+            .corrected
+            .claim(result)
+            .map_err(|e| self.corrected_error(e))?;
+        if written != (outcome == Outcome::Corrected) {
+            return Err(ScrubError::Accounting {
+                file: self.input.clone(),
+                detail: format!(
+                    "claim #{} went {} but the corrected writer {} it",
+                    result.claim.ordinal,
+                    outcome.as_str(),
+                    if written { "wrote" } else { "left out" }
+                ),
+            });
+        }
+        let n = &self.run.names;
+        if matches!(outcome, Outcome::Corrected | Outcome::Rejected277) {
+            self.ack277
+                .add(result)
+                .map_err(|e| self.run.write_error(&n.ack277, e))?;
+        }
+        self.report
+            .claim(result, outcome)
+            .map_err(|e| self.run.write_error(&n.report, e))
+    }
+
+    /// Where the claim goes, counted on the "in" side and in its rejection bucket; the
+    /// corrected side is counted by the corrected writer itself.
+    fn account(&mut self, result: &ClaimResult) -> Outcome {
+        let a = &mut self.accounting;
+        let charge = result.claim.total_charge.value.unwrap_or_default().0;
+        a.claims_in += 1;
+        a.charges_in.0 += charge;
+        let env = &result.claim.envelope;
+        if self.rejections.interchanges.contains(&env.interchange) {
+            a.rejected_ta1 += 1;
+            a.rejected_ta1_charges.0 += charge;
+            Outcome::RejectedTa1
+        } else if self.rejections.sets.contains(&env.set_index) {
+            a.rejected_999 += 1;
+            a.rejected_999_charges.0 += charge;
+            Outcome::Rejected999
+        } else if result.disposition == Disposition::Rejected {
+            a.rejected_277ca += 1;
+            a.rejected_277ca_charges.0 += charge;
+            Outcome::Rejected277
+        } else {
+            if result.disposition == Disposition::Repaired {
+                a.repaired += 1;
+            }
+            Outcome::Corrected
+        }
+    }
+
+    fn corrected_error(&self, e: CorrectedError) -> ScrubError {
+        match e {
+            CorrectedError::Io(source) => self.run.write_error(&self.run.names.corrected, source),
+            source => ScrubError::Corrected {
+                file: self.input.clone(),
+                source,
+            },
+        }
+    }
+
+    /// Ends the pass: checks that claims and charges balance, both against the corrected
+    /// writer and against the 277CA's own totals, and writes the 277CA from its spool.
+    fn finish(self) -> Result<FinishedPass, ScrubError> {
+        if let Some(e) = self.failure {
+            return Err(e);
+        }
+        let n = &self.run.names;
+        let (corrected, written) = self.corrected.finish().map_err(|e| match e {
+            CorrectedError::Io(source) => self.run.write_error(&n.corrected, source),
+            source => ScrubError::Corrected {
+                file: self.input.clone(),
+                source,
+            },
+        })?;
+        let mut accounting = self.accounting;
+        accounting.corrected = written.claims;
+        accounting.corrected_charges = written.charges;
+        accounting.removed_line_charges = written.removed_line_charges;
+        if !accounting.balances() {
+            return Err(ScrubError::Accounting {
+                file: self.input,
+                detail: accounting.describe(),
+            });
+        }
+        let mut ack277 = self.run.create(&n.ack277)?;
+        let totals = self
+            .ack277
+            .finish(&mut ack277)
+            .map_err(|e| self.run.write_error(&n.ack277, e))?;
+        let charges_acknowledged = accounting.corrected_charges.0
+            + accounting.removed_line_charges.0
+            + accounting.rejected_277ca_charges.0;
+        if totals.accepted != accounting.corrected
+            || totals.rejected != accounting.rejected_277ca
+            || totals.total().0 != charges_acknowledged
+        {
+            return Err(ScrubError::Accounting {
+                file: self.input,
+                detail: format!(
+                    "the 277CA acknowledges {} accepted and {} rejected claims (${}); the corrected file holds {}, {} were rejected (${} in all)",
+                    totals.accepted,
+                    totals.rejected,
+                    totals.total(),
+                    accounting.corrected,
+                    accounting.rejected_277ca,
+                    Cents(charges_acknowledged)
+                ),
+            });
+        }
+        Ok(FinishedPass {
+            corrected,
+            ack277,
+            ack277_claims: totals.claims(),
+            report: self.report,
+            accounting,
+            findings: self.findings,
+        })
     }
 }

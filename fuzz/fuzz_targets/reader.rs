@@ -43,7 +43,9 @@ fuzz_target!(|data: &[u8]| {
     let summary = reader.summary();
     assert!(summary.bytes <= data.len() as u64);
     let acks = acks.finish();
-    let _ = acks.interchanges.iter().map(|ic| ic.ta1()).count();
+    for ic in &acks.interchanges {
+        let _ = ic.ta1();
+    }
     let env = scrub837::write::AckEnvelope {
         sender_qualifier: "ZZ".into(),
         sender_id: "SCRUBBER".into(),

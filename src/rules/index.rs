@@ -471,9 +471,9 @@ impl PatientIndex {
         else {
             return Ok(());
         };
-        let mut directory = Directory::default();
         match runs {
             None => {
+                let mut directory = Directory::with_capacity(pending.len());
                 // Unique records: an unstable sort gives one order (see `spill`).
                 pending.sort_unstable();
                 for r in &pending {
@@ -481,15 +481,19 @@ impl PatientIndex {
                 }
                 pending.shrink_to_fit();
                 self.store = Store::Memory(pending);
+                (self.keys, self.starts) = directory.finish();
             }
             Some(mut runs) => {
                 spill(&mut pending, &mut runs)?;
                 drop(pending);
+                let records = runs.list.iter().map(|r| r.len).sum::<u64>() / RECORD as u64;
+                let mut directory =
+                    Directory::with_capacity(usize::try_from(records).unwrap_or(usize::MAX));
                 let file = merge(&runs, &mut directory)?;
                 self.store = Store::File(file);
+                (self.keys, self.starts) = directory.finish();
             }
         }
-        (self.keys, self.starts) = directory.finish();
         Ok(())
     }
 
@@ -638,7 +642,6 @@ fn merge(runs: &Runs, directory: &mut Directory) -> io::Result<File> {
 }
 
 /// The in-memory directory, built from records in sorted order.
-#[derive(Default)]
 struct Directory {
     keys: Vec<u64>,
     starts: Vec<u32>,
@@ -646,6 +649,18 @@ struct Directory {
 }
 
 impl Directory {
+    /// Room for as many patients as there are records (at most), so the vectors never grow by
+    /// copying: a copy would briefly hold the directory twice, and the peak memory is what
+    /// counts. Pages reserved and never written cost no memory; `finish` gives them back.
+    fn with_capacity(records: usize) -> Directory {
+        let patients = records.min(u32::MAX as usize);
+        Directory {
+            keys: Vec::with_capacity(patients),
+            starts: Vec::with_capacity(patients.saturating_add(1)),
+            records: 0,
+        }
+    }
+
     fn push(&mut self, record: &Record) -> io::Result<()> {
         let key = be_u64(&record[0..8]);
         if self.keys.last() != Some(&key) {
@@ -874,6 +889,23 @@ mod tests {
             PatientFacts::default()
         );
         assert!(on_disk.failure().is_none());
+    }
+
+    #[test]
+    fn a_failed_read_is_an_error_and_can_be_kept() {
+        let mut index = build(7);
+        let Store::File(file) = &index.store else {
+            panic!("expected the index on disk");
+        };
+        file.set_len(0).expect("truncates");
+        let key = PatientKey(0x0123_4567_89ab_cdef);
+        let err = index.facts(key).expect_err("the file is gone");
+        assert_eq!(err.kind(), io::ErrorKind::UnexpectedEof);
+        index.note_failure(err);
+        index.note_failure(io::Error::other("a later one"));
+        assert!(index.failure().is_some());
+        let kept = index.take_failure().expect("kept");
+        assert_eq!(kept.kind(), io::ErrorKind::UnexpectedEof);
     }
 
     #[test]

@@ -6,8 +6,11 @@
 //! is free, else linked to a hidden temporary name and renamed over the old file, so an
 //! existing output is replaced only by a complete one. Where `O_TMPFILE` is not available
 //! (other systems, some file systems) a hidden named temporary file
-//! (`.scrub837-partial-*`) is used and renamed; a process killed mid-write can then leave that
-//! hidden file behind, never a half-written output under an output's name.
+//! (`.scrub837-partial-{pid}-*`) is used and renamed; a process killed mid-write can then leave
+//! that hidden file behind, never a half-written output under an output's name. The same hidden
+//! name can also outlive a process killed between the link and the rename of a replacement.
+//! [`remove_leftovers`] deletes such files once the process that made them is gone; `scrub`
+//! calls it on its output directory at start.
 
 use std::fs::File;
 use std::io::{self, BufWriter, Seek, SeekFrom, Write};
@@ -34,7 +37,7 @@ impl OutputFile {
             }),
             Err(_) => {
                 let temp = tempfile::Builder::new()
-                    .prefix(PARTIAL_PREFIX)
+                    .prefix(&format!("{PARTIAL_PREFIX}{}-", std::process::id()))
                     .tempfile_in(dir)?;
                 let (file, path) = temp.into_parts();
                 Ok(OutputFile {
@@ -76,6 +79,41 @@ impl Seek for OutputFile {
     fn seek(&mut self, pos: SeekFrom) -> io::Result<u64> {
         self.writer.seek(pos)
     }
+}
+
+/// Deletes hidden files (`.scrub837-partial-{pid}-*`) in `dir` left by a process that is no
+/// longer running. Files of running processes (another scrub writing to the same directory)
+/// are left alone; on systems where that cannot be told, nothing is deleted.
+pub fn remove_leftovers(dir: &Path) -> io::Result<()> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    for entry in entries {
+        let entry = entry?;
+        let name = entry.file_name();
+        let Some(rest) = name.to_str().and_then(|n| n.strip_prefix(PARTIAL_PREFIX)) else {
+            continue;
+        };
+        let pid = rest.split('-').next().and_then(|p| p.parse::<u32>().ok());
+        if let Some(pid) = pid {
+            if pid != std::process::id() && process_is_gone(pid) {
+                std::fs::remove_file(entry.path())?;
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(target_os = "linux")]
+fn process_is_gone(pid: u32) -> bool {
+    !Path::new(&format!("/proc/{pid}")).exists()
+}
+
+#[cfg(not(target_os = "linux"))]
+fn process_is_gone(_pid: u32) -> bool {
+    false
 }
 
 #[cfg(target_os = "linux")]
@@ -160,6 +198,23 @@ fn link_fd(fd: std::os::unix::io::RawFd, target: &Path) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn leftovers_of_dead_processes_are_removed() {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        // pid_max is at most 2^22 on Linux: this process cannot exist.
+        let dead = dir.path().join(format!("{PARTIAL_PREFIX}4194305-a.277"));
+        let alive = dir
+            .path()
+            .join(format!("{PARTIAL_PREFIX}{}-b.277", std::process::id()));
+        let other = dir.path().join("c.277");
+        for p in [&dead, &alive, &other] {
+            std::fs::write(p, b"x").expect("write");
+        }
+        remove_leftovers(dir.path()).expect("clean");
+        assert_eq!(!dead.exists(), cfg!(target_os = "linux"));
+        assert!(alive.exists() && other.exists());
+    }
 
     #[test]
     fn nothing_is_visible_before_commit_and_commit_replaces() {

@@ -14,7 +14,9 @@
 //! - Repairs ([`RepairKind::SetValue`]) rewrite one element or component of one segment; a
 //!   repair of a billing, subscriber or patient segment is applied once, when the level is
 //!   written. [`RepairKind::RemoveLine`] drops a 2400 loop; the claim's remaining LX01 are
-//!   renumbered from 1 and CLM02 becomes the sum of the remaining SV102.
+//!   renumbered from 1 and CLM02 is recomputed: the submitted total less the removed lines'
+//!   SV102 (the sum of the remaining SV102 whenever CLM02 matched its lines, which
+//!   CLM-BALANCE requires).
 //! - SE01, GE01 and IEA01 are recomputed. Control numbers (ISA13, GS06, ST02) are kept: the
 //!   payer never received the input, so the corrected interchange is the first it sees.
 //! - Every segment no repair touches is written byte for byte as read, with the input's
@@ -357,16 +359,18 @@ impl<W: Write + Seek> CorrectedWriter<W> {
         let starts: Vec<usize> = claim.lines.iter().map(|l| l.first_segment).collect();
         let line_of = |i: usize| starts.iter().rposition(|&s| s <= i);
         let removed_any = !removed.is_empty();
-        let mut kept_total = Cents(0);
+        let mut removed_total = Cents(0);
         for (i, line) in claim.lines.iter().enumerate() {
-            let charge = line.charge.value.unwrap_or_default();
             if removed.contains(&i) {
-                self.totals.removed_line_charges.0 += charge.0;
+                removed_total.0 += line.charge.value.unwrap_or_default().0;
                 self.totals.removed_lines += 1;
-            } else {
-                kept_total.0 += charge.0;
             }
         }
+        self.totals.removed_line_charges.0 += removed_total.0;
+        // CLM02 loses exactly the removed lines' charges, so a claim whose total did not match
+        // its lines (CLM-BALANCE turned off) keeps its difference rather than changing meaning.
+        let submitted = claim.total_charge.value.unwrap_or_default();
+        let kept_total = Cents(submitted.0 - removed_total.0);
         let mut lx = 0u32;
         for (i, (seg, stored)) in table.iter().enumerate() {
             let line = line_of(i);
@@ -394,11 +398,7 @@ impl<W: Write + Seek> CorrectedWriter<W> {
             }
         }
         self.totals.claims += 1;
-        self.totals.charges.0 += if removed_any {
-            kept_total.0
-        } else {
-            claim.total_charge.value.unwrap_or_default().0
-        };
+        self.totals.charges.0 += kept_total.0;
         Ok(())
     }
 
