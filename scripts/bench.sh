@@ -14,4 +14,9 @@ cargo build --release --quiet
 echo "parse (JSON for every claim to /dev/null):"
 /usr/bin/time -f "  %e s wall, peak RSS %M KB" ./target/release/scrub837 parse "$file" >/dev/null 2>bench-data/parse.stderr || true
 tail -n 1 bench-data/parse.stderr
-echo "criterion: cargo bench --bench reader"
+echo "scrub (every output written to bench-data/scrub-out):"
+rm -rf bench-data/scrub-out
+/usr/bin/time -f "  %e s wall, peak RSS %M KB" ./target/release/scrub837 scrub "$file" --out bench-data/scrub-out 2>bench-data/scrub.stderr || true
+grep -o "[0-9.]* MB in .*" bench-data/scrub.stderr || cat bench-data/scrub.stderr
+tail -n 1 bench-data/scrub.stderr
+echo "criterion: cargo bench --bench reader; cargo bench --bench scrub"

@@ -311,7 +311,7 @@ impl Scrubber {
         } else {
             Path::new(input)
         };
-        let (index, acks) = syntax_pass(File::open(path).map_err(open_error)?, shown)?;
+        let (mut index, acks) = syntax_pass(File::open(path).map_err(open_error)?, shown)?;
         let name = Self::output_name(input);
         let run = OutputRun::new(&self.options.out_dir, &name);
         let env = self.ack_envelope(&acks);
@@ -333,6 +333,13 @@ impl Scrubber {
                 file: shown.to_string(),
                 source,
             })?;
+        // A failed index read stops the pass early without an error of its own.
+        if let Some(source) = index.take_failure() {
+            return Err(ScrubError::Index {
+                file: shown.to_string(),
+                source,
+            });
+        }
         let finished = pass.finish()?;
         let accounting = finished.accounting;
 

@@ -649,11 +649,14 @@ struct Directory {
 }
 
 impl Directory {
-    /// Room for as many patients as there are records (at most), so the vectors never grow by
+    /// Room for as many patients as there are records (at most), so the vectors do not grow by
     /// copying: a copy would briefly hold the directory twice, and the peak memory is what
-    /// counts. Pages reserved and never written cost no memory; `finish` gives them back.
+    /// counts. Pages reserved and never written cost no memory; `finish` gives them back. The
+    /// room is capped (32 Mi patients, 384 MiB of address space) so a huge input does not
+    /// reserve gigabytes; past that, the vectors grow as usual (glibc remaps such large blocks
+    /// instead of copying them).
     fn with_capacity(records: usize) -> Directory {
-        let patients = records.min(u32::MAX as usize);
+        let patients = records.min(1 << 25);
         Directory {
             keys: Vec::with_capacity(patients),
             starts: Vec::with_capacity(patients.saturating_add(1)),
