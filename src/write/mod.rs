@@ -1,9 +1,14 @@
-//! Writers for the outputs a clearinghouse sends back: the 999 implementation acknowledgment
-//! ([`ack999`]), the TA1 interchange acknowledgment ([`ta1`]) and the 277CA ([`ack277`]).
+//! Writers for what `scrub` sends on: the 999 implementation acknowledgment ([`ack999`]), the
+//! TA1 interchange acknowledgment ([`ta1`]), the 277CA ([`ack277`]), the corrected 837P
+//! ([`corrected`]) and the JSON report ([`report_json`]), and output files that appear whole
+//! or not at all ([`atomic`]).
 //!
-//! The writers are pure: they take what was found and return the bytes of one interchange,
-//! with no I/O. Both use [`SegmentWriter`], which joins elements with the input's delimiters,
-//! drops trailing empty elements and counts segments for SE01.
+//! The 999 and TA1 writers are pure: they take what was found and return the bytes of one
+//! interchange. The 277CA, corrected 837P and report stream to any writer (the 277CA through
+//! a spool, since its totals come before its claims), so memory stays flat on large inputs.
+//! The acknowledgment writers share [`SegmentWriter`], which joins elements with the input's
+//! delimiters, drops trailing empty elements and counts segments for SE01; the corrected 837P
+//! copies the input's own segments and rewrites only what a repair or a count changes.
 
 pub mod ack277;
 pub mod ack999;
