@@ -740,3 +740,27 @@ fn the_fuzz_corpora_never_panic_or_unbalance() {
         assert!(matches!(output.status.code(), Some(0..=2)), "{stderr}");
     }
 }
+
+/// ISA14 `1` asks for a TA1: one is written (`A`, note `000`) beside the 999 and 277CA.
+#[test]
+fn isa14_asks_for_a_ta1() {
+    let isa14 = 100;
+    let mut input = read(&samples_dir().join("clean-single-claim.837"));
+    assert_eq!(input[isa14], b'0');
+    input[isa14] = b'1';
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("wants-ta1.837");
+    std::fs::write(&path, &input).expect("write");
+    let out = dir.path().join("out");
+    let output = scrub(std::slice::from_ref(&path), &out, &[]);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let ta1 = String::from_utf8(read(&out.join("wants-ta1.ta1"))).expect("text");
+    assert!(ta1.contains("TA1*000000101*260116*1030*A*000~"), "{ta1}");
+    assert!(out.join("wants-ta1.999").exists() && out.join("wants-ta1.277").exists());
+    assert_eq!(read(&out.join("wants-ta1.corrected.837")), input);
+}
