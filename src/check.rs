@@ -22,7 +22,7 @@ use crate::rules::{
 use crate::x12::{Problem, ReadError};
 
 /// Claims checked together in one parallel batch.
-const BATCH: usize = 2048;
+const BATCH: usize = 1024;
 
 /// What `check` (and later `scrub`) is configured with.
 #[derive(Debug, Clone, Default)]
@@ -263,7 +263,7 @@ impl Engine {
     pub fn check_path(
         &self,
         file: &str,
-        mut sink: impl FnMut(Checked) -> io::Result<()>,
+        mut sink: impl FnMut(Checked) -> io::Result<()> + Send,
     ) -> Result<Summary, CheckError> {
         let spooled;
         let path: &Path = if file == "-" {
@@ -301,54 +301,57 @@ impl Engine {
     /// The rule pass over `source` with an index built beforehand: checks claims in parallel
     /// batches and calls `sink` with everything in input order. Stops early (without error)
     /// when the sink fails.
+    ///
+    /// Reading and handing out are sequential; checking is parallel. So that neither waits
+    /// for the other, one batch is checked while the previous batch's results are handed to
+    /// the sink and the next batch is read (`rayon::join`): the sink still sees every result
+    /// in input order, from one thread at a time.
     pub fn check_source(
         &self,
-        source: impl Read,
+        source: impl Read + Send,
         index: &PatientIndex,
         pass: SecondPass,
-        sink: &mut impl FnMut(Checked) -> io::Result<()>,
+        sink: &mut (impl FnMut(Checked) -> io::Result<()> + Send),
     ) -> Result<Summary, ReadError> {
         let mut reader = ClaimReader::new(source);
         if pass.keep_envelope {
             reader = reader.keep_envelope();
         }
-        let mut pending: Vec<(Event, FreshLevels)> = Vec::with_capacity(BATCH);
         let mut levels = LevelTracker::default();
-        let mut claims_pending = 0;
-        let mut sink_open = true;
-        while let Some(event) = reader.next_event()? {
-            let fresh = match &event {
-                Event::Claim(raw) => {
-                    claims_pending += 1;
-                    levels.fresh(raw)
-                }
-                Event::Problem(_) | Event::Envelope(_) => FreshLevels::default(),
-            };
-            pending.push((event, fresh));
-            if claims_pending == BATCH {
-                sink_open &= self.flush(&mut pending, index, pass, sink);
-                claims_pending = 0;
+        let mut batch = read_batch(&mut reader, &mut levels)?;
+        let mut previous: Vec<Checked> = Vec::new();
+        while !batch.is_empty() {
+            let current = std::mem::take(&mut batch);
+            let handing = std::mem::take(&mut previous);
+            let (checked, (sink_open, next)) = rayon::join(
+                || self.check_batch(current, index, pass),
+                || {
+                    if !hand_out(handing, sink) {
+                        return (false, Ok(Vec::new()));
+                    }
+                    (true, read_batch(&mut reader, &mut levels))
+                },
+            );
+            // A claim whose patient could not be read from the index was checked without its
+            // other claims: stop before handing it out (the caller reports the index failure).
+            if !sink_open || index.failure().is_some() {
+                return Ok(reader.summary());
             }
-            if !sink_open {
-                break;
-            }
+            previous = checked;
+            batch = next?;
         }
-        if sink_open {
-            self.flush(&mut pending, index, pass, sink);
-        }
+        hand_out(previous, sink);
         Ok(reader.summary())
     }
 
-    /// Checks the claims of a batch in parallel and hands everything out in order. Returns
-    /// false when the sink stopped taking (a closed pipe).
-    fn flush(
+    /// Checks the claims of a batch in parallel; problems and envelope segments pass through.
+    fn check_batch(
         &self,
-        pending: &mut Vec<(Event, FreshLevels)>,
+        batch: Vec<(Event, FreshLevels)>,
         index: &PatientIndex,
         pass: SecondPass,
-        sink: &mut impl FnMut(Checked) -> io::Result<()>,
-    ) -> bool {
-        let checked: Vec<Checked> = std::mem::take(pending)
+    ) -> Vec<Checked> {
+        batch
             .into_par_iter()
             .map(|(event, fresh)| match event {
                 Event::Claim(raw) if pass.validate_elements => Checked::Claim(Box::new(
@@ -360,14 +363,39 @@ impl Engine {
                 Event::Problem(p) => Checked::Problem(p),
                 Event::Envelope(e) => Checked::Envelope(e),
             })
-            .collect();
-        // A claim whose patient could not be read from the index was checked without its
-        // other claims: stop before handing it out (the caller reports the index failure).
-        if index.failure().is_some() {
-            return false;
-        }
-        checked.into_iter().all(|c| sink(c).is_ok())
+            .collect()
     }
+}
+
+/// Reads events until a batch holds [`BATCH`] claims or the input ends (an empty batch).
+fn read_batch<R: Read>(
+    reader: &mut ClaimReader<crate::x12::SegmentReader<R>>,
+    levels: &mut LevelTracker,
+) -> Result<Vec<(Event, FreshLevels)>, ReadError> {
+    let mut batch = Vec::with_capacity(BATCH + BATCH / 4);
+    let mut claims = 0;
+    while claims < BATCH {
+        let Some(event) = reader.next_event()? else {
+            break;
+        };
+        let fresh = match &event {
+            Event::Claim(raw) => {
+                claims += 1;
+                levels.fresh(raw)
+            }
+            Event::Problem(_) | Event::Envelope(_) => FreshLevels::default(),
+        };
+        batch.push((event, fresh));
+    }
+    Ok(batch)
+}
+
+/// Hands results to the sink in order; false when the sink stopped taking (a closed pipe).
+fn hand_out(
+    checked: Vec<Checked>,
+    sink: &mut (impl FnMut(Checked) -> io::Result<()> + Send),
+) -> bool {
+    checked.into_iter().all(|c| sink(c).is_ok())
 }
 
 /// Which of a claim's levels (billing, subscriber, patient) appear for the first time with it,

@@ -47,8 +47,8 @@ pub fn check_command(file: &str, options: &CheckOptions, json: bool) -> i32 {
         }
     };
     let name = if file == "-" { "<stdin>" } else { file };
-    let stdout = io::stdout();
-    let mut out = BufWriter::new(stdout.lock());
+    // Not a locked handle: the sink may run on a worker thread (one at a time).
+    let mut out = BufWriter::with_capacity(256 * 1024, io::stdout());
     let mut totals = Totals::default();
     let result = engine.check_path(file, |checked| {
         match checked {
