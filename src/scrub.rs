@@ -866,3 +866,45 @@ impl<'r> RulePass<'r> {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accounting_balances_only_when_both_sides_agree() {
+        let mut a = Accounting {
+            claims_in: 3,
+            charges_in: Cents(30_000),
+            corrected: 1,
+            corrected_charges: Cents(9_000),
+            removed_line_charges: Cents(1_000),
+            rejected_277ca: 1,
+            rejected_277ca_charges: Cents(10_000),
+            rejected_999: 1,
+            rejected_999_charges: Cents(10_000),
+            ..Accounting::default()
+        };
+        assert!(a.balances(), "{}", a.describe());
+        assert!(a.describe().contains("(balanced)"));
+        a.removed_line_charges = Cents(0);
+        assert!(!a.balances());
+        assert!(a.describe().contains("MISMATCH"));
+        a.removed_line_charges = Cents(1_000);
+        a.rejected_ta1 = 1;
+        assert!(!a.balances(), "one claim too many out");
+    }
+
+    #[test]
+    fn output_names_drop_the_last_extension() {
+        assert_eq!(Scrubber::output_name("-"), "stdin");
+        assert_eq!(Scrubber::output_name("in/batch.837"), "batch");
+        assert_eq!(Scrubber::output_name("in/batch.2026.txt"), "batch.2026");
+        assert_eq!(Scrubber::output_name("batch"), "batch");
+        let same = ["a/x.837".to_string(), "b/x.txt".to_string()];
+        assert!(matches!(
+            Scrubber::check_names(&same),
+            Err(ScrubError::SameName(_, _))
+        ));
+    }
+}
