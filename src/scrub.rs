@@ -139,32 +139,38 @@ pub enum ScrubError {
     SameName(String, String),
 }
 
-/// Claims and charges in, and where each went.
+/// Claims and charges in, and where each went (charges in cents; `_cents` in JSON).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct Accounting {
     /// Claims read.
     pub claims_in: u64,
     /// Their CLM02.
+    #[serde(rename = "charges_in_cents")]
     pub charges_in: Cents,
     /// Claims written to the corrected file.
     pub corrected: u64,
     /// Their CLM02 as written.
+    #[serde(rename = "corrected_charges_cents")]
     pub corrected_charges: Cents,
     /// Of those, claims repaired.
     pub repaired: u64,
     /// Charges of lines repairs removed.
+    #[serde(rename = "removed_line_charges_cents")]
     pub removed_line_charges: Cents,
     /// Claims rejected in the 277CA.
     pub rejected_277ca: u64,
     /// Their CLM02.
+    #[serde(rename = "rejected_277ca_charges_cents")]
     pub rejected_277ca_charges: Cents,
     /// Claims in sets the 999 rejects.
     pub rejected_999: u64,
     /// Their CLM02.
+    #[serde(rename = "rejected_999_charges_cents")]
     pub rejected_999_charges: Cents,
     /// Claims in interchanges the TA1 rejects.
     pub rejected_ta1: u64,
     /// Their CLM02.
+    #[serde(rename = "rejected_ta1_charges_cents")]
     pub rejected_ta1_charges: Cents,
 }
 

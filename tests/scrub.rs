@@ -155,12 +155,16 @@ fn every_sample_gets_valid_outputs_that_account_for_every_claim() {
             + count(&a["rejected_999"])
             + count(&a["rejected_ta1"]);
         assert_eq!(count(&a["claims_in"]), out_claims, "{name}: claims: {a}");
-        let charges_out = cents(&a["corrected_charges"])
-            + cents(&a["removed_line_charges"])
-            + cents(&a["rejected_277ca_charges"])
-            + cents(&a["rejected_999_charges"])
-            + cents(&a["rejected_ta1_charges"]);
-        assert_eq!(cents(&a["charges_in"]), charges_out, "{name}: charges: {a}");
+        let charges_out = cents(&a["corrected_charges_cents"])
+            + cents(&a["removed_line_charges_cents"])
+            + cents(&a["rejected_277ca_charges_cents"])
+            + cents(&a["rejected_999_charges_cents"])
+            + cents(&a["rejected_ta1_charges_cents"]);
+        assert_eq!(
+            cents(&a["charges_in_cents"]),
+            charges_out,
+            "{name}: charges: {a}"
+        );
         let claims = r["claims"].as_array().expect("claims array");
         assert_eq!(
             claims.len() as u64,
