@@ -647,7 +647,11 @@ impl OutputRun {
             .finish(
                 acks.problems(),
                 acknowledgments_json(acks),
-                json!(finished.accounting),
+                json!({
+                    "claims": finished.accounting,
+                    "findings": finished.findings,
+                    "medicare_amount_at_stake_cents": finished.at_stake.0,
+                }),
                 json!({"written": written, "not_written": not_written}),
             )
             .map_err(|e| self.write_error(&n.report, e))?;
@@ -685,6 +689,7 @@ struct RulePass<'r> {
     report: ReportWriter<OutputFile>,
     accounting: Accounting,
     findings: u64,
+    at_stake: Cents,
     failure: Option<ScrubError>,
 }
 
@@ -696,6 +701,7 @@ struct FinishedPass {
     report: ReportWriter<OutputFile>,
     accounting: Accounting,
     findings: u64,
+    at_stake: Cents,
 }
 
 impl<'r> RulePass<'r> {
@@ -726,6 +732,7 @@ impl<'r> RulePass<'r> {
             report,
             accounting: Accounting::default(),
             findings: 0,
+            at_stake: Cents(0),
             failure: None,
         })
     }
@@ -748,6 +755,7 @@ impl<'r> RulePass<'r> {
 
     fn claim(&mut self, result: &ClaimResult) -> Result<(), ScrubError> {
         self.findings += result.findings.len() as u64;
+        self.at_stake.0 += result.money_at_stake().0;
         let outcome = self.account(result);
         let written = self
             .corrected
@@ -869,6 +877,7 @@ impl<'r> RulePass<'r> {
             report: self.report,
             accounting,
             findings: self.findings,
+            at_stake: self.at_stake,
         })
     }
 }

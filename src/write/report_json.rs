@@ -4,7 +4,9 @@
 //!
 //! ```text
 //! {"file": ..., "profile_forced": ..., "claims": [ {claim}, ... ],
-//!  "problems": [ ... ], "acknowledgments": {...}, "accounting": {...}, "outputs": [...]}
+//!  "problems": [ ... ], "acknowledgments": {...},
+//!  "accounting": {"claims": {...}, "findings": N, "medicare_amount_at_stake_cents": N},
+//!  "outputs": {"written": [...], "not_written": {name: why}}}
 //! ```
 //!
 //! Each claim: ordinal, CLM01, profile, disposition, where it went (`corrected`,
