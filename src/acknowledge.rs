@@ -7,8 +7,8 @@
 //! The reader hands out opening segments (ISA, GS, ST) before the problems they cause and
 //! closing ones (SE, GE, IEA) after, so a problem belongs to what is open when it arrives:
 //!
-//! - `X12-ISA` problems and problems carrying a TA1 note code (three digits, such as `021`)
-//!   belong to the interchange;
+//! - `X12-ISA` problems and envelope (`X12-CONTROL`) problems carrying a TA1 note code (three
+//!   digits, such as `021`) belong to the interchange;
 //! - otherwise to the open transaction set, else the open functional group; a problem that
 //!   arrives with nothing open (an ST outside a group) waits for the next set.
 //! - A claim's element problems (`X12-ELEMENT`) belong to the claim's set.
@@ -119,9 +119,13 @@ fn rejects_interchange(p: &Problem) -> bool {
     }
 }
 
-/// A problem that belongs to the interchange rather than a set or group.
+/// A problem that belongs to the interchange rather than a set or group: an ISA field, or an
+/// envelope problem carrying a TA1 note code (three digits; IK4 codes such as `I12` are not).
 fn is_interchange_problem(p: &Problem) -> bool {
-    p.rule == "X12-ISA" || p.code.is_some_and(|c| c.len() == 3)
+    let ta1_note = p
+        .code
+        .is_some_and(|c| c.len() == 3 && c.bytes().all(|b| b.is_ascii_digit()));
+    p.rule == "X12-ISA" || (p.rule == "X12-CONTROL" && ta1_note)
 }
 
 /// Builds the acknowledgments' view of an input from the first pass's events, in order.

@@ -773,3 +773,37 @@ fn isa14_asks_for_a_ta1() {
     assert!(out.join("wants-ta1.999").exists() && out.join("wants-ta1.277").exists());
     assert_eq!(read(&out.join("wants-ta1.corrected.837")), input);
 }
+
+/// A numbering problem (LX01 out of sequence, IK4 code I12) rejects its transaction set in the
+/// 999, not the interchange: no TA1, the claim is in neither the 277CA nor the corrected file.
+#[test]
+fn a_numbering_problem_rejects_the_set_not_the_interchange() {
+    let clean =
+        String::from_utf8(read(&samples_dir().join("clean-single-claim.837"))).expect("text");
+    let broken = clean.replacen("LX*2~", "LX*3~", 1);
+    assert_ne!(broken, clean);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let input = dir.path().join("lx.837");
+    std::fs::write(&input, &broken).expect("write");
+    let out = dir.path().join("out");
+    let output = scrub(std::slice::from_ref(&input), &out, &[]);
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let r = report(&out, "lx");
+    assert_eq!(
+        count(&r["accounting"]["claims"]["rejected_999"]),
+        1,
+        "{}",
+        r["accounting"]
+    );
+    let ack = String::from_utf8(read(&out.join("lx.999"))).expect("text");
+    assert!(ack.contains("IK5*R"), "{ack}");
+    assert!(ack.contains("I12"), "{ack}");
+    assert!(!out.join("lx.ta1").exists());
+    assert_eq!(r["acknowledgments"]["interchanges"][0]["ta1"], "A");
+    assert_eq!(pyx12_failures(&[out.join("lx.999")]), Vec::<String>::new());
+}
