@@ -9,8 +9,13 @@
 //!
 //! - `X12-ISA` problems and envelope (`X12-CONTROL`) problems carrying a TA1 note code (three
 //!   digits, such as `021`) belong to the interchange;
+//! - envelope problems about a GS or GE belong to the open functional group;
 //! - otherwise to the open transaction set, else the open functional group; a problem that
 //!   arrives with nothing open (an ST outside a group) waits for the next set.
+//!
+//! An ISA, GS or ST that implies a missing trailer (an ST while a set is still open) has the
+//! reader report the missing trailer before it hands the segment out, so that problem goes to
+//! what was left open, not to what the segment opens.
 //! - A claim's element problems (`X12-ELEMENT`) belong to the claim's set.
 //!
 //! # What rejects what
@@ -230,8 +235,13 @@ impl AckBuilder {
 
     /// Takes a problem the reader reported.
     pub fn problem(&mut self, problem: Problem) {
+        let about_group =
+            problem.rule == "X12-CONTROL" && matches!(problem.segment_id.as_str(), "GS" | "GE");
         if is_interchange_problem(&problem) || self.interchanges.is_empty() {
             self.current_interchange().problems.push(problem);
+        } else if about_group && self.group_open {
+            // A GE problem arrives while a set without its SE may still look open here.
+            self.current_group().problems.push(problem);
         } else if self.set_open {
             let mut dropped = 0;
             if let Some(set) = self.current_group().sets.last_mut() {

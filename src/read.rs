@@ -218,6 +218,13 @@ impl<S: SegmentSource> ClaimReader<S> {
 impl State {
     fn process(&mut self, seg: &Segment<'_>) {
         self.last_position = seg.position();
+        if matches!(seg.id(), b"ISA" | b"GS" | b"ST") {
+            // What this segment implicitly closes (a missing SE, GE or IEA) is reported and
+            // handed out first, so its problems stay with what was left open.
+            self.envelope.close_implied(seg);
+            self.end_set(None);
+            self.collect_problems();
+        }
         let event = self.envelope.observe(seg);
         let mut kept = None;
         match event {

@@ -807,3 +807,72 @@ fn a_numbering_problem_rejects_the_set_not_the_interchange() {
     assert_eq!(r["acknowledgments"]["interchanges"][0]["ta1"], "A");
     assert_eq!(pyx12_failures(&[out.join("lx.999")]), Vec::<String>::new());
 }
+
+/// Scrubs `text` saved as NAME.837 and returns the output directory (inside `dir`).
+fn scrub_text(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let input = dir.join(format!("{name}.837"));
+    std::fs::write(&input, text).expect("write");
+    let out = dir.join("out");
+    let output = scrub(std::slice::from_ref(&input), &out, &[]);
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    out
+}
+
+/// A missing SE rejects only its own set, and a missing GE only its own group: the problems
+/// of the trailer an ST or GS implies go to what was left open, and the corrected file holds
+/// whole sets and groups only.
+#[test]
+fn a_missing_trailer_rejects_only_what_it_leaves_open() {
+    let clean = String::from_utf8(read(&samples_dir().join("multi-st-gs.837"))).expect("text");
+    let dir = tempfile::tempdir().expect("temp dir");
+
+    let no_se = clean.replace("SE*39*0001~\n", "");
+    let out = scrub_text(dir.path(), "no-se", &no_se);
+    let ack = String::from_utf8(read(&out.join("no-se.999"))).expect("text");
+    assert!(ack.contains("AK2*837*0001*005010X222A1~\nIK5*R*2"), "{ack}");
+    assert!(ack.contains("AK2*837*0002*005010X222A1~\nIK5*A~"), "{ack}");
+    let corrected = String::from_utf8(read(&out.join("no-se.corrected.837"))).expect("text");
+    assert!(!corrected.contains("ST*837*0001"), "{corrected}");
+    assert!(corrected.contains("ST*837*0002") && corrected.contains("ST*837*0003"));
+    assert!(
+        corrected.contains("GE*1*1~") && corrected.contains("GE*1*2~"),
+        "{corrected}"
+    );
+
+    let no_ge = clean.replace("GE*2*1~\n", "");
+    let out = scrub_text(dir.path(), "no-ge", &no_ge);
+    let ack = String::from_utf8(read(&out.join("no-ge.999"))).expect("text");
+    let corrected = String::from_utf8(read(&out.join("no-ge.corrected.837"))).expect("text");
+    assert!(!corrected.contains("ST*837*0001") && !corrected.contains("ST*837*0002"));
+    assert!(
+        corrected.contains("ST*837*0003") && corrected.contains("IEA*1*"),
+        "{corrected}"
+    );
+    let r = report(&out, "no-ge");
+    assert_eq!(
+        count(&r["accounting"]["claims"]["rejected_999"]),
+        3,
+        "{}",
+        r["accounting"]
+    );
+    assert_eq!(
+        count(&r["accounting"]["claims"]["corrected"]),
+        2,
+        "{}",
+        r["accounting"]
+    );
+    assert!(ack.contains("AK9*R*2*2*0*3~"), "{ack}");
+
+    let failures = pyx12_failures(&[
+        dir.path().join("out/no-se.999"),
+        dir.path().join("out/no-se.corrected.837"),
+        dir.path().join("out/no-ge.999"),
+        dir.path().join("out/no-ge.corrected.837"),
+    ]);
+    assert_eq!(failures, Vec::<String>::new());
+}

@@ -39,7 +39,8 @@
 //! segments in error) when any `IK3` was written, or `I5` when every `IK3` carries an
 //! implementation (`I`) code; `5` when nothing else applies. At most five codes.
 //!
-//! `AK9`: AK902 and AK903 are the number of sets listed, AK904 the number accepted. AK901 is
+//! `AK9`: AK902 and AK903 are the number of sets listed, AK904 the number accepted (0 when the
+//! group has a problem of its own: it is rejected with every set in it). AK901 is
 //! `R` when the group has any problem (GE01 count, GE02 control number, missing GE) or no set
 //! was accepted, `P` when some were, `A` when all were. AK905 onward: the group problems'
 //! codes (`5` GE01 count, `4` GS06/GE02), and `3` (group trailer missing) for a `GE` problem
@@ -112,8 +113,12 @@ impl GroupAck {
         }
     }
 
-    /// AK904: the number of sets accepted.
+    /// AK904: the number of sets accepted; none when the group itself has a problem (a
+    /// rejected group takes every set in it along, whatever each set's IK5 says).
     pub fn accepted_sets(&self) -> usize {
+        if !self.problems.is_empty() {
+            return 0;
+        }
         self.sets.iter().filter(|s| s.accepted()).count()
     }
 }

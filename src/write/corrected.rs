@@ -69,6 +69,10 @@ pub enum CorrectedError {
     /// The output could not be written.
     #[error("cannot write the corrected file: {0}")]
     Io(#[from] io::Error),
+    /// A level written to the corrected file was not closed by its trailer before the next
+    /// envelope segment: the acknowledgments should have rejected it (a bug, never input).
+    #[error("the corrected file would leave {0} without its trailer; nothing was written")]
+    Unclosed(&'static str),
     /// A repair points at a segment or element the claim does not have: a bug, never input.
     #[error("claim #{claim}: repair of segment {segment} could not be applied: {why}")]
     Repair {
@@ -149,6 +153,7 @@ impl<W: Write + Seek> CorrectedWriter<W> {
 
     /// Takes one segment outside claims and levels.
     pub fn envelope(&mut self, seg: &EnvelopeSegment) -> Result<(), CorrectedError> {
+        self.check_closed(seg.kind)?;
         match seg.kind {
             EnvelopeKind::InterchangeStart => {
                 self.skipping_interchange = self.rejections.interchanges.contains(&seg.interchange);
@@ -236,8 +241,27 @@ impl<W: Write + Seek> CorrectedWriter<W> {
 
     /// Flushes and gives back the output and what was written.
     pub fn finish(mut self) -> Result<(W, CorrectedTotals), CorrectedError> {
+        if self.interchange_open {
+            return Err(CorrectedError::Unclosed("an interchange (no IEA)"));
+        }
         self.out.flush()?;
         Ok((self.out, self.totals))
+    }
+
+    /// What was written must be closed by its own trailer before the next envelope segment
+    /// opens or closes something around it; the 999 and TA1 reject whatever is not.
+    fn check_closed(&self, kind: EnvelopeKind) -> Result<(), CorrectedError> {
+        let unclosed = match kind {
+            EnvelopeKind::InterchangeStart if self.interchange_open => "an interchange (no IEA)",
+            EnvelopeKind::GroupStart if self.group_open => "a functional group (no GE)",
+            EnvelopeKind::SetStart if self.set_open => "a transaction set (no SE)",
+            EnvelopeKind::GroupEnd | EnvelopeKind::InterchangeEnd if self.set_open => {
+                "a transaction set (no SE)"
+            }
+            EnvelopeKind::InterchangeEnd if self.group_open => "a functional group (no GE)",
+            _ => return Ok(()),
+        };
+        Err(CorrectedError::Unclosed(unclosed))
     }
 
     fn open_envelope(&mut self) -> Result<(), CorrectedError> {

@@ -103,6 +103,34 @@ impl Envelope {
         !self.problems.is_empty()
     }
 
+    /// Closes what an opening segment says was left open (an ISA while an interchange is
+    /// open, a GS while a group or set is open, an ST while a set is open), reporting each
+    /// missing trailer now. Called before [`Envelope::observe`], it lets a reader hand these
+    /// problems out before the new segment, so they are not taken for problems of what the
+    /// segment opens.
+    pub fn close_implied(&mut self, seg: &Segment<'_>) {
+        match seg.id() {
+            b"ISA" if self.interchange.is_some() => self.finish(seg.position()),
+            b"GS" if self.set.is_some() || self.group.is_some() => {
+                self.finish_set_before(seg);
+                if let Some(group) = self.group.take() {
+                    self.report_at(
+                        seg.position(),
+                        "GE",
+                        None,
+                        None,
+                        format!(
+                            "functional group {} was not closed by GE before the next GS",
+                            group.control
+                        ),
+                    );
+                }
+            }
+            b"ST" if self.set.is_some() => self.finish_set_before(seg),
+            _ => {}
+        }
+    }
+
     /// Follows one segment.
     pub fn observe(&mut self, seg: &Segment<'_>) -> EnvelopeEvent {
         if let Some(set) = &mut self.set {
