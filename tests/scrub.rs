@@ -528,16 +528,7 @@ fn the_999_and_ta1_take_their_claims_out_of_the_corrected_file() {
     let dtp = st2 + clean[st2..].find("DTP*472").expect("a DTP in set 2");
     let broken = format!("{}DTP*999{}", &clean[..dtp], &clean[dtp + 7..]);
     let dir = tempfile::tempdir().expect("temp dir");
-    let input = dir.path().join("broken-set.837");
-    std::fs::write(&input, &broken).expect("write");
-    let out = dir.path().join("out");
-    let output = scrub(std::slice::from_ref(&input), &out, &[]);
-    assert_eq!(
-        output.status.code(),
-        Some(1),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let out = scrub_text(dir.path(), "broken-set", &broken);
     let r = report(&out, "broken-set");
     let a = &r["accounting"]["claims"];
     assert_eq!(count(&a["rejected_999"]), 1, "{a}");
@@ -636,16 +627,7 @@ fn levels_left_empty_disappear_and_hl_numbers_close_up() {
     let broken = clean.replace("CLM*PCN-MSG-G2S3-A*150*", "CLM*PCN-MSG-G2S3-A*151*");
     assert_ne!(broken, clean);
     let dir = tempfile::tempdir().expect("temp dir");
-    let input = dir.path().join("renumber.837");
-    std::fs::write(&input, &broken).expect("write");
-    let out = dir.path().join("out");
-    let output = scrub(std::slice::from_ref(&input), &out, &[]);
-    assert_eq!(
-        output.status.code(),
-        Some(1),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let out = scrub_text(dir.path(), "renumber", &broken);
     let corrected = String::from_utf8(read(&out.join("renumber.corrected.837"))).expect("text");
     let set3 = &corrected[corrected.find("ST*837*0003").expect("set 0003 kept")..];
     let set3 = &set3[..set3.find("\nSE*").expect("SE") + 13];
@@ -685,16 +667,7 @@ fn a_subscriber_whose_dependents_all_go_gets_child_code_zero() {
         // CLM02 no longer the sum of the lines: CLM-BALANCE rejects the dependent's claim.
         .replace("CLM*PCN-DEPENDENT-1*93*", "CLM*PCN-DEPENDENT-1*94*");
     let dir = tempfile::tempdir().expect("temp dir");
-    let input = dir.path().join("own-and-dependent.837");
-    std::fs::write(&input, &file).expect("write");
-    let out = dir.path().join("out");
-    let output = scrub(std::slice::from_ref(&input), &out, &[]);
-    assert_eq!(
-        output.status.code(),
-        Some(1),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let out = scrub_text(dir.path(), "own-and-dependent", &file);
     let r = report(&out, "own-and-dependent");
     assert_eq!(
         count(&r["accounting"]["claims"]["corrected"]),
@@ -783,16 +756,7 @@ fn a_numbering_problem_rejects_the_set_not_the_interchange() {
     let broken = clean.replacen("LX*2~", "LX*3~", 1);
     assert_ne!(broken, clean);
     let dir = tempfile::tempdir().expect("temp dir");
-    let input = dir.path().join("lx.837");
-    std::fs::write(&input, &broken).expect("write");
-    let out = dir.path().join("out");
-    let output = scrub(std::slice::from_ref(&input), &out, &[]);
-    assert_eq!(
-        output.status.code(),
-        Some(1),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let out = scrub_text(dir.path(), "lx", &broken);
     let r = report(&out, "lx");
     assert_eq!(
         count(&r["accounting"]["claims"]["rejected_999"]),
