@@ -21,6 +21,21 @@ impl Cents {
     }
 }
 
+impl Cents {
+    /// The amount as X12 writes an `R` value: no decimal point for whole amounts and no
+    /// trailing zero otherwise (`500`, `112.5`, `12.25`).
+    pub fn to_x12(self) -> String {
+        let sign = if self.0 < 0 { "-" } else { "" };
+        let abs = self.0.unsigned_abs();
+        let (whole, cents) = (abs / 100, abs % 100);
+        match cents {
+            0 => format!("{sign}{whole}"),
+            c if c % 10 == 0 => format!("{sign}{whole}.{}", c / 10),
+            c => format!("{sign}{whole}.{c:02}"),
+        }
+    }
+}
+
 impl std::fmt::Display for Cents {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let sign = if self.0 < 0 { "-" } else { "" };
@@ -151,6 +166,16 @@ pub fn parse_date_value(format: &[u8], value: &[u8]) -> Option<DateRange> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn x12_amounts_drop_trailing_zeros() {
+        use super::Cents;
+        assert_eq!(Cents(50000).to_x12(), "500");
+        assert_eq!(Cents(11250).to_x12(), "112.5");
+        assert_eq!(Cents(1225).to_x12(), "12.25");
+        assert_eq!(Cents(0).to_x12(), "0");
+        assert_eq!(Cents(-150).to_x12(), "-1.5");
+    }
+
     use super::*;
 
     #[test]

@@ -79,7 +79,8 @@
 //! (`HL04` 0, an `STC` with total 0 and no QTY/AMT) was tried: pyx12 4.0.0 fails it
 //! (`Mandatory loop "Billing Provider of Service Level" (2000C) missing`, a set-level error),
 //! while the bare interchange passes with only an interchange-level note that the functional
-//! group is missing. The bare interchange is the lesser evil.
+//! group is missing. The bare interchange is the lesser evil; `scrub` writes no 277CA at all
+//! in that case.
 
 use std::io::{self, BufReader, BufWriter, Cursor, Read, Seek, SeekFrom, Write};
 
@@ -538,7 +539,7 @@ impl<S: Read + Write + Seek> Ack277Writer<S> {
         w.segment("TRN", &["2", run.batch.as_str()]);
         let t = run.totals;
         let status = w.composite(&["A1", "19", "AY"]);
-        let total = amount(t.total());
+        let total = t.total().to_x12();
         w.segment(
             "STC",
             &[
@@ -607,7 +608,7 @@ impl<S: Read + Write + Seek> Ack277Writer<S> {
         w.segment("TRN", &["1", "0"]);
         let t = run.totals;
         let status = w.composite(&["A1", "19", "85"]);
-        let total = amount(t.total());
+        let total = t.total().to_x12();
         w.segment(
             "STC",
             &[
@@ -821,18 +822,6 @@ fn clean(w: &SegmentWriter, value: &str, max: usize) -> String {
     out.trim_end().to_string()
 }
 
-/// Writes an X12 `R` amount: no decimal point for whole amounts, no trailing zero otherwise.
-fn amount(c: Cents) -> String {
-    let sign = if c.0 < 0 { "-" } else { "" };
-    let abs = c.0.unsigned_abs();
-    let (whole, cents) = (abs / 100, abs % 100);
-    match cents {
-        0 => format!("{sign}{whole}"),
-        c if c % 10 == 0 => format!("{sign}{whole}.{}", c / 10),
-        c => format!("{sign}{whole}.{c:02}"),
-    }
-}
-
 /// The claim's charge for STC04: CLM02 as submitted, else the sum of its line charges.
 fn claim_charge(claim: &Claim) -> Cents {
     claim.total_charge.value.unwrap_or_else(|| {
@@ -881,10 +870,10 @@ fn quantities(w: &mut SegmentWriter, t: &Ack277Totals, accepted: &str, rejected:
         w.segment("QTY", &[rejected, &t.rejected.to_string()]);
     }
     if t.accepted > 0 {
-        w.segment("AMT", &["YU", amount(t.accepted_charge).as_str()]);
+        w.segment("AMT", &["YU", t.accepted_charge.to_x12().as_str()]);
     }
     if t.rejected > 0 {
-        w.segment("AMT", &["YY", amount(t.rejected_charge).as_str()]);
+        w.segment("AMT", &["YY", t.rejected_charge.to_x12().as_str()]);
     }
 }
 
@@ -920,7 +909,7 @@ impl Context {
         let date = self.date8.as_str();
         let pcn = clean(w, claim.pcn(), REFERENCE_MAX);
         w.segment("TRN", &["2", or_default(&pcn, "0")]);
-        let charge = amount(claim_charge(claim));
+        let charge = claim_charge(claim).to_x12();
         let rejecting: Vec<&Finding> = if is_accepted(result) {
             Vec::new()
         } else {
@@ -1013,7 +1002,7 @@ impl Context {
             }
             statuses.truncate(3);
             let procedure = procedure(w, line);
-            let charge = line.charge.value.map(amount).unwrap_or_else(|| "0".into());
+            let charge = line.charge.value.map(Cents::to_x12).unwrap_or_else(|| "0".into());
             let units = line.units.value.map(|u| u.to_string()).unwrap_or_default();
             w.segment(
                 "SVC",
@@ -1164,12 +1153,12 @@ mod tests {
 
     #[test]
     fn amounts_are_minimal() {
-        assert_eq!(amount(Cents(12500)), "125");
-        assert_eq!(amount(Cents(12550)), "125.5");
-        assert_eq!(amount(Cents(19914)), "199.14");
-        assert_eq!(amount(Cents(5)), "0.05");
-        assert_eq!(amount(Cents(-325)), "-3.25");
-        assert_eq!(amount(Cents(0)), "0");
+        assert_eq!(Cents(12500).to_x12(), "125");
+        assert_eq!(Cents(12550).to_x12(), "125.5");
+        assert_eq!(Cents(19914).to_x12(), "199.14");
+        assert_eq!(Cents(5).to_x12(), "0.05");
+        assert_eq!(Cents(-325).to_x12(), "-3.25");
+        assert_eq!(Cents(0).to_x12(), "0");
     }
 
     #[test]

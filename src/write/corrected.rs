@@ -406,7 +406,7 @@ impl<W: Write + Seek> CorrectedWriter<W> {
                 .cloned()
                 .unwrap_or_default();
             if removed_any && i == 0 && seg.id() == b"CLM" {
-                seg_edits.push(edit(2, 0, &x12_amount(kept_total)));
+                seg_edits.push(edit(2, 0, &kept_total.to_x12()));
             }
             if line.is_some() && starts.contains(&i) && seg.id() == b"LX" {
                 lx += 1;
@@ -563,14 +563,6 @@ fn hl04_offset(bytes: &[u8], seg: &Segment<'_>) -> u64 {
     (bytes.len() - tail - 1) as u64
 }
 
-/// An amount as X12 writes it: no trailing zeros after the point, no point for whole
-/// dollars (`112.5`, `500`).
-pub fn x12_amount(amount: Cents) -> String {
-    let text = amount.to_string();
-    let trimmed = text.trim_end_matches('0').trim_end_matches('.');
-    trimmed.to_string()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -578,15 +570,6 @@ mod tests {
 
     fn seg(raw: &[u8], body_end: usize) -> Segment<'_> {
         Segment::new(raw, 0..body_end, Delimiters::STANDARD, Position::default())
-    }
-
-    #[test]
-    fn amounts_drop_trailing_zeros() {
-        assert_eq!(x12_amount(Cents(50000)), "500");
-        assert_eq!(x12_amount(Cents(11250)), "112.5");
-        assert_eq!(x12_amount(Cents(1225)), "12.25");
-        assert_eq!(x12_amount(Cents(0)), "0");
-        assert_eq!(x12_amount(Cents(-150)), "-1.5");
     }
 
     #[test]
