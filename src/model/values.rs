@@ -172,6 +172,7 @@ mod tests {
         assert_eq!(Cents(50000).to_x12(), "500");
         assert_eq!(Cents(11250).to_x12(), "112.5");
         assert_eq!(Cents(1225).to_x12(), "12.25");
+        assert_eq!(Cents(5).to_x12(), "0.05");
         assert_eq!(Cents(0).to_x12(), "0");
         assert_eq!(Cents(-150).to_x12(), "-1.5");
     }

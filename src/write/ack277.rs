@@ -1152,16 +1152,6 @@ mod tests {
     use crate::x12::Delimiters;
 
     #[test]
-    fn amounts_are_minimal() {
-        assert_eq!(Cents(12500).to_x12(), "125");
-        assert_eq!(Cents(12550).to_x12(), "125.5");
-        assert_eq!(Cents(19914).to_x12(), "199.14");
-        assert_eq!(Cents(5).to_x12(), "0.05");
-        assert_eq!(Cents(-325).to_x12(), "-3.25");
-        assert_eq!(Cents(0).to_x12(), "0");
-    }
-
-    #[test]
     fn clean_removes_delimiters_and_cuts() {
         let w = SegmentWriter::new(Delimiters::STANDARD, false);
         assert_eq!(clean(&w, "a*b:c~d^e\r\nf", 50), "a b c d e f");
