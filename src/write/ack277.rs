@@ -1002,7 +1002,11 @@ impl Context {
             }
             statuses.truncate(3);
             let procedure = procedure(w, line);
-            let charge = line.charge.value.map(Cents::to_x12).unwrap_or_else(|| "0".into());
+            let charge = line
+                .charge
+                .value
+                .map(Cents::to_x12)
+                .unwrap_or_else(|| "0".into());
             let units = line.units.value.map(|u| u.to_string()).unwrap_or_default();
             w.segment(
                 "SVC",
