@@ -21,10 +21,10 @@ use crate::rules::{
 };
 use crate::x12::{Problem, ReadError};
 
-/// Claims checked together in one parallel batch.
-const BATCH: usize = 1024;
+/// Claims checked (or, in scrub's first pass, decoded) together in one parallel batch.
+pub(crate) const BATCH: usize = 1024;
 
-/// What `check` (and later `scrub`) is configured with.
+/// What `check` and `scrub` are configured with.
 #[derive(Debug, Clone, Default)]
 pub struct CheckOptions {
     /// Check every claim under this profile.

@@ -30,7 +30,7 @@ use crate::acknowledge::{AckBuilder, Acknowledgments, InterchangeAck};
 use crate::check::ClaimResult;
 use crate::check::{
     element_problems, CheckError, CheckOptions, Checked, Engine, FreshLevels, LevelTracker,
-    SecondPass,
+    SecondPass, BATCH,
 };
 use crate::model::{Cents, Claim, RawClaim};
 use crate::read::{ClaimReader, Event, Summary};
@@ -41,9 +41,6 @@ use crate::write::corrected::{CorrectedError, CorrectedWriter, Rejections};
 use crate::write::report_json::{Outcome, ReportWriter};
 use crate::write::{ack999, ta1, AckEnvelope};
 use crate::x12::{Problem, ReadError};
-
-/// Claims decoded together in the syntax pass.
-const BATCH: usize = 2048;
 
 /// Who the acknowledgments are from and to, when not the input's ids swapped.
 #[derive(Debug, Clone, Default)]
