@@ -690,6 +690,18 @@ struct RulePass<'r> {
     failure: Option<ScrubError>,
 }
 
+/// An I/O error of the corrected writer names the output file; any other error is a bug
+/// about the input's claims.
+fn corrected_error(run: &OutputRun, input: &str, e: CorrectedError) -> ScrubError {
+    match e {
+        CorrectedError::Io(source) => run.write_error(&run.names.corrected, source),
+        source => ScrubError::Corrected {
+            file: input.to_string(),
+            source,
+        },
+    }
+}
+
 /// What the rule pass leaves to name.
 struct FinishedPass {
     corrected: OutputFile,
@@ -809,13 +821,7 @@ impl<'r> RulePass<'r> {
     }
 
     fn corrected_error(&self, e: CorrectedError) -> ScrubError {
-        match e {
-            CorrectedError::Io(source) => self.run.write_error(&self.run.names.corrected, source),
-            source => ScrubError::Corrected {
-                file: self.input.clone(),
-                source,
-            },
-        }
+        corrected_error(self.run, &self.input, e)
     }
 
     /// Ends the pass: checks that claims and charges balance, both against the corrected
@@ -825,13 +831,10 @@ impl<'r> RulePass<'r> {
             return Err(e);
         }
         let n = &self.run.names;
-        let (corrected, written) = self.corrected.finish().map_err(|e| match e {
-            CorrectedError::Io(source) => self.run.write_error(&n.corrected, source),
-            source => ScrubError::Corrected {
-                file: self.input.clone(),
-                source,
-            },
-        })?;
+        let (corrected, written) = self
+            .corrected
+            .finish()
+            .map_err(|e| corrected_error(self.run, &self.input, e))?;
         let mut accounting = self.accounting;
         accounting.corrected = written.claims;
         accounting.corrected_charges = written.charges;
