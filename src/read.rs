@@ -374,6 +374,7 @@ impl State {
             element: Some(3),
             code: Some("6"),
             message,
+            ..Problem::default()
         }));
     }
 
@@ -453,6 +454,7 @@ impl State {
             element: None,
             code: Some("023"),
             message: "the last segment (IEA) has no segment terminator; it was read up to the end of the input".into(),
+            ..Problem::default()
         }));
     }
 

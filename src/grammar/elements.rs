@@ -314,6 +314,7 @@ impl Context<'_, '_, '_> {
             element: u8::try_from(position).ok(),
             code: Some(code),
             message,
+            ..Problem::default()
         });
     }
 

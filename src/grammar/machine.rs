@@ -706,6 +706,7 @@ impl<'g> Machine<'g> {
             element,
             code: Some(code),
             message,
+            ..Problem::default()
         });
     }
 }
@@ -736,6 +737,7 @@ fn missing(frame: &Frame, def: &CompiledLoop, code: &'static str, message: Strin
         element: None,
         code: Some(code),
         message,
+        ..Problem::default()
     }
 }
 

@@ -114,6 +114,7 @@ impl Numbering {
             element: Some(element),
             code: Some(code),
             message,
+            ..Problem::default()
         });
     }
 }

@@ -276,6 +276,7 @@ impl Envelope {
             element: Some(element as u8),
             code: Some(code),
             message,
+            ..Problem::default()
         });
     }
 
@@ -460,6 +461,7 @@ impl Envelope {
             element,
             code,
             message: message.to_string(),
+            ..Problem::default()
         });
     }
 
@@ -479,6 +481,7 @@ impl Envelope {
             element,
             code,
             message,
+            ..Problem::default()
         });
     }
 }
