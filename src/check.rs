@@ -2,12 +2,18 @@
 //!
 //! The input is read twice: a first pass builds the compact per-patient index that cross-claim
 //! rules read, a second pass checks claims in parallel batches and hands results out in input
-//! order whatever the thread count. Standard input is spooled to a temporary file first so it
-//! can be read twice. Memory stays bounded by the batch size plus the index.
+//! order whatever the thread count. Memory stays bounded by the batch size plus the index.
+//!
+//! Both passes read the same bytes ([`Input`]): a regular file is opened once and read again
+//! through the same open file (so a file renamed over it between the passes is not seen), and
+//! its size, modification time and inode are compared before and after each pass (so a file
+//! rewritten in place fails clearly instead of giving two passes two contents). Standard input,
+//! named pipes, process substitution (`/dev/fd/N`) and devices cannot be read twice: they are
+//! spooled once to an unnamed temporary file (in `TMPDIR`) and read from there.
 
 use std::fs::File;
-use std::io::{self, Read};
-use std::path::{Path, PathBuf};
+use std::io::{self, Read, Seek, SeekFrom};
+use std::path::PathBuf;
 
 use rayon::prelude::*;
 use serde::Serialize;
@@ -56,6 +62,14 @@ pub enum CheckError {
         file: String,
         /// Why.
         source: io::Error,
+    },
+    /// The input could not be read again, or changed while it was read.
+    #[error("{file}: {source}")]
+    Input {
+        /// The input.
+        file: String,
+        /// Why.
+        source: InputError,
     },
     /// The per-patient index's temporary files could not be written or read back (a full
     /// disk, say): they are in the system's temporary directory (`TMPDIR`).
@@ -265,35 +279,30 @@ impl Engine {
         file: &str,
         mut sink: impl FnMut(Checked) -> io::Result<()> + Send,
     ) -> Result<Summary, CheckError> {
-        let spooled;
-        let path: &Path = if file == "-" {
-            spooled = spool_stdin().map_err(|source| CheckError::Io {
-                file: "<stdin>".into(),
-                source,
-            })?;
-            spooled.path()
-        } else {
-            Path::new(file)
+        let mut input = Input::open(file).map_err(|source| CheckError::Io {
+            file: Input::shown_name(file).to_string(),
+            source,
+        })?;
+        let name = input.shown().to_string();
+        let input_error = |source| CheckError::Input {
+            file: name.clone(),
+            source,
         };
-        let name = if file == "-" { "<stdin>" } else { file };
-        let open = || {
-            File::open(path).map_err(|source| CheckError::Io {
-                file: name.to_string(),
-                source,
-            })
-        };
-        let mut index = build_index(open()?, name)?;
+        let mut index = build_index(input.pass().map_err(input_error)?, &name)?;
         let summary = self
-            .check_source(open()?, &index, SecondPass::default(), &mut sink)
+            .check_source(
+                input.pass().map_err(input_error)?,
+                &index,
+                SecondPass::default(),
+                &mut sink,
+            )
             .map_err(|source| CheckError::Read {
-                file: name.to_string(),
+                file: name.clone(),
                 source,
             })?;
+        input.finish().map_err(input_error)?;
         match index.take_failure() {
-            Some(source) => Err(CheckError::Index {
-                file: name.to_string(),
-                source,
-            }),
+            Some(source) => Err(CheckError::Index { file: name, source }),
             None => Ok(summary),
         }
     }
@@ -514,8 +523,152 @@ fn add_batch(index: &mut PatientIndex, batch: &mut Vec<RawClaim>) -> io::Result<
     Ok(())
 }
 
-fn spool_stdin() -> io::Result<tempfile::NamedTempFile> {
-    let mut file = tempfile::NamedTempFile::new()?;
-    io::copy(&mut io::stdin().lock(), &mut file)?;
+/// Why an input could not be read a second time.
+#[derive(Debug, thiserror::Error)]
+pub enum InputError {
+    /// Rewinding or inspecting the open file failed.
+    #[error("cannot read again: {0}")]
+    Io(#[from] io::Error),
+    /// The file was modified in place while it was read: the passes would disagree.
+    #[error("the file changed while it was being read ({0}); nothing was written, run again once it is complete")]
+    Changed(String),
+}
+
+/// What identifies the content of a regular file: compared between passes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Identity {
+    dev: u64,
+    ino: u64,
+    len: u64,
+    modified: Option<std::time::SystemTime>,
+}
+
+impl Identity {
+    fn of(meta: &std::fs::Metadata) -> Identity {
+        #[cfg(unix)]
+        let (dev, ino) = {
+            use std::os::unix::fs::MetadataExt;
+            (meta.dev(), meta.ino())
+        };
+        #[cfg(not(unix))]
+        let (dev, ino) = (0, 0);
+        Identity {
+            dev,
+            ino,
+            len: meta.len(),
+            modified: meta.modified().ok(),
+        }
+    }
+}
+
+/// One input, opened once and read by every pass from the same open file.
+///
+/// A regular file is read where it is; anything else (standard input, a named pipe, a
+/// `/dev/fd/N` of process substitution, a device) is copied once to an unnamed temporary file,
+/// since it can be read only once. Shared by `check` and `scrub`.
+#[derive(Debug)]
+pub struct Input {
+    file: File,
+    shown: String,
+    /// The regular file's identity when opened; `None` for a spool, which nobody else writes.
+    identity: Option<Identity>,
+    passes: u32,
+}
+
+impl Input {
+    /// How an input is named in messages: `<stdin>` for `-`.
+    pub fn shown_name(file: &str) -> &str {
+        if file == "-" {
+            "<stdin>"
+        } else {
+            file
+        }
+    }
+
+    /// Opens `file` (`-` for standard input), spooling what cannot be read twice.
+    pub fn open(file: &str) -> io::Result<Input> {
+        let shown = Self::shown_name(file).to_string();
+        if file == "-" {
+            let spool = spool(&mut io::stdin().lock())?;
+            return Ok(Input::spooled(spool, shown));
+        }
+        let mut opened = File::open(file)?;
+        let meta = opened.metadata()?;
+        if meta.is_file() {
+            return Ok(Input {
+                file: opened,
+                shown,
+                identity: Some(Identity::of(&meta)),
+                passes: 0,
+            });
+        }
+        if meta.is_dir() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "is a directory",
+            ));
+        }
+        let spool = spool(&mut opened)?;
+        Ok(Input::spooled(spool, shown))
+    }
+
+    fn spooled(file: File, shown: String) -> Input {
+        Input {
+            file,
+            shown,
+            identity: None,
+            passes: 0,
+        }
+    }
+
+    /// The input as messages name it.
+    pub fn shown(&self) -> &str {
+        &self.shown
+    }
+
+    /// True when the input was copied to a temporary file (not a regular file).
+    pub fn is_spooled(&self) -> bool {
+        self.identity.is_none()
+    }
+
+    /// The open file, at its start, for the next pass; fails when the file changed since
+    /// it was opened.
+    pub fn pass(&mut self) -> Result<&File, InputError> {
+        if self.passes > 0 {
+            self.verify()?;
+        }
+        self.passes += 1;
+        (&self.file).seek(SeekFrom::Start(0))?;
+        Ok(&self.file)
+    }
+
+    /// Checks, after the last pass, that the file did not change while it was read.
+    pub fn finish(&self) -> Result<(), InputError> {
+        self.verify()
+    }
+
+    fn verify(&self) -> Result<(), InputError> {
+        let Some(before) = &self.identity else {
+            return Ok(());
+        };
+        let now = Identity::of(&self.file.metadata()?);
+        if &now == before {
+            return Ok(());
+        }
+        let detail = if now.len != before.len {
+            format!("its size went from {} to {} bytes", before.len, now.len)
+        } else {
+            "its modification time changed".to_string()
+        };
+        Err(InputError::Changed(detail))
+    }
+}
+
+/// Copies a stream that can be read only once (standard input, a pipe) to an unnamed
+/// temporary file, rewound.
+pub fn spool(source: &mut impl Read) -> io::Result<File> {
+    let mut file = tempfile::tempfile()?;
+    io::copy(source, &mut file)?;
+    file.seek(SeekFrom::Start(0))?;
     Ok(file)
 }

@@ -27,7 +27,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use crate::acknowledge::{AckBuilder, Acknowledgments, InterchangeAck};
-use crate::check::ClaimResult;
+use crate::check::{ClaimResult, Input, InputError};
 use crate::check::{
     element_problems, CheckError, CheckOptions, Checked, Engine, FreshLevels, LevelTracker,
     SecondPass, BATCH,
@@ -88,6 +88,14 @@ pub enum ScrubError {
         file: String,
         /// Why.
         source: io::Error,
+    },
+    /// An input could not be read a second time, or changed while it was read.
+    #[error("{file}: {source}")]
+    Input {
+        /// The input.
+        file: String,
+        /// Why.
+        source: InputError,
     },
     /// An input could not be read as X12.
     #[error("{file}: {source}")]
@@ -302,29 +310,25 @@ impl Scrubber {
     /// Scrubs one input (`-` for standard input) and writes its outputs.
     pub fn scrub(&mut self, input: &str) -> Result<FileReport, ScrubError> {
         let started = Instant::now();
-        let shown = if input == "-" { "<stdin>" } else { input };
-        let open_error = |source| ScrubError::Open {
+        let shown = Input::shown_name(input);
+        let mut source = Input::open(input).map_err(|source| ScrubError::Open {
+            file: shown.to_string(),
+            source,
+        })?;
+        let input_error = |source| ScrubError::Input {
             file: shown.to_string(),
             source,
         };
-        let spooled;
-        let path: &Path = if input == "-" {
-            spooled = spool_stdin().map_err(open_error)?;
-            spooled.path()
-        } else {
-            Path::new(input)
-        };
-        let (mut index, acks) = syntax_pass(File::open(path).map_err(open_error)?, shown)?;
+        let (mut index, acks) = syntax_pass(source.pass().map_err(input_error)?, shown)?;
         let name = Self::output_name(input);
         let run = OutputRun::new(&self.options.out_dir, &name);
         let env = self.ack_envelope(&acks);
         let ack277_control = self.take_control();
         let mut pass = RulePass::new(&run, shown, &env, ack277_control, &acks)?;
-        let source = File::open(path).map_err(open_error)?;
         let summary = self
             .engine
             .check_source(
-                BufReader::new(source),
+                BufReader::new(source.pass().map_err(input_error)?),
                 &index,
                 SecondPass {
                     keep_envelope: true,
@@ -336,6 +340,7 @@ impl Scrubber {
                 file: shown.to_string(),
                 source,
             })?;
+        source.finish().map_err(input_error)?;
         // A failed index read stops the pass early without an error of its own.
         if let Some(source) = index.take_failure() {
             return Err(ScrubError::Index {
@@ -519,13 +524,6 @@ fn acknowledgments_json(acks: &Acknowledgments) -> serde_json::Value {
         })
         .collect();
     json!({"interchanges": interchanges, "problems_not_kept": acks.problems_not_kept})
-}
-
-fn spool_stdin() -> io::Result<tempfile::NamedTempFile> {
-    let mut file = tempfile::NamedTempFile::new()?;
-    io::copy(&mut io::stdin().lock(), &mut file)?;
-    file.flush()?;
-    Ok(file)
 }
 
 /// The names of one input's outputs.
