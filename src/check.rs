@@ -220,12 +220,13 @@ impl Engine {
         let profile = self
             .profiles
             .choose(&claim, &self.config, self.forced.as_deref());
-        // Every cross-claim rule looks at this claim's patient only: one read of the index per
-        // claim. A failed read cannot be returned from here; the index keeps it, and the
-        // pipeline stops before handing out this claim (see `flush`).
+        // Every cross-claim rule looks at this claim's patient only: one lookup in the index
+        // per claim (a large patient is read once and shared, see `rules::index`). A failed
+        // read cannot be returned from here; the index keeps it, and the pipeline stops
+        // before handing out this claim (see `check_source`).
         let patient = index.facts(PatientKey::of(&claim)).unwrap_or_else(|error| {
             index.note_failure(error);
-            PatientFacts::default()
+            std::sync::Arc::new(PatientFacts::default())
         });
         let cx = Context {
             reference: &self.reference,
