@@ -15,14 +15,14 @@
 //! the outputs of its set (`outputs.written`), it is the first file of an old set to go and the
 //! last file of a new set to be named. [`publish_set`] does, in this order:
 //!
-//! 1. every new output, complete and synced, is linked at a hidden name
-//!    (`.scrub837-partial-{pid}-NAME.ext`);
+//! 1. every new output is complete and synced, still without a name (or, without
+//!    `O_TMPFILE`, at its hidden temporary name);
 //! 2. the old report is removed: from here the old set is no longer a set;
 //! 3. every other old output of the input is removed (stale ones included: an old TA1 never
 //!    stays beside a new report);
-//! 4. the new outputs other than the report are renamed to their names, and the directory is
-//!    synced;
-//! 5. the new report is renamed to its name, and the directory is synced.
+//! 4. the new outputs other than the report are given their names (linked, or renamed from
+//!    the hidden name), and the directory is synced;
+//! 5. the new report is given its name, and the directory is synced.
 //!
 //! So at every instant a report names exactly the files beside it, all of its own run:
 //! whoever reads the directory sees the complete old set (a report and what it lists), the
@@ -110,37 +110,38 @@ impl OutputFile {
 }
 
 impl OutputFile {
-    /// Flushes, syncs and links the file at a hidden name standing for `name` (step 1 of the
-    /// publish protocol); [`publish_set`] gives it its name. Dropped unpublished, the hidden
-    /// file is removed.
+    /// Flushes and syncs the file, ready to be named by [`publish_set`] (step 1 of the publish
+    /// protocol). It stays unnamed until then (or, where unnamed files are not available, at
+    /// its hidden temporary name); dropped unpublished, it is gone.
     pub fn stage(self, name: &str) -> io::Result<Staged> {
-        let hidden = self.dir.join(hidden_name(name));
+        let target = self.dir.join(name);
         let file = self.writer.into_inner().map_err(|e| e.into_error())?;
         file.sync_all()?;
-        remove_if_present(&hidden)?;
-        match self.named {
-            Some(path) => {
-                path.persist(&hidden).map_err(|e| e.error)?;
-            }
-            None => link_staged(&file, &hidden)?,
-        }
+        let kind = match self.named {
+            Some(path) => StagedKind::Hidden(path),
+            None => StagedKind::Unnamed(file),
+        };
         Ok(Staged {
-            hidden: Some(hidden),
-            target: self.dir.join(name),
+            kind: Some(kind),
+            target,
         })
     }
 }
 
-/// The hidden name an output is staged at before it is published.
-fn hidden_name(name: &str) -> String {
-    format!("{PARTIAL_PREFIX}{}-{name}", std::process::id())
+/// Where a staged output is until it is named.
+#[derive(Debug)]
+enum StagedKind {
+    /// An `O_TMPFILE` file: no name at all.
+    Unnamed(File),
+    /// A hidden temporary name, deleted when dropped.
+    Hidden(tempfile::TempPath),
 }
 
-/// An output linked at its hidden name, waiting for [`publish_set`].
+/// A complete output waiting for [`publish_set`] to give it its name.
 #[derive(Debug)]
 pub struct Staged {
-    /// The hidden name; `None` once renamed to the target.
-    hidden: Option<PathBuf>,
+    /// `None` once named.
+    kind: Option<StagedKind>,
     target: PathBuf,
 }
 
@@ -150,19 +151,12 @@ impl Staged {
         &self.target
     }
 
+    /// Gives the file its name, which must be free (the old output was removed first).
     fn publish(&mut self) -> io::Result<()> {
-        if let Some(hidden) = &self.hidden {
-            std::fs::rename(hidden, &self.target)?;
-            self.hidden = None;
-        }
-        Ok(())
-    }
-}
-
-impl Drop for Staged {
-    fn drop(&mut self) {
-        if let Some(hidden) = &self.hidden {
-            let _ = std::fs::remove_file(hidden);
+        match self.kind.take() {
+            Some(StagedKind::Unnamed(file)) => link_new(&file, &self.target),
+            Some(StagedKind::Hidden(path)) => path.persist(&self.target).map_err(|e| e.error),
+            None => Ok(()),
         }
     }
 }
@@ -468,15 +462,15 @@ fn unnamed_in(_dir: &Path) -> io::Result<File> {
     ))
 }
 
-/// Links an `O_TMPFILE` file at `hidden` (a name this process owns).
+/// Links an `O_TMPFILE` file at `target`, which must not exist.
 #[cfg(target_os = "linux")]
-fn link_staged(file: &File, hidden: &Path) -> io::Result<()> {
+fn link_new(file: &File, target: &Path) -> io::Result<()> {
     use std::os::unix::io::AsRawFd;
-    link_fd(file.as_raw_fd(), hidden)
+    link_fd(file.as_raw_fd(), target)
 }
 
 #[cfg(not(target_os = "linux"))]
-fn link_staged(_file: &File, _hidden: &Path) -> io::Result<()> {
+fn link_new(_file: &File, _target: &Path) -> io::Result<()> {
     Err(io::Error::new(
         io::ErrorKind::Unsupported,
         "unnamed files are a Linux feature",
@@ -586,5 +580,77 @@ mod tests {
         fresh.commit("b.txt").expect("commit");
         let count = std::fs::read_dir(dir.path()).expect("list").count();
         assert_eq!(count, 2);
+    }
+
+    fn names(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .expect("list")
+            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn a_published_set_replaces_the_whole_old_set() {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        for (name, text) in [("x.report.json", "old"), ("x.ta1", "old"), ("x.277", "old")] {
+            std::fs::write(dir.path().join(name), text).expect("write");
+        }
+        let stage = |name: &str| {
+            let mut out = OutputFile::create(dir.path()).expect("create");
+            out.write_all(b"new").expect("write");
+            out.stage(name).expect("stage")
+        };
+        let staged = vec![stage("x.277"), stage("x.999")];
+        let marker = stage("x.report.json");
+        assert_eq!(names(dir.path()), ["x.277", "x.report.json", "x.ta1"]);
+        let published = publish_set(
+            dir.path(),
+            &["x.277", "x.999", "x.ta1", "x.corrected.837"],
+            staged,
+            marker,
+        )
+        .expect("publish");
+        assert_eq!(published.last(), Some(&dir.path().join("x.report.json")));
+        assert_eq!(names(dir.path()), ["x.277", "x.999", "x.report.json"]);
+        for name in names(dir.path()) {
+            assert_eq!(std::fs::read(dir.path().join(name)).expect("read"), b"new");
+        }
+        // Staged and dropped: nothing is left.
+        drop(stage("y.277"));
+        assert_eq!(names(dir.path()).len(), 3);
+    }
+
+    #[test]
+    fn the_state_round_trips_and_a_bad_one_is_refused() {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        assert_eq!(read_state(dir.path()).expect("none"), None);
+        let state = State {
+            next_interchange_control: 42,
+        };
+        write_state(dir.path(), state).expect("write");
+        assert_eq!(read_state(dir.path()).expect("read"), Some(state));
+        assert_eq!(names(dir.path()), [STATE_FILE]);
+        for bad in ["{\"next_interchange_control\":0}", "{}", "x"] {
+            std::fs::write(dir.path().join(STATE_FILE), bad).expect("write");
+            let err = read_state(dir.path()).expect_err("refused");
+            assert!(err.to_string().contains("--first-control"), "{err}");
+        }
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_second_lock_is_refused_until_the_first_is_dropped() {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let first = DirLock::acquire(dir.path(), false).expect("lock");
+        let err = DirLock::acquire(dir.path(), false).expect_err("busy");
+        let text = err.to_string();
+        assert!(
+            text.contains(&format!("process {}", std::process::id())) && text.contains("--wait"),
+            "{text}"
+        );
+        drop(first);
+        DirLock::acquire(dir.path(), false).expect("free again");
     }
 }
