@@ -673,3 +673,64 @@ pub fn spool(source: &mut impl Read) -> io::Result<File> {
     file.seek(SeekFrom::Start(0))?;
     Ok(file)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read_pass(input: &mut Input) -> Result<String, InputError> {
+        let mut text = String::new();
+        input.pass()?.read_to_string(&mut text)?;
+        Ok(text)
+    }
+
+    #[test]
+    fn both_passes_read_the_file_opened_even_when_it_is_replaced() {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let path = dir.path().join("in.837");
+        std::fs::write(&path, "first").expect("write");
+        let mut input = Input::open(path.to_str().expect("utf-8")).expect("open");
+        assert!(!input.is_spooled());
+        assert_eq!(read_pass(&mut input).expect("pass 1"), "first");
+        // Replaced by rename between the passes: the open file is still the one read.
+        let other = dir.path().join("other");
+        std::fs::write(&other, "second, longer").expect("write");
+        std::fs::rename(&other, &path).expect("rename");
+        assert_eq!(read_pass(&mut input).expect("pass 2"), "first");
+        input.finish().expect("unchanged");
+    }
+
+    #[test]
+    fn a_file_rewritten_in_place_between_passes_fails_clearly() {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let path = dir.path().join("in.837");
+        std::fs::write(&path, "first").expect("write");
+        let mut input = Input::open(path.to_str().expect("utf-8")).expect("open");
+        read_pass(&mut input).expect("pass 1");
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .and_then(|mut f| io::Write::write_all(&mut f, b" more"))
+            .expect("append");
+        let err = read_pass(&mut input).expect_err("changed");
+        let text = err.to_string();
+        assert!(
+            text.contains("changed while it was being read") && text.contains("5 to 10 bytes"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_stream_is_spooled_once() {
+        let mut source: &[u8] = b"ISA*streamed";
+        let file = spool(&mut source).expect("spool");
+        let mut input = Input::spooled(file, "<stdin>".into());
+        assert!(input.is_spooled());
+        assert_eq!(read_pass(&mut input).expect("pass 1"), "ISA*streamed");
+        assert_eq!(read_pass(&mut input).expect("pass 2"), "ISA*streamed");
+        input.finish().expect("a spool does not change");
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let err = Input::open(dir.path().to_str().expect("utf-8")).expect_err("a directory");
+        assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
+    }
+}
