@@ -27,11 +27,11 @@ use serde::Serialize;
 use serde_json::json;
 
 use crate::acknowledge::{AckBuilder, Acknowledgments, InterchangeAck};
-use crate::check::{ClaimResult, Input, InputError};
 use crate::check::{
     element_problems, CheckError, CheckOptions, Checked, Engine, FreshLevels, LevelTracker,
     SecondPass, BATCH,
 };
+use crate::check::{ClaimResult, Input, InputError};
 use crate::model::{Cents, Claim, RawClaim};
 use crate::read::{ClaimReader, Event, Summary};
 use crate::rules::{Disposition, PatientIndex};
@@ -690,12 +690,13 @@ impl OutputRun {
             n.ack999.as_str(),
             n.ta1.as_str(),
         ];
-        let outputs = atomic::publish_set(&self.dir, &old, staged, marker).map_err(
-            |(path, source)| ScrubError::Write {
-                path: path.display().to_string(),
-                source,
-            },
-        )?;
+        let outputs =
+            atomic::publish_set(&self.dir, &old, staged, marker).map_err(|(path, source)| {
+                ScrubError::Write {
+                    path: path.display().to_string(),
+                    source,
+                }
+            })?;
         Ok((outputs, finished.findings))
     }
 }

@@ -21,11 +21,22 @@ fn bin() -> &'static str {
 
 fn generate(claims: u32, path: &Path) {
     let out = Command::new(bin())
-        .args(["generate", "--patients", "1", "--claims", &claims.to_string(), "--out"])
+        .args([
+            "generate",
+            "--patients",
+            "1",
+            "--claims",
+            &claims.to_string(),
+            "--out",
+        ])
         .arg(path)
         .output()
         .expect("run scrub837 generate");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// CPU time (user + system) of every waited-for child so far.

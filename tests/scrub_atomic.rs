@@ -115,11 +115,12 @@ fn write_old_input(path: &Path) {
 /// two runs of one input write the same bytes, whatever the directory's state file says.
 fn scrub_command(input: &Path, dir: &Path) -> Command {
     let mut cmd = Command::new(bin());
-    cmd.arg("scrub")
-        .arg(input)
-        .arg("--out")
-        .arg(dir)
-        .args(["--ack-time", ACK_TIME, "--first-control", "1"]);
+    cmd.arg("scrub").arg(input).arg("--out").arg(dir).args([
+        "--ack-time",
+        ACK_TIME,
+        "--first-control",
+        "1",
+    ]);
     cmd
 }
 
@@ -679,7 +680,10 @@ fn twenty_kills_during_a_rerun_never_leave_a_mixed_set() {
     assert!(landed >= 10, "only {landed} of 20 kills landed");
     // Whatever a kill left, the next run leaves exactly the new set.
     scrub_to_completion(&new_input, &dir);
-    assert_eq!(assert_one_set("after the kills", &read_outputs(&dir), &old, &new), "new");
+    assert_eq!(
+        assert_one_set("after the kills", &read_outputs(&dir), &old, &new),
+        "new"
+    );
 }
 
 /// A reader of the directory while scrubs run, as the publish protocol says to read it: the
@@ -708,7 +712,9 @@ fn sample_sets(
                 files.insert(name, bytes);
             }
         }
-        if marker() != Some(before.clone()) || files.get(&format!("{NAME}.report.json")) != Some(&before.1) {
+        if marker() != Some(before.clone())
+            || files.get(&format!("{NAME}.report.json")) != Some(&before.1)
+        {
             continue;
         }
         assert_one_set("a reader during concurrent scrubs", &files, a, b);
@@ -781,7 +787,10 @@ fn twenty_pairs_of_concurrent_scrubs_never_mix() {
             files.keys().collect::<Vec<_>>()
         );
         let which = assert_one_set(&format!("pair {pair}"), &files, &small, &big);
-        assert_ne!(which, "none", "pair {pair}: no complete set after both finished");
+        assert_ne!(
+            which, "none",
+            "pair {pair}: no complete set after both finished"
+        );
     }
     eprintln!(
         "20 pairs: {waited} with --wait (both finished), {refused} scrubs refused with exit 2 \
@@ -827,7 +836,10 @@ fn pipes_and_standard_input_are_read_once_and_never_hang() {
     std::fs::copy(&sample, &copy).expect("copy");
     scrub_to_completion(&copy, &out_file);
     let from_file = read_outputs(&out_file);
-    assert_eq!(from_fifo.keys().collect::<Vec<_>>(), from_file.keys().collect::<Vec<_>>());
+    assert_eq!(
+        from_fifo.keys().collect::<Vec<_>>(),
+        from_file.keys().collect::<Vec<_>>()
+    );
     for (name, bytes) in &from_fifo {
         if name.ends_with(".json") {
             let accounting = |b: &[u8]| {
@@ -835,7 +847,10 @@ fn pipes_and_standard_input_are_read_once_and_never_hang() {
             };
             assert_eq!(accounting(bytes), accounting(&from_file[name]));
         } else {
-            assert!(bytes == &from_file[name], "{name}: a pipe gives the file's outputs");
+            assert!(
+                bytes == &from_file[name],
+                "{name}: a pipe gives the file's outputs"
+            );
         }
     }
 
@@ -847,14 +862,24 @@ fn pipes_and_standard_input_are_read_once_and_never_hang() {
         .arg(&sample)
         .output()
         .expect("bash");
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(String::from_utf8_lossy(&out.stderr).contains("3 claims"));
     let out = Command::new(bin())
         .args(["check", "-"])
         .stdin(std::fs::File::open(&sample).expect("open"))
         .output()
         .expect("check stdin");
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]
@@ -892,7 +917,11 @@ fn control_numbers_continue_across_runs_unless_overridden() {
     assert_eq!(first, ["000000001", "000000002", "000000003"]);
     run(&[]);
     let second = isa13s(&dir);
-    assert_eq!(second, ["000000004", "000000005", "000000006"], "no ISA13 repeats");
+    assert_eq!(
+        second,
+        ["000000004", "000000005", "000000006"],
+        "no ISA13 repeats"
+    );
     let state = std::fs::read_to_string(dir.join(STATE_FILE)).expect("state file");
     assert_eq!(state.trim(), r#"{"next_interchange_control":7}"#);
     run(&["--first-control", "500"]);
@@ -928,9 +957,18 @@ fn a_second_scrub_into_a_locked_directory_exits_2_or_waits() {
     let refused = scrub_command(&input, &dir).output().expect("scrub");
     assert_eq!(refused.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&refused.stderr);
-    assert!(stderr.contains("another scrub837") && stderr.contains("--wait"), "{stderr}");
-    assert!(read_outputs(&dir).is_empty(), "nothing written by the refused run");
-    let waited = scrub_command(&input, &dir).arg("--wait").output().expect("scrub");
+    assert!(
+        stderr.contains("another scrub837") && stderr.contains("--wait"),
+        "{stderr}"
+    );
+    assert!(
+        read_outputs(&dir).is_empty(),
+        "nothing written by the refused run"
+    );
+    let waited = scrub_command(&input, &dir)
+        .arg("--wait")
+        .output()
+        .expect("scrub");
     assert!(matches!(waited.status.code(), Some(0 | 1)), "{waited:?}");
     holder.wait().expect("flock ends");
     assert_complete_set("after waiting", &read_outputs(&dir));

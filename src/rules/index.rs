@@ -14,12 +14,12 @@
 //! looks up (date, or date and code) with [`PatientFacts::table`], and answers each claim
 //! with a binary search. Checking a patient of `n` claims costs `O(n log n)`, not `O(n²)`.
 
+use std::any::Any;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
+use std::collections::VecDeque;
 use std::fs::File;
 use std::hash::{Hash, Hasher};
-use std::any::Any;
-use std::collections::VecDeque;
 use std::io::{self, BufWriter, Write};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
@@ -1084,7 +1084,10 @@ mod tests {
         assert_eq!(first.all().len(), CACHED_FROM * 2);
         let small_first = index.facts(small).expect("reads");
         let small_again = index.facts(small).expect("reads");
-        assert!(!Arc::ptr_eq(&small_first, &small_again), "small patients are not cached");
+        assert!(
+            !Arc::ptr_eq(&small_first, &small_again),
+            "small patients are not cached"
+        );
         assert_eq!(*small_first, *small_again);
         let mut builds = 0;
         for _ in 0..3 {
@@ -1104,7 +1107,11 @@ mod tests {
         assert!(Arc::ptr_eq(&a, &cache.slot(1, CACHE_LINES / 2)));
         cache.slot(2, CACHE_LINES / 2);
         cache.slot(3, CACHE_LINES * 2);
-        assert_eq!(cache.slots.len(), 1, "only the newest, larger than the budget");
+        assert_eq!(
+            cache.slots.len(),
+            1,
+            "only the newest, larger than the budget"
+        );
         assert_eq!(cache.slots[0].key, 3);
         assert_eq!(cache.lines, CACHE_LINES * 2);
     }

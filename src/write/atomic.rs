@@ -320,7 +320,9 @@ pub enum StateError {
         source: io::Error,
     },
     /// The file holds something else than a state.
-    #[error("{path}: not a scrub837 state file ({detail}); fix or delete it, or give --first-control")]
+    #[error(
+        "{path}: not a scrub837 state file ({detail}); fix or delete it, or give --first-control"
+    )]
     Invalid {
         /// The state file.
         path: String,
