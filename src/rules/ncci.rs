@@ -39,7 +39,7 @@ impl DayCodes {
     fn build(facts: &[LineFact]) -> DayCodes {
         let mut order: Vec<&LineFact> = facts.iter().collect();
         // A stable sort keeps each code's lines in (claim, line) order.
-        order.sort_by(|a, b| (a.date, a.code).cmp(&(b.date, b.code)));
+        order.sort_by_key(|a| (a.date, a.code));
         let mut codes: Vec<DayCode> = Vec::new();
         for f in order {
             match codes.last_mut() {

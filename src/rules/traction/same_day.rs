@@ -40,7 +40,7 @@ impl DayCodes {
             })
             .collect();
         // A stable sort keeps each code's first line first among its date's lines.
-        codes.sort_by(|a, b| (a.date, a.code).cmp(&(b.date, b.code)));
+        codes.sort_by_key(|a| (a.date, a.code));
         codes.dedup_by(|later, earlier| later.date == earlier.date && later.code == earlier.code);
         DayCodes(codes)
     }
