@@ -59,8 +59,6 @@ const ACK_TIME: &str = "202601151030";
 const PARTIAL_PREFIX: &str = ".scrub837-partial";
 /// Longest any single run may take before the test gives up on it.
 const RUN_LIMIT: Duration = Duration::from_secs(180);
-/// The output directory's lock file (`scrub837::write::atomic::LOCK_FILE`).
-const LOCK_FILE: &str = ".scrub837.lock";
 /// The output directory's state file (`scrub837::write::atomic::STATE_FILE`).
 const STATE_FILE: &str = ".scrub837-state.json";
 
@@ -147,7 +145,7 @@ fn read_outputs(dir: &Path) -> BTreeMap<String, Vec<u8>> {
     for entry in std::fs::read_dir(dir).expect("list the output directory") {
         let entry = entry.expect("directory entry");
         let name = entry.file_name().to_string_lossy().into_owned();
-        if name == LOCK_FILE || name == STATE_FILE {
+        if name == STATE_FILE {
             continue;
         }
         let bytes = std::fs::read(entry.path())
@@ -255,7 +253,7 @@ fn check_after_kill(
             "{what}: a partial file was left behind: {name}"
         );
         assert!(
-            expected.contains(&name) || name == LOCK_FILE || name == STATE_FILE,
+            expected.contains(&name) || name == STATE_FILE,
             "{what}: unexpected file in the output directory: {name}"
         );
     }
@@ -947,9 +945,9 @@ fn a_second_scrub_into_a_locked_directory_exits_2_or_waits() {
     write_old_input(&input);
     let dir = tmp.path().join("out");
     std::fs::create_dir_all(&dir).expect("mkdir");
-    // `flock` holds the lock for a second, as another scrub would.
+    // `flock` holds the directory's lock for two seconds, as another scrub would.
     let mut holder = Command::new("flock")
-        .arg(dir.join(LOCK_FILE))
+        .arg(&dir)
         .args(["sleep", "2"])
         .spawn()
         .expect("flock(1)");

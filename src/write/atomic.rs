@@ -29,7 +29,7 @@
 //! complete new set, or no report for that input, in which case whatever other files of that
 //! input are there belong to no set (a run killed between steps 2 and 5) and are not to be
 //! used; the next run for that input removes them. Readers that cannot look for the report
-//! take the directory's lock (below) in shared mode (`flock -s DIR/.scrub837.lock`) and see
+//! take the directory's lock (below) in shared mode (`flock -s DIR cmd`) and see
 //! only finished sets.
 //!
 //! Hidden files of a process that died are deleted by [`remove_leftovers`], which `scrub`
@@ -37,10 +37,10 @@
 //!
 //! # One writer at a time: the lock
 //!
-//! A run holds an exclusive `flock` on `.scrub837.lock` in the output directory from start to
-//! end ([`DirLock`]); the file holds the holder's process id, for messages. A second run into
-//! the same directory either waits for it or stops with a clear error. The lock goes with the
-//! process (a killed run never leaves the directory locked).
+//! A run holds an exclusive `flock` on the output directory itself from start to end
+//! ([`DirLock`]): no lock file is left beside the outputs, and the lock goes with the process
+//! (a killed run never leaves the directory locked). A second run into the same directory
+//! either waits for it or stops with a clear error.
 //!
 //! # Control numbers across runs: the state file
 //!
@@ -56,9 +56,6 @@ use std::path::{Path, PathBuf};
 
 /// Prefix of the hidden temporary names.
 pub const PARTIAL_PREFIX: &str = ".scrub837-partial-";
-
-/// The lock file in the output directory.
-pub const LOCK_FILE: &str = ".scrub837.lock";
 
 /// The state file in the output directory.
 pub const STATE_FILE: &str = ".scrub837-state.json";
@@ -224,17 +221,15 @@ pub struct DirLock {
 #[derive(Debug, thiserror::Error)]
 pub enum LockError {
     /// Another run holds the lock and waiting was not asked for.
-    #[error("another scrub837 ({holder}) is writing to this directory (lock {lock}); wait for it to finish, use --wait, or choose another --out")]
+    #[error("{lock}: another scrub837 is writing to this output directory; wait for it to finish, use --wait, or choose another --out")]
     Busy {
-        /// The lock file.
+        /// The directory.
         lock: String,
-        /// `process N` as the holder wrote it, or `process unknown`.
-        holder: String,
     },
-    /// The lock file could not be opened or locked.
+    /// The directory could not be opened or locked.
     #[error("cannot lock {lock}: {source}")]
     Io {
-        /// The lock file.
+        /// The directory.
         lock: String,
         /// Why.
         source: io::Error,
@@ -245,35 +240,18 @@ impl DirLock {
     /// Takes the lock of `dir`: waits for another holder when `wait`, else fails with
     /// [`LockError::Busy`].
     pub fn acquire(dir: &Path, wait: bool) -> Result<DirLock, LockError> {
-        let path = dir.join(LOCK_FILE);
+        let lock = || dir.display().to_string();
         let io_error = |source| LockError::Io {
-            lock: path.display().to_string(),
+            lock: lock(),
             source,
         };
-        let mut file = std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&path)
-            .map_err(io_error)?;
+        let file = File::open(dir).map_err(io_error)?;
         if !flock(&file, false).map_err(io_error)? {
             if !wait {
-                let holder = std::fs::read_to_string(&path)
-                    .ok()
-                    .map(|t| t.trim().to_string())
-                    .filter(|t| !t.is_empty())
-                    .map_or_else(|| "process unknown".into(), |pid| format!("process {pid}"));
-                return Err(LockError::Busy {
-                    lock: path.display().to_string(),
-                    holder,
-                });
+                return Err(LockError::Busy { lock: lock() });
             }
             flock(&file, true).map_err(io_error)?;
         }
-        file.set_len(0).map_err(io_error)?;
-        file.seek(SeekFrom::Start(0)).map_err(io_error)?;
-        writeln!(file, "{}", std::process::id()).map_err(io_error)?;
         Ok(DirLock { _file: file })
     }
 }
@@ -649,10 +627,11 @@ mod tests {
         let err = DirLock::acquire(dir.path(), false).expect_err("busy");
         let text = err.to_string();
         assert!(
-            text.contains(&format!("process {}", std::process::id())) && text.contains("--wait"),
+            text.contains("another scrub837") && text.contains("--wait"),
             "{text}"
         );
         drop(first);
         DirLock::acquire(dir.path(), false).expect("free again");
+        assert!(names(dir.path()).is_empty(), "no lock file");
     }
 }
