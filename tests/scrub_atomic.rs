@@ -647,7 +647,7 @@ fn twenty_kills_during_a_rerun_never_leave_a_mixed_set() {
         let mut child = spawn_scrub(&new_input, &dir);
         let spawned = Instant::now();
         // Every fourth run is killed the moment the first old output goes (the publish
-        // protocol at work); the others at 5 % to 100 % of the uninterrupted time.
+        // protocol at work); the others at 3 % to 85 % of the uninterrupted time.
         let exited = if run % 4 == 0 {
             let before = identities(&dir);
             loop {
@@ -660,7 +660,7 @@ fn twenty_kills_during_a_rerun_never_leave_a_mixed_set() {
                 assert!(spawned.elapsed() < RUN_LIMIT, "run {run} hangs");
             }
         } else {
-            let at = full * (5 + 95 * run / 19) / 100;
+            let at = full * (3 + 82 * run / 19) / 100;
             let mut exited = None;
             while exited.is_none() && spawned.elapsed() < at {
                 exited = child.try_wait().expect("poll the child");
@@ -675,7 +675,7 @@ fn twenty_kills_during_a_rerun_never_leave_a_mixed_set() {
         *seen.entry(which).or_insert(0) += 1;
     }
     eprintln!("20 kills ({landed} landed before the end): sets seen after them {seen:?}");
-    assert!(landed >= 10, "only {landed} of 20 kills landed");
+    assert!(landed >= 12, "only {landed} of 20 kills landed");
     // Whatever a kill left, the next run leaves exactly the new set.
     scrub_to_completion(&new_input, &dir);
     assert_eq!(
