@@ -38,8 +38,9 @@ enum Guide {
 /// What the right answer to a file is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Expect {
-    /// pyx12 accepts the file: no claim is refused by the TA1 or rejected by the 999, and with
-    /// every rejecting rule a warning every claim goes on in the corrected 837P.
+    /// A valid X222A1 file (pyx12 accepts it, or `pyx12_wrong` says why it does not): no claim
+    /// is refused by the TA1 or rejected by the 999, and with every rejecting rule a warning
+    /// every claim goes on in the corrected 837P.
     Accepted,
     /// Every transaction set is rejected by the 999 (IK5 R, AK9 R), with every claim in it.
     SetsRejected(&'static str),
@@ -47,7 +48,8 @@ enum Expect {
     InterchangesRefused(&'static str),
     /// Read and answered; no particular verdict is asserted (the reason says why).
     Answered(&'static str),
-    /// `scrub` exits 2 with a clear error; the reason says why no answer is possible.
+    /// `scrub` exits 2 with a clear error; the reason says why no answer is possible. No
+    /// outside file is unreadable today: every one must be answered.
     #[allow(dead_code)]
     Unreadable(&'static str),
 }
@@ -57,7 +59,19 @@ struct Entry {
     name: &'static str,
     guide: Guide,
     expect: Expect,
+    /// Outputs (by extension) pyx12 is known to misjudge, with the reason; they are not
+    /// given to pyx12.
+    pyx12_wrong: &'static [(&'static str, &'static str)],
 }
+
+/// pyx12 4.0.0 on `PWK*CT*AD` in loop 2400: it takes the segment for the line supplemental
+/// information PWK (whose PWK01 list also has CT) instead of the DME certificate of medical
+/// necessity indicator PWK (PWK01 CT, PWK02 AB/AD/AF/AG/NS), and calls AD an invalid PWK02.
+/// The TR3 example is right, so the corrected file is right too.
+const PYX12_PWK_CT: &[(&str, &str)] = &[(
+    "corrected.837",
+    "pyx12 4.0.0 reads the 2400 DME PWK*CT*AD as the line supplemental PWK and rejects AD",
+)];
 
 const PRE_A1: &str = "GS08 005010X222 (pre-A1): pyx12 4.0.0 maps only 005010X222A1";
 const OTHER_GUIDE: &str = "another guide: the 999 rejects the set, so nothing goes on";
@@ -69,85 +83,97 @@ const MANIFEST: &[Entry] = &[
         name: "stupidedi__X222A1-COB-claim-from-billing-provider-to-payer-a.edi",
         guide: Guide::X222A1,
         expect: Expect::Accepted,
+        pyx12_wrong: &[],
     },
     Entry {
         name: "stupidedi__X222A1-COB-claim-from-billing-provider-to-payer-b.edi",
         guide: Guide::X222A1,
         expect: Expect::Accepted,
+        pyx12_wrong: &[],
     },
     Entry {
         name: "stupidedi__X222A1-COB-claim-from-payer-a-to-payer-b-in-payer-to-payer.edi",
         guide: Guide::X222A1,
         expect: Expect::Accepted,
+        pyx12_wrong: &[],
     },
     Entry {
         name: "stupidedi__X222A1-ambulance.edi",
         guide: Guide::X222A1,
         expect: Expect::Accepted,
+        pyx12_wrong: &[],
     },
     Entry {
         name: "stupidedi__X222A1-anesthesia.edi",
         guide: Guide::X222A1,
         expect: Expect::Accepted,
+        pyx12_wrong: &[],
     },
     Entry {
         name: "stupidedi__X222A1-chiropractic.edi",
         guide: Guide::X222A1,
         expect: Expect::Accepted,
+        pyx12_wrong: &[],
     },
     Entry {
         name: "stupidedi__X222A1-commercial-health-insurance.edi",
         guide: Guide::X222A1,
         expect: Expect::Accepted,
+        pyx12_wrong: &[],
     },
     Entry {
         name: "stupidedi__X222A1-drug-administered-in-the-physician-office.edi",
         guide: Guide::X222A1,
         expect: Expect::Accepted,
+        pyx12_wrong: &[],
     },
     Entry {
         name: "stupidedi__X222A1-encounter.edi",
         guide: Guide::X222A1,
         expect: Expect::Accepted,
+        pyx12_wrong: &[],
     },
     Entry {
         name: "stupidedi__X222A1-home-infusion-HCPCS-or-NDC.edi",
         guide: Guide::X222A1,
         expect: Expect::Accepted,
+        pyx12_wrong: &[],
     },
     Entry {
         name: "stupidedi__X222A1-home-infusion-NDC.edi",
         guide: Guide::X222A1,
         expect: Expect::Accepted,
+        pyx12_wrong: &[],
     },
     Entry {
         name: "stupidedi__X222A1-medicare-secondary-payer-COB.edi",
         guide: Guide::X222A1,
         expect: Expect::Accepted,
+        pyx12_wrong: &[],
     },
     Entry {
         name: "stupidedi__X222A1-out-of-network-repriced-claim.edi",
         guide: Guide::X222A1,
         expect: Expect::Accepted,
+        pyx12_wrong: &[],
     },
     Entry {
         name: "stupidedi__X222A1-ppo-repriced-claim.edi",
         guide: Guide::X222A1,
         expect: Expect::Accepted,
+        pyx12_wrong: &[],
     },
     Entry {
         name: "stupidedi__X222A1-oxygen.edi",
         guide: Guide::X222A1,
-        expect: Expect::SetsRejected(
-            "PWK02 AD is not an X222A1 attachment transmission code (pyx12: not a valid code)",
-        ),
+        expect: Expect::Accepted,
+        pyx12_wrong: PYX12_PWK_CT,
     },
     Entry {
         name: "stupidedi__X222A1-wheelchair.edi",
         guide: Guide::X222A1,
-        expect: Expect::SetsRejected(
-            "PWK02 AD is not an X222A1 attachment transmission code (pyx12: not a valid code)",
-        ),
+        expect: Expect::Accepted,
+        pyx12_wrong: PYX12_PWK_CT,
     },
     Entry {
         name: "stupidedi__X222-case-1.edi",
@@ -156,36 +182,43 @@ const MANIFEST: &[Entry] = &[
             "prose before the ISA is skipped with a warning; a pre-A1 X222 set is read with the \
              A1 grammar, so its claims may go on or be rejected by the rules",
         ),
+        pyx12_wrong: &[],
     },
     Entry {
         name: "stupidedi__X223A2-automobile-accident.edi",
         guide: Guide::Other(OTHER_GUIDE),
         expect: Expect::SetsRejected("837I (005010X223A2) is not the 837P guide"),
+        pyx12_wrong: &[],
     },
     Entry {
         name: "stupidedi__X223A2-two-claims-for-the-same-provider.edi",
         guide: Guide::Other(OTHER_GUIDE),
         expect: Expect::SetsRejected("837I (005010X223A2) is not the 837P guide"),
+        pyx12_wrong: &[],
     },
     Entry {
         name: "stupidedi__X224A2-multiple-tooth-numbers.edi",
         guide: Guide::Other(OTHER_GUIDE),
         expect: Expect::SetsRejected("837D (005010X224A2) is not the 837P guide"),
+        pyx12_wrong: &[],
     },
     Entry {
         name: "stupidedi__X224A2-predetermination-of-benefits.edi",
         guide: Guide::Other(OTHER_GUIDE),
         expect: Expect::SetsRejected("837D (005010X224A2) is not the 837P guide"),
+        pyx12_wrong: &[],
     },
     Entry {
         name: "stupidedi__X291-hmo-plan.edi",
         guide: Guide::Other(OTHER_GUIDE),
         expect: Expect::SetsRejected("predetermination (005010X291) is not the 837P guide"),
+        pyx12_wrong: &[],
     },
     Entry {
         name: "stupidedi__X292-two-claims-for-the-same-provider.edi",
         guide: Guide::Other(OTHER_GUIDE),
         expect: Expect::SetsRejected("predetermination (005010X292) is not the 837P guide"),
+        pyx12_wrong: &[],
     },
     Entry {
         name: "staedi__sample837-original.edi",
@@ -193,6 +226,7 @@ const MANIFEST: &[Entry] = &[
         expect: Expect::InterchangesRefused(
             "ISA01 01 is not a 5010 authorization qualifier (TA105 010; pyx12 agrees)",
         ),
+        pyx12_wrong: &[],
     },
     Entry {
         name: "staedi__sample837-small.edi",
@@ -200,6 +234,7 @@ const MANIFEST: &[Entry] = &[
         expect: Expect::InterchangesRefused(
             "ISA01 01 is not a 5010 authorization qualifier (TA105 010)",
         ),
+        pyx12_wrong: &[],
     },
     Entry {
         name: "staedi__sample837-HL-nested.edi",
@@ -207,6 +242,7 @@ const MANIFEST: &[Entry] = &[
         expect: Expect::InterchangesRefused(
             "ISA01 01 is not a 5010 authorization qualifier (TA105 010; pyx12 agrees)",
         ),
+        pyx12_wrong: &[],
     },
     Entry {
         name: "staedi__837-header-ref-only.edi",
@@ -214,6 +250,7 @@ const MANIFEST: &[Entry] = &[
         expect: Expect::SetsRejected(
             "BHT01 DATA is not a hierarchical structure code and the set has no 2000A loop",
         ),
+        pyx12_wrong: &[],
     },
     Entry {
         name: "silvenga__bad-header.edi",
@@ -221,16 +258,19 @@ const MANIFEST: &[Entry] = &[
         expect: Expect::InterchangesRefused(
             "ISA06/ISA08 of 14 characters and an ISA13 of 11 digits (pyx12: not X12)",
         ),
+        pyx12_wrong: &[],
     },
     Entry {
         name: "silvenga__odd-separator.edi",
         guide: Guide::Other(REFUSED),
         expect: Expect::InterchangesRefused("truncated: no SE, GE or IEA (TA105 023)"),
+        pyx12_wrong: &[],
     },
     Entry {
         name: "tigershark__837-example.txt",
         guide: Guide::Other(REFUSED),
         expect: Expect::InterchangesRefused("an ISA of 79 bytes: its fields are not padded"),
+        pyx12_wrong: &[],
     },
     Entry {
         name: "tigershark__837I-Examples.txt",
@@ -238,6 +278,7 @@ const MANIFEST: &[Entry] = &[
         expect: Expect::InterchangesRefused(
             "two unpadded ISAs (74 bytes), the first interchange without GE or IEA",
         ),
+        pyx12_wrong: &[],
     },
 ];
 
@@ -593,7 +634,7 @@ fn check_verdict(entry: &Entry, run: &Scrubbed, a: &Accounting, problems: &mut V
         Expect::Accepted => {
             if a.rejected_999 + a.rejected_ta1 != 0 {
                 problems.push(format!(
-                    "pyx12 accepts this file, but {} claims are in sets the 999 rejects and {} in \
+                    "a valid file, but {} claims are in sets the 999 rejects and {} in \
                      interchanges the TA1 refuses",
                     a.rejected_999, a.rejected_ta1
                 ));
@@ -752,7 +793,7 @@ fn check_file(entry: &Entry, work: &Path, warn: &Path) -> FileResult {
                 a2.corrected
             ));
         }
-        if entry.guide == Guide::X222A1 {
+        if entry.guide == Guide::X222A1 && judged_by_pyx12(entry, &corrected) {
             result.for_pyx12.push(corrected);
             result.corrected_checked = true;
         }
@@ -765,7 +806,17 @@ fn check_file(entry: &Entry, work: &Path, warn: &Path) -> FileResult {
     if lenient.output("277").exists() {
         result.for_pyx12.push(lenient.output("277"));
     }
+    result.for_pyx12.retain(|f| judged_by_pyx12(entry, f));
     result
+}
+
+/// Whether pyx12 can judge `output` of `entry` (not listed in its `pyx12_wrong`).
+fn judged_by_pyx12(entry: &Entry, output: &Path) -> bool {
+    let name = output.file_name().unwrap_or_default().to_string_lossy();
+    !entry
+        .pyx12_wrong
+        .iter()
+        .any(|(ext, _)| name.ends_with(&format!(".{ext}")))
 }
 
 #[test]
@@ -810,6 +861,7 @@ fn outside_files_are_read_answered_and_accounted_for() {
     let accepted = MANIFEST
         .iter()
         .filter(|e| e.guide == Guide::X222A1 && e.expect == Expect::Accepted)
+        .filter(|e| judged_by_pyx12(e, Path::new("x.corrected.837")))
         .count();
     if corrected_checked < accepted {
         problems.push(format!(
