@@ -21,7 +21,7 @@ replays it. The keys of a case (all but file/what/parse/check/scrub/clms are opt
     ik5                IK501 of every AK2 in the 999, in order
     ik502              codes that must appear in IK502..IK506 of some IK5
     ik3                "SEG*IK304" of IK3 segments that must appear
-    ik4                "IK401*IK403" of IK4 segments that must appear
+    ik4                "IK401*IK403" (or "IK401*IK402*IK403") of IK4 segments that must appear
     ak9                AK901 of every AK9, in order
     ak905              codes that must appear in AK905..AK909 of some AK9
     rules              rule ids that must appear in parse/check output and in the report
@@ -66,7 +66,7 @@ def two_claims():
     """The base with a second claim after the first (before SE)."""
     segs = base()
     se = index(segs, "SE*")
-    return segs[:se] + SECOND_CLAIM + segs[se:]
+    return recount(segs[:se] + SECOND_CLAIM + segs[se:])
 
 
 def index(segs, prefix, nth=0):
@@ -159,6 +159,12 @@ def count_clm(data: bytes) -> int:
 
 
 CASES = []
+
+
+def with_isa(isa, segs=None):
+    segs = list(segs or base())
+    segs[0] = isa
+    return segs
 
 
 def case(file, what, data, parse, check, scrub, **answer):
@@ -268,26 +274,22 @@ case("truncated-in-claim.837", "the file ends in the middle of the first SV1 (no
 before_iea = CLEAN[:CLEAN.index(b"IEA*")]
 case("truncated-before-iea.837", "the file ends after GE: no IEA", before_iea, 1, 1, 1,
      ta1="R 023", claims=claims(rejected_ta1=1))
-case("unterminated-iea.837", "the last IEA has no segment terminator",
-     CLEAN.rstrip(b"\n").rstrip(b"~"), 1, 1, 1, ta1="E 023", ik5=["A"], ak9=["A"],
-     claims=claims(corrected=1))
-case("mismatched-iea02.837", "IEA02 differs from ISA13",
-     replace(base(), "IEA*", "IEA*1*000000102"), 1, 1, 1, ta1="E 001", ik5=["A"], ak9=["A"],
-     claims=claims(corrected=1))
-case("wrong-iea01.837", "IEA01 says 2 groups, the interchange has 1",
-     replace(base(), "IEA*", "IEA*2*000000101"), 1, 1, 1, ta1="E 021", ik5=["A"], ak9=["A"],
-     claims=claims(corrected=1))
+# ISA14 1 in these: a TA1 E is written only when one is asked for.
+ASK_TA1 = isa_field(14, "1")
+case("unterminated-iea.837", "the last IEA has no segment terminator (ISA14 asks for a TA1)",
+     render(with_isa(ASK_TA1)).rstrip(b"\n").rstrip(b"~"), 1, 1, 1, ta1="E 023", ik5=["A"],
+     ak9=["A"], claims=claims(corrected=1))
+case("mismatched-iea02.837", "IEA02 differs from ISA13 (ISA14 asks for a TA1)",
+     replace(with_isa(ASK_TA1), "IEA*", "IEA*1*000000102"), 1, 1, 1, ta1="E 001", ik5=["A"],
+     ak9=["A"], claims=claims(corrected=1))
+case("wrong-iea01.837", "IEA01 says 2 groups, the interchange has 1 (ISA14 asks for a TA1)",
+     replace(with_isa(ASK_TA1), "IEA*", "IEA*2*000000101"), 1, 1, 1, ta1="E 021", ik5=["A"],
+     ak9=["A"], claims=claims(corrected=1))
 
 # --------------------------------------------------------------------------------------
 # ISA of the wrong width (read by counting separators) and invalid ISA fields: TA1 R.
 # --------------------------------------------------------------------------------------
 TA1_R = dict(rules=["X12-ISA"], claims=claims(rejected_ta1=1))
-
-
-def with_isa(isa, segs=None):
-    segs = list(segs or base())
-    segs[0] = isa
-    return segs
 
 
 for file, what, n, value, note in [
@@ -500,6 +502,9 @@ for file, what, units in [("units-abc.837", "SV104 units 'abc' (not a number)", 
                            "1e10")]:
     case(file, what, replace(base(), "SV1*HC:97110", f"SV1*HC:97110:GP*90*UN*{units}***1"),
          1, 1, 1, ik3=["SV1*8"], ik4=["4*6"], rules=["X12-ELEMENT"], **STRUCT)
+case("sv101-bad-qualifier.837", "SV101-1 product/service id qualifier XX (only HC, ER, IV, WK)",
+     replace(base(), "SV1*HC:97110", "SV1*XX:97110:GP*90*UN*2***1"), 1, 1, 1, ik3=["SV1*8"],
+     ik4=["1:1*235*7"], rules=["X12-ELEMENT"], **STRUCT)
 case("date-20250230.837", "service date 20250230 (no such day)",
      replace(base(), "DTP*472", "DTP*472*D8*20250230"), 1, 1, 1, ik3=["DTP*8"], ik4=["3*8"],
      rules=["X12-ELEMENT"], **STRUCT)
