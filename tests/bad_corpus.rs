@@ -118,6 +118,8 @@ struct Case {
     #[serde(default)]
     rules: Vec<String>,
     #[serde(default)]
+    warnings: Vec<String>,
+    #[serde(default)]
     rejected_pcns: Vec<String>,
     claims: Option<Claims>,
 }
@@ -650,6 +652,82 @@ fn check_rules(
     }
 }
 
+/// Every problem or finding object of a JSON value (the report, or one line of `check`).
+fn diagnostics(v: &Value, out: &mut Vec<Value>) {
+    match v {
+        Value::Object(map) => {
+            if map.get("rule").is_some_and(Value::is_string) {
+                out.push(v.clone());
+            }
+            map.values().for_each(|x| diagnostics(x, out));
+        }
+        Value::Array(items) => items.iter().for_each(|x| diagnostics(x, out)),
+        _ => {}
+    }
+}
+
+/// A tolerated quirk is reported exactly once, as a warning: one `[RULE]` diagnostic from
+/// `parse`, one `"severity":"warning"` object of that rule from `check` and in the report.
+fn check_warnings(
+    case: &Case,
+    parse: &Ran,
+    check: &Ran,
+    report: Option<&Value>,
+    bad: &mut Vec<String>,
+) {
+    let mut from_check = Vec::new();
+    for line in check.stdout.lines() {
+        if let Ok(v) = serde_json::from_str::<Value>(line) {
+            diagnostics(&v, &mut from_check);
+        }
+    }
+    let mut from_report = Vec::new();
+    if let Some(r) = report {
+        diagnostics(r, &mut from_report);
+    }
+    for rule in &case.warnings {
+        let lines = parse
+            .stderr
+            .lines()
+            .filter(|l| l.contains(&format!("[{rule}]")))
+            .count();
+        if lines != 1 {
+            bad.push(format!(
+                "parse: {lines} [{rule}] diagnostics, expected one warning"
+            ));
+        }
+        // check prints each diagnostic once; the report may list it in more than one place,
+        // but only as a warning.
+        for (what, found, exactly_one) in [
+            ("check", &from_check, true),
+            ("report", &from_report, false),
+        ] {
+            if what == "report" && report.is_none() {
+                continue;
+            }
+            let of_rule: Vec<&Value> = found
+                .iter()
+                .filter(|d| d["rule"] == rule.as_str())
+                .collect();
+            let warnings = of_rule
+                .iter()
+                .filter(|d| d["severity"] == "warning")
+                .count();
+            let fine = if exactly_one {
+                of_rule.len() == 1 && warnings == 1
+            } else {
+                !of_rule.is_empty() && warnings == of_rule.len()
+            };
+            if !fine {
+                bad.push(format!(
+                    "{what}: {} {rule} diagnostics ({warnings} warnings), expected one warning",
+                    of_rule.len()
+                ));
+            }
+        }
+    }
+}
+
 /// Replays one case; returns its mismatches.
 fn replay(case: &Case) -> Vec<String> {
     let mut bad = Vec::new();
@@ -736,6 +814,7 @@ fn replay(case: &Case) -> Vec<String> {
         }
     };
     check_rules(case, &parse, &check, report.as_ref(), &mut bad);
+    check_warnings(case, &parse, &check, report.as_ref(), &mut bad);
     if let Some(r) = &report {
         check_report(case, r, independent, &mut bad);
         check_outputs_whole(&out, &name, r, &mut bad);

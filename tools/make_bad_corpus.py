@@ -25,6 +25,7 @@ replays it. The keys of a case (all but file/what/parse/check/scrub/clms are opt
     ak9                AK901 of every AK9, in order
     ak905              codes that must appear in AK905..AK909 of some AK9 ("6|19": either)
     rules              rule ids that must appear in parse/check output and in the report
+    warnings           rule ids reported exactly once, as a warning (parse, check, report)
     claims             the accounting: corrected, rejected_277ca, rejected_999, rejected_ta1
     stc                277CA STC01 values (category:status) that must appear
     rejected_pcns      claims rejected in the 277CA (an A3/A6/A7/A8 STC after their TRN)
@@ -187,7 +188,7 @@ CLEAN = render(base())
 # --------------------------------------------------------------------------------------
 # Tolerated quirks: read with one warning (X12-FORMAT), answered IK5 A, no TA1, exit 1.
 # --------------------------------------------------------------------------------------
-QUIRK = dict(ACCEPTED, rules=["X12-FORMAT"], claims=claims(corrected=1))
+QUIRK = dict(ACCEPTED, warnings=["X12-FORMAT"], claims=claims(corrected=1))
 
 case("bom.837", "UTF-8 byte-order mark before ISA", b"\xef\xbb\xbf" + CLEAN, 1, 1, 1, **QUIRK)
 case("leading-whitespace.837", "blank lines, spaces and a tab before ISA",
@@ -231,7 +232,7 @@ case("junk-4000-before-isa.837", "4000 bytes of text lines before ISA (just with
      junk_4000 + CLEAN, 1, 1, 1, **QUIRK)
 pre_a1 = [s.replace("005010X222A1", "005010X222") for s in base()]
 case("pre-a1-x222.837", "a pre-A1 005010X222 set: read with the A1 grammar and a warning",
-     pre_a1, 1, 1, 1, ta1="none", ik5=["A"], ak9=["A"], rules=["X12-GUIDE"],
+     pre_a1, 1, 1, 1, ta1="none", ik5=["A"], ak9=["A"], warnings=["X12-GUIDE"],
      claims=claims(corrected=1))
 
 # --------------------------------------------------------------------------------------
@@ -554,7 +555,8 @@ def toml_value(v):
 
 
 ORDER = ["file", "what", "parse", "check", "scrub", "clms", "error", "ta1", "ta1_not", "ik5",
-         "ik502", "ik3", "ik4", "ak9", "ak905", "stc", "rules", "rejected_pcns", "claims"]
+         "ik502", "ik3", "ik4", "ak9", "ak905", "stc", "rules", "warnings", "rejected_pcns",
+         "claims"]
 
 
 def write():
