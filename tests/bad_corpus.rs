@@ -403,7 +403,7 @@ fn check_999(case: &Case, out: &Path, name: &str, bad: &mut Vec<String>) {
             let p = el(s, 1);
             (p == pos || p.starts_with(&format!("{pos}:")))
                 && reference.is_none_or(|r| el(s, 2) == r)
-                && el(s, 3) == code
+                && one_of(code, el(s, 3))
         });
         if !found {
             let all: Vec<String> = of(&segs, "IK4").map(|s| s.join("*")).collect();

@@ -21,7 +21,8 @@ replays it. The keys of a case (all but file/what/parse/check/scrub/clms are opt
     ik5                IK501 of every AK2 in the 999, in order
     ik502              codes that must appear in IK502..IK506 of some IK5 ("6|19": either)
     ik3                "SEG*IK304" of IK3 segments that must appear
-    ik4                "IK401*IK403" (or "IK401*IK402*IK403") of IK4 segments that must appear
+    ik4                "IK401*IK403" (or "IK401*IK402*IK403") of IK4 segments that must appear;
+                       IK401 "7" also matches "7:1", "7:1" only "7:1"; IK403 "7|I6": either
     ak9                AK901 of every AK9, in order
     ak905              codes that must appear in AK905..AK909 of some AK9 ("6|19": either)
     rules              rule ids that must appear in parse/check output and in the report
@@ -493,14 +494,19 @@ dx13 = "HI*ABK:M5416*" + "*".join("ABF:" + c for c in [
 assert dx13.count("AB") == 13
 case("dx-13.837", "an HI with 13 diagnosis codes (at most 12)", replace(base(), "HI*", dx13),
      1, 1, 1, ik4=["13*3"], **STRUCT)
+# A pointer of 1-12 that names no HI position is a claim edit (277CA A7:477); 0 and 13 are
+# outside the values the TR3 allows for SV107-1 (1-12), which the 999 answers (pyx12: "not a
+# valid code for Diagnosis Code Pointer"): IK4 at element 7, component 1, IK403 7 (or I6).
+case("dx-pointer-5.837", "SV107 diagnosis pointer 5 (the claim has 2 diagnoses)",
+     replace(base(), "SV1*HC:97110", "SV1*HC:97110:GP*90*UN*2***5"), 0, 1, 1, ta1="none",
+     ik5=["A"], ak9=["A"], stc=["A7:477"], rules=["DX-POINTER"],
+     claims=claims(rejected_277ca=1), rejected_pcns=["PCN-CLEAN-SINGLE"])
 for file, what, pointer in [
-    ("dx-pointer-0.837", "SV107 diagnosis pointer 0", "0"),
-    ("dx-pointer-5.837", "SV107 diagnosis pointer 5 (the claim has 2 diagnoses)", "5"),
-    ("dx-pointer-13.837", "SV107 diagnosis pointer 13 (at most 12)", "13"),
+    ("dx-pointer-0.837", "SV107 diagnosis pointer 0 (the TR3 allows 1-12)", "0"),
+    ("dx-pointer-13.837", "SV107 diagnosis pointer 13 (the TR3 allows 1-12)", "13"),
 ]:
     case(file, what, replace(base(), "SV1*HC:97110", f"SV1*HC:97110:GP*90*UN*2***{pointer}"),
-         0, 1, 1, ta1="none", ik5=["A"], ak9=["A"], stc=["A7:477"], rules=["DX-POINTER"],
-         claims=claims(rejected_277ca=1), rejected_pcns=["PCN-CLEAN-SINGLE"])
+         1, 1, 1, ik3=["SV1*8"], ik4=["7:1*7|I6"], rules=["X12-ELEMENT"], **STRUCT)
 for file, what, units in [("units-0.837", "SV104 units 0", "0"),
                           ("units-negative.837", "SV104 units -1", "-1")]:
     case(file, what, replace(base(), "SV1*HC:97110", f"SV1*HC:97110:GP*90*UN*{units}***1"),
@@ -522,7 +528,7 @@ case("date-rd8-reversed.837", "service date range RD8 20260108-20260101 (end bef
      ik5=["A"], ak9=["A"], stc=["A7:187"], rules=["DATE-VALID"],
      claims=claims(rejected_277ca=1), rejected_pcns=["PCN-CLEAN-SINGLE"])
 case("element-too-long.837", "CLM01 of 39 characters (at most 38)",
-     render(replace(base(), "CLM*", "CLM*PCN-" + "X" * 31 + "*142.5***11:B:1*Y*A*Y*Y")),
+     render(replace(base(), "CLM*", "CLM*PCN-" + "X" * 35 + "*142.5***11:B:1*Y*A*Y*Y")),
      1, 1, 1, ik3=["CLM*8"], ik4=["1*5"], rules=["X12-ELEMENT"], **STRUCT)
 case("nm103-too-long.837", "billing provider NM103 of 61 characters (at most 60)",
      replace(base(), "NM1*85*", "NM1*85*2*" + "SYNTHETIC CLINIC " * 3 + "X" * 10 + "*****XX*1234567893"),
@@ -534,6 +540,9 @@ def check_cases():
     assert len(names) == len(set(names)), "duplicate file names"
     for c in CASES:
         c["clms"] = count_clm(c["data"])
+        if c["file"] == "element-too-long.837":
+            clm = [s for s in c["data"].decode().split("~") if "CLM*" in s][0]
+            assert len(clm.split("*")[1]) == 39, clm
         if c["file"] == "nm103-too-long.837":
             nm = [s for s in c["data"].decode().split("~") if "NM1*85" in s][0]
             assert len(nm.split("*")[3]) == 61, nm
