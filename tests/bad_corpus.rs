@@ -9,7 +9,8 @@
 //! accepts every TA1, 999, 277CA and X222A1 corrected file written.
 //!
 //! All mismatches of all files are collected and printed as one table before the test fails,
-//! so one run shows the whole state of the corpus.
+//! so one run shows the whole state of the corpus. `BAD_CORPUS=isa06 cargo test --test
+//! bad_corpus` replays only the files whose name contains `isa06`.
 
 mod common;
 
@@ -855,9 +856,18 @@ fn the_manifest_lists_every_file_once() {
 }
 
 /// Replays every file of the corpus and prints one table of every mismatch.
+/// `BAD_CORPUS=text` replays only the files whose name contains `text` (while fixing one).
 #[test]
 fn every_bad_file_gets_its_answer() {
-    let cases = manifest();
+    let only = std::env::var("BAD_CORPUS").unwrap_or_default();
+    let cases: Vec<Case> = manifest()
+        .into_iter()
+        .filter(|c| c.file.contains(&only))
+        .collect();
+    assert!(
+        !cases.is_empty(),
+        "no bad-corpus file matches BAD_CORPUS={only}"
+    );
     // Set pyx12 up once before the workers start.
     let _ = x12valid();
     let next = Mutex::new(0usize);
