@@ -73,6 +73,13 @@ pub enum CorrectedError {
     /// envelope segment: the acknowledgments should have rejected it (a bug, never input).
     #[error("the corrected file would leave {0} without its trailer; nothing was written")]
     Unclosed(&'static str),
+    /// A claim with an amount that is not exact in cents was to be written: AMOUNT-PRECISION
+    /// always rejects those (a bug, never input).
+    #[error("claim #{claim}: an amount that is not exact in cents was about to be forwarded")]
+    NotExact {
+        /// The claim's ordinal.
+        claim: u64,
+    },
     /// A repair points at a segment or element the claim does not have: a bug, never input.
     #[error("claim #{claim}: repair of segment {segment} could not be applied: {why}")]
     Repair {
@@ -383,17 +390,27 @@ impl<W: Write + Seek> CorrectedWriter<W> {
         let starts: Vec<usize> = claim.lines.iter().map(|l| l.first_segment).collect();
         let line_of = |i: usize| starts.iter().rposition(|&s| s <= i);
         let removed_any = !removed.is_empty();
+        // AMOUNT-PRECISION always rejects a claim with an amount that is not exact, so one
+        // reaching here is a bug: refuse rather than forward or mis-count it.
+        let not_exact = claim.total_charge.is_not_exact()
+            || claim.lines.iter().any(|l| l.charge.is_not_exact());
+        if not_exact {
+            return Err(CorrectedError::NotExact {
+                claim: claim.ordinal,
+            });
+        }
         let mut removed_total = Cents(0);
         for (i, line) in claim.lines.iter().enumerate() {
             if removed.contains(&i) {
-                removed_total.0 += line.charge.value.unwrap_or_default().0;
+                removed_total.0 += line.charge.cents().unwrap_or_default().0;
                 self.totals.removed_lines += 1;
             }
         }
         self.totals.removed_line_charges.0 += removed_total.0;
         // CLM02 loses exactly the removed lines' charges, so a claim whose total did not match
         // its lines (CLM-BALANCE turned off) keeps its difference rather than changing meaning.
-        let submitted = claim.total_charge.value.unwrap_or_default();
+        // An unreadable CLM02 counts as 0 here as in the scrub accounting (the 999 rejects it).
+        let submitted = claim.total_charge.cents().unwrap_or_default();
         let kept_total = Cents(submitted.0 - removed_total.0);
         let mut lx = 0u32;
         for (i, (seg, stored)) in table.iter().enumerate() {
