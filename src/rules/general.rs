@@ -1430,6 +1430,9 @@ What it repairs (each change is listed with its old and new value):
   with 0000 ('43215' -> '432150000').
 - Procedure codes (SV101-2): spaces and punctuation are removed ('97 110' -> '97110'); the
   result is then checked by PROC-FORMAT.
+- Amounts (CLM02, SV102 and the other money elements AMOUNT-PRECISION lists) written with a
+  trailing decimal point: the point is dropped ('90.' -> '90'). The value is read exactly
+  either way, but pyx12 and many translators refuse a bare trailing point in an R element.
 - Trailing spaces are trimmed from every other element and component of the claim and of the
   billing, subscriber and patient loops it sits in.
 
@@ -1548,6 +1551,7 @@ fn segment_edits(
         b"SV1" => procedure_edit(seg, base, component_sep, out),
         _ => {}
     }
+    amount_point_edits(seg, base, out);
     if has_trailing_space(seg.body(), seg.delimiters().element, component_sep) {
         let done: Vec<Origin> = out[start..].iter().map(|e| e.at).collect();
         trim_edits(seg, base, component_sep, &done, out);
@@ -1662,6 +1666,33 @@ fn procedure_edit(seg: &Segment<'_>, base: Origin, component_sep: u8, out: &mut 
         new,
         help: "store procedure codes as five letters or digits",
     });
+}
+
+/// Money elements written with a bare trailing decimal point (`90.`), which is dropped.
+fn amount_point_edits(seg: &Segment<'_>, base: Origin, out: &mut Vec<Edit>) {
+    let Some((_, elements)) = MONEY_ELEMENTS.iter().find(|(id, _)| *id == seg.id()) else {
+        return;
+    };
+    for &n in *elements {
+        let value = seg.element(n);
+        let Some(trimmed) = value.strip_suffix(b".") else {
+            continue;
+        };
+        if !matches!(Money::parse(value), Some(Money::Exact(_))) {
+            continue;
+        }
+        let at = Origin {
+            element: n as u8,
+            ..base
+        };
+        out.push(Edit {
+            message: format!("amount {} ends with a decimal point", element_name(seg, at)),
+            at,
+            old: text(value),
+            new: text(trimmed),
+            help: "write whole amounts without a decimal point",
+        });
+    }
 }
 
 /// Trailing spaces trimmed from every element or component not already edited.
