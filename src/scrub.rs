@@ -943,6 +943,14 @@ mod tests {
         assert!(!a.balances());
         assert!(a.describe().contains("MISMATCH"));
         a.removed_line_charges = Cents(1_000);
+        a.unpriced_claims = 1;
+        assert!(
+            !a.balances(),
+            "a claim not exact in cents that was not rejected"
+        );
+        assert!(a.describe().contains("not exact in cents"));
+        a.unpriced_rejected = 1;
+        assert!(a.balances(), "{}", a.describe());
         a.rejected_ta1 = 1;
         assert!(!a.balances(), "one claim too many out");
     }
