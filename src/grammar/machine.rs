@@ -102,6 +102,8 @@ struct CompiledSegment {
     matcher: Matcher,
     required: bool,
     max_use: u32,
+    /// The guide's position number, when the grammar gives it.
+    position: Option<u32>,
 }
 
 #[derive(Debug, Clone)]
@@ -123,14 +125,21 @@ struct CompiledLoop {
     required_segments: Vec<usize>,
     /// Indexes (into `children`) of required child loops.
     required_children: Vec<usize>,
+    /// For each segment entry, the index of the first entry of the position it shares (itself
+    /// when it shares none): entries of one position may come in any order.
+    position_start: Vec<usize>,
+    /// For each child (index into `children`), the index of the first sibling opened at the
+    /// same position by the same segment: siblings of one position may come in any order.
+    child_rank: Vec<usize>,
 }
 
 /// The grammar turned into indexed tables for the machine.
 #[derive(Debug, Clone)]
 pub struct CompiledGrammar {
     loops: Vec<CompiledLoop>,
-    /// The highest element position any qualifier looks at.
-    max_qualifier_element: usize,
+    /// Whether the placement cache can key every state: no qualifier past the third element,
+    /// no shared position too wide for [`Frame::position_full`].
+    cacheable: bool,
     /// For each qualified tag, the highest element position its entries look at.
     qualifier_depths: Vec<(u32, usize)>,
     /// Tag filter of `qualifier_depths`.
@@ -170,10 +179,16 @@ impl CompiledGrammar {
                 .map(|&c| loops[c].segments[0].matcher.id)
                 .collect();
             loops[i].required_children = required_children;
+            loops[i].child_rank = child_ranks(&loops, &loops[i].children);
         }
         let max_qualifier_element = loops
             .iter()
             .flat_map(|l| l.segments.iter().map(|s| s.matcher.element))
+            .max()
+            .unwrap_or(0);
+        let widest_position = loops
+            .iter()
+            .flat_map(|l| l.position_start.iter().enumerate().map(|(i, &s)| i + 1 - s))
             .max()
             .unwrap_or(0);
         let mut qualifier_depths: Vec<(u32, usize)> = Vec::new();
@@ -195,7 +210,7 @@ impl CompiledGrammar {
                 .map(|&(tag, _)| tag_bit(tag))
                 .fold(0, |a, b| a | b),
             qualifier_depths,
-            max_qualifier_element,
+            cacheable: max_qualifier_element <= 3 && widest_position <= 32,
             loops,
             accepts: grammar.grammar.accepts.clone(),
             guide: grammar.grammar.guide.clone(),
@@ -257,6 +272,8 @@ fn compile_loop(def: &LoopDef) -> CompiledLoop {
             .filter(|(_, s)| s.required)
             .map(|(i, _)| i)
             .collect(),
+        position_start: (0..segments.len()).map(|i| def.position_start(i)).collect(),
+        child_rank: Vec::new(),
         tags: segments.iter().map(|s| s.matcher.id).collect(),
         child_trigger_tags: Vec::new(),
         segments,
@@ -272,17 +289,46 @@ fn compile_segment(def: &SegmentDef) -> CompiledSegment {
         matcher: Matcher::new(&def.id, def.element, &def.values),
         required: def.usage == Usage::R,
         max_use: def.max_use,
+        position: def.position,
     }
+}
+
+/// The rank of each child of a loop: the index of the first of the neighbouring siblings whose
+/// triggers share one position (same segment id, same position number), else its own index.
+/// A child entered after a sibling of higher rank is out of order.
+fn child_ranks(loops: &[CompiledLoop], children: &[LoopIndex]) -> Vec<usize> {
+    let mut ranks: Vec<usize> = Vec::with_capacity(children.len());
+    for (n, &child) in children.iter().enumerate() {
+        let trigger = &loops[child].segments[0];
+        let shared = n > 0 && {
+            let before = &loops[children[n - 1]].segments[0];
+            trigger.position.is_some()
+                && trigger.position == before.position
+                && trigger.matcher.id == before.matcher.id
+        };
+        ranks.push(if shared { ranks[n - 1] } else { n });
+    }
+    ranks
+}
+
+/// The bit of entry `entry` in the fill word of the position starting at `start`.
+fn position_bit(start: usize, entry: usize) -> u32 {
+    u32::try_from(entry - start)
+        .ok()
+        .and_then(|k| 1u32.checked_shl(k))
+        .unwrap_or(0)
 }
 
 /// One open loop instance.
 #[derive(Debug, Clone, Default)]
 struct Frame {
     loop_index: LoopIndex,
-    /// Index of the last segment entry matched; entries before it are out of order.
+    /// Index of the last segment entry matched; entries before the position it shares are out
+    /// of order.
     segment_at: usize,
-    /// True when the entry at `segment_at` has reached its maximum use.
-    current_full: bool,
+    /// Which entries of the position `segment_at` shares have reached their maximum use, one
+    /// bit per entry from the first (entries of later positions are all unused).
+    position_full: u32,
     segment_counts: Vec<u32>,
     child_counts: Vec<u32>,
     /// Index (into `children`) of the last child loop entered.
@@ -306,16 +352,17 @@ pub struct Machine<'g> {
 /// How many placements the machine remembers.
 const CACHE_SLOTS: usize = 256;
 
-/// Everything `find` depends on: the loops open, where the innermost one stands, whether its
-/// current entry is used up, and the segment's tag and first three elements. Files repeat the
-/// same few shapes, so most segments are placed by one lookup instead of a scan.
+/// Everything `find` depends on: the loops open, the position the innermost one stands at,
+/// which entries of that position are used up, and the segment's tag and first three elements.
+/// Files repeat the same few shapes, so most segments are placed by one lookup instead of a
+/// scan.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 struct CacheKey {
     stack: u64,
     tag: u32,
     qualifiers: [u32; 3],
-    segment_at: u16,
-    current_full: bool,
+    position_at: u16,
+    position_full: u32,
 }
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -376,9 +423,14 @@ impl<'g> Machine<'g> {
             .iter()
             .position(|s| s.matcher.tag_matches(pack_id(st.id())))
         {
+            let header = &self.grammar.loops[0];
             frame.segment_counts[i] = 1;
             frame.segment_at = i;
-            frame.current_full = self.grammar.loops[0].segments[i].max_use == 1;
+            frame.position_full = if header.segments[i].max_use == 1 {
+                position_bit(header.position_start[i], i)
+            } else {
+                0
+            };
         }
     }
 
@@ -456,24 +508,26 @@ impl<'g> Machine<'g> {
     }
 
     /// The cache key of the current state, or `None` when the state is too deep to pack or
-    /// the grammar looks past the third element to tell segments apart.
+    /// the grammar cannot be cached (see [`CompiledGrammar::cacheable`]).
     fn cache_key(&self, id: u32, seg: &Qualifiers<'_, '_>) -> Option<CacheKey> {
-        if self.depth > 10 || self.grammar.max_qualifier_element > 3 {
+        if self.depth > 10 || !self.grammar.cacheable {
             return None;
         }
         let stack = self.stack_key;
         let top = self.top();
+        let position_at = self.loop_of(self.depth).position_start[top.segment_at];
         Some(CacheKey {
             stack,
             tag: id,
             qualifiers: seg.leading.map(|q| q.unwrap_or(0)),
-            segment_at: top.segment_at as u16,
-            current_full: top.current_full,
+            position_at: position_at as u16,
+            position_full: top.position_full,
         })
     }
 
-    /// Looks for where `seg` belongs, in order: a later segment of the current loop, a child
-    /// loop of the current loop, then a child loop of each enclosing loop going outwards.
+    /// Looks for where `seg` belongs, in order: a segment entry of the current loop at the
+    /// position it stands at (in any order) or a later one, a child loop of the current loop,
+    /// then a child loop of each enclosing loop going outwards.
     fn find(&self, id: u32, seg: &Qualifiers<'_, '_>) -> Option<Found> {
         let top = self.top();
         let current = self.loop_of(self.depth);
@@ -483,7 +537,7 @@ impl<'g> Machine<'g> {
             // anesthesia, then condition codes); only when all are full is the first over
             // its limit.
             let mut full = None;
-            let first = top.segment_at.max(1);
+            let first = current.position_start[top.segment_at].max(1);
             for (i, &tag) in current.tags.iter().enumerate().skip(first) {
                 if tag != id || !current.segments[i].matcher.qualifier_matches(seg) {
                     continue;
@@ -517,13 +571,20 @@ impl<'g> Machine<'g> {
     }
 
     fn count_segment(&mut self, entry: usize, seg: &Segment<'_>, set_segment: u32) {
-        let def = &self.loop_of(self.depth).segments[entry];
+        let current = self.loop_of(self.depth);
+        let def = &current.segments[entry];
+        let start = current.position_start[entry];
         let depth = self.depth;
         let frame = &mut self.frames[depth - 1];
+        if current.position_start[frame.segment_at] != start {
+            frame.position_full = 0;
+        }
         frame.segment_counts[entry] += 1;
         frame.segment_at = entry;
         let count = frame.segment_counts[entry];
-        frame.current_full = def.max_use > 0 && count >= def.max_use;
+        if def.max_use > 0 && count >= def.max_use {
+            frame.position_full |= position_bit(start, entry);
+        }
         if def.max_use > 0 && count > def.max_use {
             let message = format!(
                 "segment {} used {} times in loop {}; the maximum is {}",
@@ -600,7 +661,9 @@ impl<'g> Machine<'g> {
         // HL levels nest by HL02, not by position: a subscriber's own claims may come before
         // or after its dependants' levels, so their order is not checked here.
         let opened_by_hl = child_def.segments[0].matcher.tag_matches(pack_id(b"HL"));
-        let out_of_order = child < frame.child_at && !opened_by_hl;
+        // Siblings opened at one position (2310A-F, 2420A-H) may come in any order.
+        let out_of_order =
+            parent_loop.child_rank[child] < parent_loop.child_rank[frame.child_at] && !opened_by_hl;
         frame.child_at = child;
         if child_def.repeat > 0 && count > child_def.repeat {
             let message = format!(
@@ -619,7 +682,7 @@ impl<'g> Machine<'g> {
         self.push(child_index, seg.position(), set_segment);
         let frame = &mut self.frames[self.depth - 1];
         frame.segment_counts[0] = 1;
-        frame.current_full = child_def.segments[0].max_use == 1;
+        frame.position_full = u32::from(child_def.segments[0].max_use == 1);
     }
 
     fn push(&mut self, loop_index: LoopIndex, at: Position, set_segment: u32) {
@@ -630,7 +693,7 @@ impl<'g> Machine<'g> {
         let frame = &mut self.frames[self.depth];
         frame.loop_index = loop_index;
         frame.segment_at = 0;
-        frame.current_full = false;
+        frame.position_full = 0;
         frame.child_at = 0;
         frame.segment_counts.clear();
         frame.segment_counts.resize(def.segments.len(), 0);
@@ -720,7 +783,7 @@ fn cache_slot(key: &CacheKey) -> usize {
         ^ q0.rotate_left(40)
         ^ q1.rotate_left(52)
         ^ q2.rotate_left(8)
-        ^ (u64::from(key.segment_at) << 1 | u64::from(key.current_full)).rotate_left(32);
+        ^ (u64::from(key.position_at) << 32 | u64::from(key.position_full)).rotate_left(20);
     (folded.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 56) as usize % CACHE_SLOTS
 }
 

@@ -98,6 +98,13 @@ pub struct SegmentDef {
     /// Codes allowed at `element` for this entry; empty when `element` is `None`.
     #[serde(default)]
     pub values: Vec<String>,
+    /// The entry's position number in the guide's table (pyx12's `pos`: `1800` for every 2300
+    /// REF). Entries of one loop with the same segment id and the same position share that
+    /// position: they are told apart by qualifier and may come in any order among themselves,
+    /// each keeping its own `usage` and `max_use`. `None` (the default) gives the entry a
+    /// position of its own, so its listing order is its sequence.
+    #[serde(default)]
+    pub position: Option<u32>,
     /// Every element position of the segment, in order (`elements[0]` is element 1); empty
     /// when the grammar gives no element definitions (the X12-ELEMENT rule then skips it).
     #[serde(default)]
@@ -309,7 +316,35 @@ impl SegmentDef {
             Some(_) => qualifier.is_some_and(|q| self.values.iter().any(|v| v == q)),
         }
     }
+
+    /// True when this entry and `other` share one position of their loop: the same segment id
+    /// at the same (given) position number.
+    pub fn shares_position_with(&self, other: &SegmentDef) -> bool {
+        self.position.is_some() && self.position == other.position && self.id == other.id
+    }
 }
+
+impl LoopDef {
+    /// The position of the loop among its siblings: the position of its trigger entry.
+    pub fn position(&self) -> Option<u32> {
+        self.segments.first().and_then(|s| s.position)
+    }
+
+    /// Index of the first entry of the shared position `segments[entry]` belongs to (`entry`
+    /// itself when it shares its position with no earlier entry). Shared positions are runs of
+    /// neighbouring entries, since [`Grammar::check`] has positions never decrease.
+    pub fn position_start(&self, entry: usize) -> usize {
+        let mut start = entry.min(self.segments.len().saturating_sub(1));
+        while start > 0 && self.segments[start - 1].shares_position_with(&self.segments[start]) {
+            start -= 1;
+        }
+        start
+    }
+}
+
+/// The most entries one shared position may hold (the loop machine keeps which of them are
+/// used up in one 32-bit word).
+pub const MAX_SHARED_POSITION: usize = 32;
 
 impl Grammar {
     /// Parses a grammar from TOML text. This checks the shape only; call [`Grammar::check`]
@@ -351,7 +386,11 @@ impl Grammar {
     /// definitions: a used simple element has `1 <= min <= max`; `codes` appear only on `ID`
     /// elements and are non-empty, unique and no longer than `max`; a used composite has
     /// components and no codes, and its components are not composites; `format` points at an
-    /// earlier sibling that is an `ID` element.
+    /// earlier sibling that is an `ID` element. Positions (see [`SegmentDef::position`]): given
+    /// for every entry of a loop or for none; never decreasing in listing order; one segment id
+    /// per position; a trigger's position not shared; at most [`MAX_SHARED_POSITION`] entries
+    /// sharing one; a loop not opened by HL is positioned after its parent's entries and not
+    /// before an earlier-listed sibling, and siblings at one position open with one segment id.
     pub fn check(&self) -> Vec<String> {
         let mut problems = Vec::new();
 
@@ -451,6 +490,8 @@ impl Grammar {
                 }
             }
 
+            check_positions(&mut problems, l);
+
             // Trigger agrees with the first segment entry.
             match (&l.trigger, l.parents.is_empty()) {
                 (None, false) => {
@@ -496,6 +537,9 @@ impl Grammar {
         }
         for p in parent_ids {
             let kids: Vec<&LoopDef> = self.children(p).collect();
+            if let Some(parent) = self.loop_by_id(p) {
+                check_child_positions(&mut problems, parent, &kids);
+            }
             for (i, a) in kids.iter().enumerate() {
                 for b in &kids[i + 1..] {
                     let (Some(ta), Some(tb)) = (&a.trigger, &b.trigger) else {
@@ -525,6 +569,93 @@ impl Grammar {
         }
 
         problems
+    }
+}
+
+/// Positions of a loop's entries: given for all or none, never decreasing, one segment id per
+/// position, the trigger's position its own, at most [`MAX_SHARED_POSITION`] entries sharing one.
+fn check_positions(problems: &mut Vec<String>, l: &LoopDef) {
+    let given = l.segments.iter().filter(|s| s.position.is_some()).count();
+    if given == 0 {
+        return;
+    }
+    if given != l.segments.len() {
+        problems.push(format!(
+            "loop {}: positions are given for {given} of its {} segment entries, not all",
+            l.id,
+            l.segments.len()
+        ));
+        return;
+    }
+    for (i, pair) in l.segments.windows(2).enumerate() {
+        let (a, b) = (&pair[0], &pair[1]);
+        if b.position < a.position {
+            problems.push(format!(
+                "loop {}: {} at position {:?} is listed after {} at position {:?}",
+                l.id, b.id, b.position, a.id, a.position
+            ));
+        } else if a.position == b.position && a.id != b.id {
+            problems.push(format!(
+                "loop {}: {} and {} share position {:?}; one position holds one segment id",
+                l.id, a.id, b.id, a.position
+            ));
+        } else if i == 0 && l.trigger.is_some() && a.shares_position_with(b) {
+            problems.push(format!(
+                "loop {}: the trigger {} shares its position {:?} with another entry",
+                l.id, a.id, a.position
+            ));
+        }
+    }
+    for (entry, _) in l.segments.iter().enumerate() {
+        if entry - l.position_start(entry) >= MAX_SHARED_POSITION {
+            problems.push(format!(
+                "loop {}: more than {MAX_SHARED_POSITION} entries share position {:?}",
+                l.id, l.segments[entry].position
+            ));
+            break;
+        }
+    }
+}
+
+/// Positions of the loops under `parent`: after every entry of the parent, and never
+/// decreasing in file order, leaving out loops opened by HL (placed by HL02, not by position).
+fn check_child_positions(problems: &mut Vec<String>, parent: &LoopDef, kids: &[&LoopDef]) {
+    let last_own = parent.segments.iter().filter_map(|s| s.position).max();
+    let mut previous: Option<&LoopDef> = None;
+    for kid in kids {
+        let (Some(position), Some(trigger)) = (kid.position(), &kid.trigger) else {
+            continue;
+        };
+        if trigger.segment == "HL" {
+            continue;
+        }
+        if last_own.is_some_and(|own| position <= own) {
+            problems.push(format!(
+                "loop {}: its position {position} is not after the entries of its parent {}",
+                kid.id, parent.id
+            ));
+        }
+        if let Some(before) = previous.filter(|b| {
+            b.position() == Some(position)
+                && b.trigger
+                    .as_ref()
+                    .is_some_and(|t| t.segment != trigger.segment)
+        }) {
+            problems.push(format!(
+                "under {}: loops {} and {} share position {position} but open with different segments",
+                parent.id, before.id, kid.id
+            ));
+        }
+        if let Some(before) = previous.filter(|b| b.position() > Some(position)) {
+            problems.push(format!(
+                "under {}: loop {} at position {position} is listed after loop {} at position {:?}",
+                parent.id,
+                kid.id,
+                before.id,
+                before.position()
+            ));
+        }
+        previous = Some(kid);
     }
 }
 
