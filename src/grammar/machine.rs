@@ -352,8 +352,8 @@ pub struct Machine<'g> {
 /// How many placements the machine remembers.
 const CACHE_SLOTS: usize = 256;
 
-/// Everything `find` depends on: the loops open, the position the innermost one stands at,
-/// which entries of that position are used up, and the segment's tag and first three elements.
+/// Everything `find` depends on: the loops open, the entry the innermost one stands at, which
+/// entries of that entry's position are used up, and the segment's tag and first three elements.
 /// Files repeat the same few shapes, so most segments are placed by one lookup instead of a
 /// scan.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -361,7 +361,7 @@ struct CacheKey {
     stack: u64,
     tag: u32,
     qualifiers: [u32; 3],
-    position_at: u16,
+    segment_at: u16,
     position_full: u32,
 }
 
@@ -515,12 +515,11 @@ impl<'g> Machine<'g> {
         }
         let stack = self.stack_key;
         let top = self.top();
-        let position_at = self.loop_of(self.depth).position_start[top.segment_at];
         Some(CacheKey {
             stack,
             tag: id,
             qualifiers: seg.leading.map(|q| q.unwrap_or(0)),
-            position_at: position_at as u16,
+            segment_at: top.segment_at as u16,
             position_full: top.position_full,
         })
     }
@@ -533,9 +532,9 @@ impl<'g> Machine<'g> {
         let current = self.loop_of(self.depth);
         let bit = tag_bit(id);
         if current.segment_tags & bit != 0 {
-            // A full entry gives way to a later one with the same tag (HI: principal, then
-            // anesthesia, then condition codes); only when all are full is the first over
-            // its limit.
+            // A full entry gives way to another with the same tag (HI: principal, then
+            // anesthesia, then condition codes); only when all are full is one over its
+            // limit: the entry last matched if it fits, else the first that fits.
             let mut full = None;
             let first = current.position_start[top.segment_at].max(1);
             for (i, &tag) in current.tags.iter().enumerate().skip(first) {
@@ -546,7 +545,9 @@ impl<'g> Machine<'g> {
                 if max_use == 0 || top.segment_counts[i] < max_use {
                     return Some(Found::Segment(i));
                 }
-                full.get_or_insert(i);
+                if full.is_none() || i == top.segment_at {
+                    full = Some(i);
+                }
             }
             if let Some(i) = full {
                 return Some(Found::Segment(i));
@@ -783,7 +784,7 @@ fn cache_slot(key: &CacheKey) -> usize {
         ^ q0.rotate_left(40)
         ^ q1.rotate_left(52)
         ^ q2.rotate_left(8)
-        ^ (u64::from(key.position_at) << 32 | u64::from(key.position_full)).rotate_left(20);
+        ^ (u64::from(key.segment_at) << 32 | u64::from(key.position_full)).rotate_left(20);
     (folded.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 56) as usize % CACHE_SLOTS
 }
 
@@ -841,4 +842,273 @@ fn entry_hint(entry: &CompiledSegment) -> String {
         entry.matcher.element,
         entry.matcher.names.join("/")
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::x12::Delimiters;
+
+    /// A claim loop with shared positions: two keyed DTPs (1350), two keyed REFs and one
+    /// taking any qualifier (1800), two unkeyed HIs (2310, told apart by order), and child loops 2310A/2310B opened by NM1 at
+    /// one position (2500) and 2400 after them.
+    const POSITIONS: &str = r#"
+[grammar]
+transaction = "837"
+guide = "005010X222A1"
+accepts = ["005010X222A1"]
+source = "test"
+
+[[loop]]
+id = "HEADER"
+name = "Header"
+parents = []
+usage = "R"
+repeat = 1
+segments = [
+  { id = "ST", usage = "R", max_use = 1, position = 50 },
+  { id = "BHT", usage = "R", max_use = 1, position = 100 },
+]
+
+[[loop]]
+id = "2300"
+name = "Claim"
+parents = ["HEADER"]
+usage = "R"
+repeat = 0
+trigger = { segment = "CLM" }
+segments = [
+  { id = "CLM", usage = "R", max_use = 1, position = 1300 },
+  { id = "DTP", usage = "R", max_use = 1, position = 1350, element = 1, values = ["454"] },
+  { id = "DTP", usage = "S", max_use = 1, position = 1350, element = 1, values = ["304"] },
+  { id = "N3", usage = "S", max_use = 1, position = 1400 },
+  { id = "N4", usage = "S", max_use = 1, position = 1500 },
+  { id = "REF", usage = "S", max_use = 1, position = 1800, element = 1, values = ["D9"] },
+  { id = "REF", usage = "S", max_use = 2, position = 1800, element = 1, values = ["EA"] },
+  { id = "REF", usage = "S", max_use = 1, position = 1800 },
+  { id = "HI", usage = "R", max_use = 1, position = 2310 },
+  { id = "HI", usage = "S", max_use = 2, position = 2310 },
+]
+
+[[loop]]
+id = "2310A"
+name = "Referring"
+parents = ["2300"]
+usage = "S"
+repeat = 2
+trigger = { segment = "NM1", element = 1, values = ["DN"] }
+segments = [{ id = "NM1", usage = "R", max_use = 1, position = 2500, element = 1, values = ["DN"] }]
+
+[[loop]]
+id = "2310B"
+name = "Rendering"
+parents = ["2300"]
+usage = "S"
+repeat = 1
+trigger = { segment = "NM1", element = 1, values = ["82"] }
+segments = [{ id = "NM1", usage = "R", max_use = 1, position = 2500, element = 1, values = ["82"] }]
+
+[[loop]]
+id = "2400"
+name = "Line"
+parents = ["2300"]
+usage = "R"
+repeat = 0
+trigger = { segment = "LX" }
+segments = [{ id = "LX", usage = "R", max_use = 1, position = 3650 }]
+"#;
+
+    fn grammar(text: &str) -> CompiledGrammar {
+        let g = Grammar::from_toml(text).expect("test grammar parses");
+        assert_eq!(g.check(), Vec::<String>::new());
+        CompiledGrammar::new(&g)
+    }
+
+    /// The same grammar with an entry keyed past the third element, which turns the placement
+    /// cache off: the reference the cached machine must agree with.
+    fn uncached() -> CompiledGrammar {
+        let g = grammar(&POSITIONS.replace(
+            r#"{ id = "N4", usage = "S", max_use = 1, position = 1500 },"#,
+            r#"{ id = "N4", usage = "S", max_use = 1, position = 1500, element = 4, values = ["X"] },"#,
+        ));
+        assert!(!g.cacheable);
+        g
+    }
+
+    fn seg(body: &str) -> Segment<'_> {
+        Segment::new(
+            body.as_bytes(),
+            0..body.len(),
+            Delimiters::STANDARD,
+            Position::default(),
+        )
+    }
+
+    /// Runs one set (ST, BHT, `body`, SE) and returns its problems as (set segment, IK304,
+    /// message), with where each body segment was placed.
+    fn run_on(
+        machine: &mut Machine<'_>,
+        body: &[&str],
+    ) -> (Vec<(u32, &'static str, String)>, Vec<Placement>) {
+        machine.begin(&seg("ST*837*0001"));
+        let mut placements = vec![machine.step(&seg("BHT*0019"), 2)];
+        let mut n = 2;
+        for text in body {
+            n += 1;
+            placements.push(machine.step(&seg(text), n));
+        }
+        machine.end(&seg("SE*1*0001"), n + 1);
+        let problems = machine
+            .take_problems()
+            .into_iter()
+            .map(|p| (p.set_segment, p.code.unwrap_or(""), p.message))
+            .collect();
+        (problems, placements)
+    }
+
+    fn run(body: &[&str]) -> Vec<(u32, &'static str, String)> {
+        let g = grammar(POSITIONS);
+        run_on(&mut Machine::new(&g), body).0
+    }
+
+    #[test]
+    fn entries_of_one_position_come_in_any_order() {
+        let body = [
+            "CLM*A", "DTP*304", "DTP*454", "REF*EA", "REF*D9", "REF*EA", "HI*ABK", "LX*1",
+        ];
+        assert_eq!(run(&body), []);
+    }
+
+    #[test]
+    fn each_entry_keeps_its_max_use() {
+        let body = ["CLM*A", "DTP*454", "DTP*304", "DTP*454", "HI*ABK", "LX*1"];
+        let problems = run(&body);
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert_eq!((problems[0].0, problems[0].1), (6, "5"));
+        assert!(problems[0].2.contains("maximum is 1"), "{problems:?}");
+    }
+
+    #[test]
+    fn each_entry_keeps_its_required_ness() {
+        let body = ["CLM*A", "DTP*304", "REF*EA", "HI*ABK", "LX*1"];
+        let problems = run(&body);
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert_eq!(problems[0].1, "3");
+        assert!(
+            problems[0].2.contains("DTP (DTP01 454)"),
+            "the missing member is named: {problems:?}"
+        );
+    }
+
+    #[test]
+    fn order_across_positions_still_holds() {
+        // N4 (1500) before N3 (1400); REF (1800) before DTP (1350).
+        let problems = run(&["CLM*A", "DTP*454", "N4*X", "N3*Y", "HI*ABK", "LX*1"]);
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert_eq!((problems[0].0, problems[0].1), (6, "7"));
+        assert!(problems[0].2.contains("N3 is out of order"), "{problems:?}");
+        let problems = run(&["CLM*A", "DTP*454", "REF*D9", "DTP*304", "HI*ABK", "LX*1"]);
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert_eq!((problems[0].0, problems[0].1), (6, "7"));
+    }
+
+    #[test]
+    fn unkeyed_entries_of_one_position_fill_in_order() {
+        // HI: the first (max 1), then the second (max 2); a fourth is over the second's limit.
+        let problems = run(&["CLM*A", "DTP*454", "HI*1", "HI*2", "HI*3", "HI*4", "LX*1"]);
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert_eq!((problems[0].0, problems[0].1), (8, "5"));
+        assert!(
+            problems[0].2.contains("used 3 times") && problems[0].2.contains("maximum is 2"),
+            "{problems:?}"
+        );
+    }
+
+    #[test]
+    fn sibling_loops_of_one_position_come_in_any_order() {
+        let body = [
+            "CLM*A", "DTP*454", "HI*1", "NM1*82", "NM1*DN", "NM1*DN", "LX*1",
+        ];
+        assert_eq!(run(&body), []);
+        // 2400 (3650) before 2310A (2500) is still out of order.
+        let problems = run(&["CLM*A", "DTP*454", "HI*1", "LX*1", "NM1*DN"]);
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert_eq!((problems[0].0, problems[0].1), (7, "7"));
+        assert!(problems[0].2.contains("loop 2310A is out of order"));
+    }
+
+    #[test]
+    fn the_placement_cache_agrees_with_a_scan() {
+        // Every order of a claim's DTP/REF/HI segments (with repeats and over-limit uses),
+        // through one long-lived cached machine and through the uncached twin grammar.
+        // REF*D9 fits two entries of 1800 (D9 and the one taking any qualifier), so which one
+        // takes it depends on which of them are used up, not only on the entry last matched.
+        let pool = [
+            "DTP*454", "DTP*304", "REF*EA", "REF*D9", "REF*D9", "REF*ZZ", "HI*1",
+        ];
+        let cached_grammar = grammar(POSITIONS);
+        let reference_grammar = uncached();
+        let mut cached = Machine::new(&cached_grammar);
+        let mut reference = Machine::new(&reference_grammar);
+        let mut order: Vec<usize> = (0..pool.len()).collect();
+        let mut sets = 0;
+        loop {
+            let mut body = vec!["CLM*A"];
+            body.extend(order.iter().map(|&i| pool[i]));
+            body.extend(["CLM*B", "HI*1", "HI*2", "HI*3", "HI*4", "LX*1"]);
+            assert_eq!(
+                run_on(&mut cached, &body),
+                run_on(&mut reference, &body),
+                "{body:?}"
+            );
+            sets += 1;
+            if !next_permutation(&mut order) {
+                break;
+            }
+        }
+        assert_eq!(sets, 5040);
+    }
+
+    /// Steps `v` to its next permutation in lexicographic order; false after the last.
+    fn next_permutation(v: &mut [usize]) -> bool {
+        let Some(i) = (1..v.len()).rev().find(|&i| v[i - 1] < v[i]) else {
+            return false;
+        };
+        let j = (i..v.len()).rev().find(|&j| v[j] > v[i - 1]).unwrap_or(i);
+        v.swap(i - 1, j);
+        v[i..].reverse();
+        true
+    }
+
+    #[test]
+    fn x222_shares_the_guide_positions() {
+        let g = crate::grammar::compiled_x222();
+        assert!(g.cacheable);
+        let claim = &g.loops[g.index_of("2300").unwrap()];
+        let refs: Vec<usize> = (0..claim.segments.len())
+            .filter(|&i| claim.segments[i].name == "REF")
+            .collect();
+        assert_eq!(refs.len(), 14);
+        assert!(refs.iter().all(|&i| claim.position_start[i] == refs[0]));
+        // 2310A-F share the rank of 2310A; 2320 and 2400 have ranks of their own.
+        let ranks: Vec<(&str, usize)> = claim
+            .children
+            .iter()
+            .zip(&claim.child_rank)
+            .map(|(&c, &r)| (g.loop_id(c), r))
+            .collect();
+        assert_eq!(
+            ranks,
+            [
+                ("2310A", 0),
+                ("2310B", 0),
+                ("2310C", 0),
+                ("2310D", 0),
+                ("2310E", 0),
+                ("2310F", 0),
+                ("2320", 6),
+                ("2400", 7)
+            ]
+        );
+    }
 }
