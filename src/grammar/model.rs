@@ -992,6 +992,112 @@ usage = "S""#,
         );
     }
 
+    /// GOOD with positions: ST 50; 1000A at 200 with PER 450; 1000B at 200; 2300 at 1300
+    /// with two REFs sharing 1800.
+    fn with_positions() -> String {
+        GOOD.replace(
+            r#"{ id = "ST", usage = "R", max_use = 1 }"#,
+            r#"{ id = "ST", usage = "R", max_use = 1, position = 50 }"#,
+        )
+        .replace(
+            r#"values = ["41"] },
+  { id = "PER", usage = "R", max_use = 2, element = 1, values = ["IC"] },"#,
+            r#"values = ["41"], position = 200 },
+  { id = "PER", usage = "R", max_use = 2, element = 1, values = ["IC"], position = 450 },"#,
+        )
+        .replace(
+            r#"segments = [{ id = "NM1", usage = "R", max_use = 1, element = 1, values = ["40"] }]"#,
+            r#"segments = [{ id = "NM1", usage = "R", max_use = 1, element = 1, values = ["40"], position = 200 }]"#,
+        )
+        .replace(
+            r#"segments = [{ id = "CLM", usage = "R", max_use = 1 }]"#,
+            r#"segments = [
+  { id = "CLM", usage = "R", max_use = 1, position = 1300 },
+  { id = "REF", usage = "S", max_use = 1, position = 1800, element = 1, values = ["D9"] },
+  { id = "REF", usage = "S", max_use = 1, position = 1800, element = 1, values = ["EA"] },
+  { id = "K3", usage = "S", max_use = 10, position = 1850 },
+]"#,
+        )
+    }
+
+    #[test]
+    fn shared_positions_parse_and_are_told() {
+        let g = parse(&with_positions());
+        assert_eq!(g.check(), Vec::<String>::new());
+        let claim = g.loop_by_id("2300").unwrap();
+        assert_eq!(claim.position(), Some(1300));
+        let starts: Vec<usize> = (0..4).map(|i| claim.position_start(i)).collect();
+        assert_eq!(starts, [0, 1, 1, 3]);
+        assert!(claim.segments[1].shares_position_with(&claim.segments[2]));
+        assert!(!claim.segments[2].shares_position_with(&claim.segments[3]));
+        // Without positions every entry stands alone.
+        let plain = parse(GOOD);
+        let submitter = plain.loop_by_id("1000A").unwrap();
+        assert_eq!(
+            (submitter.position_start(0), submitter.position_start(1)),
+            (0, 1)
+        );
+    }
+
+    #[test]
+    fn check_catches_bad_positions() {
+        let text = with_positions();
+        let cases = [
+            // Positions given for some entries only.
+            (
+                text.replace(r#", position = 1850 }"#, " }"),
+                "positions are given for 3 of its 4",
+            ),
+            // A position listed after a higher one.
+            (
+                text.replace("position = 1850", "position = 1700"),
+                "K3 at position Some(1700) is listed after REF",
+            ),
+            // Two segment ids at one position.
+            (
+                text.replace("position = 1850", "position = 1800"),
+                "REF and K3 share position",
+            ),
+            // The trigger shares its position.
+            (
+                text.replace(
+                    r#"{ id = "PER", usage = "R", max_use = 2, element = 1, values = ["IC"], position = 450 }"#,
+                    r#"{ id = "NM1", usage = "R", max_use = 2, element = 1, values = ["IC"], position = 200 }"#,
+                ),
+                "the trigger NM1 shares its position",
+            ),
+            // A child placed among its parent's entries.
+            (
+                text.replace("position = 1300", "position = 40"),
+                "loop 2300: its position 40 is not after the entries of its parent HEADER",
+            ),
+            // Siblings listed against their positions.
+            (
+                text.replace(
+                    r#"values = ["40"], position = 200"#,
+                    r#"values = ["40"], position = 150"#,
+                ),
+                "loop 1000B at position 150 is listed after loop 1000A",
+            ),
+        ];
+        for (bad, want) in cases {
+            let problems = parse(&bad).check();
+            assert!(
+                problems.iter().any(|p| p.contains(want)),
+                "{want}: {problems:?}"
+            );
+        }
+        // Siblings at one position opened by different segments.
+        let g = parse(&text.replace("position = 1300 }", "position = 200 }"));
+        let problems = g.check();
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.contains("loops 1000B and 2300 share position 200")),
+            "{problems:?}"
+        );
+    }
+
     #[test]
     fn compiled_in_x222_is_consistent() {
         let g = x222();
