@@ -375,25 +375,16 @@ fn shared_positions_match_the_guide() {
         .all(|l| l.segments.iter().all(|s| s.position.is_some())));
     // (loop, segment, its one position, entries sharing it, source)
     let facts: &[(&str, &str, u32, usize, &str)] = &[
-        (
-            "2300",
-            "DTP",
-            &[(1350, 16)],
-            "ref §2: 2300 dates 431 ... 050",
-        ),
+        ("2300", "DTP", 1350, 16, "ref §2: 2300 dates 431 ... 050"),
         ("2300", "REF", 1800, 14, "ref §2: 2300 REF 4N ... 1J"),
         ("2300", "AMT", 1750, 1, "ref §2: AMT*F5"),
         ("2300", "NTE", 1900, 1, "ref §2: NTE*ADD/CER/DCP/DGN"),
-        (
-            "2300",
-            "CRC",
-            &[(2200, 4)],
-            "ref §2: CRC*07, E1/E2/E3, 75, ZZ",
-        ),
+        ("2300", "CRC", 2200, 4, "ref §2: CRC*07, E1/E2/E3, 75, ZZ"),
         (
             "2300",
             "HI",
-            &[(2310, 3)],
+            2310,
+            3,
             "ref §2: HI principal, anesthesia, condition",
         ),
         ("2310A", "REF", 2710, 1, "ref §2: 2310A REF (3)"),
@@ -404,17 +395,13 @@ fn shared_positions_match_the_guide() {
         (
             "2330B",
             "REF",
-            &[(3550, 5)],
+            3550,
+            5,
             "ref §2: 2330B REF 2U/EI/FY/NF, G1, 9F, T4, F8",
         ),
         ("2400", "PWK", 4200, 2, "pyx12: PWK 03-08 and PWK*CT"),
         ("2400", "CRC", 4500, 3, "pyx12: CRC*07, 70, 09"),
-        (
-            "2400",
-            "DTP",
-            &[(4550, 10)],
-            "ref §2: 2400 DTP 472, 471 ... 454",
-        ),
+        ("2400", "DTP", 4550, 10, "ref §2: 2400 DTP 472, 471 ... 454"),
         ("2400", "QTY", 4600, 2, "ref §2: QTY*PT/FL"),
         ("2400", "REF", 4700, 9, "ref §2: 2400 REF 9B ... 9F"),
         ("2400", "AMT", 4750, 2, "ref §2: AMT*T, AMT*F4"),
@@ -428,28 +415,16 @@ fn shared_positions_match_the_guide() {
         (
             "2010AA",
             "REF",
-            &[(350, 2)],
+            350,
+            2,
             "ref §2: REF*EI/SY (R), REF*0B/1G (S)",
         ),
-        (
-            "2010AA",
-            "N3",
-            &[(250, 1)],
-            "N3 and N4 keep their own positions",
-        ),
-        (
-            "2010AA",
-            "N4",
-            &[(300, 1)],
-            "N3 and N4 keep their own positions",
-        ),
+        ("2010AA", "N3", 250, 1, "N3 and N4 keep their own positions"),
+        ("2010AA", "N4", 300, 1, "N3 and N4 keep their own positions"),
     ];
-    for (id, tag, want, source) in facts {
-        assert_eq!(
-            positions_of(&g, id, tag),
-            *want,
-            "loop {id} {tag}: {source}"
-        );
+    for (id, tag, position, count, source) in facts {
+        let want = [(*position, *count)];
+        assert_eq!(positions_of(&g, id, tag), want, "loop {id} {tag}: {source}");
     }
     // Loops opened by NM1 at one position of their parent: any order among siblings.
     for (ids, position) in [
