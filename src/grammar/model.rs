@@ -11,6 +11,10 @@
 //! * `element` is the 1-based element position of the qualifier that tells same-tag segment
 //!   entries (or sibling loops) apart, e.g. `1` for NM101, `3` for HL03; `values` are the codes
 //!   allowed there.
+//! * `position` is the guide's position number of a segment entry. Same-id entries at one
+//!   position of a loop (the 2300 REFs at 1800) share it and may come in any order; so may
+//!   sibling loops whose triggers share one (2310A-F, NM1 at 2500). Listing order inside a
+//!   position is not a syntax rule; order across positions is.
 //! * A loop's children are the loops naming it in `parents`, in file order. Exactly one loop
 //!   (the `HEADER` pseudo-loop for ST/BHT) has no parent and no trigger.
 
