@@ -13,7 +13,12 @@
 //! the 277CA, in a set the 999 rejects, or in an interchange the TA1 rejects), and the same
 //! for charges (a repair that removes a line moves its charge out of the corrected file, so
 //! removed line charges are their own term). Only when it balances are the outputs given their
-//! names; a mismatch is a bug and stops the run.
+//! names, as one set (the publish protocol of [`crate::write::atomic`]: the old set goes, the
+//! report comes last); a mismatch is a bug and stops the run.
+//!
+//! Both passes read the input from one open file ([`Input`]). A [`Scrubber`] holds the output
+//! directory's lock for its life and takes the acknowledgments' control numbers from the
+//! directory's state file, so they never repeat across runs.
 
 use std::fs::File;
 use std::io::{self, BufReader, Read, Write};
@@ -324,11 +329,6 @@ impl Scrubber {
             created,
             _lock: lock,
         })
-    }
-
-    /// The next control number this run hands out (what the state file will say).
-    pub fn next_control(&self) -> u32 {
-        self.next_control
     }
 
     /// The outputs' stem for an input: the file name without its last extension, `stdin` for
