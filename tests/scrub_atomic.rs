@@ -638,44 +638,62 @@ fn twenty_kills_during_a_rerun_never_leave_a_mixed_set() {
     let old = reference_outputs(tmp.path(), "old", &old_input);
     let new = reference_outputs(tmp.path(), "new", &new_input);
     let dir = tmp.path().join("out");
-    reset(&dir, &old);
-    let full = scrub_to_completion(&new_input, &dir);
+    // The fastest of three uninterrupted runs: kill times are fractions of it.
+    let full = (0..3)
+        .map(|_| {
+            reset(&dir, &old);
+            scrub_to_completion(&new_input, &dir)
+        })
+        .min()
+        .expect("three runs");
     let mut seen = BTreeMap::new();
     let mut landed = 0;
     for run in 0..20u32 {
-        reset(&dir, &old);
-        let mut child = spawn_scrub(&new_input, &dir);
-        let spawned = Instant::now();
         // Every fourth run is killed the moment the first old output goes (the publish
-        // protocol at work); the others at 3 % to 85 % of the uninterrupted time.
-        let exited = if run % 4 == 0 {
-            let before = identities(&dir);
-            loop {
-                if identities(&dir) != before {
-                    break None;
+        // protocol at work); the others at 3 % to 80 % of the uninterrupted time. A run that
+        // finishes before its kill (a busy machine makes times vary) is tried again, killed
+        // sooner.
+        let mut at = full * (3 + 77 * run / 19) / 100;
+        for attempt in 0..4 {
+            reset(&dir, &old);
+            let mut child = spawn_scrub(&new_input, &dir);
+            let spawned = Instant::now();
+            let exited = if run % 4 == 0 {
+                let before = identities(&dir);
+                loop {
+                    if identities(&dir) != before {
+                        break None;
+                    }
+                    if let Some(status) = child.try_wait().expect("poll the child") {
+                        break Some(status);
+                    }
+                    assert!(spawned.elapsed() < RUN_LIMIT, "run {run} hangs");
                 }
-                if let Some(status) = child.try_wait().expect("poll the child") {
-                    break Some(status);
+            } else {
+                let mut exited = None;
+                while exited.is_none() && spawned.elapsed() < at {
+                    exited = child.try_wait().expect("poll the child");
+                    std::thread::sleep(Duration::from_millis(2));
                 }
-                assert!(spawned.elapsed() < RUN_LIMIT, "run {run} hangs");
+                exited
+            };
+            let what = format!("kill {run} (try {attempt}) at {:.2?}", spawned.elapsed());
+            let killed = kill_and_reap(&what, &mut child, exited);
+            check_after_kill(&what, &dir, &old, &new);
+            let which = assert_one_set(&what, &read_outputs(&dir), &old, &new);
+            *seen.entry(which).or_insert(0) += 1;
+            if killed {
+                landed += 1;
+                break;
             }
-        } else {
-            let at = full * (3 + 82 * run / 19) / 100;
-            let mut exited = None;
-            while exited.is_none() && spawned.elapsed() < at {
-                exited = child.try_wait().expect("poll the child");
-                std::thread::sleep(Duration::from_millis(2));
-            }
-            exited
-        };
-        let what = format!("kill {run} at {:.2?}", spawned.elapsed());
-        landed += usize::from(kill_and_reap(&what, &mut child, exited));
-        check_after_kill(&what, &dir, &old, &new);
-        let which = assert_one_set(&what, &read_outputs(&dir), &old, &new);
-        *seen.entry(which).or_insert(0) += 1;
+            at /= 2;
+        }
     }
-    eprintln!("20 kills ({landed} landed before the end): sets seen after them {seen:?}");
-    assert!(landed >= 12, "only {landed} of 20 kills landed");
+    eprintln!(
+        "20 kill runs ({landed} killed before they ended; {full:.2?} uninterrupted): sets seen \
+         after each try {seen:?}"
+    );
+    assert!(landed >= 18, "only {landed} of 20 kills landed");
     // Whatever a kill left, the next run leaves exactly the new set.
     scrub_to_completion(&new_input, &dir);
     assert_eq!(
