@@ -10,10 +10,15 @@ use crate::grammar::{
     compiled_x222, element_rules_x222, CompiledGrammar, LoopIndex, Machine, Placement,
 };
 use crate::model::kind::LoopKind;
-use crate::model::{ClaimBuilder, RawClaim, SegmentTable};
+use crate::model::{Cents, ClaimBuilder, RawClaim, SegmentTable};
 use crate::x12::{
     Envelope, EnvelopeEvent, Position, Problem, ReadError, Segment, SegmentReader, SegmentSource,
+    Severity,
 };
+
+/// The guide before the A1 errata: read with the A1 grammar (the structure is the same), with
+/// a warning.
+const PRE_A1_GUIDE: &str = "005010X222";
 
 /// What the reader hands out, in input order.
 #[derive(Debug)]
@@ -99,6 +104,22 @@ pub struct Summary {
     pub bytes: u64,
 }
 
+/// CLM segments of one transaction set that did not become claims: every CLM of a set that is
+/// not claim-checked (another guide or version), and every CLM the grammar could not place
+/// in a 2300 loop. Their set is rejected by the 999 (or their interchange by the TA1), and the
+/// accounting counts them there, so no claim read goes uncounted.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct UncheckedClaims {
+    /// 1-based ordinal of the interchange.
+    pub interchange: u64,
+    /// 1-based ordinal of the transaction set (0 for CLMs outside every set).
+    pub set: u64,
+    /// How many CLM segments.
+    pub claims: u64,
+    /// Their CLM02, where it reads as an exact amount (else nothing is added).
+    pub charges: Cents,
+}
+
 /// Whether the open transaction set is being read as an 837P.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum SetMode {
@@ -123,6 +144,14 @@ struct State {
     last_position: Position,
     keep_envelope: bool,
     sets_seen: u64,
+    /// CLMs of the open set (or outside sets) that are not claims, not yet handed out.
+    unchecked: UncheckedClaims,
+    /// Every set's [`UncheckedClaims`], in input order.
+    unchecked_sets: Vec<UncheckedClaims>,
+    /// Problems about the set an ST opens, handed out after the ST (counted when made).
+    set_problems: Vec<Problem>,
+    /// Where the open set's first unplaced CLM is, and its number in the set.
+    first_unplaced: Option<(Position, u32)>,
 }
 
 /// Reads 837P claims from any byte stream, one event at a time, with flat memory.
@@ -160,6 +189,10 @@ impl<S: SegmentSource> ClaimReader<S> {
                 last_position: Position::default(),
                 keep_envelope: false,
                 sets_seen: 0,
+                unchecked: UncheckedClaims::default(),
+                unchecked_sets: Vec::new(),
+                set_problems: Vec::new(),
+                first_unplaced: None,
             },
             finished: false,
         }
@@ -170,6 +203,12 @@ impl<S: SegmentSource> ClaimReader<S> {
     pub fn keep_envelope(mut self) -> Self {
         self.state.keep_envelope = true;
         self
+    }
+
+    /// The CLM segments that did not become claims, per transaction set (see
+    /// [`UncheckedClaims`]); complete once `next_event` has returned `None`.
+    pub fn unchecked_claims(&self) -> &[UncheckedClaims] {
+        &self.state.unchecked_sets
     }
 
     /// Counts so far; complete once `next_event` has returned `None`.
@@ -247,6 +286,11 @@ impl State {
                     let placement = self.machine.step(seg, set_segment);
                     self.check_numbering(seg, placement, set_segment);
                     self.check_header_elements(seg, placement, set_segment);
+                    let opens_claim =
+                        placement.opens_loop && self.kinds[placement.loop_index] == LoopKind::Claim;
+                    if seg.id() == b"CLM" && !opens_claim {
+                        self.count_unchecked(seg);
+                    }
                     if self.keep_envelope && !self.kinds[placement.loop_index].is_kept_by_builder()
                     {
                         kept = Some(EnvelopeKind::Header);
@@ -255,6 +299,9 @@ impl State {
                         self.push_claim(claim);
                     }
                 } else {
+                    if seg.id() == b"CLM" {
+                        self.count_unchecked(seg);
+                    }
                     kept = Some(EnvelopeKind::Other);
                 }
             }
@@ -273,6 +320,10 @@ impl State {
             EnvelopeEvent::Misplaced => {
                 // A set left open by a missing SE ends here; the envelope has reported it.
                 self.end_set(None);
+                if seg.id() == b"CLM" {
+                    self.count_unchecked(seg);
+                    self.hand_out_unchecked();
+                }
                 kept = Some(EnvelopeKind::Other);
             }
         }
@@ -334,7 +385,8 @@ impl State {
         self.builder.set_start(st, self.sets_seen);
         let transaction = self.envelope.transaction();
         let version = self.envelope.version();
-        if transaction == "837" && self.grammar.accepts(version) {
+        let pre_a1 = transaction == "837" && version == PRE_A1_GUIDE;
+        if transaction == "837" && (self.grammar.accepts(version) || pre_a1) {
             self.machine.begin(st);
             self.numbering.begin_set();
             self.check_header_elements(
@@ -346,13 +398,24 @@ impl State {
                 1,
             );
             self.mode = SetMode::Checking;
+            if pre_a1 {
+                self.warn_pre_a1(st);
+            }
             return;
         }
         self.mode = SetMode::Skipping;
         self.summary.sets_skipped += 1;
         self.summary.problems += 1;
+        // The 999's IK502 code: an 837 of another guide or version is a convention we do not
+        // support; another transaction is a set we do not support; no ST01 at all is a
+        // missing transaction set id.
+        let code = match transaction {
+            "" => "6",
+            "837" => "I6",
+            _ => "1",
+        };
         let message = format!(
-            "transaction set {} ({} {}) is not an 837P {} set; it is not claim-checked",
+            "transaction set {} ({} {}) is not an 837P {} set; it is not claim-checked and the 999 rejects it",
             self.envelope.set_control(),
             if transaction.is_empty() {
                 "?"
@@ -366,16 +429,81 @@ impl State {
             },
             self.grammar.guide()
         );
-        self.pending.push_back(Event::Problem(Problem {
+        self.set_problems.push(Problem {
+            rule: "X12-GUIDE",
+            position: st.position(),
+            set_segment: 1,
+            segment_id: "ST".into(),
+            element: Some(if transaction == "837" { 3 } else { 1 }),
+            code: Some(code),
+            message,
+            ..Problem::default()
+        });
+    }
+
+    /// A pre-A1 `005010X222` set: read with the A1 grammar (same loops and segments), said
+    /// once per set as a warning that rejects nothing.
+    fn warn_pre_a1(&mut self, st: &Segment<'_>) {
+        self.summary.problems += 1;
+        self.set_problems.push(Problem {
             rule: "X12-GUIDE",
             position: st.position(),
             set_segment: 1,
             segment_id: "ST".into(),
             element: Some(3),
-            code: Some("6"),
-            message,
+            message: format!(
+                "transaction set {} names the guide {PRE_A1_GUIDE} (before the A1 errata); it is read as {}",
+                self.envelope.set_control(),
+                self.grammar.guide()
+            ),
+            severity: Severity::Warning,
             ..Problem::default()
-        }));
+        });
+    }
+
+    /// Counts a CLM segment that does not become a claim.
+    fn count_unchecked(&mut self, clm: &Segment<'_>) {
+        self.unchecked.claims += 1;
+        if self.first_unplaced.is_none() {
+            self.first_unplaced = Some((clm.position(), self.envelope.set_segment()));
+        }
+        if let Some(charge) = Cents::parse(clm.element(2)) {
+            self.unchecked.charges.0 = self.unchecked.charges.0.saturating_add(charge.0);
+        }
+    }
+
+    /// Records the open set's unchecked CLMs; in a claim-checked set they are a structure
+    /// problem that rejects the set (the 999 must not accept a set whose claims vanished).
+    fn hand_out_unchecked(&mut self) {
+        if self.unchecked.claims == 0 {
+            return;
+        }
+        let mut unchecked = std::mem::take(&mut self.unchecked);
+        let (position, set_segment) = self.first_unplaced.take().unwrap_or_default();
+        unchecked.interchange = self.envelope.counts().0;
+        unchecked.set = if self.mode == SetMode::Outside {
+            0
+        } else {
+            self.sets_seen
+        };
+        if self.mode == SetMode::Checking {
+            self.summary.problems += 1;
+            self.pending.push_back(Event::Problem(Problem {
+                rule: "X12-STRUCTURE",
+                position,
+                set_segment,
+                segment_id: "CLM".into(),
+                code: Some("2"),
+                message: format!(
+                    "{} CLM segment(s) of transaction set {} could not be placed in a claim loop (2300); the set is rejected",
+                    unchecked.claims,
+                    self.envelope.set_control()
+                ),
+                loop_id: Some("2300"),
+                ..Problem::default()
+            }));
+        }
+        self.unchecked_sets.push(unchecked);
     }
 
     fn check_numbering(&mut self, seg: &Segment<'_>, placement: Placement, set_segment: u32) {
@@ -405,6 +533,7 @@ impl State {
     }
 
     fn end_set(&mut self, se: Option<&Segment<'_>>) {
+        self.hand_out_unchecked();
         if self.mode == SetMode::Checking {
             match se {
                 Some(se) => self.machine.end(se, self.envelope.set_segment()),
@@ -424,6 +553,9 @@ impl State {
     }
 
     fn collect_problems(&mut self) {
+        for p in self.set_problems.drain(..) {
+            self.pending.push_back(Event::Problem(p));
+        }
         if self.envelope.has_problems() {
             for p in self.envelope.take_problems() {
                 self.summary.problems += 1;

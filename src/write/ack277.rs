@@ -795,31 +795,9 @@ fn or_default<'a>(value: &'a str, default: &'a str) -> &'a str {
     }
 }
 
-/// Makes `value` safe for one simple element: every delimiter, control or non-ASCII character
-/// becomes a space, runs of spaces collapse, the ends are trimmed and the text is cut to
-/// `max` characters.
+/// Makes `value` safe for one simple element (see [`SegmentWriter::clean`]).
 fn clean(w: &SegmentWriter, value: &str, max: usize) -> String {
-    let mut out = String::with_capacity(value.len().min(max));
-    let mut last_space = true;
-    for c in value.chars() {
-        let safe = c.is_ascii()
-            && !c.is_ascii_control()
-            && w.is_clean(&[c as u8])
-            && Some(c as u8) != w.delimiters().repetition;
-        let c = if safe { c } else { ' ' };
-        if c == ' ' {
-            if last_space {
-                continue;
-            }
-            last_space = true;
-        } else {
-            last_space = false;
-        }
-        out.push(c);
-    }
-    let mut out = out.trim_end().to_string();
-    out.truncate(max);
-    out.trim_end().to_string()
+    w.clean(value, max)
 }
 
 /// The claim's charge for STC04: CLM02 as submitted, else the sum of its line charges.
@@ -1154,15 +1132,6 @@ impl Redactor {
 mod tests {
     use super::*;
     use crate::x12::Delimiters;
-
-    #[test]
-    fn clean_removes_delimiters_and_cuts() {
-        let w = SegmentWriter::new(Delimiters::STANDARD, false);
-        assert_eq!(clean(&w, "a*b:c~d^e\r\nf", 50), "a b c d e f");
-        assert_eq!(clean(&w, "  caf\u{e9}  ", 50), "caf");
-        assert_eq!(clean(&w, "abcdef", 3), "abc");
-        assert_eq!(clean(&w, "ab    cd", 3), "ab");
-    }
 
     #[test]
     fn redactor_replaces_whole_words_only() {

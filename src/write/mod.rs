@@ -195,7 +195,8 @@ impl SegmentWriter {
             self.out.extend_from_slice(element.as_ref());
         }
         self.out.push(self.delimiters.segment);
-        if self.line_break {
+        // A newline terminator is its own line break: a second one would be an empty segment.
+        if self.line_break && self.delimiters.segment != b'\n' {
             self.out.push(b'\n');
         }
         self.count += 1;
@@ -230,6 +231,31 @@ impl SegmentWriter {
                 || b == b'\n'
                 || b == b'\r'
         })
+    }
+
+    /// Makes `value` safe for one simple element: every delimiter, and every character outside
+    /// the X12 basic and extended character sets (control bytes such as ESC or BEL, non-ASCII),
+    /// becomes a space; runs of spaces collapse, the ends are trimmed and the text is cut to
+    /// `max` characters.
+    pub fn clean(&self, value: &str, max: usize) -> String {
+        let mut out = String::with_capacity(value.len().min(max));
+        let mut last_space = true;
+        for c in value.chars() {
+            let safe = (c.is_ascii_graphic() || c == ' ') && self.is_clean(&[c as u8]);
+            let c = if safe { c } else { ' ' };
+            if c == ' ' {
+                if last_space {
+                    continue;
+                }
+                last_space = true;
+            } else {
+                last_space = false;
+            }
+            out.push(c);
+        }
+        let mut out = out.trim_end().to_string();
+        out.truncate(max);
+        out.trim_end().to_string()
     }
 
     /// Segments written since the writer was made or the count was last reset.
@@ -295,6 +321,28 @@ mod tests {
             w.into_bytes(),
             b"ST*999*0001*005010X231A1~\nSE*2*0001~\n".to_vec()
         );
+    }
+
+    #[test]
+    fn a_newline_terminator_gets_no_second_line_break() {
+        let d = Delimiters {
+            segment: b'\n',
+            ..Delimiters::STANDARD
+        };
+        let mut w = SegmentWriter::new(d, true);
+        w.segment("ST", &["999", "0001"]);
+        w.segment("SE", &["2", "0001"]);
+        assert_eq!(w.into_bytes(), b"ST*999*0001\nSE*2*0001\n".to_vec());
+    }
+
+    #[test]
+    fn clean_keeps_only_x12_characters() {
+        let w = writer(false);
+        assert_eq!(w.clean("a*b:c~d^e\r\nf", 50), "a b c d e f");
+        assert_eq!(w.clean("PCN\u{1b}1\u{7}X", 50), "PCN 1 X");
+        assert_eq!(w.clean("  caf\u{e9}  ", 50), "caf");
+        assert_eq!(w.clean("abcdef", 3), "abc");
+        assert_eq!(w.clean("ab    cd", 3), "ab");
     }
 
     #[test]
