@@ -264,6 +264,8 @@ impl State {
             self.end_set(None);
             self.collect_problems();
         }
+        // The SE's own number: the envelope closes the set as it reads the SE.
+        let se_number = self.envelope.set_segment() + 1;
         let event = self.envelope.observe(seg);
         let mut kept = None;
         match event {
@@ -306,7 +308,7 @@ impl State {
                 }
             }
             EnvelopeEvent::SetEnd => {
-                self.end_set(Some(seg));
+                self.end_set(Some((seg, se_number)));
                 kept = Some(EnvelopeKind::SetEnd);
             }
             EnvelopeEvent::GroupEnd => {
@@ -532,11 +534,12 @@ impl State {
         }
     }
 
-    fn end_set(&mut self, se: Option<&Segment<'_>>) {
+    /// Ends the open set at its SE (with the SE's number in the set), or abandons it.
+    fn end_set(&mut self, se: Option<(&Segment<'_>, u32)>) {
         self.hand_out_unchecked();
         if self.mode == SetMode::Checking {
             match se {
-                Some(se) => self.machine.end(se, self.envelope.set_segment()),
+                Some((se, number)) => self.machine.end(se, number),
                 None => self.machine.abandon(),
             }
             if let Some(claim) = self.builder.set_end() {

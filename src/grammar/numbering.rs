@@ -106,6 +106,17 @@ impl Numbering {
         code: &'static str,
         message: String,
     ) {
+        // The number itself is the bad data (IK404): hierarchy and line numbers, no patient
+        // data. The loop follows from the segment: LX opens 2400, HL03 names the level.
+        let loop_id = match (seg.id(), seg.element(3)) {
+            (b"LX", _) => Some("2400"),
+            (b"HL", b"20") => Some("2000A"),
+            (b"HL", b"22") => Some("2000B"),
+            (b"HL", b"23") => Some("2000C"),
+            _ => None,
+        };
+        let bad_value = Some(String::from_utf8_lossy(seg.element(usize::from(element))).into_owned())
+            .filter(|v| !v.is_empty());
         self.problems.push(Problem {
             rule: "X12-STRUCTURE",
             position: seg.position(),
@@ -114,6 +125,8 @@ impl Numbering {
             element: Some(element),
             code: Some(code),
             message,
+            loop_id,
+            bad_value,
             ..Problem::default()
         });
     }

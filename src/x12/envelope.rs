@@ -555,7 +555,8 @@ fn is_id_qualifier(v: &[u8]) -> bool {
     )
 }
 
-fn is_yymmdd(v: &[u8]) -> bool {
+/// True for a real YYMMDD date (ISA09, TA102).
+pub(crate) fn is_yymmdd(v: &[u8]) -> bool {
     let digits = |r: std::ops::Range<usize>| -> Option<u32> {
         std::str::from_utf8(v.get(r)?).ok()?.parse().ok()
     };
@@ -567,7 +568,8 @@ fn is_yymmdd(v: &[u8]) -> bool {
     }
 }
 
-fn is_hhmm(v: &[u8]) -> bool {
+/// True for a real HHMM time (ISA10, TA103).
+pub(crate) fn is_hhmm(v: &[u8]) -> bool {
     let digits = |r: std::ops::Range<usize>| -> Option<u32> {
         std::str::from_utf8(v.get(r)?).ok()?.parse().ok()
     };
