@@ -97,7 +97,14 @@ pub fn validate(seg: &Segment<'_>, def: &SegmentDef, set_segment: u32, out: &mut
     let defined = def.elements.len();
     for (i, element_def) in def.elements.iter().enumerate() {
         let value = values.next().unwrap_or(&[]);
+        let before = ctx.out.len();
         ctx.element(i + 1, element_def, value, &earlier);
+        // IK402: the element's reference number, unless a component's was already given.
+        for p in &mut ctx.out[before..] {
+            if p.element_ref.is_none() && p.component.is_none() {
+                p.element_ref = element_def.reference;
+            }
+        }
         earlier.push(value);
     }
     let (used, first_extra) = extra(values, defined);
@@ -424,7 +431,11 @@ impl Context<'_, '_, '_> {
                 ..name
             };
             let format = component_def.format.and_then(|f| before.get(f));
+            let reported = self.out.len();
             self.simple(cname, component_def, component, format);
+            for p in &mut self.out[reported..] {
+                p.element_ref = component_def.reference;
+            }
             before.push(component);
         }
         let defined = def.components.len();
@@ -446,11 +457,7 @@ impl Context<'_, '_, '_> {
         };
         if def.usage.is_not_used() {
             if !value.is_empty() {
-                self.report_at(
-                    name,
-                    "I10",
-                    format!("not-used {what} {name} holds a value"),
-                );
+                self.report_at(name, "I10", format!("not-used {what} {name} holds a value"));
             }
             return;
         }
@@ -698,6 +705,7 @@ mod tests {
     fn el(usage: ElementUsage, kind: ElementKind, min: u16, max: u16) -> ElementDef {
         ElementDef {
             usage,
+            reference: None,
             kind,
             min,
             max,

@@ -701,8 +701,7 @@ impl<'g> Machine<'g> {
     ) {
         // The loop the segment was read in; with an element, the element is a qualifier the
         // loop does not allow, and its code is copied for the 999's IK404.
-        let loop_id = (self.depth > 0)
-            .then(|| super::static_loop_id(&self.loop_of(self.depth).id));
+        let loop_id = (self.depth > 0).then(|| super::static_loop_id(&self.loop_of(self.depth).id));
         let bad_value = element
             .map(|e| String::from_utf8_lossy(seg.element(usize::from(e))).into_owned())
             .filter(|v| !v.is_empty());

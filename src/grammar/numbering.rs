@@ -115,8 +115,9 @@ impl Numbering {
             (b"HL", b"23") => Some("2000C"),
             _ => None,
         };
-        let bad_value = Some(String::from_utf8_lossy(seg.element(usize::from(element))).into_owned())
-            .filter(|v| !v.is_empty());
+        let bad_value =
+            Some(String::from_utf8_lossy(seg.element(usize::from(element))).into_owned())
+                .filter(|v| !v.is_empty());
         self.problems.push(Problem {
             rule: "X12-STRUCTURE",
             position: seg.position(),
