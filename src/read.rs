@@ -566,8 +566,9 @@ impl State {
             }
         }
         if self.machine.has_problems() {
-            for p in self.machine.take_problems() {
+            for mut p in self.machine.take_problems() {
                 self.summary.problems += 1;
+                add_element_ref(&mut p);
                 self.pending.push_back(Event::Problem(p));
             }
         }
@@ -597,5 +598,13 @@ impl State {
         self.end_set(None);
         self.envelope.finish(self.last_position);
         self.collect_problems();
+    }
+}
+
+/// IK402 for a loop machine's element problem (a qualifier the loop does not allow): the
+/// machine knows loops, the element rules know element reference numbers.
+fn add_element_ref(p: &mut Problem) {
+    if let (None, Some(loop_id), Some(element)) = (p.element_ref, p.loop_id, p.element) {
+        p.element_ref = element_rules_x222().element_ref(loop_id, &p.segment_id, element);
     }
 }

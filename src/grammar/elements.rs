@@ -212,6 +212,18 @@ impl ElementRules {
         self.loops.get(loop_index).map(|l| l.id.as_str())
     }
 
+    /// The data element reference number (IK402) of element `position` of segment
+    /// `segment_id` in loop `loop_id`, from the first entry of that segment in the loop (a
+    /// qualifier element has the same number in every entry).
+    pub fn element_ref(&self, loop_id: &str, segment_id: &str, position: u8) -> Option<u16> {
+        let lp = self.loops.iter().find(|l| l.id == loop_id)?;
+        let entry = lp.segments.iter().find(|s| s.id == segment_id)?;
+        entry
+            .elements
+            .get(usize::from(position).checked_sub(1)?)?
+            .reference
+    }
+
     /// The segment entry of loop `loop_index` that `seg` fits, matched as the loop machine
     /// matches: same segment id and, for a keyed entry, its qualifier element holding one of
     /// the entry's values.
