@@ -323,7 +323,13 @@ impl AckBuilder {
         for p in problems {
             push_capped(&mut set.problems, p, &mut self.dropped);
         }
-        if set.problems.iter().any(|p| range.contains(&p.set_segment)) {
+        // A segment missing from the claim is reported at the segment after it (where it
+        // was expected; see `ack999`).
+        let in_claim = |p: &Problem| {
+            range.contains(&p.set_segment)
+                || (p.set_segment == last.set_segment + 1 && is_missing(p))
+        };
+        if set.problems.iter().any(in_claim) {
             set.claims.push(ClaimContext {
                 first_segment: first.set_segment,
                 last_segment: last.set_segment,
@@ -374,6 +380,11 @@ impl AckBuilder {
         let last = ic.groups.len() - 1;
         &mut ic.groups[last]
     }
+}
+
+/// A required segment or loop that is missing (IK304 `3` or an implementation minimum).
+fn is_missing(p: &Problem) -> bool {
+    p.rule == "X12-STRUCTURE" && matches!(p.code, Some("3" | "I6" | "I7" | "I8"))
 }
 
 fn push_capped(problems: &mut Vec<Problem>, problem: Problem, dropped: &mut u64) {

@@ -625,3 +625,27 @@ fn ik3_names_a_missing_segment_and_ik4_the_component() {
         "{first:#?}"
     );
 }
+
+/// A required segment missing from the first of two claims (its HI) is reported where it
+/// was expected, at the second claim's CLM, and the CTX names the first claim.
+#[test]
+fn a_missing_segment_names_the_claim_it_is_missing_from() {
+    let mut segs = body(&[("SYNPCN-FIRST", "10"), ("SYNPCN-SECOND", "20")], "22");
+    let hi = segs.iter().position(|s| s.starts_with("HI*")).expect("HI");
+    segs.remove(hi);
+    let claim = set("0001", "837", "005010X222A1", &segs);
+    let second = claim
+        .iter()
+        .position(|s| s.starts_with("CLM*SYNPCN-SECOND"))
+        .expect("second CLM")
+        + 1;
+    let text = interchange(&isa("000000310"), &[group("40", "005010X222A1", &[claim])]);
+    let s = Scrubbed::run("missing-hi", text.as_bytes());
+    let first = answer(&s.segments("999"), "0001");
+    let at = first
+        .iter()
+        .position(|a| *a == format!("IK3*HI*{second}*2300*3"))
+        .unwrap_or_else(|| panic!("{first:#?}"));
+    assert_eq!(first[at + 1], "CTX*CLM01:SYNPCN-FIRST");
+    assert_eq!(s.claims("rejected_999"), 2);
+}

@@ -384,10 +384,7 @@ fn write_segment_error(w: &mut SegmentWriter, set: &SetAck, error: &SegmentError
             error.ik304.unwrap_or(""),
         ],
     );
-    let claim = set
-        .claims
-        .iter()
-        .find(|c| c.first_segment <= error.position && error.position <= c.last_segment);
+    let claim = claim_of(set, error);
     if let Some(claim) = claim {
         let id = w.clean(&claim.clm01, CLM01_MAX);
         if !id.is_empty() {
@@ -423,6 +420,22 @@ fn write_segment_error(w: &mut SegmentWriter, set: &SetAck, error: &SegmentError
             ],
         );
     }
+}
+
+/// The claim a segment error lies in. A missing segment or loop is reported where it was
+/// expected, at the segment that closed its loop; when that closed a claim, the error is the
+/// closed claim's, not that of the claim the closing segment opens.
+fn claim_of<'s>(set: &'s SetAck, error: &SegmentError) -> Option<&'s ClaimContext> {
+    let missing = matches!(error.ik304, Some("3" | "I6" | "I7" | "I8"));
+    let closed = set
+        .claims
+        .iter()
+        .find(|c| missing && c.last_segment + 1 == error.position);
+    closed.or_else(|| {
+        set.claims
+            .iter()
+            .find(|c| c.first_segment <= error.position && error.position <= c.last_segment)
+    })
 }
 
 /// CLM01's maximum length (and CTX01-2's).
