@@ -28,7 +28,7 @@
 //!   without its terminator: the content is whole, so the groups are judged by the 999. A TA1
 //!   is written for `R`, and for any interchange whose ISA14 is `1`.
 //!   An interchange whose ISA13 repeats an earlier interchange's from the same sender (ISA05,
-//!   ISA06) in the same input is a duplicate: TA1 `R`, note `025`.
+//!   ISA06) in the same input is a duplicate (the reader reports it): TA1 `R`, note `025`.
 //! - **999**: a group with its own problems (GE01, GE02, missing GE, a GS06 repeated within
 //!   the interchange) is rejected with every set in it (AK901 `R`); otherwise each set with a
 //!   problem is rejected (IK501 `R`).
@@ -159,8 +159,6 @@ pub struct AckBuilder {
     sets: HashMap<u64, (usize, usize, usize)>,
     /// Problems past [`PROBLEMS_KEPT`] in one set, counted only.
     dropped: u64,
-    /// ISA13s seen so far, with their sender (ISA05, ISA06).
-    controls_seen: std::collections::HashSet<(String, String, String)>,
     unchecked: Vec<UncheckedClaims>,
 }
 
@@ -191,7 +189,6 @@ impl AckBuilder {
                 });
                 self.group_open = false;
                 self.set_open = false;
-                self.check_duplicate_interchange(seg);
             }
             EnvelopeKind::GroupStart => {
                 let text = |n: usize| String::from_utf8_lossy(s.element(n)).into_owned();
@@ -251,27 +248,6 @@ impl AckBuilder {
             }
             EnvelopeKind::Header | EnvelopeKind::Other => {}
         }
-    }
-
-    /// An ISA13 already used by the same sender earlier in the input: TA1 `R` `025`.
-    fn check_duplicate_interchange(&mut self, seg: &EnvelopeSegment) {
-        let ic = self.current_interchange();
-        let key = (ic.sender.0.clone(), ic.sender.1.clone(), ic.control.clone());
-        if self.controls_seen.insert(key) {
-            return;
-        }
-        let control = self.current_interchange().control.clone();
-        self.current_interchange().problems.push(Problem {
-            rule: "X12-CONTROL",
-            position: seg.segment().position(),
-            segment_id: "ISA".into(),
-            element: Some(13),
-            code: Some("025"),
-            message: format!(
-                "interchange control number {control} repeats an earlier interchange of the same sender in this input"
-            ),
-            ..Problem::default()
-        });
     }
 
     /// Takes the CLM segments the reader could not make claims of (see the module

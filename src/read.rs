@@ -1,6 +1,6 @@
 //! The read stage: bytes -> segments -> envelope and grammar -> typed claims, streamed.
 
-use std::collections::VecDeque;
+use std::collections::{HashSet, VecDeque};
 use std::io::Read;
 
 use serde::Serialize;
@@ -152,6 +152,8 @@ struct State {
     set_problems: Vec<Problem>,
     /// Where the open set's first unplaced CLM is, and its number in the set.
     first_unplaced: Option<(Position, u32)>,
+    /// Every interchange's sender (ISA05, ISA06) and ISA13, to catch a repeated one.
+    interchange_controls: HashSet<(Vec<u8>, Vec<u8>, Vec<u8>)>,
 }
 
 /// Reads 837P claims from any byte stream, one event at a time, with flat memory.
@@ -193,6 +195,7 @@ impl<S: SegmentSource> ClaimReader<S> {
                 unchecked_sets: Vec::new(),
                 set_problems: Vec::new(),
                 first_unplaced: None,
+                interchange_controls: HashSet::new(),
             },
             finished: false,
         }
@@ -272,6 +275,7 @@ impl State {
             EnvelopeEvent::InterchangeStart => {
                 let index = self.envelope.counts().0;
                 self.builder.interchange(seg, index);
+                self.check_repeated_interchange(seg);
                 kept = Some(EnvelopeKind::InterchangeStart);
             }
             EnvelopeEvent::GroupStart => {
@@ -459,6 +463,29 @@ impl State {
                 self.grammar.guide()
             ),
             severity: Severity::Warning,
+            ..Problem::default()
+        });
+    }
+
+    /// An ISA13 the same sender (ISA05, ISA06) already used earlier in the input: the repeat
+    /// is refused by the TA1 (`025`, as pyx12 says), the first is judged as usual.
+    fn check_repeated_interchange(&mut self, isa: &Segment<'_>) {
+        let trimmed = |n: usize| isa.element(n).trim_ascii().to_vec();
+        let key = (trimmed(5), trimmed(6), trimmed(13));
+        if self.interchange_controls.insert(key) {
+            return;
+        }
+        self.summary.problems += 1;
+        self.set_problems.push(Problem {
+            rule: "X12-CONTROL",
+            position: isa.position(),
+            segment_id: "ISA".into(),
+            element: Some(13),
+            code: Some("025"),
+            message: format!(
+                "interchange control number {} repeats an earlier interchange of the same sender in this input",
+                String::from_utf8_lossy(isa.element(13)).trim()
+            ),
             ..Problem::default()
         });
     }

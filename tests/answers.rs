@@ -507,7 +507,7 @@ fn a_ta1_writes_stand_ins_for_an_invalid_isa13_and_date() {
 }
 
 /// A CLM the grammar cannot place (the subscriber HL has level code 99, so no subscriber
-/// level is open) rejects its set in the 999 and is counted there.
+/// level is open) rejects its set in the 999 and is counted there; HL03 gets its IK4.
 #[test]
 fn a_claim_that_cannot_be_placed_rejects_its_set_and_is_counted() {
     let sets = vec![
@@ -532,6 +532,7 @@ fn a_claim_that_cannot_be_placed_rejects_its_set_and_is_counted() {
         first.iter().any(|a| a.starts_with("IK3*CLM*")),
         "{first:#?}"
     );
+    assert!(first.contains(&"IK4*3*735*7*99".to_string()), "{first:#?}");
     assert_eq!(answer(&ack, "0002"), ["AK2*837*0002*005010X222A1", "IK5*A"]);
     assert_eq!(s.claims("claims_in"), 2);
     assert_eq!(s.claims("rejected_999"), 1);

@@ -26,11 +26,12 @@ use crate::x12::Delimiters;
 /// writers copy these fields as given.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AckEnvelope {
-    /// ISA05: the qualifier of `sender_id` (such as `ZZ`); padded or cut to 2 characters.
+    /// ISA05: the qualifier of `sender_id` (such as `ZZ`); one 5010 does not allow is
+    /// written as `ZZ`.
     pub sender_qualifier: String,
     /// ISA06: who sends the acknowledgment; padded with spaces (or cut) to 15 characters.
     pub sender_id: String,
-    /// ISA07: the qualifier of `receiver_id`; padded or cut to 2 characters.
+    /// ISA07: the qualifier of `receiver_id`; one 5010 does not allow is written as `ZZ`.
     pub receiver_qualifier: String,
     /// ISA08: who receives the acknowledgment; padded with spaces (or cut) to 15 characters.
     pub receiver_id: String,
@@ -85,9 +86,9 @@ impl AckEnvelope {
         let usage = usage.to_string();
         let repetition = [self.repetition()];
         let component = [self.delimiters.component];
-        let sender_qualifier = fixed(&self.sender_qualifier, 2);
+        let sender_qualifier = qualifier(&self.sender_qualifier);
         let sender_id = fixed(&self.sender_id, 15);
-        let receiver_qualifier = fixed(&self.receiver_qualifier, 2);
+        let receiver_qualifier = qualifier(&self.receiver_qualifier);
         let receiver_id = fixed(&self.receiver_id, 15);
         let elements: [&[u8]; 16] = [
             b"00",
@@ -138,17 +139,35 @@ fn application(code: &str, interchange_id: &str) -> String {
     }
 }
 
+/// An ISA05/ISA07 qualifier: as given when 5010 allows it, else `ZZ` (mutually defined), so
+/// an acknowledgment of an ISA with a bad qualifier does not repeat the fault.
+fn qualifier(value: &str) -> String {
+    let value = value.trim();
+    if crate::x12::envelope::is_id_qualifier(value.as_bytes()) {
+        value.to_string()
+    } else {
+        "ZZ".to_string()
+    }
+}
+
 /// Writes a control number as exactly 9 digits (ISA13/IEA02/TA101 style).
 pub(crate) fn control9(n: u32) -> String {
     format!("{:09}", n % 1_000_000_000)
 }
 
 /// Pads `value` with spaces or cuts it to exactly `width` bytes (ISA fixed fields); a
-/// character outside ASCII is written as `?` so the ISA keeps its fixed width.
+/// character outside ASCII, or a control byte, is written as `?` so the ISA keeps its fixed
+/// width and holds only X12 characters.
 fn fixed(value: &str, width: usize) -> String {
     let cut: String = value
         .chars()
-        .map(|c| if c.is_ascii() { c } else { '?' })
+        .map(|c| {
+            if c.is_ascii() && !c.is_ascii_control() {
+                c
+            } else {
+                '?'
+            }
+        })
         .take(width)
         .collect();
     format!("{cut:<width$}")

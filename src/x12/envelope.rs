@@ -548,7 +548,8 @@ impl Envelope {
 /// An ISA element, its TA1 note code, its test, and what is wrong when the test fails.
 type IsaCheck = (usize, &'static str, fn(&[u8]) -> bool, &'static str);
 
-fn is_id_qualifier(v: &[u8]) -> bool {
+/// True for an interchange id qualifier 5010 allows (ISA05, ISA07).
+pub(crate) fn is_id_qualifier(v: &[u8]) -> bool {
     matches!(
         v,
         b"01" | b"14" | b"20" | b"27" | b"28" | b"29" | b"30" | b"33" | b"ZZ"
