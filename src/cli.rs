@@ -306,8 +306,13 @@ pub fn render_read_error(file: &str, e: &ReadError) -> String {
 
 /// A structural or envelope problem as a diagnostic, location first.
 pub fn render_problem(file: &str, p: &Problem) -> String {
+    let level = if p.severity.is_error() {
+        "error"
+    } else {
+        "warning"
+    };
     let mut text = format!(
-        "{file}:{}: error[{}]: {}\n  = note: segment {} ({}), byte {}, line {}",
+        "{file}:{}: {level}[{}]: {}\n  = note: segment {} ({}), byte {}, line {}",
         p.position.segment,
         p.rule,
         p.message,
