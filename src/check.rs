@@ -228,8 +228,13 @@ impl Engine {
             }
             let start = findings.len();
             rule.check(&claim, &cx, &mut findings);
+            let raised = self.raised_to_reject(id, profile, &claim);
             for f in &mut findings[start..] {
-                f.action = combine(action, f.action);
+                f.action = if raised && f.action == Action::Warn {
+                    Action::Reject
+                } else {
+                    combine(action, f.action)
+                };
             }
         }
         ClaimResult {
@@ -256,6 +261,14 @@ impl Engine {
         } else {
             action
         }
+    }
+
+    /// True when the configuration sets rule `id` to `reject` where the profile only warns
+    /// (or is off): then the rule's warnings become rejections. Warnings a rule gives under a
+    /// rejecting profile (sub-cases it holds down on purpose) stay warnings.
+    fn raised_to_reject(&self, id: &str, profile: &Profile, claim: &Claim) -> bool {
+        self.config.rules.get(id) == Some(&Action::Reject)
+            && matches!(profile.action(id, claim), Action::Warn | Action::Off)
     }
 
     /// Checks a file (or `-` for standard input), calling `sink` with every claim and problem

@@ -351,7 +351,7 @@ impl Rule for DiagnosisCode {
         for d in &claim.diagnoses {
             let problem = match d.qualifier.as_str() {
                 "ABK" | "ABF" => code_problem(d.code.trim_end_matches(' '), choice.edition),
-                "BK" | "BF" => Some(icd9_problem(&d.qualifier)),
+                "BK" | "BF" => Some(icd9_problem(&d.qualifier, date)),
                 _ => None,
             };
             if let Some((message, help)) = problem {
@@ -423,11 +423,31 @@ fn list_children(children: &[&str]) -> String {
     text
 }
 
-/// The message and help for an ICD-9 qualifier.
-fn icd9_problem(qualifier: &str) -> (String, String) {
+/// The first date of service coded in ICD-10-CM (HHS final rule, 45 CFR 162.1002).
+fn icd10_start() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2015, 10, 1).unwrap_or(NaiveDate::MIN)
+}
+
+/// The message and help for an ICD-9 qualifier on a claim whose earliest date of service is
+/// `date`. Since 2015-10-01 ICD-9-CM is simply the wrong code set; before it, ICD-9-CM was the
+/// right one, and the real reason is that this scrubber holds no ICD-9-CM code set (and a
+/// claim that old is far past any payer's timely-filing limit).
+fn icd9_problem(qualifier: &str, date: NaiveDate) -> (String, String) {
+    if date >= icd10_start() {
+        return (
+            format!("diagnosis qualifier {qualifier} is ICD-9-CM, not accepted for dates of service since 2015-10-01 (this claim's is {date})"),
+            "code the diagnosis in ICD-10-CM and use ABK (principal) or ABF (other)".into(),
+        );
+    }
     (
-        format!("diagnosis qualifier {qualifier} is ICD-9-CM, not accepted for dates of service since 2015-10-01"),
-        "code the diagnosis in ICD-10-CM and use ABK (principal) or ABF (other)".into(),
+        format!(
+            "diagnosis qualifier {qualifier} is ICD-9-CM, the code set for a date of service of {date}, \
+             but ICD-9-CM codes cannot be checked here (only ICD-10-CM, from 2015-10-01) and a claim \
+             for that date is past payers' timely-filing limits (Medicare: one year)"
+        ),
+        "check DTP*472: if the date is wrong, correct it and code the diagnosis in ICD-10-CM (ABK/ABF); \
+         if it is right, send the claim to the payer directly with its timely-filing exception"
+            .into(),
     )
 }
 
