@@ -240,21 +240,25 @@ fn dx_code() {
             ),
             at("PCN-DX-2", None, "CLM*PCN-DX-2 >> HI*", 2, 2)
                 .stc("255")
-                .says("M54.1 is not a billable ICD-10-CM code in FY2026 (valid: M54.10,"),
+                .says("M54.1 is not a billable ICD-10-CM code in FY2027 (valid: M54.10,"),
         ],
     );
 }
 
 #[test]
-fn dx_code_says_once_which_edition_was_used_after_the_newest() {
+fn dx_code_notes_name_the_edition_used() {
     let run = check("dx-code.fires.837", &[]);
     let found = run.of("DX-CODE");
     let dated_2025 = found[0]["note"].as_str().unwrap_or("");
+    assert!(
+        dated_2025
+            .contains("date of service 2025-01-08: ICD-10-CM FY2025 (2024-10-01 to 2025-03-31)"),
+        "{dated_2025}"
+    );
     assert!(!dated_2025.contains("newest"), "{dated_2025}");
     let dated_2026_10 = found[1]["note"].as_str().expect("a note");
     assert!(
-        dated_2026_10.contains("after the newest ICD-10-CM edition")
-            && dated_2026_10.contains("FY2026"),
+        dated_2026_10.contains("ICD-10-CM FY2027 (partial) (2026-10-01 to 2027-09-30)"),
         "{dated_2026_10}"
     );
 }

@@ -34,7 +34,7 @@ use std::sync::OnceLock;
 
 pub use dx::DxPrefixes;
 pub use fees::{FeeAmount, FeeIndicators, FeeRow, FeeSchedule};
-pub use icd::{EditionChoice, IcdCodeSets, IcdEdition};
+pub use icd::{CodeStatus, EditionChoice, IcdCodeSets, IcdEdition};
 pub use mue::{Mue, MueTable};
 pub use ncci::{EditSource, ModifierIndicator, NcciEdits, PtpEdit};
 pub use pos::{PlaceOfService, PlaceOfServiceCodes};
@@ -141,7 +141,7 @@ mod bundled {
 /// All reference data the rules use.
 #[derive(Debug, Clone)]
 pub struct Reference {
-    /// ICD-10-CM billable codes per fiscal-year edition.
+    /// ICD-10-CM editions FY2016-FY2027 (mid-year updates included), by effective date.
     pub icd: IcdCodeSets,
     /// Medicare Physician Fee Schedule national amounts by year.
     pub fees: FeeSchedule,
@@ -160,8 +160,7 @@ pub struct Reference {
 }
 
 impl Reference {
-    /// All bundled data, parsed once (on first use) and shared. ICD-10-CM editions are parsed
-    /// lazily, each on its first lookup.
+    /// All bundled data, parsed once (on first use) and shared.
     pub fn bundled() -> &'static Reference {
         static BUNDLED: OnceLock<Reference> = OnceLock::new();
         BUNDLED.get_or_init(|| {
@@ -171,8 +170,7 @@ impl Reference {
         })
     }
 
-    /// Parses the bundled data afresh, reporting any problem instead of panicking. The ICD
-    /// editions stay lazy; [`IcdCodeSets::check_all`] parses them eagerly.
+    /// Parses the bundled data afresh, reporting any problem instead of panicking.
     pub fn load_bundled() -> Result<Reference, ReferenceError> {
         let (file, text) = bundled::FEES;
         let mut fees = FeeSchedule::parse(file, text)?;
@@ -191,7 +189,7 @@ impl Reference {
         let (file, text) = bundled::KX;
         let kx = KxThresholds::parse(file, text)?;
         Ok(Reference {
-            icd: IcdCodeSets::bundled(),
+            icd: IcdCodeSets::load_bundled()?,
             fees,
             ncci,
             mue,

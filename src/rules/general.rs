@@ -10,7 +10,7 @@ use chrono::{Datelike, NaiveDate};
 use super::index::line_date;
 use super::{Action, Context, Family, Finding, Repair, RepairKind, Rule, RuleInfo, StcCodes};
 use crate::model::{Cents, Claim, DateOf, Origin, Provider, SegmentTable, StoredSegment};
-use crate::reference::{EditionChoice, IcdEdition};
+use crate::reference::{CodeStatus, EditionChoice, IcdCodeSets, IcdEdition};
 use crate::x12::Segment;
 
 /// Every rule of this family, in catalog order.
@@ -307,20 +307,30 @@ static DX_CODE: RuleInfo = RuleInfo {
         "each HI diagnosis is a billable ICD-10-CM code in the edition for the date of service",
     explain: "\
 What it checks: every diagnosis in HI (qualifiers ABK principal and ABF other) is a valid,
-billable ICD-10-CM code in the edition in force on the claim's earliest date of service, written
-without a decimal point. A category or subcategory header (such as M54.1) or a code retired
-from that edition (such as M54.5, split into M54.50/M54.51/M54.59 in FY2022) is rejected, and the
-message names the billable codes under it. ICD-9 qualifiers (BK, BF) are rejected too.
+billable ICD-10-CM code in the edition in force on the date of service of each line that points
+to it (SV107; the line's DTP*472, else the claim's), or on the claim's earliest date of service
+when no line points to it, written without a decimal point. A category or subcategory header
+(such as M54.1) or a code retired from that edition (such as M54.5, split into
+M54.50/M54.51/M54.59 in FY2022) is rejected, and the message names the billable codes under it.
+ICD-9 qualifiers (BK, BF) are rejected too: since 2015-10-01 because ICD-10-CM is required, and
+before it because ICD-9-CM cannot be checked here and such a claim is past timely filing.
 
 Why: HIPAA transactions accept only codes to the highest specificity (the 'billable' codes with
-no subdivisions); payers reject headers and codes not valid on the date of service.
+no subdivisions); payers reject headers and codes not valid on the date of service. Claims
+arrive long after the service (late filing, replacements), so each is judged by the edition of
+its own date, not today's.
 
-Source: CDC/NCHS ICD-10-CM, fiscal-year editions FY2025 (dates of service 2024-10-01 to
-2025-09-30) and FY2026 (2025-10-01 to 2026-09-30) as bundled in data/icd10cm/ (see its README:
-simple-icd-10-cm 1.4.0/1.5.0, the April 2025 and April 2026 releases); ICD-10-CM Official
-Guidelines for Coding and Reporting, section I.B.2 (level of detail); 837P TR3 2300 HI
-(x12-5010.md section 2). A date after the newest bundled edition is checked against the newest,
-and the finding's note says so. 277CA: A7:255 'diagnosis code' (x12-5010.md section 3.3).
+Source: CDC/NCHS ICD-10-CM, every release from FY2016 (2015-10-01) to FY2026 with the mid-year
+updates (2021-01-01, 2022-04-01, 2023-04-01, 2024-04-01, 2025-04-01), each in force from its
+effective date to the day before the next, bundled in data/icd10cm/ (see its README: the CDC/CMS
+order files and their SHA-256). FY2027 (from 2026-10-01) is partial: FY2026 less the published
+deletions and demotions, and 127 categories in full; a code that FY2026 does not have, outside
+those categories, may be a FY2027 addition and gets a warning ('not in the bundled FY2027
+data'), not a rejection. `scrub837 refdata import icd10cm FILE` adds an official order file.
+ICD-10-CM Official Guidelines for Coding and Reporting, section I.B.2 (level of detail); 837P
+TR3 2300 HI (x12-5010.md section 2). A date after the newest edition is checked against the
+newest, and the finding's note says so; every finding's note names the edition used. 277CA:
+A7:255 'diagnosis code' (x12-5010.md section 3.3).
 
 How to fix: pick the billable code the documentation supports from the ones listed (the
 message shows up to ten), write it without the dot in HI, and resubmit.
@@ -334,7 +344,9 @@ addenda for that fiscal year showing the code effective on the date of service."
 /// How many valid children a DX-CODE message lists.
 const MAX_CHILDREN: usize = 10;
 
-/// DX-CODE: every ABK/ABF code billable in the edition of the earliest date of service.
+/// DX-CODE: every ABK/ABF code billable in the edition in force on the dates of service of
+/// the lines that point to it (the claim's earliest date of service for a code no line
+/// points to).
 pub struct DiagnosisCode;
 
 impl Rule for DiagnosisCode {
@@ -343,70 +355,141 @@ impl Rule for DiagnosisCode {
     }
 
     fn check(&self, claim: &Claim, cx: &Context<'_>, out: &mut Vec<Finding>) {
-        let Some(date) = earliest_service_date(claim) else {
+        let Some(claim_date) = earliest_service_date(claim) else {
             return;
         };
-        let choice = cx.reference.icd.edition_for(date);
-        let start = out.len();
         for d in &claim.diagnoses {
+            let position = format!("HI position {} ({})", d.pointer, d.qualifier);
             let problem = match d.qualifier.as_str() {
-                "ABK" | "ABF" => code_problem(d.code.trim_end_matches(' '), choice.edition),
-                "BK" | "BF" => Some(icd9_problem(&d.qualifier, date)),
+                "ABK" | "ABF" => {
+                    let code = d.code.trim_end_matches(' ');
+                    diagnosis_dates(claim, d.pointer, claim_date)
+                        .into_iter()
+                        .find_map(|date| code_problem(code, &cx.reference.icd, date))
+                }
+                "BK" | "BF" => {
+                    let (message, help) = icd9_problem(&d.qualifier, claim_date);
+                    Some(DxProblem {
+                        message,
+                        help,
+                        note: String::new(),
+                        warn: false,
+                    })
+                }
                 _ => None,
             };
-            if let Some((message, help)) = problem {
-                let at = if d.qualifier.starts_with('A') {
-                    d.at
-                } else {
-                    component(d.at, 1)
-                };
-                let mut f = reject(&DX_CODE, at, message, help);
-                f.note = Some(format!("HI position {} ({})", d.pointer, d.qualifier));
-                out.push(f);
+            let Some(problem) = problem else {
+                continue;
+            };
+            let at = if d.qualifier.starts_with('A') {
+                d.at
+            } else {
+                component(d.at, 1)
+            };
+            let mut f = reject(&DX_CODE, at, problem.message, problem.help);
+            f.note = Some(if problem.note.is_empty() {
+                position
+            } else {
+                format!("{position}; {}", problem.note)
+            });
+            if problem.warn {
+                f.action = Action::Warn;
+                f.stc = None;
             }
-        }
-        if let Some(first) = out.get_mut(start..).and_then(|s| s.first_mut()) {
-            if let Some(edition_note) = edition_note(&choice, date) {
-                let note = first.note.take().unwrap_or_default();
-                first.note = Some(format!("{note}; {edition_note}"));
-            }
+            out.push(f);
         }
     }
 }
 
-/// What is wrong with an ICD-10-CM code in `edition`, as (message, help); `None` when billable.
-fn code_problem(code: &str, edition: &IcdEdition) -> Option<(String, String)> {
-    let shown = IcdEdition::display(code);
-    let fy = edition.fiscal_year;
+/// The dates of service a diagnosis is checked on: those of the lines pointing to HI position
+/// `pointer` (each line's own date, else the claim's), or `fallback` when no line points to it.
+fn diagnosis_dates(claim: &Claim, pointer: u8, fallback: NaiveDate) -> Vec<NaiveDate> {
+    let mut dates: Vec<NaiveDate> = (0..claim.lines.len())
+        .filter(|&i| {
+            claim.lines[i]
+                .pointers
+                .value
+                .as_ref()
+                .is_some_and(|p| p.contains(&pointer))
+        })
+        .filter_map(|i| line_date(claim, i))
+        .collect();
+    dates.sort();
+    dates.dedup();
+    if dates.is_empty() {
+        dates.push(fallback);
+    }
+    dates
+}
+
+/// A DX-CODE finding before it becomes one: message, help, note, and whether it only warns.
+struct DxProblem {
+    message: String,
+    help: String,
+    note: String,
+    warn: bool,
+}
+
+/// What is wrong with an ICD-10-CM code on `date`; `None` when it is billable in the edition
+/// in force then.
+fn code_problem(code: &str, icd: &IcdCodeSets, date: NaiveDate) -> Option<DxProblem> {
     if code.is_empty() {
         return None;
     }
+    let shown = IcdEdition::display(code);
     let well_written = code
         .bytes()
         .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
     if !well_written {
-        return Some((
-            format!("diagnosis '{code}' is not written as HI requires (capitals and digits, no decimal point)"),
-            format!("write it as {} in HI", shown.replace('.', "")),
-        ));
+        return Some(DxProblem {
+            message: format!("diagnosis '{code}' is not written as HI requires (capitals and digits, no decimal point)"),
+            help: format!("write it as {} in HI", shown.replace('.', "")),
+            note: String::new(),
+            warn: false,
+        });
     }
-    if edition.is_billable(code) {
-        return None;
+    let choice = icd.edition_for(date);
+    let edition = choice.edition;
+    let note = edition_note(&choice, date);
+    if choice.before_oldest {
+        return Some(DxProblem {
+            message: format!("{shown} is an ICD-10-CM code, but the date of service {date} is before ICD-10-CM took effect (2015-10-01)"),
+            help: "check DTP*472: if the date is right the claim takes ICD-9-CM codes (BK/BF) and is past payers' timely-filing limits; if not, correct the date".into(),
+            note,
+            warn: false,
+        });
     }
-    let children = edition.children(code);
-    if children.is_empty() {
-        return Some((
-            format!("{shown} is not a valid ICD-10-CM code in FY{fy}"),
-            format!("replace {shown} with a billable ICD-10-CM code from the FY{fy} edition that the documentation supports"),
-        ));
+    let fy = edition.fiscal_year;
+    match edition.status(code) {
+        CodeStatus::Billable => None,
+        CodeStatus::Unknown => Some(DxProblem {
+            message: format!("{shown} is not in the bundled FY{fy} data (it may be a FY{fy} addition: the bundled FY{fy} edition is partial)"),
+            help: format!("check {shown} against the CDC FY{fy} ICD-10-CM addenda; `scrub837 refdata import icd10cm` with the official FY{fy} order file makes the check exact"),
+            note,
+            warn: true,
+        }),
+        CodeStatus::Header | CodeStatus::Absent => {
+            let children = edition.children(code);
+            Some(if children.is_empty() {
+                DxProblem {
+                    message: format!("{shown} is not a valid ICD-10-CM code in FY{fy}"),
+                    help: format!("replace {shown} with a billable ICD-10-CM code from the FY{fy} edition that the documentation supports"),
+                    note,
+                    warn: false,
+                }
+            } else {
+                DxProblem {
+                    message: format!(
+                        "{shown} is not a billable ICD-10-CM code in FY{fy} (valid: {})",
+                        list_children(&children)
+                    ),
+                    help: format!("replace {shown} with the billable code under it that the documentation supports"),
+                    note,
+                    warn: false,
+                }
+            })
+        }
     }
-    Some((
-        format!(
-            "{shown} is not a billable ICD-10-CM code in FY{fy} (valid: {})",
-            list_children(&children)
-        ),
-        format!("replace {shown} with the billable code under it that the documentation supports"),
-    ))
 }
 
 /// Up to [`MAX_CHILDREN`] codes, dotted, and how many more there are.
@@ -451,21 +534,25 @@ fn icd9_problem(qualifier: &str, date: NaiveDate) -> (String, String) {
     )
 }
 
-/// Says which edition was used when the date falls outside the bundled editions.
-fn edition_note(choice: &EditionChoice<'_>, date: NaiveDate) -> Option<String> {
-    let fy = choice.edition.fiscal_year;
+/// Names the edition a code was checked against, and says so when the date falls outside the
+/// editions loaded.
+fn edition_note(choice: &EditionChoice<'_>, date: NaiveDate) -> String {
+    let e = choice.edition;
+    let used = format!(
+        "date of service {date}: ICD-10-CM {} ({} to {})",
+        e.label(),
+        e.starts,
+        e.ends
+    );
     if choice.beyond_newest {
-        Some(format!(
-            "the earliest date of service {date} is after the newest ICD-10-CM edition loaded, so FY{fy} (ends {}) was used",
-            choice.edition.ends
-        ))
+        format!(
+            "{used}; the date is after the newest ICD-10-CM edition loaded, so FY{} was used",
+            e.fiscal_year
+        )
     } else if choice.before_oldest {
-        Some(format!(
-            "the earliest date of service {date} is before the oldest ICD-10-CM edition loaded, so FY{fy} (starts {}) was used",
-            choice.edition.starts
-        ))
+        format!("{used}; the date is before the oldest ICD-10-CM edition loaded")
     } else {
-        None
+        used
     }
 }
 
