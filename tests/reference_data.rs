@@ -205,17 +205,20 @@ fn ncci_seed_pairs() {
 }
 
 #[test]
-fn mue_seed_values() {
+fn mue_values_come_from_the_bundled_cms_table() {
     let mue = &Reference::bundled().mue;
-    let m = mue.get("97012").unwrap();
+    let d = date(2026, 5, 1);
+    let m = mue.get_on("97012", d).unwrap();
     assert_eq!((m.value, m.indicator), (1, 3));
-    assert_eq!(mue.get("97032").unwrap().value, 4);
-    assert_eq!(mue.get("97035").unwrap().value, 2);
-    assert!(
-        mue.get("97010").is_none(),
-        "UNVERIFIED values are comments only"
-    );
-    assert_eq!(mue.len(), 6);
+    assert_eq!(m.effective, Some(date(2026, 4, 1)));
+    assert_eq!(mue.get_on("97140", d).unwrap().value, 6);
+    assert_eq!(mue.get_on("97032", d).unwrap().value, 4);
+    assert_eq!(mue.get_on("97035", d).unwrap().value, 2);
+    assert_eq!(mue.get_on("97010", d).unwrap().value, 0);
+    assert_eq!(mue.get_on("98940", d).unwrap().indicator, 2);
+    assert!(mue.get_on("S9090", d).is_none());
+    assert_eq!(mue.len(), 15_095);
+    assert_eq!(mue.editions().len(), 1);
 }
 
 #[test]
@@ -335,7 +338,10 @@ Column 1\tColumn 2\t*=in existence\tEffective\tDeletion\tModifier\tPTP Edit Rati
         m.source,
         EditSource::File(mue.display().to_string().as_str().into())
     );
-    assert_eq!(r.mue.get("97032").unwrap().source, EditSource::Seed);
+    assert_eq!(
+        r.mue.get("97032").unwrap().source,
+        EditSource::Bundled("data/ncci/MCR_MUE_PractitionerServices_Eff_04-01-2026.csv")
+    );
 
     // The shared bundled data is untouched.
     assert!(Reference::bundled()

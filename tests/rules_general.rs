@@ -346,6 +346,31 @@ fn taxonomy_format() {
 }
 
 #[test]
+fn taxonomy_valid_warns_for_a_code_outside_the_nucc_set() {
+    let file = "taxonomy-valid.fires.837";
+    let run = check(file, &[]);
+    let f = run.one("TAXONOMY-VALID");
+    assert_finding(
+        file,
+        "TAXONOMY-VALID",
+        "warn",
+        f,
+        &at("PCN-TAXV-1", None, "PRV*PE", 3, 0).says(
+            "rendering provider taxonomy '225199999X' is not in the NUCC taxonomy code set v25.1",
+        ),
+    );
+    assert!(f["stc"].is_null(), "{f:#}");
+    assert!(run.of("TAXONOMY-FORMAT").is_empty());
+    assert_eq!(run.summary["rejected"], 0);
+    assert_eq!(run.code, 0, "a warning alone exits 0");
+    assert_clean("taxonomy-valid.clean.837", "TAXONOMY-VALID");
+    // A malformed code is TAXONOMY-FORMAT's alone.
+    assert!(check("taxonomy-format.fires.837", &[])
+        .of("TAXONOMY-VALID")
+        .is_empty());
+}
+
+#[test]
 fn date_valid() {
     assert_rule(
         "date-valid",

@@ -26,6 +26,7 @@ pub mod icd;
 mod mue;
 mod ncci;
 mod pos;
+pub mod taxonomy;
 mod text;
 mod therapy;
 
@@ -35,9 +36,10 @@ use std::sync::OnceLock;
 pub use dx::DxPrefixes;
 pub use fees::{FeeAmount, FeeIndicators, FeeRow, FeeSchedule};
 pub use icd::{CodeStatus, EditionChoice, IcdCodeSets, IcdEdition};
-pub use mue::{Mue, MueTable};
+pub use mue::{Mue, MueEdition, MueTable};
 pub use ncci::{EditSource, ModifierIndicator, NcciEdits, PtpEdit};
 pub use pos::{PlaceOfService, PlaceOfServiceCodes};
+pub use taxonomy::TaxonomyCodes;
 pub use therapy::{
     CodeParams, DeviceParams, KxParams, KxThresholds, KxYear, ModalityParams, ModifierParams,
     StandaloneParams, TaxonomyParams, TherapyParams, UnitParams, VisitParams,
@@ -116,9 +118,15 @@ mod bundled {
         "data/ncci/ptp-seed.txt",
         include_str!("../../data/ncci/ptp-seed.txt"),
     );
-    pub(super) const MUE_SEED: (&str, &str) = (
-        "data/ncci/mue-seed.txt",
-        include_str!("../../data/ncci/mue-seed.txt"),
+    /// The CMS practitioner MUE table and its effective date (year, month, day).
+    pub(super) const MUE: (&str, &[u8], (i32, u32, u32)) = (
+        "data/ncci/MCR_MUE_PractitionerServices_Eff_04-01-2026.csv",
+        include_bytes!("../../data/ncci/MCR_MUE_PractitionerServices_Eff_04-01-2026.csv"),
+        (2026, 4, 1),
+    );
+    pub(super) const TAXONOMY: (&str, &str) = (
+        "data/nucc/taxonomy.tsv",
+        include_str!("../../data/nucc/taxonomy.tsv"),
     );
     pub(super) const POS: (&str, &str) = (
         "data/pos/place-of-service.csv",
@@ -147,10 +155,13 @@ pub struct Reference {
     pub fees: FeeSchedule,
     /// NCCI practitioner procedure-to-procedure edits (seed plus any loaded CMS files).
     pub ncci: NcciEdits,
-    /// NCCI practitioner medically unlikely edits (seed plus any loaded CMS files).
+    /// NCCI practitioner medically unlikely edits: the bundled CMS table (effective
+    /// 2026-04-01), imported tables by effective date, and `--mue` files.
     pub mue: MueTable,
     /// CMS place-of-service codes.
     pub pos: PlaceOfServiceCodes,
+    /// NUCC Health Care Provider Taxonomy codes (bundled v25.1, or an imported version).
+    pub taxonomy: TaxonomyCodes,
     /// ICD-10-CM prefixes that support mechanical traction (97012).
     pub traction_dx: DxPrefixes,
     /// Parameters of the 97012 / therapy rules.
@@ -178,10 +189,15 @@ impl Reference {
         fees.add_indicators(file, text)?;
         let (file, text) = bundled::PTP_SEED;
         let ncci = NcciEdits::parse_seed(file, text)?;
-        let (file, text) = bundled::MUE_SEED;
-        let mue = MueTable::parse_seed(file, text)?;
+        let (file, bytes, (y, m, d)) = bundled::MUE;
+        let effective = chrono::NaiveDate::from_ymd_opt(y, m, d)
+            .ok_or_else(|| ReferenceError::invalid(file, 0, "a valid effective date"))?;
+        let mut mue = MueTable::default();
+        mue.add_edition(file, bytes, effective, EditSource::Bundled(file))?;
         let (file, text) = bundled::POS;
         let pos = PlaceOfServiceCodes::parse(file, text)?;
+        let (file, text) = bundled::TAXONOMY;
+        let taxonomy = TaxonomyCodes::parse(file, text)?;
         let (file, text) = bundled::TRACTION_DX;
         let traction_dx = DxPrefixes::parse(file, text)?;
         let (file, text) = bundled::THERAPY;
@@ -194,6 +210,7 @@ impl Reference {
             ncci,
             mue,
             pos,
+            taxonomy,
             traction_dx,
             therapy,
             kx,

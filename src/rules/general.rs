@@ -25,6 +25,7 @@ pub fn rules() -> Vec<Box<dyn Rule>> {
         Box::new(DiagnosisPrimary),
         Box::new(NpiCheck),
         Box::new(TaxonomyFormat),
+        Box::new(TaxonomyValid),
         Box::new(DateValid),
         Box::new(UnitsPositive),
         Box::new(ProcedureFormat),
@@ -978,6 +979,70 @@ fn taxonomy_ok(code: &str) -> bool {
         && code
             .bytes()
             .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+}
+
+// ---------------------------------------------------------------------------------------
+// TAXONOMY-VALID
+
+static TAXONOMY_VALID: RuleInfo = RuleInfo {
+    id: "TAXONOMY-VALID",
+    family: Family::General,
+    summary: "PRV03 taxonomy codes are codes of the NUCC taxonomy code set",
+    explain: "\
+What it checks: every well-formed provider taxonomy code (PRV03: billing provider 2000A PRV*BI,
+rendering provider 2310B/2420A PRV*PE) is a code of the NUCC Health Care Provider Taxonomy
+code set bundled (or imported). A malformed code is TAXONOMY-FORMAT's (a rejection).
+
+Why: payers price and route by the taxonomy and reject codes that do not exist; a code that is
+not in the bundled version may also be newer than it (NUCC publishes twice a year), so this rule
+warns rather than rejects.
+
+Source: NUCC Health Care Provider Taxonomy, version 25.1 (effective 2025-07-01), bundled in
+data/nucc/taxonomy.tsv from nucc_taxonomy_251.csv (see its README); a newer NUCC CSV can be
+imported with `scrub837 refdata import taxonomy FILE`. 837P TR3 PRV03 (x12-5010.md section 2).
+
+How to fix: copy the taxonomy the provider registered in NPPES (npiregistry.cms.hhs.gov) into
+PRV03; if the code is newer than the bundled version, import the current NUCC CSV.
+
+Appeal: not applicable; correct and resubmit.",
+    stc: None,
+};
+
+/// TAXONOMY-VALID: a well-formed PRV03 is a NUCC code (a warning otherwise).
+pub struct TaxonomyValid;
+
+impl Rule for TaxonomyValid {
+    fn info(&self) -> &'static RuleInfo {
+        &TAXONOMY_VALID
+    }
+
+    fn check(&self, claim: &Claim, cx: &Context<'_>, out: &mut Vec<Finding>) {
+        let set = &cx.reference.taxonomy;
+        for (line, provider) in providers(claim) {
+            let Some(taxonomy) = &provider.taxonomy else {
+                continue;
+            };
+            let code = taxonomy.raw.trim_end_matches(' ');
+            if !taxonomy_ok(code) || set.contains(code) {
+                continue;
+            }
+            let mut f = reject(
+                &TAXONOMY_VALID,
+                taxonomy.at,
+                format!(
+                    "{} taxonomy '{code}' is not in the NUCC taxonomy code set v{}",
+                    role(provider),
+                    set.version
+                ),
+                "check the code against NPPES; if it is newer than the bundled NUCC version, import the current NUCC CSV (scrub837 refdata import taxonomy FILE)".into(),
+            );
+            f.action = Action::Warn;
+            f.stc = None;
+            f.line = line;
+            f.note = Some(format!("NUCC taxonomy v{} ({})", set.version, set.source));
+            out.push(f);
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------------------
