@@ -103,19 +103,25 @@ pub struct ClaimResult {
 }
 
 impl ClaimResult {
-    /// The Medicare national amount at stake across the claim's findings (each line once).
+    /// The Medicare national amount at stake across the claim's findings (each line once; a
+    /// claim-level rejection is priced on every line, so it covers the line findings).
     pub fn money_at_stake(&self) -> Cents {
         let mut seen: Vec<Option<usize>> = Vec::new();
-        let mut total = Cents(0);
+        let mut lines = Cents(0);
+        let mut whole = Cents(0);
         for f in &self.findings {
             if let Some(m) = f.money_at_stake {
-                if f.action != Action::Warn && !seen.contains(&f.line) {
-                    seen.push(f.line);
-                    total.0 += m.0;
+                if f.action == Action::Warn || seen.contains(&f.line) {
+                    continue;
+                }
+                seen.push(f.line);
+                match f.line {
+                    Some(_) => lines.0 += m.0,
+                    None => whole.0 = whole.0.max(m.0),
                 }
             }
         }
-        total
+        Cents(lines.0.max(whole.0))
     }
 }
 
@@ -237,6 +243,7 @@ impl Engine {
                 };
             }
         }
+        crate::rules::money::price(&mut findings, &claim, &self.reference.fees);
         ClaimResult {
             disposition: disposition(&findings),
             profile: profile.name.clone(),

@@ -26,6 +26,7 @@ pub mod icd;
 mod mue;
 mod ncci;
 mod pos;
+pub mod store;
 pub mod taxonomy;
 mod text;
 mod therapy;
@@ -223,8 +224,14 @@ impl Reference {
     /// present in any file (in either column order) hides the seed rows for that pair, and an
     /// MUE code present in a file replaces the seed value (a later file replaces an earlier
     /// one). Errors name the file and line.
+    ///
+    /// Reference data imported with `scrub837 refdata import` (see [`store`]) is applied
+    /// first, from the data directory [`store::default_dir`] names.
     pub fn with_files(ncci: &[PathBuf], mue: &[PathBuf]) -> Result<Reference, ReferenceError> {
         let mut reference = Reference::bundled().clone();
+        if let Some(dir) = store::default_dir() {
+            store::apply(&mut reference, &dir)?;
+        }
         for path in ncci {
             reference.ncci.load_file(path)?;
         }

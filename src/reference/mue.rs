@@ -132,10 +132,18 @@ impl MueTable {
         &self.editions
     }
 
-    /// The dated table in force on `date` (the earliest when `date` precedes them all).
+    /// The dated table in force on `date`. When `date` precedes them all, the bundled table
+    /// (else the earliest): an imported table never applies before its effective date.
     pub fn edition_on(&self, date: NaiveDate) -> Option<&MueEdition> {
         let at = self.editions.partition_point(|e| e.effective <= date);
-        self.editions.get(at.saturating_sub(1))
+        if at == 0 {
+            return self
+                .editions
+                .iter()
+                .find(|e| matches!(e.source, EditSource::Bundled(_)))
+                .or_else(|| self.editions.first());
+        }
+        self.editions.get(at - 1)
     }
 
     /// The MUE for `code` (any case) on `date`: a `--mue` file's, else the table in force's.
