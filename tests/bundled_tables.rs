@@ -57,3 +57,52 @@ fn mue_units_says_when_the_date_precedes_the_bundled_table() {
         .to_string();
     assert!(note.contains("later than the date of service"), "{note}");
 }
+
+#[test]
+fn money_at_stake_names_the_fee_schedule_year_and_never_a_silent_zero() {
+    // 2026: its own schedule.
+    let (_d, now) = line_one("SV1*HC:97140:GP*90*UN*7***1~", &[]);
+    let run = check_json(&now, &[]);
+    let f = run.one("MUE-UNITS");
+    assert_eq!(f["money_at_stake_cents"], 2772);
+    let note = f["note"].as_str().unwrap_or_default();
+    assert!(
+        note.contains(
+            "amount at stake: 97140 $27.72 (Medicare 2026 fee schedule, national non-facility)"
+        ),
+        "{note}"
+    );
+
+    // 2027 is not bundled: the 2026 amount, and the note says so.
+    let later = [
+        (
+            "BHT*0019*00*SYNBATCH101010001*20260116",
+            "BHT*0019*00*SYNBATCH101010001*20270116",
+        ),
+        ("DTP*472*D8*20260108", "DTP*472*D8*20270108"),
+    ];
+    let (_d, next_year) = line_one("SV1*HC:97140:GP*90*UN*7***1~", &later);
+    let run = check_json(&next_year, &[]);
+    let f = run.one("MUE-UNITS");
+    assert_eq!(f["money_at_stake_cents"], 2772, "{f:#}");
+    let note = f["note"].as_str().unwrap_or_default();
+    assert!(
+        note.contains("Medicare 2026 fee schedule, national non-facility: the nearest earlier year bundled, as 2027 is not"),
+        "{note}"
+    );
+    // The seed pair 97140/97530 also rejects line 2 (97530, $35.07 in 2026): both counted.
+    assert_eq!(run.summary["money_at_stake_cents"], 2772 + 3507);
+
+    // A code the schedule lacks: no amount, and the note says why.
+    let (_d, unpriced) = line_one("SV1*HC:97116:GP*90*UN*5***1~", &[]);
+    let run = check_json(&unpriced, &[]);
+    let f = run.one("MUE-UNITS");
+    assert!(f["money_at_stake_cents"].is_null(), "{f:#}");
+    let note = f["note"].as_str().unwrap_or_default();
+    assert!(
+        note.contains(
+            "amount at stake unknown: 97116 has no Medicare fee-schedule row for 2026 or earlier"
+        ),
+        "{note}"
+    );
+}

@@ -499,19 +499,26 @@ fn format_repairs() {
 }
 
 /// The money at stake of a rejected line is the Medicare national non-facility amount of its
-/// code for the year of service (97530: $35.07 in 2026); claim-level findings carry none.
+/// code for the year of service (97530: $35.07 in 2026); a claim-level rejection stakes every
+/// line of the claim (97110 $29.06 + 97530 $35.07), and the note names the schedule's year.
 #[test]
 fn line_rejections_carry_the_medicare_amount() {
     let run = check("units-positive.fires.837", &[]);
     let f = run.of("UNITS-POSITIVE")[0];
-    if let Some(m) = f.get("money_at_stake_cents") {
-        assert_eq!(m.as_i64(), Some(3507), "{f:#}");
-    }
+    assert_eq!(f["money_at_stake_cents"].as_i64(), Some(3507), "{f:#}");
     let run = check("clm-balance.fires.837", &[]);
     let f = run.of("CLM-BALANCE")[0];
-    if let Some(m) = f.get("money_at_stake_cents") {
-        assert!(m.is_null(), "{f:#}");
-    }
+    assert_eq!(
+        f["money_at_stake_cents"].as_i64(),
+        Some(2906 + 3507),
+        "{f:#}"
+    );
+    let note = f["note"].as_str().unwrap_or_default();
+    assert!(note.contains("Medicare 2026 fee schedule"), "{note}");
+    assert_eq!(
+        run.summary["money_at_stake_cents"].as_i64(),
+        Some(2906 + 3507)
+    );
 }
 
 const STEMS: [&str; 15] = [

@@ -162,7 +162,9 @@ Source: CMS Medically Unlikely Edits, practitioner services: the whole CMS table
 2026-04-01 (2026 Q2) bundled in data/ncci/ (MCR_MUE_PractitionerServices_Eff_04-01-2026.csv, \
 15,095 codes), tables imported with `scrub837 refdata import mue FILE` (each in force from its \
 effective date until the next), and files given with --mue (win on every date); layout in \
-data/ncci/README.md. The note names the table used. 97012 is left to T97012-UNITS and \
+data/ncci/README.md. The note names the table used. An MUE of 0 (CMS Policy: codes Medicare \
+never pays, such as 97010 and 97014) is left to the coverage rules (T97010-BUNDLED, \
+T97014-MEDICARE), which decide per payer. 97012 is left to T97012-UNITS and \
 T97012-DUP-LINE, which repair it.\n\n\
 How to fix: bill no more units than the MUE for the line or day; for indicator 1, split \
 separately identifiable services onto lines with the right anatomic modifiers.\n\n\
@@ -194,6 +196,12 @@ impl Rule for MueUnits {
             ) else {
                 continue;
             };
+            // A value of 0 ("CMS Policy": status B, I or N codes such as 97010, 97014) says
+            // Medicare never pays the code, a coverage question the coverage rules answer per
+            // payer (T97010-BUNDLED, T97014-MEDICARE), not a units limit.
+            if mue.value == 0 {
+                continue;
+            }
             let limit = Decimal {
                 mantissa: i64::from(mue.value),
                 scale: 0,
