@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 mod common;
 
-use common::checks::{check_json, CheckRun};
+use common::checks::check_json;
 use serde_json::Value;
 
 fn sample(dir: &str, name: &str) -> PathBuf {

@@ -586,13 +586,9 @@ impl IcdCodeSets {
 
     /// The fiscal years available, ascending, each once.
     pub fn fiscal_years(&self) -> impl Iterator<Item = u16> + '_ {
-        let mut last = 0;
-        self.editions.iter().filter_map(move |e| {
-            (e.fiscal_year != last).then(|| {
-                last = e.fiscal_year;
-                e.fiscal_year
-            })
-        })
+        let mut years: Vec<u16> = self.editions.iter().map(|e| e.fiscal_year).collect();
+        years.dedup();
+        years.into_iter()
     }
 
     /// The first (October) edition of fiscal year `fiscal_year`.
