@@ -11,6 +11,7 @@
 //! was used). A code absent from the table in force has no MUE. Files given with `--mue` carry
 //! no date: their codes win on every date.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
@@ -93,9 +94,8 @@ impl MueTable {
         effective: NaiveDate,
         source: EditSource,
     ) -> Result<usize, ReferenceError> {
-        let rows = parse_rows(name, bytes, &source, Some(effective))?;
-        let count = rows.len();
-        let by_code = rows.into_iter().map(|m| (m.code.clone(), m)).collect();
+        let by_code = parse_rows(name, bytes, &source, Some(effective))?;
+        let count = by_code.len();
         self.editions.retain(|e| e.effective != effective);
         self.editions.push(MueEdition {
             effective,
@@ -122,8 +122,7 @@ impl MueTable {
         let source = EditSource::File(Arc::from(name));
         let rows = parse_rows(name, bytes, &source, None)?;
         let count = rows.len();
-        self.overrides
-            .extend(rows.into_iter().map(|m| (m.code.clone(), m)));
+        self.overrides.extend(rows);
         Ok(count)
     }
 
@@ -181,14 +180,22 @@ impl MueTable {
     }
 }
 
+/// Splits a row into fields: a row without quotes (every data row of the CMS file) by commas
+/// without allocating, any other with the CSV splitter. `None` for an unterminated quote.
+fn row_fields(line: &str) -> Option<Vec<Cow<'_, str>>> {
+    if !line.contains('"') {
+        return Some(line.split(',').map(Cow::Borrowed).collect());
+    }
+    csv_fields(line).map(|f| f.into_iter().map(Cow::Owned).collect())
+}
+
 fn parse_rows(
     file: &str,
     bytes: &[u8],
     source: &EditSource,
     effective: Option<NaiveDate>,
-) -> Result<Vec<Mue>, ReferenceError> {
-    let mut rows: Vec<Mue> = Vec::new();
-    let mut lines_of: HashMap<String, usize> = HashMap::new();
+) -> Result<HashMap<String, Mue>, ReferenceError> {
+    let mut rows: HashMap<String, (usize, Mue)> = HashMap::with_capacity(bytes.len() / 60);
     let mut rows_seen = false;
     for (line, content) in lines(bytes) {
         let trimmed = content.trim();
@@ -196,7 +203,7 @@ fn parse_rows(
             continue;
         }
         let bad = |what: String| ReferenceError::invalid(file, line, what);
-        let fields = match csv_fields(&content) {
+        let fields = match row_fields(&content) {
             Some(f) => f,
             None if !rows_seen => continue, // a multi-line copyright notice
             None => return Err(bad("a closing quote before the end of the line".into())),
@@ -234,19 +241,20 @@ fn parse_rows(
             }
         };
         let code = code.to_ascii_uppercase();
-        if let Some(first) = lines_of.insert(code.clone(), line) {
-            return Err(bad(format!(
-                "each code once, found {code} again (first on line {first})"
-            )));
-        }
-        rows.push(Mue {
-            code,
+        let mue = Mue {
+            code: code.clone(),
             value,
             indicator,
             rationale: fields.get(3).map_or("", |r| r.trim()).to_string(),
             source: source.clone(),
             effective,
-        });
+        };
+        if let Some((first, _)) = rows.insert(code, (line, mue)) {
+            let code = fields[0].trim().to_ascii_uppercase();
+            return Err(bad(format!(
+                "each code once, found {code} again (first on line {first})"
+            )));
+        }
     }
     if !rows_seen {
         return Err(ReferenceError::invalid(
@@ -255,7 +263,10 @@ fn parse_rows(
             "practitioner MUE rows (CSV: code, MUE value, adjudication indicator, rationale), found none",
         ));
     }
-    Ok(rows)
+    Ok(rows
+        .into_iter()
+        .map(|(code, (_, mue))| (code, mue))
+        .collect())
 }
 
 #[cfg(test)]
