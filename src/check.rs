@@ -117,19 +117,25 @@ pub struct ClaimResult {
 }
 
 impl ClaimResult {
-    /// The Medicare national amount at stake across the claim's findings (each line once).
+    /// The Medicare national amount at stake across the claim's findings (each line once; a
+    /// claim-level rejection is priced on every line, so it covers the line findings).
     pub fn money_at_stake(&self) -> Cents {
         let mut seen: Vec<Option<usize>> = Vec::new();
-        let mut total = Cents(0);
+        let mut lines = Cents(0);
+        let mut whole = Cents(0);
         for f in &self.findings {
             if let Some(m) = f.money_at_stake {
-                if f.action != Action::Warn && !seen.contains(&f.line) {
-                    seen.push(f.line);
-                    total.0 += m.0;
+                if f.action == Action::Warn || seen.contains(&f.line) {
+                    continue;
+                }
+                seen.push(f.line);
+                match f.line {
+                    Some(_) => lines.0 += m.0,
+                    None => whole.0 = whole.0.max(m.0),
                 }
             }
         }
-        total
+        Cents(lines.0.max(whole.0))
     }
 }
 
@@ -243,10 +249,16 @@ impl Engine {
             }
             let start = findings.len();
             rule.check(&claim, &cx, &mut findings);
+            let raised = self.raised_to_reject(id, profile, &claim);
             for f in &mut findings[start..] {
-                f.action = combine(action, f.action);
+                f.action = if raised && f.action == Action::Warn {
+                    Action::Reject
+                } else {
+                    combine(action, f.action)
+                };
             }
         }
+        crate::rules::money::price(&mut findings, &claim, &self.reference.fees);
         ClaimResult {
             disposition: disposition(&findings),
             profile: profile.name.clone(),
@@ -274,6 +286,14 @@ impl Engine {
         } else {
             action
         }
+    }
+
+    /// True when the configuration sets rule `id` to `reject` where the profile only warns
+    /// (or is off): then the rule's warnings become rejections. Warnings a rule gives under a
+    /// rejecting profile (sub-cases it holds down on purpose) stay warnings.
+    fn raised_to_reject(&self, id: &str, profile: &Profile, claim: &Claim) -> bool {
+        self.config.rules.get(id) == Some(&Action::Reject)
+            && matches!(profile.action(id, claim), Action::Warn | Action::Off)
     }
 
     /// Checks a file (or `-` for standard input), calling `sink` with every claim and problem

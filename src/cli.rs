@@ -19,9 +19,17 @@ pub const EXIT_FINDINGS: i32 = 1;
 /// Exit code: the input could not be read.
 pub const EXIT_UNREADABLE: i32 = 2;
 
+/// The version and the bundled reference editions (`refdata list` shows imported ones too).
+const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (bundled reference data: ICD-10-CM FY2016-FY2026 with mid-year updates, FY2027 partial; ",
+    "CMS practitioner MUE effective 2026-04-01; NUCC taxonomy 25.1; Medicare fee schedule 2025-2026; ",
+    "NCCI PTP seed; imported data: `scrub837 refdata list`)"
+);
+
 /// scrub837: checks X12 837P professional claim files before they go to a payer.
 #[derive(Debug, Parser)]
-#[command(name = "scrub837", version, about)]
+#[command(name = "scrub837", version = VERSION, about)]
 pub struct Args {
     /// What to do.
     #[command(subcommand)]
@@ -115,6 +123,15 @@ pub enum Command {
         /// The rule id, such as T97012-UNITS.
         id: String,
     },
+    /// Reference data: `import KIND FILE` checks an official file (icd10cm order file, CMS
+    /// MUE CSV, NUCC taxonomy CSV) and keeps it in the data directory ($SCRUB837_DATA, else
+    /// ~/.local/share/scrub837), where it wins over the bundled edition from its effective
+    /// date; `list` shows every edition in use with its source and dates.
+    Refdata {
+        /// What to do.
+        #[command(subcommand)]
+        action: RefdataAction,
+    },
     /// Write a synthetic 837P file for benchmarks and tests (no real people).
     #[command(hide = true)]
     Generate {
@@ -129,6 +146,68 @@ pub enum Command {
         #[arg(long)]
         patients: Option<u64>,
     },
+}
+
+/// `refdata` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum RefdataAction {
+    /// Check an official file and import it: KIND is icd10cm, mue or taxonomy.
+    Import {
+        /// icd10cm (CDC/CMS order file, unzipped), mue (CMS practitioner MUE CSV) or
+        /// taxonomy (NUCC CSV).
+        kind: String,
+        /// The file.
+        file: PathBuf,
+        /// First date of service it applies to (read from official file names when absent).
+        #[arg(long, value_parser = parse_date)]
+        effective: Option<chrono::NaiveDate>,
+        /// The version (taxonomy; read from the file name when absent).
+        #[arg(long)]
+        version: Option<String>,
+    },
+    /// Show every edition in use: bundled and imported, with sources and dates.
+    List,
+}
+
+fn parse_date(text: &str) -> Result<chrono::NaiveDate, String> {
+    chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .map_err(|e| format!("'{text}' is not YYYY-MM-DD: {e}"))
+}
+
+/// `scrub837 refdata ...`: 0 when done, 2 when the file or the data directory is unusable.
+fn refdata_command(action: RefdataAction) -> i32 {
+    use crate::reference::store;
+    let dir = store::default_dir();
+    let result = match action {
+        RefdataAction::Import {
+            kind,
+            file,
+            effective,
+            version,
+        } => match (store::Kind::parse(&kind), &dir) {
+            (None, _) => Err(format!(
+                "unknown reference data kind '{kind}'; known: icd10cm, mue, taxonomy (NCCI PTP and PPRRVU imports are not supported yet: give PTP files with --ncci)"
+            )),
+            (_, None) => Err("no data directory: set SCRUB837_DATA or HOME".into()),
+            (Some(kind), Some(dir)) => {
+                store::import(dir, kind, &file, effective, version.as_deref())
+                    .map_err(|e| format!("{e}; nothing was imported"))
+            }
+        },
+        RefdataAction::List => crate::reference::Reference::with_files(&[], &[])
+            .map(|r| store::list(&r, dir.as_deref()))
+            .map_err(|e| e.to_string()),
+    };
+    match result {
+        Ok(text) => {
+            println!("{}", text.trim_end());
+            EXIT_CLEAN
+        }
+        Err(message) => {
+            eprintln!("error: {message}");
+            EXIT_UNREADABLE
+        }
+    }
 }
 
 /// The options `check` and `scrub` share: profile, configuration, reference files.
@@ -224,6 +303,7 @@ pub fn run(args: Args) -> i32 {
             out,
             patients,
         } => generate_command(claims, out, patients),
+        Command::Refdata { action } => refdata_command(action),
     }
 }
 

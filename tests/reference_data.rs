@@ -48,27 +48,61 @@ fn icd_headers_are_not_billable_and_their_children_are() {
 }
 
 #[test]
-fn icd_editions_switch_on_october_first() {
+fn icd_editions_switch_on_their_effective_dates() {
     let icd = &Reference::bundled().icd;
-    let c = icd.edition_for(date(2024, 9, 30));
-    assert_eq!(c.edition.fiscal_year, 2025);
+    let c = icd.edition_for(date(2015, 9, 30));
+    assert_eq!(c.edition.id, "FY2016");
     assert!(c.before_oldest && !c.beyond_newest);
-    for (d, fy) in [
-        (date(2024, 10, 1), 2025),
-        (date(2025, 9, 30), 2025),
-        (date(2025, 10, 1), 2026),
-        (date(2026, 9, 30), 2026),
+    for (d, id) in [
+        (date(2015, 10, 1), "FY2016"),
+        (date(2021, 9, 30), "2021-01"),
+        (date(2021, 10, 1), "FY2022"),
+        (date(2024, 9, 30), "2024-04"),
+        (date(2024, 10, 1), "FY2025"),
+        (date(2025, 9, 30), "2025-04"),
+        (date(2025, 10, 1), "FY2026"),
+        (date(2026, 9, 30), "FY2026"),
+        (date(2026, 10, 1), "FY2027"),
     ] {
         let c = icd.edition_for(d);
-        assert_eq!(c.edition.fiscal_year, fy, "{d}");
+        assert_eq!(c.edition.id, id, "{d}");
         assert!(!c.before_oldest && !c.beyond_newest, "{d}");
         assert!(c.edition.covers(d));
     }
-    let c = icd.edition_for(date(2026, 10, 1));
-    assert_eq!(c.edition.fiscal_year, 2026);
+    let c = icd.edition_for(date(2027, 10, 1));
+    assert_eq!(c.edition.id, "FY2027");
     assert!(c.beyond_newest && !c.before_oldest);
     let e = icd.edition(2026).unwrap();
     assert_eq!((e.starts, e.ends), (date(2025, 10, 1), date(2026, 9, 30)));
+}
+
+#[test]
+fn icd_acceptance_codes_by_date() {
+    let icd = &Reference::bundled().icd;
+    let on = |y, m, d| icd.edition_for(date(y, m, d)).edition;
+    assert!(on(2024, 9, 30).is_billable("M51.36"));
+    assert!(!on(2024, 10, 1).is_billable("M51.36"));
+    assert_eq!(
+        on(2024, 10, 1).children("M5136"),
+        vec!["M51360", "M51361", "M51362", "M51369"]
+    );
+    assert!(!on(2024, 9, 30).is_billable("M51.360"));
+    assert!(on(2021, 9, 30).is_billable("M54.5"));
+    assert!(!on(2021, 10, 1).is_billable("M54.5"));
+    assert!(on(2026, 9, 30).is_billable("S23.420A"));
+    assert!(!on(2026, 10, 1).is_billable("S23.420A"));
+    // Every release's billable count is the one CDC published.
+    for (id, count) in [
+        ("FY2016", 69_823),
+        ("FY2021", 72_616),
+        ("2021-01", 72_621),
+        ("2022-04", 72_750),
+        ("2023-04", 73_674),
+        ("FY2024", 74_044),
+        ("FY2026", 74_719),
+    ] {
+        assert_eq!(icd.by_id(id).unwrap().len(), count, "{id}");
+    }
 }
 
 #[test]
@@ -171,17 +205,20 @@ fn ncci_seed_pairs() {
 }
 
 #[test]
-fn mue_seed_values() {
+fn mue_values_come_from_the_bundled_cms_table() {
     let mue = &Reference::bundled().mue;
-    let m = mue.get("97012").unwrap();
+    let d = date(2026, 5, 1);
+    let m = mue.get_on("97012", d).unwrap();
     assert_eq!((m.value, m.indicator), (1, 3));
-    assert_eq!(mue.get("97032").unwrap().value, 4);
-    assert_eq!(mue.get("97035").unwrap().value, 2);
-    assert!(
-        mue.get("97010").is_none(),
-        "UNVERIFIED values are comments only"
-    );
-    assert_eq!(mue.len(), 6);
+    assert_eq!(m.effective, Some(date(2026, 4, 1)));
+    assert_eq!(mue.get_on("97140", d).unwrap().value, 6);
+    assert_eq!(mue.get_on("97032", d).unwrap().value, 4);
+    assert_eq!(mue.get_on("97035", d).unwrap().value, 2);
+    assert_eq!(mue.get_on("97010", d).unwrap().value, 0);
+    assert_eq!(mue.get_on("98940", d).unwrap().indicator, 2);
+    assert!(mue.get_on("S9090", d).is_none());
+    assert_eq!(mue.len(), 15_095);
+    assert_eq!(mue.editions().len(), 1);
 }
 
 #[test]
@@ -301,7 +338,10 @@ Column 1\tColumn 2\t*=in existence\tEffective\tDeletion\tModifier\tPTP Edit Rati
         m.source,
         EditSource::File(mue.display().to_string().as_str().into())
     );
-    assert_eq!(r.mue.get("97032").unwrap().source, EditSource::Seed);
+    assert_eq!(
+        r.mue.get("97032").unwrap().source,
+        EditSource::Bundled("data/ncci/MCR_MUE_PractitionerServices_Eff_04-01-2026.csv")
+    );
 
     // The shared bundled data is untouched.
     assert!(Reference::bundled()

@@ -275,21 +275,25 @@ fn dx_code() {
             ),
             at("PCN-DX-2", None, "CLM*PCN-DX-2 >> HI*", 2, 2)
                 .stc("255")
-                .says("M54.1 is not a billable ICD-10-CM code in FY2026 (valid: M54.10,"),
+                .says("M54.1 is not a billable ICD-10-CM code in FY2027 (valid: M54.10,"),
         ],
     );
 }
 
 #[test]
-fn dx_code_says_once_which_edition_was_used_after_the_newest() {
+fn dx_code_notes_name_the_edition_used() {
     let run = check("dx-code.fires.837", &[]);
     let found = run.of("DX-CODE");
     let dated_2025 = found[0]["note"].as_str().unwrap_or("");
+    assert!(
+        dated_2025
+            .contains("date of service 2025-01-08: ICD-10-CM FY2025 (2024-10-01 to 2025-03-31)"),
+        "{dated_2025}"
+    );
     assert!(!dated_2025.contains("newest"), "{dated_2025}");
     let dated_2026_10 = found[1]["note"].as_str().expect("a note");
     assert!(
-        dated_2026_10.contains("after the newest ICD-10-CM edition")
-            && dated_2026_10.contains("FY2026"),
+        dated_2026_10.contains("ICD-10-CM FY2027 (partial) (2026-10-01 to 2027-09-30)"),
         "{dated_2026_10}"
     );
 }
@@ -374,6 +378,31 @@ fn taxonomy_format() {
             .entity("82")
             .says("rendering provider taxonomy '225100000' is not 10 characters ending in X")],
     );
+}
+
+#[test]
+fn taxonomy_valid_warns_for_a_code_outside_the_nucc_set() {
+    let file = "taxonomy-valid.fires.837";
+    let run = check(file, &[]);
+    let f = run.one("TAXONOMY-VALID");
+    assert_finding(
+        file,
+        "TAXONOMY-VALID",
+        "warn",
+        f,
+        &at("PCN-TAXV-1", None, "PRV*PE", 3, 0).says(
+            "rendering provider taxonomy '225199999X' is not in the NUCC taxonomy code set v25.1",
+        ),
+    );
+    assert!(f["stc"].is_null(), "{f:#}");
+    assert!(run.of("TAXONOMY-FORMAT").is_empty());
+    assert_eq!(run.summary["rejected"], 0);
+    assert_eq!(run.code, 0, "a warning alone exits 0");
+    assert_clean("taxonomy-valid.clean.837", "TAXONOMY-VALID");
+    // A malformed code is TAXONOMY-FORMAT's alone.
+    assert!(check("taxonomy-format.fires.837", &[])
+        .of("TAXONOMY-VALID")
+        .is_empty());
 }
 
 #[test]
@@ -505,19 +534,26 @@ fn format_repairs() {
 }
 
 /// The money at stake of a rejected line is the Medicare national non-facility amount of its
-/// code for the year of service (97530: $35.07 in 2026); claim-level findings carry none.
+/// code for the year of service (97530: $35.07 in 2026); a claim-level rejection stakes every
+/// line of the claim (97110 $29.06 + 97530 $35.07), and the note names the schedule's year.
 #[test]
 fn line_rejections_carry_the_medicare_amount() {
     let run = check("units-positive.fires.837", &[]);
     let f = run.of("UNITS-POSITIVE")[0];
-    if let Some(m) = f.get("money_at_stake_cents") {
-        assert_eq!(m.as_i64(), Some(3507), "{f:#}");
-    }
+    assert_eq!(f["money_at_stake_cents"].as_i64(), Some(3507), "{f:#}");
     let run = check("clm-balance.fires.837", &[]);
     let f = run.of("CLM-BALANCE")[0];
-    if let Some(m) = f.get("money_at_stake_cents") {
-        assert!(m.is_null(), "{f:#}");
-    }
+    assert_eq!(
+        f["money_at_stake_cents"].as_i64(),
+        Some(2906 + 3507),
+        "{f:#}"
+    );
+    let note = f["note"].as_str().unwrap_or_default();
+    assert!(note.contains("Medicare 2026 fee schedule"), "{note}");
+    assert_eq!(
+        run.summary["money_at_stake_cents"].as_i64(),
+        Some(2906 + 3507)
+    );
 }
 
 const STEMS: [&str; 15] = [

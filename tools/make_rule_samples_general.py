@@ -304,6 +304,15 @@ def taxonomy_format(fires):
     return one_claim("PCN-TAX-1", edit)
 
 
+@sample("taxonomy-valid")
+def taxonomy_valid(fires):
+    # Well formed but not a NUCC code (v25.1): a warning; the clean variant is a physical
+    # therapist.
+    def edit(c):
+        c["render_prv"][3] = "225199999X" if fires else "225100000X"
+    return one_claim("PCN-TAXV-1", edit)
+
+
 @sample("date-valid")
 def date_valid(fires):
     # Claim 1: not a real date; claim 2: range out of order; claim 3: after BHT04 (2026-01-16);

@@ -1,38 +1,37 @@
-//! ICD-10-CM billable code sets, one per fiscal-year edition, embedded from `data/icd10cm/`.
+//! ICD-10-CM editions by date of service: every release from FY2016 (2015-10-01, when
+//! ICD-10-CM replaced ICD-9-CM) with the mid-year updates, and FY2027 as far as it is known,
+//! embedded from `data/icd10cm/`, plus any order file the user imports.
 //!
-//! Fiscal-year edition N is in force from October 1 of year N-1 through September 30 of
-//! year N. Each edition is parsed on its first use and then shared.
+//! The bundled releases share one table (`codes.tsv`): every code that was ever a code, with a
+//! bitmask of the releases it is billable in and another of those it is a header in, so sixteen
+//! editions cost little more than one. `editions.tsv` gives each release's bit, effective date
+//! and source. An edition is in force from its effective date to the day before the next one.
+//!
+//! FY2027 is partial: the bundled data holds FY2026 less the published deletions and demotions,
+//! and the full status of 127 categories. A code outside those categories that FY2026 does not
+//! know either may be a FY2027 addition: its status is [`CodeStatus::Unknown`], not absent.
 
-use std::borrow::Cow;
-use std::sync::{Arc, OnceLock};
+use std::collections::HashSet;
+use std::sync::Arc;
 
 use chrono::{Datelike, NaiveDate};
 
-use super::text::{normalise_code, MAX_CODE};
+use super::text::{lines, normalise_code, shown, MAX_CODE};
 use super::ReferenceError;
 
-/// The bundled editions: fiscal year, file name for messages, contents.
-const BUNDLED: [(u16, &str, &str); 2] = [
-    (
-        2025,
-        "data/icd10cm/FY2025.txt",
-        include_str!("../../data/icd10cm/FY2025.txt"),
-    ),
-    (
-        2026,
-        "data/icd10cm/FY2026.txt",
-        include_str!("../../data/icd10cm/FY2026.txt"),
-    ),
-];
-
-/// First and last day of fiscal-year edition `fiscal_year`.
-fn fiscal_year_bounds(fiscal_year: u16) -> Option<(NaiveDate, NaiveDate)> {
-    let year = i32::from(fiscal_year);
-    Some((
-        NaiveDate::from_ymd_opt(year - 1, 10, 1)?,
-        NaiveDate::from_ymd_opt(year, 9, 30)?,
-    ))
-}
+/// The bundled files: names for messages and contents.
+const CODES: (&str, &str) = (
+    "data/icd10cm/codes.tsv",
+    include_str!("../../data/icd10cm/codes.tsv"),
+);
+const EDITIONS: (&str, &str) = (
+    "data/icd10cm/editions.tsv",
+    include_str!("../../data/icd10cm/editions.tsv"),
+);
+const KNOWN_CATEGORIES: (&str, &str) = (
+    "data/icd10cm/fy2027-known-categories.txt",
+    include_str!("../../data/icd10cm/fy2027-known-categories.txt"),
+);
 
 /// Inserts the dot after the third character of an ICD-10-CM code, as people write it:
 /// `M5450` -> `M54.50`. The code is normalised first (uppercase, existing dots removed);
@@ -50,123 +49,93 @@ pub fn display(code: &str) -> String {
     }
 }
 
-/// One edition's billable codes: sorted, without dots, stored as one text blob (one code per
-/// line) with the offset of each line.
-pub struct IcdEdition {
-    /// The fiscal year, e.g. 2026 for the edition in force 2025-10-01 .. 2026-09-30.
-    pub fiscal_year: u16,
-    /// First date of service the edition applies to (October 1 of the previous year).
-    pub starts: NaiveDate,
-    /// Last date of service the edition applies to (September 30).
-    pub ends: NaiveDate,
+/// True for 3 to 7 uppercase letters or digits, a letter first (the shape of a code without
+/// its dot; the second character may be a letter, as in QA0.0101).
+fn well_formed(code: &str) -> bool {
+    let bytes = code.as_bytes();
+    (3..=7).contains(&bytes.len())
+        && bytes[0].is_ascii_uppercase()
+        && bytes
+            .iter()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+}
+
+/// Codes sorted bytewise with, per code, a bitmask of the releases it is billable in and one of
+/// the releases it is a header in.
+#[derive(Debug, Default)]
+struct CodeTable {
     /// Codes separated by `\n`.
-    blob: Cow<'static, str>,
-    /// Start of each code in `blob`, plus one final entry one past the end of the last code
-    /// (so code `i` is `blob[offsets[i]..offsets[i + 1] - 1]`).
+    blob: String,
+    /// Start of each code in `blob`, plus one entry one past the end of the last code.
     offsets: Vec<u32>,
+    billable: Vec<u32>,
+    header: Vec<u32>,
 }
 
-impl std::fmt::Debug for IcdEdition {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("IcdEdition")
-            .field("fiscal_year", &self.fiscal_year)
-            .field("starts", &self.starts)
-            .field("ends", &self.ends)
-            .field("codes", &self.len())
-            .finish()
+impl CodeTable {
+    /// Parses `codes.tsv`: `CODE<TAB>billable-hex[<TAB>header-hex]`, sorted, no repeats.
+    fn parse(file: &str, text: &str) -> Result<CodeTable, ReferenceError> {
+        let mut table = CodeTable::default();
+        let rows = text.len() / 12 + 1;
+        table.blob.reserve(text.len() / 2);
+        table.offsets.reserve(rows);
+        table.billable.reserve(rows);
+        table.header.reserve(rows);
+        for (index, row) in text.split_terminator('\n').enumerate() {
+            let line = index + 1;
+            let bad = |what: String| ReferenceError::invalid(file, line, what);
+            let mut fields = row.split('\t');
+            let code = fields.next().unwrap_or_default();
+            let billable = parse_mask(fields.next())
+                .ok_or_else(|| bad(format!("a billable mask in hex, found {}", shown(row))))?;
+            let header = match fields.next() {
+                None => 0,
+                some => parse_mask(some)
+                    .ok_or_else(|| bad(format!("a header mask in hex, found {}", shown(row))))?,
+            };
+            if fields.next().is_some() {
+                return Err(bad(format!(
+                    "2 or 3 tab-separated fields, found {}",
+                    shown(row)
+                )));
+            }
+            table.push(code, billable, header).map_err(bad)?;
+        }
+        table.offsets.push(table.blob.len() as u32);
+        Ok(table)
     }
-}
 
-impl IcdEdition {
-    /// Parses an edition file: one code per line, 3 to 7 characters (an uppercase letter, then
-    /// uppercase letters or digits), no dots, sorted bytewise ascending without repeats, LF
-    /// line ends (a final line end is optional). `file` names the file in errors.
-    pub fn parse(
-        fiscal_year: u16,
-        file: &str,
-        text: impl Into<Cow<'static, str>>,
-    ) -> Result<IcdEdition, ReferenceError> {
-        let blob: Cow<'static, str> = text.into();
-        let (starts, ends) = fiscal_year_bounds(fiscal_year).ok_or_else(|| {
-            ReferenceError::invalid(
-                file,
-                0,
-                format!("a usable fiscal year, found {fiscal_year}"),
-            )
-        })?;
-        if u32::try_from(blob.len()).is_err() {
-            return Err(ReferenceError::invalid(
-                file,
-                0,
-                "a file smaller than 4 GiB",
+    /// Appends a code, which must be well formed and sort after the previous one.
+    fn push(&mut self, code: &str, billable: u32, header: u32) -> Result<(), String> {
+        if !well_formed(code) {
+            return Err(format!(
+                "an ICD-10-CM code without a dot (3 to 7 uppercase letters or digits, a letter first), found {}",
+                shown(code)
             ));
         }
-        let body = blob.strip_suffix('\n').unwrap_or(&blob);
-        let mut offsets = Vec::with_capacity(body.len() / 7 + 2);
-        let mut previous: Option<&str> = None;
-        let mut pos = 0usize;
-        if !body.is_empty() {
-            for (index, code) in body.split('\n').enumerate() {
-                let line = index + 1;
-                let bytes = code.as_bytes();
-                let well_formed = (3..=7).contains(&bytes.len())
-                    && bytes[0].is_ascii_uppercase()
-                    && bytes
-                        .iter()
-                        .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
-                if !well_formed {
-                    return Err(ReferenceError::invalid(
-                        file,
-                        line,
-                        format!(
-                            "an ICD-10-CM code without a dot (3 to 7 uppercase letters or digits, a letter first), found {}",
-                            super::text::shown(code)
-                        ),
-                    ));
-                }
-                if let Some(prev) = previous {
-                    if prev >= code {
-                        return Err(ReferenceError::invalid(
-                            file,
-                            line,
-                            format!(
-                                "codes sorted ascending without repeats, found {code} after {prev}"
-                            ),
-                        ));
-                    }
-                }
-                previous = Some(code);
-                // Fits: the blob is shorter than u32::MAX.
-                offsets.push(pos as u32);
-                pos += code.len() + 1;
+        if let Some(prev) = self.offsets.last().map(|&o| &self.blob[o as usize..]) {
+            let prev = prev.strip_suffix('\n').unwrap_or(prev);
+            if prev >= code {
+                return Err(format!(
+                    "codes sorted ascending without repeats, found {code} after {prev}"
+                ));
             }
         }
-        offsets.push(pos as u32);
-        Ok(IcdEdition {
-            fiscal_year,
-            starts,
-            ends,
-            blob,
-            offsets,
-        })
+        if u32::try_from(self.blob.len() + code.len() + 1).is_err() {
+            return Err("a table smaller than 4 GiB".into());
+        }
+        self.offsets.push(self.blob.len() as u32);
+        self.blob.push_str(code);
+        self.blob.push('\n');
+        self.billable.push(billable);
+        self.header.push(header);
+        Ok(())
     }
 
-    /// Number of billable codes.
-    pub fn len(&self) -> usize {
-        self.offsets.len() - 1
+    fn len(&self) -> usize {
+        self.billable.len()
     }
 
-    /// True when the edition has no codes.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    /// True when `date` falls within the edition's fiscal year.
-    pub fn covers(&self, date: NaiveDate) -> bool {
-        self.starts <= date && date <= self.ends
-    }
-
-    /// The `i`th code (`i < len()`).
     fn code(&self, i: usize) -> &str {
         let start = self.offsets[i] as usize;
         let end = self.offsets[i + 1] as usize - 1;
@@ -187,42 +156,255 @@ impl IcdEdition {
         lo
     }
 
+    fn find(&self, key: &str) -> Option<usize> {
+        let i = self.lower_bound(key);
+        (i < self.len() && self.code(i) == key).then_some(i)
+    }
+}
+
+fn parse_mask(field: Option<&str>) -> Option<u32> {
+    let field = field?;
+    if field.is_empty() || field.len() > 8 {
+        return None;
+    }
+    u32::from_str_radix(field, 16).ok()
+}
+
+/// What a code is in one edition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CodeStatus {
+    /// Valid on a claim: a code with no subdivisions.
+    Billable,
+    /// A category or subcategory with codes under it: not valid on a claim.
+    Header,
+    /// Not a code of the edition (never added, or deleted).
+    Absent,
+    /// Not in the bundled data of a partial edition, and outside its fully known categories:
+    /// it may be an addition the bundled data lacks.
+    Unknown,
+}
+
+/// What a partial edition knows.
+#[derive(Debug)]
+struct Partial {
+    /// Categories (first three characters) whose status is fully known.
+    known_categories: HashSet<String>,
+    /// Mask of the complete edition it was derived from (FY2026 for FY2027).
+    base: u32,
+}
+
+/// One ICD-10-CM release: its dates, source and codes (a bit of a shared table).
+pub struct IcdEdition {
+    /// `FY2025` for an October release, `2025-04` for a mid-year update.
+    pub id: String,
+    /// The fiscal year it belongs to (2025 for FY2025 and for the April 2025 update).
+    pub fiscal_year: u16,
+    /// First date of service it applies to (its effective date).
+    pub starts: NaiveDate,
+    /// Last date of service it applies to (the day before the next release).
+    pub ends: NaiveDate,
+    /// Where it came from: the official file and its SHA-256, or the imported file.
+    pub source: String,
+    /// Number of billable codes.
+    billable_count: usize,
+    table: Arc<CodeTable>,
+    mask: u32,
+    partial: Option<Arc<Partial>>,
+}
+
+impl std::fmt::Debug for IcdEdition {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IcdEdition")
+            .field("id", &self.id)
+            .field("starts", &self.starts)
+            .field("ends", &self.ends)
+            .field("codes", &self.billable_count)
+            .field("partial", &self.partial.is_some())
+            .finish()
+    }
+}
+
+impl Clone for IcdEdition {
+    fn clone(&self) -> Self {
+        IcdEdition {
+            id: self.id.clone(),
+            fiscal_year: self.fiscal_year,
+            starts: self.starts,
+            ends: self.ends,
+            source: self.source.clone(),
+            billable_count: self.billable_count,
+            table: Arc::clone(&self.table),
+            mask: self.mask,
+            partial: self.partial.clone(),
+        }
+    }
+}
+
+impl IcdEdition {
+    /// Reads an official CDC/CMS order file (`icd10cm_order_YYYY.txt`, `icd10cm-order-2027.txt`):
+    /// fixed width, the order number in columns 1-5, the code (no dot) in 7-13, the header (0)
+    /// or billable (1) flag in column 15, then the descriptions. The edition is in force from
+    /// `effective`. Refuses a file that has no rows, a row of another layout, or a code twice,
+    /// naming the line.
+    pub fn from_order_file(
+        name: &str,
+        bytes: &[u8],
+        effective: NaiveDate,
+    ) -> Result<IcdEdition, ReferenceError> {
+        let mut rows: Vec<(String, bool)> = Vec::new();
+        for (line, text) in lines(bytes) {
+            if text.trim().is_empty() {
+                continue;
+            }
+            let bad = || {
+                ReferenceError::invalid(
+                    name,
+                    line,
+                    format!(
+                        "an order-file row (5-digit order number, space, code in columns 7-13, flag 0 or 1 in column 15), found {}",
+                        shown(&text)
+                    ),
+                )
+            };
+            let b = text.as_bytes();
+            if b.len() < 16 || !b[..5].iter().all(u8::is_ascii_digit) || b[5] != b' ' {
+                return Err(bad());
+            }
+            let code = text.get(6..13).ok_or_else(bad)?.trim_end();
+            let billable = match b[14] {
+                b'1' => true,
+                b'0' => false,
+                _ => return Err(bad()),
+            };
+            if !well_formed(code) || b[13] != b' ' {
+                return Err(bad());
+            }
+            rows.push((code.to_string(), billable));
+        }
+        if rows.is_empty() {
+            return Err(ReferenceError::invalid(
+                name,
+                0,
+                "ICD-10-CM order-file rows, found none",
+            ));
+        }
+        rows.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut table = CodeTable::default();
+        for (code, billable) in &rows {
+            let (b, h) = if *billable { (1, 0) } else { (0, 1) };
+            table
+                .push(code, b, h)
+                .map_err(|e| ReferenceError::invalid(name, 0, e))?;
+        }
+        table.offsets.push(table.blob.len() as u32);
+        let fiscal_year = fiscal_year_of(effective);
+        let id = if (effective.month(), effective.day()) == (10, 1) {
+            format!("FY{fiscal_year}")
+        } else {
+            effective.format("%Y-%m").to_string()
+        };
+        Ok(IcdEdition {
+            id,
+            fiscal_year,
+            starts: effective,
+            ends: september_30(fiscal_year),
+            source: format!("imported {name}"),
+            billable_count: rows.iter().filter(|r| r.1).count(),
+            table: Arc::new(table),
+            mask: 1,
+            partial: None,
+        })
+    }
+
+    /// How people name it: `FY2025`, `FY2025 (2025-04-01 update)`, `FY2027 (partial)`.
+    pub fn label(&self) -> String {
+        if self.partial.is_some() {
+            format!("FY{} (partial)", self.fiscal_year)
+        } else if self.id.starts_with("FY") {
+            self.id.clone()
+        } else {
+            format!("FY{} ({} update)", self.fiscal_year, self.starts)
+        }
+    }
+
+    /// True when the bundled data of this edition is incomplete (FY2027).
+    pub fn is_partial(&self) -> bool {
+        self.partial.is_some()
+    }
+
+    /// Number of billable codes.
+    pub fn len(&self) -> usize {
+        self.billable_count
+    }
+
+    /// True when the edition has no billable codes.
+    pub fn is_empty(&self) -> bool {
+        self.billable_count == 0
+    }
+
+    /// True when `date` falls within the edition's dates.
+    pub fn covers(&self, date: NaiveDate) -> bool {
+        self.starts <= date && date <= self.ends
+    }
+
+    /// What `code` (with or without the dot, any case) is in this edition.
+    pub fn status(&self, code: &str) -> CodeStatus {
+        let mut buf = [0u8; MAX_CODE];
+        let Some(key) = normalise_code(code, &mut buf).filter(|k| !k.is_empty()) else {
+            return CodeStatus::Absent;
+        };
+        let found = self.table.find(key);
+        if let Some(i) = found {
+            if self.table.billable[i] & self.mask != 0 {
+                return CodeStatus::Billable;
+            }
+            if self.table.header[i] & self.mask != 0 {
+                return CodeStatus::Header;
+            }
+        }
+        let Some(partial) = &self.partial else {
+            return CodeStatus::Absent;
+        };
+        let known_category = key
+            .get(..3)
+            .is_some_and(|c| partial.known_categories.contains(c));
+        let in_base = found
+            .is_some_and(|i| (self.table.billable[i] | self.table.header[i]) & partial.base != 0);
+        if known_category || in_base {
+            CodeStatus::Absent
+        } else {
+            CodeStatus::Unknown
+        }
+    }
+
     /// True when `code` is a billable code of this edition. The code may be written with or
     /// without the dot, in any case (`m54.50`, `M5450`).
     pub fn is_billable(&self, code: &str) -> bool {
-        let mut buf = [0u8; MAX_CODE];
-        let Some(key) = normalise_code(code, &mut buf) else {
-            return false;
-        };
-        if key.is_empty() {
-            return false;
-        }
-        let i = self.lower_bound(key);
-        i < self.len() && self.code(i) == key
+        self.status(code) == CodeStatus::Billable
     }
 
     /// The billable codes that extend `code` (strictly longer codes starting with it), in
-    /// order: `M541` -> `M5410` .. `M5418`. The code itself is never included, even when it
-    /// is billable. Returns all of them; callers that show them should truncate (a short
-    /// prefix such as `M5` has hundreds). Empty for an empty or overlong code.
+    /// order: `M541` -> `M5410` .. `M5418`. The code itself is never included. Empty for an
+    /// empty or overlong code.
     pub fn children(&self, code: &str) -> Vec<&str> {
         let mut buf = [0u8; MAX_CODE];
-        let Some(prefix) = normalise_code(code, &mut buf) else {
+        let Some(prefix) = normalise_code(code, &mut buf).filter(|p| !p.is_empty()) else {
             return Vec::new();
         };
-        if prefix.is_empty() {
-            return Vec::new();
-        }
-        (self.lower_bound(prefix)..self.len())
-            .map(|i| self.code(i))
-            .take_while(|c| c.starts_with(prefix))
-            .filter(|c| c.len() > prefix.len())
+        let t = &*self.table;
+        (t.lower_bound(prefix)..t.len())
+            .take_while(|&i| t.code(i).starts_with(prefix))
+            .filter(|&i| t.billable[i] & self.mask != 0 && t.code(i).len() > prefix.len())
+            .map(|i| t.code(i))
             .collect()
     }
 
     /// Every billable code, in order, without dots.
     pub fn codes(&self) -> impl Iterator<Item = &str> + '_ {
-        (0..self.len()).map(move |i| self.code(i))
+        let t = &*self.table;
+        (0..t.len())
+            .filter(move |&i| t.billable[i] & self.mask != 0)
+            .map(move |i| t.code(i))
     }
 
     /// The code with its dot inserted after the third character (see [`display`]).
@@ -231,27 +413,18 @@ impl IcdEdition {
     }
 }
 
-/// A bundled edition, parsed on first use.
-#[derive(Debug)]
-struct Slot {
-    fiscal_year: u16,
-    file: &'static str,
-    text: &'static str,
-    parsed: OnceLock<IcdEdition>,
+/// The fiscal year a date falls in (FY N runs from October 1 of N-1 to September 30 of N).
+fn fiscal_year_of(date: NaiveDate) -> u16 {
+    let year = if date.month() >= 10 {
+        date.year() + 1
+    } else {
+        date.year()
+    };
+    u16::try_from(year).unwrap_or(0)
 }
 
-impl Slot {
-    fn parse(&self) -> Result<IcdEdition, ReferenceError> {
-        IcdEdition::parse(self.fiscal_year, self.file, self.text)
-    }
-
-    fn edition(&self) -> &IcdEdition {
-        self.parsed.get_or_init(|| {
-            self.parse().expect(
-                "bundled ICD-10-CM edition parses (proved by reference::icd::tests::bundled_editions_parse)",
-            )
-        })
-    }
+fn september_30(fiscal_year: u16) -> NaiveDate {
+    NaiveDate::from_ymd_opt(i32::from(fiscal_year), 9, 30).unwrap_or(NaiveDate::MAX)
 }
 
 /// The edition chosen for a date of service.
@@ -259,91 +432,194 @@ impl Slot {
 pub struct EditionChoice<'a> {
     /// The edition to check codes against.
     pub edition: &'a IcdEdition,
-    /// The date is after the newest edition's last day, so the newest was used (codes added
-    /// since may be refused and codes deleted since accepted).
+    /// The date is after the newest edition's last day, so the newest was used.
     pub beyond_newest: bool,
-    /// The date is before the oldest edition's first day, so the oldest was used.
+    /// The date is before the oldest edition's first day (before ICD-10-CM took effect for
+    /// the bundled data), so the oldest was used.
     pub before_oldest: bool,
 }
 
-/// All bundled ICD-10-CM editions (FY2025 and FY2026), consecutive fiscal years in ascending
-/// order. Cloning is cheap and shares the parsed editions.
+/// Every ICD-10-CM edition in use, ordered by effective date. Cloning is cheap.
 #[derive(Debug, Clone)]
 pub struct IcdCodeSets {
-    /// Never empty; ascending, consecutive fiscal years.
-    slots: Arc<[Slot]>,
+    /// Never empty; ascending `starts`, each `ends` the day before the next `starts`.
+    editions: Arc<Vec<IcdEdition>>,
 }
 
 impl IcdCodeSets {
-    /// The bundled editions (parsed lazily, one by one, on first use).
+    /// The bundled editions, FY2016 to FY2027. Panics only if the bundled files are broken,
+    /// which `reference::tests::bundled_data_parses` rules out.
     pub fn bundled() -> IcdCodeSets {
-        static SLOTS: OnceLock<Arc<[Slot]>> = OnceLock::new();
-        let slots = SLOTS.get_or_init(|| {
-            BUNDLED
-                .iter()
-                .map(|&(fiscal_year, file, text)| Slot {
-                    fiscal_year,
-                    file,
-                    text,
-                    parsed: OnceLock::new(),
-                })
-                .collect()
-        });
-        IcdCodeSets {
-            slots: Arc::clone(slots),
-        }
+        IcdCodeSets::load_bundled()
+            .expect("bundled ICD-10-CM data parses (proved by reference::icd::tests)")
     }
 
-    /// Parses every edition now, reporting the first problem (the lazy path would panic on
-    /// it instead; the bundled files are proved good by a test).
+    /// Parses the bundled editions, reporting the first problem.
+    pub fn load_bundled() -> Result<IcdCodeSets, ReferenceError> {
+        let table = Arc::new(CodeTable::parse(CODES.0, CODES.1)?);
+        let (file, text) = KNOWN_CATEGORIES;
+        let known_categories: HashSet<String> =
+            text.split_whitespace().map(str::to_string).collect();
+        if known_categories.is_empty() || known_categories.iter().any(|c| c.len() != 3) {
+            return Err(ReferenceError::invalid(
+                file,
+                1,
+                "three-character categories separated by spaces",
+            ));
+        }
+        let mut editions: Vec<IcdEdition> = Vec::new();
+        let (file, text) = EDITIONS;
+        let mut counts = Vec::new();
+        for (line, row) in lines(text.as_bytes()).skip(1) {
+            if row.trim().is_empty() {
+                continue;
+            }
+            let f: Vec<&str> = row.split('\t').collect();
+            let bad = |what: &str| {
+                ReferenceError::invalid(file, line, format!("{what}, found {}", shown(&row)))
+            };
+            if f.len() != 9 {
+                return Err(bad("9 tab-separated fields"));
+            }
+            let bit: u32 = f[0]
+                .parse()
+                .ok()
+                .filter(|&b| b < 32)
+                .ok_or_else(|| bad("a bit 0-31"))?;
+            let fiscal_year: u16 = f[2].parse().map_err(|_| bad("a fiscal year"))?;
+            let starts = NaiveDate::parse_from_str(f[3], "%Y-%m-%d")
+                .map_err(|_| bad("an effective date YYYY-MM-DD"))?;
+            let partial = match f[4] {
+                "complete" => None,
+                "partial" => {
+                    let base = editions
+                        .last()
+                        .map(|e| e.mask)
+                        .ok_or_else(|| bad("a partial edition after a complete one"))?;
+                    Some(Arc::new(Partial {
+                        known_categories: known_categories.clone(),
+                        base,
+                    }))
+                }
+                _ => return Err(bad("completeness `complete` or `partial`")),
+            };
+            let billable: usize = f[5].parse().map_err(|_| bad("a billable count"))?;
+            counts.push((line, billable));
+            let source = if f[8] == "-" {
+                f[7].to_string()
+            } else {
+                format!("{} (sha256 {})", f[7], f[8])
+            };
+            editions.push(IcdEdition {
+                id: f[1].to_string(),
+                fiscal_year,
+                starts,
+                ends: september_30(fiscal_year),
+                source,
+                billable_count: billable,
+                table: Arc::clone(&table),
+                mask: 1 << bit,
+                partial,
+            });
+        }
+        if editions.is_empty() {
+            return Err(ReferenceError::invalid(file, 0, "at least one edition"));
+        }
+        IcdCodeSets::from_editions(editions)
+            .ok_or_else(|| ReferenceError::invalid(file, 0, "editions in date order"))
+    }
+
+    /// Orders the editions by effective date and sets each one's last day.
+    fn from_editions(mut editions: Vec<IcdEdition>) -> Option<IcdCodeSets> {
+        if editions.is_empty() {
+            return None;
+        }
+        editions.sort_by_key(|e| e.starts);
+        for i in 1..editions.len() {
+            let next = editions[i].starts;
+            editions[i - 1].ends = next.pred_opt()?;
+        }
+        if let Some(last) = editions.last_mut() {
+            last.ends = september_30(last.fiscal_year).max(last.starts);
+        }
+        Some(IcdCodeSets {
+            editions: Arc::new(editions),
+        })
+    }
+
+    /// These editions with `edition` added: it is in force from its effective date until the
+    /// next edition's, replacing an edition that starts the same day.
+    pub fn with_edition(&self, edition: IcdEdition) -> IcdCodeSets {
+        let mut editions: Vec<IcdEdition> = self
+            .editions
+            .iter()
+            .filter(|e| e.starts != edition.starts)
+            .cloned()
+            .collect();
+        editions.push(edition);
+        IcdCodeSets::from_editions(editions).unwrap_or_else(|| self.clone())
+    }
+
+    /// Checks that every bundled edition's billable count is what `editions.tsv` says (the
+    /// bundled files are consistent).
     pub fn check_all(&self) -> Result<(), ReferenceError> {
-        for slot in self.slots.iter() {
-            slot.parse()?;
+        for e in self.editions.iter() {
+            let counted = e.codes().count();
+            if counted != e.billable_count {
+                return Err(ReferenceError::invalid(
+                    EDITIONS.0,
+                    0,
+                    format!(
+                        "{} billable codes for {} as codes.tsv holds, found {}",
+                        counted, e.id, e.billable_count
+                    ),
+                ));
+            }
         }
         Ok(())
     }
 
-    /// The fiscal years available, ascending.
+    /// Every edition, oldest first.
+    pub fn editions(&self) -> &[IcdEdition] {
+        &self.editions
+    }
+
+    /// The fiscal years available, ascending, each once.
     pub fn fiscal_years(&self) -> impl Iterator<Item = u16> + '_ {
-        self.slots.iter().map(|s| s.fiscal_year)
+        let mut years: Vec<u16> = self.editions.iter().map(|e| e.fiscal_year).collect();
+        years.dedup();
+        years.into_iter()
     }
 
-    /// The edition of fiscal year `fiscal_year`, if bundled.
+    /// The first (October) edition of fiscal year `fiscal_year`.
     pub fn edition(&self, fiscal_year: u16) -> Option<&IcdEdition> {
-        self.slots
-            .iter()
-            .find(|s| s.fiscal_year == fiscal_year)
-            .map(Slot::edition)
+        self.editions.iter().find(|e| e.fiscal_year == fiscal_year)
     }
 
-    /// The edition in force on `date` (a claim's earliest date of service). A date after the
-    /// newest edition uses the newest (`beyond_newest`); a date before the oldest uses the
-    /// oldest (`before_oldest`).
+    /// The edition with id `id` (`FY2025`, `2025-04`).
+    pub fn by_id(&self, id: &str) -> Option<&IcdEdition> {
+        self.editions.iter().find(|e| e.id == id)
+    }
+
+    /// The edition in force on `date`. A date after the newest edition uses the newest
+    /// (`beyond_newest`); a date before the oldest uses the oldest (`before_oldest`).
     pub fn edition_for(&self, date: NaiveDate) -> EditionChoice<'_> {
-        let fiscal_year = if date.month() >= 10 {
-            date.year() + 1
-        } else {
-            date.year()
-        };
-        // `slots` is never empty (built from the non-empty BUNDLED list).
-        let oldest = &self.slots[0];
-        let newest = &self.slots[self.slots.len() - 1];
-        let (slot, before_oldest, beyond_newest) = if fiscal_year < i32::from(oldest.fiscal_year) {
-            (oldest, true, false)
-        } else if fiscal_year > i32::from(newest.fiscal_year) {
-            (newest, false, true)
-        } else {
-            let slot = self
-                .slots
-                .iter()
-                .find(|s| i32::from(s.fiscal_year) == fiscal_year)
-                .unwrap_or(newest);
-            (slot, false, false)
-        };
+        let editions = &self.editions;
+        let oldest = &editions[0];
+        let newest = &editions[editions.len() - 1];
+        if date < oldest.starts {
+            return EditionChoice {
+                edition: oldest,
+                beyond_newest: false,
+                before_oldest: true,
+            };
+        }
+        let at = editions.partition_point(|e| e.starts <= date);
+        let edition = &editions[at.saturating_sub(1)];
         EditionChoice {
-            edition: slot.edition(),
-            beyond_newest,
-            before_oldest,
+            edition,
+            beyond_newest: date > newest.ends,
+            before_oldest: false,
         }
     }
 
@@ -362,61 +638,49 @@ mod tests {
     }
 
     #[test]
-    fn bundled_editions_parse() {
-        let sets = IcdCodeSets::bundled();
+    fn bundled_editions_parse_and_match_their_counts() {
+        let sets = IcdCodeSets::load_bundled().unwrap();
         sets.check_all().unwrap();
-        assert_eq!(sets.fiscal_years().collect::<Vec<_>>(), vec![2025, 2026]);
+        assert_eq!(sets.editions().len(), 17);
+        assert_eq!(
+            sets.fiscal_years().collect::<Vec<_>>(),
+            (2016..=2027).collect::<Vec<_>>()
+        );
+        assert_eq!(sets.edition(2016).unwrap().len(), 69_823);
         assert_eq!(sets.edition(2025).unwrap().len(), 74_260);
         assert_eq!(sets.edition(2026).unwrap().len(), 74_719);
-        assert!(sets.edition(2024).is_none());
+        assert!(sets.edition(2027).unwrap().is_partial());
+        assert!(sets.edition(2015).is_none());
     }
 
     #[test]
-    fn parse_accepts_good_files() {
-        let e = IcdEdition::parse(2026, "t.txt", "A000\nM5410\nM5411\nM542\nM5450\n").unwrap();
-        assert_eq!(e.len(), 5);
-        assert_eq!(e.starts, date(2025, 10, 1));
-        assert_eq!(e.ends, date(2026, 9, 30));
-        assert!(e.is_billable("m54.2"));
-        assert!(e.is_billable(" A00.0 "));
-        assert!(!e.is_billable("M54"));
-        assert!(!e.is_billable(""));
-        assert!(!e.is_billable("Z99"));
-        assert_eq!(e.children("M541"), vec!["M5410", "M5411"]);
-        assert_eq!(e.children("M54"), vec!["M5410", "M5411", "M542", "M5450"]);
-        assert!(e.children("M542").is_empty());
-        assert!(e.children("").is_empty());
-        // No final line end.
-        let e = IcdEdition::parse(2025, "t.txt", "A000\nB01").unwrap();
-        assert_eq!(e.codes().collect::<Vec<_>>(), vec!["A000", "B01"]);
-        assert!(e.is_billable("B01"));
-        let e = IcdEdition::parse(2025, "t.txt", "").unwrap();
-        assert!(e.is_empty());
-        assert!(!e.is_billable("A000"));
-    }
-
-    #[test]
-    fn parse_rejects_bad_lines() {
-        let err = IcdEdition::parse(2026, "t.txt", "A000\nM54.50\n").unwrap_err();
+    fn table_rows_are_checked() {
+        assert!(CodeTable::parse("t", "A000\t1\nB01\t2\t1\n").is_ok());
+        let err = CodeTable::parse("t", "A000\t1\nA000\t1\n").unwrap_err();
         assert_eq!(err.line(), Some(2));
-        assert!(
-            err.to_string()
-                .starts_with("t.txt:2: expected an ICD-10-CM code"),
-            "{err}"
-        );
-        let err = IcdEdition::parse(2026, "t.txt", "A000\nm5450\n").unwrap_err();
-        assert_eq!(err.line(), Some(2));
-        let err = IcdEdition::parse(2026, "t.txt", "B000\nA000\n").unwrap_err();
         assert!(err.to_string().contains("sorted"), "{err}");
-        let err = IcdEdition::parse(2026, "t.txt", "A000\nA000\n").unwrap_err();
-        assert_eq!(err.line(), Some(2));
-        let err = IcdEdition::parse(2026, "t.txt", "A000\n\nB000\n").unwrap_err();
-        assert_eq!(err.line(), Some(2));
-        let err = IcdEdition::parse(2026, "t.txt", "A000\r\nB000\r\n").unwrap_err();
+        let err = CodeTable::parse("t", "A00.0\t1\n").unwrap_err();
+        assert!(err.to_string().contains("without a dot"), "{err}");
+        let err = CodeTable::parse("t", "A000\tzz\n").unwrap_err();
+        assert!(err.to_string().contains("billable mask"), "{err}");
+        let err = CodeTable::parse("t", "A000\t1\t1\t1\n").unwrap_err();
+        assert!(err.to_string().contains("2 or 3"), "{err}");
+    }
+
+    #[test]
+    fn order_files_are_read_and_refused_when_malformed() {
+        let text = "00001 A00     0 Cholera                                                      Cholera\n00002 A000    1 Cholera due to Vibrio cholerae 01, biovar cholerae           Cholera due to\n00003 M5136   1 Other intervertebral disc degeneration, lumbar region        Other\n";
+        let e =
+            IcdEdition::from_order_file("order.txt", text.as_bytes(), date(2026, 10, 1)).unwrap();
+        assert_eq!((e.id.as_str(), e.fiscal_year, e.len()), ("FY2027", 2027, 2));
+        assert_eq!(e.status("A00"), CodeStatus::Header);
+        assert_eq!(e.status("M51.36"), CodeStatus::Billable);
+        assert_eq!(e.status("Z99"), CodeStatus::Absent);
+        let err = IcdEdition::from_order_file("bad.txt", b"A000 Cholera\n", date(2026, 10, 1))
+            .unwrap_err();
         assert_eq!(err.line(), Some(1));
-        let err = IcdEdition::parse(2026, "t.txt", "1000\n").unwrap_err();
-        assert_eq!(err.line(), Some(1));
-        assert!(IcdEdition::parse(2026, "t.txt", "A0000000\n").is_err());
+        assert!(err.to_string().contains("order-file row"), "{err}");
+        assert!(IcdEdition::from_order_file("empty.txt", b"\n", date(2026, 10, 1)).is_err());
     }
 
     #[test]
@@ -430,18 +694,73 @@ mod tests {
     }
 
     #[test]
-    fn editions_follow_fiscal_years() {
+    fn editions_follow_effective_dates() {
         let sets = IcdCodeSets::bundled();
-        let c = sets.edition_for(date(2024, 9, 30));
-        assert_eq!(c.edition.fiscal_year, 2025);
-        assert!(c.before_oldest && !c.beyond_newest);
-        let c = sets.edition_for(date(2025, 10, 1));
-        assert_eq!(c.edition.fiscal_year, 2026);
-        assert!(!c.before_oldest && !c.beyond_newest);
-        let c = sets.edition_for(date(2026, 10, 1));
-        assert_eq!(c.edition.fiscal_year, 2026);
-        assert!(c.beyond_newest && !c.before_oldest);
-        assert!(c.edition.covers(date(2026, 9, 30)));
-        assert!(!c.edition.covers(date(2026, 10, 1)));
+        let c = sets.edition_for(date(2015, 9, 30));
+        assert!(c.before_oldest);
+        assert_eq!(c.edition.id, "FY2016");
+        for (d, id) in [
+            (date(2015, 10, 1), "FY2016"),
+            (date(2020, 12, 31), "FY2021"),
+            (date(2021, 1, 1), "2021-01"),
+            (date(2022, 3, 31), "FY2022"),
+            (date(2022, 4, 1), "2022-04"),
+            (date(2024, 9, 30), "2024-04"),
+            (date(2024, 10, 1), "FY2025"),
+            (date(2026, 9, 30), "FY2026"),
+            (date(2026, 10, 1), "FY2027"),
+            (date(2027, 9, 30), "FY2027"),
+        ] {
+            let c = sets.edition_for(d);
+            assert_eq!(c.edition.id, id, "{d}");
+            assert!(!c.before_oldest && !c.beyond_newest, "{d}");
+            assert!(c.edition.covers(d), "{d}");
+        }
+        assert!(sets.edition_for(date(2027, 10, 1)).beyond_newest);
+        assert_eq!(
+            sets.by_id("2022-04").unwrap().label(),
+            "FY2022 (2022-04-01 update)"
+        );
+        assert_eq!(sets.by_id("FY2027").unwrap().label(), "FY2027 (partial)");
+    }
+
+    #[test]
+    fn fy2027_knows_deletions_demotions_and_its_categories() {
+        let sets = IcdCodeSets::bundled();
+        let fy27 = sets.by_id("FY2027").unwrap();
+        assert_eq!(fy27.status("S23.420A"), CodeStatus::Absent);
+        assert_eq!(fy27.status("D69.1"), CodeStatus::Header);
+        assert_eq!(fy27.status("Z68.18"), CodeStatus::Billable);
+        assert_eq!(fy27.status("Z68.1"), CodeStatus::Header);
+        assert_eq!(fy27.status("M54.50"), CodeStatus::Billable);
+        // M54 is fully known: an invented code there is simply absent.
+        assert_eq!(fy27.status("M54.99"), CodeStatus::Absent);
+        // M48 is not: a code FY2026 does not know may be a FY2027 addition.
+        assert_eq!(fy27.status("M48.069"), CodeStatus::Unknown);
+        assert_eq!(fy27.status("M48.061"), CodeStatus::Billable);
+        let fy26 = sets.by_id("FY2026").unwrap();
+        assert_eq!(fy26.status("M48.069"), CodeStatus::Absent);
+        assert_eq!(fy26.status("S23.420A"), CodeStatus::Billable);
+    }
+
+    #[test]
+    fn an_imported_edition_wins_from_its_date() {
+        let sets = IcdCodeSets::bundled();
+        let text = "00001 M48     0 Other spondylopathies                                        x\n00002 M48069  1 New code                                                     x\n";
+        let e = IcdEdition::from_order_file("o.txt", text.as_bytes(), date(2026, 10, 1)).unwrap();
+        let with = sets.with_edition(e);
+        assert_eq!(with.editions().len(), 17);
+        assert!(with
+            .edition_for(date(2026, 10, 1))
+            .edition
+            .is_billable("M48069"));
+        assert!(!with
+            .edition_for(date(2026, 9, 30))
+            .edition
+            .is_billable("M48069"));
+        assert_eq!(
+            with.edition_for(date(2026, 9, 30)).edition.ends,
+            date(2026, 9, 30)
+        );
     }
 }

@@ -26,6 +26,8 @@ pub mod icd;
 mod mue;
 mod ncci;
 mod pos;
+pub mod store;
+pub mod taxonomy;
 mod text;
 mod therapy;
 
@@ -34,10 +36,11 @@ use std::sync::OnceLock;
 
 pub use dx::DxPrefixes;
 pub use fees::{FeeAmount, FeeIndicators, FeeRow, FeeSchedule};
-pub use icd::{EditionChoice, IcdCodeSets, IcdEdition};
-pub use mue::{Mue, MueTable};
+pub use icd::{CodeStatus, EditionChoice, IcdCodeSets, IcdEdition};
+pub use mue::{Mue, MueEdition, MueTable};
 pub use ncci::{EditSource, ModifierIndicator, NcciEdits, PtpEdit};
 pub use pos::{PlaceOfService, PlaceOfServiceCodes};
+pub use taxonomy::TaxonomyCodes;
 pub use therapy::{
     CodeParams, DeviceParams, KxParams, KxThresholds, KxYear, ModalityParams, ModifierParams,
     StandaloneParams, TaxonomyParams, TherapyParams, UnitParams, VisitParams,
@@ -116,9 +119,15 @@ mod bundled {
         "data/ncci/ptp-seed.txt",
         include_str!("../../data/ncci/ptp-seed.txt"),
     );
-    pub(super) const MUE_SEED: (&str, &str) = (
-        "data/ncci/mue-seed.txt",
-        include_str!("../../data/ncci/mue-seed.txt"),
+    /// The CMS practitioner MUE table and its effective date (year, month, day).
+    pub(super) const MUE: (&str, &[u8], (i32, u32, u32)) = (
+        "data/ncci/MCR_MUE_PractitionerServices_Eff_04-01-2026.csv",
+        include_bytes!("../../data/ncci/MCR_MUE_PractitionerServices_Eff_04-01-2026.csv"),
+        (2026, 4, 1),
+    );
+    pub(super) const TAXONOMY: (&str, &str) = (
+        "data/nucc/taxonomy.tsv",
+        include_str!("../../data/nucc/taxonomy.tsv"),
     );
     pub(super) const POS: (&str, &str) = (
         "data/pos/place-of-service.csv",
@@ -141,16 +150,19 @@ mod bundled {
 /// All reference data the rules use.
 #[derive(Debug, Clone)]
 pub struct Reference {
-    /// ICD-10-CM billable codes per fiscal-year edition.
+    /// ICD-10-CM editions FY2016-FY2027 (mid-year updates included), by effective date.
     pub icd: IcdCodeSets,
     /// Medicare Physician Fee Schedule national amounts by year.
     pub fees: FeeSchedule,
     /// NCCI practitioner procedure-to-procedure edits (seed plus any loaded CMS files).
     pub ncci: NcciEdits,
-    /// NCCI practitioner medically unlikely edits (seed plus any loaded CMS files).
+    /// NCCI practitioner medically unlikely edits: the bundled CMS table (effective
+    /// 2026-04-01), imported tables by effective date, and `--mue` files.
     pub mue: MueTable,
     /// CMS place-of-service codes.
     pub pos: PlaceOfServiceCodes,
+    /// NUCC Health Care Provider Taxonomy codes (bundled v25.1, or an imported version).
+    pub taxonomy: TaxonomyCodes,
     /// ICD-10-CM prefixes that support mechanical traction (97012).
     pub traction_dx: DxPrefixes,
     /// Parameters of the 97012 / therapy rules.
@@ -160,8 +172,7 @@ pub struct Reference {
 }
 
 impl Reference {
-    /// All bundled data, parsed once (on first use) and shared. ICD-10-CM editions are parsed
-    /// lazily, each on its first lookup.
+    /// All bundled data, parsed once (on first use) and shared.
     pub fn bundled() -> &'static Reference {
         static BUNDLED: OnceLock<Reference> = OnceLock::new();
         BUNDLED.get_or_init(|| {
@@ -171,8 +182,7 @@ impl Reference {
         })
     }
 
-    /// Parses the bundled data afresh, reporting any problem instead of panicking. The ICD
-    /// editions stay lazy; [`IcdCodeSets::check_all`] parses them eagerly.
+    /// Parses the bundled data afresh, reporting any problem instead of panicking.
     pub fn load_bundled() -> Result<Reference, ReferenceError> {
         let (file, text) = bundled::FEES;
         let mut fees = FeeSchedule::parse(file, text)?;
@@ -180,10 +190,15 @@ impl Reference {
         fees.add_indicators(file, text)?;
         let (file, text) = bundled::PTP_SEED;
         let ncci = NcciEdits::parse_seed(file, text)?;
-        let (file, text) = bundled::MUE_SEED;
-        let mue = MueTable::parse_seed(file, text)?;
+        let (file, bytes, (y, m, d)) = bundled::MUE;
+        let effective = chrono::NaiveDate::from_ymd_opt(y, m, d)
+            .ok_or_else(|| ReferenceError::invalid(file, 0, "a valid effective date"))?;
+        let mut mue = MueTable::default();
+        mue.add_edition(file, bytes, effective, EditSource::Bundled(file))?;
         let (file, text) = bundled::POS;
         let pos = PlaceOfServiceCodes::parse(file, text)?;
+        let (file, text) = bundled::TAXONOMY;
+        let taxonomy = TaxonomyCodes::parse(file, text)?;
         let (file, text) = bundled::TRACTION_DX;
         let traction_dx = DxPrefixes::parse(file, text)?;
         let (file, text) = bundled::THERAPY;
@@ -191,11 +206,12 @@ impl Reference {
         let (file, text) = bundled::KX;
         let kx = KxThresholds::parse(file, text)?;
         Ok(Reference {
-            icd: IcdCodeSets::bundled(),
+            icd: IcdCodeSets::load_bundled()?,
             fees,
             ncci,
             mue,
             pos,
+            taxonomy,
             traction_dx,
             therapy,
             kx,
@@ -208,8 +224,14 @@ impl Reference {
     /// present in any file (in either column order) hides the seed rows for that pair, and an
     /// MUE code present in a file replaces the seed value (a later file replaces an earlier
     /// one). Errors name the file and line.
+    ///
+    /// Reference data imported with `scrub837 refdata import` (see [`store`]) is applied
+    /// first, from the data directory [`store::default_dir`] names.
     pub fn with_files(ncci: &[PathBuf], mue: &[PathBuf]) -> Result<Reference, ReferenceError> {
         let mut reference = Reference::bundled().clone();
+        if let Some(dir) = store::default_dir() {
+            store::apply(&mut reference, &dir)?;
+        }
         for path in ncci {
             reference.ncci.load_file(path)?;
         }

@@ -1,14 +1,22 @@
-//! NCCI practitioner medically unlikely edits (MUEs): the bundled seed
-//! (`data/ncci/mue-seed.txt`) and official CMS files
-//! (`MCR_MUE_PractitionerServices_Eff_MM-DD-YYYY.csv`).
+//! NCCI practitioner medically unlikely edits (MUEs): the bundled CMS table
+//! (`data/ncci/MCR_MUE_PractitionerServices_Eff_04-01-2026.csv`), tables imported with their
+//! effective date (`scrub837 refdata import mue`), and files given with `--mue`.
 //!
-//! Both are CSV: an optional quoted copyright row and a header row, then one row per code:
-//! code, MUE value, adjudication indicator text (`1 Line Edit`, `2 Date of Service Edit:
-//! Policy`, `3 Date of Service Edit: Clinical`), rationale.
+//! All are the official CSV: an optional quoted copyright notice and a header row, then one row
+//! per code: code, MUE value, adjudication indicator text (`1 Line Edit`, `2 Date of Service
+//! Edit: Policy`, `3 Date of Service Edit: Clinical`), rationale.
+//!
+//! Each dated table (an edition) is in force from its effective date until the next one's; a
+//! date of service before the earliest uses the earliest (the finding's note says which table
+//! was used). A code absent from the table in force has no MUE. Files given with `--mue` carry
+//! no date: their codes win on every date.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
+
+use chrono::NaiveDate;
 
 use super::ncci::EditSource;
 use super::text::{csv_fields, is_hcpcs, lines, normalise_code, shown, MAX_CODE};
@@ -24,10 +32,12 @@ pub struct Mue {
     /// MUE adjudication indicator: 1 line edit, 2 date of service edit (policy), 3 date of
     /// service edit (clinical).
     pub indicator: u8,
-    /// The MUE rationale text (empty in the seed).
+    /// The MUE rationale text.
     pub rationale: String,
-    /// Seed or the file it was loaded from.
+    /// The file it was read from.
     pub source: EditSource,
+    /// The effective date of the table it belongs to (`None` for a `--mue` file).
+    pub effective: Option<NaiveDate>,
 }
 
 impl Mue {
@@ -42,21 +52,58 @@ impl Mue {
     }
 }
 
-/// MUE values by code. A code loaded from a file replaces the seed (or an earlier file).
+/// One dated MUE table.
+#[derive(Debug, Clone)]
+pub struct MueEdition {
+    /// First date of service it applies to.
+    pub effective: NaiveDate,
+    /// Where it came from.
+    pub source: EditSource,
+    by_code: Arc<HashMap<String, Mue>>,
+}
+
+impl MueEdition {
+    /// Number of codes.
+    pub fn len(&self) -> usize {
+        self.by_code.len()
+    }
+
+    /// True when it has no codes.
+    pub fn is_empty(&self) -> bool {
+        self.by_code.is_empty()
+    }
+}
+
+/// MUE values by code and date of service.
 #[derive(Debug, Clone, Default)]
 pub struct MueTable {
-    by_code: HashMap<String, Mue>,
+    /// Dated tables, ascending by effective date.
+    editions: Vec<MueEdition>,
+    /// Codes from `--mue` files: win on every date.
+    overrides: HashMap<String, Mue>,
 }
 
 impl MueTable {
-    /// Parses the bundled seed: the official layout, plus `#` comment lines.
-    pub fn parse_seed(file: &str, text: &str) -> Result<MueTable, ReferenceError> {
-        let mut table = MueTable::default();
-        let rows = parse_rows(file, text.as_bytes(), true, &EditSource::Seed)?;
-        table
-            .by_code
-            .extend(rows.into_iter().map(|m| (m.code.clone(), m)));
-        Ok(table)
+    /// Parses a dated official table (bundled or imported) and adds it as an edition in
+    /// force from `effective`; an edition with the same date is replaced. On error nothing
+    /// changes.
+    pub fn add_edition(
+        &mut self,
+        name: &str,
+        bytes: &[u8],
+        effective: NaiveDate,
+        source: EditSource,
+    ) -> Result<usize, ReferenceError> {
+        let by_code = parse_rows(name, bytes, &source, Some(effective))?;
+        let count = by_code.len();
+        self.editions.retain(|e| e.effective != effective);
+        self.editions.push(MueEdition {
+            effective,
+            source,
+            by_code: Arc::new(by_code),
+        });
+        self.editions.sort_by_key(|e| e.effective);
+        Ok(count)
     }
 
     /// Loads an official CMS practitioner MUE CSV file from disk; see
@@ -66,53 +113,97 @@ impl MueTable {
         self.add_official(&path.display().to_string(), &bytes)
     }
 
-    /// Merges an official CMS practitioner MUE CSV given as bytes; `name` names it in errors
-    /// and in [`EditSource::File`]. Lines before the first data row (a row whose first field
-    /// is a five-character code: the copyright notice and the header) are skipped; after it
-    /// every non-blank line must be a data row, and a code may appear once. Codes read
-    /// replace earlier values. On error nothing from the file is kept.
+    /// Merges an official CMS practitioner MUE CSV given as bytes, whose codes then win on
+    /// every date; `name` names it in errors and in [`EditSource::File`]. Lines before the
+    /// first data row (a row whose first field is a five-character code: the copyright notice
+    /// and the header) are skipped; after it every non-blank line must be a data row, and a
+    /// code may appear once. On error nothing from the file is kept.
     pub fn add_official(&mut self, name: &str, bytes: &[u8]) -> Result<usize, ReferenceError> {
         let source = EditSource::File(Arc::from(name));
-        let rows = parse_rows(name, bytes, false, &source)?;
+        let rows = parse_rows(name, bytes, &source, None)?;
         let count = rows.len();
-        self.by_code
-            .extend(rows.into_iter().map(|m| (m.code.clone(), m)));
+        self.overrides.extend(rows);
         Ok(count)
     }
 
-    /// The MUE for `code` (any case), if any.
-    pub fn get(&self, code: &str) -> Option<&Mue> {
-        let mut buf = [0u8; MAX_CODE];
-        self.by_code.get(normalise_code(code, &mut buf)?)
+    /// The dated tables, oldest first.
+    pub fn editions(&self) -> &[MueEdition] {
+        &self.editions
     }
 
-    /// Number of codes with an MUE.
+    /// The dated table in force on `date`. When `date` precedes them all, the bundled table
+    /// (else the earliest): an imported table never applies before its effective date.
+    pub fn edition_on(&self, date: NaiveDate) -> Option<&MueEdition> {
+        let at = self.editions.partition_point(|e| e.effective <= date);
+        if at == 0 {
+            return self
+                .editions
+                .iter()
+                .find(|e| matches!(e.source, EditSource::Bundled(_)))
+                .or_else(|| self.editions.first());
+        }
+        self.editions.get(at - 1)
+    }
+
+    /// The MUE for `code` (any case) on `date`: a `--mue` file's, else the table in force's.
+    pub fn get_on(&self, code: &str, date: NaiveDate) -> Option<&Mue> {
+        let mut buf = [0u8; MAX_CODE];
+        let key = normalise_code(code, &mut buf)?;
+        self.overrides
+            .get(key)
+            .or_else(|| self.edition_on(date)?.by_code.get(key))
+    }
+
+    /// The MUE for `code` (any case) in a `--mue` file, else in the newest table.
+    pub fn get(&self, code: &str) -> Option<&Mue> {
+        let mut buf = [0u8; MAX_CODE];
+        let key = normalise_code(code, &mut buf)?;
+        self.overrides
+            .get(key)
+            .or_else(|| self.editions.last()?.by_code.get(key))
+    }
+
+    /// Number of codes of the newest table and the `--mue` files together.
     pub fn len(&self) -> usize {
-        self.by_code.len()
+        let newest = self.editions.last();
+        let extra = self
+            .overrides
+            .keys()
+            .filter(|k| !newest.is_some_and(|e| e.by_code.contains_key(*k)))
+            .count();
+        newest.map_or(0, MueEdition::len) + extra
     }
 
     /// True when there are none.
     pub fn is_empty(&self) -> bool {
-        self.by_code.is_empty()
+        self.len() == 0
     }
+}
+
+/// Splits a row into fields: a row without quotes (every data row of the CMS file) by commas
+/// without allocating, any other with the CSV splitter. `None` for an unterminated quote.
+fn row_fields(line: &str) -> Option<Vec<Cow<'_, str>>> {
+    if !line.contains('"') {
+        return Some(line.split(',').map(Cow::Borrowed).collect());
+    }
+    csv_fields(line).map(|f| f.into_iter().map(Cow::Owned).collect())
 }
 
 fn parse_rows(
     file: &str,
     bytes: &[u8],
-    seed: bool,
     source: &EditSource,
-) -> Result<Vec<Mue>, ReferenceError> {
-    let mut rows: Vec<Mue> = Vec::new();
-    let mut lines_of: HashMap<String, usize> = HashMap::new();
+    effective: Option<NaiveDate>,
+) -> Result<HashMap<String, Mue>, ReferenceError> {
+    let mut rows: HashMap<String, (usize, Mue)> = HashMap::with_capacity(bytes.len() / 60);
     let mut rows_seen = false;
     for (line, content) in lines(bytes) {
         let trimmed = content.trim();
-        if trimmed.is_empty() || (seed && trimmed.starts_with('#')) {
+        if trimmed.is_empty() {
             continue;
         }
         let bad = |what: String| ReferenceError::invalid(file, line, what);
-        let fields = match csv_fields(&content) {
+        let fields = match row_fields(&content) {
             Some(f) => f,
             None if !rows_seen => continue, // a multi-line copyright notice
             None => return Err(bad("a closing quote before the end of the line".into())),
@@ -150,18 +241,20 @@ fn parse_rows(
             }
         };
         let code = code.to_ascii_uppercase();
-        if let Some(first) = lines_of.insert(code.clone(), line) {
-            return Err(bad(format!(
-                "each code once, found {code} again (first on line {first})"
-            )));
-        }
-        rows.push(Mue {
-            code,
+        let mue = Mue {
+            code: code.clone(),
             value,
             indicator,
             rationale: fields.get(3).map_or("", |r| r.trim()).to_string(),
             source: source.clone(),
-        });
+            effective,
+        };
+        if let Some((first, _)) = rows.insert(code, (line, mue)) {
+            let code = fields[0].trim().to_ascii_uppercase();
+            return Err(bad(format!(
+                "each code once, found {code} again (first on line {first})"
+            )));
+        }
     }
     if !rows_seen {
         return Err(ReferenceError::invalid(
@@ -170,7 +263,10 @@ fn parse_rows(
             "practitioner MUE rows (CSV: code, MUE value, adjudication indicator, rationale), found none",
         ));
     }
-    Ok(rows)
+    Ok(rows
+        .into_iter()
+        .map(|(code, (_, mue))| (code, mue))
+        .collect())
 }
 
 #[cfg(test)]
@@ -179,32 +275,54 @@ mod tests {
 
     const HEADER: &str = "\"CPT codes, descriptions and other data only are copyright 2025 American Medical Association. All rights reserved.\"\r\n\"HCPCS/CPT Code\",\"Practitioner Services MUE Values\",\"MUE Adjudication Indicator\",\"MUE Rationale\"\r\n";
 
+    fn date(y: i32, m: u32, d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, d).unwrap()
+    }
+
     #[test]
-    fn seed_and_official_rows_parse() {
-        let mut table = MueTable::parse_seed(
-            "seed.csv",
-            "# c\n\"HCPCS/CPT Code\",\"Practitioner Services MUE Values\",\"MUE Adjudication Indicator\",\"MUE Rationale\"\n97012,1,\"3 Date of Service Edit: Clinical\",\n97032,4,\"3 Date of Service Edit: Clinical\",\n",
-        )
-        .unwrap();
-        assert_eq!(table.len(), 2);
-        let m = table.get("97012").unwrap();
+    fn dated_tables_apply_from_their_dates_and_files_win() {
+        let mut table = MueTable::default();
+        let q2 = format!("{HEADER}97140,6,\"3 Date of Service Edit: Clinical\",\"Clinical: Data\"\r\n97012,1,\"3 Date of Service Edit: Clinical\",\r\n");
+        let q3 =
+            format!("{HEADER}97140,4,\"3 Date of Service Edit: Clinical\",\"Clinical: Data\"\r\n");
+        let src = |n: &str| EditSource::File(Arc::from(n));
         assert_eq!(
-            (m.value, m.indicator, m.source.clone()),
-            (1, 3, EditSource::Seed)
+            table
+                .add_edition("q2.csv", q2.as_bytes(), date(2026, 4, 1), src("q2.csv"))
+                .unwrap(),
+            2
+        );
+        table
+            .add_edition("q3.csv", q3.as_bytes(), date(2026, 7, 1), src("q3.csv"))
+            .unwrap();
+        assert_eq!(table.get_on("97140", date(2026, 6, 30)).unwrap().value, 6);
+        assert_eq!(table.get_on("97140", date(2026, 7, 1)).unwrap().value, 4);
+        // Before the earliest table: the earliest.
+        assert_eq!(table.get_on("97140", date(2025, 1, 1)).unwrap().value, 6);
+        // A code the table in force lacks has no MUE then.
+        assert!(table.get_on("97012", date(2026, 7, 1)).is_none());
+        let m = table.get_on("97012", date(2026, 5, 1)).unwrap();
+        assert_eq!(
+            (m.value, m.indicator, m.effective),
+            (1, 3, Some(date(2026, 4, 1)))
         );
         assert!(m.is_date_of_service_edit());
         let file = format!(
-            "{HEADER}0001U,1,\"2 Date of Service Edit: Policy\",\"Code Descriptor / CPT Instruction\"\r\n97012,2,\"1 Line Edit\",\"Clinical: Data\"\r\n"
+            "{HEADER}0001U,1,\"2 Date of Service Edit: Policy\",\"Code Descriptor / CPT Instruction\"\r\n97140,2,\"1 Line Edit\",\"Clinical: Data\"\r\n"
         );
         assert_eq!(table.add_official("mue.csv", file.as_bytes()).unwrap(), 2);
-        let m = table.get("97012").unwrap();
+        let m = table.get_on("97140", date(2026, 7, 1)).unwrap();
         assert_eq!((m.value, m.indicator), (2, 1));
         assert!(m.is_line_edit());
-        assert_eq!(m.rationale, "Clinical: Data");
         assert_eq!(m.source, EditSource::File(Arc::from("mue.csv")));
         assert_eq!(table.get("0001u").unwrap().indicator, 2);
-        assert_eq!(table.get("97032").unwrap().source, EditSource::Seed);
         assert!(table.get("99999").is_none());
+        // A malformed table changes nothing.
+        let bad = format!("{HEADER}97140,six,\"3 D\",x\r\n");
+        assert!(table
+            .add_edition("bad.csv", bad.as_bytes(), date(2026, 10, 1), src("bad.csv"))
+            .is_err());
+        assert_eq!(table.editions().len(), 2);
     }
 
     #[test]

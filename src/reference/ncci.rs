@@ -47,6 +47,8 @@ pub enum EditSource {
     Seed,
     /// A file loaded at run time, by the path given.
     File(Arc<str>),
+    /// An official file bundled in `data/` (named by its path there).
+    Bundled(&'static str),
 }
 
 impl std::fmt::Display for EditSource {
@@ -54,6 +56,7 @@ impl std::fmt::Display for EditSource {
         match self {
             EditSource::Seed => f.write_str("bundled seed (not a CMS file)"),
             EditSource::File(path) => f.write_str(path),
+            EditSource::Bundled(path) => write!(f, "bundled {path}"),
         }
     }
 }
@@ -505,7 +508,7 @@ impl NcciEdits {
     pub fn files(&self) -> impl Iterator<Item = &str> + '_ {
         self.sources.iter().filter_map(|s| match s {
             EditSource::File(path) => Some(&**path),
-            EditSource::Seed => None,
+            EditSource::Seed | EditSource::Bundled(_) => None,
         })
     }
 }

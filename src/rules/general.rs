@@ -12,7 +12,7 @@ use super::{Action, Context, Family, Finding, Repair, RepairKind, Rule, RuleInfo
 use crate::model::{
     Cents, Claim, DateOf, Money, NotExactReason, Origin, Provider, SegmentTable, StoredSegment,
 };
-use crate::reference::{EditionChoice, IcdEdition};
+use crate::reference::{CodeStatus, EditionChoice, IcdCodeSets, IcdEdition};
 use crate::x12::Segment;
 
 /// Every rule of this family, in catalog order.
@@ -28,6 +28,7 @@ pub fn rules() -> Vec<Box<dyn Rule>> {
         Box::new(DiagnosisPrimary),
         Box::new(NpiCheck),
         Box::new(TaxonomyFormat),
+        Box::new(TaxonomyValid),
         Box::new(DateValid),
         Box::new(UnitsPositive),
         Box::new(ProcedureFormat),
@@ -441,20 +442,30 @@ static DX_CODE: RuleInfo = RuleInfo {
         "each HI diagnosis is a billable ICD-10-CM code in the edition for the date of service",
     explain: "\
 What it checks: every diagnosis in HI (qualifiers ABK principal and ABF other) is a valid,
-billable ICD-10-CM code in the edition in force on the claim's earliest date of service, written
-without a decimal point. A category or subcategory header (such as M54.1) or a code retired
-from that edition (such as M54.5, split into M54.50/M54.51/M54.59 in FY2022) is rejected, and the
-message names the billable codes under it. ICD-9 qualifiers (BK, BF) are rejected too.
+billable ICD-10-CM code in the edition in force on the date of service of each line that points
+to it (SV107; the line's DTP*472, else the claim's), or on the claim's earliest date of service
+when no line points to it, written without a decimal point. A category or subcategory header
+(such as M54.1) or a code retired from that edition (such as M54.5, split into
+M54.50/M54.51/M54.59 in FY2022) is rejected, and the message names the billable codes under it.
+ICD-9 qualifiers (BK, BF) are rejected too: since 2015-10-01 because ICD-10-CM is required, and
+before it because ICD-9-CM cannot be checked here and such a claim is past timely filing.
 
 Why: HIPAA transactions accept only codes to the highest specificity (the 'billable' codes with
-no subdivisions); payers reject headers and codes not valid on the date of service.
+no subdivisions); payers reject headers and codes not valid on the date of service. Claims
+arrive long after the service (late filing, replacements), so each is judged by the edition of
+its own date, not today's.
 
-Source: CDC/NCHS ICD-10-CM, fiscal-year editions FY2025 (dates of service 2024-10-01 to
-2025-09-30) and FY2026 (2025-10-01 to 2026-09-30) as bundled in data/icd10cm/ (see its README:
-simple-icd-10-cm 1.4.0/1.5.0, the April 2025 and April 2026 releases); ICD-10-CM Official
-Guidelines for Coding and Reporting, section I.B.2 (level of detail); 837P TR3 2300 HI
-(x12-5010.md section 2). A date after the newest bundled edition is checked against the newest,
-and the finding's note says so. 277CA: A7:255 'diagnosis code' (x12-5010.md section 3.3).
+Source: CDC/NCHS ICD-10-CM, every release from FY2016 (2015-10-01) to FY2026 with the mid-year
+updates (2021-01-01, 2022-04-01, 2023-04-01, 2024-04-01, 2025-04-01), each in force from its
+effective date to the day before the next, bundled in data/icd10cm/ (see its README: the CDC/CMS
+order files and their SHA-256). FY2027 (from 2026-10-01) is partial: FY2026 less the published
+deletions and demotions, and 127 categories in full; a code that FY2026 does not have, outside
+those categories, may be a FY2027 addition and gets a warning ('not in the bundled FY2027
+data'), not a rejection. `scrub837 refdata import icd10cm FILE` adds an official order file.
+ICD-10-CM Official Guidelines for Coding and Reporting, section I.B.2 (level of detail); 837P
+TR3 2300 HI (x12-5010.md section 2). A date after the newest edition is checked against the
+newest, and the finding's note says so; every finding's note names the edition used. 277CA:
+A7:255 'diagnosis code' (x12-5010.md section 3.3).
 
 How to fix: pick the billable code the documentation supports from the ones listed (the
 message shows up to ten), write it without the dot in HI, and resubmit.
@@ -468,7 +479,9 @@ addenda for that fiscal year showing the code effective on the date of service."
 /// How many valid children a DX-CODE message lists.
 const MAX_CHILDREN: usize = 10;
 
-/// DX-CODE: every ABK/ABF code billable in the edition of the earliest date of service.
+/// DX-CODE: every ABK/ABF code billable in the edition in force on the dates of service of
+/// the lines that point to it (the claim's earliest date of service for a code no line
+/// points to).
 pub struct DiagnosisCode;
 
 impl Rule for DiagnosisCode {
@@ -477,70 +490,141 @@ impl Rule for DiagnosisCode {
     }
 
     fn check(&self, claim: &Claim, cx: &Context<'_>, out: &mut Vec<Finding>) {
-        let Some(date) = earliest_service_date(claim) else {
+        let Some(claim_date) = earliest_service_date(claim) else {
             return;
         };
-        let choice = cx.reference.icd.edition_for(date);
-        let start = out.len();
         for d in &claim.diagnoses {
+            let position = format!("HI position {} ({})", d.pointer, d.qualifier);
             let problem = match d.qualifier.as_str() {
-                "ABK" | "ABF" => code_problem(d.code.trim_end_matches(' '), choice.edition),
-                "BK" | "BF" => Some(icd9_problem(&d.qualifier)),
+                "ABK" | "ABF" => {
+                    let code = d.code.trim_end_matches(' ');
+                    diagnosis_dates(claim, d.pointer, claim_date)
+                        .into_iter()
+                        .find_map(|date| code_problem(code, &cx.reference.icd, date))
+                }
+                "BK" | "BF" => {
+                    let (message, help) = icd9_problem(&d.qualifier, claim_date);
+                    Some(DxProblem {
+                        message,
+                        help,
+                        note: String::new(),
+                        warn: false,
+                    })
+                }
                 _ => None,
             };
-            if let Some((message, help)) = problem {
-                let at = if d.qualifier.starts_with('A') {
-                    d.at
-                } else {
-                    component(d.at, 1)
-                };
-                let mut f = reject(&DX_CODE, at, message, help);
-                f.note = Some(format!("HI position {} ({})", d.pointer, d.qualifier));
-                out.push(f);
+            let Some(problem) = problem else {
+                continue;
+            };
+            let at = if d.qualifier.starts_with('A') {
+                d.at
+            } else {
+                component(d.at, 1)
+            };
+            let mut f = reject(&DX_CODE, at, problem.message, problem.help);
+            f.note = Some(if problem.note.is_empty() {
+                position
+            } else {
+                format!("{position}; {}", problem.note)
+            });
+            if problem.warn {
+                f.action = Action::Warn;
+                f.stc = None;
             }
-        }
-        if let Some(first) = out.get_mut(start..).and_then(|s| s.first_mut()) {
-            if let Some(edition_note) = edition_note(&choice, date) {
-                let note = first.note.take().unwrap_or_default();
-                first.note = Some(format!("{note}; {edition_note}"));
-            }
+            out.push(f);
         }
     }
 }
 
-/// What is wrong with an ICD-10-CM code in `edition`, as (message, help); `None` when billable.
-fn code_problem(code: &str, edition: &IcdEdition) -> Option<(String, String)> {
-    let shown = IcdEdition::display(code);
-    let fy = edition.fiscal_year;
+/// The dates of service a diagnosis is checked on: those of the lines pointing to HI position
+/// `pointer` (each line's own date, else the claim's), or `fallback` when no line points to it.
+fn diagnosis_dates(claim: &Claim, pointer: u8, fallback: NaiveDate) -> Vec<NaiveDate> {
+    let mut dates: Vec<NaiveDate> = (0..claim.lines.len())
+        .filter(|&i| {
+            claim.lines[i]
+                .pointers
+                .value
+                .as_ref()
+                .is_some_and(|p| p.contains(&pointer))
+        })
+        .filter_map(|i| line_date(claim, i))
+        .collect();
+    dates.sort();
+    dates.dedup();
+    if dates.is_empty() {
+        dates.push(fallback);
+    }
+    dates
+}
+
+/// A DX-CODE finding before it becomes one: message, help, note, and whether it only warns.
+struct DxProblem {
+    message: String,
+    help: String,
+    note: String,
+    warn: bool,
+}
+
+/// What is wrong with an ICD-10-CM code on `date`; `None` when it is billable in the edition
+/// in force then.
+fn code_problem(code: &str, icd: &IcdCodeSets, date: NaiveDate) -> Option<DxProblem> {
     if code.is_empty() {
         return None;
     }
+    let shown = IcdEdition::display(code);
     let well_written = code
         .bytes()
         .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
     if !well_written {
-        return Some((
-            format!("diagnosis '{code}' is not written as HI requires (capitals and digits, no decimal point)"),
-            format!("write it as {} in HI", shown.replace('.', "")),
-        ));
+        return Some(DxProblem {
+            message: format!("diagnosis '{code}' is not written as HI requires (capitals and digits, no decimal point)"),
+            help: format!("write it as {} in HI", shown.replace('.', "")),
+            note: String::new(),
+            warn: false,
+        });
     }
-    if edition.is_billable(code) {
-        return None;
+    let choice = icd.edition_for(date);
+    let edition = choice.edition;
+    let note = edition_note(&choice, date);
+    if choice.before_oldest {
+        return Some(DxProblem {
+            message: format!("{shown} is an ICD-10-CM code, but the date of service {date} is before ICD-10-CM took effect (2015-10-01)"),
+            help: "check DTP*472: if the date is right the claim takes ICD-9-CM codes (BK/BF) and is past payers' timely-filing limits; if not, correct the date".into(),
+            note,
+            warn: false,
+        });
     }
-    let children = edition.children(code);
-    if children.is_empty() {
-        return Some((
-            format!("{shown} is not a valid ICD-10-CM code in FY{fy}"),
-            format!("replace {shown} with a billable ICD-10-CM code from the FY{fy} edition that the documentation supports"),
-        ));
+    let fy = edition.fiscal_year;
+    match edition.status(code) {
+        CodeStatus::Billable => None,
+        CodeStatus::Unknown => Some(DxProblem {
+            message: format!("{shown} is not in the bundled FY{fy} data (it may be a FY{fy} addition: the bundled FY{fy} edition is partial)"),
+            help: format!("check {shown} against the CDC FY{fy} ICD-10-CM addenda; `scrub837 refdata import icd10cm` with the official FY{fy} order file makes the check exact"),
+            note,
+            warn: true,
+        }),
+        CodeStatus::Header | CodeStatus::Absent => {
+            let children = edition.children(code);
+            Some(if children.is_empty() {
+                DxProblem {
+                    message: format!("{shown} is not a valid ICD-10-CM code in FY{fy}"),
+                    help: format!("replace {shown} with a billable ICD-10-CM code from the FY{fy} edition that the documentation supports"),
+                    note,
+                    warn: false,
+                }
+            } else {
+                DxProblem {
+                    message: format!(
+                        "{shown} is not a billable ICD-10-CM code in FY{fy} (valid: {})",
+                        list_children(&children)
+                    ),
+                    help: format!("replace {shown} with the billable code under it that the documentation supports"),
+                    note,
+                    warn: false,
+                }
+            })
+        }
     }
-    Some((
-        format!(
-            "{shown} is not a billable ICD-10-CM code in FY{fy} (valid: {})",
-            list_children(&children)
-        ),
-        format!("replace {shown} with the billable code under it that the documentation supports"),
-    ))
 }
 
 /// Up to [`MAX_CHILDREN`] codes, dotted, and how many more there are.
@@ -557,29 +641,53 @@ fn list_children(children: &[&str]) -> String {
     text
 }
 
-/// The message and help for an ICD-9 qualifier.
-fn icd9_problem(qualifier: &str) -> (String, String) {
+/// The first date of service coded in ICD-10-CM (HHS final rule, 45 CFR 162.1002).
+fn icd10_start() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2015, 10, 1).unwrap_or(NaiveDate::MIN)
+}
+
+/// The message and help for an ICD-9 qualifier on a claim whose earliest date of service is
+/// `date`. Since 2015-10-01 ICD-9-CM is simply the wrong code set; before it, ICD-9-CM was the
+/// right one, and the real reason is that this scrubber holds no ICD-9-CM code set (and a
+/// claim that old is far past any payer's timely-filing limit).
+fn icd9_problem(qualifier: &str, date: NaiveDate) -> (String, String) {
+    if date >= icd10_start() {
+        return (
+            format!("diagnosis qualifier {qualifier} is ICD-9-CM, not accepted for dates of service since 2015-10-01 (this claim's is {date})"),
+            "code the diagnosis in ICD-10-CM and use ABK (principal) or ABF (other)".into(),
+        );
+    }
     (
-        format!("diagnosis qualifier {qualifier} is ICD-9-CM, not accepted for dates of service since 2015-10-01"),
-        "code the diagnosis in ICD-10-CM and use ABK (principal) or ABF (other)".into(),
+        format!(
+            "diagnosis qualifier {qualifier} is ICD-9-CM, the code set for a date of service of {date}, \
+             but ICD-9-CM codes cannot be checked here (only ICD-10-CM, from 2015-10-01) and a claim \
+             for that date is past payers' timely-filing limits (Medicare: one year)"
+        ),
+        "check DTP*472: if the date is wrong, correct it and code the diagnosis in ICD-10-CM (ABK/ABF); \
+         if it is right, send the claim to the payer directly with its timely-filing exception"
+            .into(),
     )
 }
 
-/// Says which edition was used when the date falls outside the bundled editions.
-fn edition_note(choice: &EditionChoice<'_>, date: NaiveDate) -> Option<String> {
-    let fy = choice.edition.fiscal_year;
+/// Names the edition a code was checked against, and says so when the date falls outside the
+/// editions loaded.
+fn edition_note(choice: &EditionChoice<'_>, date: NaiveDate) -> String {
+    let e = choice.edition;
+    let used = format!(
+        "date of service {date}: ICD-10-CM {} ({} to {})",
+        e.label(),
+        e.starts,
+        e.ends
+    );
     if choice.beyond_newest {
-        Some(format!(
-            "the earliest date of service {date} is after the newest ICD-10-CM edition loaded, so FY{fy} (ends {}) was used",
-            choice.edition.ends
-        ))
+        format!(
+            "{used}; the date is after the newest ICD-10-CM edition loaded, so FY{} was used",
+            e.fiscal_year
+        )
     } else if choice.before_oldest {
-        Some(format!(
-            "the earliest date of service {date} is before the oldest ICD-10-CM edition loaded, so FY{fy} (starts {}) was used",
-            choice.edition.starts
-        ))
+        format!("{used}; the date is before the oldest ICD-10-CM edition loaded")
     } else {
-        None
+        used
     }
 }
 
@@ -1005,6 +1113,70 @@ fn taxonomy_ok(code: &str) -> bool {
         && code
             .bytes()
             .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+}
+
+// ---------------------------------------------------------------------------------------
+// TAXONOMY-VALID
+
+static TAXONOMY_VALID: RuleInfo = RuleInfo {
+    id: "TAXONOMY-VALID",
+    family: Family::General,
+    summary: "PRV03 taxonomy codes are codes of the NUCC taxonomy code set",
+    explain: "\
+What it checks: every well-formed provider taxonomy code (PRV03: billing provider 2000A PRV*BI,
+rendering provider 2310B/2420A PRV*PE) is a code of the NUCC Health Care Provider Taxonomy
+code set bundled (or imported). A malformed code is TAXONOMY-FORMAT's (a rejection).
+
+Why: payers price and route by the taxonomy and reject codes that do not exist; a code that is
+not in the bundled version may also be newer than it (NUCC publishes twice a year), so this rule
+warns rather than rejects.
+
+Source: NUCC Health Care Provider Taxonomy, version 25.1 (effective 2025-07-01), bundled in
+data/nucc/taxonomy.tsv from nucc_taxonomy_251.csv (see its README); a newer NUCC CSV can be
+imported with `scrub837 refdata import taxonomy FILE`. 837P TR3 PRV03 (x12-5010.md section 2).
+
+How to fix: copy the taxonomy the provider registered in NPPES (npiregistry.cms.hhs.gov) into
+PRV03; if the code is newer than the bundled version, import the current NUCC CSV.
+
+Appeal: not applicable; correct and resubmit.",
+    stc: None,
+};
+
+/// TAXONOMY-VALID: a well-formed PRV03 is a NUCC code (a warning otherwise).
+pub struct TaxonomyValid;
+
+impl Rule for TaxonomyValid {
+    fn info(&self) -> &'static RuleInfo {
+        &TAXONOMY_VALID
+    }
+
+    fn check(&self, claim: &Claim, cx: &Context<'_>, out: &mut Vec<Finding>) {
+        let set = &cx.reference.taxonomy;
+        for (line, provider) in providers(claim) {
+            let Some(taxonomy) = &provider.taxonomy else {
+                continue;
+            };
+            let code = taxonomy.raw.trim_end_matches(' ');
+            if !taxonomy_ok(code) || set.contains(code) {
+                continue;
+            }
+            let mut f = reject(
+                &TAXONOMY_VALID,
+                taxonomy.at,
+                format!(
+                    "{} taxonomy '{code}' is not in the NUCC taxonomy code set v{}",
+                    role(provider),
+                    set.version
+                ),
+                "check the code against NPPES; if it is newer than the bundled NUCC version, import the current NUCC CSV (scrub837 refdata import taxonomy FILE)".into(),
+            );
+            f.action = Action::Warn;
+            f.stc = None;
+            f.line = line;
+            f.note = Some(format!("NUCC taxonomy v{} ({})", set.version, set.source));
+            out.push(f);
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@
 
 pub mod general;
 pub mod index;
+pub mod money;
 pub mod ncci;
 pub mod profile;
 pub mod traction;

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use super::index::{line_date, Code, LineFact};
 use super::{Action, Context, Family, Finding, Rule, RuleInfo, StcCodes};
 use crate::model::{Cents, Claim, Decimal, Origin, ServiceLine};
-use crate::reference::ModifierIndicator;
+use crate::reference::{ModifierIndicator, Mue};
 
 /// Every rule of this family, in catalog order.
 pub fn rules() -> Vec<Box<dyn Rule>> {
@@ -230,9 +230,13 @@ that code for the patient on one date of service, summed over every line of ever
 input.\n\n\
 Why: Medicare denies the whole line (indicator 1) or every unit of the day (2 and 3) when the \
 units pass the MUE; most commercial payers apply the same values.\n\n\
-Source: CMS Medically Unlikely Edits, practitioner services (quarterly CSV loaded with --mue; \
-layout in data/ncci/README.md) and the bundled seed data/ncci/mue-seed.txt (values from \
-shared/reference/therapy-billing-facts.md section 2). 97012 is left to T97012-UNITS and \
+Source: CMS Medically Unlikely Edits, practitioner services: the whole CMS table effective \
+2026-04-01 (2026 Q2) bundled in data/ncci/ (MCR_MUE_PractitionerServices_Eff_04-01-2026.csv, \
+15,095 codes), tables imported with `scrub837 refdata import mue FILE` (each in force from its \
+effective date until the next), and files given with --mue (win on every date); layout in \
+data/ncci/README.md. The note names the table used. An MUE of 0 (CMS Policy: codes Medicare \
+never pays, such as 97010 and 97014) is left to the coverage rules (T97010-BUNDLED, \
+T97014-MEDICARE), which decide per payer. 97012 is left to T97012-UNITS and \
 T97012-DUP-LINE, which repair it.\n\n\
 How to fix: bill no more units than the MUE for the line or day; for indicator 1, split \
 separately identifiable services onto lines with the right anatomic modifiers.\n\n\
@@ -259,12 +263,18 @@ impl Rule for MueUnits {
                 continue;
             }
             let (Some(mue), Some(units), Some(date)) = (
-                cx.reference.mue.get(code),
+                line_date(claim, i).and_then(|d| cx.reference.mue.get_on(code, d)),
                 line.units.value,
                 line_date(claim, i),
             ) else {
                 continue;
             };
+            // A value of 0 ("CMS Policy": status B, I or N codes such as 97010, 97014) says
+            // Medicare never pays the code, a coverage question the coverage rules answer per
+            // payer (T97010-BUNDLED, T97014-MEDICARE), not a units limit.
+            if mue.value == 0 {
+                continue;
+            }
             let limit = Decimal {
                 mantissa: i64::from(mue.value),
                 scale: 0,
@@ -295,10 +305,7 @@ impl Rule for MueUnits {
                     "{code} billed with {total} units on {date} ({scope}); the MUE allows {}",
                     mue.value
                 ),
-                note: Some(format!(
-                    "MUE adjudication indicator {} ({})",
-                    mue.indicator, mue.source
-                )),
+                note: Some(mue_note(mue, date)),
                 help: format!("bill at most {} units of {code} ({scope})", mue.value),
                 appeal: (mue.indicator != 2).then(|| {
                     "send the records showing the units were medically necessary".to_string()
@@ -308,6 +315,22 @@ impl Rule for MueUnits {
                 repair: None,
             });
         }
+    }
+}
+
+/// Which MUE table was used: the indicator, the file and its effective quarter, and when the
+/// date of service precedes the table.
+fn mue_note(mue: &Mue, date: NaiveDate) -> String {
+    let base = format!(
+        "MUE adjudication indicator {} ({}",
+        mue.indicator, mue.source
+    );
+    match mue.effective {
+        Some(effective) if date < effective => format!(
+            "{base}, effective {effective}; the earliest MUE table loaded, later than the date of service)"
+        ),
+        Some(effective) => format!("{base}, effective {effective})"),
+        None => format!("{base})"),
     }
 }
 

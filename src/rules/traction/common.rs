@@ -151,15 +151,16 @@ pub(super) fn dollars(c: Cents) -> String {
     format!("${c}")
 }
 
-/// True when rule `id` runs for this claim (the configuration's action, else the profile's).
-pub(super) fn rule_active(cx: &Context<'_>, claim: &Claim, id: &str) -> bool {
+/// True when rule `id` repairs for this claim (the configuration's action, else the
+/// profile's), so another rule can count on its repair of the same line.
+pub(super) fn rule_repairs(cx: &Context<'_>, claim: &Claim, id: &str) -> bool {
     let action = cx
         .config
         .rules
         .get(id)
         .copied()
         .unwrap_or_else(|| cx.profile.action(id, claim));
-    action != Action::Off
+    action == Action::Repair
 }
 
 /// The taxonomy of whoever rendered a line: 2420A, else 2310B, else the billing provider

@@ -4,7 +4,7 @@
 use chrono::NaiveDate;
 
 use super::common::{
-    code_at, has_any, line_note, lines_with, modifiers, rendering_taxonomy, rule_active, sv101_at,
+    code_at, has_any, line_note, lines_with, modifiers, rendering_taxonomy, rule_repairs, sv101_at,
     sv101_with, Draft, APPEAL_DETAIL,
 };
 use crate::model::{Claim, Decimal, Origin, ServiceLine};
@@ -259,19 +259,26 @@ fn therapy_mod_finding(
     modifier: &str,
 ) -> Finding {
     let at = sv101_at(line);
-    let new = sv101_with(claim, line, |m| m.push(modifier.to_string()));
+    let appended = sv101_with(claim, line, |m| m.push(modifier.to_string()));
+    // Repairs of one line are computed together: when the four positions are full but
+    // T97012-MOD51 removes 51 from this line, that frees the position the modifier needs.
+    let freed = match appended {
+        Some(_) => None,
+        None => after_mod51_removal(claim, cx, line, modifier),
+    };
+    let new = appended.or_else(|| freed.clone());
+    let how = if freed.is_some() {
+        format!("{modifier} chosen from the rendering taxonomy, in the position freed by removing 51 (T97012-MOD51)")
+    } else {
+        format!("{modifier} chosen from the rendering taxonomy")
+    };
     let draft = match new {
         Some(new) => Draft {
             action: Action::Repair,
             line: i,
             at,
             message: "97012 billed without a therapy modifier (GP, GO or GN)".into(),
-            note: line_note(
-                claim,
-                i,
-                "SV1-01",
-                &format!("{modifier} chosen from the rendering taxonomy"),
-            ),
+            note: line_note(claim, i, "SV1-01", &how),
             help: format!("append {modifier} to SV1-01 (repaired in the corrected file)"),
             repair: Some(Repair {
                 kind: RepairKind::SetValue,
@@ -300,6 +307,25 @@ fn therapy_mod_finding(
     draft.finish(&THERAPY_MOD, None, cx, claim)
 }
 
+/// The SV101 composite with the modifiers T97012-MOD51 removes taken out and `modifier`
+/// appended, when that rule repairs this line; `None` when it does not or the result still
+/// does not fit.
+fn after_mod51_removal(
+    claim: &Claim,
+    cx: &Context<'_>,
+    line: &ServiceLine,
+    modifier: &str,
+) -> Option<String> {
+    let remove = &cx.reference.therapy.modifiers.remove_from_traction;
+    if !has_any(line, remove) || !rule_repairs(cx, claim, MOD51.id) {
+        return None;
+    }
+    sv101_with(claim, line, |m| {
+        m.retain(|x| !remove.contains(x));
+        m.push(modifier.to_string());
+    })
+}
+
 /// T97012-MOD51: modifier 51 on 97012.
 pub struct Mod51;
 
@@ -316,7 +342,9 @@ Source: rule catalog (T97012-MOD51); therapy-billing-facts.md section 4 (modifie
 guide 002 (97012 is modifier-51 exempt).\n\n\
 Action (every profile): repair: 51 is removed from SV101 and the other modifiers move up. When \
 T97012-THERAPY-MOD also repairs the same line, this repair's old value is the composite after \
-that repair, so the two apply in catalog order.\n\n\
+that repair, so the two apply in catalog order. When the four positions are full, the two \
+repairs are computed together: removing 51 frees the position the discipline modifier needs, and \
+both findings give the line as it ends up (51 removed, the discipline modifier appended).\n\n\
 How to fix at the source: never put 51 on therapy or modality codes.\n\n\
 How to appeal: not needed; resubmit the line without 51.",
     stc: None,
@@ -335,8 +363,9 @@ impl Rule for Mod51 {
             if !has_any(line, remove) {
                 continue;
             }
-            let (old, mut mods) = composite_before(claim, cx, line);
+            let (old, mut mods, pending) = composite_before(claim, cx, line);
             mods.retain(|m| !remove.contains(m));
+            mods.extend(pending);
             let Some(new) = sv101_with(claim, line, |m| *m = mods) else {
                 continue;
             };
@@ -361,20 +390,26 @@ impl Rule for Mod51 {
 }
 
 /// The SV101 text and modifiers this rule starts from: the line as read, or as
-/// T97012-THERAPY-MOD leaves it when that rule repairs the same line first.
-fn composite_before(claim: &Claim, cx: &Context<'_>, line: &ServiceLine) -> (String, Vec<String>) {
+/// T97012-THERAPY-MOD leaves it when that rule repairs the same line first. The third value is
+/// the discipline modifier T97012-THERAPY-MOD appends only once 51 is gone (the four positions
+/// were full), which this repair must carry too since it is the last applied.
+fn composite_before(
+    claim: &Claim,
+    cx: &Context<'_>,
+    line: &ServiceLine,
+) -> (String, Vec<String>, Option<String>) {
     let therapy = &cx.reference.therapy;
-    let mut mods = modifiers(line).to_vec();
+    let mods = modifiers(line).to_vec();
     let needs_discipline = !has_any(line, &therapy.modifiers.therapy_discipline)
-        && rule_active(cx, claim, THERAPY_MOD.id);
+        && rule_repairs(cx, claim, THERAPY_MOD.id);
     if needs_discipline {
         let modifier = discipline_for(claim, line, cx).to_string();
         let mut with = mods.clone();
-        with.push(modifier);
+        with.push(modifier.clone());
         if let Some(text) = sv101_with(claim, line, |m| *m = with.clone()) {
-            mods = with;
-            return (text, mods);
+            return (text, with, None);
         }
+        return (line.procedure.raw.clone(), mods, Some(modifier));
     }
-    (line.procedure.raw.clone(), mods)
+    (line.procedure.raw.clone(), mods, None)
 }

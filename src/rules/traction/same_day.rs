@@ -149,7 +149,7 @@ needs 59 or X{EPSU} with 97012; Anthem Central Region does not bundle the pair).
 Choices: the finding is reported on the claim holding the 97140 line (that is the line the \
 modifier belongs on); a claim holding only the 97012 is left alone. Same day means the same \
 patient and date of service across the whole input; lines of void claims (frequency 8) are \
-ignored.\n\n\
+ignored, and a void claim itself is never reported (it cancels the claim that held the pair).\n\n\
 Action: reject (277CA A7:453) under medicare and commercial, off under anthem. The modifier is \
 never added blindly: 59 or an X modifier is correct only when the documentation shows a \
 distinct service. A configuration that sets distinct_service_modifier (59, XE, XS, XP or XU) \
@@ -176,6 +176,10 @@ impl Rule for Ncci97140 {
         let therapy = &cx.reference.therapy;
         let manual = therapy.codes.manual_therapy.as_str();
         let traction = therapy.codes.traction.as_str();
+        // A void cancels a claim already sent; blocking it would keep the bundled pair alive.
+        if claim.frequency.raw == "8" {
+            return;
+        }
         let days = day_codes(cx);
         for (i, line) in claim.lines.iter().enumerate() {
             if code(line) != manual || has_any(line, &therapy.modifiers.ncci_bypass) {

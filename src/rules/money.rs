@@ -1,0 +1,117 @@
+//! The Medicare amount at stake of a claim's findings, priced in one place so every finding
+//! names the fee-schedule year it used: the service year's schedule when it is bundled, else
+//! the nearest earlier year (and the note says so), and never a silent $0: when no amount is
+//! known the note says why.
+
+use chrono::{Datelike, NaiveDate};
+
+use super::index::line_date;
+use super::{Action, Finding};
+use crate::model::{Cents, Claim};
+use crate::reference::FeeSchedule;
+
+/// One line priced: the amount when known, and the sentence that says where it came from.
+struct Priced {
+    cents: Option<Cents>,
+    says: String,
+}
+
+/// Sets `money_at_stake` of every rejecting or repairing finding of `claim` and appends to its
+/// note the fee-schedule year used. A line-level finding is priced on its line; a claim-level
+/// rejection on every line of the claim. Warnings are left alone.
+pub fn price(findings: &mut [Finding], claim: &Claim, fees: &FeeSchedule) {
+    for f in findings.iter_mut() {
+        let priced = match (f.action, f.line) {
+            (Action::Reject | Action::Repair, Some(i)) if i < claim.lines.len() => {
+                if f.action == Action::Repair && f.money_at_stake.is_none() {
+                    continue;
+                }
+                price_line(claim, fees, i)
+            }
+            (Action::Reject, None) if !claim.lines.is_empty() => price_claim(claim, fees),
+            _ => continue,
+        };
+        f.money_at_stake = priced.cents;
+        f.note = Some(match f.note.take() {
+            Some(note) if !note.is_empty() => format!("{note}; {}", priced.says),
+            _ => priced.says,
+        });
+    }
+}
+
+/// The Medicare national non-facility amount of line `i` for its year of service.
+fn price_line(claim: &Claim, fees: &FeeSchedule, i: usize) -> Priced {
+    let code = claim.lines[i].code();
+    let Some(date) = line_date(claim, i) else {
+        return Priced {
+            cents: None,
+            says: format!(
+                "amount at stake unknown: line {} has no date of service to price {code} on",
+                i + 1
+            ),
+        };
+    };
+    price_code(fees, code, date)
+}
+
+fn price_code(fees: &FeeSchedule, code: &str, date: NaiveDate) -> Priced {
+    let year = date.year();
+    match fees.latest_year_at_or_before(year, code, false) {
+        Some(found) if found.year == year => Priced {
+            cents: Some(found.cents),
+            says: format!(
+                "amount at stake: {code} ${} (Medicare {year} fee schedule, national non-facility)",
+                found.cents
+            ),
+        },
+        Some(found) => Priced {
+            cents: Some(found.cents),
+            says: format!(
+                "amount at stake: {code} ${} (Medicare {} fee schedule, national non-facility: the nearest earlier year bundled, as {year} is not)",
+                found.cents, found.year
+            ),
+        },
+        None => Priced {
+            cents: None,
+            says: format!(
+                "amount at stake unknown: {code} has no Medicare fee-schedule row for {year} or earlier in the bundled schedule ({})",
+                bundled_years(fees)
+            ),
+        },
+    }
+}
+
+/// Every line of the claim priced and summed; lines without an amount are named.
+fn price_claim(claim: &Claim, fees: &FeeSchedule) -> Priced {
+    let mut total = 0i64;
+    let mut known = 0usize;
+    let mut parts = Vec::new();
+    for i in 0..claim.lines.len() {
+        let p = price_line(claim, fees, i);
+        if let Some(c) = p.cents {
+            total += c.0;
+            known += 1;
+        }
+        parts.push(p.says.trim_start_matches("amount at stake: ").to_string());
+    }
+    let lines = claim.lines.len();
+    let cents = (known > 0).then_some(Cents(total));
+    let head = match cents {
+        Some(c) if known == lines => format!("claim amount at stake ${c} ({lines} lines)"),
+        Some(c) => format!("claim amount at stake at least ${c} ({known} of {lines} lines priced)"),
+        None => format!("claim amount at stake unknown (none of its {lines} lines priced)"),
+    };
+    Priced {
+        cents,
+        says: format!("{head}: {}", parts.join("; ")),
+    }
+}
+
+fn bundled_years(fees: &FeeSchedule) -> String {
+    let years = fees.years();
+    match (years.first(), years.last()) {
+        (Some(a), Some(b)) if a != b => format!("years {a}-{b}"),
+        (Some(a), _) => format!("year {a}"),
+        _ => "no years".into(),
+    }
+}
