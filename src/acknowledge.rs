@@ -37,7 +37,7 @@ use crate::read::{EnvelopeKind, EnvelopeSegment};
 use crate::write::ack999::{ClaimContext, GroupAck, SetAck};
 use crate::write::corrected::Rejections;
 use crate::write::ta1::Ta1;
-use crate::x12::{Delimiters, Problem};
+use crate::x12::{Delimiters, Problem, Severity};
 
 /// Most problems kept per transaction set for the 999 (a set is rejected by its first one;
 /// the rest are counted, so a file broken everywhere cannot fill memory).
@@ -143,6 +143,8 @@ pub struct AckBuilder {
     sets: HashMap<u64, (usize, usize, usize)>,
     /// Problems past [`PROBLEMS_KEPT`] in one set, counted only.
     dropped: u64,
+    /// Warnings, which reject nothing.
+    warnings: Vec<Problem>,
 }
 
 impl AckBuilder {
@@ -233,8 +235,13 @@ impl AckBuilder {
         }
     }
 
-    /// Takes a problem the reader reported.
+    /// Takes a problem the reader reported. A warning (input the reader tolerated) is kept
+    /// for the report and decides nothing.
     pub fn problem(&mut self, problem: Problem) {
+        if problem.severity == Severity::Warning {
+            self.warnings.push(problem);
+            return;
+        }
         let about_group =
             problem.rule == "X12-CONTROL" && matches!(problem.segment_id.as_str(), "GS" | "GE");
         if is_interchange_problem(&problem) || self.interchanges.is_empty() {
@@ -301,6 +308,7 @@ impl AckBuilder {
             interchanges: self.interchanges,
             rejections,
             problems_not_kept: self.dropped,
+            warnings: self.warnings,
         }
     }
 
@@ -339,6 +347,8 @@ pub struct Acknowledgments {
     pub rejections: Rejections,
     /// Problems counted but not kept for the 999.
     pub problems_not_kept: u64,
+    /// Warnings about input the reader tolerated: reported, never answered.
+    pub warnings: Vec<Problem>,
 }
 
 impl Acknowledgments {
@@ -351,14 +361,16 @@ impl Acknowledgments {
             .collect()
     }
 
-    /// Every problem, in order: interchange, then group, then set problems.
+    /// Every problem, in order: warnings, then interchange, group and set problems.
     pub fn problems(&self) -> impl Iterator<Item = &Problem> + '_ {
-        self.interchanges.iter().flat_map(|ic| {
-            ic.problems.iter().chain(ic.groups.iter().flat_map(|g| {
-                g.problems
-                    .iter()
-                    .chain(g.sets.iter().flat_map(|s| s.problems.iter()))
+        self.warnings
+            .iter()
+            .chain(self.interchanges.iter().flat_map(|ic| {
+                ic.problems.iter().chain(ic.groups.iter().flat_map(|g| {
+                    g.problems
+                        .iter()
+                        .chain(g.sets.iter().flat_map(|s| s.problems.iter()))
+                }))
             }))
-        })
     }
 }

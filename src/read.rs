@@ -195,21 +195,41 @@ impl<S: SegmentSource> ClaimReader<S> {
             match self.segments.next_segment()? {
                 Some(seg) => {
                     self.state.process(&seg);
+                    self.collect_warnings();
                     // Most segments produce nothing: keep reading without revisiting the queue.
                     while self.state.pending.is_empty() {
                         match self.segments.next_segment()? {
-                            Some(seg) => self.state.process(&seg),
+                            Some(seg) => {
+                                self.state.process(&seg);
+                                self.collect_warnings();
+                            }
                             None => break,
                         }
                     }
                 }
                 None => {
+                    self.collect_warnings();
                     if let Some(position) = self.segments.unterminated_tail() {
                         self.state.report_unterminated_tail(position);
                     }
                     self.state.finish();
                     self.finished = true;
                 }
+            }
+        }
+    }
+}
+
+impl<S: SegmentSource> ClaimReader<S> {
+    /// Hands out the source's warnings about input it tolerated (a byte-order mark,
+    /// padding, indentation), after the segment they were found at: a warning found with the
+    /// first ISA comes after the interchange it belongs to has opened.
+    #[inline]
+    fn collect_warnings(&mut self) {
+        if self.segments.has_warnings() {
+            for p in self.segments.take_warnings() {
+                self.state.summary.problems += 1;
+                self.state.pending.push_back(Event::Problem(p));
             }
         }
     }

@@ -1,6 +1,6 @@
 //! Envelope tracking: ISA/IEA, GS/GE and ST/SE nesting, control numbers and counts.
 
-use super::{Position, Problem, Segment};
+use super::{Position, Problem, Segment, ISA_LEN};
 
 /// What a segment means to the envelope.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -196,8 +196,11 @@ impl Envelope {
     }
 
     /// Checks the ISA's fixed fields against the 5010 envelope rules, each with its TA1 note
-    /// code (the delimiters and length were checked when the ISA was framed).
+    /// code: first each element's fixed width (the reader reads an ISA of the wrong length by
+    /// counting separators; the TA1 answers the field padded wrongly), then the values of
+    /// those of the right width.
     fn check_isa_fields(&mut self, isa: &Segment<'_>) {
+        let widths_right = self.check_isa_widths(isa);
         let checks: [IsaCheck; 10] = [
             (
                 1,
@@ -247,18 +250,37 @@ impl Envelope {
         ];
         for (element, code, valid, message) in checks {
             let value = isa.element(element);
-            if !valid(value) {
+            if widths_right[element] && !valid(value) {
                 let text = format!("{message}; found '{}'", String::from_utf8_lossy(value));
                 self.report_isa(isa, element, code, text);
             }
         }
-        if isa.delimiters().repetition.is_none() {
+        if widths_right[11] && isa.delimiters().repetition.is_none() {
             let text = format!(
                 "ISA11 is '{}', a 4010 standards id; 5010 puts the repetition separator there",
                 String::from_utf8_lossy(isa.element(11))
             );
             self.report_isa(isa, 11, "016", text);
         }
+    }
+
+    /// Reports every ISA element not of its fixed width, with the TA1 note code of the field;
+    /// returns, by element number, whether its width is right.
+    fn check_isa_widths(&mut self, isa: &Segment<'_>) -> [bool; 17] {
+        let mut right = [true; 17];
+        let isa_len = isa.body().len() + 1;
+        for (n, &(width, code)) in ISA_WIDTHS.iter().enumerate() {
+            let element = n + 1;
+            let found = isa.element(element).len();
+            if found != width {
+                right[element] = false;
+                let text = format!(
+                    "ISA{element:02} is {found} characters wide; expected exactly {width} (the ISA is {isa_len} bytes long; expected {ISA_LEN})"
+                );
+                self.report_isa(isa, element, code, text);
+            }
+        }
+        right
     }
 
     fn report_isa(
@@ -485,6 +507,26 @@ impl Envelope {
         });
     }
 }
+
+/// The fixed width of ISA01 to ISA16 and the TA1 note code (TA105) that answers each field.
+const ISA_WIDTHS: [(usize, &str); 16] = [
+    (2, "010"),
+    (10, "011"),
+    (2, "012"),
+    (10, "013"),
+    (2, "005"),
+    (15, "006"),
+    (2, "007"),
+    (15, "008"),
+    (6, "014"),
+    (4, "015"),
+    (1, "016"),
+    (5, "017"),
+    (9, "018"),
+    (1, "019"),
+    (1, "020"),
+    (1, "027"),
+];
 
 /// An ISA element, its TA1 note code, its test, and what is wrong when the test fails.
 type IsaCheck = (usize, &'static str, fn(&[u8]) -> bool, &'static str);

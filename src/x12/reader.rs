@@ -4,10 +4,37 @@ use std::io::Read;
 
 use super::byte_index::ByteIndex;
 use super::segment::{segment_id_len, Position, Segment};
-use super::{Delimiters, ReadError, ReadErrorKind, ISA_LEN};
+use super::{Delimiters, Problem, ReadError, ReadErrorKind, Severity, ISA_LEN, MAX_ISA_LEN};
 
 /// The longest segment the reader accepts; a longer one is an error, not an allocation.
 pub const MAX_SEGMENT_LEN: usize = 64 * 1024;
+
+/// How far into the input the first ISA may start: bytes before it that are not X12 (a
+/// mail header, a banner) are skipped with a warning when an ISA follows within this many.
+pub const JUNK_LIMIT: usize = 4096;
+
+/// The catalog rule of the warnings about input the reader tolerated.
+const FORMAT_RULE: &str = "X12-FORMAT";
+
+/// A UTF-8 byte-order mark.
+const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// What the reader tolerated; each kind is reported once per input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Tolerated {
+    ByteOrderMark,
+    LeadingWhiteSpace,
+    LeadingJunk,
+    LineBreakTerminator,
+    Indentation,
+    TrailingPadding,
+}
+
+impl Tolerated {
+    fn bit(self) -> u8 {
+        1 << (self as u8)
+    }
+}
 
 const READ_CHUNK: usize = 256 * 1024;
 
@@ -29,6 +56,13 @@ pub struct SegmentReader<R> {
     segment: u64,
     delimiters: Option<Delimiters>,
     unterminated_tail: Option<Position>,
+    /// True once the bytes before the first ISA (byte-order mark, white space, junk) are
+    /// dealt with.
+    prefix_done: bool,
+    /// The [`Tolerated`] kinds already reported, as bits.
+    tolerated: u8,
+    /// Warnings not yet taken.
+    warnings: Vec<Problem>,
 }
 
 /// A segment's span inside the buffer, found before it is handed out.
@@ -52,7 +86,24 @@ impl<R: Read> SegmentReader<R> {
             segment: 0,
             delimiters: None,
             unterminated_tail: None,
+            prefix_done: false,
+            tolerated: 0,
+            warnings: Vec::new(),
         }
+    }
+
+    /// True when warnings about tolerated input wait to be taken.
+    #[inline]
+    pub fn has_warnings(&self) -> bool {
+        !self.warnings.is_empty()
+    }
+
+    /// The warnings (rule `X12-FORMAT`, [`Severity::Warning`]) about input the reader
+    /// tolerated since the last call: a byte-order mark, white space or junk before the first
+    /// ISA, a line break as segment terminator, indentation, padding after the last segment.
+    /// Each kind is reported once per input.
+    pub fn take_warnings(&mut self) -> Vec<Problem> {
+        std::mem::take(&mut self.warnings)
     }
 
     /// The delimiters of the current interchange, once an ISA has been read.
@@ -104,7 +155,25 @@ impl<R: Read> SegmentReader<R> {
             return Ok(Some(framed));
         }
         loop {
+            if !self.prefix_done {
+                self.skip_prefix()?;
+                continue;
+            }
             let window = &self.buf[self.start..self.end];
+            if self.delimiters.is_some()
+                && !window.is_empty()
+                && window.iter().all(|&b| is_padding(b))
+            {
+                if self.eof {
+                    return self.finish_padded();
+                }
+                if window.len() > MAX_SEGMENT_LEN {
+                    // Padding this long is dropped as it comes, so it cannot fill the buffer.
+                    self.drop_padding();
+                }
+                self.refill()?;
+                continue;
+            }
             let lead = window
                 .iter()
                 .take_while(|b| b.is_ascii_whitespace())
@@ -152,21 +221,29 @@ impl<R: Read> SegmentReader<R> {
                         self.refill()?;
                         continue;
                     }
-                    let only_white_space_left = self.buf[raw_end..self.end]
-                        .iter()
-                        .all(u8::is_ascii_whitespace);
-                    if only_white_space_left && !self.eof && self.end - self.start < MAX_SEGMENT_LEN
-                    {
-                        // This may be the last segment: white space up to the end of the input
-                        // belongs to it, so the round trip gives every byte back.
+                    let only_padding_left =
+                        self.buf[raw_end..self.end].iter().all(|&b| is_padding(b));
+                    if only_padding_left && !self.eof && self.end - self.start < MAX_SEGMENT_LEN {
+                        // This may be the last segment: blank lines up to the end of the input
+                        // belong to it, so the round trip gives every byte back.
                         self.refill()?;
                         continue;
                     }
-                    if only_white_space_left && self.eof {
-                        raw_end = self.end;
+                    if only_padding_left && self.eof {
+                        raw_end = self.end_of_line_breaks(raw_end);
                     }
                     if body_end - body_start > MAX_SEGMENT_LEN {
                         return Err(self.error_here(body_start, ReadErrorKind::SegmentTooLong));
+                    }
+                    if self.buf[self.start..body_start]
+                        .iter()
+                        .any(|&b| !is_line_break(b))
+                    {
+                        self.tolerate(
+                            Tolerated::Indentation,
+                            body_start,
+                            "white space before a segment id (indentation); read as if it were not there".into(),
+                        );
                     }
                     return Ok(Some(Framed {
                         raw_end,
@@ -185,8 +262,13 @@ impl<R: Read> SegmentReader<R> {
                             segment: self.segment + 1,
                         });
                         let body_end = body_start + trimmed_len(rest);
+                        let mut raw_end = body_end;
+                        while raw_end < self.end && is_line_break(self.buf[raw_end]) {
+                            raw_end += 1;
+                        }
+                        let raw_end = self.end_of_line_breaks(raw_end);
                         return Ok(Some(Framed {
-                            raw_end: self.end,
+                            raw_end,
                             body_start,
                             body_end,
                         }));
@@ -235,12 +317,184 @@ impl<R: Read> SegmentReader<R> {
 
     /// Sets the delimiters from the ISA starting at `at`.
     fn read_isa(&mut self, at: usize) -> Result<(), ReadError> {
-        match Delimiters::from_isa(&self.buf[at..self.end]) {
-            Ok((delimiters, _)) => {
-                self.delimiters = Some(delimiters);
+        let (delimiters, len) = match Delimiters::from_isa(&self.buf[at..self.end]) {
+            Ok(found) => found,
+            Err(problem) => return Err(self.error_here(at, ReadErrorKind::Isa(problem))),
+        };
+        self.delimiters = Some(delimiters);
+        if is_line_break(delimiters.segment) {
+            let after = self.buf.get(at + len).copied();
+            let bare_cr = delimiters.segment == b'\r' && after != Some(b'\n');
+            if bare_cr && self.segment == 0 {
+                // Segments end with a bare CR: that is what ends a line of this file.
+                self.line_feeds.switch_byte(b'\r', &self.buf, at, self.end);
+            }
+            let name = if delimiters.segment == b'\n' {
+                "a line feed"
+            } else {
+                "a carriage return"
+            };
+            self.tolerate(
+                Tolerated::LineBreakTerminator,
+                at,
+                format!("the segment terminator (the byte after ISA16) is {name}; segments are read as ending there"),
+            );
+        }
+        Ok(())
+    }
+
+    /// Deals with what comes before the first ISA: UTF-16 text is an error; a UTF-8
+    /// byte-order mark, white space, and junk followed by an ISA within [`JUNK_LIMIT`] bytes
+    /// are skipped with a warning and left out of the first segment's `raw`.
+    fn skip_prefix(&mut self) -> Result<(), ReadError> {
+        while !self.eof && self.end - self.start < JUNK_LIMIT + MAX_ISA_LEN {
+            self.refill()?;
+        }
+        let window = &self.buf[self.start..self.end];
+        if let Some(big_endian) = utf16(window) {
+            let position = self.position_of(self.start);
+            return Err(ReadError::new(
+                ReadErrorKind::Utf16 { big_endian },
+                position,
+                String::new(),
+            ));
+        }
+        let bom = if window.starts_with(UTF8_BOM) {
+            UTF8_BOM.len()
+        } else {
+            0
+        };
+        let white = window[bom..]
+            .iter()
+            .take_while(|b| b.is_ascii_whitespace())
+            .count();
+        let first = bom + white;
+        let len = window.len();
+        let isa_first = starts_isa(&window[first..]);
+        if bom > 0 {
+            self.tolerate(
+                Tolerated::ByteOrderMark,
+                self.start,
+                "a UTF-8 byte-order mark before ISA; skipped".into(),
+            );
+        }
+        if first == len && !self.eof {
+            // Only white space so far: drop it and look further.
+            self.note_leading_white_space(bom, white);
+            self.start = self.end;
+            return Ok(());
+        }
+        self.prefix_done = true;
+        if first == len || isa_first {
+            // Empty input, or an ISA after white space: frame_next takes it from here.
+            self.note_leading_white_space(bom, white);
+            self.start += first;
+            return Ok(());
+        }
+        // The ISA must start within the first JUNK_LIMIT bytes of the input.
+        let limit = JUNK_LIMIT.saturating_sub(self.offset() as usize);
+        match find_isa(&self.buf[self.start..self.end], first, limit) {
+            Some(isa) => {
+                self.tolerate(
+                    Tolerated::LeadingJunk,
+                    self.start + first,
+                    format!(
+                        "{} bytes before the first ISA are not X12; skipped",
+                        isa - first
+                    ),
+                );
+                self.start += isa;
                 Ok(())
             }
-            Err(problem) => Err(self.error_here(at, ReadErrorKind::Isa(problem))),
+            None => {
+                let at = self.start + first;
+                Err(self.error_here(at, ReadErrorKind::NoIsa))
+            }
+        }
+    }
+
+    fn note_leading_white_space(&mut self, bom: usize, white: usize) {
+        if white > 0 {
+            self.tolerate(
+                Tolerated::LeadingWhiteSpace,
+                self.start + bom,
+                "white space before ISA; skipped".into(),
+            );
+        }
+    }
+
+    /// Ends the input after padding that follows the last segment: white space, Ctrl-Z
+    /// (0x1A) or NUL bytes. Blank lines pass silently; anything else is reported once. The
+    /// padding is consumed but belongs to no segment, so no writer copies it.
+    fn finish_padded(&mut self) -> Result<Option<Framed>, ReadError> {
+        self.drop_padding();
+        self.finish_clean()
+    }
+
+    fn drop_padding(&mut self) {
+        let window = &self.buf[self.start..self.end];
+        if window.iter().any(|&b| !is_line_break(b)) {
+            self.tolerate(
+                Tolerated::TrailingPadding,
+                self.start,
+                "white space, Ctrl-Z (0x1A) or NUL bytes after the last segment; ignored".into(),
+            );
+        }
+        self.start = self.end;
+    }
+
+    /// `from` moved to the end of the input when only line breaks follow it (they belong to
+    /// the last segment, for the round trip); else `from` (padding stays out of `raw`).
+    fn end_of_line_breaks(&self, from: usize) -> usize {
+        if self.eof && self.buf[from..self.end].iter().all(|&b| is_line_break(b)) {
+            self.end
+        } else {
+            from
+        }
+    }
+
+    /// Reports a kind of tolerated input once per input, at buffer index `at`.
+    fn tolerate(&mut self, kind: Tolerated, at: usize, message: String) {
+        let id = match kind {
+            Tolerated::ByteOrderMark
+            | Tolerated::LeadingWhiteSpace
+            | Tolerated::LeadingJunk
+            | Tolerated::LineBreakTerminator => "ISA".to_string(),
+            Tolerated::Indentation => {
+                let end = (at + 3).min(self.end);
+                segment_id_at(&self.buf[at.min(end)..end])
+            }
+            Tolerated::TrailingPadding => String::new(),
+        };
+        self.tolerate_at(kind, at, id, message);
+    }
+
+    fn tolerate_at(&mut self, kind: Tolerated, at: usize, segment_id: String, message: String) {
+        if self.tolerated & kind.bit() != 0 {
+            return;
+        }
+        self.tolerated |= kind.bit();
+        let mut position = self.position_of(at);
+        if kind == Tolerated::TrailingPadding {
+            // Padding is no segment: it is reported with the last one.
+            position.segment = self.segment;
+        }
+        self.warnings.push(Problem {
+            rule: FORMAT_RULE,
+            position,
+            segment_id,
+            message,
+            severity: Severity::Warning,
+            ..Problem::default()
+        });
+    }
+
+    /// The position of the segment that would start at buffer index `at`.
+    fn position_of(&self, at: usize) -> Position {
+        Position {
+            byte: self.buf_offset + at as u64,
+            line: self.line_before(at),
+            segment: self.segment + 1,
         }
     }
 
@@ -302,25 +556,56 @@ impl<R: Read> SegmentReader<R> {
 
     /// An error for the segment starting at buffer index `at`.
     fn error_here(&self, at: usize, kind: ReadErrorKind) -> ReadError {
-        let position = Position {
-            byte: self.buf_offset + at as u64,
-            line: self.line_before(at),
-            segment: self.segment + 1,
-        };
+        let position = self.position_of(at);
         let end = (at + 3).min(self.end);
         let found = &self.buf[at.min(end)..end];
         self.error_at(position, found, kind)
     }
 
     fn error_at(&self, position: Position, found: &[u8], kind: ReadErrorKind) -> ReadError {
-        let id: String = found
-            .iter()
-            .take(3)
-            .take_while(|b| b.is_ascii_alphanumeric())
-            .map(|&b| b as char)
-            .collect();
-        ReadError::new(kind, position, id)
+        ReadError::new(kind, position, segment_id_at(found))
     }
+}
+
+/// The alphanumeric start (at most 3 bytes) of `found`, as a segment id for messages.
+fn segment_id_at(found: &[u8]) -> String {
+    found
+        .iter()
+        .take(3)
+        .take_while(|b| b.is_ascii_alphanumeric())
+        .map(|&b| b as char)
+        .collect()
+}
+
+/// `Some(big_endian)` when `window`, the start of the input, is UTF-16 text: it starts with
+/// a UTF-16 byte-order mark, or holds `ISA` with a NUL after or before each letter.
+fn utf16(window: &[u8]) -> Option<bool> {
+    if window.starts_with(b"\xFF\xFE") {
+        return Some(false);
+    }
+    if window.starts_with(b"\xFE\xFF") {
+        return Some(true);
+    }
+    let head = &window[..window.len().min(JUNK_LIMIT)];
+    // In UTF-16 text that starts on a character, ASCII letters sit at even offsets in
+    // little-endian and at odd offsets in big-endian.
+    memchr::memmem::find(head, b"I\0S\0A").map(|at| at % 2 == 1)
+}
+
+/// Where the first ISA that really opens an interchange (16 element separators, usable
+/// delimiters) starts in `window`, searching from `from` for one that starts before `limit`.
+fn find_isa(window: &[u8], from: usize, limit: usize) -> Option<usize> {
+    let limit = limit.min(window.len());
+    if from >= limit {
+        return None;
+    }
+    memchr::memmem::find_iter(&window[from..], b"ISA")
+        .map(|at| from + at)
+        .take_while(|&at| at < limit)
+        .find(|&at| {
+            let rest = &window[at..];
+            starts_isa(rest) && !rest[3].is_ascii_whitespace() && Delimiters::from_isa(rest).is_ok()
+        })
 }
 
 fn starts_isa(bytes: &[u8]) -> bool {
@@ -340,15 +625,16 @@ fn is_final_iea(rest: &[u8]) -> bool {
         && body[4..].iter().filter(|&&b| b == body[3]).count() == 1
 }
 
+/// The length of `bytes` without the padding at its end.
 fn trimmed_len(bytes: &[u8]) -> usize {
-    bytes.len()
-        - bytes
-            .iter()
-            .rev()
-            .take_while(|b| b.is_ascii_whitespace())
-            .count()
+    bytes.len() - bytes.iter().rev().take_while(|&&b| is_padding(b)).count()
 }
 
 fn is_line_break(b: u8) -> bool {
     b == b'\n' || b == b'\r'
+}
+
+/// White space, Ctrl-Z (0x1A, the DOS end-of-file mark) or NUL: what tools pad files with.
+fn is_padding(b: u8) -> bool {
+    b.is_ascii_whitespace() || b == 0x1A || b == 0
 }
