@@ -172,7 +172,7 @@ mod tests {
         assert_eq!((d.segment, d.repetition, len), (b'\n', Some(b'^'), 107));
         let four_ten = b"ISA*00*          *00*          *ZZ*SUBMITTER *ZZ*RECEIVER       *260105*1200*U*00401*000000001*0*T*:~";
         let (d, len) = Delimiters::from_isa(four_ten).unwrap();
-        assert_eq!((d.repetition, len), (None, 100));
+        assert_eq!((d.repetition, len), (None, 101));
     }
 
     #[test]

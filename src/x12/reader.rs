@@ -638,3 +638,258 @@ fn is_line_break(b: u8) -> bool {
 fn is_padding(b: u8) -> bool {
     b.is_ascii_whitespace() || b == 0x1A || b == 0
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ISA: &str = "ISA*00*          *00*          *ZZ*SUBMITTER      *ZZ*RECEIVER       *260105*1200*^*00501*000000001*0*T*:~";
+
+    /// A small interchange with `~` and a line break after each segment.
+    fn interchange() -> String {
+        format!(
+            "{ISA}\nGS*HC*SUBMITTER*RECEIVER*20260105*1200*1*X*005010X222A1~\nST*837*0001*005010X222A1~\nBHT*0019*00*1*20260105*1200*CH~\nSE*3*0001~\nGE*1*1~\nIEA*1*000000001~\n"
+        )
+    }
+
+    /// Hands out at most `step` bytes per read, as a pipe may.
+    struct Trickle<'a> {
+        bytes: &'a [u8],
+        step: usize,
+    }
+
+    impl Read for Trickle<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let n = self.step.min(buf.len()).min(self.bytes.len());
+            buf[..n].copy_from_slice(&self.bytes[..n]);
+            self.bytes = &self.bytes[n..];
+            Ok(n)
+        }
+    }
+
+    /// Every segment's raw bytes, id and position, and the warnings, read `step` bytes at a
+    /// time; the offset at the end must be the input's length.
+    fn read_all(
+        input: &[u8],
+        step: usize,
+    ) -> Result<(Vec<(Vec<u8>, String, Position)>, Vec<Problem>), ReadError> {
+        let mut reader = SegmentReader::new(Trickle { bytes: input, step });
+        let mut segments = Vec::new();
+        while let Some(seg) = reader.next_segment()? {
+            segments.push((seg.raw().to_vec(), seg.id_str().to_string(), seg.position()));
+        }
+        assert_eq!(reader.offset(), input.len() as u64, "every byte consumed");
+        Ok((segments, reader.take_warnings()))
+    }
+
+    fn read_ok(input: &[u8]) -> (Vec<(Vec<u8>, String, Position)>, Vec<Problem>) {
+        let whole = read_all(input, usize::MAX).unwrap();
+        for step in [1, 2, 7] {
+            let trickled = read_all(input, step).unwrap();
+            assert_eq!(trickled.0, whole.0, "same segments {step} bytes at a time");
+            assert_eq!(trickled.1, whole.1, "same warnings {step} bytes at a time");
+        }
+        whole
+    }
+
+    fn messages(warnings: &[Problem]) -> Vec<&str> {
+        assert!(warnings
+            .iter()
+            .all(|w| w.rule == "X12-FORMAT" && w.severity == Severity::Warning));
+        warnings.iter().map(|w| w.message.as_str()).collect()
+    }
+
+    #[test]
+    fn a_clean_interchange_has_no_warnings_and_rebuilds_exactly() {
+        let input = interchange();
+        let (segments, warnings) = read_ok(input.as_bytes());
+        assert!(warnings.is_empty());
+        let rebuilt: Vec<u8> = segments.iter().flat_map(|s| s.0.clone()).collect();
+        assert_eq!(rebuilt, input.as_bytes());
+    }
+
+    #[test]
+    fn byte_order_mark_and_white_space_are_skipped_once_and_left_out_of_raw() {
+        let input = format!("\u{feff} \r\n{}", interchange());
+        let (segments, warnings) = read_ok(input.as_bytes());
+        assert_eq!(
+            messages(&warnings),
+            [
+                "a UTF-8 byte-order mark before ISA; skipped",
+                "white space before ISA; skipped"
+            ]
+        );
+        assert_eq!(warnings[0].position.byte, 0);
+        assert_eq!(warnings[1].position.byte, 3);
+        assert!(segments[0].0.starts_with(b"ISA*00*"), "raw starts at ISA");
+        assert_eq!(
+            segments[0].2,
+            Position {
+                byte: 6,
+                line: 2,
+                segment: 1
+            }
+        );
+        assert_eq!(segments[1].2.line, 3);
+        assert_eq!(segments.len(), 7);
+    }
+
+    #[test]
+    fn junk_before_an_isa_within_4_kib_is_skipped_else_an_error() {
+        let junk = "From: billing\nSubject: claims ISA not yet\n\n";
+        let input = format!("{junk}{}", interchange());
+        let (segments, warnings) = read_ok(input.as_bytes());
+        assert_eq!(
+            messages(&warnings),
+            [format!(
+                "{} bytes before the first ISA are not X12; skipped",
+                junk.len()
+            )]
+        );
+        assert_eq!(warnings[0].position.byte, 0);
+        assert!(segments[0].0.starts_with(b"ISA*00*"));
+        assert_eq!(
+            segments[0].2,
+            Position {
+                byte: junk.len() as u64,
+                line: 4,
+                segment: 1
+            }
+        );
+
+        let far = format!("{}\n{}", "x".repeat(JUNK_LIMIT), interchange());
+        let e = read_all(far.as_bytes(), usize::MAX).unwrap_err();
+        assert_eq!(e.kind, ReadErrorKind::NoIsa);
+        assert_eq!((e.position.byte, e.segment_id.as_str()), (0, "xxx"));
+    }
+
+    #[test]
+    fn utf16_is_an_error_naming_the_encoding() {
+        let text = interchange();
+        let le: Vec<u8> = text.bytes().flat_map(|b| [b, 0]).collect();
+        let be: Vec<u8> = text.bytes().flat_map(|b| [0, b]).collect();
+        let with_bom = |bom: &[u8], body: &[u8]| [bom, body].concat();
+        for (input, big_endian) in [
+            (le.clone(), false),
+            (be.clone(), true),
+            (with_bom(b"\xFF\xFE", &le), false),
+            (with_bom(b"\xFE\xFF", &be), true),
+        ] {
+            let e = read_all(&input, usize::MAX).unwrap_err();
+            assert_eq!(e.kind, ReadErrorKind::Utf16 { big_endian });
+            assert_eq!(e.position.byte, 0);
+        }
+    }
+
+    #[test]
+    fn padding_after_the_last_segment_is_reported_once_and_left_out_of_raw() {
+        let clean = interchange();
+        for tail in ["\x1a", "\0\0\0\0", "   \t", "\r\n\x1a\0 "] {
+            let input = format!("{clean}{tail}");
+            let (segments, warnings) = read_ok(input.as_bytes());
+            assert_eq!(
+                messages(&warnings),
+                ["white space, Ctrl-Z (0x1A) or NUL bytes after the last segment; ignored"],
+                "{tail:?}"
+            );
+            let last = segments.last().unwrap();
+            assert_eq!(last.1, "IEA");
+            assert!(
+                last.0.ends_with(b"000000001~\n") || last.0.ends_with(b"~\n\r\n"),
+                "{tail:?}: {:?}",
+                last.0
+            );
+            assert_eq!(warnings[0].position.segment, 7);
+        }
+        // Blank lines at the end are no padding: they stay with the last segment.
+        let (segments, warnings) = read_ok(format!("{clean}\n\n").as_bytes());
+        assert!(warnings.is_empty());
+        assert!(segments.last().unwrap().0.ends_with(b"~\n\n\n"));
+        // An unterminated IEA followed by Ctrl-Z is read, padding left out.
+        let input = format!("{}\x1a", clean.trim_end().trim_end_matches('~'));
+        let mut reader = SegmentReader::new(input.as_bytes());
+        let mut last = Vec::new();
+        while let Some(seg) = reader.next_segment().unwrap() {
+            last = seg.raw().to_vec();
+        }
+        assert_eq!(last, b"IEA*1*000000001");
+        assert!(reader.unterminated_tail().is_some());
+        assert_eq!(reader.take_warnings().len(), 1);
+        // Megabytes of NUL padding do not fill the buffer.
+        let mut input = clean.clone().into_bytes();
+        input.resize(input.len() + 3 * READ_CHUNK, 0);
+        let (segments, warnings) = read_all(&input, usize::MAX).unwrap();
+        assert_eq!((segments.len(), warnings.len()), (7, 1));
+    }
+
+    #[test]
+    fn line_feed_and_carriage_return_terminators_keep_lines_right() {
+        let clean = interchange();
+        let lf = clean.replace("~\n", "\n");
+        let (segments, warnings) = read_ok(lf.as_bytes());
+        assert_eq!(
+            messages(&warnings),
+            ["the segment terminator (the byte after ISA16) is a line feed; segments are read as ending there"]
+        );
+        let ids: Vec<&str> = segments.iter().map(|s| s.1.as_str()).collect();
+        assert_eq!(ids, ["ISA", "GS", "ST", "BHT", "SE", "GE", "IEA"]);
+        let lines: Vec<u64> = segments.iter().map(|s| s.2.line).collect();
+        assert_eq!(lines, [1, 2, 3, 4, 5, 6, 7]);
+        assert_eq!(segments[4].0, b"SE*3*0001\n");
+
+        let cr = clean.replace("~\n", "\r");
+        let (segments, warnings) = read_ok(cr.as_bytes());
+        assert!(warnings[0].message.contains("a carriage return"));
+        let lines: Vec<u64> = segments.iter().map(|s| s.2.line).collect();
+        assert_eq!(lines, [1, 2, 3, 4, 5, 6, 7], "a bare CR ends a line");
+
+        // CR LF after ISA16: the CR terminates, the LF is the line break.
+        let crlf = clean.replace("~\n", "\r\n");
+        let (segments, _) = read_ok(crlf.as_bytes());
+        let lines: Vec<u64> = segments.iter().map(|s| s.2.line).collect();
+        assert_eq!(lines, [1, 2, 3, 4, 5, 6, 7]);
+        assert_eq!(
+            segments[1].0,
+            b"GS*HC*SUBMITTER*RECEIVER*20260105*1200*1*X*005010X222A1\r\n"
+        );
+    }
+
+    #[test]
+    fn indentation_is_read_and_reported_once() {
+        let indented = interchange()
+            .replace("\nST*", "\n  ST*")
+            .replace("\nBHT*", "\n\tBHT*");
+        let (segments, warnings) = read_ok(indented.as_bytes());
+        assert_eq!(
+            messages(&warnings),
+            ["white space before a segment id (indentation); read as if it were not there"]
+        );
+        assert_eq!(warnings[0].segment_id, "ST");
+        assert_eq!(warnings[0].position.segment, 3);
+        assert_eq!(segments[2].1, "ST");
+        assert_eq!(
+            segments[2].0, b"  ST*837*0001*005010X222A1~\n",
+            "raw keeps it (round trip)"
+        );
+    }
+
+    #[test]
+    fn an_isa_of_the_wrong_width_is_read_by_counting_separators() {
+        let short = interchange().replacen("*SUBMITTER      *", "*SUBMITTER   *", 1);
+        let (segments, warnings) = read_ok(short.as_bytes());
+        assert!(
+            warnings.is_empty(),
+            "the envelope answers it, not the reader"
+        );
+        assert_eq!(segments.len(), 7);
+        assert_eq!(segments[0].0.len(), 104);
+        assert_eq!(
+            segments[1].2,
+            Position {
+                byte: 104,
+                line: 2,
+                segment: 2
+            }
+        );
+    }
+}
