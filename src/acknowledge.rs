@@ -27,6 +27,8 @@
 //!   `001` (IEA02 differs from ISA13), `021` (IEA01 count), `016`, and `023` for a last IEA
 //!   without its terminator: the content is whole, so the groups are judged by the 999. A TA1
 //!   is written for `R`, and for any interchange whose ISA14 is `1`.
+//! - **Warnings** (`Severity::Warning`, such as `X12-FORMAT` for a byte-order mark or padding
+//!   the reader tolerated) reject nothing: they are kept apart for the report.
 //! - **999**: a group with its own problems (GE01, GE02, missing GE) is rejected with every set
 //!   in it (AK901 `R`); otherwise each set with a problem is rejected (IK501 `R`).
 
