@@ -350,8 +350,11 @@ impl<R: Read> SegmentReader<R> {
         while !self.eof && self.end - self.start < JUNK_LIMIT + MAX_ISA_LEN {
             self.refill()?;
         }
+        // Only the very start of the input can be UTF-16 or carry a byte-order mark (after
+        // a long run of white space, dropped below, it is too late for either).
+        let at_start = self.offset() == 0;
         let window = &self.buf[self.start..self.end];
-        if let Some(big_endian) = utf16(window) {
+        if let Some(big_endian) = utf16(window).filter(|_| at_start) {
             let position = self.position_of(self.start);
             return Err(ReadError::new(
                 ReadErrorKind::Utf16 { big_endian },
@@ -359,7 +362,7 @@ impl<R: Read> SegmentReader<R> {
                 String::new(),
             ));
         }
-        let bom = if window.starts_with(UTF8_BOM) {
+        let bom = if at_start && window.starts_with(UTF8_BOM) {
             UTF8_BOM.len()
         } else {
             0
