@@ -152,10 +152,18 @@ fn pyx12_failures(out: &Path, name: &str, exts: &[&str]) -> Vec<String> {
         .collect()
 }
 
+/// A case name, the bytes before and after a clean file, and the warnings expected.
+type Wrapped = (
+    &'static str,
+    &'static [u8],
+    &'static [u8],
+    &'static [&'static str],
+);
+
 #[test]
 fn bom_white_space_junk_and_padding_are_read_reported_once_and_left_out() {
     let clean = clean();
-    let cases: [(&str, &[u8], &[u8], &[&str]); 6] = [
+    let cases: [Wrapped; 6] = [
         (
             "bom",
             b"\xEF\xBB\xBF",

@@ -655,6 +655,9 @@ mod tests {
         )
     }
 
+    /// Each segment's raw bytes, id and position, and the warnings of the input.
+    type ReadBack = (Vec<(Vec<u8>, String, Position)>, Vec<Problem>);
+
     /// Hands out at most `step` bytes per read, as a pipe may.
     struct Trickle<'a> {
         bytes: &'a [u8],
@@ -672,10 +675,7 @@ mod tests {
 
     /// Every segment's raw bytes, id and position, and the warnings, read `step` bytes at a
     /// time; the offset at the end must be the input's length.
-    fn read_all(
-        input: &[u8],
-        step: usize,
-    ) -> Result<(Vec<(Vec<u8>, String, Position)>, Vec<Problem>), ReadError> {
+    fn read_all(input: &[u8], step: usize) -> Result<ReadBack, ReadError> {
         let mut reader = SegmentReader::new(Trickle { bytes: input, step });
         let mut segments = Vec::new();
         while let Some(seg) = reader.next_segment()? {
@@ -685,7 +685,7 @@ mod tests {
         Ok((segments, reader.take_warnings()))
     }
 
-    fn read_ok(input: &[u8]) -> (Vec<(Vec<u8>, String, Position)>, Vec<Problem>) {
+    fn read_ok(input: &[u8]) -> ReadBack {
         let whole = read_all(input, usize::MAX).unwrap();
         for step in [1, 2, 7] {
             let trickled = read_all(input, step).unwrap();
