@@ -63,6 +63,8 @@ pub struct SegmentReader<R> {
     tolerated: u8,
     /// Warnings not yet taken.
     warnings: Vec<Problem>,
+    /// The id of the last segment read (NUL-padded), to name it in a padding warning.
+    last_id: [u8; 3],
 }
 
 /// A segment's span inside the buffer, found before it is handed out.
@@ -89,6 +91,7 @@ impl<R: Read> SegmentReader<R> {
             prefix_done: false,
             tolerated: 0,
             warnings: Vec::new(),
+            last_id: [0; 3],
         }
     }
 
@@ -139,6 +142,8 @@ impl<R: Read> SegmentReader<R> {
             return Err(self.error_at(position, body, ReadErrorKind::BadSegmentId));
         };
         self.segment += 1;
+        // Kept for a warning about padding after the last segment; a 3-byte store.
+        self.last_id = [body[0], body[1], if id_len == 3 { body[2] } else { 0 }];
         self.start = framed.raw_end;
         Ok(Some(Segment::with_id_len(
             &self.buf[raw_start..framed.raw_end],
@@ -467,7 +472,7 @@ impl<R: Read> SegmentReader<R> {
                 let end = (at + 3).min(self.end);
                 segment_id_at(&self.buf[at.min(end)..end])
             }
-            Tolerated::TrailingPadding => String::new(),
+            Tolerated::TrailingPadding => segment_id_at(&self.last_id),
         };
         self.tolerate_at(kind, at, id, message);
     }
@@ -803,6 +808,7 @@ mod tests {
                 last.0
             );
             assert_eq!(warnings[0].position.segment, 7);
+            assert_eq!(warnings[0].segment_id, "IEA");
         }
         // Blank lines at the end are no padding: they stay with the last segment.
         let (segments, warnings) = read_ok(format!("{clean}\n\n").as_bytes());
