@@ -70,8 +70,7 @@ fn read_all<R: Read>(source: R, payload: &[u8]) -> Outcome {
                     seg.element_count(),
                     seg.component(1, 1),
                 );
-                let from = *first
-                    .get_or_insert(seg.position().byte as usize - seg.body_start());
+                let from = *first.get_or_insert(seg.position().byte as usize - seg.body_start());
                 joined.extend_from_slice(seg.raw());
                 raws.push(seg.raw().to_vec());
                 let offset = reader.offset() as usize;
@@ -94,7 +93,11 @@ fn read_all<R: Read>(source: R, payload: &[u8]) -> Outcome {
     if end.is_ok() {
         // A clean end consumes every byte; what follows the last segment's raw bytes is
         // padding (white space, Ctrl-Z, NUL).
-        assert_eq!(offset, payload.len() as u64, "clean end before the end of input");
+        assert_eq!(
+            offset,
+            payload.len() as u64,
+            "clean end before the end of input"
+        );
         assert!(
             payload[from + joined.len()..]
                 .iter()
