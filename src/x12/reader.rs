@@ -247,7 +247,7 @@ impl<R: Read> SegmentReader<R> {
                         self.tolerate(
                             Tolerated::Indentation,
                             body_start,
-                            "white space before a segment id (indentation); read as if it were not there".into(),
+                            || "white space before a segment id (indentation); read as if it were not there".into(),
                         );
                     }
                     return Ok(Some(Framed {
@@ -342,7 +342,7 @@ impl<R: Read> SegmentReader<R> {
             self.tolerate(
                 Tolerated::LineBreakTerminator,
                 at,
-                format!("the segment terminator (the byte after ISA16) is {name}; segments are read as ending there"),
+                || format!("the segment terminator (the byte after ISA16) is {name}; segments are read as ending there"),
             );
         }
         Ok(())
@@ -380,11 +380,9 @@ impl<R: Read> SegmentReader<R> {
         let len = window.len();
         let isa_first = starts_isa(&window[first..]);
         if bom > 0 {
-            self.tolerate(
-                Tolerated::ByteOrderMark,
-                self.start,
-                "a UTF-8 byte-order mark before ISA; skipped".into(),
-            );
+            self.tolerate(Tolerated::ByteOrderMark, self.start, || {
+                "a UTF-8 byte-order mark before ISA; skipped".into()
+            });
         }
         if first == len && !self.eof {
             // Only white space so far: drop it and look further.
@@ -403,14 +401,12 @@ impl<R: Read> SegmentReader<R> {
         let limit = JUNK_LIMIT.saturating_sub(self.offset() as usize);
         match find_isa(&self.buf[self.start..self.end], first, limit) {
             Some(isa) => {
-                self.tolerate(
-                    Tolerated::LeadingJunk,
-                    self.start + first,
+                self.tolerate(Tolerated::LeadingJunk, self.start + first, || {
                     format!(
                         "{} bytes before the first ISA are not X12; skipped",
                         isa - first
-                    ),
-                );
+                    )
+                });
                 self.start += isa;
                 Ok(())
             }
@@ -423,11 +419,9 @@ impl<R: Read> SegmentReader<R> {
 
     fn note_leading_white_space(&mut self, bom: usize, white: usize) {
         if white > 0 {
-            self.tolerate(
-                Tolerated::LeadingWhiteSpace,
-                self.start + bom,
-                "white space before ISA; skipped".into(),
-            );
+            self.tolerate(Tolerated::LeadingWhiteSpace, self.start + bom, || {
+                "white space before ISA; skipped".into()
+            });
         }
     }
 
@@ -442,11 +436,9 @@ impl<R: Read> SegmentReader<R> {
     fn drop_padding(&mut self) {
         let window = &self.buf[self.start..self.end];
         if window.iter().any(|&b| !is_line_break(b)) {
-            self.tolerate(
-                Tolerated::TrailingPadding,
-                self.start,
-                "white space, Ctrl-Z (0x1A) or NUL bytes after the last segment; ignored".into(),
-            );
+            self.tolerate(Tolerated::TrailingPadding, self.start, || {
+                "white space, Ctrl-Z (0x1A) or NUL bytes after the last segment; ignored".into()
+            });
         }
         self.start = self.end;
     }
@@ -461,8 +453,13 @@ impl<R: Read> SegmentReader<R> {
         }
     }
 
-    /// Reports a kind of tolerated input once per input, at buffer index `at`.
-    fn tolerate(&mut self, kind: Tolerated, at: usize, message: String) {
+    /// Reports a kind of tolerated input once per input, at buffer index `at`. The message is
+    /// made only the first time: an indented file takes this path at every segment.
+    fn tolerate(&mut self, kind: Tolerated, at: usize, message: impl FnOnce() -> String) {
+        if self.tolerated & kind.bit() != 0 {
+            return;
+        }
+        self.tolerated |= kind.bit();
         let id = match kind {
             Tolerated::ByteOrderMark
             | Tolerated::LeadingWhiteSpace
@@ -474,14 +471,6 @@ impl<R: Read> SegmentReader<R> {
             }
             Tolerated::TrailingPadding => segment_id_at(&self.last_id),
         };
-        self.tolerate_at(kind, at, id, message);
-    }
-
-    fn tolerate_at(&mut self, kind: Tolerated, at: usize, segment_id: String, message: String) {
-        if self.tolerated & kind.bit() != 0 {
-            return;
-        }
-        self.tolerated |= kind.bit();
         let mut position = self.position_of(at);
         if kind == Tolerated::TrailingPadding {
             // Padding is no segment: it is reported with the last one.
@@ -490,8 +479,8 @@ impl<R: Read> SegmentReader<R> {
         self.warnings.push(Problem {
             rule: FORMAT_RULE,
             position,
-            segment_id,
-            message,
+            segment_id: id,
+            message: message(),
             severity: Severity::Warning,
             ..Problem::default()
         });
