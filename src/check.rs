@@ -245,6 +245,9 @@ impl Engine {
     /// A configured distinct-service modifier makes the 97140 pair edit a repair wherever the
     /// profile would reject it (and leaves it off where the profile turns it off).
     fn action_for(&self, id: &str, profile: &Profile, claim: &Claim) -> Action {
+        if crate::rules::ALWAYS_REJECT.contains(&id) {
+            return Action::Reject;
+        }
         if let Some(&configured) = self.config.rules.get(id) {
             return configured;
         }

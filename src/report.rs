@@ -27,7 +27,7 @@ impl Totals {
     fn add(&mut self, result: &ClaimResult) {
         self.claims += 1;
         self.findings += result.findings.len() as u64;
-        self.charges.0 += result.claim.total_charge.value.unwrap_or_default().0;
+        self.charges.0 += result.claim.total_charge.cents().unwrap_or_default().0;
         self.at_stake.0 += result.money_at_stake().0;
         match result.disposition {
             Disposition::Accepted => self.accepted += 1,

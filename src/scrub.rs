@@ -169,6 +169,14 @@ pub struct Accounting {
     /// Their CLM02.
     #[serde(rename = "rejected_ta1_charges_cents")]
     pub rejected_ta1_charges: Cents,
+    /// Claims read whose CLM02 is not exact in cents (AMOUNT-PRECISION: more than 2 decimal
+    /// places, or beyond `i64` cents). They are counted in `claims_in` and in the rejection
+    /// that answers them, and in no charge total on either side (report.json gives each one's
+    /// CLM02 as read in `charge_not_exact`).
+    pub unpriced_claims: u64,
+    /// Of those, claims counted in a rejection (277CA, 999 or TA1): always all of them, since
+    /// such a claim is never forwarded.
+    pub unpriced_rejected: u64,
 }
 
 impl Accounting {
@@ -188,9 +196,12 @@ impl Accounting {
         )
     }
 
-    /// True when claims and charges in equal claims and charges out.
+    /// True when claims and charges in equal claims and charges out, and every claim whose
+    /// charge is not exact was rejected.
     pub fn balances(&self) -> bool {
-        self.claims_in == self.claims_out() && self.charges_in == self.charges_out()
+        self.claims_in == self.claims_out()
+            && self.charges_in == self.charges_out()
+            && self.unpriced_claims == self.unpriced_rejected
     }
 
     /// Both sides, for a person.
@@ -210,6 +221,23 @@ impl Accounting {
             self.rejected_999_charges,
             self.rejected_ta1_charges,
             if self.charges_in == self.charges_out() { "balanced" } else { "MISMATCH" },
+        ) + &self.describe_unpriced()
+    }
+
+    /// The claims with a charge not exact in cents, when there are any.
+    fn describe_unpriced(&self) -> String {
+        if self.unpriced_claims == 0 && self.unpriced_rejected == 0 {
+            return String::new();
+        }
+        format!(
+            "; {} claims with a CLM02 not exact in cents (in no charge total) = {} rejected ({})",
+            self.unpriced_claims,
+            self.unpriced_rejected,
+            if self.unpriced_claims == self.unpriced_rejected {
+                "balanced"
+            } else {
+                "MISMATCH"
+            },
         )
     }
 }
@@ -796,11 +824,16 @@ impl<'r> RulePass<'r> {
     /// corrected side is counted by the corrected writer itself.
     fn account(&mut self, result: &ClaimResult) -> Outcome {
         let a = &mut self.accounting;
-        let charge = result.claim.total_charge.value.unwrap_or_default().0;
+        // A CLM02 cents cannot hold is in no charge total (see `Accounting::unpriced_claims`);
+        // an unreadable one counts as 0 (the 999 rejects its set).
+        let total = &result.claim.total_charge;
+        let charge = total.cents().unwrap_or_default().0;
+        let unpriced = u64::from(total.is_not_exact());
         a.claims_in += 1;
         a.charges_in.0 += charge;
+        a.unpriced_claims += unpriced;
         let env = &result.claim.envelope;
-        if self.rejections.interchanges.contains(&env.interchange) {
+        let outcome = if self.rejections.interchanges.contains(&env.interchange) {
             a.rejected_ta1 += 1;
             a.rejected_ta1_charges.0 += charge;
             Outcome::RejectedTa1
@@ -817,7 +850,11 @@ impl<'r> RulePass<'r> {
                 a.repaired += 1;
             }
             Outcome::Corrected
+        };
+        if outcome != Outcome::Corrected {
+            a.unpriced_rejected += unpriced;
         }
+        outcome
     }
 
     fn corrected_error(&self, e: CorrectedError) -> ScrubError {
@@ -906,6 +943,14 @@ mod tests {
         assert!(!a.balances());
         assert!(a.describe().contains("MISMATCH"));
         a.removed_line_charges = Cents(1_000);
+        a.unpriced_claims = 1;
+        assert!(
+            !a.balances(),
+            "a claim not exact in cents that was not rejected"
+        );
+        assert!(a.describe().contains("not exact in cents"));
+        a.unpriced_rejected = 1;
+        assert!(a.balances(), "{}", a.describe());
         a.rejected_ta1 = 1;
         assert!(!a.balances(), "one claim too many out");
     }

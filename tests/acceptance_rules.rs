@@ -179,9 +179,8 @@ fn output_is_the_same_with_one_and_two_threads() {
 /// Rule ids in the product policy's tables (the X12-* ids are answered by the 999/TA1, not by
 /// claim rules).
 fn catalog_rule_ids() -> Vec<String> {
-    let catalog = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/reference/rule-catalog.md");
-    let text = std::fs::read_to_string(&catalog)
-        .expect("shared/reference/rule-catalog.md beside the repo");
+    let catalog = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/rule-catalog.md");
+    let text = std::fs::read_to_string(&catalog).expect("docs/rule-catalog.md in the repository");
     text.lines()
         .filter_map(|l| l.strip_prefix("| "))
         .filter_map(|l| l.split(' ').next())

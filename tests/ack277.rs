@@ -274,7 +274,11 @@ fn pyx12_ok(name: &str, bytes: &[u8]) -> String {
 // ---------------------------------------------------------------------------------------
 
 fn charge(r: &ClaimResult) -> i64 {
-    r.claim.total_charge.value.expect("sample CLM02 readable").0
+    r.claim
+        .total_charge
+        .cents()
+        .expect("sample CLM02 readable")
+        .0
 }
 
 /// Every property the brief asks of a 277CA for `results`.

@@ -49,6 +49,7 @@ fn problem(
         element,
         code,
         message: message.into(),
+        ..Problem::default()
     }
 }
 

@@ -188,6 +188,41 @@ fn assert_clean(file: &str, rule: &str) {
 }
 
 #[test]
+fn amount_precision() {
+    assert_rule(
+        "amount-precision",
+        "AMOUNT-PRECISION",
+        "reject",
+        &[
+            at("PCN-AMT-1", None, "CLM*PCN-AMT-1", 2, 0)
+                .stc("178")
+                .says("CLM02 amount 142.505 has more than 2 decimal places"),
+            at("PCN-AMT-1", None, "AMT*F5", 2, 0)
+                .stc("697")
+                .says("AMT02 amount 10.001 has more than 2 decimal places"),
+            at("PCN-AMT-1", Some(0), "SV1*HC:97110", 2, 0)
+                .stc("583")
+                .says("SV102 amount 90.005 has more than 2 decimal places"),
+        ],
+    );
+}
+
+#[test]
+fn amount_precision_cannot_be_turned_off() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.toml");
+    std::fs::write(&config, "[rules]\n\"AMOUNT-PRECISION\" = \"off\"\n").unwrap();
+    let run = check(
+        "amount-precision.fires.837",
+        &["--config", config.to_str().unwrap()],
+    );
+    let found = run.of("AMOUNT-PRECISION");
+    assert_eq!(found.len(), 3, "{found:#?}");
+    assert!(found.iter().all(|f| f["action"] == "reject"), "{found:#?}");
+    assert_eq!(run.summary["rejected"], 1);
+}
+
+#[test]
 fn clm_balance() {
     assert_rule(
         "clm-balance",

@@ -2,7 +2,7 @@
 //! json` on the per-rule samples in `samples/rules/traction/` (made by
 //! `tools/make_traction_samples.py`). Each rule has a `.fires.837` sample that must produce it
 //! with the catalog's action (and repair) and a `.clean.837` variant that must not; the
-//! profile differences of `shared/reference/rule-catalog.md` are checked with `--profile` and
+//! profile differences of `docs/rule-catalog.md` are checked with `--profile` and
 //! `--config`.
 
 use std::path::{Path, PathBuf};

@@ -26,6 +26,8 @@ What it does:
         pairwise disjoint (CRC01, NTE01, PWK01, QTY01, AMT01 ...). Where no such element exists
         (HI: its qualifier sits inside the composite HI01) the entries are told apart only by
         their order, and the generator says so in a comment;
+  * gives every segment entry its `position` (pyx12's <pos>, the guide's position number): entries
+    of one loop with the same tag at one position may come in any order among themselves;
   * gives every segment entry its `elements`: one inline table per element position, in order
     (usage from the map; type and length limits from pyx12's dataele.xml, which must sit next to
     the map; inline code lists of ID elements; see the header of the generated file).
@@ -85,6 +87,7 @@ class Seg:
     usage: str
     max_use: int  # 0 = unbounded
     elements: list[Element]
+    position: int  # the segment's position number in the guide's table (pyx12's <pos>)
     element: int | None = None
     values: list[str] = field(default_factory=list)
 
@@ -179,6 +182,7 @@ def read_segment(node: ET.Element, types: dict[str, DataEle]) -> Seg:
         usage=(node.findtext("usage") or "").strip(),
         max_use=parse_repeat(node.findtext("max_use")),
         elements=elements,
+        position=int((node.findtext("pos") or "").strip()),
     )
 
 
@@ -264,7 +268,7 @@ def signature(loop: Loop):
         loop.name,
         loop.repeat,
         tuple(
-            (s.id, s.name, s.usage, s.max_use, s.element, tuple(s.values), tuple(render_elements(s.elements, "")))
+            (s.id, s.name, s.usage, s.max_use, s.position, s.element, tuple(s.values), tuple(render_elements(s.elements, "")))
             for s in loop.segments
         ),
         tuple(signature(c) + (c.usage,) for c in loop.children),
@@ -370,6 +374,14 @@ def render(loops: list[Loop], auto: set[str], pyx12_version: str, map_path: str)
     w(f"#              code lists tell the entries apart ({', '.join(sorted(auto))}).")
     w("#              Entries of the same tag with no such element (HI) are told apart by order only.")
     w("#              Segments pyx12 marks \"N\" (not used) are left out. SE is left to the envelope layer.")
+    w("#   position   the entry's position number in the guide's table (pyx12's <pos>). Entries of a")
+    w("#              loop with the same segment id at the same position (the 2300 REFs at 1800, the")
+    w("#              2400 DTPs at 4550) share that position: they may come in any order among")
+    w("#              themselves, each with its own usage and max_use; listing order inside a")
+    w("#              position is not a syntax rule. Sibling loops whose triggers share a position")
+    w("#              (2310A-F NM1 at 2500, 2420A-H NM1 at 5000) may likewise come in any order.")
+    w("#              A loop's position is its trigger's (pyx12's loop <pos> is not used: it")
+    w("#              differs from the trigger's for 2330D-G and 2420G-H).")
     w("#   elements   every element position of the segment entry, in order (the X12-ELEMENT rule):")
     w("#                usage   \"R\", \"S\" or \"N\" (not used: any value is an error); default \"S\".")
     w("#                        A \"N\" element gives nothing else.")
@@ -422,7 +434,10 @@ def render(loops: list[Loop], auto: set[str], pyx12_version: str, map_path: str)
                 w(f"trigger = {{ segment = {toml_str(first.id)} }}")
         w("segments = [")
         for s in loop.segments:
-            entry = f"{{ id = {toml_str(s.id)}, usage = {toml_str(s.usage)}, max_use = {s.max_use}"
+            entry = (
+                f"{{ id = {toml_str(s.id)}, usage = {toml_str(s.usage)}, max_use = {s.max_use}, "
+                f"position = {s.position}"
+            )
             if s.element is not None:
                 entry += f", element = {s.element}, values = {toml_list(s.values)}"
             w(f"  {entry}, elements = [  # {s.name}")

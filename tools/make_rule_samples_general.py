@@ -172,6 +172,17 @@ def sample(name):
     return wrap
 
 
+@sample("amount-precision")
+def amount_precision(fires):
+    # Fires: CLM02, line 1 SV102 and 2300 AMT*F5 have a third decimal place. Clean: the same
+    # amounts spelled with trailing zeros and a leading zero (all exact).
+    def edit(c):
+        c["total"] = "142.505" if fires else "0142.50"
+        c["lines"][0]["sv1"][1] = "90.005" if fires else "90.0000"
+        c["refs"] = [["AMT", "F5", "10.001" if fires else "10.000"]]
+    return one_claim("PCN-AMT-1", edit)
+
+
 @sample("clm-balance")
 def clm_balance(fires):
     def edit(c):

@@ -681,6 +681,7 @@ mod tests {
             max_use: 1,
             element: None,
             values: Vec::new(),
+            position: None,
             elements: vec![el(ElementUsage::R, ElementKind::AN, 2, 30), state],
         };
         let mut out = Vec::new();
@@ -711,6 +712,7 @@ mod tests {
             max_use: 1,
             element: None,
             values: Vec::new(),
+            position: None,
             elements,
         }
     }

@@ -102,6 +102,8 @@ struct CompiledSegment {
     matcher: Matcher,
     required: bool,
     max_use: u32,
+    /// The guide's position number, when the grammar gives it.
+    position: Option<u32>,
 }
 
 #[derive(Debug, Clone)]
@@ -123,14 +125,21 @@ struct CompiledLoop {
     required_segments: Vec<usize>,
     /// Indexes (into `children`) of required child loops.
     required_children: Vec<usize>,
+    /// For each segment entry, the index of the first entry of the position it shares (itself
+    /// when it shares none): entries of one position may come in any order.
+    position_start: Vec<usize>,
+    /// For each child (index into `children`), the index of the first sibling opened at the
+    /// same position by the same segment: siblings of one position may come in any order.
+    child_rank: Vec<usize>,
 }
 
 /// The grammar turned into indexed tables for the machine.
 #[derive(Debug, Clone)]
 pub struct CompiledGrammar {
     loops: Vec<CompiledLoop>,
-    /// The highest element position any qualifier looks at.
-    max_qualifier_element: usize,
+    /// Whether the placement cache can key every state: no qualifier past the third element,
+    /// no shared position too wide for [`Frame::position_full`].
+    cacheable: bool,
     /// For each qualified tag, the highest element position its entries look at.
     qualifier_depths: Vec<(u32, usize)>,
     /// Tag filter of `qualifier_depths`.
@@ -170,10 +179,16 @@ impl CompiledGrammar {
                 .map(|&c| loops[c].segments[0].matcher.id)
                 .collect();
             loops[i].required_children = required_children;
+            loops[i].child_rank = child_ranks(&loops, &loops[i].children);
         }
         let max_qualifier_element = loops
             .iter()
             .flat_map(|l| l.segments.iter().map(|s| s.matcher.element))
+            .max()
+            .unwrap_or(0);
+        let widest_position = loops
+            .iter()
+            .flat_map(|l| l.position_start.iter().enumerate().map(|(i, &s)| i + 1 - s))
             .max()
             .unwrap_or(0);
         let mut qualifier_depths: Vec<(u32, usize)> = Vec::new();
@@ -195,7 +210,7 @@ impl CompiledGrammar {
                 .map(|&(tag, _)| tag_bit(tag))
                 .fold(0, |a, b| a | b),
             qualifier_depths,
-            max_qualifier_element,
+            cacheable: max_qualifier_element <= 3 && widest_position <= 32,
             loops,
             accepts: grammar.grammar.accepts.clone(),
             guide: grammar.grammar.guide.clone(),
@@ -257,6 +272,8 @@ fn compile_loop(def: &LoopDef) -> CompiledLoop {
             .filter(|(_, s)| s.required)
             .map(|(i, _)| i)
             .collect(),
+        position_start: (0..segments.len()).map(|i| def.position_start(i)).collect(),
+        child_rank: Vec::new(),
         tags: segments.iter().map(|s| s.matcher.id).collect(),
         child_trigger_tags: Vec::new(),
         segments,
@@ -272,17 +289,46 @@ fn compile_segment(def: &SegmentDef) -> CompiledSegment {
         matcher: Matcher::new(&def.id, def.element, &def.values),
         required: def.usage == Usage::R,
         max_use: def.max_use,
+        position: def.position,
     }
+}
+
+/// The rank of each child of a loop: the index of the first of the neighbouring siblings whose
+/// triggers share one position (same segment id, same position number), else its own index.
+/// A child entered after a sibling of higher rank is out of order.
+fn child_ranks(loops: &[CompiledLoop], children: &[LoopIndex]) -> Vec<usize> {
+    let mut ranks: Vec<usize> = Vec::with_capacity(children.len());
+    for (n, &child) in children.iter().enumerate() {
+        let trigger = &loops[child].segments[0];
+        let shared = n > 0 && {
+            let before = &loops[children[n - 1]].segments[0];
+            trigger.position.is_some()
+                && trigger.position == before.position
+                && trigger.matcher.id == before.matcher.id
+        };
+        ranks.push(if shared { ranks[n - 1] } else { n });
+    }
+    ranks
+}
+
+/// The bit of entry `entry` in the fill word of the position starting at `start`.
+fn position_bit(start: usize, entry: usize) -> u32 {
+    u32::try_from(entry - start)
+        .ok()
+        .and_then(|k| 1u32.checked_shl(k))
+        .unwrap_or(0)
 }
 
 /// One open loop instance.
 #[derive(Debug, Clone, Default)]
 struct Frame {
     loop_index: LoopIndex,
-    /// Index of the last segment entry matched; entries before it are out of order.
+    /// Index of the last segment entry matched; entries before the position it shares are out
+    /// of order.
     segment_at: usize,
-    /// True when the entry at `segment_at` has reached its maximum use.
-    current_full: bool,
+    /// Which entries of the position `segment_at` shares have reached their maximum use, one
+    /// bit per entry from the first (entries of later positions are all unused).
+    position_full: u32,
     segment_counts: Vec<u32>,
     child_counts: Vec<u32>,
     /// Index (into `children`) of the last child loop entered.
@@ -306,16 +352,17 @@ pub struct Machine<'g> {
 /// How many placements the machine remembers.
 const CACHE_SLOTS: usize = 256;
 
-/// Everything `find` depends on: the loops open, where the innermost one stands, whether its
-/// current entry is used up, and the segment's tag and first three elements. Files repeat the
-/// same few shapes, so most segments are placed by one lookup instead of a scan.
+/// Everything `find` depends on: the loops open, the entry the innermost one stands at, which
+/// entries of that entry's position are used up, and the segment's tag and first three elements.
+/// Files repeat the same few shapes, so most segments are placed by one lookup instead of a
+/// scan.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 struct CacheKey {
     stack: u64,
     tag: u32,
     qualifiers: [u32; 3],
     segment_at: u16,
-    current_full: bool,
+    position_full: u32,
 }
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -376,9 +423,14 @@ impl<'g> Machine<'g> {
             .iter()
             .position(|s| s.matcher.tag_matches(pack_id(st.id())))
         {
+            let header = &self.grammar.loops[0];
             frame.segment_counts[i] = 1;
             frame.segment_at = i;
-            frame.current_full = self.grammar.loops[0].segments[i].max_use == 1;
+            frame.position_full = if header.segments[i].max_use == 1 {
+                position_bit(header.position_start[i], i)
+            } else {
+                0
+            };
         }
     }
 
@@ -456,9 +508,9 @@ impl<'g> Machine<'g> {
     }
 
     /// The cache key of the current state, or `None` when the state is too deep to pack or
-    /// the grammar looks past the third element to tell segments apart.
+    /// the grammar cannot be cached (see [`CompiledGrammar::cacheable`]).
     fn cache_key(&self, id: u32, seg: &Qualifiers<'_, '_>) -> Option<CacheKey> {
-        if self.depth > 10 || self.grammar.max_qualifier_element > 3 {
+        if self.depth > 10 || !self.grammar.cacheable {
             return None;
         }
         let stack = self.stack_key;
@@ -468,22 +520,23 @@ impl<'g> Machine<'g> {
             tag: id,
             qualifiers: seg.leading.map(|q| q.unwrap_or(0)),
             segment_at: top.segment_at as u16,
-            current_full: top.current_full,
+            position_full: top.position_full,
         })
     }
 
-    /// Looks for where `seg` belongs, in order: a later segment of the current loop, a child
-    /// loop of the current loop, then a child loop of each enclosing loop going outwards.
+    /// Looks for where `seg` belongs, in order: a segment entry of the current loop at the
+    /// position it stands at (in any order) or a later one, a child loop of the current loop,
+    /// then a child loop of each enclosing loop going outwards.
     fn find(&self, id: u32, seg: &Qualifiers<'_, '_>) -> Option<Found> {
         let top = self.top();
         let current = self.loop_of(self.depth);
         let bit = tag_bit(id);
         if current.segment_tags & bit != 0 {
-            // A full entry gives way to a later one with the same tag (HI: principal, then
-            // anesthesia, then condition codes); only when all are full is the first over
-            // its limit.
+            // A full entry gives way to another with the same tag (HI: principal, then
+            // anesthesia, then condition codes); only when all are full is one over its
+            // limit: the entry last matched if it fits, else the first that fits.
             let mut full = None;
-            let first = top.segment_at.max(1);
+            let first = current.position_start[top.segment_at].max(1);
             for (i, &tag) in current.tags.iter().enumerate().skip(first) {
                 if tag != id || !current.segments[i].matcher.qualifier_matches(seg) {
                     continue;
@@ -492,7 +545,9 @@ impl<'g> Machine<'g> {
                 if max_use == 0 || top.segment_counts[i] < max_use {
                     return Some(Found::Segment(i));
                 }
-                full.get_or_insert(i);
+                if full.is_none() || i == top.segment_at {
+                    full = Some(i);
+                }
             }
             if let Some(i) = full {
                 return Some(Found::Segment(i));
@@ -517,13 +572,20 @@ impl<'g> Machine<'g> {
     }
 
     fn count_segment(&mut self, entry: usize, seg: &Segment<'_>, set_segment: u32) {
-        let def = &self.loop_of(self.depth).segments[entry];
+        let current = self.loop_of(self.depth);
+        let def = &current.segments[entry];
+        let start = current.position_start[entry];
         let depth = self.depth;
         let frame = &mut self.frames[depth - 1];
+        if current.position_start[frame.segment_at] != start {
+            frame.position_full = 0;
+        }
         frame.segment_counts[entry] += 1;
         frame.segment_at = entry;
         let count = frame.segment_counts[entry];
-        frame.current_full = def.max_use > 0 && count >= def.max_use;
+        if def.max_use > 0 && count >= def.max_use {
+            frame.position_full |= position_bit(start, entry);
+        }
         if def.max_use > 0 && count > def.max_use {
             let message = format!(
                 "segment {} used {} times in loop {}; the maximum is {}",
@@ -600,7 +662,9 @@ impl<'g> Machine<'g> {
         // HL levels nest by HL02, not by position: a subscriber's own claims may come before
         // or after its dependants' levels, so their order is not checked here.
         let opened_by_hl = child_def.segments[0].matcher.tag_matches(pack_id(b"HL"));
-        let out_of_order = child < frame.child_at && !opened_by_hl;
+        // Siblings opened at one position (2310A-F, 2420A-H) may come in any order.
+        let out_of_order =
+            parent_loop.child_rank[child] < parent_loop.child_rank[frame.child_at] && !opened_by_hl;
         frame.child_at = child;
         if child_def.repeat > 0 && count > child_def.repeat {
             let message = format!(
@@ -619,7 +683,7 @@ impl<'g> Machine<'g> {
         self.push(child_index, seg.position(), set_segment);
         let frame = &mut self.frames[self.depth - 1];
         frame.segment_counts[0] = 1;
-        frame.current_full = child_def.segments[0].max_use == 1;
+        frame.position_full = u32::from(child_def.segments[0].max_use == 1);
     }
 
     fn push(&mut self, loop_index: LoopIndex, at: Position, set_segment: u32) {
@@ -630,7 +694,7 @@ impl<'g> Machine<'g> {
         let frame = &mut self.frames[self.depth];
         frame.loop_index = loop_index;
         frame.segment_at = 0;
-        frame.current_full = false;
+        frame.position_full = 0;
         frame.child_at = 0;
         frame.segment_counts.clear();
         frame.segment_counts.resize(def.segments.len(), 0);
@@ -720,7 +784,7 @@ fn cache_slot(key: &CacheKey) -> usize {
         ^ q0.rotate_left(40)
         ^ q1.rotate_left(52)
         ^ q2.rotate_left(8)
-        ^ (u64::from(key.segment_at) << 1 | u64::from(key.current_full)).rotate_left(32);
+        ^ (u64::from(key.segment_at) << 32 | u64::from(key.position_full)).rotate_left(20);
     (folded.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 56) as usize % CACHE_SLOTS
 }
 
@@ -778,4 +842,273 @@ fn entry_hint(entry: &CompiledSegment) -> String {
         entry.matcher.element,
         entry.matcher.names.join("/")
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::x12::Delimiters;
+
+    /// A claim loop with shared positions: two keyed DTPs (1350), two keyed REFs and one
+    /// taking any qualifier (1800), two unkeyed HIs (2310, told apart by order), and child loops 2310A/2310B opened by NM1 at
+    /// one position (2500) and 2400 after them.
+    const POSITIONS: &str = r#"
+[grammar]
+transaction = "837"
+guide = "005010X222A1"
+accepts = ["005010X222A1"]
+source = "test"
+
+[[loop]]
+id = "HEADER"
+name = "Header"
+parents = []
+usage = "R"
+repeat = 1
+segments = [
+  { id = "ST", usage = "R", max_use = 1, position = 50 },
+  { id = "BHT", usage = "R", max_use = 1, position = 100 },
+]
+
+[[loop]]
+id = "2300"
+name = "Claim"
+parents = ["HEADER"]
+usage = "R"
+repeat = 0
+trigger = { segment = "CLM" }
+segments = [
+  { id = "CLM", usage = "R", max_use = 1, position = 1300 },
+  { id = "DTP", usage = "R", max_use = 1, position = 1350, element = 1, values = ["454"] },
+  { id = "DTP", usage = "S", max_use = 1, position = 1350, element = 1, values = ["304"] },
+  { id = "N3", usage = "S", max_use = 1, position = 1400 },
+  { id = "N4", usage = "S", max_use = 1, position = 1500 },
+  { id = "REF", usage = "S", max_use = 1, position = 1800, element = 1, values = ["D9"] },
+  { id = "REF", usage = "S", max_use = 2, position = 1800, element = 1, values = ["EA"] },
+  { id = "REF", usage = "S", max_use = 1, position = 1800 },
+  { id = "HI", usage = "R", max_use = 1, position = 2310 },
+  { id = "HI", usage = "S", max_use = 2, position = 2310 },
+]
+
+[[loop]]
+id = "2310A"
+name = "Referring"
+parents = ["2300"]
+usage = "S"
+repeat = 2
+trigger = { segment = "NM1", element = 1, values = ["DN"] }
+segments = [{ id = "NM1", usage = "R", max_use = 1, position = 2500, element = 1, values = ["DN"] }]
+
+[[loop]]
+id = "2310B"
+name = "Rendering"
+parents = ["2300"]
+usage = "S"
+repeat = 1
+trigger = { segment = "NM1", element = 1, values = ["82"] }
+segments = [{ id = "NM1", usage = "R", max_use = 1, position = 2500, element = 1, values = ["82"] }]
+
+[[loop]]
+id = "2400"
+name = "Line"
+parents = ["2300"]
+usage = "R"
+repeat = 0
+trigger = { segment = "LX" }
+segments = [{ id = "LX", usage = "R", max_use = 1, position = 3650 }]
+"#;
+
+    fn grammar(text: &str) -> CompiledGrammar {
+        let g = Grammar::from_toml(text).expect("test grammar parses");
+        assert_eq!(g.check(), Vec::<String>::new());
+        CompiledGrammar::new(&g)
+    }
+
+    /// The same grammar with an entry keyed past the third element, which turns the placement
+    /// cache off: the reference the cached machine must agree with.
+    fn uncached() -> CompiledGrammar {
+        let g = grammar(&POSITIONS.replace(
+            r#"{ id = "N4", usage = "S", max_use = 1, position = 1500 },"#,
+            r#"{ id = "N4", usage = "S", max_use = 1, position = 1500, element = 4, values = ["X"] },"#,
+        ));
+        assert!(!g.cacheable);
+        g
+    }
+
+    fn seg(body: &str) -> Segment<'_> {
+        Segment::new(
+            body.as_bytes(),
+            0..body.len(),
+            Delimiters::STANDARD,
+            Position::default(),
+        )
+    }
+
+    /// Runs one set (ST, BHT, `body`, SE) and returns its problems as (set segment, IK304,
+    /// message), with where each body segment was placed.
+    fn run_on(
+        machine: &mut Machine<'_>,
+        body: &[&str],
+    ) -> (Vec<(u32, &'static str, String)>, Vec<Placement>) {
+        machine.begin(&seg("ST*837*0001"));
+        let mut placements = vec![machine.step(&seg("BHT*0019"), 2)];
+        let mut n = 2;
+        for text in body {
+            n += 1;
+            placements.push(machine.step(&seg(text), n));
+        }
+        machine.end(&seg("SE*1*0001"), n + 1);
+        let problems = machine
+            .take_problems()
+            .into_iter()
+            .map(|p| (p.set_segment, p.code.unwrap_or(""), p.message))
+            .collect();
+        (problems, placements)
+    }
+
+    fn run(body: &[&str]) -> Vec<(u32, &'static str, String)> {
+        let g = grammar(POSITIONS);
+        run_on(&mut Machine::new(&g), body).0
+    }
+
+    #[test]
+    fn entries_of_one_position_come_in_any_order() {
+        let body = [
+            "CLM*A", "DTP*304", "DTP*454", "REF*EA", "REF*D9", "REF*EA", "HI*ABK", "LX*1",
+        ];
+        assert_eq!(run(&body), []);
+    }
+
+    #[test]
+    fn each_entry_keeps_its_max_use() {
+        let body = ["CLM*A", "DTP*454", "DTP*304", "DTP*454", "HI*ABK", "LX*1"];
+        let problems = run(&body);
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert_eq!((problems[0].0, problems[0].1), (6, "5"));
+        assert!(problems[0].2.contains("maximum is 1"), "{problems:?}");
+    }
+
+    #[test]
+    fn each_entry_keeps_its_required_ness() {
+        let body = ["CLM*A", "DTP*304", "REF*EA", "HI*ABK", "LX*1"];
+        let problems = run(&body);
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert_eq!(problems[0].1, "3");
+        assert!(
+            problems[0].2.contains("DTP (DTP01 454)"),
+            "the missing member is named: {problems:?}"
+        );
+    }
+
+    #[test]
+    fn order_across_positions_still_holds() {
+        // N4 (1500) before N3 (1400); REF (1800) before DTP (1350).
+        let problems = run(&["CLM*A", "DTP*454", "N4*X", "N3*Y", "HI*ABK", "LX*1"]);
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert_eq!((problems[0].0, problems[0].1), (6, "7"));
+        assert!(problems[0].2.contains("N3 is out of order"), "{problems:?}");
+        let problems = run(&["CLM*A", "DTP*454", "REF*D9", "DTP*304", "HI*ABK", "LX*1"]);
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert_eq!((problems[0].0, problems[0].1), (6, "7"));
+    }
+
+    #[test]
+    fn unkeyed_entries_of_one_position_fill_in_order() {
+        // HI: the first (max 1), then the second (max 2); a fourth is over the second's limit.
+        let problems = run(&["CLM*A", "DTP*454", "HI*1", "HI*2", "HI*3", "HI*4", "LX*1"]);
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert_eq!((problems[0].0, problems[0].1), (8, "5"));
+        assert!(
+            problems[0].2.contains("used 3 times") && problems[0].2.contains("maximum is 2"),
+            "{problems:?}"
+        );
+    }
+
+    #[test]
+    fn sibling_loops_of_one_position_come_in_any_order() {
+        let body = [
+            "CLM*A", "DTP*454", "HI*1", "NM1*82", "NM1*DN", "NM1*DN", "LX*1",
+        ];
+        assert_eq!(run(&body), []);
+        // 2400 (3650) before 2310A (2500) is still out of order.
+        let problems = run(&["CLM*A", "DTP*454", "HI*1", "LX*1", "NM1*DN"]);
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert_eq!((problems[0].0, problems[0].1), (7, "7"));
+        assert!(problems[0].2.contains("loop 2310A is out of order"));
+    }
+
+    #[test]
+    fn the_placement_cache_agrees_with_a_scan() {
+        // Every order of a claim's DTP/REF/HI segments (with repeats and over-limit uses),
+        // through one long-lived cached machine and through the uncached twin grammar.
+        // REF*D9 fits two entries of 1800 (D9 and the one taking any qualifier), so which one
+        // takes it depends on which of them are used up, not only on the entry last matched.
+        let pool = [
+            "DTP*454", "DTP*304", "REF*EA", "REF*D9", "REF*D9", "REF*ZZ", "HI*1",
+        ];
+        let cached_grammar = grammar(POSITIONS);
+        let reference_grammar = uncached();
+        let mut cached = Machine::new(&cached_grammar);
+        let mut reference = Machine::new(&reference_grammar);
+        let mut order: Vec<usize> = (0..pool.len()).collect();
+        let mut sets = 0;
+        loop {
+            let mut body = vec!["CLM*A"];
+            body.extend(order.iter().map(|&i| pool[i]));
+            body.extend(["CLM*B", "HI*1", "HI*2", "HI*3", "HI*4", "LX*1"]);
+            assert_eq!(
+                run_on(&mut cached, &body),
+                run_on(&mut reference, &body),
+                "{body:?}"
+            );
+            sets += 1;
+            if !next_permutation(&mut order) {
+                break;
+            }
+        }
+        assert_eq!(sets, 5040);
+    }
+
+    /// Steps `v` to its next permutation in lexicographic order; false after the last.
+    fn next_permutation(v: &mut [usize]) -> bool {
+        let Some(i) = (1..v.len()).rev().find(|&i| v[i - 1] < v[i]) else {
+            return false;
+        };
+        let j = (i..v.len()).rev().find(|&j| v[j] > v[i - 1]).unwrap_or(i);
+        v.swap(i - 1, j);
+        v[i..].reverse();
+        true
+    }
+
+    #[test]
+    fn x222_shares_the_guide_positions() {
+        let g = crate::grammar::compiled_x222();
+        assert!(g.cacheable);
+        let claim = &g.loops[g.index_of("2300").unwrap()];
+        let refs: Vec<usize> = (0..claim.segments.len())
+            .filter(|&i| claim.segments[i].name == "REF")
+            .collect();
+        assert_eq!(refs.len(), 14);
+        assert!(refs.iter().all(|&i| claim.position_start[i] == refs[0]));
+        // 2310A-F share the rank of 2310A; 2320 and 2400 have ranks of their own.
+        let ranks: Vec<(&str, usize)> = claim
+            .children
+            .iter()
+            .zip(&claim.child_rank)
+            .map(|(&c, &r)| (g.loop_id(c), r))
+            .collect();
+        assert_eq!(
+            ranks,
+            [
+                ("2310A", 0),
+                ("2310B", 0),
+                ("2310C", 0),
+                ("2310D", 0),
+                ("2310E", 0),
+                ("2310F", 0),
+                ("2320", 6),
+                ("2400", 7)
+            ]
+        );
+    }
 }

@@ -11,6 +11,10 @@
 //! * `element` is the 1-based element position of the qualifier that tells same-tag segment
 //!   entries (or sibling loops) apart, e.g. `1` for NM101, `3` for HL03; `values` are the codes
 //!   allowed there.
+//! * `position` is the guide's position number of a segment entry. Same-id entries at one
+//!   position of a loop (the 2300 REFs at 1800) share it and may come in any order; so may
+//!   sibling loops whose triggers share one (2310A-F, NM1 at 2500). Listing order inside a
+//!   position is not a syntax rule; order across positions is.
 //! * A loop's children are the loops naming it in `parents`, in file order. Exactly one loop
 //!   (the `HEADER` pseudo-loop for ST/BHT) has no parent and no trigger.
 
@@ -98,6 +102,13 @@ pub struct SegmentDef {
     /// Codes allowed at `element` for this entry; empty when `element` is `None`.
     #[serde(default)]
     pub values: Vec<String>,
+    /// The entry's position number in the guide's table (pyx12's `pos`: `1800` for every 2300
+    /// REF). Entries of one loop with the same segment id and the same position share that
+    /// position: they are told apart by qualifier and may come in any order among themselves,
+    /// each keeping its own `usage` and `max_use`. `None` (the default) gives the entry a
+    /// position of its own, so its listing order is its sequence.
+    #[serde(default)]
+    pub position: Option<u32>,
     /// Every element position of the segment, in order (`elements[0]` is element 1); empty
     /// when the grammar gives no element definitions (the X12-ELEMENT rule then skips it).
     #[serde(default)]
@@ -309,7 +320,35 @@ impl SegmentDef {
             Some(_) => qualifier.is_some_and(|q| self.values.iter().any(|v| v == q)),
         }
     }
+
+    /// True when this entry and `other` share one position of their loop: the same segment id
+    /// at the same (given) position number.
+    pub fn shares_position_with(&self, other: &SegmentDef) -> bool {
+        self.position.is_some() && self.position == other.position && self.id == other.id
+    }
 }
+
+impl LoopDef {
+    /// The position of the loop among its siblings: the position of its trigger entry.
+    pub fn position(&self) -> Option<u32> {
+        self.segments.first().and_then(|s| s.position)
+    }
+
+    /// Index of the first entry of the shared position `segments[entry]` belongs to (`entry`
+    /// itself when it shares its position with no earlier entry). Shared positions are runs of
+    /// neighbouring entries, since [`Grammar::check`] has positions never decrease.
+    pub fn position_start(&self, entry: usize) -> usize {
+        let mut start = entry.min(self.segments.len().saturating_sub(1));
+        while start > 0 && self.segments[start - 1].shares_position_with(&self.segments[start]) {
+            start -= 1;
+        }
+        start
+    }
+}
+
+/// The most entries one shared position may hold (the loop machine keeps which of them are
+/// used up in one 32-bit word).
+pub const MAX_SHARED_POSITION: usize = 32;
 
 impl Grammar {
     /// Parses a grammar from TOML text. This checks the shape only; call [`Grammar::check`]
@@ -351,7 +390,11 @@ impl Grammar {
     /// definitions: a used simple element has `1 <= min <= max`; `codes` appear only on `ID`
     /// elements and are non-empty, unique and no longer than `max`; a used composite has
     /// components and no codes, and its components are not composites; `format` points at an
-    /// earlier sibling that is an `ID` element.
+    /// earlier sibling that is an `ID` element. Positions (see [`SegmentDef::position`]): given
+    /// for every entry of a loop or for none; never decreasing in listing order; one segment id
+    /// per position; a trigger's position not shared; at most [`MAX_SHARED_POSITION`] entries
+    /// sharing one; a loop not opened by HL is positioned after its parent's entries and not
+    /// before an earlier-listed sibling, and siblings at one position open with one segment id.
     pub fn check(&self) -> Vec<String> {
         let mut problems = Vec::new();
 
@@ -451,6 +494,8 @@ impl Grammar {
                 }
             }
 
+            check_positions(&mut problems, l);
+
             // Trigger agrees with the first segment entry.
             match (&l.trigger, l.parents.is_empty()) {
                 (None, false) => {
@@ -496,6 +541,9 @@ impl Grammar {
         }
         for p in parent_ids {
             let kids: Vec<&LoopDef> = self.children(p).collect();
+            if let Some(parent) = self.loop_by_id(p) {
+                check_child_positions(&mut problems, parent, &kids);
+            }
             for (i, a) in kids.iter().enumerate() {
                 for b in &kids[i + 1..] {
                     let (Some(ta), Some(tb)) = (&a.trigger, &b.trigger) else {
@@ -525,6 +573,93 @@ impl Grammar {
         }
 
         problems
+    }
+}
+
+/// Positions of a loop's entries: given for all or none, never decreasing, one segment id per
+/// position, the trigger's position its own, at most [`MAX_SHARED_POSITION`] entries sharing one.
+fn check_positions(problems: &mut Vec<String>, l: &LoopDef) {
+    let given = l.segments.iter().filter(|s| s.position.is_some()).count();
+    if given == 0 {
+        return;
+    }
+    if given != l.segments.len() {
+        problems.push(format!(
+            "loop {}: positions are given for {given} of its {} segment entries, not all",
+            l.id,
+            l.segments.len()
+        ));
+        return;
+    }
+    for (i, pair) in l.segments.windows(2).enumerate() {
+        let (a, b) = (&pair[0], &pair[1]);
+        if b.position < a.position {
+            problems.push(format!(
+                "loop {}: {} at position {:?} is listed after {} at position {:?}",
+                l.id, b.id, b.position, a.id, a.position
+            ));
+        } else if a.position == b.position && a.id != b.id {
+            problems.push(format!(
+                "loop {}: {} and {} share position {:?}; one position holds one segment id",
+                l.id, a.id, b.id, a.position
+            ));
+        } else if i == 0 && l.trigger.is_some() && a.shares_position_with(b) {
+            problems.push(format!(
+                "loop {}: the trigger {} shares its position {:?} with another entry",
+                l.id, a.id, a.position
+            ));
+        }
+    }
+    for (entry, _) in l.segments.iter().enumerate() {
+        if entry - l.position_start(entry) >= MAX_SHARED_POSITION {
+            problems.push(format!(
+                "loop {}: more than {MAX_SHARED_POSITION} entries share position {:?}",
+                l.id, l.segments[entry].position
+            ));
+            break;
+        }
+    }
+}
+
+/// Positions of the loops under `parent`: after every entry of the parent, and never
+/// decreasing in file order, leaving out loops opened by HL (placed by HL02, not by position).
+fn check_child_positions(problems: &mut Vec<String>, parent: &LoopDef, kids: &[&LoopDef]) {
+    let last_own = parent.segments.iter().filter_map(|s| s.position).max();
+    let mut previous: Option<&LoopDef> = None;
+    for kid in kids {
+        let (Some(position), Some(trigger)) = (kid.position(), &kid.trigger) else {
+            continue;
+        };
+        if trigger.segment == "HL" {
+            continue;
+        }
+        if last_own.is_some_and(|own| position <= own) {
+            problems.push(format!(
+                "loop {}: its position {position} is not after the entries of its parent {}",
+                kid.id, parent.id
+            ));
+        }
+        if let Some(before) = previous.filter(|b| {
+            b.position() == Some(position)
+                && b.trigger
+                    .as_ref()
+                    .is_some_and(|t| t.segment != trigger.segment)
+        }) {
+            problems.push(format!(
+                "under {}: loops {} and {} share position {position} but open with different segments",
+                parent.id, before.id, kid.id
+            ));
+        }
+        if let Some(before) = previous.filter(|b| b.position() > Some(position)) {
+            problems.push(format!(
+                "under {}: loop {} at position {position} is listed after loop {} at position {:?}",
+                parent.id,
+                kid.id,
+                before.id,
+                before.position()
+            ));
+        }
+        previous = Some(kid);
     }
 }
 
@@ -858,6 +993,112 @@ usage = "S""#,
         }
         assert!(
             Grammar::from_toml(&with_elements.replace(r#"kind = "AN""#, r#"kind = "XX""#)).is_err()
+        );
+    }
+
+    /// GOOD with positions: ST 50; 1000A at 200 with PER 450; 1000B at 200; 2300 at 1300
+    /// with two REFs sharing 1800.
+    fn with_positions() -> String {
+        GOOD.replace(
+            r#"{ id = "ST", usage = "R", max_use = 1 }"#,
+            r#"{ id = "ST", usage = "R", max_use = 1, position = 50 }"#,
+        )
+        .replace(
+            r#"values = ["41"] },
+  { id = "PER", usage = "R", max_use = 2, element = 1, values = ["IC"] },"#,
+            r#"values = ["41"], position = 200 },
+  { id = "PER", usage = "R", max_use = 2, element = 1, values = ["IC"], position = 450 },"#,
+        )
+        .replace(
+            r#"segments = [{ id = "NM1", usage = "R", max_use = 1, element = 1, values = ["40"] }]"#,
+            r#"segments = [{ id = "NM1", usage = "R", max_use = 1, element = 1, values = ["40"], position = 200 }]"#,
+        )
+        .replace(
+            r#"segments = [{ id = "CLM", usage = "R", max_use = 1 }]"#,
+            r#"segments = [
+  { id = "CLM", usage = "R", max_use = 1, position = 1300 },
+  { id = "REF", usage = "S", max_use = 1, position = 1800, element = 1, values = ["D9"] },
+  { id = "REF", usage = "S", max_use = 1, position = 1800, element = 1, values = ["EA"] },
+  { id = "K3", usage = "S", max_use = 10, position = 1850 },
+]"#,
+        )
+    }
+
+    #[test]
+    fn shared_positions_parse_and_are_told() {
+        let g = parse(&with_positions());
+        assert_eq!(g.check(), Vec::<String>::new());
+        let claim = g.loop_by_id("2300").unwrap();
+        assert_eq!(claim.position(), Some(1300));
+        let starts: Vec<usize> = (0..4).map(|i| claim.position_start(i)).collect();
+        assert_eq!(starts, [0, 1, 1, 3]);
+        assert!(claim.segments[1].shares_position_with(&claim.segments[2]));
+        assert!(!claim.segments[2].shares_position_with(&claim.segments[3]));
+        // Without positions every entry stands alone.
+        let plain = parse(GOOD);
+        let submitter = plain.loop_by_id("1000A").unwrap();
+        assert_eq!(
+            (submitter.position_start(0), submitter.position_start(1)),
+            (0, 1)
+        );
+    }
+
+    #[test]
+    fn check_catches_bad_positions() {
+        let text = with_positions();
+        let cases = [
+            // Positions given for some entries only.
+            (
+                text.replace(r#", position = 1850 }"#, " }"),
+                "positions are given for 3 of its 4",
+            ),
+            // A position listed after a higher one.
+            (
+                text.replace("position = 1850", "position = 1700"),
+                "K3 at position Some(1700) is listed after REF",
+            ),
+            // Two segment ids at one position.
+            (
+                text.replace("position = 1850", "position = 1800"),
+                "REF and K3 share position",
+            ),
+            // The trigger shares its position.
+            (
+                text.replace(
+                    r#"{ id = "PER", usage = "R", max_use = 2, element = 1, values = ["IC"], position = 450 }"#,
+                    r#"{ id = "NM1", usage = "R", max_use = 2, element = 1, values = ["IC"], position = 200 }"#,
+                ),
+                "the trigger NM1 shares its position",
+            ),
+            // A child placed among its parent's entries.
+            (
+                text.replace("position = 1300", "position = 40"),
+                "loop 2300: its position 40 is not after the entries of its parent HEADER",
+            ),
+            // Siblings listed against their positions.
+            (
+                text.replace(
+                    r#"values = ["40"], position = 200"#,
+                    r#"values = ["40"], position = 150"#,
+                ),
+                "loop 1000B at position 150 is listed after loop 1000A",
+            ),
+        ];
+        for (bad, want) in cases {
+            let problems = parse(&bad).check();
+            assert!(
+                problems.iter().any(|p| p.contains(want)),
+                "{want}: {problems:?}"
+            );
+        }
+        // Siblings at one position opened by different segments.
+        let g = parse(&text.replace("position = 1300 }", "position = 200 }"));
+        let problems = g.check();
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.contains("loops 1000B and 2300 share position 200")),
+            "{problems:?}"
         );
     }
 

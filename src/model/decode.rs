@@ -4,8 +4,8 @@
 use super::build::text;
 use super::kind::LoopKind;
 use super::{
-    parse_date, parse_date_value, Address, BillingProvider, Cents, Claim, DateOf, Decimal,
-    Diagnosis, Field, Note, Origin, Patient, Person, Procedure, Provider, RawClaim, Reference,
+    parse_date, parse_date_value, Address, BillingProvider, Claim, DateOf, Decimal, Diagnosis,
+    Field, Money, Note, Origin, Patient, Person, Procedure, Provider, RawClaim, Reference,
     SegmentTable, ServiceLine, Subscriber,
 };
 use crate::grammar::compiled_x222;
@@ -160,7 +160,7 @@ fn read_claim_segment(claim: &mut Claim, seg: &Segment<'_>, at: Origin, componen
     match seg.id() {
         b"CLM" => {
             claim.patient_control_number = field(seg, 1, at, text_value);
-            claim.total_charge = field(seg, 2, at, Cents::parse);
+            claim.total_charge = field(seg, 2, at, Money::parse);
             claim.place_of_service = component_field(seg, 5, 1, component, at);
             claim.frequency = component_field(seg, 5, 3, component, at);
         }
@@ -201,7 +201,7 @@ fn read_line_segment(line: &mut ServiceLine, seg: &Segment<'_>, at: Origin, comp
     match seg.id() {
         b"SV1" => {
             line.procedure = field(seg, 1, at, |b| Some(read_procedure(b, component)));
-            line.charge = field(seg, 2, at, Cents::parse);
+            line.charge = field(seg, 2, at, Money::parse);
             line.unit_basis = text(seg.element(3));
             line.units = field(seg, 4, at, Decimal::parse);
             if !seg.element(5).is_empty() {

@@ -19,7 +19,7 @@ use serde::Serialize;
 
 pub use build::ClaimBuilder;
 pub use table::{SegmentTable, StoredSegment};
-pub use values::{parse_date, parse_date_value, Cents, DateRange, Decimal};
+pub use values::{parse_date, parse_date_value, Cents, DateRange, Decimal, Money, NotExactReason};
 
 /// Where a value came from in the input.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -252,7 +252,7 @@ pub struct ServiceLine {
     /// SV101.
     pub procedure: Field<Procedure>,
     /// SV102 line charge.
-    pub charge: Field<Cents>,
+    pub charge: Field<Money>,
     /// SV103 unit basis (`UN` units, `MJ` minutes).
     pub unit_basis: String,
     /// SV104 units.
@@ -275,6 +275,19 @@ pub struct ServiceLine {
     pub notes: Vec<Note>,
     /// Index of the line's first segment (LX) in the raw claim's segments.
     pub first_segment: usize,
+}
+
+impl Field<Money> {
+    /// The amount in cents when it is present and exact; `None` when it is missing, not a
+    /// number, or not exact (AMOUNT-PRECISION rejects the claim then).
+    pub fn cents(&self) -> Option<Cents> {
+        self.value.as_ref().and_then(Money::cents)
+    }
+
+    /// True when the element holds a number that cents cannot hold exactly.
+    pub fn is_not_exact(&self) -> bool {
+        matches!(self.value, Some(Money::NotExact { .. }))
+    }
 }
 
 impl<T> Default for Field<T> {
@@ -347,7 +360,7 @@ pub struct Claim {
     /// CLM01 patient control number.
     pub patient_control_number: Field<String>,
     /// CLM02 total charge.
-    pub total_charge: Field<Cents>,
+    pub total_charge: Field<Money>,
     /// CLM05-1 place of service.
     pub place_of_service: Field<String>,
     /// CLM05-3 frequency code (`1` original, `7` replacement, `8` void).

@@ -9,15 +9,137 @@ use serde::Serialize;
 pub struct Cents(pub i64);
 
 impl Cents {
-    /// Parses an X12 `R` amount such as `125`, `12.5` or `-3.25`. More than two decimal
-    /// places, an exponent or any other character is refused: money is never rounded here.
+    /// Parses an X12 `R` amount such as `125`, `12.5` or `-3.25` when it is exact in cents;
+    /// `None` for anything else (see [`Money::parse`] for why an amount is not exact).
     pub fn parse(text: &[u8]) -> Option<Cents> {
-        let d = Decimal::parse(text)?;
-        if d.scale > 2 {
+        Money::parse(text)?.cents()
+    }
+}
+
+/// Why an amount that is a valid X12 `R` value cannot be held exactly in cents.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NotExactReason {
+    /// More than two significant decimal places (`90.005`; `90.010` is exact).
+    Precision,
+    /// Beyond what cents in an `i64` hold (about 92 quadrillion dollars either way).
+    Range,
+}
+
+/// An amount as read from an X12 `R` money element: exact cents, or an explicit "not exact"
+/// that keeps the text as read. Never a float; never silently rounded.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Money {
+    /// Exactly this many cents.
+    Exact(Cents),
+    /// A valid decimal that cents cannot hold.
+    NotExact {
+        /// The element's text as read.
+        raw: String,
+        /// Why it is not exact.
+        reason: NotExactReason,
+    },
+}
+
+impl Money {
+    /// Parses an X12 `R` amount: an optional leading minus, digits with at most one decimal
+    /// point anywhere (`.5`, `90.`, `0090.50`), nothing else. Any number of digits is read
+    /// (the element's maximum of 18 is the grammar's business); trailing zeros after the
+    /// point are not significant. `None` only for text that is not a decimal number at all.
+    pub fn parse(text: &[u8]) -> Option<Money> {
+        let digits = text.strip_prefix(b"-").unwrap_or(text);
+        let negative = digits.len() != text.len();
+        let point = digits.iter().position(|&b| b == b'.');
+        let (whole, fraction) = match point {
+            Some(p) => (&digits[..p], &digits[p + 1..]),
+            None => (digits, &digits[digits.len()..]),
+        };
+        let all_digits = |part: &[u8]| part.iter().all(u8::is_ascii_digit);
+        if whole.len() + fraction.len() == 0 || !all_digits(whole) || !all_digits(fraction) {
             return None;
         }
-        let factor = 10i64.pow(u32::from(2 - d.scale));
-        d.mantissa.checked_mul(factor).map(Cents)
+        let not_exact = |reason| {
+            Some(Money::NotExact {
+                raw: String::from_utf8_lossy(text).into_owned(),
+                reason,
+            })
+        };
+        let significant = match fraction.iter().rposition(|&b| b != b'0') {
+            Some(last) => &fraction[..=last],
+            None => &fraction[..0],
+        };
+        if significant.len() > 2 {
+            return not_exact(NotExactReason::Precision);
+        }
+        let mut cents: i128 = 0;
+        let cent_digits = significant.iter().chain(std::iter::repeat(&b'0')).take(2);
+        for &b in whole.iter().chain(cent_digits) {
+            cents = cents * 10 + i128::from(b - b'0');
+            if cents > i128::from(i64::MAX) {
+                return not_exact(NotExactReason::Range);
+            }
+        }
+        let cents = if negative { -cents } else { cents };
+        Some(Money::Exact(Cents(cents as i64)))
+    }
+
+    /// The exact amount, or `None` when it is not exact.
+    pub fn cents(&self) -> Option<Cents> {
+        match self {
+            Money::Exact(c) => Some(*c),
+            Money::NotExact { .. } => None,
+        }
+    }
+
+    /// The amount as X12 writes an `R` value. Exact amounts as [`Cents::to_x12`]; others as
+    /// read with leading zeros and trailing fraction zeros dropped (`0090.0050` is `90.005`),
+    /// so the value is the one submitted, only spelled the canonical way.
+    pub fn to_x12(&self) -> String {
+        match self {
+            Money::Exact(c) => c.to_x12(),
+            Money::NotExact { raw, .. } => canonical_decimal(raw),
+        }
+    }
+}
+
+/// `text` (a valid decimal) without leading zeros, trailing fraction zeros or a bare point.
+fn canonical_decimal(text: &str) -> String {
+    let (sign, digits) = match text.strip_prefix('-') {
+        Some(rest) => ("-", rest),
+        None => ("", text),
+    };
+    let (whole, fraction) = digits.split_once('.').unwrap_or((digits, ""));
+    let whole = whole.trim_start_matches('0');
+    let fraction = fraction.trim_end_matches('0');
+    let whole = if whole.is_empty() { "0" } else { whole };
+    let sign = if whole == "0" && fraction.is_empty() {
+        ""
+    } else {
+        sign
+    };
+    if fraction.is_empty() {
+        format!("{sign}{whole}")
+    } else {
+        format!("{sign}{whole}.{fraction}")
+    }
+}
+
+impl std::fmt::Display for Money {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Money::Exact(c) => c.fmt(f),
+            Money::NotExact { raw, .. } => f.write_str(&canonical_decimal(raw)),
+        }
+    }
+}
+
+/// Exact amounts serialise as integer cents (as [`Cents`] does); others as the decimal text.
+impl Serialize for Money {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Money::Exact(c) => c.serialize(s),
+            Money::NotExact { raw, .. } => s.serialize_str(&canonical_decimal(raw)),
+        }
     }
 }
 
@@ -192,6 +314,62 @@ mod tests {
         assert_eq!(Cents::parse(b"."), None);
         assert_eq!(Cents(1225).to_string(), "12.25");
         assert_eq!(Cents(-5).to_string(), "-0.05");
+    }
+
+    #[test]
+    fn money_reads_every_r_spelling_exactly() {
+        let exact = |t: &[u8]| Money::parse(t).and_then(|m| m.cents());
+        assert_eq!(exact(b"90."), Some(Cents(9000)));
+        assert_eq!(exact(b".5"), Some(Cents(50)));
+        assert_eq!(exact(b"-.5"), Some(Cents(-50)));
+        assert_eq!(exact(b"0090.010"), Some(Cents(9001)));
+        assert_eq!(exact(b"90.0100000000000"), Some(Cents(9001)));
+        assert_eq!(exact(b"-0"), Some(Cents(0)));
+        assert_eq!(exact(b"92233720368547758.07"), Some(Cents(i64::MAX)));
+        assert_eq!(exact(b"-92233720368547758.07"), Some(Cents(-i64::MAX)));
+        assert_eq!(exact(b"000000000000000001"), Some(Cents(100)));
+        for bad in [
+            &b""[..],
+            b".",
+            b"-",
+            b"1.2.3",
+            b"1e3",
+            b"+1",
+            b"1 ",
+            b"--1",
+            b"1-",
+        ] {
+            assert_eq!(
+                Money::parse(bad),
+                None,
+                "{:?}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+    }
+
+    #[test]
+    fn money_that_cents_cannot_hold_is_not_exact_and_keeps_its_text() {
+        let reason = |t: &[u8]| match Money::parse(t) {
+            Some(Money::NotExact { raw, reason }) => {
+                assert_eq!(raw.as_bytes(), t);
+                Some(reason)
+            }
+            _ => None,
+        };
+        assert_eq!(reason(b"90.005"), Some(NotExactReason::Precision));
+        assert_eq!(reason(b"90.001"), Some(NotExactReason::Precision));
+        assert_eq!(reason(b"-0.001"), Some(NotExactReason::Precision));
+        assert_eq!(reason(b"123456789012345678"), Some(NotExactReason::Range));
+        assert_eq!(reason(b"92233720368547758.08"), Some(NotExactReason::Range));
+        assert_eq!(reason(b"90.01"), None);
+        let m = Money::parse(b"0090.0050").unwrap();
+        assert_eq!(m.to_x12(), "90.005");
+        assert_eq!(m.to_string(), "90.005");
+        assert_eq!(serde_json::to_string(&m).unwrap(), "\"90.005\"");
+        let m = Money::parse(b"90.50").unwrap();
+        assert_eq!((m.to_x12(), m.to_string()), ("90.5".into(), "90.50".into()));
+        assert_eq!(serde_json::to_string(&m).unwrap(), "9050");
     }
 
     #[test]

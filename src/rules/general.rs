@@ -9,13 +9,16 @@ use chrono::{Datelike, NaiveDate};
 
 use super::index::line_date;
 use super::{Action, Context, Family, Finding, Repair, RepairKind, Rule, RuleInfo, StcCodes};
-use crate::model::{Cents, Claim, DateOf, Origin, Provider, SegmentTable, StoredSegment};
+use crate::model::{
+    Cents, Claim, DateOf, Money, NotExactReason, Origin, Provider, SegmentTable, StoredSegment,
+};
 use crate::reference::{EditionChoice, IcdEdition};
 use crate::x12::Segment;
 
 /// Every rule of this family, in catalog order.
 pub fn rules() -> Vec<Box<dyn Rule>> {
     vec![
+        Box::new(AmountPrecision),
         Box::new(ClaimBalance),
         Box::new(ZeroCharge),
         Box::new(Frequency),
@@ -94,6 +97,126 @@ fn component(at: Origin, component: u8) -> Origin {
 }
 
 // ---------------------------------------------------------------------------------------
+// AMOUNT-PRECISION
+
+static AMOUNT_PRECISION: RuleInfo = RuleInfo {
+    id: "AMOUNT-PRECISION",
+    family: Family::General,
+    summary: "Every amount of the claim (CLM02, SV102, AMT, CAS, SVD, HCP, ...) is exact in cents",
+    explain: "\
+What it checks: every money element of the claim and its service lines is a whole number of
+cents: CLM02, SV102, AMT02, CAS03/06/09/12/15/18, SVD02, HCP02/03/05/07, CN102, MOA02/08/09,
+SV504/SV505 and PS102. An amount with more than two significant decimal places (90.005; 90.010
+is fine, it is 90.01) or too large for cents in a 64-bit integer (more than about 92
+quadrillion dollars, such as an 18-digit amount) is rejected. Any spelling the X12 R type
+allows is read exactly: a leading minus, leading and trailing zeros, '.5', '90.'. This rule
+cannot be turned off or down by a profile or configuration: a claim whose money cannot be
+held exactly is never forwarded, and its charge is never counted as something it is not.
+
+Why: payers and clearinghouses price and balance claims in cents. An amount of 90.005 has no
+value in cents; forwarding it would let the payer round it (and CLM02 would no longer equal the
+sum of the lines it was checked against), and treating it as 'no value' would forward a claim
+with a $0 charge. Such amounts usually come from a unit price times units computed in floating
+point by the practice-management system.
+
+Source: ASC X12 005010X222A1 (837P TR3), 2300 CLM02 'Total Claim Charge Amount' and 2400 SV102
+'Line Item Charge Amount' (data element 782, type R, 1-18 digits, monetary amounts in dollars
+and cents); shared/reference/x12-5010.md section 3.3 for the 277CA codes. 277CA: CLM02 is
+rejected with A7:178 'Submitted charges' and SV102 with A7:583 'Line item charge amount' (the
+codes a clearinghouse uses for an invalid claim or line charge amount); any other amount with
+A7:697 'Invalid decimal precision', or A7:512 'Length invalid for receiver's application
+system' when it is too large. In the scrub accounting such a claim is counted among the claims
+it rejects and, since its CLM02 has no value in cents, in `unpriced_claims` rather than in any
+charge total (report.json gives its CLM02 as read).
+
+How to fix: round the amount to cents in the practice-management system (and recompute CLM02
+as the sum of the rounded SV102), then resubmit the claim.
+
+Appeal: not applicable; correct and resubmit.",
+    stc: Some(a7("178")),
+};
+
+/// The money elements of the 2300 loop and everything under it, by segment id: the 837P
+/// elements of data element 782 (monetary amount) and HCP05 (a rate in dollars).
+const MONEY_ELEMENTS: [(&[u8], &[usize]); 10] = [
+    (b"CLM", &[2]),
+    (b"SV1", &[2]),
+    (b"AMT", &[2]),
+    (b"CAS", &[3, 6, 9, 12, 15, 18]),
+    (b"SVD", &[2]),
+    (b"HCP", &[2, 3, 5, 7]),
+    (b"CN1", &[2]),
+    (b"MOA", &[2, 8, 9]),
+    (b"SV5", &[4, 5]),
+    (b"PS1", &[2]),
+];
+
+/// AMOUNT-PRECISION: every money element is exact in cents.
+pub struct AmountPrecision;
+
+impl Rule for AmountPrecision {
+    fn info(&self) -> &'static RuleInfo {
+        &AMOUNT_PRECISION
+    }
+
+    fn check(&self, claim: &Claim, cx: &Context<'_>, out: &mut Vec<Finding>) {
+        let first_line = claim.lines.first().map(|l| l.first_segment);
+        for (i, (seg, stored)) in claim.source.segments.iter().enumerate() {
+            let Some((_, elements)) = MONEY_ELEMENTS.iter().find(|(id, _)| *id == seg.id()) else {
+                continue;
+            };
+            for &n in *elements {
+                let Some(Money::NotExact { raw, reason }) = Money::parse(seg.element(n)) else {
+                    continue;
+                };
+                let at = Origin {
+                    segment: stored.position.segment,
+                    set_segment: stored.set_segment,
+                    element: n as u8,
+                    component: 0,
+                };
+                let name = format!("{}{n:02}", seg.id_str());
+                let mut f = reject(
+                    &AMOUNT_PRECISION,
+                    at,
+                    not_exact_message(&name, &raw, reason),
+                    format!("round {name} to cents (at most 2 decimal places) and resubmit"),
+                );
+                f.stc = Some(a7(not_exact_status(&name, reason)));
+                let line = claim.lines.iter().rposition(|l| l.first_segment <= i);
+                match line.filter(|_| first_line.is_some_and(|first| i >= first)) {
+                    Some(line) => out.push(on_line(f, claim, cx, line)),
+                    None => out.push(f),
+                }
+            }
+        }
+    }
+}
+
+/// What is wrong with amount `raw` of element `name`.
+fn not_exact_message(name: &str, raw: &str, reason: NotExactReason) -> String {
+    match reason {
+        NotExactReason::Precision => format!(
+            "{name} amount {raw} has more than 2 decimal places (not a whole number of cents)"
+        ),
+        NotExactReason::Range => format!(
+            "{name} amount {raw} is beyond the largest amount in cents ({})",
+            Cents(i64::MAX)
+        ),
+    }
+}
+
+/// The 277CA status code for a not-exact amount of element `name`.
+fn not_exact_status(name: &str, reason: NotExactReason) -> &'static str {
+    match (name, reason) {
+        ("CLM02", _) => "178",
+        ("SV102", _) => "583",
+        (_, NotExactReason::Precision) => "697",
+        (_, NotExactReason::Range) => "512",
+    }
+}
+
+// ---------------------------------------------------------------------------------------
 // CLM-BALANCE
 
 static CLM_BALANCE: RuleInfo = RuleInfo {
@@ -129,42 +252,53 @@ impl Rule for ClaimBalance {
     }
 
     fn check(&self, claim: &Claim, _cx: &Context<'_>, out: &mut Vec<Finding>) {
-        let Some(total) = claim.total_charge.value else {
+        let Some(total) = claim.total_charge.cents() else {
             return;
         };
         let Some(sum) = sum_of_lines(claim) else {
             return;
         };
-        if sum == total {
+        let total_wide = i128::from(total.0);
+        if sum == total_wide {
             return;
         }
+        let sum_text = wide_dollars(sum);
         let mut f = reject(
             &CLM_BALANCE,
             claim.total_charge.at,
-            format!("claim total {total} does not equal the sum of the line charges {sum}"),
+            format!("claim total {total} does not equal the sum of the line charges {sum_text}"),
             format!(
-                "set CLM02 to {sum}, or correct the SV102 line charges so they add up to {total}"
+                "set CLM02 to {sum_text}, or correct the SV102 line charges so they add up to \
+                 {total}"
             ),
         );
         f.note = Some(format!(
             "{} service lines; CLM02 minus the lines is {}",
             claim.lines.len(),
-            Cents(total.0 - sum.0)
+            wide_dollars(total_wide - sum)
         ));
         out.push(f);
     }
 }
 
-/// The sum of every line charge; `None` when there is no line or a charge is unreadable (the
-/// X12-ELEMENT rule reports that).
-fn sum_of_lines(claim: &Claim) -> Option<Cents> {
+/// The sum of every line charge in cents, exact (an `i128` cannot overflow on 50 lines of
+/// `i64` cents); `None` when there is no line or a charge is missing, unreadable (X12-ELEMENT
+/// reports that) or not exact (AMOUNT-PRECISION rejects the claim then).
+fn sum_of_lines(claim: &Claim) -> Option<i128> {
     if claim.lines.is_empty() {
         return None;
     }
-    claim.lines.iter().try_fold(Cents(0), |sum, line| {
-        let charge = line.charge.value?;
-        sum.0.checked_add(charge.0).map(Cents)
+    claim.lines.iter().try_fold(0i128, |sum, line| {
+        let charge = line.charge.cents()?;
+        Some(sum + i128::from(charge.0))
     })
+}
+
+/// Cents of any size as dollars with two decimals (`-0.05`, `184467440737095516.14`).
+fn wide_dollars(cents: i128) -> String {
+    let sign = if cents < 0 { "-" } else { "" };
+    let abs = cents.unsigned_abs();
+    format!("{sign}{}.{:02}", abs / 100, abs % 100)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -201,7 +335,7 @@ impl Rule for ZeroCharge {
     }
 
     fn check(&self, claim: &Claim, _cx: &Context<'_>, out: &mut Vec<Finding>) {
-        let Some(total) = claim.total_charge.value else {
+        let Some(total) = claim.total_charge.cents() else {
             return;
         };
         if claim.envelope.claim_type != "CH" || total.0 > 0 {
@@ -1296,6 +1430,9 @@ What it repairs (each change is listed with its old and new value):
   with 0000 ('43215' -> '432150000').
 - Procedure codes (SV101-2): spaces and punctuation are removed ('97 110' -> '97110'); the
   result is then checked by PROC-FORMAT.
+- Amounts (CLM02, SV102 and the other money elements AMOUNT-PRECISION lists) written with a
+  trailing decimal point: the point is dropped ('90.' -> '90'). The value is read exactly
+  either way, but pyx12 and many translators refuse a bare trailing point in an R element.
 - Trailing spaces are trimmed from every other element and component of the claim and of the
   billing, subscriber and patient loops it sits in.
 
@@ -1414,6 +1551,7 @@ fn segment_edits(
         b"SV1" => procedure_edit(seg, base, component_sep, out),
         _ => {}
     }
+    amount_point_edits(seg, base, out);
     if has_trailing_space(seg.body(), seg.delimiters().element, component_sep) {
         let done: Vec<Origin> = out[start..].iter().map(|e| e.at).collect();
         trim_edits(seg, base, component_sep, &done, out);
@@ -1528,6 +1666,33 @@ fn procedure_edit(seg: &Segment<'_>, base: Origin, component_sep: u8, out: &mut 
         new,
         help: "store procedure codes as five letters or digits",
     });
+}
+
+/// Money elements written with a bare trailing decimal point (`90.`), which is dropped.
+fn amount_point_edits(seg: &Segment<'_>, base: Origin, out: &mut Vec<Edit>) {
+    let Some((_, elements)) = MONEY_ELEMENTS.iter().find(|(id, _)| *id == seg.id()) else {
+        return;
+    };
+    for &n in *elements {
+        let value = seg.element(n);
+        let Some(trimmed) = value.strip_suffix(b".") else {
+            continue;
+        };
+        if !matches!(Money::parse(value), Some(Money::Exact(_))) {
+            continue;
+        }
+        let at = Origin {
+            element: n as u8,
+            ..base
+        };
+        out.push(Edit {
+            message: format!("amount {} ends with a decimal point", element_name(seg, at)),
+            at,
+            old: text(value),
+            new: text(trimmed),
+            help: "write whole amounts without a decimal point",
+        });
+    }
 }
 
 /// Trailing spaces trimmed from every element or component not already edited.

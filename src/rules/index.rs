@@ -717,7 +717,7 @@ pub fn line_facts(claim: &Claim) -> impl Iterator<Item = LineFact> + '_ {
             code: Code::new(&procedure.code),
             modifiers: Modifiers::new(&procedure.modifiers),
             frequency: claim.frequency.raw.bytes().next().unwrap_or(0),
-            charge: l.charge.value.unwrap_or_default(),
+            charge: l.charge.cents().unwrap_or_default(),
             units: l.units.value.unwrap_or_default(),
         })
     })

@@ -164,6 +164,10 @@ pub trait Rule: Send + Sync {
     fn check(&self, claim: &Claim, cx: &Context<'_>, out: &mut Vec<Finding>);
 }
 
+/// Rules that always reject, whatever a profile or configuration says: a claim whose money
+/// is not exact in cents can be neither forwarded nor counted (see AMOUNT-PRECISION).
+pub const ALWAYS_REJECT: [&str; 1] = ["AMOUNT-PRECISION"];
+
 /// Every rule in the catalog, in listing order.
 pub fn catalog() -> Vec<Box<dyn Rule>> {
     let mut rules = general::rules();

@@ -88,7 +88,7 @@ use chrono::NaiveDate;
 
 use super::{AckEnvelope, SegmentWriter};
 use crate::check::ClaimResult;
-use crate::model::{Cents, Claim, ServiceLine};
+use crate::model::{Cents, Claim, Money, ServiceLine};
 use crate::rules::{Action, Disposition, Finding};
 
 /// STC12 (element 933) maximum length.
@@ -179,7 +179,9 @@ pub struct Ack277Totals {
 
 impl Ack277Totals {
     fn add(&mut self, result: &ClaimResult) {
-        let charge = claim_charge(&result.claim);
+        // An amount that is not exact in cents (AMOUNT-PRECISION) is in no total, as in
+        // the scrub accounting; its STC04 still gives it as submitted.
+        let charge = claim_charge(&result.claim).cents().unwrap_or_default();
         if is_accepted(result) {
             self.accepted += 1;
             self.accepted_charge.0 += charge.0;
@@ -822,17 +824,18 @@ fn clean(w: &SegmentWriter, value: &str, max: usize) -> String {
     out.trim_end().to_string()
 }
 
-/// The claim's charge for STC04: CLM02 as submitted, else the sum of its line charges.
-fn claim_charge(claim: &Claim) -> Cents {
-    claim.total_charge.value.unwrap_or_else(|| {
-        Cents(
+/// The claim's charge for STC04: CLM02 as submitted (exact or not), else the sum of its
+/// exact line charges.
+fn claim_charge(claim: &Claim) -> Money {
+    claim.total_charge.value.clone().unwrap_or_else(|| {
+        Money::Exact(Cents(
             claim
                 .lines
                 .iter()
-                .filter_map(|l| l.charge.value)
+                .filter_map(|l| l.charge.cents())
                 .map(|c| c.0)
                 .sum(),
-        )
+        ))
     })
 }
 
@@ -1005,7 +1008,8 @@ impl Context {
             let charge = line
                 .charge
                 .value
-                .map(Cents::to_x12)
+                .as_ref()
+                .map(Money::to_x12)
                 .unwrap_or_else(|| "0".into());
             let units = line.units.value.map(|u| u.to_string()).unwrap_or_default();
             w.segment(

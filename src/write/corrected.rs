@@ -17,11 +17,21 @@
 //!   renumbered from 1 and CLM02 is recomputed: the submitted total less the removed lines'
 //!   SV102 (the sum of the remaining SV102 whenever CLM02 matched its lines, which
 //!   CLM-BALANCE requires).
-//! - SE01, GE01 and IEA01 are recomputed. Control numbers (ISA13, GS06, ST02) are kept: the
-//!   payer never received the input, so the corrected interchange is the first it sees.
-//! - Every segment no repair touches is written byte for byte as read, with the input's
-//!   delimiters and line breaks. A file with nothing to correct comes out identical.
+//! - Trailers are written from what the file holds, never copied: SE01, GE01 and IEA01 count
+//!   what was written, and SE02, GE02 and IEA02 repeat the ST02, GS06 and ISA13 written above
+//!   them. Control numbers (ISA13, GS06, ST02) are kept: the payer never received the input, so
+//!   the corrected interchange is the first it sees. The one exception is an ST02 already
+//!   written in the same group (the 999 rejects such a set with IK502 23, so this is only a
+//!   guard): it is renumbered to the next free number, so no group ever holds two sets with
+//!   one ST02.
+//! - Every segment is written from its id to its terminator, followed by the input's line
+//!   break (CR LF, LF or CR) when it has one: leading white space (indentation), a byte-order
+//!   mark or other bytes before the id and padding after the line break are not copied, and
+//!   a missing terminator (a last IEA without one) is added. Every segment no repair touches
+//!   is otherwise written byte for byte as read, with the input's delimiters, so a clean file
+//!   with nothing to correct comes out identical.
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::io::{self, Seek, SeekFrom, Write};
 use std::sync::Arc;
@@ -73,6 +83,13 @@ pub enum CorrectedError {
     /// envelope segment: the acknowledgments should have rejected it (a bug, never input).
     #[error("the corrected file would leave {0} without its trailer; nothing was written")]
     Unclosed(&'static str),
+    /// A claim with an amount that is not exact in cents was to be written: AMOUNT-PRECISION
+    /// always rejects those (a bug, never input).
+    #[error("claim #{claim}: an amount that is not exact in cents was about to be forwarded")]
+    NotExact {
+        /// The claim's ordinal.
+        claim: u64,
+    },
     /// A repair points at a segment or element the claim does not have: a bug, never input.
     #[error("claim #{claim}: repair of segment {segment} could not be applied: {why}")]
     Repair {
@@ -91,6 +108,14 @@ struct Edit {
     element: u8,
     component: u8,
     value: String,
+}
+
+/// A transaction set read but not yet written: its ST and the header segments after it.
+#[derive(Debug)]
+struct PendingSet {
+    st: EnvelopeSegment,
+    header: Vec<u8>,
+    segments: u32,
 }
 
 /// The open subscriber level: its new HL number and, when HL04 was written, where.
@@ -112,7 +137,14 @@ pub struct CorrectedWriter<W: Write + Seek> {
     skipping_set: bool,
     pending_isa: Option<Vec<u8>>,
     pending_gs: Option<Vec<u8>>,
-    pending_set: Option<(Vec<u8>, u32)>,
+    pending_set: Option<PendingSet>,
+    /// ISA13, GS06 and ST02 of the interchange, group and set last written (what their
+    /// trailers repeat).
+    isa13: Vec<u8>,
+    gs06: Vec<u8>,
+    st02: Vec<u8>,
+    /// The ST02s written in the open group.
+    group_st02s: HashSet<Vec<u8>>,
     interchange_open: bool,
     group_open: bool,
     set_open: bool,
@@ -138,6 +170,10 @@ impl<W: Write + Seek> CorrectedWriter<W> {
             pending_isa: None,
             pending_gs: None,
             pending_set: None,
+            isa13: Vec::new(),
+            gs06: Vec::new(),
+            st02: Vec::new(),
+            group_st02s: HashSet::new(),
             interchange_open: false,
             group_open: false,
             set_open: false,
@@ -157,18 +193,24 @@ impl<W: Write + Seek> CorrectedWriter<W> {
         match seg.kind {
             EnvelopeKind::InterchangeStart => {
                 self.skipping_interchange = self.rejections.interchanges.contains(&seg.interchange);
-                self.pending_isa = Some(seg.raw().to_vec());
+                self.pending_isa = Some(clean(&seg.segment()).into_owned());
+                self.isa13 = seg.segment().element(13).to_vec();
                 self.interchange_open = false;
                 self.groups_written = 0;
             }
             EnvelopeKind::GroupStart => {
-                self.pending_gs = Some(seg.raw().to_vec());
+                self.pending_gs = Some(clean(&seg.segment()).into_owned());
+                self.gs06 = seg.segment().element(6).to_vec();
                 self.group_open = false;
                 self.sets_written = 0;
             }
             EnvelopeKind::SetStart => {
                 self.skipping_set = self.rejections.sets.contains(&seg.set);
-                self.pending_set = Some((seg.raw().to_vec(), 1));
+                self.pending_set = Some(PendingSet {
+                    st: seg.clone(),
+                    header: Vec::new(),
+                    segments: 1,
+                });
                 self.set_open = false;
                 self.set_segments = 0;
                 self.next_hl = 0;
@@ -179,10 +221,10 @@ impl<W: Write + Seek> CorrectedWriter<W> {
             EnvelopeKind::Header => {
                 if self.set_open {
                     // Not expected in a set the 999 accepts; kept rather than lost.
-                    self.write_counted(seg.raw())?;
-                } else if let Some((bytes, count)) = self.pending_set.as_mut() {
-                    bytes.extend_from_slice(seg.raw());
-                    *count += 1;
+                    self.write_counted(&clean(&seg.segment()))?;
+                } else if let Some(pending) = self.pending_set.as_mut() {
+                    pending.header.extend_from_slice(&clean(&seg.segment()));
+                    pending.segments += 1;
                 }
             }
             EnvelopeKind::Other => {}
@@ -190,7 +232,8 @@ impl<W: Write + Seek> CorrectedWriter<W> {
                 if self.set_open {
                     self.close_subscriber()?;
                     let count = (self.set_segments + 1).to_string();
-                    let se = rewritten(&seg.segment(), &[edit(1, 0, &count)]);
+                    let st02 = String::from_utf8_lossy(&self.st02).into_owned();
+                    let se = rewritten(&seg.segment(), &[edit(1, 0, &count), edit(2, 0, &st02)]);
                     self.write_raw(&se)?;
                     self.sets_written += 1;
                 }
@@ -201,7 +244,8 @@ impl<W: Write + Seek> CorrectedWriter<W> {
             EnvelopeKind::GroupEnd => {
                 if self.group_open {
                     let count = self.sets_written.to_string();
-                    let ge = rewritten(&seg.segment(), &[edit(1, 0, &count)]);
+                    let gs06 = String::from_utf8_lossy(&self.gs06).into_owned();
+                    let ge = rewritten(&seg.segment(), &[edit(1, 0, &count), edit(2, 0, &gs06)]);
                     self.write_raw(&ge)?;
                     self.groups_written += 1;
                 }
@@ -211,7 +255,8 @@ impl<W: Write + Seek> CorrectedWriter<W> {
             EnvelopeKind::InterchangeEnd => {
                 if self.interchange_open {
                     let count = self.groups_written.to_string();
-                    let iea = rewritten(&seg.segment(), &[edit(1, 0, &count)]);
+                    let isa13 = String::from_utf8_lossy(&self.isa13).into_owned();
+                    let iea = rewritten(&seg.segment(), &[edit(1, 0, &count), edit(2, 0, &isa13)]);
                     self.write_raw(&iea)?;
                 }
                 self.interchange_open = false;
@@ -276,15 +321,52 @@ impl<W: Write + Seek> CorrectedWriter<W> {
                 self.write_raw(&gs)?;
             }
             self.group_open = true;
+            self.group_st02s.clear();
         }
         if !self.set_open {
-            if let Some((bytes, count)) = self.pending_set.take() {
-                self.write_raw(&bytes)?;
-                self.set_segments = count;
+            if let Some(pending) = self.pending_set.take() {
+                self.write_st(&pending.st)?;
+                self.write_raw(&pending.header)?;
+                self.set_segments = pending.segments;
             }
             self.set_open = true;
         }
         Ok(())
+    }
+
+    /// Writes an ST, renumbering ST02 when the group already holds a set with that number.
+    fn write_st(&mut self, st: &EnvelopeSegment) -> Result<(), CorrectedError> {
+        let seg = st.segment();
+        let st02 = seg.element(2).to_vec();
+        if self.group_st02s.contains(&st02) {
+            let fresh = self.free_st02();
+            self.write_raw(&rewritten(&seg, &[edit(2, 0, &fresh)]))?;
+            self.st02 = fresh.into_bytes();
+        } else {
+            self.write_raw(&clean(&seg))?;
+            self.st02 = st02;
+        }
+        self.group_st02s.insert(self.st02.clone());
+        Ok(())
+    }
+
+    /// An ST02 not yet used in the open group: one more than the largest numeric one written
+    /// (at least 4 digits, as ST02 is 4 to 9 characters), or the next free one after it.
+    fn free_st02(&self) -> String {
+        let largest = self
+            .group_st02s
+            .iter()
+            .filter_map(|n| std::str::from_utf8(n).ok()?.parse::<u64>().ok())
+            .max()
+            .unwrap_or(0);
+        let mut n = largest % 999_999_999 + 1;
+        loop {
+            let candidate = format!("{n:04}");
+            if !self.group_st02s.contains(candidate.as_bytes()) {
+                return candidate;
+            }
+            n = n % 999_999_999 + 1;
+        }
     }
 
     fn write_levels(
@@ -363,7 +445,7 @@ impl<W: Write + Seek> CorrectedWriter<W> {
                 }
                 self.write_counted(&bytes)?;
             } else if seg_edits.is_empty() {
-                self.write_counted(seg.raw())?;
+                self.write_counted(&clean(&seg))?;
             } else {
                 let bytes = rewritten_checked(&seg, &seg_edits, result, stored.position.segment)?;
                 self.write_counted(&bytes)?;
@@ -383,17 +465,27 @@ impl<W: Write + Seek> CorrectedWriter<W> {
         let starts: Vec<usize> = claim.lines.iter().map(|l| l.first_segment).collect();
         let line_of = |i: usize| starts.iter().rposition(|&s| s <= i);
         let removed_any = !removed.is_empty();
+        // AMOUNT-PRECISION always rejects a claim with an amount that is not exact, so one
+        // reaching here is a bug: refuse rather than forward or mis-count it.
+        let not_exact = claim.total_charge.is_not_exact()
+            || claim.lines.iter().any(|l| l.charge.is_not_exact());
+        if not_exact {
+            return Err(CorrectedError::NotExact {
+                claim: claim.ordinal,
+            });
+        }
         let mut removed_total = Cents(0);
         for (i, line) in claim.lines.iter().enumerate() {
             if removed.contains(&i) {
-                removed_total.0 += line.charge.value.unwrap_or_default().0;
+                removed_total.0 += line.charge.cents().unwrap_or_default().0;
                 self.totals.removed_lines += 1;
             }
         }
         self.totals.removed_line_charges.0 += removed_total.0;
         // CLM02 loses exactly the removed lines' charges, so a claim whose total did not match
         // its lines (CLM-BALANCE turned off) keeps its difference rather than changing meaning.
-        let submitted = claim.total_charge.value.unwrap_or_default();
+        // An unreadable CLM02 counts as 0 here as in the scrub accounting (the 999 rejects it).
+        let submitted = claim.total_charge.cents().unwrap_or_default();
         let kept_total = Cents(submitted.0 - removed_total.0);
         let mut lx = 0u32;
         for (i, (seg, stored)) in table.iter().enumerate() {
@@ -415,7 +507,7 @@ impl<W: Write + Seek> CorrectedWriter<W> {
                 }
             }
             if seg_edits.is_empty() {
-                self.write_counted(seg.raw())?;
+                self.write_counted(&clean(&seg))?;
             } else {
                 let bytes = rewritten_checked(&seg, &seg_edits, result, stored.position.segment)?;
                 self.write_counted(&bytes)?;
@@ -511,8 +603,48 @@ fn rewritten_checked(
     Ok(rewritten(seg, edits))
 }
 
-/// The segment's raw bytes with `edits` applied to its body; leading white space, terminator
-/// and line break stay as read. Unchanged when every edit sets the value already there.
+/// The line break the input has right after the segment's terminator (CR LF, LF or CR), or
+/// nothing; never one that holds the terminator itself (a newline-terminated file), which
+/// would make an empty segment.
+fn line_break<'a>(seg: &Segment<'a>) -> &'a [u8] {
+    let raw = seg.raw();
+    let terminator = seg.delimiters().segment;
+    let after_body = &raw[seg.body_start() + seg.body().len()..];
+    let after = after_body.strip_prefix(&[terminator]).unwrap_or(after_body);
+    [&b"\r\n"[..], b"\n", b"\r"]
+        .into_iter()
+        .find(|lb| after.starts_with(lb) && !lb.contains(&terminator))
+        .map_or(&[][..], |lb| &after[..lb.len()])
+}
+
+/// The segment as the corrected file writes it: its body, its terminator (added when the
+/// input lacks one) and its line break; nothing before the id, nothing after the line break.
+/// A segment that is already so is borrowed as read.
+fn clean<'a>(seg: &Segment<'a>) -> Cow<'a, [u8]> {
+    let raw = seg.raw();
+    let body = seg.body();
+    let terminator = seg.delimiters().segment;
+    let line_break = line_break(seg);
+    let clean_len = body.len() + 1 + line_break.len();
+    let ends_right = raw.get(body.len()) == Some(&terminator);
+    if seg.body_start() == 0 && raw.len() == clean_len && ends_right {
+        return Cow::Borrowed(raw);
+    }
+    Cow::Owned(assemble(seg, body))
+}
+
+/// `body`, then `seg`'s terminator and line break.
+fn assemble(seg: &Segment<'_>, body: &[u8]) -> Vec<u8> {
+    let line_break = line_break(seg);
+    let mut out = Vec::with_capacity(body.len() + 1 + line_break.len());
+    out.extend_from_slice(body);
+    out.push(seg.delimiters().segment);
+    out.extend_from_slice(line_break);
+    out
+}
+
+/// The segment with `edits` applied to its body, written as [`clean`] writes segments.
+/// Unchanged when every edit sets the value already there.
 fn rewritten(seg: &Segment<'_>, edits: &[Edit]) -> Vec<u8> {
     let d = seg.delimiters();
     let body = seg.body();
@@ -547,19 +679,13 @@ fn rewritten(seg: &Segment<'_>, edits: &[Edit]) -> Vec<u8> {
         elements.pop();
     }
     let new_body = elements.join(&d.element);
-    let raw = seg.raw();
-    let start = seg.body_start();
-    let end = start + body.len();
-    let mut out = Vec::with_capacity(raw.len() + 8);
-    out.extend_from_slice(&raw[..start]);
-    out.extend_from_slice(&new_body);
-    out.extend_from_slice(&raw[end..]);
-    out
+    assemble(seg, &new_body)
 }
 
-/// Where HL04's one byte sits in a rewritten HL segment (the last byte of its body).
+/// Where HL04's one byte sits in a rewritten HL segment (the last byte of its body, before
+/// the terminator and line break).
 fn hl04_offset(bytes: &[u8], seg: &Segment<'_>) -> u64 {
-    let tail = seg.raw().len() - seg.body_start() - seg.body().len();
+    let tail = 1 + line_break(seg).len();
     (bytes.len() - tail - 1) as u64
 }
 
@@ -577,6 +703,64 @@ mod tests {
         let raw = b"LX*3~\r\n";
         let out = rewritten(&seg(raw, 4), &[edit(1, 0, "2")]);
         assert_eq!(out, b"LX*2~\r\n");
+    }
+
+    /// A segment framed the way the reader frames one: `lead` bytes before the id, then
+    /// the body, then whatever `raw` has after it.
+    fn framed(raw: &[u8], lead: usize, body_len: usize) -> Segment<'_> {
+        Segment::new(
+            raw,
+            lead..lead + body_len,
+            Delimiters::STANDARD,
+            Position::default(),
+        )
+    }
+
+    #[test]
+    fn clean_segments_are_borrowed_as_read() {
+        for raw in [&b"LX*1~"[..], b"LX*1~\n", b"LX*1~\r\n", b"LX*1~\r"] {
+            assert!(matches!(clean(&framed(raw, 0, 4)), Cow::Borrowed(_)));
+            assert_eq!(clean(&framed(raw, 0, 4)).as_ref(), raw);
+        }
+    }
+
+    #[test]
+    fn indentation_padding_and_a_missing_terminator_are_not_copied() {
+        assert_eq!(clean(&framed(b"  \tLX*1~\n", 3, 4)).as_ref(), b"LX*1~\n");
+        assert_eq!(
+            clean(&framed(b"\xEF\xBB\xBFLX*1~", 3, 4)).as_ref(),
+            b"LX*1~"
+        );
+        assert_eq!(
+            clean(&framed(b"IEA*1*000000001", 0, 15)).as_ref(),
+            b"IEA*1*000000001~"
+        );
+        assert_eq!(
+            clean(&framed(b"IEA*1*000000001\n", 0, 15)).as_ref(),
+            b"IEA*1*000000001~\n"
+        );
+        assert_eq!(
+            clean(&framed(b"IEA*1*000000001~\r\n\x1a\x00\x00", 0, 15)).as_ref(),
+            b"IEA*1*000000001~\r\n"
+        );
+        let indented = framed(b"\n    LX*3~\n", 5, 4);
+        assert_eq!(rewritten(&indented, &[edit(1, 0, "2")]), b"LX*2~\n");
+        let bytes = rewritten(&framed(b"  HL*2*1*22*1", 2, 11), &[edit(1, 0, "3")]);
+        assert_eq!(bytes, b"HL*3*1*22*1~");
+        let at = hl04_offset(&bytes, &framed(b"  HL*2*1*22*1", 2, 11)) as usize;
+        assert_eq!(bytes[at], b'1');
+    }
+
+    #[test]
+    fn a_newline_terminator_is_not_doubled() {
+        let d = Delimiters {
+            segment: b'\n',
+            ..Delimiters::STANDARD
+        };
+        let seg = Segment::new(b"LX*1\n\n", 0..4, d, Position::default());
+        assert_eq!(clean(&seg).as_ref(), b"LX*1\n");
+        let seg = Segment::new(b"LX*1", 0..4, d, Position::default());
+        assert_eq!(clean(&seg).as_ref(), b"LX*1\n");
     }
 
     #[test]

@@ -88,7 +88,9 @@ impl<W: Write> ReportWriter<W> {
             "profile": result.profile,
             "disposition": result.disposition,
             "outcome": outcome.as_str(),
-            "charge_cents": claim.total_charge.value.map(|c| c.0),
+            "charge_cents": claim.total_charge.cents().map(|c| c.0),
+            // CLM02 as submitted when cents cannot hold it (AMOUNT-PRECISION rejected it).
+            "charge_not_exact": claim.total_charge.is_not_exact().then_some(claim.total_charge.raw.as_str()),
             "lines": claim.lines.len(),
             "money_at_stake_cents": result.money_at_stake().0,
             "findings": findings,

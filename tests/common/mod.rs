@@ -15,12 +15,10 @@ pub fn samples_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("samples")
 }
 
-/// The public third-party samples (CI clones the repo with `shared/` beside it).
+/// The public third-party samples, copied into the repository (tests/public/README.md says
+/// where each came from and under which licence).
 pub fn public_dir() -> PathBuf {
-    PathBuf::from(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../shared/samples/public"
-    ))
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/public")
 }
 
 /// The public files whose ISA is not 106 bytes (an element padded to the wrong width), with
@@ -68,12 +66,12 @@ pub fn sample_files() -> Vec<PathBuf> {
 /// Only the extensions the public README lists (`.txt`, `.edi`, `.837`) are taken, so that a
 /// stray `.997` that pyx12 `x12valid` writes next to its input (if someone runs it in place)
 /// is not mistaken for a sample. Panics, rather than skipping, when the directory is missing:
-/// CI clones the repo with `shared/` beside it, so a missing directory is a setup bug.
+/// it is part of the repository, so a missing directory is a bug.
 pub fn public_files() -> Vec<PathBuf> {
     let dir = public_dir();
     assert!(
         dir.is_dir(),
-        "public samples directory {} is missing: clone shared/ beside the repo",
+        "public samples directory {} is missing from the repository",
         dir.display()
     );
     let files = sorted_files(&dir, |n| {
