@@ -212,6 +212,9 @@ impl<S: SegmentSource> ClaimReader<S> {
                     if let Some(position) = self.segments.unterminated_tail() {
                         self.state.report_unterminated_tail(position);
                     }
+                    if let Some((position, id)) = self.segments.truncated_tail() {
+                        self.state.report_truncated_tail(position, id);
+                    }
                     self.state.finish();
                     self.finished = true;
                 }
@@ -474,6 +477,20 @@ impl State {
             element: None,
             code: Some("023"),
             message: "the last segment (IEA) has no segment terminator; it was read up to the end of the input".into(),
+            ..Problem::default()
+        }));
+    }
+
+    /// The input ended inside a segment: TA1 note 023 (improper end of file); the missing
+    /// trailers of what it leaves open are reported by the envelope.
+    fn report_truncated_tail(&mut self, position: Position, id: String) {
+        self.summary.problems += 1;
+        self.pending.push_back(Event::Problem(Problem {
+            rule: "X12-CONTROL",
+            position,
+            segment_id: id,
+            code: Some("023"),
+            message: "the input ends in the middle of this segment (no segment terminator); it was left out".into(),
             ..Problem::default()
         }));
     }

@@ -92,15 +92,24 @@ fn read_all<R: Read>(source: R, payload: &[u8]) -> Outcome {
     );
     if end.is_ok() {
         // A clean end consumes every byte; what follows the last segment's raw bytes is
-        // padding (white space, Ctrl-Z, NUL).
+        // padding (white space, Ctrl-Z, NUL), or white space and a segment cut off by the end
+        // of the input, which the reader names.
         assert_eq!(
             offset,
             payload.len() as u64,
             "clean end before the end of input"
         );
+        let after = from + joined.len();
+        let tail = match reader.truncated_tail() {
+            Some((position, _)) => {
+                let cut = position.byte as usize;
+                assert!(cut >= after, "the cut-off segment is after the last one");
+                &payload[after..cut]
+            }
+            None => &payload[after..],
+        };
         assert!(
-            payload[from + joined.len()..]
-                .iter()
+            tail.iter()
                 .all(|&b| b.is_ascii_whitespace() || b == 0x1A || b == 0),
             "clean end but bytes other than padding after the last segment"
         );

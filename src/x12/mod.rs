@@ -25,6 +25,10 @@ pub trait SegmentSource {
     fn offset(&self) -> u64;
     /// Where the input's last segment started when it was an IEA with no terminator.
     fn unterminated_tail(&self) -> Option<Position>;
+    /// Where the input ended inside a segment (and its id), when it did.
+    fn truncated_tail(&self) -> Option<(Position, String)> {
+        None
+    }
     /// True when input the source tolerated (a byte-order mark, padding, indentation) waits
     /// to be reported; checked after every segment, so it must be cheap.
     fn has_warnings(&self) -> bool {
@@ -45,6 +49,9 @@ impl<R: std::io::Read> SegmentSource for SegmentReader<R> {
     }
     fn unterminated_tail(&self) -> Option<Position> {
         SegmentReader::unterminated_tail(self)
+    }
+    fn truncated_tail(&self) -> Option<(Position, String)> {
+        SegmentReader::truncated_tail(self)
     }
     fn has_warnings(&self) -> bool {
         SegmentReader::has_warnings(self)

@@ -65,6 +65,8 @@ pub struct SegmentReader<R> {
     warnings: Vec<Problem>,
     /// The id of the last segment read (NUL-padded), to name it in a padding warning.
     last_id: [u8; 3],
+    /// Where the input ended inside a segment, and that segment's id.
+    truncated_tail: Option<(Position, String)>,
 }
 
 /// A segment's span inside the buffer, found before it is handed out.
@@ -92,7 +94,15 @@ impl<R: Read> SegmentReader<R> {
             tolerated: 0,
             warnings: Vec::new(),
             last_id: [0; 3],
+            truncated_tail: None,
         }
+    }
+
+    /// Where the input ended in the middle of a segment that has a valid id, and that id:
+    /// reading stopped cleanly before it (the segment is not handed out). `None` otherwise;
+    /// a cut-off segment with no valid id is a [`ReadErrorKind::Truncated`] error.
+    pub fn truncated_tail(&self) -> Option<(Position, String)> {
+        self.truncated_tail.clone()
     }
 
     /// True when warnings about tolerated input wait to be taken.
@@ -277,6 +287,16 @@ impl<R: Read> SegmentReader<R> {
                             body_start,
                             body_end,
                         }));
+                    }
+                    let element = self.delimiters.map_or(b'*', |d| d.element);
+                    if segment_id_len(rest, element).is_some() {
+                        // A segment that started properly and was cut off by the end of the
+                        // input: it is left out (no writer copies half a segment), and the
+                        // read stage reports it; what it leaves open has no trailer.
+                        let position = self.position_of(body_start);
+                        self.truncated_tail = Some((position, segment_id_at(rest)));
+                        self.start = self.end;
+                        return self.finish_clean();
                     }
                     return Err(self.error_here(body_start, ReadErrorKind::Truncated));
                 }
@@ -869,6 +889,28 @@ mod tests {
             segments[2].0, b"  ST*837*0001*005010X222A1~\n",
             "raw keeps it (round trip)"
         );
+    }
+
+    #[test]
+    fn a_segment_cut_off_by_the_end_of_input_is_left_out_and_named() {
+        let clean = interchange();
+        let cut = clean.find("BHT*").unwrap() + 10;
+        let mut reader = SegmentReader::new(&clean.as_bytes()[..cut]);
+        let mut ids = Vec::new();
+        while let Some(seg) = reader.next_segment().unwrap() {
+            ids.push(seg.id_str().to_string());
+        }
+        assert_eq!(ids, ["ISA", "GS", "ST"]);
+        let (position, id) = reader.truncated_tail().expect("the cut is named");
+        assert_eq!(
+            (position.segment, position.line, id.as_str()),
+            (4, 4, "BHT")
+        );
+        assert_eq!(reader.offset(), cut as u64);
+        // Bytes with no segment id at the end are no segment: an error.
+        let garbage = format!("{}\x01\x02 no terminator", &clean[..cut - 10]);
+        let e = read_all(garbage.as_bytes(), usize::MAX).unwrap_err();
+        assert_eq!(e.kind, ReadErrorKind::Truncated);
     }
 
     #[test]
