@@ -115,8 +115,12 @@ impl Delimiters {
         if len > MAX_ISA_LEN {
             return Err(IsaProblem::TooLong { len });
         }
+        // ISA11 is no repetition separator when it is a 4010 standards id (a letter) or a
+        // byte another delimiter already is: the data still frames; the envelope answers it.
         let repetition = match &bytes[separators[10] + 1..separators[11]] {
-            [b] if !b.is_ascii_alphanumeric() => Some(*b),
+            [b] if !b.is_ascii_alphanumeric() && ![element, component, segment].contains(b) => {
+                Some(*b)
+            }
             _ => None,
         };
         let delimiters = Delimiters {
@@ -205,7 +209,15 @@ mod tests {
     #[test]
     fn repeated_separator_is_rejected() {
         let mut isa = ISA.to_vec();
-        isa[104] = b'^';
+        isa[105] = b':';
         assert_eq!(Delimiters::from_isa(&isa), Err(IsaProblem::BadSeparators));
+    }
+
+    #[test]
+    fn a_repetition_separator_that_is_another_delimiter_is_none() {
+        let mut isa = ISA.to_vec();
+        isa[104] = b'^';
+        let (d, _) = Delimiters::from_isa(&isa).unwrap();
+        assert_eq!((d.repetition, d.component), (None, b'^'));
     }
 }

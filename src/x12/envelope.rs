@@ -256,12 +256,40 @@ impl Envelope {
             }
         }
         if widths_right[11] && isa.delimiters().repetition.is_none() {
-            let text = format!(
-                "ISA11 is '{}', a 4010 standards id; 5010 puts the repetition separator there",
-                String::from_utf8_lossy(isa.element(11))
-            );
-            self.report_isa(isa, 11, "016", text);
+            self.check_isa11(isa);
         }
+    }
+
+    /// ISA11 gave no repetition separator: a 4010 standards id (note 016, the data still
+    /// frames), or a separator that is already another delimiter (note 027 when it is the
+    /// component separator, else 026): the interchange cannot be read as its sender meant.
+    fn check_isa11(&mut self, isa: &Segment<'_>) {
+        let isa11 = isa.element(11);
+        let d = isa.delimiters();
+        let (code, text) = match isa11 {
+            [b] if b.is_ascii_alphanumeric() => (
+                "016",
+                format!(
+                    "ISA11 is '{}', a 4010 standards id; 5010 puts the repetition separator there",
+                    char::from(*b)
+                ),
+            ),
+            [b] if *b == d.component => (
+                "027",
+                format!(
+                    "ISA11 repetition separator '{}' is also the component separator (ISA16); expected four different separators",
+                    char::from(*b)
+                ),
+            ),
+            _ => (
+                "026",
+                format!(
+                    "ISA11 repetition separator '{}' is also another delimiter; expected four different separators",
+                    String::from_utf8_lossy(isa11)
+                ),
+            ),
+        };
+        self.report_isa(isa, 11, code, text);
     }
 
     /// Reports every ISA element not of its fixed width, with the TA1 note code of the field;
