@@ -288,6 +288,17 @@ fn line_feed_or_carriage_return_terminators_are_read_with_the_right_lines() {
             input.as_bytes(),
             "{name}: nothing else to correct"
         );
+        // The acknowledgments answer in the input's terminator, with no empty segments.
+        let out = dir.path().join("out");
+        let ack999 = String::from_utf8(read(&out.join(format!("{name}.999")))).expect("ASCII");
+        assert!(
+            !ack999.contains("\n\n") && !ack999.contains("\r\r"),
+            "{ack999:?}"
+        );
+        assert_eq!(
+            pyx12_failures(&out, name, &["corrected.837", "999", "277"]),
+            Vec::<String>::new()
+        );
     }
 }
 
