@@ -27,19 +27,28 @@
 //!   `001` (IEA02 differs from ISA13), `021` (IEA01 count), `016`, and `023` for a last IEA
 //!   without its terminator: the content is whole, so the groups are judged by the 999. A TA1
 //!   is written for `R`, and for any interchange whose ISA14 is `1`.
-//! - **Warnings** (`Severity::Warning`, such as `X12-FORMAT` for a byte-order mark or padding
-//!   the reader tolerated) reject nothing: they are kept apart for the report.
-//! - **999**: a group with its own problems (GE01, GE02, missing GE) is rejected with every set
-//!   in it (AK901 `R`); otherwise each set with a problem is rejected (IK501 `R`).
+//!   An interchange whose ISA13 repeats an earlier interchange's from the same sender (ISA05,
+//!   ISA06) in the same input is a duplicate (the reader reports it): TA1 `R`, note `025`.
+//! - **999**: a group with its own problems (GE01, GE02, missing GE, a GS06 repeated within
+//!   the interchange) is rejected with every set in it (AK901 `R`); otherwise each set with a
+//!   problem is rejected (IK501 `R`).
+//! - Warnings (`Severity::Warning`) are kept for the report and reject nothing.
+//!
+//! # Claims that are not claims
+//!
+//! CLM segments the reader could not make claims of (sets of another guide, CLMs the grammar
+//! could not place) are taken with [`AckBuilder::unchecked`]; their sets are rejected by the
+//! 999 (or their interchange by the TA1), and [`Acknowledgments::unchecked`] hands them to the
+//! accounting.
 
 use std::collections::HashMap;
 
 use crate::model::Claim;
-use crate::read::{EnvelopeKind, EnvelopeSegment};
-use crate::write::ack999::{ClaimContext, GroupAck, SetAck};
+use crate::read::{EnvelopeKind, EnvelopeSegment, UncheckedClaims};
+use crate::write::ack999::{is_error, ClaimContext, GroupAck, SetAck};
 use crate::write::corrected::Rejections;
 use crate::write::ta1::Ta1;
-use crate::x12::{Delimiters, Problem, Severity};
+use crate::x12::{Delimiters, Problem};
 
 /// Most problems kept per transaction set for the 999 (a set is rejected by its first one;
 /// the rest are counted, so a file broken everywhere cannot fill memory).
@@ -81,9 +90,10 @@ pub struct InterchangeAck {
 impl InterchangeAck {
     /// TA104: `R` rejected, `E` accepted with errors, `A` accepted.
     pub fn ta1_code(&self) -> char {
+        let mut errors = self.problems.iter().filter(|p| is_error(p)).peekable();
         if !self.closed || self.problems.iter().any(rejects_interchange) {
             'R'
-        } else if self.problems.is_empty() {
+        } else if errors.peek().is_none() {
             'A'
         } else {
             'E'
@@ -101,6 +111,7 @@ impl InterchangeAck {
             _ => self
                 .problems
                 .iter()
+                .filter(|p| is_error(p))
                 .find(|p| code != 'R' || rejects_interchange(p))
                 .and_then(|p| p.code)
                 .filter(|c| c.len() == 3)
@@ -119,8 +130,11 @@ impl InterchangeAck {
 
 /// A problem that makes the TA1 reject its interchange.
 fn rejects_interchange(p: &Problem) -> bool {
+    if !is_error(p) {
+        return false;
+    }
     match p.code {
-        Some("022" | "024") => true,
+        Some("022" | "024" | "025") => true,
         Some("016") => false,
         _ => p.rule == "X12-ISA",
     }
@@ -145,8 +159,7 @@ pub struct AckBuilder {
     sets: HashMap<u64, (usize, usize, usize)>,
     /// Problems past [`PROBLEMS_KEPT`] in one set, counted only.
     dropped: u64,
-    /// Warnings, which reject nothing.
-    warnings: Vec<Problem>,
+    unchecked: Vec<UncheckedClaims>,
 }
 
 impl AckBuilder {
@@ -238,12 +251,19 @@ impl AckBuilder {
         }
     }
 
-    /// Takes a problem the reader reported. A warning (input the reader tolerated) is kept
-    /// for the report and decides nothing.
-    pub fn problem(&mut self, problem: Problem) {
-        if problem.severity == Severity::Warning {
-            self.warnings.push(problem);
-            return;
+    /// Takes the CLM segments the reader could not make claims of (see the module
+    /// documentation).
+    pub fn unchecked(&mut self, unchecked: &[UncheckedClaims]) {
+        self.unchecked.extend_from_slice(unchecked);
+    }
+
+    /// Takes a problem the reader reported.
+    pub fn problem(&mut self, mut problem: Problem) {
+        if problem.rule == "X12-ISA" && matches!(problem.element, Some(9 | 10 | 13)) {
+            // The TA1 echoes ISA09, ISA10 and ISA13; an invalid one is never copied.
+            problem
+                .message
+                .push_str("; the TA1 writes a valid stand-in in its place");
         }
         let about_group =
             problem.rule == "X12-CONTROL" && matches!(problem.segment_id.as_str(), "GS" | "GE");
@@ -280,7 +300,13 @@ impl AckBuilder {
         for p in problems {
             push_capped(&mut set.problems, p, &mut self.dropped);
         }
-        if set.problems.iter().any(|p| range.contains(&p.set_segment)) {
+        // A segment missing from the claim is reported at the segment after it (where it
+        // was expected; see `ack999`).
+        let in_claim = |p: &Problem| {
+            range.contains(&p.set_segment)
+                || (p.set_segment == last.set_segment + 1 && is_missing(p))
+        };
+        if set.problems.iter().any(in_claim) {
             set.claims.push(ClaimContext {
                 first_segment: first.set_segment,
                 last_segment: last.set_segment,
@@ -303,7 +329,7 @@ impl AckBuilder {
         }
         for (&set_index, &(ic, g, s)) in &self.sets {
             let group = &self.interchanges[ic].groups[g];
-            if !group.problems.is_empty() || !group.sets[s].accepted() {
+            if group.has_errors() || !group.sets[s].accepted() {
                 rejections.sets.insert(set_index);
             }
         }
@@ -311,7 +337,7 @@ impl AckBuilder {
             interchanges: self.interchanges,
             rejections,
             problems_not_kept: self.dropped,
-            warnings: self.warnings,
+            unchecked: self.unchecked,
         }
     }
 
@@ -333,6 +359,11 @@ impl AckBuilder {
     }
 }
 
+/// A required segment or loop that is missing (IK304 `3` or an implementation minimum).
+fn is_missing(p: &Problem) -> bool {
+    p.rule == "X12-STRUCTURE" && matches!(p.code, Some("3" | "I6" | "I7" | "I8"))
+}
+
 fn push_capped(problems: &mut Vec<Problem>, problem: Problem, dropped: &mut u64) {
     if problems.len() < PROBLEMS_KEPT {
         problems.push(problem);
@@ -350,8 +381,8 @@ pub struct Acknowledgments {
     pub rejections: Rejections,
     /// Problems counted but not kept for the 999.
     pub problems_not_kept: u64,
-    /// Warnings about input the reader tolerated: reported, never answered.
-    pub warnings: Vec<Problem>,
+    /// CLM segments that are not claims, per set: rejected with their set or interchange.
+    pub unchecked: Vec<UncheckedClaims>,
 }
 
 impl Acknowledgments {
@@ -364,16 +395,14 @@ impl Acknowledgments {
             .collect()
     }
 
-    /// Every problem, in order: warnings, then interchange, group and set problems.
+    /// Every problem, in order: interchange, then group, then set problems.
     pub fn problems(&self) -> impl Iterator<Item = &Problem> + '_ {
-        self.warnings
-            .iter()
-            .chain(self.interchanges.iter().flat_map(|ic| {
-                ic.problems.iter().chain(ic.groups.iter().flat_map(|g| {
-                    g.problems
-                        .iter()
-                        .chain(g.sets.iter().flat_map(|s| s.problems.iter()))
-                }))
+        self.interchanges.iter().flat_map(|ic| {
+            ic.problems.iter().chain(ic.groups.iter().flat_map(|g| {
+                g.problems
+                    .iter()
+                    .chain(g.sets.iter().flat_map(|s| s.problems.iter()))
             }))
+        })
     }
 }

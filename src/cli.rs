@@ -10,7 +10,7 @@ use clap::{Parser, Subcommand};
 
 use crate::check::CheckOptions;
 use crate::read::{ClaimReader, Event, Summary};
-use crate::x12::{Problem, ReadError, Severity};
+use crate::x12::{Problem, ReadError};
 
 /// Exit code: the input was read and nothing was found.
 pub const EXIT_CLEAN: i32 = 0;
@@ -286,12 +286,12 @@ pub fn render_read_error(file: &str, e: &ReadError) -> String {
     format!("error: {file}: {e}")
 }
 
-/// A structural or envelope problem as a diagnostic, location first: `error[RULE]`, or
-/// `warning[RULE]` for input the reader tolerated.
+/// A structural or envelope problem as a diagnostic, location first.
 pub fn render_problem(file: &str, p: &Problem) -> String {
-    let level = match p.severity {
-        Severity::Error => "error",
-        Severity::Warning => "warning",
+    let level = if p.severity.is_error() {
+        "error"
+    } else {
+        "warning"
     };
     let mut text = format!(
         "{file}:{}: {level}[{}]: {}\n  = note: segment {} ({}), byte {}, line {}",

@@ -1,6 +1,6 @@
 //! The read stage: bytes -> segments -> envelope and grammar -> typed claims, streamed.
 
-use std::collections::VecDeque;
+use std::collections::{HashSet, VecDeque};
 use std::io::Read;
 
 use serde::Serialize;
@@ -10,10 +10,15 @@ use crate::grammar::{
     compiled_x222, element_rules_x222, CompiledGrammar, LoopIndex, Machine, Placement,
 };
 use crate::model::kind::LoopKind;
-use crate::model::{ClaimBuilder, RawClaim, SegmentTable};
+use crate::model::{Cents, ClaimBuilder, RawClaim, SegmentTable};
 use crate::x12::{
     Envelope, EnvelopeEvent, Position, Problem, ReadError, Segment, SegmentReader, SegmentSource,
+    Severity,
 };
+
+/// The guide before the A1 errata: read with the A1 grammar (the structure is the same), with
+/// a warning.
+const PRE_A1_GUIDE: &str = "005010X222";
 
 /// What the reader hands out, in input order.
 #[derive(Debug)]
@@ -99,6 +104,22 @@ pub struct Summary {
     pub bytes: u64,
 }
 
+/// CLM segments of one transaction set that did not become claims: every CLM of a set that is
+/// not claim-checked (another guide or version), and every CLM the grammar could not place
+/// in a 2300 loop. Their set is rejected by the 999 (or their interchange by the TA1), and the
+/// accounting counts them there, so no claim read goes uncounted.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct UncheckedClaims {
+    /// 1-based ordinal of the interchange.
+    pub interchange: u64,
+    /// 1-based ordinal of the transaction set (0 for CLMs outside every set).
+    pub set: u64,
+    /// How many CLM segments.
+    pub claims: u64,
+    /// Their CLM02, where it reads as an exact amount (else nothing is added).
+    pub charges: Cents,
+}
+
 /// Whether the open transaction set is being read as an 837P.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum SetMode {
@@ -123,6 +144,16 @@ struct State {
     last_position: Position,
     keep_envelope: bool,
     sets_seen: u64,
+    /// CLMs of the open set (or outside sets) that are not claims, not yet handed out.
+    unchecked: UncheckedClaims,
+    /// Every set's [`UncheckedClaims`], in input order.
+    unchecked_sets: Vec<UncheckedClaims>,
+    /// Problems about the set an ST opens, handed out after the ST (counted when made).
+    set_problems: Vec<Problem>,
+    /// Where the open set's first unplaced CLM is, and its number in the set.
+    first_unplaced: Option<(Position, u32)>,
+    /// Every interchange's sender (ISA05, ISA06) and ISA13, to catch a repeated one.
+    interchange_controls: HashSet<(Vec<u8>, Vec<u8>, Vec<u8>)>,
 }
 
 /// Reads 837P claims from any byte stream, one event at a time, with flat memory.
@@ -160,6 +191,11 @@ impl<S: SegmentSource> ClaimReader<S> {
                 last_position: Position::default(),
                 keep_envelope: false,
                 sets_seen: 0,
+                unchecked: UncheckedClaims::default(),
+                unchecked_sets: Vec::new(),
+                set_problems: Vec::new(),
+                first_unplaced: None,
+                interchange_controls: HashSet::new(),
             },
             finished: false,
         }
@@ -170,6 +206,12 @@ impl<S: SegmentSource> ClaimReader<S> {
     pub fn keep_envelope(mut self) -> Self {
         self.state.keep_envelope = true;
         self
+    }
+
+    /// The CLM segments that did not become claims, per transaction set (see
+    /// [`UncheckedClaims`]); complete once `next_event` has returned `None`.
+    pub fn unchecked_claims(&self) -> &[UncheckedClaims] {
+        &self.state.unchecked_sets
     }
 
     /// Counts so far; complete once `next_event` has returned `None`.
@@ -248,12 +290,15 @@ impl State {
             self.end_set(None);
             self.collect_problems();
         }
+        // The SE's own number: the envelope closes the set as it reads the SE.
+        let se_number = self.envelope.set_segment() + 1;
         let event = self.envelope.observe(seg);
         let mut kept = None;
         match event {
             EnvelopeEvent::InterchangeStart => {
                 let index = self.envelope.counts().0;
                 self.builder.interchange(seg, index);
+                self.check_repeated_interchange(seg);
                 kept = Some(EnvelopeKind::InterchangeStart);
             }
             EnvelopeEvent::GroupStart => {
@@ -270,6 +315,11 @@ impl State {
                     let placement = self.machine.step(seg, set_segment);
                     self.check_numbering(seg, placement, set_segment);
                     self.check_header_elements(seg, placement, set_segment);
+                    let opens_claim =
+                        placement.opens_loop && self.kinds[placement.loop_index] == LoopKind::Claim;
+                    if seg.id() == b"CLM" && !opens_claim {
+                        self.count_unchecked(seg);
+                    }
                     if self.keep_envelope && !self.kinds[placement.loop_index].is_kept_by_builder()
                     {
                         kept = Some(EnvelopeKind::Header);
@@ -278,11 +328,14 @@ impl State {
                         self.push_claim(claim);
                     }
                 } else {
+                    if seg.id() == b"CLM" {
+                        self.count_unchecked(seg);
+                    }
                     kept = Some(EnvelopeKind::Other);
                 }
             }
             EnvelopeEvent::SetEnd => {
-                self.end_set(Some(seg));
+                self.end_set(Some((seg, se_number)));
                 kept = Some(EnvelopeKind::SetEnd);
             }
             EnvelopeEvent::GroupEnd => {
@@ -296,6 +349,10 @@ impl State {
             EnvelopeEvent::Misplaced => {
                 // A set left open by a missing SE ends here; the envelope has reported it.
                 self.end_set(None);
+                if seg.id() == b"CLM" {
+                    self.count_unchecked(seg);
+                    self.hand_out_unchecked();
+                }
                 kept = Some(EnvelopeKind::Other);
             }
         }
@@ -357,7 +414,8 @@ impl State {
         self.builder.set_start(st, self.sets_seen);
         let transaction = self.envelope.transaction();
         let version = self.envelope.version();
-        if transaction == "837" && self.grammar.accepts(version) {
+        let pre_a1 = transaction == "837" && version == PRE_A1_GUIDE;
+        if transaction == "837" && (self.grammar.accepts(version) || pre_a1) {
             self.machine.begin(st);
             self.numbering.begin_set();
             self.check_header_elements(
@@ -369,13 +427,24 @@ impl State {
                 1,
             );
             self.mode = SetMode::Checking;
+            if pre_a1 {
+                self.warn_pre_a1(st);
+            }
             return;
         }
         self.mode = SetMode::Skipping;
         self.summary.sets_skipped += 1;
         self.summary.problems += 1;
+        // The 999's IK502 code: an 837 of another guide or version is a convention we do not
+        // support; another transaction is a set we do not support; no ST01 at all is a
+        // missing transaction set id.
+        let code = match transaction {
+            "" => "6",
+            "837" => "I6",
+            _ => "1",
+        };
         let message = format!(
-            "transaction set {} ({} {}) is not an 837P {} set; it is not claim-checked",
+            "transaction set {} ({} {}) is not an 837P {} set; it is not claim-checked and the 999 rejects it",
             self.envelope.set_control(),
             if transaction.is_empty() {
                 "?"
@@ -389,16 +458,104 @@ impl State {
             },
             self.grammar.guide()
         );
-        self.pending.push_back(Event::Problem(Problem {
+        self.set_problems.push(Problem {
+            rule: "X12-GUIDE",
+            position: st.position(),
+            set_segment: 1,
+            segment_id: "ST".into(),
+            element: Some(if transaction == "837" { 3 } else { 1 }),
+            code: Some(code),
+            message,
+            ..Problem::default()
+        });
+    }
+
+    /// A pre-A1 `005010X222` set: read with the A1 grammar (same loops and segments), said
+    /// once per set as a warning that rejects nothing.
+    fn warn_pre_a1(&mut self, st: &Segment<'_>) {
+        self.summary.problems += 1;
+        self.set_problems.push(Problem {
             rule: "X12-GUIDE",
             position: st.position(),
             set_segment: 1,
             segment_id: "ST".into(),
             element: Some(3),
-            code: Some("6"),
-            message,
+            message: format!(
+                "transaction set {} names the guide {PRE_A1_GUIDE} (before the A1 errata); it is read as {}",
+                self.envelope.set_control(),
+                self.grammar.guide()
+            ),
+            severity: Severity::Warning,
             ..Problem::default()
-        }));
+        });
+    }
+
+    /// An ISA13 the same sender (ISA05, ISA06) already used earlier in the input: the repeat
+    /// is refused by the TA1 (`025`, as pyx12 says), the first is judged as usual.
+    fn check_repeated_interchange(&mut self, isa: &Segment<'_>) {
+        let trimmed = |n: usize| isa.element(n).trim_ascii().to_vec();
+        let key = (trimmed(5), trimmed(6), trimmed(13));
+        if self.interchange_controls.insert(key) {
+            return;
+        }
+        self.summary.problems += 1;
+        self.set_problems.push(Problem {
+            rule: "X12-CONTROL",
+            position: isa.position(),
+            segment_id: "ISA".into(),
+            element: Some(13),
+            code: Some("025"),
+            message: format!(
+                "interchange control number {} repeats an earlier interchange of the same sender in this input",
+                String::from_utf8_lossy(isa.element(13)).trim()
+            ),
+            ..Problem::default()
+        });
+    }
+
+    /// Counts a CLM segment that does not become a claim.
+    fn count_unchecked(&mut self, clm: &Segment<'_>) {
+        self.unchecked.claims += 1;
+        if self.first_unplaced.is_none() {
+            self.first_unplaced = Some((clm.position(), self.envelope.set_segment()));
+        }
+        if let Some(charge) = Cents::parse(clm.element(2)) {
+            self.unchecked.charges.0 = self.unchecked.charges.0.saturating_add(charge.0);
+        }
+    }
+
+    /// Records the open set's unchecked CLMs; in a claim-checked set they are a structure
+    /// problem that rejects the set (the 999 must not accept a set whose claims vanished).
+    fn hand_out_unchecked(&mut self) {
+        if self.unchecked.claims == 0 {
+            return;
+        }
+        let mut unchecked = std::mem::take(&mut self.unchecked);
+        let (position, set_segment) = self.first_unplaced.take().unwrap_or_default();
+        unchecked.interchange = self.envelope.counts().0;
+        unchecked.set = if self.mode == SetMode::Outside {
+            0
+        } else {
+            self.sets_seen
+        };
+        if self.mode == SetMode::Checking {
+            self.summary.problems += 1;
+            self.pending.push_back(Event::Problem(Problem {
+                rule: "X12-STRUCTURE",
+                position,
+                set_segment,
+                segment_id: "CLM".into(),
+                code: Some("2"),
+                message: format!(
+                    "{} CLM segment(s) of transaction set {} could not be placed in a claim loop (2300); the set is rejected",
+                    unchecked.claims,
+                    self.envelope.set_control()
+                ),
+                loop_id: Some("2300"),
+                ..Problem::default()
+            }));
+        }
+        self.unchecked_sets.push(unchecked);
     }
 
     fn check_numbering(&mut self, seg: &Segment<'_>, placement: Placement, set_segment: u32) {
@@ -427,10 +584,12 @@ impl State {
         }
     }
 
-    fn end_set(&mut self, se: Option<&Segment<'_>>) {
+    /// Ends the open set at its SE (with the SE's number in the set), or abandons it.
+    fn end_set(&mut self, se: Option<(&Segment<'_>, u32)>) {
+        self.hand_out_unchecked();
         if self.mode == SetMode::Checking {
             match se {
-                Some(se) => self.machine.end(se, self.envelope.set_segment()),
+                Some((se, number)) => self.machine.end(se, number),
                 None => self.machine.abandon(),
             }
             if let Some(claim) = self.builder.set_end() {
@@ -447,6 +606,9 @@ impl State {
     }
 
     fn collect_problems(&mut self) {
+        for p in self.set_problems.drain(..) {
+            self.pending.push_back(Event::Problem(p));
+        }
         if self.envelope.has_problems() {
             for p in self.envelope.take_problems() {
                 self.summary.problems += 1;
@@ -454,8 +616,9 @@ impl State {
             }
         }
         if self.machine.has_problems() {
-            for p in self.machine.take_problems() {
+            for mut p in self.machine.take_problems() {
                 self.summary.problems += 1;
+                add_element_ref(&mut p);
                 self.pending.push_back(Event::Problem(p));
             }
         }
@@ -499,5 +662,13 @@ impl State {
         self.end_set(None);
         self.envelope.finish(self.last_position);
         self.collect_problems();
+    }
+}
+
+/// IK402 for a loop machine's element problem (a qualifier the loop does not allow): the
+/// machine knows loops, the element rules know element reference numbers.
+fn add_element_ref(p: &mut Problem) {
+    if let (None, Some(loop_id), Some(element)) = (p.element_ref, p.loop_id, p.element) {
+        p.element_ref = element_rules_x222().element_ref(loop_id, &p.segment_id, element);
     }
 }

@@ -33,7 +33,7 @@ use crate::check::{
     SecondPass, BATCH,
 };
 use crate::model::{Cents, Claim, RawClaim};
-use crate::read::{ClaimReader, Event, Summary};
+use crate::read::{ClaimReader, Event, Summary, UncheckedClaims};
 use crate::rules::{Disposition, PatientIndex};
 use crate::write::ack277::Ack277Writer;
 use crate::write::atomic::OutputFile;
@@ -180,6 +180,23 @@ pub struct Accounting {
 }
 
 impl Accounting {
+    /// Counts CLM segments that never became claims (sets of another guide, CLMs the grammar
+    /// could not place) on the "in" side and as rejected by the TA1 when their interchange is
+    /// rejected, else by the 999 (their set is rejected: the reader reported why).
+    fn add_unchecked(&mut self, unchecked: &[UncheckedClaims], rejections: &Rejections) {
+        for u in unchecked {
+            self.claims_in += u.claims;
+            self.charges_in.0 += u.charges.0;
+            if rejections.interchanges.contains(&u.interchange) {
+                self.rejected_ta1 += u.claims;
+                self.rejected_ta1_charges.0 += u.charges.0;
+            } else {
+                self.rejected_999 += u.claims;
+                self.rejected_999_charges.0 += u.charges.0;
+            }
+        }
+    }
+
     /// Claims out: corrected plus every kind of rejection.
     pub fn claims_out(&self) -> u64 {
         self.corrected + self.rejected_277ca + self.rejected_999 + self.rejected_ta1
@@ -488,6 +505,7 @@ fn syntax_pass(
         }
     }
     add_batch(&mut batch, &mut acks, &mut index).map_err(index_error)?;
+    acks.unchecked(reader.unchecked_claims());
     index.finish().map_err(index_error)?;
     Ok((index, acks.finish()))
 }
@@ -716,6 +734,8 @@ struct RulePass<'r> {
     findings: u64,
     at_stake: Cents,
     failure: Option<ScrubError>,
+    /// CLM segments that are not claims (see `Acknowledgments::unchecked`).
+    unchecked: Vec<UncheckedClaims>,
 }
 
 /// An I/O error of the corrected writer names the output file; any other error is a bug
@@ -771,6 +791,7 @@ impl<'r> RulePass<'r> {
             findings: 0,
             at_stake: Cents(0),
             failure: None,
+            unchecked: acks.unchecked.clone(),
         })
     }
 
@@ -873,6 +894,7 @@ impl<'r> RulePass<'r> {
             .finish()
             .map_err(|e| corrected_error(self.run, &self.input, e))?;
         let mut accounting = self.accounting;
+        accounting.add_unchecked(&self.unchecked, &self.rejections);
         accounting.corrected = written.claims;
         accounting.corrected_charges = written.charges;
         accounting.removed_line_charges = written.removed_line_charges;

@@ -12,7 +12,7 @@ use common::pyx12::x12valid;
 use scrub837::write::ack999::{self, ClaimContext, GroupAck, SetAck};
 use scrub837::write::ta1::{self, Ta1};
 use scrub837::write::AckEnvelope;
-use scrub837::x12::{Delimiters, Position, Problem};
+use scrub837::x12::{Delimiters, Position, Problem, Severity};
 
 fn envelope(delimiters: Delimiters, line_break: bool) -> AckEnvelope {
     AckEnvelope {
@@ -53,6 +53,15 @@ fn problem(
     }
 }
 
+/// `p` with the loop id and bad value the reader fills in.
+fn with(p: Problem, loop_id: Option<&'static str>, bad_value: Option<&str>) -> Problem {
+    Problem {
+        loop_id,
+        bad_value: bad_value.map(str::to_string),
+        ..p
+    }
+}
+
 fn set(control: &str, problems: Vec<Problem>) -> SetAck {
     SetAck {
         transaction: "837".into(),
@@ -69,21 +78,29 @@ fn two_accepted_one_rejected() -> Vec<GroupAck> {
     let mut rejected = set(
         "0002",
         vec![
-            problem(
-                "X12-ELEMENT",
-                "REF",
-                25,
-                Some(1),
-                Some("7"),
-                "REF01 value 'ZZ' is not one the guide allows in loop 2300",
+            with(
+                problem(
+                    "X12-ELEMENT",
+                    "REF",
+                    25,
+                    Some(1),
+                    Some("7"),
+                    "REF01 value 'ZZ' is not one the guide allows in loop 2300",
+                ),
+                Some("2300"),
+                Some("ZZ"),
             ),
-            problem(
-                "X12-STRUCTURE",
-                "LX",
-                31,
-                Some(1),
-                Some("I12"),
-                "LX01 is 3 but this is line 2 of the claim",
+            with(
+                problem(
+                    "X12-STRUCTURE",
+                    "LX",
+                    31,
+                    Some(1),
+                    Some("I12"),
+                    "LX01 is 3 but this is line 2 of the claim",
+                ),
+                None,
+                Some("3"),
             ),
         ],
     );
@@ -198,7 +215,7 @@ fn a_999_with_set_and_group_problems_and_other_delimiters() {
                         "ST",
                         1,
                         Some(3),
-                        Some("6"),
+                        Some("I6"),
                         "transaction set 0002 (837 005010X223A2) is not an 837P set",
                     )],
                     claims: Vec::new(),
@@ -291,6 +308,85 @@ fn a_ta1_rejecting_an_interchange() {
         report.ok_line && other.is_empty(),
         "pyx12 found errors:\n{}",
         report.output
+    );
+}
+
+/// IK4 takes its position, component, repetition, element reference and bad data from the
+/// problem's fields (never from its message); bad data and CLM01 are cleaned to X12
+/// characters; a warning rejects nothing; a newline terminator gets no second line break.
+#[test]
+fn ik4_and_ctx_come_from_fields_and_are_cleaned() {
+    let element_problem = Problem {
+        component: Some(2),
+        repetition: Some(3),
+        element_ref: Some(1271),
+        ..with(
+            problem(
+                "X12-ELEMENT",
+                "HI",
+                21,
+                Some(1),
+                Some("7"),
+                "a message the writer must not read: value 'NO' in loop 9999",
+            ),
+            Some("2300"),
+            Some("A\u{1b}B\u{7}"),
+        )
+    };
+    let warning = Problem {
+        severity: Severity::Warning,
+        ..problem("X12-GUIDE", "ST", 1, Some(3), None, "pre-A1 guide")
+    };
+    let mut rejected = set("0001", vec![warning.clone(), element_problem]);
+    rejected.claims = vec![ClaimContext {
+        first_segment: 19,
+        last_segment: 30,
+        clm01: "PCN\u{1b}77\u{7}".into(),
+    }];
+    let groups = vec![GroupAck {
+        functional_id: "HC".into(),
+        control: "9".into(),
+        version: "005010X222A1".into(),
+        sets: vec![rejected, set("0002", vec![warning])],
+        problems: vec![],
+    }];
+    let newline = Delimiters {
+        segment: b'\n',
+        ..Delimiters::STANDARD
+    };
+    let bytes = ack999::write(&envelope(newline, true), &groups);
+    let text = String::from_utf8(bytes.clone()).expect("ASCII");
+    assert!(!text.contains("\n\n"), "no empty segment:\n{text}");
+    assert!(
+        text.contains("\nIK3*HI*21*2300*8\nCTX*CLM01:PCN 77\nIK4*1:2:3*1271*7*A B\nIK5*R*5\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("AK2*837*0002*005010X222A1\nIK5*A\n"),
+        "{text}"
+    );
+    assert!(text.contains("AK9*P*2*2*1\n"), "{text}");
+    assert!(!text.bytes().any(|b| b < 0x20 && b != b'\n'), "{text:?}");
+    let report = validate("fields.999", &bytes);
+    assert!(report.ok, "pyx12 found errors:\n{}", report.output);
+}
+
+/// A TA1 for an interchange whose ISA13, ISA09 and ISA10 are not valid never echoes them:
+/// it writes `000000000` and the acknowledgment's own date and time.
+#[test]
+fn a_ta1_never_echoes_an_invalid_isa13_or_date() {
+    let ack = Ta1 {
+        control: "12AB\u{1b}".into(),
+        date: "991399".into(),
+        time: "2561".into(),
+        code: 'R',
+        note: "018".into(),
+    };
+    let bytes = ta1::write(&envelope(Delimiters::STANDARD, true), &ack);
+    let text = String::from_utf8(bytes).expect("ASCII");
+    assert!(
+        text.contains("\nTA1*000000000*260115*1030*R*018~\n"),
+        "{text}"
     );
 }
 

@@ -385,6 +385,8 @@ def render(loops: list[Loop], auto: set[str], pyx12_version: str, map_path: str)
     w("#   elements   every element position of the segment entry, in order (the X12-ELEMENT rule):")
     w("#                usage   \"R\", \"S\" or \"N\" (not used: any value is an error); default \"S\".")
     w("#                        A \"N\" element gives nothing else.")
+    w("#                ref     the X12 data element reference number (the 999's IK402), when")
+    w("#                        numeric (composites such as C023 have none)")
     w("#                kind    AN, ID, R, N0-N9, DT, TM, B (pyx12's dataele.xml) or composite")
     w("#                min     minimum length (default 1); max  maximum length. For R and Nn the")
     w("#                        length counts digits only (not a sign or decimal point).")
@@ -459,6 +461,8 @@ def element_fields(e: Element) -> list[str]:
     fields = []
     if e.usage != "S":
         fields.append(f"usage = {toml_str(e.usage)}")
+    if e.data_ele.isdigit():
+        fields.append(f"ref = {int(e.data_ele)}")
     if e.usage == "N":
         return fields  # any value is an error; type and length do not matter
     if e.composite:

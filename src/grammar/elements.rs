@@ -44,10 +44,13 @@
 //! (per component of a composite), the first of: not used, missing, bad character, bad code,
 //! bad length, bad date or time.
 //!
+//! Each problem carries where it is for the 999's IK401: `element`, `component` (of a
+//! composite) and `repetition` (of a repeating element); [`ElementRules::check`] adds the
+//! `loop_id`. An invalid code (IK403 `7`) carries the code in `bad_value` (IK404); no other
+//! value is copied.
+//!
 //! Messages never quote an element's value, except a code of at most three characters in
-//! `value 'X'` form (which the 999 writer copies into IK404): names, identifiers and dates of
-//! people must not leak into reports. No message starts with `<element> is ` either, since
-//! the 999 writer would read the next word as the bad value.
+//! `value 'X'` form: names, identifiers and dates of people must not leak into reports.
 
 use super::machine::LoopIndex;
 use super::model::{ElementDef, ElementKind, Grammar, SegmentDef};
@@ -94,7 +97,14 @@ pub fn validate(seg: &Segment<'_>, def: &SegmentDef, set_segment: u32, out: &mut
     let defined = def.elements.len();
     for (i, element_def) in def.elements.iter().enumerate() {
         let value = values.next().unwrap_or(&[]);
+        let before = ctx.out.len();
         ctx.element(i + 1, element_def, value, &earlier);
+        // IK402: the element's reference number, unless a component's was already given.
+        for p in &mut ctx.out[before..] {
+            if p.element_ref.is_none() && p.component.is_none() {
+                p.element_ref = element_def.reference;
+            }
+        }
         earlier.push(value);
     }
     let (used, first_extra) = extra(values, defined);
@@ -202,6 +212,18 @@ impl ElementRules {
         self.loops.get(loop_index).map(|l| l.id.as_str())
     }
 
+    /// The data element reference number (IK402) of element `position` of segment
+    /// `segment_id` in loop `loop_id`, from the first entry of that segment in the loop (a
+    /// qualifier element has the same number in every entry).
+    pub fn element_ref(&self, loop_id: &str, segment_id: &str, position: u8) -> Option<u16> {
+        let lp = self.loops.iter().find(|l| l.id == loop_id)?;
+        let entry = lp.segments.iter().find(|s| s.id == segment_id)?;
+        entry
+            .elements
+            .get(usize::from(position).checked_sub(1)?)?
+            .reference
+    }
+
     /// The segment entry of loop `loop_index` that `seg` fits, matched as the loop machine
     /// matches: same segment id and, for a keyed entry, its qualifier element holding one of
     /// the entry's values.
@@ -237,8 +259,8 @@ impl ElementRules {
     }
 
     /// Finds the segment entry for `seg` in loop `loop_index` and [`validate`]s the segment
-    /// against it, naming the loop at the end of each message (`... in loop 2300`, which the
-    /// 999 writer reads for IK303). Returns false when no entry fits (nothing is checked).
+    /// against it, naming the loop at the end of each message (`... in loop 2300`) and in each
+    /// problem's `loop_id` (the 999's IK303). Returns false when no entry fits (nothing is checked).
     pub fn check(
         &self,
         loop_index: LoopIndex,
@@ -252,9 +274,11 @@ impl ElementRules {
         let before = out.len();
         validate(seg, def, set_segment, out);
         if let Some(id) = self.loop_id(loop_index) {
+            let loop_id = super::static_loop_id(id);
             for p in &mut out[before..] {
                 p.message.push_str(" in loop ");
                 p.message.push_str(id);
+                p.loop_id = Some(loop_id);
             }
         }
         true
@@ -285,12 +309,15 @@ struct Context<'c, 's, 'a> {
     out: &'s mut Vec<Problem>,
 }
 
-/// How an element or component is named in messages: `NM109`, `CLM05-3`.
+/// How an element or component is named in messages (`NM109`, `CLM05-3`), and where it is
+/// for the 999's IK401 (element, component, repetition).
 #[derive(Clone, Copy)]
 struct Name<'a> {
     segment: &'a [u8],
     position: usize,
     component: Option<usize>,
+    /// The 1-based repetition, for an element that may repeat.
+    repetition: Option<usize>,
 }
 
 impl std::fmt::Display for Name<'_> {
@@ -305,17 +332,40 @@ impl std::fmt::Display for Name<'_> {
 }
 
 impl Context<'_, '_, '_> {
+    /// A problem with element `position` as a whole.
     fn report(&mut self, position: usize, code: &'static str, message: String) {
+        let name = Name {
+            segment: self.seg.id(),
+            position,
+            component: None,
+            repetition: None,
+        };
+        self.report_at(name, code, message);
+    }
+
+    /// A problem with the element, component or repetition `name` points at (IK401).
+    fn report_at(&mut self, name: Name<'_>, code: &'static str, message: String) {
         self.out.push(Problem {
             rule: RULE,
             position: self.seg.position(),
             set_segment: self.set_segment,
             segment_id: self.seg.id_str().to_string(),
-            element: u8::try_from(position).ok(),
+            element: u8::try_from(name.position).ok(),
             code: Some(code),
             message,
+            component: name.component.and_then(|c| u8::try_from(c).ok()),
+            repetition: name.repetition.and_then(|r| u16::try_from(r).ok()),
             ..Problem::default()
         });
+    }
+
+    /// An invalid code value (IK403 `7`), with a copy of the code for IK404: codes of the
+    /// guide's lists are qualifiers, never patient data.
+    fn report_code(&mut self, name: Name<'_>, message: String, value: &[u8]) {
+        self.report_at(name, "7", message);
+        if let Some(p) = self.out.last_mut() {
+            p.bad_value = Some(String::from_utf8_lossy(value).into_owned());
+        }
     }
 
     /// Checks element `position` (1-based) holding `value`; `earlier` are the elements before
@@ -325,11 +375,12 @@ impl Context<'_, '_, '_> {
             segment: self.seg.id(),
             position,
             component: None,
+            repetition: None,
         };
         if def.usage.is_not_used() {
             if !value.is_empty() {
-                self.report(
-                    position,
+                self.report_at(
+                    name,
                     "I10",
                     format!("not-used element {name} holds a value"),
                 );
@@ -343,7 +394,7 @@ impl Context<'_, '_, '_> {
                 } else {
                     "element"
                 };
-                self.report(position, "1", format!("required {what} {name} is missing"));
+                self.report_at(name, "1", format!("required {what} {name} is missing"));
             }
             return;
         }
@@ -352,8 +403,8 @@ impl Context<'_, '_, '_> {
             Some(r) if def.repeat != 1 => {
                 let count = value.split(|&b| b == r).count();
                 if def.repeat > 0 && count > def.repeat as usize {
-                    self.report(
-                        position,
+                    self.report_at(
+                        name,
                         "12",
                         format!(
                             "{name} repeats {count} times; at most {} allowed",
@@ -361,7 +412,14 @@ impl Context<'_, '_, '_> {
                         ),
                     );
                 }
-                for one in value.split(|&b| b == r).filter(|v| !v.is_empty()) {
+                for (k, one) in value.split(|&b| b == r).enumerate() {
+                    if one.is_empty() {
+                        continue;
+                    }
+                    let name = Name {
+                        repetition: Some(k + 1),
+                        ..name
+                    };
                     self.one_value(name, def, one, earlier);
                 }
             }
@@ -385,13 +443,17 @@ impl Context<'_, '_, '_> {
                 ..name
             };
             let format = component_def.format.and_then(|f| before.get(f));
+            let reported = self.out.len();
             self.simple(cname, component_def, component, format);
+            for p in &mut self.out[reported..] {
+                p.element_ref = component_def.reference;
+            }
             before.push(component);
         }
         let defined = def.components.len();
         if let (used, Some(_)) = extra(components, defined) {
-            self.report(
-                name.position,
+            self.report_at(
+                name,
                 "13",
                 format!("{name} has {used} components; the guide defines {defined}"),
             );
@@ -400,7 +462,6 @@ impl Context<'_, '_, '_> {
 
     /// Checks a simple element or component value (possibly empty).
     fn simple(&mut self, name: Name<'_>, def: &ElementDef, value: &[u8], format: Option<&[u8]>) {
-        let position = name.position;
         let what = if name.component.is_some() {
             "component"
         } else {
@@ -408,23 +469,19 @@ impl Context<'_, '_, '_> {
         };
         if def.usage.is_not_used() {
             if !value.is_empty() {
-                self.report(
-                    position,
-                    "I10",
-                    format!("not-used {what} {name} holds a value"),
-                );
+                self.report_at(name, "I10", format!("not-used {what} {name} holds a value"));
             }
             return;
         }
         if value.is_empty() {
             if def.usage.is_required() {
-                self.report(position, "1", format!("required {what} {name} is missing"));
+                self.report_at(name, "1", format!("required {what} {name} is missing"));
             }
             return;
         }
         if let Some(&b) = value.iter().find(|&&b| b < 0x20 || b == 0x7f) {
-            self.report(
-                position,
+            self.report_at(
+                name,
                 "6",
                 format!("{name} holds a control character (0x{b:02X})"),
             );
@@ -441,7 +498,7 @@ impl Context<'_, '_, '_> {
                 } else {
                     format!("{name} is not in its external code list")
                 };
-                self.report(position, "7", message);
+                self.report_code(name, message, value);
                 return;
             }
         }
@@ -458,7 +515,7 @@ impl Context<'_, '_, '_> {
                         length(def.kind, value)
                     )
                 };
-                self.report(position, "7", message);
+                self.report_code(name, message, value);
             }
             return;
         }
@@ -472,8 +529,8 @@ impl Context<'_, '_, '_> {
             _ => None,
         };
         if let Some((code, kind)) = bad_character {
-            self.report(
-                position,
+            self.report_at(
+                name,
                 code,
                 format!("{name} has a character not allowed in {kind}"),
             );
@@ -486,7 +543,7 @@ impl Context<'_, '_, '_> {
                 unit(def.kind, len),
                 def.min
             );
-            self.report(position, "4", message);
+            self.report_at(name, "4", message);
             return;
         }
         if len > usize::from(def.max) {
@@ -495,7 +552,7 @@ impl Context<'_, '_, '_> {
                 unit(def.kind, len),
                 def.max
             );
-            self.report(position, "5", message);
+            self.report_at(name, "5", message);
             return;
         }
         match def.kind {
@@ -505,16 +562,16 @@ impl Context<'_, '_, '_> {
                 } else {
                     "CCYYMMDD"
                 };
-                self.report(
-                    position,
+                self.report_at(
+                    name,
                     "8",
                     format!("{name} does not hold a real date ({expected})"),
                 );
                 return;
             }
             ElementKind::TM if !is_time(value) => {
-                self.report(
-                    position,
+                self.report_at(
+                    name,
                     "9",
                     format!("{name} does not hold a valid time (HHMM, HHMMSS or HHMMSSD)"),
                 );
@@ -525,8 +582,8 @@ impl Context<'_, '_, '_> {
         if let Some(format) = format {
             if let Some((code, expected)) = check_period(format, value) {
                 let format = String::from_utf8_lossy(format);
-                self.report(
-                    position,
+                self.report_at(
+                    name,
                     code,
                     format!("{name} does not hold a valid {format} value ({expected})"),
                 );
@@ -660,6 +717,7 @@ mod tests {
     fn el(usage: ElementUsage, kind: ElementKind, min: u16, max: u16) -> ElementDef {
         ElementDef {
             usage,
+            reference: None,
             kind,
             min,
             max,

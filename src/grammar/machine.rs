@@ -723,7 +723,7 @@ impl<'g> Machine<'g> {
     }
 
     /// Reports required segments and child loops missing from the innermost open loop.
-    fn close_top(&mut self, _at: Position, _set_segment: u32) {
+    fn close_top(&mut self, at: Position, set_segment: u32) {
         let grammar = self.grammar;
         let frame = &self.frames[self.depth - 1];
         let def = &grammar.loops[frame.loop_index];
@@ -736,16 +736,21 @@ impl<'g> Machine<'g> {
                     entry_hint(segment),
                     def.id
                 );
-                self.problems.push(missing(frame, def, "3", message));
+                let id = segment.name.as_str();
+                let expected = Expected::new(id, &def.id, at, set_segment);
+                self.problems.push(missing(expected, "3", message));
             }
         }
         for &child in &def.required_children {
             if frame.child_counts[child] == 0 && !alternative_present(grammar, def, child, frame) {
+                let child_def = &grammar.loops[def.children[child]];
                 let message = format!(
                     "required loop {} is missing from loop {}",
-                    grammar.loops[def.children[child]].id, def.id
+                    child_def.id, def.id
                 );
-                self.problems.push(missing(frame, def, "I7", message));
+                let trigger = child_def.segments.first().map_or("", |s| s.name.as_str());
+                let expected = Expected::new(trigger, &child_def.id, at, set_segment);
+                self.problems.push(missing(expected, "I7", message));
             }
         }
     }
@@ -758,6 +763,12 @@ impl<'g> Machine<'g> {
         code: &'static str,
         message: String,
     ) {
+        // The loop the segment was read in; with an element, the element is a qualifier the
+        // loop does not allow, and its code is copied for the 999's IK404.
+        let loop_id = (self.depth > 0).then(|| super::static_loop_id(&self.loop_of(self.depth).id));
+        let bad_value = element
+            .map(|e| String::from_utf8_lossy(seg.element(usize::from(e))).into_owned())
+            .filter(|v| !v.is_empty());
         self.problems.push(Problem {
             rule: if element.is_some() {
                 "X12-ELEMENT"
@@ -770,6 +781,8 @@ impl<'g> Machine<'g> {
             element,
             code: Some(code),
             message,
+            loop_id,
+            bad_value,
             ..Problem::default()
         });
     }
@@ -788,19 +801,38 @@ fn cache_slot(key: &CacheKey) -> usize {
     (folded.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 56) as usize % CACHE_SLOTS
 }
 
-fn missing(frame: &Frame, def: &CompiledLoop, code: &'static str, message: String) -> Problem {
+/// A segment (or a loop's first segment) the grammar expected but did not find: which, in
+/// which loop, and where it was expected (the segment that closed the loop).
+struct Expected<'a> {
+    segment: &'a str,
+    loop_id: &'a str,
+    at: Position,
+    set_segment: u32,
+}
+
+impl<'a> Expected<'a> {
+    fn new(segment: &'a str, loop_id: &'a str, at: Position, set_segment: u32) -> Self {
+        Expected {
+            segment,
+            loop_id,
+            at,
+            set_segment,
+        }
+    }
+}
+
+/// The problem for a missing segment or loop: the 999's IK3 names the missing segment and
+/// the position where it was expected, not the segment that opened the enclosing loop.
+fn missing(expected: Expected<'_>, code: &'static str, message: String) -> Problem {
     Problem {
         rule: "X12-STRUCTURE",
-        position: frame.opened_at,
-        set_segment: frame.opened_set_segment,
-        segment_id: def
-            .segments
-            .first()
-            .map(|s| s.name.clone())
-            .unwrap_or_default(),
+        position: expected.at,
+        set_segment: expected.set_segment,
+        segment_id: expected.segment.to_string(),
         element: None,
         code: Some(code),
         message,
+        loop_id: Some(super::static_loop_id(expected.loop_id)),
         ..Problem::default()
     }
 }

@@ -19,3 +19,22 @@ pub fn element_rules_x222() -> &'static elements::ElementRules {
     static RULES: std::sync::OnceLock<elements::ElementRules> = std::sync::OnceLock::new();
     RULES.get_or_init(|| elements::ElementRules::new(&model::x222()))
 }
+
+/// A loop id as the `&'static str` [`crate::x12::Problem::loop_id`] holds. Loop ids come
+/// from grammar data (a few dozen distinct ones); each is kept once for the life of the
+/// process.
+pub fn static_loop_id(id: &str) -> &'static str {
+    use std::collections::HashSet;
+    use std::sync::{Mutex, OnceLock};
+    static IDS: OnceLock<Mutex<HashSet<&'static str>>> = OnceLock::new();
+    let mut ids = IDS
+        .get_or_init(Mutex::default)
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some(&known) = ids.get(id) {
+        return known;
+    }
+    let kept: &'static str = Box::leak(id.to_string().into_boxed_str());
+    ids.insert(kept);
+    kept
+}

@@ -125,6 +125,10 @@ pub struct ElementDef {
     /// Whether the element is required, situational or not used.
     #[serde(default)]
     pub usage: ElementUsage,
+    /// The X12 data element reference number (such as `1271`), the 999's IK402; `None` for a
+    /// composite (its id, such as `C023`, is not a number).
+    #[serde(default, rename = "ref")]
+    pub reference: Option<u16>,
     /// The X12 data type, or [`ElementKind::Composite`].
     #[serde(default)]
     pub kind: ElementKind,

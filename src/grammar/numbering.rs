@@ -63,7 +63,10 @@ impl Numbering {
                 Some(self.billing_hl.clone())
             }
             b"23" => Some(self.subscriber_hl.clone()),
-            _ => return,
+            _ => {
+                self.bad_level_code(seg, set_segment);
+                return;
+            }
         };
         let ok = match &expected {
             None => parent.is_empty(),
@@ -98,6 +101,29 @@ impl Numbering {
         self.next_lx += 1;
     }
 
+    /// HL03 that is no 837P level code (20, 22, 23): an invalid code value (IK4 3, IK403 7,
+    /// IK402 735), with the code copied (a level code, not patient data).
+    fn bad_level_code(&mut self, seg: &Segment<'_>, set_segment: u32) {
+        let code = String::from_utf8_lossy(seg.element(3)).into_owned();
+        let message = if code.len() <= 3 && code.bytes().all(|b| b.is_ascii_graphic()) {
+            format!("HL03 value '{code}' is not an 837P level code (20, 22 or 23)")
+        } else {
+            "HL03 is not an 837P level code (20, 22 or 23)".to_string()
+        };
+        self.problems.push(Problem {
+            rule: "X12-ELEMENT",
+            position: seg.position(),
+            set_segment,
+            segment_id: "HL".into(),
+            element: Some(3),
+            code: Some("7"),
+            message,
+            element_ref: Some(735),
+            bad_value: Some(code).filter(|c| !c.is_empty()),
+            ..Problem::default()
+        });
+    }
+
     fn report(
         &mut self,
         seg: &Segment<'_>,
@@ -106,6 +132,18 @@ impl Numbering {
         code: &'static str,
         message: String,
     ) {
+        // The number itself is the bad data (IK404): hierarchy and line numbers, no patient
+        // data. The loop follows from the segment: LX opens 2400, HL03 names the level.
+        let loop_id = match (seg.id(), seg.element(3)) {
+            (b"LX", _) => Some("2400"),
+            (b"HL", b"20") => Some("2000A"),
+            (b"HL", b"22") => Some("2000B"),
+            (b"HL", b"23") => Some("2000C"),
+            _ => None,
+        };
+        let bad_value =
+            Some(String::from_utf8_lossy(seg.element(usize::from(element))).into_owned())
+                .filter(|v| !v.is_empty());
         self.problems.push(Problem {
             rule: "X12-STRUCTURE",
             position: seg.position(),
@@ -114,6 +152,8 @@ impl Numbering {
             element: Some(element),
             code: Some(code),
             message,
+            loop_id,
+            bad_value,
             ..Problem::default()
         });
     }

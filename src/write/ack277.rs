@@ -318,9 +318,9 @@ impl<S: Read + Write + Seek> Ack277Writer<S> {
     /// more than the 277CA itself.
     pub fn new(env: AckEnvelope, trace: &str, spool: S) -> Self {
         let probe = SegmentWriter::new(env.delimiters, false);
-        let trace = clean(&probe, trace, REFERENCE_MAX);
-        let source = clean(&probe, &env.gs_sender(), 15);
-        let receiver = clean(&probe, &env.gs_receiver(), 15);
+        let trace = probe.clean(trace, REFERENCE_MAX);
+        let source = probe.clean(&env.gs_sender(), 15);
+        let receiver = probe.clean(&env.gs_receiver(), 15);
         let date = env.created.date();
         let ctx = Context {
             date,
@@ -485,15 +485,15 @@ impl<S: Read + Write + Seek> Ack277Writer<S> {
         self.next_hl();
         let probe = self.segment_writer();
         let envelope = &claim.envelope;
-        let id = clean(&probe, &envelope.submitter_id, ID_MAX);
+        let id = probe.clean(&envelope.submitter_id, ID_MAX);
         let id = or_default(&id, "UNKNOWN").to_string();
-        let name = clean(&probe, &envelope.submitter_name, LAST_NAME_MAX);
+        let name = probe.clean(&envelope.submitter_name, LAST_NAME_MAX);
         let name = if name.is_empty() {
-            clean(&probe, &id, LAST_NAME_MAX)
+            probe.clean(&id, LAST_NAME_MAX)
         } else {
             name
         };
-        let batch = clean(&probe, &envelope.reference, REFERENCE_MAX);
+        let batch = probe.clean(&envelope.reference, REFERENCE_MAX);
         let batch = or_default(&batch, &self.ctx.trace).to_string();
         self.receiver = Some(ReceiverRun {
             record,
@@ -562,10 +562,10 @@ impl<S: Read + Write + Seek> Ack277Writer<S> {
         let probe = self.segment_writer();
         let p = &claim.billing.provider;
         let entity_type = if p.entity_type == "1" { "1" } else { "2" };
-        let name = clean(&probe, &p.name, LAST_NAME_MAX);
+        let name = probe.clean(&p.name, LAST_NAME_MAX);
         let (qualifier, id) = match (&p.npi, &p.tax_id) {
-            (Some(npi), _) if !npi.raw.is_empty() => ("XX", clean(&probe, &npi.raw, ID_MAX)),
-            (_, Some(tin)) if !tin.raw.is_empty() => ("FI", clean(&probe, &tin.raw, ID_MAX)),
+            (Some(npi), _) if !npi.raw.is_empty() => ("XX", probe.clean(&npi.raw, ID_MAX)),
+            (_, Some(tin)) if !tin.raw.is_empty() => ("FI", probe.clean(&tin.raw, ID_MAX)),
             _ => ("XX", String::new()),
         };
         let (key_qualifier, key_id) = provider_key(claim);
@@ -797,33 +797,6 @@ fn or_default<'a>(value: &'a str, default: &'a str) -> &'a str {
     }
 }
 
-/// Makes `value` safe for one simple element: every delimiter, control or non-ASCII character
-/// becomes a space, runs of spaces collapse, the ends are trimmed and the text is cut to
-/// `max` characters.
-fn clean(w: &SegmentWriter, value: &str, max: usize) -> String {
-    let mut out = String::with_capacity(value.len().min(max));
-    let mut last_space = true;
-    for c in value.chars() {
-        let safe = c.is_ascii()
-            && !c.is_ascii_control()
-            && w.is_clean(&[c as u8])
-            && Some(c as u8) != w.delimiters().repetition;
-        let c = if safe { c } else { ' ' };
-        if c == ' ' {
-            if last_space {
-                continue;
-            }
-            last_space = true;
-        } else {
-            last_space = false;
-        }
-        out.push(c);
-    }
-    let mut out = out.trim_end().to_string();
-    out.truncate(max);
-    out.trim_end().to_string()
-}
-
 /// The claim's charge for STC04: CLM02 as submitted (exact or not), else the sum of its
 /// exact line charges.
 fn claim_charge(claim: &Claim) -> Money {
@@ -886,9 +859,9 @@ fn patient(w: &mut SegmentWriter, hl: u64, parent: u64, claim: &Claim) {
     let parent = parent.to_string();
     w.segment("HL", &[hl.as_str(), parent.as_str(), "PT"]);
     let person = claim.patient_person();
-    let last = clean(w, &person.last_name, LAST_NAME_MAX);
-    let first_name = clean(w, &person.first_name, FIRST_NAME_MAX);
-    let id = clean(w, member_id(claim), ID_MAX);
+    let last = w.clean(&person.last_name, LAST_NAME_MAX);
+    let first_name = w.clean(&person.first_name, FIRST_NAME_MAX);
+    let id = w.clean(member_id(claim), ID_MAX);
     w.segment(
         "NM1",
         &[
@@ -910,7 +883,7 @@ impl Context {
     fn claim(&self, w: &mut SegmentWriter, result: &ClaimResult) {
         let claim = &result.claim;
         let date = self.date8.as_str();
-        let pcn = clean(w, claim.pcn(), REFERENCE_MAX);
+        let pcn = w.clean(claim.pcn(), REFERENCE_MAX);
         w.segment("TRN", &["2", or_default(&pcn, "0")]);
         let charge = claim_charge(claim).to_x12();
         let rejecting: Vec<&Finding> = if is_accepted(result) {
@@ -936,7 +909,7 @@ impl Context {
                 Some(line) => format!("line {}, {}", line_number(line, f.line), f.message),
                 None => f.message.clone(),
             };
-            let message = clean(w, &redact.apply(&text), MESSAGE_MAX);
+            let message = w.clean(&redact.apply(&text), MESSAGE_MAX);
             let mut elements: Vec<&[u8]> =
                 vec![status.as_slice(), date.as_bytes(), b"U", charge.as_bytes()];
             elements.extend([b"".as_slice(); 7]);
@@ -1034,7 +1007,7 @@ impl Context {
             }
             w.segment("STC", &elements);
             if let Some(control) = &line.control_number {
-                let control = clean(w, &control.raw, REFERENCE_MAX);
+                let control = w.clean(&control.raw, REFERENCE_MAX);
                 if !control.is_empty() {
                     w.segment("REF", &["FJ", control.as_str()]);
                 }
@@ -1076,8 +1049,8 @@ fn procedure(w: &SegmentWriter, line: &ServiceLine) -> Vec<u8> {
         ),
         None => ("", "", &[][..]),
     };
-    let qualifier = clean(w, qualifier, 2);
-    let code = clean(w, code, SERVICE_ID_MAX);
+    let qualifier = w.clean(qualifier, 2);
+    let code = w.clean(code, SERVICE_ID_MAX);
     let mut parts = vec![
         or_default(&qualifier, "HC").to_string(),
         or_default(&code, "UNKNOWN").to_string(),
@@ -1086,7 +1059,7 @@ fn procedure(w: &SegmentWriter, line: &ServiceLine) -> Vec<u8> {
         modifiers
             .iter()
             .take(4)
-            .map(|m| clean(w, m, 2))
+            .map(|m| w.clean(m, 2))
             .filter(|m| !m.is_empty()),
     );
     w.composite(&parts)
@@ -1157,16 +1130,6 @@ impl Redactor {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::x12::Delimiters;
-
-    #[test]
-    fn clean_removes_delimiters_and_cuts() {
-        let w = SegmentWriter::new(Delimiters::STANDARD, false);
-        assert_eq!(clean(&w, "a*b:c~d^e\r\nf", 50), "a b c d e f");
-        assert_eq!(clean(&w, "  caf\u{e9}  ", 50), "caf");
-        assert_eq!(clean(&w, "abcdef", 3), "abc");
-        assert_eq!(clean(&w, "ab    cd", 3), "ab");
-    }
 
     #[test]
     fn redactor_replaces_whole_words_only() {

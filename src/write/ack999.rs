@@ -10,28 +10,38 @@
 //! Only codes the 005010X231A1 map allows are written (checked against pyx12's
 //! `999.5010X231.A1.xml`); a problem whose code does not fit still rejects its set.
 //!
+//! Warnings (`Severity::Warning`, such as a pre-A1 `005010X222` set read with the A1 grammar)
+//! are reported elsewhere and never reach the 999: they reject nothing.
+//!
 //! Transaction set problems (the `IK5` only, no `IK3`):
-//! - `X12-GUIDE` (a set that is not an 837P 005010X222 set): IK502 `I6` (implementation
-//!   convention not supported) when ST01 is `837`, else `1` (transaction set not supported).
+//! - `X12-GUIDE` (a set that is not an 837P 005010X222A1/A2 set): the problem's code, which
+//!   the reader gives as an IK502 code: `I6` (implementation convention not supported) for an
+//!   837 of another guide or version, `1` (transaction set not supported) for another
+//!   transaction, `6` when ST01 is missing.
 //! - `X12-CONTROL` on `ST` or `SE`: the problem's code, which the envelope already gives as an
-//!   IK502 code: `2` trailer missing, `3` SE02 differs from ST02, `4` SE01 count wrong; an `ST`
-//!   problem with no code (an ST outside a functional group) becomes `18`.
+//!   IK502 code: `2` trailer missing, `3` SE02 differs from ST02, `4` SE01 count wrong, `23`
+//!   ST02 not unique in the group, `19` ST03 differs from GS08; an `ST` problem with no code
+//!   (an ST outside a functional group) becomes `18`.
 //!
 //! Segment problems (one `IK3` each; element problems of the same segment share one `IK3`):
-//! - IK301 is the segment id, IK302 the segment's position in its set (`set_segment`).
-//! - IK303, the loop id, is taken from the problem's message (`... in loop 2300`) and written
-//!   only when it fits the element's 1–4 characters: `2300` and `2400` are written, `2010BA`
-//!   and `HEADER` are not (the loop still shows in the message the reader prints).
+//! - IK301 is the segment id, IK302 the segment's position in its set (`set_segment`); for a
+//!   missing segment, the segment that is missing and the position where it was expected.
+//! - IK303 is the problem's `loop_id`, written only when it fits the element's 1–4
+//!   characters: `2300` and `2400` are written, `2010BA` and `HEADER` are not (the loop still
+//!   shows in the message the reader prints).
 //! - Code `8` with an element (a qualifier the guide does not allow there): IK304 `8` and an
 //!   `IK4` with IK403 `7` (invalid code value).
 //! - Another code that is an IK403 code, with an element (such as `I12` for HL and LX
 //!   numbering): IK304 `8` and an `IK4` with that code.
 //! - Any other IK304 code (`2`, `3`, `4`, `5`, `7`, `I7`, ...): IK304 is that code, no `IK4`.
-//! - IK404, the copy of the bad value, is taken from the message where the reader quotes it
-//!   (`value 'XX'`, `is 'XX'`, `HL01 is 7 but ...`) and written only when it holds no
-//!   delimiter. These are qualifiers and hierarchy numbers, not patient data.
+//! - IK401 is the element position, with the problem's `component` (IK401-2) and
+//!   `repetition` (IK401-3) when set; IK402 is its `element_ref` (the data element reference
+//!   number) when known.
+//! - IK404, the copy of the bad data, is the problem's `bad_value`, cleaned to the X12 basic
+//!   and extended character set (delimiters and control bytes become spaces). The readers
+//!   fill it for codes and hierarchy numbers only, never for patient data.
 //! - `CTX*CLM01:{id}` follows the `IK3` when the segment lies in a claim listed in
-//!   [`SetAck::claims`].
+//!   [`SetAck::claims`]; CLM01 is cleaned the same way.
 //! - A problem with no usable segment id or position (such as an `X12-ISA` problem, which
 //!   belongs in a TA1) gets no `IK3`; it still rejects the set.
 //!
@@ -47,7 +57,7 @@
 //! without a code.
 
 use super::{AckEnvelope, SegmentWriter};
-use crate::x12::Problem;
+use crate::x12::{Problem, Severity};
 
 /// One functional group (GS/GE) of the input, as the 999 acknowledges it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -86,23 +96,28 @@ pub struct ClaimContext {
     pub first_segment: u32,
     /// The claim's last segment's position in the set.
     pub last_segment: u32,
-    /// CLM01, the patient control number (written when it is 1–35 characters and holds no
-    /// delimiter).
+    /// CLM01, the patient control number (written cleaned to X12 characters, when 1–35 of
+    /// them remain).
     pub clm01: String,
 }
 
 impl SetAck {
-    /// True when the set has no problems (IK501 `A`).
+    /// True when the set has no errors (IK501 `A`); warnings reject nothing.
     pub fn accepted(&self) -> bool {
-        self.problems.is_empty()
+        !self.problems.iter().any(is_error)
     }
+}
+
+/// True for a problem the acknowledgments answer (not a warning).
+pub fn is_error(p: &Problem) -> bool {
+    p.severity == Severity::Error
 }
 
 impl GroupAck {
     /// AK901: `A`, `P` or `R` (see the module documentation).
     pub fn ack_code(&self) -> char {
         let accepted = self.accepted_sets();
-        if !self.problems.is_empty() {
+        if self.has_errors() {
             'R'
         } else if accepted == self.sets.len() {
             'A'
@@ -116,10 +131,15 @@ impl GroupAck {
     /// AK904: the number of sets accepted; none when the group itself has a problem (a
     /// rejected group takes every set in it along, whatever each set's IK5 says).
     pub fn accepted_sets(&self) -> usize {
-        if !self.problems.is_empty() {
+        if self.has_errors() {
             return 0;
         }
         self.sets.iter().filter(|s| s.accepted()).count()
+    }
+
+    /// True when the group itself has an error (its sets go with it).
+    pub fn has_errors(&self) -> bool {
+        self.problems.iter().any(is_error)
     }
 }
 
@@ -206,7 +226,7 @@ fn write_set(w: &mut SegmentWriter, control: &str, group: &GroupAck) {
 /// AK905–AK909 for a group's own problems.
 fn group_codes(group: &GroupAck) -> Vec<&'static str> {
     let mut codes = Vec::new();
-    for p in &group.problems {
+    for p in group.problems.iter().filter(|p| is_error(p)) {
         let code = match p.code {
             Some(c) if AK905.contains(&c) => Some(c),
             None if p.segment_id == "GE" => Some("3"),
@@ -248,6 +268,9 @@ struct SegmentError {
 /// One IK4.
 struct ElementError {
     position: u8,
+    component: Option<u8>,
+    repetition: Option<u16>,
+    element_ref: Option<u16>,
     ik403: &'static str,
     bad: Option<String>,
 }
@@ -278,7 +301,7 @@ fn write_set_response(w: &mut SegmentWriter, set: &SetAck) {
     let mut set_codes: Vec<&'static str> = Vec::new();
     let mut errors: Vec<SegmentError> = Vec::new();
     for problem in &set.problems {
-        match map_problem(set, problem) {
+        match map_problem(problem) {
             Mapped::Set(code) => push_unique(&mut set_codes, code),
             Mapped::Segment(error) => merge(&mut errors, error),
             Mapped::Unplaced => {}
@@ -317,10 +340,12 @@ fn merge(errors: &mut Vec<SegmentError>, error: SegmentError) {
             .find(|e| e.ik304 == Some("8") && e.position == error.position && e.id == error.id)
         {
             for element in error.elements {
-                let duplicate = existing
-                    .elements
-                    .iter()
-                    .any(|e| e.position == element.position && e.ik403 == element.ik403);
+                let duplicate = existing.elements.iter().any(|e| {
+                    e.position == element.position
+                        && e.component == element.component
+                        && e.repetition == element.repetition
+                        && e.ik403 == element.ik403
+                });
                 if !duplicate {
                     existing.elements.push(element);
                 }
@@ -330,6 +355,20 @@ fn merge(errors: &mut Vec<SegmentError>, error: SegmentError) {
             }
             return;
         }
+    }
+    let same = |e: &SegmentError| {
+        e.id == error.id
+            && e.position == error.position
+            && e.ik304 == error.ik304
+            && e.elements.is_empty()
+            && error.elements.is_empty()
+    };
+    if let Some(existing) = errors.iter_mut().find(|e| same(e)) {
+        // The same segment error said twice (by two checks): one IK3.
+        if existing.loop_id.is_none() {
+            existing.loop_id = error.loop_id;
+        }
+        return;
     }
     errors.push(error);
 }
@@ -345,35 +384,72 @@ fn write_segment_error(w: &mut SegmentWriter, set: &SetAck, error: &SegmentError
             error.ik304.unwrap_or(""),
         ],
     );
-    let claim = set
-        .claims
-        .iter()
-        .find(|c| c.first_segment <= error.position && error.position <= c.last_segment);
+    let claim = claim_of(set, error);
     if let Some(claim) = claim {
-        let id = claim.clm01.trim();
-        if (1..=35).contains(&id.len()) && w.is_clean(id.as_bytes()) {
-            let context = w.composite(&["CLM01", id]);
+        let id = w.clean(&claim.clm01, CLM01_MAX);
+        if !id.is_empty() {
+            let context = w.composite(&["CLM01", id.as_str()]);
             w.segment("CTX", &[context]);
         }
     }
     for element in &error.elements {
         let position = element.position.to_string();
+        let component = element.component.map(|c| c.to_string()).unwrap_or_default();
+        let repetition = element
+            .repetition
+            .map(|r| r.to_string())
+            .unwrap_or_default();
+        let ik401 = w.composite(&[position.as_str(), component.as_str(), repetition.as_str()]);
+        let element_ref = element
+            .element_ref
+            .filter(|r| (1..=9999).contains(r))
+            .map(|r| r.to_string())
+            .unwrap_or_default();
         let bad = element
             .bad
             .as_deref()
-            .filter(|b| w.is_clean(b.as_bytes()))
-            .unwrap_or("");
-        w.segment("IK4", &[position.as_str(), "", element.ik403, bad]);
+            .map(|b| w.clean(b, BAD_DATA_MAX))
+            .unwrap_or_default();
+        w.segment(
+            "IK4",
+            &[
+                ik401.as_slice(),
+                element_ref.as_bytes(),
+                element.ik403.as_bytes(),
+                bad.as_bytes(),
+            ],
+        );
     }
 }
 
+/// The claim a segment error lies in. A missing segment or loop is reported where it was
+/// expected, at the segment that closed its loop; when that closed a claim, the error is the
+/// closed claim's, not that of the claim the closing segment opens.
+fn claim_of<'s>(set: &'s SetAck, error: &SegmentError) -> Option<&'s ClaimContext> {
+    let missing = matches!(error.ik304, Some("3" | "I6" | "I7" | "I8"));
+    let closed = set
+        .claims
+        .iter()
+        .find(|c| missing && c.last_segment + 1 == error.position);
+    closed.or_else(|| {
+        set.claims
+            .iter()
+            .find(|c| c.first_segment <= error.position && error.position <= c.last_segment)
+    })
+}
+
+/// CLM01's maximum length (and CTX01-2's).
+const CLM01_MAX: usize = 35;
+/// IK404's maximum length.
+const BAD_DATA_MAX: usize = 99;
+
 /// Maps one problem of `set` (see the module documentation).
-fn map_problem(set: &SetAck, p: &Problem) -> Mapped {
-    if p.rule == "X12-GUIDE" {
-        return Mapped::Set(if set.transaction == "837" { "I6" } else { "1" });
+fn map_problem(p: &Problem) -> Mapped {
+    if !is_error(p) {
+        return Mapped::Unplaced;
     }
     let id = p.segment_id.as_str();
-    if p.rule == "X12-CONTROL" && matches!(id, "ST" | "SE") {
+    if p.rule == "X12-GUIDE" || (p.rule == "X12-CONTROL" && matches!(id, "ST" | "SE")) {
         return match p.code {
             Some(c) if IK502.contains(&c) => Mapped::Set(c),
             None if id == "ST" => Mapped::Set("18"),
@@ -400,8 +476,11 @@ fn map_problem(set: &SetAck, p: &Problem) -> Mapped {
             Some("8"),
             vec![ElementError {
                 position,
+                component: p.component.filter(|c| (1..=99).contains(c)),
+                repetition: p.repetition.filter(|r| (1..=9999).contains(r)),
+                element_ref: p.element_ref,
                 ik403,
-                bad: bad_value(p, position),
+                bad: p.bad_value.clone().filter(|b| !b.is_empty()),
             }],
         ),
         _ => (IK304.contains(&code).then_some(code), Vec::new()),
@@ -409,39 +488,11 @@ fn map_problem(set: &SetAck, p: &Problem) -> Mapped {
     Mapped::Segment(SegmentError {
         id: id.to_string(),
         position: p.set_segment,
-        loop_id: loop_id(&p.message),
+        loop_id: p
+            .loop_id
+            .filter(|l| (1..=4).contains(&l.len()))
+            .map(str::to_string),
         ik304,
         elements,
     })
-}
-
-/// The first loop id the message names (`... in loop 2300`), when it fits IK303's 1–4
-/// characters.
-fn loop_id(message: &str) -> Option<String> {
-    let at = message.find("loop ")?;
-    let id: String = message[at + 5..]
-        .chars()
-        .take_while(char::is_ascii_alphanumeric)
-        .collect();
-    (1..=4).contains(&id.len()).then_some(id)
-}
-
-/// The bad value the message quotes, as the reader words it: `NM101 value 'XX' is ...`,
-/// `HL02 is 'X'; ...` or `LX01 is 3 but ...`.
-fn bad_value(p: &Problem, element: u8) -> Option<String> {
-    let m = p.message.as_str();
-    let quoted = ["value '", " is '"]
-        .iter()
-        .find_map(|start| m.find(start).map(|at| &m[at + start.len()..]))
-        .and_then(|rest| rest.find('\'').map(|end| &rest[..end]));
-    let value = quoted.or_else(|| {
-        let prefix = format!("{}{:02} is ", p.segment_id, element);
-        let rest = m.strip_prefix(&prefix)?;
-        rest.split(' ').next()
-    })?;
-    let clean = !value.is_empty()
-        && value.len() <= 99
-        && value.bytes().all(|b| b.is_ascii_graphic() || b == b' ')
-        && !value.starts_with(' ');
-    clean.then(|| value.to_string())
 }

@@ -26,11 +26,12 @@ use crate::x12::Delimiters;
 /// writers copy these fields as given.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AckEnvelope {
-    /// ISA05: the qualifier of `sender_id` (such as `ZZ`); padded or cut to 2 characters.
+    /// ISA05: the qualifier of `sender_id` (such as `ZZ`); one 5010 does not allow is
+    /// written as `ZZ`.
     pub sender_qualifier: String,
     /// ISA06: who sends the acknowledgment; padded with spaces (or cut) to 15 characters.
     pub sender_id: String,
-    /// ISA07: the qualifier of `receiver_id`; padded or cut to 2 characters.
+    /// ISA07: the qualifier of `receiver_id`; one 5010 does not allow is written as `ZZ`.
     pub receiver_qualifier: String,
     /// ISA08: who receives the acknowledgment; padded with spaces (or cut) to 15 characters.
     pub receiver_id: String,
@@ -85,9 +86,9 @@ impl AckEnvelope {
         let usage = usage.to_string();
         let repetition = [self.repetition()];
         let component = [self.delimiters.component];
-        let sender_qualifier = fixed(&self.sender_qualifier, 2);
+        let sender_qualifier = qualifier(&self.sender_qualifier);
         let sender_id = fixed(&self.sender_id, 15);
-        let receiver_qualifier = fixed(&self.receiver_qualifier, 2);
+        let receiver_qualifier = qualifier(&self.receiver_qualifier);
         let receiver_id = fixed(&self.receiver_id, 15);
         let elements: [&[u8]; 16] = [
             b"00",
@@ -138,17 +139,35 @@ fn application(code: &str, interchange_id: &str) -> String {
     }
 }
 
+/// An ISA05/ISA07 qualifier: as given when 5010 allows it, else `ZZ` (mutually defined), so
+/// an acknowledgment of an ISA with a bad qualifier does not repeat the fault.
+fn qualifier(value: &str) -> String {
+    let value = value.trim();
+    if crate::x12::envelope::is_id_qualifier(value.as_bytes()) {
+        value.to_string()
+    } else {
+        "ZZ".to_string()
+    }
+}
+
 /// Writes a control number as exactly 9 digits (ISA13/IEA02/TA101 style).
 pub(crate) fn control9(n: u32) -> String {
     format!("{:09}", n % 1_000_000_000)
 }
 
 /// Pads `value` with spaces or cuts it to exactly `width` bytes (ISA fixed fields); a
-/// character outside ASCII is written as `?` so the ISA keeps its fixed width.
+/// character outside ASCII, or a control byte, is written as `?` so the ISA keeps its fixed
+/// width and holds only X12 characters.
 fn fixed(value: &str, width: usize) -> String {
     let cut: String = value
         .chars()
-        .map(|c| if c.is_ascii() { c } else { '?' })
+        .map(|c| {
+            if c.is_ascii() && !c.is_ascii_control() {
+                c
+            } else {
+                '?'
+            }
+        })
         .take(width)
         .collect();
     format!("{cut:<width$}")
@@ -195,7 +214,8 @@ impl SegmentWriter {
             self.out.extend_from_slice(element.as_ref());
         }
         self.out.push(self.delimiters.segment);
-        if self.line_break {
+        // A newline terminator is its own line break: a second one would be an empty segment.
+        if self.line_break && self.delimiters.segment != b'\n' {
             self.out.push(b'\n');
         }
         self.count += 1;
@@ -230,6 +250,31 @@ impl SegmentWriter {
                 || b == b'\n'
                 || b == b'\r'
         })
+    }
+
+    /// Makes `value` safe for one simple element: every delimiter, and every character outside
+    /// the X12 basic and extended character sets (control bytes such as ESC or BEL, non-ASCII),
+    /// becomes a space; runs of spaces collapse, the ends are trimmed and the text is cut to
+    /// `max` characters.
+    pub fn clean(&self, value: &str, max: usize) -> String {
+        let mut out = String::with_capacity(value.len().min(max));
+        let mut last_space = true;
+        for c in value.chars() {
+            let safe = (c.is_ascii_graphic() || c == ' ') && self.is_clean(&[c as u8]);
+            let c = if safe { c } else { ' ' };
+            if c == ' ' {
+                if last_space {
+                    continue;
+                }
+                last_space = true;
+            } else {
+                last_space = false;
+            }
+            out.push(c);
+        }
+        let mut out = out.trim_end().to_string();
+        out.truncate(max);
+        out.trim_end().to_string()
     }
 
     /// Segments written since the writer was made or the count was last reset.
@@ -295,6 +340,28 @@ mod tests {
             w.into_bytes(),
             b"ST*999*0001*005010X231A1~\nSE*2*0001~\n".to_vec()
         );
+    }
+
+    #[test]
+    fn a_newline_terminator_gets_no_second_line_break() {
+        let d = Delimiters {
+            segment: b'\n',
+            ..Delimiters::STANDARD
+        };
+        let mut w = SegmentWriter::new(d, true);
+        w.segment("ST", &["999", "0001"]);
+        w.segment("SE", &["2", "0001"]);
+        assert_eq!(w.into_bytes(), b"ST*999*0001\nSE*2*0001\n".to_vec());
+    }
+
+    #[test]
+    fn clean_keeps_only_x12_characters() {
+        let w = writer(false);
+        assert_eq!(w.clean("a*b:c~d^e\r\nf", 50), "a b c d e f");
+        assert_eq!(w.clean("PCN\u{1b}1\u{7}X", 50), "PCN 1 X");
+        assert_eq!(w.clean("  caf\u{e9}  ", 50), "caf");
+        assert_eq!(w.clean("abcdef", 3), "abc");
+        assert_eq!(w.clean("ab    cd", 3), "ab");
     }
 
     #[test]

@@ -1,5 +1,7 @@
 //! Envelope tracking: ISA/IEA, GS/GE and ST/SE nesting, control numbers and counts.
 
+use std::collections::HashSet;
+
 use super::{Position, Problem, Segment, ISA_LEN};
 
 /// What a segment means to the envelope.
@@ -34,6 +36,8 @@ struct OpenGroup {
     control: String,
     version: String,
     sets: u64,
+    /// ST02s seen in the group, to catch a repeated one (IK502 `23`).
+    set_controls: HashSet<String>,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -57,6 +61,9 @@ pub struct Envelope {
     interchanges: u64,
     groups: u64,
     sets: u64,
+    /// GS06s seen in the interchange numbered `group_controls_of`, to catch a repeated one.
+    group_controls: HashSet<String>,
+    group_controls_of: u64,
 }
 
 impl Envelope {
@@ -340,12 +347,33 @@ impl Envelope {
             None => self.report(seg, None, Some("024"), "GS outside an interchange"),
         }
         self.groups += 1;
+        let control = text(seg.element(6));
+        self.check_group_control(seg, &control);
         self.group = Some(OpenGroup {
-            control: text(seg.element(6)),
+            control,
             version: text(seg.element(8)),
-            sets: 0,
+            ..OpenGroup::default()
         });
         EnvelopeEvent::GroupStart
+    }
+
+    /// A GS06 already used by a group of the same interchange: the group is rejected (AK905
+    /// `6`, group control number violates syntax; pyx12 gives the same code).
+    fn check_group_control(&mut self, gs: &Segment<'_>, control: &str) {
+        if self.group_controls_of != self.interchanges {
+            self.group_controls.clear();
+            self.group_controls_of = self.interchanges;
+        }
+        if !self.group_controls.insert(control.to_string()) {
+            self.report(
+                gs,
+                Some(6),
+                Some("6"),
+                &format!(
+                    "GS06 {control} repeats an earlier group's control number in this interchange"
+                ),
+            );
+        }
     }
 
     fn open_set(&mut self, seg: &Segment<'_>) -> EnvelopeEvent {
@@ -360,17 +388,41 @@ impl Envelope {
                 ),
             );
         }
+        let control = text(seg.element(2));
+        let version = text(seg.element(3));
+        let mut found = Vec::new();
         match &mut self.group {
-            Some(g) => g.sets += 1,
+            Some(g) => {
+                g.sets += 1;
+                if !g.set_controls.insert(control.clone()) {
+                    found.push((
+                        2,
+                        "23",
+                        format!(
+                            "ST02 {control} repeats an earlier set's control number in this group"
+                        ),
+                    ));
+                }
+                if !version.is_empty() && !g.version.is_empty() && version != g.version {
+                    found.push((
+                        3,
+                        "19",
+                        format!("ST03 {version} differs from the group's GS08 {}", g.version),
+                    ));
+                }
+            }
             None => self.report(seg, None, None, "ST outside a functional group (GS/GE)"),
         }
         self.sets += 1;
         self.set = Some(OpenSet {
-            control: text(seg.element(2)),
+            control,
             transaction: text(seg.element(1)),
-            version: text(seg.element(3)),
+            version,
             segments: 1,
         });
+        for (element, code, message) in found {
+            self.report(seg, Some(element), Some(code), &message);
+        }
         EnvelopeEvent::SetStart
     }
 
@@ -484,13 +536,20 @@ impl Envelope {
         EnvelopeEvent::InterchangeEnd
     }
 
+    /// Closes a set left open (no SE) before `seg`; the problem names the missing SE, so it
+    /// goes to the set (IK502 `2`), not to the group or set `seg` belongs to.
     fn finish_set_before(&mut self, seg: &Segment<'_>) {
         if let Some(open) = self.set.take() {
-            self.report(
-                seg,
+            self.report_at(
+                seg.position(),
+                "SE",
                 None,
                 Some("2"),
-                &format!("transaction set {} was not closed by SE", open.control),
+                format!(
+                    "transaction set {} was not closed by SE before {}",
+                    open.control,
+                    seg.id_str()
+                ),
             );
         }
     }
@@ -559,14 +618,16 @@ const ISA_WIDTHS: [(usize, &str); 16] = [
 /// An ISA element, its TA1 note code, its test, and what is wrong when the test fails.
 type IsaCheck = (usize, &'static str, fn(&[u8]) -> bool, &'static str);
 
-fn is_id_qualifier(v: &[u8]) -> bool {
+/// True for an interchange id qualifier 5010 allows (ISA05, ISA07).
+pub(crate) fn is_id_qualifier(v: &[u8]) -> bool {
     matches!(
         v,
         b"01" | b"14" | b"20" | b"27" | b"28" | b"29" | b"30" | b"33" | b"ZZ"
     )
 }
 
-fn is_yymmdd(v: &[u8]) -> bool {
+/// True for a real YYMMDD date (ISA09, TA102).
+pub(crate) fn is_yymmdd(v: &[u8]) -> bool {
     let digits = |r: std::ops::Range<usize>| -> Option<u32> {
         std::str::from_utf8(v.get(r)?).ok()?.parse().ok()
     };
@@ -578,7 +639,8 @@ fn is_yymmdd(v: &[u8]) -> bool {
     }
 }
 
-fn is_hhmm(v: &[u8]) -> bool {
+/// True for a real HHMM time (ISA10, TA103).
+pub(crate) fn is_hhmm(v: &[u8]) -> bool {
     let digits = |r: std::ops::Range<usize>| -> Option<u32> {
         std::str::from_utf8(v.get(r)?).ok()?.parse().ok()
     };

@@ -351,7 +351,8 @@ pub fn split_x12(bytes: &[u8]) -> Vec<RawSeg> {
 }
 
 /// The guides the 837P reader claim-checks.
-pub const CHECKED_GUIDES: &[&str] = &["005010X222A1", "005010X222A2"];
+/// (The pre-A1 `005010X222` is read with the A1 grammar, with a warning.)
+pub const CHECKED_GUIDES: &[&str] = &["005010X222A1", "005010X222A2", "005010X222"];
 
 /// What the independent counter found in a file.
 #[derive(Debug, Default, Clone)]
@@ -363,6 +364,8 @@ pub struct Expected {
     pub skipped: u64,
     /// CLM segments inside checked sets.
     pub claims: u64,
+    /// Every CLM segment of the file, checked set or not: what the accounting must count.
+    pub all_clm: u64,
     /// SV1 segments inside checked sets that sit in a 2400 loop (an LX came after the
     /// claim's CLM). An SV1 with no LX before it in its claim is not a service line; the
     /// reader reports it as `segment SV1 is not expected in loop 2300`.
@@ -405,6 +408,9 @@ pub fn expected(bytes: &[u8]) -> Expected {
     for s in &segs {
         if let Some(n) = set_segments.as_mut() {
             *n += 1;
+        }
+        if s.id() == "CLM" {
+            e.all_clm += 1;
         }
         match s.id() {
             "ISA" => {
