@@ -18,7 +18,7 @@ fn scrub(c: &mut Criterion) {
     let input = path.to_str().expect("UTF-8 path").to_string();
     let mut scrubber = Scrubber::new(ScrubOptions {
         out_dir: dir.path().join("out"),
-        first_control: 1,
+        first_control: Some(1),
         ..ScrubOptions::default()
     })
     .expect("bundled rules and data load");

@@ -2,12 +2,18 @@
 //!
 //! The input is read twice: a first pass builds the compact per-patient index that cross-claim
 //! rules read, a second pass checks claims in parallel batches and hands results out in input
-//! order whatever the thread count. Standard input is spooled to a temporary file first so it
-//! can be read twice. Memory stays bounded by the batch size plus the index.
+//! order whatever the thread count. Memory stays bounded by the batch size plus the index.
+//!
+//! Both passes read the same bytes ([`Input`]): a regular file is opened once and read again
+//! through the same open file (so a file renamed over it between the passes is not seen), and
+//! its size, modification time and inode are compared before and after each pass (so a file
+//! rewritten in place fails clearly instead of giving two passes two contents). Standard input,
+//! named pipes, process substitution (`/dev/fd/N`) and devices cannot be read twice: they are
+//! spooled once to an unnamed temporary file (in `TMPDIR`) and read from there.
 
 use std::fs::File;
-use std::io::{self, Read};
-use std::path::{Path, PathBuf};
+use std::io::{self, Read, Seek, SeekFrom};
+use std::path::PathBuf;
 
 use rayon::prelude::*;
 use serde::Serialize;
@@ -56,6 +62,14 @@ pub enum CheckError {
         file: String,
         /// Why.
         source: io::Error,
+    },
+    /// The input could not be read again, or changed while it was read.
+    #[error("{file}: {source}")]
+    Input {
+        /// The input.
+        file: String,
+        /// Why.
+        source: InputError,
     },
     /// The per-patient index's temporary files could not be written or read back (a full
     /// disk, say): they are in the system's temporary directory (`TMPDIR`).
@@ -206,12 +220,13 @@ impl Engine {
         let profile = self
             .profiles
             .choose(&claim, &self.config, self.forced.as_deref());
-        // Every cross-claim rule looks at this claim's patient only: one read of the index per
-        // claim. A failed read cannot be returned from here; the index keeps it, and the
-        // pipeline stops before handing out this claim (see `flush`).
+        // Every cross-claim rule looks at this claim's patient only: one lookup in the index
+        // per claim (a large patient is read once and shared, see `rules::index`). A failed
+        // read cannot be returned from here; the index keeps it, and the pipeline stops
+        // before handing out this claim (see `check_source`).
         let patient = index.facts(PatientKey::of(&claim)).unwrap_or_else(|error| {
             index.note_failure(error);
-            PatientFacts::default()
+            std::sync::Arc::new(PatientFacts::default())
         });
         let cx = Context {
             reference: &self.reference,
@@ -268,35 +283,30 @@ impl Engine {
         file: &str,
         mut sink: impl FnMut(Checked) -> io::Result<()> + Send,
     ) -> Result<Summary, CheckError> {
-        let spooled;
-        let path: &Path = if file == "-" {
-            spooled = spool_stdin().map_err(|source| CheckError::Io {
-                file: "<stdin>".into(),
-                source,
-            })?;
-            spooled.path()
-        } else {
-            Path::new(file)
+        let mut input = Input::open(file).map_err(|source| CheckError::Io {
+            file: Input::shown_name(file).to_string(),
+            source,
+        })?;
+        let name = input.shown().to_string();
+        let input_error = |source| CheckError::Input {
+            file: name.clone(),
+            source,
         };
-        let name = if file == "-" { "<stdin>" } else { file };
-        let open = || {
-            File::open(path).map_err(|source| CheckError::Io {
-                file: name.to_string(),
-                source,
-            })
-        };
-        let mut index = build_index(open()?, name)?;
+        let mut index = build_index(input.pass().map_err(input_error)?, &name)?;
         let summary = self
-            .check_source(open()?, &index, SecondPass::default(), &mut sink)
+            .check_source(
+                input.pass().map_err(input_error)?,
+                &index,
+                SecondPass::default(),
+                &mut sink,
+            )
             .map_err(|source| CheckError::Read {
-                file: name.to_string(),
+                file: name.clone(),
                 source,
             })?;
+        input.finish().map_err(input_error)?;
         match index.take_failure() {
-            Some(source) => Err(CheckError::Index {
-                file: name.to_string(),
-                source,
-            }),
+            Some(source) => Err(CheckError::Index { file: name, source }),
             None => Ok(summary),
         }
     }
@@ -517,8 +527,213 @@ fn add_batch(index: &mut PatientIndex, batch: &mut Vec<RawClaim>) -> io::Result<
     Ok(())
 }
 
-fn spool_stdin() -> io::Result<tempfile::NamedTempFile> {
-    let mut file = tempfile::NamedTempFile::new()?;
-    io::copy(&mut io::stdin().lock(), &mut file)?;
+/// Why an input could not be read a second time.
+#[derive(Debug, thiserror::Error)]
+pub enum InputError {
+    /// Rewinding or inspecting the open file failed.
+    #[error("cannot read again: {0}")]
+    Io(#[from] io::Error),
+    /// The file was modified in place while it was read: the passes would disagree.
+    #[error("the file changed while it was being read ({0}); nothing was written, run again once it is complete")]
+    Changed(String),
+}
+
+/// What identifies the content of a regular file: compared between passes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Identity {
+    dev: u64,
+    ino: u64,
+    len: u64,
+    modified: Option<std::time::SystemTime>,
+}
+
+impl Identity {
+    fn of(meta: &std::fs::Metadata) -> Identity {
+        #[cfg(unix)]
+        let (dev, ino) = {
+            use std::os::unix::fs::MetadataExt;
+            (meta.dev(), meta.ino())
+        };
+        #[cfg(not(unix))]
+        let (dev, ino) = (0, 0);
+        Identity {
+            dev,
+            ino,
+            len: meta.len(),
+            modified: meta.modified().ok(),
+        }
+    }
+}
+
+/// One input, opened once and read by every pass from the same open file.
+///
+/// A regular file is read where it is; anything else (standard input, a named pipe, a
+/// `/dev/fd/N` of process substitution, a device) is copied once to an unnamed temporary file,
+/// since it can be read only once. Shared by `check` and `scrub`.
+#[derive(Debug)]
+pub struct Input {
+    file: File,
+    shown: String,
+    /// The regular file's identity when opened; `None` for a spool, which nobody else writes.
+    identity: Option<Identity>,
+    passes: u32,
+}
+
+impl Input {
+    /// How an input is named in messages: `<stdin>` for `-`.
+    pub fn shown_name(file: &str) -> &str {
+        if file == "-" {
+            "<stdin>"
+        } else {
+            file
+        }
+    }
+
+    /// Opens `file` (`-` for standard input), spooling what cannot be read twice.
+    pub fn open(file: &str) -> io::Result<Input> {
+        let shown = Self::shown_name(file).to_string();
+        if file == "-" {
+            let spool = spool(&mut io::stdin().lock())?;
+            return Ok(Input::spooled(spool, shown));
+        }
+        let mut opened = File::open(file)?;
+        let meta = opened.metadata()?;
+        if meta.is_file() {
+            return Ok(Input {
+                file: opened,
+                shown,
+                identity: Some(Identity::of(&meta)),
+                passes: 0,
+            });
+        }
+        if meta.is_dir() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "is a directory",
+            ));
+        }
+        let spool = spool(&mut opened)?;
+        Ok(Input::spooled(spool, shown))
+    }
+
+    fn spooled(file: File, shown: String) -> Input {
+        Input {
+            file,
+            shown,
+            identity: None,
+            passes: 0,
+        }
+    }
+
+    /// The input as messages name it.
+    pub fn shown(&self) -> &str {
+        &self.shown
+    }
+
+    /// True when the input was copied to a temporary file (not a regular file).
+    pub fn is_spooled(&self) -> bool {
+        self.identity.is_none()
+    }
+
+    /// The open file, at its start, for the next pass; fails when the file changed since
+    /// it was opened.
+    pub fn pass(&mut self) -> Result<&File, InputError> {
+        if self.passes > 0 {
+            self.verify()?;
+        }
+        self.passes += 1;
+        (&self.file).seek(SeekFrom::Start(0))?;
+        Ok(&self.file)
+    }
+
+    /// Checks, after the last pass, that the file did not change while it was read.
+    pub fn finish(&self) -> Result<(), InputError> {
+        self.verify()
+    }
+
+    fn verify(&self) -> Result<(), InputError> {
+        let Some(before) = &self.identity else {
+            return Ok(());
+        };
+        let now = Identity::of(&self.file.metadata()?);
+        if &now == before {
+            return Ok(());
+        }
+        let detail = if now.len != before.len {
+            format!("its size went from {} to {} bytes", before.len, now.len)
+        } else {
+            "its modification time changed".to_string()
+        };
+        Err(InputError::Changed(detail))
+    }
+}
+
+/// Copies a stream that can be read only once (standard input, a pipe) to an unnamed
+/// temporary file, rewound.
+pub fn spool(source: &mut impl Read) -> io::Result<File> {
+    let mut file = tempfile::tempfile()?;
+    io::copy(source, &mut file)?;
+    file.seek(SeekFrom::Start(0))?;
     Ok(file)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read_pass(input: &mut Input) -> Result<String, InputError> {
+        let mut text = String::new();
+        input.pass()?.read_to_string(&mut text)?;
+        Ok(text)
+    }
+
+    #[test]
+    fn both_passes_read_the_file_opened_even_when_it_is_replaced() {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let path = dir.path().join("in.837");
+        std::fs::write(&path, "first").expect("write");
+        let mut input = Input::open(path.to_str().expect("utf-8")).expect("open");
+        assert!(!input.is_spooled());
+        assert_eq!(read_pass(&mut input).expect("pass 1"), "first");
+        // Replaced by rename between the passes: the open file is still the one read.
+        let other = dir.path().join("other");
+        std::fs::write(&other, "second, longer").expect("write");
+        std::fs::rename(&other, &path).expect("rename");
+        assert_eq!(read_pass(&mut input).expect("pass 2"), "first");
+        input.finish().expect("unchanged");
+    }
+
+    #[test]
+    fn a_file_rewritten_in_place_between_passes_fails_clearly() {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let path = dir.path().join("in.837");
+        std::fs::write(&path, "first").expect("write");
+        let mut input = Input::open(path.to_str().expect("utf-8")).expect("open");
+        read_pass(&mut input).expect("pass 1");
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .and_then(|mut f| io::Write::write_all(&mut f, b" more"))
+            .expect("append");
+        let err = read_pass(&mut input).expect_err("changed");
+        let text = err.to_string();
+        assert!(
+            text.contains("changed while it was being read") && text.contains("5 to 10 bytes"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_stream_is_spooled_once() {
+        let mut source: &[u8] = b"ISA*streamed";
+        let file = spool(&mut source).expect("spool");
+        let mut input = Input::spooled(file, "<stdin>".into());
+        assert!(input.is_spooled());
+        assert_eq!(read_pass(&mut input).expect("pass 1"), "ISA*streamed");
+        assert_eq!(read_pass(&mut input).expect("pass 2"), "ISA*streamed");
+        input.finish().expect("a spool does not change");
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let err = Input::open(dir.path().to_str().expect("utf-8")).expect_err("a directory");
+        assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
+    }
 }

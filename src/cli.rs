@@ -58,8 +58,10 @@ pub enum Command {
     /// Check every claim and write, for each input NAME.ext (NAME = stdin for `-`), into the
     /// output directory: NAME.277 (277CA), NAME.999, NAME.ta1 (only when an interchange is
     /// rejected or ISA14 asks for one), NAME.corrected.837 and NAME.report.json. A 277CA or
-    /// corrected file with no claim is not written (the report says why). Each output appears
-    /// whole or not at all. A summary per input goes to standard error. Exit 0 when
+    /// corrected file with no claim is not written (the report says why). An input's outputs
+    /// appear together or not at all (the report, which lists them, named last); one scrub at
+    /// a time writes into a directory; acknowledgment control numbers continue across runs
+    /// (the directory's `.scrub837-state.json`). A summary per input goes to standard error. Exit 0 when
     /// every claim went on unchanged, 1 when anything was repaired or rejected, 2 when an input
     /// could not be read or an output written.
     Scrub {
@@ -92,8 +94,14 @@ pub enum Command {
         ack_application_receiver: Option<String>,
         /// The first interchange control number of this run's acknowledgments; every
         /// acknowledgment interchange (277CA, 999, each TA1) takes the next, across inputs.
-        #[arg(long, default_value_t = 1)]
-        first_control: u32,
+        /// Default: the number after the last one used in the output directory, kept in its
+        /// state file `.scrub837-state.json` (1 the first time).
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..=999_999_999))]
+        first_control: Option<u32>,
+        /// When another scrub is writing to the same output directory, wait for it to finish
+        /// instead of stopping with exit code 2.
+        #[arg(long)]
+        wait: bool,
         /// The acknowledgments' creation time, YYYYMMDDHHMM (default: now, UTC); for
         /// reproducible outputs.
         #[arg(long, value_parser = parse_ack_time)]
@@ -116,6 +124,10 @@ pub enum Command {
         /// Where to write; standard output when absent.
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Spread the claims over this many patients (claim i is patient i mod N); default:
+        /// every claim its own patient.
+        #[arg(long)]
+        patients: Option<u64>,
     },
 }
 
@@ -185,6 +197,7 @@ pub fn run(args: Args) -> i32 {
             ack_application_sender,
             ack_application_receiver,
             first_control,
+            wait,
             ack_time,
         } => {
             let options = crate::scrub::ScrubOptions {
@@ -199,13 +212,18 @@ pub fn run(args: Args) -> i32 {
                     application_receiver: ack_application_receiver,
                 },
                 first_control,
+                wait_for_lock: wait,
                 created: ack_time,
             };
             crate::report::scrub_command(&files, options)
         }
         Command::Rules => crate::report::rules_command(),
         Command::Explain { id } => crate::report::explain_command(&id),
-        Command::Generate { claims, out } => generate_command(claims, out),
+        Command::Generate {
+            claims,
+            out,
+            patients,
+        } => generate_command(claims, out, patients),
     }
 }
 
@@ -324,10 +342,11 @@ pub fn render_summary(s: &Summary) -> String {
     )
 }
 
-fn generate_command(claims: u64, out: Option<PathBuf>) -> i32 {
+fn generate_command(claims: u64, out: Option<PathBuf>, patients: Option<u64>) -> i32 {
+    let shape = crate::generate::Shape { claims, patients };
     let result = match out {
-        Some(path) => crate::generate::write_file(&path, claims),
-        None => crate::generate::write(&mut BufWriter::new(io::stdout().lock()), claims),
+        Some(path) => crate::generate::write_shaped_file(&path, shape),
+        None => crate::generate::write_shaped(&mut BufWriter::new(io::stdout().lock()), shape),
     };
     match result {
         Ok(()) => EXIT_CLEAN,

@@ -1,7 +1,8 @@
 //! A generator of large synthetic 837P files for benchmarks and scale tests.
 //!
 //! Every person is synthetic; NPIs pass the check digit; the output is deterministic for a
-//! given claim count. Files are split into transaction sets of at most 5,000 claims.
+//! given claim count. Files are split into transaction sets of at most 5,000 claims. Claims can share patients
+//! ([`Shape::patients`]), for scale tests of the cross-claim rules.
 
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
@@ -9,12 +10,33 @@ use std::path::Path;
 
 const CLAIMS_PER_SET: u64 = 5_000;
 
+/// What to generate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shape {
+    /// Number of claims.
+    pub claims: u64,
+    /// Number of patients the claims are spread over (claim i is patient i mod N); `None`:
+    /// every claim its own patient.
+    pub patients: Option<u64>,
+}
+
 /// Writes a synthetic file of `claims` claims to `path` (through a temporary name).
 pub fn write_file(path: &Path, claims: u64) -> io::Result<()> {
+    write_shaped_file(
+        path,
+        Shape {
+            claims,
+            patients: None,
+        },
+    )
+}
+
+/// Writes a synthetic file of the given shape to `path` (through a temporary name).
+pub fn write_shaped_file(path: &Path, shape: Shape) -> io::Result<()> {
     let tmp = path.with_extension("partial");
     {
         let mut out = BufWriter::new(File::create(&tmp)?);
-        write(&mut out, claims)?;
+        write_shaped(&mut out, shape)?;
         out.flush()?;
     }
     std::fs::rename(&tmp, path)
@@ -22,6 +44,18 @@ pub fn write_file(path: &Path, claims: u64) -> io::Result<()> {
 
 /// Writes a synthetic 837P interchange holding `claims` claims.
 pub fn write<W: Write>(out: &mut W, claims: u64) -> io::Result<()> {
+    write_shaped(
+        out,
+        Shape {
+            claims,
+            patients: None,
+        },
+    )
+}
+
+/// Writes a synthetic 837P interchange of the given shape.
+pub fn write_shaped<W: Write>(out: &mut W, shape: Shape) -> io::Result<()> {
+    let claims = shape.claims;
     writeln!(
         out,
         "ISA*00*          *00*          *ZZ*SYNTHSUBMIT    *ZZ*SYNTHRECEIVE   *260115*1030*^*00501*000000001*0*T*:~"
@@ -34,7 +68,7 @@ pub fn write<W: Write>(out: &mut W, claims: u64) -> io::Result<()> {
     for set in 0..sets {
         let first = set * CLAIMS_PER_SET;
         let count = CLAIMS_PER_SET.min(claims - first);
-        write_set(out, set + 1, first, count)?;
+        write_set(out, set + 1, first, count, shape.patients)?;
     }
     writeln!(out, "GE*{sets}*1~")?;
     writeln!(out, "IEA*1*000000001~")
@@ -54,7 +88,13 @@ impl<W: Write> SetWriter<'_, W> {
     }
 }
 
-fn write_set<W: Write>(out: &mut W, number: u64, first: u64, count: u64) -> io::Result<()> {
+fn write_set<W: Write>(
+    out: &mut W,
+    number: u64,
+    first: u64,
+    count: u64,
+    patients: Option<u64>,
+) -> io::Result<()> {
     let mut w = SetWriter { out, segments: 0 };
     let control = format!("{number:04}");
     w.seg(format_args!("ST*837*{control}*005010X222A1"))?;
@@ -76,7 +116,8 @@ fn write_set<W: Write>(out: &mut W, number: u64, first: u64, count: u64) -> io::
     let mut hl = 1;
     for i in first..first + count {
         hl += 1;
-        write_claim(&mut w, hl, i)?;
+        let patient = patients.map_or(i, |n| i % n.max(1));
+        write_claim(&mut w, hl, i, patient)?;
     }
     let segments = w.segments + 1;
     w.out.write_fmt(format_args!("SE*{segments}*{control}~\n"))
@@ -90,23 +131,24 @@ const CODES: [(&str, &str, i64); 5] = [
     ("97161", "GP", 10100),
 ];
 
-fn write_claim<W: Write>(w: &mut SetWriter<'_, W>, hl: u64, i: u64) -> io::Result<()> {
+/// Claim `i`, of patient `p` (whose name, member id and birth date follow from `p`).
+fn write_claim<W: Write>(w: &mut SetWriter<'_, W>, hl: u64, i: u64, p: u64) -> io::Result<()> {
     let filing = if i % 3 == 0 { "MB" } else { "CI" };
     w.seg(format_args!("HL*{hl}*1*22*0"))?;
     w.seg(format_args!("SBR*P*18*GRP{:05}******{filing}", i % 1000))?;
     w.seg(format_args!(
         "NM1*IL*1*SYNTHETIC*PATIENT{}****MI*SYN{:09}",
-        i % 997,
-        i
+        p % 997,
+        p
     ))?;
     w.seg(format_args!("N3*{} SAMPLE AVENUE", 10 + i % 900))?;
     w.seg(format_args!("N4*SPRINGFIELD*IL*62704"))?;
     w.seg(format_args!(
         "DMG*D8*19{:02}0{}1{}*{}",
-        40 + i % 50,
-        1 + i % 9,
-        i % 10,
-        if i % 2 == 0 { "F" } else { "M" }
+        40 + p % 50,
+        1 + p % 9,
+        p % 10,
+        if p % 2 == 0 { "F" } else { "M" }
     ))?;
     w.seg(format_args!("NM1*PR*2*SYNTHETIC PAYER*****PI*SYNPAYER"))?;
     let lines = 1 + (i % 4);

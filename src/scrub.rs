@@ -13,7 +13,12 @@
 //! the 277CA, in a set the 999 rejects, or in an interchange the TA1 rejects), and the same
 //! for charges (a repair that removes a line moves its charge out of the corrected file, so
 //! removed line charges are their own term). Only when it balances are the outputs given their
-//! names; a mismatch is a bug and stops the run.
+//! names, as one set (the publish protocol of [`crate::write::atomic`]: the old set goes, the
+//! report comes last); a mismatch is a bug and stops the run.
+//!
+//! Both passes read the input from one open file ([`Input`]). A [`Scrubber`] holds the output
+//! directory's lock for its life and takes the acknowledgments' control numbers from the
+//! directory's state file, so they never repeat across runs.
 
 use std::fs::File;
 use std::io::{self, BufReader, Read, Write};
@@ -27,16 +32,16 @@ use serde::Serialize;
 use serde_json::json;
 
 use crate::acknowledge::{AckBuilder, Acknowledgments, InterchangeAck};
-use crate::check::ClaimResult;
 use crate::check::{
     element_problems, CheckError, CheckOptions, Checked, Engine, FreshLevels, LevelTracker,
     SecondPass, BATCH,
 };
+use crate::check::{ClaimResult, Input, InputError};
 use crate::model::{Cents, Claim, RawClaim};
 use crate::read::{ClaimReader, Event, Summary, UncheckedClaims};
 use crate::rules::{Disposition, PatientIndex};
 use crate::write::ack277::Ack277Writer;
-use crate::write::atomic::OutputFile;
+use crate::write::atomic::{self, DirLock, LockError, OutputFile, Staged, State, StateError};
 use crate::write::corrected::{CorrectedError, CorrectedWriter, Rejections};
 use crate::write::report_json::{Outcome, ReportWriter};
 use crate::write::{ack999, ta1, AckEnvelope};
@@ -69,8 +74,12 @@ pub struct ScrubOptions {
     /// Acknowledgment sender and receiver.
     pub ids: AckIds,
     /// The first interchange control number of the run's acknowledgments; each
-    /// acknowledgment interchange takes the next.
-    pub first_control: u32,
+    /// acknowledgment interchange takes the next. `None`: the number the output directory's
+    /// state file keeps (1 when it has none).
+    pub first_control: Option<u32>,
+    /// When another run holds the output directory's lock: wait for it (true) or fail with
+    /// [`ScrubError::Lock`] (false).
+    pub wait_for_lock: bool,
     /// The acknowledgments' creation time (default: now, UTC).
     pub created: Option<NaiveDateTime>,
 }
@@ -88,6 +97,14 @@ pub enum ScrubError {
         file: String,
         /// Why.
         source: io::Error,
+    },
+    /// An input could not be read a second time, or changed while it was read.
+    #[error("{file}: {source}")]
+    Input {
+        /// The input.
+        file: String,
+        /// Why.
+        source: InputError,
     },
     /// An input could not be read as X12.
     #[error("{file}: {source}")]
@@ -129,6 +146,12 @@ pub enum ScrubError {
         /// Why.
         source: io::Error,
     },
+    /// The output directory is locked by another run, or cannot be locked.
+    #[error("{0}")]
+    Lock(#[from] LockError),
+    /// The output directory's state file (next control number) cannot be read or written.
+    #[error("{0}")]
+    State(#[from] StateError),
     /// Two inputs would write the same outputs.
     #[error(
         "inputs '{0}' and '{1}' would write the same outputs (same name before the extension)"
@@ -294,28 +317,34 @@ pub struct Scrubber {
     options: ScrubOptions,
     next_control: u32,
     created: NaiveDateTime,
+    /// Held for the scrubber's life: one run at a time per output directory.
+    _lock: DirLock,
 }
 
 impl Scrubber {
-    /// Loads rules, profiles and reference data and makes the output directory.
+    /// Loads rules, profiles and reference data, makes the output directory, takes its lock
+    /// (see [`crate::write::atomic`]) and reads the next control number from its state file.
     pub fn new(options: ScrubOptions) -> Result<Scrubber, ScrubError> {
         let engine = Engine::new(&options.check)?;
-        std::fs::create_dir_all(&options.out_dir).map_err(|source| ScrubError::Write {
-            path: options.out_dir.display().to_string(),
+        let dir = &options.out_dir;
+        let dir_error = |source| ScrubError::Write {
+            path: dir.display().to_string(),
             source,
-        })?;
-        crate::write::atomic::remove_leftovers(&options.out_dir).map_err(|source| {
-            ScrubError::Write {
-                path: options.out_dir.display().to_string(),
-                source,
-            }
-        })?;
+        };
+        std::fs::create_dir_all(dir).map_err(dir_error)?;
+        let lock = DirLock::acquire(dir, options.wait_for_lock)?;
+        atomic::remove_leftovers(dir).map_err(dir_error)?;
+        let next_control = match options.first_control {
+            Some(first) => first.clamp(1, 999_999_999),
+            None => atomic::read_state(dir)?.map_or(1, |s| s.next_interchange_control),
+        };
         let created = options.created.unwrap_or_else(now_utc);
         Ok(Scrubber {
             engine,
-            next_control: options.first_control.max(1),
+            next_control,
             options,
             created,
+            _lock: lock,
         })
     }
 
@@ -347,29 +376,25 @@ impl Scrubber {
     /// Scrubs one input (`-` for standard input) and writes its outputs.
     pub fn scrub(&mut self, input: &str) -> Result<FileReport, ScrubError> {
         let started = Instant::now();
-        let shown = if input == "-" { "<stdin>" } else { input };
-        let open_error = |source| ScrubError::Open {
+        let shown = Input::shown_name(input);
+        let mut source = Input::open(input).map_err(|source| ScrubError::Open {
+            file: shown.to_string(),
+            source,
+        })?;
+        let input_error = |source| ScrubError::Input {
             file: shown.to_string(),
             source,
         };
-        let spooled;
-        let path: &Path = if input == "-" {
-            spooled = spool_stdin().map_err(open_error)?;
-            spooled.path()
-        } else {
-            Path::new(input)
-        };
-        let (mut index, acks) = syntax_pass(File::open(path).map_err(open_error)?, shown)?;
+        let (mut index, acks) = syntax_pass(source.pass().map_err(input_error)?, shown)?;
         let name = Self::output_name(input);
         let run = OutputRun::new(&self.options.out_dir, &name);
         let env = self.ack_envelope(&acks);
         let ack277_control = self.take_control();
         let mut pass = RulePass::new(&run, shown, &env, ack277_control, &acks)?;
-        let source = File::open(path).map_err(open_error)?;
         let summary = self
             .engine
             .check_source(
-                BufReader::new(source),
+                BufReader::new(source.pass().map_err(input_error)?),
                 &index,
                 SecondPass {
                     keep_envelope: true,
@@ -381,6 +406,7 @@ impl Scrubber {
                 file: shown.to_string(),
                 source,
             })?;
+        source.finish().map_err(input_error)?;
         // A failed index read stops the pass early without an error of its own.
         if let Some(source) = index.take_failure() {
             return Err(ScrubError::Index {
@@ -403,6 +429,14 @@ impl Scrubber {
                 ta1_bytes.extend(ta1::write(&self.envelope_for(ic, control), &ta1));
             }
         }
+        // The numbers are spent before any file carrying them has its name: a run killed
+        // after this never hands them out again.
+        atomic::write_state(
+            &self.options.out_dir,
+            State {
+                next_interchange_control: self.next_control,
+            },
+        )?;
         let outputs = run.publish(finished, ack999, ta1_bytes, &acks)?;
         Ok(FileReport {
             input: shown.to_string(),
@@ -567,13 +601,6 @@ fn acknowledgments_json(acks: &Acknowledgments) -> serde_json::Value {
     json!({"interchanges": interchanges, "problems_not_kept": acks.problems_not_kept})
 }
 
-fn spool_stdin() -> io::Result<tempfile::NamedTempFile> {
-    let mut file = tempfile::NamedTempFile::new()?;
-    io::copy(&mut io::stdin().lock(), &mut file)?;
-    file.flush()?;
-    Ok(file)
-}
-
 /// The names of one input's outputs.
 struct OutputNames {
     corrected: String,
@@ -614,25 +641,15 @@ impl OutputRun {
         OutputFile::create(&self.dir).map_err(|e| self.write_error(name, e))
     }
 
-    fn commit(&self, file: OutputFile, name: &str) -> Result<PathBuf, ScrubError> {
-        file.commit(name).map_err(|e| self.write_error(name, e))
+    fn stage(&self, file: OutputFile, name: &str) -> Result<Staged, ScrubError> {
+        file.stage(name).map_err(|e| self.write_error(name, e))
     }
 
-    fn commit_bytes(&self, bytes: &[u8], name: &str) -> Result<PathBuf, ScrubError> {
+    fn stage_bytes(&self, bytes: &[u8], name: &str) -> Result<Staged, ScrubError> {
         let mut file = self.create(name)?;
         file.write_all(bytes)
             .map_err(|e| self.write_error(name, e))?;
-        self.commit(file, name)
-    }
-
-    /// Removes an output of an earlier run that this run does not write, so a stale TA1 or
-    /// 999 is never mistaken for this run's.
-    fn remove_stale(&self, name: &str) -> Result<(), ScrubError> {
-        match std::fs::remove_file(self.dir.join(name)) {
-            Ok(()) => Ok(()),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(self.write_error(name, e)),
-        }
+        self.stage(file, name)
     }
 
     fn write_error(&self, name: &str, source: io::Error) -> ScrubError {
@@ -642,11 +659,12 @@ impl OutputRun {
         }
     }
 
-    /// Closes the report and names every output. An output with nothing to say is not
-    /// written: X12 has no 277CA without a claim (its 2000C and 2000D levels are required) and
-    /// an 837P without a claim is not one. Stale outputs go first and the report last: a run
-    /// stopped part way through naming never leaves an old TA1 or 277CA beside this run's
-    /// files, and a report from this run means every other output is from this run too.
+    /// Closes the report and names every output, as one set (the publish protocol of
+    /// [`crate::write::atomic`]: every new output staged at a hidden name, the old report
+    /// removed, every other old output of this input removed, the new outputs named, the new
+    /// report named last). An output with nothing to say is not written: X12 has no 277CA
+    /// without a claim (its 2000C and 2000D levels are required) and an 837P without a claim
+    /// is not one; the report says why.
     fn publish(
         &self,
         finished: FinishedPass,
@@ -698,25 +716,33 @@ impl OutputRun {
                 json!({"written": written, "not_written": not_written}),
             )
             .map_err(|e| self.write_error(&n.report, e))?;
-        for (file, is_written, _) in plan {
-            if !is_written {
-                self.remove_stale(file)?;
-            }
-        }
-        let mut outputs = Vec::new();
+        let mut staged = Vec::new();
         if has_corrected {
-            outputs.push(self.commit(finished.corrected, &n.corrected)?);
+            staged.push(self.stage(finished.corrected, &n.corrected)?);
         }
         if has_277 {
-            outputs.push(self.commit(finished.ack277, &n.ack277)?);
+            staged.push(self.stage(finished.ack277, &n.ack277)?);
         }
         if let Some(bytes) = ack999 {
-            outputs.push(self.commit_bytes(&bytes, &n.ack999)?);
+            staged.push(self.stage_bytes(&bytes, &n.ack999)?);
         }
         if !ta1.is_empty() {
-            outputs.push(self.commit_bytes(&ta1, &n.ta1)?);
+            staged.push(self.stage_bytes(&ta1, &n.ta1)?);
         }
-        outputs.push(self.commit(report, &n.report)?);
+        let marker = self.stage(report, &n.report)?;
+        let old = [
+            n.corrected.as_str(),
+            n.ack277.as_str(),
+            n.ack999.as_str(),
+            n.ta1.as_str(),
+        ];
+        let outputs =
+            atomic::publish_set(&self.dir, &old, staged, marker).map_err(|(path, source)| {
+                ScrubError::Write {
+                    path: path.display().to_string(),
+                    source,
+                }
+            })?;
         Ok((outputs, finished.findings))
     }
 }

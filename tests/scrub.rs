@@ -591,10 +591,12 @@ fn the_999_and_ta1_take_their_claims_out_of_the_corrected_file() {
         "{ta1}"
     );
     let segs = split_x12(ta1.as_bytes());
+    // The first run into `out` used 1 (277CA) and 2 (999); its state file makes this run
+    // go on from 3 (277CA, not written: no claim left) to 4.
     assert_eq!(
         segs[0].el(13),
-        "000000002",
-        "the TA1 takes the control after the 277CA's"
+        "000000004",
+        "the TA1 takes the control after the 277CA's, after the first run's numbers"
     );
     assert!(!out.join("bad-usage.corrected.837").exists());
     assert!(!out.join("bad-usage.277").exists());

@@ -23,6 +23,20 @@
 //!   "cannot write" error naming the output directory, and the old outputs are untouched
 //!   (same bytes, same inodes) with nothing new beside them.
 //!
+//! * **Sets, not files** (the publish protocol of `scrub837::write::atomic`): the report is the
+//!   set's completion marker. After every kill, a report present is the old or the new one and
+//!   every other output beside it is of the same run, exactly the set it lists; with no report,
+//!   the outputs present belong to no set and the next run removes them.
+//! * **Heavy versions** (`#[ignore]`, run by `.ci/run` in release): 20 kills during a re-run
+//!   (`twenty_kills_during_a_rerun_never_leave_a_mixed_set`) and 20 pairs of concurrent scrubs
+//!   of two different inputs of one stem into one directory
+//!   (`twenty_pairs_of_concurrent_scrubs_never_mix`), with a reader sampling the directory
+//!   throughout; the lock makes the second wait (`--wait`) or stop with exit code 2.
+//! * **One input, read once**: a named pipe, process substitution and standard input are read
+//!   once (spooled), never hang; a file rewritten in place between the passes fails clearly.
+//! * **Control numbers**: a second run into one directory continues the ISA13s of the first
+//!   (the state file); `--first-control` overrides it.
+//!
 //! Linux only: the guarantee that nothing at all is left behind rests on `O_TMPFILE`.
 #![cfg(target_os = "linux")]
 
@@ -45,6 +59,8 @@ const ACK_TIME: &str = "202601151030";
 const PARTIAL_PREFIX: &str = ".scrub837-partial";
 /// Longest any single run may take before the test gives up on it.
 const RUN_LIMIT: Duration = Duration::from_secs(180);
+/// The output directory's state file (`scrub837::write::atomic::STATE_FILE`).
+const STATE_FILE: &str = ".scrub837-state.json";
 
 fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_scrub837")
@@ -93,14 +109,16 @@ fn write_old_input(path: &Path) {
     std::fs::write(path, changed).expect("write the old input");
 }
 
-/// `scrub837 scrub INPUT --out DIR --ack-time ACK_TIME`, not yet started.
+/// `scrub837 scrub INPUT --out DIR --ack-time ACK_TIME --first-control 1`, not yet started:
+/// two runs of one input write the same bytes, whatever the directory's state file says.
 fn scrub_command(input: &Path, dir: &Path) -> Command {
     let mut cmd = Command::new(bin());
-    cmd.arg("scrub")
-        .arg(input)
-        .arg("--out")
-        .arg(dir)
-        .args(["--ack-time", ACK_TIME]);
+    cmd.arg("scrub").arg(input).arg("--out").arg(dir).args([
+        "--ack-time",
+        ACK_TIME,
+        "--first-control",
+        "1",
+    ]);
     cmd
 }
 
@@ -121,12 +139,15 @@ fn scrub_to_completion(input: &Path, dir: &Path) -> Duration {
     took
 }
 
-/// Every file in `dir`, by name.
+/// Every file in `dir` but the lock and state files, by name.
 fn read_outputs(dir: &Path) -> BTreeMap<String, Vec<u8>> {
     let mut files = BTreeMap::new();
     for entry in std::fs::read_dir(dir).expect("list the output directory") {
         let entry = entry.expect("directory entry");
         let name = entry.file_name().to_string_lossy().into_owned();
+        if name == STATE_FILE {
+            continue;
+        }
         let bytes = std::fs::read(entry.path())
             .unwrap_or_else(|e| panic!("cannot read {}: {e}", entry.path().display()));
         files.insert(name, bytes);
@@ -232,10 +253,11 @@ fn check_after_kill(
             "{what}: a partial file was left behind: {name}"
         );
         assert!(
-            expected.contains(&name),
+            expected.contains(&name) || name == STATE_FILE,
             "{what}: unexpected file in the output directory: {name}"
         );
     }
+    assert_one_set(what, &read_outputs(dir), old, new);
     for name in &expected {
         let path = dir.join(name);
         let bytes = match std::fs::read(&path) {
@@ -271,6 +293,46 @@ fn check_after_kill(
         state.push(format!("{name}={which}"));
     }
     state.join(" ")
+}
+
+/// Asserts the publish protocol on what `files` holds: a report present is `old`'s or
+/// `new`'s, and then the outputs are exactly that set, byte for byte; with no report, every
+/// output present is whole (old or new) and belongs to no set. Returns which set, if any.
+fn assert_one_set(
+    what: &str,
+    files: &BTreeMap<String, Vec<u8>>,
+    old: &BTreeMap<String, Vec<u8>>,
+    new: &BTreeMap<String, Vec<u8>>,
+) -> &'static str {
+    let report = format!("{NAME}.report.json");
+    let Some(marker) = files.get(&report) else {
+        for (name, bytes) in files {
+            assert!(
+                old.get(name) == Some(bytes) || new.get(name) == Some(bytes),
+                "{what}: {name} is neither a whole old nor a whole new output"
+            );
+        }
+        return "none";
+    };
+    let (which, set) = if old.get(&report) == Some(marker) {
+        ("old", old)
+    } else if new.get(&report) == Some(marker) {
+        ("new", new)
+    } else {
+        panic!("{what}: the report is neither the old nor the new one");
+    };
+    assert_eq!(
+        files.keys().collect::<Vec<_>>(),
+        set.keys().collect::<Vec<_>>(),
+        "{what}: the {which} report is beside other outputs than its own set"
+    );
+    for (name, bytes) in files {
+        assert!(
+            bytes == &set[name],
+            "{what}: {name} beside the {which} report is not of the {which} set (a mixed set)"
+        );
+    }
+    which
 }
 
 /// Identity of every output present: (name, device, inode).
@@ -546,4 +608,384 @@ fn failed_write_leaves_old_outputs_untouched() {
         old_ids,
         "the old outputs are the same files"
     );
+}
+
+/// The outputs an uninterrupted run of `input` writes into a fresh directory under `tmp`.
+fn reference_outputs(tmp: &Path, label: &str, input: &Path) -> BTreeMap<String, Vec<u8>> {
+    let dir = tmp.join(format!("reference-{label}"));
+    scrub_to_completion(input, &dir);
+    let files = read_outputs(&dir);
+    assert_complete_set(&format!("reference {label}"), &files);
+    files
+}
+
+/// Two inputs of one stem: the small old one (all five outputs) and a generated one.
+fn two_inputs(tmp: &Path, claims: u32) -> (std::path::PathBuf, std::path::PathBuf) {
+    let old_input = tmp.join("old").join(format!("{NAME}.837"));
+    let new_input = tmp.join("new").join(format!("{NAME}.837"));
+    std::fs::create_dir_all(old_input.parent().expect("parent")).expect("mkdir");
+    std::fs::create_dir_all(new_input.parent().expect("parent")).expect("mkdir");
+    write_old_input(&old_input);
+    generate(claims, &new_input);
+    (old_input, new_input)
+}
+
+#[test]
+#[ignore = "heavy: 20 kills; run by .ci/run in release (cargo test --release -- --ignored)"]
+fn twenty_kills_during_a_rerun_never_leave_a_mixed_set() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let (old_input, new_input) = two_inputs(tmp.path(), MEDIUM_CLAIMS * 4);
+    let old = reference_outputs(tmp.path(), "old", &old_input);
+    let new = reference_outputs(tmp.path(), "new", &new_input);
+    let dir = tmp.path().join("out");
+    // The fastest of three uninterrupted runs: kill times are fractions of it.
+    let full = (0..3)
+        .map(|_| {
+            reset(&dir, &old);
+            scrub_to_completion(&new_input, &dir)
+        })
+        .min()
+        .expect("three runs");
+    let mut seen = BTreeMap::new();
+    let mut landed = 0;
+    for run in 0..20u32 {
+        // Every fourth run is killed the moment the first old output goes (the publish
+        // protocol at work); the others at 3 % to 80 % of the uninterrupted time. A run that
+        // finishes before its kill (a busy machine makes times vary) is tried again, killed
+        // sooner.
+        let mut at = full * (3 + 77 * run / 19) / 100;
+        for attempt in 0..4 {
+            reset(&dir, &old);
+            let mut child = spawn_scrub(&new_input, &dir);
+            let spawned = Instant::now();
+            let exited = if run % 4 == 0 {
+                let before = identities(&dir);
+                loop {
+                    if identities(&dir) != before {
+                        break None;
+                    }
+                    if let Some(status) = child.try_wait().expect("poll the child") {
+                        break Some(status);
+                    }
+                    assert!(spawned.elapsed() < RUN_LIMIT, "run {run} hangs");
+                }
+            } else {
+                let mut exited = None;
+                while exited.is_none() && spawned.elapsed() < at {
+                    exited = child.try_wait().expect("poll the child");
+                    std::thread::sleep(Duration::from_millis(2));
+                }
+                exited
+            };
+            let what = format!("kill {run} (try {attempt}) at {:.2?}", spawned.elapsed());
+            let killed = kill_and_reap(&what, &mut child, exited);
+            check_after_kill(&what, &dir, &old, &new);
+            let which = assert_one_set(&what, &read_outputs(&dir), &old, &new);
+            *seen.entry(which).or_insert(0) += 1;
+            if killed {
+                landed += 1;
+                break;
+            }
+            at /= 2;
+        }
+    }
+    eprintln!(
+        "20 kill runs ({landed} killed before they ended; {full:.2?} uninterrupted): sets seen \
+         after each try {seen:?}"
+    );
+    assert!(landed >= 18, "only {landed} of 20 kills landed");
+    // Whatever a kill left, the next run leaves exactly the new set.
+    scrub_to_completion(&new_input, &dir);
+    assert_eq!(
+        assert_one_set("after the kills", &read_outputs(&dir), &old, &new),
+        "new"
+    );
+}
+
+/// A reader of the directory while scrubs run, as the publish protocol says to read it: the
+/// report first, then the outputs, then the report again; a sample counts only when the
+/// report did not change meanwhile. Returns how many samples were checked.
+fn sample_sets(
+    dir: &Path,
+    stop: &std::sync::atomic::AtomicBool,
+    a: &BTreeMap<String, Vec<u8>>,
+    b: &BTreeMap<String, Vec<u8>>,
+) -> u64 {
+    use std::sync::atomic::Ordering;
+    let report = dir.join(format!("{NAME}.report.json"));
+    let marker = || {
+        let meta = std::fs::metadata(&report).ok()?;
+        Some((meta.ino(), std::fs::read(&report).ok()?))
+    };
+    let mut checked = 0;
+    while !stop.load(Ordering::Relaxed) {
+        let Some(before) = marker() else {
+            continue;
+        };
+        let mut files = BTreeMap::new();
+        for name in output_names() {
+            if let Ok(bytes) = std::fs::read(dir.join(&name)) {
+                files.insert(name, bytes);
+            }
+        }
+        if marker() != Some(before.clone())
+            || files.get(&format!("{NAME}.report.json")) != Some(&before.1)
+        {
+            continue;
+        }
+        assert_one_set("a reader during concurrent scrubs", &files, a, b);
+        checked += 1;
+    }
+    checked
+}
+
+#[test]
+#[ignore = "heavy: 20 pairs of scrubs; run by .ci/run in release (cargo test --release -- --ignored)"]
+fn twenty_pairs_of_concurrent_scrubs_never_mix() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let (small_input, big_input) = two_inputs(tmp.path(), MEDIUM_CLAIMS);
+    let small = reference_outputs(tmp.path(), "small", &small_input);
+    let big = reference_outputs(tmp.path(), "big", &big_input);
+    let dir = tmp.path().join("out");
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    let (mut waited, mut refused, mut samples) = (0, 0, 0);
+    for pair in 0..20u32 {
+        let wait = pair % 2 == 0;
+        let stop = AtomicBool::new(false);
+        let outcomes = std::thread::scope(|scope| {
+            let reader = scope.spawn(|| sample_sets(&dir, &stop, &small, &big));
+            let inputs = if pair % 4 < 2 {
+                [&big_input, &small_input]
+            } else {
+                [&small_input, &big_input]
+            };
+            let children: Vec<_> = inputs
+                .iter()
+                .map(|input| {
+                    let mut cmd = scrub_command(input, &dir);
+                    if wait {
+                        cmd.arg("--wait");
+                    }
+                    cmd.stdin(Stdio::null())
+                        .stdout(Stdio::null())
+                        .stderr(Stdio::piped())
+                        .spawn()
+                        .expect("start scrub837 scrub")
+                })
+                .collect();
+            let outcomes: Vec<_> = children
+                .into_iter()
+                .map(|c| c.wait_with_output().expect("wait for scrub"))
+                .collect();
+            stop.store(true, Ordering::Relaxed);
+            samples += reader.join().expect("the reader");
+            outcomes
+        });
+        let mut finished = 0;
+        for out in &outcomes {
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            match out.status.code() {
+                Some(0 | 1) => finished += 1,
+                Some(2) if !wait && stderr.contains("another scrub837") => refused += 1,
+                other => panic!("pair {pair}: exit {other:?}: {stderr}"),
+            }
+        }
+        assert!(finished >= 1, "pair {pair}: neither scrub finished");
+        if wait {
+            assert_eq!(finished, 2, "pair {pair}: with --wait both finish");
+            waited += 1;
+        }
+        let files = read_outputs(&dir);
+        assert!(
+            files.keys().all(|n| !n.starts_with(PARTIAL_PREFIX)),
+            "pair {pair}: a partial file was left: {:?}",
+            files.keys().collect::<Vec<_>>()
+        );
+        let which = assert_one_set(&format!("pair {pair}"), &files, &small, &big);
+        assert_ne!(
+            which, "none",
+            "pair {pair}: no complete set after both finished"
+        );
+    }
+    eprintln!(
+        "20 pairs: {waited} with --wait (both finished), {refused} scrubs refused with exit 2 \
+         among the others; {samples} consistent samples read during the runs"
+    );
+}
+
+#[test]
+fn pipes_and_standard_input_are_read_once_and_never_hang() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/multi-interchange.837");
+    let fifo = tmp.path().join(format!("{NAME}.837"));
+    let made = Command::new("mkfifo").arg(&fifo).status().expect("mkfifo");
+    assert!(made.success());
+    let mut writer = Command::new("sh")
+        .arg("-c")
+        .arg(r#"cat "$0" > "$1""#)
+        .arg(&sample)
+        .arg(&fifo)
+        .spawn()
+        .expect("feed the fifo");
+    let out_fifo = tmp.path().join("fifo-out");
+    let mut child = scrub_command(&fifo, &out_fifo)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("scrub a fifo");
+    let started = Instant::now();
+    while child.try_wait().expect("poll").is_none() {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "scrub of a named pipe hangs"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    writer.wait().expect("writer");
+    let status = child.wait().expect("reap");
+    assert_eq!(status.code(), Some(0), "named pipe scrubbed");
+    let from_fifo = read_outputs(&out_fifo);
+    let out_file = tmp.path().join("file-out");
+    let copy = tmp.path().join("file").join(format!("{NAME}.837"));
+    std::fs::create_dir_all(copy.parent().expect("parent")).expect("mkdir");
+    std::fs::copy(&sample, &copy).expect("copy");
+    scrub_to_completion(&copy, &out_file);
+    let from_file = read_outputs(&out_file);
+    assert_eq!(
+        from_fifo.keys().collect::<Vec<_>>(),
+        from_file.keys().collect::<Vec<_>>()
+    );
+    for (name, bytes) in &from_fifo {
+        if name.ends_with(".json") {
+            let accounting = |b: &[u8]| {
+                serde_json::from_slice::<serde_json::Value>(b).expect("JSON")["accounting"].clone()
+            };
+            assert_eq!(accounting(bytes), accounting(&from_file[name]));
+        } else {
+            assert!(
+                bytes == &from_file[name],
+                "{name}: a pipe gives the file's outputs"
+            );
+        }
+    }
+
+    // Process substitution (/dev/fd/N) with `check`, and standard input with `check`.
+    let out = Command::new("bash")
+        .arg("-c")
+        .arg(r#"timeout 60 "$0" check <(cat "$1")"#)
+        .arg(bin())
+        .arg(&sample)
+        .output()
+        .expect("bash");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("3 claims"));
+    let out = Command::new(bin())
+        .args(["check", "-"])
+        .stdin(std::fs::File::open(&sample).expect("open"))
+        .output()
+        .expect("check stdin");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn control_numbers_continue_across_runs_unless_overridden() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let input = tmp.path().join(format!("{NAME}.837"));
+    write_old_input(&input);
+    let dir = tmp.path().join("out");
+    let isa13s = |dir: &Path| -> Vec<String> {
+        let mut found = Vec::new();
+        for name in [".277", ".999", ".ta1"] {
+            let text = std::fs::read_to_string(dir.join(format!("{NAME}{name}"))).expect("read");
+            found.extend(
+                text.split('~')
+                    .filter(|s| s.trim_start().starts_with("ISA"))
+                    .map(|s| s.split('*').nth(13).expect("ISA13").to_string()),
+            );
+        }
+        found.sort();
+        found
+    };
+    let run = |extra: &[&str]| {
+        let out = Command::new(bin())
+            .arg("scrub")
+            .arg(&input)
+            .arg("--out")
+            .arg(&dir)
+            .args(extra)
+            .output()
+            .expect("scrub");
+        assert!(matches!(out.status.code(), Some(0 | 1)), "{:?}", out);
+    };
+    run(&[]);
+    let first = isa13s(&dir);
+    assert_eq!(first, ["000000001", "000000002", "000000003"]);
+    run(&[]);
+    let second = isa13s(&dir);
+    assert_eq!(
+        second,
+        ["000000004", "000000005", "000000006"],
+        "no ISA13 repeats"
+    );
+    let state = std::fs::read_to_string(dir.join(STATE_FILE)).expect("state file");
+    assert_eq!(state.trim(), r#"{"next_interchange_control":7}"#);
+    run(&["--first-control", "500"]);
+    assert_eq!(isa13s(&dir), ["000000500", "000000501", "000000502"]);
+    run(&[]);
+    assert_eq!(isa13s(&dir), ["000000503", "000000504", "000000505"]);
+    std::fs::write(dir.join(STATE_FILE), "not json").expect("spoil");
+    let out = Command::new(bin())
+        .arg("scrub")
+        .arg(&input)
+        .arg("--out")
+        .arg(&dir)
+        .output()
+        .expect("scrub");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a scrub837 state file"));
+}
+
+#[test]
+fn a_second_scrub_into_a_locked_directory_exits_2_or_waits() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let input = tmp.path().join(format!("{NAME}.837"));
+    write_old_input(&input);
+    let dir = tmp.path().join("out");
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    // `flock` holds the directory's lock for two seconds, as another scrub would.
+    let mut holder = Command::new("flock")
+        .arg(&dir)
+        .args(["sleep", "2"])
+        .spawn()
+        .expect("flock(1)");
+    std::thread::sleep(Duration::from_millis(500));
+    let refused = scrub_command(&input, &dir).output().expect("scrub");
+    assert_eq!(refused.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains("another scrub837") && stderr.contains("--wait"),
+        "{stderr}"
+    );
+    assert!(
+        read_outputs(&dir).is_empty(),
+        "nothing written by the refused run"
+    );
+    let waited = scrub_command(&input, &dir)
+        .arg("--wait")
+        .output()
+        .expect("scrub");
+    assert!(matches!(waited.status.code(), Some(0 | 1)), "{waited:?}");
+    holder.wait().expect("flock ends");
+    assert_complete_set("after waiting", &read_outputs(&dir));
 }

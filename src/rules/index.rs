@@ -3,13 +3,25 @@
 //! day on another claim, visit counts, yearly totals) read the facts of their claim's patient
 //! from it instead of other claims. The lines are kept in temporary files, not in memory, so
 //! memory stays flat whatever the input's size.
+//!
+//! # Linear in claims per patient
+//!
+//! A patient's lines are read from the index once, not once per claim: a patient with many
+//! lines ([`CACHED_FROM`] or more) is kept, as one shared [`PatientFacts`], in a small cache
+//! of the most recent such patients (claims of one patient come together in an 837P, under
+//! one subscriber or patient level), bounded by [`CACHE_LINES`] lines. And rules never scan
+//! the patient's lines per claim: each builds, once per patient, a table sorted by what it
+//! looks up (date, or date and code) with [`PatientFacts::table`], and answers each claim
+//! with a binary search. Checking a patient of `n` claims costs `O(n log n)`, not `O(n²)`.
 
+use std::any::Any;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
+use std::collections::VecDeque;
 use std::fs::File;
 use std::hash::{Hash, Hasher};
 use std::io::{self, BufWriter, Write};
-use std::sync::OnceLock;
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use chrono::{Datelike, NaiveDate};
 
@@ -39,8 +51,9 @@ impl PatientKey {
 
 /// A procedure code kept inline: HCPCS/CPT codes are five characters, so the index holds no
 /// heap string per line. A longer (invalid) code keeps its first 15 bytes and never equals a
-/// real code, because its stored length says it was cut.
-#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+/// real code, because its stored length says it was cut. Codes order as their text does
+/// (a cut code after the whole code of the same text).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Code {
     bytes: [u8; 15],
     len: u8,
@@ -171,17 +184,51 @@ impl LineFact {
 
 /// The service lines of one patient in every claim of the input, sorted by date, then claim,
 /// then line: what the rules see of the other claims. The engine fetches them from the
-/// [`PatientIndex`] once per claim, so rules never touch the index's files.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// [`PatientIndex`] once per patient (see the module documentation), so rules never touch the
+/// index's files. Rules that look things up per claim build their lookup table once per
+/// patient with [`table`](Self::table).
+#[derive(Default)]
 pub struct PatientFacts {
     facts: Vec<LineFact>,
+    /// Tables rules built from the facts, by name.
+    tables: Mutex<Vec<(&'static str, Arc<dyn Any + Send + Sync>)>>,
+}
+
+impl Clone for PatientFacts {
+    fn clone(&self) -> Self {
+        PatientFacts::sorted(self.facts.clone())
+    }
+}
+
+impl PartialEq for PatientFacts {
+    fn eq(&self, other: &Self) -> bool {
+        self.facts == other.facts
+    }
+}
+
+impl Eq for PatientFacts {}
+
+impl std::fmt::Debug for PatientFacts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PatientFacts")
+            .field("facts", &self.facts)
+            .finish_non_exhaustive()
+    }
 }
 
 impl PatientFacts {
     /// The given lines, sorted by date, claim and line.
     pub fn new(mut facts: Vec<LineFact>) -> PatientFacts {
         facts.sort_by_key(|f| (f.date, f.claim, f.line));
-        PatientFacts { facts }
+        PatientFacts::sorted(facts)
+    }
+
+    /// Lines already sorted by date, claim and line.
+    fn sorted(facts: Vec<LineFact>) -> PatientFacts {
+        PatientFacts {
+            facts,
+            tables: Mutex::new(Vec::new()),
+        }
     }
 
     /// Every line of the patient on `date`, in every claim.
@@ -194,6 +241,74 @@ impl PatientFacts {
     /// Every line of the patient, by date.
     pub fn all(&self) -> &[LineFact] {
         &self.facts
+    }
+
+    /// The table `name` built from this patient's lines by `build`, built on first use and
+    /// shared by every claim of the patient after that. `build` must depend only on the lines
+    /// and on what is fixed for the whole run (reference data), since its result is reused;
+    /// one name always builds one type (another type under a taken name is built afresh and
+    /// not kept).
+    pub fn table<T: Any + Send + Sync>(
+        &self,
+        name: &'static str,
+        build: impl FnOnce(&[LineFact]) -> T,
+    ) -> Arc<T> {
+        // Held while building: other claims of the patient want the same table and wait for
+        // it instead of building it again.
+        let mut tables = self.tables.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some((_, table)) = tables.iter().find(|(n, _)| *n == name) {
+            if let Ok(table) = Arc::clone(table).downcast::<T>() {
+                return table;
+            }
+            return Arc::new(build(&self.facts));
+        }
+        let table = Arc::new(build(&self.facts));
+        tables.push((name, Arc::clone(&table) as Arc<dyn Any + Send + Sync>));
+        table
+    }
+}
+
+/// Patients with at least this many lines are kept in the index's cache once read: below it,
+/// reading them again for each claim costs less than sharing them.
+pub const CACHED_FROM: usize = 64;
+
+/// Lines the cache keeps, over all its patients (about 10 MiB with the rules' tables); the
+/// most recently read patient is kept whatever its size.
+pub const CACHE_LINES: usize = 1 << 17;
+
+/// One cached patient: read once, by the first claim that asks.
+struct Slot {
+    key: u64,
+    lines: usize,
+    facts: Arc<OnceLock<Option<Arc<PatientFacts>>>>,
+}
+
+/// The most recently read large patients, oldest first.
+#[derive(Default)]
+struct Cache {
+    slots: VecDeque<Slot>,
+    lines: usize,
+}
+
+impl Cache {
+    /// The slot of `key`, made (and older slots dropped past [`CACHE_LINES`]) when missing.
+    fn slot(&mut self, key: u64, lines: usize) -> Arc<OnceLock<Option<Arc<PatientFacts>>>> {
+        if let Some(slot) = self.slots.iter().find(|s| s.key == key) {
+            return Arc::clone(&slot.facts);
+        }
+        let facts = Arc::new(OnceLock::new());
+        self.slots.push_back(Slot {
+            key,
+            lines,
+            facts: Arc::clone(&facts),
+        });
+        self.lines += lines;
+        while self.lines > CACHE_LINES && self.slots.len() > 1 {
+            if let Some(old) = self.slots.pop_front() {
+                self.lines -= old.lines;
+            }
+        }
+        facts
     }
 }
 
@@ -399,6 +514,10 @@ pub struct PatientIndex {
     run_records: usize,
     /// The first lookup that failed, for callers that cannot return an error.
     failure: OnceLock<io::Error>,
+    /// Large patients read recently, shared by their claims.
+    cache: Mutex<Cache>,
+    /// What a patient the index does not know has.
+    nobody: Arc<PatientFacts>,
 }
 
 impl Default for PatientIndex {
@@ -412,6 +531,8 @@ impl Default for PatientIndex {
             starts: Vec::new(),
             run_records: RUN_RECORDS,
             failure: OnceLock::new(),
+            cache: Mutex::new(Cache::default()),
+            nobody: Arc::new(PatientFacts::default()),
         }
     }
 }
@@ -498,15 +619,44 @@ impl PatientIndex {
     }
 
     /// Every line of `patient`, sorted by date, claim and line (none for a patient the index
-    /// does not know). Fails when the temporary file cannot be read back, or before `finish`.
-    pub fn facts(&self, patient: PatientKey) -> io::Result<PatientFacts> {
+    /// does not know). A patient of [`CACHED_FROM`] lines or more is read once and shared
+    /// while it stays in the cache. Fails when the temporary file cannot be read back, or
+    /// before `finish`.
+    pub fn facts(&self, patient: PatientKey) -> io::Result<Arc<PatientFacts>> {
         if let Store::Building { .. } = self.store {
             return Err(index_error("lines are read before the index was finished"));
         }
         let Ok(i) = self.keys.binary_search(&patient.0) else {
-            return Ok(PatientFacts::default());
+            return Ok(Arc::clone(&self.nobody));
         };
         let (start, end) = (self.starts[i] as usize, self.starts[i + 1] as usize);
+        if end - start < CACHED_FROM {
+            return self.read(patient, start, end).map(Arc::new);
+        }
+        let slot = self
+            .cache
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .slot(patient.0, end - start);
+        let mut failed = None;
+        let facts = slot.get_or_init(|| match self.read(patient, start, end) {
+            Ok(facts) => Some(Arc::new(facts)),
+            Err(e) => {
+                failed = Some(e);
+                None
+            }
+        });
+        match (facts, failed) {
+            (Some(facts), _) => Ok(Arc::clone(facts)),
+            (None, Some(e)) => Err(e),
+            (None, None) => Err(index_error(
+                "this patient's lines could not be read back (see the first error)",
+            )),
+        }
+    }
+
+    /// Reads and decodes records `start..end`, one patient's.
+    fn read(&self, patient: PatientKey, start: usize, end: usize) -> io::Result<PatientFacts> {
         let facts = match &self.store {
             Store::Memory(records) => {
                 decode_all(patient, records[start..end].iter().map(|r| r.as_slice()))?
@@ -520,7 +670,7 @@ impl PatientIndex {
         };
         // Records sort by patient, date, claim and line: a patient's facts are already in
         // the order `PatientFacts` promises.
-        Ok(PatientFacts { facts })
+        Ok(PatientFacts::sorted(facts))
     }
 
     /// Records a lookup that failed where the error cannot be returned (a claim's rules run
@@ -883,12 +1033,12 @@ mod tests {
                     .collect(),
             );
             assert!(!expected.all().is_empty());
-            assert_eq!(in_memory.facts(key).expect("reads"), expected);
-            assert_eq!(on_disk.facts(key).expect("reads"), expected);
+            assert_eq!(*in_memory.facts(key).expect("reads"), expected);
+            assert_eq!(*on_disk.facts(key).expect("reads"), expected);
         }
         let nobody = PatientKey(3);
         assert_eq!(
-            on_disk.facts(nobody).expect("reads"),
+            *on_disk.facts(nobody).expect("reads"),
             PatientFacts::default()
         );
         assert!(on_disk.failure().is_none());
@@ -909,6 +1059,61 @@ mod tests {
         assert!(index.failure().is_some());
         let kept = index.take_failure().expect("kept");
         assert_eq!(kept.kind(), io::ErrorKind::UnexpectedEof);
+    }
+
+    #[test]
+    fn a_large_patient_is_read_once_and_its_tables_built_once() {
+        let mut index = PatientIndex {
+            run_records: 50,
+            ..PatientIndex::new()
+        };
+        let big = PatientKey(7);
+        let small = PatientKey(8);
+        for claim in 0..CACHED_FROM as u64 * 2 {
+            index
+                .push(big, &fact(claim, 0, date(2024, 1, 1), "97012"))
+                .expect("adds");
+        }
+        index
+            .push(small, &fact(1, 0, date(2024, 1, 1), "97012"))
+            .expect("adds");
+        index.finish().expect("finishes");
+        let first = index.facts(big).expect("reads");
+        let again = index.facts(big).expect("reads");
+        assert!(Arc::ptr_eq(&first, &again), "one shared read");
+        assert_eq!(first.all().len(), CACHED_FROM * 2);
+        let small_first = index.facts(small).expect("reads");
+        let small_again = index.facts(small).expect("reads");
+        assert!(
+            !Arc::ptr_eq(&small_first, &small_again),
+            "small patients are not cached"
+        );
+        assert_eq!(*small_first, *small_again);
+        let mut builds = 0;
+        for _ in 0..3 {
+            let table = again.table("test/count", |facts| {
+                builds += 1;
+                facts.len()
+            });
+            assert_eq!(*table, CACHED_FROM * 2);
+        }
+        assert_eq!(builds, 1, "the table is built once per patient");
+    }
+
+    #[test]
+    fn the_cache_keeps_the_newest_patients_within_its_budget() {
+        let mut cache = Cache::default();
+        let a = cache.slot(1, CACHE_LINES / 2);
+        assert!(Arc::ptr_eq(&a, &cache.slot(1, CACHE_LINES / 2)));
+        cache.slot(2, CACHE_LINES / 2);
+        cache.slot(3, CACHE_LINES * 2);
+        assert_eq!(
+            cache.slots.len(),
+            1,
+            "only the newest, larger than the budget"
+        );
+        assert_eq!(cache.slots[0].key, 3);
+        assert_eq!(cache.lines, CACHE_LINES * 2);
     }
 
     #[test]

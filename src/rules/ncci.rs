@@ -7,7 +7,9 @@
 
 use chrono::{Datelike, NaiveDate};
 
-use super::index::line_date;
+use std::sync::Arc;
+
+use super::index::{line_date, Code, LineFact};
 use super::{Action, Context, Family, Finding, Rule, RuleInfo, StcCodes};
 use crate::model::{Cents, Claim, Decimal, Origin, ServiceLine};
 use crate::reference::ModifierIndicator;
@@ -15,6 +17,78 @@ use crate::reference::ModifierIndicator;
 /// Every rule of this family, in catalog order.
 pub fn rules() -> Vec<Box<dyn Rule>> {
     vec![Box::new(PtpPair), Box::new(MueUnits)]
+}
+
+/// One code billed for the patient on one date, void claims included (NCCI and MUE count
+/// every line billed).
+struct DayCode {
+    date: NaiveDate,
+    code: Code,
+    /// The first two lines with the code that date, (claim ordinal, line index): the first
+    /// that is not a given line is one of them.
+    first: [Option<(u64, usize)>; 2],
+    /// The units of every line with the code that date, added in line order.
+    units: Decimal,
+}
+
+/// Every code billed for the patient on each date, sorted by date then code: built once per
+/// patient, so a claim's same-day lookups do not scan the patient's lines.
+struct DayCodes(Vec<DayCode>);
+
+impl DayCodes {
+    fn build(facts: &[LineFact]) -> DayCodes {
+        let mut order: Vec<&LineFact> = facts.iter().collect();
+        // A stable sort keeps each code's lines in (claim, line) order.
+        order.sort_by_key(|a| (a.date, a.code));
+        let mut codes: Vec<DayCode> = Vec::new();
+        for f in order {
+            match codes.last_mut() {
+                Some(last) if last.date == f.date && last.code == f.code => {
+                    if last.first[1].is_none() {
+                        last.first[1] = Some((f.claim, f.line));
+                    }
+                    last.units = add(last.units, f.units);
+                }
+                _ => codes.push(DayCode {
+                    date: f.date,
+                    code: f.code,
+                    first: [Some((f.claim, f.line)), None],
+                    units: add(Decimal::default(), f.units),
+                }),
+            }
+        }
+        DayCodes(codes)
+    }
+
+    /// The codes of `date`, by code.
+    fn on(&self, date: NaiveDate) -> &[DayCode] {
+        let start = self.0.partition_point(|d| d.date < date);
+        let end = self.0.partition_point(|d| d.date <= date);
+        &self.0[start..end]
+    }
+
+    /// For each code of `date`, its first line other than `own`, as (claim, code), in the
+    /// order those lines come (claim, then line).
+    fn others_on(&self, date: NaiveDate, own: (u64, usize)) -> Vec<(u64, &str)> {
+        let mut others: Vec<((u64, usize), &str)> = self
+            .on(date)
+            .iter()
+            .filter_map(|d| {
+                let first = d.first.iter().flatten().find(|p| **p != own)?;
+                Some((*first, d.code.as_str()))
+            })
+            .collect();
+        others.sort_unstable();
+        others
+            .into_iter()
+            .map(|((claim, _), code)| (claim, code))
+            .collect()
+    }
+}
+
+/// The claim's patient's codes by date (see [`DayCodes`]).
+fn day_codes(cx: &Context<'_>) -> Arc<DayCodes> {
+    cx.patient.table("ncci/day-codes", DayCodes::build)
 }
 
 /// Pairs with a dedicated 97012 rule.
@@ -57,6 +131,7 @@ impl Rule for PtpPair {
 
     fn check(&self, claim: &Claim, cx: &Context<'_>, out: &mut Vec<Finding>) {
         let bypass = &cx.reference.therapy.modifiers.ncci_bypass;
+        let days = day_codes(cx);
         for (i, line) in claim.lines.iter().enumerate() {
             let Some(date) = line_date(claim, i) else {
                 continue;
@@ -65,14 +140,11 @@ impl Rule for PtpPair {
             if code.is_empty() {
                 continue;
             }
-            for other in cx.patient.same_day(date) {
-                if other.claim == claim.ordinal && other.line == i {
-                    continue;
-                }
-                let Some(edit) = cx.reference.ncci.pair(code, &other.code, date) else {
+            for (other_claim, other_code) in days.others_on(date, (claim.ordinal, i)) {
+                let Some(edit) = cx.reference.ncci.pair(code, other_code, date) else {
                     continue;
                 };
-                if *edit.column2 != *code || handled_elsewhere(code, &other.code) {
+                if *edit.column2 != *code || handled_elsewhere(code, other_code) {
                     continue;
                 }
                 let bypassed = match edit.modifier_indicator {
@@ -90,7 +162,7 @@ impl Rule for PtpPair {
                     date,
                     &edit.column1,
                     edit.modifier_indicator,
-                    other.claim,
+                    other_claim,
                 ));
                 break;
             }
@@ -180,6 +252,7 @@ impl Rule for MueUnits {
 
     fn check(&self, claim: &Claim, cx: &Context<'_>, out: &mut Vec<Finding>) {
         let mut reported: Vec<(String, NaiveDate)> = Vec::new();
+        let days = day_codes(cx);
         for (i, line) in claim.lines.iter().enumerate() {
             let code = line.code();
             if UNITS_HANDLED_ELSEWHERE.contains(&code) {
@@ -202,12 +275,11 @@ impl Rule for MueUnits {
                 if reported.iter().any(|(c, d)| c == code && *d == date) {
                     continue;
                 }
-                let day = cx
-                    .patient
-                    .same_day(date)
+                let day = days
+                    .on(date)
                     .iter()
-                    .filter(|f| f.code == code)
-                    .fold(Decimal::default(), |acc, f| add(acc, f.units));
+                    .find(|d| d.code == code)
+                    .map_or(Decimal::default(), |d| d.units);
                 (day, "over the patient's lines that day")
             };
             if !greater(total, limit) {

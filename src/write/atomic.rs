@@ -1,16 +1,54 @@
-//! Output files that appear whole or not at all.
+//! The output directory: files that appear whole, sets of files that appear together, one
+//! writer at a time, and the control numbers that carry over between runs.
+//!
+//! # Whole files
 //!
 //! An [`OutputFile`] is written as a file with no name in the output directory (Linux
-//! `O_TMPFILE`): if the process dies before [`OutputFile::commit`], the kernel drops it and
-//! nothing is left behind. Commit gives it a name: linked straight to its final name when that
-//! is free, else linked to a hidden temporary name and renamed over the old file, so an
-//! existing output is replaced only by a complete one. Where `O_TMPFILE` is not available
-//! (other systems, some file systems) a hidden named temporary file
-//! (`.scrub837-partial-{pid}-*`) is used and renamed; a process killed mid-write can then leave
-//! that hidden file behind, never a half-written output under an output's name. The same hidden
-//! name can also outlive a process killed between the link and the rename of a replacement.
-//! [`remove_leftovers`] deletes such files once the process that made them is gone; `scrub`
-//! calls it on its output directory at start.
+//! `O_TMPFILE`): if the process dies before it is named, the kernel drops it and nothing is
+//! left behind. Where `O_TMPFILE` is not available (other systems, some file systems) a
+//! hidden named temporary file (`.scrub837-partial-{pid}-*`) is used instead.
+//!
+//! # Sets that appear together: the publish protocol
+//!
+//! One input's outputs (`NAME.corrected.837`, `NAME.277`, `NAME.999`, `NAME.ta1`,
+//! `NAME.report.json`) are one set. The report is the set's **completion marker**: it lists
+//! the outputs of its set (`outputs.written`), it is the first file of an old set to go and the
+//! last file of a new set to be named. [`publish_set`] does, in this order:
+//!
+//! 1. every new output is complete and synced, still without a name (or, without
+//!    `O_TMPFILE`, at its hidden temporary name);
+//! 2. the old report is removed: from here the old set is no longer a set;
+//! 3. every other old output of the input is removed (stale ones included: an old TA1 never
+//!    stays beside a new report);
+//! 4. the new outputs other than the report are given their names (linked, or renamed from
+//!    the hidden name), and the directory is synced;
+//! 5. the new report is given its name, and the directory is synced.
+//!
+//! So at every instant a report names exactly the files beside it, all of its own run:
+//! whoever reads the directory sees the complete old set (a report and what it lists), the
+//! complete new set, or no report for that input, in which case whatever other files of that
+//! input are there belong to no set (a run killed between steps 2 and 5) and are not to be
+//! used; the next run for that input removes them. Readers that cannot look for the report
+//! take the directory's lock (below) in shared mode (`flock -s DIR cmd`) and see
+//! only finished sets.
+//!
+//! Hidden files of a process that died are deleted by [`remove_leftovers`], which `scrub`
+//! calls at start, under the lock.
+//!
+//! # One writer at a time: the lock
+//!
+//! A run holds an exclusive `flock` on the output directory itself from start to end
+//! ([`DirLock`]): no lock file is left beside the outputs, and the lock goes with the process
+//! (a killed run never leaves the directory locked). A second run into the same directory
+//! either waits for it or stops with a clear error.
+//!
+//! # Control numbers across runs: the state file
+//!
+//! `.scrub837-state.json` in the output directory holds the next acknowledgment interchange
+//! control number (ISA13), `{"next_interchange_control": N}`. A run reads it at start (under
+//! the lock) and rewrites it ([`write_state`]: a temporary file renamed over it, synced)
+//! before it names each input's outputs, so a number that appears in a published file is never
+//! handed out again, even after a kill.
 
 use std::fs::File;
 use std::io::{self, BufWriter, Seek, SeekFrom, Write};
@@ -18,6 +56,9 @@ use std::path::{Path, PathBuf};
 
 /// Prefix of the hidden temporary names.
 pub const PARTIAL_PREFIX: &str = ".scrub837-partial-";
+
+/// The state file in the output directory.
+pub const STATE_FILE: &str = ".scrub837-state.json";
 
 /// A file being written in `dir`, named only when complete.
 pub struct OutputFile {
@@ -63,6 +104,272 @@ impl OutputFile {
         }
         Ok(target)
     }
+}
+
+impl OutputFile {
+    /// Flushes and syncs the file, ready to be named by [`publish_set`] (step 1 of the publish
+    /// protocol). It stays unnamed until then (or, where unnamed files are not available, at
+    /// its hidden temporary name); dropped unpublished, it is gone.
+    pub fn stage(self, name: &str) -> io::Result<Staged> {
+        let target = self.dir.join(name);
+        let file = self.writer.into_inner().map_err(|e| e.into_error())?;
+        file.sync_all()?;
+        let kind = match self.named {
+            Some(path) => StagedKind::Hidden(path),
+            None => StagedKind::Unnamed(file),
+        };
+        Ok(Staged {
+            kind: Some(kind),
+            target,
+        })
+    }
+}
+
+/// Where a staged output is until it is named.
+#[derive(Debug)]
+enum StagedKind {
+    /// An `O_TMPFILE` file: no name at all.
+    Unnamed(File),
+    /// A hidden temporary name, deleted when dropped.
+    Hidden(tempfile::TempPath),
+}
+
+/// A complete output waiting for [`publish_set`] to give it its name.
+#[derive(Debug)]
+pub struct Staged {
+    /// `None` once named.
+    kind: Option<StagedKind>,
+    target: PathBuf,
+}
+
+impl Staged {
+    /// The name it will have.
+    pub fn target(&self) -> &Path {
+        &self.target
+    }
+
+    /// Gives the file its name, which must be free (the old output was removed first).
+    fn publish(&mut self) -> io::Result<()> {
+        match self.kind.take() {
+            Some(StagedKind::Unnamed(file)) => link_new(&file, &self.target),
+            Some(StagedKind::Hidden(path)) => path.persist(&self.target).map_err(|e| e.error),
+            None => Ok(()),
+        }
+    }
+}
+
+fn remove_if_present(path: &Path) -> io::Result<()> {
+    match std::fs::remove_file(path) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// Replaces one input's old set of outputs in `dir` by a new one (steps 2 to 5 of the publish
+/// protocol, see the module documentation): the old `marker` goes first, then every name of
+/// `old` (the input's possible outputs), then the new `outputs` are named, then the new
+/// `marker`. Returns the paths of the new set, the marker last. An error names the path it
+/// failed on.
+pub fn publish_set(
+    dir: &Path,
+    old: &[&str],
+    outputs: Vec<Staged>,
+    mut marker: Staged,
+) -> Result<Vec<PathBuf>, (PathBuf, io::Error)> {
+    let at = |path: &Path| {
+        let path = path.to_path_buf();
+        move |e| (path, e)
+    };
+    remove_if_present(marker.target()).map_err(at(marker.target()))?;
+    for name in old {
+        let path = dir.join(name);
+        remove_if_present(&path).map_err(at(&path))?;
+    }
+    let mut published = Vec::with_capacity(outputs.len() + 1);
+    for mut staged in outputs {
+        staged.publish().map_err(at(staged.target()))?;
+        published.push(staged.target().to_path_buf());
+    }
+    sync_dir(dir).map_err(at(dir))?;
+    marker.publish().map_err(at(marker.target()))?;
+    sync_dir(dir).map_err(at(dir))?;
+    published.push(marker.target().to_path_buf());
+    Ok(published)
+}
+
+/// Makes renames and removals in `dir` durable (a no-op where directories cannot be opened).
+fn sync_dir(dir: &Path) -> io::Result<()> {
+    #[cfg(unix)]
+    {
+        File::open(dir)?.sync_all()
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = dir;
+        Ok(())
+    }
+}
+
+/// The exclusive lock of an output directory, held until dropped (or the process ends).
+#[derive(Debug)]
+pub struct DirLock {
+    _file: File,
+}
+
+/// Why the output directory could not be locked.
+#[derive(Debug, thiserror::Error)]
+pub enum LockError {
+    /// Another run holds the lock and waiting was not asked for.
+    #[error("{lock}: another scrub837 is writing to this output directory; wait for it to finish, use --wait, or choose another --out")]
+    Busy {
+        /// The directory.
+        lock: String,
+    },
+    /// The directory could not be opened or locked.
+    #[error("cannot lock {lock}: {source}")]
+    Io {
+        /// The directory.
+        lock: String,
+        /// Why.
+        source: io::Error,
+    },
+}
+
+impl DirLock {
+    /// Takes the lock of `dir`: waits for another holder when `wait`, else fails with
+    /// [`LockError::Busy`].
+    pub fn acquire(dir: &Path, wait: bool) -> Result<DirLock, LockError> {
+        let lock = || dir.display().to_string();
+        let io_error = |source| LockError::Io {
+            lock: lock(),
+            source,
+        };
+        let file = File::open(dir).map_err(io_error)?;
+        if !flock(&file, false).map_err(io_error)? {
+            if !wait {
+                return Err(LockError::Busy { lock: lock() });
+            }
+            flock(&file, true).map_err(io_error)?;
+        }
+        Ok(DirLock { _file: file })
+    }
+}
+
+/// `flock(LOCK_EX)`, blocking when `wait`; false when another process holds it.
+#[cfg(target_os = "linux")]
+fn flock(file: &File, wait: bool) -> io::Result<bool> {
+    use std::os::unix::io::AsRawFd;
+    let operation = if wait {
+        libc::LOCK_EX
+    } else {
+        libc::LOCK_EX | libc::LOCK_NB
+    };
+    loop {
+        // SAFETY: the descriptor is open for the duration of the call.
+        let rc = unsafe { libc::flock(file.as_raw_fd(), operation) };
+        if rc == 0 {
+            return Ok(true);
+        }
+        let e = io::Error::last_os_error();
+        match e.raw_os_error() {
+            Some(libc::EINTR) => continue,
+            Some(libc::EWOULDBLOCK) => return Ok(false),
+            _ => return Err(e),
+        }
+    }
+}
+
+/// Without `flock` the directory is not locked (documented in the README).
+#[cfg(not(target_os = "linux"))]
+fn flock(_file: &File, _wait: bool) -> io::Result<bool> {
+    Ok(true)
+}
+
+/// Why the state file could not be read or written.
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    /// Reading or writing failed.
+    #[error("{path}: {source}")]
+    Io {
+        /// The state file.
+        path: String,
+        /// Why.
+        source: io::Error,
+    },
+    /// The file holds something else than a state.
+    #[error(
+        "{path}: not a scrub837 state file ({detail}); fix or delete it, or give --first-control"
+    )]
+    Invalid {
+        /// The state file.
+        path: String,
+        /// What is wrong.
+        detail: String,
+    },
+}
+
+/// What the state file keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct State {
+    /// The next acknowledgment interchange control number (ISA13), 1 to 999999999.
+    pub next_interchange_control: u32,
+}
+
+/// The state of `dir`, `None` when it has none yet.
+pub fn read_state(dir: &Path) -> Result<Option<State>, StateError> {
+    let path = dir.join(STATE_FILE);
+    let shown = || path.display().to_string();
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(source) => {
+            return Err(StateError::Io {
+                path: shown(),
+                source,
+            })
+        }
+    };
+    let state: State = serde_json::from_str(&text).map_err(|e| StateError::Invalid {
+        path: shown(),
+        detail: e.to_string(),
+    })?;
+    if !(1..=999_999_999).contains(&state.next_interchange_control) {
+        return Err(StateError::Invalid {
+            path: shown(),
+            detail: format!(
+                "next_interchange_control {} is not 1 to 999999999",
+                state.next_interchange_control
+            ),
+        });
+    }
+    Ok(Some(state))
+}
+
+/// Replaces the state of `dir` whole: a hidden temporary file, synced, renamed over it.
+pub fn write_state(dir: &Path, state: State) -> Result<(), StateError> {
+    let path = dir.join(STATE_FILE);
+    let io_error = |source| StateError::Io {
+        path: path.display().to_string(),
+        source,
+    };
+    let mut text = serde_json::to_string(&state).map_err(|e| io_error(io::Error::other(e)))?;
+    text.push('\n');
+    let mut temp = tempfile::Builder::new()
+        .prefix(&format!("{PARTIAL_PREFIX}{}-", std::process::id()))
+        .tempfile_in(dir)
+        .map_err(io_error)?;
+    temp.write_all(text.as_bytes()).map_err(io_error)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::Permissions::from_mode(0o644);
+        temp.as_file().set_permissions(mode).map_err(io_error)?;
+    }
+    temp.as_file().sync_all().map_err(io_error)?;
+    temp.persist(&path).map_err(|e| io_error(e.error))?;
+    sync_dir(dir).map_err(io_error)
 }
 
 impl Write for OutputFile {
@@ -129,6 +436,21 @@ fn unnamed_in(dir: &Path) -> io::Result<File> {
 
 #[cfg(not(target_os = "linux"))]
 fn unnamed_in(_dir: &Path) -> io::Result<File> {
+    Err(io::Error::new(
+        io::ErrorKind::Unsupported,
+        "unnamed files are a Linux feature",
+    ))
+}
+
+/// Links an `O_TMPFILE` file at `target`, which must not exist.
+#[cfg(target_os = "linux")]
+fn link_new(file: &File, target: &Path) -> io::Result<()> {
+    use std::os::unix::io::AsRawFd;
+    link_fd(file.as_raw_fd(), target)
+}
+
+#[cfg(not(target_os = "linux"))]
+fn link_new(_file: &File, _target: &Path) -> io::Result<()> {
     Err(io::Error::new(
         io::ErrorKind::Unsupported,
         "unnamed files are a Linux feature",
@@ -238,5 +560,78 @@ mod tests {
         fresh.commit("b.txt").expect("commit");
         let count = std::fs::read_dir(dir.path()).expect("list").count();
         assert_eq!(count, 2);
+    }
+
+    fn names(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .expect("list")
+            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn a_published_set_replaces_the_whole_old_set() {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        for (name, text) in [("x.report.json", "old"), ("x.ta1", "old"), ("x.277", "old")] {
+            std::fs::write(dir.path().join(name), text).expect("write");
+        }
+        let stage = |name: &str| {
+            let mut out = OutputFile::create(dir.path()).expect("create");
+            out.write_all(b"new").expect("write");
+            out.stage(name).expect("stage")
+        };
+        let staged = vec![stage("x.277"), stage("x.999")];
+        let marker = stage("x.report.json");
+        assert_eq!(names(dir.path()), ["x.277", "x.report.json", "x.ta1"]);
+        let published = publish_set(
+            dir.path(),
+            &["x.277", "x.999", "x.ta1", "x.corrected.837"],
+            staged,
+            marker,
+        )
+        .expect("publish");
+        assert_eq!(published.last(), Some(&dir.path().join("x.report.json")));
+        assert_eq!(names(dir.path()), ["x.277", "x.999", "x.report.json"]);
+        for name in names(dir.path()) {
+            assert_eq!(std::fs::read(dir.path().join(name)).expect("read"), b"new");
+        }
+        // Staged and dropped: nothing is left.
+        drop(stage("y.277"));
+        assert_eq!(names(dir.path()).len(), 3);
+    }
+
+    #[test]
+    fn the_state_round_trips_and_a_bad_one_is_refused() {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        assert_eq!(read_state(dir.path()).expect("none"), None);
+        let state = State {
+            next_interchange_control: 42,
+        };
+        write_state(dir.path(), state).expect("write");
+        assert_eq!(read_state(dir.path()).expect("read"), Some(state));
+        assert_eq!(names(dir.path()), [STATE_FILE]);
+        for bad in ["{\"next_interchange_control\":0}", "{}", "x"] {
+            std::fs::write(dir.path().join(STATE_FILE), bad).expect("write");
+            let err = read_state(dir.path()).expect_err("refused");
+            assert!(err.to_string().contains("--first-control"), "{err}");
+        }
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_second_lock_is_refused_until_the_first_is_dropped() {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let first = DirLock::acquire(dir.path(), false).expect("lock");
+        let err = DirLock::acquire(dir.path(), false).expect_err("busy");
+        let text = err.to_string();
+        assert!(
+            text.contains("another scrub837") && text.contains("--wait"),
+            "{text}"
+        );
+        drop(first);
+        DirLock::acquire(dir.path(), false).expect("free again");
+        assert!(names(dir.path()).is_empty(), "no lock file");
     }
 }

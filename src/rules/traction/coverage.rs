@@ -2,7 +2,7 @@
 //! and Medicare, decompression devices, diagnosis support, the KX threshold, the referring
 //! provider, 97010 and 97014.
 
-use chrono::Datelike;
+use chrono::{Datelike, NaiveDate};
 
 use super::common::{
     code, code_at, fact_has_any, fee, has_any, line_note, lines_with, live, Draft, APPEAL_CAP,
@@ -10,7 +10,7 @@ use super::common::{
 };
 use crate::model::{Cents, Claim, ServiceLine};
 use crate::rules::index::line_date;
-use crate::rules::{Action, Context, Family, Finding, Rule, RuleInfo, StcCodes};
+use crate::rules::{Action, Context, Family, Finding, LineFact, Rule, RuleInfo, StcCodes};
 
 const A7_453: StcCodes = StcCodes {
     category: "A7",
@@ -305,8 +305,12 @@ impl Rule for Kx {
     fn check(&self, claim: &Claim, cx: &Context<'_>, out: &mut Vec<Finding>) {
         let therapy = &cx.reference.therapy;
         let kx = std::slice::from_ref(&therapy.modifiers.kx);
-        for bucket in [&therapy.kx.pt_slp_modifiers, &therapy.kx.ot_modifiers] {
-            for (i, total, threshold) in over_threshold(claim, cx, bucket) {
+        let buckets = [
+            ("traction/kx-pt-slp", &therapy.kx.pt_slp_modifiers),
+            ("traction/kx-ot", &therapy.kx.ot_modifiers),
+        ];
+        for (name, bucket) in buckets {
+            for (i, total, threshold) in over_threshold(claim, cx, name, bucket) {
                 let line = &claim.lines[i];
                 if has_any(line, kx) {
                     continue;
@@ -330,17 +334,21 @@ impl Rule for Kx {
     }
 }
 
-/// The lines of this claim in `bucket` (by discipline modifier) at or after the point where the
-/// patient's yearly total passes the KX threshold: (line, running total, threshold).
-fn over_threshold(
-    claim: &Claim,
-    cx: &Context<'_>,
-    bucket: &[String],
-) -> Vec<(usize, Cents, Cents)> {
-    let mut found = Vec::new();
+/// One line of the patient in a KX bucket, with the running total of its year up to it.
+struct Running {
+    date: NaiveDate,
+    claim: u64,
+    line: usize,
+    total: Cents,
+}
+
+/// The running yearly totals of the patient's lines in `bucket` (by discipline modifier),
+/// voids left out, in date, claim and line order: built once per patient, looked up per line.
+fn running_totals(cx: &Context<'_>, facts: &[LineFact], bucket: &[String]) -> Vec<Running> {
+    let mut out = Vec::new();
     let mut year = 0;
     let mut total = Cents(0);
-    for fact in cx.patient.all() {
+    for fact in facts {
         if !live(fact) || !fact_has_any(fact, bucket) {
             continue;
         }
@@ -349,15 +357,50 @@ fn over_threshold(
             total = Cents(0);
         }
         total.0 += fee(cx, year, &fact.code).map_or(0, |c| c.0);
-        let Some(threshold) = cx.reference.kx.for_year(year) else {
+        out.push(Running {
+            date: fact.date,
+            claim: fact.claim,
+            line: fact.line,
+            total,
+        });
+    }
+    out
+}
+
+/// The lines of this claim in `bucket` (by discipline modifier) at or after the point where the
+/// patient's yearly total passes the KX threshold: (line, running total, threshold), in date
+/// order. `name` names the bucket's table (one per bucket of the run's reference data).
+fn over_threshold(
+    claim: &Claim,
+    cx: &Context<'_>,
+    name: &'static str,
+    bucket: &[String],
+) -> Vec<(usize, Cents, Cents)> {
+    let totals = cx
+        .patient
+        .table(name, |facts| running_totals(cx, facts, bucket));
+    let mut found = Vec::new();
+    for i in 0..claim.lines.len() {
+        let Some(date) = line_date(claim, i) else {
             continue;
         };
-        let ours = fact.claim == claim.ordinal && claim.lines.len() > fact.line;
-        if ours && total.0 > threshold.0 && line_date(claim, fact.line) == Some(fact.date) {
-            found.push((fact.line, total, threshold));
+        let key = (date, claim.ordinal, i);
+        let Ok(at) = totals.binary_search_by(|r| (r.date, r.claim, r.line).cmp(&key)) else {
+            continue;
+        };
+        let total = totals[at].total;
+        let Some(threshold) = cx.reference.kx.for_year(date.year()) else {
+            continue;
+        };
+        if total.0 > threshold.0 {
+            found.push((date, i, total, threshold));
         }
     }
+    found.sort_by_key(|(date, i, _, _)| (*date, *i));
     found
+        .into_iter()
+        .map(|(_, i, total, threshold)| (i, total, threshold))
+        .collect()
 }
 
 /// T97012-REFERRAL: a claim with 97012 and no referring provider.

@@ -8,14 +8,54 @@ use super::common::{
     APPEAL_BUNDLING, APPEAL_NECESSITY,
 };
 use crate::model::{Claim, ServiceLine};
-use crate::rules::index::line_date;
+use std::sync::Arc;
+
+use crate::rules::index::{line_date, Code};
 use crate::rules::{
     Action, Context, Family, Finding, LineFact, Repair, RepairKind, Rule, RuleInfo, StcCodes,
 };
 
-/// The lines of the claim's patient on `date` in every claim of the input, voids left out.
-fn same_day<'i>(cx: &'i Context<'_>, date: NaiveDate) -> impl Iterator<Item = &'i LineFact> {
-    cx.patient.same_day(date).iter().filter(|f| live(f))
+/// One code billed for the patient on one date (voids left out), with its first line.
+struct DayCode {
+    date: NaiveDate,
+    code: Code,
+    /// The first line with the code that date: (claim ordinal, line index).
+    first: (u64, usize),
+}
+
+/// Every code billed for the patient on each date in every claim of the input, voids left
+/// out: sorted by date, then code. Built once per patient, so a claim's same-day questions
+/// are a binary search and a look at that date's few codes, not a scan of the patient's lines.
+struct DayCodes(Vec<DayCode>);
+
+impl DayCodes {
+    fn build(facts: &[LineFact]) -> DayCodes {
+        let mut codes: Vec<DayCode> = facts
+            .iter()
+            .filter(|f| live(f))
+            .map(|f| DayCode {
+                date: f.date,
+                code: f.code,
+                first: (f.claim, f.line),
+            })
+            .collect();
+        // A stable sort keeps each code's first line first among its date's lines.
+        codes.sort_by_key(|a| (a.date, a.code));
+        codes.dedup_by(|later, earlier| later.date == earlier.date && later.code == earlier.code);
+        DayCodes(codes)
+    }
+
+    /// The codes of `date`, by code.
+    fn on(&self, date: NaiveDate) -> &[DayCode] {
+        let start = self.0.partition_point(|d| d.date < date);
+        let end = self.0.partition_point(|d| d.date <= date);
+        &self.0[start..end]
+    }
+}
+
+/// The claim's patient's codes by date (see [`DayCodes`]).
+fn day_codes(cx: &Context<'_>) -> Arc<DayCodes> {
+    cx.patient.table("traction/day-codes", DayCodes::build)
 }
 
 /// The first 97012 line of each date in a claim.
@@ -62,10 +102,14 @@ impl Rule for DupClaim {
             return;
         }
         let traction = cx.reference.therapy.codes.traction.as_str();
+        let days = day_codes(cx);
         for (i, date) in traction_dates(claim, cx) {
-            let earlier = same_day(cx, date)
-                .find(|f| f.code == traction && f.claim < claim.ordinal)
-                .map(|f| f.claim);
+            // The date's first 97012 is on the earliest claim: earlier than this one or none is.
+            let earlier = days
+                .on(date)
+                .iter()
+                .find(|d| d.code == traction && d.first.0 < claim.ordinal)
+                .map(|d| d.first.0);
             let Some(earlier) = earlier else {
                 continue;
             };
@@ -132,6 +176,7 @@ impl Rule for Ncci97140 {
         let therapy = &cx.reference.therapy;
         let manual = therapy.codes.manual_therapy.as_str();
         let traction = therapy.codes.traction.as_str();
+        let days = day_codes(cx);
         for (i, line) in claim.lines.iter().enumerate() {
             if code(line) != manual || has_any(line, &therapy.modifiers.ncci_bypass) {
                 continue;
@@ -139,7 +184,7 @@ impl Rule for Ncci97140 {
             let Some(date) = line_date(claim, i) else {
                 continue;
             };
-            if same_day(cx, date).any(|f| f.code == traction) {
+            if days.on(date).iter().any(|d| d.code == traction) {
                 out.push(ncci_finding(claim, cx, i, line, date));
             }
         }
@@ -213,8 +258,15 @@ impl Rule for Cmt {
 
     fn check(&self, claim: &Claim, cx: &Context<'_>, out: &mut Vec<Finding>) {
         let cmt = &cx.reference.therapy.codes.cmt;
+        let days = day_codes(cx);
         for (i, date) in traction_dates(claim, cx) {
-            let Some(found) = same_day(cx, date).find(|f| cmt.iter().any(|c| f.code == *c)) else {
+            // The CMT code billed first that day.
+            let found = days
+                .on(date)
+                .iter()
+                .filter(|d| cmt.iter().any(|c| d.code == *c))
+                .min_by_key(|d| d.first);
+            let Some(found) = found else {
                 continue;
             };
             let draft = Draft {
@@ -266,9 +318,10 @@ impl Rule for Standalone {
         let therapy = &cx.reference.therapy;
         let active = &therapy.standalone.therapeutic_procedures;
         let evaluations = &therapy.codes.evaluations_allowed_same_day;
+        let days = day_codes(cx);
         for (i, date) in traction_dates(claim, cx) {
-            let paired = same_day(cx, date).any(|f| {
-                active.iter().any(|c| f.code == *c) || evaluations.iter().any(|c| f.code == *c)
+            let paired = days.on(date).iter().any(|d| {
+                active.iter().any(|c| d.code == *c) || evaluations.iter().any(|c| d.code == *c)
             });
             if paired {
                 continue;
@@ -315,13 +368,15 @@ impl Rule for Modalities {
 
     fn check(&self, claim: &Claim, cx: &Context<'_>, out: &mut Vec<Finding>) {
         let limit = cx.reference.therapy.modalities.max_per_day;
+        let days = day_codes(cx);
         for (i, date) in traction_dates(claim, cx) {
-            let mut codes: Vec<&str> = same_day(cx, date)
-                .filter(|f| is_modality(cx, &f.code))
-                .map(|f| f.code.as_str())
+            // Distinct codes, by code: the table holds each code of a date once.
+            let codes: Vec<&str> = days
+                .on(date)
+                .iter()
+                .filter(|d| is_modality(cx, &d.code))
+                .map(|d| d.code.as_str())
                 .collect();
-            codes.sort_unstable();
-            codes.dedup();
             if codes.len() as u64 <= u64::from(limit) {
                 continue;
             }
@@ -381,19 +436,21 @@ impl Rule for Visits {
         let therapy = &cx.reference.therapy;
         let traction = therapy.codes.traction.as_str();
         let limit = usize::try_from(therapy.visits.max_dates_per_patient).unwrap_or(usize::MAX);
-        let mut dates: Vec<NaiveDate> = cx
-            .patient
-            .all()
-            .iter()
-            .filter(|f| live(f) && f.code == traction)
-            .map(|f| f.date)
-            .collect();
-        dates.dedup();
+        // The patient's 97012 dates, built once per patient (the traction code is the run's).
+        let dates = cx.patient.table("traction/97012-dates", |facts| {
+            let mut dates: Vec<NaiveDate> = facts
+                .iter()
+                .filter(|f| live(f) && f.code == traction)
+                .map(|f| f.date)
+                .collect();
+            dates.dedup();
+            dates
+        });
         if dates.len() <= limit {
             return;
         }
         for (i, date) in traction_dates(claim, cx) {
-            let Some(rank) = dates.iter().position(|d| *d == date) else {
+            let Ok(rank) = dates.binary_search(&date) else {
                 continue;
             };
             if rank < limit {
