@@ -184,7 +184,8 @@ impl AckBuilder {
                     wants_ta1: s.element(14) == b"1",
                     usage: s.element(15).first().map_or('T', |&b| char::from(b)),
                     delimiters: s.delimiters(),
-                    line_break: seg.raw().ends_with(b"\n"),
+                    // A line feed that is the terminator itself is no line break after it.
+                    line_break: seg.raw().ends_with(b"\n") && s.delimiters().segment != b'\n',
                     ..InterchangeAck::default()
                 });
                 self.group_open = false;

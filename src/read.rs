@@ -237,21 +237,44 @@ impl<S: SegmentSource> ClaimReader<S> {
             match self.segments.next_segment()? {
                 Some(seg) => {
                     self.state.process(&seg);
+                    self.collect_warnings();
                     // Most segments produce nothing: keep reading without revisiting the queue.
                     while self.state.pending.is_empty() {
                         match self.segments.next_segment()? {
-                            Some(seg) => self.state.process(&seg),
+                            Some(seg) => {
+                                self.state.process(&seg);
+                                self.collect_warnings();
+                            }
                             None => break,
                         }
                     }
                 }
                 None => {
+                    self.collect_warnings();
                     if let Some(position) = self.segments.unterminated_tail() {
                         self.state.report_unterminated_tail(position);
+                    }
+                    if let Some((position, id)) = self.segments.truncated_tail() {
+                        self.state.report_truncated_tail(position, id);
                     }
                     self.state.finish();
                     self.finished = true;
                 }
+            }
+        }
+    }
+}
+
+impl<S: SegmentSource> ClaimReader<S> {
+    /// Hands out the source's warnings about input it tolerated (a byte-order mark,
+    /// padding, indentation), after the segment they were found at: a warning found with the
+    /// first ISA comes after the interchange it belongs to has opened.
+    #[inline]
+    fn collect_warnings(&mut self) {
+        if self.segments.has_warnings() {
+            for p in self.segments.take_warnings() {
+                self.state.summary.problems += 1;
+                self.state.pending.push_back(Event::Problem(p));
             }
         }
     }
@@ -617,6 +640,20 @@ impl State {
             element: None,
             code: Some("023"),
             message: "the last segment (IEA) has no segment terminator; it was read up to the end of the input".into(),
+            ..Problem::default()
+        }));
+    }
+
+    /// The input ended inside a segment: TA1 note 023 (improper end of file); the missing
+    /// trailers of what it leaves open are reported by the envelope.
+    fn report_truncated_tail(&mut self, position: Position, id: String) {
+        self.summary.problems += 1;
+        self.pending.push_back(Event::Problem(Problem {
+            rule: "X12-CONTROL",
+            position,
+            segment_id: id,
+            code: Some("023"),
+            message: "the input ends in the middle of this segment (no segment terminator); it was left out".into(),
             ..Problem::default()
         }));
     }

@@ -139,8 +139,21 @@ fn no_isa_starts_with_gs() {
     assert_error_at(&path, &run, 3, 3, 1, "GS", "expected an ISA segment");
 }
 
+/// The `error[X12-ISA]` diagnostics of a run, each with its note line.
+fn isa_errors(run: &Run) -> Vec<String> {
+    let lines: Vec<&str> = run.stderr.lines().collect();
+    lines
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| l.contains(": error[X12-ISA]: "))
+        .map(|(i, l)| format!("{l}\n{}", lines.get(i + 1).unwrap_or(&"")))
+        .collect()
+}
+
+/// An ISA one byte short or long is read by counting separators (the wrongly padded field is
+/// answered with a TA1 by `scrub`); `parse` reports the field and reads every claim.
 #[test]
-fn short_and_long_isa() {
+fn short_and_long_isa_are_read_and_the_field_reported() {
     let clean = read(&samples_dir().join("clean-single-claim.837"));
     assert_eq!(clean[105], b'~');
     // ISA02 is 10 spaces at bytes 7..17: drop one (105 bytes) or add one (107 bytes).
@@ -151,22 +164,38 @@ fn short_and_long_isa() {
         input.extend_from_slice(&clean[17..]);
         assert_eq!(input.iter().position(|&b| b == b'~'), Some(len - 1));
         let (_d, path, run) = parse_bytes(name, &input);
-        assert_eq!(run.stdout, "");
-        assert_error_at(
-            &path,
-            &run,
-            0,
+        run.assert_no_panic(name);
+        assert_eq!(run.code, 1, "{name}: read, with a finding\n{}", run.stderr);
+        assert_eq!(
+            claim_records(&run.stdout).len(),
             1,
-            1,
-            "ISA",
-            &format!("ISA is {len} bytes long; expected exactly 106"),
+            "{name}: the claim is read"
         );
+        let errors = isa_errors(&run);
+        assert_eq!(errors.len(), 1, "{name}: {errors:?}");
+        assert!(
+            errors[0].starts_with(&format!(
+                "{}:1: error[X12-ISA]: ISA02 is {} characters wide; expected exactly 10 (the ISA is {len} bytes long; expected 106)",
+                path.display(),
+                len - 96
+            )),
+            "{}",
+            errors[0]
+        );
+        assert!(
+            errors[0].ends_with("segment 1 (ISA), byte 0, line 1, element 02"),
+            "{}",
+            errors[0]
+        );
+        let s = summary(&run.stderr);
+        assert_eq!((s.interchanges, s.claims), (1, 1));
+        assert_eq!(s.bytes, input.len() as u64);
     }
 }
 
 #[test]
-fn short_isa_of_a_later_interchange() {
-    // multi-interchange.837: the second ISA is shortened; the error points at it.
+fn short_isa_of_a_later_interchange_is_reported_at_its_position() {
+    // multi-interchange.837: the second ISA is shortened; the problem points at it.
     let clean = read(&samples_dir().join("multi-interchange.837"));
     let segs = split_x12(&clean);
     let second = segments_with_id(&segs, "ISA").nth(1).expect("two ISAs");
@@ -174,14 +203,63 @@ fn short_isa_of_a_later_interchange() {
     let mut input = clean[..at + 7].to_vec(); // up to and including `ISA*00*`
     input.extend_from_slice(&clean[at + 8..]); // one ISA02 space fewer
     let (_d, path, run) = parse_bytes("second-isa-short.837", &input);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let clean_run = parse_path(&samples_dir().join("multi-interchange.837"), &[]);
+    assert_eq!(
+        claim_records(&run.stdout).len(),
+        claim_records(&clean_run.stdout).len(),
+        "every claim of both interchanges is read"
+    );
+    let errors = isa_errors(&run);
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(
+        errors[0].starts_with(&format!(
+            "{}:{}: error[X12-ISA]: ISA02 is 9 characters wide; expected exactly 10 (the ISA is 105 bytes long",
+            path.display(),
+            second.number
+        )),
+        "{}",
+        errors[0]
+    );
+    assert!(
+        errors[0].ends_with(&format!(
+            "segment {} (ISA), byte {at}, line {}, element 02",
+            second.number,
+            line_of(&input, at)
+        )),
+        "{}",
+        errors[0]
+    );
+}
+
+/// An ISA missing an element: the byte after the "16th" separator is no ISA16, so there
+/// are no usable delimiters and the input cannot be read.
+#[test]
+fn isa_missing_an_element_is_unreadable() {
+    let input = format!("{}\n{GS}\n{ST}\n", ISA.replace("*0*T*:~", "*T*:~"));
+    let (_d, path, run) = parse_bytes("isa-missing-element.837", input.as_bytes());
     assert_error_at(
         &path,
         &run,
-        at,
-        line_of(&input, at),
-        second.number,
+        0,
+        1,
+        1,
         "ISA",
-        "ISA is 105 bytes long; expected exactly 106",
+        "ISA separators must be four different non-alphanumeric bytes",
+    );
+    let padded = ISA.replacen("*          *", &format!("*{}*", " ".repeat(70)), 1);
+    let (_d, path, run) = parse_bytes(
+        "isa-far-too-long.837",
+        format!("{padded}\n{GS}\n").as_bytes(),
+    );
+    assert_error_at(
+        &path,
+        &run,
+        0,
+        1,
+        1,
+        "ISA",
+        "ISA is 166 bytes long up to the byte after ISA16; expected 106 (is an ISA element missing?)",
     );
 }
 
@@ -200,6 +278,9 @@ fn isa_cut_short() {
     );
 }
 
+/// A file cut off inside a segment that started properly is read up to that segment, which
+/// is reported (TA1 note 023, improper end of file) and left out; what it leaves open gets
+/// its missing trailers. Garbage with no segment id at the end stays an error (below).
 #[test]
 fn file_cut_in_the_middle_of_a_clm() {
     let clean = read(&samples_dir().join("97012-claims.837"));
@@ -207,15 +288,42 @@ fn file_cut_in_the_middle_of_a_clm() {
     let clm = segments_with_id(&segs, "CLM").nth(4).expect("5 claims");
     let cut = clm.start + (clm.body_end - clm.start) / 2;
     let (_d, path, run) = parse_bytes("cut-clm.837", &clean[..cut]);
-    assert_error_at(
-        &path,
-        &run,
-        clm.start,
-        line_of(&clean, clm.start),
-        clm.number,
-        "CLM",
-        "the input ends in the middle of a segment; expected a segment terminator",
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(
+        claim_records(&run.stdout).len(),
+        4,
+        "the claims before the cut are read"
     );
+    let first = run
+        .stderr
+        .lines()
+        .position(|l| {
+            l.contains(": error[X12-CONTROL]: the input ends in the middle of this segment")
+        })
+        .unwrap_or_else(|| panic!("the cut is reported\n{}", run.stderr));
+    let lines: Vec<&str> = run.stderr.lines().collect();
+    assert!(
+        lines[first].starts_with(&format!("{}:{}: ", path.display(), clm.number)),
+        "{}",
+        lines[first]
+    );
+    assert_eq!(
+        lines[first + 1].trim(),
+        format!(
+            "= note: segment {} (CLM), byte {}, line {}",
+            clm.number,
+            clm.start,
+            line_of(&clean, clm.start)
+        )
+    );
+    for missing in [
+        "has no SE trailer",
+        "has no GE trailer",
+        "has no IEA trailer",
+    ] {
+        assert!(run.stderr.contains(missing), "{missing}\n{}", run.stderr);
+    }
+    assert_eq!(summary(&run.stderr).bytes, cut as u64);
 }
 
 #[test]
@@ -377,6 +485,6 @@ fn unreadable_stdin_names_stdin() {
     assert_eq!(run.code, 2);
     assert_eq!(
         run.stderr.trim_end(),
-        "error: <stdin>: byte 0, line 1, segment 1 (GS): expected an ISA segment at the start of the interchange"
+        "error: <stdin>: byte 0, line 1, segment 1 (GS): expected an ISA segment at the start of the interchange (none begins within the first 4096 bytes of the input)"
     );
 }

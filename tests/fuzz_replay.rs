@@ -144,7 +144,7 @@ struct Outcome {
 }
 
 /// Which ISA problem is reported for a malformed ISA can depend on how many bytes were in the
-/// buffer (TooFewElements with a short window, WrongLength with the whole input); that the
+/// buffer (TooFewElements with a short window, BadSeparators or TooLong with the whole input); that the
 /// ISA is rejected does not. Compare only the latter.
 fn same_for_any_isa_problem(kind: ReadErrorKind) -> ReadErrorKind {
     match kind {
@@ -158,6 +158,10 @@ fn read_segments<R: Read>(source: R, payload: &[u8]) -> Outcome {
     let mut reader = SegmentReader::new(source);
     let mut raws = Vec::new();
     let mut joined = Vec::new();
+    // Where the first segment's raw bytes start: the reader skips a byte-order mark, white
+    // space or junk before the first ISA, and padding after the last segment (X12-FORMAT
+    // warnings); the raw bytes are the input between them, contiguous.
+    let mut first = None;
     let end = loop {
         match reader.next_segment() {
             Ok(Some(seg)) => {
@@ -169,12 +173,13 @@ fn read_segments<R: Read>(source: R, payload: &[u8]) -> Outcome {
                     seg.element_count(),
                     seg.component(1, 1),
                 );
+                let from = *first.get_or_insert(seg.position().byte as usize - seg.body_start());
                 joined.extend_from_slice(seg.raw());
                 raws.push(seg.raw().to_vec());
                 let offset = reader.offset() as usize;
-                assert_eq!(joined.len(), offset, "raw lengths vs offset");
+                assert_eq!(from + joined.len(), offset, "raw lengths vs offset");
                 assert!(
-                    joined == payload[..offset],
+                    joined == payload[from..offset],
                     "raw bytes differ from the input"
                 );
             }
@@ -183,16 +188,33 @@ fn read_segments<R: Read>(source: R, payload: &[u8]) -> Outcome {
         }
     };
     let offset = reader.offset();
-    assert_eq!(joined.len() as u64, offset, "raw lengths vs final offset");
+    let from = first.unwrap_or(0);
+    assert!(
+        (from + joined.len()) as u64 <= offset,
+        "raw lengths vs final offset"
+    );
     if end.is_ok() {
-        // A clean end gives every byte back: white space after the last segment is part of
-        // its raw bytes. (Only a white-space run over 64 KiB is dropped, and fuzz inputs are
-        // shorter than that.)
+        // A clean end consumes every byte; what follows the last segment's raw bytes is
+        // padding (white space, Ctrl-Z, NUL), or white space and a segment cut off by the end
+        // of the input, which the reader names.
+        assert_eq!(
+            offset,
+            payload.len() as u64,
+            "clean end before the end of input"
+        );
+        let after = from + joined.len();
+        let tail = match reader.truncated_tail() {
+            Some((position, _)) => {
+                let cut = position.byte as usize;
+                assert!(cut >= after, "the cut-off segment is after the last one");
+                &payload[after..cut]
+            }
+            None => &payload[after..],
+        };
         assert!(
-            joined.len() == payload.len() || payload.len() > 64 * 1024,
-            "clean end but {} of {} bytes given back as segments",
-            joined.len(),
-            payload.len()
+            tail.iter()
+                .all(|&b| b.is_ascii_whitespace() || b == 0x1A || b == 0),
+            "clean end but bytes other than padding after the last segment"
         );
     }
     Outcome { raws, end, offset }

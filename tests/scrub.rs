@@ -603,21 +603,74 @@ fn the_999_and_ta1_take_their_claims_out_of_the_corrected_file() {
     assert!(!out.join("bad-usage.999").exists());
 }
 
-/// The public files are all scrubbed (those two broken on purpose stop with exit 2 and
-/// leave no outputs).
+/// The public files whose ISA is padded to the wrong width are read by counting separators
+/// and answered with a TA1 `R` naming the field (TA105); their claims are counted as
+/// rejected by the TA1, nothing goes on, and the TA1 is valid X12.
 #[test]
-fn broken_public_files_leave_no_outputs() {
-    let broken: Vec<PathBuf> = public_files()
+fn wrong_width_isa_public_files_get_a_ta1_r_and_their_claims_are_counted() {
+    let inputs: Vec<PathBuf> = public_files()
         .into_iter()
-        .filter(|p| common::broken_isa_len(p).is_some())
+        .filter(|p| common::wrong_width_isa(p).is_some())
         .collect();
+    assert_eq!(inputs.len(), 2);
     let dir = tempfile::tempdir().expect("temp dir");
-    let output = scrub(&broken, dir.path(), &[]);
-    assert_eq!(output.status.code(), Some(2));
+    let output = scrub(&inputs, dir.path(), &[]);
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("segment 1 (ISA)"), "{stderr}");
-    let left: Vec<_> = std::fs::read_dir(dir.path()).expect("list").collect();
-    assert!(left.is_empty(), "{left:?}");
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    let mut ta1s = Vec::new();
+    for input in &inputs {
+        let (_, note) = common::wrong_width_isa(input).expect("listed");
+        let name = name_of(input);
+        let isa = split_x12(&read(input)).into_iter().next().expect("an ISA");
+        let ta1_path = dir.path().join(format!("{name}.ta1"));
+        let ta1 = split_x12(&read(&ta1_path));
+        let ids: Vec<&str> = ta1.iter().map(|s| s.id()).collect();
+        assert_eq!(ids, ["ISA", "TA1", "IEA"], "{name}");
+        assert_eq!(ta1[1].el(1), isa.el(13), "{name}: TA101 is the ISA13");
+        assert_eq!(
+            (ta1[1].el(4), ta1[1].el(5)),
+            ("R", note),
+            "{name}: TA104 R with the note of the field"
+        );
+        ta1s.push(ta1_path);
+        for ext in ["corrected.837", "277", "999"] {
+            assert!(
+                !dir.path().join(format!("{name}.{ext}")).exists(),
+                "{name}: nothing but the TA1 and the report"
+            );
+        }
+        let r = report(dir.path(), &name);
+        let a = &r["accounting"]["claims"];
+        let claims = expected(&read(input)).claims;
+        assert!(claims > 0);
+        assert_eq!(count(&a["claims_in"]), claims, "{name}: {a}");
+        assert_eq!(count(&a["rejected_ta1"]), claims, "{name}: {a}");
+        assert_eq!(
+            cents(&a["rejected_ta1_charges_cents"]),
+            cents(&a["charges_in_cents"]),
+            "{name}: {a}"
+        );
+        assert!(cents(&a["charges_in_cents"]) > 0);
+        assert!(
+            stderr.contains(&format!(
+                "{claims} in interchanges the TA1 rejects (balanced)"
+            )),
+            "{stderr}"
+        );
+    }
+    // pyx12 marks the GS loop required even beside a TA1, so a TA1-only interchange draws
+    // "(GS_LOOP) missing" once per segment after the ISA (see tests/ack999.rs); any other
+    // complaint, or no OK line, is a failure.
+    for failure in pyx12_failures(&ta1s) {
+        let other: Vec<&str> = failure
+            .lines()
+            .filter(|l| l.contains("rror") && !l.contains("(GS_LOOP) missing"))
+            .collect();
+        assert!(
+            failure.lines().any(|l| l.trim_end().ends_with(": OK")) && other.is_empty(),
+            "pyx12 rejected a TA1:\n{failure}"
+        );
+    }
 }
 
 /// A subscriber left with no claims disappears, the next one is renumbered (HL01 and HL02),

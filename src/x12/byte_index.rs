@@ -51,6 +51,16 @@ impl ByteIndex {
         self.passed + ahead as u64
     }
 
+    /// Indexes `byte` instead from buffer index `from` on (positions before it are kept): a
+    /// file whose segments end with a bare CR has its lines counted by CR.
+    pub(crate) fn switch_byte(&mut self, byte: u8, buf: &[u8], from: usize, to: usize) {
+        let kept = self.positions.partition_point(|&p| (p as usize) < from);
+        self.positions.truncate(kept);
+        self.next = self.next.min(kept);
+        self.byte = byte;
+        self.extend(buf, from, to);
+    }
+
     /// Follows the buffer as its first `shift` bytes are dropped and the rest moved down.
     pub(crate) fn shift(&mut self, shift: usize) {
         self.advance_to(shift);
@@ -79,5 +89,16 @@ mod tests {
         assert_eq!(index.count_before(2), 3);
         assert_eq!(index.count_before(3), 4);
         assert_eq!(index.advance_to(100), 4);
+    }
+
+    #[test]
+    fn switching_the_byte_keeps_earlier_positions() {
+        let buf = b"\n\nISA\rGS\rST\r";
+        let mut index = ByteIndex::new(b'\n');
+        index.extend(buf, 0, buf.len());
+        index.switch_byte(b'\r', buf, 2, buf.len());
+        assert_eq!(index.count_before(2), 2);
+        assert_eq!(index.count_before(7), 3);
+        assert_eq!(index.advance_to(buf.len()), 5);
     }
 }

@@ -5,6 +5,11 @@ use serde::Serialize;
 /// The length of an ISA segment in bytes, including its segment terminator.
 pub const ISA_LEN: usize = 106;
 
+/// The longest ISA read by counting separators: real files pad an element or two to the
+/// wrong width, off by a few bytes; a 16th separator much further on means an element is
+/// missing and the "ISA16" found would be a byte of the next segment.
+pub const MAX_ISA_LEN: usize = ISA_LEN + 50;
+
 /// The four separators an interchange declares in its ISA segment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Delimiters {
@@ -36,9 +41,9 @@ pub enum IsaProblem {
         /// How many separators were found.
         found: usize,
     },
-    /// The ISA is not 106 bytes long (an element is padded wrongly).
-    WrongLength {
-        /// The length found, terminator included.
+    /// The 16th element separator is too far on for ISA16 to be there (an element is missing).
+    TooLong {
+        /// The length up to the byte taken as the terminator.
         len: usize,
     },
     /// Two separators are the same byte, or one is a letter or digit.
@@ -57,9 +62,9 @@ impl std::fmt::Display for IsaProblem {
                 f,
                 "ISA has {found} element separators before the data ends; expected 16"
             ),
-            IsaProblem::WrongLength { len } => write!(
+            IsaProblem::TooLong { len } => write!(
                 f,
-                "ISA is {len} bytes long; expected exactly {ISA_LEN} (an ISA element is padded to the wrong width)"
+                "ISA is {len} bytes long up to the byte after ISA16; expected {ISA_LEN} (is an ISA element missing?)"
             ),
             IsaProblem::BadSeparators => write!(
                 f,
@@ -82,36 +87,41 @@ impl Delimiters {
     /// ISA's length (terminator included).
     ///
     /// The element separator is byte 3. ISA16 is found by counting element separators rather
-    /// than by fixed offset, so that a wrongly padded ISA is reported as such instead of
-    /// yielding garbage delimiters; the length must then still be exactly 106.
+    /// than by fixed offset (it is the byte after the 16th separator, the segment terminator
+    /// the byte after it), so an ISA whose elements are padded to the wrong width is still
+    /// read; its length is returned, and the envelope answers the bad field with a TA1.
     pub fn from_isa(bytes: &[u8]) -> Result<(Delimiters, usize), IsaProblem> {
         if bytes.len() < 4 || &bytes[..3] != b"ISA" || bytes[3].is_ascii_alphanumeric() {
             return Err(IsaProblem::NotIsa);
         }
         let element = bytes[3];
-        let sixteenth = memchr::memchr_iter(element, bytes)
-            .take(16)
-            .enumerate()
-            .last();
-        let isa16_at = match sixteenth {
-            Some((15, at)) => at + 1,
-            Some((n, _)) => return Err(IsaProblem::TooFewElements { found: n + 1 }),
-            None => return Err(IsaProblem::TooFewElements { found: 0 }),
-        };
+        // Where the first 16 element separators are: ISA n starts after the n-th.
+        let mut separators = [0usize; 16];
+        let mut found = 0;
+        for at in memchr::memchr_iter(element, bytes).take(16) {
+            separators[found] = at;
+            found += 1;
+        }
+        if found < 16 {
+            return Err(IsaProblem::TooFewElements { found });
+        }
+        let isa16_at = separators[15] + 1;
         if isa16_at + 1 >= bytes.len() {
             return Err(IsaProblem::TooFewElements { found: 16 });
         }
         let component = bytes[isa16_at];
         let segment = bytes[isa16_at + 1];
         let len = isa16_at + 2;
-        if len != ISA_LEN {
-            return Err(IsaProblem::WrongLength { len });
+        if len > MAX_ISA_LEN {
+            return Err(IsaProblem::TooLong { len });
         }
-        let isa11 = bytes[82];
-        let repetition = if isa11.is_ascii_alphanumeric() {
-            None
-        } else {
-            Some(isa11)
+        // ISA11 is no repetition separator when it is a 4010 standards id (a letter) or a
+        // byte another delimiter already is: the data still frames; the envelope answers it.
+        let repetition = match &bytes[separators[10] + 1..separators[11]] {
+            [b] if !b.is_ascii_alphanumeric() && ![element, component, segment].contains(b) => {
+                Some(*b)
+            }
+            _ => None,
         };
         let delimiters = Delimiters {
             element,
@@ -158,11 +168,32 @@ mod tests {
     }
 
     #[test]
-    fn short_isa_is_reported_with_its_length() {
+    fn short_isa_is_read_by_counting_separators() {
         let short = b"ISA*00*         *00*          *ZZ*SUBMITTER      *ZZ*RECEIVER       *260105*1200*^*00501*000000001*0*T*:~GS";
+        assert_eq!(Delimiters::from_isa(short), Ok((Delimiters::STANDARD, 105)));
+        let long = b"ISA*00*          *00*          *ZZ*SUBMITTER       *ZZ*RECEIVER       *260105*1200*^*00501*000000001*0*T*:\nGS";
+        let (d, len) = Delimiters::from_isa(long).unwrap();
+        assert_eq!((d.segment, d.repetition, len), (b'\n', Some(b'^'), 107));
+        let four_ten = b"ISA*00*          *00*          *ZZ*SUBMITTER *ZZ*RECEIVER       *260105*1200*U*00401*000000001*0*T*:~";
+        let (d, len) = Delimiters::from_isa(four_ten).unwrap();
+        assert_eq!((d.repetition, len), (None, 101));
+    }
+
+    #[test]
+    fn isa_with_a_missing_element_is_too_long() {
+        let missing = b"ISA*00*          *00*          *ZZ*SUBMITTER      *ZZ*RECEIVER       *260105*1200*^*00501*000000001*T*:~\nGS*HC*SUBMITTER*RECEIVER*20260105*1200*1*X*005010X222A1~\nST*837*0001*005010X222A1~";
+        // The 16th separator is the GS's first: "ISA16" would be the `H` of `HC`.
         assert_eq!(
-            Delimiters::from_isa(short),
-            Err(IsaProblem::WrongLength { len: 105 })
+            Delimiters::from_isa(missing),
+            Err(IsaProblem::BadSeparators)
+        );
+        let padded = format!(
+            "ISA*00*{}*00*          *ZZ*SUBMITTER      *ZZ*RECEIVER       *260105*1200*^*00501*000000001*0*T*:~",
+            " ".repeat(61)
+        );
+        assert_eq!(
+            Delimiters::from_isa(padded.as_bytes()),
+            Err(IsaProblem::TooLong { len: 157 })
         );
     }
 
@@ -178,7 +209,15 @@ mod tests {
     #[test]
     fn repeated_separator_is_rejected() {
         let mut isa = ISA.to_vec();
-        isa[104] = b'^';
+        isa[105] = b':';
         assert_eq!(Delimiters::from_isa(&isa), Err(IsaProblem::BadSeparators));
+    }
+
+    #[test]
+    fn a_repetition_separator_that_is_another_delimiter_is_none() {
+        let mut isa = ISA.to_vec();
+        isa[104] = b'^';
+        let (d, _) = Delimiters::from_isa(&isa).unwrap();
+        assert_eq!((d.repetition, d.component), (None, b'^'));
     }
 }

@@ -2,7 +2,7 @@
 
 use std::collections::HashSet;
 
-use super::{Position, Problem, Segment};
+use super::{Position, Problem, Segment, ISA_LEN};
 
 /// What a segment means to the envelope.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -203,8 +203,11 @@ impl Envelope {
     }
 
     /// Checks the ISA's fixed fields against the 5010 envelope rules, each with its TA1 note
-    /// code (the delimiters and length were checked when the ISA was framed).
+    /// code: first each element's fixed width (the reader reads an ISA of the wrong length by
+    /// counting separators; the TA1 answers the field padded wrongly), then the values of
+    /// those of the right width.
     fn check_isa_fields(&mut self, isa: &Segment<'_>) {
+        let widths_right = self.check_isa_widths(isa);
         let checks: [IsaCheck; 10] = [
             (
                 1,
@@ -254,18 +257,65 @@ impl Envelope {
         ];
         for (element, code, valid, message) in checks {
             let value = isa.element(element);
-            if !valid(value) {
+            if widths_right[element] && !valid(value) {
                 let text = format!("{message}; found '{}'", String::from_utf8_lossy(value));
                 self.report_isa(isa, element, code, text);
             }
         }
-        if isa.delimiters().repetition.is_none() {
-            let text = format!(
-                "ISA11 is '{}', a 4010 standards id; 5010 puts the repetition separator there",
-                String::from_utf8_lossy(isa.element(11))
-            );
-            self.report_isa(isa, 11, "016", text);
+        if widths_right[11] && isa.delimiters().repetition.is_none() {
+            self.check_isa11(isa);
         }
+    }
+
+    /// ISA11 gave no repetition separator: a 4010 standards id (note 016, the data still
+    /// frames), or a separator that is already another delimiter (note 027 when it is the
+    /// component separator, else 026): the interchange cannot be read as its sender meant.
+    fn check_isa11(&mut self, isa: &Segment<'_>) {
+        let isa11 = isa.element(11);
+        let d = isa.delimiters();
+        let (code, text) = match isa11 {
+            [b] if b.is_ascii_alphanumeric() => (
+                "016",
+                format!(
+                    "ISA11 is '{}', a 4010 standards id; 5010 puts the repetition separator there",
+                    char::from(*b)
+                ),
+            ),
+            [b] if *b == d.component => (
+                "027",
+                format!(
+                    "ISA11 repetition separator '{}' is also the component separator (ISA16); expected four different separators",
+                    char::from(*b)
+                ),
+            ),
+            _ => (
+                "026",
+                format!(
+                    "ISA11 repetition separator '{}' is also another delimiter; expected four different separators",
+                    String::from_utf8_lossy(isa11)
+                ),
+            ),
+        };
+        self.report_isa(isa, 11, code, text);
+    }
+
+    /// Reports every ISA element not of its fixed width, with the TA1 note code of the field;
+    /// returns, by element number, whether its width is right.
+    fn check_isa_widths(&mut self, isa: &Segment<'_>) -> [bool; 17] {
+        let mut right = [true; 17];
+        let isa_len = isa.body().len() + 1;
+        for (n, &(width, code)) in ISA_WIDTHS.iter().enumerate() {
+            let element = n + 1;
+            let found = isa.element(element).len();
+            if found != width {
+                right[element] = false;
+                let text = format!(
+                    "ISA{element:02} is {found} characters wide; expected exactly {width} (the ISA is {isa_len} bytes long; expected {ISA_LEN})"
+                );
+                self.report_isa(isa, element, code, text);
+            }
+        }
+        right
     }
 
     fn report_isa(
@@ -544,6 +594,26 @@ impl Envelope {
         });
     }
 }
+
+/// The fixed width of ISA01 to ISA16 and the TA1 note code (TA105) that answers each field.
+const ISA_WIDTHS: [(usize, &str); 16] = [
+    (2, "010"),
+    (10, "011"),
+    (2, "012"),
+    (10, "013"),
+    (2, "005"),
+    (15, "006"),
+    (2, "007"),
+    (15, "008"),
+    (6, "014"),
+    (4, "015"),
+    (1, "016"),
+    (5, "017"),
+    (9, "018"),
+    (1, "019"),
+    (1, "020"),
+    (1, "027"),
+];
 
 /// An ISA element, its TA1 note code, its test, and what is wrong when the test fails.
 type IsaCheck = (usize, &'static str, fn(&[u8]) -> bool, &'static str);

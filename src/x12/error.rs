@@ -43,9 +43,19 @@ pub enum ReadErrorKind {
     /// Nothing but white space.
     #[error("the input is empty; expected an ISA segment")]
     Empty,
-    /// The input does not start with an ISA segment.
-    #[error("expected an ISA segment at the start of the interchange")]
+    /// The input does not start with an ISA segment, and none follows within the first
+    /// [`super::JUNK_LIMIT`] bytes.
+    #[error(
+        "expected an ISA segment at the start of the interchange (none begins within the first {} bytes of the input)",
+        super::JUNK_LIMIT
+    )]
     NoIsa,
+    /// The input is UTF-16 text, which X12 never is.
+    #[error("the input is {} text; expected X12 in ASCII or UTF-8 (save the file as ASCII)", if *.big_endian { "UTF-16 (big-endian)" } else { "UTF-16 (little-endian)" })]
+    Utf16 {
+        /// Big-endian (FE FF, `\0I\0S\0A`) rather than little-endian (FF FE, `I\0S\0A\0`).
+        big_endian: bool,
+    },
     /// The ISA segment is malformed.
     #[error("{0}")]
     Isa(IsaProblem),

@@ -10,10 +10,10 @@ mod error;
 mod reader;
 mod segment;
 
-pub use delimiters::{Delimiters, IsaProblem, ISA_LEN};
+pub use delimiters::{Delimiters, IsaProblem, ISA_LEN, MAX_ISA_LEN};
 pub use envelope::{Envelope, EnvelopeEvent};
 pub use error::{ReadError, ReadErrorKind};
-pub use reader::{SegmentReader, MAX_SEGMENT_LEN};
+pub use reader::{SegmentReader, JUNK_LIMIT, MAX_SEGMENT_LEN};
 pub use segment::{nth_part, parts, segment_id_len, Position, Segment};
 
 /// Where segments come from. The reader's framing loop is the one source today; the trait
@@ -25,6 +25,19 @@ pub trait SegmentSource {
     fn offset(&self) -> u64;
     /// Where the input's last segment started when it was an IEA with no terminator.
     fn unterminated_tail(&self) -> Option<Position>;
+    /// Where the input ended inside a segment (and its id), when it did.
+    fn truncated_tail(&self) -> Option<(Position, String)> {
+        None
+    }
+    /// True when input the source tolerated (a byte-order mark, padding, indentation) waits
+    /// to be reported; checked after every segment, so it must be cheap.
+    fn has_warnings(&self) -> bool {
+        false
+    }
+    /// The [`Severity::Warning`] problems found since the last call.
+    fn take_warnings(&mut self) -> Vec<Problem> {
+        Vec::new()
+    }
 }
 
 impl<R: std::io::Read> SegmentSource for SegmentReader<R> {
@@ -36,6 +49,15 @@ impl<R: std::io::Read> SegmentSource for SegmentReader<R> {
     }
     fn unterminated_tail(&self) -> Option<Position> {
         SegmentReader::unterminated_tail(self)
+    }
+    fn truncated_tail(&self) -> Option<(Position, String)> {
+        SegmentReader::truncated_tail(self)
+    }
+    fn has_warnings(&self) -> bool {
+        SegmentReader::has_warnings(self)
+    }
+    fn take_warnings(&mut self) -> Vec<Problem> {
+        SegmentReader::take_warnings(self)
     }
 }
 

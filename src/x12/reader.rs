@@ -4,10 +4,37 @@ use std::io::Read;
 
 use super::byte_index::ByteIndex;
 use super::segment::{segment_id_len, Position, Segment};
-use super::{Delimiters, ReadError, ReadErrorKind, ISA_LEN};
+use super::{Delimiters, Problem, ReadError, ReadErrorKind, Severity, ISA_LEN, MAX_ISA_LEN};
 
 /// The longest segment the reader accepts; a longer one is an error, not an allocation.
 pub const MAX_SEGMENT_LEN: usize = 64 * 1024;
+
+/// How far into the input the first ISA may start: bytes before it that are not X12 (a
+/// mail header, a banner) are skipped with a warning when an ISA follows within this many.
+pub const JUNK_LIMIT: usize = 4096;
+
+/// The catalog rule of the warnings about input the reader tolerated.
+const FORMAT_RULE: &str = "X12-FORMAT";
+
+/// A UTF-8 byte-order mark.
+const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// What the reader tolerated; each kind is reported once per input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Tolerated {
+    ByteOrderMark,
+    LeadingWhiteSpace,
+    LeadingJunk,
+    LineBreakTerminator,
+    Indentation,
+    TrailingPadding,
+}
+
+impl Tolerated {
+    fn bit(self) -> u8 {
+        1 << (self as u8)
+    }
+}
 
 const READ_CHUNK: usize = 256 * 1024;
 
@@ -29,6 +56,17 @@ pub struct SegmentReader<R> {
     segment: u64,
     delimiters: Option<Delimiters>,
     unterminated_tail: Option<Position>,
+    /// True once the bytes before the first ISA (byte-order mark, white space, junk) are
+    /// dealt with.
+    prefix_done: bool,
+    /// The [`Tolerated`] kinds already reported, as bits.
+    tolerated: u8,
+    /// Warnings not yet taken.
+    warnings: Vec<Problem>,
+    /// The id of the last segment read (NUL-padded), to name it in a padding warning.
+    last_id: [u8; 3],
+    /// Where the input ended inside a segment, and that segment's id.
+    truncated_tail: Option<(Position, String)>,
 }
 
 /// A segment's span inside the buffer, found before it is handed out.
@@ -52,7 +90,33 @@ impl<R: Read> SegmentReader<R> {
             segment: 0,
             delimiters: None,
             unterminated_tail: None,
+            prefix_done: false,
+            tolerated: 0,
+            warnings: Vec::new(),
+            last_id: [0; 3],
+            truncated_tail: None,
         }
+    }
+
+    /// Where the input ended in the middle of a segment that has a valid id, and that id:
+    /// reading stopped cleanly before it (the segment is not handed out). `None` otherwise;
+    /// a cut-off segment with no valid id is a [`ReadErrorKind::Truncated`] error.
+    pub fn truncated_tail(&self) -> Option<(Position, String)> {
+        self.truncated_tail.clone()
+    }
+
+    /// True when warnings about tolerated input wait to be taken.
+    #[inline]
+    pub fn has_warnings(&self) -> bool {
+        !self.warnings.is_empty()
+    }
+
+    /// The warnings (rule `X12-FORMAT`, [`Severity::Warning`]) about input the reader
+    /// tolerated since the last call: a byte-order mark, white space or junk before the first
+    /// ISA, a line break as segment terminator, indentation, padding after the last segment.
+    /// Each kind is reported once per input.
+    pub fn take_warnings(&mut self) -> Vec<Problem> {
+        std::mem::take(&mut self.warnings)
     }
 
     /// The delimiters of the current interchange, once an ISA has been read.
@@ -88,6 +152,8 @@ impl<R: Read> SegmentReader<R> {
             return Err(self.error_at(position, body, ReadErrorKind::BadSegmentId));
         };
         self.segment += 1;
+        // Kept for a warning about padding after the last segment; a 3-byte store.
+        self.last_id = [body[0], body[1], if id_len == 3 { body[2] } else { 0 }];
         self.start = framed.raw_end;
         Ok(Some(Segment::with_id_len(
             &self.buf[raw_start..framed.raw_end],
@@ -104,7 +170,25 @@ impl<R: Read> SegmentReader<R> {
             return Ok(Some(framed));
         }
         loop {
+            if !self.prefix_done {
+                self.skip_prefix()?;
+                continue;
+            }
             let window = &self.buf[self.start..self.end];
+            if self.delimiters.is_some()
+                && !window.is_empty()
+                && window.iter().all(|&b| is_padding(b))
+            {
+                if self.eof {
+                    return self.finish_padded();
+                }
+                if window.len() > MAX_SEGMENT_LEN {
+                    // Padding this long is dropped as it comes, so it cannot fill the buffer.
+                    self.drop_padding();
+                }
+                self.refill()?;
+                continue;
+            }
             let lead = window
                 .iter()
                 .take_while(|b| b.is_ascii_whitespace())
@@ -152,21 +236,29 @@ impl<R: Read> SegmentReader<R> {
                         self.refill()?;
                         continue;
                     }
-                    let only_white_space_left = self.buf[raw_end..self.end]
-                        .iter()
-                        .all(u8::is_ascii_whitespace);
-                    if only_white_space_left && !self.eof && self.end - self.start < MAX_SEGMENT_LEN
-                    {
-                        // This may be the last segment: white space up to the end of the input
-                        // belongs to it, so the round trip gives every byte back.
+                    let only_padding_left =
+                        self.buf[raw_end..self.end].iter().all(|&b| is_padding(b));
+                    if only_padding_left && !self.eof && self.end - self.start < MAX_SEGMENT_LEN {
+                        // This may be the last segment: blank lines up to the end of the input
+                        // belong to it, so the round trip gives every byte back.
                         self.refill()?;
                         continue;
                     }
-                    if only_white_space_left && self.eof {
-                        raw_end = self.end;
+                    if only_padding_left && self.eof {
+                        raw_end = self.end_of_line_breaks(raw_end);
                     }
                     if body_end - body_start > MAX_SEGMENT_LEN {
                         return Err(self.error_here(body_start, ReadErrorKind::SegmentTooLong));
+                    }
+                    if self.buf[self.start..body_start]
+                        .iter()
+                        .any(|&b| !is_line_break(b))
+                    {
+                        self.tolerate(
+                            Tolerated::Indentation,
+                            body_start,
+                            || "white space before a segment id (indentation); read as if it were not there".into(),
+                        );
                     }
                     return Ok(Some(Framed {
                         raw_end,
@@ -185,11 +277,26 @@ impl<R: Read> SegmentReader<R> {
                             segment: self.segment + 1,
                         });
                         let body_end = body_start + trimmed_len(rest);
+                        let mut raw_end = body_end;
+                        while raw_end < self.end && is_line_break(self.buf[raw_end]) {
+                            raw_end += 1;
+                        }
+                        let raw_end = self.end_of_line_breaks(raw_end);
                         return Ok(Some(Framed {
-                            raw_end: self.end,
+                            raw_end,
                             body_start,
                             body_end,
                         }));
+                    }
+                    let element = self.delimiters.map_or(b'*', |d| d.element);
+                    if segment_id_len(rest, element).is_some() {
+                        // A segment that started properly and was cut off by the end of the
+                        // input: it is left out (no writer copies half a segment), and the
+                        // read stage reports it; what it leaves open has no trailer.
+                        let position = self.position_of(body_start);
+                        self.truncated_tail = Some((position, segment_id_at(rest)));
+                        self.start = self.end;
+                        return self.finish_clean();
                     }
                     return Err(self.error_here(body_start, ReadErrorKind::Truncated));
                 }
@@ -235,12 +342,176 @@ impl<R: Read> SegmentReader<R> {
 
     /// Sets the delimiters from the ISA starting at `at`.
     fn read_isa(&mut self, at: usize) -> Result<(), ReadError> {
-        match Delimiters::from_isa(&self.buf[at..self.end]) {
-            Ok((delimiters, _)) => {
-                self.delimiters = Some(delimiters);
+        let (delimiters, len) = match Delimiters::from_isa(&self.buf[at..self.end]) {
+            Ok(found) => found,
+            Err(problem) => return Err(self.error_here(at, ReadErrorKind::Isa(problem))),
+        };
+        self.delimiters = Some(delimiters);
+        if is_line_break(delimiters.segment) {
+            let after = self.buf.get(at + len).copied();
+            let bare_cr = delimiters.segment == b'\r' && after != Some(b'\n');
+            if bare_cr && self.segment == 0 {
+                // Segments end with a bare CR: that is what ends a line of this file.
+                self.line_feeds.switch_byte(b'\r', &self.buf, at, self.end);
+            }
+            let name = if delimiters.segment == b'\n' {
+                "a line feed"
+            } else {
+                "a carriage return"
+            };
+            self.tolerate(
+                Tolerated::LineBreakTerminator,
+                at,
+                || format!("the segment terminator (the byte after ISA16) is {name}; segments are read as ending there"),
+            );
+        }
+        Ok(())
+    }
+
+    /// Deals with what comes before the first ISA: UTF-16 text is an error; a UTF-8
+    /// byte-order mark, white space, and junk followed by an ISA within [`JUNK_LIMIT`] bytes
+    /// are skipped with a warning and left out of the first segment's `raw`.
+    fn skip_prefix(&mut self) -> Result<(), ReadError> {
+        while !self.eof && self.end - self.start < JUNK_LIMIT + MAX_ISA_LEN {
+            self.refill()?;
+        }
+        // Only the very start of the input can be UTF-16 or carry a byte-order mark (after
+        // a long run of white space, dropped below, it is too late for either).
+        let at_start = self.offset() == 0;
+        let window = &self.buf[self.start..self.end];
+        if let Some(big_endian) = utf16(window).filter(|_| at_start) {
+            let position = self.position_of(self.start);
+            return Err(ReadError::new(
+                ReadErrorKind::Utf16 { big_endian },
+                position,
+                String::new(),
+            ));
+        }
+        let bom = if at_start && window.starts_with(UTF8_BOM) {
+            UTF8_BOM.len()
+        } else {
+            0
+        };
+        let white = window[bom..]
+            .iter()
+            .take_while(|b| b.is_ascii_whitespace())
+            .count();
+        let first = bom + white;
+        let len = window.len();
+        let isa_first = starts_isa(&window[first..]);
+        if bom > 0 {
+            self.tolerate(Tolerated::ByteOrderMark, self.start, || {
+                "a UTF-8 byte-order mark before ISA; skipped".into()
+            });
+        }
+        if first == len && !self.eof {
+            // Only white space so far: drop it and look further.
+            self.note_leading_white_space(bom, white);
+            self.start = self.end;
+            return Ok(());
+        }
+        self.prefix_done = true;
+        if first == len || isa_first {
+            // Empty input, or an ISA after white space: frame_next takes it from here.
+            self.note_leading_white_space(bom, white);
+            self.start += first;
+            return Ok(());
+        }
+        // The ISA must start within the first JUNK_LIMIT bytes of the input.
+        let limit = JUNK_LIMIT.saturating_sub(self.offset() as usize);
+        match find_isa(&self.buf[self.start..self.end], first, limit) {
+            Some(isa) => {
+                self.tolerate(Tolerated::LeadingJunk, self.start + first, || {
+                    format!(
+                        "{} bytes before the first ISA are not X12; skipped",
+                        isa - first
+                    )
+                });
+                self.start += isa;
                 Ok(())
             }
-            Err(problem) => Err(self.error_here(at, ReadErrorKind::Isa(problem))),
+            None => {
+                let at = self.start + first;
+                Err(self.error_here(at, ReadErrorKind::NoIsa))
+            }
+        }
+    }
+
+    fn note_leading_white_space(&mut self, bom: usize, white: usize) {
+        if white > 0 {
+            self.tolerate(Tolerated::LeadingWhiteSpace, self.start + bom, || {
+                "white space before ISA; skipped".into()
+            });
+        }
+    }
+
+    /// Ends the input after padding that follows the last segment: white space, Ctrl-Z
+    /// (0x1A) or NUL bytes. Blank lines pass silently; anything else is reported once. The
+    /// padding is consumed but belongs to no segment, so no writer copies it.
+    fn finish_padded(&mut self) -> Result<Option<Framed>, ReadError> {
+        self.drop_padding();
+        self.finish_clean()
+    }
+
+    fn drop_padding(&mut self) {
+        let window = &self.buf[self.start..self.end];
+        if window.iter().any(|&b| !is_line_break(b)) {
+            self.tolerate(Tolerated::TrailingPadding, self.start, || {
+                "white space, Ctrl-Z (0x1A) or NUL bytes after the last segment; ignored".into()
+            });
+        }
+        self.start = self.end;
+    }
+
+    /// `from` moved to the end of the input when only line breaks follow it (they belong to
+    /// the last segment, for the round trip); else `from` (padding stays out of `raw`).
+    fn end_of_line_breaks(&self, from: usize) -> usize {
+        if self.eof && self.buf[from..self.end].iter().all(|&b| is_line_break(b)) {
+            self.end
+        } else {
+            from
+        }
+    }
+
+    /// Reports a kind of tolerated input once per input, at buffer index `at`. The message is
+    /// made only the first time: an indented file takes this path at every segment.
+    fn tolerate(&mut self, kind: Tolerated, at: usize, message: impl FnOnce() -> String) {
+        if self.tolerated & kind.bit() != 0 {
+            return;
+        }
+        self.tolerated |= kind.bit();
+        let id = match kind {
+            Tolerated::ByteOrderMark
+            | Tolerated::LeadingWhiteSpace
+            | Tolerated::LeadingJunk
+            | Tolerated::LineBreakTerminator => "ISA".to_string(),
+            Tolerated::Indentation => {
+                let end = (at + 3).min(self.end);
+                segment_id_at(&self.buf[at.min(end)..end])
+            }
+            Tolerated::TrailingPadding => segment_id_at(&self.last_id),
+        };
+        let mut position = self.position_of(at);
+        if kind == Tolerated::TrailingPadding {
+            // Padding is no segment: it is reported with the last one.
+            position.segment = self.segment;
+        }
+        self.warnings.push(Problem {
+            rule: FORMAT_RULE,
+            position,
+            segment_id: id,
+            message: message(),
+            severity: Severity::Warning,
+            ..Problem::default()
+        });
+    }
+
+    /// The position of the segment that would start at buffer index `at`.
+    fn position_of(&self, at: usize) -> Position {
+        Position {
+            byte: self.buf_offset + at as u64,
+            line: self.line_before(at),
+            segment: self.segment + 1,
         }
     }
 
@@ -302,25 +573,56 @@ impl<R: Read> SegmentReader<R> {
 
     /// An error for the segment starting at buffer index `at`.
     fn error_here(&self, at: usize, kind: ReadErrorKind) -> ReadError {
-        let position = Position {
-            byte: self.buf_offset + at as u64,
-            line: self.line_before(at),
-            segment: self.segment + 1,
-        };
+        let position = self.position_of(at);
         let end = (at + 3).min(self.end);
         let found = &self.buf[at.min(end)..end];
         self.error_at(position, found, kind)
     }
 
     fn error_at(&self, position: Position, found: &[u8], kind: ReadErrorKind) -> ReadError {
-        let id: String = found
-            .iter()
-            .take(3)
-            .take_while(|b| b.is_ascii_alphanumeric())
-            .map(|&b| b as char)
-            .collect();
-        ReadError::new(kind, position, id)
+        ReadError::new(kind, position, segment_id_at(found))
     }
+}
+
+/// The alphanumeric start (at most 3 bytes) of `found`, as a segment id for messages.
+fn segment_id_at(found: &[u8]) -> String {
+    found
+        .iter()
+        .take(3)
+        .take_while(|b| b.is_ascii_alphanumeric())
+        .map(|&b| b as char)
+        .collect()
+}
+
+/// `Some(big_endian)` when `window`, the start of the input, is UTF-16 text: it starts with
+/// a UTF-16 byte-order mark, or holds `ISA` with a NUL after or before each letter.
+fn utf16(window: &[u8]) -> Option<bool> {
+    if window.starts_with(b"\xFF\xFE") {
+        return Some(false);
+    }
+    if window.starts_with(b"\xFE\xFF") {
+        return Some(true);
+    }
+    let head = &window[..window.len().min(JUNK_LIMIT)];
+    // In UTF-16 text that starts on a character, ASCII letters sit at even offsets in
+    // little-endian and at odd offsets in big-endian.
+    memchr::memmem::find(head, b"I\0S\0A").map(|at| at % 2 == 1)
+}
+
+/// Where the first ISA that really opens an interchange (16 element separators, usable
+/// delimiters) starts in `window`, searching from `from` for one that starts before `limit`.
+fn find_isa(window: &[u8], from: usize, limit: usize) -> Option<usize> {
+    let limit = limit.min(window.len());
+    if from >= limit {
+        return None;
+    }
+    memchr::memmem::find_iter(&window[from..], b"ISA")
+        .map(|at| from + at)
+        .take_while(|&at| at < limit)
+        .find(|&at| {
+            let rest = &window[at..];
+            starts_isa(rest) && !rest[3].is_ascii_whitespace() && Delimiters::from_isa(rest).is_ok()
+        })
 }
 
 fn starts_isa(bytes: &[u8]) -> bool {
@@ -340,15 +642,294 @@ fn is_final_iea(rest: &[u8]) -> bool {
         && body[4..].iter().filter(|&&b| b == body[3]).count() == 1
 }
 
+/// The length of `bytes` without the padding at its end.
 fn trimmed_len(bytes: &[u8]) -> usize {
-    bytes.len()
-        - bytes
-            .iter()
-            .rev()
-            .take_while(|b| b.is_ascii_whitespace())
-            .count()
+    bytes.len() - bytes.iter().rev().take_while(|&&b| is_padding(b)).count()
 }
 
 fn is_line_break(b: u8) -> bool {
     b == b'\n' || b == b'\r'
+}
+
+/// White space, Ctrl-Z (0x1A, the DOS end-of-file mark) or NUL: what tools pad files with.
+fn is_padding(b: u8) -> bool {
+    b.is_ascii_whitespace() || b == 0x1A || b == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ISA: &str = "ISA*00*          *00*          *ZZ*SUBMITTER      *ZZ*RECEIVER       *260105*1200*^*00501*000000001*0*T*:~";
+
+    /// A small interchange with `~` and a line break after each segment.
+    fn interchange() -> String {
+        format!(
+            "{ISA}\nGS*HC*SUBMITTER*RECEIVER*20260105*1200*1*X*005010X222A1~\nST*837*0001*005010X222A1~\nBHT*0019*00*1*20260105*1200*CH~\nSE*3*0001~\nGE*1*1~\nIEA*1*000000001~\n"
+        )
+    }
+
+    /// Each segment's raw bytes, id and position, and the warnings of the input.
+    type ReadBack = (Vec<(Vec<u8>, String, Position)>, Vec<Problem>);
+
+    /// Hands out at most `step` bytes per read, as a pipe may.
+    struct Trickle<'a> {
+        bytes: &'a [u8],
+        step: usize,
+    }
+
+    impl Read for Trickle<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let n = self.step.min(buf.len()).min(self.bytes.len());
+            buf[..n].copy_from_slice(&self.bytes[..n]);
+            self.bytes = &self.bytes[n..];
+            Ok(n)
+        }
+    }
+
+    /// Every segment's raw bytes, id and position, and the warnings, read `step` bytes at a
+    /// time; the offset at the end must be the input's length.
+    fn read_all(input: &[u8], step: usize) -> Result<ReadBack, ReadError> {
+        let mut reader = SegmentReader::new(Trickle { bytes: input, step });
+        let mut segments = Vec::new();
+        while let Some(seg) = reader.next_segment()? {
+            segments.push((seg.raw().to_vec(), seg.id_str().to_string(), seg.position()));
+        }
+        assert_eq!(reader.offset(), input.len() as u64, "every byte consumed");
+        Ok((segments, reader.take_warnings()))
+    }
+
+    fn read_ok(input: &[u8]) -> ReadBack {
+        let whole = read_all(input, usize::MAX).unwrap();
+        for step in [1, 2, 7] {
+            let trickled = read_all(input, step).unwrap();
+            assert_eq!(trickled.0, whole.0, "same segments {step} bytes at a time");
+            assert_eq!(trickled.1, whole.1, "same warnings {step} bytes at a time");
+        }
+        whole
+    }
+
+    fn messages(warnings: &[Problem]) -> Vec<&str> {
+        assert!(warnings
+            .iter()
+            .all(|w| w.rule == "X12-FORMAT" && w.severity == Severity::Warning));
+        warnings.iter().map(|w| w.message.as_str()).collect()
+    }
+
+    #[test]
+    fn a_clean_interchange_has_no_warnings_and_rebuilds_exactly() {
+        let input = interchange();
+        let (segments, warnings) = read_ok(input.as_bytes());
+        assert!(warnings.is_empty());
+        let rebuilt: Vec<u8> = segments.iter().flat_map(|s| s.0.clone()).collect();
+        assert_eq!(rebuilt, input.as_bytes());
+    }
+
+    #[test]
+    fn byte_order_mark_and_white_space_are_skipped_once_and_left_out_of_raw() {
+        let input = format!("\u{feff} \r\n{}", interchange());
+        let (segments, warnings) = read_ok(input.as_bytes());
+        assert_eq!(
+            messages(&warnings),
+            [
+                "a UTF-8 byte-order mark before ISA; skipped",
+                "white space before ISA; skipped"
+            ]
+        );
+        assert_eq!(warnings[0].position.byte, 0);
+        assert_eq!(warnings[1].position.byte, 3);
+        assert!(segments[0].0.starts_with(b"ISA*00*"), "raw starts at ISA");
+        assert_eq!(
+            segments[0].2,
+            Position {
+                byte: 6,
+                line: 2,
+                segment: 1
+            }
+        );
+        assert_eq!(segments[1].2.line, 3);
+        assert_eq!(segments.len(), 7);
+    }
+
+    #[test]
+    fn junk_before_an_isa_within_4_kib_is_skipped_else_an_error() {
+        let junk = "From: billing\nSubject: claims ISA not yet\n\n";
+        let input = format!("{junk}{}", interchange());
+        let (segments, warnings) = read_ok(input.as_bytes());
+        assert_eq!(
+            messages(&warnings),
+            [format!(
+                "{} bytes before the first ISA are not X12; skipped",
+                junk.len()
+            )]
+        );
+        assert_eq!(warnings[0].position.byte, 0);
+        assert!(segments[0].0.starts_with(b"ISA*00*"));
+        assert_eq!(
+            segments[0].2,
+            Position {
+                byte: junk.len() as u64,
+                line: 4,
+                segment: 1
+            }
+        );
+
+        let far = format!("{}\n{}", "x".repeat(JUNK_LIMIT), interchange());
+        let e = read_all(far.as_bytes(), usize::MAX).unwrap_err();
+        assert_eq!(e.kind, ReadErrorKind::NoIsa);
+        assert_eq!((e.position.byte, e.segment_id.as_str()), (0, "xxx"));
+    }
+
+    #[test]
+    fn utf16_is_an_error_naming_the_encoding() {
+        let text = interchange();
+        let le: Vec<u8> = text.bytes().flat_map(|b| [b, 0]).collect();
+        let be: Vec<u8> = text.bytes().flat_map(|b| [0, b]).collect();
+        let with_bom = |bom: &[u8], body: &[u8]| [bom, body].concat();
+        for (input, big_endian) in [
+            (le.clone(), false),
+            (be.clone(), true),
+            (with_bom(b"\xFF\xFE", &le), false),
+            (with_bom(b"\xFE\xFF", &be), true),
+        ] {
+            let e = read_all(&input, usize::MAX).unwrap_err();
+            assert_eq!(e.kind, ReadErrorKind::Utf16 { big_endian });
+            assert_eq!(e.position.byte, 0);
+        }
+    }
+
+    #[test]
+    fn padding_after_the_last_segment_is_reported_once_and_left_out_of_raw() {
+        let clean = interchange();
+        for tail in ["\x1a", "\0\0\0\0", "   \t", "\r\n\x1a\0 "] {
+            let input = format!("{clean}{tail}");
+            let (segments, warnings) = read_ok(input.as_bytes());
+            assert_eq!(
+                messages(&warnings),
+                ["white space, Ctrl-Z (0x1A) or NUL bytes after the last segment; ignored"],
+                "{tail:?}"
+            );
+            let last = segments.last().unwrap();
+            assert_eq!(last.1, "IEA");
+            assert!(
+                last.0.ends_with(b"000000001~\n") || last.0.ends_with(b"~\n\r\n"),
+                "{tail:?}: {:?}",
+                last.0
+            );
+            assert_eq!(warnings[0].position.segment, 7);
+            assert_eq!(warnings[0].segment_id, "IEA");
+        }
+        // Blank lines at the end are no padding: they stay with the last segment.
+        let (segments, warnings) = read_ok(format!("{clean}\n\n").as_bytes());
+        assert!(warnings.is_empty());
+        assert!(segments.last().unwrap().0.ends_with(b"~\n\n\n"));
+        // An unterminated IEA followed by Ctrl-Z is read, padding left out.
+        let input = format!("{}\x1a", clean.trim_end().trim_end_matches('~'));
+        let mut reader = SegmentReader::new(input.as_bytes());
+        let mut last = Vec::new();
+        while let Some(seg) = reader.next_segment().unwrap() {
+            last = seg.raw().to_vec();
+        }
+        assert_eq!(last, b"IEA*1*000000001");
+        assert!(reader.unterminated_tail().is_some());
+        assert_eq!(reader.take_warnings().len(), 1);
+        // Megabytes of NUL padding do not fill the buffer.
+        let mut input = clean.clone().into_bytes();
+        input.resize(input.len() + 3 * READ_CHUNK, 0);
+        let (segments, warnings) = read_all(&input, usize::MAX).unwrap();
+        assert_eq!((segments.len(), warnings.len()), (7, 1));
+    }
+
+    #[test]
+    fn line_feed_and_carriage_return_terminators_keep_lines_right() {
+        let clean = interchange();
+        let lf = clean.replace("~\n", "\n");
+        let (segments, warnings) = read_ok(lf.as_bytes());
+        assert_eq!(
+            messages(&warnings),
+            ["the segment terminator (the byte after ISA16) is a line feed; segments are read as ending there"]
+        );
+        let ids: Vec<&str> = segments.iter().map(|s| s.1.as_str()).collect();
+        assert_eq!(ids, ["ISA", "GS", "ST", "BHT", "SE", "GE", "IEA"]);
+        let lines: Vec<u64> = segments.iter().map(|s| s.2.line).collect();
+        assert_eq!(lines, [1, 2, 3, 4, 5, 6, 7]);
+        assert_eq!(segments[4].0, b"SE*3*0001\n");
+
+        let cr = clean.replace("~\n", "\r");
+        let (segments, warnings) = read_ok(cr.as_bytes());
+        assert!(warnings[0].message.contains("a carriage return"));
+        let lines: Vec<u64> = segments.iter().map(|s| s.2.line).collect();
+        assert_eq!(lines, [1, 2, 3, 4, 5, 6, 7], "a bare CR ends a line");
+
+        // CR LF after ISA16: the CR terminates, the LF is the line break.
+        let crlf = clean.replace("~\n", "\r\n");
+        let (segments, _) = read_ok(crlf.as_bytes());
+        let lines: Vec<u64> = segments.iter().map(|s| s.2.line).collect();
+        assert_eq!(lines, [1, 2, 3, 4, 5, 6, 7]);
+        assert_eq!(
+            segments[1].0,
+            b"GS*HC*SUBMITTER*RECEIVER*20260105*1200*1*X*005010X222A1\r\n"
+        );
+    }
+
+    #[test]
+    fn indentation_is_read_and_reported_once() {
+        let indented = interchange()
+            .replace("\nST*", "\n  ST*")
+            .replace("\nBHT*", "\n\tBHT*");
+        let (segments, warnings) = read_ok(indented.as_bytes());
+        assert_eq!(
+            messages(&warnings),
+            ["white space before a segment id (indentation); read as if it were not there"]
+        );
+        assert_eq!(warnings[0].segment_id, "ST");
+        assert_eq!(warnings[0].position.segment, 3);
+        assert_eq!(segments[2].1, "ST");
+        assert_eq!(
+            segments[2].0, b"  ST*837*0001*005010X222A1~\n",
+            "raw keeps it (round trip)"
+        );
+    }
+
+    #[test]
+    fn a_segment_cut_off_by_the_end_of_input_is_left_out_and_named() {
+        let clean = interchange();
+        let cut = clean.find("BHT*").unwrap() + 10;
+        let mut reader = SegmentReader::new(&clean.as_bytes()[..cut]);
+        let mut ids = Vec::new();
+        while let Some(seg) = reader.next_segment().unwrap() {
+            ids.push(seg.id_str().to_string());
+        }
+        assert_eq!(ids, ["ISA", "GS", "ST"]);
+        let (position, id) = reader.truncated_tail().expect("the cut is named");
+        assert_eq!(
+            (position.segment, position.line, id.as_str()),
+            (4, 4, "BHT")
+        );
+        assert_eq!(reader.offset(), cut as u64);
+        // Bytes with no segment id at the end are no segment: an error.
+        let garbage = format!("{}\x01\x02 no terminator", &clean[..cut - 10]);
+        let e = read_all(garbage.as_bytes(), usize::MAX).unwrap_err();
+        assert_eq!(e.kind, ReadErrorKind::Truncated);
+    }
+
+    #[test]
+    fn an_isa_of_the_wrong_width_is_read_by_counting_separators() {
+        let short = interchange().replacen("*SUBMITTER      *", "*SUBMITTER   *", 1);
+        let (segments, warnings) = read_ok(short.as_bytes());
+        assert!(
+            warnings.is_empty(),
+            "the envelope answers it, not the reader"
+        );
+        assert_eq!(segments.len(), 7);
+        assert_eq!(segments[0].0.len(), 104);
+        assert_eq!(
+            segments[1].2,
+            Position {
+                byte: 104,
+                line: 2,
+                segment: 2
+            }
+        );
+    }
 }

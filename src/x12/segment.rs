@@ -14,7 +14,8 @@ use super::Delimiters;
 pub struct Position {
     /// Byte offset of the segment id from the start of the input.
     pub byte: u64,
-    /// 1-based line of the segment id (counting LF bytes).
+    /// 1-based line of the segment id (counting LF bytes; CR bytes instead in a file whose
+    /// segment terminator is a bare CR).
     pub line: u64,
     /// 1-based number of the segment in the input.
     pub segment: u64,
@@ -23,8 +24,12 @@ pub struct Position {
 /// A borrowed segment as the reader frames it.
 ///
 /// `raw` is every input byte from the end of the previous segment to the end of this one,
-/// including stray leading white space, the terminator and the line break after it, so that
-/// writing `raw` for every segment reproduces the input exactly.
+/// including stray leading white space (indentation), the terminator and the line breaks
+/// after it, so that writing `raw` for every segment reproduces the input exactly, except
+/// for what the reader skipped with an `X12-FORMAT` warning: the first segment's `raw`
+/// starts at its `ISA` (no byte-order mark, white space or junk before it), and the last
+/// segment's ends after its terminator and line breaks (no white space, Ctrl-Z or NUL padding
+/// after it; blank lines alone stay with it).
 #[derive(Debug, Clone, Copy)]
 pub struct Segment<'a> {
     raw: &'a [u8],

@@ -21,19 +21,21 @@ pub fn public_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/public")
 }
 
-/// The public files that are broken on purpose, with the ISA length they really have.
-pub const BROKEN_ISA: &[(&str, usize)] = &[
-    ("ims__x12_bad_first_line.txt", 105),
-    ("dwai__Molina_Mock_UP_837P_File.txt", 103),
+/// The public files whose ISA is not 106 bytes (an element padded to the wrong width), with
+/// the length they really have and the TA105 note code of the field padded wrongly. They are
+/// read by counting separators and answered with a TA1 `R` and that note.
+pub const WRONG_WIDTH_ISA: &[(&str, usize, &str)] = &[
+    ("ims__x12_bad_first_line.txt", 105, "011"),
+    ("dwai__Molina_Mock_UP_837P_File.txt", 103, "006"),
 ];
 
-/// The ISA length of `path` if it is one of the files broken on purpose.
-pub fn broken_isa_len(path: &Path) -> Option<usize> {
+/// The ISA length and TA1 note of `path` if it is one of the files with a wrong-width ISA.
+pub fn wrong_width_isa(path: &Path) -> Option<(usize, &'static str)> {
     let name = path.file_name()?.to_str()?;
-    BROKEN_ISA
+    WRONG_WIDTH_ISA
         .iter()
-        .find(|(n, _)| *n == name)
-        .map(|&(_, len)| len)
+        .find(|(n, _, _)| *n == name)
+        .map(|&(_, len, note)| (len, note))
 }
 
 fn sorted_files(dir: &Path, keep: impl Fn(&str) -> bool) -> Vec<PathBuf> {
@@ -75,7 +77,7 @@ pub fn public_files() -> Vec<PathBuf> {
     let files = sorted_files(&dir, |n| {
         n.ends_with(".txt") || n.ends_with(".edi") || n.ends_with(".837")
     });
-    for (name, _) in BROKEN_ISA {
+    for (name, _, _) in WRONG_WIDTH_ISA {
         assert!(
             files.iter().any(|p| p.ends_with(name)),
             "public sample {name} is missing from {}",
@@ -98,12 +100,10 @@ pub fn all_files() -> Vec<PathBuf> {
     files
 }
 
-/// Every sample except the two broken on purpose.
+/// Every sample that can be read: all of them since a wrong-width ISA is read by counting
+/// separators.
 pub fn readable_files() -> Vec<PathBuf> {
     all_files()
-        .into_iter()
-        .filter(|p| broken_isa_len(p).is_none())
-        .collect()
 }
 
 pub fn read(path: &Path) -> Vec<u8> {
@@ -241,7 +241,7 @@ pub fn summary(stderr: &str) -> Summary {
 pub fn diagnostic_count(stderr: &str) -> usize {
     stderr
         .lines()
-        .filter(|l| !l.starts_with(' ') && l.contains(": error["))
+        .filter(|l| !l.starts_with(' ') && (l.contains(": error[") || l.contains(": warning[")))
         .count()
 }
 
@@ -298,8 +298,9 @@ fn is_trim(b: u8) -> bool {
     matches!(b, b'\r' | b'\n' | b' ' | b'\t')
 }
 
-/// Splits a whole file into segments. Delimiters come from each ISA at its fixed offsets:
-/// element separator = byte 3, segment terminator = byte 105 (the byte after ISA16).
+/// Splits a whole file into segments. Delimiters come from each ISA: element separator =
+/// byte 3, segment terminator = the byte after ISA16, which follows the 16th element
+/// separator (byte 105 of an ISA of the right width).
 pub fn split_x12(bytes: &[u8]) -> Vec<RawSeg> {
     let mut out = Vec::new();
     let mut pos = 0;
@@ -312,9 +313,18 @@ pub fn split_x12(bytes: &[u8]) -> Vec<RawSeg> {
         if pos >= bytes.len() {
             break;
         }
-        if bytes[pos..].starts_with(b"ISA") && bytes.len() >= pos + 106 {
-            element = bytes[pos + 3];
-            terminator = bytes[pos + 105];
+        if bytes[pos..].starts_with(b"ISA") && bytes.len() > pos + 3 {
+            let sep = bytes[pos + 3];
+            let sixteenth = bytes[pos..]
+                .iter()
+                .enumerate()
+                .filter(|&(_, &b)| b == sep)
+                .nth(15)
+                .map(|(i, _)| pos + i);
+            if let Some(at) = sixteenth.filter(|&at| at + 2 < bytes.len()) {
+                element = sep;
+                terminator = bytes[at + 2];
+            }
         }
         let (body_end, terminated) = match bytes[pos..].iter().position(|&b| b == terminator) {
             Some(t) => (pos + t, true),
