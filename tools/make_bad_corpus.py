@@ -494,9 +494,9 @@ dx13 = "HI*ABK:M5416*" + "*".join("ABF:" + c for c in [
 assert dx13.count("AB") == 13
 case("dx-13.837", "an HI with 13 diagnosis codes (at most 12)", replace(base(), "HI*", dx13),
      1, 1, 1, ik4=["13*3"], **STRUCT)
-# A pointer of 1-12 that names no HI position is a claim edit (277CA A7:477); 0 and 13 are
-# outside the values the TR3 allows for SV107-1 (1-12), which the 999 answers (pyx12: "not a
-# valid code for Diagnosis Code Pointer"): IK4 at element 7, component 1, IK403 7 (or I6).
+# A pointer that names no HI position is a claim edit (277CA A7:477), whether it is 5 on a claim
+# with 2 diagnoses or 0 and 13, outside the 1-12 the TR3 allows (pyx12 answers those two in the
+# 999 as "not a valid code for Diagnosis Code Pointer"; see the choice below).
 case("dx-pointer-5.837", "SV107 diagnosis pointer 5 (the claim has 2 diagnoses)",
      replace(base(), "SV1*HC:97110", "SV1*HC:97110:GP*90*UN*2***5"), 0, 1, 1, ta1="none",
      ik5=["A"], ak9=["A"], stc=["A7:477"], rules=["DX-POINTER"],
@@ -505,8 +505,12 @@ for file, what, pointer in [
     ("dx-pointer-0.837", "SV107 diagnosis pointer 0 (the TR3 allows 1-12)", "0"),
     ("dx-pointer-13.837", "SV107 diagnosis pointer 13 (the TR3 allows 1-12)", "13"),
 ]:
+    # Product policy (docs/rule-catalog.md, DX-POINTER): a pointer that names no HI position
+    # rejects its claim in the 277CA (A7:477), not the whole set in the 999. pyx12 answers these
+    # in the 999; a clearinghouse loses only the one claim this way.
     case(file, what, replace(base(), "SV1*HC:97110", f"SV1*HC:97110:GP*90*UN*2***{pointer}"),
-         1, 1, 1, ik3=["SV1*8"], ik4=["7:1*7|I6"], rules=["X12-ELEMENT"], **STRUCT)
+         0, 1, 1, ta1="none", ik5=["A"], ak9=["A"], stc=["A7:477"], rules=["DX-POINTER"],
+         claims=claims(rejected_277ca=1), rejected_pcns=["PCN-CLEAN-SINGLE"])
 for file, what, units in [("units-0.837", "SV104 units 0", "0"),
                           ("units-negative.837", "SV104 units -1", "-1")]:
     case(file, what, replace(base(), "SV1*HC:97110", f"SV1*HC:97110:GP*90*UN*{units}***1"),

@@ -706,6 +706,11 @@ at least one pointer, and no pointer is repeated within the line.
 Why: the pointers tie each service to the diagnoses that justify it. A pointer to an empty HI
 position or a repeated pointer makes the claim unprocessable and is rejected at intake.
 
+Choice: a pointer of 0 or 13 and over is outside the 1-12 the TR3 allows, so a strict validator
+(pyx12) answers it in the 999 and rejects the whole transaction set. scrub837 answers it here,
+as a claim edit in the 277CA, like any pointer that names no diagnosis: only the claim with the
+bad pointer is returned, and the other claims of the set go on.
+
 Source: ASC X12 005010X222A1 (837P TR3), 2400 SV107 'Composite Diagnosis Code Pointer' (each
 pointer 1-12 must point to a diagnosis in 2300 HI; pointers must not repeat); shared/reference/
 x12-5010.md section 2 (2400 SV1 and 'Balancing and the fields a scrubber checks most').
