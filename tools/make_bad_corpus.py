@@ -306,6 +306,8 @@ for file, what, n, value, note in [
     ("isa04-long.837", "ISA04 security information 11 spaces (ISA 107 bytes)", 4,
      " " * 11, "013"),
     ("isa10-short.837", "ISA10 time 3 digits (ISA 105 bytes)", 10, "103", "015"),
+    # Two characters in ISA11 are no repetition separator: refused (026), unlike a 4010 'U'.
+    ("isa11-wide.837", "ISA11 two characters (ISA 107 bytes)", 11, "^^", "026"),
 ]:
     isa = isa_field(n, value)
     assert len(isa) + 1 != 106

@@ -607,7 +607,10 @@ const ISA_WIDTHS: [(usize, &str); 16] = [
     (15, "008"),
     (6, "014"),
     (4, "015"),
-    (1, "016"),
+    // ISA11 is one character in 5010: the repetition separator. One of another width is no
+    // separator at all (026), which refuses the interchange; 016 (a 4010 standards id) only
+    // marks an ISA11 of the right width holding a letter, whose data still frames.
+    (1, "026"),
     (5, "017"),
     (9, "018"),
     (1, "019"),
