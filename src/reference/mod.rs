@@ -30,6 +30,7 @@ pub mod store;
 pub mod taxonomy;
 mod text;
 mod therapy;
+mod used;
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -45,6 +46,7 @@ pub use therapy::{
     CodeParams, DeviceParams, KxParams, KxThresholds, KxYear, ModalityParams, ModifierParams,
     StandaloneParams, TaxonomyParams, TherapyParams, UnitParams, VisitParams,
 };
+pub use used::EditionsUsed;
 
 /// A reference file could not be read or does not have the expected layout.
 #[derive(Debug, thiserror::Error)]

@@ -81,6 +81,8 @@ pub struct MueTable {
     editions: Vec<MueEdition>,
     /// Codes from `--mue` files: win on every date.
     overrides: HashMap<String, Mue>,
+    /// The `--mue` files loaded, in order.
+    files: Vec<Arc<str>>,
 }
 
 impl MueTable {
@@ -123,7 +125,13 @@ impl MueTable {
         let rows = parse_rows(name, bytes, &source, None)?;
         let count = rows.len();
         self.overrides.extend(rows);
+        self.files.push(Arc::from(name));
         Ok(count)
+    }
+
+    /// The `--mue` files loaded (undated: their codes win on every date), in order.
+    pub fn files(&self) -> impl Iterator<Item = &str> + '_ {
+        self.files.iter().map(|f| &**f)
     }
 
     /// The dated tables, oldest first.

@@ -513,6 +513,32 @@ impl NcciEdits {
     }
 }
 
+/// The PTP sources a run used, for its report: the seed and every loaded file.
+pub(crate) fn used_json(
+    edits: &NcciEdits,
+    _dates: &std::collections::BTreeSet<NaiveDate>,
+) -> Vec<serde_json::Value> {
+    let mut out = vec![serde_json::json!({
+        "kind": "ncci_ptp",
+        "edition": "seed rows",
+        "source": "bundled data/ncci/ptp-seed.txt (seed rows, not a CMS file)",
+        "effective": null,
+        "ends": null,
+        "rules": ["NCCI-PTP"],
+    })];
+    for file in edits.files() {
+        out.push(serde_json::json!({
+            "kind": "ncci_ptp",
+            "edition": "--ncci file (every date of service)",
+            "source": file,
+            "effective": null,
+            "ends": null,
+            "rules": ["NCCI-PTP"],
+        }));
+    }
+    out
+}
+
 fn same_pair(e: &Stored, a: u32, b: u32) -> bool {
     (e.column1 == a && e.column2 == b) || (e.column1 == b && e.column2 == a)
 }
