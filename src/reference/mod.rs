@@ -39,7 +39,7 @@ pub use dx::DxPrefixes;
 pub use fees::{FeeAmount, FeeIndicators, FeeRow, FeeSchedule};
 pub use icd::{CodeStatus, EditionChoice, IcdCodeSets, IcdEdition};
 pub use mue::{Mue, MueEdition, MueTable};
-pub use ncci::{EditSource, ModifierIndicator, NcciEdits, PtpEdit};
+pub use ncci::{EditSource, ModifierIndicator, NcciEdits, PtpEdit, PtpEdition};
 pub use pos::{PlaceOfService, PlaceOfServiceCodes};
 pub use taxonomy::TaxonomyCodes;
 pub use therapy::{
