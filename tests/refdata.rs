@@ -211,7 +211,7 @@ fn a_malformed_file_is_refused_and_changes_nothing() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("order-file row"));
     let out = scrub837(&data)
-        .args(["refdata", "import", "pprrvu"])
+        .args(["refdata", "import", "hcpcs"])
         .arg(&order)
         .output()
         .unwrap();

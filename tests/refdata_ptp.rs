@@ -6,29 +6,12 @@
 //! variants of samples/rules/ncci/ncci-ptp.fires.837 (97140 and 97530 on one day).
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use serde_json::Value;
 
-fn scrub837(data: &Path) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_scrub837"));
-    cmd.env("SCRUB837_DATA", data);
-    cmd
-}
+mod common;
 
-/// `check --format json` records of `file`.
-fn records(data: &Path, file: &Path) -> Vec<Value> {
-    let out = scrub837(data)
-        .arg("check")
-        .arg(file)
-        .args(["--format", "json"])
-        .output()
-        .expect("runs");
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-        .collect()
-}
+use common::refdata::{records, scrub837, summary, variant};
 
 /// The NCCI-PTP findings of `file`.
 fn ptp_findings(data: &Path, file: &Path) -> Vec<Value> {
@@ -40,15 +23,17 @@ fn ptp_findings(data: &Path, file: &Path) -> Vec<Value> {
 
 /// The NCCI-PTP sample with its service date and second code replaced.
 fn claim(dir: &Path, name: &str, date: &str, second: &str) -> PathBuf {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/rules/ncci/ncci-ptp.fires.837");
-    let text = std::fs::read_to_string(path).expect("sample");
-    assert!(text.contains("DTP*472*D8*20260108") && text.contains("SV1*HC:97530:GP*"));
-    let text = text
-        .replace("DTP*472*D8*20260108", &format!("DTP*472*D8*{date}"))
-        .replace("SV1*HC:97530:GP*", &format!("SV1*HC:{second}:GP*"));
-    let out = dir.join(name);
-    std::fs::write(&out, text).expect("written");
-    out
+    let date = format!("DTP*472*D8*{date}");
+    let second = format!("SV1*HC:{second}:GP*");
+    variant(
+        dir,
+        "rules/ncci/ncci-ptp.fires.837",
+        name,
+        &[
+            ("DTP*472*D8*20260108", &date),
+            ("SV1*HC:97530:GP*", &second),
+        ],
+    )
 }
 
 /// A PTP file in the official layout: the AMA notice (Windows-1252), the five header lines,
@@ -70,11 +55,7 @@ Column 1\tColumn 2\t*=in existence\tEffective\tDeletion\tModifier\tPTP Edit Rati
 }
 
 fn import(data: &Path, file: &Path) -> std::process::Output {
-    scrub837(data)
-        .args(["refdata", "import", "ptp"])
-        .arg(file)
-        .output()
-        .expect("runs")
+    common::refdata::import(data, "ptp", file)
 }
 
 #[test]
@@ -133,11 +114,8 @@ fn an_imported_ptp_file_changes_the_verdict_from_its_effective_date() {
     );
 
     // The check summary names the edition for the April date only.
-    let summary = records(&data, &april)
-        .into_iter()
-        .find(|v| v["type"] == "summary")
-        .expect("summary");
-    let ptp: Vec<&Value> = summary["reference_editions"]
+    let april_summary = summary(&data, &april);
+    let ptp: Vec<&Value> = april_summary["reference_editions"]
         .as_array()
         .unwrap()
         .iter()
@@ -149,11 +127,7 @@ fn an_imported_ptp_file_changes_the_verdict_from_its_effective_date() {
                 && e["source"] == "imported ccipra-v321r0-f1.txt"),
         "{ptp:#?}"
     );
-    let summary = records(&data, &march)
-        .into_iter()
-        .find(|v| v["type"] == "summary")
-        .expect("summary");
-    assert!(!summary["reference_editions"]
+    assert!(!summary(&data, &march)["reference_editions"]
         .to_string()
         .contains("ccipra-v321r0"));
 }

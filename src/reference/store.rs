@@ -11,7 +11,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 
 use super::ncci::EditSource;
 use super::{read_file, IcdEdition, Reference, ReferenceError, TaxonomyCodes};
@@ -28,6 +28,9 @@ pub enum Kind {
     /// A CMS NCCI practitioner PTP quarterly file, or one of its parts
     /// (`ccipra-v321r0-f1.txt`, tab-delimited).
     Ptp,
+    /// A CMS PFS Relative Value File (`PPRRVU25_JAN.csv`): the fee schedule of the calendar
+    /// year of its effective date.
+    Pprrvu,
 }
 
 impl Kind {
@@ -38,6 +41,7 @@ impl Kind {
             "mue" => Some(Kind::Mue),
             "taxonomy" | "nucc" => Some(Kind::Taxonomy),
             "ptp" | "ncci" | "ncci-ptp" => Some(Kind::Ptp),
+            "pprrvu" | "rvu" | "fees" => Some(Kind::Pprrvu),
             _ => None,
         }
     }
@@ -49,6 +53,7 @@ impl Kind {
             Kind::Mue => "mue",
             Kind::Taxonomy => "taxonomy",
             Kind::Ptp => "ptp",
+            Kind::Pprrvu => "pprrvu",
         }
     }
 }
@@ -185,6 +190,14 @@ fn load_into(
             let count = reference.ncci.add_edition(name, bytes, effective, source)?;
             Ok(format!("NCCI PTP edits from {effective}: {count} edits"))
         }
+        Kind::Pprrvu => {
+            let year = effective.year();
+            let source = format!("imported {original}");
+            let count = reference.fees.add_pprrvu(name, bytes, year, &source)?;
+            Ok(format!(
+                "Medicare fee schedule {year} (dates of service in {year}): {count} codes"
+            ))
+        }
     }
 }
 
@@ -192,7 +205,8 @@ fn load_into(
 /// `icd10cm_order_2027.txt` (FY2027: 2026-10-01; `April` or `Jan` in the name for the
 /// mid-year updates), `nucc_taxonomy_261.csv` (26.1: 2026-07-01; x.0: January 1),
 /// `ccipra-v321r0-f1.txt` (NCCI version 32.1: 2026-04-01; version N.0 is January of 1994 + N,
-/// N.1 April, N.2 July, N.3 October).
+/// N.1 April, N.2 July, N.3 October), `PPRRVU25_JAN.csv` or `PPRRVU2026_Jul_nonQPP.csv`
+/// (the fee schedule of 2025 or 2026: January 1).
 pub fn effective_from_name(kind: Kind, name: &str) -> Option<NaiveDate> {
     let base = name.rsplit(['/', '\\']).next()?.to_ascii_lowercase();
     match kind {
@@ -228,6 +242,19 @@ pub fn effective_from_name(kind: Kind, name: &str) -> Option<NaiveDate> {
                 return None;
             }
             NaiveDate::from_ymd_opt(1994 + version, 1 + 3 * quarter, 1)
+        }
+        Kind::Pprrvu => {
+            let digits: String = base
+                .strip_prefix("pprrvu")?
+                .chars()
+                .take_while(char::is_ascii_digit)
+                .collect();
+            let year: i32 = match digits.len() {
+                2 => 2000 + digits.parse::<i32>().ok()?,
+                4 => digits.parse().ok()?,
+                _ => return None,
+            };
+            NaiveDate::from_ymd_opt(year, 1, 1)
         }
     }
 }
@@ -386,10 +413,10 @@ pub fn list(reference: &Reference, dir: Option<&Path>) -> String {
         t.source
     ));
     let years = reference.fees.years();
-    out.push_str(&format!(
-        "Medicare fee schedule (money at stake): {} (bundled data/fee-schedule; a later year uses the nearest earlier one)\n",
-        years.iter().map(i32::to_string).collect::<Vec<_>>().join(", ")
-    ));
+    out.push_str("Medicare fee schedule (money at stake), by year of service (a later year uses the nearest earlier one):\n");
+    for year in years {
+        out.push_str(&format!("  {year}  {}\n", reference.fees.source(year)));
+    }
     let files: Vec<&str> = reference.ncci.files().collect();
     out.push_str(&format!(
         "NCCI PTP (NCCI-PTP): bundled seed (not a CMS file){}\n",
@@ -454,5 +481,14 @@ mod tests {
         );
         assert_eq!(effective_from_name(Kind::Ptp, "ccipra-v327r0-f1.txt"), None);
         assert_eq!(effective_from_name(Kind::Ptp, "ptp.txt"), None);
+        assert_eq!(
+            effective_from_name(Kind::Pprrvu, "PPRRVU25_JAN.csv"),
+            Some(date(2025, 1, 1))
+        );
+        assert_eq!(
+            effective_from_name(Kind::Pprrvu, "PPRRVU2026_Jul_nonQPP.csv"),
+            Some(date(2026, 1, 1))
+        );
+        assert_eq!(effective_from_name(Kind::Pprrvu, "rvu.csv"), None);
     }
 }

@@ -168,7 +168,7 @@ impl EditionsUsed {
                 json!({
                     "kind": "fee_schedule",
                     "edition": format!("Medicare physician fee schedule {year}, national"),
-                    "source": "bundled data/fee-schedule/mpfs-national.csv",
+                    "source": reference.fees.source(year),
                     "effective": NaiveDate::from_ymd_opt(year, 1, 1),
                     "ends": NaiveDate::from_ymd_opt(year, 12, 31),
                     "rules": ["money at stake"],
