@@ -10,7 +10,7 @@ use serde_json::Value;
 
 mod common;
 
-use common::refdata::{scrub837, summary, variant};
+use common::refdata::{records, scrub837, summary, variant};
 
 fn claim(dir: &Path, name: &str, date: &str) -> PathBuf {
     let date = format!("DTP*472*D8*{date}");
@@ -73,6 +73,16 @@ fn an_imported_pprrvu_file_prices_its_year() {
 
     let after = summary(&data, &y2026);
     assert_eq!(after["money_at_stake_cents"], 1650);
+    let mue = records(&data, &y2026)
+        .into_iter()
+        .find(|v| v["type"] == "finding" && v["rule"] == "MUE-UNITS")
+        .expect("MUE-UNITS fires");
+    assert!(
+        mue["note"].as_str().unwrap().contains(
+            "97032 $16.50 (Medicare 2026 fee schedule, national non-facility); fee schedule imported PPRRVU26_JAN.csv"
+        ),
+        "{mue:#}"
+    );
     let fees: Vec<&Value> = after["reference_editions"]
         .as_array()
         .unwrap()

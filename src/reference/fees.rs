@@ -496,6 +496,11 @@ impl FeeSchedule {
             .map_or(BUNDLED_SOURCE, String::as_str)
     }
 
+    /// The imported file the rows of `year` came from, when not the bundled table.
+    pub fn imported_source(&self, year: i32) -> Option<&str> {
+        self.imported.get(&year).map(String::as_str)
+    }
+
     /// The years the schedule has rows for, ascending.
     pub fn years(&self) -> Vec<i32> {
         let mut years: Vec<i32> = self.rows().map(|r| r.year).collect();
