@@ -4,7 +4,9 @@ use std::collections::{BTreeMap, HashMap};
 
 use crate::model::{Cents, Decimal};
 
-use super::text::{csv_fields, is_blank_or_comment, lines, normalise_code, shown, MAX_CODE};
+use super::text::{
+    csv_fields, is_blank_or_comment, lines, normalise_code, row_fields, shown, MAX_CODE,
+};
 use super::ReferenceError;
 
 const FEE_HEADER: &str = "year,code,work_rvu,nonfacility_pe_rvu,facility_pe_rvu,mp_rvu,nonfacility_total_rvu,facility_total_rvu,conversion_factor,nonfacility_amount_cents,facility_amount_cents";
@@ -236,15 +238,15 @@ fn parse_pprrvu(
     year: i32,
 ) -> Result<Vec<(FeeRow, FeeIndicators)>, ReferenceError> {
     use pprrvu::*;
-    let mut out = Vec::new();
+    let mut out = Vec::with_capacity(bytes.len() / 120);
     let mut header_seen = false;
-    let mut seen: HashMap<String, usize> = HashMap::new();
+    let mut seen: HashMap<String, usize> = HashMap::with_capacity(bytes.len() / 120);
     for (line, content) in lines(bytes) {
         if content.trim().trim_matches(',').trim().is_empty() {
             continue;
         }
         let bad = |what: String| ReferenceError::invalid(file, line, what);
-        let f = csv_fields(&content)
+        let f = row_fields(&content)
             .ok_or_else(|| bad("a closing quote before the end of the line".into()))?;
         if !header_seen {
             header_seen = f.first().is_some_and(|c| c.trim() == "HCPCS")
@@ -478,6 +480,9 @@ impl FeeSchedule {
     ) -> Result<usize, ReferenceError> {
         let parsed = parse_pprrvu(name, bytes, year)?;
         let count = parsed.len();
+        // A full file has some 19,000 codes: one allocation per table, not a rehash per doubling.
+        self.rows.reserve(count);
+        self.indicators.reserve(count);
         for (row, indicators) in parsed {
             self.indicators.insert((year, row.code.clone()), indicators);
             let list = self.rows.entry(row.code.clone()).or_default();
