@@ -123,6 +123,9 @@ pub fn check_command(file: &str, options: &CheckOptions, json: bool) -> i32 {
                 let _ = writeln!(io::stdout(), "{record}");
             }
             eprintln!("{line}");
+            if !json && totals.claims > 0 {
+                eprintln!("{}", editions.to_line(engine.reference()));
+            }
             if totals.repaired + totals.rejected + totals.problems > 0 {
                 EXIT_FINDINGS
             } else {

@@ -134,3 +134,26 @@ fn the_check_summary_names_the_editions_and_the_stand_in_fee_year() {
     assert_eq!(fees["used_for_later_years"], serde_json::json!([2027]));
     assert_eq!(named(editions, "fee_schedule").len(), 1);
 }
+
+#[test]
+fn the_text_summary_names_the_editions() {
+    let tmp = tempfile::tempdir().unwrap();
+    let input = sample(tmp.path(), "DTP*472*D8*20260105", "DTP*472*D8*20250331");
+    let run = scrub837(&tmp.path().join("data"))
+        .arg("check")
+        .arg(&input)
+        .output()
+        .expect("runs");
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    let line = stderr
+        .lines()
+        .find(|l| l.starts_with("reference editions: "))
+        .unwrap_or_else(|| panic!("no editions line in {stderr}"));
+    assert_eq!(
+        line,
+        "reference editions: ICD-10-CM FY2025; ICD-10-CM FY2026; \
+MUE practitioner MUE effective 2026-04-01; \
+fees Medicare physician fee schedule 2025, national; \
+fees Medicare physician fee schedule 2026, national; taxonomy NUCC v25.1; NCCI PTP seed rows"
+    );
+}

@@ -65,6 +65,29 @@ impl EditionsUsed {
         Value::Array(out)
     }
 
+    /// One line for people: `reference editions: ICD-10-CM FY2026; MUE ...; ...`, the
+    /// editions of [`EditionsUsed::to_json`] by name.
+    pub fn to_line(&self, reference: &Reference) -> String {
+        let names: Vec<String> = match self.to_json(reference) {
+            Value::Array(items) => items
+                .iter()
+                .map(|e| {
+                    let kind = match e["kind"].as_str() {
+                        Some("icd10cm") => "ICD-10-CM",
+                        Some("mue") => "MUE",
+                        Some("fee_schedule") => "fees",
+                        Some("taxonomy") => "taxonomy",
+                        Some("ncci_ptp") => "NCCI PTP",
+                        _ => "",
+                    };
+                    format!("{kind} {}", e["edition"].as_str().unwrap_or_default())
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
+        format!("reference editions: {}", names.join("; "))
+    }
+
     fn icd(&self, reference: &Reference) -> Vec<Value> {
         let mut counts: Vec<(String, usize)> = Vec::new();
         for &date in &self.dates {
