@@ -202,6 +202,11 @@ impl Engine {
         &self.rules
     }
 
+    /// The reference data in use (bundled, imported, and files given on the command line).
+    pub fn reference(&self) -> &Reference {
+        &self.reference
+    }
+
     /// The profiles.
     pub fn profiles(&self) -> &Profiles {
         &self.profiles

@@ -151,14 +151,18 @@ pub enum Command {
 /// `refdata` subcommands.
 #[derive(Debug, Subcommand)]
 pub enum RefdataAction {
-    /// Check an official file and import it: KIND is icd10cm, mue or taxonomy.
+    /// Check an official file and import it: KIND is icd10cm, mue, taxonomy, ptp or pprrvu.
     Import {
-        /// icd10cm (CDC/CMS order file, unzipped), mue (CMS practitioner MUE CSV) or
-        /// taxonomy (NUCC CSV).
+        /// icd10cm (CDC/CMS order file, unzipped), mue (CMS practitioner MUE CSV), taxonomy
+        /// (NUCC CSV), ptp (CMS NCCI practitioner PTP quarterly file, tab-delimited; import
+        /// each part f1..f4) or pprrvu (CMS PFS Relative Value File CSV: the fee schedule of
+        /// the year of its effective date).
         kind: String,
         /// The file.
         file: PathBuf,
-        /// First date of service it applies to (read from official file names when absent).
+        /// First date of service it applies to (read from official file names when absent:
+        /// `..._Eff_MM-DD-YYYY.csv`, `icd10cm_order_YYYY.txt`, `nucc_taxonomy_NNN.csv`,
+        /// `ccipra-vNNQrR-fN.txt`, `PPRRVUYY_JAN.csv`).
         #[arg(long, value_parser = parse_date)]
         effective: Option<chrono::NaiveDate>,
         /// The version (taxonomy; read from the file name when absent).
@@ -186,7 +190,7 @@ fn refdata_command(action: RefdataAction) -> i32 {
             version,
         } => match (store::Kind::parse(&kind), &dir) {
             (None, _) => Err(format!(
-                "unknown reference data kind '{kind}'; known: icd10cm, mue, taxonomy (NCCI PTP and PPRRVU imports are not supported yet: give PTP files with --ncci)"
+                "unknown reference data kind '{kind}'; known: icd10cm, mue, taxonomy, ptp, pprrvu"
             )),
             (_, None) => Err("no data directory: set SCRUB837_DATA or HOME".into()),
             (Some(kind), Some(dir)) => {

@@ -8,6 +8,7 @@ use serde_json::json;
 use crate::check::{CheckOptions, Checked, ClaimResult, Engine};
 use crate::cli::{render_problem, EXIT_CLEAN, EXIT_FINDINGS, EXIT_UNREADABLE};
 use crate::model::{Cents, Claim};
+use crate::reference::EditionsUsed;
 use crate::rules::{Action, Disposition, Finding};
 
 /// Totals of a check run.
@@ -50,10 +51,13 @@ pub fn check_command(file: &str, options: &CheckOptions, json: bool) -> i32 {
     // Not a locked handle: the sink may run on a worker thread (one at a time).
     let mut out = BufWriter::with_capacity(256 * 1024, io::stdout());
     let mut totals = Totals::default();
+    // The dates of service judged, to name the reference editions used in the summary.
+    let mut editions = EditionsUsed::default();
     let result = engine.check_path(file, |checked| {
         match checked {
             Checked::Claim(result) => {
                 totals.add(&result);
+                editions.note_claim(&result.claim);
                 totals.problems += result.problems.len() as u64;
                 for p in &result.problems {
                     if json {
@@ -114,10 +118,14 @@ pub fn check_command(file: &str, options: &CheckOptions, json: bool) -> i32 {
                     "problems": totals.problems,
                     "charges_cents": totals.charges.0,
                     "money_at_stake_cents": totals.at_stake.0,
+                    "reference_editions": editions.to_json(engine.reference()),
                 });
                 let _ = writeln!(io::stdout(), "{record}");
             }
             eprintln!("{line}");
+            if !json && totals.claims > 0 {
+                eprintln!("{}", editions.to_line(engine.reference()));
+            }
             if totals.repaired + totals.rejected + totals.problems > 0 {
                 EXIT_FINDINGS
             } else {

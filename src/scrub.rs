@@ -416,6 +416,10 @@ impl Scrubber {
         }
         let finished = pass.finish()?;
         let accounting = finished.accounting;
+        let editions = finished
+            .report
+            .editions_used()
+            .to_json(self.engine.reference());
 
         let groups = acks.groups_for_999();
         let ack999 = (!groups.is_empty()).then(|| {
@@ -437,7 +441,7 @@ impl Scrubber {
                 next_interchange_control: self.next_control,
             },
         )?;
-        let outputs = run.publish(finished, ack999, ta1_bytes, &acks)?;
+        let outputs = run.publish(finished, ack999, ta1_bytes, &acks, editions)?;
         Ok(FileReport {
             input: shown.to_string(),
             name,
@@ -671,6 +675,7 @@ impl OutputRun {
         ack999: Option<Vec<u8>>,
         ta1: Vec<u8>,
         acks: &Acknowledgments,
+        reference_editions: serde_json::Value,
     ) -> Result<(Vec<PathBuf>, u64), ScrubError> {
         let n = &self.names;
         let has_corrected = finished.accounting.corrected > 0;
@@ -713,6 +718,7 @@ impl OutputRun {
                     "findings": finished.findings,
                     "medicare_amount_at_stake_cents": finished.at_stake.0,
                 }),
+                reference_editions,
                 json!({"written": written, "not_written": not_written}),
             )
             .map_err(|e| self.write_error(&n.report, e))?;

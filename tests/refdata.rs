@@ -3,10 +3,14 @@
 //! refused with a clear error and changes nothing. Every run uses its own data directory
 //! (SCRUB837_DATA); the claims are variants of the repository's samples.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use assert_cmd::Command;
 use serde_json::Value;
+
+mod common;
+
+use common::refdata::variant;
 
 fn scrub837(data: &Path) -> Command {
     let mut cmd = Command::cargo_bin("scrub837").expect("binary builds");
@@ -29,21 +33,6 @@ fn findings(data: &Path, file: &Path, rule: &str, pcn: &str) -> Vec<Value> {
         .collect()
 }
 
-/// A sample with text replaced, written into `dir`.
-fn variant(dir: &Path, sample: &str, name: &str, edits: &[(&str, &str)]) -> PathBuf {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("samples/rules")
-        .join(sample);
-    let mut text = std::fs::read_to_string(path).expect("sample");
-    for (from, to) in edits {
-        assert!(text.contains(from), "{sample}: no {from}");
-        text = text.replace(from, to);
-    }
-    let out = dir.join(name);
-    std::fs::write(&out, text).expect("written");
-    out
-}
-
 const MUE_HEADER: &str = "\"CPT codes, descriptions and other data only are copyright 2025 American Medical Association. All rights reserved.\"\r\n\"HCPCS/CPT Code\",\"Practitioner Services MUE Values\",\"MUE Adjudication Indicator\",\"MUE Rationale\"\r\n";
 
 #[test]
@@ -53,7 +42,7 @@ fn an_imported_mue_table_changes_the_verdict_from_its_effective_date() {
     let on = |date: &str, name: &str| {
         variant(
             tmp.path(),
-            "ncci/mue-units.clean.837",
+            "rules/ncci/mue-units.clean.837",
             name,
             &[
                 (
@@ -118,7 +107,7 @@ fn an_imported_icd10cm_order_file_replaces_the_partial_fy2027() {
     let claim = |date: &str, name: &str| {
         variant(
             tmp.path(),
-            "general/dx-code.clean.837",
+            "rules/general/dx-code.clean.837",
             name,
             &[
                 ("HI*ABK:M5450*ABF:M62830~", "HI*ABK:M48069~"),
@@ -211,7 +200,7 @@ fn a_malformed_file_is_refused_and_changes_nothing() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("order-file row"));
     let out = scrub837(&data)
-        .args(["refdata", "import", "pprrvu"])
+        .args(["refdata", "import", "hcpcs"])
         .arg(&order)
         .output()
         .unwrap();

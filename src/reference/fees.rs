@@ -1,10 +1,12 @@
 //! Medicare Physician Fee Schedule national amounts (`data/fee-schedule/`).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use crate::model::{Cents, Decimal};
 
-use super::text::{csv_fields, is_blank_or_comment, lines, normalise_code, shown, MAX_CODE};
+use super::text::{
+    csv_fields, is_blank_or_comment, lines, normalise_code, row_fields, shown, MAX_CODE,
+};
 use super::ReferenceError;
 
 const FEE_HEADER: &str = "year,code,work_rvu,nonfacility_pe_rvu,facility_pe_rvu,mp_rvu,nonfacility_total_rvu,facility_total_rvu,conversion_factor,nonfacility_amount_cents,facility_amount_cents";
@@ -74,6 +76,43 @@ pub struct FeeAmount {
 pub struct FeeSchedule {
     rows: HashMap<String, Vec<FeeRow>>,
     indicators: HashMap<(i32, String), FeeIndicators>,
+    /// By year: where its rows came from, when not the bundled file (an imported PPRRVU).
+    imported: BTreeMap<i32, String>,
+}
+
+/// The bundled national amounts, as reports name them.
+pub const BUNDLED_SOURCE: &str = "bundled data/fee-schedule/mpfs-national.csv";
+
+/// The columns of the official PPRRVU CSV (0-based) that the fee schedule reads.
+mod pprrvu {
+    pub const HCPCS: usize = 0;
+    pub const MOD: usize = 1;
+    pub const STATUS: usize = 3;
+    pub const WORK: usize = 5;
+    pub const NONFAC_PE: usize = 6;
+    pub const NONFAC_NA: usize = 7;
+    pub const FAC_PE: usize = 8;
+    pub const FAC_NA: usize = 9;
+    pub const MP: usize = 10;
+    pub const NONFAC_TOTAL: usize = 11;
+    pub const FAC_TOTAL: usize = 12;
+    pub const PCTC: usize = 13;
+    pub const MULT_PROC: usize = 18;
+    pub const CONV_FACTOR: usize = 24;
+}
+
+/// `total` RVUs times `factor` dollars, rounded half-up to the cent (exact: the CMS national
+/// formula with every GPCI 1.000). `None` when out of range.
+fn amount_cents(total: Decimal, factor: Decimal) -> Option<Cents> {
+    let product = i128::from(total.mantissa).checked_mul(i128::from(factor.mantissa))?;
+    let scale = u32::from(total.scale) + u32::from(factor.scale);
+    let cents = if scale >= 2 {
+        let divisor = 10i128.checked_pow(scale - 2)?;
+        (product + divisor / 2) / divisor
+    } else {
+        product.checked_mul(10i128.pow(2 - scale))?
+    };
+    i64::try_from(cents).ok().map(Cents)
 }
 
 /// Checks the header line of a simple CSV, skipping comments before it. Returns the lines
@@ -192,6 +231,98 @@ fn parse_decimal(
         })
 }
 
+/// Parses the rows of an official PPRRVU CSV (see [`FeeSchedule::add_pprrvu`]).
+fn parse_pprrvu(
+    file: &str,
+    bytes: &[u8],
+    year: i32,
+) -> Result<Vec<(FeeRow, FeeIndicators)>, ReferenceError> {
+    use pprrvu::*;
+    let mut out = Vec::with_capacity(bytes.len() / 120);
+    let mut header_seen = false;
+    let mut seen: HashMap<String, usize> = HashMap::with_capacity(bytes.len() / 120);
+    for (line, content) in lines(bytes) {
+        if content.trim().trim_matches(',').trim().is_empty() {
+            continue;
+        }
+        let bad = |what: String| ReferenceError::invalid(file, line, what);
+        let f = row_fields(&content)
+            .ok_or_else(|| bad("a closing quote before the end of the line".into()))?;
+        if !header_seen {
+            header_seen = f.first().is_some_and(|c| c.trim() == "HCPCS")
+                && f.get(MOD).is_some_and(|c| c.trim() == "MOD");
+            continue;
+        }
+        if f.len() <= CONV_FACTOR {
+            return Err(bad(format!(
+                "a PPRRVU row of at least {} comma-separated fields (HCPCS, MOD, DESCRIPTION, STATUS CODE, ... CONV FACTOR), found {}",
+                CONV_FACTOR + 1,
+                f.len()
+            )));
+        }
+        let code = parse_code(file, line, &f[HCPCS])?;
+        if !f[MOD].trim().is_empty() {
+            continue; // professional/technical component rows: the global row prices the code
+        }
+        if let Some(first) = seen.insert(code.clone(), line) {
+            return Err(bad(format!(
+                "one row per code without a modifier, found {code} again (first on line {first})"
+            )));
+        }
+        let status = f[STATUS].trim();
+        if status.len() != 1 || !status.bytes().all(|b| b.is_ascii_uppercase()) {
+            return Err(bad(format!(
+                "a one-letter status code in column 4, found {}",
+                shown(status)
+            )));
+        }
+        let dec = |column: &str, at: usize| parse_decimal(file, line, column, &f[at]);
+        let nonfacility_total_rvu = dec("NON-FACILITY TOTAL", NONFAC_TOTAL)?;
+        let facility_total_rvu = dec("FACILITY TOTAL", FAC_TOTAL)?;
+        let conversion_factor = dec("CONV FACTOR", CONV_FACTOR)?;
+        let amount = |total: Decimal| {
+            amount_cents(total, conversion_factor)
+                .ok_or_else(|| bad("RVUs and conversion factor within range".into()))
+        };
+        let row = FeeRow {
+            year,
+            code: code.clone(),
+            work_rvu: dec("WORK RVU", WORK)?,
+            nonfacility_pe_rvu: dec("NON-FAC PE RVU", NONFAC_PE)?,
+            facility_pe_rvu: dec("FACILITY PE RVU", FAC_PE)?,
+            mp_rvu: dec("MP RVU", MP)?,
+            nonfacility: amount(nonfacility_total_rvu)?,
+            facility: amount(facility_total_rvu)?,
+            nonfacility_total_rvu,
+            facility_total_rvu,
+            conversion_factor,
+        };
+        let indicators = FeeIndicators {
+            status: status.to_string(),
+            pctc: f[PCTC].trim().to_string(),
+            mult_proc: f[MULT_PROC].trim().to_string(),
+            nonfacility_na: f[NONFAC_NA].trim().to_string(),
+            facility_na: f[FAC_NA].trim().to_string(),
+        };
+        out.push((row, indicators));
+    }
+    if !header_seen {
+        return Err(ReferenceError::invalid(
+            file,
+            0,
+            "the PPRRVU column-name row `HCPCS,MOD,DESCRIPTION,...`, found none",
+        ));
+    }
+    if out.is_empty() {
+        return Err(ReferenceError::invalid(
+            file,
+            0,
+            "PPRRVU rows after the column-name row, found none",
+        ));
+    }
+    Ok(out)
+}
+
 fn parse_code(file: &str, line: usize, value: &str) -> Result<String, ReferenceError> {
     let v = value.trim();
     if super::text::is_hcpcs(v) {
@@ -244,6 +375,7 @@ impl FeeSchedule {
         Ok(FeeSchedule {
             rows,
             indicators: HashMap::new(),
+            imported: BTreeMap::new(),
         })
     }
 
@@ -330,6 +462,48 @@ impl FeeSchedule {
     /// Every row, in no particular order.
     pub fn rows(&self) -> impl Iterator<Item = &FeeRow> + '_ {
         self.rows.values().flatten()
+    }
+
+    /// Reads an official CMS PFS Relative Value File (`PPRRVU25_JAN.csv`: the header block,
+    /// the column-name row starting `HCPCS,MOD,DESCRIPTION`, then one row per code and
+    /// modifier) as the schedule of `year`: for every code without a modifier, its RVUs,
+    /// conversion factor and indicators replace the year's row (or add one), and the national
+    /// amounts are computed as total RVU x conversion factor, rounded half-up to the cent.
+    /// Refuses a file without the column-name row, without rows, or with a malformed row,
+    /// naming the line; on error nothing changes. Returns the number of codes read.
+    pub fn add_pprrvu(
+        &mut self,
+        name: &str,
+        bytes: &[u8],
+        year: i32,
+        source: &str,
+    ) -> Result<usize, ReferenceError> {
+        let parsed = parse_pprrvu(name, bytes, year)?;
+        let count = parsed.len();
+        // A full file has some 19,000 codes: one allocation per table, not a rehash per doubling.
+        self.rows.reserve(count);
+        self.indicators.reserve(count);
+        for (row, indicators) in parsed {
+            self.indicators.insert((year, row.code.clone()), indicators);
+            let list = self.rows.entry(row.code.clone()).or_default();
+            list.retain(|r| r.year != year);
+            list.push(row);
+            list.sort_by_key(|r| r.year);
+        }
+        self.imported.insert(year, source.to_string());
+        Ok(count)
+    }
+
+    /// Where the rows of `year` came from: an imported PPRRVU file, else the bundled table.
+    pub fn source(&self, year: i32) -> &str {
+        self.imported
+            .get(&year)
+            .map_or(BUNDLED_SOURCE, String::as_str)
+    }
+
+    /// The imported file the rows of `year` came from, when not the bundled table.
+    pub fn imported_source(&self, year: i32) -> Option<&str> {
+        self.imported.get(&year).map(String::as_str)
     }
 
     /// The years the schedule has rows for, ascending.
@@ -440,5 +614,31 @@ mod tests {
             )
             .unwrap_err();
         assert_eq!(err.line(), Some(2));
+    }
+
+    #[test]
+    fn pprrvu_rows_give_the_bundled_amounts() {
+        // Rows of PPRRVU25_JAN.csv (descriptions shortened): the amounts match
+        // mpfs-national.csv.
+        let text = ",,2025 National Physician Fee Schedule Relative Value File January Release,,\n\
+HCPCS,MOD,DESCRIPTION,CODE,PAYMENT,RVU,PE RVU,INDICATOR,PE RVU,INDICATOR,RVU,TOTAL,TOTAL,IND,DAYS,OP,OP,OP,PROC,SURG,SURG,SURG,SURG,BASE,FACTOR,PROCEDURES,FLAG,INDICATOR,AMOUNT,AMOUNT,AMOUNT\n\
+97012,,\"Traction, mechanical\",A,,0.25,0.18,,0.18,NA,0.01,0.44,0.44,7,XXX,0.00,0.00,0.00,5,0,0,0,0,,32.3465,09,0,99,0.00,0.00,0.00\n\
+98940,,Chiropract manj 1-2 regions,A,,0.46,0.35,,0.19,,0.01,0.82,0.66,0,000,0.00,0.00,0.00,0,0,0,0,0,,32.3465,09,0,99,0.00,0.00,0.00\n\
+98940,26,Chiropract manj 1-2 regions,A,,0.46,0.10,,0.10,,0.01,0.57,0.57,0,000,0.00,0.00,0.00,0,0,0,0,0,,32.3465,09,0,99,0.00,0.00,0.00\n";
+        let mut fees = FeeSchedule::default();
+        assert_eq!(
+            fees.add_pprrvu("PPRRVU25_JAN.csv", text.as_bytes(), 2025, "imported x")
+                .unwrap(),
+            2
+        );
+        assert_eq!(fees.amount(2025, "97012", false), Some(Cents(1423)));
+        assert_eq!(fees.amount(2025, "98940", false), Some(Cents(2652)));
+        assert_eq!(fees.amount(2025, "98940", true), Some(Cents(2135)));
+        assert_eq!(fees.indicators(2025, "97012").unwrap().mult_proc, "5");
+        assert_eq!(fees.source(2025), "imported x");
+        assert_eq!(fees.source(2026), BUNDLED_SOURCE);
+        let bundled = super::super::Reference::bundled();
+        assert_eq!(bundled.fees.amount(2025, "98940", false), Some(Cents(2652)));
+        assert_eq!(bundled.fees.amount(2025, "98940", true), Some(Cents(2135)));
     }
 }

@@ -30,6 +30,7 @@ pub mod store;
 pub mod taxonomy;
 mod text;
 mod therapy;
+mod used;
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -38,13 +39,14 @@ pub use dx::DxPrefixes;
 pub use fees::{FeeAmount, FeeIndicators, FeeRow, FeeSchedule};
 pub use icd::{CodeStatus, EditionChoice, IcdCodeSets, IcdEdition};
 pub use mue::{Mue, MueEdition, MueTable};
-pub use ncci::{EditSource, ModifierIndicator, NcciEdits, PtpEdit};
+pub use ncci::{EditSource, ModifierIndicator, NcciEdits, PtpEdit, PtpEdition};
 pub use pos::{PlaceOfService, PlaceOfServiceCodes};
 pub use taxonomy::TaxonomyCodes;
 pub use therapy::{
     CodeParams, DeviceParams, KxParams, KxThresholds, KxYear, ModalityParams, ModifierParams,
     StandaloneParams, TaxonomyParams, TherapyParams, UnitParams, VisitParams,
 };
+pub use used::EditionsUsed;
 
 /// A reference file could not be read or does not have the expected layout.
 #[derive(Debug, thiserror::Error)]

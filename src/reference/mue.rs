@@ -11,7 +11,6 @@
 //! was used). A code absent from the table in force has no MUE. Files given with `--mue` carry
 //! no date: their codes win on every date.
 
-use std::borrow::Cow;
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
@@ -19,7 +18,7 @@ use std::sync::Arc;
 use chrono::NaiveDate;
 
 use super::ncci::EditSource;
-use super::text::{csv_fields, is_hcpcs, lines, normalise_code, shown, MAX_CODE};
+use super::text::{is_hcpcs, lines, normalise_code, row_fields, shown, MAX_CODE};
 use super::{read_file, ReferenceError};
 
 /// One code's MUE.
@@ -81,6 +80,8 @@ pub struct MueTable {
     editions: Vec<MueEdition>,
     /// Codes from `--mue` files: win on every date.
     overrides: HashMap<String, Mue>,
+    /// The `--mue` files loaded, in order.
+    files: Vec<Arc<str>>,
 }
 
 impl MueTable {
@@ -123,7 +124,13 @@ impl MueTable {
         let rows = parse_rows(name, bytes, &source, None)?;
         let count = rows.len();
         self.overrides.extend(rows);
+        self.files.push(Arc::from(name));
         Ok(count)
+    }
+
+    /// The `--mue` files loaded (undated: their codes win on every date), in order.
+    pub fn files(&self) -> impl Iterator<Item = &str> + '_ {
+        self.files.iter().map(|f| &**f)
     }
 
     /// The dated tables, oldest first.
@@ -178,15 +185,6 @@ impl MueTable {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
-}
-
-/// Splits a row into fields: a row without quotes (every data row of the CMS file) by commas
-/// without allocating, any other with the CSV splitter. `None` for an unterminated quote.
-fn row_fields(line: &str) -> Option<Vec<Cow<'_, str>>> {
-    if !line.contains('"') {
-        return Some(line.split(',').map(Cow::Borrowed).collect());
-    }
-    csv_fields(line).map(|f| f.into_iter().map(Cow::Owned).collect())
 }
 
 fn parse_rows(

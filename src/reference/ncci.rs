@@ -5,7 +5,7 @@
 //! one row per edit: column 1, column 2, `*` if in existence prior to 1996, effective date
 //! `YYYYMMDD`, deletion date `YYYYMMDD` or `*`, modifier indicator `0`/`1`/`9`, rationale.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -157,11 +157,21 @@ impl Interner {
 }
 
 /// Practitioner PTP edits, indexed by code. Source 0 is always the seed.
+///
+/// Three kinds of source: the seed; dated editions (official quarterly files imported with
+/// `scrub837 refdata import ptp`), each in force from its effective date until the next
+/// edition's, when its edits replace the seed rows of the same pairs; and undated files
+/// (`--ncci`), in force on every date and hiding the seed rows of their pairs.
 #[derive(Debug, Clone)]
 pub struct NcciEdits {
     codes: Interner,
     texts: Interner,
     sources: Vec<EditSource>,
+    /// By source: the effective date of a dated edition's file, `None` for the seed and
+    /// `--ncci` files.
+    source_from: Vec<Option<NaiveDate>>,
+    /// By dated edition's effective date: the pairs (smaller code id first) it has.
+    dated_pairs: BTreeMap<NaiveDate, HashSet<(u32, u32)>>,
     edits: Vec<Stored>,
     /// By code id: indexes of the live edits naming the code in either column.
     by_code: Vec<Vec<u32>>,
@@ -173,10 +183,25 @@ impl Default for NcciEdits {
             codes: Interner::default(),
             texts: Interner::default(),
             sources: vec![EditSource::Seed],
+            source_from: vec![None],
+            dated_pairs: BTreeMap::new(),
             edits: Vec::new(),
             by_code: Vec::new(),
         }
     }
+}
+
+/// One dated PTP edition (an imported quarterly file, possibly in parts).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PtpEdition {
+    /// First date of service it applies to.
+    pub effective: NaiveDate,
+    /// Last date of service it applies to (the day before the next edition); `None` = open.
+    pub ends: Option<NaiveDate>,
+    /// The files that make it.
+    pub sources: Vec<String>,
+    /// Number of edits read from them.
+    pub edits: usize,
 }
 
 /// One data row, parsed.
@@ -292,20 +317,99 @@ impl NcciEdits {
     /// over the seed: a seed edit whose pair (in either column order) appears in any loaded
     /// file is no longer returned. On error nothing from the file is kept.
     pub fn add_official(&mut self, name: &str, bytes: &[u8]) -> Result<usize, ReferenceError> {
-        let source = self.sources.len() as u32;
-        self.sources.push(EditSource::File(Arc::from(name)));
+        let count = self.add_source(name, bytes, EditSource::File(Arc::from(name)), None)?;
+        self.supersede_seed();
+        Ok(count)
+    }
+
+    /// Adds an official CMS practitioner PTP file (or one part of it) as an edition in force
+    /// from `effective` until the next edition's effective date: on those dates its edits
+    /// apply (each within its own effective and deletion dates) and replace the seed rows of
+    /// the same pairs; before `effective` it has no effect. Several parts with the same
+    /// effective date make one edition. The layout and checks are those of
+    /// [`NcciEdits::add_official`]; on error nothing from the file is kept.
+    pub fn add_edition(
+        &mut self,
+        name: &str,
+        bytes: &[u8],
+        effective: NaiveDate,
+        source: EditSource,
+    ) -> Result<usize, ReferenceError> {
         let first_new = self.edits.len();
-        match self.add_rows(name, bytes, source, false) {
-            Ok(count) => {
-                self.supersede_seed();
-                Ok(count)
-            }
+        let count = self.add_source(name, bytes, source, Some(effective))?;
+        let pairs = self.dated_pairs.entry(effective).or_default();
+        for e in &self.edits[first_new..] {
+            pairs.insert(pair_key(e));
+        }
+        Ok(count)
+    }
+
+    /// Parses a file's rows as a new source; on error removes what it added.
+    fn add_source(
+        &mut self,
+        name: &str,
+        bytes: &[u8],
+        source: EditSource,
+        from: Option<NaiveDate>,
+    ) -> Result<usize, ReferenceError> {
+        let id = self.sources.len() as u32;
+        self.sources.push(source);
+        self.source_from.push(from);
+        let first_new = self.edits.len();
+        match self.add_rows(name, bytes, id, false) {
+            Ok(count) => Ok(count),
             Err(err) => {
                 self.rollback(first_new);
                 self.sources.pop();
+                self.source_from.pop();
                 Err(err)
             }
         }
+    }
+
+    /// The effective date of the dated edition in force on `date`, if any.
+    fn edition_on(&self, date: NaiveDate) -> Option<NaiveDate> {
+        self.dated_pairs.range(..=date).next_back().map(|(d, _)| *d)
+    }
+
+    /// True when edit `e` may apply on a date whose dated edition is `current`: a dated
+    /// edition's edits only while it is in force, a seed row unless the edition in force has
+    /// its pair, an undated file's always.
+    fn applies(&self, e: &Stored, current: Option<NaiveDate>) -> bool {
+        match self.source_from[e.source as usize] {
+            Some(from) => current == Some(from),
+            None if e.source == 0 => current
+                .and_then(|c| self.dated_pairs.get(&c))
+                .is_none_or(|pairs| !pairs.contains(&pair_key(e))),
+            None => true,
+        }
+    }
+
+    /// The dated editions, oldest first: effective date, the files that make it, and the
+    /// number of edits.
+    pub fn editions(&self) -> Vec<PtpEdition> {
+        self.dated_pairs
+            .keys()
+            .map(|&effective| {
+                let ids: Vec<usize> = (0..self.sources.len())
+                    .filter(|&i| self.source_from[i] == Some(effective))
+                    .collect();
+                PtpEdition {
+                    effective,
+                    ends: self
+                        .dated_pairs
+                        .range(effective.succ_opt().unwrap_or(effective)..)
+                        .next()
+                        .and_then(|(d, _)| d.pred_opt()),
+                    sources: ids.iter().map(|&i| self.sources[i].to_string()).collect(),
+                    edits: self
+                        .edits
+                        .iter()
+                        .filter(|e| ids.contains(&(e.source as usize)))
+                        .count(),
+                }
+            })
+            .collect()
     }
 
     /// Parses rows and appends them with `source`.
@@ -462,10 +566,12 @@ impl NcciEdits {
         let ib = self.code_id(b)?;
         let (la, lb) = (self.list(ia), self.list(ib));
         let shorter = if la.len() <= lb.len() { la } else { lb };
+        let current = self.edition_on(date);
         shorter
             .iter()
             .map(|&i| &self.edits[i as usize])
             .filter(|e| same_pair(e, ia, ib) && in_force(e.effective, e.deletion, date))
+            .filter(|e| self.applies(e, current))
             .max_by_key(|e| (e.source, e.effective))
             .map(|e| self.materialise(e))
     }
@@ -482,9 +588,10 @@ impl NcciEdits {
     /// The edits naming `code` in either column that are in force on `date`.
     pub fn pairs_on(&self, code: &str, date: NaiveDate) -> impl Iterator<Item = PtpEdit> + '_ {
         let list = self.code_id(code).map_or(&[][..], |id| self.list(id));
+        let current = self.edition_on(date);
         list.iter()
             .map(|&i| &self.edits[i as usize])
-            .filter(move |e| in_force(e.effective, e.deletion, date))
+            .filter(move |e| in_force(e.effective, e.deletion, date) && self.applies(e, current))
             .map(|e| self.materialise(e))
     }
 
@@ -504,13 +611,63 @@ impl NcciEdits {
         self.len() == 0
     }
 
-    /// The files loaded so far, in order.
+    /// The undated files (`--ncci`) loaded so far, in order; see [`NcciEdits::editions`] for
+    /// the dated ones.
     pub fn files(&self) -> impl Iterator<Item = &str> + '_ {
-        self.sources.iter().filter_map(|s| match s {
-            EditSource::File(path) => Some(&**path),
-            EditSource::Seed | EditSource::Bundled(_) => None,
-        })
+        self.sources
+            .iter()
+            .zip(&self.source_from)
+            .filter_map(|(s, from)| match s {
+                EditSource::File(path) if from.is_none() => Some(&**path),
+                _ => None,
+            })
     }
+}
+
+/// The PTP sources a run used, for its report: the seed and every loaded file.
+pub(crate) fn used_json(edits: &NcciEdits, dates: &BTreeSet<NaiveDate>) -> Vec<serde_json::Value> {
+    let mut out = vec![serde_json::json!({
+        "kind": "ncci_ptp",
+        "edition": "seed rows",
+        "source": "bundled data/ncci/ptp-seed.txt (seed rows, not a CMS file)",
+        "effective": null,
+        "ends": null,
+        "rules": ["NCCI-PTP"],
+    })];
+    for edition in edits.editions() {
+        let judged = dates
+            .iter()
+            .filter(|&&d| edits.edition_on(d) == Some(edition.effective))
+            .count();
+        if judged == 0 {
+            continue;
+        }
+        out.push(serde_json::json!({
+            "kind": "ncci_ptp",
+            "edition": format!("practitioner PTP effective {}", edition.effective),
+            "source": edition.sources.join(", "),
+            "effective": edition.effective,
+            "ends": edition.ends,
+            "rules": ["NCCI-PTP"],
+            "dates_of_service": judged,
+        }));
+    }
+    for file in edits.files() {
+        out.push(serde_json::json!({
+            "kind": "ncci_ptp",
+            "edition": "--ncci file (every date of service)",
+            "source": file,
+            "effective": null,
+            "ends": null,
+            "rules": ["NCCI-PTP"],
+        }));
+    }
+    out
+}
+
+/// A pair in either column order: the smaller code id first.
+fn pair_key(e: &Stored) -> (u32, u32) {
+    (e.column1.min(e.column2), e.column1.max(e.column2))
 }
 
 fn same_pair(e: &Stored, a: u32, b: u32) -> bool {
@@ -588,6 +745,57 @@ Column 1\tColumn 2\t*=in existence\tEffective\tDeletion\tModifier\tPTP Edit Rati
         // The other seed row stays.
         assert!(edits.pair("97161", "97140", date(2022, 1, 1)).is_some());
         assert_eq!(edits.len(), 3);
+    }
+
+    #[test]
+    fn dated_editions_apply_from_their_date_until_the_next() {
+        let mut edits = NcciEdits::parse_seed("seed.txt", SEED).unwrap();
+        let src = |n: &str| EditSource::File(Arc::from(n));
+        let april = official(
+            "97140\t97012\t\t20200101\t*\t0\tapril\n97110\t97530\t\t20200101\t*\t1\tapril\n",
+        );
+        let july = official("97110\t97530\t\t20200101\t*\t0\tjuly\n");
+        assert_eq!(
+            edits
+                .add_edition("a.txt", &april, date(2026, 4, 1), src("a.txt"))
+                .unwrap(),
+            2
+        );
+        edits
+            .add_edition("j.txt", &july, date(2026, 7, 1), src("j.txt"))
+            .unwrap();
+        // Before April: the seed only.
+        let e = edits.pair("97012", "97140", date(2026, 3, 31)).unwrap();
+        assert_eq!(e.source, EditSource::Seed);
+        assert!(edits.pair("97110", "97530", date(2026, 3, 31)).is_none());
+        // April edition: its edit replaces the seed row of the pair.
+        let e = edits.pair("97012", "97140", date(2026, 4, 1)).unwrap();
+        assert_eq!(&*e.rationale, "april");
+        assert_eq!(edits.pairs_on("97530", date(2026, 6, 30)).count(), 1);
+        // July edition: April's edits are gone; the seed row without a July edit is back.
+        let e = edits.pair("97110", "97530", date(2026, 7, 1)).unwrap();
+        assert_eq!(&*e.rationale, "july");
+        let e = edits.pair("97012", "97140", date(2026, 7, 1)).unwrap();
+        assert_eq!(e.source, EditSource::Seed);
+        let listed = edits.editions();
+        assert_eq!(listed.len(), 2);
+        assert_eq!(listed[0].ends, Some(date(2026, 6, 30)));
+        assert_eq!(listed[0].sources, vec!["a.txt".to_string()]);
+        assert_eq!(listed[1].ends, None);
+        assert_eq!(edits.files().count(), 0);
+        // A malformed part keeps nothing and adds no edition.
+        let bad = official("97110\t97530\t\t2020\t*\t0\tx\n");
+        assert!(edits
+            .add_edition("b.txt", &bad, date(2026, 10, 1), src("b.txt"))
+            .is_err());
+        assert_eq!(edits.editions().len(), 2);
+        assert_eq!(
+            &*edits
+                .pair("97110", "97530", date(2026, 11, 1))
+                .unwrap()
+                .rationale,
+            "july"
+        );
     }
 
     #[test]

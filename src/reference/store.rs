@@ -11,7 +11,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 
 use super::ncci::EditSource;
 use super::{read_file, IcdEdition, Reference, ReferenceError, TaxonomyCodes};
@@ -25,6 +25,12 @@ pub enum Kind {
     Mue,
     /// A NUCC taxonomy CSV (`nucc_taxonomy_NNN.csv`).
     Taxonomy,
+    /// A CMS NCCI practitioner PTP quarterly file, or one of its parts
+    /// (`ccipra-v321r0-f1.txt`, tab-delimited).
+    Ptp,
+    /// A CMS PFS Relative Value File (`PPRRVU25_JAN.csv`): the fee schedule of the calendar
+    /// year of its effective date.
+    Pprrvu,
 }
 
 impl Kind {
@@ -34,6 +40,8 @@ impl Kind {
             "icd10cm" | "icd-10-cm" | "icd" => Some(Kind::Icd10cm),
             "mue" => Some(Kind::Mue),
             "taxonomy" | "nucc" => Some(Kind::Taxonomy),
+            "ptp" | "ncci" | "ncci-ptp" => Some(Kind::Ptp),
+            "pprrvu" | "rvu" | "fees" => Some(Kind::Pprrvu),
             _ => None,
         }
     }
@@ -44,6 +52,8 @@ impl Kind {
             Kind::Icd10cm => "icd10cm",
             Kind::Mue => "mue",
             Kind::Taxonomy => "taxonomy",
+            Kind::Ptp => "ptp",
+            Kind::Pprrvu => "pprrvu",
         }
     }
 }
@@ -175,12 +185,28 @@ fn load_into(
             reference.taxonomy = set;
             Ok(said)
         }
+        Kind::Ptp => {
+            let source = EditSource::File(format!("imported {original}").into());
+            let count = reference.ncci.add_edition(name, bytes, effective, source)?;
+            Ok(format!("NCCI PTP edits from {effective}: {count} edits"))
+        }
+        Kind::Pprrvu => {
+            let year = effective.year();
+            let source = format!("imported {original}");
+            let count = reference.fees.add_pprrvu(name, bytes, year, &source)?;
+            Ok(format!(
+                "Medicare fee schedule {year} (dates of service in {year}): {count} codes"
+            ))
+        }
     }
 }
 
 /// The effective date a file's name implies: `..._Eff_04-01-2026.csv` (MUE),
 /// `icd10cm_order_2027.txt` (FY2027: 2026-10-01; `April` or `Jan` in the name for the
-/// mid-year updates), `nucc_taxonomy_261.csv` (26.1: 2026-07-01; x.0: January 1).
+/// mid-year updates), `nucc_taxonomy_261.csv` (26.1: 2026-07-01; x.0: January 1),
+/// `ccipra-v321r0-f1.txt` (NCCI version 32.1: 2026-04-01; version N.0 is January of 1994 + N,
+/// N.1 April, N.2 July, N.3 October), `PPRRVU25_JAN.csv` or `PPRRVU2026_Jul_nonQPP.csv`
+/// (the fee schedule of 2025 or 2026: January 1).
 pub fn effective_from_name(kind: Kind, name: &str) -> Option<NaiveDate> {
     let base = name.rsplit(['/', '\\']).next()?.to_ascii_lowercase();
     match kind {
@@ -203,6 +229,32 @@ pub fn effective_from_name(kind: Kind, name: &str) -> Option<NaiveDate> {
             let year: i32 = digits.get(..digits.len().checked_sub(1)?)?.parse().ok()?;
             let month = if digits.ends_with('1') { 7 } else { 1 };
             NaiveDate::from_ymd_opt(2000 + year, month, 1)
+        }
+        Kind::Ptp => {
+            let at = base.find("-v")? + 2;
+            let digits = base.get(at..at + 3)?;
+            if !digits.bytes().all(|b| b.is_ascii_digit()) {
+                return None;
+            }
+            let version: i32 = digits.get(..2)?.parse().ok()?;
+            let quarter: u32 = digits.get(2..)?.parse().ok()?;
+            if quarter > 3 {
+                return None;
+            }
+            NaiveDate::from_ymd_opt(1994 + version, 1 + 3 * quarter, 1)
+        }
+        Kind::Pprrvu => {
+            let digits: String = base
+                .strip_prefix("pprrvu")?
+                .chars()
+                .take_while(char::is_ascii_digit)
+                .collect();
+            let year: i32 = match digits.len() {
+                2 => 2000 + digits.parse::<i32>().ok()?,
+                4 => digits.parse().ok()?,
+                _ => return None,
+            };
+            NaiveDate::from_ymd_opt(year, 1, 1)
         }
     }
 }
@@ -274,7 +326,12 @@ pub fn import(
 
     let mut list: Vec<Entry> = entries(dir)?
         .into_iter()
-        .filter(|e| !(e.kind == kind && e.effective == effective))
+        // A PTP edition comes in parts (f1..f4): a part replaces only the same part.
+        .filter(|e| {
+            !(e.kind == kind
+                && e.effective == effective
+                && (kind != Kind::Ptp || e.original == original))
+        })
         .collect();
     list.push(Entry {
         kind,
@@ -356,19 +413,27 @@ pub fn list(reference: &Reference, dir: Option<&Path>) -> String {
         t.source
     ));
     let years = reference.fees.years();
-    out.push_str(&format!(
-        "Medicare fee schedule (money at stake): {} (bundled data/fee-schedule; a later year uses the nearest earlier one)\n",
-        years.iter().map(i32::to_string).collect::<Vec<_>>().join(", ")
-    ));
+    out.push_str("Medicare fee schedule (money at stake), by year of service (a later year uses the nearest earlier one):\n");
+    for year in years {
+        out.push_str(&format!("  {year}  {}\n", reference.fees.source(year)));
+    }
     let files: Vec<&str> = reference.ncci.files().collect();
     out.push_str(&format!(
-        "NCCI PTP (NCCI-PTP, T97012-NCCI-97140): bundled seed (not a CMS file){}\n",
+        "NCCI PTP (NCCI-PTP): bundled seed (not a CMS file){}\n",
         if files.is_empty() {
             String::new()
         } else {
             format!(" plus {}", files.join(", "))
         }
     ));
+    for e in reference.ncci.editions() {
+        out.push_str(&format!(
+            "  from {}  {:>6} edits  {}  (wins over the seed rows of its pairs from this date)\n",
+            e.effective,
+            e.edits,
+            e.sources.join(", ")
+        ));
+    }
     match dir {
         Some(d) => out.push_str(&format!("Imported data directory: {}\n", d.display())),
         None => out.push_str("Imported data directory: none (set SCRUB837_DATA or HOME)\n"),
@@ -406,5 +471,24 @@ mod tests {
             Some(date(2026, 7, 1))
         );
         assert_eq!(effective_from_name(Kind::Icd10cm, "codes.txt"), None);
+        assert_eq!(
+            effective_from_name(Kind::Ptp, "ccipra-v321r0-f1.txt"),
+            Some(date(2026, 4, 1))
+        );
+        assert_eq!(
+            effective_from_name(Kind::Ptp, "ccipra-v320r1-f4.txt"),
+            Some(date(2026, 1, 1))
+        );
+        assert_eq!(effective_from_name(Kind::Ptp, "ccipra-v327r0-f1.txt"), None);
+        assert_eq!(effective_from_name(Kind::Ptp, "ptp.txt"), None);
+        assert_eq!(
+            effective_from_name(Kind::Pprrvu, "PPRRVU25_JAN.csv"),
+            Some(date(2025, 1, 1))
+        );
+        assert_eq!(
+            effective_from_name(Kind::Pprrvu, "PPRRVU2026_Jul_nonQPP.csv"),
+            Some(date(2026, 1, 1))
+        );
+        assert_eq!(effective_from_name(Kind::Pprrvu, "rvu.csv"), None);
     }
 }

@@ -102,6 +102,15 @@ pub(crate) fn normalise_code<'b>(code: &str, buf: &'b mut [u8; MAX_CODE]) -> Opt
 }
 
 /// True for a HCPCS/CPT code as the CMS files write it: five ASCII letters or digits.
+/// Splits a CSV row into fields: a row without quotes (most rows of the CMS files) by commas
+/// without allocating, any other with [`csv_fields`]. `None` for an unterminated quote.
+pub(crate) fn row_fields(line: &str) -> Option<Vec<Cow<'_, str>>> {
+    if !line.contains('"') {
+        return Some(line.split(',').map(Cow::Borrowed).collect());
+    }
+    csv_fields(line).map(|f| f.into_iter().map(Cow::Owned).collect())
+}
+
 pub(crate) fn is_hcpcs(code: &str) -> bool {
     code.len() == 5 && code.bytes().all(|b| b.is_ascii_alphanumeric())
 }

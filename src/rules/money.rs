@@ -55,6 +55,18 @@ fn price_line(claim: &Claim, fees: &FeeSchedule, i: usize) -> Priced {
 }
 
 fn price_code(fees: &FeeSchedule, code: &str, date: NaiveDate) -> Priced {
+    let mut priced = price_code_from(fees, code, date);
+    // An imported schedule (`refdata import pprrvu`) is named; the bundled one is implied.
+    let year_used = fees
+        .latest_year_at_or_before(date.year(), code, false)
+        .map(|f| f.year);
+    if let Some(from) = year_used.and_then(|y| fees.imported_source(y)) {
+        priced.says = format!("{}; fee schedule {from}", priced.says);
+    }
+    priced
+}
+
+fn price_code_from(fees: &FeeSchedule, code: &str, date: NaiveDate) -> Priced {
     let year = date.year();
     match fees.latest_year_at_or_before(year, code, false) {
         Some(found) if found.year == year => Priced {

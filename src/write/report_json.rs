@@ -6,6 +6,7 @@
 //! {"file": ..., "profile_forced": ..., "claims": [ {claim}, ... ],
 //!  "problems": [ ... ], "acknowledgments": {...},
 //!  "accounting": {"claims": {...}, "findings": N, "medicare_amount_at_stake_cents": N},
+//!  "reference_editions": [ {edition}, ... ],
 //!  "outputs": {"written": [...], "not_written": {name: why}}}
 //! ```
 //!
@@ -13,12 +14,17 @@
 //! `rejected_277ca`, `rejected_999`, `rejected_ta1`), CLM02 in cents, the Medicare amount at
 //! stake, and every finding with its location, 277CA codes and repair (old and new values;
 //! hidden for subscriber and patient segments, which hold protected health information).
+//!
+//! `reference_editions` names every reference edition the run used (ICD-10-CM releases and
+//! MUE tables by the dates of service judged, fee-schedule years, NUCC version, NCCI PTP
+//! sources): see [`crate::reference::EditionsUsed::to_json`].
 
 use std::io::{self, Write};
 
 use serde_json::{json, Value};
 
 use crate::check::ClaimResult;
+use crate::reference::EditionsUsed;
 use crate::x12::Problem;
 
 /// Where a claim went.
@@ -51,6 +57,7 @@ pub struct ReportWriter<W: Write> {
     out: W,
     file: String,
     claims: u64,
+    editions: EditionsUsed,
 }
 
 impl<W: Write> ReportWriter<W> {
@@ -61,12 +68,14 @@ impl<W: Write> ReportWriter<W> {
             out,
             file: file.to_string(),
             claims: 0,
+            editions: EditionsUsed::default(),
         })
     }
 
     /// Adds one claim.
     pub fn claim(&mut self, result: &ClaimResult, outcome: Outcome) -> io::Result<()> {
         let claim = &result.claim;
+        self.editions.note_claim(claim);
         let findings: Vec<Value> = result
             .findings
             .iter()
@@ -104,22 +113,30 @@ impl<W: Write> ReportWriter<W> {
         Ok(())
     }
 
+    /// The dates of service of the claims written so far, for naming the editions used.
+    pub fn editions_used(&self) -> &EditionsUsed {
+        &self.editions
+    }
+
     /// Closes the report with the envelope and structure problems, the acknowledgment
-    /// decisions and the accounting.
+    /// decisions, the accounting and the reference editions used (see
+    /// [`ReportWriter::editions_used`]).
     pub fn finish<'p>(
         mut self,
         problems: impl Iterator<Item = &'p Problem>,
         acknowledgments: Value,
         accounting: Value,
+        reference_editions: Value,
         outputs: Value,
     ) -> io::Result<W> {
         let problems: Vec<&Problem> = problems.collect();
         write!(
             self.out,
-            "\n],\"problems\":{},\"acknowledgments\":{},\"accounting\":{},\"outputs\":{}}}\n",
+            "\n],\"problems\":{},\"acknowledgments\":{},\"accounting\":{},\"reference_editions\":{},\"outputs\":{}}}\n",
             json!(problems),
             acknowledgments,
             accounting,
+            reference_editions,
             outputs
         )?;
         Ok(self.out)

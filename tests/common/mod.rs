@@ -4,6 +4,7 @@
 
 pub mod checks;
 pub mod pyx12;
+pub mod refdata;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
