@@ -372,6 +372,10 @@ pub fn rules_command() -> i32 {
 
 /// `scrub837 explain ID`: the full text of one rule.
 pub fn explain_command(id: &str) -> i32 {
+    if let Some((x12_id, text)) = X12_KINDS.iter().find(|(k, _)| k.eq_ignore_ascii_case(id)) {
+        print!("{x12_id}: {}", text.trim_start());
+        return EXIT_CLEAN;
+    }
     let rules = crate::rules::catalog();
     let Some(rule) = rules.iter().find(|r| r.info().id.eq_ignore_ascii_case(id)) else {
         eprintln!("error: no rule '{id}'; `scrub837 rules` lists them");
@@ -390,3 +394,110 @@ pub fn explain_command(id: &str) -> i32 {
     print!("{text}");
     EXIT_CLEAN
 }
+
+/// The syntax and envelope ids the reader reports (they are answered by the TA1 and 999, not
+/// by claim rules), with what `explain` says of each; the catalog's X12 table in words.
+const X12_KINDS: &[(&str, &str)] = &[
+    (
+        "X12-ISA",
+        "\
+an ISA field that is not valid or not of its fixed width
+
+What it checks: the interchange header is 106 characters with four distinct delimiters, and
+each ISA field has its fixed width and an allowed value (qualifiers, date, time, version,
+control number, acknowledgment request, usage indicator). An ISA of the wrong width is still
+read, by counting its separators.
+
+Answer: a TA1 with TA104 R and the TA105 note code of the first bad field (for example 006 for
+ISA06); the interchange's claims are counted as rejected by the TA1 and go in no other output.
+A 4010 standards id in ISA11 gets TA1 E (016): the data inside still frames.
+
+How to fix: pad every ISA field to its fixed width with spaces (ISA02/04 10, ISA06/08 15,
+ISA13 9 digits) and use the 5010 values; most translators have a 'fixed-width ISA' setting.
+",
+    ),
+    (
+        "X12-CONTROL",
+        "\
+envelope counts and control numbers
+
+What it checks: ISA13 = IEA02, GS06 = GE02, ST02 = SE02; IEA01, GE01 and SE01 count what they
+close; every ISA, GS and ST is closed; an ISA13 is not repeated from the same sender in one
+input, a GS06 within an interchange, an ST02 within a group.
+
+Answer: the TA1 for interchange problems (note codes 001, 021, 022, 023, 024, 025), the 999's
+AK9 for a group (AK905), the 999's IK5 for a set (IK502 2, 3, 4, 23).
+
+How to fix: let the translator compute counts and control numbers; never reuse a control
+number for a new file.
+",
+    ),
+    (
+        "X12-STRUCTURE",
+        "\
+segment order and loops per the 837P grammar
+
+What it checks: every segment of an 837P set is one the 005010X222A1 guide allows where it
+stands (segments that share one position, told apart by qualifier, may come in any order);
+required segments and loops are present; nothing repeats beyond its maximum; HL and LX numbers
+run 1, 2, 3 and every HL parent exists; every CLM sits under a subscriber or patient level.
+
+Answer: the 999 rejects the set: IK3 names the segment (for a missing one, the segment that
+was expected and where), IK304 the error, IK5 R; the set's claims are counted as rejected by
+the 999.
+
+How to fix: correct the segment order or add the missing segment in the billing system's
+export; resubmit the set.
+",
+    ),
+    (
+        "X12-ELEMENT",
+        "\
+an element the guide does not allow as sent
+
+What it checks: required elements present, lengths within the element's minimum and maximum,
+data types (numbers, dates, times), and code values the guide lists for the element.
+
+Answer: the 999 rejects the set with an IK3 for the segment and an IK4 naming the element,
+component and repetition, the data element reference number (IK402), the error (IK403) and a
+copy of the bad code (IK404, codes only, never patient data).
+
+How to fix: send the value in the form the 837P guide gives for that element.
+",
+    ),
+    (
+        "X12-GUIDE",
+        "\
+a transaction set of another guide or version
+
+What it checks: each set is an 837P of 005010X222A1 (or the A2 errata): ST01 837 and ST03 equal
+to GS08.
+
+Answer: another guide or version (837I X223, 837D X224, X291, X298, 4010) gets IK5 R with IK502
+I6, another transaction IK502 1, an ST03 other than GS08 IK502 19; every CLM inside is counted
+as rejected by the 999. A pre-A1 005010X222 set is read with the A1 grammar and only warned:
+the A1 errata changed codes and notes, not the loop structure.
+
+How to fix: send professional claims as 005010X222A1 in GS08 and ST03; send other claim types to
+a tool for their guide.
+",
+    ),
+    (
+        "X12-FORMAT",
+        "\
+input read although it is not quite X12 (a warning)
+
+What it checks: a UTF-8 byte-order mark, white space or other bytes before the first ISA (when
+an ISA starts within the first 4 KiB), white space, Ctrl-Z or NUL padding after the last
+segment, a line feed or carriage return as segment terminator, indentation before segment ids.
+Each kind is reported once per input.
+
+Answer: nothing is rejected; the data is read as if it were clean, and the corrected 837P is
+written without the extra bytes. UTF-16 text, or junk with no ISA in the first 4 KiB, cannot be
+read: a clear error (exit 2).
+
+How to fix: export plain ASCII X12 with a printable segment terminator (usually ~) and no
+padding; many payers refuse these files outright.
+",
+    ),
+];

@@ -355,3 +355,34 @@ fn the_bundled_seeds_drive_ncci_and_mue_rules_on_their_samples() {
     )
     .is_empty());
 }
+
+/// The X12-* ids of the catalog's syntax table, which the reader prints on findings.
+fn catalog_x12_ids() -> Vec<String> {
+    let catalog = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/rule-catalog.md");
+    let text = std::fs::read_to_string(&catalog).expect("docs/rule-catalog.md in the repository");
+    text.lines()
+        .filter_map(|l| l.strip_prefix("| "))
+        .filter_map(|l| l.split(' ').next())
+        .filter(|id| id.starts_with("X12-"))
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn every_x12_id_the_reader_prints_is_explained() {
+    let ids = catalog_x12_ids();
+    assert!(ids.len() >= 6, "X12 ids in the catalog: {ids:?}");
+    for id in &ids {
+        let explained = Command::cargo_bin("scrub837")
+            .unwrap()
+            .args(["explain", id])
+            .output()
+            .unwrap();
+        assert!(explained.status.success(), "explain {id}");
+        let text = String::from_utf8_lossy(&explained.stdout);
+        assert!(text.starts_with(&format!("{id}: ")), "explain {id}: {text}");
+        for part in ["What it checks", "Answer", "How to fix"] {
+            assert!(text.contains(part), "explain {id} says nothing of {part}");
+        }
+    }
+}
