@@ -157,11 +157,26 @@ fn a_loaded_mue_file_limits_units_for_any_code() {
 
 #[test]
 fn output_is_the_same_with_one_and_two_threads() {
+    // Several of the parallel pipeline's batches (1,024 claims each), in the dev profile.
+    same_output_with_one_and_two_threads(5_000);
+}
+
+/// The same on 100,000 claims. Slow in the dev profile: `#[ignore]`, run by `.ci/run` in
+/// release.
+#[test]
+#[ignore = "heavy; run by .ci/run in release (cargo test --release -- --ignored)"]
+fn output_of_100_000_claims_is_the_same_with_one_and_two_threads() {
+    same_output_with_one_and_two_threads(100_000);
+}
+
+/// Checks a generated file of `claims` claims with one thread and with two: the same bytes
+/// on standard output and standard error, the same exit code.
+fn same_output_with_one_and_two_threads(claims: u32) {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("generated.837");
     Command::cargo_bin("scrub837")
         .unwrap()
-        .args(["generate", "--claims", "100000", "--out"])
+        .args(["generate", "--claims", &claims.to_string(), "--out"])
         .arg(&file)
         .assert()
         .success();

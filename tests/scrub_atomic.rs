@@ -6,7 +6,8 @@
 //! * **Killed mid-run** (`killed_scrub_leaves_only_old_or_complete_new_outputs`): the output
 //!   directory starts with the complete outputs of an earlier scrub of a *different* small
 //!   file with the same stem (all five kinds, a TA1 included). A scrub of a generated
-//!   40,000-claim file (a 15 MB corrected file, a 17 MB report) into it is killed with
+//!   10,000-claim file (40,000 in the heavy version `killed_scrub_of_a_big_input_...`: a
+//!   15 MB corrected file, a 17 MB report) into it is killed with
 //!   SIGKILL the moment the first output is replaced and, in another run, the moment a second
 //!   one is (the commit phase, where old and new meet), then at 20 %, 50 % and 90 % of the
 //!   time the run took to reach its first commit (while the unnamed outputs are being
@@ -49,8 +50,11 @@ use std::time::{Duration, Instant};
 
 /// The stem every input here shares, so old and new outputs have the same names.
 const NAME: &str = "batch";
-/// Claims in the big input: a few seconds of scrubbing in the dev profile.
+/// Claims in the big input of the heavy kill test (`#[ignore]`, run in release by `.ci/run`).
 const BIG_CLAIMS: u32 = 40_000;
+/// Claims in the big input of the default kill test: a second or two of scrubbing in the dev
+/// profile, still long enough for every kill to land before the run ends.
+const SMALL_BIG_CLAIMS: u32 = 10_000;
 /// Claims in the input of the write-failure case: outputs of about 2 MB.
 const MEDIUM_CLAIMS: u32 = 5_000;
 /// Fixed acknowledgment time, so that two runs of one input write the same bytes.
@@ -394,6 +398,19 @@ fn spawn_scrub(input: &Path, dir: &Path) -> std::process::Child {
 
 #[test]
 fn killed_scrub_leaves_only_old_or_complete_new_outputs() {
+    killed_scrub_case(SMALL_BIG_CLAIMS);
+}
+
+/// The same with the 40,000-claim input (a 15 MB corrected file): longer windows between the
+/// commits. Slow in the dev profile: `#[ignore]`, run by `.ci/run` in release.
+#[test]
+#[ignore = "heavy; run by .ci/run in release (cargo test --release -- --ignored)"]
+fn killed_scrub_of_a_big_input_leaves_only_old_or_complete_new_outputs() {
+    killed_scrub_case(BIG_CLAIMS);
+}
+
+/// Kills scrubs of a generated `claims`-claim input at every phase (see the module comment).
+fn killed_scrub_case(claims: u32) {
     let started = Instant::now();
     let tmp = tempfile::tempdir().expect("temp dir");
     let old_input = tmp.path().join("old").join(format!("{NAME}.837"));
@@ -401,7 +418,7 @@ fn killed_scrub_leaves_only_old_or_complete_new_outputs() {
     std::fs::create_dir_all(old_input.parent().expect("parent")).expect("mkdir");
     std::fs::create_dir_all(new_input.parent().expect("parent")).expect("mkdir");
     write_old_input(&old_input);
-    generate(BIG_CLAIMS, &new_input);
+    generate(claims, &new_input);
 
     // The old outputs: a small, different input under the same stem, all five kinds.
     let old_dir = tmp.path().join("old-outputs");
@@ -429,11 +446,11 @@ fn killed_scrub_leaves_only_old_or_complete_new_outputs() {
     );
     let corrected_len = new[&format!("{NAME}.corrected.837")].len();
     assert!(
-        corrected_len > 10_000_000,
+        corrected_len > claims as usize * 250,
         "the corrected file should be large, is {corrected_len} bytes"
     );
     eprintln!(
-        "uninterrupted scrub of {BIG_CLAIMS} claims: {full:.2?}, corrected file {corrected_len} bytes"
+        "uninterrupted scrub of {claims} claims: {full:.2?}, corrected file {corrected_len} bytes"
     );
 
     let dir = tmp.path().join("out");
