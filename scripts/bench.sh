@@ -15,6 +15,8 @@
 #   BENCH_ALLOC_CLAIMS=10000  claims in the file the allocation counter reads
 #   BENCH_NOTE="..."    a line about the conditions, printed in BENCHMARKS.md
 #   BENCH_OUT=BENCHMARKS.md   where to write the results
+#   BENCH_REPORT_ONLY=1 measure nothing: write BENCHMARKS.md again from the last run's
+#                       figures (bench-data/), e.g. after changing this script's table
 #   PYX12_VENV          a virtual environment with pyx12 4.0.0 (default target/pyx12-venv,
 #                       made on first use like the tests do)
 # Generated files and outputs go to bench-data/ (git-ignored) and are never committed; the
@@ -68,10 +70,12 @@ median() {
 # Results, one line per measurement:
 #   size command threads wall_s cpu_s rss_kb output_bytes
 results="$data/results.txt"
-: > "$results"
 # Output files of the last scrub per size and thread count: size threads name bytes
 outputs="$data/outputs.txt"
-: > "$outputs"
+if [ "${BENCH_REPORT_ONLY:-0}" != 1 ]; then
+  : >"$results"
+  : >"$outputs"
+fi
 
 # Microseconds since the epoch (bash 5's EPOCHREALTIME: /usr/bin/time's wall clock has only
 # 10 ms steps, too coarse for the memchr scan of the small file).
@@ -133,6 +137,11 @@ measure() {
   fi
   echo "$size $command $threads $(printf '%s\n' "${walls[@]}" | median) $(printf '%s\n' "${cpus[@]}" | median) $(printf '%s\n' "${rsses[@]}" | median) $out_bytes" >>"$results"
 }
+
+if [ "${BENCH_REPORT_ONLY:-0}" = 1 ]; then
+  # shellcheck source=/dev/null
+  source "$data/facts.sh"
+else
 
 # --- machine facts ---------------------------------------------------------------------------
 
@@ -210,6 +219,9 @@ if [ -n "$alloc_example" ]; then
 fi
 
 load_after=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || true)
+declare -p cores cpu_model mem_total load_before load_after kernel rustc_version commit dirty \
+  started pyx12_line alloc_text runs | sed 's/^declare -- /declare -g /' >"$data/facts.sh"
+fi
 
 # --- BENCHMARKS.md ---------------------------------------------------------------------------
 
@@ -228,7 +240,8 @@ load_after=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || true)
   fi
   echo
   echo "Inputs are made by \`scrub837 generate --claims N\` and read from the page cache."
-  echo "Columns: MB/s and claims/s from wall time; CPU µs per claim is (user + sys) / claims;"
+  echo "Columns: MB/s and claims/s from wall time; MB per CPU second and CPU µs per claim from"
+  echo "user + sys time (these depend least on what else the machine runs);"
   echo "peak RSS from /usr/bin/time; output is what the command writes (parse and check:"
   echo "standard output; scrub: every file in its output directory); the last column is this"
   echo "command's wall time over the memchr scan's on the same file (how many times slower"
@@ -238,15 +251,16 @@ load_after=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || true)
     echo
     echo "## $size: $claims claims, $(awk -v b="$bytes" 'BEGIN { printf "%.1f", b / 1e6 }') MB"
     echo
-    echo "| command | threads | wall s | MB/s | claims/s | CPU µs/claim | peak RSS MB | output MB | × memchr time |"
-    echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+    echo "| command | threads | wall s | MB/s | claims/s | MB/CPU-s | CPU µs/claim | peak RSS MB | output MB | × memchr time |"
+    echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
     base=$(awk -v s="$size" '$1 == s && $2 == "memchr" { print $4 }' "$results")
     awk -v s="$size" -v claims="$claims" -v bytes="$bytes" -v base="$base" '
       $1 == s {
         wall = $4; cpu = $5; rss = $6; out = $7
         w = (wall > 0) ? wall : 0.005
-        printf "| %s | %s | %.3f | %.1f | %.0f | %.2f | %.1f | %s | %.1f |\n",
-          $2, $3, wall, bytes / 1e6 / w, claims / w, cpu * 1e6 / claims, rss / 1024,
+        c = (cpu > 0) ? cpu : 0.005
+        printf "| %s | %s | %.3f | %.1f | %.0f | %.0f | %.2f | %.1f | %s | %.1f |\n",
+          $2, $3, wall, bytes / 1e6 / w, claims / w, bytes / 1e6 / c, cpu * 1e6 / claims, rss / 1024,
           (out > 0) ? sprintf("%.1f", out / 1e6) : "-", w / ((base > 0) ? base : 0.005)
       }' "$results"
     echo
