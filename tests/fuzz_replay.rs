@@ -5,12 +5,18 @@
 //!   consumed (all of it on a clean end), and reading in 1..=7 byte
 //!   chunks must give the same segments and outcome as reading the input in one piece.
 //!
+//! - `check`: the whole file through the check engine must not panic, and every claim read
+//!   must be handed out.
+//!
 //! The loops are copied from fuzz/fuzz_targets/ on purpose: this test cannot depend on the
-//! fuzz crate. Keep them in step.
+//! fuzz crate. Keep them in step (the `reader` loop here does more than the target: it also
+//! writes each claim's JSON record and the acknowledgments). The `scrub` corpus is replayed
+//! by tests/scrub.rs.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
+use scrub837::check::{CheckOptions, Checked, Engine};
 use scrub837::read::{ClaimReader, Event};
 use scrub837::x12::{IsaProblem, ReadErrorKind, SegmentReader};
 
@@ -270,6 +276,30 @@ fn corpus_is_present() {
 #[test]
 fn reader_replays_without_panic() {
     replay(&all_inputs(), read_claims);
+}
+
+#[test]
+fn check_replays_without_panic() {
+    let engine = Engine::new(&CheckOptions::default()).expect("the engine loads");
+    for path in corpus("check") {
+        let file = path.display().to_string();
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let mut claims = 0u64;
+            let checked = engine.check_path(&file, |checked| {
+                if let Checked::Claim(_) = checked {
+                    claims += 1;
+                }
+                Ok(())
+            });
+            if let Ok(summary) = checked {
+                assert_eq!(summary.claims, claims, "every claim read is handed out");
+            }
+        }));
+        if let Err(panic) = outcome {
+            eprintln!("failed on {file}");
+            std::panic::resume_unwind(panic);
+        }
+    }
 }
 
 #[test]
