@@ -6,7 +6,8 @@
 //!   chunks must give the same segments and outcome as reading the input in one piece.
 //!
 //! - `check`: the whole file through the check engine must not panic, and every claim read
-//!   must be handed out.
+//!   must be handed out (the `reader` corpus and any `check` corpus or regressions: a
+//!   minimized `check` corpus is about 1,100 files and 6 MB, too big to keep).
 //!
 //! The loops are copied from fuzz/fuzz_targets/ on purpose: this test cannot depend on the
 //! fuzz crate. Keep them in step (the `reader` loop here does more than the target: it also
@@ -281,7 +282,9 @@ fn reader_replays_without_panic() {
 #[test]
 fn check_replays_without_panic() {
     let engine = Engine::new(&CheckOptions::default()).expect("the engine loads");
-    for path in corpus("check") {
+    let mut files = corpus("check");
+    files.extend(corpus("reader"));
+    for path in files {
         let file = path.display().to_string();
         let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             let mut claims = 0u64;
