@@ -8,7 +8,10 @@
 use chrono::{Datelike, NaiveDate};
 
 use super::index::line_date;
-use super::{Action, Context, Family, Finding, Repair, RepairKind, Rule, RuleInfo, StcCodes};
+use super::{
+    Action, Context, Family, Finding, Location, Repair, RepairKind, Rule, RuleInfo, StcCodes,
+};
+use crate::diag::Text;
 use crate::model::{
     Cents, Claim, DateOf, Money, NotExactReason, Origin, Provider, SegmentTable, StoredSegment,
 };
@@ -48,19 +51,15 @@ const fn a7(status: &'static str) -> StcCodes {
 }
 
 /// A claim-level rejection by `info`'s rule at `at`, with the rule's 277CA codes.
-fn reject(info: &'static RuleInfo, at: Origin, message: String, help: String) -> Finding {
+fn reject(
+    info: &'static RuleInfo,
+    at: Origin,
+    message: impl Into<Text>,
+    help: impl Into<Text>,
+) -> Finding {
     Finding {
-        rule: info.id,
-        action: Action::Reject,
-        line: None,
-        at,
-        message,
-        note: None,
-        help,
-        appeal: None,
         stc: info.stc,
-        money_at_stake: None,
-        repair: None,
+        ..Finding::finding(info.id, Action::Reject, at.into(), message, help)
     }
 }
 
@@ -68,7 +67,7 @@ fn reject(info: &'static RuleInfo, at: Origin, message: String, help: String) ->
 fn on_line(mut finding: Finding, claim: &Claim, cx: &Context<'_>, i: usize) -> Finding {
     finding.line = Some(i);
     if finding.action == Action::Reject {
-        finding.money_at_stake = line_amount(claim, cx, i);
+        finding.money_at_stake = line_amount(claim, cx, i).map(|m| m.0);
     }
     finding
 }
@@ -158,6 +157,12 @@ pub struct AmountPrecision;
 impl Rule for AmountPrecision {
     fn info(&self) -> &'static RuleInfo {
         &AMOUNT_PRECISION
+    }
+
+    /// A claim whose money is not exact in cents can be neither forwarded nor counted, so no
+    /// profile or configuration turns this rule down.
+    fn fixed_action(&self) -> Option<Action> {
+        Some(Action::Reject)
     }
 
     fn check(&self, claim: &Claim, cx: &Context<'_>, out: &mut Vec<Finding>) {
@@ -347,8 +352,7 @@ impl Rule for ZeroCharge {
             claim.total_charge.at,
             format!("claim total is {total} on a chargeable claim (BHT06 CH)"),
             "post the charges (SV102 on each line, CLM02 their sum), or send encounters with \
-             BHT06 RP"
-                .into(),
+             BHT06 RP",
         ));
     }
 }
@@ -1099,8 +1103,7 @@ impl Rule for TaxonomyFormat {
                     taxonomy.raw
                 ),
                 "copy the provider's taxonomy code from NPPES into PRV03 (10 characters, \
-                 ending in X, such as 225100000X)"
-                    .into(),
+                 ending in X, such as 225100000X)",
             );
             f.stc = Some(with_entity(a7("145"), provider));
             out.push(match line {
@@ -1173,7 +1176,7 @@ impl Rule for TaxonomyValid {
                     role(provider),
                     set.version
                 ),
-                "check the code against NPPES; if it is newer than the bundled NUCC version, import the current NUCC CSV (scrub837 refdata import taxonomy FILE)".into(),
+                "check the code against NPPES; if it is newer than the bundled NUCC version, import the current NUCC CSV (scrub837 refdata import taxonomy FILE)",
             );
             f.action = Action::Warn;
             f.stc = None;
@@ -1252,8 +1255,8 @@ fn birth_date_problem(claim: &Claim, out: &mut Vec<Finding>) -> Option<NaiveDate
         let mut f = reject(
             &DATE_VALID,
             field.at,
-            "patient's date of birth (DMG02) is not a real CCYYMMDD date".into(),
-            "correct DMG02 from the patient's insurance card".into(),
+            "patient's date of birth (DMG02) is not a real CCYYMMDD date",
+            "correct DMG02 from the patient's insurance card",
         );
         f.stc = Some(StcCodes {
             category: "A7",
@@ -1379,7 +1382,7 @@ impl Rule for UnitsPositive {
                     "units of service (SV104) are {}; they must be greater than 0",
                     line.units.raw
                 ),
-                "enter the units actually provided, or remove the line".into(),
+                "enter the units actually provided, or remove the line",
             );
             out.push(on_line(f, claim, cx, i));
         }
@@ -1439,7 +1442,7 @@ impl Rule for ProcedureFormat {
                     "procedure code '{}' is not five letters or digits",
                     procedure.code
                 ),
-                "correct SV101-2 to the five-character CPT or HCPCS code".into(),
+                "correct SV101-2 to the five-character CPT or HCPCS code",
             );
             out.push(on_line(f, claim, cx, i));
         }
@@ -1574,8 +1577,7 @@ impl Rule for LineControlDuplicate {
                     lx_of(claim, first)
                 ),
                 "give every line of the claim its own REF*6R, such as the claim number and \
-                 the line number"
-                    .into(),
+                 the line number",
             );
             out.push(on_line(f, claim, cx, i));
         }
@@ -1677,23 +1679,22 @@ impl Edit {
             .iter()
             .rposition(|l| l.number.at.segment != 0 && l.number.at.segment <= self.at.segment)
             .filter(|_| in_claim);
+        let at = Location::from(self.at);
         Finding {
-            rule: FORMAT_REPAIRS.id,
-            action: Action::Repair,
             line,
-            at: self.at,
-            message: self.message,
-            note: None,
-            help: self.help.into(),
-            appeal: None,
-            stc: None,
-            money_at_stake: None,
             repair: Some(Repair {
                 kind: RepairKind::SetValue,
-                at: self.at,
+                at: at.clone(),
                 old: self.old,
                 new: self.new,
             }),
+            ..Finding::finding(
+                FORMAT_REPAIRS.id,
+                Action::Repair,
+                at,
+                self.message,
+                self.help,
+            )
         }
     }
 }
