@@ -127,3 +127,115 @@ fn resolve(rule: &dyn Rule, listed: Action, config: &Config) -> Resolved {
         raised: configured == Some(Action::Reject) && matches!(listed, Action::Warn | Action::Off),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Address, RawClaim};
+    use crate::rules::{catalog, Profiles};
+
+    fn table_of(profile: &str, config: &Config) -> (ActionTable, Vec<&'static str>) {
+        let rules = catalog();
+        let profiles = Profiles::bundled().unwrap_or_else(|e| panic!("bundled profiles: {e}"));
+        let profile = profiles
+            .named(profile)
+            .unwrap_or_else(|| panic!("no profile {profile}"));
+        let ids = rules.iter().map(|r| r.info().id).collect();
+        (ActionTable::new(&rules, profile, config), ids)
+    }
+
+    fn claim_billed_from(state: &str) -> Claim {
+        let mut claim = Claim::decode(RawClaim::default());
+        claim.billing.provider.address = Some(Address {
+            state: state.into(),
+            ..Address::default()
+        });
+        claim
+    }
+
+    #[test]
+    fn amount_precision_rejects_whatever_the_configuration_says() {
+        let config: Config = toml::from_str("[rules]\n\"AMOUNT-PRECISION\" = \"off\"\n")
+            .unwrap_or_else(|e| panic!("{e}"));
+        let (table, _) = table_of("commercial", &config);
+        let claim = Claim::decode(RawClaim::default());
+        assert_eq!(table.of("AMOUNT-PRECISION", &claim).action, Action::Reject);
+    }
+
+    #[test]
+    fn a_distinct_service_modifier_repairs_the_97140_pair_only_where_the_profile_rejects() {
+        let config = Config {
+            distinct_service_modifier: Some("XU".into()),
+            ..Config::default()
+        };
+        let claim = Claim::decode(RawClaim::default());
+        let (medicare, _) = table_of("medicare", &config);
+        assert_eq!(
+            medicare.of("T97012-NCCI-97140", &claim).action,
+            Action::Repair
+        );
+        let (anthem, _) = table_of("anthem", &config);
+        assert_eq!(anthem.of("T97012-NCCI-97140", &claim).action, Action::Off);
+        let (plain, _) = table_of("medicare", &Config::default());
+        assert_eq!(plain.of("T97012-NCCI-97140", &claim).action, Action::Reject);
+    }
+
+    #[test]
+    fn a_configuration_raising_a_warning_rule_turns_its_warnings_into_rejections() {
+        let config: Config = toml::from_str("[rules]\n\"TAXONOMY-VALID\" = \"reject\"\n")
+            .unwrap_or_else(|e| panic!("{e}"));
+        let claim = Claim::decode(RawClaim::default());
+        let (table, _) = table_of("medicare", &config);
+        let resolved = table.of("TAXONOMY-VALID", &claim);
+        assert_eq!(
+            resolved,
+            Resolved {
+                action: Action::Reject,
+                raised: true
+            }
+        );
+        assert_eq!(resolved.apply(Action::Warn), Action::Reject);
+        let (plain, _) = table_of("medicare", &Config::default());
+        assert_eq!(
+            plain.of("TAXONOMY-VALID", &claim).apply(Action::Warn),
+            Action::Warn
+        );
+    }
+
+    #[test]
+    fn a_conditional_action_applies_only_when_its_condition_holds() {
+        let (table, ids) = table_of("uhc-community-plan", &Config::default());
+        let index = ids
+            .iter()
+            .position(|&id| id == "T97012-THERAPY-MOD")
+            .unwrap_or_else(|| panic!("T97012-THERAPY-MOD is in the catalog"));
+        assert_eq!(
+            table.get(index, &claim_billed_from("tx")).action,
+            Action::Off
+        );
+        assert_eq!(
+            table.get(index, &claim_billed_from("OH")).action,
+            Action::Repair
+        );
+        assert_eq!(
+            table.listed(index),
+            (table.get(index, &claim_billed_from("OH")), true)
+        );
+    }
+
+    #[test]
+    fn a_repair_the_rule_could_not_make_rejects_and_off_stays_off() {
+        let repair = Resolved {
+            action: Action::Repair,
+            raised: false,
+        };
+        assert_eq!(repair.apply(Action::Reject), Action::Reject);
+        assert_eq!(repair.apply(Action::Repair), Action::Repair);
+        assert_eq!(OFF.apply(Action::Reject), Action::Off);
+        let reject = Resolved {
+            action: Action::Reject,
+            raised: false,
+        };
+        assert_eq!(reject.apply(Action::Warn), Action::Warn);
+    }
+}
