@@ -265,6 +265,7 @@ impl Engine {
             patient: &patient,
             config: &self.config,
             actions,
+            format: &crate::repair::format::Scanner,
         };
         let mut findings = Vec::new();
         for (i, rule) in self.registry.rules().iter().enumerate() {

@@ -13,6 +13,8 @@
 //! and trailing padding, see [`clean`]), so a clean file with nothing to correct is written
 //! out identical.
 
+pub mod format;
+
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 

@@ -84,6 +84,31 @@ pub struct Context<'a> {
     pub config: &'a Config,
     /// The action of every rule under the claim's profile, resolved once per profile.
     pub actions: &'a ActionTable,
+    /// Finds format fixes in the claim's segments (FORMAT-REPAIRS), so no rule reads them.
+    pub format: &'a dyn FormatScanner,
+}
+
+/// One element or component whose format a repair fixes, and why (FORMAT-REPAIRS).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FormatFix {
+    /// Where: segment, element and component.
+    pub at: Origin,
+    /// The value as read.
+    pub old: String,
+    /// The value written instead.
+    pub new: String,
+    /// What is wrong, naming the element, never its value.
+    pub message: String,
+    /// How to fix it at the source.
+    pub help: &'static str,
+}
+
+/// Looks for format fixes in a claim's segments and those of its levels. Declared here and
+/// implemented by `repair::format`, above the rules: the rule engine sees claims, the repair
+/// layer sees segments.
+pub trait FormatScanner: Send + Sync {
+    /// Pushes every fix the claim's segments need, in segment order.
+    fn scan(&self, claim: &Claim, out: &mut Vec<FormatFix>);
 }
 
 /// A check over one claim.
