@@ -43,12 +43,13 @@
 
 use std::collections::HashMap;
 
+use crate::diag::{Diagnostic, Kind};
 use crate::model::Claim;
 use crate::read::{EnvelopeKind, EnvelopeSegment, UncheckedClaims};
 use crate::write::ack999::{is_error, ClaimContext, GroupAck, SetAck};
 use crate::write::corrected::Rejections;
 use crate::write::ta1::Ta1;
-use crate::x12::{Delimiters, Problem};
+use crate::x12::Delimiters;
 
 /// Most problems kept per transaction set for the 999 (a set is rejected by its first one;
 /// the rest are counted, so a file broken everywhere cannot fill memory).
@@ -80,7 +81,7 @@ pub struct InterchangeAck {
     /// GS02 and GS03 of its first group.
     pub application: (String, String),
     /// Problems with the envelope itself.
-    pub problems: Vec<Problem>,
+    pub problems: Vec<Diagnostic>,
     /// Its functional groups.
     pub groups: Vec<GroupAck>,
     /// True once its IEA was read.
@@ -129,24 +130,24 @@ impl InterchangeAck {
 }
 
 /// A problem that makes the TA1 reject its interchange.
-fn rejects_interchange(p: &Problem) -> bool {
+fn rejects_interchange(p: &Diagnostic) -> bool {
     if !is_error(p) {
         return false;
     }
     match p.code {
         Some("022" | "024" | "025") => true,
         Some("016") => false,
-        _ => p.rule == "X12-ISA",
+        _ => p.kind == Kind::Isa,
     }
 }
 
 /// A problem that belongs to the interchange rather than a set or group: an ISA field, or an
 /// envelope problem carrying a TA1 note code (three digits; IK4 codes such as `I12` are not).
-fn is_interchange_problem(p: &Problem) -> bool {
+fn is_interchange_problem(p: &Diagnostic) -> bool {
     let ta1_note = p
         .code
         .is_some_and(|c| c.len() == 3 && c.bytes().all(|b| b.is_ascii_digit()));
-    p.rule == "X12-ISA" || (p.rule == "X12-CONTROL" && ta1_note)
+    p.kind == Kind::Isa || (p.kind == Kind::Control && ta1_note)
 }
 
 /// Builds the acknowledgments' view of an input from the first pass's events, in order.
@@ -155,7 +156,7 @@ pub struct AckBuilder {
     interchanges: Vec<InterchangeAck>,
     group_open: bool,
     set_open: bool,
-    waiting: Vec<Problem>,
+    waiting: Vec<Diagnostic>,
     sets: HashMap<u64, (usize, usize, usize)>,
     /// Problems past [`PROBLEMS_KEPT`] in one set, counted only.
     dropped: u64,
@@ -258,15 +259,16 @@ impl AckBuilder {
     }
 
     /// Takes a problem the reader reported.
-    pub fn problem(&mut self, mut problem: Problem) {
-        if problem.rule == "X12-ISA" && matches!(problem.element, Some(9 | 10 | 13)) {
+    pub fn problem(&mut self, mut problem: Diagnostic) {
+        if problem.kind == Kind::Isa && matches!(problem.at.element, Some(9 | 10 | 13)) {
             // The TA1 echoes ISA09, ISA10 and ISA13; an invalid one is never copied.
             problem
                 .message
+                .to_mut()
                 .push_str("; the TA1 writes a valid stand-in in its place");
         }
         let about_group =
-            problem.rule == "X12-CONTROL" && matches!(problem.segment_id.as_str(), "GS" | "GE");
+            problem.kind == Kind::Control && matches!(problem.at.segment_id.as_str(), "GS" | "GE");
         if is_interchange_problem(&problem) || self.interchanges.is_empty() {
             self.current_interchange().problems.push(problem);
         } else if about_group && self.group_open {
@@ -287,7 +289,7 @@ impl AckBuilder {
 
     /// Takes a claim's element problems and notes the claim's CLM01 for `CTX` when a problem
     /// of its set lies within it.
-    pub fn claim(&mut self, claim: &Claim, problems: Vec<Problem>) {
+    pub fn claim(&mut self, claim: &Claim, problems: Vec<Diagnostic>) {
         let Some(&(ic, g, s)) = self.sets.get(&claim.envelope.set_index) else {
             return;
         };
@@ -302,9 +304,9 @@ impl AckBuilder {
         }
         // A segment missing from the claim is reported at the segment after it (where it
         // was expected; see `ack999`).
-        let in_claim = |p: &Problem| {
-            range.contains(&p.set_segment)
-                || (p.set_segment == last.set_segment + 1 && is_missing(p))
+        let in_claim = |p: &Diagnostic| {
+            range.contains(&p.at.set_segment)
+                || (p.at.set_segment == last.set_segment + 1 && is_missing(p))
         };
         if set.problems.iter().any(in_claim) {
             set.claims.push(ClaimContext {
@@ -360,11 +362,11 @@ impl AckBuilder {
 }
 
 /// A required segment or loop that is missing (IK304 `3` or an implementation minimum).
-fn is_missing(p: &Problem) -> bool {
-    p.rule == "X12-STRUCTURE" && matches!(p.code, Some("3" | "I6" | "I7" | "I8"))
+fn is_missing(p: &Diagnostic) -> bool {
+    p.kind == Kind::Structure && matches!(p.code, Some("3" | "I6" | "I7" | "I8"))
 }
 
-fn push_capped(problems: &mut Vec<Problem>, problem: Problem, dropped: &mut u64) {
+fn push_capped(problems: &mut Vec<Diagnostic>, problem: Diagnostic, dropped: &mut u64) {
     if problems.len() < PROBLEMS_KEPT {
         problems.push(problem);
     } else {
@@ -396,7 +398,7 @@ impl Acknowledgments {
     }
 
     /// Every problem, in order: interchange, then group, then set problems.
-    pub fn problems(&self) -> impl Iterator<Item = &Problem> + '_ {
+    pub fn problems(&self) -> impl Iterator<Item = &Diagnostic> + '_ {
         self.interchanges.iter().flat_map(|ic| {
             ic.problems.iter().chain(ic.groups.iter().flat_map(|g| {
                 g.problems

@@ -18,14 +18,15 @@ use std::path::PathBuf;
 use rayon::prelude::*;
 use serde::Serialize;
 
+use crate::diag::Diagnostic;
 use crate::model::{Cents, Claim, RawClaim};
 use crate::read::{ClaimReader, EnvelopeSegment, Event, Summary};
 use crate::reference::{Reference, ReferenceError};
 use crate::rules::{
-    catalog, disposition, Action, Config, ConfigError, Context, Disposition, Finding, PatientFacts,
-    PatientIndex, PatientKey, Profile, Profiles, Rule,
+    disposition, Action, ActionTable, Config, ConfigError, Context, Disposition, Finding,
+    PatientFacts, PatientIndex, PatientKey, Profile, Profiles, Registry, Rule,
 };
-use crate::x12::{Problem, ReadError};
+use crate::x12::ReadError;
 
 /// Claims checked (or, in scrub's first pass, decoded) together in one parallel batch.
 pub(crate) const BATCH: usize = 1024;
@@ -92,8 +93,10 @@ pub enum CheckError {
 
 /// The rules, profiles, configuration and reference data, ready to check claims.
 pub struct Engine {
-    rules: Vec<Box<dyn Rule>>,
+    registry: Registry,
     profiles: Profiles,
+    /// The action table of each profile, in the order of [`Profiles::all`].
+    actions: Vec<ActionTable>,
     config: Config,
     reference: Reference,
     forced: Option<String>,
@@ -113,7 +116,7 @@ pub struct ClaimResult {
     pub disposition: Disposition,
     /// Element errors (X12-ELEMENT) in the claim's segments and in the levels above it seen
     /// for the first time; they reject the transaction set in the 999.
-    pub problems: Vec<Problem>,
+    pub problems: Vec<Diagnostic>,
 }
 
 impl ClaimResult {
@@ -130,8 +133,8 @@ impl ClaimResult {
                 }
                 seen.push(f.line);
                 match f.line {
-                    Some(_) => lines.0 += m.0,
-                    None => whole.0 = whole.0.max(m.0),
+                    Some(_) => lines.0 += m,
+                    None => whole.0 = whole.0.max(m),
                 }
             }
         }
@@ -145,7 +148,7 @@ pub enum Checked {
     /// A claim and its findings.
     Claim(Box<ClaimResult>),
     /// An envelope or structure problem.
-    Problem(Problem),
+    Problem(Box<Diagnostic>),
     /// A segment outside claims and levels (only with [`SecondPass::keep_envelope`]).
     Envelope(Box<EnvelopeSegment>),
 }
@@ -172,8 +175,8 @@ impl Default for SecondPass {
 impl Engine {
     /// Loads profiles, configuration and reference data and checks them against each other.
     pub fn new(options: &CheckOptions) -> Result<Engine, CheckError> {
-        let rules = catalog();
-        let ids: Vec<&str> = rules.iter().map(|r| r.info().id).collect();
+        let registry = Registry::new();
+        let ids: Vec<&str> = registry.rules().iter().map(|r| r.info().id).collect();
         let profiles = Profiles::bundled()?;
         let config = match &options.config {
             Some(path) => Config::load(path, &ids, &profiles)?,
@@ -188,9 +191,15 @@ impl Engine {
             }
         }
         let reference = Reference::with_files(&options.ncci, &options.mue)?;
+        let actions = profiles
+            .all()
+            .iter()
+            .map(|p| ActionTable::new(registry.rules(), p, &config))
+            .collect();
         Ok(Engine {
-            rules,
+            registry,
             profiles,
+            actions,
             config,
             reference,
             forced: options.profile.clone(),
@@ -199,7 +208,17 @@ impl Engine {
 
     /// The rules, in catalog order.
     pub fn rules(&self) -> &[Box<dyn Rule>] {
-        &self.rules
+        self.registry.rules()
+    }
+
+    /// Every rule and X12 kind, for listing and explaining.
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
+    /// The action table of each profile, in the order of [`Profiles::all`].
+    pub fn action_tables(&self) -> &[ActionTable] {
+        &self.actions
     }
 
     /// The reference data in use (bundled, imported, and files given on the command line).
@@ -239,28 +258,26 @@ impl Engine {
             index.note_failure(error);
             std::sync::Arc::new(PatientFacts::default())
         });
+        let actions = self.action_table(profile);
         let cx = Context {
             reference: &self.reference,
             profile,
             patient: &patient,
             config: &self.config,
+            actions,
+            format: &crate::repair::format::Scanner,
         };
         let mut findings = Vec::new();
-        for rule in &self.rules {
-            let id = rule.info().id;
-            let action = self.action_for(id, profile, &claim);
-            if action == Action::Off {
+        for (i, rule) in self.registry.rules().iter().enumerate() {
+            // A rule that is off never runs, so none of its messages is ever built.
+            let resolved = actions.get(i, &claim);
+            if resolved.action == Action::Off {
                 continue;
             }
             let start = findings.len();
             rule.check(&claim, &cx, &mut findings);
-            let raised = self.raised_to_reject(id, profile, &claim);
             for f in &mut findings[start..] {
-                f.action = if raised && f.action == Action::Warn {
-                    Action::Reject
-                } else {
-                    combine(action, f.action)
-                };
+                f.action = resolved.apply(f.action);
             }
         }
         crate::rules::money::price(&mut findings, &claim, &self.reference.fees);
@@ -273,32 +290,15 @@ impl Engine {
         }
     }
 
-    /// The action of rule `id` for `claim`: the configuration's override, else the profile's.
-    /// A configured distinct-service modifier makes the 97140 pair edit a repair wherever the
-    /// profile would reject it (and leaves it off where the profile turns it off).
-    fn action_for(&self, id: &str, profile: &Profile, claim: &Claim) -> Action {
-        if crate::rules::ALWAYS_REJECT.contains(&id) {
-            return Action::Reject;
-        }
-        if let Some(&configured) = self.config.rules.get(id) {
-            return configured;
-        }
-        let action = profile.action(id, claim);
-        let repairs_pair =
-            id == "T97012-NCCI-97140" && self.config.distinct_service_modifier.is_some();
-        if repairs_pair && action == Action::Reject {
-            Action::Repair
-        } else {
-            action
-        }
-    }
-
-    /// True when the configuration sets rule `id` to `reject` where the profile only warns
-    /// (or is off): then the rule's warnings become rejections. Warnings a rule gives under a
-    /// rejecting profile (sub-cases it holds down on purpose) stay warnings.
-    fn raised_to_reject(&self, id: &str, profile: &Profile, claim: &Claim) -> bool {
-        self.config.rules.get(id) == Some(&Action::Reject)
-            && matches!(profile.action(id, claim), Action::Warn | Action::Off)
+    /// The action table of `profile` (one of [`Engine::profiles`]).
+    fn action_table(&self, profile: &Profile) -> &ActionTable {
+        let index = self
+            .profiles
+            .all()
+            .iter()
+            .position(|p| std::ptr::eq(p, profile))
+            .unwrap_or(0);
+        &self.actions[index]
     }
 
     /// Checks a file (or `-` for standard input), calling `sink` with every claim and problem
@@ -475,7 +475,7 @@ impl LevelTracker {
 }
 
 /// X12-ELEMENT problems in a claim's own segments and its fresh levels.
-pub fn element_problems(claim: &Claim, fresh: FreshLevels) -> Vec<Problem> {
+pub fn element_problems(claim: &Claim, fresh: FreshLevels) -> Vec<Diagnostic> {
     let rules = crate::grammar::element_rules_x222();
     let source = &claim.source;
     let mut tables = vec![&source.segments];
@@ -499,19 +499,8 @@ pub fn element_problems(claim: &Claim, fresh: FreshLevels) -> Vec<Problem> {
             );
         }
     }
-    problems.sort_by_key(|p| p.position.segment);
+    problems.sort_by_key(|p| p.at.segment);
     problems
-}
-
-/// The action a finding takes: the profile's, except that a finding whose rule could only warn
-/// stays a warning, and a repair the rule found impossible becomes a rejection.
-fn combine(profile: Action, natural: Action) -> Action {
-    match (profile, natural) {
-        (Action::Off, _) => Action::Off,
-        (_, Action::Warn) | (Action::Warn, _) => Action::Warn,
-        (Action::Repair, Action::Reject) => Action::Reject,
-        (profile, _) => profile,
-    }
 }
 
 /// The first pass: every claim's service lines by patient. `file` names the input in errors.

@@ -9,8 +9,9 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 
 use crate::check::CheckOptions;
+use crate::diag::Diagnostic;
 use crate::read::{ClaimReader, Event, Summary};
-use crate::x12::{Problem, ReadError};
+use crate::x12::ReadError;
 
 /// Exit code: the input was read and nothing was found.
 pub const EXIT_CLEAN: i32 = 0;
@@ -389,7 +390,8 @@ pub fn render_read_error(file: &str, e: &ReadError) -> String {
 }
 
 /// A structural or envelope problem as a diagnostic, location first.
-pub fn render_problem(file: &str, p: &Problem) -> String {
+pub fn render_problem(file: &str, p: &Diagnostic) -> String {
+    let at = &p.at;
     let level = if p.severity.is_error() {
         "error"
     } else {
@@ -397,21 +399,15 @@ pub fn render_problem(file: &str, p: &Problem) -> String {
     };
     let mut text = format!(
         "{file}:{}: {level}[{}]: {}\n  = note: segment {} ({}), byte {}, line {}",
-        p.position.segment,
-        p.rule,
-        p.message,
-        p.position.segment,
-        p.segment_id,
-        p.position.byte,
-        p.position.line
+        at.segment, p.rule, p, at.segment, at.segment_id, at.byte, at.line
     );
-    if p.set_segment > 0 {
+    if at.set_segment > 0 {
         text.push_str(&format!(
             ", segment {} of its transaction set",
-            p.set_segment
+            at.set_segment
         ));
     }
-    if let Some(e) = p.element {
+    if let Some(e) = at.element {
         text.push_str(&format!(", element {:02}", e));
     }
     text.push('\n');

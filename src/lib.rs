@@ -16,11 +16,13 @@
 pub mod acknowledge;
 pub mod check;
 pub mod cli;
+pub mod diag;
 pub mod generate;
 pub mod grammar;
 pub mod model;
 pub mod read;
 pub mod reference;
+pub mod repair;
 pub mod report;
 pub mod rules;
 pub mod scrub;

@@ -5,6 +5,7 @@ use std::io::Read;
 
 use serde::Serialize;
 
+use crate::diag::{Diagnostic, Kind, Location, Severity};
 use crate::grammar::numbering::Numbering;
 use crate::grammar::{
     compiled_x222, element_rules_x222, CompiledGrammar, LoopIndex, Machine, Placement,
@@ -12,8 +13,7 @@ use crate::grammar::{
 use crate::model::kind::LoopKind;
 use crate::model::{Cents, ClaimBuilder, RawClaim, SegmentTable};
 use crate::x12::{
-    Envelope, EnvelopeEvent, Position, Problem, ReadError, Segment, SegmentReader, SegmentSource,
-    Severity,
+    Envelope, EnvelopeEvent, Position, ReadError, Segment, SegmentReader, SegmentSource,
 };
 
 /// The guide before the A1 errata: read with the A1 grammar (the structure is the same), with
@@ -26,7 +26,7 @@ pub enum Event {
     /// A complete 2300 claim with its context.
     Claim(Box<RawClaim>),
     /// A problem with the envelope or structure; reading goes on.
-    Problem(Problem),
+    Problem(Box<Diagnostic>),
     /// A segment outside every claim and level (envelope, BHT, 1000A, 1000B, the segments of
     /// a set that is not claim-checked), handed out only when asked for with
     /// [`ClaimReader::keep_envelope`]. Writers of a corrected file need them; checking does not.
@@ -149,7 +149,7 @@ struct State {
     /// Every set's [`UncheckedClaims`], in input order.
     unchecked_sets: Vec<UncheckedClaims>,
     /// Problems about the set an ST opens, handed out after the ST (counted when made).
-    set_problems: Vec<Problem>,
+    set_problems: Vec<Diagnostic>,
     /// Where the open set's first unplaced CLM is, and its number in the set.
     first_unplaced: Option<(Position, u32)>,
     /// Every interchange's sender (ISA05, ISA06) and ISA13, to catch a repeated one.
@@ -274,7 +274,7 @@ impl<S: SegmentSource> ClaimReader<S> {
         if self.segments.has_warnings() {
             for p in self.segments.take_warnings() {
                 self.state.summary.problems += 1;
-                self.state.pending.push_back(Event::Problem(p));
+                self.state.pending.push_back(Event::Problem(Box::new(p)));
             }
         }
     }
@@ -458,15 +458,15 @@ impl State {
             },
             self.grammar.guide()
         );
-        self.set_problems.push(Problem {
-            rule: "X12-GUIDE",
-            position: st.position(),
+        let at = Location {
             set_segment: 1,
             segment_id: "ST".into(),
             element: Some(if transaction == "837" { 3 } else { 1 }),
+            ..st.position().into()
+        };
+        self.set_problems.push(Diagnostic {
             code: Some(code),
-            message,
-            ..Problem::default()
+            ..Diagnostic::x12(Kind::Guide, at, message)
         });
     }
 
@@ -474,19 +474,20 @@ impl State {
     /// once per set as a warning that rejects nothing.
     fn warn_pre_a1(&mut self, st: &Segment<'_>) {
         self.summary.problems += 1;
-        self.set_problems.push(Problem {
-            rule: "X12-GUIDE",
-            position: st.position(),
+        let at = Location {
             set_segment: 1,
             segment_id: "ST".into(),
             element: Some(3),
-            message: format!(
-                "transaction set {} names the guide {PRE_A1_GUIDE} (before the A1 errata); it is read as {}",
-                self.envelope.set_control(),
-                self.grammar.guide()
-            ),
+            ..st.position().into()
+        };
+        let message = format!(
+            "transaction set {} names the guide {PRE_A1_GUIDE} (before the A1 errata); it is read as {}",
+            self.envelope.set_control(),
+            self.grammar.guide()
+        );
+        self.set_problems.push(Diagnostic {
             severity: Severity::Warning,
-            ..Problem::default()
+            ..Diagnostic::x12(Kind::Guide, at, message)
         });
     }
 
@@ -499,17 +500,18 @@ impl State {
             return;
         }
         self.summary.problems += 1;
-        self.set_problems.push(Problem {
-            rule: "X12-CONTROL",
-            position: isa.position(),
+        let at = Location {
             segment_id: "ISA".into(),
             element: Some(13),
+            ..isa.position().into()
+        };
+        let message = format!(
+            "interchange control number {} repeats an earlier interchange of the same sender in this input",
+            String::from_utf8_lossy(isa.element(13)).trim()
+        );
+        self.set_problems.push(Diagnostic {
             code: Some("025"),
-            message: format!(
-                "interchange control number {} repeats an earlier interchange of the same sender in this input",
-                String::from_utf8_lossy(isa.element(13)).trim()
-            ),
-            ..Problem::default()
+            ..Diagnostic::x12(Kind::Control, at, message)
         });
     }
 
@@ -540,20 +542,21 @@ impl State {
         };
         if self.mode == SetMode::Checking {
             self.summary.problems += 1;
-            self.pending.push_back(Event::Problem(Problem {
-                rule: "X12-STRUCTURE",
-                position,
+            let at = Location {
                 set_segment,
                 segment_id: "CLM".into(),
-                code: Some("2"),
-                message: format!(
-                    "{} CLM segment(s) of transaction set {} could not be placed in a claim loop (2300); the set is rejected",
-                    unchecked.claims,
-                    self.envelope.set_control()
-                ),
                 loop_id: Some("2300"),
-                ..Problem::default()
-            }));
+                ..position.into()
+            };
+            let message = format!(
+                "{} CLM segment(s) of transaction set {} could not be placed in a claim loop (2300); the set is rejected",
+                unchecked.claims,
+                self.envelope.set_control()
+            );
+            self.pending.push_back(Event::Problem(Box::new(Diagnostic {
+                code: Some("2"),
+                ..Diagnostic::x12(Kind::Structure, at, message)
+            })));
         }
         self.unchecked_sets.push(unchecked);
     }
@@ -580,7 +583,8 @@ impl State {
             let mut found = Vec::new();
             element_rules_x222().check(placement.loop_index, seg, set_segment, &mut found);
             self.summary.problems += found.len() as u64;
-            self.pending.extend(found.into_iter().map(Event::Problem));
+            self.pending
+                .extend(found.into_iter().map(|p| Event::Problem(Box::new(p))));
         }
     }
 
@@ -607,55 +611,61 @@ impl State {
 
     fn collect_problems(&mut self) {
         for p in self.set_problems.drain(..) {
-            self.pending.push_back(Event::Problem(p));
+            self.pending.push_back(Event::Problem(Box::new(p)));
         }
         if self.envelope.has_problems() {
             for p in self.envelope.take_problems() {
                 self.summary.problems += 1;
-                self.pending.push_back(Event::Problem(p));
+                self.pending.push_back(Event::Problem(Box::new(p)));
             }
         }
         if self.machine.has_problems() {
             for mut p in self.machine.take_problems() {
                 self.summary.problems += 1;
                 add_element_ref(&mut p);
-                self.pending.push_back(Event::Problem(p));
+                self.pending.push_back(Event::Problem(Box::new(p)));
             }
         }
         if self.numbering.has_problems() {
             for p in self.numbering.take_problems() {
                 self.summary.problems += 1;
-                self.pending.push_back(Event::Problem(p));
+                self.pending.push_back(Event::Problem(Box::new(p)));
             }
         }
     }
 
     fn report_unterminated_tail(&mut self, position: Position) {
         self.summary.problems += 1;
-        self.pending.push_back(Event::Problem(Problem {
-            rule: "X12-CONTROL",
-            position,
-            set_segment: 0,
+        let at = Location {
             segment_id: "IEA".into(),
-            element: None,
+            ..position.into()
+        };
+        self.pending.push_back(Event::Problem(Box::new(Diagnostic {
             code: Some("023"),
-            message: "the last segment (IEA) has no segment terminator; it was read up to the end of the input".into(),
-            ..Problem::default()
-        }));
+            ..Diagnostic::x12(
+                Kind::Control,
+                at,
+                "the last segment (IEA) has no segment terminator; it was read up to the end of the input",
+            )
+        })));
     }
 
     /// The input ended inside a segment: TA1 note 023 (improper end of file); the missing
     /// trailers of what it leaves open are reported by the envelope.
     fn report_truncated_tail(&mut self, position: Position, id: String) {
         self.summary.problems += 1;
-        self.pending.push_back(Event::Problem(Problem {
-            rule: "X12-CONTROL",
-            position,
+        let at = Location {
             segment_id: id,
+            ..position.into()
+        };
+        self.pending.push_back(Event::Problem(Box::new(Diagnostic {
             code: Some("023"),
-            message: "the input ends in the middle of this segment (no segment terminator); it was left out".into(),
-            ..Problem::default()
-        }));
+            ..Diagnostic::x12(
+                Kind::Control,
+                at,
+                "the input ends in the middle of this segment (no segment terminator); it was left out",
+            )
+        })));
     }
 
     fn finish(&mut self) {
@@ -667,8 +677,9 @@ impl State {
 
 /// IK402 for a loop machine's element problem (a qualifier the loop does not allow): the
 /// machine knows loops, the element rules know element reference numbers.
-fn add_element_ref(p: &mut Problem) {
-    if let (None, Some(loop_id), Some(element)) = (p.element_ref, p.loop_id, p.element) {
-        p.element_ref = element_rules_x222().element_ref(loop_id, &p.segment_id, element);
+fn add_element_ref(p: &mut Diagnostic) {
+    let at = &mut p.at;
+    if let (None, Some(loop_id), Some(element)) = (at.element_ref, at.loop_id, at.element) {
+        at.element_ref = element_rules_x222().element_ref(loop_id, &at.segment_id, element);
     }
 }

@@ -7,9 +7,11 @@ use serde_json::json;
 
 use crate::check::{CheckOptions, Checked, ClaimResult, Engine};
 use crate::cli::{render_problem, EXIT_CLEAN, EXIT_FINDINGS, EXIT_UNREADABLE};
+use crate::diag::{Repair, RepairKind};
 use crate::model::{Cents, Claim};
 use crate::reference::EditionsUsed;
-use crate::rules::{Action, Disposition, Finding};
+use crate::rules::registry::Declaration;
+use crate::rules::{Action, Disposition, Finding, Registry};
 
 /// Totals of a check run.
 #[derive(Debug, Default, Clone, Copy)]
@@ -192,7 +194,7 @@ pub(crate) fn finding_text(file: &str, result: &ClaimResult, f: &Finding) -> Str
             text.push_str(&format!("  = {verb}: '{}' -> '{}'\n", r.old, r.new));
         }
     }
-    if let Some(m) = f.money_at_stake {
+    if let Some(m) = f.money_at_stake.map(Cents) {
         text.push_str(&format!(
             "  = note: Medicare national amount at stake ${m}\n"
         ));
@@ -224,14 +226,14 @@ pub(crate) fn finding_json(file: &str, result: &ClaimResult, f: &Finding) -> ser
         "lx": lx,
         "segment": f.at.segment,
         "set_segment": f.at.set_segment,
-        "element": f.at.element,
-        "component": f.at.component,
+        "element": f.at.element_or_zero(),
+        "component": f.at.component_or_zero(),
         "message": f.message,
         "note": f.note,
         "help": f.help,
         "appeal": f.appeal,
         "stc": f.stc,
-        "money_at_stake_cents": f.money_at_stake.map(|m| m.0),
+        "money_at_stake_cents": f.money_at_stake,
         "repair": repair_json(claim, f),
     })
 }
@@ -244,10 +246,31 @@ fn repair_json(claim: &Claim, f: &Finding) -> serde_json::Value {
     let Some(repair) = &f.repair else {
         return serde_json::Value::Null;
     };
-    let mut value = serde_json::to_value(repair).unwrap_or(serde_json::Value::Null);
+    let mut value = repair_fields(repair);
     if is_about_a_person(claim, repair.at.segment) {
         value["old"] = json!(PHI_HIDDEN);
         value["new"] = json!(PHI_HIDDEN);
+    }
+    value
+}
+
+/// The repair's fields as the report has always named them: the edit's `kind` tag (with the
+/// removed `line` for a removal) beside where, the old value and the new one.
+fn repair_fields(repair: &Repair) -> serde_json::Value {
+    let at = &repair.at;
+    let mut value = json!({
+        "kind": repair.kind.as_str(),
+        "at": {
+            "segment": at.segment,
+            "set_segment": at.set_segment,
+            "element": at.element_or_zero(),
+            "component": at.component_or_zero(),
+        },
+        "old": repair.old,
+        "new": repair.new,
+    });
+    if let RepairKind::RemoveLine { line } = repair.kind {
+        value["line"] = json!(line);
     }
     value
 }
@@ -343,14 +366,14 @@ pub fn rules_command() -> i32 {
         "id",
         names.iter().map(|n| format!("{n:<18}")).collect::<String>()
     );
-    for rule in engine.rules() {
+    for (i, rule) in engine.rules().iter().enumerate() {
         let info = rule.info();
-        let actions: String = profiles
-            .all()
+        let actions: String = engine
+            .action_tables()
             .iter()
-            .map(|p| {
-                let a = p.actions.get(info.id).copied().unwrap_or(Action::Off);
-                let conditional = p.conditional.iter().any(|c| c.rule == info.id);
+            .map(|table| {
+                let (resolved, conditional) = table.listed(i);
+                let a = resolved.action;
                 let text = if conditional {
                     format!("{}*", a.as_str())
                 } else {
@@ -363,6 +386,14 @@ pub fn rules_command() -> i32 {
             return EXIT_CLEAN;
         }
     }
+    // The X12 kinds are answered by the TA1 and 999 whatever the profile.
+    for kind in engine.registry().x12() {
+        let answer = format!("{:<18}", kind.answered_by);
+        let actions = answer.repeat(profiles.all().len());
+        if writeln!(out, "{:<22} {actions} {}", kind.id(), kind.summary()).is_err() {
+            return EXIT_CLEAN;
+        }
+    }
     let _ = writeln!(
         out,
         "(* the action changes under a condition; see `scrub837 explain ID`)"
@@ -372,16 +403,18 @@ pub fn rules_command() -> i32 {
 
 /// `scrub837 explain ID`: the full text of one rule.
 pub fn explain_command(id: &str) -> i32 {
-    if let Some((x12_id, text)) = X12_KINDS.iter().find(|(k, _)| k.eq_ignore_ascii_case(id)) {
-        print!("{x12_id}: {}", text.trim_start());
-        return EXIT_CLEAN;
-    }
-    let rules = crate::rules::catalog();
-    let Some(rule) = rules.iter().find(|r| r.info().id.eq_ignore_ascii_case(id)) else {
-        eprintln!("error: no rule '{id}'; `scrub837 rules` lists them");
-        return EXIT_UNREADABLE;
+    let registry = Registry::new();
+    let info = match registry.find(id) {
+        Some(Declaration::X12(kind)) => {
+            print!("{}: {}", kind.id(), kind.explain.trim_start());
+            return EXIT_CLEAN;
+        }
+        Some(Declaration::Rule(rule)) => rule.info(),
+        None => {
+            eprintln!("error: no rule '{id}'; `scrub837 rules` lists them");
+            return EXIT_UNREADABLE;
+        }
     };
-    let info = rule.info();
     let mut text = format!("{}: {}\n\n{}\n", info.id, info.summary, info.explain.trim());
     if let Some(stc) = info.stc {
         text.push_str(&format!(
@@ -394,110 +427,3 @@ pub fn explain_command(id: &str) -> i32 {
     print!("{text}");
     EXIT_CLEAN
 }
-
-/// The syntax and envelope ids the reader reports (they are answered by the TA1 and 999, not
-/// by claim rules), with what `explain` says of each; the catalog's X12 table in words.
-const X12_KINDS: &[(&str, &str)] = &[
-    (
-        "X12-ISA",
-        "\
-an ISA field that is not valid or not of its fixed width
-
-What it checks: the interchange header is 106 characters with four distinct delimiters, and
-each ISA field has its fixed width and an allowed value (qualifiers, date, time, version,
-control number, acknowledgment request, usage indicator). An ISA of the wrong width is still
-read, by counting its separators.
-
-Answer: a TA1 with TA104 R and the TA105 note code of the first bad field (for example 006 for
-ISA06); the interchange's claims are counted as rejected by the TA1 and go in no other output.
-A 4010 standards id in ISA11 gets TA1 E (016): the data inside still frames.
-
-How to fix: pad every ISA field to its fixed width with spaces (ISA02/04 10, ISA06/08 15,
-ISA13 9 digits) and use the 5010 values; most translators have a 'fixed-width ISA' setting.
-",
-    ),
-    (
-        "X12-CONTROL",
-        "\
-envelope counts and control numbers
-
-What it checks: ISA13 = IEA02, GS06 = GE02, ST02 = SE02; IEA01, GE01 and SE01 count what they
-close; every ISA, GS and ST is closed; an ISA13 is not repeated from the same sender in one
-input, a GS06 within an interchange, an ST02 within a group.
-
-Answer: the TA1 for interchange problems (note codes 001, 021, 022, 023, 024, 025), the 999's
-AK9 for a group (AK905), the 999's IK5 for a set (IK502 2, 3, 4, 23).
-
-How to fix: let the translator compute counts and control numbers; never reuse a control
-number for a new file.
-",
-    ),
-    (
-        "X12-STRUCTURE",
-        "\
-segment order and loops per the 837P grammar
-
-What it checks: every segment of an 837P set is one the 005010X222A1 guide allows where it
-stands (segments that share one position, told apart by qualifier, may come in any order);
-required segments and loops are present; nothing repeats beyond its maximum; HL and LX numbers
-run 1, 2, 3 and every HL parent exists; every CLM sits under a subscriber or patient level.
-
-Answer: the 999 rejects the set: IK3 names the segment (for a missing one, the segment that
-was expected and where), IK304 the error, IK5 R; the set's claims are counted as rejected by
-the 999.
-
-How to fix: correct the segment order or add the missing segment in the billing system's
-export; resubmit the set.
-",
-    ),
-    (
-        "X12-ELEMENT",
-        "\
-an element the guide does not allow as sent
-
-What it checks: required elements present, lengths within the element's minimum and maximum,
-data types (numbers, dates, times), and code values the guide lists for the element.
-
-Answer: the 999 rejects the set with an IK3 for the segment and an IK4 naming the element,
-component and repetition, the data element reference number (IK402), the error (IK403) and a
-copy of the bad code (IK404, codes only, never patient data).
-
-How to fix: send the value in the form the 837P guide gives for that element.
-",
-    ),
-    (
-        "X12-GUIDE",
-        "\
-a transaction set of another guide or version
-
-What it checks: each set is an 837P of 005010X222A1 (or the A2 errata): ST01 837 and ST03 equal
-to GS08.
-
-Answer: another guide or version (837I X223, 837D X224, X291, X298, 4010) gets IK5 R with IK502
-I6, another transaction IK502 1, an ST03 other than GS08 IK502 19; every CLM inside is counted
-as rejected by the 999. A pre-A1 005010X222 set is read with the A1 grammar and only warned:
-the A1 errata changed codes and notes, not the loop structure.
-
-How to fix: send professional claims as 005010X222A1 in GS08 and ST03; send other claim types to
-a tool for their guide.
-",
-    ),
-    (
-        "X12-FORMAT",
-        "\
-input read although it is not quite X12 (a warning)
-
-What it checks: a UTF-8 byte-order mark, white space or other bytes before the first ISA (when
-an ISA starts within the first 4 KiB), white space, Ctrl-Z or NUL padding after the last
-segment, a line feed or carriage return as segment terminator, indentation before segment ids.
-Each kind is reported once per input.
-
-Answer: nothing is rejected; the data is read as if it were clean, and the corrected 837P is
-written without the extra bytes. UTF-16 text, or junk with no ISA in the first 4 KiB, cannot be
-read: a clear error (exit 2).
-
-How to fix: export plain ASCII X12 with a printable segment terminator (usually ~) and no
-padding; many payers refuse these files outright.
-",
-    ),
-];

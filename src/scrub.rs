@@ -37,6 +37,7 @@ use crate::check::{
     SecondPass, BATCH,
 };
 use crate::check::{ClaimResult, Input, InputError};
+use crate::diag::Diagnostic;
 use crate::model::{Cents, Claim, RawClaim};
 use crate::read::{ClaimReader, Event, Summary, UncheckedClaims};
 use crate::rules::{Disposition, PatientIndex};
@@ -45,7 +46,7 @@ use crate::write::atomic::{self, DirLock, LockError, OutputFile, Staged, State, 
 use crate::write::corrected::{CorrectedError, CorrectedWriter, Rejections};
 use crate::write::report_json::{Outcome, ReportWriter};
 use crate::write::{ack999, ta1, AckEnvelope};
-use crate::x12::{Problem, ReadError};
+use crate::x12::ReadError;
 
 /// Who the acknowledgments are from and to, when not the input's ids swapped.
 #[derive(Debug, Clone, Default)]
@@ -532,7 +533,7 @@ fn syntax_pass(
     while let Some(event) = reader.next_event().map_err(read_error)? {
         match event {
             Event::Envelope(seg) => acks.envelope(&seg),
-            Event::Problem(p) => acks.problem(p),
+            Event::Problem(p) => acks.problem(*p),
             Event::Claim(raw) => {
                 let fresh = levels.fresh(&raw);
                 batch.push((*raw, fresh));
@@ -554,7 +555,7 @@ fn add_batch(
     acks: &mut AckBuilder,
     index: &mut PatientIndex,
 ) -> io::Result<()> {
-    let decoded: Vec<(Claim, Vec<Problem>)> = std::mem::take(batch)
+    let decoded: Vec<(Claim, Vec<Diagnostic>)> = std::mem::take(batch)
         .into_par_iter()
         .map(|(raw, fresh)| {
             let claim = Claim::decode(raw);

@@ -387,6 +387,18 @@ fn catalog_x12_ids() -> Vec<String> {
 fn every_x12_id_the_reader_prints_is_explained() {
     let ids = catalog_x12_ids();
     assert!(ids.len() >= 6, "X12 ids in the catalog: {ids:?}");
+    let listed = Command::cargo_bin("scrub837")
+        .unwrap()
+        .arg("rules")
+        .output()
+        .unwrap();
+    let listed = String::from_utf8_lossy(&listed.stdout);
+    for id in &ids {
+        assert!(
+            listed.lines().any(|l| l.starts_with(&format!("{id} "))),
+            "{id} missing from `scrub837 rules`"
+        );
+    }
     for id in &ids {
         let explained = Command::cargo_bin("scrub837")
             .unwrap()

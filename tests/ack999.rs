@@ -9,10 +9,11 @@ use std::process::Command;
 mod common;
 
 use common::pyx12::x12valid;
+use scrub837::diag::{Diagnostic, Kind, Location, Severity};
 use scrub837::write::ack999::{self, ClaimContext, GroupAck, SetAck};
 use scrub837::write::ta1::{self, Ta1};
 use scrub837::write::AckEnvelope;
-use scrub837::x12::{Delimiters, Position, Problem, Severity};
+use scrub837::x12::Delimiters;
 
 fn envelope(delimiters: Delimiters, line_break: bool) -> AckEnvelope {
     AckEnvelope {
@@ -40,29 +41,28 @@ fn problem(
     element: Option<u8>,
     code: Option<&'static str>,
     message: &str,
-) -> Problem {
-    Problem {
-        rule,
-        position: Position::default(),
+) -> Diagnostic {
+    let kind = Kind::from_id(rule).unwrap_or_else(|| panic!("{rule} is no X12 kind"));
+    let at = Location {
         set_segment,
         segment_id: segment_id.into(),
         element,
+        ..Location::default()
+    };
+    Diagnostic {
         code,
-        message: message.into(),
-        ..Problem::default()
+        ..Diagnostic::x12(kind, at, message.to_string())
     }
 }
 
 /// `p` with the loop id and bad value the reader fills in.
-fn with(p: Problem, loop_id: Option<&'static str>, bad_value: Option<&str>) -> Problem {
-    Problem {
-        loop_id,
-        bad_value: bad_value.map(str::to_string),
-        ..p
-    }
+fn with(mut p: Diagnostic, loop_id: Option<&'static str>, bad_value: Option<&str>) -> Diagnostic {
+    p.at.loop_id = loop_id;
+    p.bad_value = bad_value.map(str::to_string);
+    p
 }
 
-fn set(control: &str, problems: Vec<Problem>) -> SetAck {
+fn set(control: &str, problems: Vec<Diagnostic>) -> SetAck {
     SetAck {
         transaction: "837".into(),
         control: control.into(),
@@ -316,24 +316,22 @@ fn a_ta1_rejecting_an_interchange() {
 /// characters; a warning rejects nothing; a newline terminator gets no second line break.
 #[test]
 fn ik4_and_ctx_come_from_fields_and_are_cleaned() {
-    let element_problem = Problem {
-        component: Some(2),
-        repetition: Some(3),
-        element_ref: Some(1271),
-        ..with(
-            problem(
-                "X12-ELEMENT",
-                "HI",
-                21,
-                Some(1),
-                Some("7"),
-                "a message the writer must not read: value 'NO' in loop 9999",
-            ),
-            Some("2300"),
-            Some("A\u{1b}B\u{7}"),
-        )
-    };
-    let warning = Problem {
+    let mut element_problem = with(
+        problem(
+            "X12-ELEMENT",
+            "HI",
+            21,
+            Some(1),
+            Some("7"),
+            "a message the writer must not read: value 'NO' in loop 9999",
+        ),
+        Some("2300"),
+        Some("A\u{1b}B\u{7}"),
+    );
+    element_problem.at.component = Some(2);
+    element_problem.at.repetition = Some(3);
+    element_problem.at.element_ref = Some(1271);
+    let warning = Diagnostic {
         severity: Severity::Warning,
         ..problem("X12-GUIDE", "ST", 1, Some(3), None, "pre-A1 guide")
     };

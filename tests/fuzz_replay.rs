@@ -86,7 +86,7 @@ fn read_claims(data: &[u8]) {
             }
             Ok(Some(Event::Problem(problem))) => {
                 let _ = problem.message.len();
-                acks.problem(problem);
+                acks.problem(*problem);
             }
             Ok(Some(Event::Envelope(segment))) => {
                 let _ = segment.segment().id();

@@ -474,10 +474,11 @@ fn generated_file_documents_its_source() {
 // ---------------------------------------------------------------------------------------
 // Element definitions (the X12-ELEMENT rule), generated from pyx12's map and dataele.xml.
 
+use scrub837::diag::{Diagnostic, Kind};
 use scrub837::grammar::elements::{validate, ElementRules};
 use scrub837::grammar::model::{ElementDef, ElementKind, ElementUsage};
 use scrub837::grammar::{compiled_x222, Machine};
-use scrub837::x12::{Problem, SegmentReader};
+use scrub837::x12::SegmentReader;
 
 /// Element `n` (1-based) of a segment entry.
 fn element(s: &SegmentDef, n: usize) -> &ElementDef {
@@ -579,7 +580,7 @@ fn element_facts() {
 }
 
 /// Places every segment of `bytes` with the loop machine and runs the X12-ELEMENT rule on it.
-fn element_problems(bytes: &[u8]) -> Vec<Problem> {
+fn element_problems(bytes: &[u8]) -> Vec<Diagnostic> {
     let rules = ElementRules::new(&x222());
     let mut machine = Machine::new(compiled_x222());
     let mut reader = SegmentReader::new(bytes);
@@ -645,19 +646,23 @@ fn icd9_style_hi_is_reported() {
     );
     let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("cannot read {path}: {e}"));
     let problems = element_problems(&bytes);
-    let hi: Vec<&Problem> = problems.iter().filter(|p| p.segment_id == "HI").collect();
+    let hi: Vec<&Diagnostic> = problems
+        .iter()
+        .filter(|p| p.at.segment_id == "HI")
+        .collect();
     assert!(
-        hi.iter()
-            .any(|p| p.element == Some(1) && p.code == Some("1") && p.message.contains("HI01-2")),
+        hi.iter().any(|p| p.at.element == Some(1)
+            && p.code == Some("1")
+            && p.message.contains("HI01-2")),
         "{problems:#?}"
     );
     assert!(
         hi.iter()
-            .any(|p| p.element == Some(2) && p.code == Some("7")),
+            .any(|p| p.at.element == Some(2) && p.code == Some("7")),
         "{problems:#?}"
     );
     for p in &problems {
-        assert_eq!(p.rule, "X12-ELEMENT");
+        assert_eq!(p.kind, Kind::Element);
         assert!(
             !p.message.contains("1987") && !p.message.contains("4134"),
             "{}",

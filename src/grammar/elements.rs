@@ -54,10 +54,11 @@
 
 use super::machine::LoopIndex;
 use super::model::{ElementDef, ElementKind, Grammar, SegmentDef};
-use crate::x12::{Problem, Segment};
+use crate::diag::{Diagnostic, Kind, Location};
+use crate::x12::Segment;
 
-/// The catalog rule every problem here belongs to.
-pub const RULE: &str = "X12-ELEMENT";
+/// The kind of every problem found here (catalog id `X12-ELEMENT`).
+pub const KIND: Kind = Kind::Element;
 
 /// The codes of an external code list named in the grammar (`states`, `country`), from
 /// `data/x12-codes/` (exported from pyx12's codes.xml); `None` for a list we do not ship.
@@ -81,7 +82,7 @@ fn external_list(name: &str) -> Option<&'static [&'static str]> {
 ///
 /// `set_segment` is the segment's number within its transaction set (ST is 1). Does nothing
 /// when `def` has no element definitions.
-pub fn validate(seg: &Segment<'_>, def: &SegmentDef, set_segment: u32, out: &mut Vec<Problem>) {
+pub fn validate(seg: &Segment<'_>, def: &SegmentDef, set_segment: u32, out: &mut Vec<Diagnostic>) {
     if def.elements.is_empty() {
         return;
     }
@@ -101,8 +102,8 @@ pub fn validate(seg: &Segment<'_>, def: &SegmentDef, set_segment: u32, out: &mut
         ctx.element(i + 1, element_def, value, &earlier);
         // IK402: the element's reference number, unless a component's was already given.
         for p in &mut ctx.out[before..] {
-            if p.element_ref.is_none() && p.component.is_none() {
-                p.element_ref = element_def.reference;
+            if p.at.element_ref.is_none() && p.at.component.is_none() {
+                p.at.element_ref = element_def.reference;
             }
         }
         earlier.push(value);
@@ -266,7 +267,7 @@ impl ElementRules {
         loop_index: LoopIndex,
         seg: &Segment<'_>,
         set_segment: u32,
-        out: &mut Vec<Problem>,
+        out: &mut Vec<Diagnostic>,
     ) -> bool {
         let Some(def) = self.for_segment(loop_index, seg) else {
             return false;
@@ -276,9 +277,10 @@ impl ElementRules {
         if let Some(id) = self.loop_id(loop_index) {
             let loop_id = super::static_loop_id(id);
             for p in &mut out[before..] {
-                p.message.push_str(" in loop ");
-                p.message.push_str(id);
-                p.loop_id = Some(loop_id);
+                let message = p.message.to_mut();
+                message.push_str(" in loop ");
+                message.push_str(id);
+                p.at.loop_id = Some(loop_id);
             }
         }
         true
@@ -306,7 +308,7 @@ fn first_code_fits(def: &SegmentDef, seg: &Segment<'_>) -> bool {
 struct Context<'c, 's, 'a> {
     seg: &'c Segment<'a>,
     set_segment: u32,
-    out: &'s mut Vec<Problem>,
+    out: &'s mut Vec<Diagnostic>,
 }
 
 /// How an element or component is named in messages (`NM109`, `CLM05-3`), and where it is
@@ -345,17 +347,17 @@ impl Context<'_, '_, '_> {
 
     /// A problem with the element, component or repetition `name` points at (IK401).
     fn report_at(&mut self, name: Name<'_>, code: &'static str, message: String) {
-        self.out.push(Problem {
-            rule: RULE,
-            position: self.seg.position(),
+        let at = Location {
             set_segment: self.set_segment,
             segment_id: self.seg.id_str().to_string(),
             element: u8::try_from(name.position).ok(),
-            code: Some(code),
-            message,
             component: name.component.and_then(|c| u8::try_from(c).ok()),
             repetition: name.repetition.and_then(|r| u16::try_from(r).ok()),
-            ..Problem::default()
+            ..self.seg.position().into()
+        };
+        self.out.push(Diagnostic {
+            code: Some(code),
+            ..Diagnostic::x12(KIND, at, message)
         });
     }
 
@@ -446,7 +448,7 @@ impl Context<'_, '_, '_> {
             let reported = self.out.len();
             self.simple(cname, component_def, component, format);
             for p in &mut self.out[reported..] {
-                p.element_ref = component_def.reference;
+                p.at.element_ref = component_def.reference;
             }
             before.push(component);
         }
@@ -807,12 +809,12 @@ mod tests {
         let mut out = Vec::new();
         validate(&s, d, 7, &mut out);
         for p in &out {
-            assert_eq!(p.rule, RULE);
-            assert_eq!(p.set_segment, 7);
-            assert_eq!(p.segment_id, d.id);
+            assert_eq!(p.kind, KIND);
+            assert_eq!(p.at.set_segment, 7);
+            assert_eq!(p.at.segment_id, d.id);
         }
         out.into_iter()
-            .map(|p| (p.element, p.code.unwrap_or(""), p.message))
+            .map(|p| (p.at.element, p.code.unwrap_or(""), p.message.into_owned()))
             .collect()
     }
 

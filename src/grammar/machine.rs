@@ -2,7 +2,8 @@
 //! which loop each segment is in, and reports structural problems as it goes.
 
 use super::model::{Grammar, LoopDef, SegmentDef, Usage};
-use crate::x12::{Position, Problem, Segment};
+use crate::diag::{Diagnostic, Kind, Location};
+use crate::x12::{Position, Segment};
 
 /// Index of a loop in a [`CompiledGrammar`]; 0 is the transaction-set header.
 pub type LoopIndex = usize;
@@ -343,7 +344,7 @@ pub struct Machine<'g> {
     grammar: &'g CompiledGrammar,
     frames: Vec<Frame>,
     depth: usize,
-    problems: Vec<Problem>,
+    problems: Vec<Diagnostic>,
     cache: Vec<CacheSlot>,
     /// The open loops' indexes packed six bits each, kept as loops open and close.
     stack_key: u64,
@@ -401,7 +402,7 @@ impl<'g> Machine<'g> {
     }
 
     /// Problems found since the last call.
-    pub fn take_problems(&mut self) -> Vec<Problem> {
+    pub fn take_problems(&mut self) -> Vec<Diagnostic> {
         std::mem::take(&mut self.problems)
     }
 
@@ -769,21 +770,22 @@ impl<'g> Machine<'g> {
         let bad_value = element
             .map(|e| String::from_utf8_lossy(seg.element(usize::from(e))).into_owned())
             .filter(|v| !v.is_empty());
-        self.problems.push(Problem {
-            rule: if element.is_some() {
-                "X12-ELEMENT"
-            } else {
-                "X12-STRUCTURE"
-            },
-            position: seg.position(),
+        let kind = if element.is_some() {
+            Kind::Element
+        } else {
+            Kind::Structure
+        };
+        let at = Location {
             set_segment,
             segment_id: seg.id_str().to_string(),
             element,
-            code: Some(code),
-            message,
             loop_id,
+            ..seg.position().into()
+        };
+        self.problems.push(Diagnostic {
+            code: Some(code),
             bad_value,
-            ..Problem::default()
+            ..Diagnostic::x12(kind, at, message)
         });
     }
 }
@@ -823,17 +825,16 @@ impl<'a> Expected<'a> {
 
 /// The problem for a missing segment or loop: the 999's IK3 names the missing segment and
 /// the position where it was expected, not the segment that opened the enclosing loop.
-fn missing(expected: Expected<'_>, code: &'static str, message: String) -> Problem {
-    Problem {
-        rule: "X12-STRUCTURE",
-        position: expected.at,
+fn missing(expected: Expected<'_>, code: &'static str, message: String) -> Diagnostic {
+    let at = Location {
         set_segment: expected.set_segment,
         segment_id: expected.segment.to_string(),
-        element: None,
-        code: Some(code),
-        message,
         loop_id: Some(super::static_loop_id(expected.loop_id)),
-        ..Problem::default()
+        ..expected.at.into()
+    };
+    Diagnostic {
+        code: Some(code),
+        ..Diagnostic::x12(Kind::Structure, at, message)
     }
 }
 
@@ -993,7 +994,13 @@ segments = [{ id = "LX", usage = "R", max_use = 1, position = 3650 }]
         let problems = machine
             .take_problems()
             .into_iter()
-            .map(|p| (p.set_segment, p.code.unwrap_or(""), p.message))
+            .map(|p| {
+                (
+                    p.at.set_segment,
+                    p.code.unwrap_or(""),
+                    p.message.into_owned(),
+                )
+            })
             .collect();
         (problems, placements)
     }

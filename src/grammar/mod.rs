@@ -20,7 +20,7 @@ pub fn element_rules_x222() -> &'static elements::ElementRules {
     RULES.get_or_init(|| elements::ElementRules::new(&model::x222()))
 }
 
-/// A loop id as the `&'static str` [`crate::x12::Problem::loop_id`] holds. Loop ids come
+/// A loop id as the `&'static str` [`crate::diag::Location::loop_id`] holds. Loop ids come
 /// from grammar data (a few dozen distinct ones); each is kept once for the life of the
 /// process.
 pub fn static_loop_id(id: &str) -> &'static str {

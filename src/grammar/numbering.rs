@@ -1,7 +1,8 @@
 //! HL and LX numbering checks: HL01 counts up from 1 in each transaction set, HL02 names the
 //! open parent level, and LX01 counts up from 1 in each claim.
 
-use crate::x12::{Problem, Segment};
+use crate::diag::{Diagnostic, Kind, Location};
+use crate::x12::Segment;
 
 /// Follows HL and LX numbers with constant memory: only the open level of each kind is kept.
 #[derive(Debug, Default)]
@@ -10,7 +11,7 @@ pub struct Numbering {
     billing_hl: Option<String>,
     subscriber_hl: Option<String>,
     next_lx: u64,
-    problems: Vec<Problem>,
+    problems: Vec<Diagnostic>,
 }
 
 impl Numbering {
@@ -29,7 +30,7 @@ impl Numbering {
     }
 
     /// Problems found since the last call.
-    pub fn take_problems(&mut self) -> Vec<Problem> {
+    pub fn take_problems(&mut self) -> Vec<Diagnostic> {
         std::mem::take(&mut self.problems)
     }
 
@@ -110,17 +111,17 @@ impl Numbering {
         } else {
             "HL03 is not an 837P level code (20, 22 or 23)".to_string()
         };
-        self.problems.push(Problem {
-            rule: "X12-ELEMENT",
-            position: seg.position(),
+        let at = Location {
             set_segment,
             segment_id: "HL".into(),
             element: Some(3),
-            code: Some("7"),
-            message,
             element_ref: Some(735),
+            ..seg.position().into()
+        };
+        self.problems.push(Diagnostic {
+            code: Some("7"),
             bad_value: Some(code).filter(|c| !c.is_empty()),
-            ..Problem::default()
+            ..Diagnostic::x12(Kind::Element, at, message)
         });
     }
 
@@ -144,17 +145,17 @@ impl Numbering {
         let bad_value =
             Some(String::from_utf8_lossy(seg.element(usize::from(element))).into_owned())
                 .filter(|v| !v.is_empty());
-        self.problems.push(Problem {
-            rule: "X12-STRUCTURE",
-            position: seg.position(),
+        let at = Location {
             set_segment,
             segment_id: seg.id_str().to_string(),
             element: Some(element),
-            code: Some(code),
-            message,
             loop_id,
+            ..seg.position().into()
+        };
+        self.problems.push(Diagnostic {
+            code: Some(code),
             bad_value,
-            ..Problem::default()
+            ..Diagnostic::x12(Kind::Structure, at, message)
         });
     }
 }

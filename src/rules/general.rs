@@ -2,18 +2,21 @@
 //! SNIP types 3 to 5, catalog section "General claim edits") and the safe format repairs.
 //!
 //! Each rule is a unit struct with a `static` [`RuleInfo`]; `scrub837 explain ID` prints its
-//! full text. Rules read the typed claim; only FORMAT-REPAIRS reads the raw segments, because
-//! it repairs elements the model does not type (PER numbers, every element's trailing spaces).
+//! full text. Rules read the typed claim. FORMAT-REPAIRS repairs elements the model does not
+//! type (PER numbers, every element's trailing spaces): the segments are scanned by
+//! `repair::format` and the rule only turns its fixes into findings. AMOUNT-PRECISION still
+//! walks the claim's money elements segment by segment (the model types CLM02 and SV102 only).
 
 use chrono::{Datelike, NaiveDate};
 
 use super::index::line_date;
-use super::{Action, Context, Family, Finding, Repair, RepairKind, Rule, RuleInfo, StcCodes};
-use crate::model::{
-    Cents, Claim, DateOf, Money, NotExactReason, Origin, Provider, SegmentTable, StoredSegment,
+use super::{
+    Action, Context, Family, Finding, FormatFix, Location, Repair, RepairKind, Rule, RuleInfo,
+    StcCodes,
 };
+use crate::diag::Text;
+use crate::model::{Cents, Claim, DateOf, Money, NotExactReason, Origin, Provider};
 use crate::reference::{CodeStatus, EditionChoice, IcdCodeSets, IcdEdition};
-use crate::x12::Segment;
 
 /// Every rule of this family, in catalog order.
 pub fn rules() -> Vec<Box<dyn Rule>> {
@@ -48,19 +51,15 @@ const fn a7(status: &'static str) -> StcCodes {
 }
 
 /// A claim-level rejection by `info`'s rule at `at`, with the rule's 277CA codes.
-fn reject(info: &'static RuleInfo, at: Origin, message: String, help: String) -> Finding {
+fn reject(
+    info: &'static RuleInfo,
+    at: Origin,
+    message: impl Into<Text>,
+    help: impl Into<Text>,
+) -> Finding {
     Finding {
-        rule: info.id,
-        action: Action::Reject,
-        line: None,
-        at,
-        message,
-        note: None,
-        help,
-        appeal: None,
         stc: info.stc,
-        money_at_stake: None,
-        repair: None,
+        ..Finding::finding(info.id, Action::Reject, at.into(), message, help)
     }
 }
 
@@ -68,7 +67,7 @@ fn reject(info: &'static RuleInfo, at: Origin, message: String, help: String) ->
 fn on_line(mut finding: Finding, claim: &Claim, cx: &Context<'_>, i: usize) -> Finding {
     finding.line = Some(i);
     if finding.action == Action::Reject {
-        finding.money_at_stake = line_amount(claim, cx, i);
+        finding.money_at_stake = line_amount(claim, cx, i).map(|m| m.0);
     }
     finding
 }
@@ -139,7 +138,7 @@ Appeal: not applicable; correct and resubmit.",
 
 /// The money elements of the 2300 loop and everything under it, by segment id: the 837P
 /// elements of data element 782 (monetary amount) and HCP05 (a rate in dollars).
-const MONEY_ELEMENTS: [(&[u8], &[usize]); 10] = [
+pub(crate) const MONEY_ELEMENTS: [(&[u8], &[usize]); 10] = [
     (b"CLM", &[2]),
     (b"SV1", &[2]),
     (b"AMT", &[2]),
@@ -158,6 +157,12 @@ pub struct AmountPrecision;
 impl Rule for AmountPrecision {
     fn info(&self) -> &'static RuleInfo {
         &AMOUNT_PRECISION
+    }
+
+    /// A claim whose money is not exact in cents can be neither forwarded nor counted, so no
+    /// profile or configuration turns this rule down.
+    fn fixed_action(&self) -> Option<Action> {
+        Some(Action::Reject)
     }
 
     fn check(&self, claim: &Claim, cx: &Context<'_>, out: &mut Vec<Finding>) {
@@ -347,8 +352,7 @@ impl Rule for ZeroCharge {
             claim.total_charge.at,
             format!("claim total is {total} on a chargeable claim (BHT06 CH)"),
             "post the charges (SV102 on each line, CLM02 their sum), or send encounters with \
-             BHT06 RP"
-                .into(),
+             BHT06 RP",
         ));
     }
 }
@@ -1099,8 +1103,7 @@ impl Rule for TaxonomyFormat {
                     taxonomy.raw
                 ),
                 "copy the provider's taxonomy code from NPPES into PRV03 (10 characters, \
-                 ending in X, such as 225100000X)"
-                    .into(),
+                 ending in X, such as 225100000X)",
             );
             f.stc = Some(with_entity(a7("145"), provider));
             out.push(match line {
@@ -1173,7 +1176,7 @@ impl Rule for TaxonomyValid {
                     role(provider),
                     set.version
                 ),
-                "check the code against NPPES; if it is newer than the bundled NUCC version, import the current NUCC CSV (scrub837 refdata import taxonomy FILE)".into(),
+                "check the code against NPPES; if it is newer than the bundled NUCC version, import the current NUCC CSV (scrub837 refdata import taxonomy FILE)",
             );
             f.action = Action::Warn;
             f.stc = None;
@@ -1252,8 +1255,8 @@ fn birth_date_problem(claim: &Claim, out: &mut Vec<Finding>) -> Option<NaiveDate
         let mut f = reject(
             &DATE_VALID,
             field.at,
-            "patient's date of birth (DMG02) is not a real CCYYMMDD date".into(),
-            "correct DMG02 from the patient's insurance card".into(),
+            "patient's date of birth (DMG02) is not a real CCYYMMDD date",
+            "correct DMG02 from the patient's insurance card",
         );
         f.stc = Some(StcCodes {
             category: "A7",
@@ -1379,7 +1382,7 @@ impl Rule for UnitsPositive {
                     "units of service (SV104) are {}; they must be greater than 0",
                     line.units.raw
                 ),
-                "enter the units actually provided, or remove the line".into(),
+                "enter the units actually provided, or remove the line",
             );
             out.push(on_line(f, claim, cx, i));
         }
@@ -1439,7 +1442,7 @@ impl Rule for ProcedureFormat {
                     "procedure code '{}' is not five letters or digits",
                     procedure.code
                 ),
-                "correct SV101-2 to the five-character CPT or HCPCS code".into(),
+                "correct SV101-2 to the five-character CPT or HCPCS code",
             );
             out.push(on_line(f, claim, cx, i));
         }
@@ -1447,7 +1450,7 @@ impl Rule for ProcedureFormat {
 }
 
 /// A procedure code with spaces and punctuation removed.
-fn clean_procedure(code: &str) -> String {
+pub(crate) fn clean_procedure(code: &str) -> String {
     code.chars().filter(char::is_ascii_alphanumeric).collect()
 }
 
@@ -1574,8 +1577,7 @@ impl Rule for LineControlDuplicate {
                     lx_of(claim, first)
                 ),
                 "give every line of the claim its own REF*6R, such as the claim number and \
-                 the line number"
-                    .into(),
+                 the line number",
             );
             out.push(on_line(f, claim, cx, i));
         }
@@ -1642,276 +1644,36 @@ impl Rule for FormatRepairs {
         &FORMAT_REPAIRS
     }
 
-    fn check(&self, claim: &Claim, _cx: &Context<'_>, out: &mut Vec<Finding>) {
-        let source = &claim.source;
-        let mut tables: Vec<&SegmentTable> = vec![&source.billing, &source.subscriber];
-        tables.extend(source.patient.as_deref());
-        tables.push(&source.segments);
-        let mut edits = Vec::new();
-        for table in tables {
-            for (seg, stored) in table.iter() {
-                segment_edits(&seg, stored, table.delimiters().component, &mut edits);
-            }
-        }
-        for edit in edits {
-            out.push(edit.finding(claim));
+    /// The fixes are found outside the rule engine, by the format scanner the engine hands
+    /// in (`repair::format`): this rule only turns them into findings, never reads segments.
+    fn check(&self, claim: &Claim, cx: &Context<'_>, out: &mut Vec<Finding>) {
+        let mut fixes = Vec::new();
+        cx.format.scan(claim, &mut fixes);
+        for fix in fixes {
+            out.push(format_finding(fix, claim));
         }
     }
 }
 
-/// One element or component to change, and why.
-struct Edit {
-    at: Origin,
-    old: String,
-    new: String,
-    message: String,
-    help: &'static str,
-}
-
-impl Edit {
-    /// The repair finding for this edit; line-level when the segment is inside a 2400 loop.
-    fn finding(self, claim: &Claim) -> Finding {
-        let in_claim = self.at.segment >= claim.total_charge.at.segment;
-        let line = claim
-            .lines
-            .iter()
-            .rposition(|l| l.number.at.segment != 0 && l.number.at.segment <= self.at.segment)
-            .filter(|_| in_claim);
-        Finding {
-            rule: FORMAT_REPAIRS.id,
-            action: Action::Repair,
-            line,
-            at: self.at,
-            message: self.message,
-            note: None,
-            help: self.help.into(),
-            appeal: None,
-            stc: None,
-            money_at_stake: None,
-            repair: Some(Repair {
-                kind: RepairKind::SetValue,
-                at: self.at,
-                old: self.old,
-                new: self.new,
-            }),
-        }
+/// The repair finding for a format fix; line-level when the segment is inside a 2400 loop.
+fn format_finding(fix: FormatFix, claim: &Claim) -> Finding {
+    let in_claim = fix.at.segment >= claim.total_charge.at.segment;
+    let line = claim
+        .lines
+        .iter()
+        .rposition(|l| l.number.at.segment != 0 && l.number.at.segment <= fix.at.segment)
+        .filter(|_| in_claim);
+    let at = Location::from(fix.at);
+    Finding {
+        line,
+        repair: Some(Repair {
+            kind: RepairKind::SetValue,
+            at: at.clone(),
+            old: fix.old,
+            new: fix.new,
+        }),
+        ..Finding::finding(FORMAT_REPAIRS.id, Action::Repair, at, fix.message, fix.help)
     }
-}
-
-/// How an element is called in messages: `N403`, `SV101-2`. Messages name the element, never
-/// its value, so nothing about the patient is printed.
-fn element_name(seg: &Segment<'_>, at: Origin) -> String {
-    let mut name = format!("{}{:02}", seg.id_str(), at.element);
-    if at.component > 0 {
-        name.push_str(&format!("-{}", at.component));
-    }
-    name
-}
-
-/// The edits one segment needs.
-fn segment_edits(
-    seg: &Segment<'_>,
-    stored: &StoredSegment,
-    component_sep: u8,
-    out: &mut Vec<Edit>,
-) {
-    let base = Origin {
-        segment: stored.position.segment,
-        set_segment: stored.set_segment,
-        element: 0,
-        component: 0,
-    };
-    let start = out.len();
-    match seg.id() {
-        b"PER" => phone_edits(seg, base, out),
-        b"N4" => zip_edit(seg, stored, base, out),
-        b"SV1" => procedure_edit(seg, base, component_sep, out),
-        _ => {}
-    }
-    amount_point_edits(seg, base, out);
-    if has_trailing_space(seg.body(), seg.delimiters().element, component_sep) {
-        let done: Vec<Origin> = out[start..].iter().map(|e| e.at).collect();
-        trim_edits(seg, base, component_sep, &done, out);
-    }
-}
-
-/// True when some element or component of the segment body ends with a space (a quick test
-/// before looking element by element).
-fn has_trailing_space(body: &[u8], element_sep: u8, component_sep: u8) -> bool {
-    body.ends_with(b" ")
-        || body
-            .windows(2)
-            .any(|w| w[0] == b' ' && (w[1] == element_sep || w[1] == component_sep))
-}
-
-/// Element text.
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-/// PER04/06/08 phone, fax and extension numbers reduced to digits.
-fn phone_edits(seg: &Segment<'_>, base: Origin, out: &mut Vec<Edit>) {
-    for n in [4usize, 6, 8] {
-        if !matches!(seg.element(n - 1), b"TE" | b"FX" | b"EX") {
-            continue;
-        }
-        let old = text(seg.element(n));
-        let new: String = old.chars().filter(char::is_ascii_digit).collect();
-        if new.is_empty() || new == old {
-            continue;
-        }
-        let at = Origin {
-            element: n as u8,
-            ..base
-        };
-        out.push(Edit {
-            message: format!(
-                "phone number in {} has characters other than digits",
-                element_name(seg, at)
-            ),
-            at,
-            old,
-            new,
-            help: "store phone numbers as digits only (10 for a US number)",
-        });
-    }
-}
-
-/// N403 without separators; a 5-digit 2010AA ZIP padded to 9 with 0000.
-fn zip_edit(seg: &Segment<'_>, stored: &StoredSegment, base: Origin, out: &mut Vec<Edit>) {
-    if !matches!(seg.element(4), b"" | b"US") {
-        return;
-    }
-    let zip = seg.element(3);
-    let all_digits = zip.iter().all(u8::is_ascii_digit);
-    if all_digits && (zip.len() == 9 || (zip.len() == 5 && loop_id(stored) != "2010AA")) {
-        return;
-    }
-    let old = text(zip);
-    let mut new: String = old.chars().filter(|c| !matches!(c, '-' | ' ')).collect();
-    if !new.bytes().all(|b| b.is_ascii_digit()) || !matches!(new.len(), 5 | 9) {
-        return;
-    }
-    let padded = new.len() == 5 && loop_id(stored) == "2010AA";
-    if padded {
-        new.push_str("0000");
-    }
-    if new == old {
-        return;
-    }
-    let at = Origin { element: 3, ..base };
-    let name = element_name(seg, at);
-    let (message, help) = if padded {
-        (
-            format!("billing provider zip code in {name} has 5 digits; padded to 9 with 0000"),
-            "store the billing provider's full ZIP+4 (USPS ZIP Code lookup); 0000 is a stop-gap",
-        )
-    } else {
-        (
-            format!("zip code in {name} has separators"),
-            "store ZIP codes as 5 or 9 digits without a hyphen",
-        )
-    };
-    out.push(Edit {
-        at,
-        old,
-        new,
-        message,
-        help,
-    });
-}
-
-/// SV101-2 with spaces and punctuation removed.
-fn procedure_edit(seg: &Segment<'_>, base: Origin, component_sep: u8, out: &mut Vec<Edit>) {
-    let old = text(crate::x12::nth_part(seg.element(1), component_sep, 2));
-    let new = clean_procedure(&old);
-    if new.is_empty() || new == old {
-        return;
-    }
-    let at = Origin {
-        element: 1,
-        component: 2,
-        ..base
-    };
-    out.push(Edit {
-        message: format!(
-            "procedure code in {} has spaces or punctuation",
-            element_name(seg, at)
-        ),
-        at,
-        old,
-        new,
-        help: "store procedure codes as five letters or digits",
-    });
-}
-
-/// Money elements written with a bare trailing decimal point (`90.`), which is dropped.
-fn amount_point_edits(seg: &Segment<'_>, base: Origin, out: &mut Vec<Edit>) {
-    let Some((_, elements)) = MONEY_ELEMENTS.iter().find(|(id, _)| *id == seg.id()) else {
-        return;
-    };
-    for &n in *elements {
-        let value = seg.element(n);
-        let Some(trimmed) = value.strip_suffix(b".") else {
-            continue;
-        };
-        if !matches!(Money::parse(value), Some(Money::Exact(_))) {
-            continue;
-        }
-        let at = Origin {
-            element: n as u8,
-            ..base
-        };
-        out.push(Edit {
-            message: format!("amount {} ends with a decimal point", element_name(seg, at)),
-            at,
-            old: text(value),
-            new: text(trimmed),
-            help: "write whole amounts without a decimal point",
-        });
-    }
-}
-
-/// Trailing spaces trimmed from every element or component not already edited.
-fn trim_edits(
-    seg: &Segment<'_>,
-    base: Origin,
-    component_sep: u8,
-    done: &[Origin],
-    out: &mut Vec<Edit>,
-) {
-    for n in 1..=seg.element_count() {
-        let element = seg.element(n);
-        if !element.contains(&b' ') {
-            continue;
-        }
-        let parts = crate::x12::parts(element, component_sep);
-        let composite = parts.len() > 1;
-        for (c, part) in parts.iter().enumerate() {
-            let at = Origin {
-                element: n as u8,
-                component: if composite { (c + 1) as u8 } else { 0 },
-                ..base
-            };
-            let old = text(part);
-            let new = old.trim_end_matches(' ');
-            if new.len() == old.len() || new.is_empty() || done.contains(&at) {
-                continue;
-            }
-            out.push(Edit {
-                message: format!("trailing spaces in {}", element_name(seg, at)),
-                at,
-                new: new.to_string(),
-                old,
-                help: "trim fields when exporting claims",
-            });
-        }
-    }
-}
-
-/// The loop id the grammar placed a stored segment in.
-fn loop_id(stored: &StoredSegment) -> &'static str {
-    crate::grammar::compiled_x222().loop_id(usize::from(stored.loop_index))
 }
 
 #[cfg(test)]
@@ -1944,13 +1706,6 @@ mod tests {
         assert_eq!(list_children(&nine).matches("M54.10").count(), 9);
         let twelve: Vec<&str> = vec!["A0100"; 12];
         assert!(list_children(&twelve).ends_with(" and 2 more"));
-    }
-
-    #[test]
-    fn trailing_spaces_are_spotted_per_element_and_component() {
-        assert!(has_trailing_space(b"N3*100 TEST PLAZA  ", b'*', b':'));
-        assert!(has_trailing_space(b"SV1*HC:97530 :GP*1", b'*', b':'));
-        assert!(!has_trailing_space(b"N3*100 TEST PLAZA", b'*', b':'));
     }
 
     #[test]

@@ -7,46 +7,25 @@
 //! [`PatientIndex`] built in a first pass over the input, so no rule compares every pair of
 //! claims.
 
+pub mod actions;
 pub mod general;
 pub mod index;
 pub mod money;
 pub mod ncci;
 pub mod profile;
+pub mod registry;
 pub mod traction;
 
 use serde::Serialize;
 
+pub use crate::diag::{Action, Diagnostic, Location, Repair, RepairKind, StcCodes};
+pub use actions::{ActionTable, Resolved};
 pub use index::{LineFact, PatientFacts, PatientIndex, PatientKey};
 pub use profile::{Config, ConfigError, Profile, Profiles};
+pub use registry::Registry;
 
-use crate::model::{Cents, Claim, Origin};
+use crate::model::{Claim, Origin};
 use crate::reference::Reference;
-
-/// What a rule's finding does to the claim, per profile.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Action {
-    /// The claim is left out of the corrected file and rejected in the 277CA.
-    Reject,
-    /// The claim goes on with the described change applied.
-    Repair,
-    /// Nothing changes; the finding is advice.
-    Warn,
-    /// The rule does not run.
-    Off,
-}
-
-impl Action {
-    /// The word used in diagnostics and config files.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Action::Reject => "reject",
-            Action::Repair => "repair",
-            Action::Warn => "warn",
-            Action::Off => "off",
-        }
-    }
-}
 
 /// The families rules are grouped in, for listing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -57,17 +36,6 @@ pub enum Family {
     Traction,
     /// Edits driven by loaded NCCI and MUE files, for every code.
     Ncci,
-}
-
-/// The 277CA STC01 codes a rejection is reported with.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct StcCodes {
-    /// Claim status category: `A6` missing, `A7` invalid, `A8` inconsistent.
-    pub category: &'static str,
-    /// Claim status code (code list 508), such as `400`.
-    pub status: &'static str,
-    /// Entity identifier code, when the status names one (such as `85` billing provider).
-    pub entity: Option<&'static str>,
 }
 
 /// What a rule is, for `scrub837 rules` and `scrub837 explain`.
@@ -85,59 +53,22 @@ pub struct RuleInfo {
     pub stc: Option<StcCodes>,
 }
 
-/// A change a repair makes, recorded now and applied by the writer later.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum RepairKind {
-    /// Set an element (or one component of it) to a new value.
-    SetValue,
-    /// Remove a whole service line (its 2400 loop); lines after it are renumbered and CLM02
-    /// recomputed.
-    RemoveLine {
-        /// Index of the line in the claim.
-        line: usize,
-    },
-}
+/// A rule's finding: a [`Diagnostic`] of kind [`Kind::Rule`](crate::diag::Kind::Rule), made
+/// with [`Diagnostic::finding`]. The name stays so rule code reads as the catalog does.
+pub type Finding = Diagnostic;
 
-/// A described repair: rule, location, old value, new value and why.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Repair {
-    /// What kind of change.
-    #[serde(flatten)]
-    pub kind: RepairKind,
-    /// Where: segment, element and component.
-    pub at: Origin,
-    /// The value as read.
-    pub old: String,
-    /// The value written instead (empty for a removal).
-    pub new: String,
-}
-
-/// One finding about one claim.
-#[derive(Debug, Clone, Serialize)]
-pub struct Finding {
-    /// The rule that found it.
-    pub rule: &'static str,
-    /// What it does under the claim's profile.
-    pub action: Action,
-    /// The service line it concerns (index into `Claim::lines`), if any.
-    pub line: Option<usize>,
-    /// Where in the input.
-    pub at: Origin,
-    /// What is wrong, lowercase, no trailing period.
-    pub message: String,
-    /// Context (loop, codes, amounts).
-    pub note: Option<String>,
-    /// How to fix it.
-    pub help: String,
-    /// How to appeal if the payer denies anyway, for denial-prone rules.
-    pub appeal: Option<String>,
-    /// 277CA codes when rejecting.
-    pub stc: Option<StcCodes>,
-    /// The Medicare national amount at stake (non-facility), when known.
-    pub money_at_stake: Option<Cents>,
-    /// The repair, for repair findings (and "would repair" on rejected claims).
-    pub repair: Option<Repair>,
+/// Where a model value came from, as a diagnostic location (element and component 0 mean
+/// none). Here rather than in `model` because `model` only knows where values came from.
+impl From<Origin> for Location {
+    fn from(o: Origin) -> Location {
+        Location {
+            segment: o.segment,
+            set_segment: o.set_segment,
+            element: (o.element != 0).then_some(o.element),
+            component: (o.component != 0).then_some(o.component),
+            ..Location::default()
+        }
+    }
 }
 
 /// What a rule sees besides the claim.
@@ -151,6 +82,33 @@ pub struct Context<'a> {
     pub patient: &'a PatientFacts,
     /// The user's configuration.
     pub config: &'a Config,
+    /// The action of every rule under the claim's profile, resolved once per profile.
+    pub actions: &'a ActionTable,
+    /// Finds format fixes in the claim's segments (FORMAT-REPAIRS), so no rule reads them.
+    pub format: &'a dyn FormatScanner,
+}
+
+/// One element or component whose format a repair fixes, and why (FORMAT-REPAIRS).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FormatFix {
+    /// Where: segment, element and component.
+    pub at: Origin,
+    /// The value as read.
+    pub old: String,
+    /// The value written instead.
+    pub new: String,
+    /// What is wrong, naming the element, never its value.
+    pub message: String,
+    /// How to fix it at the source.
+    pub help: &'static str,
+}
+
+/// Looks for format fixes in a claim's segments and those of its levels. Declared here and
+/// implemented by `repair::format`, above the rules: the rule engine sees claims, the repair
+/// layer sees segments.
+pub trait FormatScanner: Send + Sync {
+    /// Pushes every fix the claim's segments need, in segment order.
+    fn scan(&self, claim: &Claim, out: &mut Vec<FormatFix>);
 }
 
 /// A check over one claim.
@@ -163,11 +121,20 @@ pub trait Rule: Send + Sync {
     /// they would do under `Action::Reject`/`Repair`/`Warn` when a rule has a choice (such as
     /// a repair that is impossible and becomes a rejection).
     fn check(&self, claim: &Claim, cx: &Context<'_>, out: &mut Vec<Finding>);
-}
 
-/// Rules that always reject, whatever a profile or configuration says: a claim whose money
-/// is not exact in cents can be neither forwarded nor counted (see AMOUNT-PRECISION).
-pub const ALWAYS_REJECT: [&str; 1] = ["AMOUNT-PRECISION"];
+    /// The action the rule always has, whatever a profile or configuration says (`None`
+    /// for most rules). Read once per profile by [`actions::ActionTable`].
+    fn fixed_action(&self) -> Option<Action> {
+        None
+    }
+
+    /// The profile's action for this rule as the rule's family settings adjust it (unchanged
+    /// for most rules). Read once per profile by [`actions::ActionTable`]; a configuration's
+    /// explicit action for the rule is taken as is.
+    fn settle(&self, listed: Action, _config: &Config) -> Action {
+        listed
+    }
+}
 
 /// Every rule in the catalog, in listing order.
 pub fn catalog() -> Vec<Box<dyn Rule>> {

@@ -31,7 +31,7 @@ pub fn price(findings: &mut [Finding], claim: &Claim, fees: &FeeSchedule) {
             (Action::Reject, None) if !claim.lines.is_empty() => price_claim(claim, fees),
             _ => continue,
         };
-        f.money_at_stake = priced.cents;
+        f.money_at_stake = priced.cents.map(|c| c.0);
         f.note = Some(match f.note.take() {
             Some(note) if !note.is_empty() => format!("{note}; {}", priced.says),
             _ => priced.says,

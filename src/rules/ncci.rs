@@ -193,18 +193,15 @@ fn ptp_finding(
             "bill only {column1}, or append 59/XE/XS/XP/XU to {code} when the notes document a distinct service"
         ),
     };
+    let message = format!("{code} billed on {date} with {column1} ({where_}); NCCI pairs them with {code} in column 2");
+    let at = code_origin(&claim.lines[line]).into();
     Finding {
-        rule: PTP_INFO.id,
-        action: Action::Reject,
         line: Some(line),
-        at: code_origin(&claim.lines[line]),
-        message: format!("{code} billed on {date} with {column1} ({where_}); NCCI pairs them with {code} in column 2"),
         note: Some(format!("modifier indicator {}", indicator as u8)),
-        help,
-        appeal: Some("send time-stamped notes showing a distinct session, site or encounter and cite the NCCI Policy Manual on distinct procedural services".into()),
+        appeal: Some("send time-stamped notes showing a distinct session, site or encounter and cite the NCCI Policy Manual on distinct procedural services"),
         stc: PTP_INFO.stc,
-        money_at_stake: fee(cx, date, code),
-        repair: None,
+        money_at_stake: fee(cx, date, code).map(|m| m.0),
+        ..Finding::finding(PTP_INFO.id, Action::Reject, at, message, help)
     }
 }
 
@@ -296,23 +293,25 @@ impl Rule for MueUnits {
                 continue;
             }
             reported.push((code.to_string(), date));
+            let message = format!(
+                "{code} billed with {total} units on {date} ({scope}); the MUE allows {}",
+                mue.value
+            );
+            let help = format!("bill at most {} units of {code} ({scope})", mue.value);
             out.push(Finding {
-                rule: MUE_INFO.id,
-                action: Action::Reject,
                 line: Some(i),
-                at: units_origin(line),
-                message: format!(
-                    "{code} billed with {total} units on {date} ({scope}); the MUE allows {}",
-                    mue.value
-                ),
                 note: Some(mue_note(mue, date)),
-                help: format!("bill at most {} units of {code} ({scope})", mue.value),
-                appeal: (mue.indicator != 2).then(|| {
-                    "send the records showing the units were medically necessary".to_string()
-                }),
+                appeal: (mue.indicator != 2)
+                    .then_some("send the records showing the units were medically necessary"),
                 stc: MUE_INFO.stc,
-                money_at_stake: fee(cx, date, code),
-                repair: None,
+                money_at_stake: fee(cx, date, code).map(|m| m.0),
+                ..Finding::finding(
+                    MUE_INFO.id,
+                    Action::Reject,
+                    units_origin(line).into(),
+                    message,
+                    help,
+                )
             });
         }
     }

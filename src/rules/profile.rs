@@ -60,7 +60,7 @@ impl Profile {
     /// The action of `rule` for `claim` under this profile (`Off` for a rule it does not list).
     pub fn action(&self, rule: &str, claim: &Claim) -> Action {
         for c in &self.conditional {
-            if c.rule == rule && condition_holds(c, claim) {
+            if c.rule == rule && c.holds(claim) {
                 return c.action;
             }
         }
@@ -68,15 +68,18 @@ impl Profile {
     }
 }
 
-fn condition_holds(c: &Conditional, claim: &Claim) -> bool {
-    match &c.billing_state {
-        Some(state) => claim
-            .billing
-            .provider
-            .address
-            .as_ref()
-            .is_some_and(|a| a.state.eq_ignore_ascii_case(state)),
-        None => true,
+impl Conditional {
+    /// True when the condition holds for `claim`.
+    pub fn holds(&self, claim: &Claim) -> bool {
+        match &self.billing_state {
+            Some(state) => claim
+                .billing
+                .provider
+                .address
+                .as_ref()
+                .is_some_and(|a| a.state.eq_ignore_ascii_case(state)),
+            None => true,
+        }
     }
 }
 
@@ -183,7 +186,7 @@ impl Config {
                 })?;
         }
         if let Some(m) = &self.distinct_service_modifier {
-            if !["59", "XE", "XS", "XP", "XU"].contains(&m.as_str()) {
+            if !super::traction::settings::is_distinct_service_modifier(m) {
                 return Err(ConfigError::BadModifier {
                     path: path.into(),
                     value: m.clone(),

@@ -907,7 +907,7 @@ impl Context {
             let status = status(w, f);
             let text = match f.line.and_then(|i| claim.lines.get(i)) {
                 Some(line) => format!("line {}, {}", line_number(line, f.line), f.message),
-                None => f.message.clone(),
+                None => f.message.to_string(),
             };
             let message = w.clean(&redact.apply(&text), MESSAGE_MAX);
             let mut elements: Vec<&[u8]> =

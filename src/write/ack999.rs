@@ -57,7 +57,7 @@
 //! without a code.
 
 use super::{AckEnvelope, SegmentWriter};
-use crate::x12::{Problem, Severity};
+use crate::diag::{Diagnostic, Kind, Severity};
 
 /// One functional group (GS/GE) of the input, as the 999 acknowledges it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -71,7 +71,7 @@ pub struct GroupAck {
     /// Every transaction set of the group, in input order.
     pub sets: Vec<SetAck>,
     /// Problems with the group itself: GE01 count, GE02 control number, missing GE.
-    pub problems: Vec<Problem>,
+    pub problems: Vec<Diagnostic>,
 }
 
 /// One transaction set (ST/SE) of the input, as the 999 acknowledges it.
@@ -84,7 +84,7 @@ pub struct SetAck {
     /// ST03, or GS08 when ST03 is empty (AK203).
     pub version: String,
     /// The set's problems; the set is accepted when there are none.
-    pub problems: Vec<Problem>,
+    pub problems: Vec<Diagnostic>,
     /// The claims of the set, for `CTX*CLM01` context on segment errors (may be empty).
     pub claims: Vec<ClaimContext>,
 }
@@ -109,7 +109,7 @@ impl SetAck {
 }
 
 /// True for a problem the acknowledgments answer (not a warning).
-pub fn is_error(p: &Problem) -> bool {
+pub fn is_error(p: &Diagnostic) -> bool {
     p.severity == Severity::Error
 }
 
@@ -229,7 +229,7 @@ fn group_codes(group: &GroupAck) -> Vec<&'static str> {
     for p in group.problems.iter().filter(|p| is_error(p)) {
         let code = match p.code {
             Some(c) if AK905.contains(&c) => Some(c),
-            None if p.segment_id == "GE" => Some("3"),
+            None if p.at.segment_id == "GE" => Some("3"),
             _ => None,
         };
         if let Some(c) = code {
@@ -444,12 +444,12 @@ const CLM01_MAX: usize = 35;
 const BAD_DATA_MAX: usize = 99;
 
 /// Maps one problem of `set` (see the module documentation).
-fn map_problem(p: &Problem) -> Mapped {
+fn map_problem(p: &Diagnostic) -> Mapped {
     if !is_error(p) {
         return Mapped::Unplaced;
     }
-    let id = p.segment_id.as_str();
-    if p.rule == "X12-GUIDE" || (p.rule == "X12-CONTROL" && matches!(id, "ST" | "SE")) {
+    let id = p.at.segment_id.as_str();
+    if p.kind == Kind::Guide || (p.kind == Kind::Control && matches!(id, "ST" | "SE")) {
         return match p.code {
             Some(c) if IK502.contains(&c) => Mapped::Set(c),
             None if id == "ST" => Mapped::Set("18"),
@@ -460,13 +460,13 @@ fn map_problem(p: &Problem) -> Mapped {
         && id
             .bytes()
             .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
-    if !id_ok || p.set_segment == 0 || p.set_segment > 999_999 {
+    if !id_ok || p.at.set_segment == 0 || p.at.set_segment > 999_999 {
         return Mapped::Unplaced;
     }
-    let element = p.element.filter(|e| (1..=99).contains(e));
+    let element = p.at.element.filter(|e| (1..=99).contains(e));
     let code = p.code.unwrap_or("");
     let element_code = match (code, element) {
-        (c, Some(_)) if IK403.contains(&c) && (p.rule == "X12-ELEMENT" || !IK304.contains(&c)) => {
+        (c, Some(_)) if IK403.contains(&c) && (p.kind == Kind::Element || !IK304.contains(&c)) => {
             Some(c)
         }
         _ => None,
@@ -476,9 +476,9 @@ fn map_problem(p: &Problem) -> Mapped {
             Some("8"),
             vec![ElementError {
                 position,
-                component: p.component.filter(|c| (1..=99).contains(c)),
-                repetition: p.repetition.filter(|r| (1..=9999).contains(r)),
-                element_ref: p.element_ref,
+                component: p.at.component.filter(|c| (1..=99).contains(c)),
+                repetition: p.at.repetition.filter(|r| (1..=9999).contains(r)),
+                element_ref: p.at.element_ref,
                 ik403,
                 bad: p.bad_value.clone().filter(|b| !b.is_empty()),
             }],
@@ -487,8 +487,9 @@ fn map_problem(p: &Problem) -> Mapped {
     };
     Mapped::Segment(SegmentError {
         id: id.to_string(),
-        position: p.set_segment,
+        position: p.at.set_segment,
         loop_id: p
+            .at
             .loop_id
             .filter(|l| (1..=4).contains(&l.len()))
             .map(str::to_string),

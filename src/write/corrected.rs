@@ -11,12 +11,14 @@
 //! - HL01 is renumbered from 1 in each set and HL02 points at the parent's new number. A
 //!   subscriber's HL04 (child code) is corrected once it is known whether one of its patient
 //!   levels was written (the byte is patched in place: `0` and `1` have the same length).
-//! - Repairs ([`RepairKind::SetValue`]) rewrite one element or component of one segment; a
-//!   repair of a billing, subscriber or patient segment is applied once, when the level is
-//!   written. [`RepairKind::RemoveLine`] drops a 2400 loop; the claim's remaining LX01 are
-//!   renumbered from 1 and CLM02 is recomputed: the submitted total less the removed lines'
-//!   SV102 (the sum of the remaining SV102 whenever CLM02 matched its lines, which
-//!   CLM-BALANCE requires).
+//! - Repairs are applied by [`crate::repair`] (this writer only writes what it gets back):
+//!   a set value ([`RepairKind::SetValue`](crate::diag::RepairKind::SetValue)) rewrites one
+//!   element or component of one segment; a repair of a billing, subscriber or patient
+//!   segment is applied once, when the level is written. A removed line
+//!   ([`RepairKind::RemoveLine`](crate::diag::RepairKind::RemoveLine)) drops a 2400 loop; the
+//!   claim's remaining LX01 are renumbered from 1 and CLM02 is recomputed: the submitted
+//!   total less the removed lines' SV102 (the sum of the remaining SV102 whenever CLM02
+//!   matched its lines, which CLM-BALANCE requires).
 //! - Trailers are written from what the file holds, never copied: SE01, GE01 and IEA01 count
 //!   what was written, and SE02, GE02 and IEA02 repeat the ST02, GS06 and ISA13 written above
 //!   them. Control numbers (ISA13, GS06, ST02) are kept: the payer never received the input, so
@@ -31,15 +33,15 @@
 //!   is otherwise written byte for byte as read, with the input's delimiters, so a clean file
 //!   with nothing to correct comes out identical.
 
-use std::borrow::Cow;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::io::{self, Seek, SeekFrom, Write};
 use std::sync::Arc;
 
 use crate::check::ClaimResult;
 use crate::model::{Cents, SegmentTable};
 use crate::read::{EnvelopeKind, EnvelopeSegment};
-use crate::rules::{Action, Disposition, RepairKind};
+use crate::repair::{self, Edit, Plan, RepairError};
+use crate::rules::Disposition;
 use crate::x12::Segment;
 
 /// Which interchanges and transaction sets the acknowledgments reject as a whole, by their
@@ -100,14 +102,6 @@ pub enum CorrectedError {
         /// What went wrong.
         why: &'static str,
     },
-}
-
-/// One value to set in one segment.
-#[derive(Debug, Clone)]
-struct Edit {
-    element: u8,
-    component: u8,
-    value: String,
 }
 
 /// A transaction set read but not yet written: its ST and the header segments after it.
@@ -193,13 +187,13 @@ impl<W: Write + Seek> CorrectedWriter<W> {
         match seg.kind {
             EnvelopeKind::InterchangeStart => {
                 self.skipping_interchange = self.rejections.interchanges.contains(&seg.interchange);
-                self.pending_isa = Some(clean(&seg.segment()).into_owned());
+                self.pending_isa = Some(repair::clean(&seg.segment()).into_owned());
                 self.isa13 = seg.segment().element(13).to_vec();
                 self.interchange_open = false;
                 self.groups_written = 0;
             }
             EnvelopeKind::GroupStart => {
-                self.pending_gs = Some(clean(&seg.segment()).into_owned());
+                self.pending_gs = Some(repair::clean(&seg.segment()).into_owned());
                 self.gs06 = seg.segment().element(6).to_vec();
                 self.group_open = false;
                 self.sets_written = 0;
@@ -221,9 +215,11 @@ impl<W: Write + Seek> CorrectedWriter<W> {
             EnvelopeKind::Header => {
                 if self.set_open {
                     // Not expected in a set the 999 accepts; kept rather than lost.
-                    self.write_counted(&clean(&seg.segment()))?;
+                    self.write_counted(&repair::clean(&seg.segment()))?;
                 } else if let Some(pending) = self.pending_set.as_mut() {
-                    pending.header.extend_from_slice(&clean(&seg.segment()));
+                    pending
+                        .header
+                        .extend_from_slice(&repair::clean(&seg.segment()));
                     pending.segments += 1;
                 }
             }
@@ -233,7 +229,7 @@ impl<W: Write + Seek> CorrectedWriter<W> {
                     self.close_subscriber()?;
                     let count = (self.set_segments + 1).to_string();
                     let st02 = String::from_utf8_lossy(&self.st02).into_owned();
-                    let se = rewritten(&seg.segment(), &[edit(1, 0, &count), edit(2, 0, &st02)]);
+                    let se = repair::rewritten(&seg.segment(), &[set(1, &count), set(2, &st02)]);
                     self.write_raw(&se)?;
                     self.sets_written += 1;
                 }
@@ -245,7 +241,7 @@ impl<W: Write + Seek> CorrectedWriter<W> {
                 if self.group_open {
                     let count = self.sets_written.to_string();
                     let gs06 = String::from_utf8_lossy(&self.gs06).into_owned();
-                    let ge = rewritten(&seg.segment(), &[edit(1, 0, &count), edit(2, 0, &gs06)]);
+                    let ge = repair::rewritten(&seg.segment(), &[set(1, &count), set(2, &gs06)]);
                     self.write_raw(&ge)?;
                     self.groups_written += 1;
                 }
@@ -256,7 +252,7 @@ impl<W: Write + Seek> CorrectedWriter<W> {
                 if self.interchange_open {
                     let count = self.groups_written.to_string();
                     let isa13 = String::from_utf8_lossy(&self.isa13).into_owned();
-                    let iea = rewritten(&seg.segment(), &[edit(1, 0, &count), edit(2, 0, &isa13)]);
+                    let iea = repair::rewritten(&seg.segment(), &[set(1, &count), set(2, &isa13)]);
                     self.write_raw(&iea)?;
                 }
                 self.interchange_open = false;
@@ -276,11 +272,10 @@ impl<W: Write + Seek> CorrectedWriter<W> {
         {
             return Ok(false);
         }
-        let edits = edits_of(result);
-        let removed = removed_lines(result);
+        let plan = Plan::of(&result.findings);
         self.open_envelope()?;
-        self.write_levels(result, &edits)?;
-        self.write_claim(result, &edits, &removed)?;
+        self.write_levels(result, &plan)?;
+        self.write_claim(result, &plan)?;
         Ok(true)
     }
 
@@ -340,10 +335,10 @@ impl<W: Write + Seek> CorrectedWriter<W> {
         let st02 = seg.element(2).to_vec();
         if self.group_st02s.contains(&st02) {
             let fresh = self.free_st02();
-            self.write_raw(&rewritten(&seg, &[edit(2, 0, &fresh)]))?;
+            self.write_raw(&repair::rewritten(&seg, &[set(2, &fresh)]))?;
             self.st02 = fresh.into_bytes();
         } else {
-            self.write_raw(&clean(&seg))?;
+            self.write_raw(&repair::clean(&seg))?;
             self.st02 = st02;
         }
         self.group_st02s.insert(self.st02.clone());
@@ -369,18 +364,14 @@ impl<W: Write + Seek> CorrectedWriter<W> {
         }
     }
 
-    fn write_levels(
-        &mut self,
-        result: &ClaimResult,
-        edits: &HashMap<u64, Vec<Edit>>,
-    ) -> Result<(), CorrectedError> {
+    fn write_levels(&mut self, result: &ClaimResult, plan: &Plan) -> Result<(), CorrectedError> {
         let source = &result.claim.source;
         let billing_key = Arc::as_ptr(&source.billing) as usize;
         if self.billing.map(|b| b.0) != Some(billing_key) {
             self.close_subscriber()?;
             self.next_hl += 1;
             let hl = self.next_hl;
-            self.write_level(&source.billing, hl, None, edits, result)?;
+            self.write_level(&source.billing, hl, None, plan, result)?;
             self.billing = Some((billing_key, hl));
             self.patient = None;
         }
@@ -391,7 +382,7 @@ impl<W: Write + Seek> CorrectedWriter<W> {
             self.next_hl += 1;
             let hl = self.next_hl;
             let child_code_at =
-                self.write_level(&source.subscriber, hl, Some(billing_hl), edits, result)?;
+                self.write_level(&source.subscriber, hl, Some(billing_hl), plan, result)?;
             self.subscriber = Some(OpenSubscriber {
                 key: subscriber_key,
                 hl,
@@ -406,7 +397,7 @@ impl<W: Write + Seek> CorrectedWriter<W> {
                 let parent = self.subscriber.map_or(0, |s| s.hl);
                 self.next_hl += 1;
                 let hl = self.next_hl;
-                self.write_level(patient, hl, Some(parent), edits, result)?;
+                self.write_level(patient, hl, Some(parent), plan, result)?;
                 self.patient = Some(patient_key);
                 if let Some(s) = self.subscriber.as_mut() {
                     s.children = true;
@@ -422,49 +413,39 @@ impl<W: Write + Seek> CorrectedWriter<W> {
         table: &SegmentTable,
         hl: u32,
         parent: Option<u32>,
-        edits: &HashMap<u64, Vec<Edit>>,
+        plan: &Plan,
         result: &ClaimResult,
     ) -> Result<Option<(u64, u8)>, CorrectedError> {
         let mut child_code_at = None;
         for (seg, stored) in table.iter() {
-            let mut seg_edits = edits
-                .get(&stored.position.segment)
-                .cloned()
-                .unwrap_or_default();
-            if seg.id() == b"HL" && stored.opens_loop {
-                let number = hl.to_string();
-                let parent = parent.map(|p| p.to_string()).unwrap_or_default();
-                seg_edits.push(edit(1, 0, &number));
-                seg_edits.push(edit(2, 0, &parent));
-                let bytes = rewritten_checked(&seg, &seg_edits, result, stored.position.segment)?;
-                let code = seg.element(4);
-                if code.len() == 1 {
-                    // HL04 is the last element: the byte before the terminator.
-                    let at = self.offset + hl04_offset(&bytes, &seg);
-                    child_code_at = Some((at, code[0]));
-                }
-                self.write_counted(&bytes)?;
-            } else if seg_edits.is_empty() {
-                self.write_counted(&clean(&seg))?;
-            } else {
-                let bytes = rewritten_checked(&seg, &seg_edits, result, stored.position.segment)?;
-                self.write_counted(&bytes)?;
+            let number = stored.position.segment;
+            let mut edits = plan.edits(number).to_vec();
+            let opens_level = seg.id() == b"HL" && stored.opens_loop;
+            if opens_level {
+                // The levels written are numbered anew: rejected claims leave levels out.
+                edits.push(Edit::Renumber {
+                    element: 1,
+                    number: Some(hl),
+                });
+                edits.push(Edit::Renumber {
+                    element: 2,
+                    number: parent,
+                });
             }
+            let bytes = repair::apply(&seg, &edits, number).map_err(|e| repair_error(result, e))?;
+            let code = seg.element(4);
+            if opens_level && code.len() == 1 {
+                // HL04 is the last element: the byte before the terminator.
+                let at = self.offset + hl04_offset(&bytes, &seg);
+                child_code_at = Some((at, code[0]));
+            }
+            self.write_counted(&bytes)?;
         }
         Ok(child_code_at)
     }
 
-    fn write_claim(
-        &mut self,
-        result: &ClaimResult,
-        edits: &HashMap<u64, Vec<Edit>>,
-        removed: &HashSet<usize>,
-    ) -> Result<(), CorrectedError> {
+    fn write_claim(&mut self, result: &ClaimResult, plan: &Plan) -> Result<(), CorrectedError> {
         let claim = &result.claim;
-        let table = &claim.source.segments;
-        let starts: Vec<usize> = claim.lines.iter().map(|l| l.first_segment).collect();
-        let line_of = |i: usize| starts.iter().rposition(|&s| s <= i);
-        let removed_any = !removed.is_empty();
         // AMOUNT-PRECISION always rejects a claim with an amount that is not exact, so one
         // reaching here is a bug: refuse rather than forward or mis-count it.
         let not_exact = claim.total_charge.is_not_exact()
@@ -474,47 +455,14 @@ impl<W: Write + Seek> CorrectedWriter<W> {
                 claim: claim.ordinal,
             });
         }
-        let mut removed_total = Cents(0);
-        for (i, line) in claim.lines.iter().enumerate() {
-            if removed.contains(&i) {
-                removed_total.0 += line.charge.cents().unwrap_or_default().0;
-                self.totals.removed_lines += 1;
-            }
+        let repaired = plan.claim(claim).map_err(|e| repair_error(result, e))?;
+        for segment in &repaired.segments {
+            self.write_counted(segment)?;
         }
-        self.totals.removed_line_charges.0 += removed_total.0;
-        // CLM02 loses exactly the removed lines' charges, so a claim whose total did not match
-        // its lines (CLM-BALANCE turned off) keeps its difference rather than changing meaning.
-        // An unreadable CLM02 counts as 0 here as in the scrub accounting (the 999 rejects it).
-        let submitted = claim.total_charge.cents().unwrap_or_default();
-        let kept_total = Cents(submitted.0 - removed_total.0);
-        let mut lx = 0u32;
-        for (i, (seg, stored)) in table.iter().enumerate() {
-            let line = line_of(i);
-            if line.is_some_and(|l| removed.contains(&l)) {
-                continue;
-            }
-            let mut seg_edits = edits
-                .get(&stored.position.segment)
-                .cloned()
-                .unwrap_or_default();
-            if removed_any && i == 0 && seg.id() == b"CLM" {
-                seg_edits.push(edit(2, 0, &kept_total.to_x12()));
-            }
-            if line.is_some() && starts.contains(&i) && seg.id() == b"LX" {
-                lx += 1;
-                if removed_any {
-                    seg_edits.push(edit(1, 0, &lx.to_string()));
-                }
-            }
-            if seg_edits.is_empty() {
-                self.write_counted(&clean(&seg))?;
-            } else {
-                let bytes = rewritten_checked(&seg, &seg_edits, result, stored.position.segment)?;
-                self.write_counted(&bytes)?;
-            }
-        }
+        self.totals.removed_lines += repaired.removed_lines;
+        self.totals.removed_line_charges.0 += repaired.removed_charges.0;
         self.totals.claims += 1;
-        self.totals.charges.0 += kept_total.0;
+        self.totals.charges.0 += repaired.total.0;
         Ok(())
     }
 
@@ -547,234 +495,49 @@ impl<W: Write + Seek> CorrectedWriter<W> {
     }
 }
 
-fn edit(element: u8, component: u8, value: &str) -> Edit {
-    Edit {
+/// An edit setting element `element` of a segment the writer owns (trailer counts and control
+/// numbers, a renumbered ST02).
+fn set(element: u8, value: &str) -> Edit {
+    Edit::Replace {
         element,
-        component,
+        component: 0,
         value: value.to_string(),
     }
 }
 
-/// The SetValue repairs of the findings that repair, by input segment number, in rule order
-/// (a later repair of the same element already includes an earlier one's change).
-fn edits_of(result: &ClaimResult) -> HashMap<u64, Vec<Edit>> {
-    let mut edits: HashMap<u64, Vec<Edit>> = HashMap::new();
-    for f in &result.findings {
-        let Some(repair) = f.repair.as_ref().filter(|_| f.action == Action::Repair) else {
-            continue;
-        };
-        if repair.kind == RepairKind::SetValue {
-            edits.entry(repair.at.segment).or_default().push(Edit {
-                element: repair.at.element,
-                component: repair.at.component,
-                value: repair.new.clone(),
-            });
-        }
+/// A repair that could not be applied, named with its claim.
+fn repair_error(result: &ClaimResult, e: RepairError) -> CorrectedError {
+    CorrectedError::Repair {
+        claim: result.claim.ordinal,
+        segment: e.segment,
+        why: e.why,
     }
-    edits
-}
-
-/// The lines the repairing findings remove.
-fn removed_lines(result: &ClaimResult) -> HashSet<usize> {
-    result
-        .findings
-        .iter()
-        .filter(|f| f.action == Action::Repair)
-        .filter_map(|f| match f.repair.as_ref().map(|r| &r.kind) {
-            Some(RepairKind::RemoveLine { line }) => Some(*line),
-            _ => None,
-        })
-        .collect()
-}
-
-fn rewritten_checked(
-    seg: &Segment<'_>,
-    edits: &[Edit],
-    result: &ClaimResult,
-    segment: u64,
-) -> Result<Vec<u8>, CorrectedError> {
-    if edits.iter().any(|e| e.element == 0) {
-        return Err(CorrectedError::Repair {
-            claim: result.claim.ordinal,
-            segment,
-            why: "a repair names no element",
-        });
-    }
-    Ok(rewritten(seg, edits))
-}
-
-/// The line break the input has right after the segment's terminator (CR LF, LF or CR), or
-/// nothing; never one that holds the terminator itself (a newline-terminated file), which
-/// would make an empty segment.
-fn line_break<'a>(seg: &Segment<'a>) -> &'a [u8] {
-    let raw = seg.raw();
-    let terminator = seg.delimiters().segment;
-    let after_body = &raw[seg.body_start() + seg.body().len()..];
-    let after = after_body.strip_prefix(&[terminator]).unwrap_or(after_body);
-    [&b"\r\n"[..], b"\n", b"\r"]
-        .into_iter()
-        .find(|lb| after.starts_with(lb) && !lb.contains(&terminator))
-        .map_or(&[][..], |lb| &after[..lb.len()])
-}
-
-/// The segment as the corrected file writes it: its body, its terminator (added when the
-/// input lacks one) and its line break; nothing before the id, nothing after the line break.
-/// A segment that is already so is borrowed as read.
-fn clean<'a>(seg: &Segment<'a>) -> Cow<'a, [u8]> {
-    let raw = seg.raw();
-    let body = seg.body();
-    let terminator = seg.delimiters().segment;
-    let line_break = line_break(seg);
-    let clean_len = body.len() + 1 + line_break.len();
-    let ends_right = raw.get(body.len()) == Some(&terminator);
-    if seg.body_start() == 0 && raw.len() == clean_len && ends_right {
-        return Cow::Borrowed(raw);
-    }
-    Cow::Owned(assemble(seg, body))
-}
-
-/// `body`, then `seg`'s terminator and line break.
-fn assemble(seg: &Segment<'_>, body: &[u8]) -> Vec<u8> {
-    let line_break = line_break(seg);
-    let mut out = Vec::with_capacity(body.len() + 1 + line_break.len());
-    out.extend_from_slice(body);
-    out.push(seg.delimiters().segment);
-    out.extend_from_slice(line_break);
-    out
-}
-
-/// The segment with `edits` applied to its body, written as [`clean`] writes segments.
-/// Unchanged when every edit sets the value already there.
-fn rewritten(seg: &Segment<'_>, edits: &[Edit]) -> Vec<u8> {
-    let d = seg.delimiters();
-    let body = seg.body();
-    let mut elements: Vec<Vec<u8>> = body
-        .split(|&b| b == d.element)
-        .map(<[u8]>::to_vec)
-        .collect();
-    for e in edits {
-        let n = usize::from(e.element);
-        if elements.len() <= n {
-            elements.resize(n + 1, Vec::new());
-        }
-        if e.component == 0 {
-            elements[n] = e.value.as_bytes().to_vec();
-        } else {
-            let c = usize::from(e.component);
-            let mut parts: Vec<Vec<u8>> = elements[n]
-                .split(|&b| b == d.component)
-                .map(<[u8]>::to_vec)
-                .collect();
-            if parts.len() < c {
-                parts.resize(c, Vec::new());
-            }
-            parts[c - 1] = e.value.as_bytes().to_vec();
-            while parts.len() > 1 && parts.last().is_some_and(Vec::is_empty) {
-                parts.pop();
-            }
-            elements[n] = parts.join(&d.component);
-        }
-    }
-    while elements.len() > 1 && elements.last().is_some_and(Vec::is_empty) {
-        elements.pop();
-    }
-    let new_body = elements.join(&d.element);
-    assemble(seg, &new_body)
 }
 
 /// Where HL04's one byte sits in a rewritten HL segment (the last byte of its body, before
 /// the terminator and line break).
 fn hl04_offset(bytes: &[u8], seg: &Segment<'_>) -> u64 {
-    let tail = 1 + line_break(seg).len();
+    let tail = 1 + repair::line_break(seg).len();
     (bytes.len() - tail - 1) as u64
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::repair::Edit;
     use crate::x12::{Delimiters, Position};
 
-    fn seg(raw: &[u8], body_end: usize) -> Segment<'_> {
-        Segment::new(raw, 0..body_end, Delimiters::STANDARD, Position::default())
-    }
-
     #[test]
-    fn rewriting_keeps_terminator_and_line_break() {
-        let raw = b"LX*3~\r\n";
-        let out = rewritten(&seg(raw, 4), &[edit(1, 0, "2")]);
-        assert_eq!(out, b"LX*2~\r\n");
-    }
-
-    /// A segment framed the way the reader frames one: `lead` bytes before the id, then
-    /// the body, then whatever `raw` has after it.
-    fn framed(raw: &[u8], lead: usize, body_len: usize) -> Segment<'_> {
-        Segment::new(
-            raw,
-            lead..lead + body_len,
-            Delimiters::STANDARD,
-            Position::default(),
-        )
-    }
-
-    #[test]
-    fn clean_segments_are_borrowed_as_read() {
-        for raw in [&b"LX*1~"[..], b"LX*1~\n", b"LX*1~\r\n", b"LX*1~\r"] {
-            assert!(matches!(clean(&framed(raw, 0, 4)), Cow::Borrowed(_)));
-            assert_eq!(clean(&framed(raw, 0, 4)).as_ref(), raw);
-        }
-    }
-
-    #[test]
-    fn indentation_padding_and_a_missing_terminator_are_not_copied() {
-        assert_eq!(clean(&framed(b"  \tLX*1~\n", 3, 4)).as_ref(), b"LX*1~\n");
-        assert_eq!(
-            clean(&framed(b"\xEF\xBB\xBFLX*1~", 3, 4)).as_ref(),
-            b"LX*1~"
-        );
-        assert_eq!(
-            clean(&framed(b"IEA*1*000000001", 0, 15)).as_ref(),
-            b"IEA*1*000000001~"
-        );
-        assert_eq!(
-            clean(&framed(b"IEA*1*000000001\n", 0, 15)).as_ref(),
-            b"IEA*1*000000001~\n"
-        );
-        assert_eq!(
-            clean(&framed(b"IEA*1*000000001~\r\n\x1a\x00\x00", 0, 15)).as_ref(),
-            b"IEA*1*000000001~\r\n"
-        );
-        let indented = framed(b"\n    LX*3~\n", 5, 4);
-        assert_eq!(rewritten(&indented, &[edit(1, 0, "2")]), b"LX*2~\n");
-        let bytes = rewritten(&framed(b"  HL*2*1*22*1", 2, 11), &[edit(1, 0, "3")]);
-        assert_eq!(bytes, b"HL*3*1*22*1~");
-        let at = hl04_offset(&bytes, &framed(b"  HL*2*1*22*1", 2, 11)) as usize;
-        assert_eq!(bytes[at], b'1');
-    }
-
-    #[test]
-    fn a_newline_terminator_is_not_doubled() {
-        let d = Delimiters {
-            segment: b'\n',
-            ..Delimiters::STANDARD
+    fn hl04_is_found_in_a_renumbered_hl() {
+        let raw = b"  HL*2*1*22*1";
+        let seg = Segment::new(raw, 2..13, Delimiters::STANDARD, Position::default());
+        let renumber = Edit::Renumber {
+            element: 1,
+            number: Some(3),
         };
-        let seg = Segment::new(b"LX*1\n\n", 0..4, d, Position::default());
-        assert_eq!(clean(&seg).as_ref(), b"LX*1\n");
-        let seg = Segment::new(b"LX*1", 0..4, d, Position::default());
-        assert_eq!(clean(&seg).as_ref(), b"LX*1\n");
-    }
-
-    #[test]
-    fn rewriting_a_component_pads_and_trims() {
-        let raw = b"SV1*HC:97012*40*UN*1***1~";
-        let s = seg(raw, raw.len() - 1);
-        assert_eq!(
-            rewritten(&s, &[edit(1, 3, "GP")]),
-            b"SV1*HC:97012:GP*40*UN*1***1~"
-        );
-        assert_eq!(
-            rewritten(&s, &[edit(9, 0, "Y")]),
-            b"SV1*HC:97012*40*UN*1***1**Y~"
-        );
-        assert_eq!(rewritten(&s, &[edit(4, 0, "1")]), raw.to_vec());
+        let bytes = repair::apply(&seg, &[renumber], 1).unwrap_or_default();
+        assert_eq!(bytes.as_ref(), b"HL*3*1*22*1~");
+        let at = hl04_offset(&bytes, &seg) as usize;
+        assert_eq!(bytes[at], b'1');
     }
 }

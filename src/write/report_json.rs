@@ -24,8 +24,8 @@ use std::io::{self, Write};
 use serde_json::{json, Value};
 
 use crate::check::ClaimResult;
+use crate::diag::Diagnostic;
 use crate::reference::EditionsUsed;
-use crate::x12::Problem;
 
 /// Where a claim went.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -123,13 +123,13 @@ impl<W: Write> ReportWriter<W> {
     /// [`ReportWriter::editions_used`]).
     pub fn finish<'p>(
         mut self,
-        problems: impl Iterator<Item = &'p Problem>,
+        problems: impl Iterator<Item = &'p Diagnostic>,
         acknowledgments: Value,
         accounting: Value,
         reference_editions: Value,
         outputs: Value,
     ) -> io::Result<W> {
-        let problems: Vec<&Problem> = problems.collect();
+        let problems: Vec<&Diagnostic> = problems.collect();
         write!(
             self.out,
             "\n],\"problems\":{},\"acknowledgments\":{},\"accounting\":{},\"reference_editions\":{},\"outputs\":{}}}\n",

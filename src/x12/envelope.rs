@@ -2,7 +2,8 @@
 
 use std::collections::HashSet;
 
-use super::{Position, Problem, Segment, ISA_LEN};
+use super::{Position, Segment, ISA_LEN};
+use crate::diag::{Diagnostic, Kind, Location};
 
 /// What a segment means to the envelope.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,7 +58,7 @@ pub struct Envelope {
     interchange: Option<OpenInterchange>,
     group: Option<OpenGroup>,
     set: Option<OpenSet>,
-    problems: Vec<Problem>,
+    problems: Vec<Diagnostic>,
     interchanges: u64,
     groups: u64,
     sets: u64,
@@ -101,7 +102,7 @@ impl Envelope {
     }
 
     /// Problems found since the last call.
-    pub fn take_problems(&mut self) -> Vec<Problem> {
+    pub fn take_problems(&mut self) -> Vec<Diagnostic> {
         std::mem::take(&mut self.problems)
     }
 
@@ -325,15 +326,14 @@ impl Envelope {
         code: &'static str,
         message: String,
     ) {
-        self.problems.push(Problem {
-            rule: "X12-ISA",
-            position: isa.position(),
-            set_segment: 0,
+        let at = Location {
             segment_id: "ISA".into(),
             element: Some(element as u8),
+            ..isa.position().into()
+        };
+        self.problems.push(Diagnostic {
             code: Some(code),
-            message,
-            ..Problem::default()
+            ..Diagnostic::x12(Kind::Isa, at, message)
         });
     }
 
@@ -562,15 +562,15 @@ impl Envelope {
         message: &str,
     ) {
         let set_segment = self.set_segment();
-        self.problems.push(Problem {
-            rule: "X12-CONTROL",
-            position: seg.position(),
+        let at = Location {
             set_segment,
             segment_id: seg.id_str().to_string(),
             element,
+            ..seg.position().into()
+        };
+        self.problems.push(Diagnostic {
             code,
-            message: message.to_string(),
-            ..Problem::default()
+            ..Diagnostic::x12(Kind::Control, at, message.to_string())
         });
     }
 
@@ -582,15 +582,14 @@ impl Envelope {
         code: Option<&'static str>,
         message: String,
     ) {
-        self.problems.push(Problem {
-            rule: "X12-CONTROL",
-            position,
-            set_segment: 0,
+        let at = Location {
             segment_id: id.to_string(),
             element,
+            ..position.into()
+        };
+        self.problems.push(Diagnostic {
             code,
-            message,
-            ..Problem::default()
+            ..Diagnostic::x12(Kind::Control, at, message)
         });
     }
 }

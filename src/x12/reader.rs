@@ -4,7 +4,8 @@ use std::io::Read;
 
 use super::byte_index::ByteIndex;
 use super::segment::{segment_id_len, Position, Segment};
-use super::{Delimiters, Problem, ReadError, ReadErrorKind, Severity, ISA_LEN, MAX_ISA_LEN};
+use super::{Delimiters, ReadError, ReadErrorKind, ISA_LEN, MAX_ISA_LEN};
+use crate::diag::{Diagnostic, Kind, Location, Severity};
 
 /// The longest segment the reader accepts; a longer one is an error, not an allocation.
 pub const MAX_SEGMENT_LEN: usize = 64 * 1024;
@@ -12,9 +13,6 @@ pub const MAX_SEGMENT_LEN: usize = 64 * 1024;
 /// How far into the input the first ISA may start: bytes before it that are not X12 (a
 /// mail header, a banner) are skipped with a warning when an ISA follows within this many.
 pub const JUNK_LIMIT: usize = 4096;
-
-/// The catalog rule of the warnings about input the reader tolerated.
-const FORMAT_RULE: &str = "X12-FORMAT";
 
 /// A UTF-8 byte-order mark.
 const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
@@ -62,7 +60,7 @@ pub struct SegmentReader<R> {
     /// The [`Tolerated`] kinds already reported, as bits.
     tolerated: u8,
     /// Warnings not yet taken.
-    warnings: Vec<Problem>,
+    warnings: Vec<Diagnostic>,
     /// The id of the last segment read (NUL-padded), to name it in a padding warning.
     last_id: [u8; 3],
     /// Where the input ended inside a segment, and that segment's id.
@@ -115,7 +113,7 @@ impl<R: Read> SegmentReader<R> {
     /// tolerated since the last call: a byte-order mark, white space or junk before the first
     /// ISA, a line break as segment terminator, indentation, padding after the last segment.
     /// Each kind is reported once per input.
-    pub fn take_warnings(&mut self) -> Vec<Problem> {
+    pub fn take_warnings(&mut self) -> Vec<Diagnostic> {
         std::mem::take(&mut self.warnings)
     }
 
@@ -496,13 +494,16 @@ impl<R: Read> SegmentReader<R> {
             // Padding is no segment: it is reported with the last one.
             position.segment = self.segment;
         }
-        self.warnings.push(Problem {
-            rule: FORMAT_RULE,
-            position,
-            segment_id: id,
-            message: message(),
+        self.warnings.push(Diagnostic {
             severity: Severity::Warning,
-            ..Problem::default()
+            ..Diagnostic::x12(
+                Kind::Format,
+                Location {
+                    segment_id: id,
+                    ..position.into()
+                },
+                message(),
+            )
         });
     }
 
@@ -670,7 +671,7 @@ mod tests {
     }
 
     /// Each segment's raw bytes, id and position, and the warnings of the input.
-    type ReadBack = (Vec<(Vec<u8>, String, Position)>, Vec<Problem>);
+    type ReadBack = (Vec<(Vec<u8>, String, Position)>, Vec<Diagnostic>);
 
     /// Hands out at most `step` bytes per read, as a pipe may.
     struct Trickle<'a> {
@@ -709,11 +710,11 @@ mod tests {
         whole
     }
 
-    fn messages(warnings: &[Problem]) -> Vec<&str> {
+    fn messages(warnings: &[Diagnostic]) -> Vec<&str> {
         assert!(warnings
             .iter()
-            .all(|w| w.rule == "X12-FORMAT" && w.severity == Severity::Warning));
-        warnings.iter().map(|w| w.message.as_str()).collect()
+            .all(|w| w.kind == Kind::Format && w.severity == Severity::Warning));
+        warnings.iter().map(|w| &*w.message).collect()
     }
 
     #[test]
@@ -736,8 +737,8 @@ mod tests {
                 "white space before ISA; skipped"
             ]
         );
-        assert_eq!(warnings[0].position.byte, 0);
-        assert_eq!(warnings[1].position.byte, 3);
+        assert_eq!(warnings[0].at.byte, 0);
+        assert_eq!(warnings[1].at.byte, 3);
         assert!(segments[0].0.starts_with(b"ISA*00*"), "raw starts at ISA");
         assert_eq!(
             segments[0].2,
@@ -763,7 +764,7 @@ mod tests {
                 junk.len()
             )]
         );
-        assert_eq!(warnings[0].position.byte, 0);
+        assert_eq!(warnings[0].at.byte, 0);
         assert!(segments[0].0.starts_with(b"ISA*00*"));
         assert_eq!(
             segments[0].2,
@@ -816,8 +817,8 @@ mod tests {
                 "{tail:?}: {:?}",
                 last.0
             );
-            assert_eq!(warnings[0].position.segment, 7);
-            assert_eq!(warnings[0].segment_id, "IEA");
+            assert_eq!(warnings[0].at.segment, 7);
+            assert_eq!(warnings[0].at.segment_id, "IEA");
         }
         // Blank lines at the end are no padding: they stay with the last segment.
         let (segments, warnings) = read_ok(format!("{clean}\n\n").as_bytes());
@@ -882,8 +883,8 @@ mod tests {
             messages(&warnings),
             ["white space before a segment id (indentation); read as if it were not there"]
         );
-        assert_eq!(warnings[0].segment_id, "ST");
-        assert_eq!(warnings[0].position.segment, 3);
+        assert_eq!(warnings[0].at.segment_id, "ST");
+        assert_eq!(warnings[0].at.segment, 3);
         assert_eq!(segments[2].1, "ST");
         assert_eq!(
             segments[2].0, b"  ST*837*0001*005010X222A1~\n",

@@ -8,6 +8,19 @@ use nom::Parser;
 use serde::Serialize;
 
 use super::Delimiters;
+use crate::diag::Location;
+
+impl From<Position> for Location {
+    /// The segment's place; the caller adds the set segment, id and element.
+    fn from(p: Position) -> Location {
+        Location {
+            byte: p.byte,
+            line: p.line,
+            segment: p.segment,
+            ..Location::default()
+        }
+    }
+}
 
 /// Where a segment starts in its input.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]

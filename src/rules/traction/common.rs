@@ -3,6 +3,7 @@
 
 use chrono::{Datelike, NaiveDate};
 
+use crate::diag::Text;
 use crate::model::{Cents, Claim, Origin, ServiceLine};
 use crate::rules::index::line_date;
 use crate::rules::{Action, Context, Finding, LineFact, Repair, RuleInfo};
@@ -151,16 +152,10 @@ pub(super) fn dollars(c: Cents) -> String {
     format!("${c}")
 }
 
-/// True when rule `id` repairs for this claim (the configuration's action, else the
-/// profile's), so another rule can count on its repair of the same line.
+/// True when rule `id` repairs for this claim (as the engine resolved it for the claim's
+/// profile), so another rule can count on its repair of the same line.
 pub(super) fn rule_repairs(cx: &Context<'_>, claim: &Claim, id: &str) -> bool {
-    let action = cx
-        .config
-        .rules
-        .get(id)
-        .copied()
-        .unwrap_or_else(|| cx.profile.action(id, claim));
-    action == Action::Repair
+    cx.actions.of(id, claim).action == Action::Repair
 }
 
 /// The taxonomy of whoever rendered a line: 2420A, else 2310B, else the billing provider
@@ -215,8 +210,8 @@ pub(super) struct Draft {
     pub message: String,
     /// The note.
     pub note: String,
-    /// How to fix it.
-    pub help: String,
+    /// How to fix it: the rule's constant text, or one formatted with the claim's values.
+    pub help: Text,
     /// The repair, for repairs.
     pub repair: Option<Repair>,
 }
@@ -227,7 +222,7 @@ impl Draft {
     pub fn finish(
         self,
         info: &'static RuleInfo,
-        appeal: Option<&str>,
+        appeal: Option<&'static str>,
         cx: &Context<'_>,
         claim: &Claim,
     ) -> Finding {
@@ -236,17 +231,19 @@ impl Draft {
             Action::Warn | Action::Off => None,
         };
         Finding {
-            rule: info.id,
-            action: self.action,
             line: Some(self.line),
-            at: self.at,
-            message: self.message,
             note: Some(self.note),
-            help: self.help,
-            appeal: appeal.map(str::to_string),
+            appeal,
             stc: info.stc,
-            money_at_stake,
+            money_at_stake: money_at_stake.map(|m| m.0),
             repair: self.repair,
+            ..Finding::finding(
+                info.id,
+                self.action,
+                self.at.into(),
+                self.message,
+                self.help,
+            )
         }
     }
 }

@@ -528,7 +528,7 @@ impl Rule for Medicare97014 {
                     therapy.codes.estim_unattended_medicare
                 ),
                 note: line_note(claim, i, "SV1-01-2", "medicare status I"),
-                help: format!("replace 97014 with {}", therapy.codes.estim_unattended_medicare),
+                help: format!("replace 97014 with {}", therapy.codes.estim_unattended_medicare).into(),
                 repair: None,
             };
             out.push(draft.finish(&MEDICARE_97014, None, cx, claim));

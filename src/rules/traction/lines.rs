@@ -69,7 +69,7 @@ impl Rule for Units {
                 help: "set SV1-04 to 1 (repaired in the corrected file)".into(),
                 repair: Some(Repair {
                     kind: RepairKind::SetValue,
-                    at,
+                    at: at.into(),
                     old: line.units.raw.clone(),
                     new: "1".into(),
                 }),
@@ -156,10 +156,11 @@ fn duplicate_line(
         at: code_at(line),
         message: format!("97012 billed again on {date} in the same claim (first on LX {kept_lx})"),
         note: line_note(claim, i, "SV1-01-2", "LX renumbered and CLM02 recomputed"),
-        help: format!("remove this line and keep LX {kept_lx} (repaired in the corrected file)"),
+        help: format!("remove this line and keep LX {kept_lx} (repaired in the corrected file)")
+            .into(),
         repair: Some(Repair {
             kind: RepairKind::RemoveLine { line: i },
-            at: lx_at,
+            at: lx_at.into(),
             old: line.procedure.raw.clone(),
             new: String::new(),
         }),
@@ -279,10 +280,10 @@ fn therapy_mod_finding(
             at,
             message: "97012 billed without a therapy modifier (GP, GO or GN)".into(),
             note: line_note(claim, i, "SV1-01", &how),
-            help: format!("append {modifier} to SV1-01 (repaired in the corrected file)"),
+            help: format!("append {modifier} to SV1-01 (repaired in the corrected file)").into(),
             repair: Some(Repair {
                 kind: RepairKind::SetValue,
-                at,
+                at: at.into(),
                 old: line.procedure.raw.clone(),
                 new,
             }),
@@ -300,7 +301,7 @@ fn therapy_mod_finding(
                 "SV1-01",
                 &format!("{modifier} is the modifier that belongs here"),
             ),
-            help: format!("drop a modifier that does not affect payment and add {modifier}"),
+            help: format!("drop a modifier that does not affect payment and add {modifier}").into(),
             repair: None,
         },
     };
@@ -379,7 +380,7 @@ impl Rule for Mod51 {
                 help: "remove 51 from SV1-01 (repaired in the corrected file)".into(),
                 repair: Some(Repair {
                     kind: RepairKind::SetValue,
-                    at,
+                    at: at.into(),
                     old,
                     new,
                 }),

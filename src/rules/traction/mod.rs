@@ -17,6 +17,7 @@ mod common;
 pub mod coverage;
 pub mod lines;
 pub mod same_day;
+pub mod settings;
 
 use super::Rule;
 

@@ -172,6 +172,12 @@ impl Rule for Ncci97140 {
         &NCCI_97140
     }
 
+    /// A configured distinct-service modifier makes the pair edit a repair wherever the
+    /// profile would reject it (and leaves it off where the profile turns it off).
+    fn settle(&self, listed: Action, config: &crate::rules::Config) -> Action {
+        super::settings::settle_distinct_service(listed, config)
+    }
+
     fn check(&self, claim: &Claim, cx: &Context<'_>, out: &mut Vec<Finding>) {
         let therapy = &cx.reference.therapy;
         let manual = therapy.codes.manual_therapy.as_str();
@@ -213,10 +219,10 @@ fn ncci_finding(
             at: sv101_at(line),
             message,
             note: line_note(claim, i, "SV1-01", "modifier from distinct_service_modifier in the configuration"),
-            help: format!("append {modifier} to the 97140 line (repaired in the corrected file); keep notes showing a distinct service"),
+            help: format!("append {modifier} to the 97140 line (repaired in the corrected file); keep notes showing a distinct service").into(),
             repair: Some(Repair {
                 kind: RepairKind::SetValue,
-                at: sv101_at(line),
+                at: sv101_at(line).into(),
                 old: line.procedure.raw.clone(),
                 new,
             }),

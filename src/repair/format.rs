@@ -1,0 +1,259 @@
+//! Format repairs (FORMAT-REPAIRS): phone digits, ZIP separators and padding, procedure code
+//! punctuation, a bare trailing decimal point, trailing spaces.
+//!
+//! These are found in the segments as read, so they live here rather than in the rule engine
+//! (rules see claims, never segments): the engine hands [`Scanner`] to the rules as a
+//! [`FormatScanner`], and the FORMAT-REPAIRS rule turns what it finds into findings whose
+//! repairs [`crate::repair::Plan`] applies.
+
+use crate::model::Money;
+use crate::model::{Claim, Origin, SegmentTable, StoredSegment};
+use crate::rules::general::{clean_procedure, MONEY_ELEMENTS};
+use crate::rules::{FormatFix, FormatScanner};
+use crate::x12::Segment;
+
+/// The format scanner the engine uses.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Scanner;
+
+impl FormatScanner for Scanner {
+    fn scan(&self, claim: &Claim, out: &mut Vec<FormatFix>) {
+        let source = &claim.source;
+        let mut tables: Vec<&SegmentTable> = vec![&source.billing, &source.subscriber];
+        tables.extend(source.patient.as_deref());
+        tables.push(&source.segments);
+        for table in tables {
+            for (seg, stored) in table.iter() {
+                segment_edits(&seg, stored, table.delimiters().component, out);
+            }
+        }
+    }
+}
+
+/// How an element is called in messages: `N403`, `SV101-2`. Messages name the element, never
+/// its value, so nothing about the patient is printed.
+fn element_name(seg: &Segment<'_>, at: Origin) -> String {
+    let mut name = format!("{}{:02}", seg.id_str(), at.element);
+    if at.component > 0 {
+        name.push_str(&format!("-{}", at.component));
+    }
+    name
+}
+
+/// The edits one segment needs.
+fn segment_edits(
+    seg: &Segment<'_>,
+    stored: &StoredSegment,
+    component_sep: u8,
+    out: &mut Vec<FormatFix>,
+) {
+    let base = Origin {
+        segment: stored.position.segment,
+        set_segment: stored.set_segment,
+        element: 0,
+        component: 0,
+    };
+    let start = out.len();
+    match seg.id() {
+        b"PER" => phone_edits(seg, base, out),
+        b"N4" => zip_edit(seg, stored, base, out),
+        b"SV1" => procedure_edit(seg, base, component_sep, out),
+        _ => {}
+    }
+    amount_point_edits(seg, base, out);
+    if has_trailing_space(seg.body(), seg.delimiters().element, component_sep) {
+        let done: Vec<Origin> = out[start..].iter().map(|e| e.at).collect();
+        trim_edits(seg, base, component_sep, &done, out);
+    }
+}
+
+/// True when some element or component of the segment body ends with a space (a quick test
+/// before looking element by element).
+fn has_trailing_space(body: &[u8], element_sep: u8, component_sep: u8) -> bool {
+    body.ends_with(b" ")
+        || body
+            .windows(2)
+            .any(|w| w[0] == b' ' && (w[1] == element_sep || w[1] == component_sep))
+}
+
+/// Element text.
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// PER04/06/08 phone, fax and extension numbers reduced to digits.
+fn phone_edits(seg: &Segment<'_>, base: Origin, out: &mut Vec<FormatFix>) {
+    for n in [4usize, 6, 8] {
+        if !matches!(seg.element(n - 1), b"TE" | b"FX" | b"EX") {
+            continue;
+        }
+        let old = text(seg.element(n));
+        let new: String = old.chars().filter(char::is_ascii_digit).collect();
+        if new.is_empty() || new == old {
+            continue;
+        }
+        let at = Origin {
+            element: n as u8,
+            ..base
+        };
+        out.push(FormatFix {
+            message: format!(
+                "phone number in {} has characters other than digits",
+                element_name(seg, at)
+            ),
+            at,
+            old,
+            new,
+            help: "store phone numbers as digits only (10 for a US number)",
+        });
+    }
+}
+
+/// N403 without separators; a 5-digit 2010AA ZIP padded to 9 with 0000.
+fn zip_edit(seg: &Segment<'_>, stored: &StoredSegment, base: Origin, out: &mut Vec<FormatFix>) {
+    if !matches!(seg.element(4), b"" | b"US") {
+        return;
+    }
+    let zip = seg.element(3);
+    let all_digits = zip.iter().all(u8::is_ascii_digit);
+    if all_digits && (zip.len() == 9 || (zip.len() == 5 && loop_id(stored) != "2010AA")) {
+        return;
+    }
+    let old = text(zip);
+    let mut new: String = old.chars().filter(|c| !matches!(c, '-' | ' ')).collect();
+    if !new.bytes().all(|b| b.is_ascii_digit()) || !matches!(new.len(), 5 | 9) {
+        return;
+    }
+    let padded = new.len() == 5 && loop_id(stored) == "2010AA";
+    if padded {
+        new.push_str("0000");
+    }
+    if new == old {
+        return;
+    }
+    let at = Origin { element: 3, ..base };
+    let name = element_name(seg, at);
+    let (message, help) = if padded {
+        (
+            format!("billing provider zip code in {name} has 5 digits; padded to 9 with 0000"),
+            "store the billing provider's full ZIP+4 (USPS ZIP Code lookup); 0000 is a stop-gap",
+        )
+    } else {
+        (
+            format!("zip code in {name} has separators"),
+            "store ZIP codes as 5 or 9 digits without a hyphen",
+        )
+    };
+    out.push(FormatFix {
+        at,
+        old,
+        new,
+        message,
+        help,
+    });
+}
+
+/// SV101-2 with spaces and punctuation removed.
+fn procedure_edit(seg: &Segment<'_>, base: Origin, component_sep: u8, out: &mut Vec<FormatFix>) {
+    let old = text(crate::x12::nth_part(seg.element(1), component_sep, 2));
+    let new = clean_procedure(&old);
+    if new.is_empty() || new == old {
+        return;
+    }
+    let at = Origin {
+        element: 1,
+        component: 2,
+        ..base
+    };
+    out.push(FormatFix {
+        message: format!(
+            "procedure code in {} has spaces or punctuation",
+            element_name(seg, at)
+        ),
+        at,
+        old,
+        new,
+        help: "store procedure codes as five letters or digits",
+    });
+}
+
+/// Money elements written with a bare trailing decimal point (`90.`), which is dropped.
+fn amount_point_edits(seg: &Segment<'_>, base: Origin, out: &mut Vec<FormatFix>) {
+    let Some((_, elements)) = MONEY_ELEMENTS.iter().find(|(id, _)| *id == seg.id()) else {
+        return;
+    };
+    for &n in *elements {
+        let value = seg.element(n);
+        let Some(trimmed) = value.strip_suffix(b".") else {
+            continue;
+        };
+        if !matches!(Money::parse(value), Some(Money::Exact(_))) {
+            continue;
+        }
+        let at = Origin {
+            element: n as u8,
+            ..base
+        };
+        out.push(FormatFix {
+            message: format!("amount {} ends with a decimal point", element_name(seg, at)),
+            at,
+            old: text(value),
+            new: text(trimmed),
+            help: "write whole amounts without a decimal point",
+        });
+    }
+}
+
+/// Trailing spaces trimmed from every element or component not already edited.
+fn trim_edits(
+    seg: &Segment<'_>,
+    base: Origin,
+    component_sep: u8,
+    done: &[Origin],
+    out: &mut Vec<FormatFix>,
+) {
+    for n in 1..=seg.element_count() {
+        let element = seg.element(n);
+        if !element.contains(&b' ') {
+            continue;
+        }
+        let parts = crate::x12::parts(element, component_sep);
+        let composite = parts.len() > 1;
+        for (c, part) in parts.iter().enumerate() {
+            let at = Origin {
+                element: n as u8,
+                component: if composite { (c + 1) as u8 } else { 0 },
+                ..base
+            };
+            let old = text(part);
+            let new = old.trim_end_matches(' ');
+            if new.len() == old.len() || new.is_empty() || done.contains(&at) {
+                continue;
+            }
+            out.push(FormatFix {
+                message: format!("trailing spaces in {}", element_name(seg, at)),
+                at,
+                new: new.to_string(),
+                old,
+                help: "trim fields when exporting claims",
+            });
+        }
+    }
+}
+
+/// The loop id the grammar placed a stored segment in.
+fn loop_id(stored: &StoredSegment) -> &'static str {
+    crate::grammar::compiled_x222().loop_id(usize::from(stored.loop_index))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trailing_spaces_are_spotted_per_element_and_component() {
+        assert!(has_trailing_space(b"N3*100 TEST PLAZA  ", b'*', b':'));
+        assert!(has_trailing_space(b"SV1*HC:97530 :GP*1", b'*', b':'));
+        assert!(!has_trailing_space(b"N3*100 TEST PLAZA", b'*', b':'));
+    }
+}

@@ -1,0 +1,428 @@
+//! Repairs as data, applied in one place.
+//!
+//! Rules describe repairs on their diagnostics ([`Repair`]: set a value, remove a service
+//! line) and never touch bytes. This module turns the repairs of a claim's findings into
+//! [`Edit`]s of its segments and applies them: a removed service line drops its 2400 loop, the
+//! remaining LX01 are renumbered from 1 and CLM02 is recomputed (the submitted total less the
+//! removed lines' SV102), and every set value rewrites one element or component. The corrected
+//! writer only writes the segments it gets back; for the level segments (billing, subscriber,
+//! patient) it asks for each segment's edits, adds its own HL renumbering as [`Edit`]s, and
+//! has them applied here.
+//!
+//! Every segment no edit touches comes back byte for byte as read (less leading white space
+//! and trailing padding, see [`clean`]), so a clean file with nothing to correct is written
+//! out identical.
+
+pub mod format;
+
+use std::borrow::Cow;
+use std::collections::{HashMap, HashSet};
+
+use crate::diag::{Action, Diagnostic, Repair, RepairKind};
+use crate::model::{Cents, Claim};
+use crate::x12::Segment;
+
+/// One change to one segment. Each kind says why the value changes; all of them set one
+/// element (or one component of it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Edit {
+    /// A rule's repair: the element (component 0) or one component takes `value`.
+    Replace {
+        /// 1-based element.
+        element: u8,
+        /// 1-based component, 0 for the whole element.
+        component: u8,
+        /// The new value.
+        value: String,
+    },
+    /// A counter renumbered because segments before it were left out (LX01, HL01, HL02);
+    /// `None` empties the element (an HL with no parent).
+    Renumber {
+        /// 1-based element.
+        element: u8,
+        /// The new number.
+        number: Option<u32>,
+    },
+    /// A total recomputed after service lines were removed (CLM02).
+    Total {
+        /// 1-based element.
+        element: u8,
+        /// The new total.
+        cents: Cents,
+    },
+}
+
+impl Edit {
+    fn element(&self) -> u8 {
+        match self {
+            Edit::Replace { element, .. }
+            | Edit::Renumber { element, .. }
+            | Edit::Total { element, .. } => *element,
+        }
+    }
+
+    fn component(&self) -> u8 {
+        match self {
+            Edit::Replace { component, .. } => *component,
+            Edit::Renumber { .. } | Edit::Total { .. } => 0,
+        }
+    }
+
+    fn value(&self) -> Cow<'_, str> {
+        match self {
+            Edit::Replace { value, .. } => Cow::Borrowed(value),
+            Edit::Renumber { number, .. } => {
+                Cow::Owned(number.map(|n| n.to_string()).unwrap_or_default())
+            }
+            Edit::Total { cents, .. } => Cow::Owned(cents.to_x12()),
+        }
+    }
+}
+
+/// A repair that cannot be applied: a bug in a rule, never something in the input.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("repair of segment {segment} could not be applied: {why}")]
+pub struct RepairError {
+    /// The input segment number the repair names.
+    pub segment: u64,
+    /// What went wrong.
+    pub why: &'static str,
+}
+
+/// The repairs of one claim's findings, ready to apply: value edits by input segment number
+/// (in rule order: a later repair of the same element already includes an earlier one's
+/// change) and the service lines removed.
+#[derive(Debug, Clone, Default)]
+pub struct Plan {
+    edits: HashMap<u64, Vec<Edit>>,
+    removed: HashSet<usize>,
+}
+
+impl Plan {
+    /// The plan of the findings that repair (a rejected claim's "would repair" findings are
+    /// left out by their action).
+    pub fn of(findings: &[Diagnostic]) -> Plan {
+        let mut plan = Plan::default();
+        let repairs = findings
+            .iter()
+            .filter(|f| f.action == Action::Repair)
+            .filter_map(|f| f.repair.as_ref());
+        for repair in repairs {
+            plan.add(repair);
+        }
+        plan
+    }
+
+    fn add(&mut self, repair: &Repair) {
+        match repair.kind {
+            RepairKind::SetValue => {
+                self.edits
+                    .entry(repair.at.segment)
+                    .or_default()
+                    .push(Edit::Replace {
+                        element: repair.at.element_or_zero(),
+                        component: repair.at.component_or_zero(),
+                        value: repair.new.clone(),
+                    });
+            }
+            RepairKind::RemoveLine { line } => {
+                self.removed.insert(line);
+            }
+        }
+    }
+
+    /// The edits of input segment `segment` (none for most).
+    pub fn edits(&self, segment: u64) -> &[Edit] {
+        self.edits.get(&segment).map_or(&[], Vec::as_slice)
+    }
+
+    /// The claim's own segments (2300 and below) with its repairs: removed lines left out,
+    /// LX01 renumbered and CLM02 recomputed when a line was removed.
+    pub fn claim<'c>(&self, claim: &'c Claim) -> Result<RepairedClaim<'c>, RepairError> {
+        let table = &claim.source.segments;
+        let starts: Vec<usize> = claim.lines.iter().map(|l| l.first_segment).collect();
+        let line_of = |i: usize| starts.iter().rposition(|&s| s <= i);
+        let removed_any = !self.removed.is_empty();
+        let mut removed_charges = Cents(0);
+        let mut removed_lines = 0;
+        for (i, line) in claim.lines.iter().enumerate() {
+            if self.removed.contains(&i) {
+                removed_charges.0 += line.charge.cents().unwrap_or_default().0;
+                removed_lines += 1;
+            }
+        }
+        // CLM02 loses exactly the removed lines' charges, so a claim whose total did not match
+        // its lines (CLM-BALANCE turned off) keeps its difference rather than changing meaning.
+        // An unreadable CLM02 counts as 0 here as in the scrub accounting (the 999 rejects it).
+        let submitted = claim.total_charge.cents().unwrap_or_default();
+        let total = Cents(submitted.0 - removed_charges.0);
+        let mut segments = Vec::with_capacity(table.stored().len());
+        let mut lx = 0u32;
+        for (i, (seg, stored)) in table.iter().enumerate() {
+            let line = line_of(i);
+            if line.is_some_and(|l| self.removed.contains(&l)) {
+                continue;
+            }
+            let mut edits = self.edits(stored.position.segment).to_vec();
+            if removed_any && i == 0 && seg.id() == b"CLM" {
+                edits.push(Edit::Total {
+                    element: 2,
+                    cents: total,
+                });
+            }
+            if line.is_some() && starts.contains(&i) && seg.id() == b"LX" {
+                lx += 1;
+                if removed_any {
+                    edits.push(Edit::Renumber {
+                        element: 1,
+                        number: Some(lx),
+                    });
+                }
+            }
+            segments.push(apply(&seg, &edits, stored.position.segment)?);
+        }
+        Ok(RepairedClaim {
+            segments,
+            total,
+            removed_lines,
+            removed_charges,
+        })
+    }
+}
+
+/// A claim's segments as the corrected file writes them, and what the repairs changed.
+#[derive(Debug)]
+pub struct RepairedClaim<'c> {
+    /// Every segment written, in order, each with its terminator and line break.
+    pub segments: Vec<Cow<'c, [u8]>>,
+    /// CLM02 as written.
+    pub total: Cents,
+    /// Service lines removed.
+    pub removed_lines: u64,
+    /// Their charges.
+    pub removed_charges: Cents,
+}
+
+/// `seg` with `edits` applied (borrowed as read, see [`clean`], when there are none).
+/// `segment` is its input number, for the error.
+pub fn apply<'a>(
+    seg: &Segment<'a>,
+    edits: &[Edit],
+    segment: u64,
+) -> Result<Cow<'a, [u8]>, RepairError> {
+    if edits.is_empty() {
+        return Ok(clean(seg));
+    }
+    if edits.iter().any(|e| e.element() == 0) {
+        return Err(RepairError {
+            segment,
+            why: "a repair names no element",
+        });
+    }
+    Ok(Cow::Owned(rewritten(seg, edits)))
+}
+
+/// The line break the input has right after the segment's terminator (CR LF, LF or CR), or
+/// nothing; never one that holds the terminator itself (a newline-terminated file), which
+/// would make an empty segment.
+pub fn line_break<'a>(seg: &Segment<'a>) -> &'a [u8] {
+    let raw = seg.raw();
+    let terminator = seg.delimiters().segment;
+    let after_body = &raw[seg.body_start() + seg.body().len()..];
+    let after = after_body.strip_prefix(&[terminator]).unwrap_or(after_body);
+    [&b"\r\n"[..], b"\n", b"\r"]
+        .into_iter()
+        .find(|lb| after.starts_with(lb) && !lb.contains(&terminator))
+        .map_or(&[][..], |lb| &after[..lb.len()])
+}
+
+/// The segment as the corrected file writes it: its body, its terminator (added when the
+/// input lacks one) and its line break; nothing before the id, nothing after the line break.
+/// A segment that is already so is borrowed as read.
+pub fn clean<'a>(seg: &Segment<'a>) -> Cow<'a, [u8]> {
+    let raw = seg.raw();
+    let body = seg.body();
+    let terminator = seg.delimiters().segment;
+    let line_break = line_break(seg);
+    let clean_len = body.len() + 1 + line_break.len();
+    let ends_right = raw.get(body.len()) == Some(&terminator);
+    if seg.body_start() == 0 && raw.len() == clean_len && ends_right {
+        return Cow::Borrowed(raw);
+    }
+    Cow::Owned(assemble(seg, body))
+}
+
+/// `body`, then `seg`'s terminator and line break.
+fn assemble(seg: &Segment<'_>, body: &[u8]) -> Vec<u8> {
+    let line_break = line_break(seg);
+    let mut out = Vec::with_capacity(body.len() + 1 + line_break.len());
+    out.extend_from_slice(body);
+    out.push(seg.delimiters().segment);
+    out.extend_from_slice(line_break);
+    out
+}
+
+/// The segment with `edits` applied to its body, written as [`clean`] writes segments.
+/// Unchanged when every edit sets the value already there. Edits naming element 0 are
+/// refused by [`apply`]; here they would replace the segment id, so callers name elements.
+pub fn rewritten(seg: &Segment<'_>, edits: &[Edit]) -> Vec<u8> {
+    let d = seg.delimiters();
+    let body = seg.body();
+    let mut elements: Vec<Vec<u8>> = body
+        .split(|&b| b == d.element)
+        .map(<[u8]>::to_vec)
+        .collect();
+    for e in edits {
+        let n = usize::from(e.element());
+        if elements.len() <= n {
+            elements.resize(n + 1, Vec::new());
+        }
+        let value = e.value();
+        if e.component() == 0 {
+            elements[n] = value.as_bytes().to_vec();
+        } else {
+            let c = usize::from(e.component());
+            let mut parts: Vec<Vec<u8>> = elements[n]
+                .split(|&b| b == d.component)
+                .map(<[u8]>::to_vec)
+                .collect();
+            if parts.len() < c {
+                parts.resize(c, Vec::new());
+            }
+            parts[c - 1] = value.as_bytes().to_vec();
+            while parts.len() > 1 && parts.last().is_some_and(Vec::is_empty) {
+                parts.pop();
+            }
+            elements[n] = parts.join(&d.component);
+        }
+    }
+    while elements.len() > 1 && elements.last().is_some_and(Vec::is_empty) {
+        elements.pop();
+    }
+    let new_body = elements.join(&d.element);
+    assemble(seg, &new_body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::x12::{Delimiters, Position};
+
+    fn seg(raw: &[u8], body_end: usize) -> Segment<'_> {
+        Segment::new(raw, 0..body_end, Delimiters::STANDARD, Position::default())
+    }
+
+    fn set(element: u8, component: u8, value: &str) -> Edit {
+        Edit::Replace {
+            element,
+            component,
+            value: value.into(),
+        }
+    }
+
+    #[test]
+    fn rewriting_keeps_terminator_and_line_break() {
+        let raw = b"LX*3~\r\n";
+        let renumber = Edit::Renumber {
+            element: 1,
+            number: Some(2),
+        };
+        assert_eq!(rewritten(&seg(raw, 4), &[renumber]), b"LX*2~\r\n");
+    }
+
+    /// A segment framed the way the reader frames one: `lead` bytes before the id, then
+    /// the body, then whatever `raw` has after it.
+    fn framed(raw: &[u8], lead: usize, body_len: usize) -> Segment<'_> {
+        Segment::new(
+            raw,
+            lead..lead + body_len,
+            Delimiters::STANDARD,
+            Position::default(),
+        )
+    }
+
+    #[test]
+    fn clean_segments_are_borrowed_as_read() {
+        for raw in [&b"LX*1~"[..], b"LX*1~\n", b"LX*1~\r\n", b"LX*1~\r"] {
+            assert!(matches!(clean(&framed(raw, 0, 4)), Cow::Borrowed(_)));
+            assert_eq!(clean(&framed(raw, 0, 4)).as_ref(), raw);
+        }
+    }
+
+    #[test]
+    fn indentation_padding_and_a_missing_terminator_are_not_copied() {
+        assert_eq!(clean(&framed(b"  \tLX*1~\n", 3, 4)).as_ref(), b"LX*1~\n");
+        assert_eq!(
+            clean(&framed(b"\xEF\xBB\xBFLX*1~", 3, 4)).as_ref(),
+            b"LX*1~"
+        );
+        assert_eq!(
+            clean(&framed(b"IEA*1*000000001", 0, 15)).as_ref(),
+            b"IEA*1*000000001~"
+        );
+        assert_eq!(
+            clean(&framed(b"IEA*1*000000001\n", 0, 15)).as_ref(),
+            b"IEA*1*000000001~\n"
+        );
+        assert_eq!(
+            clean(&framed(b"IEA*1*000000001~\r\n\x1a\x00\x00", 0, 15)).as_ref(),
+            b"IEA*1*000000001~\r\n"
+        );
+        let indented = framed(b"\n    LX*3~\n", 5, 4);
+        assert_eq!(rewritten(&indented, &[set(1, 0, "2")]), b"LX*2~\n");
+        let no_parent = Edit::Renumber {
+            element: 2,
+            number: None,
+        };
+        let bytes = rewritten(&framed(b"  HL*2*1*22*1", 2, 11), &[no_parent]);
+        assert_eq!(bytes, b"HL*2**22*1~");
+    }
+
+    #[test]
+    fn a_newline_terminator_is_not_doubled() {
+        let d = Delimiters {
+            segment: b'\n',
+            ..Delimiters::STANDARD
+        };
+        let seg = Segment::new(b"LX*1\n\n", 0..4, d, Position::default());
+        assert_eq!(clean(&seg).as_ref(), b"LX*1\n");
+        let seg = Segment::new(b"LX*1", 0..4, d, Position::default());
+        assert_eq!(clean(&seg).as_ref(), b"LX*1\n");
+    }
+
+    #[test]
+    fn rewriting_a_component_pads_and_trims() {
+        let raw = b"SV1*HC:97012*40*UN*1***1~";
+        let s = seg(raw, raw.len() - 1);
+        assert_eq!(
+            rewritten(&s, &[set(1, 3, "GP")]),
+            b"SV1*HC:97012:GP*40*UN*1***1~"
+        );
+        assert_eq!(
+            rewritten(&s, &[set(9, 0, "Y")]),
+            b"SV1*HC:97012*40*UN*1***1**Y~"
+        );
+        assert_eq!(rewritten(&s, &[set(4, 0, "1")]), raw.to_vec());
+        let total = Edit::Total {
+            element: 2,
+            cents: Cents(4050),
+        };
+        assert_eq!(
+            rewritten(&s, &[total]),
+            b"SV1*HC:97012*40.5*UN*1***1~".to_vec()
+        );
+    }
+
+    #[test]
+    fn an_edit_without_element_is_refused() {
+        let raw = b"LX*1~";
+        let err = apply(&seg(raw, 4), &[set(0, 0, "2")], 7);
+        assert_eq!(
+            err,
+            Err(RepairError {
+                segment: 7,
+                why: "a repair names no element"
+            })
+        );
+    }
+}
