@@ -12,6 +12,7 @@ use serde_json::Value;
 mod common;
 
 use common::pyx12::x12valid;
+use common::report::findings;
 use common::{expected, public_files, read, readable_files, samples_dir, split_x12};
 
 /// The fixed acknowledgment time and first control number that make outputs reproducible.
@@ -37,11 +38,14 @@ fn name_of(input: &Path) -> String {
         .to_string()
 }
 
+/// The report, checked and folded by `common::report`.
 fn report(out: &Path, name: &str) -> Value {
-    let path = out.join(format!("{name}.report.json"));
-    let text = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{} is not JSON: {e}", path.display()))
+    common::report::load(&out.join(format!("{name}.report.jsonl")))
+}
+
+/// True when the claim went on in the corrected file (accepted or repaired).
+fn forwarded(claim: &Value) -> bool {
+    claim["disposition"] == "accepted" || claim["disposition"] == "repaired"
 }
 
 fn cents(v: &Value) -> i64 {
@@ -244,10 +248,7 @@ fn a_file_with_nothing_to_correct_comes_back_byte_identical() {
         let r = report(&run.out(), &name);
         let clean = r["problems"].as_array().is_some_and(Vec::is_empty)
             && r["claims"].as_array().is_some_and(|claims| {
-                !claims.is_empty()
-                    && claims
-                        .iter()
-                        .all(|c| c["findings"].as_array().is_some_and(Vec::is_empty))
+                !claims.is_empty() && claims.iter().all(|c| findings(c).is_empty())
             });
         if clean {
             assert_eq!(
@@ -304,11 +305,11 @@ fn scrubbing_a_corrected_file_again_changes_nothing() {
         );
         for claim in r["claims"].as_array().expect("claims") {
             assert_eq!(
-                claim["outcome"], "corrected",
+                claim["disposition"], "accepted",
                 "{name}: claim {} not accepted again: {}",
                 claim["pcn"], claim["findings"]
             );
-            for f in claim["findings"].as_array().expect("findings") {
+            for f in findings(claim) {
                 assert_ne!(
                     f["action"], "repair",
                     "{name}: claim {} repaired again: {f}",
@@ -393,9 +394,9 @@ fn golden_277ca_and_corrected_files_for_the_97012_samples() {
         }
         let r = report(&run.out(), &name);
         for claim in r["claims"].as_array().expect("claims") {
-            for f in claim["findings"].as_array().expect("findings") {
+            for f in findings(claim) {
                 let rule = f["rule"].as_str().expect("rule").to_string();
-                if f["action"] == "repair" && claim["outcome"] == "corrected" {
+                if f["action"] == "repair" && forwarded(claim) {
                     repaired_by.insert(rule.clone());
                 }
                 if f["action"] == "reject" {

@@ -102,6 +102,92 @@ pub enum CorrectedError {
     },
 }
 
+/// A claim's 2300 loop (and everything under it) as the corrected file writes it, repaired,
+/// formatted apart from the writer so that it can be made on the thread that checked the claim
+/// ([`CorrectedClaim::format`]); [`CorrectedWriter::claim_prepared`] adds the levels above it
+/// and appends it.
+#[derive(Debug, Default)]
+pub struct CorrectedClaim {
+    /// The repairs of the claim, by input segment number (its levels' segments included).
+    edits: HashMap<u64, Vec<Edit>>,
+    /// The claim's segments as written.
+    bytes: Vec<u8>,
+    /// How many segments `bytes` holds.
+    segments: u32,
+    /// CLM02 as written.
+    charges: Cents,
+    /// Service lines removed by repairs, and their charges.
+    removed_lines: u64,
+    removed_line_charges: Cents,
+}
+
+impl CorrectedClaim {
+    /// Formats the claim of `result` with its repairs: lines removed, LX renumbered and CLM02
+    /// recomputed where a repair removed a line. An error is a bug about the claim (an
+    /// amount not exact in cents, a repair that cannot be applied), never about the input.
+    pub fn format(result: &ClaimResult) -> Result<CorrectedClaim, CorrectedError> {
+        let claim = &result.claim;
+        // AMOUNT-PRECISION always rejects a claim with an amount that is not exact, so one
+        // reaching here is a bug: refuse rather than forward or mis-count it.
+        let not_exact = claim.total_charge.is_not_exact()
+            || claim.lines.iter().any(|l| l.charge.is_not_exact());
+        if not_exact {
+            return Err(CorrectedError::NotExact {
+                claim: claim.ordinal,
+            });
+        }
+        let edits = edits_of(result);
+        let removed = removed_lines(result);
+        let mut out = CorrectedClaim {
+            bytes: Vec::with_capacity(claim.source.segments.raw().len()),
+            ..CorrectedClaim::default()
+        };
+        for (i, line) in claim.lines.iter().enumerate() {
+            if removed.contains(&i) {
+                out.removed_line_charges.0 += line.charge.cents().unwrap_or_default().0;
+                out.removed_lines += 1;
+            }
+        }
+        // CLM02 loses exactly the removed lines' charges, so a claim whose total did not match
+        // its lines (CLM-BALANCE turned off) keeps its difference rather than changing meaning.
+        // An unreadable CLM02 counts as 0 here as in the scrub accounting (the 999 rejects it).
+        let submitted = claim.total_charge.cents().unwrap_or_default();
+        out.charges = Cents(submitted.0 - out.removed_line_charges.0);
+        let starts: Vec<usize> = claim.lines.iter().map(|l| l.first_segment).collect();
+        let line_of = |i: usize| starts.iter().rposition(|&s| s <= i);
+        let removed_any = !removed.is_empty();
+        let mut lx = 0u32;
+        for (i, (seg, stored)) in claim.source.segments.iter().enumerate() {
+            let line = line_of(i);
+            if line.is_some_and(|l| removed.contains(&l)) {
+                continue;
+            }
+            let mut seg_edits = edits
+                .get(&stored.position.segment)
+                .cloned()
+                .unwrap_or_default();
+            if removed_any && i == 0 && seg.id() == b"CLM" {
+                seg_edits.push(edit(2, 0, &out.charges.to_x12()));
+            }
+            if line.is_some() && starts.contains(&i) && seg.id() == b"LX" {
+                lx += 1;
+                if removed_any {
+                    seg_edits.push(edit(1, 0, &lx.to_string()));
+                }
+            }
+            out.segments += 1;
+            if seg_edits.is_empty() {
+                out.bytes.extend_from_slice(&clean(&seg));
+            } else {
+                let bytes = rewritten_checked(&seg, &seg_edits, result, stored.position.segment)?;
+                out.bytes.extend_from_slice(&bytes);
+            }
+        }
+        out.edits = edits;
+        Ok(out)
+    }
+}
+
 /// One value to set in one segment.
 #[derive(Debug, Clone)]
 struct Edit {
@@ -269,6 +355,16 @@ impl<W: Write + Seek> CorrectedWriter<W> {
 
     /// Takes one checked claim: writes it (with its levels, repaired) when it goes on.
     pub fn claim(&mut self, result: &ClaimResult) -> Result<bool, CorrectedError> {
+        self.claim_prepared(result, None)
+    }
+
+    /// [`CorrectedWriter::claim`] with the claim already formatted by
+    /// [`CorrectedClaim::format`] (on a worker thread), or formatted here when `None`.
+    pub fn claim_prepared(
+        &mut self,
+        result: &ClaimResult,
+        prepared: Option<Result<CorrectedClaim, CorrectedError>>,
+    ) -> Result<bool, CorrectedError> {
         if self.skipping_interchange
             || self.skipping_set
             || result.disposition == Disposition::Rejected
@@ -276,11 +372,18 @@ impl<W: Write + Seek> CorrectedWriter<W> {
         {
             return Ok(false);
         }
-        let edits = edits_of(result);
-        let removed = removed_lines(result);
+        let formatted = match prepared {
+            Some(prepared) => prepared?,
+            None => CorrectedClaim::format(result)?,
+        };
         self.open_envelope()?;
-        self.write_levels(result, &edits)?;
-        self.write_claim(result, &edits, &removed)?;
+        self.write_levels(result, &formatted.edits)?;
+        self.set_segments += formatted.segments;
+        self.write_raw(&formatted.bytes)?;
+        self.totals.claims += 1;
+        self.totals.charges.0 += formatted.charges.0;
+        self.totals.removed_lines += formatted.removed_lines;
+        self.totals.removed_line_charges.0 += formatted.removed_line_charges.0;
         Ok(true)
     }
 
@@ -452,70 +555,6 @@ impl<W: Write + Seek> CorrectedWriter<W> {
             }
         }
         Ok(child_code_at)
-    }
-
-    fn write_claim(
-        &mut self,
-        result: &ClaimResult,
-        edits: &HashMap<u64, Vec<Edit>>,
-        removed: &HashSet<usize>,
-    ) -> Result<(), CorrectedError> {
-        let claim = &result.claim;
-        let table = &claim.source.segments;
-        let starts: Vec<usize> = claim.lines.iter().map(|l| l.first_segment).collect();
-        let line_of = |i: usize| starts.iter().rposition(|&s| s <= i);
-        let removed_any = !removed.is_empty();
-        // AMOUNT-PRECISION always rejects a claim with an amount that is not exact, so one
-        // reaching here is a bug: refuse rather than forward or mis-count it.
-        let not_exact = claim.total_charge.is_not_exact()
-            || claim.lines.iter().any(|l| l.charge.is_not_exact());
-        if not_exact {
-            return Err(CorrectedError::NotExact {
-                claim: claim.ordinal,
-            });
-        }
-        let mut removed_total = Cents(0);
-        for (i, line) in claim.lines.iter().enumerate() {
-            if removed.contains(&i) {
-                removed_total.0 += line.charge.cents().unwrap_or_default().0;
-                self.totals.removed_lines += 1;
-            }
-        }
-        self.totals.removed_line_charges.0 += removed_total.0;
-        // CLM02 loses exactly the removed lines' charges, so a claim whose total did not match
-        // its lines (CLM-BALANCE turned off) keeps its difference rather than changing meaning.
-        // An unreadable CLM02 counts as 0 here as in the scrub accounting (the 999 rejects it).
-        let submitted = claim.total_charge.cents().unwrap_or_default();
-        let kept_total = Cents(submitted.0 - removed_total.0);
-        let mut lx = 0u32;
-        for (i, (seg, stored)) in table.iter().enumerate() {
-            let line = line_of(i);
-            if line.is_some_and(|l| removed.contains(&l)) {
-                continue;
-            }
-            let mut seg_edits = edits
-                .get(&stored.position.segment)
-                .cloned()
-                .unwrap_or_default();
-            if removed_any && i == 0 && seg.id() == b"CLM" {
-                seg_edits.push(edit(2, 0, &kept_total.to_x12()));
-            }
-            if line.is_some() && starts.contains(&i) && seg.id() == b"LX" {
-                lx += 1;
-                if removed_any {
-                    seg_edits.push(edit(1, 0, &lx.to_string()));
-                }
-            }
-            if seg_edits.is_empty() {
-                self.write_counted(&clean(&seg))?;
-            } else {
-                let bytes = rewritten_checked(&seg, &seg_edits, result, stored.position.segment)?;
-                self.write_counted(&bytes)?;
-            }
-        }
-        self.totals.claims += 1;
-        self.totals.charges.0 += kept_total.0;
-        Ok(())
     }
 
     /// Sets the open subscriber's HL04 to what was written under it: `1` when a patient level
