@@ -896,3 +896,136 @@ fn a_missing_trailer_rejects_only_what_it_leaves_open() {
     ]);
     assert_eq!(failures, Vec::<String>::new());
 }
+
+/// Writes a generated 837P of `claims` claims at `path`.
+fn generated(claims: u32, path: &Path) {
+    let out = Command::new(env!("CARGO_BIN_EXE_scrub837"))
+        .args(["generate", "--claims", &claims.to_string(), "--out"])
+        .arg(path)
+        .output()
+        .expect("run scrub837 generate");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Every output of `name` in `out`, by file name.
+fn outputs_of(out: &Path, name: &str) -> std::collections::BTreeMap<String, Vec<u8>> {
+    std::fs::read_dir(out)
+        .expect("the output directory")
+        .map(|e| {
+            e.expect("an entry")
+                .file_name()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .filter(|n| n.starts_with(&format!("{name}.")))
+        .map(|n| (n.clone(), read(&out.join(&n))))
+        .collect()
+}
+
+/// The workers format each claim's outputs, the serial side appends them: every output is
+/// byte for byte the same with one thread and with two, over several batches of claims.
+#[test]
+fn outputs_are_the_same_with_one_and_two_threads() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let input = dir.path().join("threads.837");
+    generated(2_500, &input);
+    let mut runs = Vec::new();
+    for threads in ["1", "2"] {
+        let out = dir.path().join(format!("out-{threads}"));
+        let output = Command::new(env!("CARGO_BIN_EXE_scrub837"))
+            .env("RAYON_NUM_THREADS", threads)
+            .arg("scrub")
+            .arg(&input)
+            .arg("--out")
+            .arg(&out)
+            .args(["--ack-time", ACK_TIME, "--first-control", "7"])
+            .output()
+            .expect("run scrub837");
+        assert_ne!(
+            output.status.code(),
+            Some(2),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        runs.push(outputs_of(&out, "threads"));
+    }
+    assert_eq!(
+        runs[0].keys().collect::<Vec<_>>(),
+        runs[1].keys().collect::<Vec<_>>()
+    );
+    assert!(runs[0].len() >= 4, "{:?}", runs[0].keys());
+    for (name, bytes) in &runs[0] {
+        assert!(
+            bytes == &runs[1][name],
+            "{name} differs between 1 and 2 threads"
+        );
+    }
+}
+
+/// The report is JSON Lines no larger than half the input on the generated file (help and
+/// appeal texts once each), whole (header first, summary last, every advice before its use),
+/// with one claim line per claim; an old-format NAME.report.json goes with the old set.
+#[test]
+fn the_report_is_compact_json_lines_and_replaces_report_json() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let input = dir.path().join("lines.837");
+    generated(2_000, &input);
+    let out = dir.path().join("out");
+    std::fs::create_dir_all(&out).expect("mkdir");
+    std::fs::write(out.join("lines.report.json"), b"{}").expect("an old report");
+    let output = scrub(std::slice::from_ref(&input), &out, &[]);
+    assert_ne!(output.status.code(), Some(2));
+    assert!(!out.join("lines.report.json").exists(), "old report left");
+    let path = out.join("lines.report.jsonl");
+    let r = report(&out, "lines");
+    let size = std::fs::metadata(&path).expect("report").len();
+    let input_size = std::fs::metadata(&input).expect("input").len();
+    assert!(
+        size * 2 <= input_size,
+        "report {size} bytes for {input_size} bytes of input"
+    );
+    let claims = r["claims"].as_array().expect("claims");
+    assert_eq!(claims.len(), 2_000);
+    let found: usize = claims.iter().map(|c| findings(c).len()).sum();
+    assert_eq!(
+        found as u64,
+        count(&r["accounting"]["findings"]),
+        "findings on claim lines vs the summary"
+    );
+    let advice = r["advice"].as_object().expect("advice");
+    assert!(
+        !advice.is_empty() && advice.len() * 20 < found,
+        "{} advice lines for {found} findings",
+        advice.len()
+    );
+    for c in claims {
+        assert!(c["pcn"].is_string() && c["claim"].is_u64(), "{c}");
+        for f in findings(c) {
+            for key in [
+                "rule",
+                "action",
+                "segment",
+                "set_segment",
+                "loop",
+                "message",
+            ] {
+                assert!(!f[key].is_null(), "{key} missing: {f}");
+            }
+            if f["lx"].is_u64() {
+                assert!(f["dos"].is_string() && f["procedure"].is_string(), "{f}");
+            }
+        }
+    }
+    assert_eq!(
+        r["outputs"]["written"]
+            .as_array()
+            .and_then(|w| w.last())
+            .and_then(Value::as_str),
+        Some("lines.report.jsonl"),
+        "the report is named last"
+    );
+}
