@@ -19,6 +19,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::model::{Cents, Claim, RawClaim};
+use crate::pipeline::{first_pass, FirstPassError, FirstPassFor};
 use crate::read::{ClaimReader, EnvelopeSegment, Event, Summary};
 use crate::reference::{Reference, ReferenceError};
 use crate::rules::{
@@ -317,7 +318,18 @@ impl Engine {
             file: name.clone(),
             source,
         };
-        let mut index = build_index(input.pass().map_err(input_error)?, &name)?;
+        let mut index = first_pass(input.pass().map_err(input_error)?, FirstPassFor::Check)
+            .map_err(|e| match e {
+                FirstPassError::Read(source) => CheckError::Read {
+                    file: name.clone(),
+                    source,
+                },
+                FirstPassError::Index(source) => CheckError::Index {
+                    file: name.clone(),
+                    source,
+                },
+            })?
+            .index;
         let summary = self
             .check_source(
                 input.pass().map_err(input_error)?,
@@ -534,44 +546,6 @@ fn combine(profile: Action, natural: Action) -> Action {
         (Action::Repair, Action::Reject) => Action::Reject,
         (profile, _) => profile,
     }
-}
-
-/// The first pass: every claim's service lines by patient. `file` names the input in errors.
-fn build_index(source: impl Read, file: &str) -> Result<PatientIndex, CheckError> {
-    let read_error = |source| CheckError::Read {
-        file: file.to_string(),
-        source,
-    };
-    let index_error = |source| CheckError::Index {
-        file: file.to_string(),
-        source,
-    };
-    let mut reader = ClaimReader::new(source);
-    let mut index = PatientIndex::new();
-    let mut batch: Vec<RawClaim> = Vec::with_capacity(BATCH);
-    while let Some(event) = reader.next_event().map_err(read_error)? {
-        if let Event::Claim(raw) = event {
-            batch.push(*raw);
-            if batch.len() == BATCH {
-                add_batch(&mut index, &mut batch).map_err(index_error)?;
-            }
-        }
-    }
-    add_batch(&mut index, &mut batch).map_err(index_error)?;
-    index.finish().map_err(index_error)?;
-    Ok(index)
-}
-
-/// Decodes a batch of claims in parallel and adds their lines to the index in input order.
-fn add_batch(index: &mut PatientIndex, batch: &mut Vec<RawClaim>) -> io::Result<()> {
-    let claims: Vec<Claim> = std::mem::take(batch)
-        .into_par_iter()
-        .map(Claim::decode)
-        .collect();
-    for claim in &claims {
-        index.add(claim)?;
-    }
-    Ok(())
 }
 
 /// Why an input could not be read a second time.

@@ -19,6 +19,7 @@ pub mod cli;
 pub mod generate;
 pub mod grammar;
 pub mod model;
+pub mod pipeline;
 pub mod read;
 pub mod reference;
 pub mod report;

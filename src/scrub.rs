@@ -2,9 +2,10 @@
 //!
 //! Two passes over each input:
 //!
-//! 1. **Syntax pass**: reads every segment, decides what the TA1 and 999 reject (envelope,
-//!    structure and element problems; see [`crate::acknowledge`]) and builds the per-patient
-//!    index the cross-claim rules read.
+//! 1. **Syntax pass** ([`crate::pipeline::first_pass`], shared with `check`): reads every
+//!    segment, decides what the TA1 and 999 reject (envelope, structure and element problems;
+//!    see [`crate::acknowledge`]), builds the per-patient index the cross-claim rules read and
+//!    notes the dates of service for the report's header.
 //! 2. **Rule pass**: checks every claim in parallel under its profile; the worker that checked
 //!    a claim also formats its bytes in the corrected 837P, the 277CA and the report
 //!    (`Formats`); then, in input order, one thread appends them (with the levels and
@@ -24,32 +25,28 @@
 //! directory's state file, so they never repeat across runs.
 
 use std::fs::File;
-use std::io::{self, BufReader, Read, Write};
+use std::io::{self, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
 use chrono::NaiveDateTime;
-use rayon::prelude::*;
 use serde::Serialize;
 use serde_json::json;
 
-use crate::acknowledge::{AckBuilder, Acknowledgments, InterchangeAck};
-use crate::check::{
-    element_problems, CheckError, CheckOptions, Checked, Engine, FreshLevels, LevelTracker,
-    SecondPass, BATCH,
-};
+use crate::acknowledge::{Acknowledgments, InterchangeAck};
+use crate::check::{CheckError, CheckOptions, Checked, Engine, SecondPass};
 use crate::check::{ClaimResult, Input, InputError};
-use crate::model::{Cents, Claim, RawClaim};
-use crate::read::{ClaimReader, Event, Summary, UncheckedClaims};
-use crate::reference::EditionsUsed;
-use crate::rules::{Disposition, PatientIndex, Rule};
+use crate::model::Cents;
+use crate::pipeline::{first_pass, FirstPassError, FirstPassFor};
+use crate::read::{Summary, UncheckedClaims};
+use crate::rules::{Disposition, Rule};
 use crate::write::ack277::{Ack277Claim, Ack277ClaimFormatter, Ack277Writer};
 use crate::write::atomic::{self, DirLock, LockError, OutputFile, Staged, State, StateError};
 use crate::write::corrected::{CorrectedClaim, CorrectedError, CorrectedWriter, Rejections};
 use crate::write::report_jsonl::{Header, Outcome, ReportFragment, ReportWriter};
 use crate::write::{ack999, ta1, AckEnvelope};
-use crate::x12::{Problem, ReadError};
+use crate::x12::ReadError;
 
 /// Who the acknowledgments are from and to, when not the input's ids swapped.
 #[derive(Debug, Clone, Default)]
@@ -389,7 +386,21 @@ impl Scrubber {
             file: shown.to_string(),
             source,
         };
-        let (mut index, acks, editions) = syntax_pass(source.pass().map_err(input_error)?, shown)?;
+        let first =
+            first_pass(source.pass().map_err(input_error)?, FirstPassFor::Scrub).map_err(|e| {
+                match e {
+                    FirstPassError::Read(source) => ScrubError::Read {
+                        file: shown.to_string(),
+                        source,
+                    },
+                    FirstPassError::Index(source) => ScrubError::Index {
+                        file: shown.to_string(),
+                        source,
+                    },
+                }
+            })?;
+        let (mut index, editions) = (first.index, first.editions);
+        let acks = first.acks.unwrap_or_default();
         let name = Self::output_name(input);
         let run = OutputRun::new(&self.options.out_dir, &name);
         let env = self.ack_envelope(&acks);
@@ -519,69 +530,6 @@ fn envelope_with(env: &AckEnvelope, control: u32) -> AckEnvelope {
         group_control: control,
         ..env.clone()
     }
-}
-
-/// The first pass: acknowledgment decisions, the patient index and the dates of service the
-/// rule pass will judge (the report's header names the reference editions they use).
-fn syntax_pass(
-    source: impl Read,
-    shown: &str,
-) -> Result<(PatientIndex, Acknowledgments, EditionsUsed), ScrubError> {
-    let read_error = |source| ScrubError::Read {
-        file: shown.to_string(),
-        source,
-    };
-    let index_error = |source| ScrubError::Index {
-        file: shown.to_string(),
-        source,
-    };
-    let mut reader = ClaimReader::new(source).keep_envelope();
-    let mut acks = AckBuilder::new();
-    let mut index = PatientIndex::new();
-    let mut levels = LevelTracker::default();
-    let mut editions = EditionsUsed::default();
-    let mut batch: Vec<(RawClaim, FreshLevels)> = Vec::with_capacity(BATCH);
-    while let Some(event) = reader.next_event().map_err(read_error)? {
-        match event {
-            Event::Envelope(seg) => acks.envelope(&seg),
-            Event::Problem(p) => acks.problem(p),
-            Event::Claim(raw) => {
-                let fresh = levels.fresh(&raw);
-                batch.push((*raw, fresh));
-                if batch.len() == BATCH {
-                    add_batch(&mut batch, &mut acks, &mut index, &mut editions)
-                        .map_err(index_error)?;
-                }
-            }
-        }
-    }
-    add_batch(&mut batch, &mut acks, &mut index, &mut editions).map_err(index_error)?;
-    acks.unchecked(reader.unchecked_claims());
-    index.finish().map_err(index_error)?;
-    Ok((index, acks.finish(), editions))
-}
-
-/// Decodes and validates a batch of claims in parallel, then feeds them in order.
-fn add_batch(
-    batch: &mut Vec<(RawClaim, FreshLevels)>,
-    acks: &mut AckBuilder,
-    index: &mut PatientIndex,
-    editions: &mut EditionsUsed,
-) -> io::Result<()> {
-    let decoded: Vec<(Claim, Vec<Problem>)> = std::mem::take(batch)
-        .into_par_iter()
-        .map(|(raw, fresh)| {
-            let claim = Claim::decode(raw);
-            let problems = element_problems(&claim, fresh);
-            (claim, problems)
-        })
-        .collect();
-    for (claim, problems) in decoded {
-        index.add(&claim)?;
-        editions.note_claim(&claim);
-        acks.claim(&claim, problems);
-    }
-    Ok(())
 }
 
 /// The acknowledgment decisions for the report.
