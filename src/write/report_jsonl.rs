@@ -612,6 +612,13 @@ impl<'a> Obj<'a> {
 pub(crate) fn push_str(out: &mut Vec<u8>, value: &str) {
     out.push(b'"');
     let bytes = value.as_bytes();
+    // Most values (codes, PCNs, messages) need no escape: copy them whole.
+    let needs_escape = |b: &u8| *b < 0x20 || *b == b'"' || *b == b'\\' || *b == 0x7f;
+    if !bytes.iter().any(needs_escape) {
+        out.extend_from_slice(bytes);
+        out.push(b'"');
+        return;
+    }
     let mut clean = 0;
     for (i, &b) in bytes.iter().enumerate() {
         let escape: &[u8] = match b {
