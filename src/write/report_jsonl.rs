@@ -213,6 +213,7 @@ impl<W: Write> ReportWriter<W> {
                         self.buf.clear();
                         set_line(&mut self.buf, set);
                         self.out.write_all(&self.buf)?;
+                        self.buf.clear();
                     }
                 }
             } else if let Some(r) = refs.next() {
@@ -233,6 +234,7 @@ impl<W: Write> ReportWriter<W> {
         acknowledgments: &Value,
         outputs: &Value,
     ) -> io::Result<W> {
+        self.buf.clear();
         for p in problems {
             problem_line(&mut self.buf, p);
             if self.buf.len() > 64 * 1024 {
@@ -756,6 +758,59 @@ mod tests {
         assert_eq!(
             v,
             serde_json::json!({"type": "x", "n": 3, "none": null, "list": [1, 2], "tree": {"a": [true]}})
+        );
+    }
+
+    /// Two fragments with the same advice and set: the report writes each once, before the
+    /// first claim line that needs it.
+    #[test]
+    fn advice_and_set_lines_come_once_before_their_first_use() {
+        let set = Arc::new(SetContext {
+            set_index: 1,
+            set_control: "0001".into(),
+            ..SetContext::default()
+        });
+        let fragment = |pcn: &str| {
+            let mut f = ReportFragment::default();
+            f.lines
+                .extend_from_slice(format!("{{\"claim\":\"{pcn}\"}}\n").as_bytes());
+            f.sets.push((0, Arc::clone(&set)));
+            f.advice
+                .extend_from_slice(b"{\"type\":\"advice\",\"id\":\"a\"}\n");
+            f.refs.push(AdviceRef {
+                before: 0,
+                id: 7,
+                line: 0..f.advice.len(),
+            });
+            f
+        };
+        let rules: Vec<Box<dyn Rule>> = Vec::new();
+        let editions = Value::Array(Vec::new());
+        let header = Header {
+            input: "in.837",
+            profiles: &["medicare"],
+            reference_editions: &editions,
+            rules: &rules,
+        };
+        let mut writer = ReportWriter::new(Vec::new(), &header).expect("header");
+        writer.append(&fragment("A")).expect("append");
+        writer.append(&fragment("B")).expect("append");
+        let out = writer
+            .finish(std::iter::empty(), &Value::Null, &Value::Null, &Value::Null)
+            .expect("finish");
+        let types: Vec<String> = String::from_utf8(out)
+            .expect("UTF-8")
+            .lines()
+            .map(|l| {
+                let v: Value = serde_json::from_str(l).expect(l);
+                v["type"]
+                    .as_str()
+                    .map_or_else(|| v["claim"].to_string(), str::to_string)
+            })
+            .collect();
+        assert_eq!(
+            types,
+            ["header", "set", "advice", "\"A\"", "\"B\"", "summary"]
         );
     }
 

@@ -2,7 +2,8 @@
 //!
 //! [`parse`] checks the line structure a script relies on (every line one JSON object with a
 //! known `type`; the header first and the summary last; a `set` line before the first claim;
-//! every advice a finding names written before it, once) and folds the lines into one value
+//! every advice a finding names written before it, once; a set line followed by its first
+//! claim) and folds the lines into one value
 //! for assertions: `header`, `sets`, `advice` (by id), `claims`, `problems`, `summary`, and the
 //! summary's `accounting`, `acknowledgments` and `outputs` and the header's
 //! `reference_editions` at the top, where report.json had them.
@@ -34,6 +35,8 @@ pub fn parse(text: &str) -> Result<Value, String> {
     let mut advice = Map::new();
     let mut claims = Vec::new();
     let mut problems = Vec::new();
+    // A set line with no claim after it yet: only advice or a claim may follow.
+    let mut open_set = false;
     for (i, line) in text.lines().enumerate() {
         let n = i + 1;
         let value: Value =
@@ -45,6 +48,12 @@ pub fn parse(text: &str) -> Result<Value, String> {
         if n == 1 && kind != "header" {
             return Err(format!("line 1 is a {kind:?} line, not the header"));
         }
+        if open_set && !matches!(kind.as_str(), "advice" | "claim") {
+            return Err(format!(
+                "line {n}: a {kind:?} line after a set line with no claim"
+            ));
+        }
+        open_set = kind == "set" || (open_set && kind == "advice");
         match kind.as_str() {
             "header" if n == 1 => header = Some(value),
             "set" => sets.push(value),
