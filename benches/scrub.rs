@@ -1,5 +1,5 @@
 //! `scrub` throughput on a generated file: both passes, every rule, and every output written
-//! (corrected 837P, 277CA through its spool, 999, report.json) into a temporary directory.
+//! (corrected 837P, 277CA through its spool, 999, report.jsonl) into a temporary directory.
 //! Reported twice, as MB/s and as claims/s, each next to two baselines measured in the same
 //! run: a memchr count of segment terminators (the floor of any X12 reader) and the reader
 //! alone.

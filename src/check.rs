@@ -20,6 +20,7 @@ use serde::Serialize;
 
 use crate::diag::Diagnostic;
 use crate::model::{Cents, Claim, RawClaim};
+use crate::pipeline::{first_pass, FirstPassError, FirstPassFor};
 use crate::read::{ClaimReader, EnvelopeSegment, Event, Summary};
 use crate::reference::{Reference, ReferenceError};
 use crate::rules::{
@@ -317,7 +318,18 @@ impl Engine {
             file: name.clone(),
             source,
         };
-        let mut index = build_index(input.pass().map_err(input_error)?, &name)?;
+        let mut index = first_pass(input.pass().map_err(input_error)?, FirstPassFor::Check)
+            .map_err(|e| match e {
+                FirstPassError::Read(source) => CheckError::Read {
+                    file: name.clone(),
+                    source,
+                },
+                FirstPassError::Index(source) => CheckError::Index {
+                    file: name.clone(),
+                    source,
+                },
+            })?
+            .index;
         let summary = self
             .check_source(
                 input.pass().map_err(input_error)?,
@@ -351,18 +363,35 @@ impl Engine {
         pass: SecondPass,
         sink: &mut (impl FnMut(Checked) -> io::Result<()> + Send),
     ) -> Result<Summary, ReadError> {
+        self.check_source_with(source, index, pass, &|_| (), &mut |checked, ()| {
+            sink(checked)
+        })
+    }
+
+    /// [`Engine::check_source`] with work done on the workers: `prepare` runs on each
+    /// claim's result right after it is checked, on the thread that checked it (writers
+    /// format their bytes there), and `sink` gets each result with what `prepare` made for it
+    /// (`T::default()` for problems and envelope segments), in input order.
+    pub fn check_source_with<T: Default + Send>(
+        &self,
+        source: impl Read + Send,
+        index: &PatientIndex,
+        pass: SecondPass,
+        prepare: &(impl Fn(&ClaimResult) -> T + Sync),
+        sink: &mut (impl FnMut(Checked, T) -> io::Result<()> + Send),
+    ) -> Result<Summary, ReadError> {
         let mut reader = ClaimReader::new(source);
         if pass.keep_envelope {
             reader = reader.keep_envelope();
         }
         let mut levels = LevelTracker::default();
         let mut batch = read_batch(&mut reader, &mut levels)?;
-        let mut previous: Vec<Checked> = Vec::new();
+        let mut previous: Vec<(Checked, T)> = Vec::new();
         while !batch.is_empty() {
             let current = std::mem::take(&mut batch);
             let handing = std::mem::take(&mut previous);
             let (checked, (sink_open, next)) = rayon::join(
-                || self.check_batch(current, index, pass),
+                || self.check_batch(current, index, pass, prepare),
                 || {
                     if !hand_out(handing, sink) {
                         return (false, Ok(Vec::new()));
@@ -382,24 +411,29 @@ impl Engine {
         Ok(reader.summary())
     }
 
-    /// Checks the claims of a batch in parallel; problems and envelope segments pass through.
-    fn check_batch(
+    /// Checks the claims of a batch in parallel and runs `prepare` on each result; problems
+    /// and envelope segments pass through.
+    fn check_batch<T: Default + Send>(
         &self,
         batch: Vec<(Event, FreshLevels)>,
         index: &PatientIndex,
         pass: SecondPass,
-    ) -> Vec<Checked> {
+        prepare: &(impl Fn(&ClaimResult) -> T + Sync),
+    ) -> Vec<(Checked, T)> {
         batch
             .into_par_iter()
             .map(|(event, fresh)| match event {
-                Event::Claim(raw) if pass.validate_elements => Checked::Claim(Box::new(
-                    self.check_claim_with(Claim::decode(*raw), index, fresh),
-                )),
                 Event::Claim(raw) => {
-                    Checked::Claim(Box::new(self.check_claim(Claim::decode(*raw), index)))
+                    let result = if pass.validate_elements {
+                        self.check_claim_with(Claim::decode(*raw), index, fresh)
+                    } else {
+                        self.check_claim(Claim::decode(*raw), index)
+                    };
+                    let prepared = prepare(&result);
+                    (Checked::Claim(Box::new(result)), prepared)
                 }
-                Event::Problem(p) => Checked::Problem(p),
-                Event::Envelope(e) => Checked::Envelope(e),
+                Event::Problem(p) => (Checked::Problem(p), T::default()),
+                Event::Envelope(e) => (Checked::Envelope(e), T::default()),
             })
             .collect()
     }
@@ -429,11 +463,11 @@ fn read_batch<R: Read>(
 }
 
 /// Hands results to the sink in order; false when the sink stopped taking (a closed pipe).
-fn hand_out(
-    checked: Vec<Checked>,
-    sink: &mut (impl FnMut(Checked) -> io::Result<()> + Send),
+fn hand_out<T>(
+    checked: Vec<(Checked, T)>,
+    sink: &mut (impl FnMut(Checked, T) -> io::Result<()> + Send),
 ) -> bool {
-    checked.into_iter().all(|c| sink(c).is_ok())
+    checked.into_iter().all(|(c, t)| sink(c, t).is_ok())
 }
 
 /// Which of a claim's levels (billing, subscriber, patient) appear for the first time with it,
@@ -501,44 +535,6 @@ pub fn element_problems(claim: &Claim, fresh: FreshLevels) -> Vec<Diagnostic> {
     }
     problems.sort_by_key(|p| p.at.segment);
     problems
-}
-
-/// The first pass: every claim's service lines by patient. `file` names the input in errors.
-fn build_index(source: impl Read, file: &str) -> Result<PatientIndex, CheckError> {
-    let read_error = |source| CheckError::Read {
-        file: file.to_string(),
-        source,
-    };
-    let index_error = |source| CheckError::Index {
-        file: file.to_string(),
-        source,
-    };
-    let mut reader = ClaimReader::new(source);
-    let mut index = PatientIndex::new();
-    let mut batch: Vec<RawClaim> = Vec::with_capacity(BATCH);
-    while let Some(event) = reader.next_event().map_err(read_error)? {
-        if let Event::Claim(raw) = event {
-            batch.push(*raw);
-            if batch.len() == BATCH {
-                add_batch(&mut index, &mut batch).map_err(index_error)?;
-            }
-        }
-    }
-    add_batch(&mut index, &mut batch).map_err(index_error)?;
-    index.finish().map_err(index_error)?;
-    Ok(index)
-}
-
-/// Decodes a batch of claims in parallel and adds their lines to the index in input order.
-fn add_batch(index: &mut PatientIndex, batch: &mut Vec<RawClaim>) -> io::Result<()> {
-    let claims: Vec<Claim> = std::mem::take(batch)
-        .into_par_iter()
-        .map(Claim::decode)
-        .collect();
-    for claim in &claims {
-        index.add(claim)?;
-    }
-    Ok(())
 }
 
 /// Why an input could not be read a second time.

@@ -66,8 +66,9 @@ pub enum Command {
     },
     /// Check every claim and write, for each input NAME.ext (NAME = stdin for `-`), into the
     /// output directory: NAME.277 (277CA), NAME.999, NAME.ta1 (only when an interchange is
-    /// rejected or ISA14 asks for one), NAME.corrected.837 and NAME.report.json. A 277CA or
-    /// corrected file with no claim is not written (the report says why). An input's outputs
+    /// rejected or ISA14 asks for one), NAME.corrected.837 and NAME.report.jsonl (JSON
+    /// Lines, docs/report-schema.md). A 277CA or corrected file with no claim is not written
+    /// (the report says why). An input's outputs
     /// appear together or not at all (the report, which lists them, named last); one scrub at
     /// a time writes into a directory; acknowledgment control numbers continue across runs
     /// (the directory's `.scrub837-state.json`). A summary per input goes to standard error. Exit 0 when

@@ -20,6 +20,7 @@ pub mod diag;
 pub mod generate;
 pub mod grammar;
 pub mod model;
+pub mod pipeline;
 pub mod read;
 pub mod reference;
 pub mod repair;

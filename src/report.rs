@@ -12,6 +12,7 @@ use crate::model::{Cents, Claim};
 use crate::reference::EditionsUsed;
 use crate::rules::registry::Declaration;
 use crate::rules::{Action, Disposition, Finding, Registry};
+use crate::write::report_jsonl::{is_about_a_person, PHI_HIDDEN};
 
 /// Totals of a check run.
 #[derive(Debug, Default, Clone, Copy)]
@@ -206,8 +207,8 @@ pub(crate) fn finding_text(file: &str, result: &ClaimResult, f: &Finding) -> Str
     text
 }
 
-/// One finding as a JSON Lines record.
-pub(crate) fn finding_json(file: &str, result: &ClaimResult, f: &Finding) -> serde_json::Value {
+/// One finding as a `check --format json` record.
+fn finding_json(file: &str, result: &ClaimResult, f: &Finding) -> serde_json::Value {
     let claim = &result.claim;
     let lx = f
         .line
@@ -237,9 +238,6 @@ pub(crate) fn finding_json(file: &str, result: &ClaimResult, f: &Finding) -> ser
         "repair": repair_json(claim, f),
     })
 }
-
-/// What replaces the old and new values of a repair to a patient's or subscriber's segment.
-const PHI_HIDDEN: &str = "(values hidden: protected health information)";
 
 /// The repair as JSON, with the values hidden when they belong to a person.
 fn repair_json(claim: &Claim, f: &Finding) -> serde_json::Value {
@@ -273,15 +271,6 @@ fn repair_fields(repair: &Repair) -> serde_json::Value {
         value["line"] = json!(line);
     }
     value
-}
-
-/// True when input segment `segment` is one of the subscriber's or patient's (2000B/2010BA,
-/// 2000C/2010CA): names, member ids, addresses and birth dates live there.
-fn is_about_a_person(claim: &Claim, segment: u64) -> bool {
-    let source = &claim.source;
-    std::iter::once(&*source.subscriber)
-        .chain(source.patient.as_deref())
-        .any(|table| table.stored().iter().any(|s| s.position.segment == segment))
 }
 
 /// `scrub837 scrub`: scrubs every input in turn and returns the exit code: 2 when an input

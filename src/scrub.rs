@@ -2,12 +2,16 @@
 //!
 //! Two passes over each input:
 //!
-//! 1. **Syntax pass**: reads every segment, decides what the TA1 and 999 reject (envelope,
-//!    structure and element problems; see [`crate::acknowledge`]) and builds the per-patient
-//!    index the cross-claim rules read.
-//! 2. **Rule pass**: checks every claim in parallel under its profile and, in input order,
-//!    writes the corrected 837P, the 277CA (through a spool, since its totals come first) and
-//!    the report, each into an unnamed file in the output directory.
+//! 1. **Syntax pass** ([`crate::pipeline::first_pass`], shared with `check`): reads every
+//!    segment, decides what the TA1 and 999 reject (envelope, structure and element problems;
+//!    see [`crate::acknowledge`]), builds the per-patient index the cross-claim rules read and
+//!    notes the dates of service for the report's header.
+//! 2. **Rule pass**: checks every claim in parallel under its profile; the worker that checked
+//!    a claim also formats its bytes in the corrected 837P, the 277CA and the report
+//!    (`Formats`); then, in input order, one thread appends them (with the levels and
+//!    envelopes around them) to the corrected 837P, the 277CA (through a spool, since its
+//!    totals come first) and the report, each an unnamed file in the output directory, and
+//!    keeps the accounting.
 //!
 //! Then the accounting is checked: every claim read is in the corrected file or rejected (in
 //! the 277CA, in a set the 999 rejects, or in an interchange the TA1 rejects), and the same
@@ -21,30 +25,26 @@
 //! directory's state file, so they never repeat across runs.
 
 use std::fs::File;
-use std::io::{self, BufReader, Read, Write};
+use std::io::{self, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
 use chrono::NaiveDateTime;
-use rayon::prelude::*;
 use serde::Serialize;
 use serde_json::json;
 
-use crate::acknowledge::{AckBuilder, Acknowledgments, InterchangeAck};
-use crate::check::{
-    element_problems, CheckError, CheckOptions, Checked, Engine, FreshLevels, LevelTracker,
-    SecondPass, BATCH,
-};
+use crate::acknowledge::{Acknowledgments, InterchangeAck};
+use crate::check::{CheckError, CheckOptions, Checked, Engine, SecondPass};
 use crate::check::{ClaimResult, Input, InputError};
-use crate::diag::Diagnostic;
-use crate::model::{Cents, Claim, RawClaim};
-use crate::read::{ClaimReader, Event, Summary, UncheckedClaims};
-use crate::rules::{Disposition, PatientIndex};
-use crate::write::ack277::Ack277Writer;
+use crate::model::Cents;
+use crate::pipeline::{first_pass, FirstPassError, FirstPassFor};
+use crate::read::{Summary, UncheckedClaims};
+use crate::rules::{Disposition, Rule};
+use crate::write::ack277::{Ack277Claim, Ack277ClaimFormatter, Ack277Writer};
 use crate::write::atomic::{self, DirLock, LockError, OutputFile, Staged, State, StateError};
-use crate::write::corrected::{CorrectedError, CorrectedWriter, Rejections};
-use crate::write::report_json::{Outcome, ReportWriter};
+use crate::write::corrected::{CorrectedClaim, CorrectedError, CorrectedWriter, Rejections};
+use crate::write::report_jsonl::{Header, Outcome, ReportFragment, ReportWriter};
 use crate::write::{ack999, ta1, AckEnvelope};
 use crate::x12::ReadError;
 
@@ -195,8 +195,8 @@ pub struct Accounting {
     pub rejected_ta1_charges: Cents,
     /// Claims read whose CLM02 is not exact in cents (AMOUNT-PRECISION: more than 2 decimal
     /// places, or beyond `i64` cents). They are counted in `claims_in` and in the rejection
-    /// that answers them, and in no charge total on either side (report.json gives each one's
-    /// CLM02 as read in `charge_not_exact`).
+    /// that answers them, and in no charge total on either side (the report gives each one's
+    /// CLM02 as read in `charge_as_read`).
     pub unpriced_claims: u64,
     /// Of those, claims counted in a rejection (277CA, 999 or TA1): always all of them, since
     /// such a claim is never forwarded.
@@ -386,22 +386,46 @@ impl Scrubber {
             file: shown.to_string(),
             source,
         };
-        let (mut index, acks) = syntax_pass(source.pass().map_err(input_error)?, shown)?;
+        let first =
+            first_pass(source.pass().map_err(input_error)?, FirstPassFor::Scrub).map_err(|e| {
+                match e {
+                    FirstPassError::Read(source) => ScrubError::Read {
+                        file: shown.to_string(),
+                        source,
+                    },
+                    FirstPassError::Index(source) => ScrubError::Index {
+                        file: shown.to_string(),
+                        source,
+                    },
+                }
+            })?;
+        let (mut index, editions) = (first.index, first.editions);
+        let acks = first.acks.unwrap_or_default();
         let name = Self::output_name(input);
         let run = OutputRun::new(&self.options.out_dir, &name);
         let env = self.ack_envelope(&acks);
         let ack277_control = self.take_control();
-        let mut pass = RulePass::new(&run, shown, &env, ack277_control, &acks)?;
+        let editions = editions.to_json(self.engine.reference());
+        let profiles = self.engine.profiles().names();
+        let header = Header {
+            input: shown,
+            profiles: &profiles,
+            reference_editions: &editions,
+            rules: self.engine.rules(),
+        };
+        let mut pass = RulePass::new(&run, &header, &env, ack277_control, &acks)?;
+        let formats = pass.formats();
         let summary = self
             .engine
-            .check_source(
+            .check_source_with(
                 BufReader::new(source.pass().map_err(input_error)?),
                 &index,
                 SecondPass {
                     keep_envelope: true,
                     validate_elements: false,
                 },
-                &mut |checked| pass.take(checked),
+                &|result| formats.format(result),
+                &mut |checked, formatted| pass.take(checked, formatted),
             )
             .map_err(|source| ScrubError::Read {
                 file: shown.to_string(),
@@ -417,10 +441,6 @@ impl Scrubber {
         }
         let finished = pass.finish()?;
         let accounting = finished.accounting;
-        let editions = finished
-            .report
-            .editions_used()
-            .to_json(self.engine.reference());
 
         let groups = acks.groups_for_999();
         let ack999 = (!groups.is_empty()).then(|| {
@@ -442,7 +462,7 @@ impl Scrubber {
                 next_interchange_control: self.next_control,
             },
         )?;
-        let outputs = run.publish(finished, ack999, ta1_bytes, &acks, editions)?;
+        let outputs = run.publish(finished, ack999, ta1_bytes, &acks)?;
         Ok(FileReport {
             input: shown.to_string(),
             name,
@@ -512,64 +532,6 @@ fn envelope_with(env: &AckEnvelope, control: u32) -> AckEnvelope {
     }
 }
 
-/// The first pass: acknowledgment decisions and the patient index.
-fn syntax_pass(
-    source: impl Read,
-    shown: &str,
-) -> Result<(PatientIndex, Acknowledgments), ScrubError> {
-    let read_error = |source| ScrubError::Read {
-        file: shown.to_string(),
-        source,
-    };
-    let index_error = |source| ScrubError::Index {
-        file: shown.to_string(),
-        source,
-    };
-    let mut reader = ClaimReader::new(source).keep_envelope();
-    let mut acks = AckBuilder::new();
-    let mut index = PatientIndex::new();
-    let mut levels = LevelTracker::default();
-    let mut batch: Vec<(RawClaim, FreshLevels)> = Vec::with_capacity(BATCH);
-    while let Some(event) = reader.next_event().map_err(read_error)? {
-        match event {
-            Event::Envelope(seg) => acks.envelope(&seg),
-            Event::Problem(p) => acks.problem(*p),
-            Event::Claim(raw) => {
-                let fresh = levels.fresh(&raw);
-                batch.push((*raw, fresh));
-                if batch.len() == BATCH {
-                    add_batch(&mut batch, &mut acks, &mut index).map_err(index_error)?;
-                }
-            }
-        }
-    }
-    add_batch(&mut batch, &mut acks, &mut index).map_err(index_error)?;
-    acks.unchecked(reader.unchecked_claims());
-    index.finish().map_err(index_error)?;
-    Ok((index, acks.finish()))
-}
-
-/// Decodes and validates a batch of claims in parallel, then feeds them in order.
-fn add_batch(
-    batch: &mut Vec<(RawClaim, FreshLevels)>,
-    acks: &mut AckBuilder,
-    index: &mut PatientIndex,
-) -> io::Result<()> {
-    let decoded: Vec<(Claim, Vec<Diagnostic>)> = std::mem::take(batch)
-        .into_par_iter()
-        .map(|(raw, fresh)| {
-            let claim = Claim::decode(raw);
-            let problems = element_problems(&claim, fresh);
-            (claim, problems)
-        })
-        .collect();
-    for (claim, problems) in decoded {
-        index.add(&claim)?;
-        acks.claim(&claim, problems);
-    }
-    Ok(())
-}
-
 /// The acknowledgment decisions for the report.
 fn acknowledgments_json(acks: &Acknowledgments) -> serde_json::Value {
     let interchanges: Vec<serde_json::Value> = acks
@@ -613,6 +575,8 @@ struct OutputNames {
     ack999: String,
     ta1: String,
     report: String,
+    /// The report's name before JSON Lines: removed with the old set, first.
+    legacy_report: String,
 }
 
 impl OutputNames {
@@ -622,7 +586,8 @@ impl OutputNames {
             ack277: format!("{name}.277"),
             ack999: format!("{name}.999"),
             ta1: format!("{name}.ta1"),
-            report: format!("{name}.report.json"),
+            report: format!("{name}.report.jsonl"),
+            legacy_report: format!("{name}.report.json"),
         }
     }
 }
@@ -676,7 +641,6 @@ impl OutputRun {
         ack999: Option<Vec<u8>>,
         ta1: Vec<u8>,
         acks: &Acknowledgments,
-        reference_editions: serde_json::Value,
     ) -> Result<(Vec<PathBuf>, u64), ScrubError> {
         let n = &self.names;
         let has_corrected = finished.accounting.corrected > 0;
@@ -713,14 +677,14 @@ impl OutputRun {
             .report
             .finish(
                 acks.problems(),
-                acknowledgments_json(acks),
-                json!({
+                &json!({
                     "claims": finished.accounting,
                     "findings": finished.findings,
+                    "problems": acks.problems().count() as u64 + acks.problems_not_kept,
                     "medicare_amount_at_stake_cents": finished.at_stake.0,
                 }),
-                reference_editions,
-                json!({"written": written, "not_written": not_written}),
+                &acknowledgments_json(acks),
+                &json!({"written": written, "not_written": not_written}),
             )
             .map_err(|e| self.write_error(&n.report, e))?;
         let mut staged = Vec::new();
@@ -738,6 +702,7 @@ impl OutputRun {
         }
         let marker = self.stage(report, &n.report)?;
         let old = [
+            n.legacy_report.as_str(),
             n.corrected.as_str(),
             n.ack277.as_str(),
             n.ack999.as_str(),
@@ -754,6 +719,54 @@ impl OutputRun {
     }
 }
 
+/// What a worker formats for one claim, right after checking it: its bytes in the corrected
+/// file, in the 277CA and in the report. The rule pass only appends them, in input order.
+#[derive(Default)]
+struct Formatted {
+    outcome: Option<Outcome>,
+    corrected: Option<Result<CorrectedClaim, CorrectedError>>,
+    ack277: Option<Ack277Claim>,
+    report: ReportFragment,
+}
+
+/// What the workers need to format a claim's outputs (shared by every worker).
+struct Formats<'r> {
+    rejections: Arc<Rejections>,
+    ack277: Ack277ClaimFormatter,
+    rules: &'r [Box<dyn Rule>],
+}
+
+impl Formats<'_> {
+    /// Formats what each output holds of the claim of `result`.
+    fn format(&self, result: &ClaimResult) -> Formatted {
+        let outcome = outcome_of(&self.rejections, result);
+        let mut report = ReportFragment::default();
+        report.claim(result, outcome, self.rules);
+        Formatted {
+            outcome: Some(outcome),
+            corrected: (outcome == Outcome::Corrected).then(|| CorrectedClaim::format(result)),
+            ack277: matches!(outcome, Outcome::Corrected | Outcome::Rejected277)
+                .then(|| self.ack277.format(result)),
+            report,
+        }
+    }
+}
+
+/// Where a claim goes: the TA1 or 999 rejects its interchange or set, else its disposition
+/// decides.
+fn outcome_of(rejections: &Rejections, result: &ClaimResult) -> Outcome {
+    let env = &result.claim.envelope;
+    if rejections.interchanges.contains(&env.interchange) {
+        Outcome::RejectedTa1
+    } else if rejections.sets.contains(&env.set_index) {
+        Outcome::Rejected999
+    } else if result.disposition == Disposition::Rejected {
+        Outcome::Rejected277
+    } else {
+        Outcome::Corrected
+    }
+}
+
 /// The rule pass's writers: every checked claim goes to the corrected file (or not), the
 /// 277CA spool (when its set is accepted) and the report, in input order.
 struct RulePass<'r> {
@@ -763,6 +776,8 @@ struct RulePass<'r> {
     corrected: CorrectedWriter<OutputFile>,
     ack277: Ack277Writer<File>,
     report: ReportWriter<OutputFile>,
+    /// The rule catalog the report's header lists.
+    rules: &'r [Box<dyn Rule>],
     accounting: Accounting,
     findings: u64,
     at_stake: Cents,
@@ -797,7 +812,7 @@ struct FinishedPass {
 impl<'r> RulePass<'r> {
     fn new(
         run: &'r OutputRun,
-        input: &str,
+        header: &Header<'r>,
         env: &AckEnvelope,
         ack277_control: u32,
         acks: &Acknowledgments,
@@ -811,15 +826,16 @@ impl<'r> RulePass<'r> {
         );
         let rejections = Arc::new(acks.rejections.clone());
         let corrected = CorrectedWriter::new(run.create(&n.corrected)?, Arc::clone(&rejections));
-        let report = ReportWriter::new(run.create(&n.report)?, input)
+        let report = ReportWriter::new(run.create(&n.report)?, header)
             .map_err(|e| run.write_error(&n.report, e))?;
         Ok(RulePass {
             run,
-            input: input.to_string(),
+            input: header.input.to_string(),
             rejections,
             corrected,
             ack277,
             report,
+            rules: header.rules,
             accounting: Accounting::default(),
             findings: 0,
             at_stake: Cents(0),
@@ -828,14 +844,23 @@ impl<'r> RulePass<'r> {
         })
     }
 
+    /// What the workers need to format claims for this pass's writers.
+    fn formats(&self) -> Formats<'r> {
+        Formats {
+            rejections: Arc::clone(&self.rejections),
+            ack277: self.ack277.claim_formatter(),
+            rules: self.rules,
+        }
+    }
+
     /// The sink of the rule pass: stops it (with the error kept) at the first failure.
-    fn take(&mut self, checked: Checked) -> io::Result<()> {
+    fn take(&mut self, checked: Checked, formatted: Formatted) -> io::Result<()> {
         let step = match checked {
             Checked::Envelope(seg) => self
                 .corrected
                 .envelope(&seg)
                 .map_err(|e| self.corrected_error(e)),
-            Checked::Claim(result) => self.claim(&result),
+            Checked::Claim(result) => self.claim(&result, formatted),
             Checked::Problem(_) => Ok(()),
         };
         step.map_err(|e| {
@@ -844,13 +869,17 @@ impl<'r> RulePass<'r> {
         })
     }
 
-    fn claim(&mut self, result: &ClaimResult) -> Result<(), ScrubError> {
+    /// Appends what the workers formatted for one claim, in input order, and counts it.
+    fn claim(&mut self, result: &ClaimResult, formatted: Formatted) -> Result<(), ScrubError> {
         self.findings += result.findings.len() as u64;
         self.at_stake.0 += result.money_at_stake().0;
-        let outcome = self.account(result);
+        let outcome = formatted
+            .outcome
+            .unwrap_or_else(|| outcome_of(&self.rejections, result));
+        self.account(result, outcome);
         let written = self
             .corrected
-            .claim(result)
+            .claim_prepared(result, formatted.corrected)
             .map_err(|e| self.corrected_error(e))?;
         if written != (outcome == Outcome::Corrected) {
             return Err(ScrubError::Accounting {
@@ -866,17 +895,17 @@ impl<'r> RulePass<'r> {
         let n = &self.run.names;
         if matches!(outcome, Outcome::Corrected | Outcome::Rejected277) {
             self.ack277
-                .add(result)
+                .add_prepared(result, formatted.ack277)
                 .map_err(|e| self.run.write_error(&n.ack277, e))?;
         }
         self.report
-            .claim(result, outcome)
+            .append(&formatted.report)
             .map_err(|e| self.run.write_error(&n.report, e))
     }
 
-    /// Where the claim goes, counted on the "in" side and in its rejection bucket; the
+    /// Counts the claim on the "in" side and in the rejection bucket of its `outcome`; the
     /// corrected side is counted by the corrected writer itself.
-    fn account(&mut self, result: &ClaimResult) -> Outcome {
+    fn account(&mut self, result: &ClaimResult, outcome: Outcome) {
         let a = &mut self.accounting;
         // A CLM02 cents cannot hold is in no charge total (see `Accounting::unpriced_claims`);
         // an unreadable one counts as 0 (the 999 rejects its set).
@@ -886,29 +915,28 @@ impl<'r> RulePass<'r> {
         a.claims_in += 1;
         a.charges_in.0 += charge;
         a.unpriced_claims += unpriced;
-        let env = &result.claim.envelope;
-        let outcome = if self.rejections.interchanges.contains(&env.interchange) {
-            a.rejected_ta1 += 1;
-            a.rejected_ta1_charges.0 += charge;
-            Outcome::RejectedTa1
-        } else if self.rejections.sets.contains(&env.set_index) {
-            a.rejected_999 += 1;
-            a.rejected_999_charges.0 += charge;
-            Outcome::Rejected999
-        } else if result.disposition == Disposition::Rejected {
-            a.rejected_277ca += 1;
-            a.rejected_277ca_charges.0 += charge;
-            Outcome::Rejected277
-        } else {
-            if result.disposition == Disposition::Repaired {
-                a.repaired += 1;
+        match outcome {
+            Outcome::RejectedTa1 => {
+                a.rejected_ta1 += 1;
+                a.rejected_ta1_charges.0 += charge;
             }
-            Outcome::Corrected
-        };
+            Outcome::Rejected999 => {
+                a.rejected_999 += 1;
+                a.rejected_999_charges.0 += charge;
+            }
+            Outcome::Rejected277 => {
+                a.rejected_277ca += 1;
+                a.rejected_277ca_charges.0 += charge;
+            }
+            Outcome::Corrected => {
+                if result.disposition == Disposition::Repaired {
+                    a.repaired += 1;
+                }
+            }
+        }
         if outcome != Outcome::Corrected {
             a.unpriced_rejected += unpriced;
         }
-        outcome
     }
 
     fn corrected_error(&self, e: CorrectedError) -> ScrubError {

@@ -173,8 +173,7 @@ impl Scrubbed {
     }
 
     fn report(&self) -> Value {
-        let text = std::fs::read_to_string(self.path("report.json")).expect("report.json");
-        serde_json::from_str(&text).expect("report JSON")
+        common::report::load(&self.path("report.jsonl"))
     }
 
     fn claims(&self, key: &str) -> u64 {

@@ -20,7 +20,7 @@ use std::process::Command;
 use std::sync::Mutex;
 
 use serde::Deserialize;
-use serde_json::Value;
+use serde_json::{json, Value};
 
 use common::pyx12::x12valid;
 use common::split_x12;
@@ -541,10 +541,12 @@ fn check_report(case: &Case, report: &Value, independent: u64, bad: &mut Vec<Str
             .into_iter()
             .flatten()
             .find(|c| c["pcn"] == pcn.as_str())
-            .map(|c| c["outcome"].as_str().unwrap_or("").to_string());
+            .map(|c| c["disposition"].as_str().unwrap_or("").to_string());
         match outcome.as_deref() {
             None => bad.push(format!("report: no claim {pcn}")),
-            Some("corrected") => bad.push(format!("report: claim {pcn} went on (corrected)")),
+            Some(went @ ("accepted" | "repaired")) => {
+                bad.push(format!("report: claim {pcn} went on ({went})"))
+            }
             Some(_) => {}
         }
     }
@@ -646,7 +648,9 @@ fn check_rules(
             bad.push(format!("check: no {rule} in the JSON output"));
         }
         if let Some(r) = report {
-            if !r.to_string().contains(&format!("\"{rule}\"")) {
+            // Claims and problems only: the header lists every rule of the catalog.
+            let said = json!([r["claims"], r["problems"]]).to_string();
+            if !said.contains(&format!("\"rule\":\"{rule}\"")) {
                 bad.push(format!("report: no {rule}"));
             }
         }
@@ -684,7 +688,7 @@ fn check_warnings(
     }
     let mut from_report = Vec::new();
     if let Some(r) = report {
-        diagnostics(r, &mut from_report);
+        diagnostics(&json!([r["claims"], r["problems"]]), &mut from_report);
     }
     for rule in &case.warnings {
         let lines = parse
@@ -798,12 +802,12 @@ fn replay(case: &Case) -> Vec<String> {
         return bad;
     }
 
-    let report_path = out.join(format!("{name}.report.json"));
+    let report_path = out.join(format!("{name}.report.jsonl"));
     let report: Option<Value> = match std::fs::read_to_string(&report_path) {
-        Ok(text) => match serde_json::from_str(&text) {
+        Ok(text) => match common::report::parse(&text) {
             Ok(v) => Some(v),
             Err(e) => {
-                bad.push(format!("report: not JSON: {e}"));
+                bad.push(format!("report: not a whole report: {e}"));
                 None
             }
         },

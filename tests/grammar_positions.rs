@@ -12,8 +12,6 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use serde_json::Value;
-
 mod common;
 
 use common::pyx12::x12valid;
@@ -125,8 +123,7 @@ impl Scrubbed {
     }
 
     fn claims(&self, field: &str) -> u64 {
-        let report: Value =
-            serde_json::from_str(&self.text("report.json")).expect("report.json is JSON");
+        let report = common::report::load(&self.output("report.jsonl"));
         report["accounting"]["claims"][field]
             .as_u64()
             .unwrap_or_else(|| panic!("accounting.claims.{field} in {report}"))

@@ -436,10 +436,8 @@ impl Scrubbed {
     }
 
     fn report(&self) -> Result<Value, String> {
-        let path = self.output("report.json");
-        let text = std::fs::read_to_string(&path)
-            .map_err(|e| format!("no report ({}): {e}", path.display()))?;
-        serde_json::from_str(&text).map_err(|e| format!("report is not JSON: {e}"))
+        let path = self.output("report.jsonl");
+        common::report::read(&path).map_err(|e| format!("no readable report: {e}"))
     }
 }
 

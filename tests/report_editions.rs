@@ -1,5 +1,5 @@
-//! Issue 12, "every report names the editions used": scrub's report.json and `check --format
-//! json`'s summary carry `reference_editions`, naming the ICD-10-CM release, MUE table and
+//! Issue 12, "every report names the editions used": the header line of scrub's report.jsonl
+//! and `check --format json`'s summary carry `reference_editions`, naming the ICD-10-CM release, MUE table and
 //! fee-schedule year in force on each date of service judged, the NUCC version and the NCCI
 //! PTP sources. The claims are the bundled 97012 sample with one claim's dates moved.
 
@@ -64,10 +64,11 @@ fn the_scrub_report_names_the_editions_of_each_date_of_service() {
         "{}",
         String::from_utf8_lossy(&run.stderr)
     );
-    let report: Value =
-        serde_json::from_str(&std::fs::read_to_string(out.join("dates.report.json")).unwrap())
-            .unwrap();
-    let editions = &report["reference_editions"];
+    let text = std::fs::read_to_string(out.join("dates.report.jsonl")).expect("the report");
+    let header: Value = serde_json::from_str(text.lines().next().expect("a first line"))
+        .expect("the header is JSON");
+    assert_eq!(header["type"], "header");
+    let editions = &header["reference_editions"];
     assert_eq!(
         named(editions, "icd10cm"),
         ["FY2025", "FY2026"],

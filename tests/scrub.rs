@@ -12,6 +12,7 @@ use serde_json::Value;
 mod common;
 
 use common::pyx12::x12valid;
+use common::report::findings;
 use common::{expected, public_files, read, readable_files, samples_dir, split_x12};
 
 /// The fixed acknowledgment time and first control number that make outputs reproducible.
@@ -37,11 +38,14 @@ fn name_of(input: &Path) -> String {
         .to_string()
 }
 
+/// The report, checked and folded by `common::report`.
 fn report(out: &Path, name: &str) -> Value {
-    let path = out.join(format!("{name}.report.json"));
-    let text = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{} is not JSON: {e}", path.display()))
+    common::report::load(&out.join(format!("{name}.report.jsonl")))
+}
+
+/// True when the claim went on in the corrected file (accepted or repaired).
+fn forwarded(claim: &Value) -> bool {
+    claim["disposition"] == "accepted" || claim["disposition"] == "repaired"
 }
 
 fn cents(v: &Value) -> i64 {
@@ -244,10 +248,7 @@ fn a_file_with_nothing_to_correct_comes_back_byte_identical() {
         let r = report(&run.out(), &name);
         let clean = r["problems"].as_array().is_some_and(Vec::is_empty)
             && r["claims"].as_array().is_some_and(|claims| {
-                !claims.is_empty()
-                    && claims
-                        .iter()
-                        .all(|c| c["findings"].as_array().is_some_and(Vec::is_empty))
+                !claims.is_empty() && claims.iter().all(|c| findings(c).is_empty())
             });
         if clean {
             assert_eq!(
@@ -304,11 +305,11 @@ fn scrubbing_a_corrected_file_again_changes_nothing() {
         );
         for claim in r["claims"].as_array().expect("claims") {
             assert_eq!(
-                claim["outcome"], "corrected",
+                claim["disposition"], "accepted",
                 "{name}: claim {} not accepted again: {}",
                 claim["pcn"], claim["findings"]
             );
-            for f in claim["findings"].as_array().expect("findings") {
+            for f in findings(claim) {
                 assert_ne!(
                     f["action"], "repair",
                     "{name}: claim {} repaired again: {f}",
@@ -393,9 +394,9 @@ fn golden_277ca_and_corrected_files_for_the_97012_samples() {
         }
         let r = report(&run.out(), &name);
         for claim in r["claims"].as_array().expect("claims") {
-            for f in claim["findings"].as_array().expect("findings") {
+            for f in findings(claim) {
                 let rule = f["rule"].as_str().expect("rule").to_string();
-                if f["action"] == "repair" && claim["outcome"] == "corrected" {
+                if f["action"] == "repair" && forwarded(claim) {
                     repaired_by.insert(rule.clone());
                 }
                 if f["action"] == "reject" {
@@ -894,4 +895,137 @@ fn a_missing_trailer_rejects_only_what_it_leaves_open() {
         dir.path().join("out/no-ge.corrected.837"),
     ]);
     assert_eq!(failures, Vec::<String>::new());
+}
+
+/// Writes a generated 837P of `claims` claims at `path`.
+fn generated(claims: u32, path: &Path) {
+    let out = Command::new(env!("CARGO_BIN_EXE_scrub837"))
+        .args(["generate", "--claims", &claims.to_string(), "--out"])
+        .arg(path)
+        .output()
+        .expect("run scrub837 generate");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Every output of `name` in `out`, by file name.
+fn outputs_of(out: &Path, name: &str) -> std::collections::BTreeMap<String, Vec<u8>> {
+    std::fs::read_dir(out)
+        .expect("the output directory")
+        .map(|e| {
+            e.expect("an entry")
+                .file_name()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .filter(|n| n.starts_with(&format!("{name}.")))
+        .map(|n| (n.clone(), read(&out.join(&n))))
+        .collect()
+}
+
+/// The workers format each claim's outputs, the serial side appends them: every output is
+/// byte for byte the same with one thread and with two, over several batches of claims.
+#[test]
+fn outputs_are_the_same_with_one_and_two_threads() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let input = dir.path().join("threads.837");
+    generated(2_500, &input);
+    let mut runs = Vec::new();
+    for threads in ["1", "2"] {
+        let out = dir.path().join(format!("out-{threads}"));
+        let output = Command::new(env!("CARGO_BIN_EXE_scrub837"))
+            .env("RAYON_NUM_THREADS", threads)
+            .arg("scrub")
+            .arg(&input)
+            .arg("--out")
+            .arg(&out)
+            .args(["--ack-time", ACK_TIME, "--first-control", "7"])
+            .output()
+            .expect("run scrub837");
+        assert_ne!(
+            output.status.code(),
+            Some(2),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        runs.push(outputs_of(&out, "threads"));
+    }
+    assert_eq!(
+        runs[0].keys().collect::<Vec<_>>(),
+        runs[1].keys().collect::<Vec<_>>()
+    );
+    assert!(runs[0].len() >= 4, "{:?}", runs[0].keys());
+    for (name, bytes) in &runs[0] {
+        assert!(
+            bytes == &runs[1][name],
+            "{name} differs between 1 and 2 threads"
+        );
+    }
+}
+
+/// The report is JSON Lines no larger than half the input on the generated file (help and
+/// appeal texts once each), whole (header first, summary last, every advice before its use),
+/// with one claim line per claim; an old-format NAME.report.json goes with the old set.
+#[test]
+fn the_report_is_compact_json_lines_and_replaces_report_json() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let input = dir.path().join("lines.837");
+    generated(2_000, &input);
+    let out = dir.path().join("out");
+    std::fs::create_dir_all(&out).expect("mkdir");
+    std::fs::write(out.join("lines.report.json"), b"{}").expect("an old report");
+    let output = scrub(std::slice::from_ref(&input), &out, &[]);
+    assert_ne!(output.status.code(), Some(2));
+    assert!(!out.join("lines.report.json").exists(), "old report left");
+    let path = out.join("lines.report.jsonl");
+    let r = report(&out, "lines");
+    let size = std::fs::metadata(&path).expect("report").len();
+    let input_size = std::fs::metadata(&input).expect("input").len();
+    assert!(
+        size * 2 <= input_size,
+        "report {size} bytes for {input_size} bytes of input"
+    );
+    let claims = r["claims"].as_array().expect("claims");
+    assert_eq!(claims.len(), 2_000);
+    let found: usize = claims.iter().map(|c| findings(c).len()).sum();
+    assert_eq!(
+        found as u64,
+        count(&r["accounting"]["findings"]),
+        "findings on claim lines vs the summary"
+    );
+    let advice = r["advice"].as_object().expect("advice");
+    assert!(
+        !advice.is_empty() && advice.len() * 20 < found,
+        "{} advice lines for {found} findings",
+        advice.len()
+    );
+    for c in claims {
+        assert!(c["pcn"].is_string() && c["claim"].is_u64(), "{c}");
+        for f in findings(c) {
+            for key in [
+                "rule",
+                "action",
+                "segment",
+                "set_segment",
+                "loop",
+                "message",
+            ] {
+                assert!(!f[key].is_null(), "{key} missing: {f}");
+            }
+            if f["lx"].is_u64() {
+                assert!(f["dos"].is_string() && f["procedure"].is_string(), "{f}");
+            }
+        }
+    }
+    assert_eq!(
+        r["outputs"]["written"]
+            .as_array()
+            .and_then(|w| w.last())
+            .and_then(Value::as_str),
+        Some("lines.report.jsonl"),
+        "the report is named last"
+    );
 }

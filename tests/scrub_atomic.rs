@@ -77,7 +77,7 @@ fn output_names() -> [String; 5] {
         format!("{NAME}.277"),
         format!("{NAME}.999"),
         format!("{NAME}.ta1"),
-        format!("{NAME}.report.json"),
+        format!("{NAME}.report.jsonl"),
     ]
 }
 
@@ -197,12 +197,29 @@ fn assert_complete_x12(what: &str, bytes: &[u8]) {
     assert_eq!(isa, iea, "{what}: {isa} ISA but {iea} IEA");
 }
 
-/// Asserts that `bytes` is a whole report: JSON with an `accounting` object.
+/// Asserts that `bytes` is a whole report: JSON Lines from a header to a summary line with
+/// an `accounting` object.
 fn assert_complete_report(what: &str, bytes: &[u8]) {
-    let report: serde_json::Value = serde_json::from_slice(bytes)
-        .unwrap_or_else(|e| panic!("{what}: not JSON ({} bytes): {e}", bytes.len()));
+    let text = std::str::from_utf8(bytes)
+        .unwrap_or_else(|e| panic!("{what}: not UTF-8 ({} bytes): {e}", bytes.len()));
+    assert!(text.ends_with('\n'), "{what}: cut short");
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|line| {
+            serde_json::from_str(line).unwrap_or_else(|e| {
+                panic!("{what}: a line is not JSON ({} bytes): {e}", bytes.len())
+            })
+        })
+        .collect();
+    assert_eq!(
+        lines.first().map(|l| &l["type"]),
+        Some(&"header".into()),
+        "{what}"
+    );
+    let summary = lines.last().expect("a line");
+    assert_eq!(summary["type"], "summary", "{what}: no summary line");
     assert!(
-        report["accounting"].is_object(),
+        summary["accounting"].is_object(),
         "{what}: no accounting object"
     );
 }
@@ -210,7 +227,7 @@ fn assert_complete_report(what: &str, bytes: &[u8]) {
 /// Asserts that every file of a complete set of outputs is whole.
 fn assert_complete_set(what: &str, files: &BTreeMap<String, Vec<u8>>) {
     assert!(
-        files.contains_key(&format!("{NAME}.report.json"))
+        files.contains_key(&format!("{NAME}.report.jsonl"))
             && files.contains_key(&format!("{NAME}.corrected.837"))
             && files.contains_key(&format!("{NAME}.277")),
         "{what}: outputs missing: {:?}",
@@ -218,7 +235,7 @@ fn assert_complete_set(what: &str, files: &BTreeMap<String, Vec<u8>>) {
     );
     for (name, bytes) in files {
         let what = format!("{what}: {name}");
-        if name.ends_with(".json") {
+        if name.ends_with(".jsonl") {
             assert_complete_report(&what, bytes);
         } else {
             assert_complete_x12(&what, bytes);
@@ -274,7 +291,7 @@ fn check_after_kill(
         };
         // X12 outputs are checked directly, so a failure says what is wrong; the report is
         // parsed when it is neither of the (already checked) whole reports.
-        if name.ends_with(".json") {
+        if name.ends_with(".jsonl") {
             if old.get(name) != Some(&bytes) && new.get(name) != Some(&bytes) {
                 assert_complete_report(&format!("{what}: {name}"), &bytes);
             }
@@ -308,7 +325,7 @@ fn assert_one_set(
     old: &BTreeMap<String, Vec<u8>>,
     new: &BTreeMap<String, Vec<u8>>,
 ) -> &'static str {
-    let report = format!("{NAME}.report.json");
+    let report = format!("{NAME}.report.jsonl");
     let Some(marker) = files.get(&report) else {
         for (name, bytes) in files {
             assert!(
@@ -729,7 +746,7 @@ fn sample_sets(
     b: &BTreeMap<String, Vec<u8>>,
 ) -> u64 {
     use std::sync::atomic::Ordering;
-    let report = dir.join(format!("{NAME}.report.json"));
+    let report = dir.join(format!("{NAME}.report.jsonl"));
     let marker = || {
         let meta = std::fs::metadata(&report).ok()?;
         Some((meta.ino(), std::fs::read(&report).ok()?))
@@ -746,7 +763,7 @@ fn sample_sets(
             }
         }
         if marker() != Some(before.clone())
-            || files.get(&format!("{NAME}.report.json")) != Some(&before.1)
+            || files.get(&format!("{NAME}.report.jsonl")) != Some(&before.1)
         {
             continue;
         }
@@ -874,9 +891,12 @@ fn pipes_and_standard_input_are_read_once_and_never_hang() {
         from_file.keys().collect::<Vec<_>>()
     );
     for (name, bytes) in &from_fifo {
-        if name.ends_with(".json") {
+        if name.ends_with(".jsonl") {
+            // The summary line's accounting (the header names the input differently).
             let accounting = |b: &[u8]| {
-                serde_json::from_slice::<serde_json::Value>(b).expect("JSON")["accounting"].clone()
+                let text = std::str::from_utf8(b).expect("UTF-8");
+                let last = text.lines().last().expect("a summary line");
+                serde_json::from_str::<serde_json::Value>(last).expect("JSON")["accounting"].clone()
             };
             assert_eq!(accounting(bytes), accounting(&from_file[name]));
         } else {

@@ -140,7 +140,7 @@ impl Scrubbed {
     }
 
     fn report(&self) -> Value {
-        serde_json::from_str(&self.text("report.json")).expect("report.json is JSON")
+        common::report::load(&self.path("report.jsonl"))
     }
 
     fn accounting(&self) -> Value {
@@ -279,13 +279,13 @@ fn one_amount_cents_cannot_hold_among_200_claims_rejects_only_its_claim() {
     assert!(run.stderr.contains("(balanced)") && !run.stderr.contains("MISMATCH"));
 
     let bad = run.claim("PCN-BAD-1");
-    assert_eq!(bad["outcome"], "rejected_277ca");
+    assert_eq!(bad["disposition"], "rejected_277ca");
     assert_eq!(bad["charge_cents"], Value::Null);
-    assert_eq!(bad["charge_not_exact"], "90.005");
+    assert_eq!(bad["charge_as_read"], "90.005");
     let finding = &bad["findings"][0];
     assert_eq!(finding["rule"], "AMOUNT-PRECISION");
     assert_eq!(finding["element"], 2);
-    assert_eq!(finding["stc"]["status"], "178");
+    assert_eq!(common::report::stc(&run.report(), finding)["status"], "178");
 
     let corrected = std::fs::read(run.path("corrected.837")).expect("corrected file");
     let pcns = assert_valid_x12(&corrected);
@@ -364,14 +364,12 @@ fn every_spelling_of_an_amount_is_read_exactly() {
         let pcn = format!("PCN-SPELL-{i:02}");
         let claim = run.claim(&pcn);
         let what = format!("CLM02 {clm02}, SV102 {sv102:?}: {claim:#}");
-        let rules: Vec<&str> = claim["findings"]
-            .as_array()
-            .expect("findings")
-            .iter()
-            .filter_map(|f| f["rule"].as_str())
-            .collect();
-        let got = match claim["outcome"].as_str() {
-            Some("corrected") => Out::Corrected(claim["charge_cents"].as_i64().expect("cents")),
+        let findings = common::report::findings(&claim);
+        let rules: Vec<&str> = findings.iter().filter_map(|f| f["rule"].as_str()).collect();
+        let got = match claim["disposition"].as_str() {
+            Some("accepted" | "repaired") => {
+                Out::Corrected(claim["charge_cents"].as_i64().expect("cents"))
+            }
             Some("rejected_277ca") => {
                 let rule = ["AMOUNT-PRECISION", "CLM-BALANCE"]
                     .into_iter()
@@ -379,7 +377,7 @@ fn every_spelling_of_an_amount_is_read_exactly() {
                     .unwrap_or_else(|| panic!("rejected by {rules:?}: {what}"));
                 Out::Rejected(rule, claim["charge_cents"].as_i64())
             }
-            other => panic!("unexpected outcome {other:?}: {what}"),
+            other => panic!("unexpected disposition {other:?}: {what}"),
         };
         assert_eq!(&got, want, "{what}");
     }

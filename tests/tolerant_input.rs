@@ -91,8 +91,7 @@ fn only_format_warnings(run: &Run, what: &str) -> Vec<String> {
 }
 
 fn report(out: &Path, name: &str) -> Value {
-    let text = std::fs::read_to_string(out.join(format!("{name}.report.json"))).expect("report");
-    serde_json::from_str(&text).expect("report JSON")
+    common::report::load(&out.join(format!("{name}.report.jsonl")))
 }
 
 /// The 999's AK9 (functional group response trailer) elements.

@@ -260,7 +260,36 @@ pub struct Ack277Writer<S: Read + Write + Seek> {
     failed: bool,
 }
 
+/// A claim's own 277CA segments (2200D, 2220D), formatted by an [`Ack277ClaimFormatter`].
+#[derive(Debug, Clone, Default)]
+pub struct Ack277Claim {
+    bytes: Vec<u8>,
+    segments: u32,
+}
+
+/// Formats claims' 2200D and 2220D segments for one [`Ack277Writer`]; `Send + Sync`, so
+/// workers can share it.
+#[derive(Debug, Clone)]
+pub struct Ack277ClaimFormatter {
+    ctx: Context,
+    delimiters: crate::x12::Delimiters,
+    line_break: bool,
+}
+
+impl Ack277ClaimFormatter {
+    /// The claim's segments, as [`Ack277Writer::add`] would write them.
+    pub fn format(&self, result: &ClaimResult) -> Ack277Claim {
+        let mut w = SegmentWriter::new(self.delimiters, self.line_break);
+        self.ctx.claim(&mut w, result);
+        Ack277Claim {
+            segments: w.count(),
+            bytes: w.into_bytes(),
+        }
+    }
+}
+
 /// What stays the same for the whole transaction set.
+#[derive(Debug, Clone)]
 struct Context {
     /// The envelope's creation date, for STC02 and DTP.
     date: NaiveDate,
@@ -348,10 +377,31 @@ impl<S: Read + Write + Seek> Ack277Writer<S> {
     /// An error comes from the spool; the writer cannot go on after one (later calls and
     /// [`finish`](Self::finish) fail too).
     pub fn add(&mut self, claim: &ClaimResult) -> io::Result<()> {
+        self.add_prepared(claim, None)
+    }
+
+    /// [`Ack277Writer::add`] with the claim's own segments already formatted by this
+    /// writer's [`Ack277Writer::claim_formatter`] (on a worker thread), or formatted here when
+    /// `None`.
+    pub fn add_prepared(
+        &mut self,
+        claim: &ClaimResult,
+        prepared: Option<Ack277Claim>,
+    ) -> io::Result<()> {
         self.check()?;
-        let added = self.add_claim(claim);
+        let added = self.add_claim(claim, prepared);
         self.failed = added.is_err();
         added
+    }
+
+    /// What formats a claim's 2200D (and 2220D) segments exactly as [`Ack277Writer::add`]
+    /// does, apart from the writer, so the rule pass's workers can do it.
+    pub fn claim_formatter(&self) -> Ack277ClaimFormatter {
+        Ack277ClaimFormatter {
+            ctx: self.ctx.clone(),
+            delimiters: self.env.delimiters,
+            line_break: self.env.line_break,
+        }
     }
 
     /// Writes the whole interchange to `out` and returns the claims and charges written (the
@@ -435,7 +485,7 @@ impl<S: Read + Write + Seek> Ack277Writer<S> {
         self.spool.write(&w.into_bytes())
     }
 
-    fn add_claim(&mut self, result: &ClaimResult) -> io::Result<()> {
+    fn add_claim(&mut self, result: &ClaimResult, prepared: Option<Ack277Claim>) -> io::Result<()> {
         let claim = &result.claim;
         let submitter = &claim.envelope.submitter_id;
         if self.receiver.as_ref().map(|r| &r.key) != Some(submitter) {
@@ -467,8 +517,17 @@ impl<S: Read + Write + Seek> Ack277Writer<S> {
                 member.to_string(),
             ));
         }
-        self.ctx.claim(&mut w, result);
-        self.spool_segments(w)?;
+        match prepared {
+            Some(formatted) => {
+                self.spool_segments(w)?;
+                self.segments += u64::from(formatted.segments);
+                self.spool.write(&formatted.bytes)?;
+            }
+            None => {
+                self.ctx.claim(&mut w, result);
+                self.spool_segments(w)?;
+            }
+        }
         if let Some(r) = self.receiver.as_mut() {
             r.totals.add(result);
         }

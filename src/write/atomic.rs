@@ -11,15 +11,17 @@
 //! # Sets that appear together: the publish protocol
 //!
 //! One input's outputs (`NAME.corrected.837`, `NAME.277`, `NAME.999`, `NAME.ta1`,
-//! `NAME.report.json`) are one set. The report is the set's **completion marker**: it lists
-//! the outputs of its set (`outputs.written`), it is the first file of an old set to go and the
-//! last file of a new set to be named. [`publish_set`] does, in this order:
+//! `NAME.report.jsonl`) are one set. The report is the set's **completion marker**: its summary
+//! line (the last) lists the outputs of its set (`outputs.written`), it is the first file of an
+//! old set to go and the last file of a new set to be named. [`publish_set`] does, in this
+//! order:
 //!
 //! 1. every new output is complete and synced, still without a name (or, without
 //!    `O_TMPFILE`, at its hidden temporary name);
 //! 2. the old report is removed: from here the old set is no longer a set;
 //! 3. every other old output of the input is removed (stale ones included: an old TA1 never
-//!    stays beside a new report);
+//!    stays beside a new report; `scrub` lists the `NAME.report.json` of earlier versions
+//!    first among them, so an old-format marker goes before the files it named);
 //! 4. the new outputs other than the report are given their names (linked, or renamed from
 //!    the hidden name), and the directory is synced;
 //! 5. the new report is given its name, and the directory is synced.
@@ -574,7 +576,11 @@ mod tests {
     #[test]
     fn a_published_set_replaces_the_whole_old_set() {
         let dir = tempfile::tempdir().expect("a temp dir");
-        for (name, text) in [("x.report.json", "old"), ("x.ta1", "old"), ("x.277", "old")] {
+        for (name, text) in [
+            ("x.report.jsonl", "old"),
+            ("x.ta1", "old"),
+            ("x.277", "old"),
+        ] {
             std::fs::write(dir.path().join(name), text).expect("write");
         }
         let stage = |name: &str| {
@@ -583,8 +589,8 @@ mod tests {
             out.stage(name).expect("stage")
         };
         let staged = vec![stage("x.277"), stage("x.999")];
-        let marker = stage("x.report.json");
-        assert_eq!(names(dir.path()), ["x.277", "x.report.json", "x.ta1"]);
+        let marker = stage("x.report.jsonl");
+        assert_eq!(names(dir.path()), ["x.277", "x.report.jsonl", "x.ta1"]);
         let published = publish_set(
             dir.path(),
             &["x.277", "x.999", "x.ta1", "x.corrected.837"],
@@ -592,8 +598,8 @@ mod tests {
             marker,
         )
         .expect("publish");
-        assert_eq!(published.last(), Some(&dir.path().join("x.report.json")));
-        assert_eq!(names(dir.path()), ["x.277", "x.999", "x.report.json"]);
+        assert_eq!(published.last(), Some(&dir.path().join("x.report.jsonl")));
+        assert_eq!(names(dir.path()), ["x.277", "x.999", "x.report.jsonl"]);
         for name in names(dir.path()) {
             assert_eq!(std::fs::read(dir.path().join(name)).expect("read"), b"new");
         }

@@ -104,6 +104,57 @@ pub enum CorrectedError {
     },
 }
 
+/// A claim's 2300 loop (and everything under it) as the corrected file writes it, repaired,
+/// formatted apart from the writer so that it can be made on the thread that checked the claim
+/// ([`CorrectedClaim::format`]); [`CorrectedWriter::claim_prepared`] adds the levels above it
+/// and appends it.
+#[derive(Debug, Default)]
+pub struct CorrectedClaim {
+    /// The repairs of the claim and its levels.
+    plan: Plan,
+    /// The claim's segments as written.
+    bytes: Vec<u8>,
+    /// How many segments `bytes` holds.
+    segments: u32,
+    /// CLM02 as written.
+    charges: Cents,
+    /// Service lines removed by repairs, and their charges.
+    removed_lines: u64,
+    removed_line_charges: Cents,
+}
+
+impl CorrectedClaim {
+    /// Formats the claim of `result` with its repairs: lines removed, LX renumbered and CLM02
+    /// recomputed where a repair removed a line. An error is a bug about the claim (an
+    /// amount not exact in cents, a repair that cannot be applied), never about the input.
+    pub fn format(result: &ClaimResult) -> Result<CorrectedClaim, CorrectedError> {
+        let claim = &result.claim;
+        // AMOUNT-PRECISION always rejects a claim with an amount that is not exact, so one
+        // reaching here is a bug: refuse rather than forward or mis-count it.
+        let not_exact = claim.total_charge.is_not_exact()
+            || claim.lines.iter().any(|l| l.charge.is_not_exact());
+        if not_exact {
+            return Err(CorrectedError::NotExact {
+                claim: claim.ordinal,
+            });
+        }
+        let plan = Plan::of(&result.findings);
+        let repaired = plan.claim(claim).map_err(|e| repair_error(result, e))?;
+        let mut bytes = Vec::with_capacity(claim.source.segments.raw().len());
+        for segment in &repaired.segments {
+            bytes.extend_from_slice(segment);
+        }
+        Ok(CorrectedClaim {
+            segments: repaired.segments.len() as u32,
+            charges: repaired.total,
+            removed_lines: repaired.removed_lines,
+            removed_line_charges: repaired.removed_charges,
+            bytes,
+            plan,
+        })
+    }
+}
+
 /// A transaction set read but not yet written: its ST and the header segments after it.
 #[derive(Debug)]
 struct PendingSet {
@@ -265,6 +316,16 @@ impl<W: Write + Seek> CorrectedWriter<W> {
 
     /// Takes one checked claim: writes it (with its levels, repaired) when it goes on.
     pub fn claim(&mut self, result: &ClaimResult) -> Result<bool, CorrectedError> {
+        self.claim_prepared(result, None)
+    }
+
+    /// [`CorrectedWriter::claim`] with the claim already formatted by
+    /// [`CorrectedClaim::format`] (on a worker thread), or formatted here when `None`.
+    pub fn claim_prepared(
+        &mut self,
+        result: &ClaimResult,
+        prepared: Option<Result<CorrectedClaim, CorrectedError>>,
+    ) -> Result<bool, CorrectedError> {
         if self.skipping_interchange
             || self.skipping_set
             || result.disposition == Disposition::Rejected
@@ -272,10 +333,18 @@ impl<W: Write + Seek> CorrectedWriter<W> {
         {
             return Ok(false);
         }
-        let plan = Plan::of(&result.findings);
+        let formatted = match prepared {
+            Some(prepared) => prepared?,
+            None => CorrectedClaim::format(result)?,
+        };
         self.open_envelope()?;
-        self.write_levels(result, &plan)?;
-        self.write_claim(result, &plan)?;
+        self.write_levels(result, &formatted.plan)?;
+        self.set_segments += formatted.segments;
+        self.write_raw(&formatted.bytes)?;
+        self.totals.claims += 1;
+        self.totals.charges.0 += formatted.charges.0;
+        self.totals.removed_lines += formatted.removed_lines;
+        self.totals.removed_line_charges.0 += formatted.removed_line_charges.0;
         Ok(true)
     }
 
@@ -442,28 +511,6 @@ impl<W: Write + Seek> CorrectedWriter<W> {
             self.write_counted(&bytes)?;
         }
         Ok(child_code_at)
-    }
-
-    fn write_claim(&mut self, result: &ClaimResult, plan: &Plan) -> Result<(), CorrectedError> {
-        let claim = &result.claim;
-        // AMOUNT-PRECISION always rejects a claim with an amount that is not exact, so one
-        // reaching here is a bug: refuse rather than forward or mis-count it.
-        let not_exact = claim.total_charge.is_not_exact()
-            || claim.lines.iter().any(|l| l.charge.is_not_exact());
-        if not_exact {
-            return Err(CorrectedError::NotExact {
-                claim: claim.ordinal,
-            });
-        }
-        let repaired = plan.claim(claim).map_err(|e| repair_error(result, e))?;
-        for segment in &repaired.segments {
-            self.write_counted(segment)?;
-        }
-        self.totals.removed_lines += repaired.removed_lines;
-        self.totals.removed_line_charges.0 += repaired.removed_charges.0;
-        self.totals.claims += 1;
-        self.totals.charges.0 += repaired.total.0;
-        Ok(())
     }
 
     /// Sets the open subscriber's HL04 to what was written under it: `1` when a patient level

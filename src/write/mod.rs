@@ -1,6 +1,6 @@
 //! Writers for what `scrub` sends on: the 999 implementation acknowledgment ([`ack999`]), the
 //! TA1 interchange acknowledgment ([`ta1`]), the 277CA ([`ack277`]), the corrected 837P
-//! ([`corrected`]) and the JSON report ([`report_json`]), and output files that appear whole
+//! ([`corrected`]) and the JSON Lines report ([`report_jsonl`]), and output files that appear whole
 //! or not at all ([`atomic`]).
 //!
 //! The 999 and TA1 writers are pure: they take what was found and return the bytes of one
@@ -14,7 +14,7 @@ pub mod ack277;
 pub mod ack999;
 pub mod atomic;
 pub mod corrected;
-pub mod report_json;
+pub mod report_jsonl;
 pub mod ta1;
 
 use crate::x12::Delimiters;

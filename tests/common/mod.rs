@@ -5,6 +5,7 @@
 pub mod checks;
 pub mod pyx12;
 pub mod refdata;
+pub mod report;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -1,0 +1,832 @@
+//! `NAME.report.jsonl`: the machine-readable account of one scrubbed input, as JSON Lines.
+//!
+//! One JSON object per line, each with a `"type"` (the schema, every field and an example are
+//! in `docs/report-schema.md`):
+//!
+//! ```text
+//! {"type":"header", schema, tool version, input, profiles, reference editions, rules}
+//! {"type":"set", interchange, control numbers}    before the first claim of each set
+//! {"type":"advice", id, rule, help, appeal}     before the first claim that refers to it
+//! {"type":"claim", ordinal, PCN, profile, disposition, charge, findings[...]}
+//! ...
+//! {"type":"problem", ...}                        envelope, structure and element problems
+//! {"type":"summary", accounting, acknowledgments, outputs}
+//! ```
+//!
+//! The file is written as bytes, never through a JSON tree: claim lines are formatted by
+//! [`ReportFragment::claim`] (on the rule pass's workers, a batch at a time) and appended in
+//! input order by [`ReportWriter::append`]. Help and appeal texts, which repeat across
+//! findings, are written once each as an `advice` line; a finding names its advice by id (a
+//! hash of the rule and texts, so the id does not depend on which thread formatted it). The
+//! transaction set a claim came in is said once, by a `set` line before its first claim; the
+//! 277CA codes of a rule are in the header, and a finding repeats them only when they differ.
+//!
+//! Repairs to subscriber and patient segments (2000B/2010BA, 2000C/2010CA) show
+//! [`PHI_HIDDEN`] instead of their old and new values: those segments hold names, member ids,
+//! addresses and birth dates.
+
+use std::collections::HashSet;
+use std::io::{self, Write};
+use std::ops::Range;
+use std::sync::Arc;
+
+use chrono::{Datelike, NaiveDate};
+use serde_json::Value;
+
+use crate::check::ClaimResult;
+use crate::model::{Claim, SetContext};
+use crate::rules::index::line_date;
+use crate::rules::{Disposition, Finding, Rule};
+use crate::diag::{Diagnostic as Problem, Severity};
+
+/// The report schema's version, in the header; raised when a field changes meaning or goes.
+pub const SCHEMA_VERSION: u64 = 1;
+
+/// What replaces the old and new values of a repair to a patient's or subscriber's segment.
+pub const PHI_HIDDEN: &str = "(values hidden: protected health information)";
+
+/// Where a claim went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Written to the corrected 837P (accepted or repaired).
+    Corrected,
+    /// Rejected in the 277CA.
+    Rejected277,
+    /// Inside a transaction set the 999 rejects.
+    Rejected999,
+    /// Inside an interchange the TA1 rejects.
+    RejectedTa1,
+}
+
+impl Outcome {
+    /// The word used in messages.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Corrected => "corrected",
+            Outcome::Rejected277 => "rejected_277ca",
+            Outcome::Rejected999 => "rejected_999",
+            Outcome::RejectedTa1 => "rejected_ta1",
+        }
+    }
+
+    /// The claim's `disposition` in the report: `accepted` or `repaired` when it goes on in
+    /// the corrected file, else which answer rejects it.
+    pub fn disposition(self, rules: Disposition) -> &'static str {
+        match (self, rules) {
+            (Outcome::Corrected, Disposition::Repaired) => "repaired",
+            (Outcome::Corrected, _) => "accepted",
+            (other, _) => other.as_str(),
+        }
+    }
+}
+
+/// Report lines for a run of claims, formatted apart from the file (on a worker thread) and
+/// appended in input order by [`ReportWriter::append`].
+#[derive(Debug, Default, Clone)]
+pub struct ReportFragment {
+    /// Claim lines, each ending with a newline.
+    lines: Vec<u8>,
+    /// The advice lines the claims refer to, each ending with a newline.
+    advice: Vec<u8>,
+    /// Advice lines written only when not written before: where in `lines` the claim line
+    /// that needs it starts, its id, and its bytes in `advice`.
+    refs: Vec<AdviceRef>,
+    /// The transaction set of each claim line, by where the line starts in `lines`.
+    sets: Vec<(usize, Arc<SetContext>)>,
+}
+
+/// An `advice` line that a claim of a fragment needs before it.
+#[derive(Debug, Clone)]
+struct AdviceRef {
+    before: usize,
+    id: u64,
+    line: Range<usize>,
+}
+
+impl ReportFragment {
+    /// True when no claim was added since the last [`ReportFragment::clear`].
+    pub fn is_empty(&self) -> bool {
+        self.lines.is_empty()
+    }
+
+    /// Empties the fragment, keeping its buffers for the next batch.
+    pub fn clear(&mut self) {
+        self.lines.clear();
+        self.advice.clear();
+        self.refs.clear();
+        self.sets.clear();
+    }
+
+    /// Adds the line of one claim that went where `outcome` says; `rules` is the catalog the
+    /// header listed (a finding repeats its rule's 277CA codes only when they differ).
+    pub fn claim(&mut self, result: &ClaimResult, outcome: Outcome, rules: &[Box<dyn Rule>]) {
+        let start = self.lines.len();
+        let set = &result.claim.envelope;
+        if self
+            .sets
+            .last()
+            .is_none_or(|(_, last)| !Arc::ptr_eq(last, set))
+        {
+            self.sets.push((start, Arc::clone(set)));
+        }
+        for f in &result.findings {
+            self.note_advice(start, f);
+        }
+        claim_line(&mut self.lines, result, outcome, rules);
+    }
+
+    /// Formats the advice line of `f` unless this fragment already holds it.
+    fn note_advice(&mut self, before: usize, f: &Finding) {
+        let id = advice_id(f);
+        if self.refs.iter().any(|r| r.id == id) {
+            return;
+        }
+        let begin = self.advice.len();
+        advice_line(&mut self.advice, id, f);
+        self.refs.push(AdviceRef {
+            before,
+            id,
+            line: begin..self.advice.len(),
+        });
+    }
+}
+
+/// Streams the report to `W`.
+pub struct ReportWriter<W: Write> {
+    out: W,
+    /// Advice lines already written.
+    advice: HashSet<u64>,
+    /// The transaction set of the last `set` line.
+    set: Option<u64>,
+    buf: Vec<u8>,
+}
+
+/// What the header names besides the rules.
+pub struct Header<'a> {
+    /// The input as named on the command line (`<stdin>` for standard input).
+    pub input: &'a str,
+    /// The profiles claims can be checked under.
+    pub profiles: &'a [&'a str],
+    /// The reference editions the run judges the claims' dates of service with (see
+    /// [`crate::reference::EditionsUsed::to_json`]).
+    pub reference_editions: &'a Value,
+    /// Every rule of the catalog.
+    pub rules: &'a [Box<dyn Rule>],
+}
+
+impl<W: Write> ReportWriter<W> {
+    /// Starts the report with its header line.
+    pub fn new(mut out: W, header: &Header<'_>) -> io::Result<Self> {
+        let mut buf = Vec::with_capacity(64 * 1024);
+        header_line(&mut buf, header);
+        out.write_all(&buf)?;
+        buf.clear();
+        Ok(ReportWriter {
+            out,
+            advice: HashSet::new(),
+            set: None,
+            buf,
+        })
+    }
+
+    /// Appends the lines of a fragment: a set line where the transaction set changes, each
+    /// advice line before the first claim that refers to it in the whole report.
+    pub fn append(&mut self, fragment: &ReportFragment) -> io::Result<()> {
+        let mut written = 0;
+        let mut refs = fragment.refs.iter().peekable();
+        let mut sets = fragment.sets.iter().peekable();
+        loop {
+            // The next line to insert: sets before advice at the same claim line.
+            let set_at = sets.peek().map(|(at, _)| *at);
+            let advice_at = refs.peek().map(|r| r.before);
+            let at = match (set_at, advice_at) {
+                (None, None) => break,
+                (Some(s), Some(a)) => s.min(a),
+                (Some(s), None) => s,
+                (None, Some(a)) => a,
+            };
+            self.out.write_all(&fragment.lines[written..at])?;
+            written = at;
+            if set_at == Some(at) {
+                if let Some((_, set)) = sets.next() {
+                    if self.set.replace(set.set_index) != Some(set.set_index) {
+                        self.buf.clear();
+                        set_line(&mut self.buf, set);
+                        self.out.write_all(&self.buf)?;
+                        self.buf.clear();
+                    }
+                }
+            } else if let Some(r) = refs.next() {
+                if self.advice.insert(r.id) {
+                    self.out.write_all(&fragment.advice[r.line.clone()])?;
+                }
+            }
+        }
+        self.out.write_all(&fragment.lines[written..])
+    }
+
+    /// Closes the report with a line per envelope, structure or element problem and the
+    /// summary line (`accounting`, `acknowledgments` and `outputs` as given).
+    pub fn finish<'p>(
+        mut self,
+        problems: impl Iterator<Item = &'p Problem>,
+        accounting: &Value,
+        acknowledgments: &Value,
+        outputs: &Value,
+    ) -> io::Result<W> {
+        self.buf.clear();
+        for p in problems {
+            problem_line(&mut self.buf, p);
+            if self.buf.len() > 64 * 1024 {
+                self.out.write_all(&self.buf)?;
+                self.buf.clear();
+            }
+        }
+        let out = &mut self.buf;
+        let mut o = Obj::new(out);
+        o.str("type", "summary");
+        o.value("accounting", accounting);
+        o.value("acknowledgments", acknowledgments);
+        o.value("outputs", outputs);
+        o.end();
+        self.buf.push(b'\n');
+        self.out.write_all(&self.buf)?;
+        Ok(self.out)
+    }
+}
+
+/// The header line: what the report is about and the rules' titles, once.
+fn header_line(out: &mut Vec<u8>, h: &Header<'_>) {
+    let mut o = Obj::new(out);
+    o.str("type", "header");
+    o.u64("schema", SCHEMA_VERSION);
+    o.str("tool", "scrub837");
+    o.str("version", env!("CARGO_PKG_VERSION"));
+    o.str("input", h.input);
+    o.with("profiles", |out| {
+        out.push(b'[');
+        for (i, p) in h.profiles.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            push_str(out, p);
+        }
+        out.push(b']');
+    });
+    o.value("reference_editions", h.reference_editions);
+    o.with("rules", |out| {
+        out.push(b'{');
+        for (i, rule) in h.rules.iter().enumerate() {
+            let info = rule.info();
+            if i > 0 {
+                out.push(b',');
+            }
+            push_str(out, info.id);
+            out.push(b':');
+            let mut r = Obj::new(out);
+            r.str("title", info.summary);
+            r.str("family", family_word(info.family));
+            if let Some(stc) = &info.stc {
+                r.with("stc", |out| stc_json(out, stc));
+            }
+            r.end();
+        }
+        out.push(b'}');
+    });
+    o.end();
+    out.push(b'\n');
+}
+
+fn family_word(family: crate::rules::Family) -> &'static str {
+    match family {
+        crate::rules::Family::General => "general",
+        crate::rules::Family::Traction => "traction",
+        crate::rules::Family::Ncci => "ncci",
+    }
+}
+
+fn stc_json(out: &mut Vec<u8>, stc: &crate::rules::StcCodes) {
+    let mut s = Obj::new(out);
+    s.str("category", stc.category);
+    s.str("status", stc.status);
+    s.opt_str("entity", stc.entity);
+    s.end();
+}
+
+/// The id of a finding's advice: FNV-1a (64 bits) over its rule, help and appeal, so equal
+/// texts share one advice line whichever thread formats them.
+fn advice_id(f: &Finding) -> u64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    let parts = [
+        f.rule.as_bytes(),
+        &[0],
+        f.help.as_bytes(),
+        &[0],
+        f.appeal.unwrap_or("\u{1}").as_bytes(),
+    ];
+    for part in parts {
+        for &b in part {
+            hash ^= u64::from(b);
+            hash = hash.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    hash
+}
+
+/// An advice id as 16 hex digits, quoted.
+fn push_advice_id(out: &mut Vec<u8>, id: u64) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    out.push(b'"');
+    for shift in (0..16).rev() {
+        out.push(HEX[((id >> (shift * 4)) & 0xf) as usize]);
+    }
+    out.push(b'"');
+}
+
+/// `{"type":"advice","id":..,"rule":..,"help":..,"appeal":..}` and a newline.
+fn advice_line(out: &mut Vec<u8>, id: u64, f: &Finding) {
+    let mut o = Obj::new(out);
+    o.str("type", "advice");
+    o.with("id", |out| push_advice_id(out, id));
+    o.str("rule", f.rule);
+    o.str("help", &f.help);
+    o.opt_str("appeal", f.appeal);
+    o.end();
+    out.push(b'\n');
+}
+
+/// `{"type":"set",...}`: the envelope of the claims that follow, and a newline.
+fn set_line(out: &mut Vec<u8>, set: &SetContext) {
+    let mut o = Obj::new(out);
+    o.str("type", "set");
+    o.u64("set", set.set_index);
+    o.u64("interchange", set.interchange);
+    o.str("interchange_control", &set.interchange_control);
+    o.str("group_control", &set.group_control);
+    o.str("set_control", &set.set_control);
+    o.str("version", &set.version);
+    o.end();
+    out.push(b'\n');
+}
+
+/// One claim's line and a newline.
+fn claim_line(out: &mut Vec<u8>, result: &ClaimResult, outcome: Outcome, rules: &[Box<dyn Rule>]) {
+    let claim = &result.claim;
+    let mut o = Obj::new(out);
+    o.str("type", "claim");
+    o.u64("claim", claim.ordinal);
+    o.str("pcn", claim.pcn());
+    o.str("profile", &result.profile);
+    o.str("disposition", outcome.disposition(result.disposition));
+    match claim.total_charge.cents() {
+        Some(c) => o.i64("charge_cents", c.0),
+        None => o.null("charge_cents"),
+    }
+    if claim.total_charge.is_not_exact() {
+        // CLM02 as submitted when cents cannot hold it (AMOUNT-PRECISION rejected it).
+        o.str("charge_as_read", &claim.total_charge.raw);
+    }
+    let at_stake = result.money_at_stake().0;
+    if at_stake != 0 {
+        o.i64("money_at_stake_cents", at_stake);
+    }
+    if !result.findings.is_empty() {
+        o.with("findings", |out| {
+            out.push(b'[');
+            for (i, f) in result.findings.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                finding_json(out, claim, rules, f);
+            }
+            out.push(b']');
+        });
+    }
+    o.end();
+    out.push(b'\n');
+}
+
+/// One finding as a JSON object (the only place the report reads a finding's fields).
+fn finding_json(out: &mut Vec<u8>, claim: &Claim, rules: &[Box<dyn Rule>], f: &Finding) {
+    let mut o = Obj::new(out);
+    o.str("rule", f.rule);
+    o.str("action", f.action.as_str());
+    o.u64("segment", f.at.segment);
+    o.u64("set_segment", u64::from(f.at.set_segment));
+    o.opt_str("loop", segment_loop(claim, f.at.segment));
+    o.u64("element", u64::from(f.at.element_or_zero()));
+    o.u64("component", u64::from(f.at.component_or_zero()));
+    if let Some(i) = f.line {
+        o.u64("line", i as u64);
+        if let Some(line) = claim.lines.get(i) {
+            if let Some(lx) = line.number.value {
+                o.u64("lx", u64::from(lx));
+            }
+            if let Some(date) = line_date(claim, i) {
+                o.with("dos", |out| push_date(out, date));
+            }
+            if let Some(p) = &line.procedure.value {
+                o.str("procedure", &p.code);
+            }
+        }
+    }
+    o.str("message", &f.message);
+    o.opt_str("note", f.note.as_deref());
+    o.with("advice", |out| push_advice_id(out, advice_id(f)));
+    if let Some(m) = f.money_at_stake {
+        o.i64("money_at_stake_cents", m);
+    }
+    if let Some(stc) = &f.stc {
+        let rule_stc = rules
+            .iter()
+            .map(|r| r.info())
+            .find(|info| info.id == f.rule)
+            .and_then(|info| info.stc);
+        if rule_stc.as_ref() != Some(stc) {
+            o.with("stc", |out| stc_json(out, stc));
+        }
+    }
+    if let Some(repair) = &f.repair {
+        o.with("repair", |out| {
+            let mut r = Obj::new(out);
+            match repair.kind {
+                crate::rules::RepairKind::SetValue => r.str("kind", "set_value"),
+                crate::rules::RepairKind::RemoveLine { line } => {
+                    r.str("kind", "remove_line");
+                    r.u64("line", line as u64);
+                }
+            }
+            r.u64("segment", repair.at.segment);
+            r.u64("set_segment", u64::from(repair.at.set_segment));
+            r.u64("element", u64::from(repair.at.element_or_zero()));
+            r.u64("component", u64::from(repair.at.component_or_zero()));
+            if is_about_a_person(claim, repair.at.segment) {
+                r.str("old", PHI_HIDDEN);
+                r.str("new", PHI_HIDDEN);
+            } else {
+                r.str("old", &repair.old);
+                r.str("new", &repair.new);
+            }
+            r.end();
+        });
+    }
+    o.end();
+}
+
+/// One problem's line and a newline (the only place the report reads a problem's fields).
+fn problem_line(out: &mut Vec<u8>, p: &Problem) {
+    let mut o = Obj::new(out);
+    o.str("type", "problem");
+    o.str("rule", p.rule);
+    o.str(
+        "severity",
+        match p.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        },
+    );
+    o.u64("byte", p.at.byte);
+    o.u64("line", p.at.line);
+    o.u64("segment", p.at.segment);
+    o.u64("set_segment", u64::from(p.at.set_segment));
+    o.str("segment_id", &p.at.segment_id);
+    o.opt_str("loop", p.at.loop_id);
+    if let Some(e) = p.at.element {
+        o.u64("element", u64::from(e));
+    }
+    if let Some(c) = p.at.component {
+        o.u64("component", u64::from(c));
+    }
+    if let Some(r) = p.at.repetition {
+        o.u64("repetition", u64::from(r));
+    }
+    if let Some(r) = p.at.element_ref {
+        o.u64("element_ref", u64::from(r));
+    }
+    o.opt_str("code", p.code);
+    o.str("message", &p.message);
+    o.opt_str("bad_value", p.bad_value.as_deref());
+    o.end();
+    out.push(b'\n');
+}
+
+/// The loop id (such as `2400`) of input segment `segment` within the claim or its levels.
+fn segment_loop(claim: &Claim, segment: u64) -> Option<&'static str> {
+    let source = &claim.source;
+    let tables = [
+        Some(&source.segments),
+        Some(&*source.subscriber),
+        source.patient.as_deref(),
+        Some(&*source.billing),
+    ];
+    let stored = tables
+        .into_iter()
+        .flatten()
+        .flat_map(|t| t.stored().iter())
+        .find(|s| s.position.segment == segment)?;
+    // The reader placed the segment with this grammar, so the index is one of its loops (as
+    // the claim decoder assumes too).
+    Some(crate::grammar::compiled_x222().loop_id(usize::from(stored.loop_index)))
+}
+
+/// True when input segment `segment` is one of the subscriber's or patient's (2000B/2010BA,
+/// 2000C/2010CA): names, member ids, addresses and birth dates live there.
+pub(crate) fn is_about_a_person(claim: &Claim, segment: u64) -> bool {
+    let source = &claim.source;
+    std::iter::once(&*source.subscriber)
+        .chain(source.patient.as_deref())
+        .any(|table| table.stored().iter().any(|s| s.position.segment == segment))
+}
+
+/// A JSON object written field by field into a byte buffer.
+pub(crate) struct Obj<'a> {
+    out: &'a mut Vec<u8>,
+    empty: bool,
+}
+
+impl<'a> Obj<'a> {
+    /// Opens the object.
+    pub(crate) fn new(out: &'a mut Vec<u8>) -> Self {
+        out.push(b'{');
+        Obj { out, empty: true }
+    }
+
+    fn key(&mut self, key: &str) {
+        if !self.empty {
+            self.out.push(b',');
+        }
+        self.empty = false;
+        push_str(self.out, key);
+        self.out.push(b':');
+    }
+
+    /// A string field.
+    pub(crate) fn str(&mut self, key: &str, value: &str) {
+        self.key(key);
+        push_str(self.out, value);
+    }
+
+    /// A string field, left out when `None`.
+    pub(crate) fn opt_str(&mut self, key: &str, value: Option<&str>) {
+        if let Some(value) = value {
+            self.str(key, value);
+        }
+    }
+
+    /// An unsigned number field.
+    pub(crate) fn u64(&mut self, key: &str, value: u64) {
+        self.key(key);
+        push_u64(self.out, value);
+    }
+
+    /// A signed number field.
+    pub(crate) fn i64(&mut self, key: &str, value: i64) {
+        self.key(key);
+        push_i64(self.out, value);
+    }
+
+    /// A `null` field.
+    pub(crate) fn null(&mut self, key: &str) {
+        self.key(key);
+        self.out.extend_from_slice(b"null");
+    }
+
+    /// A field whose value `write` writes.
+    pub(crate) fn with(&mut self, key: &str, write: impl FnOnce(&mut Vec<u8>)) {
+        self.key(key);
+        write(self.out);
+    }
+
+    /// A field holding a JSON tree made elsewhere (once-per-report values only).
+    pub(crate) fn value(&mut self, key: &str, value: &Value) {
+        self.key(key);
+        // Writing to a Vec cannot fail, and a Value always serializes.
+        let _ = serde_json::to_writer(&mut *self.out, value);
+    }
+
+    /// Closes the object.
+    pub(crate) fn end(self) {
+        self.out.push(b'}');
+    }
+}
+
+/// Writes `value` as a JSON string: quoted, with `"`, `\` and control characters escaped.
+pub(crate) fn push_str(out: &mut Vec<u8>, value: &str) {
+    out.push(b'"');
+    let bytes = value.as_bytes();
+    // Most values (codes, PCNs, messages) need no escape: copy them whole.
+    let needs_escape = |b: &u8| *b < 0x20 || *b == b'"' || *b == b'\\' || *b == 0x7f;
+    if !bytes.iter().any(needs_escape) {
+        out.extend_from_slice(bytes);
+        out.push(b'"');
+        return;
+    }
+    let mut clean = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        let escape: &[u8] = match b {
+            b'"' => b"\\\"",
+            b'\\' => b"\\\\",
+            b'\n' => b"\\n",
+            b'\r' => b"\\r",
+            b'\t' => b"\\t",
+            0..=0x1f | 0x7f => b"",
+            _ => continue,
+        };
+        out.extend_from_slice(&bytes[clean..i]);
+        clean = i + 1;
+        if escape.is_empty() {
+            const HEX: &[u8; 16] = b"0123456789abcdef";
+            out.extend_from_slice(b"\\u00");
+            out.push(HEX[usize::from(b >> 4)]);
+            out.push(HEX[usize::from(b & 0xf)]);
+        } else {
+            out.extend_from_slice(escape);
+        }
+    }
+    out.extend_from_slice(&bytes[clean..]);
+    out.push(b'"');
+}
+
+/// Writes `value` in decimal.
+pub(crate) fn push_u64(out: &mut Vec<u8>, mut value: u64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (value % 10) as u8;
+        value /= 10;
+        if value == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[at..]);
+}
+
+/// Writes `value` in decimal, with a `-` when negative.
+pub(crate) fn push_i64(out: &mut Vec<u8>, value: i64) {
+    if value < 0 {
+        out.push(b'-');
+    }
+    push_u64(out, value.unsigned_abs());
+}
+
+/// Writes a date as a quoted `YYYY-MM-DD`.
+fn push_date(out: &mut Vec<u8>, date: NaiveDate) {
+    out.push(b'"');
+    let year = date.year();
+    if !(0..=9999).contains(&year) {
+        // chrono's own form for years outside four digits.
+        out.extend_from_slice(date.to_string().as_bytes());
+        out.push(b'"');
+        return;
+    }
+    for (n, width) in [(year as u32, 4), (date.month(), 2), (date.day(), 2)] {
+        if width == 2 {
+            out.push(b'-');
+        }
+        let mut digits = [b'0'; 4];
+        let mut v = n;
+        for d in digits[..width].iter_mut().rev() {
+            *d = b'0' + (v % 10) as u8;
+            v /= 10;
+        }
+        out.extend_from_slice(&digits[..width]);
+    }
+    out.push(b'"');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn string(value: &str) -> String {
+        let mut out = Vec::new();
+        push_str(&mut out, value);
+        String::from_utf8(out).expect("UTF-8")
+    }
+
+    #[test]
+    fn strings_are_escaped_as_json_reads_them() {
+        for text in [
+            "plain",
+            "quote \" and \\ backslash",
+            "line\nbreak\r\ttab",
+            "control \u{1} \u{1f} \u{7f} end",
+            "caf\u{e9} \u{1F600}",
+            "",
+        ] {
+            let json = string(text);
+            let back: String = serde_json::from_str(&json).expect(&json);
+            assert_eq!(back, text, "{json}");
+        }
+        assert_eq!(string("a\u{1}b"), "\"a\\u0001b\"");
+    }
+
+    #[test]
+    fn numbers_and_dates_are_written_in_decimal() {
+        let mut out = Vec::new();
+        for n in [0, 7, 10, 1_057_400_000, u64::MAX] {
+            out.clear();
+            push_u64(&mut out, n);
+            assert_eq!(out, n.to_string().as_bytes());
+        }
+        for n in [i64::MIN, -1, 0, 42] {
+            out.clear();
+            push_i64(&mut out, n);
+            assert_eq!(out, n.to_string().as_bytes());
+        }
+        for (y, m, d) in [(2026, 1, 4), (999, 12, 31), (10000, 1, 1)] {
+            let date = NaiveDate::from_ymd_opt(y, m, d).expect("a date");
+            out.clear();
+            push_date(&mut out, date);
+            assert_eq!(out, format!("\"{date}\"").as_bytes());
+        }
+    }
+
+    #[test]
+    fn an_object_is_valid_json() {
+        let mut out = Vec::new();
+        let mut o = Obj::new(&mut out);
+        o.str("type", "x");
+        o.u64("n", 3);
+        o.null("none");
+        o.opt_str("absent", None);
+        o.with("list", |out| out.extend_from_slice(b"[1,2]"));
+        o.value("tree", &serde_json::json!({"a": [true]}));
+        o.end();
+        let v: Value = serde_json::from_slice(&out).expect("JSON");
+        assert_eq!(
+            v,
+            serde_json::json!({"type": "x", "n": 3, "none": null, "list": [1, 2], "tree": {"a": [true]}})
+        );
+    }
+
+    /// Two fragments with the same advice and set: the report writes each once, before the
+    /// first claim line that needs it.
+    #[test]
+    fn advice_and_set_lines_come_once_before_their_first_use() {
+        let set = Arc::new(SetContext {
+            set_index: 1,
+            set_control: "0001".into(),
+            ..SetContext::default()
+        });
+        let fragment = |pcn: &str| {
+            let mut f = ReportFragment::default();
+            f.lines
+                .extend_from_slice(format!("{{\"claim\":\"{pcn}\"}}\n").as_bytes());
+            f.sets.push((0, Arc::clone(&set)));
+            f.advice
+                .extend_from_slice(b"{\"type\":\"advice\",\"id\":\"a\"}\n");
+            f.refs.push(AdviceRef {
+                before: 0,
+                id: 7,
+                line: 0..f.advice.len(),
+            });
+            f
+        };
+        let rules: Vec<Box<dyn Rule>> = Vec::new();
+        let editions = Value::Array(Vec::new());
+        let header = Header {
+            input: "in.837",
+            profiles: &["medicare"],
+            reference_editions: &editions,
+            rules: &rules,
+        };
+        let mut writer = ReportWriter::new(Vec::new(), &header).expect("header");
+        writer.append(&fragment("A")).expect("append");
+        writer.append(&fragment("B")).expect("append");
+        let out = writer
+            .finish(std::iter::empty(), &Value::Null, &Value::Null, &Value::Null)
+            .expect("finish");
+        let types: Vec<String> = String::from_utf8(out)
+            .expect("UTF-8")
+            .lines()
+            .map(|l| {
+                let v: Value = serde_json::from_str(l).expect(l);
+                v["type"]
+                    .as_str()
+                    .map_or_else(|| v["claim"].to_string(), str::to_string)
+            })
+            .collect();
+        assert_eq!(
+            types,
+            ["header", "set", "advice", "\"A\"", "\"B\"", "summary"]
+        );
+    }
+
+    #[test]
+    fn disposition_says_where_the_claim_went() {
+        assert_eq!(
+            Outcome::Corrected.disposition(Disposition::Accepted),
+            "accepted"
+        );
+        assert_eq!(
+            Outcome::Corrected.disposition(Disposition::Repaired),
+            "repaired"
+        );
+        assert_eq!(
+            Outcome::Rejected999.disposition(Disposition::Repaired),
+            "rejected_999"
+        );
+    }
+}
