@@ -13,11 +13,11 @@ use rayon::prelude::*;
 
 use crate::acknowledge::{AckBuilder, Acknowledgments};
 use crate::check::{element_problems, FreshLevels, LevelTracker, BATCH};
+use crate::diag::Diagnostic as Problem;
 use crate::model::{Claim, RawClaim};
 use crate::read::{ClaimReader, Event};
 use crate::reference::EditionsUsed;
 use crate::rules::PatientIndex;
-use crate::diag::Diagnostic as Problem;
 use crate::x12::ReadError;
 
 /// What the first pass asks of the input besides the patient index.

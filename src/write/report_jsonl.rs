@@ -34,10 +34,10 @@ use chrono::{Datelike, NaiveDate};
 use serde_json::Value;
 
 use crate::check::ClaimResult;
+use crate::diag::{Diagnostic as Problem, Severity};
 use crate::model::{Claim, SetContext};
 use crate::rules::index::line_date;
 use crate::rules::{Disposition, Finding, Rule};
-use crate::diag::{Diagnostic as Problem, Severity};
 
 /// The report schema's version, in the header; raised when a field changes meaning or goes.
 pub const SCHEMA_VERSION: u64 = 1;
