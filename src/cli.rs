@@ -125,6 +125,18 @@ pub enum Command {
         /// The rule id, such as T97012-UNITS.
         id: String,
     },
+    /// Read a 277CA, 999 or TA1 (any delimiters, several interchanges) as a person reads it:
+    /// each claim's status with the code descriptions, rejected sets with their segment and
+    /// element errors, the interchange answer. Exit 0 when everything is accepted, 1 when
+    /// anything is rejected, 2 when the file cannot be read.
+    Show {
+        /// The acknowledgment file, or `-` for standard input.
+        file: String,
+        /// Show patient names and member ids (277CA loop 2100D) and bad values copied from
+        /// segments that carry personal data (999 IK404); off by default.
+        #[arg(long)]
+        show_phi: bool,
+    },
     /// Reference data: `import KIND FILE` checks an official file (icd10cm order file, CMS
     /// MUE CSV, NUCC taxonomy CSV) and keeps it in the data directory ($SCRUB837_DATA, else
     /// ~/.local/share/scrub837), where it wins over the bundled edition from its effective
@@ -310,6 +322,7 @@ pub fn run(args: Args) -> i32 {
             patients,
         } => generate_command(claims, out, patients),
         Command::Refdata { action } => refdata_command(action),
+        Command::Show { file, show_phi } => crate::cli_tools::show_command(&file, show_phi),
     }
 }
 

@@ -16,6 +16,7 @@
 pub mod acknowledge;
 pub mod check;
 pub mod cli;
+pub mod cli_tools;
 pub mod diag;
 pub mod generate;
 pub mod grammar;
@@ -27,5 +28,6 @@ pub mod repair;
 pub mod report;
 pub mod rules;
 pub mod scrub;
+pub mod show;
 pub mod write;
 pub mod x12;
