@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 
 use crate::check::CheckOptions;
+use crate::cli_help as help;
 use crate::diag::Diagnostic;
 use crate::read::{ClaimReader, Event, Summary};
 use crate::x12::ReadError;
@@ -30,7 +31,13 @@ const VERSION: &str = concat!(
 
 /// scrub837: checks X12 837P professional claim files before they go to a payer.
 #[derive(Debug, Parser)]
-#[command(name = "scrub837", version = VERSION, about)]
+#[command(
+    name = "scrub837",
+    version = VERSION,
+    about,
+    after_help = help::TOP_SHORT,
+    after_long_help = help::TOP_LONG
+)]
 pub struct Args {
     /// What to do.
     #[command(subcommand)]
@@ -42,6 +49,7 @@ pub struct Args {
 pub enum Command {
     /// Read an 837P file and print one JSON object per claim (JSON Lines); findings and a
     /// summary go to standard error.
+    #[command(after_help = help::PARSE_SHORT, after_long_help = help::PARSE_LONG)]
     Parse {
         /// The file to read, or `-` for standard input.
         file: String,
@@ -54,6 +62,7 @@ pub enum Command {
     /// standard output, a summary on standard error. Exit 0 when every claim is accepted with
     /// nothing to repair, 1 when anything is repaired or rejected, 2 when the input cannot be
     /// read.
+    #[command(after_help = help::CHECK_SHORT, after_long_help = help::CHECK_LONG)]
     Check {
         /// The file to check, or `-` for standard input.
         file: String,
@@ -74,6 +83,7 @@ pub enum Command {
     /// (the directory's `.scrub837-state.json`). A summary per input goes to standard error. Exit 0 when
     /// every claim went on unchanged, 1 when anything was repaired or rejected, 2 when an input
     /// could not be read or an output written.
+    #[command(after_help = help::SCRUB_SHORT, after_long_help = help::SCRUB_LONG)]
     Scrub {
         /// The files to scrub; `-` for standard input.
         #[arg(required = true)]
@@ -117,10 +127,17 @@ pub enum Command {
         #[arg(long, value_parser = parse_ack_time)]
         ack_time: Option<chrono::NaiveDateTime>,
     },
-    /// List every rule: id, action per profile, one-line summary.
-    Rules,
+    /// List every rule: id, action per profile, one-line summary; with `--config`, only what
+    /// that configuration changes.
+    #[command(after_help = help::RULES_SHORT, after_long_help = help::RULES_LONG)]
+    Rules {
+        /// Show what this configuration changes against the defaults.
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
     /// Print the full text of a rule: what it checks, why, the source, how to fix, how to
     /// appeal.
+    #[command(after_help = help::EXPLAIN_SHORT, after_long_help = help::EXPLAIN_LONG)]
     Explain {
         /// The rule id, such as T97012-UNITS.
         id: String,
@@ -129,6 +146,7 @@ pub enum Command {
     /// each claim's status with the code descriptions, rejected sets with their segment and
     /// element errors, the interchange answer. Exit 0 when everything is accepted, 1 when
     /// anything is rejected, 2 when the file cannot be read.
+    #[command(after_help = help::SHOW_SHORT, after_long_help = help::SHOW_LONG)]
     Show {
         /// The acknowledgment file, or `-` for standard input.
         file: String,
@@ -141,13 +159,18 @@ pub enum Command {
     /// MUE CSV, NUCC taxonomy CSV) and keeps it in the data directory ($SCRUB837_DATA, else
     /// ~/.local/share/scrub837), where it wins over the bundled edition from its effective
     /// date; `list` shows every edition in use with its source and dates.
+    #[command(after_help = help::REFDATA_SHORT, after_long_help = help::REFDATA_LONG)]
     Refdata {
         /// What to do.
         #[command(subcommand)]
         action: RefdataAction,
     },
     /// Write a synthetic 837P file for benchmarks and tests (no real people).
-    #[command(hide = true)]
+    #[command(
+        hide = true,
+        after_help = help::GENERATE_SHORT,
+        after_long_help = help::GENERATE_LONG
+    )]
     Generate {
         /// Number of claims to write.
         #[arg(long, default_value_t = 1000)]
@@ -160,12 +183,39 @@ pub enum Command {
         #[arg(long)]
         patients: Option<u64>,
     },
+    /// Print a shell completion script (bash, zsh, fish, powershell or elvish) to standard
+    /// output.
+    #[command(after_help = help::COMPLETIONS_SHORT, after_long_help = help::COMPLETIONS_LONG)]
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff) to standard output, or write one page per subcommand.
+    #[command(after_help = help::MAN_SHORT, after_long_help = help::MAN_LONG)]
+    Man {
+        /// Write scrub837.1 and one scrub837-SUBCOMMAND.1 per subcommand into this directory
+        /// (created when missing) instead.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Show the configuration in effect: which file (--config, ./scrub837.toml or the user's
+    /// config directory), its settings, and every rule's action per profile.
+    #[command(after_help = help::CONFIG_SHORT, after_long_help = help::CONFIG_LONG)]
+    Config {
+        /// Print the effective configuration (the only action today; also the default).
+        #[arg(long)]
+        print: bool,
+        /// Use this configuration file instead of discovering one.
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
 }
 
 /// `refdata` subcommands.
 #[derive(Debug, Subcommand)]
 pub enum RefdataAction {
     /// Check an official file and import it: KIND is icd10cm, mue, taxonomy, ptp or pprrvu.
+    #[command(after_help = help::IMPORT_SHORT, after_long_help = help::IMPORT_LONG)]
     Import {
         /// icd10cm (CDC/CMS order file, unzipped), mue (CMS practitioner MUE CSV), taxonomy
         /// (NUCC CSV), ptp (CMS NCCI practitioner PTP quarterly file, tab-delimited; import
@@ -184,6 +234,7 @@ pub enum RefdataAction {
         version: Option<String>,
     },
     /// Show every edition in use: bundled and imported, with sources and dates.
+    #[command(after_help = help::LIST)]
     List,
 }
 
@@ -236,7 +287,8 @@ pub struct RuleOptions {
     #[arg(long)]
     pub profile: Option<String>,
     /// A TOML configuration: payer ids to profiles, rule actions, the distinct-service
-    /// modifier for the 97140 pair.
+    /// modifier for the 97140 pair. Default: ./scrub837.toml, else
+    /// $XDG_CONFIG_HOME/scrub837/scrub837.toml (~/.config/scrub837/scrub837.toml).
     #[arg(long)]
     pub config: Option<PathBuf>,
     /// A CMS NCCI practitioner PTP file (tab-delimited quarterly release); repeatable.
@@ -248,10 +300,13 @@ pub struct RuleOptions {
 }
 
 impl RuleOptions {
+    /// The check options, with the configuration file discovered when `--config` is absent
+    /// (named on standard error: a path, never claim data).
     fn into_check_options(self) -> CheckOptions {
+        let config = crate::cli_tools::announce_config(self.config.as_deref());
         CheckOptions {
             profile: self.profile,
-            config: self.config,
+            config,
             ncci: self.ncci,
             mue: self.mue,
         }
@@ -314,7 +369,10 @@ pub fn run(args: Args) -> i32 {
             };
             crate::report::scrub_command(&files, options)
         }
-        Command::Rules => crate::report::rules_command(),
+        Command::Rules { config: None } => crate::report::rules_command(),
+        Command::Rules {
+            config: Some(config),
+        } => crate::cli_tools::rules_changes_command(&config),
         Command::Explain { id } => crate::report::explain_command(&id),
         Command::Generate {
             claims,
@@ -323,6 +381,11 @@ pub fn run(args: Args) -> i32 {
         } => generate_command(claims, out, patients),
         Command::Refdata { action } => refdata_command(action),
         Command::Show { file, show_phi } => crate::cli_tools::show_command(&file, show_phi),
+        Command::Completions { shell } => crate::cli_tools::completions_command(shell),
+        Command::Man { out } => crate::cli_tools::man_command(out.as_deref()),
+        Command::Config { print: _, config } => {
+            crate::cli_tools::config_print_command(config.as_deref())
+        }
     }
 }
 

@@ -16,7 +16,9 @@
 pub mod acknowledge;
 pub mod check;
 pub mod cli;
+pub mod cli_help;
 pub mod cli_tools;
+pub mod config_discovery;
 pub mod diag;
 pub mod generate;
 pub mod grammar;
