@@ -234,7 +234,7 @@ pub enum RefdataAction {
         version: Option<String>,
     },
     /// Show every edition in use: bundled and imported, with sources and dates.
-    #[command(after_help = help::LIST)]
+    #[command(after_help = help::LIST_SHORT, after_long_help = help::LIST_LONG)]
     List,
 }
 

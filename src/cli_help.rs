@@ -97,8 +97,13 @@ Examples:
   scrub837 refdata import pprrvu PPRRVU26_JAN.csv            the 2026 fee schedule
   scrub837 refdata import taxonomy taxonomy.csv --effective 2026-01-01 --version 26.0";
 
-/// `refdata list -h` and `--help`.
-pub const LIST: &str = "Examples:\n  scrub837 refdata list";
+/// `refdata list -h`.
+pub const LIST_SHORT: &str = "Examples:\n  scrub837 refdata list";
+/// `refdata list --help`.
+pub const LIST_LONG: &str = "\
+Examples:
+  scrub837 refdata list                         bundled and imported editions with sources
+  SCRUB837_DATA=/srv/refdata scrub837 refdata list   editions of another data directory";
 
 /// `generate -h`.
 pub const GENERATE_SHORT: &str = "Examples:\n  scrub837 generate --claims 1000 --out big.837";

@@ -138,3 +138,183 @@ fn show_says_why_a_file_is_not_an_acknowledgment() {
         .stdout("")
         .stderr("error: note.txt: byte 0: expected an interchange (ISA), found \"hello\\n\"\n");
 }
+
+/// Every visible subcommand path (`["refdata", "import"]`...) of the command definition.
+fn subcommand_paths() -> Vec<Vec<String>> {
+    use clap::CommandFactory;
+    fn walk(cmd: &clap::Command, prefix: &[String], out: &mut Vec<Vec<String>>) {
+        for sub in cmd.get_subcommands().filter(|s| s.get_name() != "help") {
+            let mut path = prefix.to_vec();
+            path.push(sub.get_name().to_string());
+            out.push(path.clone());
+            walk(sub, &path, out);
+        }
+    }
+    let mut out = Vec::new();
+    walk(&scrub837::cli::Args::command(), &[], &mut out);
+    out
+}
+
+fn stdout_of(args: &[&str]) -> String {
+    let output = scrub837().args(args).output().expect("runs");
+    assert!(output.status.success(), "{args:?}: {output:?}");
+    String::from_utf8(output.stdout).expect("utf-8")
+}
+
+#[test]
+fn every_subcommand_help_has_an_example_and_short_help_is_shorter() {
+    let paths = subcommand_paths();
+    assert!(paths.len() >= 13, "{paths:?}");
+    for path in std::iter::once(Vec::new()).chain(paths) {
+        let mut args: Vec<&str> = path.iter().map(String::as_str).collect();
+        args.push("--help");
+        let long = stdout_of(&args);
+        args.pop();
+        args.push("-h");
+        let short = stdout_of(&args);
+        let invocation = format!("scrub837 {}", path.join(" "));
+        for (which, text) in [("--help", &long), ("-h", &short)] {
+            let examples = text
+                .split_once("Examples:\n")
+                .unwrap_or_else(|| panic!("{invocation} {which} has no Examples:\n{text}"))
+                .1;
+            assert!(
+                examples.contains(invocation.trim_end()),
+                "{invocation} {which}: no example runs it:\n{examples}"
+            );
+        }
+        assert!(short.len() < long.len(), "{invocation}: -h is not shorter");
+    }
+    let top = stdout_of(&["--help"]);
+    assert!(top.contains("Exit codes:\n  0 "), "{top}");
+}
+
+#[test]
+fn completions_generate_for_every_shell_and_name_every_subcommand() {
+    let names: Vec<String> = subcommand_paths()
+        .into_iter()
+        .filter(|p| p.len() == 1 && p[0] != "generate")
+        .map(|p| p[0].clone())
+        .collect();
+    assert!(names.contains(&"show".to_string()), "{names:?}");
+    for shell in ["bash", "zsh", "fish", "powershell", "elvish"] {
+        let script = stdout_of(&["completions", shell]);
+        for name in &names {
+            assert!(
+                script.contains(name.as_str()),
+                "{shell} completions lack {name}"
+            );
+        }
+    }
+}
+
+#[test]
+fn man_page_renders_to_stdout_and_one_page_per_subcommand() {
+    let page = stdout_of(&["man"]);
+    assert!(page.starts_with(".ie"), "{}", &page[..page.len().min(200)]);
+    assert!(page.contains(".TH scrub837 1"), "no title");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = dir.path().join("man1");
+    scrub837()
+        .args(["man", "--out"])
+        .arg(&out)
+        .assert()
+        .success()
+        .stdout("");
+    for path in subcommand_paths()
+        .into_iter()
+        .filter(|p| p[0] != "generate")
+    {
+        let file = out.join(format!("scrub837-{}.1", path.join("-")));
+        let text =
+            std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+        assert!(text.contains(".SH NAME"), "{}", file.display());
+    }
+    assert!(out.join("scrub837.1").is_file());
+}
+
+#[test]
+fn version_names_the_bundled_editions_from_the_data_itself() {
+    let version = stdout_of(&["--version"]);
+    // ICD-10-CM: the first and last complete fiscal years and the partial one.
+    let editions = std::fs::read_to_string(repo("data/icd10cm/editions.tsv")).expect("editions");
+    let rows: Vec<Vec<&str>> = editions
+        .lines()
+        .skip(1)
+        .map(|l| l.split('\t').collect())
+        .collect();
+    let fiscal: Vec<&Vec<&str>> = rows.iter().filter(|r| r[1].starts_with("FY")).collect();
+    let complete: Vec<&str> = fiscal
+        .iter()
+        .filter(|r| r[4] == "complete")
+        .map(|r| r[1])
+        .collect();
+    let first = complete.first().expect("a complete edition");
+    let last = complete.last().expect("a complete edition");
+    assert!(
+        version.contains(&format!("ICD-10-CM {first}-{last}")),
+        "{version}"
+    );
+    for partial in fiscal.iter().filter(|r| r[4] == "partial") {
+        assert!(
+            version.contains(&format!("{} partial", partial[1])),
+            "{version}"
+        );
+    }
+    // MUE: the effective date in the bundled file's name.
+    let mue = std::fs::read_dir(repo("data/ncci"))
+        .expect("data/ncci")
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .find_map(|n| {
+            n.strip_prefix("MCR_MUE_PractitionerServices_Eff_")?
+                .strip_suffix(".csv")
+                .map(str::to_string)
+        })
+        .expect("a bundled MUE file");
+    let (month_day, year) = mue.rsplit_once('-').expect("MM-DD-YYYY");
+    assert!(
+        version.contains(&format!("MUE effective {year}-{month_day}")),
+        "{version}"
+    );
+    // NUCC: the version line of the taxonomy table.
+    let taxonomy = std::fs::read_to_string(repo("data/nucc/taxonomy.tsv")).expect("taxonomy");
+    let nucc = taxonomy
+        .lines()
+        .find_map(|l| l.strip_prefix("#version\t"))
+        .and_then(|l| l.split('\t').next())
+        .expect("#version");
+    assert!(
+        version.contains(&format!("NUCC taxonomy {nucc}")),
+        "{version}"
+    );
+    // Fee schedule: the years of the bundled table.
+    let fees = std::fs::read_to_string(repo("data/fee-schedule/mpfs-national.csv")).expect("fees");
+    let years: std::collections::BTreeSet<&str> = fees
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split(',').next())
+        .collect();
+    let span = format!(
+        "fee schedule {}-{}",
+        years.first().expect("a year"),
+        years.last().expect("a year")
+    );
+    assert!(version.contains(&span), "{version} lacks {span}");
+}
+
+#[test]
+fn explain_knows_every_id_the_code_can_print() {
+    let registry = scrub837::rules::registry::Registry::new();
+    let mut ids: Vec<&str> = registry.rules().iter().map(|r| r.info().id).collect();
+    ids.extend(scrub837::diag::Kind::X12.iter().map(|k| k.id()));
+    ids.extend(registry.x12().iter().map(|d| d.id()));
+    assert!(ids.len() >= 40, "{ids:?}");
+    for id in ids {
+        let text = stdout_of(&["explain", id]);
+        assert!(text.starts_with(&format!("{id}: ")), "explain {id}: {text}");
+        assert!(
+            text.lines().count() >= 3,
+            "explain {id} is one line: {text}"
+        );
+    }
+}
