@@ -318,3 +318,168 @@ fn explain_knows_every_id_the_code_can_print() {
         );
     }
 }
+
+/// A working directory and a home directory, both empty, for discovery tests.
+struct Homes {
+    _root: tempfile::TempDir,
+    work: PathBuf,
+    home: PathBuf,
+}
+
+fn homes() -> Homes {
+    let root = tempfile::tempdir().expect("temp dir");
+    let work = root.path().join("work");
+    let home = root.path().join("home");
+    std::fs::create_dir_all(&work).expect("mkdir");
+    std::fs::create_dir_all(&home).expect("mkdir");
+    Homes {
+        work,
+        home,
+        _root: root,
+    }
+}
+
+impl Homes {
+    /// `scrub837 ARGS` in the working directory, with HOME set and XDG_CONFIG_HOME unset.
+    fn run(&self, args: &[&str]) -> std::process::Output {
+        scrub837()
+            .current_dir(&self.work)
+            .env("HOME", &self.home)
+            .env_remove("XDG_CONFIG_HOME")
+            .args(args)
+            .output()
+            .expect("runs")
+    }
+}
+
+/// Turns off the rule that rejects 97014 for Medicare, which fires on the sample.
+const QUIET_97014: &str = "[rules]\nT97014-MEDICARE = \"off\"\n";
+
+#[test]
+fn config_in_the_working_directory_is_found_named_and_used() {
+    let h = homes();
+    std::fs::write(h.work.join("scrub837.toml"), QUIET_97014).expect("write");
+    let sample = repo("samples/97012-claims.837");
+    let sample = sample.to_str().expect("utf-8 path");
+    let out = h.run(&["check", sample]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.starts_with("config: scrub837.toml (found in the working directory)\n"),
+        "{stderr}"
+    );
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("T97014-MEDICARE"));
+    // Without the file the rule fires: the test above can fail.
+    std::fs::remove_file(h.work.join("scrub837.toml")).expect("remove");
+    let out = h.run(&["check", sample]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("T97014-MEDICARE"));
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("config:"));
+}
+
+#[test]
+fn config_print_names_the_user_directory_file_and_each_rule_action() {
+    let h = homes();
+    let user = h.home.join(".config/scrub837");
+    std::fs::create_dir_all(&user).expect("mkdir");
+    std::fs::write(user.join("scrub837.toml"), QUIET_97014).expect("write");
+    let out = h.run(&["config", "--print"]);
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    let first = text.lines().next().unwrap_or_default();
+    assert_eq!(
+        first,
+        format!(
+            "# configuration: {} (found in the user's config directory)",
+            user.join("scrub837.toml").display()
+        )
+    );
+    assert!(
+        text.contains("[rules]\nT97014-MEDICARE = \"off\"\n"),
+        "{text}"
+    );
+    // The table row, after the settings line of the same rule.
+    let row = text
+        .lines()
+        .filter(|l| l.starts_with("T97014-MEDICARE "))
+        .last()
+        .expect("a row per rule");
+    assert_eq!(
+        row.split_whitespace().collect::<Vec<_>>(),
+        ["T97014-MEDICARE", "off", "off", "off", "off"]
+    );
+    // XDG_CONFIG_HOME replaces ~/.config; there is nothing there.
+    let xdg = h.home.join("xdg");
+    let out = scrub837()
+        .current_dir(&h.work)
+        .env("HOME", &h.home)
+        .env("XDG_CONFIG_HOME", &xdg)
+        .args(["config", "--print"])
+        .output()
+        .expect("runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        text.lines().next().unwrap_or_default(),
+        format!(
+            "# configuration: none (defaults); looked for ./scrub837.toml and {}",
+            xdg.join("scrub837/scrub837.toml").display()
+        )
+    );
+}
+
+#[test]
+fn explicit_config_wins_over_the_working_directory() {
+    let h = homes();
+    std::fs::write(h.work.join("scrub837.toml"), QUIET_97014).expect("write");
+    std::fs::write(h.work.join("other.toml"), "").expect("write");
+    let out = h.run(&["config", "--print", "--config", "other.toml"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.starts_with("# configuration: other.toml (given with --config)\n"),
+        "{text}"
+    );
+    assert!(text.contains("[rules]\n\n"), "{text}");
+}
+
+#[test]
+fn a_bad_key_names_the_key_and_the_file() {
+    let h = homes();
+    std::fs::write(h.work.join("scrub837.toml"), "colour = \"red\"\n").expect("write");
+    let out = h.run(&["config", "--print"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "error: scrub837.toml: TOML parse error at line 1, column 1\n  |\n1 | colour = \"red\"\n  | ^^^^^^\nunknown field `colour`, expected one of `payers`, `rules`, `distinct_service_modifier`\n\n"
+    );
+    let sample = repo("samples/clean-single-claim.837");
+    let out = h.run(&["check", sample.to_str().expect("utf-8 path")]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown field `colour`"));
+}
+
+#[test]
+fn rules_config_lists_only_what_the_config_changes() {
+    let h = homes();
+    std::fs::write(
+        h.work.join("ours.toml"),
+        "distinct_service_modifier = \"XU\"\n[payers]\n\"12345\" = \"anthem\"\n[rules]\nT97014-MEDICARE = \"off\"\n",
+    )
+    .expect("write");
+    let out = h.run(&["rules", "--config", "ours.toml"]);
+    assert!(out.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "# what ours.toml changes against the defaults
+T97012-NCCI-97140      medicare             reject -> repair
+T97012-NCCI-97140      commercial           reject -> repair
+T97012-NCCI-97140      uhc-community-plan   reject -> repair
+T97014-MEDICARE        medicare             reject -> off
+payer 12345            checked under anthem (default: medicare for SBR09 MB, else commercial)
+distinct_service_modifier XU: T97012-NCCI-97140 appends it to 97140 (default: rejects)
+"
+    );
+    std::fs::write(h.work.join("empty.toml"), "").expect("write");
+    let out = h.run(&["rules", "--config", "empty.toml"]);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "# what empty.toml changes against the defaults\nnothing: every rule, payer and setting is as by default\n"
+    );
+}
