@@ -399,8 +399,7 @@ fn config_print_names_the_user_directory_file_and_each_rule_action() {
     // The table row, after the settings line of the same rule.
     let row = text
         .lines()
-        .filter(|l| l.starts_with("T97014-MEDICARE "))
-        .last()
+        .rfind(|l| l.starts_with("T97014-MEDICARE "))
         .expect("a row per rule");
     assert_eq!(
         row.split_whitespace().collect::<Vec<_>>(),
