@@ -62,8 +62,11 @@ pub fn announce_config(explicit: Option<&Path>) -> Option<std::path::PathBuf> {
 /// `scrub837 completions SHELL`: the script on standard output.
 pub fn completions_command(shell: clap_complete::Shell) -> i32 {
     let mut command = crate::cli::Args::command();
-    let mut out = io::stdout().lock();
-    clap_complete::generate(shell, &mut command, "scrub837", &mut out);
+    // Into memory first: clap_complete panics when its writer fails, and a closed pipe
+    // (`| head`) is not an error.
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut command, "scrub837", &mut script);
+    let _ = io::stdout().lock().write_all(&script);
     EXIT_CLEAN
 }
 
