@@ -38,14 +38,29 @@ impl PatientKey {
         let mut h = std::collections::hash_map::DefaultHasher::new();
         claim.subscriber.payer_id.hash(&mut h);
         claim.subscriber.person.member_id.hash(&mut h);
-        person.last_name.to_ascii_uppercase().hash(&mut h);
-        person.first_name.to_ascii_uppercase().hash(&mut h);
+        hash_upper(&person.last_name, &mut h);
+        hash_upper(&person.first_name, &mut h);
         person
             .birth_date
             .as_ref()
             .and_then(|d| d.value)
             .hash(&mut h);
         PatientKey(h.finish())
+    }
+}
+
+/// Hashes `text` upper-cased (ASCII) exactly as its upper-cased `String` would hash, without
+/// making one for a name of usual length.
+fn hash_upper(text: &str, h: &mut impl Hasher) {
+    let mut buf = [0u8; 64];
+    match buf.get_mut(..text.len()) {
+        Some(upper) => {
+            upper.copy_from_slice(text.as_bytes());
+            upper.make_ascii_uppercase();
+            // ASCII upper-casing keeps UTF-8 valid; the fallback only keeps this total.
+            std::str::from_utf8(upper).unwrap_or_default().hash(h);
+        }
+        None => text.to_ascii_uppercase().hash(h),
     }
 }
 

@@ -217,7 +217,7 @@ fn ncci_finding(
             repair: Some(Repair {
                 kind: RepairKind::SetValue,
                 at: sv101_at(line),
-                old: line.procedure.raw.clone(),
+                old: line.procedure.raw.to_string(),
                 new,
             }),
         },
