@@ -33,11 +33,11 @@ use serde_json::json;
 
 use crate::acknowledge::{AckBuilder, Acknowledgments, InterchangeAck};
 use crate::check::{
-    element_problems, CheckError, CheckOptions, Checked, Engine, FreshLevels, LevelTracker,
-    SecondPass, BATCH,
+    add_index_facts, raw_element_problems, CheckError, CheckOptions, Checked, Engine, FreshLevels,
+    LevelTracker, SecondPass, BATCH,
 };
 use crate::check::{ClaimResult, Input, InputError};
-use crate::model::{Cents, Claim, RawClaim};
+use crate::model::{Cents, RawClaim};
 use crate::read::{ClaimReader, Event, Summary, UncheckedClaims};
 use crate::rules::{Disposition, PatientIndex};
 use crate::write::ack277::Ack277Writer;
@@ -548,24 +548,23 @@ fn syntax_pass(
     Ok((index, acks.finish()))
 }
 
-/// Decodes and validates a batch of claims in parallel, then feeds them in order.
+/// Validates a batch of claims and reads their index facts in parallel, then feeds them in
+/// order.
 fn add_batch(
     batch: &mut Vec<(RawClaim, FreshLevels)>,
     acks: &mut AckBuilder,
     index: &mut PatientIndex,
 ) -> io::Result<()> {
-    let decoded: Vec<(Claim, Vec<Problem>)> = std::mem::take(batch)
-        .into_par_iter()
-        .map(|(raw, fresh)| {
-            let claim = Claim::decode(raw);
-            let problems = element_problems(&claim, fresh);
-            (claim, problems)
-        })
+    // No claim is decoded here: the element rules and the index read the raw claims.
+    let problems: Vec<Vec<Problem>> = batch
+        .par_iter()
+        .map(|(raw, fresh)| raw_element_problems(raw, *fresh))
         .collect();
-    for (claim, problems) in decoded {
-        index.add(&claim)?;
-        acks.claim(&claim, problems);
+    add_index_facts(index, batch, |(raw, _)| raw)?;
+    for ((raw, _), problems) in batch.iter().zip(problems) {
+        acks.claim(raw, problems);
     }
+    batch.clear();
     Ok(())
 }
 

@@ -129,6 +129,19 @@ thread_local! {
     static LEVELS: RefCell<Levels> = RefCell::new(Levels::default());
 }
 
+/// The subscriber and patient levels of `raw`, decoded once per level (per thread) and shared.
+pub(crate) fn shared_levels(raw: &RawClaim) -> (Arc<Subscriber>, Option<Arc<Patient>>) {
+    LEVELS.with(|l| {
+        let mut l = l.borrow_mut();
+        let subscriber = l.subscriber.get(&raw.subscriber, decode_subscriber);
+        let patient = raw
+            .patient
+            .as_ref()
+            .map(|p| l.patient.get(p, decode_patient));
+        (subscriber, patient)
+    })
+}
+
 fn origin(segment: u64, set_segment: u32) -> Origin {
     Origin {
         segment,

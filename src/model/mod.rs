@@ -10,6 +10,7 @@ mod build;
 mod decode;
 pub mod json;
 pub mod kind;
+mod sketch;
 mod table;
 mod text;
 mod values;
@@ -19,6 +20,7 @@ use std::sync::Arc;
 use serde::Serialize;
 
 pub use build::ClaimBuilder;
+pub use sketch::{ClaimSketch, LineSketch};
 pub use table::{SegmentTable, StoredSegment};
 pub use text::Text;
 pub use values::{parse_date, parse_date_value, Cents, DateRange, Decimal, Money, NotExactReason};
