@@ -4,8 +4,8 @@
 use super::kind::LoopKind;
 use super::{
     parse_date, parse_date_value, Address, BillingProvider, Claim, DateOf, Decimal, Diagnosis,
-    Field, Money, Note, Origin, Patient, Person, Procedure, Provider, RawClaim, Reference,
-    SegmentTable, ServiceLine, Subscriber, Text,
+    Field, Money, Note, Origin, Patient, Person, Pointers, Procedure, Provider, RawClaim,
+    Reference, SegmentTable, ServiceLine, Subscriber, Text,
 };
 use std::cell::RefCell;
 use std::sync::Arc;
@@ -302,7 +302,7 @@ fn read_procedure(sv101: &[u8], component: u8) -> Procedure {
     }
 }
 
-fn read_pointers(sv107: &[u8], component: u8) -> Option<Vec<u8>> {
+fn read_pointers(sv107: &[u8], component: u8) -> Option<Pointers> {
     sv107
         .split(|&b| b == component)
         .filter(|p| !p.is_empty())

@@ -10,6 +10,7 @@ mod build;
 mod decode;
 pub mod json;
 pub mod kind;
+mod pointers;
 mod sketch;
 mod table;
 mod text;
@@ -20,6 +21,7 @@ use std::sync::Arc;
 use serde::Serialize;
 
 pub use build::ClaimBuilder;
+pub use pointers::Pointers;
 pub use sketch::{ClaimSketch, LineSketch};
 pub use table::{SegmentTable, StoredSegment};
 pub use text::Text;
@@ -264,7 +266,7 @@ pub struct ServiceLine {
     /// SV105 place of service, when it differs from the claim's.
     pub place_of_service: Option<Field<Text>>,
     /// SV107 diagnosis pointers in order.
-    pub pointers: Field<Vec<u8>>,
+    pub pointers: Field<Pointers>,
     /// DTP*472 service date or range.
     pub service_date: Option<DateOf>,
     /// Other DTP dates on the line.

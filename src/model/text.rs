@@ -51,9 +51,11 @@ impl Text {
     pub fn as_str(&self) -> &str {
         match &self.0 {
             Repr::Inline { len, bytes } => {
-                // The inline bytes are always a whole UTF-8 prefix written by `from`; the
-                // fallback only keeps this total.
-                std::str::from_utf8(&bytes[..usize::from(*len)]).unwrap_or("")
+                let bytes = bytes.get(..usize::from(*len)).unwrap_or_default();
+                // SAFETY: `Repr` is private and `Inline` is only made by `From<&str>`, which
+                // copies a whole `str` (valid UTF-8) into `bytes[..len]`. This runs on every
+                // read of every field, so it does not validate again.
+                unsafe { std::str::from_utf8_unchecked(bytes) }
             }
             Repr::Heap(s) => s,
         }
