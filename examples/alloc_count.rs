@@ -1,5 +1,6 @@
-//! Counts heap allocations per claim in the three ways a file is used: reading only,
-//! `check` (both passes, every rule) and a full `scrub` into a temporary directory.
+//! Counts heap allocations per claim in the ways a file is used: reading only, reading and
+//! decoding every claim, reading and feeding the patient index (the first pass), `check`
+//! (both passes, every rule) and a full `scrub` into a temporary directory.
 //!
 //! `cargo run --release --example alloc_count -- [CLAIMS | FILE]`
 //!
@@ -107,6 +108,32 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 claims += 1;
             }
         }
+        Ok(claims)
+    });
+
+    measure("decode", || {
+        let mut reader = ClaimReader::new(std::fs::File::open(&file)?);
+        let mut claims = 0;
+        while let Some(event) = reader.next_event()? {
+            if let Event::Claim(raw) = event {
+                let claim = scrub837::model::Claim::decode(*raw);
+                claims += u64::from(claim.ordinal > 0);
+            }
+        }
+        Ok(claims)
+    });
+
+    measure("index", || {
+        let mut reader = ClaimReader::new(std::fs::File::open(&file)?);
+        let mut index = scrub837::rules::PatientIndex::new();
+        let mut claims = 0;
+        while let Some(event) = reader.next_event()? {
+            if let Event::Claim(raw) = event {
+                index.add_raw(&raw)?;
+                claims += 1;
+            }
+        }
+        index.finish()?;
         Ok(claims)
     });
 

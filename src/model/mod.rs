@@ -13,18 +13,17 @@ pub mod kind;
 mod pointers;
 mod sketch;
 mod table;
-mod text;
 mod values;
 
 use std::sync::Arc;
 
 use serde::Serialize;
 
+pub use crate::x12::Text;
 pub use build::ClaimBuilder;
 pub use pointers::Pointers;
 pub use sketch::{ClaimSketch, LineSketch};
 pub use table::{SegmentTable, StoredSegment};
-pub use text::Text;
 pub use values::{parse_date, parse_date_value, Cents, DateRange, Decimal, Money, NotExactReason};
 
 /// Where a value came from in the input.
