@@ -510,20 +510,21 @@ impl LevelTracker {
 
 /// X12-ELEMENT problems in a claim's own segments and its fresh levels.
 pub fn element_problems(claim: &Claim, fresh: FreshLevels) -> Vec<Diagnostic> {
+    raw_element_problems(&claim.source, fresh)
+}
+
+/// X12-ELEMENT problems in a raw claim's own segments and its fresh levels (no decoding
+/// needed: the element rules read the segments).
+pub fn raw_element_problems(source: &RawClaim, fresh: FreshLevels) -> Vec<Diagnostic> {
     let rules = crate::grammar::element_rules_x222();
-    let source = &claim.source;
-    let mut tables = vec![&source.segments];
-    if fresh.billing {
-        tables.push(&source.billing);
-    }
-    if fresh.subscriber {
-        tables.push(&source.subscriber);
-    }
-    if let (true, Some(patient)) = (fresh.patient, source.patient.as_deref()) {
-        tables.push(patient);
-    }
+    let tables = [
+        Some(&source.segments),
+        fresh.billing.then_some(&*source.billing),
+        fresh.subscriber.then_some(&*source.subscriber),
+        source.patient.as_deref().filter(|_| fresh.patient),
+    ];
     let mut problems = Vec::new();
-    for table in tables {
+    for table in tables.into_iter().flatten() {
         for (seg, stored) in table.iter() {
             rules.check(
                 usize::from(stored.loop_index),
@@ -535,6 +536,34 @@ pub fn element_problems(claim: &Claim, fresh: FreshLevels) -> Vec<Diagnostic> {
     }
     problems.sort_by_key(|p| p.at.segment);
     problems
+}
+
+/// Claims whose index facts one parallel task reads (one `Vec` of facts per task).
+const FACT_CHUNK: usize = 64;
+
+/// Reads the index facts of the claims of `batch` (each found by `raw`) in parallel,
+/// narrowly, and adds them to the index in input order.
+pub(crate) fn add_index_facts<T: Sync>(
+    index: &mut PatientIndex,
+    batch: &[T],
+    raw: impl Fn(&T) -> &RawClaim + Sync,
+) -> io::Result<()> {
+    let chunks: Vec<Vec<(PatientKey, crate::rules::LineFact)>> = batch
+        .par_chunks(FACT_CHUNK)
+        .map(|claims| {
+            let mut facts = Vec::with_capacity(claims.len() * 2);
+            for claim in claims {
+                crate::rules::index::raw_line_facts(raw(claim), |key, fact| {
+                    facts.push((key, fact))
+                });
+            }
+            facts
+        })
+        .collect();
+    for (key, fact) in chunks.iter().flatten() {
+        index.add_fact(*key, fact)?;
+    }
+    Ok(())
 }
 
 /// Why an input could not be read a second time.

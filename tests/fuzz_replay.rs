@@ -82,7 +82,7 @@ fn read_claims(data: &[u8]) {
                         patient: true,
                     },
                 );
-                acks.claim(&claim, problems);
+                acks.claim(&claim.source, problems);
             }
             Ok(Some(Event::Problem(problem))) => {
                 let _ = problem.message.len();

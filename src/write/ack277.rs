@@ -512,8 +512,8 @@ impl<S: Read + Write + Seek> Ack277Writer<S> {
             let parent = self.provider.as_ref().map_or(0, |p| p.hl);
             patient(&mut w, hl, parent, claim);
             self.patient = Some((
-                person.last_name.clone(),
-                person.first_name.clone(),
+                person.last_name.to_string(),
+                person.first_name.to_string(),
                 member.to_string(),
             ));
         }
