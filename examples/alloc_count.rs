@@ -14,9 +14,9 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
-use scrub837::check::{CheckOptions, Engine};
+use scrub837::pipeline::check::{CheckOptions, Engine};
+use scrub837::pipeline::scrub::{ScrubOptions, Scrubber};
 use scrub837::read::{ClaimReader, Event};
-use scrub837::scrub::{ScrubOptions, Scrubber};
 
 /// The system allocator, counting every allocation and reallocation.
 struct Counting;
@@ -141,7 +141,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     measure("check", || {
         let mut claims = 0;
         engine.check_path(&file, |checked| {
-            if let scrub837::check::Checked::Claim(_) = checked {
+            if let scrub837::pipeline::check::Checked::Claim(_) = checked {
                 claims += 1;
             }
             Ok(())

@@ -11,8 +11,8 @@ use std::sync::Arc;
 mod common;
 
 use common::pyx12::x12valid;
-use scrub837::check::{CheckOptions, Checked, ClaimResult, Engine};
 use scrub837::model::{Cents, Claim};
+use scrub837::pipeline::check::{CheckOptions, Checked, ClaimResult, Engine};
 use scrub837::rules::{Action, Disposition};
 use scrub837::write::ack277::{Ack277Totals, Ack277Writer};
 use scrub837::write::{ack277, AckEnvelope};

@@ -407,3 +407,21 @@ impl Claim {
         &self.patient_control_number.raw
     }
 }
+
+/// The date a line was served: its own DTP*472 start, else the claim's earliest service date.
+pub fn line_date(claim: &Claim, line: usize) -> Option<chrono::NaiveDate> {
+    let own = claim.lines[line]
+        .service_date
+        .as_ref()
+        .and_then(|d| d.value.value)
+        .map(|r| r.from);
+    own.or_else(|| {
+        claim
+            .dates
+            .iter()
+            .filter(|d| d.qualifier == "472")
+            .filter_map(|d| d.value.value)
+            .map(|r| r.from)
+            .min()
+    })
+}

@@ -11,8 +11,7 @@ use chrono::{Datelike, NaiveDate};
 use serde_json::{json, Value};
 
 use super::Reference;
-use crate::model::{Claim, RawClaim};
-use crate::rules::index::line_date;
+use crate::model::{line_date, Claim, RawClaim};
 
 /// The dates of service a run judged.
 #[derive(Debug, Clone, Default)]

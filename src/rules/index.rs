@@ -874,23 +874,7 @@ impl Directory {
     }
 }
 
-/// The date a line was served: its own DTP*472 start, else the claim's earliest service date.
-pub fn line_date(claim: &Claim, line: usize) -> Option<NaiveDate> {
-    let own = claim.lines[line]
-        .service_date
-        .as_ref()
-        .and_then(|d| d.value.value)
-        .map(|r| r.from);
-    own.or_else(|| {
-        claim
-            .dates
-            .iter()
-            .filter(|d| d.qualifier == "472")
-            .filter_map(|d| d.value.value)
-            .map(|r| r.from)
-            .min()
-    })
-}
+pub use crate::model::line_date;
 
 /// The facts of every dated line of a claim.
 pub fn line_facts(claim: &Claim) -> impl Iterator<Item = LineFact> + '_ {

@@ -87,8 +87,8 @@ use std::io::{self, BufReader, BufWriter, Cursor, Read, Seek, SeekFrom, Write};
 use chrono::NaiveDate;
 
 use super::{AckEnvelope, SegmentWriter};
-use crate::check::ClaimResult;
 use crate::model::{Cents, Claim, Money, ServiceLine};
+use crate::rules::ClaimResult;
 use crate::rules::{Action, Disposition, Finding};
 
 /// STC12 (element 933) maximum length.

@@ -41,14 +41,15 @@
 //! 999 (or their interchange by the TA1), and [`Acknowledgments::unchecked`] hands them to the
 //! accounting.
 
+mod decision;
+
+pub use decision::{is_error, ClaimContext, GroupAck, Rejections, SetAck, Ta1};
+
 use std::collections::HashMap;
 
 use crate::diag::{Diagnostic, Kind};
 use crate::model::RawClaim;
 use crate::read::{EnvelopeKind, EnvelopeSegment, UncheckedClaims};
-use crate::write::ack999::{is_error, ClaimContext, GroupAck, SetAck};
-use crate::write::corrected::Rejections;
-use crate::write::ta1::Ta1;
 use crate::x12::Delimiters;
 
 /// Most problems kept per transaction set for the 999 (a set is rejected by its first one;

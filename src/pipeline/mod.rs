@@ -1,20 +1,25 @@
 //! The wiring `check` and `scrub` share: one first pass over an input.
 //!
-//! Both commands read each input twice from one open file ([`crate::check::Input`], which
+//! Both commands read each input twice from one open file ([`crate::pipeline::check::Input`], which
 //! also spools standard input and pipes once). The first pass, here, reads every claim once to
 //! build the per-patient index the cross-claim rules read, and for `scrub` also decides what
-//! the TA1 and 999 reject ([`crate::acknowledge`]) and notes the dates of service (the
+//! the TA1 and 999 reject ([`crate::ack`]) and notes the dates of service (the
 //! report's header names the reference editions they use). The second pass is
-//! [`crate::check::Engine::check_source`].
+//! [`crate::pipeline::check::Engine::check_source`].
+
+pub mod check;
+pub mod scrub;
 
 use std::io::{self, Read};
 
 use rayon::prelude::*;
 
-use crate::acknowledge::{AckBuilder, Acknowledgments};
-use crate::check::{add_index_facts, raw_element_problems, FreshLevels, LevelTracker, BATCH};
+use crate::ack::{AckBuilder, Acknowledgments};
 use crate::diag::Diagnostic;
 use crate::model::RawClaim;
+use crate::pipeline::check::{
+    add_index_facts, raw_element_problems, FreshLevels, LevelTracker, BATCH,
+};
 use crate::read::{ClaimReader, Event};
 use crate::reference::EditionsUsed;
 use crate::rules::PatientIndex;
