@@ -29,7 +29,7 @@
 //! Checking and scrubbing a file:
 //!
 //! ```
-//! use scrub837::{CheckOptions, Engine, ScrubOptions, Scrubber};
+//! use scrub837::{CheckOptions, Checked, Engine, ScrubOptions, Scrubber};
 //!
 //! let dir = tempfile::tempdir().unwrap();
 //! let input = dir.path().join("claims.837");
@@ -40,9 +40,10 @@
 //! let mut claims = 0;
 //! engine
 //!     .check_path(input, |checked| {
-//!         if let scrub837::pipeline::check::Checked::Claim(_) = checked {
+//!         if let Checked::Claim(_) = checked {
 //!             claims += 1;
 //!         }
+//!         Ok(())
 //!     })
 //!     .unwrap();
 //! assert_eq!(claims, 3);
@@ -104,7 +105,7 @@ pub mod x12;
 
 pub use diag::{Diagnostic, Location, Severity};
 pub use model::Claim;
-pub use pipeline::check::{CheckError, CheckOptions, Engine};
+pub use pipeline::check::{CheckError, CheckOptions, Checked, Engine};
 pub use pipeline::scrub::{Accounting, FileReport, ScrubError, ScrubOptions, Scrubber};
 pub use read::{ClaimReader, Event};
 pub use x12::ReadError;
