@@ -2,15 +2,20 @@
 //!
 //! Exit codes: 0 nothing to report, 1 findings, 2 the input could not be read.
 
+pub mod config;
+pub mod help;
+pub mod report;
+pub mod show;
+pub mod tools;
+
 use std::fs::File;
 use std::io::{self, BufWriter, Read, Write};
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
-use crate::check::CheckOptions;
-use crate::cli_help as help;
 use crate::diag::Diagnostic;
+use crate::pipeline::check::CheckOptions;
 use crate::read::{ClaimReader, Event, Summary};
 use crate::x12::ReadError;
 
@@ -303,7 +308,7 @@ impl RuleOptions {
     /// The check options, with the configuration file discovered when `--config` is absent
     /// (named on standard error: a path, never claim data).
     fn into_check_options(self) -> CheckOptions {
-        let config = crate::cli_tools::announce_config(self.config.as_deref());
+        let config = tools::announce_config(self.config.as_deref());
         CheckOptions {
             profile: self.profile,
             config,
@@ -328,6 +333,11 @@ pub enum Format {
 }
 
 /// Runs a parsed command line and returns the process exit code.
+/// Parses the process's arguments and runs the command; returns the exit code.
+pub fn main() -> i32 {
+    run(Args::parse())
+}
+
 pub fn run(args: Args) -> i32 {
     match args.command {
         Command::Parse { file, show_phi } => parse_command(&file, show_phi),
@@ -335,9 +345,11 @@ pub fn run(args: Args) -> i32 {
             file,
             rules,
             format,
-        } => {
-            crate::report::check_command(&file, &rules.into_check_options(), format == Format::Json)
-        }
+        } => crate::cli::report::check_command(
+            &file,
+            &rules.into_check_options(),
+            format == Format::Json,
+        ),
         Command::Scrub {
             files,
             out,
@@ -352,10 +364,10 @@ pub fn run(args: Args) -> i32 {
             wait,
             ack_time,
         } => {
-            let options = crate::scrub::ScrubOptions {
+            let options = crate::pipeline::scrub::ScrubOptions {
                 check: rules.into_check_options(),
                 out_dir: out,
-                ids: crate::scrub::AckIds {
+                ids: crate::pipeline::scrub::AckIds {
                     sender_qualifier: ack_sender_qualifier,
                     sender_id: ack_sender,
                     receiver_qualifier: ack_receiver_qualifier,
@@ -367,25 +379,23 @@ pub fn run(args: Args) -> i32 {
                 wait_for_lock: wait,
                 created: ack_time,
             };
-            crate::report::scrub_command(&files, options)
+            crate::cli::report::scrub_command(&files, options)
         }
-        Command::Rules { config: None } => crate::report::rules_command(),
+        Command::Rules { config: None } => crate::cli::report::rules_command(),
         Command::Rules {
             config: Some(config),
-        } => crate::cli_tools::rules_changes_command(&config),
-        Command::Explain { id } => crate::report::explain_command(&id),
+        } => tools::rules_changes_command(&config),
+        Command::Explain { id } => crate::cli::report::explain_command(&id),
         Command::Generate {
             claims,
             out,
             patients,
         } => generate_command(claims, out, patients),
         Command::Refdata { action } => refdata_command(action),
-        Command::Show { file, show_phi } => crate::cli_tools::show_command(&file, show_phi),
-        Command::Completions { shell } => crate::cli_tools::completions_command(shell),
-        Command::Man { out } => crate::cli_tools::man_command(out.as_deref()),
-        Command::Config { print: _, config } => {
-            crate::cli_tools::config_print_command(config.as_deref())
-        }
+        Command::Show { file, show_phi } => tools::show_command(&file, show_phi),
+        Command::Completions { shell } => tools::completions_command(shell),
+        Command::Man { out } => tools::man_command(out.as_deref()),
+        Command::Config { print: _, config } => tools::config_print_command(config.as_deref()),
     }
 }
 
@@ -415,7 +425,7 @@ fn parse_command(file: &str, show_phi: bool) -> i32 {
         }
     };
     let mut reader = ClaimReader::new(source);
-    let mut levels = crate::check::LevelTracker::default();
+    let mut levels = crate::pipeline::check::LevelTracker::default();
     let mut element_problems = 0u64;
     let stdout = io::stdout();
     let mut out = BufWriter::new(stdout.lock());
@@ -426,7 +436,7 @@ fn parse_command(file: &str, show_phi: bool) -> i32 {
             Ok(Some(Event::Claim(claim))) => {
                 let fresh = levels.fresh(&claim);
                 let claim = crate::model::Claim::decode(*claim);
-                for problem in crate::check::element_problems(&claim, fresh) {
+                for problem in crate::pipeline::check::element_problems(&claim, fresh) {
                     element_problems += 1;
                     let _ = write!(err, "{}", render_problem(name, &problem));
                 }

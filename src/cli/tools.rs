@@ -1,17 +1,18 @@
-//! The command line's tool subcommands, apart from `cli.rs` so they stay easy to move:
-//! `show` (acknowledgments read aloud), `completions`, `man` and `config --print`.
+//! The tool subcommands, apart from the core commands:
+//! `show` (acknowledgments read aloud), `completions`, `man`, `config --print` and
+//! `rules --config`.
 
 use std::io::{self, Read, Write};
 use std::path::Path;
 
 use clap::CommandFactory;
 
+use crate::cli::config::{discover, Found, Origin, Places};
+use crate::cli::show::{ShowError, ShowOptions};
 use crate::cli::{EXIT_CLEAN, EXIT_FINDINGS, EXIT_UNREADABLE};
-use crate::config_discovery::{discover, Found, Origin, Places};
 use crate::rules::profile::{Config, ConfigError, Profiles};
 use crate::rules::registry::Registry;
 use crate::rules::{ActionTable, Resolved};
-use crate::show::{ShowError, ShowOptions};
 
 /// `scrub837 show FILE`: 0 when everything acknowledged is accepted, 1 when the
 /// acknowledgment rejects something, 2 when the file cannot be read.
@@ -27,7 +28,7 @@ pub fn show_command(file: &str, show_phi: bool) -> i32 {
         eprintln!("error: {name}: cannot read: {e}");
         return EXIT_UNREADABLE;
     }
-    let shown = match crate::show::render(&bytes, ShowOptions { show_phi }) {
+    let shown = match crate::cli::show::render(&bytes, ShowOptions { show_phi }) {
         Ok(shown) => shown,
         Err(
             e
@@ -165,7 +166,7 @@ pub fn config_print_command(explicit: Option<&Path>) -> i32 {
         ),
         None => format!(
             "# configuration: none (defaults); looked for ./{}{}\n",
-            crate::config_discovery::FILE_NAME,
+            crate::cli::config::FILE_NAME,
             places
                 .user_file()
                 .map(|p| format!(" and {}", p.display()))

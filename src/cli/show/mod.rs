@@ -9,7 +9,7 @@
 //!
 //! ```
 //! let ta1 = "ISA*00*          *00*          *ZZ*R              *ZZ*S              *260116*1200*^*00501*000000001*0*T*:~TA1*000000101*260116*1030*R*025~IEA*0*000000001~";
-//! let text = scrub837::show::render(ta1.as_bytes(), scrub837::show::ShowOptions::default()).unwrap();
+//! let text = scrub837::cli::show::render(ta1.as_bytes(), scrub837::cli::show::ShowOptions::default()).unwrap();
 //! assert!(text.text.contains("025 Duplicate interchange control number"));
 //! ```
 

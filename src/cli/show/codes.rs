@@ -43,47 +43,47 @@ impl CodeList {
 /// STC01-1: claim status category codes (external code list 507).
 pub const CATEGORY: CodeList = CodeList {
     name: "claim status category",
-    text: include_str!("../../data/x12-codes/claim-status-category.tsv"),
+    text: include_str!("../../../data/x12-codes/claim-status-category.tsv"),
 };
 /// STC01-2: claim status codes (external code list 508, the codes a scrubber meets).
 pub const STATUS: CodeList = CodeList {
     name: "claim status code",
-    text: include_str!("../../data/x12-codes/claim-status.tsv"),
+    text: include_str!("../../../data/x12-codes/claim-status.tsv"),
 };
 /// STC01-3: entity identifier codes.
 pub const ENTITY: CodeList = CodeList {
     name: "entity code",
-    text: include_str!("../../data/x12-codes/entity.tsv"),
+    text: include_str!("../../../data/x12-codes/entity.tsv"),
 };
 /// IK501, AK901 and TA104: acknowledgment codes.
 pub const ACK: CodeList = CodeList {
     name: "acknowledgment code",
-    text: include_str!("../../data/x12-codes/ack-code.tsv"),
+    text: include_str!("../../../data/x12-codes/ack-code.tsv"),
 };
 /// IK304: segment syntax error codes.
 pub const IK304: CodeList = CodeList {
     name: "IK304",
-    text: include_str!("../../data/x12-codes/ik304.tsv"),
+    text: include_str!("../../../data/x12-codes/ik304.tsv"),
 };
 /// IK403: element syntax error codes.
 pub const IK403: CodeList = CodeList {
     name: "IK403",
-    text: include_str!("../../data/x12-codes/ik403.tsv"),
+    text: include_str!("../../../data/x12-codes/ik403.tsv"),
 };
 /// IK502: transaction set syntax error codes.
 pub const IK502: CodeList = CodeList {
     name: "IK502",
-    text: include_str!("../../data/x12-codes/ik502.tsv"),
+    text: include_str!("../../../data/x12-codes/ik502.tsv"),
 };
 /// AK905: functional group syntax error codes.
 pub const AK905: CodeList = CodeList {
     name: "AK905",
-    text: include_str!("../../data/x12-codes/ak905.tsv"),
+    text: include_str!("../../../data/x12-codes/ak905.tsv"),
 };
 /// TA105: interchange note codes.
 pub const TA105: CodeList = CodeList {
     name: "TA105",
-    text: include_str!("../../data/x12-codes/ta105.tsv"),
+    text: include_str!("../../../data/x12-codes/ta105.tsv"),
 };
 
 #[cfg(test)]
