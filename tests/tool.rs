@@ -368,6 +368,12 @@ fn config_in_the_working_directory_is_found_named_and_used() {
         "{stderr}"
     );
     assert!(!String::from_utf8_lossy(&out.stdout).contains("T97014-MEDICARE"));
+    let out = h.run(&["scrub", sample, "--out", "acks"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.starts_with("config: scrub837.toml (found in the working directory)\n"),
+        "{stderr}"
+    );
     // Without the file the rule fires: the test above can fail.
     std::fs::remove_file(h.work.join("scrub837.toml")).expect("remove");
     let out = h.run(&["check", sample]);
