@@ -335,7 +335,33 @@ pub enum Format {
 /// Runs a parsed command line and returns the process exit code.
 /// Parses the process's arguments and runs the command; returns the exit code.
 pub fn main() -> i32 {
+    quiet_on_closed_pipe();
     run(Args::parse())
+}
+
+/// True for the error writing to a closed pipe gives (`scrub837 ... | head`): the reader
+/// has seen enough, which is not a failure of ours (exit 0, nothing more printed).
+pub(crate) fn is_closed_pipe(e: &io::Error) -> bool {
+    e.kind() == io::ErrorKind::BrokenPipe
+}
+
+/// Makes a `print!` to a closed pipe anywhere end the process quietly with exit 0: the standard
+/// library's print macros panic on a failed write, and a panic message or exit 101 for
+/// `| head` would be noise. Every other panic keeps the default report.
+fn quiet_on_closed_pipe() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let payload = info.payload();
+        let message = payload
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| payload.downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if message.starts_with("failed printing to std") && message.contains("Broken pipe") {
+            std::process::exit(EXIT_CLEAN);
+        }
+        default(info);
+    }));
 }
 
 pub fn run(args: Args) -> i32 {
@@ -517,6 +543,7 @@ fn generate_command(claims: u64, out: Option<PathBuf>, patients: Option<u64>) ->
     };
     match result {
         Ok(()) => EXIT_CLEAN,
+        Err(e) if is_closed_pipe(&e) => EXIT_CLEAN,
         Err(e) => {
             eprintln!("error: generate: {e}");
             EXIT_UNREADABLE

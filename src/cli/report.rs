@@ -57,7 +57,10 @@ pub fn check_command(file: &str, options: &CheckOptions, json: bool) -> i32 {
     let mut totals = Totals::default();
     // The dates of service judged, to name the reference editions used in the summary.
     let mut editions = EditionsUsed::default();
-    let result = engine.check_path(file, |checked| {
+    // Set when standard output is a closed pipe (`| head`): then nothing more is printed, no
+    // summary either, and the exit code is 0.
+    let mut closed = false;
+    let mut emit = |checked| -> io::Result<()> {
         match checked {
             Checked::Claim(result) => {
                 totals.add(&result);
@@ -65,7 +68,11 @@ pub fn check_command(file: &str, options: &CheckOptions, json: bool) -> i32 {
                 totals.problems += result.problems.len() as u64;
                 for p in &result.problems {
                     if json {
-                        writeln!(out, "{}", json!({"type": "problem", "file": name, "claim": result.claim.ordinal, "problem": p}))?;
+                        writeln!(
+                            out,
+                            "{}",
+                            json!({"type": "problem", "file": name, "claim": result.claim.ordinal, "problem": p})
+                        )?;
                     } else {
                         write!(out, "{}", render_problem(name, p))?;
                     }
@@ -93,8 +100,13 @@ pub fn check_command(file: &str, options: &CheckOptions, json: bool) -> i32 {
             Checked::Envelope(_) => {}
         }
         Ok(())
+    };
+    let result = engine.check_path(file, |checked| {
+        emit(checked).inspect_err(|e| closed |= crate::cli::is_closed_pipe(e))
     });
-    let _ = out.flush();
+    if out.flush().is_err_and(|e| crate::cli::is_closed_pipe(&e)) || closed {
+        return EXIT_CLEAN;
+    }
     match result {
         Ok(summary) => {
             let line = format!(
