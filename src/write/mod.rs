@@ -14,6 +14,7 @@ pub mod ack277;
 pub mod ack999;
 pub mod atomic;
 pub mod corrected;
+pub mod report_html;
 pub mod report_jsonl;
 pub mod ta1;
 
