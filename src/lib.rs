@@ -15,6 +15,7 @@
 
 pub mod acknowledge;
 pub mod check;
+pub mod check_html;
 pub mod cli;
 pub mod diag;
 pub mod generate;

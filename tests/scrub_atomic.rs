@@ -71,12 +71,13 @@ fn bin() -> &'static str {
 }
 
 /// Every output name a scrub of `NAME.*` may write.
-fn output_names() -> [String; 5] {
+fn output_names() -> [String; 6] {
     [
         format!("{NAME}.corrected.837"),
         format!("{NAME}.277"),
         format!("{NAME}.999"),
         format!("{NAME}.ta1"),
+        format!("{NAME}.report.html"),
         format!("{NAME}.report.jsonl"),
     ]
 }
@@ -237,6 +238,11 @@ fn assert_complete_set(what: &str, files: &BTreeMap<String, Vec<u8>>) {
         let what = format!("{what}: {name}");
         if name.ends_with(".jsonl") {
             assert_complete_report(&what, bytes);
+        } else if name.ends_with(".html") {
+            assert!(
+                bytes.starts_with(b"<!DOCTYPE html>") && bytes.trim_ascii_end().ends_with(b"</html>"),
+                "{what}: not a whole HTML page"
+            );
         } else {
             assert_complete_x12(&what, bytes);
         }
