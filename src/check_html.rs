@@ -50,9 +50,7 @@ pub fn write_html_report(
         ..ScrubOptions::default()
     })?;
     let report = scrubber.scrub(input)?;
-    let page = work
-        .path()
-        .join(format!("{}.report.html", report.name));
+    let page = work.path().join(format!("{}.report.html", report.name));
     let write_error = |source| CheckHtmlError::Write {
         path: html.display().to_string(),
         source,

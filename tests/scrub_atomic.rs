@@ -240,7 +240,8 @@ fn assert_complete_set(what: &str, files: &BTreeMap<String, Vec<u8>>) {
             assert_complete_report(&what, bytes);
         } else if name.ends_with(".html") {
             assert!(
-                bytes.starts_with(b"<!DOCTYPE html>") && bytes.trim_ascii_end().ends_with(b"</html>"),
+                bytes.starts_with(b"<!DOCTYPE html>")
+                    && bytes.trim_ascii_end().ends_with(b"</html>"),
                 "{what}: not a whole HTML page"
             );
         } else {
