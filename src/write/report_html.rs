@@ -614,28 +614,29 @@ impl Gathered {
         let charges_out =
             c.corrected_charges_cents + c.removed_line_charges_cents + rejected_charges;
         let balanced = claims_out == c.claims_in && charges_out == c.charges_in_cents;
+        // The first row answers "what happened": claims and dollars in, and where they went.
         let totals = vec![
             count("claims_in", "claims in", c.claims_in),
-            money("charges_in_cents", "charges in", c.charges_in_cents),
             count("accepted", "accepted unchanged", accepted),
             count("repaired", "repaired", c.repaired),
-            count("corrected", "going on (accepted + repaired)", c.corrected),
+            count("rejected", "rejected", rejected),
+            money("charges_in_cents", "charges in", c.charges_in_cents),
             money(
                 "corrected_charges_cents",
                 "charges going on",
                 c.corrected_charges_cents,
             ),
             money(
-                "removed_line_charges_cents",
-                "charges of removed lines",
-                c.removed_line_charges_cents,
-            ),
-            count("rejected", "rejected", rejected),
-            money(
                 "rejected_charges_cents",
                 "charges rejected",
                 rejected_charges,
             ),
+            money(
+                "removed_line_charges_cents",
+                "charges of removed lines",
+                c.removed_line_charges_cents,
+            ),
+            count("corrected", "going on (accepted + repaired)", c.corrected),
             count("rejected_277ca", "rejected in the 277CA", c.rejected_277ca),
             count("rejected_999", "in sets the 999 rejects", c.rejected_999),
             count(
