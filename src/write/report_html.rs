@@ -1025,7 +1025,7 @@ mod tests {
         assert_eq!(dollars(0), "$0.00");
         assert_eq!(dollars(5), "$0.05");
         assert_eq!(dollars(256_500), "$2,565.00");
-        assert_eq!(dollars(123_456_789_01), "$123,456,789.01");
+        assert_eq!(dollars(12_345_678_901), "$123,456,789.01");
         assert_eq!(dollars(-325), "-$3.25");
         assert_eq!(dollars(i64::MIN), "-$92,233,720,368,547,758.08");
     }
@@ -1069,11 +1069,11 @@ mod tests {
     #[test]
     fn values_are_escaped_and_clean_claims_only_counted() {
         let page = html(&report(&[CLEAN, REJECTED]));
-        assert!(page.contains("&lt;b&gt;PCN2&lt;/b&gt;"), "PCN escaped");
+        assert!(page.contains("&#60;b&#62;PCN2&#60;/b&#62;"), "PCN escaped");
         assert!(!page.contains("<b>PCN2</b>"));
-        assert!(page.contains("bad &lt;thing&gt;"));
-        assert!(page.contains("fix &lt;it&gt;"));
-        assert!(page.contains("appeal &amp; win"));
+        assert!(page.contains("bad &#60;thing&#62;"));
+        assert!(page.contains("fix &#60;it&#62;"));
+        assert!(page.contains("appeal &#38; win"));
         assert!(
             !page.contains("CLEAN-PCN"),
             "a clean accepted claim is not listed"
