@@ -119,10 +119,6 @@ struct ClaimLine {
     charge_cents: Option<i64>,
     charge_as_read: Option<String>,
     money_at_stake_cents: Option<i64>,
-    dos: Option<String>,
-    dos_end: Option<String>,
-    #[serde(default)]
-    procedures: Vec<String>,
     #[serde(default)]
     findings: Vec<FindingLine>,
 }
@@ -516,12 +512,8 @@ impl Gathered {
             ordinal: c.claim,
             pcn: c.pcn.clone(),
             profile: c.profile.clone(),
-            dos: match (&c.dos, &c.dos_end) {
-                (Some(first), Some(last)) => format!("{first} to {last}"),
-                (Some(first), None) => first.clone(),
-                _ => String::new(),
-            },
-            procedures: c.procedures.join(" "),
+            dos: finding_dates(&c.findings),
+            procedures: distinct(c.findings.iter().filter_map(|f| f.procedure.as_deref())),
             disposition,
             disposition_label: disposition_label(disposition),
             charge: match (c.charge_cents, &c.charge_as_read) {
@@ -819,6 +811,31 @@ impl Gathered {
     }
 }
 
+/// The dates of service of the lines a claim's findings concern: `first` or `first to last`.
+/// (The claim line of the JSON report names no dates of its own: writing them for every claim
+/// would cost the report a tenth of its size.)
+fn finding_dates(findings: &[FindingLine]) -> String {
+    // `YYYY-MM-DD` sorts as text in date order.
+    let first = findings.iter().filter_map(|f| f.dos.as_deref()).min();
+    let last = findings.iter().filter_map(|f| f.dos.as_deref()).max();
+    match (first, last) {
+        (Some(first), Some(last)) if first != last => format!("{first} to {last}"),
+        (Some(first), _) => first.to_string(),
+        _ => String::new(),
+    }
+}
+
+/// Each value once, in order, joined by spaces.
+fn distinct<'a>(values: impl Iterator<Item = &'a str>) -> String {
+    let mut seen: Vec<&str> = Vec::new();
+    for v in values {
+        if !seen.contains(&v) {
+            seen.push(v);
+        }
+    }
+    seen.join(" ")
+}
+
 fn count(key: &'static str, label: &'static str, value: u64) -> Total {
     Total {
         key,
@@ -1064,7 +1081,7 @@ mod tests {
     }
 
     const CLEAN: &str = r#"{"type":"claim","claim":1,"pcn":"CLEAN-PCN","profile":"medicare","disposition":"accepted","charge_cents":1000}"#;
-    const REJECTED: &str = r#"{"type":"claim","claim":2,"pcn":"<b>PCN2</b>","profile":"medicare","disposition":"rejected_277ca","charge_cents":1000,"dos":"2026-01-07","procedures":["97012"],"findings":[{"rule":"R1","action":"reject","segment":9,"set_segment":7,"element":1,"component":0,"message":"bad <thing>","advice":"a1"}]}"#;
+    const REJECTED: &str = r#"{"type":"claim","claim":2,"pcn":"<b>PCN2</b>","profile":"medicare","disposition":"rejected_277ca","charge_cents":1000,"findings":[{"rule":"R1","action":"reject","segment":9,"set_segment":7,"element":1,"component":0,"dos":"2026-01-07","procedure":"97012","message":"bad <thing>","advice":"a1"}]}"#;
 
     #[test]
     fn values_are_escaped_and_clean_claims_only_counted() {

@@ -386,7 +386,6 @@ fn claim_line(out: &mut Vec<u8>, result: &ClaimResult, outcome: Outcome, rules: 
         // CLM02 as submitted when cents cannot hold it (AMOUNT-PRECISION rejected it).
         o.str("charge_as_read", &claim.total_charge.raw);
     }
-    claim_dates_and_procedures(&mut o, claim);
     let at_stake = result.money_at_stake().0;
     if at_stake != 0 {
         o.i64("money_at_stake_cents", at_stake);
@@ -405,45 +404,6 @@ fn claim_line(out: &mut Vec<u8>, result: &ClaimResult, outcome: Outcome, rules: 
     }
     o.end();
     out.push(b'\n');
-}
-
-/// The claim's `dos` (its first date of service), `dos_end` (its last, when later) and
-/// `procedures` (its lines' procedure codes, each once, in line order): what a reader of the
-/// report (the HTML report's claim table) names a claim by besides its PCN.
-fn claim_dates_and_procedures(o: &mut Obj<'_>, claim: &Claim) {
-    let dates = (0..claim.lines.len()).filter_map(|i| line_date(claim, i));
-    let (first, last) = dates.fold((None, None), |(lo, hi): (Option<NaiveDate>, _), d| {
-        (
-            Some(lo.map_or(d, |lo| lo.min(d))),
-            Some(hi.map_or(d, |hi: NaiveDate| hi.max(d))),
-        )
-    });
-    if let Some(first) = first {
-        o.with("dos", |out| push_date(out, first));
-    }
-    if let Some(last) = last.filter(|last| Some(*last) != first) {
-        o.with("dos_end", |out| push_date(out, last));
-    }
-    let mut codes: Vec<&str> = Vec::new();
-    for line in &claim.lines {
-        if let Some(p) = &line.procedure.value {
-            if !codes.contains(&p.code.as_str()) {
-                codes.push(&p.code);
-            }
-        }
-    }
-    if !codes.is_empty() {
-        o.with("procedures", |out| {
-            out.push(b'[');
-            for (i, code) in codes.iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                push_str(out, code);
-            }
-            out.push(b']');
-        });
-    }
 }
 
 /// One finding as a JSON object (the only place the report reads a finding's fields).
