@@ -3,7 +3,7 @@
 //! same run.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use scrub837::check::{CheckOptions, Checked, Engine};
+use scrub837::pipeline::check::{CheckOptions, Checked, Engine};
 use scrub837::read::{ClaimReader, Event};
 
 const CLAIMS: u64 = 20_000;

@@ -5,8 +5,8 @@
 //! alone.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use scrub837::pipeline::scrub::{ScrubOptions, Scrubber};
 use scrub837::read::{ClaimReader, Event};
-use scrub837::scrub::{ScrubOptions, Scrubber};
 
 const CLAIMS: u64 = 20_000;
 

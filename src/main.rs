@@ -1,8 +1,5 @@
-//! The scrub837 command line: parses arguments and hands them to the library.
-
-use clap::Parser;
+//! The scrub837 command line: everything, arguments included, is in the library's `cli`.
 
 fn main() {
-    let args = scrub837::cli::Args::parse();
-    std::process::exit(scrub837::cli::run(args));
+    std::process::exit(scrub837::cli::main());
 }

@@ -17,7 +17,7 @@
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use scrub837::check::{CheckOptions, Checked, Engine};
+use scrub837::pipeline::check::{CheckOptions, Checked, Engine};
 use scrub837::read::{ClaimReader, Event};
 use scrub837::x12::{IsaProblem, ReadErrorKind, SegmentReader};
 
@@ -66,7 +66,7 @@ fn replay(files: &[PathBuf], check: impl Fn(&[u8])) {
 /// The `reader` target's loop.
 fn read_claims(data: &[u8]) {
     let mut reader = ClaimReader::new(data).keep_envelope();
-    let mut acks = scrub837::acknowledge::AckBuilder::new();
+    let mut acks = scrub837::ack::AckBuilder::new();
     loop {
         match reader.next_event() {
             Ok(Some(Event::Claim(raw))) => {
@@ -74,15 +74,15 @@ fn read_claims(data: &[u8]) {
                 let record = scrub837::model::json::claim_record(&claim, false);
                 let _ = record.to_string();
                 let _ = scrub837::model::json::claim_record(&claim, true);
-                let problems = scrub837::check::element_problems(
+                let problems = scrub837::pipeline::check::element_problems(
                     &claim,
-                    scrub837::check::FreshLevels {
+                    scrub837::pipeline::check::FreshLevels {
                         billing: true,
                         subscriber: true,
                         patient: true,
                     },
                 );
-                acks.claim(&claim, problems);
+                acks.claim(&claim.source, problems);
             }
             Ok(Some(Event::Problem(problem))) => {
                 let _ = problem.message.len();

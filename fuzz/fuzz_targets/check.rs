@@ -7,7 +7,7 @@
 use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
-use scrub837::check::{CheckOptions, Checked, Engine};
+use scrub837::pipeline::check::{CheckOptions, Checked, Engine};
 
 struct Setup {
     dir: tempfile::TempDir,

@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, OnceLock};
 
 use libfuzzer_sys::fuzz_target;
-use scrub837::scrub::{FileReport, ScrubError, ScrubOptions, Scrubber};
+use scrub837::pipeline::scrub::{FileReport, ScrubError, ScrubOptions, Scrubber};
 
 struct Setup {
     _dir: tempfile::TempDir,

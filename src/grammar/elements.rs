@@ -274,6 +274,9 @@ impl ElementRules {
         };
         let before = out.len();
         validate(seg, def, set_segment, out);
+        if out.len() == before {
+            return true;
+        }
         if let Some(id) = self.loop_id(loop_index) {
             let loop_id = super::static_loop_id(id);
             for p in &mut out[before..] {

@@ -2,14 +2,14 @@
 //! open parent level, and LX01 counts up from 1 in each claim.
 
 use crate::diag::{Diagnostic, Kind, Location};
-use crate::x12::Segment;
+use crate::x12::{Segment, Text};
 
 /// Follows HL and LX numbers with constant memory: only the open level of each kind is kept.
 #[derive(Debug, Default)]
 pub struct Numbering {
     next_hl: u64,
-    billing_hl: Option<String>,
-    subscriber_hl: Option<String>,
+    billing_hl: Option<Text>,
+    subscriber_hl: Option<Text>,
     next_lx: u64,
     problems: Vec<Diagnostic>,
 }
@@ -51,7 +51,7 @@ impl Numbering {
             self.report(seg, set_segment, 1, "I12", message);
         }
         self.next_hl += 1;
-        let own = String::from_utf8_lossy(id).into_owned();
+        let own = Text::from_bytes(id);
         let parent = seg.element(2);
         let expected = match seg.element(3) {
             b"20" => {

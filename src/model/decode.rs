@@ -1,13 +1,15 @@
 //! Decodes typed claims from the segments a reader kept. This runs per claim, off the
 //! reading thread, so the reader itself only frames, places and copies bytes.
 
-use super::build::text;
 use super::kind::LoopKind;
 use super::{
     parse_date, parse_date_value, Address, BillingProvider, Claim, DateOf, Decimal, Diagnosis,
-    Field, Money, Note, Origin, Patient, Person, Procedure, Provider, RawClaim, Reference,
-    SegmentTable, ServiceLine, Subscriber,
+    Field, Money, Note, Origin, Patient, Person, Pointers, Procedure, Provider, RawClaim,
+    Reference, SegmentTable, ServiceLine, Subscriber, Text,
 };
+use std::cell::RefCell;
+use std::sync::Arc;
+
 use crate::grammar::compiled_x222;
 use crate::x12::{nth_part, Segment};
 
@@ -21,9 +23,16 @@ impl Claim {
         let mut claim = Claim {
             ordinal: source.ordinal,
             envelope: source.envelope.clone(),
-            billing: decode_billing(&source.billing),
-            subscriber: decode_subscriber(&source.subscriber),
-            patient: source.patient.as_deref().map(decode_patient),
+            billing: LEVELS.with(|l| l.borrow_mut().billing.get(&source.billing, decode_billing)),
+            subscriber: LEVELS.with(|l| {
+                l.borrow_mut()
+                    .subscriber
+                    .get(&source.subscriber, decode_subscriber)
+            }),
+            patient: source
+                .patient
+                .as_ref()
+                .map(|p| LEVELS.with(|l| l.borrow_mut().patient.get(p, decode_patient))),
             patient_control_number: Field::default(),
             total_charge: Field::default(),
             place_of_service: Field::default(),
@@ -80,6 +89,59 @@ impl Claim {
     }
 }
 
+/// The last level a thread decoded, kept with the table it came from: claims of one level are
+/// consecutive, so each level is decoded about once per thread that meets it rather than once
+/// per claim. Holding the table's `Arc` keeps its address from being reused by another table
+/// while it is the key.
+struct LastLevel<T> {
+    last: Option<(Arc<SegmentTable>, Arc<T>)>,
+}
+
+impl<T> Default for LastLevel<T> {
+    fn default() -> Self {
+        LastLevel { last: None }
+    }
+}
+
+impl<T> LastLevel<T> {
+    /// The decoded level of `table`, decoding it with `decode` unless it is the last one.
+    fn get(&mut self, table: &Arc<SegmentTable>, decode: fn(&SegmentTable) -> T) -> Arc<T> {
+        if let Some((key, value)) = &self.last {
+            if Arc::ptr_eq(key, table) {
+                return Arc::clone(value);
+            }
+        }
+        let value = Arc::new(decode(table));
+        self.last = Some((Arc::clone(table), Arc::clone(&value)));
+        value
+    }
+}
+
+/// The last billing, subscriber and patient level each thread decoded.
+#[derive(Default)]
+struct Levels {
+    billing: LastLevel<BillingProvider>,
+    subscriber: LastLevel<Subscriber>,
+    patient: LastLevel<Patient>,
+}
+
+thread_local! {
+    static LEVELS: RefCell<Levels> = RefCell::new(Levels::default());
+}
+
+/// The subscriber and patient levels of `raw`, decoded once per level (per thread) and shared.
+pub(crate) fn shared_levels(raw: &RawClaim) -> (Arc<Subscriber>, Option<Arc<Patient>>) {
+    LEVELS.with(|l| {
+        let mut l = l.borrow_mut();
+        let subscriber = l.subscriber.get(&raw.subscriber, decode_subscriber);
+        let patient = raw
+            .patient
+            .as_ref()
+            .map(|p| l.patient.get(p, decode_patient));
+        (subscriber, patient)
+    })
+}
+
 fn origin(segment: u64, set_segment: u32) -> Origin {
     Origin {
         segment,
@@ -93,7 +155,7 @@ fn decode_billing(table: &SegmentTable) -> BillingProvider {
     let kinds = LoopKind::table();
     let mut billing = BillingProvider {
         provider: Provider {
-            loop_id: "2010AA".into(),
+            loop_id: Text::from("2010AA"),
             ..Provider::default()
         },
         ..BillingProvider::default()
@@ -231,12 +293,16 @@ fn read_procedure(sv101: &[u8], component: u8) -> Procedure {
     Procedure {
         qualifier: part(1),
         code: part(2),
-        modifiers: (3..=6).map(part).filter(|m| !m.is_empty()).collect(),
+        modifiers: (3..=6)
+            .map(|n| nth_part(sv101, component, n))
+            .filter(|m| !m.is_empty())
+            .map(|m| String::from_utf8_lossy(m).into_owned())
+            .collect(),
         description: part(7),
     }
 }
 
-fn read_pointers(sv107: &[u8], component: u8) -> Option<Vec<u8>> {
+fn read_pointers(sv107: &[u8], component: u8) -> Option<Pointers> {
     sv107
         .split(|&b| b == component)
         .filter(|p| !p.is_empty())
@@ -266,7 +332,7 @@ fn read_provider_segment(
 
 fn read_provider(seg: &Segment<'_>, loop_id: &str, at: Origin) -> Provider {
     Provider {
-        loop_id: loop_id.to_string(),
+        loop_id: Text::from(loop_id),
         entity: text(seg.element(1)),
         entity_type: text(seg.element(2)),
         name: text(seg.element(3)),
@@ -359,7 +425,7 @@ fn component_field(
     c: usize,
     component: u8,
     at: Origin,
-) -> Field<String> {
+) -> Field<Text> {
     let bytes = nth_part(seg.element(n), component, c);
     Field {
         value: (!bytes.is_empty()).then(|| text(bytes)),
@@ -372,10 +438,15 @@ fn component_field(
     }
 }
 
-fn text_value(bytes: &[u8]) -> Option<String> {
+fn text_value(bytes: &[u8]) -> Option<Text> {
     Some(text(bytes))
 }
 
 fn text_of(bytes: &[u8]) -> &str {
     std::str::from_utf8(bytes).unwrap_or("")
+}
+
+/// Element bytes as inline text (no allocation for the short values X12 holds).
+fn text(bytes: &[u8]) -> Text {
+    Text::from_bytes(bytes)
 }

@@ -10,6 +10,8 @@ mod build;
 mod decode;
 pub mod json;
 pub mod kind;
+mod pointers;
+mod sketch;
 mod table;
 mod values;
 
@@ -17,7 +19,10 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
+pub use crate::x12::Text;
 pub use build::ClaimBuilder;
+pub use pointers::Pointers;
+pub use sketch::{ClaimSketch, LineSketch};
 pub use table::{SegmentTable, StoredSegment};
 pub use values::{parse_date, parse_date_value, Cents, DateRange, Decimal, Money, NotExactReason};
 
@@ -40,7 +45,7 @@ pub struct Field<T> {
     /// The value as read; `None` when the text is present but invalid (see `raw`).
     pub value: Option<T>,
     /// The element's text exactly as it stands in the input.
-    pub raw: String,
+    pub raw: Text,
     /// Where it came from.
     pub at: Origin,
 }
@@ -89,49 +94,49 @@ pub struct SetContext {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Address {
     /// N301 and N302.
-    pub lines: Vec<String>,
+    pub lines: Vec<Text>,
     /// N401.
-    pub city: String,
+    pub city: Text,
     /// N402.
-    pub state: String,
+    pub state: Text,
     /// N403, as written.
-    pub postal_code: Field<String>,
+    pub postal_code: Field<Text>,
 }
 
 /// A provider named in an NM1 (billing, rendering, referring, facility, ...).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Provider {
     /// The loop it came from, such as `2010AA`, `2310B` or `2420A`.
-    pub loop_id: String,
+    pub loop_id: Text,
     /// NM101 entity identifier code (`85` billing, `82` rendering, `DN` referring, ...).
-    pub entity: String,
+    pub entity: Text,
     /// NM102: `1` person, `2` organization.
-    pub entity_type: String,
+    pub entity_type: Text,
     /// NM103 organization or last name (providers are not patients; this may be shown).
-    pub name: String,
+    pub name: Text,
     /// NM109 when NM108 is `XX`.
-    pub npi: Option<Field<String>>,
+    pub npi: Option<Field<Text>>,
     /// PRV03 taxonomy code.
-    pub taxonomy: Option<Field<String>>,
+    pub taxonomy: Option<Field<Text>>,
     /// N3/N4 where the loop has them.
     pub address: Option<Address>,
     /// REF*EI or REF*SY tax id (billing provider).
-    pub tax_id: Option<Field<String>>,
+    pub tax_id: Option<Field<Text>>,
 }
 
 /// Protected health information about a person. Never printed unless the user asks.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Person {
     /// NM103 last name.
-    pub last_name: String,
+    pub last_name: Text,
     /// NM104 first name.
-    pub first_name: String,
+    pub first_name: Text,
     /// NM109 member id (subscriber) or patient id.
-    pub member_id: String,
+    pub member_id: Text,
     /// DMG02 date of birth.
     pub birth_date: Option<Field<chrono::NaiveDate>>,
     /// DMG03 gender code (`F`, `M`, `U`).
-    pub gender: String,
+    pub gender: Text,
     /// N3/N4.
     pub address: Option<Address>,
 }
@@ -140,30 +145,30 @@ pub struct Person {
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Subscriber {
     /// HL01 of the 2000B level.
-    pub hl: String,
+    pub hl: Text,
     /// SBR01 payer responsibility (`P`, `S`, `T`, ...).
-    pub responsibility: String,
+    pub responsibility: Text,
     /// SBR02 individual relationship code (`18` self).
-    pub relationship: String,
+    pub relationship: Text,
     /// SBR03 group number.
-    pub group_number: String,
+    pub group_number: Text,
     /// SBR09 claim filing indicator (`MB` Medicare Part B, `CI` commercial, ...).
-    pub filing_indicator: Field<String>,
+    pub filing_indicator: Field<Text>,
     /// 2010BA subscriber (PHI).
     pub person: Person,
     /// 2010BB NM103 payer name.
-    pub payer_name: String,
+    pub payer_name: Text,
     /// 2010BB NM109 payer id.
-    pub payer_id: String,
+    pub payer_id: Text,
 }
 
 /// The 2000C patient level, present only when the patient is not the subscriber.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Patient {
     /// HL01 of the 2000C level.
-    pub hl: String,
+    pub hl: Text,
     /// PAT01 relationship to the subscriber.
-    pub relationship: String,
+    pub relationship: Text,
     /// 2010CA patient (PHI).
     pub person: Person,
 }
@@ -172,7 +177,7 @@ pub struct Patient {
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct BillingProvider {
     /// HL01 of the 2000A level.
-    pub hl: String,
+    pub hl: Text,
     /// 2010AA billing provider; its taxonomy comes from 2000A PRV*BI.
     pub provider: Provider,
 }
@@ -181,9 +186,9 @@ pub struct BillingProvider {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Diagnosis {
     /// HIxx-1 code list qualifier (`ABK` principal, `ABF` other, `BK`/`BF` ICD-9, ...).
-    pub qualifier: String,
+    pub qualifier: Text,
     /// HIxx-2 the code as written (no decimal point).
-    pub code: String,
+    pub code: Text,
     /// 1-based position among the claim's ICD diagnoses (what SV107 points at); 0 for
     /// composites that are not diagnoses (condition codes, anesthesia).
     pub pointer: u8,
@@ -195,20 +200,20 @@ pub struct Diagnosis {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct DateOf {
     /// DTP01 qualifier (`472` service, `431` onset, ...).
-    pub qualifier: String,
+    pub qualifier: Text,
     /// DTP02 format (`D8` or `RD8`) and DTP03 value.
     pub value: Field<DateRange>,
     /// DTP02 as written.
-    pub format: String,
+    pub format: Text,
 }
 
 /// An NTE note.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Note {
     /// NTE01 reference code (`ADD`, `CER`, `DCP`, `DGN`, `TPO`).
-    pub code: String,
+    pub code: Text,
     /// NTE02 text.
-    pub text: String,
+    pub text: Text,
     /// Where it came from.
     pub at: Origin,
 }
@@ -217,9 +222,9 @@ pub struct Note {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Reference {
     /// REF01 qualifier (`F8`, `D9`, `6R`, `G1`, ...).
-    pub qualifier: String,
+    pub qualifier: Text,
     /// REF02 value.
-    pub value: String,
+    pub value: Text,
     /// Where it came from.
     pub at: Origin,
 }
@@ -228,13 +233,13 @@ pub struct Reference {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Procedure {
     /// SV101-1 product/service id qualifier (`HC` for CPT/HCPCS).
-    pub qualifier: String,
+    pub qualifier: Text,
     /// SV101-2 procedure code as written.
-    pub code: String,
+    pub code: Text,
     /// SV101-3 to SV101-6, the modifiers present, in order (empty slots skipped).
     pub modifiers: Vec<String>,
     /// SV101-7 description.
-    pub description: String,
+    pub description: Text,
 }
 
 impl Procedure {
@@ -254,19 +259,19 @@ pub struct ServiceLine {
     /// SV102 line charge.
     pub charge: Field<Money>,
     /// SV103 unit basis (`UN` units, `MJ` minutes).
-    pub unit_basis: String,
+    pub unit_basis: Text,
     /// SV104 units.
     pub units: Field<Decimal>,
     /// SV105 place of service, when it differs from the claim's.
-    pub place_of_service: Option<Field<String>>,
+    pub place_of_service: Option<Field<Text>>,
     /// SV107 diagnosis pointers in order.
-    pub pointers: Field<Vec<u8>>,
+    pub pointers: Field<Pointers>,
     /// DTP*472 service date or range.
     pub service_date: Option<DateOf>,
     /// Other DTP dates on the line.
     pub dates: Vec<DateOf>,
     /// REF*6R line item control number.
-    pub control_number: Option<Field<String>>,
+    pub control_number: Option<Field<Text>>,
     /// Other REF segments on the line.
     pub references: Vec<Reference>,
     /// 2420A-2420H providers on the line (2420A is the rendering provider).
@@ -294,7 +299,7 @@ impl<T> Default for Field<T> {
     fn default() -> Self {
         Field {
             value: None,
-            raw: String::new(),
+            raw: Text::EMPTY,
             at: Origin::default(),
         }
     }
@@ -351,20 +356,21 @@ pub struct Claim {
     pub ordinal: u64,
     /// The envelope the claim came in.
     pub envelope: Arc<SetContext>,
-    /// 2000A/2010AA.
-    pub billing: BillingProvider,
-    /// 2000B/2010BA/2010BB.
-    pub subscriber: Subscriber,
-    /// 2000C/2010CA when the patient is not the subscriber.
-    pub patient: Option<Patient>,
+    /// 2000A/2010AA, decoded once per level and shared by its claims.
+    pub billing: Arc<BillingProvider>,
+    /// 2000B/2010BA/2010BB, decoded once per level and shared by its claims.
+    pub subscriber: Arc<Subscriber>,
+    /// 2000C/2010CA when the patient is not the subscriber, decoded once per level and
+    /// shared by its claims.
+    pub patient: Option<Arc<Patient>>,
     /// CLM01 patient control number.
-    pub patient_control_number: Field<String>,
+    pub patient_control_number: Field<Text>,
     /// CLM02 total charge.
     pub total_charge: Field<Money>,
     /// CLM05-1 place of service.
-    pub place_of_service: Field<String>,
+    pub place_of_service: Field<Text>,
     /// CLM05-3 frequency code (`1` original, `7` replacement, `8` void).
-    pub frequency: Field<String>,
+    pub frequency: Field<Text>,
     /// HI composites in order.
     pub diagnoses: Vec<Diagnosis>,
     /// Claim-level DTP dates.
@@ -400,4 +406,22 @@ impl Claim {
     pub fn pcn(&self) -> &str {
         &self.patient_control_number.raw
     }
+}
+
+/// The date a line was served: its own DTP*472 start, else the claim's earliest service date.
+pub fn line_date(claim: &Claim, line: usize) -> Option<chrono::NaiveDate> {
+    let own = claim.lines[line]
+        .service_date
+        .as_ref()
+        .and_then(|d| d.value.value)
+        .map(|r| r.from);
+    own.or_else(|| {
+        claim
+            .dates
+            .iter()
+            .filter(|d| d.qualifier == "472")
+            .filter_map(|d| d.value.value)
+            .map(|r| r.from)
+            .min()
+    })
 }

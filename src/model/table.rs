@@ -24,6 +24,8 @@ pub struct StoredSegment {
     pub loop_index: u16,
     /// True when the segment opened its loop instance.
     pub opens_loop: bool,
+    /// Length of the segment id (2 or 3), measured once when the segment is stored.
+    pub id_len: u8,
 }
 
 /// A run of segments that owns its bytes, so it can cross threads and be written back
@@ -74,6 +76,7 @@ impl SegmentTable {
             set_segment,
             loop_index: placement.loop_index as u16,
             opens_loop: placement.opens_loop,
+            id_len: seg.id().len() as u8,
         });
     }
 
@@ -104,11 +107,16 @@ impl SegmentTable {
 
     /// A view of segment `i`.
     pub fn get(&self, i: usize) -> Segment<'_> {
-        let s = &self.segments[i];
+        self.view(&self.segments[i])
+    }
+
+    /// The view of a stored segment of this table (its id measured when it was stored).
+    fn view(&self, s: &StoredSegment) -> Segment<'_> {
         let raw = &self.raw[s.start as usize..s.end as usize];
-        Segment::new(
+        Segment::with_id_len(
             raw,
             s.body_start as usize..s.body_end as usize,
+            usize::from(s.id_len),
             self.delimiters,
             s.position,
         )
@@ -116,6 +124,6 @@ impl SegmentTable {
 
     /// Views of every segment, in order.
     pub fn iter(&self) -> impl Iterator<Item = (Segment<'_>, &StoredSegment)> + '_ {
-        (0..self.segments.len()).map(move |i| (self.get(i), &self.segments[i]))
+        self.segments.iter().map(move |s| (self.view(s), s))
     }
 }

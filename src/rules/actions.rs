@@ -146,7 +146,9 @@ mod tests {
 
     fn claim_billed_from(state: &str) -> Claim {
         let mut claim = Claim::decode(RawClaim::default());
-        claim.billing.provider.address = Some(Address {
+        std::sync::Arc::make_mut(&mut claim.billing)
+            .provider
+            .address = Some(Address {
             state: state.into(),
             ..Address::default()
         });

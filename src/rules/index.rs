@@ -25,7 +25,7 @@ use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use chrono::{Datelike, NaiveDate};
 
-use crate::model::{Cents, Claim};
+use crate::model::{Cents, Claim, LineSketch, Person, RawClaim, Subscriber, Text};
 
 /// Identifies a patient across claims: payer, member id, names and birth date, hashed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -34,18 +34,37 @@ pub struct PatientKey(pub u64);
 impl PatientKey {
     /// The key of the person a claim is for (the 2010CA patient, else the subscriber).
     pub fn of(claim: &Claim) -> PatientKey {
-        let person = claim.patient_person();
+        PatientKey::of_levels(&claim.subscriber, claim.patient_person())
+    }
+
+    /// The key of `person` (the 2010CA patient, else the subscriber) under `subscriber`.
+    pub fn of_levels(subscriber: &Subscriber, person: &Person) -> PatientKey {
         let mut h = std::collections::hash_map::DefaultHasher::new();
-        claim.subscriber.payer_id.hash(&mut h);
-        claim.subscriber.person.member_id.hash(&mut h);
-        person.last_name.to_ascii_uppercase().hash(&mut h);
-        person.first_name.to_ascii_uppercase().hash(&mut h);
+        subscriber.payer_id.hash(&mut h);
+        subscriber.person.member_id.hash(&mut h);
+        hash_upper(&person.last_name, &mut h);
+        hash_upper(&person.first_name, &mut h);
         person
             .birth_date
             .as_ref()
             .and_then(|d| d.value)
             .hash(&mut h);
         PatientKey(h.finish())
+    }
+}
+
+/// Hashes `text` upper-cased (ASCII) exactly as its upper-cased `String` would hash, without
+/// making one for a name of usual length.
+fn hash_upper(text: &str, h: &mut impl Hasher) {
+    let mut buf = [0u8; 64];
+    match buf.get_mut(..text.len()) {
+        Some(upper) => {
+            upper.copy_from_slice(text.as_bytes());
+            upper.make_ascii_uppercase();
+            // ASCII upper-casing keeps UTF-8 valid; the fallback only keeps this total.
+            std::str::from_utf8(upper).unwrap_or_default().hash(h);
+        }
+        None => text.to_ascii_uppercase().hash(h),
     }
 }
 
@@ -133,10 +152,10 @@ pub struct Modifiers {
 impl Modifiers {
     /// Keeps the first four modifiers; one that is not two characters is kept as `??`, which
     /// matches no real modifier.
-    pub fn new(modifiers: &[String]) -> Modifiers {
+    pub fn new<S: AsRef<str>>(modifiers: &[S]) -> Modifiers {
         let mut kept = Modifiers::default();
         for m in modifiers.iter().take(4) {
-            let code = match m.as_bytes() {
+            let code = match m.as_ref().as_bytes() {
                 [a, b] => [*a, *b],
                 _ => *b"??",
             };
@@ -568,6 +587,24 @@ impl PatientIndex {
         Ok(())
     }
 
+    /// Adds the lines of one raw claim, read narrowly from its bytes (see
+    /// [`raw_line_facts`]): the same as adding the decoded claim, without decoding it.
+    pub fn add_raw(&mut self, raw: &RawClaim) -> io::Result<()> {
+        let mut result = Ok(());
+        raw_line_facts(raw, |key, fact| {
+            if result.is_ok() {
+                result = self.push(key, &fact);
+            }
+        });
+        result
+    }
+
+    /// Adds one line of the patient `key` (facts made by [`raw_line_facts`] or
+    /// [`line_facts`], in input order).
+    pub fn add_fact(&mut self, key: PatientKey, fact: &LineFact) -> io::Result<()> {
+        self.push(key, fact)
+    }
+
     /// Adds one line of the patient `key`.
     fn push(&mut self, key: PatientKey, fact: &LineFact) -> io::Result<()> {
         let Store::Building { pending, runs } = &mut self.store else {
@@ -837,23 +874,7 @@ impl Directory {
     }
 }
 
-/// The date a line was served: its own DTP*472 start, else the claim's earliest service date.
-pub fn line_date(claim: &Claim, line: usize) -> Option<NaiveDate> {
-    let own = claim.lines[line]
-        .service_date
-        .as_ref()
-        .and_then(|d| d.value.value)
-        .map(|r| r.from);
-    own.or_else(|| {
-        claim
-            .dates
-            .iter()
-            .filter(|d| d.qualifier == "472")
-            .filter_map(|d| d.value.value)
-            .map(|r| r.from)
-            .min()
-    })
-}
+pub use crate::model::line_date;
 
 /// The facts of every dated line of a claim.
 pub fn line_facts(claim: &Claim) -> impl Iterator<Item = LineFact> + '_ {
@@ -873,9 +894,94 @@ pub fn line_facts(claim: &Claim) -> impl Iterator<Item = LineFact> + '_ {
     })
 }
 
+/// The facts of every dated line of a raw claim, with its patient's key, read narrowly from
+/// its bytes: the same facts [`line_facts`] gives for the decoded claim, with nothing
+/// allocated.
+pub fn raw_line_facts(raw: &RawClaim, mut each: impl FnMut(PatientKey, LineFact)) {
+    let sketch = raw.sketch();
+    let key = PatientKey::of_levels(&sketch.subscriber, sketch.patient_person());
+    let component = raw.segments.delimiters().component;
+    raw.for_each_line(|line: &LineSketch<'_>| {
+        let (Some(date), Some(sv101)) = (line.date(&sketch), line.procedure) else {
+            return;
+        };
+        // As decoded: text with bad bytes replaced, modifiers the non-empty SV101-3..6.
+        let code = Text::from_bytes(crate::x12::nth_part(sv101, component, 2));
+        let mut modifiers: [Text; 4] = Default::default();
+        let mut count = 0;
+        for n in 3..=6 {
+            let m = crate::x12::nth_part(sv101, component, n);
+            if !m.is_empty() {
+                modifiers[count] = Text::from_bytes(m);
+                count += 1;
+            }
+        }
+        each(
+            key,
+            LineFact {
+                claim: raw.ordinal,
+                line: line.index,
+                date,
+                code: Code::new(&code),
+                modifiers: Modifiers::new(&modifiers[..count]),
+                frequency: sketch.frequency,
+                charge: line.charge.unwrap_or_default(),
+                units: line.units.unwrap_or_default(),
+            },
+        );
+    });
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every `.837` file under `dir`, recursively.
+    fn x12_files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                x12_files(&path, out);
+            } else if path.extension().is_some_and(|e| e == "837") {
+                out.push(path);
+            }
+        }
+    }
+
+    #[test]
+    fn raw_facts_are_the_decoded_claims_facts() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut inputs: Vec<Vec<u8>> = Vec::new();
+        let mut files = Vec::new();
+        x12_files(&root.join("samples"), &mut files);
+        x12_files(&root.join("tests"), &mut files);
+        for f in &files {
+            inputs.push(std::fs::read(f).expect("readable sample"));
+        }
+        let mut generated = Vec::new();
+        crate::generate::write(&mut generated, 300).expect("generated");
+        inputs.push(generated);
+        let mut lines = 0;
+        for bytes in inputs {
+            let mut reader = crate::read::ClaimReader::new(&bytes[..]);
+            while let Ok(Some(event)) = reader.next_event() {
+                let crate::read::Event::Claim(raw) = event else {
+                    continue;
+                };
+                let mut raw_facts = Vec::new();
+                raw_line_facts(&raw, |k, f| raw_facts.push((k, f)));
+                let claim = Claim::decode((*raw).clone());
+                let key = PatientKey::of(&claim);
+                let decoded: Vec<_> = line_facts(&claim).map(|f| (key, f)).collect();
+                assert_eq!(raw_facts, decoded, "claim {}", claim.ordinal);
+                lines += decoded.len();
+            }
+        }
+        assert!(lines > 300, "{lines} lines compared");
+    }
     use crate::model::Decimal;
 
     fn date(y: i32, m: u32, d: u32) -> NaiveDate {

@@ -14,6 +14,7 @@ pub mod money;
 pub mod ncci;
 pub mod profile;
 pub mod registry;
+mod result;
 pub mod traction;
 
 use serde::Serialize;
@@ -23,6 +24,7 @@ pub use actions::{ActionTable, Resolved};
 pub use index::{LineFact, PatientFacts, PatientIndex, PatientKey};
 pub use profile::{Config, ConfigError, Profile, Profiles};
 pub use registry::Registry;
+pub use result::ClaimResult;
 
 use crate::model::{Claim, Origin};
 use crate::reference::Reference;

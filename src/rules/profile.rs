@@ -243,7 +243,7 @@ impl Profiles {
     ) -> &'a Profile {
         let configured = config
             .payers
-            .get(&claim.subscriber.payer_id)
+            .get(claim.subscriber.payer_id.as_str())
             .map(String::as_str);
         let default = if claim.subscriber.filing_indicator.raw == "MB" {
             "medicare"

@@ -87,8 +87,8 @@ use std::io::{self, BufReader, BufWriter, Cursor, Read, Seek, SeekFrom, Write};
 use chrono::NaiveDate;
 
 use super::{AckEnvelope, SegmentWriter};
-use crate::check::ClaimResult;
 use crate::model::{Cents, Claim, Money, ServiceLine};
+use crate::rules::ClaimResult;
 use crate::rules::{Action, Disposition, Finding};
 
 /// STC12 (element 933) maximum length.
@@ -512,8 +512,8 @@ impl<S: Read + Write + Seek> Ack277Writer<S> {
             let parent = self.provider.as_ref().map_or(0, |p| p.hl);
             patient(&mut w, hl, parent, claim);
             self.patient = Some((
-                person.last_name.clone(),
-                person.first_name.clone(),
+                person.last_name.to_string(),
+                person.first_name.to_string(),
                 member.to_string(),
             ));
         }

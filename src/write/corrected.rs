@@ -37,30 +37,13 @@ use std::collections::HashSet;
 use std::io::{self, Seek, SeekFrom, Write};
 use std::sync::Arc;
 
-use crate::check::ClaimResult;
+pub use crate::ack::Rejections;
 use crate::model::{Cents, SegmentTable};
 use crate::read::{EnvelopeKind, EnvelopeSegment};
 use crate::repair::{self, Edit, Plan, RepairError};
+use crate::rules::ClaimResult;
 use crate::rules::Disposition;
 use crate::x12::Segment;
-
-/// Which interchanges and transaction sets the acknowledgments reject as a whole, by their
-/// 1-based ordinals in the input.
-#[derive(Debug, Clone, Default)]
-pub struct Rejections {
-    /// Interchanges a TA1 rejects.
-    pub interchanges: HashSet<u64>,
-    /// Transaction sets a 999 rejects (including every set of a rejected group).
-    pub sets: HashSet<u64>,
-}
-
-impl Rejections {
-    /// True when the claim's interchange or transaction set is rejected whole.
-    pub fn rejects_claim(&self, result: &ClaimResult) -> bool {
-        let env = &result.claim.envelope;
-        self.interchanges.contains(&env.interchange) || self.sets.contains(&env.set_index)
-    }
-}
 
 /// Claims and charges written to the corrected file.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

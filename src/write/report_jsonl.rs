@@ -33,10 +33,10 @@ use std::sync::Arc;
 use chrono::{Datelike, NaiveDate};
 use serde_json::Value;
 
-use crate::check::ClaimResult;
 use crate::diag::{Diagnostic as Problem, Severity};
 use crate::model::{Claim, SetContext};
 use crate::rules::index::line_date;
+use crate::rules::ClaimResult;
 use crate::rules::{Disposition, Finding, Rule};
 
 /// The report schema's version, in the header; raised when a field changes meaning or goes.

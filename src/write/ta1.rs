@@ -10,26 +10,11 @@
 //! the field says so in the report).
 
 use super::{AckEnvelope, SegmentWriter};
+pub use crate::ack::Ta1;
 use crate::x12::envelope::{is_hhmm, is_yymmdd};
 
 /// TA101 when the input's ISA13 is not 9 digits.
 pub const CONTROL_STAND_IN: &str = "000000000";
-
-/// What the TA1 says about one input interchange.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Ta1 {
-    /// TA101: the input's ISA13, copied as given (9 digits in a valid input).
-    pub control: String,
-    /// TA102: the input's ISA09 (YYMMDD).
-    pub date: String,
-    /// TA103: the input's ISA10 (HHMM).
-    pub time: String,
-    /// TA104: `A` accepted, `E` accepted with errors, `R` rejected.
-    pub code: char,
-    /// TA105: the interchange note code, such as `000` (no error), `001` (ISA13/IEA02
-    /// differ), `021` (IEA01 count), `022` (control structure), `023` (improper end of file).
-    pub note: String,
-}
 
 /// Writes one interchange holding the TA1 for `acknowledged`.
 pub fn write(env: &AckEnvelope, acknowledged: &Ta1) -> Vec<u8> {

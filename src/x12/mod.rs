@@ -9,6 +9,7 @@ pub mod envelope;
 mod error;
 mod reader;
 mod segment;
+mod text;
 
 use crate::diag::Diagnostic;
 pub use delimiters::{Delimiters, IsaProblem, ISA_LEN, MAX_ISA_LEN};
@@ -17,6 +18,7 @@ pub use error::{ReadError, ReadErrorKind};
 pub use reader::{SegmentReader, JUNK_LIMIT, MAX_SEGMENT_LEN};
 
 pub use segment::{nth_part, parts, segment_id_len, Position, Segment};
+pub use text::Text;
 
 /// Where segments come from. The reader's framing loop is the one source today; the trait
 /// keeps the read stage independent of how segments are framed.

@@ -2,9 +2,6 @@
 
 use std::ops::Range;
 
-use nom::bytes::complete::{take_till, take_while_m_n};
-use nom::multi::separated_list1;
-use nom::Parser;
 use serde::Serialize;
 
 use super::Delimiters;
@@ -186,29 +183,18 @@ impl<'a> Segment<'a> {
 }
 
 /// Part `n` (1-based) of `value` split on `separator` (a component of a composite or one
-/// repetition of a repeated element), or empty when absent.
+/// repetition of a repeated element), or empty when absent. Allocates nothing.
 pub fn nth_part(value: &[u8], separator: u8, n: usize) -> &[u8] {
     if n == 0 {
         return &[];
     }
-    parts(value, separator)
-        .into_iter()
-        .nth(n - 1)
-        .unwrap_or(&[])
+    value.split(|&b| b == separator).nth(n - 1).unwrap_or(&[])
 }
 
 /// Every part of `value` split on `separator`, empty parts included: the components of a
 /// composite, or the repetitions of a repeated element.
 pub fn parts(value: &[u8], separator: u8) -> Vec<&[u8]> {
-    let mut parser = separated_list1(
-        take_while_m_n(1, 1, |b| b == separator),
-        take_till::<_, _, nom::error::Error<&[u8]>>(|b| b == separator),
-    );
-    // take_till accepts the empty input, so this parser cannot fail; the fallback keeps it total.
-    match parser.parse(value) {
-        Ok((_, list)) => list,
-        Err(_) => vec![value],
-    }
+    value.split(|&b| b == separator).collect()
 }
 
 /// The length of a valid segment id at the start of `body`: two or three uppercase letters

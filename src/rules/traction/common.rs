@@ -111,7 +111,7 @@ pub(super) fn sv101_at(line: &ServiceLine) -> Origin {
 /// The line's LX01 as written, else its position.
 pub(super) fn lx(claim: &Claim, index: usize) -> String {
     match claim.lines.get(index) {
-        Some(l) if !l.number.raw.is_empty() => l.number.raw.clone(),
+        Some(l) if !l.number.raw.is_empty() => l.number.raw.to_string(),
         _ => (index + 1).to_string(),
     }
 }
@@ -189,11 +189,11 @@ pub(super) fn sv101_with(
         return None;
     }
     let sep = char::from(claim.source.segments.delimiters().component);
-    let mut parts = vec![procedure.qualifier.clone(), procedure.code.clone()];
+    let mut parts = vec![procedure.qualifier.to_string(), procedure.code.to_string()];
     parts.extend(mods);
     if !procedure.description.is_empty() {
         parts.resize(6, String::new());
-        parts.push(procedure.description.clone());
+        parts.push(procedure.description.to_string());
     }
     Some(parts.join(&sep.to_string()))
 }
@@ -268,7 +268,7 @@ mod tests {
     #[test]
     fn rendering_prefers_the_line_then_the_claim_then_billing() {
         let mut claim = Claim::decode(RawClaim::default());
-        claim.billing.provider = provider("2010AA", "225100000X");
+        std::sync::Arc::make_mut(&mut claim.billing).provider = provider("2010AA", "225100000X");
         let mut line = ServiceLine::default();
         assert_eq!(rendering_taxonomy(&claim, &line), Some("225100000X"));
         claim.providers.push(provider("2310B", "225X00000X"));

@@ -70,7 +70,7 @@ impl Rule for Units {
                 repair: Some(Repair {
                     kind: RepairKind::SetValue,
                     at: at.into(),
-                    old: line.units.raw.clone(),
+                    old: line.units.raw.to_string(),
                     new: "1".into(),
                 }),
             };
@@ -161,7 +161,7 @@ fn duplicate_line(
         repair: Some(Repair {
             kind: RepairKind::RemoveLine { line: i },
             at: lx_at.into(),
-            old: line.procedure.raw.clone(),
+            old: line.procedure.raw.to_string(),
             new: String::new(),
         }),
     };
@@ -284,7 +284,7 @@ fn therapy_mod_finding(
             repair: Some(Repair {
                 kind: RepairKind::SetValue,
                 at: at.into(),
-                old: line.procedure.raw.clone(),
+                old: line.procedure.raw.to_string(),
                 new,
             }),
         },
@@ -410,7 +410,7 @@ fn composite_before(
         if let Some(text) = sv101_with(claim, line, |m| *m = with.clone()) {
             return (text, with, None);
         }
-        return (line.procedure.raw.clone(), mods, Some(modifier));
+        return (line.procedure.raw.to_string(), mods, Some(modifier));
     }
-    (line.procedure.raw.clone(), mods, None)
+    (line.procedure.raw.to_string(), mods, None)
 }

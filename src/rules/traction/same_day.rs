@@ -223,7 +223,7 @@ fn ncci_finding(
             repair: Some(Repair {
                 kind: RepairKind::SetValue,
                 at: sv101_at(line).into(),
-                old: line.procedure.raw.clone(),
+                old: line.procedure.raw.to_string(),
                 new,
             }),
         },

@@ -1,20 +1,26 @@
 //! The wiring `check` and `scrub` share: one first pass over an input.
 //!
-//! Both commands read each input twice from one open file ([`crate::check::Input`], which
+//! Both commands read each input twice from one open file ([`crate::pipeline::check::Input`], which
 //! also spools standard input and pipes once). The first pass, here, reads every claim once to
 //! build the per-patient index the cross-claim rules read, and for `scrub` also decides what
-//! the TA1 and 999 reject ([`crate::acknowledge`]) and notes the dates of service (the
+//! the TA1 and 999 reject ([`crate::ack`]) and notes the dates of service (the
 //! report's header names the reference editions they use). The second pass is
-//! [`crate::check::Engine::check_source`].
+//! [`crate::pipeline::check::Engine::check_source`].
+
+pub mod check;
+pub mod check_html;
+pub mod scrub;
 
 use std::io::{self, Read};
 
 use rayon::prelude::*;
 
-use crate::acknowledge::{AckBuilder, Acknowledgments};
-use crate::check::{element_problems, FreshLevels, LevelTracker, BATCH};
-use crate::diag::Diagnostic as Problem;
-use crate::model::{Claim, RawClaim};
+use crate::ack::{AckBuilder, Acknowledgments};
+use crate::diag::Diagnostic;
+use crate::model::RawClaim;
+use crate::pipeline::check::{
+    add_index_facts, raw_element_problems, FreshLevels, LevelTracker, BATCH,
+};
 use crate::read::{ClaimReader, Event};
 use crate::reference::EditionsUsed;
 use crate::rules::PatientIndex;
@@ -50,7 +56,7 @@ pub enum FirstPassError {
     Index(#[from] io::Error),
 }
 
-/// Reads `source` once: decodes claims in parallel batches and feeds them, in input order, to
+/// Reads `source` once: reads claims narrowly in parallel batches and feeds them, in input order, to
 /// the patient index (and for `scrub` to the acknowledgment decisions and the editions used).
 pub fn first_pass(source: impl Read, purpose: FirstPassFor) -> Result<FirstPass, FirstPassError> {
     let scrub = purpose == FirstPassFor::Scrub;
@@ -100,29 +106,27 @@ struct Collector {
 }
 
 impl Collector {
-    /// Decodes (and for `scrub` validates) a batch of claims in parallel, then feeds them in
-    /// order.
+    /// Validates (for `scrub`) and reads the index facts of a batch of claims in parallel,
+    /// then feeds them in order. No claim is decoded here: the element rules, the index and
+    /// the editions read the raw claims.
     fn add_batch(&mut self) -> io::Result<()> {
         let scrub = self.scrub;
-        let decoded: Vec<(Claim, Vec<Problem>)> = std::mem::take(&mut self.batch)
-            .into_par_iter()
-            .map(|(raw, fresh)| {
-                let claim = Claim::decode(raw);
-                let problems = if scrub {
-                    element_problems(&claim, fresh)
-                } else {
-                    Vec::new()
-                };
-                (claim, problems)
-            })
-            .collect();
-        for (claim, problems) in decoded {
-            self.index.add(&claim)?;
-            if scrub {
-                self.editions.note_claim(&claim);
-                self.acks.claim(&claim, problems);
+        let problems: Vec<Vec<Diagnostic>> = if scrub {
+            self.batch
+                .par_iter()
+                .map(|(raw, fresh)| raw_element_problems(raw, *fresh))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        add_index_facts(&mut self.index, &self.batch, |(raw, _)| raw)?;
+        if scrub {
+            for ((raw, _), problems) in self.batch.iter().zip(problems) {
+                self.editions.note_raw_claim(raw);
+                self.acks.claim(raw, problems);
             }
         }
+        self.batch.clear();
         Ok(())
     }
 }

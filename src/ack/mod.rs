@@ -41,14 +41,15 @@
 //! 999 (or their interchange by the TA1), and [`Acknowledgments::unchecked`] hands them to the
 //! accounting.
 
+mod decision;
+
+pub use decision::{is_error, ClaimContext, GroupAck, Rejections, SetAck, Ta1};
+
 use std::collections::HashMap;
 
 use crate::diag::{Diagnostic, Kind};
-use crate::model::Claim;
+use crate::model::RawClaim;
 use crate::read::{EnvelopeKind, EnvelopeSegment, UncheckedClaims};
-use crate::write::ack999::{is_error, ClaimContext, GroupAck, SetAck};
-use crate::write::corrected::Rejections;
-use crate::write::ta1::Ta1;
 use crate::x12::Delimiters;
 
 /// Most problems kept per transaction set for the 999 (a set is rejected by its first one;
@@ -289,12 +290,12 @@ impl AckBuilder {
 
     /// Takes a claim's element problems and notes the claim's CLM01 for `CTX` when a problem
     /// of its set lies within it.
-    pub fn claim(&mut self, claim: &Claim, problems: Vec<Diagnostic>) {
+    pub fn claim(&mut self, claim: &RawClaim, problems: Vec<Diagnostic>) {
         let Some(&(ic, g, s)) = self.sets.get(&claim.envelope.set_index) else {
             return;
         };
         let set = &mut self.interchanges[ic].groups[g].sets[s];
-        let stored = claim.source.segments.stored();
+        let stored = claim.segments.stored();
         let (Some(first), Some(last)) = (stored.first(), stored.last()) else {
             return;
         };

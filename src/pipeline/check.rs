@@ -16,16 +16,16 @@ use std::io::{self, Read, Seek, SeekFrom};
 use std::path::PathBuf;
 
 use rayon::prelude::*;
-use serde::Serialize;
 
 use crate::diag::Diagnostic;
-use crate::model::{Cents, Claim, RawClaim};
+use crate::model::{Claim, RawClaim};
 use crate::pipeline::{first_pass, FirstPassError, FirstPassFor};
 use crate::read::{ClaimReader, EnvelopeSegment, Event, Summary};
 use crate::reference::{Reference, ReferenceError};
+pub use crate::rules::ClaimResult;
 use crate::rules::{
-    disposition, Action, ActionTable, Config, ConfigError, Context, Disposition, Finding,
-    PatientFacts, PatientIndex, PatientKey, Profile, Profiles, Registry, Rule,
+    disposition, Action, ActionTable, Config, ConfigError, Context, PatientFacts, PatientIndex,
+    PatientKey, Profile, Profiles, Registry, Rule,
 };
 use crate::x12::ReadError;
 
@@ -101,46 +101,6 @@ pub struct Engine {
     config: Config,
     reference: Reference,
     forced: Option<String>,
-}
-
-/// One checked claim.
-#[derive(Debug, Serialize)]
-pub struct ClaimResult {
-    /// The claim as decoded.
-    #[serde(skip)]
-    pub claim: Claim,
-    /// The profile it was checked under.
-    pub profile: String,
-    /// Its findings, in rule order.
-    pub findings: Vec<Finding>,
-    /// Accepted, repaired or rejected.
-    pub disposition: Disposition,
-    /// Element errors (X12-ELEMENT) in the claim's segments and in the levels above it seen
-    /// for the first time; they reject the transaction set in the 999.
-    pub problems: Vec<Diagnostic>,
-}
-
-impl ClaimResult {
-    /// The Medicare national amount at stake across the claim's findings (each line once; a
-    /// claim-level rejection is priced on every line, so it covers the line findings).
-    pub fn money_at_stake(&self) -> Cents {
-        let mut seen: Vec<Option<usize>> = Vec::new();
-        let mut lines = Cents(0);
-        let mut whole = Cents(0);
-        for f in &self.findings {
-            if let Some(m) = f.money_at_stake {
-                if f.action == Action::Warn || seen.contains(&f.line) {
-                    continue;
-                }
-                seen.push(f.line);
-                match f.line {
-                    Some(_) => lines.0 += m,
-                    None => whole.0 = whole.0.max(m),
-                }
-            }
-        }
-        Cents(lines.0.max(whole.0))
-    }
 }
 
 /// What the pipeline hands out, in input order.
@@ -510,20 +470,21 @@ impl LevelTracker {
 
 /// X12-ELEMENT problems in a claim's own segments and its fresh levels.
 pub fn element_problems(claim: &Claim, fresh: FreshLevels) -> Vec<Diagnostic> {
+    raw_element_problems(&claim.source, fresh)
+}
+
+/// X12-ELEMENT problems in a raw claim's own segments and its fresh levels (no decoding
+/// needed: the element rules read the segments).
+pub fn raw_element_problems(source: &RawClaim, fresh: FreshLevels) -> Vec<Diagnostic> {
     let rules = crate::grammar::element_rules_x222();
-    let source = &claim.source;
-    let mut tables = vec![&source.segments];
-    if fresh.billing {
-        tables.push(&source.billing);
-    }
-    if fresh.subscriber {
-        tables.push(&source.subscriber);
-    }
-    if let (true, Some(patient)) = (fresh.patient, source.patient.as_deref()) {
-        tables.push(patient);
-    }
+    let tables = [
+        Some(&source.segments),
+        fresh.billing.then_some(&*source.billing),
+        fresh.subscriber.then_some(&*source.subscriber),
+        source.patient.as_deref().filter(|_| fresh.patient),
+    ];
     let mut problems = Vec::new();
-    for table in tables {
+    for table in tables.into_iter().flatten() {
         for (seg, stored) in table.iter() {
             rules.check(
                 usize::from(stored.loop_index),
@@ -535,6 +496,34 @@ pub fn element_problems(claim: &Claim, fresh: FreshLevels) -> Vec<Diagnostic> {
     }
     problems.sort_by_key(|p| p.at.segment);
     problems
+}
+
+/// Claims whose index facts one parallel task reads (one `Vec` of facts per task).
+const FACT_CHUNK: usize = 64;
+
+/// Reads the index facts of the claims of `batch` (each found by `raw`) in parallel,
+/// narrowly, and adds them to the index in input order.
+pub(crate) fn add_index_facts<T: Sync>(
+    index: &mut PatientIndex,
+    batch: &[T],
+    raw: impl Fn(&T) -> &RawClaim + Sync,
+) -> io::Result<()> {
+    let chunks: Vec<Vec<(PatientKey, crate::rules::LineFact)>> = batch
+        .par_chunks(FACT_CHUNK)
+        .map(|claims| {
+            let mut facts = Vec::with_capacity(claims.len() * 2);
+            for claim in claims {
+                crate::rules::index::raw_line_facts(raw(claim), |key, fact| {
+                    facts.push((key, fact))
+                });
+            }
+            facts
+        })
+        .collect();
+    for (key, fact) in chunks.iter().flatten() {
+        index.add_fact(*key, fact)?;
+    }
+    Ok(())
 }
 
 /// Why an input could not be read a second time.

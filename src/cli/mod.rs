@@ -2,14 +2,16 @@
 //!
 //! Exit codes: 0 nothing to report, 1 findings, 2 the input could not be read.
 
+pub mod report;
+
 use std::fs::File;
 use std::io::{self, BufWriter, Read, Write};
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
-use crate::check::CheckOptions;
 use crate::diag::Diagnostic;
+use crate::pipeline::check::CheckOptions;
 use crate::read::{ClaimReader, Event, Summary};
 use crate::x12::ReadError;
 
@@ -266,7 +268,7 @@ pub enum Format {
 
 /// `check --html FILE`: writes the page and keeps `check`'s exit code, or 2 when it cannot.
 fn html_report(file: &str, options: CheckOptions, path: &std::path::Path, code: i32) -> i32 {
-    match crate::check_html::write_html_report(file, options, path) {
+    match crate::pipeline::check_html::write_html_report(file, options, path) {
         Ok(()) => {
             eprintln!("HTML report: {}", path.display());
             code
@@ -279,6 +281,11 @@ fn html_report(file: &str, options: CheckOptions, path: &std::path::Path, code: 
 }
 
 /// Runs a parsed command line and returns the process exit code.
+/// Parses the process's arguments and runs the command; returns the exit code.
+pub fn main() -> i32 {
+    run(Args::parse())
+}
+
 pub fn run(args: Args) -> i32 {
     match args.command {
         Command::Parse { file, show_phi } => parse_command(&file, show_phi),
@@ -289,7 +296,7 @@ pub fn run(args: Args) -> i32 {
             html,
         } => {
             let options = rules.into_check_options();
-            let code = crate::report::check_command(&file, &options, format == Format::Json);
+            let code = crate::cli::report::check_command(&file, &options, format == Format::Json);
             match html {
                 Some(path) if code != EXIT_UNREADABLE => html_report(&file, options, &path, code),
                 _ => code,
@@ -309,10 +316,10 @@ pub fn run(args: Args) -> i32 {
             wait,
             ack_time,
         } => {
-            let options = crate::scrub::ScrubOptions {
+            let options = crate::pipeline::scrub::ScrubOptions {
                 check: rules.into_check_options(),
                 out_dir: out,
-                ids: crate::scrub::AckIds {
+                ids: crate::pipeline::scrub::AckIds {
                     sender_qualifier: ack_sender_qualifier,
                     sender_id: ack_sender,
                     receiver_qualifier: ack_receiver_qualifier,
@@ -324,10 +331,10 @@ pub fn run(args: Args) -> i32 {
                 wait_for_lock: wait,
                 created: ack_time,
             };
-            crate::report::scrub_command(&files, options)
+            crate::cli::report::scrub_command(&files, options)
         }
-        Command::Rules => crate::report::rules_command(),
-        Command::Explain { id } => crate::report::explain_command(&id),
+        Command::Rules => crate::cli::report::rules_command(),
+        Command::Explain { id } => crate::cli::report::explain_command(&id),
         Command::Generate {
             claims,
             out,
@@ -363,7 +370,7 @@ fn parse_command(file: &str, show_phi: bool) -> i32 {
         }
     };
     let mut reader = ClaimReader::new(source);
-    let mut levels = crate::check::LevelTracker::default();
+    let mut levels = crate::pipeline::check::LevelTracker::default();
     let mut element_problems = 0u64;
     let stdout = io::stdout();
     let mut out = BufWriter::new(stdout.lock());
@@ -374,7 +381,7 @@ fn parse_command(file: &str, show_phi: bool) -> i32 {
             Ok(Some(Event::Claim(claim))) => {
                 let fresh = levels.fresh(&claim);
                 let claim = crate::model::Claim::decode(*claim);
-                for problem in crate::check::element_problems(&claim, fresh) {
+                for problem in crate::pipeline::check::element_problems(&claim, fresh) {
                     element_problems += 1;
                     let _ = write!(err, "{}", render_problem(name, &problem));
                 }

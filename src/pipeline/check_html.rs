@@ -8,8 +8,8 @@
 use std::io;
 use std::path::Path;
 
-use crate::check::CheckOptions;
-use crate::scrub::{ScrubError, ScrubOptions, Scrubber};
+use crate::pipeline::check::CheckOptions;
+use crate::pipeline::scrub::{ScrubError, ScrubOptions, Scrubber};
 use crate::write::atomic::OutputFile;
 
 /// Why `check --html` wrote no page.

@@ -5,12 +5,13 @@ use std::io::{self, BufWriter, Write};
 
 use serde_json::json;
 
-use crate::check::{CheckOptions, Checked, ClaimResult, Engine};
 use crate::cli::{render_problem, EXIT_CLEAN, EXIT_FINDINGS, EXIT_UNREADABLE};
 use crate::diag::{Repair, RepairKind};
 use crate::model::{Cents, Claim};
+use crate::pipeline::check::{CheckOptions, Checked, Engine};
 use crate::reference::EditionsUsed;
 use crate::rules::registry::Declaration;
+use crate::rules::ClaimResult;
 use crate::rules::{Action, Disposition, Finding, Registry};
 use crate::write::report_jsonl::{is_about_a_person, PHI_HIDDEN};
 
@@ -277,8 +278,8 @@ fn repair_fields(repair: &Repair) -> serde_json::Value {
 /// could not be read or its outputs written (the others are still scrubbed), and at once when
 /// the accounting of an input does not balance; else 1 when anything was repaired, rejected or
 /// found wrong in the envelope; else 0.
-pub fn scrub_command(files: &[String], options: crate::scrub::ScrubOptions) -> i32 {
-    use crate::scrub::{ScrubError, Scrubber};
+pub fn scrub_command(files: &[String], options: crate::pipeline::scrub::ScrubOptions) -> i32 {
+    use crate::pipeline::scrub::{ScrubError, Scrubber};
     if let Err(e) = Scrubber::check_names(files) {
         eprintln!("error: {e}");
         return EXIT_UNREADABLE;

@@ -4,7 +4,7 @@
 //!
 //! 1. **Syntax pass** ([`crate::pipeline::first_pass`], shared with `check`): reads every
 //!    segment, decides what the TA1 and 999 reject (envelope, structure and element problems;
-//!    see [`crate::acknowledge`]), builds the per-patient index the cross-claim rules read and
+//!    see [`crate::ack`]), builds the per-patient index the cross-claim rules read and
 //!    notes the dates of service for the report's header.
 //! 2. **Rule pass**: checks every claim in parallel under its profile; the worker that checked
 //!    a claim also formats its bytes in the corrected 837P, the 277CA and the report
@@ -34,16 +34,18 @@ use chrono::NaiveDateTime;
 use serde::Serialize;
 use serde_json::json;
 
-use crate::acknowledge::{Acknowledgments, InterchangeAck};
-use crate::check::{CheckError, CheckOptions, Checked, Engine, SecondPass};
-use crate::check::{ClaimResult, Input, InputError};
+use crate::ack::Rejections;
+use crate::ack::{Acknowledgments, InterchangeAck};
 use crate::model::Cents;
+use crate::pipeline::check::{CheckError, CheckOptions, Checked, Engine, SecondPass};
+use crate::pipeline::check::{Input, InputError};
 use crate::pipeline::{first_pass, FirstPassError, FirstPassFor};
 use crate::read::{Summary, UncheckedClaims};
+use crate::rules::ClaimResult;
 use crate::rules::{Disposition, Rule};
 use crate::write::ack277::{Ack277Claim, Ack277ClaimFormatter, Ack277Writer};
 use crate::write::atomic::{self, DirLock, LockError, OutputFile, Staged, State, StateError};
-use crate::write::corrected::{CorrectedClaim, CorrectedError, CorrectedWriter, Rejections};
+use crate::write::corrected::{CorrectedClaim, CorrectedError, CorrectedWriter};
 use crate::write::report_html::{self, HtmlError};
 use crate::write::report_jsonl::{Header, Outcome, ReportFragment, ReportWriter};
 use crate::write::{ack999, ta1, AckEnvelope};

@@ -1,0 +1,177 @@
+//! A narrow reading of a raw claim: only what the first pass's patient index needs (who the
+//! patient is, and each line's date, procedure, charge and units), read straight from the
+//! claim's bytes with no typed claim built and nothing allocated.
+//!
+//! It must agree with [`Claim::decode`](super::Claim::decode) on every value it gives (the
+//! index built from it is read by rules that see decoded claims); the tests below compare the
+//! two on the samples and on generated claims.
+
+use std::sync::Arc;
+
+use chrono::NaiveDate;
+
+use super::decode::shared_levels;
+use super::kind::LoopKind;
+use super::{parse_date_value, Cents, Decimal, Money, Patient, Person, RawClaim, Subscriber};
+use crate::x12::{nth_part, Segment};
+
+/// The claim-level facts the patient index needs.
+#[derive(Debug, Clone)]
+pub struct ClaimSketch {
+    /// The 2000B level, decoded once per level (shared with decoded claims).
+    pub subscriber: Arc<Subscriber>,
+    /// The 2000C level, when present.
+    pub patient: Option<Arc<Patient>>,
+    /// CLM05-3 frequency code's first byte (0 when absent).
+    pub frequency: u8,
+    /// The earliest start of the claim-level DTP*472 dates, which a line without its own
+    /// service date takes.
+    pub claim_service_date: Option<NaiveDate>,
+}
+
+impl ClaimSketch {
+    /// The person the claim is for: the 2010CA patient, else the subscriber.
+    pub fn patient_person(&self) -> &Person {
+        match &self.patient {
+            Some(p) => &p.person,
+            None => &self.subscriber.person,
+        }
+    }
+}
+
+/// One 2400 line as the patient index sees it. Byte slices borrow the raw claim.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LineSketch<'a> {
+    /// 0-based index of the line in its claim.
+    pub index: usize,
+    /// The start of the line's first DTP*472, when that date reads.
+    pub own_service_date: Option<NaiveDate>,
+    /// True when the line had a DTP*472 (even one that does not read).
+    pub has_service_date: bool,
+    /// SV101 as written; `None` when the line has no SV1 or an empty SV101.
+    pub procedure: Option<&'a [u8]>,
+    /// SV102 in cents, when present and exact.
+    pub charge: Option<Cents>,
+    /// SV104, when present and a number.
+    pub units: Option<Decimal>,
+}
+
+impl<'a> LineSketch<'a> {
+    /// The date the line was served: its own DTP*472 start, else the claim's.
+    pub fn date(&self, claim: &ClaimSketch) -> Option<NaiveDate> {
+        self.own_service_date.or(claim.claim_service_date)
+    }
+}
+
+impl RawClaim {
+    /// The claim-level facts the patient index needs, without decoding the claim.
+    pub fn sketch(&self) -> ClaimSketch {
+        let (subscriber, patient) = shared_levels(self);
+        let kinds = LoopKind::table();
+        let component = self.segments.delimiters().component;
+        let mut sketch = ClaimSketch {
+            subscriber,
+            patient,
+            frequency: 0,
+            claim_service_date: None,
+        };
+        for (seg, stored) in self.segments.iter() {
+            if kinds[usize::from(stored.loop_index)] != LoopKind::Claim {
+                continue;
+            }
+            match seg.id() {
+                b"CLM" => {
+                    let frequency = nth_part(seg.element(5), component, 3);
+                    // The first byte of the text as decoded (bad bytes replaced).
+                    let frequency = super::Text::from_bytes(frequency);
+                    sketch.frequency = frequency.bytes().next().unwrap_or(0);
+                }
+                b"DTP" if seg.element(1) == b"472" => {
+                    if let Some(from) = date_from(&seg) {
+                        sketch.claim_service_date =
+                            Some(sketch.claim_service_date.map_or(from, |d| d.min(from)));
+                    }
+                }
+                _ => {}
+            }
+        }
+        sketch
+    }
+
+    /// The CLM01 patient control number, as [`Claim::pcn`](super::Claim::pcn) gives it.
+    pub fn pcn(&self) -> super::Text {
+        let kinds = LoopKind::table();
+        let mut pcn = super::Text::EMPTY;
+        for (seg, stored) in self.segments.iter() {
+            if kinds[usize::from(stored.loop_index)] == LoopKind::Claim && seg.id() == b"CLM" {
+                pcn = super::Text::from_bytes(seg.element(1));
+            }
+        }
+        pcn
+    }
+
+    /// Calls `each` with every 2400 line of the claim, in order.
+    pub fn for_each_line<'a>(&'a self, mut each: impl FnMut(&LineSketch<'a>)) {
+        let kinds = LoopKind::table();
+        let mut current: Option<LineSketch<'a>> = None;
+        let mut count = 0;
+        for (seg, stored) in self.segments.iter() {
+            if kinds[usize::from(stored.loop_index)] != LoopKind::Line {
+                continue;
+            }
+            if seg.id() == b"LX" && stored.opens_loop {
+                if let Some(line) = current.take() {
+                    each(&line);
+                }
+                current = Some(LineSketch {
+                    index: count,
+                    ..LineSketch::default()
+                });
+                count += 1;
+            }
+            if let Some(line) = current.as_mut() {
+                read_line_segment(line, &seg);
+            }
+        }
+        if let Some(line) = current {
+            each(&line);
+        }
+    }
+}
+
+/// What a line segment adds to the line's sketch (as `decode` reads it: the last SV1 wins,
+/// the first DTP*472 is the service date).
+fn read_line_segment<'a>(line: &mut LineSketch<'a>, seg: &Segment<'a>) {
+    match seg.id() {
+        b"SV1" => {
+            let sv101 = seg.element(1);
+            line.procedure = (!sv101.is_empty()).then_some(sv101);
+            let charge = seg.element(2);
+            line.charge = if charge.is_empty() {
+                None
+            } else {
+                Money::parse(charge).as_ref().and_then(Money::cents)
+            };
+            let units = seg.element(4);
+            line.units = if units.is_empty() {
+                None
+            } else {
+                Decimal::parse(units)
+            };
+        }
+        b"DTP" if seg.element(1) == b"472" && !line.has_service_date => {
+            line.has_service_date = true;
+            line.own_service_date = date_from(seg);
+        }
+        _ => {}
+    }
+}
+
+/// The start of a DTP's date or range, when it reads.
+fn date_from(seg: &Segment<'_>) -> Option<NaiveDate> {
+    let value = seg.element(3);
+    if value.is_empty() {
+        return None;
+    }
+    parse_date_value(seg.element(2), value).map(|r| r.from)
+}

@@ -1,0 +1,47 @@
+//! One checked claim: the claim, its findings and what becomes of it.
+
+use serde::Serialize;
+
+use super::{Action, Disposition, Finding};
+use crate::diag::Diagnostic;
+use crate::model::{Cents, Claim};
+
+/// One checked claim.
+#[derive(Debug, Serialize)]
+pub struct ClaimResult {
+    /// The claim as decoded.
+    #[serde(skip)]
+    pub claim: Claim,
+    /// The profile it was checked under.
+    pub profile: String,
+    /// Its findings, in rule order.
+    pub findings: Vec<Finding>,
+    /// Accepted, repaired or rejected.
+    pub disposition: Disposition,
+    /// Element errors (X12-ELEMENT) in the claim's segments and in the levels above it seen
+    /// for the first time; they reject the transaction set in the 999.
+    pub problems: Vec<Diagnostic>,
+}
+
+impl ClaimResult {
+    /// The Medicare national amount at stake across the claim's findings (each line once; a
+    /// claim-level rejection is priced on every line, so it covers the line findings).
+    pub fn money_at_stake(&self) -> Cents {
+        let mut seen: Vec<Option<usize>> = Vec::new();
+        let mut lines = Cents(0);
+        let mut whole = Cents(0);
+        for f in &self.findings {
+            if let Some(m) = f.money_at_stake {
+                if f.action == Action::Warn || seen.contains(&f.line) {
+                    continue;
+                }
+                seen.push(f.line);
+                match f.line {
+                    Some(_) => lines.0 += m,
+                    None => whole.0 = whole.0.max(m),
+                }
+            }
+        }
+        Cents(lines.0.max(whole.0))
+    }
+}

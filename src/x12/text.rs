@@ -1,0 +1,255 @@
+//! Short element text kept inline, so decoding a claim allocates nothing per element.
+//!
+//! X12 element values are short ASCII (codes, qualifiers, ids, amounts as written): almost
+//! every one fits in [`INLINE`] bytes, which a [`Text`] keeps in place of a `String`'s
+//! pointer, length and capacity (the same 24 bytes). A longer value (a long name or note)
+//! goes to the heap once. `Text` reads like a `&str` (it derefs to one, compares with
+//! `&str` and `String`, hashes, orders and serializes as the text does), so code written
+//! against `String` fields reads it unchanged.
+
+use std::borrow::Borrow;
+use std::fmt;
+use std::hash::{Hash, Hasher};
+use std::ops::Deref;
+
+use serde::{Serialize, Serializer};
+
+/// The longest text kept inline.
+pub const INLINE: usize = 22;
+
+/// An immutable string that keeps up to [`INLINE`] bytes without a heap allocation.
+#[derive(Clone)]
+pub struct Text(Repr);
+
+#[derive(Clone)]
+enum Repr {
+    /// `bytes[..len]` is valid UTF-8.
+    Inline {
+        len: u8,
+        bytes: [u8; INLINE],
+    },
+    Heap(Box<str>),
+}
+
+impl Text {
+    /// The empty text.
+    pub const EMPTY: Text = Text(Repr::Inline {
+        len: 0,
+        bytes: [0; INLINE],
+    });
+
+    /// Element bytes as text: valid UTF-8 is kept as it is, anything else has its bad bytes
+    /// replaced (as `String::from_utf8_lossy` does), never dropped.
+    pub fn from_bytes(bytes: &[u8]) -> Text {
+        match std::str::from_utf8(bytes) {
+            Ok(s) => Text::from(s),
+            Err(_) => Text::from(String::from_utf8_lossy(bytes).as_ref()),
+        }
+    }
+
+    /// The text as a `&str`.
+    pub fn as_str(&self) -> &str {
+        match &self.0 {
+            Repr::Inline { len, bytes } => {
+                let bytes = bytes.get(..usize::from(*len)).unwrap_or_default();
+                // SAFETY: `Repr` is private and `Inline` is only made by `From<&str>`, which
+                // copies a whole `str` (valid UTF-8) into `bytes[..len]`. This runs on every
+                // read of every field, so it does not validate again.
+                unsafe { std::str::from_utf8_unchecked(bytes) }
+            }
+            Repr::Heap(s) => s,
+        }
+    }
+}
+
+impl Default for Text {
+    fn default() -> Self {
+        Text::EMPTY
+    }
+}
+
+impl From<&str> for Text {
+    fn from(s: &str) -> Text {
+        if s.len() <= INLINE {
+            let mut bytes = [0; INLINE];
+            bytes[..s.len()].copy_from_slice(s.as_bytes());
+            Text(Repr::Inline {
+                len: s.len() as u8,
+                bytes,
+            })
+        } else {
+            Text(Repr::Heap(s.into()))
+        }
+    }
+}
+
+impl From<String> for Text {
+    fn from(s: String) -> Text {
+        if s.len() <= INLINE {
+            Text::from(s.as_str())
+        } else {
+            Text(Repr::Heap(s.into_boxed_str()))
+        }
+    }
+}
+
+impl From<Text> for String {
+    fn from(t: Text) -> String {
+        t.as_str().to_string()
+    }
+}
+
+impl Deref for Text {
+    type Target = str;
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl AsRef<str> for Text {
+    fn as_ref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl AsRef<[u8]> for Text {
+    fn as_ref(&self) -> &[u8] {
+        self.as_str().as_bytes()
+    }
+}
+
+impl Borrow<str> for Text {
+    fn borrow(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl PartialEq for Text {
+    fn eq(&self, other: &Text) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl Eq for Text {}
+
+impl PartialOrd for Text {
+    fn partial_cmp(&self, other: &Text) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Text {
+    fn cmp(&self, other: &Text) -> std::cmp::Ordering {
+        self.as_str().cmp(other.as_str())
+    }
+}
+
+/// Hashes exactly as the `str` (and so the `String`) of the same text does.
+impl Hash for Text {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.as_str().hash(state);
+    }
+}
+
+impl PartialEq<str> for Text {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
+    }
+}
+
+impl PartialEq<&str> for Text {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl PartialEq<String> for Text {
+    fn eq(&self, other: &String) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl PartialEq<Text> for str {
+    fn eq(&self, other: &Text) -> bool {
+        self == other.as_str()
+    }
+}
+
+impl PartialEq<Text> for &str {
+    fn eq(&self, other: &Text) -> bool {
+        *self == other.as_str()
+    }
+}
+
+impl PartialEq<Text> for String {
+    fn eq(&self, other: &Text) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl fmt::Display for Text {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self.as_str(), f)
+    }
+}
+
+impl fmt::Debug for Text {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl Serialize for Text {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_and_long_text_read_back_as_written() {
+        for s in [
+            "",
+            "ABK",
+            "1234567890123456789012",
+            "12345678901234567890123",
+            "é",
+        ] {
+            let t = Text::from(s);
+            assert_eq!(t, s);
+            assert_eq!(t.as_str(), s);
+            assert_eq!(Text::from(s.to_string()), s);
+            assert_eq!(String::from(t.clone()), s);
+        }
+        assert_eq!(std::mem::size_of::<Text>(), std::mem::size_of::<String>());
+    }
+
+    #[test]
+    fn bad_bytes_are_replaced_as_from_utf8_lossy_does() {
+        let bytes = b"AB\xffC";
+        assert_eq!(
+            Text::from_bytes(bytes).as_str(),
+            String::from_utf8_lossy(bytes)
+        );
+    }
+
+    #[test]
+    fn hashes_and_serializes_as_a_string() {
+        use std::collections::hash_map::DefaultHasher;
+        let hash = |h: &dyn Fn(&mut DefaultHasher)| {
+            let mut s = DefaultHasher::new();
+            h(&mut s);
+            s.finish()
+        };
+        let t = Text::from("SYN000000001");
+        let s = String::from("SYN000000001");
+        assert_eq!(hash(&|h| t.hash(h)), hash(&|h| s.hash(h)));
+        assert_eq!(
+            serde_json::to_string(&t).expect("serializes"),
+            serde_json::to_string(&s).expect("serializes")
+        );
+    }
+}
