@@ -71,12 +71,13 @@ fn bin() -> &'static str {
 }
 
 /// Every output name a scrub of `NAME.*` may write.
-fn output_names() -> [String; 5] {
+fn output_names() -> [String; 6] {
     [
         format!("{NAME}.corrected.837"),
         format!("{NAME}.277"),
         format!("{NAME}.999"),
         format!("{NAME}.ta1"),
+        format!("{NAME}.report.html"),
         format!("{NAME}.report.jsonl"),
     ]
 }
@@ -224,6 +225,15 @@ fn assert_complete_report(what: &str, bytes: &[u8]) {
     );
 }
 
+/// Asserts that `bytes` are a whole `NAME.report.html` (its first and last bytes).
+fn assert_complete_html(what: &str, bytes: &[u8]) {
+    assert!(
+        bytes.starts_with(b"<!DOCTYPE html>") && bytes.trim_ascii_end().ends_with(b"</html>"),
+        "{what}: not a whole HTML page ({} bytes)",
+        bytes.len()
+    );
+}
+
 /// Asserts that every file of a complete set of outputs is whole.
 fn assert_complete_set(what: &str, files: &BTreeMap<String, Vec<u8>>) {
     assert!(
@@ -237,6 +247,8 @@ fn assert_complete_set(what: &str, files: &BTreeMap<String, Vec<u8>>) {
         let what = format!("{what}: {name}");
         if name.ends_with(".jsonl") {
             assert_complete_report(&what, bytes);
+        } else if name.ends_with(".html") {
+            assert_complete_html(&what, bytes);
         } else {
             assert_complete_x12(&what, bytes);
         }
@@ -295,6 +307,8 @@ fn check_after_kill(
             if old.get(name) != Some(&bytes) && new.get(name) != Some(&bytes) {
                 assert_complete_report(&format!("{what}: {name}"), &bytes);
             }
+        } else if name.ends_with(".html") {
+            assert_complete_html(&format!("{what}: {name}"), &bytes);
         } else {
             assert_complete_x12(&format!("{what}: {name}"), &bytes);
         }
@@ -899,6 +913,17 @@ fn pipes_and_standard_input_are_read_once_and_never_hang() {
                 serde_json::from_str::<serde_json::Value>(last).expect("JSON")["accounting"].clone()
             };
             assert_eq!(accounting(bytes), accounting(&from_file[name]));
+        } else if name.ends_with(".html") {
+            // The page names the input too: its totals must agree.
+            let totals = |b: &[u8]| {
+                let text = String::from_utf8_lossy(b).into_owned();
+                text.lines()
+                    .filter(|l| l.contains("data-total="))
+                    .map(str::to_string)
+                    .collect::<Vec<_>>()
+            };
+            assert!(!totals(bytes).is_empty(), "{name}: no totals");
+            assert_eq!(totals(bytes), totals(&from_file[name]), "{name}");
         } else {
             assert!(
                 bytes == &from_file[name],

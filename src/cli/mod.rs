@@ -77,10 +77,14 @@ pub enum Command {
         /// `text` diagnostics or `json` (JSON Lines: one finding per line, then a summary).
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
+        /// Also write the HTML report (the NAME.report.html `scrub` writes) at FILE.
+        #[arg(long, value_name = "FILE")]
+        html: Option<PathBuf>,
     },
     /// Check every claim and write, for each input NAME.ext (NAME = stdin for `-`), into the
     /// output directory: NAME.277 (277CA), NAME.999, NAME.ta1 (only when an interchange is
-    /// rejected or ISA14 asks for one), NAME.corrected.837 and NAME.report.jsonl (JSON
+    /// rejected or ISA14 asks for one), NAME.corrected.837, NAME.report.html (open it
+    /// first: totals, charts, claims with their findings) and NAME.report.jsonl (JSON
     /// Lines, docs/report-schema.md). A 277CA or corrected file with no claim is not written
     /// (the report says why). An input's outputs
     /// appear together or not at all (the report, which lists them, named last); one scrub at
@@ -332,6 +336,20 @@ pub enum Format {
     Json,
 }
 
+/// `check --html FILE`: writes the page and keeps `check`'s exit code, or 2 when it cannot.
+fn html_report(file: &str, options: CheckOptions, path: &std::path::Path, code: i32) -> i32 {
+    match crate::pipeline::check_html::write_html_report(file, options, path) {
+        Ok(()) => {
+            eprintln!("HTML report: {}", path.display());
+            code
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            EXIT_UNREADABLE
+        }
+    }
+}
+
 /// Runs a parsed command line and returns the process exit code.
 /// Parses the process's arguments and runs the command; returns the exit code.
 pub fn main() -> i32 {
@@ -371,11 +389,15 @@ pub fn run(args: Args) -> i32 {
             file,
             rules,
             format,
-        } => crate::cli::report::check_command(
-            &file,
-            &rules.into_check_options(),
-            format == Format::Json,
-        ),
+            html,
+        } => {
+            let options = rules.into_check_options();
+            let code = crate::cli::report::check_command(&file, &options, format == Format::Json);
+            match html {
+                Some(path) if code != EXIT_UNREADABLE => html_report(&file, options, &path, code),
+                _ => code,
+            }
+        }
         Command::Scrub {
             files,
             out,

@@ -8,6 +8,7 @@
 //! [`crate::pipeline::check::Engine::check_source`].
 
 pub mod check;
+pub mod check_html;
 pub mod scrub;
 
 use std::io::{self, Read};

@@ -46,6 +46,7 @@ use crate::rules::{Disposition, Rule};
 use crate::write::ack277::{Ack277Claim, Ack277ClaimFormatter, Ack277Writer};
 use crate::write::atomic::{self, DirLock, LockError, OutputFile, Staged, State, StateError};
 use crate::write::corrected::{CorrectedClaim, CorrectedError, CorrectedWriter};
+use crate::write::report_html::{self, HtmlError};
 use crate::write::report_jsonl::{Header, Outcome, ReportFragment, ReportWriter};
 use crate::write::{ack999, ta1, AckEnvelope};
 use crate::x12::ReadError;
@@ -124,6 +125,14 @@ pub enum ScrubError {
         path: String,
         /// Why.
         source: io::Error,
+    },
+    /// The HTML report could not be made from the JSON Lines report.
+    #[error("{path}: {source}")]
+    Html {
+        /// The HTML report.
+        path: String,
+        /// Why.
+        source: HtmlError,
     },
     /// The corrected file could not be made.
     #[error("{file}: {source}")]
@@ -577,6 +586,8 @@ struct OutputNames {
     ack999: String,
     ta1: String,
     report: String,
+    /// The HTML report, rendered from the report.
+    html: String,
     /// The report's name before JSON Lines: removed with the old set, first.
     legacy_report: String,
 }
@@ -589,6 +600,7 @@ impl OutputNames {
             ack999: format!("{name}.999"),
             ta1: format!("{name}.ta1"),
             report: format!("{name}.report.jsonl"),
+            html: format!("{name}.report.html"),
             legacy_report: format!("{name}.report.json"),
         }
     }
@@ -622,6 +634,23 @@ impl OutputRun {
         file.write_all(bytes)
             .map_err(|e| self.write_error(name, e))?;
         self.stage(file, name)
+    }
+
+    /// Renders `NAME.report.html` from the finished report, read back from its start, and
+    /// stages it (see [`crate::write::report_html`]).
+    fn html_from(&self, report: &mut OutputFile) -> Result<Staged, ScrubError> {
+        let n = &self.names;
+        let jsonl = report
+            .read_back()
+            .map_err(|e| self.write_error(&n.report, e))?;
+        let mut html = self.create(&n.html)?;
+        report_html::render(BufReader::new(jsonl), &mut html).map_err(|source| {
+            ScrubError::Html {
+                path: self.dir.join(&n.html).display().to_string(),
+                source,
+            }
+        })?;
+        self.stage(html, &n.html)
     }
 
     fn write_error(&self, name: &str, source: io::Error) -> ScrubError {
@@ -674,8 +703,9 @@ impl OutputRun {
                 not_written.insert(file.clone(), json!(why));
             }
         }
+        written.push(n.html.clone());
         written.push(n.report.clone());
-        let report = finished
+        let mut report = finished
             .report
             .finish(
                 acks.problems(),
@@ -702,6 +732,7 @@ impl OutputRun {
         if !ta1.is_empty() {
             staged.push(self.stage_bytes(&ta1, &n.ta1)?);
         }
+        staged.push(self.html_from(&mut report)?);
         let marker = self.stage(report, &n.report)?;
         let old = [
             n.legacy_report.as_str(),
@@ -709,6 +740,7 @@ impl OutputRun {
             n.ack277.as_str(),
             n.ack999.as_str(),
             n.ta1.as_str(),
+            n.html.as_str(),
         ];
         let outputs =
             atomic::publish_set(&self.dir, &old, staged, marker).map_err(|(path, source)| {

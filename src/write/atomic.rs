@@ -11,7 +11,7 @@
 //! # Sets that appear together: the publish protocol
 //!
 //! One input's outputs (`NAME.corrected.837`, `NAME.277`, `NAME.999`, `NAME.ta1`,
-//! `NAME.report.jsonl`) are one set. The report is the set's **completion marker**: its summary
+//! `NAME.report.html`, `NAME.report.jsonl`) are one set. The report is the set's **completion marker**: its summary
 //! line (the last) lists the outputs of its set (`outputs.written`), it is the first file of an
 //! old set to go and the last file of a new set to be named. [`publish_set`] does, in this
 //! order:
@@ -90,6 +90,16 @@ impl OutputFile {
                 })
             }
         }
+    }
+
+    /// Flushes what was written and returns a handle that reads the file from its start (the
+    /// HTML report reads the finished JSON Lines report back). The handle shares the file's
+    /// offset: call it only when nothing more is to be written, then [`OutputFile::stage`].
+    pub fn read_back(&mut self) -> io::Result<File> {
+        self.writer.flush()?;
+        let mut file = self.writer.get_ref().try_clone()?;
+        file.seek(SeekFrom::Start(0))?;
+        Ok(file)
     }
 
     /// Flushes, syncs and gives the file its final name `name` in the directory, replacing

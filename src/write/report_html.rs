@@ -1,0 +1,1140 @@
+//! `NAME.report.html`: the scrub report a person opens first, one self-contained page.
+//!
+//! The page is rendered from the finished `NAME.report.jsonl` ([`super::report_jsonl`]), read
+//! back line by line with typed structs: the JSON Lines report is the one account of a run,
+//! so the page cannot say anything the machine-readable report does not (its totals are the
+//! summary line's, its PHI policy is the report's: repairs to patient and subscriber segments
+//! arrive already hidden), and the rule pass needs no second writer on its hot path. Reading
+//! it back costs one sequential read of a file just written, once per input.
+//!
+//! Memory and size stay bounded however large the input: claims accepted with no finding are
+//! only counted, the other claims are listed up to [`MAX_CLAIM_ROWS`] (the page says how many
+//! more there are, by disposition) and problems up to [`MAX_PROBLEM_ROWS`]. Help texts are
+//! shown under each finding (they are short); the long appeal texts once each, in a legend the
+//! findings link to.
+//!
+//! The page has no external resource (inline CSS and SVG, a few lines of inline JavaScript for
+//! the table's filters) and is rendered through askama templates (`templates/`), which escape
+//! every value. Each total carries its raw number in `data-total`/`data-value` attributes, so
+//! a test can read the page's totals from the DOM and compare them with the summary line.
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::{self, BufRead, Write};
+
+use askama::Template;
+use serde::Deserialize;
+
+/// At most this many claims are listed in the claim table (the rest are counted).
+pub const MAX_CLAIM_ROWS: usize = 10_000;
+
+/// At most this many envelope, structure and element problems are listed.
+pub const MAX_PROBLEM_ROWS: usize = 1_000;
+
+/// Why the page could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum HtmlError {
+    /// The JSON Lines report could not be read.
+    #[error("cannot read the report: {0}")]
+    Read(#[source] io::Error),
+    /// A line of the report is not what the schema says.
+    #[error("report line {line}: {source}")]
+    Line {
+        /// 1-based line number in the report.
+        line: u64,
+        /// What serde said.
+        source: serde_json::Error,
+    },
+    /// The report has no header line first or no summary line last.
+    #[error("the report is incomplete: {0}")]
+    Incomplete(&'static str),
+    /// The page could not be written.
+    #[error("cannot write the HTML report: {0}")]
+    Write(#[source] io::Error),
+}
+
+// ---------------------------------------------------------------------------------------------
+// The report's lines, as docs/report-schema.md describes them (fields the page does not show
+// are not read).
+
+/// One line of `NAME.report.jsonl`.
+#[derive(Debug, Deserialize)]
+#[serde(tag = "type", rename_all = "lowercase")]
+enum Line {
+    Header(HeaderLine),
+    Set(serde::de::IgnoredAny),
+    Advice(AdviceLine),
+    Claim(ClaimLine),
+    Problem(ProblemLine),
+    Summary(SummaryLine),
+}
+
+#[derive(Debug, Deserialize)]
+struct HeaderLine {
+    version: String,
+    input: String,
+    #[serde(default)]
+    profiles: Vec<String>,
+    #[serde(default)]
+    reference_editions: Vec<EditionLine>,
+    #[serde(default)]
+    rules: BTreeMap<String, RuleInfo>,
+}
+
+#[derive(Debug, Deserialize)]
+struct EditionLine {
+    kind: String,
+    edition: String,
+    #[serde(default)]
+    source: String,
+    effective: Option<String>,
+    ends: Option<String>,
+    #[serde(default)]
+    rules: Vec<String>,
+    dates_of_service: Option<u64>,
+    #[serde(default)]
+    partial: bool,
+    #[serde(default)]
+    used_for_later_years: Vec<serde_json::Value>,
+}
+
+#[derive(Debug, Deserialize)]
+struct RuleInfo {
+    title: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct AdviceLine {
+    id: String,
+    rule: String,
+    help: String,
+    appeal: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ClaimLine {
+    claim: u64,
+    pcn: String,
+    profile: String,
+    disposition: String,
+    charge_cents: Option<i64>,
+    charge_as_read: Option<String>,
+    money_at_stake_cents: Option<i64>,
+    #[serde(default)]
+    findings: Vec<FindingLine>,
+}
+
+#[derive(Debug, Deserialize)]
+struct FindingLine {
+    rule: String,
+    action: String,
+    segment: u64,
+    #[serde(rename = "loop")]
+    loop_id: Option<String>,
+    lx: Option<u64>,
+    dos: Option<String>,
+    procedure: Option<String>,
+    message: String,
+    note: Option<String>,
+    advice: String,
+    money_at_stake_cents: Option<i64>,
+    repair: Option<RepairLine>,
+}
+
+#[derive(Debug, Deserialize)]
+struct RepairLine {
+    kind: String,
+    old: String,
+    new: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct ProblemLine {
+    rule: String,
+    severity: String,
+    line: u64,
+    segment: u64,
+    segment_id: String,
+    #[serde(rename = "loop")]
+    loop_id: Option<String>,
+    element: Option<u64>,
+    component: Option<u64>,
+    code: Option<String>,
+    message: String,
+    bad_value: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct SummaryLine {
+    accounting: AccountingLine,
+    acknowledgments: AcksLine,
+    outputs: OutputsLine,
+}
+
+/// `summary.accounting`.
+#[derive(Debug, Deserialize)]
+struct AccountingLine {
+    claims: ClaimsAccounting,
+    findings: u64,
+    problems: u64,
+    medicare_amount_at_stake_cents: i64,
+}
+
+/// `summary.accounting.claims`: claims and charges in, and where each went.
+#[derive(Debug, Deserialize)]
+struct ClaimsAccounting {
+    claims_in: u64,
+    charges_in_cents: i64,
+    corrected: u64,
+    corrected_charges_cents: i64,
+    repaired: u64,
+    removed_line_charges_cents: i64,
+    rejected_277ca: u64,
+    rejected_277ca_charges_cents: i64,
+    rejected_999: u64,
+    rejected_999_charges_cents: i64,
+    rejected_ta1: u64,
+    rejected_ta1_charges_cents: i64,
+    unpriced_claims: u64,
+    unpriced_rejected: u64,
+}
+
+#[derive(Debug, Deserialize)]
+struct AcksLine {
+    #[serde(default)]
+    interchanges: Vec<InterchangeLine>,
+}
+
+#[derive(Debug, Deserialize)]
+struct InterchangeLine {
+    control: String,
+    ta1: String,
+    #[serde(default)]
+    groups: Vec<GroupLine>,
+}
+
+#[derive(Debug, Deserialize)]
+struct GroupLine {
+    control: String,
+    ak901: String,
+    #[serde(default)]
+    sets: Vec<SetAckLine>,
+}
+
+#[derive(Debug, Deserialize)]
+struct SetAckLine {
+    control: String,
+    accepted: bool,
+    problems: u64,
+}
+
+#[derive(Debug, Deserialize)]
+struct OutputsLine {
+    #[serde(default)]
+    written: Vec<String>,
+    #[serde(default)]
+    not_written: BTreeMap<String, String>,
+}
+
+// ---------------------------------------------------------------------------------------------
+// What the template shows: every value already a display string (money formatted from exact
+// cents), every bar already measured.
+
+/// The longest bar of a chart, in pixels (the template's charts are 450 wide: labels in the
+/// first 175, then the bar, then its value).
+const BAR_SPACE: u32 = 170;
+/// The height of one bar's row, in pixels.
+const ROW_HEIGHT: u32 = 24;
+
+/// One total of the summary: `key` is its name in `data-total` (the summary's field name, or
+/// `accepted`/`rejected` for the sums the page adds), `value` the raw number.
+struct Total {
+    key: &'static str,
+    label: &'static str,
+    value: i64,
+    shown: String,
+}
+
+/// One bar of a chart.
+struct Bar {
+    label: String,
+    value: String,
+    width: u32,
+    y: u32,
+    class: &'static str,
+}
+
+/// A horizontal bar chart.
+struct Chart {
+    title: &'static str,
+    legend: &'static str,
+    bars: Vec<Bar>,
+    height: u32,
+    empty: &'static str,
+}
+
+/// A rule's line in the per-rule table.
+struct RuleRow {
+    id: String,
+    title: String,
+    findings: u64,
+    rejects: u64,
+    repairs: u64,
+    warns: u64,
+    claims: u64,
+    at_stake: String,
+}
+
+/// One listed claim.
+struct ClaimRow {
+    ordinal: u64,
+    pcn: String,
+    profile: String,
+    dos: String,
+    procedures: String,
+    disposition: &'static str,
+    disposition_label: &'static str,
+    charge: String,
+    at_stake: String,
+    rules: String,
+    findings: Vec<FindingRow>,
+}
+
+/// One finding of a listed claim.
+struct FindingRow {
+    rule: String,
+    action: String,
+    place: String,
+    message: String,
+    note: String,
+    help: String,
+    appeal_id: Option<String>,
+    at_stake: String,
+    repair: Option<RepairRow>,
+}
+
+/// A repair's old and new values (already hidden by the JSON report for patient and subscriber
+/// segments).
+struct RepairRow {
+    kind: &'static str,
+    old: String,
+    new: String,
+}
+
+/// An appeal text, once.
+struct AppealRow {
+    id: String,
+    rules: String,
+    text: String,
+}
+
+/// A reference edition the claims were judged with.
+struct EditionRow {
+    kind: String,
+    edition: String,
+    covers: String,
+    rules: String,
+    dates: String,
+    source: String,
+    note: String,
+}
+
+/// An envelope, structure or element problem.
+struct ProblemRow {
+    rule: String,
+    severity: String,
+    line: u64,
+    segment: String,
+    place: String,
+    code: String,
+    message: String,
+}
+
+/// One transaction set's acknowledgment.
+struct AckRow {
+    interchange: String,
+    ta1: String,
+    group: String,
+    ak901: String,
+    set: String,
+    accepted: bool,
+    problems: u64,
+}
+
+/// The page.
+#[derive(Template)]
+#[template(path = "report.html")]
+struct Page {
+    input: String,
+    version: String,
+    profiles: String,
+    balanced: bool,
+    claims_equation: String,
+    charges_equation: String,
+    unpriced: String,
+    totals: Vec<Total>,
+    charts: Vec<Chart>,
+    rules: Vec<RuleRow>,
+    rows: Vec<ClaimRow>,
+    not_listed: Vec<String>,
+    clean_accepted: u64,
+    appeals: Vec<AppealRow>,
+    editions: Vec<EditionRow>,
+    problems: Vec<ProblemRow>,
+    problems_not_listed: u64,
+    acks: Vec<AckRow>,
+    written: Vec<String>,
+    not_written: Vec<(String, String)>,
+    dispositions: Vec<(&'static str, &'static str)>,
+}
+
+/// The dispositions of the report, with their words on the page.
+const DISPOSITIONS: [(&str, &str); 5] = [
+    ("accepted", "accepted"),
+    ("repaired", "repaired"),
+    ("rejected_277ca", "rejected (277CA)"),
+    ("rejected_999", "rejected (999)"),
+    ("rejected_ta1", "rejected (TA1)"),
+];
+
+/// Per rule, as the claim lines are read.
+#[derive(Default)]
+struct RuleTally {
+    findings: u64,
+    rejects: u64,
+    repairs: u64,
+    warns: u64,
+    claims: u64,
+    at_stake: i64,
+}
+
+/// Per disposition, as the claim lines are read.
+#[derive(Default, Clone, Copy)]
+struct DispositionTally {
+    claims: u64,
+    charges: i64,
+}
+
+/// What is kept while the report is read: bounded by the caps, not by the input.
+#[derive(Default)]
+struct Gathered {
+    header: Option<HeaderLine>,
+    summary: Option<SummaryLine>,
+    advice: HashMap<String, AdviceLine>,
+    rules: BTreeMap<String, RuleTally>,
+    dispositions: HashMap<String, DispositionTally>,
+    rows: Vec<ClaimRow>,
+    not_listed: BTreeMap<&'static str, u64>,
+    clean_accepted: u64,
+    problems: Vec<ProblemRow>,
+    problems_not_listed: u64,
+}
+
+/// Renders the HTML report of the JSON Lines report `jsonl` into `out`.
+pub fn render(jsonl: impl BufRead, out: &mut impl Write) -> Result<(), HtmlError> {
+    let page = read_report(jsonl)?;
+    page.write_into(out).map_err(HtmlError::Write)
+}
+
+/// Reads the report and makes the page.
+fn read_report(jsonl: impl BufRead) -> Result<Page, HtmlError> {
+    let mut g = Gathered::default();
+    for (i, text) in jsonl.lines().enumerate() {
+        let text = text.map_err(HtmlError::Read)?;
+        let line = i as u64 + 1;
+        if g.summary.is_some() {
+            return Err(HtmlError::Incomplete("a line after the summary"));
+        }
+        let parsed: Line =
+            serde_json::from_str(&text).map_err(|source| HtmlError::Line { line, source })?;
+        if g.header.is_none() && !matches!(parsed, Line::Header(_)) {
+            return Err(HtmlError::Incomplete("the first line is not the header"));
+        }
+        match parsed {
+            Line::Header(h) => g.header = Some(h),
+            Line::Set(_) => {}
+            Line::Advice(a) => {
+                g.advice.insert(a.id.clone(), a);
+            }
+            Line::Claim(c) => g.claim(c),
+            Line::Problem(p) => g.problem(p),
+            Line::Summary(s) => g.summary = Some(s),
+        }
+    }
+    let header = g
+        .header
+        .take()
+        .ok_or(HtmlError::Incomplete("no header line"))?;
+    let summary = g
+        .summary
+        .take()
+        .ok_or(HtmlError::Incomplete("no summary line last"))?;
+    Ok(g.page(header, summary))
+}
+
+impl Gathered {
+    fn claim(&mut self, c: ClaimLine) {
+        let disposition = disposition_key(&c.disposition);
+        let tally = self
+            .dispositions
+            .entry(disposition.to_string())
+            .or_default();
+        tally.claims += 1;
+        tally.charges += c.charge_cents.unwrap_or(0);
+        let mut seen_rules: Vec<&str> = Vec::new();
+        for f in &c.findings {
+            let t = self.rules.entry(f.rule.clone()).or_default();
+            t.findings += 1;
+            match f.action.as_str() {
+                "reject" => t.rejects += 1,
+                "repair" => t.repairs += 1,
+                _ => t.warns += 1,
+            }
+            t.at_stake += f.money_at_stake_cents.unwrap_or(0);
+            if !seen_rules.contains(&f.rule.as_str()) {
+                seen_rules.push(&f.rule);
+                t.claims += 1;
+            }
+        }
+        if disposition == "accepted" && c.findings.is_empty() {
+            self.clean_accepted += 1;
+        } else if self.rows.len() < MAX_CLAIM_ROWS {
+            let row = self.claim_row(&c, disposition);
+            self.rows.push(row);
+        } else {
+            *self.not_listed.entry(disposition).or_default() += 1;
+        }
+    }
+
+    fn claim_row(&self, c: &ClaimLine, disposition: &'static str) -> ClaimRow {
+        let mut rules: Vec<&str> = c.findings.iter().map(|f| f.rule.as_str()).collect();
+        rules.dedup();
+        ClaimRow {
+            ordinal: c.claim,
+            pcn: c.pcn.clone(),
+            profile: c.profile.clone(),
+            dos: finding_dates(&c.findings),
+            procedures: distinct(c.findings.iter().filter_map(|f| f.procedure.as_deref())),
+            disposition,
+            disposition_label: disposition_label(disposition),
+            charge: match (c.charge_cents, &c.charge_as_read) {
+                (Some(cents), _) => dollars(cents),
+                (None, Some(raw)) => format!("{raw} (not exact in cents)"),
+                (None, None) => "none".into(),
+            },
+            at_stake: c.money_at_stake_cents.map(dollars).unwrap_or_default(),
+            rules: format!(" {} ", rules.join(" ")),
+            findings: c.findings.iter().map(|f| self.finding_row(f)).collect(),
+        }
+    }
+
+    fn finding_row(&self, f: &FindingLine) -> FindingRow {
+        let advice = self.advice.get(&f.advice);
+        let mut place = Vec::new();
+        if let Some(l) = &f.loop_id {
+            place.push(format!("loop {l}"));
+        }
+        if let Some(lx) = f.lx {
+            place.push(format!("LX {lx}"));
+        }
+        if let Some(d) = &f.dos {
+            place.push(d.clone());
+        }
+        if let Some(p) = &f.procedure {
+            place.push(p.clone());
+        }
+        place.push(format!("segment {}", f.segment));
+        FindingRow {
+            rule: f.rule.clone(),
+            action: f.action.clone(),
+            place: place.join(" · "),
+            message: f.message.clone(),
+            note: f.note.clone().unwrap_or_default(),
+            help: advice.map(|a| a.help.clone()).unwrap_or_default(),
+            appeal_id: advice
+                .filter(|a| a.appeal.is_some())
+                .map(|a| appeal_anchor(a.appeal.as_deref().unwrap_or_default())),
+            at_stake: f.money_at_stake_cents.map(dollars).unwrap_or_default(),
+            repair: f.repair.as_ref().map(|r| RepairRow {
+                kind: if r.kind == "remove_line" {
+                    "line removed"
+                } else {
+                    "value set"
+                },
+                old: r.old.clone(),
+                new: r.new.clone(),
+            }),
+        }
+    }
+
+    fn problem(&mut self, p: ProblemLine) {
+        if self.problems.len() >= MAX_PROBLEM_ROWS {
+            self.problems_not_listed += 1;
+            return;
+        }
+        let mut place = Vec::new();
+        if let Some(l) = &p.loop_id {
+            place.push(format!("loop {l}"));
+        }
+        match (p.element, p.component) {
+            (Some(e), Some(c)) if c > 0 => place.push(format!("{}-{e:02}-{c}", p.segment_id)),
+            (Some(e), _) => place.push(format!("{}-{e:02}", p.segment_id)),
+            _ => {}
+        }
+        if let Some(v) = &p.bad_value {
+            place.push(format!("value {v}"));
+        }
+        self.problems.push(ProblemRow {
+            rule: p.rule,
+            severity: p.severity,
+            line: p.line,
+            segment: format!("{} ({})", p.segment, p.segment_id),
+            place: place.join(" · "),
+            code: p.code.unwrap_or_default(),
+            message: p.message,
+        });
+    }
+
+    fn page(self, header: HeaderLine, summary: SummaryLine) -> Page {
+        let a = &summary.accounting;
+        let c = &a.claims;
+        let accepted = c.corrected.saturating_sub(c.repaired);
+        let rejected = c.rejected_277ca + c.rejected_999 + c.rejected_ta1;
+        let rejected_charges = c.rejected_277ca_charges_cents
+            + c.rejected_999_charges_cents
+            + c.rejected_ta1_charges_cents;
+        let claims_out = c.corrected + rejected;
+        let charges_out =
+            c.corrected_charges_cents + c.removed_line_charges_cents + rejected_charges;
+        let balanced = claims_out == c.claims_in && charges_out == c.charges_in_cents;
+        // The first row answers "what happened": claims and dollars in, and where they went.
+        let totals = vec![
+            count("claims_in", "claims in", c.claims_in),
+            count("accepted", "accepted unchanged", accepted),
+            count("repaired", "repaired", c.repaired),
+            count("rejected", "rejected", rejected),
+            money("charges_in_cents", "charges in", c.charges_in_cents),
+            money(
+                "corrected_charges_cents",
+                "charges going on",
+                c.corrected_charges_cents,
+            ),
+            money(
+                "rejected_charges_cents",
+                "charges rejected",
+                rejected_charges,
+            ),
+            money(
+                "removed_line_charges_cents",
+                "charges of removed lines",
+                c.removed_line_charges_cents,
+            ),
+            count("corrected", "going on (accepted + repaired)", c.corrected),
+            count("rejected_277ca", "rejected in the 277CA", c.rejected_277ca),
+            count("rejected_999", "in sets the 999 rejects", c.rejected_999),
+            count(
+                "rejected_ta1",
+                "in interchanges the TA1 rejects",
+                c.rejected_ta1,
+            ),
+            count("findings", "findings", a.findings),
+            count("problems", "envelope and structure problems", a.problems),
+            money(
+                "medicare_amount_at_stake_cents",
+                "Medicare amount at stake",
+                a.medicare_amount_at_stake_cents,
+            ),
+        ];
+        let claims_equation = format!(
+            "claims in {} = {} going on ({accepted} accepted + {} repaired) + {} rejected in the 277CA + {} in sets the 999 rejects + {} in interchanges the TA1 rejects",
+            c.claims_in, c.corrected, c.repaired, c.rejected_277ca, c.rejected_999, c.rejected_ta1
+        );
+        let charges_equation = format!(
+            "charges in {} = {} going on + {} of removed lines + {} rejected in the 277CA + {} by the 999 + {} by the TA1",
+            dollars(c.charges_in_cents),
+            dollars(c.corrected_charges_cents),
+            dollars(c.removed_line_charges_cents),
+            dollars(c.rejected_277ca_charges_cents),
+            dollars(c.rejected_999_charges_cents),
+            dollars(c.rejected_ta1_charges_cents)
+        );
+        let unpriced = if c.unpriced_claims > 0 {
+            format!(
+                "{} with a charge not exact in cents (in no charge total; {} of them rejected)",
+                claims_phrase(c.unpriced_claims),
+                c.unpriced_rejected
+            )
+        } else {
+            String::new()
+        };
+        let charts = vec![
+            self.findings_chart(),
+            self.at_stake_chart(),
+            self.disposition_chart(c),
+        ];
+        let rules = self.rule_rows(&header);
+        let not_listed = self
+            .not_listed
+            .iter()
+            .map(|(d, n)| format!("{} {} not listed", claims_phrase(*n), disposition_label(d)))
+            .collect();
+        let appeals = appeal_rows(&self.advice);
+        Page {
+            input: header.input,
+            version: header.version,
+            profiles: header.profiles.join(", "),
+            balanced,
+            claims_equation,
+            charges_equation,
+            unpriced,
+            totals,
+            charts,
+            rules,
+            rows: self.rows,
+            not_listed,
+            clean_accepted: self.clean_accepted,
+            appeals,
+            editions: header.reference_editions.iter().map(edition_row).collect(),
+            problems: self.problems,
+            problems_not_listed: self.problems_not_listed,
+            acks: ack_rows(&summary.acknowledgments),
+            written: summary.outputs.written,
+            not_written: summary.outputs.not_written.into_iter().collect(),
+            dispositions: DISPOSITIONS.to_vec(),
+        }
+    }
+
+    fn findings_chart(&self) -> Chart {
+        let mut rules: Vec<(&String, &RuleTally)> = self.rules.iter().collect();
+        rules.sort_by(|a, b| b.1.findings.cmp(&a.1.findings).then(a.0.cmp(b.0)));
+        let max = rules.first().map_or(0, |r| r.1.findings);
+        let bars = rules
+            .iter()
+            .map(|(id, t)| {
+                let class = if t.rejects > 0 {
+                    "reject"
+                } else if t.repairs > 0 {
+                    "repair"
+                } else {
+                    "warn"
+                };
+                (
+                    (*id).clone(),
+                    t.findings.to_string(),
+                    scale(t.findings, max),
+                    class,
+                )
+            })
+            .collect();
+        chart(
+            "Findings by rule",
+            "red: rejects a claim · amber: repairs · slate: warns only",
+            bars,
+            "no findings",
+        )
+    }
+
+    fn at_stake_chart(&self) -> Chart {
+        let mut rules: Vec<(&String, &RuleTally)> =
+            self.rules.iter().filter(|r| r.1.at_stake > 0).collect();
+        rules.sort_by(|a, b| b.1.at_stake.cmp(&a.1.at_stake).then(a.0.cmp(b.0)));
+        let max = rules.first().map_or(0, |r| r.1.at_stake.unsigned_abs());
+        let bars = rules
+            .iter()
+            .map(|(id, t)| {
+                (
+                    (*id).clone(),
+                    dollars(t.at_stake),
+                    scale(t.at_stake.unsigned_abs(), max),
+                    "money",
+                )
+            })
+            .collect();
+        chart(
+            "Medicare amount at stake by rule",
+            "Medicare national fee schedule amount of the lines the findings concern",
+            bars,
+            "no finding with a priced amount at stake",
+        )
+    }
+
+    fn disposition_chart(&self, c: &ClaimsAccounting) -> Chart {
+        let accepted = c.corrected.saturating_sub(c.repaired);
+        let rows = [
+            ("accepted", accepted),
+            ("repaired", c.repaired),
+            ("rejected_277ca", c.rejected_277ca),
+            ("rejected_999", c.rejected_999),
+            ("rejected_ta1", c.rejected_ta1),
+        ];
+        let max = rows.iter().map(|r| r.1).max().unwrap_or(0);
+        let bars = rows
+            .iter()
+            .map(|(key, n)| {
+                let charges = self.dispositions.get(*key).map_or(0, |t| t.charges);
+                (
+                    disposition_label(key).to_string(),
+                    format!("{n} · {}", dollars(charges)),
+                    scale(*n, max),
+                    *key,
+                )
+            })
+            .collect();
+        chart(
+            "Claims by disposition",
+            "count · charges (CLM02)",
+            bars,
+            "no claims",
+        )
+    }
+
+    fn rule_rows(&self, header: &HeaderLine) -> Vec<RuleRow> {
+        let mut rows: Vec<RuleRow> = self
+            .rules
+            .iter()
+            .map(|(id, t)| RuleRow {
+                id: id.clone(),
+                title: header
+                    .rules
+                    .get(id)
+                    .map(|r| r.title.clone())
+                    .unwrap_or_default(),
+                findings: t.findings,
+                rejects: t.rejects,
+                repairs: t.repairs,
+                warns: t.warns,
+                claims: t.claims,
+                at_stake: dollars(t.at_stake),
+            })
+            .collect();
+        rows.sort_by(|a, b| b.findings.cmp(&a.findings).then(a.id.cmp(&b.id)));
+        rows
+    }
+}
+
+/// The dates of service of the lines a claim's findings concern: `first` or `first to last`.
+/// (The claim line of the JSON report names no dates of its own: writing them for every claim
+/// would cost the report a tenth of its size.)
+fn finding_dates(findings: &[FindingLine]) -> String {
+    // `YYYY-MM-DD` sorts as text in date order.
+    let first = findings.iter().filter_map(|f| f.dos.as_deref()).min();
+    let last = findings.iter().filter_map(|f| f.dos.as_deref()).max();
+    match (first, last) {
+        (Some(first), Some(last)) if first != last => format!("{first} to {last}"),
+        (Some(first), _) => first.to_string(),
+        _ => String::new(),
+    }
+}
+
+/// Each value once, in order, joined by spaces.
+fn distinct<'a>(values: impl Iterator<Item = &'a str>) -> String {
+    let mut seen: Vec<&str> = Vec::new();
+    for v in values {
+        if !seen.contains(&v) {
+            seen.push(v);
+        }
+    }
+    seen.join(" ")
+}
+
+fn count(key: &'static str, label: &'static str, value: u64) -> Total {
+    Total {
+        key,
+        label,
+        value: i64::try_from(value).unwrap_or(i64::MAX),
+        shown: value.to_string(),
+    }
+}
+
+fn money(key: &'static str, label: &'static str, cents: i64) -> Total {
+    Total {
+        key,
+        label,
+        value: cents,
+        shown: dollars(cents),
+    }
+}
+
+/// A bar's width for `value` when `max` fills the chart.
+fn scale(value: u64, max: u64) -> u32 {
+    if max == 0 {
+        return 0;
+    }
+    // Pixels, not money: u128 keeps the product exact for any count or amount.
+    let width = u128::from(value) * u128::from(BAR_SPACE) / u128::from(max);
+    u32::try_from(width)
+        .unwrap_or(BAR_SPACE)
+        .max(u32::from(value > 0))
+}
+
+fn chart(
+    title: &'static str,
+    legend: &'static str,
+    bars: Vec<(String, String, u32, &'static str)>,
+    empty: &'static str,
+) -> Chart {
+    let bars: Vec<Bar> = bars
+        .into_iter()
+        .enumerate()
+        .map(|(i, (label, value, width, class))| Bar {
+            label,
+            value,
+            width,
+            y: i as u32 * ROW_HEIGHT,
+            class,
+        })
+        .collect();
+    let height = (bars.len() as u32 * ROW_HEIGHT).max(ROW_HEIGHT);
+    Chart {
+        title,
+        legend,
+        bars,
+        height,
+        empty,
+    }
+}
+
+/// The report's disposition as one of [`DISPOSITIONS`]; a word the schema does not have is
+/// `other` (never counted as accepted).
+fn disposition_key(word: &str) -> &'static str {
+    DISPOSITIONS
+        .iter()
+        .find(|(key, _)| *key == word)
+        .map_or("other", |(key, _)| key)
+}
+
+fn disposition_label(key: &str) -> &'static str {
+    DISPOSITIONS
+        .iter()
+        .find(|(k, _)| *k == key)
+        .map_or("other", |(_, label)| label)
+}
+
+/// `1 claim`, `2 claims`.
+fn claims_phrase(n: u64) -> String {
+    if n == 1 {
+        "1 claim".into()
+    } else {
+        format!("{n} claims")
+    }
+}
+
+/// Exact cents as dollars with thousands separators: `$1,234.50`, `-$3.25`.
+pub fn dollars(cents: i64) -> String {
+    let sign = if cents < 0 { "-" } else { "" };
+    let abs = cents.unsigned_abs();
+    let whole = (abs / 100).to_string();
+    let mut grouped = String::with_capacity(whole.len() + whole.len() / 3);
+    for (i, ch) in whole.chars().enumerate() {
+        if i > 0 && (whole.len() - i) % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(ch);
+    }
+    format!("{sign}${grouped}.{:02}", abs % 100)
+}
+
+/// The anchor of an appeal text: the same text, the same anchor.
+fn appeal_anchor(text: &str) -> String {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in text.as_bytes() {
+        hash ^= u64::from(b);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("appeal-{hash:016x}")
+}
+
+/// Each distinct appeal text once, with the rules that give it.
+fn appeal_rows(advice: &HashMap<String, AdviceLine>) -> Vec<AppealRow> {
+    let mut by_text: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for a in advice.values() {
+        if let Some(text) = &a.appeal {
+            let rules = by_text.entry(text).or_default();
+            if !rules.contains(&a.rule.as_str()) {
+                rules.push(&a.rule);
+            }
+        }
+    }
+    let mut rows: Vec<AppealRow> = by_text
+        .into_iter()
+        .map(|(text, mut rules)| {
+            rules.sort_unstable();
+            AppealRow {
+                id: appeal_anchor(text),
+                rules: rules.join(", "),
+                text: text.to_string(),
+            }
+        })
+        .collect();
+    rows.sort_by(|a, b| a.rules.cmp(&b.rules));
+    rows
+}
+
+fn edition_row(e: &EditionLine) -> EditionRow {
+    let covers = match (&e.effective, &e.ends) {
+        (Some(from), Some(to)) => format!("{from} to {to}"),
+        (Some(from), None) => format!("from {from}"),
+        (None, Some(to)) => format!("to {to}"),
+        (None, None) => "any date".into(),
+    };
+    let mut note = Vec::new();
+    if e.partial {
+        note.push("partial code set".to_string());
+    }
+    if !e.used_for_later_years.is_empty() {
+        let years: Vec<String> = e
+            .used_for_later_years
+            .iter()
+            .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string))
+            .collect();
+        note.push(format!("also used for {}", years.join(", ")));
+    }
+    EditionRow {
+        kind: e.kind.clone(),
+        edition: e.edition.clone(),
+        covers,
+        rules: e.rules.join(", "),
+        dates: e
+            .dates_of_service
+            .map(|n| n.to_string())
+            .unwrap_or_default(),
+        source: e.source.clone(),
+        note: note.join("; "),
+    }
+}
+
+fn ack_rows(acks: &AcksLine) -> Vec<AckRow> {
+    let mut rows = Vec::new();
+    for ic in &acks.interchanges {
+        if ic.groups.is_empty() {
+            rows.push(AckRow {
+                interchange: ic.control.clone(),
+                ta1: ic.ta1.clone(),
+                group: String::new(),
+                ak901: String::new(),
+                set: String::new(),
+                accepted: ic.ta1 == "A",
+                problems: 0,
+            });
+        }
+        for g in &ic.groups {
+            for s in &g.sets {
+                rows.push(AckRow {
+                    interchange: ic.control.clone(),
+                    ta1: ic.ta1.clone(),
+                    group: g.control.clone(),
+                    ak901: g.ak901.clone(),
+                    set: s.control.clone(),
+                    accepted: s.accepted,
+                    problems: s.problems,
+                });
+            }
+        }
+    }
+    rows
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dollars_are_exact_and_grouped() {
+        assert_eq!(dollars(0), "$0.00");
+        assert_eq!(dollars(5), "$0.05");
+        assert_eq!(dollars(256_500), "$2,565.00");
+        assert_eq!(dollars(12_345_678_901), "$123,456,789.01");
+        assert_eq!(dollars(-325), "-$3.25");
+        assert_eq!(dollars(i64::MIN), "-$92,233,720,368,547,758.08");
+    }
+
+    #[test]
+    fn bars_scale_to_the_largest() {
+        assert_eq!(scale(0, 0), 0);
+        assert_eq!(scale(10, 10), BAR_SPACE);
+        assert_eq!(scale(5, 10), BAR_SPACE / 2);
+        assert_eq!(scale(1, 1_000_000), 1, "a value above zero stays visible");
+        assert_eq!(scale(u64::MAX, u64::MAX), BAR_SPACE);
+    }
+
+    const HEADER: &str = r#"{"type":"header","schema":1,"tool":"scrub837","version":"0.1.0","input":"in.837","profiles":["medicare"],"reference_editions":[],"rules":{"R1":{"title":"rule <one>","family":"general"}}}"#;
+    const SUMMARY: &str = r#"{"type":"summary","accounting":{"claims":{"charges_in_cents":3000,"claims_in":3,"corrected":2,"corrected_charges_cents":2000,"rejected_277ca":1,"rejected_277ca_charges_cents":1000,"rejected_999":0,"rejected_999_charges_cents":0,"rejected_ta1":0,"rejected_ta1_charges_cents":0,"removed_line_charges_cents":0,"repaired":1,"unpriced_claims":0,"unpriced_rejected":0},"findings":2,"medicare_amount_at_stake_cents":0,"problems":0},"acknowledgments":{"interchanges":[],"problems_not_kept":0},"outputs":{"not_written":{},"written":["in.report.jsonl"]}}"#;
+
+    fn report(claims: &[&str]) -> String {
+        let mut text = format!("{HEADER}\n");
+        text.push_str(
+            r#"{"type":"advice","id":"a1","rule":"R1","help":"fix <it>","appeal":"appeal & win"}"#,
+        );
+        text.push('\n');
+        for c in claims {
+            text.push_str(c);
+            text.push('\n');
+        }
+        text.push_str(SUMMARY);
+        text.push('\n');
+        text
+    }
+
+    fn html(jsonl: &str) -> String {
+        let mut out = Vec::new();
+        render(jsonl.as_bytes(), &mut out).expect("renders");
+        String::from_utf8(out).expect("UTF-8")
+    }
+
+    const CLEAN: &str = r#"{"type":"claim","claim":1,"pcn":"CLEAN-PCN","profile":"medicare","disposition":"accepted","charge_cents":1000}"#;
+    const REJECTED: &str = r#"{"type":"claim","claim":2,"pcn":"<b>PCN2</b>","profile":"medicare","disposition":"rejected_277ca","charge_cents":1000,"findings":[{"rule":"R1","action":"reject","segment":9,"set_segment":7,"element":1,"component":0,"dos":"2026-01-07","procedure":"97012","message":"bad <thing>","advice":"a1"}]}"#;
+
+    #[test]
+    fn values_are_escaped_and_clean_claims_only_counted() {
+        let page = html(&report(&[CLEAN, REJECTED]));
+        assert!(page.contains("&#60;b&#62;PCN2&#60;/b&#62;"), "PCN escaped");
+        assert!(!page.contains("<b>PCN2</b>"));
+        assert!(page.contains("bad &#60;thing&#62;"));
+        assert!(page.contains("fix &#60;it&#62;"));
+        assert!(page.contains("appeal &#38; win"));
+        assert!(
+            !page.contains("CLEAN-PCN"),
+            "a clean accepted claim is not listed"
+        );
+        assert!(page.contains(r#"data-total="claims_in" data-value="3""#));
+        assert!(page.contains(r#"data-total="rejected_charges_cents" data-value="1000""#));
+        for external in ["http://", "https://", "src=\"", "@import", "url("] {
+            assert!(!page.contains(external), "no external resource: {external}");
+        }
+    }
+
+    #[test]
+    fn claims_beyond_the_cap_are_counted_not_listed() {
+        let rows: Vec<String> = (0..MAX_CLAIM_ROWS + 3)
+            .map(|i| REJECTED.replace(r#""claim":2"#, &format!(r#""claim":{}"#, i + 2)))
+            .collect();
+        let refs: Vec<&str> = rows.iter().map(String::as_str).collect();
+        let page = html(&report(&refs));
+        assert_eq!(
+            page.matches("<tbody class=\"claim\"").count(),
+            MAX_CLAIM_ROWS
+        );
+        assert!(
+            page.contains("3 claims rejected (277CA) not listed"),
+            "says how many more"
+        );
+    }
+
+    #[test]
+    fn an_incomplete_report_is_an_error() {
+        let no_summary = format!("{HEADER}\n{CLEAN}\n");
+        assert!(matches!(
+            render(no_summary.as_bytes(), &mut Vec::new()),
+            Err(HtmlError::Incomplete(_))
+        ));
+        let no_header = format!("{CLEAN}\n{SUMMARY}\n");
+        assert!(matches!(
+            render(no_header.as_bytes(), &mut Vec::new()),
+            Err(HtmlError::Incomplete(_))
+        ));
+        let bad = format!("{HEADER}\n{{\"type\":\"claim\"}}\n{SUMMARY}\n");
+        assert!(matches!(
+            render(bad.as_bytes(), &mut Vec::new()),
+            Err(HtmlError::Line { line: 2, .. })
+        ));
+    }
+}
