@@ -854,13 +854,13 @@ impl<'r> RulePass<'r> {
     }
 
     /// The sink of the rule pass: stops it (with the error kept) at the first failure.
-    fn take(&mut self, checked: Checked, formatted: Formatted) -> io::Result<()> {
+    fn take(&mut self, checked: &Checked, formatted: Formatted) -> io::Result<()> {
         let step = match checked {
             Checked::Envelope(seg) => self
                 .corrected
-                .envelope(&seg)
+                .envelope(seg)
                 .map_err(|e| self.corrected_error(e)),
-            Checked::Claim(result) => self.claim(&result, formatted),
+            Checked::Claim(result) => self.claim(result, formatted),
             Checked::Problem(_) => Ok(()),
         };
         step.map_err(|e| {
