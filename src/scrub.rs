@@ -740,7 +740,7 @@ impl Formats<'_> {
     /// Formats what each output holds of the claim of `result`.
     fn format(&self, result: &ClaimResult) -> Formatted {
         let outcome = outcome_of(&self.rejections, result);
-        let mut report = ReportFragment::default();
+        let mut report = ReportFragment::for_claims(1);
         report.claim(result, outcome, self.rules);
         Formatted {
             outcome: Some(outcome),

@@ -84,7 +84,7 @@
 
 use std::io::{self, BufReader, BufWriter, Cursor, Read, Seek, SeekFrom, Write};
 
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 
 use super::{AckEnvelope, SegmentWriter};
 use crate::check::ClaimResult;
@@ -279,12 +279,27 @@ pub struct Ack277ClaimFormatter {
 impl Ack277ClaimFormatter {
     /// The claim's segments, as [`Ack277Writer::add`] would write them.
     pub fn format(&self, result: &ClaimResult) -> Ack277Claim {
-        let mut w = SegmentWriter::new(self.delimiters, self.line_break);
+        let mut w = SegmentWriter::with_capacity(self.delimiters, self.line_break, CLAIM_BYTES);
         self.ctx.claim(&mut w, result);
         Ack277Claim {
             segments: w.count(),
             bytes: w.into_bytes(),
         }
+    }
+}
+
+/// Room for a claim's 2200D in one allocation (an accepted claim's takes about 150 bytes).
+const CLAIM_BYTES: usize = 512;
+
+/// Appends `date` as CCYYMMDD, as `%Y%m%d` writes it, without chrono's format parser (which
+/// runs per call and is most of a 277CA claim's formatting time).
+fn push_date8(out: &mut String, date: NaiveDate) {
+    use std::fmt::Write as _;
+    let year = date.year();
+    if (0..=9999).contains(&year) {
+        let _ = write!(out, "{year:04}{:02}{:02}", date.month(), date.day());
+    } else {
+        let _ = write!(out, "{}", date.format("%Y%m%d"));
     }
 }
 
@@ -961,7 +976,13 @@ impl Context {
                 &[status.as_slice(), date.as_bytes(), b"WQ", charge.as_bytes()],
             );
         }
-        let redact = Redactor::for_claim(claim);
+        // Only a rejected claim's messages need the patient's words redacted (an accepted
+        // claim's 277CA carries none), and gathering them allocates.
+        let redact = if rejecting.is_empty() {
+            Redactor { words: Vec::new() }
+        } else {
+            Redactor::for_claim(claim)
+        };
         for f in &rejecting {
             let status = status(w, f);
             let text = match f.line.and_then(|i| claim.lines.get(i)) {
@@ -977,8 +998,9 @@ impl Context {
         }
         let suffix = format!("-{}", claim.ordinal);
         let keep = REFERENCE_MAX.saturating_sub(suffix.len());
-        let prefix: String = self.trace.chars().take(keep).collect();
-        let ours = format!("{prefix}{suffix}");
+        let mut ours = String::with_capacity(REFERENCE_MAX.max(suffix.len()) + 4);
+        ours.extend(self.trace.chars().take(keep));
+        ours.push_str(&suffix);
         w.segment("REF", &["D9", ours.as_str()]);
         let (format, period) = self.service_period(claim);
         w.segment("DTP", &["472", format, period.as_str()]);
@@ -1012,10 +1034,11 @@ impl Context {
             let d = claim.envelope.created.unwrap_or(self.date);
             (d, d)
         });
-        (
-            "RD8",
-            format!("{}-{}", from.format("%Y%m%d"), to.format("%Y%m%d")),
-        )
+        let mut period = String::with_capacity(17);
+        push_date8(&mut period, from);
+        period.push('-');
+        push_date8(&mut period, to);
+        ("RD8", period)
     }
 
     /// 2220D for every line that has a rejecting finding, in line order.

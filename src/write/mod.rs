@@ -201,6 +201,15 @@ impl SegmentWriter {
         }
     }
 
+    /// [`SegmentWriter::new`] with room for `bytes` bytes, so that a short run of segments
+    /// is written without growing the buffer.
+    pub fn with_capacity(delimiters: Delimiters, line_break: bool, bytes: usize) -> Self {
+        Self {
+            out: Vec::with_capacity(bytes),
+            ..Self::new(delimiters, line_break)
+        }
+    }
+
     /// Writes one segment: `id`, then the elements up to the last non-empty one, then the
     /// terminator. Empty elements before a non-empty one are kept as empty positions.
     pub fn segment<E: AsRef<[u8]>>(&mut self, id: &str, elements: &[E]) {
