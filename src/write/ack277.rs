@@ -288,6 +288,20 @@ impl Ack277ClaimFormatter {
     }
 }
 
+/// `n` in decimal, written into `digits` (no allocation: the 2000D is written for every
+/// patient on the thread that appends).
+fn decimal(mut n: u64, digits: &mut [u8; 20]) -> &[u8] {
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            return &digits[at..];
+        }
+    }
+}
+
 /// Room for a claim's 2200D in one allocation (an accepted claim's takes about 150 bytes).
 const CLAIM_BYTES: usize = 512;
 
@@ -526,11 +540,24 @@ impl<S: Read + Write + Seek> Ack277Writer<S> {
             let hl = self.next_hl();
             let parent = self.provider.as_ref().map_or(0, |p| p.hl);
             patient(&mut w, hl, parent, claim);
-            self.patient = Some((
-                person.last_name.to_string(),
-                person.first_name.to_string(),
-                member.to_string(),
-            ));
+            // The last patient's strings are reused: this runs on the one thread that appends.
+            match &mut self.patient {
+                Some((last, first, m)) => {
+                    for (to, from) in [(last, &*person.last_name), (first, &*person.first_name)] {
+                        to.clear();
+                        to.push_str(from);
+                    }
+                    m.clear();
+                    m.push_str(member);
+                }
+                None => {
+                    self.patient = Some((
+                        person.last_name.to_string(),
+                        person.first_name.to_string(),
+                        member.to_string(),
+                    ))
+                }
+            }
         }
         match prepared {
             Some(formatted) => {
@@ -929,9 +956,10 @@ fn quantities(w: &mut SegmentWriter, t: &Ack277Totals, accepted: &str, rejected:
 
 /// 2000D (HL and 2100D NM1*QC) for the patient of `claim`.
 fn patient(w: &mut SegmentWriter, hl: u64, parent: u64, claim: &Claim) {
-    let hl = hl.to_string();
-    let parent = parent.to_string();
-    w.segment("HL", &[hl.as_str(), parent.as_str(), "PT"]);
+    let (mut hl_digits, mut parent_digits) = ([0; 20], [0; 20]);
+    let hl = decimal(hl, &mut hl_digits);
+    let parent = decimal(parent, &mut parent_digits);
+    w.segment("HL", &[hl, parent, b"PT"]);
     let person = claim.patient_person();
     let last = w.clean(&person.last_name, LAST_NAME_MAX);
     let first_name = w.clean(&person.first_name, FIRST_NAME_MAX);
@@ -970,7 +998,8 @@ impl Context {
                 .collect()
         };
         if rejecting.is_empty() {
-            let status = w.composite(&["A2", "20"]);
+            let component = w.delimiters().component;
+            let status = [b'A', b'2', component, b'2', b'0'];
             w.segment(
                 "STC",
                 &[status.as_slice(), date.as_bytes(), b"WQ", charge.as_bytes()],
@@ -1212,6 +1241,14 @@ impl Redactor {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn decimal_writes_numbers_as_to_string_does() {
+        for n in [0, 7, 10, 12_345, u64::MAX] {
+            let mut digits = [0; 20];
+            assert_eq!(decimal(n, &mut digits), n.to_string().as_bytes());
+        }
+    }
 
     #[test]
     fn redactor_replaces_whole_words_only() {
