@@ -266,7 +266,9 @@ impl SegmentWriter {
     /// becomes a space; runs of spaces collapse, the ends are trimmed and the text is cut to
     /// `max` characters.
     pub fn clean(&self, value: &str, max: usize) -> String {
-        let mut out = String::with_capacity(value.len().min(max));
+        // Every character written is one byte (non-ASCII becomes a space), so `value.len()`
+        // is room enough: one allocation, trimmed and cut in place.
+        let mut out = String::with_capacity(value.len());
         let mut last_space = true;
         for c in value.chars() {
             let safe = (c.is_ascii_graphic() || c == ' ') && self.is_clean(&[c as u8]);
@@ -281,9 +283,10 @@ impl SegmentWriter {
             }
             out.push(c);
         }
-        let mut out = out.trim_end().to_string();
+        out.truncate(out.trim_end().len());
         out.truncate(max);
-        out.trim_end().to_string()
+        out.truncate(out.trim_end().len());
+        out
     }
 
     /// Segments written since the writer was made or the count was last reset.
