@@ -270,10 +270,8 @@ pub fn rewritten(seg: &Segment<'_>, edits: &[Edit]) -> Vec<u8> {
     let body = seg.body();
     // Elements borrow the body; only the edited ones own bytes (this runs for every level
     // the corrected file writes, on the thread that appends).
-    let mut elements: Vec<Cow<'_, [u8]>> = body
-        .split(|&b| b == d.element)
-        .map(Cow::Borrowed)
-        .collect();
+    let mut elements: Vec<Cow<'_, [u8]>> =
+        body.split(|&b| b == d.element).map(Cow::Borrowed).collect();
     for e in edits {
         let n = usize::from(e.element());
         if elements.len() <= n {

@@ -986,9 +986,13 @@ impl Rule for NpiCheck {
 fn providers(claim: &Claim) -> impl Iterator<Item = (Option<usize>, &Provider)> {
     std::iter::once((None, &claim.billing.provider))
         .chain(claim.providers.iter().map(|p| (None, p)))
-        .chain(claim.lines.iter().enumerate().flat_map(|(i, line)| {
-            line.providers.iter().map(move |p| (Some(i), p))
-        }))
+        .chain(
+            claim
+                .lines
+                .iter()
+                .enumerate()
+                .flat_map(|(i, line)| line.providers.iter().map(move |p| (Some(i), p))),
+        )
 }
 
 /// Why `npi` is not a valid NPI, or `None` when it is.
