@@ -1025,11 +1025,13 @@ impl Context {
             elements.push(message.as_bytes());
             w.segment("STC", &elements);
         }
-        let suffix = format!("-{}", claim.ordinal);
-        let keep = REFERENCE_MAX.saturating_sub(suffix.len());
-        let mut ours = String::with_capacity(REFERENCE_MAX.max(suffix.len()) + 4);
+        let mut digits = [0; 20];
+        let ordinal = decimal(claim.ordinal, &mut digits);
+        let keep = REFERENCE_MAX.saturating_sub(ordinal.len() + 1);
+        let mut ours = String::with_capacity(REFERENCE_MAX.max(ordinal.len() + 1) + 4);
         ours.extend(self.trace.chars().take(keep));
-        ours.push_str(&suffix);
+        ours.push('-');
+        ours.extend(ordinal.iter().map(|&b| char::from(b)));
         w.segment("REF", &["D9", ours.as_str()]);
         let (format, period) = self.service_period(claim);
         w.segment("DTP", &["472", format, period.as_str()]);
@@ -1208,6 +1210,18 @@ impl Redactor {
         Redactor { words }
     }
 
+    /// True when `word`, lowercased, is one of the redacted words (an ASCII word is compared
+    /// without lowercasing a copy of it).
+    fn is_redacted(&self, word: &str) -> bool {
+        if word.is_ascii() {
+            self.words.iter().any(|w| {
+                w.len() == word.len() && w.bytes().eq(word.bytes().map(|b| b.to_ascii_lowercase()))
+            })
+        } else {
+            self.words.contains(&word.to_lowercase())
+        }
+    }
+
     /// `text` with every whole word that is one of the redacted words replaced by `XXX`.
     fn apply(&self, text: &str) -> String {
         if self.words.is_empty() {
@@ -1217,7 +1231,7 @@ impl Redactor {
         let mut word = String::new();
         let flush = |word: &mut String, out: &mut String| {
             if !word.is_empty() {
-                if self.words.contains(&word.to_lowercase()) {
+                if self.is_redacted(word) {
                     out.push_str("XXX");
                 } else {
                     out.push_str(word);
