@@ -323,8 +323,8 @@ impl Engine {
         pass: SecondPass,
         sink: &mut (impl FnMut(Checked) -> io::Result<()> + Send),
     ) -> Result<Summary, ReadError> {
-        self.check_source_with(source, index, pass, &|_| (), &mut |checked, ()| {
-            sink(checked)
+        self.run_pass(source, index, pass, &|_| (), &mut |checked| {
+            hand_out(checked, &mut |c, ()| sink(c))
         })
     }
 
@@ -332,13 +332,31 @@ impl Engine {
     /// claim's result right after it is checked, on the thread that checked it (writers
     /// format their bytes there), and `sink` gets each result with what `prepare` made for it
     /// (`T::default()` for problems and envelope segments), in input order.
+    ///
+    /// The sink only borrows each result: the results of a batch are dropped in parallel
+    /// once it is handed out, so freeing them is not left to the one thread that hands out.
     pub fn check_source_with<T: Default + Send>(
         &self,
         source: impl Read + Send,
         index: &PatientIndex,
         pass: SecondPass,
         prepare: &(impl Fn(&ClaimResult) -> T + Sync),
-        sink: &mut (impl FnMut(Checked, T) -> io::Result<()> + Send),
+        sink: &mut (impl FnMut(&Checked, T) -> io::Result<()> + Send),
+    ) -> Result<Summary, ReadError> {
+        self.run_pass(source, index, pass, prepare, &mut |checked| {
+            hand_out_borrowed(checked, sink)
+        })
+    }
+
+    /// The rule pass of [`Engine::check_source_with`], with `hand_out` giving a checked
+    /// batch to the sink (false when the sink stopped taking).
+    fn run_pass<T: Default + Send>(
+        &self,
+        source: impl Read + Send,
+        index: &PatientIndex,
+        pass: SecondPass,
+        prepare: &(impl Fn(&ClaimResult) -> T + Sync),
+        hand_out: &mut (impl FnMut(Vec<(Checked, T)>) -> bool + Send),
     ) -> Result<Summary, ReadError> {
         let mut reader = ClaimReader::new(source);
         if pass.keep_envelope {
@@ -353,7 +371,7 @@ impl Engine {
             let (checked, (sink_open, next)) = rayon::join(
                 || self.check_batch(current, index, pass, prepare),
                 || {
-                    if !hand_out(handing, sink) {
+                    if !hand_out(handing) {
                         return (false, Ok(Vec::new()));
                     }
                     (true, read_batch(&mut reader, &mut levels))
@@ -367,7 +385,7 @@ impl Engine {
             previous = checked;
             batch = next?;
         }
-        hand_out(previous, sink);
+        hand_out(previous);
         Ok(reader.summary())
     }
 
@@ -428,6 +446,22 @@ fn hand_out<T>(
     sink: &mut (impl FnMut(Checked, T) -> io::Result<()> + Send),
 ) -> bool {
     checked.into_iter().all(|(c, t)| sink(c, t).is_ok())
+}
+
+/// Hands results to a sink that borrows them, in order, then drops them in parallel (a
+/// claim's result owns many small allocations; freeing them on the handing-out thread alone
+/// would make it the bottleneck). False when the sink stopped taking.
+fn hand_out_borrowed<T>(
+    checked: Vec<(Checked, T)>,
+    sink: &mut (impl FnMut(&Checked, T) -> io::Result<()> + Send),
+) -> bool {
+    let (results, prepared): (Vec<Checked>, Vec<T>) = checked.into_iter().unzip();
+    let open = results
+        .iter()
+        .zip(prepared)
+        .all(|(c, t)| sink(c, t).is_ok());
+    results.into_par_iter().with_min_len(64).for_each(drop);
+    open
 }
 
 /// Which of a claim's levels (billing, subscriber, patient) appear for the first time with it,

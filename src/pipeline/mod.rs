@@ -58,7 +58,15 @@ pub enum FirstPassError {
 
 /// Reads `source` once: reads claims narrowly in parallel batches and feeds them, in input order, to
 /// the patient index (and for `scrub` to the acknowledgment decisions and the editions used).
-pub fn first_pass(source: impl Read, purpose: FirstPassFor) -> Result<FirstPass, FirstPassError> {
+///
+/// Reading is sequential; so that it does not wait for the batch work (nor the other way
+/// round), the next batch is read while the current one is added (`rayon::join`). Each batch
+/// keeps the envelope segments and problems read with it and gives them to the
+/// acknowledgment decisions before its claims, the order in which they were read.
+pub fn first_pass(
+    source: impl Read + Send,
+    purpose: FirstPassFor,
+) -> Result<FirstPass, FirstPassError> {
     let scrub = purpose == FirstPassFor::Scrub;
     let mut reader = ClaimReader::new(source);
     if scrub {
@@ -69,24 +77,18 @@ pub fn first_pass(source: impl Read, purpose: FirstPassFor) -> Result<FirstPass,
         acks: AckBuilder::new(),
         index: PatientIndex::new(),
         editions: EditionsUsed::default(),
-        batch: Vec::with_capacity(BATCH),
     };
     let mut levels = LevelTracker::default();
-    while let Some(event) = reader.next_event()? {
-        match event {
-            Event::Envelope(seg) => pass.acks.envelope(&seg),
-            Event::Problem(p) if scrub => pass.acks.problem(*p),
-            Event::Problem(_) => {}
-            Event::Claim(raw) => {
-                let fresh = levels.fresh(&raw);
-                pass.batch.push((*raw, fresh));
-                if pass.batch.len() == BATCH {
-                    pass.add_batch()?;
-                }
-            }
-        }
+    let mut batch = read_batch(&mut reader, &mut levels, scrub)?;
+    while !batch.is_empty() {
+        let current = std::mem::take(&mut batch);
+        let (added, next) = rayon::join(
+            || pass.add_batch(current),
+            || read_batch(&mut reader, &mut levels, scrub),
+        );
+        added?;
+        batch = next?;
     }
-    pass.add_batch()?;
     pass.acks.unchecked(reader.unchecked_claims());
     pass.index.finish()?;
     Ok(FirstPass {
@@ -96,37 +98,87 @@ pub fn first_pass(source: impl Read, purpose: FirstPassFor) -> Result<FirstPass,
     })
 }
 
+/// What the first pass reads at a time: up to [`BATCH`] claims and, for `scrub`, the
+/// envelope segments and problems read before the last of them.
+#[derive(Default)]
+struct Batch {
+    /// Envelope segments and problems, in input order (`scrub` only).
+    others: Vec<Event>,
+    /// The claims, in input order.
+    claims: Vec<(RawClaim, FreshLevels)>,
+}
+
+impl Batch {
+    /// True at the end of the input.
+    fn is_empty(&self) -> bool {
+        self.others.is_empty() && self.claims.is_empty()
+    }
+}
+
+/// Reads events until a batch holds [`BATCH`] claims or the input ends (an empty batch);
+/// envelope segments and problems are kept only for `scrub`.
+fn read_batch<R: Read>(
+    reader: &mut ClaimReader<crate::x12::SegmentReader<R>>,
+    levels: &mut LevelTracker,
+    scrub: bool,
+) -> Result<Batch, ReadError> {
+    let mut batch = Batch {
+        others: Vec::new(),
+        claims: Vec::with_capacity(BATCH),
+    };
+    while batch.claims.len() < BATCH {
+        let Some(event) = reader.next_event()? else {
+            break;
+        };
+        match event {
+            Event::Claim(raw) => {
+                let fresh = levels.fresh(&raw);
+                batch.claims.push((*raw, fresh));
+            }
+            other if scrub => batch.others.push(other),
+            Event::Problem(_) | Event::Envelope(_) => {}
+        }
+    }
+    Ok(batch)
+}
+
 /// The first pass's state between batches.
 struct Collector {
     scrub: bool,
     acks: AckBuilder,
     index: PatientIndex,
     editions: EditionsUsed,
-    batch: Vec<(RawClaim, FreshLevels)>,
 }
 
 impl Collector {
     /// Validates (for `scrub`) and reads the index facts of a batch of claims in parallel,
     /// then feeds them in order. No claim is decoded here: the element rules, the index and
     /// the editions read the raw claims.
-    fn add_batch(&mut self) -> io::Result<()> {
+    fn add_batch(&mut self, batch: Batch) -> io::Result<()> {
         let scrub = self.scrub;
+        for event in batch.others {
+            match event {
+                Event::Envelope(seg) => self.acks.envelope(&seg),
+                Event::Problem(p) => self.acks.problem(*p),
+                Event::Claim(_) => {}
+            }
+        }
         let problems: Vec<Vec<Diagnostic>> = if scrub {
-            self.batch
+            batch
+                .claims
                 .par_iter()
                 .map(|(raw, fresh)| raw_element_problems(raw, *fresh))
                 .collect()
         } else {
             Vec::new()
         };
-        add_index_facts(&mut self.index, &self.batch, |(raw, _)| raw)?;
+        add_index_facts(&mut self.index, &batch.claims, |(raw, _)| raw)?;
         if scrub {
-            for ((raw, _), problems) in self.batch.iter().zip(problems) {
+            for ((raw, _), problems) in batch.claims.iter().zip(problems) {
                 self.editions.note_raw_claim(raw);
                 self.acks.claim(raw, problems);
             }
         }
-        self.batch.clear();
         Ok(())
     }
 }

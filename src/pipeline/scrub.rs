@@ -774,7 +774,7 @@ impl Formats<'_> {
     /// Formats what each output holds of the claim of `result`.
     fn format(&self, result: &ClaimResult) -> Formatted {
         let outcome = outcome_of(&self.rejections, result);
-        let mut report = ReportFragment::default();
+        let mut report = ReportFragment::for_claims(1);
         report.claim(result, outcome, self.rules);
         Formatted {
             outcome: Some(outcome),
@@ -888,13 +888,13 @@ impl<'r> RulePass<'r> {
     }
 
     /// The sink of the rule pass: stops it (with the error kept) at the first failure.
-    fn take(&mut self, checked: Checked, formatted: Formatted) -> io::Result<()> {
+    fn take(&mut self, checked: &Checked, formatted: Formatted) -> io::Result<()> {
         let step = match checked {
             Checked::Envelope(seg) => self
                 .corrected
-                .envelope(&seg)
+                .envelope(seg)
                 .map_err(|e| self.corrected_error(e)),
-            Checked::Claim(result) => self.claim(&result, formatted),
+            Checked::Claim(result) => self.claim(result, formatted),
             Checked::Problem(_) => Ok(()),
         };
         step.map_err(|e| {

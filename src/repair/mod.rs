@@ -268,39 +268,48 @@ fn assemble(seg: &Segment<'_>, body: &[u8]) -> Vec<u8> {
 pub fn rewritten(seg: &Segment<'_>, edits: &[Edit]) -> Vec<u8> {
     let d = seg.delimiters();
     let body = seg.body();
-    let mut elements: Vec<Vec<u8>> = body
-        .split(|&b| b == d.element)
-        .map(<[u8]>::to_vec)
-        .collect();
+    // Elements borrow the body; only the edited ones own bytes (this runs for every level
+    // the corrected file writes, on the thread that appends).
+    let mut elements: Vec<Cow<'_, [u8]>> =
+        body.split(|&b| b == d.element).map(Cow::Borrowed).collect();
     for e in edits {
         let n = usize::from(e.element());
         if elements.len() <= n {
-            elements.resize(n + 1, Vec::new());
+            elements.resize(n + 1, Cow::Borrowed(&[]));
         }
         let value = e.value();
         if e.component() == 0 {
-            elements[n] = value.as_bytes().to_vec();
+            elements[n] = Cow::Owned(value.as_bytes().to_vec());
         } else {
             let c = usize::from(e.component());
-            let mut parts: Vec<Vec<u8>> = elements[n]
-                .split(|&b| b == d.component)
-                .map(<[u8]>::to_vec)
-                .collect();
+            let mut parts: Vec<&[u8]> = elements[n].split(|&b| b == d.component).collect();
             if parts.len() < c {
-                parts.resize(c, Vec::new());
+                parts.resize(c, &[]);
             }
-            parts[c - 1] = value.as_bytes().to_vec();
-            while parts.len() > 1 && parts.last().is_some_and(Vec::is_empty) {
+            parts[c - 1] = value.as_bytes();
+            while parts.len() > 1 && parts.last().is_some_and(|p| p.is_empty()) {
                 parts.pop();
             }
-            elements[n] = parts.join(&d.component);
+            let joined = parts.join(&d.component);
+            elements[n] = Cow::Owned(joined);
         }
     }
-    while elements.len() > 1 && elements.last().is_some_and(Vec::is_empty) {
+    while elements.len() > 1 && elements.last().is_some_and(|e| e.is_empty()) {
         elements.pop();
     }
-    let new_body = elements.join(&d.element);
-    assemble(seg, &new_body)
+    // As `assemble` writes it: the body, the terminator and the input's line break.
+    let line_break = line_break(seg);
+    let body_len = elements.iter().map(|e| e.len() + 1).sum::<usize>();
+    let mut out = Vec::with_capacity(body_len + line_break.len());
+    for (i, element) in elements.iter().enumerate() {
+        if i > 0 {
+            out.push(d.element);
+        }
+        out.extend_from_slice(element);
+    }
+    out.push(d.segment);
+    out.extend_from_slice(line_break);
+    out
 }
 
 #[cfg(test)]

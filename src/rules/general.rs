@@ -575,10 +575,18 @@ fn code_problem(code: &str, icd: &IcdCodeSets, date: NaiveDate) -> Option<DxProb
     if code.is_empty() {
         return None;
     }
-    let shown = IcdEdition::display(code);
     let well_written = code
         .bytes()
         .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
+    let choice = icd.edition_for(date);
+    // Most codes are billable: decide that before formatting anything a finding would say.
+    if well_written
+        && !choice.before_oldest
+        && matches!(choice.edition.status(code), CodeStatus::Billable)
+    {
+        return None;
+    }
+    let shown = IcdEdition::display(code);
     if !well_written {
         return Some(DxProblem {
             message: format!("diagnosis '{code}' is not written as HI requires (capitals and digits, no decimal point)"),
@@ -587,7 +595,6 @@ fn code_problem(code: &str, icd: &IcdCodeSets, date: NaiveDate) -> Option<DxProb
             warn: false,
         });
     }
-    let choice = icd.edition_for(date);
     let edition = choice.edition;
     let note = edition_note(&choice, date);
     if choice.before_oldest {
@@ -976,13 +983,16 @@ impl Rule for NpiCheck {
 }
 
 /// Every provider of the claim with the line it belongs to: billing, 2310x, then 2420x.
-fn providers(claim: &Claim) -> Vec<(Option<usize>, &Provider)> {
-    let mut all = vec![(None, &claim.billing.provider)];
-    all.extend(claim.providers.iter().map(|p| (None, p)));
-    for (i, line) in claim.lines.iter().enumerate() {
-        all.extend(line.providers.iter().map(|p| (Some(i), p)));
-    }
-    all
+fn providers(claim: &Claim) -> impl Iterator<Item = (Option<usize>, &Provider)> {
+    std::iter::once((None, &claim.billing.provider))
+        .chain(claim.providers.iter().map(|p| (None, p)))
+        .chain(
+            claim
+                .lines
+                .iter()
+                .enumerate()
+                .flat_map(|(i, line)| line.providers.iter().map(move |p| (Some(i), p))),
+        )
 }
 
 /// Why `npi` is not a valid NPI, or `None` when it is.
@@ -995,16 +1005,13 @@ fn npi_problem(npi: &str) -> Option<&'static str> {
 
 /// The Luhn check over `80840` + the first nine digits, as CMS specifies for NPIs.
 fn npi_check_digit_ok(npi: &str) -> bool {
-    let digits: Vec<u32> = b"80840"
+    let sum: u32 = b"80840"
         .iter()
         .chain(npi.as_bytes())
         .map(|&b| u32::from(b.wrapping_sub(b'0')))
-        .collect();
-    let sum: u32 = digits
-        .iter()
         .rev()
         .enumerate()
-        .map(|(k, &d)| match (k % 2 == 1, d * 2) {
+        .map(|(k, d)| match (k % 2 == 1, d * 2) {
             (true, doubled) if doubled > 9 => doubled - 9,
             (true, doubled) => doubled,
             (false, _) => d,

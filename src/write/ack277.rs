@@ -84,7 +84,7 @@
 
 use std::io::{self, BufReader, BufWriter, Cursor, Read, Seek, SeekFrom, Write};
 
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 
 use super::{AckEnvelope, SegmentWriter};
 use crate::model::{Cents, Claim, Money, ServiceLine};
@@ -279,12 +279,41 @@ pub struct Ack277ClaimFormatter {
 impl Ack277ClaimFormatter {
     /// The claim's segments, as [`Ack277Writer::add`] would write them.
     pub fn format(&self, result: &ClaimResult) -> Ack277Claim {
-        let mut w = SegmentWriter::new(self.delimiters, self.line_break);
+        let mut w = SegmentWriter::with_capacity(self.delimiters, self.line_break, CLAIM_BYTES);
         self.ctx.claim(&mut w, result);
         Ack277Claim {
             segments: w.count(),
             bytes: w.into_bytes(),
         }
+    }
+}
+
+/// `n` in decimal, written into `digits` (no allocation: the 2000D is written for every
+/// patient on the thread that appends).
+fn decimal(mut n: u64, digits: &mut [u8; 20]) -> &[u8] {
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            return &digits[at..];
+        }
+    }
+}
+
+/// Room for a claim's 2200D in one allocation (an accepted claim's takes about 150 bytes).
+const CLAIM_BYTES: usize = 512;
+
+/// Appends `date` as CCYYMMDD, as `%Y%m%d` writes it, without chrono's format parser (which
+/// runs per call and is most of a 277CA claim's formatting time).
+fn push_date8(out: &mut String, date: NaiveDate) {
+    use std::fmt::Write as _;
+    let year = date.year();
+    if (0..=9999).contains(&year) {
+        let _ = write!(out, "{year:04}{:02}{:02}", date.month(), date.day());
+    } else {
+        let _ = write!(out, "{}", date.format("%Y%m%d"));
     }
 }
 
@@ -511,11 +540,24 @@ impl<S: Read + Write + Seek> Ack277Writer<S> {
             let hl = self.next_hl();
             let parent = self.provider.as_ref().map_or(0, |p| p.hl);
             patient(&mut w, hl, parent, claim);
-            self.patient = Some((
-                person.last_name.to_string(),
-                person.first_name.to_string(),
-                member.to_string(),
-            ));
+            // The last patient's strings are reused: this runs on the one thread that appends.
+            match &mut self.patient {
+                Some((last, first, m)) => {
+                    for (to, from) in [(last, &*person.last_name), (first, &*person.first_name)] {
+                        to.clear();
+                        to.push_str(from);
+                    }
+                    m.clear();
+                    m.push_str(member);
+                }
+                None => {
+                    self.patient = Some((
+                        person.last_name.to_string(),
+                        person.first_name.to_string(),
+                        member.to_string(),
+                    ))
+                }
+            }
         }
         match prepared {
             Some(formatted) => {
@@ -914,9 +956,10 @@ fn quantities(w: &mut SegmentWriter, t: &Ack277Totals, accepted: &str, rejected:
 
 /// 2000D (HL and 2100D NM1*QC) for the patient of `claim`.
 fn patient(w: &mut SegmentWriter, hl: u64, parent: u64, claim: &Claim) {
-    let hl = hl.to_string();
-    let parent = parent.to_string();
-    w.segment("HL", &[hl.as_str(), parent.as_str(), "PT"]);
+    let (mut hl_digits, mut parent_digits) = ([0; 20], [0; 20]);
+    let hl = decimal(hl, &mut hl_digits);
+    let parent = decimal(parent, &mut parent_digits);
+    w.segment("HL", &[hl, parent, b"PT"]);
     let person = claim.patient_person();
     let last = w.clean(&person.last_name, LAST_NAME_MAX);
     let first_name = w.clean(&person.first_name, FIRST_NAME_MAX);
@@ -955,13 +998,20 @@ impl Context {
                 .collect()
         };
         if rejecting.is_empty() {
-            let status = w.composite(&["A2", "20"]);
+            let component = w.delimiters().component;
+            let status = [b'A', b'2', component, b'2', b'0'];
             w.segment(
                 "STC",
                 &[status.as_slice(), date.as_bytes(), b"WQ", charge.as_bytes()],
             );
         }
-        let redact = Redactor::for_claim(claim);
+        // Only a rejected claim's messages need the patient's words redacted (an accepted
+        // claim's 277CA carries none), and gathering them allocates.
+        let redact = if rejecting.is_empty() {
+            Redactor { words: Vec::new() }
+        } else {
+            Redactor::for_claim(claim)
+        };
         for f in &rejecting {
             let status = status(w, f);
             let text = match f.line.and_then(|i| claim.lines.get(i)) {
@@ -975,10 +1025,13 @@ impl Context {
             elements.push(message.as_bytes());
             w.segment("STC", &elements);
         }
-        let suffix = format!("-{}", claim.ordinal);
-        let keep = REFERENCE_MAX.saturating_sub(suffix.len());
-        let prefix: String = self.trace.chars().take(keep).collect();
-        let ours = format!("{prefix}{suffix}");
+        let mut digits = [0; 20];
+        let ordinal = decimal(claim.ordinal, &mut digits);
+        let keep = REFERENCE_MAX.saturating_sub(ordinal.len() + 1);
+        let mut ours = String::with_capacity(REFERENCE_MAX.max(ordinal.len() + 1) + 4);
+        ours.extend(self.trace.chars().take(keep));
+        ours.push('-');
+        ours.extend(ordinal.iter().map(|&b| char::from(b)));
         w.segment("REF", &["D9", ours.as_str()]);
         let (format, period) = self.service_period(claim);
         w.segment("DTP", &["472", format, period.as_str()]);
@@ -1012,10 +1065,11 @@ impl Context {
             let d = claim.envelope.created.unwrap_or(self.date);
             (d, d)
         });
-        (
-            "RD8",
-            format!("{}-{}", from.format("%Y%m%d"), to.format("%Y%m%d")),
-        )
+        let mut period = String::with_capacity(17);
+        push_date8(&mut period, from);
+        period.push('-');
+        push_date8(&mut period, to);
+        ("RD8", period)
     }
 
     /// 2220D for every line that has a rejecting finding, in line order.
@@ -1156,6 +1210,18 @@ impl Redactor {
         Redactor { words }
     }
 
+    /// True when `word`, lowercased, is one of the redacted words (an ASCII word is compared
+    /// without lowercasing a copy of it).
+    fn is_redacted(&self, word: &str) -> bool {
+        if word.is_ascii() {
+            self.words.iter().any(|w| {
+                w.len() == word.len() && w.bytes().eq(word.bytes().map(|b| b.to_ascii_lowercase()))
+            })
+        } else {
+            self.words.contains(&word.to_lowercase())
+        }
+    }
+
     /// `text` with every whole word that is one of the redacted words replaced by `XXX`.
     fn apply(&self, text: &str) -> String {
         if self.words.is_empty() {
@@ -1165,7 +1231,7 @@ impl Redactor {
         let mut word = String::new();
         let flush = |word: &mut String, out: &mut String| {
             if !word.is_empty() {
-                if self.words.contains(&word.to_lowercase()) {
+                if self.is_redacted(word) {
                     out.push_str("XXX");
                 } else {
                     out.push_str(word);
@@ -1189,6 +1255,14 @@ impl Redactor {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn decimal_writes_numbers_as_to_string_does() {
+        for n in [0, 7, 10, 12_345, u64::MAX] {
+            let mut digits = [0; 20];
+            assert_eq!(decimal(n, &mut digits), n.to_string().as_bytes());
+        }
+    }
 
     #[test]
     fn redactor_replaces_whole_words_only() {

@@ -33,6 +33,7 @@
 //!   is otherwise written byte for byte as read, with the input's delimiters, so a clean file
 //!   with nothing to correct comes out identical.
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 use std::io::{self, Seek, SeekFrom, Write};
 use std::sync::Arc;
@@ -471,19 +472,30 @@ impl<W: Write + Seek> CorrectedWriter<W> {
         let mut child_code_at = None;
         for (seg, stored) in table.iter() {
             let number = stored.position.segment;
-            let mut edits = plan.edits(number).to_vec();
+            let planned = plan.edits(number);
             let opens_level = seg.id() == b"HL" && stored.opens_loop;
-            if opens_level {
-                // The levels written are numbered anew: rejected claims leave levels out.
-                edits.push(Edit::Renumber {
-                    element: 1,
-                    number: Some(hl),
-                });
-                edits.push(Edit::Renumber {
-                    element: 2,
-                    number: parent,
-                });
-            }
+            // The levels written are numbered anew: rejected claims leave levels out. (A
+            // level's HL rarely has repairs of its own: then no list is allocated.)
+            let numbers;
+            let edits: Cow<'_, [Edit]> = if opens_level {
+                numbers = [
+                    Edit::Renumber {
+                        element: 1,
+                        number: Some(hl),
+                    },
+                    Edit::Renumber {
+                        element: 2,
+                        number: parent,
+                    },
+                ];
+                if planned.is_empty() {
+                    Cow::Borrowed(&numbers[..])
+                } else {
+                    Cow::Owned(planned.iter().chain(&numbers).cloned().collect())
+                }
+            } else {
+                Cow::Borrowed(planned)
+            };
             let bytes = repair::apply(&seg, &edits, number).map_err(|e| repair_error(result, e))?;
             let code = seg.element(4);
             if opens_level && code.len() == 1 {

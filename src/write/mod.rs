@@ -202,6 +202,15 @@ impl SegmentWriter {
         }
     }
 
+    /// [`SegmentWriter::new`] with room for `bytes` bytes, so that a short run of segments
+    /// is written without growing the buffer.
+    pub fn with_capacity(delimiters: Delimiters, line_break: bool, bytes: usize) -> Self {
+        Self {
+            out: Vec::with_capacity(bytes),
+            ..Self::new(delimiters, line_break)
+        }
+    }
+
     /// Writes one segment: `id`, then the elements up to the last non-empty one, then the
     /// terminator. Empty elements before a non-empty one are kept as empty positions.
     pub fn segment<E: AsRef<[u8]>>(&mut self, id: &str, elements: &[E]) {
@@ -258,7 +267,9 @@ impl SegmentWriter {
     /// becomes a space; runs of spaces collapse, the ends are trimmed and the text is cut to
     /// `max` characters.
     pub fn clean(&self, value: &str, max: usize) -> String {
-        let mut out = String::with_capacity(value.len().min(max));
+        // Every character written is one byte (non-ASCII becomes a space), so `value.len()`
+        // is room enough: one allocation, trimmed and cut in place.
+        let mut out = String::with_capacity(value.len());
         let mut last_space = true;
         for c in value.chars() {
             let safe = (c.is_ascii_graphic() || c == ' ') && self.is_clean(&[c as u8]);
@@ -273,9 +284,10 @@ impl SegmentWriter {
             }
             out.push(c);
         }
-        let mut out = out.trim_end().to_string();
+        out.truncate(out.trim_end().len());
         out.truncate(max);
-        out.trim_end().to_string()
+        out.truncate(out.trim_end().len());
+        out
     }
 
     /// Segments written since the writer was made or the count was last reset.

@@ -103,7 +103,19 @@ struct AdviceRef {
     line: Range<usize>,
 }
 
+/// Room for one claim line (most are under 400 bytes), so a line is written without
+/// growing its buffer.
+const CLAIM_LINE_BYTES: usize = 512;
+
 impl ReportFragment {
+    /// An empty fragment with room for the lines of `claims` claims.
+    pub fn for_claims(claims: usize) -> Self {
+        ReportFragment {
+            lines: Vec::with_capacity(claims * CLAIM_LINE_BYTES),
+            ..ReportFragment::default()
+        }
+    }
+
     /// True when no claim was added since the last [`ReportFragment::clear`].
     pub fn is_empty(&self) -> bool {
         self.lines.is_empty()
