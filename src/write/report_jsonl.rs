@@ -33,7 +33,7 @@ use std::sync::Arc;
 use chrono::{Datelike, NaiveDate};
 use serde_json::Value;
 
-use crate::diag::{Diagnostic as Problem, Severity};
+use crate::diag::{Diagnostic, Severity};
 use crate::model::{Claim, SetContext};
 use crate::rules::index::line_date;
 use crate::rules::ClaimResult;
@@ -241,7 +241,7 @@ impl<W: Write> ReportWriter<W> {
     /// summary line (`accounting`, `acknowledgments` and `outputs` as given).
     pub fn finish<'p>(
         mut self,
-        problems: impl Iterator<Item = &'p Problem>,
+        problems: impl Iterator<Item = &'p Diagnostic>,
         accounting: &Value,
         acknowledgments: &Value,
         outputs: &Value,
@@ -486,7 +486,7 @@ fn finding_json(out: &mut Vec<u8>, claim: &Claim, rules: &[Box<dyn Rule>], f: &F
 }
 
 /// One problem's line and a newline (the only place the report reads a problem's fields).
-fn problem_line(out: &mut Vec<u8>, p: &Problem) {
+fn problem_line(out: &mut Vec<u8>, p: &Diagnostic) {
     let mut o = Obj::new(out);
     o.str("type", "problem");
     o.str("rule", p.rule);
