@@ -3,9 +3,12 @@
 //! Exit codes: 0 nothing to report, 1 findings, 2 the input could not be read.
 
 pub mod config;
+pub mod findings;
 pub mod help;
 pub mod report;
 pub mod show;
+pub mod summary;
+pub mod term;
 pub mod tools;
 
 use std::fs::File;
@@ -80,6 +83,9 @@ pub enum Command {
         /// Also write the HTML report (the NAME.report.html `scrub` writes) at FILE.
         #[arg(long, value_name = "FILE")]
         html: Option<PathBuf>,
+        /// Colour, quiet, verbose, PHI.
+        #[command(flatten)]
+        term: term::TermArgs,
     },
     /// Check every claim and write, for each input NAME.ext (NAME = stdin for `-`), into the
     /// output directory: NAME.277 (277CA), NAME.999, NAME.ta1 (only when an interchange is
@@ -135,6 +141,9 @@ pub enum Command {
         /// reproducible outputs.
         #[arg(long, value_parser = parse_ack_time)]
         ack_time: Option<chrono::NaiveDateTime>,
+        /// Colour, quiet, verbose, PHI.
+        #[command(flatten)]
+        term: term::TermArgs,
     },
     /// List every rule: id, action per profile, one-line summary; with `--config`, only what
     /// that configuration changes.
@@ -390,9 +399,11 @@ pub fn run(args: Args) -> i32 {
             rules,
             format,
             html,
+            term,
         } => {
             let options = rules.into_check_options();
-            let code = crate::cli::report::check_command(&file, &options, format == Format::Json);
+            let json = format == Format::Json;
+            let code = crate::cli::report::check_command(&file, &options, json, &term);
             match html {
                 Some(path) if code != EXIT_UNREADABLE => html_report(&file, options, &path, code),
                 _ => code,
@@ -411,6 +422,7 @@ pub fn run(args: Args) -> i32 {
             first_control,
             wait,
             ack_time,
+            term,
         } => {
             let options = crate::pipeline::scrub::ScrubOptions {
                 check: rules.into_check_options(),
@@ -427,7 +439,7 @@ pub fn run(args: Args) -> i32 {
                 wait_for_lock: wait,
                 created: ack_time,
             };
-            crate::cli::report::scrub_command(&files, options)
+            crate::cli::report::scrub_command(&files, options, &term)
         }
         Command::Rules { config: None } => crate::cli::report::rules_command(),
         Command::Rules {

@@ -1,18 +1,21 @@
 //! What `check`, `rules` and `explain` print: diagnostics a person reads, JSON Lines for
 //! programs, and the closing summary. No patient names or member ids are ever printed.
 
-use std::io::{self, BufWriter, Write};
+use std::io::{self, BufWriter, Seek, SeekFrom, Write};
 
 use serde_json::json;
 
-use crate::cli::{render_problem, EXIT_CLEAN, EXIT_FINDINGS, EXIT_UNREADABLE};
+use crate::cli::findings::FindingsWriter;
+use crate::cli::summary::Tally;
+use crate::cli::term::{Term, TermArgs};
+use crate::cli::{EXIT_CLEAN, EXIT_FINDINGS, EXIT_UNREADABLE};
 use crate::diag::{Repair, RepairKind};
 use crate::model::{Cents, Claim};
 use crate::pipeline::check::{CheckOptions, Checked, Engine};
 use crate::reference::EditionsUsed;
 use crate::rules::registry::Declaration;
 use crate::rules::ClaimResult;
-use crate::rules::{Action, Disposition, Finding, Registry};
+use crate::rules::{Disposition, Finding, Registry};
 use crate::write::report_jsonl::{is_about_a_person, PHI_HIDDEN};
 
 /// Totals of a check run.
@@ -43,7 +46,7 @@ impl Totals {
 }
 
 /// `scrub837 check`: returns the exit code.
-pub fn check_command(file: &str, options: &CheckOptions, json: bool) -> i32 {
+pub fn check_command(file: &str, options: &CheckOptions, json: bool, term: &TermArgs) -> i32 {
     let engine = match Engine::new(options) {
         Ok(e) => e,
         Err(e) => {
@@ -51,6 +54,95 @@ pub fn check_command(file: &str, options: &CheckOptions, json: bool) -> i32 {
             return EXIT_UNREADABLE;
         }
     };
+    if json {
+        json_check(&engine, file)
+    } else {
+        text_check(&engine, file, Term::for_stdout(term))
+    }
+}
+
+/// `check` for a person, on standard output: the summary first, then the diagnostics grouped
+/// by claim (spooled to a temporary file meanwhile, so memory stays small), then the legend.
+fn text_check(engine: &Engine, file: &str, term: Term) -> i32 {
+    let name = if file == "-" { "<stdin>" } else { file };
+    let spool = match tempfile::tempfile() {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("error: cannot create a temporary file (TMPDIR chooses where): {e}");
+            return EXIT_UNREADABLE;
+        }
+    };
+    let mut writer = FindingsWriter::new(BufWriter::new(spool), term);
+    let mut tally = Tally::default();
+    let mut editions = EditionsUsed::default();
+    let result = engine.check_path(file, |checked| {
+        match checked {
+            Checked::Claim(result) => {
+                let fate = if result.disposition == Disposition::Rejected {
+                    "rejected"
+                } else if result.disposition == Disposition::Repaired {
+                    "repaired"
+                } else {
+                    "accepted"
+                };
+                tally.claim(name, &result, None);
+                editions.note_claim(&result.claim);
+                if !term.quiet {
+                    writer.claim(name, &result, fate)?;
+                }
+            }
+            Checked::Problem(p) => {
+                tally.problem();
+                if !term.quiet {
+                    writer.problem(name, &p)?;
+                }
+            }
+            Checked::Envelope(_) => {}
+        }
+        Ok(())
+    });
+    if let Err(e) = result {
+        eprintln!("error: {e}");
+        return EXIT_UNREADABLE;
+    }
+    if tally.claims() > 0 {
+        tally.editions(editions.to_line(engine.reference()));
+    }
+    tally.file_done(name, Vec::new());
+    let summary = tally.render("check", &engine.reference().fees, term.paint);
+    let code = if tally.rejected() + tally.repaired() + tally.problems() > 0 {
+        EXIT_FINDINGS
+    } else {
+        EXIT_CLEAN
+    };
+    match print_run(io::stdout().lock(), &summary, writer) {
+        Ok(()) => code,
+        Err(e) if crate::cli::is_closed_pipe(&e) => EXIT_CLEAN,
+        Err(e) => {
+            eprintln!("error: cannot print the diagnostics: {e}");
+            EXIT_UNREADABLE
+        }
+    }
+}
+
+/// Writes the summary, then the spooled diagnostics, then the legend.
+fn print_run(
+    mut out: impl Write,
+    summary: &str,
+    writer: FindingsWriter<BufWriter<std::fs::File>>,
+) -> io::Result<()> {
+    out.write_all(summary.as_bytes())?;
+    let legend = writer.legend();
+    let mut spool = writer.into_inner().into_inner().map_err(|e| e.into_error())?;
+    spool.seek(SeekFrom::Start(0))?;
+    io::copy(&mut spool, &mut out)?;
+    out.write_all(legend.as_bytes())?;
+    out.flush()
+}
+
+/// `check --format json`: one finding per line on standard output as it is found, then the
+/// summary record; the one-line summary on standard error.
+fn json_check(engine: &Engine, file: &str) -> i32 {
     let name = if file == "-" { "<stdin>" } else { file };
     // Not a locked handle: the sink may run on a worker thread (one at a time).
     let mut out = BufWriter::with_capacity(256 * 1024, io::stdout());
@@ -67,35 +159,23 @@ pub fn check_command(file: &str, options: &CheckOptions, json: bool) -> i32 {
                 editions.note_claim(&result.claim);
                 totals.problems += result.problems.len() as u64;
                 for p in &result.problems {
-                    if json {
-                        writeln!(
-                            out,
-                            "{}",
-                            json!({"type": "problem", "file": name, "claim": result.claim.ordinal, "problem": p})
-                        )?;
-                    } else {
-                        write!(out, "{}", render_problem(name, p))?;
-                    }
+                    writeln!(
+                        out,
+                        "{}",
+                        json!({"type": "problem", "file": name, "claim": result.claim.ordinal, "problem": p})
+                    )?;
                 }
                 for f in &result.findings {
-                    if json {
-                        writeln!(out, "{}", finding_json(name, &result, f))?;
-                    } else {
-                        write!(out, "{}", finding_text(name, &result, f))?;
-                    }
+                    writeln!(out, "{}", finding_json(name, &result, f))?;
                 }
             }
             Checked::Problem(p) => {
                 totals.problems += 1;
-                if json {
-                    writeln!(
-                        out,
-                        "{}",
-                        json!({"type": "problem", "file": name, "problem": p})
-                    )?;
-                } else {
-                    write!(out, "{}", render_problem(name, &p))?;
-                }
+                writeln!(
+                    out,
+                    "{}",
+                    json!({"type": "problem", "file": name, "problem": p})
+                )?;
             }
             Checked::Envelope(_) => {}
         }
@@ -122,26 +202,21 @@ pub fn check_command(file: &str, options: &CheckOptions, json: bool) -> i32 {
                 summary.interchanges,
                 summary.transaction_sets
             );
-            if json {
-                let record = json!({
-                    "type": "summary",
-                    "file": name,
-                    "claims": totals.claims,
-                    "accepted": totals.accepted,
-                    "repaired": totals.repaired,
-                    "rejected": totals.rejected,
-                    "findings": totals.findings,
-                    "problems": totals.problems,
-                    "charges_cents": totals.charges.0,
-                    "money_at_stake_cents": totals.at_stake.0,
-                    "reference_editions": editions.to_json(engine.reference()),
-                });
-                let _ = writeln!(io::stdout(), "{record}");
-            }
+            let record = json!({
+                "type": "summary",
+                "file": name,
+                "claims": totals.claims,
+                "accepted": totals.accepted,
+                "repaired": totals.repaired,
+                "rejected": totals.rejected,
+                "findings": totals.findings,
+                "problems": totals.problems,
+                "charges_cents": totals.charges.0,
+                "money_at_stake_cents": totals.at_stake.0,
+                "reference_editions": editions.to_json(engine.reference()),
+            });
+            let _ = writeln!(io::stdout(), "{record}");
             eprintln!("{line}");
-            if !json && totals.claims > 0 {
-                eprintln!("{}", editions.to_line(engine.reference()));
-            }
             if totals.repaired + totals.rejected + totals.problems > 0 {
                 EXIT_FINDINGS
             } else {
@@ -153,71 +228,6 @@ pub fn check_command(file: &str, options: &CheckOptions, json: bool) -> i32 {
             EXIT_UNREADABLE
         }
     }
-}
-
-fn level(action: Action) -> &'static str {
-    match action {
-        Action::Reject => "error",
-        Action::Repair => "repair",
-        Action::Warn | Action::Off => "warning",
-    }
-}
-
-/// One finding as a diagnostic, location first, then `note:` and `help:` lines.
-pub(crate) fn finding_text(file: &str, result: &ClaimResult, f: &Finding) -> String {
-    let claim = &result.claim;
-    let mut text = format!(
-        "{file}:{}: {}[{}]: {}\n",
-        f.at.segment,
-        level(f.action),
-        f.rule,
-        f.message
-    );
-    let mut text_note = format!(
-        "  = note: claim {} (#{}), profile {}",
-        claim.pcn(),
-        claim.ordinal,
-        result.profile
-    );
-    match &f.note {
-        Some(extra) => {
-            text_note.push_str("; ");
-            text_note.push_str(extra);
-        }
-        None => {
-            if let Some(n) = f
-                .line
-                .and_then(|i| claim.lines.get(i))
-                .and_then(|l| l.number.value)
-            {
-                text_note.push_str(&format!(", loop 2400 (LX {n})"));
-            }
-        }
-    }
-    text.push_str(&text_note);
-    text.push('\n');
-    if let Some(r) = &f.repair {
-        let verb = if result.disposition == Disposition::Rejected {
-            "would repair"
-        } else {
-            "repaired"
-        };
-        if is_about_a_person(claim, r.at.segment) {
-            text.push_str(&format!("  = {verb}: {PHI_HIDDEN}\n"));
-        } else {
-            text.push_str(&format!("  = {verb}: '{}' -> '{}'\n", r.old, r.new));
-        }
-    }
-    if let Some(m) = f.money_at_stake.map(Cents) {
-        text.push_str(&format!(
-            "  = note: Medicare national amount at stake ${m}\n"
-        ));
-    }
-    text.push_str(&format!("  = help: {}\n", f.help));
-    if let Some(appeal) = &f.appeal {
-        text.push_str(&format!("  = appeal: {appeal}\n"));
-    }
-    text
 }
 
 /// One finding as a `check --format json` record.
@@ -290,8 +300,18 @@ fn repair_fields(repair: &Repair) -> serde_json::Value {
 /// could not be read or its outputs written (the others are still scrubbed), and at once when
 /// the accounting of an input does not balance; else 1 when anything was repaired, rejected or
 /// found wrong in the envelope; else 0.
-pub fn scrub_command(files: &[String], options: crate::pipeline::scrub::ScrubOptions) -> i32 {
+///
+/// On standard error, once every input is done: the summary of the run (with one line per
+/// input: its status, accounting and outputs), then the diagnostics grouped by claim, then
+/// the legend; an input that fails is named at once as well.
+pub fn scrub_command(
+    files: &[String],
+    options: crate::pipeline::scrub::ScrubOptions,
+    term: &TermArgs,
+) -> i32 {
     use crate::pipeline::scrub::{ScrubError, Scrubber};
+    use crate::write::report_jsonl::Outcome;
+    let term = Term::for_stderr(term);
     if let Err(e) = Scrubber::check_names(files) {
         eprintln!("error: {e}");
         return EXIT_UNREADABLE;
@@ -304,34 +324,76 @@ pub fn scrub_command(files: &[String], options: crate::pipeline::scrub::ScrubOpt
             return EXIT_UNREADABLE;
         }
     };
+    let spool = match tempfile::tempfile() {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("error: cannot create a temporary file (TMPDIR chooses where): {e}");
+            return EXIT_UNREADABLE;
+        }
+    };
+    let mut writer = FindingsWriter::new(BufWriter::new(spool), term);
+    let mut tally = Tally::default();
+    let mut spool_error: Option<io::Error> = None;
     let mut code = EXIT_CLEAN;
     for file in files {
-        match scrubber.scrub(file) {
+        let shown = if file == "-" { "<stdin>" } else { file.as_str() };
+        let before = (tally.claims(), tally.charges());
+        let observed = scrubber.scrub_observed(file, &mut |result, outcome| {
+            let by = match outcome {
+                Outcome::Corrected | Outcome::Rejected277 => None,
+                Outcome::Rejected999 => Some("transaction set, rejected by the 999"),
+                Outcome::RejectedTa1 => Some("interchange, rejected by the TA1"),
+            };
+            tally.claim(shown, result, by);
+            let fate = match (outcome, result.disposition) {
+                (Outcome::Rejected999, _) => "rejected by the 999",
+                (Outcome::RejectedTa1, _) => "rejected by the TA1",
+                (_, Disposition::Rejected) => "rejected",
+                (_, Disposition::Repaired) => "repaired",
+                (_, Disposition::Accepted) => "accepted",
+            };
+            if !term.quiet && spool_error.is_none() {
+                spool_error = writer.claim(shown, result, fate).err();
+            }
+        });
+        match observed {
             Ok(report) => {
                 let a = &report.accounting;
+                // CLMs that never became claims (sets of another guide) are rejected too.
+                let (claims, charges) = (tally.claims() - before.0, tally.charges().0 - before.1 .0);
+                if a.claims_in > claims {
+                    tally.unchecked(a.claims_in - claims, Cents(a.charges_in.0 - charges));
+                }
+                tally.problems_found(report.problems);
                 let mb = report.summary.bytes as f64 / 1e6;
                 let seconds = report.seconds.max(1e-9);
-                eprintln!(
-                    "summary: {}: {} claims ({} repaired); {}; {} envelope/structure/element problems, {} findings; outputs in {}: {}; {:.1} MB in {:.2} s ({:.1} MB/s, {:.0} claims/s)",
-                    report.input,
-                    a.claims_in,
-                    a.repaired,
-                    a.describe(),
-                    report.problems,
-                    report.findings,
-                    out_dir,
-                    report
-                        .outputs
-                        .iter()
-                        .filter_map(|p| p.file_name())
-                        .map(|n| n.to_string_lossy().into_owned())
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                    mb,
-                    seconds,
-                    mb / seconds,
-                    a.claims_in as f64 / seconds,
-                );
+                let outputs = report
+                    .outputs
+                    .iter()
+                    .filter_map(|p| p.file_name())
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                let details = vec![
+                    format!("accounting: {}", a.describe()),
+                    format!(
+                        "{}, {}; outputs in {out_dir}: {outputs}",
+                        crate::cli::term::count(
+                            report.problems,
+                            "envelope/structure/element problem",
+                            "envelope/structure/element problems"
+                        ),
+                        crate::cli::term::count(report.findings, "finding", "findings"),
+                    ),
+                    format!(
+                        "{:.1} MB in {:.2} s ({:.1} MB/s, {:.0} claims/s)",
+                        mb,
+                        seconds,
+                        mb / seconds,
+                        a.claims_in as f64 / seconds
+                    ),
+                ];
+                tally.file_done(report.input.as_str(), details);
                 if !report.is_clean() && code == EXIT_CLEAN {
                     code = EXIT_FINDINGS;
                 }
@@ -342,11 +404,21 @@ pub fn scrub_command(files: &[String], options: crate::pipeline::scrub::ScrubOpt
             }
             Err(e) => {
                 eprintln!("error: {e}");
+                tally.file_failed(shown, &e.to_string());
                 code = EXIT_UNREADABLE;
             }
         }
     }
-    code
+    if let Some(e) = spool_error {
+        eprintln!("error: cannot spool the diagnostics (TMPDIR chooses where): {e}");
+        return EXIT_UNREADABLE;
+    }
+    let summary = tally.render("scrub", &scrubber.reference().fees, term.paint);
+    match print_run(io::stderr().lock(), &summary, writer) {
+        Ok(()) => code,
+        Err(e) if crate::cli::is_closed_pipe(&e) => code,
+        Err(_) => EXIT_UNREADABLE,
+    }
 }
 
 /// `scrub837 rules`: every rule with its action per profile.

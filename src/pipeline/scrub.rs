@@ -387,6 +387,21 @@ impl Scrubber {
 
     /// Scrubs one input (`-` for standard input) and writes its outputs.
     pub fn scrub(&mut self, input: &str) -> Result<FileReport, ScrubError> {
+        self.scrub_observed(input, &mut |_, _| {})
+    }
+
+    /// The reference data the rules use (the terminal names the fee-schedule years).
+    pub fn reference(&self) -> &crate::reference::Reference {
+        self.engine.reference()
+    }
+
+    /// [`Scrubber::scrub`], showing `observe` every checked claim and where it went, in input
+    /// order (the terminal's summary and diagnostics).
+    pub fn scrub_observed(
+        &mut self,
+        input: &str,
+        observe: &mut (dyn FnMut(&ClaimResult, Outcome) + Send),
+    ) -> Result<FileReport, ScrubError> {
         let started = Instant::now();
         let shown = Input::shown_name(input);
         let mut source = Input::open(input).map_err(|source| ScrubError::Open {
@@ -436,7 +451,15 @@ impl Scrubber {
                     validate_elements: false,
                 },
                 &|result| formats.format(result),
-                &mut |checked, formatted| pass.take(checked, formatted),
+                &mut |checked, formatted| {
+                    if let Checked::Claim(result) = checked {
+                        let outcome = formatted
+                            .outcome
+                            .unwrap_or_else(|| outcome_of(&pass.rejections, result));
+                        observe(result, outcome);
+                    }
+                    pass.take(checked, formatted)
+                },
             )
             .map_err(|source| ScrubError::Read {
                 file: shown.to_string(),
