@@ -11,7 +11,6 @@
 //! K3) and patient weights (CR1) are hidden the same way. Only `--show-phi` shows them.
 //! Repairs of such segments name no values either.
 
-use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::io::{self, Write};
 
@@ -37,7 +36,10 @@ pub struct FindingsWriter<W: Write> {
 /// A rule's advice, printed once.
 #[derive(Debug, Default)]
 struct Advice {
-    help: Option<&'static str>,
+    /// The first help text seen for the rule.
+    help: Option<String>,
+    /// True when a later finding's help differed (and was printed in place).
+    varies: bool,
     appeal: Option<&'static str>,
 }
 
@@ -129,8 +131,13 @@ impl<W: Write> FindingsWriter<W> {
         );
         for (rule, advice) in &self.legend {
             text.push_str(&format!("[{}]\n", p.paint(Role::Heading, rule)));
-            if let Some(help) = advice.help {
-                text.push_str(&wrap("  help: ", help));
+            match (&advice.help, advice.varies) {
+                (Some(help), false) => text.push_str(&wrap("  help: ", help)),
+                (Some(help), true) => text.push_str(&wrap(
+                    "  help: ",
+                    &format!("{help} (for its first finding; the others show their own)"),
+                )),
+                (None, _) => {}
             }
             if let Some(appeal) = advice.appeal {
                 text.push_str(&wrap("  appeal: ", appeal));
@@ -190,28 +197,35 @@ impl<W: Write> FindingsWriter<W> {
         text
     }
 
-    /// The help and appeal of a finding: in place with `-v` or when the help is about this
-    /// claim's values; otherwise kept for the legend.
+    /// The help and appeal of a finding: in place with `-v`; otherwise the legend keeps each
+    /// rule's appeal and its help text, and only a help that differs from the one the legend
+    /// holds for the rule (help written with this claim's values) is printed in place.
     fn advice(&mut self, f: &Finding, frame: &str, text: &mut String) {
-        let fixed_help = match &f.help {
-            Cow::Borrowed(h) if !h.is_empty() => Some(*h),
-            _ => None,
-        };
-        if !f.help.is_empty() && (self.term.verbose || fixed_help.is_none()) {
-            text.push_str(&format!("{frame} help: {}\n", f.help));
-        }
         if self.term.verbose {
+            if !f.help.is_empty() {
+                text.push_str(&format!("{frame} help: {}\n", f.help));
+            }
             if let Some(appeal) = f.appeal {
                 text.push_str(&format!("{frame} appeal: {appeal}\n"));
             }
             return;
         }
-        if fixed_help.is_none() && f.appeal.is_none() {
+        if f.help.is_empty() && f.appeal.is_none() {
             return;
         }
         let advice = self.legend.entry(f.rule).or_default();
-        advice.help = advice.help.or(fixed_help);
         advice.appeal = advice.appeal.or(f.appeal);
+        if f.help.is_empty() {
+            return;
+        }
+        match &advice.help {
+            None => advice.help = Some(f.help.to_string()),
+            Some(kept) if *kept == *f.help => {}
+            Some(_) => {
+                advice.varies = true;
+                text.push_str(&format!("{frame} help: {}\n", f.help));
+            }
+        }
     }
 
     /// An X12 problem (element, structure, envelope), with its segment when it is one of the
@@ -362,17 +376,10 @@ impl Snippet {
                 .collect();
             let masked = shown != real;
             let position = seg.position();
-            let ends_line = |j: usize| {
-                let raw = table.get(j).raw();
-                raw.ends_with(b"\n") || raw.ends_with(b"\r")
-            };
             let column = if position.line == 1 {
                 Some(position.byte + 1)
-            } else if i > 0 && ends_line(i - 1) {
-                // Indentation before the id is part of this segment's raw bytes.
-                Some(seg.body_start() as u64 + 1)
             } else {
-                None
+                column_after_line_break(table, i)
             };
             return Some(Snippet {
                 line: position.line,
@@ -519,6 +526,21 @@ fn hidden_elements(parts: &[String], zone: Zone) -> impl Fn(usize) -> bool {
                 || free_text
                 || (weight && k == 2))
     }
+}
+
+/// The 1-based column of the id of segment `i` of `table` when an earlier segment of the
+/// table ends its line (the segments of a table are consecutive in the input): the bytes
+/// since that line break, indentation included.
+fn column_after_line_break(table: &SegmentTable, i: usize) -> Option<u64> {
+    let mut before = table.get(i).body_start() as u64;
+    for j in (0..i).rev() {
+        let raw = table.get(j).raw();
+        if raw.ends_with(b"\n") || raw.ends_with(b"\r") {
+            return Some(before + 1);
+        }
+        before += raw.len() as u64;
+    }
+    None
 }
 
 /// `text` after `lead`, wrapped at 100 columns with following lines indented like the first.

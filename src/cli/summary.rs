@@ -347,7 +347,9 @@ impl Tally {
     /// The Medicare amount at stake, apart from the charges, with the fee-schedule years.
     fn money(&self, fees: &FeeSchedule, p: Paint) -> String {
         let years: Vec<i32> = self.service_years.iter().copied().collect();
-        let priced = if years.is_empty() {
+        let priced = if self.rejected.claims + self.repaired.claims == 0 {
+            "nothing was rejected or repaired".to_string()
+        } else if years.is_empty() {
             "no service had a fee-schedule amount".to_string()
         } else {
             format!("priced on {}", money::describe_schedule_years(fees, &years))
@@ -439,8 +441,13 @@ impl Tally {
         }
         if self.more_rejected > 0 {
             out.push_str(&format!(
-                "  and {} more\n",
-                count(self.more_rejected, "rejected claim", "rejected claims")
+                "  and {} more {}\n",
+                thousands(self.more_rejected),
+                if self.more_rejected == 1 {
+                    "rejected claim"
+                } else {
+                    "rejected claims"
+                }
             ));
         }
         out

@@ -111,13 +111,23 @@ fn price_claim(claim: &Claim, fees: &FeeSchedule) -> Priced {
     let lines = claim.lines.len();
     let cents = (known > 0).then_some(Cents(total));
     let head = match cents {
-        Some(c) if known == lines => format!("claim amount at stake ${c} ({lines} lines)"),
-        Some(c) => format!("claim amount at stake at least ${c} ({known} of {lines} lines priced)"),
+        Some(c) if known == lines => format!("claim amount at stake ${c} ({})", plural(lines, "line")),
+        Some(c) => format!("claim amount at stake at least ${c} ({known} of {} priced)", plural(lines, "line")),
+        None if lines == 1 => "claim amount at stake unknown (its one line is not priced)".into(),
         None => format!("claim amount at stake unknown (none of its {lines} lines priced)"),
     };
     Priced {
         cents,
         says: format!("{head}: {}", parts.join("; ")),
+    }
+}
+
+/// `1 line`, `2 lines`.
+fn plural(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
     }
 }
 
