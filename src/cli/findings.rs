@@ -5,10 +5,12 @@
 //!
 //! Protected health information: a segment of the subscriber or patient levels (2000B, 2010BA,
 //! 2000C, 2010CA: SBR, PAT, NM1*IL/QC, N3, N4, DMG, REF...) is shown with every value
-//! replaced by `***` (the HL and the payer's 2010BB segments excepted), and in the other
-//! loops the names of any person (NM1 with NM102 `1`), addresses (N3, N4, such as a service
-//! location at the patient's home), DMG, PAT, medical record numbers (REF*EA), free text (NTE,
-//! K3) and patient weights (CR1) are hidden the same way. Only `--show-phi` shows them.
+//! replaced by `###` (`***` where `#` separates elements), the HL and the payer's 2010BB
+//! segments excepted; in the other loops the names of any person (NM1 with NM102 `1`),
+//! addresses (N3, N4 of the claim's loops: a service location or an ambulance pick-up can be
+//! the patient's home), DMG, PAT, medical record numbers (REF*EA), free text (NTE, K3) and
+//! patient weights (CR1) are hidden the same way, and a message's copy of a hidden value too.
+//! Only `--show-phi` shows them.
 //! Repairs of such segments name no values either.
 
 use std::collections::BTreeMap;
@@ -20,8 +22,10 @@ use crate::model::{Cents, Claim, SegmentTable};
 use crate::rules::{Action, ClaimResult, Finding};
 use crate::write::report_jsonl::PHI_HIDDEN;
 
-/// What replaces a hidden value.
-const HIDDEN: &str = "***";
+/// What replaces a hidden value (`***` would melt into the usual `*` element separator).
+const HIDDEN: &str = "###";
+/// What replaces a hidden value when `#` is the element separator.
+const HIDDEN_ALT: &str = "***";
 
 /// Writes the diagnostics of one run, claim by claim, and collects the legend.
 pub struct FindingsWriter<W: Write> {
@@ -40,7 +44,8 @@ struct Advice {
     help: Option<String>,
     /// True when a later finding's help differed (and was printed in place).
     varies: bool,
-    appeal: Option<&'static str>,
+    /// The rule's appeal texts (a rule can have one per kind of finding).
+    appeals: Vec<&'static str>,
 }
 
 impl<W: Write> FindingsWriter<W> {
@@ -139,7 +144,7 @@ impl<W: Write> FindingsWriter<W> {
                 )),
                 (None, _) => {}
             }
-            if let Some(appeal) = advice.appeal {
+            for appeal in &advice.appeals {
                 text.push_str(&wrap("  appeal: ", appeal));
             }
         }
@@ -214,7 +219,9 @@ impl<W: Write> FindingsWriter<W> {
             return;
         }
         let advice = self.legend.entry(f.rule).or_default();
-        advice.appeal = advice.appeal.or(f.appeal);
+        if let Some(appeal) = f.appeal.filter(|a| !advice.appeals.contains(a)) {
+            advice.appeals.push(appeal);
+        }
         if f.help.is_empty() {
             return;
         }
@@ -267,6 +274,21 @@ impl<W: Write> FindingsWriter<W> {
     }
 }
 
+/// The token that replaces a hidden value in a segment whose element separator is
+/// `separator`.
+fn hidden_token(separator: u8) -> &'static str {
+    if separator == b'#' {
+        HIDDEN_ALT
+    } else {
+        HIDDEN
+    }
+}
+
+/// True for an element shown hidden.
+fn is_hidden(value: &str) -> bool {
+    value == HIDDEN || value == HIDDEN_ALT
+}
+
 /// The indentation of the `=` lines: under the snippet's gutter bar.
 fn indent(shown: Option<&Snippet>) -> String {
     " ".repeat(shown.map_or(2, |s| s.line.to_string().len()) + 1)
@@ -316,7 +338,7 @@ fn heading(
     )
 }
 
-/// One segment of a claim as shown: its elements (hidden ones as `***`), where it is, and
+/// One segment of a claim as shown: its elements (hidden ones as `###`), where it is, and
 /// where each element starts in the input line.
 struct Snippet {
     /// 1-based line of the segment id in the input.
@@ -368,7 +390,7 @@ impl Snippet {
                 .enumerate()
                 .map(|(k, e)| {
                     if !show_phi && hide(k) && !e.is_empty() {
-                        HIDDEN.to_string()
+                        hidden_token(d.element).to_string()
                     } else {
                         e.clone()
                     }
@@ -414,7 +436,7 @@ impl Snippet {
             return (before.saturating_sub(1) + 1, 1);
         };
         match component.map(usize::from).filter(|&c| c > 0) {
-            Some(c) if value != HIDDEN => {
+            Some(c) if !is_hidden(value) => {
                 let mut offset = 0;
                 for (k, part) in value.split(self.separators.1).enumerate() {
                     if k + 1 == c {
@@ -429,20 +451,20 @@ impl Snippet {
     }
 
     /// `message` with the hidden values of this segment it quotes (the bad element's value,
-    /// the problem's copy of bad data) replaced by `***`.
+    /// the problem's copy of bad data) replaced by `###`.
     fn hide_in(&self, message: &str, element: Option<u8>, bad_value: Option<&str>) -> String {
         if !self.masked {
             return message.to_string();
         }
         let bad_element = element
             .map(usize::from)
-            .filter(|&e| self.shown.get(e).is_some_and(|v| v == HIDDEN))
+            .filter(|&e| self.shown.get(e).is_some_and(|v| is_hidden(v)))
             .and_then(|e| self.real.get(e))
             .map(String::as_str);
         let mut text = message.to_string();
         for value in [bad_value, bad_element].into_iter().flatten() {
             if !value.is_empty() {
-                text = text.replace(value, HIDDEN);
+                text = text.replace(value, hidden_token(self.separators.0 as u8));
             }
         }
         text
@@ -515,7 +537,12 @@ fn hidden_elements(parts: &[String], zone: Zone) -> impl Fn(usize) -> bool {
     let patient_nm1 = id == "NM1" && matches!(element(1), "IL" | "QC");
     let person_nm1 = id == "NM1" && (element(2) == "1" || patient_nm1);
     let record = id == "REF" && element(1) == "EA";
-    let free_text = matches!(id, "NTE" | "K3");
+    // NTE01 and the CR1's codes and units stay: they say what kind of note or weight it is.
+    let free_text = match id {
+        "NTE" => Some(2),
+        "K3" => Some(1),
+        _ => None,
+    };
     let weight = id == "CR1";
     move |k: usize| {
         k > 0
@@ -523,7 +550,7 @@ fn hidden_elements(parts: &[String], zone: Zone) -> impl Fn(usize) -> bool {
                 || (person_nm1 && (3..=7).contains(&k))
                 || (patient_nm1 && k == 9)
                 || (record && k == 2)
-                || free_text
+                || free_text == Some(k)
                 || (weight && k == 2))
     }
 }
