@@ -593,3 +593,93 @@ fn person_segments_are_masked_and_shown_only_with_show_phi() {
     assert!(shown.contains("18 | N4*SYNCITYNAME*ZZ*43215~\n"), "{shown}");
     assert!(shown.contains("19 | DMG*D8*19801301*F~\n"), "{shown}");
 }
+
+// ---------------------------------------------------------------------------------------
+// --version
+// ---------------------------------------------------------------------------------------
+
+/// `--version` is a static string; this ties it to the editions the code really loads
+/// (`refdata list` with an empty data directory shows the bundled ones), so changing the
+/// bundled data without the version text fails here (tests/tool.rs checks it against the
+/// data files too).
+#[test]
+fn version_names_the_editions_the_code_loads() {
+    let version = String::from_utf8(
+        scrub837()
+            .arg("--version")
+            .output()
+            .expect("--version")
+            .stdout,
+    )
+    .expect("UTF-8");
+    let empty = tempfile::tempdir().expect("temp dir");
+    let out = scrub837()
+        .args(["refdata", "list"])
+        .env("SCRUB837_DATA", empty.path())
+        .output()
+        .expect("refdata list");
+    let list = String::from_utf8_lossy(&out.stdout).into_owned();
+    let section = |title: &str| -> Vec<&str> {
+        let start = at(&list, title);
+        list[start..]
+            .lines()
+            .skip(1)
+            .take_while(|l| l.starts_with("  "))
+            .collect()
+    };
+    // ICD-10-CM: the first and last complete fiscal years, mid-year updates, partial years.
+    let icd = section("ICD-10-CM (DX-CODE), by date of service:");
+    let complete: Vec<&str> = icd
+        .iter()
+        .filter(|l| !l.contains("(partial)") && !l.contains("update)"))
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    let span = format!(
+        "ICD-10-CM {}-{}",
+        complete.first().expect("an edition"),
+        complete.last().expect("an edition")
+    );
+    assert!(version.contains(&span), "{version} lacks {span}");
+    assert_eq!(
+        version.contains("with mid-year updates"),
+        icd.iter().any(|l| l.contains("update)")),
+        "{version}"
+    );
+    for partial in icd.iter().filter(|l| l.contains("(partial)")) {
+        let id = partial.split_whitespace().next().expect("an id");
+        assert!(version.contains(&format!("{id} partial")), "{version}");
+    }
+    // MUE: the effective date of the bundled table.
+    let mue = section("NCCI MUE (MUE-UNITS), by date of service:");
+    let bundled: Vec<&str> = mue
+        .iter()
+        .filter(|l| l.contains("bundled"))
+        .filter_map(|l| l.split_whitespace().nth(1))
+        .collect();
+    assert_eq!(bundled.len(), 1, "{list}");
+    assert!(version.contains(&format!("MUE effective {}", bundled[0])), "{version}");
+    // NUCC taxonomy version.
+    let nucc = list
+        .lines()
+        .find_map(|l| l.strip_prefix("NUCC taxonomy (TAXONOMY-VALID): v"))
+        .and_then(|l| l.split_whitespace().next())
+        .expect("the taxonomy line");
+    assert!(version.contains(&format!("NUCC taxonomy {nucc}")), "{version}");
+    // Fee schedule years.
+    let fees: Vec<&str> = section("Medicare fee schedule (money at stake)")
+        .iter()
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    let span = format!(
+        "fee schedule {}-{}",
+        fees.first().expect("a year"),
+        fees.last().expect("a year")
+    );
+    assert!(version.contains(&span), "{version} lacks {span}");
+    // NCCI PTP: the seed, not a CMS file.
+    assert_eq!(
+        version.contains("NCCI PTP seed"),
+        list.contains("NCCI PTP (NCCI-PTP): bundled seed"),
+        "{version}"
+    );
+}
