@@ -19,7 +19,10 @@ use serde_json::Value;
 /// A path of the repository, relative (tests run in the package's directory), so that the
 /// output names it as a user typing it would.
 fn repo(path: &str) -> PathBuf {
-    assert!(Path::new(path).exists(), "{path}: run from the package directory");
+    assert!(
+        Path::new(path).exists(),
+        "{path}: run from the package directory"
+    );
     PathBuf::from(path)
 }
 
@@ -77,7 +80,9 @@ fn check_json(file: &Path) -> Vec<Value> {
 
 /// Compares `actual` with the golden file `name`, or writes it under `SCRUB837_BLESS`.
 fn golden(name: &str, actual: &str) {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden").join(name);
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/golden")
+        .join(name);
     if std::env::var_os("SCRUB837_BLESS").is_some() {
         std::fs::write(&path, actual).expect("write golden");
         return;
@@ -132,15 +137,18 @@ fn diagnostics(text: &str, file: &str) -> Vec<Shown> {
             continue;
         };
         let column = nums.next().and_then(Result::ok);
-        let snippet = lines.get(i + 2).zip(lines.get(i + 3)).and_then(|(seg, mark)| {
-            let (number, segment) = seg.split_once(" | ")?;
-            let number: u64 = number.trim().parse().ok()?;
-            let (_, marks) = mark.split_once(" | ")?;
-            let start = marks.find('^')?;
-            let width = marks[start..].chars().take_while(|&c| c == '^').count();
-            let marked: String = segment.chars().skip(start).take(width).collect();
-            Some((number, segment.to_string(), marked))
-        });
+        let snippet = lines
+            .get(i + 2)
+            .zip(lines.get(i + 3))
+            .and_then(|(seg, mark)| {
+                let (number, segment) = seg.split_once(" | ")?;
+                let number: u64 = number.trim().parse().ok()?;
+                let (_, marks) = mark.split_once(" | ")?;
+                let start = marks.find('^')?;
+                let width = marks[start..].chars().take_while(|&c| c == '^').count();
+                let marked: String = segment.chars().skip(start).take(width).collect();
+                Some((number, segment.to_string(), marked))
+            });
         out.push(Shown {
             line,
             column,
@@ -156,17 +164,29 @@ fn the_summary_comes_first_then_the_claims_then_the_legend() {
     let (code, text) = check(&sample(), &[]);
     assert_eq!(code, 1);
     golden("terminal-97012-check.txt", &text);
-    assert!(text.starts_with("check: 23 claims, 17 findings, 0 envelope/structure/element problems\n"), "{text}");
+    assert!(
+        text.starts_with("check: 23 claims, 17 findings, 0 envelope/structure/element problems\n"),
+        "{text}"
+    );
     let sides = at(&text, "  accepted  12 claims  charges $1,274.75");
-    let money = at(&text, "  Medicare amount at stake $155.29 (apart from the charges above");
+    let money = at(
+        &text,
+        "  Medicare amount at stake $155.29 (apart from the charges:",
+    );
     let ranked = at(&text, "\ntop rules by findings\n");
     let dollars = at(&text, "\ntop rules by dollars\n");
-    let first = at(&text, "\nfirst rejected claims (PCN, date of service, procedure code, reason)\n");
+    let first = at(
+        &text,
+        "\nfirst rejected claims (PCN, date of service, procedure code, reason)\n",
+    );
     let file_line = at(&text, "samples/97012-claims.837: 6 rejected, 5 repaired\n");
     let claims = at(&text, "\n── ");
     let legend = at(&text, "\nlegend: ");
     assert!(sides < money && money < ranked && ranked < dollars && dollars < first);
-    assert!(first < file_line && file_line < claims && claims < legend, "{text}");
+    assert!(
+        first < file_line && file_line < claims && claims < legend,
+        "{text}"
+    );
     // No diagnostic before the summary ends.
     assert!(diagnostics(&text[..claims], &sample().display().to_string()).is_empty());
 }
@@ -182,17 +202,24 @@ fn sides_and_money_agree_with_the_json_and_the_scrub_accounting() {
     assert_eq!(summary["rejected"], 6);
     assert_eq!(summary["repaired"], 5);
     assert_eq!(summary["money_at_stake_cents"], 15529);
-    assert!(text.contains("  rejected   6 claims  charges   $702.75\n"), "{text}");
-    assert!(text.contains("  repaired   5 claims  charges   $587.50\n"), "{text}");
+    assert!(
+        text.contains("  rejected   6 claims  charges   $702.75\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("  repaired   5 claims  charges   $587.50\n"),
+        "{text}"
+    );
     // The rejected charges are the 277CA's: what scrub's exact accounting says.
     let (_, stderr) = scrub(&[&sample()], &["-q"]);
     assert!(
-        stderr.contains("+ 6 rejected in the 277CA") && stderr.contains("+ $702.75 + $0.00 + $0.00 rejected (balanced)"),
+        stderr.contains("+ 6 rejected in the 277CA")
+            && stderr.contains("+ $702.75 + $0.00 + $0.00 rejected (balanced)"),
         "{stderr}"
     );
     // The amount at stake names the schedule year, apart from the charges.
     assert!(
-        text.contains("priced on the Medicare 2026 fee schedule for 2026 services)"),
+        text.contains("\n    priced on the Medicare 2026 fee schedule for 2026 services, national non-facility\n"),
         "{text}"
     );
 }
@@ -206,7 +233,7 @@ fn an_unbundled_service_year_is_priced_on_the_nearest_earlier_schedule_and_said(
     let (_, out) = check(&input, &[]);
     assert!(
         out.contains(
-            "priced on the Medicare 2026 fee schedule for 2027 services (the nearest earlier year: 2027 is not bundled))"
+            "\n    priced on the Medicare 2026 fee schedule for 2027 services (the nearest earlier year: 2027 is not bundled), national non-facility\n"
         ),
         "{out}"
     );
@@ -240,7 +267,10 @@ fn table(text: &str, title: &str) -> Vec<(String, u64, i64)> {
 fn rules_are_ranked_by_findings_and_by_dollars() {
     let (_, text) = check(&sample(), &[]);
     let mut counts: BTreeMap<String, u64> = BTreeMap::new();
-    for v in check_json(&sample()).iter().filter(|v| v["type"] == "finding") {
+    for v in check_json(&sample())
+        .iter()
+        .filter(|v| v["type"] == "finding")
+    {
         *counts
             .entry(v["rule"].as_str().expect("rule").to_string())
             .or_default() += 1;
@@ -250,11 +280,17 @@ fn rules_are_ranked_by_findings_and_by_dollars() {
     for (rule, n, _) in &by_count {
         assert_eq!(counts.get(rule), Some(n), "{rule}");
     }
-    assert!(by_count.windows(2).all(|w| w[0].1 >= w[1].1), "{by_count:?}");
+    assert!(
+        by_count.windows(2).all(|w| w[0].1 >= w[1].1),
+        "{by_count:?}"
+    );
     let most = counts.values().max().copied().unwrap_or(0);
     assert_eq!(by_count[0].1, most);
     let by_dollars = table(&text, "top rules by dollars");
-    assert!(by_dollars.windows(2).all(|w| w[0].2 >= w[1].2), "{by_dollars:?}");
+    assert!(
+        by_dollars.windows(2).all(|w| w[0].2 >= w[1].2),
+        "{by_dollars:?}"
+    );
     // T97012-DEVICE rejects two claims of $120.00 each: the most rejected charges.
     assert_eq!(by_dollars[0], ("T97012-DEVICE".to_string(), 2, 24000));
 }
@@ -275,7 +311,10 @@ fn the_first_rejected_claims_are_listed_then_counted() {
         .take_while(|l| l.starts_with("  ") && !l.starts_with("  and "))
         .count();
     assert_eq!(listed, 10);
-    assert!(text.contains("\n  and 810 more rejected claims\n"), "{text}");
+    assert!(
+        text.contains("\n  and 810 more rejected claims\n"),
+        "{text}"
+    );
     assert!(text.contains("tests/public/ims__x12_many_claims.txt: 820 rejected\n"));
 }
 
@@ -285,19 +324,29 @@ fn diagnostics_are_grouped_under_one_header_per_claim() {
     let headers: Vec<u64> = text
         .lines()
         .filter_map(|l| l.strip_prefix("── samples/97012-claims.837: claim #"))
-        .map(|l| l.split_whitespace().next().and_then(|n| n.parse().ok()).expect("ordinal"))
+        .map(|l| {
+            l.split_whitespace()
+                .next()
+                .and_then(|n| n.parse().ok())
+                .expect("ordinal")
+        })
         .collect();
     let with_findings: BTreeSet<u64> = check_json(&sample())
         .iter()
         .filter(|v| v["type"] == "finding")
         .map(|v| v["claim"].as_u64().expect("claim"))
         .collect();
-    assert_eq!(headers, with_findings.into_iter().collect::<Vec<_>>(), "one header per claim, in order");
+    assert_eq!(
+        headers,
+        with_findings.into_iter().collect::<Vec<_>>(),
+        "one header per claim, in order"
+    );
     // Every finding of claim #3 is under its header and nowhere else.
     let start = at(&text, "── samples/97012-claims.837: claim #3 ·");
     let end = start + 3 + text[start + 3..].find("\n── ").expect("a next header");
     assert!(text[start..end].contains("error[T97012-DEVICE]: decompression code S9090"));
-    assert!(text[start..end].contains("PCN PCN-S9090-MCR · profile medicare · rejected · charges $240.00"));
+    assert!(text[start..end]
+        .contains("PCN PCN-S9090-MCR · profile medicare · rejected · charges $240.00"));
 }
 
 /// Checks that every diagnostic's `FILE:LINE[:COL]` is the real place: the segment shown is on
@@ -320,10 +369,19 @@ fn assert_real_places(file: &Path, expect_columns: bool) -> usize {
         }
         let line = lines[(d.line - 1) as usize];
         let body = segment.trim_end_matches('~');
-        assert!(line.contains(body), "{name}:{}: `{body}` is not on that line", d.line);
+        assert!(
+            line.contains(body),
+            "{name}:{}: `{body}` is not on that line",
+            d.line
+        );
         if let Some(col) = d.column {
             let from = &line[(col - 1) as usize..];
-            assert!(from.starts_with(marked.as_str()), "{name}:{}:{col} is not `{marked}` ({})", d.line, d.rule);
+            assert!(
+                from.starts_with(marked.as_str()),
+                "{name}:{}:{col} is not `{marked}` ({})",
+                d.line,
+                d.rule
+            );
         } else {
             assert!(!expect_columns, "{name}:{}: no column", d.line);
         }
@@ -348,15 +406,25 @@ fn file_line_is_the_real_line_whatever_the_layout() {
         .find(|l| l.contains("repair[T97012-UNITS]"))
         .expect("the units finding");
     let flat_text = std::fs::read_to_string(&flat).expect("read");
-    let col = flat_text.find("SV1*HC:97012:GP*116.25*UN*3").expect("the SV1") + 1 + 26;
-    assert!(units.starts_with(&format!("{}:1:{col}: ", flat.display())), "{units}");
+    let col = flat_text
+        .find("SV1*HC:97012:GP*116.25*UN*3")
+        .expect("the SV1")
+        + 1
+        + 26;
+    assert!(
+        units.starts_with(&format!("{}:1:{col}: ", flat.display())),
+        "{units}"
+    );
     // Three segments to a line: the line is not the segment number.
     let three = dir.path().join("three.837");
     let grouped: Vec<String> = segments.chunks(3).map(|c| c.join("~") + "~").collect();
     std::fs::write(&three, grouped.join("\n") + "\n").expect("write");
     assert_eq!(assert_real_places(&three, false), 16);
     let (_, out) = check(&three, &[]);
-    assert!(out.contains(&format!("{}:14:27: repair[T97012-UNITS]", three.display())), "{out}");
+    assert!(
+        out.contains(&format!("{}:14:27: repair[T97012-UNITS]", three.display())),
+        "{out}"
+    );
     // One segment a line, and every public file.
     assert_eq!(assert_real_places(&sample(), false), 16);
     let mut checked = 0;
@@ -398,13 +466,25 @@ fn advice_is_printed_once_per_rule_in_the_legend_unless_verbose() {
     assert!(rules.len() >= 2, "{rules:?}");
     let (_, text) = check(&sample(), &[]);
     let legend = at(&text, "\nlegend: ");
-    assert_eq!(text.matches(appeal).count(), rules.len(), "once per rule:\n{text}");
+    assert_eq!(
+        text.matches(appeal).count(),
+        rules.len(),
+        "once per rule:\n{text}"
+    );
     assert_eq!(text[legend..].matches(appeal).count(), rules.len());
     assert_eq!(text[legend..].matches("\n[T97012-UNITS]\n").count(), 1);
-    assert_eq!(text.matches("help: set SV1-04 to 1 (repaired in the corrected file)").count(), 1);
+    assert_eq!(
+        text.matches("help: set SV1-04 to 1 (repaired in the corrected file)")
+            .count(),
+        1
+    );
     let (_, verbose) = check(&sample(), &["-v"]);
     assert!(!verbose.contains("\nlegend: "), "{verbose}");
-    assert_eq!(verbose.matches(appeal).count(), carrying.len(), "under every finding");
+    assert_eq!(
+        verbose.matches(appeal).count(),
+        carrying.len(),
+        "under every finding"
+    );
     // A public file where one rule's appeal belongs to 410 findings: printed once.
     let many = repo("tests/public/ims__x12_many_claims.txt");
     let appeal = "send the records showing the units were medically necessary";
@@ -428,17 +508,29 @@ fn quiet_prints_only_the_summary() {
     let (_, full) = check(&sample(), &[]);
     assert!(full.starts_with(&quiet), "the summary is the same");
     assert!(!quiet.contains("── ") && !quiet.contains("legend") && !quiet.contains(" | "));
-    assert!(quiet.ends_with("samples/97012-claims.837: 6 rejected, 5 repaired\n"), "{quiet}");
+    assert!(
+        quiet.ends_with("samples/97012-claims.837: 6 rejected, 5 repaired\n"),
+        "{quiet}"
+    );
     let (_, scrubbed) = scrub(&[&sample()], &["-q"]);
-    assert!(!scrubbed.contains("── ") && !scrubbed.contains("legend"), "{scrubbed}");
-    assert!(scrubbed.starts_with("scrub: 23 claims, 17 findings"), "{scrubbed}");
+    assert!(
+        !scrubbed.contains("── ") && !scrubbed.contains("legend"),
+        "{scrubbed}"
+    );
+    assert!(
+        scrubbed.starts_with("scrub: 23 claims, 17 findings"),
+        "{scrubbed}"
+    );
 }
 
 #[test]
 fn colour_only_when_asked_or_on_a_terminal_without_no_color() {
     let esc = '\u{1b}';
     let (_, always) = check(&sample(), &["--color", "always"]);
-    assert!(always.contains(&format!("{esc}[")), "ANSI with --color always");
+    assert!(
+        always.contains(&format!("{esc}[")),
+        "ANSI with --color always"
+    );
     let (_, never) = check(&sample(), &["--color", "never"]);
     let (_, piped) = check(&sample(), &[]);
     assert!(!never.contains(esc) && !piped.contains(esc));
@@ -453,7 +545,8 @@ fn colour_only_when_asked_or_on_a_terminal_without_no_color() {
             sample().display()
         );
         let mut cmd = std::process::Command::new("script");
-        cmd.args(["-qec", &command, "/dev/null"]).env_remove("NO_COLOR");
+        cmd.args(["-qec", &command, "/dev/null"])
+            .env_remove("NO_COLOR");
         if let Some(v) = no_color {
             cmd.env("NO_COLOR", v);
         }
@@ -461,18 +554,40 @@ fn colour_only_when_asked_or_on_a_terminal_without_no_color() {
         String::from_utf8_lossy(&out.stdout).into_owned()
     };
     let tty = on_tty(None);
-    assert!(tty.contains("check: 23 claims") && tty.contains(&format!("{esc}[")), "{tty:?}");
+    assert!(
+        tty.contains("check: 23 claims") && tty.contains(&format!("{esc}[")),
+        "{tty:?}"
+    );
     let no_color = on_tty(Some("1"));
-    assert!(no_color.contains("check: 23 claims") && !no_color.contains(&format!("{esc}[")), "{no_color:?}");
+    assert!(
+        no_color.contains("check: 23 claims") && !no_color.contains(&format!("{esc}[")),
+        "{no_color:?}"
+    );
 }
 
 #[test]
 fn counts_take_the_right_plural() {
     let (_, one) = check(&repo("tests/public/dwai__CC_837P_EDI.txt"), &[]);
-    assert!(one.starts_with("check: 1 claim, 1 finding, 1 envelope/structure/element problem\n"), "{one}");
-    assert!(one.contains("  rejected  1 claim   charges $600.00\n"), "{one}");
-    assert!(one.contains("  accepted  0 claims  charges   $0.00\n"), "{one}");
-    let wrong = [" 1 claims", " 1 findings", " 1 problems", " 1 rejected claims", " 1 lines", "(1 lines"];
+    assert!(
+        one.starts_with("check: 1 claim, 1 finding, 1 envelope/structure/element problem\n"),
+        "{one}"
+    );
+    assert!(
+        one.contains("  rejected  1 claim   charges $600.00\n"),
+        "{one}"
+    );
+    assert!(
+        one.contains("  accepted  0 claims  charges   $0.00\n"),
+        "{one}"
+    );
+    let wrong = [
+        " 1 claims",
+        " 1 findings",
+        " 1 problems",
+        " 1 rejected claims",
+        " 1 lines",
+        "(1 lines",
+    ];
     for file in sample_files().iter().chain(&public_files()) {
         let (_, text) = check(file, &[]);
         for w in wrong {
@@ -487,16 +602,31 @@ fn scrub_prints_the_same_summary_first_with_one_line_per_file() {
     let clean = repo("samples/clean-single-claim.837");
     let (code, text) = scrub(&[&sample(), &public, &clean], &[]);
     assert_eq!(code, 1, "{text}");
-    assert!(text.starts_with("scrub: 25 claims, 18 findings, 1 envelope/structure/element problem\n"), "{text}");
+    assert!(
+        text.starts_with("scrub: 25 claims, 18 findings, 1 envelope/structure/element problem\n"),
+        "{text}"
+    );
     let ranked = at(&text, "\ntop rules by findings\n");
-    let first = at(&text, "\nfirst rejected claims (file, PCN, date of service, procedure code, reason)\n");
+    let first = at(
+        &text,
+        "\nfirst rejected claims (file, PCN, date of service, procedure code, reason)\n",
+    );
     let files = at(&text, "samples/97012-claims.837: 6 rejected, 5 repaired\n");
     let public_line = at(&text, &format!("{}: 1 rejected\n", public.display()));
     let clean_line = at(&text, &format!("{}: OK\n", clean.display()));
     let claims = at(&text, "\n── ");
-    assert!(ranked < first && first < files && files < public_line && public_line < clean_line && clean_line < claims);
+    assert!(
+        ranked < first
+            && first < files
+            && files < public_line
+            && public_line < clean_line
+            && clean_line < claims
+    );
     // The claim the 999 rejects is named with its reason.
-    assert!(text.contains("its transaction set, rejected by the 999"), "{text}");
+    assert!(
+        text.contains("its transaction set, rejected by the 999"),
+        "{text}"
+    );
     // Each file's exact accounting stays.
     assert_eq!(text.matches("(balanced)").count(), 6, "{text}");
 }
@@ -516,7 +646,11 @@ fn phi_values(bytes: &[u8]) -> BTreeSet<String> {
     for seg in split_x12(bytes) {
         match seg.id() {
             "HL" => {
-                level = if seg.el(3) == "22" || seg.el(3) == "23" { "person" } else { "" };
+                level = if seg.el(3) == "22" || seg.el(3) == "23" {
+                    "person"
+                } else {
+                    ""
+                };
                 payer = false;
             }
             "CLM" => level = "",
@@ -559,8 +693,16 @@ fn no_patient_data_on_the_terminal_without_show_phi() {
         let (_, verbose) = check(file, &["-v"]);
         let (_, scrubbed) = scrub(&[file], &[]);
         for v in &phi {
-            for (what, out) in [("check", &text), ("check -v", &verbose), ("scrub", &scrubbed)] {
-                assert!(!out.contains(v.as_str()), "{what} {}: shows `{v}`", file.display());
+            for (what, out) in [
+                ("check", &text),
+                ("check -v", &verbose),
+                ("scrub", &scrubbed),
+            ] {
+                assert!(
+                    !out.contains(v.as_str()),
+                    "{what} {}: shows `{v}`",
+                    file.display()
+                );
             }
         }
     }
@@ -579,11 +721,20 @@ fn person_segments_are_masked_and_shown_only_with_show_phi() {
         .replace("DMG*D8*19800101*F~", "DMG*D8*19801301*F~");
     std::fs::write(&input, &text).expect("write");
     let phi = phi_values(text.as_bytes());
-    for v in ["SYNCITYNAME", "19801301", "TESTPATIENT", "SYNMEM0001", "10 SYNTHETIC STREET"] {
+    for v in [
+        "SYNCITYNAME",
+        "19801301",
+        "TESTPATIENT",
+        "SYNMEM0001",
+        "10 SYNTHETIC STREET",
+    ] {
         assert!(phi.contains(v), "{v} is taken for patient data: {phi:?}");
     }
     let (_, hidden) = check(&input, &[]);
-    assert!(hidden.contains("18 | N4*###*###*###~\n   |        ^^^ N402\n"), "{hidden}");
+    assert!(
+        hidden.contains("18 | N4*###*###*###~\n   |        ^^^ N402\n"),
+        "{hidden}"
+    );
     assert!(hidden.contains("19 | DMG*###*###*###~\n"), "{hidden}");
     assert!(hidden.contains("values hidden (protected health information; --show-phi shows them)"));
     for v in &phi {
@@ -657,14 +808,20 @@ fn version_names_the_editions_the_code_loads() {
         .filter_map(|l| l.split_whitespace().nth(1))
         .collect();
     assert_eq!(bundled.len(), 1, "{list}");
-    assert!(version.contains(&format!("MUE effective {}", bundled[0])), "{version}");
+    assert!(
+        version.contains(&format!("MUE effective {}", bundled[0])),
+        "{version}"
+    );
     // NUCC taxonomy version.
     let nucc = list
         .lines()
         .find_map(|l| l.strip_prefix("NUCC taxonomy (TAXONOMY-VALID): v"))
         .and_then(|l| l.split_whitespace().next())
         .expect("the taxonomy line");
-    assert!(version.contains(&format!("NUCC taxonomy {nucc}")), "{version}");
+    assert!(
+        version.contains(&format!("NUCC taxonomy {nucc}")),
+        "{version}"
+    );
     // Fee schedule years.
     let fees: Vec<&str> = section("Medicare fee schedule (money at stake)")
         .iter()

@@ -114,7 +114,11 @@ impl<W: Write> FindingsWriter<W> {
     pub fn problem(&mut self, file: &str, d: &Diagnostic) -> io::Result<()> {
         if !self.in_envelope {
             let header = format!("── {file}: envelope and structure (outside claims) ──");
-            writeln!(self.out, "\n{}", self.term.paint.paint(Role::Heading, &header))?;
+            writeln!(
+                self.out,
+                "\n{}",
+                self.term.paint.paint(Role::Heading, &header)
+            )?;
             self.in_envelope = true;
         }
         let text = self.problem_text(file, None, d);
@@ -185,7 +189,8 @@ impl<W: Write> FindingsWriter<W> {
             } else {
                 "repaired"
             };
-            let hidden = !self.term.show_phi && Snippet::find(claim, r.at.segment, false).is_some_and(|s| s.masked);
+            let hidden = !self.term.show_phi
+                && Snippet::find(claim, r.at.segment, false).is_some_and(|s| s.masked);
             if hidden {
                 text.push_str(&format!("{frame} {verb}: {PHI_HIDDEN}\n"));
             } else {
@@ -379,7 +384,8 @@ impl Snippet {
                 .split(|&b| b == d.element)
                 .map(|e| String::from_utf8_lossy(e).into_owned())
                 .collect();
-            let loop_id = crate::grammar::compiled_x222().loop_id(usize::from(stored[i].loop_index));
+            let loop_id =
+                crate::grammar::compiled_x222().loop_id(usize::from(stored[i].loop_index));
             let zone = match zone {
                 Zone::Person if loop_id == "2010BB" => Zone::Payer,
                 other => other,
@@ -423,14 +429,11 @@ impl Snippet {
     /// width of what is marked; the whole segment for none.
     fn span(&self, parts: &[String], element: Option<u8>, component: Option<u8>) -> (usize, usize) {
         let Some(e) = element.map(usize::from).filter(|&e| e > 0) else {
-            let all: usize = parts.iter().map(|p| p.chars().count()).sum::<usize>() + parts.len() - 1;
+            let all: usize =
+                parts.iter().map(|p| p.chars().count()).sum::<usize>() + parts.len() - 1;
             return (0, all.max(1));
         };
-        let before: usize = parts
-            .iter()
-            .take(e)
-            .map(|p| p.chars().count() + 1)
-            .sum();
+        let before: usize = parts.iter().take(e).map(|p| p.chars().count() + 1).sum();
         let Some(value) = parts.get(e) else {
             // An element past the last one written: point just after the segment.
             return (before.saturating_sub(1) + 1, 1);
@@ -477,7 +480,12 @@ impl Snippet {
     }
 
     /// The segment under a gutter with its line number, the element marked below it.
-    fn render(&self, element: Option<u8>, component: Option<u8>, p: crate::cli::term::Paint) -> String {
+    fn render(
+        &self,
+        element: Option<u8>,
+        component: Option<u8>,
+        p: crate::cli::term::Paint,
+    ) -> String {
         let number = self.line.to_string();
         let pad = " ".repeat(number.len());
         let bar = p.paint(crate::cli::term::Role::Frame, "|");
@@ -494,7 +502,18 @@ impl Snippet {
             }
             None => String::new(),
         };
-        let marker = p.paint(Role::Marker, &format!("{}{}", "^".repeat(width), if label.is_empty() { String::new() } else { format!(" {label}") }));
+        let marker = p.paint(
+            Role::Marker,
+            &format!(
+                "{}{}",
+                "^".repeat(width),
+                if label.is_empty() {
+                    String::new()
+                } else {
+                    format!(" {label}")
+                }
+            ),
+        );
         let mut out = format!(
             "{pad} {bar}\n{} {bar} {text}\n{pad} {bar} {}{marker}\n",
             p.paint(Role::Frame, &number),
@@ -532,8 +551,7 @@ fn hidden_elements(parts: &[String], zone: Zone) -> impl Fn(usize) -> bool {
     let id = parts.first().map(String::as_str).unwrap_or("");
     let element = |k: usize| parts.get(k).map(String::as_str).unwrap_or("");
     let address = matches!(id, "N3" | "N4") && zone == Zone::Claim;
-    let everything =
-        (zone == Zone::Person && id != "HL") || address || matches!(id, "DMG" | "PAT");
+    let everything = (zone == Zone::Person && id != "HL") || address || matches!(id, "DMG" | "PAT");
     let patient_nm1 = id == "NM1" && matches!(element(1), "IL" | "QC");
     let person_nm1 = id == "NM1" && (element(2) == "1" || patient_nm1);
     let record = id == "REF" && element(1) == "EA";
@@ -632,6 +650,9 @@ mod tests {
     fn long_advice_wraps_under_its_label() {
         let text = wrap("  help: ", &"word ".repeat(40));
         assert!(text.lines().all(|l| l.chars().count() <= 100), "{text}");
-        assert!(text.lines().nth(1).is_some_and(|l| l.starts_with("        word")));
+        assert!(text
+            .lines()
+            .nth(1)
+            .is_some_and(|l| l.starts_with("        word")));
     }
 }

@@ -66,8 +66,9 @@ pub enum Command {
         #[arg(long)]
         show_phi: bool,
     },
-    /// Check every claim against the rule catalog: findings as diagnostics (or JSON Lines) on
-    /// standard output, a summary on standard error. Exit 0 when every claim is accepted with
+    /// Check every claim against the rule catalog: on standard output a summary first, then the
+    /// findings grouped by claim and a legend of advice (or JSON Lines with `--format json`,
+    /// the summary then on standard error). Exit 0 when every claim is accepted with
     /// nothing to repair, 1 when anything is repaired or rejected, 2 when the input cannot be
     /// read.
     #[command(after_help = help::CHECK_SHORT, after_long_help = help::CHECK_LONG)]

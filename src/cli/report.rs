@@ -133,7 +133,10 @@ fn print_run(
 ) -> io::Result<()> {
     out.write_all(summary.as_bytes())?;
     let legend = writer.legend();
-    let mut spool = writer.into_inner().into_inner().map_err(|e| e.into_error())?;
+    let mut spool = writer
+        .into_inner()
+        .into_inner()
+        .map_err(|e| e.into_error())?;
     spool.seek(SeekFrom::Start(0))?;
     io::copy(&mut spool, &mut out)?;
     out.write_all(legend.as_bytes())?;
@@ -336,7 +339,11 @@ pub fn scrub_command(
     let mut spool_error: Option<io::Error> = None;
     let mut code = EXIT_CLEAN;
     for file in files {
-        let shown = if file == "-" { "<stdin>" } else { file.as_str() };
+        let shown = if file == "-" {
+            "<stdin>"
+        } else {
+            file.as_str()
+        };
         let before = (tally.claims(), tally.charges());
         let observed = scrubber.scrub_observed(file, &mut |result, outcome| {
             let by = match outcome {
@@ -360,7 +367,8 @@ pub fn scrub_command(
             Ok(report) => {
                 let a = &report.accounting;
                 // CLMs that never became claims (sets of another guide) are rejected too.
-                let (claims, charges) = (tally.claims() - before.0, tally.charges().0 - before.1 .0);
+                let (claims, charges) =
+                    (tally.claims() - before.0, tally.charges().0 - before.1 .0);
                 if a.claims_in > claims {
                     tally.unchecked(a.claims_in - claims, Cents(a.charges_in.0 - charges));
                 }

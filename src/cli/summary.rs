@@ -77,6 +77,8 @@ pub struct Tally {
     /// Rejecting findings whose amount at stake is unknown.
     unknown_at_stake: u64,
     service_years: BTreeSet<i32>,
+    /// Years of service of the rejecting findings with no amount.
+    unpriced_years: BTreeSet<i32>,
     findings: u64,
     problems: u64,
     rules: BTreeMap<&'static str, RuleTally>,
@@ -117,12 +119,13 @@ impl Tally {
         for f in &result.findings {
             let rule = self.rules.entry(f.rule).or_default();
             rule.findings += 1;
-            if f.action != Action::Warn {
+            if f.action != Action::Warn && f.money_at_stake.is_some() {
                 rule.at_stake.0 += f.money_at_stake.unwrap_or(0);
                 self.service_years.extend(money::service_years(f, claim));
             }
             if f.action == Action::Reject && f.money_at_stake.is_none() {
                 self.unknown_at_stake += 1;
+                self.unpriced_years.extend(money::service_years(f, claim));
             }
             if !seen.contains(&f.rule) {
                 seen.push(f.rule);
@@ -175,7 +178,10 @@ impl Tally {
                 false,
             )
         } else if self.file_repaired > 0 {
-            (format!("OK ({} repaired)", thousands(self.file_repaired)), true)
+            (
+                format!("OK ({} repaired)", thousands(self.file_repaired)),
+                true,
+            )
         } else {
             ("OK".to_string(), true)
         };
@@ -352,16 +358,25 @@ impl Tally {
         } else if years.is_empty() {
             "no service had a fee-schedule amount".to_string()
         } else {
-            format!("priced on {}", money::describe_schedule_years(fees, &years))
+            format!(
+                "priced on {}, national non-facility",
+                money::describe_schedule_years(fees, &years)
+            )
         };
         let mut out = format!(
-            "  Medicare amount at stake {} (apart from the charges above: what Medicare pays, national non-facility, for the rejected and repaired services; {priced})\n",
+            "  Medicare amount at stake {} (apart from the charges: what Medicare pays for the rejected and repaired services)\n    {priced}\n",
             p.paint(Role::Money, &dollars(self.at_stake)),
         );
         if self.unknown_at_stake > 0 {
+            let years: Vec<i32> = self.unpriced_years.iter().copied().collect();
             out.push_str(&format!(
-                "  amount at stake unknown for {} (no fee-schedule row; each says why)\n",
-                count(self.unknown_at_stake, "rejecting finding", "rejecting findings")
+                "    amount at stake unknown for {}: {}\n",
+                count(
+                    self.unknown_at_stake,
+                    "rejecting finding",
+                    "rejecting findings"
+                ),
+                money::describe_unpriced_years(fees, &years)
             ));
         }
         out
@@ -384,10 +399,17 @@ impl Tally {
         });
         by_count.truncate(TOP_RULES);
         by_dollars.truncate(TOP_RULES);
-        let same = by_count.iter().map(|r| r.0).eq(by_dollars.iter().map(|r| r.0));
+        let same = by_count
+            .iter()
+            .map(|r| r.0)
+            .eq(by_dollars.iter().map(|r| r.0));
         let mut out = String::new();
         if same {
-            out.push_str(&rule_table("top rules by findings and by dollars", &by_count, p));
+            out.push_str(&rule_table(
+                "top rules by findings and by dollars",
+                &by_count,
+                p,
+            ));
         } else {
             out.push_str(&rule_table("top rules by findings", &by_count, p));
             out.push_str(&rule_table("top rules by dollars", &by_dollars, p));

@@ -185,9 +185,17 @@ mod tests {
         use std::ffi::OsString;
         assert!(wants_color(ColorChoice::Auto, true, None));
         assert!(!wants_color(ColorChoice::Auto, false, None));
-        assert!(!wants_color(ColorChoice::Auto, true, Some(OsString::from("1"))));
+        assert!(!wants_color(
+            ColorChoice::Auto,
+            true,
+            Some(OsString::from("1"))
+        ));
         assert!(wants_color(ColorChoice::Auto, true, Some(OsString::new())));
-        assert!(wants_color(ColorChoice::Always, false, Some(OsString::from("1"))));
+        assert!(wants_color(
+            ColorChoice::Always,
+            false,
+            Some(OsString::from("1"))
+        ));
         assert!(!wants_color(ColorChoice::Never, true, None));
         let paint = Paint { on: true };
         assert!(paint.paint(Role::Error, "error").starts_with('\u{1b}'));

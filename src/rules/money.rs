@@ -111,8 +111,13 @@ fn price_claim(claim: &Claim, fees: &FeeSchedule) -> Priced {
     let lines = claim.lines.len();
     let cents = (known > 0).then_some(Cents(total));
     let head = match cents {
-        Some(c) if known == lines => format!("claim amount at stake ${c} ({})", plural(lines, "line")),
-        Some(c) => format!("claim amount at stake at least ${c} ({known} of {} priced)", plural(lines, "line")),
+        Some(c) if known == lines => {
+            format!("claim amount at stake ${c} ({})", plural(lines, "line"))
+        }
+        Some(c) => format!(
+            "claim amount at stake at least ${c} ({known} of {} priced)",
+            plural(lines, "line")
+        ),
         None if lines == 1 => "claim amount at stake unknown (its one line is not priced)".into(),
         None => format!("claim amount at stake unknown (none of its {lines} lines priced)"),
     };
@@ -140,12 +145,9 @@ fn bundled_years(fees: &FeeSchedule) -> String {
     }
 }
 
-/// The years of service a finding's amount at stake was priced for: its line's, or every
-/// line's for a claim-level rejection (as [`price`] prices them); empty when it has no amount.
+/// The years of service a finding is priced for: its line's, or every line's for a
+/// claim-level finding (as [`price`] prices them).
 pub fn service_years(finding: &Finding, claim: &Claim) -> Vec<i32> {
-    if finding.money_at_stake.is_none() {
-        return Vec::new();
-    }
     let lines: Vec<usize> = match finding.line {
         Some(i) if i < claim.lines.len() => vec![i],
         Some(_) => Vec::new(),
@@ -181,7 +183,7 @@ pub fn describe_schedule_years(fees: &FeeSchedule, service_years: &[i32]) -> Str
                 "the Medicare {used} fee schedule for {year} services (the nearest earlier year: {year} is not bundled)"
             ),
             None => format!(
-                "no Medicare fee schedule for {year} services (bundled: {})",
+                "no Medicare fee schedule for {year} services ({})",
                 bundled_years(fees)
             ),
         };
@@ -195,4 +197,22 @@ pub fn describe_schedule_years(fees: &FeeSchedule, service_years: &[i32]) -> Str
         return "no service was priced".into();
     }
     parts.join("; ")
+}
+
+/// Why the amount at stake of services of `service_years` can be unknown, for a summary:
+/// the years no bundled schedule covers, and the bundled years.
+pub fn describe_unpriced_years(fees: &FeeSchedule, service_years: &[i32]) -> String {
+    let uncovered: Vec<String> = service_years
+        .iter()
+        .filter(|&&y| schedule_year(fees, y).is_none())
+        .map(i32::to_string)
+        .collect();
+    let bundled = bundled_years(fees);
+    match uncovered.len() {
+        0 => format!("a code with no fee-schedule row for its year of service (bundled: {bundled})"),
+        _ => format!(
+            "services of {}, which no fee schedule covers (bundled: {bundled}), or a code with no row for its year",
+            uncovered.join(", ")
+        ),
+    }
 }
