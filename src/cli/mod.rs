@@ -545,9 +545,11 @@ pub fn render_problem(file: &str, p: &Diagnostic) -> String {
     } else {
         "warning"
     };
+    // `FILE:LINE:` as editors read it: the line, not the segment number (which the note gives).
+    let place = if at.line > 0 { at.line } else { at.segment };
     let mut text = format!(
-        "{file}:{}: {level}[{}]: {}\n  = note: segment {} ({}), byte {}, line {}",
-        at.segment, p.rule, p, at.segment, at.segment_id, at.byte, at.line
+        "{file}:{place}: {level}[{}]: {}\n  = note: segment {} ({}), byte {}, line {}",
+        p.rule, p, at.segment, at.segment_id, at.byte, at.line
     );
     if at.set_segment > 0 {
         text.push_str(&format!(
