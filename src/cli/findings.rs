@@ -83,15 +83,19 @@ impl<W: Write> FindingsWriter<W> {
             .cents()
             .map(dollars)
             .unwrap_or_else(|| format!("'{}' (not exact)", claim.total_charge.raw));
-        let header = format!(
-            "── {file}: claim #{} · PCN {} · profile {} · {} · charges {} ──",
+        let before = format!(
+            "── {file}: claim #{} · PCN {} · profile {} · ",
             claim.ordinal,
             claim.pcn(),
             result.profile,
-            p.paint(role, fate),
-            charge
         );
-        writeln!(self.out, "\n{}", p.paint(Role::Heading, &header))?;
+        writeln!(
+            self.out,
+            "\n{}{}{}",
+            p.paint(Role::Heading, &before),
+            p.paint(role, fate),
+            p.paint(Role::Heading, &format!(" · charges {charge} ──"))
+        )?;
         let mut items: Vec<Item<'_>> = result
             .problems
             .iter()
