@@ -127,8 +127,9 @@ fn price_claim(claim: &Claim, fees: &FeeSchedule) -> Priced {
     }
 }
 
-/// `1 line`, `2 lines`.
-fn plural(n: usize, noun: &str) -> String {
+/// `1 line`, `2 lines`: a count and its noun, with an `s` unless the count is one (for the
+/// messages and notes of rules).
+pub(crate) fn plural(n: usize, noun: &str) -> String {
     if n == 1 {
         format!("1 {noun}")
     } else {
