@@ -587,6 +587,8 @@ fn counts_take_the_right_plural() {
         " 1 rejected claims",
         " 1 lines",
         "(1 lines",
+        " 1 service lines",
+        " 1 units",
     ];
     for file in sample_files().iter().chain(&public_files()) {
         let (_, text) = check(file, &[]);
