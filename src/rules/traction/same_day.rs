@@ -19,7 +19,7 @@ use crate::rules::{
 struct DayCode {
     date: NaiveDate,
     code: Code,
-    /// The first line with the code that date: (claim ordinal, line index).
+    /// The first line with the code that date: (claim id in the batch, line index).
     first: (u64, usize),
 }
 
@@ -103,12 +103,13 @@ impl Rule for DupClaim {
         }
         let traction = cx.reference.therapy.codes.traction.as_str();
         let days = day_codes(cx);
+        let this = cx.batch.id(claim);
         for (i, date) in traction_dates(claim, cx) {
             // The date's first 97012 is on the earliest claim: earlier than this one or none is.
             let earlier = days
                 .on(date)
                 .iter()
-                .find(|d| d.code == traction && d.first.0 < claim.ordinal)
+                .find(|d| d.code == traction && d.first.0 < this)
                 .map(|d| d.first.0);
             let Some(earlier) = earlier else {
                 continue;
@@ -119,7 +120,8 @@ impl Rule for DupClaim {
                 line: i,
                 at: code_at(line),
                 message: format!(
-                    "97012 on {date} already billed for this patient on claim {earlier} of the input"
+                    "97012 on {date} already billed for this patient on {}",
+                    cx.batch.name(earlier)
                 ),
                 note: line_note(claim, i, "SV1-01-2", "claim frequency 1 (original)"),
                 help: "remove the duplicate claim, or send it as a replacement (CLM05-3 7 with REF*F8)".into(),
