@@ -385,11 +385,20 @@ pub fn scrub_run(
         })
         .collect();
     let summary = RunSummary::new(outcomes);
-    write_run_summary(scrubber.out_dir(), &summary).map_err(|source| ScrubError::Write {
-        path: scrubber.out_dir().join(RUN_SUMMARY).display().to_string(),
-        source,
-    })?;
+    if wants_run_summary(args, run) {
+        write_run_summary(scrubber.out_dir(), &summary).map_err(|source| ScrubError::Write {
+            path: scrubber.out_dir().join(RUN_SUMMARY).display().to_string(),
+            source,
+        })?;
+    }
     Ok(summary)
+}
+
+/// True unless the run is one named file (or `-`) without `--skip-done`: such a run writes
+/// that input's outputs only, as it always has; a batch (several arguments or a directory)
+/// also writes `run-summary.json`.
+pub fn wants_run_summary(args: &[String], run: RunOptions) -> bool {
+    run.skip_done || args.len() > 1 || args.iter().any(|a| a != "-" && Path::new(a).is_dir())
 }
 
 fn entry_path(entry: &Entry) -> &str {
