@@ -18,6 +18,13 @@ use crate::pipeline::batch::{
 use crate::pipeline::check::CheckOptions;
 use crate::pipeline::scrub::ScrubOptions;
 
+/// Notes, on standard error, each directory argument with no file in it.
+fn note_empty_directories(args: &[String]) {
+    for dir in batch::empty_directories(args) {
+        eprintln!("note: {dir}: no file in this directory");
+    }
+}
+
 /// The worse of two exit codes (the codes are ordered: 2 is worse than 1, 1 than 0).
 fn worst(a: i32, b: i32) -> i32 {
     a.max(b)
@@ -25,6 +32,7 @@ fn worst(a: i32, b: i32) -> i32 {
 
 /// `scrub837 scrub FILE|DIR...`: returns the exit code.
 pub fn scrub_command(args: &[String], options: ScrubOptions, skip_done: bool) -> i32 {
+    note_empty_directories(args);
     let out_dir = options.out_dir.clone();
     let bar = ProgressBar::on_terminal();
     let progress: &dyn Progress = match &bar {
@@ -132,6 +140,7 @@ pub fn check_command(
         eprintln!("error: --html writes the page of one input file; name exactly one");
         return EXIT_UNREADABLE;
     }
+    note_empty_directories(args);
     let run = match CheckRun::prepare(&options, args) {
         Ok(run) => run,
         Err(e) => {
@@ -195,6 +204,7 @@ fn check_run_total(summary: &CheckSummary) -> String {
 
 /// `scrub837 parse FILE|DIR...`: parses every input in turn; returns the exit code.
 pub fn parse_command(args: &[String], show_phi: bool) -> i32 {
+    note_empty_directories(args);
     let mut code = EXIT_CLEAN;
     for entry in batch::gather(args) {
         match entry {

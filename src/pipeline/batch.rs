@@ -99,6 +99,16 @@ pub fn gather(args: &[String]) -> Vec<Entry> {
     entries
 }
 
+/// The arguments that are directories with no file to read in them (a nightly folder with
+/// nothing in it tonight): worth a note, not a failure.
+pub fn empty_directories(args: &[String]) -> Vec<&str> {
+    args.iter()
+        .filter(|a| *a != "-" && Path::new(a).is_dir())
+        .filter(|a| directory_files(Path::new(a)).is_ok_and(|files| files.is_empty()))
+        .map(String::as_str)
+        .collect()
+}
+
 /// The regular files directly in `dir` (hidden ones left out), sorted by name.
 fn directory_files(dir: &Path) -> io::Result<Vec<PathBuf>> {
     let mut files = Vec::new();
