@@ -428,6 +428,19 @@ fn two_files_of_one_run_are_one_batch_for_cross_claim_rules() {
     }
     assert!(messages(&alone.join("dup-b.report.jsonl"), "T97012-DUP-CLAIM").is_empty());
 
+    // Judged apart on request.
+    let apart = dir.path().join("apart");
+    let run = scrub837(&[
+        "scrub",
+        s(&original),
+        s(&duplicate),
+        "--out",
+        s(&apart),
+        "--separate-inputs",
+    ]);
+    assert_eq!(run.status.code(), Some(0), "{}", stderr(&run));
+    assert!(messages(&apart.join("dup-b.report.jsonl"), "T97012-DUP-CLAIM").is_empty());
+
     // `check` sees the same batch, and totals the run.
     let check = scrub837(&["check", s(&original), s(&duplicate), "--format", "json"]);
     let stdout = String::from_utf8_lossy(&check.stdout);

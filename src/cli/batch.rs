@@ -31,7 +31,7 @@ fn worst(a: i32, b: i32) -> i32 {
 }
 
 /// `scrub837 scrub FILE|DIR...`: returns the exit code.
-pub fn scrub_command(args: &[String], options: ScrubOptions, skip_done: bool) -> i32 {
+pub fn scrub_command(args: &[String], options: ScrubOptions, run: RunOptions) -> i32 {
     note_empty_directories(args);
     let out_dir = options.out_dir.clone();
     let bar = ProgressBar::on_terminal();
@@ -39,7 +39,6 @@ pub fn scrub_command(args: &[String], options: ScrubOptions, skip_done: bool) ->
         Some(bar) => bar,
         None => &NoProgress,
     };
-    let run = RunOptions { skip_done };
     let result = batch::scrub_run(args, options, run, progress);
     if let Some(bar) = &bar {
         bar.bar.finish_and_clear();
@@ -133,6 +132,7 @@ pub fn check_command(
     args: &[String],
     options: CheckOptions,
     json: bool,
+    separate: bool,
     html: Option<PathBuf>,
     summary_json: Option<PathBuf>,
 ) -> i32 {
@@ -141,7 +141,7 @@ pub fn check_command(
         return EXIT_UNREADABLE;
     }
     note_empty_directories(args);
-    let run = match CheckRun::prepare(&options, args) {
+    let run = match CheckRun::prepare(&options, args, separate) {
         Ok(run) => run,
         Err(e) => {
             eprintln!("error: {e}");

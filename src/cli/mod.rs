@@ -93,6 +93,10 @@ pub enum Command {
         /// Also write the run's totals and every input's status and counts as JSON at PATH.
         #[arg(long, value_name = "PATH")]
         summary_json: Option<PathBuf>,
+        /// Judge each input apart: cross-claim rules (duplicates, visit counts, KX totals,
+        /// same-day pairs) see only the claims of the input itself, not the whole run.
+        #[arg(long)]
+        separate_inputs: bool,
     },
     /// Check every claim and write, for each input NAME.ext (NAME = stdin for `-`), into the
     /// output directory: NAME.277 (277CA), NAME.999, NAME.ta1 (only when an interchange is
@@ -160,6 +164,11 @@ pub enum Command {
         /// after a crash and only what is missing is scrubbed.
         #[arg(long)]
         skip_done: bool,
+        /// Judge each input apart: cross-claim rules (duplicates, visit counts, KX totals,
+        /// same-day pairs) see only the claims of the input itself, not the whole run (for
+        /// files of unrelated submitters scrubbed together).
+        #[arg(long)]
+        separate_inputs: bool,
     },
     /// List every rule: id, action per profile, one-line summary; with `--config`, only what
     /// that configuration changes.
@@ -416,10 +425,11 @@ pub fn run(args: Args) -> i32 {
             format,
             html,
             summary_json,
+            separate_inputs,
         } => {
             let options = rules.into_check_options();
             let json = format == Format::Json;
-            batch::check_command(&files, options, json, html, summary_json)
+            batch::check_command(&files, options, json, separate_inputs, html, summary_json)
         }
         Command::Scrub {
             files,
@@ -435,6 +445,7 @@ pub fn run(args: Args) -> i32 {
             wait,
             ack_time,
             skip_done,
+            separate_inputs,
         } => {
             let options = crate::pipeline::scrub::ScrubOptions {
                 check: rules.into_check_options(),
@@ -451,7 +462,11 @@ pub fn run(args: Args) -> i32 {
                 wait_for_lock: wait,
                 created: ack_time,
             };
-            batch::scrub_command(&files, options, skip_done)
+            let run = crate::pipeline::batch::RunOptions {
+                skip_done,
+                separate: separate_inputs,
+            };
+            batch::scrub_command(&files, options, run)
         }
         Command::Rules { config: None } => crate::cli::report::rules_command(),
         Command::Rules {

@@ -355,6 +355,9 @@ impl Progress for NoProgress {}
 pub struct RunOptions {
     /// Skip inputs whose complete outputs exist and are newer than them.
     pub skip_done: bool,
+    /// Judge each input apart (cross-claim rules see only its own claims) instead of the run
+    /// as one batch.
+    pub separate: bool,
 }
 
 /// Scrubs every input of `args` (files, directories, `-`) as one batch and writes
@@ -372,7 +375,7 @@ pub fn scrub_run(
     let (mut outcomes, todo) = plan(&entries, scrubber.out_dir(), run);
     let sizes: Vec<u64> = todo.iter().map(|(_, file)| input_size(file)).collect();
     progress.start(todo.len() as u64, sizes.iter().sum());
-    let (reads, index) = read_all(&scrubber, &todo, progress);
+    let (reads, index) = read_all(&scrubber, &todo, run.separate, progress);
     let mut ready = Vec::new();
     for ((slot, file), read) in todo.iter().zip(reads) {
         match read {
@@ -512,9 +515,11 @@ pub fn done_outputs(out_dir: &Path, name: &str, input: &str) -> Option<Vec<Strin
 pub fn read_all(
     scrubber: &Scrubber,
     todo: &[(usize, String)],
+    separate: bool,
     progress: &dyn Progress,
 ) -> (Vec<Result<ReadInput, ScrubError>>, PatientIndex) {
-    let index = Mutex::new(batch_index(todo.iter().map(|(_, f)| f.as_str())));
+    let index = batch_index(todo.iter().map(|(_, f)| f.as_str()), separate);
+    let index = Mutex::new(index);
     let mut reads: Vec<Result<ReadInput, ScrubError>> = todo
         .par_iter()
         .enumerate()
@@ -545,10 +550,13 @@ pub fn read_all(
 }
 
 /// An empty index for the inputs `files` of a run (named in findings about another input's
-/// claim when there are several).
-fn batch_index<'f>(files: impl Iterator<Item = &'f str>) -> PatientIndex {
+/// claim when there are several), judged apart when `separate`.
+fn batch_index<'f>(files: impl Iterator<Item = &'f str>, separate: bool) -> PatientIndex {
     let names: Vec<String> = files.map(|f| Input::shown_name(f).to_string()).collect();
     let mut index = PatientIndex::new();
+    if separate {
+        index.judge_inputs_apart();
+    }
     if names.len() > 1 {
         index.set_inputs(BatchInputs::new(names));
     }
@@ -722,8 +730,12 @@ pub struct CheckRun {
 
 impl CheckRun {
     /// Loads the engine, gathers the inputs of `args` and reads every one once into the
-    /// run's index.
-    pub fn prepare(options: &CheckOptions, args: &[String]) -> Result<CheckRun, CheckError> {
+    /// run's index (each input judged apart when `separate`).
+    pub fn prepare(
+        options: &CheckOptions,
+        args: &[String],
+        separate: bool,
+    ) -> Result<CheckRun, CheckError> {
         let engine = Engine::new(options)?;
         let mut inputs = Vec::new();
         let mut skipped = Vec::new();
@@ -747,7 +759,8 @@ impl CheckRun {
                 }),
             }
         }
-        let index = Mutex::new(batch_index(inputs.iter().map(|i| i.file.as_str())));
+        let index = batch_index(inputs.iter().map(|i| i.file.as_str()), separate);
+        let index = Mutex::new(index);
         inputs.par_iter().enumerate().for_each(|(position, input)| {
             let read = read_for_check(&input.file, position, &index);
             *input.read.lock().unwrap_or_else(PoisonError::into_inner) = Some(read);

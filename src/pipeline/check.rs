@@ -227,7 +227,8 @@ impl Engine {
         // per claim (a large patient is read once and shared, see `rules::index`). A failed
         // read cannot be returned from here; the index keeps it, and the pipeline stops
         // before handing out this claim (see `check_source`).
-        let patient = index.facts(PatientKey::of(&claim)).unwrap_or_else(|error| {
+        let key = index.patient_key(PatientKey::of(&claim), input);
+        let patient = index.facts(key).unwrap_or_else(|error| {
             index.note_failure(error);
             std::sync::Arc::new(PatientFacts::default())
         });
@@ -576,7 +577,8 @@ pub(crate) fn add_index_facts<T: Sync>(
         .collect();
     let mut index = index.lock().unwrap_or_else(PoisonError::into_inner);
     for (key, fact) in chunks.iter().flatten() {
-        index.add_fact(*key, fact)?;
+        let key = index.patient_key(*key, input);
+        index.add_fact(key, fact)?;
     }
     Ok(())
 }

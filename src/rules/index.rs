@@ -603,6 +603,9 @@ pub struct PatientIndex {
     inputs: BatchInputs,
     /// Inputs whose lines `finish` leaves out (their first pass failed).
     forgotten: Vec<usize>,
+    /// Each input judged apart: its patients are not the other inputs' (see
+    /// [`patient_key`](Self::patient_key)).
+    separate: bool,
 }
 
 impl Default for PatientIndex {
@@ -620,6 +623,7 @@ impl Default for PatientIndex {
             nobody: Arc::new(PatientFacts::default()),
             inputs: BatchInputs::default(),
             forgotten: Vec::new(),
+            separate: false,
         }
     }
 }
@@ -654,6 +658,23 @@ impl PatientIndex {
     /// The inputs of the run.
     pub fn inputs(&self) -> &BatchInputs {
         &self.inputs
+    }
+
+    /// Judges each input of the run apart (`--separate-inputs`): cross-claim rules then see
+    /// only the claims of the claim's own input, as when each is scrubbed alone.
+    pub fn judge_inputs_apart(&mut self) {
+        self.separate = true;
+    }
+
+    /// The key under which the lines of `patient` in the run's input number `input` are kept
+    /// and looked up: the patient's own key, unless inputs are judged apart, when the input's
+    /// position is mixed in (input 0 keeps the patient's key) so that no two inputs share a
+    /// patient.
+    pub fn patient_key(&self, patient: PatientKey, input: usize) -> PatientKey {
+        if !self.separate {
+            return patient;
+        }
+        PatientKey(patient.0 ^ (input as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15))
     }
 
     /// Leaves the lines of `input` out of the finished index: its first pass failed, so its
