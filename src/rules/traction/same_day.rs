@@ -79,7 +79,8 @@ therapy-billing-facts.md section 2 (MUE 1 per date of service); seed guide 000 (
 day).\n\n\
 Choices: the earlier claim keeps its 97012 and only later original claims are rejected; a \
 replacement (7) or void (8) claim is never rejected by this rule, and a void earlier claim does \
-not count as the first billing. \"Earlier\" is input order.\n\n\
+not count as the first billing. \"Earlier\" is input order; the inputs of one run are one batch, \
+so the earlier claim may be in an earlier file of the run (the finding names that file).\n\n\
 Action (every profile): reject with 277CA A7:54 (duplicate).\n\n\
 How to fix: drop the duplicate claim, or send it as a replacement (frequency 7 with REF*F8 \
 naming the original) when it corrects the first one.\n\n\
@@ -431,8 +432,9 @@ traction (teaching home use is itself billed as 97012).\n\n\
 Source: rule catalog (T97012-VISITS: warn); seed guide 004 (more than 12 visits; home traction \
 after a month for cervical; some payers allow only 3-4 visits); parameter max_dates_per_patient \
 in data/therapy/therapy-97012.toml.\n\n\
-Action (every profile): warn. History across earlier inputs is not kept yet, so the count is \
-this input's.\n\n\
+Action (every profile): warn. The count is over every input of the run (one batch, in input \
+order; `--separate-inputs` counts each input apart); history across earlier runs is not kept \
+yet.\n\n\
 How to fix: record objective progress and the reason in-clinic traction continues, or move the \
 patient to a home unit.\n\n\
 How to appeal: medical necessity evidence with the functional measures over the course of care.",
