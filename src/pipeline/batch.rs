@@ -40,6 +40,11 @@ use crate::write::atomic::OutputFile;
 /// The name of the run summary in the output directory.
 pub const RUN_SUMMARY: &str = "run-summary.json";
 
+/// Inputs of a run kept open between their two passes; a run of more closes each input's file
+/// after its first pass and opens it again for the second (checking it is the same, unchanged
+/// file), so a folder of thousands of files needs no more open files than this.
+const KEEP_OPEN: usize = 256;
+
 /// Bytes looked at to tell an X12 file from another (leading white space included).
 const SNIFF: u64 = 64 * 1024;
 
@@ -524,7 +529,8 @@ pub fn read_all(
         .par_iter()
         .enumerate()
         .map(|(position, (_, file))| {
-            let read = scrubber.read_input(file, position, &index);
+            let close = todo.len() > KEEP_OPEN;
+            let read = scrubber.read_input(file, position, &index, close);
             progress.read();
             read
         })
@@ -761,8 +767,9 @@ impl CheckRun {
         }
         let index = batch_index(inputs.iter().map(|i| i.file.as_str()), separate);
         let index = Mutex::new(index);
+        let close = inputs.len() > KEEP_OPEN;
         inputs.par_iter().enumerate().for_each(|(position, input)| {
-            let read = read_for_check(&input.file, position, &index);
+            let read = read_for_check(&input.file, position, &index, close);
             *input.read.lock().unwrap_or_else(PoisonError::into_inner) = Some(read);
         });
         let mut index = index.into_inner().unwrap_or_else(PoisonError::into_inner);
@@ -912,12 +919,13 @@ impl CheckRun {
     }
 }
 
-/// The first pass of one `check` input into the run's index; the input closed until its
-/// rule pass.
+/// The first pass of one `check` input into the run's index; with `close`, the input's file is
+/// closed until its rule pass.
 fn read_for_check(
     file: &str,
     position: usize,
     index: &Mutex<PatientIndex>,
+    close: bool,
 ) -> Result<ParkedInput, CheckError> {
     let name = Input::shown_name(file).to_string();
     let mut input = Input::open(file).map_err(|source| CheckError::Io {
@@ -932,7 +940,7 @@ fn read_for_check(
         FirstPassError::Read(source) => CheckError::Read { file: name, source },
         FirstPassError::Index(source) => CheckError::Index { file: name, source },
     })?;
-    Ok(input.park())
+    Ok(input.park(close))
 }
 
 #[cfg(test)]

@@ -637,13 +637,14 @@ pub struct Input {
     path: Option<PathBuf>,
 }
 
-/// An input between the passes of a run of several inputs, its regular file closed (a run may
-/// have more inputs than a process may keep open). [`ParkedInput::resume`] opens it again and
-/// fails when it is no longer the same, unchanged file.
+/// An input between its passes while the other inputs of the run are read. Its file stays
+/// open, unless the run has more inputs than a process should keep open: then a regular file
+/// is closed, and [`ParkedInput::resume`] opens it again and fails when it is no longer the
+/// same, unchanged file.
 #[derive(Debug)]
 pub struct ParkedInput {
-    /// The spool of an input that is not a regular file (kept open: it has no name).
-    spool: Option<File>,
+    /// The open file (always for a spool, which has no name to open again).
+    open: Option<File>,
     shown: String,
     identity: Option<Identity>,
     passes: u32,
@@ -653,8 +654,8 @@ pub struct ParkedInput {
 impl ParkedInput {
     /// The input, open again for its next pass.
     pub fn resume(self) -> Result<Input, InputError> {
-        let file = match (self.spool, &self.path) {
-            (Some(spool), _) => spool,
+        let file = match (self.open, &self.path) {
+            (Some(open), _) => open,
             (None, Some(path)) => File::open(path)?,
             (None, None) => return Err(InputError::Changed("it has no name to open".into())),
         };
@@ -720,11 +721,12 @@ impl Input {
         }
     }
 
-    /// Closes a regular file until its next pass (see [`ParkedInput`]); a spool stays open.
-    pub fn park(self) -> ParkedInput {
-        let spool = self.identity.is_none().then_some(self.file);
+    /// Keeps the input until its next pass (see [`ParkedInput`]); with `close`, a regular
+    /// file is closed meanwhile (a spool always stays open).
+    pub fn park(self, close: bool) -> ParkedInput {
+        let open = (!close || self.identity.is_none()).then_some(self.file);
         ParkedInput {
-            spool,
+            open,
             shown: self.shown,
             identity: self.identity,
             passes: self.passes,
@@ -828,6 +830,35 @@ mod tests {
             text.contains("changed while it was being read") && text.contains("5 to 10 bytes"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn a_parked_input_is_the_same_file_or_fails() {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let path = dir.path().join("in.837");
+        std::fs::write(&path, "first").expect("write");
+        let name = path.to_str().expect("utf-8");
+        let mut kept = Input::open(name).expect("open");
+        let mut closed = Input::open(name).expect("open");
+        read_pass(&mut kept).expect("pass 1");
+        read_pass(&mut closed).expect("pass 1");
+        let (kept, closed) = (kept.park(false), closed.park(true));
+        assert!(kept.open.is_some() && closed.open.is_none());
+        // Closed and opened again unchanged: read as before.
+        let mut again = Input::open(name)
+            .expect("open")
+            .park(true)
+            .resume()
+            .expect("same");
+        assert_eq!(read_pass(&mut again).expect("pass"), "first");
+        // Replaced by rename: the file kept open is still read; the closed one fails.
+        let other = dir.path().join("other");
+        std::fs::write(&other, "second").expect("write");
+        std::fs::rename(&other, &path).expect("rename");
+        let mut kept = kept.resume().expect("kept open");
+        assert_eq!(read_pass(&mut kept).expect("pass 2"), "first");
+        let err = closed.resume().expect_err("replaced");
+        assert!(err.to_string().contains("between the passes"), "{err}");
     }
 
     #[test]

@@ -426,7 +426,7 @@ impl Scrubber {
     /// [`crate::pipeline::batch`] for a run of one input.
     pub fn scrub(&mut self, input: &str) -> Result<FileReport, ScrubError> {
         let index = Mutex::new(PatientIndex::new());
-        let read = self.read_input(input, 0, &index)?;
+        let read = self.read_input(input, 0, &index, false)?;
         let mut index = index.into_inner().unwrap_or_else(PoisonError::into_inner);
         index.finish().map_err(|source| ScrubError::Index {
             file: read.shown.clone(),
@@ -437,13 +437,14 @@ impl Scrubber {
     }
 
     /// Phase 1 of an input, the first pass: reads it once, adds its lines to the run's
-    /// `index` as input number `position`, and decides what the TA1 and 999 reject. The input
-    /// is closed until phase 3 (a spool stays open).
+    /// `index` as input number `position`, and decides what the TA1 and 999 reject. With
+    /// `close`, the input's file is closed until phase 3 (see [`Input::park`]).
     pub fn read_input(
         &self,
         input: &str,
         position: usize,
         index: &Mutex<PatientIndex>,
+        close: bool,
     ) -> Result<ReadInput, ScrubError> {
         let started = Instant::now();
         let shown = Input::shown_name(input).to_string();
@@ -471,7 +472,7 @@ impl Scrubber {
             name: Self::output_name(input),
             shown,
             position,
-            source: source.park(),
+            source: source.park(close),
             acks: read.acks.unwrap_or_default(),
             editions: read.editions,
             seconds: started.elapsed().as_secs_f64(),

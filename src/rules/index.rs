@@ -1236,6 +1236,67 @@ mod tests {
     }
 
     #[test]
+    fn a_forgotten_input_leaves_no_line_in_memory_or_on_disk() {
+        for run_records in [RUN_RECORDS, 7] {
+            let mut index = PatientIndex {
+                run_records,
+                ..PatientIndex::new()
+            };
+            // The same lines twice: as input 0 and as input 2 (its claims' ids say so).
+            for (key, f) in lines() {
+                index.push(key, &f).expect("adds");
+                let other = LineFact {
+                    claim: claim_id(2, f.claim),
+                    ..f
+                };
+                index.push(key, &other).expect("adds");
+            }
+            index.forget_input(2);
+            index.finish().expect("finishes");
+            let key = PatientKey(0);
+            let facts = index.facts(key).expect("reads");
+            let expected: Vec<LineFact> = lines()
+                .into_iter()
+                .filter(|(k, _)| *k == key)
+                .map(|(_, f)| f)
+                .collect();
+            assert_eq!(*facts, PatientFacts::new(expected), "{run_records}");
+        }
+    }
+
+    #[test]
+    fn claims_of_other_inputs_are_named_with_their_file() {
+        let inputs = BatchInputs::new(vec!["a.837".into(), "b.837".into()]);
+        let in_b = InBatch {
+            inputs: &inputs,
+            input: 1,
+        };
+        assert_eq!(in_b.name(claim_id(0, 3)), "claim 3 of a.837");
+        assert_eq!(in_b.name(claim_id(1, 4)), "claim 4 of the input");
+        assert!(
+            claim_id(0, u64::from(u32::MAX)) < claim_id(1, 1),
+            "input order"
+        );
+        let alone = BatchInputs::default();
+        let one = InBatch {
+            inputs: &alone,
+            input: 0,
+        };
+        assert_eq!(one.name(7), "claim 7 of the input");
+        assert_eq!(claim_id(0, 7), 7, "a run of one input keeps the ordinals");
+        let mut apart = PatientIndex::new();
+        let key = PatientKey(42);
+        assert_eq!(apart.patient_key(key, 3), key, "one batch: one patient");
+        apart.judge_inputs_apart();
+        assert_eq!(apart.patient_key(key, 0), key);
+        assert_ne!(
+            apart.patient_key(key, 3),
+            key,
+            "judged apart: another patient"
+        );
+    }
+
+    #[test]
     fn runs_on_disk_read_back_as_the_memory_index_does() {
         let in_memory = build(RUN_RECORDS);
         assert!(matches!(in_memory.store, Store::Memory(_)));
