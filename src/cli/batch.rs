@@ -275,14 +275,14 @@ impl Progress for ProgressBar {
         self.update();
     }
 
-    fn claims(&self, claims: u64) {
+    fn claims(&self, claims: u64, bytes: u64) {
         self.claims.fetch_add(claims, Ordering::Relaxed);
+        self.bar.inc(bytes);
         self.update();
     }
 
-    fn done(&self, bytes: u64) {
+    fn done(&self) {
         self.done.fetch_add(1, Ordering::Relaxed);
-        self.bar.inc(bytes);
         self.update();
     }
 }

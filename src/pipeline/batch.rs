@@ -344,10 +344,10 @@ pub trait Progress: Sync {
     fn start(&self, _inputs: u64, _bytes: u64) {}
     /// An input's first pass is done.
     fn read(&self) {}
-    /// More claims were checked.
-    fn claims(&self, _claims: u64) {}
-    /// An input is finished (scrubbed or failed); `bytes` is its size.
-    fn done(&self, _bytes: u64) {}
+    /// More claims were checked, and with them `bytes` more of their input.
+    fn claims(&self, _claims: u64, _bytes: u64) {}
+    /// An input is finished (scrubbed or failed).
+    fn done(&self) {}
 }
 
 /// No progress shown.
@@ -378,8 +378,8 @@ pub fn scrub_run(
     let entries = gather(args);
     let mut scrubber = Scrubber::new(options)?;
     let (mut outcomes, todo) = plan(&entries, scrubber.out_dir(), run);
-    let sizes: Vec<u64> = todo.iter().map(|(_, file)| input_size(file)).collect();
-    progress.start(todo.len() as u64, sizes.iter().sum());
+    let size = todo.iter().map(|(_, file)| input_size(file)).sum();
+    progress.start(todo.len() as u64, size);
     let (reads, index) = read_all(&scrubber, &todo, run.separate, progress);
     let mut ready = Vec::new();
     for ((slot, file), read) in todo.iter().zip(reads) {
@@ -391,7 +391,7 @@ pub fn scrub_run(
             Err(e) => outcomes[*slot] = Some(InputOutcome::failed(file, e.to_string())),
         }
     }
-    let done = check_all(&scrubber, ready, &index, &sizes, progress);
+    let done = check_all(&scrubber, ready, &index, progress);
     for (slot, outcome) in done {
         outcomes[slot] = Some(outcome);
     }
@@ -575,7 +575,6 @@ pub fn check_all(
     scrubber: &Scrubber,
     ready: Vec<(usize, ReadInput, Controls)>,
     index: &PatientIndex,
-    sizes: &[u64],
     progress: &dyn Progress,
 ) -> Vec<(usize, InputOutcome)> {
     let stopped = AtomicBool::new(false);
@@ -583,14 +582,13 @@ pub fn check_all(
         .into_par_iter()
         .map(|(slot, read, controls)| {
             let shown = read.shown.clone();
-            let size = sizes.get(read.position).copied().unwrap_or(0);
             if stopped.load(Ordering::SeqCst) {
-                progress.done(size);
+                progress.done();
                 let reason = "not scrubbed: the run stopped at an accounting mismatch".into();
                 return (slot, InputOutcome::failed(&shown, reason));
             }
             let result = scrubber.check_and_publish(read, controls, index, progress);
-            progress.done(size);
+            progress.done();
             let outcome = match result {
                 Ok(report) => InputOutcome::scrubbed(report),
                 Err(e) => {

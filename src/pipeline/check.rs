@@ -734,6 +734,11 @@ impl Input {
         }
     }
 
+    /// The input's size in bytes (0 when unknown).
+    pub fn size(&self) -> u64 {
+        self.file.metadata().map_or(0, |m| m.len())
+    }
+
     /// The input as messages name it.
     pub fn shown(&self) -> &str {
         &self.shown

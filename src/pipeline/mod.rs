@@ -86,6 +86,8 @@ pub struct InputRead {
     pub acks: Option<Acknowledgments>,
     /// The dates of service of every claim (`scrub` only; empty for `check`).
     pub editions: EditionsUsed,
+    /// Claims read.
+    pub claims: u64,
 }
 
 /// The first pass of the run's input number `input` (see [`first_pass`]): its lines go to
@@ -109,6 +111,7 @@ pub fn first_pass_of_input(
         index,
         input,
         editions: EditionsUsed::default(),
+        claims: 0,
     };
     let mut levels = LevelTracker::default();
     let mut batch = read_batch(&mut reader, &mut levels, scrub)?;
@@ -125,6 +128,7 @@ pub fn first_pass_of_input(
     Ok(InputRead {
         acks: scrub.then(|| pass.acks.finish()),
         editions: pass.editions,
+        claims: pass.claims,
     })
 }
 
@@ -181,6 +185,8 @@ struct Collector<'i> {
     /// The input's position in the run.
     input: usize,
     editions: EditionsUsed,
+    /// Claims read so far.
+    claims: u64,
 }
 
 impl Collector<'_> {
@@ -189,6 +195,7 @@ impl Collector<'_> {
     /// the editions read the raw claims.
     fn add_batch(&mut self, batch: Batch) -> io::Result<()> {
         let scrub = self.scrub;
+        self.claims += batch.claims.len() as u64;
         for event in batch.others {
             match event {
                 Event::Envelope(seg) => self.acks.envelope(&seg),

@@ -57,6 +57,52 @@ use crate::x12::ReadError;
 /// Claims checked between two reports to a [`Progress`].
 const PROGRESS_EVERY: u64 = 256;
 
+/// What the rule pass of one input has told a [`Progress`]: claims, and bytes in proportion
+/// to them (the input's claims and size are known from the first pass).
+struct Told {
+    claims: u64,
+    bytes: u64,
+    checked: u64,
+    claims_told: u64,
+    bytes_told: u64,
+}
+
+impl Told {
+    fn new(claims: u64, bytes: u64) -> Told {
+        Told {
+            claims,
+            bytes,
+            checked: 0,
+            claims_told: 0,
+            bytes_told: 0,
+        }
+    }
+
+    /// Counts one claim checked; tells every [`PROGRESS_EVERY`] claims.
+    fn claim(&mut self, progress: &dyn Progress) {
+        self.checked += 1;
+        if self.checked - self.claims_told < PROGRESS_EVERY {
+            return;
+        }
+        let share = u128::from(self.bytes) * u128::from(self.checked)
+            / u128::from(self.claims.max(self.checked));
+        let bytes = u64::try_from(share).unwrap_or(self.bytes);
+        self.tell(progress, bytes);
+    }
+
+    /// Tells the claims not told yet and the rest of the input's bytes.
+    fn rest(&mut self, progress: &dyn Progress) {
+        self.tell(progress, self.bytes);
+    }
+
+    fn tell(&mut self, progress: &dyn Progress, bytes: u64) {
+        let bytes = bytes.max(self.bytes_told);
+        progress.claims(self.checked - self.claims_told, bytes - self.bytes_told);
+        self.claims_told = self.checked;
+        self.bytes_told = bytes;
+    }
+}
+
 /// Who the acknowledgments are from and to, when not the input's ids swapped.
 #[derive(Debug, Clone, Default)]
 pub struct AckIds {
@@ -356,6 +402,10 @@ pub struct ReadInput {
     editions: EditionsUsed,
     /// Seconds the first pass took.
     seconds: f64,
+    /// Claims the first pass read.
+    claims: u64,
+    /// The input's size.
+    bytes: u64,
 }
 
 /// The control numbers of one input's acknowledgment interchanges.
@@ -469,6 +519,8 @@ impl Scrubber {
             },
         )?;
         Ok(ReadInput {
+            claims: read.claims,
+            bytes: source.size(),
             name: Self::output_name(input),
             shown,
             position,
@@ -528,8 +580,8 @@ impl Scrubber {
         };
         let mut pass = RulePass::new(&run, &header, &env, controls.ack277, &acks)?;
         let formats = pass.formats();
-        // Claims are told to `progress` a few at a time.
-        let mut unreported = 0;
+        // Claims are told to `progress` a few at a time, with their share of the input's bytes.
+        let mut told = Told::new(read.claims, read.bytes);
         let summary = self
             .engine
             .check_source_with(
@@ -543,10 +595,7 @@ impl Scrubber {
                 &|result| formats.format(result),
                 &mut |checked, formatted| {
                     if let Checked::Claim(_) = checked {
-                        unreported += 1;
-                        if unreported == PROGRESS_EVERY {
-                            progress.claims(std::mem::take(&mut unreported));
-                        }
+                        told.claim(progress);
                     }
                     pass.take(checked, formatted)
                 },
@@ -555,7 +604,7 @@ impl Scrubber {
                 file: shown.to_string(),
                 source,
             })?;
-        progress.claims(unreported);
+        told.rest(progress);
         source.finish().map_err(input_error)?;
         // A failed index read stops the pass early without an error of its own.
         if let Some(e) = index.failure() {
