@@ -6,6 +6,10 @@
 //! the TA1 and 999 reject ([`crate::ack`]) and notes the dates of service (the
 //! report's header names the reference editions they use). The second pass is
 //! [`crate::pipeline::check::Engine::check_source`].
+//!
+//! A run of several inputs is one batch ([`batch`]): [`first_pass_of_input`] reads each input
+//! into one shared index (its lines carry the input's position in their claim ids), which is
+//! finished once every input is read; then each input's second pass checks against it.
 
 pub mod batch;
 pub mod check;
