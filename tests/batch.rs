@@ -119,6 +119,10 @@ fn a_nightly_folder_with_bad_files_finishes_and_a_second_run_skips_everything() 
     assert!(err.contains("garbage.txt: not X12"), "{err}");
     assert!(err.contains("empty.837: empty file"), "{err}");
     assert!(err.contains("run: 22 inputs: 20 scrubbed"), "{err}");
+    assert!(
+        !err.contains('\x1b'),
+        "no progress bar outside a terminal: {err}"
+    );
 
     let summary = run_summary(&out);
     let inputs = summary["inputs"].as_array().expect("inputs");
@@ -178,16 +182,19 @@ fn a_nightly_folder_with_bad_files_finishes_and_a_second_run_skips_everything() 
     assert_eq!(entry(&summary, "night-07.837")["status"], "skipped-done");
     assert_eq!(outputs_of(&out, "night-07"), before, "outputs untouched");
 
-    // An input changed after its outputs is scrubbed again; the others are still skipped.
+    // An input changed after its outputs, and one whose set is incomplete (a crash before
+    // its report was named), are scrubbed again; the others are still skipped.
     std::thread::sleep(std::time::Duration::from_millis(20));
     generate(&folder.join("night-03.837"), 5, "N3");
+    std::fs::remove_file(out.join("night-05.report.jsonl")).expect("remove a report");
     let third = scrub837(&[&args[..], &["--skip-done"]].concat());
     let err = stderr(&third);
-    assert!(err.contains("run: 22 inputs: 1 scrubbed"), "{err}");
-    assert_eq!(
-        entry(&run_summary(&out), "night-03.837")["counts"]["claims_in"],
-        5
-    );
+    assert!(err.contains("run: 22 inputs: 2 scrubbed"), "{err}");
+    let summary = run_summary(&out);
+    assert_eq!(entry(&summary, "night-03.837")["counts"]["claims_in"], 5);
+    assert_eq!(entry(&summary, "night-05.837")["counts"]["claims_in"], 4);
+    assert_eq!(summary["totals"]["skipped_done"], 18);
+    assert!(out.join("night-05.report.jsonl").exists());
 }
 
 /// A garbage file named on the command line is a failed input with the reader's reason and
