@@ -129,6 +129,25 @@ impl<W: Write> FindingsWriter<W> {
         self.out.write_all(text.as_bytes())
     }
 
+    /// Takes in the legend of another writer (inputs written apart, in parallel): each rule
+    /// once, its appeals together, its help marked as varying when the two differ.
+    pub fn absorb_legend<V: Write>(&mut self, other: &FindingsWriter<V>) {
+        for (rule, theirs) in &other.legend {
+            let ours = self.legend.entry(rule).or_default();
+            match (&ours.help, &theirs.help) {
+                (None, help) => ours.help = help.clone(),
+                (Some(a), Some(b)) if a != b => ours.varies = true,
+                _ => {}
+            }
+            ours.varies |= theirs.varies;
+            for appeal in &theirs.appeals {
+                if !ours.appeals.contains(appeal) {
+                    ours.appeals.push(appeal);
+                }
+            }
+        }
+    }
+
     /// The legend: each rule's advice once (empty with `-v`, which prints it in place).
     pub fn legend(&self) -> String {
         if self.term.verbose || self.legend.is_empty() {

@@ -11,6 +11,7 @@ use crate::cli::term::{Term, TermArgs};
 use crate::cli::{EXIT_CLEAN, EXIT_FINDINGS, EXIT_UNREADABLE};
 use crate::diag::{Repair, RepairKind};
 use crate::model::{Cents, Claim};
+use crate::pipeline::batch::CheckRun;
 use crate::pipeline::check::{CheckOptions, Checked, Engine};
 use crate::reference::EditionsUsed;
 use crate::rules::registry::Declaration;
@@ -45,77 +46,84 @@ impl Totals {
     }
 }
 
-/// `scrub837 check`: returns the exit code.
-pub fn check_command(file: &str, options: &CheckOptions, json: bool, term: &TermArgs) -> i32 {
-    let engine = match Engine::new(options) {
-        Ok(e) => e,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return EXIT_UNREADABLE;
-        }
-    };
-    if json {
-        json_check(&engine, file)
-    } else {
-        text_check(&engine, file, Term::for_stdout(term))
-    }
+/// `scrub837 check` of input number `input` of `run` as JSON Lines: returns its exit code.
+pub fn check_command(run: &CheckRun, input: usize, json: bool) -> i32 {
+    debug_assert!(
+        json,
+        "text output goes through text_check, for the whole run"
+    );
+    json_check(run, input)
 }
 
-/// `check` for a person, on standard output: the summary first, then the diagnostics grouped
-/// by claim (spooled to a temporary file meanwhile, so memory stays small), then the legend.
-fn text_check(engine: &Engine, file: &str, term: Term) -> i32 {
-    let name = if file == "-" { "<stdin>" } else { file };
-    let spool = match tempfile::tempfile() {
-        Ok(f) => f,
+/// `check` for a person, on standard output, over every input of `run`: the summary first
+/// (one `FILE:` line per input), then the diagnostics grouped by claim (spooled to a
+/// temporary file meanwhile, so memory stays small), then the legend. Returns the exit code
+/// of the worst input.
+pub fn text_check(run: &CheckRun, term: &TermArgs) -> i32 {
+    let term = Term::for_stdout(term);
+    let engine = run.engine();
+    let mut writer = match spooled(term) {
+        Ok(w) => w,
         Err(e) => {
             eprintln!("error: cannot create a temporary file (TMPDIR chooses where): {e}");
             return EXIT_UNREADABLE;
         }
     };
-    let mut writer = FindingsWriter::new(BufWriter::new(spool), term);
     let mut tally = Tally::default();
     let mut editions = EditionsUsed::default();
-    let result = engine.check_path(file, |checked| {
-        match checked {
-            Checked::Claim(result) => {
-                let fate = if result.disposition == Disposition::Rejected {
-                    "rejected"
-                } else if result.disposition == Disposition::Repaired {
-                    "repaired"
-                } else {
-                    "accepted"
-                };
-                tally.claim(name, &result, None);
-                editions.note_claim(&result.claim);
-                if !term.quiet {
-                    writer.claim(name, &result, fate)?;
+    let mut code = EXIT_CLEAN;
+    let files: Vec<String> = run.files().map(str::to_string).collect();
+    for (input, file) in files.iter().enumerate() {
+        let name = if file == "-" {
+            "<stdin>"
+        } else {
+            file.as_str()
+        };
+        let before = (tally.rejected(), tally.repaired(), tally.problems());
+        let result = run.check(input, |checked| {
+            match checked {
+                Checked::Claim(result) => {
+                    let fate = match result.disposition {
+                        Disposition::Rejected => "rejected",
+                        Disposition::Repaired => "repaired",
+                        Disposition::Accepted => "accepted",
+                    };
+                    tally.claim(input, name, &result, None);
+                    editions.note_claim(&result.claim);
+                    if !term.quiet {
+                        writer.claim(name, &result, fate)?;
+                    }
+                }
+                Checked::Problem(p) => {
+                    tally.problem();
+                    if !term.quiet {
+                        writer.problem(name, &p)?;
+                    }
+                }
+                Checked::Envelope(_) => {}
+            }
+            Ok(())
+        });
+        match result {
+            Ok(_) => {
+                tally.file_done(name, Vec::new());
+                let after = (tally.rejected(), tally.repaired(), tally.problems());
+                if after != before {
+                    code = code.max(EXIT_FINDINGS);
                 }
             }
-            Checked::Problem(p) => {
-                tally.problem();
-                if !term.quiet {
-                    writer.problem(name, &p)?;
-                }
+            Err(e) => {
+                eprintln!("error: {e}");
+                tally.file_failed(name, &e.to_string());
+                code = EXIT_UNREADABLE;
             }
-            Checked::Envelope(_) => {}
         }
-        Ok(())
-    });
-    if let Err(e) = result {
-        eprintln!("error: {e}");
-        return EXIT_UNREADABLE;
     }
     if tally.claims() > 0 {
         tally.editions(editions.to_line(engine.reference()));
     }
-    tally.file_done(name, Vec::new());
     let summary = tally.render("check", &engine.reference().fees, term.paint);
-    let code = if tally.rejected() + tally.repaired() + tally.problems() > 0 {
-        EXIT_FINDINGS
-    } else {
-        EXIT_CLEAN
-    };
-    match print_run(io::stdout().lock(), &summary, writer) {
+    match print_runs(io::stdout().lock(), &summary, vec![writer], term) {
         Ok(()) => code,
         Err(e) if crate::cli::is_closed_pipe(&e) => EXIT_CLEAN,
         Err(e) => {
@@ -125,27 +133,45 @@ fn text_check(engine: &Engine, file: &str, term: Term) -> i32 {
     }
 }
 
-/// Writes the summary, then the spooled diagnostics, then the legend.
-fn print_run(
+/// The diagnostics of one run (or one input) spooled to a temporary file.
+pub(crate) type Spooled = FindingsWriter<BufWriter<std::fs::File>>;
+
+/// Writes the summary, then the diagnostics each writer spooled, in order, then one legend
+/// for them all.
+pub(crate) fn print_runs(
     mut out: impl Write,
     summary: &str,
-    writer: FindingsWriter<BufWriter<std::fs::File>>,
+    writers: Vec<Spooled>,
+    term: Term,
 ) -> io::Result<()> {
     out.write_all(summary.as_bytes())?;
-    let legend = writer.legend();
-    let mut spool = writer
-        .into_inner()
-        .into_inner()
-        .map_err(|e| e.into_error())?;
-    spool.seek(SeekFrom::Start(0))?;
-    io::copy(&mut spool, &mut out)?;
-    out.write_all(legend.as_bytes())?;
+    let mut legend = FindingsWriter::new(io::sink(), term);
+    for writer in writers {
+        legend.absorb_legend(&writer);
+        let mut spool = writer
+            .into_inner()
+            .into_inner()
+            .map_err(|e| e.into_error())?;
+        spool.seek(SeekFrom::Start(0))?;
+        io::copy(&mut spool, &mut out)?;
+    }
+    out.write_all(legend.legend().as_bytes())?;
     out.flush()
+}
+
+/// A writer of diagnostics into a new temporary file.
+pub(crate) fn spooled(term: Term) -> io::Result<Spooled> {
+    Ok(FindingsWriter::new(
+        BufWriter::new(tempfile::tempfile()?),
+        term,
+    ))
 }
 
 /// `check --format json`: one finding per line on standard output as it is found, then the
 /// summary record; the one-line summary on standard error.
-fn json_check(engine: &Engine, file: &str) -> i32 {
+fn json_check(run: &CheckRun, input: usize) -> i32 {
+    let engine = run.engine();
+    let file = run.files().nth(input).unwrap_or_default();
     let name = if file == "-" { "<stdin>" } else { file };
     // Not a locked handle: the sink may run on a worker thread (one at a time).
     let mut out = BufWriter::with_capacity(256 * 1024, io::stdout());
@@ -184,7 +210,7 @@ fn json_check(engine: &Engine, file: &str) -> i32 {
         }
         Ok(())
     };
-    let result = engine.check_path(file, |checked| {
+    let result = run.check(input, |checked| {
         emit(checked).inspect_err(|e| closed |= crate::cli::is_closed_pipe(e))
     });
     if out.flush().is_err_and(|e| crate::cli::is_closed_pipe(&e)) || closed {
@@ -297,136 +323,6 @@ fn repair_fields(repair: &Repair) -> serde_json::Value {
         value["line"] = json!(line);
     }
     value
-}
-
-/// `scrub837 scrub`: scrubs every input in turn and returns the exit code: 2 when an input
-/// could not be read or its outputs written (the others are still scrubbed), and at once when
-/// the accounting of an input does not balance; else 1 when anything was repaired, rejected or
-/// found wrong in the envelope; else 0.
-///
-/// On standard error, once every input is done: the summary of the run (with one line per
-/// input: its status, accounting and outputs), then the diagnostics grouped by claim, then
-/// the legend; an input that fails is named at once as well.
-pub fn scrub_command(
-    files: &[String],
-    options: crate::pipeline::scrub::ScrubOptions,
-    term: &TermArgs,
-) -> i32 {
-    use crate::pipeline::scrub::{ScrubError, Scrubber};
-    use crate::write::report_jsonl::Outcome;
-    let term = Term::for_stderr(term);
-    if let Err(e) = Scrubber::check_names(files) {
-        eprintln!("error: {e}");
-        return EXIT_UNREADABLE;
-    }
-    let out_dir = options.out_dir.display().to_string();
-    let mut scrubber = match Scrubber::new(options) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return EXIT_UNREADABLE;
-        }
-    };
-    let spool = match tempfile::tempfile() {
-        Ok(f) => f,
-        Err(e) => {
-            eprintln!("error: cannot create a temporary file (TMPDIR chooses where): {e}");
-            return EXIT_UNREADABLE;
-        }
-    };
-    let mut writer = FindingsWriter::new(BufWriter::new(spool), term);
-    let mut tally = Tally::default();
-    let mut spool_error: Option<io::Error> = None;
-    let mut code = EXIT_CLEAN;
-    for file in files {
-        let shown = if file == "-" {
-            "<stdin>"
-        } else {
-            file.as_str()
-        };
-        let before = (tally.claims(), tally.charges());
-        let observed = scrubber.scrub_observed(file, &mut |result, outcome| {
-            let by = match outcome {
-                Outcome::Corrected | Outcome::Rejected277 => None,
-                Outcome::Rejected999 => Some("transaction set, rejected by the 999"),
-                Outcome::RejectedTa1 => Some("interchange, rejected by the TA1"),
-            };
-            tally.claim(shown, result, by);
-            let fate = match (outcome, result.disposition) {
-                (Outcome::Rejected999, _) => "rejected by the 999",
-                (Outcome::RejectedTa1, _) => "rejected by the TA1",
-                (_, Disposition::Rejected) => "rejected",
-                (_, Disposition::Repaired) => "repaired",
-                (_, Disposition::Accepted) => "accepted",
-            };
-            if !term.quiet && spool_error.is_none() {
-                spool_error = writer.claim(shown, result, fate).err();
-            }
-        });
-        match observed {
-            Ok(report) => {
-                let a = &report.accounting;
-                // CLMs that never became claims (sets of another guide) are rejected too.
-                let (claims, charges) =
-                    (tally.claims() - before.0, tally.charges().0 - before.1 .0);
-                if a.claims_in > claims {
-                    tally.unchecked(a.claims_in - claims, Cents(a.charges_in.0 - charges));
-                }
-                tally.problems_found(report.problems);
-                let mb = report.summary.bytes as f64 / 1e6;
-                let seconds = report.seconds.max(1e-9);
-                let outputs = report
-                    .outputs
-                    .iter()
-                    .filter_map(|p| p.file_name())
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .collect::<Vec<_>>()
-                    .join(", ");
-                let details = vec![
-                    format!("accounting: {}", a.describe()),
-                    format!(
-                        "{}, {}; outputs in {out_dir}: {outputs}",
-                        crate::cli::term::count(
-                            report.problems,
-                            "envelope/structure/element problem",
-                            "envelope/structure/element problems"
-                        ),
-                        crate::cli::term::count(report.findings, "finding", "findings"),
-                    ),
-                    format!(
-                        "{:.1} MB in {:.2} s ({:.1} MB/s, {:.0} claims/s)",
-                        mb,
-                        seconds,
-                        mb / seconds,
-                        a.claims_in as f64 / seconds
-                    ),
-                ];
-                tally.file_done(report.input.as_str(), details);
-                if !report.is_clean() && code == EXIT_CLEAN {
-                    code = EXIT_FINDINGS;
-                }
-            }
-            Err(e @ ScrubError::Accounting { .. }) => {
-                eprintln!("error: {e}");
-                return EXIT_UNREADABLE;
-            }
-            Err(e) => {
-                eprintln!("error: {e}");
-                tally.file_failed(shown, &e.to_string());
-                code = EXIT_UNREADABLE;
-            }
-        }
-    }
-    if let Some(e) = spool_error {
-        eprintln!("error: cannot spool the diagnostics (TMPDIR chooses where): {e}");
-        return EXIT_UNREADABLE;
-    }
-    let summary = tally.render("scrub", &scrubber.reference().fees, term.paint);
-    match print_run(io::stderr().lock(), &summary, writer) {
-        Ok(()) => code,
-        Err(e) if crate::cli::is_closed_pipe(&e) => code,
-        Err(_) => EXIT_UNREADABLE,
-    }
 }
 
 /// `scrub837 rules`: every rule with its action per profile.

@@ -48,6 +48,8 @@ struct RuleTally {
 /// account number).
 #[derive(Debug, Clone)]
 struct Rejected {
+    /// Input number and claim ordinal: the list keeps the first claims in input order.
+    order: (usize, u64),
     file: String,
     pcn: String,
     date: String,
@@ -90,16 +92,28 @@ pub struct Tally {
     file_repaired: u64,
     file_problems: u64,
     editions: Vec<String>,
+    footers: Vec<String>,
+    /// Claims and charges counted per input.
+    by_file: BTreeMap<String, (u64, Cents)>,
 }
 
 impl Tally {
     /// Counts one checked claim; `rejected_by` names what rejected it when not its own
     /// findings (scrub: "the 999", "the TA1"), and forces it to the rejected side.
-    pub fn claim(&mut self, file: &str, result: &ClaimResult, rejected_by: Option<&str>) {
+    pub fn claim(
+        &mut self,
+        position: usize,
+        file: &str,
+        result: &ClaimResult,
+        rejected_by: Option<&str>,
+    ) {
         let claim = &result.claim;
         let charges = claim.total_charge.cents().unwrap_or_default().0;
         self.unpriced_charges += u64::from(claim.total_charge.is_not_exact());
         let rejected = rejected_by.is_some() || result.disposition == Disposition::Rejected;
+        let per_file = self.by_file.entry(file.to_string()).or_default();
+        per_file.0 += 1;
+        per_file.1 .0 += charges;
         match (rejected, result.disposition) {
             (true, _) => {
                 self.rejected.add(charges);
@@ -136,7 +150,7 @@ impl Tally {
             }
         }
         if rejected {
-            self.note_rejected(file, result, rejected_by);
+            self.note_rejected(position, file, result, rejected_by);
         }
     }
 
@@ -160,28 +174,31 @@ impl Tally {
         self.file_rejected += claims;
     }
 
-    /// Ends one input: its `FILE: OK` / `FILE: N rejected` line, with `details` under it.
+    /// Ends one input (inputs fed one after the other): its `FILE: OK` / `FILE: N rejected`
+    /// line, with `details` under it.
     pub fn file_done(&mut self, file: &str, details: Vec<String>) {
-        let (status, good) = if self.file_rejected > 0 {
-            let mut s = format!("{} rejected", thousands(self.file_rejected));
-            if self.file_repaired > 0 {
-                s.push_str(&format!(", {} repaired", thousands(self.file_repaired)));
+        let counts = [self.file_rejected, self.file_repaired, self.file_problems];
+        self.file_result(file, counts, details);
+    }
+
+    /// One input's line from its own counts: rejected, repaired and problems.
+    pub fn file_result(&mut self, file: &str, counts: [u64; 3], details: Vec<String>) {
+        let [rejected, repaired, problems] = counts;
+        let (status, good) = if rejected > 0 {
+            let mut s = format!("{} rejected", thousands(rejected));
+            if repaired > 0 {
+                s.push_str(&format!(", {} repaired", thousands(repaired)));
             }
             (s, false)
-        } else if self.file_problems > 0 {
-            (
-                count(
-                    self.file_problems,
-                    "envelope/structure problem",
-                    "envelope/structure problems",
-                ),
-                false,
-            )
-        } else if self.file_repaired > 0 {
-            (
-                format!("OK ({} repaired)", thousands(self.file_repaired)),
-                true,
-            )
+        } else if problems > 0 {
+            let word = count(
+                problems,
+                "envelope/structure problem",
+                "envelope/structure problems",
+            );
+            (word, false)
+        } else if repaired > 0 {
+            (format!("OK ({} repaired)", thousands(repaired)), true)
         } else {
             ("OK".to_string(), true)
         };
@@ -196,14 +213,24 @@ impl Tally {
         self.file_problems = 0;
     }
 
-    /// Ends an input that could not be read or written.
-    pub fn file_failed(&mut self, file: &str, reason: &str) {
+    /// One input's line with a status of its own (skipped, failed).
+    pub fn file_status(&mut self, file: &str, status: &str, good: bool) {
         self.files.push(FileLine {
             file: file.to_string(),
-            status: format!("failed: {reason}"),
-            good: false,
+            status: status.to_string(),
+            good,
             details: Vec::new(),
         });
+    }
+
+    /// A closing line after the inputs' lines (a batch's run total).
+    pub fn footer(&mut self, line: String) {
+        self.footers.push(line);
+    }
+
+    /// Ends an input that could not be read or written.
+    pub fn file_failed(&mut self, file: &str, reason: &str) {
+        self.file_status(file, &format!("failed: {reason}"), false);
         self.file_rejected = 0;
         self.file_repaired = 0;
         self.file_problems = 0;
@@ -224,6 +251,11 @@ impl Tally {
         Cents(self.accepted.charges.0 + self.repaired.charges.0 + self.rejected.charges.0)
     }
 
+    /// Claims and charges counted for input `file` so far.
+    pub fn claims_of(&self, file: &str) -> (u64, Cents) {
+        self.by_file.get(file).copied().unwrap_or_default()
+    }
+
     /// Rejected claims in all.
     pub fn rejected(&self) -> u64 {
         self.rejected.claims
@@ -239,12 +271,32 @@ impl Tally {
         self.repaired.claims
     }
 
-    fn note_rejected(&mut self, file: &str, result: &ClaimResult, rejected_by: Option<&str>) {
+    /// Keeps the claim among the first rejected ones (by input, then claim; inputs may be
+    /// scrubbed in parallel) or counts it among the rest.
+    fn note_rejected(
+        &mut self,
+        position: usize,
+        file: &str,
+        result: &ClaimResult,
+        rejected_by: Option<&str>,
+    ) {
+        let claim = &result.claim;
+        let order = (position, claim.ordinal);
         if self.first_rejected.len() >= FIRST_REJECTED {
             self.more_rejected += 1;
-            return;
+            let last = self
+                .first_rejected
+                .iter()
+                .enumerate()
+                .max_by_key(|(_, r)| r.order)
+                .map(|(i, r)| (i, r.order));
+            match last {
+                Some((i, latest)) if order < latest => {
+                    self.first_rejected.remove(i);
+                }
+                _ => return,
+            }
         }
-        let claim = &result.claim;
         let first = result.findings.iter().find(|f| f.action == Action::Reject);
         let line = first.and_then(|f| f.line).unwrap_or(0);
         let date = (line < claim.lines.len())
@@ -264,6 +316,7 @@ impl Tally {
             (None, None) => "-".into(),
         };
         self.first_rejected.push(Rejected {
+            order,
             file: file.to_string(),
             pcn: claim.pcn().to_string(),
             date,
@@ -306,6 +359,10 @@ impl Tally {
             for d in &f.details {
                 out.push_str(&format!("  {d}\n"));
             }
+        }
+        for line in &self.footers {
+            out.push_str(line);
+            out.push('\n');
         }
         out
     }
@@ -422,6 +479,8 @@ impl Tally {
         if self.first_rejected.is_empty() {
             return String::new();
         }
+        let mut first: Vec<&Rejected> = self.first_rejected.iter().collect();
+        first.sort_by_key(|r| r.order);
         let several_files = self
             .first_rejected
             .iter()
@@ -450,7 +509,7 @@ impl Tally {
                 )
             )
         );
-        for r in &self.first_rejected {
+        for r in first {
             let file = if several_files {
                 format!("{}  ", r.file)
             } else {

@@ -6,12 +6,18 @@
 //! the TA1 and 999 reject ([`crate::ack`]) and notes the dates of service (the
 //! report's header names the reference editions they use). The second pass is
 //! [`crate::pipeline::check::Engine::check_source`].
+//!
+//! A run of several inputs is one batch ([`batch`]): [`first_pass_of_input`] reads each input
+//! into one shared index (its lines carry the input's position in their claim ids), which is
+//! finished once every input is read; then each input's second pass checks against it.
 
+pub mod batch;
 pub mod check;
 pub mod check_html;
 pub mod scrub;
 
 use std::io::{self, Read};
+use std::sync::{Mutex, PoisonError};
 
 use rayon::prelude::*;
 
@@ -67,6 +73,37 @@ pub fn first_pass(
     source: impl Read + Send,
     purpose: FirstPassFor,
 ) -> Result<FirstPass, FirstPassError> {
+    let index = Mutex::new(PatientIndex::new());
+    let read = first_pass_of_input(source, purpose, &index, 0)?;
+    let mut index = index.into_inner().unwrap_or_else(PoisonError::into_inner);
+    index.finish()?;
+    Ok(FirstPass {
+        index,
+        acks: read.acks,
+        editions: read.editions,
+    })
+}
+
+/// What the first pass of one input of a run found besides its lines in the run's index.
+pub struct InputRead {
+    /// What the TA1 and 999 reject (`scrub` only).
+    pub acks: Option<Acknowledgments>,
+    /// The dates of service of every claim (`scrub` only; empty for `check`).
+    pub editions: EditionsUsed,
+    /// Claims read.
+    pub claims: u64,
+}
+
+/// The first pass of the run's input number `input` (see [`first_pass`]): its lines go to
+/// the run's shared `index` (with their [`crate::rules::index::claim_id`]s), which the caller
+/// finishes once every input is read. On failure some of its lines may be in the index: the
+/// caller forgets them ([`PatientIndex::forget_input`]).
+pub fn first_pass_of_input(
+    source: impl Read + Send,
+    purpose: FirstPassFor,
+    index: &Mutex<PatientIndex>,
+    input: usize,
+) -> Result<InputRead, FirstPassError> {
     let scrub = purpose == FirstPassFor::Scrub;
     let mut reader = ClaimReader::new(source);
     if scrub {
@@ -75,8 +112,10 @@ pub fn first_pass(
     let mut pass = Collector {
         scrub,
         acks: AckBuilder::new(),
-        index: PatientIndex::new(),
+        index,
+        input,
         editions: EditionsUsed::default(),
+        claims: 0,
     };
     let mut levels = LevelTracker::default();
     let mut batch = read_batch(&mut reader, &mut levels, scrub)?;
@@ -90,11 +129,10 @@ pub fn first_pass(
         batch = next?;
     }
     pass.acks.unchecked(reader.unchecked_claims());
-    pass.index.finish()?;
-    Ok(FirstPass {
-        index: pass.index,
+    Ok(InputRead {
         acks: scrub.then(|| pass.acks.finish()),
         editions: pass.editions,
+        claims: pass.claims,
     })
 }
 
@@ -143,19 +181,25 @@ fn read_batch<R: Read>(
 }
 
 /// The first pass's state between batches.
-struct Collector {
+struct Collector<'i> {
     scrub: bool,
     acks: AckBuilder,
-    index: PatientIndex,
+    /// The run's index, shared by its inputs.
+    index: &'i Mutex<PatientIndex>,
+    /// The input's position in the run.
+    input: usize,
     editions: EditionsUsed,
+    /// Claims read so far.
+    claims: u64,
 }
 
-impl Collector {
+impl Collector<'_> {
     /// Validates (for `scrub`) and reads the index facts of a batch of claims in parallel,
     /// then feeds them in order. No claim is decoded here: the element rules, the index and
     /// the editions read the raw claims.
     fn add_batch(&mut self, batch: Batch) -> io::Result<()> {
         let scrub = self.scrub;
+        self.claims += batch.claims.len() as u64;
         for event in batch.others {
             match event {
                 Event::Envelope(seg) => self.acks.envelope(&seg),
@@ -172,7 +216,7 @@ impl Collector {
         } else {
             Vec::new()
         };
-        add_index_facts(&mut self.index, &batch.claims, |(raw, _)| raw)?;
+        add_index_facts(self.index, self.input, &batch.claims, |(raw, _)| raw)?;
         if scrub {
             for ((raw, _), problems) in batch.claims.iter().zip(problems) {
                 self.editions.note_raw_claim(raw);

@@ -27,7 +27,7 @@
 use std::fs::File;
 use std::io::{self, BufReader, Write};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
 use chrono::NaiveDateTime;
@@ -37,11 +37,14 @@ use serde_json::json;
 use crate::ack::Rejections;
 use crate::ack::{Acknowledgments, InterchangeAck};
 use crate::model::Cents;
+use crate::pipeline::batch::{NoProgress, Progress};
 use crate::pipeline::check::{CheckError, CheckOptions, Checked, Engine, SecondPass};
-use crate::pipeline::check::{Input, InputError};
-use crate::pipeline::{first_pass, FirstPassError, FirstPassFor};
+use crate::pipeline::check::{Input, InputError, ParkedInput};
+use crate::pipeline::{first_pass_of_input, FirstPassError, FirstPassFor};
 use crate::read::{Summary, UncheckedClaims};
+use crate::reference::EditionsUsed;
 use crate::rules::ClaimResult;
+use crate::rules::PatientIndex;
 use crate::rules::{Disposition, Rule};
 use crate::write::ack277::{Ack277Claim, Ack277ClaimFormatter, Ack277Writer};
 use crate::write::atomic::{self, DirLock, LockError, OutputFile, Staged, State, StateError};
@@ -50,6 +53,55 @@ use crate::write::report_html::{self, HtmlError};
 use crate::write::report_jsonl::{Header, Outcome, ReportFragment, ReportWriter};
 use crate::write::{ack999, ta1, AckEnvelope};
 use crate::x12::ReadError;
+
+/// Claims checked between two reports to a [`Progress`].
+const PROGRESS_EVERY: u64 = 256;
+
+/// What the rule pass of one input has told a [`Progress`]: claims, and bytes in proportion
+/// to them (the input's claims and size are known from the first pass).
+struct Told {
+    claims: u64,
+    bytes: u64,
+    checked: u64,
+    claims_told: u64,
+    bytes_told: u64,
+}
+
+impl Told {
+    fn new(claims: u64, bytes: u64) -> Told {
+        Told {
+            claims,
+            bytes,
+            checked: 0,
+            claims_told: 0,
+            bytes_told: 0,
+        }
+    }
+
+    /// Counts one claim checked; tells every [`PROGRESS_EVERY`] claims.
+    fn claim(&mut self, progress: &dyn Progress) {
+        self.checked += 1;
+        if self.checked - self.claims_told < PROGRESS_EVERY {
+            return;
+        }
+        let share = u128::from(self.bytes) * u128::from(self.checked)
+            / u128::from(self.claims.max(self.checked));
+        let bytes = u64::try_from(share).unwrap_or(self.bytes);
+        self.tell(progress, bytes);
+    }
+
+    /// Tells the claims not told yet and the rest of the input's bytes.
+    fn rest(&mut self, progress: &dyn Progress) {
+        self.tell(progress, self.bytes);
+    }
+
+    fn tell(&mut self, progress: &dyn Progress, bytes: u64) {
+        let bytes = bytes.max(self.bytes_told);
+        progress.claims(self.checked - self.claims_told, bytes - self.bytes_told);
+        self.claims_told = self.checked;
+        self.bytes_told = bytes;
+    }
+}
 
 /// Who the acknowledgments are from and to, when not the input's ids swapped.
 #[derive(Debug, Clone, Default)]
@@ -329,8 +381,42 @@ pub struct Scrubber {
     options: ScrubOptions,
     next_control: u32,
     created: NaiveDateTime,
+    /// The next control number last written to the state file.
+    saved_control: Mutex<Option<u32>>,
     /// Held for the scrubber's life: one run at a time per output directory.
     _lock: DirLock,
+}
+
+/// An input after its first pass (phase 1 of [`Scrubber`]): what its rule pass and outputs
+/// need.
+#[derive(Debug)]
+pub struct ReadInput {
+    /// The input as messages name it.
+    pub shown: String,
+    /// NAME, the outputs' stem.
+    pub name: String,
+    /// Its position among the run's inputs.
+    pub position: usize,
+    source: ParkedInput,
+    acks: Acknowledgments,
+    editions: EditionsUsed,
+    /// Seconds the first pass took.
+    seconds: f64,
+    /// Claims the first pass read.
+    claims: u64,
+    /// The input's size.
+    bytes: u64,
+}
+
+/// The control numbers of one input's acknowledgment interchanges.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Controls {
+    /// The 277CA's (taken even when no 277CA is written).
+    pub ack277: u32,
+    /// The 999's, when one is written.
+    pub ack999: Option<u32>,
+    /// One per TA1, in interchange order.
+    pub ta1: Vec<u32>,
 }
 
 impl Scrubber {
@@ -356,6 +442,7 @@ impl Scrubber {
             next_control,
             options,
             created,
+            saved_control: Mutex::new(None),
             _lock: lock,
         })
     }
@@ -385,53 +472,105 @@ impl Scrubber {
         Ok(())
     }
 
-    /// Scrubs one input (`-` for standard input) and writes its outputs.
+    /// Scrubs one input (`-` for standard input) and writes its outputs: the phases of
+    /// [`crate::pipeline::batch`] for a run of one input.
     pub fn scrub(&mut self, input: &str) -> Result<FileReport, ScrubError> {
-        self.scrub_observed(input, &mut |_, _| {})
-    }
-
-    /// The reference data the rules use (the terminal names the fee-schedule years).
-    pub fn reference(&self) -> &crate::reference::Reference {
-        self.engine.reference()
-    }
-
-    /// [`Scrubber::scrub`], showing `observe` every checked claim and where it went, in input
-    /// order (the terminal's summary and diagnostics).
-    pub fn scrub_observed(
-        &mut self,
-        input: &str,
-        observe: &mut (dyn FnMut(&ClaimResult, Outcome) + Send),
-    ) -> Result<FileReport, ScrubError> {
-        let started = Instant::now();
-        let shown = Input::shown_name(input);
-        let mut source = Input::open(input).map_err(|source| ScrubError::Open {
-            file: shown.to_string(),
+        let index = Mutex::new(PatientIndex::new());
+        let read = self.read_input(input, 0, &index, false)?;
+        let mut index = index.into_inner().unwrap_or_else(PoisonError::into_inner);
+        index.finish().map_err(|source| ScrubError::Index {
+            file: read.shown.clone(),
             source,
         })?;
+        let controls = self.take_controls(&read);
+        self.check_and_publish(read, controls, &index, &NoProgress)
+    }
+
+    /// Phase 1 of an input, the first pass: reads it once, adds its lines to the run's
+    /// `index` as input number `position`, and decides what the TA1 and 999 reject. With
+    /// `close`, the input's file is closed until phase 3 (see [`Input::park`]).
+    pub fn read_input(
+        &self,
+        input: &str,
+        position: usize,
+        index: &Mutex<PatientIndex>,
+        close: bool,
+    ) -> Result<ReadInput, ScrubError> {
+        let started = Instant::now();
+        let shown = Input::shown_name(input).to_string();
+        let mut source = Input::open(input).map_err(|source| ScrubError::Open {
+            file: shown.clone(),
+            source,
+        })?;
+        let pass = source.pass().map_err(|source| ScrubError::Input {
+            file: shown.clone(),
+            source,
+        })?;
+        let read = first_pass_of_input(pass, FirstPassFor::Scrub, index, position).map_err(
+            |e| match e {
+                FirstPassError::Read(source) => ScrubError::Read {
+                    file: shown.clone(),
+                    source,
+                },
+                FirstPassError::Index(source) => ScrubError::Index {
+                    file: shown.clone(),
+                    source,
+                },
+            },
+        )?;
+        Ok(ReadInput {
+            claims: read.claims,
+            bytes: source.size(),
+            name: Self::output_name(input),
+            shown,
+            position,
+            source: source.park(close),
+            acks: read.acks.unwrap_or_default(),
+            editions: read.editions,
+            seconds: started.elapsed().as_secs_f64(),
+        })
+    }
+
+    /// Phase 2 of an input: takes the control numbers of its acknowledgments (277CA, then the
+    /// 999 when one is written, then one per TA1), inputs in input order, so the numbers do
+    /// not depend on which input finishes first.
+    pub fn take_controls(&mut self, read: &ReadInput) -> Controls {
+        let ack277 = self.take_control();
+        let ack999 = (!read.acks.groups_for_999().is_empty()).then(|| self.take_control());
+        let ta1 = read
+            .acks
+            .interchanges
+            .iter()
+            .filter(|ic| ic.ta1().is_some())
+            .map(|_| self.take_control())
+            .collect();
+        Controls {
+            ack277,
+            ack999,
+            ta1,
+        }
+    }
+
+    /// Phase 3 of an input: the rule pass against the run's finished `index`, the accounting
+    /// and the outputs, published as one set. Inputs of a run may go through it in parallel.
+    pub fn check_and_publish(
+        &self,
+        read: ReadInput,
+        controls: Controls,
+        index: &PatientIndex,
+        progress: &dyn Progress,
+    ) -> Result<FileReport, ScrubError> {
+        let started = Instant::now();
+        let shown = read.shown.as_str();
         let input_error = |source| ScrubError::Input {
             file: shown.to_string(),
             source,
         };
-        let first =
-            first_pass(source.pass().map_err(input_error)?, FirstPassFor::Scrub).map_err(|e| {
-                match e {
-                    FirstPassError::Read(source) => ScrubError::Read {
-                        file: shown.to_string(),
-                        source,
-                    },
-                    FirstPassError::Index(source) => ScrubError::Index {
-                        file: shown.to_string(),
-                        source,
-                    },
-                }
-            })?;
-        let (mut index, editions) = (first.index, first.editions);
-        let acks = first.acks.unwrap_or_default();
-        let name = Self::output_name(input);
-        let run = OutputRun::new(&self.options.out_dir, &name);
+        let mut source = read.source.resume().map_err(input_error)?;
+        let acks = read.acks;
+        let run = OutputRun::new(&self.options.out_dir, &read.name);
         let env = self.ack_envelope(&acks);
-        let ack277_control = self.take_control();
-        let editions = editions.to_json(self.engine.reference());
+        let editions = read.editions.to_json(self.engine.reference());
         let profiles = self.engine.profiles().names();
         let header = Header {
             input: shown,
@@ -439,24 +578,28 @@ impl Scrubber {
             reference_editions: &editions,
             rules: self.engine.rules(),
         };
-        let mut pass = RulePass::new(&run, &header, &env, ack277_control, &acks)?;
+        let mut pass = RulePass::new(&run, &header, &env, controls.ack277, &acks)?;
         let formats = pass.formats();
+        // Claims are told to `progress` a few at a time, with their share of the input's bytes.
+        let mut told = Told::new(read.claims, read.bytes);
         let summary = self
             .engine
             .check_source_with(
                 BufReader::new(source.pass().map_err(input_error)?),
-                &index,
+                index,
                 SecondPass {
                     keep_envelope: true,
                     validate_elements: false,
+                    input: read.position,
                 },
                 &|result| formats.format(result),
                 &mut |checked, formatted| {
                     if let Checked::Claim(result) = checked {
+                        told.claim(progress);
                         let outcome = formatted
                             .outcome
                             .unwrap_or_else(|| outcome_of(&pass.rejections, result));
-                        observe(result, outcome);
+                        progress.claim_result(read.position, shown, result, outcome);
                     }
                     pass.take(checked, formatted)
                 },
@@ -465,48 +608,68 @@ impl Scrubber {
                 file: shown.to_string(),
                 source,
             })?;
+        told.rest(progress);
         source.finish().map_err(input_error)?;
         // A failed index read stops the pass early without an error of its own.
-        if let Some(source) = index.take_failure() {
+        if let Some(e) = index.failure() {
             return Err(ScrubError::Index {
                 file: shown.to_string(),
-                source,
+                source: io::Error::new(e.kind(), e.to_string()),
             });
         }
         let finished = pass.finish()?;
         let accounting = finished.accounting;
 
         let groups = acks.groups_for_999();
-        let ack999 = (!groups.is_empty()).then(|| {
-            let control = self.take_control();
-            ack999::write(&envelope_with(&env, control), &groups)
-        });
+        let ack999 = controls
+            .ack999
+            .map(|control| ack999::write(&envelope_with(&env, control), &groups));
         let mut ta1_bytes = Vec::new();
-        for ic in &acks.interchanges {
-            if let Some(ta1) = ic.ta1() {
-                let control = self.take_control();
-                ta1_bytes.extend(ta1::write(&self.envelope_for(ic, control), &ta1));
-            }
+        let refused = acks
+            .interchanges
+            .iter()
+            .filter_map(|ic| Some((ic, ic.ta1()?)));
+        for ((ic, ta1), control) in refused.zip(&controls.ta1) {
+            ta1_bytes.extend(ta1::write(&self.envelope_for(ic, *control), &ta1));
         }
         // The numbers are spent before any file carrying them has its name: a run killed
         // after this never hands them out again.
-        atomic::write_state(
-            &self.options.out_dir,
-            State {
-                next_interchange_control: self.next_control,
-            },
-        )?;
+        self.save_controls()?;
         let outputs = run.publish(finished, ack999, ta1_bytes, &acks)?;
         Ok(FileReport {
             input: shown.to_string(),
-            name,
+            name: read.name,
             accounting,
             summary,
             problems: acks.problems().count() as u64 + acks.problems_not_kept,
             findings: outputs.1,
             outputs: outputs.0,
-            seconds: started.elapsed().as_secs_f64(),
+            seconds: read.seconds + started.elapsed().as_secs_f64(),
         })
+    }
+
+    /// Writes the next control number to the output directory's state file, once for every
+    /// number taken so far.
+    fn save_controls(&self) -> Result<(), ScrubError> {
+        let mut saved = self
+            .saved_control
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if *saved != Some(self.next_control) {
+            atomic::write_state(
+                &self.options.out_dir,
+                State {
+                    next_interchange_control: self.next_control,
+                },
+            )?;
+            *saved = Some(self.next_control);
+        }
+        Ok(())
+    }
+
+    /// The output directory.
+    pub fn out_dir(&self) -> &Path {
+        &self.options.out_dir
     }
 
     fn take_control(&mut self) -> u32 {

@@ -384,7 +384,7 @@ fn over_threshold(
         let Some(date) = line_date(claim, i) else {
             continue;
         };
-        let key = (date, claim.ordinal, i);
+        let key = (date, cx.batch.id(claim), i);
         let Ok(at) = totals.binary_search_by(|r| (r.date, r.claim, r.line).cmp(&key)) else {
             continue;
         };

@@ -19,7 +19,7 @@ use crate::rules::{
 struct DayCode {
     date: NaiveDate,
     code: Code,
-    /// The first line with the code that date: (claim ordinal, line index).
+    /// The first line with the code that date: (claim id in the batch, line index).
     first: (u64, usize),
 }
 
@@ -79,7 +79,8 @@ therapy-billing-facts.md section 2 (MUE 1 per date of service); seed guide 000 (
 day).\n\n\
 Choices: the earlier claim keeps its 97012 and only later original claims are rejected; a \
 replacement (7) or void (8) claim is never rejected by this rule, and a void earlier claim does \
-not count as the first billing. \"Earlier\" is input order.\n\n\
+not count as the first billing. \"Earlier\" is input order; the inputs of one run are one batch, \
+so the earlier claim may be in an earlier file of the run (the finding names that file).\n\n\
 Action (every profile): reject with 277CA A7:54 (duplicate).\n\n\
 How to fix: drop the duplicate claim, or send it as a replacement (frequency 7 with REF*F8 \
 naming the original) when it corrects the first one.\n\n\
@@ -103,12 +104,13 @@ impl Rule for DupClaim {
         }
         let traction = cx.reference.therapy.codes.traction.as_str();
         let days = day_codes(cx);
+        let this = cx.batch.id(claim);
         for (i, date) in traction_dates(claim, cx) {
             // The date's first 97012 is on the earliest claim: earlier than this one or none is.
             let earlier = days
                 .on(date)
                 .iter()
-                .find(|d| d.code == traction && d.first.0 < claim.ordinal)
+                .find(|d| d.code == traction && d.first.0 < this)
                 .map(|d| d.first.0);
             let Some(earlier) = earlier else {
                 continue;
@@ -119,7 +121,8 @@ impl Rule for DupClaim {
                 line: i,
                 at: code_at(line),
                 message: format!(
-                    "97012 on {date} already billed for this patient on claim {earlier} of the input"
+                    "97012 on {date} already billed for this patient on {}",
+                    cx.batch.name(earlier)
                 ),
                 note: line_note(claim, i, "SV1-01-2", "claim frequency 1 (original)"),
                 help: "remove the duplicate claim, or send it as a replacement (CLM05-3 7 with REF*F8)".into(),
@@ -429,8 +432,9 @@ traction (teaching home use is itself billed as 97012).\n\n\
 Source: rule catalog (T97012-VISITS: warn); seed guide 004 (more than 12 visits; home traction \
 after a month for cervical; some payers allow only 3-4 visits); parameter max_dates_per_patient \
 in data/therapy/therapy-97012.toml.\n\n\
-Action (every profile): warn. History across earlier inputs is not kept yet, so the count is \
-this input's.\n\n\
+Action (every profile): warn. The count is over every input of the run (one batch, in input \
+order; `--separate-inputs` counts each input apart); history across earlier runs is not kept \
+yet.\n\n\
 How to fix: record objective progress and the reason in-clinic traction continues, or move the \
 patient to a home unit.\n\n\
 How to appeal: medical necessity evidence with the functional measures over the course of care.",
