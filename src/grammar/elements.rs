@@ -237,12 +237,22 @@ impl ElementRules {
     pub fn for_segment(&self, loop_index: LoopIndex, seg: &Segment<'_>) -> Option<&SegmentDef> {
         let lp = self.loops.get(loop_index)?;
         let tag = pack(seg.id());
+        // The qualifier element of the last keyed entry looked at: entries of one segment id
+        // are keyed on the same element, so it is found in the segment once, not per entry.
+        let mut qualifier: Option<(usize, &[u8])> = None;
         let mut fits = lp.segments.iter().zip(&lp.tags).filter_map(|(s, &t)| {
             let fits = t == tag
                 && match s.element {
                     None => true,
                     Some(e) => {
-                        let q = seg.element(e);
+                        let q = match qualifier {
+                            Some((at, q)) if at == e => q,
+                            _ => {
+                                let q = seg.element(e);
+                                qualifier = Some((e, q));
+                                q
+                            }
+                        };
                         s.values.iter().any(|v| same(v.as_bytes(), q))
                     }
                 };
