@@ -3,7 +3,7 @@
 use serde::Serialize;
 
 use crate::grammar::Placement;
-use crate::x12::{Delimiters, Position, Segment};
+use crate::x12::{Delimiters, Position, Segment, Separators};
 
 /// Where one stored segment lies within its table.
 #[derive(Debug, Clone, Copy, Serialize)]
@@ -26,6 +26,8 @@ pub struct StoredSegment {
     pub opens_loop: bool,
     /// Length of the segment id (2 or 3), measured once when the segment is stored.
     pub id_len: u8,
+    /// Where its elements start, measured once when the segment is stored.
+    pub separators: Separators,
 }
 
 /// A run of segments that owns its bytes, so it can cross threads and be written back
@@ -67,6 +69,7 @@ impl SegmentTable {
         let start = self.raw.len() as u32;
         self.raw.extend_from_slice(seg.raw());
         let body_start = seg.body_start() as u32;
+        let separators = Separators::find(seg.body(), seg.id().len(), self.delimiters.element);
         self.segments.push(StoredSegment {
             start,
             end: self.raw.len() as u32,
@@ -77,6 +80,7 @@ impl SegmentTable {
             loop_index: placement.loop_index as u16,
             opens_loop: placement.opens_loop,
             id_len: seg.id().len() as u8,
+            separators,
         });
     }
 
@@ -111,7 +115,7 @@ impl SegmentTable {
     }
 
     /// The view of a stored segment of this table (its id measured when it was stored).
-    fn view(&self, s: &StoredSegment) -> Segment<'_> {
+    fn view<'a>(&'a self, s: &'a StoredSegment) -> Segment<'a> {
         let raw = &self.raw[s.start as usize..s.end as usize];
         Segment::with_id_len(
             raw,
@@ -120,6 +124,7 @@ impl SegmentTable {
             self.delimiters,
             s.position,
         )
+        .with_separators(&s.separators)
     }
 
     /// Views of every segment, in order.
