@@ -175,7 +175,13 @@ impl<'a> Segment<'a> {
         }
         let body = self.body();
         let Some(separators) = self.separators else {
-            return scan_element(body, self.delimiters.element, usize::from(self.id_len), 1, n);
+            return scan_element(
+                body,
+                self.delimiters.element,
+                usize::from(self.id_len),
+                1,
+                n,
+            );
         };
         let kept = separators.kept();
         if n < kept.len() {
@@ -195,7 +201,13 @@ impl<'a> Segment<'a> {
                 kept.len(),
                 n,
             ),
-            None => scan_element(body, self.delimiters.element, usize::from(self.id_len), 1, n),
+            None => scan_element(
+                body,
+                self.delimiters.element,
+                usize::from(self.id_len),
+                1,
+                n,
+            ),
         }
     }
 
@@ -395,7 +407,12 @@ mod tests {
         ];
         for body in bodies {
             let id_len = body.iter().take(3).take_while(|&&b| b != b'*').count();
-            let plain = Segment::new(body, 0..body.len(), Delimiters::STANDARD, Position::default());
+            let plain = Segment::new(
+                body,
+                0..body.len(),
+                Delimiters::STANDARD,
+                Position::default(),
+            );
             let separators = Separators::find(body, id_len, b'*');
             let measured = plain.with_separators(&separators);
             for n in 0..50 {
