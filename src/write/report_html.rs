@@ -435,17 +435,37 @@ pub fn render(jsonl: impl BufRead, out: &mut impl Write) -> Result<(), HtmlError
     page.write_into(out).map_err(HtmlError::Write)
 }
 
+/// How a claim line starts as [`super::report_jsonl`] writes it.
+const CLAIM_LINE_START: &str = "{\"type\":\"claim\",";
+
 /// Reads the report and makes the page.
 fn read_report(jsonl: impl BufRead) -> Result<Page, HtmlError> {
     let mut g = Gathered::default();
-    for (i, text) in jsonl.lines().enumerate() {
-        let text = text.map_err(HtmlError::Read)?;
-        let line = i as u64 + 1;
+    let mut jsonl = jsonl;
+    let mut text = String::new();
+    let mut line = 0u64;
+    loop {
+        text.clear();
+        if jsonl.read_line(&mut text).map_err(HtmlError::Read)? == 0 {
+            break;
+        }
+        line += 1;
+        let text = text.strip_suffix('\n').unwrap_or(&text);
+        let text = text.strip_suffix('\r').unwrap_or(text);
         if g.summary.is_some() {
             return Err(HtmlError::Incomplete("a line after the summary"));
         }
+        // Claim lines are almost all of a report: read them straight into their struct
+        // rather than through the tagged enum (which buffers every value of the line first).
+        // The writer puts `type` first; any other order goes the general way.
+        if g.header.is_some() && text.starts_with(CLAIM_LINE_START) {
+            let claim: ClaimLine =
+                serde_json::from_str(text).map_err(|source| HtmlError::Line { line, source })?;
+            g.claim(claim);
+            continue;
+        }
         let parsed: Line =
-            serde_json::from_str(&text).map_err(|source| HtmlError::Line { line, source })?;
+            serde_json::from_str(text).map_err(|source| HtmlError::Line { line, source })?;
         if g.header.is_none() && !matches!(parsed, Line::Header(_)) {
             return Err(HtmlError::Incomplete("the first line is not the header"));
         }
