@@ -281,7 +281,12 @@ impl std::hash::Hasher for KeyHash {
     }
 
     fn finish(&self) -> u64 {
-        self.0
+        // Mix the high bits down (the map picks buckets by the low bits).
+        let mut h = self.0;
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+        h ^= h >> 33;
+        h
     }
 }
 
