@@ -1,6 +1,10 @@
 //! Owned segments: the bytes of a run of segments and where each one and its elements lie.
 
+use std::sync::{Arc, OnceLock};
+
 use serde::Serialize;
+
+use super::{BillingProvider, Patient, Subscriber};
 
 use crate::grammar::Placement;
 use crate::x12::{Delimiters, Position, Segment, Separators};
@@ -37,6 +41,21 @@ pub struct SegmentTable {
     delimiters: Delimiters,
     raw: Vec<u8>,
     segments: Vec<StoredSegment>,
+    /// The level these segments make, decoded the first time a claim of the level asks (the
+    /// first pass's index and editions and every claim of the level share it, whatever
+    /// thread they run on); cleared when a segment is pushed.
+    decoded: OnceLock<DecodedLevel>,
+}
+
+/// A billing, subscriber or patient level decoded from its table.
+#[derive(Debug, Clone)]
+pub(crate) enum DecodedLevel {
+    /// 2000A.
+    Billing(Arc<BillingProvider>),
+    /// 2000B.
+    Subscriber(Arc<Subscriber>),
+    /// 2000C.
+    Patient(Arc<Patient>),
 }
 
 impl Default for SegmentTable {
@@ -52,6 +71,7 @@ impl SegmentTable {
             delimiters,
             raw: Vec::new(),
             segments: Vec::new(),
+            decoded: OnceLock::new(),
         }
     }
 
@@ -61,11 +81,13 @@ impl SegmentTable {
             delimiters,
             raw: Vec::with_capacity(bytes),
             segments: Vec::with_capacity(segments),
+            decoded: OnceLock::new(),
         }
     }
 
     /// Copies a segment in.
     pub fn push(&mut self, seg: &Segment<'_>, set_segment: u32, placement: Placement) {
+        self.decoded.take();
         let start = self.raw.len() as u32;
         self.raw.extend_from_slice(seg.raw());
         let body_start = seg.body_start() as u32;
@@ -82,6 +104,14 @@ impl SegmentTable {
             id_len: seg.id().len() as u8,
             separators,
         });
+    }
+
+    /// The level these segments make, decoded once (by the first caller) and kept.
+    pub(crate) fn decoded_level(
+        &self,
+        decode: impl FnOnce(&Self) -> DecodedLevel,
+    ) -> &DecodedLevel {
+        self.decoded.get_or_init(|| decode(self))
     }
 
     /// Number of segments.
