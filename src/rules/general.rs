@@ -498,7 +498,6 @@ impl Rule for DiagnosisCode {
             return;
         };
         for d in &claim.diagnoses {
-            let position = format!("HI position {} ({})", d.pointer, d.qualifier);
             let problem = match d.qualifier.as_str() {
                 "ABK" | "ABF" => {
                     let code = d.code.trim_end_matches(' ');
@@ -526,6 +525,7 @@ impl Rule for DiagnosisCode {
                 component(d.at, 1)
             };
             let mut f = reject(&DX_CODE, at, problem.message, problem.help);
+            let position = format!("HI position {} ({})", d.pointer, d.qualifier);
             f.note = Some(if problem.note.is_empty() {
                 position
             } else {
@@ -1438,8 +1438,13 @@ impl Rule for ProcedureFormat {
             if procedure.qualifier != "HC" {
                 continue;
             }
-            let cleaned = clean_procedure(&procedure.code);
-            if cleaned.len() == 5 {
+            // What clean_procedure keeps, counted without building it.
+            let kept = procedure
+                .code
+                .chars()
+                .filter(char::is_ascii_alphanumeric)
+                .count();
+            if kept == 5 {
                 continue;
             }
             let f = reject(
