@@ -1113,15 +1113,22 @@ impl Context {
                     units.as_bytes(),
                 ],
             );
-            let mut elements: Vec<&[u8]> = vec![b"", date.as_bytes(), b"U"];
+            // STC01, 02, 03; with more statuses, STC10 and STC11 (at most 3 are kept).
+            let mut elements: [&[u8]; 11] = [b""; 11];
+            elements[1] = date.as_bytes();
+            elements[2] = b"U";
+            let mut used = 3;
             if let Some(first) = statuses.first() {
                 elements[0] = first.as_slice();
             }
             if statuses.len() > 1 {
-                elements.extend([b"".as_slice(); 6]);
-                elements.extend(statuses[1..].iter().map(Vec::as_slice));
+                used = 9;
+                for more in &statuses[1..] {
+                    elements[used] = more.as_slice();
+                    used += 1;
+                }
             }
-            w.segment("STC", &elements);
+            w.segment("STC", &elements[..used]);
             if let Some(control) = &line.control_number {
                 let control = w.clean(&control.raw, REFERENCE_MAX);
                 if !control.is_empty() {
@@ -1165,20 +1172,23 @@ fn procedure(w: &SegmentWriter, line: &ServiceLine) -> Vec<u8> {
         ),
         None => ("", "", &[][..]),
     };
-    let qualifier = w.clean(qualifier, 2);
-    let code = w.clean(code, SERVICE_ID_MAX);
-    let mut parts = vec![
-        or_default(&qualifier, "HC").to_string(),
-        or_default(&code, "UNKNOWN").to_string(),
-    ];
-    parts.extend(
+    // Clean values are borrowed, not copied (this runs for every rejected line).
+    let qualifier = w.clean_cow(qualifier, 2);
+    let code = w.clean_cow(code, SERVICE_ID_MAX);
+    let modifiers: [std::borrow::Cow<'_, str>; 4] = std::array::from_fn(|k| {
         modifiers
-            .iter()
-            .take(4)
-            .map(|m| w.clean(m, 2))
-            .filter(|m| !m.is_empty()),
-    );
-    w.composite(&parts)
+            .get(k)
+            .map_or(std::borrow::Cow::Borrowed(""), |m| w.clean_cow(m, 2))
+    });
+    let mut parts = [""; 6];
+    parts[0] = or_default(&qualifier, "HC");
+    parts[1] = or_default(&code, "UNKNOWN");
+    let mut used = 2;
+    for m in modifiers.iter().filter(|m| !m.is_empty()) {
+        parts[used] = m;
+        used += 1;
+    }
+    w.composite(&parts[..used])
 }
 
 /// The line's LX01 for messages, else its 1-based position.
