@@ -175,7 +175,123 @@ fn same(a: &[u8], b: &[u8]) -> bool {
 #[derive(Debug, Clone)]
 pub struct ElementRules {
     loops: Vec<LoopRules>,
+    /// Tells these rules apart from other [`ElementRules`] in [`CleanSegments`] (a clone
+    /// keeps the id: it holds the same definitions).
+    id: u64,
 }
+
+/// Segments the element rules found clean, remembered per thread: the same segment in the
+/// same loop (a provider's NM1, a service line's SV1 and DTP, a payer's N4) recurs claim
+/// after claim, and checking it again would find nothing again. Only "no problem at all" is
+/// remembered, keyed by the rules, the loop, the delimiters and every byte of the body, so a
+/// remembered segment gives exactly what checking it would. Bounded: forgotten when full.
+struct CleanSegments {
+    /// Hash of a key -> where the key's bytes lie in `bytes`.
+    keys: std::collections::HashMap<u64, (u32, u32), std::hash::BuildHasherDefault<KeyHash>>,
+    /// The keys' bytes, one after the other.
+    bytes: Vec<u8>,
+}
+
+/// At most this many bytes of remembered keys per thread (then all are forgotten).
+const CLEAN_SEGMENT_BYTES: usize = 1 << 20;
+
+/// The bytes that precede a body in a [`CleanSegments`] key: rules id, loop, delimiters.
+type KeyHead = [u8; 16];
+
+impl CleanSegments {
+    fn head(rules: u64, loop_index: LoopIndex, seg: &Segment<'_>) -> KeyHead {
+        let d = seg.delimiters();
+        let mut head = [0u8; 16];
+        head[..8].copy_from_slice(&rules.to_le_bytes());
+        head[8..12].copy_from_slice(&(loop_index as u32).to_le_bytes());
+        head[12] = d.element;
+        head[13] = d.component;
+        if let Some(r) = d.repetition {
+            head[14] = 1;
+            head[15] = r;
+        }
+        head
+    }
+
+    fn hash(head: &KeyHead, body: &[u8]) -> u64 {
+        let mut h = KeyHash::default();
+        std::hash::Hasher::write(&mut h, head);
+        std::hash::Hasher::write(&mut h, body);
+        std::hash::Hasher::finish(&h)
+    }
+
+    fn contains(&self, hash: u64, head: &KeyHead, body: &[u8]) -> bool {
+        let Some(&(start, len)) = self.keys.get(&hash) else {
+            return false;
+        };
+        let key = &self.bytes[start as usize..(start + len) as usize];
+        key.len() == head.len() + body.len()
+            && key[..head.len()] == head[..]
+            && key[head.len()..] == *body
+    }
+
+    fn insert(&mut self, hash: u64, head: &KeyHead, body: &[u8]) {
+        if self.bytes.len() + head.len() + body.len() > CLEAN_SEGMENT_BYTES {
+            self.keys.clear();
+            self.bytes.clear();
+        }
+        if head.len() + body.len() > CLEAN_SEGMENT_BYTES / 16 {
+            return;
+        }
+        let start = self.bytes.len() as u32;
+        self.bytes.extend_from_slice(head);
+        self.bytes.extend_from_slice(body);
+        let len = self.bytes.len() as u32 - start;
+        // A hash already taken by another key keeps that key (this one is just not
+        // remembered).
+        self.keys.entry(hash).or_insert((start, len));
+    }
+}
+
+thread_local! {
+    static CLEAN: std::cell::RefCell<CleanSegments> = std::cell::RefCell::new(CleanSegments {
+        keys: Default::default(),
+        bytes: Vec::new(),
+    });
+}
+
+/// A quick multiplicative hash of a few dozen bytes (keys are not chosen by an attacker to
+/// collide: a collision only means a segment is checked again).
+#[derive(Default)]
+struct KeyHash(u64);
+
+impl std::hash::Hasher for KeyHash {
+    fn write(&mut self, bytes: &[u8]) {
+        const K: u64 = 0x517c_c1b7_2722_0a95;
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let word = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
+            self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(K);
+        }
+        let rest = chunks.remainder();
+        let mut last = [0u8; 8];
+        last[..rest.len()].copy_from_slice(rest);
+        let word = u64::from_le_bytes(last) ^ ((rest.len() as u64) << 59);
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(K);
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        // The map's own key: already a hash.
+        self.0 = n;
+    }
+
+    fn finish(&self) -> u64 {
+        // Mix the high bits down (the map picks buckets by the low bits).
+        let mut h = self.0;
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+        h ^= h >> 33;
+        h
+    }
+}
+
+/// The next [`ElementRules`] id.
+static NEXT_RULES_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
 #[derive(Debug, Clone)]
 struct LoopRules {
@@ -205,6 +321,7 @@ impl ElementRules {
                     tags: l.segments.iter().map(|s| pack(s.id.as_bytes())).collect(),
                 })
                 .collect(),
+            id: NEXT_RULES_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
         }
     }
 
@@ -237,12 +354,22 @@ impl ElementRules {
     pub fn for_segment(&self, loop_index: LoopIndex, seg: &Segment<'_>) -> Option<&SegmentDef> {
         let lp = self.loops.get(loop_index)?;
         let tag = pack(seg.id());
+        // The qualifier element of the last keyed entry looked at: entries of one segment id
+        // are keyed on the same element, so it is found in the segment once, not per entry.
+        let mut qualifier: Option<(usize, &[u8])> = None;
         let mut fits = lp.segments.iter().zip(&lp.tags).filter_map(|(s, &t)| {
             let fits = t == tag
                 && match s.element {
                     None => true,
                     Some(e) => {
-                        let q = seg.element(e);
+                        let q = match qualifier {
+                            Some((at, q)) if at == e => q,
+                            _ => {
+                                let q = seg.element(e);
+                                qualifier = Some((e, q));
+                                q
+                            }
+                        };
                         s.values.iter().any(|v| same(v.as_bytes(), q))
                     }
                 };
@@ -269,12 +396,19 @@ impl ElementRules {
         set_segment: u32,
         out: &mut Vec<Diagnostic>,
     ) -> bool {
+        let head = CleanSegments::head(self.id, loop_index, seg);
+        let body = seg.body();
+        let hash = CleanSegments::hash(&head, body);
+        if CLEAN.with(|c| c.borrow().contains(hash, &head, body)) {
+            return true;
+        }
         let Some(def) = self.for_segment(loop_index, seg) else {
             return false;
         };
         let before = out.len();
         validate(seg, def, set_segment, out);
         if out.len() == before {
+            CLEAN.with(|c| c.borrow_mut().insert(hash, &head, body));
             return true;
         }
         if let Some(id) = self.loop_id(loop_index) {
@@ -1093,5 +1227,52 @@ mod tests {
             "CLM06 value 'Q' is not a code the guide allows there in loop 2300"
         );
         assert_eq!(rules.loop_id(idx("2300")), Some("2300"));
+    }
+
+    #[test]
+    fn a_segment_found_clean_is_clean_again_and_nothing_else_is() {
+        let g = crate::grammar::model::x222();
+        let rules = ElementRules::new(&g);
+        let idx = |id: &str| g.loops.iter().position(|l| l.id == id).unwrap();
+        let clean = seg(b"CLM*A1*100***11:B:1*Y*A*Y*I");
+        for _ in 0..3 {
+            let mut out = Vec::new();
+            assert!(rules.check(idx("2300"), &clean, 9, &mut out));
+            assert!(out.is_empty(), "{out:?}");
+        }
+        // The same bytes in a loop where they do not fit, with other delimiters, or one
+        // byte changed, are checked again.
+        let mut out = Vec::new();
+        assert!(!rules.check(idx("2400"), &clean, 9, &mut out));
+        let other = Segment::new(
+            b"CLM*A1*100***11:B:1*Y*A*Y*I",
+            0..27,
+            Delimiters::STANDARD,
+            Position::default(),
+        );
+        assert!(rules.check(idx("2300"), &other, 9, &mut out));
+        assert!(out.is_empty(), "{out:?}");
+        for _ in 0..2 {
+            let mut out = Vec::new();
+            assert!(rules.check(
+                idx("2300"),
+                &seg(b"CLM*A1*100***11:B:1*Q*A*Y*I"),
+                9,
+                &mut out
+            ));
+            assert_eq!(out.len(), 1, "{out:?}");
+        }
+        // Other rules with other definitions do not share what these found.
+        let mut strict = g.clone();
+        let clm = strict.loops[idx("2300")]
+            .segments
+            .iter_mut()
+            .find(|s| s.id == "CLM")
+            .unwrap();
+        clm.elements[0].max = 1;
+        let strict = ElementRules::new(&strict);
+        let mut out = Vec::new();
+        assert!(strict.check(idx("2300"), &clean, 9, &mut out));
+        assert_eq!(out.len(), 1, "{out:?}");
     }
 }

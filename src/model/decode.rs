@@ -2,12 +2,12 @@
 //! reading thread, so the reader itself only frames, places and copies bytes.
 
 use super::kind::LoopKind;
+use super::table::DecodedLevel;
 use super::{
     parse_date, parse_date_value, Address, BillingProvider, Claim, DateOf, Decimal, Diagnosis,
     Field, Money, Note, Origin, Patient, Person, Pointers, Procedure, Provider, RawClaim,
     Reference, SegmentTable, ServiceLine, Subscriber, Text,
 };
-use std::cell::RefCell;
 use std::sync::Arc;
 
 use crate::grammar::compiled_x222;
@@ -23,16 +23,9 @@ impl Claim {
         let mut claim = Claim {
             ordinal: source.ordinal,
             envelope: source.envelope.clone(),
-            billing: LEVELS.with(|l| l.borrow_mut().billing.get(&source.billing, decode_billing)),
-            subscriber: LEVELS.with(|l| {
-                l.borrow_mut()
-                    .subscriber
-                    .get(&source.subscriber, decode_subscriber)
-            }),
-            patient: source
-                .patient
-                .as_ref()
-                .map(|p| LEVELS.with(|l| l.borrow_mut().patient.get(p, decode_patient))),
+            billing: billing_of(&source.billing),
+            subscriber: subscriber_of(&source.subscriber),
+            patient: source.patient.as_deref().map(patient_of),
             patient_control_number: Field::default(),
             total_charge: Field::default(),
             place_of_service: Field::default(),
@@ -89,57 +82,39 @@ impl Claim {
     }
 }
 
-/// The last level a thread decoded, kept with the table it came from: claims of one level are
-/// consecutive, so each level is decoded about once per thread that meets it rather than once
-/// per claim. Holding the table's `Arc` keeps its address from being reused by another table
-/// while it is the key.
-struct LastLevel<T> {
-    last: Option<(Arc<SegmentTable>, Arc<T>)>,
-}
-
-impl<T> Default for LastLevel<T> {
-    fn default() -> Self {
-        LastLevel { last: None }
+/// The billing level of `table`, decoded once and kept with the table.
+fn billing_of(table: &SegmentTable) -> Arc<BillingProvider> {
+    let level = table.decoded_level(|t| DecodedLevel::Billing(Arc::new(decode_billing(t))));
+    match level {
+        DecodedLevel::Billing(b) => Arc::clone(b),
+        // A table decoded as another level (never for tables the reader makes).
+        _ => Arc::new(decode_billing(table)),
     }
 }
 
-impl<T> LastLevel<T> {
-    /// The decoded level of `table`, decoding it with `decode` unless it is the last one.
-    fn get(&mut self, table: &Arc<SegmentTable>, decode: fn(&SegmentTable) -> T) -> Arc<T> {
-        if let Some((key, value)) = &self.last {
-            if Arc::ptr_eq(key, table) {
-                return Arc::clone(value);
-            }
-        }
-        let value = Arc::new(decode(table));
-        self.last = Some((Arc::clone(table), Arc::clone(&value)));
-        value
+/// The subscriber level of `table`, decoded once and kept with the table.
+fn subscriber_of(table: &SegmentTable) -> Arc<Subscriber> {
+    let level = table.decoded_level(|t| DecodedLevel::Subscriber(Arc::new(decode_subscriber(t))));
+    match level {
+        DecodedLevel::Subscriber(s) => Arc::clone(s),
+        _ => Arc::new(decode_subscriber(table)),
     }
 }
 
-/// The last billing, subscriber and patient level each thread decoded.
-#[derive(Default)]
-struct Levels {
-    billing: LastLevel<BillingProvider>,
-    subscriber: LastLevel<Subscriber>,
-    patient: LastLevel<Patient>,
+/// The patient level of `table`, decoded once and kept with the table.
+fn patient_of(table: &SegmentTable) -> Arc<Patient> {
+    let level = table.decoded_level(|t| DecodedLevel::Patient(Arc::new(decode_patient(t))));
+    match level {
+        DecodedLevel::Patient(p) => Arc::clone(p),
+        _ => Arc::new(decode_patient(table)),
+    }
 }
 
-thread_local! {
-    static LEVELS: RefCell<Levels> = RefCell::new(Levels::default());
-}
-
-/// The subscriber and patient levels of `raw`, decoded once per level (per thread) and shared.
+/// The subscriber and patient levels of `raw`, decoded once per level and shared.
 pub(crate) fn shared_levels(raw: &RawClaim) -> (Arc<Subscriber>, Option<Arc<Patient>>) {
-    LEVELS.with(|l| {
-        let mut l = l.borrow_mut();
-        let subscriber = l.subscriber.get(&raw.subscriber, decode_subscriber);
-        let patient = raw
-            .patient
-            .as_ref()
-            .map(|p| l.patient.get(p, decode_patient));
-        (subscriber, patient)
-    })
+    let subscriber = subscriber_of(&raw.subscriber);
+    let patient = raw.patient.as_deref().map(patient_of);
+    (subscriber, patient)
 }
 
 fn origin(segment: u64, set_segment: u32) -> Origin {

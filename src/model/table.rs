@@ -1,9 +1,13 @@
 //! Owned segments: the bytes of a run of segments and where each one and its elements lie.
 
+use std::sync::{Arc, OnceLock};
+
 use serde::Serialize;
 
+use super::{BillingProvider, Patient, Subscriber};
+
 use crate::grammar::Placement;
-use crate::x12::{Delimiters, Position, Segment};
+use crate::x12::{Delimiters, Position, Segment, Separators};
 
 /// Where one stored segment lies within its table.
 #[derive(Debug, Clone, Copy, Serialize)]
@@ -26,6 +30,8 @@ pub struct StoredSegment {
     pub opens_loop: bool,
     /// Length of the segment id (2 or 3), measured once when the segment is stored.
     pub id_len: u8,
+    /// Where its elements start, measured once when the segment is stored.
+    pub separators: Separators,
 }
 
 /// A run of segments that owns its bytes, so it can cross threads and be written back
@@ -35,6 +41,21 @@ pub struct SegmentTable {
     delimiters: Delimiters,
     raw: Vec<u8>,
     segments: Vec<StoredSegment>,
+    /// The level these segments make, decoded the first time a claim of the level asks (the
+    /// first pass's index and editions and every claim of the level share it, whatever
+    /// thread they run on); cleared when a segment is pushed.
+    decoded: OnceLock<DecodedLevel>,
+}
+
+/// A billing, subscriber or patient level decoded from its table.
+#[derive(Debug, Clone)]
+pub(crate) enum DecodedLevel {
+    /// 2000A.
+    Billing(Arc<BillingProvider>),
+    /// 2000B.
+    Subscriber(Arc<Subscriber>),
+    /// 2000C.
+    Patient(Arc<Patient>),
 }
 
 impl Default for SegmentTable {
@@ -50,6 +71,7 @@ impl SegmentTable {
             delimiters,
             raw: Vec::new(),
             segments: Vec::new(),
+            decoded: OnceLock::new(),
         }
     }
 
@@ -59,14 +81,17 @@ impl SegmentTable {
             delimiters,
             raw: Vec::with_capacity(bytes),
             segments: Vec::with_capacity(segments),
+            decoded: OnceLock::new(),
         }
     }
 
     /// Copies a segment in.
     pub fn push(&mut self, seg: &Segment<'_>, set_segment: u32, placement: Placement) {
+        self.decoded.take();
         let start = self.raw.len() as u32;
         self.raw.extend_from_slice(seg.raw());
         let body_start = seg.body_start() as u32;
+        let separators = Separators::find(seg.body(), seg.id().len(), self.delimiters.element);
         self.segments.push(StoredSegment {
             start,
             end: self.raw.len() as u32,
@@ -77,7 +102,16 @@ impl SegmentTable {
             loop_index: placement.loop_index as u16,
             opens_loop: placement.opens_loop,
             id_len: seg.id().len() as u8,
+            separators,
         });
+    }
+
+    /// The level these segments make, decoded once (by the first caller) and kept.
+    pub(crate) fn decoded_level(
+        &self,
+        decode: impl FnOnce(&Self) -> DecodedLevel,
+    ) -> &DecodedLevel {
+        self.decoded.get_or_init(|| decode(self))
     }
 
     /// Number of segments.
@@ -111,7 +145,7 @@ impl SegmentTable {
     }
 
     /// The view of a stored segment of this table (its id measured when it was stored).
-    fn view(&self, s: &StoredSegment) -> Segment<'_> {
+    fn view<'a>(&'a self, s: &'a StoredSegment) -> Segment<'a> {
         let raw = &self.raw[s.start as usize..s.end as usize];
         Segment::with_id_len(
             raw,
@@ -120,6 +154,7 @@ impl SegmentTable {
             self.delimiters,
             s.position,
         )
+        .with_separators(&s.separators)
     }
 
     /// Views of every segment, in order.

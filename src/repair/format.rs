@@ -19,10 +19,13 @@ pub struct Scanner;
 impl FormatScanner for Scanner {
     fn scan(&self, claim: &Claim, out: &mut Vec<FormatFix>) {
         let source = &claim.source;
-        let mut tables: Vec<&SegmentTable> = vec![&source.billing, &source.subscriber];
-        tables.extend(source.patient.as_deref());
-        tables.push(&source.segments);
-        for table in tables {
+        let tables: [Option<&SegmentTable>; 4] = [
+            Some(&source.billing),
+            Some(&source.subscriber),
+            source.patient.as_deref(),
+            Some(&source.segments),
+        ];
+        for table in tables.into_iter().flatten() {
             for (seg, stored) in table.iter() {
                 segment_edits(&seg, stored, table.delimiters().component, out);
             }
@@ -70,6 +73,9 @@ fn segment_edits(
 /// True when some element or component of the segment body ends with a space (a quick test
 /// before looking element by element).
 fn has_trailing_space(body: &[u8], element_sep: u8, component_sep: u8) -> bool {
+    if memchr::memchr(b' ', body).is_none() {
+        return false;
+    }
     body.ends_with(b" ")
         || body
             .windows(2)
@@ -155,7 +161,12 @@ fn zip_edit(seg: &Segment<'_>, stored: &StoredSegment, base: Origin, out: &mut V
 
 /// SV101-2 with spaces and punctuation removed.
 fn procedure_edit(seg: &Segment<'_>, base: Origin, component_sep: u8, out: &mut Vec<FormatFix>) {
-    let old = text(crate::x12::nth_part(seg.element(1), component_sep, 2));
+    let code = crate::x12::nth_part(seg.element(1), component_sep, 2);
+    if code.iter().all(u8::is_ascii_alphanumeric) {
+        // Nothing to take out (the usual case): no need to copy it.
+        return;
+    }
+    let old = text(code);
     let new = clean_procedure(&old);
     if new.is_empty() || new == old {
         return;
@@ -179,7 +190,12 @@ fn procedure_edit(seg: &Segment<'_>, base: Origin, component_sep: u8, out: &mut 
 
 /// Money elements written with a bare trailing decimal point (`90.`), which is dropped.
 fn amount_point_edits(seg: &Segment<'_>, base: Origin, out: &mut Vec<FormatFix>) {
-    let Some((_, elements)) = MONEY_ELEMENTS.iter().find(|(id, _)| *id == seg.id()) else {
+    // Most segments have no money element, and no body without a '.' has a bare point.
+    let id = seg.id();
+    if memchr::memchr(b'.', seg.body()).is_none() {
+        return;
+    }
+    let Some((_, elements)) = MONEY_ELEMENTS.iter().find(|(m, _)| *m == id) else {
         return;
     };
     for &n in *elements {

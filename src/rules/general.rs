@@ -497,14 +497,16 @@ impl Rule for DiagnosisCode {
         let Some(claim_date) = earliest_service_date(claim) else {
             return;
         };
+        // One buffer for every diagnosis's dates.
+        let mut dates = Vec::new();
         for d in &claim.diagnoses {
-            let position = format!("HI position {} ({})", d.pointer, d.qualifier);
             let problem = match d.qualifier.as_str() {
                 "ABK" | "ABF" => {
                     let code = d.code.trim_end_matches(' ');
-                    diagnosis_dates(claim, d.pointer, claim_date)
-                        .into_iter()
-                        .find_map(|date| code_problem(code, &cx.reference.icd, date))
+                    diagnosis_dates(claim, d.pointer, claim_date, &mut dates);
+                    dates
+                        .iter()
+                        .find_map(|&date| code_problem(code, &cx.reference.icd, date))
                 }
                 "BK" | "BF" => {
                     let (message, help) = icd9_problem(&d.qualifier, claim_date);
@@ -526,6 +528,7 @@ impl Rule for DiagnosisCode {
                 component(d.at, 1)
             };
             let mut f = reject(&DX_CODE, at, problem.message, problem.help);
+            let position = format!("HI position {} ({})", d.pointer, d.qualifier);
             f.note = Some(if problem.note.is_empty() {
                 position
             } else {
@@ -541,24 +544,26 @@ impl Rule for DiagnosisCode {
 }
 
 /// The dates of service a diagnosis is checked on: those of the lines pointing to HI position
-/// `pointer` (each line's own date, else the claim's), or `fallback` when no line points to it.
-fn diagnosis_dates(claim: &Claim, pointer: u8, fallback: NaiveDate) -> Vec<NaiveDate> {
-    let mut dates: Vec<NaiveDate> = (0..claim.lines.len())
-        .filter(|&i| {
-            claim.lines[i]
-                .pointers
-                .value
-                .as_ref()
-                .is_some_and(|p| p.contains(&pointer))
-        })
-        .filter_map(|i| line_date(claim, i))
-        .collect();
+/// `pointer` (each line's own date, else the claim's), or `fallback` when no line points to it;
+/// into `dates` (emptied first).
+fn diagnosis_dates(claim: &Claim, pointer: u8, fallback: NaiveDate, dates: &mut Vec<NaiveDate>) {
+    dates.clear();
+    dates.extend(
+        (0..claim.lines.len())
+            .filter(|&i| {
+                claim.lines[i]
+                    .pointers
+                    .value
+                    .as_ref()
+                    .is_some_and(|p| p.contains(&pointer))
+            })
+            .filter_map(|i| line_date(claim, i)),
+    );
     dates.sort();
     dates.dedup();
     if dates.is_empty() {
         dates.push(fallback);
     }
-    dates
 }
 
 /// A DX-CODE finding before it becomes one: message, help, note, and whether it only warns.
@@ -816,22 +821,29 @@ impl Rule for DiagnosisDuplicate {
     }
 
     fn check(&self, claim: &Claim, _cx: &Context<'_>, out: &mut Vec<Finding>) {
-        let codes: Vec<(u8, String, Origin)> = claim
-            .diagnoses
-            .iter()
-            .filter(|d| d.pointer > 0 && !d.code.is_empty())
-            .map(|d| (d.pointer, plain_code(&d.code), d.at))
-            .collect();
-        for (j, (position, code, at)) in codes.iter().enumerate() {
-            let Some((first, _, _)) = codes[..j].iter().find(|(_, c, _)| c == code) else {
+        // Compared as plain codes without building them (a claim has at most 12): a code
+        // is copied only for the message of a duplicate.
+        let listed = || {
+            claim
+                .diagnoses
+                .iter()
+                .filter(|d| d.pointer > 0 && !d.code.is_empty())
+        };
+        for (j, d) in listed().enumerate() {
+            let Some(first) = listed()
+                .take(j)
+                .find(|e| plain_chars(&e.code).eq(plain_chars(&d.code)))
+            else {
                 continue;
             };
+            let (first, position, at) = (first.pointer, d.pointer, d.at);
+            let code = plain_code(&d.code);
             out.push(reject(
                 &DX_DUPLICATE,
-                *at,
+                at,
                 format!(
                     "diagnosis {} appears twice in HI (positions {first} and {position})",
-                    IcdEdition::display(code)
+                    IcdEdition::display(&code)
                 ),
                 format!("remove HI position {position} and renumber the SV107 pointers after it"),
             ));
@@ -841,10 +853,14 @@ impl Rule for DiagnosisDuplicate {
 
 /// A code without dots or spaces, in capitals.
 fn plain_code(code: &str) -> String {
+    plain_chars(code).collect()
+}
+
+/// The characters of [`plain_code`], without building it.
+fn plain_chars(code: &str) -> impl Iterator<Item = char> + '_ {
     code.chars()
         .filter(|c| c.is_ascii_alphanumeric())
         .map(|c| c.to_ascii_uppercase())
-        .collect()
 }
 
 // ---------------------------------------------------------------------------------------
@@ -888,14 +904,20 @@ impl Rule for DiagnosisPrimary {
         let Some(first) = claim.diagnoses.iter().find(|d| d.pointer == 1) else {
             return;
         };
+        // Decided on the plain code's characters; it is built only for a finding.
+        let external = matches!(plain_chars(&first.code).next(), Some('V'..='Y'));
+        let sequela = !external
+            && plain_chars(&first.code).count() == 7
+            && plain_chars(&first.code).last() == Some('S');
+        if !external && !sequela {
+            return;
+        }
         let code = plain_code(&first.code);
         let shown = IcdEdition::display(&code);
-        let message = if matches!(code.as_bytes().first(), Some(b'V'..=b'Y')) {
+        let message = if external {
             format!("principal diagnosis {shown} is an external-cause code (V00-Y99)")
-        } else if code.len() == 7 && code.ends_with('S') {
-            format!("principal diagnosis {shown} is a sequela code (7th character S)")
         } else {
-            return;
+            format!("principal diagnosis {shown} is a sequela code (7th character S)")
         };
         out.push(reject(
             &DX_PRIMARY,
@@ -1438,8 +1460,13 @@ impl Rule for ProcedureFormat {
             if procedure.qualifier != "HC" {
                 continue;
             }
-            let cleaned = clean_procedure(&procedure.code);
-            if cleaned.len() == 5 {
+            // What clean_procedure keeps, counted without building it.
+            let kept = procedure
+                .code
+                .chars()
+                .filter(char::is_ascii_alphanumeric)
+                .count();
+            if kept == 5 {
                 continue;
             }
             let f = reject(

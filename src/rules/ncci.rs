@@ -69,20 +69,21 @@ impl DayCodes {
 
     /// For each code of `date`, its first line other than `own`, as (claim, code), in the
     /// order those lines come (claim, then line).
-    fn others_on(&self, date: NaiveDate, own: (u64, usize)) -> Vec<(u64, &str)> {
-        let mut others: Vec<((u64, usize), &str)> = self
-            .on(date)
-            .iter()
-            .filter_map(|d| {
-                let first = d.first.iter().flatten().find(|p| **p != own)?;
-                Some((*first, d.code.as_str()))
-            })
-            .collect();
+    ///
+    /// `others` is the caller's buffer, emptied and filled (one buffer serves every line of a
+    /// claim); the claim of each is its `.0 .0`.
+    fn others_on<'a>(
+        &'a self,
+        date: NaiveDate,
+        own: (u64, usize),
+        others: &mut Vec<((u64, usize), &'a str)>,
+    ) {
+        others.clear();
+        others.extend(self.on(date).iter().filter_map(|d| {
+            let first = d.first.iter().flatten().find(|p| **p != own)?;
+            Some((*first, d.code.as_str()))
+        }));
         others.sort_unstable();
-        others
-            .into_iter()
-            .map(|((claim, _), code)| (claim, code))
-            .collect()
     }
 }
 
@@ -132,6 +133,7 @@ impl Rule for PtpPair {
     fn check(&self, claim: &Claim, cx: &Context<'_>, out: &mut Vec<Finding>) {
         let bypass = &cx.reference.therapy.modifiers.ncci_bypass;
         let days = day_codes(cx);
+        let mut others = Vec::new();
         for (i, line) in claim.lines.iter().enumerate() {
             let Some(date) = line_date(claim, i) else {
                 continue;
@@ -140,7 +142,8 @@ impl Rule for PtpPair {
             if code.is_empty() {
                 continue;
             }
-            for (other_claim, other_code) in days.others_on(date, (cx.batch.id(claim), i)) {
+            days.others_on(date, (cx.batch.id(claim), i), &mut others);
+            for &((other_claim, _), other_code) in &others {
                 let Some(edit) = cx.reference.ncci.pair(code, other_code, date) else {
                     continue;
                 };

@@ -258,6 +258,9 @@ pub struct Ack277Writer<S: Read + Write + Seek> {
     totals: Ack277Totals,
     /// Set when a spool write failed: the spool no longer matches the runs.
     failed: bool,
+    /// The buffer each claim's 2000D (and unformatted claim) segments are written into,
+    /// reused from claim to claim.
+    scratch: Vec<u8>,
 }
 
 /// A claim's own 277CA segments (2200D, 2220D), formatted by an [`Ack277ClaimFormatter`].
@@ -398,6 +401,7 @@ impl<S: Read + Write + Seek> Ack277Writer<S> {
             patient: None,
             totals: Ack277Totals::default(),
             failed: false,
+            scratch: Vec::new(),
         }
     }
 
@@ -508,12 +512,6 @@ impl<S: Read + Write + Seek> Ack277Writer<S> {
         self.hl
     }
 
-    /// Spools what `w` holds.
-    fn spool_segments(&mut self, w: SegmentWriter) -> io::Result<()> {
-        self.segments += u64::from(w.count());
-        self.spool.write(&w.into_bytes())
-    }
-
     fn add_claim(&mut self, result: &ClaimResult, prepared: Option<Ack277Claim>) -> io::Result<()> {
         let claim = &result.claim;
         let submitter = &claim.envelope.submitter_id;
@@ -535,7 +533,11 @@ impl<S: Read + Write + Seek> Ack277Writer<S> {
         let same_patient = self.patient.as_ref().is_some_and(|(last, first, m)| {
             *last == person.last_name && *first == person.first_name && m == member
         });
-        let mut w = self.segment_writer();
+        let mut w = SegmentWriter::reusing(
+            self.env.delimiters,
+            self.env.line_break,
+            std::mem::take(&mut self.scratch),
+        );
         if !same_patient {
             let hl = self.next_hl();
             let parent = self.provider.as_ref().map_or(0, |p| p.hl);
@@ -559,16 +561,17 @@ impl<S: Read + Write + Seek> Ack277Writer<S> {
                 }
             }
         }
-        match prepared {
-            Some(formatted) => {
-                self.spool_segments(w)?;
-                self.segments += u64::from(formatted.segments);
-                self.spool.write(&formatted.bytes)?;
-            }
-            None => {
-                self.ctx.claim(&mut w, result);
-                self.spool_segments(w)?;
-            }
+        if prepared.is_none() {
+            self.ctx.claim(&mut w, result);
+        }
+        self.segments += u64::from(w.count());
+        let bytes = w.into_bytes();
+        self.spool.write(&bytes)?;
+        // The buffer serves the next claim (this runs on the one thread that appends).
+        self.scratch = bytes;
+        if let Some(formatted) = prepared {
+            self.segments += u64::from(formatted.segments);
+            self.spool.write(&formatted.bytes)?;
         }
         if let Some(r) = self.receiver.as_mut() {
             r.totals.add(result);
@@ -961,16 +964,16 @@ fn patient(w: &mut SegmentWriter, hl: u64, parent: u64, claim: &Claim) {
     let parent = decimal(parent, &mut parent_digits);
     w.segment("HL", &[hl, parent, b"PT"]);
     let person = claim.patient_person();
-    let last = w.clean(&person.last_name, LAST_NAME_MAX);
-    let first_name = w.clean(&person.first_name, FIRST_NAME_MAX);
-    let id = w.clean(member_id(claim), ID_MAX);
+    let last = w.clean_cow(&person.last_name, LAST_NAME_MAX);
+    let first_name = w.clean_cow(&person.first_name, FIRST_NAME_MAX);
+    let id = w.clean_cow(member_id(claim), ID_MAX);
     w.segment(
         "NM1",
         &[
             "QC",
             "1",
             or_default(&last, "UNKNOWN"),
-            first_name.as_str(),
+            &first_name,
             "",
             "",
             "",
@@ -985,7 +988,7 @@ impl Context {
     fn claim(&self, w: &mut SegmentWriter, result: &ClaimResult) {
         let claim = &result.claim;
         let date = self.date8.as_str();
-        let pcn = w.clean(claim.pcn(), REFERENCE_MAX);
+        let pcn = w.clean_cow(claim.pcn(), REFERENCE_MAX);
         w.segment("TRN", &["2", or_default(&pcn, "0")]);
         let charge = claim_charge(claim).to_x12();
         let rejecting: Vec<&Finding> = if is_accepted(result) {
@@ -1110,15 +1113,22 @@ impl Context {
                     units.as_bytes(),
                 ],
             );
-            let mut elements: Vec<&[u8]> = vec![b"", date.as_bytes(), b"U"];
+            // STC01, 02, 03; with more statuses, STC10 and STC11 (at most 3 are kept).
+            let mut elements: [&[u8]; 11] = [b""; 11];
+            elements[1] = date.as_bytes();
+            elements[2] = b"U";
+            let mut used = 3;
             if let Some(first) = statuses.first() {
                 elements[0] = first.as_slice();
             }
             if statuses.len() > 1 {
-                elements.extend([b"".as_slice(); 6]);
-                elements.extend(statuses[1..].iter().map(Vec::as_slice));
+                used = 9;
+                for more in &statuses[1..] {
+                    elements[used] = more.as_slice();
+                    used += 1;
+                }
             }
-            w.segment("STC", &elements);
+            w.segment("STC", &elements[..used]);
             if let Some(control) = &line.control_number {
                 let control = w.clean(&control.raw, REFERENCE_MAX);
                 if !control.is_empty() {
@@ -1162,20 +1172,23 @@ fn procedure(w: &SegmentWriter, line: &ServiceLine) -> Vec<u8> {
         ),
         None => ("", "", &[][..]),
     };
-    let qualifier = w.clean(qualifier, 2);
-    let code = w.clean(code, SERVICE_ID_MAX);
-    let mut parts = vec![
-        or_default(&qualifier, "HC").to_string(),
-        or_default(&code, "UNKNOWN").to_string(),
-    ];
-    parts.extend(
+    // Clean values are borrowed, not copied (this runs for every rejected line).
+    let qualifier = w.clean_cow(qualifier, 2);
+    let code = w.clean_cow(code, SERVICE_ID_MAX);
+    let modifiers: [std::borrow::Cow<'_, str>; 4] = std::array::from_fn(|k| {
         modifiers
-            .iter()
-            .take(4)
-            .map(|m| w.clean(m, 2))
-            .filter(|m| !m.is_empty()),
-    );
-    w.composite(&parts)
+            .get(k)
+            .map_or(std::borrow::Cow::Borrowed(""), |m| w.clean_cow(m, 2))
+    });
+    let mut parts = [""; 6];
+    parts[0] = or_default(&qualifier, "HC");
+    parts[1] = or_default(&code, "UNKNOWN");
+    let mut used = 2;
+    for m in modifiers.iter().filter(|m| !m.is_empty()) {
+        parts[used] = m;
+        used += 1;
+    }
+    w.composite(&parts[..used])
 }
 
 /// The line's LX01 for messages, else its 1-based position.

@@ -267,6 +267,29 @@ impl SegmentWriter {
     /// becomes a space; runs of spaces collapse, the ends are trimmed and the text is cut to
     /// `max` characters.
     pub fn clean(&self, value: &str, max: usize) -> String {
+        self.clean_cow(value, max).into_owned()
+    }
+
+    /// [`SegmentWriter::clean`] without a copy when `value` is already clean (the usual
+    /// case): X12 characters only, no delimiter, no leading, trailing or doubled space, at
+    /// most `max` bytes.
+    pub fn clean_cow<'v>(&self, value: &'v str, max: usize) -> std::borrow::Cow<'v, str> {
+        let bytes = value.as_bytes();
+        let already_clean = bytes.len() <= max
+            && bytes.first() != Some(&b' ')
+            && bytes.last() != Some(&b' ')
+            && !bytes.windows(2).any(|w| w == b"  ")
+            && bytes
+                .iter()
+                .all(|&b| (b.is_ascii_graphic() || b == b' ') && self.is_clean(&[b]));
+        if already_clean {
+            return std::borrow::Cow::Borrowed(value);
+        }
+        std::borrow::Cow::Owned(self.clean_copy(value, max))
+    }
+
+    /// [`SegmentWriter::clean`], always copying.
+    fn clean_copy(&self, value: &str, max: usize) -> String {
         // Every character written is one byte (non-ASCII becomes a space), so `value.len()`
         // is room enough: one allocation, trimmed and cut in place.
         let mut out = String::with_capacity(value.len());
@@ -303,6 +326,16 @@ impl SegmentWriter {
     /// The delimiters the writer separates with.
     pub fn delimiters(&self) -> Delimiters {
         self.delimiters
+    }
+
+    /// A writer like [`SegmentWriter::new`] that writes into `buffer` (emptied first), so a
+    /// caller writing many short runs can hand the same allocation back each time.
+    pub fn reusing(delimiters: Delimiters, line_break: bool, mut buffer: Vec<u8>) -> Self {
+        buffer.clear();
+        Self {
+            out: buffer,
+            ..Self::new(delimiters, line_break)
+        }
     }
 
     /// The bytes written so far.
@@ -375,6 +408,17 @@ mod tests {
         assert_eq!(w.clean("  caf\u{e9}  ", 50), "caf");
         assert_eq!(w.clean("abcdef", 3), "abc");
         assert_eq!(w.clean("ab    cd", 3), "ab");
+        for clean in ["PCN 1 X", "SMITH", "", "O'BRIEN-JONES"] {
+            assert!(matches!(
+                w.clean_cow(clean, 50),
+                std::borrow::Cow::Borrowed(_)
+            ));
+            assert_eq!(w.clean_cow(clean, 50), w.clean_copy(clean, 50));
+        }
+        for dirty in [" A", "A ", "A  B", "A*B", "caf\u{e9}", "abcdef", "A\tB"] {
+            assert_eq!(w.clean_cow(dirty, 5), w.clean_copy(dirty, 5), "{dirty:?}");
+            assert!(matches!(w.clean_cow(dirty, 5), std::borrow::Cow::Owned(_)));
+        }
     }
 
     #[test]

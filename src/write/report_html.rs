@@ -123,6 +123,41 @@ struct ClaimLine {
     findings: Vec<FindingLine>,
 }
 
+/// What the totals need of a claim line (read once the claim table is full): the strings
+/// borrow the line unless they hold escapes.
+#[derive(Debug, Deserialize)]
+struct ClaimTally<'a> {
+    // Required as in ClaimLine, so a line missing them is refused either way.
+    #[serde(rename = "claim")]
+    _claim: serde::de::IgnoredAny,
+    #[serde(rename = "pcn")]
+    _pcn: serde::de::IgnoredAny,
+    #[serde(rename = "profile")]
+    _profile: serde::de::IgnoredAny,
+    #[serde(borrow)]
+    disposition: std::borrow::Cow<'a, str>,
+    charge_cents: Option<i64>,
+    #[serde(default, borrow)]
+    findings: Vec<FindingTally<'a>>,
+}
+
+/// What the totals need of a finding.
+#[derive(Debug, Deserialize)]
+struct FindingTally<'a> {
+    #[serde(borrow)]
+    rule: std::borrow::Cow<'a, str>,
+    #[serde(borrow)]
+    action: std::borrow::Cow<'a, str>,
+    money_at_stake_cents: Option<i64>,
+    // Required as in FindingLine.
+    #[serde(rename = "segment")]
+    _segment: serde::de::IgnoredAny,
+    #[serde(rename = "message")]
+    _message: serde::de::IgnoredAny,
+    #[serde(rename = "advice")]
+    _advice: serde::de::IgnoredAny,
+}
+
 #[derive(Debug, Deserialize)]
 struct FindingLine {
     rule: String,
@@ -435,17 +470,43 @@ pub fn render(jsonl: impl BufRead, out: &mut impl Write) -> Result<(), HtmlError
     page.write_into(out).map_err(HtmlError::Write)
 }
 
+/// How a claim line starts as [`super::report_jsonl`] writes it.
+const CLAIM_LINE_START: &str = "{\"type\":\"claim\",";
+
 /// Reads the report and makes the page.
 fn read_report(jsonl: impl BufRead) -> Result<Page, HtmlError> {
     let mut g = Gathered::default();
-    for (i, text) in jsonl.lines().enumerate() {
-        let text = text.map_err(HtmlError::Read)?;
-        let line = i as u64 + 1;
+    let mut jsonl = jsonl;
+    let mut text = String::new();
+    let mut line = 0u64;
+    loop {
+        text.clear();
+        if jsonl.read_line(&mut text).map_err(HtmlError::Read)? == 0 {
+            break;
+        }
+        line += 1;
+        let text = text.strip_suffix('\n').unwrap_or(&text);
+        let text = text.strip_suffix('\r').unwrap_or(text);
         if g.summary.is_some() {
             return Err(HtmlError::Incomplete("a line after the summary"));
         }
+        // Claim lines are almost all of a report: read them straight into their struct
+        // rather than through the tagged enum (which buffers every value of the line first).
+        // The writer puts `type` first; any other order goes the general way.
+        if g.header.is_some() && text.starts_with(CLAIM_LINE_START) {
+            if g.rows.len() >= MAX_CLAIM_ROWS {
+                let claim: ClaimTally<'_> = serde_json::from_str(text)
+                    .map_err(|source| HtmlError::Line { line, source })?;
+                g.claim_not_listed(claim);
+            } else {
+                let claim: ClaimLine = serde_json::from_str(text)
+                    .map_err(|source| HtmlError::Line { line, source })?;
+                g.claim(claim);
+            }
+            continue;
+        }
         let parsed: Line =
-            serde_json::from_str(&text).map_err(|source| HtmlError::Line { line, source })?;
+            serde_json::from_str(text).map_err(|source| HtmlError::Line { line, source })?;
         if g.header.is_none() && !matches!(parsed, Line::Header(_)) {
             return Err(HtmlError::Incomplete("the first line is not the header"));
         }
@@ -472,29 +533,64 @@ fn read_report(jsonl: impl BufRead) -> Result<Page, HtmlError> {
 }
 
 impl Gathered {
-    fn claim(&mut self, c: ClaimLine) {
-        let disposition = disposition_key(&c.disposition);
-        let tally = self
-            .dispositions
-            .entry(disposition.to_string())
-            .or_default();
+    /// Adds a claim to the totals (by disposition and by rule); the disposition's key.
+    fn count<'f>(
+        &mut self,
+        disposition: &str,
+        charge_cents: Option<i64>,
+        findings: impl Iterator<Item = (&'f str, &'f str, Option<i64>)>,
+    ) -> &'static str {
+        let disposition = disposition_key(disposition);
+        let tally = match self.dispositions.get_mut(disposition) {
+            Some(tally) => tally,
+            None => self
+                .dispositions
+                .entry(disposition.to_string())
+                .or_default(),
+        };
         tally.claims += 1;
-        tally.charges += c.charge_cents.unwrap_or(0);
+        tally.charges += charge_cents.unwrap_or(0);
         let mut seen_rules: Vec<&str> = Vec::new();
-        for f in &c.findings {
-            let t = self.rules.entry(f.rule.clone()).or_default();
+        for (rule, action, at_stake) in findings {
+            let t = match self.rules.get_mut(rule) {
+                Some(t) => t,
+                None => self.rules.entry(rule.to_string()).or_default(),
+            };
             t.findings += 1;
-            match f.action.as_str() {
+            match action {
                 "reject" => t.rejects += 1,
                 "repair" => t.repairs += 1,
                 _ => t.warns += 1,
             }
-            t.at_stake += f.money_at_stake_cents.unwrap_or(0);
-            if !seen_rules.contains(&f.rule.as_str()) {
-                seen_rules.push(&f.rule);
+            t.at_stake += at_stake.unwrap_or(0);
+            if !seen_rules.contains(&rule) {
+                seen_rules.push(rule);
                 t.claims += 1;
             }
         }
+        disposition
+    }
+
+    /// A claim line read once the claim table is full: counted, not listed.
+    fn claim_not_listed(&mut self, c: ClaimTally<'_>) {
+        let findings = c
+            .findings
+            .iter()
+            .map(|f| (&*f.rule, &*f.action, f.money_at_stake_cents));
+        let disposition = self.count(&c.disposition, c.charge_cents, findings);
+        if disposition == "accepted" && c.findings.is_empty() {
+            self.clean_accepted += 1;
+        } else {
+            *self.not_listed.entry(disposition).or_default() += 1;
+        }
+    }
+
+    fn claim(&mut self, c: ClaimLine) {
+        let findings = c
+            .findings
+            .iter()
+            .map(|f| (f.rule.as_str(), f.action.as_str(), f.money_at_stake_cents));
+        let disposition = self.count(&c.disposition, c.charge_cents, findings);
         if disposition == "accepted" && c.findings.is_empty() {
             self.clean_accepted += 1;
         } else if self.rows.len() < MAX_CLAIM_ROWS {

@@ -627,8 +627,11 @@ pub(crate) fn push_str(out: &mut Vec<u8>, value: &str) {
     out.push(b'"');
     let bytes = value.as_bytes();
     // Most values (codes, PCNs, messages) need no escape: copy them whole.
-    let needs_escape = |b: &u8| *b < 0x20 || *b == b'"' || *b == b'\\' || *b == 0x7f;
-    if !bytes.iter().any(needs_escape) {
+    // A whole-slice test without early exit, which the compiler turns into vector compares.
+    let needs_escape = bytes.iter().fold(false, |acc, &b| {
+        acc | ((b < 0x20) | (b == b'"') | (b == b'\\') | (b == 0x7f))
+    });
+    if !needs_escape {
         out.extend_from_slice(bytes);
         out.push(b'"');
         return;

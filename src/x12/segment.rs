@@ -47,6 +47,60 @@ pub struct Segment<'a> {
     id_len: u8,
     delimiters: Delimiters,
     position: Position,
+    /// Where its elements start, when a table measured them once ([`Separators`]); `None`
+    /// for a segment fresh from the reader (elements are then found by scanning).
+    separators: Option<&'a Separators>,
+}
+
+/// How many element boundaries a [`Separators`] keeps: enough for every element of almost
+/// every 837P segment that is looked at (the rest are found by scanning on from the last).
+pub const KEPT_SEPARATORS: usize = 16;
+
+/// The element boundaries of a segment body, found in one pass when the segment is stored,
+/// so that [`Segment::element`] is a lookup instead of a scan from the segment start.
+///
+/// `at[0]` is the position of the id's end (where element 1's separator stands); `at[k]`
+/// for `k >= 1` is the position of the `k`-th element separator after it. Element `n`
+/// is the bytes between `at[n - 1] + 1` and `at[n]` (or the body's end).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Separators {
+    at: [u16; KEPT_SEPARATORS],
+    /// How many entries of `at` are filled.
+    len: u8,
+    /// True when `at` holds every boundary (no separator follows the last one kept).
+    complete: bool,
+}
+
+impl Separators {
+    /// Finds the element boundaries of `body`, whose id is `id_len` bytes long.
+    pub fn find(body: &[u8], id_len: usize, separator: u8) -> Separators {
+        let mut found = Separators::default();
+        if id_len + 1 > body.len() || body.len() > usize::from(u16::MAX) {
+            // No element at all, or a body too long for the positions kept: scan it.
+            found.complete = id_len + 1 > body.len();
+            return found;
+        }
+        found.at[0] = id_len as u16;
+        let mut len = 1;
+        for (at, &b) in body.iter().enumerate().skip(id_len + 1) {
+            if b == separator {
+                if len == KEPT_SEPARATORS {
+                    found.len = len as u8;
+                    return found;
+                }
+                found.at[len] = at as u16;
+                len += 1;
+            }
+        }
+        found.len = len as u8;
+        found.complete = true;
+        found
+    }
+
+    /// The boundaries kept.
+    fn kept(&self) -> &[u16] {
+        &self.at[..usize::from(self.len)]
+    }
 }
 
 impl<'a> Segment<'a> {
@@ -80,7 +134,15 @@ impl<'a> Segment<'a> {
             id_len,
             delimiters,
             position,
+            separators: None,
         }
+    }
+
+    /// The same segment with its element boundaries measured beforehand (they must be those
+    /// [`Separators::find`] gives for this body, id length and element separator).
+    pub(crate) fn with_separators(mut self, separators: &'a Separators) -> Self {
+        self.separators = Some(separators);
+        self
     }
 
     /// Every byte of the segment as read, terminator and line break included.
@@ -112,25 +174,40 @@ impl<'a> Segment<'a> {
             return self.id();
         }
         let body = self.body();
-        let separator = self.delimiters.element;
-        let mut start = usize::from(self.id_len) + 1;
-        let mut index = 1;
-        if start > body.len() {
-            return &[];
+        let Some(separators) = self.separators else {
+            return scan_element(
+                body,
+                self.delimiters.element,
+                usize::from(self.id_len),
+                1,
+                n,
+            );
+        };
+        let kept = separators.kept();
+        if n < kept.len() {
+            return &body[usize::from(kept[n - 1]) + 1..usize::from(kept[n])];
         }
-        for (at, &b) in body.iter().enumerate().skip(start) {
-            if b == separator {
-                if index == n {
-                    return &body[start..at];
-                }
-                index += 1;
-                start = at + 1;
-            }
+        if separators.complete {
+            return match kept.last() {
+                Some(&last) if n == kept.len() => &body[usize::from(last) + 1..],
+                _ => &[],
+            };
         }
-        if index == n {
-            &body[start..]
-        } else {
-            &[]
+        match kept.last() {
+            Some(&last) => scan_element(
+                body,
+                self.delimiters.element,
+                usize::from(last),
+                kept.len(),
+                n,
+            ),
+            None => scan_element(
+                body,
+                self.delimiters.element,
+                usize::from(self.id_len),
+                1,
+                n,
+            ),
         }
     }
 
@@ -179,6 +256,30 @@ impl<'a> Segment<'a> {
     /// Where the segment came from.
     pub fn position(&self) -> Position {
         self.position
+    }
+}
+
+/// Element `n` of `body` found by scanning from `boundary`, the position of the separator
+/// (or the id's end) before element `index` (`index <= n`).
+fn scan_element(body: &[u8], separator: u8, boundary: usize, index: usize, n: usize) -> &[u8] {
+    let mut start = boundary + 1;
+    let mut index = index;
+    if start > body.len() {
+        return &[];
+    }
+    for (at, &b) in body.iter().enumerate().skip(start) {
+        if b == separator {
+            if index == n {
+                return &body[start..at];
+            }
+            index += 1;
+            start = at + 1;
+        }
+    }
+    if index == n {
+        &body[start..]
+    } else {
+        &[]
     }
 }
 
@@ -287,6 +388,37 @@ mod tests {
         assert_eq!(seg.element(2), b"L1");
         assert_eq!(seg.element(3), b"");
         assert_eq!(seg.element(40), b"");
+    }
+
+    #[test]
+    fn measured_separators_give_the_scanned_elements() {
+        let long = format!("CLM{}", "*X".repeat(40));
+        let bodies: [&[u8]; 10] = [
+            b"NM1*85*2*CLINIC****XX*1234567893",
+            b"SV1*HC:97012*",
+            b"SE",
+            b"SE*",
+            b"REF*6R*L1",
+            b"NM12*1*2",
+            b"HI*ABK:R51*ABF:M545*ABF:G4489*ABF:R102*ABF:R109*ABF:R11*ABF:R12*ABF:R13*ABF:R14*ABF:R15*ABF:R16*ABF:R17",
+            b"CLM*A*1***11:B:1*Y*A*Y*Y*P*1*2*3*4*5*6*7*8*9*10*11",
+            b"CLM*A*1***11:B:1*Y*A*Y*Y*P*1*2*3*4*",
+            long.as_bytes(),
+        ];
+        for body in bodies {
+            let id_len = body.iter().take(3).take_while(|&&b| b != b'*').count();
+            let plain = Segment::new(
+                body,
+                0..body.len(),
+                Delimiters::STANDARD,
+                Position::default(),
+            );
+            let separators = Separators::find(body, id_len, b'*');
+            let measured = plain.with_separators(&separators);
+            for n in 0..50 {
+                assert_eq!(measured.element(n), plain.element(n), "{n} of {body:?}");
+            }
+        }
     }
 
     #[test]

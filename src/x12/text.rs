@@ -41,6 +41,15 @@ impl Text {
     /// Element bytes as text: valid UTF-8 is kept as it is, anything else has its bad bytes
     /// replaced (as `String::from_utf8_lossy` does), never dropped.
     pub fn from_bytes(bytes: &[u8]) -> Text {
+        // Almost every element is short ASCII: copy it in without the general UTF-8 check.
+        if bytes.len() <= INLINE && bytes.iter().fold(0u8, |acc, &b| acc | b) < 0x80 {
+            let mut inline = [0; INLINE];
+            inline[..bytes.len()].copy_from_slice(bytes);
+            return Text(Repr::Inline {
+                len: bytes.len() as u8,
+                bytes: inline,
+            });
+        }
         match std::str::from_utf8(bytes) {
             Ok(s) => Text::from(s),
             Err(_) => Text::from(String::from_utf8_lossy(bytes).as_ref()),
