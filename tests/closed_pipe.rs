@@ -73,3 +73,26 @@ fn printing_rules_to_a_closed_pipe_exits_0_quietly() {
     assert_eq!(status.code(), Some(0), "stderr: {stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
+
+#[test]
+fn checking_several_inputs_to_a_closed_pipe_prints_no_run_total() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut args = vec!["check".to_string()];
+    for n in 0..2 {
+        let file = dir.path().join(format!("night-{n}.837"));
+        scrub837::generate::write_file(&file, 10_000).unwrap();
+        args.push(file.to_str().unwrap().to_string());
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    for format in [&[][..], &["--format", "json"][..]] {
+        let mut with_format = args.clone();
+        with_format.extend_from_slice(format);
+        let (code, stderr) = run_and_close_early(&with_format, 4096);
+        assert_eq!(code, Some(0), "{format:?} stderr: {stderr}");
+        assert!(
+            !stderr.contains("run total"),
+            "{format:?}: a partial run total: {stderr}"
+        );
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+}

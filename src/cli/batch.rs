@@ -350,6 +350,10 @@ pub fn check_command(
     } else {
         code = worst(code, super::report::text_check(&run, term));
     }
+    if crate::cli::output_closed() {
+        // The reader went away: quiet, with no partial run total.
+        return EXIT_CLEAN;
+    }
     let summary = run.summary();
     if inputs + run.skipped().len() > 1 {
         eprintln!("{}", check_run_total(&summary));

@@ -401,10 +401,23 @@ pub fn main() -> i32 {
     run(Args::parse())
 }
 
+/// Set once a write found its reader gone, so a command of several inputs prints no partial
+/// run total after it (a closed pipe is a quiet exit).
+static STDOUT_CLOSED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Whether a write of this process already found its reader gone (see [`is_closed_pipe`]).
+pub(crate) fn output_closed() -> bool {
+    STDOUT_CLOSED.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 /// True for the error writing to a closed pipe gives (`scrub837 ... | head`): the reader
 /// has seen enough, which is not a failure of ours (exit 0, nothing more printed).
 pub(crate) fn is_closed_pipe(e: &io::Error) -> bool {
-    e.kind() == io::ErrorKind::BrokenPipe
+    let closed = e.kind() == io::ErrorKind::BrokenPipe;
+    if closed {
+        STDOUT_CLOSED.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+    closed
 }
 
 /// Makes a `print!` to a closed pipe anywhere end the process quietly with exit 0: the standard
