@@ -173,6 +173,45 @@ impl Modifiers {
     }
 }
 
+/// Claim ordinals of lines seeded from the history of earlier runs have this bit set (the
+/// rest is the line's index in [`PatientIndex::add_earlier_claim`]'s list). Such lines order
+/// before every claim of this run: compare ordinals with [`claim_order`], never as numbers.
+pub const EARLIER: u64 = 1 << 63;
+
+/// The key that orders claims as the index does: earlier runs' claims first (in the order
+/// they were added), then this run's claims in input order.
+pub fn claim_order(claim: u64) -> u64 {
+    claim ^ EARLIER
+}
+
+/// True for the ordinal of a claim of an earlier run (see [`EARLIER`]).
+pub fn is_earlier(claim: u64) -> bool {
+    claim & EARLIER != 0
+}
+
+/// Where a claim of an earlier run was recorded, for findings that name it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Provenance {
+    /// CLM01 of the earlier claim.
+    pub claim_id: String,
+    /// The run that recorded it.
+    pub run: String,
+    /// The input file it came in.
+    pub file: String,
+    /// The day it was recorded.
+    pub recorded: NaiveDate,
+}
+
+impl std::fmt::Display for Provenance {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "claim {} in run {} (file {}, {})",
+            self.claim_id, self.run, self.file, self.recorded
+        )
+    }
+}
+
 /// One service line as the index keeps it: a few dozen bytes, no heap.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LineFact {
@@ -211,11 +250,15 @@ pub struct PatientFacts {
     facts: Vec<LineFact>,
     /// Tables rules built from the facts, by name.
     tables: Mutex<Vec<(&'static str, Arc<dyn Any + Send + Sync>)>>,
+    /// Where the claims of earlier runs come from (shared by every patient of the index).
+    earlier: Arc<Vec<Provenance>>,
 }
 
 impl Clone for PatientFacts {
     fn clone(&self) -> Self {
-        PatientFacts::sorted(self.facts.clone())
+        let mut facts = PatientFacts::sorted(self.facts.clone());
+        facts.earlier = Arc::clone(&self.earlier);
+        facts
     }
 }
 
@@ -238,7 +281,7 @@ impl std::fmt::Debug for PatientFacts {
 impl PatientFacts {
     /// The given lines, sorted by date, claim and line.
     pub fn new(mut facts: Vec<LineFact>) -> PatientFacts {
-        facts.sort_by_key(|f| (f.date, f.claim, f.line));
+        facts.sort_by_key(|f| (f.date, claim_order(f.claim), f.line));
         PatientFacts::sorted(facts)
     }
 
@@ -247,6 +290,32 @@ impl PatientFacts {
         PatientFacts {
             facts,
             tables: Mutex::new(Vec::new()),
+            earlier: Arc::default(),
+        }
+    }
+
+    /// The same lines, with the provenance of claims of earlier runs (see [`EARLIER`]).
+    pub fn with_earlier(mut self, earlier: Arc<Vec<Provenance>>) -> PatientFacts {
+        self.earlier = earlier;
+        self
+    }
+
+    /// Where the claim of ordinal `claim` was recorded, when it is a claim of an earlier run.
+    pub fn provenance(&self, claim: u64) -> Option<&Provenance> {
+        if !is_earlier(claim) {
+            return None;
+        }
+        let at = usize::try_from(claim & !EARLIER).ok()?;
+        self.earlier.get(at)
+    }
+
+    /// A claim of the patient named for a message: "claim X in run R (file F, DATE)" for a
+    /// claim of an earlier run, else "claim N of the input".
+    pub fn claim_name(&self, claim: u64) -> String {
+        match self.provenance(claim) {
+            Some(p) => p.to_string(),
+            None if is_earlier(claim) => "a claim of an earlier run".to_string(),
+            None => format!("claim {claim} of the input"),
         }
     }
 
@@ -342,7 +411,7 @@ const RECORD: usize = 67;
 /// |--------|--------------------------------------------------------|
 /// | 0..8   | patient key                                            |
 /// | 8..12  | date, days from 0001-01-01 (CE), sign bit flipped      |
-/// | 12..20 | claim ordinal                                          |
+/// | 12..20 | claim ordinal, [`EARLIER`] bit flipped                 |
 /// | 20..24 | line index                                             |
 /// | 24..40 | code: 15 bytes, then its length byte (high bit: cut)   |
 /// | 40..49 | modifiers: four times two bytes, then the count        |
@@ -383,7 +452,8 @@ fn encode(key: PatientKey, fact: &LineFact) -> io::Result<Record> {
     // to the date order, dates before the common era included.
     let days = (fact.date.num_days_from_ce() as u32) ^ 0x8000_0000;
     r[8..12].copy_from_slice(&days.to_be_bytes());
-    r[12..20].copy_from_slice(&fact.claim.to_be_bytes());
+    // Earlier runs' claims first (see `claim_order`).
+    r[12..20].copy_from_slice(&claim_order(fact.claim).to_be_bytes());
     r[20..24].copy_from_slice(&line.to_be_bytes());
     r[24..39].copy_from_slice(&fact.code.bytes);
     r[39] = fact.code.len;
@@ -430,7 +500,7 @@ fn decode(r: &Record) -> Option<(PatientKey, LineFact)> {
         m.copy_from_slice(&r[40 + 2 * i..42 + 2 * i]);
     }
     let fact = LineFact {
-        claim: be_u64(&r[12..20]),
+        claim: claim_order(be_u64(&r[12..20])),
         line: usize::try_from(be_u32(&r[20..24])).ok()?,
         date,
         code,
@@ -537,6 +607,8 @@ pub struct PatientIndex {
     cache: Mutex<Cache>,
     /// What a patient the index does not know has.
     nobody: Arc<PatientFacts>,
+    /// Where the claims of earlier runs (history) were recorded, by [`EARLIER`] ordinal.
+    earlier: Arc<Vec<Provenance>>,
 }
 
 impl Default for PatientIndex {
@@ -552,6 +624,7 @@ impl Default for PatientIndex {
             failure: OnceLock::new(),
             cache: Mutex::new(Cache::default()),
             nobody: Arc::new(PatientFacts::default()),
+            earlier: Arc::default(),
         }
     }
 }
@@ -603,6 +676,25 @@ impl PatientIndex {
     /// [`line_facts`], in input order).
     pub fn add_fact(&mut self, key: PatientKey, fact: &LineFact) -> io::Result<()> {
         self.push(key, fact)
+    }
+
+    /// Registers a claim of an earlier run, recorded in the history, and returns the ordinal
+    /// its lines take in [`add_fact`](Self::add_fact): one with the [`EARLIER`] bit, which
+    /// orders before every claim of this run (claims added earlier order first). Call before
+    /// [`finish`](Self::finish).
+    pub fn add_earlier_claim(&mut self, provenance: Provenance) -> io::Result<u64> {
+        if !matches!(self.store, Store::Building { .. }) {
+            return Err(index_error("an earlier claim is added after the index was finished"));
+        }
+        let earlier = Arc::make_mut(&mut self.earlier);
+        let ordinal = EARLIER | earlier.len() as u64;
+        earlier.push(provenance);
+        Ok(ordinal)
+    }
+
+    /// Number of claims of earlier runs added with [`add_earlier_claim`](Self::add_earlier_claim).
+    pub fn earlier_claims(&self) -> usize {
+        self.earlier.len()
     }
 
     /// Adds one line of the patient `key`.
@@ -707,7 +799,7 @@ impl PatientIndex {
         };
         // Records sort by patient, date, claim and line: a patient's facts are already in
         // the order `PatientFacts` promises.
-        Ok(PatientFacts::sorted(facts))
+        Ok(PatientFacts::sorted(facts).with_earlier(Arc::clone(&self.earlier)))
     }
 
     /// Records a lookup that failed where the error cannot be returned (a claim's rules run

@@ -78,7 +78,8 @@ impl DayCodes {
                 Some((*first, d.code.as_str()))
             })
             .collect();
-        others.sort_unstable();
+        // Earlier runs' claims first (see `claim_order`).
+        others.sort_unstable_by_key(|((claim, line), code)| (crate::rules::index::claim_order(*claim), *line, *code));
         others
             .into_iter()
             .map(|((claim, _), code)| (claim, code))
@@ -183,7 +184,7 @@ fn ptp_finding(
     let where_ = if other_claim == claim.ordinal {
         "on this claim".to_string()
     } else {
-        format!("on claim {other_claim} of the input")
+        format!("on {}", cx.patient.claim_name(other_claim))
     };
     let help = match indicator {
         ModifierIndicator::NotAllowed => format!(
