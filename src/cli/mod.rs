@@ -4,6 +4,7 @@
 
 pub mod config;
 pub mod help;
+pub mod history;
 pub mod report;
 pub mod show;
 pub mod tools;
@@ -207,6 +208,9 @@ pub enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// The history of earlier runs (`--history`): `stats`, `forget --before DATE` (retention)
+    /// and `export` (CSV of what is kept, patients as keyed hashes only).
+    History(history::HistoryArgs),
     /// Show the configuration in effect: which file (--config, ./scrub837.toml or the user's
     /// config directory), its settings, and every rule's action per profile.
     #[command(after_help = help::CONFIG_SHORT, after_long_help = help::CONFIG_LONG)]
@@ -306,6 +310,16 @@ pub struct RuleOptions {
     /// A CMS practitioner MUE file (CSV quarterly release); repeatable.
     #[arg(long)]
     pub mue: Vec<PathBuf>,
+    /// Remember what went on to the payer across runs, and judge duplicates, visit counts,
+    /// KX totals, same-day pairs and interchange control numbers against it: a SQLite file
+    /// (created when missing) or a postgres:// URL. Default: the configuration's `history`.
+    #[arg(long, value_name = "PATH_OR_URL")]
+    pub history: Option<String>,
+    /// The history's secret key file (created on first use, mode 0600; default: FILE.key
+    /// beside a SQLite history, else ~/.config/scrub837/history.key). The environment variable
+    /// SCRUB837_HISTORY_KEY (64 hexadecimal digits) comes before the default. Back it up.
+    #[arg(long, value_name = "PATH")]
+    pub history_key: Option<PathBuf>,
 }
 
 impl RuleOptions {
@@ -318,6 +332,8 @@ impl RuleOptions {
             config,
             ncci: self.ncci,
             mue: self.mue,
+            history: self.history,
+            history_key: self.history_key,
         }
     }
 }
@@ -444,6 +460,7 @@ pub fn run(args: Args) -> i32 {
         Command::Completions { shell } => tools::completions_command(shell),
         Command::Man { out } => tools::man_command(out.as_deref()),
         Command::Config { print: _, config } => tools::config_print_command(config.as_deref()),
+        Command::History(args) => history::history_command(args),
     }
 }
 

@@ -332,6 +332,9 @@ pub fn scrub_command(files: &[String], options: crate::pipeline::scrub::ScrubOpt
                     mb / seconds,
                     a.claims_in as f64 / seconds,
                 );
+                if let Some(note) = &report.history {
+                    eprintln!("{note}");
+                }
                 if !report.is_clean() && code == EXIT_CLEAN {
                     code = EXIT_FINDINGS;
                 }

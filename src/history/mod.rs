@@ -590,6 +590,33 @@ impl History {
     }
 }
 
+/// The SHA-256 of everything `source` reads, hexadecimal: an input's identity in the history.
+pub fn content_sha256(mut source: impl std::io::Read) -> std::io::Result<String> {
+    use sha2::Digest;
+    let mut hasher = sha2::Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = match source.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        hasher.update(&buf[..n]);
+    }
+    Ok(key::hex(&hasher.finalize()))
+}
+
+/// The current time in UTC, to the second (names a run).
+pub fn now_utc() -> NaiveDateTime {
+    let seconds = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    chrono::DateTime::from_timestamp(i64::try_from(seconds).unwrap_or(0), 0)
+        .unwrap_or_default()
+        .naive_utc()
+}
+
 /// A CSV field, quoted when it holds a comma, quote or line break.
 fn csv_field(text: &str) -> String {
     if text.contains([',', '"', '\n', '\r']) {

@@ -19,7 +19,9 @@ use rayon::prelude::*;
 
 use crate::diag::Diagnostic;
 use crate::model::{Claim, RawClaim};
-use crate::pipeline::{first_pass, FirstPassError, FirstPassFor};
+use crate::history::{History, HistoryError, HistoryOptions};
+use crate::pipeline::{first_pass_seeded, FirstPassError, FirstPassFor};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 use crate::read::{ClaimReader, EnvelopeSegment, Event, Summary};
 use crate::reference::{Reference, ReferenceError};
 pub use crate::rules::ClaimResult;
@@ -43,6 +45,11 @@ pub struct CheckOptions {
     pub ncci: Vec<PathBuf>,
     /// CMS practitioner MUE files.
     pub mue: Vec<PathBuf>,
+    /// The history of earlier runs: a SQLite file or a `postgres://` URL (else the
+    /// configuration's `history`, else none).
+    pub history: Option<String>,
+    /// The history's key file (see [`crate::history::key`]).
+    pub history_key: Option<PathBuf>,
 }
 
 /// Why checking could not start or finish.
@@ -90,6 +97,14 @@ pub enum CheckError {
         /// Where and why.
         source: ReadError,
     },
+    /// The history (`--history`) could not be opened or read.
+    #[error("history {location}: {source}")]
+    History {
+        /// The history's location (no password).
+        location: String,
+        /// Why.
+        source: HistoryError,
+    },
 }
 
 /// The rules, profiles, configuration and reference data, ready to check claims.
@@ -101,6 +116,8 @@ pub struct Engine {
     config: Config,
     reference: Reference,
     forced: Option<String>,
+    /// The history of earlier runs, when one is given.
+    history: Option<Mutex<History>>,
 }
 
 /// What the pipeline hands out, in input order.
@@ -157,6 +174,7 @@ impl Engine {
             .iter()
             .map(|p| ActionTable::new(registry.rules(), p, &config))
             .collect();
+        let history = open_history(options, &config)?.map(Mutex::new);
         Ok(Engine {
             registry,
             profiles,
@@ -164,7 +182,22 @@ impl Engine {
             config,
             reference,
             forced: options.profile.clone(),
+            history,
         })
+    }
+
+    /// Takes the history out of the engine, for a caller that owns it from now on (`scrub`).
+    pub fn take_history(&mut self) -> Option<History> {
+        self.history
+            .take()
+            .map(|h| h.into_inner().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    /// The history of earlier runs, when one is given (held while a caller reads or records).
+    pub fn history(&self) -> Option<MutexGuard<'_, History>> {
+        self.history
+            .as_ref()
+            .map(|h| h.lock().unwrap_or_else(PoisonError::into_inner))
     }
 
     /// The rules, in catalog order.
@@ -278,18 +311,34 @@ impl Engine {
             file: name.clone(),
             source,
         };
-        let mut index = first_pass(input.pass().map_err(input_error)?, FirstPassFor::Check)
-            .map_err(|e| match e {
-                FirstPassError::Read(source) => CheckError::Read {
-                    file: name.clone(),
-                    source,
-                },
-                FirstPassError::Index(source) => CheckError::Index {
-                    file: name.clone(),
-                    source,
-                },
-            })?
-            .index;
+        let mut history = self.history();
+        let shown = history.as_deref().map(History::shown).unwrap_or_default();
+        let mut seeding = match history.as_deref_mut() {
+            Some(h) => Some(crate::pipeline::seeding(h, &mut input).map_err(|e| match e {
+                crate::pipeline::SeedingError::Input(source) => input_error(source),
+                crate::pipeline::SeedingError::History(source) => history_error(shown.clone(), source),
+            })?),
+            None => None,
+        };
+        let mut index = first_pass_seeded(
+            input.pass().map_err(input_error)?,
+            FirstPassFor::Check,
+            seeding.as_mut().map(|(s, _)| s),
+        )
+        .map_err(|e| match e {
+            FirstPassError::Read(source) => CheckError::Read {
+                file: name.clone(),
+                source,
+            },
+            FirstPassError::Index(source) => CheckError::Index {
+                file: name.clone(),
+                source,
+            },
+            FirstPassError::History(source) => history_error(shown.clone(), source),
+        })?
+        .index;
+        drop(seeding);
+        drop(history);
         let summary = self
             .check_source(
                 input.pass().map_err(input_error)?,
@@ -558,6 +607,28 @@ pub(crate) fn add_index_facts<T: Sync>(
         index.add_fact(*key, fact)?;
     }
     Ok(())
+}
+
+/// Opens the history `--history` names, else the configuration's `history`, when either does.
+fn open_history(options: &CheckOptions, config: &Config) -> Result<Option<History>, CheckError> {
+    let Some(location) = options.history.clone().or_else(|| config.history.clone()) else {
+        return Ok(None);
+    };
+    let history_options = HistoryOptions {
+        key: options.history_key.clone(),
+        window_days: config
+            .history_window_days
+            .unwrap_or(crate::history::DEFAULT_WINDOW_DAYS),
+        ..HistoryOptions::new(location)
+    };
+    History::open(&history_options, crate::history::now_utc())
+        .map(Some)
+        .map_err(|source| history_error(history_options.shown(), source))
+}
+
+/// A history failure, naming the history.
+pub(crate) fn history_error(location: String, source: HistoryError) -> CheckError {
+    CheckError::History { location, source }
 }
 
 /// Why an input could not be read a second time.

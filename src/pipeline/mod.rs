@@ -17,9 +17,10 @@ use rayon::prelude::*;
 
 use crate::ack::{AckBuilder, Acknowledgments};
 use crate::diag::Diagnostic;
+use crate::history::{History, HistoryError, RecordedFile, RunPatients};
 use crate::model::RawClaim;
 use crate::pipeline::check::{
-    add_index_facts, raw_element_problems, FreshLevels, LevelTracker, BATCH,
+    add_index_facts, raw_element_problems, FreshLevels, Input, InputError, LevelTracker, BATCH,
 };
 use crate::read::{ClaimReader, Event};
 use crate::reference::EditionsUsed;
@@ -54,6 +55,64 @@ pub enum FirstPassError {
     /// The temporary patient index could not be written.
     #[error("the temporary patient index failed: {0}")]
     Index(#[from] io::Error),
+    /// The history could not be read.
+    #[error("history: {0}")]
+    History(#[from] HistoryError),
+}
+
+/// The history's part in a first pass (`--history`): each claim's patient is noted, and the
+/// lines the history keeps of those patients are added to the index, as claims of earlier
+/// runs, before it is finished.
+pub struct Seeding<'h> {
+    /// The open history.
+    pub history: &'h mut History,
+    /// The patients of the input, filled by the pass.
+    pub patients: RunPatients,
+    /// An input file whose recorded lines are left out (the same input, recorded before).
+    pub except: Option<i64>,
+    /// Lines added from the history.
+    pub seeded: u64,
+}
+
+/// An input as the history knows it.
+#[derive(Debug, Clone)]
+pub struct InputInHistory {
+    /// SHA-256 of its bytes.
+    pub sha256: String,
+    /// Its earlier record, when an input with the same bytes was recorded before.
+    pub recorded: Option<RecordedFile>,
+}
+
+/// Why the history's part of an input could not be prepared.
+#[derive(Debug)]
+pub enum SeedingError {
+    /// The input could not be read for its hash.
+    Input(InputError),
+    /// The history could not be read.
+    History(HistoryError),
+}
+
+/// Hashes an input and looks the hash up in the history: the seeding of its first pass (an
+/// input recorded before leaves its own lines out, so it is judged as it was then), and what
+/// the history knows of it.
+pub fn seeding<'h>(
+    history: &'h mut History,
+    input: &mut Input,
+) -> Result<(Seeding<'h>, InputInHistory), SeedingError> {
+    let file = input.pass().map_err(SeedingError::Input)?;
+    let sha256 = crate::history::content_sha256(file)
+        .map_err(|e| SeedingError::Input(InputError::Io(e)))?;
+    let recorded = history
+        .recorded_file(&sha256)
+        .map_err(SeedingError::History)?;
+    let patients = RunPatients::new(history.secret().clone());
+    let seeding = Seeding {
+        history,
+        patients,
+        except: recorded.as_ref().map(|r| r.id),
+        seeded: 0,
+    };
+    Ok((seeding, InputInHistory { sha256, recorded }))
 }
 
 /// Reads `source` once: reads claims narrowly in parallel batches and feeds them, in input order, to
@@ -67,6 +126,15 @@ pub fn first_pass(
     source: impl Read + Send,
     purpose: FirstPassFor,
 ) -> Result<FirstPass, FirstPassError> {
+    first_pass_seeded(source, purpose, None)
+}
+
+/// [`first_pass`], with the index seeded from the history when `seeding` is given.
+pub fn first_pass_seeded(
+    source: impl Read + Send,
+    purpose: FirstPassFor,
+    mut seeding: Option<&mut Seeding<'_>>,
+) -> Result<FirstPass, FirstPassError> {
     let scrub = purpose == FirstPassFor::Scrub;
     let mut reader = ClaimReader::new(source);
     if scrub {
@@ -77,6 +145,7 @@ pub fn first_pass(
         acks: AckBuilder::new(),
         index: PatientIndex::new(),
         editions: EditionsUsed::default(),
+        patients: seeding.as_mut().map(|s| &mut s.patients),
     };
     let mut levels = LevelTracker::default();
     let mut batch = read_batch(&mut reader, &mut levels, scrub)?;
@@ -90,11 +159,22 @@ pub fn first_pass(
         batch = next?;
     }
     pass.acks.unchecked(reader.unchecked_claims());
-    pass.index.finish()?;
+    let Collector {
+        acks,
+        mut index,
+        editions,
+        ..
+    } = pass;
+    if let Some(seeding) = seeding {
+        seeding.seeded = seeding
+            .history
+            .seed(&seeding.patients, seeding.except, &mut index)?;
+    }
+    index.finish()?;
     Ok(FirstPass {
-        index: pass.index,
-        acks: scrub.then(|| pass.acks.finish()),
-        editions: pass.editions,
+        index,
+        acks: scrub.then(|| acks.finish()),
+        editions,
     })
 }
 
@@ -143,14 +223,16 @@ fn read_batch<R: Read>(
 }
 
 /// The first pass's state between batches.
-struct Collector {
+struct Collector<'p> {
     scrub: bool,
     acks: AckBuilder,
     index: PatientIndex,
     editions: EditionsUsed,
+    /// The patients the history is asked about (`--history` only).
+    patients: Option<&'p mut RunPatients>,
 }
 
-impl Collector {
+impl Collector<'_> {
     /// Validates (for `scrub`) and reads the index facts of a batch of claims in parallel,
     /// then feeds them in order. No claim is decoded here: the element rules, the index and
     /// the editions read the raw claims.
@@ -173,6 +255,11 @@ impl Collector {
             Vec::new()
         };
         add_index_facts(&mut self.index, &batch.claims, |(raw, _)| raw)?;
+        if let Some(patients) = self.patients.as_deref_mut() {
+            for (raw, _) in &batch.claims {
+                patients.note(raw);
+            }
+        }
         if scrub {
             for ((raw, _), problems) in batch.claims.iter().zip(problems) {
                 self.editions.note_raw_claim(raw);

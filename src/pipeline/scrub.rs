@@ -35,11 +35,15 @@ use serde::Serialize;
 use serde_json::json;
 
 use crate::ack::Rejections;
+use crate::diag::{Diagnostic, Kind, Location};
+use crate::history::{claim_record, ClaimRecord, History, HistoryError, InputRecord, RecordOutcome, Secret};
+use crate::pipeline::{InputInHistory, SeedingError};
+use crate::reference::Reference;
 use crate::ack::{Acknowledgments, InterchangeAck};
 use crate::model::Cents;
 use crate::pipeline::check::{CheckError, CheckOptions, Checked, Engine, SecondPass};
 use crate::pipeline::check::{Input, InputError};
-use crate::pipeline::{first_pass, FirstPassError, FirstPassFor};
+use crate::pipeline::{first_pass_seeded, FirstPassError, FirstPassFor};
 use crate::read::{Summary, UncheckedClaims};
 use crate::rules::ClaimResult;
 use crate::rules::{Disposition, Rule};
@@ -164,6 +168,16 @@ pub enum ScrubError {
     /// The output directory's state file (next control number) cannot be read or written.
     #[error("{0}")]
     State(#[from] StateError),
+    /// The history (`--history`) could not be read or written.
+    #[error("{file}: history {location}: {source}")]
+    History {
+        /// The input.
+        file: String,
+        /// The history (no password).
+        location: String,
+        /// Why.
+        source: HistoryError,
+    },
     /// Two inputs would write the same outputs.
     #[error(
         "inputs '{0}' and '{1}' would write the same outputs (same name before the extension)"
@@ -313,6 +327,9 @@ pub struct FileReport {
     pub outputs: Vec<PathBuf>,
     /// Wall time of both passes and the outputs, in seconds.
     pub seconds: f64,
+    /// What the history did with the input (`--history`): lines read and recorded, or that
+    /// the input was recorded before.
+    pub history: Option<String>,
 }
 
 impl FileReport {
@@ -329,6 +346,8 @@ pub struct Scrubber {
     options: ScrubOptions,
     next_control: u32,
     created: NaiveDateTime,
+    /// The history of earlier runs (`--history`), taken from the engine.
+    history: Option<History>,
     /// Held for the scrubber's life: one run at a time per output directory.
     _lock: DirLock,
 }
@@ -337,7 +356,8 @@ impl Scrubber {
     /// Loads rules, profiles and reference data, makes the output directory, takes its lock
     /// (see [`crate::write::atomic`]) and reads the next control number from its state file.
     pub fn new(options: ScrubOptions) -> Result<Scrubber, ScrubError> {
-        let engine = Engine::new(&options.check)?;
+        let mut engine = Engine::new(&options.check)?;
+        let history = engine.take_history();
         let dir = &options.out_dir;
         let dir_error = |source| ScrubError::Write {
             path: dir.display().to_string(),
@@ -356,6 +376,7 @@ impl Scrubber {
             next_control,
             options,
             created,
+            history,
             _lock: lock,
         })
     }
@@ -397,21 +418,54 @@ impl Scrubber {
             file: shown.to_string(),
             source,
         };
-        let first =
-            first_pass(source.pass().map_err(input_error)?, FirstPassFor::Scrub).map_err(|e| {
-                match e {
-                    FirstPassError::Read(source) => ScrubError::Read {
-                        file: shown.to_string(),
-                        source,
-                    },
-                    FirstPassError::Index(source) => ScrubError::Index {
-                        file: shown.to_string(),
-                        source,
-                    },
-                }
-            })?;
+        let location = self.history.as_ref().map(History::shown).unwrap_or_default();
+        let history_error = |source| ScrubError::History {
+            file: shown.to_string(),
+            location: location.clone(),
+            source,
+        };
+        let mut known: Option<InputInHistory> = None;
+        let mut seeding = match self.history.as_mut() {
+            Some(h) => {
+                let (seeding, k) =
+                    crate::pipeline::seeding(h, &mut source).map_err(|e| match e {
+                        SeedingError::Input(source) => input_error(source),
+                        SeedingError::History(source) => history_error(source),
+                    })?;
+                known = Some(k);
+                Some(seeding)
+            }
+            None => None,
+        };
+        let first = first_pass_seeded(
+            source.pass().map_err(input_error)?,
+            FirstPassFor::Scrub,
+            seeding.as_mut(),
+        )
+        .map_err(|e| match e {
+            FirstPassError::Read(source) => ScrubError::Read {
+                file: shown.to_string(),
+                source,
+            },
+            FirstPassError::Index(source) => ScrubError::Index {
+                file: shown.to_string(),
+                source,
+            },
+            FirstPassError::History(source) => history_error(source),
+        })?;
+        let seeded = seeding.map_or(0, |s| s.seeded);
         let (mut index, editions) = (first.index, first.editions);
-        let acks = first.acks.unwrap_or_default();
+        let mut acks = first.acks.unwrap_or_default();
+        if let (Some(h), Some(k)) = (self.history.as_mut(), &known) {
+            let except = k.recorded.as_ref().map(|r| r.id);
+            reject_duplicate_interchanges(h, &mut acks, except).map_err(history_error)?;
+            if self.options.first_control.is_none() {
+                let wanted = controls_wanted(&acks);
+                self.next_control = h
+                    .take_controls(wanted, self.next_control)
+                    .map_err(history_error)?;
+            }
+        }
         let name = Self::output_name(input);
         let run = OutputRun::new(&self.options.out_dir, &name);
         let env = self.ack_envelope(&acks);
@@ -425,6 +479,10 @@ impl Scrubber {
             rules: self.engine.rules(),
         };
         let mut pass = RulePass::new(&run, &header, &env, ack277_control, &acks)?;
+        pass.history = self
+            .history
+            .as_ref()
+            .map(|h| (h.secret().clone(), self.engine.reference()));
         let formats = pass.formats();
         let summary = self
             .engine
@@ -450,7 +508,7 @@ impl Scrubber {
                 source,
             });
         }
-        let finished = pass.finish()?;
+        let mut finished = pass.finish()?;
         let accounting = finished.accounting;
 
         let groups = acks.groups_for_999();
@@ -473,7 +531,16 @@ impl Scrubber {
                 next_interchange_control: self.next_control,
             },
         )?;
+        let sent = std::mem::take(&mut finished.sent);
         let outputs = run.publish(finished, ack999, ta1_bytes, &acks)?;
+        // Only now, with the outputs published, does the history learn what was sent: a run
+        // killed before this leaves the history as it was.
+        let history = match (self.history.as_mut(), known) {
+            (Some(h), Some(k)) => {
+                Some(record_input(h, shown, k, sent, &acks, seeded).map_err(history_error)?)
+            }
+            _ => None,
+        };
         Ok(FileReport {
             input: shown.to_string(),
             name,
@@ -483,6 +550,7 @@ impl Scrubber {
             findings: outputs.1,
             outputs: outputs.0,
             seconds: started.elapsed().as_secs_f64(),
+            history,
         })
     }
 
@@ -523,6 +591,80 @@ impl Scrubber {
             line_break: ic.line_break,
         }
     }
+}
+
+/// Acknowledgment interchanges an input's answer takes: the 277CA, the 999 when a group
+/// is acknowledged, and one per TA1.
+fn controls_wanted(acks: &Acknowledgments) -> u32 {
+    let ta1s = acks.interchanges.iter().filter(|ic| ic.ta1().is_some()).count();
+    1 + u32::from(!acks.groups_for_999().is_empty()) + u32::try_from(ta1s).unwrap_or(u32::MAX - 2)
+}
+
+/// TA1 `R 025` for every input interchange whose sender (ISA05, ISA06) and ISA13 the history
+/// received before, within its window, in another input file than `except`.
+fn reject_duplicate_interchanges(
+    history: &mut History,
+    acks: &mut Acknowledgments,
+    except: Option<i64>,
+) -> Result<(), HistoryError> {
+    let interchanges: Vec<(u64, Location, (String, String), String)> = acks
+        .interchanges
+        .iter()
+        .map(|ic| (ic.ordinal, ic.isa_at.clone(), ic.sender.clone(), ic.control.clone()))
+        .collect();
+    for (ordinal, at, (qualifier, id), control) in interchanges {
+        let Some(earlier) = history.interchange_seen((&qualifier, &id), &control, except)? else {
+            continue;
+        };
+        let sender = format!("{qualifier}/{id}");
+        let problem = Diagnostic {
+            code: Some("025"),
+            ..Diagnostic::x12(
+                Kind::Isa,
+                Location {
+                    element: Some(13),
+                    ..at
+                },
+                format!(
+                    "duplicate interchange control number: ISA13 {control} from sender {sender} was already received on {} (file {}, run {})",
+                    earlier.received, earlier.file, earlier.run
+                ),
+            )
+        };
+        acks.reject_interchange(ordinal, problem);
+    }
+    Ok(())
+}
+
+/// Records what an input sent on, after its outputs were published; says what was done.
+fn record_input(
+    history: &mut History,
+    shown: &str,
+    known: InputInHistory,
+    sent: Vec<ClaimRecord>,
+    acks: &Acknowledgments,
+    seeded: u64,
+) -> Result<String, HistoryError> {
+    let input = InputRecord {
+        name: shown.to_string(),
+        content_sha256: known.sha256,
+        claims: sent,
+        interchanges: acks
+            .interchanges
+            .iter()
+            .map(|ic| (ic.sender.0.clone(), ic.sender.1.clone(), ic.control.clone()))
+            .collect(),
+    };
+    let run = history.run().to_string();
+    Ok(match history.record(&input)? {
+        RecordOutcome::Recorded { claims, lines } => format!(
+            "history: {shown}: {seeded} earlier lines of its patients read; {claims} claims sent on ({lines} lines) recorded in run {run}"
+        ),
+        RecordOutcome::AlreadyRecorded(file) => format!(
+            "history: {shown}: already recorded (same content as {} in run {}, {}); the history is unchanged",
+            file.name, file.run, file.recorded
+        ),
+    })
 }
 
 /// The current time in UTC, to the second.
@@ -761,6 +903,8 @@ struct Formatted {
     corrected: Option<Result<CorrectedClaim, CorrectedError>>,
     ack277: Option<Ack277Claim>,
     report: ReportFragment,
+    /// What the history keeps of a claim sent on (`--history`).
+    history: Option<ClaimRecord>,
 }
 
 /// What the workers need to format a claim's outputs (shared by every worker).
@@ -768,6 +912,8 @@ struct Formats<'r> {
     rejections: Arc<Rejections>,
     ack277: Ack277ClaimFormatter,
     rules: &'r [Box<dyn Rule>],
+    /// The history's secret and the fee schedule, when claims sent on are recorded.
+    history: Option<(Secret, &'r Reference)>,
 }
 
 impl Formats<'_> {
@@ -782,6 +928,12 @@ impl Formats<'_> {
             ack277: matches!(outcome, Outcome::Corrected | Outcome::Rejected277)
                 .then(|| self.ack277.format(result)),
             report,
+            history: match &self.history {
+                Some((secret, reference)) if outcome == Outcome::Corrected => {
+                    Some(claim_record(result, secret, reference))
+                }
+                _ => None,
+            },
         }
     }
 }
@@ -818,6 +970,10 @@ struct RulePass<'r> {
     failure: Option<ScrubError>,
     /// CLM segments that are not claims (see `Acknowledgments::unchecked`).
     unchecked: Vec<UncheckedClaims>,
+    /// The history's secret and the fee schedule, when claims sent on are recorded.
+    history: Option<(Secret, &'r Reference)>,
+    /// What the history keeps of the claims sent on, in input order.
+    sent: Vec<ClaimRecord>,
 }
 
 /// An I/O error of the corrected writer names the output file; any other error is a bug
@@ -841,6 +997,8 @@ struct FinishedPass {
     accounting: Accounting,
     findings: u64,
     at_stake: Cents,
+    /// What the history keeps of the claims sent on.
+    sent: Vec<ClaimRecord>,
 }
 
 impl<'r> RulePass<'r> {
@@ -875,6 +1033,8 @@ impl<'r> RulePass<'r> {
             at_stake: Cents(0),
             failure: None,
             unchecked: acks.unchecked.clone(),
+            history: None,
+            sent: Vec::new(),
         })
     }
 
@@ -884,6 +1044,7 @@ impl<'r> RulePass<'r> {
             rejections: Arc::clone(&self.rejections),
             ack277: self.ack277.claim_formatter(),
             rules: self.rules,
+            history: self.history.clone(),
         }
     }
 
@@ -911,6 +1072,13 @@ impl<'r> RulePass<'r> {
             .outcome
             .unwrap_or_else(|| outcome_of(&self.rejections, result));
         self.account(result, outcome);
+        if outcome == Outcome::Corrected {
+            let record = formatted.history.or_else(|| {
+                let (secret, reference) = self.history.as_ref()?;
+                Some(claim_record(result, secret, reference))
+            });
+            self.sent.extend(record);
+        }
         let written = self
             .corrected
             .claim_prepared(result, formatted.corrected)
@@ -1032,6 +1200,7 @@ impl<'r> RulePass<'r> {
             accounting,
             findings: self.findings,
             at_stake: self.at_stake,
+            sent: self.sent,
         })
     }
 }
