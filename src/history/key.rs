@@ -147,18 +147,34 @@ impl Secret {
     /// `subscriber`: the same fields as [`crate::rules::PatientKey::of_levels`], each
     /// length-prefixed so no two different identities give the same input.
     pub fn patient(&self, subscriber: &Subscriber, person: &Person) -> HashedPatient {
+        let birth = person.birth_date.as_ref().and_then(|d| d.value);
+        self.patient_fields(
+            &subscriber.payer_id,
+            &subscriber.person.member_id,
+            &person.last_name,
+            &person.first_name,
+            birth,
+        )
+    }
+
+    /// The history key of the patient with these fields (see [`patient`](Self::patient)).
+    pub fn patient_fields(
+        &self,
+        payer_id: &str,
+        member_id: &str,
+        last_name: &str,
+        first_name: &str,
+        birth_date: Option<chrono::NaiveDate>,
+    ) -> HashedPatient {
         let mut mac = self.mac();
-        let birth = person
-            .birth_date
-            .as_ref()
-            .and_then(|d| d.value)
+        let birth = birth_date
             .map(|d| d.format("%Y%m%d").to_string())
             .unwrap_or_default();
         let fields: [&str; 5] = [
-            &subscriber.payer_id,
-            &subscriber.person.member_id,
-            &person.last_name.to_ascii_uppercase(),
-            &person.first_name.to_ascii_uppercase(),
+            payer_id,
+            member_id,
+            &last_name.to_ascii_uppercase(),
+            &first_name.to_ascii_uppercase(),
             &birth,
         ];
         for field in fields {
