@@ -596,10 +596,9 @@ fn a_newer_schema_and_another_key_are_refused() {
     assert!(stderr.contains("schema version 99, newer than this scrub837 knows (1)"), "{stderr}");
 }
 
-#[test]
-fn two_scrubs_sharing_one_sqlite_file_both_finish_consistently() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = sqlite_store(dir.path());
+/// Three scrubs at once sharing `store`, two of them of the same bytes: both inputs are
+/// recorded once, the copy not at all.
+fn three_scrubs_at_once(dir: &Path, store: &Store) {
     // Create the key and schema first, as a nightly setup would.
     history_cmd(&store, &["stats"]);
     // b: three PT lines of a patient of a, on another day (no finding either way).
@@ -607,14 +606,14 @@ fn two_scrubs_sharing_one_sqlite_file_both_finish_consistently() {
     let files = [("a", night1()), ("b", b), ("c", night1())];
     let mut children = Vec::new();
     for (name, text) in &files {
-        let input = dir.path().join(format!("{name}.837"));
+        let input = dir.join(format!("{name}.837"));
         std::fs::write(&input, text).unwrap();
         children.push(
             StdCommand::new(assert_cmd::cargo::cargo_bin("scrub837"))
                 .arg("scrub")
                 .arg(&input)
                 .arg("--out")
-                .arg(dir.path().join(format!("out-{name}")))
+                .arg(dir.join(format!("out-{name}")))
                 .args(["--history", &store.location])
                 .arg("--history-key")
                 .arg(&store.key)
@@ -638,6 +637,25 @@ fn two_scrubs_sharing_one_sqlite_file_both_finish_consistently() {
     assert!(stats.contains(&format!("lines: {}", 55 + 3)), "{stats}");
 }
 
+#[test]
+fn scrubs_sharing_one_sqlite_file_finish_consistently() {
+    let dir = tempfile::tempdir().unwrap();
+    three_scrubs_at_once(dir.path(), &sqlite_store(dir.path()));
+}
+
+#[test]
+fn scrubs_sharing_one_postgresql_finish_consistently() {
+    let Some(url) = pg_url("concurrent") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store {
+        location: url,
+        key: dir.path().join("history.key"),
+    };
+    three_scrubs_at_once(dir.path(), &store);
+}
+
 /// Spawns without waiting.
 trait Spawn {
     fn output_async(&mut self) -> std::process::Child;
@@ -650,4 +668,197 @@ impl Spawn for StdCommand {
             .spawn()
             .unwrap()
     }
+}
+
+/// Writes a generated file with `scrub837 generate`.
+fn generate(path: &Path, claims: u64, patients: Option<u64>) {
+    let mut cmd = Command::cargo_bin("scrub837").unwrap();
+    cmd.args(["generate", "--claims", &claims.to_string()]).arg("--out").arg(path);
+    if let Some(p) = patients {
+        cmd.args(["--patients", &p.to_string()]);
+    }
+    assert!(cmd.output().unwrap().status.success());
+}
+
+/// A scrub of `input` into `out` with `store`, as a child process.
+fn scrub_child(input: &Path, out: &Path, store: &Store) -> StdCommand {
+    let mut cmd = StdCommand::new(assert_cmd::cargo::cargo_bin("scrub837"));
+    cmd.arg("scrub")
+        .arg(input)
+        .arg("--out")
+        .arg(out)
+        .args(["--history", &store.location, "--wait"])
+        .arg("--history-key")
+        .arg(&store.key)
+        .env_remove("SCRUB837_HISTORY_KEY");
+    cmd
+}
+
+/// Acceptance 3: kill -9 at many moments of a 40,000-claim scrub with history, then a re-run:
+/// the history equals one clean run's (run names aside, which differ between any two runs).
+#[test]
+#[ignore = "release, about a minute: cargo test --release --test history -- --ignored"]
+fn kill_9_during_a_scrub_with_history_then_a_rerun_equals_one_clean_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    let night = dir.join("night1.837");
+    std::fs::write(&night, night1()).unwrap();
+    let big = dir.join("big.837");
+    generate(&big, 40_000, Some(8_000));
+    let store_of = |name: &str| Store {
+        location: dir.join(format!("{name}.sqlite")).display().to_string(),
+        key: dir.join("history.key"),
+    };
+    let (clean, killed) = (store_of("clean"), store_of("killed"));
+    for store in [&clean, &killed] {
+        let done = scrub_child(&night, &dir.join("out-night"), store).output().unwrap();
+        assert_ne!(done.status.code(), Some(2));
+    }
+    let done = scrub_child(&big, &dir.join("out-clean"), &clean).output().unwrap();
+    assert_ne!(done.status.code(), Some(2), "{}", String::from_utf8_lossy(&done.stderr));
+    let clean_export = export_without_runs(&clean);
+    let before = export_without_runs(&killed);
+    assert_ne!(clean_export, before);
+    let mut kills = 0;
+    for delay_ms in [30, 100, 250, 400, 600, 800, 1000, 1300, 1600, 2000, 2500, 3200] {
+        let mut child = scrub_child(&big, &dir.join("out-killed"), &killed)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+        let finished = child.try_wait().unwrap().is_some();
+        child.kill().ok(); // SIGKILL
+        child.wait().unwrap();
+        let now = export_without_runs(&killed);
+        assert!(
+            now == before || now == clean_export,
+            "after a kill at {delay_ms} ms the history is neither as before nor as after"
+        );
+        if finished || now == clean_export {
+            break;
+        }
+        kills += 1;
+    }
+    assert!(kills >= 3, "only {kills} kills landed before the scrub finished");
+    let rerun = scrub_child(&big, &dir.join("out-killed"), &killed).output().unwrap();
+    assert_ne!(rerun.status.code(), Some(2), "{}", String::from_utf8_lossy(&rerun.stderr));
+    assert_eq!(export_without_runs(&killed), clean_export);
+    let stats = |s: &Store| {
+        history_cmd(s, &["stats"])
+            .lines()
+            .filter(|l| l.starts_with("input files") || l.starts_with("claims") || l.starts_with("lines"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    assert_eq!(stats(&killed), stats(&clean));
+}
+
+/// Acceptance 4: scrubbing the generated 100,000-claim file with a history of 1,000,000 lines
+/// (a tenth of them of the file's own patients, the rest of others) takes at most 1.3 times as
+/// long as without a history. Both are measured here, alternately, best of two each.
+#[test]
+#[ignore = "release, a few minutes: cargo test --release --test history -- --ignored"]
+fn a_million_line_history_costs_at_most_thirty_percent() {
+    use scrub837::history::{ClaimRecord, History, HistoryOptions, InputRecord, LineRecord};
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    let input = dir.join("claims.837");
+    generate(&input, 100_000, None);
+    let seed_db = dir.join("seed.sqlite");
+    let key = dir.join("history.key");
+    {
+        let options = HistoryOptions {
+            key: Some(key.clone()),
+            ..HistoryOptions::new(seed_db.display().to_string())
+        };
+        let mut history = History::open(&options, scrub837::history::now_utc()).unwrap();
+        let secret = history.secret().clone();
+        let mut written = 0u64;
+        for file in 0..10u64 {
+            let mut claims = Vec::new();
+            for c in 0..40_000u64 {
+                let n = file * 40_000 + c;
+                // A tenth of the claims are of the generated file's patients (as the generator
+                // names patient p), the rest of 360,000 other people.
+                let patient = if n % 10 == 0 {
+                    let p = n / 10 % 100_000;
+                    let dob = chrono::NaiveDate::parse_from_str(
+                        &format!("19{:02}0{}1{}", 40 + p % 50, 1 + p % 9, p % 10),
+                        "%Y%m%d",
+                    )
+                    .ok();
+                    secret.patient_fields("SYNPAYER", &format!("SYN{p:09}"), "SYNTHETIC", &format!("PATIENT{}", p % 997), dob)
+                } else {
+                    secret.patient_fields("SYNPAYER", &format!("OTHER{n:09}"), "OTHER", "PERSON", None)
+                };
+                let date = chrono::NaiveDate::from_ymd_opt(2025, 12, 1 + (n % 28) as u32).unwrap();
+                let lines = (0..(2 + n % 2) as usize)
+                    .map(|l| LineRecord {
+                        line_no: l,
+                        date,
+                        code: ["97110", "97112", "97530"][l].to_string(),
+                        modifiers: vec!["GP".to_string()],
+                        units: scrub837::model::Decimal { mantissa: 1, scale: 0 },
+                        charge: scrub837::model::Cents(4500),
+                        fee: Some(scrub837::model::Cents(2906)),
+                    })
+                    .collect::<Vec<_>>();
+                written += lines.len() as u64;
+                claims.push(ClaimRecord {
+                    ordinal: c + 1,
+                    claim_id: format!("OLD{n:010}"),
+                    frequency: "1".into(),
+                    replaces: None,
+                    patient,
+                    payer: "SYNPAYER".into(),
+                    profile: "commercial".into(),
+                    lines,
+                });
+            }
+            history
+                .record(&InputRecord {
+                    name: format!("earlier-{file}.837"),
+                    content_sha256: format!("{file:064x}"),
+                    claims,
+                    interchanges: vec![("ZZ".into(), "EARLIER".into(), format!("{file:09}"))],
+                })
+                .unwrap();
+        }
+        assert!(written >= 1_000_000, "{written} lines");
+    }
+    let time = |with_history: bool, round: u32| -> f64 {
+        let out = dir.join(format!("out-{with_history}-{round}"));
+        let mut cmd = StdCommand::new(assert_cmd::cargo::cargo_bin("scrub837"));
+        cmd.arg("scrub").arg(&input).arg("--out").arg(&out);
+        if with_history {
+            // A fresh copy each time: the run records its own lines.
+            let db = dir.join(format!("history-{round}.sqlite"));
+            std::fs::copy(&seed_db, &db).unwrap();
+            cmd.args(["--history", &db.display().to_string()])
+                .arg("--history-key")
+                .arg(&key);
+        }
+        let started = std::time::Instant::now();
+        let output = cmd.env_remove("SCRUB837_HISTORY_KEY").output().unwrap();
+        let seconds = started.elapsed().as_secs_f64();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_ne!(output.status.code(), Some(2), "{stderr}");
+        if with_history {
+            assert!(stderr.contains("earlier lines of its patients read"), "{stderr}");
+            eprintln!("{}", stderr.lines().find(|l| l.starts_with("history:")).unwrap_or(""));
+        }
+        seconds
+    };
+    let mut plain = f64::MAX;
+    let mut with = f64::MAX;
+    for round in 0..2 {
+        plain = plain.min(time(false, round));
+        with = with.min(time(true, round));
+    }
+    let ratio = with / plain;
+    eprintln!(
+        "100,000-claim scrub: {plain:.2} s without history, {with:.2} s with a 1,000,000-line history ({ratio:.2}x)"
+    );
+    assert!(ratio <= 1.3, "{with:.2} s with history against {plain:.2} s without ({ratio:.2}x)");
 }
