@@ -798,3 +798,96 @@ impl SeedRow {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(code: &str, date: NaiveDate) -> LineRecord {
+        LineRecord {
+            line_no: 0,
+            date,
+            code: code.into(),
+            modifiers: vec!["GP".into()],
+            units: Decimal {
+                mantissa: 1,
+                scale: 0,
+            },
+            charge: Cents(4500),
+            fee: Some(Cents(1436)),
+        }
+    }
+
+    fn claim(id: &str, frequency: &str, replaces: Option<&str>, patient: &str) -> ClaimRecord {
+        ClaimRecord {
+            ordinal: 1,
+            claim_id: id.into(),
+            frequency: frequency.into(),
+            replaces: replaces.map(str::to_string),
+            patient: patient.into(),
+            payer: "PAYER".into(),
+            profile: "medicare".into(),
+            lines: vec![line("97012", NaiveDate::from_ymd_opt(2026, 3, 2).expect("date"))],
+        }
+    }
+
+    fn open(dir: &Path) -> History {
+        let options = HistoryOptions {
+            key: Some(dir.join("k")),
+            ..HistoryOptions::new(dir.join("h.sqlite").display().to_string())
+        };
+        History::open(&options, now_utc()).expect("opens")
+    }
+
+    fn input(sha: &str, claims: Vec<ClaimRecord>) -> InputRecord {
+        InputRecord {
+            name: format!("{sha}.837"),
+            content_sha256: sha.into(),
+            claims,
+            interchanges: vec![("ZZ".into(), "SENDER".into(), "000000001".into())],
+        }
+    }
+
+    #[test]
+    fn recorded_lines_seed_the_index_once_and_voids_remove_them() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut history = open(dir.path());
+        let patient = history
+            .secret()
+            .patient_fields("PAYER", "M1", "DOE", "JAN", None);
+        let first = input("a", vec![claim("C1", "1", None, &patient)]);
+        assert!(matches!(
+            history.record(&first).expect("records"),
+            RecordOutcome::Recorded { claims: 1, lines: 1 }
+        ));
+        assert!(matches!(
+            history.record(&first).expect("records"),
+            RecordOutcome::AlreadyRecorded(_)
+        ));
+        let seen = history
+            .interchange_seen(("ZZ", "SENDER"), "000000001", None)
+            .expect("reads");
+        assert_eq!(seen.map(|s| s.file), Some("a.837".to_string()));
+        let recorded = history.recorded_file("a").expect("reads").expect("known");
+        assert!(history
+            .interchange_seen(("ZZ", "SENDER"), "000000001", Some(recorded.id))
+            .expect("reads")
+            .is_none());
+
+        let mut patients = RunPatients::new(history.secret().clone());
+        patients.keys.insert(PatientKey(7), patient.clone());
+        let mut index = PatientIndex::new();
+        assert_eq!(history.seed(&patients, None, &mut index).expect("seeds"), 1);
+        index.finish().expect("finishes");
+        let facts = index.facts(PatientKey(7)).expect("reads");
+        let only = &facts.all()[0];
+        assert!(crate::rules::index::is_earlier(only.claim));
+        assert!(facts.claim_name(only.claim).starts_with("claim C1 in run "));
+
+        let void = input("b", vec![claim("V1", "8", Some("C1"), &patient)]);
+        history.record(&void).expect("records");
+        assert_eq!(history.stats().expect("stats").lines, 0);
+        assert_eq!(history.take_controls(2, 5).expect("takes"), 5);
+        assert_eq!(history.take_controls(1, 5).expect("takes"), 7);
+    }
+}
