@@ -191,13 +191,18 @@ fn night2() -> String {
     interchange(102, &claims)
 }
 
-/// Night 3: the 13th traction date, the PT visit that crosses the KX threshold (no KX), and
-/// the voided claim's service billed again.
+/// Night 3: the 13th traction date, the PT visit that crosses the KX threshold (no KX), the
+/// voided claim's service billed again, and a replacement of N1-DUP.
 fn night3() -> String {
     let claims = vec![
         claim(VISITS, "N3-VIS-16", traction_visit(&day(3, 16))),
         claim(KX, "N3-KX-2", pt_visit(&day(2, 2))),
         claim(VOID, "N3-VOID", traction_visit(&day(3, 3))),
+        ClaimSpec {
+            frequency: '7',
+            replaces: Some("N1-DUP"),
+            ..claim(DUP, "N3-REPL", traction_visit(&day(3, 2)))
+        },
     ];
     interchange(103, &claims)
 }
@@ -366,6 +371,10 @@ fn three_nights(dir: &Path, store: &Store) {
         n3.claim("N3-VOID")
     );
     assert_eq!(n3.claim("N3-VOID")["disposition"], "accepted");
+    // The replacement took the place of N1-DUP's lines; the void removed N1-VOID's.
+    let kept = export_without_runs(store);
+    assert!(kept.contains(",N3-REPL,7,") && !kept.contains(",N1-DUP,"), "{kept}");
+    assert!(kept.contains(",N3-VOID,1,") && !kept.contains(",N1-VOID,") && !kept.contains("N2-VOID"));
 
     // The same night 3 without the history sees none of it.
     let alone = scrub(dir, "night3-alone", &night3(), None);

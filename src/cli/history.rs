@@ -10,6 +10,45 @@ use crate::cli::{tools, EXIT_CLEAN, EXIT_UNREADABLE};
 use crate::history::{History, Stats};
 use crate::pipeline::check::{CheckOptions, Engine};
 
+/// `history -h`.
+pub const HISTORY_SHORT: &str = "Examples:\n  scrub837 history stats --history history.sqlite";
+/// `history --help`.
+pub const HISTORY_LONG: &str = "\
+Examples:
+  scrub837 history stats --history history.sqlite            what is kept
+  scrub837 history forget --before 2020-01-01 --history h.sqlite   retention
+  scrub837 history export --history postgres://scrub837@db/scrub837 > kept.csv
+
+The key file (history.sqlite.key beside a SQLite history) is the only way to match patients:
+back it up apart from the database; there is no rekeying.";
+/// `history stats -h`.
+pub const STATS_SHORT: &str = "Examples:\n  scrub837 history stats --history history.sqlite";
+/// `history stats --help`.
+pub const STATS_LONG: &str = "\
+Examples:
+  scrub837 history stats --history history.sqlite
+  scrub837 history stats                    the history named in scrub837.toml";
+/// `history forget -h`.
+pub const FORGET_SHORT: &str =
+    "Examples:\n  scrub837 history forget --before 2020-01-01 --history history.sqlite";
+/// `history forget --help`.
+pub const FORGET_LONG: &str = "\
+Examples:
+  scrub837 history forget --before 2020-01-01 --history history.sqlite
+      removes lines served and interchanges received before 2020-01-01";
+/// `history export -h`.
+pub const EXPORT_SHORT: &str =
+    "Examples:\n  scrub837 history export --history history.sqlite --out kept.csv";
+/// `history export --help`.
+pub const EXPORT_LONG: &str = "\
+Examples:
+  scrub837 history export --history history.sqlite --out kept.csv
+  scrub837 history export --history history.sqlite | head
+
+Columns: patient_key (HMAC-SHA256, hexadecimal), payer, profile, service_date, procedure,
+modifiers, units, charge_cents, fee_schedule_cents, claim_id, frequency, input_file, run,
+recorded.";
+
 /// Which history and what to do with it.
 #[derive(Debug, clap::Args)]
 pub struct HistoryArgs {
@@ -35,9 +74,11 @@ pub struct HistoryArgs {
 pub enum HistoryAction {
     /// Runs, input files, claims and lines kept, the dates of service they span, and the
     /// database's size.
+    #[command(after_help = STATS_SHORT, after_long_help = STATS_LONG)]
     Stats,
     /// Remove every line served before DATE, every interchange received before it, and input
     /// files recorded before it with nothing left (retention).
+    #[command(after_help = FORGET_SHORT, after_long_help = FORGET_LONG)]
     Forget {
         /// The first day kept, YYYY-MM-DD.
         #[arg(long, value_name = "DATE")]
@@ -45,6 +86,7 @@ pub enum HistoryAction {
     },
     /// Every kept line as CSV (patients by their keyed hash only) on standard output or into
     /// a file.
+    #[command(after_help = EXPORT_SHORT, after_long_help = EXPORT_LONG)]
     Export {
         /// Write here instead of standard output.
         #[arg(long)]

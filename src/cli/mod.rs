@@ -210,6 +210,7 @@ pub enum Command {
     },
     /// The history of earlier runs (`--history`): `stats`, `forget --before DATE` (retention)
     /// and `export` (CSV of what is kept, patients as keyed hashes only).
+    #[command(after_help = history::HISTORY_SHORT, after_long_help = history::HISTORY_LONG)]
     History(history::HistoryArgs),
     /// Show the configuration in effect: which file (--config, ./scrub837.toml or the user's
     /// config directory), its settings, and every rule's action per profile.

@@ -238,6 +238,9 @@ pub struct Forgotten {
 pub struct RunPatients {
     secret: Secret,
     keys: HashMap<PatientKey, HashedPatient>,
+    /// Earlier claims this input replaces or voids (patient, claim id): their lines are not
+    /// seeded, so the replacement is not counted twice and a void cancels at once.
+    cancelled: std::collections::HashSet<(HashedPatient, String)>,
 }
 
 impl RunPatients {
@@ -246,6 +249,7 @@ impl RunPatients {
         RunPatients {
             secret,
             keys: HashMap::new(),
+            cancelled: Default::default(),
         }
     }
 
@@ -254,9 +258,19 @@ impl RunPatients {
         let sketch = raw.sketch();
         let person = sketch.patient_person();
         let key = PatientKey::of_levels(&sketch.subscriber, person);
-        if !self.keys.contains_key(&key) {
-            let hashed = self.secret.patient(&sketch.subscriber, person);
-            self.keys.insert(key, hashed);
+        let hashed = self
+            .keys
+            .entry(key)
+            .or_insert_with(|| self.secret.patient(&sketch.subscriber, person));
+        if matches!(sketch.frequency, b'7' | b'8') {
+            // Rare: decoding a copy to find REF*F8 costs nothing worth sharing.
+            let claim = crate::model::Claim::decode(raw.clone());
+            let named = claim
+                .references
+                .iter()
+                .find(|r| &*r.qualifier == "F8")
+                .map_or_else(|| claim.pcn().to_string(), |r| r.value.to_string());
+            self.cancelled.insert((hashed.clone(), named));
         }
     }
 
@@ -362,10 +376,17 @@ impl History {
         }
         rows.sort_by_key(|r| (r.file_id, r.claim_no, r.line_no));
         let mut current: Option<((i64, i64), u64)> = None;
+        let mut added = 0;
         for row in &rows {
             let Some(&key) = by_hash.get(row.patient.as_str()) else {
                 continue;
             };
+            if patients
+                .cancelled
+                .contains(&(row.patient.clone(), row.claim_id.clone()))
+            {
+                continue;
+            }
             let claim = match current {
                 Some((at, ordinal)) if at == (row.file_id, row.claim_no) => ordinal,
                 _ => {
@@ -375,8 +396,9 @@ impl History {
                 }
             };
             index.add_fact(key, &row.fact(claim))?;
+            added += 1;
         }
-        Ok(rows.len() as u64)
+        Ok(added)
     }
 
     /// The earlier receipt, within the window, of an interchange from `sender` (ISA05,
