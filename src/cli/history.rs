@@ -45,7 +45,7 @@ Examples:
   scrub837 history export --history history.sqlite --out kept.csv
   scrub837 history export --history history.sqlite | head
 
-Columns: patient_key (HMAC-SHA256, hexadecimal), payer, profile, service_date, procedure,
+Columns: patient_key (HMAC-SHA256 truncated to 128 bits, hexadecimal), payer, profile, service_date, procedure,
 modifiers, units, charge_cents, fee_schedule_cents, claim_id, frequency, input_file, run,
 recorded.";
 

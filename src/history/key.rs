@@ -2,7 +2,7 @@
 //!
 //! The database never holds a name, member id or birth date: a patient is the HMAC-SHA256,
 //! under a secret kept outside the database, of the fields [`crate::rules::PatientKey`] hashes
-//! in a run (payer, member id, names upper-cased, birth date). Without the secret the keys
+//! in a run (payer, member id, names upper-cased, birth date), truncated to 128 bits. Without the secret the keys
 //! cannot be tested against a guess, so the database alone says nothing about who was treated.
 //!
 //! The secret is 32 random bytes, written as 64 hexadecimal digits in a key file created on
@@ -36,8 +36,12 @@ impl std::fmt::Debug for Secret {
     }
 }
 
-/// A patient's key in the history: 64 hexadecimal digits.
+/// A patient's key in the history: HMAC-SHA256 truncated to 128 bits, as 32 hexadecimal
+/// digits.
 pub type HashedPatient = String;
+
+/// Bytes of the HMAC a patient key keeps.
+const PATIENT_BYTES: usize = 16;
 
 /// Where the secret comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -181,15 +185,19 @@ impl Secret {
             mac.update(&(field.len() as u64).to_be_bytes());
             mac.update(field.as_bytes());
         }
-        hex(&mac.finalize().into_bytes())
+        // The first 128 bits (HMAC truncation, RFC 2104 section 5): no two patients of any
+        // practice collide, and the patient index of a large history is half the size.
+        hex(&mac.finalize().into_bytes()[..PATIENT_BYTES])
     }
 }
 
 /// Lower-case hexadecimal.
 pub fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut out = String::with_capacity(bytes.len() * 2);
     for b in bytes {
-        out.push_str(&format!("{b:02x}"));
+        out.push(char::from(DIGITS[usize::from(b >> 4)]));
+        out.push(char::from(DIGITS[usize::from(b & 0xf)]));
     }
     out
 }
@@ -263,7 +271,7 @@ mod tests {
         person.last_name = "Doe".into();
         person.first_name = "Jan".into();
         let key = a.patient(&subscriber, &person);
-        assert_eq!(key.len(), 64);
+        assert_eq!(key.len(), 32);
         assert_ne!(key, b.patient(&subscriber, &person));
         person.last_name = "DOE".into();
         assert_eq!(key, a.patient(&subscriber, &person), "names are upper-cased");

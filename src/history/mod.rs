@@ -500,10 +500,16 @@ impl History {
                     (lines as i64).into(),
                 ],
             )?;
-            let mut pending = Vec::new();
+            // Lines are written sorted by patient, so the patient index is filled page by
+            // page instead of all over; a replacement or void first takes the lines it cancels
+            // out of those not yet written (an original and its void in one input), then out of
+            // the database.
+            let mut pending: Vec<(&ClaimRecord, &LineRecord)> = Vec::new();
             for claim in &input.claims {
                 if let Some(target) = claim.cancels() {
-                    flush_lines(db, &mut pending)?;
+                    pending.retain(|(c, _)| {
+                        !(c.payer == claim.payer && c.patient == claim.patient && c.claim_id == target)
+                    });
                     db.execute(
                         sql::DELETE_CLAIM_LINES,
                         &[
@@ -513,17 +519,25 @@ impl History {
                         ],
                     )?;
                 }
-                if claim.frequency == "8" {
-                    continue;
-                }
-                for line in &claim.lines {
-                    pending.extend(line_values(file_id, claim, line));
-                    if pending.len() >= LINES_PER_INSERT * sql::LINE_COLUMNS {
-                        flush_lines(db, &mut pending)?;
-                    }
+                if claim.frequency != "8" {
+                    pending.extend(claim.lines.iter().map(|l| (claim, l)));
                 }
             }
-            flush_lines(db, &mut pending)?;
+            pending.sort_by(|a, b| a.0.patient.cmp(&b.0.patient));
+            let lines = pending.len();
+            // SQLite: one prepared single-row insert, run for each line (no statement journal,
+            // no parsing); PostgreSQL: many rows a statement, to save round trips.
+            let per_insert = match db.backend() {
+                store::Backend::Sqlite => 1,
+                store::Backend::Postgres => LINES_PER_INSERT,
+            };
+            for chunk in pending.chunks(per_insert) {
+                let values: Vec<Value> = chunk
+                    .iter()
+                    .flat_map(|(claim, line)| line_values(file_id, claim, line))
+                    .collect();
+                db.execute(&sql::insert_lines(chunk.len()), &values)?;
+            }
             for (qualifier, sender, control) in &input.interchanges {
                 db.execute(
                     sql::INSERT_INTERCHANGE,
@@ -736,17 +750,6 @@ fn line_values(file_id: i64, claim: &ClaimRecord, line: &LineRecord) -> [Value; 
         claim.claim_id.as_str().into(),
         claim.frequency.as_str().into(),
     ]
-}
-
-/// Writes the pending lines in one statement.
-fn flush_lines(db: &mut Db, pending: &mut Vec<Value>) -> Result<(), HistoryError> {
-    if pending.is_empty() {
-        return Ok(());
-    }
-    let rows = pending.len() / sql::LINE_COLUMNS;
-    db.execute(&sql::insert_lines(rows), pending)?;
-    pending.clear();
-    Ok(())
 }
 
 /// One line read back for seeding.

@@ -169,6 +169,11 @@ impl Db {
         // (only a power loss may lose the last commits, never corrupt the file).
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
+        // 64 MiB of page cache: seeding looks up and recording inserts patients all over the
+        // patient index, which the default 2 MiB cache would read again and again.
+        conn.pragma_update(None, "cache_size", -65536)?;
+        // Statement journals and temporary indexes in memory, not in temporary files.
+        conn.pragma_update(None, "temp_store", "MEMORY")?;
         Ok(Db::Sqlite(conn))
     }
 

@@ -72,6 +72,8 @@ pub struct Seeding<'h> {
     pub except: Option<i64>,
     /// Lines added from the history.
     pub seeded: u64,
+    /// Seconds spent reading them.
+    pub seconds: f64,
 }
 
 /// An input as the history knows it.
@@ -111,6 +113,7 @@ pub fn seeding<'h>(
         patients,
         except: recorded.as_ref().map(|r| r.id),
         seeded: 0,
+        seconds: 0.0,
     };
     Ok((seeding, InputInHistory { sha256, recorded }))
 }
@@ -166,9 +169,11 @@ pub fn first_pass_seeded(
         ..
     } = pass;
     if let Some(seeding) = seeding {
+        let started = std::time::Instant::now();
         seeding.seeded = seeding
             .history
             .seed(&seeding.patients, seeding.except, &mut index)?;
+        seeding.seconds = started.elapsed().as_secs_f64();
     }
     index.finish()?;
     Ok(FirstPass {

@@ -425,6 +425,7 @@ impl Scrubber {
             source,
         };
         let mut known: Option<InputInHistory> = None;
+        let hashing = Instant::now();
         let mut seeding = match self.history.as_mut() {
             Some(h) => {
                 let (seeding, k) =
@@ -437,6 +438,7 @@ impl Scrubber {
             }
             None => None,
         };
+        let hashed = hashing.elapsed().as_secs_f64();
         let first = first_pass_seeded(
             source.pass().map_err(input_error)?,
             FirstPassFor::Scrub,
@@ -453,7 +455,7 @@ impl Scrubber {
             },
             FirstPassError::History(source) => history_error(source),
         })?;
-        let seeded = seeding.map_or(0, |s| s.seeded);
+        let seeded = seeding.map_or((0, 0.0), |s| (s.seeded, s.seconds));
         let (mut index, editions) = (first.index, first.editions);
         let mut acks = first.acks.unwrap_or_default();
         if let (Some(h), Some(k)) = (self.history.as_mut(), &known) {
@@ -537,7 +539,12 @@ impl Scrubber {
         // killed before this leaves the history as it was.
         let history = match (self.history.as_mut(), known) {
             (Some(h), Some(k)) => {
-                Some(record_input(h, shown, k, sent, &acks, seeded).map_err(history_error)?)
+                let times = Times {
+                    seeded: seeded.0,
+                    read: seeded.1,
+                    hashed,
+                };
+                Some(record_input(h, shown, k, sent, &acks, &times).map_err(history_error)?)
             }
             _ => None,
         };
@@ -636,6 +643,16 @@ fn reject_duplicate_interchanges(
     Ok(())
 }
 
+/// What the history cost an input, for its note.
+struct Times {
+    /// Earlier lines read.
+    seeded: u64,
+    /// Seconds reading them.
+    read: f64,
+    /// Seconds hashing the input and looking it up.
+    hashed: f64,
+}
+
 /// Records what an input sent on, after its outputs were published; says what was done.
 fn record_input(
     history: &mut History,
@@ -643,8 +660,9 @@ fn record_input(
     known: InputInHistory,
     sent: Vec<ClaimRecord>,
     acks: &Acknowledgments,
-    seeded: u64,
+    times: &Times,
 ) -> Result<String, HistoryError> {
+    let started = Instant::now();
     let input = InputRecord {
         name: shown.to_string(),
         content_sha256: known.sha256,
@@ -656,9 +674,16 @@ fn record_input(
             .collect(),
     };
     let run = history.run().to_string();
-    Ok(match history.record(&input)? {
+    let outcome = history.record(&input)?;
+    let recorded = started.elapsed().as_secs_f64();
+    let Times {
+        seeded,
+        read,
+        hashed,
+    } = times;
+    Ok(match outcome {
         RecordOutcome::Recorded { claims, lines } => format!(
-            "history: {shown}: {seeded} earlier lines of its patients read; {claims} claims sent on ({lines} lines) recorded in run {run}"
+            "history: {shown}: {seeded} earlier lines of its patients read ({read:.2} s; input hashed in {hashed:.2} s); {claims} claims sent on ({lines} lines) recorded in run {run} ({recorded:.2} s)"
         ),
         RecordOutcome::AlreadyRecorded(file) => format!(
             "history: {shown}: already recorded (same content as {} in run {}, {}); the history is unchanged",
