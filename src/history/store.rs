@@ -122,12 +122,15 @@ fn pg_sql(sql: &str) -> String {
     out
 }
 
-fn sqlite_value(v: &Value) -> rusqlite::types::Value {
-    use rusqlite::types::Value as V;
-    match v {
-        Value::Int(Some(i)) => V::Integer(*i),
-        Value::Text(Some(t)) => V::Text(t.clone()),
-        Value::Int(None) | Value::Text(None) => V::Null,
+/// Binds a value without copying its text.
+impl rusqlite::ToSql for Value {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        use rusqlite::types::{ToSqlOutput, Value as V, ValueRef};
+        Ok(match self {
+            Value::Int(Some(i)) => ToSqlOutput::Owned(V::Integer(*i)),
+            Value::Text(Some(t)) => ToSqlOutput::Borrowed(ValueRef::Text(t.as_bytes())),
+            Value::Int(None) | Value::Text(None) => ToSqlOutput::Owned(V::Null),
+        })
     }
 }
 
@@ -174,6 +177,8 @@ impl Db {
         conn.pragma_update(None, "cache_size", -65536)?;
         // Statement journals and temporary indexes in memory, not in temporary files.
         conn.pragma_update(None, "temp_store", "MEMORY")?;
+        // Pages read through a memory map, not a read system call and a copy each.
+        conn.pragma_update(None, "mmap_size", 1i64 << 30)?;
         Ok(Db::Sqlite(conn))
     }
 
@@ -205,8 +210,7 @@ impl Db {
         match self {
             Db::Sqlite(c) => {
                 let mut stmt = c.prepare_cached(sql)?;
-                let values: Vec<rusqlite::types::Value> = params.iter().map(sqlite_value).collect();
-                let n = stmt.execute(rusqlite::params_from_iter(values))?;
+                let n = stmt.execute(rusqlite::params_from_iter(params.iter()))?;
                 Ok(n as u64)
             }
             Db::Postgres(c) => {
@@ -224,8 +228,7 @@ impl Db {
             Db::Sqlite(c) => {
                 let mut stmt = c.prepare_cached(sql)?;
                 let columns = stmt.column_count();
-                let values: Vec<rusqlite::types::Value> = params.iter().map(sqlite_value).collect();
-                let mut rows = stmt.query(rusqlite::params_from_iter(values))?;
+                let mut rows = stmt.query(rusqlite::params_from_iter(params.iter()))?;
                 let mut out = Vec::new();
                 while let Some(row) = rows.next()? {
                     let mut values = Vec::with_capacity(columns);
