@@ -332,8 +332,8 @@ fn three_nights(dir: &Path, store: &Store) {
         .stderr
         .lines()
         .find_map(|l| l.split(" recorded in run ").nth(1))
+        .and_then(|rest| rest.split_whitespace().next())
         .expect("night 1 names its run")
-        .trim()
         .to_string();
 
     // Night 2: the duplicate of N1-DUP is rejected, naming the night-1 claim and run.

@@ -25,6 +25,8 @@ fn scrub(inputs: &[PathBuf], out: &Path, extra: &[&str]) -> std::process::Output
         .arg("--out")
         .arg(out)
         .args(["--ack-time", ACK_TIME])
+        // The samples share synthetic patients: each is judged as a file of its own.
+        .arg("--separate-inputs")
         .args(extra)
         .output()
         .expect("run scrub837")

@@ -41,7 +41,8 @@ Examples:
   scrub837 check claims.837                       diagnostics and a summary
   scrub837 check claims.837 --profile medicare    every claim under the medicare profile
   scrub837 check claims.837 --format json | jq .  JSON Lines for programs
-  scrub837 check claims.837 --config ours.toml    rule actions and payer map from a file";
+  scrub837 check claims.837 --config ours.toml    rule actions and payer map from a file
+  scrub837 check nightly/ --summary-json run.json every X12 file of a folder, one batch";
 
 /// `scrub -h`.
 pub const SCRUB_SHORT: &str = "Examples:\n  scrub837 scrub claims.837 --out acks/";
@@ -51,7 +52,13 @@ Examples:
   scrub837 scrub claims.837 --out acks/               answers and report in acks/
   scrub837 scrub a.837 b.837 --out acks/ --wait       several inputs, waiting for another run
   scrub837 scrub claims.837 --out acks/ --ack-time 202601161200 --first-control 1
-                                                      reproducible acknowledgments";
+                                                      reproducible acknowledgments
+  scrub837 scrub nightly/ --out acks/ --skip-done     a folder; re-run after a crash scrubs
+                                                      only what has no complete outputs
+
+Exit codes, the worst input wins: 2 an input could not be read (or a named input is not X12)
+or an output written, else 1 anything repaired or rejected, else 0. Files of a folder that are
+not X12, and inputs skipped as done, are listed and do not count.";
 
 /// `rules -h`.
 pub const RULES_SHORT: &str = "Examples:\n  scrub837 rules";

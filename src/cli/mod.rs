@@ -1,7 +1,9 @@
 //! Command-line commands: argument types and what each command does with the library.
 //!
-//! Exit codes: 0 nothing to report, 1 findings, 2 the input could not be read.
+//! Exit codes: 0 nothing to report, 1 findings, 2 the input could not be read. With several
+//! inputs, the worst of them (2, then 1, then 0; see [`batch`]).
 
+pub mod batch;
 pub mod config;
 pub mod help;
 pub mod history;
@@ -57,8 +59,11 @@ pub enum Command {
     /// summary go to standard error.
     #[command(after_help = help::PARSE_SHORT, after_long_help = help::PARSE_LONG)]
     Parse {
-        /// The file to read, or `-` for standard input.
-        file: String,
+        /// The files to read (`-` for standard input), or directories: a directory gives the
+        /// X12 files directly in it (first bytes `ISA` after any BOM or white space), sorted
+        /// by name, not its subdirectories; other files in it are skipped and listed.
+        #[arg(required = true, value_name = "FILE|DIR")]
+        files: Vec<String>,
         /// Include names, member ids, birth dates and addresses of patients and subscribers
         /// in the JSON (protected health information; off by default).
         #[arg(long)]
@@ -67,20 +72,32 @@ pub enum Command {
     /// Check every claim against the rule catalog: findings as diagnostics (or JSON Lines) on
     /// standard output, a summary on standard error. Exit 0 when every claim is accepted with
     /// nothing to repair, 1 when anything is repaired or rejected, 2 when the input cannot be
-    /// read.
+    /// read. Several inputs are one batch (cross-claim rules see them all, in input order);
+    /// the exit code is the worst of them (2, then 1, then 0), with a run total at the end.
     #[command(after_help = help::CHECK_SHORT, after_long_help = help::CHECK_LONG)]
     Check {
-        /// The file to check, or `-` for standard input.
-        file: String,
+        /// The files to check (`-` for standard input), or directories: a directory gives the
+        /// X12 files directly in it (first bytes `ISA` after any BOM or white space), sorted
+        /// by name, not its subdirectories; other files in it are skipped and listed.
+        #[arg(required = true, value_name = "FILE|DIR")]
+        files: Vec<String>,
         /// Profile, configuration and reference files.
         #[command(flatten)]
         rules: RuleOptions,
         /// `text` diagnostics or `json` (JSON Lines: one finding per line, then a summary).
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
-        /// Also write the HTML report (the NAME.report.html `scrub` writes) at FILE.
+        /// Also write the HTML report (the NAME.report.html `scrub` writes) at FILE (one
+        /// input only).
         #[arg(long, value_name = "FILE")]
         html: Option<PathBuf>,
+        /// Also write the run's totals and every input's status and counts as JSON at PATH.
+        #[arg(long, value_name = "PATH")]
+        summary_json: Option<PathBuf>,
+        /// Judge each input apart: cross-claim rules (duplicates, visit counts, KX totals,
+        /// same-day pairs) see only the claims of the input itself, not the whole run.
+        #[arg(long)]
+        separate_inputs: bool,
     },
     /// Check every claim and write, for each input NAME.ext (NAME = stdin for `-`), into the
     /// output directory: NAME.277 (277CA), NAME.999, NAME.ta1 (only when an interchange is
@@ -90,13 +107,20 @@ pub enum Command {
     /// (the report says why). An input's outputs
     /// appear together or not at all (the report, which lists them, named last); one scrub at
     /// a time writes into a directory; acknowledgment control numbers continue across runs
-    /// (the directory's `.scrub837-state.json`). A summary per input goes to standard error. Exit 0 when
-    /// every claim went on unchanged, 1 when anything was repaired or rejected, 2 when an input
-    /// could not be read or an output written.
+    /// (the directory's `.scrub837-state.json`). A summary per input goes to standard error.
+    /// Several inputs (or a directory) are one batch: cross-claim rules see every claim of the
+    /// run in input order, files are scrubbed in parallel (a progress bar on a terminal), and
+    /// OUT/run-summary.json lists every input's status, counts, outputs and failure reason.
+    /// One bad input never stops the others. Two inputs with one NAME: the later one fails.
+    /// Exit code, the worst that happened: 2 when an input could not be read (or a named
+    /// input is not X12) or an output written, else 1 when anything was repaired or
+    /// rejected, else 0 (skipped files do not count).
     #[command(after_help = help::SCRUB_SHORT, after_long_help = help::SCRUB_LONG)]
     Scrub {
-        /// The files to scrub; `-` for standard input.
-        #[arg(required = true)]
+        /// The files to scrub (`-` for standard input), or directories: a directory gives the
+        /// X12 files directly in it (first bytes `ISA` after any BOM or white space), sorted
+        /// by name, not its subdirectories; other files in it are skipped and listed.
+        #[arg(required = true, value_name = "FILE|DIR")]
         files: Vec<String>,
         /// The output directory (created when missing).
         #[arg(long)]
@@ -136,6 +160,16 @@ pub enum Command {
         /// reproducible outputs.
         #[arg(long, value_parser = parse_ack_time)]
         ack_time: Option<chrono::NaiveDateTime>,
+        /// Skip inputs whose complete set of outputs (every file their report lists) is
+        /// already in the output directory and newer than the input: re-run a nightly job
+        /// after a crash and only what is missing is scrubbed.
+        #[arg(long)]
+        skip_done: bool,
+        /// Judge each input apart: cross-claim rules (duplicates, visit counts, KX totals,
+        /// same-day pairs) see only the claims of the input itself, not the whole run (for
+        /// files of unrelated submitters scrubbed together).
+        #[arg(long)]
+        separate_inputs: bool,
     },
     /// List every rule: id, action per profile, one-line summary; with `--config`, only what
     /// that configuration changes.
@@ -401,19 +435,18 @@ fn quiet_on_closed_pipe() {
 
 pub fn run(args: Args) -> i32 {
     match args.command {
-        Command::Parse { file, show_phi } => parse_command(&file, show_phi),
+        Command::Parse { files, show_phi } => batch::parse_command(&files, show_phi),
         Command::Check {
-            file,
+            files,
             rules,
             format,
             html,
+            summary_json,
+            separate_inputs,
         } => {
             let options = rules.into_check_options();
-            let code = crate::cli::report::check_command(&file, &options, format == Format::Json);
-            match html {
-                Some(path) if code != EXIT_UNREADABLE => html_report(&file, options, &path, code),
-                _ => code,
-            }
+            let json = format == Format::Json;
+            batch::check_command(&files, options, json, separate_inputs, html, summary_json)
         }
         Command::Scrub {
             files,
@@ -428,6 +461,8 @@ pub fn run(args: Args) -> i32 {
             first_control,
             wait,
             ack_time,
+            skip_done,
+            separate_inputs,
         } => {
             let options = crate::pipeline::scrub::ScrubOptions {
                 check: rules.into_check_options(),
@@ -444,7 +479,11 @@ pub fn run(args: Args) -> i32 {
                 wait_for_lock: wait,
                 created: ack_time,
             };
-            crate::cli::report::scrub_command(&files, options)
+            let run = crate::pipeline::batch::RunOptions {
+                skip_done,
+                separate: separate_inputs,
+            };
+            batch::scrub_command(&files, options, run)
         }
         Command::Rules { config: None } => crate::cli::report::rules_command(),
         Command::Rules {

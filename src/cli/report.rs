@@ -8,6 +8,7 @@ use serde_json::json;
 use crate::cli::{render_problem, EXIT_CLEAN, EXIT_FINDINGS, EXIT_UNREADABLE};
 use crate::diag::{Repair, RepairKind};
 use crate::model::{Cents, Claim};
+use crate::pipeline::batch::CheckRun;
 use crate::pipeline::check::{CheckOptions, Checked, Engine};
 use crate::reference::EditionsUsed;
 use crate::rules::registry::Declaration;
@@ -42,15 +43,10 @@ impl Totals {
     }
 }
 
-/// `scrub837 check`: returns the exit code.
-pub fn check_command(file: &str, options: &CheckOptions, json: bool) -> i32 {
-    let engine = match Engine::new(options) {
-        Ok(e) => e,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return EXIT_UNREADABLE;
-        }
-    };
+/// `scrub837 check` of input number `input` of `run`: returns its exit code.
+pub fn check_command(run: &CheckRun, input: usize, json: bool) -> i32 {
+    let engine = run.engine();
+    let file = run.files().nth(input).unwrap_or_default();
     let name = if file == "-" { "<stdin>" } else { file };
     // Not a locked handle: the sink may run on a worker thread (one at a time).
     let mut out = BufWriter::with_capacity(256 * 1024, io::stdout());
@@ -101,7 +97,7 @@ pub fn check_command(file: &str, options: &CheckOptions, json: bool) -> i32 {
         }
         Ok(())
     };
-    let result = engine.check_path(file, |checked| {
+    let result = run.check(input, |checked| {
         emit(checked).inspect_err(|e| closed |= crate::cli::is_closed_pipe(e))
     });
     if out.flush().is_err_and(|e| crate::cli::is_closed_pipe(&e)) || closed {
@@ -286,70 +282,39 @@ fn repair_fields(repair: &Repair) -> serde_json::Value {
     value
 }
 
-/// `scrub837 scrub`: scrubs every input in turn and returns the exit code: 2 when an input
-/// could not be read or its outputs written (the others are still scrubbed), and at once when
-/// the accounting of an input does not balance; else 1 when anything was repaired, rejected or
-/// found wrong in the envelope; else 0.
-pub fn scrub_command(files: &[String], options: crate::pipeline::scrub::ScrubOptions) -> i32 {
-    use crate::pipeline::scrub::{ScrubError, Scrubber};
-    if let Err(e) = Scrubber::check_names(files) {
-        eprintln!("error: {e}");
-        return EXIT_UNREADABLE;
-    }
-    let out_dir = options.out_dir.display().to_string();
-    let mut scrubber = match Scrubber::new(options) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return EXIT_UNREADABLE;
-        }
-    };
-    let mut code = EXIT_CLEAN;
-    for file in files {
-        match scrubber.scrub(file) {
-            Ok(report) => {
-                let a = &report.accounting;
-                let mb = report.summary.bytes as f64 / 1e6;
-                let seconds = report.seconds.max(1e-9);
-                eprintln!(
-                    "summary: {}: {} claims ({} repaired); {}; {} envelope/structure/element problems, {} findings; outputs in {}: {}; {:.1} MB in {:.2} s ({:.1} MB/s, {:.0} claims/s)",
-                    report.input,
-                    a.claims_in,
-                    a.repaired,
-                    a.describe(),
-                    report.problems,
-                    report.findings,
-                    out_dir,
-                    report
-                        .outputs
-                        .iter()
-                        .filter_map(|p| p.file_name())
-                        .map(|n| n.to_string_lossy().into_owned())
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                    mb,
-                    seconds,
-                    mb / seconds,
-                    a.claims_in as f64 / seconds,
-                );
-                if let Some(note) = &report.history {
-                    eprintln!("{note}");
-                }
-                if !report.is_clean() && code == EXIT_CLEAN {
-                    code = EXIT_FINDINGS;
-                }
-            }
-            Err(e @ ScrubError::Accounting { .. }) => {
-                eprintln!("error: {e}");
-                return EXIT_UNREADABLE;
-            }
-            Err(e) => {
-                eprintln!("error: {e}");
-                code = EXIT_UNREADABLE;
-            }
-        }
-    }
-    code
+/// The summary line of one input `scrub` wrote the outputs of, into `out_dir`.
+pub(crate) fn scrub_file_line(
+    report: &crate::pipeline::scrub::FileReport,
+    out_dir: &str,
+) -> String {
+    let a = &report.accounting;
+    let mb = report.summary.bytes as f64 / 1e6;
+    let seconds = report.seconds.max(1e-9);
+    format!(
+        "summary: {}: {} claims ({} repaired); {}; {} envelope/structure/element problems, {} findings; outputs in {}: {}; {:.1} MB in {:.2} s ({:.1} MB/s, {:.0} claims/s)",
+        report.input,
+        a.claims_in,
+        a.repaired,
+        a.describe(),
+        report.problems,
+        report.findings,
+        out_dir,
+        report
+            .outputs
+            .iter()
+            .filter_map(|p| p.file_name())
+            .map(|n| n.to_string_lossy().into_owned())
+            .collect::<Vec<_>>()
+            .join(", "),
+        mb,
+        seconds,
+        mb / seconds,
+        a.claims_in as f64 / seconds,
+    ) + &report
+        .history
+        .as_ref()
+        .map(|note| format!("\n{note}"))
+        .unwrap_or_default()
 }
 
 /// `scrub837 rules`: every rule with its action per profile.

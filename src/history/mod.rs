@@ -350,13 +350,13 @@ impl History {
     }
 
     /// Adds to `index` (before its `finish`) every line the history keeps of the patients in
-    /// `patients`, except those of the input file `except` (an input recorded before and now
+    /// `patients`, except those of the input files `except` (inputs recorded before and now
     /// scrubbed again), as claims of earlier runs with their provenance, oldest first.
     /// Returns the number of lines added.
     pub fn seed(
         &mut self,
         patients: &RunPatients,
-        except: Option<i64>,
+        except: &[i64],
         index: &mut PatientIndex,
     ) -> Result<u64, HistoryError> {
         let by_hash: HashMap<&str, PatientKey> = patients
@@ -368,7 +368,8 @@ impl History {
         let mut rows = Vec::new();
         for chunk in hashes.chunks(PATIENTS_PER_QUERY) {
             let mut params: Vec<Value> = Vec::with_capacity(chunk.len() + 1);
-            params.push(except.unwrap_or(0).into());
+            // Files recorded before are left out below (any number of them).
+            params.push(0.into());
             params.extend(chunk.iter().map(|h| Value::from(*h)));
             for row in self.db.query(&sql::lines_of_patients(chunk.len()), &params)? {
                 rows.push(SeedRow::read(&row)?);
@@ -381,6 +382,9 @@ impl History {
             let Some(&key) = by_hash.get(row.patient.as_str()) else {
                 continue;
             };
+            if except.contains(&row.file_id) {
+                continue;
+            }
             if patients
                 .cancelled
                 .contains(&(row.patient.clone(), row.claim_id.clone()))
@@ -902,12 +906,19 @@ mod tests {
         let mut patients = RunPatients::new(history.secret().clone());
         patients.keys.insert(PatientKey(7), patient.clone());
         let mut index = PatientIndex::new();
-        assert_eq!(history.seed(&patients, None, &mut index).expect("seeds"), 1);
+        assert_eq!(history.seed(&patients, &[], &mut index).expect("seeds"), 1);
         index.finish().expect("finishes");
         let facts = index.facts(PatientKey(7)).expect("reads");
         let only = &facts.all()[0];
         assert!(crate::rules::index::is_earlier(only.claim));
-        assert!(facts.claim_name(only.claim).starts_with("claim C1 in run "));
+        let inputs = crate::rules::index::BatchInputs::default();
+        let batch = crate::rules::index::InBatch {
+            inputs: &inputs,
+            input: 0,
+        };
+        assert!(facts
+            .claim_name(&batch, only.claim)
+            .starts_with("claim C1 in run "));
 
         let void = input("b", vec![claim("V1", "8", Some("C1"), &patient)]);
         history.record(&void).expect("records");

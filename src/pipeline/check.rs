@@ -11,6 +11,8 @@
 //! named pipes, process substitution (`/dev/fd/N`) and devices cannot be read twice: they are
 //! spooled once to an unnamed temporary file (in `TMPDIR`) and read from there.
 
+use crate::history::{History, HistoryError, HistoryOptions};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
 use std::path::PathBuf;
@@ -19,15 +21,13 @@ use rayon::prelude::*;
 
 use crate::diag::Diagnostic;
 use crate::model::{Claim, RawClaim};
-use crate::history::{History, HistoryError, HistoryOptions};
-use crate::pipeline::{first_pass_seeded, FirstPassError, FirstPassFor};
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use crate::pipeline::{first_pass, FirstPassError, FirstPassFor};
 use crate::read::{ClaimReader, EnvelopeSegment, Event, Summary};
 use crate::reference::{Reference, ReferenceError};
 pub use crate::rules::ClaimResult;
 use crate::rules::{
-    disposition, Action, ActionTable, Config, ConfigError, Context, PatientFacts, PatientIndex,
-    PatientKey, Profile, Profiles, Registry, Rule,
+    disposition, Action, ActionTable, Config, ConfigError, Context, InBatch, PatientFacts,
+    PatientIndex, PatientKey, Profile, Profiles, Registry, Rule,
 };
 use crate::x12::ReadError;
 
@@ -139,6 +139,9 @@ pub struct SecondPass {
     /// Validate the elements of each claim's segments (X12-ELEMENT) here; `scrub` does it in
     /// its first pass instead, where the 999 is decided.
     pub validate_elements: bool,
+    /// The input's position among the run's inputs (0 for a run of one): its claims' ids in
+    /// the index ([`crate::rules::index::claim_id`]).
+    pub input: usize,
 }
 
 impl Default for SecondPass {
@@ -146,6 +149,7 @@ impl Default for SecondPass {
         SecondPass {
             keep_envelope: false,
             validate_elements: true,
+            input: 0,
         }
     }
 }
@@ -193,7 +197,7 @@ impl Engine {
             .map(|h| h.into_inner().unwrap_or_else(PoisonError::into_inner))
     }
 
-    /// The history of earlier runs, when one is given (held while a caller reads or records).
+    /// The history of earlier runs, when one is given (held while a caller reads it).
     pub fn history(&self) -> Option<MutexGuard<'_, History>> {
         self.history
             .as_ref()
@@ -232,15 +236,22 @@ impl Engine {
         claim: Claim,
         index: &PatientIndex,
         fresh: FreshLevels,
+        input: usize,
     ) -> ClaimResult {
         let problems = element_problems(&claim, fresh);
-        let mut result = self.check_claim(claim, index);
+        let mut result = self.check_claim_in(claim, index, input);
         result.problems = problems;
         result
     }
 
-    /// Runs every rule on one claim.
+    /// Runs every rule on one claim of a run of one input.
     pub fn check_claim(&self, claim: Claim, index: &PatientIndex) -> ClaimResult {
+        self.check_claim_in(claim, index, 0)
+    }
+
+    /// Runs every rule on one claim of the run's input number `input` (see
+    /// [`SecondPass::input`]).
+    pub fn check_claim_in(&self, claim: Claim, index: &PatientIndex, input: usize) -> ClaimResult {
         let profile = self
             .profiles
             .choose(&claim, &self.config, self.forced.as_deref());
@@ -248,7 +259,8 @@ impl Engine {
         // per claim (a large patient is read once and shared, see `rules::index`). A failed
         // read cannot be returned from here; the index keeps it, and the pipeline stops
         // before handing out this claim (see `check_source`).
-        let patient = index.facts(PatientKey::of(&claim)).unwrap_or_else(|error| {
+        let key = index.patient_key(PatientKey::of(&claim), input);
+        let patient = index.facts(key).unwrap_or_else(|error| {
             index.note_failure(error);
             std::sync::Arc::new(PatientFacts::default())
         });
@@ -260,6 +272,10 @@ impl Engine {
             config: &self.config,
             actions,
             format: &crate::repair::format::Scanner,
+            batch: InBatch {
+                inputs: index.inputs(),
+                input,
+            },
         };
         let mut findings = Vec::new();
         for (i, rule) in self.registry.rules().iter().enumerate() {
@@ -311,34 +327,18 @@ impl Engine {
             file: name.clone(),
             source,
         };
-        let mut history = self.history();
-        let shown = history.as_deref().map(History::shown).unwrap_or_default();
-        let mut seeding = match history.as_deref_mut() {
-            Some(h) => Some(crate::pipeline::seeding(h, &mut input).map_err(|e| match e {
-                crate::pipeline::SeedingError::Input(source) => input_error(source),
-                crate::pipeline::SeedingError::History(source) => history_error(shown.clone(), source),
-            })?),
-            None => None,
-        };
-        let mut index = first_pass_seeded(
-            input.pass().map_err(input_error)?,
-            FirstPassFor::Check,
-            seeding.as_mut().map(|(s, _)| s),
-        )
-        .map_err(|e| match e {
-            FirstPassError::Read(source) => CheckError::Read {
-                file: name.clone(),
-                source,
-            },
-            FirstPassError::Index(source) => CheckError::Index {
-                file: name.clone(),
-                source,
-            },
-            FirstPassError::History(source) => history_error(shown.clone(), source),
-        })?
-        .index;
-        drop(seeding);
-        drop(history);
+        let mut index = first_pass(input.pass().map_err(input_error)?, FirstPassFor::Check)
+            .map_err(|e| match e {
+                FirstPassError::Read(source) => CheckError::Read {
+                    file: name.clone(),
+                    source,
+                },
+                FirstPassError::Index(source) => CheckError::Index {
+                    file: name.clone(),
+                    source,
+                },
+            })?
+            .index;
         let summary = self
             .check_source(
                 input.pass().map_err(input_error)?,
@@ -451,10 +451,11 @@ impl Engine {
             .into_par_iter()
             .map(|(event, fresh)| match event {
                 Event::Claim(raw) => {
+                    let claim = Claim::decode(*raw);
                     let result = if pass.validate_elements {
-                        self.check_claim_with(Claim::decode(*raw), index, fresh)
+                        self.check_claim_with(claim, index, fresh, pass.input)
                     } else {
-                        self.check_claim(Claim::decode(*raw), index)
+                        self.check_claim_in(claim, index, pass.input)
                     };
                     let prepared = prepare(&result);
                     (Checked::Claim(Box::new(result)), prepared)
@@ -584,10 +585,12 @@ pub fn raw_element_problems(source: &RawClaim, fresh: FreshLevels) -> Vec<Diagno
 /// Claims whose index facts one parallel task reads (one `Vec` of facts per task).
 const FACT_CHUNK: usize = 64;
 
-/// Reads the index facts of the claims of `batch` (each found by `raw`) in parallel,
-/// narrowly, and adds them to the index in input order.
+/// Reads the index facts of the claims of `batch` (each found by `raw`) of the run's input
+/// number `input` in parallel, narrowly, and adds them to the index in input order (locked
+/// once per batch: the inputs of a run share one index).
 pub(crate) fn add_index_facts<T: Sync>(
-    index: &mut PatientIndex,
+    index: &Mutex<PatientIndex>,
+    input: usize,
     batch: &[T],
     raw: impl Fn(&T) -> &RawClaim + Sync,
 ) -> io::Result<()> {
@@ -596,15 +599,18 @@ pub(crate) fn add_index_facts<T: Sync>(
         .map(|claims| {
             let mut facts = Vec::with_capacity(claims.len() * 2);
             for claim in claims {
-                crate::rules::index::raw_line_facts(raw(claim), |key, fact| {
+                crate::rules::index::raw_line_facts(raw(claim), |key, mut fact| {
+                    fact.claim = crate::rules::index::claim_id(input, fact.claim);
                     facts.push((key, fact))
                 });
             }
             facts
         })
         .collect();
+    let mut index = index.lock().unwrap_or_else(PoisonError::into_inner);
     for (key, fact) in chunks.iter().flatten() {
-        index.add_fact(*key, fact)?;
+        let key = index.patient_key(*key, input);
+        index.add_fact(key, fact)?;
     }
     Ok(())
 }
@@ -681,6 +687,44 @@ pub struct Input {
     /// The regular file's identity when opened; `None` for a spool, which nobody else writes.
     identity: Option<Identity>,
     passes: u32,
+    /// Where a regular file is, to open it again after [`Input::park`].
+    path: Option<PathBuf>,
+}
+
+/// An input between its passes while the other inputs of the run are read. Its file stays
+/// open, unless the run has more inputs than a process should keep open: then a regular file
+/// is closed, and [`ParkedInput::resume`] opens it again and fails when it is no longer the
+/// same, unchanged file.
+#[derive(Debug)]
+pub struct ParkedInput {
+    /// The open file (always for a spool, which has no name to open again).
+    open: Option<File>,
+    shown: String,
+    identity: Option<Identity>,
+    passes: u32,
+    path: Option<PathBuf>,
+}
+
+impl ParkedInput {
+    /// The input, open again for its next pass.
+    pub fn resume(self) -> Result<Input, InputError> {
+        let file = match (self.open, &self.path) {
+            (Some(open), _) => open,
+            (None, Some(path)) => File::open(path)?,
+            (None, None) => return Err(InputError::Changed("it has no name to open".into())),
+        };
+        let input = Input {
+            file,
+            shown: self.shown,
+            identity: self.identity,
+            passes: self.passes,
+            path: self.path,
+        };
+        input.verify().map_err(|_| {
+            InputError::Changed("it was replaced or modified between the passes".into())
+        })?;
+        Ok(input)
+    }
 }
 
 impl Input {
@@ -708,6 +752,7 @@ impl Input {
                 shown,
                 identity: Some(Identity::of(&meta)),
                 passes: 0,
+                path: Some(PathBuf::from(file)),
             });
         }
         if meta.is_dir() {
@@ -726,7 +771,26 @@ impl Input {
             shown,
             identity: None,
             passes: 0,
+            path: None,
         }
+    }
+
+    /// Keeps the input until its next pass (see [`ParkedInput`]); with `close`, a regular
+    /// file is closed meanwhile (a spool always stays open).
+    pub fn park(self, close: bool) -> ParkedInput {
+        let open = (!close || self.identity.is_none()).then_some(self.file);
+        ParkedInput {
+            open,
+            shown: self.shown,
+            identity: self.identity,
+            passes: self.passes,
+            path: self.path,
+        }
+    }
+
+    /// The input's size in bytes (0 when unknown).
+    pub fn size(&self) -> u64 {
+        self.file.metadata().map_or(0, |m| m.len())
     }
 
     /// The input as messages name it.
@@ -825,6 +889,35 @@ mod tests {
             text.contains("changed while it was being read") && text.contains("5 to 10 bytes"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn a_parked_input_is_the_same_file_or_fails() {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let path = dir.path().join("in.837");
+        std::fs::write(&path, "first").expect("write");
+        let name = path.to_str().expect("utf-8");
+        let mut kept = Input::open(name).expect("open");
+        let mut closed = Input::open(name).expect("open");
+        read_pass(&mut kept).expect("pass 1");
+        read_pass(&mut closed).expect("pass 1");
+        let (kept, closed) = (kept.park(false), closed.park(true));
+        assert!(kept.open.is_some() && closed.open.is_none());
+        // Closed and opened again unchanged: read as before.
+        let mut again = Input::open(name)
+            .expect("open")
+            .park(true)
+            .resume()
+            .expect("same");
+        assert_eq!(read_pass(&mut again).expect("pass"), "first");
+        // Replaced by rename: the file kept open is still read; the closed one fails.
+        let other = dir.path().join("other");
+        std::fs::write(&other, "second").expect("write");
+        std::fs::rename(&other, &path).expect("rename");
+        let mut kept = kept.resume().expect("kept open");
+        assert_eq!(read_pass(&mut kept).expect("pass 2"), "first");
+        let err = closed.resume().expect_err("replaced");
+        assert!(err.to_string().contains("between the passes"), "{err}");
     }
 
     #[test]

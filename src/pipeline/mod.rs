@@ -6,24 +6,31 @@
 //! the TA1 and 999 reject ([`crate::ack`]) and notes the dates of service (the
 //! report's header names the reference editions they use). The second pass is
 //! [`crate::pipeline::check::Engine::check_source`].
+//!
+//! A run of several inputs is one batch ([`batch`]): [`first_pass_of_input`] reads each input
+//! into one shared index (its lines carry the input's position in their claim ids), which is
+//! finished once every input is read; then each input's second pass checks against it.
 
+pub mod batch;
 pub mod check;
 pub mod check_html;
 pub mod scrub;
 
 use std::io::{self, Read};
+use std::sync::{Mutex, PoisonError};
 
 use rayon::prelude::*;
 
 use crate::ack::{AckBuilder, Acknowledgments};
 use crate::diag::Diagnostic;
-use crate::history::{History, HistoryError, RecordedFile, RunPatients};
 use crate::model::RawClaim;
+use crate::pipeline::check::{Input, InputError};
 use crate::pipeline::check::{
-    add_index_facts, raw_element_problems, FreshLevels, Input, InputError, LevelTracker, BATCH,
+    add_index_facts, raw_element_problems, FreshLevels, LevelTracker, BATCH,
 };
 use crate::read::{ClaimReader, Event};
 use crate::reference::EditionsUsed;
+use crate::history::{History, HistoryError, RecordedFile, RunPatients};
 use crate::rules::PatientIndex;
 use crate::x12::ReadError;
 
@@ -55,67 +62,6 @@ pub enum FirstPassError {
     /// The temporary patient index could not be written.
     #[error("the temporary patient index failed: {0}")]
     Index(#[from] io::Error),
-    /// The history could not be read.
-    #[error("history: {0}")]
-    History(#[from] HistoryError),
-}
-
-/// The history's part in a first pass (`--history`): each claim's patient is noted, and the
-/// lines the history keeps of those patients are added to the index, as claims of earlier
-/// runs, before it is finished.
-pub struct Seeding<'h> {
-    /// The open history.
-    pub history: &'h mut History,
-    /// The patients of the input, filled by the pass.
-    pub patients: RunPatients,
-    /// An input file whose recorded lines are left out (the same input, recorded before).
-    pub except: Option<i64>,
-    /// Lines added from the history.
-    pub seeded: u64,
-    /// Seconds spent reading them.
-    pub seconds: f64,
-}
-
-/// An input as the history knows it.
-#[derive(Debug, Clone)]
-pub struct InputInHistory {
-    /// SHA-256 of its bytes.
-    pub sha256: String,
-    /// Its earlier record, when an input with the same bytes was recorded before.
-    pub recorded: Option<RecordedFile>,
-}
-
-/// Why the history's part of an input could not be prepared.
-#[derive(Debug)]
-pub enum SeedingError {
-    /// The input could not be read for its hash.
-    Input(InputError),
-    /// The history could not be read.
-    History(HistoryError),
-}
-
-/// Hashes an input and looks the hash up in the history: the seeding of its first pass (an
-/// input recorded before leaves its own lines out, so it is judged as it was then), and what
-/// the history knows of it.
-pub fn seeding<'h>(
-    history: &'h mut History,
-    input: &mut Input,
-) -> Result<(Seeding<'h>, InputInHistory), SeedingError> {
-    let file = input.pass().map_err(SeedingError::Input)?;
-    let sha256 = crate::history::content_sha256(file)
-        .map_err(|e| SeedingError::Input(InputError::Io(e)))?;
-    let recorded = history
-        .recorded_file(&sha256)
-        .map_err(SeedingError::History)?;
-    let patients = RunPatients::new(history.secret().clone());
-    let seeding = Seeding {
-        history,
-        patients,
-        except: recorded.as_ref().map(|r| r.id),
-        seeded: 0,
-        seconds: 0.0,
-    };
-    Ok((seeding, InputInHistory { sha256, recorded }))
 }
 
 /// Reads `source` once: reads claims narrowly in parallel batches and feeds them, in input order, to
@@ -129,15 +75,49 @@ pub fn first_pass(
     source: impl Read + Send,
     purpose: FirstPassFor,
 ) -> Result<FirstPass, FirstPassError> {
-    first_pass_seeded(source, purpose, None)
+    let index = Mutex::new(PatientIndex::new());
+    let read = first_pass_of_input(source, purpose, &index, 0)?;
+    let mut index = index.into_inner().unwrap_or_else(PoisonError::into_inner);
+    index.finish()?;
+    Ok(FirstPass {
+        index,
+        acks: read.acks,
+        editions: read.editions,
+    })
 }
 
-/// [`first_pass`], with the index seeded from the history when `seeding` is given.
-pub fn first_pass_seeded(
+/// What the first pass of one input of a run found besides its lines in the run's index.
+pub struct InputRead {
+    /// What the TA1 and 999 reject (`scrub` only).
+    pub acks: Option<Acknowledgments>,
+    /// The dates of service of every claim (`scrub` only; empty for `check`).
+    pub editions: EditionsUsed,
+    /// Claims read.
+    pub claims: u64,
+}
+
+/// The first pass of the run's input number `input` (see [`first_pass`]): its lines go to
+/// the run's shared `index` (with their [`crate::rules::index::claim_id`]s), which the caller
+/// finishes once every input is read. On failure some of its lines may be in the index: the
+/// caller forgets them ([`PatientIndex::forget_input`]).
+pub fn first_pass_of_input(
     source: impl Read + Send,
     purpose: FirstPassFor,
-    mut seeding: Option<&mut Seeding<'_>>,
-) -> Result<FirstPass, FirstPassError> {
+    index: &Mutex<PatientIndex>,
+    input: usize,
+) -> Result<InputRead, FirstPassError> {
+    first_pass_noting(source, purpose, index, input, None)
+}
+
+/// [`first_pass_of_input`], noting each claim's patient in `patients` when given (the
+/// patients the history is asked about, `--history`).
+pub fn first_pass_noting(
+    source: impl Read + Send,
+    purpose: FirstPassFor,
+    index: &Mutex<PatientIndex>,
+    input: usize,
+    patients: Option<&Mutex<RunPatients>>,
+) -> Result<InputRead, FirstPassError> {
     let scrub = purpose == FirstPassFor::Scrub;
     let mut reader = ClaimReader::new(source);
     if scrub {
@@ -146,9 +126,11 @@ pub fn first_pass_seeded(
     let mut pass = Collector {
         scrub,
         acks: AckBuilder::new(),
-        index: PatientIndex::new(),
+        index,
+        input,
         editions: EditionsUsed::default(),
-        patients: seeding.as_mut().map(|s| &mut s.patients),
+        claims: 0,
+        patients,
     };
     let mut levels = LevelTracker::default();
     let mut batch = read_batch(&mut reader, &mut levels, scrub)?;
@@ -162,25 +144,65 @@ pub fn first_pass_seeded(
         batch = next?;
     }
     pass.acks.unchecked(reader.unchecked_claims());
-    let Collector {
-        acks,
-        mut index,
-        editions,
-        ..
-    } = pass;
-    if let Some(seeding) = seeding {
-        let started = std::time::Instant::now();
-        seeding.seeded = seeding
-            .history
-            .seed(&seeding.patients, seeding.except, &mut index)?;
-        seeding.seconds = started.elapsed().as_secs_f64();
-    }
-    index.finish()?;
-    Ok(FirstPass {
-        index,
-        acks: scrub.then(|| acks.finish()),
-        editions,
+    Ok(InputRead {
+        acks: scrub.then(|| pass.acks.finish()),
+        editions: pass.editions,
+        claims: pass.claims,
     })
+}
+
+/// An input as the history knows it.
+#[derive(Debug, Clone)]
+pub struct InputInHistory {
+    /// SHA-256 of its bytes.
+    pub sha256: String,
+    /// Its earlier record, when an input with the same bytes was recorded before: its own
+    /// lines are left out of the seeding and its interchanges are no duplicates, so it is
+    /// judged as it was then.
+    pub recorded: Option<RecordedFile>,
+}
+
+/// Why the history's part of an input failed.
+#[derive(Debug)]
+pub enum InputHistoryError {
+    /// The input could not be read for its hash.
+    Input(InputError),
+    /// The history could not be read.
+    History(HistoryError),
+}
+
+/// Hashes an input (its bytes from the start) and looks the hash up in the history.
+pub fn input_in_history(
+    history: &Mutex<History>,
+    input: &mut Input,
+) -> Result<InputInHistory, InputHistoryError> {
+    let file = input.pass().map_err(InputHistoryError::Input)?;
+    let sha256 = crate::history::content_sha256(file)
+        .map_err(|e| InputHistoryError::Input(InputError::Io(e)))?;
+    let recorded = history
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .recorded_file(&sha256)
+        .map_err(InputHistoryError::History)?;
+    Ok(InputInHistory { sha256, recorded })
+}
+
+/// Adds to the run's `index` (before its `finish`) the lines the history keeps of the run's
+/// `patients`, except those of input files recorded before (`except`); the lines added and
+/// the seconds it took.
+pub fn seed_from_history(
+    history: &Mutex<History>,
+    patients: &Mutex<RunPatients>,
+    except: &[i64],
+    index: &mut PatientIndex,
+) -> Result<(u64, f64), HistoryError> {
+    let started = std::time::Instant::now();
+    let patients = patients.lock().unwrap_or_else(PoisonError::into_inner);
+    let seeded = history
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .seed(&patients, except, index)?;
+    Ok((seeded, started.elapsed().as_secs_f64()))
 }
 
 /// What the first pass reads at a time: up to [`BATCH`] claims and, for `scrub`, the
@@ -228,13 +250,18 @@ fn read_batch<R: Read>(
 }
 
 /// The first pass's state between batches.
-struct Collector<'p> {
+struct Collector<'i> {
     scrub: bool,
     acks: AckBuilder,
-    index: PatientIndex,
+    /// The run's index, shared by its inputs.
+    index: &'i Mutex<PatientIndex>,
+    /// The input's position in the run.
+    input: usize,
     editions: EditionsUsed,
+    /// Claims read so far.
+    claims: u64,
     /// The patients the history is asked about (`--history` only).
-    patients: Option<&'p mut RunPatients>,
+    patients: Option<&'i Mutex<RunPatients>>,
 }
 
 impl Collector<'_> {
@@ -243,6 +270,7 @@ impl Collector<'_> {
     /// the editions read the raw claims.
     fn add_batch(&mut self, batch: Batch) -> io::Result<()> {
         let scrub = self.scrub;
+        self.claims += batch.claims.len() as u64;
         for event in batch.others {
             match event {
                 Event::Envelope(seg) => self.acks.envelope(&seg),
@@ -259,8 +287,9 @@ impl Collector<'_> {
         } else {
             Vec::new()
         };
-        add_index_facts(&mut self.index, &batch.claims, |(raw, _)| raw)?;
-        if let Some(patients) = self.patients.as_deref_mut() {
+        add_index_facts(self.index, self.input, &batch.claims, |(raw, _)| raw)?;
+        if let Some(patients) = self.patients {
+            let mut patients = patients.lock().unwrap_or_else(PoisonError::into_inner);
             for (raw, _) in &batch.claims {
                 patients.note(raw);
             }

@@ -27,7 +27,7 @@
 use std::fs::File;
 use std::io::{self, BufReader, Write};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
 use chrono::NaiveDateTime;
@@ -36,16 +36,22 @@ use serde_json::json;
 
 use crate::ack::Rejections;
 use crate::diag::{Diagnostic, Kind, Location};
-use crate::history::{claim_record, ClaimRecord, History, HistoryError, InputRecord, RecordOutcome, Secret};
-use crate::pipeline::{InputInHistory, SeedingError};
+use crate::history::{
+    claim_record, ClaimRecord, History, HistoryError, InputRecord, RecordOutcome, RunPatients,
+    Secret,
+};
+use crate::pipeline::{InputHistoryError, InputInHistory};
 use crate::reference::Reference;
 use crate::ack::{Acknowledgments, InterchangeAck};
 use crate::model::Cents;
+use crate::pipeline::batch::{NoProgress, Progress};
 use crate::pipeline::check::{CheckError, CheckOptions, Checked, Engine, SecondPass};
-use crate::pipeline::check::{Input, InputError};
-use crate::pipeline::{first_pass_seeded, FirstPassError, FirstPassFor};
+use crate::pipeline::check::{Input, InputError, ParkedInput};
+use crate::pipeline::{first_pass_noting, FirstPassError, FirstPassFor};
 use crate::read::{Summary, UncheckedClaims};
+use crate::reference::EditionsUsed;
 use crate::rules::ClaimResult;
+use crate::rules::PatientIndex;
 use crate::rules::{Disposition, Rule};
 use crate::write::ack277::{Ack277Claim, Ack277ClaimFormatter, Ack277Writer};
 use crate::write::atomic::{self, DirLock, LockError, OutputFile, Staged, State, StateError};
@@ -54,6 +60,55 @@ use crate::write::report_html::{self, HtmlError};
 use crate::write::report_jsonl::{Header, Outcome, ReportFragment, ReportWriter};
 use crate::write::{ack999, ta1, AckEnvelope};
 use crate::x12::ReadError;
+
+/// Claims checked between two reports to a [`Progress`].
+const PROGRESS_EVERY: u64 = 256;
+
+/// What the rule pass of one input has told a [`Progress`]: claims, and bytes in proportion
+/// to them (the input's claims and size are known from the first pass).
+struct Told {
+    claims: u64,
+    bytes: u64,
+    checked: u64,
+    claims_told: u64,
+    bytes_told: u64,
+}
+
+impl Told {
+    fn new(claims: u64, bytes: u64) -> Told {
+        Told {
+            claims,
+            bytes,
+            checked: 0,
+            claims_told: 0,
+            bytes_told: 0,
+        }
+    }
+
+    /// Counts one claim checked; tells every [`PROGRESS_EVERY`] claims.
+    fn claim(&mut self, progress: &dyn Progress) {
+        self.checked += 1;
+        if self.checked - self.claims_told < PROGRESS_EVERY {
+            return;
+        }
+        let share = u128::from(self.bytes) * u128::from(self.checked)
+            / u128::from(self.claims.max(self.checked));
+        let bytes = u64::try_from(share).unwrap_or(self.bytes);
+        self.tell(progress, bytes);
+    }
+
+    /// Tells the claims not told yet and the rest of the input's bytes.
+    fn rest(&mut self, progress: &dyn Progress) {
+        self.tell(progress, self.bytes);
+    }
+
+    fn tell(&mut self, progress: &dyn Progress, bytes: u64) {
+        let bytes = bytes.max(self.bytes_told);
+        progress.claims(self.checked - self.claims_told, bytes - self.bytes_told);
+        self.claims_told = self.checked;
+        self.bytes_told = bytes;
+    }
+}
 
 /// Who the acknowledgments are from and to, when not the input's ids swapped.
 #[derive(Debug, Clone, Default)]
@@ -346,10 +401,52 @@ pub struct Scrubber {
     options: ScrubOptions,
     next_control: u32,
     created: NaiveDateTime,
+    /// The next control number last written to the state file.
+    saved_control: Mutex<Option<u32>>,
     /// The history of earlier runs (`--history`), taken from the engine.
-    history: Option<History>,
+    history: Option<Mutex<History>>,
+    /// The run's patients, noted in the first passes for the history.
+    patients: Option<Mutex<RunPatients>>,
+    /// The earlier lines read from the history for the run, and the seconds it took.
+    seeded: Mutex<(u64, f64)>,
+    /// A failure to take control numbers from the history, reported by the inputs.
+    controls_failure: Mutex<Option<String>>,
     /// Held for the scrubber's life: one run at a time per output directory.
     _lock: DirLock,
+}
+
+/// An input after its first pass (phase 1 of [`Scrubber`]): what its rule pass and outputs
+/// need.
+#[derive(Debug)]
+pub struct ReadInput {
+    /// The input as messages name it.
+    pub shown: String,
+    /// NAME, the outputs' stem.
+    pub name: String,
+    /// Its position among the run's inputs.
+    pub position: usize,
+    source: ParkedInput,
+    acks: Acknowledgments,
+    editions: EditionsUsed,
+    /// Seconds the first pass took.
+    seconds: f64,
+    /// Claims the first pass read.
+    claims: u64,
+    /// The input's size.
+    bytes: u64,
+    /// What the history knows of it (`--history`).
+    known: Option<InputInHistory>,
+}
+
+/// The control numbers of one input's acknowledgment interchanges.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Controls {
+    /// The 277CA's (taken even when no 277CA is written).
+    pub ack277: u32,
+    /// The 999's, when one is written.
+    pub ack999: Option<u32>,
+    /// One per TA1, in interchange order.
+    pub ta1: Vec<u32>,
 }
 
 impl Scrubber {
@@ -358,6 +455,9 @@ impl Scrubber {
     pub fn new(options: ScrubOptions) -> Result<Scrubber, ScrubError> {
         let mut engine = Engine::new(&options.check)?;
         let history = engine.take_history();
+        let patients = history
+            .as_ref()
+            .map(|h| Mutex::new(RunPatients::new(h.secret().clone())));
         let dir = &options.out_dir;
         let dir_error = |source| ScrubError::Write {
             path: dir.display().to_string(),
@@ -376,7 +476,11 @@ impl Scrubber {
             next_control,
             options,
             created,
-            history,
+            saved_control: Mutex::new(None),
+            history: history.map(Mutex::new),
+            patients,
+            seeded: Mutex::new((0, 0.0)),
+            controls_failure: Mutex::new(None),
             _lock: lock,
         })
     }
@@ -406,73 +510,148 @@ impl Scrubber {
         Ok(())
     }
 
-    /// Scrubs one input (`-` for standard input) and writes its outputs.
+    /// Scrubs one input (`-` for standard input) and writes its outputs: the phases of
+    /// [`crate::pipeline::batch`] for a run of one input.
     pub fn scrub(&mut self, input: &str) -> Result<FileReport, ScrubError> {
-        let started = Instant::now();
-        let shown = Input::shown_name(input);
-        let mut source = Input::open(input).map_err(|source| ScrubError::Open {
-            file: shown.to_string(),
+        let index = Mutex::new(PatientIndex::new());
+        let read = self.read_input(input, 0, &index, false)?;
+        let mut index = index.into_inner().unwrap_or_else(PoisonError::into_inner);
+        self.seed_history(&mut index, std::slice::from_ref(&read))
+            .map_err(|source| self.history_error(&read.shown, source))?;
+        index.finish().map_err(|source| ScrubError::Index {
+            file: read.shown.clone(),
             source,
         })?;
+        let controls = self.take_controls(&read);
+        self.check_and_publish(read, controls, &index, &NoProgress)
+    }
+
+    /// Phase 1 of an input, the first pass: reads it once, adds its lines to the run's
+    /// `index` as input number `position`, and decides what the TA1 and 999 reject. With
+    /// `close`, the input's file is closed until phase 3 (see [`Input::park`]).
+    pub fn read_input(
+        &self,
+        input: &str,
+        position: usize,
+        index: &Mutex<PatientIndex>,
+        close: bool,
+    ) -> Result<ReadInput, ScrubError> {
+        let started = Instant::now();
+        let shown = Input::shown_name(input).to_string();
+        let mut source = Input::open(input).map_err(|source| ScrubError::Open {
+            file: shown.clone(),
+            source,
+        })?;
+        let known = match &self.history {
+            Some(history) => Some(crate::pipeline::input_in_history(history, &mut source).map_err(
+                |e| match e {
+                    InputHistoryError::Input(source) => ScrubError::Input {
+                        file: shown.clone(),
+                        source,
+                    },
+                    InputHistoryError::History(source) => self.history_error(&shown, source),
+                },
+            )?),
+            None => None,
+        };
+        let pass = source.pass().map_err(|source| ScrubError::Input {
+            file: shown.clone(),
+            source,
+        })?;
+        let patients = self.patients.as_ref();
+        let read = first_pass_noting(pass, FirstPassFor::Scrub, index, position, patients).map_err(
+            |e| match e {
+                FirstPassError::Read(source) => ScrubError::Read {
+                    file: shown.clone(),
+                    source,
+                },
+                FirstPassError::Index(source) => ScrubError::Index {
+                    file: shown.clone(),
+                    source,
+                },
+            },
+        )?;
+        let mut acks = read.acks.unwrap_or_default();
+        if let (Some(history), Some(k)) = (&self.history, &known) {
+            let mut history = history.lock().unwrap_or_else(PoisonError::into_inner);
+            let except = k.recorded.as_ref().map(|r| r.id);
+            reject_duplicate_interchanges(&mut history, &mut acks, except)
+                .map_err(|source| self.history_error(&shown, source))?;
+        }
+        Ok(ReadInput {
+            known,
+            claims: read.claims,
+            bytes: source.size(),
+            name: Self::output_name(input),
+            shown,
+            position,
+            source: source.park(close),
+            acks,
+            editions: read.editions,
+            seconds: started.elapsed().as_secs_f64(),
+        })
+    }
+
+    /// Phase 2 of an input: takes the control numbers of its acknowledgments (277CA, then the
+    /// 999 when one is written, then one per TA1), inputs in input order, so the numbers do
+    /// not depend on which input finishes first.
+    pub fn take_controls(&mut self, read: &ReadInput) -> Controls {
+        if let (Some(history), None) = (&self.history, self.options.first_control) {
+            // From the history, shared by every scrub that uses it.
+            let ta1s = read.acks.interchanges.iter().filter(|ic| ic.ta1().is_some());
+            let wanted = 1
+                + u32::from(!read.acks.groups_for_999().is_empty())
+                + u32::try_from(ta1s.count()).unwrap_or(u32::MAX - 2);
+            let taken = history
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .take_controls(wanted, self.next_control);
+            match taken {
+                Ok(first) => self.next_control = first,
+                Err(e) => {
+                    *self
+                        .controls_failure
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner) = Some(e.to_string());
+                }
+            }
+        }
+        let ack277 = self.take_control();
+        let ack999 = (!read.acks.groups_for_999().is_empty()).then(|| self.take_control());
+        let ta1 = read
+            .acks
+            .interchanges
+            .iter()
+            .filter(|ic| ic.ta1().is_some())
+            .map(|_| self.take_control())
+            .collect();
+        Controls {
+            ack277,
+            ack999,
+            ta1,
+        }
+    }
+
+    /// Phase 3 of an input: the rule pass against the run's finished `index`, the accounting
+    /// and the outputs, published as one set. Inputs of a run may go through it in parallel.
+    pub fn check_and_publish(
+        &self,
+        read: ReadInput,
+        controls: Controls,
+        index: &PatientIndex,
+        progress: &dyn Progress,
+    ) -> Result<FileReport, ScrubError> {
+        let started = Instant::now();
+        let shown = read.shown.as_str();
         let input_error = |source| ScrubError::Input {
             file: shown.to_string(),
             source,
         };
-        let location = self.history.as_ref().map(History::shown).unwrap_or_default();
-        let history_error = |source| ScrubError::History {
-            file: shown.to_string(),
-            location: location.clone(),
-            source,
-        };
-        let mut known: Option<InputInHistory> = None;
-        let hashing = Instant::now();
-        let mut seeding = match self.history.as_mut() {
-            Some(h) => {
-                let (seeding, k) =
-                    crate::pipeline::seeding(h, &mut source).map_err(|e| match e {
-                        SeedingError::Input(source) => input_error(source),
-                        SeedingError::History(source) => history_error(source),
-                    })?;
-                known = Some(k);
-                Some(seeding)
-            }
-            None => None,
-        };
-        let hashed = hashing.elapsed().as_secs_f64();
-        let first = first_pass_seeded(
-            source.pass().map_err(input_error)?,
-            FirstPassFor::Scrub,
-            seeding.as_mut(),
-        )
-        .map_err(|e| match e {
-            FirstPassError::Read(source) => ScrubError::Read {
-                file: shown.to_string(),
-                source,
-            },
-            FirstPassError::Index(source) => ScrubError::Index {
-                file: shown.to_string(),
-                source,
-            },
-            FirstPassError::History(source) => history_error(source),
-        })?;
-        let seeded = seeding.map_or((0, 0.0), |s| (s.seeded, s.seconds));
-        let (mut index, editions) = (first.index, first.editions);
-        let mut acks = first.acks.unwrap_or_default();
-        if let (Some(h), Some(k)) = (self.history.as_mut(), &known) {
-            let except = k.recorded.as_ref().map(|r| r.id);
-            reject_duplicate_interchanges(h, &mut acks, except).map_err(history_error)?;
-            if self.options.first_control.is_none() {
-                let wanted = controls_wanted(&acks);
-                self.next_control = h
-                    .take_controls(wanted, self.next_control)
-                    .map_err(history_error)?;
-            }
-        }
-        let name = Self::output_name(input);
-        let run = OutputRun::new(&self.options.out_dir, &name);
+        let mut source = read.source.resume().map_err(input_error)?;
+        let acks = read.acks;
+        let run = OutputRun::new(&self.options.out_dir, &read.name);
         let env = self.ack_envelope(&acks);
-        let ack277_control = self.take_control();
-        let editions = editions.to_json(self.engine.reference());
+        let editions = read.editions.to_json(self.engine.reference());
         let profiles = self.engine.profiles().names();
         let header = Header {
             input: shown,
@@ -480,85 +659,151 @@ impl Scrubber {
             reference_editions: &editions,
             rules: self.engine.rules(),
         };
-        let mut pass = RulePass::new(&run, &header, &env, ack277_control, &acks)?;
-        pass.history = self
-            .history
-            .as_ref()
-            .map(|h| (h.secret().clone(), self.engine.reference()));
+        if let Some(failure) = self.controls_failure.lock().unwrap_or_else(PoisonError::into_inner).clone() {
+            return Err(self.history_error(shown, HistoryError::Schema(format!("no control numbers: {failure}"))));
+        }
+        let mut pass = RulePass::new(&run, &header, &env, controls.ack277, &acks)?;
+        pass.history = self.history.as_ref().map(|h| {
+            let secret = h.lock().unwrap_or_else(PoisonError::into_inner).secret().clone();
+            (secret, self.engine.reference())
+        });
         let formats = pass.formats();
+        // Claims are told to `progress` a few at a time, with their share of the input's bytes.
+        let mut told = Told::new(read.claims, read.bytes);
         let summary = self
             .engine
             .check_source_with(
                 BufReader::new(source.pass().map_err(input_error)?),
-                &index,
+                index,
                 SecondPass {
                     keep_envelope: true,
                     validate_elements: false,
+                    input: read.position,
                 },
                 &|result| formats.format(result),
-                &mut |checked, formatted| pass.take(checked, formatted),
+                &mut |checked, formatted| {
+                    if let Checked::Claim(_) = checked {
+                        told.claim(progress);
+                    }
+                    pass.take(checked, formatted)
+                },
             )
             .map_err(|source| ScrubError::Read {
                 file: shown.to_string(),
                 source,
             })?;
+        told.rest(progress);
         source.finish().map_err(input_error)?;
         // A failed index read stops the pass early without an error of its own.
-        if let Some(source) = index.take_failure() {
+        if let Some(e) = index.failure() {
             return Err(ScrubError::Index {
                 file: shown.to_string(),
-                source,
+                source: io::Error::new(e.kind(), e.to_string()),
             });
         }
         let mut finished = pass.finish()?;
         let accounting = finished.accounting;
 
         let groups = acks.groups_for_999();
-        let ack999 = (!groups.is_empty()).then(|| {
-            let control = self.take_control();
-            ack999::write(&envelope_with(&env, control), &groups)
-        });
+        let ack999 = controls
+            .ack999
+            .map(|control| ack999::write(&envelope_with(&env, control), &groups));
         let mut ta1_bytes = Vec::new();
-        for ic in &acks.interchanges {
-            if let Some(ta1) = ic.ta1() {
-                let control = self.take_control();
-                ta1_bytes.extend(ta1::write(&self.envelope_for(ic, control), &ta1));
-            }
+        let refused = acks
+            .interchanges
+            .iter()
+            .filter_map(|ic| Some((ic, ic.ta1()?)));
+        for ((ic, ta1), control) in refused.zip(&controls.ta1) {
+            ta1_bytes.extend(ta1::write(&self.envelope_for(ic, *control), &ta1));
         }
         // The numbers are spent before any file carrying them has its name: a run killed
         // after this never hands them out again.
-        atomic::write_state(
-            &self.options.out_dir,
-            State {
-                next_interchange_control: self.next_control,
-            },
-        )?;
+        self.save_controls()?;
         let sent = std::mem::take(&mut finished.sent);
         let outputs = run.publish(finished, ack999, ta1_bytes, &acks)?;
         // Only now, with the outputs published, does the history learn what was sent: a run
         // killed before this leaves the history as it was.
-        let history = match (self.history.as_mut(), known) {
-            (Some(h), Some(k)) => {
-                let times = Times {
-                    seeded: seeded.0,
-                    read: seeded.1,
-                    hashed,
-                };
-                Some(record_input(h, shown, k, sent, &acks, &times).map_err(history_error)?)
+        let history = match (&self.history, read.known) {
+            (Some(h), Some(known)) => {
+                let mut h = h.lock().unwrap_or_else(PoisonError::into_inner);
+                let seeded = *self.seeded.lock().unwrap_or_else(PoisonError::into_inner);
+                let note = record_input(&mut h, shown, known, sent, &acks, seeded)
+                    .map_err(|source| self.history_error(shown, source))?;
+                Some(note)
             }
             _ => None,
         };
         Ok(FileReport {
             input: shown.to_string(),
-            name,
+            name: read.name,
             accounting,
             summary,
             problems: acks.problems().count() as u64 + acks.problems_not_kept,
             findings: outputs.1,
             outputs: outputs.0,
-            seconds: started.elapsed().as_secs_f64(),
+            seconds: read.seconds + started.elapsed().as_secs_f64(),
             history,
         })
+    }
+
+    /// Adds to the run's `index`, before its `finish`, the lines the history keeps of the
+    /// run's patients (none without `--history`), leaving out inputs of `reads` recorded
+    /// before.
+    pub fn seed_history(&self, index: &mut PatientIndex, reads: &[ReadInput]) -> Result<(), HistoryError> {
+        let reads: Vec<&ReadInput> = reads.iter().collect();
+        self.seed_history_of(index, &reads)
+    }
+
+    /// [`seed_history`](Self::seed_history) for the inputs read without error.
+    pub fn seed_history_of(&self, index: &mut PatientIndex, reads: &[&ReadInput]) -> Result<(), HistoryError> {
+        let (Some(history), Some(patients)) = (&self.history, &self.patients) else {
+            return Ok(());
+        };
+        let except: Vec<i64> = reads
+            .iter()
+            .filter_map(|r| r.known.as_ref()?.recorded.as_ref().map(|f| f.id))
+            .collect();
+        let seeded = crate::pipeline::seed_from_history(history, patients, &except, index)?;
+        *self.seeded.lock().unwrap_or_else(PoisonError::into_inner) = seeded;
+        Ok(())
+    }
+
+    /// A history failure about `input`.
+    pub fn history_error(&self, input: &str, source: HistoryError) -> ScrubError {
+        let location = self
+            .history
+            .as_ref()
+            .map(|h| h.lock().unwrap_or_else(PoisonError::into_inner).shown())
+            .unwrap_or_default();
+        ScrubError::History {
+            file: input.to_string(),
+            location,
+            source,
+        }
+    }
+
+    /// Writes the next control number to the output directory's state file, once for every
+    /// number taken so far.
+    fn save_controls(&self) -> Result<(), ScrubError> {
+        let mut saved = self
+            .saved_control
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if *saved != Some(self.next_control) {
+            atomic::write_state(
+                &self.options.out_dir,
+                State {
+                    next_interchange_control: self.next_control,
+                },
+            )?;
+            *saved = Some(self.next_control);
+        }
+        Ok(())
+    }
+
+    /// The output directory.
+    pub fn out_dir(&self) -> &Path {
+        &self.options.out_dir
     }
 
     fn take_control(&mut self) -> u32 {
@@ -600,13 +845,6 @@ impl Scrubber {
     }
 }
 
-/// Acknowledgment interchanges an input's answer takes: the 277CA, the 999 when a group
-/// is acknowledged, and one per TA1.
-fn controls_wanted(acks: &Acknowledgments) -> u32 {
-    let ta1s = acks.interchanges.iter().filter(|ic| ic.ta1().is_some()).count();
-    1 + u32::from(!acks.groups_for_999().is_empty()) + u32::try_from(ta1s).unwrap_or(u32::MAX - 2)
-}
-
 /// TA1 `R 025` for every input interchange whose sender (ISA05, ISA06) and ISA13 the history
 /// received before, within its window, in another input file than `except`.
 fn reject_duplicate_interchanges(
@@ -623,7 +861,6 @@ fn reject_duplicate_interchanges(
         let Some(earlier) = history.interchange_seen((&qualifier, &id), &control, except)? else {
             continue;
         };
-        let sender = format!("{qualifier}/{id}");
         let problem = Diagnostic {
             code: Some("025"),
             ..Diagnostic::x12(
@@ -633,7 +870,7 @@ fn reject_duplicate_interchanges(
                     ..at
                 },
                 format!(
-                    "duplicate interchange control number: ISA13 {control} from sender {sender} was already received on {} (file {}, run {})",
+                    "duplicate interchange control number: ISA13 {control} from sender {qualifier}/{id} was already received on {} (file {}, run {})",
                     earlier.received, earlier.file, earlier.run
                 ),
             )
@@ -643,16 +880,6 @@ fn reject_duplicate_interchanges(
     Ok(())
 }
 
-/// What the history cost an input, for its note.
-struct Times {
-    /// Earlier lines read.
-    seeded: u64,
-    /// Seconds reading them.
-    read: f64,
-    /// Seconds hashing the input and looking it up.
-    hashed: f64,
-}
-
 /// Records what an input sent on, after its outputs were published; says what was done.
 fn record_input(
     history: &mut History,
@@ -660,7 +887,7 @@ fn record_input(
     known: InputInHistory,
     sent: Vec<ClaimRecord>,
     acks: &Acknowledgments,
-    times: &Times,
+    (seeded, read): (u64, f64),
 ) -> Result<String, HistoryError> {
     let started = Instant::now();
     let input = InputRecord {
@@ -676,14 +903,9 @@ fn record_input(
     let run = history.run().to_string();
     let outcome = history.record(&input)?;
     let recorded = started.elapsed().as_secs_f64();
-    let Times {
-        seeded,
-        read,
-        hashed,
-    } = times;
     Ok(match outcome {
         RecordOutcome::Recorded { claims, lines } => format!(
-            "history: {shown}: {seeded} earlier lines of its patients read ({read:.2} s; input hashed in {hashed:.2} s); {claims} claims sent on ({lines} lines) recorded in run {run} ({recorded:.2} s)"
+            "history: {shown}: {seeded} earlier lines of the run's patients read ({read:.2} s); {claims} claims sent on ({lines} lines) recorded in run {run} ({recorded:.2} s)"
         ),
         RecordOutcome::AlreadyRecorded(file) => format!(
             "history: {shown}: already recorded (same content as {} in run {}, {}); the history is unchanged",

@@ -212,10 +212,72 @@ impl std::fmt::Display for Provenance {
     }
 }
 
+/// Bits of a claim id ([`claim_id`]) that hold the claim's ordinal in its input; the bits above
+/// hold the input's position in the batch.
+const ORDINAL_BITS: u32 = 40;
+
+/// A claim's id in the batch of one run: its input's position (0 for the first input) above
+/// its 1-based ordinal in that input. Ids order claims in input order across inputs, and in a
+/// run of one input the id is the ordinal. [`LineFact::claim`] holds it.
+pub fn claim_id(input: usize, ordinal: u64) -> u64 {
+    ((input as u64) << ORDINAL_BITS) | (ordinal & ((1 << ORDINAL_BITS) - 1))
+}
+
+/// The inputs of one run, in input order: cross-claim rules see every claim of every input,
+/// and a finding about a claim of another input names that input.
+#[derive(Debug, Clone, Default)]
+pub struct BatchInputs {
+    names: Vec<String>,
+}
+
+impl BatchInputs {
+    /// The inputs as messages name them, in input order.
+    pub fn new(names: Vec<String>) -> BatchInputs {
+        BatchInputs { names }
+    }
+
+    /// The number of inputs named.
+    pub fn len(&self) -> usize {
+        self.names.len()
+    }
+
+    /// True when no input is named (a run of one input names none).
+    pub fn is_empty(&self) -> bool {
+        self.names.is_empty()
+    }
+}
+
+/// Which input of the batch the claim being checked is from: how rules name other claims.
+#[derive(Debug, Clone, Copy)]
+pub struct InBatch<'a> {
+    /// Every input of the run.
+    pub inputs: &'a BatchInputs,
+    /// The position of the claim's input.
+    pub input: usize,
+}
+
+impl InBatch<'_> {
+    /// The id of `claim` in the batch (see [`claim_id`]): what the index's facts hold.
+    pub fn id(&self, claim: &Claim) -> u64 {
+        claim_id(self.input, claim.ordinal)
+    }
+
+    /// "claim N of the input" for a claim of the same input, "claim N of FILE" for a claim of
+    /// another input of the run.
+    pub fn name(&self, id: u64) -> String {
+        let input = usize::try_from(id >> ORDINAL_BITS).unwrap_or(usize::MAX);
+        let ordinal = id & ((1 << ORDINAL_BITS) - 1);
+        match self.inputs.names.get(input) {
+            Some(file) if input != self.input => format!("claim {ordinal} of {file}"),
+            _ => format!("claim {ordinal} of the input"),
+        }
+    }
+}
+
 /// One service line as the index keeps it: a few dozen bytes, no heap.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LineFact {
-    /// The claim's ordinal in the input.
+    /// The claim's id in the run's batch ([`claim_id`]): its ordinal in a run of one input.
     pub claim: u64,
     /// The line's index in its claim.
     pub line: usize,
@@ -310,12 +372,13 @@ impl PatientFacts {
     }
 
     /// A claim of the patient named for a message: "claim X in run R (file F, DATE)" for a
-    /// claim of an earlier run, else "claim N of the input".
-    pub fn claim_name(&self, claim: u64) -> String {
+    /// claim of an earlier run, else as `batch` names a claim of this run ("claim N of the
+    /// input", "claim N of FILE").
+    pub fn claim_name(&self, batch: &InBatch<'_>, claim: u64) -> String {
         match self.provenance(claim) {
             Some(p) => p.to_string(),
             None if is_earlier(claim) => "a claim of an earlier run".to_string(),
-            None => format!("claim {claim} of the input"),
+            None => batch.name(claim),
         }
     }
 
@@ -609,6 +672,13 @@ pub struct PatientIndex {
     nobody: Arc<PatientFacts>,
     /// Where the claims of earlier runs (history) were recorded, by [`EARLIER`] ordinal.
     earlier: Arc<Vec<Provenance>>,
+    /// The inputs whose lines are indexed (none named for one input).
+    inputs: BatchInputs,
+    /// Inputs whose lines `finish` leaves out (their first pass failed).
+    forgotten: Vec<usize>,
+    /// Each input judged apart: its patients are not the other inputs' (see
+    /// [`patient_key`](Self::patient_key)).
+    separate: bool,
 }
 
 impl Default for PatientIndex {
@@ -625,6 +695,9 @@ impl Default for PatientIndex {
             cache: Mutex::new(Cache::default()),
             nobody: Arc::new(PatientFacts::default()),
             earlier: Arc::default(),
+            inputs: BatchInputs::default(),
+            forgotten: Vec::new(),
+            separate: false,
         }
     }
 }
@@ -648,6 +721,40 @@ impl PatientIndex {
     /// An empty index, ready for [`add`](Self::add).
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Names the inputs of a run of several, in input order (their lines are added with
+    /// [`claim_id`]s), so findings can name another input's claim.
+    pub fn set_inputs(&mut self, inputs: BatchInputs) {
+        self.inputs = inputs;
+    }
+
+    /// The inputs of the run.
+    pub fn inputs(&self) -> &BatchInputs {
+        &self.inputs
+    }
+
+    /// Judges each input of the run apart (`--separate-inputs`): cross-claim rules then see
+    /// only the claims of the claim's own input, as when each is scrubbed alone.
+    pub fn judge_inputs_apart(&mut self) {
+        self.separate = true;
+    }
+
+    /// The key under which the lines of `patient` in the run's input number `input` are kept
+    /// and looked up: the patient's own key, unless inputs are judged apart, when the input's
+    /// position is mixed in (input 0 keeps the patient's key) so that no two inputs share a
+    /// patient.
+    pub fn patient_key(&self, patient: PatientKey, input: usize) -> PatientKey {
+        if !self.separate {
+            return patient;
+        }
+        PatientKey(patient.0 ^ (input as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15))
+    }
+
+    /// Leaves the lines of `input` out of the finished index: its first pass failed, so its
+    /// claims go nowhere and must not count for the other inputs' claims.
+    pub fn forget_input(&mut self, input: usize) {
+        self.forgotten.push(input);
     }
 
     /// Adds the lines of one claim. Fails when a run cannot be written to the temporary file
@@ -723,6 +830,7 @@ impl PatientIndex {
         };
         match runs {
             None => {
+                pending.retain(|r| !self.forgotten.contains(&record_input(r)));
                 let mut directory = Directory::with_capacity(pending.len());
                 // Unique records: an unstable sort gives one order (see `spill`).
                 pending.sort_unstable();
@@ -739,7 +847,7 @@ impl PatientIndex {
                 let records = runs.list.iter().map(|r| r.len).sum::<u64>() / RECORD as u64;
                 let mut directory =
                     Directory::with_capacity(usize::try_from(records).unwrap_or(usize::MAX));
-                let file = merge(&runs, &mut directory)?;
+                let file = merge(&runs, &mut directory, &self.forgotten)?;
                 self.store = Store::File(file);
                 (self.keys, self.starts) = directory.finish();
             }
@@ -885,8 +993,14 @@ impl RunReader<'_> {
     }
 }
 
-/// Merges the sorted runs into one sorted temporary file, filling `directory` on the way.
-fn merge(runs: &Runs, directory: &mut Directory) -> io::Result<File> {
+/// The input a record's claim is from (see [`claim_id`]).
+fn record_input(r: &Record) -> usize {
+    usize::try_from(claim_order(be_u64(&r[12..20])) >> ORDINAL_BITS).unwrap_or(usize::MAX)
+}
+
+/// Merges the sorted runs into one sorted temporary file, filling `directory` on the way and
+/// leaving out the records of the `forgotten` inputs.
+fn merge(runs: &Runs, directory: &mut Directory, forgotten: &[usize]) -> io::Result<File> {
     let per_run = (MERGE_BUDGET / runs.list.len().max(1)).clamp(64 * RECORD, 128 << 10);
     let chunk = per_run / RECORD * RECORD;
     let mut readers: Vec<RunReader<'_>> = runs
@@ -911,8 +1025,10 @@ fn merge(runs: &Runs, directory: &mut Directory) -> io::Result<File> {
     }
     let mut out = BufWriter::with_capacity(MERGE_WRITE, tempfile::tempfile()?);
     while let Some(Reverse((record, i))) = heap.pop() {
-        directory.push(&record)?;
-        out.write_all(&record)?;
+        if !forgotten.contains(&record_input(&record)) {
+            directory.push(&record)?;
+            out.write_all(&record)?;
+        }
         if let Some(next) = readers[i].next()? {
             heap.push(Reverse((next, i)));
         }
@@ -1213,6 +1329,67 @@ mod tests {
     }
 
     #[test]
+    fn a_forgotten_input_leaves_no_line_in_memory_or_on_disk() {
+        for run_records in [RUN_RECORDS, 7] {
+            let mut index = PatientIndex {
+                run_records,
+                ..PatientIndex::new()
+            };
+            // The same lines twice: as input 0 and as input 2 (its claims' ids say so).
+            for (key, f) in lines() {
+                index.push(key, &f).expect("adds");
+                let other = LineFact {
+                    claim: claim_id(2, f.claim),
+                    ..f
+                };
+                index.push(key, &other).expect("adds");
+            }
+            index.forget_input(2);
+            index.finish().expect("finishes");
+            let key = PatientKey(0);
+            let facts = index.facts(key).expect("reads");
+            let expected: Vec<LineFact> = lines()
+                .into_iter()
+                .filter(|(k, _)| *k == key)
+                .map(|(_, f)| f)
+                .collect();
+            assert_eq!(*facts, PatientFacts::new(expected), "{run_records}");
+        }
+    }
+
+    #[test]
+    fn claims_of_other_inputs_are_named_with_their_file() {
+        let inputs = BatchInputs::new(vec!["a.837".into(), "b.837".into()]);
+        let in_b = InBatch {
+            inputs: &inputs,
+            input: 1,
+        };
+        assert_eq!(in_b.name(claim_id(0, 3)), "claim 3 of a.837");
+        assert_eq!(in_b.name(claim_id(1, 4)), "claim 4 of the input");
+        assert!(
+            claim_id(0, u64::from(u32::MAX)) < claim_id(1, 1),
+            "input order"
+        );
+        let alone = BatchInputs::default();
+        let one = InBatch {
+            inputs: &alone,
+            input: 0,
+        };
+        assert_eq!(one.name(7), "claim 7 of the input");
+        assert_eq!(claim_id(0, 7), 7, "a run of one input keeps the ordinals");
+        let mut apart = PatientIndex::new();
+        let key = PatientKey(42);
+        assert_eq!(apart.patient_key(key, 3), key, "one batch: one patient");
+        apart.judge_inputs_apart();
+        assert_eq!(apart.patient_key(key, 0), key);
+        assert_ne!(
+            apart.patient_key(key, 3),
+            key,
+            "judged apart: another patient"
+        );
+    }
+
+    #[test]
     fn runs_on_disk_read_back_as_the_memory_index_does() {
         let in_memory = build(RUN_RECORDS);
         assert!(matches!(in_memory.store, Store::Memory(_)));
@@ -1354,11 +1531,16 @@ mod tests {
         assert_eq!(order, [(earlier, 1), (earlier, 0), (1, 0)], "by date, earlier runs first");
         assert_eq!(facts.provenance(earlier), Some(&provenance));
         assert_eq!(facts.provenance(1), None);
+        let inputs = BatchInputs::default();
+        let batch = InBatch {
+            inputs: &inputs,
+            input: 0,
+        };
         assert_eq!(
-            facts.claim_name(earlier),
+            facts.claim_name(&batch, earlier),
             "claim N1-DUP in run R1 (file night1.837, 2026-11-27)"
         );
-        assert_eq!(facts.claim_name(1), "claim 1 of the input");
+        assert_eq!(facts.claim_name(&batch, 1), "claim 1 of the input");
         assert!(claim_order(earlier) < claim_order(1));
         let sorted = PatientFacts::new(facts.all().iter().rev().cloned().collect());
         assert_eq!(sorted.all(), facts.all(), "PatientFacts::new sorts the same way");

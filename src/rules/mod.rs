@@ -21,7 +21,7 @@ use serde::Serialize;
 
 pub use crate::diag::{Action, Diagnostic, Location, Repair, RepairKind, StcCodes};
 pub use actions::{ActionTable, Resolved};
-pub use index::{LineFact, PatientFacts, PatientIndex, PatientKey};
+pub use index::{BatchInputs, InBatch, LineFact, PatientFacts, PatientIndex, PatientKey};
 pub use profile::{Config, ConfigError, Profile, Profiles};
 pub use registry::Registry;
 pub use result::ClaimResult;
@@ -88,6 +88,9 @@ pub struct Context<'a> {
     pub actions: &'a ActionTable,
     /// Finds format fixes in the claim's segments (FORMAT-REPAIRS), so no rule reads them.
     pub format: &'a dyn FormatScanner,
+    /// The claim's input among the run's inputs: the claim's id in the [`PatientFacts`]
+    /// (`batch.id(claim)`, not its ordinal) and how to name another claim.
+    pub batch: InBatch<'a>,
 }
 
 /// One element or component whose format a repair fixes, and why (FORMAT-REPAIRS).

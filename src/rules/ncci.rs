@@ -24,7 +24,7 @@ pub fn rules() -> Vec<Box<dyn Rule>> {
 struct DayCode {
     date: NaiveDate,
     code: Code,
-    /// The first two lines with the code that date, (claim ordinal, line index): the first
+    /// The first two lines with the code that date, (claim id in the batch, line index): the first
     /// that is not a given line is one of them.
     first: [Option<(u64, usize)>; 2],
     /// The units of every line with the code that date, added in line order.
@@ -141,7 +141,7 @@ impl Rule for PtpPair {
             if code.is_empty() {
                 continue;
             }
-            for (other_claim, other_code) in days.others_on(date, (claim.ordinal, i)) {
+            for (other_claim, other_code) in days.others_on(date, (cx.batch.id(claim), i)) {
                 let Some(edit) = cx.reference.ncci.pair(code, other_code, date) else {
                     continue;
                 };
@@ -181,10 +181,10 @@ fn ptp_finding(
     other_claim: u64,
 ) -> Finding {
     let code = claim.lines[line].code();
-    let where_ = if other_claim == claim.ordinal {
+    let where_ = if other_claim == cx.batch.id(claim) {
         "on this claim".to_string()
     } else {
-        format!("on {}", cx.patient.claim_name(other_claim))
+        format!("on {}", cx.patient.claim_name(&cx.batch, other_claim))
     };
     let help = match indicator {
         ModifierIndicator::NotAllowed => format!(

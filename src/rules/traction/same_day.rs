@@ -19,7 +19,7 @@ use crate::rules::{
 struct DayCode {
     date: NaiveDate,
     code: Code,
-    /// The first line with the code that date: (claim ordinal, line index).
+    /// The first line with the code that date: (claim id in the batch, line index).
     first: (u64, usize),
 }
 
@@ -79,8 +79,10 @@ therapy-billing-facts.md section 2 (MUE 1 per date of service); seed guide 000 (
 day).\n\n\
 Choices: the earlier claim keeps its 97012 and only later original claims are rejected; a \
 replacement (7) or void (8) claim is never rejected by this rule, and a void earlier claim does \
-not count as the first billing. \"Earlier\" is input order; with --history, claims of earlier \
-runs come first, and the finding names the earlier claim, its run, file and day.\n\n\
+not count as the first billing. \"Earlier\" is input order; the inputs of one run are one batch, \
+so the earlier claim may be in an earlier file of the run (the finding names that file); with \
+--history, claims of earlier runs come first, and the finding names the earlier claim, its run, \
+file and day.\n\n\
 Action (every profile): reject with 277CA A7:54 (duplicate).\n\n\
 How to fix: drop the duplicate claim, or send it as a replacement (frequency 7 with REF*F8 \
 naming the original) when it corrects the first one.\n\n\
@@ -104,13 +106,14 @@ impl Rule for DupClaim {
         }
         let traction = cx.reference.therapy.codes.traction.as_str();
         let days = day_codes(cx);
+        let this = cx.batch.id(claim);
         for (i, date) in traction_dates(claim, cx) {
             // The date's first 97012 is on the earliest claim (earlier runs' claims first):
             // earlier than this one or none is.
             let earlier = days
                 .on(date)
                 .iter()
-                .find(|d| d.code == traction && claim_order(d.first.0) < claim_order(claim.ordinal))
+                .find(|d| d.code == traction && claim_order(d.first.0) < claim_order(this))
                 .map(|d| d.first.0);
             let Some(earlier) = earlier else {
                 continue;
@@ -122,7 +125,7 @@ impl Rule for DupClaim {
                 at: code_at(line),
                 message: format!(
                     "97012 on {date} already billed for this patient on {}",
-                    cx.patient.claim_name(earlier)
+                    cx.patient.claim_name(&cx.batch, earlier)
                 ),
                 note: line_note(claim, i, "SV1-01-2", "claim frequency 1 (original)"),
                 help: "remove the duplicate claim, or send it as a replacement (CLM05-3 7 with REF*F8)".into(),
@@ -435,7 +438,7 @@ fn earlier_visits(cx: &Context<'_>, traction: &str) -> String {
         Some(last) => format!(
             "; {} of them in earlier runs, the last on {}",
             dates.len(),
-            cx.patient.claim_name(last.claim)
+            cx.patient.claim_name(&cx.batch, last.claim)
         ),
         None => String::new(),
     }
@@ -457,8 +460,9 @@ traction (teaching home use is itself billed as 97012).\n\n\
 Source: rule catalog (T97012-VISITS: warn); seed guide 004 (more than 12 visits; home traction \
 after a month for cervical; some payers allow only 3-4 visits); parameter max_dates_per_patient \
 in data/therapy/therapy-97012.toml.\n\n\
-Action (every profile): warn. With --history, the dates of earlier runs' claims count too (the \
-finding says how many and names the last earlier claim and run).\n\n\
+Action (every profile): warn. The count is over every input of the run (one batch, in input \
+order; `--separate-inputs` counts each input apart); with --history, the dates of earlier runs' \
+claims count too (the finding says how many and names the last earlier claim and run).\n\n\
 How to fix: record objective progress and the reason in-clinic traction continues, or move the \
 patient to a home unit.\n\n\
 How to appeal: medical necessity evidence with the functional measures over the course of care.",
