@@ -376,6 +376,21 @@ fn three_nights(dir: &Path, store: &Store) {
     assert!(kept.contains(",N3-REPL,7,") && !kept.contains(",N1-DUP,"), "{kept}");
     assert!(kept.contains(",N3-VOID,1,") && !kept.contains(",N1-VOID,") && !kept.contains("N2-VOID"));
 
+    // `check --history` of night 3 (now recorded: its own lines are left out) judges it alike.
+    let checked = Command::cargo_bin("scrub837")
+        .unwrap()
+        .arg("check")
+        .arg(dir.join("night3.837"))
+        .args(["--format", "json", "--history", &store.location])
+        .arg("--history-key")
+        .arg(&store.key)
+        .env_remove("SCRUB837_HISTORY_KEY")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&checked.stdout);
+    assert!(stdout.contains("T97012-VISITS") && stdout.contains("T97012-KX"), "{stdout}");
+    assert!(!stdout.contains("T97012-DUP-CLAIM"), "{stdout}");
+
     // The same night 3 without the history sees none of it.
     let alone = scrub(dir, "night3-alone", &night3(), None);
     assert!(alone.all_findings("T97012-VISITS").is_empty());

@@ -197,6 +197,11 @@ impl Engine {
             .map(|h| h.into_inner().unwrap_or_else(PoisonError::into_inner))
     }
 
+    /// The history of earlier runs, shared by the inputs of a run being read.
+    pub fn history_shared(&self) -> Option<&Mutex<History>> {
+        self.history.as_ref()
+    }
+
     /// The history of earlier runs, when one is given (held while a caller reads it).
     pub fn history(&self) -> Option<MutexGuard<'_, History>> {
         self.history
