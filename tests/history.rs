@@ -109,12 +109,19 @@ fn interchange(control: u32, claims: &[ClaimSpec]) -> String {
         let p = c.person;
         set.push(format!("HL*{}*1*22*0", i + 2));
         set.push("SBR*P*18*******MB".into());
-        set.push(format!("NM1*IL*1*{}*{}****MI*{}", p.last, p.first, p.member));
+        set.push(format!(
+            "NM1*IL*1*{}*{}****MI*{}",
+            p.last, p.first, p.member
+        ));
         set.push("N3*61 FAKE STREET".into());
         set.push("N4*TESTVILLE*OH*43215".into());
         set.push(format!("DMG*D8*{}*M", p.dob));
         set.push("NM1*PR*2*SYNTHETIC MEDICARE CONTRACTOR*****PI*SYNMAC01".into());
-        let total: f64 = c.lines.iter().map(|(_, ch, _)| ch.parse::<f64>().unwrap()).sum();
+        let total: f64 = c
+            .lines
+            .iter()
+            .map(|(_, ch, _)| ch.parse::<f64>().unwrap())
+            .sum();
         set.push(format!(
             "CLM*{}*{}***11:B:{}*Y*A*Y*Y",
             c.pcn,
@@ -164,7 +171,11 @@ fn format_money(amount: f64) -> String {
 fn night1() -> String {
     let mut claims = vec![claim(DUP, "N1-DUP", traction_visit(&day(3, 2)))];
     for d in 2..=7 {
-        claims.push(claim(VISITS, &format!("N1-VIS-{d}"), traction_visit(&day(3, d))));
+        claims.push(claim(
+            VISITS,
+            &format!("N1-VIS-{d}"),
+            traction_visit(&day(3, d)),
+        ));
     }
     for d in 5..=17 {
         claims.push(claim(KX, &format!("N1-KX-{d}"), pt_visit(&day(1, d))));
@@ -178,7 +189,11 @@ fn night1() -> String {
 fn night2() -> String {
     let mut claims = vec![claim(DUP, "N2-DUP", traction_visit(&day(3, 2)))];
     for d in 9..=14 {
-        claims.push(claim(VISITS, &format!("N2-VIS-{d}"), traction_visit(&day(3, d))));
+        claims.push(claim(
+            VISITS,
+            &format!("N2-VIS-{d}"),
+            traction_visit(&day(3, d)),
+        ));
     }
     for d in 19..=30 {
         claims.push(claim(KX, &format!("N2-KX-{d}"), pt_visit(&day(1, d))));
@@ -268,7 +283,9 @@ fn scrub(dir: &Path, name: &str, text: &str, store: Option<&Store>) -> Scrubbed 
         .args(["--ack-time", "202611270200"])
         .env_remove("SCRUB837_HISTORY_KEY");
     if let Some(s) = store {
-        cmd.args(["--history", &s.location]).arg("--history-key").arg(&s.key);
+        cmd.args(["--history", &s.location])
+            .arg("--history-key")
+            .arg(&s.key);
     }
     let output = cmd.output().unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
@@ -326,7 +343,11 @@ fn export_without_runs(store: &Store) -> String {
 fn three_nights(dir: &Path, store: &Store) {
     // Night 1: nothing earlier.
     let n1 = scrub(dir, "night1", &night1(), Some(store));
-    assert!(n1.all_findings("T97012-DUP-CLAIM").is_empty(), "{}", n1.stderr);
+    assert!(
+        n1.all_findings("T97012-DUP-CLAIM").is_empty(),
+        "{}",
+        n1.stderr
+    );
     assert!(n1.stderr.contains("claims sent on"), "{}", n1.stderr);
     let run1 = n1
         .stderr
@@ -342,14 +363,22 @@ fn three_nights(dir: &Path, store: &Store) {
     assert_eq!(dup.len(), 1, "{:?}", n2.claim("N2-DUP"));
     let message = dup[0]["message"].as_str().unwrap();
     assert!(
-        message.contains("claim N1-DUP in run ") && message.contains(&run1) && message.contains("night1.837"),
+        message.contains("claim N1-DUP in run ")
+            && message.contains(&run1)
+            && message.contains("night1.837"),
         "{message}"
     );
     assert_eq!(n2.claim("N2-DUP")["disposition"], "rejected_277ca");
     assert_eq!(dup[0]["action"], "reject");
     assert!(n2.findings("N2-VOID", "T97012-DUP-CLAIM").is_empty());
-    assert!(n2.all_findings("T97012-VISITS").is_empty(), "12 dates so far");
-    assert!(n2.all_findings("T97012-KX").is_empty(), "under the threshold so far");
+    assert!(
+        n2.all_findings("T97012-VISITS").is_empty(),
+        "12 dates so far"
+    );
+    assert!(
+        n2.all_findings("T97012-KX").is_empty(),
+        "under the threshold so far"
+    );
     let after_night2 = export_without_runs(store);
     let stats2 = history_cmd(store, &["stats"]);
 
@@ -359,12 +388,26 @@ fn three_nights(dir: &Path, store: &Store) {
     assert_eq!(visits.len(), 1, "{:?}", n3.claim("N3-VIS-16"));
     let message = visits[0]["message"].as_str().unwrap();
     assert!(message.contains("visit 13 of 13"), "{message}");
-    assert!(message.contains("12 of them in earlier runs, the last on claim N2-VIS-14 in run"), "{message}");
+    assert!(
+        message.contains("12 of them in earlier runs, the last on claim N2-VIS-14 in run"),
+        "{message}"
+    );
     let kx = n3.findings("N3-KX-2", "T97012-KX");
-    assert_eq!(kx.len(), 2, "97112 and 97530 past the threshold: {:?}", n3.claim("N3-KX-2"));
+    assert_eq!(
+        kx.len(),
+        2,
+        "97112 and 97530 past the threshold: {:?}",
+        n3.claim("N3-KX-2")
+    );
     let message = kx[0]["message"].as_str().unwrap();
-    assert!(message.contains("past the KX threshold $2480.00"), "{message}");
-    assert!(message.contains("billed in earlier runs, the last on claim N2-KX-30"), "{message}");
+    assert!(
+        message.contains("past the KX threshold $2480.00"),
+        "{message}"
+    );
+    assert!(
+        message.contains("billed in earlier runs, the last on claim N2-KX-30"),
+        "{message}"
+    );
     assert!(
         n3.findings("N3-VOID", "T97012-DUP-CLAIM").is_empty(),
         "the night-2 void lets the service through: {:?}",
@@ -373,8 +416,13 @@ fn three_nights(dir: &Path, store: &Store) {
     assert_eq!(n3.claim("N3-VOID")["disposition"], "accepted");
     // The replacement took the place of N1-DUP's lines; the void removed N1-VOID's.
     let kept = export_without_runs(store);
-    assert!(kept.contains(",N3-REPL,7,") && !kept.contains(",N1-DUP,"), "{kept}");
-    assert!(kept.contains(",N3-VOID,1,") && !kept.contains(",N1-VOID,") && !kept.contains("N2-VOID"));
+    assert!(
+        kept.contains(",N3-REPL,7,") && !kept.contains(",N1-DUP,"),
+        "{kept}"
+    );
+    assert!(
+        kept.contains(",N3-VOID,1,") && !kept.contains(",N1-VOID,") && !kept.contains("N2-VOID")
+    );
 
     // `check --history` of night 3 (now recorded: its own lines are left out) judges it alike.
     let checked = Command::cargo_bin("scrub837")
@@ -388,7 +436,10 @@ fn three_nights(dir: &Path, store: &Store) {
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&checked.stdout);
-    assert!(stdout.contains("T97012-VISITS") && stdout.contains("T97012-KX"), "{stdout}");
+    assert!(
+        stdout.contains("T97012-VISITS") && stdout.contains("T97012-KX"),
+        "{stdout}"
+    );
     assert!(!stdout.contains("T97012-DUP-CLAIM"), "{stdout}");
 
     // The same night 3 without the history sees none of it.
@@ -400,19 +451,37 @@ fn three_nights(dir: &Path, store: &Store) {
     let before = export_without_runs(store);
     let stats_before = history_cmd(store, &["stats"]);
     let again = scrub(dir, "night2", &night2(), Some(store));
-    assert!(again.stderr.contains("already recorded"), "{}", again.stderr);
-    assert!(again.stderr.contains("the history is unchanged"), "{}", again.stderr);
+    assert!(
+        again.stderr.contains("already recorded"),
+        "{}",
+        again.stderr
+    );
+    assert!(
+        again.stderr.contains("the history is unchanged"),
+        "{}",
+        again.stderr
+    );
     assert_eq!(export_without_runs(store), before);
     assert_eq!(history_cmd(store, &["stats"]), stats_before);
     assert_eq!(again.findings("N2-DUP", "T97012-DUP-CLAIM").len(), 1);
-    assert!(again.output("ta1").is_none(), "its own interchange is no duplicate of itself");
+    assert!(
+        again.output("ta1").is_none(),
+        "its own interchange is no duplicate of itself"
+    );
     assert!(before.len() > after_night2.len());
-    assert!(stats2.contains("runs: 2") && stats_before.contains("runs: 3"), "{stats_before}");
+    assert!(
+        stats2.contains("runs: 2") && stats_before.contains("runs: 3"),
+        "{stats_before}"
+    );
 }
 
 /// Acceptance 5: no name, member id or birth date of the inputs in `dump`.
 fn assert_no_phi(dump: &str) {
-    assert!(dump.len() > 1000, "the dump holds the history: {} bytes", dump.len());
+    assert!(
+        dump.len() > 1000,
+        "the dump holds the history: {} bytes",
+        dump.len()
+    );
     for p in [DUP, VISITS, KX, VOID] {
         let dob_iso = format!("{}-{}-{}", &p.dob[..4], &p.dob[4..6], &p.dob[6..]);
         for phi in [p.last, p.first, p.member, p.dob, dob_iso.as_str()] {
@@ -448,7 +517,9 @@ fn sqlite_dump(path: &Path) -> String {
                     ValueRef::Null => "NULL".to_string(),
                     ValueRef::Integer(n) => n.to_string(),
                     ValueRef::Real(f) => f.to_string(),
-                    ValueRef::Text(t) | ValueRef::Blob(t) => String::from_utf8_lossy(t).into_owned(),
+                    ValueRef::Text(t) | ValueRef::Blob(t) => {
+                        String::from_utf8_lossy(t).into_owned()
+                    }
                 };
                 out.push_str(&v);
                 out.push('|');
@@ -554,7 +625,9 @@ fn a_reused_interchange_control_number_gets_ta1_025() {
     // Other claims, the same sender and ISA13: not the same file, so not a re-run.
     let reused = interchange(101, &[claim(VOID, "LATER", traction_visit(&day(4, 1)))]);
     let second = scrub(dir.path(), "second", &reused, Some(&store));
-    let ta1 = second.output("ta1").expect("a TA1 for the rejected interchange");
+    let ta1 = second
+        .output("ta1")
+        .expect("a TA1 for the rejected interchange");
     assert!(ta1.contains("TA1*000000101*261127*0100*R*025~"), "{ta1}");
     assert!(second.output("corrected.837").is_none(), "nothing goes on");
     // Acknowledgment control numbers come from the history: the first input's 277CA and 999
@@ -571,7 +644,10 @@ fn forget_removes_old_lines_and_export_holds_hashed_keys_only() {
     scrub(dir.path(), "night1", &night1(), Some(&store));
     let export = history_cmd(&store, &["export"]);
     let mut lines = export.lines();
-    assert!(lines.next().unwrap().starts_with("patient_key,payer,profile,service_date"));
+    assert!(lines
+        .next()
+        .unwrap()
+        .starts_with("patient_key,payer,profile,service_date"));
     let rows: Vec<&str> = lines.collect();
     assert_eq!(rows.len(), 2 + 12 + 39 + 2, "every line of the 21 claims");
     for row in &rows {
@@ -583,7 +659,10 @@ fn forget_removes_old_lines_and_export_holds_hashed_keys_only() {
     let forgot = history_cmd(&store, &["forget", "--before", "2026-02-01"]);
     assert!(forgot.contains("forgot 39 lines"), "{forgot}");
     let stats = history_cmd(&store, &["stats"]);
-    assert!(stats.contains("lines: 16") && stats.contains("2026-03-02 to 2026-03-07"), "{stats}");
+    assert!(
+        stats.contains("lines: 16") && stats.contains("2026-03-02 to 2026-03-07"),
+        "{stats}"
+    );
 }
 
 #[test]
@@ -597,7 +676,13 @@ fn a_newer_schema_and_another_key_are_refused() {
     };
     let output = Command::cargo_bin("scrub837")
         .unwrap()
-        .args(["history", "stats", "--history", &other.location, "--history-key"])
+        .args([
+            "history",
+            "stats",
+            "--history",
+            &other.location,
+            "--history-key",
+        ])
         .arg(&other.key)
         .env_remove("SCRUB837_HISTORY_KEY")
         .output()
@@ -605,26 +690,38 @@ fn a_newer_schema_and_another_key_are_refused() {
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("written with another key"));
     let conn = rusqlite::Connection::open(&store.location).unwrap();
-    conn.execute("UPDATE scrub837_meta SET value = '99' WHERE name = 'schema_version'", [])
-        .unwrap();
+    conn.execute(
+        "UPDATE scrub837_meta SET value = '99' WHERE name = 'schema_version'",
+        [],
+    )
+    .unwrap();
     drop(conn);
     let output = Command::cargo_bin("scrub837")
         .unwrap()
-        .args(["history", "stats", "--history", &store.location, "--history-key"])
+        .args([
+            "history",
+            "stats",
+            "--history",
+            &store.location,
+            "--history-key",
+        ])
         .arg(&store.key)
         .env_remove("SCRUB837_HISTORY_KEY")
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("schema version 99, newer than this scrub837 knows (1)"), "{stderr}");
+    assert!(
+        stderr.contains("schema version 99, newer than this scrub837 knows (1)"),
+        "{stderr}"
+    );
 }
 
 /// Three scrubs at once sharing `store`, two of them of the same bytes: both inputs are
 /// recorded once, the copy not at all.
 fn three_scrubs_at_once(dir: &Path, store: &Store) {
     // Create the key and schema first, as a nightly setup would.
-    history_cmd(&store, &["stats"]);
+    history_cmd(store, &["stats"]);
     // b: three PT lines of a patient of a, on another day (no finding either way).
     let b = interchange(201, &[claim(KX, "B-KX", pt_visit(&day(6, 1)))]);
     let files = [("a", night1()), ("b", b), ("c", night1())];
@@ -656,7 +753,7 @@ fn three_scrubs_at_once(dir: &Path, store: &Store) {
     }
     // a and c have the same bytes: whichever commits second records nothing.
     assert_eq!((recorded, already), (2, 1));
-    let stats = history_cmd(&store, &["stats"]);
+    let stats = history_cmd(store, &["stats"]);
     assert!(stats.contains("input files: 2"), "{stats}");
     assert!(stats.contains(&format!("lines: {}", 55 + 3)), "{stats}");
 }
@@ -697,7 +794,9 @@ impl Spawn for StdCommand {
 /// Writes a generated file with `scrub837 generate`.
 fn generate(path: &Path, claims: u64, patients: Option<u64>) {
     let mut cmd = Command::cargo_bin("scrub837").unwrap();
-    cmd.args(["generate", "--claims", &claims.to_string()]).arg("--out").arg(path);
+    cmd.args(["generate", "--claims", &claims.to_string()])
+        .arg("--out")
+        .arg(path);
     if let Some(p) = patients {
         cmd.args(["--patients", &p.to_string()]);
     }
@@ -735,16 +834,27 @@ fn kill_9_during_a_scrub_with_history_then_a_rerun_equals_one_clean_run() {
     };
     let (clean, killed) = (store_of("clean"), store_of("killed"));
     for store in [&clean, &killed] {
-        let done = scrub_child(&night, &dir.join("out-night"), store).output().unwrap();
+        let done = scrub_child(&night, &dir.join("out-night"), store)
+            .output()
+            .unwrap();
         assert_ne!(done.status.code(), Some(2));
     }
-    let done = scrub_child(&big, &dir.join("out-clean"), &clean).output().unwrap();
-    assert_ne!(done.status.code(), Some(2), "{}", String::from_utf8_lossy(&done.stderr));
+    let done = scrub_child(&big, &dir.join("out-clean"), &clean)
+        .output()
+        .unwrap();
+    assert_ne!(
+        done.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&done.stderr)
+    );
     let clean_export = export_without_runs(&clean);
     let before = export_without_runs(&killed);
     assert_ne!(clean_export, before);
     let mut kills = 0;
-    for delay_ms in [30, 100, 250, 400, 600, 800, 1000, 1300, 1600, 2000, 2500, 3200] {
+    for delay_ms in [
+        30, 100, 250, 400, 600, 800, 1000, 1300, 1600, 2000, 2500, 3200,
+    ] {
         let mut child = scrub_child(&big, &dir.join("out-killed"), &killed)
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
@@ -764,14 +874,26 @@ fn kill_9_during_a_scrub_with_history_then_a_rerun_equals_one_clean_run() {
         }
         kills += 1;
     }
-    assert!(kills >= 3, "only {kills} kills landed before the scrub finished");
-    let rerun = scrub_child(&big, &dir.join("out-killed"), &killed).output().unwrap();
-    assert_ne!(rerun.status.code(), Some(2), "{}", String::from_utf8_lossy(&rerun.stderr));
+    assert!(
+        kills >= 3,
+        "only {kills} kills landed before the scrub finished"
+    );
+    let rerun = scrub_child(&big, &dir.join("out-killed"), &killed)
+        .output()
+        .unwrap();
+    assert_ne!(
+        rerun.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&rerun.stderr)
+    );
     assert_eq!(export_without_runs(&killed), clean_export);
     let stats = |s: &Store| {
         history_cmd(s, &["stats"])
             .lines()
-            .filter(|l| l.starts_with("input files") || l.starts_with("claims") || l.starts_with("lines"))
+            .filter(|l| {
+                l.starts_with("input files") || l.starts_with("claims") || l.starts_with("lines")
+            })
             .collect::<Vec<_>>()
             .join("\n")
     };
@@ -818,9 +940,21 @@ fn a_million_line_history_costs_at_most_thirty_percent() {
                         "%Y%m%d",
                     )
                     .ok();
-                    secret.patient_fields("SYNPAYER", &format!("SYN{p:09}"), "SYNTHETIC", &format!("PATIENT{}", p % 997), dob)
+                    secret.patient_fields(
+                        "SYNPAYER",
+                        &format!("SYN{p:09}"),
+                        "SYNTHETIC",
+                        &format!("PATIENT{}", p % 997),
+                        dob,
+                    )
                 } else {
-                    secret.patient_fields("SYNPAYER", &format!("OTHER{n:09}"), "OTHER", "PERSON", None)
+                    secret.patient_fields(
+                        "SYNPAYER",
+                        &format!("OTHER{n:09}"),
+                        "OTHER",
+                        "PERSON",
+                        None,
+                    )
                 };
                 let date = chrono::NaiveDate::from_ymd_opt(2025, 12, 1 + (n % 28) as u32).unwrap();
                 let lines = (0..(2 + n % 2) as usize)
@@ -829,7 +963,10 @@ fn a_million_line_history_costs_at_most_thirty_percent() {
                         date,
                         code: ["97110", "97112", "97530"][l].to_string(),
                         modifiers: vec!["GP".to_string()],
-                        units: scrub837::model::Decimal { mantissa: 1, scale: 0 },
+                        units: scrub837::model::Decimal {
+                            mantissa: 1,
+                            scale: 0,
+                        },
                         charge: scrub837::model::Cents(4500),
                         fee: Some(scrub837::model::Cents(2906)),
                     })
@@ -878,8 +1015,17 @@ fn a_million_line_history_costs_at_most_thirty_percent() {
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert_ne!(output.status.code(), Some(2), "{stderr}");
         if with_history {
-            assert!(stderr.contains("earlier lines of its patients read"), "{stderr}");
-            eprintln!("{}", stderr.lines().find(|l| l.starts_with("history:")).unwrap_or(""));
+            assert!(
+                stderr.contains("earlier lines of its patients read"),
+                "{stderr}"
+            );
+            eprintln!(
+                "{}",
+                stderr
+                    .lines()
+                    .find(|l| l.starts_with("history:"))
+                    .unwrap_or("")
+            );
         }
         seconds
     };
@@ -893,5 +1039,8 @@ fn a_million_line_history_costs_at_most_thirty_percent() {
     eprintln!(
         "100,000-claim scrub: {plain:.2} s without history, {with:.2} s with a 1,000,000-line history ({ratio:.2}x)"
     );
-    assert!(ratio <= 1.3, "{with:.2} s with history against {plain:.2} s without ({ratio:.2}x)");
+    assert!(
+        ratio <= 1.3,
+        "{with:.2} s with history against {plain:.2} s without ({ratio:.2}x)"
+    );
 }

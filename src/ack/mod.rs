@@ -399,7 +399,11 @@ impl Acknowledgments {
     /// TA1 note code, such as `025` for a duplicate control number found in the history):
     /// its TA1 says `R`, and none of its claims goes on.
     pub fn reject_interchange(&mut self, ordinal: u64, problem: Diagnostic) {
-        if let Some(ic) = self.interchanges.iter_mut().find(|ic| ic.ordinal == ordinal) {
+        if let Some(ic) = self
+            .interchanges
+            .iter_mut()
+            .find(|ic| ic.ordinal == ordinal)
+        {
             ic.problems.push(problem);
             self.rejections.interchanges.insert(ordinal);
         }

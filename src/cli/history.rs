@@ -106,7 +106,9 @@ pub fn history_command(args: HistoryArgs) -> i32 {
     let mut history = match history {
         Ok(Some(h)) => h,
         Ok(None) => {
-            eprintln!("error: no history: give --history PATH_OR_URL or set history in the configuration");
+            eprintln!(
+                "error: no history: give --history PATH_OR_URL or set history in the configuration"
+            );
             return EXIT_UNREADABLE;
         }
         Err(e) => {
@@ -136,10 +138,7 @@ pub fn history_command(args: HistoryArgs) -> i32 {
     }
 }
 
-fn export(
-    history: &mut History,
-    out: Option<PathBuf>,
-) -> Result<(), crate::history::HistoryError> {
+fn export(history: &mut History, out: Option<PathBuf>) -> Result<(), crate::history::HistoryError> {
     let lines = match out {
         Some(path) => {
             let mut file = BufWriter::new(std::fs::File::create(&path)?);

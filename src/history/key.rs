@@ -55,9 +55,15 @@ pub enum KeySource {
 impl Secret {
     /// The secret from `explicit` (a key file), else [`KEY_ENV`] when set, else the key file
     /// `default_file` (created with a fresh secret when missing).
-    pub fn load(explicit: Option<&Path>, default_file: &Path) -> Result<(Secret, KeySource), HistoryError> {
+    pub fn load(
+        explicit: Option<&Path>,
+        default_file: &Path,
+    ) -> Result<(Secret, KeySource), HistoryError> {
         if let Some(path) = explicit {
-            return Ok((Secret::from_file(path)?, KeySource::File(path.to_path_buf())));
+            return Ok((
+                Secret::from_file(path)?,
+                KeySource::File(path.to_path_buf()),
+            ));
         }
         if let Some(value) = std::env::var_os(KEY_ENV).filter(|v| !v.is_empty()) {
             let text = value.to_string_lossy();
@@ -85,7 +91,9 @@ impl Secret {
                 file.read_to_string(&mut text)
                     .map_err(|e| HistoryError::Key(format!("{shown}: cannot read: {e}")))?;
                 Secret::from_hex(text.trim()).ok_or_else(|| {
-                    HistoryError::Key(format!("{shown}: not a history key (64 hexadecimal digits)"))
+                    HistoryError::Key(format!(
+                        "{shown}: not a history key (64 hexadecimal digits)"
+                    ))
                 })
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Secret::create(path),
@@ -264,17 +272,25 @@ mod tests {
     fn patient_keys_depend_on_the_secret_and_every_field() {
         let a = Secret([1; 32]);
         let b = Secret([2; 32]);
-        let mut subscriber = Subscriber::default();
-        subscriber.payer_id = "PAYER".into();
+        let mut subscriber = Subscriber {
+            payer_id: "PAYER".into(),
+            ..Subscriber::default()
+        };
         subscriber.person.member_id = "M1".into();
-        let mut person = Person::default();
-        person.last_name = "Doe".into();
-        person.first_name = "Jan".into();
+        let mut person = Person {
+            last_name: "Doe".into(),
+            first_name: "Jan".into(),
+            ..Person::default()
+        };
         let key = a.patient(&subscriber, &person);
         assert_eq!(key.len(), 32);
         assert_ne!(key, b.patient(&subscriber, &person));
         person.last_name = "DOE".into();
-        assert_eq!(key, a.patient(&subscriber, &person), "names are upper-cased");
+        assert_eq!(
+            key,
+            a.patient(&subscriber, &person),
+            "names are upper-cased"
+        );
         person.first_name = "JANE".into();
         assert_ne!(key, a.patient(&subscriber, &person));
         assert!(!key.contains("DOE") && a.check_value() != b.check_value());

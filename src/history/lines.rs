@@ -108,9 +108,16 @@ fn line_record(result: &ClaimResult, i: usize, reference: &Reference) -> Option<
                     continue;
                 }
                 match repair.at.element {
-                    Some(1) => apply_sv101(claim, repair.at.component, &repair.new, &mut code, &mut modifiers),
+                    Some(1) => apply_sv101(
+                        claim,
+                        repair.at.component,
+                        &repair.new,
+                        &mut code,
+                        &mut modifiers,
+                    ),
                     Some(2) => {
-                        if let Some(c) = Money::parse(repair.new.as_bytes()).and_then(|m| m.cents()) {
+                        if let Some(c) = Money::parse(repair.new.as_bytes()).and_then(|m| m.cents())
+                        {
                             charge = c;
                         }
                     }

@@ -95,7 +95,11 @@ impl HistoryOptions {
             (Some(scheme), Some(at)) if at > scheme => {
                 let creds = &self.location[scheme + 3..at];
                 let user = creds.split(':').next().unwrap_or("");
-                format!("{}{user}@{}", &self.location[..scheme + 3], &self.location[at + 1..])
+                format!(
+                    "{}{user}@{}",
+                    &self.location[..scheme + 3],
+                    &self.location[at + 1..]
+                )
             }
             _ => self.location.clone(),
         }
@@ -310,11 +314,7 @@ impl History {
         check_key(&mut db, &secret, &source)?;
         let mut salt = [0u8; 4];
         key::random_bytes(&mut salt)?;
-        let run = format!(
-            "{}-{}",
-            started.format("%Y%m%dT%H%M%SZ"),
-            key::hex(&salt)
-        );
+        let run = format!("{}-{}", started.format("%Y%m%dT%H%M%SZ"), key::hex(&salt));
         Ok(History {
             db,
             secret,
@@ -371,7 +371,10 @@ impl History {
             // Files recorded before are left out below (any number of them).
             params.push(0.into());
             params.extend(chunk.iter().map(|h| Value::from(*h)));
-            for row in self.db.query(&sql::lines_of_patients(chunk.len()), &params)? {
+            for row in self
+                .db
+                .query(&sql::lines_of_patients(chunk.len()), &params)?
+            {
                 rows.push(SeedRow::read(&row)?);
             }
         }
@@ -512,7 +515,9 @@ impl History {
             for claim in &input.claims {
                 if let Some(target) = claim.cancels() {
                     pending.retain(|(c, _)| {
-                        !(c.payer == claim.payer && c.patient == claim.patient && c.claim_id == target)
+                        !(c.payer == claim.payer
+                            && c.patient == claim.patient
+                            && c.claim_id == target)
                     });
                     db.execute(
                         sql::DELETE_CLAIM_LINES,
@@ -699,19 +704,22 @@ fn migrate(db: &mut Db) -> Result<(), HistoryError> {
 /// Records the key's check value on first use; refuses another key after that.
 fn check_key(db: &mut Db, secret: &Secret, source: &KeySource) -> Result<(), HistoryError> {
     let value = secret.check_value();
-    db.write(|db| {
-        match db.query(sql::META_GET, &["key_check".into()])?.first() {
+    db.write(
+        |db| match db.query(sql::META_GET, &["key_check".into()])?.first() {
             Some(row) if row.text(0)? == value => Ok(()),
             Some(_) => Err(HistoryError::WrongKey(match source {
                 KeySource::File(path) => path.display().to_string(),
                 KeySource::Env => KEY_ENV.to_string(),
             })),
             None => {
-                db.execute(sql::META_INSERT, &["key_check".into(), value.as_str().into()])?;
+                db.execute(
+                    sql::META_INSERT,
+                    &["key_check".into(), value.as_str().into()],
+                )?;
                 Ok(())
             }
-        }
-    })
+        },
+    )
 }
 
 fn file_by_hash(db: &mut Db, sha256: &str) -> Result<Option<RecordedFile>, HistoryError> {
@@ -856,7 +864,10 @@ mod tests {
             patient: patient.into(),
             payer: "PAYER".into(),
             profile: "medicare".into(),
-            lines: vec![line("97012", NaiveDate::from_ymd_opt(2026, 3, 2).expect("date"))],
+            lines: vec![line(
+                "97012",
+                NaiveDate::from_ymd_opt(2026, 3, 2).expect("date"),
+            )],
         }
     }
 
@@ -887,7 +898,10 @@ mod tests {
         let first = input("a", vec![claim("C1", "1", None, &patient)]);
         assert!(matches!(
             history.record(&first).expect("records"),
-            RecordOutcome::Recorded { claims: 1, lines: 1 }
+            RecordOutcome::Recorded {
+                claims: 1,
+                lines: 1
+            }
         ));
         assert!(matches!(
             history.record(&first).expect("records"),

@@ -12,7 +12,7 @@ use super::HistoryError;
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(300);
 
 /// The PostgreSQL advisory lock key every writer takes (one writer at a time, like SQLite).
-const PG_WRITE_LOCK: i64 = 0x5343_5242_3833_37; // "SCRB837"
+const PG_WRITE_LOCK: i64 = 0x0053_4352_4238_3337; // "SCRB837"
 
 /// A statement parameter or a value read back.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -271,7 +271,8 @@ impl Db {
             Backend::Sqlite => self.batch("BEGIN IMMEDIATE")?,
             Backend::Postgres => {
                 self.batch("BEGIN ISOLATION LEVEL READ COMMITTED")?;
-                if let Err(e) = self.execute("SELECT pg_advisory_xact_lock(?1)", &[PG_WRITE_LOCK.into()])
+                if let Err(e) =
+                    self.execute("SELECT pg_advisory_xact_lock(?1)", &[PG_WRITE_LOCK.into()])
                 {
                     let _ = self.batch("ROLLBACK");
                     return Err(e);

@@ -782,18 +782,26 @@ impl CheckRun {
         // `--history`: the run's patients, and the inputs recorded before (left out).
         let history = engine.history_shared();
         let patients = history.map(|h| {
-            let secret = h.lock().unwrap_or_else(PoisonError::into_inner).secret().clone();
+            let secret = h
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .secret()
+                .clone();
             Mutex::new(crate::history::RunPatients::new(secret))
         });
         let recorded = Mutex::new(Vec::new());
         inputs.par_iter().enumerate().for_each(|(position, input)| {
-            let with = history.zip(patients.as_ref()).map(|(h, p)| (h, p, &recorded));
+            let with = history
+                .zip(patients.as_ref())
+                .map(|(h, p)| (h, p, &recorded));
             let read = read_for_check(&input.file, position, &index, close, with);
             *input.read.lock().unwrap_or_else(PoisonError::into_inner) = Some(read);
         });
         let mut index = index.into_inner().unwrap_or_else(PoisonError::into_inner);
         if let (Some(h), Some(p)) = (history, &patients) {
-            let recorded = recorded.into_inner().unwrap_or_else(PoisonError::into_inner);
+            let recorded = recorded
+                .into_inner()
+                .unwrap_or_else(PoisonError::into_inner);
             crate::pipeline::seed_from_history(h, p, &recorded, &mut index).map_err(|source| {
                 let location = h.lock().unwrap_or_else(PoisonError::into_inner).shown();
                 CheckError::History { location, source }
@@ -979,7 +987,10 @@ fn read_for_check(
             },
         })?;
         if let Some(file) = known.recorded {
-            recorded.lock().unwrap_or_else(PoisonError::into_inner).push(file.id);
+            recorded
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push(file.id);
         }
     }
     let patients = history.map(|(_, p, _)| p);
@@ -987,10 +998,11 @@ fn read_for_check(
         file: name.clone(),
         source,
     })?;
-    crate::pipeline::first_pass_noting(pass, FirstPassFor::Check, index, position, patients).map_err(|e| match e {
-        FirstPassError::Read(source) => CheckError::Read { file: name, source },
-        FirstPassError::Index(source) => CheckError::Index { file: name, source },
-    })?;
+    crate::pipeline::first_pass_noting(pass, FirstPassFor::Check, index, position, patients)
+        .map_err(|e| match e {
+            FirstPassError::Read(source) => CheckError::Read { file: name, source },
+            FirstPassError::Index(source) => CheckError::Index { file: name, source },
+        })?;
     Ok(input.park(close))
 }
 

@@ -12,10 +12,10 @@
 //! spooled once to an unnamed temporary file (in `TMPDIR`) and read from there.
 
 use crate::history::{History, HistoryError, HistoryOptions};
-use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
 use std::path::PathBuf;
+use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use rayon::prelude::*;
 

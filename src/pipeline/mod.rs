@@ -23,14 +23,14 @@ use rayon::prelude::*;
 
 use crate::ack::{AckBuilder, Acknowledgments};
 use crate::diag::Diagnostic;
+use crate::history::{History, HistoryError, RecordedFile, RunPatients};
 use crate::model::RawClaim;
-use crate::pipeline::check::{Input, InputError};
 use crate::pipeline::check::{
     add_index_facts, raw_element_problems, FreshLevels, LevelTracker, BATCH,
 };
+use crate::pipeline::check::{Input, InputError};
 use crate::read::{ClaimReader, Event};
 use crate::reference::EditionsUsed;
-use crate::history::{History, HistoryError, RecordedFile, RunPatients};
 use crate::rules::PatientIndex;
 use crate::x12::ReadError;
 

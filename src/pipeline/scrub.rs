@@ -35,21 +35,21 @@ use serde::Serialize;
 use serde_json::json;
 
 use crate::ack::Rejections;
+use crate::ack::{Acknowledgments, InterchangeAck};
 use crate::diag::{Diagnostic, Kind, Location};
 use crate::history::{
     claim_record, ClaimRecord, History, HistoryError, InputRecord, RecordOutcome, RunPatients,
     Secret,
 };
-use crate::pipeline::{InputHistoryError, InputInHistory};
-use crate::reference::Reference;
-use crate::ack::{Acknowledgments, InterchangeAck};
 use crate::model::Cents;
 use crate::pipeline::batch::{NoProgress, Progress};
 use crate::pipeline::check::{CheckError, CheckOptions, Checked, Engine, SecondPass};
 use crate::pipeline::check::{Input, InputError, ParkedInput};
 use crate::pipeline::{first_pass_noting, FirstPassError, FirstPassFor};
+use crate::pipeline::{InputHistoryError, InputInHistory};
 use crate::read::{Summary, UncheckedClaims};
 use crate::reference::EditionsUsed;
+use crate::reference::Reference;
 use crate::rules::ClaimResult;
 use crate::rules::PatientIndex;
 use crate::rules::{Disposition, Rule};
@@ -543,15 +543,15 @@ impl Scrubber {
             source,
         })?;
         let known = match &self.history {
-            Some(history) => Some(crate::pipeline::input_in_history(history, &mut source).map_err(
-                |e| match e {
+            Some(history) => Some(
+                crate::pipeline::input_in_history(history, &mut source).map_err(|e| match e {
                     InputHistoryError::Input(source) => ScrubError::Input {
                         file: shown.clone(),
                         source,
                     },
                     InputHistoryError::History(source) => self.history_error(&shown, source),
-                },
-            )?),
+                })?,
+            ),
             None => None,
         };
         let pass = source.pass().map_err(|source| ScrubError::Input {
@@ -559,8 +559,8 @@ impl Scrubber {
             source,
         })?;
         let patients = self.patients.as_ref();
-        let read = first_pass_noting(pass, FirstPassFor::Scrub, index, position, patients).map_err(
-            |e| match e {
+        let read = first_pass_noting(pass, FirstPassFor::Scrub, index, position, patients)
+            .map_err(|e| match e {
                 FirstPassError::Read(source) => ScrubError::Read {
                     file: shown.clone(),
                     source,
@@ -569,8 +569,7 @@ impl Scrubber {
                     file: shown.clone(),
                     source,
                 },
-            },
-        )?;
+            })?;
         let mut acks = read.acks.unwrap_or_default();
         if let (Some(history), Some(k)) = (&self.history, &known) {
             let mut history = history.lock().unwrap_or_else(PoisonError::into_inner);
@@ -598,7 +597,11 @@ impl Scrubber {
     pub fn take_controls(&mut self, read: &ReadInput) -> Controls {
         if let (Some(history), None) = (&self.history, self.options.first_control) {
             // From the history, shared by every scrub that uses it.
-            let ta1s = read.acks.interchanges.iter().filter(|ic| ic.ta1().is_some());
+            let ta1s = read
+                .acks
+                .interchanges
+                .iter()
+                .filter(|ic| ic.ta1().is_some());
             let wanted = 1
                 + u32::from(!read.acks.groups_for_999().is_empty())
                 + u32::try_from(ta1s.count()).unwrap_or(u32::MAX - 2);
@@ -659,12 +662,24 @@ impl Scrubber {
             reference_editions: &editions,
             rules: self.engine.rules(),
         };
-        if let Some(failure) = self.controls_failure.lock().unwrap_or_else(PoisonError::into_inner).clone() {
-            return Err(self.history_error(shown, HistoryError::Schema(format!("no control numbers: {failure}"))));
+        if let Some(failure) = self
+            .controls_failure
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+        {
+            return Err(self.history_error(
+                shown,
+                HistoryError::Schema(format!("no control numbers: {failure}")),
+            ));
         }
         let mut pass = RulePass::new(&run, &header, &env, controls.ack277, &acks)?;
         pass.history = self.history.as_ref().map(|h| {
-            let secret = h.lock().unwrap_or_else(PoisonError::into_inner).secret().clone();
+            let secret = h
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .secret()
+                .clone();
             (secret, self.engine.reference())
         });
         let formats = pass.formats();
@@ -749,13 +764,21 @@ impl Scrubber {
     /// Adds to the run's `index`, before its `finish`, the lines the history keeps of the
     /// run's patients (none without `--history`), leaving out inputs of `reads` recorded
     /// before.
-    pub fn seed_history(&self, index: &mut PatientIndex, reads: &[ReadInput]) -> Result<(), HistoryError> {
+    pub fn seed_history(
+        &self,
+        index: &mut PatientIndex,
+        reads: &[ReadInput],
+    ) -> Result<(), HistoryError> {
         let reads: Vec<&ReadInput> = reads.iter().collect();
         self.seed_history_of(index, &reads)
     }
 
     /// [`seed_history`](Self::seed_history) for the inputs read without error.
-    pub fn seed_history_of(&self, index: &mut PatientIndex, reads: &[&ReadInput]) -> Result<(), HistoryError> {
+    pub fn seed_history_of(
+        &self,
+        index: &mut PatientIndex,
+        reads: &[&ReadInput],
+    ) -> Result<(), HistoryError> {
         let (Some(history), Some(patients)) = (&self.history, &self.patients) else {
             return Ok(());
         };
@@ -855,7 +878,14 @@ fn reject_duplicate_interchanges(
     let interchanges: Vec<(u64, Location, (String, String), String)> = acks
         .interchanges
         .iter()
-        .map(|ic| (ic.ordinal, ic.isa_at.clone(), ic.sender.clone(), ic.control.clone()))
+        .map(|ic| {
+            (
+                ic.ordinal,
+                ic.isa_at.clone(),
+                ic.sender.clone(),
+                ic.control.clone(),
+            )
+        })
         .collect();
     for (ordinal, at, (qualifier, id), control) in interchanges {
         let Some(earlier) = history.interchange_seen((&qualifier, &id), &control, except)? else {

@@ -791,7 +791,9 @@ impl PatientIndex {
     /// [`finish`](Self::finish).
     pub fn add_earlier_claim(&mut self, provenance: Provenance) -> io::Result<u64> {
         if !matches!(self.store, Store::Building { .. }) {
-            return Err(index_error("an earlier claim is added after the index was finished"));
+            return Err(index_error(
+                "an earlier claim is added after the index was finished",
+            ));
         }
         let earlier = Arc::make_mut(&mut self.earlier);
         let ordinal = EARLIER | earlier.len() as u64;
@@ -1513,22 +1515,34 @@ mod tests {
     fn earlier_runs_claims_order_first_and_keep_their_provenance() {
         let mut index = PatientIndex::new();
         let key = PatientKey(9);
-        index.push(key, &fact(1, 0, date(2026, 3, 2), "97012")).expect("adds");
+        index
+            .push(key, &fact(1, 0, date(2026, 3, 2), "97012"))
+            .expect("adds");
         let provenance = Provenance {
             claim_id: "N1-DUP".into(),
             run: "R1".into(),
             file: "night1.837".into(),
             recorded: date(2026, 11, 27),
         };
-        let earlier = index.add_earlier_claim(provenance.clone()).expect("registers");
+        let earlier = index
+            .add_earlier_claim(provenance.clone())
+            .expect("registers");
         assert!(is_earlier(earlier) && !is_earlier(1));
-        index.push(key, &fact(earlier, 0, date(2026, 3, 2), "97012")).expect("adds");
-        index.push(key, &fact(earlier, 1, date(2026, 3, 1), "97110")).expect("adds");
+        index
+            .push(key, &fact(earlier, 0, date(2026, 3, 2), "97012"))
+            .expect("adds");
+        index
+            .push(key, &fact(earlier, 1, date(2026, 3, 1), "97110"))
+            .expect("adds");
         index.finish().expect("finishes");
         assert!(index.add_earlier_claim(provenance.clone()).is_err());
         let facts = index.facts(key).expect("reads");
         let order: Vec<(u64, usize)> = facts.all().iter().map(|f| (f.claim, f.line)).collect();
-        assert_eq!(order, [(earlier, 1), (earlier, 0), (1, 0)], "by date, earlier runs first");
+        assert_eq!(
+            order,
+            [(earlier, 1), (earlier, 0), (1, 0)],
+            "by date, earlier runs first"
+        );
         assert_eq!(facts.provenance(earlier), Some(&provenance));
         assert_eq!(facts.provenance(1), None);
         let inputs = BatchInputs::default();
@@ -1543,7 +1557,11 @@ mod tests {
         assert_eq!(facts.claim_name(&batch, 1), "claim 1 of the input");
         assert!(claim_order(earlier) < claim_order(1));
         let sorted = PatientFacts::new(facts.all().iter().rev().cloned().collect());
-        assert_eq!(sorted.all(), facts.all(), "PatientFacts::new sorts the same way");
+        assert_eq!(
+            sorted.all(),
+            facts.all(),
+            "PatientFacts::new sorts the same way"
+        );
     }
 
     #[test]

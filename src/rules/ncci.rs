@@ -79,7 +79,9 @@ impl DayCodes {
             })
             .collect();
         // Earlier runs' claims first (see `claim_order`).
-        others.sort_unstable_by_key(|((claim, line), code)| (crate::rules::index::claim_order(*claim), *line, *code));
+        others.sort_unstable_by_key(|((claim, line), code)| {
+            (crate::rules::index::claim_order(*claim), *line, *code)
+        });
         others
             .into_iter()
             .map(|((claim, _), code)| (claim, code))

@@ -421,8 +421,7 @@ fn over_threshold(
         };
         // The facts' order: earlier runs' claims first (see `claim_order`).
         let key = (date, claim_order(cx.batch.id(claim)), i);
-        let Ok(at) =
-            totals.binary_search_by(|r| (r.date, claim_order(r.claim), r.line).cmp(&key))
+        let Ok(at) = totals.binary_search_by(|r| (r.date, claim_order(r.claim), r.line).cmp(&key))
         else {
             continue;
         };
@@ -434,7 +433,9 @@ fn over_threshold(
             let total = RunningTotal {
                 total: running.total,
                 earlier: running.earlier,
-                last_earlier: running.last_earlier.map(|c| cx.patient.claim_name(&cx.batch, c)),
+                last_earlier: running
+                    .last_earlier
+                    .map(|c| cx.patient.claim_name(&cx.batch, c)),
             };
             found.push((date, i, total, threshold));
         }

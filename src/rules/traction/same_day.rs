@@ -4,8 +4,8 @@
 use chrono::NaiveDate;
 
 use super::common::{
-    code, code_at, earlier_suffix, first_per_date, has_any, line_note, live, sv101_at,
-    sv101_with, Draft, APPEAL_BUNDLING, APPEAL_NECESSITY,
+    code, code_at, earlier_suffix, first_per_date, has_any, line_note, live, sv101_at, sv101_with,
+    Draft, APPEAL_BUNDLING, APPEAL_NECESSITY,
 };
 use crate::model::{Claim, ServiceLine};
 use std::sync::Arc;
