@@ -145,11 +145,12 @@ fn the_text_summary_names_the_editions() {
         .arg(&input)
         .output()
         .expect("runs");
-    let stderr = String::from_utf8_lossy(&run.stderr);
-    let line = stderr
+    // The text summary is printed first, on standard output (issue 10).
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    let line = stdout
         .lines()
         .find(|l| l.starts_with("reference editions: "))
-        .unwrap_or_else(|| panic!("no editions line in {stderr}"));
+        .unwrap_or_else(|| panic!("no editions line in {stdout}"));
     assert_eq!(
         line,
         "reference editions: ICD-10-CM FY2025; ICD-10-CM FY2026; \

@@ -7,13 +7,21 @@
 //! structure problem), 0. Files of a directory that are not X12 and inputs skipped as done
 //! are listed and do not raise the code.
 
+use std::collections::BTreeMap;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, PoisonError};
+
+use crate::cli::summary::Tally;
+use crate::cli::term::{count, Term, TermArgs};
+use crate::model::Cents;
+use crate::rules::{ClaimResult, Disposition};
+use crate::write::report_jsonl::Outcome;
 
 use crate::cli::{EXIT_CLEAN, EXIT_FINDINGS, EXIT_UNREADABLE};
 use crate::pipeline::batch::{
-    self, CheckRun, CheckSummary, Entry, NoProgress, Progress, RunOptions, RunSummary, Status,
+    self, CheckRun, CheckSummary, Entry, Progress, RunOptions, RunSummary, Status,
 };
 use crate::pipeline::check::CheckOptions;
 use crate::pipeline::scrub::ScrubOptions;
@@ -30,16 +38,26 @@ fn worst(a: i32, b: i32) -> i32 {
     a.max(b)
 }
 
-/// `scrub837 scrub FILE|DIR...`: returns the exit code.
-pub fn scrub_command(args: &[String], options: ScrubOptions, run: RunOptions) -> i32 {
+/// `scrub837 scrub FILE|DIR...`: returns the exit code. On standard error, once the run is
+/// done: the summary (with a line per input: its status, accounting and outputs, and the run
+/// total), then the findings grouped by claim, input by input, then the legend
+/// ([`super::report::print_runs`]); skipped and failed inputs are also named as they are.
+pub fn scrub_command(
+    args: &[String],
+    options: ScrubOptions,
+    run: RunOptions,
+    term: &TermArgs,
+) -> i32 {
     note_empty_directories(args);
     let out_dir = options.out_dir.clone();
+    let term = Term::for_stderr(term);
     let bar = ProgressBar::on_terminal();
-    let progress: &dyn Progress = match &bar {
-        Some(bar) => bar,
-        None => &NoProgress,
+    let watch = Watch {
+        bar: bar.as_ref(),
+        term,
+        seen: Mutex::new(Seen::default()),
     };
-    let result = batch::scrub_run(args, options, run, progress);
+    let result = batch::scrub_run(args, options, run, &watch);
     if let Some(bar) = &bar {
         bar.bar.finish_and_clear();
     }
@@ -50,23 +68,139 @@ pub fn scrub_command(args: &[String], options: ScrubOptions, run: RunOptions) ->
             return EXIT_UNREADABLE;
         }
     };
+    let mut seen = watch
+        .seen
+        .into_inner()
+        .unwrap_or_else(PoisonError::into_inner);
+    if let Some(e) = seen.failure.take() {
+        eprintln!("error: cannot spool the diagnostics (TMPDIR chooses where): {e}");
+        return EXIT_UNREADABLE;
+    }
     let shown_dir = out_dir.display().to_string();
     let mut code = EXIT_CLEAN;
     for input in &summary.inputs {
-        code = worst(code, print_scrubbed_input(input, &shown_dir));
+        code = worst(
+            code,
+            note_scrubbed_input(input, &shown_dir, &mut seen.tally),
+        );
     }
     if batch::wants_run_summary(args, run) {
-        eprintln!("{}", scrub_run_total(&summary, &out_dir));
+        seen.tally.footer(scrub_run_total(&summary, &out_dir));
     }
-    code
+    let fees = crate::reference::Reference::with_files(&[], &[]).map(|r| r.fees);
+    let Ok(fees) = fees else {
+        eprintln!("error: cannot load the fee schedule to name its years");
+        return EXIT_UNREADABLE;
+    };
+    let text = seen.tally.render("scrub", &fees, term.paint);
+    let writers: Vec<_> = seen.writers.into_values().collect();
+    match super::report::print_runs(std::io::stderr().lock(), &text, writers, term) {
+        Ok(()) => code,
+        Err(e) if crate::cli::is_closed_pipe(&e) => code,
+        Err(_) => EXIT_UNREADABLE,
+    }
 }
 
-/// Prints one input's line of a `scrub` run; returns its exit code.
-fn print_scrubbed_input(input: &batch::InputOutcome, out_dir: &str) -> i32 {
+/// What the terminal collects while a `scrub` runs: the tallies and each input's spooled
+/// diagnostics (inputs run in parallel).
+#[derive(Default)]
+struct Seen {
+    tally: Tally,
+    writers: BTreeMap<usize, super::report::Spooled>,
+    failure: Option<std::io::Error>,
+}
+
+/// The progress bar and the terminal's collector, as the run's [`Progress`].
+struct Watch<'a> {
+    bar: Option<&'a ProgressBar>,
+    term: Term,
+    seen: Mutex<Seen>,
+}
+
+impl Progress for Watch<'_> {
+    fn start(&self, inputs: u64, bytes: u64) {
+        if let Some(bar) = self.bar {
+            bar.start(inputs, bytes);
+        }
+    }
+
+    fn read(&self) {
+        if let Some(bar) = self.bar {
+            bar.read();
+        }
+    }
+
+    fn claims(&self, claims: u64, bytes: u64) {
+        if let Some(bar) = self.bar {
+            bar.claims(claims, bytes);
+        }
+    }
+
+    fn done(&self) {
+        if let Some(bar) = self.bar {
+            bar.done();
+        }
+    }
+
+    fn claim_result(&self, position: usize, input: &str, result: &ClaimResult, outcome: Outcome) {
+        let by = match outcome {
+            Outcome::Corrected | Outcome::Rejected277 => None,
+            Outcome::Rejected999 => Some("transaction set, rejected by the 999"),
+            Outcome::RejectedTa1 => Some("interchange, rejected by the TA1"),
+        };
+        let fate = match (outcome, result.disposition) {
+            (Outcome::Rejected999, _) => "rejected by the 999",
+            (Outcome::RejectedTa1, _) => "rejected by the TA1",
+            (_, Disposition::Rejected) => "rejected",
+            (_, Disposition::Repaired) => "repaired",
+            (_, Disposition::Accepted) => "accepted",
+        };
+        let mut seen = self.seen.lock().unwrap_or_else(PoisonError::into_inner);
+        seen.tally.claim(position, input, result, by);
+        if self.term.quiet || seen.failure.is_some() {
+            return;
+        }
+        let seen = &mut *seen;
+        let writer = match seen.writers.entry(position) {
+            std::collections::btree_map::Entry::Occupied(w) => w.into_mut(),
+            std::collections::btree_map::Entry::Vacant(slot) => {
+                match super::report::spooled(self.term) {
+                    Ok(w) => slot.insert(w),
+                    Err(e) => {
+                        seen.failure = Some(e);
+                        return;
+                    }
+                }
+            }
+        };
+        if let Err(e) = writer.claim(input, result, fate) {
+            seen.failure = Some(e);
+        }
+    }
+}
+
+/// Notes one input of a `scrub` run in the summary (and names a skipped or failed one on
+/// standard error at once); returns its exit code.
+fn note_scrubbed_input(input: &batch::InputOutcome, out_dir: &str, tally: &mut Tally) -> i32 {
     let reason = input.reason.as_deref().unwrap_or("");
     match (input.status, &input.report) {
         (Status::Ok | Status::RejectedClaims, Some(report)) => {
-            eprintln!("{}", super::report::scrub_file_line(report, out_dir));
+            let a = &report.accounting;
+            let rejected = a.rejected_277ca + a.rejected_999 + a.rejected_ta1;
+            // CLMs that never became claims (sets of another guide) are rejected too.
+            let seen_claims = tally.claims_of(&report.input);
+            if a.claims_in > seen_claims.0 {
+                tally.unchecked(
+                    a.claims_in - seen_claims.0,
+                    Cents(a.charges_in.0 - seen_claims.1 .0),
+                );
+            }
+            tally.problems_found(report.problems);
+            tally.file_result(
+                &input.input,
+                [rejected, a.repaired, report.problems],
+                scrub_details(report, out_dir),
+            );
             if report.is_clean() {
                 EXIT_CLEAN
             } else {
@@ -78,10 +212,16 @@ fn print_scrubbed_input(input: &batch::InputOutcome, out_dir: &str) -> i32 {
                 "skipped: {}: its outputs are complete and newer than it (--skip-done)",
                 input.input
             );
+            tally.file_status(
+                &input.input,
+                "skipped: its outputs are complete and newer than it",
+                true,
+            );
             EXIT_CLEAN
         }
         (Status::NotX12, _) => {
             eprintln!("skipped: {}: {reason}", input.input);
+            tally.file_status(&input.input, &format!("skipped: {reason}"), true);
             EXIT_CLEAN
         }
         _ => {
@@ -91,9 +231,47 @@ fn print_scrubbed_input(input: &batch::InputOutcome, out_dir: &str) -> i32 {
             } else {
                 eprintln!("error: {}: {reason}", input.input);
             }
+            tally.file_status(&input.input, "failed (the error above says why)", false);
             EXIT_UNREADABLE
         }
     }
+}
+
+/// The lines under a scrubbed input's line: its accounting, findings and outputs, speed.
+fn scrub_details(report: &crate::pipeline::scrub::FileReport, out_dir: &str) -> Vec<String> {
+    let a = &report.accounting;
+    let mb = report.summary.bytes as f64 / 1e6;
+    let seconds = report.seconds.max(1e-9);
+    let outputs = report
+        .outputs
+        .iter()
+        .filter_map(|p| p.file_name())
+        .map(|n| n.to_string_lossy().into_owned())
+        .collect::<Vec<_>>()
+        .join(", ");
+    vec![
+        format!("accounting: {}", a.describe()),
+        format!(
+            "{}, {}; outputs in {out_dir}: {outputs}",
+            count(
+                report.problems,
+                "envelope/structure/element problem",
+                "envelope/structure/element problems"
+            ),
+            count(report.findings, "finding", "findings"),
+        ),
+        format!(
+            "{:.1} MB in {:.2} s ({:.1} MB/s, {:.0} claims/s)",
+            mb,
+            seconds,
+            mb / seconds,
+            a.claims_in as f64 / seconds
+        ),
+    ]
+    .into_iter()
+    // `--history`: what was read and recorded, or that the input was recorded before.
+    .chain(report.history.clone())
+    .collect()
 }
 
 /// The closing line of a `scrub` batch.
@@ -126,6 +304,15 @@ fn scrub_run_total(summary: &RunSummary, out_dir: &Path) -> String {
     line
 }
 
+/// The files `check` writes besides its terminal output.
+#[derive(Debug, Default)]
+pub struct CheckOutputs {
+    /// The HTML report of the one input.
+    pub html: Option<PathBuf>,
+    /// The run's totals and every input's status as JSON.
+    pub summary_json: Option<PathBuf>,
+}
+
 /// `scrub837 check FILE|DIR...`: checks every input against one batch index, in input order;
 /// returns the exit code.
 pub fn check_command(
@@ -133,9 +320,10 @@ pub fn check_command(
     options: CheckOptions,
     json: bool,
     separate: bool,
-    html: Option<PathBuf>,
-    summary_json: Option<PathBuf>,
+    outputs: CheckOutputs,
+    term: &TermArgs,
 ) -> i32 {
+    let CheckOutputs { html, summary_json } = outputs;
     if html.is_some() && (args.len() != 1 || Path::new(&args[0]).is_dir()) {
         eprintln!("error: --html writes the page of one input file; name exactly one");
         return EXIT_UNREADABLE;
@@ -159,8 +347,12 @@ pub fn check_command(
         }
     }
     let inputs = run.files().count();
-    for input in 0..inputs {
-        code = worst(code, super::report::check_command(&run, input, json));
+    if json {
+        for input in 0..inputs {
+            code = worst(code, super::report::check_command(&run, input, json));
+        }
+    } else {
+        code = worst(code, super::report::text_check(&run, term));
     }
     let summary = run.summary();
     if inputs + run.skipped().len() > 1 {

@@ -38,7 +38,10 @@ pub const CHECK_SHORT: &str = "Examples:\n  scrub837 check claims.837";
 /// `check --help`.
 pub const CHECK_LONG: &str = "\
 Examples:
-  scrub837 check claims.837                       diagnostics and a summary
+  scrub837 check claims.837                       the summary, findings by claim, a legend
+  scrub837 check claims.837 -q                    the summary alone
+  scrub837 check claims.837 --color always | less -R
+                                                  colours through a pager
   scrub837 check claims.837 --profile medicare    every claim under the medicare profile
   scrub837 check claims.837 --format json | jq .  JSON Lines for programs
   scrub837 check claims.837 --config ours.toml    rule actions and payer map from a file

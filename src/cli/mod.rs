@@ -5,10 +5,13 @@
 
 pub mod batch;
 pub mod config;
+pub mod findings;
 pub mod help;
 pub mod history;
 pub mod report;
 pub mod show;
+pub mod summary;
+pub mod term;
 pub mod tools;
 
 use std::fs::File;
@@ -69,8 +72,9 @@ pub enum Command {
         #[arg(long)]
         show_phi: bool,
     },
-    /// Check every claim against the rule catalog: findings as diagnostics (or JSON Lines) on
-    /// standard output, a summary on standard error. Exit 0 when every claim is accepted with
+    /// Check every claim against the rule catalog: on standard output a summary first, then the
+    /// findings grouped by claim and a legend of advice (or JSON Lines with `--format json`,
+    /// the summary then on standard error). Exit 0 when every claim is accepted with
     /// nothing to repair, 1 when anything is repaired or rejected, 2 when the input cannot be
     /// read. Several inputs are one batch (cross-claim rules see them all, in input order);
     /// the exit code is the worst of them (2, then 1, then 0), with a run total at the end.
@@ -98,6 +102,9 @@ pub enum Command {
         /// same-day pairs) see only the claims of the input itself, not the whole run.
         #[arg(long)]
         separate_inputs: bool,
+        /// Colour, quiet, verbose, PHI.
+        #[command(flatten)]
+        term: term::TermArgs,
     },
     /// Check every claim and write, for each input NAME.ext (NAME = stdin for `-`), into the
     /// output directory: NAME.277 (277CA), NAME.999, NAME.ta1 (only when an interchange is
@@ -170,6 +177,9 @@ pub enum Command {
         /// files of unrelated submitters scrubbed together).
         #[arg(long)]
         separate_inputs: bool,
+        /// Colour, quiet, verbose, PHI.
+        #[command(flatten)]
+        term: term::TermArgs,
     },
     /// List every rule: id, action per profile, one-line summary; with `--config`, only what
     /// that configuration changes.
@@ -443,10 +453,12 @@ pub fn run(args: Args) -> i32 {
             html,
             summary_json,
             separate_inputs,
+            term,
         } => {
             let options = rules.into_check_options();
             let json = format == Format::Json;
-            batch::check_command(&files, options, json, separate_inputs, html, summary_json)
+            let outputs = batch::CheckOutputs { html, summary_json };
+            batch::check_command(&files, options, json, separate_inputs, outputs, &term)
         }
         Command::Scrub {
             files,
@@ -463,6 +475,7 @@ pub fn run(args: Args) -> i32 {
             ack_time,
             skip_done,
             separate_inputs,
+            term,
         } => {
             let options = crate::pipeline::scrub::ScrubOptions {
                 check: rules.into_check_options(),
@@ -483,7 +496,7 @@ pub fn run(args: Args) -> i32 {
                 skip_done,
                 separate: separate_inputs,
             };
-            batch::scrub_command(&files, options, run)
+            batch::scrub_command(&files, options, run, &term)
         }
         Command::Rules { config: None } => crate::cli::report::rules_command(),
         Command::Rules {
@@ -589,9 +602,11 @@ pub fn render_problem(file: &str, p: &Diagnostic) -> String {
     } else {
         "warning"
     };
+    // `FILE:LINE:` as editors read it: the line, not the segment number (which the note gives).
+    let place = if at.line > 0 { at.line } else { at.segment };
     let mut text = format!(
-        "{file}:{}: {level}[{}]: {}\n  = note: segment {} ({}), byte {}, line {}",
-        at.segment, p.rule, p, at.segment, at.segment_id, at.byte, at.line
+        "{file}:{place}: {level}[{}]: {}\n  = note: segment {} ({}), byte {}, line {}",
+        p.rule, p, at.segment, at.segment_id, at.byte, at.line
     );
     if at.set_segment > 0 {
         text.push_str(&format!(

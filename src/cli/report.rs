@@ -1,11 +1,14 @@
 //! What `check`, `rules` and `explain` print: diagnostics a person reads, JSON Lines for
 //! programs, and the closing summary. No patient names or member ids are ever printed.
 
-use std::io::{self, BufWriter, Write};
+use std::io::{self, BufWriter, Seek, SeekFrom, Write};
 
 use serde_json::json;
 
-use crate::cli::{render_problem, EXIT_CLEAN, EXIT_FINDINGS, EXIT_UNREADABLE};
+use crate::cli::findings::FindingsWriter;
+use crate::cli::summary::Tally;
+use crate::cli::term::{Term, TermArgs};
+use crate::cli::{EXIT_CLEAN, EXIT_FINDINGS, EXIT_UNREADABLE};
 use crate::diag::{Repair, RepairKind};
 use crate::model::{Cents, Claim};
 use crate::pipeline::batch::CheckRun;
@@ -13,7 +16,7 @@ use crate::pipeline::check::{CheckOptions, Checked, Engine};
 use crate::reference::EditionsUsed;
 use crate::rules::registry::Declaration;
 use crate::rules::ClaimResult;
-use crate::rules::{Action, Disposition, Finding, Registry};
+use crate::rules::{Disposition, Finding, Registry};
 use crate::write::report_jsonl::{is_about_a_person, PHI_HIDDEN};
 
 /// Totals of a check run.
@@ -43,8 +46,130 @@ impl Totals {
     }
 }
 
-/// `scrub837 check` of input number `input` of `run`: returns its exit code.
+/// `scrub837 check` of input number `input` of `run` as JSON Lines: returns its exit code.
 pub fn check_command(run: &CheckRun, input: usize, json: bool) -> i32 {
+    debug_assert!(
+        json,
+        "text output goes through text_check, for the whole run"
+    );
+    json_check(run, input)
+}
+
+/// `check` for a person, on standard output, over every input of `run`: the summary first
+/// (one `FILE:` line per input), then the diagnostics grouped by claim (spooled to a
+/// temporary file meanwhile, so memory stays small), then the legend. Returns the exit code
+/// of the worst input.
+pub fn text_check(run: &CheckRun, term: &TermArgs) -> i32 {
+    let term = Term::for_stdout(term);
+    let engine = run.engine();
+    let mut writer = match spooled(term) {
+        Ok(w) => w,
+        Err(e) => {
+            eprintln!("error: cannot create a temporary file (TMPDIR chooses where): {e}");
+            return EXIT_UNREADABLE;
+        }
+    };
+    let mut tally = Tally::default();
+    let mut editions = EditionsUsed::default();
+    let mut code = EXIT_CLEAN;
+    let files: Vec<String> = run.files().map(str::to_string).collect();
+    for (input, file) in files.iter().enumerate() {
+        let name = if file == "-" {
+            "<stdin>"
+        } else {
+            file.as_str()
+        };
+        let before = (tally.rejected(), tally.repaired(), tally.problems());
+        let result = run.check(input, |checked| {
+            match checked {
+                Checked::Claim(result) => {
+                    let fate = match result.disposition {
+                        Disposition::Rejected => "rejected",
+                        Disposition::Repaired => "repaired",
+                        Disposition::Accepted => "accepted",
+                    };
+                    tally.claim(input, name, &result, None);
+                    editions.note_claim(&result.claim);
+                    if !term.quiet {
+                        writer.claim(name, &result, fate)?;
+                    }
+                }
+                Checked::Problem(p) => {
+                    tally.problem();
+                    if !term.quiet {
+                        writer.problem(name, &p)?;
+                    }
+                }
+                Checked::Envelope(_) => {}
+            }
+            Ok(())
+        });
+        match result {
+            Ok(_) => {
+                tally.file_done(name, Vec::new());
+                let after = (tally.rejected(), tally.repaired(), tally.problems());
+                if after != before {
+                    code = code.max(EXIT_FINDINGS);
+                }
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                tally.file_failed(name, &e.to_string());
+                code = EXIT_UNREADABLE;
+            }
+        }
+    }
+    if tally.claims() > 0 {
+        tally.editions(editions.to_line(engine.reference()));
+    }
+    let summary = tally.render("check", &engine.reference().fees, term.paint);
+    match print_runs(io::stdout().lock(), &summary, vec![writer], term) {
+        Ok(()) => code,
+        Err(e) if crate::cli::is_closed_pipe(&e) => EXIT_CLEAN,
+        Err(e) => {
+            eprintln!("error: cannot print the diagnostics: {e}");
+            EXIT_UNREADABLE
+        }
+    }
+}
+
+/// The diagnostics of one run (or one input) spooled to a temporary file.
+pub(crate) type Spooled = FindingsWriter<BufWriter<std::fs::File>>;
+
+/// Writes the summary, then the diagnostics each writer spooled, in order, then one legend
+/// for them all.
+pub(crate) fn print_runs(
+    mut out: impl Write,
+    summary: &str,
+    writers: Vec<Spooled>,
+    term: Term,
+) -> io::Result<()> {
+    out.write_all(summary.as_bytes())?;
+    let mut legend = FindingsWriter::new(io::sink(), term);
+    for writer in writers {
+        legend.absorb_legend(&writer);
+        let mut spool = writer
+            .into_inner()
+            .into_inner()
+            .map_err(|e| e.into_error())?;
+        spool.seek(SeekFrom::Start(0))?;
+        io::copy(&mut spool, &mut out)?;
+    }
+    out.write_all(legend.legend().as_bytes())?;
+    out.flush()
+}
+
+/// A writer of diagnostics into a new temporary file.
+pub(crate) fn spooled(term: Term) -> io::Result<Spooled> {
+    Ok(FindingsWriter::new(
+        BufWriter::new(tempfile::tempfile()?),
+        term,
+    ))
+}
+
+/// `check --format json`: one finding per line on standard output as it is found, then the
+/// summary record; the one-line summary on standard error.
+fn json_check(run: &CheckRun, input: usize) -> i32 {
     let engine = run.engine();
     let file = run.files().nth(input).unwrap_or_default();
     let name = if file == "-" { "<stdin>" } else { file };
@@ -63,35 +188,23 @@ pub fn check_command(run: &CheckRun, input: usize, json: bool) -> i32 {
                 editions.note_claim(&result.claim);
                 totals.problems += result.problems.len() as u64;
                 for p in &result.problems {
-                    if json {
-                        writeln!(
-                            out,
-                            "{}",
-                            json!({"type": "problem", "file": name, "claim": result.claim.ordinal, "problem": p})
-                        )?;
-                    } else {
-                        write!(out, "{}", render_problem(name, p))?;
-                    }
+                    writeln!(
+                        out,
+                        "{}",
+                        json!({"type": "problem", "file": name, "claim": result.claim.ordinal, "problem": p})
+                    )?;
                 }
                 for f in &result.findings {
-                    if json {
-                        writeln!(out, "{}", finding_json(name, &result, f))?;
-                    } else {
-                        write!(out, "{}", finding_text(name, &result, f))?;
-                    }
+                    writeln!(out, "{}", finding_json(name, &result, f))?;
                 }
             }
             Checked::Problem(p) => {
                 totals.problems += 1;
-                if json {
-                    writeln!(
-                        out,
-                        "{}",
-                        json!({"type": "problem", "file": name, "problem": p})
-                    )?;
-                } else {
-                    write!(out, "{}", render_problem(name, &p))?;
-                }
+                writeln!(
+                    out,
+                    "{}",
+                    json!({"type": "problem", "file": name, "problem": p})
+                )?;
             }
             Checked::Envelope(_) => {}
         }
@@ -118,26 +231,21 @@ pub fn check_command(run: &CheckRun, input: usize, json: bool) -> i32 {
                 summary.interchanges,
                 summary.transaction_sets
             );
-            if json {
-                let record = json!({
-                    "type": "summary",
-                    "file": name,
-                    "claims": totals.claims,
-                    "accepted": totals.accepted,
-                    "repaired": totals.repaired,
-                    "rejected": totals.rejected,
-                    "findings": totals.findings,
-                    "problems": totals.problems,
-                    "charges_cents": totals.charges.0,
-                    "money_at_stake_cents": totals.at_stake.0,
-                    "reference_editions": editions.to_json(engine.reference()),
-                });
-                let _ = writeln!(io::stdout(), "{record}");
-            }
+            let record = json!({
+                "type": "summary",
+                "file": name,
+                "claims": totals.claims,
+                "accepted": totals.accepted,
+                "repaired": totals.repaired,
+                "rejected": totals.rejected,
+                "findings": totals.findings,
+                "problems": totals.problems,
+                "charges_cents": totals.charges.0,
+                "money_at_stake_cents": totals.at_stake.0,
+                "reference_editions": editions.to_json(engine.reference()),
+            });
+            let _ = writeln!(io::stdout(), "{record}");
             eprintln!("{line}");
-            if !json && totals.claims > 0 {
-                eprintln!("{}", editions.to_line(engine.reference()));
-            }
             if totals.repaired + totals.rejected + totals.problems > 0 {
                 EXIT_FINDINGS
             } else {
@@ -149,71 +257,6 @@ pub fn check_command(run: &CheckRun, input: usize, json: bool) -> i32 {
             EXIT_UNREADABLE
         }
     }
-}
-
-fn level(action: Action) -> &'static str {
-    match action {
-        Action::Reject => "error",
-        Action::Repair => "repair",
-        Action::Warn | Action::Off => "warning",
-    }
-}
-
-/// One finding as a diagnostic, location first, then `note:` and `help:` lines.
-pub(crate) fn finding_text(file: &str, result: &ClaimResult, f: &Finding) -> String {
-    let claim = &result.claim;
-    let mut text = format!(
-        "{file}:{}: {}[{}]: {}\n",
-        f.at.segment,
-        level(f.action),
-        f.rule,
-        f.message
-    );
-    let mut text_note = format!(
-        "  = note: claim {} (#{}), profile {}",
-        claim.pcn(),
-        claim.ordinal,
-        result.profile
-    );
-    match &f.note {
-        Some(extra) => {
-            text_note.push_str("; ");
-            text_note.push_str(extra);
-        }
-        None => {
-            if let Some(n) = f
-                .line
-                .and_then(|i| claim.lines.get(i))
-                .and_then(|l| l.number.value)
-            {
-                text_note.push_str(&format!(", loop 2400 (LX {n})"));
-            }
-        }
-    }
-    text.push_str(&text_note);
-    text.push('\n');
-    if let Some(r) = &f.repair {
-        let verb = if result.disposition == Disposition::Rejected {
-            "would repair"
-        } else {
-            "repaired"
-        };
-        if is_about_a_person(claim, r.at.segment) {
-            text.push_str(&format!("  = {verb}: {PHI_HIDDEN}\n"));
-        } else {
-            text.push_str(&format!("  = {verb}: '{}' -> '{}'\n", r.old, r.new));
-        }
-    }
-    if let Some(m) = f.money_at_stake.map(Cents) {
-        text.push_str(&format!(
-            "  = note: Medicare national amount at stake ${m}\n"
-        ));
-    }
-    text.push_str(&format!("  = help: {}\n", f.help));
-    if let Some(appeal) = &f.appeal {
-        text.push_str(&format!("  = appeal: {appeal}\n"));
-    }
-    text
 }
 
 /// One finding as a `check --format json` record.
@@ -280,41 +323,6 @@ fn repair_fields(repair: &Repair) -> serde_json::Value {
         value["line"] = json!(line);
     }
     value
-}
-
-/// The summary line of one input `scrub` wrote the outputs of, into `out_dir`.
-pub(crate) fn scrub_file_line(
-    report: &crate::pipeline::scrub::FileReport,
-    out_dir: &str,
-) -> String {
-    let a = &report.accounting;
-    let mb = report.summary.bytes as f64 / 1e6;
-    let seconds = report.seconds.max(1e-9);
-    format!(
-        "summary: {}: {} claims ({} repaired); {}; {} envelope/structure/element problems, {} findings; outputs in {}: {}; {:.1} MB in {:.2} s ({:.1} MB/s, {:.0} claims/s)",
-        report.input,
-        a.claims_in,
-        a.repaired,
-        a.describe(),
-        report.problems,
-        report.findings,
-        out_dir,
-        report
-            .outputs
-            .iter()
-            .filter_map(|p| p.file_name())
-            .map(|n| n.to_string_lossy().into_owned())
-            .collect::<Vec<_>>()
-            .join(", "),
-        mb,
-        seconds,
-        mb / seconds,
-        a.claims_in as f64 / seconds,
-    ) + &report
-        .history
-        .as_ref()
-        .map(|note| format!("\n{note}"))
-        .unwrap_or_default()
 }
 
 /// `scrub837 rules`: every rule with its action per profile.

@@ -348,6 +348,17 @@ pub trait Progress: Sync {
     fn claims(&self, _claims: u64, _bytes: u64) {}
     /// An input is finished (scrubbed or failed).
     fn done(&self) {}
+    /// A claim of input number `position` (named `input`) was checked, and where it went:
+    /// for the terminal's summary and diagnostics. Inputs may run in parallel, so calls for
+    /// different inputs interleave; those of one input come in input order.
+    fn claim_result(
+        &self,
+        _position: usize,
+        _input: &str,
+        _result: &crate::rules::ClaimResult,
+        _outcome: crate::write::report_jsonl::Outcome,
+    ) {
+    }
 }
 
 /// No progress shown.

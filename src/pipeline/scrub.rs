@@ -697,8 +697,12 @@ impl Scrubber {
                 },
                 &|result| formats.format(result),
                 &mut |checked, formatted| {
-                    if let Checked::Claim(_) = checked {
+                    if let Checked::Claim(result) = checked {
                         told.claim(progress);
+                        let outcome = formatted
+                            .outcome
+                            .unwrap_or_else(|| outcome_of(&pass.rejections, result));
+                        progress.claim_result(read.position, shown, result, outcome);
                     }
                     pass.take(checked, formatted)
                 },

@@ -279,8 +279,8 @@ impl Rule for ClaimBalance {
             ),
         );
         f.note = Some(format!(
-            "{} service lines; CLM02 minus the lines is {}",
-            claim.lines.len(),
+            "{}; CLM02 minus the lines is {}",
+            super::money::plural(claim.lines.len(), "service line"),
             wide_dollars(total_wide - sum)
         ));
         out.push(f);

@@ -106,16 +106,34 @@ fn price_claim(claim: &Claim, fees: &FeeSchedule) -> Priced {
         }
         parts.push(p.says.trim_start_matches("amount at stake: ").to_string());
     }
+    // Neighbouring lines that cannot be priced for the same reason are named once.
+    parts.dedup_by(|a, b| a == b && a.starts_with("amount at stake unknown"));
     let lines = claim.lines.len();
     let cents = (known > 0).then_some(Cents(total));
     let head = match cents {
-        Some(c) if known == lines => format!("claim amount at stake ${c} ({lines} lines)"),
-        Some(c) => format!("claim amount at stake at least ${c} ({known} of {lines} lines priced)"),
+        Some(c) if known == lines => {
+            format!("claim amount at stake ${c} ({})", plural(lines, "line"))
+        }
+        Some(c) => format!(
+            "claim amount at stake at least ${c} ({known} of {} priced)",
+            plural(lines, "line")
+        ),
+        None if lines == 1 => "claim amount at stake unknown (its one line is not priced)".into(),
         None => format!("claim amount at stake unknown (none of its {lines} lines priced)"),
     };
     Priced {
         cents,
         says: format!("{head}: {}", parts.join("; ")),
+    }
+}
+
+/// `1 line`, `2 lines`: a count and its noun, with an `s` unless the count is one (for the
+/// messages and notes of rules).
+pub(crate) fn plural(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
     }
 }
 
@@ -125,5 +143,77 @@ fn bundled_years(fees: &FeeSchedule) -> String {
         (Some(a), Some(b)) if a != b => format!("years {a}-{b}"),
         (Some(a), _) => format!("year {a}"),
         _ => "no years".into(),
+    }
+}
+
+/// The years of service a finding is priced for: its line's, or every line's for a
+/// claim-level finding (as [`price`] prices them).
+pub fn service_years(finding: &Finding, claim: &Claim) -> Vec<i32> {
+    let lines: Vec<usize> = match finding.line {
+        Some(i) if i < claim.lines.len() => vec![i],
+        Some(_) => Vec::new(),
+        None => (0..claim.lines.len()).collect(),
+    };
+    let mut years: Vec<i32> = lines
+        .into_iter()
+        .filter_map(|i| line_date(claim, i))
+        .map(|d| d.year())
+        .collect();
+    years.sort_unstable();
+    years.dedup();
+    years
+}
+
+/// The fee-schedule year that prices services of `service_year`: that year when it is
+/// bundled (or imported), else the nearest earlier year (as [`price`] chooses, code by code),
+/// `None` when every schedule is later.
+pub fn schedule_year(fees: &FeeSchedule, service_year: i32) -> Option<i32> {
+    fees.years().into_iter().rev().find(|&y| y <= service_year)
+}
+
+/// One sentence naming the fee-schedule year(s) used for the years of service priced, such
+/// as `Medicare 2026 fee schedule` or `Medicare 2026 fee schedule for 2026 services; 2026
+/// for 2027 services (the nearest earlier year: 2027 is not bundled)`; imported schedules are
+/// named with their source.
+pub fn describe_schedule_years(fees: &FeeSchedule, service_years: &[i32]) -> String {
+    let mut parts = Vec::new();
+    for &year in service_years {
+        let part = match schedule_year(fees, year) {
+            Some(used) if used == year => format!("the Medicare {used} fee schedule for {year} services"),
+            Some(used) => format!(
+                "the Medicare {used} fee schedule for {year} services (the nearest earlier year: {year} is not bundled)"
+            ),
+            None => format!(
+                "no Medicare fee schedule for {year} services ({})",
+                bundled_years(fees)
+            ),
+        };
+        let imported = schedule_year(fees, year).and_then(|y| fees.imported_source(y));
+        parts.push(match imported {
+            Some(from) => format!("{part}, imported from {from}"),
+            None => part,
+        });
+    }
+    if parts.is_empty() {
+        return "no service was priced".into();
+    }
+    parts.join("; ")
+}
+
+/// Why the amount at stake of services of `service_years` can be unknown, for a summary:
+/// the years no bundled schedule covers, and the bundled years.
+pub fn describe_unpriced_years(fees: &FeeSchedule, service_years: &[i32]) -> String {
+    let uncovered: Vec<String> = service_years
+        .iter()
+        .filter(|&&y| schedule_year(fees, y).is_none())
+        .map(i32::to_string)
+        .collect();
+    let bundled = bundled_years(fees);
+    match uncovered.len() {
+        0 => format!("a code with no fee-schedule row for its year of service (bundled: {bundled})"),
+        _ => format!(
+            "services of {}, which no fee schedule covers (bundled: {bundled}), or a code with no row for its year",
+            uncovered.join(", ")
+        ),
     }
 }

@@ -300,7 +300,8 @@ impl Rule for MueUnits {
                 "{code} billed with {total} units on {date} ({scope}); the MUE allows {}",
                 mue.value
             );
-            let help = format!("bill at most {} units of {code} ({scope})", mue.value);
+            let units = super::money::plural(mue.value as usize, "unit");
+            let help = format!("bill at most {units} of {code} ({scope})");
             out.push(Finding {
                 line: Some(i),
                 note: Some(mue_note(mue, date)),

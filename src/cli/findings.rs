@@ -1,0 +1,681 @@
+//! The diagnostics part of `check` and `scrub` on the terminal: findings grouped by claim
+//! (one header per claim), each at its real line (and column when it is known), with the
+//! segment shown and the bad element marked, rustc-style; advice once per rule in a legend at
+//! the end unless `-v`.
+//!
+//! Protected health information: a segment of the subscriber or patient levels (2000B, 2010BA,
+//! 2000C, 2010CA: SBR, PAT, NM1*IL/QC, N3, N4, DMG, REF...) is shown with every value
+//! replaced by `###` (`***` where `#` separates elements), the HL and the payer's 2010BB
+//! segments excepted; in the other loops the names of any person (NM1 with NM102 `1`),
+//! addresses (N3, N4 of the claim's loops: a service location or an ambulance pick-up can be
+//! the patient's home), DMG, PAT, medical record numbers (REF*EA), free text (NTE, K3) and
+//! patient weights (CR1) are hidden the same way, and a message's copy of a hidden value too.
+//! Only `--show-phi` shows them.
+//! Repairs of such segments name no values either.
+
+use std::collections::BTreeMap;
+use std::io::{self, Write};
+
+use crate::cli::term::{dollars, Role, Term};
+use crate::diag::Diagnostic;
+use crate::model::{Cents, Claim, SegmentTable};
+use crate::rules::{Action, ClaimResult, Finding};
+use crate::write::report_jsonl::PHI_HIDDEN;
+
+/// What replaces a hidden value (`***` would melt into the usual `*` element separator).
+const HIDDEN: &str = "###";
+/// What replaces a hidden value when `#` is the element separator.
+const HIDDEN_ALT: &str = "***";
+
+/// Writes the diagnostics of one run, claim by claim, and collects the legend.
+pub struct FindingsWriter<W: Write> {
+    out: W,
+    term: Term,
+    /// The advice of each rule seen, for the legend (rule order kept by id).
+    legend: BTreeMap<&'static str, Advice>,
+    /// True when the last thing written was a header for problems outside claims.
+    in_envelope: bool,
+}
+
+/// A rule's advice, printed once.
+#[derive(Debug, Default)]
+struct Advice {
+    /// The first help text seen for the rule.
+    help: Option<String>,
+    /// True when a later finding's help differed (and was printed in place).
+    varies: bool,
+    /// The rule's appeal texts (a rule can have one per kind of finding).
+    appeals: Vec<&'static str>,
+}
+
+impl<W: Write> FindingsWriter<W> {
+    /// A writer into `out` with the terminal's options.
+    pub fn new(out: W, term: Term) -> Self {
+        FindingsWriter {
+            out,
+            term,
+            legend: BTreeMap::new(),
+            in_envelope: false,
+        }
+    }
+
+    /// The writer back, to copy what was written.
+    pub fn into_inner(self) -> W {
+        self.out
+    }
+
+    /// Writes the claim's header and diagnostics (nothing for a claim with none); `fate` says
+    /// what became of it (`rejected`, `repaired`, `rejected by the 999`...).
+    pub fn claim(&mut self, file: &str, result: &ClaimResult, fate: &str) -> io::Result<()> {
+        if result.findings.is_empty() && result.problems.is_empty() {
+            return Ok(());
+        }
+        self.in_envelope = false;
+        let claim = &result.claim;
+        let p = self.term.paint;
+        let role = match fate {
+            "accepted" => Role::Good,
+            "repaired" => Role::Repair,
+            _ => Role::Error,
+        };
+        let charge = claim
+            .total_charge
+            .cents()
+            .map(dollars)
+            .unwrap_or_else(|| format!("'{}' (not exact)", claim.total_charge.raw));
+        let before = format!(
+            "── {file}: claim #{} · PCN {} · profile {} · ",
+            claim.ordinal,
+            claim.pcn(),
+            result.profile,
+        );
+        writeln!(
+            self.out,
+            "\n{}{}{}",
+            p.paint(Role::Heading, &before),
+            p.paint(role, fate),
+            p.paint(Role::Heading, &format!(" · charges {charge} ──"))
+        )?;
+        let mut items: Vec<Item<'_>> = result
+            .problems
+            .iter()
+            .map(Item::Problem)
+            .chain(result.findings.iter().map(Item::Finding))
+            .collect();
+        items.sort_by_key(|i| i.diagnostic().at.segment);
+        for item in items {
+            let text = match item {
+                Item::Problem(d) => self.problem_text(file, Some(claim), d),
+                Item::Finding(f) => self.finding_text(file, result, f),
+            };
+            self.out.write_all(text.as_bytes())?;
+        }
+        Ok(())
+    }
+
+    /// Writes an envelope or structure problem found outside claims, under one header for
+    /// each run of them.
+    pub fn problem(&mut self, file: &str, d: &Diagnostic) -> io::Result<()> {
+        if !self.in_envelope {
+            let header = format!("── {file}: envelope and structure (outside claims) ──");
+            writeln!(
+                self.out,
+                "\n{}",
+                self.term.paint.paint(Role::Heading, &header)
+            )?;
+            self.in_envelope = true;
+        }
+        let text = self.problem_text(file, None, d);
+        self.out.write_all(text.as_bytes())
+    }
+
+    /// Takes in the legend of another writer (inputs written apart, in parallel): each rule
+    /// once, its appeals together, its help marked as varying when the two differ.
+    pub fn absorb_legend<V: Write>(&mut self, other: &FindingsWriter<V>) {
+        for (rule, theirs) in &other.legend {
+            let ours = self.legend.entry(rule).or_default();
+            match (&ours.help, &theirs.help) {
+                (None, help) => ours.help = help.clone(),
+                (Some(a), Some(b)) if a != b => ours.varies = true,
+                _ => {}
+            }
+            ours.varies |= theirs.varies;
+            for appeal in &theirs.appeals {
+                if !ours.appeals.contains(appeal) {
+                    ours.appeals.push(appeal);
+                }
+            }
+        }
+    }
+
+    /// The legend: each rule's advice once (empty with `-v`, which prints it in place).
+    pub fn legend(&self) -> String {
+        if self.term.verbose || self.legend.is_empty() {
+            return String::new();
+        }
+        let p = self.term.paint;
+        let mut text = format!(
+            "\n{}\n",
+            p.paint(
+                Role::Heading,
+                "legend: how to fix and how to appeal, once per rule (-v prints it under every finding)"
+            )
+        );
+        for (rule, advice) in &self.legend {
+            text.push_str(&format!("[{}]\n", p.paint(Role::Heading, rule)));
+            match (&advice.help, advice.varies) {
+                (Some(help), false) => text.push_str(&wrap("  help: ", help)),
+                (Some(help), true) => text.push_str(&wrap(
+                    "  help: ",
+                    &format!("{help} (for its first finding; the others show their own)"),
+                )),
+                (None, _) => {}
+            }
+            for appeal in &advice.appeals {
+                text.push_str(&wrap("  appeal: ", appeal));
+            }
+        }
+        text
+    }
+
+    /// One rule finding: location and message, the marked segment, notes, and the advice
+    /// (or its place in the legend).
+    fn finding_text(&mut self, file: &str, result: &ClaimResult, f: &Finding) -> String {
+        let claim = &result.claim;
+        let p = self.term.paint;
+        let (level, role) = match f.action {
+            Action::Reject => ("error", Role::Error),
+            Action::Repair => ("repair", Role::Repair),
+            Action::Warn | Action::Off => ("warning", Role::Warning),
+        };
+        let shown = Snippet::find(claim, f.at.segment, self.term.show_phi);
+        let mut text = heading(file, shown.as_ref(), f, level, role, p);
+        if let Some(s) = &shown {
+            text.push_str(&s.render(f.at.element, f.at.component, p));
+        }
+        let frame = format!("{}{}", indent(shown.as_ref()), p.paint(Role::Frame, "="));
+        match &f.note {
+            Some(extra) => text.push_str(&format!("{frame} note: {extra}\n")),
+            None => {
+                if let Some(n) = f
+                    .line
+                    .and_then(|i| claim.lines.get(i))
+                    .and_then(|l| l.number.value)
+                {
+                    text.push_str(&format!("{frame} note: loop 2400 (LX {n})\n"));
+                }
+            }
+        }
+        if let Some(r) = &f.repair {
+            let verb = if result.disposition == crate::rules::Disposition::Rejected {
+                "would repair"
+            } else {
+                "repaired"
+            };
+            let hidden = !self.term.show_phi
+                && Snippet::find(claim, r.at.segment, false).is_some_and(|s| s.masked);
+            if hidden {
+                text.push_str(&format!("{frame} {verb}: {PHI_HIDDEN}\n"));
+            } else {
+                text.push_str(&format!("{frame} {verb}: '{}' -> '{}'\n", r.old, r.new));
+            }
+        }
+        if let Some(m) = f.money_at_stake.map(Cents) {
+            text.push_str(&format!(
+                "{frame} Medicare amount at stake: {}\n",
+                p.paint(Role::Money, &dollars(m))
+            ));
+        }
+        self.advice(f, &frame, &mut text);
+        text
+    }
+
+    /// The help and appeal of a finding: in place with `-v`; otherwise the legend keeps each
+    /// rule's appeal and its help text, and only a help that differs from the one the legend
+    /// holds for the rule (help written with this claim's values) is printed in place.
+    fn advice(&mut self, f: &Finding, frame: &str, text: &mut String) {
+        if self.term.verbose {
+            if !f.help.is_empty() {
+                text.push_str(&format!("{frame} help: {}\n", f.help));
+            }
+            if let Some(appeal) = f.appeal {
+                text.push_str(&format!("{frame} appeal: {appeal}\n"));
+            }
+            return;
+        }
+        if f.help.is_empty() && f.appeal.is_none() {
+            return;
+        }
+        let advice = self.legend.entry(f.rule).or_default();
+        if let Some(appeal) = f.appeal.filter(|a| !advice.appeals.contains(a)) {
+            advice.appeals.push(appeal);
+        }
+        if f.help.is_empty() {
+            return;
+        }
+        match &advice.help {
+            None => advice.help = Some(f.help.to_string()),
+            Some(kept) if *kept == *f.help => {}
+            Some(_) => {
+                advice.varies = true;
+                text.push_str(&format!("{frame} help: {}\n", f.help));
+            }
+        }
+    }
+
+    /// An X12 problem (element, structure, envelope), with its segment when it is one of the
+    /// claim's.
+    fn problem_text(&self, file: &str, claim: Option<&Claim>, d: &Diagnostic) -> String {
+        let p = self.term.paint;
+        let (level, role) = if d.is_error() {
+            ("error", Role::Error)
+        } else {
+            ("warning", Role::Warning)
+        };
+        let shown = claim.and_then(|c| Snippet::find(c, d.at.segment, self.term.show_phi));
+        let mut text = heading(file, shown.as_ref(), d, level, role, p);
+        if let Some(s) = &shown {
+            text.push_str(&s.render(d.at.element, d.at.component, p));
+        }
+        let at = &d.at;
+        let mut note = format!(
+            "{}{} note: segment {} ({}), byte {}, line {}",
+            indent(shown.as_ref()),
+            p.paint(Role::Frame, "="),
+            at.segment,
+            at.segment_id,
+            at.byte,
+            at.line
+        );
+        if at.set_segment > 0 {
+            note.push_str(&format!(
+                ", segment {} of its transaction set",
+                at.set_segment
+            ));
+        }
+        if let Some(e) = at.element {
+            note.push_str(&format!(", element {e:02}"));
+        }
+        text.push_str(&note);
+        text.push('\n');
+        text
+    }
+}
+
+/// The token that replaces a hidden value in a segment whose element separator is
+/// `separator`.
+fn hidden_token(separator: u8) -> &'static str {
+    if separator == b'#' {
+        HIDDEN_ALT
+    } else {
+        HIDDEN
+    }
+}
+
+/// True for an element shown hidden.
+fn is_hidden(value: &str) -> bool {
+    value == HIDDEN || value == HIDDEN_ALT
+}
+
+/// The indentation of the `=` lines: under the snippet's gutter bar.
+fn indent(shown: Option<&Snippet>) -> String {
+    " ".repeat(shown.map_or(2, |s| s.line.to_string().len()) + 1)
+}
+
+/// A claim's problem or finding, to sort them together by position.
+enum Item<'a> {
+    Problem(&'a Diagnostic),
+    Finding(&'a Finding),
+}
+
+impl Item<'_> {
+    fn diagnostic(&self) -> &Diagnostic {
+        match self {
+            Item::Problem(d) | Item::Finding(d) => d,
+        }
+    }
+}
+
+/// `FILE:LINE[:COLUMN]: level[RULE]: message`: the real line of the segment (the reader's
+/// line count), or the segment number when the segment is not at hand.
+fn heading(
+    file: &str,
+    shown: Option<&Snippet>,
+    d: &Diagnostic,
+    level: &str,
+    role: Role,
+    p: crate::cli::term::Paint,
+) -> String {
+    let place = match shown {
+        Some(s) => match s.column_of(d.at.element, d.at.component) {
+            Some(col) => format!("{file}:{}:{col}", s.line),
+            None => format!("{file}:{}", s.line),
+        },
+        None if d.at.line > 0 => format!("{file}:{}", d.at.line),
+        None => format!("{file}: segment {}", d.at.segment),
+    };
+    let message = match shown {
+        Some(s) => s.hide_in(&d.message, d.at.element, d.bad_value.as_deref()),
+        None => d.message.to_string(),
+    };
+    format!(
+        "{}: {}: {}\n",
+        p.paint(Role::Heading, &place),
+        p.paint(role, &format!("{level}[{}]", d.rule)),
+        p.paint(Role::Heading, &message)
+    )
+}
+
+/// One segment of a claim as shown: its elements (hidden ones as `###`), where it is, and
+/// where each element starts in the input line.
+struct Snippet {
+    /// 1-based line of the segment id in the input.
+    line: u64,
+    /// 1-based column of the segment id in its line, when known: on line 1 (the byte offset
+    /// says it) or after a segment of the same claim that ends its line.
+    column: Option<u64>,
+    /// The id and elements as read.
+    real: Vec<String>,
+    /// The id and elements as shown.
+    shown: Vec<String>,
+    separators: (char, char, char),
+    /// True when any value is hidden.
+    masked: bool,
+}
+
+impl Snippet {
+    /// The segment numbered `segment` among the claim's and its levels', hidden as the PHI
+    /// rules say unless `show_phi`.
+    fn find(claim: &Claim, segment: u64, show_phi: bool) -> Option<Snippet> {
+        let source = &claim.source;
+        let tables: [(Option<&SegmentTable>, Zone); 4] = [
+            (Some(&source.segments), Zone::Claim),
+            (Some(&*source.billing), Zone::Billing),
+            (Some(&*source.subscriber), Zone::Person),
+            (source.patient.as_deref(), Zone::Person),
+        ];
+        for (table, zone) in tables {
+            let Some(table) = table else { continue };
+            let stored = table.stored();
+            let Some(i) = stored.iter().position(|s| s.position.segment == segment) else {
+                continue;
+            };
+            let seg = table.get(i);
+            let d = seg.delimiters();
+            let real: Vec<String> = seg
+                .body()
+                .split(|&b| b == d.element)
+                .map(|e| String::from_utf8_lossy(e).into_owned())
+                .collect();
+            let loop_id =
+                crate::grammar::compiled_x222().loop_id(usize::from(stored[i].loop_index));
+            let zone = match zone {
+                Zone::Person if loop_id == "2010BB" => Zone::Payer,
+                other => other,
+            };
+            let hide = hidden_elements(&real, zone);
+            let shown: Vec<String> = real
+                .iter()
+                .enumerate()
+                .map(|(k, e)| {
+                    if !show_phi && hide(k) && !e.is_empty() {
+                        hidden_token(d.element).to_string()
+                    } else {
+                        e.clone()
+                    }
+                })
+                .collect();
+            let masked = shown != real;
+            let position = seg.position();
+            let column = if position.line == 1 {
+                Some(position.byte + 1)
+            } else {
+                column_after_line_break(table, i)
+            };
+            return Some(Snippet {
+                line: position.line,
+                column,
+                real,
+                shown,
+                separators: (
+                    char::from(d.element),
+                    char::from(d.component),
+                    char::from(d.segment),
+                ),
+                masked,
+            });
+        }
+        None
+    }
+
+    /// Characters before element `element` (and component `component`) in `parts`, and the
+    /// width of what is marked; the whole segment for none.
+    fn span(&self, parts: &[String], element: Option<u8>, component: Option<u8>) -> (usize, usize) {
+        let Some(e) = element.map(usize::from).filter(|&e| e > 0) else {
+            let all: usize =
+                parts.iter().map(|p| p.chars().count()).sum::<usize>() + parts.len() - 1;
+            return (0, all.max(1));
+        };
+        let before: usize = parts.iter().take(e).map(|p| p.chars().count() + 1).sum();
+        let Some(value) = parts.get(e) else {
+            // An element past the last one written: point just after the segment.
+            return (before.saturating_sub(1) + 1, 1);
+        };
+        match component.map(usize::from).filter(|&c| c > 0) {
+            Some(c) if !is_hidden(value) => {
+                let mut offset = 0;
+                for (k, part) in value.split(self.separators.1).enumerate() {
+                    if k + 1 == c {
+                        return (before + offset, part.chars().count().max(1));
+                    }
+                    offset += part.chars().count() + 1;
+                }
+                (before + value.chars().count(), 1)
+            }
+            _ => (before, value.chars().count().max(1)),
+        }
+    }
+
+    /// `message` with the hidden values of this segment it quotes (the bad element's value,
+    /// the problem's copy of bad data) replaced by `###`.
+    fn hide_in(&self, message: &str, element: Option<u8>, bad_value: Option<&str>) -> String {
+        if !self.masked {
+            return message.to_string();
+        }
+        let bad_element = element
+            .map(usize::from)
+            .filter(|&e| self.shown.get(e).is_some_and(|v| is_hidden(v)))
+            .and_then(|e| self.real.get(e))
+            .map(String::as_str);
+        let mut text = message.to_string();
+        for value in [bad_value, bad_element].into_iter().flatten() {
+            if !value.is_empty() {
+                text = text.replace(value, hidden_token(self.separators.0 as u8));
+            }
+        }
+        text
+    }
+
+    /// The 1-based column of the element in the input line, when the segment's is known.
+    fn column_of(&self, element: Option<u8>, component: Option<u8>) -> Option<u64> {
+        let (offset, _) = self.span(&self.real, element, component);
+        self.column.map(|c| c + offset as u64)
+    }
+
+    /// The segment under a gutter with its line number, the element marked below it.
+    fn render(
+        &self,
+        element: Option<u8>,
+        component: Option<u8>,
+        p: crate::cli::term::Paint,
+    ) -> String {
+        let number = self.line.to_string();
+        let pad = " ".repeat(number.len());
+        let bar = p.paint(crate::cli::term::Role::Frame, "|");
+        let sep = self.separators.0.to_string();
+        let text = format!("{}{}", self.shown.join(&sep), self.separators.2);
+        let (start, width) = self.span(&self.shown, element, component);
+        let label = match element.filter(|&e| e > 0) {
+            Some(e) => {
+                let id = self.shown.first().map(String::as_str).unwrap_or("");
+                match component.filter(|&c| c > 0) {
+                    Some(c) => format!("{id}{e:02}-{c}"),
+                    None => format!("{id}{e:02}"),
+                }
+            }
+            None => String::new(),
+        };
+        let marker = p.paint(
+            Role::Marker,
+            &format!(
+                "{}{}",
+                "^".repeat(width),
+                if label.is_empty() {
+                    String::new()
+                } else {
+                    format!(" {label}")
+                }
+            ),
+        );
+        let mut out = format!(
+            "{pad} {bar}\n{} {bar} {text}\n{pad} {bar} {}{marker}\n",
+            p.paint(Role::Frame, &number),
+            " ".repeat(start)
+        );
+        if self.masked {
+            out.push_str(&format!(
+                "{pad} {} note: values hidden (protected health information; --show-phi shows them)\n",
+                p.paint(Role::Frame, "=")
+            ));
+        }
+        out
+    }
+}
+
+/// Where a segment belongs, for what it may show.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Zone {
+    /// The 2300 loop and everything under it.
+    Claim,
+    /// The billing provider's level (2000A, 2010AA-AC): a business, its address may show.
+    Billing,
+    /// The subscriber's or patient's levels (2000B, 2010BA, 2000C, 2010CA).
+    Person,
+    /// The payer's 2010BB, inside the subscriber's level.
+    Payer,
+}
+
+/// Which elements of a segment (by index; 0 is the id) hold personal data: every value of a
+/// subscriber or patient segment but the HL's; elsewhere the names of a person (and an
+/// NM1*IL/QC's id), DMG and PAT, medical record numbers (REF*EA), free text (NTE, K3) and
+/// weights (CR1), and the addresses (N3, N4) of the claim's loops (a service location or an
+/// ambulance pick-up can be the patient's home).
+fn hidden_elements(parts: &[String], zone: Zone) -> impl Fn(usize) -> bool {
+    let id = parts.first().map(String::as_str).unwrap_or("");
+    let element = |k: usize| parts.get(k).map(String::as_str).unwrap_or("");
+    let address = matches!(id, "N3" | "N4") && zone == Zone::Claim;
+    let everything = (zone == Zone::Person && id != "HL") || address || matches!(id, "DMG" | "PAT");
+    let patient_nm1 = id == "NM1" && matches!(element(1), "IL" | "QC");
+    let person_nm1 = id == "NM1" && (element(2) == "1" || patient_nm1);
+    let record = id == "REF" && element(1) == "EA";
+    // NTE01 and the CR1's codes and units stay: they say what kind of note or weight it is.
+    let free_text = match id {
+        "NTE" => Some(2),
+        "K3" => Some(1),
+        _ => None,
+    };
+    let weight = id == "CR1";
+    move |k: usize| {
+        k > 0
+            && (everything
+                || (person_nm1 && (3..=7).contains(&k))
+                || (patient_nm1 && k == 9)
+                || (record && k == 2)
+                || free_text == Some(k)
+                || (weight && k == 2))
+    }
+}
+
+/// The 1-based column of the id of segment `i` of `table` when an earlier segment of the
+/// table ends its line (the segments of a table are consecutive in the input): the bytes
+/// since that line break, indentation included.
+fn column_after_line_break(table: &SegmentTable, i: usize) -> Option<u64> {
+    let mut before = table.get(i).body_start() as u64;
+    for j in (0..i).rev() {
+        let raw = table.get(j).raw();
+        if raw.ends_with(b"\n") || raw.ends_with(b"\r") {
+            return Some(before + 1);
+        }
+        before += raw.len() as u64;
+    }
+    None
+}
+
+/// `text` after `lead`, wrapped at 100 columns with following lines indented like the first.
+fn wrap(lead: &str, text: &str) -> String {
+    const WIDTH: usize = 100;
+    let indent = " ".repeat(lead.chars().count());
+    let mut out = String::from(lead);
+    let mut column = lead.chars().count();
+    for (i, word) in text.split_whitespace().enumerate() {
+        let w = word.chars().count();
+        if i > 0 && column + 1 + w > WIDTH {
+            out.push('\n');
+            out.push_str(&indent);
+            column = indent.len();
+        } else if i > 0 {
+            out.push(' ');
+            column += 1;
+        }
+        out.push_str(word);
+        column += w;
+    }
+    out.push('\n');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parts(text: &str) -> Vec<String> {
+        text.split('*').map(str::to_string).collect()
+    }
+
+    #[test]
+    fn person_segments_hide_every_value_but_the_hl() {
+        let nm1 = parts("NM1*IL*1*DOE*JANE****MI*SYN123");
+        let hide = hidden_elements(&nm1, Zone::Person);
+        assert!((1..nm1.len()).all(&hide));
+        assert!(!hide(0));
+        let hl = parts("HL*2*1*22*0");
+        assert!(!(1..hl.len()).any(hidden_elements(&hl, Zone::Person)));
+    }
+
+    #[test]
+    fn elsewhere_person_names_and_addresses_are_hidden_and_npis_kept() {
+        let rendering = parts("NM1*82*1*SMITH*ANN****XX*1234567893");
+        let hide = hidden_elements(&rendering, Zone::Claim);
+        assert!((3..=7).all(&hide));
+        assert!(!hide(1) && !hide(2) && !hide(8) && !hide(9));
+        let facility = parts("NM1*77*2*CLINIC*****XX*1234567893");
+        assert!(!(1..facility.len()).any(hidden_elements(&facility, Zone::Claim)));
+        let n3 = parts("N3*1 MAIN ST");
+        assert!(hidden_elements(&n3, Zone::Claim)(1));
+        assert!(!hidden_elements(&n3, Zone::Billing)(1));
+        assert!(!hidden_elements(&n3, Zone::Payer)(1));
+        assert!(hidden_elements(&n3, Zone::Person)(1));
+        let sv1 = parts("SV1*HC:97110*100*UN*5");
+        assert!(!(1..sv1.len()).any(hidden_elements(&sv1, Zone::Claim)));
+    }
+
+    #[test]
+    fn long_advice_wraps_under_its_label() {
+        let text = wrap("  help: ", &"word ".repeat(40));
+        assert!(text.lines().all(|l| l.chars().count() <= 100), "{text}");
+        assert!(text
+            .lines()
+            .nth(1)
+            .is_some_and(|l| l.starts_with("        word")));
+    }
+}

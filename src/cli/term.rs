@@ -1,0 +1,204 @@
+//! How `check` and `scrub` talk to a person: the terminal options (`--color`, `-q`, `-v`,
+//! `--show-phi`), colour only where it is wanted, correct plurals and dollar amounts.
+
+use std::io::IsTerminal;
+
+use anstyle::{AnsiColor, Effects, Style};
+
+use crate::model::Cents;
+
+/// When to colour the output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum ColorChoice {
+    /// Colour when the output is a terminal and `NO_COLOR` is not set.
+    #[default]
+    Auto,
+    /// Always colour (ANSI escape codes), even into a file or a pipe.
+    Always,
+    /// Never colour.
+    Never,
+}
+
+/// The terminal options `check` and `scrub` share.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct TermArgs {
+    /// Colour the diagnostics: auto (only on a terminal, and not when NO_COLOR is set),
+    /// always or never.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
+    pub color: ColorChoice,
+    /// Print only the summaries: no diagnostics, no legend.
+    #[arg(short, long, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Print the advice (help and appeal) under every finding instead of once per rule in
+    /// the legend at the end.
+    #[arg(short, long)]
+    pub verbose: bool,
+    /// Show patient and subscriber segments (names, member ids, birth dates, addresses) in
+    /// the diagnostics' segment snippets (protected health information; hidden by default).
+    #[arg(long)]
+    pub show_phi: bool,
+}
+
+/// The terminal options resolved for one output stream.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Term {
+    /// Styles, or none.
+    pub paint: Paint,
+    /// Advice under every finding.
+    pub verbose: bool,
+    /// Summaries only.
+    pub quiet: bool,
+    /// Person segments shown as read.
+    pub show_phi: bool,
+}
+
+impl Term {
+    /// The options for a stream that is a terminal or not (`is_tty`).
+    pub fn new(args: &TermArgs, is_tty: bool) -> Term {
+        Term {
+            paint: Paint {
+                on: wants_color(args.color, is_tty, std::env::var_os("NO_COLOR")),
+            },
+            verbose: args.verbose,
+            quiet: args.quiet,
+            show_phi: args.show_phi,
+        }
+    }
+
+    /// The options for standard output (`check`).
+    pub fn for_stdout(args: &TermArgs) -> Term {
+        Term::new(args, std::io::stdout().is_terminal())
+    }
+
+    /// The options for standard error (`scrub`).
+    pub fn for_stderr(args: &TermArgs) -> Term {
+        Term::new(args, std::io::stderr().is_terminal())
+    }
+}
+
+/// Colour or not: `always` and `never` decide; `auto` colours a terminal unless `NO_COLOR`
+/// is set to anything but the empty string (<https://no-color.org>).
+fn wants_color(choice: ColorChoice, is_tty: bool, no_color: Option<std::ffi::OsString>) -> bool {
+    match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => is_tty && no_color.is_none_or(|v| v.is_empty()),
+    }
+}
+
+/// What a piece of text is, for its colour.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// A rejecting finding or an X12 error.
+    Error,
+    /// A repair.
+    Repair,
+    /// A warning.
+    Warning,
+    /// Good news (`OK`, accepted).
+    Good,
+    /// Headings and the claim headers.
+    Heading,
+    /// The gutter, arrows and `=` of a snippet.
+    Frame,
+    /// The marker under the bad element.
+    Marker,
+    /// Money.
+    Money,
+}
+
+impl Role {
+    fn style(self) -> Style {
+        let color = |c: AnsiColor| Style::new().fg_color(Some(c.into()));
+        match self {
+            Role::Error => color(AnsiColor::BrightRed).effects(Effects::BOLD),
+            Role::Repair => color(AnsiColor::BrightYellow).effects(Effects::BOLD),
+            Role::Warning => color(AnsiColor::Yellow).effects(Effects::BOLD),
+            Role::Good => color(AnsiColor::BrightGreen).effects(Effects::BOLD),
+            Role::Heading => Style::new().effects(Effects::BOLD),
+            Role::Frame => color(AnsiColor::BrightBlue).effects(Effects::BOLD),
+            Role::Marker => color(AnsiColor::BrightRed).effects(Effects::BOLD),
+            Role::Money => color(AnsiColor::Cyan),
+        }
+    }
+}
+
+/// Paints text with ANSI styles, or leaves it alone when colour is off.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Paint {
+    /// True when styles are written.
+    pub on: bool,
+}
+
+impl Paint {
+    /// `text` in the colour of `role`.
+    pub fn paint(self, role: Role, text: &str) -> String {
+        if !self.on || text.is_empty() {
+            return text.to_string();
+        }
+        let style = role.style();
+        format!("{}{text}{}", style.render(), style.render_reset())
+    }
+}
+
+/// `n` and the noun, singular for exactly one: `1 claim`, `2 claims`, `0 claims`.
+pub fn count(n: u64, one: &str, many: &str) -> String {
+    format!("{} {}", thousands(n), if n == 1 { one } else { many })
+}
+
+/// `n` with thousands separators: `12,345`.
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// An exact amount in dollars with thousands separators: `$1,234.56`, `-$0.50`.
+pub fn dollars(amount: Cents) -> String {
+    let sign = if amount.0 < 0 { "-" } else { "" };
+    let abs = amount.0.unsigned_abs();
+    format!("{sign}${}.{:02}", thousands(abs / 100), abs % 100)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plurals_and_amounts_read_right() {
+        assert_eq!(count(1, "claim", "claims"), "1 claim");
+        assert_eq!(count(0, "claim", "claims"), "0 claims");
+        assert_eq!(count(1234, "claim", "claims"), "1,234 claims");
+        assert_eq!(dollars(Cents(123_456_789)), "$1,234,567.89");
+        assert_eq!(dollars(Cents(-50)), "-$0.50");
+        assert_eq!(dollars(Cents(0)), "$0.00");
+    }
+
+    #[test]
+    fn colour_follows_the_choice_the_terminal_and_no_color() {
+        use std::ffi::OsString;
+        assert!(wants_color(ColorChoice::Auto, true, None));
+        assert!(!wants_color(ColorChoice::Auto, false, None));
+        assert!(!wants_color(
+            ColorChoice::Auto,
+            true,
+            Some(OsString::from("1"))
+        ));
+        assert!(wants_color(ColorChoice::Auto, true, Some(OsString::new())));
+        assert!(wants_color(
+            ColorChoice::Always,
+            false,
+            Some(OsString::from("1"))
+        ));
+        assert!(!wants_color(ColorChoice::Never, true, None));
+        let paint = Paint { on: true };
+        assert!(paint.paint(Role::Error, "error").starts_with('\u{1b}'));
+        assert_eq!(Paint { on: false }.paint(Role::Error, "error"), "error");
+    }
+}
