@@ -1016,7 +1016,7 @@ fn a_million_line_history_costs_at_most_thirty_percent() {
         assert_ne!(output.status.code(), Some(2), "{stderr}");
         if with_history {
             assert!(
-                stderr.contains("earlier lines of its patients read"),
+                stderr.contains("earlier lines of the run's patients read"),
                 "{stderr}"
             );
             eprintln!(
