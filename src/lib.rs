@@ -65,13 +65,13 @@
 //! right; `tests/layout.rs` checks it):
 //!
 //! `diag` ← `x12` ← `grammar` ← `model` ← `read` · `reference` ← `rules` ← `repair` ← `ack` ←
-//! `write` ← `pipeline` ← `cli` ← `main.rs`
+//! `write` ← `history` ← `pipeline` ← `cli` ← `main.rs`
 //!
 //! [`diag`] is the one diagnostic type, [`x12`] frames segments and follows envelopes,
 //! [`grammar`] places each segment in its 837P loop, [`model`] types claims as views over
 //! their bytes, [`read`] streams them, [`reference`] holds the code sets, [`rules`] checks
 //! claims, [`repair`] applies repairs, [`ack`] decides what the TA1 and 999 reject, [`write`]
-//! formats every output, [`pipeline`] wires the passes, and [`cli`] is the command line (the
+//! formats every output, [`history`] remembers what earlier runs sent, [`pipeline`] wires the passes, and [`cli`] is the command line (the
 //! only module that knows clap and exit codes). These modules are public for the project's own
 //! tests, benchmarks and fuzz targets only: they are hidden from the documentation and may
 //! change in any release.
@@ -86,6 +86,8 @@ pub mod diag;
 pub mod generate;
 #[doc(hidden)]
 pub mod grammar;
+#[doc(hidden)]
+pub mod history;
 #[doc(hidden)]
 pub mod model;
 #[doc(hidden)]

@@ -19,8 +19,9 @@ const LEVELS: &[(&str, u8)] = &[
     ("repair", 7),
     ("ack", 8),
     ("write", 9),
-    ("pipeline", 10),
-    ("cli", 11),
+    ("history", 10),
+    ("pipeline", 11),
+    ("cli", 12),
 ];
 
 fn level(module: &str) -> Option<u8> {

@@ -452,7 +452,7 @@ fn a_bad_key_names_the_key_and_the_file() {
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(
         String::from_utf8_lossy(&out.stderr),
-        "error: scrub837.toml: TOML parse error at line 1, column 1\n  |\n1 | colour = \"red\"\n  | ^^^^^^\nunknown field `colour`, expected one of `payers`, `rules`, `distinct_service_modifier`\n\n"
+        "error: scrub837.toml: TOML parse error at line 1, column 1\n  |\n1 | colour = \"red\"\n  | ^^^^^^\nunknown field `colour`, expected one of `payers`, `rules`, `distinct_service_modifier`, `history`, `history_window_days`\n\n"
     );
     let sample = repo("samples/clean-single-claim.837");
     let out = h.run(&["check", sample.to_str().expect("utf-8 path")]);

@@ -47,7 +47,7 @@ pub use decision::{is_error, ClaimContext, GroupAck, Rejections, SetAck, Ta1};
 
 use std::collections::HashMap;
 
-use crate::diag::{Diagnostic, Kind};
+use crate::diag::{Diagnostic, Kind, Location};
 use crate::model::RawClaim;
 use crate::read::{EnvelopeKind, EnvelopeSegment, UncheckedClaims};
 use crate::x12::Delimiters;
@@ -81,6 +81,8 @@ pub struct InterchangeAck {
     pub line_break: bool,
     /// GS02 and GS03 of its first group.
     pub application: (String, String),
+    /// Where its ISA is.
+    pub isa_at: Location,
     /// Problems with the envelope itself.
     pub problems: Vec<Diagnostic>,
     /// Its functional groups.
@@ -188,6 +190,10 @@ impl AckBuilder {
                     delimiters: s.delimiters(),
                     // A line feed that is the terminator itself is no line break after it.
                     line_break: seg.raw().ends_with(b"\n") && s.delimiters().segment != b'\n',
+                    isa_at: Location {
+                        segment_id: "ISA".into(),
+                        ..s.position().into()
+                    },
                     ..InterchangeAck::default()
                 });
                 self.group_open = false;
@@ -389,6 +395,20 @@ pub struct Acknowledgments {
 }
 
 impl Acknowledgments {
+    /// Rejects interchange `ordinal` whole for `problem` (an interchange problem carrying its
+    /// TA1 note code, such as `025` for a duplicate control number found in the history):
+    /// its TA1 says `R`, and none of its claims goes on.
+    pub fn reject_interchange(&mut self, ordinal: u64, problem: Diagnostic) {
+        if let Some(ic) = self
+            .interchanges
+            .iter_mut()
+            .find(|ic| ic.ordinal == ordinal)
+        {
+            ic.problems.push(problem);
+            self.rejections.interchanges.insert(ordinal);
+        }
+    }
+
     /// The groups the 999 acknowledges: those of interchanges the TA1 does not reject.
     pub fn groups_for_999(&self) -> Vec<GroupAck> {
         self.interchanges

@@ -268,6 +268,10 @@ fn scrub_details(report: &crate::pipeline::scrub::FileReport, out_dir: &str) -> 
             a.claims_in as f64 / seconds
         ),
     ]
+    .into_iter()
+    // `--history`: what was read and recorded, or that the input was recorded before.
+    .chain(report.history.clone())
+    .collect()
 }
 
 /// The closing line of a `scrub` batch.

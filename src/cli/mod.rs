@@ -7,6 +7,7 @@ pub mod batch;
 pub mod config;
 pub mod findings;
 pub mod help;
+pub mod history;
 pub mod report;
 pub mod show;
 pub mod summary;
@@ -251,6 +252,10 @@ pub enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// The history of earlier runs (`--history`): `stats`, `forget --before DATE` (retention)
+    /// and `export` (CSV of what is kept, patients as keyed hashes only).
+    #[command(after_help = history::HISTORY_SHORT, after_long_help = history::HISTORY_LONG)]
+    History(history::HistoryArgs),
     /// Show the configuration in effect: which file (--config, ./scrub837.toml or the user's
     /// config directory), its settings, and every rule's action per profile.
     #[command(after_help = help::CONFIG_SHORT, after_long_help = help::CONFIG_LONG)]
@@ -350,6 +355,16 @@ pub struct RuleOptions {
     /// A CMS practitioner MUE file (CSV quarterly release); repeatable.
     #[arg(long)]
     pub mue: Vec<PathBuf>,
+    /// Remember what went on to the payer across runs, and judge duplicates, visit counts,
+    /// KX totals, same-day pairs and interchange control numbers against it: a SQLite file
+    /// (created when missing) or a postgres:// URL. Default: the configuration's `history`.
+    #[arg(long, value_name = "PATH_OR_URL")]
+    pub history: Option<String>,
+    /// The history's secret key file (created on first use, mode 0600; default: FILE.key
+    /// beside a SQLite history, else ~/.config/scrub837/history.key). The environment variable
+    /// SCRUB837_HISTORY_KEY (64 hexadecimal digits) comes before the default. Back it up.
+    #[arg(long, value_name = "PATH")]
+    pub history_key: Option<PathBuf>,
 }
 
 impl RuleOptions {
@@ -362,6 +377,8 @@ impl RuleOptions {
             config,
             ncci: self.ncci,
             mue: self.mue,
+            history: self.history,
+            history_key: self.history_key,
         }
     }
 }
@@ -509,6 +526,7 @@ pub fn run(args: Args) -> i32 {
         Command::Completions { shell } => tools::completions_command(shell),
         Command::Man { out } => tools::man_command(out.as_deref()),
         Command::Config { print: _, config } => tools::config_print_command(config.as_deref()),
+        Command::History(args) => history::history_command(args),
     }
 }
 

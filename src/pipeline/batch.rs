@@ -32,7 +32,7 @@ use crate::model::Cents;
 use crate::pipeline::check::SecondPass;
 use crate::pipeline::check::{CheckError, CheckOptions, Checked, Engine, Input, ParkedInput};
 use crate::pipeline::scrub::{Controls, FileReport, ReadInput, ScrubError, ScrubOptions, Scrubber};
-use crate::pipeline::{first_pass_of_input, FirstPassError, FirstPassFor};
+use crate::pipeline::{FirstPassError, FirstPassFor};
 use crate::read::Summary;
 use crate::rules::{BatchInputs, Disposition, PatientIndex};
 use crate::write::atomic::OutputFile;
@@ -552,6 +552,19 @@ pub fn read_all(
             index.forget_input(position);
         }
     }
+    // `--history`: the earlier lines of the run's patients, before the index is finished.
+    let read_ok: Vec<&ReadInput> = reads.iter().filter_map(|r| r.as_ref().ok()).collect();
+    if let Err(source) = scrubber.seed_history_of(&mut index, &read_ok) {
+        let message = source.to_string();
+        for read in &mut reads {
+            if let Ok(r) = read {
+                *read = Err(scrubber.history_error(
+                    &r.shown,
+                    crate::history::HistoryError::Schema(message.clone()),
+                ));
+            }
+        }
+    }
     if let Err(source) = index.finish() {
         // No input can be checked without the index.
         for read in &mut reads {
@@ -777,11 +790,34 @@ impl CheckRun {
         let index = batch_index(inputs.iter().map(|i| i.file.as_str()), separate);
         let index = Mutex::new(index);
         let close = inputs.len() > KEEP_OPEN;
+        // `--history`: the run's patients, and the inputs recorded before (left out).
+        let history = engine.history_shared();
+        let patients = history.map(|h| {
+            let secret = h
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .secret()
+                .clone();
+            Mutex::new(crate::history::RunPatients::new(secret))
+        });
+        let recorded = Mutex::new(Vec::new());
         inputs.par_iter().enumerate().for_each(|(position, input)| {
-            let read = read_for_check(&input.file, position, &index, close);
+            let with = history
+                .zip(patients.as_ref())
+                .map(|(h, p)| (h, p, &recorded));
+            let read = read_for_check(&input.file, position, &index, close, with);
             *input.read.lock().unwrap_or_else(PoisonError::into_inner) = Some(read);
         });
         let mut index = index.into_inner().unwrap_or_else(PoisonError::into_inner);
+        if let (Some(h), Some(p)) = (history, &patients) {
+            let recorded = recorded
+                .into_inner()
+                .unwrap_or_else(PoisonError::into_inner);
+            crate::pipeline::seed_from_history(h, p, &recorded, &mut index).map_err(|source| {
+                let location = h.lock().unwrap_or_else(PoisonError::into_inner).shown();
+                CheckError::History { location, source }
+            })?;
+        }
         for (position, input) in inputs.iter().enumerate() {
             let read = input.read.lock().unwrap_or_else(PoisonError::into_inner);
             if !matches!(*read, Some(Ok(_))) {
@@ -928,6 +964,14 @@ impl CheckRun {
     }
 }
 
+/// What `check --history` shares between the first passes of a run's inputs: the history,
+/// the run's patients, and the ids of inputs recorded before.
+type HistoryParts<'h> = (
+    &'h Mutex<crate::history::History>,
+    &'h Mutex<crate::history::RunPatients>,
+    &'h Mutex<Vec<i64>>,
+);
+
 /// The first pass of one `check` input into the run's index; with `close`, the input's file is
 /// closed until its rule pass.
 fn read_for_check(
@@ -935,20 +979,41 @@ fn read_for_check(
     position: usize,
     index: &Mutex<PatientIndex>,
     close: bool,
+    history: Option<HistoryParts<'_>>,
 ) -> Result<ParkedInput, CheckError> {
     let name = Input::shown_name(file).to_string();
     let mut input = Input::open(file).map_err(|source| CheckError::Io {
         file: name.clone(),
         source,
     })?;
+    if let Some((h, _, recorded)) = history {
+        let known = crate::pipeline::input_in_history(h, &mut input).map_err(|e| match e {
+            crate::pipeline::InputHistoryError::Input(source) => CheckError::Input {
+                file: name.clone(),
+                source,
+            },
+            crate::pipeline::InputHistoryError::History(source) => CheckError::History {
+                location: h.lock().unwrap_or_else(PoisonError::into_inner).shown(),
+                source,
+            },
+        })?;
+        if let Some(file) = known.recorded {
+            recorded
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push(file.id);
+        }
+    }
+    let patients = history.map(|(_, p, _)| p);
     let pass = input.pass().map_err(|source| CheckError::Input {
         file: name.clone(),
         source,
     })?;
-    first_pass_of_input(pass, FirstPassFor::Check, index, position).map_err(|e| match e {
-        FirstPassError::Read(source) => CheckError::Read { file: name, source },
-        FirstPassError::Index(source) => CheckError::Index { file: name, source },
-    })?;
+    crate::pipeline::first_pass_noting(pass, FirstPassFor::Check, index, position, patients)
+        .map_err(|e| match e {
+            FirstPassError::Read(source) => CheckError::Read { file: name, source },
+            FirstPassError::Index(source) => CheckError::Index { file: name, source },
+        })?;
     Ok(input.park(close))
 }
 

@@ -11,10 +11,11 @@
 //! named pipes, process substitution (`/dev/fd/N`) and devices cannot be read twice: they are
 //! spooled once to an unnamed temporary file (in `TMPDIR`) and read from there.
 
+use crate::history::{History, HistoryError, HistoryOptions};
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
 use std::path::PathBuf;
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use rayon::prelude::*;
 
@@ -44,6 +45,11 @@ pub struct CheckOptions {
     pub ncci: Vec<PathBuf>,
     /// CMS practitioner MUE files.
     pub mue: Vec<PathBuf>,
+    /// The history of earlier runs: a SQLite file or a `postgres://` URL (else the
+    /// configuration's `history`, else none).
+    pub history: Option<String>,
+    /// The history's key file (see [`crate::history::key`]).
+    pub history_key: Option<PathBuf>,
 }
 
 /// Why checking could not start or finish.
@@ -91,6 +97,14 @@ pub enum CheckError {
         /// Where and why.
         source: ReadError,
     },
+    /// The history (`--history`) could not be opened or read.
+    #[error("history {location}: {source}")]
+    History {
+        /// The history's location (no password).
+        location: String,
+        /// Why.
+        source: HistoryError,
+    },
 }
 
 /// The rules, profiles, configuration and reference data, ready to check claims.
@@ -102,6 +116,8 @@ pub struct Engine {
     config: Config,
     reference: Reference,
     forced: Option<String>,
+    /// The history of earlier runs, when one is given.
+    history: Option<Mutex<History>>,
 }
 
 /// What the pipeline hands out, in input order.
@@ -162,6 +178,7 @@ impl Engine {
             .iter()
             .map(|p| ActionTable::new(registry.rules(), p, &config))
             .collect();
+        let history = open_history(options, &config)?.map(Mutex::new);
         Ok(Engine {
             registry,
             profiles,
@@ -169,7 +186,27 @@ impl Engine {
             config,
             reference,
             forced: options.profile.clone(),
+            history,
         })
+    }
+
+    /// Takes the history out of the engine, for a caller that owns it from now on (`scrub`).
+    pub fn take_history(&mut self) -> Option<History> {
+        self.history
+            .take()
+            .map(|h| h.into_inner().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    /// The history of earlier runs, shared by the inputs of a run being read.
+    pub fn history_shared(&self) -> Option<&Mutex<History>> {
+        self.history.as_ref()
+    }
+
+    /// The history of earlier runs, when one is given (held while a caller reads it).
+    pub fn history(&self) -> Option<MutexGuard<'_, History>> {
+        self.history
+            .as_ref()
+            .map(|h| h.lock().unwrap_or_else(PoisonError::into_inner))
     }
 
     /// The rules, in catalog order.
@@ -581,6 +618,28 @@ pub(crate) fn add_index_facts<T: Sync>(
         index.add_fact(key, fact)?;
     }
     Ok(())
+}
+
+/// Opens the history `--history` names, else the configuration's `history`, when either does.
+fn open_history(options: &CheckOptions, config: &Config) -> Result<Option<History>, CheckError> {
+    let Some(location) = options.history.clone().or_else(|| config.history.clone()) else {
+        return Ok(None);
+    };
+    let history_options = HistoryOptions {
+        key: options.history_key.clone(),
+        window_days: config
+            .history_window_days
+            .unwrap_or(crate::history::DEFAULT_WINDOW_DAYS),
+        ..HistoryOptions::new(location)
+    };
+    History::open(&history_options, crate::history::now_utc())
+        .map(Some)
+        .map_err(|source| history_error(history_options.shown(), source))
+}
+
+/// A history failure, naming the history.
+pub(crate) fn history_error(location: String, source: HistoryError) -> CheckError {
+    CheckError::History { location, source }
 }
 
 /// Why an input could not be read a second time.

@@ -23,10 +23,12 @@ use rayon::prelude::*;
 
 use crate::ack::{AckBuilder, Acknowledgments};
 use crate::diag::Diagnostic;
+use crate::history::{History, HistoryError, RecordedFile, RunPatients};
 use crate::model::RawClaim;
 use crate::pipeline::check::{
     add_index_facts, raw_element_problems, FreshLevels, LevelTracker, BATCH,
 };
+use crate::pipeline::check::{Input, InputError};
 use crate::read::{ClaimReader, Event};
 use crate::reference::EditionsUsed;
 use crate::rules::PatientIndex;
@@ -104,6 +106,18 @@ pub fn first_pass_of_input(
     index: &Mutex<PatientIndex>,
     input: usize,
 ) -> Result<InputRead, FirstPassError> {
+    first_pass_noting(source, purpose, index, input, None)
+}
+
+/// [`first_pass_of_input`], noting each claim's patient in `patients` when given (the
+/// patients the history is asked about, `--history`).
+pub fn first_pass_noting(
+    source: impl Read + Send,
+    purpose: FirstPassFor,
+    index: &Mutex<PatientIndex>,
+    input: usize,
+    patients: Option<&Mutex<RunPatients>>,
+) -> Result<InputRead, FirstPassError> {
     let scrub = purpose == FirstPassFor::Scrub;
     let mut reader = ClaimReader::new(source);
     if scrub {
@@ -116,6 +130,7 @@ pub fn first_pass_of_input(
         input,
         editions: EditionsUsed::default(),
         claims: 0,
+        patients,
     };
     let mut levels = LevelTracker::default();
     let mut batch = read_batch(&mut reader, &mut levels, scrub)?;
@@ -134,6 +149,60 @@ pub fn first_pass_of_input(
         editions: pass.editions,
         claims: pass.claims,
     })
+}
+
+/// An input as the history knows it.
+#[derive(Debug, Clone)]
+pub struct InputInHistory {
+    /// SHA-256 of its bytes.
+    pub sha256: String,
+    /// Its earlier record, when an input with the same bytes was recorded before: its own
+    /// lines are left out of the seeding and its interchanges are no duplicates, so it is
+    /// judged as it was then.
+    pub recorded: Option<RecordedFile>,
+}
+
+/// Why the history's part of an input failed.
+#[derive(Debug)]
+pub enum InputHistoryError {
+    /// The input could not be read for its hash.
+    Input(InputError),
+    /// The history could not be read.
+    History(HistoryError),
+}
+
+/// Hashes an input (its bytes from the start) and looks the hash up in the history.
+pub fn input_in_history(
+    history: &Mutex<History>,
+    input: &mut Input,
+) -> Result<InputInHistory, InputHistoryError> {
+    let file = input.pass().map_err(InputHistoryError::Input)?;
+    let sha256 = crate::history::content_sha256(file)
+        .map_err(|e| InputHistoryError::Input(InputError::Io(e)))?;
+    let recorded = history
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .recorded_file(&sha256)
+        .map_err(InputHistoryError::History)?;
+    Ok(InputInHistory { sha256, recorded })
+}
+
+/// Adds to the run's `index` (before its `finish`) the lines the history keeps of the run's
+/// `patients`, except those of input files recorded before (`except`); the lines added and
+/// the seconds it took.
+pub fn seed_from_history(
+    history: &Mutex<History>,
+    patients: &Mutex<RunPatients>,
+    except: &[i64],
+    index: &mut PatientIndex,
+) -> Result<(u64, f64), HistoryError> {
+    let started = std::time::Instant::now();
+    let patients = patients.lock().unwrap_or_else(PoisonError::into_inner);
+    let seeded = history
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .seed(&patients, except, index)?;
+    Ok((seeded, started.elapsed().as_secs_f64()))
 }
 
 /// What the first pass reads at a time: up to [`BATCH`] claims and, for `scrub`, the
@@ -191,6 +260,8 @@ struct Collector<'i> {
     editions: EditionsUsed,
     /// Claims read so far.
     claims: u64,
+    /// The patients the history is asked about (`--history` only).
+    patients: Option<&'i Mutex<RunPatients>>,
 }
 
 impl Collector<'_> {
@@ -217,6 +288,12 @@ impl Collector<'_> {
             Vec::new()
         };
         add_index_facts(self.index, self.input, &batch.claims, |(raw, _)| raw)?;
+        if let Some(patients) = self.patients {
+            let mut patients = patients.lock().unwrap_or_else(PoisonError::into_inner);
+            for (raw, _) in &batch.claims {
+                patients.note(raw);
+            }
+        }
         if scrub {
             for ((raw, _), problems) in batch.claims.iter().zip(problems) {
                 self.editions.note_raw_claim(raw);

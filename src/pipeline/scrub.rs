@@ -36,13 +36,20 @@ use serde_json::json;
 
 use crate::ack::Rejections;
 use crate::ack::{Acknowledgments, InterchangeAck};
+use crate::diag::{Diagnostic, Kind, Location};
+use crate::history::{
+    claim_record, ClaimRecord, History, HistoryError, InputRecord, RecordOutcome, RunPatients,
+    Secret,
+};
 use crate::model::Cents;
 use crate::pipeline::batch::{NoProgress, Progress};
 use crate::pipeline::check::{CheckError, CheckOptions, Checked, Engine, SecondPass};
 use crate::pipeline::check::{Input, InputError, ParkedInput};
-use crate::pipeline::{first_pass_of_input, FirstPassError, FirstPassFor};
+use crate::pipeline::{first_pass_noting, FirstPassError, FirstPassFor};
+use crate::pipeline::{InputHistoryError, InputInHistory};
 use crate::read::{Summary, UncheckedClaims};
 use crate::reference::EditionsUsed;
+use crate::reference::Reference;
 use crate::rules::ClaimResult;
 use crate::rules::PatientIndex;
 use crate::rules::{Disposition, Rule};
@@ -216,6 +223,16 @@ pub enum ScrubError {
     /// The output directory's state file (next control number) cannot be read or written.
     #[error("{0}")]
     State(#[from] StateError),
+    /// The history (`--history`) could not be read or written.
+    #[error("{file}: history {location}: {source}")]
+    History {
+        /// The input.
+        file: String,
+        /// The history (no password).
+        location: String,
+        /// Why.
+        source: HistoryError,
+    },
     /// Two inputs would write the same outputs.
     #[error(
         "inputs '{0}' and '{1}' would write the same outputs (same name before the extension)"
@@ -365,6 +382,9 @@ pub struct FileReport {
     pub outputs: Vec<PathBuf>,
     /// Wall time of both passes and the outputs, in seconds.
     pub seconds: f64,
+    /// What the history did with the input (`--history`): lines read and recorded, or that
+    /// the input was recorded before.
+    pub history: Option<String>,
 }
 
 impl FileReport {
@@ -383,6 +403,14 @@ pub struct Scrubber {
     created: NaiveDateTime,
     /// The next control number last written to the state file.
     saved_control: Mutex<Option<u32>>,
+    /// The history of earlier runs (`--history`), taken from the engine.
+    history: Option<Mutex<History>>,
+    /// The run's patients, noted in the first passes for the history.
+    patients: Option<Mutex<RunPatients>>,
+    /// The earlier lines read from the history for the run, and the seconds it took.
+    seeded: Mutex<(u64, f64)>,
+    /// A failure to take control numbers from the history, reported by the inputs.
+    controls_failure: Mutex<Option<String>>,
     /// Held for the scrubber's life: one run at a time per output directory.
     _lock: DirLock,
 }
@@ -406,6 +434,8 @@ pub struct ReadInput {
     claims: u64,
     /// The input's size.
     bytes: u64,
+    /// What the history knows of it (`--history`).
+    known: Option<InputInHistory>,
 }
 
 /// The control numbers of one input's acknowledgment interchanges.
@@ -423,7 +453,11 @@ impl Scrubber {
     /// Loads rules, profiles and reference data, makes the output directory, takes its lock
     /// (see [`crate::write::atomic`]) and reads the next control number from its state file.
     pub fn new(options: ScrubOptions) -> Result<Scrubber, ScrubError> {
-        let engine = Engine::new(&options.check)?;
+        let mut engine = Engine::new(&options.check)?;
+        let history = engine.take_history();
+        let patients = history
+            .as_ref()
+            .map(|h| Mutex::new(RunPatients::new(h.secret().clone())));
         let dir = &options.out_dir;
         let dir_error = |source| ScrubError::Write {
             path: dir.display().to_string(),
@@ -443,6 +477,10 @@ impl Scrubber {
             options,
             created,
             saved_control: Mutex::new(None),
+            history: history.map(Mutex::new),
+            patients,
+            seeded: Mutex::new((0, 0.0)),
+            controls_failure: Mutex::new(None),
             _lock: lock,
         })
     }
@@ -478,6 +516,8 @@ impl Scrubber {
         let index = Mutex::new(PatientIndex::new());
         let read = self.read_input(input, 0, &index, false)?;
         let mut index = index.into_inner().unwrap_or_else(PoisonError::into_inner);
+        self.seed_history(&mut index, std::slice::from_ref(&read))
+            .map_err(|source| self.history_error(&read.shown, source))?;
         index.finish().map_err(|source| ScrubError::Index {
             file: read.shown.clone(),
             source,
@@ -502,12 +542,25 @@ impl Scrubber {
             file: shown.clone(),
             source,
         })?;
+        let known = match &self.history {
+            Some(history) => Some(
+                crate::pipeline::input_in_history(history, &mut source).map_err(|e| match e {
+                    InputHistoryError::Input(source) => ScrubError::Input {
+                        file: shown.clone(),
+                        source,
+                    },
+                    InputHistoryError::History(source) => self.history_error(&shown, source),
+                })?,
+            ),
+            None => None,
+        };
         let pass = source.pass().map_err(|source| ScrubError::Input {
             file: shown.clone(),
             source,
         })?;
-        let read = first_pass_of_input(pass, FirstPassFor::Scrub, index, position).map_err(
-            |e| match e {
+        let patients = self.patients.as_ref();
+        let read = first_pass_noting(pass, FirstPassFor::Scrub, index, position, patients)
+            .map_err(|e| match e {
                 FirstPassError::Read(source) => ScrubError::Read {
                     file: shown.clone(),
                     source,
@@ -516,16 +569,23 @@ impl Scrubber {
                     file: shown.clone(),
                     source,
                 },
-            },
-        )?;
+            })?;
+        let mut acks = read.acks.unwrap_or_default();
+        if let (Some(history), Some(k)) = (&self.history, &known) {
+            let mut history = history.lock().unwrap_or_else(PoisonError::into_inner);
+            let except = k.recorded.as_ref().map(|r| r.id);
+            reject_duplicate_interchanges(&mut history, &mut acks, except)
+                .map_err(|source| self.history_error(&shown, source))?;
+        }
         Ok(ReadInput {
+            known,
             claims: read.claims,
             bytes: source.size(),
             name: Self::output_name(input),
             shown,
             position,
             source: source.park(close),
-            acks: read.acks.unwrap_or_default(),
+            acks,
             editions: read.editions,
             seconds: started.elapsed().as_secs_f64(),
         })
@@ -535,6 +595,30 @@ impl Scrubber {
     /// 999 when one is written, then one per TA1), inputs in input order, so the numbers do
     /// not depend on which input finishes first.
     pub fn take_controls(&mut self, read: &ReadInput) -> Controls {
+        if let (Some(history), None) = (&self.history, self.options.first_control) {
+            // From the history, shared by every scrub that uses it.
+            let ta1s = read
+                .acks
+                .interchanges
+                .iter()
+                .filter(|ic| ic.ta1().is_some());
+            let wanted = 1
+                + u32::from(!read.acks.groups_for_999().is_empty())
+                + u32::try_from(ta1s.count()).unwrap_or(u32::MAX - 2);
+            let taken = history
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .take_controls(wanted, self.next_control);
+            match taken {
+                Ok(first) => self.next_control = first,
+                Err(e) => {
+                    *self
+                        .controls_failure
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner) = Some(e.to_string());
+                }
+            }
+        }
         let ack277 = self.take_control();
         let ack999 = (!read.acks.groups_for_999().is_empty()).then(|| self.take_control());
         let ta1 = read
@@ -578,7 +662,26 @@ impl Scrubber {
             reference_editions: &editions,
             rules: self.engine.rules(),
         };
+        if let Some(failure) = self
+            .controls_failure
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+        {
+            return Err(self.history_error(
+                shown,
+                HistoryError::Schema(format!("no control numbers: {failure}")),
+            ));
+        }
         let mut pass = RulePass::new(&run, &header, &env, controls.ack277, &acks)?;
+        pass.history = self.history.as_ref().map(|h| {
+            let secret = h
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .secret()
+                .clone();
+            (secret, self.engine.reference())
+        });
         let formats = pass.formats();
         // Claims are told to `progress` a few at a time, with their share of the input's bytes.
         let mut told = Told::new(read.claims, read.bytes);
@@ -617,7 +720,7 @@ impl Scrubber {
                 source: io::Error::new(e.kind(), e.to_string()),
             });
         }
-        let finished = pass.finish()?;
+        let mut finished = pass.finish()?;
         let accounting = finished.accounting;
 
         let groups = acks.groups_for_999();
@@ -635,7 +738,20 @@ impl Scrubber {
         // The numbers are spent before any file carrying them has its name: a run killed
         // after this never hands them out again.
         self.save_controls()?;
+        let sent = std::mem::take(&mut finished.sent);
         let outputs = run.publish(finished, ack999, ta1_bytes, &acks)?;
+        // Only now, with the outputs published, does the history learn what was sent: a run
+        // killed before this leaves the history as it was.
+        let history = match (&self.history, read.known) {
+            (Some(h), Some(known)) => {
+                let mut h = h.lock().unwrap_or_else(PoisonError::into_inner);
+                let seeded = *self.seeded.lock().unwrap_or_else(PoisonError::into_inner);
+                let note = record_input(&mut h, shown, known, sent, &acks, seeded)
+                    .map_err(|source| self.history_error(shown, source))?;
+                Some(note)
+            }
+            _ => None,
+        };
         Ok(FileReport {
             input: shown.to_string(),
             name: read.name,
@@ -645,7 +761,52 @@ impl Scrubber {
             findings: outputs.1,
             outputs: outputs.0,
             seconds: read.seconds + started.elapsed().as_secs_f64(),
+            history,
         })
+    }
+
+    /// Adds to the run's `index`, before its `finish`, the lines the history keeps of the
+    /// run's patients (none without `--history`), leaving out inputs of `reads` recorded
+    /// before.
+    pub fn seed_history(
+        &self,
+        index: &mut PatientIndex,
+        reads: &[ReadInput],
+    ) -> Result<(), HistoryError> {
+        let reads: Vec<&ReadInput> = reads.iter().collect();
+        self.seed_history_of(index, &reads)
+    }
+
+    /// [`seed_history`](Self::seed_history) for the inputs read without error.
+    pub fn seed_history_of(
+        &self,
+        index: &mut PatientIndex,
+        reads: &[&ReadInput],
+    ) -> Result<(), HistoryError> {
+        let (Some(history), Some(patients)) = (&self.history, &self.patients) else {
+            return Ok(());
+        };
+        let except: Vec<i64> = reads
+            .iter()
+            .filter_map(|r| r.known.as_ref()?.recorded.as_ref().map(|f| f.id))
+            .collect();
+        let seeded = crate::pipeline::seed_from_history(history, patients, &except, index)?;
+        *self.seeded.lock().unwrap_or_else(PoisonError::into_inner) = seeded;
+        Ok(())
+    }
+
+    /// A history failure about `input`.
+    pub fn history_error(&self, input: &str, source: HistoryError) -> ScrubError {
+        let location = self
+            .history
+            .as_ref()
+            .map(|h| h.lock().unwrap_or_else(PoisonError::into_inner).shown())
+            .unwrap_or_default();
+        ScrubError::History {
+            file: input.to_string(),
+            location,
+            source,
+        }
     }
 
     /// Writes the next control number to the output directory's state file, once for every
@@ -709,6 +870,82 @@ impl Scrubber {
             line_break: ic.line_break,
         }
     }
+}
+
+/// TA1 `R 025` for every input interchange whose sender (ISA05, ISA06) and ISA13 the history
+/// received before, within its window, in another input file than `except`.
+fn reject_duplicate_interchanges(
+    history: &mut History,
+    acks: &mut Acknowledgments,
+    except: Option<i64>,
+) -> Result<(), HistoryError> {
+    let interchanges: Vec<(u64, Location, (String, String), String)> = acks
+        .interchanges
+        .iter()
+        .map(|ic| {
+            (
+                ic.ordinal,
+                ic.isa_at.clone(),
+                ic.sender.clone(),
+                ic.control.clone(),
+            )
+        })
+        .collect();
+    for (ordinal, at, (qualifier, id), control) in interchanges {
+        let Some(earlier) = history.interchange_seen((&qualifier, &id), &control, except)? else {
+            continue;
+        };
+        let problem = Diagnostic {
+            code: Some("025"),
+            ..Diagnostic::x12(
+                Kind::Isa,
+                Location {
+                    element: Some(13),
+                    ..at
+                },
+                format!(
+                    "duplicate interchange control number: ISA13 {control} from sender {qualifier}/{id} was already received on {} (file {}, run {})",
+                    earlier.received, earlier.file, earlier.run
+                ),
+            )
+        };
+        acks.reject_interchange(ordinal, problem);
+    }
+    Ok(())
+}
+
+/// Records what an input sent on, after its outputs were published; says what was done.
+fn record_input(
+    history: &mut History,
+    shown: &str,
+    known: InputInHistory,
+    sent: Vec<ClaimRecord>,
+    acks: &Acknowledgments,
+    (seeded, read): (u64, f64),
+) -> Result<String, HistoryError> {
+    let started = Instant::now();
+    let input = InputRecord {
+        name: shown.to_string(),
+        content_sha256: known.sha256,
+        claims: sent,
+        interchanges: acks
+            .interchanges
+            .iter()
+            .map(|ic| (ic.sender.0.clone(), ic.sender.1.clone(), ic.control.clone()))
+            .collect(),
+    };
+    let run = history.run().to_string();
+    let outcome = history.record(&input)?;
+    let recorded = started.elapsed().as_secs_f64();
+    Ok(match outcome {
+        RecordOutcome::Recorded { claims, lines } => format!(
+            "history: {shown}: {seeded} earlier lines of the run's patients read ({read:.2} s); {claims} claims sent on ({lines} lines) recorded in run {run} ({recorded:.2} s)"
+        ),
+        RecordOutcome::AlreadyRecorded(file) => format!(
+            "history: {shown}: already recorded (same content as {} in run {}, {}); the history is unchanged",
+            file.name, file.run, file.recorded
+        ),
+    })
 }
 
 /// The current time in UTC, to the second.
@@ -947,6 +1184,8 @@ struct Formatted {
     corrected: Option<Result<CorrectedClaim, CorrectedError>>,
     ack277: Option<Ack277Claim>,
     report: ReportFragment,
+    /// What the history keeps of a claim sent on (`--history`).
+    history: Option<ClaimRecord>,
 }
 
 /// What the workers need to format a claim's outputs (shared by every worker).
@@ -954,6 +1193,8 @@ struct Formats<'r> {
     rejections: Arc<Rejections>,
     ack277: Ack277ClaimFormatter,
     rules: &'r [Box<dyn Rule>],
+    /// The history's secret and the fee schedule, when claims sent on are recorded.
+    history: Option<(Secret, &'r Reference)>,
 }
 
 impl Formats<'_> {
@@ -968,6 +1209,12 @@ impl Formats<'_> {
             ack277: matches!(outcome, Outcome::Corrected | Outcome::Rejected277)
                 .then(|| self.ack277.format(result)),
             report,
+            history: match &self.history {
+                Some((secret, reference)) if outcome == Outcome::Corrected => {
+                    Some(claim_record(result, secret, reference))
+                }
+                _ => None,
+            },
         }
     }
 }
@@ -1004,6 +1251,10 @@ struct RulePass<'r> {
     failure: Option<ScrubError>,
     /// CLM segments that are not claims (see `Acknowledgments::unchecked`).
     unchecked: Vec<UncheckedClaims>,
+    /// The history's secret and the fee schedule, when claims sent on are recorded.
+    history: Option<(Secret, &'r Reference)>,
+    /// What the history keeps of the claims sent on, in input order.
+    sent: Vec<ClaimRecord>,
 }
 
 /// An I/O error of the corrected writer names the output file; any other error is a bug
@@ -1027,6 +1278,8 @@ struct FinishedPass {
     accounting: Accounting,
     findings: u64,
     at_stake: Cents,
+    /// What the history keeps of the claims sent on.
+    sent: Vec<ClaimRecord>,
 }
 
 impl<'r> RulePass<'r> {
@@ -1061,6 +1314,8 @@ impl<'r> RulePass<'r> {
             at_stake: Cents(0),
             failure: None,
             unchecked: acks.unchecked.clone(),
+            history: None,
+            sent: Vec::new(),
         })
     }
 
@@ -1070,6 +1325,7 @@ impl<'r> RulePass<'r> {
             rejections: Arc::clone(&self.rejections),
             ack277: self.ack277.claim_formatter(),
             rules: self.rules,
+            history: self.history.clone(),
         }
     }
 
@@ -1097,6 +1353,13 @@ impl<'r> RulePass<'r> {
             .outcome
             .unwrap_or_else(|| outcome_of(&self.rejections, result));
         self.account(result, outcome);
+        if outcome == Outcome::Corrected {
+            let record = formatted.history.or_else(|| {
+                let (secret, reference) = self.history.as_ref()?;
+                Some(claim_record(result, secret, reference))
+            });
+            self.sent.extend(record);
+        }
         let written = self
             .corrected
             .claim_prepared(result, formatted.corrected)
@@ -1218,6 +1481,7 @@ impl<'r> RulePass<'r> {
             accounting,
             findings: self.findings,
             at_stake: self.at_stake,
+            sent: self.sent,
         })
     }
 }

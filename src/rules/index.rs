@@ -173,6 +173,45 @@ impl Modifiers {
     }
 }
 
+/// Claim ordinals of lines seeded from the history of earlier runs have this bit set (the
+/// rest is the line's index in [`PatientIndex::add_earlier_claim`]'s list). Such lines order
+/// before every claim of this run: compare ordinals with [`claim_order`], never as numbers.
+pub const EARLIER: u64 = 1 << 63;
+
+/// The key that orders claims as the index does: earlier runs' claims first (in the order
+/// they were added), then this run's claims in input order.
+pub fn claim_order(claim: u64) -> u64 {
+    claim ^ EARLIER
+}
+
+/// True for the ordinal of a claim of an earlier run (see [`EARLIER`]).
+pub fn is_earlier(claim: u64) -> bool {
+    claim & EARLIER != 0
+}
+
+/// Where a claim of an earlier run was recorded, for findings that name it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Provenance {
+    /// CLM01 of the earlier claim.
+    pub claim_id: String,
+    /// The run that recorded it.
+    pub run: String,
+    /// The input file it came in.
+    pub file: String,
+    /// The day it was recorded.
+    pub recorded: NaiveDate,
+}
+
+impl std::fmt::Display for Provenance {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "claim {} in run {} (file {}, {})",
+            self.claim_id, self.run, self.file, self.recorded
+        )
+    }
+}
+
 /// Bits of a claim id ([`claim_id`]) that hold the claim's ordinal in its input; the bits above
 /// hold the input's position in the batch.
 const ORDINAL_BITS: u32 = 40;
@@ -273,11 +312,15 @@ pub struct PatientFacts {
     facts: Vec<LineFact>,
     /// Tables rules built from the facts, by name.
     tables: Mutex<Vec<(&'static str, Arc<dyn Any + Send + Sync>)>>,
+    /// Where the claims of earlier runs come from (shared by every patient of the index).
+    earlier: Arc<Vec<Provenance>>,
 }
 
 impl Clone for PatientFacts {
     fn clone(&self) -> Self {
-        PatientFacts::sorted(self.facts.clone())
+        let mut facts = PatientFacts::sorted(self.facts.clone());
+        facts.earlier = Arc::clone(&self.earlier);
+        facts
     }
 }
 
@@ -300,7 +343,7 @@ impl std::fmt::Debug for PatientFacts {
 impl PatientFacts {
     /// The given lines, sorted by date, claim and line.
     pub fn new(mut facts: Vec<LineFact>) -> PatientFacts {
-        facts.sort_by_key(|f| (f.date, f.claim, f.line));
+        facts.sort_by_key(|f| (f.date, claim_order(f.claim), f.line));
         PatientFacts::sorted(facts)
     }
 
@@ -309,6 +352,33 @@ impl PatientFacts {
         PatientFacts {
             facts,
             tables: Mutex::new(Vec::new()),
+            earlier: Arc::default(),
+        }
+    }
+
+    /// The same lines, with the provenance of claims of earlier runs (see [`EARLIER`]).
+    pub fn with_earlier(mut self, earlier: Arc<Vec<Provenance>>) -> PatientFacts {
+        self.earlier = earlier;
+        self
+    }
+
+    /// Where the claim of ordinal `claim` was recorded, when it is a claim of an earlier run.
+    pub fn provenance(&self, claim: u64) -> Option<&Provenance> {
+        if !is_earlier(claim) {
+            return None;
+        }
+        let at = usize::try_from(claim & !EARLIER).ok()?;
+        self.earlier.get(at)
+    }
+
+    /// A claim of the patient named for a message: "claim X in run R (file F, DATE)" for a
+    /// claim of an earlier run, else as `batch` names a claim of this run ("claim N of the
+    /// input", "claim N of FILE").
+    pub fn claim_name(&self, batch: &InBatch<'_>, claim: u64) -> String {
+        match self.provenance(claim) {
+            Some(p) => p.to_string(),
+            None if is_earlier(claim) => "a claim of an earlier run".to_string(),
+            None => batch.name(claim),
         }
     }
 
@@ -404,7 +474,7 @@ const RECORD: usize = 67;
 /// |--------|--------------------------------------------------------|
 /// | 0..8   | patient key                                            |
 /// | 8..12  | date, days from 0001-01-01 (CE), sign bit flipped      |
-/// | 12..20 | claim ordinal                                          |
+/// | 12..20 | claim ordinal, [`EARLIER`] bit flipped                 |
 /// | 20..24 | line index                                             |
 /// | 24..40 | code: 15 bytes, then its length byte (high bit: cut)   |
 /// | 40..49 | modifiers: four times two bytes, then the count        |
@@ -445,7 +515,8 @@ fn encode(key: PatientKey, fact: &LineFact) -> io::Result<Record> {
     // to the date order, dates before the common era included.
     let days = (fact.date.num_days_from_ce() as u32) ^ 0x8000_0000;
     r[8..12].copy_from_slice(&days.to_be_bytes());
-    r[12..20].copy_from_slice(&fact.claim.to_be_bytes());
+    // Earlier runs' claims first (see `claim_order`).
+    r[12..20].copy_from_slice(&claim_order(fact.claim).to_be_bytes());
     r[20..24].copy_from_slice(&line.to_be_bytes());
     r[24..39].copy_from_slice(&fact.code.bytes);
     r[39] = fact.code.len;
@@ -492,7 +563,7 @@ fn decode(r: &Record) -> Option<(PatientKey, LineFact)> {
         m.copy_from_slice(&r[40 + 2 * i..42 + 2 * i]);
     }
     let fact = LineFact {
-        claim: be_u64(&r[12..20]),
+        claim: claim_order(be_u64(&r[12..20])),
         line: usize::try_from(be_u32(&r[20..24])).ok()?,
         date,
         code,
@@ -599,6 +670,8 @@ pub struct PatientIndex {
     cache: Mutex<Cache>,
     /// What a patient the index does not know has.
     nobody: Arc<PatientFacts>,
+    /// Where the claims of earlier runs (history) were recorded, by [`EARLIER`] ordinal.
+    earlier: Arc<Vec<Provenance>>,
     /// The inputs whose lines are indexed (none named for one input).
     inputs: BatchInputs,
     /// Inputs whose lines `finish` leaves out (their first pass failed).
@@ -621,6 +694,7 @@ impl Default for PatientIndex {
             failure: OnceLock::new(),
             cache: Mutex::new(Cache::default()),
             nobody: Arc::new(PatientFacts::default()),
+            earlier: Arc::default(),
             inputs: BatchInputs::default(),
             forgotten: Vec::new(),
             separate: false,
@@ -709,6 +783,27 @@ impl PatientIndex {
     /// [`line_facts`], in input order).
     pub fn add_fact(&mut self, key: PatientKey, fact: &LineFact) -> io::Result<()> {
         self.push(key, fact)
+    }
+
+    /// Registers a claim of an earlier run, recorded in the history, and returns the ordinal
+    /// its lines take in [`add_fact`](Self::add_fact): one with the [`EARLIER`] bit, which
+    /// orders before every claim of this run (claims added earlier order first). Call before
+    /// [`finish`](Self::finish).
+    pub fn add_earlier_claim(&mut self, provenance: Provenance) -> io::Result<u64> {
+        if !matches!(self.store, Store::Building { .. }) {
+            return Err(index_error(
+                "an earlier claim is added after the index was finished",
+            ));
+        }
+        let earlier = Arc::make_mut(&mut self.earlier);
+        let ordinal = EARLIER | earlier.len() as u64;
+        earlier.push(provenance);
+        Ok(ordinal)
+    }
+
+    /// Number of claims of earlier runs added with [`add_earlier_claim`](Self::add_earlier_claim).
+    pub fn earlier_claims(&self) -> usize {
+        self.earlier.len()
     }
 
     /// Adds one line of the patient `key`.
@@ -814,7 +909,7 @@ impl PatientIndex {
         };
         // Records sort by patient, date, claim and line: a patient's facts are already in
         // the order `PatientFacts` promises.
-        Ok(PatientFacts::sorted(facts))
+        Ok(PatientFacts::sorted(facts).with_earlier(Arc::clone(&self.earlier)))
     }
 
     /// Records a lookup that failed where the error cannot be returned (a claim's rules run
@@ -902,7 +997,7 @@ impl RunReader<'_> {
 
 /// The input a record's claim is from (see [`claim_id`]).
 fn record_input(r: &Record) -> usize {
-    usize::try_from(be_u64(&r[12..20]) >> ORDINAL_BITS).unwrap_or(usize::MAX)
+    usize::try_from(claim_order(be_u64(&r[12..20])) >> ORDINAL_BITS).unwrap_or(usize::MAX)
 }
 
 /// Merges the sorted runs into one sorted temporary file, filling `directory` on the way and
@@ -1414,6 +1509,59 @@ mod tests {
         assert_eq!(day, [(1, 0), (1, 1), (3, 0)]);
         assert!(facts.same_day(date(2024, 1, 3)).is_empty());
         assert_eq!(facts.all()[0].claim, 2);
+    }
+
+    #[test]
+    fn earlier_runs_claims_order_first_and_keep_their_provenance() {
+        let mut index = PatientIndex::new();
+        let key = PatientKey(9);
+        index
+            .push(key, &fact(1, 0, date(2026, 3, 2), "97012"))
+            .expect("adds");
+        let provenance = Provenance {
+            claim_id: "N1-DUP".into(),
+            run: "R1".into(),
+            file: "night1.837".into(),
+            recorded: date(2026, 11, 27),
+        };
+        let earlier = index
+            .add_earlier_claim(provenance.clone())
+            .expect("registers");
+        assert!(is_earlier(earlier) && !is_earlier(1));
+        index
+            .push(key, &fact(earlier, 0, date(2026, 3, 2), "97012"))
+            .expect("adds");
+        index
+            .push(key, &fact(earlier, 1, date(2026, 3, 1), "97110"))
+            .expect("adds");
+        index.finish().expect("finishes");
+        assert!(index.add_earlier_claim(provenance.clone()).is_err());
+        let facts = index.facts(key).expect("reads");
+        let order: Vec<(u64, usize)> = facts.all().iter().map(|f| (f.claim, f.line)).collect();
+        assert_eq!(
+            order,
+            [(earlier, 1), (earlier, 0), (1, 0)],
+            "by date, earlier runs first"
+        );
+        assert_eq!(facts.provenance(earlier), Some(&provenance));
+        assert_eq!(facts.provenance(1), None);
+        let inputs = BatchInputs::default();
+        let batch = InBatch {
+            inputs: &inputs,
+            input: 0,
+        };
+        assert_eq!(
+            facts.claim_name(&batch, earlier),
+            "claim N1-DUP in run R1 (file night1.837, 2026-11-27)"
+        );
+        assert_eq!(facts.claim_name(&batch, 1), "claim 1 of the input");
+        assert!(claim_order(earlier) < claim_order(1));
+        let sorted = PatientFacts::new(facts.all().iter().rev().cloned().collect());
+        assert_eq!(
+            sorted.all(),
+            facts.all(),
+            "PatientFacts::new sorts the same way"
+        );
     }
 
     #[test]

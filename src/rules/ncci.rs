@@ -71,7 +71,8 @@ impl DayCodes {
     /// order those lines come (claim, then line).
     ///
     /// `others` is the caller's buffer, emptied and filled (one buffer serves every line of a
-    /// claim); the claim of each is its `.0 .0`.
+    /// claim); the claim of each is its `.0 .0`. Earlier runs' claims come first (see
+    /// `claim_order`).
     fn others_on<'a>(
         &'a self,
         date: NaiveDate,
@@ -83,7 +84,9 @@ impl DayCodes {
             let first = d.first.iter().flatten().find(|p| **p != own)?;
             Some((*first, d.code.as_str()))
         }));
-        others.sort_unstable();
+        others.sort_unstable_by_key(|((claim, line), code)| {
+            (crate::rules::index::claim_order(*claim), *line, *code)
+        });
     }
 }
 
@@ -186,7 +189,7 @@ fn ptp_finding(
     let where_ = if other_claim == cx.batch.id(claim) {
         "on this claim".to_string()
     } else {
-        format!("on {}", cx.batch.name(other_claim))
+        format!("on {}", cx.patient.claim_name(&cx.batch, other_claim))
     };
     let help = match indicator {
         ModifierIndicator::NotAllowed => format!(

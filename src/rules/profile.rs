@@ -96,6 +96,12 @@ pub struct Config {
     /// The modifier T97012-NCCI-97140 appends to the 97140 line when it repairs (`59`, `XE`,
     /// `XS`, `XP` or `XU`); when absent that rule rejects.
     pub distinct_service_modifier: Option<String>,
+    /// The history of earlier runs (`--history`): a SQLite file or a `postgres://` URL; the
+    /// command line's `--history` comes first.
+    pub history: Option<String>,
+    /// Days within which an input interchange's sender and ISA13 may not come again
+    /// (default 365); only with a history.
+    pub history_window_days: Option<u32>,
 }
 
 /// Why a configuration or profile could not be used.

@@ -65,6 +65,15 @@ pub(super) fn live(fact: &LineFact) -> bool {
     !fact.is_void()
 }
 
+/// " (on claim X in run R (file F, DATE))" when `claim` is a claim of an earlier run, seeded
+/// from the history; "" for a claim of this input (the message already says where).
+pub(super) fn earlier_suffix(cx: &Context<'_>, claim: u64) -> String {
+    match cx.patient.provenance(claim) {
+        Some(p) => format!(" (on {p})"),
+        None => String::new(),
+    }
+}
+
 /// The lines of a claim with procedure `wanted`, with their indexes.
 pub(super) fn lines_with<'c>(
     claim: &'c Claim,

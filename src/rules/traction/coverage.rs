@@ -9,7 +9,7 @@ use super::common::{
     APPEAL_COVERAGE, APPEAL_DETAIL, APPEAL_NECESSITY,
 };
 use crate::model::{Cents, Claim, ServiceLine};
-use crate::rules::index::line_date;
+use crate::rules::index::{claim_order, is_earlier, line_date};
 use crate::rules::{Action, Context, Family, Finding, LineFact, Rule, RuleInfo, StcCodes};
 
 const A7_453: StcCodes = StcCodes {
@@ -320,11 +320,12 @@ impl Rule for Kx {
                     line: i,
                     at: super::common::sv101_at(line),
                     message: format!(
-                        "therapy total for the year reaches {} with this line, past the KX threshold {}, and the line lacks KX",
-                        super::common::dollars(total),
-                        super::common::dollars(threshold)
+                        "therapy total for the year reaches {} with this line, past the KX threshold {}, and the line lacks KX{}",
+                        super::common::dollars(total.total),
+                        super::common::dollars(threshold),
+                        earlier_share(&total)
                     ),
-                    note: line_note(claim, i, "SV1-01", &format!("{} line; fee-schedule amounts of the patient's lines in this input", code(line))),
+                    note: line_note(claim, i, "SV1-01", &format!("{} line; fee-schedule amounts of the patient's lines in this input{}", code(line), if total.earlier.0 > 0 { " and earlier runs" } else { "" })),
                     help: "append KX when the plan of care and notes support continued therapy".into(),
                     repair: None,
                 };
@@ -340,6 +341,29 @@ struct Running {
     claim: u64,
     line: usize,
     total: Cents,
+    /// The part of `total` from lines of earlier runs (the history).
+    earlier: Cents,
+    /// The last claim of an earlier run counted in `total`, if any.
+    last_earlier: Option<u64>,
+}
+
+/// A line's running total, as the message gives it.
+struct RunningTotal {
+    total: Cents,
+    earlier: Cents,
+    last_earlier: Option<String>,
+}
+
+/// "; $X of it billed in earlier runs, the last on claim C in run R (file F, DATE)" when
+/// the total holds lines of earlier runs.
+fn earlier_share(total: &RunningTotal) -> String {
+    match &total.last_earlier {
+        Some(name) if total.earlier.0 > 0 => format!(
+            "; {} of it billed in earlier runs, the last on {name}",
+            super::common::dollars(total.earlier)
+        ),
+        _ => String::new(),
+    }
 }
 
 /// The running yearly totals of the patient's lines in `bucket` (by discipline modifier),
@@ -348,6 +372,8 @@ fn running_totals(cx: &Context<'_>, facts: &[LineFact], bucket: &[String]) -> Ve
     let mut out = Vec::new();
     let mut year = 0;
     let mut total = Cents(0);
+    let mut earlier = Cents(0);
+    let mut last_earlier = None;
     for fact in facts {
         if !live(fact) || !fact_has_any(fact, bucket) {
             continue;
@@ -355,13 +381,22 @@ fn running_totals(cx: &Context<'_>, facts: &[LineFact], bucket: &[String]) -> Ve
         if fact.date.year() != year {
             year = fact.date.year();
             total = Cents(0);
+            earlier = Cents(0);
+            last_earlier = None;
         }
-        total.0 += fee(cx, year, &fact.code).map_or(0, |c| c.0);
+        let amount = fee(cx, year, &fact.code).map_or(0, |c| c.0);
+        total.0 += amount;
+        if is_earlier(fact.claim) {
+            earlier.0 += amount;
+            last_earlier = Some(fact.claim);
+        }
         out.push(Running {
             date: fact.date,
             claim: fact.claim,
             line: fact.line,
             total,
+            earlier,
+            last_earlier,
         });
     }
     out
@@ -375,7 +410,7 @@ fn over_threshold(
     cx: &Context<'_>,
     name: &'static str,
     bucket: &[String],
-) -> Vec<(usize, Cents, Cents)> {
+) -> Vec<(usize, RunningTotal, Cents)> {
     let totals = cx
         .patient
         .table(name, |facts| running_totals(cx, facts, bucket));
@@ -384,15 +419,24 @@ fn over_threshold(
         let Some(date) = line_date(claim, i) else {
             continue;
         };
-        let key = (date, cx.batch.id(claim), i);
-        let Ok(at) = totals.binary_search_by(|r| (r.date, r.claim, r.line).cmp(&key)) else {
+        // The facts' order: earlier runs' claims first (see `claim_order`).
+        let key = (date, claim_order(cx.batch.id(claim)), i);
+        let Ok(at) = totals.binary_search_by(|r| (r.date, claim_order(r.claim), r.line).cmp(&key))
+        else {
             continue;
         };
-        let total = totals[at].total;
+        let running = &totals[at];
         let Some(threshold) = cx.reference.kx.for_year(date.year()) else {
             continue;
         };
-        if total.0 > threshold.0 {
+        if running.total.0 > threshold.0 {
+            let total = RunningTotal {
+                total: running.total,
+                earlier: running.earlier,
+                last_earlier: running
+                    .last_earlier
+                    .map(|c| cx.patient.claim_name(&cx.batch, c)),
+            };
             found.push((date, i, total, threshold));
         }
     }

@@ -4,13 +4,13 @@
 use chrono::NaiveDate;
 
 use super::common::{
-    code, code_at, first_per_date, has_any, line_note, live, sv101_at, sv101_with, Draft,
-    APPEAL_BUNDLING, APPEAL_NECESSITY,
+    code, code_at, earlier_suffix, first_per_date, has_any, line_note, live, sv101_at, sv101_with,
+    Draft, APPEAL_BUNDLING, APPEAL_NECESSITY,
 };
 use crate::model::{Claim, ServiceLine};
 use std::sync::Arc;
 
-use crate::rules::index::{line_date, Code};
+use crate::rules::index::{claim_order, is_earlier, line_date, Code};
 use crate::rules::{
     Action, Context, Family, Finding, LineFact, Repair, RepairKind, Rule, RuleInfo, StcCodes,
 };
@@ -80,7 +80,9 @@ day).\n\n\
 Choices: the earlier claim keeps its 97012 and only later original claims are rejected; a \
 replacement (7) or void (8) claim is never rejected by this rule, and a void earlier claim does \
 not count as the first billing. \"Earlier\" is input order; the inputs of one run are one batch, \
-so the earlier claim may be in an earlier file of the run (the finding names that file).\n\n\
+so the earlier claim may be in an earlier file of the run (the finding names that file); with \
+--history, claims of earlier runs come first, and the finding names the earlier claim, its run, \
+file and day.\n\n\
 Action (every profile): reject with 277CA A7:54 (duplicate).\n\n\
 How to fix: drop the duplicate claim, or send it as a replacement (frequency 7 with REF*F8 \
 naming the original) when it corrects the first one.\n\n\
@@ -106,11 +108,12 @@ impl Rule for DupClaim {
         let days = day_codes(cx);
         let this = cx.batch.id(claim);
         for (i, date) in traction_dates(claim, cx) {
-            // The date's first 97012 is on the earliest claim: earlier than this one or none is.
+            // The date's first 97012 is on the earliest claim (earlier runs' claims first):
+            // earlier than this one or none is.
             let earlier = days
                 .on(date)
                 .iter()
-                .find(|d| d.code == traction && d.first.0 < this)
+                .find(|d| d.code == traction && claim_order(d.first.0) < claim_order(this))
                 .map(|d| d.first.0);
             let Some(earlier) = earlier else {
                 continue;
@@ -122,7 +125,7 @@ impl Rule for DupClaim {
                 at: code_at(line),
                 message: format!(
                     "97012 on {date} already billed for this patient on {}",
-                    cx.batch.name(earlier)
+                    cx.patient.claim_name(&cx.batch, earlier)
                 ),
                 note: line_note(claim, i, "SV1-01-2", "claim frequency 1 (original)"),
                 help: "remove the duplicate claim, or send it as a replacement (CLM05-3 7 with REF*F8)".into(),
@@ -197,8 +200,9 @@ impl Rule for Ncci97140 {
             let Some(date) = line_date(claim, i) else {
                 continue;
             };
-            if days.on(date).iter().any(|d| d.code == traction) {
-                out.push(ncci_finding(claim, cx, i, line, date));
+            if let Some(d) = days.on(date).iter().find(|d| d.code == traction) {
+                let with = earlier_suffix(cx, d.first.0);
+                out.push(ncci_finding(claim, cx, i, line, date, &with));
             }
         }
     }
@@ -210,8 +214,10 @@ fn ncci_finding(
     i: usize,
     line: &ServiceLine,
     date: NaiveDate,
+    traction_from: &str,
 ) -> Finding {
-    let message = format!("97140 billed on {date} with 97012 without 59, XE, XS, XP or XU");
+    let message =
+        format!("97140 billed on {date} with 97012{traction_from} without 59, XE, XS, XP or XU");
     let configured = cx.config.distinct_service_modifier.as_deref();
     let repaired = configured
         .and_then(|m| sv101_with(claim, line, |mods| mods.push(m.to_string())).map(|new| (m, new)));
@@ -278,7 +284,7 @@ impl Rule for Cmt {
                 .on(date)
                 .iter()
                 .filter(|d| cmt.iter().any(|c| d.code == *c))
-                .min_by_key(|d| d.first);
+                .min_by_key(|d| (claim_order(d.first.0), d.first.1));
             let Some(found) = found else {
                 continue;
             };
@@ -286,7 +292,7 @@ impl Rule for Cmt {
                 action: Action::Warn,
                 line: i,
                 at: code_at(&claim.lines[i]),
-                message: format!("97012 billed on {date} with chiropractic manipulation {}", found.code),
+                message: format!("97012 billed on {date} with chiropractic manipulation {}{}", found.code, earlier_suffix(cx, found.first.0)),
                 note: line_note(claim, i, "SV1-01-2", ""),
                 help: "flexion-distraction is part of CMT; bill 97012 only for a separate mechanical-device session".into(),
                 repair: None,
@@ -416,6 +422,28 @@ fn is_modality(cx: &Context<'_>, code: &str) -> bool {
     cx.reference.therapy.modalities.is_modality(code)
 }
 
+/// "; N of them in earlier runs, the last on claim X in run R (file F, DATE)" when the
+/// patient's 97012 dates include lines seeded from the history; "" otherwise. Only read when
+/// the rule fires, so a scan of the patient's lines costs nothing for everyone else.
+fn earlier_visits(cx: &Context<'_>, traction: &str) -> String {
+    let earlier: Vec<&LineFact> = cx
+        .patient
+        .all()
+        .iter()
+        .filter(|f| live(f) && f.code == traction && is_earlier(f.claim))
+        .collect();
+    let mut dates: Vec<NaiveDate> = earlier.iter().map(|f| f.date).collect();
+    dates.dedup();
+    match earlier.last() {
+        Some(last) => format!(
+            "; {} of them in earlier runs, the last on {}",
+            dates.len(),
+            cx.patient.claim_name(&cx.batch, last.claim)
+        ),
+        None => String::new(),
+    }
+}
+
 /// T97012-VISITS: more than 12 dates of 97012 for one patient.
 pub struct Visits;
 
@@ -433,8 +461,8 @@ Source: rule catalog (T97012-VISITS: warn); seed guide 004 (more than 12 visits;
 after a month for cervical; some payers allow only 3-4 visits); parameter max_dates_per_patient \
 in data/therapy/therapy-97012.toml.\n\n\
 Action (every profile): warn. The count is over every input of the run (one batch, in input \
-order; `--separate-inputs` counts each input apart); history across earlier runs is not kept \
-yet.\n\n\
+order; `--separate-inputs` counts each input apart); with --history, the dates of earlier runs' \
+claims count too (the finding says how many and names the last earlier claim and run).\n\n\
 How to fix: record objective progress and the reason in-clinic traction continues, or move the \
 patient to a home unit.\n\n\
 How to appeal: medical necessity evidence with the functional measures over the course of care.",
@@ -475,9 +503,10 @@ impl Rule for Visits {
                 line: i,
                 at: code_at(&claim.lines[i]),
                 message: format!(
-                    "97012 on {date} is traction visit {} of {} for this patient; more than {limit}",
+                    "97012 on {date} is traction visit {} of {} for this patient; more than {limit}{}",
                     rank + 1,
-                    dates.len()
+                    dates.len(),
+                    earlier_visits(cx, traction)
                 ),
                 note: line_note(claim, i, "SV1-01-2", ""),
                 help: "documentation must support continued in-clinic traction; consider home traction after a month for cervical".into(),

@@ -1,0 +1,298 @@
+//! The history's secret and the patient keys made with it.
+//!
+//! The database never holds a name, member id or birth date: a patient is the HMAC-SHA256,
+//! under a secret kept outside the database, of the fields [`crate::rules::PatientKey`] hashes
+//! in a run (payer, member id, names upper-cased, birth date), truncated to 128 bits. Without the secret the keys
+//! cannot be tested against a guess, so the database alone says nothing about who was treated.
+//!
+//! The secret is 32 random bytes, written as 64 hexadecimal digits in a key file created on
+//! first use with owner-only permissions (0600), or given in the environment variable
+//! [`KEY_ENV`]. Losing it makes the history unusable for matching (new runs would key patients
+//! differently): back the key file up with the database, separately.
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+use hmac::{Hmac, KeyInit, Mac};
+use sha2::Sha256;
+
+use crate::model::{Person, Subscriber};
+
+use super::HistoryError;
+
+/// The environment variable that may hold the secret itself (64 hexadecimal digits).
+pub const KEY_ENV: &str = "SCRUB837_HISTORY_KEY";
+
+/// What the meta table keeps to recognise the key (an HMAC of a fixed text).
+const CHECK_TEXT: &[u8] = b"scrub837 history key check";
+
+/// The secret: 32 bytes.
+#[derive(Clone)]
+pub struct Secret([u8; 32]);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(..)")
+    }
+}
+
+/// A patient's key in the history: HMAC-SHA256 truncated to 128 bits, as 32 hexadecimal
+/// digits.
+pub type HashedPatient = String;
+
+/// Bytes of the HMAC a patient key keeps.
+const PATIENT_BYTES: usize = 16;
+
+/// Where the secret comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeySource {
+    /// A key file (created on first use).
+    File(PathBuf),
+    /// The environment variable's value.
+    Env,
+}
+
+impl Secret {
+    /// The secret from `explicit` (a key file), else [`KEY_ENV`] when set, else the key file
+    /// `default_file` (created with a fresh secret when missing).
+    pub fn load(
+        explicit: Option<&Path>,
+        default_file: &Path,
+    ) -> Result<(Secret, KeySource), HistoryError> {
+        if let Some(path) = explicit {
+            return Ok((
+                Secret::from_file(path)?,
+                KeySource::File(path.to_path_buf()),
+            ));
+        }
+        if let Some(value) = std::env::var_os(KEY_ENV).filter(|v| !v.is_empty()) {
+            let text = value.to_string_lossy();
+            let secret = Secret::from_hex(text.trim()).ok_or_else(|| {
+                HistoryError::Key(format!(
+                    "{KEY_ENV} must hold 64 hexadecimal digits (32 bytes), such as a key file's content"
+                ))
+            })?;
+            return Ok((secret, KeySource::Env));
+        }
+        Ok((
+            Secret::from_file(default_file)?,
+            KeySource::File(default_file.to_path_buf()),
+        ))
+    }
+
+    /// Reads the key file at `path`, or creates it with a fresh secret (mode 0600) when it
+    /// does not exist. A key file others can read is refused.
+    pub fn from_file(path: &Path) -> Result<Secret, HistoryError> {
+        let shown = path.display();
+        match std::fs::File::open(path) {
+            Ok(mut file) => {
+                refuse_shared(&file, path)?;
+                let mut text = String::new();
+                file.read_to_string(&mut text)
+                    .map_err(|e| HistoryError::Key(format!("{shown}: cannot read: {e}")))?;
+                Secret::from_hex(text.trim()).ok_or_else(|| {
+                    HistoryError::Key(format!(
+                        "{shown}: not a history key (64 hexadecimal digits)"
+                    ))
+                })
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Secret::create(path),
+            Err(e) => Err(HistoryError::Key(format!("{shown}: cannot open: {e}"))),
+        }
+    }
+
+    /// Writes a fresh secret to a new key file, readable by its owner only.
+    fn create(path: &Path) -> Result<Secret, HistoryError> {
+        let shown = path.display();
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| HistoryError::Key(format!("{}: cannot create: {e}", dir.display())))?;
+        }
+        let mut bytes = [0u8; 32];
+        random_bytes(&mut bytes)?;
+        let secret = Secret(bytes);
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        match options.open(path) {
+            Ok(mut file) => {
+                writeln!(file, "{}", secret.to_hex())
+                    .and_then(|()| file.sync_all())
+                    .map_err(|e| HistoryError::Key(format!("{shown}: cannot write: {e}")))?;
+                Ok(secret)
+            }
+            // Another scrub created it first: use theirs.
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Secret::from_file(path),
+            Err(e) => Err(HistoryError::Key(format!("{shown}: cannot create: {e}"))),
+        }
+    }
+
+    fn from_hex(text: &str) -> Option<Secret> {
+        if text.len() != 64 {
+            return None;
+        }
+        let mut bytes = [0u8; 32];
+        for (i, b) in bytes.iter_mut().enumerate() {
+            *b = u8::from_str_radix(text.get(2 * i..2 * i + 2)?, 16).ok()?;
+        }
+        Some(Secret(bytes))
+    }
+
+    fn to_hex(&self) -> String {
+        hex(&self.0)
+    }
+
+    fn mac(&self) -> Hmac<Sha256> {
+        // HMAC takes a key of any length: this cannot fail.
+        <Hmac<Sha256> as KeyInit>::new_from_slice(&self.0).expect("HMAC takes any key length")
+    }
+
+    /// What the database keeps to tell this key from another (not the key, not reversible).
+    pub fn check_value(&self) -> String {
+        let mut mac = self.mac();
+        mac.update(CHECK_TEXT);
+        hex(&mac.finalize().into_bytes())
+    }
+
+    /// The history key of `person` (the 2010CA patient, else the subscriber) under
+    /// `subscriber`: the same fields as [`crate::rules::PatientKey::of_levels`], each
+    /// length-prefixed so no two different identities give the same input.
+    pub fn patient(&self, subscriber: &Subscriber, person: &Person) -> HashedPatient {
+        let birth = person.birth_date.as_ref().and_then(|d| d.value);
+        self.patient_fields(
+            &subscriber.payer_id,
+            &subscriber.person.member_id,
+            &person.last_name,
+            &person.first_name,
+            birth,
+        )
+    }
+
+    /// The history key of the patient with these fields (see [`patient`](Self::patient)).
+    pub fn patient_fields(
+        &self,
+        payer_id: &str,
+        member_id: &str,
+        last_name: &str,
+        first_name: &str,
+        birth_date: Option<chrono::NaiveDate>,
+    ) -> HashedPatient {
+        let mut mac = self.mac();
+        let birth = birth_date
+            .map(|d| d.format("%Y%m%d").to_string())
+            .unwrap_or_default();
+        let fields: [&str; 5] = [
+            payer_id,
+            member_id,
+            &last_name.to_ascii_uppercase(),
+            &first_name.to_ascii_uppercase(),
+            &birth,
+        ];
+        for field in fields {
+            mac.update(&(field.len() as u64).to_be_bytes());
+            mac.update(field.as_bytes());
+        }
+        // The first 128 bits (HMAC truncation, RFC 2104 section 5): no two patients of any
+        // practice collide, and the patient index of a large history is half the size.
+        hex(&mac.finalize().into_bytes()[..PATIENT_BYTES])
+    }
+}
+
+/// Lower-case hexadecimal.
+pub fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push(char::from(DIGITS[usize::from(b >> 4)]));
+        out.push(char::from(DIGITS[usize::from(b & 0xf)]));
+    }
+    out
+}
+
+/// Fills `buf` from the operating system's random source.
+pub(super) fn random_bytes(buf: &mut [u8]) -> Result<(), HistoryError> {
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(buf))
+        .map_err(|e| {
+            HistoryError::Key(format!(
+                "no random source to make a history key ({e}); set {KEY_ENV} to 64 hexadecimal digits"
+            ))
+        })
+}
+
+/// A key file readable or writable by group or others is refused: it would let them key
+/// patients.
+#[cfg(unix)]
+fn refuse_shared(file: &std::fs::File, path: &Path) -> Result<(), HistoryError> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = file
+        .metadata()
+        .map_err(|e| HistoryError::Key(format!("{}: {e}", path.display())))?
+        .permissions()
+        .mode();
+    if mode & 0o077 != 0 {
+        return Err(HistoryError::Key(format!(
+            "{}: the history key is readable by others (mode {:o}); run chmod 600 on it",
+            path.display(),
+            mode & 0o777
+        )));
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn refuse_shared(_file: &std::fs::File, _path: &Path) -> Result<(), HistoryError> {
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_key_file_is_created_owner_only_and_read_back() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("sub/history.key");
+        let made = Secret::from_file(&path).expect("created");
+        let again = Secret::from_file(&path).expect("read");
+        assert_eq!(made.0, again.0);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).expect("meta").permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+            let err = Secret::from_file(&path).expect_err("shared key refused");
+            assert!(err.to_string().contains("chmod 600"), "{err}");
+        }
+    }
+
+    #[test]
+    fn patient_keys_depend_on_the_secret_and_every_field() {
+        let a = Secret([1; 32]);
+        let b = Secret([2; 32]);
+        let mut subscriber = Subscriber {
+            payer_id: "PAYER".into(),
+            ..Subscriber::default()
+        };
+        subscriber.person.member_id = "M1".into();
+        let mut person = Person {
+            last_name: "Doe".into(),
+            first_name: "Jan".into(),
+            ..Person::default()
+        };
+        let key = a.patient(&subscriber, &person);
+        assert_eq!(key.len(), 32);
+        assert_ne!(key, b.patient(&subscriber, &person));
+        person.last_name = "DOE".into();
+        assert_eq!(
+            key,
+            a.patient(&subscriber, &person),
+            "names are upper-cased"
+        );
+        person.first_name = "JANE".into();
+        assert_ne!(key, a.patient(&subscriber, &person));
+        assert!(!key.contains("DOE") && a.check_value() != b.check_value());
+    }
+}

@@ -1,0 +1,943 @@
+//! History across runs (`--history PATH_OR_URL`): what went on to the payer in earlier runs,
+//! so the cross-claim rules see it, and which input interchanges were already received.
+//!
+//! # What is kept
+//!
+//! Per service line of every claim that went on to the payer (accepted or repaired; a rejected
+//! claim was never sent): the patient's keyed hash ([`key`]), payer, profile, date of service,
+//! procedure code, modifiers, units, charge, the fee-schedule amount the KX rule counts, the
+//! claim id (CLM01), its frequency, the input file and the run. A replacement (frequency 7)
+//! replaces the lines of the claim its REF*F8 names, a void (8) removes them. Per input file:
+//! its name and SHA-256 (a file recorded once is never recorded again) and its interchanges'
+//! sender and ISA13 (a number seen again within the window gets TA1 `R 025`). And the next
+//! acknowledgment control number, shared by every scrub that uses the history.
+//!
+//! # Exactly once
+//!
+//! An input's lines are written in one transaction committed only after its outputs are
+//! published ([`History::record`]); a killed run's transaction is rolled back by the database,
+//! and a re-run of an input already recorded changes nothing.
+//!
+//! # Storage
+//!
+//! A SQLite file (WAL, a busy timeout, one writer at a time with `BEGIN IMMEDIATE`) or a
+//! PostgreSQL database (writers serialised by an advisory lock inside their transaction):
+//! [`store`] hides which, [`sql`] holds every statement, and versioned migrations run on open.
+//!
+//! Layering: above `write`, below `pipeline`; it reads the model and feeds the rules' patient
+//! index, and the rules never import it.
+
+pub mod key;
+pub mod lines;
+pub mod sql;
+pub mod store;
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use chrono::{NaiveDate, NaiveDateTime};
+
+use crate::model::{Cents, Decimal, RawClaim};
+use crate::rules::index::{Code, LineFact, Modifiers, Provenance};
+use crate::rules::{PatientIndex, PatientKey};
+
+pub use key::{HashedPatient, KeySource, Secret, KEY_ENV};
+pub use lines::{claim_record, ClaimRecord, LineRecord};
+use store::{Db, Row, Value};
+
+/// The default window in which a sender's ISA13 may not come again (days).
+pub const DEFAULT_WINDOW_DAYS: u32 = 365;
+
+/// Patients asked for in one query.
+const PATIENTS_PER_QUERY: usize = 500;
+
+/// Lines written in one statement.
+const LINES_PER_INSERT: usize = 500;
+
+/// The counter of acknowledgment interchange control numbers.
+const CONTROL_COUNTER: &str = "ack_interchange_control";
+
+/// How to open the history.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HistoryOptions {
+    /// A SQLite file path, or a `postgres://` (or `postgresql://`) URL.
+    pub location: String,
+    /// The key file (default: beside a SQLite file as `FILE.key`, else the user's config
+    /// directory's `scrub837/history.key`); the environment variable [`KEY_ENV`] comes before
+    /// the default.
+    pub key: Option<PathBuf>,
+    /// Days within which an input interchange's sender and ISA13 may not come again.
+    pub window_days: u32,
+}
+
+impl HistoryOptions {
+    /// The options for `location` with the default key and window.
+    pub fn new(location: impl Into<String>) -> HistoryOptions {
+        HistoryOptions {
+            location: location.into(),
+            key: None,
+            window_days: DEFAULT_WINDOW_DAYS,
+        }
+    }
+
+    /// True when the location is a PostgreSQL URL.
+    pub fn is_postgres(&self) -> bool {
+        self.location.starts_with("postgres://") || self.location.starts_with("postgresql://")
+    }
+
+    /// The location as shown to a person: a PostgreSQL URL without its password.
+    pub fn shown(&self) -> String {
+        if !self.is_postgres() {
+            return self.location.clone();
+        }
+        match (self.location.find("://"), self.location.rfind('@')) {
+            (Some(scheme), Some(at)) if at > scheme => {
+                let creds = &self.location[scheme + 3..at];
+                let user = creds.split(':').next().unwrap_or("");
+                format!(
+                    "{}{user}@{}",
+                    &self.location[..scheme + 3],
+                    &self.location[at + 1..]
+                )
+            }
+            _ => self.location.clone(),
+        }
+    }
+
+    /// The key file used when none is given: `FILE.key` beside a SQLite file, else
+    /// `$XDG_CONFIG_HOME/scrub837/history.key` (`~/.config/scrub837/history.key`).
+    pub fn default_key_file(&self) -> PathBuf {
+        if !self.is_postgres() {
+            let mut name = Path::new(&self.location).as_os_str().to_owned();
+            name.push(".key");
+            return PathBuf::from(name);
+        }
+        let non_empty = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty());
+        let config = non_empty("XDG_CONFIG_HOME")
+            .map(PathBuf::from)
+            .or_else(|| non_empty("HOME").map(|h| PathBuf::from(h).join(".config")))
+            .unwrap_or_else(|| PathBuf::from("."));
+        config.join("scrub837").join("history.key")
+    }
+}
+
+/// Why the history could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum HistoryError {
+    /// SQLite failed.
+    #[error("SQLite: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// PostgreSQL failed.
+    #[error("PostgreSQL: {0}")]
+    Postgres(#[from] postgres::Error),
+    /// The database was written by a newer scrub837.
+    #[error("the history database has schema version {found}, newer than this scrub837 knows ({known}); use a newer scrub837")]
+    Newer {
+        /// The database's version.
+        found: i64,
+        /// The newest this binary knows.
+        known: i64,
+    },
+    /// The database holds something this binary never writes.
+    #[error("the history database is not one scrub837 wrote: {0}")]
+    Schema(String),
+    /// The key cannot be read or made.
+    #[error("history key: {0}")]
+    Key(String),
+    /// The key is not the one the database was written with.
+    #[error("the history was written with another key than {0}; use the key file kept with it (patients would not match)")]
+    WrongKey(String),
+    /// An export could not be written.
+    #[error("cannot write: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// An input file already recorded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordedFile {
+    /// Its id in the history.
+    pub id: i64,
+    /// Its name when recorded.
+    pub name: String,
+    /// The day it was recorded.
+    pub recorded: String,
+    /// The run that recorded it.
+    pub run: String,
+}
+
+/// An input interchange received before.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SeenInterchange {
+    /// The day it was received.
+    pub received: String,
+    /// The input file it came in.
+    pub file: String,
+    /// The run.
+    pub run: String,
+}
+
+/// What one input leaves in the history.
+#[derive(Debug, Clone, Default)]
+pub struct InputRecord {
+    /// The input's name as shown.
+    pub name: String,
+    /// SHA-256 of its bytes, hexadecimal.
+    pub content_sha256: String,
+    /// Every claim that went on to the payer, in input order.
+    pub claims: Vec<ClaimRecord>,
+    /// Every interchange: sender qualifier, sender id, ISA13.
+    pub interchanges: Vec<(String, String, String)>,
+}
+
+/// What [`History::record`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RecordOutcome {
+    /// The lines were written.
+    Recorded {
+        /// Claims recorded (voids included: they removed lines).
+        claims: u64,
+        /// Lines written.
+        lines: u64,
+    },
+    /// An input with the same content was recorded before: nothing changed.
+    AlreadyRecorded(RecordedFile),
+}
+
+/// `history stats`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Runs that recorded something.
+    pub runs: i64,
+    /// Input files recorded.
+    pub files: i64,
+    /// Claims with lines kept.
+    pub claims: i64,
+    /// Lines kept.
+    pub lines: i64,
+    /// First and last date of service kept.
+    pub first_date: Option<String>,
+    /// Last date of service kept.
+    pub last_date: Option<String>,
+    /// Input interchanges remembered.
+    pub interchanges: i64,
+    /// Size of the database in bytes.
+    pub bytes: i64,
+}
+
+/// What `history forget` removed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Forgotten {
+    /// Lines removed.
+    pub lines: u64,
+    /// Interchanges removed.
+    pub interchanges: u64,
+    /// Input files removed (those with nothing left).
+    pub files: u64,
+}
+
+/// The patients of the inputs in hand: each run patient key with its history key. Filled in
+/// the first pass ([`note`](Self::note)), read when seeding the index.
+#[derive(Debug)]
+pub struct RunPatients {
+    secret: Secret,
+    keys: HashMap<PatientKey, HashedPatient>,
+    /// Earlier claims this input replaces or voids (patient, claim id): their lines are not
+    /// seeded, so the replacement is not counted twice and a void cancels at once.
+    cancelled: std::collections::HashSet<(HashedPatient, String)>,
+}
+
+impl RunPatients {
+    /// No patients yet; keys made with `secret`.
+    pub fn new(secret: Secret) -> RunPatients {
+        RunPatients {
+            secret,
+            keys: HashMap::new(),
+            cancelled: Default::default(),
+        }
+    }
+
+    /// Notes the patient of a claim read in the first pass.
+    pub fn note(&mut self, raw: &RawClaim) {
+        let sketch = raw.sketch();
+        let person = sketch.patient_person();
+        let key = PatientKey::of_levels(&sketch.subscriber, person);
+        let hashed = self
+            .keys
+            .entry(key)
+            .or_insert_with(|| self.secret.patient(&sketch.subscriber, person));
+        if matches!(sketch.frequency, b'7' | b'8') {
+            // Rare: decoding a copy to find REF*F8 costs nothing worth sharing.
+            let claim = crate::model::Claim::decode(raw.clone());
+            let named = claim
+                .references
+                .iter()
+                .find(|r| &*r.qualifier == "F8")
+                .map_or_else(|| claim.pcn().to_string(), |r| r.value.to_string());
+            self.cancelled.insert((hashed.clone(), named));
+        }
+    }
+
+    /// Number of patients noted.
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    /// True when no patient was noted.
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+}
+
+/// An open history.
+#[derive(Debug)]
+pub struct History {
+    db: Db,
+    secret: Secret,
+    options: HistoryOptions,
+    run: String,
+    started: NaiveDateTime,
+}
+
+impl History {
+    /// Opens (creating when missing) the history, applies the migrations this binary knows,
+    /// refuses a newer schema, loads the key (creating the key file on first use) and checks
+    /// it is the key the database was written with. `started` names this run.
+    pub fn open(options: &HistoryOptions, started: NaiveDateTime) -> Result<History, HistoryError> {
+        let mut db = if options.is_postgres() {
+            Db::open_postgres(&options.location)?
+        } else {
+            Db::open_sqlite(Path::new(&options.location))?
+        };
+        migrate(&mut db)?;
+        let (secret, source) = Secret::load(options.key.as_deref(), &options.default_key_file())?;
+        check_key(&mut db, &secret, &source)?;
+        let mut salt = [0u8; 4];
+        key::random_bytes(&mut salt)?;
+        let run = format!("{}-{}", started.format("%Y%m%dT%H%M%SZ"), key::hex(&salt));
+        Ok(History {
+            db,
+            secret,
+            options: options.clone(),
+            run,
+            started,
+        })
+    }
+
+    /// This run's name, as findings and the database give it.
+    pub fn run(&self) -> &str {
+        &self.run
+    }
+
+    /// The secret patient keys are made with.
+    pub fn secret(&self) -> &Secret {
+        &self.secret
+    }
+
+    /// Where the history is, for messages (no password).
+    pub fn shown(&self) -> String {
+        self.options.shown()
+    }
+
+    /// The day this run records lines and interchanges under.
+    pub fn today(&self) -> NaiveDate {
+        self.started.date()
+    }
+
+    /// The input file recorded with this content hash, if any.
+    pub fn recorded_file(&mut self, sha256: &str) -> Result<Option<RecordedFile>, HistoryError> {
+        file_by_hash(&mut self.db, sha256)
+    }
+
+    /// Adds to `index` (before its `finish`) every line the history keeps of the patients in
+    /// `patients`, except those of the input files `except` (inputs recorded before and now
+    /// scrubbed again), as claims of earlier runs with their provenance, oldest first.
+    /// Returns the number of lines added.
+    pub fn seed(
+        &mut self,
+        patients: &RunPatients,
+        except: &[i64],
+        index: &mut PatientIndex,
+    ) -> Result<u64, HistoryError> {
+        let by_hash: HashMap<&str, PatientKey> = patients
+            .keys
+            .iter()
+            .map(|(k, h)| (h.as_str(), *k))
+            .collect();
+        let hashes: Vec<&str> = by_hash.keys().copied().collect();
+        let mut rows = Vec::new();
+        for chunk in hashes.chunks(PATIENTS_PER_QUERY) {
+            let mut params: Vec<Value> = Vec::with_capacity(chunk.len() + 1);
+            // Files recorded before are left out below (any number of them).
+            params.push(0.into());
+            params.extend(chunk.iter().map(|h| Value::from(*h)));
+            for row in self
+                .db
+                .query(&sql::lines_of_patients(chunk.len()), &params)?
+            {
+                rows.push(SeedRow::read(&row)?);
+            }
+        }
+        rows.sort_by_key(|r| (r.file_id, r.claim_no, r.line_no));
+        let mut current: Option<((i64, i64), u64)> = None;
+        let mut added = 0;
+        for row in &rows {
+            let Some(&key) = by_hash.get(row.patient.as_str()) else {
+                continue;
+            };
+            if except.contains(&row.file_id) {
+                continue;
+            }
+            if patients
+                .cancelled
+                .contains(&(row.patient.clone(), row.claim_id.clone()))
+            {
+                continue;
+            }
+            let claim = match current {
+                Some((at, ordinal)) if at == (row.file_id, row.claim_no) => ordinal,
+                _ => {
+                    let ordinal = index.add_earlier_claim(row.provenance())?;
+                    current = Some(((row.file_id, row.claim_no), ordinal));
+                    ordinal
+                }
+            };
+            index.add_fact(key, &row.fact(claim))?;
+            added += 1;
+        }
+        Ok(added)
+    }
+
+    /// The earlier receipt, within the window, of an interchange from `sender` (ISA05,
+    /// ISA06) with ISA13 `control`, in another input file than `except`.
+    pub fn interchange_seen(
+        &mut self,
+        sender: (&str, &str),
+        control: &str,
+        except: Option<i64>,
+    ) -> Result<Option<SeenInterchange>, HistoryError> {
+        let since = self.today() - chrono::Days::new(u64::from(self.options.window_days));
+        let rows = self.db.query(
+            sql::INTERCHANGE_SEEN,
+            &[
+                sender.0.into(),
+                sender.1.into(),
+                control.into(),
+                since.to_string().into(),
+                except.unwrap_or(0).into(),
+            ],
+        )?;
+        rows.first()
+            .map(|r| {
+                Ok(SeenInterchange {
+                    received: r.text(0)?,
+                    file: r.text(1)?,
+                    run: r.text(2)?,
+                })
+            })
+            .transpose()
+    }
+
+    /// Takes `count` consecutive acknowledgment interchange control numbers (1 to
+    /// 999,999,999, wrapping to 1) and returns the first; the history's counter starts at
+    /// `first_unknown` when it has none. Committed at once: a number is spent even when the
+    /// run then fails, so no two acknowledgments ever share one.
+    pub fn take_controls(&mut self, count: u32, first_unknown: u32) -> Result<u32, HistoryError> {
+        self.db.write(|db| {
+            let rows = db.query(sql::COUNTER_GET, &[CONTROL_COUNTER.into()])?;
+            let next = match rows.first() {
+                Some(row) => row.int(0)?,
+                None => {
+                    db.execute(
+                        sql::COUNTER_INSERT,
+                        &[CONTROL_COUNTER.into(), i64::from(first_unknown).into()],
+                    )?;
+                    i64::from(first_unknown)
+                }
+            };
+            let mut first = next.clamp(1, 999_999_999);
+            if first + i64::from(count) - 1 > 999_999_999 {
+                first = 1;
+            }
+            let after = first + i64::from(count);
+            let after = if after > 999_999_999 { 1 } else { after };
+            db.execute(sql::COUNTER_UPDATE, &[CONTROL_COUNTER.into(), after.into()])?;
+            Ok(first as u32)
+        })
+    }
+
+    /// Writes what one input sent on, in one transaction; nothing when an input with the same
+    /// content is already recorded (checked again inside the transaction, so two scrubs of one
+    /// file record it once).
+    pub fn record(&mut self, input: &InputRecord) -> Result<RecordOutcome, HistoryError> {
+        let run = self.run.clone();
+        let started = self.started.format("%Y-%m-%dT%H:%M:%SZ").to_string();
+        let today = self.today().to_string();
+        self.db.write(|db| {
+            if let Some(file) = file_by_hash(db, &input.content_sha256)? {
+                return Ok(RecordOutcome::AlreadyRecorded(file));
+            }
+            let run_id = match db.query(sql::RUN_BY_NAME, &[run.as_str().into()])?.first() {
+                Some(row) => row.int(0)?,
+                None => {
+                    let id = next_id(db, sql::NEXT_RUN_ID)?;
+                    db.execute(
+                        sql::INSERT_RUN,
+                        &[id.into(), run.as_str().into(), started.as_str().into()],
+                    )?;
+                    id
+                }
+            };
+            let file_id = next_id(db, sql::NEXT_FILE_ID)?;
+            let lines: usize = input
+                .claims
+                .iter()
+                .filter(|c| c.frequency != "8")
+                .map(|c| c.lines.len())
+                .sum();
+            db.execute(
+                sql::INSERT_FILE,
+                &[
+                    file_id.into(),
+                    run_id.into(),
+                    input.name.as_str().into(),
+                    input.content_sha256.as_str().into(),
+                    today.as_str().into(),
+                    (input.claims.len() as i64).into(),
+                    (lines as i64).into(),
+                ],
+            )?;
+            // Lines are written sorted by patient, so the patient index is filled page by
+            // page instead of all over; a replacement or void first takes the lines it cancels
+            // out of those not yet written (an original and its void in one input), then out of
+            // the database.
+            let mut pending: Vec<(&ClaimRecord, &LineRecord)> = Vec::new();
+            for claim in &input.claims {
+                if let Some(target) = claim.cancels() {
+                    pending.retain(|(c, _)| {
+                        !(c.payer == claim.payer
+                            && c.patient == claim.patient
+                            && c.claim_id == target)
+                    });
+                    db.execute(
+                        sql::DELETE_CLAIM_LINES,
+                        &[
+                            claim.payer.as_str().into(),
+                            target.into(),
+                            claim.patient.as_str().into(),
+                        ],
+                    )?;
+                }
+                if claim.frequency != "8" {
+                    pending.extend(claim.lines.iter().map(|l| (claim, l)));
+                }
+            }
+            pending.sort_by(|a, b| a.0.patient.cmp(&b.0.patient));
+            let lines = pending.len();
+            // SQLite: one prepared single-row insert, run for each line (no statement journal,
+            // no parsing); PostgreSQL: many rows a statement, to save round trips.
+            let per_insert = match db.backend() {
+                store::Backend::Sqlite => 1,
+                store::Backend::Postgres => LINES_PER_INSERT,
+            };
+            for chunk in pending.chunks(per_insert) {
+                let values: Vec<Value> = chunk
+                    .iter()
+                    .flat_map(|(claim, line)| line_values(file_id, claim, line))
+                    .collect();
+                db.execute(&sql::insert_lines(chunk.len()), &values)?;
+            }
+            for (qualifier, sender, control) in &input.interchanges {
+                db.execute(
+                    sql::INSERT_INTERCHANGE,
+                    &[
+                        file_id.into(),
+                        qualifier.as_str().into(),
+                        sender.as_str().into(),
+                        control.as_str().into(),
+                        today.as_str().into(),
+                    ],
+                )?;
+            }
+            Ok(RecordOutcome::Recorded {
+                claims: input.claims.len() as u64,
+                lines: lines as u64,
+            })
+        })
+    }
+
+    /// Counts for `history stats`.
+    pub fn stats(&mut self) -> Result<Stats, HistoryError> {
+        let rows = self.db.query(sql::STATS, &[])?;
+        let row = rows
+            .first()
+            .ok_or_else(|| HistoryError::Schema("no statistics row".into()))?;
+        let opt_text = |i: usize| row.text(i).ok();
+        let bytes_sql = sql::size(self.db.backend());
+        let bytes = self
+            .db
+            .query(bytes_sql, &[])?
+            .first()
+            .map(|r| r.int(0))
+            .transpose()?
+            .unwrap_or(0);
+        Ok(Stats {
+            runs: row.int(0)?,
+            files: row.int(1)?,
+            claims: row.int(2)?,
+            lines: row.int(3)?,
+            first_date: opt_text(4),
+            last_date: opt_text(5),
+            interchanges: row.int(6)?,
+            bytes,
+        })
+    }
+
+    /// Removes every line served before `before`, every interchange received before it, and
+    /// input files recorded before it that have nothing left (retention).
+    pub fn forget_before(&mut self, before: NaiveDate) -> Result<Forgotten, HistoryError> {
+        let day = before.to_string();
+        self.db.write(|db| {
+            let lines = db.execute(sql::FORGET_LINES, &[day.as_str().into()])?;
+            let interchanges = db.execute(sql::FORGET_INTERCHANGES, &[day.as_str().into()])?;
+            let files = db.execute(sql::FORGET_FILES, &[day.as_str().into()])?;
+            db.execute(sql::FORGET_RUNS, &[])?;
+            Ok(Forgotten {
+                lines,
+                interchanges,
+                files,
+            })
+        })
+    }
+
+    /// Writes every kept line as CSV (hashed patient keys only); returns the lines written.
+    pub fn export(&mut self, out: &mut impl Write) -> Result<u64, HistoryError> {
+        writeln!(out, "{}", sql::EXPORT_HEADER)?;
+        let mut written = 0;
+        let files: Vec<i64> = self
+            .db
+            .query(sql::FILE_IDS, &[])?
+            .iter()
+            .map(|r| r.int(0))
+            .collect::<Result<_, _>>()?;
+        for file in files {
+            for row in self.db.query(sql::EXPORT_FILE_LINES, &[file.into()])? {
+                let fields: Vec<String> = (0..14)
+                    .map(|i| row.text(i).unwrap_or_default())
+                    .map(|f| csv_field(&f))
+                    .collect();
+                writeln!(out, "{}", fields.join(","))?;
+                written += 1;
+            }
+        }
+        out.flush()?;
+        Ok(written)
+    }
+}
+
+/// The SHA-256 of everything `source` reads, hexadecimal: an input's identity in the history.
+pub fn content_sha256(mut source: impl std::io::Read) -> std::io::Result<String> {
+    use sha2::Digest;
+    let mut hasher = sha2::Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = match source.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        hasher.update(&buf[..n]);
+    }
+    Ok(key::hex(&hasher.finalize()))
+}
+
+/// The current time in UTC, to the second (names a run).
+pub fn now_utc() -> NaiveDateTime {
+    let seconds = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    chrono::DateTime::from_timestamp(i64::try_from(seconds).unwrap_or(0), 0)
+        .unwrap_or_default()
+        .naive_utc()
+}
+
+/// A CSV field, quoted when it holds a comma, quote or line break.
+fn csv_field(text: &str) -> String {
+    if text.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", text.replace('"', "\"\""))
+    } else {
+        text.to_string()
+    }
+}
+
+/// Creates the meta table and applies every migration the database lacks, as the one writer;
+/// refuses a database newer than this binary.
+fn migrate(db: &mut Db) -> Result<(), HistoryError> {
+    db.write(|db| {
+        db.batch(sql::CREATE_META)?;
+        let found = match db.query(sql::META_GET, &["schema_version".into()])?.first() {
+            Some(row) => row
+                .text(0)?
+                .parse::<i64>()
+                .map_err(|_| HistoryError::Schema("schema_version is not a number".into()))?,
+            None => {
+                db.execute(sql::META_INSERT, &["schema_version".into(), "0".into()])?;
+                0
+            }
+        };
+        if found > sql::SCHEMA_VERSION {
+            return Err(HistoryError::Newer {
+                found,
+                known: sql::SCHEMA_VERSION,
+            });
+        }
+        for (n, migration) in sql::MIGRATIONS.iter().enumerate().skip(found as usize) {
+            db.batch(migration)?;
+            let version = (n + 1).to_string();
+            db.execute(sql::META_UPDATE, &["schema_version".into(), version.into()])?;
+        }
+        Ok(())
+    })
+}
+
+/// Records the key's check value on first use; refuses another key after that.
+fn check_key(db: &mut Db, secret: &Secret, source: &KeySource) -> Result<(), HistoryError> {
+    let value = secret.check_value();
+    db.write(
+        |db| match db.query(sql::META_GET, &["key_check".into()])?.first() {
+            Some(row) if row.text(0)? == value => Ok(()),
+            Some(_) => Err(HistoryError::WrongKey(match source {
+                KeySource::File(path) => path.display().to_string(),
+                KeySource::Env => KEY_ENV.to_string(),
+            })),
+            None => {
+                db.execute(
+                    sql::META_INSERT,
+                    &["key_check".into(), value.as_str().into()],
+                )?;
+                Ok(())
+            }
+        },
+    )
+}
+
+fn file_by_hash(db: &mut Db, sha256: &str) -> Result<Option<RecordedFile>, HistoryError> {
+    let rows = db.query(sql::FILE_BY_HASH, &[sha256.into()])?;
+    rows.first()
+        .map(|r| {
+            Ok(RecordedFile {
+                id: r.int(0)?,
+                name: r.text(1)?,
+                recorded: r.text(2)?,
+                run: r.text(3)?,
+            })
+        })
+        .transpose()
+}
+
+fn next_id(db: &mut Db, sql: &str) -> Result<i64, HistoryError> {
+    db.query(sql, &[])?
+        .first()
+        .map(|r| r.int(0))
+        .transpose()?
+        .ok_or_else(|| HistoryError::Schema("no next id".into()))
+}
+
+/// The values of one line, in [`sql::insert_lines`]'s column order.
+fn line_values(file_id: i64, claim: &ClaimRecord, line: &LineRecord) -> [Value; sql::LINE_COLUMNS] {
+    [
+        file_id.into(),
+        (claim.ordinal as i64).into(),
+        (line.line_no as i64).into(),
+        claim.patient.as_str().into(),
+        claim.payer.as_str().into(),
+        claim.profile.as_str().into(),
+        line.date.to_string().into(),
+        line.code.as_str().into(),
+        line.modifiers.join(":").into(),
+        line.units.to_string().into(),
+        line.charge.0.into(),
+        line.fee.map(|c| c.0).into(),
+        claim.claim_id.as_str().into(),
+        claim.frequency.as_str().into(),
+    ]
+}
+
+/// One line read back for seeding.
+struct SeedRow {
+    patient: String,
+    date: NaiveDate,
+    code: String,
+    modifiers: Vec<String>,
+    units: Decimal,
+    charge: Cents,
+    frequency: u8,
+    claim_id: String,
+    file_id: i64,
+    claim_no: i64,
+    line_no: i64,
+    file: String,
+    recorded: NaiveDate,
+    run: String,
+}
+
+impl SeedRow {
+    fn read(row: &Row) -> Result<SeedRow, HistoryError> {
+        let date = |text: String| {
+            text.parse::<NaiveDate>()
+                .map_err(|_| HistoryError::Schema(format!("'{text}' is not a date")))
+        };
+        let units = row.text(4)?;
+        Ok(SeedRow {
+            patient: row.text(0)?,
+            date: date(row.text(1)?)?,
+            code: row.text(2)?,
+            modifiers: row
+                .text(3)?
+                .split(':')
+                .filter(|m| !m.is_empty())
+                .map(str::to_string)
+                .collect(),
+            units: Decimal::parse(units.as_bytes())
+                .ok_or_else(|| HistoryError::Schema(format!("'{units}' is not a number")))?,
+            charge: Cents(row.int(5)?),
+            frequency: row.text(6)?.bytes().next().unwrap_or(0),
+            claim_id: row.text(7)?,
+            file_id: row.int(8)?,
+            claim_no: row.int(9)?,
+            line_no: row.int(10)?,
+            file: row.text(11)?,
+            recorded: date(row.text(12)?)?,
+            run: row.text(13)?,
+        })
+    }
+
+    fn provenance(&self) -> Provenance {
+        Provenance {
+            claim_id: self.claim_id.clone(),
+            run: self.run.clone(),
+            file: self.file.clone(),
+            recorded: self.recorded,
+        }
+    }
+
+    fn fact(&self, claim: u64) -> LineFact {
+        LineFact {
+            claim,
+            line: usize::try_from(self.line_no).unwrap_or(0),
+            date: self.date,
+            code: Code::new(&self.code),
+            modifiers: Modifiers::new(&self.modifiers),
+            frequency: self.frequency,
+            charge: self.charge,
+            units: self.units,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(code: &str, date: NaiveDate) -> LineRecord {
+        LineRecord {
+            line_no: 0,
+            date,
+            code: code.into(),
+            modifiers: vec!["GP".into()],
+            units: Decimal {
+                mantissa: 1,
+                scale: 0,
+            },
+            charge: Cents(4500),
+            fee: Some(Cents(1436)),
+        }
+    }
+
+    fn claim(id: &str, frequency: &str, replaces: Option<&str>, patient: &str) -> ClaimRecord {
+        ClaimRecord {
+            ordinal: 1,
+            claim_id: id.into(),
+            frequency: frequency.into(),
+            replaces: replaces.map(str::to_string),
+            patient: patient.into(),
+            payer: "PAYER".into(),
+            profile: "medicare".into(),
+            lines: vec![line(
+                "97012",
+                NaiveDate::from_ymd_opt(2026, 3, 2).expect("date"),
+            )],
+        }
+    }
+
+    fn open(dir: &Path) -> History {
+        let options = HistoryOptions {
+            key: Some(dir.join("k")),
+            ..HistoryOptions::new(dir.join("h.sqlite").display().to_string())
+        };
+        History::open(&options, now_utc()).expect("opens")
+    }
+
+    fn input(sha: &str, claims: Vec<ClaimRecord>) -> InputRecord {
+        InputRecord {
+            name: format!("{sha}.837"),
+            content_sha256: sha.into(),
+            claims,
+            interchanges: vec![("ZZ".into(), "SENDER".into(), "000000001".into())],
+        }
+    }
+
+    #[test]
+    fn recorded_lines_seed_the_index_once_and_voids_remove_them() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut history = open(dir.path());
+        let patient = history
+            .secret()
+            .patient_fields("PAYER", "M1", "DOE", "JAN", None);
+        let first = input("a", vec![claim("C1", "1", None, &patient)]);
+        assert!(matches!(
+            history.record(&first).expect("records"),
+            RecordOutcome::Recorded {
+                claims: 1,
+                lines: 1
+            }
+        ));
+        assert!(matches!(
+            history.record(&first).expect("records"),
+            RecordOutcome::AlreadyRecorded(_)
+        ));
+        let seen = history
+            .interchange_seen(("ZZ", "SENDER"), "000000001", None)
+            .expect("reads");
+        assert_eq!(seen.map(|s| s.file), Some("a.837".to_string()));
+        let recorded = history.recorded_file("a").expect("reads").expect("known");
+        assert!(history
+            .interchange_seen(("ZZ", "SENDER"), "000000001", Some(recorded.id))
+            .expect("reads")
+            .is_none());
+
+        let mut patients = RunPatients::new(history.secret().clone());
+        patients.keys.insert(PatientKey(7), patient.clone());
+        let mut index = PatientIndex::new();
+        assert_eq!(history.seed(&patients, &[], &mut index).expect("seeds"), 1);
+        index.finish().expect("finishes");
+        let facts = index.facts(PatientKey(7)).expect("reads");
+        let only = &facts.all()[0];
+        assert!(crate::rules::index::is_earlier(only.claim));
+        let inputs = crate::rules::index::BatchInputs::default();
+        let batch = crate::rules::index::InBatch {
+            inputs: &inputs,
+            input: 0,
+        };
+        assert!(facts
+            .claim_name(&batch, only.claim)
+            .starts_with("claim C1 in run "));
+
+        let void = input("b", vec![claim("V1", "8", Some("C1"), &patient)]);
+        history.record(&void).expect("records");
+        assert_eq!(history.stats().expect("stats").lines, 0);
+        assert_eq!(history.take_controls(2, 5).expect("takes"), 5);
+        assert_eq!(history.take_controls(1, 5).expect("takes"), 7);
+    }
+}

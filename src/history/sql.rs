@@ -1,0 +1,208 @@
+//! Every SQL statement of the history, in one place. The schema is plain enough for both
+//! SQLite and PostgreSQL (BIGINT and TEXT columns, ISO dates as text, ids assigned by the one
+//! writer); the few statements that differ say so by their name.
+
+use super::store::Backend;
+
+/// The schema version this binary writes; [`MIGRATIONS`] has one entry per version.
+pub const SCHEMA_VERSION: i64 = 1;
+
+/// The table that says which schema version a database has, and which key wrote it.
+pub const CREATE_META: &str =
+    "CREATE TABLE IF NOT EXISTS scrub837_meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)";
+
+/// Reads one meta value.
+pub const META_GET: &str = "SELECT value FROM scrub837_meta WHERE name = ?1";
+
+/// Sets one meta value.
+pub const META_INSERT: &str = "INSERT INTO scrub837_meta (name, value) VALUES (?1, ?2)";
+
+/// Changes one meta value.
+pub const META_UPDATE: &str = "UPDATE scrub837_meta SET value = ?2 WHERE name = ?1";
+
+/// Migration `n` (1-based) takes a database from version `n - 1` to `n`.
+pub const MIGRATIONS: &[&str] = &[
+    // 1: runs, input files (by content hash), service lines, interchanges, counters.
+    "CREATE TABLE runs (
+        id BIGINT PRIMARY KEY,
+        run TEXT NOT NULL UNIQUE,
+        started TEXT NOT NULL
+    );
+    CREATE TABLE files (
+        id BIGINT PRIMARY KEY,
+        run_id BIGINT NOT NULL REFERENCES runs (id),
+        name TEXT NOT NULL,
+        content_sha256 TEXT NOT NULL UNIQUE,
+        recorded TEXT NOT NULL,
+        claims BIGINT NOT NULL,
+        lines BIGINT NOT NULL
+    );
+    CREATE TABLE lines (
+        file_id BIGINT NOT NULL REFERENCES files (id),
+        claim_no BIGINT NOT NULL,
+        line_no BIGINT NOT NULL,
+        patient TEXT NOT NULL,
+        payer TEXT NOT NULL,
+        profile TEXT NOT NULL,
+        service_date TEXT NOT NULL,
+        code TEXT NOT NULL,
+        modifiers TEXT NOT NULL,
+        units TEXT NOT NULL,
+        charge_cents BIGINT NOT NULL,
+        fee_cents BIGINT,
+        claim_id TEXT NOT NULL,
+        frequency TEXT NOT NULL
+    );
+    CREATE INDEX lines_by_patient ON lines (patient);
+    CREATE INDEX lines_by_claim ON lines (payer, claim_id);
+    CREATE INDEX lines_by_file ON lines (file_id);
+    CREATE TABLE interchanges (
+        file_id BIGINT NOT NULL REFERENCES files (id),
+        sender_qualifier TEXT NOT NULL,
+        sender_id TEXT NOT NULL,
+        control TEXT NOT NULL,
+        received TEXT NOT NULL
+    );
+    CREATE INDEX interchanges_by_control ON interchanges (sender_id, control);
+    CREATE TABLE counters (
+        name TEXT PRIMARY KEY,
+        value BIGINT NOT NULL
+    );",
+];
+
+/// The input file with this content hash.
+pub const FILE_BY_HASH: &str = "SELECT f.id, f.name, f.recorded, r.run FROM files f \
+     JOIN runs r ON r.id = f.run_id WHERE f.content_sha256 = ?1";
+
+/// The run of this name.
+pub const RUN_BY_NAME: &str = "SELECT id FROM runs WHERE run = ?1";
+
+/// The next run id.
+pub const NEXT_RUN_ID: &str = "SELECT COALESCE(MAX(id), 0) + 1 FROM runs";
+
+/// Adds a run.
+pub const INSERT_RUN: &str = "INSERT INTO runs (id, run, started) VALUES (?1, ?2, ?3)";
+
+/// The next file id.
+pub const NEXT_FILE_ID: &str = "SELECT COALESCE(MAX(id), 0) + 1 FROM files";
+
+/// Adds an input file.
+pub const INSERT_FILE: &str = "INSERT INTO files (id, run_id, name, content_sha256, recorded, \
+     claims, lines) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+
+/// The columns of a line, in [`insert_lines`]'s order.
+pub const LINE_COLUMNS: usize = 14;
+
+/// Adds `rows` lines in one statement (`rows * LINE_COLUMNS` parameters).
+pub fn insert_lines(rows: usize) -> String {
+    let mut sql = String::from(
+        "INSERT INTO lines (file_id, claim_no, line_no, patient, payer, profile, service_date, \
+         code, modifiers, units, charge_cents, fee_cents, claim_id, frequency) VALUES ",
+    );
+    for r in 0..rows {
+        if r > 0 {
+            sql.push_str(", ");
+        }
+        sql.push('(');
+        for c in 0..LINE_COLUMNS {
+            if c > 0 {
+                sql.push_str(", ");
+            }
+            sql.push_str(&format!("?{}", r * LINE_COLUMNS + c + 1));
+        }
+        sql.push(')');
+    }
+    sql
+}
+
+/// Removes the lines of an earlier claim that a replacement or void names.
+pub const DELETE_CLAIM_LINES: &str =
+    "DELETE FROM lines WHERE payer = ?1 AND claim_id = ?2 AND patient = ?3";
+
+/// Adds an input interchange.
+pub const INSERT_INTERCHANGE: &str = "INSERT INTO interchanges (file_id, sender_qualifier, \
+     sender_id, control, received) VALUES (?1, ?2, ?3, ?4, ?5)";
+
+/// An earlier interchange of the same sender and control number, received on or after a day,
+/// in another input file.
+pub const INTERCHANGE_SEEN: &str = "SELECT i.received, f.name, r.run FROM interchanges i \
+     JOIN files f ON f.id = i.file_id JOIN runs r ON r.id = f.run_id \
+     WHERE i.sender_qualifier = ?1 AND i.sender_id = ?2 AND i.control = ?3 \
+     AND i.received >= ?4 AND i.file_id <> ?5 ORDER BY i.received LIMIT 1";
+
+/// The lines of `patients` patients (parameters 2 onwards) outside one input file (parameter
+/// 1), in the order they were recorded.
+pub fn lines_of_patients(patients: usize) -> String {
+    let mut sql = String::from(
+        "SELECT l.patient, l.service_date, l.code, l.modifiers, l.units, l.charge_cents, \
+         l.frequency, l.claim_id, l.file_id, l.claim_no, l.line_no, f.name, f.recorded, r.run \
+         FROM lines l JOIN files f ON f.id = l.file_id JOIN runs r ON r.id = f.run_id \
+         WHERE l.file_id <> ?1 AND l.patient IN (",
+    );
+    for p in 0..patients {
+        if p > 0 {
+            sql.push_str(", ");
+        }
+        sql.push_str(&format!("?{}", p + 2));
+    }
+    sql.push(')');
+    sql
+}
+
+/// A counter's value.
+pub const COUNTER_GET: &str = "SELECT value FROM counters WHERE name = ?1";
+
+/// Adds a counter.
+pub const COUNTER_INSERT: &str = "INSERT INTO counters (name, value) VALUES (?1, ?2)";
+
+/// Sets a counter.
+pub const COUNTER_UPDATE: &str = "UPDATE counters SET value = ?2 WHERE name = ?1";
+
+/// Counts for `history stats`: runs, files, claims, lines, first and last date of service.
+pub const STATS: &str = "SELECT \
+     (SELECT COUNT(*) FROM runs), \
+     (SELECT COUNT(*) FROM files), \
+     (SELECT COUNT(*) FROM (SELECT DISTINCT file_id, claim_no FROM lines) c), \
+     (SELECT COUNT(*) FROM lines), \
+     (SELECT MIN(service_date) FROM lines), \
+     (SELECT MAX(service_date) FROM lines), \
+     (SELECT COUNT(*) FROM interchanges)";
+
+/// The database's size in bytes.
+pub fn size(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Sqlite => {
+            "SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()"
+        }
+        Backend::Postgres => "SELECT CAST(pg_database_size(current_database()) AS BIGINT)",
+    }
+}
+
+/// Retention: the lines served before a day.
+pub const FORGET_LINES: &str = "DELETE FROM lines WHERE service_date < ?1";
+
+/// Retention: interchanges received before a day.
+pub const FORGET_INTERCHANGES: &str = "DELETE FROM interchanges WHERE received < ?1";
+
+/// Retention: input files recorded before a day that have nothing left.
+pub const FORGET_FILES: &str = "DELETE FROM files WHERE recorded < ?1 \
+     AND NOT EXISTS (SELECT 1 FROM lines l WHERE l.file_id = files.id) \
+     AND NOT EXISTS (SELECT 1 FROM interchanges i WHERE i.file_id = files.id)";
+
+/// Retention: runs with no file left.
+pub const FORGET_RUNS: &str =
+    "DELETE FROM runs WHERE NOT EXISTS (SELECT 1 FROM files f WHERE f.run_id = runs.id)";
+
+/// Every file id, in order (export reads one file's lines at a time).
+pub const FILE_IDS: &str = "SELECT id FROM files ORDER BY id";
+
+/// What `history export` writes of one file's lines, in recorded order.
+pub const EXPORT_FILE_LINES: &str = "SELECT l.patient, l.payer, l.profile, l.service_date, \
+     l.code, l.modifiers, l.units, l.charge_cents, l.fee_cents, l.claim_id, l.frequency, \
+     f.name, r.run, f.recorded \
+     FROM lines l JOIN files f ON f.id = l.file_id JOIN runs r ON r.id = f.run_id \
+     WHERE l.file_id = ?1 ORDER BY l.claim_no, l.line_no";
+
+/// The CSV header of `history export`, in [`EXPORT_FILE_LINES`]'s column order.
+pub const EXPORT_HEADER: &str = "patient_key,payer,profile,service_date,procedure,modifiers,\
+units,charge_cents,fee_schedule_cents,claim_id,frequency,input_file,run,recorded";

@@ -1,0 +1,306 @@
+//! The two storage backends behind one small interface: a SQLite file (rusqlite with its bundled
+//! SQLite, WAL, a busy timeout) or a PostgreSQL database (the `postgres` crate). Every
+//! statement is written once, in [`super::sql`], with `?1`-style parameters; PostgreSQL gets
+//! them as `$1`. Values cross as [`Value`]s and come back as [`Row`]s, so the rest of the
+//! module never sees either driver.
+
+use std::time::Duration;
+
+use super::HistoryError;
+
+/// How long a SQLite writer waits for another writer before giving up.
+pub const BUSY_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// The PostgreSQL advisory lock key every writer takes (one writer at a time, like SQLite).
+const PG_WRITE_LOCK: i64 = 0x0053_4352_4238_3337; // "SCRB837"
+
+/// A statement parameter or a value read back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Value {
+    /// A 64-bit integer, or NULL.
+    Int(Option<i64>),
+    /// Text, or NULL.
+    Text(Option<String>),
+}
+
+impl From<i64> for Value {
+    fn from(v: i64) -> Value {
+        Value::Int(Some(v))
+    }
+}
+
+impl From<&str> for Value {
+    fn from(v: &str) -> Value {
+        Value::Text(Some(v.to_string()))
+    }
+}
+
+impl From<String> for Value {
+    fn from(v: String) -> Value {
+        Value::Text(Some(v))
+    }
+}
+
+impl From<Option<i64>> for Value {
+    fn from(v: Option<i64>) -> Value {
+        Value::Int(v)
+    }
+}
+
+/// One row read back, its columns in the statement's order.
+#[derive(Debug, Clone)]
+pub struct Row(Vec<Value>);
+
+impl Row {
+    /// Column `i` as an integer (NULL is an error).
+    pub fn int(&self, i: usize) -> Result<i64, HistoryError> {
+        self.opt_int(i)?
+            .ok_or_else(|| HistoryError::Schema(format!("column {i} is NULL")))
+    }
+
+    /// Column `i` as an integer or NULL.
+    pub fn opt_int(&self, i: usize) -> Result<Option<i64>, HistoryError> {
+        match self.0.get(i) {
+            Some(Value::Int(v)) => Ok(*v),
+            Some(Value::Text(None)) => Ok(None),
+            Some(Value::Text(Some(t))) => t
+                .parse()
+                .map(Some)
+                .map_err(|_| HistoryError::Schema(format!("column {i} is not a number"))),
+            None => Err(HistoryError::Schema(format!("no column {i}"))),
+        }
+    }
+
+    /// Column `i` as text (NULL is an error).
+    pub fn text(&self, i: usize) -> Result<String, HistoryError> {
+        match self.0.get(i) {
+            Some(Value::Text(Some(t))) => Ok(t.clone()),
+            Some(Value::Int(Some(v))) => Ok(v.to_string()),
+            Some(_) => Err(HistoryError::Schema(format!("column {i} is NULL"))),
+            None => Err(HistoryError::Schema(format!("no column {i}"))),
+        }
+    }
+}
+
+/// Which database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// A SQLite file.
+    Sqlite,
+    /// A PostgreSQL database.
+    Postgres,
+}
+
+/// An open connection to either backend.
+pub enum Db {
+    /// rusqlite, bundled SQLite.
+    Sqlite(rusqlite::Connection),
+    /// The `postgres` crate's blocking client.
+    Postgres(Box<postgres::Client>),
+}
+
+impl std::fmt::Debug for Db {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Db::Sqlite(_) => "Db::Sqlite",
+            Db::Postgres(_) => "Db::Postgres",
+        })
+    }
+}
+
+/// `?1` parameters as PostgreSQL's `$1`.
+fn pg_sql(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len());
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '?' && chars.peek().is_some_and(|n| n.is_ascii_digit()) {
+            out.push('$');
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Binds a value without copying its text.
+impl rusqlite::ToSql for Value {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        use rusqlite::types::{ToSqlOutput, Value as V, ValueRef};
+        Ok(match self {
+            Value::Int(Some(i)) => ToSqlOutput::Owned(V::Integer(*i)),
+            Value::Text(Some(t)) => ToSqlOutput::Borrowed(ValueRef::Text(t.as_bytes())),
+            Value::Int(None) | Value::Text(None) => ToSqlOutput::Owned(V::Null),
+        })
+    }
+}
+
+fn pg_params(params: &[Value]) -> Vec<Box<dyn postgres::types::ToSql + Sync>> {
+    params
+        .iter()
+        .map(|v| -> Box<dyn postgres::types::ToSql + Sync> {
+            match v {
+                Value::Int(i) => Box::new(*i),
+                Value::Text(t) => Box::new(t.clone()),
+            }
+        })
+        .collect()
+}
+
+fn pg_row(row: &postgres::Row) -> Result<Row, HistoryError> {
+    use postgres::types::Type;
+    let mut values = Vec::with_capacity(row.len());
+    for (i, column) in row.columns().iter().enumerate() {
+        let t = column.type_();
+        let value = if *t == Type::INT8 {
+            Value::Int(row.try_get::<_, Option<i64>>(i)?)
+        } else if *t == Type::INT4 {
+            Value::Int(row.try_get::<_, Option<i32>>(i)?.map(i64::from))
+        } else {
+            Value::Text(row.try_get::<_, Option<String>>(i)?)
+        };
+        values.push(value);
+    }
+    Ok(Row(values))
+}
+
+impl Db {
+    /// Opens a SQLite file (created when missing) in WAL mode with a busy timeout.
+    pub fn open_sqlite(path: &std::path::Path) -> Result<Db, HistoryError> {
+        let conn = rusqlite::Connection::open(path)?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        // WAL: readers never block the writer; NORMAL sync is durable across a process kill
+        // (only a power loss may lose the last commits, never corrupt the file).
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        // 64 MiB of page cache: seeding looks up and recording inserts patients all over the
+        // patient index, which the default 2 MiB cache would read again and again.
+        conn.pragma_update(None, "cache_size", -65536)?;
+        // Statement journals and temporary indexes in memory, not in temporary files.
+        conn.pragma_update(None, "temp_store", "MEMORY")?;
+        // Pages read through a memory map, not a read system call and a copy each.
+        conn.pragma_update(None, "mmap_size", 1i64 << 30)?;
+        Ok(Db::Sqlite(conn))
+    }
+
+    /// Connects to PostgreSQL with a `postgres://` URL.
+    pub fn open_postgres(url: &str) -> Result<Db, HistoryError> {
+        let client = postgres::Client::connect(url, postgres::NoTls)?;
+        Ok(Db::Postgres(Box::new(client)))
+    }
+
+    /// Which backend this is.
+    pub fn backend(&self) -> Backend {
+        match self {
+            Db::Sqlite(_) => Backend::Sqlite,
+            Db::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// Runs statements without parameters or results (DDL, transaction control).
+    pub fn batch(&mut self, sql: &str) -> Result<(), HistoryError> {
+        match self {
+            Db::Sqlite(c) => c.execute_batch(sql)?,
+            Db::Postgres(c) => c.batch_execute(sql)?,
+        }
+        Ok(())
+    }
+
+    /// Runs one statement; the number of rows it changed.
+    pub fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64, HistoryError> {
+        match self {
+            Db::Sqlite(c) => {
+                let mut stmt = c.prepare_cached(sql)?;
+                let n = stmt.execute(rusqlite::params_from_iter(params.iter()))?;
+                Ok(n as u64)
+            }
+            Db::Postgres(c) => {
+                let boxed = pg_params(params);
+                let refs: Vec<&(dyn postgres::types::ToSql + Sync)> =
+                    boxed.iter().map(|b| b.as_ref()).collect();
+                Ok(c.execute(pg_sql(sql).as_str(), &refs)?)
+            }
+        }
+    }
+
+    /// Runs one query; every row.
+    pub fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>, HistoryError> {
+        match self {
+            Db::Sqlite(c) => {
+                let mut stmt = c.prepare_cached(sql)?;
+                let columns = stmt.column_count();
+                let mut rows = stmt.query(rusqlite::params_from_iter(params.iter()))?;
+                let mut out = Vec::new();
+                while let Some(row) = rows.next()? {
+                    let mut values = Vec::with_capacity(columns);
+                    for i in 0..columns {
+                        use rusqlite::types::ValueRef;
+                        values.push(match row.get_ref(i)? {
+                            ValueRef::Null => Value::Text(None),
+                            ValueRef::Integer(v) => Value::Int(Some(v)),
+                            ValueRef::Real(v) => Value::Text(Some(v.to_string())),
+                            ValueRef::Text(t) | ValueRef::Blob(t) => {
+                                Value::Text(Some(String::from_utf8_lossy(t).into_owned()))
+                            }
+                        });
+                    }
+                    out.push(Row(values));
+                }
+                Ok(out)
+            }
+            Db::Postgres(c) => {
+                let boxed = pg_params(params);
+                let refs: Vec<&(dyn postgres::types::ToSql + Sync)> =
+                    boxed.iter().map(|b| b.as_ref()).collect();
+                c.query(pg_sql(sql).as_str(), &refs)?
+                    .iter()
+                    .map(pg_row)
+                    .collect()
+            }
+        }
+    }
+
+    /// Runs `work` as the one writer: SQLite `BEGIN IMMEDIATE` (other writers wait up to the
+    /// busy timeout), PostgreSQL a transaction holding an advisory lock that every writer
+    /// takes. Commits when `work` succeeds, rolls back otherwise (a killed process's
+    /// transaction is rolled back by the database itself).
+    pub fn write<T>(
+        &mut self,
+        work: impl FnOnce(&mut Db) -> Result<T, HistoryError>,
+    ) -> Result<T, HistoryError> {
+        match self.backend() {
+            Backend::Sqlite => self.batch("BEGIN IMMEDIATE")?,
+            Backend::Postgres => {
+                self.batch("BEGIN ISOLATION LEVEL READ COMMITTED")?;
+                if let Err(e) =
+                    self.execute("SELECT pg_advisory_xact_lock(?1)", &[PG_WRITE_LOCK.into()])
+                {
+                    let _ = self.batch("ROLLBACK");
+                    return Err(e);
+                }
+            }
+        }
+        match work(self) {
+            Ok(value) => {
+                self.batch("COMMIT")?;
+                Ok(value)
+            }
+            Err(e) => {
+                let _ = self.batch("ROLLBACK");
+                Err(e)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbered_parameters_become_dollar_parameters() {
+        assert_eq!(
+            pg_sql("SELECT a FROM t WHERE b = ?1 AND c IN (?2, ?10) AND d = '?'"),
+            "SELECT a FROM t WHERE b = $1 AND c IN ($2, $10) AND d = '?'"
+        );
+    }
+}
