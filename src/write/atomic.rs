@@ -359,7 +359,9 @@ pub fn read_state(dir: &Path) -> Result<Option<State>, StateError> {
     Ok(Some(state))
 }
 
-/// Replaces the state of `dir` whole: a hidden temporary file, synced, renamed over it.
+/// Replaces the state of `dir` whole: written unnamed and synced, then named over the old one
+/// (an unnamed file leaves nothing behind when the process is killed while it writes; see
+/// [`OutputFile`]).
 pub fn write_state(dir: &Path, state: State) -> Result<(), StateError> {
     let path = dir.join(STATE_FILE);
     let io_error = |source| StateError::Io {
@@ -368,19 +370,9 @@ pub fn write_state(dir: &Path, state: State) -> Result<(), StateError> {
     };
     let mut text = serde_json::to_string(&state).map_err(|e| io_error(io::Error::other(e)))?;
     text.push('\n');
-    let mut temp = tempfile::Builder::new()
-        .prefix(&format!("{PARTIAL_PREFIX}{}-", std::process::id()))
-        .tempfile_in(dir)
-        .map_err(io_error)?;
-    temp.write_all(text.as_bytes()).map_err(io_error)?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::Permissions::from_mode(0o644);
-        temp.as_file().set_permissions(mode).map_err(io_error)?;
-    }
-    temp.as_file().sync_all().map_err(io_error)?;
-    temp.persist(&path).map_err(|e| io_error(e.error))?;
+    let mut file = OutputFile::create(dir).map_err(io_error)?;
+    file.write_all(text.as_bytes()).map_err(io_error)?;
+    file.commit(STATE_FILE).map_err(io_error)?;
     sync_dir(dir).map_err(io_error)
 }
 
