@@ -244,6 +244,24 @@ fn an_unbundled_service_year_is_priced_on_the_nearest_earlier_schedule_and_said(
     assert!(!line.contains("$0.00"), "{line}");
 }
 
+#[test]
+fn a_service_year_before_every_bundled_schedule_is_unknown_not_zero() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let input = dir.path().join("2018.837");
+    let text = String::from_utf8(read(&sample())).expect("ASCII");
+    std::fs::write(&input, text.replace("*D8*2026", "*D8*2018")).expect("write");
+    let (_, out) = check(&input, &[]);
+    let line = out
+        .lines()
+        .find(|l| l.starts_with("  Medicare amount at stake "))
+        .expect("the amount at stake line");
+    assert!(
+        line.starts_with("  Medicare amount at stake unknown "),
+        "{line}"
+    );
+    assert!(out.contains("amount at stake unknown for "), "{out}");
+}
+
 /// The rows of a ranked table under `title`: (rule, findings, rejected charges in cents).
 fn table(text: &str, title: &str) -> Vec<(String, u64, i64)> {
     let start = at(text, &format!("\n{title}\n")) + title.len() + 2;

@@ -420,9 +420,15 @@ impl Tally {
                 money::describe_schedule_years(fees, &years)
             )
         };
+        // Nothing priced while some amounts are unknown is "unknown", never a silent $0.00.
+        let amount = if years.is_empty() && self.unknown_at_stake > 0 {
+            "unknown".to_string()
+        } else {
+            dollars(self.at_stake)
+        };
         let mut out = format!(
             "  Medicare amount at stake {} (apart from the charges: what Medicare pays for the rejected and repaired services)\n    {priced}\n",
-            p.paint(Role::Money, &dollars(self.at_stake)),
+            p.paint(Role::Money, &amount),
         );
         if self.unknown_at_stake > 0 {
             let years: Vec<i32> = self.unpriced_years.iter().copied().collect();
