@@ -367,7 +367,6 @@ impl History {
         // Sorted, so each query reads one stretch of the patient index.
         let mut hashes: Vec<&str> = by_hash.keys().copied().collect();
         hashes.sort_unstable();
-        let files = files_and_runs(&mut self.db)?;
         let mut rows = Vec::new();
         for chunk in hashes.chunks(PATIENTS_PER_QUERY) {
             let mut params: Vec<Value> = Vec::with_capacity(chunk.len() + 1);
@@ -381,6 +380,10 @@ impl History {
                 rows.push(SeedRow::read(row)?);
             }
         }
+        // Read after the lines: a file is written in the transaction of its lines, so every
+        // line read has its file here (one that `forget` removed meanwhile is left out, as the
+        // lines' own removal would have left them).
+        let files = files_and_runs(&mut self.db)?;
         rows.sort_by_key(|r| (r.file_id, r.claim_no, r.line_no));
         let mut current: Option<((i64, i64), u64)> = None;
         let mut added = 0;
@@ -398,10 +401,13 @@ impl History {
             {
                 continue;
             }
+            let Some(file) = files.get(&row.file_id) else {
+                continue;
+            };
             let claim = match current {
                 Some((at, ordinal)) if at == (row.file_id, row.claim_no) => ordinal,
                 _ => {
-                    let ordinal = index.add_earlier_claim(row.provenance(&files)?)?;
+                    let ordinal = index.add_earlier_claim(row.provenance(file))?;
                     current = Some(((row.file_id, row.claim_no), ordinal));
                     ordinal
                 }
@@ -839,19 +845,13 @@ impl SeedRow {
         })
     }
 
-    fn provenance(&self, files: &HashMap<i64, EarlierFile>) -> Result<Provenance, HistoryError> {
-        let file = files.get(&self.file_id).ok_or_else(|| {
-            HistoryError::Schema(format!(
-                "lines of input file {} it does not list",
-                self.file_id
-            ))
-        })?;
-        Ok(Provenance {
+    fn provenance(&self, file: &EarlierFile) -> Provenance {
+        Provenance {
             claim_id: self.claim_id.clone(),
             run: file.run.clone(),
             file: file.name.clone(),
             recorded: file.recorded,
-        })
+        }
     }
 
     fn fact(&self, claim: u64) -> LineFact {
