@@ -712,7 +712,7 @@ fn a_newer_schema_and_another_key_are_refused() {
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
-        stderr.contains("schema version 99, newer than this scrub837 knows (1)"),
+        stderr.contains("schema version 99, newer than this scrub837 knows (2)"),
         "{stderr}"
     );
 }

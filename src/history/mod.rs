@@ -44,13 +44,13 @@ use crate::rules::{PatientIndex, PatientKey};
 
 pub use key::{HashedPatient, KeySource, Secret, KEY_ENV};
 pub use lines::{claim_record, ClaimRecord, LineRecord};
-use store::{Db, Row, Value};
+use store::{Bind, Db, Row, Value};
 
 /// The default window in which a sender's ISA13 may not come again (days).
 pub const DEFAULT_WINDOW_DAYS: u32 = 365;
 
 /// Patients asked for in one query.
-const PATIENTS_PER_QUERY: usize = 500;
+const PATIENTS_PER_QUERY: usize = 2000;
 
 /// Lines written in one statement.
 const LINES_PER_INSERT: usize = 500;
@@ -364,7 +364,9 @@ impl History {
             .iter()
             .map(|(k, h)| (h.as_str(), *k))
             .collect();
-        let hashes: Vec<&str> = by_hash.keys().copied().collect();
+        // Sorted, so each query reads one stretch of the patient index.
+        let mut hashes: Vec<&str> = by_hash.keys().copied().collect();
+        hashes.sort_unstable();
         let mut rows = Vec::new();
         for chunk in hashes.chunks(PATIENTS_PER_QUERY) {
             let mut params: Vec<Value> = Vec::with_capacity(chunk.len() + 1);
@@ -375,9 +377,13 @@ impl History {
                 .db
                 .query(&sql::lines_of_patients(chunk.len()), &params)?
             {
-                rows.push(SeedRow::read(&row)?);
+                rows.push(SeedRow::read(row)?);
             }
         }
+        // Read after the lines: a file is written in the transaction of its lines, so every
+        // line read has its file here (one that `forget` removed meanwhile is left out, as the
+        // lines' own removal would have left them).
+        let files = files_and_runs(&mut self.db)?;
         rows.sort_by_key(|r| (r.file_id, r.claim_no, r.line_no));
         let mut current: Option<((i64, i64), u64)> = None;
         let mut added = 0;
@@ -388,16 +394,20 @@ impl History {
             if except.contains(&row.file_id) {
                 continue;
             }
-            if patients
-                .cancelled
-                .contains(&(row.patient.clone(), row.claim_id.clone()))
+            if !patients.cancelled.is_empty()
+                && patients
+                    .cancelled
+                    .contains(&(row.patient.clone(), row.claim_id.clone()))
             {
                 continue;
             }
+            let Some(file) = files.get(&row.file_id) else {
+                continue;
+            };
             let claim = match current {
                 Some((at, ordinal)) if at == (row.file_id, row.claim_no) => ordinal,
                 _ => {
-                    let ordinal = index.add_earlier_claim(row.provenance())?;
+                    let ordinal = index.add_earlier_claim(row.provenance(file))?;
                     current = Some(((row.file_id, row.claim_no), ordinal));
                     ordinal
                 }
@@ -534,19 +544,16 @@ impl History {
             }
             pending.sort_by(|a, b| a.0.patient.cmp(&b.0.patient));
             let lines = pending.len();
-            // SQLite: one prepared single-row insert, run for each line (no statement journal,
-            // no parsing); PostgreSQL: many rows a statement, to save round trips.
-            let per_insert = match db.backend() {
-                store::Backend::Sqlite => 1,
-                store::Backend::Postgres => LINES_PER_INSERT,
-            };
-            for chunk in pending.chunks(per_insert) {
-                let values: Vec<Value> = chunk
-                    .iter()
-                    .flat_map(|(claim, line)| line_values(file_id, claim, line))
-                    .collect();
-                db.execute(&sql::insert_lines(chunk.len()), &values)?;
+            let mut values: Vec<Bind> = Vec::with_capacity(lines * sql::LINE_COLUMNS);
+            for (claim, line) in &pending {
+                values.extend(line_values(file_id, claim, line));
             }
+            db.insert_rows(
+                sql::insert_lines,
+                sql::LINE_COLUMNS,
+                &values,
+                LINES_PER_INSERT,
+            )?;
             for (qualifier, sender, control) in &input.interchanges {
                 db.execute(
                     sql::INSERT_INTERCHANGE,
@@ -744,8 +751,13 @@ fn next_id(db: &mut Db, sql: &str) -> Result<i64, HistoryError> {
         .ok_or_else(|| HistoryError::Schema("no next id".into()))
 }
 
-/// The values of one line, in [`sql::insert_lines`]'s column order.
-fn line_values(file_id: i64, claim: &ClaimRecord, line: &LineRecord) -> [Value; sql::LINE_COLUMNS] {
+/// The values of one line, in [`sql::insert_lines`]'s column order (the claim's text
+/// borrowed, not copied).
+fn line_values<'a>(
+    file_id: i64,
+    claim: &'a ClaimRecord,
+    line: &'a LineRecord,
+) -> [Bind<'a>; sql::LINE_COLUMNS] {
     [
         file_id.into(),
         (claim.ordinal as i64).into(),
@@ -764,6 +776,32 @@ fn line_values(file_id: i64, claim: &ClaimRecord, line: &LineRecord) -> [Value; 
     ]
 }
 
+/// An input file lines are seeded from: its name, the day it was recorded, its run.
+struct EarlierFile {
+    name: String,
+    recorded: NaiveDate,
+    run: String,
+}
+
+/// Every input file of the history, by id.
+fn files_and_runs(db: &mut Db) -> Result<HashMap<i64, EarlierFile>, HistoryError> {
+    let mut files = HashMap::new();
+    for mut row in db.query(sql::FILES_AND_RUNS, &[])? {
+        let recorded = row.take_text(2)?;
+        files.insert(
+            row.int(0)?,
+            EarlierFile {
+                name: row.take_text(1)?,
+                recorded: recorded
+                    .parse::<NaiveDate>()
+                    .map_err(|_| HistoryError::Schema(format!("'{recorded}' is not a date")))?,
+                run: row.take_text(3)?,
+            },
+        );
+    }
+    Ok(files)
+}
+
 /// One line read back for seeding.
 struct SeedRow {
     patient: String,
@@ -777,22 +815,19 @@ struct SeedRow {
     file_id: i64,
     claim_no: i64,
     line_no: i64,
-    file: String,
-    recorded: NaiveDate,
-    run: String,
 }
 
 impl SeedRow {
-    fn read(row: &Row) -> Result<SeedRow, HistoryError> {
+    fn read(mut row: Row) -> Result<SeedRow, HistoryError> {
         let date = |text: String| {
             text.parse::<NaiveDate>()
                 .map_err(|_| HistoryError::Schema(format!("'{text}' is not a date")))
         };
-        let units = row.text(4)?;
+        let units = row.take_text(4)?;
         Ok(SeedRow {
-            patient: row.text(0)?,
-            date: date(row.text(1)?)?,
-            code: row.text(2)?,
+            patient: row.take_text(0)?,
+            date: date(row.take_text(1)?)?,
+            code: row.take_text(2)?,
             modifiers: row
                 .text(3)?
                 .split(':')
@@ -802,23 +837,20 @@ impl SeedRow {
             units: Decimal::parse(units.as_bytes())
                 .ok_or_else(|| HistoryError::Schema(format!("'{units}' is not a number")))?,
             charge: Cents(row.int(5)?),
-            frequency: row.text(6)?.bytes().next().unwrap_or(0),
-            claim_id: row.text(7)?,
+            frequency: row.take_text(6)?.bytes().next().unwrap_or(0),
+            claim_id: row.take_text(7)?,
             file_id: row.int(8)?,
             claim_no: row.int(9)?,
             line_no: row.int(10)?,
-            file: row.text(11)?,
-            recorded: date(row.text(12)?)?,
-            run: row.text(13)?,
         })
     }
 
-    fn provenance(&self) -> Provenance {
+    fn provenance(&self, file: &EarlierFile) -> Provenance {
         Provenance {
             claim_id: self.claim_id.clone(),
-            run: self.run.clone(),
-            file: self.file.clone(),
-            recorded: self.recorded,
+            run: file.run.clone(),
+            file: file.name.clone(),
+            recorded: file.recorded,
         }
     }
 

@@ -47,6 +47,60 @@ impl From<Option<i64>> for Value {
     }
 }
 
+/// A parameter of a bulk insert ([`Db::insert_rows`]): text borrowed from the caller where it
+/// can be, so binding a row copies nothing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Bind<'a> {
+    /// A 64-bit integer, or NULL.
+    Int(Option<i64>),
+    /// Text.
+    Text(std::borrow::Cow<'a, str>),
+}
+
+impl From<i64> for Bind<'_> {
+    fn from(v: i64) -> Self {
+        Bind::Int(Some(v))
+    }
+}
+
+impl From<Option<i64>> for Bind<'_> {
+    fn from(v: Option<i64>) -> Self {
+        Bind::Int(v)
+    }
+}
+
+impl<'a> From<&'a str> for Bind<'a> {
+    fn from(v: &'a str) -> Self {
+        Bind::Text(std::borrow::Cow::Borrowed(v))
+    }
+}
+
+impl From<String> for Bind<'_> {
+    fn from(v: String) -> Self {
+        Bind::Text(std::borrow::Cow::Owned(v))
+    }
+}
+
+impl Bind<'_> {
+    fn to_value(&self) -> Value {
+        match self {
+            Bind::Int(v) => Value::Int(*v),
+            Bind::Text(t) => Value::Text(Some(t.to_string())),
+        }
+    }
+}
+
+impl rusqlite::ToSql for Bind<'_> {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        use rusqlite::types::{ToSqlOutput, Value as V, ValueRef};
+        Ok(match self {
+            Bind::Int(Some(i)) => ToSqlOutput::Owned(V::Integer(*i)),
+            Bind::Int(None) => ToSqlOutput::Owned(V::Null),
+            Bind::Text(t) => ToSqlOutput::Borrowed(ValueRef::Text(t.as_bytes())),
+        })
+    }
+}
+
 /// One row read back, its columns in the statement's order.
 #[derive(Debug, Clone)]
 pub struct Row(Vec<Value>);
@@ -68,6 +122,15 @@ impl Row {
                 .map(Some)
                 .map_err(|_| HistoryError::Schema(format!("column {i} is not a number"))),
             None => Err(HistoryError::Schema(format!("no column {i}"))),
+        }
+    }
+
+    /// Column `i` as text (NULL is an error), moved out of the row (left NULL): read each
+    /// column once this way and no text is copied.
+    pub fn take_text(&mut self, i: usize) -> Result<String, HistoryError> {
+        match self.0.get_mut(i) {
+            Some(Value::Text(t @ Some(_))) => Ok(t.take().unwrap_or_default()),
+            _ => self.text(i),
         }
     }
 
@@ -220,6 +283,36 @@ impl Db {
                 Ok(c.execute(pg_sql(sql).as_str(), &refs)?)
             }
         }
+    }
+
+    /// Inserts rows of `columns` values each (`values` holds them one row after another) with
+    /// the statement `sql_for(n)` gives for `n` rows: SQLite runs the one-row statement,
+    /// prepared once, for each row (no parsing, no statement journal, nothing copied);
+    /// PostgreSQL sends `per_statement` rows a statement, to save round trips. Returns the
+    /// rows inserted.
+    pub fn insert_rows(
+        &mut self,
+        sql_for: impl Fn(usize) -> String,
+        columns: usize,
+        values: &[Bind<'_>],
+        per_statement: usize,
+    ) -> Result<u64, HistoryError> {
+        let mut inserted = 0u64;
+        match self {
+            Db::Sqlite(c) => {
+                let mut stmt = c.prepare_cached(&sql_for(1))?;
+                for row in values.chunks(columns) {
+                    inserted += stmt.execute(rusqlite::params_from_iter(row.iter()))? as u64;
+                }
+            }
+            Db::Postgres(_) => {
+                for chunk in values.chunks(columns * per_statement.max(1)) {
+                    let params: Vec<Value> = chunk.iter().map(Bind::to_value).collect();
+                    inserted += self.execute(&sql_for(chunk.len() / columns), &params)?;
+                }
+            }
+        }
+        Ok(inserted)
     }
 
     /// Runs one query; every row.
