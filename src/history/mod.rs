@@ -32,11 +32,12 @@ pub mod lines;
 pub mod sql;
 pub mod store;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use chrono::{NaiveDate, NaiveDateTime};
+use rayon::prelude::*;
 
 use crate::model::{Cents, Decimal, RawClaim};
 use crate::rules::index::{Code, LineFact, Modifiers, Provenance};
@@ -44,7 +45,7 @@ use crate::rules::{PatientIndex, PatientKey};
 
 pub use key::{HashedPatient, KeySource, Secret, KEY_ENV};
 pub use lines::{claim_record, ClaimRecord, LineRecord};
-use store::{Bind, Db, Row, Value};
+use store::{Backend, Bind, Db, Row, Value};
 
 /// The default window in which a sender's ISA13 may not come again (days).
 pub const DEFAULT_WINDOW_DAYS: u32 = 365;
@@ -151,6 +152,9 @@ pub enum HistoryError {
     /// An export could not be written.
     #[error("cannot write: {0}")]
     Io(#[from] std::io::Error),
+    /// The lines were written but not committed: the input's outputs were not published.
+    #[error("not recorded: the input's outputs were not published")]
+    NotCommitted,
 }
 
 /// An input file already recorded.
@@ -259,23 +263,21 @@ impl RunPatients {
 
     /// Notes the patient of a claim read in the first pass.
     pub fn note(&mut self, raw: &RawClaim) {
-        let sketch = raw.sketch();
-        let person = sketch.patient_person();
-        let key = PatientKey::of_levels(&sketch.subscriber, person);
-        let hashed = self
-            .keys
-            .entry(key)
-            .or_insert_with(|| self.secret.patient(&sketch.subscriber, person));
-        if matches!(sketch.frequency, b'7' | b'8') {
-            // Rare: decoding a copy to find REF*F8 costs nothing worth sharing.
-            let claim = crate::model::Claim::decode(raw.clone());
-            let named = claim
-                .references
-                .iter()
-                .find(|r| &*r.qualifier == "F8")
-                .map_or_else(|| claim.pcn().to_string(), |r| r.value.to_string());
+        let noted = self.secret.noted(raw);
+        self.add(noted);
+    }
+
+    /// Adds what [`Secret::noted`] found of a claim (made on any thread).
+    pub fn add(&mut self, noted: NotedClaim) {
+        let hashed = self.keys.entry(noted.key).or_insert(noted.hashed);
+        if let Some(named) = noted.cancels {
             self.cancelled.insert((hashed.clone(), named));
         }
+    }
+
+    /// The secret the keys are made with.
+    pub fn secret(&self) -> &Secret {
+        &self.secret
     }
 
     /// Number of patients noted.
@@ -289,6 +291,38 @@ impl RunPatients {
     }
 }
 
+/// What the history needs of a claim read in the first pass: its patient, keyed and hashed,
+/// and the earlier claim it replaces or voids.
+#[derive(Debug)]
+pub struct NotedClaim {
+    key: PatientKey,
+    hashed: HashedPatient,
+    cancels: Option<String>,
+}
+
+impl Secret {
+    /// What the history needs of `raw` (the hash is the costly part: made by the worker that
+    /// read the claim, not under the run's lock).
+    pub fn noted(&self, raw: &RawClaim) -> NotedClaim {
+        let sketch = raw.sketch();
+        let person = sketch.patient_person();
+        let cancels = matches!(sketch.frequency, b'7' | b'8').then(|| {
+            // Rare: decoding a copy to find REF*F8 costs nothing worth sharing.
+            let claim = crate::model::Claim::decode(raw.clone());
+            claim
+                .references
+                .iter()
+                .find(|r| &*r.qualifier == "F8")
+                .map_or_else(|| claim.pcn().to_string(), |r| r.value.to_string())
+        });
+        NotedClaim {
+            key: PatientKey::of_levels(&sketch.subscriber, person),
+            hashed: self.patient(&sketch.subscriber, person),
+            cancels,
+        }
+    }
+}
+
 /// An open history.
 #[derive(Debug)]
 pub struct History {
@@ -297,6 +331,17 @@ pub struct History {
     options: HistoryOptions,
     run: String,
     started: NaiveDateTime,
+    /// The checkpoint of earlier runs' log (SQLite), waited for when the history is closed.
+    checkpoint: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for History {
+    /// Waits for the checkpoint begun on opening, so the log stays as small as one run's.
+    fn drop(&mut self) {
+        if let Some(checkpoint) = self.checkpoint.take() {
+            let _ = checkpoint.join();
+        }
+    }
 }
 
 impl History {
@@ -312,6 +357,8 @@ impl History {
         migrate(&mut db)?;
         let (secret, source) = Secret::load(options.key.as_deref(), &options.default_key_file())?;
         check_key(&mut db, &secret, &source)?;
+        let checkpoint = (db.backend() == Backend::Sqlite)
+            .then(|| Db::checkpoint_in_background(Path::new(&options.location)));
         let mut salt = [0u8; 4];
         key::random_bytes(&mut salt)?;
         let run = format!("{}-{}", started.format("%Y%m%dT%H%M%SZ"), key::hex(&salt));
@@ -321,7 +368,14 @@ impl History {
             options: options.clone(),
             run,
             started,
+            checkpoint,
         })
+    }
+
+    /// Copies what was committed into the database file itself and empties the write-ahead
+    /// log (SQLite): after a mass removal (`forget`), or before copying the file alone.
+    pub fn checkpoint(&mut self) -> Result<(), HistoryError> {
+        self.db.checkpoint()
     }
 
     /// This run's name, as findings and the database give it.
@@ -364,20 +418,46 @@ impl History {
             .iter()
             .map(|(k, h)| (h.as_str(), *k))
             .collect();
-        // Sorted, so each query reads one stretch of the patient index.
-        let mut hashes: Vec<&str> = by_hash.keys().copied().collect();
-        hashes.sort_unstable();
         let mut rows = Vec::new();
-        for chunk in hashes.chunks(PATIENTS_PER_QUERY) {
-            let mut params: Vec<Value> = Vec::with_capacity(chunk.len() + 1);
-            // Files recorded before are left out below (any number of them).
-            params.push(0.into());
-            params.extend(chunk.iter().map(|h| Value::from(*h)));
-            for row in self
-                .db
-                .query(&sql::lines_of_patients(chunk.len()), &params)?
-            {
-                rows.push(SeedRow::read(row)?);
+        match self.db.backend() {
+            // No patient index (migration 3): one reading of the table, picking the run's
+            // patients as the rows go by, in stretches of whole files read in parallel, each
+            // on a connection of its own. A file's lines are written in one transaction, so
+            // each stretch sees every line of a file or none. Files recorded before are left
+            // out below (any number of them).
+            Backend::Sqlite => {
+                let stretches = file_stretches(&mut self.db, rayon::current_num_threads())?;
+                let path = Path::new(&self.options.location);
+                let read: Vec<Result<Vec<SeedRow>, HistoryError>> = stretches
+                    .par_iter()
+                    .map(|&(first, last)| {
+                        let mut db = Db::open_sqlite(path)?;
+                        let picked = |patient: &str| by_hash.contains_key(patient);
+                        db.query_picked(sql::LINES_OF_FILES, &[first.into(), last.into()], picked)?
+                            .into_iter()
+                            .map(SeedRow::read)
+                            .collect()
+                    })
+                    .collect();
+                for stretch in read {
+                    rows.extend(stretch?);
+                }
+            }
+            // Sorted, so each query reads one stretch of the patient index.
+            Backend::Postgres => {
+                let mut hashes: Vec<&str> = by_hash.keys().copied().collect();
+                hashes.sort_unstable();
+                for chunk in hashes.chunks(PATIENTS_PER_QUERY) {
+                    let mut params: Vec<Value> = Vec::with_capacity(chunk.len() + 1);
+                    params.push(0.into());
+                    params.extend(chunk.iter().map(|h| Value::from(*h)));
+                    for row in self
+                        .db
+                        .query(&sql::lines_of_patients(chunk.len()), &params)?
+                    {
+                        rows.push(SeedRow::read(row)?);
+                    }
+                }
             }
         }
         // Read after the lines: a file is written in the transaction of its lines, so every
@@ -480,6 +560,18 @@ impl History {
     /// content is already recorded (checked again inside the transaction, so two scrubs of one
     /// file record it once).
     pub fn record(&mut self, input: &InputRecord) -> Result<RecordOutcome, HistoryError> {
+        self.record_when(input, || true)
+    }
+
+    /// [`record`](Self::record), committed only if `commit` (called with every line written
+    /// but not committed) says so: a scrub writes its lines while its outputs are published
+    /// and commits once they are. When `commit` says no, nothing is kept
+    /// ([`HistoryError::NotCommitted`]).
+    pub fn record_when(
+        &mut self,
+        input: &InputRecord,
+        commit: impl FnOnce() -> bool,
+    ) -> Result<RecordOutcome, HistoryError> {
         let run = self.run.clone();
         let started = self.started.format("%Y-%m-%dT%H:%M:%SZ").to_string();
         let today = self.today().to_string();
@@ -517,10 +609,9 @@ impl History {
                     (lines as i64).into(),
                 ],
             )?;
-            // Lines are written sorted by patient, so the patient index is filled page by
-            // page instead of all over; a replacement or void first takes the lines it cancels
-            // out of those not yet written (an original and its void in one input), then out of
-            // the database.
+            // A replacement or void first takes the lines it cancels out of those not yet
+            // written (an original and its void in one input), then out of the database.
+            let backend = db.backend();
             let mut pending: Vec<(&ClaimRecord, &LineRecord)> = Vec::new();
             for claim in &input.claims {
                 if let Some(target) = claim.cancels() {
@@ -529,20 +620,28 @@ impl History {
                             && c.patient == claim.patient
                             && c.claim_id == target)
                     });
-                    db.execute(
-                        sql::DELETE_CLAIM_LINES,
-                        &[
-                            claim.payer.as_str().into(),
-                            target.into(),
-                            claim.patient.as_str().into(),
-                        ],
-                    )?;
+                    if backend == Backend::Postgres {
+                        db.execute(
+                            sql::DELETE_CLAIM_LINES,
+                            &[
+                                claim.payer.as_str().into(),
+                                target.into(),
+                                claim.patient.as_str().into(),
+                            ],
+                        )?;
+                    }
                 }
                 if claim.frequency != "8" {
                     pending.extend(claim.lines.iter().map(|l| (claim, l)));
                 }
             }
-            pending.sort_by(|a, b| a.0.patient.cmp(&b.0.patient));
+            match backend {
+                // The lines of this input are written after every cancelled one is removed, so
+                // removing them all at once is the same as one at a time.
+                Backend::Sqlite => delete_cancelled_claims(db, &input.claims)?,
+                // Sorted, so the patient index is filled page by page.
+                Backend::Postgres => pending.sort_by(|a, b| a.0.patient.cmp(&b.0.patient)),
+            }
             let lines = pending.len();
             let mut values: Vec<Bind> = Vec::with_capacity(lines * sql::LINE_COLUMNS);
             for (claim, line) in &pending {
@@ -565,6 +664,9 @@ impl History {
                         today.as_str().into(),
                     ],
                 )?;
+            }
+            if !commit() {
+                return Err(HistoryError::NotCommitted);
             }
             Ok(RecordOutcome::Recorded {
                 claims: input.claims.len() as u64,
@@ -604,7 +706,7 @@ impl History {
     /// input files recorded before it that have nothing left (retention).
     pub fn forget_before(&mut self, before: NaiveDate) -> Result<Forgotten, HistoryError> {
         let day = before.to_string();
-        self.db.write(|db| {
+        let forgotten = self.db.write(|db| {
             let lines = db.execute(sql::FORGET_LINES, &[day.as_str().into()])?;
             let interchanges = db.execute(sql::FORGET_INTERCHANGES, &[day.as_str().into()])?;
             let files = db.execute(sql::FORGET_FILES, &[day.as_str().into()])?;
@@ -614,7 +716,10 @@ impl History {
                 interchanges,
                 files,
             })
-        })
+        })?;
+        // Retention reaches the database file now, not at some later run's checkpoint.
+        self.db.checkpoint()?;
+        Ok(forgotten)
     }
 
     /// Writes every kept line as CSV (hashed patient keys only); returns the lines written.
@@ -678,6 +783,36 @@ fn csv_field(text: &str) -> String {
     }
 }
 
+/// Removes from a SQLite history the earlier claims that `claims` replace or void (same payer,
+/// patient and claim id): one reading of the table, and only for an input that cancels any.
+fn delete_cancelled_claims(db: &mut Db, claims: &[ClaimRecord]) -> Result<(), HistoryError> {
+    let cancelled: HashSet<(&str, &str, &str)> = claims
+        .iter()
+        .filter_map(|c| Some((c.patient.as_str(), c.payer.as_str(), c.cancels()?)))
+        .collect();
+    if cancelled.is_empty() {
+        return Ok(());
+    }
+    let patients: HashSet<&str> = cancelled.iter().map(|(p, _, _)| *p).collect();
+    let rows = db.query_picked(sql::CLAIMS_OF_LINES, &[], |p| patients.contains(p))?;
+    let mut doomed = Vec::new();
+    for row in rows {
+        let (patient, payer, claim_id) = (row.text(0)?, row.text(1)?, row.text(2)?);
+        if cancelled.contains(&(patient.as_str(), payer.as_str(), claim_id.as_str())) {
+            doomed.push((row.int(3)?, row.int(4)?));
+        }
+    }
+    doomed.sort_unstable();
+    doomed.dedup();
+    for (file_id, claim_no) in doomed {
+        db.execute(
+            sql::DELETE_CLAIM_BY_NUMBER,
+            &[file_id.into(), claim_no.into()],
+        )?;
+    }
+    Ok(())
+}
+
 /// Creates the meta table and applies every migration the database lacks, as the one writer;
 /// refuses a database newer than this binary.
 fn migrate(db: &mut Db) -> Result<(), HistoryError> {
@@ -699,7 +834,8 @@ fn migrate(db: &mut Db) -> Result<(), HistoryError> {
                 known: sql::SCHEMA_VERSION,
             });
         }
-        for (n, migration) in sql::MIGRATIONS.iter().enumerate().skip(found as usize) {
+        let migrations = sql::migrations(db.backend());
+        for (n, migration) in migrations.iter().enumerate().skip(found as usize) {
             db.batch(migration)?;
             let version = (n + 1).to_string();
             db.execute(sql::META_UPDATE, &["schema_version".into(), version.into()])?;
@@ -784,6 +920,32 @@ struct EarlierFile {
 }
 
 /// Every input file of the history, by id.
+/// The input files split into at most `parts` stretches of consecutive ids (first, last)
+/// holding about as many lines each.
+fn file_stretches(db: &mut Db, parts: usize) -> Result<Vec<(i64, i64)>, HistoryError> {
+    let files: Vec<(i64, i64)> = db
+        .query(sql::FILE_LINES, &[])?
+        .iter()
+        .map(|r| Ok((r.int(0)?, r.int(1)?)))
+        .collect::<Result<_, HistoryError>>()?;
+    let total: i64 = files.iter().map(|(_, lines)| lines.max(&0)).sum();
+    let share = total / i64::try_from(parts.max(1)).unwrap_or(1) + 1;
+    let mut stretches = Vec::new();
+    let mut current: Option<(i64, i64, i64)> = None;
+    for (id, lines) in files {
+        let (first, _, held) = current.unwrap_or((id, id, 0));
+        let held = held + lines.max(0);
+        if held >= share {
+            stretches.push((first, id));
+            current = None;
+        } else {
+            current = Some((first, id, held));
+        }
+    }
+    stretches.extend(current.map(|(first, last, _)| (first, last)));
+    Ok(stretches)
+}
+
 fn files_and_runs(db: &mut Db) -> Result<HashMap<i64, EarlierFile>, HistoryError> {
     let mut files = HashMap::new();
     for mut row in db.query(sql::FILES_AND_RUNS, &[])? {

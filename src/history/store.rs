@@ -242,7 +242,44 @@ impl Db {
         conn.pragma_update(None, "temp_store", "MEMORY")?;
         // Pages read through a memory map, not a read system call and a copy each.
         conn.pragma_update(None, "mmap_size", 1i64 << 30)?;
+        // A run's commit only appends its pages to the write-ahead log; copying them into the
+        // database (a checkpoint: writing and syncing the file again) is left to the next
+        // opening, on a thread of its own (`checkpoint_in_background`), instead of being paid
+        // by this run after its outputs, at its commit or on closing.
+        conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+        conn.set_db_config(
+            rusqlite::config::DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE,
+            true,
+        )?;
         Ok(Db::Sqlite(conn))
+    }
+
+    /// Copies the whole write-ahead log into the database now and empties it (SQLite; nothing
+    /// on PostgreSQL). Waits up to the busy timeout for the one writer.
+    pub fn checkpoint(&mut self) -> Result<(), HistoryError> {
+        if let Db::Sqlite(c) = self {
+            c.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        }
+        Ok(())
+    }
+
+    /// Copies the write-ahead log of the SQLite file at `path` (what earlier runs committed)
+    /// into the database on a thread of its own connection, while this run reads its input.
+    /// It waits for nobody (a passive checkpoint: readers and the one writer go on), and a
+    /// failure only leaves the log as it was for the next opening, so none is reported.
+    pub fn checkpoint_in_background(path: &std::path::Path) -> std::thread::JoinHandle<()> {
+        let path = path.to_path_buf();
+        std::thread::spawn(move || {
+            let Ok(conn) = rusqlite::Connection::open(&path) else {
+                return;
+            };
+            let no_checkpoint_on_close =
+                rusqlite::config::DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE;
+            if conn.set_db_config(no_checkpoint_on_close, true).is_err() {
+                return;
+            }
+            let _ = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+        })
     }
 
     /// Connects to PostgreSQL with a `postgres://` URL.
@@ -317,16 +354,33 @@ impl Db {
 
     /// Runs one query; every row.
     pub fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>, HistoryError> {
+        self.query_picked(sql, params, |_| true)
+    }
+
+    /// Runs one query; the rows whose first column (as text) `pick` keeps. On SQLite the other
+    /// columns of a row left out are never read, so a query over a whole table costs little
+    /// more than stepping through it.
+    pub fn query_picked(
+        &mut self,
+        sql: &str,
+        params: &[Value],
+        mut pick: impl FnMut(&str) -> bool,
+    ) -> Result<Vec<Row>, HistoryError> {
         match self {
             Db::Sqlite(c) => {
+                use rusqlite::types::ValueRef;
                 let mut stmt = c.prepare_cached(sql)?;
                 let columns = stmt.column_count();
                 let mut rows = stmt.query(rusqlite::params_from_iter(params.iter()))?;
                 let mut out = Vec::new();
                 while let Some(row) = rows.next()? {
+                    if let ValueRef::Text(first) = row.get_ref(0)? {
+                        if !pick(&String::from_utf8_lossy(first)) {
+                            continue;
+                        }
+                    }
                     let mut values = Vec::with_capacity(columns);
                     for i in 0..columns {
-                        use rusqlite::types::ValueRef;
                         values.push(match row.get_ref(i)? {
                             ValueRef::Null => Value::Text(None),
                             ValueRef::Integer(v) => Value::Int(Some(v)),
@@ -344,10 +398,15 @@ impl Db {
                 let boxed = pg_params(params);
                 let refs: Vec<&(dyn postgres::types::ToSql + Sync)> =
                     boxed.iter().map(|b| b.as_ref()).collect();
-                c.query(pg_sql(sql).as_str(), &refs)?
-                    .iter()
-                    .map(pg_row)
-                    .collect()
+                let mut out = Vec::new();
+                for row in c.query(pg_sql(sql).as_str(), &refs)?.iter() {
+                    let row = pg_row(row)?;
+                    if matches!(row.0.first(), Some(Value::Text(Some(t))) if !pick(t)) {
+                        continue;
+                    }
+                    out.push(row);
+                }
+                Ok(out)
             }
         }
     }

@@ -289,9 +289,19 @@ impl Collector<'_> {
         };
         add_index_facts(self.index, self.input, &batch.claims, |(raw, _)| raw)?;
         if let Some(patients) = self.patients {
+            let secret = patients
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .secret()
+                .clone();
+            let noted: Vec<_> = batch
+                .claims
+                .par_iter()
+                .map(|(raw, _)| secret.noted(raw))
+                .collect();
             let mut patients = patients.lock().unwrap_or_else(PoisonError::into_inner);
-            for (raw, _) in &batch.claims {
-                patients.note(raw);
+            for noted in noted {
+                patients.add(noted);
             }
         }
         if scrub {

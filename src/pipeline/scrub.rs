@@ -739,18 +739,33 @@ impl Scrubber {
         // after this never hands them out again.
         self.save_controls()?;
         let sent = std::mem::take(&mut finished.sent);
-        let outputs = run.publish(finished, ack999, ta1_bytes, &acks)?;
-        // Only now, with the outputs published, does the history learn what was sent: a run
-        // killed before this leaves the history as it was.
-        let history = match (&self.history, read.known) {
+        // The history writes what was sent while the outputs are published, and commits only
+        // once they are: a run killed before that leaves the history as it was.
+        let (outputs, history) = match (&self.history, read.known) {
             (Some(h), Some(known)) => {
-                let mut h = h.lock().unwrap_or_else(PoisonError::into_inner);
                 let seeded = *self.seeded.lock().unwrap_or_else(PoisonError::into_inner);
-                let note = record_input(&mut h, shown, known, sent, &acks, seeded)
-                    .map_err(|source| self.history_error(shown, source))?;
-                Some(note)
+                let (published_tx, published_rx) = std::sync::mpsc::channel();
+                let acks = &acks;
+                let (outputs, recorded) = std::thread::scope(|scope| {
+                    let recording = scope.spawn(move || {
+                        let mut h = h.lock().unwrap_or_else(PoisonError::into_inner);
+                        let commit = || published_rx.recv().unwrap_or(false);
+                        record_input(&mut h, shown, known, sent, acks, seeded, commit)
+                    });
+                    let outputs = run.publish(finished, ack999, ta1_bytes, acks);
+                    // The recording may have ended already (an error, or the input was
+                    // recorded before): nobody to tell then.
+                    let _ = published_tx.send(outputs.is_ok());
+                    let recorded = recording.join().unwrap_or_else(|_| {
+                        Err(HistoryError::Schema("the recording thread failed".into()))
+                    });
+                    (outputs, recorded)
+                });
+                let outputs = outputs?;
+                let note = recorded.map_err(|source| self.history_error(shown, source))?;
+                (outputs, Some(note))
             }
-            _ => None,
+            _ => (run.publish(finished, ack999, ta1_bytes, &acks)?, None),
         };
         Ok(FileReport {
             input: shown.to_string(),
@@ -922,6 +937,7 @@ fn record_input(
     sent: Vec<ClaimRecord>,
     acks: &Acknowledgments,
     (seeded, read): (u64, f64),
+    commit: impl FnOnce() -> bool,
 ) -> Result<String, HistoryError> {
     let started = Instant::now();
     let input = InputRecord {
@@ -935,8 +951,11 @@ fn record_input(
             .collect(),
     };
     let run = history.run().to_string();
-    let outcome = history.record(&input)?;
+    let outcome = history.record_when(&input, commit)?;
     let recorded = started.elapsed().as_secs_f64();
+    // Freeing a night's records (a few allocations per line) is left to a thread of its own,
+    // off the path to the run's end.
+    std::thread::spawn(move || drop(input));
     Ok(match outcome {
         RecordOutcome::Recorded { claims, lines } => format!(
             "history: {shown}: {seeded} earlier lines of the run's patients read ({read:.2} s); {claims} claims sent on ({lines} lines) recorded in run {run} ({recorded:.2} s)"
