@@ -552,6 +552,45 @@ fn three_nights_against_sqlite() {
 }
 
 /// A fresh database on the test PostgreSQL for `test`, or `None` (skipped) without one.
+/// An original and its void in one input leave nothing; an original and its replacement in
+/// one input leave the replacement's lines only (the lines wait in a staging table while the
+/// rule pass goes on, and the cancelled ones are taken out of it before they are recorded).
+#[test]
+fn a_claim_and_its_void_or_replacement_in_one_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = sqlite_store(dir.path());
+    let claims = vec![
+        claim(VOID, "ONE-VOID", traction_visit(&day(4, 1))),
+        claim(DUP, "ONE-REPL", traction_visit(&day(4, 2))),
+        ClaimSpec {
+            frequency: '8',
+            replaces: Some("ONE-VOID"),
+            ..claim(VOID, "ONE-VOID-8", traction_visit(&day(4, 1)))
+        },
+        ClaimSpec {
+            frequency: '7',
+            replaces: Some("ONE-REPL"),
+            ..claim(DUP, "ONE-REPL", pt_visit(&day(4, 2)))
+        },
+    ];
+    let one = scrub(dir.path(), "one", &interchange(140, &claims), Some(&store));
+    let sent: Vec<String> = one
+        .claims
+        .iter()
+        .filter(|c| c["disposition"] != "rejected_277ca")
+        .map(|c| c["pcn"].as_str().unwrap_or("").to_string())
+        .collect();
+    assert_eq!(sent.len(), 4, "every claim is sent on: {}", one.stderr);
+    let export = history_cmd(&store, &["export"]);
+    let rows: Vec<&str> = export.lines().skip(1).collect();
+    assert!(!rows.is_empty(), "{export}");
+    assert!(rows.iter().all(|r| !r.contains("ONE-VOID")), "{export}");
+    let replaced: Vec<&&str> = rows.iter().filter(|r| r.contains("ONE-REPL")).collect();
+    assert_eq!(replaced.len(), rows.len(), "{export}");
+    assert!(replaced.iter().all(|r| r.contains(",7,")), "{export}");
+    assert!(replaced.iter().all(|r| !r.contains("97012")), "{export}");
+}
+
 /// A history written by the schema before 3 (lines with a patient index, in rowid order) is
 /// rebuilt on opening with every line kept: the three nights run on it as on a new one.
 #[test]

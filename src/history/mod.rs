@@ -413,7 +413,7 @@ impl History {
         except: &[i64],
         index: &mut PatientIndex,
     ) -> Result<u64, HistoryError> {
-        let by_hash: HashMap<&str, PatientKey> = patients
+        let by_hash: HashMap<&str, PatientKey, KeyPrefix> = patients
             .keys
             .iter()
             .map(|(k, h)| (h.as_str(), *k))
@@ -432,7 +432,9 @@ impl History {
                     .par_iter()
                     .map(|&(first, last)| {
                         let mut db = Db::open_sqlite(path)?;
-                        let picked = |patient: &str| by_hash.contains_key(patient);
+                        let picked = |patient: &[u8]| {
+                            std::str::from_utf8(patient).is_ok_and(|p| by_hash.contains_key(p))
+                        };
                         db.query_picked(sql::LINES_OF_FILES, &[first.into(), last.into()], picked)?
                             .into_iter()
                             .map(SeedRow::read)
@@ -560,16 +562,77 @@ impl History {
     /// content is already recorded (checked again inside the transaction, so two scrubs of one
     /// file record it once).
     pub fn record(&mut self, input: &InputRecord) -> Result<RecordOutcome, HistoryError> {
-        self.record_when(input, || true)
+        self.record_when(input, None, || true)
+    }
+
+    /// True when a scrub stages its lines while its rule pass goes on (SQLite, whose one
+    /// write lock is taken only to copy them in); PostgreSQL is written at the end.
+    pub fn stages_lines(&self) -> bool {
+        self.db.backend() == Backend::Sqlite
+    }
+
+    /// Makes an empty staging table for input `tag` of the run (SQLite; see
+    /// [`stage`](Self::stage)).
+    pub fn stage_begin(&mut self, tag: usize) -> Result<(), HistoryError> {
+        self.db.batch(&sql::create_staged(tag))
+    }
+
+    /// Writes the lines `claims` send on (a void sends none) to input `tag`'s staging table,
+    /// which only this connection sees and no lock guards: a scrub stages its lines while its
+    /// rule pass goes on, and [`record_when`](Self::record_when) copies them into the history
+    /// in one statement.
+    pub fn stage(&mut self, tag: usize, claims: &[ClaimRecord]) -> Result<(), HistoryError> {
+        let rows: Vec<(&ClaimRecord, &LineRecord)> = claims
+            .iter()
+            .filter(|c| c.frequency != "8")
+            .flat_map(|c| c.lines.iter().map(move |l| (c, l)))
+            .collect();
+        let values: Vec<Bind> = rows
+            .iter()
+            .flat_map(|(claim, line)| line_values(0, claim, line))
+            .collect();
+        self.db.batch("BEGIN")?;
+        let staged =
+            self.db
+                .insert_rows(|_| sql::insert_staged(tag), sql::LINE_COLUMNS, &values, 1);
+        match staged {
+            Ok(_) => self.db.batch("COMMIT"),
+            Err(e) => {
+                let _ = self.db.batch("ROLLBACK");
+                Err(e)
+            }
+        }
+    }
+
+    /// Drops input `tag`'s staging table (its lines were recorded, or will never be).
+    pub fn stage_drop(&mut self, tag: usize) -> Result<(), HistoryError> {
+        self.db.batch(&sql::drop_staged(tag))
     }
 
     /// [`record`](Self::record), committed only if `commit` (called with every line written
     /// but not committed) says so: a scrub writes its lines while its outputs are published
     /// and commits once they are. When `commit` says no, nothing is kept
     /// ([`HistoryError::NotCommitted`]).
+    ///
+    /// With `staged`, the lines of `input.claims` were staged under that tag
+    /// ([`stage`](Self::stage)) and are taken from there; the staging table is dropped.
     pub fn record_when(
         &mut self,
         input: &InputRecord,
+        staged: Option<usize>,
+        commit: impl FnOnce() -> bool,
+    ) -> Result<RecordOutcome, HistoryError> {
+        let recorded = self.record_lines(input, staged, commit);
+        if let Some(tag) = staged {
+            self.stage_drop(tag)?;
+        }
+        recorded
+    }
+
+    fn record_lines(
+        &mut self,
+        input: &InputRecord,
+        staged: Option<usize>,
         commit: impl FnOnce() -> bool,
     ) -> Result<RecordOutcome, HistoryError> {
         let run = self.run.clone();
@@ -615,11 +678,24 @@ impl History {
             let mut pending: Vec<(&ClaimRecord, &LineRecord)> = Vec::new();
             for claim in &input.claims {
                 if let Some(target) = claim.cancels() {
-                    pending.retain(|(c, _)| {
-                        !(c.payer == claim.payer
-                            && c.patient == claim.patient
-                            && c.claim_id == target)
-                    });
+                    match staged {
+                        Some(tag) => {
+                            db.execute(
+                                &sql::delete_staged_claim(tag),
+                                &[
+                                    claim.payer.as_str().into(),
+                                    target.into(),
+                                    claim.patient.as_str().into(),
+                                    (claim.ordinal as i64).into(),
+                                ],
+                            )?;
+                        }
+                        None => pending.retain(|(c, _)| {
+                            !(c.payer == claim.payer
+                                && c.patient == claim.patient
+                                && c.claim_id == target)
+                        }),
+                    }
                     if backend == Backend::Postgres {
                         db.execute(
                             sql::DELETE_CLAIM_LINES,
@@ -631,7 +707,7 @@ impl History {
                         )?;
                     }
                 }
-                if claim.frequency != "8" {
+                if staged.is_none() && claim.frequency != "8" {
                     pending.extend(claim.lines.iter().map(|l| (claim, l)));
                 }
             }
@@ -642,17 +718,18 @@ impl History {
                 // Sorted, so the patient index is filled page by page.
                 Backend::Postgres => pending.sort_by(|a, b| a.0.patient.cmp(&b.0.patient)),
             }
-            let lines = pending.len();
-            let mut values: Vec<Bind> = Vec::with_capacity(lines * sql::LINE_COLUMNS);
-            for (claim, line) in &pending {
-                values.extend(line_values(file_id, claim, line));
-            }
-            db.insert_rows(
-                sql::insert_lines,
-                sql::LINE_COLUMNS,
-                &values,
-                LINES_PER_INSERT,
-            )?;
+            let lines = match staged {
+                Some(tag) => db.execute(&sql::record_staged(tag), &[file_id.into()])?,
+                None => {
+                    let values = bound_lines(file_id, &pending)?;
+                    db.insert_rows(
+                        sql::insert_lines,
+                        sql::LINE_COLUMNS,
+                        &values,
+                        LINES_PER_INSERT,
+                    )?
+                }
+            };
             for (qualifier, sender, control) in &input.interchanges {
                 db.execute(
                     sql::INSERT_INTERCHANGE,
@@ -670,7 +747,7 @@ impl History {
             }
             Ok(RecordOutcome::Recorded {
                 claims: input.claims.len() as u64,
-                lines: lines as u64,
+                lines,
             })
         })
     }
@@ -794,7 +871,8 @@ fn delete_cancelled_claims(db: &mut Db, claims: &[ClaimRecord]) -> Result<(), Hi
         return Ok(());
     }
     let patients: HashSet<&str> = cancelled.iter().map(|(p, _, _)| *p).collect();
-    let rows = db.query_picked(sql::CLAIMS_OF_LINES, &[], |p| patients.contains(p))?;
+    let picked = |p: &[u8]| std::str::from_utf8(p).is_ok_and(|p| patients.contains(p));
+    let rows = db.query_picked(sql::CLAIMS_OF_LINES, &[], picked)?;
     let mut doomed = Vec::new();
     for row in rows {
         let (patient, payer, claim_id) = (row.text(0)?, row.text(1)?, row.text(2)?);
@@ -920,6 +998,64 @@ struct EarlierFile {
 }
 
 /// Every input file of the history, by id.
+/// The values of `pending`'s rows, in order, made on one thread per core (dates, units and
+/// modifiers as text). Plain threads, not the worker pool: a scrub records from a thread that
+/// a pool worker waits for, and a pool of one would never get to the work.
+fn bound_lines<'a>(
+    file_id: i64,
+    pending: &[(&'a ClaimRecord, &'a LineRecord)],
+) -> Result<Vec<Bind<'a>>, HistoryError> {
+    let parts = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let chunk = pending.len().div_ceil(parts).max(1);
+    std::thread::scope(|scope| {
+        let made: Vec<_> = pending
+            .chunks(chunk)
+            .map(|rows| {
+                scope.spawn(move || {
+                    rows.iter()
+                        .flat_map(|(claim, line)| line_values(file_id, claim, line))
+                        .collect::<Vec<Bind<'a>>>()
+                })
+            })
+            .collect();
+        let mut values = Vec::with_capacity(pending.len() * sql::LINE_COLUMNS);
+        for part in made {
+            let part = part
+                .join()
+                .map_err(|_| HistoryError::Schema("a thread making line values failed".into()))?;
+            values.extend(part);
+        }
+        Ok(values)
+    })
+}
+
+/// Hashes a patient key by its first eight bytes. The keys are hex digits of a keyed hash,
+/// already spread evenly, and the seeding scan looks up every line of the history: SipHash
+/// over the whole key was a sizeable part of that scan.
+#[derive(Debug, Default, Clone, Copy)]
+struct KeyPrefix(u64);
+
+impl std::hash::Hasher for KeyPrefix {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut word = [0u8; 8];
+        let n = bytes.len().min(8);
+        word[..n].copy_from_slice(&bytes[..n]);
+        self.0 = (self.0 ^ u64::from_le_bytes(word)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+impl std::hash::BuildHasher for KeyPrefix {
+    type Hasher = KeyPrefix;
+
+    fn build_hasher(&self) -> KeyPrefix {
+        KeyPrefix(0)
+    }
+}
+
 /// The input files split into at most `parts` stretches of consecutive ids (first, last)
 /// holding about as many lines each.
 fn file_stretches(db: &mut Db, parts: usize) -> Result<Vec<(i64, i64)>, HistoryError> {

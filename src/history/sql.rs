@@ -164,6 +164,51 @@ pub fn insert_lines(rows: usize) -> String {
     sql
 }
 
+/// A connection's own table (SQLite `temp`) where a scrub writes the lines it sends on while
+/// its rule pass goes on, before it may take the history's one write lock; `tag` tells the
+/// run's inputs apart.
+pub fn create_staged(tag: usize) -> String {
+    format!(
+        "DROP TABLE IF EXISTS temp.staged_{tag};
+         CREATE TEMP TABLE staged_{tag} AS SELECT * FROM lines WHERE 0;"
+    )
+}
+
+/// Adds one staged line, in [`insert_lines`]'s column order (its file id is set when the
+/// staged lines are recorded).
+pub fn insert_staged(tag: usize) -> String {
+    let marks: Vec<String> = (1..=LINE_COLUMNS).map(|c| format!("?{c}")).collect();
+    format!(
+        "INSERT INTO temp.staged_{tag} VALUES ({})",
+        marks.join(", ")
+    )
+}
+
+/// Removes the staged lines of a claim that a later claim of the same input (ordinal `?4`)
+/// replaces or voids.
+pub fn delete_staged_claim(tag: usize) -> String {
+    format!(
+        "DELETE FROM temp.staged_{tag} WHERE payer = ?1 AND claim_id = ?2 AND patient = ?3 \
+         AND claim_no < ?4"
+    )
+}
+
+/// Records the staged lines under input file `?1`, in claim and line order.
+pub fn record_staged(tag: usize) -> String {
+    format!(
+        "INSERT INTO lines (file_id, claim_no, line_no, patient, payer, profile, service_date, \
+         code, modifiers, units, charge_cents, fee_cents, claim_id, frequency) \
+         SELECT ?1, claim_no, line_no, patient, payer, profile, service_date, code, modifiers, \
+         units, charge_cents, fee_cents, claim_id, frequency FROM temp.staged_{tag} \
+         ORDER BY claim_no, line_no"
+    )
+}
+
+/// Drops a staging table.
+pub fn drop_staged(tag: usize) -> String {
+    format!("DROP TABLE IF EXISTS temp.staged_{tag}")
+}
+
 /// Removes the lines of an earlier claim that a replacement or void names (found through the
 /// patient's index: PostgreSQL).
 pub const DELETE_CLAIM_LINES: &str =

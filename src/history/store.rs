@@ -357,14 +357,14 @@ impl Db {
         self.query_picked(sql, params, |_| true)
     }
 
-    /// Runs one query; the rows whose first column (as text) `pick` keeps. On SQLite the other
+    /// Runs one query; the rows whose first column (its text's bytes) `pick` keeps. On SQLite the other
     /// columns of a row left out are never read, so a query over a whole table costs little
     /// more than stepping through it.
     pub fn query_picked(
         &mut self,
         sql: &str,
         params: &[Value],
-        mut pick: impl FnMut(&str) -> bool,
+        mut pick: impl FnMut(&[u8]) -> bool,
     ) -> Result<Vec<Row>, HistoryError> {
         match self {
             Db::Sqlite(c) => {
@@ -375,7 +375,7 @@ impl Db {
                 let mut out = Vec::new();
                 while let Some(row) = rows.next()? {
                     if let ValueRef::Text(first) = row.get_ref(0)? {
-                        if !pick(&String::from_utf8_lossy(first)) {
+                        if !pick(first) {
                             continue;
                         }
                     }
@@ -401,7 +401,7 @@ impl Db {
                 let mut out = Vec::new();
                 for row in c.query(pg_sql(sql).as_str(), &refs)?.iter() {
                     let row = pg_row(row)?;
-                    if matches!(row.0.first(), Some(Value::Text(Some(t))) if !pick(t)) {
+                    if matches!(row.0.first(), Some(Value::Text(Some(t))) if !pick(t.as_bytes())) {
                         continue;
                     }
                     out.push(row);
