@@ -6,6 +6,7 @@
 //! [`Claim`] there. Every typed field remembers the segment and element it came from, so
 //! findings can point at it.
 
+mod arena;
 mod build;
 mod decode;
 pub mod json;
