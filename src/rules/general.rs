@@ -1313,7 +1313,8 @@ fn date_message(
     d: &DateOf,
     birth: Option<NaiveDate>,
 ) -> Option<(String, String, &'static str)> {
-    let what = format!("DTP*{}", d.qualifier);
+    // The segment is named inside each message (not formatted up front): most dates are
+    // fine, and a name made for each would be an allocation per date.
     let Some(range) = d.value.value else {
         if !d.value.is_invalid() || !matches!(d.format.as_str(), "D8" | "RD8") {
             return None;
@@ -1324,7 +1325,10 @@ fn date_message(
             "CCYYMMDD date"
         };
         return Some((
-            format!("date '{}' in {what} is not a real {shape}", d.value.raw),
+            format!(
+                "date '{}' in DTP*{} is not a real {shape}",
+                d.value.raw, d.qualifier
+            ),
             "correct the date from the visit record (month 01-12, a day that exists)".into(),
             "187",
         ));
@@ -1332,8 +1336,8 @@ fn date_message(
     if range.from > range.to {
         return Some((
             format!(
-                "date range {} to {} in {what} ends before it starts",
-                range.from, range.to
+                "date range {} to {} in DTP*{} ends before it starts",
+                range.from, range.to, d.qualifier
             ),
             "write the range earliest date first (RD8 CCYYMMDD-CCYYMMDD)".into(),
             "187",
