@@ -2,10 +2,12 @@
 //! decoding every claim, reading and feeding the patient index (the first pass), `check`
 //! (both passes, every rule) and a full `scrub` into a temporary directory.
 //!
-//! `cargo run --release --example alloc_count -- [CLAIMS | FILE]`
+//! `cargo run --release --example alloc_count -- [CLAIMS | FILE] [STAGE,...]`
 //!
 //! With a number (default 10,000) it generates that many claims with the library's generator
-//! into a temporary file; with a path it reads that file. A counting global allocator wraps
+//! into a temporary file; with a path it reads that file. A second argument (`scrub`,
+//! `check,index`, ...) runs only those stages, so a heap profiler (`valgrind --tool=dhat`)
+//! run over the example sees one stage's allocation sites and not the others'. A counting global allocator wraps
 //! the system one; the figures are allocations (and bytes asked for) divided by the number
 //! of claims read, so set-up costs (reference data, the grammar) are included: run with
 //! enough claims that they amortise.
@@ -64,8 +66,18 @@ fn counters() -> (u64, u64) {
     )
 }
 
-/// Runs `work`, returning what it counted (claims) and printing allocations per claim.
-fn measure(name: &str, work: impl FnOnce() -> Result<u64, Box<dyn std::error::Error>>) {
+/// Runs `work`, returning what it counted (claims) and printing allocations per claim; a stage
+/// not in `stages` (when a list was given) is skipped.
+fn measure(
+    stages: &Option<Vec<String>>,
+    name: &str,
+    work: impl FnOnce() -> Result<u64, Box<dyn std::error::Error>>,
+) {
+    if let Some(stages) = stages {
+        if !stages.iter().any(|s| s == name) {
+            return;
+        }
+    }
     let (a0, b0) = counters();
     let started = Instant::now();
     let claims = match work() {
@@ -98,9 +110,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         Err(_) => std::path::PathBuf::from(arg),
     };
+    let stages: Option<Vec<String>> = std::env::args()
+        .nth(2)
+        .map(|list| list.split(',').map(str::to_string).collect());
     let file = path.to_str().ok_or("the path is not UTF-8")?.to_string();
 
-    measure("read", || {
+    measure(&stages, "read", || {
         let mut reader = ClaimReader::new(std::fs::File::open(&file)?);
         let mut claims = 0;
         while let Some(event) = reader.next_event()? {
@@ -111,7 +126,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         Ok(claims)
     });
 
-    measure("decode", || {
+    measure(&stages, "decode", || {
         let mut reader = ClaimReader::new(std::fs::File::open(&file)?);
         let mut claims = 0;
         while let Some(event) = reader.next_event()? {
@@ -123,7 +138,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         Ok(claims)
     });
 
-    measure("index", || {
+    measure(&stages, "index", || {
         let mut reader = ClaimReader::new(std::fs::File::open(&file)?);
         let mut index = scrub837::rules::PatientIndex::new();
         let mut claims = 0;
@@ -138,7 +153,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     });
 
     let engine = Engine::new(&CheckOptions::default())?;
-    measure("check", || {
+    measure(&stages, "check", || {
         let mut claims = 0;
         engine.check_path(&file, |checked| {
             if let scrub837::pipeline::check::Checked::Claim(_) = checked {
@@ -154,7 +169,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         out_dir: out,
         ..ScrubOptions::default()
     })?;
-    measure("scrub", || {
+    measure(&stages, "scrub", || {
         let report = scrubber.scrub(&file)?;
         Ok(report.accounting.claims_in)
     });

@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use super::kind::LoopKind;
+use super::table::TableArena;
 use super::{parse_date, RawClaim, SegmentTable, SetContext};
 use crate::grammar::Placement;
 use crate::x12::{Delimiters, Segment};
@@ -17,12 +18,6 @@ struct Shared<T> {
 }
 
 impl<T: Clone> Shared<T> {
-    fn new(value: T) -> Self {
-        Shared {
-            value: Arc::new(value),
-        }
-    }
-
     fn edit(&mut self) -> &mut T {
         Arc::make_mut(&mut self.value)
     }
@@ -32,16 +27,54 @@ impl<T: Clone> Shared<T> {
     }
 }
 
+/// A billing, subscriber or patient level as the builder keeps it: its segments in a table
+/// reused level after level, and the frozen copy its claims share, made when the first claim
+/// asks. A segment added after that (a level that goes on after a claim) is added to the
+/// working table and the next claim gets a new copy, as `Arc::make_mut` would give.
+#[derive(Debug, Default)]
+struct Level {
+    working: SegmentTable,
+    shared: Option<Arc<SegmentTable>>,
+}
+
+impl Level {
+    /// Starts the level again, empty.
+    fn open(&mut self, delimiters: Delimiters) {
+        self.working.clear(delimiters);
+        self.shared = None;
+    }
+
+    fn push(&mut self, seg: &Segment<'_>, set_segment: u32, placement: Placement) {
+        self.working.push(seg, set_segment, placement);
+        self.shared = None;
+    }
+
+    fn share(&mut self, arena: &mut TableArena) -> Arc<SegmentTable> {
+        let working = &self.working;
+        Arc::clone(
+            self.shared
+                .get_or_insert_with(|| Arc::new(working.frozen_in(arena))),
+        )
+    }
+}
+
 /// Turns the placed segments of 837P transaction sets into [`RawClaim`]s.
 #[derive(Debug)]
 pub struct ClaimBuilder {
     kinds: &'static [LoopKind],
     delimiters: Delimiters,
     envelope: Shared<SetContext>,
-    billing: Shared<SegmentTable>,
-    subscriber: Shared<SegmentTable>,
-    patient: Option<Shared<SegmentTable>>,
+    billing: Level,
+    subscriber: Level,
+    patient: Level,
+    /// False when the subscriber is the patient (no 2000C level is open).
+    has_patient: bool,
+    /// The claim being read; its segments are in `working` until it ends.
     current: Option<RawClaim>,
+    /// The segments of the claim being read, in a table reused claim after claim.
+    working: SegmentTable,
+    /// Where finished claims' and levels' segments are copied.
+    arena: TableArena,
     ordinal: u64,
 }
 
@@ -58,10 +91,13 @@ impl ClaimBuilder {
             kinds: LoopKind::table(),
             delimiters: Delimiters::STANDARD,
             envelope: Shared::default(),
-            billing: Shared::default(),
-            subscriber: Shared::default(),
-            patient: None,
+            billing: Level::default(),
+            subscriber: Level::default(),
+            patient: Level::default(),
+            has_patient: false,
             current: None,
+            working: SegmentTable::with_capacity(Delimiters::STANDARD, 1024, 32),
+            arena: TableArena::new(),
             ordinal: 0,
         }
     }
@@ -104,14 +140,21 @@ impl ClaimBuilder {
         env.claim_type.clear();
         env.submitter_id.clear();
         env.submitter_name.clear();
-        self.billing = Shared::new(SegmentTable::new(self.delimiters));
-        self.subscriber = Shared::new(SegmentTable::new(self.delimiters));
-        self.patient = None;
+        self.billing.open(self.delimiters);
+        self.subscriber.open(self.delimiters);
+        self.has_patient = false;
     }
 
     /// Ends a transaction set, giving back its last claim.
     pub fn set_end(&mut self) -> Option<RawClaim> {
-        self.current.take()
+        self.finish_current()
+    }
+
+    /// The claim being read, finished: its segments copied out of the working table.
+    fn finish_current(&mut self) -> Option<RawClaim> {
+        let mut claim = self.current.take()?;
+        claim.segments = self.working.frozen_in(&mut self.arena);
+        Some(claim)
     }
 
     /// Feeds one placed segment; gives back a claim when this segment ends one.
@@ -123,19 +166,17 @@ impl ClaimBuilder {
     ) -> Option<RawClaim> {
         let kind = self.kinds[placement.loop_index];
         if kind == LoopKind::Claim && placement.opens_loop {
-            let done = self.current.take();
-            let mut claim = self.new_claim();
-            claim.segments.push(seg, set_segment, placement);
-            self.current = Some(claim);
+            let done = self.finish_current();
+            self.current = Some(self.new_claim());
+            self.working.clear(self.delimiters);
+            self.working.push(seg, set_segment, placement);
             return done;
         }
-        if kind.in_claim() {
-            if let Some(claim) = self.current.as_mut() {
-                claim.segments.push(seg, set_segment, placement);
-                return None;
-            }
+        if kind.in_claim() && self.current.is_some() {
+            self.working.push(seg, set_segment, placement);
+            return None;
         }
-        let done = self.current.take();
+        let done = self.finish_current();
         self.add_to_context(seg, kind, placement, set_segment);
         done
     }
@@ -145,10 +186,13 @@ impl ClaimBuilder {
         RawClaim {
             ordinal: self.ordinal,
             envelope: self.envelope.share(),
-            billing: self.billing.share(),
-            subscriber: self.subscriber.share(),
-            patient: self.patient.as_ref().map(Shared::share),
-            segments: SegmentTable::with_capacity(self.delimiters, 1024, 32),
+            billing: self.billing.share(&mut self.arena),
+            subscriber: self.subscriber.share(&mut self.arena),
+            patient: self
+                .has_patient
+                .then(|| self.patient.share(&mut self.arena)),
+            // Filled in from the working table when the claim ends.
+            segments: SegmentTable::default(),
         }
     }
 
@@ -174,34 +218,29 @@ impl ClaimBuilder {
             }
             LoopKind::BillingLevel | LoopKind::BillingName | LoopKind::PayTo => {
                 if opens_level {
-                    self.billing = Shared::new(level_table(self.delimiters));
+                    self.billing.open(self.delimiters);
                 }
-                self.billing.edit().push(seg, set_segment, placement);
+                self.billing.push(seg, set_segment, placement);
             }
             LoopKind::SubscriberLevel | LoopKind::SubscriberName | LoopKind::Payer => {
                 if opens_level {
-                    self.subscriber = Shared::new(level_table(self.delimiters));
-                    self.patient = None;
+                    self.subscriber.open(self.delimiters);
+                    self.has_patient = false;
                 }
-                self.subscriber.edit().push(seg, set_segment, placement);
+                self.subscriber.push(seg, set_segment, placement);
             }
             LoopKind::PatientLevel | LoopKind::PatientName => {
                 if opens_level {
-                    self.patient = Some(Shared::new(level_table(self.delimiters)));
+                    self.patient.open(self.delimiters);
+                    self.has_patient = true;
                 }
-                if let Some(p) = self.patient.as_mut() {
-                    p.edit().push(seg, set_segment, placement);
+                if self.has_patient {
+                    self.patient.push(seg, set_segment, placement);
                 }
             }
             _ => {}
         }
     }
-}
-
-/// An empty table sized for a typical hierarchical level, so it is not regrown segment by
-/// segment.
-fn level_table(delimiters: Delimiters) -> SegmentTable {
-    SegmentTable::with_capacity(delimiters, 512, 12)
 }
 
 /// ISA elements are padded with spaces to a fixed width; the padding is not part of the id.

@@ -4,9 +4,9 @@
 use super::kind::LoopKind;
 use super::table::DecodedLevel;
 use super::{
-    parse_date, parse_date_value, Address, BillingProvider, Claim, DateOf, Decimal, Diagnosis,
-    Field, Money, Note, Origin, Patient, Person, Pointers, Procedure, Provider, RawClaim,
-    Reference, SegmentTable, ServiceLine, Subscriber, Text,
+    parse_date, parse_date_value, Address, AddressLines, BillingProvider, Claim, DateOf, Decimal,
+    Diagnosis, Field, Money, Note, Origin, Patient, Person, Pointers, Procedure, Provider,
+    RawClaim, Reference, SegmentTable, ServiceLine, Subscriber, Text,
 };
 use std::sync::Arc;
 
@@ -20,24 +20,7 @@ impl Claim {
         let kinds = LoopKind::table();
         let grammar = compiled_x222();
         let component = source.segments.delimiters().component;
-        let mut claim = Claim {
-            ordinal: source.ordinal,
-            envelope: source.envelope.clone(),
-            billing: billing_of(&source.billing),
-            subscriber: subscriber_of(&source.subscriber),
-            patient: source.patient.as_deref().map(patient_of),
-            patient_control_number: Field::default(),
-            total_charge: Field::default(),
-            place_of_service: Field::default(),
-            frequency: Field::default(),
-            diagnoses: Vec::new(),
-            dates: Vec::new(),
-            references: Vec::new(),
-            providers: Vec::new(),
-            notes: Vec::new(),
-            lines: Vec::new(),
-            source: RawClaim::default(),
-        };
+        let mut claim = Body::default();
         for (i, (seg, stored)) in source.segments.iter().enumerate() {
             let at = origin(stored.position.segment, stored.set_segment);
             let loop_index = usize::from(stored.loop_index);
@@ -77,9 +60,42 @@ impl Claim {
                 _ => {}
             }
         }
-        claim.source = source;
-        claim
+        Claim {
+            ordinal: source.ordinal,
+            envelope: Arc::clone(&source.envelope),
+            billing: billing_of(&source.billing),
+            subscriber: subscriber_of(&source.subscriber),
+            patient: source.patient.as_deref().map(patient_of),
+            patient_control_number: claim.patient_control_number,
+            total_charge: claim.total_charge,
+            place_of_service: claim.place_of_service,
+            frequency: claim.frequency,
+            diagnoses: claim.diagnoses,
+            dates: claim.dates,
+            references: claim.references,
+            providers: claim.providers,
+            notes: claim.notes,
+            lines: claim.lines,
+            source,
+        }
     }
+}
+
+/// The fields a claim's own segments give, gathered before the claim is made: a claim is
+/// made once, with its source moved in, not made with a placeholder source (a default
+/// `RawClaim` allocates its shared levels) and filled in.
+#[derive(Default)]
+struct Body {
+    patient_control_number: Field<Text>,
+    total_charge: Field<Money>,
+    place_of_service: Field<Text>,
+    frequency: Field<Text>,
+    diagnoses: Vec<Diagnosis>,
+    dates: Vec<DateOf>,
+    references: Vec<Reference>,
+    providers: Vec<Provider>,
+    notes: Vec<Note>,
+    lines: Vec<ServiceLine>,
 }
 
 /// The billing level of `table`, decoded once and kept with the table.
@@ -193,7 +209,7 @@ fn decode_patient(table: &SegmentTable) -> Patient {
     patient
 }
 
-fn read_claim_segment(claim: &mut Claim, seg: &Segment<'_>, at: Origin, component: u8) {
+fn read_claim_segment(claim: &mut Body, seg: &Segment<'_>, at: Origin, component: u8) {
     match seg.id() {
         b"CLM" => {
             claim.patient_control_number = field(seg, 1, at, text_value);
@@ -209,7 +225,7 @@ fn read_claim_segment(claim: &mut Claim, seg: &Segment<'_>, at: Origin, componen
     }
 }
 
-fn read_diagnoses(claim: &mut Claim, seg: &Segment<'_>, at: Origin, component: u8) {
+fn read_diagnoses(claim: &mut Body, seg: &Segment<'_>, at: Origin, component: u8) {
     let mut pointer = claim.diagnoses.iter().map(|d| d.pointer).max().unwrap_or(0);
     for n in 1..=seg.element_count() {
         let element = seg.element(n);
@@ -335,11 +351,7 @@ fn read_address(seg: &Segment<'_>, address: &mut Option<Address>, at: Origin) {
     match seg.id() {
         b"N3" => {
             let a = address.get_or_insert_with(Address::default);
-            a.lines = [1, 2]
-                .iter()
-                .map(|&n| text(seg.element(n)))
-                .filter(|l| !l.is_empty())
-                .collect();
+            a.lines = AddressLines::new(text(seg.element(1)), text(seg.element(2)));
         }
         b"N4" => {
             let a = address.get_or_insert_with(Address::default);

@@ -6,6 +6,7 @@
 //! [`Claim`] there. Every typed field remembers the segment and element it came from, so
 //! findings can point at it.
 
+mod arena;
 mod build;
 mod decode;
 pub mod json;
@@ -94,13 +95,50 @@ pub struct SetContext {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Address {
     /// N301 and N302.
-    pub lines: Vec<Text>,
+    pub lines: AddressLines,
     /// N401.
     pub city: Text,
     /// N402.
     pub state: Text,
     /// N403, as written.
     pub postal_code: Field<Text>,
+}
+
+/// The street lines of an address (N301, N302), those present in order, kept inline: an
+/// address is decoded for every claim's subscriber, and a `Vec` would cost an allocation
+/// each time. Reads as a slice of lines; serializes as a list, as a `Vec` would.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AddressLines {
+    lines: [Text; 2],
+    len: u8,
+}
+
+impl AddressLines {
+    /// The lines of `first` and `second` that are not empty, in order.
+    pub fn new(first: Text, second: Text) -> Self {
+        let mut lines = AddressLines::default();
+        for line in [first, second] {
+            if !line.is_empty() {
+                lines.lines[usize::from(lines.len)] = line;
+                lines.len += 1;
+            }
+        }
+        lines
+    }
+}
+
+impl std::ops::Deref for AddressLines {
+    type Target = [Text];
+
+    fn deref(&self) -> &[Text] {
+        &self.lines[..usize::from(self.len)]
+    }
+}
+
+impl Serialize for AddressLines {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.iter())
+    }
 }
 
 /// A provider named in an NM1 (billing, rendering, referring, facility, ...).

@@ -4,6 +4,7 @@ use std::sync::{Arc, OnceLock};
 
 use serde::Serialize;
 
+use super::arena::{Arena, Frozen};
 use super::{BillingProvider, Patient, Subscriber};
 
 use crate::grammar::Placement;
@@ -39,8 +40,7 @@ pub struct StoredSegment {
 #[derive(Debug, Clone)]
 pub struct SegmentTable {
     delimiters: Delimiters,
-    raw: Vec<u8>,
-    segments: Vec<StoredSegment>,
+    storage: Storage,
     /// The level these segments make, decoded the first time a claim of the level asks (the
     /// first pass's index and editions and every claim of the level share it, whatever
     /// thread they run on); cleared when a segment is pushed.
@@ -58,6 +58,50 @@ pub(crate) enum DecodedLevel {
     Patient(Arc<Patient>),
 }
 
+/// Where a table's bytes and segment records live.
+#[derive(Debug, Clone)]
+enum Storage {
+    /// In the table's own vectors: a table being built (a reader's scratch table, reused
+    /// claim after claim) or one made outside the reader.
+    Owned {
+        raw: Vec<u8>,
+        segments: Vec<StoredSegment>,
+    },
+    /// In chunks shared with other claims' tables ([`TableArena`]): what the reader hands
+    /// out, so a claim costs no allocation of its own for its bytes.
+    Shared {
+        raw: Frozen<u8>,
+        segments: Frozen<StoredSegment>,
+    },
+}
+
+/// Bytes of segment text per shared chunk: room for about a hundred typical claims.
+const RAW_CHUNK: usize = 64 * 1024;
+/// Segment records per shared chunk, in step with [`RAW_CHUNK`].
+const SEGMENT_CHUNK: usize = 2 * 1024;
+
+/// The chunks the reader copies finished tables into (see [`SegmentTable::frozen_in`]).
+pub(crate) struct TableArena {
+    raw: Arena<u8>,
+    segments: Arena<StoredSegment>,
+}
+
+impl TableArena {
+    /// An arena that allocates nothing until the first table is copied in.
+    pub(crate) fn new() -> Self {
+        TableArena {
+            raw: Arena::new(RAW_CHUNK),
+            segments: Arena::new(SEGMENT_CHUNK),
+        }
+    }
+}
+
+impl std::fmt::Debug for TableArena {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TableArena")
+    }
+}
+
 impl Default for SegmentTable {
     fn default() -> Self {
         SegmentTable::new(Delimiters::STANDARD)
@@ -69,8 +113,10 @@ impl SegmentTable {
     pub fn new(delimiters: Delimiters) -> Self {
         SegmentTable {
             delimiters,
-            raw: Vec::new(),
-            segments: Vec::new(),
+            storage: Storage::Owned {
+                raw: Vec::new(),
+                segments: Vec::new(),
+            },
             decoded: OnceLock::new(),
         }
     }
@@ -79,22 +125,80 @@ impl SegmentTable {
     pub fn with_capacity(delimiters: Delimiters, bytes: usize, segments: usize) -> Self {
         SegmentTable {
             delimiters,
-            raw: Vec::with_capacity(bytes),
-            segments: Vec::with_capacity(segments),
+            storage: Storage::Owned {
+                raw: Vec::with_capacity(bytes),
+                segments: Vec::with_capacity(segments),
+            },
             decoded: OnceLock::new(),
+        }
+    }
+
+    /// Empties the table for segments with `delimiters`, keeping the room it has (a reader
+    /// reuses one table to build claim after claim).
+    pub(crate) fn clear(&mut self, delimiters: Delimiters) {
+        self.delimiters = delimiters;
+        self.decoded.take();
+        match &mut self.storage {
+            Storage::Owned { raw, segments } => {
+                raw.clear();
+                segments.clear();
+            }
+            Storage::Shared { .. } => {
+                self.storage = Storage::Owned {
+                    raw: Vec::new(),
+                    segments: Vec::new(),
+                }
+            }
+        }
+    }
+
+    /// A copy of this table whose bytes and segment records sit in `arena`'s shared chunks:
+    /// no allocation of its own, however many segments it has.
+    pub(crate) fn frozen_in(&self, arena: &mut TableArena) -> SegmentTable {
+        let storage = if self.is_empty() {
+            // Nothing to share: empty vectors allocate nothing either.
+            Storage::Owned {
+                raw: Vec::new(),
+                segments: Vec::new(),
+            }
+        } else {
+            Storage::Shared {
+                raw: arena.raw.copy_in(self.raw()),
+                segments: arena.segments.copy_in(self.stored()),
+            }
+        };
+        SegmentTable {
+            delimiters: self.delimiters,
+            storage,
+            decoded: OnceLock::new(),
+        }
+    }
+
+    /// Copies shared storage out into the table's own vectors (a table handed out by the
+    /// reader and then added to), so it can grow.
+    fn make_owned(&mut self) {
+        if let Storage::Shared { raw, segments } = &self.storage {
+            self.storage = Storage::Owned {
+                raw: raw.as_slice().to_vec(),
+                segments: segments.as_slice().to_vec(),
+            };
         }
     }
 
     /// Copies a segment in.
     pub fn push(&mut self, seg: &Segment<'_>, set_segment: u32, placement: Placement) {
         self.decoded.take();
-        let start = self.raw.len() as u32;
-        self.raw.extend_from_slice(seg.raw());
+        self.make_owned();
+        let Storage::Owned { raw, segments } = &mut self.storage else {
+            return;
+        };
+        let start = raw.len() as u32;
+        raw.extend_from_slice(seg.raw());
         let body_start = seg.body_start() as u32;
         let separators = Separators::find(seg.body(), seg.id().len(), self.delimiters.element);
-        self.segments.push(StoredSegment {
+        segments.push(StoredSegment {
             start,
-            end: self.raw.len() as u32,
+            end: raw.len() as u32,
             body_start,
             body_end: body_start + seg.body().len() as u32,
             position: seg.position(),
@@ -116,22 +220,28 @@ impl SegmentTable {
 
     /// Number of segments.
     pub fn len(&self) -> usize {
-        self.segments.len()
+        self.stored().len()
     }
 
     /// True when the table holds no segment.
     pub fn is_empty(&self) -> bool {
-        self.segments.is_empty()
+        self.stored().is_empty()
     }
 
     /// Every byte of every segment, exactly as read.
     pub fn raw(&self) -> &[u8] {
-        &self.raw
+        match &self.storage {
+            Storage::Owned { raw, .. } => raw,
+            Storage::Shared { raw, .. } => raw.as_slice(),
+        }
     }
 
     /// Where each segment lies.
     pub fn stored(&self) -> &[StoredSegment] {
-        &self.segments
+        match &self.storage {
+            Storage::Owned { segments, .. } => segments,
+            Storage::Shared { segments, .. } => segments.as_slice(),
+        }
     }
 
     /// The delimiters the segments were written with.
@@ -141,12 +251,12 @@ impl SegmentTable {
 
     /// A view of segment `i`.
     pub fn get(&self, i: usize) -> Segment<'_> {
-        self.view(&self.segments[i])
+        self.view(&self.stored()[i])
     }
 
     /// The view of a stored segment of this table (its id measured when it was stored).
     fn view<'a>(&'a self, s: &'a StoredSegment) -> Segment<'a> {
-        let raw = &self.raw[s.start as usize..s.end as usize];
+        let raw = &self.raw()[s.start as usize..s.end as usize];
         Segment::with_id_len(
             raw,
             s.body_start as usize..s.body_end as usize,
@@ -159,6 +269,6 @@ impl SegmentTable {
 
     /// Views of every segment, in order.
     pub fn iter(&self) -> impl Iterator<Item = (Segment<'_>, &StoredSegment)> + '_ {
-        self.segments.iter().map(move |s| (self.view(s), s))
+        self.stored().iter().map(move |s| (self.view(s), s))
     }
 }

@@ -497,16 +497,12 @@ impl Rule for DiagnosisCode {
         let Some(claim_date) = earliest_service_date(claim) else {
             return;
         };
-        // One buffer for every diagnosis's dates.
-        let mut dates = Vec::new();
         for d in &claim.diagnoses {
             let problem = match d.qualifier.as_str() {
                 "ABK" | "ABF" => {
                     let code = d.code.trim_end_matches(' ');
-                    diagnosis_dates(claim, d.pointer, claim_date, &mut dates);
-                    dates
-                        .iter()
-                        .find_map(|&date| code_problem(code, &cx.reference.icd, date))
+                    diagnosis_dates(claim, d.pointer, claim_date)
+                        .find_map(|date| code_problem(code, &cx.reference.icd, date))
                 }
                 "BK" | "BF" => {
                     let (message, help) = icd9_problem(&d.qualifier, claim_date);
@@ -544,26 +540,32 @@ impl Rule for DiagnosisCode {
 }
 
 /// The dates of service a diagnosis is checked on: those of the lines pointing to HI position
-/// `pointer` (each line's own date, else the claim's), or `fallback` when no line points to it;
-/// into `dates` (emptied first).
-fn diagnosis_dates(claim: &Claim, pointer: u8, fallback: NaiveDate, dates: &mut Vec<NaiveDate>) {
-    dates.clear();
-    dates.extend(
+/// `pointer` (each line's own date, else the claim's), each once, earliest first; or
+/// `fallback` when no line points to it (or none has a date).
+///
+/// Each next date is found by a pass over the lines rather than by sorting a list of them:
+/// a claim has few lines, and the list would be an allocation per claim.
+fn diagnosis_dates(
+    claim: &Claim,
+    pointer: u8,
+    fallback: NaiveDate,
+) -> impl Iterator<Item = NaiveDate> + '_ {
+    let dated = move || {
         (0..claim.lines.len())
-            .filter(|&i| {
+            .filter(move |&i| {
                 claim.lines[i]
                     .pointers
                     .value
                     .as_ref()
                     .is_some_and(|p| p.contains(&pointer))
             })
-            .filter_map(|i| line_date(claim, i)),
-    );
-    dates.sort();
-    dates.dedup();
-    if dates.is_empty() {
-        dates.push(fallback);
-    }
+            .filter_map(move |i| line_date(claim, i))
+    };
+    let first = dated().min();
+    let later = std::iter::successors(first, move |&previous| {
+        dated().filter(|&date| date > previous).min()
+    });
+    first.is_none().then_some(fallback).into_iter().chain(later)
 }
 
 /// A DX-CODE finding before it becomes one: message, help, note, and whether it only warns.
@@ -1311,7 +1313,8 @@ fn date_message(
     d: &DateOf,
     birth: Option<NaiveDate>,
 ) -> Option<(String, String, &'static str)> {
-    let what = format!("DTP*{}", d.qualifier);
+    // The segment is named inside each message (not formatted up front): most dates are
+    // fine, and a name made for each would be an allocation per date.
     let Some(range) = d.value.value else {
         if !d.value.is_invalid() || !matches!(d.format.as_str(), "D8" | "RD8") {
             return None;
@@ -1322,7 +1325,10 @@ fn date_message(
             "CCYYMMDD date"
         };
         return Some((
-            format!("date '{}' in {what} is not a real {shape}", d.value.raw),
+            format!(
+                "date '{}' in DTP*{} is not a real {shape}",
+                d.value.raw, d.qualifier
+            ),
             "correct the date from the visit record (month 01-12, a day that exists)".into(),
             "187",
         ));
@@ -1330,8 +1336,8 @@ fn date_message(
     if range.from > range.to {
         return Some((
             format!(
-                "date range {} to {} in {what} ends before it starts",
-                range.from, range.to
+                "date range {} to {} in DTP*{} ends before it starts",
+                range.from, range.to, d.qualifier
             ),
             "write the range earliest date first (RD8 CCYYMMDD-CCYYMMDD)".into(),
             "187",
@@ -1587,11 +1593,6 @@ impl Rule for LineControlDuplicate {
     }
 
     fn check(&self, claim: &Claim, cx: &Context<'_>, out: &mut Vec<Finding>) {
-        let numbers: Vec<Option<&str>> = claim
-            .lines
-            .iter()
-            .map(|l| l.control_number.as_ref().map(|f| f.raw.as_str()))
-            .collect();
         for (i, line) in claim.lines.iter().enumerate() {
             let Some(field) = &line.control_number else {
                 continue;
@@ -1599,7 +1600,13 @@ impl Rule for LineControlDuplicate {
             if field.raw.is_empty() {
                 continue;
             }
-            let Some(first) = numbers[..i].iter().position(|n| *n == Some(&field.raw)) else {
+            // Earlier lines are looked at in place: a claim has few lines, and a list of
+            // their numbers would be an allocation per claim.
+            let Some(first) = claim.lines[..i].iter().position(|l| {
+                l.control_number
+                    .as_ref()
+                    .is_some_and(|f| f.raw == field.raw)
+            }) else {
                 continue;
             };
             let f = reject(

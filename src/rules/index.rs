@@ -318,9 +318,7 @@ pub struct PatientFacts {
 
 impl Clone for PatientFacts {
     fn clone(&self) -> Self {
-        let mut facts = PatientFacts::sorted(self.facts.clone());
-        facts.earlier = Arc::clone(&self.earlier);
-        facts
+        PatientFacts::sorted(self.facts.clone(), Arc::clone(&self.earlier))
     }
 }
 
@@ -344,15 +342,17 @@ impl PatientFacts {
     /// The given lines, sorted by date, claim and line.
     pub fn new(mut facts: Vec<LineFact>) -> PatientFacts {
         facts.sort_by_key(|f| (f.date, claim_order(f.claim), f.line));
-        PatientFacts::sorted(facts)
+        PatientFacts::sorted(facts, Arc::default())
     }
 
-    /// Lines already sorted by date, claim and line.
-    fn sorted(facts: Vec<LineFact>) -> PatientFacts {
+    /// Lines already sorted by date, claim and line, with the provenance of earlier runs'
+    /// claims (given here, not set after: a default `Arc` made and dropped for every claim's
+    /// patient is an allocation for nothing).
+    fn sorted(facts: Vec<LineFact>, earlier: Arc<Vec<Provenance>>) -> PatientFacts {
         PatientFacts {
             facts,
             tables: Mutex::new(Vec::new()),
-            earlier: Arc::default(),
+            earlier,
         }
     }
 
@@ -414,10 +414,19 @@ impl PatientFacts {
             return Arc::new(build(&self.facts));
         }
         let table = Arc::new(build(&self.facts));
+        if tables.capacity() == 0 {
+            // The rules build a handful of tables per patient: room for them at once, not
+            // regrown one by one.
+            tables.reserve(TABLES);
+        }
         tables.push((name, Arc::clone(&table) as Arc<dyn Any + Send + Sync>));
         table
     }
 }
+
+/// How many tables a patient's [`PatientFacts::table`] list has room for when the first is
+/// built (the rules build five today).
+const TABLES: usize = 8;
 
 /// Patients with at least this many lines are kept in the index's cache once read: below it,
 /// reading them again for each claim costs less than sharing them.
@@ -909,7 +918,7 @@ impl PatientIndex {
         };
         // Records sort by patient, date, claim and line: a patient's facts are already in
         // the order `PatientFacts` promises.
-        Ok(PatientFacts::sorted(facts).with_earlier(Arc::clone(&self.earlier)))
+        Ok(PatientFacts::sorted(facts, Arc::clone(&self.earlier)))
     }
 
     /// Records a lookup that failed where the error cannot be returned (a claim's rules run

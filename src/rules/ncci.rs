@@ -37,19 +37,28 @@ struct DayCodes(Vec<DayCode>);
 
 impl DayCodes {
     fn build(facts: &[LineFact]) -> DayCodes {
-        let mut order: Vec<&LineFact> = facts.iter().collect();
-        // A stable sort keeps each code's lines in (claim, line) order.
-        order.sort_by_key(|a| (a.date, a.code));
+        // The facts come sorted by date, then claim and line (`PatientFacts`): each date's
+        // codes are gathered in that order and then sorted by code, which gives what a
+        // stable sort of every fact by (date, code) gave, without a list of references to
+        // sort (an allocation per claim's patient).
         let mut codes: Vec<DayCode> = Vec::new();
-        for f in order {
-            match codes.last_mut() {
-                Some(last) if last.date == f.date && last.code == f.code => {
-                    if last.first[1].is_none() {
-                        last.first[1] = Some((f.claim, f.line));
+        let mut date_start = 0;
+        for f in facts {
+            if codes
+                .get(date_start)
+                .is_some_and(|first| first.date != f.date)
+            {
+                codes[date_start..].sort_unstable_by_key(|d| d.code);
+                date_start = codes.len();
+            }
+            match codes[date_start..].iter_mut().find(|d| d.code == f.code) {
+                Some(same) => {
+                    if same.first[1].is_none() {
+                        same.first[1] = Some((f.claim, f.line));
                     }
-                    last.units = add(last.units, f.units);
+                    same.units = add(same.units, f.units);
                 }
-                _ => codes.push(DayCode {
+                None => codes.push(DayCode {
                     date: f.date,
                     code: f.code,
                     first: [Some((f.claim, f.line)), None],
@@ -57,6 +66,7 @@ impl DayCodes {
                 }),
             }
         }
+        codes[date_start..].sort_unstable_by_key(|d| d.code);
         DayCodes(codes)
     }
 

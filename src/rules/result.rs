@@ -27,15 +27,21 @@ impl ClaimResult {
     /// The Medicare national amount at stake across the claim's findings (each line once; a
     /// claim-level rejection is priced on every line, so it covers the line findings).
     pub fn money_at_stake(&self) -> Cents {
-        let mut seen: Vec<Option<usize>> = Vec::new();
+        // A finding counts when it is priced and not a warning; of those, only the first of
+        // each line. Earlier findings are looked at in place: a claim has few findings, and
+        // a list of the lines seen would be an allocation per claim.
+        let counts = |f: &Finding| f.money_at_stake.is_some() && f.action != Action::Warn;
         let mut lines = Cents(0);
         let mut whole = Cents(0);
-        for f in &self.findings {
+        for (k, f) in self.findings.iter().enumerate() {
             if let Some(m) = f.money_at_stake {
-                if f.action == Action::Warn || seen.contains(&f.line) {
+                if !counts(f)
+                    || self.findings[..k]
+                        .iter()
+                        .any(|e| counts(e) && e.line == f.line)
+                {
                     continue;
                 }
-                seen.push(f.line);
                 match f.line {
                     Some(_) => lines.0 += m,
                     None => whole.0 = whole.0.max(m),

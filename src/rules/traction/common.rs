@@ -87,16 +87,21 @@ pub(super) fn lines_with<'c>(
 }
 
 /// The first line with procedure `wanted` on each date of service of a claim, in line order.
-pub(super) fn first_per_date(claim: &Claim, wanted: &str) -> Vec<(usize, NaiveDate)> {
-    let mut out: Vec<(usize, NaiveDate)> = Vec::new();
-    for (i, _) in lines_with(claim, wanted) {
-        if let Some(date) = line_date(claim, i) {
-            if !out.iter().any(|(_, d)| *d == date) {
-                out.push((i, date));
-            }
-        }
-    }
-    out
+///
+/// Whether a date came before is asked of the earlier lines again rather than of a list kept
+/// of them: a claim has few lines, and the list would be an allocation per claim per rule.
+pub(super) fn first_per_date<'c>(
+    claim: &'c Claim,
+    wanted: &'c str,
+) -> impl Iterator<Item = (usize, NaiveDate)> + 'c {
+    let dated = move || {
+        lines_with(claim, wanted).filter_map(move |(i, _)| line_date(claim, i).map(|d| (i, d)))
+    };
+    dated().filter(move |&(i, date)| {
+        !dated()
+            .take_while(|&(earlier, _)| earlier < i)
+            .any(|(_, d)| d == date)
+    })
 }
 
 /// Where SV101-2 (the procedure code) of a line is.

@@ -229,14 +229,17 @@ impl Rule for DxSupport {
 
     fn check(&self, claim: &Claim, cx: &Context<'_>, out: &mut Vec<Finding>) {
         for (i, line) in lines_with(claim, &cx.reference.therapy.codes.traction) {
-            let pointed = pointed_codes(claim, line);
-            if pointed.is_empty() {
+            // Asked of the codes in place; listed only for a finding (an allocation per
+            // line otherwise).
+            if pointed_codes(claim, line).next().is_none() {
                 continue;
             }
-            let supported = pointed.iter().any(|c| cx.reference.traction_dx.supports(c));
+            let supported =
+                pointed_codes(claim, line).any(|c| cx.reference.traction_dx.supports(c));
             if supported {
                 continue;
             }
+            let pointed: Vec<&str> = pointed_codes(claim, line).collect();
             let draft = Draft {
                 action: Action::Reject,
                 line: i,
@@ -255,15 +258,13 @@ impl Rule for DxSupport {
 }
 
 /// The diagnosis codes a line's SV107 pointers name, in pointer order.
-fn pointed_codes<'c>(claim: &'c Claim, line: &ServiceLine) -> Vec<&'c str> {
-    let Some(pointers) = line.pointers.value.as_ref() else {
-        return Vec::new();
-    };
-    pointers
+fn pointed_codes<'c>(claim: &'c Claim, line: &'c ServiceLine) -> impl Iterator<Item = &'c str> {
+    line.pointers
+        .value
         .iter()
+        .flat_map(|pointers| pointers.iter())
         .filter_map(|p| claim.diagnoses.iter().find(|d| d.pointer == *p && *p > 0))
         .map(|d| d.code.as_str())
-        .collect()
 }
 
 /// T97012-KX: therapy lines past the yearly KX threshold without KX.

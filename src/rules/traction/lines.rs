@@ -121,16 +121,17 @@ impl Rule for DupLine {
 
     fn check(&self, claim: &Claim, cx: &Context<'_>, out: &mut Vec<Finding>) {
         let traction = cx.reference.therapy.codes.traction.as_str();
-        let mut kept: Vec<(NaiveDate, usize)> = Vec::new();
         for (i, line) in lines_with(claim, traction) {
             let Some(date) = line_date(claim, i) else {
                 continue;
             };
-            match kept.iter().find(|(d, _)| *d == date) {
-                None => kept.push((date, i)),
-                Some(&(_, first)) => {
-                    out.push(duplicate_line(claim, cx, i, line, first, date));
-                }
+            // The first earlier line of the date, looked for in place (no list of the dates
+            // seen: an allocation per claim for a handful of lines).
+            let first = lines_with(claim, traction)
+                .take_while(|&(earlier, _)| earlier < i)
+                .find(|&(earlier, _)| line_date(claim, earlier) == Some(date));
+            if let Some((first, _)) = first {
+                out.push(duplicate_line(claim, cx, i, line, first, date));
             }
         }
     }

@@ -59,7 +59,10 @@ fn day_codes(cx: &Context<'_>) -> Arc<DayCodes> {
 }
 
 /// The first 97012 line of each date in a claim.
-fn traction_dates(claim: &Claim, cx: &Context<'_>) -> Vec<(usize, NaiveDate)> {
+fn traction_dates<'c>(
+    claim: &'c Claim,
+    cx: &'c Context<'_>,
+) -> impl Iterator<Item = (usize, NaiveDate)> + 'c {
     first_per_date(claim, &cx.reference.therapy.codes.traction)
 }
 
@@ -389,16 +392,18 @@ impl Rule for Modalities {
         let limit = cx.reference.therapy.modalities.max_per_day;
         let days = day_codes(cx);
         for (i, date) in traction_dates(claim, cx) {
-            // Distinct codes, by code: the table holds each code of a date once.
-            let codes: Vec<&str> = days
-                .on(date)
-                .iter()
-                .filter(|d| is_modality(cx, &d.code))
-                .map(|d| d.code.as_str())
-                .collect();
-            if codes.len() as u64 <= u64::from(limit) {
+            // Distinct codes, by code: the table holds each code of a date once. Counted
+            // before they are listed: most dates are under the limit and need no list.
+            let modalities = || {
+                days.on(date)
+                    .iter()
+                    .filter(|d| is_modality(cx, &d.code))
+                    .map(|d| d.code.as_str())
+            };
+            if modalities().count() as u64 <= u64::from(limit) {
                 continue;
             }
+            let codes: Vec<&str> = modalities().collect();
             let draft = Draft {
                 action: Action::Warn,
                 line: i,
