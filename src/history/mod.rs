@@ -428,13 +428,14 @@ impl History {
             Backend::Sqlite => {
                 let stretches = file_stretches(&mut self.db, rayon::current_num_threads())?;
                 let path = Path::new(&self.options.location);
+                let wanted: std::sync::Arc<HashSet<Box<[u8]>, KeyPrefix>> =
+                    std::sync::Arc::new(by_hash.keys().map(|h| h.as_bytes().into()).collect());
                 let read: Vec<Result<Vec<SeedRow>, HistoryError>> = stretches
                     .par_iter()
                     .map(|&(first, last)| {
                         let mut db = Db::open_sqlite(path)?;
-                        let picked = |patient: &[u8]| {
-                            std::str::from_utf8(patient).is_ok_and(|p| by_hash.contains_key(p))
-                        };
+                        let wanted = std::sync::Arc::clone(&wanted);
+                        let picked = move |patient: &[u8]| wanted.contains(patient);
                         db.query_picked(sql::LINES_OF_FILES, &[first.into(), last.into()], picked)?
                             .into_iter()
                             .map(SeedRow::read)
@@ -870,8 +871,11 @@ fn delete_cancelled_claims(db: &mut Db, claims: &[ClaimRecord]) -> Result<(), Hi
     if cancelled.is_empty() {
         return Ok(());
     }
-    let patients: HashSet<&str> = cancelled.iter().map(|(p, _, _)| *p).collect();
-    let picked = |p: &[u8]| std::str::from_utf8(p).is_ok_and(|p| patients.contains(p));
+    let patients: HashSet<Box<[u8]>> = cancelled
+        .iter()
+        .map(|(p, _, _)| p.as_bytes().into())
+        .collect();
+    let picked = move |p: &[u8]| patients.contains(p);
     let rows = db.query_picked(sql::CLAIMS_OF_LINES, &[], picked)?;
     let mut doomed = Vec::new();
     for row in rows {

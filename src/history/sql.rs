@@ -216,16 +216,18 @@ pub const DELETE_CLAIM_LINES: &str =
 
 /// Every earlier line's claim, for finding the claims replacements and voids cancel (SQLite,
 /// which has no patient index: one reading of the table per input that cancels any).
-pub const CLAIMS_OF_LINES: &str = "SELECT patient, payer, claim_id, file_id, claim_no FROM lines";
+pub const CLAIMS_OF_LINES: &str = "SELECT patient, payer, claim_id, file_id, claim_no \
+     FROM lines WHERE scrub837_pick(patient)";
 
 /// Removes one recorded claim's lines (SQLite: its key's first two columns).
 pub const DELETE_CLAIM_BY_NUMBER: &str = "DELETE FROM lines WHERE file_id = ?1 AND claim_no = ?2";
 
-/// Every line of the input files `?1` to `?2`, in recorded order, for seeding on SQLite (the
-/// patients are picked out as the rows go by; see [`MIGRATION_3_SQLITE`]).
+/// The lines of the input files `?1` to `?2` whose patient `scrub837_pick` keeps (see
+/// [`super::store::Db::query_picked`]), in recorded order, for seeding on SQLite (see
+/// [`MIGRATION_3_SQLITE`]).
 pub const LINES_OF_FILES: &str = "SELECT l.patient, l.service_date, l.code, l.modifiers, \
      l.units, l.charge_cents, l.frequency, l.claim_id, l.file_id, l.claim_no, l.line_no \
-     FROM lines l WHERE l.file_id >= ?1 AND l.file_id <= ?2 \
+     FROM lines l WHERE l.file_id >= ?1 AND l.file_id <= ?2 AND scrub837_pick(l.patient) \
      ORDER BY l.file_id, l.claim_no, l.line_no";
 
 /// Every input file's id and number of lines, in id order (seeding splits the lines into

@@ -226,6 +226,28 @@ fn pg_row(row: &postgres::Row) -> Result<Row, HistoryError> {
     Ok(Row(values))
 }
 
+/// Every row of a SQLite query, as [`Row`]s.
+fn sqlite_rows(mut rows: rusqlite::Rows<'_>) -> Result<Vec<Row>, HistoryError> {
+    use rusqlite::types::ValueRef;
+    let columns = rows.as_ref().map_or(0, rusqlite::Statement::column_count);
+    let mut out = Vec::new();
+    while let Some(row) = rows.next()? {
+        let mut values = Vec::with_capacity(columns);
+        for i in 0..columns {
+            values.push(match row.get_ref(i)? {
+                ValueRef::Null => Value::Text(None),
+                ValueRef::Integer(v) => Value::Int(Some(v)),
+                ValueRef::Real(v) => Value::Text(Some(v.to_string())),
+                ValueRef::Text(t) | ValueRef::Blob(t) => {
+                    Value::Text(Some(String::from_utf8_lossy(t).into_owned()))
+                }
+            });
+        }
+        out.push(Row(values));
+    }
+    Ok(out)
+}
+
 impl Db {
     /// Opens a SQLite file (created when missing) in WAL mode with a busy timeout.
     pub fn open_sqlite(path: &std::path::Path) -> Result<Db, HistoryError> {
@@ -354,61 +376,56 @@ impl Db {
 
     /// Runs one query; every row.
     pub fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>, HistoryError> {
-        self.query_picked(sql, params, |_| true)
-    }
-
-    /// Runs one query; the rows whose first column (its text's bytes) `pick` keeps. On SQLite the other
-    /// columns of a row left out are never read, so a query over a whole table costs little
-    /// more than stepping through it.
-    pub fn query_picked(
-        &mut self,
-        sql: &str,
-        params: &[Value],
-        mut pick: impl FnMut(&[u8]) -> bool,
-    ) -> Result<Vec<Row>, HistoryError> {
         match self {
             Db::Sqlite(c) => {
-                use rusqlite::types::ValueRef;
                 let mut stmt = c.prepare_cached(sql)?;
-                let columns = stmt.column_count();
-                let mut rows = stmt.query(rusqlite::params_from_iter(params.iter()))?;
-                let mut out = Vec::new();
-                while let Some(row) = rows.next()? {
-                    if let ValueRef::Text(first) = row.get_ref(0)? {
-                        if !pick(first) {
-                            continue;
-                        }
-                    }
-                    let mut values = Vec::with_capacity(columns);
-                    for i in 0..columns {
-                        values.push(match row.get_ref(i)? {
-                            ValueRef::Null => Value::Text(None),
-                            ValueRef::Integer(v) => Value::Int(Some(v)),
-                            ValueRef::Real(v) => Value::Text(Some(v.to_string())),
-                            ValueRef::Text(t) | ValueRef::Blob(t) => {
-                                Value::Text(Some(String::from_utf8_lossy(t).into_owned()))
-                            }
-                        });
-                    }
-                    out.push(Row(values));
-                }
-                Ok(out)
+                let rows = stmt.query(rusqlite::params_from_iter(params.iter()))?;
+                sqlite_rows(rows)
             }
             Db::Postgres(c) => {
                 let boxed = pg_params(params);
                 let refs: Vec<&(dyn postgres::types::ToSql + Sync)> =
                     boxed.iter().map(|b| b.as_ref()).collect();
-                let mut out = Vec::new();
-                for row in c.query(pg_sql(sql).as_str(), &refs)?.iter() {
-                    let row = pg_row(row)?;
-                    if matches!(row.0.first(), Some(Value::Text(Some(t))) if !pick(t.as_bytes())) {
-                        continue;
-                    }
-                    out.push(row);
-                }
-                Ok(out)
+                c.query(pg_sql(sql).as_str(), &refs)?
+                    .iter()
+                    .map(pg_row)
+                    .collect()
             }
         }
+    }
+
+    /// Runs one SQLite query whose SQL calls `scrub837_pick(x)`, a function answering with
+    /// `pick` (a text's bytes): SQLite calls it in the WHERE clause, before it decodes the
+    /// other columns, so a query over a whole table costs little more than stepping through
+    /// it. On PostgreSQL (no such function) an error.
+    pub fn query_picked(
+        &mut self,
+        sql: &str,
+        params: &[Value],
+        pick: impl Fn(&[u8]) -> bool + Send + 'static,
+    ) -> Result<Vec<Row>, HistoryError> {
+        let Db::Sqlite(c) = self else {
+            return Err(HistoryError::Schema(
+                "a picked query is a SQLite query".into(),
+            ));
+        };
+        use rusqlite::functions::FunctionFlags;
+        c.create_scalar_function(
+            "scrub837_pick",
+            1,
+            FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
+            move |ctx| {
+                Ok(match ctx.get_raw(0) {
+                    rusqlite::types::ValueRef::Text(t) | rusqlite::types::ValueRef::Blob(t) => {
+                        pick(t)
+                    }
+                    _ => false,
+                })
+            },
+        )?;
+        let mut stmt = c.prepare(sql)?;
+        let rows = stmt.query(rusqlite::params_from_iter(params.iter()))?;
+        sqlite_rows(rows)
     }
 
     /// Runs `work` as the one writer: SQLite `BEGIN IMMEDIATE` (other writers wait up to the
