@@ -312,6 +312,44 @@ pub fn rewritten(seg: &Segment<'_>, edits: &[Edit]) -> Vec<u8> {
     out
 }
 
+/// Appends `value` in decimal (the writers write numbers straight into their buffers: no
+/// `String` per number).
+pub fn push_u64(out: &mut Vec<u8>, value: u64) {
+    let mut digits = [0u8; 20];
+    out.extend_from_slice(decimal(value, &mut digits));
+}
+
+/// `n` in decimal, written into `digits` (for a number wanted as text without a buffer of
+/// its own).
+pub fn decimal(mut n: u64, digits: &mut [u8; 20]) -> &[u8] {
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            return &digits[at..];
+        }
+    }
+}
+
+/// Appends `cents` as [`Cents::to_x12`] spells an amount (`500`, `112.5`, `12.25`, `-3`).
+pub fn push_cents(out: &mut Vec<u8>, cents: Cents) {
+    if cents.0 < 0 {
+        out.push(b'-');
+    }
+    let abs = cents.0.unsigned_abs();
+    push_u64(out, abs / 100);
+    let fraction = abs % 100;
+    if fraction != 0 {
+        out.push(b'.');
+        out.push(b'0' + (fraction / 10) as u8);
+        if fraction % 10 != 0 {
+            out.push(b'0' + (fraction % 10) as u8);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -420,6 +458,34 @@ mod tests {
             rewritten(&s, &[total]),
             b"SV1*HC:97012*40.5*UN*1***1~".to_vec()
         );
+    }
+
+    #[test]
+    fn numbers_are_written_as_to_string_and_to_x12_write_them() {
+        let mut out = Vec::new();
+        for n in [0, 7, 10, 12_345, u64::MAX] {
+            out.clear();
+            push_u64(&mut out, n);
+            assert_eq!(out, n.to_string().as_bytes());
+        }
+        for c in [
+            0,
+            5,
+            50,
+            55,
+            100,
+            1250,
+            1225,
+            -1,
+            -300,
+            -1050,
+            i64::MAX,
+            i64::MIN,
+        ] {
+            out.clear();
+            push_cents(&mut out, Cents(c));
+            assert_eq!(out, Cents(c).to_x12().as_bytes(), "{c}");
+        }
     }
 
     #[test]
