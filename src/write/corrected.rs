@@ -489,6 +489,11 @@ impl<W: Write + Seek> CorrectedWriter<W> {
                 },
             ];
             let renumbering = if opens_level { &numbers[..] } else { &[] };
+            if planned.is_empty() && renumbering.is_empty() {
+                // Nothing changes (most level segments): written as read, with no copy.
+                self.write_counted(&repair::clean(&seg))?;
+                continue;
+            }
             bytes.clear();
             repair::write_applied(&mut bytes, &seg, planned.iter().chain(renumbering), number)
                 .map_err(|e| repair_error(result, e))?;
