@@ -77,6 +77,19 @@ impl Edit {
             Edit::Total { cents, .. } => Cow::Owned(cents.to_x12()),
         }
     }
+
+    /// Appends the new value ([`Edit::value`]) to `out`, with no copy of it.
+    fn write_value(&self, out: &mut Vec<u8>) {
+        match self {
+            Edit::Replace { value, .. } => out.extend_from_slice(value.as_bytes()),
+            Edit::Renumber { number, .. } => {
+                if let Some(n) = number {
+                    push_u64(out, u64::from(*n));
+                }
+            }
+            Edit::Total { cents, .. } => push_cents(out, *cents),
+        }
+    }
 }
 
 /// A repair that cannot be applied: a bug in a rule, never something in the input.
@@ -136,12 +149,18 @@ impl Plan {
         self.edits.get(&segment).map_or(&[], Vec::as_slice)
     }
 
-    /// The claim's own segments (2300 and below) with its repairs: removed lines left out,
-    /// LX01 renumbered and CLM02 recomputed when a line was removed.
-    pub fn claim<'c>(&self, claim: &'c Claim) -> Result<RepairedClaim<'c>, RepairError> {
+    /// Appends the claim's own segments (2300 and below) with its repairs to `out`: removed
+    /// lines left out, LX01 renumbered and CLM02 recomputed when a line was removed. Segments
+    /// are written straight into `out` (no list of them, no copy of a segment no edit
+    /// touches): this runs for every claim the corrected file writes.
+    pub fn write_claim(
+        &self,
+        claim: &Claim,
+        out: &mut Vec<u8>,
+    ) -> Result<RepairedClaim, RepairError> {
         let table = &claim.source.segments;
-        let starts: Vec<usize> = claim.lines.iter().map(|l| l.first_segment).collect();
-        let line_of = |i: usize| starts.iter().rposition(|&s| s <= i);
+        // The line a segment belongs to: the last one starting at or before it.
+        let line_of = |i: usize| claim.lines.iter().rposition(|l| l.first_segment <= i);
         let removed_any = !self.removed.is_empty();
         let mut removed_charges = Cents(0);
         let mut removed_lines = 0;
@@ -156,30 +175,34 @@ impl Plan {
         // An unreadable CLM02 counts as 0 here as in the scrub accounting (the 999 rejects it).
         let submitted = claim.total_charge.cents().unwrap_or_default();
         let total = Cents(submitted.0 - removed_charges.0);
-        let mut segments = Vec::with_capacity(table.stored().len());
+        let mut segments = 0;
         let mut lx = 0u32;
         for (i, (seg, stored)) in table.iter().enumerate() {
             let line = line_of(i);
             if line.is_some_and(|l| self.removed.contains(&l)) {
                 continue;
             }
-            let mut edits = self.edits(stored.position.segment).to_vec();
+            let mut extra = None;
             if removed_any && i == 0 && seg.id() == b"CLM" {
-                edits.push(Edit::Total {
+                extra = Some(Edit::Total {
                     element: 2,
                     cents: total,
                 });
             }
-            if line.is_some() && starts.contains(&i) && seg.id() == b"LX" {
+            let starts_line = claim.lines.iter().any(|l| l.first_segment == i);
+            if line.is_some() && starts_line && seg.id() == b"LX" {
                 lx += 1;
                 if removed_any {
-                    edits.push(Edit::Renumber {
+                    extra = Some(Edit::Renumber {
                         element: 1,
                         number: Some(lx),
                     });
                 }
             }
-            segments.push(apply(&seg, &edits, stored.position.segment)?);
+            let number = stored.position.segment;
+            let edits = self.edits(number).iter().chain(extra.as_ref());
+            write_applied(out, &seg, edits, number)?;
+            segments += 1;
         }
         Ok(RepairedClaim {
             segments,
@@ -190,11 +213,11 @@ impl Plan {
     }
 }
 
-/// A claim's segments as the corrected file writes them, and what the repairs changed.
-#[derive(Debug)]
-pub struct RepairedClaim<'c> {
-    /// Every segment written, in order, each with its terminator and line break.
-    pub segments: Vec<Cow<'c, [u8]>>,
+/// What [`Plan::write_claim`] wrote of a claim, and what the repairs changed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RepairedClaim {
+    /// Segments written.
+    pub segments: u32,
     /// CLM02 as written.
     pub total: Cents,
     /// Service lines removed.
@@ -213,13 +236,9 @@ pub fn apply<'a>(
     if edits.is_empty() {
         return Ok(clean(seg));
     }
-    if edits.iter().any(|e| e.element() == 0) {
-        return Err(RepairError {
-            segment,
-            why: "a repair names no element",
-        });
-    }
-    Ok(Cow::Owned(rewritten(seg, edits)))
+    let mut out = Vec::new();
+    write_applied(&mut out, seg, edits.iter(), segment)?;
+    Ok(Cow::Owned(out))
 }
 
 /// The line break the input has right after the segment's terminator (CR LF, LF or CR), or
@@ -262,10 +281,88 @@ fn assemble(seg: &Segment<'_>, body: &[u8]) -> Vec<u8> {
     out
 }
 
+/// Appends `seg` with `edits` applied to `out`, as [`apply`] returns it: written as read
+/// (see [`clean`]) when there are none. `segment` is its input number, for the error.
+pub fn write_applied<'e>(
+    out: &mut Vec<u8>,
+    seg: &Segment<'_>,
+    edits: impl Iterator<Item = &'e Edit> + Clone,
+    segment: u64,
+) -> Result<(), RepairError> {
+    if edits.clone().next().is_none() {
+        out.extend_from_slice(&clean(seg));
+        return Ok(());
+    }
+    if edits.clone().any(|e| e.element() == 0) {
+        return Err(RepairError {
+            segment,
+            why: "a repair names no element",
+        });
+    }
+    write_rewritten(out, seg, edits);
+    Ok(())
+}
+
 /// The segment with `edits` applied to its body, written as [`clean`] writes segments.
 /// Unchanged when every edit sets the value already there. Edits naming element 0 are
 /// refused by [`apply`]; here they would replace the segment id, so callers name elements.
 pub fn rewritten(seg: &Segment<'_>, edits: &[Edit]) -> Vec<u8> {
+    let mut out = Vec::new();
+    write_rewritten(&mut out, seg, edits.iter());
+    out
+}
+
+/// Appends [`rewritten`]'s bytes to `out`. Edits that set whole elements (renumbered HL and
+/// LX, recomputed CLM02, most repairs) are written element by element straight into `out`,
+/// with no copy of the others; a component edit takes the general way.
+pub fn write_rewritten<'e>(
+    out: &mut Vec<u8>,
+    seg: &Segment<'_>,
+    edits: impl Iterator<Item = &'e Edit> + Clone,
+) {
+    if edits.clone().any(|e| e.component() != 0) {
+        let edits: Vec<Edit> = edits.cloned().collect();
+        out.extend_from_slice(&rewritten_by_elements(seg, &edits));
+        return;
+    }
+    let d = seg.delimiters();
+    let last_edited = edits.clone().map(|e| usize::from(e.element())).max();
+    let mut originals = seg.body().split(|&b| b == d.element);
+    // Empty elements not yet written: only a non-empty one after them writes them, so
+    // trailing empty elements are dropped.
+    let mut empties = 0;
+    for n in 0.. {
+        let original = originals.next();
+        if original.is_none() && last_edited.is_none_or(|last| n > last) {
+            break;
+        }
+        // A later edit of the same element includes an earlier one's change.
+        let edit = edits
+            .clone()
+            .filter(|e| usize::from(e.element()) == n)
+            .last();
+        let before = out.len();
+        if n > 0 {
+            out.resize(before + empties + 1, d.element);
+        }
+        let value_start = out.len();
+        match edit {
+            Some(edit) => edit.write_value(out),
+            None => out.extend_from_slice(original.unwrap_or_default()),
+        }
+        if n > 0 && out.len() == value_start {
+            out.truncate(before);
+            empties += 1;
+        } else {
+            empties = 0;
+        }
+    }
+    out.push(d.segment);
+    out.extend_from_slice(line_break(seg));
+}
+
+/// [`rewritten`] through a list of the segment's elements, for edits of one component.
+fn rewritten_by_elements(seg: &Segment<'_>, edits: &[Edit]) -> Vec<u8> {
     let d = seg.delimiters();
     let body = seg.body();
     // Elements borrow the body; only the edited ones own bytes (this runs for every level
@@ -310,6 +407,44 @@ pub fn rewritten(seg: &Segment<'_>, edits: &[Edit]) -> Vec<u8> {
     out.push(d.segment);
     out.extend_from_slice(line_break);
     out
+}
+
+/// Appends `value` in decimal (the writers write numbers straight into their buffers: no
+/// `String` per number).
+pub fn push_u64(out: &mut Vec<u8>, value: u64) {
+    let mut digits = [0u8; 20];
+    out.extend_from_slice(decimal(value, &mut digits));
+}
+
+/// `n` in decimal, written into `digits` (for a number wanted as text without a buffer of
+/// its own).
+pub fn decimal(mut n: u64, digits: &mut [u8; 20]) -> &[u8] {
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            return &digits[at..];
+        }
+    }
+}
+
+/// Appends `cents` as [`Cents::to_x12`] spells an amount (`500`, `112.5`, `12.25`, `-3`).
+pub fn push_cents(out: &mut Vec<u8>, cents: Cents) {
+    if cents.0 < 0 {
+        out.push(b'-');
+    }
+    let abs = cents.0.unsigned_abs();
+    push_u64(out, abs / 100);
+    let fraction = abs % 100;
+    if fraction != 0 {
+        out.push(b'.');
+        out.push(b'0' + (fraction / 10) as u8);
+        if fraction % 10 != 0 {
+            out.push(b'0' + (fraction % 10) as u8);
+        }
+    }
 }
 
 #[cfg(test)]
@@ -420,6 +555,77 @@ mod tests {
             rewritten(&s, &[total]),
             b"SV1*HC:97012*40.5*UN*1***1~".to_vec()
         );
+    }
+
+    #[test]
+    fn numbers_are_written_as_to_string_and_to_x12_write_them() {
+        let mut out = Vec::new();
+        for n in [0, 7, 10, 12_345, u64::MAX] {
+            out.clear();
+            push_u64(&mut out, n);
+            assert_eq!(out, n.to_string().as_bytes());
+        }
+        for c in [
+            0,
+            5,
+            50,
+            55,
+            100,
+            1250,
+            1225,
+            -1,
+            -300,
+            -1050,
+            i64::MAX,
+            i64::MIN,
+        ] {
+            out.clear();
+            push_cents(&mut out, Cents(c));
+            assert_eq!(out, Cents(c).to_x12().as_bytes(), "{c}");
+        }
+    }
+
+    #[test]
+    fn whole_element_edits_are_written_as_the_element_list_writes_them() {
+        let renumber = |element, number| Edit::Renumber { element, number };
+        let total = Edit::Total {
+            element: 2,
+            cents: Cents(1250),
+        };
+        let cases: Vec<(&[u8], Vec<Edit>)> = vec![
+            (
+                b"HL*2*1*22*1~\n",
+                vec![renumber(1, Some(3)), renumber(2, None)],
+            ),
+            (
+                b"HL*1**20*1~",
+                vec![renumber(1, Some(1)), renumber(2, None)],
+            ),
+            (b"CLM*A*100***11:B:1*Y~", vec![total.clone()]),
+            (b"LX*2~\r\n", vec![renumber(1, Some(1))]),
+            (
+                b"SV1*HC:97012*40*UN*1~",
+                vec![set(9, 0, "Y"), set(9, 0, "N")],
+            ),
+            (b"SV1*HC:97012*40*UN*1***~", vec![set(4, 0, "")]),
+            (
+                b"SV1*HC:97012*40*UN*1~",
+                vec![set(5, 0, ""), set(2, 0, "41")],
+            ),
+            (b"REF*6R~", vec![set(1, 0, "")]),
+        ];
+        for (raw, edits) in cases {
+            let body_end = raw.iter().position(|&b| b == b'~').unwrap_or(raw.len());
+            let s = seg(raw, body_end);
+            let mut out = Vec::new();
+            write_rewritten(&mut out, &s, edits.iter());
+            assert_eq!(
+                String::from_utf8_lossy(&out),
+                String::from_utf8_lossy(&rewritten_by_elements(&s, &edits)),
+                "{}",
+                String::from_utf8_lossy(raw)
+            );
+        }
     }
 
     #[test]

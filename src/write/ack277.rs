@@ -86,10 +86,12 @@ use std::io::{self, BufReader, BufWriter, Cursor, Read, Seek, SeekFrom, Write};
 
 use chrono::{Datelike, NaiveDate};
 
-use super::{AckEnvelope, SegmentWriter};
+use super::{is_safe, push_clean, push_clean_or, AckEnvelope, Cleaner, SegmentWriter};
 use crate::model::{Cents, Claim, Money, ServiceLine};
+use crate::repair::{decimal, push_cents, push_u64};
 use crate::rules::ClaimResult;
 use crate::rules::{Action, Disposition, Finding};
+use crate::x12::Delimiters;
 
 /// STC12 (element 933) maximum length.
 const MESSAGE_MAX: usize = 264;
@@ -291,31 +293,27 @@ impl Ack277ClaimFormatter {
     }
 }
 
-/// `n` in decimal, written into `digits` (no allocation: the 2000D is written for every
-/// patient on the thread that appends).
-fn decimal(mut n: u64, digits: &mut [u8; 20]) -> &[u8] {
-    let mut at = digits.len();
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            return &digits[at..];
-        }
-    }
-}
-
 /// Room for a claim's 2200D in one allocation (an accepted claim's takes about 150 bytes).
 const CLAIM_BYTES: usize = 512;
 
 /// Appends `date` as CCYYMMDD, as `%Y%m%d` writes it, without chrono's format parser (which
 /// runs per call and is most of a 277CA claim's formatting time).
-fn push_date8(out: &mut String, date: NaiveDate) {
-    use std::fmt::Write as _;
+fn push_date8(out: &mut Vec<u8>, date: NaiveDate) {
     let year = date.year();
     if (0..=9999).contains(&year) {
-        let _ = write!(out, "{year:04}{:02}{:02}", date.month(), date.day());
+        let (month, day) = (date.month(), date.day());
+        out.extend_from_slice(&[
+            b'0' + (year / 1000) as u8,
+            b'0' + (year / 100 % 10) as u8,
+            b'0' + (year / 10 % 10) as u8,
+            b'0' + (year % 10) as u8,
+            b'0' + (month / 10) as u8,
+            b'0' + (month % 10) as u8,
+            b'0' + (day / 10) as u8,
+            b'0' + (day % 10) as u8,
+        ]);
     } else {
+        // Writing to a Vec cannot fail.
         let _ = write!(out, "{}", date.format("%Y%m%d"));
     }
 }
@@ -959,92 +957,111 @@ fn quantities(w: &mut SegmentWriter, t: &Ack277Totals, accepted: &str, rejected:
 
 /// 2000D (HL and 2100D NM1*QC) for the patient of `claim`.
 fn patient(w: &mut SegmentWriter, hl: u64, parent: u64, claim: &Claim) {
-    let (mut hl_digits, mut parent_digits) = ([0; 20], [0; 20]);
-    let hl = decimal(hl, &mut hl_digits);
-    let parent = decimal(parent, &mut parent_digits);
-    w.segment("HL", &[hl, parent, b"PT"]);
+    w.start("HL");
+    w.element_with(|out| push_u64(out, hl));
+    w.element_with(|out| push_u64(out, parent));
+    w.element(b"PT");
+    w.end();
     let person = claim.patient_person();
-    let last = w.clean_cow(&person.last_name, LAST_NAME_MAX);
-    let first_name = w.clean_cow(&person.first_name, FIRST_NAME_MAX);
-    let id = w.clean_cow(member_id(claim), ID_MAX);
-    w.segment(
-        "NM1",
-        &[
-            "QC",
-            "1",
-            or_default(&last, "UNKNOWN"),
-            &first_name,
-            "",
-            "",
-            "",
-            "MI",
-            or_default(&id, "UNKNOWN"),
-        ],
-    );
+    w.start("NM1");
+    w.element(b"QC");
+    w.element(b"1");
+    w.clean_element(&person.last_name, LAST_NAME_MAX, "UNKNOWN");
+    w.clean_element(&person.first_name, FIRST_NAME_MAX, "");
+    for _ in 0..3 {
+        w.element(b"");
+    }
+    w.element(b"MI");
+    w.clean_element(member_id(claim), ID_MAX, "UNKNOWN");
+    w.end();
 }
 
 impl Context {
     /// 2200D for one claim, then 2220D for its rejected lines.
+    ///
+    /// Every value is written straight into `w`'s buffer (cleaned, redacted and cut as it
+    /// goes): this runs for every claim, and nothing here allocates.
     fn claim(&self, w: &mut SegmentWriter, result: &ClaimResult) {
         let claim = &result.claim;
-        let date = self.date8.as_str();
-        let pcn = w.clean_cow(claim.pcn(), REFERENCE_MAX);
-        w.segment("TRN", &["2", or_default(&pcn, "0")]);
-        let charge = claim_charge(claim).to_x12();
-        let rejecting: Vec<&Finding> = if is_accepted(result) {
-            Vec::new()
-        } else {
+        let date = self.date8.as_bytes();
+        w.start("TRN");
+        w.element(b"2");
+        w.clean_element(claim.pcn(), REFERENCE_MAX, "0");
+        w.end();
+        let rejecting = || {
             result
                 .findings
                 .iter()
-                .filter(|f| f.action == Action::Reject)
-                .collect()
+                .filter(|f| f.action == Action::Reject && !is_accepted(result))
         };
-        if rejecting.is_empty() {
-            let component = w.delimiters().component;
-            let status = [b'A', b'2', component, b'2', b'0'];
-            w.segment(
-                "STC",
-                &[status.as_slice(), date.as_bytes(), b"WQ", charge.as_bytes()],
-            );
+        let rejected = rejecting().next().is_some();
+        if !rejected {
+            w.start("STC");
+            w.composite_element(&["A2", "20"]);
+            w.element(date);
+            w.element(b"WQ");
+            w.element_with(|out| push_charge(out, claim));
+            w.end();
         }
         // Only a rejected claim's messages need the patient's words redacted (an accepted
-        // claim's 277CA carries none), and gathering them allocates.
-        let redact = if rejecting.is_empty() {
-            Redactor { words: Vec::new() }
-        } else {
+        // claim's 277CA carries none).
+        let redact = if rejected {
             Redactor::for_claim(claim)
+        } else {
+            Redactor::none()
         };
-        for f in &rejecting {
-            let status = status(w, f);
-            let text = match f.line.and_then(|i| claim.lines.get(i)) {
-                Some(line) => format!("line {}, {}", line_number(line, f.line), f.message),
-                None => f.message.to_string(),
-            };
-            let message = w.clean(&redact.apply(&text), MESSAGE_MAX);
-            let mut elements: Vec<&[u8]> =
-                vec![status.as_slice(), date.as_bytes(), b"U", charge.as_bytes()];
-            elements.extend([b"".as_slice(); 7]);
-            elements.push(message.as_bytes());
-            w.segment("STC", &elements);
+        let delimiters = w.delimiters();
+        for f in rejecting() {
+            w.start("STC");
+            w.composite_element(&stc_codes(f));
+            w.element(date);
+            w.element(b"U");
+            w.element_with(|out| push_charge(out, claim));
+            for _ in 0..7 {
+                w.element(b"");
+            }
+            w.element_with(|out| {
+                let mut message = Cleaner::new(out);
+                let mut emit = |piece: &[u8]| message.push(out, &delimiters, piece);
+                if let Some(line) = f.line.and_then(|i| claim.lines.get(i)) {
+                    // `line {LX}, ` before the message, redacted with it as one text was.
+                    let mut digits = [0; 20];
+                    redact.write("line ", &mut emit);
+                    redact.write(line_number(line, f.line, &mut digits), &mut emit);
+                    redact.write(", ", &mut emit);
+                }
+                redact.write(&f.message, &mut emit);
+                message.finish(out, MESSAGE_MAX);
+            });
+            w.end();
         }
-        let mut digits = [0; 20];
-        let ordinal = decimal(claim.ordinal, &mut digits);
-        let keep = REFERENCE_MAX.saturating_sub(ordinal.len() + 1);
-        let mut ours = String::with_capacity(REFERENCE_MAX.max(ordinal.len() + 1) + 4);
-        ours.extend(self.trace.chars().take(keep));
-        ours.push('-');
-        ours.extend(ordinal.iter().map(|&b| char::from(b)));
-        w.segment("REF", &["D9", ours.as_str()]);
-        let (format, period) = self.service_period(claim);
-        w.segment("DTP", &["472", format, period.as_str()]);
-        if !rejecting.is_empty() {
-            self.lines(w, claim, &rejecting);
+        w.start("REF");
+        w.element(b"D9");
+        w.element_with(|out| {
+            let mut digits = [0; 20];
+            let ordinal = decimal(claim.ordinal, &mut digits);
+            // The trace is cleaned, so ASCII: bytes are characters.
+            let keep = REFERENCE_MAX.saturating_sub(ordinal.len() + 1);
+            let trace = self.trace.as_bytes();
+            out.extend_from_slice(&trace[..keep.min(trace.len())]);
+            out.push(b'-');
+            out.extend_from_slice(ordinal);
+        });
+        w.end();
+        let (from, to) = self.service_period(claim);
+        w.start("DTP");
+        w.element(b"472");
+        w.element(b"RD8");
+        w.element_with(|out| push_period(out, from, to));
+        w.end();
+        if rejected {
+            self.lines(w, claim, rejecting);
         }
     }
 
-    /// The claim's DTP*472: the first to the last line date, written as `RD8`.
-    fn service_period(&self, claim: &Claim) -> (&'static str, String) {
+    /// The claim's DTP*472 period: the first to the last line date, else the claim's own
+    /// DTP*472, else the 837's BHT04, else the envelope date.
+    fn service_period(&self, claim: &Claim) -> (NaiveDate, NaiveDate) {
         let ranges = claim
             .lines
             .iter()
@@ -1064,204 +1081,306 @@ impl Context {
                 .find_map(|d| d.value.value)
                 .map(|r| (r.from.min(r.to), r.to.max(r.from)))
         });
-        let (from, to) = bounds.unwrap_or_else(|| {
+        bounds.unwrap_or_else(|| {
             let d = claim.envelope.created.unwrap_or(self.date);
             (d, d)
-        });
-        let mut period = String::with_capacity(17);
-        push_date8(&mut period, from);
-        period.push('-');
-        push_date8(&mut period, to);
-        ("RD8", period)
+        })
     }
 
     /// 2220D for every line that has a rejecting finding, in line order.
-    fn lines(&self, w: &mut SegmentWriter, claim: &Claim, rejecting: &[&Finding]) {
-        let date = self.date8.as_str();
-        let mut indexes: Vec<usize> = rejecting.iter().filter_map(|f| f.line).collect();
-        indexes.sort_unstable();
-        indexes.dedup();
-        for i in indexes {
-            let Some(line) = claim.lines.get(i) else {
+    fn lines<'r, I>(&self, w: &mut SegmentWriter, claim: &Claim, rejecting: impl Fn() -> I)
+    where
+        I: Iterator<Item = &'r Finding>,
+    {
+        let date = self.date8.as_bytes();
+        let delimiters = w.delimiters();
+        let component = delimiters.component;
+        for (i, line) in claim.lines.iter().enumerate() {
+            let on_line = || rejecting().filter(move |f| f.line == Some(i));
+            if on_line().next().is_none() {
                 continue;
-            };
-            let mut statuses: Vec<Vec<u8>> = Vec::new();
-            for f in rejecting.iter().filter(|f| f.line == Some(i)) {
-                let s = status(w, f);
-                if !statuses.contains(&s) {
-                    statuses.push(s);
-                }
             }
-            statuses.truncate(3);
-            let procedure = procedure(w, line);
-            let charge = line
-                .charge
-                .value
-                .as_ref()
-                .map(Money::to_x12)
-                .unwrap_or_else(|| "0".into());
-            let units = line.units.value.map(|u| u.to_string()).unwrap_or_default();
-            w.segment(
-                "SVC",
-                &[
-                    procedure.as_slice(),
-                    charge.as_bytes(),
-                    b"",
-                    b"",
-                    b"",
-                    b"",
-                    units.as_bytes(),
-                ],
-            );
-            // STC01, 02, 03; with more statuses, STC10 and STC11 (at most 3 are kept).
-            let mut elements: [&[u8]; 11] = [b""; 11];
-            elements[1] = date.as_bytes();
-            elements[2] = b"U";
-            let mut used = 3;
-            if let Some(first) = statuses.first() {
-                elements[0] = first.as_slice();
-            }
-            if statuses.len() > 1 {
-                used = 9;
-                for more in &statuses[1..] {
-                    elements[used] = more.as_slice();
+            // The line's first three distinct STC01 code sets, in finding order.
+            let mut statuses: [Option<[&str; 3]>; 3] = [None; 3];
+            let mut used = 0;
+            for f in on_line() {
+                let codes = stc_codes(f);
+                let seen = statuses[..used]
+                    .iter()
+                    .flatten()
+                    .any(|s| same_composite(s, &codes, component));
+                if !seen && used < statuses.len() {
+                    statuses[used] = Some(codes);
                     used += 1;
                 }
             }
-            w.segment("STC", &elements[..used]);
+            w.start("SVC");
+            w.element_with(|out| push_procedure(out, &delimiters, line));
+            w.element_with(|out| match &line.charge.value {
+                Some(Money::Exact(cents)) => push_cents(out, *cents),
+                Some(other) => out.extend_from_slice(other.to_x12().as_bytes()),
+                None => out.push(b'0'),
+            });
+            for _ in 0..4 {
+                w.element(b"");
+            }
+            w.element_with(|out| {
+                if let Some(units) = &line.units.value {
+                    // Writing to a Vec cannot fail.
+                    let _ = write!(out, "{units}");
+                }
+            });
+            w.end();
+            // STC01, 02, 03; with more statuses, STC10 and STC11 (at most 3 are kept).
+            w.start("STC");
+            w.composite_element(&statuses[0].unwrap_or([""; 3]));
+            w.element(date);
+            w.element(b"U");
+            if used > 1 {
+                for _ in 3..9 {
+                    w.element(b"");
+                }
+                for codes in statuses[1..used].iter().flatten() {
+                    w.composite_element(codes);
+                }
+            }
+            w.end();
             if let Some(control) = &line.control_number {
-                let control = w.clean(&control.raw, REFERENCE_MAX);
-                if !control.is_empty() {
-                    w.segment("REF", &["FJ", control.as_str()]);
+                if has_clean_text(&delimiters, control.raw.as_bytes()) {
+                    w.start("REF");
+                    w.element(b"FJ");
+                    w.clean_element(&control.raw, REFERENCE_MAX, "");
+                    w.end();
                 }
             }
             if let Some(range) = line.service_date.as_ref().and_then(|d| d.value.value) {
-                let (format, period) = if range.from == range.to {
-                    ("D8", range.from.format("%Y%m%d").to_string())
+                w.start("DTP");
+                w.element(b"472");
+                if range.from == range.to {
+                    w.element(b"D8");
+                    w.element_with(|out| push_date8(out, range.from));
                 } else {
-                    (
-                        "RD8",
-                        format!(
-                            "{}-{}",
-                            range.from.format("%Y%m%d"),
-                            range.to.format("%Y%m%d")
-                        ),
-                    )
-                };
-                w.segment("DTP", &["472", format, period.as_str()]);
+                    w.element(b"RD8");
+                    w.element_with(|out| push_period(out, range.from, range.to));
+                }
+                w.end();
             }
         }
     }
 }
-
 /// STC01 (or STC10/STC11) for a finding: category, status and entity when there is one.
-fn status(w: &SegmentWriter, f: &Finding) -> Vec<u8> {
+fn stc_codes(f: &Finding) -> [&'static str; 3] {
     match f.stc {
-        Some(stc) => w.composite(&[stc.category, stc.status, stc.entity.unwrap_or("")]),
-        None => w.composite(&[FALLBACK_STC.0, FALLBACK_STC.1]),
+        Some(stc) => [stc.category, stc.status, stc.entity.unwrap_or("")],
+        None => [FALLBACK_STC.0, FALLBACK_STC.1, ""],
     }
 }
 
-/// SVC01: qualifier, code and modifiers (`HC` when the qualifier is missing).
-fn procedure(w: &SegmentWriter, line: &ServiceLine) -> Vec<u8> {
+/// True when two code sets are written as the same composite (trailing empty components
+/// dropped, joined with `separator`).
+fn same_composite(a: &[&str; 3], b: &[&str; 3], separator: u8) -> bool {
+    fn joined<'a>(parts: &'a [&'a str; 3], separator: u8) -> impl Iterator<Item = u8> + 'a {
+        let used = parts
+            .iter()
+            .rposition(|p| !p.is_empty())
+            .map_or(0, |last| last + 1);
+        parts[..used]
+            .iter()
+            .enumerate()
+            .flat_map(move |(i, p)| (i > 0).then_some(separator).into_iter().chain(p.bytes()))
+    }
+    joined(a, separator).eq(joined(b, separator))
+}
+
+/// STC04: the claim's charge (see [`claim_charge`]), written without a copy of it.
+fn push_charge(out: &mut Vec<u8>, claim: &Claim) {
+    match &claim.total_charge.value {
+        Some(Money::Exact(cents)) => push_cents(out, *cents),
+        Some(other) => out.extend_from_slice(other.to_x12().as_bytes()),
+        None => push_cents(out, claim_charge(claim).cents().unwrap_or_default()),
+    }
+}
+
+/// `from` and `to` as an `RD8` period, CCYYMMDD-CCYYMMDD.
+fn push_period(out: &mut Vec<u8>, from: NaiveDate, to: NaiveDate) {
+    push_date8(out, from);
+    out.push(b'-');
+    push_date8(out, to);
+}
+
+/// SVC01: qualifier, code and modifiers (`HC` when the qualifier is missing), each cleaned
+/// straight into `out`.
+fn push_procedure(out: &mut Vec<u8>, d: &Delimiters, line: &ServiceLine) {
     let (qualifier, code, modifiers) = match &line.procedure.value {
-        Some(p) => (
-            p.qualifier.as_str(),
-            p.code.as_str(),
-            p.modifiers.as_slice(),
-        ),
+        Some(p) => (&*p.qualifier, &*p.code, p.modifiers.as_slice()),
         None => ("", "", &[][..]),
     };
-    // Clean values are borrowed, not copied (this runs for every rejected line).
-    let qualifier = w.clean_cow(qualifier, 2);
-    let code = w.clean_cow(code, SERVICE_ID_MAX);
-    let modifiers: [std::borrow::Cow<'_, str>; 4] = std::array::from_fn(|k| {
-        modifiers
-            .get(k)
-            .map_or(std::borrow::Cow::Borrowed(""), |m| w.clean_cow(m, 2))
-    });
-    let mut parts = [""; 6];
-    parts[0] = or_default(&qualifier, "HC");
-    parts[1] = or_default(&code, "UNKNOWN");
-    let mut used = 2;
-    for m in modifiers.iter().filter(|m| !m.is_empty()) {
-        parts[used] = m;
-        used += 1;
-    }
-    w.composite(&parts[..used])
-}
-
-/// The line's LX01 for messages, else its 1-based position.
-fn line_number(line: &ServiceLine, index: Option<usize>) -> String {
-    match line.number.value {
-        Some(n) => n.to_string(),
-        None => index.map_or_else(String::new, |i| (i + 1).to_string()),
-    }
-}
-
-/// Replaces the claim's patient and subscriber names and member ids in a message.
-struct Redactor {
-    words: Vec<String>,
-}
-
-impl Redactor {
-    fn for_claim(claim: &Claim) -> Redactor {
-        let mut people = vec![&claim.subscriber.person];
-        if let Some(p) = &claim.patient {
-            people.push(&p.person);
+    push_clean_or(out, d, qualifier, 2, "HC");
+    out.push(d.component);
+    push_clean_or(out, d, code, SERVICE_ID_MAX, "UNKNOWN");
+    // SVC01-3 to SVC01-6: the first four modifiers, those left empty by cleaning skipped.
+    for modifier in modifiers.iter().take(4) {
+        let at = out.len();
+        out.push(d.component);
+        push_clean(out, d, modifier.as_bytes(), 2);
+        if out.len() == at + 1 {
+            out.truncate(at);
         }
-        let mut words = Vec::new();
-        for person in people {
-            for text in [&person.last_name, &person.first_name, &person.member_id] {
-                for word in text.split(|c: char| !c.is_alphanumeric()) {
-                    if word.chars().count() >= 2 {
-                        words.push(word.to_lowercase());
-                    }
-                }
+    }
+}
+
+/// True when something is left of `value` once cleaned: a safe byte other than a space.
+fn has_clean_text(d: &Delimiters, value: &[u8]) -> bool {
+    value.iter().any(|&b| b != b' ' && is_safe(d, b))
+}
+
+/// The line's LX01 for messages, else its 1-based position, else nothing; written into
+/// `digits`.
+fn line_number<'d>(line: &ServiceLine, index: Option<usize>, digits: &'d mut [u8; 20]) -> &'d str {
+    let n = match (line.number.value, index) {
+        (Some(n), _) => u64::from(n),
+        (None, Some(i)) => i as u64 + 1,
+        (None, None) => return "",
+    };
+    // Decimal digits are ASCII.
+    std::str::from_utf8(decimal(n, digits)).unwrap_or_default()
+}
+
+/// The claim's patient's and subscriber's names and member ids: every word of two characters
+/// or more in them is replaced by `XXX` in the 277CA's messages, should a rule ever quote
+/// one. The words are borrowed from the claim, never copied.
+struct Redactor<'c> {
+    /// The words, when they fit (names have a few words each).
+    words: [&'c str; WORDS],
+    count: usize,
+    /// True when every word held is ASCII.
+    ascii: bool,
+    /// The names themselves, searched word by word when their words do not fit.
+    texts: [&'c str; 6],
+}
+
+/// Name words a [`Redactor`] holds.
+const WORDS: usize = 16;
+
+impl<'c> Redactor<'c> {
+    /// A redactor with no words.
+    fn none() -> Redactor<'c> {
+        Redactor {
+            words: [""; WORDS],
+            count: 0,
+            ascii: true,
+            texts: [""; 6],
+        }
+    }
+
+    fn for_claim(claim: &'c Claim) -> Redactor<'c> {
+        let s = &claim.subscriber.person;
+        let p = claim.patient.as_ref().map(|p| &p.person);
+        let texts = [
+            &*s.last_name,
+            &*s.first_name,
+            &*s.member_id,
+            p.map_or("", |p| &p.last_name),
+            p.map_or("", |p| &p.first_name),
+            p.map_or("", |p| &p.member_id),
+        ];
+        let mut words = [""; WORDS];
+        let mut count = 0;
+        for word in name_words(&texts) {
+            if count == WORDS {
+                // Too many to hold: `is_redacted` searches the texts instead.
+                count = WORDS + 1;
+                break;
             }
+            words[count] = word;
+            count += 1;
         }
-        Redactor { words }
+        Redactor {
+            ascii: words.iter().all(|w| w.is_ascii()),
+            words,
+            count,
+            texts,
+        }
     }
 
-    /// True when `word`, lowercased, is one of the redacted words (an ASCII word is compared
-    /// without lowercasing a copy of it).
+    /// True when `word` is one of the redacted words, whatever its case.
     fn is_redacted(&self, word: &str) -> bool {
-        if word.is_ascii() {
-            self.words.iter().any(|w| {
-                w.len() == word.len() && w.bytes().eq(word.bytes().map(|b| b.to_ascii_lowercase()))
-            })
-        } else {
-            self.words.contains(&word.to_lowercase())
+        match self.words.get(..self.count) {
+            // The usual case, ASCII names and words: a length and a byte compare.
+            Some(words) if self.ascii && word.is_ascii() => words
+                .iter()
+                .any(|name| name.len() == word.len() && name.eq_ignore_ascii_case(word)),
+            Some(words) => words.iter().any(|name| same_word(name, word)),
+            None => name_words(&self.texts).any(|name| same_word(name, word)),
         }
     }
 
-    /// `text` with every whole word that is one of the redacted words replaced by `XXX`.
-    fn apply(&self, text: &str) -> String {
-        if self.words.is_empty() {
-            return text.to_string();
-        }
-        let mut out = String::with_capacity(text.len());
-        let mut word = String::new();
-        let flush = |word: &mut String, out: &mut String| {
-            if !word.is_empty() {
-                if self.is_redacted(word) {
-                    out.push_str("XXX");
-                } else {
-                    out.push_str(word);
-                }
-                word.clear();
+    /// Hands `text` to `emit` in pieces, every whole word that is a redacted one replaced by
+    /// `XXX` (words are runs of alphanumeric characters).
+    fn write(&self, text: &str, emit: &mut impl FnMut(&[u8])) {
+        let mut unsent = 0;
+        let mut check = |start: usize, end: usize, emit: &mut dyn FnMut(&[u8])| {
+            if self.is_redacted(&text[start..end]) {
+                emit(&text.as_bytes()[unsent..start]);
+                emit(b"XXX");
+                unsent = end;
             }
         };
-        for c in text.chars() {
-            if c.is_alphanumeric() {
-                word.push(c);
-            } else {
-                flush(&mut word, &mut out);
-                out.push(c);
+        if self.count == 0 {
+            // Nothing to redact.
+        } else if text.is_ascii() {
+            // The usual case, byte by byte: for ASCII, alphanumeric bytes are alphanumeric
+            // characters.
+            let bytes = text.as_bytes();
+            let mut i = 0;
+            while i < bytes.len() {
+                if bytes[i].is_ascii_alphanumeric() {
+                    let start = i;
+                    while i < bytes.len() && bytes[i].is_ascii_alphanumeric() {
+                        i += 1;
+                    }
+                    check(start, i, emit);
+                } else {
+                    i += 1;
+                }
+            }
+        } else {
+            let mut word_start = None;
+            let ends = text
+                .char_indices()
+                .map(|(i, c)| (i, c.is_alphanumeric()))
+                .chain(std::iter::once((text.len(), false)));
+            for (i, alphanumeric) in ends {
+                match (alphanumeric, word_start) {
+                    (true, None) => word_start = Some(i),
+                    (false, Some(start)) => {
+                        word_start = None;
+                        check(start, i, emit);
+                    }
+                    _ => {}
+                }
             }
         }
-        flush(&mut word, &mut out);
-        out
+        emit(&text.as_bytes()[unsent..]);
+    }
+}
+
+/// The words of two characters or more in `texts` (words are runs of alphanumeric
+/// characters).
+fn name_words<'a, 'c>(texts: &'a [&'c str; 6]) -> impl Iterator<Item = &'c str> + 'a {
+    texts
+        .iter()
+        .flat_map(|text| text.split(|c: char| !c.is_alphanumeric()))
+        .filter(|word| word.chars().count() >= 2)
+}
+
+/// True when `a` and `b` are the same word once lowercased (ASCII words are compared without
+/// lowercasing a copy).
+fn same_word(a: &str, b: &str) -> bool {
+    if a.is_ascii() && b.is_ascii() {
+        a.eq_ignore_ascii_case(b)
+    } else {
+        a.to_lowercase() == b.to_lowercase()
     }
 }
 
@@ -1269,22 +1388,62 @@ impl Redactor {
 mod tests {
     use super::*;
 
-    #[test]
-    fn decimal_writes_numbers_as_to_string_does() {
-        for n in [0, 7, 10, 12_345, u64::MAX] {
-            let mut digits = [0; 20];
-            assert_eq!(decimal(n, &mut digits), n.to_string().as_bytes());
+    /// A redactor of `texts`, its words gathered as `for_claim` gathers them.
+    fn redactor(texts: [&str; 6]) -> Redactor<'_> {
+        let mut r = Redactor::none();
+        r.texts = texts;
+        for word in name_words(&texts) {
+            r.words[r.count] = word;
+            r.count += 1;
         }
+        r.ascii = r.words.iter().all(|w| w.is_ascii());
+        r
+    }
+
+    fn redacted(r: &Redactor<'_>, text: &str) -> String {
+        let mut out = Vec::new();
+        r.write(text, &mut |piece| out.extend_from_slice(piece));
+        String::from_utf8(out).unwrap_or_default()
     }
 
     #[test]
     fn redactor_replaces_whole_words_only() {
-        let r = Redactor {
-            words: vec!["doe".into(), "jane".into()],
-        };
+        let r = redactor(["Doe", "JANE", "", "", "", ""]);
         assert_eq!(
-            r.apply("claim for Jane DOE, janet doesn't"),
+            redacted(&r, "claim for Jane DOE, janet doesn't"),
             "claim for XXX XXX, janet doesn't"
         );
+        assert_eq!(redacted(&r, "doe"), "XXX");
+        assert_eq!(redacted(&r, ""), "");
+    }
+
+    #[test]
+    fn redactor_skips_one_character_words_and_lowercases_beyond_ascii() {
+        let r = redactor(["O'NEIL-ÉLISE", "J", "AB12", "", "", ""]);
+        assert_eq!(
+            redacted(&r, "o neil élise J ab12 ÉLISE éLISEs"),
+            "o XXX XXX J XXX XXX éLISEs"
+        );
+    }
+
+    #[test]
+    fn composites_compare_as_written() {
+        assert!(same_composite(&["A7", "453", ""], &["A7", "453", ""], b':'));
+        assert!(!same_composite(
+            &["A7", "453", "85"],
+            &["A7", "453", ""],
+            b':'
+        ));
+        assert!(same_composite(&["A", "B", ""], &["A", "B", ""], b'A'));
+    }
+
+    #[test]
+    fn dates_are_written_as_chrono_writes_them() {
+        for (y, m, d) in [(2026, 1, 4), (999, 12, 31), (10000, 1, 1), (-5, 3, 9)] {
+            let date = NaiveDate::from_ymd_opt(y, m, d).expect("a date");
+            let mut out = Vec::new();
+            push_date8(&mut out, date);
+            assert_eq!(out, date.format("%Y%m%d").to_string().as_bytes());
+        }
     }
 }

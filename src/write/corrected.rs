@@ -33,7 +33,6 @@
 //!   is otherwise written byte for byte as read, with the input's delimiters, so a clean file
 //!   with nothing to correct comes out identical.
 
-use std::borrow::Cow;
 use std::collections::HashSet;
 use std::io::{self, Seek, SeekFrom, Write};
 use std::sync::Arc;
@@ -123,13 +122,12 @@ impl CorrectedClaim {
             });
         }
         let plan = Plan::of(&result.findings);
-        let repaired = plan.claim(claim).map_err(|e| repair_error(result, e))?;
         let mut bytes = Vec::with_capacity(claim.source.segments.raw().len());
-        for segment in &repaired.segments {
-            bytes.extend_from_slice(segment);
-        }
+        let repaired = plan
+            .write_claim(claim, &mut bytes)
+            .map_err(|e| repair_error(result, e))?;
         Ok(CorrectedClaim {
-            segments: repaired.segments.len() as u32,
+            segments: repaired.segments,
             charges: repaired.total,
             removed_lines: repaired.removed_lines,
             removed_line_charges: repaired.removed_charges,
@@ -184,6 +182,9 @@ pub struct CorrectedWriter<W: Write + Seek> {
     billing: Option<(usize, u32)>,
     subscriber: Option<OpenSubscriber>,
     patient: Option<usize>,
+    /// The buffer level segments are rewritten into (renumbered HL), reused from level to
+    /// level.
+    scratch: Vec<u8>,
 }
 
 impl<W: Write + Seek> CorrectedWriter<W> {
@@ -213,6 +214,7 @@ impl<W: Write + Seek> CorrectedWriter<W> {
             billing: None,
             subscriber: None,
             patient: None,
+            scratch: Vec::new(),
         }
     }
 
@@ -470,33 +472,31 @@ impl<W: Write + Seek> CorrectedWriter<W> {
         result: &ClaimResult,
     ) -> Result<Option<(u64, u8)>, CorrectedError> {
         let mut child_code_at = None;
+        let mut bytes = std::mem::take(&mut self.scratch);
         for (seg, stored) in table.iter() {
             let number = stored.position.segment;
             let planned = plan.edits(number);
             let opens_level = seg.id() == b"HL" && stored.opens_loop;
-            // The levels written are numbered anew: rejected claims leave levels out. (A
-            // level's HL rarely has repairs of its own: then no list is allocated.)
-            let numbers;
-            let edits: Cow<'_, [Edit]> = if opens_level {
-                numbers = [
-                    Edit::Renumber {
-                        element: 1,
-                        number: Some(hl),
-                    },
-                    Edit::Renumber {
-                        element: 2,
-                        number: parent,
-                    },
-                ];
-                if planned.is_empty() {
-                    Cow::Borrowed(&numbers[..])
-                } else {
-                    Cow::Owned(planned.iter().chain(&numbers).cloned().collect())
-                }
-            } else {
-                Cow::Borrowed(planned)
-            };
-            let bytes = repair::apply(&seg, &edits, number).map_err(|e| repair_error(result, e))?;
+            // The levels written are numbered anew: rejected claims leave levels out.
+            let numbers = [
+                Edit::Renumber {
+                    element: 1,
+                    number: Some(hl),
+                },
+                Edit::Renumber {
+                    element: 2,
+                    number: parent,
+                },
+            ];
+            let renumbering = if opens_level { &numbers[..] } else { &[] };
+            if planned.is_empty() && renumbering.is_empty() {
+                // Nothing changes (most level segments): written as read, with no copy.
+                self.write_counted(&repair::clean(&seg))?;
+                continue;
+            }
+            bytes.clear();
+            repair::write_applied(&mut bytes, &seg, planned.iter().chain(renumbering), number)
+                .map_err(|e| repair_error(result, e))?;
             let code = seg.element(4);
             if opens_level && code.len() == 1 {
                 // HL04 is the last element: the byte before the terminator.
@@ -505,6 +505,7 @@ impl<W: Write + Seek> CorrectedWriter<W> {
             }
             self.write_counted(&bytes)?;
         }
+        self.scratch = bytes;
         Ok(child_code_at)
     }
 

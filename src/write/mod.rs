@@ -188,6 +188,9 @@ pub struct SegmentWriter {
     delimiters: Delimiters,
     line_break: bool,
     count: u32,
+    /// Empty elements of the open segment not yet written: they are written only when a
+    /// non-empty element follows (see [`SegmentWriter::start`]).
+    empties: usize,
 }
 
 impl SegmentWriter {
@@ -199,6 +202,7 @@ impl SegmentWriter {
             delimiters,
             line_break,
             count: 0,
+            empties: 0,
         }
     }
 
@@ -223,6 +227,66 @@ impl SegmentWriter {
             self.out.push(self.delimiters.element);
             self.out.extend_from_slice(element.as_ref());
         }
+        self.terminate();
+    }
+
+    /// Starts a segment written element by element, straight into the buffer: each
+    /// [`element`](Self::element) (or [`element_with`](Self::element_with),
+    /// [`clean_element`](Self::clean_element), [`composite_element`](Self::composite_element))
+    /// adds the next element, and [`end`](Self::end) terminates it. The bytes are those
+    /// [`segment`](Self::segment) writes for the same elements (trailing empty elements
+    /// dropped), with no list of elements and no copy of their values.
+    pub fn start(&mut self, id: &str) {
+        self.out.extend_from_slice(id.as_bytes());
+        self.empties = 0;
+    }
+
+    /// Adds `value` as the next element of the segment begun by [`start`](Self::start).
+    pub fn element(&mut self, value: &[u8]) {
+        self.element_with(|out| out.extend_from_slice(value));
+    }
+
+    /// Adds the next element, written by `write` straight into the buffer; an element
+    /// `write` leaves empty counts as an empty element.
+    pub fn element_with(&mut self, write: impl FnOnce(&mut Vec<u8>)) {
+        let before = self.out.len();
+        // The separators of the empty elements before this one, and this one's.
+        for _ in 0..=self.empties {
+            self.out.push(self.delimiters.element);
+        }
+        let value_start = self.out.len();
+        write(&mut self.out);
+        if self.out.len() == value_start {
+            self.out.truncate(before);
+            self.empties += 1;
+        } else {
+            self.empties = 0;
+        }
+    }
+
+    /// Adds the next element: `value` cleaned as [`clean`](Self::clean) cleans it, or
+    /// `default` when nothing is left of it.
+    pub fn clean_element(&mut self, value: &str, max: usize, default: &str) {
+        let d = self.delimiters;
+        self.element_with(|out| push_clean_or(out, &d, value, max, default));
+    }
+
+    /// Adds the next element: `components` joined as [`composite`](Self::composite) joins
+    /// them.
+    pub fn composite_element(&mut self, components: &[&str]) {
+        let component = self.delimiters.component;
+        self.element_with(|out| push_composite(out, component, components));
+    }
+
+    /// Ends the segment begun by [`start`](Self::start): drops its trailing empty elements,
+    /// writes the terminator (and line break) and counts it.
+    pub fn end(&mut self) {
+        self.empties = 0;
+        self.terminate();
+    }
+
+    /// The segment terminator, the line break when asked, and the count.
+    fn terminate(&mut self) {
         self.out.push(self.delimiters.segment);
         // A newline terminator is its own line break: a second one would be an empty segment.
         if self.line_break && self.delimiters.segment != b'\n' {
@@ -274,15 +338,7 @@ impl SegmentWriter {
     /// case): X12 characters only, no delimiter, no leading, trailing or doubled space, at
     /// most `max` bytes.
     pub fn clean_cow<'v>(&self, value: &'v str, max: usize) -> std::borrow::Cow<'v, str> {
-        let bytes = value.as_bytes();
-        let already_clean = bytes.len() <= max
-            && bytes.first() != Some(&b' ')
-            && bytes.last() != Some(&b' ')
-            && !bytes.windows(2).any(|w| w == b"  ")
-            && bytes
-                .iter()
-                .all(|&b| (b.is_ascii_graphic() || b == b' ') && self.is_clean(&[b]));
-        if already_clean {
+        if is_already_clean(&self.delimiters, value.as_bytes(), max) {
             return std::borrow::Cow::Borrowed(value);
         }
         std::borrow::Cow::Owned(self.clean_copy(value, max))
@@ -290,27 +346,12 @@ impl SegmentWriter {
 
     /// [`SegmentWriter::clean`], always copying.
     fn clean_copy(&self, value: &str, max: usize) -> String {
-        // Every character written is one byte (non-ASCII becomes a space), so `value.len()`
-        // is room enough: one allocation, trimmed and cut in place.
-        let mut out = String::with_capacity(value.len());
-        let mut last_space = true;
-        for c in value.chars() {
-            let safe = (c.is_ascii_graphic() || c == ' ') && self.is_clean(&[c as u8]);
-            let c = if safe { c } else { ' ' };
-            if c == ' ' {
-                if last_space {
-                    continue;
-                }
-                last_space = true;
-            } else {
-                last_space = false;
-            }
-            out.push(c);
-        }
-        out.truncate(out.trim_end().len());
-        out.truncate(max);
-        out.truncate(out.trim_end().len());
-        out
+        let mut out = Vec::with_capacity(value.len());
+        let mut cleaner = Cleaner::new(&out);
+        cleaner.push(&mut out, &self.delimiters, value.as_bytes());
+        cleaner.finish(&mut out, max);
+        // Only ASCII is written: non-ASCII characters became spaces.
+        String::from_utf8(out).unwrap_or_default()
     }
 
     /// Segments written since the writer was made or the count was last reset.
@@ -341,6 +382,130 @@ impl SegmentWriter {
     /// The bytes written so far.
     pub fn into_bytes(self) -> Vec<u8> {
         self.out
+    }
+}
+
+/// True when byte `b` may stand in a simple element as it is: a character of the X12 basic
+/// or extended set (printable ASCII or a space) that is none of the delimiters.
+pub(crate) fn is_safe(d: &Delimiters, b: u8) -> bool {
+    (b.is_ascii_graphic() || b == b' ')
+        && b != d.element
+        && b != d.component
+        && b != d.segment
+        && Some(b) != d.repetition
+}
+
+/// True when cleaning `value` would leave it as it is: safe bytes only, no leading, trailing
+/// or doubled space, at most `max` bytes (the usual case, copied without a second look).
+fn is_already_clean(d: &Delimiters, value: &[u8], max: usize) -> bool {
+    if value.len() > max {
+        return false;
+    }
+    // One pass: a space must follow a non-space (none leading, none doubled) and be followed
+    // by one (none trailing).
+    let mut after_space = true;
+    for &b in value {
+        if b == b' ' {
+            if after_space {
+                return false;
+            }
+            after_space = true;
+        } else if is_safe(d, b) {
+            after_space = false;
+        } else {
+            return false;
+        }
+    }
+    !after_space || value.is_empty()
+}
+
+/// Appends `value` cleaned as [`SegmentWriter::clean`] cleans it, with no copy in between.
+pub(crate) fn push_clean(out: &mut Vec<u8>, d: &Delimiters, value: &[u8], max: usize) {
+    if is_already_clean(d, value, max) {
+        out.extend_from_slice(value);
+        return;
+    }
+    let mut cleaner = Cleaner::new(out);
+    cleaner.push(out, d, value);
+    cleaner.finish(out, max);
+}
+
+/// [`push_clean`], or `default` when nothing is left of `value`.
+pub(crate) fn push_clean_or(
+    out: &mut Vec<u8>,
+    d: &Delimiters,
+    value: &str,
+    max: usize,
+    default: &str,
+) {
+    let at = out.len();
+    push_clean(out, d, value.as_bytes(), max);
+    if out.len() == at {
+        out.extend_from_slice(default.as_bytes());
+    }
+}
+
+/// Appends `components` joined with `separator`, trailing empty components dropped (as
+/// [`SegmentWriter::composite`] joins them).
+fn push_composite(out: &mut Vec<u8>, separator: u8, components: &[&str]) {
+    let used = components
+        .iter()
+        .rposition(|c| !c.is_empty())
+        .map_or(0, |last| last + 1);
+    for (i, component) in components[..used].iter().enumerate() {
+        if i > 0 {
+            out.push(separator);
+        }
+        out.extend_from_slice(component.as_bytes());
+    }
+}
+
+/// Cleans text for one simple element as it is appended, piece by piece, to a buffer (see
+/// [`SegmentWriter::clean`]): unsafe bytes become spaces and runs of spaces collapse as they
+/// come; [`Cleaner::finish`] trims the end and cuts the text to its maximum.
+///
+/// Bytes are cleaned one by one rather than characters: a character outside ASCII becomes as
+/// many spaces as it has bytes, which collapse into the one space it would have become.
+pub(crate) struct Cleaner {
+    /// Where the element's text starts in the buffer.
+    start: usize,
+    /// True after a space (and at the start: leading spaces are dropped).
+    last_space: bool,
+}
+
+impl Cleaner {
+    /// A cleaner of text appended to `out` from its current end.
+    pub(crate) fn new(out: &[u8]) -> Cleaner {
+        Cleaner {
+            start: out.len(),
+            last_space: true,
+        }
+    }
+
+    /// Appends `bytes`, cleaned.
+    pub(crate) fn push(&mut self, out: &mut Vec<u8>, d: &Delimiters, bytes: &[u8]) {
+        for &b in bytes {
+            if is_safe(d, b) && b != b' ' {
+                out.push(b);
+                self.last_space = false;
+            } else if !self.last_space {
+                out.push(b' ');
+                self.last_space = true;
+            }
+        }
+    }
+
+    /// Ends the text: trailing spaces trimmed, cut to `max` bytes, trimmed again.
+    pub(crate) fn finish(self, out: &mut Vec<u8>, max: usize) {
+        let trimmed = |out: &Vec<u8>, mut end: usize| {
+            while end > self.start && out[end - 1] == b' ' {
+                end -= 1;
+            }
+            end
+        };
+        let end = trimmed(out, out.len()).min(self.start + max);
+        let end = trimmed(out, end);
+        out.truncate(end);
     }
 }
 

@@ -18,6 +18,7 @@
 //! every value. Each total carries its raw number in `data-total`/`data-value` attributes, so
 //! a test can read the page's totals from the DOM and compare them with the summary line.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::io::{self, BufRead, Write};
 
@@ -59,11 +60,12 @@ pub enum HtmlError {
 /// One line of `NAME.report.jsonl`.
 #[derive(Debug, Deserialize)]
 #[serde(tag = "type", rename_all = "lowercase")]
-enum Line {
+enum Line<'a> {
     Header(HeaderLine),
     Set(serde::de::IgnoredAny),
     Advice(AdviceLine),
-    Claim(ClaimLine),
+    #[serde(borrow)]
+    Claim(ClaimLine<'a>),
     Problem(ProblemLine),
     Summary(SummaryLine),
 }
@@ -111,16 +113,22 @@ struct AdviceLine {
 }
 
 #[derive(Debug, Deserialize)]
-struct ClaimLine {
+struct ClaimLine<'a> {
     claim: u64,
-    pcn: String,
-    profile: String,
-    disposition: String,
+    // The strings borrow the line unless they hold escapes: most claims are counted, not
+    // listed, and a listed one's strings are copied once, into its row.
+    #[serde(borrow)]
+    pcn: Cow<'a, str>,
+    #[serde(borrow)]
+    profile: Cow<'a, str>,
+    #[serde(borrow)]
+    disposition: Cow<'a, str>,
     charge_cents: Option<i64>,
-    charge_as_read: Option<String>,
+    #[serde(borrow)]
+    charge_as_read: Option<Cow<'a, str>>,
     money_at_stake_cents: Option<i64>,
-    #[serde(default)]
-    findings: Vec<FindingLine>,
+    #[serde(default, borrow)]
+    findings: Vec<FindingLine<'a>>,
 }
 
 /// What the totals need of a claim line (read once the claim table is full): the strings
@@ -159,27 +167,38 @@ struct FindingTally<'a> {
 }
 
 #[derive(Debug, Deserialize)]
-struct FindingLine {
-    rule: String,
-    action: String,
+struct FindingLine<'a> {
+    #[serde(borrow)]
+    rule: Cow<'a, str>,
+    #[serde(borrow)]
+    action: Cow<'a, str>,
     segment: u64,
-    #[serde(rename = "loop")]
-    loop_id: Option<String>,
+    #[serde(rename = "loop", borrow)]
+    loop_id: Option<Cow<'a, str>>,
     lx: Option<u64>,
-    dos: Option<String>,
-    procedure: Option<String>,
-    message: String,
-    note: Option<String>,
-    advice: String,
+    #[serde(borrow)]
+    dos: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    procedure: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    message: Cow<'a, str>,
+    #[serde(borrow)]
+    note: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    advice: Cow<'a, str>,
     money_at_stake_cents: Option<i64>,
-    repair: Option<RepairLine>,
+    #[serde(borrow)]
+    repair: Option<RepairLine<'a>>,
 }
 
 #[derive(Debug, Deserialize)]
-struct RepairLine {
-    kind: String,
-    old: String,
-    new: String,
+struct RepairLine<'a> {
+    #[serde(borrow)]
+    kind: Cow<'a, str>,
+    #[serde(borrow)]
+    old: Cow<'a, str>,
+    #[serde(borrow)]
+    new: Cow<'a, str>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -499,13 +518,13 @@ fn read_report(jsonl: impl BufRead) -> Result<Page, HtmlError> {
                     .map_err(|source| HtmlError::Line { line, source })?;
                 g.claim_not_listed(claim);
             } else {
-                let claim: ClaimLine = serde_json::from_str(text)
+                let claim: ClaimLine<'_> = serde_json::from_str(text)
                     .map_err(|source| HtmlError::Line { line, source })?;
                 g.claim(claim);
             }
             continue;
         }
-        let parsed: Line =
+        let parsed: Line<'_> =
             serde_json::from_str(text).map_err(|source| HtmlError::Line { line, source })?;
         if g.header.is_none() && !matches!(parsed, Line::Header(_)) {
             return Err(HtmlError::Incomplete("the first line is not the header"));
@@ -585,29 +604,29 @@ impl Gathered {
         }
     }
 
-    fn claim(&mut self, c: ClaimLine) {
+    fn claim(&mut self, c: ClaimLine<'_>) {
         let findings = c
             .findings
             .iter()
-            .map(|f| (f.rule.as_str(), f.action.as_str(), f.money_at_stake_cents));
+            .map(|f| (&*f.rule, &*f.action, f.money_at_stake_cents));
         let disposition = self.count(&c.disposition, c.charge_cents, findings);
         if disposition == "accepted" && c.findings.is_empty() {
             self.clean_accepted += 1;
         } else if self.rows.len() < MAX_CLAIM_ROWS {
-            let row = self.claim_row(&c, disposition);
+            let row = self.claim_row(c, disposition);
             self.rows.push(row);
         } else {
             *self.not_listed.entry(disposition).or_default() += 1;
         }
     }
 
-    fn claim_row(&self, c: &ClaimLine, disposition: &'static str) -> ClaimRow {
-        let mut rules: Vec<&str> = c.findings.iter().map(|f| f.rule.as_str()).collect();
+    /// The row of a listed claim; the line's strings move into it (no copies).
+    fn claim_row(&self, c: ClaimLine<'_>, disposition: &'static str) -> ClaimRow {
+        let mut rules: Vec<&str> = c.findings.iter().map(|f| &*f.rule).collect();
         rules.dedup();
+        let rules = format!(" {} ", rules.join(" "));
         ClaimRow {
             ordinal: c.claim,
-            pcn: c.pcn.clone(),
-            profile: c.profile.clone(),
             dos: finding_dates(&c.findings),
             procedures: distinct(c.findings.iter().filter_map(|f| f.procedure.as_deref())),
             disposition,
@@ -618,46 +637,62 @@ impl Gathered {
                 (None, None) => "none".into(),
             },
             at_stake: c.money_at_stake_cents.map(dollars).unwrap_or_default(),
-            rules: format!(" {} ", rules.join(" ")),
-            findings: c.findings.iter().map(|f| self.finding_row(f)).collect(),
+            rules,
+            findings: c
+                .findings
+                .into_iter()
+                .map(|f| self.finding_row(f))
+                .collect(),
+            pcn: c.pcn.into_owned(),
+            profile: c.profile.into_owned(),
         }
     }
 
-    fn finding_row(&self, f: &FindingLine) -> FindingRow {
-        let advice = self.advice.get(&f.advice);
-        let mut place = Vec::new();
+    /// The row of a listed finding; the line's strings move into it (no copies).
+    fn finding_row(&self, f: FindingLine<'_>) -> FindingRow {
+        use std::fmt::Write as _;
+        let advice = self.advice.get(&*f.advice);
+        // Where, its parts joined by " · " as they are written.
+        let mut place = String::new();
+        let mut part = |text: std::fmt::Arguments<'_>| {
+            if !place.is_empty() {
+                place.push_str(" · ");
+            }
+            // Writing to a String cannot fail.
+            let _ = place.write_fmt(text);
+        };
         if let Some(l) = &f.loop_id {
-            place.push(format!("loop {l}"));
+            part(format_args!("loop {l}"));
         }
         if let Some(lx) = f.lx {
-            place.push(format!("LX {lx}"));
+            part(format_args!("LX {lx}"));
         }
         if let Some(d) = &f.dos {
-            place.push(d.clone());
+            part(format_args!("{d}"));
         }
         if let Some(p) = &f.procedure {
-            place.push(p.clone());
+            part(format_args!("{p}"));
         }
-        place.push(format!("segment {}", f.segment));
+        part(format_args!("segment {}", f.segment));
         FindingRow {
-            rule: f.rule.clone(),
-            action: f.action.clone(),
-            place: place.join(" · "),
-            message: f.message.clone(),
-            note: f.note.clone().unwrap_or_default(),
+            rule: f.rule.into_owned(),
+            action: f.action.into_owned(),
+            place,
+            message: f.message.into_owned(),
+            note: f.note.map(Cow::into_owned).unwrap_or_default(),
             help: advice.map(|a| a.help.clone()).unwrap_or_default(),
             appeal_id: advice
                 .filter(|a| a.appeal.is_some())
                 .map(|a| appeal_anchor(a.appeal.as_deref().unwrap_or_default())),
             at_stake: f.money_at_stake_cents.map(dollars).unwrap_or_default(),
-            repair: f.repair.as_ref().map(|r| RepairRow {
+            repair: f.repair.map(|r| RepairRow {
                 kind: if r.kind == "remove_line" {
                     "line removed"
                 } else {
                     "value set"
                 },
-                old: r.old.clone(),
-                new: r.new.clone(),
+                old: r.old.into_owned(),
+                new: r.new.into_owned(),
             }),
         }
     }
@@ -910,7 +945,7 @@ impl Gathered {
 /// The dates of service of the lines a claim's findings concern: `first` or `first to last`.
 /// (The claim line of the JSON report names no dates of its own: writing them for every claim
 /// would cost the report a tenth of its size.)
-fn finding_dates(findings: &[FindingLine]) -> String {
+fn finding_dates(findings: &[FindingLine<'_>]) -> String {
     // `YYYY-MM-DD` sorts as text in date order.
     let first = findings.iter().filter_map(|f| f.dos.as_deref()).min();
     let last = findings.iter().filter_map(|f| f.dos.as_deref()).max();
@@ -1016,17 +1051,26 @@ fn claims_phrase(n: u64) -> String {
 
 /// Exact cents as dollars with thousands separators: `$1,234.50`, `-$3.25`.
 pub fn dollars(cents: i64) -> String {
-    let sign = if cents < 0 { "-" } else { "" };
     let abs = cents.unsigned_abs();
-    let whole = (abs / 100).to_string();
-    let mut grouped = String::with_capacity(whole.len() + whole.len() / 3);
-    for (i, ch) in whole.chars().enumerate() {
-        if i > 0 && (whole.len() - i) % 3 == 0 {
-            grouped.push(',');
-        }
-        grouped.push(ch);
+    let mut digits = [0u8; 20];
+    let whole = crate::repair::decimal(abs / 100, &mut digits);
+    // One allocation: every claim row writes one or two amounts.
+    let mut out = String::with_capacity(whole.len() + whole.len() / 3 + 5);
+    if cents < 0 {
+        out.push('-');
     }
-    format!("{sign}${grouped}.{:02}", abs % 100)
+    out.push('$');
+    for (i, &digit) in whole.iter().enumerate() {
+        if i > 0 && (whole.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(char::from(digit));
+    }
+    let fraction = abs % 100;
+    out.push('.');
+    out.push(char::from(b'0' + (fraction / 10) as u8));
+    out.push(char::from(b'0' + (fraction % 10) as u8));
+    out
 }
 
 /// The anchor of an appeal text: the same text, the same anchor.

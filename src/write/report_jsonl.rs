@@ -27,14 +27,14 @@
 
 use std::collections::HashSet;
 use std::io::{self, Write};
-use std::ops::Range;
 use std::sync::Arc;
 
 use chrono::{Datelike, NaiveDate};
 use serde_json::Value;
 
-use crate::diag::{Diagnostic, Severity};
+use crate::diag::{Diagnostic, Severity, Text};
 use crate::model::{Claim, SetContext};
+use crate::repair::push_u64;
 use crate::rules::index::line_date;
 use crate::rules::ClaimResult;
 use crate::rules::{Disposition, Finding, Rule};
@@ -86,21 +86,64 @@ impl Outcome {
 pub struct ReportFragment {
     /// Claim lines, each ending with a newline.
     lines: Vec<u8>,
-    /// The advice lines the claims refer to, each ending with a newline.
-    advice: Vec<u8>,
-    /// Advice lines written only when not written before: where in `lines` the claim line
-    /// that needs it starts, its id, and its bytes in `advice`.
-    refs: Vec<AdviceRef>,
+    /// The advice the claims refer to, each written (as an `advice` line) only when the
+    /// report has not written it before: most repeat, so they are formatted only when
+    /// written, by the report.
+    refs: FirstInline<AdviceRef>,
     /// The transaction set of each claim line, by where the line starts in `lines`.
-    sets: Vec<(usize, Arc<SetContext>)>,
+    sets: FirstInline<(usize, Arc<SetContext>)>,
 }
 
-/// An `advice` line that a claim of a fragment needs before it.
+/// An `advice` line that a claim of a fragment needs before it: where in `lines` that
+/// claim's line starts, the advice's id and its texts (borrowed from the rule's declaration,
+/// or a copy of a text formatted with the claim's values).
 #[derive(Debug, Clone)]
 struct AdviceRef {
     before: usize,
     id: u64,
-    line: Range<usize>,
+    rule: &'static str,
+    help: Text,
+    appeal: Option<&'static str>,
+}
+
+/// A list that holds its first item in place: most fragments hold one claim, so one set and
+/// at most one advice, and need no allocation for them.
+#[derive(Debug, Clone)]
+struct FirstInline<T> {
+    first: Option<T>,
+    rest: Vec<T>,
+}
+
+impl<T> Default for FirstInline<T> {
+    fn default() -> Self {
+        FirstInline {
+            first: None,
+            rest: Vec::new(),
+        }
+    }
+}
+
+impl<T> FirstInline<T> {
+    fn push(&mut self, item: T) {
+        if self.first.is_none() {
+            self.first = Some(item);
+        } else {
+            self.rest.push(item);
+        }
+    }
+
+    fn last(&self) -> Option<&T> {
+        self.rest.last().or(self.first.as_ref())
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &T> {
+        self.first.iter().chain(&self.rest)
+    }
+
+    fn clear(&mut self) {
+        self.first = None;
+        self.rest.clear();
+    }
 }
 
 /// Room for one claim line (most are under 400 bytes), so a line is written without
@@ -124,7 +167,6 @@ impl ReportFragment {
     /// Empties the fragment, keeping its buffers for the next batch.
     pub fn clear(&mut self) {
         self.lines.clear();
-        self.advice.clear();
         self.refs.clear();
         self.sets.clear();
     }
@@ -141,24 +183,17 @@ impl ReportFragment {
         {
             self.sets.push((start, Arc::clone(set)));
         }
-        for f in &result.findings {
-            self.note_advice(start, f);
-        }
-        claim_line(&mut self.lines, result, outcome, rules);
-    }
-
-    /// Formats the advice line of `f` unless this fragment already holds it.
-    fn note_advice(&mut self, before: usize, f: &Finding) {
-        let id = advice_id(f);
-        if self.refs.iter().any(|r| r.id == id) {
-            return;
-        }
-        let begin = self.advice.len();
-        advice_line(&mut self.advice, id, f);
-        self.refs.push(AdviceRef {
-            before,
-            id,
-            line: begin..self.advice.len(),
+        let refs = &mut self.refs;
+        claim_line(&mut self.lines, result, outcome, rules, &mut |id, f| {
+            if !refs.iter().any(|r| r.id == id) {
+                refs.push(AdviceRef {
+                    before: start,
+                    id,
+                    rule: f.rule,
+                    help: f.help.clone(),
+                    appeal: f.appeal,
+                });
+            }
         });
     }
 }
@@ -230,7 +265,9 @@ impl<W: Write> ReportWriter<W> {
                 }
             } else if let Some(r) = refs.next() {
                 if self.advice.insert(r.id) {
-                    self.out.write_all(&fragment.advice[r.line.clone()])?;
+                    self.buf.clear();
+                    advice_line(&mut self.buf, r);
+                    self.out.write_all(&self.buf)?;
                 }
             }
         }
@@ -356,13 +393,13 @@ fn push_advice_id(out: &mut Vec<u8>, id: u64) {
 }
 
 /// `{"type":"advice","id":..,"rule":..,"help":..,"appeal":..}` and a newline.
-fn advice_line(out: &mut Vec<u8>, id: u64, f: &Finding) {
+fn advice_line(out: &mut Vec<u8>, advice: &AdviceRef) {
     let mut o = Obj::new(out);
     o.str("type", "advice");
-    o.with("id", |out| push_advice_id(out, id));
-    o.str("rule", f.rule);
-    o.str("help", &f.help);
-    o.opt_str("appeal", f.appeal);
+    o.with("id", |out| push_advice_id(out, advice.id));
+    o.str("rule", advice.rule);
+    o.str("help", &advice.help);
+    o.opt_str("appeal", advice.appeal);
     o.end();
     out.push(b'\n');
 }
@@ -381,8 +418,15 @@ fn set_line(out: &mut Vec<u8>, set: &SetContext) {
     out.push(b'\n');
 }
 
-/// One claim's line and a newline.
-fn claim_line(out: &mut Vec<u8>, result: &ClaimResult, outcome: Outcome, rules: &[Box<dyn Rule>]) {
+/// One claim's line and a newline; `advice` is told each finding's advice id (computed once,
+/// for the line and for the fragment's advice).
+fn claim_line(
+    out: &mut Vec<u8>,
+    result: &ClaimResult,
+    outcome: Outcome,
+    rules: &[Box<dyn Rule>],
+    advice: &mut dyn FnMut(u64, &Finding),
+) {
     let claim = &result.claim;
     let mut o = Obj::new(out);
     o.str("type", "claim");
@@ -409,7 +453,9 @@ fn claim_line(out: &mut Vec<u8>, result: &ClaimResult, outcome: Outcome, rules: 
                 if i > 0 {
                     out.push(b',');
                 }
-                finding_json(out, claim, rules, f);
+                let id = advice_id(f);
+                advice(id, f);
+                finding_json(out, claim, rules, f, id);
             }
             out.push(b']');
         });
@@ -419,7 +465,13 @@ fn claim_line(out: &mut Vec<u8>, result: &ClaimResult, outcome: Outcome, rules: 
 }
 
 /// One finding as a JSON object (the only place the report reads a finding's fields).
-fn finding_json(out: &mut Vec<u8>, claim: &Claim, rules: &[Box<dyn Rule>], f: &Finding) {
+fn finding_json(
+    out: &mut Vec<u8>,
+    claim: &Claim,
+    rules: &[Box<dyn Rule>],
+    f: &Finding,
+    advice_id: u64,
+) {
     let mut o = Obj::new(out);
     o.str("rule", f.rule);
     o.str("action", f.action.as_str());
@@ -444,7 +496,7 @@ fn finding_json(out: &mut Vec<u8>, claim: &Claim, rules: &[Box<dyn Rule>], f: &F
     }
     o.str("message", &f.message);
     o.opt_str("note", f.note.as_deref());
-    o.with("advice", |out| push_advice_id(out, advice_id(f)));
+    o.with("advice", |out| push_advice_id(out, advice_id));
     if let Some(m) = f.money_at_stake {
         o.i64("money_at_stake_cents", m);
     }
@@ -563,54 +615,58 @@ impl<'a> Obj<'a> {
         Obj { out, empty: true }
     }
 
-    fn key(&mut self, key: &str) {
+    /// Writes `"key":`. Keys are this module's own literals, which need no escape: they are
+    /// copied without the escape test every value gets.
+    fn key(&mut self, key: &'static str) {
         if !self.empty {
             self.out.push(b',');
         }
         self.empty = false;
-        push_str(self.out, key);
-        self.out.push(b':');
+        debug_assert!(!key.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\'));
+        self.out.push(b'"');
+        self.out.extend_from_slice(key.as_bytes());
+        self.out.extend_from_slice(b"\":");
     }
 
     /// A string field.
-    pub(crate) fn str(&mut self, key: &str, value: &str) {
+    pub(crate) fn str(&mut self, key: &'static str, value: &str) {
         self.key(key);
         push_str(self.out, value);
     }
 
     /// A string field, left out when `None`.
-    pub(crate) fn opt_str(&mut self, key: &str, value: Option<&str>) {
+    pub(crate) fn opt_str(&mut self, key: &'static str, value: Option<&str>) {
         if let Some(value) = value {
             self.str(key, value);
         }
     }
 
     /// An unsigned number field.
-    pub(crate) fn u64(&mut self, key: &str, value: u64) {
+    pub(crate) fn u64(&mut self, key: &'static str, value: u64) {
         self.key(key);
         push_u64(self.out, value);
     }
 
     /// A signed number field.
-    pub(crate) fn i64(&mut self, key: &str, value: i64) {
+    pub(crate) fn i64(&mut self, key: &'static str, value: i64) {
         self.key(key);
         push_i64(self.out, value);
     }
 
     /// A `null` field.
-    pub(crate) fn null(&mut self, key: &str) {
+    pub(crate) fn null(&mut self, key: &'static str) {
         self.key(key);
         self.out.extend_from_slice(b"null");
     }
 
     /// A field whose value `write` writes.
-    pub(crate) fn with(&mut self, key: &str, write: impl FnOnce(&mut Vec<u8>)) {
+    pub(crate) fn with(&mut self, key: &'static str, write: impl FnOnce(&mut Vec<u8>)) {
         self.key(key);
         write(self.out);
     }
 
     /// A field holding a JSON tree made elsewhere (once-per-report values only).
-    pub(crate) fn value(&mut self, key: &str, value: &Value) {
+    pub(crate) fn value(&mut self, key: &'static str, value: &Value) {
         self.key(key);
         // Writing to a Vec cannot fail, and a Value always serializes.
         let _ = serde_json::to_writer(&mut *self.out, value);
@@ -660,21 +716,6 @@ pub(crate) fn push_str(out: &mut Vec<u8>, value: &str) {
     }
     out.extend_from_slice(&bytes[clean..]);
     out.push(b'"');
-}
-
-/// Writes `value` in decimal.
-pub(crate) fn push_u64(out: &mut Vec<u8>, mut value: u64) {
-    let mut digits = [0u8; 20];
-    let mut at = digits.len();
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (value % 10) as u8;
-        value /= 10;
-        if value == 0 {
-            break;
-        }
-    }
-    out.extend_from_slice(&digits[at..]);
 }
 
 /// Writes `value` in decimal, with a `-` when negative.
@@ -740,11 +781,6 @@ mod tests {
     #[test]
     fn numbers_and_dates_are_written_in_decimal() {
         let mut out = Vec::new();
-        for n in [0, 7, 10, 1_057_400_000, u64::MAX] {
-            out.clear();
-            push_u64(&mut out, n);
-            assert_eq!(out, n.to_string().as_bytes());
-        }
         for n in [i64::MIN, -1, 0, 42] {
             out.clear();
             push_i64(&mut out, n);
@@ -790,12 +826,12 @@ mod tests {
             f.lines
                 .extend_from_slice(format!("{{\"claim\":\"{pcn}\"}}\n").as_bytes());
             f.sets.push((0, Arc::clone(&set)));
-            f.advice
-                .extend_from_slice(b"{\"type\":\"advice\",\"id\":\"a\"}\n");
             f.refs.push(AdviceRef {
                 before: 0,
                 id: 7,
-                line: 0..f.advice.len(),
+                rule: "R",
+                help: Text::Borrowed("do it"),
+                appeal: None,
             });
             f
         };
