@@ -9,7 +9,7 @@ use crate::model::{line_date, Cents, Claim, Decimal, Money};
 use crate::reference::Reference;
 use crate::rules::ClaimResult;
 
-use super::key::{HashedPatient, Secret};
+use super::key::HashedPatient;
 
 /// One claim sent on, as the history keeps it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,8 +63,13 @@ pub struct LineRecord {
     pub fee: Option<Cents>,
 }
 
-/// The record of a claim that went on to the payer, its repairs applied.
-pub fn claim_record(result: &ClaimResult, secret: &Secret, reference: &Reference) -> ClaimRecord {
+/// The record of a claim that went on to the payer, its repairs applied, for `patient` (its
+/// keyed hash, made in the first pass).
+pub fn claim_record(
+    result: &ClaimResult,
+    patient: HashedPatient,
+    reference: &Reference,
+) -> ClaimRecord {
     let claim = &result.claim;
     let replaces = claim
         .references
@@ -82,7 +87,7 @@ pub fn claim_record(result: &ClaimResult, secret: &Secret, reference: &Reference
         claim_id: claim.pcn().to_string(),
         frequency: claim.frequency.raw.to_string(),
         replaces,
-        patient: secret.patient(&claim.subscriber, claim.patient_person()),
+        patient,
         payer: claim.subscriber.payer_id.to_string(),
         profile: result.profile.clone(),
         lines,

@@ -261,12 +261,6 @@ impl RunPatients {
         }
     }
 
-    /// Notes the patient of a claim read in the first pass.
-    pub fn note(&mut self, raw: &RawClaim) {
-        let noted = self.secret.noted(raw);
-        self.add(noted);
-    }
-
     /// Adds what [`Secret::noted`] found of a claim (made on any thread).
     pub fn add(&mut self, noted: NotedClaim) {
         let hashed = self.keys.entry(noted.key).or_insert(noted.hashed);
@@ -278,6 +272,16 @@ impl RunPatients {
     /// The secret the keys are made with.
     pub fn secret(&self) -> &Secret {
         &self.secret
+    }
+
+    /// The keyed hash of `claim`'s patient: the one the first pass made, else made now.
+    pub fn patient_of(&self, claim: &crate::model::Claim) -> HashedPatient {
+        match self.keys.get(&PatientKey::of(claim)) {
+            Some(hashed) => hashed.clone(),
+            None => self
+                .secret
+                .patient(&claim.subscriber, claim.patient_person()),
+        }
     }
 
     /// Number of patients noted.

@@ -39,7 +39,6 @@ use crate::ack::{Acknowledgments, InterchangeAck};
 use crate::diag::{Diagnostic, Kind, Location};
 use crate::history::{
     claim_record, ClaimRecord, History, HistoryError, InputRecord, RecordOutcome, RunPatients,
-    Secret,
 };
 use crate::model::Cents;
 use crate::pipeline::batch::{NoProgress, Progress};
@@ -674,14 +673,7 @@ impl Scrubber {
             ));
         }
         let mut pass = RulePass::new(&run, &header, &env, controls.ack277, &acks)?;
-        pass.history = self.history.as_ref().map(|h| {
-            let secret = h
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .secret()
-                .clone();
-            (secret, self.engine.reference())
-        });
+        pass.history = self.patients.as_ref().map(|p| (p, self.engine.reference()));
         if let (Some(h), Some(_)) = (&self.history, &read.known) {
             if h.lock()
                 .unwrap_or_else(PoisonError::into_inner)
@@ -1225,13 +1217,27 @@ struct Formatted {
     history: Option<ClaimRecord>,
 }
 
+/// What the history keeps of the claim of `result`, sent on, with its patient's hash from
+/// the first pass.
+fn record_of(
+    result: &ClaimResult,
+    (patients, reference): (&Mutex<RunPatients>, &Reference),
+) -> ClaimRecord {
+    let patient = patients
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .patient_of(&result.claim);
+    claim_record(result, patient, reference)
+}
+
 /// What the workers need to format a claim's outputs (shared by every worker).
 struct Formats<'r> {
     rejections: Arc<Rejections>,
     ack277: Ack277ClaimFormatter,
     rules: &'r [Box<dyn Rule>],
-    /// The history's secret and the fee schedule, when claims sent on are recorded.
-    history: Option<(Secret, &'r Reference)>,
+    /// The run's patients (their keyed hashes) and the fee schedule, when claims sent on are
+    /// recorded.
+    history: Option<(&'r Mutex<RunPatients>, &'r Reference)>,
 }
 
 impl Formats<'_> {
@@ -1246,10 +1252,8 @@ impl Formats<'_> {
             ack277: matches!(outcome, Outcome::Corrected | Outcome::Rejected277)
                 .then(|| self.ack277.format(result)),
             report,
-            history: match &self.history {
-                Some((secret, reference)) if outcome == Outcome::Corrected => {
-                    Some(claim_record(result, secret, reference))
-                }
+            history: match self.history {
+                Some(history) if outcome == Outcome::Corrected => Some(record_of(result, history)),
                 _ => None,
             },
         }
@@ -1288,8 +1292,9 @@ struct RulePass<'r> {
     failure: Option<ScrubError>,
     /// CLM segments that are not claims (see `Acknowledgments::unchecked`).
     unchecked: Vec<UncheckedClaims>,
-    /// The history's secret and the fee schedule, when claims sent on are recorded.
-    history: Option<(Secret, &'r Reference)>,
+    /// The run's patients (their keyed hashes) and the fee schedule, when claims sent on are
+    /// recorded.
+    history: Option<(&'r Mutex<RunPatients>, &'r Reference)>,
     /// What the history keeps of the claims sent on, in input order (without a stager).
     sent: Vec<ClaimRecord>,
     /// Stages the claims sent on in the history as the pass goes (SQLite).
@@ -1429,7 +1434,7 @@ impl<'r> RulePass<'r> {
             rejections: Arc::clone(&self.rejections),
             ack277: self.ack277.claim_formatter(),
             rules: self.rules,
-            history: self.history.clone(),
+            history: self.history,
         }
     }
 
@@ -1458,10 +1463,9 @@ impl<'r> RulePass<'r> {
             .unwrap_or_else(|| outcome_of(&self.rejections, result));
         self.account(result, outcome);
         if outcome == Outcome::Corrected {
-            let record = formatted.history.or_else(|| {
-                let (secret, reference) = self.history.as_ref()?;
-                Some(claim_record(result, secret, reference))
-            });
+            let record = formatted
+                .history
+                .or_else(|| Some(record_of(result, self.history?)));
             match (&mut self.stager, record) {
                 (Some(stager), Some(record)) => stager.push(record),
                 (None, record) => self.sent.extend(record),
