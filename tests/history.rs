@@ -591,8 +591,13 @@ fn a_claim_and_its_void_or_replacement_in_one_input() {
     assert!(replaced.iter().all(|r| !r.contains("97012")), "{export}");
 }
 
+/// A claims row of version 4: file, claim number, patient, payer, profile, claim id,
+/// frequency, packed lines.
+type KeptClaim = (i64, i64, String, String, String, String, String, String);
+
 /// A history written by the schema before 3 (lines with a patient index, in rowid order) is
-/// rebuilt on opening with every line kept: the three nights run on it as on a new one.
+/// rebuilt on opening with every line kept (through version 3, one row per line clustered by
+/// file, to version 4, one row per claim): the three nights run on it as on a new one.
 #[test]
 fn a_version_2_history_is_migrated_with_its_lines() {
     let dir = tempfile::tempdir().unwrap();
@@ -600,11 +605,11 @@ fn a_version_2_history_is_migrated_with_its_lines() {
     scrub(dir.path(), "night1", &night1(), Some(&store));
     let before = export_without_runs(&store);
     assert!(before.lines().count() > 1, "{before}");
+    // Version 2 as it was: one row per line, in rowid order, with a patient index. Made from
+    // the claims night 1 wrote, each line a row.
     let conn = rusqlite::Connection::open(&store.location).unwrap();
     conn.execute_batch(
-        "CREATE TABLE kept AS SELECT * FROM lines;
-         DROP TABLE lines;
-         CREATE TABLE lines (
+        "CREATE TABLE lines (
              file_id BIGINT NOT NULL REFERENCES files (id),
              claim_no BIGINT NOT NULL,
              line_no BIGINT NOT NULL,
@@ -621,9 +626,60 @@ fn a_version_2_history_is_migrated_with_its_lines() {
              frequency TEXT NOT NULL
          );
          CREATE INDEX lines_by_patient ON lines (patient);
-         CREATE INDEX lines_by_file ON lines (file_id);
-         INSERT INTO lines SELECT * FROM kept;
-         DROP TABLE kept;
+         CREATE INDEX lines_by_file ON lines (file_id);",
+    )
+    .unwrap();
+    let claims: Vec<KeptClaim> = conn
+        .prepare(
+            "SELECT file_id, claim_no, patient, payer, profile, claim_id, frequency, lines \
+             FROM claims",
+        )
+        .unwrap()
+        .query_map([], |r| {
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+                r.get(6)?,
+                r.get(7)?,
+            ))
+        })
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let mut written = 0;
+    for (file_id, claim_no, patient, payer, profile, claim_id, frequency, packed) in &claims {
+        for line in scrub837::history::unpack_lines(packed).unwrap() {
+            conn.execute(
+                "INSERT INTO lines VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, \
+                 ?13, ?14)",
+                rusqlite::params![
+                    file_id,
+                    claim_no,
+                    line.line_no as i64,
+                    patient,
+                    payer,
+                    profile,
+                    line.date.to_string(),
+                    line.code,
+                    line.modifiers.join(":"),
+                    line.units.to_string(),
+                    line.charge.0,
+                    line.fee.map(|f| f.0),
+                    claim_id,
+                    frequency,
+                ],
+            )
+            .unwrap();
+            written += 1;
+        }
+    }
+    assert_eq!(written, before.lines().count() - 1, "{before}");
+    conn.execute_batch(
+        "DROP TABLE claims;
          UPDATE scrub837_meta SET value = '2' WHERE name = 'schema_version';",
     )
     .unwrap();
@@ -637,24 +693,26 @@ fn a_version_2_history_is_migrated_with_its_lines() {
             |r| r.get(0),
         )
         .unwrap();
-    assert_eq!(version, "3");
+    assert_eq!(version, "4");
+    // Version 3 clustered the lines by file, claim and line; version 4 keeps one row per claim
+    // (its lines packed), clustered by file and claim, with no index by patient.
     let table: String = conn
         .query_row(
-            "SELECT sql FROM sqlite_master WHERE name = 'lines'",
+            "SELECT sql FROM sqlite_master WHERE name = 'claims'",
             [],
             |r| r.get(0),
         )
         .unwrap();
     assert!(table.contains("WITHOUT ROWID"), "{table}");
-    let indexes: i64 = conn
+    let leftovers: i64 = conn
         .query_row(
-            "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND tbl_name = 'lines' \
-             AND name LIKE 'lines_by_%'",
+            "SELECT COUNT(*) FROM sqlite_master WHERE tbl_name = 'lines' \
+             OR (type = 'index' AND tbl_name = 'claims' AND name NOT LIKE 'sqlite_autoindex%')",
             [],
             |r| r.get(0),
         )
         .unwrap();
-    assert_eq!(indexes, 0);
+    assert_eq!(leftovers, 0);
     drop(conn);
     // The migrated history still answers: night 2's duplicate of night 1 is found.
     let night2 = scrub(dir.path(), "night2", &night2(), Some(&store));
@@ -825,7 +883,7 @@ fn a_newer_schema_and_another_key_are_refused() {
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
-        stderr.contains("schema version 99, newer than this scrub837 knows (3)"),
+        stderr.contains("schema version 99, newer than this scrub837 knows (4)"),
         "{stderr}"
     );
 }

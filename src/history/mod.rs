@@ -39,12 +39,12 @@ use std::path::{Path, PathBuf};
 use chrono::{NaiveDate, NaiveDateTime};
 use rayon::prelude::*;
 
-use crate::model::{Cents, Decimal, RawClaim};
+use crate::model::RawClaim;
 use crate::rules::index::{Code, LineFact, Modifiers, Provenance};
 use crate::rules::{PatientIndex, PatientKey};
 
 pub use key::{HashedPatient, KeySource, Secret, KEY_ENV};
-pub use lines::{claim_record, ClaimRecord, LineRecord};
+pub use lines::{claim_record, pack_lines, unpack_lines, ClaimRecord, LineRecord};
 use store::{Backend, Bind, Db, Row, Value};
 
 /// The default window in which a sender's ISA13 may not come again (days).
@@ -53,8 +53,8 @@ pub const DEFAULT_WINDOW_DAYS: u32 = 365;
 /// Patients asked for in one query.
 const PATIENTS_PER_QUERY: usize = 2000;
 
-/// Lines written in one statement.
-const LINES_PER_INSERT: usize = 500;
+/// Claims written in one statement (PostgreSQL).
+const CLAIMS_PER_INSERT: usize = 500;
 
 /// The counter of acknowledgment interchange control numbers.
 const CONTROL_COUNTER: &str = "ack_interchange_control";
@@ -440,7 +440,7 @@ impl History {
                         let mut db = Db::open_sqlite(path)?;
                         let wanted = std::sync::Arc::clone(&wanted);
                         let picked = move |patient: &[u8]| wanted.contains(patient);
-                        db.query_picked(sql::LINES_OF_FILES, &[first.into(), last.into()], picked)?
+                        db.query_picked(sql::CLAIMS_OF_FILES, &[first.into(), last.into()], picked)?
                             .into_iter()
                             .map(SeedRow::read)
                             .collect()
@@ -460,7 +460,7 @@ impl History {
                     params.extend(chunk.iter().map(|h| Value::from(*h)));
                     for row in self
                         .db
-                        .query(&sql::lines_of_patients(chunk.len()), &params)?
+                        .query(&sql::claims_of_patients(chunk.len()), &params)?
                     {
                         rows.push(SeedRow::read(row)?);
                     }
@@ -471,8 +471,7 @@ impl History {
         // line read has its file here (one that `forget` removed meanwhile is left out, as the
         // lines' own removal would have left them).
         let files = files_and_runs(&mut self.db)?;
-        rows.sort_by_key(|r| (r.file_id, r.claim_no, r.line_no));
-        let mut current: Option<((i64, i64), u64)> = None;
+        rows.sort_by_key(|r| (r.file_id, r.claim_no));
         let mut added = 0;
         for row in &rows {
             let Some(&key) = by_hash.get(row.patient.as_str()) else {
@@ -491,16 +490,11 @@ impl History {
             let Some(file) = files.get(&row.file_id) else {
                 continue;
             };
-            let claim = match current {
-                Some((at, ordinal)) if at == (row.file_id, row.claim_no) => ordinal,
-                _ => {
-                    let ordinal = index.add_earlier_claim(row.provenance(file))?;
-                    current = Some(((row.file_id, row.claim_no), ordinal));
-                    ordinal
-                }
-            };
-            index.add_fact(key, &row.fact(claim))?;
-            added += 1;
+            let claim = index.add_earlier_claim(row.provenance(file))?;
+            for line in &row.lines {
+                index.add_fact(key, &row.fact(claim, line))?;
+                added += 1;
+            }
         }
         Ok(added)
     }
@@ -587,19 +581,15 @@ impl History {
     /// rule pass goes on, and [`record_when`](Self::record_when) copies them into the history
     /// in one statement.
     pub fn stage(&mut self, tag: usize, claims: &[ClaimRecord]) -> Result<(), HistoryError> {
-        let rows: Vec<(&ClaimRecord, &LineRecord)> = claims
+        let values: Vec<Bind> = claims
             .iter()
-            .filter(|c| c.frequency != "8")
-            .flat_map(|c| c.lines.iter().map(move |l| (c, l)))
-            .collect();
-        let values: Vec<Bind> = rows
-            .iter()
-            .flat_map(|(claim, line)| line_values(0, claim, line))
+            .filter(|c| c.sends_lines())
+            .flat_map(|c| claim_values(0, c))
             .collect();
         self.db.batch("BEGIN")?;
         let staged =
             self.db
-                .insert_rows(|_| sql::insert_staged(tag), sql::LINE_COLUMNS, &values, 1);
+                .insert_rows(|_| sql::insert_staged(tag), sql::CLAIM_COLUMNS, &values, 1);
         match staged {
             Ok(_) => self.db.batch("COMMIT"),
             Err(e) => {
@@ -662,7 +652,7 @@ impl History {
             let lines: usize = input
                 .claims
                 .iter()
-                .filter(|c| c.frequency != "8")
+                .filter(|c| c.sends_lines())
                 .map(|c| c.lines.len())
                 .sum();
             db.execute(
@@ -680,7 +670,7 @@ impl History {
             // A replacement or void first takes the lines it cancels out of those not yet
             // written (an original and its void in one input), then out of the database.
             let backend = db.backend();
-            let mut pending: Vec<(&ClaimRecord, &LineRecord)> = Vec::new();
+            let mut pending: Vec<&ClaimRecord> = Vec::new();
             for claim in &input.claims {
                 if let Some(target) = claim.cancels() {
                     match staged {
@@ -695,7 +685,7 @@ impl History {
                                 ],
                             )?;
                         }
-                        None => pending.retain(|(c, _)| {
+                        None => pending.retain(|c| {
                             !(c.payer == claim.payer
                                 && c.patient == claim.patient
                                 && c.claim_id == target)
@@ -703,7 +693,7 @@ impl History {
                     }
                     if backend == Backend::Postgres {
                         db.execute(
-                            sql::DELETE_CLAIM_LINES,
+                            sql::DELETE_CLAIMS_OF_PATIENT,
                             &[
                                 claim.payer.as_str().into(),
                                 target.into(),
@@ -712,8 +702,8 @@ impl History {
                         )?;
                     }
                 }
-                if staged.is_none() && claim.frequency != "8" {
-                    pending.extend(claim.lines.iter().map(|l| (claim, l)));
+                if staged.is_none() && claim.sends_lines() {
+                    pending.push(claim);
                 }
             }
             match backend {
@@ -721,18 +711,28 @@ impl History {
                 // removing them all at once is the same as one at a time.
                 Backend::Sqlite => delete_cancelled_claims(db, &input.claims)?,
                 // Sorted, so the patient index is filled page by page.
-                Backend::Postgres => pending.sort_by(|a, b| a.0.patient.cmp(&b.0.patient)),
+                Backend::Postgres => pending.sort_by(|a, b| a.patient.cmp(&b.patient)),
             }
             let lines = match staged {
-                Some(tag) => db.execute(&sql::record_staged(tag), &[file_id.into()])?,
+                Some(tag) => {
+                    let lines = db
+                        .query(&sql::staged_lines(tag), &[])?
+                        .first()
+                        .map(|r| r.int(0))
+                        .transpose()?
+                        .unwrap_or(0);
+                    db.execute(&sql::record_staged(tag), &[file_id.into()])?;
+                    u64::try_from(lines).unwrap_or(0)
+                }
                 None => {
-                    let values = bound_lines(file_id, &pending)?;
+                    let values = bound_claims(file_id, &pending)?;
                     db.insert_rows(
-                        sql::insert_lines,
-                        sql::LINE_COLUMNS,
+                        sql::insert_claims,
+                        sql::CLAIM_COLUMNS,
                         &values,
-                        LINES_PER_INSERT,
-                    )?
+                        CLAIMS_PER_INSERT,
+                    )?;
+                    pending.iter().map(|c| c.lines.len() as u64).sum()
                 }
             };
             for (qualifier, sender, control) in &input.interchanges {
@@ -789,7 +789,7 @@ impl History {
     pub fn forget_before(&mut self, before: NaiveDate) -> Result<Forgotten, HistoryError> {
         let day = before.to_string();
         let forgotten = self.db.write(|db| {
-            let lines = db.execute(sql::FORGET_LINES, &[day.as_str().into()])?;
+            let lines = forget_lines_before(db, &day)?;
             let interchanges = db.execute(sql::FORGET_INTERCHANGES, &[day.as_str().into()])?;
             let files = db.execute(sql::FORGET_FILES, &[day.as_str().into()])?;
             db.execute(sql::FORGET_RUNS, &[])?;
@@ -815,13 +815,27 @@ impl History {
             .map(|r| r.int(0))
             .collect::<Result<_, _>>()?;
         for file in files {
-            for row in self.db.query(sql::EXPORT_FILE_LINES, &[file.into()])? {
-                let fields: Vec<String> = (0..14)
-                    .map(|i| row.text(i).unwrap_or_default())
-                    .map(|f| csv_field(&f))
-                    .collect();
-                writeln!(out, "{}", fields.join(","))?;
-                written += 1;
+            for row in self.db.query(sql::EXPORT_FILE_CLAIMS, &[file.into()])? {
+                let text = |i: usize| row.text(i).unwrap_or_default();
+                let (patient, payer, profile) = (text(0), text(1), text(2));
+                let lines = unpack_lines(&text(3)).map_err(HistoryError::Schema)?;
+                let after: Vec<String> = (4..9).map(|i| csv_field(&text(i))).collect();
+                for line in lines {
+                    let modifiers = line.modifiers.join(":");
+                    let fields = [
+                        csv_field(&patient),
+                        csv_field(&payer),
+                        csv_field(&profile),
+                        line.date.to_string(),
+                        csv_field(&line.code),
+                        csv_field(&modifiers),
+                        line.units.to_string(),
+                        line.charge.0.to_string(),
+                        line.fee.map(|f| f.0.to_string()).unwrap_or_default(),
+                    ];
+                    writeln!(out, "{},{}", fields.join(","), after.join(","))?;
+                    written += 1;
+                }
             }
         }
         out.flush()?;
@@ -880,7 +894,7 @@ fn delete_cancelled_claims(db: &mut Db, claims: &[ClaimRecord]) -> Result<(), Hi
         .map(|(p, _, _)| p.as_bytes().into())
         .collect();
     let picked = move |p: &[u8]| patients.contains(p);
-    let rows = db.query_picked(sql::CLAIMS_OF_LINES, &[], picked)?;
+    let rows = db.query_picked(sql::CANCELLABLE_CLAIMS, &[], picked)?;
     let mut doomed = Vec::new();
     for row in rows {
         let (patient, payer, claim_id) = (row.text(0)?, row.text(1)?, row.text(2)?);
@@ -973,28 +987,25 @@ fn next_id(db: &mut Db, sql: &str) -> Result<i64, HistoryError> {
         .ok_or_else(|| HistoryError::Schema("no next id".into()))
 }
 
-/// The values of one line, in [`sql::insert_lines`]'s column order (the claim's text
-/// borrowed, not copied).
-fn line_values<'a>(
-    file_id: i64,
-    claim: &'a ClaimRecord,
-    line: &'a LineRecord,
-) -> [Bind<'a>; sql::LINE_COLUMNS] {
+/// The values of one claim, in [`sql::insert_claims`]'s column order (the claim's text
+/// borrowed, its lines packed).
+fn claim_values(file_id: i64, claim: &ClaimRecord) -> [Bind<'_>; sql::CLAIM_COLUMNS] {
+    let mut packed = String::with_capacity(claim.lines.len() * 40);
+    pack_lines(&claim.lines, &mut packed);
+    let first = claim.lines.iter().map(|l| l.date).min().unwrap_or_default();
+    let last = claim.lines.iter().map(|l| l.date).max().unwrap_or_default();
     [
         file_id.into(),
         (claim.ordinal as i64).into(),
-        (line.line_no as i64).into(),
         claim.patient.as_str().into(),
         claim.payer.as_str().into(),
         claim.profile.as_str().into(),
-        line.date.to_string().into(),
-        line.code.as_str().into(),
-        line.modifiers.join(":").into(),
-        line.units.to_string().into(),
-        line.charge.0.into(),
-        line.fee.map(|c| c.0).into(),
         claim.claim_id.as_str().into(),
         claim.frequency.as_str().into(),
+        first.to_string().into(),
+        last.to_string().into(),
+        (claim.lines.len() as i64).into(),
+        packed.into(),
     ]
 }
 
@@ -1005,36 +1016,72 @@ struct EarlierFile {
     run: String,
 }
 
-/// Every input file of the history, by id.
-/// The values of `pending`'s rows, in order, made on one thread per core (dates, units and
-/// modifiers as text). Plain threads, not the worker pool: a scrub records from a thread that
-/// a pool worker waits for, and a pool of one would never get to the work.
-fn bound_lines<'a>(
+/// The values of `pending`'s claims, in order, made on one thread per core (lines packed,
+/// dates as text). Plain threads, not the worker pool: a scrub records from a thread that a
+/// pool worker waits for, and a pool of one would never get to the work.
+fn bound_claims<'a>(
     file_id: i64,
-    pending: &[(&'a ClaimRecord, &'a LineRecord)],
+    pending: &[&'a ClaimRecord],
 ) -> Result<Vec<Bind<'a>>, HistoryError> {
     let parts = std::thread::available_parallelism().map_or(1, |n| n.get());
     let chunk = pending.len().div_ceil(parts).max(1);
     std::thread::scope(|scope| {
         let made: Vec<_> = pending
             .chunks(chunk)
-            .map(|rows| {
+            .map(|claims| {
                 scope.spawn(move || {
-                    rows.iter()
-                        .flat_map(|(claim, line)| line_values(file_id, claim, line))
+                    claims
+                        .iter()
+                        .flat_map(|claim| claim_values(file_id, claim))
                         .collect::<Vec<Bind<'a>>>()
                 })
             })
             .collect();
-        let mut values = Vec::with_capacity(pending.len() * sql::LINE_COLUMNS);
+        let mut values = Vec::with_capacity(pending.len() * sql::CLAIM_COLUMNS);
         for part in made {
             let part = part
                 .join()
-                .map_err(|_| HistoryError::Schema("a thread making line values failed".into()))?;
+                .map_err(|_| HistoryError::Schema("a thread making claim values failed".into()))?;
             values.extend(part);
         }
         Ok(values)
     })
+}
+
+/// Retention: removes the lines served before `day` (ISO), the claims left with none, and
+/// returns the number of lines removed.
+fn forget_lines_before(db: &mut Db, day: &str) -> Result<u64, HistoryError> {
+    let whole = db
+        .query(sql::FORGET_LINES_COUNT, &[day.into()])?
+        .first()
+        .map(|r| r.int(0))
+        .transpose()?
+        .unwrap_or(0);
+    db.execute(sql::FORGET_CLAIMS, &[day.into()])?;
+    let mut removed = u64::try_from(whole).unwrap_or(0);
+    let cut = day
+        .parse::<NaiveDate>()
+        .map_err(|_| HistoryError::Schema(format!("'{day}' is not a date")))?;
+    for row in db.query(sql::CLAIMS_ACROSS_DAY, &[day.into()])? {
+        let mut lines = unpack_lines(&row.text(2)?).map_err(HistoryError::Schema)?;
+        let before = lines.len();
+        lines.retain(|l| l.date >= cut);
+        removed += (before - lines.len()) as u64;
+        let first = lines.iter().map(|l| l.date).min().unwrap_or(cut);
+        let mut packed = String::new();
+        pack_lines(&lines, &mut packed);
+        db.execute(
+            sql::UPDATE_CLAIM_LINES,
+            &[
+                row.int(0)?.into(),
+                row.int(1)?.into(),
+                packed.into(),
+                (lines.len() as i64).into(),
+                first.to_string().into(),
+            ],
+        )?;
+    }
+    Ok(removed)
 }
 
 /// Hashes a patient key by its first eight bytes. The keys are hex digits of a keyed hash,
@@ -1108,46 +1155,26 @@ fn files_and_runs(db: &mut Db) -> Result<HashMap<i64, EarlierFile>, HistoryError
     Ok(files)
 }
 
-/// One line read back for seeding.
+/// One claim read back for seeding, its lines unpacked.
 struct SeedRow {
     patient: String,
-    date: NaiveDate,
-    code: String,
-    modifiers: Vec<String>,
-    units: Decimal,
-    charge: Cents,
     frequency: u8,
     claim_id: String,
     file_id: i64,
     claim_no: i64,
-    line_no: i64,
+    lines: Vec<LineRecord>,
 }
 
 impl SeedRow {
+    /// A row of [`sql::CLAIMS_OF_FILES`] or [`sql::claims_of_patients`].
     fn read(mut row: Row) -> Result<SeedRow, HistoryError> {
-        let date = |text: String| {
-            text.parse::<NaiveDate>()
-                .map_err(|_| HistoryError::Schema(format!("'{text}' is not a date")))
-        };
-        let units = row.take_text(4)?;
         Ok(SeedRow {
             patient: row.take_text(0)?,
-            date: date(row.take_text(1)?)?,
-            code: row.take_text(2)?,
-            modifiers: row
-                .text(3)?
-                .split(':')
-                .filter(|m| !m.is_empty())
-                .map(str::to_string)
-                .collect(),
-            units: Decimal::parse(units.as_bytes())
-                .ok_or_else(|| HistoryError::Schema(format!("'{units}' is not a number")))?,
-            charge: Cents(row.int(5)?),
-            frequency: row.take_text(6)?.bytes().next().unwrap_or(0),
-            claim_id: row.take_text(7)?,
-            file_id: row.int(8)?,
-            claim_no: row.int(9)?,
-            line_no: row.int(10)?,
+            frequency: row.take_text(1)?.bytes().next().unwrap_or(0),
+            claim_id: row.take_text(2)?,
+            file_id: row.int(3)?,
+            claim_no: row.int(4)?,
+            lines: unpack_lines(&row.text(5)?).map_err(HistoryError::Schema)?,
         })
     }
 
@@ -1160,16 +1187,16 @@ impl SeedRow {
         }
     }
 
-    fn fact(&self, claim: u64) -> LineFact {
+    fn fact(&self, claim: u64, line: &LineRecord) -> LineFact {
         LineFact {
             claim,
-            line: usize::try_from(self.line_no).unwrap_or(0),
-            date: self.date,
-            code: Code::new(&self.code),
-            modifiers: Modifiers::new(&self.modifiers),
+            line: line.line_no,
+            date: line.date,
+            code: Code::new(&line.code),
+            modifiers: Modifiers::new(&line.modifiers),
             frequency: self.frequency,
-            charge: self.charge,
-            units: self.units,
+            charge: line.charge,
+            units: line.units,
         }
     }
 }
@@ -1177,6 +1204,7 @@ impl SeedRow {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::{Cents, Decimal};
 
     fn line(code: &str, date: NaiveDate) -> LineRecord {
         LineRecord {

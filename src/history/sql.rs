@@ -5,7 +5,7 @@
 use super::store::Backend;
 
 /// The schema version this binary writes; [`migrations`] has one entry per version.
-pub const SCHEMA_VERSION: i64 = 3;
+pub const SCHEMA_VERSION: i64 = 4;
 
 /// The table that says which schema version a database has, and which key wrote it.
 pub const CREATE_META: &str =
@@ -22,12 +22,21 @@ pub const META_UPDATE: &str = "UPDATE scrub837_meta SET value = ?2 WHERE name = 
 
 /// The migrations of `backend`: migration `n` (1-based) takes a database from version `n - 1`
 /// to `n`.
-pub fn migrations(backend: Backend) -> [&'static str; 3] {
-    let third = match backend {
-        Backend::Sqlite => MIGRATION_3_SQLITE,
-        Backend::Postgres => MIGRATION_3_POSTGRES,
-    };
-    [MIGRATIONS_1_2[0], MIGRATIONS_1_2[1], third]
+pub fn migrations(backend: Backend) -> [&'static str; 4] {
+    match backend {
+        Backend::Sqlite => [
+            MIGRATIONS_1_2[0],
+            MIGRATIONS_1_2[1],
+            MIGRATION_3_SQLITE,
+            MIGRATION_4_SQLITE,
+        ],
+        Backend::Postgres => [
+            MIGRATIONS_1_2[0],
+            MIGRATIONS_1_2[1],
+            MIGRATION_3_POSTGRES,
+            MIGRATION_4_POSTGRES,
+        ],
+    }
 }
 
 /// Migrations 1 and 2, the same on both backends.
@@ -119,6 +128,71 @@ const MIGRATION_3_SQLITE: &str = "CREATE TABLE lines_v3 (
 const MIGRATION_3_POSTGRES: &str =
     "ALTER TABLE lines ADD PRIMARY KEY (file_id, claim_no, line_no);";
 
+/// 4: one row per claim sent on, its lines packed in one text column
+/// ([`super::lines::pack_lines`]), its first and last dates of service beside them for
+/// retention and statistics. Finding the run's patients reads every row and recording a night
+/// writes one per claim: a row per claim is 2.5 times fewer rows than a row per line, and the
+/// claim's own columns are no longer repeated on every line. The lines of version 3 are packed
+/// here with the same escapes.
+const MIGRATION_4_SQLITE: &str = concat!(
+    "CREATE TABLE claims ",
+    "(
+        file_id BIGINT NOT NULL REFERENCES files (id),
+        claim_no BIGINT NOT NULL,
+        patient TEXT NOT NULL,
+        payer TEXT NOT NULL,
+        profile TEXT NOT NULL,
+        claim_id TEXT NOT NULL,
+        frequency TEXT NOT NULL,
+        first_date TEXT NOT NULL,
+        last_date TEXT NOT NULL,
+        line_count BIGINT NOT NULL,
+        lines TEXT NOT NULL,
+        PRIMARY KEY (file_id, claim_no)
+    ) WITHOUT ROWID;
+    INSERT INTO claims SELECT file_id, claim_no, MIN(patient), MIN(payer), MIN(profile), \
+        MIN(claim_id), MIN(frequency), MIN(service_date), MAX(service_date), COUNT(*), \
+        group_concat(",
+    "CAST(line_no AS TEXT) || ',' || service_date || ',' || \
+        replace(replace(replace(replace(code, '%', '%25'), ',', '%2C'), ';', '%3B'), ':', '%3A') \
+        || ',' || replace(replace(replace(modifiers, '%', '%25'), ',', '%2C'), ';', '%3B') \
+        || ',' || units || ',' || CAST(charge_cents AS TEXT) || ',' || \
+        COALESCE(CAST(fee_cents AS TEXT), '')",
+    ", ';' ORDER BY line_no) FROM lines GROUP BY file_id, claim_no;
+    DROP TABLE lines;"
+);
+
+/// 4 on PostgreSQL: as on SQLite ([`MIGRATION_4_SQLITE`]), with the index by patient a shared
+/// server finds a run's patients by.
+const MIGRATION_4_POSTGRES: &str = concat!(
+    "CREATE TABLE claims ",
+    "(
+        file_id BIGINT NOT NULL REFERENCES files (id),
+        claim_no BIGINT NOT NULL,
+        patient TEXT NOT NULL,
+        payer TEXT NOT NULL,
+        profile TEXT NOT NULL,
+        claim_id TEXT NOT NULL,
+        frequency TEXT NOT NULL,
+        first_date TEXT NOT NULL,
+        last_date TEXT NOT NULL,
+        line_count BIGINT NOT NULL,
+        lines TEXT NOT NULL,
+        PRIMARY KEY (file_id, claim_no)
+    );
+    INSERT INTO claims SELECT file_id, claim_no, MIN(patient), MIN(payer), MIN(profile), \
+        MIN(claim_id), MIN(frequency), MIN(service_date), MAX(service_date), COUNT(*), \
+        string_agg(",
+    "CAST(line_no AS TEXT) || ',' || service_date || ',' || \
+        replace(replace(replace(replace(code, '%', '%25'), ',', '%2C'), ';', '%3B'), ':', '%3A') \
+        || ',' || replace(replace(replace(modifiers, '%', '%25'), ',', '%2C'), ';', '%3B') \
+        || ',' || units || ',' || CAST(charge_cents AS TEXT) || ',' || \
+        COALESCE(CAST(fee_cents AS TEXT), '')",
+    ", ';' ORDER BY line_no) FROM lines GROUP BY file_id, claim_no;
+    DROP TABLE lines;
+    CREATE INDEX claims_by_patient ON claims (patient);"
+);
+
 /// The input file with this content hash.
 pub const FILE_BY_HASH: &str = "SELECT f.id, f.name, f.recorded, r.run FROM files f \
      JOIN runs r ON r.id = f.run_id WHERE f.content_sha256 = ?1";
@@ -139,53 +213,54 @@ pub const NEXT_FILE_ID: &str = "SELECT COALESCE(MAX(id), 0) + 1 FROM files";
 pub const INSERT_FILE: &str = "INSERT INTO files (id, run_id, name, content_sha256, recorded, \
      claims, lines) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
 
-/// The columns of a line, in [`insert_lines`]'s order.
-pub const LINE_COLUMNS: usize = 14;
+/// The columns of a kept claim, in [`insert_claims`]'s order.
+pub const CLAIM_COLUMNS: usize = 11;
 
-/// Adds `rows` lines in one statement (`rows * LINE_COLUMNS` parameters).
-pub fn insert_lines(rows: usize) -> String {
-    let mut sql = String::from(
-        "INSERT INTO lines (file_id, claim_no, line_no, patient, payer, profile, service_date, \
-         code, modifiers, units, charge_cents, fee_cents, claim_id, frequency) VALUES ",
-    );
+/// The column names of a kept claim, in the order of its values.
+const CLAIM_COLUMN_NAMES: &str = "file_id, claim_no, patient, payer, profile, claim_id, \
+     frequency, first_date, last_date, line_count, lines";
+
+/// Adds `rows` claims in one statement (`rows * CLAIM_COLUMNS` parameters).
+pub fn insert_claims(rows: usize) -> String {
+    let mut sql = format!("INSERT INTO claims ({CLAIM_COLUMN_NAMES}) VALUES ");
     for r in 0..rows {
         if r > 0 {
             sql.push_str(", ");
         }
         sql.push('(');
-        for c in 0..LINE_COLUMNS {
+        for c in 0..CLAIM_COLUMNS {
             if c > 0 {
                 sql.push_str(", ");
             }
-            sql.push_str(&format!("?{}", r * LINE_COLUMNS + c + 1));
+            sql.push_str(&format!("?{}", r * CLAIM_COLUMNS + c + 1));
         }
         sql.push(')');
     }
     sql
 }
 
-/// A connection's own table (SQLite `temp`) where a scrub writes the lines it sends on while
+/// A connection's own table (SQLite `temp`) where a scrub writes the claims it sends on while
 /// its rule pass goes on, before it may take the history's one write lock; `tag` tells the
 /// run's inputs apart.
 pub fn create_staged(tag: usize) -> String {
     format!(
         "DROP TABLE IF EXISTS temp.staged_{tag};
-         CREATE TEMP TABLE staged_{tag} AS SELECT * FROM lines WHERE 0;"
+         CREATE TEMP TABLE staged_{tag} AS SELECT * FROM claims WHERE 0;"
     )
 }
 
-/// Adds one staged line, in [`insert_lines`]'s column order (its file id is set when the
-/// staged lines are recorded).
+/// Adds one staged claim, in [`insert_claims`]'s column order (its file id is set when the
+/// staged claims are recorded).
 pub fn insert_staged(tag: usize) -> String {
-    let marks: Vec<String> = (1..=LINE_COLUMNS).map(|c| format!("?{c}")).collect();
+    let marks: Vec<String> = (1..=CLAIM_COLUMNS).map(|c| format!("?{c}")).collect();
     format!(
         "INSERT INTO temp.staged_{tag} VALUES ({})",
         marks.join(", ")
     )
 }
 
-/// Removes the staged lines of a claim that a later claim of the same input (ordinal `?4`)
-/// replaces or voids.
+/// Removes the staged claim that a later claim of the same input (ordinal `?4`) replaces or
+/// voids.
 pub fn delete_staged_claim(tag: usize) -> String {
     format!(
         "DELETE FROM temp.staged_{tag} WHERE payer = ?1 AND claim_id = ?2 AND patient = ?3 \
@@ -193,14 +268,17 @@ pub fn delete_staged_claim(tag: usize) -> String {
     )
 }
 
-/// Records the staged lines under input file `?1`, in claim and line order.
+/// The number of lines staged.
+pub fn staged_lines(tag: usize) -> String {
+    format!("SELECT CAST(COALESCE(SUM(line_count), 0) AS BIGINT) FROM temp.staged_{tag}")
+}
+
+/// Records the staged claims under input file `?1`, in claim order.
 pub fn record_staged(tag: usize) -> String {
     format!(
-        "INSERT INTO lines (file_id, claim_no, line_no, patient, payer, profile, service_date, \
-         code, modifiers, units, charge_cents, fee_cents, claim_id, frequency) \
-         SELECT ?1, claim_no, line_no, patient, payer, profile, service_date, code, modifiers, \
-         units, charge_cents, fee_cents, claim_id, frequency FROM temp.staged_{tag} \
-         ORDER BY claim_no, line_no"
+        "INSERT INTO claims ({CLAIM_COLUMN_NAMES}) \
+         SELECT ?1, claim_no, patient, payer, profile, claim_id, frequency, first_date, \
+         last_date, line_count, lines FROM temp.staged_{tag} ORDER BY claim_no"
     )
 }
 
@@ -209,26 +287,26 @@ pub fn drop_staged(tag: usize) -> String {
     format!("DROP TABLE IF EXISTS temp.staged_{tag}")
 }
 
-/// Removes the lines of an earlier claim that a replacement or void names (found through the
-/// patient's index: PostgreSQL).
-pub const DELETE_CLAIM_LINES: &str =
-    "DELETE FROM lines WHERE payer = ?1 AND claim_id = ?2 AND patient = ?3";
+/// Removes an earlier claim that a replacement or void names (found through the patient's
+/// index: PostgreSQL).
+pub const DELETE_CLAIMS_OF_PATIENT: &str =
+    "DELETE FROM claims WHERE payer = ?1 AND claim_id = ?2 AND patient = ?3";
 
-/// Every earlier line's claim, for finding the claims replacements and voids cancel (SQLite,
-/// which has no patient index: one reading of the table per input that cancels any).
-pub const CLAIMS_OF_LINES: &str = "SELECT patient, payer, claim_id, file_id, claim_no \
-     FROM lines WHERE scrub837_pick(patient)";
+/// Every earlier claim of the patients `scrub837_pick` keeps, for finding the claims
+/// replacements and voids cancel (SQLite, which has no patient index: one reading of the
+/// table per input that cancels any).
+pub const CANCELLABLE_CLAIMS: &str = "SELECT patient, payer, claim_id, file_id, claim_no \
+     FROM claims WHERE scrub837_pick(patient)";
 
-/// Removes one recorded claim's lines (SQLite: its key's first two columns).
-pub const DELETE_CLAIM_BY_NUMBER: &str = "DELETE FROM lines WHERE file_id = ?1 AND claim_no = ?2";
+/// Removes one recorded claim (SQLite: by its key).
+pub const DELETE_CLAIM_BY_NUMBER: &str = "DELETE FROM claims WHERE file_id = ?1 AND claim_no = ?2";
 
-/// The lines of the input files `?1` to `?2` whose patient `scrub837_pick` keeps (see
+/// The claims of the input files `?1` to `?2` whose patient `scrub837_pick` keeps (see
 /// [`super::store::Db::query_picked`]), in recorded order, for seeding on SQLite (see
 /// [`MIGRATION_3_SQLITE`]).
-pub const LINES_OF_FILES: &str = "SELECT l.patient, l.service_date, l.code, l.modifiers, \
-     l.units, l.charge_cents, l.frequency, l.claim_id, l.file_id, l.claim_no, l.line_no \
-     FROM lines l WHERE l.file_id >= ?1 AND l.file_id <= ?2 AND scrub837_pick(l.patient) \
-     ORDER BY l.file_id, l.claim_no, l.line_no";
+pub const CLAIMS_OF_FILES: &str = "SELECT patient, frequency, claim_id, file_id, claim_no, \
+     lines FROM claims WHERE file_id >= ?1 AND file_id <= ?2 AND scrub837_pick(patient) \
+     ORDER BY file_id, claim_no";
 
 /// Every input file's id and number of lines, in id order (seeding splits the lines into
 /// stretches of whole files read in parallel).
@@ -245,13 +323,13 @@ pub const INTERCHANGE_SEEN: &str = "SELECT i.received, f.name, r.run FROM interc
      WHERE i.sender_qualifier = ?1 AND i.sender_id = ?2 AND i.control = ?3 \
      AND i.received >= ?4 AND i.file_id <> ?5 ORDER BY i.received LIMIT 1";
 
-/// The lines of `patients` patients (parameters 2 onwards) outside one input file (parameter
-/// 1); the input file and run of each are read once with [`FILES_AND_RUNS`].
-pub fn lines_of_patients(patients: usize) -> String {
+/// The claims of `patients` patients (parameters 2 onwards) outside one input file (parameter
+/// 1), in [`CLAIMS_OF_FILES`]'s columns; the input file and run of each are read once with
+/// [`FILES_AND_RUNS`].
+pub fn claims_of_patients(patients: usize) -> String {
     let mut sql = String::from(
-        "SELECT l.patient, l.service_date, l.code, l.modifiers, l.units, l.charge_cents, \
-         l.frequency, l.claim_id, l.file_id, l.claim_no, l.line_no \
-         FROM lines l WHERE l.file_id <> ?1 AND l.patient IN (",
+        "SELECT patient, frequency, claim_id, file_id, claim_no, lines \
+         FROM claims WHERE file_id <> ?1 AND patient IN (",
     );
     for p in 0..patients {
         if p > 0 {
@@ -280,10 +358,10 @@ pub const COUNTER_UPDATE: &str = "UPDATE counters SET value = ?2 WHERE name = ?1
 pub const STATS: &str = "SELECT \
      (SELECT COUNT(*) FROM runs), \
      (SELECT COUNT(*) FROM files), \
-     (SELECT COUNT(*) FROM (SELECT DISTINCT file_id, claim_no FROM lines) c), \
-     (SELECT COUNT(*) FROM lines), \
-     (SELECT MIN(service_date) FROM lines), \
-     (SELECT MAX(service_date) FROM lines), \
+     (SELECT COUNT(*) FROM claims), \
+     (SELECT CAST(COALESCE(SUM(line_count), 0) AS BIGINT) FROM claims), \
+     (SELECT MIN(first_date) FROM claims), \
+     (SELECT MAX(last_date) FROM claims), \
      (SELECT COUNT(*) FROM interchanges)";
 
 /// The database's size in bytes.
@@ -296,15 +374,27 @@ pub fn size(backend: Backend) -> &'static str {
     }
 }
 
-/// Retention: the lines served before a day.
-pub const FORGET_LINES: &str = "DELETE FROM lines WHERE service_date < ?1";
+/// Retention: the number of lines of the claims served wholly before a day.
+pub const FORGET_LINES_COUNT: &str =
+    "SELECT CAST(COALESCE(SUM(line_count), 0) AS BIGINT) FROM claims WHERE last_date < ?1";
+
+/// Retention: the claims served wholly before a day.
+pub const FORGET_CLAIMS: &str = "DELETE FROM claims WHERE last_date < ?1";
+
+/// Retention: the claims served partly before a day (their earlier lines go).
+pub const CLAIMS_ACROSS_DAY: &str = "SELECT file_id, claim_no, lines FROM claims \
+     WHERE first_date < ?1 AND last_date >= ?1";
+
+/// Retention: what is left of a claim served partly before the day.
+pub const UPDATE_CLAIM_LINES: &str = "UPDATE claims SET lines = ?3, line_count = ?4, \
+     first_date = ?5 WHERE file_id = ?1 AND claim_no = ?2";
 
 /// Retention: interchanges received before a day.
 pub const FORGET_INTERCHANGES: &str = "DELETE FROM interchanges WHERE received < ?1";
 
 /// Retention: input files recorded before a day that have nothing left.
 pub const FORGET_FILES: &str = "DELETE FROM files WHERE recorded < ?1 \
-     AND NOT EXISTS (SELECT 1 FROM lines l WHERE l.file_id = files.id) \
+     AND NOT EXISTS (SELECT 1 FROM claims c WHERE c.file_id = files.id) \
      AND NOT EXISTS (SELECT 1 FROM interchanges i WHERE i.file_id = files.id)";
 
 /// Retention: runs with no file left.
@@ -314,12 +404,12 @@ pub const FORGET_RUNS: &str =
 /// Every file id, in order (export reads one file's lines at a time).
 pub const FILE_IDS: &str = "SELECT id FROM files ORDER BY id";
 
-/// What `history export` writes of one file's lines, in recorded order.
-pub const EXPORT_FILE_LINES: &str = "SELECT l.patient, l.payer, l.profile, l.service_date, \
-     l.code, l.modifiers, l.units, l.charge_cents, l.fee_cents, l.claim_id, l.frequency, \
-     f.name, r.run, f.recorded \
-     FROM lines l JOIN files f ON f.id = l.file_id JOIN runs r ON r.id = f.run_id \
-     WHERE l.file_id = ?1 ORDER BY l.claim_no, l.line_no";
+/// What `history export` reads of one file's claims, in recorded order (each line is a CSV
+/// row: [`EXPORT_HEADER`]).
+pub const EXPORT_FILE_CLAIMS: &str = "SELECT c.patient, c.payer, c.profile, c.lines, \
+     c.claim_id, c.frequency, f.name, r.run, f.recorded \
+     FROM claims c JOIN files f ON f.id = c.file_id JOIN runs r ON r.id = f.run_id \
+     WHERE c.file_id = ?1 ORDER BY c.claim_no";
 
 /// The CSV header of `history export`, in [`EXPORT_FILE_LINES`]'s column order.
 pub const EXPORT_HEADER: &str = "patient_key,payer,profile,service_date,procedure,modifiers,\
