@@ -680,6 +680,7 @@ fn a_version_2_history_is_migrated_with_its_lines() {
     assert_eq!(written, before.lines().count() - 1, "{before}");
     conn.execute_batch(
         "DROP TABLE claims;
+         DROP TABLE file_patients;
          UPDATE scrub837_meta SET value = '2' WHERE name = 'schema_version';",
     )
     .unwrap();

@@ -424,30 +424,34 @@ impl History {
             .collect();
         let mut rows = Vec::new();
         match self.db.backend() {
-            // No patient index (migration 3): one reading of the table, picking the run's
-            // patients as the rows go by, in stretches of whole files read in parallel, each
-            // on a connection of its own. A file's lines are written in one transaction, so
-            // each stretch sees every line of a file or none. Files recorded before are left
-            // out below (any number of them).
+            // No patient index (migration 3): the run's patients are picked out of each input
+            // file's list of patients (migration 4), and only their claims are read, by key,
+            // in order, on one connection per core. Files recorded before are left out below
+            // (any number of them).
             Backend::Sqlite => {
-                let stretches = file_stretches(&mut self.db, rayon::current_num_threads())?;
+                let wanted: HashSet<Prefix, KeyPrefix> =
+                    by_hash.keys().filter_map(|h| prefix_of(h)).collect();
+                let files = claims_of_patients(&mut self.db, &wanted)?;
                 let path = Path::new(&self.options.location);
-                let wanted: std::sync::Arc<HashSet<Box<[u8]>, KeyPrefix>> =
-                    std::sync::Arc::new(by_hash.keys().map(|h| h.as_bytes().into()).collect());
-                let read: Vec<Result<Vec<SeedRow>, HistoryError>> = stretches
-                    .par_iter()
-                    .map(|&(first, last)| {
+                let share = files.len().div_ceil(rayon::current_num_threads()).max(1);
+                let read: Vec<Result<Vec<SeedRow>, HistoryError>> = files
+                    .par_chunks(share)
+                    .map(|files| {
                         let mut db = Db::open_sqlite(path)?;
-                        let wanted = std::sync::Arc::clone(&wanted);
-                        let picked = move |patient: &[u8]| wanted.contains(patient);
-                        db.query_picked(sql::CLAIMS_OF_FILES, &[first.into(), last.into()], picked)?
-                            .into_iter()
-                            .map(SeedRow::read)
-                            .collect()
+                        let mut rows = Vec::new();
+                        for (file, claims) in files {
+                            let numbers = (*file).into();
+                            let found =
+                                db.query(sql::CLAIMS_BY_NUMBERS, &[numbers, json_list(claims)])?;
+                            for row in found {
+                                rows.push(SeedRow::read(row)?);
+                            }
+                        }
+                        Ok(rows)
                     })
                     .collect();
-                for stretch in read {
-                    rows.extend(stretch?);
+                for part in read {
+                    rows.extend(part?);
                 }
             }
             // Sorted, so each query reads one stretch of the patient index.
@@ -735,6 +739,7 @@ impl History {
                     pending.iter().map(|c| c.lines.len() as u64).sum()
                 }
             };
+            db.execute(sql::RECORD_FILE_PATIENTS, &[file_id.into()])?;
             for (qualifier, sender, control) in &input.interchanges {
                 db.execute(
                     sql::INSERT_INTERCHANGE,
@@ -792,6 +797,7 @@ impl History {
             let lines = forget_lines_before(db, &day)?;
             let interchanges = db.execute(sql::FORGET_INTERCHANGES, &[day.as_str().into()])?;
             let files = db.execute(sql::FORGET_FILES, &[day.as_str().into()])?;
+            db.execute(sql::FORGET_FILE_PATIENTS, &[])?;
             db.execute(sql::FORGET_RUNS, &[])?;
             Ok(Forgotten {
                 lines,
@@ -880,7 +886,7 @@ fn csv_field(text: &str) -> String {
 }
 
 /// Removes from a SQLite history the earlier claims that `claims` replace or void (same payer,
-/// patient and claim id): one reading of the table, and only for an input that cancels any.
+/// patient and claim id), found through the input files' lists of patients.
 fn delete_cancelled_claims(db: &mut Db, claims: &[ClaimRecord]) -> Result<(), HistoryError> {
     let cancelled: HashSet<(&str, &str, &str)> = claims
         .iter()
@@ -889,17 +895,21 @@ fn delete_cancelled_claims(db: &mut Db, claims: &[ClaimRecord]) -> Result<(), Hi
     if cancelled.is_empty() {
         return Ok(());
     }
-    let patients: HashSet<Box<[u8]>> = cancelled
+    let patients: HashSet<Prefix, KeyPrefix> = cancelled
         .iter()
-        .map(|(p, _, _)| p.as_bytes().into())
+        .filter_map(|(p, _, _)| prefix_of(p))
         .collect();
-    let picked = move |p: &[u8]| patients.contains(p);
-    let rows = db.query_picked(sql::CANCELLABLE_CLAIMS, &[], picked)?;
     let mut doomed = Vec::new();
-    for row in rows {
-        let (patient, payer, claim_id) = (row.text(0)?, row.text(1)?, row.text(2)?);
-        if cancelled.contains(&(patient.as_str(), payer.as_str(), claim_id.as_str())) {
-            doomed.push((row.int(3)?, row.int(4)?));
+    for (file, claims) in claims_of_patients(db, &patients)? {
+        let found = db.query(
+            sql::CLAIM_NAMES_BY_NUMBERS,
+            &[file.into(), json_list(&claims)],
+        )?;
+        for row in found {
+            let (patient, payer, claim_id) = (row.text(0)?, row.text(1)?, row.text(2)?);
+            if cancelled.contains(&(patient.as_str(), payer.as_str(), claim_id.as_str())) {
+                doomed.push((file, row.int(3)?));
+            }
         }
     }
     doomed.sort_unstable();
@@ -1085,8 +1095,8 @@ fn forget_lines_before(db: &mut Db, day: &str) -> Result<u64, HistoryError> {
 }
 
 /// Hashes a patient key by its first eight bytes. The keys are hex digits of a keyed hash,
-/// already spread evenly, and the seeding scan looks up every line of the history: SipHash
-/// over the whole key was a sizeable part of that scan.
+/// already spread evenly, and seeding looks up every claim of the input files' lists of
+/// patients: SipHash over the whole key would be most of that work.
 #[derive(Debug, Default, Clone, Copy)]
 struct KeyPrefix(u64);
 
@@ -1111,30 +1121,63 @@ impl std::hash::BuildHasher for KeyPrefix {
     }
 }
 
-/// The input files split into at most `parts` stretches of consecutive ids (first, last)
-/// holding about as many lines each.
-fn file_stretches(db: &mut Db, parts: usize) -> Result<Vec<(i64, i64)>, HistoryError> {
-    let files: Vec<(i64, i64)> = db
-        .query(sql::FILE_LINES, &[])?
-        .iter()
-        .map(|r| Ok((r.int(0)?, r.int(1)?)))
-        .collect::<Result<_, HistoryError>>()?;
-    let total: i64 = files.iter().map(|(_, lines)| lines.max(&0)).sum();
-    let share = total / i64::try_from(parts.max(1)).unwrap_or(1) + 1;
-    let mut stretches = Vec::new();
-    let mut current: Option<(i64, i64, i64)> = None;
-    for (id, lines) in files {
-        let (first, _, held) = current.unwrap_or((id, id, 0));
-        let held = held + lines.max(0);
-        if held >= share {
-            stretches.push((first, id));
-            current = None;
-        } else {
-            current = Some((first, id, held));
+/// The first 16 hexadecimal digits of a patient key: what an input file's list of patients
+/// keeps of each ([`sql::RECORD_FILE_PATIENTS`]).
+type Prefix = [u8; 16];
+
+/// The [`Prefix`] of a patient key (`None` for a key too short to be one).
+fn prefix_of(patient: &str) -> Option<Prefix> {
+    patient.as_bytes().get(..16)?.try_into().ok()
+}
+
+/// The numbers of the recorded claims whose patient key starts with one of `prefixes`, by
+/// input file (in file and claim order, files with none left out), from the input files'
+/// lists of patients, each read on its own thread. A claim of another patient with the same
+/// prefix (one chance in 2^64) is told apart by the caller, which compares whole keys.
+fn claims_of_patients(
+    db: &mut Db,
+    prefixes: &HashSet<Prefix, KeyPrefix>,
+) -> Result<Vec<(i64, Vec<i64>)>, HistoryError> {
+    let files = db.query(sql::FILE_PATIENTS, &[])?;
+    let found: Vec<Result<(i64, Vec<i64>), HistoryError>> = files
+        .par_iter()
+        .map(|row| {
+            let file = row.int(0)?;
+            let keys = row.text(1)?;
+            let mut claims = Vec::new();
+            for entry in keys.split(',').filter(|e| !e.is_empty()) {
+                let bad =
+                    || HistoryError::Schema(format!("file {file}: '{entry}' is not a kept claim"));
+                let (prefix, claim) = entry.split_at_checked(16).ok_or_else(bad)?;
+                if prefixes.contains(prefix.as_bytes()) {
+                    claims.push(claim.parse::<i64>().map_err(|_| bad())?);
+                }
+            }
+            Ok((file, claims))
+        })
+        .collect();
+    let mut by_file = Vec::new();
+    for part in found {
+        let (file, claims) = part?;
+        if !claims.is_empty() {
+            by_file.push((file, claims));
         }
     }
-    stretches.extend(current.map(|(first, last, _)| (first, last)));
-    Ok(stretches)
+    Ok(by_file)
+}
+
+/// Claim numbers as a JSON array (for `json_each` in [`sql::CLAIMS_BY_NUMBERS`]).
+fn json_list(numbers: &[i64]) -> Value {
+    let mut list = String::with_capacity(numbers.len() * 7 + 2);
+    list.push('[');
+    for (i, n) in numbers.iter().enumerate() {
+        if i > 0 {
+            list.push(',');
+        }
+        list.push_str(&n.to_string());
+    }
+    list.push(']');
+    Value::from(list)
 }
 
 fn files_and_runs(db: &mut Db) -> Result<HashMap<i64, EarlierFile>, HistoryError> {

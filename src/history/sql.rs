@@ -130,10 +130,16 @@ const MIGRATION_3_POSTGRES: &str =
 
 /// 4: one row per claim sent on, its lines packed in one text column
 /// ([`super::lines::pack_lines`]), its first and last dates of service beside them for
-/// retention and statistics. Finding the run's patients reads every row and recording a night
-/// writes one per claim: a row per claim is 2.5 times fewer rows than a row per line, and the
-/// claim's own columns are no longer repeated on every line. The lines of version 3 are packed
-/// here with the same escapes.
+/// retention and statistics: recording a night writes one row per claim, 2.5 times fewer
+/// than one per line, and the claim's own columns are no longer repeated on every line. The
+/// lines of version 3 are packed here with the same escapes.
+///
+/// And per input file, the patients of its claims (`file_patients`: for each claim in order,
+/// the first 16 hexadecimal digits of its patient key followed by its number, joined by
+/// commas). Seeding on SQLite, which keeps no index by patient (see [`MIGRATION_3_SQLITE`]),
+/// reads these few rows instead of every claim, picks the run's patients from them and reads
+/// only their claims, by key. Written once with the file's claims, never updated: a claim
+/// removed later (a void, retention) is simply not found.
 const MIGRATION_4_SQLITE: &str = concat!(
     "CREATE TABLE claims ",
     "(
@@ -159,7 +165,10 @@ const MIGRATION_4_SQLITE: &str = concat!(
         || ',' || units || ',' || CAST(charge_cents AS TEXT) || ',' || \
         COALESCE(CAST(fee_cents AS TEXT), '')",
     ", ';' ORDER BY line_no) FROM lines GROUP BY file_id, claim_no;
-    DROP TABLE lines;"
+    DROP TABLE lines;
+    CREATE TABLE file_patients (file_id BIGINT PRIMARY KEY, keys TEXT NOT NULL);
+    INSERT INTO file_patients SELECT file_id, string_agg(substr(patient, 1, 16) || \
+        CAST(claim_no AS TEXT), ',' ORDER BY claim_no) FROM claims GROUP BY file_id;"
 );
 
 /// 4 on PostgreSQL: as on SQLite ([`MIGRATION_4_SQLITE`]), with the index by patient a shared
@@ -190,7 +199,10 @@ const MIGRATION_4_POSTGRES: &str = concat!(
         COALESCE(CAST(fee_cents AS TEXT), '')",
     ", ';' ORDER BY line_no) FROM lines GROUP BY file_id, claim_no;
     DROP TABLE lines;
-    CREATE INDEX claims_by_patient ON claims (patient);"
+    CREATE INDEX claims_by_patient ON claims (patient);
+    CREATE TABLE file_patients (file_id BIGINT PRIMARY KEY, keys TEXT NOT NULL);
+    INSERT INTO file_patients SELECT file_id, string_agg(substr(patient, 1, 16) || \
+        CAST(claim_no AS TEXT), ',' ORDER BY claim_no) FROM claims GROUP BY file_id;"
 );
 
 /// The input file with this content hash.
@@ -292,25 +304,27 @@ pub fn drop_staged(tag: usize) -> String {
 pub const DELETE_CLAIMS_OF_PATIENT: &str =
     "DELETE FROM claims WHERE payer = ?1 AND claim_id = ?2 AND patient = ?3";
 
-/// Every earlier claim of the patients `scrub837_pick` keeps, for finding the claims
-/// replacements and voids cancel (SQLite, which has no patient index: one reading of the
-/// table per input that cancels any).
-pub const CANCELLABLE_CLAIMS: &str = "SELECT patient, payer, claim_id, file_id, claim_no \
-     FROM claims WHERE scrub837_pick(patient)";
+/// The patients of an input file's claims, written after them ([`MIGRATION_4_SQLITE`]).
+pub const RECORD_FILE_PATIENTS: &str = "INSERT INTO file_patients (file_id, keys) \
+     SELECT CAST(?1 AS BIGINT), COALESCE(string_agg(substr(patient, 1, 16) || CAST(claim_no AS TEXT), ',' \
+     ORDER BY claim_no), '') FROM claims WHERE file_id = ?1";
+
+/// Every input file's patients, in file order.
+pub const FILE_PATIENTS: &str = "SELECT file_id, keys FROM file_patients ORDER BY file_id";
+
+/// The recorded claims of input file `?1` numbered in `?2` (a JSON array), in
+/// [`claims_of_patients`]'s columns: SQLite seeks each by key within the one statement.
+pub const CLAIMS_BY_NUMBERS: &str = "SELECT patient, frequency, claim_id, file_id, claim_no, \
+     lines FROM claims WHERE file_id = ?1 AND claim_no IN (SELECT value FROM json_each(?2)) \
+     ORDER BY claim_no";
+
+/// What a replacement or void is matched on, of the recorded claims of input file `?1`
+/// numbered in `?2` (a JSON array), with their numbers.
+pub const CLAIM_NAMES_BY_NUMBERS: &str = "SELECT patient, payer, claim_id, claim_no FROM claims \
+     WHERE file_id = ?1 AND claim_no IN (SELECT value FROM json_each(?2))";
 
 /// Removes one recorded claim (SQLite: by its key).
 pub const DELETE_CLAIM_BY_NUMBER: &str = "DELETE FROM claims WHERE file_id = ?1 AND claim_no = ?2";
-
-/// The claims of the input files `?1` to `?2` whose patient `scrub837_pick` keeps (see
-/// [`super::store::Db::query_picked`]), in recorded order, for seeding on SQLite (see
-/// [`MIGRATION_3_SQLITE`]).
-pub const CLAIMS_OF_FILES: &str = "SELECT patient, frequency, claim_id, file_id, claim_no, \
-     lines FROM claims WHERE file_id >= ?1 AND file_id <= ?2 AND scrub837_pick(patient) \
-     ORDER BY file_id, claim_no";
-
-/// Every input file's id and number of lines, in id order (seeding splits the lines into
-/// stretches of whole files read in parallel).
-pub const FILE_LINES: &str = "SELECT id, lines FROM files ORDER BY id";
 
 /// Adds an input interchange.
 pub const INSERT_INTERCHANGE: &str = "INSERT INTO interchanges (file_id, sender_qualifier, \
@@ -324,8 +338,8 @@ pub const INTERCHANGE_SEEN: &str = "SELECT i.received, f.name, r.run FROM interc
      AND i.received >= ?4 AND i.file_id <> ?5 ORDER BY i.received LIMIT 1";
 
 /// The claims of `patients` patients (parameters 2 onwards) outside one input file (parameter
-/// 1), in [`CLAIMS_OF_FILES`]'s columns; the input file and run of each are read once with
-/// [`FILES_AND_RUNS`].
+/// 1), on PostgreSQL (through its patient index); the input file and run of each are read
+/// once with [`FILES_AND_RUNS`].
 pub fn claims_of_patients(patients: usize) -> String {
     let mut sql = String::from(
         "SELECT patient, frequency, claim_id, file_id, claim_no, lines \
@@ -396,6 +410,10 @@ pub const FORGET_INTERCHANGES: &str = "DELETE FROM interchanges WHERE received <
 pub const FORGET_FILES: &str = "DELETE FROM files WHERE recorded < ?1 \
      AND NOT EXISTS (SELECT 1 FROM claims c WHERE c.file_id = files.id) \
      AND NOT EXISTS (SELECT 1 FROM interchanges i WHERE i.file_id = files.id)";
+
+/// Retention: the patients of input files no longer kept.
+pub const FORGET_FILE_PATIENTS: &str = "DELETE FROM file_patients WHERE NOT EXISTS \
+     (SELECT 1 FROM files f WHERE f.id = file_patients.file_id)";
 
 /// Retention: runs with no file left.
 pub const FORGET_RUNS: &str =

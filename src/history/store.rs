@@ -394,40 +394,6 @@ impl Db {
         }
     }
 
-    /// Runs one SQLite query whose SQL calls `scrub837_pick(x)`, a function answering with
-    /// `pick` (a text's bytes): SQLite calls it in the WHERE clause, before it decodes the
-    /// other columns, so a query over a whole table costs little more than stepping through
-    /// it. On PostgreSQL (no such function) an error.
-    pub fn query_picked(
-        &mut self,
-        sql: &str,
-        params: &[Value],
-        pick: impl Fn(&[u8]) -> bool + Send + 'static,
-    ) -> Result<Vec<Row>, HistoryError> {
-        let Db::Sqlite(c) = self else {
-            return Err(HistoryError::Schema(
-                "a picked query is a SQLite query".into(),
-            ));
-        };
-        use rusqlite::functions::FunctionFlags;
-        c.create_scalar_function(
-            "scrub837_pick",
-            1,
-            FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
-            move |ctx| {
-                Ok(match ctx.get_raw(0) {
-                    rusqlite::types::ValueRef::Text(t) | rusqlite::types::ValueRef::Blob(t) => {
-                        pick(t)
-                    }
-                    _ => false,
-                })
-            },
-        )?;
-        let mut stmt = c.prepare(sql)?;
-        let rows = stmt.query(rusqlite::params_from_iter(params.iter()))?;
-        sqlite_rows(rows)
-    }
-
     /// Runs `work` as the one writer: SQLite `BEGIN IMMEDIATE` (other writers wait up to the
     /// busy timeout), PostgreSQL a transaction holding an advisory lock that every writer
     /// takes. Commits when `work` succeeds, rolls back otherwise (a killed process's
