@@ -13,6 +13,7 @@
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
+use chrono::Datelike;
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 
@@ -26,9 +27,13 @@ pub const KEY_ENV: &str = "SCRUB837_HISTORY_KEY";
 /// What the meta table keeps to recognise the key (an HMAC of a fixed text).
 const CHECK_TEXT: &[u8] = b"scrub837 history key check";
 
-/// The secret: 32 bytes.
+/// The secret: 32 bytes, and the HMAC keyed with them (keying it costs two SHA-256 blocks of
+/// the few a patient's key takes: done once, cloned for each patient).
 #[derive(Clone)]
-pub struct Secret([u8; 32]);
+pub struct Secret {
+    bytes: [u8; 32],
+    keyed: Hmac<Sha256>,
+}
 
 impl std::fmt::Debug for Secret {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -110,7 +115,7 @@ impl Secret {
         }
         let mut bytes = [0u8; 32];
         random_bytes(&mut bytes)?;
-        let secret = Secret(bytes);
+        let secret = Secret::new(bytes);
         let mut options = std::fs::OpenOptions::new();
         options.write(true).create_new(true);
         #[cfg(unix)]
@@ -136,16 +141,23 @@ impl Secret {
         for (i, b) in bytes.iter_mut().enumerate() {
             *b = u8::from_str_radix(text.get(2 * i..2 * i + 2)?, 16).ok()?;
         }
-        Some(Secret(bytes))
+        Some(Secret::new(bytes))
     }
 
     fn to_hex(&self) -> String {
-        hex(&self.0)
+        hex(&self.bytes)
+    }
+
+    /// The secret of these bytes.
+    fn new(bytes: [u8; 32]) -> Secret {
+        // HMAC takes a key of any length: this cannot fail.
+        let keyed =
+            <Hmac<Sha256> as KeyInit>::new_from_slice(&bytes).expect("HMAC takes any key length");
+        Secret { bytes, keyed }
     }
 
     fn mac(&self) -> Hmac<Sha256> {
-        // HMAC takes a key of any length: this cannot fail.
-        <Hmac<Sha256> as KeyInit>::new_from_slice(&self.0).expect("HMAC takes any key length")
+        self.keyed.clone()
     }
 
     /// What the database keeps to tell this key from another (not the key, not reversible).
@@ -179,23 +191,56 @@ impl Secret {
         birth_date: Option<chrono::NaiveDate>,
     ) -> HashedPatient {
         let mut mac = self.mac();
-        let birth = birth_date
-            .map(|d| d.format("%Y%m%d").to_string())
-            .unwrap_or_default();
-        let fields: [&str; 5] = [
-            payer_id,
-            member_id,
-            &last_name.to_ascii_uppercase(),
-            &first_name.to_ascii_uppercase(),
-            &birth,
+        // Names are compared in capitals; the birth date as YYYYMMDD (none: empty). Written
+        // into the HMAC a piece at a time, with no text made for them.
+        let mut digits = [0u8; 8];
+        let far;
+        let birth: &[u8] = match birth_date {
+            None => b"",
+            Some(d) if (0..=9999).contains(&d.year()) => {
+                put_digits(&mut digits[..4], d.year().unsigned_abs());
+                put_digits(&mut digits[4..6], d.month());
+                put_digits(&mut digits[6..], d.day());
+                &digits
+            }
+            // chrono's own form for a year of more than four digits (never in an 837).
+            Some(d) => {
+                far = d.format("%Y%m%d").to_string();
+                far.as_bytes()
+            }
+        };
+        let fields: [(&[u8], bool); 5] = [
+            (payer_id.as_bytes(), false),
+            (member_id.as_bytes(), false),
+            (last_name.as_bytes(), true),
+            (first_name.as_bytes(), true),
+            (birth, false),
         ];
-        for field in fields {
+        for (field, capitals) in fields {
             mac.update(&(field.len() as u64).to_be_bytes());
-            mac.update(field.as_bytes());
+            if capitals {
+                let mut upper = [0u8; 64];
+                for piece in field.chunks(upper.len()) {
+                    let upper = &mut upper[..piece.len()];
+                    upper.copy_from_slice(piece);
+                    upper.make_ascii_uppercase();
+                    mac.update(upper);
+                }
+            } else {
+                mac.update(field);
+            }
         }
         // The first 128 bits (HMAC truncation, RFC 2104 section 5): no two patients of any
         // practice collide, and the patient index of a large history is half the size.
         hex(&mac.finalize().into_bytes()[..PATIENT_BYTES])
+    }
+}
+
+/// Writes `value`'s last `out.len()` decimal digits into `out`, zero-padded.
+fn put_digits(out: &mut [u8], mut value: u32) {
+    for digit in out.iter_mut().rev() {
+        *digit = b'0' + (value % 10) as u8;
+        value /= 10;
     }
 }
 
@@ -256,7 +301,7 @@ mod tests {
         let path = dir.path().join("sub/history.key");
         let made = Secret::from_file(&path).expect("created");
         let again = Secret::from_file(&path).expect("read");
-        assert_eq!(made.0, again.0);
+        assert_eq!(made.bytes, again.bytes);
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
@@ -268,10 +313,27 @@ mod tests {
         }
     }
 
+    /// The keys are the truncated HMAC-SHA256 of the length-prefixed fields, names in capitals:
+    /// the expected values were computed apart (Python's `hmac`), so a change in how the
+    /// fields are written (which would orphan every history) is caught.
+    #[test]
+    fn patient_keys_are_the_documented_hmac() {
+        let secret = Secret::new([7; 32]);
+        let birth = chrono::NaiveDate::from_ymd_opt(1950, 1, 2);
+        assert_eq!(
+            secret.patient_fields("PAYER", "M1", "Doe", "Jane", birth),
+            "79a73a4fa874325d6bbe0ee730d7109e"
+        );
+        assert_eq!(
+            secret.patient_fields("PAYER", "M1", "O'Neil-Smith Jr", "Anne Marie", None),
+            "d8d893681aeaf805c73e8b9f1ca7ca7e"
+        );
+    }
+
     #[test]
     fn patient_keys_depend_on_the_secret_and_every_field() {
-        let a = Secret([1; 32]);
-        let b = Secret([2; 32]);
+        let a = Secret::new([1; 32]);
+        let b = Secret::new([2; 32]);
         let mut subscriber = Subscriber {
             payer_id: "PAYER".into(),
             ..Subscriber::default()

@@ -218,7 +218,9 @@ pub fn pack_lines(lines: &[LineRecord], out: &mut String) {
             out.push(LINE);
         }
         // Writing to a String cannot fail.
-        let _ = write!(out, "{}{FIELD}{}{FIELD}", line.line_no, line.date);
+        let _ = write!(out, "{}{FIELD}", line.line_no);
+        push_date(out, line.date);
+        out.push(FIELD);
         escape_into(&line.code, out);
         out.push(FIELD);
         for (m, modifier) in line.modifiers.iter().enumerate() {
@@ -232,6 +234,27 @@ pub fn pack_lines(lines: &[LineRecord], out: &mut String) {
             let _ = write!(out, "{}", fee.0);
         }
     }
+}
+
+/// Appends `date` as ISO 8601 (`YYYY-MM-DD`, as its `Display` writes it), without the
+/// formatting machinery: a night's records write hundreds of thousands of dates.
+pub fn push_date(out: &mut String, date: NaiveDate) {
+    if !(0..=9999).contains(&date.year()) {
+        use std::fmt::Write as _;
+        let _ = write!(out, "{date}");
+        return;
+    }
+    let mut text = *b"0000-00-00";
+    let mut put = |at: std::ops::Range<usize>, mut value: u32| {
+        for digit in text[at].iter_mut().rev() {
+            *digit = b'0' + (value % 10) as u8;
+            value /= 10;
+        }
+    };
+    put(0..4, date.year().unsigned_abs());
+    put(5..7, date.month());
+    put(8..10, date.day());
+    out.extend(text.iter().map(|&b| char::from(b)));
 }
 
 /// Reads back what [`pack_lines`] wrote; an error names what is not as written.
@@ -332,6 +355,23 @@ mod tests {
         );
         assert_eq!(unpack_lines(&packed), Ok(lines));
         assert_eq!(unpack_lines(""), Ok(Vec::new()));
+    }
+
+    #[test]
+    fn dates_are_written_as_their_display_writes_them() {
+        for (y, m, d) in [
+            (2026, 3, 2),
+            (1, 1, 1),
+            (999, 12, 31),
+            (9999, 12, 31),
+            (10000, 1, 1),
+            (-5, 6, 7),
+        ] {
+            let date = NaiveDate::from_ymd_opt(y, m, d).unwrap_or_default();
+            let mut text = String::new();
+            push_date(&mut text, date);
+            assert_eq!(text, date.to_string());
+        }
     }
 
     #[test]

@@ -417,11 +417,23 @@ impl History {
         except: &[i64],
         index: &mut PatientIndex,
     ) -> Result<u64, HistoryError> {
-        let by_hash: HashMap<&str, PatientKey, KeyPrefix> = patients
-            .keys
-            .iter()
-            .map(|(k, h)| (h.as_str(), *k))
-            .collect();
+        // Both made at once: tens of thousands of patients each.
+        let (by_hash, wanted) = rayon::join(
+            || -> HashMap<&str, PatientKey, KeyPrefix> {
+                patients
+                    .keys
+                    .iter()
+                    .map(|(k, h)| (h.as_str(), *k))
+                    .collect()
+            },
+            || -> HashSet<Prefix, KeyPrefix> {
+                patients
+                    .keys
+                    .values()
+                    .filter_map(|h| prefix_of(h))
+                    .collect()
+            },
+        );
         let mut rows = Vec::new();
         match self.db.backend() {
             // No patient index (migration 3): the run's patients are picked out of each input
@@ -429,8 +441,6 @@ impl History {
             // in order, on one connection per core. Files recorded before are left out below
             // (any number of them).
             Backend::Sqlite => {
-                let wanted: HashSet<Prefix, KeyPrefix> =
-                    by_hash.keys().filter_map(|h| prefix_of(h)).collect();
                 let files = claims_of_patients(&mut self.db, &wanted)?;
                 let path = Path::new(&self.options.location);
                 let share = files.len().div_ceil(rayon::current_num_threads()).max(1);
@@ -866,6 +876,24 @@ pub fn content_sha256(mut source: impl std::io::Read) -> std::io::Result<String>
     Ok(key::hex(&hasher.finalize()))
 }
 
+/// [`content_sha256`] of a whole file, read at positions: its offset is left where it is, so
+/// another reader may use the file meanwhile.
+#[cfg(unix)]
+pub fn content_sha256_of_file(file: &std::fs::File) -> std::io::Result<String> {
+    struct At<'f> {
+        file: &'f std::fs::File,
+        at: u64,
+    }
+    impl std::io::Read for At<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let n = std::os::unix::fs::FileExt::read_at(self.file, buf, self.at)?;
+            self.at += n as u64;
+            Ok(n)
+        }
+    }
+    content_sha256(At { file, at: 0 })
+}
+
 /// The current time in UTC, to the second (names a run).
 pub fn now_utc() -> NaiveDateTime {
     let seconds = std::time::SystemTime::now()
@@ -997,6 +1025,13 @@ fn next_id(db: &mut Db, sql: &str) -> Result<i64, HistoryError> {
         .ok_or_else(|| HistoryError::Schema("no next id".into()))
 }
 
+/// `date` as ISO 8601 text.
+fn iso_date(date: NaiveDate) -> String {
+    let mut text = String::with_capacity(10);
+    lines::push_date(&mut text, date);
+    text
+}
+
 /// The values of one claim, in [`sql::insert_claims`]'s column order (the claim's text
 /// borrowed, its lines packed).
 fn claim_values(file_id: i64, claim: &ClaimRecord) -> [Bind<'_>; sql::CLAIM_COLUMNS] {
@@ -1012,8 +1047,8 @@ fn claim_values(file_id: i64, claim: &ClaimRecord) -> [Bind<'_>; sql::CLAIM_COLU
         claim.profile.as_str().into(),
         claim.claim_id.as_str().into(),
         claim.frequency.as_str().into(),
-        first.to_string().into(),
-        last.to_string().into(),
+        iso_date(first).into(),
+        iso_date(last).into(),
         (claim.lines.len() as i64).into(),
         packed.into(),
     ]
@@ -1348,5 +1383,47 @@ mod tests {
         assert_eq!(history.stats().expect("stats").lines, 0);
         assert_eq!(history.take_controls(2, 5).expect("takes"), 5);
         assert_eq!(history.take_controls(1, 5).expect("takes"), 7);
+    }
+
+    /// Retention removes the lines served before the day: a claim served wholly before it goes,
+    /// a claim served across it keeps its later lines (and its first date moves), and the
+    /// patients' lists still find what is left.
+    #[test]
+    fn forget_keeps_the_later_lines_of_a_claim_across_the_day() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut history = open(dir.path());
+        let patient = history
+            .secret()
+            .patient_fields("PAYER", "M1", "DOE", "JAN", None);
+        let day = |d| NaiveDate::from_ymd_opt(2026, 3, d).expect("date");
+        let mut across = claim("C1", "1", None, &patient);
+        across.lines = vec![line("97012", day(2)), line("97140", day(9))];
+        across.lines[1].line_no = 1;
+        let mut before = claim("C2", "1", None, &patient);
+        before.ordinal = 2;
+        before.lines = vec![line("97012", day(3))];
+        history
+            .record(&input("a", vec![across, before]))
+            .expect("records");
+        assert_eq!(history.stats().expect("stats").lines, 3);
+
+        let forgotten = history.forget_before(day(5)).expect("forgets");
+        assert_eq!(forgotten.lines, 2);
+        let stats = history.stats().expect("stats");
+        assert_eq!((stats.claims, stats.lines), (1, 1));
+        assert_eq!(stats.first_date.as_deref(), Some("2026-03-09"));
+        let mut csv = Vec::new();
+        history.export(&mut csv).expect("exports");
+        let csv = String::from_utf8(csv).expect("text");
+        assert_eq!(csv.lines().count(), 2, "{csv}");
+        assert!(
+            csv.contains(",2026-03-09,97140,GP,1,4500,1436,C1,1,a.837,"),
+            "{csv}"
+        );
+
+        let mut patients = RunPatients::new(history.secret().clone());
+        patients.keys.insert(PatientKey(7), patient.clone());
+        let mut index = PatientIndex::new();
+        assert_eq!(history.seed(&patients, &[], &mut index).expect("seeds"), 1);
     }
 }

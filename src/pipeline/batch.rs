@@ -986,34 +986,49 @@ fn read_for_check(
         file: name.clone(),
         source,
     })?;
-    if let Some((h, _, recorded)) = history {
-        let known = crate::pipeline::input_in_history(h, &mut input).map_err(|e| match e {
-            crate::pipeline::InputHistoryError::Input(source) => CheckError::Input {
-                file: name.clone(),
-                source,
-            },
-            crate::pipeline::InputHistoryError::History(source) => CheckError::History {
-                location: h.lock().unwrap_or_else(PoisonError::into_inner).shown(),
-                source,
-            },
+    let patients = history.map(|(_, p, _)| p);
+    let first_pass = |input: &mut Input| {
+        let pass = input.pass().map_err(|source| CheckError::Input {
+            file: name.clone(),
+            source,
         })?;
-        if let Some(file) = known.recorded {
-            recorded
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .push(file.id);
+        crate::pipeline::first_pass_noting(pass, FirstPassFor::Check, index, position, patients)
+            .map_err(|e| match e {
+                FirstPassError::Read(source) => CheckError::Read {
+                    file: name.clone(),
+                    source,
+                },
+                FirstPassError::Index(source) => CheckError::Index {
+                    file: name.clone(),
+                    source,
+                },
+            })
+    };
+    match history {
+        Some((h, _, recorded)) => {
+            let (known, read) = crate::pipeline::first_pass_hashing(h, &mut input, first_pass);
+            let known = known.map_err(|e| match e {
+                crate::pipeline::InputHistoryError::Input(source) => CheckError::Input {
+                    file: name.clone(),
+                    source,
+                },
+                crate::pipeline::InputHistoryError::History(source) => CheckError::History {
+                    location: h.lock().unwrap_or_else(PoisonError::into_inner).shown(),
+                    source,
+                },
+            })?;
+            read?;
+            if let Some(file) = known.recorded {
+                recorded
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .push(file.id);
+            }
+        }
+        None => {
+            first_pass(&mut input)?;
         }
     }
-    let patients = history.map(|(_, p, _)| p);
-    let pass = input.pass().map_err(|source| CheckError::Input {
-        file: name.clone(),
-        source,
-    })?;
-    crate::pipeline::first_pass_noting(pass, FirstPassFor::Check, index, position, patients)
-        .map_err(|e| match e {
-            FirstPassError::Read(source) => CheckError::Read { file: name, source },
-            FirstPassError::Index(source) => CheckError::Index { file: name, source },
-        })?;
     Ok(input.park(close))
 }
 

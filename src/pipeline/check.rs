@@ -819,6 +819,12 @@ impl Input {
         Ok(&self.file)
     }
 
+    /// Another handle on the input's file, for reading it at positions on another thread
+    /// (hashing it for the history during the first pass).
+    pub fn share(&self) -> Result<File, io::Error> {
+        self.file.try_clone()
+    }
+
     /// Checks, after the last pass, that the file did not change while it was read.
     pub fn finish(&self) -> Result<(), InputError> {
         self.verify()

@@ -171,20 +171,53 @@ pub enum InputHistoryError {
     History(HistoryError),
 }
 
-/// Hashes an input (its bytes from the start) and looks the hash up in the history.
-pub fn input_in_history(
+/// Runs `first_pass` on `input` while the input is hashed on a thread of its own, then looks
+/// the hash up in the history: hashing reads the whole input once more, at the same time as
+/// the first pass instead of before it.
+pub fn first_pass_hashing<T>(
     history: &Mutex<History>,
     input: &mut Input,
-) -> Result<InputInHistory, InputHistoryError> {
-    let file = input.pass().map_err(InputHistoryError::Input)?;
-    let sha256 = crate::history::content_sha256(file)
-        .map_err(|e| InputHistoryError::Input(InputError::Io(e)))?;
-    let recorded = history
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .recorded_file(&sha256)
-        .map_err(InputHistoryError::History)?;
-    Ok(InputInHistory { sha256, recorded })
+    first_pass: impl FnOnce(&mut Input) -> T,
+) -> (Result<InputInHistory, InputHistoryError>, T) {
+    let hashed = |sha256: std::io::Result<String>| {
+        let sha256 = sha256.map_err(|e| InputHistoryError::Input(InputError::Io(e)))?;
+        let recorded = history
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .recorded_file(&sha256)
+            .map_err(InputHistoryError::History)?;
+        Ok(InputInHistory { sha256, recorded })
+    };
+    // Elsewhere than Unix there is no reading at positions: hashed first, then read.
+    #[cfg(not(unix))]
+    {
+        let sha256 = input
+            .pass()
+            .map_err(|e| std::io::Error::other(e.to_string()))
+            .and_then(|file| crate::history::content_sha256(file));
+        let done = first_pass(input);
+        (hashed(sha256), done)
+    }
+    #[cfg(unix)]
+    {
+        let copy = match input.share() {
+            Ok(copy) => copy,
+            Err(e) => {
+                return (
+                    Err(InputHistoryError::Input(InputError::Io(e))),
+                    first_pass(input),
+                )
+            }
+        };
+        std::thread::scope(|scope| {
+            let hashing = scope.spawn(move || crate::history::content_sha256_of_file(&copy));
+            let done = first_pass(input);
+            let sha256 = hashing
+                .join()
+                .unwrap_or_else(|_| Err(std::io::Error::other("the hashing thread failed")));
+            (hashed(sha256), done)
+        })
+    }
 }
 
 /// Adds to the run's `index` (before its `finish`) the lines the history keeps of the run's

@@ -541,34 +541,40 @@ impl Scrubber {
             file: shown.clone(),
             source,
         })?;
-        let known = match &self.history {
-            Some(history) => Some(
-                crate::pipeline::input_in_history(history, &mut source).map_err(|e| match e {
+        let patients = self.patients.as_ref();
+        let first_pass = |source: &mut Input| {
+            let pass = source.pass().map_err(|source| ScrubError::Input {
+                file: shown.clone(),
+                source,
+            })?;
+            first_pass_noting(pass, FirstPassFor::Scrub, index, position, patients).map_err(|e| {
+                match e {
+                    FirstPassError::Read(source) => ScrubError::Read {
+                        file: shown.clone(),
+                        source,
+                    },
+                    FirstPassError::Index(source) => ScrubError::Index {
+                        file: shown.clone(),
+                        source,
+                    },
+                }
+            })
+        };
+        let (known, read) = match &self.history {
+            Some(history) => {
+                let (known, read) =
+                    crate::pipeline::first_pass_hashing(history, &mut source, first_pass);
+                let known = known.map_err(|e| match e {
                     InputHistoryError::Input(source) => ScrubError::Input {
                         file: shown.clone(),
                         source,
                     },
                     InputHistoryError::History(source) => self.history_error(&shown, source),
-                })?,
-            ),
-            None => None,
+                })?;
+                (Some(known), read?)
+            }
+            None => (None, first_pass(&mut source)?),
         };
-        let pass = source.pass().map_err(|source| ScrubError::Input {
-            file: shown.clone(),
-            source,
-        })?;
-        let patients = self.patients.as_ref();
-        let read = first_pass_noting(pass, FirstPassFor::Scrub, index, position, patients)
-            .map_err(|e| match e {
-                FirstPassError::Read(source) => ScrubError::Read {
-                    file: shown.clone(),
-                    source,
-                },
-                FirstPassError::Index(source) => ScrubError::Index {
-                    file: shown.clone(),
-                    source,
-                },
-            })?;
         let mut acks = read.acks.unwrap_or_default();
         if let (Some(history), Some(k)) = (&self.history, &known) {
             let mut history = history.lock().unwrap_or_else(PoisonError::into_inner);
