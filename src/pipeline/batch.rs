@@ -32,7 +32,7 @@ use crate::model::Cents;
 use crate::pipeline::check::SecondPass;
 use crate::pipeline::check::{CheckError, CheckOptions, Checked, Engine, Input, ParkedInput};
 use crate::pipeline::scrub::{Controls, FileReport, ReadInput, ScrubError, ScrubOptions, Scrubber};
-use crate::pipeline::{FirstPassError, FirstPassFor};
+use crate::pipeline::FirstPassFor;
 use crate::read::Summary;
 use crate::rules::{BatchInputs, Disposition, PatientIndex};
 use crate::write::atomic::OutputFile;
@@ -993,16 +993,7 @@ fn read_for_check(
             source,
         })?;
         crate::pipeline::first_pass_noting(pass, FirstPassFor::Check, index, position, patients)
-            .map_err(|e| match e {
-                FirstPassError::Read(source) => CheckError::Read {
-                    file: name.clone(),
-                    source,
-                },
-                FirstPassError::Index(source) => CheckError::Index {
-                    file: name.clone(),
-                    source,
-                },
-            })
+            .map_err(|e| CheckError::of_first_pass(&name, e))
     };
     match history {
         Some((h, _, recorded)) => {

@@ -107,6 +107,22 @@ pub enum CheckError {
     },
 }
 
+impl CheckError {
+    /// The error of `file`'s first pass.
+    pub fn of_first_pass(file: &str, e: FirstPassError) -> CheckError {
+        match e {
+            FirstPassError::Read(source) => CheckError::Read {
+                file: file.to_string(),
+                source,
+            },
+            FirstPassError::Index(source) => CheckError::Index {
+                file: file.to_string(),
+                source,
+            },
+        }
+    }
+}
+
 /// The rules, profiles, configuration and reference data, ready to check claims.
 pub struct Engine {
     registry: Registry,
@@ -333,16 +349,7 @@ impl Engine {
             source,
         };
         let mut index = first_pass(input.pass().map_err(input_error)?, FirstPassFor::Check)
-            .map_err(|e| match e {
-                FirstPassError::Read(source) => CheckError::Read {
-                    file: name.clone(),
-                    source,
-                },
-                FirstPassError::Index(source) => CheckError::Index {
-                    file: name.clone(),
-                    source,
-                },
-            })?
+            .map_err(|e| CheckError::of_first_pass(&name, e))?
             .index;
         let summary = self
             .check_source(
