@@ -6,6 +6,9 @@
 //! [`FormatScanner`], and the FORMAT-REPAIRS rule turns what it finds into findings whose
 //! repairs [`crate::repair::Plan`] applies.
 
+use std::cell::RefCell;
+use std::sync::{Arc, Weak};
+
 use crate::model::Money;
 use crate::model::{Claim, Origin, SegmentTable, StoredSegment};
 use crate::rules::general::{clean_procedure, MONEY_ELEMENTS};
@@ -19,17 +22,53 @@ pub struct Scanner;
 impl FormatScanner for Scanner {
     fn scan(&self, claim: &Claim, out: &mut Vec<FormatFix>) {
         let source = &claim.source;
-        let tables: [Option<&SegmentTable>; 4] = [
-            Some(&source.billing),
-            Some(&source.subscriber),
-            source.patient.as_deref(),
-            Some(&source.segments),
-        ];
-        for table in tables.into_iter().flatten() {
-            for (seg, stored) in table.iter() {
-                segment_edits(&seg, stored, table.delimiters().component, out);
+        LEVEL_FIXES.with(|levels| {
+            let mut levels = levels.borrow_mut();
+            let [billing, subscriber, patient] = &mut *levels;
+            billing.fixes_of(&source.billing, out);
+            subscriber.fixes_of(&source.subscriber, out);
+            if let Some(level) = &source.patient {
+                patient.fixes_of(level, out);
             }
+        });
+        table_edits(&source.segments, out);
+    }
+}
+
+/// The fixes of every segment of `table`, in order.
+fn table_edits(table: &SegmentTable, out: &mut Vec<FormatFix>) {
+    for (seg, stored) in table.iter() {
+        segment_edits(&seg, stored, table.delimiters().component, out);
+    }
+}
+
+thread_local! {
+    /// The fixes of the last billing, subscriber and patient level this thread scanned. A
+    /// level's segments are shared by all its claims and its fixes do not depend on the
+    /// claim, so they are found once per level (per thread) rather than once per claim:
+    /// claims of a level come one after another, so the last level is almost always theirs.
+    static LEVEL_FIXES: RefCell<[LevelFixes; 3]> = RefCell::new(Default::default());
+}
+
+/// The fixes of one shared level, and which level they are of.
+#[derive(Default)]
+struct LevelFixes {
+    /// The level's table. Weak, so the cache keeps no segments alive; it still keeps the
+    /// allocation, so no other table can take its address while it is here and pointer
+    /// equality means the same level.
+    level: Weak<SegmentTable>,
+    fixes: Vec<FormatFix>,
+}
+
+impl LevelFixes {
+    /// Appends the fixes of `level`, finding them first when it is not the cached level.
+    fn fixes_of(&mut self, level: &Arc<SegmentTable>, out: &mut Vec<FormatFix>) {
+        if !std::ptr::eq(self.level.as_ptr(), Arc::as_ptr(level)) {
+            self.fixes.clear();
+            table_edits(level, &mut self.fixes);
+            self.level = Arc::downgrade(level);
         }
+        out.extend_from_slice(&self.fixes);
     }
 }
 
@@ -265,6 +304,54 @@ fn loop_id(stored: &StoredSegment) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every fix of every table of the claim, found afresh (no level cache).
+    fn uncached(claim: &Claim) -> Vec<FormatFix> {
+        let source = &claim.source;
+        let mut out = Vec::new();
+        table_edits(&source.billing, &mut out);
+        table_edits(&source.subscriber, &mut out);
+        if let Some(patient) = &source.patient {
+            table_edits(patient, &mut out);
+        }
+        table_edits(&source.segments, &mut out);
+        out
+    }
+
+    fn claims_of(bytes: &[u8]) -> Vec<Claim> {
+        let mut reader = crate::read::ClaimReader::new(bytes);
+        let mut claims = Vec::new();
+        while let Ok(Some(event)) = reader.next_event() {
+            if let crate::read::Event::Claim(raw) = event {
+                claims.push(Claim::decode(*raw));
+            }
+        }
+        claims
+    }
+
+    /// Fixes of shared levels found once per level are those found per claim, for claims
+    /// of one level in a row and for claims whose levels alternate (the cache is replaced).
+    #[test]
+    fn level_fixes_found_once_are_those_found_per_claim() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/rules/general");
+        let read = |name: &str| std::fs::read(root.join(name)).expect("a sample");
+        let fires = claims_of(&read("format-repairs.fires.837"));
+        let clean = claims_of(&read("format-repairs.clean.837"));
+        assert!(!fires.is_empty() && !clean.is_empty());
+        let mut with_level_fixes = 0;
+        for claim in fires.iter().chain(&clean).chain(&fires).chain(&fires) {
+            let mut cached = Vec::new();
+            Scanner.scan(claim, &mut cached);
+            assert_eq!(cached, uncached(claim), "claim {}", claim.ordinal);
+            let own = claim.source.segments.stored();
+            with_level_fixes += usize::from(
+                cached
+                    .iter()
+                    .any(|f| !own.iter().any(|s| s.position.segment == f.at.segment)),
+            );
+        }
+        assert!(with_level_fixes >= 3, "the sample has level fixes");
+    }
 
     #[test]
     fn trailing_spaces_are_spotted_per_element_and_component() {
