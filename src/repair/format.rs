@@ -102,8 +102,16 @@ fn segment_edits(
         b"SV1" => procedure_edit(seg, base, component_sep, out),
         _ => {}
     }
-    amount_point_edits(seg, base, out);
-    if has_trailing_space(seg.body(), seg.delimiters().element, component_sep) {
+    let body = seg.body();
+    // One pass without early exit (the compiler vectorizes it) tells the two byte tests
+    // apart; most segment bodies are short, and a library search per test cost more.
+    let (has_point, has_space) = body.iter().fold((false, false), |(point, space), &b| {
+        (point | (b == b'.'), space | (b == b' '))
+    });
+    if has_point {
+        amount_point_edits(seg, base, out);
+    }
+    if has_space && has_trailing_space(body, seg.delimiters().element, component_sep) {
         let done: Vec<Origin> = out[start..].iter().map(|e| e.at).collect();
         trim_edits(seg, base, component_sep, &done, out);
     }
@@ -112,13 +120,12 @@ fn segment_edits(
 /// True when some element or component of the segment body ends with a space (a quick test
 /// before looking element by element).
 fn has_trailing_space(body: &[u8], element_sep: u8, component_sep: u8) -> bool {
-    if memchr::memchr(b' ', body).is_none() {
-        return false;
-    }
-    body.ends_with(b" ")
-        || body
-            .windows(2)
-            .any(|w| w[0] == b' ' && (w[1] == element_sep || w[1] == component_sep))
+    // Names and addresses hold spaces in every claim: jump from space to space rather than
+    // looking at every byte pair.
+    memchr::memchr_iter(b' ', body).any(|i| {
+        body.get(i + 1)
+            .is_none_or(|&next| next == element_sep || next == component_sep)
+    })
 }
 
 /// Element text.
@@ -227,13 +234,10 @@ fn procedure_edit(seg: &Segment<'_>, base: Origin, component_sep: u8, out: &mut 
     });
 }
 
-/// Money elements written with a bare trailing decimal point (`90.`), which is dropped.
+/// Money elements written with a bare trailing decimal point (`90.`), which is dropped (the
+/// caller looks only at bodies with a '.').
 fn amount_point_edits(seg: &Segment<'_>, base: Origin, out: &mut Vec<FormatFix>) {
-    // Most segments have no money element, and no body without a '.' has a bare point.
     let id = seg.id();
-    if memchr::memchr(b'.', seg.body()).is_none() {
-        return;
-    }
     let Some((_, elements)) = MONEY_ELEMENTS.iter().find(|(m, _)| *m == id) else {
         return;
     };
@@ -358,5 +362,7 @@ mod tests {
         assert!(has_trailing_space(b"N3*100 TEST PLAZA  ", b'*', b':'));
         assert!(has_trailing_space(b"SV1*HC:97530 :GP*1", b'*', b':'));
         assert!(!has_trailing_space(b"N3*100 TEST PLAZA", b'*', b':'));
+        assert!(has_trailing_space(b"NM1*IL*1*DOE *JANE", b'*', b':'));
+        assert!(!has_trailing_space(b"NM1*IL*1*DOE*JANE", b'*', b':'));
     }
 }
