@@ -295,6 +295,48 @@ fn no_patient_or_subscriber_detail_from_any_sample_reaches_the_reports() {
     );
 }
 
+/// `scrub` gathers the page from the claims as it writes them; the library's `render` makes it
+/// from the finished JSON Lines report. For every sample and rule sample (clean, rejected,
+/// repaired, repairs to PHI segments, envelope and structure problems) the two pages are the
+/// same byte for byte, so the page says exactly what the report says.
+#[test]
+fn the_page_scrub_gathers_is_the_page_of_its_report() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let runs = [
+        all_files(),
+        vec![root.join("samples/rules/general")],
+        vec![root.join("samples/rules/traction")],
+        vec![root.join("samples/rules/ncci")],
+    ];
+    let mut compared = 0;
+    for inputs in runs {
+        let dir = tempfile::tempdir().expect("temp dir");
+        scrub(&inputs, dir.path());
+        for entry in std::fs::read_dir(dir.path()).expect("the output directory") {
+            let path = entry.expect("an output").path();
+            let Some(name) = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .and_then(|n| n.strip_suffix(".report.html"))
+            else {
+                continue;
+            };
+            let html = std::fs::read(&path).expect("the page");
+            let jsonl = std::fs::read(dir.path().join(format!("{name}.report.jsonl")))
+                .expect("the report beside the page");
+            let mut rendered = Vec::new();
+            scrub837::write::report_html::render(&jsonl[..], &mut rendered)
+                .unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert!(
+                rendered == html,
+                "{name}: the page scrub wrote differs from the page of its report"
+            );
+            compared += 1;
+        }
+    }
+    assert!(compared > 100, "only {compared} pages compared");
+}
+
 // ---------------------------------------------------------------------------------------------
 // Headless Chromium
 

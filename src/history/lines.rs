@@ -106,7 +106,7 @@ fn line_record(result: &ClaimResult, i: usize, reference: &Reference) -> Option<
     let date = line_date(claim, i)?;
     let procedure = line.procedure.value.as_ref()?;
     let mut code = procedure.code.to_string();
-    let mut modifiers = procedure.modifiers.clone();
+    let mut modifiers: Vec<String> = procedure.modifiers.iter().map(|m| m.to_string()).collect();
     let mut units = line.units.value.unwrap_or_default();
     let mut charge = line.charge.cents().unwrap_or_default();
     for repair in result.findings.iter().filter_map(|f| f.repair.as_ref()) {

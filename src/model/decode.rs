@@ -287,7 +287,7 @@ fn read_procedure(sv101: &[u8], component: u8) -> Procedure {
         modifiers: (3..=6)
             .map(|n| nth_part(sv101, component, n))
             .filter(|m| !m.is_empty())
-            .map(|m| String::from_utf8_lossy(m).into_owned())
+            .map(Text::from_bytes)
             .collect(),
         description: part(7),
     }

@@ -267,6 +267,55 @@ pub struct Reference {
     pub at: Origin,
 }
 
+/// The modifiers of a procedure (SV101-3 to SV101-6), those present in order, kept inline:
+/// every service line has some, and a `Vec<String>` cost an allocation per line and per
+/// modifier. Each is kept exactly as read (a bad value longer than two characters too, since
+/// findings quote it). Reads as a slice of [`Text`]; serializes as a list, as a `Vec` would.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ModifierList {
+    modifiers: [Text; ModifierList::MAX],
+    len: u8,
+}
+
+impl ModifierList {
+    /// SV101 has four modifier components (SV101-3 to SV101-6).
+    pub const MAX: usize = 4;
+
+    /// Adds `modifier` after the others; a fifth is not kept (SV101 has no room for it, so
+    /// only a caller building a list by hand can offer one).
+    pub fn push(&mut self, modifier: Text) {
+        if let Some(slot) = self.modifiers.get_mut(usize::from(self.len)) {
+            *slot = modifier;
+            self.len += 1;
+        }
+    }
+}
+
+impl std::ops::Deref for ModifierList {
+    type Target = [Text];
+
+    fn deref(&self) -> &[Text] {
+        &self.modifiers[..usize::from(self.len)]
+    }
+}
+
+impl<T: Into<Text>> FromIterator<T> for ModifierList {
+    /// The first [`ModifierList::MAX`] items, in order.
+    fn from_iter<I: IntoIterator<Item = T>>(items: I) -> Self {
+        let mut list = ModifierList::default();
+        for item in items.into_iter().take(ModifierList::MAX) {
+            list.push(item.into());
+        }
+        list
+    }
+}
+
+impl Serialize for ModifierList {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.iter())
+    }
+}
+
 /// SV101: the procedure and its modifiers.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Procedure {
@@ -275,7 +324,7 @@ pub struct Procedure {
     /// SV101-2 procedure code as written.
     pub code: Text,
     /// SV101-3 to SV101-6, the modifiers present, in order (empty slots skipped).
-    pub modifiers: Vec<String>,
+    pub modifiers: ModifierList,
     /// SV101-7 description.
     pub description: Text,
 }
@@ -462,4 +511,27 @@ pub fn line_date(claim: &Claim, line: usize) -> Option<chrono::NaiveDate> {
             .map(|r| r.from)
             .min()
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn modifiers_keep_what_was_read_in_order_and_serialize_as_a_list() {
+        let list: ModifierList = ["GP", "TOOLONG-BAD-VALUE-OVER-22-BYTES", "59"]
+            .into_iter()
+            .collect();
+        assert_eq!(list.len(), 3);
+        assert_eq!(list[1], "TOOLONG-BAD-VALUE-OVER-22-BYTES");
+        assert_eq!(
+            serde_json::to_string(&list).expect("serializes"),
+            r#"["GP","TOOLONG-BAD-VALUE-OVER-22-BYTES","59"]"#
+        );
+        let mut full: ModifierList = ["A1", "A2", "A3", "A4", "A5"].into_iter().collect();
+        assert_eq!(full.len(), ModifierList::MAX, "SV101 has four positions");
+        full.push(Text::from("A6"));
+        assert_eq!(&full[3], "A4");
+        assert!(ModifierList::default().is_empty());
+    }
 }

@@ -55,7 +55,7 @@ use crate::rules::{Disposition, Rule};
 use crate::write::ack277::{Ack277Claim, Ack277ClaimFormatter, Ack277Writer};
 use crate::write::atomic::{self, DirLock, LockError, OutputFile, Staged, State, StateError};
 use crate::write::corrected::{CorrectedClaim, CorrectedError, CorrectedWriter};
-use crate::write::report_html::{self, HtmlError};
+use crate::write::report_html::{HtmlError, HtmlReport};
 use crate::write::report_jsonl::{Header, Outcome, ReportFragment, ReportWriter};
 use crate::write::{ack999, ta1, AckEnvelope};
 use crate::x12::ReadError;
@@ -184,7 +184,7 @@ pub enum ScrubError {
         /// Why.
         source: io::Error,
     },
-    /// The HTML report could not be made from the JSON Lines report.
+    /// The HTML report could not be made.
     #[error("{path}: {source}")]
     Html {
         /// The HTML report.
@@ -1044,7 +1044,7 @@ struct OutputNames {
     ack999: String,
     ta1: String,
     report: String,
-    /// The HTML report, rendered from the report.
+    /// The HTML report (the report's account, as a page).
     html: String,
     /// The report's name before JSON Lines: removed with the old set, first.
     legacy_report: String,
@@ -1094,21 +1094,33 @@ impl OutputRun {
         self.stage(file, name)
     }
 
-    /// Renders `NAME.report.html` from the finished report, read back from its start, and
-    /// stages it (see [`crate::write::report_html`]).
-    fn html_from(&self, report: &mut OutputFile) -> Result<Staged, ScrubError> {
+    /// Writes `NAME.report.html` from what the rule pass gathered and the report's summary
+    /// values, and stages it (see [`crate::write::report_html`]).
+    fn write_html(
+        &self,
+        html: HtmlReport,
+        acks: &Acknowledgments,
+        summary: [&serde_json::Value; 3],
+    ) -> Result<Staged, ScrubError> {
         let n = &self.names;
-        let jsonl = report
-            .read_back()
-            .map_err(|e| self.write_error(&n.report, e))?;
-        let mut html = self.create(&n.html)?;
-        report_html::render(BufReader::new(jsonl), &mut html).map_err(|source| {
-            ScrubError::Html {
-                path: self.dir.join(&n.html).display().to_string(),
-                source,
-            }
-        })?;
-        self.stage(html, &n.html)
+        let mut file = self.create(&n.html)?;
+        let [accounting, acknowledgments, outputs] = summary;
+        html.finish(
+            acks.problems(),
+            accounting,
+            acknowledgments,
+            outputs,
+            &mut file,
+        )
+        .map_err(|source| self.html_error(source))?;
+        self.stage(file, &n.html)
+    }
+
+    fn html_error(&self, source: HtmlError) -> ScrubError {
+        ScrubError::Html {
+            path: self.dir.join(&self.names.html).display().to_string(),
+            source,
+        }
     }
 
     fn write_error(&self, name: &str, source: io::Error) -> ScrubError {
@@ -1163,19 +1175,17 @@ impl OutputRun {
         }
         written.push(n.html.clone());
         written.push(n.report.clone());
-        let mut report = finished
+        let accounting = json!({
+            "claims": finished.accounting,
+            "findings": finished.findings,
+            "problems": acks.problems().count() as u64 + acks.problems_not_kept,
+            "medicare_amount_at_stake_cents": finished.at_stake.0,
+        });
+        let acknowledgments = acknowledgments_json(acks);
+        let outputs = json!({"written": written, "not_written": not_written});
+        let report = finished
             .report
-            .finish(
-                acks.problems(),
-                &json!({
-                    "claims": finished.accounting,
-                    "findings": finished.findings,
-                    "problems": acks.problems().count() as u64 + acks.problems_not_kept,
-                    "medicare_amount_at_stake_cents": finished.at_stake.0,
-                }),
-                &acknowledgments_json(acks),
-                &json!({"written": written, "not_written": not_written}),
-            )
+            .finish(acks.problems(), &accounting, &acknowledgments, &outputs)
             .map_err(|e| self.write_error(&n.report, e))?;
         let mut staged = Vec::new();
         if has_corrected {
@@ -1190,7 +1200,11 @@ impl OutputRun {
         if !ta1.is_empty() {
             staged.push(self.stage_bytes(&ta1, &n.ta1)?);
         }
-        staged.push(self.html_from(&mut report)?);
+        staged.push(self.write_html(
+            finished.html,
+            acks,
+            [&accounting, &acknowledgments, &outputs],
+        )?);
         let marker = self.stage(report, &n.report)?;
         let old = [
             n.legacy_report.as_str(),
@@ -1290,6 +1304,8 @@ struct RulePass<'r> {
     corrected: CorrectedWriter<OutputFile>,
     ack277: Ack277Writer<File>,
     report: ReportWriter<OutputFile>,
+    /// The HTML report, gathered as the claims are written.
+    html: HtmlReport,
     /// The rule catalog the report's header lists.
     rules: &'r [Box<dyn Rule>],
     accounting: Accounting,
@@ -1387,6 +1403,7 @@ struct FinishedPass {
     ack277: OutputFile,
     ack277_claims: u64,
     report: ReportWriter<OutputFile>,
+    html: HtmlReport,
     accounting: Accounting,
     findings: u64,
     at_stake: Cents,
@@ -1415,6 +1432,7 @@ impl<'r> RulePass<'r> {
         let corrected = CorrectedWriter::new(run.create(&n.corrected)?, Arc::clone(&rejections));
         let report = ReportWriter::new(run.create(&n.report)?, header)
             .map_err(|e| run.write_error(&n.report, e))?;
+        let html = HtmlReport::new(header).map_err(|source| run.html_error(source))?;
         Ok(RulePass {
             run,
             input: header.input.to_string(),
@@ -1422,6 +1440,7 @@ impl<'r> RulePass<'r> {
             corrected,
             ack277,
             report,
+            html,
             rules: header.rules,
             accounting: Accounting::default(),
             findings: 0,
@@ -1499,6 +1518,7 @@ impl<'r> RulePass<'r> {
                 .add_prepared(result, formatted.ack277)
                 .map_err(|e| self.run.write_error(&n.ack277, e))?;
         }
+        self.html.claim(result, outcome);
         self.report
             .append(&formatted.report)
             .map_err(|e| self.run.write_error(&n.report, e))
@@ -1596,6 +1616,7 @@ impl<'r> RulePass<'r> {
             ack277,
             ack277_claims: totals.claims(),
             report: self.report,
+            html: self.html,
             accounting,
             findings: self.findings,
             at_stake: self.at_stake,

@@ -6,6 +6,9 @@
 //! [`FormatScanner`], and the FORMAT-REPAIRS rule turns what it finds into findings whose
 //! repairs [`crate::repair::Plan`] applies.
 
+use std::cell::RefCell;
+use std::sync::{Arc, Weak};
+
 use crate::model::Money;
 use crate::model::{Claim, Origin, SegmentTable, StoredSegment};
 use crate::rules::general::{clean_procedure, MONEY_ELEMENTS};
@@ -19,17 +22,53 @@ pub struct Scanner;
 impl FormatScanner for Scanner {
     fn scan(&self, claim: &Claim, out: &mut Vec<FormatFix>) {
         let source = &claim.source;
-        let tables: [Option<&SegmentTable>; 4] = [
-            Some(&source.billing),
-            Some(&source.subscriber),
-            source.patient.as_deref(),
-            Some(&source.segments),
-        ];
-        for table in tables.into_iter().flatten() {
-            for (seg, stored) in table.iter() {
-                segment_edits(&seg, stored, table.delimiters().component, out);
+        LEVEL_FIXES.with(|levels| {
+            let mut levels = levels.borrow_mut();
+            let [billing, subscriber, patient] = &mut *levels;
+            billing.fixes_of(&source.billing, out);
+            subscriber.fixes_of(&source.subscriber, out);
+            if let Some(level) = &source.patient {
+                patient.fixes_of(level, out);
             }
+        });
+        table_edits(&source.segments, out);
+    }
+}
+
+/// The fixes of every segment of `table`, in order.
+fn table_edits(table: &SegmentTable, out: &mut Vec<FormatFix>) {
+    for (seg, stored) in table.iter() {
+        segment_edits(&seg, stored, table.delimiters().component, out);
+    }
+}
+
+thread_local! {
+    /// The fixes of the last billing, subscriber and patient level this thread scanned. A
+    /// level's segments are shared by all its claims and its fixes do not depend on the
+    /// claim, so they are found once per level (per thread) rather than once per claim:
+    /// claims of a level come one after another, so the last level is almost always theirs.
+    static LEVEL_FIXES: RefCell<[LevelFixes; 3]> = RefCell::new(Default::default());
+}
+
+/// The fixes of one shared level, and which level they are of.
+#[derive(Default)]
+struct LevelFixes {
+    /// The level's table. Weak, so the cache keeps no segments alive; it still keeps the
+    /// allocation, so no other table can take its address while it is here and pointer
+    /// equality means the same level.
+    level: Weak<SegmentTable>,
+    fixes: Vec<FormatFix>,
+}
+
+impl LevelFixes {
+    /// Appends the fixes of `level`, finding them first when it is not the cached level.
+    fn fixes_of(&mut self, level: &Arc<SegmentTable>, out: &mut Vec<FormatFix>) {
+        if !std::ptr::eq(self.level.as_ptr(), Arc::as_ptr(level)) {
+            self.fixes.clear();
+            table_edits(level, &mut self.fixes);
+            self.level = Arc::downgrade(level);
         }
+        out.extend_from_slice(&self.fixes);
     }
 }
 
@@ -63,8 +102,16 @@ fn segment_edits(
         b"SV1" => procedure_edit(seg, base, component_sep, out),
         _ => {}
     }
-    amount_point_edits(seg, base, out);
-    if has_trailing_space(seg.body(), seg.delimiters().element, component_sep) {
+    let body = seg.body();
+    // One pass without early exit (the compiler vectorizes it) tells the two byte tests
+    // apart; most segment bodies are short, and a library search per test cost more.
+    let (has_point, has_space) = body.iter().fold((false, false), |(point, space), &b| {
+        (point | (b == b'.'), space | (b == b' '))
+    });
+    if has_point {
+        amount_point_edits(seg, base, out);
+    }
+    if has_space && has_trailing_space(body, seg.delimiters().element, component_sep) {
         let done: Vec<Origin> = out[start..].iter().map(|e| e.at).collect();
         trim_edits(seg, base, component_sep, &done, out);
     }
@@ -73,13 +120,12 @@ fn segment_edits(
 /// True when some element or component of the segment body ends with a space (a quick test
 /// before looking element by element).
 fn has_trailing_space(body: &[u8], element_sep: u8, component_sep: u8) -> bool {
-    if memchr::memchr(b' ', body).is_none() {
-        return false;
-    }
-    body.ends_with(b" ")
-        || body
-            .windows(2)
-            .any(|w| w[0] == b' ' && (w[1] == element_sep || w[1] == component_sep))
+    // Names and addresses hold spaces in every claim: jump from space to space rather than
+    // looking at every byte pair.
+    memchr::memchr_iter(b' ', body).any(|i| {
+        body.get(i + 1)
+            .is_none_or(|&next| next == element_sep || next == component_sep)
+    })
 }
 
 /// Element text.
@@ -188,13 +234,10 @@ fn procedure_edit(seg: &Segment<'_>, base: Origin, component_sep: u8, out: &mut 
     });
 }
 
-/// Money elements written with a bare trailing decimal point (`90.`), which is dropped.
+/// Money elements written with a bare trailing decimal point (`90.`), which is dropped (the
+/// caller looks only at bodies with a '.').
 fn amount_point_edits(seg: &Segment<'_>, base: Origin, out: &mut Vec<FormatFix>) {
-    // Most segments have no money element, and no body without a '.' has a bare point.
     let id = seg.id();
-    if memchr::memchr(b'.', seg.body()).is_none() {
-        return;
-    }
     let Some((_, elements)) = MONEY_ELEMENTS.iter().find(|(m, _)| *m == id) else {
         return;
     };
@@ -266,10 +309,60 @@ fn loop_id(stored: &StoredSegment) -> &'static str {
 mod tests {
     use super::*;
 
+    /// Every fix of every table of the claim, found afresh (no level cache).
+    fn uncached(claim: &Claim) -> Vec<FormatFix> {
+        let source = &claim.source;
+        let mut out = Vec::new();
+        table_edits(&source.billing, &mut out);
+        table_edits(&source.subscriber, &mut out);
+        if let Some(patient) = &source.patient {
+            table_edits(patient, &mut out);
+        }
+        table_edits(&source.segments, &mut out);
+        out
+    }
+
+    fn claims_of(bytes: &[u8]) -> Vec<Claim> {
+        let mut reader = crate::read::ClaimReader::new(bytes);
+        let mut claims = Vec::new();
+        while let Ok(Some(event)) = reader.next_event() {
+            if let crate::read::Event::Claim(raw) = event {
+                claims.push(Claim::decode(*raw));
+            }
+        }
+        claims
+    }
+
+    /// Fixes of shared levels found once per level are those found per claim, for claims
+    /// of one level in a row and for claims whose levels alternate (the cache is replaced).
+    #[test]
+    fn level_fixes_found_once_are_those_found_per_claim() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/rules/general");
+        let read = |name: &str| std::fs::read(root.join(name)).expect("a sample");
+        let fires = claims_of(&read("format-repairs.fires.837"));
+        let clean = claims_of(&read("format-repairs.clean.837"));
+        assert!(!fires.is_empty() && !clean.is_empty());
+        let mut with_level_fixes = 0;
+        for claim in fires.iter().chain(&clean).chain(&fires).chain(&fires) {
+            let mut cached = Vec::new();
+            Scanner.scan(claim, &mut cached);
+            assert_eq!(cached, uncached(claim), "claim {}", claim.ordinal);
+            let own = claim.source.segments.stored();
+            with_level_fixes += usize::from(
+                cached
+                    .iter()
+                    .any(|f| !own.iter().any(|s| s.position.segment == f.at.segment)),
+            );
+        }
+        assert!(with_level_fixes >= 3, "the sample has level fixes");
+    }
+
     #[test]
     fn trailing_spaces_are_spotted_per_element_and_component() {
         assert!(has_trailing_space(b"N3*100 TEST PLAZA  ", b'*', b':'));
         assert!(has_trailing_space(b"SV1*HC:97530 :GP*1", b'*', b':'));
         assert!(!has_trailing_space(b"N3*100 TEST PLAZA", b'*', b':'));
+        assert!(has_trailing_space(b"NM1*IL*1*DOE *JANE", b'*', b':'));
+        assert!(!has_trailing_space(b"NM1*IL*1*DOE*JANE", b'*', b':'));
     }
 }

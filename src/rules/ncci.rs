@@ -354,7 +354,7 @@ fn line_has_any(line: &ServiceLine, wanted: &[String]) -> bool {
     line.procedure
         .value
         .as_ref()
-        .is_some_and(|p| p.modifiers.iter().any(|m| wanted.contains(m)))
+        .is_some_and(|p| p.modifiers.iter().any(|m| wanted.iter().any(|w| w == m)))
 }
 
 fn code_origin(line: &ServiceLine) -> Origin {

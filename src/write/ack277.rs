@@ -1212,7 +1212,7 @@ fn push_period(out: &mut Vec<u8>, from: NaiveDate, to: NaiveDate) {
 /// straight into `out`.
 fn push_procedure(out: &mut Vec<u8>, d: &Delimiters, line: &ServiceLine) {
     let (qualifier, code, modifiers) = match &line.procedure.value {
-        Some(p) => (&*p.qualifier, &*p.code, p.modifiers.as_slice()),
+        Some(p) => (&*p.qualifier, &*p.code, &p.modifiers[..]),
         None => ("", "", &[][..]),
     };
     push_clean_or(out, d, qualifier, 2, "HC");

@@ -92,16 +92,6 @@ impl OutputFile {
         }
     }
 
-    /// Flushes what was written and returns a handle that reads the file from its start (the
-    /// HTML report reads the finished JSON Lines report back). The handle shares the file's
-    /// offset: call it only when nothing more is to be written, then [`OutputFile::stage`].
-    pub fn read_back(&mut self) -> io::Result<File> {
-        self.writer.flush()?;
-        let mut file = self.writer.get_ref().try_clone()?;
-        file.seek(SeekFrom::Start(0))?;
-        Ok(file)
-    }
-
     /// Flushes, syncs and gives the file its final name `name` in the directory, replacing
     /// any file of that name.
     pub fn commit(self, name: &str) -> io::Result<PathBuf> {

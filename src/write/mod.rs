@@ -1,7 +1,7 @@
 //! Writers for what `scrub` sends on: the 999 implementation acknowledgment ([`ack999`]), the
 //! TA1 interchange acknowledgment ([`ta1`]), the 277CA ([`ack277`]), the corrected 837P
-//! ([`corrected`]), the JSON Lines report ([`report_jsonl`]) and the HTML page rendered from it
-//! ([`report_html`]), and output files that appear whole or not at all ([`atomic`]).
+//! ([`corrected`]), the JSON Lines report ([`report_jsonl`]) and the HTML page that shows the same
+//! account ([`report_html`]), and output files that appear whole or not at all ([`atomic`]).
 //!
 //! The 999 and TA1 writers are pure: they take what was found and return the bytes of one
 //! interchange. The 277CA, corrected 837P and report stream to any writer (the 277CA through

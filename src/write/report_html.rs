@@ -1,11 +1,12 @@
 //! `NAME.report.html`: the scrub report a person opens first, one self-contained page.
 //!
-//! The page is rendered from the finished `NAME.report.jsonl` ([`super::report_jsonl`]), read
-//! back line by line with typed structs: the JSON Lines report is the one account of a run,
-//! so the page cannot say anything the machine-readable report does not (its totals are the
-//! summary line's, its PHI policy is the report's: repairs to patient and subscriber segments
-//! arrive already hidden), and the rule pass needs no second writer on its hot path. Reading
-//! it back costs one sequential read of a file just written, once per input.
+//! The page says what `NAME.report.jsonl` ([`super::report_jsonl`]) says, no more: its
+//! totals are the summary line's and its PHI policy is the report's (repairs to patient and
+//! subscriber segments show hidden values). `scrub` gathers it with [`HtmlReport`] from the
+//! same claims, findings and summary values the JSON Lines writer is given, as the claims are
+//! written (reading the finished report back cost more than writing it); [`render`] makes the
+//! same page from a finished report file. Both feed one gatherer, so the pages are the same
+//! byte for byte.
 //!
 //! Memory and size stay bounded however large the input: claims accepted with no finding are
 //! only counted, the other claims are listed up to [`MAX_CLAIM_ROWS`] (the page says how many
@@ -24,6 +25,13 @@ use std::io::{self, BufRead, Write};
 
 use askama::Template;
 use serde::Deserialize;
+use serde_json::Value;
+
+use super::report_jsonl::{is_about_a_person, segment_loop, Header, Outcome, PHI_HIDDEN};
+use crate::diag::{Diagnostic, Severity};
+use crate::model::Claim;
+use crate::rules::index::line_date;
+use crate::rules::{ClaimResult, Finding};
 
 /// At most this many claims are listed in the claim table (the rest are counted).
 pub const MAX_CLAIM_ROWS: usize = 10_000;
@@ -48,6 +56,14 @@ pub enum HtmlError {
     /// The report has no header line first or no summary line last.
     #[error("the report is incomplete: {0}")]
     Incomplete(&'static str),
+    /// A value given for the header or summary is not what the schema says.
+    #[error("the report's {part}: {source}")]
+    Value {
+        /// Which value (`reference_editions`, `accounting`, ...).
+        part: &'static str,
+        /// What serde said.
+        source: serde_json::Error,
+    },
     /// The page could not be written.
     #[error("cannot write the HTML report: {0}")]
     Write(#[source] io::Error),
@@ -186,6 +202,10 @@ struct FindingLine<'a> {
     note: Option<Cow<'a, str>>,
     #[serde(borrow)]
     advice: Cow<'a, str>,
+    /// The help and appeal texts themselves, when the finding is gathered from the claim
+    /// rather than read from the report (which names them by `advice` id instead).
+    #[serde(skip)]
+    texts: Option<(&'a str, Option<&'a str>)>,
     money_at_stake_cents: Option<i64>,
     #[serde(borrow)]
     repair: Option<RepairLine<'a>>,
@@ -474,6 +494,9 @@ struct Gathered {
     header: Option<HeaderLine>,
     summary: Option<SummaryLine>,
     advice: HashMap<String, AdviceLine>,
+    /// The (rule, appeal text) pairs of findings gathered from claims (the report's advice
+    /// lines give them otherwise).
+    appeals: Vec<(&'static str, &'static str)>,
     rules: BTreeMap<String, RuleTally>,
     dispositions: HashMap<String, DispositionTally>,
     rows: Vec<ClaimRow>,
@@ -481,6 +504,176 @@ struct Gathered {
     clean_accepted: u64,
     problems: Vec<ProblemRow>,
     problems_not_listed: u64,
+}
+
+/// The HTML report of one input, gathered as the rule pass writes its claims (in input
+/// order, on the pass's serial side) from what the JSON Lines writer is given: the page
+/// [`render`] makes of the finished report, without reading the report back.
+pub struct HtmlReport {
+    header: HeaderLine,
+    gathered: Gathered,
+}
+
+impl HtmlReport {
+    /// Starts the page of the input `header` describes (the JSON Lines report's header).
+    pub fn new(header: &Header<'_>) -> Result<Self, HtmlError> {
+        let reference_editions = Vec::<EditionLine>::deserialize(header.reference_editions)
+            .map_err(|source| HtmlError::Value {
+                part: "reference_editions",
+                source,
+            })?;
+        let rules = header
+            .rules
+            .iter()
+            .map(|rule| {
+                let info = rule.info();
+                let title = info.summary.to_string();
+                (info.id.to_string(), RuleInfo { title })
+            })
+            .collect();
+        Ok(HtmlReport {
+            header: HeaderLine {
+                version: env!("CARGO_PKG_VERSION").to_string(),
+                input: header.input.to_string(),
+                profiles: header.profiles.iter().map(|p| p.to_string()).collect(),
+                reference_editions,
+                rules,
+            },
+            gathered: Gathered::default(),
+        })
+    }
+
+    /// Adds the claim of `result`, which went where `outcome` says: counted, and listed while
+    /// the claim table has room.
+    pub fn claim(&mut self, result: &ClaimResult, outcome: Outcome) {
+        let g = &mut self.gathered;
+        for f in &result.findings {
+            if let Some(appeal) = f.appeal {
+                g.note_appeal(f.rule, appeal);
+            }
+        }
+        let claim = &result.claim;
+        let disposition = outcome.disposition(result.disposition);
+        let charge_cents = claim.total_charge.cents().map(|c| c.0);
+        if g.rows.len() >= MAX_CLAIM_ROWS {
+            let findings = result
+                .findings
+                .iter()
+                .map(|f| (f.rule, f.action.as_str(), f.money_at_stake));
+            g.not_listed(
+                disposition,
+                charge_cents,
+                findings,
+                result.findings.is_empty(),
+            );
+            return;
+        }
+        let at_stake = result.money_at_stake().0;
+        g.claim(ClaimLine {
+            claim: claim.ordinal,
+            pcn: Cow::Borrowed(claim.pcn()),
+            profile: Cow::Borrowed(&result.profile),
+            disposition: Cow::Borrowed(disposition),
+            charge_cents,
+            charge_as_read: claim
+                .total_charge
+                .is_not_exact()
+                .then(|| Cow::Borrowed(claim.total_charge.raw.as_str())),
+            money_at_stake_cents: (at_stake != 0).then_some(at_stake),
+            findings: result
+                .findings
+                .iter()
+                .map(|f| finding_line(claim, f))
+                .collect(),
+        });
+    }
+
+    /// Writes the page into `out`, with the envelope, structure and element `problems` and
+    /// the summary values the JSON Lines report ends with.
+    pub fn finish<'p>(
+        self,
+        problems: impl Iterator<Item = &'p Diagnostic>,
+        accounting: &Value,
+        acknowledgments: &Value,
+        outputs: &Value,
+        out: &mut impl Write,
+    ) -> Result<(), HtmlError> {
+        let mut g = self.gathered;
+        for p in problems {
+            if g.problems.len() >= MAX_PROBLEM_ROWS {
+                g.problems_not_listed += 1;
+            } else {
+                g.problem(problem_line(p));
+            }
+        }
+        let value = |part: &'static str| move |source| HtmlError::Value { part, source };
+        let summary = SummaryLine {
+            accounting: AccountingLine::deserialize(accounting).map_err(value("accounting"))?,
+            acknowledgments: AcksLine::deserialize(acknowledgments)
+                .map_err(value("acknowledgments"))?,
+            outputs: OutputsLine::deserialize(outputs).map_err(value("outputs"))?,
+        };
+        let page = g.page(self.header, summary);
+        page.write_into(out).map_err(HtmlError::Write)
+    }
+}
+
+/// A finding as the report's claim line gives it (see `report_jsonl::finding_json`), its
+/// strings borrowed from the claim and finding.
+fn finding_line<'a>(claim: &'a Claim, f: &'a Finding) -> FindingLine<'a> {
+    let line = f.line.and_then(|i| Some((i, claim.lines.get(i)?)));
+    FindingLine {
+        rule: Cow::Borrowed(f.rule),
+        action: Cow::Borrowed(f.action.as_str()),
+        segment: f.at.segment,
+        loop_id: segment_loop(claim, f.at.segment).map(Cow::Borrowed),
+        lx: line.and_then(|(_, l)| l.number.value).map(u64::from),
+        // As the report writes a date (chrono's own form).
+        dos: line
+            .and_then(|(i, _)| line_date(claim, i))
+            .map(|d| Cow::Owned(d.to_string())),
+        procedure: line
+            .and_then(|(_, l)| l.procedure.value.as_ref())
+            .map(|p| Cow::Borrowed(p.code.as_str())),
+        message: Cow::Borrowed(&f.message),
+        note: f.note.as_deref().map(Cow::Borrowed),
+        advice: Cow::Borrowed(""),
+        texts: Some((&f.help, f.appeal)),
+        money_at_stake_cents: f.money_at_stake,
+        repair: f.repair.as_ref().map(|r| {
+            let (old, new) = if is_about_a_person(claim, r.at.segment) {
+                (PHI_HIDDEN, PHI_HIDDEN)
+            } else {
+                (r.old.as_str(), r.new.as_str())
+            };
+            RepairLine {
+                kind: Cow::Borrowed(r.kind.as_str()),
+                old: Cow::Borrowed(old),
+                new: Cow::Borrowed(new),
+            }
+        }),
+    }
+}
+
+/// A problem as the report's problem line gives it (see `report_jsonl::problem_line`).
+fn problem_line(p: &Diagnostic) -> ProblemLine {
+    ProblemLine {
+        rule: p.rule.to_string(),
+        severity: match p.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        }
+        .to_string(),
+        line: p.at.line,
+        segment: p.at.segment,
+        segment_id: p.at.segment_id.to_string(),
+        loop_id: p.at.loop_id.map(str::to_string),
+        element: p.at.element.map(u64::from),
+        component: p.at.component.map(u64::from),
+        code: p.code.map(str::to_string),
+        message: p.message.to_string(),
+        bad_value: p.bad_value.clone(),
+    }
 }
 
 /// Renders the HTML report of the JSON Lines report `jsonl` into `out`.
@@ -552,6 +745,18 @@ fn read_report(jsonl: impl BufRead) -> Result<Page, HtmlError> {
 }
 
 impl Gathered {
+    /// Keeps the (rule, appeal text) pair of a gathered finding once. The texts are the
+    /// rules' own statics, so the same pair is almost always the same pointers.
+    fn note_appeal(&mut self, rule: &'static str, appeal: &'static str) {
+        let same = |(r, a): &(&str, &str)| std::ptr::eq(*r, rule) && std::ptr::eq(*a, appeal);
+        if self.appeals.iter().any(same) {
+            return;
+        }
+        if !self.appeals.iter().any(|(r, a)| *r == rule && *a == appeal) {
+            self.appeals.push((rule, appeal));
+        }
+    }
+
     /// Adds a claim to the totals (by disposition and by rule); the disposition's key.
     fn count<'f>(
         &mut self,
@@ -596,8 +801,24 @@ impl Gathered {
             .findings
             .iter()
             .map(|f| (&*f.rule, &*f.action, f.money_at_stake_cents));
-        let disposition = self.count(&c.disposition, c.charge_cents, findings);
-        if disposition == "accepted" && c.findings.is_empty() {
+        self.not_listed(
+            &c.disposition,
+            c.charge_cents,
+            findings,
+            c.findings.is_empty(),
+        );
+    }
+
+    /// A claim seen once the claim table is full: counted, not listed.
+    fn not_listed<'f>(
+        &mut self,
+        disposition: &str,
+        charge_cents: Option<i64>,
+        findings: impl Iterator<Item = (&'f str, &'f str, Option<i64>)>,
+        no_findings: bool,
+    ) {
+        let disposition = self.count(disposition, charge_cents, findings);
+        if disposition == "accepted" && no_findings {
             self.clean_accepted += 1;
         } else {
             *self.not_listed.entry(disposition).or_default() += 1;
@@ -652,6 +873,13 @@ impl Gathered {
     fn finding_row(&self, f: FindingLine<'_>) -> FindingRow {
         use std::fmt::Write as _;
         let advice = self.advice.get(&*f.advice);
+        let (help, appeal) = match f.texts {
+            Some((help, appeal)) => (help, appeal),
+            None => (
+                advice.map_or("", |a| a.help.as_str()),
+                advice.and_then(|a| a.appeal.as_deref()),
+            ),
+        };
         // Where, its parts joined by " · " as they are written.
         let mut place = String::new();
         let mut part = |text: std::fmt::Arguments<'_>| {
@@ -680,10 +908,8 @@ impl Gathered {
             place,
             message: f.message.into_owned(),
             note: f.note.map(Cow::into_owned).unwrap_or_default(),
-            help: advice.map(|a| a.help.clone()).unwrap_or_default(),
-            appeal_id: advice
-                .filter(|a| a.appeal.is_some())
-                .map(|a| appeal_anchor(a.appeal.as_deref().unwrap_or_default())),
+            help: help.to_string(),
+            appeal_id: appeal.map(appeal_anchor),
             at_stake: f.money_at_stake_cents.map(dollars).unwrap_or_default(),
             repair: f.repair.map(|r| RepairRow {
                 kind: if r.kind == "remove_line" {
@@ -808,7 +1034,11 @@ impl Gathered {
             .iter()
             .map(|(d, n)| format!("{} {} not listed", claims_phrase(*n), disposition_label(d)))
             .collect();
-        let appeals = appeal_rows(&self.advice);
+        let advice_appeals = self
+            .advice
+            .values()
+            .filter_map(|a| Some((a.rule.as_str(), a.appeal.as_deref()?)));
+        let appeals = appeal_rows(advice_appeals.chain(self.appeals.iter().copied()));
         Page {
             input: header.input,
             version: header.version,
@@ -1083,15 +1313,14 @@ fn appeal_anchor(text: &str) -> String {
     format!("appeal-{hash:016x}")
 }
 
-/// Each distinct appeal text once, with the rules that give it.
-fn appeal_rows(advice: &HashMap<String, AdviceLine>) -> Vec<AppealRow> {
+/// Each distinct appeal text once, with the rules that give it; `advice` gives the (rule,
+/// appeal text) of each advice.
+fn appeal_rows<'a>(advice: impl Iterator<Item = (&'a str, &'a str)>) -> Vec<AppealRow> {
     let mut by_text: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
-    for a in advice.values() {
-        if let Some(text) = &a.appeal {
-            let rules = by_text.entry(text).or_default();
-            if !rules.contains(&a.rule.as_str()) {
-                rules.push(&a.rule);
-            }
+    for (rule, text) in advice {
+        let rules = by_text.entry(text).or_default();
+        if !rules.contains(&rule) {
+            rules.push(rule);
         }
     }
     let mut rows: Vec<AppealRow> = by_text

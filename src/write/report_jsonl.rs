@@ -575,7 +575,7 @@ fn problem_line(out: &mut Vec<u8>, p: &Diagnostic) {
 }
 
 /// The loop id (such as `2400`) of input segment `segment` within the claim or its levels.
-fn segment_loop(claim: &Claim, segment: u64) -> Option<&'static str> {
+pub(crate) fn segment_loop(claim: &Claim, segment: u64) -> Option<&'static str> {
     let source = &claim.source;
     let tables = [
         Some(&source.segments),

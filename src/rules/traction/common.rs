@@ -43,16 +43,18 @@ pub(super) fn code(line: &ServiceLine) -> &str {
 }
 
 /// The modifiers on a line (none when SV101 is unreadable).
-pub(super) fn modifiers(line: &ServiceLine) -> &[String] {
+pub(super) fn modifiers(line: &ServiceLine) -> &[crate::model::Text] {
     line.procedure
         .value
         .as_ref()
-        .map_or(&[][..], |p| p.modifiers.as_slice())
+        .map_or(&[][..], |p| &p.modifiers[..])
 }
 
 /// True when the line carries any of `wanted`.
 pub(super) fn has_any(line: &ServiceLine, wanted: &[String]) -> bool {
-    modifiers(line).iter().any(|m| wanted.contains(m))
+    modifiers(line)
+        .iter()
+        .any(|m| wanted.iter().any(|w| w == m))
 }
 
 /// True when a line of the index carries any of `wanted`.
@@ -197,7 +199,7 @@ pub(super) fn sv101_with(
     edit: impl FnOnce(&mut Vec<String>),
 ) -> Option<String> {
     let procedure = line.procedure.value.as_ref()?;
-    let mut mods = procedure.modifiers.clone();
+    let mut mods: Vec<String> = procedure.modifiers.iter().map(|m| m.to_string()).collect();
     edit(&mut mods);
     if mods.len() > 4 {
         return None;

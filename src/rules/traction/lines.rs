@@ -236,10 +236,10 @@ pub(super) fn discipline_for<'a>(
 ) -> &'a str {
     let t = &cx.reference.therapy;
     let mods = modifiers(line);
-    if mods.contains(&t.modifiers.assistant_pt) {
+    if mods.iter().any(|m| *m == t.modifiers.assistant_pt) {
         return &t.taxonomy.default_modifier;
     }
-    if mods.contains(&t.modifiers.assistant_ot) {
+    if mods.iter().any(|m| *m == t.modifiers.assistant_ot) {
         return &t.taxonomy.occupational_therapy_modifier;
     }
     match rendering_taxonomy(claim, line) {
@@ -401,7 +401,7 @@ fn composite_before(
     line: &ServiceLine,
 ) -> (String, Vec<String>, Option<String>) {
     let therapy = &cx.reference.therapy;
-    let mods = modifiers(line).to_vec();
+    let mods: Vec<String> = modifiers(line).iter().map(|m| m.to_string()).collect();
     let needs_discipline = !has_any(line, &therapy.modifiers.therapy_discipline)
         && rule_repairs(cx, claim, THERAPY_MOD.id);
     if needs_discipline {
