@@ -432,7 +432,7 @@ fn claim_line(
     o.str("type", "claim");
     o.u64("claim", claim.ordinal);
     o.str("pcn", claim.pcn());
-    o.str("profile", &result.profile);
+    o.str("profile", result.profile);
     o.str("disposition", outcome.disposition(result.disposition));
     match claim.total_charge.cents() {
         Some(c) => o.i64("charge_cents", c.0),
