@@ -164,6 +164,11 @@ impl ReportFragment {
         self.lines.is_empty()
     }
 
+    /// Bytes its claim lines have room for.
+    pub fn capacity(&self) -> usize {
+        self.lines.capacity()
+    }
+
     /// Empties the fragment, keeping its buffers for the next batch.
     pub fn clear(&mut self) {
         self.lines.clear();
