@@ -996,9 +996,9 @@ impl PatientIndex {
     /// Reads and decodes records `start..end`, one patient's.
     fn read(&self, patient: PatientKey, start: usize, end: usize) -> io::Result<PatientFacts> {
         let mut facts = PatientFacts::sorted(Vec::new(), Arc::clone(&self.earlier));
-        SPARE.with_borrow_mut(|spare| {
-            self.read_into(patient, start, end, &mut spare.bytes, &mut facts.facts)
-        })?;
+        // A buffer of its own, not the thread's spare one: a large patient is read once for
+        // all its claims, and its records should not stay allocated after.
+        self.read_into(patient, start, end, &mut Vec::new(), &mut facts.facts)?;
         Ok(facts)
     }
 
