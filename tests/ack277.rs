@@ -33,7 +33,7 @@ fn check(name: &str) -> Vec<ClaimResult> {
     engine
         .check_path(file, |c| {
             if let Checked::Claim(result) = c {
-                results.push(*result);
+                results.push(result);
             }
             Ok(())
         })
@@ -511,7 +511,7 @@ fn edited(r: &ClaimResult, edit: impl FnOnce(&mut Claim)) -> ClaimResult {
     edit(&mut claim);
     ClaimResult {
         claim,
-        profile: r.profile.clone(),
+        profile: r.profile,
         findings: r.findings.clone(),
         disposition: r.disposition,
         problems: r.problems.clone(),

@@ -129,6 +129,8 @@ pub struct Engine {
     profiles: Profiles,
     /// The action table of each profile, in the order of [`Profiles::all`].
     actions: Vec<ActionTable>,
+    /// The name of each profile, interned for [`ClaimResult::profile`], in the same order.
+    profile_names: Vec<&'static String>,
     config: Config,
     reference: Reference,
     forced: Option<String>,
@@ -137,10 +139,15 @@ pub struct Engine {
 }
 
 /// What the pipeline hands out, in input order.
+///
+/// A claim's result is not boxed, though it is much larger than the other variants: the
+/// pipeline moves it once into its batch's vector, and a box would be one more allocation per
+/// claim.
 #[derive(Debug)]
+#[allow(clippy::large_enum_variant)]
 pub enum Checked {
     /// A claim and its findings.
-    Claim(Box<ClaimResult>),
+    Claim(ClaimResult),
     /// An envelope or structure problem.
     Problem(Box<Diagnostic>),
     /// A segment outside claims and levels (only with [`SecondPass::keep_envelope`]).
@@ -194,11 +201,17 @@ impl Engine {
             .iter()
             .map(|p| ActionTable::new(registry.rules(), p, &config))
             .collect();
+        let profile_names = profiles
+            .all()
+            .iter()
+            .map(|p| crate::rules::profile_name(&p.name))
+            .collect();
         let history = open_history(options, &config)?.map(Mutex::new);
         Ok(Engine {
             registry,
             profiles,
             actions,
+            profile_names,
             config,
             reference,
             forced: options.profile.clone(),
@@ -285,7 +298,8 @@ impl Engine {
             index.note_failure(error);
             std::sync::Arc::new(PatientFacts::default())
         });
-        let actions = self.action_table(profile);
+        let which = self.profile_index(profile);
+        let actions = &self.actions[which];
         let cx = Context {
             reference: &self.reference,
             profile,
@@ -311,25 +325,26 @@ impl Engine {
                 f.action = resolved.apply(f.action);
             }
         }
+        // The patient's lines and tables are read into again for this thread's next claim.
+        index.recycle(patient);
         crate::rules::money::price(&mut findings, &claim, &self.reference.fees);
         ClaimResult {
             disposition: disposition(&findings),
-            profile: profile.name.clone(),
+            profile: self.profile_names[which],
             findings,
             claim,
             problems: Vec::new(),
         }
     }
 
-    /// The action table of `profile` (one of [`Engine::profiles`]).
-    fn action_table(&self, profile: &Profile) -> &ActionTable {
-        let index = self
-            .profiles
+    /// The position of `profile` (one of [`Engine::profiles`]) in [`Profiles::all`]: where its
+    /// action table and interned name are.
+    fn profile_index(&self, profile: &Profile) -> usize {
+        self.profiles
             .all()
             .iter()
             .position(|p| std::ptr::eq(p, profile))
-            .unwrap_or(0);
-        &self.actions[index]
+            .unwrap_or(0)
     }
 
     /// Checks a file (or `-` for standard input), calling `sink` with every claim and problem
@@ -470,7 +485,7 @@ impl Engine {
                         self.check_claim_in(claim, index, pass.input)
                     };
                     let prepared = prepare(&result);
-                    (Checked::Claim(Box::new(result)), prepared)
+                    (Checked::Claim(result), prepared)
                 }
                 Event::Problem(p) => (Checked::Problem(p), T::default()),
                 Event::Envelope(e) => (Checked::Envelope(e), T::default()),

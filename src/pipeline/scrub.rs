@@ -702,15 +702,18 @@ impl Scrubber {
                     input: read.position,
                 },
                 &|result| formats.format(result),
-                &mut |checked, formatted| {
-                    if let Checked::Claim(result) = checked {
-                        told.claim(progress);
-                        let outcome = formatted
-                            .outcome
-                            .unwrap_or_else(|| outcome_of(&pass.rejections, result));
-                        progress.claim_result(read.position, shown, result, outcome);
-                    }
-                    pass.take(checked, formatted)
+                &mut |checked, mut formatted| {
+                    let Checked::Claim(result) = checked else {
+                        return pass.take(checked, &mut formatted);
+                    };
+                    told.claim(progress);
+                    let outcome = formatted
+                        .outcome
+                        .unwrap_or_else(|| outcome_of(&pass.rejections, result));
+                    progress.claim_result(read.position, shown, result, outcome);
+                    let taken = pass.take(checked, &mut formatted);
+                    formats.recycle(formatted);
+                    taken
                 },
             )
             .map_err(|source| ScrubError::Read {
@@ -1226,15 +1229,84 @@ impl OutputRun {
 }
 
 /// What a worker formats for one claim, right after checking it: its bytes in the corrected
-/// file, in the 277CA and in the report. The rule pass only appends them, in input order.
+/// file, in the 277CA and in the report. The rule pass only appends them, in input order, then
+/// gives their buffers back to the [`BufferPool`] for the workers' next claims.
 #[derive(Default)]
 struct Formatted {
     outcome: Option<Outcome>,
-    corrected: Option<Result<CorrectedClaim, CorrectedError>>,
+    /// The claim as the corrected file holds it (a claim that goes on).
+    corrected: Option<CorrectedClaim>,
+    /// Why the claim could not be formatted for the corrected file (a bug, never input).
+    corrected_error: Option<CorrectedError>,
     ack277: Option<Ack277Claim>,
-    report: ReportFragment,
+    /// The claim's report line, and the buffers the claim's outputs did not use.
+    buffers: ClaimBuffers,
     /// What the history keeps of a claim sent on (`--history`).
     history: Option<ClaimRecord>,
+}
+
+impl Formatted {
+    /// Every buffer of the claim, for another claim (each use empties it first).
+    fn into_buffers(self) -> ClaimBuffers {
+        let mut buffers = self.buffers;
+        if let Some(corrected) = self.corrected {
+            buffers.corrected = corrected.into_bytes();
+        }
+        if let Some(ack277) = self.ack277 {
+            buffers.ack277 = ack277.into_bytes();
+        }
+        buffers
+    }
+}
+
+/// The buffers one claim's outputs are formatted into.
+#[derive(Default)]
+struct ClaimBuffers {
+    corrected: Vec<u8>,
+    ack277: Vec<u8>,
+    report: ReportFragment,
+}
+
+impl ClaimBuffers {
+    /// Bytes held (the report's claim lines only: its other lists are small).
+    fn capacity(&self) -> usize {
+        self.corrected.capacity() + self.ack277.capacity() + self.report.capacity()
+    }
+}
+
+/// A claim whose buffers hold more than this is not kept in the [`BufferPool`]: a rare huge
+/// claim should not make every pooled claim as large.
+const POOLED_BYTES: usize = 64 << 10;
+
+/// Claim buffers that the appending thread has emptied, for the workers' next claims. In a
+/// steady state no claim's outputs allocate, and no buffer is freed on the appending thread
+/// (glibc's `free` of memory another thread allocated is slow, and the appending thread is
+/// the one that limits the speed-up with threads). The pool holds about the claims of the
+/// two batches in flight.
+#[derive(Default)]
+struct BufferPool(Mutex<Vec<ClaimBuffers>>);
+
+impl BufferPool {
+    /// A claim's buffers: given back ones when there are, else new (empty, allocating as
+    /// they are written).
+    fn take(&self) -> ClaimBuffers {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .pop()
+            .unwrap_or_default()
+    }
+
+    /// Keeps a claim's buffers for another claim.
+    fn give_back(&self, buffers: ClaimBuffers) {
+        if buffers.capacity() > POOLED_BYTES {
+            return;
+        }
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(buffers);
+    }
 }
 
 /// What the history keeps of the claim of `result`, sent on, with its patient's hash from
@@ -1258,25 +1330,49 @@ struct Formats<'r> {
     /// The run's patients (their keyed hashes) and the fee schedule, when claims sent on are
     /// recorded.
     history: Option<(&'r Mutex<RunPatients>, &'r Reference)>,
+    /// The buffers claims are formatted into, given back once appended.
+    pool: BufferPool,
 }
 
 impl Formats<'_> {
     /// Formats what each output holds of the claim of `result`.
     fn format(&self, result: &ClaimResult) -> Formatted {
         let outcome = outcome_of(&self.rejections, result);
-        let mut report = ReportFragment::for_claims(1);
-        report.claim(result, outcome, self.rules);
+        let mut buffers = self.pool.take();
+        if buffers.report.capacity() == 0 {
+            // Room for a usual claim line at once, not grown to it a few bytes at a time.
+            buffers.report = ReportFragment::for_claims(1);
+        }
+        buffers.report.clear();
+        buffers.report.claim(result, outcome, self.rules);
+        let (corrected, corrected_error) = if outcome == Outcome::Corrected {
+            match CorrectedClaim::format_into(result, std::mem::take(&mut buffers.corrected)) {
+                Ok(corrected) => (Some(corrected), None),
+                Err(e) => (None, Some(e)),
+            }
+        } else {
+            (None, None)
+        };
+        let ack277 = matches!(outcome, Outcome::Corrected | Outcome::Rejected277).then(|| {
+            self.ack277
+                .format_into(result, std::mem::take(&mut buffers.ack277))
+        });
         Formatted {
             outcome: Some(outcome),
-            corrected: (outcome == Outcome::Corrected).then(|| CorrectedClaim::format(result)),
-            ack277: matches!(outcome, Outcome::Corrected | Outcome::Rejected277)
-                .then(|| self.ack277.format(result)),
-            report,
+            corrected,
+            corrected_error,
+            ack277,
+            buffers,
             history: match self.history {
                 Some(history) if outcome == Outcome::Corrected => Some(record_of(result, history)),
                 _ => None,
             },
         }
+    }
+
+    /// Takes back the buffers of a claim the rule pass has appended.
+    fn recycle(&self, formatted: Formatted) {
+        self.pool.give_back(formatted.into_buffers());
     }
 }
 
@@ -1460,11 +1556,12 @@ impl<'r> RulePass<'r> {
             ack277: self.ack277.claim_formatter(),
             rules: self.rules,
             history: self.history,
+            pool: BufferPool::default(),
         }
     }
 
     /// The sink of the rule pass: stops it (with the error kept) at the first failure.
-    fn take(&mut self, checked: &Checked, formatted: Formatted) -> io::Result<()> {
+    fn take(&mut self, checked: &Checked, formatted: &mut Formatted) -> io::Result<()> {
         let step = match checked {
             Checked::Envelope(seg) => self
                 .corrected
@@ -1480,7 +1577,7 @@ impl<'r> RulePass<'r> {
     }
 
     /// Appends what the workers formatted for one claim, in input order, and counts it.
-    fn claim(&mut self, result: &ClaimResult, formatted: Formatted) -> Result<(), ScrubError> {
+    fn claim(&mut self, result: &ClaimResult, formatted: &mut Formatted) -> Result<(), ScrubError> {
         self.findings += result.findings.len() as u64;
         self.at_stake.0 += result.money_at_stake().0;
         let outcome = formatted
@@ -1490,6 +1587,7 @@ impl<'r> RulePass<'r> {
         if outcome == Outcome::Corrected {
             let record = formatted
                 .history
+                .take()
                 .or_else(|| Some(record_of(result, self.history?)));
             match (&mut self.stager, record) {
                 (Some(stager), Some(record)) => stager.push(record),
@@ -1497,9 +1595,13 @@ impl<'r> RulePass<'r> {
                 (Some(_), None) => {}
             }
         }
+        let prepared = match formatted.corrected_error.take() {
+            Some(e) => Some(Err(e)),
+            None => formatted.corrected.as_ref().map(Ok),
+        };
         let written = self
             .corrected
-            .claim_prepared(result, formatted.corrected)
+            .claim_prepared(result, prepared)
             .map_err(|e| self.corrected_error(e))?;
         if written != (outcome == Outcome::Corrected) {
             return Err(ScrubError::Accounting {
@@ -1515,12 +1617,12 @@ impl<'r> RulePass<'r> {
         let n = &self.run.names;
         if matches!(outcome, Outcome::Corrected | Outcome::Rejected277) {
             self.ack277
-                .add_prepared(result, formatted.ack277)
+                .add_prepared(result, formatted.ack277.as_ref())
                 .map_err(|e| self.run.write_error(&n.ack277, e))?;
         }
         self.html.claim(result, outcome);
         self.report
-            .append(&formatted.report)
+            .append(&formatted.buffers.report)
             .map_err(|e| self.run.write_error(&n.report, e))
     }
 
@@ -1660,6 +1762,22 @@ mod tests {
         assert!(a.balances(), "{}", a.describe());
         a.rejected_ta1 = 1;
         assert!(!a.balances(), "one claim too many out");
+    }
+
+    #[test]
+    fn claim_buffers_given_back_serve_the_next_claim_unless_huge() {
+        let pool = BufferPool::default();
+        let mut buffers = pool.take();
+        buffers.corrected.reserve(100);
+        let at = buffers.corrected.as_ptr();
+        pool.give_back(buffers);
+        let again = pool.take();
+        assert_eq!(again.corrected.as_ptr(), at, "the same memory");
+        assert_eq!(pool.take().capacity(), 0, "none left: a new, empty set");
+        let mut huge = again;
+        huge.ack277.reserve(POOLED_BYTES + 1);
+        pool.give_back(huge);
+        assert_eq!(pool.take().capacity(), 0, "a huge set is not kept");
     }
 
     #[test]

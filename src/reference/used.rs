@@ -41,6 +41,12 @@ impl EditionsUsed {
         });
     }
 
+    /// Adds what `other` noted (claims noted apart, on other threads).
+    pub fn absorb(&mut self, other: EditionsUsed) {
+        self.claims += other.claims;
+        self.dates.extend(other.dates);
+    }
+
     /// Notes the dates of service of `claim`: each line's (the claim's DTP*472 for a line
     /// without its own), as the rules choose editions.
     pub fn note_claim(&mut self, claim: &Claim) {
@@ -213,5 +219,24 @@ impl EditionsUsed {
                 })
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn absorbing_what_was_noted_apart_equals_noting_it_all() {
+        let day = |d| NaiveDate::from_ymd_opt(2026, 1, d).expect("a date");
+        let mut all = EditionsUsed::default();
+        all.note([day(1), day(2)]);
+        all.note([day(2), day(3)]);
+        let (mut first, mut second) = (EditionsUsed::default(), EditionsUsed::default());
+        first.note([day(1), day(2)]);
+        second.note([day(2), day(3)]);
+        first.absorb(second);
+        assert_eq!(first.claims, 2);
+        assert_eq!(first.dates, all.dates);
     }
 }

@@ -311,9 +311,20 @@ impl LineFact {
 pub struct PatientFacts {
     facts: Vec<LineFact>,
     /// Tables rules built from the facts, by name.
-    tables: Mutex<Vec<(&'static str, Arc<dyn Any + Send + Sync>)>>,
+    tables: Mutex<Vec<Table>>,
     /// Where the claims of earlier runs come from (shared by every patient of the index).
     earlier: Arc<Vec<Provenance>>,
+}
+
+/// One table of [`PatientFacts::table`]. A patient's facts are reused for the next small
+/// patient a worker reads ([`PatientIndex::recycle`]): its tables then stay, marked stale, so
+/// that the next patient's are built in their memory instead of allocated again.
+struct Table {
+    name: &'static str,
+    value: Arc<dyn Any + Send + Sync>,
+    /// False once the facts were refilled for another patient: `value` is that of the
+    /// previous patient, kept only for its memory.
+    built: bool,
 }
 
 impl Clone for PatientFacts {
@@ -404,23 +415,80 @@ impl PatientFacts {
         name: &'static str,
         build: impl FnOnce(&[LineFact]) -> T,
     ) -> Arc<T> {
+        self.table_with(name, |facts, stale| {
+            let built = build(facts);
+            match stale {
+                Some(mut table) => match Arc::get_mut(&mut table) {
+                    Some(slot) => {
+                        *slot = built;
+                        table
+                    }
+                    None => Arc::new(built),
+                },
+                None => Arc::new(built),
+            }
+        })
+    }
+
+    /// [`table`](Self::table) for a table rebuilt in place: `fill` empties `table` (a
+    /// `T::default()`, or the same table of a patient these facts held before, see
+    /// [`PatientIndex::recycle`]) and fills it from the lines. Reusing the memory of the
+    /// previous patient's table makes the cross-claim rules allocate nothing per claim once a
+    /// worker has checked a few.
+    pub fn table_in<T: Any + Send + Sync + Default>(
+        &self,
+        name: &'static str,
+        fill: impl FnOnce(&[LineFact], &mut T),
+    ) -> Arc<T> {
+        self.table_with(name, |facts, stale| {
+            let mut table = stale.unwrap_or_default();
+            match Arc::get_mut(&mut table) {
+                Some(slot) => {
+                    fill(facts, slot);
+                    table
+                }
+                None => {
+                    let mut fresh = T::default();
+                    fill(facts, &mut fresh);
+                    Arc::new(fresh)
+                }
+            }
+        })
+    }
+
+    /// The table `name`: the one built for this patient, else what `make` makes from the
+    /// lines and the stale table of that name and type, when there is one.
+    fn table_with<T: Any + Send + Sync>(
+        &self,
+        name: &'static str,
+        make: impl FnOnce(&[LineFact], Option<Arc<T>>) -> Arc<T>,
+    ) -> Arc<T> {
         // Held while building: other claims of the patient want the same table and wait for
         // it instead of building it again.
         let mut tables = self.tables.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some((_, table)) = tables.iter().find(|(n, _)| *n == name) {
-            if let Ok(table) = Arc::clone(table).downcast::<T>() {
-                return table;
-            }
-            return Arc::new(build(&self.facts));
+        let at = tables.iter().position(|t| t.name == name);
+        if let Some(table) = at.map(|i| &tables[i]).filter(|t| t.built) {
+            return match Arc::clone(&table.value).downcast::<T>() {
+                Ok(built) => built,
+                // Another type under a taken name: built afresh, not kept.
+                Err(_) => make(&self.facts, None),
+            };
         }
-        let table = Arc::new(build(&self.facts));
+        let stale = at
+            .map(|i| tables.swap_remove(i).value)
+            .and_then(|value| value.downcast::<T>().ok());
+        let made = make(&self.facts, stale);
         if tables.capacity() == 0 {
             // The rules build a handful of tables per patient: room for them at once, not
             // regrown one by one.
             tables.reserve(TABLES);
         }
-        tables.push((name, Arc::clone(&table) as Arc<dyn Any + Send + Sync>));
-        table
+        tables.push(Table {
+            name,
+            value: Arc::clone(&made) as Arc<dyn Any + Send + Sync>,
+            built: true,
+        });
+        made
     }
 }
 
@@ -587,17 +655,39 @@ fn decode(r: &Record) -> Option<(PatientKey, LineFact)> {
     Some((PatientKey(be_u64(&r[0..8])), fact))
 }
 
-/// The facts of `patient` in `records` (one patient's consecutive records).
-fn decode_all<'r>(
+/// Appends the facts of `patient` in `records` (one patient's consecutive records) to
+/// `facts`.
+fn decode_into<'r>(
     patient: PatientKey,
     records: impl Iterator<Item = &'r [u8]>,
-) -> io::Result<Vec<LineFact>> {
-    records
-        .map(|r| match <&Record>::try_from(r).ok().and_then(decode) {
-            Some((key, fact)) if key == patient => Ok(fact),
-            _ => Err(corrupt()),
+    facts: &mut Vec<LineFact>,
+) -> io::Result<()> {
+    for r in records {
+        match <&Record>::try_from(r).ok().and_then(decode) {
+            Some((key, fact)) if key == patient => facts.push(fact),
+            _ => return Err(corrupt()),
+        }
+    }
+    Ok(())
+}
+
+/// What a thread keeps between the patients it reads (see [`PatientIndex::recycle`]).
+struct Spare {
+    /// The facts of the last small patient given back, to read the next one into.
+    facts: Option<Arc<PatientFacts>>,
+    /// The buffer records are read into from a temporary file.
+    bytes: Vec<u8>,
+}
+
+thread_local! {
+    /// Each worker's [`Spare`]: per thread, so that memory is reused by the thread that
+    /// allocated it and freed by it (freeing on another thread is slow in glibc malloc).
+    static SPARE: std::cell::RefCell<Spare> = const {
+        std::cell::RefCell::new(Spare {
+            facts: None,
+            bytes: Vec::new(),
         })
-        .collect()
+    };
 }
 
 /// Fills `buf` from `file` at `offset` without moving a shared cursor, so rayon workers read
@@ -879,7 +969,7 @@ impl PatientIndex {
         };
         let (start, end) = (self.starts[i] as usize, self.starts[i + 1] as usize);
         if end - start < CACHED_FROM {
-            return self.read(patient, start, end).map(Arc::new);
+            return self.read_small(patient, start, end);
         }
         let slot = self
             .cache
@@ -905,20 +995,85 @@ impl PatientIndex {
 
     /// Reads and decodes records `start..end`, one patient's.
     fn read(&self, patient: PatientKey, start: usize, end: usize) -> io::Result<PatientFacts> {
-        let facts = match &self.store {
-            Store::Memory(records) => {
-                decode_all(patient, records[start..end].iter().map(|r| r.as_slice()))?
+        let mut facts = PatientFacts::sorted(Vec::new(), Arc::clone(&self.earlier));
+        // A buffer of its own, not the thread's spare one: a large patient is read once for
+        // all its claims, and its records should not stay allocated after.
+        self.read_into(patient, start, end, &mut Vec::new(), &mut facts.facts)?;
+        Ok(facts)
+    }
+
+    /// [`read`](Self::read) for a patient too small for the cache, in the memory of the
+    /// facts this thread gave back last ([`recycle`](Self::recycle)) when nothing else holds
+    /// them: a worker then reads each claim's patient, and the rules build their tables,
+    /// without allocating.
+    fn read_small(
+        &self,
+        patient: PatientKey,
+        start: usize,
+        end: usize,
+    ) -> io::Result<Arc<PatientFacts>> {
+        SPARE.with_borrow_mut(|spare| {
+            let mut kept = spare.facts.take();
+            let Some(facts) = kept.as_mut().and_then(Arc::get_mut) else {
+                let mut facts = PatientFacts::sorted(Vec::new(), Arc::clone(&self.earlier));
+                self.read_into(patient, start, end, &mut spare.bytes, &mut facts.facts)?;
+                return Ok(Arc::new(facts));
+            };
+            self.read_into(patient, start, end, &mut spare.bytes, &mut facts.facts)?;
+            facts.earlier = Arc::clone(&self.earlier);
+            for table in facts
+                .tables
+                .get_mut()
+                .unwrap_or_else(PoisonError::into_inner)
+                .iter_mut()
+            {
+                table.built = false;
             }
+            Ok(kept.unwrap_or_default())
+        })
+    }
+
+    /// Decodes records `start..end` (one patient's) into `facts`, emptied first; `bytes` is
+    /// the buffer a temporary file's records are read into.
+    fn read_into(
+        &self,
+        patient: PatientKey,
+        start: usize,
+        end: usize,
+        bytes: &mut Vec<u8>,
+        facts: &mut Vec<LineFact>,
+    ) -> io::Result<()> {
+        facts.clear();
+        match &self.store {
+            Store::Memory(records) => decode_into(
+                patient,
+                records[start..end].iter().map(|r| r.as_slice()),
+                facts,
+            ),
             Store::File(file) => {
-                let mut buf = vec![0; (end - start) * RECORD];
-                read_exact_at(file, &mut buf, start as u64 * RECORD as u64)?;
-                decode_all(patient, buf.chunks_exact(RECORD))?
+                bytes.clear();
+                bytes.resize((end - start) * RECORD, 0);
+                read_exact_at(file, bytes, start as u64 * RECORD as u64)?;
+                decode_into(patient, bytes.chunks_exact(RECORD), facts)
             }
-            Store::Building { .. } => Vec::new(),
-        };
-        // Records sort by patient, date, claim and line: a patient's facts are already in
-        // the order `PatientFacts` promises.
-        Ok(PatientFacts::sorted(facts, Arc::clone(&self.earlier)))
+            // Records sort by patient, date, claim and line: a patient's facts are already
+            // in the order `PatientFacts` promises.
+            Store::Building { .. } => Ok(()),
+        }
+    }
+
+    /// Gives back the facts of a claim's patient once its rules are done with them: when
+    /// nothing else holds them (a small patient, not in the cache), this thread's next
+    /// small patient is read into their memory, and its tables built in theirs.
+    pub fn recycle(&self, facts: Arc<PatientFacts>) {
+        if Arc::strong_count(&facts) != 1 {
+            return;
+        }
+        SPARE.with_borrow_mut(|spare| {
+            if spare.facts.is_none() {
+                spare.facts = Some(facts);
+            }
+        });
     }
 
     /// Records a lookup that failed where the error cannot be returned (a claim's rules run
@@ -1308,7 +1463,9 @@ mod tests {
         for bad in [long_code, modifiers, day] {
             assert_eq!(decode(&bad), None);
         }
-        let err = decode_all(PatientKey(6), [good.as_slice()].into_iter()).expect_err("key");
+        let mut facts = Vec::new();
+        let err =
+            decode_into(PatientKey(6), [good.as_slice()].into_iter(), &mut facts).expect_err("key");
         assert_eq!(err.kind(), io::ErrorKind::InvalidData);
     }
 
@@ -1484,6 +1641,54 @@ mod tests {
             assert_eq!(*table, CACHED_FROM * 2);
         }
         assert_eq!(builds, 1, "the table is built once per patient");
+    }
+
+    /// The codes of a patient's lines, as a table rebuilt in place.
+    fn codes_in(facts: &PatientFacts) -> Arc<Vec<String>> {
+        facts.table_in("test/codes", |lines, codes: &mut Vec<String>| {
+            codes.clear();
+            codes.extend(lines.iter().map(|f| f.code.to_string()));
+        })
+    }
+
+    #[test]
+    fn facts_given_back_are_read_into_and_their_tables_rebuilt_for_the_next_patient() {
+        let mut index = PatientIndex::new();
+        let (a, b) = (PatientKey(11), PatientKey(12));
+        for (claim, code) in [(1, "97012"), (2, "97140")] {
+            index
+                .push(a, &fact(claim, 0, date(2024, 1, 1), code))
+                .expect("adds");
+        }
+        index
+            .push(b, &fact(3, 0, date(2024, 2, 1), "97110"))
+            .expect("adds");
+        index.finish().expect("finishes");
+        // Run on a thread of its own: the test's thread may hold another test's spare.
+        std::thread::spawn(move || {
+            let first = index.facts(a).expect("reads");
+            let table = codes_in(&first);
+            assert_eq!(*table, ["97012", "97140"]);
+            let (facts_at, table_at) = (Arc::as_ptr(&first), Arc::as_ptr(&table));
+            drop(table);
+            index.recycle(first);
+            let second = index.facts(b).expect("reads");
+            assert_eq!(Arc::as_ptr(&second), facts_at, "the same memory, read into");
+            assert_eq!(second.all().len(), 1);
+            assert_eq!(second.all()[0].code, "97110");
+            let table = codes_in(&second);
+            assert_eq!(Arc::as_ptr(&table), table_at, "the table's memory reused");
+            assert_eq!(*table, ["97110"], "built from the new patient's lines");
+            // Held elsewhere (a table kept by a caller): given back, it is not reused.
+            let kept = Arc::clone(&second);
+            index.recycle(second);
+            let third = index.facts(a).expect("reads");
+            assert!(!Arc::ptr_eq(&third, &kept));
+            assert_eq!(*codes_in(&third), ["97012", "97140"]);
+            assert_eq!(*codes_in(&kept), ["97110"], "the kept facts are unchanged");
+        })
+        .join()
+        .expect("the checks pass");
     }
 
     #[test]

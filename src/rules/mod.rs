@@ -24,7 +24,7 @@ pub use actions::{ActionTable, Resolved};
 pub use index::{BatchInputs, InBatch, LineFact, PatientFacts, PatientIndex, PatientKey};
 pub use profile::{Config, ConfigError, Profile, Profiles};
 pub use registry::Registry;
-pub use result::ClaimResult;
+pub use result::{profile_name, ClaimResult};
 
 use crate::model::{Claim, Origin};
 use crate::reference::Reference;

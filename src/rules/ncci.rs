@@ -33,15 +33,19 @@ struct DayCode {
 
 /// Every code billed for the patient on each date, sorted by date then code: built once per
 /// patient, so a claim's same-day lookups do not scan the patient's lines.
+#[derive(Default)]
 struct DayCodes(Vec<DayCode>);
 
 impl DayCodes {
-    fn build(facts: &[LineFact]) -> DayCodes {
+    /// Empties the table and fills it from `facts` (in the memory of the previous patient's,
+    /// see [`crate::rules::PatientFacts::table_in`]).
+    fn fill(facts: &[LineFact], table: &mut DayCodes) {
         // The facts come sorted by date, then claim and line (`PatientFacts`): each date's
         // codes are gathered in that order and then sorted by code, which gives what a
         // stable sort of every fact by (date, code) gave, without a list of references to
         // sort (an allocation per claim's patient).
-        let mut codes: Vec<DayCode> = Vec::new();
+        let codes = &mut table.0;
+        codes.clear();
         let mut date_start = 0;
         for f in facts {
             if codes
@@ -67,7 +71,6 @@ impl DayCodes {
             }
         }
         codes[date_start..].sort_unstable_by_key(|d| d.code);
-        DayCodes(codes)
     }
 
     /// The codes of `date`, by code.
@@ -102,7 +105,7 @@ impl DayCodes {
 
 /// The claim's patient's codes by date (see [`DayCodes`]).
 fn day_codes(cx: &Context<'_>) -> Arc<DayCodes> {
-    cx.patient.table("ncci/day-codes", DayCodes::build)
+    cx.patient.table_in("ncci/day-codes", DayCodes::fill)
 }
 
 /// Pairs with a dedicated 97012 rule.

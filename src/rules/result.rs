@@ -1,5 +1,7 @@
 //! One checked claim: the claim, its findings and what becomes of it.
 
+use std::sync::{Mutex, PoisonError};
+
 use serde::Serialize;
 
 use super::{Action, Disposition, Finding};
@@ -12,8 +14,9 @@ pub struct ClaimResult {
     /// The claim as decoded.
     #[serde(skip)]
     pub claim: Claim,
-    /// The profile it was checked under.
-    pub profile: String,
+    /// The profile it was checked under, interned ([`profile_name`]) so that a result names
+    /// its profile without an allocation per claim.
+    pub profile: &'static String,
     /// Its findings, in rule order.
     pub findings: Vec<Finding>,
     /// Accepted, repaired or rejected.
@@ -21,6 +24,23 @@ pub struct ClaimResult {
     /// Element errors (X12-ELEMENT) in the claim's segments and in the levels above it seen
     /// for the first time; they reject the transaction set in the 999.
     pub problems: Vec<Diagnostic>,
+}
+
+/// `name` for [`ClaimResult::profile`]: one copy per distinct profile name for the life of the
+/// process (a run has a handful of profiles; the engine interns them once when it loads
+/// them, never per claim).
+///
+/// A `&'static String` rather than a `&'static str`: code that keeps a claim's profile
+/// (`result.profile.clone()`) gets an owned `String` from it, as when the field was one.
+pub fn profile_name(name: &str) -> &'static String {
+    static NAMES: Mutex<Vec<&'static String>> = Mutex::new(Vec::new());
+    let mut names = NAMES.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some(known) = names.iter().find(|known| known.as_str() == name) {
+        return known;
+    }
+    let interned: &'static String = Box::leak(Box::new(name.to_string()));
+    names.push(interned);
+    interned
 }
 
 impl ClaimResult {

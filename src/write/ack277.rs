@@ -284,12 +284,28 @@ pub struct Ack277ClaimFormatter {
 impl Ack277ClaimFormatter {
     /// The claim's segments, as [`Ack277Writer::add`] would write them.
     pub fn format(&self, result: &ClaimResult) -> Ack277Claim {
-        let mut w = SegmentWriter::with_capacity(self.delimiters, self.line_break, CLAIM_BYTES);
+        self.format_into(result, Vec::new())
+    }
+
+    /// [`Ack277ClaimFormatter::format`] into `buffer` (emptied first), so that a caller can
+    /// hand the same memory from claim to claim ([`Ack277Claim::into_bytes`] gives it back).
+    pub fn format_into(&self, result: &ClaimResult, mut buffer: Vec<u8>) -> Ack277Claim {
+        buffer.clear();
+        buffer.reserve(CLAIM_BYTES);
+        let mut w = SegmentWriter::reusing(self.delimiters, self.line_break, buffer);
         self.ctx.claim(&mut w, result);
         Ack277Claim {
             segments: w.count(),
             bytes: w.into_bytes(),
         }
+    }
+}
+
+impl Ack277Claim {
+    /// The buffer the claim's segments are in, for the next
+    /// [`Ack277ClaimFormatter::format_into`].
+    pub fn into_bytes(self) -> Vec<u8> {
+        self.bytes
     }
 }
 
@@ -413,11 +429,12 @@ impl<S: Read + Write + Seek> Ack277Writer<S> {
 
     /// [`Ack277Writer::add`] with the claim's own segments already formatted by this
     /// writer's [`Ack277Writer::claim_formatter`] (on a worker thread), or formatted here when
-    /// `None`.
+    /// `None`. The formatted claim is only borrowed, so that its buffer can serve another
+    /// claim.
     pub fn add_prepared(
         &mut self,
         claim: &ClaimResult,
-        prepared: Option<Ack277Claim>,
+        prepared: Option<&Ack277Claim>,
     ) -> io::Result<()> {
         self.check()?;
         let added = self.add_claim(claim, prepared);
@@ -510,7 +527,11 @@ impl<S: Read + Write + Seek> Ack277Writer<S> {
         self.hl
     }
 
-    fn add_claim(&mut self, result: &ClaimResult, prepared: Option<Ack277Claim>) -> io::Result<()> {
+    fn add_claim(
+        &mut self,
+        result: &ClaimResult,
+        prepared: Option<&Ack277Claim>,
+    ) -> io::Result<()> {
         let claim = &result.claim;
         let submitter = &claim.envelope.submitter_id;
         if self.receiver.as_ref().map(|r| &r.key) != Some(submitter) {

@@ -111,6 +111,18 @@ impl CorrectedClaim {
     /// recomputed where a repair removed a line. An error is a bug about the claim (an
     /// amount not exact in cents, a repair that cannot be applied), never about the input.
     pub fn format(result: &ClaimResult) -> Result<CorrectedClaim, CorrectedError> {
+        Self::format_into(result, Vec::new())
+    }
+
+    /// [`CorrectedClaim::format`] into `buffer` (emptied first), so that a caller can hand
+    /// the same memory from claim to claim ([`CorrectedClaim::into_bytes`] gives it back).
+    pub fn format_into(
+        result: &ClaimResult,
+        mut bytes: Vec<u8>,
+    ) -> Result<CorrectedClaim, CorrectedError> {
+        bytes.clear();
+        // Room for the claim as read: one allocation at most, for most claims.
+        bytes.reserve(result.claim.source.segments.raw().len());
         let claim = &result.claim;
         // AMOUNT-PRECISION always rejects a claim with an amount that is not exact, so one
         // reaching here is a bug: refuse rather than forward or mis-count it.
@@ -122,7 +134,6 @@ impl CorrectedClaim {
             });
         }
         let plan = Plan::of(&result.findings);
-        let mut bytes = Vec::with_capacity(claim.source.segments.raw().len());
         let repaired = plan
             .write_claim(claim, &mut bytes)
             .map_err(|e| repair_error(result, e))?;
@@ -134,6 +145,11 @@ impl CorrectedClaim {
             bytes,
             plan,
         })
+    }
+
+    /// The buffer the claim's bytes are in, for the next [`CorrectedClaim::format_into`].
+    pub fn into_bytes(self) -> Vec<u8> {
+        self.bytes
     }
 }
 
@@ -306,11 +322,12 @@ impl<W: Write + Seek> CorrectedWriter<W> {
     }
 
     /// [`CorrectedWriter::claim`] with the claim already formatted by
-    /// [`CorrectedClaim::format`] (on a worker thread), or formatted here when `None`.
+    /// [`CorrectedClaim::format`] (on a worker thread), or formatted here when `None`. The
+    /// formatted claim is only borrowed, so that its buffer can serve another claim.
     pub fn claim_prepared(
         &mut self,
         result: &ClaimResult,
-        prepared: Option<Result<CorrectedClaim, CorrectedError>>,
+        prepared: Option<Result<&CorrectedClaim, CorrectedError>>,
     ) -> Result<bool, CorrectedError> {
         if self.skipping_interchange
             || self.skipping_set
@@ -319,9 +336,13 @@ impl<W: Write + Seek> CorrectedWriter<W> {
         {
             return Ok(false);
         }
+        let formatted_here;
         let formatted = match prepared {
             Some(prepared) => prepared?,
-            None => CorrectedClaim::format(result)?,
+            None => {
+                formatted_here = CorrectedClaim::format(result)?;
+                &formatted_here
+            }
         };
         self.open_envelope()?;
         self.write_levels(result, &formatted.plan)?;

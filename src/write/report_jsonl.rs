@@ -164,6 +164,11 @@ impl ReportFragment {
         self.lines.is_empty()
     }
 
+    /// Bytes its claim lines have room for.
+    pub fn capacity(&self) -> usize {
+        self.lines.capacity()
+    }
+
     /// Empties the fragment, keeping its buffers for the next batch.
     pub fn clear(&mut self) {
         self.lines.clear();
@@ -432,7 +437,7 @@ fn claim_line(
     o.str("type", "claim");
     o.u64("claim", claim.ordinal);
     o.str("pcn", claim.pcn());
-    o.str("profile", &result.profile);
+    o.str("profile", result.profile);
     o.str("disposition", outcome.disposition(result.disposition));
     match claim.total_charge.cents() {
         Some(c) => o.i64("charge_cents", c.0),

@@ -369,8 +369,10 @@ fn earlier_share(total: &RunningTotal) -> String {
 
 /// The running yearly totals of the patient's lines in `bucket` (by discipline modifier),
 /// voids left out, in date, claim and line order: built once per patient, looked up per line.
-fn running_totals(cx: &Context<'_>, facts: &[LineFact], bucket: &[String]) -> Vec<Running> {
-    let mut out = Vec::new();
+/// `out` is emptied first (it holds the previous patient's, see
+/// [`crate::rules::PatientFacts::table_in`]).
+fn running_totals(cx: &Context<'_>, facts: &[LineFact], bucket: &[String], out: &mut Vec<Running>) {
+    out.clear();
     let mut year = 0;
     let mut total = Cents(0);
     let mut earlier = Cents(0);
@@ -400,7 +402,6 @@ fn running_totals(cx: &Context<'_>, facts: &[LineFact], bucket: &[String]) -> Ve
             last_earlier,
         });
     }
-    out
 }
 
 /// The lines of this claim in `bucket` (by discipline modifier) at or after the point where the
@@ -412,9 +413,9 @@ fn over_threshold(
     name: &'static str,
     bucket: &[String],
 ) -> Vec<(usize, RunningTotal, Cents)> {
-    let totals = cx
-        .patient
-        .table(name, |facts| running_totals(cx, facts, bucket));
+    let totals = cx.patient.table_in(name, |facts, totals| {
+        running_totals(cx, facts, bucket, totals)
+    });
     let mut found = Vec::new();
     for i in 0..claim.lines.len() {
         let Some(date) = line_date(claim, i) else {

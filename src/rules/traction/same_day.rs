@@ -26,23 +26,23 @@ struct DayCode {
 /// Every code billed for the patient on each date in every claim of the input, voids left
 /// out: sorted by date, then code. Built once per patient, so a claim's same-day questions
 /// are a binary search and a look at that date's few codes, not a scan of the patient's lines.
+#[derive(Default)]
 struct DayCodes(Vec<DayCode>);
 
 impl DayCodes {
-    fn build(facts: &[LineFact]) -> DayCodes {
-        let mut codes: Vec<DayCode> = facts
-            .iter()
-            .filter(|f| live(f))
-            .map(|f| DayCode {
-                date: f.date,
-                code: f.code,
-                first: (f.claim, f.line),
-            })
-            .collect();
+    /// Empties the table and fills it from `facts` (in the memory of the previous patient's,
+    /// see [`crate::rules::PatientFacts::table_in`]).
+    fn fill(facts: &[LineFact], table: &mut DayCodes) {
+        let codes = &mut table.0;
+        codes.clear();
+        codes.extend(facts.iter().filter(|f| live(f)).map(|f| DayCode {
+            date: f.date,
+            code: f.code,
+            first: (f.claim, f.line),
+        }));
         // A stable sort keeps each code's first line first among its date's lines.
         codes.sort_by_key(|a| (a.date, a.code));
         codes.dedup_by(|later, earlier| later.date == earlier.date && later.code == earlier.code);
-        DayCodes(codes)
     }
 
     /// The codes of `date`, by code.
@@ -55,7 +55,7 @@ impl DayCodes {
 
 /// The claim's patient's codes by date (see [`DayCodes`]).
 fn day_codes(cx: &Context<'_>) -> Arc<DayCodes> {
-    cx.patient.table("traction/day-codes", DayCodes::build)
+    cx.patient.table_in("traction/day-codes", DayCodes::fill)
 }
 
 /// The first 97012 line of each date in a claim.
@@ -484,15 +484,19 @@ impl Rule for Visits {
         let traction = therapy.codes.traction.as_str();
         let limit = usize::try_from(therapy.visits.max_dates_per_patient).unwrap_or(usize::MAX);
         // The patient's 97012 dates, built once per patient (the traction code is the run's).
-        let dates = cx.patient.table("traction/97012-dates", |facts| {
-            let mut dates: Vec<NaiveDate> = facts
-                .iter()
-                .filter(|f| live(f) && f.code == traction)
-                .map(|f| f.date)
-                .collect();
-            dates.dedup();
-            dates
-        });
+        let dates = cx.patient.table_in(
+            "traction/97012-dates",
+            |facts, dates: &mut Vec<NaiveDate>| {
+                dates.clear();
+                dates.extend(
+                    facts
+                        .iter()
+                        .filter(|f| live(f) && f.code == traction)
+                        .map(|f| f.date),
+                );
+                dates.dedup();
+            },
+        );
         if dates.len() <= limit {
             return;
         }
