@@ -94,7 +94,7 @@ pub fn claim_record(
         replaces,
         patient,
         payer: claim.subscriber.payer_id.to_string(),
-        profile: result.profile.clone(),
+        profile: result.profile.to_string(),
         lines,
     }
 }

@@ -130,7 +130,7 @@ pub struct Engine {
     /// The action table of each profile, in the order of [`Profiles::all`].
     actions: Vec<ActionTable>,
     /// The name of each profile, interned for [`ClaimResult::profile`], in the same order.
-    profile_names: Vec<&'static String>,
+    profile_names: Vec<&'static str>,
     config: Config,
     reference: Reference,
     forced: Option<String>,

@@ -16,7 +16,7 @@ pub struct ClaimResult {
     pub claim: Claim,
     /// The profile it was checked under, interned ([`profile_name`]) so that a result names
     /// its profile without an allocation per claim.
-    pub profile: &'static String,
+    pub profile: &'static str,
     /// Its findings, in rule order.
     pub findings: Vec<Finding>,
     /// Accepted, repaired or rejected.
@@ -29,16 +29,13 @@ pub struct ClaimResult {
 /// `name` for [`ClaimResult::profile`]: one copy per distinct profile name for the life of the
 /// process (a run has a handful of profiles; the engine interns them once when it loads
 /// them, never per claim).
-///
-/// A `&'static String` rather than a `&'static str`: code that keeps a claim's profile
-/// (`result.profile.clone()`) gets an owned `String` from it, as when the field was one.
-pub fn profile_name(name: &str) -> &'static String {
-    static NAMES: Mutex<Vec<&'static String>> = Mutex::new(Vec::new());
+pub fn profile_name(name: &str) -> &'static str {
+    static NAMES: Mutex<Vec<&'static str>> = Mutex::new(Vec::new());
     let mut names = NAMES.lock().unwrap_or_else(PoisonError::into_inner);
-    if let Some(known) = names.iter().find(|known| known.as_str() == name) {
+    if let Some(known) = names.iter().find(|known| **known == name) {
         return known;
     }
-    let interned: &'static String = Box::leak(Box::new(name.to_string()));
+    let interned: &'static str = Box::leak(name.to_string().into_boxed_str());
     names.push(interned);
     interned
 }

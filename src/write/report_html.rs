@@ -572,7 +572,7 @@ impl HtmlReport {
         g.claim(ClaimLine {
             claim: claim.ordinal,
             pcn: Cow::Borrowed(claim.pcn()),
-            profile: Cow::Borrowed(&result.profile),
+            profile: Cow::Borrowed(result.profile),
             disposition: Cow::Borrowed(disposition),
             charge_cents,
             charge_as_read: claim
