@@ -131,7 +131,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let mut claims = 0;
         while let Some(event) = reader.next_event()? {
             if let Event::Claim(raw) = event {
-                let claim = scrub837::model::Claim::decode(*raw);
+                let claim = scrub837::model::Claim::decode(raw);
                 claims += u64::from(claim.ordinal > 0);
             }
         }

@@ -24,7 +24,7 @@ const PRE_A1_GUIDE: &str = "005010X222";
 #[derive(Debug)]
 pub enum Event {
     /// A complete 2300 claim with its context.
-    Claim(Box<RawClaim>),
+    Claim(RawClaim),
     /// A problem with the envelope or structure; reading goes on.
     Problem(Box<Diagnostic>),
     /// A segment outside every claim and level (envelope, BHT, 1000A, 1000B, the segments of
@@ -606,7 +606,7 @@ impl State {
     fn push_claim(&mut self, claim: RawClaim) {
         self.summary.claims += 1;
         self.summary.lines += claim.line_count() as u64;
-        self.pending.push_back(Event::Claim(Box::new(claim)));
+        self.pending.push_back(Event::Claim(claim));
     }
 
     fn collect_problems(&mut self) {

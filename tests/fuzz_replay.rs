@@ -70,7 +70,7 @@ fn read_claims(data: &[u8]) {
     loop {
         match reader.next_event() {
             Ok(Some(Event::Claim(raw))) => {
-                let claim = scrub837::model::Claim::decode(*raw);
+                let claim = scrub837::model::Claim::decode(raw);
                 let record = scrub837::model::json::claim_record(&claim, false);
                 let _ = record.to_string();
                 let _ = scrub837::model::json::claim_record(&claim, true);

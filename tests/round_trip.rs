@@ -116,7 +116,7 @@ fn claims_of<R: Read>(source: R, what: &str) -> Vec<RawClaim> {
         .unwrap_or_else(|e| panic!("{what}: read error: {e}"))
     {
         if let Event::Claim(c) = event {
-            claims.push(*c);
+            claims.push(c);
         }
     }
     claims

@@ -14,7 +14,7 @@ fuzz_target!(|data: &[u8]| {
     loop {
         match reader.next_event() {
             Ok(Some(Event::Claim(raw))) => {
-                let _ = Claim::decode(*raw);
+                let _ = Claim::decode(raw);
             }
             Ok(Some(Event::Problem(_) | Event::Envelope(_))) => {}
             Ok(None) => break,

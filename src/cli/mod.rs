@@ -566,7 +566,7 @@ fn parse_command(file: &str, show_phi: bool) -> i32 {
         match reader.next_event() {
             Ok(Some(Event::Claim(claim))) => {
                 let fresh = levels.fresh(&claim);
-                let claim = crate::model::Claim::decode(*claim);
+                let claim = crate::model::Claim::decode(claim);
                 for problem in crate::pipeline::check::element_problems(&claim, fresh) {
                     element_problems += 1;
                     let _ = write!(err, "{}", render_problem(name, &problem));

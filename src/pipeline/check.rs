@@ -478,7 +478,7 @@ impl Engine {
             .into_par_iter()
             .map(|(event, fresh)| match event {
                 Event::Claim(raw) => {
-                    let claim = Claim::decode(*raw);
+                    let claim = Claim::decode(raw);
                     let result = if pass.validate_elements {
                         self.check_claim_with(claim, index, fresh, pass.input)
                     } else {

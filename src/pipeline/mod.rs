@@ -273,7 +273,7 @@ fn read_batch<R: Read>(
         match event {
             Event::Claim(raw) => {
                 let fresh = levels.fresh(&raw);
-                batch.claims.push((*raw, fresh));
+                batch.claims.push((raw, fresh));
             }
             other if scrub => batch.others.push(other),
             Event::Problem(_) | Event::Envelope(_) => {}

@@ -327,7 +327,7 @@ mod tests {
         let mut claims = Vec::new();
         while let Ok(Some(event)) = reader.next_event() {
             if let crate::read::Event::Claim(raw) = event {
-                claims.push(Claim::decode(*raw));
+                claims.push(Claim::decode(raw));
             }
         }
         claims

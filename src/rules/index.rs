@@ -1347,7 +1347,7 @@ mod tests {
                 };
                 let mut raw_facts = Vec::new();
                 raw_line_facts(&raw, |k, f| raw_facts.push((k, f)));
-                let claim = Claim::decode((*raw).clone());
+                let claim = Claim::decode(raw.clone());
                 let key = PatientKey::of(&claim);
                 let decoded: Vec<_> = line_facts(&claim).map(|f| (key, f)).collect();
                 assert_eq!(raw_facts, decoded, "claim {}", claim.ordinal);
