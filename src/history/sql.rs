@@ -142,40 +142,25 @@ const MIGRATION_3_POSTGRES: &str =
 /// removed later (a void, retention) is simply not found.
 const MIGRATION_4_SQLITE: &str = concat!(
     "CREATE TABLE claims ",
-    "(
-        file_id BIGINT NOT NULL REFERENCES files (id),
-        claim_no BIGINT NOT NULL,
-        patient TEXT NOT NULL,
-        payer TEXT NOT NULL,
-        profile TEXT NOT NULL,
-        claim_id TEXT NOT NULL,
-        frequency TEXT NOT NULL,
-        first_date TEXT NOT NULL,
-        last_date TEXT NOT NULL,
-        line_count BIGINT NOT NULL,
-        lines TEXT NOT NULL,
-        PRIMARY KEY (file_id, claim_no)
-    ) WITHOUT ROWID;
-    INSERT INTO claims SELECT file_id, claim_no, MIN(patient), MIN(payer), MIN(profile), \
-        MIN(claim_id), MIN(frequency), MIN(service_date), MAX(service_date), COUNT(*), \
-        group_concat(",
-    "CAST(line_no AS TEXT) || ',' || service_date || ',' || \
-        replace(replace(replace(replace(code, '%', '%25'), ',', '%2C'), ';', '%3B'), ':', '%3A') \
-        || ',' || replace(replace(replace(modifiers, '%', '%25'), ',', '%2C'), ';', '%3B') \
-        || ',' || units || ',' || CAST(charge_cents AS TEXT) || ',' || \
-        COALESCE(CAST(fee_cents AS TEXT), '')",
-    ", ';' ORDER BY line_no) FROM lines GROUP BY file_id, claim_no;
-    DROP TABLE lines;
-    CREATE TABLE file_patients (file_id BIGINT PRIMARY KEY, keys TEXT NOT NULL);
-    INSERT INTO file_patients SELECT file_id, string_agg(substr(patient, 1, 16) || \
-        CAST(claim_no AS TEXT), ',' ORDER BY claim_no) FROM claims GROUP BY file_id;"
+    claims_columns!(),
+    " WITHOUT ROWID;",
+    claims_from_lines!()
 );
 
 /// 4 on PostgreSQL: as on SQLite ([`MIGRATION_4_SQLITE`]), with the index by patient a shared
 /// server finds a run's patients by.
 const MIGRATION_4_POSTGRES: &str = concat!(
     "CREATE TABLE claims ",
-    "(
+    claims_columns!(),
+    ";",
+    claims_from_lines!(),
+    "CREATE INDEX claims_by_patient ON claims (patient);"
+);
+
+/// The columns of migration 4's `claims` table (a macro: `concat!` takes only literals).
+macro_rules! claims_columns {
+    () => {
+        "(
         file_id BIGINT NOT NULL REFERENCES files (id),
         claim_no BIGINT NOT NULL,
         patient TEXT NOT NULL,
@@ -188,22 +173,33 @@ const MIGRATION_4_POSTGRES: &str = concat!(
         line_count BIGINT NOT NULL,
         lines TEXT NOT NULL,
         PRIMARY KEY (file_id, claim_no)
-    );
+    )"
+    };
+}
+use claims_columns;
+
+/// Migration 4's packing of version 3's lines into claims (with [`super::lines::pack_lines`]'s
+/// escapes) and the input files' lists of patients: the same SQL on both backends
+/// (`string_agg` with `ORDER BY` is SQLite's since 3.44 and PostgreSQL's).
+macro_rules! claims_from_lines {
+    () => {
+        "
     INSERT INTO claims SELECT file_id, claim_no, MIN(patient), MIN(payer), MIN(profile), \
         MIN(claim_id), MIN(frequency), MIN(service_date), MAX(service_date), COUNT(*), \
-        string_agg(",
-    "CAST(line_no AS TEXT) || ',' || service_date || ',' || \
+        string_agg(CAST(line_no AS TEXT) || ',' || service_date || ',' || \
         replace(replace(replace(replace(code, '%', '%25'), ',', '%2C'), ';', '%3B'), ':', '%3A') \
         || ',' || replace(replace(replace(modifiers, '%', '%25'), ',', '%2C'), ';', '%3B') \
         || ',' || units || ',' || CAST(charge_cents AS TEXT) || ',' || \
-        COALESCE(CAST(fee_cents AS TEXT), '')",
-    ", ';' ORDER BY line_no) FROM lines GROUP BY file_id, claim_no;
+        COALESCE(CAST(fee_cents AS TEXT), ''), ';' ORDER BY line_no) \
+        FROM lines GROUP BY file_id, claim_no;
     DROP TABLE lines;
-    CREATE INDEX claims_by_patient ON claims (patient);
     CREATE TABLE file_patients (file_id BIGINT PRIMARY KEY, keys TEXT NOT NULL);
     INSERT INTO file_patients SELECT file_id, string_agg(substr(patient, 1, 16) || \
-        CAST(claim_no AS TEXT), ',' ORDER BY claim_no) FROM claims GROUP BY file_id;"
-);
+        CAST(claim_no AS TEXT), ',' ORDER BY claim_no) FROM claims GROUP BY file_id;
+    "
+    };
+}
+use claims_from_lines;
 
 /// The input file with this content hash.
 pub const FILE_BY_HASH: &str = "SELECT f.id, f.name, f.recorded, r.run FROM files f \
@@ -429,6 +425,6 @@ pub const EXPORT_FILE_CLAIMS: &str = "SELECT c.patient, c.payer, c.profile, c.li
      FROM claims c JOIN files f ON f.id = c.file_id JOIN runs r ON r.id = f.run_id \
      WHERE c.file_id = ?1 ORDER BY c.claim_no";
 
-/// The CSV header of `history export`, in [`EXPORT_FILE_LINES`]'s column order.
+/// The CSV header of `history export`: one row per kept line.
 pub const EXPORT_HEADER: &str = "patient_key,payer,profile,service_date,procedure,modifiers,\
 units,charge_cents,fee_schedule_cents,claim_id,frequency,input_file,run,recorded";
