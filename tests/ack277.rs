@@ -33,7 +33,7 @@ fn check(name: &str) -> Vec<ClaimResult> {
     engine
         .check_path(file, |c| {
             if let Checked::Claim(result) = c {
-                results.push(result);
+                results.push(result.clone());
             }
             Ok(())
         })
@@ -649,7 +649,7 @@ fn many_claims(n: usize) -> Vec<ClaimResult> {
                 } else {
                     PROVIDER_B
                 };
-                let billing = std::sync::Arc::make_mut(&mut c.billing);
+                let billing = c.billing.make_mut();
                 billing.provider.name = name.into();
                 let field = billing.provider.npi.as_mut().expect("sample NPI");
                 field.raw = npi.into();

@@ -392,7 +392,10 @@ impl Snippet {
             (Some(&source.segments), Zone::Claim),
             (Some(&*source.billing), Zone::Billing),
             (Some(&*source.subscriber), Zone::Person),
-            (source.patient.as_deref(), Zone::Person),
+            (
+                source.patient.as_deref().map(|level| &**level),
+                Zone::Person,
+            ),
         ];
         for (table, zone) in tables {
             let Some(table) = table else { continue };

@@ -88,16 +88,16 @@ pub fn text_check(run: &CheckRun, term: &TermArgs) -> i32 {
                         Disposition::Repaired => "repaired",
                         Disposition::Accepted => "accepted",
                     };
-                    tally.claim(input, name, &result, None);
+                    tally.claim(input, name, result, None);
                     editions.note_claim(&result.claim);
                     if !term.quiet {
-                        writer.claim(name, &result, fate)?;
+                        writer.claim(name, result, fate)?;
                     }
                 }
                 Checked::Problem(p) => {
                     tally.problem();
                     if !term.quiet {
-                        writer.problem(name, &p)?;
+                        writer.problem(name, p)?;
                     }
                 }
                 Checked::Envelope(_) => {}
@@ -181,10 +181,10 @@ fn json_check(run: &CheckRun, input: usize) -> i32 {
     // Set when standard output is a closed pipe (`| head`): then nothing more is printed, no
     // summary either, and the exit code is 0.
     let mut closed = false;
-    let mut emit = |checked| -> io::Result<()> {
+    let mut emit = |checked: &Checked| -> io::Result<()> {
         match checked {
             Checked::Claim(result) => {
-                totals.add(&result);
+                totals.add(result);
                 editions.note_claim(&result.claim);
                 totals.problems += result.problems.len() as u64;
                 for p in &result.problems {
@@ -195,7 +195,7 @@ fn json_check(run: &CheckRun, input: usize) -> i32 {
                     )?;
                 }
                 for f in &result.findings {
-                    writeln!(out, "{}", finding_json(name, &result, f))?;
+                    writeln!(out, "{}", finding_json(name, result, f))?;
                 }
             }
             Checked::Problem(p) => {

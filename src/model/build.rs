@@ -2,9 +2,11 @@
 //! keeps the context levels, so reading stays fast; typed fields are decoded later, in
 //! parallel, by [`super::Claim::decode`].
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 
 use super::kind::LoopKind;
+use super::table::LevelTable;
 use super::table::TableArena;
 use super::{parse_date, RawClaim, SegmentTable, SetContext};
 use crate::grammar::Placement;
@@ -34,7 +36,7 @@ impl<T: Clone> Shared<T> {
 #[derive(Debug, Default)]
 struct Level {
     working: SegmentTable,
-    shared: Option<Arc<SegmentTable>>,
+    shared: Option<Arc<LevelTable>>,
 }
 
 impl Level {
@@ -49,12 +51,50 @@ impl Level {
         self.shared = None;
     }
 
-    fn share(&mut self, arena: &mut TableArena) -> Arc<SegmentTable> {
+    fn share(&mut self, arena: &mut TableArena, spare: &mut SpareTables) -> Arc<LevelTable> {
         let working = &self.working;
         Arc::clone(
             self.shared
-                .get_or_insert_with(|| Arc::new(working.frozen_in(arena))),
+                .get_or_insert_with(|| spare.holding(working.frozen_in(arena))),
         )
+    }
+}
+
+/// The level tables the builder handed out, oldest first, so that one no claim holds any more
+/// is filled again instead of a new one allocated (a generated file has a subscriber level per
+/// claim: without this, two allocations per claim and pass, freed on other threads).
+#[derive(Debug, Default)]
+struct SpareTables {
+    handed_out: VecDeque<Arc<LevelTable>>,
+}
+
+/// How many handed-out level tables are remembered: more than the claims in flight (a batch
+/// being read, one being checked and one being written, per pass), so the oldest is free
+/// again by the time it comes round.
+const SPARE_TABLES: usize = 8 * 1024;
+
+impl SpareTables {
+    /// `table`, in the oldest remembered allocation when no claim holds that one any more.
+    fn holding(&mut self, segments: SegmentTable) -> Arc<LevelTable> {
+        let table = LevelTable::new(segments);
+        // Two looks: a level that lasts (a billing provider with thousands of claims) goes
+        // round to the back instead of blocking the ones behind it.
+        for _ in 0..2 {
+            let Some(mut oldest) = self.handed_out.pop_front() else {
+                break;
+            };
+            if let Some(slot) = Arc::get_mut(&mut oldest) {
+                *slot = table;
+                self.handed_out.push_back(Arc::clone(&oldest));
+                return oldest;
+            }
+            self.handed_out.push_back(oldest);
+        }
+        let fresh = Arc::new(table);
+        if self.handed_out.len() < SPARE_TABLES {
+            self.handed_out.push_back(Arc::clone(&fresh));
+        }
+        fresh
     }
 }
 
@@ -75,6 +115,8 @@ pub struct ClaimBuilder {
     working: SegmentTable,
     /// Where finished claims' and levels' segments are copied.
     arena: TableArena,
+    /// Level tables to fill again once their claims are gone.
+    spare: SpareTables,
     ordinal: u64,
 }
 
@@ -98,6 +140,7 @@ impl ClaimBuilder {
             current: None,
             working: SegmentTable::with_capacity(Delimiters::STANDARD, 1024, 32),
             arena: TableArena::new(),
+            spare: SpareTables::default(),
             ordinal: 0,
         }
     }
@@ -186,11 +229,11 @@ impl ClaimBuilder {
         RawClaim {
             ordinal: self.ordinal,
             envelope: self.envelope.share(),
-            billing: self.billing.share(&mut self.arena),
-            subscriber: self.subscriber.share(&mut self.arena),
+            billing: self.billing.share(&mut self.arena, &mut self.spare),
+            subscriber: self.subscriber.share(&mut self.arena, &mut self.spare),
             patient: self
                 .has_patient
-                .then(|| self.patient.share(&mut self.arena)),
+                .then(|| self.patient.share(&mut self.arena, &mut self.spare)),
             // Filled in from the working table when the claim ends.
             segments: SegmentTable::default(),
         }

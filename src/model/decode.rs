@@ -2,7 +2,7 @@
 //! reading thread, so the reader itself only frames, places and copies bytes.
 
 use super::kind::LoopKind;
-use super::table::DecodedLevel;
+use super::level::Level;
 use super::{
     parse_date, parse_date_value, Address, AddressLines, BillingProvider, Claim, DateOf, Decimal,
     Diagnosis, Field, Money, Note, Origin, Patient, Person, Pointers, Procedure, Provider,
@@ -20,7 +20,7 @@ impl Claim {
         let kinds = LoopKind::table();
         let grammar = compiled_x222();
         let component = source.segments.delimiters().component;
-        let mut claim = Body::default();
+        let mut claim = Body::from(super::spare::take_lists());
         for (i, (seg, stored)) in source.segments.iter().enumerate() {
             let at = origin(stored.position.segment, stored.set_segment);
             let loop_index = usize::from(stored.loop_index);
@@ -63,9 +63,9 @@ impl Claim {
         Claim {
             ordinal: source.ordinal,
             envelope: Arc::clone(&source.envelope),
-            billing: billing_of(&source.billing),
-            subscriber: subscriber_of(&source.subscriber),
-            patient: source.patient.as_deref().map(patient_of),
+            billing: Level::<BillingProvider>::of(&source.billing),
+            subscriber: Level::<Subscriber>::of(&source.subscriber),
+            patient: source.patient.as_ref().map(Level::<Patient>::of),
             patient_control_number: claim.patient_control_number,
             total_charge: claim.total_charge,
             place_of_service: claim.place_of_service,
@@ -77,6 +77,23 @@ impl Claim {
             notes: claim.notes,
             lines: claim.lines,
             source,
+        }
+    }
+}
+
+impl From<super::spare::ClaimLists> for Body {
+    fn from(lists: super::spare::ClaimLists) -> Self {
+        Body {
+            patient_control_number: Field::default(),
+            total_charge: Field::default(),
+            place_of_service: Field::default(),
+            frequency: Field::default(),
+            diagnoses: lists.diagnoses,
+            dates: lists.dates,
+            references: lists.references,
+            providers: lists.providers,
+            notes: lists.notes,
+            lines: lists.lines,
         }
     }
 }
@@ -98,38 +115,10 @@ struct Body {
     lines: Vec<ServiceLine>,
 }
 
-/// The billing level of `table`, decoded once and kept with the table.
-fn billing_of(table: &SegmentTable) -> Arc<BillingProvider> {
-    let level = table.decoded_level(|t| DecodedLevel::Billing(Arc::new(decode_billing(t))));
-    match level {
-        DecodedLevel::Billing(b) => Arc::clone(b),
-        // A table decoded as another level (never for tables the reader makes).
-        _ => Arc::new(decode_billing(table)),
-    }
-}
-
-/// The subscriber level of `table`, decoded once and kept with the table.
-fn subscriber_of(table: &SegmentTable) -> Arc<Subscriber> {
-    let level = table.decoded_level(|t| DecodedLevel::Subscriber(Arc::new(decode_subscriber(t))));
-    match level {
-        DecodedLevel::Subscriber(s) => Arc::clone(s),
-        _ => Arc::new(decode_subscriber(table)),
-    }
-}
-
-/// The patient level of `table`, decoded once and kept with the table.
-fn patient_of(table: &SegmentTable) -> Arc<Patient> {
-    let level = table.decoded_level(|t| DecodedLevel::Patient(Arc::new(decode_patient(t))));
-    match level {
-        DecodedLevel::Patient(p) => Arc::clone(p),
-        _ => Arc::new(decode_patient(table)),
-    }
-}
-
 /// The subscriber and patient levels of `raw`, decoded once per level and shared.
-pub(crate) fn shared_levels(raw: &RawClaim) -> (Arc<Subscriber>, Option<Arc<Patient>>) {
-    let subscriber = subscriber_of(&raw.subscriber);
-    let patient = raw.patient.as_deref().map(patient_of);
+pub(crate) fn shared_levels(raw: &RawClaim) -> (Level<Subscriber>, Option<Level<Patient>>) {
+    let subscriber = Level::<Subscriber>::of(&raw.subscriber);
+    let patient = raw.patient.as_ref().map(Level::<Patient>::of);
     (subscriber, patient)
 }
 
@@ -142,7 +131,7 @@ fn origin(segment: u64, set_segment: u32) -> Origin {
     }
 }
 
-fn decode_billing(table: &SegmentTable) -> BillingProvider {
+pub(super) fn decode_billing(table: &SegmentTable) -> BillingProvider {
     let kinds = LoopKind::table();
     let mut billing = BillingProvider {
         provider: Provider {
@@ -170,7 +159,7 @@ fn decode_billing(table: &SegmentTable) -> BillingProvider {
     billing
 }
 
-fn decode_subscriber(table: &SegmentTable) -> Subscriber {
+pub(super) fn decode_subscriber(table: &SegmentTable) -> Subscriber {
     let kinds = LoopKind::table();
     let mut sub = Subscriber::default();
     for (seg, stored) in table.iter() {
@@ -194,7 +183,7 @@ fn decode_subscriber(table: &SegmentTable) -> Subscriber {
     sub
 }
 
-fn decode_patient(table: &SegmentTable) -> Patient {
+pub(super) fn decode_patient(table: &SegmentTable) -> Patient {
     let kinds = LoopKind::table();
     let mut patient = Patient::default();
     for (seg, stored) in table.iter() {

@@ -11,8 +11,10 @@ mod build;
 mod decode;
 pub mod json;
 pub mod kind;
+mod level;
 mod pointers;
 mod sketch;
+pub mod spare;
 mod table;
 mod values;
 
@@ -22,9 +24,10 @@ use serde::Serialize;
 
 pub use crate::x12::Text;
 pub use build::ClaimBuilder;
+pub use level::Level;
 pub use pointers::Pointers;
 pub use sketch::{ClaimSketch, LineSketch};
-pub use table::{SegmentTable, StoredSegment};
+pub use table::{LevelTable, SegmentTable, StoredSegment};
 pub use values::{parse_date, parse_date_value, Cents, DateRange, Decimal, Money, NotExactReason};
 
 /// Where a value came from in the input.
@@ -415,11 +418,11 @@ pub struct RawClaim {
     /// The envelope the claim came in.
     pub envelope: Arc<SetContext>,
     /// The 2000A level: HL, PRV, 2010AA, 2010AB, 2010AC.
-    pub billing: Arc<SegmentTable>,
+    pub billing: Arc<LevelTable>,
     /// The 2000B level: HL, SBR, PAT, 2010BA, 2010BB.
-    pub subscriber: Arc<SegmentTable>,
+    pub subscriber: Arc<LevelTable>,
     /// The 2000C level and 2010CA, when the patient is not the subscriber.
-    pub patient: Option<Arc<SegmentTable>>,
+    pub patient: Option<Arc<LevelTable>>,
     /// The 2300 loop and everything under it, CLM first, exactly as read.
     pub segments: SegmentTable,
 }
@@ -444,12 +447,12 @@ pub struct Claim {
     /// The envelope the claim came in.
     pub envelope: Arc<SetContext>,
     /// 2000A/2010AA, decoded once per level and shared by its claims.
-    pub billing: Arc<BillingProvider>,
+    pub billing: Level<BillingProvider>,
     /// 2000B/2010BA/2010BB, decoded once per level and shared by its claims.
-    pub subscriber: Arc<Subscriber>,
+    pub subscriber: Level<Subscriber>,
     /// 2000C/2010CA when the patient is not the subscriber, decoded once per level and
     /// shared by its claims.
-    pub patient: Option<Arc<Patient>>,
+    pub patient: Option<Level<Patient>>,
     /// CLM01 patient control number.
     pub patient_control_number: Field<Text>,
     /// CLM02 total charge.
@@ -492,6 +495,19 @@ impl Claim {
     /// The CLM01 value for messages (an identifier the submitter chose, not PHI by itself).
     pub fn pcn(&self) -> &str {
         &self.patient_control_number.raw
+    }
+
+    /// Gives the claim's lists back for a later claim to be decoded into (dropping a claim
+    /// frees them instead).
+    pub fn recycle(self) {
+        spare::give_lists(spare::ClaimLists {
+            diagnoses: self.diagnoses,
+            dates: self.dates,
+            references: self.references,
+            providers: self.providers,
+            notes: self.notes,
+            lines: self.lines,
+        });
     }
 }
 

@@ -6,12 +6,11 @@
 //! index built from it is read by rules that see decoded claims); the tests below compare the
 //! two on the samples and on generated claims.
 
-use std::sync::Arc;
-
 use chrono::NaiveDate;
 
 use super::decode::shared_levels;
 use super::kind::LoopKind;
+use super::level::Level;
 use super::{parse_date_value, Cents, Decimal, Money, Patient, Person, RawClaim, Subscriber};
 use crate::x12::{nth_part, Segment};
 
@@ -19,9 +18,9 @@ use crate::x12::{nth_part, Segment};
 #[derive(Debug, Clone)]
 pub struct ClaimSketch {
     /// The 2000B level, decoded once per level (shared with decoded claims).
-    pub subscriber: Arc<Subscriber>,
+    pub subscriber: Level<Subscriber>,
     /// The 2000C level, when present.
-    pub patient: Option<Arc<Patient>>,
+    pub patient: Option<Level<Patient>>,
     /// CLM05-3 frequency code's first byte (0 when absent).
     pub frequency: u8,
     /// The earliest start of the claim-level DTP*472 dates, which a line without its own

@@ -1,6 +1,7 @@
 //! Owned segments: the bytes of a run of segments and where each one and its elements lie.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::OnceLock;
 
 use serde::Serialize;
 
@@ -41,21 +42,81 @@ pub struct StoredSegment {
 pub struct SegmentTable {
     delimiters: Delimiters,
     storage: Storage,
+}
+
+/// The segments of a billing, subscriber or patient level, as the claims under it share them,
+/// with the level decoded from them.
+#[derive(Debug, Clone)]
+pub struct LevelTable {
+    segments: SegmentTable,
     /// The level these segments make, decoded the first time a claim of the level asks (the
     /// first pass's index and editions and every claim of the level share it, whatever
-    /// thread they run on); cleared when a segment is pushed.
+    /// thread they run on).
     decoded: OnceLock<DecodedLevel>,
+    /// Which level this is, unique in the process: the reader reuses a table's allocation
+    /// for later levels, so its address does not name it.
+    serial: u64,
+}
+
+impl LevelTable {
+    /// The level `segments` make, with a serial of its own.
+    pub fn new(segments: SegmentTable) -> Self {
+        static LEVELS: AtomicU64 = AtomicU64::new(0);
+        LevelTable {
+            segments,
+            decoded: OnceLock::new(),
+            serial: LEVELS.fetch_add(1, Ordering::Relaxed) + 1,
+        }
+    }
+
+    /// The level these segments make, decoded once (by the first caller) and kept.
+    pub(crate) fn decoded_level(
+        &self,
+        decode: impl FnOnce(&SegmentTable) -> DecodedLevel,
+    ) -> &DecodedLevel {
+        self.decoded.get_or_init(|| decode(&self.segments))
+    }
+
+    /// The level these segments make, if decoded already.
+    pub(crate) fn decoded_level_if_any(&self) -> Option<&DecodedLevel> {
+        self.decoded.get()
+    }
+
+    /// The level these segments make, to edit in place (tests edit decoded claims).
+    pub(crate) fn decoded_mut(&mut self) -> &mut OnceLock<DecodedLevel> {
+        &mut self.decoded
+    }
+
+    /// Which level this is: no two levels made in one process have the same serial, and none
+    /// is 0.
+    pub fn serial(&self) -> u64 {
+        self.serial
+    }
+}
+
+impl Default for LevelTable {
+    fn default() -> Self {
+        LevelTable::new(SegmentTable::default())
+    }
+}
+
+impl std::ops::Deref for LevelTable {
+    type Target = SegmentTable;
+
+    fn deref(&self) -> &SegmentTable {
+        &self.segments
+    }
 }
 
 /// A billing, subscriber or patient level decoded from its table.
 #[derive(Debug, Clone)]
 pub(crate) enum DecodedLevel {
     /// 2000A.
-    Billing(Arc<BillingProvider>),
+    Billing(BillingProvider),
     /// 2000B.
-    Subscriber(Arc<Subscriber>),
+    Subscriber(Subscriber),
     /// 2000C.
-    Patient(Arc<Patient>),
+    Patient(Patient),
 }
 
 /// Where a table's bytes and segment records live.
@@ -117,7 +178,6 @@ impl SegmentTable {
                 raw: Vec::new(),
                 segments: Vec::new(),
             },
-            decoded: OnceLock::new(),
         }
     }
 
@@ -129,7 +189,6 @@ impl SegmentTable {
                 raw: Vec::with_capacity(bytes),
                 segments: Vec::with_capacity(segments),
             },
-            decoded: OnceLock::new(),
         }
     }
 
@@ -137,7 +196,6 @@ impl SegmentTable {
     /// reuses one table to build claim after claim).
     pub(crate) fn clear(&mut self, delimiters: Delimiters) {
         self.delimiters = delimiters;
-        self.decoded.take();
         match &mut self.storage {
             Storage::Owned { raw, segments } => {
                 raw.clear();
@@ -170,7 +228,6 @@ impl SegmentTable {
         SegmentTable {
             delimiters: self.delimiters,
             storage,
-            decoded: OnceLock::new(),
         }
     }
 
@@ -187,7 +244,6 @@ impl SegmentTable {
 
     /// Copies a segment in.
     pub fn push(&mut self, seg: &Segment<'_>, set_segment: u32, placement: Placement) {
-        self.decoded.take();
         self.make_owned();
         let Storage::Owned { raw, segments } = &mut self.storage else {
             return;
@@ -208,14 +264,6 @@ impl SegmentTable {
             id_len: seg.id().len() as u8,
             separators,
         });
-    }
-
-    /// The level these segments make, decoded once (by the first caller) and kept.
-    pub(crate) fn decoded_level(
-        &self,
-        decode: impl FnOnce(&Self) -> DecodedLevel,
-    ) -> &DecodedLevel {
-        self.decoded.get_or_init(|| decode(self))
     }
 
     /// Number of segments.

@@ -858,11 +858,11 @@ impl CheckRun {
     pub fn check(
         &self,
         input: usize,
-        mut sink: impl FnMut(Checked) -> io::Result<()> + Send,
+        mut sink: impl FnMut(&Checked) -> io::Result<()> + Send,
     ) -> Result<Summary, CheckError> {
         let mut counts = CheckCounts::default();
         let result = self.check_input(input, &mut |checked| {
-            counts.add_checked(&checked);
+            counts.add_checked(checked);
             sink(checked)
         });
         let file = self.inputs.get(input).map_or("", |i| i.file.as_str());
@@ -894,7 +894,7 @@ impl CheckRun {
     fn check_input(
         &self,
         input: usize,
-        sink: &mut (impl FnMut(Checked) -> io::Result<()> + Send),
+        sink: &mut (impl FnMut(&Checked) -> io::Result<()> + Send),
     ) -> Result<Summary, CheckError> {
         let Some(entry) = self.inputs.get(input) else {
             return Err(CheckError::Io {

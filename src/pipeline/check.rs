@@ -154,6 +154,15 @@ pub enum Checked {
     Envelope(Box<EnvelopeSegment>),
 }
 
+impl Checked {
+    /// Drops it, keeping a claim's lists for later claims (see [`ClaimResult::recycle`]).
+    pub fn recycle(self) {
+        if let Checked::Claim(result) = self {
+            result.recycle();
+        }
+    }
+}
+
 /// How the rule pass reads its input.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SecondPass {
@@ -312,7 +321,7 @@ impl Engine {
                 input,
             },
         };
-        let mut findings = Vec::new();
+        let mut findings = crate::model::spare::take_findings();
         for (i, rule) in self.registry.rules().iter().enumerate() {
             // A rule that is off never runs, so none of its messages is ever built.
             let resolved = actions.get(i, &claim);
@@ -352,7 +361,7 @@ impl Engine {
     pub fn check_path(
         &self,
         file: &str,
-        mut sink: impl FnMut(Checked) -> io::Result<()> + Send,
+        mut sink: impl FnMut(&Checked) -> io::Result<()> + Send,
     ) -> Result<Summary, CheckError> {
         let mut input = Input::open(file).map_err(|source| CheckError::Io {
             file: Input::shown_name(file).to_string(),
@@ -397,10 +406,10 @@ impl Engine {
         source: impl Read + Send,
         index: &PatientIndex,
         pass: SecondPass,
-        sink: &mut (impl FnMut(Checked) -> io::Result<()> + Send),
+        sink: &mut (impl FnMut(&Checked) -> io::Result<()> + Send),
     ) -> Result<Summary, ReadError> {
         self.run_pass(source, index, pass, &|_| (), &mut |checked| {
-            hand_out(checked, &mut |c, ()| sink(c))
+            hand_out_borrowed(checked, &mut |c, ()| sink(c))
         })
     }
 
@@ -517,14 +526,6 @@ fn read_batch<R: Read>(
     Ok(batch)
 }
 
-/// Hands results to the sink in order; false when the sink stopped taking (a closed pipe).
-fn hand_out<T>(
-    checked: Vec<(Checked, T)>,
-    sink: &mut (impl FnMut(Checked, T) -> io::Result<()> + Send),
-) -> bool {
-    checked.into_iter().all(|(c, t)| sink(c, t).is_ok())
-}
-
 /// Hands results to a sink that borrows them, in order, then drops them in parallel (a
 /// claim's result owns many small allocations; freeing them on the handing-out thread alone
 /// would make it the bottleneck). False when the sink stopped taking.
@@ -537,7 +538,10 @@ fn hand_out_borrowed<T>(
         .iter()
         .zip(prepared)
         .all(|(c, t)| sink(c, t).is_ok());
-    results.into_par_iter().with_min_len(64).for_each(drop);
+    results
+        .into_par_iter()
+        .with_min_len(64)
+        .for_each(Checked::recycle);
     open
 }
 
@@ -556,18 +560,18 @@ pub struct FreshLevels {
 /// Remembers the levels of the previous claim (claims of one level are consecutive).
 #[derive(Debug, Default)]
 pub struct LevelTracker {
-    last: [usize; 3],
+    last: [u64; 3],
 }
 
 impl LevelTracker {
     /// Which of this claim's levels were not the previous claim's.
     pub fn fresh(&mut self, raw: &RawClaim) -> FreshLevels {
+        // The reader reuses a level table's allocation once no claim holds it, so a level is
+        // named by its serial, not its address.
         let now = [
-            std::sync::Arc::as_ptr(&raw.billing) as usize,
-            std::sync::Arc::as_ptr(&raw.subscriber) as usize,
-            raw.patient
-                .as_ref()
-                .map_or(0, |p| std::sync::Arc::as_ptr(p) as usize),
+            raw.billing.serial(),
+            raw.subscriber.serial(),
+            raw.patient.as_ref().map_or(0, |p| p.serial()),
         ];
         let fresh = FreshLevels {
             billing: now[0] != self.last[0],
@@ -592,7 +596,11 @@ pub fn raw_element_problems(source: &RawClaim, fresh: FreshLevels) -> Vec<Diagno
         Some(&source.segments),
         fresh.billing.then_some(&*source.billing),
         fresh.subscriber.then_some(&*source.subscriber),
-        source.patient.as_deref().filter(|_| fresh.patient),
+        source
+            .patient
+            .as_deref()
+            .filter(|_| fresh.patient)
+            .map(|level| &**level),
     ];
     let mut problems = Vec::new();
     for table in tables.into_iter().flatten() {

@@ -7,10 +7,9 @@
 //! repairs [`crate::repair::Plan`] applies.
 
 use std::cell::RefCell;
-use std::sync::{Arc, Weak};
 
 use crate::model::Money;
-use crate::model::{Claim, Origin, SegmentTable, StoredSegment};
+use crate::model::{Claim, LevelTable, Origin, SegmentTable, StoredSegment};
 use crate::rules::general::{clean_procedure, MONEY_ELEMENTS};
 use crate::rules::{FormatFix, FormatScanner};
 use crate::x12::Segment;
@@ -53,20 +52,19 @@ thread_local! {
 /// The fixes of one shared level, and which level they are of.
 #[derive(Default)]
 struct LevelFixes {
-    /// The level's table. Weak, so the cache keeps no segments alive; it still keeps the
-    /// allocation, so no other table can take its address while it is here and pointer
-    /// equality means the same level.
-    level: Weak<SegmentTable>,
+    /// The level's serial (unique in the process; 0, which no level the reader makes has,
+    /// before the first). No reference is kept: the reader reuses a table no claim holds.
+    level: u64,
     fixes: Vec<FormatFix>,
 }
 
 impl LevelFixes {
     /// Appends the fixes of `level`, finding them first when it is not the cached level.
-    fn fixes_of(&mut self, level: &Arc<SegmentTable>, out: &mut Vec<FormatFix>) {
-        if !std::ptr::eq(self.level.as_ptr(), Arc::as_ptr(level)) {
+    fn fixes_of(&mut self, level: &LevelTable, out: &mut Vec<FormatFix>) {
+        if self.level != level.serial() {
             self.fixes.clear();
             table_edits(level, &mut self.fixes);
-            self.level = Arc::downgrade(level);
+            self.level = level.serial();
         }
         out.extend_from_slice(&self.fixes);
     }

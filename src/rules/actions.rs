@@ -146,9 +146,7 @@ mod tests {
 
     fn claim_billed_from(state: &str) -> Claim {
         let mut claim = Claim::decode(RawClaim::default());
-        std::sync::Arc::make_mut(&mut claim.billing)
-            .provider
-            .address = Some(Address {
+        claim.billing.make_mut().provider.address = Some(Address {
             state: state.into(),
             ..Address::default()
         });

@@ -80,26 +80,36 @@ impl DayCodes {
         &self.0[start..end]
     }
 
-    /// For each code of `date`, its first line other than `own`, as (claim, code), in the
-    /// order those lines come (claim, then line).
-    ///
-    /// `others` is the caller's buffer, emptied and filled (one buffer serves every line of a
-    /// claim); the claim of each is its `.0 .0`. Earlier runs' claims come first (see
-    /// `claim_order`).
-    fn others_on<'a>(
+    /// Of the codes of `date`, each with its first line other than `own`, the first in the
+    /// order those lines come (claim, then line, then code) for which `pair` gives a value:
+    /// that line's (claim, line) and the value. Earlier runs' claims come first (see
+    /// `claim_order`). A scan for the least, not a sorted list, so nothing is allocated.
+    fn first_other<'a, T>(
         &'a self,
         date: NaiveDate,
         own: (u64, usize),
-        others: &mut Vec<((u64, usize), &'a str)>,
-    ) {
-        others.clear();
-        others.extend(self.on(date).iter().filter_map(|d| {
-            let first = d.first.iter().flatten().find(|p| **p != own)?;
-            Some((*first, d.code.as_str()))
-        }));
-        others.sort_unstable_by_key(|((claim, line), code)| {
-            (crate::rules::index::claim_order(*claim), *line, *code)
-        });
+        mut pair: impl FnMut(&'a str) -> Option<T>,
+    ) -> Option<((u64, usize), T)> {
+        let order = |(claim, line): (u64, usize), code| {
+            (crate::rules::index::claim_order(claim), line, code)
+        };
+        let mut best: Option<((u64, usize), &str, T)> = None;
+        for d in self.on(date) {
+            let Some(&first) = d.first.iter().flatten().find(|p| **p != own) else {
+                continue;
+            };
+            let code = d.code.as_str();
+            if best
+                .as_ref()
+                .is_some_and(|(at, best_code, _)| order(*at, *best_code) <= order(first, code))
+            {
+                continue;
+            }
+            if let Some(value) = pair(code) {
+                best = Some((first, code, value));
+            }
+        }
+        best.map(|(at, _, value)| (at, value))
     }
 }
 
@@ -149,7 +159,6 @@ impl Rule for PtpPair {
     fn check(&self, claim: &Claim, cx: &Context<'_>, out: &mut Vec<Finding>) {
         let bypass = &cx.reference.therapy.modifiers.ncci_bypass;
         let days = day_codes(cx);
-        let mut others = Vec::new();
         for (i, line) in claim.lines.iter().enumerate() {
             let Some(date) = line_date(claim, i) else {
                 continue;
@@ -158,22 +167,19 @@ impl Rule for PtpPair {
             if code.is_empty() {
                 continue;
             }
-            days.others_on(date, (cx.batch.id(claim), i), &mut others);
-            for &((other_claim, _), other_code) in &others {
-                let Some(edit) = cx.reference.ncci.pair(code, other_code, date) else {
-                    continue;
-                };
+            let denied = days.first_other(date, (cx.batch.id(claim), i), |other_code| {
+                let edit = cx.reference.ncci.pair(code, other_code, date)?;
                 if *edit.column2 != *code || handled_elsewhere(code, other_code) {
-                    continue;
+                    return None;
                 }
                 let bypassed = match edit.modifier_indicator {
                     ModifierIndicator::NotApplicable => true,
                     ModifierIndicator::Allowed => line_has_any(line, bypass),
                     ModifierIndicator::NotAllowed => false,
                 };
-                if bypassed {
-                    continue;
-                }
+                (!bypassed).then_some(edit)
+            });
+            if let Some(((other_claim, _), edit)) = denied {
                 out.push(ptp_finding(
                     cx,
                     claim,
@@ -183,7 +189,6 @@ impl Rule for PtpPair {
                     edit.modifier_indicator,
                     other_claim,
                 ));
-                break;
             }
         }
     }

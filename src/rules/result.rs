@@ -9,7 +9,7 @@ use crate::diag::Diagnostic;
 use crate::model::{Cents, Claim};
 
 /// One checked claim.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct ClaimResult {
     /// The claim as decoded.
     #[serde(skip)]
@@ -41,6 +41,13 @@ pub fn profile_name(name: &str) -> &'static str {
 }
 
 impl ClaimResult {
+    /// Drops the result, keeping its claim's lists and its findings list for later claims
+    /// (decoding and checking a claim then allocate nothing for them).
+    pub fn recycle(self) {
+        self.claim.recycle();
+        crate::model::spare::give_findings(self.findings);
+    }
+
     /// The Medicare national amount at stake across the claim's findings (each line once; a
     /// claim-level rejection is priced on every line, so it covers the line findings).
     pub fn money_at_stake(&self) -> Cents {

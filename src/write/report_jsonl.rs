@@ -585,7 +585,7 @@ pub(crate) fn segment_loop(claim: &Claim, segment: u64) -> Option<&'static str> 
     let tables = [
         Some(&source.segments),
         Some(&*source.subscriber),
-        source.patient.as_deref(),
+        source.patient.as_deref().map(|level| &**level),
         Some(&*source.billing),
     ];
     let stored = tables

@@ -284,7 +284,7 @@ mod tests {
     #[test]
     fn rendering_prefers_the_line_then_the_claim_then_billing() {
         let mut claim = Claim::decode(RawClaim::default());
-        std::sync::Arc::make_mut(&mut claim.billing).provider = provider("2010AA", "225100000X");
+        claim.billing.make_mut().provider = provider("2010AA", "225100000X");
         let mut line = ServiceLine::default();
         assert_eq!(rendering_taxonomy(&claim, &line), Some("225100000X"));
         claim.providers.push(provider("2310B", "225X00000X"));
