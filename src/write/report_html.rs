@@ -1782,4 +1782,60 @@ mod tests {
             Err(HtmlError::Line { line: 2, .. })
         ));
     }
+
+    /// The claim table's rows as the page holds them.
+    fn claim_rows(page: &str) -> &str {
+        let table = page.find("<table id=\"claims\">").expect("the claim table");
+        let rows = table + page[table..].find("</thead>\n").expect("its head") + 9;
+        let end = rows + page[rows..].find("</table>").expect("its end");
+        &page[rows..end]
+    }
+
+    // Findings that try every branch of a row: a rule found again after another, procedure
+    // codes with spaces (each distinct code once, even one inside another), dates out of
+    // order, a charge not exact in cents, an empty note, a missing advice line, repairs with
+    // and without a new value, values to escape; then a claim with no finding and an unknown
+    // disposition.
+    const EDGES: &str = r#"{"type":"claim","claim":7,"pcn":"P&7 'x'","profile":"medicare","disposition":"repaired","charge_cents":null,"charge_as_read":"12.345","money_at_stake_cents":2550,"findings":[{"rule":"R1","action":"repair","segment":12,"loop":"2400","lx":2,"dos":"2026-01-09","procedure":"97 012","message":"m1 \"q\"","note":"","advice":"a1","money_at_stake_cents":2550,"repair":{"kind":"remove_line","old":"<old>","new":""}},{"rule":"R1","action":"warn","segment":14,"dos":"2026-01-03","procedure":"97","message":"m2","note":"n <2>","advice":"missing","repair":{"kind":"set_value","old":"a","new":"b&c"}},{"rule":"R2","action":"reject","segment":15,"procedure":"97 012","message":"m3","advice":"a1","money_at_stake_cents":-5},{"rule":"R1","action":"warn","segment":16,"procedure":"012","dos":"2026-01-05","message":"m4","advice":"a1"}]}"#;
+    const NO_FINDING: &str =
+        r#"{"type":"claim","claim":8,"pcn":"P8","profile":"medicare","disposition":"sideways"}"#;
+
+    /// The rows of [`EDGES`] and [`NO_FINDING`] as askama wrote them from the template when
+    /// the rows were template loops (before the rows were written as they are gathered).
+    const EDGE_ROWS: &str = r##"<tbody class="claim" data-disposition="repaired" data-rules=" R1 R2 R1 ">
+<tr class="head"><td class="n">7</td><td class="mono">P&#38;7 &#39;x&#39;</td><td class="mono">2026-01-03 to 2026-01-09</td><td class="mono">97 012 97 012</td><td>medicare</td><td><span class="badge repaired">repaired</span></td><td class="n">12.345 (not exact in cents)</td><td class="n">$25.50</td></tr>
+<tr class="findings"><td colspan="8"><ul class="findings">
+<li><span class="badge repair">repair</span> <code>R1</code> m1 &#34;q&#34; <span class="muted">($25.50 at stake)</span>
+<div class="where">loop 2400 · LX 2 · 2026-01-09 · 97 012 · segment 12</div>
+<div class="help">fix &#60;it&#62; · <a href="#appeal-4fc7a63ba96c3e0a">if denied: appeal advice</a></div>
+<div class="repair">line removed: <del class="mono">&#60;old&#62;</del></div>
+</li>
+<li><span class="badge warn">warn</span> <code>R1</code> m2
+<div class="where">2026-01-03 · 97 · segment 14 — n &#60;2&#62;</div>
+
+<div class="repair">value set: <del class="mono">a</del> → <ins class="mono">b&#38;c</ins></div>
+</li>
+<li><span class="badge reject">reject</span> <code>R2</code> m3 <span class="muted">(-$0.05 at stake)</span>
+<div class="where">97 012 · segment 15</div>
+<div class="help">fix &#60;it&#62; · <a href="#appeal-4fc7a63ba96c3e0a">if denied: appeal advice</a></div>
+
+</li>
+<li><span class="badge warn">warn</span> <code>R1</code> m4
+<div class="where">2026-01-05 · 012 · segment 16</div>
+<div class="help">fix &#60;it&#62; · <a href="#appeal-4fc7a63ba96c3e0a">if denied: appeal advice</a></div>
+
+</li>
+</ul></td></tr>
+</tbody>
+<tbody class="claim" data-disposition="other" data-rules="  ">
+<tr class="head"><td class="n">8</td><td class="mono">P8</td><td class="mono"></td><td class="mono"></td><td>medicare</td><td><span class="badge other">other</span></td><td class="n">none</td><td class="n"></td></tr>
+
+</tbody>
+"##;
+
+    #[test]
+    fn claim_rows_are_written_as_the_template_wrote_them() {
+        let page = html(&report(&[EDGES, NO_FINDING]));
+        assert_eq!(claim_rows(&page), EDGE_ROWS);
+    }
 }
