@@ -16,8 +16,11 @@
 //!
 //! The page has no external resource (inline CSS and SVG, a few lines of inline JavaScript for
 //! the table's filters) and is rendered through askama templates (`templates/`), which escape
-//! every value. Each total carries its raw number in `data-total`/`data-value` attributes, so
-//! a test can read the page's totals from the DOM and compare them with the summary line.
+//! every value; the claim table's rows are written as the claims are gathered, into one
+//! buffer the template includes, escaped by askama's own escaper (see `ClaimTable`: rows of
+//! strings cost a listed claim about nine allocations). Each total carries its raw number in
+//! `data-total`/`data-value` attributes, so a test can read the page's totals from the DOM
+//! and compare them with the summary line.
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
@@ -557,56 +560,7 @@ impl ClaimTable {
                 )
             }
         };
-        let out = &mut self.findings;
-        out.push_str("<li><span class=\"badge ");
-        escape(out, f.action);
-        out.push_str("\">");
-        escape(out, f.action);
-        out.push_str("</span> <code>");
-        escape(out, f.rule);
-        out.push_str("</code> ");
-        escape(out, f.message);
-        if let Some(cents) = f.money_at_stake_cents {
-            out.push_str(" <span class=\"muted\">(");
-            write_dollars(out, cents);
-            out.push_str(" at stake)</span>");
-        }
-        out.push_str("\n<div class=\"where\">");
-        write_place(out, f, dos);
-        if let Some(note) = f.note.filter(|n| !n.is_empty()) {
-            out.push_str(" — ");
-            escape(out, note);
-        }
-        out.push_str("</div>\n");
-        if !help.is_empty() {
-            out.push_str("<div class=\"help\">");
-            escape(out, help);
-            if let Some(appeal) = appeal {
-                out.push_str(" · <a href=\"#");
-                write_appeal_anchor(out, appeal);
-                out.push_str("\">if denied: appeal advice</a>");
-            }
-            out.push_str("</div>");
-        }
-        out.push('\n');
-        if let Some(r) = &f.repair {
-            out.push_str("<div class=\"repair\">");
-            out.push_str(if r.kind == "remove_line" {
-                "line removed"
-            } else {
-                "value set"
-            });
-            out.push_str(": <del class=\"mono\">");
-            escape(out, r.old);
-            out.push_str("</del>");
-            if !r.new.is_empty() {
-                out.push_str(" → <ins class=\"mono\">");
-                escape(out, r.new);
-                out.push_str("</ins>");
-            }
-            out.push_str("</div>");
-        }
-        out.push_str("\n</li>\n");
+        write_finding(&mut self.findings, f, dos, help, appeal);
     }
 
     /// Adds `rule` to the row's rules unless the finding before had the same rule.
@@ -654,7 +608,6 @@ impl ClaimTable {
     /// Appends the row of claim `c`, with the findings written since [`Self::start_row`]
     /// (as `templates/report.html` once wrote a claim's `tbody`).
     fn finish_row(&mut self, c: &ClaimView<'_>, disposition: &'static str, no_findings: bool) {
-        use std::fmt::Write as _;
         let out = &mut self.html;
         out.push_str("<tbody class=\"claim\" data-disposition=\"");
         escape(out, disposition);
@@ -664,10 +617,27 @@ impl ClaimTable {
             // ` {} ` of no rules: two spaces.
             out.push(' ');
         }
+        out.push_str("\">\n");
+        self.write_head(c, disposition);
+        let out = &mut self.html;
+        if !no_findings {
+            out.push_str("<tr class=\"findings\"><td colspan=\"8\"><ul class=\"findings\">\n");
+            out.push_str(&self.findings);
+            out.push_str("</ul></td></tr>");
+        }
+        out.push_str("\n</tbody>\n");
+        self.rows += 1;
+    }
+
+    /// Writes the row's head: the claim's number, PCN, dates of service and procedures (of
+    /// its findings), profile, disposition, charge and amount at stake.
+    fn write_head(&mut self, c: &ClaimView<'_>, disposition: &'static str) {
+        use std::fmt::Write as _;
+        let out = &mut self.html;
         // Writing to a String cannot fail.
         let _ = write!(
             out,
-            "\">\n<tr class=\"head\"><td class=\"n\">{}</td><td class=\"mono\">",
+            "<tr class=\"head\"><td class=\"n\">{}</td><td class=\"mono\">",
             c.ordinal
         );
         escape(out, c.pcn);
@@ -701,14 +671,73 @@ impl ClaimTable {
             write_dollars(out, cents);
         }
         out.push_str("</td></tr>\n");
-        if !no_findings {
-            out.push_str("<tr class=\"findings\"><td colspan=\"8\"><ul class=\"findings\">\n");
-            out.push_str(&self.findings);
-            out.push_str("</ul></td></tr>");
-        }
-        out.push_str("\n</tbody>\n");
-        self.rows += 1;
     }
+}
+
+/// Writes a finding's list item, as `templates/report.html` once did: its action, rule,
+/// message and amount at stake, where it is, its help (with a link to its appeal text) and
+/// its repair.
+fn write_finding(
+    out: &mut String,
+    f: &FindingView<'_>,
+    dos: Option<&str>,
+    help: &str,
+    appeal: Option<&str>,
+) {
+    out.push_str("<li><span class=\"badge ");
+    escape(out, f.action);
+    out.push_str("\">");
+    escape(out, f.action);
+    out.push_str("</span> <code>");
+    escape(out, f.rule);
+    out.push_str("</code> ");
+    escape(out, f.message);
+    if let Some(cents) = f.money_at_stake_cents {
+        out.push_str(" <span class=\"muted\">(");
+        write_dollars(out, cents);
+        out.push_str(" at stake)</span>");
+    }
+    out.push_str("\n<div class=\"where\">");
+    write_place(out, f, dos);
+    if let Some(note) = f.note.filter(|n| !n.is_empty()) {
+        out.push_str(" — ");
+        escape(out, note);
+    }
+    out.push_str("</div>\n");
+    if !help.is_empty() {
+        out.push_str("<div class=\"help\">");
+        escape(out, help);
+        if let Some(appeal) = appeal {
+            out.push_str(" · <a href=\"#");
+            write_appeal_anchor(out, appeal);
+            out.push_str("\">if denied: appeal advice</a>");
+        }
+        out.push_str("</div>");
+    }
+    out.push('\n');
+    if let Some(r) = &f.repair {
+        write_repair(out, r);
+    }
+    out.push_str("\n</li>\n");
+}
+
+/// Writes a repair's kind and its old and new values.
+fn write_repair(out: &mut String, r: &RepairView<'_>) {
+    out.push_str("<div class=\"repair\">");
+    out.push_str(if r.kind == "remove_line" {
+        "line removed"
+    } else {
+        "value set"
+    });
+    out.push_str(": <del class=\"mono\">");
+    escape(out, r.old);
+    out.push_str("</del>");
+    if !r.new.is_empty() {
+        out.push_str(" → <ins class=\"mono\">");
+        escape(out, r.new);
+        out.push_str("</ins>");
+    }
+    out.push_str("</div>");
 }
 
 /// Writes where a finding is, its parts joined by ` · `: loop, LX, date of service,
