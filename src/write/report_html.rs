@@ -419,9 +419,9 @@ struct RepairView<'a> {
     new: &'a str,
 }
 
-impl<'a> FindingLine<'a> {
+impl FindingLine<'_> {
     /// The finding as the claim table sees it, borrowing the line.
-    fn view(&'a self) -> FindingView<'a> {
+    fn view(&self) -> FindingView<'_> {
         FindingView {
             rule: &self.rule,
             action: &self.action,
