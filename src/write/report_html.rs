@@ -16,8 +16,11 @@
 //!
 //! The page has no external resource (inline CSS and SVG, a few lines of inline JavaScript for
 //! the table's filters) and is rendered through askama templates (`templates/`), which escape
-//! every value. Each total carries its raw number in `data-total`/`data-value` attributes, so
-//! a test can read the page's totals from the DOM and compare them with the summary line.
+//! every value; the claim table's rows are written as the claims are gathered, into one
+//! buffer the template includes, escaped by askama's own escaper (see `ClaimTable`: rows of
+//! strings cost a listed claim about nine allocations). Each total carries its raw number in
+//! `data-total`/`data-value` attributes, so a test can read the page's totals from the DOM
+//! and compare them with the summary line.
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
@@ -202,10 +205,6 @@ struct FindingLine<'a> {
     note: Option<Cow<'a, str>>,
     #[serde(borrow)]
     advice: Cow<'a, str>,
-    /// The help and appeal texts themselves, when the finding is gathered from the claim
-    /// rather than read from the report (which names them by `advice` id instead).
-    #[serde(skip)]
-    texts: Option<(&'a str, Option<&'a str>)>,
     money_at_stake_cents: Option<i64>,
     #[serde(borrow)]
     repair: Option<RepairLine<'a>>,
@@ -358,40 +357,411 @@ struct RuleRow {
     at_stake: String,
 }
 
-/// One listed claim.
-struct ClaimRow {
+// ---------------------------------------------------------------------------------------------
+// The claim table. Its rows are written as escaped HTML, claim by claim, into one growing
+// buffer the template includes as it is: a listed claim costs no allocation of its own (the
+// buffer grows geometrically and the row's scratch buffers are reused), where a row of
+// strings cost about nine.
+
+/// A claim as the claim table and the totals see it, whether gathered from the claim or read
+/// from the report's claim line.
+struct ClaimView<'a> {
     ordinal: u64,
-    pcn: String,
-    profile: String,
-    dos: String,
-    procedures: String,
-    disposition: &'static str,
-    disposition_label: &'static str,
-    charge: String,
-    at_stake: String,
-    rules: String,
-    findings: Vec<FindingRow>,
+    pcn: &'a str,
+    profile: &'a str,
+    disposition: &'a str,
+    charge_cents: Option<i64>,
+    charge_as_read: Option<&'a str>,
+    money_at_stake_cents: Option<i64>,
 }
 
-/// One finding of a listed claim.
-struct FindingRow {
-    rule: String,
-    action: String,
-    place: String,
-    message: String,
-    note: String,
-    help: String,
-    appeal_id: Option<String>,
-    at_stake: String,
-    repair: Option<RepairRow>,
+/// A finding as the claim table and the totals see it (the report's finding, field for field).
+struct FindingView<'a> {
+    rule: &'a str,
+    action: &'a str,
+    segment: u64,
+    loop_id: Option<&'a str>,
+    lx: Option<u64>,
+    dos: Option<Dos<'a>>,
+    procedure: Option<&'a str>,
+    message: &'a str,
+    note: Option<&'a str>,
+    texts: Texts<'a>,
+    money_at_stake_cents: Option<i64>,
+    repair: Option<RepairView<'a>>,
 }
 
-/// A repair's old and new values (already hidden by the JSON report for patient and subscriber
+/// A finding's date of service: the report's text, or the claim's date (written as the
+/// report writes it, in chrono's own form, when the row is written).
+#[derive(Clone, Copy)]
+enum Dos<'a> {
+    Text(&'a str),
+    Date(chrono::NaiveDate),
+}
+
+/// Where a finding's help and appeal texts are.
+#[derive(Clone, Copy)]
+enum Texts<'a> {
+    /// The rule's own texts (a finding gathered from the claim).
+    Given {
+        help: &'a str,
+        appeal: Option<&'a str>,
+    },
+    /// The id of the report's advice line that holds them (a finding read from the report).
+    Advice(&'a str),
+}
+
+/// A repair's kind and its old and new values (already hidden for patient and subscriber
 /// segments).
-struct RepairRow {
-    kind: &'static str,
-    old: String,
-    new: String,
+struct RepairView<'a> {
+    kind: &'a str,
+    old: &'a str,
+    new: &'a str,
+}
+
+impl FindingLine<'_> {
+    /// The finding as the claim table sees it, borrowing the line.
+    fn view(&self) -> FindingView<'_> {
+        FindingView {
+            rule: &self.rule,
+            action: &self.action,
+            segment: self.segment,
+            loop_id: self.loop_id.as_deref(),
+            lx: self.lx,
+            dos: self.dos.as_deref().map(Dos::Text),
+            procedure: self.procedure.as_deref(),
+            message: &self.message,
+            note: self.note.as_deref(),
+            texts: Texts::Advice(&self.advice),
+            money_at_stake_cents: self.money_at_stake_cents,
+            repair: self.repair.as_ref().map(|r| RepairView {
+                kind: &r.kind,
+                old: &r.old,
+                new: &r.new,
+            }),
+        }
+    }
+}
+
+/// A date written as text on the stack: `YYYY-MM-DD` for the dates an 837P holds, at most 13
+/// bytes (`+262142-12-31`) for any chrono date.
+struct DateText {
+    bytes: [u8; 16],
+    len: usize,
+}
+
+impl DateText {
+    /// `date` as chrono writes it.
+    fn new(date: chrono::NaiveDate) -> Self {
+        use std::fmt::Write as _;
+        let mut text = DateText {
+            bytes: [0; 16],
+            len: 0,
+        };
+        // Every chrono date fits (see above), so the write does not fail.
+        let _ = write!(text, "{date}");
+        text
+    }
+
+    fn as_str(&self) -> &str {
+        // Only whole `str`s are copied in, so the bytes are UTF-8.
+        std::str::from_utf8(&self.bytes[..self.len]).unwrap_or_default()
+    }
+}
+
+impl std::fmt::Write for DateText {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        let end = self.len + s.len();
+        let room = self.bytes.get_mut(self.len..end).ok_or(std::fmt::Error)?;
+        room.copy_from_slice(s.as_bytes());
+        self.len = end;
+        Ok(())
+    }
+}
+
+/// The claim table's rows so far, and the row being written.
+///
+/// A row's head (dates of service, procedures and rules of its findings) comes before its
+/// findings on the page but is known only once they are all seen, so the findings are
+/// written first into `findings` and the head gathered beside them; [`Self::finish_row`]
+/// then appends head and findings to `html`.
+#[derive(Default)]
+struct ClaimTable {
+    /// The rows, escaped HTML.
+    html: String,
+    /// How many rows `html` holds.
+    rows: usize,
+    /// The list items of the row's findings, escaped HTML.
+    findings: String,
+    /// The row's `data-rules`: its findings' rules, a run of the same rule once, each
+    /// escaped and followed by a space.
+    rules: String,
+    /// The last rule in `rules`, as given.
+    last_rule: String,
+    /// The row's procedure codes, each once, as given, separated by spaces.
+    procedures: String,
+    /// Where each code is in `procedures`.
+    procedure_spans: Vec<std::ops::Range<usize>>,
+    /// The earliest and latest date of service of the row's findings (`YYYY-MM-DD` sorts as
+    /// text in date order), when one has a date.
+    first_dos: String,
+    last_dos: String,
+    has_dos: bool,
+}
+
+/// Writes `text` into `out`, escaped for HTML text and attributes exactly as the template
+/// escapes its values (it is askama's own escaper).
+fn escape(out: &mut String, text: &str) {
+    use askama::filters::Escaper as _;
+    // Writing to a String cannot fail.
+    let _ = askama::filters::Html.write_escaped_str(&mut *out, text);
+}
+
+impl ClaimTable {
+    /// Clears what the last row left behind.
+    fn start_row(&mut self) {
+        self.findings.clear();
+        self.rules.clear();
+        self.last_rule.clear();
+        self.procedures.clear();
+        self.procedure_spans.clear();
+        self.first_dos.clear();
+        self.last_dos.clear();
+        self.has_dos = false;
+    }
+
+    /// Writes a finding of the row (as `templates/report.html` once wrote a finding's list
+    /// item), and notes its rule, procedure and date for the row's head. `advice` gives the
+    /// texts of a finding read from the report.
+    fn finding(&mut self, f: &FindingView<'_>, advice: &HashMap<String, AdviceLine>) {
+        let date_text = match f.dos {
+            Some(Dos::Date(date)) => Some(DateText::new(date)),
+            _ => None,
+        };
+        let dos = match (&f.dos, &date_text) {
+            (Some(Dos::Text(text)), _) => Some(*text),
+            (_, Some(date)) => Some(date.as_str()),
+            _ => None,
+        };
+        self.note_rule(f.rule);
+        if let Some(p) = f.procedure {
+            self.note_procedure(p);
+        }
+        if let Some(d) = dos {
+            self.note_date(d);
+        }
+        let (help, appeal) = match f.texts {
+            Texts::Given { help, appeal } => (help, appeal),
+            Texts::Advice(id) => {
+                let advice = advice.get(id);
+                (
+                    advice.map_or("", |a| a.help.as_str()),
+                    advice.and_then(|a| a.appeal.as_deref()),
+                )
+            }
+        };
+        write_finding(&mut self.findings, f, dos, help, appeal);
+    }
+
+    /// Adds `rule` to the row's rules unless the finding before had the same rule.
+    fn note_rule(&mut self, rule: &str) {
+        if !self.rules.is_empty() && self.last_rule == rule {
+            return;
+        }
+        escape(&mut self.rules, rule);
+        self.rules.push(' ');
+        self.last_rule.clear();
+        self.last_rule.push_str(rule);
+    }
+
+    /// Adds a procedure code to the row's unless it is there already.
+    fn note_procedure(&mut self, code: &str) {
+        let procedures = &self.procedures;
+        if self
+            .procedure_spans
+            .iter()
+            .any(|s| &procedures[s.clone()] == code)
+        {
+            return;
+        }
+        if !self.procedure_spans.is_empty() {
+            self.procedures.push(' ');
+        }
+        let start = self.procedures.len();
+        self.procedures.push_str(code);
+        self.procedure_spans.push(start..self.procedures.len());
+    }
+
+    /// Widens the row's dates of service to `date`.
+    fn note_date(&mut self, date: &str) {
+        if !self.has_dos || date < self.first_dos.as_str() {
+            self.first_dos.clear();
+            self.first_dos.push_str(date);
+        }
+        if !self.has_dos || date > self.last_dos.as_str() {
+            self.last_dos.clear();
+            self.last_dos.push_str(date);
+        }
+        self.has_dos = true;
+    }
+
+    /// Appends the row of claim `c`, with the findings written since [`Self::start_row`]
+    /// (as `templates/report.html` once wrote a claim's `tbody`).
+    fn finish_row(&mut self, c: &ClaimView<'_>, disposition: &'static str, no_findings: bool) {
+        let out = &mut self.html;
+        out.push_str("<tbody class=\"claim\" data-disposition=\"");
+        escape(out, disposition);
+        out.push_str("\" data-rules=\" ");
+        out.push_str(&self.rules);
+        if self.rules.is_empty() {
+            // ` {} ` of no rules: two spaces.
+            out.push(' ');
+        }
+        out.push_str("\">\n");
+        self.write_head(c, disposition);
+        let out = &mut self.html;
+        if !no_findings {
+            out.push_str("<tr class=\"findings\"><td colspan=\"8\"><ul class=\"findings\">\n");
+            out.push_str(&self.findings);
+            out.push_str("</ul></td></tr>");
+        }
+        out.push_str("\n</tbody>\n");
+        self.rows += 1;
+    }
+
+    /// Writes the row's head: the claim's number, PCN, dates of service and procedures (of
+    /// its findings), profile, disposition, charge and amount at stake.
+    fn write_head(&mut self, c: &ClaimView<'_>, disposition: &'static str) {
+        use std::fmt::Write as _;
+        let out = &mut self.html;
+        // Writing to a String cannot fail.
+        let _ = write!(
+            out,
+            "<tr class=\"head\"><td class=\"n\">{}</td><td class=\"mono\">",
+            c.ordinal
+        );
+        escape(out, c.pcn);
+        out.push_str("</td><td class=\"mono\">");
+        if self.has_dos {
+            escape(out, &self.first_dos);
+            if self.first_dos != self.last_dos {
+                out.push_str(" to ");
+                escape(out, &self.last_dos);
+            }
+        }
+        out.push_str("</td><td class=\"mono\">");
+        escape(out, &self.procedures);
+        out.push_str("</td><td>");
+        escape(out, c.profile);
+        out.push_str("</td><td><span class=\"badge ");
+        escape(out, disposition);
+        out.push_str("\">");
+        escape(out, disposition_label(disposition));
+        out.push_str("</span></td><td class=\"n\">");
+        match (c.charge_cents, c.charge_as_read) {
+            (Some(cents), _) => write_dollars(out, cents),
+            (None, Some(raw)) => {
+                escape(out, raw);
+                out.push_str(" (not exact in cents)");
+            }
+            (None, None) => out.push_str("none"),
+        }
+        out.push_str("</td><td class=\"n\">");
+        if let Some(cents) = c.money_at_stake_cents {
+            write_dollars(out, cents);
+        }
+        out.push_str("</td></tr>\n");
+    }
+}
+
+/// Writes a finding's list item, as `templates/report.html` once did: its action, rule,
+/// message and amount at stake, where it is, its help (with a link to its appeal text) and
+/// its repair.
+fn write_finding(
+    out: &mut String,
+    f: &FindingView<'_>,
+    dos: Option<&str>,
+    help: &str,
+    appeal: Option<&str>,
+) {
+    out.push_str("<li><span class=\"badge ");
+    escape(out, f.action);
+    out.push_str("\">");
+    escape(out, f.action);
+    out.push_str("</span> <code>");
+    escape(out, f.rule);
+    out.push_str("</code> ");
+    escape(out, f.message);
+    if let Some(cents) = f.money_at_stake_cents {
+        out.push_str(" <span class=\"muted\">(");
+        write_dollars(out, cents);
+        out.push_str(" at stake)</span>");
+    }
+    out.push_str("\n<div class=\"where\">");
+    write_place(out, f, dos);
+    if let Some(note) = f.note.filter(|n| !n.is_empty()) {
+        out.push_str(" — ");
+        escape(out, note);
+    }
+    out.push_str("</div>\n");
+    if !help.is_empty() {
+        out.push_str("<div class=\"help\">");
+        escape(out, help);
+        if let Some(appeal) = appeal {
+            out.push_str(" · <a href=\"#");
+            write_appeal_anchor(out, appeal);
+            out.push_str("\">if denied: appeal advice</a>");
+        }
+        out.push_str("</div>");
+    }
+    out.push('\n');
+    if let Some(r) = &f.repair {
+        write_repair(out, r);
+    }
+    out.push_str("\n</li>\n");
+}
+
+/// Writes a repair's kind and its old and new values.
+fn write_repair(out: &mut String, r: &RepairView<'_>) {
+    out.push_str("<div class=\"repair\">");
+    out.push_str(if r.kind == "remove_line" {
+        "line removed"
+    } else {
+        "value set"
+    });
+    out.push_str(": <del class=\"mono\">");
+    escape(out, r.old);
+    out.push_str("</del>");
+    if !r.new.is_empty() {
+        out.push_str(" → <ins class=\"mono\">");
+        escape(out, r.new);
+        out.push_str("</ins>");
+    }
+    out.push_str("</div>");
+}
+
+/// Writes where a finding is, its parts joined by ` · `: loop, LX, date of service,
+/// procedure, segment.
+fn write_place(out: &mut String, f: &FindingView<'_>, dos: Option<&str>) {
+    use std::fmt::Write as _;
+    if let Some(l) = f.loop_id {
+        out.push_str("loop ");
+        escape(out, l);
+        out.push_str(" · ");
+    }
+    if let Some(lx) = f.lx {
+        // Writing to a String cannot fail.
+        let _ = write!(out, "LX {lx} · ");
+    }
+    if let Some(d) = dos {
+        escape(out, d);
+        out.push_str(" · ");
+    }
+    if let Some(p) = f.procedure {
+        escape(out, p);
+        out.push_str(" · ");
+    }
+    let _ = write!(out, "segment {}", f.segment);
 }
 
 /// An appeal text, once.
@@ -448,7 +818,10 @@ struct Page {
     totals: Vec<Total>,
     charts: Vec<Chart>,
     rules: Vec<RuleRow>,
-    rows: Vec<ClaimRow>,
+    /// The claim table's rows, already escaped HTML (see [`ClaimTable`]).
+    claim_rows: String,
+    /// How many rows `claim_rows` holds.
+    listed: usize,
     not_listed: Vec<String>,
     clean_accepted: u64,
     appeals: Vec<AppealRow>,
@@ -479,6 +852,9 @@ struct RuleTally {
     warns: u64,
     claims: u64,
     at_stake: i64,
+    /// The number (in [`Gathered::claims_counted`]) of the last claim counted in `claims`, so
+    /// a rule found twice in a claim counts the claim once.
+    last_claim: u64,
 }
 
 /// Per disposition, as the claim lines are read.
@@ -499,7 +875,9 @@ struct Gathered {
     appeals: Vec<(&'static str, &'static str)>,
     rules: BTreeMap<String, RuleTally>,
     dispositions: HashMap<String, DispositionTally>,
-    rows: Vec<ClaimRow>,
+    /// How many claims have been counted (the claim in hand is number `claims_counted`).
+    claims_counted: u64,
+    table: ClaimTable,
     not_listed: BTreeMap<&'static str, u64>,
     clean_accepted: u64,
     problems: Vec<ProblemRow>,
@@ -555,7 +933,7 @@ impl HtmlReport {
         let claim = &result.claim;
         let disposition = outcome.disposition(result.disposition);
         let charge_cents = claim.total_charge.cents().map(|c| c.0);
-        if g.rows.len() >= MAX_CLAIM_ROWS {
+        if g.table.rows >= MAX_CLAIM_ROWS {
             let findings = result
                 .findings
                 .iter()
@@ -569,23 +947,20 @@ impl HtmlReport {
             return;
         }
         let at_stake = result.money_at_stake().0;
-        g.claim(ClaimLine {
-            claim: claim.ordinal,
-            pcn: Cow::Borrowed(claim.pcn()),
-            profile: Cow::Borrowed(result.profile),
-            disposition: Cow::Borrowed(disposition),
+        let view = ClaimView {
+            ordinal: claim.ordinal,
+            pcn: claim.pcn(),
+            profile: result.profile,
+            disposition,
             charge_cents,
             charge_as_read: claim
                 .total_charge
                 .is_not_exact()
-                .then(|| Cow::Borrowed(claim.total_charge.raw.as_str())),
+                .then_some(claim.total_charge.raw.as_str()),
             money_at_stake_cents: (at_stake != 0).then_some(at_stake),
-            findings: result
-                .findings
-                .iter()
-                .map(|f| finding_line(claim, f))
-                .collect(),
-        });
+        };
+        let findings = result.findings.iter().map(|f| finding_view(claim, f));
+        g.claim(&view, findings);
     }
 
     /// Writes the page into `out`, with the envelope, structure and element `problems` and
@@ -620,25 +995,24 @@ impl HtmlReport {
 
 /// A finding as the report's claim line gives it (see `report_jsonl::finding_json`), its
 /// strings borrowed from the claim and finding.
-fn finding_line<'a>(claim: &'a Claim, f: &'a Finding) -> FindingLine<'a> {
+fn finding_view<'a>(claim: &'a Claim, f: &'a Finding) -> FindingView<'a> {
     let line = f.line.and_then(|i| Some((i, claim.lines.get(i)?)));
-    FindingLine {
-        rule: Cow::Borrowed(f.rule),
-        action: Cow::Borrowed(f.action.as_str()),
+    FindingView {
+        rule: f.rule,
+        action: f.action.as_str(),
         segment: f.at.segment,
-        loop_id: segment_loop(claim, f.at.segment).map(Cow::Borrowed),
+        loop_id: segment_loop(claim, f.at.segment),
         lx: line.and_then(|(_, l)| l.number.value).map(u64::from),
-        // As the report writes a date (chrono's own form).
-        dos: line
-            .and_then(|(i, _)| line_date(claim, i))
-            .map(|d| Cow::Owned(d.to_string())),
+        dos: line.and_then(|(i, _)| line_date(claim, i)).map(Dos::Date),
         procedure: line
             .and_then(|(_, l)| l.procedure.value.as_ref())
-            .map(|p| Cow::Borrowed(p.code.as_str())),
-        message: Cow::Borrowed(&f.message),
-        note: f.note.as_deref().map(Cow::Borrowed),
-        advice: Cow::Borrowed(""),
-        texts: Some((&f.help, f.appeal)),
+            .map(|p| p.code.as_str()),
+        message: &f.message,
+        note: f.note.as_deref(),
+        texts: Texts::Given {
+            help: &f.help,
+            appeal: f.appeal,
+        },
         money_at_stake_cents: f.money_at_stake,
         repair: f.repair.as_ref().map(|r| {
             let (old, new) = if is_about_a_person(claim, r.at.segment) {
@@ -646,10 +1020,10 @@ fn finding_line<'a>(claim: &'a Claim, f: &'a Finding) -> FindingLine<'a> {
             } else {
                 (r.old.as_str(), r.new.as_str())
             };
-            RepairLine {
-                kind: Cow::Borrowed(r.kind.as_str()),
-                old: Cow::Borrowed(old),
-                new: Cow::Borrowed(new),
+            RepairView {
+                kind: r.kind.as_str(),
+                old,
+                new,
             }
         }),
     }
@@ -706,14 +1080,14 @@ fn read_report(jsonl: impl BufRead) -> Result<Page, HtmlError> {
         // rather than through the tagged enum (which buffers every value of the line first).
         // The writer puts `type` first; any other order goes the general way.
         if g.header.is_some() && text.starts_with(CLAIM_LINE_START) {
-            if g.rows.len() >= MAX_CLAIM_ROWS {
+            if g.table.rows >= MAX_CLAIM_ROWS {
                 let claim: ClaimTally<'_> = serde_json::from_str(text)
                     .map_err(|source| HtmlError::Line { line, source })?;
                 g.claim_not_listed(claim);
             } else {
                 let claim: ClaimLine<'_> = serde_json::from_str(text)
                     .map_err(|source| HtmlError::Line { line, source })?;
-                g.claim(claim);
+                g.claim_line(claim);
             }
             continue;
         }
@@ -728,7 +1102,7 @@ fn read_report(jsonl: impl BufRead) -> Result<Page, HtmlError> {
             Line::Advice(a) => {
                 g.advice.insert(a.id.clone(), a);
             }
-            Line::Claim(c) => g.claim(c),
+            Line::Claim(c) => g.claim_line(c),
             Line::Problem(p) => g.problem(p),
             Line::Summary(s) => g.summary = Some(s),
         }
@@ -757,13 +1131,10 @@ impl Gathered {
         }
     }
 
-    /// Adds a claim to the totals (by disposition and by rule); the disposition's key.
-    fn count<'f>(
-        &mut self,
-        disposition: &str,
-        charge_cents: Option<i64>,
-        findings: impl Iterator<Item = (&'f str, &'f str, Option<i64>)>,
-    ) -> &'static str {
+    /// Adds a claim to the totals by disposition; the disposition's key. Its findings are
+    /// then added with [`Self::count_finding`].
+    fn count_claim(&mut self, disposition: &str, charge_cents: Option<i64>) -> &'static str {
+        self.claims_counted += 1;
         let disposition = disposition_key(disposition);
         let tally = match self.dispositions.get_mut(disposition) {
             Some(tally) => tally,
@@ -774,25 +1145,26 @@ impl Gathered {
         };
         tally.claims += 1;
         tally.charges += charge_cents.unwrap_or(0);
-        let mut seen_rules: Vec<&str> = Vec::new();
-        for (rule, action, at_stake) in findings {
-            let t = match self.rules.get_mut(rule) {
-                Some(t) => t,
-                None => self.rules.entry(rule.to_string()).or_default(),
-            };
-            t.findings += 1;
-            match action {
-                "reject" => t.rejects += 1,
-                "repair" => t.repairs += 1,
-                _ => t.warns += 1,
-            }
-            t.at_stake += at_stake.unwrap_or(0);
-            if !seen_rules.contains(&rule) {
-                seen_rules.push(rule);
-                t.claims += 1;
-            }
-        }
         disposition
+    }
+
+    /// Adds a finding of the claim last counted to the totals by rule.
+    fn count_finding(&mut self, rule: &str, action: &str, at_stake: Option<i64>) {
+        let t = match self.rules.get_mut(rule) {
+            Some(t) => t,
+            None => self.rules.entry(rule.to_string()).or_default(),
+        };
+        t.findings += 1;
+        match action {
+            "reject" => t.rejects += 1,
+            "repair" => t.repairs += 1,
+            _ => t.warns += 1,
+        }
+        t.at_stake += at_stake.unwrap_or(0);
+        if t.last_claim != self.claims_counted {
+            t.last_claim = self.claims_counted;
+            t.claims += 1;
+        }
     }
 
     /// A claim line read once the claim table is full: counted, not listed.
@@ -817,7 +1189,10 @@ impl Gathered {
         findings: impl Iterator<Item = (&'f str, &'f str, Option<i64>)>,
         no_findings: bool,
     ) {
-        let disposition = self.count(disposition, charge_cents, findings);
+        let disposition = self.count_claim(disposition, charge_cents);
+        for (rule, action, at_stake) in findings {
+            self.count_finding(rule, action, at_stake);
+        }
         if disposition == "accepted" && no_findings {
             self.clean_accepted += 1;
         } else {
@@ -825,101 +1200,40 @@ impl Gathered {
         }
     }
 
-    fn claim(&mut self, c: ClaimLine<'_>) {
-        let findings = c
-            .findings
-            .iter()
-            .map(|f| (&*f.rule, &*f.action, f.money_at_stake_cents));
-        let disposition = self.count(&c.disposition, c.charge_cents, findings);
-        if disposition == "accepted" && c.findings.is_empty() {
+    /// A claim line read while the claim table may have room.
+    fn claim_line(&mut self, c: ClaimLine<'_>) {
+        let view = ClaimView {
+            ordinal: c.claim,
+            pcn: &c.pcn,
+            profile: &c.profile,
+            disposition: &c.disposition,
+            charge_cents: c.charge_cents,
+            charge_as_read: c.charge_as_read.as_deref(),
+            money_at_stake_cents: c.money_at_stake_cents,
+        };
+        self.claim(&view, c.findings.iter().map(FindingLine::view));
+    }
+
+    /// Counts a claim and lists it while the claim table has room (claims accepted with no
+    /// finding are only counted). Its findings are seen once, as the row is written.
+    fn claim<'a>(&mut self, c: &ClaimView<'_>, findings: impl Iterator<Item = FindingView<'a>>) {
+        let disposition = self.count_claim(c.disposition, c.charge_cents);
+        let listed = self.table.rows < MAX_CLAIM_ROWS;
+        self.table.start_row();
+        let mut no_findings = true;
+        for f in findings {
+            no_findings = false;
+            self.count_finding(f.rule, f.action, f.money_at_stake_cents);
+            if listed {
+                self.table.finding(&f, &self.advice);
+            }
+        }
+        if disposition == "accepted" && no_findings {
             self.clean_accepted += 1;
-        } else if self.rows.len() < MAX_CLAIM_ROWS {
-            let row = self.claim_row(c, disposition);
-            self.rows.push(row);
+        } else if listed {
+            self.table.finish_row(c, disposition, no_findings);
         } else {
             *self.not_listed.entry(disposition).or_default() += 1;
-        }
-    }
-
-    /// The row of a listed claim; the line's strings move into it (no copies).
-    fn claim_row(&self, c: ClaimLine<'_>, disposition: &'static str) -> ClaimRow {
-        let mut rules: Vec<&str> = c.findings.iter().map(|f| &*f.rule).collect();
-        rules.dedup();
-        let rules = format!(" {} ", rules.join(" "));
-        ClaimRow {
-            ordinal: c.claim,
-            dos: finding_dates(&c.findings),
-            procedures: distinct(c.findings.iter().filter_map(|f| f.procedure.as_deref())),
-            disposition,
-            disposition_label: disposition_label(disposition),
-            charge: match (c.charge_cents, &c.charge_as_read) {
-                (Some(cents), _) => dollars(cents),
-                (None, Some(raw)) => format!("{raw} (not exact in cents)"),
-                (None, None) => "none".into(),
-            },
-            at_stake: c.money_at_stake_cents.map(dollars).unwrap_or_default(),
-            rules,
-            findings: c
-                .findings
-                .into_iter()
-                .map(|f| self.finding_row(f))
-                .collect(),
-            pcn: c.pcn.into_owned(),
-            profile: c.profile.into_owned(),
-        }
-    }
-
-    /// The row of a listed finding; the line's strings move into it (no copies).
-    fn finding_row(&self, f: FindingLine<'_>) -> FindingRow {
-        use std::fmt::Write as _;
-        let advice = self.advice.get(&*f.advice);
-        let (help, appeal) = match f.texts {
-            Some((help, appeal)) => (help, appeal),
-            None => (
-                advice.map_or("", |a| a.help.as_str()),
-                advice.and_then(|a| a.appeal.as_deref()),
-            ),
-        };
-        // Where, its parts joined by " · " as they are written.
-        let mut place = String::new();
-        let mut part = |text: std::fmt::Arguments<'_>| {
-            if !place.is_empty() {
-                place.push_str(" · ");
-            }
-            // Writing to a String cannot fail.
-            let _ = place.write_fmt(text);
-        };
-        if let Some(l) = &f.loop_id {
-            part(format_args!("loop {l}"));
-        }
-        if let Some(lx) = f.lx {
-            part(format_args!("LX {lx}"));
-        }
-        if let Some(d) = &f.dos {
-            part(format_args!("{d}"));
-        }
-        if let Some(p) = &f.procedure {
-            part(format_args!("{p}"));
-        }
-        part(format_args!("segment {}", f.segment));
-        FindingRow {
-            rule: f.rule.into_owned(),
-            action: f.action.into_owned(),
-            place,
-            message: f.message.into_owned(),
-            note: f.note.map(Cow::into_owned).unwrap_or_default(),
-            help: help.to_string(),
-            appeal_id: appeal.map(appeal_anchor),
-            at_stake: f.money_at_stake_cents.map(dollars).unwrap_or_default(),
-            repair: f.repair.map(|r| RepairRow {
-                kind: if r.kind == "remove_line" {
-                    "line removed"
-                } else {
-                    "value set"
-                },
-                old: r.old.into_owned(),
-                new: r.new.into_owned(),
-            }),
         }
     }
 
@@ -1050,7 +1364,8 @@ impl Gathered {
             totals,
             charts,
             rules,
-            rows: self.rows,
+            claim_rows: self.table.html,
+            listed: self.table.rows,
             not_listed,
             clean_accepted: self.clean_accepted,
             appeals,
@@ -1172,31 +1487,6 @@ impl Gathered {
     }
 }
 
-/// The dates of service of the lines a claim's findings concern: `first` or `first to last`.
-/// (The claim line of the JSON report names no dates of its own: writing them for every claim
-/// would cost the report a tenth of its size.)
-fn finding_dates(findings: &[FindingLine<'_>]) -> String {
-    // `YYYY-MM-DD` sorts as text in date order.
-    let first = findings.iter().filter_map(|f| f.dos.as_deref()).min();
-    let last = findings.iter().filter_map(|f| f.dos.as_deref()).max();
-    match (first, last) {
-        (Some(first), Some(last)) if first != last => format!("{first} to {last}"),
-        (Some(first), _) => first.to_string(),
-        _ => String::new(),
-    }
-}
-
-/// Each value once, in order, joined by spaces.
-fn distinct<'a>(values: impl Iterator<Item = &'a str>) -> String {
-    let mut seen: Vec<&str> = Vec::new();
-    for v in values {
-        if !seen.contains(&v) {
-            seen.push(v);
-        }
-    }
-    seen.join(" ")
-}
-
 fn count(key: &'static str, label: &'static str, value: u64) -> Total {
     Total {
         key,
@@ -1281,11 +1571,18 @@ fn claims_phrase(n: u64) -> String {
 
 /// Exact cents as dollars with thousands separators: `$1,234.50`, `-$3.25`.
 pub fn dollars(cents: i64) -> String {
+    let mut out = String::with_capacity(16);
+    write_dollars(&mut out, cents);
+    out
+}
+
+/// Writes `cents` as [`dollars`] does, into `out` (claim rows write amounts straight into the
+/// page's buffer, with no string of their own).
+fn write_dollars(out: &mut String, cents: i64) {
     let abs = cents.unsigned_abs();
     let mut digits = [0u8; 20];
     let whole = crate::repair::decimal(abs / 100, &mut digits);
-    // One allocation: every claim row writes one or two amounts.
-    let mut out = String::with_capacity(whole.len() + whole.len() / 3 + 5);
+    out.reserve(whole.len() + whole.len() / 3 + 5);
     if cents < 0 {
         out.push('-');
     }
@@ -1300,17 +1597,25 @@ pub fn dollars(cents: i64) -> String {
     out.push('.');
     out.push(char::from(b'0' + (fraction / 10) as u8));
     out.push(char::from(b'0' + (fraction % 10) as u8));
-    out
 }
 
 /// The anchor of an appeal text: the same text, the same anchor.
 fn appeal_anchor(text: &str) -> String {
+    let mut anchor = String::with_capacity(23);
+    write_appeal_anchor(&mut anchor, text);
+    anchor
+}
+
+/// Writes [`appeal_anchor`] into `out` (`appeal-` and 16 hex digits: nothing to escape).
+fn write_appeal_anchor(out: &mut String, text: &str) {
+    use std::fmt::Write as _;
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
     for &b in text.as_bytes() {
         hash ^= u64::from(b);
         hash = hash.wrapping_mul(0x0100_0000_01b3);
     }
-    format!("appeal-{hash:016x}")
+    // Writing to a String cannot fail.
+    let _ = write!(out, "appeal-{hash:016x}");
 }
 
 /// Each distinct appeal text once, with the rules that give it; `advice` gives the (rule,
@@ -1505,5 +1810,61 @@ mod tests {
             render(bad.as_bytes(), &mut Vec::new()),
             Err(HtmlError::Line { line: 2, .. })
         ));
+    }
+
+    /// The claim table's rows as the page holds them.
+    fn claim_rows(page: &str) -> &str {
+        let table = page.find("<table id=\"claims\">").expect("the claim table");
+        let rows = table + page[table..].find("</thead>\n").expect("its head") + 9;
+        let end = rows + page[rows..].find("</table>").expect("its end");
+        &page[rows..end]
+    }
+
+    // Findings that try every branch of a row: a rule found again after another, procedure
+    // codes with spaces (each distinct code once, even one inside another), dates out of
+    // order, a charge not exact in cents, an empty note, a missing advice line, repairs with
+    // and without a new value, values to escape; then a claim with no finding and an unknown
+    // disposition.
+    const EDGES: &str = r#"{"type":"claim","claim":7,"pcn":"P&7 'x'","profile":"medicare","disposition":"repaired","charge_cents":null,"charge_as_read":"12.345","money_at_stake_cents":2550,"findings":[{"rule":"R1","action":"repair","segment":12,"loop":"2400","lx":2,"dos":"2026-01-09","procedure":"97 012","message":"m1 \"q\"","note":"","advice":"a1","money_at_stake_cents":2550,"repair":{"kind":"remove_line","old":"<old>","new":""}},{"rule":"R1","action":"warn","segment":14,"dos":"2026-01-03","procedure":"97","message":"m2","note":"n <2>","advice":"missing","repair":{"kind":"set_value","old":"a","new":"b&c"}},{"rule":"R2","action":"reject","segment":15,"procedure":"97 012","message":"m3","advice":"a1","money_at_stake_cents":-5},{"rule":"R1","action":"warn","segment":16,"procedure":"012","dos":"2026-01-05","message":"m4","advice":"a1"}]}"#;
+    const NO_FINDING: &str =
+        r#"{"type":"claim","claim":8,"pcn":"P8","profile":"medicare","disposition":"sideways"}"#;
+
+    /// The rows of [`EDGES`] and [`NO_FINDING`] as askama wrote them from the template when
+    /// the rows were template loops (before the rows were written as they are gathered).
+    const EDGE_ROWS: &str = r##"<tbody class="claim" data-disposition="repaired" data-rules=" R1 R2 R1 ">
+<tr class="head"><td class="n">7</td><td class="mono">P&#38;7 &#39;x&#39;</td><td class="mono">2026-01-03 to 2026-01-09</td><td class="mono">97 012 97 012</td><td>medicare</td><td><span class="badge repaired">repaired</span></td><td class="n">12.345 (not exact in cents)</td><td class="n">$25.50</td></tr>
+<tr class="findings"><td colspan="8"><ul class="findings">
+<li><span class="badge repair">repair</span> <code>R1</code> m1 &#34;q&#34; <span class="muted">($25.50 at stake)</span>
+<div class="where">loop 2400 · LX 2 · 2026-01-09 · 97 012 · segment 12</div>
+<div class="help">fix &#60;it&#62; · <a href="#appeal-4fc7a63ba96c3e0a">if denied: appeal advice</a></div>
+<div class="repair">line removed: <del class="mono">&#60;old&#62;</del></div>
+</li>
+<li><span class="badge warn">warn</span> <code>R1</code> m2
+<div class="where">2026-01-03 · 97 · segment 14 — n &#60;2&#62;</div>
+
+<div class="repair">value set: <del class="mono">a</del> → <ins class="mono">b&#38;c</ins></div>
+</li>
+<li><span class="badge reject">reject</span> <code>R2</code> m3 <span class="muted">(-$0.05 at stake)</span>
+<div class="where">97 012 · segment 15</div>
+<div class="help">fix &#60;it&#62; · <a href="#appeal-4fc7a63ba96c3e0a">if denied: appeal advice</a></div>
+
+</li>
+<li><span class="badge warn">warn</span> <code>R1</code> m4
+<div class="where">2026-01-05 · 012 · segment 16</div>
+<div class="help">fix &#60;it&#62; · <a href="#appeal-4fc7a63ba96c3e0a">if denied: appeal advice</a></div>
+
+</li>
+</ul></td></tr>
+</tbody>
+<tbody class="claim" data-disposition="other" data-rules="  ">
+<tr class="head"><td class="n">8</td><td class="mono">P8</td><td class="mono"></td><td class="mono"></td><td>medicare</td><td><span class="badge other">other</span></td><td class="n">none</td><td class="n"></td></tr>
+
+</tbody>
+"##;
+
+    #[test]
+    fn claim_rows_are_written_as_the_template_wrote_them() {
+        let page = html(&report(&[EDGES, NO_FINDING]));
+        assert_eq!(claim_rows(&page), EDGE_ROWS);
     }
 }
