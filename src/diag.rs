@@ -228,8 +228,12 @@ pub struct Diagnostic {
     /// What is wrong, in lowercase words with no trailing period.
     pub message: Text,
     /// Context (loop, codes, amounts), for rule findings; always formatted with the claim's
-    /// values, so owned.
-    pub note: Option<String>,
+    /// values (a fixed text where it can be). Writers show [`Diagnostic::note_text`], which
+    /// adds [`Self::price`].
+    pub note: Option<Text>,
+    /// A line's amount at stake as the note goes on to say it (`amount at stake: 97140
+    /// $28.32 (...)`), kept as values and formatted only when written.
+    pub price: Option<PriceNote>,
     /// A copy of the bad data, when one; the 999 IK404 (writers clean it to X12 characters).
     pub bad_value: Option<String>,
     /// The X12 syntax code the acknowledgments answer with: a TA1 note code (three digits,
@@ -287,6 +291,112 @@ impl Diagnostic {
     pub fn is_error(&self) -> bool {
         self.severity.is_error()
     }
+
+    /// The note as shown: the rule's note, then the price (`NOTE; amount at stake: ...`);
+    /// `None` when there is neither.
+    pub fn note_text(&self) -> Option<NoteText<'_>> {
+        (self.note.is_some() || self.price.is_some()).then_some(NoteText(self))
+    }
+}
+
+/// A diagnostic's note as shown (see [`Diagnostic::note_text`]), written without a copy.
+#[derive(Debug, Clone, Copy)]
+pub struct NoteText<'a>(&'a Diagnostic);
+
+impl std::fmt::Display for NoteText<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let note = self.0.note.as_deref().unwrap_or("");
+        match &self.0.price {
+            Some(price) if note.is_empty() => write!(f, "{price}"),
+            Some(price) => write!(f, "{note}; {price}"),
+            None => f.write_str(note),
+        }
+    }
+}
+
+/// What a line's Medicare fee says about the amount at stake, as values.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PriceNote {
+    /// The procedure code priced.
+    pub code: ShortCode,
+    /// Its national non-facility amount, in cents.
+    pub cents: i64,
+    /// The fee schedule's year.
+    pub year: i32,
+    /// The year of service (a later one than `year` when that year is not bundled).
+    pub served: i32,
+}
+
+/// A procedure code kept inline (a price note costs no allocation); codes longer than
+/// [`ShortCode::MAX`] bytes are not kept this way.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct ShortCode {
+    len: u8,
+    bytes: [u8; ShortCode::MAX],
+}
+
+impl ShortCode {
+    /// The longest code kept.
+    pub const MAX: usize = 15;
+
+    /// `code`, when it is at most [`ShortCode::MAX`] bytes.
+    pub fn new(code: &str) -> Option<ShortCode> {
+        let len = code.len();
+        let mut bytes = [0; ShortCode::MAX];
+        bytes.get_mut(..len)?.copy_from_slice(code.as_bytes());
+        Some(ShortCode {
+            len: len as u8,
+            bytes,
+        })
+    }
+
+    /// The code.
+    pub fn as_str(&self) -> &str {
+        // Whole `&str`s are copied in, so the bytes are UTF-8; an empty code otherwise.
+        std::str::from_utf8(&self.bytes[..usize::from(self.len)]).unwrap_or("")
+    }
+}
+
+impl std::fmt::Debug for ShortCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl std::fmt::Display for PriceNote {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write_price(f, self.code.as_str(), self.cents, self.year, self.served)
+    }
+}
+
+impl PriceNote {
+    /// The note's sentence for a code too long to keep inline (see [`ShortCode`]).
+    pub fn sentence(code: &str, cents: i64, year: i32, served: i32) -> String {
+        let mut s = String::new();
+        // Writing into a String cannot fail.
+        let _ = write_price(&mut s, code, cents, year, served);
+        s
+    }
+}
+
+fn write_price(
+    f: &mut impl std::fmt::Write,
+    code: &str,
+    cents: i64,
+    year: i32,
+    served: i32,
+) -> std::fmt::Result {
+    let sign = if cents < 0 { "-" } else { "" };
+    let abs = cents.unsigned_abs();
+    let (dollars, cents) = (abs / 100, abs % 100);
+    write!(
+        f,
+        "amount at stake: {code} ${sign}{dollars}.{cents:02} (Medicare {year} fee schedule, national non-facility"
+    )?;
+    if year != served {
+        write!(f, ": the nearest earlier year bundled, as {served} is not")?;
+    }
+    f.write_str(")")
 }
 
 impl std::fmt::Display for Diagnostic {

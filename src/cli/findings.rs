@@ -194,7 +194,7 @@ impl<W: Write> FindingsWriter<W> {
             text.push_str(&s.render(f.at.element, f.at.component, p));
         }
         let frame = format!("{}{}", indent(shown.as_ref()), p.paint(Role::Frame, "="));
-        match &f.note {
+        match f.note_text() {
             Some(extra) => text.push_str(&format!("{frame} note: {extra}\n")),
             None => {
                 if let Some(n) = f

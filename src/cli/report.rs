@@ -282,7 +282,7 @@ fn finding_json(file: &str, result: &ClaimResult, f: &Finding) -> serde_json::Va
         "element": f.at.element_or_zero(),
         "component": f.at.component_or_zero(),
         "message": f.message,
-        "note": f.note,
+        "note": f.note_text().map(|n| n.to_string()),
         "help": f.help,
         "appeal": f.appeal,
         "stc": f.stc,

@@ -38,6 +38,15 @@ impl ModifierIndicator {
             _ => None,
         }
     }
+
+    /// The finding note that names it (`modifier indicator 1`).
+    pub fn note(self) -> &'static str {
+        match self {
+            ModifierIndicator::NotAllowed => "modifier indicator 0",
+            ModifierIndicator::Allowed => "modifier indicator 1",
+            ModifierIndicator::NotApplicable => "modifier indicator 9",
+        }
+    }
 }
 
 /// Where an edit (or MUE value) came from.

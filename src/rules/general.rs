@@ -278,11 +278,14 @@ impl Rule for ClaimBalance {
                  {total}"
             ),
         );
-        f.note = Some(format!(
-            "{}; CLM02 minus the lines is {}",
-            super::money::plural(claim.lines.len(), "service line"),
-            wide_dollars(total_wide - sum)
-        ));
+        f.note = Some(
+            format!(
+                "{}; CLM02 minus the lines is {}",
+                super::money::plural(claim.lines.len(), "service line"),
+                wide_dollars(total_wide - sum)
+            )
+            .into(),
+        );
         out.push(f);
     }
 }
@@ -526,9 +529,9 @@ impl Rule for DiagnosisCode {
             let mut f = reject(&DX_CODE, at, problem.message, problem.help);
             let position = format!("HI position {} ({})", d.pointer, d.qualifier);
             f.note = Some(if problem.note.is_empty() {
-                position
+                position.into()
             } else {
-                format!("{position}; {}", problem.note)
+                format!("{position}; {}", problem.note).into()
             });
             if problem.warn {
                 f.action = Action::Warn;
@@ -994,10 +997,7 @@ impl Rule for NpiCheck {
                 ),
             );
             f.stc = Some(with_entity(a7("562"), provider));
-            f.note = Some(format!(
-                "loop {} (NM1*{})",
-                provider.loop_id, provider.entity
-            ));
+            f.note = Some(format!("loop {} (NM1*{})", provider.loop_id, provider.entity).into());
             out.push(match line {
                 Some(i) => on_line(f, claim, cx, i),
                 None => f,
@@ -1212,7 +1212,7 @@ impl Rule for TaxonomyValid {
             f.action = Action::Warn;
             f.stc = None;
             f.line = line;
-            f.note = Some(format!("NUCC taxonomy v{} ({})", set.version, set.source));
+            f.note = Some(format!("NUCC taxonomy v{} ({})", set.version, set.source).into());
             out.push(f);
         }
     }

@@ -7,13 +7,30 @@ use chrono::{Datelike, NaiveDate};
 
 use super::index::line_date;
 use super::{Action, Finding};
+use crate::diag::{PriceNote, ShortCode};
 use crate::model::{Cents, Claim};
 use crate::reference::FeeSchedule;
 
 /// One line priced: the amount when known, and the sentence that says where it came from.
 struct Priced {
     cents: Option<Cents>,
-    says: String,
+    says: Says,
+}
+
+/// Where an amount came from: the common case as values (formatted only when written, see
+/// [`PriceNote`]), anything else as a sentence.
+enum Says {
+    Values(PriceNote),
+    Sentence(String),
+}
+
+impl Says {
+    fn sentence(self) -> String {
+        match self {
+            Says::Values(note) => note.to_string(),
+            Says::Sentence(s) => s,
+        }
+    }
 }
 
 /// Sets `money_at_stake` of every rejecting or repairing finding of `claim` and appends to its
@@ -32,10 +49,16 @@ pub fn price(findings: &mut [Finding], claim: &Claim, fees: &FeeSchedule) {
             _ => continue,
         };
         f.money_at_stake = priced.cents.map(|c| c.0);
-        f.note = Some(match f.note.take() {
-            Some(note) if !note.is_empty() => format!("{note}; {}", priced.says),
-            _ => priced.says,
-        });
+        match priced.says {
+            // `note_text` shows it after the note, as the sentence below would be.
+            Says::Values(note) => f.price = Some(note),
+            Says::Sentence(says) => {
+                f.note = Some(match f.note.take() {
+                    Some(note) if !note.is_empty() => format!("{note}; {says}").into(),
+                    _ => says.into(),
+                })
+            }
+        }
     }
 }
 
@@ -45,10 +68,10 @@ fn price_line(claim: &Claim, fees: &FeeSchedule, i: usize) -> Priced {
     let Some(date) = line_date(claim, i) else {
         return Priced {
             cents: None,
-            says: format!(
+            says: Says::Sentence(format!(
                 "amount at stake unknown: line {} has no date of service to price {code} on",
                 i + 1
-            ),
+            )),
         };
     };
     price_code(fees, code, date)
@@ -61,7 +84,7 @@ fn price_code(fees: &FeeSchedule, code: &str, date: NaiveDate) -> Priced {
         .latest_year_at_or_before(date.year(), code, false)
         .map(|f| f.year);
     if let Some(from) = year_used.and_then(|y| fees.imported_source(y)) {
-        priced.says = format!("{}; fee schedule {from}", priced.says);
+        priced.says = Says::Sentence(format!("{}; fee schedule {from}", priced.says.sentence()));
     }
     priced
 }
@@ -69,26 +92,29 @@ fn price_code(fees: &FeeSchedule, code: &str, date: NaiveDate) -> Priced {
 fn price_code_from(fees: &FeeSchedule, code: &str, date: NaiveDate) -> Priced {
     let year = date.year();
     match fees.latest_year_at_or_before(year, code, false) {
-        Some(found) if found.year == year => Priced {
-            cents: Some(found.cents),
-            says: format!(
-                "amount at stake: {code} ${} (Medicare {year} fee schedule, national non-facility)",
-                found.cents
-            ),
-        },
         Some(found) => Priced {
             cents: Some(found.cents),
-            says: format!(
-                "amount at stake: {code} ${} (Medicare {} fee schedule, national non-facility: the nearest earlier year bundled, as {year} is not)",
-                found.cents, found.year
-            ),
+            says: match ShortCode::new(code) {
+                Some(short) => Says::Values(PriceNote {
+                    code: short,
+                    cents: found.cents.0,
+                    year: found.year,
+                    served: year,
+                }),
+                None => Says::Sentence(PriceNote::sentence(
+                    code,
+                    found.cents.0,
+                    found.year,
+                    year,
+                )),
+            },
         },
         None => Priced {
             cents: None,
-            says: format!(
+            says: Says::Sentence(format!(
                 "amount at stake unknown: {code} has no Medicare fee-schedule row for {year} or earlier in the bundled schedule ({})",
                 bundled_years(fees)
-            ),
+            )),
         },
     }
 }
@@ -104,7 +130,8 @@ fn price_claim(claim: &Claim, fees: &FeeSchedule) -> Priced {
             total += c.0;
             known += 1;
         }
-        parts.push(p.says.trim_start_matches("amount at stake: ").to_string());
+        let says = p.says.sentence();
+        parts.push(says.trim_start_matches("amount at stake: ").to_string());
     }
     // Neighbouring lines that cannot be priced for the same reason are named once.
     parts.dedup_by(|a, b| a == b && a.starts_with("amount at stake unknown"));
@@ -123,7 +150,7 @@ fn price_claim(claim: &Claim, fees: &FeeSchedule) -> Priced {
     };
     Priced {
         cents,
-        says: format!("{head}: {}", parts.join("; ")),
+        says: Says::Sentence(format!("{head}: {}", parts.join("; "))),
     }
 }
 

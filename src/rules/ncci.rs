@@ -6,6 +6,7 @@
 //! 97012 units) are left to that rule, so a claim gets one finding per problem.
 
 use chrono::{Datelike, NaiveDate};
+use std::borrow::Cow;
 
 use std::sync::Arc;
 
@@ -204,10 +205,13 @@ fn ptp_finding(
     other_claim: u64,
 ) -> Finding {
     let code = claim.lines[line].code();
-    let where_ = if other_claim == cx.batch.id(claim) {
-        "on this claim".to_string()
+    let where_: Cow<'static, str> = if other_claim == cx.batch.id(claim) {
+        Cow::Borrowed("on this claim")
     } else {
-        format!("on {}", cx.patient.claim_name(&cx.batch, other_claim))
+        Cow::Owned(format!(
+            "on {}",
+            cx.patient.claim_name(&cx.batch, other_claim)
+        ))
     };
     let help = match indicator {
         ModifierIndicator::NotAllowed => format!(
@@ -221,7 +225,7 @@ fn ptp_finding(
     let at = code_origin(&claim.lines[line]).into();
     Finding {
         line: Some(line),
-        note: Some(format!("modifier indicator {}", indicator as u8)),
+        note: Some(indicator.note().into()),
         appeal: Some("send time-stamped notes showing a distinct session, site or encounter and cite the NCCI Policy Manual on distinct procedural services"),
         stc: PTP_INFO.stc,
         money_at_stake: fee(cx, date, code).map(|m| m.0),
@@ -325,7 +329,7 @@ impl Rule for MueUnits {
             let help = format!("bill at most {units} of {code} ({scope})");
             out.push(Finding {
                 line: Some(i),
-                note: Some(mue_note(mue, date)),
+                note: Some(mue_note(mue, date).into()),
                 appeal: (mue.indicator != 2)
                     .then_some("send the records showing the units were medically necessary"),
                 stc: MUE_INFO.stc,

@@ -375,6 +375,34 @@ struct ClaimView<'a> {
     money_at_stake_cents: Option<i64>,
 }
 
+/// A finding's note: as read back from the report, or as the finding shows it (formatted only
+/// when written, see [`crate::diag::Diagnostic::note_text`]).
+#[derive(Clone, Copy)]
+enum NoteView<'a> {
+    Read(&'a str),
+    Shown(crate::diag::NoteText<'a>),
+}
+
+impl NoteView<'_> {
+    /// Calls `show` with the note's text (formatted into a buffer each thread reuses).
+    fn with_text<R>(self, show: impl FnOnce(&str) -> R) -> R {
+        match self {
+            NoteView::Read(text) => show(text),
+            NoteView::Shown(note) => {
+                thread_local! {
+                    static SCRATCH: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+                }
+                SCRATCH.with_borrow_mut(|text| {
+                    text.clear();
+                    // Writing into a String cannot fail.
+                    let _ = std::fmt::Write::write_fmt(text, format_args!("{note}"));
+                    show(text)
+                })
+            }
+        }
+    }
+}
+
 /// A finding as the claim table and the totals see it (the report's finding, field for field).
 struct FindingView<'a> {
     rule: &'a str,
@@ -385,7 +413,7 @@ struct FindingView<'a> {
     dos: Option<Dos<'a>>,
     procedure: Option<&'a str>,
     message: &'a str,
-    note: Option<&'a str>,
+    note: Option<NoteView<'a>>,
     texts: Texts<'a>,
     money_at_stake_cents: Option<i64>,
     repair: Option<RepairView<'a>>,
@@ -431,7 +459,7 @@ impl FindingLine<'_> {
             dos: self.dos.as_deref().map(Dos::Text),
             procedure: self.procedure.as_deref(),
             message: &self.message,
-            note: self.note.as_deref(),
+            note: self.note.as_deref().map(NoteView::Read),
             texts: Texts::Advice(&self.advice),
             money_at_stake_cents: self.money_at_stake_cents,
             repair: self.repair.as_ref().map(|r| RepairView {
@@ -699,9 +727,13 @@ fn write_finding(
     }
     out.push_str("\n<div class=\"where\">");
     write_place(out, f, dos);
-    if let Some(note) = f.note.filter(|n| !n.is_empty()) {
-        out.push_str(" — ");
-        escape(out, note);
+    if let Some(note) = f.note {
+        note.with_text(|note| {
+            if !note.is_empty() {
+                out.push_str(" — ");
+                escape(out, note);
+            }
+        });
     }
     out.push_str("</div>\n");
     if !help.is_empty() {
@@ -1008,7 +1040,7 @@ fn finding_view<'a>(claim: &'a Claim, f: &'a Finding) -> FindingView<'a> {
             .and_then(|(_, l)| l.procedure.value.as_ref())
             .map(|p| p.code.as_str()),
         message: &f.message,
-        note: f.note.as_deref(),
+        note: f.note_text().map(NoteView::Shown),
         texts: Texts::Given {
             help: &f.help,
             appeal: f.appeal,

@@ -500,7 +500,10 @@ fn finding_json(
         }
     }
     o.str("message", &f.message);
-    o.opt_str("note", f.note.as_deref());
+    match (&f.price, f.note_text()) {
+        (Some(_), Some(note)) => o.display("note", note),
+        _ => o.opt_str("note", f.note.as_deref()),
+    }
     o.with("advice", |out| push_advice_id(out, advice_id));
     if let Some(m) = f.money_at_stake {
         o.i64("money_at_stake_cents", m);
@@ -662,6 +665,21 @@ impl<'a> Obj<'a> {
     pub(crate) fn null(&mut self, key: &'static str) {
         self.key(key);
         self.out.extend_from_slice(b"null");
+    }
+
+    /// A string field written by `Display` (escaped like any string), through a buffer each
+    /// thread reuses, so a value formatted only now costs no allocation.
+    pub(crate) fn display(&mut self, key: &'static str, value: impl std::fmt::Display) {
+        thread_local! {
+            static SCRATCH: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+        }
+        SCRATCH.with_borrow_mut(|text| {
+            use std::fmt::Write as _;
+            text.clear();
+            // Writing into a String cannot fail.
+            let _ = write!(text, "{value}");
+            self.str(key, text);
+        });
     }
 
     /// A field whose value `write` writes.

@@ -248,7 +248,7 @@ impl Draft {
         };
         Finding {
             line: Some(self.line),
-            note: Some(self.note),
+            note: Some(self.note.into()),
             appeal,
             stc: info.stc,
             money_at_stake: money_at_stake.map(|m| m.0),
