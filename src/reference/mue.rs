@@ -209,19 +209,19 @@ impl MueTable {
     /// The MUE for `code` (any case) on `date`: a `--mue` file's, else the table in force's.
     pub fn get_on(&self, code: &str, date: NaiveDate) -> Option<Mue<'_>> {
         let key = lookup_key(code)?;
-        self.from_files(&key)
+        self.in_files(&key)
             .or_else(|| self.edition_on(date)?.codes.get(&key))
     }
 
     /// The MUE for `code` (any case) in a `--mue` file, else in the newest table.
     pub fn get(&self, code: &str) -> Option<Mue<'_>> {
         let key = lookup_key(code)?;
-        self.from_files(&key)
+        self.in_files(&key)
             .or_else(|| self.editions.last()?.codes.get(&key))
     }
 
     /// The MUE for `key` in the last `--mue` file that has it.
-    fn from_files(&self, key: &Code) -> Option<Mue<'_>> {
+    fn in_files(&self, key: &Code) -> Option<Mue<'_>> {
         self.overrides.iter().rev().find_map(|f| f.get(key))
     }
 
