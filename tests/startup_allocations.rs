@@ -55,10 +55,10 @@ fn allocations<T>(work: impl FnOnce() -> T) -> (u64, T) {
     (ALLOCATIONS.load(Ordering::Relaxed) - before, value)
 }
 
-/// Most allocations loading everything `check` needs may take (about 3,000 now).
+/// Most allocations loading everything `check` needs may take (about 2,400 now).
 const CHECK_SET_UP: u64 = 10_000;
 
-/// Most allocations a `Scrubber` may take once that is loaded (about 1,000 now: its own
+/// Most allocations a `Scrubber` may take once that is loaded (about 350 now: its own
 /// engine, the shared reference data copied).
 const SCRUB_SET_UP: u64 = 5_000;
 
