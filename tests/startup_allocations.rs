@@ -55,7 +55,7 @@ fn allocations<T>(work: impl FnOnce() -> T) -> (u64, T) {
     (ALLOCATIONS.load(Ordering::Relaxed) - before, value)
 }
 
-/// Most allocations loading everything `check` needs may take (about 2,400 now).
+/// Most allocations loading everything `check` needs may take (about 2,100 now).
 const CHECK_SET_UP: u64 = 10_000;
 
 /// Most allocations a `Scrubber` may take once that is loaded (about 350 now: its own
