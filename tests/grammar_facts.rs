@@ -39,7 +39,11 @@ fn trigger(g: &Grammar, id: &str) -> (String, usize, Vec<String>) {
         .trigger
         .as_ref()
         .unwrap_or_else(|| panic!("loop {id} has no trigger"));
-    (t.segment.clone(), t.element, t.values.clone())
+    (
+        t.segment.to_string(),
+        t.element,
+        t.values.iter().map(|v| v.to_string()).collect(),
+    )
 }
 
 fn t(segment: &str, element: usize, values: &[&str]) -> (String, usize, Vec<String>) {

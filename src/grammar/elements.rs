@@ -53,7 +53,7 @@
 //! `value 'X'` form: names, identifiers and dates of people must not leak into reports.
 
 use super::machine::LoopIndex;
-use super::model::{ElementDef, ElementKind, Grammar, SegmentDef};
+use super::model::{ElementDef, ElementKind, Grammar, List, SegmentDef, Text};
 use crate::diag::{Diagnostic, Kind, Location};
 use crate::x12::Segment;
 
@@ -295,8 +295,8 @@ static NEXT_RULES_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU6
 
 #[derive(Debug, Clone)]
 struct LoopRules {
-    id: String,
-    segments: Vec<SegmentDef>,
+    id: Text,
+    segments: List<SegmentDef>,
     /// Each entry's segment id, packed for a quick comparison.
     tags: Vec<u32>,
 }
@@ -860,11 +860,11 @@ mod tests {
             kind,
             min,
             max,
-            codes: Vec::new(),
+            codes: List::default(),
             external: None,
             repeat: 1,
             format: None,
-            components: Vec::new(),
+            components: List::default(),
         }
     }
 
@@ -877,9 +877,9 @@ mod tests {
             usage: crate::grammar::model::Usage::R,
             max_use: 1,
             element: None,
-            values: Vec::new(),
+            values: List::default(),
             position: None,
-            elements: vec![el(ElementUsage::R, ElementKind::AN, 2, 30), state],
+            elements: vec![el(ElementUsage::R, ElementKind::AN, 2, 30), state].into(),
         };
         let mut out = Vec::new();
         validate(&seg(b"N4*SPRINGFIELD*IL"), &def, 5, &mut out);
@@ -891,13 +891,13 @@ mod tests {
     }
 
     fn codes(mut e: ElementDef, list: &[&str]) -> ElementDef {
-        e.codes = list.iter().map(|c| c.to_string()).collect();
+        e.codes = list.iter().map(|&c| Text::from(c)).collect();
         e
     }
 
     fn composite(usage: ElementUsage, components: Vec<ElementDef>) -> ElementDef {
         ElementDef {
-            components,
+            components: components.into(),
             ..el(usage, ElementKind::Composite, 1, 0)
         }
     }
@@ -908,9 +908,9 @@ mod tests {
             usage: crate::grammar::model::Usage::R,
             max_use: 1,
             element: None,
-            values: Vec::new(),
+            values: List::default(),
             position: None,
-            elements,
+            elements: elements.into(),
         }
     }
 
@@ -1210,9 +1210,9 @@ mod tests {
                 .codes
                 .clone()
         };
-        assert!(hi(b"HI*ABK:R69").contains(&"ABK".to_string()));
+        assert!(hi(b"HI*ABK:R69").contains(&Text::from("ABK")));
         assert_eq!(hi(b"HI*BP:1234"), ["BP"]);
-        assert!(hi(b"HI*BG:01").contains(&"BG".to_string()));
+        assert!(hi(b"HI*BG:01").contains(&Text::from("BG")));
         // check() names the loop.
         let mut out = Vec::new();
         assert!(rules.check(

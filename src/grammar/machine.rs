@@ -1,7 +1,7 @@
 //! The loop machine: walks the segments of one transaction set through the grammar, says
 //! which loop each segment is in, and reports structural problems as it goes.
 
-use super::model::{Grammar, LoopDef, SegmentDef, Usage};
+use super::model::{Grammar, List, LoopDef, SegmentDef, Text, Usage};
 use crate::diag::{Diagnostic, Kind, Location};
 use crate::x12::{Position, Segment};
 
@@ -33,12 +33,12 @@ struct Matcher {
     id: u32,
     element: usize,
     values: Vec<u32>,
-    /// The values as written, for messages.
-    names: Vec<String>,
+    /// The values as written, for messages (borrowed from the grammar, not copied).
+    names: List<Text>,
 }
 
 impl Matcher {
-    fn new(id: &str, element: Option<usize>, values: &[String]) -> Self {
+    fn new(id: &str, element: Option<usize>, values: &List<Text>) -> Self {
         Matcher {
             id: pack_id(id.as_bytes()),
             element: element.unwrap_or(0),
@@ -46,7 +46,7 @@ impl Matcher {
                 .iter()
                 .filter_map(|v| pack_value(v.as_bytes()))
                 .collect(),
-            names: values.to_vec(),
+            names: values.clone(),
         }
     }
 
@@ -99,7 +99,7 @@ impl<'s, 'a> Qualifiers<'s, 'a> {
 
 #[derive(Debug, Clone)]
 struct CompiledSegment {
-    name: String,
+    name: Text,
     matcher: Matcher,
     required: bool,
     max_use: u32,
@@ -109,7 +109,7 @@ struct CompiledSegment {
 
 #[derive(Debug, Clone)]
 struct CompiledLoop {
-    id: String,
+    id: Text,
     required: bool,
     repeat: u32,
     segments: Vec<CompiledSegment>,
@@ -145,8 +145,8 @@ pub struct CompiledGrammar {
     qualifier_depths: Vec<(u32, usize)>,
     /// Tag filter of `qualifier_depths`.
     qualified_tags: u64,
-    accepts: Vec<String>,
-    guide: String,
+    accepts: List<Text>,
+    guide: Text,
 }
 
 impl CompiledGrammar {

@@ -18,10 +18,204 @@
 //! * A loop's children are the loops naming it in `parents`, in file order. Exactly one loop
 //!   (the `HEADER` pseudo-loop for ST/BHT) has no parent and no trigger.
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 
 use serde::Deserialize;
 use thiserror::Error;
+
+/// Text in a grammar (an id, a name, a code): borrowed from the binary for the compiled-in
+/// grammar, so loading it allocates nothing, and owned when a grammar is parsed at run time.
+/// It reads as a `str` (`Deref`, `as_str`, `==` with `&str`) and prints as one.
+#[derive(Clone, PartialEq, Eq, Hash, Default)]
+pub struct Text(Cow<'static, str>);
+
+impl Text {
+    /// Text borrowed for the life of the program (the compiled-in grammar's).
+    pub const fn borrowed(text: &'static str) -> Text {
+        Text(Cow::Borrowed(text))
+    }
+
+    /// The text as a `&str`.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::ops::Deref for Text {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl AsRef<str> for Text {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::borrow::Borrow<str> for Text {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<&str> for Text {
+    fn from(text: &str) -> Text {
+        Text(Cow::Owned(text.to_string()))
+    }
+}
+
+impl From<String> for Text {
+    fn from(text: String) -> Text {
+        Text(Cow::Owned(text))
+    }
+}
+
+impl PartialEq<str> for Text {
+    fn eq(&self, other: &str) -> bool {
+        *self.0 == *other
+    }
+}
+
+impl PartialEq<&str> for Text {
+    fn eq(&self, other: &&str) -> bool {
+        *self.0 == **other
+    }
+}
+
+impl PartialEq<String> for Text {
+    fn eq(&self, other: &String) -> bool {
+        *self.0 == **other
+    }
+}
+
+impl PartialEq<Text> for str {
+    fn eq(&self, other: &Text) -> bool {
+        *self == *other.0
+    }
+}
+
+impl PartialEq<Text> for &str {
+    fn eq(&self, other: &Text) -> bool {
+        **self == *other.0
+    }
+}
+
+impl PartialEq<Text> for String {
+    fn eq(&self, other: &Text) -> bool {
+        **self == *other.0
+    }
+}
+
+impl std::fmt::Debug for Text {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(&*self.0, f)
+    }
+}
+
+impl std::fmt::Display for Text {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for Text {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Text, D::Error> {
+        String::deserialize(deserializer).map(Text::from)
+    }
+}
+
+/// A list in a grammar (loops, segment entries, elements, codes), borrowed or owned like
+/// [`Text`]. It reads as a slice (`Deref`, `for x in &list`) and prints as one.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct List<T: Clone + 'static>(Cow<'static, [T]>);
+
+impl<T: Clone + 'static> List<T> {
+    /// A list borrowed for the life of the program (the compiled-in grammar's).
+    pub const fn borrowed(items: &'static [T]) -> List<T> {
+        List(Cow::Borrowed(items))
+    }
+
+    /// The list as a mutable `Vec`, copied first if it was borrowed.
+    pub fn to_mut(&mut self) -> &mut Vec<T> {
+        self.0.to_mut()
+    }
+}
+
+impl<T: Clone + 'static> Default for List<T> {
+    fn default() -> List<T> {
+        List(Cow::Borrowed(&[]))
+    }
+}
+
+impl<T: Clone + 'static> std::ops::Deref for List<T> {
+    type Target = [T];
+
+    fn deref(&self) -> &[T] {
+        &self.0
+    }
+}
+
+impl<T: Clone + 'static> std::ops::DerefMut for List<T> {
+    /// Copies a borrowed list first (a grammar edited in a test, say).
+    fn deref_mut(&mut self) -> &mut [T] {
+        self.0.to_mut()
+    }
+}
+
+impl<'a, T: Clone + 'static> IntoIterator for &'a List<T> {
+    type Item = &'a T;
+    type IntoIter = std::slice::Iter<'a, T>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter()
+    }
+}
+
+impl<T: Clone + 'static> From<Vec<T>> for List<T> {
+    fn from(items: Vec<T>) -> List<T> {
+        List(Cow::Owned(items))
+    }
+}
+
+impl<T: Clone + 'static> FromIterator<T> for List<T> {
+    fn from_iter<I: IntoIterator<Item = T>>(items: I) -> List<T> {
+        List(Cow::Owned(items.into_iter().collect()))
+    }
+}
+
+impl<T: Clone + PartialEq<U> + 'static, U, const N: usize> PartialEq<[U; N]> for List<T> {
+    fn eq(&self, other: &[U; N]) -> bool {
+        self.0[..] == other[..]
+    }
+}
+
+impl<T: Clone + PartialEq<U> + 'static, U> PartialEq<Vec<U>> for List<T> {
+    fn eq(&self, other: &Vec<U>) -> bool {
+        self.0[..] == other[..]
+    }
+}
+
+impl<T: Clone + PartialEq<U> + 'static, U> PartialEq<[U]> for List<T> {
+    fn eq(&self, other: &[U]) -> bool {
+        self.0[..] == other[..]
+    }
+}
+
+impl<T: Clone + std::fmt::Debug + 'static> std::fmt::Debug for List<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(&*self.0, f)
+    }
+}
+
+impl<'de, T: Clone + Deserialize<'de> + 'static> Deserialize<'de> for List<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<List<T>, D::Error> {
+        Vec::deserialize(deserializer).map(List::from)
+    }
+}
 
 /// A whole transaction grammar: header information plus every loop in document order.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -31,7 +225,7 @@ pub struct Grammar {
     pub grammar: GrammarInfo,
     /// Every loop, parents before children (TOML `[[loop]]` tables).
     #[serde(rename = "loop")]
-    pub loops: Vec<LoopDef>,
+    pub loops: List<LoopDef>,
 }
 
 /// Identification of the transaction and implementation guide a grammar describes.
@@ -39,13 +233,13 @@ pub struct Grammar {
 #[serde(deny_unknown_fields)]
 pub struct GrammarInfo {
     /// Transaction set identifier code (ST01), e.g. `"837"`.
-    pub transaction: String,
+    pub transaction: Text,
     /// The guide the grammar was built from (ST03 / GS08), e.g. `"005010X222A1"`.
-    pub guide: String,
+    pub guide: Text,
     /// Every ST03 / GS08 version this grammar accepts as having the same structure.
-    pub accepts: Vec<String>,
+    pub accepts: List<Text>,
     /// Where the grammar came from, e.g. `"pyx12 4.0.0 map 837.5010.X222.A1.xml"`.
-    pub source: String,
+    pub source: Text,
 }
 
 /// One loop of the guide (or the root pseudo-loop holding the transaction header).
@@ -53,11 +247,11 @@ pub struct GrammarInfo {
 #[serde(deny_unknown_fields)]
 pub struct LoopDef {
     /// Loop id as the guide names it, e.g. `"2300"`, or `"HEADER"` for the root.
-    pub id: String,
+    pub id: Text,
     /// Human-readable loop name from the guide.
-    pub name: String,
+    pub name: Text,
     /// Ids of the loops this loop may appear under (empty only for the root).
-    pub parents: Vec<String>,
+    pub parents: List<Text>,
     /// Whether the loop is required or situational within its parent.
     pub usage: Usage,
     /// Maximum instances per parent instance; `0` means unbounded.
@@ -67,7 +261,7 @@ pub struct LoopDef {
     pub trigger: Option<Trigger>,
     /// The segment entries the loop may contain, in the guide's order. The first one (for a
     /// non-root loop) is the trigger segment.
-    pub segments: Vec<SegmentDef>,
+    pub segments: List<SegmentDef>,
 }
 
 /// The segment (and qualifier) whose appearance opens a new instance of a loop.
@@ -75,14 +269,14 @@ pub struct LoopDef {
 #[serde(deny_unknown_fields)]
 pub struct Trigger {
     /// Segment id, e.g. `"NM1"`, `"HL"`, `"CLM"`.
-    pub segment: String,
+    pub segment: Text,
     /// 1-based position of the qualifier element (NM101 → 1, HL03 → 3). `0` (the default when
     /// the TOML omits it) means the segment id alone opens the loop.
     #[serde(default)]
     pub element: usize,
     /// Codes at `element` that open this loop; empty exactly when `element` is `0`.
     #[serde(default)]
-    pub values: Vec<String>,
+    pub values: List<Text>,
 }
 
 /// One segment entry of a loop, as the guide lists it.
@@ -90,7 +284,7 @@ pub struct Trigger {
 #[serde(deny_unknown_fields)]
 pub struct SegmentDef {
     /// Segment id, e.g. `"REF"`.
-    pub id: String,
+    pub id: Text,
     /// Whether the segment is required or situational within its loop instance.
     pub usage: Usage,
     /// Maximum occurrences per loop instance; `0` means unbounded.
@@ -101,7 +295,7 @@ pub struct SegmentDef {
     pub element: Option<usize>,
     /// Codes allowed at `element` for this entry; empty when `element` is `None`.
     #[serde(default)]
-    pub values: Vec<String>,
+    pub values: List<Text>,
     /// The entry's position number in the guide's table (pyx12's `pos`: `1800` for every 2300
     /// REF). Entries of one loop with the same segment id and the same position share that
     /// position: they are told apart by qualifier and may come in any order among themselves,
@@ -112,7 +306,7 @@ pub struct SegmentDef {
     /// Every element position of the segment, in order (`elements[0]` is element 1); empty
     /// when the grammar gives no element definitions (the X12-ELEMENT rule then skips it).
     #[serde(default)]
-    pub elements: Vec<ElementDef>,
+    pub elements: List<ElementDef>,
 }
 
 /// One element position of a segment entry, or one component of a composite element.
@@ -142,11 +336,11 @@ pub struct ElementDef {
     /// The values an `ID` element may hold; empty when any code is allowed (or the guide's
     /// list is external, such as state codes).
     #[serde(default)]
-    pub codes: Vec<String>,
+    pub codes: List<Text>,
     /// An external code list the value must come from (`states` or `country`, shipped in
     /// `data/x12-codes/`), for `ID` elements whose guide list is external.
     #[serde(default)]
-    pub external: Option<String>,
+    pub external: Option<Text>,
     /// Maximum repetitions; `1` (the default) for a non-repeating element, `0` for unbounded.
     #[serde(default = "one_u32")]
     pub repeat: u32,
@@ -156,7 +350,7 @@ pub struct ElementDef {
     pub format: Option<usize>,
     /// The components of a composite, in order; empty for a simple element.
     #[serde(default)]
-    pub components: Vec<ElementDef>,
+    pub components: List<ElementDef>,
 }
 
 fn one() -> u16 {
@@ -762,13 +956,22 @@ fn check_segment_id(problems: &mut Vec<String>, loop_id: &str, seg: &str) {
 
 /// The 837P 005010X222A1 grammar (`grammars/837p-005010x222.toml`, compiled in).
 ///
-/// # Panics
-/// Panics if the compiled-in file does not parse. That is acceptable only because the file is
-/// part of the binary and the test suite parses and checks it (`tests/grammar_facts.rs`), so a
-/// broken file cannot ship.
+/// `build.rs` reads the TOML when the crate is built and writes it out as a Rust constant,
+/// so start-up neither parses TOML nor allocates: every text and list is borrowed from the
+/// binary, and this clone copies only references. The test
+/// `compiled_in_grammar_is_the_toml_file` proves the constant equal to
+/// [`Grammar::from_toml`] of the file.
 pub fn x222() -> Grammar {
-    Grammar::from_toml(include_str!("../../grammars/837p-005010x222.toml"))
-        .expect("compiled-in grammars/837p-005010x222.toml must parse")
+    compiled_in::X222.clone()
+}
+
+/// The compiled-in form of `grammars/837p-005010x222.toml`, written by `build.rs`: `X222` and
+/// a `static` for each of its lists.
+mod compiled_in {
+    use super::{ElementDef, ElementKind, ElementUsage, Grammar, GrammarInfo, List, LoopDef};
+    use super::{SegmentDef, Text, Trigger, Usage};
+
+    include!(concat!(env!("OUT_DIR"), "/grammar_837p_005010x222.rs"));
 }
 
 #[cfg(test)]
@@ -1104,6 +1307,25 @@ usage = "S""#,
                 .any(|p| p.contains("loops 1000B and 2300 share position 200")),
             "{problems:?}"
         );
+    }
+
+    /// `build.rs` turns the TOML file into a constant; it must be exactly what parsing the file
+    /// at run time gives, every default filled in the same way.
+    #[test]
+    fn compiled_in_grammar_is_the_toml_file() {
+        let parsed = Grammar::from_toml(include_str!("../../grammars/837p-005010x222.toml"))
+            .expect("grammars/837p-005010x222.toml parses");
+        let compiled = x222();
+        assert_eq!(compiled.loops.len(), parsed.loops.len());
+        for (c, p) in compiled.loops.iter().zip(parsed.loops.iter()) {
+            assert_eq!(c, p, "loop {}", p.id);
+        }
+        assert_eq!(compiled, parsed);
+        // And it is borrowed from the binary: loading it copies nothing.
+        assert!(matches!(compiled.loops.0, Cow::Borrowed(_)));
+        assert!(compiled.loops.iter().all(
+            |l| matches!(l.id.0, Cow::Borrowed(_)) && matches!(l.segments.0, Cow::Borrowed(_))
+        ));
     }
 
     #[test]

@@ -1,12 +1,12 @@
 //! Medicare Physician Fee Schedule national amounts (`data/fee-schedule/`).
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use crate::model::{Cents, Decimal};
 
-use super::text::{
-    csv_fields, is_blank_or_comment, lines, normalise_code, row_fields, shown, MAX_CODE,
-};
+use super::text::{is_blank_or_comment, lines, normalise_code, row_fields, shown, MAX_CODE};
 use super::ReferenceError;
 
 const FEE_HEADER: &str = "year,code,work_rvu,nonfacility_pe_rvu,facility_pe_rvu,mp_rvu,nonfacility_total_rvu,facility_total_rvu,conversion_factor,nonfacility_amount_cents,facility_amount_cents";
@@ -72,10 +72,13 @@ pub struct FeeAmount {
 }
 
 /// The fee schedule: rows by code, each code's rows in ascending year.
+///
+/// The tables are shared (copied on the first change), so cloning a [`super::Reference`]
+/// for a run does not copy them.
 #[derive(Debug, Clone, Default)]
 pub struct FeeSchedule {
-    rows: HashMap<String, Vec<FeeRow>>,
-    indicators: HashMap<(i32, String), FeeIndicators>,
+    rows: Arc<HashMap<String, Vec<FeeRow>>>,
+    indicators: Arc<HashMap<(i32, String), FeeIndicators>>,
     /// By year: where its rows came from, when not the bundled file (an imported PPRRVU).
     imported: BTreeMap<i32, String>,
 }
@@ -116,12 +119,12 @@ fn amount_cents(total: Decimal, factor: Decimal) -> Option<Cents> {
 }
 
 /// Checks the header line of a simple CSV, skipping comments before it. Returns the lines
-/// after it.
-pub(crate) fn expect_header(
+/// after it (borrowed from `text`).
+pub(crate) fn expect_header<'t>(
     file: &str,
-    text: &str,
+    text: &'t str,
     header: &str,
-) -> Result<Vec<(usize, String)>, ReferenceError> {
+) -> Result<Vec<(usize, Cow<'t, str>)>, ReferenceError> {
     let mut out = Vec::new();
     let mut seen_header = false;
     for (line, content) in lines(text.as_bytes()) {
@@ -139,7 +142,7 @@ pub(crate) fn expect_header(
             seen_header = true;
             continue;
         }
-        out.push((line, content.into_owned()));
+        out.push((line, content));
     }
     if !seen_header {
         return Err(ReferenceError::invalid(
@@ -151,14 +154,14 @@ pub(crate) fn expect_header(
     Ok(out)
 }
 
-/// Splits a CSV row into exactly `n` fields.
-pub(crate) fn fields_n(
+/// Splits a CSV row into exactly `n` fields (borrowed from `content` when it has no quotes).
+pub(crate) fn fields_n<'c>(
     file: &str,
     line: usize,
-    content: &str,
+    content: &'c str,
     n: usize,
-) -> Result<Vec<String>, ReferenceError> {
-    let fields = csv_fields(content).ok_or_else(|| {
+) -> Result<Vec<Cow<'c, str>>, ReferenceError> {
+    let fields = row_fields(content).ok_or_else(|| {
         ReferenceError::invalid(file, line, "a closing quote before the end of the line")
     })?;
     if fields.len() != n {
@@ -373,8 +376,8 @@ impl FeeSchedule {
             list.sort_by_key(|r| r.year);
         }
         Ok(FeeSchedule {
-            rows,
-            indicators: HashMap::new(),
+            rows: Arc::new(rows),
+            indicators: Arc::default(),
             imported: BTreeMap::new(),
         })
     }
@@ -382,6 +385,7 @@ impl FeeSchedule {
     /// Adds `indicators.csv` (`year,code,status,pctc_ind,mult_proc_ind,nonfacility_na_ind,
     /// facility_na_ind`). A (year, code) given twice is refused.
     pub fn add_indicators(&mut self, file: &str, text: &str) -> Result<(), ReferenceError> {
+        let table = Arc::make_mut(&mut self.indicators);
         for (line, content) in expect_header(file, text, INDICATOR_HEADER)? {
             let f = fields_n(file, line, &content, 7)?;
             let year = parse_year(file, line, &f[0])?;
@@ -401,11 +405,7 @@ impl FeeSchedule {
                 nonfacility_na: f[5].trim().to_string(),
                 facility_na: f[6].trim().to_string(),
             };
-            if self
-                .indicators
-                .insert((year, code.clone()), entry)
-                .is_some()
-            {
+            if table.insert((year, code.clone()), entry).is_some() {
                 return Err(ReferenceError::invalid(
                     file,
                     line,
@@ -481,11 +481,13 @@ impl FeeSchedule {
         let parsed = parse_pprrvu(name, bytes, year)?;
         let count = parsed.len();
         // A full file has some 19,000 codes: one allocation per table, not a rehash per doubling.
-        self.rows.reserve(count);
-        self.indicators.reserve(count);
+        let rows = Arc::make_mut(&mut self.rows);
+        let table = Arc::make_mut(&mut self.indicators);
+        rows.reserve(count);
+        table.reserve(count);
         for (row, indicators) in parsed {
-            self.indicators.insert((year, row.code.clone()), indicators);
-            let list = self.rows.entry(row.code.clone()).or_default();
+            table.insert((year, row.code.clone()), indicators);
+            let list = rows.entry(row.code.clone()).or_default();
             list.retain(|r| r.year != year);
             list.push(row);
             list.sort_by_key(|r| r.year);

@@ -187,8 +187,9 @@ pub enum CodeStatus {
 /// What a partial edition knows.
 #[derive(Debug)]
 struct Partial {
-    /// Categories (first three characters) whose status is fully known.
-    known_categories: HashSet<String>,
+    /// Categories (first three characters) whose status is fully known: words of the bundled
+    /// file, shared by the partial editions.
+    known_categories: Arc<HashSet<&'static str>>,
     /// Mask of the complete edition it was derived from (FY2026 for FY2027).
     base: u32,
 }
@@ -458,8 +459,8 @@ impl IcdCodeSets {
     pub fn load_bundled() -> Result<IcdCodeSets, ReferenceError> {
         let table = Arc::new(CodeTable::parse(CODES.0, CODES.1)?);
         let (file, text) = KNOWN_CATEGORIES;
-        let known_categories: HashSet<String> =
-            text.split_whitespace().map(str::to_string).collect();
+        let known_categories: Arc<HashSet<&'static str>> =
+            Arc::new(text.split_whitespace().collect());
         if known_categories.is_empty() || known_categories.iter().any(|c| c.len() != 3) {
             return Err(ReferenceError::invalid(
                 file,
@@ -497,7 +498,7 @@ impl IcdCodeSets {
                         .map(|e| e.mask)
                         .ok_or_else(|| bad("a partial edition after a complete one"))?;
                     Some(Arc::new(Partial {
-                        known_categories: known_categories.clone(),
+                        known_categories: Arc::clone(&known_categories),
                         base,
                     }))
                 }

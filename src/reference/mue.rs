@@ -10,6 +10,11 @@
 //! date of service before the earliest uses the earliest (the finding's note says which table
 //! was used). A code absent from the table in force has no MUE. Files given with `--mue` carry
 //! no date: their codes win on every date.
+//!
+//! A table is kept compactly, since the bundled one (15,000 codes) is read at every start-up:
+//! codes as five bytes, each row's value, indicator and the index of its rationale (a table has
+//! a dozen distinct rationales) in one map, so reading a table costs a handful of allocations
+//! rather than a few per row.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -18,28 +23,28 @@ use std::sync::Arc;
 use chrono::NaiveDate;
 
 use super::ncci::EditSource;
-use super::text::{is_hcpcs, lines, normalise_code, row_fields, shown, MAX_CODE};
+use super::text::{is_hcpcs, lines, normalise_code, row_fields_into, shown, MAX_CODE};
 use super::{read_file, ReferenceError};
 
-/// One code's MUE.
+/// One code's MUE, as a lookup finds it (borrowed from its table).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Mue {
-    /// The HCPCS/CPT code.
-    pub code: String,
+pub struct Mue<'a> {
+    /// The HCPCS/CPT code, uppercase.
+    pub code: &'a str,
     /// Maximum units of service: per line (indicator 1) or per date of service (2, 3).
     pub value: u32,
     /// MUE adjudication indicator: 1 line edit, 2 date of service edit (policy), 3 date of
     /// service edit (clinical).
     pub indicator: u8,
     /// The MUE rationale text.
-    pub rationale: String,
-    /// The file it was read from.
+    pub rationale: &'a str,
+    /// The file it was read from (a shared name: cloning it copies a pointer).
     pub source: EditSource,
     /// The effective date of the table it belongs to (`None` for a `--mue` file).
     pub effective: Option<NaiveDate>,
 }
 
-impl Mue {
+impl Mue<'_> {
     /// True for indicator 1: the limit applies to each claim line.
     pub fn is_line_edit(&self) -> bool {
         self.indicator == 1
@@ -51,6 +56,53 @@ impl Mue {
     }
 }
 
+/// A HCPCS/CPT code as a table keys it: five uppercase ASCII letters or digits.
+type Code = [u8; 5];
+
+/// The code `code` (any case, dots and surrounding blanks ignored) as a table key; `None` when
+/// it cannot be a HCPCS/CPT code, so no table has it.
+fn lookup_key(code: &str) -> Option<Code> {
+    let mut buf = [0u8; MAX_CODE];
+    normalise_code(code, &mut buf)?.as_bytes().try_into().ok()
+}
+
+/// One row of a table, less its code (the map's key).
+#[derive(Debug, Clone, Copy)]
+struct Row {
+    value: u32,
+    indicator: u8,
+    /// Index into [`MueCodes::rationales`].
+    rationale: u32,
+}
+
+/// The codes of one MUE file.
+#[derive(Debug)]
+struct MueCodes {
+    source: EditSource,
+    effective: Option<NaiveDate>,
+    by_code: HashMap<Code, Row>,
+    /// Each distinct rationale text once.
+    rationales: Vec<Box<str>>,
+}
+
+impl MueCodes {
+    fn get(&self, key: &Code) -> Option<Mue<'_>> {
+        let (code, row) = self.by_code.get_key_value(key)?;
+        Some(Mue {
+            // Keys are ASCII letters and digits (checked by `is_hcpcs` when read).
+            code: std::str::from_utf8(code).ok()?,
+            value: row.value,
+            indicator: row.indicator,
+            rationale: self
+                .rationales
+                .get(row.rationale as usize)
+                .map_or("", |r| r),
+            source: self.source.clone(),
+            effective: self.effective,
+        })
+    }
+}
+
 /// One dated MUE table.
 #[derive(Debug, Clone)]
 pub struct MueEdition {
@@ -58,18 +110,18 @@ pub struct MueEdition {
     pub effective: NaiveDate,
     /// Where it came from.
     pub source: EditSource,
-    by_code: Arc<HashMap<String, Mue>>,
+    codes: Arc<MueCodes>,
 }
 
 impl MueEdition {
     /// Number of codes.
     pub fn len(&self) -> usize {
-        self.by_code.len()
+        self.codes.by_code.len()
     }
 
     /// True when it has no codes.
     pub fn is_empty(&self) -> bool {
-        self.by_code.is_empty()
+        self.codes.by_code.is_empty()
     }
 }
 
@@ -78,10 +130,9 @@ impl MueEdition {
 pub struct MueTable {
     /// Dated tables, ascending by effective date.
     editions: Vec<MueEdition>,
-    /// Codes from `--mue` files: win on every date.
-    overrides: HashMap<String, Mue>,
-    /// The `--mue` files loaded, in order.
-    files: Vec<Arc<str>>,
+    /// The `--mue` files loaded, in order: a later file's codes win over an earlier's, and
+    /// all of them over the dated tables on every date.
+    overrides: Vec<Arc<MueCodes>>,
 }
 
 impl MueTable {
@@ -95,13 +146,13 @@ impl MueTable {
         effective: NaiveDate,
         source: EditSource,
     ) -> Result<usize, ReferenceError> {
-        let by_code = parse_rows(name, bytes, &source, Some(effective))?;
-        let count = by_code.len();
+        let codes = parse_rows(name, bytes, source.clone(), Some(effective))?;
+        let count = codes.by_code.len();
         self.editions.retain(|e| e.effective != effective);
         self.editions.push(MueEdition {
             effective,
             source,
-            by_code: Arc::new(by_code),
+            codes: Arc::new(codes),
         });
         self.editions.sort_by_key(|e| e.effective);
         Ok(count)
@@ -121,16 +172,19 @@ impl MueTable {
     /// code may appear once. On error nothing from the file is kept.
     pub fn add_official(&mut self, name: &str, bytes: &[u8]) -> Result<usize, ReferenceError> {
         let source = EditSource::File(Arc::from(name));
-        let rows = parse_rows(name, bytes, &source, None)?;
-        let count = rows.len();
-        self.overrides.extend(rows);
-        self.files.push(Arc::from(name));
+        let codes = parse_rows(name, bytes, source, None)?;
+        let count = codes.by_code.len();
+        self.overrides.push(Arc::new(codes));
         Ok(count)
     }
 
     /// The `--mue` files loaded (undated: their codes win on every date), in order.
     pub fn files(&self) -> impl Iterator<Item = &str> + '_ {
-        self.files.iter().map(|f| &**f)
+        self.overrides.iter().map(|f| match &f.source {
+            EditSource::File(name) => &**name,
+            EditSource::Bundled(name) => name,
+            EditSource::Seed => "",
+        })
     }
 
     /// The dated tables, oldest first.
@@ -153,30 +207,40 @@ impl MueTable {
     }
 
     /// The MUE for `code` (any case) on `date`: a `--mue` file's, else the table in force's.
-    pub fn get_on(&self, code: &str, date: NaiveDate) -> Option<&Mue> {
-        let mut buf = [0u8; MAX_CODE];
-        let key = normalise_code(code, &mut buf)?;
-        self.overrides
-            .get(key)
-            .or_else(|| self.edition_on(date)?.by_code.get(key))
+    pub fn get_on(&self, code: &str, date: NaiveDate) -> Option<Mue<'_>> {
+        let key = lookup_key(code)?;
+        self.in_files(&key)
+            .or_else(|| self.edition_on(date)?.codes.get(&key))
     }
 
     /// The MUE for `code` (any case) in a `--mue` file, else in the newest table.
-    pub fn get(&self, code: &str) -> Option<&Mue> {
-        let mut buf = [0u8; MAX_CODE];
-        let key = normalise_code(code, &mut buf)?;
-        self.overrides
-            .get(key)
-            .or_else(|| self.editions.last()?.by_code.get(key))
+    pub fn get(&self, code: &str) -> Option<Mue<'_>> {
+        let key = lookup_key(code)?;
+        self.in_files(&key)
+            .or_else(|| self.editions.last()?.codes.get(&key))
+    }
+
+    /// The MUE for `key` in the last `--mue` file that has it.
+    fn in_files(&self, key: &Code) -> Option<Mue<'_>> {
+        self.overrides.iter().rev().find_map(|f| f.get(key))
     }
 
     /// Number of codes of the newest table and the `--mue` files together.
     pub fn len(&self) -> usize {
         let newest = self.editions.last();
+        let in_newest = |k: &Code| newest.is_some_and(|e| e.codes.by_code.contains_key(k));
         let extra = self
             .overrides
-            .keys()
-            .filter(|k| !newest.is_some_and(|e| e.by_code.contains_key(*k)))
+            .iter()
+            .enumerate()
+            .flat_map(|(i, f)| f.by_code.keys().map(move |k| (i, k)))
+            .filter(|&(i, k)| {
+                // Counted once: in the last file that has it.
+                !in_newest(k)
+                    && !self.overrides[i + 1..]
+                        .iter()
+                        .any(|later| later.by_code.contains_key(k))
+            })
             .count();
         newest.map_or(0, MueEdition::len) + extra
     }
@@ -187,22 +251,29 @@ impl MueTable {
     }
 }
 
+/// Reads the rows of an official MUE CSV (see [`MueTable::add_official`] for the layout).
 fn parse_rows(
     file: &str,
     bytes: &[u8],
-    source: &EditSource,
+    source: EditSource,
     effective: Option<NaiveDate>,
-) -> Result<HashMap<String, Mue>, ReferenceError> {
-    let mut rows: HashMap<String, (usize, Mue)> = HashMap::with_capacity(bytes.len() / 60);
+) -> Result<MueCodes, ReferenceError> {
+    // Each code with the line it came from, for the error naming a repeated code.
+    let mut rows: HashMap<Code, (usize, Row)> = HashMap::with_capacity(bytes.len() / 60);
+    let mut rationales: Vec<Box<str>> = Vec::new();
     let mut rows_seen = false;
+    // A quoted row's fields, unescaped (most rows have no quotes and borrow the line).
+    let mut unquoted = Vec::new();
     for (line, content) in lines(bytes) {
         let trimmed = content.trim();
         if trimmed.is_empty() {
             continue;
         }
         let bad = |what: String| ReferenceError::invalid(file, line, what);
-        let fields = match row_fields(&content) {
-            Some(f) => f,
+        // Five slots: one more than a row may have, to tell a row with too many fields.
+        let mut fields = [""; 5];
+        let count = match row_fields_into(&content, &mut unquoted, &mut fields) {
+            Some(n) => n,
             None if !rows_seen => continue, // a multi-line copyright notice
             None => return Err(bad("a closing quote before the end of the line".into())),
         };
@@ -217,16 +288,15 @@ fn parse_rows(
             continue; // copyright notice or header
         }
         rows_seen = true;
-        if fields.len() < 3 || fields.len() > 4 {
+        if !(3..=4).contains(&count) {
             return Err(bad(format!(
-                "4 comma-separated fields (code, MUE value, adjudication indicator, rationale), found {}",
-                fields.len()
+                "4 comma-separated fields (code, MUE value, adjudication indicator, rationale), found {count}"
             )));
         }
         let value = fields[1].trim().parse::<u32>().map_err(|_| {
             bad(format!(
                 "a whole-number MUE value in field 2, found {}",
-                shown(&fields[1])
+                shown(fields[1])
             ))
         })?;
         let indicator = match fields[2].trim().bytes().next() {
@@ -234,21 +304,22 @@ fn parse_rows(
             _ => {
                 return Err(bad(format!(
                     "an adjudication indicator starting with 1, 2 or 3 in field 3 (e.g. `3 Date of Service Edit: Clinical`), found {}",
-                    shown(&fields[2])
+                    shown(fields[2])
                 )))
             }
         };
-        let code = code.to_ascii_uppercase();
-        let mue = Mue {
-            code: code.clone(),
+        let mut key: Code = [0; 5];
+        for (k, b) in key.iter_mut().zip(code.bytes()) {
+            *k = b.to_ascii_uppercase();
+        }
+        let rationale = intern(&mut rationales, fields[3].trim());
+        let row = Row {
             value,
             indicator,
-            rationale: fields.get(3).map_or("", |r| r.trim()).to_string(),
-            source: source.clone(),
-            effective,
+            rationale,
         };
-        if let Some((first, _)) = rows.insert(code, (line, mue)) {
-            let code = fields[0].trim().to_ascii_uppercase();
+        if let Some((first, _)) = rows.insert(key, (line, row)) {
+            let code = code.to_ascii_uppercase();
             return Err(bad(format!(
                 "each code once, found {code} again (first on line {first})"
             )));
@@ -261,10 +332,26 @@ fn parse_rows(
             "practitioner MUE rows (CSV: code, MUE value, adjudication indicator, rationale), found none",
         ));
     }
-    Ok(rows
-        .into_iter()
-        .map(|(code, (_, mue))| (code, mue))
-        .collect())
+    Ok(MueCodes {
+        source,
+        effective,
+        by_code: rows
+            .into_iter()
+            .map(|(code, (_, row))| (code, row))
+            .collect(),
+        rationales,
+    })
+}
+
+/// The index of `text` in `texts`, added when new (a table has a dozen distinct rationales,
+/// so a scan is cheap).
+fn intern(texts: &mut Vec<Box<str>>, text: &str) -> u32 {
+    let at = texts.iter().position(|t| **t == *text).unwrap_or_else(|| {
+        texts.push(text.into());
+        texts.len() - 1
+    });
+    // More than four billion distinct rationales cannot come from a file that fits in memory.
+    u32::try_from(at).unwrap_or(u32::MAX)
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! CMS place-of-service codes (`data/pos/place-of-service.csv`: `code,name,status`).
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use super::fees::{expect_header, fields_n};
 use super::text::shown;
@@ -17,10 +18,10 @@ pub struct PlaceOfService {
     pub status: String,
 }
 
-/// The place-of-service code set.
+/// The place-of-service code set (shared: cloning a [`super::Reference`] does not copy it).
 #[derive(Debug, Clone, Default)]
 pub struct PlaceOfServiceCodes {
-    codes: BTreeMap<String, PlaceOfService>,
+    codes: Arc<BTreeMap<String, PlaceOfService>>,
 }
 
 impl PlaceOfServiceCodes {
@@ -63,7 +64,9 @@ impl PlaceOfServiceCodes {
                 ));
             }
         }
-        Ok(PlaceOfServiceCodes { codes })
+        Ok(PlaceOfServiceCodes {
+            codes: Arc::new(codes),
+        })
     }
 
     /// True when `code` (exactly two digits as written, surrounding spaces ignored) is an

@@ -1,7 +1,8 @@
 //! The NUCC Health Care Provider Taxonomy code set: the bundled version
 //! (`data/nucc/taxonomy.tsv`) or an official NUCC CSV the user imports.
 
-use std::collections::BTreeMap;
+use std::collections::HashSet;
+use std::sync::Arc;
 
 use chrono::NaiveDate;
 
@@ -17,7 +18,72 @@ pub struct TaxonomyCodes {
     pub effective: NaiveDate,
     /// Where it came from (bundled file and the SHA-256 of the NUCC CSV, or the imported file).
     pub source: String,
-    names: BTreeMap<String, String>,
+    names: Names,
+}
+
+/// A NUCC code: 10 ASCII capital letters or digits (see [`well_formed`]).
+type Code = [u8; 10];
+
+/// Codes and their display names, kept compactly since the bundled set is read at every
+/// start-up and copied into every [`super::Reference`]: the names in one shared text, the
+/// codes sorted, each with the span of its name. A clone copies two pointers.
+#[derive(Debug, Clone, Default)]
+struct Names {
+    text: Arc<str>,
+    /// Sorted by code, each code once.
+    codes: Arc<[(Code, usize, usize)]>,
+}
+
+impl Names {
+    fn get(&self, code: &str) -> Option<&str> {
+        let code: &Code = code.as_bytes().try_into().ok()?;
+        let at = self.codes.binary_search_by(|(c, _, _)| c.cmp(code)).ok()?;
+        let (_, start, end) = self.codes[at];
+        self.text.get(start..end)
+    }
+}
+
+/// [`Names`] being read.
+struct NamesBuilder {
+    text: String,
+    codes: Vec<(Code, usize, usize)>,
+}
+
+impl NamesBuilder {
+    /// Room for `rows` codes whose names take up to `text` bytes.
+    fn with_capacity(rows: usize, text: usize) -> NamesBuilder {
+        NamesBuilder {
+            text: String::with_capacity(text),
+            codes: Vec::with_capacity(rows),
+        }
+    }
+
+    /// Adds a well-formed code (see [`well_formed`]; anything else is not kept) and its name.
+    fn insert(&mut self, code: &str, name: &str) {
+        let Ok(code) = Code::try_from(code.as_bytes()) else {
+            return;
+        };
+        let start = self.text.len();
+        self.text.push_str(name);
+        self.codes.push((code, start, self.text.len()));
+    }
+
+    /// The set; a code added twice keeps its last name.
+    fn finish(mut self) -> Names {
+        // Stable, so equal codes stay in the order added; `dedup_by` then keeps the last.
+        self.codes.sort_by_key(|&(code, _, _)| code);
+        self.codes.dedup_by(|later, kept| {
+            let same = later.0 == kept.0;
+            if same {
+                *kept = *later;
+            }
+            same
+        });
+        Names {
+            text: Arc::from(self.text),
+            codes: Arc::from(self.codes),
+        }
+    }
 }
 
 /// True for 10 capital letters or digits ending in `X`: the shape of every NUCC code.
@@ -42,7 +108,7 @@ impl TaxonomyCodes {
             _ => None,
         }
         .ok_or_else(|| ReferenceError::invalid(file, 1, "#version, effective and sha256 fields"))?;
-        let mut names = BTreeMap::new();
+        let mut names = NamesBuilder::with_capacity(text.len() / 32, text.len());
         for (index, row) in rows.enumerate() {
             let (code, name) = row.split_once('\t').unwrap_or((row, ""));
             if !well_formed(code) || name.is_empty() {
@@ -52,13 +118,13 @@ impl TaxonomyCodes {
                     format!("a taxonomy code and its name, found {}", shown(row)),
                 ));
             }
-            names.insert(code.to_string(), name.to_string());
+            names.insert(code, name);
         }
         Ok(TaxonomyCodes {
             version: head[1].to_string(),
             effective,
             source: format!("bundled {file} (NUCC CSV sha256 {})", head[5]),
-            names,
+            names: names.finish(),
         })
     }
 
@@ -72,7 +138,8 @@ impl TaxonomyCodes {
         version: Option<&str>,
         effective: NaiveDate,
     ) -> Result<TaxonomyCodes, ReferenceError> {
-        let mut names = BTreeMap::new();
+        let mut names = NamesBuilder::with_capacity(0, 0);
+        let mut seen: HashSet<String> = HashSet::new();
         let mut header_seen = false;
         for (line, text) in lines(bytes) {
             let text = text.trim_start_matches('\u{feff}');
@@ -104,14 +171,12 @@ impl TaxonomyCodes {
             } else {
                 display
             };
-            if names
-                .insert(code.to_string(), display.to_string())
-                .is_some()
-            {
+            if !seen.insert(code.to_string()) {
                 return Err(bad("each code once"));
             }
+            names.insert(code, display);
         }
-        if names.is_empty() {
+        if names.codes.is_empty() {
             return Err(ReferenceError::invalid(
                 name,
                 0,
@@ -126,28 +191,28 @@ impl TaxonomyCodes {
             version,
             effective,
             source: format!("imported {name}"),
-            names,
+            names: names.finish(),
         })
     }
 
     /// The display name of `code`, when it is in the set.
     pub fn name(&self, code: &str) -> Option<&str> {
-        self.names.get(code).map(String::as_str)
+        self.names.get(code)
     }
 
     /// True when `code` is in the set.
     pub fn contains(&self, code: &str) -> bool {
-        self.names.contains_key(code)
+        self.names.get(code).is_some()
     }
 
     /// Number of codes.
     pub fn len(&self) -> usize {
-        self.names.len()
+        self.names.codes.len()
     }
 
     /// True when there are none.
     pub fn is_empty(&self) -> bool {
-        self.names.is_empty()
+        self.names.codes.is_empty()
     }
 }
 
@@ -165,6 +230,18 @@ fn version_from_name(name: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bundled_table_looks_codes_up_exactly_and_keeps_a_repeated_codes_last_name() {
+        let text = "#version\t25.1\teffective\t2025-07-01\tsha256\tab\n\
+225100000X\tOld\n101Y00000X\tCounselor\n225100000X\tPhysical Therapist\n";
+        let t = TaxonomyCodes::parse("t.tsv", text).unwrap();
+        assert_eq!(t.name("225100000X"), Some("Physical Therapist"));
+        assert_eq!(t.name("101Y00000X"), Some("Counselor"));
+        assert!(t.contains("101Y00000X"));
+        assert!(!t.contains("101Y0000X") && !t.contains("101y00000x") && !t.contains(""));
+        assert_eq!(t.len(), 2);
+    }
 
     #[test]
     fn nucc_csv_is_read_and_bad_files_refused() {

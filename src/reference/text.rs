@@ -101,7 +101,6 @@ pub(crate) fn normalise_code<'b>(code: &str, buf: &'b mut [u8; MAX_CODE]) -> Opt
     std::str::from_utf8(&buf[..n]).ok()
 }
 
-/// True for a HCPCS/CPT code as the CMS files write it: five ASCII letters or digits.
 /// Splits a CSV row into fields: a row without quotes (most rows of the CMS files) by commas
 /// without allocating, any other with [`csv_fields`]. `None` for an unterminated quote.
 pub(crate) fn row_fields(line: &str) -> Option<Vec<Cow<'_, str>>> {
@@ -111,6 +110,36 @@ pub(crate) fn row_fields(line: &str) -> Option<Vec<Cow<'_, str>>> {
     csv_fields(line).map(|f| f.into_iter().map(Cow::Owned).collect())
 }
 
+/// Splits a CSV row like [`row_fields`] into `out` without allocating for a row without
+/// quotes: the first `N` fields are borrowed from `line`, or, for a quoted row, from
+/// `unquoted` (which holds its unescaped fields). Returns how many fields the row has, which
+/// may be more than `N` (slots past the count are left empty); `None` for an unterminated
+/// quote.
+pub(crate) fn row_fields_into<'a, const N: usize>(
+    line: &'a str,
+    unquoted: &'a mut Vec<String>,
+    out: &mut [&'a str; N],
+) -> Option<usize> {
+    *out = [""; N];
+    if !line.contains('"') {
+        let mut count = 0;
+        for field in line.split(',') {
+            if let Some(slot) = out.get_mut(count) {
+                *slot = field;
+            }
+            count += 1;
+        }
+        return Some(count);
+    }
+    *unquoted = csv_fields(line)?;
+    let fields: &'a [String] = unquoted;
+    for (slot, field) in out.iter_mut().zip(fields) {
+        *slot = field;
+    }
+    Some(fields.len())
+}
+
+/// True for a HCPCS/CPT code as the CMS files write it: five ASCII letters or digits.
 pub(crate) fn is_hcpcs(code: &str) -> bool {
     code.len() == 5 && code.bytes().all(|b| b.is_ascii_alphanumeric())
 }
@@ -164,6 +193,36 @@ mod tests {
             Some(vec!["a".into(), String::new(), String::new()])
         );
         assert_eq!(csv_fields("\"open"), None);
+    }
+
+    /// `row_fields_into` with three slots, the slots copied out.
+    fn split3(line: &str) -> (Option<usize>, [String; 3]) {
+        let mut unquoted = Vec::new();
+        let mut out = [""; 3];
+        let n = row_fields_into(line, &mut unquoted, &mut out);
+        (n, out.map(str::to_string))
+    }
+
+    #[test]
+    fn row_fields_into_borrows_and_counts() {
+        assert_eq!(
+            split3("a,b,c,d"),
+            (Some(4), ["a", "b", "c"].map(String::from))
+        );
+        assert_eq!(split3("a"), (Some(1), ["a", "", ""].map(String::from)));
+        let quoted = split3(r#"97012,"3 D, ""x""",y"#);
+        assert_eq!(
+            quoted,
+            (Some(3), ["97012", "3 D, \"x\"", "y"].map(String::from))
+        );
+        assert_eq!(split3("\"open").0, None);
+        // The same fields as `row_fields`.
+        for line in ["a,,b", r#""a",b,"c,d""#, "", "x,y,z"] {
+            let (n, out) = split3(line);
+            let expected = row_fields(line).unwrap();
+            assert_eq!(n, Some(expected.len()), "{line}");
+            assert!(expected.iter().zip(&out).all(|(e, o)| e == o), "{line}");
+        }
     }
 
     #[test]

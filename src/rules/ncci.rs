@@ -329,7 +329,7 @@ impl Rule for MueUnits {
             let help = format!("bill at most {units} of {code} ({scope})");
             out.push(Finding {
                 line: Some(i),
-                note: Some(mue_note(mue, date).into()),
+                note: Some(mue_note(&mue, date).into()),
                 appeal: (mue.indicator != 2)
                     .then_some("send the records showing the units were medically necessary"),
                 stc: MUE_INFO.stc,
@@ -348,7 +348,7 @@ impl Rule for MueUnits {
 
 /// Which MUE table was used: the indicator, the file and its effective quarter, and when the
 /// date of service precedes the table.
-fn mue_note(mue: &Mue, date: NaiveDate) -> String {
+fn mue_note(mue: &Mue<'_>, date: NaiveDate) -> String {
     let base = format!(
         "MUE adjudication indicator {} ({}",
         mue.indicator, mue.source

@@ -12,7 +12,9 @@ use serde::Deserialize;
 use super::Action;
 use crate::model::Claim;
 
-/// The bundled profiles, as (name, TOML text).
+/// The bundled profiles, as (name, TOML text). `build.rs` compiles the same files (in this
+/// order) into [`compiled_in::bundled`]; the test here proves the two equal.
+#[cfg(test)]
 const BUNDLED: [(&str, &str); 4] = [
     (
         "medicare",
@@ -210,18 +212,13 @@ pub struct Profiles {
 }
 
 impl Profiles {
-    /// The four bundled profiles.
+    /// The four bundled profiles (`data/profiles/*.toml`, read by `build.rs` when the crate
+    /// is built, so start-up parses no TOML). Never fails now that a bad file fails the build;
+    /// the `Result` stays for callers written when it was parsed here.
     pub fn bundled() -> Result<Profiles, ConfigError> {
-        let profiles = BUNDLED
-            .iter()
-            .map(|(name, text)| {
-                toml::from_str::<Profile>(text).map_err(|e| ConfigError::Toml {
-                    path: format!("data/profiles/{name}.toml"),
-                    message: e.to_string(),
-                })
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(Profiles { profiles })
+        Ok(Profiles {
+            profiles: compiled_in::bundled(),
+        })
     }
 
     /// The profile called `name`.
@@ -260,5 +257,38 @@ impl Profiles {
         self.named(name)
             .or_else(|| self.named(default))
             .unwrap_or(&self.profiles[0])
+    }
+}
+
+/// The bundled profiles as `build.rs` wrote them from `data/profiles/*.toml`.
+mod compiled_in {
+    use std::collections::BTreeMap;
+
+    use super::{Action, Conditional, Profile};
+
+    include!(concat!(env!("OUT_DIR"), "/bundled_profiles.rs"));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What `build.rs` compiled in is exactly what parsing the TOML files gives, in order.
+    #[test]
+    fn compiled_in_profiles_are_the_toml_files() {
+        let parsed: Vec<Profile> = BUNDLED
+            .iter()
+            .map(|(name, text)| {
+                toml::from_str::<Profile>(text)
+                    .unwrap_or_else(|e| panic!("data/profiles/{name}.toml: {e}"))
+            })
+            .collect();
+        let compiled = Profiles::bundled().unwrap();
+        assert_eq!(compiled.all(), parsed.as_slice());
+        assert_eq!(
+            compiled.names(),
+            ["medicare", "commercial", "anthem", "uhc-community-plan"]
+        );
+        assert!(compiled.all().iter().any(|p| !p.conditional.is_empty()));
     }
 }
