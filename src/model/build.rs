@@ -3,7 +3,7 @@
 //! parallel, by [`super::Claim::decode`].
 
 use std::collections::VecDeque;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use super::kind::LoopKind;
 use super::table::LevelTable;
@@ -63,9 +63,35 @@ impl Level {
 /// The level tables the builder handed out, oldest first, so that one no claim holds any more
 /// is filled again instead of a new one allocated (a generated file has a subscriber level per
 /// claim: without this, two allocations per claim and pass, freed on other threads).
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct SpareTables {
     handed_out: VecDeque<Arc<LevelTable>>,
+}
+
+/// The tables of a reader that finished, for the next reader (`check` and `scrub` read an
+/// input twice: the second pass starts with the first pass's tables instead of allocating).
+static PARKED: Mutex<VecDeque<Arc<LevelTable>>> = Mutex::new(VecDeque::new());
+
+impl Default for SpareTables {
+    fn default() -> Self {
+        let parked = std::mem::take(&mut *PARKED.lock().unwrap_or_else(PoisonError::into_inner));
+        SpareTables { handed_out: parked }
+    }
+}
+
+impl Drop for SpareTables {
+    fn drop(&mut self) {
+        for table in &mut self.handed_out {
+            // Let go of the segments now; the allocation is what is kept.
+            if let Some(table) = Arc::get_mut(table) {
+                *table = LevelTable::default();
+            }
+        }
+        let mut parked = PARKED.lock().unwrap_or_else(PoisonError::into_inner);
+        if parked.len() < self.handed_out.len() {
+            *parked = std::mem::take(&mut self.handed_out);
+        }
+    }
 }
 
 /// How many handed-out level tables are remembered: more than the claims in flight (a batch
