@@ -21,7 +21,7 @@ use crate::write::report_jsonl::Outcome;
 
 use crate::cli::{EXIT_CLEAN, EXIT_FINDINGS, EXIT_UNREADABLE};
 use crate::pipeline::batch::{
-    self, CheckRun, CheckSummary, Entry, Progress, RunOptions, RunSummary, Status,
+    self, CheckRun, CheckSummary, ClaimText, Entry, Progress, RunOptions, RunSummary, Status,
 };
 use crate::pipeline::check::CheckOptions;
 use crate::pipeline::scrub::ScrubOptions;
@@ -142,18 +142,30 @@ impl Progress for Watch<'_> {
         }
     }
 
-    fn claim_result(&self, position: usize, input: &str, result: &ClaimResult, outcome: Outcome) {
+    fn format_claim(
+        &self,
+        input: &str,
+        result: &ClaimResult,
+        outcome: Outcome,
+        text: &mut ClaimText,
+    ) {
+        if !self.term.quiet {
+            super::findings::format_claim(self.term, input, result, fate(result, outcome), text);
+        }
+    }
+
+    fn claim_result(
+        &self,
+        position: usize,
+        input: &str,
+        result: &ClaimResult,
+        outcome: Outcome,
+        text: &ClaimText,
+    ) {
         let by = match outcome {
             Outcome::Corrected | Outcome::Rejected277 => None,
             Outcome::Rejected999 => Some("transaction set, rejected by the 999"),
             Outcome::RejectedTa1 => Some("interchange, rejected by the TA1"),
-        };
-        let fate = match (outcome, result.disposition) {
-            (Outcome::Rejected999, _) => "rejected by the 999",
-            (Outcome::RejectedTa1, _) => "rejected by the TA1",
-            (_, Disposition::Rejected) => "rejected",
-            (_, Disposition::Repaired) => "repaired",
-            (_, Disposition::Accepted) => "accepted",
         };
         let mut seen = self.seen.lock().unwrap_or_else(PoisonError::into_inner);
         seen.tally.claim(position, input, result, by);
@@ -173,9 +185,20 @@ impl Progress for Watch<'_> {
                 }
             }
         };
-        if let Err(e) = writer.claim(input, result, fate) {
+        if let Err(e) = writer.append_claim(result, text) {
             seen.failure = Some(e);
         }
+    }
+}
+
+/// What became of a claim, as the terminal names it.
+fn fate(result: &ClaimResult, outcome: Outcome) -> &'static str {
+    match (outcome, result.disposition) {
+        (Outcome::Rejected999, _) => "rejected by the 999",
+        (Outcome::RejectedTa1, _) => "rejected by the TA1",
+        (_, Disposition::Rejected) => "rejected",
+        (_, Disposition::Repaired) => "repaired",
+        (_, Disposition::Accepted) => "accepted",
     }
 }
 

@@ -19,6 +19,7 @@ use std::io::{self, Write};
 use crate::cli::term::{dollars, Role, Term};
 use crate::diag::Diagnostic;
 use crate::model::{Cents, Claim, SegmentTable};
+use crate::pipeline::batch::{ClaimText, TextMark};
 use crate::rules::{Action, ClaimResult, Finding};
 use crate::write::report_jsonl::PHI_HIDDEN;
 
@@ -67,50 +68,39 @@ impl<W: Write> FindingsWriter<W> {
     /// Writes the claim's header and diagnostics (nothing for a claim with none); `fate` says
     /// what became of it (`rejected`, `repaired`, `rejected by the 999`...).
     pub fn claim(&mut self, file: &str, result: &ClaimResult, fate: &str) -> io::Result<()> {
-        if result.findings.is_empty() && result.problems.is_empty() {
+        let mut text = ClaimText::default();
+        format_claim(self.term, file, result, fate, &mut text);
+        self.append_claim(result, &text)
+    }
+
+    /// Writes a claim [`format_claim`] formatted apart (on another thread), adding each
+    /// finding's advice where its mark says: what advice goes in place depends on the claims
+    /// written before (see [`advice`](Self::advice)).
+    pub fn append_claim(&mut self, result: &ClaimResult, text: &ClaimText) -> io::Result<()> {
+        if text.text.is_empty() {
             return Ok(());
         }
         self.in_envelope = false;
-        let claim = &result.claim;
         let p = self.term.paint;
-        let role = match fate {
-            "accepted" => Role::Good,
-            "repaired" => Role::Repair,
-            _ => Role::Error,
-        };
-        let charge = claim
-            .total_charge
-            .cents()
-            .map(dollars)
-            .unwrap_or_else(|| format!("'{}' (not exact)", claim.total_charge.raw));
-        let before = format!(
-            "── {file}: claim #{} · PCN {} · profile {} · ",
-            claim.ordinal,
-            claim.pcn(),
-            result.profile,
-        );
-        writeln!(
-            self.out,
-            "\n{}{}{}",
-            p.paint(Role::Heading, &before),
-            p.paint(role, fate),
-            p.paint(Role::Heading, &format!(" · charges {charge} ──"))
-        )?;
-        let mut items: Vec<Item<'_>> = result
-            .problems
-            .iter()
-            .map(Item::Problem)
-            .chain(result.findings.iter().map(Item::Finding))
-            .collect();
-        items.sort_by_key(|i| i.diagnostic().at.segment);
-        for item in items {
-            let text = match item {
-                Item::Problem(d) => self.problem_text(file, Some(claim), d),
-                Item::Finding(f) => self.finding_text(file, result, f),
+        let mut written = 0;
+        let mut advice = String::new();
+        for mark in &text.marks {
+            let Some(f) = result.findings.get(mark.finding) else {
+                continue;
             };
-            self.out.write_all(text.as_bytes())?;
+            self.out.write_all(
+                text.text
+                    .as_bytes()
+                    .get(written..mark.at)
+                    .unwrap_or_default(),
+            )?;
+            written = mark.at;
+            advice.clear();
+            self.advice(f, &frame(mark.width, p), &mut advice);
+            self.out.write_all(advice.as_bytes())?;
         }
-        Ok(())
+        self.out
+            .write_all(text.text.as_bytes().get(written..).unwrap_or_default())
     }
 
     /// Writes an envelope or structure problem found outside claims, under one header for
@@ -125,7 +115,7 @@ impl<W: Write> FindingsWriter<W> {
             )?;
             self.in_envelope = true;
         }
-        let text = self.problem_text(file, None, d);
+        let text = problem_text(self.term, file, None, d);
         self.out.write_all(text.as_bytes())
     }
 
@@ -178,58 +168,6 @@ impl<W: Write> FindingsWriter<W> {
         text
     }
 
-    /// One rule finding: location and message, the marked segment, notes, and the advice
-    /// (or its place in the legend).
-    fn finding_text(&mut self, file: &str, result: &ClaimResult, f: &Finding) -> String {
-        let claim = &result.claim;
-        let p = self.term.paint;
-        let (level, role) = match f.action {
-            Action::Reject => ("error", Role::Error),
-            Action::Repair => ("repair", Role::Repair),
-            Action::Warn | Action::Off => ("warning", Role::Warning),
-        };
-        let shown = Snippet::find(claim, f.at.segment, self.term.show_phi);
-        let mut text = heading(file, shown.as_ref(), f, level, role, p);
-        if let Some(s) = &shown {
-            text.push_str(&s.render(f.at.element, f.at.component, p));
-        }
-        let frame = format!("{}{}", indent(shown.as_ref()), p.paint(Role::Frame, "="));
-        match f.note_text() {
-            Some(extra) => text.push_str(&format!("{frame} note: {extra}\n")),
-            None => {
-                if let Some(n) = f
-                    .line
-                    .and_then(|i| claim.lines.get(i))
-                    .and_then(|l| l.number.value)
-                {
-                    text.push_str(&format!("{frame} note: loop 2400 (LX {n})\n"));
-                }
-            }
-        }
-        if let Some(r) = &f.repair {
-            let verb = if result.disposition == crate::rules::Disposition::Rejected {
-                "would repair"
-            } else {
-                "repaired"
-            };
-            let hidden = !self.term.show_phi
-                && Snippet::find(claim, r.at.segment, false).is_some_and(|s| s.masked);
-            if hidden {
-                text.push_str(&format!("{frame} {verb}: {PHI_HIDDEN}\n"));
-            } else {
-                text.push_str(&format!("{frame} {verb}: '{}' -> '{}'\n", r.old, r.new));
-            }
-        }
-        if let Some(m) = f.money_at_stake.map(Cents) {
-            text.push_str(&format!(
-                "{frame} Medicare amount at stake: {}\n",
-                p.paint(Role::Money, &dollars(m))
-            ));
-        }
-        self.advice(f, &frame, &mut text);
-        text
-    }
-
     /// The help and appeal of a finding: in place with `-v`; otherwise the legend keeps each
     /// rule's appeal and its help text, and only a help that differs from the one the legend
     /// holds for the rule (help written with this claim's values) is printed in place.
@@ -262,44 +200,166 @@ impl<W: Write> FindingsWriter<W> {
             }
         }
     }
+}
 
-    /// An X12 problem (element, structure, envelope), with its segment when it is one of the
-    /// claim's.
-    fn problem_text(&self, file: &str, claim: Option<&Claim>, d: &Diagnostic) -> String {
-        let p = self.term.paint;
-        let (level, role) = if d.is_error() {
-            ("error", Role::Error)
-        } else {
-            ("warning", Role::Warning)
-        };
-        let shown = claim.and_then(|c| Snippet::find(c, d.at.segment, self.term.show_phi));
-        let mut text = heading(file, shown.as_ref(), d, level, role, p);
-        if let Some(s) = &shown {
-            text.push_str(&s.render(d.at.element, d.at.component, p));
-        }
-        let at = &d.at;
-        let mut note = format!(
-            "{}{} note: segment {} ({}), byte {}, line {}",
-            indent(shown.as_ref()),
-            p.paint(Role::Frame, "="),
-            at.segment,
-            at.segment_id,
-            at.byte,
-            at.line
-        );
-        if at.set_segment > 0 {
-            note.push_str(&format!(
-                ", segment {} of its transaction set",
-                at.set_segment
-            ));
-        }
-        if let Some(e) = at.element {
-            note.push_str(&format!(", element {e:02}"));
-        }
-        text.push_str(&note);
-        text.push('\n');
-        text
+/// Formats what the terminal shows of a claim into `out`: its header and diagnostics
+/// (nothing for a claim with none), `fate` saying what became of it (`rejected`,
+/// `repaired`, `rejected by the 999`...). The place of each finding's advice is marked, for
+/// [`FindingsWriter::append_claim`]. Needs no writer: workers format claims in parallel.
+pub fn format_claim(term: Term, file: &str, result: &ClaimResult, fate: &str, out: &mut ClaimText) {
+    use std::fmt::Write as _;
+    if result.findings.is_empty() && result.problems.is_empty() {
+        return;
     }
+    let claim = &result.claim;
+    let p = term.paint;
+    let role = match fate {
+        "accepted" => Role::Good,
+        "repaired" => Role::Repair,
+        _ => Role::Error,
+    };
+    let charge = claim
+        .total_charge
+        .cents()
+        .map(dollars)
+        .unwrap_or_else(|| format!("'{}' (not exact)", claim.total_charge.raw));
+    let before = format!(
+        "── {file}: claim #{} · PCN {} · profile {} · ",
+        claim.ordinal,
+        claim.pcn(),
+        result.profile,
+    );
+    // Writing into a String cannot fail.
+    let _ = writeln!(
+        out.text,
+        "\n{}{}{}",
+        p.paint(Role::Heading, &before),
+        p.paint(role, fate),
+        p.paint(Role::Heading, &format!(" · charges {charge} ──"))
+    );
+    let mut items: Vec<Item<'_>> = result
+        .problems
+        .iter()
+        .map(Item::Problem)
+        .chain(
+            result
+                .findings
+                .iter()
+                .enumerate()
+                .map(|(i, f)| Item::Finding(i, f)),
+        )
+        .collect();
+    items.sort_by_key(|i| i.diagnostic().at.segment);
+    for item in items {
+        match item {
+            Item::Problem(d) => out.text.push_str(&problem_text(term, file, Some(claim), d)),
+            Item::Finding(i, f) => {
+                let width = finding_text(term, file, result, f, &mut out.text);
+                out.marks.push(TextMark {
+                    at: out.text.len(),
+                    finding: i,
+                    width,
+                });
+            }
+        }
+    }
+}
+
+/// One rule finding, appended to `text`: location and message, the marked segment and
+/// notes. Returns the indentation of its `=` lines, for its advice (see
+/// [`FindingsWriter::advice`]).
+fn finding_text(
+    term: Term,
+    file: &str,
+    result: &ClaimResult,
+    f: &Finding,
+    text: &mut String,
+) -> usize {
+    let claim = &result.claim;
+    let p = term.paint;
+    let (level, role) = match f.action {
+        Action::Reject => ("error", Role::Error),
+        Action::Repair => ("repair", Role::Repair),
+        Action::Warn | Action::Off => ("warning", Role::Warning),
+    };
+    let shown = Snippet::find(claim, f.at.segment, term.show_phi);
+    text.push_str(&heading(file, shown.as_ref(), f, level, role, p));
+    if let Some(s) = &shown {
+        text.push_str(&s.render(f.at.element, f.at.component, p));
+    }
+    let width = indent_width(shown.as_ref());
+    let frame = frame(width, p);
+    match f.note_text() {
+        Some(extra) => text.push_str(&format!("{frame} note: {extra}\n")),
+        None => {
+            if let Some(n) = f
+                .line
+                .and_then(|i| claim.lines.get(i))
+                .and_then(|l| l.number.value)
+            {
+                text.push_str(&format!("{frame} note: loop 2400 (LX {n})\n"));
+            }
+        }
+    }
+    if let Some(r) = &f.repair {
+        let verb = if result.disposition == crate::rules::Disposition::Rejected {
+            "would repair"
+        } else {
+            "repaired"
+        };
+        let hidden =
+            !term.show_phi && Snippet::find(claim, r.at.segment, false).is_some_and(|s| s.masked);
+        if hidden {
+            text.push_str(&format!("{frame} {verb}: {PHI_HIDDEN}\n"));
+        } else {
+            text.push_str(&format!("{frame} {verb}: '{}' -> '{}'\n", r.old, r.new));
+        }
+    }
+    if let Some(m) = f.money_at_stake.map(Cents) {
+        text.push_str(&format!(
+            "{frame} Medicare amount at stake: {}\n",
+            p.paint(Role::Money, &dollars(m))
+        ));
+    }
+    width
+}
+
+/// An X12 problem (element, structure, envelope), with its segment when it is one of the
+/// claim's.
+fn problem_text(term: Term, file: &str, claim: Option<&Claim>, d: &Diagnostic) -> String {
+    let p = term.paint;
+    let (level, role) = if d.is_error() {
+        ("error", Role::Error)
+    } else {
+        ("warning", Role::Warning)
+    };
+    let shown = claim.and_then(|c| Snippet::find(c, d.at.segment, term.show_phi));
+    let mut text = heading(file, shown.as_ref(), d, level, role, p);
+    if let Some(s) = &shown {
+        text.push_str(&s.render(d.at.element, d.at.component, p));
+    }
+    let at = &d.at;
+    let mut note = format!(
+        "{}{} note: segment {} ({}), byte {}, line {}",
+        " ".repeat(indent_width(shown.as_ref())),
+        p.paint(Role::Frame, "="),
+        at.segment,
+        at.segment_id,
+        at.byte,
+        at.line
+    );
+    if at.set_segment > 0 {
+        note.push_str(&format!(
+            ", segment {} of its transaction set",
+            at.set_segment
+        ));
+    }
+    if let Some(e) = at.element {
+        note.push_str(&format!(", element {e:02}"));
+    }
+    text.push_str(&note);
+    text.push('\n');
+    text
 }
 
 /// The token that replaces a hidden value in a segment whose element separator is
@@ -318,20 +378,26 @@ fn is_hidden(value: &str) -> bool {
 }
 
 /// The indentation of the `=` lines: under the snippet's gutter bar.
-fn indent(shown: Option<&Snippet>) -> String {
-    " ".repeat(shown.map_or(2, |s| s.line.to_string().len()) + 1)
+fn indent_width(shown: Option<&Snippet>) -> usize {
+    shown.map_or(2, |s| s.line.to_string().len()) + 1
+}
+
+/// The start of a finding's `=` lines, indented `width`.
+fn frame(width: usize, p: crate::cli::term::Paint) -> String {
+    format!("{}{}", " ".repeat(width), p.paint(Role::Frame, "="))
 }
 
 /// A claim's problem or finding, to sort them together by position.
 enum Item<'a> {
     Problem(&'a Diagnostic),
-    Finding(&'a Finding),
+    /// A finding and its index in the claim's findings.
+    Finding(usize, &'a Finding),
 }
 
 impl Item<'_> {
     fn diagnostic(&self) -> &Diagnostic {
         match self {
-            Item::Problem(d) | Item::Finding(d) => d,
+            Item::Problem(d) | Item::Finding(_, d) => d,
         }
     }
 }

@@ -348,17 +348,63 @@ pub trait Progress: Sync {
     fn claims(&self, _claims: u64, _bytes: u64) {}
     /// An input is finished (scrubbed or failed).
     fn done(&self) {}
+    /// Formats what the terminal shows of a checked claim of input `input` into `text`
+    /// (emptied first), on the worker that checked it: the claims of a large input are
+    /// formatted in parallel, and only [`claim_result`](Self::claim_result) runs in input
+    /// order, with this text.
+    fn format_claim(
+        &self,
+        _input: &str,
+        _result: &crate::rules::ClaimResult,
+        _outcome: crate::write::report_jsonl::Outcome,
+        _text: &mut ClaimText,
+    ) {
+    }
     /// A claim of input number `position` (named `input`) was checked, and where it went:
-    /// for the terminal's summary and diagnostics. Inputs may run in parallel, so calls for
-    /// different inputs interleave; those of one input come in input order.
+    /// for the terminal's summary and diagnostics, with what
+    /// [`format_claim`](Self::format_claim) wrote for it. Inputs may run in parallel, so calls
+    /// for different inputs interleave; those of one input come in input order.
     fn claim_result(
         &self,
         _position: usize,
         _input: &str,
         _result: &crate::rules::ClaimResult,
         _outcome: crate::write::report_jsonl::Outcome,
+        _text: &ClaimText,
     ) {
     }
+}
+
+/// Text a [`Progress`] formats for one claim on a worker ([`Progress::format_claim`]), and
+/// the places in it where the in-order side may add what depends on the claims before it
+/// (the terminal prints a rule's advice in place only when it differs from the advice it
+/// printed first).
+#[derive(Debug, Default)]
+pub struct ClaimText {
+    /// The text.
+    pub text: String,
+    /// Where the in-order side may add to the text, in text order.
+    pub marks: Vec<TextMark>,
+}
+
+impl ClaimText {
+    /// Empties the text, keeping its room.
+    pub fn clear(&mut self) {
+        self.text.clear();
+        self.marks.clear();
+    }
+}
+
+/// A place in a [`ClaimText`]: a byte offset, the finding of the claim it is about, and a
+/// number the formatter keeps for it (the terminal: the indentation of the advice).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TextMark {
+    /// Byte offset in the text.
+    pub at: usize,
+    /// Index of the finding in the claim's findings.
+    pub finding: usize,
+    /// What the formatter keeps for this place.
+    pub width: usize,
 }
 
 /// No progress shown.

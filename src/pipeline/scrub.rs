@@ -41,7 +41,7 @@ use crate::history::{
     claim_record, ClaimRecord, History, HistoryError, InputRecord, RecordOutcome, RunPatients,
 };
 use crate::model::Cents;
-use crate::pipeline::batch::{NoProgress, Progress};
+use crate::pipeline::batch::{ClaimText, NoProgress, Progress};
 use crate::pipeline::check::{CheckError, CheckOptions, Checked, Engine, SecondPass};
 use crate::pipeline::check::{Input, InputError, ParkedInput};
 use crate::pipeline::{first_pass_noting, FirstPassError, FirstPassFor};
@@ -701,7 +701,7 @@ impl Scrubber {
                     validate_elements: false,
                     input: read.position,
                 },
-                &|result| formats.format(result),
+                &|result| formats.format(result, progress, shown),
                 &mut |checked, mut formatted| {
                     let Checked::Claim(result) = checked else {
                         return pass.take(checked, &mut formatted);
@@ -710,7 +710,13 @@ impl Scrubber {
                     let outcome = formatted
                         .outcome
                         .unwrap_or_else(|| outcome_of(&pass.rejections, result));
-                    progress.claim_result(read.position, shown, result, outcome);
+                    progress.claim_result(
+                        read.position,
+                        shown,
+                        result,
+                        outcome,
+                        &formatted.buffers.terminal,
+                    );
                     let taken = pass.take(checked, &mut formatted);
                     formats.recycle(formatted);
                     taken
@@ -1265,12 +1271,17 @@ struct ClaimBuffers {
     corrected: Vec<u8>,
     ack277: Vec<u8>,
     report: ReportFragment,
+    /// What the terminal shows of the claim ([`Progress::format_claim`]).
+    terminal: ClaimText,
 }
 
 impl ClaimBuffers {
     /// Bytes held (the report's claim lines only: its other lists are small).
     fn capacity(&self) -> usize {
-        self.corrected.capacity() + self.ack277.capacity() + self.report.capacity()
+        self.corrected.capacity()
+            + self.ack277.capacity()
+            + self.report.capacity()
+            + self.terminal.text.capacity()
     }
 }
 
@@ -1335,10 +1346,13 @@ struct Formats<'r> {
 }
 
 impl Formats<'_> {
-    /// Formats what each output holds of the claim of `result`.
-    fn format(&self, result: &ClaimResult) -> Formatted {
+    /// Formats what each output holds of the claim of `result`, and what `progress` shows
+    /// of it (the claim is of input `input`).
+    fn format(&self, result: &ClaimResult, progress: &dyn Progress, input: &str) -> Formatted {
         let outcome = outcome_of(&self.rejections, result);
         let mut buffers = self.pool.take();
+        buffers.terminal.clear();
+        progress.format_claim(input, result, outcome, &mut buffers.terminal);
         if buffers.report.capacity() == 0 {
             // Room for a usual claim line at once, not grown to it a few bytes at a time.
             buffers.report = ReportFragment::for_claims(1);
