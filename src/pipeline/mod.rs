@@ -31,7 +31,7 @@ use crate::pipeline::check::{
 use crate::pipeline::check::{Input, InputError};
 use crate::read::{ClaimReader, Event};
 use crate::reference::EditionsUsed;
-use crate::rules::PatientIndex;
+use crate::rules::{LineFact, PatientIndex, PatientKey};
 use crate::x12::ReadError;
 
 /// What the first pass asks of the input besides the patient index.
@@ -311,32 +311,11 @@ impl Collector<'_> {
                 Event::Claim(_) => {}
             }
         }
-        let problems: Vec<Vec<Diagnostic>> = if scrub {
-            batch
-                .claims
-                .par_iter()
-                .map(|(raw, fresh)| raw_element_problems(raw, *fresh))
-                .collect()
-        } else {
-            Vec::new()
-        };
         if scrub {
-            // Read on the workers, a set per thread, not on the thread that adds the batch
-            // in order: what that one thread does per claim caps the speed-up with threads.
-            let editions = batch
-                .claims
-                .par_iter()
-                .fold(EditionsUsed::default, |mut used, (raw, _)| {
-                    used.note_raw_claim(raw);
-                    used
-                })
-                .reduce(EditionsUsed::default, |mut all, used| {
-                    all.absorb(used);
-                    all
-                });
-            self.editions.absorb(editions);
+            self.add_scrubbed(&batch.claims)?;
+        } else {
+            add_index_facts(self.index, self.input, &batch.claims, |(raw, _)| raw)?;
         }
-        add_index_facts(self.index, self.input, &batch.claims, |(raw, _)| raw)?;
         if let Some(patients) = self.patients {
             let secret = patients
                 .lock()
@@ -353,11 +332,67 @@ impl Collector<'_> {
                 patients.add(noted);
             }
         }
-        if scrub {
-            for ((raw, _), problems) in batch.claims.iter().zip(problems) {
+        Ok(())
+    }
+
+    /// What `scrub`'s first pass reads of each claim, read on the workers a chunk of claims at
+    /// a time and added in input order: the element problems (for the 999), the dates of
+    /// service (for the report's editions) and the index facts, the last two from one narrow
+    /// read of the claim. What the one thread that adds the batch does per claim caps the
+    /// speed-up with threads, so it only appends.
+    fn add_scrubbed(&mut self, claims: &[(RawClaim, FreshLevels)]) -> io::Result<()> {
+        let input = self.input;
+        let chunks: Vec<ScrubbedChunk> = claims
+            .par_chunks(SCRUBBED_CHUNK)
+            .map(|claims| {
+                let mut chunk = ScrubbedChunk {
+                    problems: Vec::with_capacity(claims.len()),
+                    editions: EditionsUsed::default(),
+                    facts: Vec::with_capacity(claims.len() * 2),
+                };
+                let mut dates = Vec::new();
+                for (raw, fresh) in claims {
+                    chunk.problems.push(raw_element_problems(raw, *fresh));
+                    crate::rules::index::raw_line_facts_and_dates(
+                        raw,
+                        |date| dates.push(date),
+                        |key, mut fact| {
+                            fact.claim = crate::rules::index::claim_id(input, fact.claim);
+                            chunk.facts.push((key, fact));
+                        },
+                    );
+                    chunk.editions.note(dates.drain(..));
+                }
+                chunk
+            })
+            .collect();
+        {
+            let mut index = self.index.lock().unwrap_or_else(PoisonError::into_inner);
+            for (key, fact) in chunks.iter().flat_map(|c| &c.facts) {
+                let key = index.patient_key(*key, input);
+                index.add_fact(key, fact)?;
+            }
+        }
+        let mut claims = claims.iter();
+        for chunk in chunks {
+            self.editions.absorb(chunk.editions);
+            for (problems, (raw, _)) in chunk.problems.into_iter().zip(claims.by_ref()) {
                 self.acks.claim(raw, problems);
             }
         }
         Ok(())
     }
+}
+
+/// Claims a worker reads at a time in `scrub`'s first pass ([`Collector::add_scrubbed`]).
+const SCRUBBED_CHUNK: usize = 64;
+
+/// What `scrub`'s first pass read of a chunk of claims, in input order.
+struct ScrubbedChunk {
+    /// Each claim's element problems.
+    problems: Vec<Vec<Diagnostic>>,
+    /// The chunk's dates of service.
+    editions: EditionsUsed,
+    /// The index facts of the chunk's lines, with their patients.
+    facts: Vec<(PatientKey, LineFact)>,
 }

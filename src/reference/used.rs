@@ -11,7 +11,7 @@ use chrono::{Datelike, NaiveDate};
 use serde_json::{json, Value};
 
 use super::Reference;
-use crate::model::{line_date, Claim, RawClaim};
+use crate::model::{line_date, Claim};
 
 /// The dates of service a run judged.
 #[derive(Debug, Clone, Default)]
@@ -25,20 +25,6 @@ impl EditionsUsed {
     pub fn note(&mut self, dates: impl IntoIterator<Item = NaiveDate>) {
         self.claims += 1;
         self.dates.extend(dates);
-    }
-
-    /// Notes the dates of service of a claim not decoded (the first pass reads claims
-    /// narrowly): each line's, the claim's DTP*472 for a line without its own, exactly as
-    /// [`EditionsUsed::note_claim`] reads them from a decoded claim.
-    pub fn note_raw_claim(&mut self, raw: &RawClaim) {
-        let sketch = raw.sketch();
-        self.claims += 1;
-        let dates = &mut self.dates;
-        raw.for_each_line(|line| {
-            if let Some(date) = line.date(&sketch) {
-                dates.insert(date);
-            }
-        });
     }
 
     /// Adds what `other` noted (claims noted apart, on other threads).

@@ -1271,12 +1271,27 @@ pub fn line_facts(claim: &Claim) -> impl Iterator<Item = LineFact> + '_ {
 /// The facts of every dated line of a raw claim, with its patient's key, read narrowly from
 /// its bytes: the same facts [`line_facts`] gives for the decoded claim, with nothing
 /// allocated.
-pub fn raw_line_facts(raw: &RawClaim, mut each: impl FnMut(PatientKey, LineFact)) {
+pub fn raw_line_facts(raw: &RawClaim, each: impl FnMut(PatientKey, LineFact)) {
+    raw_line_facts_and_dates(raw, |_| {}, each);
+}
+
+/// [`raw_line_facts`], telling `dated` as well the date of service of every line that has
+/// one (a line without a procedure code too, as [`crate::reference::EditionsUsed`] notes
+/// them), from the same narrow read of the claim.
+pub fn raw_line_facts_and_dates(
+    raw: &RawClaim,
+    mut dated: impl FnMut(NaiveDate),
+    mut each: impl FnMut(PatientKey, LineFact),
+) {
     let sketch = raw.sketch();
     let key = PatientKey::of_levels(&sketch.subscriber, sketch.patient_person());
     let component = raw.segments.delimiters().component;
     raw.for_each_line(|line: &LineSketch<'_>| {
-        let (Some(date), Some(sv101)) = (line.date(&sketch), line.procedure) else {
+        let Some(date) = line.date(&sketch) else {
+            return;
+        };
+        dated(date);
+        let Some(sv101) = line.procedure else {
             return;
         };
         // As decoded: text with bad bytes replaced, modifiers the non-empty SV101-3..6.
