@@ -13,6 +13,7 @@
 //! Only `--show-phi` shows them.
 //! Repairs of such segments name no values either.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::io::{self, Write};
 
@@ -275,6 +276,8 @@ fn finding_text(
     f: &Finding,
     text: &mut String,
 ) -> usize {
+    // Writing into a String cannot fail.
+    use std::fmt::Write as _;
     let claim = &result.claim;
     let p = term.paint;
     let (level, role) = match f.action {
@@ -283,21 +286,23 @@ fn finding_text(
         Action::Warn | Action::Off => ("warning", Role::Warning),
     };
     let shown = Snippet::find(claim, f.at.segment, term.show_phi);
-    text.push_str(&heading(file, shown.as_ref(), f, level, role, p));
+    heading(file, shown.as_ref(), f, level, role, p, text);
     if let Some(s) = &shown {
-        text.push_str(&s.render(f.at.element, f.at.component, p));
+        s.render(f.at.element, f.at.component, p, text);
     }
     let width = indent_width(shown.as_ref());
     let frame = frame(width, p);
     match f.note_text() {
-        Some(extra) => text.push_str(&format!("{frame} note: {extra}\n")),
+        Some(extra) => {
+            let _ = writeln!(text, "{frame} note: {extra}");
+        }
         None => {
             if let Some(n) = f
                 .line
                 .and_then(|i| claim.lines.get(i))
                 .and_then(|l| l.number.value)
             {
-                text.push_str(&format!("{frame} note: loop 2400 (LX {n})\n"));
+                let _ = writeln!(text, "{frame} note: loop 2400 (LX {n})");
             }
         }
     }
@@ -310,16 +315,17 @@ fn finding_text(
         let hidden =
             !term.show_phi && Snippet::find(claim, r.at.segment, false).is_some_and(|s| s.masked);
         if hidden {
-            text.push_str(&format!("{frame} {verb}: {PHI_HIDDEN}\n"));
+            let _ = writeln!(text, "{frame} {verb}: {PHI_HIDDEN}");
         } else {
-            text.push_str(&format!("{frame} {verb}: '{}' -> '{}'\n", r.old, r.new));
+            let _ = writeln!(text, "{frame} {verb}: '{}' -> '{}'", r.old, r.new);
         }
     }
     if let Some(m) = f.money_at_stake.map(Cents) {
-        text.push_str(&format!(
-            "{frame} Medicare amount at stake: {}\n",
-            p.paint(Role::Money, &dollars(m))
-        ));
+        let _ = writeln!(
+            text,
+            "{frame} Medicare amount at stake: {}",
+            p.painted(Role::Money, &dollars(m))
+        );
     }
     width
 }
@@ -334,9 +340,10 @@ fn problem_text(term: Term, file: &str, claim: Option<&Claim>, d: &Diagnostic) -
         ("warning", Role::Warning)
     };
     let shown = claim.and_then(|c| Snippet::find(c, d.at.segment, term.show_phi));
-    let mut text = heading(file, shown.as_ref(), d, level, role, p);
+    let mut text = String::new();
+    heading(file, shown.as_ref(), d, level, role, p, &mut text);
     if let Some(s) = &shown {
-        text.push_str(&s.render(d.at.element, d.at.component, p));
+        s.render(d.at.element, d.at.component, p, &mut text);
     }
     let at = &d.at;
     let mut note = format!(
@@ -402,8 +409,8 @@ impl Item<'_> {
     }
 }
 
-/// `FILE:LINE[:COLUMN]: level[RULE]: message`: the real line of the segment (the reader's
-/// line count), or the segment number when the segment is not at hand.
+/// `FILE:LINE[:COLUMN]: level[RULE]: message`, appended to `out`: the real line of the
+/// segment (the reader's line count), or the segment number when the segment is not at hand.
 fn heading(
     file: &str,
     shown: Option<&Snippet>,
@@ -411,7 +418,9 @@ fn heading(
     level: &str,
     role: Role,
     p: crate::cli::term::Paint,
-) -> String {
+    out: &mut String,
+) {
+    use std::fmt::Write as _;
     let place = match shown {
         Some(s) => match s.column_of(d.at.element, d.at.component) {
             Some(col) => format!("{file}:{}:{col}", s.line),
@@ -422,14 +431,17 @@ fn heading(
     };
     let message = match shown {
         Some(s) => s.hide_in(&d.message, d.at.element, d.bad_value.as_deref()),
-        None => d.message.to_string(),
+        None => Cow::Borrowed(&*d.message),
     };
-    format!(
-        "{}: {}: {}\n",
-        p.paint(Role::Heading, &place),
-        p.paint(role, &format!("{level}[{}]", d.rule)),
-        p.paint(Role::Heading, &message)
-    )
+    let label = format!("{level}[{}]", d.rule);
+    // Writing into a String cannot fail.
+    let _ = writeln!(
+        out,
+        "{}: {}: {}",
+        p.painted(Role::Heading, &place),
+        p.painted(role, &label),
+        p.painted(Role::Heading, &message)
+    );
 }
 
 /// One segment of a claim as shown: its elements (hidden ones as `###`), where it is, and
@@ -547,9 +559,14 @@ impl Snippet {
 
     /// `message` with the hidden values of this segment it quotes (the bad element's value,
     /// the problem's copy of bad data) replaced by `###`.
-    fn hide_in(&self, message: &str, element: Option<u8>, bad_value: Option<&str>) -> String {
+    fn hide_in<'m>(
+        &self,
+        message: &'m str,
+        element: Option<u8>,
+        bad_value: Option<&str>,
+    ) -> Cow<'m, str> {
         if !self.masked {
-            return message.to_string();
+            return Cow::Borrowed(message);
         }
         let bad_element = element
             .map(usize::from)
@@ -562,7 +579,7 @@ impl Snippet {
                 text = text.replace(value, hidden_token(self.separators.0 as u8));
             }
         }
-        text
+        Cow::Owned(text)
     }
 
     /// The 1-based column of the element in the input line, when the segment's is known.
@@ -571,54 +588,57 @@ impl Snippet {
         self.column.map(|c| c + offset as u64)
     }
 
-    /// The segment under a gutter with its line number, the element marked below it.
+    /// The segment under a gutter with its line number, the element marked below it,
+    /// appended to `out`.
     fn render(
         &self,
         element: Option<u8>,
         component: Option<u8>,
         p: crate::cli::term::Paint,
-    ) -> String {
+        out: &mut String,
+    ) {
+        use std::fmt::Write as _;
         let number = self.line.to_string();
-        let pad = " ".repeat(number.len());
-        let bar = p.paint(crate::cli::term::Role::Frame, "|");
-        let sep = self.separators.0.to_string();
-        let text = format!("{}{}", self.shown.join(&sep), self.separators.2);
+        let bar = p.painted(Role::Frame, "|");
         let (start, width) = self.span(&self.shown, element, component);
-        let label = match element.filter(|&e| e > 0) {
-            Some(e) => {
-                let id = self.shown.first().map(String::as_str).unwrap_or("");
-                match component.filter(|&c| c > 0) {
-                    Some(c) => format!("{id}{e:02}-{c}"),
-                    None => format!("{id}{e:02}"),
-                }
-            }
-            None => String::new(),
-        };
-        let marker = p.paint(
-            Role::Marker,
-            &format!(
-                "{}{}",
-                "^".repeat(width),
-                if label.is_empty() {
-                    String::new()
-                } else {
-                    format!(" {label}")
-                }
-            ),
-        );
-        let mut out = format!(
-            "{pad} {bar}\n{} {bar} {text}\n{pad} {bar} {}{marker}\n",
-            p.paint(Role::Frame, &number),
-            " ".repeat(start)
-        );
-        if self.masked {
-            out.push_str(&format!(
-                "{pad} {} note: values hidden (protected health information; --show-phi shows them)\n",
-                p.paint(Role::Frame, "=")
-            ));
+        let mut marker = "^".repeat(width);
+        if let Some(e) = element.filter(|&e| e > 0) {
+            let id = self.shown.first().map(String::as_str).unwrap_or("");
+            // Writing into a String cannot fail.
+            let _ = match component.filter(|&c| c > 0) {
+                Some(c) => write!(marker, " {id}{e:02}-{c}"),
+                None => write!(marker, " {id}{e:02}"),
+            };
         }
-        out
+        push_spaces(out, number.len());
+        let _ = writeln!(out, " {bar}");
+        let _ = write!(out, "{} {bar} ", p.painted(Role::Frame, &number));
+        for (k, part) in self.shown.iter().enumerate() {
+            if k > 0 {
+                out.push(self.separators.0);
+            }
+            out.push_str(part);
+        }
+        out.push(self.separators.2);
+        out.push('\n');
+        push_spaces(out, number.len());
+        let _ = write!(out, " {bar} ");
+        push_spaces(out, start);
+        let _ = writeln!(out, "{}", p.painted(Role::Marker, &marker));
+        if self.masked {
+            push_spaces(out, number.len());
+            let _ = writeln!(
+                out,
+                " {} note: values hidden (protected health information; --show-phi shows them)",
+                p.painted(Role::Frame, "=")
+            );
+        }
     }
+}
+
+/// Appends `n` spaces.
+fn push_spaces(out: &mut String, n: usize) {
+    out.extend(std::iter::repeat_n(' ', n));
 }
 
 /// Where a segment belongs, for what it may show.

@@ -133,11 +133,35 @@ pub struct Paint {
 impl Paint {
     /// `text` in the colour of `role`.
     pub fn paint(self, role: Role, text: &str) -> String {
-        if !self.on || text.is_empty() {
-            return text.to_string();
+        self.painted(role, text).to_string()
+    }
+
+    /// [`paint`](Self::paint) as a value that writes itself, for `write!` into a buffer
+    /// without a `String` of its own.
+    pub fn painted(self, role: Role, text: &str) -> Painted<'_> {
+        Painted {
+            on: self.on,
+            role,
+            text,
         }
-        let style = role.style();
-        format!("{}{text}{}", style.render(), style.render_reset())
+    }
+}
+
+/// Text in the colour of a role, as [`Paint::painted`] gives it.
+#[derive(Debug, Clone, Copy)]
+pub struct Painted<'a> {
+    on: bool,
+    role: Role,
+    text: &'a str,
+}
+
+impl std::fmt::Display for Painted<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if !self.on || self.text.is_empty() {
+            return f.write_str(self.text);
+        }
+        let style = self.role.style();
+        write!(f, "{}{}{}", style.render(), self.text, style.render_reset())
     }
 }
 
