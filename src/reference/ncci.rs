@@ -70,6 +70,10 @@ impl std::fmt::Display for EditSource {
     }
 }
 
+/// A code as the edits know it ([`NcciEdits::code_key`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CodeKey(u32);
+
 /// One PTP edit: `column2` is denied when billed with `column1` for the same patient,
 /// provider and date of service, unless a modifier bypasses it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -571,7 +575,19 @@ impl NcciEdits {
     /// `(b, a)`. When several are in force (rare), the one from the latest-loaded source,
     /// then the latest effective date, wins. Codes are matched in any case.
     pub fn pair(&self, a: &str, b: &str, date: NaiveDate) -> Option<PtpEdit> {
-        let ia = self.code_id(a)?;
+        self.pair_of(self.code_key(a)?, b, date)
+    }
+
+    /// The key of `code` among the codes any edit names (in any case), for
+    /// [`pair_of`](Self::pair_of); `None` for a code no edit names. A rule that pairs one
+    /// code with many looks it up once.
+    pub fn code_key(&self, code: &str) -> Option<CodeKey> {
+        self.code_id(code).map(CodeKey)
+    }
+
+    /// [`pair`](Self::pair) for the code of key `a`.
+    pub fn pair_of(&self, a: CodeKey, b: &str, date: NaiveDate) -> Option<PtpEdit> {
+        let ia = a.0;
         let ib = self.code_id(b)?;
         let (la, lb) = (self.list(ia), self.list(ib));
         let shorter = if la.len() <= lb.len() { la } else { lb };

@@ -168,8 +168,12 @@ impl Rule for PtpPair {
             if code.is_empty() {
                 continue;
             }
+            // A code no edit names pairs with nothing; one that does is looked up once.
+            let Some(key) = cx.reference.ncci.code_key(code) else {
+                continue;
+            };
             let denied = days.first_other(date, (cx.batch.id(claim), i), |other_code| {
-                let edit = cx.reference.ncci.pair(code, other_code, date)?;
+                let edit = cx.reference.ncci.pair_of(key, other_code, date)?;
                 if *edit.column2 != *code || handled_elsewhere(code, other_code) {
                     return None;
                 }
