@@ -11,7 +11,7 @@ use crate::cli::term::{Term, TermArgs};
 use crate::cli::{EXIT_CLEAN, EXIT_FINDINGS, EXIT_UNREADABLE};
 use crate::diag::{Repair, RepairKind};
 use crate::model::{Cents, Claim};
-use crate::pipeline::batch::CheckRun;
+use crate::pipeline::batch::{CheckRun, ClaimText};
 use crate::pipeline::check::{CheckOptions, Checked, Engine};
 use crate::reference::EditionsUsed;
 use crate::rules::registry::Declaration;
@@ -80,18 +80,27 @@ pub fn text_check(run: &CheckRun, term: &TermArgs) -> i32 {
             file.as_str()
         };
         let before = (tally.rejected(), tally.repaired(), tally.problems());
-        let result = run.check(input, |checked| {
+        // Each claim's text is formatted on the worker that checked it; only the advice
+        // (which depends on the claims before) is added here, in input order.
+        let format = |result: &ClaimResult| {
+            let mut text = ClaimText::default();
+            if !term.quiet {
+                let fate = match result.disposition {
+                    Disposition::Rejected => "rejected",
+                    Disposition::Repaired => "repaired",
+                    Disposition::Accepted => "accepted",
+                };
+                crate::cli::findings::format_claim(term, name, result, fate, &mut text);
+            }
+            text
+        };
+        let result = run.check_prepared(input, &format, |checked, text| {
             match checked {
                 Checked::Claim(result) => {
-                    let fate = match result.disposition {
-                        Disposition::Rejected => "rejected",
-                        Disposition::Repaired => "repaired",
-                        Disposition::Accepted => "accepted",
-                    };
                     tally.claim(input, name, result, None);
                     editions.note_claim(&result.claim);
                     if !term.quiet {
-                        writer.claim(name, result, fate)?;
+                        writer.append_claim(result, &text)?;
                     }
                 }
                 Checked::Problem(p) => {

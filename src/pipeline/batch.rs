@@ -906,10 +906,22 @@ impl CheckRun {
         input: usize,
         mut sink: impl FnMut(&Checked) -> io::Result<()> + Send,
     ) -> Result<Summary, CheckError> {
+        self.check_prepared(input, &|_| (), move |checked, ()| sink(checked))
+    }
+
+    /// [`check`](Self::check), with `prepare` run on each claim's result on the worker that
+    /// checked it (in parallel, e.g. to format its text), and what it made given to `sink`
+    /// with the claim (`T::default()` with a problem or envelope segment).
+    pub fn check_prepared<T: Default + Send>(
+        &self,
+        input: usize,
+        prepare: &(impl Fn(&crate::rules::ClaimResult) -> T + Sync),
+        mut sink: impl FnMut(&Checked, T) -> io::Result<()> + Send,
+    ) -> Result<Summary, CheckError> {
         let mut counts = CheckCounts::default();
-        let result = self.check_input(input, &mut |checked| {
+        let result = self.check_input(input, prepare, &mut |checked, prepared| {
             counts.add_checked(checked);
-            sink(checked)
+            sink(checked, prepared)
         });
         let file = self.inputs.get(input).map_or("", |i| i.file.as_str());
         let outcome = match &result {
@@ -937,10 +949,11 @@ impl CheckRun {
         result
     }
 
-    fn check_input(
+    fn check_input<T: Default + Send>(
         &self,
         input: usize,
-        sink: &mut (impl FnMut(&Checked) -> io::Result<()> + Send),
+        prepare: &(impl Fn(&crate::rules::ClaimResult) -> T + Sync),
+        sink: &mut (impl FnMut(&Checked, T) -> io::Result<()> + Send),
     ) -> Result<Summary, CheckError> {
         let Some(entry) = self.inputs.get(input) else {
             return Err(CheckError::Io {
@@ -974,7 +987,13 @@ impl CheckRun {
         };
         let summary = self
             .engine
-            .check_source(source.pass().map_err(input_error)?, &self.index, pass, sink)
+            .check_source_with(
+                source.pass().map_err(input_error)?,
+                &self.index,
+                pass,
+                prepare,
+                sink,
+            )
             .map_err(|source| CheckError::Read {
                 file: name.clone(),
                 source,
