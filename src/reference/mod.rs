@@ -186,6 +186,16 @@ impl Reference {
 
     /// Parses the bundled data afresh, reporting any problem instead of panicking.
     pub fn load_bundled() -> Result<Reference, ReferenceError> {
+        // The ICD-10-CM code sets are most of the work, and every run waits for it before
+        // its first claim: they are read beside the rest.
+        let (icd, rest) = rayon::join(IcdCodeSets::load_bundled, Self::load_bundled_but_icd);
+        Ok(rest?(icd?))
+    }
+
+    /// Every bundled table but the ICD-10-CM code sets, which the result takes to make the
+    /// whole reference.
+    fn load_bundled_but_icd() -> Result<impl FnOnce(IcdCodeSets) -> Reference + Send, ReferenceError>
+    {
         let (file, text) = bundled::FEES;
         let mut fees = FeeSchedule::parse(file, text)?;
         let (file, text) = bundled::FEE_INDICATORS;
@@ -207,8 +217,8 @@ impl Reference {
         let therapy = TherapyParams::parse(file, text)?;
         let (file, text) = bundled::KX;
         let kx = KxThresholds::parse(file, text)?;
-        Ok(Reference {
-            icd: IcdCodeSets::load_bundled()?,
+        Ok(move |icd| Reference {
+            icd,
             fees,
             ncci,
             mue,
