@@ -8,6 +8,9 @@
 //! closes: no tree and no string per value.
 
 use std::cell::RefCell;
+use std::cmp::Ordering;
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::io;
 
 use serde::Serialize;
@@ -88,6 +91,8 @@ struct Frames {
     order: Vec<usize>,
     /// A closing object's fields while they are written back in order.
     scratch: Vec<u8>,
+    /// The order of the fields of each shape of object met (see [`put_in_key_order`]).
+    known: HashMap<u64, Vec<usize>, BuildHasherDefault<ShapeHasher>>,
 }
 
 impl Frames {
@@ -118,12 +123,53 @@ struct FieldSpan {
     start: usize,
     key_end: usize,
     end: usize,
+    /// The key's first eight bytes, big-endian, padded with zeros: most keys are told apart
+    /// by these alone, without reading the text.
+    prefix: u64,
 }
 
 impl FieldSpan {
     /// The key's text without its quotes.
     fn key<'t>(&self, text: &'t [u8]) -> &'t [u8] {
         &text[self.start + 1..self.key_end - 1]
+    }
+
+    /// The order of two keys: their prefixes, then their whole texts. A key's text (escaped
+    /// JSON) never holds a zero byte, so the zero padding sorts a shorter key first, as
+    /// comparing the texts does.
+    fn cmp_key(&self, other: &FieldSpan, text: &[u8]) -> Ordering {
+        self.prefix
+            .cmp(&other.prefix)
+            .then_with(|| self.key(text).cmp(other.key(text)))
+    }
+}
+
+/// The first eight bytes of `key`, big-endian, padded with zeros.
+fn key_prefix(key: &[u8]) -> u64 {
+    let mut bytes = [0u8; 8];
+    let n = key.len().min(8);
+    bytes[..n].copy_from_slice(&key[..n]);
+    u64::from_be_bytes(bytes)
+}
+
+/// The hasher of [`Frames::known`]: its keys are already hashes of an object's shape.
+#[derive(Debug, Default)]
+struct ShapeHasher(u64);
+
+impl Hasher for ShapeHasher {
+    fn finish(&self) -> u64 {
+        // Spread the bits (the table reads the top ones too).
+        self.0.wrapping_mul(0x9e37_79b9_7f4a_7c15)
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
     }
 }
 
@@ -217,34 +263,75 @@ impl<'a> Sorting<'a> {
         let hidden = self.hidden_field(&text).map(str::as_bytes);
         let frames = &mut *self.frames;
         let fields = &frames.fields[open.first_field..];
+        let hidden = hidden.and_then(|h| fields.iter().position(|f| f.key(&text) == h));
         frames.order.clear();
-        frames.order.extend(
-            (0..fields.len()).filter(|&i| hidden.is_none_or(|h| fields[i].key(&text) != h)),
-        );
-        // Equal keys (never in a struct) stay in the order written.
-        frames.order.sort_unstable_by(|&a, &b| {
-            fields[a]
-                .key(&text)
-                .cmp(fields[b].key(&text))
-                .then(a.cmp(&b))
-        });
-        let in_place = frames.order.len() == fields.len()
-            && frames.order.iter().enumerate().all(|(n, &i)| n == i);
-        if !in_place {
+        frames
+            .order
+            .extend((0..fields.len()).filter(|&i| Some(i) != hidden));
+        put_in_key_order(&mut frames.order, fields, hidden, &text, &mut frames.known);
+        // The fields already in place (a first run of them) stay where they are.
+        let kept = frames
+            .order
+            .iter()
+            .enumerate()
+            .take_while(|&(n, &i)| n == i)
+            .count();
+        if kept < fields.len() {
+            let from = match kept {
+                0 => open.body,
+                _ => fields[kept - 1].end,
+            };
             frames.scratch.clear();
-            frames.scratch.extend_from_slice(&text[open.body..]);
-            text.truncate(open.body);
-            for (n, &i) in frames.order.iter().enumerate() {
+            frames.scratch.extend_from_slice(&text[from..]);
+            text.truncate(from);
+            for (n, &i) in frames.order.iter().enumerate().skip(kept) {
                 if n > 0 {
                     text.push(b',');
                 }
                 let span = fields[i];
-                text.extend_from_slice(
-                    &frames.scratch[span.start - open.body..span.end - open.body],
-                );
+                text.extend_from_slice(&frames.scratch[span.start - from..span.end - from]);
             }
         }
         frames.fields.truncate(open.first_field);
+    }
+}
+
+/// Puts `order` (the indexes of `fields` to write, all but `hidden`) in key order. A
+/// struct's object has the same keys in the same order every time, so the order found for a
+/// shape of object is remembered and, the next time, only checked (a strictly ascending
+/// order of those fields is the sorted one; a shape that does not fit is sorted anew).
+fn put_in_key_order(
+    order: &mut [usize],
+    fields: &[FieldSpan],
+    hidden: Option<usize>,
+    text: &[u8],
+    known: &mut HashMap<u64, Vec<usize>, BuildHasherDefault<ShapeHasher>>,
+) {
+    let cmp = |a: usize, b: usize| fields[a].cmp_key(&fields[b], text);
+    let ascending = |order: &[usize]| order.windows(2).all(|w| cmp(w[0], w[1]).is_lt());
+    // The number of fields, the hidden one and the keys' prefixes and lengths.
+    let shape = fields.iter().fold(
+        (fields.len() as u64) << 32 | hidden.map_or(0, |h| h as u64 + 1),
+        |shape, f| {
+            (shape.rotate_left(5) ^ f.prefix)
+                .wrapping_mul(131)
+                .wrapping_add((f.key_end - f.start) as u64)
+        },
+    );
+    if let Some(earlier) = known.get(&shape) {
+        let same_fields = earlier.len() == order.len()
+            && earlier
+                .iter()
+                .all(|&i| i < fields.len() && Some(i) != hidden);
+        if same_fields && ascending(earlier) {
+            order.copy_from_slice(earlier);
+            return;
+        }
+    }
+    // Equal keys (never in a struct) stay in the order written.
+    order.sort_unstable_by(|&a, &b| cmp(a, b).then(a.cmp(&b)));
+    if ascending(order) {
+        known.insert(shape, order.to_vec());
     }
 }
 
@@ -275,13 +362,18 @@ impl Formatter for Sorting<'_> {
             start,
             key_end: start,
             end: start,
+            prefix: 0,
         });
         Ok(())
     }
 
     fn end_object_key<W: ?Sized + io::Write>(&mut self, writer: &mut W) -> io::Result<()> {
         CompactFormatter.end_object_key(writer)?;
-        self.mark(|field| &mut field.key_end);
+        let text = self.out.borrow();
+        if let Some(field) = self.frames.fields.last_mut() {
+            field.key_end = text.len();
+            field.prefix = key_prefix(field.key(&text));
+        }
         Ok(())
     }
 
@@ -353,6 +445,49 @@ mod tests {
         assert_eq!(sorted(&value, &[]), through_value(&value));
         let map = json!({"b": {"d": [1, {"f": null, "e": true}], "c": -2}, "a": "z"});
         assert_eq!(sorted(&map, &[]), map.to_string());
+        // Keys alike in their first eight bytes, and one a prefix of another.
+        let entries = || {
+            let keys = [
+                "set_segment_b",
+                "set_segment_a",
+                "set_segm",
+                "set_segmen",
+                "set",
+            ];
+            Written(keys.into_iter().map(|k| (k, json!(k.len()))).collect())
+        };
+        let expected = serde_json::to_value(entries()).expect("serializes");
+        assert_eq!(sorted(&entries(), &[]), expected.to_string());
+    }
+
+    #[test]
+    fn objects_of_one_shape_but_other_keys_are_sorted_each_their_own_way() {
+        let mut json = SortedJson::default();
+        let mut expected = String::new();
+        // The same number of keys of the same lengths, written in other orders.
+        for (first, second, third) in [("b", "a", "c"), ("a", "b", "c"), ("d", "c", "e")] {
+            let mut map = serde_json::Map::new();
+            map.insert(first.into(), json!(1));
+            map.insert(second.into(), json!(2));
+            map.insert(third.into(), json!(3));
+            let entries: Vec<_> = [first, second, third]
+                .into_iter()
+                .map(|k| (k, map[k].clone()))
+                .collect();
+            let written_in_order = Written(entries);
+            json.write(&written_in_order, &[]).expect("serializes");
+            expected.push_str(&serde_json::Value::Object(map).to_string());
+        }
+        assert_eq!(String::from_utf8(json.buffer().clone()).unwrap(), expected);
+    }
+
+    /// A map written in the order of its entries.
+    struct Written(Vec<(&'static str, serde_json::Value)>);
+
+    impl Serialize for Written {
+        fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.collect_map(self.0.iter().map(|(k, v)| (k, v)))
+        }
     }
 
     #[test]
