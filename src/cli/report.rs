@@ -186,6 +186,8 @@ fn json_check(run: &CheckRun, input: usize) -> i32 {
     // One buffer for the records of every claim in turn.
     let mut json = SortedJson::default();
     let mut emit = |checked: &Checked| -> io::Result<()> {
+        // Empty unless a record failed to serialize last time.
+        json.buffer().clear();
         match checked {
             Checked::Claim(result) => {
                 totals.add(result);
