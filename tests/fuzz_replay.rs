@@ -67,13 +67,15 @@ fn replay(files: &[PathBuf], check: impl Fn(&[u8])) {
 fn read_claims(data: &[u8]) {
     let mut reader = ClaimReader::new(data).keep_envelope();
     let mut acks = scrub837::ack::AckBuilder::new();
+    let mut json = scrub837::model::json::SortedJson::default();
     loop {
         match reader.next_event() {
             Ok(Some(Event::Claim(raw))) => {
                 let claim = scrub837::model::Claim::decode(raw);
-                let record = scrub837::model::json::claim_record(&claim, false);
-                let _ = record.to_string();
-                let _ = scrub837::model::json::claim_record(&claim, true);
+                for show_phi in [false, true] {
+                    scrub837::model::json::write_claim_record(&mut json, &claim, show_phi);
+                    json.buffer().clear();
+                }
                 let problems = scrub837::pipeline::check::element_problems(
                     &claim,
                     scrub837::pipeline::check::FreshLevels {

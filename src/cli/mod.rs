@@ -562,6 +562,8 @@ fn parse_command(file: &str, show_phi: bool) -> i32 {
     let mut out = BufWriter::new(stdout.lock());
     let stderr = io::stderr();
     let mut err = stderr.lock();
+    // One buffer for every claim's record.
+    let mut json = crate::model::json::SortedJson::default();
     loop {
         match reader.next_event() {
             Ok(Some(Event::Claim(claim))) => {
@@ -571,8 +573,10 @@ fn parse_command(file: &str, show_phi: bool) -> i32 {
                     element_problems += 1;
                     let _ = write!(err, "{}", render_problem(name, &problem));
                 }
-                let record = crate::model::json::claim_record(&claim, show_phi);
-                if writeln!(out, "{record}").is_err() {
+                crate::model::json::write_claim_record(&mut json, &claim, show_phi);
+                let written = out.write_all(json.buffer());
+                json.buffer().clear();
+                if written.is_err() {
                     // A closed pipe (`| head`) is not an error.
                     return EXIT_CLEAN;
                 }

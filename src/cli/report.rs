@@ -3,13 +3,15 @@
 
 use std::io::{self, BufWriter, Seek, SeekFrom, Write};
 
+use serde::{Serialize, Serializer};
 use serde_json::json;
 
 use crate::cli::findings::FindingsWriter;
 use crate::cli::summary::Tally;
 use crate::cli::term::{Term, TermArgs};
 use crate::cli::{EXIT_CLEAN, EXIT_FINDINGS, EXIT_UNREADABLE};
-use crate::diag::{Repair, RepairKind};
+use crate::diag::{Action, Diagnostic, NoteText, Repair, RepairKind, StcCodes};
+use crate::model::json::SortedJson;
 use crate::model::{Cents, Claim};
 use crate::pipeline::batch::{CheckRun, ClaimText};
 use crate::pipeline::check::{CheckOptions, Checked, Engine};
@@ -190,34 +192,44 @@ fn json_check(run: &CheckRun, input: usize) -> i32 {
     // Set when standard output is a closed pipe (`| head`): then nothing more is printed, no
     // summary either, and the exit code is 0.
     let mut closed = false;
+    // One buffer for the records of every claim in turn.
+    let mut json = SortedJson::default();
     let mut emit = |checked: &Checked| -> io::Result<()> {
+        // Empty unless a record failed to serialize last time.
+        json.buffer().clear();
         match checked {
             Checked::Claim(result) => {
                 totals.add(result);
                 editions.note_claim(&result.claim);
                 totals.problems += result.problems.len() as u64;
                 for p in &result.problems {
-                    writeln!(
-                        out,
-                        "{}",
-                        json!({"type": "problem", "file": name, "claim": result.claim.ordinal, "problem": p})
-                    )?;
+                    let record = ProblemRecord {
+                        claim: Some(result.claim.ordinal),
+                        file: name,
+                        problem: p,
+                        record: "problem",
+                    };
+                    push_line(&mut json, &record)?;
                 }
                 for f in &result.findings {
-                    writeln!(out, "{}", finding_json(name, result, f))?;
+                    push_line(&mut json, &FindingRecord::new(name, result, f))?;
                 }
             }
             Checked::Problem(p) => {
                 totals.problems += 1;
-                writeln!(
-                    out,
-                    "{}",
-                    json!({"type": "problem", "file": name, "problem": p})
-                )?;
+                let record = ProblemRecord {
+                    claim: None,
+                    file: name,
+                    problem: p,
+                    record: "problem",
+                };
+                push_line(&mut json, &record)?;
             }
             Checked::Envelope(_) => {}
         }
-        Ok(())
+        let written = out.write_all(json.buffer());
+        json.buffer().clear();
+        written
     };
     let result = run.check(input, |checked| {
         emit(checked).inspect_err(|e| closed |= crate::cli::is_closed_pipe(e))
@@ -268,70 +280,139 @@ fn json_check(run: &CheckRun, input: usize) -> i32 {
     }
 }
 
-/// One finding as a `check --format json` record.
-fn finding_json(file: &str, result: &ClaimResult, f: &Finding) -> serde_json::Value {
-    let claim = &result.claim;
-    let lx = f
-        .line
-        .and_then(|i| claim.lines.get(i))
-        .and_then(|l| l.number.value);
-    json!({
-        "type": "finding",
-        "file": file,
-        "claim": claim.ordinal,
-        "pcn": claim.pcn(),
-        "profile": result.profile,
-        "disposition": result.disposition,
-        "rule": f.rule,
-        "action": f.action,
-        "line": f.line,
-        "lx": lx,
-        "segment": f.at.segment,
-        "set_segment": f.at.set_segment,
-        "element": f.at.element_or_zero(),
-        "component": f.at.component_or_zero(),
-        "message": f.message,
-        "note": f.note_text().map(|n| n.to_string()),
-        "help": f.help,
-        "appeal": f.appeal,
-        "stc": f.stc,
-        "money_at_stake_cents": f.money_at_stake,
-        "repair": repair_json(claim, f),
-    })
+/// A `check --format json` record of a problem: an X12 problem, or one of a claim's.
+#[derive(Serialize)]
+struct ProblemRecord<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    claim: Option<u64>,
+    file: &'a str,
+    problem: &'a Diagnostic,
+    #[serde(rename = "type")]
+    record: &'static str,
 }
 
-/// The repair as JSON, with the values hidden when they belong to a person.
-fn repair_json(claim: &Claim, f: &Finding) -> serde_json::Value {
-    let Some(repair) = &f.repair else {
-        return serde_json::Value::Null;
-    };
-    let mut value = repair_fields(repair);
-    if is_about_a_person(claim, repair.at.segment) {
-        value["old"] = json!(PHI_HIDDEN);
-        value["new"] = json!(PHI_HIDDEN);
-    }
-    value
+/// One finding as a `check --format json` record (fields in the order they are written).
+#[derive(Serialize)]
+struct FindingRecord<'a> {
+    action: Action,
+    appeal: Option<&'static str>,
+    claim: u64,
+    component: u8,
+    disposition: Disposition,
+    element: u8,
+    file: &'a str,
+    help: &'a str,
+    line: Option<usize>,
+    lx: Option<u32>,
+    message: &'a str,
+    money_at_stake_cents: Option<i64>,
+    #[serde(serialize_with = "note_as_string")]
+    note: Option<NoteText<'a>>,
+    pcn: &'a str,
+    profile: &'static str,
+    repair: Option<RepairRecord<'a>>,
+    rule: &'static str,
+    segment: u64,
+    set_segment: u32,
+    stc: Option<&'a StcCodes>,
+    #[serde(rename = "type")]
+    record: &'static str,
 }
 
-/// The repair's fields as the report has always named them: the edit's `kind` tag (with the
-/// removed `line` for a removal) beside where, the old value and the new one.
-fn repair_fields(repair: &Repair) -> serde_json::Value {
-    let at = &repair.at;
-    let mut value = json!({
-        "kind": repair.kind.as_str(),
-        "at": {
-            "segment": at.segment,
-            "set_segment": at.set_segment,
-            "element": at.element_or_zero(),
-            "component": at.component_or_zero(),
-        },
-        "old": repair.old,
-        "new": repair.new,
-    });
-    if let RepairKind::RemoveLine { line } = repair.kind {
-        value["line"] = json!(line);
+/// A finding's note as a string, formatted as it is written.
+fn note_as_string<S: Serializer>(note: &Option<NoteText<'_>>, s: S) -> Result<S::Ok, S::Error> {
+    match note {
+        Some(note) => s.collect_str(note),
+        None => s.serialize_none(),
     }
-    value
+}
+
+/// The repair of a finding, as the report has always named its fields: the edit's `kind`
+/// tag (with the removed `line` for a removal) beside where, the old value and the new one.
+#[derive(Serialize)]
+struct RepairRecord<'a> {
+    at: RepairAt,
+    kind: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    line: Option<usize>,
+    new: &'a str,
+    old: &'a str,
+}
+
+/// Where a repair is.
+#[derive(Serialize)]
+struct RepairAt {
+    component: u8,
+    element: u8,
+    segment: u64,
+    set_segment: u32,
+}
+
+impl<'a> FindingRecord<'a> {
+    fn new(file: &'a str, result: &'a ClaimResult, f: &'a Finding) -> Self {
+        let claim = &result.claim;
+        let lx = f
+            .line
+            .and_then(|i| claim.lines.get(i))
+            .and_then(|l| l.number.value);
+        FindingRecord {
+            action: f.action,
+            appeal: f.appeal,
+            claim: claim.ordinal,
+            component: f.at.component_or_zero(),
+            disposition: result.disposition,
+            element: f.at.element_or_zero(),
+            file,
+            help: &f.help,
+            line: f.line,
+            lx,
+            message: &f.message,
+            money_at_stake_cents: f.money_at_stake,
+            note: f.note_text(),
+            pcn: claim.pcn(),
+            profile: result.profile,
+            repair: f.repair.as_ref().map(|r| RepairRecord::new(claim, r)),
+            rule: f.rule,
+            segment: f.at.segment,
+            set_segment: f.at.set_segment,
+            stc: f.stc.as_ref(),
+            record: "finding",
+        }
+    }
+}
+
+impl<'a> RepairRecord<'a> {
+    /// The repair, with the values hidden when they belong to a person.
+    fn new(claim: &Claim, repair: &'a Repair) -> Self {
+        let at = &repair.at;
+        let (old, new) = if is_about_a_person(claim, at.segment) {
+            (PHI_HIDDEN, PHI_HIDDEN)
+        } else {
+            (repair.old.as_str(), repair.new.as_str())
+        };
+        RepairRecord {
+            at: RepairAt {
+                component: at.component_or_zero(),
+                element: at.element_or_zero(),
+                segment: at.segment,
+                set_segment: at.set_segment,
+            },
+            kind: repair.kind.as_str(),
+            line: match repair.kind {
+                RepairKind::RemoveLine { line } => Some(line),
+                RepairKind::SetValue => None,
+            },
+            new,
+            old,
+        }
+    }
+}
+
+/// Appends `record` and a newline to `json`'s buffer.
+fn push_line(json: &mut SortedJson, record: &impl Serialize) -> io::Result<()> {
+    json.write(record, &[])?;
+    json.buffer().push(b'\n');
+    Ok(())
 }
 
 /// `scrub837 rules`: every rule with its action per profile.
