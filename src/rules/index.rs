@@ -665,13 +665,13 @@ fn decode(r: &Record) -> Option<(PatientKey, LineFact)> {
 
 /// Appends the facts of `patient` in `records` (one patient's consecutive records) to
 /// `facts`.
-fn decode_into<'r>(
+fn decode_into(
     patient: PatientKey,
-    records: impl Iterator<Item = &'r [u8]>,
+    records: &[Record],
     facts: &mut Vec<LineFact>,
 ) -> io::Result<()> {
     for r in records {
-        match <&Record>::try_from(r).ok().and_then(decode) {
+        match decode(r) {
             Some((key, fact)) if key == patient => facts.push(fact),
             _ => return Err(corrupt()),
         }
@@ -684,7 +684,7 @@ struct Spare {
     /// The facts of the last small patient given back, to read the next one into.
     facts: Option<Arc<PatientFacts>>,
     /// The buffer records are read into from a temporary file.
-    bytes: Vec<u8>,
+    records: Vec<Record>,
 }
 
 thread_local! {
@@ -693,7 +693,7 @@ thread_local! {
     static SPARE: std::cell::RefCell<Spare> = const {
         std::cell::RefCell::new(Spare {
             facts: None,
-            bytes: Vec::new(),
+            records: Vec::new(),
         })
     };
 }
@@ -1023,9 +1023,9 @@ impl PatientIndex {
         let mut facts = PatientFacts::sorted(Vec::new(), Arc::clone(&self.earlier));
         // A buffer of its own, not the thread's spare one: a large patient is read once for
         // all its claims, and its records should not stay allocated after.
-        let mut bytes = Vec::new();
-        let records = self.records(start, end, &mut bytes)?;
-        decode_into(patient, records.chunks_exact(RECORD), &mut facts.facts)?;
+        let mut buffer = Vec::new();
+        let records = self.records(start, end, &mut buffer)?;
+        decode_into(patient, records, &mut facts.facts)?;
         Ok(facts)
     }
 
@@ -1041,7 +1041,7 @@ impl PatientIndex {
         end: usize,
     ) -> io::Result<Arc<PatientFacts>> {
         SPARE.with_borrow_mut(|spare| {
-            let block = self.records(start, end, &mut spare.bytes)?;
+            let block = self.records(start, end, &mut spare.records)?;
             let records = patient_records(block, patient);
             if records.is_empty() {
                 return Ok(Arc::clone(&self.nobody));
@@ -1049,11 +1049,11 @@ impl PatientIndex {
             let mut kept = spare.facts.take();
             let Some(facts) = kept.as_mut().and_then(Arc::get_mut) else {
                 let mut facts = PatientFacts::sorted(Vec::new(), Arc::clone(&self.earlier));
-                decode_into(patient, records.chunks_exact(RECORD), &mut facts.facts)?;
+                decode_into(patient, records, &mut facts.facts)?;
                 return Ok(Arc::new(facts));
             };
             facts.facts.clear();
-            decode_into(patient, records.chunks_exact(RECORD), &mut facts.facts)?;
+            decode_into(patient, records, &mut facts.facts)?;
             facts.earlier = Arc::clone(&self.earlier);
             for table in facts
                 .tables
@@ -1067,22 +1067,26 @@ impl PatientIndex {
         })
     }
 
-    /// The bytes of records `start..end`: in memory, or read from the temporary file into
-    /// `bytes`. Records sort by patient, date, claim and line: a patient's facts come in the
-    /// order `PatientFacts` promises.
+    /// Records `start..end`: in memory, or read from the temporary file into `buffer`.
+    /// Records sort by patient, date, claim and line: a patient's facts come in the order
+    /// `PatientFacts` promises.
     fn records<'b>(
         &'b self,
         start: usize,
         end: usize,
-        bytes: &'b mut Vec<u8>,
-    ) -> io::Result<&'b [u8]> {
+        buffer: &'b mut Vec<Record>,
+    ) -> io::Result<&'b [Record]> {
         match &self.store {
-            Store::Memory(records) => Ok(records[start..end].as_flattened()),
+            Store::Memory(records) => Ok(&records[start..end]),
             Store::File(file) => {
-                bytes.clear();
-                bytes.resize((end - start) * RECORD, 0);
-                read_exact_at(file, bytes, start as u64 * RECORD as u64)?;
-                Ok(bytes)
+                // The buffer only grows: zeroing a block's worth of it before every read
+                // would cost more than the rest of the lookup.
+                if buffer.len() < end - start {
+                    buffer.resize(end - start, [0; RECORD]);
+                }
+                let block = &mut buffer[..end - start];
+                read_exact_at(file, block.as_flattened_mut(), start as u64 * RECORD as u64)?;
+                Ok(block)
             }
             Store::Building { .. } => Ok(&[]),
         }
@@ -1228,13 +1232,13 @@ fn merge(runs: &Runs, directory: &mut Directory, forgotten: &[usize]) -> io::Res
     out.into_inner().map_err(io::IntoInnerError::into_error)
 }
 
-/// The patient's records in `block` (records sorted by patient): a run of whole records,
-/// empty when the block has none of the patient's.
-fn patient_records(block: &[u8], patient: PatientKey) -> &[u8] {
-    let keys = || block.chunks_exact(RECORD).map(|r| be_u64(&r[0..8]));
-    let before = keys().take_while(|&k| k < patient.0).count();
-    let own = keys().skip(before).take_while(|&k| k == patient.0).count();
-    &block[before * RECORD..(before + own) * RECORD]
+/// The patient's records in `block` (records sorted by patient), none when the block has
+/// none of the patient's.
+fn patient_records(block: &[Record], patient: PatientKey) -> &[Record] {
+    let key = |r: &Record| be_u64(&r[0..8]);
+    let first = block.partition_point(|r| key(r) < patient.0);
+    let own = block[first..].partition_point(|r| key(r) == patient.0);
+    &block[first..first + own]
 }
 
 /// The sparse in-memory directory (see [`PatientIndex`]), built from records in sorted
@@ -1514,8 +1518,7 @@ mod tests {
             assert_eq!(decode(&bad), None);
         }
         let mut facts = Vec::new();
-        let err =
-            decode_into(PatientKey(6), [good.as_slice()].into_iter(), &mut facts).expect_err("key");
+        let err = decode_into(PatientKey(6), &[good], &mut facts).expect_err("key");
         assert_eq!(err.kind(), io::ErrorKind::InvalidData);
     }
 
