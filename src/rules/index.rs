@@ -500,6 +500,14 @@ const TABLES: usize = 8;
 /// reading them again for each claim costs less than sharing them.
 pub const CACHED_FROM: usize = 64;
 
+/// A directory block (see [`PatientIndex`]) takes the next patient while it holds fewer
+/// records than this. A block of several patients then holds at most `2 * BLOCK_RECORDS - 2`
+/// records, fewer than [`CACHED_FROM`]: a block of [`CACHED_FROM`] records or more is one
+/// patient's. Reading a block is one positional read of at most about 4 KiB.
+const BLOCK_RECORDS: u32 = CACHED_FROM as u32 / 2;
+
+const _: () = assert!(2 * BLOCK_RECORDS as usize - 2 < CACHED_FROM);
+
 /// Lines the cache keeps, over all its patients (about 10 MiB with the rules' tables); the
 /// most recently read patient is kept whatever its size.
 pub const CACHE_LINES: usize = 1 << 17;
@@ -657,13 +665,13 @@ fn decode(r: &Record) -> Option<(PatientKey, LineFact)> {
 
 /// Appends the facts of `patient` in `records` (one patient's consecutive records) to
 /// `facts`.
-fn decode_into<'r>(
+fn decode_into(
     patient: PatientKey,
-    records: impl Iterator<Item = &'r [u8]>,
+    records: &[Record],
     facts: &mut Vec<LineFact>,
 ) -> io::Result<()> {
     for r in records {
-        match <&Record>::try_from(r).ok().and_then(decode) {
+        match decode(r) {
             Some((key, fact)) if key == patient => facts.push(fact),
             _ => return Err(corrupt()),
         }
@@ -676,7 +684,7 @@ struct Spare {
     /// The facts of the last small patient given back, to read the next one into.
     facts: Option<Arc<PatientFacts>>,
     /// The buffer records are read into from a temporary file.
-    bytes: Vec<u8>,
+    records: Vec<Record>,
 }
 
 thread_local! {
@@ -685,7 +693,7 @@ thread_local! {
     static SPARE: std::cell::RefCell<Spare> = const {
         std::cell::RefCell::new(Spare {
             facts: None,
-            bytes: Vec::new(),
+            records: Vec::new(),
         })
     };
 }
@@ -749,18 +757,27 @@ enum Store {
 /// second with [`facts`](Self::facts). A few bytes per service line would make a 1 GB input
 /// cost hundreds of megabytes, so the lines live on disk: `add` keeps up to 8 MiB of fixed-size
 /// records, sorts them and writes them as a run to a temporary file; `finish` merges the runs
-/// into one sorted temporary file and keeps in memory only a directory of 12 bytes per patient
-/// (its key and the index of its first record). A lookup is one binary search and one
-/// positional read (the page cache holds the file, outside the process's memory). Inputs
-/// under 8 MiB of records never touch the disk. The temporary files are in the system's
-/// temporary directory (`TMPDIR`) and are deleted when the index is dropped, or on exit.
+/// into one sorted temporary file.
+///
+/// Even a directory of every patient (12 bytes each) would grow with the input (20 MB for a
+/// 1 GB file), so the directory in memory is sparse: the sorted records are cut into blocks
+/// of whole patients of about [`BLOCK_RECORDS`] records (a patient with more is a block of its
+/// own), and only each block's first key and first record are kept, 12 bytes per block of
+/// some 30 lines. A lookup is one binary search for the patient's block and one positional
+/// read of the block (at most about 4 KiB, or a large patient's own block), in which the
+/// patient's records are found by their key (the page cache holds the file, outside the
+/// process's memory). Inputs under 8 MiB of records never touch the disk. The temporary files
+/// are in the system's temporary directory (`TMPDIR`) and are deleted when the index is
+/// dropped, or on exit.
 pub struct PatientIndex {
     store: Store,
-    /// Each patient's key, ascending.
+    /// The key of each directory block's first patient, ascending.
     keys: Vec<u64>,
-    /// The index of each patient's first record, then the number of records: patient `i`'s
+    /// The index of each block's first record, then the number of records: block `i`'s
     /// records are `starts[i]..starts[i + 1]`.
     starts: Vec<u32>,
+    /// Number of patients.
+    patients: usize,
     /// Records kept in memory before a run is written.
     run_records: usize,
     /// The first lookup that failed, for callers that cannot return an error.
@@ -789,6 +806,7 @@ impl Default for PatientIndex {
             },
             keys: Vec::new(),
             starts: Vec::new(),
+            patients: 0,
             run_records: RUN_RECORDS,
             failure: OnceLock::new(),
             cache: Mutex::new(Cache::default()),
@@ -810,7 +828,7 @@ impl std::fmt::Debug for PatientIndex {
         };
         f.debug_struct("PatientIndex")
             .field("store", &store)
-            .field("patients", &self.keys.len())
+            .field("patients", &self.patients)
             .field("lines", &self.starts.last().copied().unwrap_or(0))
             .finish()
     }
@@ -932,7 +950,7 @@ impl PatientIndex {
         match runs {
             None => {
                 pending.retain(|r| !self.forgotten.contains(&record_input(r)));
-                let mut directory = Directory::with_capacity(pending.len());
+                let mut directory = Directory::default();
                 // Unique records: an unstable sort gives one order (see `spill`).
                 pending.sort_unstable();
                 for r in &pending {
@@ -940,17 +958,15 @@ impl PatientIndex {
                 }
                 pending.shrink_to_fit();
                 self.store = Store::Memory(pending);
-                (self.keys, self.starts) = directory.finish();
+                (self.keys, self.starts, self.patients) = directory.finish();
             }
             Some(mut runs) => {
                 spill(&mut pending, &mut runs)?;
                 drop(pending);
-                let records = runs.list.iter().map(|r| r.len).sum::<u64>() / RECORD as u64;
-                let mut directory =
-                    Directory::with_capacity(usize::try_from(records).unwrap_or(usize::MAX));
+                let mut directory = Directory::default();
                 let file = merge(&runs, &mut directory, &self.forgotten)?;
                 self.store = Store::File(file);
-                (self.keys, self.starts) = directory.finish();
+                (self.keys, self.starts, self.patients) = directory.finish();
             }
         }
         Ok(())
@@ -964,12 +980,21 @@ impl PatientIndex {
         if let Store::Building { .. } = self.store {
             return Err(index_error("lines are read before the index was finished"));
         }
-        let Ok(i) = self.keys.binary_search(&patient.0) else {
+        // The block the patient would be in: the last whose first key is not above its key.
+        let Some(i) = self
+            .keys
+            .partition_point(|&k| k <= patient.0)
+            .checked_sub(1)
+        else {
             return Ok(Arc::clone(&self.nobody));
         };
         let (start, end) = (self.starts[i] as usize, self.starts[i + 1] as usize);
         if end - start < CACHED_FROM {
             return self.read_small(patient, start, end);
+        }
+        // A block this large is one patient's (see `BLOCK_RECORDS`).
+        if self.keys[i] != patient.0 {
+            return Ok(Arc::clone(&self.nobody));
         }
         let slot = self
             .cache
@@ -998,11 +1023,14 @@ impl PatientIndex {
         let mut facts = PatientFacts::sorted(Vec::new(), Arc::clone(&self.earlier));
         // A buffer of its own, not the thread's spare one: a large patient is read once for
         // all its claims, and its records should not stay allocated after.
-        self.read_into(patient, start, end, &mut Vec::new(), &mut facts.facts)?;
+        let mut buffer = Vec::new();
+        let records = self.records(start, end, &mut buffer)?;
+        decode_into(patient, records, &mut facts.facts)?;
         Ok(facts)
     }
 
-    /// [`read`](Self::read) for a patient too small for the cache, in the memory of the
+    /// [`read`](Self::read) for a patient too small for the cache, found in the block
+    /// `start..end` (none there: a patient the index does not know), in the memory of the
     /// facts this thread gave back last ([`recycle`](Self::recycle)) when nothing else holds
     /// them: a worker then reads each claim's patient, and the rules build their tables,
     /// without allocating.
@@ -1013,13 +1041,19 @@ impl PatientIndex {
         end: usize,
     ) -> io::Result<Arc<PatientFacts>> {
         SPARE.with_borrow_mut(|spare| {
+            let block = self.records(start, end, &mut spare.records)?;
+            let records = patient_records(block, patient);
+            if records.is_empty() {
+                return Ok(Arc::clone(&self.nobody));
+            }
             let mut kept = spare.facts.take();
             let Some(facts) = kept.as_mut().and_then(Arc::get_mut) else {
                 let mut facts = PatientFacts::sorted(Vec::new(), Arc::clone(&self.earlier));
-                self.read_into(patient, start, end, &mut spare.bytes, &mut facts.facts)?;
+                decode_into(patient, records, &mut facts.facts)?;
                 return Ok(Arc::new(facts));
             };
-            self.read_into(patient, start, end, &mut spare.bytes, &mut facts.facts)?;
+            facts.facts.clear();
+            decode_into(patient, records, &mut facts.facts)?;
             facts.earlier = Arc::clone(&self.earlier);
             for table in facts
                 .tables
@@ -1033,32 +1067,28 @@ impl PatientIndex {
         })
     }
 
-    /// Decodes records `start..end` (one patient's) into `facts`, emptied first; `bytes` is
-    /// the buffer a temporary file's records are read into.
-    fn read_into(
-        &self,
-        patient: PatientKey,
+    /// Records `start..end`: in memory, or read from the temporary file into `buffer`.
+    /// Records sort by patient, date, claim and line: a patient's facts come in the order
+    /// `PatientFacts` promises.
+    fn records<'b>(
+        &'b self,
         start: usize,
         end: usize,
-        bytes: &mut Vec<u8>,
-        facts: &mut Vec<LineFact>,
-    ) -> io::Result<()> {
-        facts.clear();
+        buffer: &'b mut Vec<Record>,
+    ) -> io::Result<&'b [Record]> {
         match &self.store {
-            Store::Memory(records) => decode_into(
-                patient,
-                records[start..end].iter().map(|r| r.as_slice()),
-                facts,
-            ),
+            Store::Memory(records) => Ok(&records[start..end]),
             Store::File(file) => {
-                bytes.clear();
-                bytes.resize((end - start) * RECORD, 0);
-                read_exact_at(file, bytes, start as u64 * RECORD as u64)?;
-                decode_into(patient, bytes.chunks_exact(RECORD), facts)
+                // The buffer only grows: zeroing a block's worth of it before every read
+                // would cost more than the rest of the lookup.
+                if buffer.len() < end - start {
+                    buffer.resize(end - start, [0; RECORD]);
+                }
+                let block = &mut buffer[..end - start];
+                read_exact_at(file, block.as_flattened_mut(), start as u64 * RECORD as u64)?;
+                Ok(block)
             }
-            // Records sort by patient, date, claim and line: a patient's facts are already
-            // in the order `PatientFacts` promises.
-            Store::Building { .. } => Ok(()),
+            Store::Building { .. } => Ok(&[]),
         }
     }
 
@@ -1095,7 +1125,7 @@ impl PatientIndex {
 
     /// Number of patients (0 before `finish`).
     pub fn patients(&self) -> usize {
-        self.keys.len()
+        self.patients
     }
 }
 
@@ -1202,34 +1232,37 @@ fn merge(runs: &Runs, directory: &mut Directory, forgotten: &[usize]) -> io::Res
     out.into_inner().map_err(io::IntoInnerError::into_error)
 }
 
-/// The in-memory directory, built from records in sorted order.
+/// The patient's records in `block` (records sorted by patient), none when the block has
+/// none of the patient's.
+fn patient_records(block: &[Record], patient: PatientKey) -> &[Record] {
+    let key = |r: &Record| be_u64(&r[0..8]);
+    let first = block.partition_point(|r| key(r) < patient.0);
+    let own = block[first..].partition_point(|r| key(r) == patient.0);
+    &block[first..first + own]
+}
+
+/// The sparse in-memory directory (see [`PatientIndex`]), built from records in sorted
+/// order: the first key and first record of each block of whole patients.
+#[derive(Default)]
 struct Directory {
     keys: Vec<u64>,
     starts: Vec<u32>,
+    /// Records pushed so far.
     records: u32,
+    /// Patients whose records were all pushed.
+    patients: usize,
+    /// The patient being pushed: its key and first record.
+    current: Option<(u64, u32)>,
+    /// Records of the last block before the current patient.
+    block: u32,
 }
 
 impl Directory {
-    /// Room for as many patients as there are records (at most), so the vectors do not grow by
-    /// copying: a copy would briefly hold the directory twice, and the peak memory is what
-    /// counts. Pages reserved and never written cost no memory; `finish` gives them back. The
-    /// room is capped (32 Mi patients, 384 MiB of address space) so a huge input does not
-    /// reserve gigabytes; past that, the vectors grow as usual (glibc remaps such large blocks
-    /// instead of copying them).
-    fn with_capacity(records: usize) -> Directory {
-        let patients = records.min(1 << 25);
-        Directory {
-            keys: Vec::with_capacity(patients),
-            starts: Vec::with_capacity(patients.saturating_add(1)),
-            records: 0,
-        }
-    }
-
     fn push(&mut self, record: &Record) -> io::Result<()> {
         let key = be_u64(&record[0..8]);
-        if self.keys.last() != Some(&key) {
-            self.keys.push(key);
-            self.starts.push(self.records);
+        if self.current.map(|(k, _)| k) != Some(key) {
+            self.close_patient();
+            self.current = Some((key, self.records));
         }
         // Record indexes are 32 bits to keep the directory small: over four billion service
         // lines (a file of hundreds of gigabytes) is refused rather than miscounted.
@@ -1240,11 +1273,32 @@ impl Directory {
         Ok(())
     }
 
-    fn finish(mut self) -> (Vec<u64>, Vec<u32>) {
+    /// Places the current patient, whose records are all pushed: in the last block while it
+    /// holds fewer than [`BLOCK_RECORDS`] records and the patient is smaller than that too,
+    /// else first in a new block.
+    fn close_patient(&mut self) {
+        let Some((key, start)) = self.current.take() else {
+            return;
+        };
+        let records = self.records - start;
+        if self.keys.is_empty() || self.block >= BLOCK_RECORDS || records >= BLOCK_RECORDS {
+            self.keys.push(key);
+            self.starts.push(start);
+            self.block = records;
+        } else {
+            self.block += records;
+        }
+        self.patients += 1;
+    }
+
+    /// The blocks' first keys, their first records then the number of records, and the
+    /// number of patients.
+    fn finish(mut self) -> (Vec<u64>, Vec<u32>, usize) {
+        self.close_patient();
         self.starts.push(self.records);
         self.keys.shrink_to_fit();
         self.starts.shrink_to_fit();
-        (self.keys, self.starts)
+        (self.keys, self.starts, self.patients)
     }
 }
 
@@ -1479,8 +1533,7 @@ mod tests {
             assert_eq!(decode(&bad), None);
         }
         let mut facts = Vec::new();
-        let err =
-            decode_into(PatientKey(6), [good.as_slice()].into_iter(), &mut facts).expect_err("key");
+        let err = decode_into(PatientKey(6), &[good], &mut facts).expect_err("key");
         assert_eq!(err.kind(), io::ErrorKind::InvalidData);
     }
 
@@ -1600,6 +1653,130 @@ mod tests {
             PatientFacts::default()
         );
         assert!(on_disk.failure().is_none());
+    }
+
+    /// Lines of 3,000 patients of 1 to 5 lines, with a few of 31 to 33, 63 to 65 and 200
+    /// lines (around the block and cache sizes), their keys spread over the whole range and
+    /// their claims in an order no sort would give; keys are odd, so `key + 1` is unknown.
+    fn many_patients() -> Vec<(PatientKey, LineFact)> {
+        let sizes = |p: u64| match p % 97 {
+            0 => 200,
+            1..=3 => 30 + p % 97,
+            4..=6 => 59 + p % 97,
+            _ => 1 + p % 5,
+        };
+        let mut out = Vec::new();
+        for p in 0..3000u64 {
+            let key = PatientKey(p.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
+            for line in 0..sizes(p) {
+                let claim = (p * 7919 + line * 104_729) % 1_000_003;
+                let day = date(2024, 1, 1) + chrono::Days::new(line % 11);
+                out.push((key, fact(claim, line as usize, day, "97110")));
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn every_patient_is_found_across_directory_blocks_and_unknown_keys_are_nobody() {
+        let all = many_patients();
+        let mut expected: std::collections::BTreeMap<u64, Vec<LineFact>> = Default::default();
+        for (key, f) in &all {
+            expected.entry(key.0).or_default().push(f.clone());
+        }
+        for run_records in [RUN_RECORDS, 7, 1000] {
+            let mut index = PatientIndex {
+                run_records,
+                ..PatientIndex::new()
+            };
+            for (key, f) in &all {
+                index.push(*key, f).expect("adds");
+            }
+            index.finish().expect("finishes");
+            assert_eq!(index.patients(), expected.len());
+            // Sparse: a few dozen lines a block, never a block per patient.
+            assert!(
+                index.keys.len() * 4 < expected.len(),
+                "{}",
+                index.keys.len()
+            );
+            for block in index.starts.windows(2) {
+                let records = (block[1] - block[0]) as usize;
+                assert!(records > 0);
+                let patients = expected
+                    .values()
+                    .scan(0, |at, lines| {
+                        *at += lines.len();
+                        Some(*at - lines.len())
+                    })
+                    .filter(|&start| (block[0] as usize..block[1] as usize).contains(&start))
+                    .count();
+                assert!(
+                    patients == 1 || records < CACHED_FROM,
+                    "a block of {records} lines holds {patients} patients"
+                );
+            }
+            let nobody = PatientFacts::default();
+            for (&key, lines) in &expected {
+                let facts = index.facts(PatientKey(key)).expect("reads");
+                assert_eq!(*facts, PatientFacts::new(lines.clone()), "{run_records}");
+                index.recycle(facts);
+                let between = index.facts(PatientKey(key + 1)).expect("reads");
+                assert_eq!(*between, nobody, "between patients");
+            }
+            let first = *expected.keys().next().expect("patients");
+            for unknown in [0, first - 1, u64::MAX - 1, u64::MAX] {
+                if !expected.contains_key(&unknown) {
+                    let facts = index.facts(PatientKey(unknown)).expect("reads");
+                    assert_eq!(*facts, nobody, "before the first or after the last");
+                }
+            }
+            assert!(index.failure().is_none());
+        }
+    }
+
+    #[test]
+    fn forgotten_inputs_leave_no_patient_in_any_block() {
+        let all = many_patients();
+        for run_records in [RUN_RECORDS, 7] {
+            let mut index = PatientIndex {
+                run_records,
+                ..PatientIndex::new()
+            };
+            // Every third patient also in input 1, every fifth only in input 1 (forgotten).
+            for (n, (key, f)) in all.iter().enumerate() {
+                let only_forgotten = key.0 % 5 == 0;
+                if !only_forgotten {
+                    index.push(*key, f).expect("adds");
+                }
+                if only_forgotten || key.0 % 3 == 0 {
+                    let other = LineFact {
+                        claim: claim_id(1, f.claim),
+                        ..f.clone()
+                    };
+                    index.push(*key, &other).expect("adds");
+                }
+                if n % 1000 == 0 {
+                    index.push(PatientKey(2), &f.clone()).expect("adds");
+                }
+            }
+            index.forget_input(1);
+            index.finish().expect("finishes");
+            for (key, _) in &all {
+                let facts = index.facts(*key).expect("reads");
+                let kept: Vec<LineFact> = all
+                    .iter()
+                    .filter(|(k, _)| k == key && key.0 % 5 != 0)
+                    .map(|(_, f)| f.clone())
+                    .collect();
+                assert_eq!(*facts, PatientFacts::new(kept), "{run_records}");
+            }
+            let small = all.len().div_ceil(1000);
+            assert_eq!(
+                index.facts(PatientKey(2)).expect("reads").all().len(),
+                small
+            );
+        }
     }
 
     #[test]
