@@ -347,9 +347,8 @@ fn problem_text(term: Term, file: &str, claim: Option<&Claim>, d: &Diagnostic) -
     }
     let at = &d.at;
     let mut note = format!(
-        "{}{} note: segment {} ({}), byte {}, line {}",
-        " ".repeat(indent_width(shown.as_ref())),
-        p.paint(Role::Frame, "="),
+        "{} note: segment {} ({}), byte {}, line {}",
+        frame(indent_width(shown.as_ref()), p),
         at.segment,
         at.segment_id,
         at.byte,
