@@ -445,25 +445,25 @@ fn heading(
 
 /// One segment of a claim as shown: its elements (hidden ones as `###`), where it is, and
 /// where each element starts in the input line.
-struct Snippet {
+struct Snippet<'a> {
     /// 1-based line of the segment id in the input.
     line: u64,
     /// 1-based column of the segment id in its line, when known: on line 1 (the byte offset
     /// says it) or after a segment of the same claim that ends its line.
     column: Option<u64>,
-    /// The id and elements as read.
-    real: Vec<String>,
+    /// The id and elements as read (borrowed from the claim unless bad bytes were replaced).
+    real: Vec<Cow<'a, str>>,
     /// The id and elements as shown.
-    shown: Vec<String>,
+    shown: Vec<Cow<'a, str>>,
     separators: (char, char, char),
     /// True when any value is hidden.
     masked: bool,
 }
 
-impl Snippet {
+impl<'a> Snippet<'a> {
     /// The segment numbered `segment` among the claim's and its levels', hidden as the PHI
     /// rules say unless `show_phi`.
-    fn find(claim: &Claim, segment: u64, show_phi: bool) -> Option<Snippet> {
+    fn find(claim: &'a Claim, segment: u64, show_phi: bool) -> Option<Snippet<'a>> {
         let source = &claim.source;
         let tables: [(Option<&SegmentTable>, Zone); 4] = [
             (Some(&source.segments), Zone::Claim),
@@ -482,10 +482,10 @@ impl Snippet {
             };
             let seg = table.get(i);
             let d = seg.delimiters();
-            let real: Vec<String> = seg
+            let real: Vec<Cow<'a, str>> = seg
                 .body()
                 .split(|&b| b == d.element)
-                .map(|e| String::from_utf8_lossy(e).into_owned())
+                .map(String::from_utf8_lossy)
                 .collect();
             let loop_id =
                 crate::grammar::compiled_x222().loop_id(usize::from(stored[i].loop_index));
@@ -494,12 +494,12 @@ impl Snippet {
                 other => other,
             };
             let hide = hidden_elements(&real, zone);
-            let shown: Vec<String> = real
+            let shown: Vec<Cow<'a, str>> = real
                 .iter()
                 .enumerate()
                 .map(|(k, e)| {
                     if !show_phi && hide(k) && !e.is_empty() {
-                        hidden_token(d.element).to_string()
+                        Cow::Borrowed(hidden_token(d.element))
                     } else {
                         e.clone()
                     }
@@ -530,7 +530,12 @@ impl Snippet {
 
     /// Characters before element `element` (and component `component`) in `parts`, and the
     /// width of what is marked; the whole segment for none.
-    fn span(&self, parts: &[String], element: Option<u8>, component: Option<u8>) -> (usize, usize) {
+    fn span(
+        &self,
+        parts: &[Cow<'a, str>],
+        element: Option<u8>,
+        component: Option<u8>,
+    ) -> (usize, usize) {
         let Some(e) = element.map(usize::from).filter(|&e| e > 0) else {
             let all: usize =
                 parts.iter().map(|p| p.chars().count()).sum::<usize>() + parts.len() - 1;
@@ -571,7 +576,7 @@ impl Snippet {
             .map(usize::from)
             .filter(|&e| self.shown.get(e).is_some_and(|v| is_hidden(v)))
             .and_then(|e| self.real.get(e))
-            .map(String::as_str);
+            .map(|value| &**value);
         let mut text = message.to_string();
         for value in [bad_value, bad_element].into_iter().flatten() {
             if !value.is_empty() {
@@ -602,7 +607,7 @@ impl Snippet {
         let (start, width) = self.span(&self.shown, element, component);
         let mut marker = "^".repeat(width);
         if let Some(e) = element.filter(|&e| e > 0) {
-            let id = self.shown.first().map(String::as_str).unwrap_or("");
+            let id = self.shown.first().map_or("", |id| &**id);
             // Writing into a String cannot fail.
             let _ = match component.filter(|&c| c > 0) {
                 Some(c) => write!(marker, " {id}{e:02}-{c}"),
@@ -658,9 +663,9 @@ enum Zone {
 /// NM1*IL/QC's id), DMG and PAT, medical record numbers (REF*EA), free text (NTE, K3) and
 /// weights (CR1), and the addresses (N3, N4) of the claim's loops (a service location or an
 /// ambulance pick-up can be the patient's home).
-fn hidden_elements(parts: &[String], zone: Zone) -> impl Fn(usize) -> bool {
-    let id = parts.first().map(String::as_str).unwrap_or("");
-    let element = |k: usize| parts.get(k).map(String::as_str).unwrap_or("");
+fn hidden_elements(parts: &[Cow<'_, str>], zone: Zone) -> impl Fn(usize) -> bool {
+    let id = parts.first().map_or("", |id| &**id);
+    let element = |k: usize| parts.get(k).map_or("", |e| &**e);
     let address = matches!(id, "N3" | "N4") && zone == Zone::Claim;
     let everything = (zone == Zone::Person && id != "HL") || address || matches!(id, "DMG" | "PAT");
     let patient_nm1 = id == "NM1" && matches!(element(1), "IL" | "QC");
@@ -726,8 +731,8 @@ fn wrap(lead: &str, text: &str) -> String {
 mod tests {
     use super::*;
 
-    fn parts(text: &str) -> Vec<String> {
-        text.split('*').map(str::to_string).collect()
+    fn parts(text: &str) -> Vec<Cow<'_, str>> {
+        text.split('*').map(Cow::Borrowed).collect()
     }
 
     #[test]
