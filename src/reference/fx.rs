@@ -27,10 +27,21 @@ impl FxHasher {
 
 impl Hasher for FxHasher {
     fn write(&mut self, bytes: &[u8]) {
-        for chunk in bytes.chunks(8) {
-            let mut word = [0u8; 8];
-            word[..chunk.len()].copy_from_slice(chunk);
-            self.add(u64::from_le_bytes(word));
+        let mut words = bytes.chunks_exact(8);
+        for word in &mut words {
+            let mut le = [0u8; 8];
+            le.copy_from_slice(word);
+            self.add(u64::from_le_bytes(le));
+        }
+        // The tail zero-padded, byte by byte: a copy of a variable length would be a
+        // `memcpy` call, dearer than the hash of a five-byte code itself.
+        let tail = words.remainder();
+        if !tail.is_empty() {
+            let word = tail
+                .iter()
+                .rev()
+                .fold(0u64, |word, &b| (word << 8) | u64::from(b));
+            self.add(word);
         }
     }
 
@@ -72,6 +83,13 @@ mod tests {
             build.hash_one(String::from("97140"))
         );
         assert_ne!(build.hash_one("97140"), build.hash_one("97141"));
+        // A tail is read as the little-endian word of its bytes, zero-padded.
+        let mut h = FxHasher::default();
+        h.write(b"0123456789");
+        let mut words = FxHasher::default();
+        words.write_u64(u64::from_le_bytes(*b"01234567"));
+        words.write_u64(u64::from_le_bytes(*b"89\0\0\0\0\0\0"));
+        assert_eq!(h.finish(), words.finish());
         // Codes that share their leading characters still fill the low bits a table
         // indexes by: 1,000 codes land in many of 1,024 buckets.
         let buckets: HashSet<u64> = (0..1000)

@@ -193,7 +193,13 @@ fn parse_mask(field: Option<&str>) -> Option<u32> {
     if field.is_empty() || field.len() > 8 {
         return None;
     }
-    u32::from_str_radix(field, 16).ok()
+    // Hex digits only (every bundled row), read directly: `from_str_radix` costs more than
+    // the rest of a row; anything else (a sign, say) is left to it.
+    let digits = field.bytes().try_fold(0u32, |mask, b| {
+        let digit = char::from(b).to_digit(16)?;
+        Some(mask << 4 | digit)
+    });
+    digits.or_else(|| u32::from_str_radix(field, 16).ok())
 }
 
 /// What a code is in one edition.
@@ -719,6 +725,13 @@ mod tests {
             assert_eq!(table.lower_bound(packed(key).unwrap()), by_text, "{key}");
         }
         assert_eq!(packed("123456789"), None);
+        assert_eq!(parse_mask(Some("1ffff")), Some(0x1ffff));
+        assert_eq!(parse_mask(Some("FFFFFFFF")), Some(u32::MAX));
+        assert_eq!(parse_mask(Some("+1f")), Some(0x1f));
+        for bad in ["", "-1", "1g", "123456789", "+", " 1"] {
+            assert_eq!(parse_mask(Some(bad)), None, "{bad}");
+        }
+        assert_eq!(parse_mask(None), None);
     }
 
     #[test]
