@@ -137,18 +137,12 @@ pub(crate) fn row_fields_into<'a, const N: usize>(
     out: &mut [&'a str; N],
 ) -> Option<usize> {
     *out = [""; N];
-    if !line.contains('"') {
-        // The fields of `line.split(',')`, by a byte scan (the `char` searcher cost more than
-        // the rest of reading a row of the ~15,000-row MUE table).
+    if memchr::memchr(b'"', line.as_bytes()).is_none() {
+        // The fields of `line.split(',')`, by `memchr` (the `char` searcher cost more than the
+        // rest of reading a row of the ~15,000-row MUE table).
         let mut count = 0;
         let mut start = 0;
-        for end in line
-            .bytes()
-            .enumerate()
-            .filter(|&(_, b)| b == b',')
-            .map(|(at, _)| at)
-            .chain(std::iter::once(line.len()))
-        {
+        for end in memchr::memchr_iter(b',', line.as_bytes()).chain(std::iter::once(line.len())) {
             if let Some(slot) = out.get_mut(count) {
                 *slot = &line[start..end];
             }
