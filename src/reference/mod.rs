@@ -22,6 +22,7 @@
 
 mod dx;
 mod fees;
+mod fx;
 pub mod icd;
 mod mue;
 mod ncci;

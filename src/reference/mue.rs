@@ -22,6 +22,7 @@ use std::sync::Arc;
 
 use chrono::NaiveDate;
 
+use super::fx::FxBuild;
 use super::ncci::EditSource;
 use super::text::{is_hcpcs, lines, normalise_code, row_fields_into, shown, MAX_CODE};
 use super::{read_file, ReferenceError};
@@ -80,7 +81,8 @@ struct Row {
 struct MueCodes {
     source: EditSource,
     effective: Option<NaiveDate>,
-    by_code: HashMap<Code, Row>,
+    /// Looked up for every line (iterated only to count).
+    by_code: HashMap<Code, Row, FxBuild>,
     /// Each distinct rationale text once.
     rationales: Vec<Box<str>>,
 }
@@ -259,7 +261,8 @@ fn parse_rows(
     effective: Option<NaiveDate>,
 ) -> Result<MueCodes, ReferenceError> {
     // Each code with the line it came from, for the error naming a repeated code.
-    let mut rows: HashMap<Code, (usize, Row)> = HashMap::with_capacity(bytes.len() / 60);
+    let mut rows: HashMap<Code, (usize, Row), FxBuild> =
+        HashMap::with_capacity_and_hasher(bytes.len() / 60, FxBuild::default());
     let mut rationales: Vec<Box<str>> = Vec::new();
     let mut rows_seen = false;
     // A quoted row's fields, unescaped (most rows have no quotes and borrow the line).

@@ -13,6 +13,7 @@ use chrono::NaiveDate;
 
 use crate::model::parse_date;
 
+use super::fx::FxBuild;
 use super::text::{is_blank_or_comment, is_hcpcs, lines, normalise_code, shown, MAX_CODE};
 use super::{read_file, ReferenceError};
 
@@ -136,7 +137,8 @@ struct Stored {
 #[derive(Debug, Clone, Default)]
 struct Interner {
     items: Vec<Arc<str>>,
-    ids: HashMap<Arc<str>, u32>,
+    /// Looked up for every line code a rule pairs (only looked up, never iterated).
+    ids: HashMap<Arc<str>, u32, FxBuild>,
     /// The last id returned (CMS files are sorted by column 1 and repeat rationales).
     last: Option<u32>,
 }

@@ -151,6 +151,19 @@ pub(crate) const MONEY_ELEMENTS: [(&[u8], &[usize]); 10] = [
     (b"PS1", &[2]),
 ];
 
+/// The money elements of a segment of id `id` (see [`MONEY_ELEMENTS`]). Every id there has
+/// three bytes: comparing bytes, not a slice comparison (a `memcmp` call) per table entry,
+/// matters because this runs for every segment of every claim.
+fn money_elements(id: &[u8]) -> Option<&'static [usize]> {
+    let &[a, b, c] = id else {
+        return None;
+    };
+    MONEY_ELEMENTS
+        .iter()
+        .find(|(m, _)| matches!(**m, [x, y, z] if x == a && y == b && z == c))
+        .map(|(_, elements)| *elements)
+}
+
 /// AMOUNT-PRECISION: every money element is exact in cents.
 pub struct AmountPrecision;
 
@@ -168,10 +181,10 @@ impl Rule for AmountPrecision {
     fn check(&self, claim: &Claim, cx: &Context<'_>, out: &mut Vec<Finding>) {
         let first_line = claim.lines.first().map(|l| l.first_segment);
         for (i, (seg, stored)) in claim.source.segments.iter().enumerate() {
-            let Some((_, elements)) = MONEY_ELEMENTS.iter().find(|(id, _)| *id == seg.id()) else {
+            let Some(elements) = money_elements(seg.id()) else {
                 continue;
             };
-            for &n in *elements {
+            for &n in elements {
                 let Some(Money::NotExact { raw, reason }) = Money::parse(seg.element(n)) else {
                     continue;
                 };
@@ -1720,6 +1733,25 @@ fn format_finding(fix: FormatFix, claim: &Claim) -> Finding {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn money_elements_match_the_table_exactly() {
+        for (id, elements) in MONEY_ELEMENTS {
+            assert_eq!(money_elements(id), Some(elements));
+        }
+        for other in [
+            &b"CL"[..],
+            b"CLMX",
+            b"clm",
+            b"",
+            b"NM1",
+            b"SV2",
+            b"AM",
+            b"HCPC",
+        ] {
+            assert_eq!(money_elements(other), None, "{other:?}");
+        }
+    }
 
     #[test]
     fn npi_check_digit_follows_the_cms_example() {

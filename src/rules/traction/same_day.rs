@@ -286,7 +286,7 @@ impl Rule for Cmt {
             let found = days
                 .on(date)
                 .iter()
-                .filter(|d| cmt.iter().any(|c| d.code == *c))
+                .filter(|d| is_one_of(&d.code, cmt))
                 .min_by_key(|d| (claim_order(d.first.0), d.first.1));
             let Some(found) = found else {
                 continue;
@@ -342,9 +342,10 @@ impl Rule for Standalone {
         let evaluations = &therapy.codes.evaluations_allowed_same_day;
         let days = day_codes(cx);
         for (i, date) in traction_dates(claim, cx) {
-            let paired = days.on(date).iter().any(|d| {
-                active.iter().any(|c| d.code == *c) || evaluations.iter().any(|c| d.code == *c)
-            });
+            let paired = days
+                .on(date)
+                .iter()
+                .any(|d| is_one_of(&d.code, active) || is_one_of(&d.code, evaluations));
             if paired {
                 continue;
             }
@@ -420,6 +421,15 @@ impl Rule for Modalities {
             out.push(draft.finish(&MODALITIES, Some(APPEAL_NECESSITY), cx, claim));
         }
     }
+}
+
+/// True when `code` equals one of `codes` (as `*code == codes[i]` says). The code's text is
+/// read once, not once per entry of the list (each read is a UTF-8 check; these lists are
+/// compared with every code of a patient's 97012 days).
+fn is_one_of(code: &Code, codes: &[String]) -> bool {
+    let text = code.as_str();
+    // `*code == text` is false only for a code cut when indexed, which equals no text.
+    *code == text && codes.iter().any(|c| c == text)
 }
 
 /// True for a supervised or attended modality code (97010-97039 or an extra such as G0283).
@@ -523,5 +533,32 @@ impl Rule for Visits {
             };
             out.push(draft.finish(&VISITS, Some(APPEAL_NECESSITY), cx, claim));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn is_one_of_agrees_with_code_equality() {
+        let list: Vec<String> = ["97140", "97110", "ABCDEFGHIJKLMNO"]
+            .map(String::from)
+            .to_vec();
+        for text in [
+            "97140",
+            "97110",
+            "97012",
+            "",
+            "ABCDEFGHIJKLMNO",
+            "ABCDEFGHIJKLMNOP",
+        ] {
+            let code = Code::new(text);
+            let expected = list.iter().any(|c| code == *c);
+            assert_eq!(is_one_of(&code, &list), expected, "{text}");
+        }
+        // A code cut when indexed equals no text, even the text it was cut to.
+        assert!(!is_one_of(&Code::new("ABCDEFGHIJKLMNOP"), &list));
+        assert!(is_one_of(&Code::new("97110"), &list));
     }
 }
