@@ -309,7 +309,7 @@ impl Secret {
     /// read the claim, not under the run's lock).
     pub fn noted(&self, raw: &RawClaim) -> NotedClaim {
         let sketch = raw.sketch();
-        let person = sketch.patient_person();
+        let who = &sketch.who;
         let cancels = matches!(sketch.frequency, b'7' | b'8').then(|| {
             // Rare: decoding a copy to find REF*F8 costs nothing worth sharing.
             let claim = crate::model::Claim::decode(raw.clone());
@@ -320,8 +320,14 @@ impl Secret {
                 .map_or_else(|| claim.pcn().to_string(), |r| r.value.to_string())
         });
         NotedClaim {
-            key: PatientKey::of_levels(&sketch.subscriber, person),
-            hashed: self.patient(&sketch.subscriber, person),
+            key: PatientKey::of_patient(who),
+            hashed: self.patient_fields(
+                &who.payer_id,
+                &who.member_id,
+                &who.last_name,
+                &who.first_name,
+                who.birth_date,
+            ),
             cancels,
         }
     }

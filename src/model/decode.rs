@@ -115,13 +115,6 @@ struct Body {
     lines: Vec<ServiceLine>,
 }
 
-/// The subscriber and patient levels of `raw`, decoded once per level and shared.
-pub(crate) fn shared_levels(raw: &RawClaim) -> (Level<Subscriber>, Option<Level<Patient>>) {
-    let subscriber = Level::<Subscriber>::of(&raw.subscriber);
-    let patient = raw.patient.as_ref().map(Level::<Patient>::of);
-    (subscriber, patient)
-}
-
 fn origin(segment: u64, set_segment: u32) -> Origin {
     Origin {
         segment,

@@ -26,7 +26,7 @@ pub use crate::x12::Text;
 pub use build::ClaimBuilder;
 pub use level::Level;
 pub use pointers::Pointers;
-pub use sketch::{ClaimSketch, LineSketch};
+pub use sketch::{ClaimSketch, LineSketch, PatientFields};
 pub use table::{LevelTable, SegmentTable, StoredSegment};
 pub use values::{parse_date, parse_date_value, Cents, DateRange, Decimal, Money, NotExactReason};
 

@@ -6,21 +6,19 @@
 //! index built from it is read by rules that see decoded claims); the tests below compare the
 //! two on the samples and on generated claims.
 
+use std::borrow::Cow;
+
 use chrono::NaiveDate;
 
-use super::decode::shared_levels;
 use super::kind::LoopKind;
-use super::level::Level;
-use super::{parse_date_value, Cents, Decimal, Money, Patient, Person, RawClaim, Subscriber};
+use super::{parse_date, parse_date_value, Cents, Decimal, Money, RawClaim, SegmentTable};
 use crate::x12::{nth_part, Segment};
 
 /// The claim-level facts the patient index needs.
 #[derive(Debug, Clone)]
-pub struct ClaimSketch {
-    /// The 2000B level, decoded once per level (shared with decoded claims).
-    pub subscriber: Level<Subscriber>,
-    /// The 2000C level, when present.
-    pub patient: Option<Level<Patient>>,
+pub struct ClaimSketch<'a> {
+    /// Who the claim is for, as the patient key and the history's hashed patient read it.
+    pub who: PatientFields<'a>,
     /// CLM05-3 frequency code's first byte (0 when absent).
     pub frequency: u8,
     /// The earliest start of the claim-level DTP*472 dates, which a line without its own
@@ -28,14 +26,21 @@ pub struct ClaimSketch {
     pub claim_service_date: Option<NaiveDate>,
 }
 
-impl ClaimSketch {
-    /// The person the claim is for: the 2010CA patient, else the subscriber.
-    pub fn patient_person(&self) -> &Person {
-        match &self.patient {
-            Some(p) => &p.person,
-            None => &self.subscriber.person,
-        }
-    }
+/// The fields that tell a patient apart, each as the decoded claim has it (text with bad
+/// bytes replaced): read straight from the level's segments, since decoding the whole
+/// subscriber level (addresses and all) for five fields cost more than the rest of the sketch.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PatientFields<'a> {
+    /// The 2010BB payer's NM109.
+    pub payer_id: Cow<'a, str>,
+    /// The 2010BA subscriber's NM109 (the subscriber's even when a 2010CA patient is there).
+    pub member_id: Cow<'a, str>,
+    /// NM103 of the person the claim is for: the 2010CA patient, else the subscriber.
+    pub last_name: Cow<'a, str>,
+    /// NM104 of that person.
+    pub first_name: Cow<'a, str>,
+    /// DMG02 of that person, when it reads as a date.
+    pub birth_date: Option<NaiveDate>,
 }
 
 /// One 2400 line as the patient index sees it. Byte slices borrow the raw claim.
@@ -64,13 +69,11 @@ impl<'a> LineSketch<'a> {
 
 impl RawClaim {
     /// The claim-level facts the patient index needs, without decoding the claim.
-    pub fn sketch(&self) -> ClaimSketch {
-        let (subscriber, patient) = shared_levels(self);
+    pub fn sketch(&self) -> ClaimSketch<'_> {
         let kinds = LoopKind::table();
         let component = self.segments.delimiters().component;
         let mut sketch = ClaimSketch {
-            subscriber,
-            patient,
+            who: self.patient_fields(),
             frequency: 0,
             claim_service_date: None,
         };
@@ -95,6 +98,37 @@ impl RawClaim {
             }
         }
         sketch
+    }
+
+    /// Who the claim is for, as [`Claim::decode`](super::Claim::decode) reads the subscriber
+    /// and patient levels: the last NM1 and DMG of a name loop win, as they do there.
+    pub fn patient_fields(&self) -> PatientFields<'_> {
+        let mut who = PatientFields::default();
+        let mut subscriber = NameLoop::default();
+        for (kind, seg) in level_segments(&self.subscriber) {
+            match kind {
+                LoopKind::SubscriberName => subscriber.read(&seg),
+                LoopKind::Payer if seg.id() == b"NM1" => who.payer_id = lossy(seg.element(9)),
+                _ => {}
+            }
+        }
+        who.member_id = subscriber.member_id.clone();
+        let person = match &self.patient {
+            Some(table) => {
+                let mut patient = NameLoop::default();
+                for (kind, seg) in level_segments(table) {
+                    if kind == LoopKind::PatientName {
+                        patient.read(&seg);
+                    }
+                }
+                patient
+            }
+            None => subscriber,
+        };
+        who.last_name = person.last_name;
+        who.first_name = person.first_name;
+        who.birth_date = person.birth_date;
+        who
     }
 
     /// The CLM01 patient control number, as [`Claim::pcn`](super::Claim::pcn) gives it.
@@ -134,6 +168,51 @@ impl RawClaim {
         }
         if let Some(line) = current {
             each(&line);
+        }
+    }
+}
+
+/// The segments of a level with the kind of loop each is in.
+fn level_segments(table: &SegmentTable) -> impl Iterator<Item = (LoopKind, Segment<'_>)> {
+    let kinds = LoopKind::table();
+    table
+        .iter()
+        .map(move |(seg, stored)| (kinds[usize::from(stored.loop_index)], seg))
+}
+
+/// Text as [`Text::from_bytes`](super::Text::from_bytes) makes it (bad bytes replaced), with
+/// nothing copied when the bytes are UTF-8.
+fn lossy(bytes: &[u8]) -> Cow<'_, str> {
+    String::from_utf8_lossy(bytes)
+}
+
+/// The fields of a name loop the patient fields take.
+#[derive(Default)]
+struct NameLoop<'a> {
+    last_name: Cow<'a, str>,
+    first_name: Cow<'a, str>,
+    member_id: Cow<'a, str>,
+    birth_date: Option<NaiveDate>,
+}
+
+impl<'a> NameLoop<'a> {
+    /// What a segment of the name loop sets (NM1 and DMG, as `decode`'s `read_person`).
+    fn read(&mut self, seg: &Segment<'a>) {
+        match seg.id() {
+            b"NM1" => {
+                self.last_name = lossy(seg.element(3));
+                self.first_name = lossy(seg.element(4));
+                self.member_id = lossy(seg.element(9));
+            }
+            b"DMG" => {
+                let birth = seg.element(2);
+                self.birth_date = if birth.is_empty() {
+                    None
+                } else {
+                    parse_date(birth)
+                };
+            }
+            _ => {}
         }
     }
 }

@@ -25,7 +25,7 @@ use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use chrono::{Datelike, NaiveDate};
 
-use crate::model::{Cents, Claim, LineSketch, Person, RawClaim, Subscriber, Text};
+use crate::model::{Cents, Claim, LineSketch, PatientFields, Person, RawClaim, Subscriber, Text};
 
 /// Identifies a patient across claims: payer, member id, names and birth date, hashed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -39,16 +39,42 @@ impl PatientKey {
 
     /// The key of `person` (the 2010CA patient, else the subscriber) under `subscriber`.
     pub fn of_levels(subscriber: &Subscriber, person: &Person) -> PatientKey {
+        PatientKey::of_fields(
+            &subscriber.payer_id,
+            &subscriber.person.member_id,
+            &person.last_name,
+            &person.first_name,
+            person.birth_date.as_ref().and_then(|d| d.value),
+        )
+    }
+
+    /// The key of a claim's patient read narrowly (see [`RawClaim::patient_fields`]): the
+    /// same key [`of_levels`](Self::of_levels) gives its decoded levels.
+    pub fn of_patient(who: &PatientFields<'_>) -> PatientKey {
+        PatientKey::of_fields(
+            &who.payer_id,
+            &who.member_id,
+            &who.last_name,
+            &who.first_name,
+            who.birth_date,
+        )
+    }
+
+    /// The key of these fields: text hashes as `str` does, so a decoded `Text` and the
+    /// narrow reader's `str` give one key.
+    fn of_fields(
+        payer_id: &str,
+        member_id: &str,
+        last_name: &str,
+        first_name: &str,
+        birth_date: Option<NaiveDate>,
+    ) -> PatientKey {
         let mut h = std::collections::hash_map::DefaultHasher::new();
-        subscriber.payer_id.hash(&mut h);
-        subscriber.person.member_id.hash(&mut h);
-        hash_upper(&person.last_name, &mut h);
-        hash_upper(&person.first_name, &mut h);
-        person
-            .birth_date
-            .as_ref()
-            .and_then(|d| d.value)
-            .hash(&mut h);
+        payer_id.hash(&mut h);
+        member_id.hash(&mut h);
+        hash_upper(last_name, &mut h);
+        hash_upper(first_name, &mut h);
+        birth_date.hash(&mut h);
         PatientKey(h.finish())
     }
 }
@@ -1338,7 +1364,7 @@ pub fn raw_line_facts_and_dates(
     mut each: impl FnMut(PatientKey, LineFact),
 ) {
     let sketch = raw.sketch();
-    let key = PatientKey::of_levels(&sketch.subscriber, sketch.patient_person());
+    let key = PatientKey::of_patient(&sketch.who);
     let component = raw.segments.delimiters().component;
     raw.for_each_line(|line: &LineSketch<'_>| {
         let Some(date) = line.date(&sketch) else {
@@ -1424,6 +1450,67 @@ mod tests {
             }
         }
         assert!(lines > 300, "{lines} lines compared");
+    }
+
+    /// The patient fields read narrowly are the decoded claim's, and give its key, on the
+    /// samples and on generated claims bent to the edge cases: names that are not UTF-8,
+    /// bad and missing birth dates, a patient apart from the subscriber.
+    #[test]
+    fn narrow_patient_fields_are_the_decoded_claims() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut files = Vec::new();
+        x12_files(&root.join("samples"), &mut files);
+        x12_files(&root.join("tests"), &mut files);
+        let mut inputs: Vec<Vec<u8>> = files
+            .iter()
+            .map(|f| std::fs::read(f).expect("readable sample"))
+            .collect();
+        let mut generated = Vec::new();
+        crate::generate::write(&mut generated, 200).expect("generated");
+        let bent = |from: &[u8], to: &[u8]| -> Vec<u8> {
+            let mut out = Vec::new();
+            let mut rest = &generated[..];
+            while let Some(at) = memchr::memmem::find(rest, from) {
+                out.extend_from_slice(&rest[..at]);
+                out.extend_from_slice(to);
+                rest = &rest[at + from.len()..];
+            }
+            out.extend_from_slice(rest);
+            assert_ne!(out, generated, "{:?} is in the generated file", from);
+            out
+        };
+        inputs.push(bent(b"NM1*IL*1*", b"NM1*IL*1*\xffO\xc3"));
+        inputs.push(bent(b"DMG*D8*", b"DMG*D8*2"));
+        inputs.push(bent(b"DMG*D8*", b"DMG*D8**"));
+        inputs.push(bent(b"DMG*D8*", b"DMX*D8*"));
+        inputs.push(generated);
+        let (mut claims, mut patients) = (0, 0);
+        for bytes in inputs {
+            let mut reader = crate::read::ClaimReader::new(&bytes[..]);
+            while let Ok(Some(event)) = reader.next_event() {
+                let crate::read::Event::Claim(raw) = event else {
+                    continue;
+                };
+                let who = raw.patient_fields();
+                let claim = Claim::decode(raw.clone());
+                let person = claim.patient_person();
+                let decoded = PatientFields {
+                    payer_id: claim.subscriber.payer_id.as_str().into(),
+                    member_id: claim.subscriber.person.member_id.as_str().into(),
+                    last_name: person.last_name.as_str().into(),
+                    first_name: person.first_name.as_str().into(),
+                    birth_date: person.birth_date.as_ref().and_then(|d| d.value),
+                };
+                assert_eq!(who, decoded, "claim {}", claim.ordinal);
+                assert_eq!(PatientKey::of_patient(&who), PatientKey::of(&claim));
+                claims += 1;
+                patients += usize::from(claim.patient.is_some());
+            }
+        }
+        assert!(
+            claims > 1000 && patients > 0,
+            "{claims} claims, {patients} patients"
+        );
     }
     use crate::model::Decimal;
 
