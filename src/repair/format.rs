@@ -12,7 +12,7 @@ use crate::model::Money;
 use crate::model::{Claim, LevelTable, Origin, SegmentTable, StoredSegment};
 use crate::rules::general::{clean_procedure, MONEY_ELEMENTS};
 use crate::rules::{FormatFix, FormatScanner};
-use crate::x12::Segment;
+use crate::x12::{Delimiters, Segment};
 
 /// The format scanner the engine uses.
 #[derive(Debug, Clone, Copy, Default)]
@@ -36,8 +36,57 @@ impl FormatScanner for Scanner {
 
 /// The fixes of every segment of `table`, in order.
 fn table_edits(table: &SegmentTable, out: &mut Vec<FormatFix>) {
-    for (seg, stored) in table.iter() {
-        segment_edits(&seg, stored, table.delimiters().component, out);
+    let raw = table.raw();
+    let delimiters = table.delimiters();
+    // Most segments need nothing: one search of the whole table for the bytes a fix needs
+    // ('.' and ' ') costs less than looking at every segment's bytes, and a segment without
+    // them whose id has no fix of its own is not even viewed.
+    let mut found = memchr::memchr2_iter(b'.', b' ', raw).peekable();
+    for (i, stored) in table.stored().iter().enumerate() {
+        let start = stored.start as usize;
+        let body = start + stored.body_start as usize..start + stored.body_end as usize;
+        let mut marks = Marks::default();
+        // Segments lie in the table in order: what is found before this body is between
+        // segments or in the ones before.
+        while let Some(at) = found.next_if(|&at| at < body.end) {
+            if at >= body.start {
+                let next = raw
+                    .get(at + 1..body.end)
+                    .and_then(|rest| rest.first().copied());
+                marks.add(raw[at], next, delimiters);
+            }
+        }
+        let id = raw
+            .get(body.start..body.start + usize::from(stored.id_len))
+            .unwrap_or_default();
+        if marks.any() || matches!(id, b"PER" | b"N4" | b"SV1") {
+            segment_edits(&table.get(i), stored, delimiters.component, marks, out);
+        }
+    }
+}
+
+/// Which fixes a segment body may need, told from its '.' and ' ' bytes.
+#[derive(Clone, Copy, Default, Debug, PartialEq)]
+struct Marks {
+    /// An element ends with '.' (a money element may be written `90.`).
+    point_at_end: bool,
+    /// An element or component ends with ' '.
+    space_at_end: bool,
+}
+
+impl Marks {
+    /// Notes a '.' or ' ' (`byte`) of a body and the byte after it (`None` at the body's end).
+    fn add(&mut self, byte: u8, next: Option<u8>, delimiters: Delimiters) {
+        let ends_element = next.is_none_or(|n| n == delimiters.element);
+        match byte {
+            b'.' => self.point_at_end |= ends_element,
+            _ => self.space_at_end |= ends_element || next == Some(delimiters.component),
+        }
+    }
+
+    /// True when some fix may be needed.
+    fn any(self) -> bool {
+        self.point_at_end || self.space_at_end
     }
 }
 
@@ -85,6 +134,7 @@ fn segment_edits(
     seg: &Segment<'_>,
     stored: &StoredSegment,
     component_sep: u8,
+    marks: Marks,
     out: &mut Vec<FormatFix>,
 ) {
     let base = Origin {
@@ -100,30 +150,13 @@ fn segment_edits(
         b"SV1" => procedure_edit(seg, base, component_sep, out),
         _ => {}
     }
-    let body = seg.body();
-    // One pass without early exit (the compiler vectorizes it) tells the two byte tests
-    // apart; most segment bodies are short, and a library search per test cost more.
-    let (has_point, has_space) = body.iter().fold((false, false), |(point, space), &b| {
-        (point | (b == b'.'), space | (b == b' '))
-    });
-    if has_point {
+    if marks.point_at_end {
         amount_point_edits(seg, base, out);
     }
-    if has_space && has_trailing_space(body, seg.delimiters().element, component_sep) {
+    if marks.space_at_end {
         let done: Vec<Origin> = out[start..].iter().map(|e| e.at).collect();
         trim_edits(seg, base, component_sep, &done, out);
     }
-}
-
-/// True when some element or component of the segment body ends with a space (a quick test
-/// before looking element by element).
-fn has_trailing_space(body: &[u8], element_sep: u8, component_sep: u8) -> bool {
-    // Names and addresses hold spaces in every claim: jump from space to space rather than
-    // looking at every byte pair.
-    memchr::memchr_iter(b' ', body).any(|i| {
-        body.get(i + 1)
-            .is_none_or(|&next| next == element_sep || next == component_sep)
-    })
 }
 
 /// Element text.
@@ -355,12 +388,71 @@ mod tests {
         assert!(with_level_fixes >= 3, "the sample has level fixes");
     }
 
+    /// The fixes of a table found by looking at every segment (no search of the whole
+    /// table first), with the delimiters the marks test uses.
+    fn every_segment_edits(table: &SegmentTable, out: &mut Vec<FormatFix>) {
+        for (seg, stored) in table.iter() {
+            let marks = marks_of(seg.body());
+            segment_edits(&seg, stored, table.delimiters().component, marks, out);
+        }
+    }
+
+    /// The search of the whole table skips only segments that need nothing.
+    #[test]
+    fn skipped_segments_need_no_fix() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/rules/general");
+        let mut fixes = 0;
+        for name in ["format-repairs.fires.837", "format-repairs.clean.837"] {
+            let bytes = std::fs::read(root.join(name)).expect("a sample");
+            for claim in claims_of(&bytes) {
+                let source = &claim.source;
+                assert_eq!(source.segments.delimiters().element, b'*');
+                assert_eq!(source.segments.delimiters().component, b':');
+                let mut tables: Vec<&SegmentTable> =
+                    vec![&source.billing, &source.subscriber, &source.segments];
+                if let Some(patient) = &source.patient {
+                    tables.push(patient);
+                }
+                for table in tables {
+                    let (mut fast, mut slow) = (Vec::new(), Vec::new());
+                    table_edits(table, &mut fast);
+                    every_segment_edits(table, &mut slow);
+                    assert_eq!(fast, slow, "claim {}", claim.ordinal);
+                    fixes += fast.len();
+                }
+            }
+        }
+        assert!(fixes >= 5, "{fixes} fixes");
+    }
+
+    /// The marks of a whole body, as `table_edits` finds them.
+    fn marks_of(body: &[u8]) -> Marks {
+        let delimiters = Delimiters {
+            element: b'*',
+            component: b':',
+            ..Delimiters::default()
+        };
+        let mut marks = Marks::default();
+        for at in memchr::memchr2_iter(b'.', b' ', body) {
+            marks.add(body[at], body.get(at + 1).copied(), delimiters);
+        }
+        marks
+    }
+
     #[test]
     fn trailing_spaces_are_spotted_per_element_and_component() {
-        assert!(has_trailing_space(b"N3*100 TEST PLAZA  ", b'*', b':'));
-        assert!(has_trailing_space(b"SV1*HC:97530 :GP*1", b'*', b':'));
-        assert!(!has_trailing_space(b"N3*100 TEST PLAZA", b'*', b':'));
-        assert!(has_trailing_space(b"NM1*IL*1*DOE *JANE", b'*', b':'));
-        assert!(!has_trailing_space(b"NM1*IL*1*DOE*JANE", b'*', b':'));
+        assert!(marks_of(b"N3*100 TEST PLAZA  ").space_at_end);
+        assert!(marks_of(b"SV1*HC:97530 :GP*1").space_at_end);
+        assert!(!marks_of(b"N3*100 TEST PLAZA").any());
+        assert!(marks_of(b"NM1*IL*1*DOE *JANE").space_at_end);
+        assert!(!marks_of(b"NM1*IL*1*DOE*JANE").any());
+    }
+
+    #[test]
+    fn points_are_spotted_only_at_an_elements_end() {
+        assert!(marks_of(b"SV1*HC:97530*90.*UN*1").point_at_end);
+        assert!(marks_of(b"CLM*A1*90.").point_at_end);
+        assert!(!marks_of(b"SV1*HC:97530*90.00*UN*1").any());
+        assert!(!marks_of(b"SV1*HC:97530.:GP*90*UN*1").any());
     }
 }
