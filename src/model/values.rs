@@ -41,6 +41,10 @@ pub enum Money {
     },
 }
 
+/// Whole digits an amount may have for its cents to be summed without overflow checks: 16
+/// whole and 2 cent digits are at most 18 nines, below `i64::MAX` (about 9.2e18).
+const SHORT_WHOLE_DIGITS: usize = 16;
+
 impl Money {
     /// Parses an X12 `R` amount: an optional leading minus, digits with at most one decimal
     /// point anywhere (`.5`, `90.`, `0090.50`), nothing else. Any number of digits is read
@@ -70,6 +74,15 @@ impl Money {
         };
         if significant.len() > 2 {
             return not_exact(NotExactReason::Precision);
+        }
+        if whole.len() <= SHORT_WHOLE_DIGITS {
+            // The usual amount: no step can pass i64::MAX, so it is summed without the checks.
+            let digit = |at: usize| significant.get(at).map_or(0, |&b| i64::from(b - b'0'));
+            let whole = whole
+                .iter()
+                .fold(0i64, |acc, &b| acc * 10 + i64::from(b - b'0'));
+            let cents = whole * 100 + digit(0) * 10 + digit(1);
+            return Some(Money::Exact(Cents(if negative { -cents } else { cents })));
         }
         let mut cents: i128 = 0;
         let cent_digits = significant.iter().chain(std::iter::repeat(&b'0')).take(2);
@@ -328,6 +341,23 @@ mod tests {
         assert_eq!(exact(b"92233720368547758.07"), Some(Cents(i64::MAX)));
         assert_eq!(exact(b"-92233720368547758.07"), Some(Cents(-i64::MAX)));
         assert_eq!(exact(b"000000000000000001"), Some(Cents(100)));
+        // The longest amounts summed without overflow checks, and the shortest checked ones.
+        assert_eq!(
+            exact(b"9999999999999999.99"),
+            Some(Cents(999_999_999_999_999_999))
+        );
+        assert_eq!(
+            exact(b"-9999999999999999.9"),
+            Some(Cents(-999_999_999_999_999_990))
+        );
+        assert_eq!(
+            exact(b"1000000000000000.01"),
+            Some(Cents(100_000_000_000_000_001))
+        );
+        assert_eq!(
+            exact(b"10000000000000000.00"),
+            Some(Cents(1_000_000_000_000_000_000))
+        );
         for bad in [
             &b""[..],
             b".",
@@ -362,6 +392,11 @@ mod tests {
         assert_eq!(reason(b"-0.001"), Some(NotExactReason::Precision));
         assert_eq!(reason(b"123456789012345678"), Some(NotExactReason::Range));
         assert_eq!(reason(b"92233720368547758.08"), Some(NotExactReason::Range));
+        assert_eq!(reason(b"99999999999999999"), Some(NotExactReason::Range));
+        assert_eq!(
+            reason(b"9999999999999999.999"),
+            Some(NotExactReason::Precision)
+        );
         assert_eq!(reason(b"90.01"), None);
         let m = Money::parse(b"0090.0050").unwrap();
         assert_eq!(m.to_x12(), "90.005");
