@@ -10,7 +10,7 @@ use std::cell::RefCell;
 
 use crate::model::Money;
 use crate::model::{Claim, LevelTable, Origin, SegmentTable, StoredSegment};
-use crate::rules::general::{clean_procedure, MONEY_ELEMENTS};
+use crate::rules::general::{clean_procedure, money_elements};
 use crate::rules::{FormatFix, FormatScanner};
 use crate::x12::{Delimiters, Segment};
 
@@ -268,11 +268,10 @@ fn procedure_edit(seg: &Segment<'_>, base: Origin, component_sep: u8, out: &mut 
 /// Money elements written with a bare trailing decimal point (`90.`), which is dropped (the
 /// caller looks only at bodies with a '.').
 fn amount_point_edits(seg: &Segment<'_>, base: Origin, out: &mut Vec<FormatFix>) {
-    let id = seg.id();
-    let Some((_, elements)) = MONEY_ELEMENTS.iter().find(|(m, _)| *m == id) else {
+    let Some(elements) = money_elements(seg.id()) else {
         return;
     };
-    for &n in *elements {
+    for &n in elements {
         let value = seg.element(n);
         let Some(trimmed) = value.strip_suffix(b".") else {
             continue;
