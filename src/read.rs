@@ -11,7 +11,7 @@ use crate::grammar::{
     compiled_x222, element_rules_x222, CompiledGrammar, LoopIndex, Machine, Placement,
 };
 use crate::model::kind::LoopKind;
-use crate::model::{Cents, ClaimBuilder, RawClaim, SegmentTable};
+use crate::model::{Cents, ClaimBuilder, RawClaim, SegmentTable, Total};
 use crate::x12::{
     Envelope, EnvelopeEvent, Position, ReadError, Segment, SegmentReader, SegmentSource,
 };
@@ -117,7 +117,7 @@ pub struct UncheckedClaims {
     /// How many CLM segments.
     pub claims: u64,
     /// Their CLM02, where it reads as an exact amount (else nothing is added).
-    pub charges: Cents,
+    pub charges: Total,
 }
 
 /// Whether the open transaction set is being read as an 837P.
@@ -522,7 +522,7 @@ impl State {
             self.first_unplaced = Some((clm.position(), self.envelope.set_segment()));
         }
         if let Some(charge) = Cents::parse(clm.element(2)) {
-            self.unchecked.charges.0 = self.unchecked.charges.0.saturating_add(charge.0);
+            self.unchecked.charges += charge;
         }
     }
 

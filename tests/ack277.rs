@@ -11,7 +11,7 @@ use std::sync::Arc;
 mod common;
 
 use common::pyx12::x12valid;
-use scrub837::model::{Cents, Claim};
+use scrub837::model::{Claim, Total};
 use scrub837::pipeline::check::{CheckOptions, Checked, ClaimResult, Engine};
 use scrub837::rules::{Action, Disposition};
 use scrub837::write::ack277::{Ack277Totals, Ack277Writer};
@@ -683,10 +683,10 @@ fn patient_key(r: &ClaimResult) -> (String, String, String, String) {
 fn count_in(t: &mut Ack277Totals, r: &ClaimResult) {
     if r.disposition == Disposition::Rejected {
         t.rejected += 1;
-        t.rejected_charge.0 += charge(r);
+        t.rejected_charge.0 += i128::from(charge(r));
     } else {
         t.accepted += 1;
-        t.accepted_charge.0 += charge(r);
+        t.accepted_charge.0 += i128::from(charge(r));
     }
 }
 
@@ -726,7 +726,7 @@ fn many_claims_stream_through_a_file_spool_with_alternating_providers() {
     assert!(totals.accepted > 0 && totals.rejected > 0);
     assert_eq!(
         totals.total(),
-        Cents(results.iter().map(charge).sum::<i64>())
+        Total(results.iter().map(|r| i128::from(charge(r))).sum::<i128>())
     );
     assert!(
         spooled > 1 << 16 && spooled < bytes.len() as u64,

@@ -413,6 +413,75 @@ fn a_17_digit_amount_is_exact_and_balanced() {
     assert_pyx12_accepts(&[run.path("277")]);
 }
 
+/// A claim of 90 quadrillion dollars (9e18 cents, just inside `i64` cents) whose lines add up.
+fn ninety_quadrillion(pcn: &str) -> Spec {
+    Spec::new(pcn, "90000000000000000", ["89999999999999900", "100"])
+}
+
+#[test]
+fn charge_totals_beyond_i64_cents_are_exact() {
+    // Each CLM02 is exact in cents, but two of them add up past i64::MAX (about 9.2e18): the
+    // totals (accounting, 277CA, terminal, HTML) must still be exact, never wrapped or a panic.
+    let claims = vec![
+        ninety_quadrillion("PCN-BIG-1"),
+        ninety_quadrillion("PCN-BIG-2"),
+    ];
+    let run = Scrubbed::run(interchange(&[("0001", claims)]).as_bytes());
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let a = run.accounting();
+    let total = "18000000000000000000";
+    assert_eq!(a["claims_in"], 2, "{a}");
+    assert_eq!(a["charges_in_cents"].to_string(), total, "{a}");
+    assert_eq!(a["corrected_charges_cents"].to_string(), total, "{a}");
+    assert!(
+        run.stderr.contains("$180,000,000,000,000,000.00"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("(balanced)") && !run.stderr.contains("MISMATCH"));
+    let html = run.text("report.html");
+    assert!(
+        html.contains("$180,000,000,000,000,000.00"),
+        "the HTML totals"
+    );
+    // 18 digits: AMT02 (R 1/18) holds the accepted total.
+    let ack277 = run.text("277");
+    assert!(ack277.contains("AMT*YU*180000000000000000~"), "{ack277}");
+    assert_pyx12_accepts(&[run.path("corrected.837"), run.path("277")]);
+}
+
+#[test]
+fn a_charge_total_past_18_digits_is_still_written_exact() {
+    // 19 digits of accepted charges: longer than STC04 and AMT02 allow (R 1/18), but the
+    // required level STC04 cannot be left out and a cut total would be wrong, so the 277CA
+    // gives it exact, as the accounting does.
+    let claims = vec![
+        ninety_quadrillion("PCN-BIG-1"),
+        ninety_quadrillion("PCN-BIG-2"),
+        Spec::clean("PCN-OK-1"),
+    ];
+    let run = Scrubbed::run(interchange(&[("0001", claims)]).as_bytes());
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let a = run.accounting();
+    assert_eq!(
+        a["charges_in_cents"].to_string(),
+        "18000000000000014250",
+        "{a}"
+    );
+    let ack277 = run.text("277");
+    assert!(
+        ack277.contains("STC*A1:19:AY*20260116*WQ*180000000000000142.5~"),
+        "{ack277}"
+    );
+    assert!(ack277.contains("AMT*YU*180000000000000142.5~"), "{ack277}");
+    assert!(ack277.contains("QTY*90*3~"), "{ack277}");
+    assert_eq!(
+        ack277.matches("*WQ*90000000000000000~").count(),
+        2,
+        "{ack277}"
+    );
+}
+
 // ---------------------------------------------------------------------------------------
 // A corrected 837P that is valid X12
 

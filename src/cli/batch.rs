@@ -15,7 +15,7 @@ use std::sync::{Mutex, PoisonError};
 
 use crate::cli::summary::Tally;
 use crate::cli::term::{count, Term, TermArgs};
-use crate::model::Cents;
+use crate::model::Total;
 use crate::rules::{ClaimResult, Disposition};
 use crate::write::report_jsonl::Outcome;
 
@@ -215,7 +215,7 @@ fn note_scrubbed_input(input: &batch::InputOutcome, out_dir: &str, tally: &mut T
             if a.claims_in > seen_claims.0 {
                 tally.unchecked(
                     a.claims_in - seen_claims.0,
-                    Cents(a.charges_in.0 - seen_claims.1 .0),
+                    Total(a.charges_in.0 - seen_claims.1 .0),
                 );
             }
             tally.problems_found(report.problems);

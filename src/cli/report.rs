@@ -12,7 +12,7 @@ use crate::cli::term::{Term, TermArgs};
 use crate::cli::{EXIT_CLEAN, EXIT_FINDINGS, EXIT_UNREADABLE};
 use crate::diag::{Action, Diagnostic, NoteText, Repair, RepairKind, StcCodes};
 use crate::model::json::SortedJson;
-use crate::model::{Cents, Claim};
+use crate::model::{Claim, Total};
 use crate::pipeline::batch::{CheckRun, ClaimText};
 use crate::pipeline::check::{CheckOptions, Checked, Engine};
 use crate::reference::EditionsUsed;
@@ -30,16 +30,16 @@ struct Totals {
     rejected: u64,
     findings: u64,
     problems: u64,
-    charges: Cents,
-    at_stake: Cents,
+    charges: Total,
+    at_stake: Total,
 }
 
 impl Totals {
     fn add(&mut self, result: &ClaimResult) {
         self.claims += 1;
         self.findings += result.findings.len() as u64;
-        self.charges.0 += result.claim.total_charge.cents().unwrap_or_default().0;
-        self.at_stake.0 += result.money_at_stake().0;
+        self.charges += result.claim.total_charge.cents().unwrap_or_default();
+        self.at_stake += result.money_at_stake();
         match result.disposition {
             Disposition::Accepted => self.accepted += 1,
             Disposition::Repaired => self.repaired += 1,

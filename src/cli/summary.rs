@@ -9,7 +9,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::cli::term::{count, dollars, thousands, Paint, Role};
-use crate::model::{line_date, Cents};
+use crate::model::{line_date, Cents, Total};
 use crate::reference::FeeSchedule;
 use crate::rules::{money, Action, ClaimResult, Disposition};
 
@@ -22,13 +22,13 @@ const TOP_RULES: usize = 5;
 #[derive(Debug, Default, Clone, Copy)]
 struct Side {
     claims: u64,
-    charges: Cents,
+    charges: Total,
 }
 
 impl Side {
-    fn add(&mut self, charges: i64) {
+    fn add(&mut self, charges: Cents) {
         self.claims += 1;
-        self.charges.0 += charges;
+        self.charges += charges;
     }
 }
 
@@ -39,9 +39,9 @@ struct RuleTally {
     claims: u64,
     /// CLM02 of the claims this rule rejected (a claim rejected by several rules counts
     /// under each).
-    rejected_charges: Cents,
+    rejected_charges: Total,
     /// Medicare amount at stake of its findings.
-    at_stake: Cents,
+    at_stake: Total,
 }
 
 /// One rejected claim as the summary lists it (no patient data: the PCN is the provider's
@@ -75,7 +75,7 @@ pub struct Tally {
     rejected: Side,
     /// Claims whose CLM02 is not exact in cents (in no charge total).
     unpriced_charges: u64,
-    at_stake: Cents,
+    at_stake: Total,
     /// Rejecting findings whose amount at stake is unknown.
     unknown_at_stake: u64,
     service_years: BTreeSet<i32>,
@@ -94,7 +94,7 @@ pub struct Tally {
     editions: Vec<String>,
     footers: Vec<String>,
     /// Claims and charges counted per input.
-    by_file: BTreeMap<String, (u64, Cents)>,
+    by_file: BTreeMap<String, (u64, Total)>,
 }
 
 impl Tally {
@@ -108,12 +108,12 @@ impl Tally {
         rejected_by: Option<&str>,
     ) {
         let claim = &result.claim;
-        let charges = claim.total_charge.cents().unwrap_or_default().0;
+        let charges = claim.total_charge.cents().unwrap_or_default();
         self.unpriced_charges += u64::from(claim.total_charge.is_not_exact());
         let rejected = rejected_by.is_some() || result.disposition == Disposition::Rejected;
         let per_file = self.by_file.entry(file.to_string()).or_default();
         per_file.0 += 1;
-        per_file.1 .0 += charges;
+        per_file.1 += charges;
         match (rejected, result.disposition) {
             (true, _) => {
                 self.rejected.add(charges);
@@ -125,7 +125,7 @@ impl Tally {
             }
             (false, _) => self.accepted.add(charges),
         }
-        self.at_stake.0 += result.money_at_stake().0;
+        self.at_stake += result.money_at_stake();
         self.findings += result.findings.len() as u64;
         self.problems += result.problems.len() as u64;
         self.file_problems += result.problems.len() as u64;
@@ -134,7 +134,7 @@ impl Tally {
             let rule = self.rules.entry(f.rule).or_default();
             rule.findings += 1;
             if f.action != Action::Warn && f.money_at_stake.is_some() {
-                rule.at_stake.0 += f.money_at_stake.unwrap_or(0);
+                rule.at_stake += Cents(f.money_at_stake.unwrap_or(0));
                 self.service_years.extend(money::service_years(f, claim));
             }
             if f.action == Action::Reject && f.money_at_stake.is_none() {
@@ -145,7 +145,7 @@ impl Tally {
                 seen.push(f.rule);
                 rule.claims += 1;
                 if rejected && f.action == Action::Reject {
-                    rule.rejected_charges.0 += charges;
+                    rule.rejected_charges += charges;
                 }
             }
         }
@@ -168,9 +168,9 @@ impl Tally {
 
     /// Counts claims that never became claims (scrub: CLMs of sets not claim-checked) on the
     /// rejected side.
-    pub fn unchecked(&mut self, claims: u64, charges: Cents) {
+    pub fn unchecked(&mut self, claims: u64, charges: Total) {
         self.rejected.claims += claims;
-        self.rejected.charges.0 += charges.0;
+        self.rejected.charges += charges;
         self.file_rejected += claims;
     }
 
@@ -247,12 +247,12 @@ impl Tally {
     }
 
     /// Charges of every claim counted.
-    pub fn charges(&self) -> Cents {
-        Cents(self.accepted.charges.0 + self.repaired.charges.0 + self.rejected.charges.0)
+    pub fn charges(&self) -> Total {
+        self.accepted.charges + self.repaired.charges + self.rejected.charges
     }
 
     /// Claims and charges counted for input `file` so far.
-    pub fn claims_of(&self, file: &str) -> (u64, Cents) {
+    pub fn claims_of(&self, file: &str) -> (u64, Total) {
         self.by_file.get(file).copied().unwrap_or_default()
     }
 

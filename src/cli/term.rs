@@ -5,7 +5,7 @@ use std::io::IsTerminal;
 
 use anstyle::{AnsiColor, Effects, Style};
 
-use crate::model::Cents;
+use crate::model::Total;
 
 /// When to colour the output.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -171,8 +171,8 @@ pub fn count(n: u64, one: &str, many: &str) -> String {
 }
 
 /// `n` with thousands separators: `12,345`.
-pub fn thousands(n: u64) -> String {
-    let digits = n.to_string();
+pub fn thousands(n: impl Into<u128>) -> String {
+    let digits = n.into().to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, c) in digits.chars().enumerate() {
         if i > 0 && (digits.len() - i) % 3 == 0 {
@@ -183,8 +183,10 @@ pub fn thousands(n: u64) -> String {
     out
 }
 
-/// An exact amount in dollars with thousands separators: `$1,234.56`, `-$0.50`.
-pub fn dollars(amount: Cents) -> String {
+/// An exact amount in dollars with thousands separators: `$1,234.56`, `-$0.50`; a claim's
+/// [`Cents`] or a [`Total`].
+pub fn dollars(amount: impl Into<Total>) -> String {
+    let amount = amount.into();
     let sign = if amount.0 < 0 { "-" } else { "" };
     let abs = amount.0.unsigned_abs();
     format!("{sign}${}.{:02}", thousands(abs / 100), abs % 100)
@@ -193,6 +195,7 @@ pub fn dollars(amount: Cents) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::Cents;
 
     #[test]
     fn plurals_and_amounts_read_right() {
@@ -202,6 +205,10 @@ mod tests {
         assert_eq!(dollars(Cents(123_456_789)), "$1,234,567.89");
         assert_eq!(dollars(Cents(-50)), "-$0.50");
         assert_eq!(dollars(Cents(0)), "$0.00");
+        assert_eq!(
+            dollars(Total(i128::from(i64::MAX) * 2)),
+            "$184,467,440,737,095,516.14"
+        );
     }
 
     #[test]

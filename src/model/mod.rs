@@ -28,7 +28,9 @@ pub use level::Level;
 pub use pointers::Pointers;
 pub use sketch::{ClaimSketch, LineSketch, PatientFields};
 pub use table::{LevelTable, SegmentTable, StoredSegment};
-pub use values::{parse_date, parse_date_value, Cents, DateRange, Decimal, Money, NotExactReason};
+pub use values::{
+    parse_date, parse_date_value, Cents, DateRange, Decimal, Money, NotExactReason, Total,
+};
 
 /// Where a value came from in the input.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]

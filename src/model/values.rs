@@ -160,22 +160,111 @@ impl Cents {
     /// The amount as X12 writes an `R` value: no decimal point for whole amounts and no
     /// trailing zero otherwise (`500`, `112.5`, `12.25`).
     pub fn to_x12(self) -> String {
-        let sign = if self.0 < 0 { "-" } else { "" };
         let abs = self.0.unsigned_abs();
-        let (whole, cents) = (abs / 100, abs % 100);
-        match cents {
-            0 => format!("{sign}{whole}"),
-            c if c % 10 == 0 => format!("{sign}{whole}.{}", c / 10),
-            c => format!("{sign}{whole}.{c:02}"),
-        }
+        x12_amount(self.0 < 0, abs / 100, abs % 100)
     }
+}
+
+/// An amount as X12 writes an `R` value from its sign, whole units and cents (below 100).
+fn x12_amount(negative: bool, whole: impl std::fmt::Display, cents: impl Into<u64>) -> String {
+    let sign = if negative { "-" } else { "" };
+    match cents.into() {
+        0 => format!("{sign}{whole}"),
+        c if c % 10 == 0 => format!("{sign}{whole}.{}", c / 10),
+        c => format!("{sign}{whole}.{c:02}"),
+    }
+}
+
+/// An amount for a person: sign, whole units, a point and two cent digits (`-3.25`).
+fn show_amount(
+    f: &mut std::fmt::Formatter<'_>,
+    negative: bool,
+    whole: impl std::fmt::Display,
+    cents: impl Into<u64>,
+) -> std::fmt::Result {
+    let sign = if negative { "-" } else { "" };
+    write!(f, "{sign}{whole}.{:02}", cents.into())
 }
 
 impl std::fmt::Display for Cents {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let sign = if self.0 < 0 { "-" } else { "" };
         let abs = self.0.unsigned_abs();
-        write!(f, "{sign}{}.{:02}", abs / 100, abs % 100)
+        show_amount(f, self.0 < 0, abs / 100, abs % 100)
+    }
+}
+
+/// A sum of amounts in cents: run totals, a claim's removed lines, money at stake. Wider than
+/// [`Cents`] because one amount may be anything cents in an `i64` hold (a 17-digit CLM02 of
+/// 90 quadrillion dollars is 9e18 cents) and two of those already overflow an `i64`; no file
+/// holds enough claims to overflow an `i128`, so a total is always exact.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Total(pub i128);
+
+impl Total {
+    /// The amount as X12 writes an `R` value (as [`Cents::to_x12`]).
+    pub fn to_x12(self) -> String {
+        let abs = self.0.unsigned_abs();
+        x12_amount(self.0 < 0, abs / 100, cents_of(abs))
+    }
+}
+
+impl From<Cents> for Total {
+    fn from(c: Cents) -> Total {
+        Total(i128::from(c.0))
+    }
+}
+
+impl std::ops::AddAssign<Cents> for Total {
+    fn add_assign(&mut self, c: Cents) {
+        self.0 += i128::from(c.0);
+    }
+}
+
+impl std::ops::AddAssign for Total {
+    fn add_assign(&mut self, t: Total) {
+        self.0 += t.0;
+    }
+}
+
+impl std::ops::Add for Total {
+    type Output = Total;
+    fn add(self, t: Total) -> Total {
+        Total(self.0 + t.0)
+    }
+}
+
+impl std::iter::Sum for Total {
+    fn sum<I: Iterator<Item = Total>>(iter: I) -> Total {
+        iter.fold(Total(0), |a, b| a + b)
+    }
+}
+
+/// The cents (below 100) of an absolute amount.
+fn cents_of(abs: u128) -> u8 {
+    (abs % 100) as u8
+}
+
+impl std::fmt::Display for Total {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let abs = self.0.unsigned_abs();
+        show_amount(f, self.0 < 0, abs / 100, cents_of(abs))
+    }
+}
+
+/// An integer number of cents in JSON, however large (the crate enables serde_json's
+/// `arbitrary_precision` so totals beyond `i64` survive a `Value` too).
+impl Serialize for Total {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match i64::try_from(self.0) {
+            Ok(small) => s.serialize_i64(small),
+            Err(_) => s.serialize_i128(self.0),
+        }
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Total {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Total, D::Error> {
+        i128::deserialize(d).map(Total)
     }
 }
 

@@ -28,7 +28,7 @@ use std::sync::{Mutex, PoisonError};
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::model::Cents;
+use crate::model::Total;
 use crate::pipeline::check::SecondPass;
 use crate::pipeline::check::{CheckError, CheckOptions, Checked, Engine, Input, ParkedInput};
 use crate::pipeline::scrub::{Controls, FileReport, ReadInput, ScrubError, ScrubOptions, Scrubber};
@@ -180,13 +180,13 @@ pub struct Counts {
     pub rejected: u64,
     /// CLM02 of the claims read.
     #[serde(rename = "charges_in_cents")]
-    pub charges_in: Cents,
+    pub charges_in: Total,
     /// CLM02 of the claims that went on, as written.
     #[serde(rename = "forwarded_charges_cents")]
-    pub forwarded_charges: Cents,
+    pub forwarded_charges: Total,
     /// CLM02 of the claims rejected.
     #[serde(rename = "rejected_charges_cents")]
-    pub rejected_charges: Cents,
+    pub rejected_charges: Total,
     /// Envelope, structure and element problems.
     pub problems: u64,
     /// Findings on claims.
@@ -204,9 +204,9 @@ impl Counts {
             rejected: a.rejected_277ca + a.rejected_999 + a.rejected_ta1,
             charges_in: a.charges_in,
             forwarded_charges: a.corrected_charges,
-            rejected_charges: Cents(
-                a.rejected_277ca_charges.0 + a.rejected_999_charges.0 + a.rejected_ta1_charges.0,
-            ),
+            rejected_charges: a.rejected_277ca_charges
+                + a.rejected_999_charges
+                + a.rejected_ta1_charges,
             problems: report.problems,
             findings: report.findings,
         }
@@ -217,9 +217,9 @@ impl Counts {
         self.accepted += other.accepted;
         self.repaired += other.repaired;
         self.rejected += other.rejected;
-        self.charges_in.0 += other.charges_in.0;
-        self.forwarded_charges.0 += other.forwarded_charges.0;
-        self.rejected_charges.0 += other.rejected_charges.0;
+        self.charges_in += other.charges_in;
+        self.forwarded_charges += other.forwarded_charges;
+        self.rejected_charges += other.rejected_charges;
         self.problems += other.problems;
         self.findings += other.findings;
     }
@@ -720,10 +720,10 @@ pub struct CheckCounts {
     pub rejected: u64,
     /// CLM02 of every claim.
     #[serde(rename = "charges_cents")]
-    pub charges: Cents,
+    pub charges: Total,
     /// CLM02 of the claims that would be rejected.
     #[serde(rename = "rejected_charges_cents")]
-    pub rejected_charges: Cents,
+    pub rejected_charges: Total,
     /// Findings on claims.
     pub findings: u64,
     /// Envelope, structure and element problems.
@@ -736,7 +736,7 @@ impl CheckCounts {
             Checked::Claim(result) => {
                 let charge = result.claim.total_charge.cents().unwrap_or_default();
                 self.claims += 1;
-                self.charges.0 += charge.0;
+                self.charges += charge;
                 self.findings += result.findings.len() as u64;
                 self.problems += result.problems.len() as u64;
                 match result.disposition {
@@ -744,7 +744,7 @@ impl CheckCounts {
                     Disposition::Repaired => self.repaired += 1,
                     Disposition::Rejected => {
                         self.rejected += 1;
-                        self.rejected_charges.0 += charge.0;
+                        self.rejected_charges += charge;
                     }
                 }
             }
@@ -758,8 +758,8 @@ impl CheckCounts {
         self.accepted += other.accepted;
         self.repaired += other.repaired;
         self.rejected += other.rejected;
-        self.charges.0 += other.charges.0;
-        self.rejected_charges.0 += other.rejected_charges.0;
+        self.charges += other.charges;
+        self.rejected_charges += other.rejected_charges;
         self.findings += other.findings;
         self.problems += other.problems;
     }

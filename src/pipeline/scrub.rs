@@ -40,7 +40,7 @@ use crate::diag::{Diagnostic, Kind, Location};
 use crate::history::{
     claim_record, ClaimRecord, History, HistoryError, InputRecord, RecordOutcome, RunPatients,
 };
-use crate::model::Cents;
+use crate::model::Total;
 use crate::pipeline::batch::{ClaimText, NoProgress, Progress};
 use crate::pipeline::check::{CheckError, CheckOptions, Checked, Engine, SecondPass};
 use crate::pipeline::check::{Input, InputError, ParkedInput};
@@ -246,32 +246,32 @@ pub struct Accounting {
     pub claims_in: u64,
     /// Their CLM02.
     #[serde(rename = "charges_in_cents")]
-    pub charges_in: Cents,
+    pub charges_in: Total,
     /// Claims written to the corrected file.
     pub corrected: u64,
     /// Their CLM02 as written.
     #[serde(rename = "corrected_charges_cents")]
-    pub corrected_charges: Cents,
+    pub corrected_charges: Total,
     /// Of those, claims repaired.
     pub repaired: u64,
     /// Charges of lines repairs removed.
     #[serde(rename = "removed_line_charges_cents")]
-    pub removed_line_charges: Cents,
+    pub removed_line_charges: Total,
     /// Claims rejected in the 277CA.
     pub rejected_277ca: u64,
     /// Their CLM02.
     #[serde(rename = "rejected_277ca_charges_cents")]
-    pub rejected_277ca_charges: Cents,
+    pub rejected_277ca_charges: Total,
     /// Claims in sets the 999 rejects.
     pub rejected_999: u64,
     /// Their CLM02.
     #[serde(rename = "rejected_999_charges_cents")]
-    pub rejected_999_charges: Cents,
+    pub rejected_999_charges: Total,
     /// Claims in interchanges the TA1 rejects.
     pub rejected_ta1: u64,
     /// Their CLM02.
     #[serde(rename = "rejected_ta1_charges_cents")]
-    pub rejected_ta1_charges: Cents,
+    pub rejected_ta1_charges: Total,
     /// Claims read whose CLM02 is not exact in cents (AMOUNT-PRECISION: more than 2 decimal
     /// places, or beyond `i64` cents). They are counted in `claims_in` and in the rejection
     /// that answers them, and in no charge total on either side (the report gives each one's
@@ -289,13 +289,13 @@ impl Accounting {
     fn add_unchecked(&mut self, unchecked: &[UncheckedClaims], rejections: &Rejections) {
         for u in unchecked {
             self.claims_in += u.claims;
-            self.charges_in.0 += u.charges.0;
+            self.charges_in += u.charges;
             if rejections.interchanges.contains(&u.interchange) {
                 self.rejected_ta1 += u.claims;
-                self.rejected_ta1_charges.0 += u.charges.0;
+                self.rejected_ta1_charges += u.charges;
             } else {
                 self.rejected_999 += u.claims;
-                self.rejected_999_charges.0 += u.charges.0;
+                self.rejected_999_charges += u.charges;
             }
         }
     }
@@ -306,14 +306,12 @@ impl Accounting {
     }
 
     /// Charges out: corrected, removed lines and every kind of rejection.
-    pub fn charges_out(&self) -> Cents {
-        Cents(
-            self.corrected_charges.0
-                + self.removed_line_charges.0
-                + self.rejected_277ca_charges.0
-                + self.rejected_999_charges.0
-                + self.rejected_ta1_charges.0,
-        )
+    pub fn charges_out(&self) -> Total {
+        self.corrected_charges
+            + self.removed_line_charges
+            + self.rejected_277ca_charges
+            + self.rejected_999_charges
+            + self.rejected_ta1_charges
     }
 
     /// True when claims and charges in equal claims and charges out, and every claim whose
@@ -1188,7 +1186,7 @@ impl OutputRun {
             "claims": finished.accounting,
             "findings": finished.findings,
             "problems": acks.problems().count() as u64 + acks.problems_not_kept,
-            "medicare_amount_at_stake_cents": finished.at_stake.0,
+            "medicare_amount_at_stake_cents": finished.at_stake,
         });
         let acknowledgments = acknowledgments_json(acks);
         let outputs = json!({"written": written, "not_written": not_written});
@@ -1420,7 +1418,7 @@ struct RulePass<'r> {
     rules: &'r [Box<dyn Rule>],
     accounting: Accounting,
     findings: u64,
-    at_stake: Cents,
+    at_stake: Total,
     failure: Option<ScrubError>,
     /// CLM segments that are not claims (see `Acknowledgments::unchecked`).
     unchecked: Vec<UncheckedClaims>,
@@ -1516,7 +1514,7 @@ struct FinishedPass {
     html: HtmlReport,
     accounting: Accounting,
     findings: u64,
-    at_stake: Cents,
+    at_stake: Total,
     /// What the history keeps of the claims sent on (without a stager).
     sent: Vec<ClaimRecord>,
     /// The stager of the claims sent on (SQLite).
@@ -1554,7 +1552,7 @@ impl<'r> RulePass<'r> {
             rules: header.rules,
             accounting: Accounting::default(),
             findings: 0,
-            at_stake: Cents(0),
+            at_stake: Total(0),
             failure: None,
             unchecked: acks.unchecked.clone(),
             history: None,
@@ -1593,7 +1591,7 @@ impl<'r> RulePass<'r> {
     /// Appends what the workers formatted for one claim, in input order, and counts it.
     fn claim(&mut self, result: &ClaimResult, formatted: &mut Formatted) -> Result<(), ScrubError> {
         self.findings += result.findings.len() as u64;
-        self.at_stake.0 += result.money_at_stake().0;
+        self.at_stake += result.money_at_stake();
         let outcome = formatted
             .outcome
             .unwrap_or_else(|| outcome_of(&self.rejections, result));
@@ -1647,23 +1645,23 @@ impl<'r> RulePass<'r> {
         // A CLM02 cents cannot hold is in no charge total (see `Accounting::unpriced_claims`);
         // an unreadable one counts as 0 (the 999 rejects its set).
         let total = &result.claim.total_charge;
-        let charge = total.cents().unwrap_or_default().0;
+        let charge = total.cents().unwrap_or_default();
         let unpriced = u64::from(total.is_not_exact());
         a.claims_in += 1;
-        a.charges_in.0 += charge;
+        a.charges_in += charge;
         a.unpriced_claims += unpriced;
         match outcome {
             Outcome::RejectedTa1 => {
                 a.rejected_ta1 += 1;
-                a.rejected_ta1_charges.0 += charge;
+                a.rejected_ta1_charges += charge;
             }
             Outcome::Rejected999 => {
                 a.rejected_999 += 1;
-                a.rejected_999_charges.0 += charge;
+                a.rejected_999_charges += charge;
             }
             Outcome::Rejected277 => {
                 a.rejected_277ca += 1;
-                a.rejected_277ca_charges.0 += charge;
+                a.rejected_277ca_charges += charge;
             }
             Outcome::Corrected => {
                 if result.disposition == Disposition::Repaired {
@@ -1707,12 +1705,12 @@ impl<'r> RulePass<'r> {
             .ack277
             .finish(&mut ack277)
             .map_err(|e| self.run.write_error(&n.ack277, e))?;
-        let charges_acknowledged = accounting.corrected_charges.0
-            + accounting.removed_line_charges.0
-            + accounting.rejected_277ca_charges.0;
+        let charges_acknowledged = accounting.corrected_charges
+            + accounting.removed_line_charges
+            + accounting.rejected_277ca_charges;
         if totals.accepted != accounting.corrected
             || totals.rejected != accounting.rejected_277ca
-            || totals.total().0 != charges_acknowledged
+            || totals.total() != charges_acknowledged
         {
             return Err(ScrubError::Accounting {
                 file: self.input,
@@ -1723,7 +1721,7 @@ impl<'r> RulePass<'r> {
                     totals.total(),
                     accounting.corrected,
                     accounting.rejected_277ca,
-                    Cents(charges_acknowledged)
+                    charges_acknowledged
                 ),
             });
         }
@@ -1750,22 +1748,22 @@ mod tests {
     fn accounting_balances_only_when_both_sides_agree() {
         let mut a = Accounting {
             claims_in: 3,
-            charges_in: Cents(30_000),
+            charges_in: Total(30_000),
             corrected: 1,
-            corrected_charges: Cents(9_000),
-            removed_line_charges: Cents(1_000),
+            corrected_charges: Total(9_000),
+            removed_line_charges: Total(1_000),
             rejected_277ca: 1,
-            rejected_277ca_charges: Cents(10_000),
+            rejected_277ca_charges: Total(10_000),
             rejected_999: 1,
-            rejected_999_charges: Cents(10_000),
+            rejected_999_charges: Total(10_000),
             ..Accounting::default()
         };
         assert!(a.balances(), "{}", a.describe());
         assert!(a.describe().contains("(balanced)"));
-        a.removed_line_charges = Cents(0);
+        a.removed_line_charges = Total(0);
         assert!(!a.balances());
         assert!(a.describe().contains("MISMATCH"));
-        a.removed_line_charges = Cents(1_000);
+        a.removed_line_charges = Total(1_000);
         a.unpriced_claims = 1;
         assert!(
             !a.balances(),

@@ -19,7 +19,7 @@ use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 
 use crate::diag::{Action, Diagnostic, Repair, RepairKind};
-use crate::model::{Cents, Claim};
+use crate::model::{Cents, Claim, Total};
 use crate::x12::Segment;
 
 /// One change to one segment. Each kind says why the value changes; all of them set one
@@ -48,7 +48,7 @@ pub enum Edit {
         /// 1-based element.
         element: u8,
         /// The new total.
-        cents: Cents,
+        cents: Total,
     },
 }
 
@@ -87,7 +87,7 @@ impl Edit {
                     push_u64(out, u64::from(*n));
                 }
             }
-            Edit::Total { cents, .. } => push_cents(out, *cents),
+            Edit::Total { cents, .. } => out.extend_from_slice(cents.to_x12().as_bytes()),
         }
     }
 }
@@ -162,11 +162,11 @@ impl Plan {
         // The line a segment belongs to: the last one starting at or before it.
         let line_of = |i: usize| claim.lines.iter().rposition(|l| l.first_segment <= i);
         let removed_any = !self.removed.is_empty();
-        let mut removed_charges = Cents(0);
+        let mut removed_charges = Total(0);
         let mut removed_lines = 0;
         for (i, line) in claim.lines.iter().enumerate() {
             if self.removed.contains(&i) {
-                removed_charges.0 += line.charge.cents().unwrap_or_default().0;
+                removed_charges += line.charge.cents().unwrap_or_default();
                 removed_lines += 1;
             }
         }
@@ -174,7 +174,7 @@ impl Plan {
         // its lines (CLM-BALANCE turned off) keeps its difference rather than changing meaning.
         // An unreadable CLM02 counts as 0 here as in the scrub accounting (the 999 rejects it).
         let submitted = claim.total_charge.cents().unwrap_or_default();
-        let total = Cents(submitted.0 - removed_charges.0);
+        let total = Total(i128::from(submitted.0) - removed_charges.0);
         let mut segments = 0;
         let mut lx = 0u32;
         for (i, (seg, stored)) in table.iter().enumerate() {
@@ -219,11 +219,11 @@ pub struct RepairedClaim {
     /// Segments written.
     pub segments: u32,
     /// CLM02 as written.
-    pub total: Cents,
+    pub total: Total,
     /// Service lines removed.
     pub removed_lines: u64,
     /// Their charges.
-    pub removed_charges: Cents,
+    pub removed_charges: Total,
 }
 
 /// `seg` with `edits` applied (borrowed as read, see [`clean`], when there are none).
@@ -549,7 +549,7 @@ mod tests {
         assert_eq!(rewritten(&s, &[set(4, 0, "1")]), raw.to_vec());
         let total = Edit::Total {
             element: 2,
-            cents: Cents(4050),
+            cents: Total(4050),
         };
         assert_eq!(
             rewritten(&s, &[total]),
@@ -590,7 +590,7 @@ mod tests {
         let renumber = |element, number| Edit::Renumber { element, number };
         let total = Edit::Total {
             element: 2,
-            cents: Cents(1250),
+            cents: Total(1250),
         };
         let cases: Vec<(&[u8], Vec<Edit>)> = vec![
             (

@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use super::{Action, Disposition, Finding};
 use crate::diag::Diagnostic;
-use crate::model::{Cents, Claim};
+use crate::model::{Cents, Claim, Total};
 
 /// One checked claim.
 #[derive(Debug, Clone, Serialize)]
@@ -50,13 +50,13 @@ impl ClaimResult {
 
     /// The Medicare national amount at stake across the claim's findings (each line once; a
     /// claim-level rejection is priced on every line, so it covers the line findings).
-    pub fn money_at_stake(&self) -> Cents {
+    pub fn money_at_stake(&self) -> Total {
         // A finding counts when it is priced and not a warning; of those, only the first of
         // each line. Earlier findings are looked at in place: a claim has few findings, and
         // a list of the lines seen would be an allocation per claim.
         let counts = |f: &Finding| f.money_at_stake.is_some() && f.action != Action::Warn;
-        let mut lines = Cents(0);
-        let mut whole = Cents(0);
+        let mut lines = Total(0);
+        let mut whole = Total(0);
         for (k, f) in self.findings.iter().enumerate() {
             if let Some(m) = f.money_at_stake {
                 if !counts(f)
@@ -67,11 +67,11 @@ impl ClaimResult {
                     continue;
                 }
                 match f.line {
-                    Some(_) => lines.0 += m,
-                    None => whole.0 = whole.0.max(m),
+                    Some(_) => lines += Cents(m),
+                    None => whole = whole.max(Total::from(Cents(m))),
                 }
             }
         }
-        Cents(lines.0.max(whole.0))
+        lines.max(whole)
     }
 }

@@ -87,7 +87,7 @@ use std::io::{self, BufReader, BufWriter, Cursor, Read, Seek, SeekFrom, Write};
 use chrono::{Datelike, NaiveDate};
 
 use super::{is_safe, push_clean, push_clean_or, AckEnvelope, Cleaner, SegmentWriter};
-use crate::model::{Cents, Claim, Money, ServiceLine};
+use crate::model::{Cents, Claim, Money, NotExactReason, ServiceLine, Total};
 use crate::repair::{decimal, push_cents, push_u64};
 use crate::rules::ClaimResult;
 use crate::rules::{Action, Disposition, Finding};
@@ -174,9 +174,9 @@ pub struct Ack277Totals {
     /// Claims rejected (acknowledged with `U`).
     pub rejected: u64,
     /// The accepted claims' charges (their STC04).
-    pub accepted_charge: Cents,
+    pub accepted_charge: Total,
     /// The rejected claims' charges (their STC04).
-    pub rejected_charge: Cents,
+    pub rejected_charge: Total,
 }
 
 impl Ack277Totals {
@@ -186,10 +186,10 @@ impl Ack277Totals {
         let charge = claim_charge(&result.claim).cents().unwrap_or_default();
         if is_accepted(result) {
             self.accepted += 1;
-            self.accepted_charge.0 += charge.0;
+            self.accepted_charge += charge;
         } else {
             self.rejected += 1;
-            self.rejected_charge.0 += charge.0;
+            self.rejected_charge += charge;
         }
     }
 
@@ -199,8 +199,8 @@ impl Ack277Totals {
     }
 
     /// The charges of every claim counted.
-    pub fn total(&self) -> Cents {
-        Cents(self.accepted_charge.0 + self.rejected_charge.0)
+    pub fn total(&self) -> Total {
+        self.accepted_charge + self.rejected_charge
     }
 
     /// STC03: `WQ` when anything was accepted, `U` when everything was rejected.
@@ -924,14 +924,19 @@ fn or_default<'a>(value: &'a str, default: &'a str) -> &'a str {
 /// exact line charges.
 fn claim_charge(claim: &Claim) -> Money {
     claim.total_charge.value.clone().unwrap_or_else(|| {
-        Money::Exact(Cents(
-            claim
-                .lines
-                .iter()
-                .filter_map(|l| l.charge.cents())
-                .map(|c| c.0)
-                .sum(),
-        ))
+        let sum: Total = claim
+            .lines
+            .iter()
+            .filter_map(|l| l.charge.cents())
+            .map(Total::from)
+            .sum();
+        match i64::try_from(sum.0) {
+            Ok(cents) => Money::Exact(Cents(cents)),
+            Err(_) => Money::NotExact {
+                raw: sum.to_x12(),
+                reason: NotExactReason::Range,
+            },
+        }
     })
 }
 
@@ -960,7 +965,10 @@ fn member_id(claim: &Claim) -> &str {
     }
 }
 
-/// QTY and AMT for a level: counts, then charges, each only when above zero.
+/// QTY and AMT for a level: counts, then charges, each only when above zero. Totals are
+/// written exact however large: past 18 digits (only absurd CLM02s add up to that) they are
+/// longer than AMT02 and the level's STC04 (`R` 1/18) allow, but the required STC04 cannot be
+/// left out, and a cut or rounded total would be wrong.
 fn quantities(w: &mut SegmentWriter, t: &Ack277Totals, accepted: &str, rejected: &str) {
     if t.accepted > 0 {
         w.segment("QTY", &[accepted, &t.accepted.to_string()]);

@@ -38,7 +38,7 @@ use std::io::{self, Seek, SeekFrom, Write};
 use std::sync::Arc;
 
 pub use crate::ack::Rejections;
-use crate::model::{Cents, SegmentTable};
+use crate::model::{SegmentTable, Total};
 use crate::read::{EnvelopeKind, EnvelopeSegment};
 use crate::repair::{self, Edit, Plan, RepairError};
 use crate::rules::ClaimResult;
@@ -51,9 +51,9 @@ pub struct CorrectedTotals {
     /// Claims written.
     pub claims: u64,
     /// Their CLM02 as written (after recomputation).
-    pub charges: Cents,
+    pub charges: Total,
     /// Charges of service lines a repair removed from claims that were written.
-    pub removed_line_charges: Cents,
+    pub removed_line_charges: Total,
     /// Service lines removed by repairs.
     pub removed_lines: u64,
 }
@@ -100,10 +100,10 @@ pub struct CorrectedClaim {
     /// How many segments `bytes` holds.
     segments: u32,
     /// CLM02 as written.
-    charges: Cents,
+    charges: Total,
     /// Service lines removed by repairs, and their charges.
     removed_lines: u64,
-    removed_line_charges: Cents,
+    removed_line_charges: Total,
 }
 
 impl CorrectedClaim {
@@ -349,9 +349,9 @@ impl<W: Write + Seek> CorrectedWriter<W> {
         self.set_segments += formatted.segments;
         self.write_raw(&formatted.bytes)?;
         self.totals.claims += 1;
-        self.totals.charges.0 += formatted.charges.0;
+        self.totals.charges += formatted.charges;
         self.totals.removed_lines += formatted.removed_lines;
-        self.totals.removed_line_charges.0 += formatted.removed_line_charges.0;
+        self.totals.removed_line_charges += formatted.removed_line_charges;
         Ok(true)
     }
 

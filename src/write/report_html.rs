@@ -77,16 +77,42 @@ pub enum HtmlError {
 // are not read).
 
 /// One line of `NAME.report.jsonl`.
-#[derive(Debug, Deserialize)]
-#[serde(tag = "type", rename_all = "lowercase")]
+#[derive(Debug)]
 enum Line<'a> {
     Header(HeaderLine),
-    Set(serde::de::IgnoredAny),
+    Set,
     Advice(AdviceLine),
-    #[serde(borrow)]
     Claim(ClaimLine<'a>),
     Problem(ProblemLine),
     Summary(SummaryLine),
+}
+
+/// The `type` of a line, read before the line itself.
+#[derive(Deserialize)]
+struct LineType<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: Cow<'a, str>,
+}
+
+/// The line types [`Line::parse`] knows.
+const LINE_TYPES: &[&str] = &["header", "set", "advice", "claim", "problem", "summary"];
+
+impl<'a> Line<'a> {
+    /// Reads a line by its `type`: the type first, then the line straight into its struct.
+    /// (A `#[serde(tag)]` enum would buffer every value first, and its buffer cannot hold
+    /// the `i128` totals of the summary.)
+    fn parse(text: &'a str) -> Result<Line<'a>, serde_json::Error> {
+        let kind: LineType<'_> = serde_json::from_str(text)?;
+        Ok(match kind.kind.as_ref() {
+            "header" => Line::Header(serde_json::from_str(text)?),
+            "set" => Line::Set,
+            "advice" => Line::Advice(serde_json::from_str(text)?),
+            "claim" => Line::Claim(serde_json::from_str(text)?),
+            "problem" => Line::Problem(serde_json::from_str(text)?),
+            "summary" => Line::Summary(serde_json::from_str(text)?),
+            other => return Err(serde::de::Error::unknown_variant(other, LINE_TYPES)),
+        })
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -145,7 +171,7 @@ struct ClaimLine<'a> {
     charge_cents: Option<i64>,
     #[serde(borrow)]
     charge_as_read: Option<Cow<'a, str>>,
-    money_at_stake_cents: Option<i64>,
+    money_at_stake_cents: Option<i128>,
     #[serde(default, borrow)]
     findings: Vec<FindingLine<'a>>,
 }
@@ -249,24 +275,24 @@ struct AccountingLine {
     claims: ClaimsAccounting,
     findings: u64,
     problems: u64,
-    medicare_amount_at_stake_cents: i64,
+    medicare_amount_at_stake_cents: i128,
 }
 
 /// `summary.accounting.claims`: claims and charges in, and where each went.
 #[derive(Debug, Deserialize)]
 struct ClaimsAccounting {
     claims_in: u64,
-    charges_in_cents: i64,
+    charges_in_cents: i128,
     corrected: u64,
-    corrected_charges_cents: i64,
+    corrected_charges_cents: i128,
     repaired: u64,
-    removed_line_charges_cents: i64,
+    removed_line_charges_cents: i128,
     rejected_277ca: u64,
-    rejected_277ca_charges_cents: i64,
+    rejected_277ca_charges_cents: i128,
     rejected_999: u64,
-    rejected_999_charges_cents: i64,
+    rejected_999_charges_cents: i128,
     rejected_ta1: u64,
-    rejected_ta1_charges_cents: i64,
+    rejected_ta1_charges_cents: i128,
     unpriced_claims: u64,
     unpriced_rejected: u64,
 }
@@ -323,7 +349,7 @@ const ROW_HEIGHT: u32 = 24;
 struct Total {
     key: &'static str,
     label: &'static str,
-    value: i64,
+    value: i128,
     shown: String,
 }
 
@@ -372,7 +398,7 @@ struct ClaimView<'a> {
     disposition: &'a str,
     charge_cents: Option<i64>,
     charge_as_read: Option<&'a str>,
-    money_at_stake_cents: Option<i64>,
+    money_at_stake_cents: Option<i128>,
 }
 
 /// A finding's note: as read back from the report, or as the finding shows it (formatted only
@@ -883,7 +909,7 @@ struct RuleTally {
     repairs: u64,
     warns: u64,
     claims: u64,
-    at_stake: i64,
+    at_stake: i128,
     /// The number (in [`Gathered::claims_counted`]) of the last claim counted in `claims`, so
     /// a rule found twice in a claim counts the claim once.
     last_claim: u64,
@@ -893,7 +919,7 @@ struct RuleTally {
 #[derive(Default, Clone, Copy)]
 struct DispositionTally {
     claims: u64,
-    charges: i64,
+    charges: i128,
 }
 
 /// What is kept while the report is read: bounded by the caps, not by the input.
@@ -1123,14 +1149,13 @@ fn read_report(jsonl: impl BufRead) -> Result<Page, HtmlError> {
             }
             continue;
         }
-        let parsed: Line<'_> =
-            serde_json::from_str(text).map_err(|source| HtmlError::Line { line, source })?;
+        let parsed = Line::parse(text).map_err(|source| HtmlError::Line { line, source })?;
         if g.header.is_none() && !matches!(parsed, Line::Header(_)) {
             return Err(HtmlError::Incomplete("the first line is not the header"));
         }
         match parsed {
             Line::Header(h) => g.header = Some(h),
-            Line::Set(_) => {}
+            Line::Set => {}
             Line::Advice(a) => {
                 g.advice.insert(a.id.clone(), a);
             }
@@ -1176,7 +1201,7 @@ impl Gathered {
                 .or_default(),
         };
         tally.claims += 1;
-        tally.charges += charge_cents.unwrap_or(0);
+        tally.charges += i128::from(charge_cents.unwrap_or(0));
         disposition
     }
 
@@ -1192,7 +1217,7 @@ impl Gathered {
             "repair" => t.repairs += 1,
             _ => t.warns += 1,
         }
-        t.at_stake += at_stake.unwrap_or(0);
+        t.at_stake += i128::from(at_stake.unwrap_or(0));
         if t.last_claim != self.claims_counted {
             t.last_claim = self.claims_counted;
             t.claims += 1;
@@ -1523,12 +1548,12 @@ fn count(key: &'static str, label: &'static str, value: u64) -> Total {
     Total {
         key,
         label,
-        value: i64::try_from(value).unwrap_or(i64::MAX),
+        value: i128::from(value),
         shown: value.to_string(),
     }
 }
 
-fn money(key: &'static str, label: &'static str, cents: i64) -> Total {
+fn money(key: &'static str, label: &'static str, cents: i128) -> Total {
     Total {
         key,
         label,
@@ -1538,12 +1563,18 @@ fn money(key: &'static str, label: &'static str, cents: i64) -> Total {
 }
 
 /// A bar's width for `value` when `max` fills the chart.
-fn scale(value: u64, max: u64) -> u32 {
+fn scale(value: impl Into<u128>, max: impl Into<u128>) -> u32 {
+    let (value, max) = (value.into(), max.into());
     if max == 0 {
         return 0;
     }
-    // Pixels, not money: u128 keeps the product exact for any count or amount.
-    let width = u128::from(value) * u128::from(BAR_SPACE) / u128::from(max);
+    // Pixels, not money: u128 keeps the product exact for any count or amount a file holds;
+    // past that (only a total near u128::MAX) the division goes first.
+    let space = u128::from(BAR_SPACE);
+    let width = match value.checked_mul(space) {
+        Some(product) => product / max,
+        None => value / (max / space).max(1),
+    };
     u32::try_from(width)
         .unwrap_or(BAR_SPACE)
         .max(u32::from(value > 0))
@@ -1601,8 +1632,9 @@ fn claims_phrase(n: u64) -> String {
     }
 }
 
-/// Exact cents as dollars with thousands separators: `$1,234.50`, `-$3.25`.
-pub fn dollars(cents: i64) -> String {
+/// Exact cents as dollars with thousands separators: `$1,234.50`, `-$3.25`. Takes a claim's
+/// cents (`i64`) or a total (`i128`).
+pub fn dollars(cents: impl Into<i128>) -> String {
     let mut out = String::with_capacity(16);
     write_dollars(&mut out, cents);
     out
@@ -1610,10 +1642,11 @@ pub fn dollars(cents: i64) -> String {
 
 /// Writes `cents` as [`dollars`] does, into `out` (claim rows write amounts straight into the
 /// page's buffer, with no string of their own).
-fn write_dollars(out: &mut String, cents: i64) {
+fn write_dollars(out: &mut String, cents: impl Into<i128>) {
+    let cents = cents.into();
     let abs = cents.unsigned_abs();
-    let mut digits = [0u8; 20];
-    let whole = crate::repair::decimal(abs / 100, &mut digits);
+    let mut digits = [0u8; 40];
+    let whole = wide_decimal(abs / 100, &mut digits);
     out.reserve(whole.len() + whole.len() / 3 + 5);
     if cents < 0 {
         out.push('-');
@@ -1625,10 +1658,29 @@ fn write_dollars(out: &mut String, cents: i64) {
         }
         out.push(char::from(digit));
     }
-    let fraction = abs % 100;
+    let fraction = (abs % 100) as u8;
     out.push('.');
-    out.push(char::from(b'0' + (fraction / 10) as u8));
-    out.push(char::from(b'0' + (fraction % 10) as u8));
+    out.push(char::from(b'0' + fraction / 10));
+    out.push(char::from(b'0' + fraction % 10));
+}
+
+/// The decimal digits of `n`, written at the end of `buf`; the 64-bit path for the usual
+/// amount, 128-bit division only for totals beyond it.
+fn wide_decimal(n: u128, buf: &mut [u8; 40]) -> &[u8] {
+    if let Ok(small) = u64::try_from(n) {
+        let mut short = [0u8; 20];
+        let len = crate::repair::decimal(small, &mut short).len();
+        buf[40 - len..].copy_from_slice(&short[20 - len..]);
+        return &buf[40 - len..];
+    }
+    let mut n = n;
+    let mut at = buf.len();
+    while n > 0 {
+        at -= 1;
+        buf[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+    }
+    &buf[at..]
 }
 
 /// The anchor of an appeal text: the same text, the same anchor.
@@ -1748,18 +1800,24 @@ mod tests {
         assert_eq!(dollars(0), "$0.00");
         assert_eq!(dollars(5), "$0.05");
         assert_eq!(dollars(256_500), "$2,565.00");
-        assert_eq!(dollars(12_345_678_901), "$123,456,789.01");
+        assert_eq!(dollars(12_345_678_901i64), "$123,456,789.01");
         assert_eq!(dollars(-325), "-$3.25");
         assert_eq!(dollars(i64::MIN), "-$92,233,720,368,547,758.08");
+        assert_eq!(
+            dollars(i128::from(i64::MAX) * 3),
+            "$276,701,161,105,643,274.21"
+        );
     }
 
     #[test]
     fn bars_scale_to_the_largest() {
-        assert_eq!(scale(0, 0), 0);
-        assert_eq!(scale(10, 10), BAR_SPACE);
-        assert_eq!(scale(5, 10), BAR_SPACE / 2);
-        assert_eq!(scale(1, 1_000_000), 1, "a value above zero stays visible");
+        assert_eq!(scale(0u64, 0u64), 0);
+        assert_eq!(scale(10u64, 10u64), BAR_SPACE);
+        assert_eq!(scale(5u64, 10u64), BAR_SPACE / 2);
+        assert_eq!(scale(1u64, 1_000_000u64), 1, "a value above zero stays visible");
         assert_eq!(scale(u64::MAX, u64::MAX), BAR_SPACE);
+        assert_eq!(scale(u128::MAX, u128::MAX), BAR_SPACE, "past the product's range");
+        assert_eq!(scale(u128::MAX / 2, u128::MAX), BAR_SPACE / 2);
     }
 
     const HEADER: &str = r#"{"type":"header","schema":1,"tool":"scrub837","version":"0.1.0","input":"in.837","profiles":["medicare"],"reference_editions":[],"rules":{"R1":{"title":"rule <one>","family":"general"}}}"#;

@@ -33,7 +33,7 @@ use chrono::{Datelike, NaiveDate};
 use serde_json::Value;
 
 use crate::diag::{Diagnostic, Severity, Text};
-use crate::model::{Claim, SetContext};
+use crate::model::{Claim, SetContext, Total};
 use crate::repair::push_u64;
 use crate::rules::index::line_date;
 use crate::rules::ClaimResult;
@@ -447,9 +447,9 @@ fn claim_line(
         // CLM02 as submitted when cents cannot hold it (AMOUNT-PRECISION rejected it).
         o.str("charge_as_read", &claim.total_charge.raw);
     }
-    let at_stake = result.money_at_stake().0;
-    if at_stake != 0 {
-        o.i64("money_at_stake_cents", at_stake);
+    let at_stake = result.money_at_stake();
+    if at_stake.0 != 0 {
+        o.total("money_at_stake_cents", at_stake);
     }
     if !result.findings.is_empty() {
         o.with("findings", |out| {
@@ -659,6 +659,18 @@ impl<'a> Obj<'a> {
     pub(crate) fn i64(&mut self, key: &'static str, value: i64) {
         self.key(key);
         push_i64(self.out, value);
+    }
+
+    /// A sum of cents: as [`Self::i64`] when it fits (always, for any real claim), else its
+    /// full digits.
+    pub(crate) fn total(&mut self, key: &'static str, value: Total) {
+        match i64::try_from(value.0) {
+            Ok(small) => self.i64(key, small),
+            Err(_) => {
+                self.key(key);
+                self.out.extend_from_slice(value.0.to_string().as_bytes());
+            }
+        }
     }
 
     /// A `null` field.
