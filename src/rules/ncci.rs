@@ -29,7 +29,72 @@ struct DayCode {
     /// that is not a given line is one of them.
     first: [Option<(u64, usize)>; 2],
     /// The units of every line with the code that date, added in line order.
-    units: Decimal,
+    units: Units,
+}
+
+/// Units added up exactly over lines. One SV104 has at most 16 digits at any scale, so
+/// aligning two scales can take 32 digits, past an `i64`: the sum is kept in an `i128`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Units {
+    /// The digits, with sign.
+    mantissa: i128,
+    /// How many of them are after the decimal point.
+    scale: u8,
+}
+
+impl Units {
+    /// The units of one line.
+    fn of(d: Decimal) -> Units {
+        Units {
+            mantissa: i128::from(d.mantissa),
+            scale: d.scale,
+        }
+    }
+
+    /// `self` plus `d`, scales aligned. (Saturates only past about 1.7e38, which no file
+    /// of lines reaches; a saturated sum is still over every MUE.)
+    fn add(self, d: Decimal) -> Units {
+        let d = Units::of(d);
+        let scale = self.scale.max(d.scale);
+        Units {
+            mantissa: self.rescaled(scale).saturating_add(d.rescaled(scale)),
+            scale,
+        }
+    }
+
+    /// The mantissa at `scale` (not below `self.scale`).
+    fn rescaled(self, scale: u8) -> i128 {
+        let factor = 10i128.saturating_pow(u32::from(scale - self.scale));
+        self.mantissa.saturating_mul(factor)
+    }
+
+    /// True when the units are more than `limit` whole units.
+    fn exceeds(self, limit: u32) -> bool {
+        let whole = Units {
+            mantissa: i128::from(limit),
+            scale: 0,
+        };
+        self.mantissa > whole.rescaled(self.scale)
+    }
+}
+
+/// As SV104 is written: `4`, `2.5`.
+impl std::fmt::Display for Units {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.scale == 0 {
+            return write!(f, "{}", self.mantissa);
+        }
+        let factor = 10u128.pow(u32::from(self.scale));
+        let sign = if self.mantissa < 0 { "-" } else { "" };
+        let abs = self.mantissa.unsigned_abs();
+        write!(
+            f,
+            "{sign}{}.{:0width$}",
+            abs / factor,
+            abs % factor,
+            width = usize::from(self.scale)
+        )
+    }
 }
 
 /// Every code billed for the patient on each date, sorted by date then code: built once per
@@ -61,13 +126,13 @@ impl DayCodes {
                     if same.first[1].is_none() {
                         same.first[1] = Some((f.claim, f.line));
                     }
-                    same.units = add(same.units, f.units);
+                    same.units = same.units.add(f.units);
                 }
                 None => codes.push(DayCode {
                     date: f.date,
                     code: f.code,
                     first: [Some((f.claim, f.line)), None],
-                    units: add(Decimal::default(), f.units),
+                    units: Units::of(f.units),
                 }),
             }
         }
@@ -304,12 +369,8 @@ impl Rule for MueUnits {
             if mue.value == 0 {
                 continue;
             }
-            let limit = Decimal {
-                mantissa: i64::from(mue.value),
-                scale: 0,
-            };
             let (total, scope) = if mue.is_line_edit() {
-                (units, "on this line")
+                (Units::of(units), "on this line")
             } else {
                 if reported.iter().any(|(c, d)| c == code && *d == date) {
                     continue;
@@ -318,10 +379,10 @@ impl Rule for MueUnits {
                     .on(date)
                     .iter()
                     .find(|d| d.code == code)
-                    .map_or(Decimal::default(), |d| d.units);
+                    .map_or(Units::default(), |d| d.units);
                 (day, "over the patient's lines that day")
             };
-            if !greater(total, limit) {
+            if !total.exceeds(mue.value) {
                 continue;
             }
             reported.push((code.to_string(), date));
@@ -391,21 +452,25 @@ fn fee(cx: &Context<'_>, date: NaiveDate, code: &str) -> Option<Cents> {
         .map(|f| f.cents)
 }
 
-/// Adds two decimals exactly (scales aligned).
-fn add(a: Decimal, b: Decimal) -> Decimal {
-    let scale = a.scale.max(b.scale);
-    Decimal {
-        mantissa: rescale(a, scale) + rescale(b, scale),
-        scale,
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn units(text: &str) -> Decimal {
+        Decimal::parse(text.as_bytes()).expect("units")
     }
-}
 
-fn greater(a: Decimal, b: Decimal) -> bool {
-    let scale = a.scale.max(b.scale);
-    rescale(a, scale) > rescale(b, scale)
-}
-
-fn rescale(d: Decimal, scale: u8) -> i64 {
-    d.mantissa
-        .saturating_mul(10i64.saturating_pow(u32::from(scale - d.scale)))
+    #[test]
+    fn day_units_add_exactly_past_an_i64() {
+        // Aligning 15 digits at scale 14 with 16 digits at scale 0 needs 30 digits: an i64
+        // sum overflowed here (a panic with overflow checks, a wrapped sum in release).
+        let sum = Units::of(units("1.00000000000001")).add(units("9999999999999999"));
+        assert_eq!(sum.to_string(), "10000000000000000.00000000000001");
+        assert!(sum.exceeds(u32::MAX));
+        let small = Units::of(units("2")).add(units("1.5"));
+        assert_eq!(small.to_string(), "3.5");
+        assert!(small.exceeds(3));
+        assert!(!small.exceeds(4));
+        assert!(!Units::of(units("4")).exceeds(4));
+    }
 }

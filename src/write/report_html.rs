@@ -1814,9 +1814,17 @@ mod tests {
         assert_eq!(scale(0u64, 0u64), 0);
         assert_eq!(scale(10u64, 10u64), BAR_SPACE);
         assert_eq!(scale(5u64, 10u64), BAR_SPACE / 2);
-        assert_eq!(scale(1u64, 1_000_000u64), 1, "a value above zero stays visible");
+        assert_eq!(
+            scale(1u64, 1_000_000u64),
+            1,
+            "a value above zero stays visible"
+        );
         assert_eq!(scale(u64::MAX, u64::MAX), BAR_SPACE);
-        assert_eq!(scale(u128::MAX, u128::MAX), BAR_SPACE, "past the product's range");
+        assert_eq!(
+            scale(u128::MAX, u128::MAX),
+            BAR_SPACE,
+            "past the product's range"
+        );
         assert_eq!(scale(u128::MAX / 2, u128::MAX), BAR_SPACE / 2);
     }
 
