@@ -480,6 +480,17 @@ fn a_charge_total_past_18_digits_is_still_written_exact() {
         2,
         "{ack277}"
     );
+    // `show` reads the totals back exactly too (its own sum of the claims' STC04 included).
+    let shown = Command::new(env!("CARGO_BIN_EXE_scrub837"))
+        .arg("show")
+        .arg(run.path("277"))
+        .output()
+        .expect("run show");
+    let shown = String::from_utf8_lossy(&shown.stdout);
+    assert!(
+        shown.contains("charges accepted: $180000000000000142.50"),
+        "{shown}"
+    );
 }
 
 // ---------------------------------------------------------------------------------------

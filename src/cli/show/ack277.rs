@@ -65,9 +65,9 @@ struct Line {
 /// The claims' count and charges per outcome.
 #[derive(Debug, Default)]
 struct Totals {
-    accepted: (u64, i64),
-    rejected: (u64, i64),
-    other: (u64, i64),
+    accepted: (u64, i128),
+    rejected: (u64, i128),
+    other: (u64, i128),
     /// Charges that were not exact amounts (left out of the sums).
     unreadable: u64,
 }
@@ -289,7 +289,7 @@ fn finish_claim(claim: Option<Claim>, totals: &mut Totals, shown: &mut Shown) {
     };
     bucket.0 += 1;
     match charge {
-        Some((_, Some(c))) => bucket.1 += c,
+        Some((_, Some(c))) => bucket.1 += i128::from(c),
         Some((_, None)) => totals.unreadable += 1,
         None => {}
     }

@@ -19,6 +19,8 @@ pub mod codes;
 
 use std::fmt::Write as _;
 
+use crate::model::{Cents, Money, NotExactReason};
+
 /// What `show` prints beyond the default.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ShowOptions {
@@ -298,41 +300,41 @@ fn time(raw: &str) -> String {
     }
 }
 
-/// An X12 decimal amount in exact cents, when it has at most two decimals.
+/// An X12 decimal amount in exact cents, read as the scrub reads money ([`Cents::parse`]):
+/// `None` past two significant decimals, past `i64` cents, or for what is not a number.
 pub(crate) fn cents(raw: &str) -> Option<i64> {
-    let (negative, digits) = match raw.strip_prefix('-') {
-        Some(rest) => (true, rest),
-        None => (false, raw),
-    };
-    let (whole, fraction) = digits.split_once('.').unwrap_or((digits, ""));
-    let all_digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
-    if (whole.is_empty() && fraction.is_empty())
-        || !all_digits(whole)
-        || !all_digits(fraction)
-        || fraction.len() > 2
-        || whole.len() > 15
-    {
-        return None;
-    }
-    let whole: i64 = if whole.is_empty() {
-        0
-    } else {
-        whole.parse().ok()?
-    };
-    let fraction: i64 = format!("{fraction:0<2}").parse().ok()?;
-    let value = whole * 100 + fraction;
-    Some(if negative { -value } else { value })
+    Cents::parse(raw.as_bytes()).map(|c| c.0)
 }
 
-/// Cents as `$1234.56`.
-pub(crate) fn dollars(cents: i64) -> String {
+/// Cents as `$1234.56`: a claim's (`i64`) or a sum of claims' (`i128`).
+pub(crate) fn dollars(cents: impl Into<i128>) -> String {
+    let cents = cents.into();
     let sign = if cents < 0 { "-" } else { "" };
-    format!("{sign}${}.{:02}", cents.abs() / 100, cents.abs() % 100)
+    let abs = cents.unsigned_abs();
+    format!("{sign}${}.{:02}", abs / 100, abs % 100)
 }
 
-/// An X12 amount as dollars, or as given (quoted) when it is not an exact amount.
+/// An X12 amount as dollars, or as given (quoted) when it is not an exact amount. A total
+/// past `i64` cents (a 277CA's sum of absurd charges) is still shown exactly, from its digits.
 pub(crate) fn amount(raw: &str) -> String {
-    cents(raw).map_or_else(|| format!("'{raw}' (not an amount)"), dollars)
+    match Money::parse(raw.as_bytes()) {
+        Some(Money::Exact(c)) => dollars(c.0),
+        Some(
+            wide @ Money::NotExact {
+                reason: NotExactReason::Range,
+                ..
+            },
+        ) => {
+            let text = wide.to_x12();
+            let (sign, digits) = match text.strip_prefix('-') {
+                Some(rest) => ("-", rest),
+                None => ("", text.as_str()),
+            };
+            let (whole, fraction) = digits.split_once('.').unwrap_or((digits, ""));
+            format!("{sign}${whole}.{fraction:0<2}")
+        }
+        _ => format!("'{raw}' (not an amount)"),
+    }
 }
 
 #[cfg(test)]
@@ -349,6 +351,12 @@ mod tests {
         assert_eq!(cents("abc"), None);
         assert_eq!(cents(""), None);
         assert_eq!(dollars(-50), "-$0.50");
+        assert_eq!(cents("12345678901234567"), Some(1_234_567_890_123_456_700));
+        assert_eq!(dollars(i64::MIN), "-$92233720368547758.08");
+        assert_eq!(amount("180000000000000142.5"), "$180000000000000142.50");
+        assert_eq!(amount("-100000000000000000"), "-$100000000000000000.00");
+        assert_eq!(amount("1.005"), "'1.005' (not an amount)");
+        assert_eq!(dollars(i128::from(i64::MAX) * 2), "$184467440737095516.14");
     }
 
     #[test]
