@@ -578,7 +578,7 @@ impl State {
     /// Validates the elements of segments outside every claim and level (ST, BHT, 1000A,
     /// 1000B): those of claims and levels are validated with each claim, in parallel, by
     /// the check stage, so reading stays fast.
-    #[inline]
+    #[inline(always)]
     fn check_header_elements(&mut self, seg: &Segment<'_>, placement: Placement, set_segment: u32) {
         let kind = self.kinds[placement.loop_index];
         if matches!(
