@@ -269,13 +269,17 @@ impl<S: SegmentSource> ClaimReader<S> {
     /// Hands out the source's warnings about input it tolerated (a byte-order mark,
     /// padding, indentation), after the segment they were found at: a warning found with the
     /// first ISA comes after the interchange it belongs to has opened.
-    #[inline]
+    #[inline(always)]
     fn collect_warnings(&mut self) {
         if self.segments.has_warnings() {
-            for p in self.segments.take_warnings() {
-                self.state.summary.problems += 1;
-                self.state.pending.push_back(Event::Problem(Box::new(p)));
-            }
+            self.hand_out_warnings();
+        }
+    }
+
+    fn hand_out_warnings(&mut self) {
+        for p in self.segments.take_warnings() {
+            self.state.summary.problems += 1;
+            self.state.pending.push_back(Event::Problem(Box::new(p)));
         }
     }
 }
@@ -574,18 +578,24 @@ impl State {
     /// Validates the elements of segments outside every claim and level (ST, BHT, 1000A,
     /// 1000B): those of claims and levels are validated with each claim, in parallel, by
     /// the check stage, so reading stays fast.
+    #[inline(always)]
     fn check_header_elements(&mut self, seg: &Segment<'_>, placement: Placement, set_segment: u32) {
         let kind = self.kinds[placement.loop_index];
         if matches!(
             kind,
             LoopKind::Header | LoopKind::Submitter | LoopKind::Other
         ) {
-            let mut found = Vec::new();
-            element_rules_x222().check(placement.loop_index, seg, set_segment, &mut found);
-            self.summary.problems += found.len() as u64;
-            self.pending
-                .extend(found.into_iter().map(|p| Event::Problem(Box::new(p))));
+            self.check_elements(seg, placement, set_segment);
         }
+    }
+
+    /// Validates a header segment's elements (see [`State::check_header_elements`]).
+    fn check_elements(&mut self, seg: &Segment<'_>, placement: Placement, set_segment: u32) {
+        let mut found = Vec::new();
+        element_rules_x222().check(placement.loop_index, seg, set_segment, &mut found);
+        self.summary.problems += found.len() as u64;
+        self.pending
+            .extend(found.into_iter().map(|p| Event::Problem(Box::new(p))));
     }
 
     /// Ends the open set at its SE (with the SE's number in the set), or abandons it.
@@ -609,7 +619,21 @@ impl State {
         self.pending.push_back(Event::Claim(claim));
     }
 
+    /// Hands out the problems found so far; most segments find none, so that is checked
+    /// first, without a call.
+    #[inline(always)]
     fn collect_problems(&mut self) {
+        if self.set_problems.is_empty()
+            && !self.envelope.has_problems()
+            && !self.machine.has_problems()
+            && !self.numbering.has_problems()
+        {
+            return;
+        }
+        self.hand_out_problems();
+    }
+
+    fn hand_out_problems(&mut self) {
         for p in self.set_problems.drain(..) {
             self.pending.push_back(Event::Problem(Box::new(p)));
         }

@@ -98,6 +98,12 @@ pub fn validate(seg: &Segment<'_>, def: &SegmentDef, set_segment: u32, out: &mut
     let defined = def.elements.len();
     for (i, element_def) in def.elements.iter().enumerate() {
         let value = values.next().unwrap_or(&[]);
+        if value.is_empty() && !element_def.usage.is_required() {
+            // An empty element that need not be there has nothing to report (most of a CLM's
+            // or an SV1's defined elements, and every one after the last present).
+            earlier.push(value);
+            continue;
+        }
         let before = ctx.out.len();
         ctx.element(i + 1, element_def, value, &earlier);
         // IK402: the element's reference number, unless a component's was already given.

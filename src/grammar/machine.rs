@@ -80,10 +80,16 @@ impl<'s, 'a> Qualifiers<'s, 'a> {
     /// Packs the first `count` elements (as many as any entry with this tag looks at).
     fn new(segment: &'s Segment<'a>, count: usize) -> Self {
         let mut leading = [None; 3];
-        if count > 0 {
-            let elements = segment.leading_elements::<3>();
-            for (slot, element) in leading.iter_mut().zip(elements).take(count) {
-                *slot = pack_value(element);
+        match count {
+            0 => {}
+            // Almost every qualified tag (NM1, REF, DTP, ...) is keyed on its first element:
+            // the bytes after it are not looked at.
+            1 => leading[0] = pack_value(segment.leading_elements::<1>()[0]),
+            _ => {
+                let elements = segment.leading_elements::<3>();
+                for (slot, element) in leading.iter_mut().zip(elements).take(count) {
+                    *slot = pack_value(element);
+                }
             }
         }
         Qualifiers { segment, leading }

@@ -160,6 +160,48 @@ impl Numbering {
     }
 }
 
+/// The number `bytes` spells as `u64::from_str` reads it (an optional `+`, then at least one
+/// ASCII digit; `None` past `u64::MAX`), without the UTF-8 check and the generic parser: every
+/// HL and LX is numbered.
 fn parse(bytes: &[u8]) -> Option<u64> {
-    std::str::from_utf8(bytes).ok()?.parse().ok()
+    let digits = bytes.strip_prefix(b"+").unwrap_or(bytes);
+    if digits.is_empty() {
+        return None;
+    }
+    digits.iter().try_fold(0u64, |n, &b| {
+        let digit = b.wrapping_sub(b'0');
+        if digit > 9 {
+            return None;
+        }
+        n.checked_mul(10)?.checked_add(u64::from(digit))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn numbers_parse_as_the_standard_parser_reads_them() {
+        let cases: [&[u8]; 14] = [
+            b"1",
+            b"007",
+            b"+5",
+            b"+",
+            b"",
+            b"-1",
+            b" 1",
+            b"1 ",
+            b"12a",
+            b"18446744073709551615",
+            b"18446744073709551616",
+            b"99999999999999999999",
+            b"\xc3\xa9",
+            b"+0",
+        ];
+        for case in cases {
+            let standard = std::str::from_utf8(case)
+                .ok()
+                .and_then(|t| t.parse::<u64>().ok());
+            assert_eq!(super::parse(case), standard, "{case:?}");
+        }
+    }
 }

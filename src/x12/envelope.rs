@@ -140,7 +140,20 @@ impl Envelope {
     }
 
     /// Follows one segment.
+    #[inline]
     pub fn observe(&mut self, seg: &Segment<'_>) -> EnvelopeEvent {
+        // Almost every segment is one of an open set's body: counted without a call.
+        if let Some(set) = &mut self.set {
+            if !matches!(seg.id(), b"ISA" | b"GS" | b"ST" | b"SE" | b"GE" | b"IEA") {
+                set.segments += 1;
+                return EnvelopeEvent::SetBody;
+            }
+        }
+        self.observe_envelope(seg)
+    }
+
+    /// [`Envelope::observe`] for an envelope segment, or any segment outside a set.
+    fn observe_envelope(&mut self, seg: &Segment<'_>) -> EnvelopeEvent {
         if let Some(set) = &mut self.set {
             set.segments += 1;
         }
