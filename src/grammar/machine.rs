@@ -594,15 +594,22 @@ impl<'g> Machine<'g> {
             frame.position_full |= position_bit(start, entry);
         }
         if def.max_use > 0 && count > def.max_use {
-            let message = format!(
-                "segment {} used {} times in loop {}; the maximum is {}",
-                def.name,
-                count,
-                self.loop_of(depth).id,
-                def.max_use
-            );
-            self.report(seg, set_segment, None, "5", message);
+            self.report_over_use(entry, count, seg, set_segment);
         }
+    }
+
+    /// Reports entry `entry` of the innermost loop used `count` times, past its maximum (kept
+    /// out of the per-segment path).
+    #[cold]
+    #[inline(never)]
+    fn report_over_use(&mut self, entry: usize, count: u32, seg: &Segment<'_>, set_segment: u32) {
+        let current = self.loop_of(self.depth);
+        let def = &current.segments[entry];
+        let message = format!(
+            "segment {} used {} times in loop {}; the maximum is {}",
+            def.name, count, current.id, def.max_use
+        );
+        self.report(seg, set_segment, None, "5", message);
     }
 
     /// A segment that fits nowhere in order: out of sequence, a bad qualifier, or unknown.
@@ -673,6 +680,29 @@ impl<'g> Machine<'g> {
         let out_of_order =
             parent_loop.child_rank[child] < parent_loop.child_rank[frame.child_at] && !opened_by_hl;
         frame.child_at = child;
+        if (child_def.repeat > 0 && count > child_def.repeat) || out_of_order {
+            self.report_child(child, count, out_of_order, seg, set_segment);
+        }
+        self.push(child_index, seg.position(), set_segment);
+        let frame = &mut self.frames[self.depth - 1];
+        frame.segment_counts[0] = 1;
+        frame.position_full = u32::from(child_def.segments[0].max_use == 1);
+    }
+
+    /// Reports child loop `child` of the innermost loop entered for the `count`-th time past
+    /// its maximum, or out of order (kept out of the per-segment path).
+    #[cold]
+    #[inline(never)]
+    fn report_child(
+        &mut self,
+        child: usize,
+        count: u32,
+        out_of_order: bool,
+        seg: &Segment<'_>,
+        set_segment: u32,
+    ) {
+        let parent_loop = self.loop_of(self.depth);
+        let child_def = &self.grammar.loops[parent_loop.children[child]];
         if child_def.repeat > 0 && count > child_def.repeat {
             let message = format!(
                 "loop {} occurs {} times in loop {}; the maximum is {}",
@@ -687,10 +717,6 @@ impl<'g> Machine<'g> {
             );
             self.report(seg, set_segment, None, "7", message);
         }
-        self.push(child_index, seg.position(), set_segment);
-        let frame = &mut self.frames[self.depth - 1];
-        frame.segment_counts[0] = 1;
-        frame.position_full = u32::from(child_def.segments[0].max_use == 1);
     }
 
     fn push(&mut self, loop_index: LoopIndex, at: Position, set_segment: u32) {
