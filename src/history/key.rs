@@ -190,6 +190,19 @@ impl Secret {
         first_name: &str,
         birth_date: Option<chrono::NaiveDate>,
     ) -> HashedPatient {
+        hashed_text(self.patient_bits(payer_id, member_id, last_name, first_name, birth_date))
+    }
+
+    /// [`patient_fields`](Self::patient_fields) as the number its 32 hexadecimal digits
+    /// write ([`hashed_text`]): what a run keeps of each of its patients.
+    pub fn patient_bits(
+        &self,
+        payer_id: &str,
+        member_id: &str,
+        last_name: &str,
+        first_name: &str,
+        birth_date: Option<chrono::NaiveDate>,
+    ) -> u128 {
         let mut mac = self.mac();
         // Names are compared in capitals; the birth date as YYYYMMDD (none: empty). Written
         // into the HMAC a piece at a time, with no text made for them.
@@ -232,8 +245,46 @@ impl Secret {
         }
         // The first 128 bits (HMAC truncation, RFC 2104 section 5): no two patients of any
         // practice collide, and the patient index of a large history is half the size.
-        hex(&mac.finalize().into_bytes()[..PATIENT_BYTES])
+        let mut kept = [0u8; PATIENT_BYTES];
+        kept.copy_from_slice(&mac.finalize().into_bytes()[..PATIENT_BYTES]);
+        u128::from_be_bytes(kept)
     }
+}
+
+/// A patient key ([`Secret::patient_bits`]) as the history writes it: 32 lower-case
+/// hexadecimal digits.
+pub fn hashed_text(bits: u128) -> HashedPatient {
+    hex(&bits.to_be_bytes())
+}
+
+/// The number a patient key's text writes ([`hashed_text`]); `None` for text that is not 32
+/// lower-case hexadecimal digits, which no key of this history is.
+pub fn hashed_bits(text: &str) -> Option<u128> {
+    let bytes = text.as_bytes();
+    if bytes.len() != 2 * PATIENT_BYTES {
+        return None;
+    }
+    let high = hex_u64(&bytes[..16])?;
+    let low = hex_u64(&bytes[16..])?;
+    Some(u128::from(high) << 64 | u128::from(low))
+}
+
+/// The number 16 lower-case hexadecimal digits write (the first half of a patient key's
+/// text: what an input file's list of patients keeps); `None` for anything else.
+pub fn hex_u64(digits: &[u8]) -> Option<u64> {
+    if digits.len() != 16 {
+        return None;
+    }
+    let mut value = 0u64;
+    for &d in digits {
+        let nibble = match d {
+            b'0'..=b'9' => d - b'0',
+            b'a'..=b'f' => d - b'a' + 10,
+            _ => return None,
+        };
+        value = value << 4 | u64::from(nibble);
+    }
+    Some(value)
 }
 
 /// Writes `value`'s last `out.len()` decimal digits into `out`, zero-padded.
@@ -328,6 +379,30 @@ mod tests {
             secret.patient_fields("PAYER", "M1", "O'Neil-Smith Jr", "Anne Marie", None),
             "d8d893681aeaf805c73e8b9f1ca7ca7e"
         );
+        let bits = secret.patient_bits("PAYER", "M1", "Doe", "Jane", birth);
+        assert_eq!(bits, 0x79a73a4fa874325d6bbe0ee730d7109e);
+        assert_eq!(hashed_bits("79a73a4fa874325d6bbe0ee730d7109e"), Some(bits));
+        assert_eq!(hashed_text(bits), "79a73a4fa874325d6bbe0ee730d7109e");
+        assert_eq!(hashed_text(1), "00000000000000000000000000000001");
+    }
+
+    /// Only the text a key is written as reads back as one: the history's text is compared
+    /// as the number it writes, so no other text may give the same number.
+    #[test]
+    fn only_lower_case_hexadecimal_keys_read_back() {
+        let key = "79a73a4fa874325d6bbe0ee730d7109e";
+        for other in [
+            "79A73A4FA874325D6BBE0EE730D7109E",
+            "79a73a4fa874325d6bbe0ee730d7109",
+            "79a73a4fa874325d6bbe0ee730d7109e0",
+            "79a73a4fa874325d6bbe0ee730d7109g",
+            "",
+        ] {
+            assert_eq!(hashed_bits(other), None, "{other}");
+        }
+        assert_eq!(hex_u64(&key.as_bytes()[..16]), Some(0x79a73a4fa874325d));
+        assert_eq!(hex_u64(b"79a73a4fa874325"), None);
+        assert_eq!(hex_u64(b"79a73a4fa874325D"), None);
     }
 
     #[test]

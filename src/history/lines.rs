@@ -2,6 +2,8 @@
 //! file sends them (lines a repair removed left out, repaired codes, modifiers and units
 //! taken), with the patient's keyed hash.
 
+use std::borrow::Cow;
+
 use chrono::{Datelike, NaiveDate};
 
 use crate::diag::RepairKind;
@@ -217,8 +219,8 @@ pub fn pack_lines(lines: &[LineRecord], out: &mut String) {
         if n > 0 {
             out.push(LINE);
         }
-        // Writing to a String cannot fail.
-        let _ = write!(out, "{}{FIELD}", line.line_no);
+        push_integer(out, line.line_no as i64);
+        out.push(FIELD);
         push_date(out, line.date);
         out.push(FIELD);
         escape_into(&line.code, out);
@@ -229,9 +231,12 @@ pub fn pack_lines(lines: &[LineRecord], out: &mut String) {
             }
             escape_into(modifier, out);
         }
-        let _ = write!(out, "{FIELD}{}{FIELD}{}{FIELD}", line.units, line.charge.0);
+        // Writing to a String cannot fail.
+        let _ = write!(out, "{FIELD}{}{FIELD}", line.units);
+        push_integer(out, line.charge.0);
+        out.push(FIELD);
         if let Some(fee) = line.fee {
-            let _ = write!(out, "{}", fee.0);
+            push_integer(out, fee.0);
         }
     }
 }
@@ -257,43 +262,136 @@ pub fn push_date(out: &mut String, date: NaiveDate) {
     out.extend(text.iter().map(|&b| char::from(b)));
 }
 
-/// Reads back what [`pack_lines`] wrote; an error names what is not as written.
-pub fn unpack_lines(packed: &str) -> Result<Vec<LineRecord>, String> {
-    if packed.is_empty() {
-        return Ok(Vec::new());
+/// Appends `value` in decimal, as its `Display` writes it, without the formatting machinery.
+pub fn push_integer(out: &mut String, value: i64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    let mut rest = value.unsigned_abs();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
     }
-    packed.split(LINE).map(unpack_line).collect()
+    if value < 0 {
+        out.push('-');
+    }
+    out.extend(digits[at..].iter().map(|&b| char::from(b)));
 }
 
-/// One line of [`unpack_lines`].
-fn unpack_line(text: &str) -> Result<LineRecord, String> {
-    let bad = || format!("'{text}' is not a kept line");
-    let mut fields = text.split(FIELD);
-    let mut next = || fields.next().ok_or_else(bad);
-    let line_no = next()?.parse::<usize>().map_err(|_| bad())?;
-    let date = next()?.parse::<NaiveDate>().map_err(|_| bad())?;
-    let code = unescape(next()?);
-    let modifiers_text = next()?;
-    let modifiers = modifiers_text
-        .split(MODIFIER)
-        .filter(|m| !m.is_empty())
-        .map(unescape)
-        .collect();
-    let units = Decimal::parse(next()?.as_bytes()).ok_or_else(bad)?;
-    let charge = Cents(next()?.parse::<i64>().map_err(|_| bad())?);
-    let fee = match next()? {
-        "" => None,
-        cents => Some(Cents(cents.parse::<i64>().map_err(|_| bad())?)),
+/// Reads back what [`pack_lines`] wrote; an error names what is not as written.
+pub fn unpack_lines(packed: &str) -> Result<Vec<LineRecord>, String> {
+    let mut lines = Vec::new();
+    read_packed(packed, |line| {
+        lines.push(line.to_record());
+        Ok(())
+    })?;
+    Ok(lines)
+}
+
+/// Reads each line of what [`pack_lines`] wrote, in order, without copying its text (a code
+/// or modifier with an escape aside); stops at the first error, its own or `each`'s.
+pub fn read_packed<'p>(
+    packed: &'p str,
+    mut each: impl FnMut(PackedLine<'p>) -> Result<(), String>,
+) -> Result<(), String> {
+    if packed.is_empty() {
+        return Ok(());
+    }
+    for text in packed.split(LINE) {
+        each(PackedLine::parse(text)?)?;
+    }
+    Ok(())
+}
+
+/// One line of a packed claim ([`read_packed`]), its text borrowed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PackedLine<'p> {
+    /// The line's index in the claim as read.
+    pub line_no: usize,
+    /// Date of service.
+    pub date: NaiveDate,
+    /// SV101-2.
+    pub code: Cow<'p, str>,
+    /// SV101-3..6, escaped and joined as packed: see [`modifiers`](Self::modifiers).
+    modifiers: &'p str,
+    /// SV104.
+    pub units: Decimal,
+    /// SV102 in cents.
+    pub charge: Cents,
+    /// The fee-schedule amount kept with the line.
+    pub fee: Option<Cents>,
+}
+
+impl<'p> PackedLine<'p> {
+    /// Reads one line as [`pack_lines`] writes it; an error names what is not as written.
+    fn parse(text: &'p str) -> Result<PackedLine<'p>, String> {
+        let bad = || format!("'{text}' is not a kept line");
+        let mut fields = text.split(FIELD);
+        let mut next = || fields.next().ok_or_else(bad);
+        let line_no = next()?.parse::<usize>().map_err(|_| bad())?;
+        let date = parse_date(next()?).ok_or_else(bad)?;
+        let code = unescape(next()?);
+        let modifiers = next()?;
+        let units = Decimal::parse(next()?.as_bytes()).ok_or_else(bad)?;
+        let charge = Cents(next()?.parse::<i64>().map_err(|_| bad())?);
+        let fee = match next()? {
+            "" => None,
+            cents => Some(Cents(cents.parse::<i64>().map_err(|_| bad())?)),
+        };
+        Ok(PackedLine {
+            line_no,
+            date,
+            code,
+            modifiers,
+            units,
+            charge,
+            fee,
+        })
+    }
+
+    /// The modifiers, in order.
+    pub fn modifiers(&self) -> impl Iterator<Item = Cow<'p, str>> {
+        self.modifiers
+            .split(MODIFIER)
+            .filter(|m| !m.is_empty())
+            .map(unescape)
+    }
+
+    /// The line as a [`LineRecord`] (its text copied).
+    pub fn to_record(&self) -> LineRecord {
+        LineRecord {
+            line_no: self.line_no,
+            date: self.date,
+            code: self.code.to_string(),
+            modifiers: self.modifiers().map(Cow::into_owned).collect(),
+            units: self.units,
+            charge: self.charge,
+            fee: self.fee,
+        }
+    }
+}
+
+/// A packed date: `YYYY-MM-DD` read without the parser's machinery (a history's seeding reads
+/// one per line), anything else as `NaiveDate`'s `FromStr` reads it.
+fn parse_date(text: &str) -> Option<NaiveDate> {
+    let digits = |range: std::ops::Range<usize>| -> Option<u32> {
+        text.as_bytes()
+            .get(range)?
+            .iter()
+            .try_fold(0u32, |value, &b| {
+                b.is_ascii_digit().then(|| value * 10 + u32::from(b - b'0'))
+            })
     };
-    Ok(LineRecord {
-        line_no,
-        date,
-        code,
-        modifiers,
-        units,
-        charge,
-        fee,
-    })
+    let bytes = text.as_bytes();
+    if bytes.len() == 10 && bytes[4] == b'-' && bytes[7] == b'-' {
+        if let (Some(year), Some(month), Some(day)) = (digits(0..4), digits(5..7), digits(8..10)) {
+            return NaiveDate::from_ymd_opt(year as i32, month, day);
+        }
+    }
+    text.parse::<NaiveDate>().ok()
 }
 
 /// Appends `text` with the packing's separators (and `%`) escaped.
@@ -310,14 +408,16 @@ fn escape_into(text: &str, out: &mut String) {
 }
 
 /// Undoes [`escape_into`].
-fn unescape(text: &str) -> String {
+fn unescape(text: &str) -> Cow<'_, str> {
     if !text.contains('%') {
-        return text.to_string();
+        return Cow::Borrowed(text);
     }
-    text.replace("%2C", ",")
-        .replace("%3B", ";")
-        .replace("%3A", ":")
-        .replace("%25", "%")
+    Cow::Owned(
+        text.replace("%2C", ",")
+            .replace("%3B", ";")
+            .replace("%3A", ":")
+            .replace("%25", "%"),
+    )
 }
 
 #[cfg(test)]
@@ -371,6 +471,37 @@ mod tests {
             let mut text = String::new();
             push_date(&mut text, date);
             assert_eq!(text, date.to_string());
+        }
+    }
+
+    /// Dates read back as `NaiveDate`'s `FromStr` reads them, the usual form without it.
+    #[test]
+    fn packed_dates_read_as_the_parser_reads_them() {
+        for text in [
+            "2026-03-02",
+            "0001-01-01",
+            "9999-12-31",
+            "+10000-01-01",
+            "-0005-06-07",
+            "2026-3-2",
+            "2026-02-30",
+            "2026-13-02",
+            "2026-00-10",
+            "20260302",
+            "2026-03-0x",
+            "2026-03-02 ",
+            "",
+        ] {
+            assert_eq!(parse_date(text), text.parse::<NaiveDate>().ok(), "{text}");
+        }
+    }
+
+    #[test]
+    fn integers_are_written_as_their_display_writes_them() {
+        for value in [0, 7, 10, 99, 100, 4500, -1, -4500, i64::MAX, i64::MIN] {
+            let mut text = String::from("x");
+            push_integer(&mut text, value);
+            assert_eq!(text, format!("x{value}"));
         }
     }
 

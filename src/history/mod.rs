@@ -29,6 +29,7 @@
 
 pub mod key;
 pub mod lines;
+mod seeding;
 pub mod sql;
 pub mod store;
 
@@ -40,12 +41,13 @@ use chrono::{NaiveDate, NaiveDateTime};
 use rayon::prelude::*;
 
 use crate::model::RawClaim;
-use crate::rules::index::{Code, LineFact, Modifiers, Provenance};
+use crate::rules::index::Provenance;
 use crate::rules::{PatientIndex, PatientKey};
 
 pub use key::{HashedPatient, KeySource, Secret, KEY_ENV};
 pub use lines::{claim_record, pack_lines, unpack_lines, ClaimRecord, LineRecord};
-use store::{Backend, Bind, Db, Row, Value};
+use seeding::{Prefetch, SeedRow};
+use store::{Backend, Bind, Db, Value};
 
 /// The default window in which a sender's ISA13 may not come again (days).
 pub const DEFAULT_WINDOW_DAYS: u32 = 365;
@@ -241,14 +243,22 @@ pub struct Forgotten {
 }
 
 /// The patients of the inputs in hand: each run patient key with its history key. Filled in
-/// the first pass ([`note`](Self::note)), read when seeding the index.
+/// the first pass ([`add`](Self::add)), read when seeding the index.
 #[derive(Debug)]
 pub struct RunPatients {
     secret: Secret,
-    keys: HashMap<PatientKey, HashedPatient>,
+    /// Each patient's history key ([`Secret::patient_bits`]), by run patient key.
+    keys: HashMap<PatientKey, u128, Spread>,
+    /// Each patient's run key, by history key: seeding finds the patient of a row this way.
+    by_history: HashMap<u128, PatientKey, Spread>,
+    /// The first 64 bits of every history key: what an input file's list of patients keeps
+    /// of each of its claims ([`claims_of_patients`]).
+    prefixes: HashSet<u64, Spread>,
     /// Earlier claims this input replaces or voids (patient, claim id): their lines are not
     /// seeded, so the replacement is not counted twice and a void cancels at once.
-    cancelled: std::collections::HashSet<(HashedPatient, String)>,
+    cancelled: HashSet<(u128, String)>,
+    /// The earlier claims of the patients noted, read meanwhile (SQLite).
+    prefetch: Option<Prefetch>,
 }
 
 impl RunPatients {
@@ -256,16 +266,28 @@ impl RunPatients {
     pub fn new(secret: Secret) -> RunPatients {
         RunPatients {
             secret,
-            keys: HashMap::new(),
-            cancelled: Default::default(),
+            keys: HashMap::default(),
+            by_history: HashMap::default(),
+            prefixes: HashSet::default(),
+            cancelled: HashSet::default(),
+            prefetch: None,
         }
     }
 
     /// Adds what [`Secret::noted`] found of a claim (made on any thread).
     pub fn add(&mut self, noted: NotedClaim) {
-        let hashed = self.keys.entry(noted.key).or_insert(noted.hashed);
+        let bits = *self.keys.entry(noted.key).or_insert_with(|| {
+            self.by_history.entry(noted.bits).or_insert(noted.key);
+            let prefix = prefix_of_bits(noted.bits);
+            if self.prefixes.insert(prefix) {
+                if let Some(prefetch) = &mut self.prefetch {
+                    prefetch.note(prefix);
+                }
+            }
+            noted.bits
+        });
         if let Some(named) = noted.cancels {
-            self.cancelled.insert((hashed.clone(), named));
+            self.cancelled.insert((bits, named));
         }
     }
 
@@ -277,7 +299,7 @@ impl RunPatients {
     /// The keyed hash of `claim`'s patient: the one the first pass made, else made now.
     pub fn patient_of(&self, claim: &crate::model::Claim) -> HashedPatient {
         match self.keys.get(&PatientKey::of(claim)) {
-            Some(hashed) => hashed.clone(),
+            Some(&bits) => key::hashed_text(bits),
             None => self
                 .secret
                 .patient(&claim.subscriber, claim.patient_person()),
@@ -300,7 +322,7 @@ impl RunPatients {
 #[derive(Debug)]
 pub struct NotedClaim {
     key: PatientKey,
-    hashed: HashedPatient,
+    bits: u128,
     cancels: Option<String>,
 }
 
@@ -321,7 +343,7 @@ impl Secret {
         });
         NotedClaim {
             key: PatientKey::of_patient(who),
-            hashed: self.patient_fields(
+            bits: self.patient_bits(
                 &who.payer_id,
                 &who.member_id,
                 &who.last_name,
@@ -388,6 +410,17 @@ impl History {
         self.db.checkpoint()
     }
 
+    /// The run's patients, none yet, keyed with this history's secret. On SQLite their earlier
+    /// claims are read as they are added, on a thread of its own, for [`seed`](Self::seed).
+    pub fn run_patients(&self) -> RunPatients {
+        let mut patients = RunPatients::new(self.secret.clone());
+        if self.db.backend() == Backend::Sqlite {
+            let path = PathBuf::from(&self.options.location);
+            patients.prefetch = Some(Prefetch::start(path));
+        }
+        patients
+    }
+
     /// This run's name, as findings and the database give it.
     pub fn run(&self) -> &str {
         &self.run
@@ -419,100 +452,76 @@ impl History {
     /// Returns the number of lines added.
     pub fn seed(
         &mut self,
-        patients: &RunPatients,
+        patients: &mut RunPatients,
         except: &[i64],
         index: &mut PatientIndex,
     ) -> Result<u64, HistoryError> {
-        // Both made at once: tens of thousands of patients each.
-        let (by_hash, wanted) = rayon::join(
-            || -> HashMap<&str, PatientKey, KeyPrefix> {
-                patients
-                    .keys
-                    .iter()
-                    .map(|(k, h)| (h.as_str(), *k))
-                    .collect()
-            },
-            || -> HashSet<Prefix, KeyPrefix> {
-                patients
-                    .keys
-                    .values()
-                    .filter_map(|h| prefix_of(h))
-                    .collect()
-            },
-        );
-        let mut rows = Vec::new();
-        match self.db.backend() {
+        let mut rows = match self.db.backend() {
             // No patient index (migration 3): the run's patients are picked out of each input
             // file's list of patients (migration 4), and only their claims are read, by key,
-            // in order, on one connection per core. Files recorded before are left out below
-            // (any number of them).
+            // mostly while the first pass went on ([`run_patients`](Self::run_patients)).
+            // Files recorded before are left out below (any number of them).
             Backend::Sqlite => {
-                let files = claims_of_patients(&mut self.db, &wanted)?;
-                let path = Path::new(&self.options.location);
-                let share = files.len().div_ceil(rayon::current_num_threads()).max(1);
-                let read: Vec<Result<Vec<SeedRow>, HistoryError>> = files
-                    .par_chunks(share)
-                    .map(|files| {
-                        let mut db = Db::open_sqlite(path)?;
-                        let mut rows = Vec::new();
-                        for (file, claims) in files {
-                            let numbers = (*file).into();
-                            let found =
-                                db.query(sql::CLAIMS_BY_NUMBERS, &[numbers, json_list(claims)])?;
-                            for row in found {
-                                rows.push(SeedRow::read(row)?);
-                            }
-                        }
-                        Ok(rows)
-                    })
-                    .collect();
-                for part in read {
-                    rows.extend(part?);
-                }
+                let prefetch = patients.prefetch.take().unwrap_or_else(|| {
+                    let mut prefetch = Prefetch::start(PathBuf::from(&self.options.location));
+                    for &prefix in &patients.prefixes {
+                        prefetch.note(prefix);
+                    }
+                    prefetch
+                });
+                prefetch.finish()?
             }
             // Sorted, so each query reads one stretch of the patient index.
             Backend::Postgres => {
-                let mut hashes: Vec<&str> = by_hash.keys().copied().collect();
+                let mut rows = Vec::new();
+                let mut hashes: Vec<u128> = patients.by_history.keys().copied().collect();
                 hashes.sort_unstable();
                 for chunk in hashes.chunks(PATIENTS_PER_QUERY) {
                     let mut params: Vec<Value> = Vec::with_capacity(chunk.len() + 1);
                     params.push(0.into());
-                    params.extend(chunk.iter().map(|h| Value::from(*h)));
-                    for row in self
-                        .db
-                        .query(&sql::claims_of_patients(chunk.len()), &params)?
-                    {
+                    params.extend(chunk.iter().map(|&h| Value::from(key::hashed_text(h))));
+                    let sql = sql::claims_of_patients(chunk.len());
+                    self.db.query_each(&sql, &params, |row| {
                         rows.push(SeedRow::read(row)?);
-                    }
+                        Ok(())
+                    })?;
                 }
+                rows
             }
-        }
+        };
         // Read after the lines: a file is written in the transaction of its lines, so every
         // line read has its file here (one that `forget` removed meanwhile is left out, as the
         // lines' own removal would have left them).
         let files = files_and_runs(&mut self.db)?;
-        rows.sort_by_key(|r| (r.file_id, r.claim_no));
+        rows.sort_unstable_by_key(|r| (r.file_id, r.claim_no));
         let mut added = 0;
-        for row in &rows {
-            let Some(&key) = by_hash.get(row.patient.as_str()) else {
+        for row in &mut rows {
+            let Some(bits) = row.patient else {
+                continue;
+            };
+            let Some(&key) = patients.by_history.get(&bits) else {
                 continue;
             };
             if except.contains(&row.file_id) {
                 continue;
             }
             if !patients.cancelled.is_empty()
-                && patients
-                    .cancelled
-                    .contains(&(row.patient.clone(), row.claim_id.clone()))
+                && patients.cancelled.contains(&(bits, row.claim_id.clone()))
             {
                 continue;
             }
             let Some(file) = files.get(&row.file_id) else {
                 continue;
             };
-            let claim = index.add_earlier_claim(row.provenance(file))?;
-            for line in &row.lines {
-                index.add_fact(key, &row.fact(claim, line))?;
+            let claim = index.add_earlier_claim(Provenance {
+                claim_id: std::mem::take(&mut row.claim_id),
+                run: file.run.clone(),
+                file: file.name.clone(),
+                recorded: file.recorded,
+            })?;
+            for fact in &mut row.facts {
+                fact.claim = claim;
+                index.add_fact(key, fact)?;
                 added += 1;
             }
         }
@@ -601,17 +610,10 @@ impl History {
     /// rule pass goes on, and [`record_when`](Self::record_when) copies them into the history
     /// in one statement.
     pub fn stage(&mut self, tag: usize, claims: &[ClaimRecord]) -> Result<(), HistoryError> {
-        let values: Vec<Bind> = claims
-            .iter()
-            .filter(|c| c.sends_lines())
-            .flat_map(|c| claim_values(0, c))
-            .collect();
         self.db.batch("BEGIN")?;
-        let staged =
-            self.db
-                .insert_rows(|_| sql::insert_staged(tag), sql::CLAIM_COLUMNS, &values, 1);
+        let staged = stage_claims(&mut self.db, &sql::insert_staged(tag), claims);
         match staged {
-            Ok(_) => self.db.batch("COMMIT"),
+            Ok(()) => self.db.batch("COMMIT"),
             Err(e) => {
                 let _ = self.db.batch("ROLLBACK");
                 Err(e)
@@ -690,27 +692,27 @@ impl History {
             // A replacement or void first takes the lines it cancels out of those not yet
             // written (an original and its void in one input), then out of the database.
             let backend = db.backend();
+            // The claims whose lines this input keeps, in input order: those it stages, less
+            // any that a later claim of the same input replaces or voids.
             let mut pending: Vec<&ClaimRecord> = Vec::new();
             for claim in &input.claims {
                 if let Some(target) = claim.cancels() {
-                    match staged {
-                        Some(tag) => {
-                            db.execute(
-                                &sql::delete_staged_claim(tag),
-                                &[
-                                    claim.payer.as_str().into(),
-                                    target.into(),
-                                    claim.patient.as_str().into(),
-                                    (claim.ordinal as i64).into(),
-                                ],
-                            )?;
-                        }
-                        None => pending.retain(|c| {
-                            !(c.payer == claim.payer
-                                && c.patient == claim.patient
-                                && c.claim_id == target)
-                        }),
+                    if let Some(tag) = staged {
+                        db.execute(
+                            &sql::delete_staged_claim(tag),
+                            &[
+                                claim.payer.as_str().into(),
+                                target.into(),
+                                claim.patient.as_str().into(),
+                                (claim.ordinal as i64).into(),
+                            ],
+                        )?;
                     }
+                    pending.retain(|c| {
+                        !(c.payer == claim.payer
+                            && c.patient == claim.patient
+                            && c.claim_id == target)
+                    });
                     if backend == Backend::Postgres {
                         db.execute(
                             sql::DELETE_CLAIMS_OF_PATIENT,
@@ -722,10 +724,12 @@ impl History {
                         )?;
                     }
                 }
-                if staged.is_none() && claim.sends_lines() {
+                if claim.sends_lines() {
                     pending.push(claim);
                 }
             }
+            let patients = file_patients(&pending);
+            let lines = pending.iter().map(|c| c.lines.len() as u64).sum();
             match backend {
                 // The lines of this input are written after every cancelled one is removed, so
                 // removing them all at once is the same as one at a time.
@@ -733,16 +737,9 @@ impl History {
                 // Sorted, so the patient index is filled page by page.
                 Backend::Postgres => pending.sort_by(|a, b| a.patient.cmp(&b.patient)),
             }
-            let lines = match staged {
+            match staged {
                 Some(tag) => {
-                    let lines = db
-                        .query(&sql::staged_lines(tag), &[])?
-                        .first()
-                        .map(|r| r.int(0))
-                        .transpose()?
-                        .unwrap_or(0);
                     db.execute(&sql::record_staged(tag), &[file_id.into()])?;
-                    u64::try_from(lines).unwrap_or(0)
                 }
                 None => {
                     let values = bound_claims(file_id, &pending)?;
@@ -752,10 +749,12 @@ impl History {
                         &values,
                         CLAIMS_PER_INSERT,
                     )?;
-                    pending.iter().map(|c| c.lines.len() as u64).sum()
                 }
-            };
-            db.execute(sql::RECORD_FILE_PATIENTS, &[file_id.into()])?;
+            }
+            db.execute(
+                sql::INSERT_FILE_PATIENTS,
+                &[file_id.into(), Value::from(patients)],
+            )?;
             for (qualifier, sender, control) in &input.interchanges {
                 db.execute(
                     sql::INSERT_INTERCHANGE,
@@ -919,6 +918,38 @@ fn csv_field(text: &str) -> String {
     }
 }
 
+/// An input file's list of patients ([`sql::INSERT_FILE_PATIENTS`]) of the claims it keeps:
+/// for each, in claim order, the first 16 characters of its patient key followed by its
+/// number, joined by commas (what migration 4 makes of the claims of earlier versions).
+fn file_patients(kept: &[&ClaimRecord]) -> String {
+    let mut ordered = kept.to_vec();
+    ordered.sort_by_key(|c| c.ordinal as i64);
+    let mut text = String::with_capacity(ordered.len() * 24);
+    for (n, claim) in ordered.iter().enumerate() {
+        if n > 0 {
+            text.push(',');
+        }
+        text.push_str(first_characters(&claim.patient, 16));
+        lines::push_integer(&mut text, claim.ordinal as i64);
+    }
+    text
+}
+
+/// The first `count` characters of `text` (all of it when shorter), as SQL's `substr` counts
+/// them.
+fn first_characters(text: &str, count: usize) -> &str {
+    match text.as_bytes().get(..count) {
+        Some(start) if start.is_ascii() => &text[..count],
+        _ => {
+            let end = text
+                .char_indices()
+                .nth(count)
+                .map_or(text.len(), |(at, _)| at);
+            &text[..end]
+        }
+    }
+}
+
 /// Removes from a SQLite history the earlier claims that `claims` replace or void (same payer,
 /// patient and claim id), found through the input files' lists of patients.
 fn delete_cancelled_claims(db: &mut Db, claims: &[ClaimRecord]) -> Result<(), HistoryError> {
@@ -929,12 +960,12 @@ fn delete_cancelled_claims(db: &mut Db, claims: &[ClaimRecord]) -> Result<(), Hi
     if cancelled.is_empty() {
         return Ok(());
     }
-    let patients: HashSet<Prefix, KeyPrefix> = cancelled
+    let patients: HashSet<&[u8]> = cancelled
         .iter()
-        .filter_map(|(p, _, _)| prefix_of(p))
+        .filter_map(|(p, _, _)| p.as_bytes().get(..16))
         .collect();
     let mut doomed = Vec::new();
-    for (file, claims) in claims_of_patients(db, &patients)? {
+    for (file, claims) in claims_of_patients(db, |prefix| patients.contains(prefix))? {
         let found = db.query(
             sql::CLAIM_NAMES_BY_NUMBERS,
             &[file.into(), json_list(&claims)],
@@ -1031,20 +1062,35 @@ fn next_id(db: &mut Db, sql: &str) -> Result<i64, HistoryError> {
         .ok_or_else(|| HistoryError::Schema("no next id".into()))
 }
 
-/// `date` as ISO 8601 text.
-fn iso_date(date: NaiveDate) -> String {
-    let mut text = String::with_capacity(10);
-    lines::push_date(&mut text, date);
-    text
-}
-
 /// The values of one claim, in [`sql::insert_claims`]'s column order (the claim's text
 /// borrowed, its lines packed).
 fn claim_values(file_id: i64, claim: &ClaimRecord) -> [Bind<'_>; sql::CLAIM_COLUMNS] {
-    let mut packed = String::with_capacity(claim.lines.len() * 40);
-    pack_lines(&claim.lines, &mut packed);
+    let mut text = String::new();
+    let [first, last, packed] = claim_text(claim, &mut text).map(|at| text[at].to_string());
+    claim_row(file_id, claim, [first.into(), last.into(), packed.into()])
+}
+
+/// Writes into `text` what a claim's row holds that the claim does not: the first and last
+/// dates of its lines and its lines packed ([`pack_lines`]); where each is in `text`.
+fn claim_text(claim: &ClaimRecord, text: &mut String) -> [std::ops::Range<usize>; 3] {
     let first = claim.lines.iter().map(|l| l.date).min().unwrap_or_default();
     let last = claim.lines.iter().map(|l| l.date).max().unwrap_or_default();
+    let start = text.len();
+    lines::push_date(text, first);
+    let middle = text.len();
+    lines::push_date(text, last);
+    let end = text.len();
+    pack_lines(&claim.lines, text);
+    [start..middle, middle..end, end..text.len()]
+}
+
+/// A claim's row, in [`sql::insert_claims`]'s column order, with what [`claim_text`] made:
+/// its first and last dates and its packed lines.
+fn claim_row<'a>(
+    file_id: i64,
+    claim: &'a ClaimRecord,
+    [first, last, packed]: [Bind<'a>; 3],
+) -> [Bind<'a>; sql::CLAIM_COLUMNS] {
     [
         file_id.into(),
         (claim.ordinal as i64).into(),
@@ -1053,11 +1099,25 @@ fn claim_values(file_id: i64, claim: &ClaimRecord) -> [Bind<'_>; sql::CLAIM_COLU
         claim.profile.as_str().into(),
         claim.claim_id.as_str().into(),
         claim.frequency.as_str().into(),
-        iso_date(first).into(),
-        iso_date(last).into(),
+        first,
+        last,
         (claim.lines.len() as i64).into(),
-        packed.into(),
+        packed,
     ]
+}
+
+/// Inserts with `sql` (one row, [`sql::insert_staged`]) the claims of `claims` that send lines,
+/// each row's text made in one buffer, used again for the next.
+fn stage_claims(db: &mut Db, sql: &str, claims: &[ClaimRecord]) -> Result<(), HistoryError> {
+    let mut insert = db.insert(sql)?;
+    let mut text = String::new();
+    for claim in claims.iter().filter(|c| c.sends_lines()) {
+        text.clear();
+        let at = claim_text(claim, &mut text);
+        let [first, last, packed] = at.map(|at| Bind::from(&text[at]));
+        insert.row(&claim_row(0, claim, [first, last, packed]))?;
+    }
+    Ok(())
 }
 
 /// An input file lines are seeded from: its name, the day it was recorded, its run.
@@ -1135,18 +1195,26 @@ fn forget_lines_before(db: &mut Db, day: &str) -> Result<u64, HistoryError> {
     Ok(removed)
 }
 
-/// Hashes a patient key by its first eight bytes. The keys are hex digits of a keyed hash,
-/// already spread evenly, and seeding looks up every claim of the input files' lists of
-/// patients: SipHash over the whole key would be most of that work.
+/// Hashes keys that are already evenly spread (keyed hashes, run patient keys) by taking
+/// their bits as they are: SipHash over them would be most of the work of the maps of a run's
+/// patients.
 #[derive(Debug, Default, Clone, Copy)]
-struct KeyPrefix(u64);
+struct Spread(u64);
 
-impl std::hash::Hasher for KeyPrefix {
+impl std::hash::Hasher for Spread {
     fn write(&mut self, bytes: &[u8]) {
-        let mut word = [0u8; 8];
-        let n = bytes.len().min(8);
-        word[..n].copy_from_slice(&bytes[..n]);
-        self.0 = (self.0 ^ u64::from_le_bytes(word)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        // Not used by the keys above; any other key is still hashed soundly (FNV-1a).
+        for &b in bytes {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01B3);
+        }
+    }
+
+    fn write_u64(&mut self, value: u64) {
+        self.0 ^= value;
+    }
+
+    fn write_u128(&mut self, value: u128) {
+        self.0 ^= value as u64 ^ (value >> 64) as u64;
     }
 
     fn finish(&self) -> u64 {
@@ -1154,30 +1222,27 @@ impl std::hash::Hasher for KeyPrefix {
     }
 }
 
-impl std::hash::BuildHasher for KeyPrefix {
-    type Hasher = KeyPrefix;
+impl std::hash::BuildHasher for Spread {
+    type Hasher = Spread;
 
-    fn build_hasher(&self) -> KeyPrefix {
-        KeyPrefix(0)
+    fn build_hasher(&self) -> Spread {
+        Spread(0)
     }
 }
 
-/// The first 16 hexadecimal digits of a patient key: what an input file's list of patients
-/// keeps of each ([`sql::RECORD_FILE_PATIENTS`]).
-type Prefix = [u8; 16];
-
-/// The [`Prefix`] of a patient key (`None` for a key too short to be one).
-fn prefix_of(patient: &str) -> Option<Prefix> {
-    patient.as_bytes().get(..16)?.try_into().ok()
+/// The first 64 bits of a patient key: what an input file's list of patients keeps of it, as
+/// its first 16 hexadecimal digits ([`file_patients`]).
+fn prefix_of_bits(bits: u128) -> u64 {
+    (bits >> 64) as u64
 }
 
-/// The numbers of the recorded claims whose patient key starts with one of `prefixes`, by
+/// The numbers of the recorded claims whose patient key's first 16 bytes `wanted` accepts, by
 /// input file (in file and claim order, files with none left out), from the input files'
 /// lists of patients, each read on its own thread. A claim of another patient with the same
 /// prefix (one chance in 2^64) is told apart by the caller, which compares whole keys.
 fn claims_of_patients(
     db: &mut Db,
-    prefixes: &HashSet<Prefix, KeyPrefix>,
+    wanted: impl Fn(&[u8]) -> bool + Sync,
 ) -> Result<Vec<(i64, Vec<i64>)>, HistoryError> {
     let files = db.query(sql::FILE_PATIENTS, &[])?;
     let found: Vec<Result<(i64, Vec<i64>), HistoryError>> = files
@@ -1190,7 +1255,7 @@ fn claims_of_patients(
                 let bad =
                     || HistoryError::Schema(format!("file {file}: '{entry}' is not a kept claim"));
                 let (prefix, claim) = entry.split_at_checked(16).ok_or_else(bad)?;
-                if prefixes.contains(prefix.as_bytes()) {
+                if wanted(prefix.as_bytes()) {
                     claims.push(claim.parse::<i64>().map_err(|_| bad())?);
                 }
             }
@@ -1239,52 +1304,6 @@ fn files_and_runs(db: &mut Db) -> Result<HashMap<i64, EarlierFile>, HistoryError
     Ok(files)
 }
 
-/// One claim read back for seeding, its lines unpacked.
-struct SeedRow {
-    patient: String,
-    frequency: u8,
-    claim_id: String,
-    file_id: i64,
-    claim_no: i64,
-    lines: Vec<LineRecord>,
-}
-
-impl SeedRow {
-    /// A row of [`sql::CLAIMS_OF_FILES`] or [`sql::claims_of_patients`].
-    fn read(mut row: Row) -> Result<SeedRow, HistoryError> {
-        Ok(SeedRow {
-            patient: row.take_text(0)?,
-            frequency: row.take_text(1)?.bytes().next().unwrap_or(0),
-            claim_id: row.take_text(2)?,
-            file_id: row.int(3)?,
-            claim_no: row.int(4)?,
-            lines: unpack_lines(&row.text(5)?).map_err(HistoryError::Schema)?,
-        })
-    }
-
-    fn provenance(&self, file: &EarlierFile) -> Provenance {
-        Provenance {
-            claim_id: self.claim_id.clone(),
-            run: file.run.clone(),
-            file: file.name.clone(),
-            recorded: file.recorded,
-        }
-    }
-
-    fn fact(&self, claim: u64, line: &LineRecord) -> LineFact {
-        LineFact {
-            claim,
-            line: line.line_no,
-            date: line.date,
-            code: Code::new(&line.code),
-            modifiers: Modifiers::new(&line.modifiers),
-            frequency: self.frequency,
-            charge: line.charge,
-            units: line.units,
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1329,6 +1348,17 @@ mod tests {
         History::open(&options, now_utc()).expect("opens")
     }
 
+    /// The run's patients: one, `key` in the run, `patient` in the history.
+    fn run_patients(history: &History, key: PatientKey, patient: &str) -> RunPatients {
+        let mut patients = RunPatients::new(history.secret().clone());
+        patients.add(NotedClaim {
+            key,
+            bits: key::hashed_bits(patient).expect("a patient key"),
+            cancels: None,
+        });
+        patients
+    }
+
     fn input(sha: &str, claims: Vec<ClaimRecord>) -> InputRecord {
         InputRecord {
             name: format!("{sha}.837"),
@@ -1367,10 +1397,12 @@ mod tests {
             .expect("reads")
             .is_none());
 
-        let mut patients = RunPatients::new(history.secret().clone());
-        patients.keys.insert(PatientKey(7), patient.clone());
+        let mut patients = run_patients(&history, PatientKey(7), &patient);
         let mut index = PatientIndex::new();
-        assert_eq!(history.seed(&patients, &[], &mut index).expect("seeds"), 1);
+        assert_eq!(
+            history.seed(&mut patients, &[], &mut index).expect("seeds"),
+            1
+        );
         index.finish().expect("finishes");
         let facts = index.facts(PatientKey(7)).expect("reads");
         let only = &facts.all()[0];
@@ -1389,6 +1421,68 @@ mod tests {
         assert_eq!(history.stats().expect("stats").lines, 0);
         assert_eq!(history.take_controls(2, 5).expect("takes"), 5);
         assert_eq!(history.take_controls(1, 5).expect("takes"), 7);
+    }
+
+    /// An input file's list of patients, made by the writer, is what migration 4's SQL makes
+    /// of the claims the file keeps: in claim order, without the claims that a later claim of
+    /// the same input voids or replaces, the first 16 characters of a key that is not
+    /// hexadecimal; empty when the file keeps none. Staged and written directly alike.
+    #[test]
+    fn a_files_patients_are_what_the_migration_makes_of_its_claims() {
+        for staged in [false, true] {
+            let dir = tempfile::tempdir().expect("temp dir");
+            let mut history = open(dir.path());
+            let patient = history
+                .secret()
+                .patient_fields("PAYER", "M1", "DOE", "JAN", None);
+            let odd = "\u{c9}".repeat(20);
+            let numbered = |mut c: ClaimRecord, ordinal| {
+                c.ordinal = ordinal;
+                c
+            };
+            let first = input(
+                "a",
+                vec![
+                    numbered(claim("C1", "1", None, &patient), 1),
+                    numbered(claim("C2", "1", None, &odd), 2),
+                    numbered(claim("C1", "8", Some("C1"), &patient), 3),
+                    numbered(claim("C3", "1", None, &patient), 4),
+                    numbered(claim("C4", "7", Some("C3"), &patient), 5),
+                ],
+            );
+            let only_a_void = input("b", vec![claim("C9", "8", Some("C8"), &patient)]);
+            for (n, input) in [first, only_a_void].iter().enumerate() {
+                if staged {
+                    history.stage_begin(n).expect("stages");
+                    history.stage(n, &input.claims).expect("stages");
+                    history
+                        .record_when(input, Some(n), || true)
+                        .expect("records");
+                } else {
+                    history.record(input).expect("records");
+                }
+            }
+            let text = |history: &mut History, sql: &str| -> Vec<String> {
+                let rows = history.db.query(sql, &[]).expect("reads");
+                rows.iter().map(|r| r.text(0).expect("text")).collect()
+            };
+            let kept = text(
+                &mut history,
+                "SELECT keys FROM file_patients ORDER BY file_id",
+            );
+            let made = text(
+                &mut history,
+                "SELECT COALESCE((SELECT string_agg(substr(c.patient, 1, 16) || \
+                 CAST(c.claim_no AS TEXT), ',' ORDER BY c.claim_no) FROM claims c \
+                 WHERE c.file_id = f.id), '') FROM files f ORDER BY f.id",
+            );
+            let expected = vec![
+                format!("{}2,{}5", "\u{c9}".repeat(16), &patient[..16]),
+                String::new(),
+            ];
+            assert_eq!(kept, expected, "staged: {staged}");
+            assert_eq!(made, expected, "staged: {staged}");
+        }
     }
 
     /// Retention removes the lines served before the day: a claim served wholly before it goes,
@@ -1427,9 +1521,11 @@ mod tests {
             "{csv}"
         );
 
-        let mut patients = RunPatients::new(history.secret().clone());
-        patients.keys.insert(PatientKey(7), patient.clone());
+        let mut patients = run_patients(&history, PatientKey(7), &patient);
         let mut index = PatientIndex::new();
-        assert_eq!(history.seed(&patients, &[], &mut index).expect("seeds"), 1);
+        assert_eq!(
+            history.seed(&mut patients, &[], &mut index).expect("seeds"),
+            1
+        );
     }
 }

@@ -276,17 +276,13 @@ pub fn delete_staged_claim(tag: usize) -> String {
     )
 }
 
-/// The number of lines staged.
-pub fn staged_lines(tag: usize) -> String {
-    format!("SELECT CAST(COALESCE(SUM(line_count), 0) AS BIGINT) FROM temp.staged_{tag}")
-}
-
-/// Records the staged claims under input file `?1`, in claim order.
+/// Records the staged claims under input file `?1`, in the order they were staged (input
+/// order, which is claim order: appended to the claims of earlier files without a sort).
 pub fn record_staged(tag: usize) -> String {
     format!(
         "INSERT INTO claims ({CLAIM_COLUMN_NAMES}) \
          SELECT ?1, claim_no, patient, payer, profile, claim_id, frequency, first_date, \
-         last_date, line_count, lines FROM temp.staged_{tag} ORDER BY claim_no"
+         last_date, line_count, lines FROM temp.staged_{tag} ORDER BY rowid"
     )
 }
 
@@ -300,10 +296,10 @@ pub fn drop_staged(tag: usize) -> String {
 pub const DELETE_CLAIMS_OF_PATIENT: &str =
     "DELETE FROM claims WHERE payer = ?1 AND claim_id = ?2 AND patient = ?3";
 
-/// The patients of an input file's claims, written after them ([`MIGRATION_4_SQLITE`]).
-pub const RECORD_FILE_PATIENTS: &str = "INSERT INTO file_patients (file_id, keys) \
-     SELECT CAST(?1 AS BIGINT), COALESCE(string_agg(substr(patient, 1, 16) || CAST(claim_no AS TEXT), ',' \
-     ORDER BY claim_no), '') FROM claims WHERE file_id = ?1";
+/// The patients of an input file's claims, written with them (see [`MIGRATION_4_SQLITE`]:
+/// made by the writer from the claims it keeps, as the migration makes them from the claims
+/// of an earlier version).
+pub const INSERT_FILE_PATIENTS: &str = "INSERT INTO file_patients (file_id, keys) VALUES (?1, ?2)";
 
 /// Every input file's patients, in file order.
 pub const FILE_PATIENTS: &str = "SELECT file_id, keys FROM file_patients ORDER BY file_id";

@@ -145,6 +145,48 @@ impl Row {
     }
 }
 
+/// One row handed to [`Db::query_each`], read as [`Row`] reads its columns.
+pub enum RowRef<'r> {
+    /// A SQLite row, its text not copied.
+    Sqlite(&'r rusqlite::Row<'r>),
+    /// A row read whole.
+    Read(&'r Row),
+}
+
+impl RowRef<'_> {
+    /// Column `i` as an integer (NULL is an error), as [`Row::int`].
+    pub fn int(&self, i: usize) -> Result<i64, HistoryError> {
+        use rusqlite::types::ValueRef;
+        match self {
+            RowRef::Sqlite(row) => match row.get_ref(i)? {
+                ValueRef::Integer(v) => Ok(v),
+                ValueRef::Null => Err(HistoryError::Schema(format!("column {i} is NULL"))),
+                _ => self
+                    .text(i)?
+                    .parse()
+                    .map_err(|_| HistoryError::Schema(format!("column {i} is not a number"))),
+            },
+            RowRef::Read(row) => row.int(i),
+        }
+    }
+
+    /// Column `i` as text (NULL is an error), as [`Row::text`]: borrowed from a SQLite row
+    /// unless it is not UTF-8 (its bad bytes replaced, as `Row` does) or not text.
+    pub fn text(&self, i: usize) -> Result<std::borrow::Cow<'_, str>, HistoryError> {
+        use rusqlite::types::ValueRef;
+        use std::borrow::Cow;
+        match self {
+            RowRef::Sqlite(row) => match row.get_ref(i)? {
+                ValueRef::Text(t) | ValueRef::Blob(t) => Ok(String::from_utf8_lossy(t)),
+                ValueRef::Integer(v) => Ok(Cow::Owned(v.to_string())),
+                ValueRef::Real(v) => Ok(Cow::Owned(v.to_string())),
+                ValueRef::Null => Err(HistoryError::Schema(format!("column {i} is NULL"))),
+            },
+            RowRef::Read(row) => row.text(i).map(Cow::Owned),
+        }
+    }
+}
+
 /// Which database.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -374,6 +416,41 @@ impl Db {
         Ok(inserted)
     }
 
+    /// Prepares the one-row insert `sql` for [`Insert::row`]: rows inserted one at a time, the
+    /// statement parsed once (SQLite keeps it prepared).
+    pub fn insert(&mut self, sql: &str) -> Result<Insert<'_>, HistoryError> {
+        Ok(match self {
+            Db::Sqlite(c) => Insert::Sqlite(c.prepare_cached(sql)?),
+            Db::Postgres(c) => Insert::Postgres(c, pg_sql(sql)),
+        })
+    }
+
+    /// Runs one query and hands each row to `each` as it is read, its text borrowed where the
+    /// driver allows (SQLite): for queries of many rows, read once.
+    pub fn query_each(
+        &mut self,
+        sql: &str,
+        params: &[Value],
+        mut each: impl FnMut(&RowRef<'_>) -> Result<(), HistoryError>,
+    ) -> Result<(), HistoryError> {
+        match self {
+            Db::Sqlite(c) => {
+                let mut stmt = c.prepare_cached(sql)?;
+                let mut rows = stmt.query(rusqlite::params_from_iter(params.iter()))?;
+                while let Some(row) = rows.next()? {
+                    each(&RowRef::Sqlite(row))?;
+                }
+                Ok(())
+            }
+            Db::Postgres(_) => {
+                for row in self.query(sql, params)? {
+                    each(&RowRef::Read(&row))?;
+                }
+                Ok(())
+            }
+        }
+    }
+
     /// Runs one query; every row.
     pub fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>, HistoryError> {
         match self {
@@ -422,6 +499,33 @@ impl Db {
             Err(e) => {
                 let _ = self.batch("ROLLBACK");
                 Err(e)
+            }
+        }
+    }
+}
+
+/// A one-row insert prepared by [`Db::insert`].
+pub enum Insert<'c> {
+    /// The prepared statement.
+    Sqlite(rusqlite::CachedStatement<'c>),
+    /// The client and the statement's text.
+    Postgres(&'c mut postgres::Client, String),
+}
+
+impl Insert<'_> {
+    /// Inserts one row of `values` (text bound as it is, not copied on SQLite); the number
+    /// of rows inserted.
+    pub fn row(&mut self, values: &[Bind<'_>]) -> Result<u64, HistoryError> {
+        match self {
+            Insert::Sqlite(stmt) => {
+                Ok(stmt.execute(rusqlite::params_from_iter(values.iter()))? as u64)
+            }
+            Insert::Postgres(client, sql) => {
+                let params: Vec<Value> = values.iter().map(Bind::to_value).collect();
+                let boxed = pg_params(&params);
+                let refs: Vec<&(dyn postgres::types::ToSql + Sync)> =
+                    boxed.iter().map(|b| b.as_ref()).collect();
+                Ok(client.execute(sql.as_str(), &refs)?)
             }
         }
     }

@@ -839,12 +839,11 @@ impl CheckRun {
         // `--history`: the run's patients, and the inputs recorded before (left out).
         let history = engine.history_shared();
         let patients = history.map(|h| {
-            let secret = h
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .secret()
-                .clone();
-            Mutex::new(crate::history::RunPatients::new(secret))
+            Mutex::new(
+                h.lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .run_patients(),
+            )
         });
         let recorded = Mutex::new(Vec::new());
         inputs.par_iter().enumerate().for_each(|(position, input)| {

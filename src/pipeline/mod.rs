@@ -230,11 +230,11 @@ pub fn seed_from_history(
     index: &mut PatientIndex,
 ) -> Result<(u64, f64), HistoryError> {
     let started = std::time::Instant::now();
-    let patients = patients.lock().unwrap_or_else(PoisonError::into_inner);
+    let mut patients = patients.lock().unwrap_or_else(PoisonError::into_inner);
     let seeded = history
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
-        .seed(&patients, except, index)?;
+        .seed(&mut patients, except, index)?;
     Ok((seeded, started.elapsed().as_secs_f64()))
 }
 

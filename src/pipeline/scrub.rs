@@ -452,9 +452,7 @@ impl Scrubber {
     pub fn new(options: ScrubOptions) -> Result<Scrubber, ScrubError> {
         let mut engine = Engine::new(&options.check)?;
         let history = engine.take_history();
-        let patients = history
-            .as_ref()
-            .map(|h| Mutex::new(RunPatients::new(h.secret().clone())));
+        let patients = history.as_ref().map(|h| Mutex::new(h.run_patients()));
         let dir = &options.out_dir;
         let dir_error = |source| ScrubError::Write {
             path: dir.display().to_string(),

@@ -1,0 +1,248 @@
+//! Reading the earlier claims of a run's patients for its index (seeding), on SQLite while the
+//! run's first pass goes on.
+//!
+//! A SQLite history keeps no index by patient (migration 3): per input file it keeps the list
+//! of its claims' patients (migration 4). [`Prefetch`] reads those lists once on a thread of
+//! its own when the run starts, looks each patient's claims up there as soon as the first
+//! pass notes the patient, and reads them by key a batch of patients at a time. What is left
+//! when the first pass ends is the last batch, and adding the claims to the index
+//! ([`super::History::seed`]).
+
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::thread::JoinHandle;
+
+use crate::rules::index::{Code, LineFact, Modifiers};
+
+use super::lines::{read_packed, PackedLine};
+use super::store::{Db, RowRef};
+use super::{json_list, key, sql, HistoryError, Spread};
+
+/// Patients handed to the prefetching thread at a time.
+const PREFETCH_BATCH: usize = 2048;
+
+/// One claim read back for seeding, its lines read into index facts (their claim is set when
+/// they are added to the index).
+pub(super) struct SeedRow {
+    /// The patient's key, `None` for text that is no key of this history (it matches no
+    /// patient of a run).
+    pub patient: Option<u128>,
+    /// CLM01.
+    pub claim_id: String,
+    /// The input file it was recorded with.
+    pub file_id: i64,
+    /// Its number in that file.
+    pub claim_no: i64,
+    /// Its lines.
+    pub facts: Vec<LineFact>,
+}
+
+impl SeedRow {
+    /// A row of [`sql::CLAIMS_BY_NUMBERS`] or [`sql::claims_of_patients`].
+    pub fn read(row: &RowRef<'_>) -> Result<SeedRow, HistoryError> {
+        let patient = key::hashed_bits(&row.text(0)?);
+        let frequency = row.text(1)?.bytes().next().unwrap_or(0);
+        let claim_id = row.text(2)?.into_owned();
+        let file_id = row.int(3)?;
+        let claim_no = row.int(4)?;
+        let mut facts = Vec::new();
+        read_packed(&row.text(5)?, |line| {
+            facts.push(fact_of(&line, frequency));
+            Ok(())
+        })
+        .map_err(HistoryError::Schema)?;
+        Ok(SeedRow {
+            patient,
+            claim_id,
+            file_id,
+            claim_no,
+            facts,
+        })
+    }
+}
+
+/// What the index keeps of a packed line of a claim of `frequency` (its claim set later).
+fn fact_of(line: &PackedLine<'_>, frequency: u8) -> LineFact {
+    let mut modifiers: [Cow<'_, str>; 4] = Default::default();
+    let mut count = 0;
+    for (kept, modifier) in modifiers.iter_mut().zip(line.modifiers()) {
+        *kept = modifier;
+        count += 1;
+    }
+    LineFact {
+        claim: 0,
+        line: line.line_no,
+        date: line.date,
+        code: Code::new(&line.code),
+        modifiers: Modifiers::new(&modifiers[..count]),
+        frequency,
+        charge: line.charge,
+        units: line.units,
+    }
+}
+
+/// The earlier claims of a run's patients, read from a SQLite history on a thread of its own
+/// (its own connection) while the run's first pass notes the patients ([`note`](Self::note)).
+pub struct Prefetch {
+    /// Patients noted and not yet handed to the thread.
+    fresh: Vec<u64>,
+    to_thread: Option<mpsc::Sender<Vec<u64>>>,
+    thread: Option<JoinHandle<Result<Vec<SeedRow>, HistoryError>>>,
+}
+
+impl std::fmt::Debug for Prefetch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Prefetch(..)")
+    }
+}
+
+impl Prefetch {
+    /// Starts reading the SQLite history at `path`: its input files' lists of patients at
+    /// once, then the claims of each patient noted.
+    pub(super) fn start(path: PathBuf) -> Prefetch {
+        let (to_thread, batches) = mpsc::channel();
+        let thread = std::thread::spawn(move || prefetch(&path, batches));
+        Prefetch {
+            fresh: Vec::with_capacity(PREFETCH_BATCH),
+            to_thread: Some(to_thread),
+            thread: Some(thread),
+        }
+    }
+
+    /// Asks for the claims of the patients whose keys start with `prefix` (the first 64 bits
+    /// of a key; each asked for once).
+    pub(super) fn note(&mut self, prefix: u64) {
+        self.fresh.push(prefix);
+        if self.fresh.len() >= PREFETCH_BATCH {
+            self.hand_over();
+        }
+    }
+
+    fn hand_over(&mut self) {
+        if self.fresh.is_empty() {
+            return;
+        }
+        let batch = std::mem::replace(&mut self.fresh, Vec::with_capacity(PREFETCH_BATCH));
+        if let Some(to_thread) = &self.to_thread {
+            // A thread that stopped at an error says so in `finish`.
+            let _ = to_thread.send(batch);
+        }
+    }
+
+    /// Waits for the claims of every patient noted; in no particular order.
+    pub(super) fn finish(mut self) -> Result<Vec<SeedRow>, HistoryError> {
+        self.hand_over();
+        self.to_thread = None;
+        match self.thread.take().map(JoinHandle::join) {
+            Some(Ok(rows)) => rows,
+            _ => Err(HistoryError::Schema("the seeding thread failed".into())),
+        }
+    }
+}
+
+impl Drop for Prefetch {
+    /// A run that ends without seeding still waits for the thread: no read of the history
+    /// goes on after the run.
+    fn drop(&mut self) {
+        self.to_thread = None;
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// The prefetching thread: the claims of the patients of every batch received, until the
+/// run hangs up.
+fn prefetch(path: &Path, batches: mpsc::Receiver<Vec<u64>>) -> Result<Vec<SeedRow>, HistoryError> {
+    let mut db = Db::open_sqlite(path)?;
+    let claims = ClaimsByPrefix::read(&mut db)?;
+    let mut rows = Vec::new();
+    for batch in batches {
+        let mut by_file: BTreeMap<i64, Vec<i64>> = BTreeMap::new();
+        for prefix in batch {
+            claims.each(prefix, |file, claim| {
+                by_file.entry(file).or_default().push(claim)
+            })?;
+        }
+        for (file, mut numbers) in by_file {
+            numbers.sort_unstable();
+            db.query_each(
+                sql::CLAIMS_BY_NUMBERS,
+                &[file.into(), json_list(&numbers)],
+                |row| {
+                    rows.push(SeedRow::read(row)?);
+                    Ok(())
+                },
+            )?;
+        }
+    }
+    Ok(rows)
+}
+
+/// No claim after this one with the same prefix.
+const LAST: u32 = u32::MAX;
+
+/// Every recorded claim (input file and number) by the first 64 bits of its patient's key,
+/// from the input files' lists of patients ([`sql::FILE_PATIENTS`]).
+struct ClaimsByPrefix {
+    /// The last claim of each prefix.
+    last: HashMap<u64, u32, Spread>,
+    /// The claims: input file, number (or the entry that is no claim number, an error when
+    /// asked for) and the claim before with the same prefix.
+    claims: Vec<(i64, Result<i64, usize>, u32)>,
+    /// Entries whose claim number is not one.
+    bad: Vec<String>,
+}
+
+impl ClaimsByPrefix {
+    /// Reads every input file's list of patients. An entry too short to hold a key's 16
+    /// digits is an error; one whose first 16 bytes are not lower-case hexadecimal digits is
+    /// no key of this history and left out; one whose number is not a number is an error
+    /// only if its patient is asked for.
+    fn read(db: &mut Db) -> Result<ClaimsByPrefix, HistoryError> {
+        let mut found = ClaimsByPrefix {
+            last: HashMap::default(),
+            claims: Vec::new(),
+            bad: Vec::new(),
+        };
+        db.query_each(sql::FILE_PATIENTS, &[], |row| {
+            let file = row.int(0)?;
+            let keys = row.text(1)?;
+            for entry in keys.split(',').filter(|e| !e.is_empty()) {
+                let (prefix, number) = entry.split_at_checked(16).ok_or_else(|| {
+                    HistoryError::Schema(format!("file {file}: '{entry}' is not a kept claim"))
+                })?;
+                let Some(prefix) = key::hex_u64(prefix.as_bytes()) else {
+                    continue;
+                };
+                let number = number.parse::<i64>().map_err(|_| {
+                    found
+                        .bad
+                        .push(format!("file {file}: '{entry}' is not a kept claim"));
+                    found.bad.len() - 1
+                });
+                let at = u32::try_from(found.claims.len())
+                    .ok()
+                    .filter(|&at| at != LAST)
+                    .ok_or_else(|| HistoryError::Schema("too many claims to seed".into()))?;
+                let before = found.last.insert(prefix, at).unwrap_or(LAST);
+                found.claims.push((file, number, before));
+            }
+            Ok(())
+        })?;
+        Ok(found)
+    }
+
+    /// Hands `each` the input file and number of every claim of `prefix`.
+    fn each(&self, prefix: u64, mut each: impl FnMut(i64, i64)) -> Result<(), HistoryError> {
+        let mut at = self.last.get(&prefix).copied().unwrap_or(LAST);
+        while let Some(&(file, number, before)) = self.claims.get(at as usize) {
+            let number = number.map_err(|bad| HistoryError::Schema(self.bad[bad].clone()))?;
+            each(file, number);
+            at = before;
+        }
+        Ok(())
+    }
+}
