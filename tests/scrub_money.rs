@@ -451,46 +451,27 @@ fn charge_totals_beyond_i64_cents_are_exact() {
 }
 
 #[test]
-fn a_charge_total_past_18_digits_is_still_written_exact() {
-    // 19 digits of accepted charges: longer than STC04 and AMT02 allow (R 1/18), but the
-    // required level STC04 cannot be left out and a cut total would be wrong, so the 277CA
-    // gives it exact, as the accounting does.
+fn a_charge_total_past_18_digits_refuses_the_277ca_and_writes_nothing() {
+    // 19 digits of accepted charges fit neither STC04 nor AMT02 (R 1/18), and a cut total
+    // would be wrong: the run stops with the reason, exit 2, and leaves no output at all
+    // (no claim is forwarded without its acknowledgment).
     let claims = vec![
         ninety_quadrillion("PCN-BIG-1"),
         ninety_quadrillion("PCN-BIG-2"),
         Spec::clean("PCN-OK-1"),
     ];
     let run = Scrubbed::run(interchange(&[("0001", claims)]).as_bytes());
-    assert_eq!(run.code, 0, "{}", run.stderr);
-    let a = run.accounting();
-    assert_eq!(
-        a["charges_in_cents"].to_string(),
-        "18000000000000014250",
-        "{a}"
-    );
-    let ack277 = run.text("277");
+    assert_eq!(run.code, 2, "{}", run.stderr);
     assert!(
-        ack277.contains("STC*A1:19:AY*20260116*WQ*180000000000000142.5~"),
-        "{ack277}"
+        run.stderr.contains("$180000000000000142.50")
+            && run.stderr.contains("18 digits, X12 R 1/18"),
+        "{}",
+        run.stderr
     );
-    assert!(ack277.contains("AMT*YU*180000000000000142.5~"), "{ack277}");
-    assert!(ack277.contains("QTY*90*3~"), "{ack277}");
-    assert_eq!(
-        ack277.matches("*WQ*90000000000000000~").count(),
-        2,
-        "{ack277}"
-    );
-    // `show` reads the totals back exactly too (its own sum of the claims' STC04 included).
-    let shown = Command::new(env!("CARGO_BIN_EXE_scrub837"))
-        .arg("show")
-        .arg(run.path("277"))
-        .output()
-        .expect("run show");
-    let shown = String::from_utf8_lossy(&shown.stdout);
-    assert!(
-        shown.contains("charges accepted: $180000000000000142.50"),
-        "{shown}"
-    );
+    assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+    for ext in ["277", "999", "corrected.837", "report.jsonl", "report.html"] {
+        assert!(!run.path(ext).exists(), "in.{ext} was written");
+    }
 }
 
 // ---------------------------------------------------------------------------------------

@@ -664,7 +664,7 @@ impl<S: Read + Write + Seek> Ack277Writer<S> {
         w.segment("TRN", &["2", run.batch.as_str()]);
         let t = run.totals;
         let status = w.composite(&["A1", "19", "AY"]);
-        let total = t.total().to_x12();
+        let total = level_total(&t, "the information receiver")?;
         w.segment(
             "STC",
             &[
@@ -733,7 +733,7 @@ impl<S: Read + Write + Seek> Ack277Writer<S> {
         w.segment("TRN", &["1", "0"]);
         let t = run.totals;
         let status = w.composite(&["A1", "19", "85"]);
-        let total = t.total().to_x12();
+        let total = level_total(&t, "a billing provider")?;
         w.segment(
             "STC",
             &[
@@ -965,10 +965,33 @@ fn member_id(claim: &Claim) -> &str {
     }
 }
 
-/// QTY and AMT for a level: counts, then charges, each only when above zero. Totals are
-/// written exact however large: past 18 digits (only absurd CLM02s add up to that) they are
-/// longer than AMT02 and the level's STC04 (`R` 1/18) allow, but the required STC04 cannot be
-/// left out, and a cut or rounded total would be wrong.
+/// The most digits an `R` amount of the 277CA holds (STC04 and AMT02, data elements 782:
+/// `R` 1/18; sign and point not counted).
+const AMOUNT_MAX_DIGITS: usize = 18;
+
+/// A level's STC04: the total of its claims' charges as X12 writes it. A total past 18 digits
+/// (only absurd CLM02s add up to one: two 17-digit charges reach it) fits neither STC04 nor
+/// AMT02, and a cut or rounded total would be wrong, so the 277CA is refused with the reason
+/// rather than written invalid; the run then writes no outputs and exits 2.
+fn level_total(t: &Ack277Totals, level: &str) -> io::Result<String> {
+    let digits = |total: Total| total.to_x12().bytes().filter(u8::is_ascii_digit).count();
+    let largest = [t.total(), t.accepted_charge, t.rejected_charge]
+        .into_iter()
+        .max_by_key(|total| digits(*total))
+        .unwrap_or_default();
+    if digits(largest) > AMOUNT_MAX_DIGITS {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!(
+                "the claims of {level} total ${largest} in charges, more than the 277CA's STC04 and AMT02 can hold (18 digits, X12 R 1/18); split the input so each 277CA level totals less"
+            ),
+        ));
+    }
+    Ok(t.total().to_x12())
+}
+
+/// QTY and AMT for a level: counts, then charges, each only when above zero (every total
+/// already checked by [`level_total`] to fit).
 fn quantities(w: &mut SegmentWriter, t: &Ack277Totals, accepted: &str, rejected: &str) {
     if t.accepted > 0 {
         w.segment("QTY", &[accepted, &t.accepted.to_string()]);
