@@ -192,6 +192,23 @@ impl Interner {
     }
 }
 
+/// [`packed`] for a text of 1 to 8 capital letters and digits (one `normalise_code` leaves as
+/// it is); `None` for any other.
+fn packed_normal(text: &str) -> Option<u64> {
+    let bytes = text.as_bytes();
+    if bytes.is_empty() || bytes.len() > 8 {
+        return None;
+    }
+    let mut word = 0u64;
+    for &b in bytes {
+        if !(b.is_ascii_uppercase() || b.is_ascii_digit()) {
+            return None;
+        }
+        word = word << 8 | u64::from(b);
+    }
+    Some(word << (8 * (8 - bytes.len())))
+}
+
 /// `text` as a big-endian integer, zero-padded to 8 bytes, when it has 1 to 8 bytes and no
 /// zero byte: then two texts are equal exactly when their integers are.
 fn packed(text: &str) -> Option<u64> {
@@ -598,6 +615,12 @@ impl NcciEdits {
     }
 
     fn code_id(&self, code: &str) -> Option<u32> {
+        // A code already normal (capitals and digits) of at most 8 bytes, every HCPCS/CPT
+        // code on a claim: packed as it is, without normalising a copy (what `normalise_code`
+        // gives it is itself, and `Interner::id` would pack that).
+        if let Some(key) = packed_normal(code) {
+            return self.codes.packed.get(&key).copied();
+        }
         let mut buf = [0u8; MAX_CODE];
         self.codes.id(normalise_code(code, &mut buf)?)
     }
@@ -753,6 +776,16 @@ fn same_pair(e: &Stored, a: u32, b: u32) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn normal_codes_pack_as_their_text_does() {
+        for code in ["97140", "G0283", "A", "ABCDEFGH", "0"] {
+            assert_eq!(packed_normal(code), packed(code), "{code}");
+        }
+        for code in ["", "97140a", "ABCDEFGHI", "97 40", "97.14"] {
+            assert_eq!(packed_normal(code), None, "{code}");
+        }
+    }
 
     fn date(y: i32, m: u32, d: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(y, m, d).unwrap()

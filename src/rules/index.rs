@@ -156,6 +156,21 @@ impl Code {
         }
     }
 
+    /// [`Code::new`] of ASCII bytes (every byte a character boundary; any other bytes are
+    /// kept as `Code::new` of no text would keep them, so callers check first).
+    fn of_ascii(bytes: &[u8]) -> Code {
+        if !bytes.is_ascii() {
+            return Code::new("");
+        }
+        let end = bytes.len().min(15);
+        let mut kept = [0; 15];
+        kept[..end].copy_from_slice(&bytes[..end]);
+        Code {
+            bytes: kept,
+            len: end as u8 | if end < bytes.len() { 0x80 } else { 0 },
+        }
+    }
+
     /// The code as text.
     pub fn as_str(&self) -> &str {
         let len = usize::from(self.len & 0x7f);
@@ -238,11 +253,39 @@ impl Modifiers {
         kept
     }
 
+    /// The modifiers of SV101-3..6 as read (`parts`, empty ones skipped), as [`Modifiers::new`]
+    /// keeps them once decoded: a part is kept when it is two bytes of UTF-8 (decoding
+    /// replaces bad bytes with three, and never shortens a text), else as `??`.
+    pub fn of_parts<'p>(parts: impl Iterator<Item = &'p [u8]>) -> Modifiers {
+        let mut kept = Modifiers::default();
+        for part in parts.filter(|p| !p.is_empty()).take(4) {
+            let code = match part {
+                &[a, b] if (a | b) < 0x80 || std::str::from_utf8(part).is_ok() => [a, b],
+                _ => *b"??",
+            };
+            kept.codes[usize::from(kept.count)] = code;
+            kept.count += 1;
+        }
+        kept
+    }
+
     /// The modifiers as text.
     pub fn iter(&self) -> impl Iterator<Item = &str> + '_ {
         self.codes[..usize::from(self.count)]
             .iter()
             .map(|c| std::str::from_utf8(c).unwrap_or("??"))
+    }
+}
+
+/// The [`Code`] of an element's bytes as decoded (bad bytes replaced, as
+/// [`Text::from_bytes`] does): the bytes themselves when they are UTF-8.
+fn code_of_bytes(bytes: &[u8]) -> Code {
+    if bytes.is_ascii() {
+        return Code::of_ascii(bytes);
+    }
+    match std::str::from_utf8(bytes) {
+        Ok(text) => Code::new(text),
+        Err(_) => Code::new(&Text::from_bytes(bytes)),
     }
 }
 
@@ -1429,25 +1472,19 @@ pub fn raw_line_facts_and_dates(
         let Some(sv101) = line.procedure else {
             return;
         };
-        // As decoded: text with bad bytes replaced, modifiers the non-empty SV101-3..6.
-        let code = Text::from_bytes(crate::x12::nth_part(sv101, component, 2));
-        let mut modifiers: [Text; 4] = Default::default();
-        let mut count = 0;
-        for n in 3..=6 {
-            let m = crate::x12::nth_part(sv101, component, n);
-            if !m.is_empty() {
-                modifiers[count] = Text::from_bytes(m);
-                count += 1;
-            }
-        }
+        // As decoded: text with bad bytes replaced, modifiers the non-empty SV101-3..6. The
+        // composite is split once, and its parts are made into text only when not UTF-8.
+        let mut parts = sv101.split(|&b| b == component).skip(1);
+        let code = code_of_bytes(parts.next().unwrap_or_default());
+        let modifiers = Modifiers::of_parts(parts.take(4));
         each(
             key,
             LineFact {
                 claim: raw.ordinal,
                 line: line.index,
                 date,
-                code: Code::new(&code),
-                modifiers: Modifiers::new(&modifiers[..count]),
+                code,
+                modifiers,
                 frequency: sketch.frequency,
                 charge: line.charge.unwrap_or_default(),
                 units: line.units.unwrap_or_default(),
@@ -1501,6 +1538,39 @@ mod tests {
                 per_text(payer, member, last, first),
                 "{payer} {member} {last} {first}"
             );
+        }
+    }
+
+    /// Codes and modifiers made from raw bytes are those made from the decoded text.
+    #[test]
+    fn codes_and_modifiers_of_bytes_are_those_of_the_decoded_text() {
+        let samples: [&[u8]; 10] = [
+            b"GP",
+            b"G",
+            b"GPX",
+            b"",
+            b"\xffA",
+            b"\xc3\xa9",
+            b"\xff",
+            b"97012",
+            b"97012ABCDEFGHIJKLMNOP",
+            b"9701\xe9",
+        ];
+        for a in samples {
+            assert_eq!(code_of_bytes(a), Code::new(&Text::from_bytes(a)), "{a:?}");
+            for b in samples {
+                let parts = [a, b, b"", a];
+                let texts: Vec<Text> = parts
+                    .iter()
+                    .filter(|p| !p.is_empty())
+                    .map(|p| Text::from_bytes(p))
+                    .collect();
+                assert_eq!(
+                    Modifiers::of_parts(parts.into_iter()),
+                    Modifiers::new(&texts),
+                    "{a:?} {b:?}"
+                );
+            }
         }
     }
 

@@ -11,7 +11,7 @@ use std::borrow::Cow;
 use std::sync::Arc;
 
 use super::index::{line_date, Code, LineFact};
-use super::{Action, Context, Family, Finding, Rule, RuleInfo, StcCodes};
+use super::{concat, Action, Context, DateText, Family, Finding, Rule, RuleInfo, StcCodes};
 use crate::model::{Cents, Claim, Decimal, Origin, ServiceLine};
 use crate::reference::{CodeKey, ModifierIndicator, Mue, NcciEdits};
 
@@ -290,15 +290,35 @@ fn ptp_finding(
             cx.patient.claim_name(&cx.batch, other_claim)
         ))
     };
+    // Written piece by piece rather than with `format!`: a finding many claims have.
     let help = match indicator {
-        ModifierIndicator::NotAllowed => format!(
-            "bill {column1} or {code}, not both: this pair has modifier indicator 0 and no modifier bypasses it"
-        ),
-        _ => format!(
-            "bill only {column1}, or append 59/XE/XS/XP/XU to {code} when the notes document a distinct service"
-        ),
+        ModifierIndicator::NotAllowed => concat(&[
+            "bill ",
+            column1,
+            " or ",
+            code,
+            ", not both: this pair has modifier indicator 0 and no modifier bypasses it",
+        ]),
+        _ => concat(&[
+            "bill only ",
+            column1,
+            ", or append 59/XE/XS/XP/XU to ",
+            code,
+            " when the notes document a distinct service",
+        ]),
     };
-    let message = format!("{code} billed on {date} with {column1} ({where_}); NCCI pairs them with {code} in column 2");
+    let message = concat(&[
+        code,
+        " billed on ",
+        DateText::of(date).as_str(),
+        " with ",
+        column1,
+        " (",
+        &*where_,
+        "); NCCI pairs them with ",
+        code,
+        " in column 2",
+    ]);
     let at = code_origin(&claim.lines[line]).into();
     Finding {
         line: Some(line),
