@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use crate::model::{Cents, Decimal};
 
+use super::fx::FxBuild;
 use super::text::{is_blank_or_comment, lines, normalise_code, row_fields, shown, MAX_CODE};
 use super::ReferenceError;
 
@@ -77,7 +78,9 @@ pub struct FeeAmount {
 /// for a run does not copy them.
 #[derive(Debug, Clone, Default)]
 pub struct FeeSchedule {
-    rows: Arc<HashMap<String, Vec<FeeRow>>>,
+    /// Looked up for every priced line (iterated only in [`FeeSchedule::rows`], whose order
+    /// is none): keyed with the fast hasher, not SipHash.
+    rows: Arc<HashMap<String, Vec<FeeRow>, FxBuild>>,
     indicators: Arc<HashMap<(i32, String), FeeIndicators>>,
     /// By year: where its rows came from, when not the bundled file (an imported PPRRVU).
     imported: BTreeMap<i32, String>,
@@ -343,7 +346,7 @@ impl FeeSchedule {
     /// Parses `mpfs-national.csv` (see `data/fee-schedule/README.md` for the header).
     /// Comment lines (`#`) and blank lines are skipped; a (year, code) given twice is refused.
     pub fn parse(file: &str, text: &str) -> Result<FeeSchedule, ReferenceError> {
-        let mut rows: HashMap<String, Vec<FeeRow>> = HashMap::new();
+        let mut rows: HashMap<String, Vec<FeeRow>, FxBuild> = HashMap::default();
         for (line, content) in expect_header(file, text, FEE_HEADER)? {
             let f = fields_n(file, line, &content, 11)?;
             let row = FeeRow {

@@ -40,7 +40,7 @@ pub use dx::DxPrefixes;
 pub use fees::{FeeAmount, FeeIndicators, FeeRow, FeeSchedule};
 pub use icd::{CodeStatus, EditionChoice, IcdCodeSets, IcdEdition};
 pub use mue::{Mue, MueEdition, MueTable};
-pub use ncci::{EditSource, ModifierIndicator, NcciEdits, PtpEdit, PtpEdition};
+pub use ncci::{CodeKey, EditSource, ModifierIndicator, NcciEdits, PtpBrief, PtpEdit, PtpEdition};
 pub use pos::{PlaceOfService, PlaceOfServiceCodes};
 pub use taxonomy::TaxonomyCodes;
 pub use therapy::{

@@ -63,6 +63,16 @@ type Code = [u8; 5];
 /// The code `code` (any case, dots and surrounding blanks ignored) as a table key; `None` when
 /// it cannot be a HCPCS/CPT code, so no table has it.
 fn lookup_key(code: &str) -> Option<Code> {
+    // A code already normal (five capitals and digits, every code on a claim) is its own
+    // key: what `normalise_code` would give back unchanged.
+    if let Ok(key) = <Code>::try_from(code.as_bytes()) {
+        if key
+            .iter()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+        {
+            return Some(key);
+        }
+    }
     let mut buf = [0u8; MAX_CODE];
     normalise_code(code, &mut buf)?.as_bytes().try_into().ok()
 }

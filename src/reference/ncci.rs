@@ -75,6 +75,17 @@ impl std::fmt::Display for EditSource {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CodeKey(u32);
 
+/// What [`NcciEdits::pair_brief`] tells of an edit: its codes and modifier indicator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PtpBrief<'a> {
+    /// The column 1 code (the one paid).
+    pub column1: &'a str,
+    /// The column 2 code (the one denied).
+    pub column2: &'a str,
+    /// Whether a modifier may bypass the edit.
+    pub modifier_indicator: ModifierIndicator,
+}
+
 /// One PTP edit: `column2` is denied when billed with `column1` for the same patient,
 /// provider and date of service, unless a modifier bypasses it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -139,6 +150,9 @@ struct Interner {
     items: Vec<Arc<str>>,
     /// Looked up for every line code a rule pairs (only looked up, never iterated).
     ids: HashMap<Arc<str>, u32, FxBuild>,
+    /// The items of at most 8 bytes (every HCPCS/CPT code) by their [`packed`] text: a
+    /// lookup hashes one integer instead of a string and compares no bytes.
+    packed: HashMap<u64, u32, FxBuild>,
     /// The last id returned (CMS files are sorted by column 1 and repeat rationales).
     last: Option<u32>,
 }
@@ -163,12 +177,48 @@ impl Interner {
         let item: Arc<str> = Arc::from(text);
         self.items.push(Arc::clone(&item));
         self.ids.insert(item, id);
+        if let Some(key) = packed(text) {
+            self.packed.insert(key, id);
+        }
         id
     }
 
     fn id(&self, text: &str) -> Option<u32> {
-        self.ids.get(text).copied()
+        // A text `packed` takes is an item only if it is in `packed` (every such item is).
+        match packed(text) {
+            Some(key) => self.packed.get(&key).copied(),
+            None => self.ids.get(text).copied(),
+        }
     }
+}
+
+/// [`packed`] for a text of 1 to 8 capital letters and digits (one `normalise_code` leaves as
+/// it is); `None` for any other.
+fn packed_normal(text: &str) -> Option<u64> {
+    let bytes = text.as_bytes();
+    if bytes.is_empty() || bytes.len() > 8 {
+        return None;
+    }
+    let mut word = 0u64;
+    for &b in bytes {
+        if !(b.is_ascii_uppercase() || b.is_ascii_digit()) {
+            return None;
+        }
+        word = word << 8 | u64::from(b);
+    }
+    Some(word << (8 * (8 - bytes.len())))
+}
+
+/// `text` as a big-endian integer, zero-padded to 8 bytes, when it has 1 to 8 bytes and no
+/// zero byte: then two texts are equal exactly when their integers are.
+fn packed(text: &str) -> Option<u64> {
+    let bytes = text.as_bytes();
+    if bytes.is_empty() || bytes.len() > 8 || bytes.contains(&0) {
+        return None;
+    }
+    let mut word = [0u8; 8];
+    word[..bytes.len()].copy_from_slice(bytes);
+    Some(u64::from_be_bytes(word))
 }
 
 /// Practitioner PTP edits, indexed by code. Source 0 is always the seed.
@@ -565,6 +615,12 @@ impl NcciEdits {
     }
 
     fn code_id(&self, code: &str) -> Option<u32> {
+        // A code already normal (capitals and digits) of at most 8 bytes, every HCPCS/CPT
+        // code on a claim: packed as it is, without normalising a copy (what `normalise_code`
+        // gives it is itself, and `Interner::id` would pack that).
+        if let Some(key) = packed_normal(code) {
+            return self.codes.packed.get(&key).copied();
+        }
         let mut buf = [0u8; MAX_CODE];
         self.codes.id(normalise_code(code, &mut buf)?)
     }
@@ -589,18 +645,34 @@ impl NcciEdits {
 
     /// [`pair`](Self::pair) for the code of key `a`.
     pub fn pair_of(&self, a: CodeKey, b: &str, date: NaiveDate) -> Option<PtpEdit> {
-        let ia = a.0;
-        let ib = self.code_id(b)?;
+        let b = self.code_key(b)?;
+        self.pair_stored(a, b, date).map(|e| self.materialise(e))
+    }
+
+    /// [`pair`](Self::pair) for two codes of known keys, told briefly: the codes and the
+    /// modifier indicator, borrowed, nothing copied (a rule pairs every line with every other
+    /// code of its date, and almost no pair has an edit).
+    pub fn pair_brief(&self, a: CodeKey, b: CodeKey, date: NaiveDate) -> Option<PtpBrief<'_>> {
+        self.pair_stored(a, b, date).map(|e| PtpBrief {
+            column1: &self.codes.items[e.column1 as usize],
+            column2: &self.codes.items[e.column2 as usize],
+            modifier_indicator: e.modifier,
+        })
+    }
+
+    /// The stored edit of [`pair`](Self::pair).
+    fn pair_stored(&self, a: CodeKey, b: CodeKey, date: NaiveDate) -> Option<&Stored> {
+        let (ia, ib) = (a.0, b.0);
         let (la, lb) = (self.list(ia), self.list(ib));
         let shorter = if la.len() <= lb.len() { la } else { lb };
-        let current = self.edition_on(date);
+        // The edition in force is looked up only for a candidate (most pairs have none).
+        let mut current = None;
         shorter
             .iter()
             .map(|&i| &self.edits[i as usize])
             .filter(|e| same_pair(e, ia, ib) && in_force(e.effective, e.deletion, date))
-            .filter(|e| self.applies(e, current))
+            .filter(|e| self.applies(e, *current.get_or_insert_with(|| self.edition_on(date))))
             .max_by_key(|e| (e.source, e.effective))
-            .map(|e| self.materialise(e))
     }
 
     /// Every edit naming `code` in either column, whatever its dates (seed edits a file
@@ -704,6 +776,16 @@ fn same_pair(e: &Stored, a: u32, b: u32) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn normal_codes_pack_as_their_text_does() {
+        for code in ["97140", "G0283", "A", "ABCDEFGH", "0"] {
+            assert_eq!(packed_normal(code), packed(code), "{code}");
+        }
+        for code in ["", "97140a", "ABCDEFGHI", "97 40", "97.14"] {
+            assert_eq!(packed_normal(code), None, "{code}");
+        }
+    }
 
     fn date(y: i32, m: u32, d: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(y, m, d).unwrap()

@@ -7,6 +7,16 @@ use super::fees::{expect_header, fields_n};
 use super::text::shown;
 use super::ReferenceError;
 
+/// The value of a text of exactly two ASCII digits.
+fn two_digits(code: &str) -> Option<usize> {
+    match code.as_bytes() {
+        &[a, b] if a.is_ascii_digit() && b.is_ascii_digit() => {
+            Some(usize::from(a - b'0') * 10 + usize::from(b - b'0'))
+        }
+        _ => None,
+    }
+}
+
 /// One place-of-service code.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PlaceOfService {
@@ -19,9 +29,22 @@ pub struct PlaceOfService {
 }
 
 /// The place-of-service code set (shared: cloning a [`super::Reference`] does not copy it).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct PlaceOfServiceCodes {
     codes: Arc<BTreeMap<String, PlaceOfService>>,
+    /// By the two digits' value: whether the code is listed and active (what
+    /// [`is_valid`](Self::is_valid) answers for every claim, without a search of `codes`).
+    active: Arc<[bool; 100]>,
+}
+
+impl Default for PlaceOfServiceCodes {
+    /// No codes.
+    fn default() -> Self {
+        PlaceOfServiceCodes {
+            codes: Arc::default(),
+            active: Arc::new([false; 100]),
+        }
+    }
 }
 
 impl PlaceOfServiceCodes {
@@ -64,17 +87,23 @@ impl PlaceOfServiceCodes {
                 ));
             }
         }
+        let mut active = [false; 100];
+        for entry in codes.values() {
+            if let Some(i) = two_digits(&entry.code) {
+                active[i] = entry.status == "active";
+            }
+        }
         Ok(PlaceOfServiceCodes {
             codes: Arc::new(codes),
+            active: Arc::new(active),
         })
     }
 
     /// True when `code` (exactly two digits as written, surrounding spaces ignored) is an
     /// active place-of-service code.
     pub fn is_valid(&self, code: &str) -> bool {
-        self.codes
-            .get(code.trim())
-            .is_some_and(|p| p.status == "active")
+        // Every listed code is two digits (`parse` refuses others), so no other text is one.
+        two_digits(code.trim()).is_some_and(|i| self.active[i])
     }
 
     /// The name of `code`, if listed.

@@ -19,7 +19,7 @@ use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 
 use crate::diag::{Action, Diagnostic, Repair, RepairKind};
-use crate::model::{Cents, Claim, Total};
+use crate::model::{Cents, Claim, SegmentTable, StoredSegment, Total};
 use crate::x12::Segment;
 
 /// One change to one segment. Each kind says why the value changes; all of them set one
@@ -175,6 +175,17 @@ impl Plan {
         // An unreadable CLM02 counts as 0 here as in the scrub accounting (the 999 rejects it).
         let submitted = claim.total_charge.cents().unwrap_or_default();
         let total = Total(i128::from(submitted.0) - removed_charges.0);
+        if self.edits.is_empty() && !removed_any {
+            // Nothing to change (most claims): every segment as `clean` writes it, segments
+            // already clean copied as runs of the table's bytes.
+            write_clean(table, out);
+            return Ok(RepairedClaim {
+                segments: table.len() as u32,
+                total,
+                removed_lines,
+                removed_charges,
+            });
+        }
         let mut segments = 0;
         let mut lx = 0u32;
         for (i, (seg, stored)) in table.iter().enumerate() {
@@ -253,6 +264,52 @@ pub fn line_break<'a>(seg: &Segment<'a>) -> &'a [u8] {
         .into_iter()
         .find(|lb| after.starts_with(lb) && !lb.contains(&terminator))
         .map_or(&[][..], |lb| &after[..lb.len()])
+}
+
+/// Appends every segment of `table` as [`clean`] writes it. A segment already clean (see
+/// [`is_clean`]) is its stored bytes, and consecutive ones lie end to end in the table: they
+/// are copied as one run, without a view of each.
+fn write_clean(table: &SegmentTable, out: &mut Vec<u8>) {
+    let raw = table.raw();
+    let terminator = table.delimiters().segment;
+    let mut run: Option<std::ops::Range<usize>> = None;
+    for (i, stored) in table.stored().iter().enumerate() {
+        let bytes = stored.start as usize..stored.end as usize;
+        if is_clean(
+            raw.get(bytes.clone()).unwrap_or_default(),
+            stored,
+            terminator,
+        ) {
+            match &mut run {
+                Some(r) if r.end == bytes.start => r.end = bytes.end,
+                _ => {
+                    if let Some(r) = run.replace(bytes) {
+                        out.extend_from_slice(&raw[r]);
+                    }
+                }
+            }
+            continue;
+        }
+        if let Some(r) = run.take() {
+            out.extend_from_slice(&raw[r]);
+        }
+        out.extend_from_slice(&clean(&table.get(i)));
+    }
+    if let Some(r) = run {
+        out.extend_from_slice(&raw[r]);
+    }
+}
+
+/// True when [`clean`] borrows the segment of bytes `seg` as read: its body starts it, the
+/// terminator follows the body, and after that only a line break (CR LF, LF or CR) that does
+/// not hold the terminator, or nothing.
+fn is_clean(seg: &[u8], stored: &StoredSegment, terminator: u8) -> bool {
+    let body_end = stored.body_end as usize;
+    if stored.body_start != 0 || seg.get(body_end) != Some(&terminator) {
+        return false;
+    }
+    let after = &seg[body_end + 1..];
+    matches!(after, b"" | b"\n" | b"\r" | b"\r\n") && !after.contains(&terminator)
 }
 
 /// The segment as the corrected file writes it: its body, its terminator (added when the
@@ -483,6 +540,51 @@ mod tests {
             Delimiters::STANDARD,
             Position::default(),
         )
+    }
+
+    /// A table written at once is its segments written one by one, on every sample and
+    /// test input (line breaks of every kind, indented and padded segments among them).
+    #[test]
+    fn clean_tables_are_their_clean_segments() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut dirs = vec![root.join("samples"), root.join("tests")];
+        let mut inputs = Vec::new();
+        while let Some(dir) = dirs.pop() {
+            let Ok(entries) = std::fs::read_dir(&dir) else {
+                continue;
+            };
+            for entry in entries.flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    dirs.push(path);
+                } else if path
+                    .extension()
+                    .is_some_and(|e| e == "837" || e == "edi" || e == "x12")
+                {
+                    inputs.push(std::fs::read(&path).expect("readable"));
+                }
+            }
+        }
+        let mut generated = Vec::new();
+        crate::generate::write(&mut generated, 50).expect("generated");
+        inputs.push(generated);
+        let mut tables = 0;
+        for bytes in inputs {
+            let mut reader = crate::read::ClaimReader::new(&bytes[..]);
+            while let Ok(Some(event)) = reader.next_event() {
+                let crate::read::Event::Claim(raw) = event else {
+                    continue;
+                };
+                let (mut fast, mut slow) = (Vec::new(), Vec::new());
+                write_clean(&raw.segments, &mut fast);
+                for (seg, _) in raw.segments.iter() {
+                    slow.extend_from_slice(&clean(&seg));
+                }
+                assert_eq!(fast, slow, "claim {}", raw.ordinal);
+                tables += 1;
+            }
+        }
+        assert!(tables > 100, "{tables} tables");
     }
 
     #[test]

@@ -180,12 +180,25 @@ impl Rule for AmountPrecision {
 
     fn check(&self, claim: &Claim, cx: &Context<'_>, out: &mut Vec<Finding>) {
         let first_line = claim.lines.first().map(|l| l.first_segment);
-        for (i, (seg, stored)) in claim.source.segments.iter().enumerate() {
-            let Some(elements) = money_elements(seg.id()) else {
+        let table = &claim.source.segments;
+        let raw_bytes = table.raw();
+        for (i, stored) in table.stored().iter().enumerate() {
+            // The id read from the stored bytes: a view of the segment is made only for the
+            // few segments with money elements.
+            let id_start = stored.start as usize + stored.body_start as usize;
+            let id = raw_bytes
+                .get(id_start..id_start + usize::from(stored.id_len))
+                .unwrap_or_default();
+            let Some(elements) = money_elements(id) else {
                 continue;
             };
+            let seg = table.get(i);
             for &n in elements {
-                let Some(Money::NotExact { raw, reason }) = Money::parse(seg.element(n)) else {
+                let value = seg.element(n);
+                if surely_exact(value) {
+                    continue;
+                }
+                let Some(Money::NotExact { raw, reason }) = Money::parse(value) else {
                     continue;
                 };
                 let at = Origin {
@@ -210,6 +223,14 @@ impl Rule for AmountPrecision {
             }
         }
     }
+}
+
+/// True when `value`, if it is an amount at all, is exact in cents, told without parsing it:
+/// at most 16 bytes (so at most 16 whole digits, whose cents fit an `i64`) and at most two
+/// bytes after a decimal point. Most amounts are such, and need no parse.
+fn surely_exact(value: &[u8]) -> bool {
+    value.len() <= 16
+        && memchr::memchr(b'.', value).is_none_or(|point| value.len() - point - 1 <= 2)
 }
 
 /// What is wrong with amount `raw` of element `name`.
@@ -559,9 +580,79 @@ impl Rule for DiagnosisCode {
 /// `pointer` (each line's own date, else the claim's), each once, earliest first; or
 /// `fallback` when no line points to it (or none has a date).
 ///
-/// Each next date is found by a pass over the lines rather than by sorting a list of them:
-/// a claim has few lines, and the list would be an allocation per claim.
+/// For a claim of up to [`DATED_LINES`] lines the dates are gathered on the stack and sorted
+/// (no allocation, and each line's date read once); a longer claim's each next date is found
+/// by a pass over the lines ([`diagnosis_dates_by_passes`]).
 fn diagnosis_dates(
+    claim: &Claim,
+    pointer: u8,
+    fallback: NaiveDate,
+) -> impl Iterator<Item = NaiveDate> + '_ {
+    let mut dates = [NaiveDate::MIN; DATED_LINES];
+    let mut count = 0;
+    let few = claim.lines.len() <= DATED_LINES;
+    if few {
+        // The claim's date, for lines without their own: as `line_date` finds it, once.
+        let mut claim_date = None;
+        for line in &claim.lines {
+            if !line
+                .pointers
+                .value
+                .as_ref()
+                .is_some_and(|p| p.contains(&pointer))
+            {
+                continue;
+            }
+            let own = line
+                .service_date
+                .as_ref()
+                .and_then(|d| d.value.value)
+                .map(|r| r.from);
+            let date = own.or_else(|| *claim_date.get_or_insert_with(|| claim_service_date(claim)));
+            if let Some(date) = date {
+                dates[count] = date;
+                count += 1;
+            }
+        }
+        dates[..count].sort_unstable();
+        let mut kept = 0;
+        for i in 0..count {
+            if kept == 0 || dates[kept - 1] != dates[i] {
+                dates[kept] = dates[i];
+                kept += 1;
+            }
+        }
+        count = kept;
+        if count == 0 {
+            dates[0] = fallback;
+            count = 1;
+        }
+    }
+    let passes = (!few)
+        .then(|| diagnosis_dates_by_passes(claim, pointer, fallback))
+        .into_iter()
+        .flatten();
+    dates.into_iter().take(count).chain(passes)
+}
+
+/// Lines of a claim whose diagnosis dates [`diagnosis_dates`] gathers on the stack.
+const DATED_LINES: usize = 16;
+
+/// The claim-level date of service [`line_date`] gives a line without its own: the earliest
+/// start of the claim's DTP*472.
+fn claim_service_date(claim: &Claim) -> Option<NaiveDate> {
+    claim
+        .dates
+        .iter()
+        .filter(|d| d.qualifier == "472")
+        .filter_map(|d| d.value.value)
+        .map(|r| r.from)
+        .min()
+}
+
+/// [`diagnosis_dates`] for any number of lines: each next date is found by a pass over the
+/// lines rather than by sorting a list of them (which would be an allocation per claim).
+fn diagnosis_dates_by_passes(
     claim: &Claim,
     pointer: u8,
     fallback: NaiveDate,
@@ -1042,19 +1133,43 @@ fn npi_problem(npi: &str) -> Option<&'static str> {
 
 /// The Luhn check over `80840` + the first nine digits, as CMS specifies for NPIs.
 fn npi_check_digit_ok(npi: &str) -> bool {
+    // The 15 digits laid out in an array and summed by index from the last: the iterator
+    // chain this replaces (prefix and NPI chained, then reversed) cost several times more,
+    // for every NPI of every claim. NPIs are 10 bytes here (`npi_problem` checks first).
+    let Ok(npi) = <[u8; 10]>::try_from(npi.as_bytes()) else {
+        return npi_check_digit_ok_any(npi);
+    };
+    let mut digits = [0u8; 15];
+    digits[..5].copy_from_slice(b"80840");
+    digits[5..].copy_from_slice(&npi);
+    let mut sum = 0u32;
+    for (k, &b) in digits.iter().rev().enumerate() {
+        sum += luhn_term(k, b);
+    }
+    sum % 10 == 0
+}
+
+/// [`npi_check_digit_ok`] for a text of any length.
+fn npi_check_digit_ok_any(npi: &str) -> bool {
     let sum: u32 = b"80840"
         .iter()
         .chain(npi.as_bytes())
-        .map(|&b| u32::from(b.wrapping_sub(b'0')))
         .rev()
         .enumerate()
-        .map(|(k, d)| match (k % 2 == 1, d * 2) {
-            (true, doubled) if doubled > 9 => doubled - 9,
-            (true, doubled) => doubled,
-            (false, _) => d,
-        })
-        .sum();
+        .map(|(k, &b)| luhn_term(k, b))
+        .fold(0u32, u32::wrapping_add);
     sum % 10 == 0
+}
+
+/// What digit `b`, `k` places from the last, adds to a Luhn sum: every second one doubled
+/// (its digits summed).
+fn luhn_term(k: usize, b: u8) -> u32 {
+    let d = u32::from(b.wrapping_sub(b'0'));
+    match (k % 2 == 1, d * 2) {
+        (true, doubled) if doubled > 9 => doubled - 9,
+        (true, doubled) => doubled,
+        (false, _) => d,
+    }
 }
 
 /// How a provider is called in messages.
@@ -1762,6 +1877,19 @@ mod tests {
         assert_eq!(npi_problem("123456789"), Some("is not 10 digits"));
         assert_eq!(npi_problem("12345678X3"), Some("is not 10 digits"));
         assert_eq!(npi_problem("1987654329"), Some("fails the check digit"));
+        for npi in [
+            "1234567893",
+            "1234567890",
+            "1987654329",
+            "0000000000",
+            "9999999999",
+        ] {
+            assert_eq!(
+                npi_check_digit_ok(npi),
+                npi_check_digit_ok_any(npi),
+                "{npi}"
+            );
+        }
     }
 
     #[test]
@@ -1779,6 +1907,68 @@ mod tests {
         assert_eq!(list_children(&nine).matches("M54.10").count(), 9);
         let twelve: Vec<&str> = vec!["A0100"; 12];
         assert!(list_children(&twelve).ends_with(" and 2 more"));
+    }
+
+    /// Dates gathered on the stack are those found by passes over the lines, for every
+    /// HI position of every sample and generated claim.
+    #[test]
+    fn diagnosis_dates_on_the_stack_are_those_of_the_passes() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("samples");
+        let mut inputs = Vec::new();
+        let mut dirs = vec![root];
+        while let Some(dir) = dirs.pop() {
+            for entry in std::fs::read_dir(&dir).expect("samples").flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    dirs.push(path);
+                } else if path.extension().is_some_and(|e| e == "837") {
+                    inputs.push(std::fs::read(&path).expect("a sample"));
+                }
+            }
+        }
+        let mut generated = Vec::new();
+        crate::generate::write(&mut generated, 200).expect("generated");
+        inputs.push(generated);
+        let fallback = NaiveDate::from_ymd_opt(2020, 1, 1).expect("a date");
+        let mut compared = 0;
+        for bytes in inputs {
+            let mut reader = crate::read::ClaimReader::new(&bytes[..]);
+            while let Ok(Some(event)) = reader.next_event() {
+                let crate::read::Event::Claim(raw) = event else {
+                    continue;
+                };
+                let claim = Claim::decode(raw);
+                for pointer in 0..=13 {
+                    let fast: Vec<_> = diagnosis_dates(&claim, pointer, fallback).collect();
+                    let slow: Vec<_> =
+                        diagnosis_dates_by_passes(&claim, pointer, fallback).collect();
+                    assert_eq!(fast, slow, "claim {} pointer {pointer}", claim.ordinal);
+                    compared += fast.len();
+                }
+            }
+        }
+        assert!(compared > 1000, "{compared} dates compared");
+    }
+
+    #[test]
+    fn amounts_told_exact_without_parsing_are_exact() {
+        for value in [
+            &b"90"[..],
+            b"90.",
+            b"90.5",
+            b"90.50",
+            b"-1.25",
+            b"",
+            b"x",
+            b"9999999999999999",
+            b"9999999999999.99",
+        ] {
+            assert!(surely_exact(value), "{value:?}");
+            assert!(!matches!(Money::parse(value), Some(Money::NotExact { .. })));
+        }
+        for value in [&b"1.005"[..], b"99999999999999999", b"1.000"] {
+            assert!(!surely_exact(value), "{value:?}");
+        }
     }
 
     #[test]

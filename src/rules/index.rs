@@ -19,7 +19,6 @@ use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::collections::VecDeque;
 use std::fs::File;
-use std::hash::{Hash, Hasher};
 use std::io::{self, BufWriter, Write};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
@@ -60,8 +59,12 @@ impl PatientKey {
         )
     }
 
-    /// The key of these fields: text hashes as `str` does, so a decoded `Text` and the
-    /// narrow reader's `str` give one key.
+    /// The key of these fields: the texts (names upper-cased) laid end to end, each closed
+    /// by `0xFF` (a byte no UTF-8 text has, so the split is never ambiguous), then the birth
+    /// date, hashed at once with [`key_hash`]. A decoded `Text` and the narrow reader's `str`
+    /// give one key. The key only groups a run's lines by patient (the index sorts and finds
+    /// them by it; nothing prints or stores it), and it is computed twice per claim: a
+    /// multiply-fold hash of a few words, not SipHash.
     fn of_fields(
         payer_id: &str,
         member_id: &str,
@@ -69,35 +72,93 @@ impl PatientKey {
         first_name: &str,
         birth_date: Option<NaiveDate>,
     ) -> PatientKey {
-        let mut h = std::collections::hash_map::DefaultHasher::new();
-        payer_id.hash(&mut h);
-        member_id.hash(&mut h);
-        hash_upper(last_name, &mut h);
-        hash_upper(first_name, &mut h);
-        birth_date.hash(&mut h);
-        PatientKey(h.finish())
+        let mut buf = [0u8; KEY_BUFFER];
+        let asis = [payer_id, member_id];
+        let upper = [last_name, first_name];
+        match key_stream(&mut buf, asis, upper, birth_date) {
+            Some(stream) => PatientKey(key_hash(stream)),
+            None => {
+                // Texts too long for the buffer (never on a valid claim): laid out in a vector.
+                let total: usize = asis.iter().chain(&upper).map(|t| t.len() + 1).sum();
+                let mut long = vec![0u8; total + DATE_BYTES];
+                let stream = key_stream(&mut long, asis, upper, birth_date).unwrap_or_default();
+                PatientKey(key_hash(stream))
+            }
+        }
     }
 }
 
-/// Hashes `text` upper-cased (ASCII) exactly as its upper-cased `String` would hash, without
-/// making one for a name of usual length.
-fn hash_upper(text: &str, h: &mut impl Hasher) {
-    let mut buf = [0u8; 64];
-    match buf.get_mut(..text.len()) {
-        Some(upper) => {
-            upper.copy_from_slice(text.as_bytes());
-            upper.make_ascii_uppercase();
-            // ASCII upper-casing keeps UTF-8 valid; the fallback only keeps this total.
-            std::str::from_utf8(upper).unwrap_or_default().hash(h);
+/// Room for the texts and birth date of a patient key (see [`PatientKey::of_fields`]).
+const KEY_BUFFER: usize = 192;
+
+/// Bytes of a birth date in a key's stream: present or not, then the day number.
+const DATE_BYTES: usize = 5;
+
+/// `asis` then `upper` (ASCII upper-cased), each followed by `0xFF`, then the birth date
+/// (a byte saying whether there is one, and its day number), laid end to end in `buf`;
+/// `None` when they do not fit.
+fn key_stream<'b>(
+    buf: &'b mut [u8],
+    asis: [&str; 2],
+    upper: [&str; 2],
+    birth_date: Option<NaiveDate>,
+) -> Option<&'b [u8]> {
+    let mut len = 0;
+    for (i, text) in asis.iter().chain(&upper).enumerate() {
+        let bytes = text.as_bytes();
+        let end = len + bytes.len();
+        let slot = buf.get_mut(len..end)?;
+        slot.copy_from_slice(bytes);
+        if i >= asis.len() {
+            slot.make_ascii_uppercase();
         }
-        None => text.to_ascii_uppercase().hash(h),
+        *buf.get_mut(end)? = 0xFF;
+        len = end + 1;
     }
+    let date = buf.get_mut(len..len + DATE_BYTES)?;
+    if let Some(d) = birth_date {
+        date[0] = 1;
+        date[1..].copy_from_slice(&d.num_days_from_ce().to_le_bytes());
+    }
+    buf.get(..len + DATE_BYTES)
+}
+
+/// A 64-bit hash of `bytes`: each 8-byte word (the last zero-padded) folded into the state
+/// by a 64x64->128-bit multiply whose halves are xored (the mixing step of wyhash and
+/// foldhash), the length mixed in first, one more fold at the end. Every output bit depends
+/// on every input bit, as the index's directory and the history's maps need.
+fn key_hash(bytes: &[u8]) -> u64 {
+    const P0: u64 = 0xa076_1d64_78bd_642f;
+    const P1: u64 = 0xe703_7ed1_a0b4_28db;
+    const P2: u64 = 0x8ebc_6af0_9c88_c6e3;
+    let fold = |a: u64, b: u64| {
+        let product = u128::from(a) * u128::from(b);
+        (product as u64) ^ ((product >> 64) as u64)
+    };
+    let mut h = fold(P0 ^ bytes.len() as u64, P1);
+    let mut words = bytes.chunks_exact(8);
+    for word in &mut words {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(word);
+        h = fold(h ^ u64::from_le_bytes(w), P1) ^ P2;
+    }
+    let tail = words.remainder();
+    if !tail.is_empty() {
+        let mut w = [0u8; 8];
+        w[..tail.len()].copy_from_slice(tail);
+        h = fold(h ^ u64::from_le_bytes(w), P1) ^ P2;
+    }
+    fold(h ^ P2, P0)
 }
 
 /// A procedure code kept inline: HCPCS/CPT codes are five characters, so the index holds no
 /// heap string per line. A longer (invalid) code keeps its first 15 bytes and never equals a
 /// real code, because its stored length says it was cut. Codes order as their text does
 /// (a cut code after the whole code of the same text).
+///
+/// Its first `len & 0x7f` bytes are always UTF-8 (a cut text is cut at a character
+/// boundary, and a record read back is refused otherwise), so [`Code::as_str`], which every
+/// cross-claim rule calls per line, reads them without checking them again.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Code {
     bytes: [u8; 15],
@@ -120,10 +181,36 @@ impl Code {
         }
     }
 
+    /// [`Code::new`] of ASCII bytes (every byte a character boundary; any other bytes are
+    /// kept as `Code::new` of no text would keep them, so callers check first).
+    fn of_ascii(bytes: &[u8]) -> Code {
+        if !bytes.is_ascii() {
+            return Code::new("");
+        }
+        let end = bytes.len().min(15);
+        let mut kept = [0; 15];
+        kept[..end].copy_from_slice(&bytes[..end]);
+        Code {
+            bytes: kept,
+            len: end as u8 | if end < bytes.len() { 0x80 } else { 0 },
+        }
+    }
+
     /// The code as text.
     pub fn as_str(&self) -> &str {
         let len = usize::from(self.len & 0x7f);
-        std::str::from_utf8(&self.bytes[..len]).unwrap_or("")
+        let bytes = &self.bytes[..len.min(15)];
+        // SAFETY: the first `len` bytes of a `Code` are UTF-8: `Code::new` copies a `str`
+        // up to a character boundary, and `decode` refuses a record whose bytes are not
+        // (see `Code::is_text`); no other code makes a `Code`.
+        unsafe { std::str::from_utf8_unchecked(bytes) }
+    }
+
+    /// True when the code's bytes are UTF-8, as every `Code` must be (checked of a record
+    /// read back; an ASCII code, the usual one, is told without a UTF-8 check).
+    fn is_text(&self) -> bool {
+        let bytes = &self.bytes[..usize::from(self.len & 0x7f).min(15)];
+        bytes.is_ascii() || std::str::from_utf8(bytes).is_ok()
     }
 
     fn is_cut(&self) -> bool {
@@ -191,11 +278,39 @@ impl Modifiers {
         kept
     }
 
+    /// The modifiers of SV101-3..6 as read (`parts`, empty ones skipped), as [`Modifiers::new`]
+    /// keeps them once decoded: a part is kept when it is two bytes of UTF-8 (decoding
+    /// replaces bad bytes with three, and never shortens a text), else as `??`.
+    pub fn of_parts<'p>(parts: impl Iterator<Item = &'p [u8]>) -> Modifiers {
+        let mut kept = Modifiers::default();
+        for part in parts.filter(|p| !p.is_empty()).take(4) {
+            let code = match part {
+                &[a, b] if (a | b) < 0x80 || std::str::from_utf8(part).is_ok() => [a, b],
+                _ => *b"??",
+            };
+            kept.codes[usize::from(kept.count)] = code;
+            kept.count += 1;
+        }
+        kept
+    }
+
     /// The modifiers as text.
     pub fn iter(&self) -> impl Iterator<Item = &str> + '_ {
         self.codes[..usize::from(self.count)]
             .iter()
             .map(|c| std::str::from_utf8(c).unwrap_or("??"))
+    }
+}
+
+/// The [`Code`] of an element's bytes as decoded (bad bytes replaced, as
+/// [`Text::from_bytes`] does): the bytes themselves when they are UTF-8.
+fn code_of_bytes(bytes: &[u8]) -> Code {
+    if bytes.is_ascii() {
+        return Code::of_ascii(bytes);
+    }
+    match std::str::from_utf8(bytes) {
+        Ok(text) => Code::new(text),
+        Err(_) => Code::new(&Text::from_bytes(bytes)),
     }
 }
 
@@ -492,7 +607,12 @@ impl PatientFacts {
         // Held while building: other claims of the patient want the same table and wait for
         // it instead of building it again.
         let mut tables = self.tables.lock().unwrap_or_else(PoisonError::into_inner);
-        let at = tables.iter().position(|t| t.name == name);
+        // Each rule names its table with one literal: compared by address first (no
+        // comparison of texts for the other tables), by text only when that finds none.
+        let at = tables
+            .iter()
+            .position(|t| std::ptr::eq(t.name, name))
+            .or_else(|| tables.iter().position(|t| t.name == name));
         if let Some(table) = at.map(|i| &tables[i]).filter(|t| t.built) {
             return match Arc::clone(&table.value).downcast::<T>() {
                 Ok(built) => built,
@@ -666,6 +786,9 @@ fn decode(r: &Record) -> Option<(PatientKey, LineFact)> {
         len: r[39],
     };
     code.bytes.copy_from_slice(&r[24..39]);
+    if !code.is_text() {
+        return None;
+    }
     let mut modifiers = Modifiers {
         count: r[48],
         ..Modifiers::default()
@@ -1374,25 +1497,19 @@ pub fn raw_line_facts_and_dates(
         let Some(sv101) = line.procedure else {
             return;
         };
-        // As decoded: text with bad bytes replaced, modifiers the non-empty SV101-3..6.
-        let code = Text::from_bytes(crate::x12::nth_part(sv101, component, 2));
-        let mut modifiers: [Text; 4] = Default::default();
-        let mut count = 0;
-        for n in 3..=6 {
-            let m = crate::x12::nth_part(sv101, component, n);
-            if !m.is_empty() {
-                modifiers[count] = Text::from_bytes(m);
-                count += 1;
-            }
-        }
+        // As decoded: text with bad bytes replaced, modifiers the non-empty SV101-3..6. The
+        // composite is split once, and its parts are made into text only when not UTF-8.
+        let mut parts = sv101.split(|&b| b == component).skip(1);
+        let code = code_of_bytes(parts.next().unwrap_or_default());
+        let modifiers = Modifiers::of_parts(parts.take(4));
         each(
             key,
             LineFact {
                 claim: raw.ordinal,
                 line: line.index,
                 date,
-                code: Code::new(&code),
-                modifiers: Modifiers::new(&modifiers[..count]),
+                code,
+                modifiers,
                 frequency: sketch.frequency,
                 charge: line.charge.unwrap_or_default(),
                 units: line.units.unwrap_or_default(),
@@ -1416,6 +1533,74 @@ mod tests {
                 x12_files(&path, out);
             } else if path.extension().is_some_and(|e| e == "837") {
                 out.push(path);
+            }
+        }
+    }
+
+    /// Keys tell apart what they must (every field, the text boundaries, a missing birth
+    /// date), ignore the case of names, and are the same for texts too long for the buffer
+    /// whichever way they are laid out.
+    #[test]
+    fn patient_keys_tell_fields_apart() {
+        let born = Some(date(1950, 1, 2));
+        let key = |p: &str, m: &str, l: &str, f: &str, b| PatientKey::of_fields(p, m, l, f, b);
+        let base = key("SX001", "M123", "Doe", "Jane", born);
+        assert_eq!(base, key("SX001", "M123", "DOE", "jane", born));
+        for other in [
+            key("SX002", "M123", "Doe", "Jane", born),
+            key("SX001", "M124", "Doe", "Jane", born),
+            key("SX001", "M123", "Doe", "Janet", born),
+            key("SX001", "M123", "Dof", "Jane", born),
+            key("SX001", "M123", "Doe", "Jane", Some(date(1950, 1, 3))),
+            key("SX001", "M123", "Doe", "Jane", None),
+            key("SX001M", "123", "Doe", "Jane", born),
+            key("SX001", "M123", "DoeJ", "ane", born),
+        ] {
+            assert_ne!(base, other);
+        }
+        let long = "x".repeat(KEY_BUFFER);
+        let a = key(&long, "M", "L", "F", born);
+        assert_eq!(a, key(&long, "M", "l", "f", born));
+        assert_ne!(a, key(&long, "M", "L", "G", born));
+        // Keys of nearby texts differ in about half their bits.
+        let mut bits = 0;
+        for n in 0..200u32 {
+            let k1 = key("P", &n.to_string(), "L", "F", born).0;
+            let k2 = key("P", &(n + 1).to_string(), "L", "F", born).0;
+            bits += (k1 ^ k2).count_ones();
+        }
+        assert!((5_000..7_800).contains(&bits), "{bits} bits differ");
+    }
+
+    /// Codes and modifiers made from raw bytes are those made from the decoded text.
+    #[test]
+    fn codes_and_modifiers_of_bytes_are_those_of_the_decoded_text() {
+        let samples: [&[u8]; 10] = [
+            b"GP",
+            b"G",
+            b"GPX",
+            b"",
+            b"\xffA",
+            b"\xc3\xa9",
+            b"\xff",
+            b"97012",
+            b"97012ABCDEFGHIJKLMNOP",
+            b"9701\xe9",
+        ];
+        for a in samples {
+            assert_eq!(code_of_bytes(a), Code::new(&Text::from_bytes(a)), "{a:?}");
+            for b in samples {
+                let parts = [a, b, b"", a];
+                let texts: Vec<Text> = parts
+                    .iter()
+                    .filter(|p| !p.is_empty())
+                    .map(|p| Text::from_bytes(p))
+                    .collect();
+                assert_eq!(
+                    Modifiers::of_parts(parts.into_iter()),
+                    Modifiers::new(&texts),
+                    "{a:?} {b:?}"
+                );
             }
         }
     }

@@ -171,3 +171,79 @@ pub fn disposition(findings: &[Finding]) -> Disposition {
         Disposition::Accepted
     }
 }
+
+/// `parts` laid end to end in one `String` of the exact size: what `format!` of literal
+/// pieces and `&str` arguments gives, without the formatting machinery (findings' messages
+/// are made for thousands of claims).
+pub(crate) fn concat(parts: &[&str]) -> String {
+    let mut out = String::with_capacity(parts.iter().map(|p| p.len()).sum());
+    for part in parts {
+        out.push_str(part);
+    }
+    out
+}
+
+/// A date as its `Display` writes it (`2026-03-14`), without the formatting machinery.
+pub(crate) enum DateText {
+    /// A year of four digits: the ten bytes.
+    Short([u8; 10]),
+    /// Any other year, as `Display` wrote it.
+    Long(String),
+}
+
+impl DateText {
+    /// The text of `date`.
+    pub(crate) fn of(date: chrono::NaiveDate) -> DateText {
+        use chrono::Datelike;
+        let year = date.year();
+        if !(0..=9999).contains(&year) {
+            return DateText::Long(date.to_string());
+        }
+        let mut bytes = *b"0000-00-00";
+        let digits = |n: u32, out: &mut [u8]| {
+            let mut n = n;
+            for slot in out.iter_mut().rev() {
+                *slot = b'0' + (n % 10) as u8;
+                n /= 10;
+            }
+        };
+        digits(year.unsigned_abs(), &mut bytes[0..4]);
+        digits(date.month(), &mut bytes[5..7]);
+        digits(date.day(), &mut bytes[8..10]);
+        DateText::Short(bytes)
+    }
+
+    /// The text.
+    pub(crate) fn as_str(&self) -> &str {
+        match self {
+            DateText::Short(bytes) => std::str::from_utf8(bytes).unwrap_or_default(),
+            DateText::Long(text) => text,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn date_text_is_what_display_writes() {
+        let mut dates = vec![
+            chrono::NaiveDate::MIN,
+            chrono::NaiveDate::MAX,
+            chrono::NaiveDate::from_ymd_opt(0, 1, 1).expect("a date"),
+            chrono::NaiveDate::from_ymd_opt(-1, 12, 31).expect("a date"),
+            chrono::NaiveDate::from_ymd_opt(9999, 12, 31).expect("a date"),
+            chrono::NaiveDate::from_ymd_opt(10000, 1, 1).expect("a date"),
+        ];
+        let mut day = chrono::NaiveDate::from_ymd_opt(1899, 12, 25).expect("a date");
+        for _ in 0..3000 {
+            dates.push(day);
+            day = day + chrono::Days::new(47);
+        }
+        for date in dates {
+            assert_eq!(DateText::of(date).as_str(), date.to_string());
+        }
+        assert_eq!(concat(&["a", "", "bc"]), "abc");
+    }
+}

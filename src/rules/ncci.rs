@@ -11,9 +11,9 @@ use std::borrow::Cow;
 use std::sync::Arc;
 
 use super::index::{line_date, Code, LineFact};
-use super::{Action, Context, Family, Finding, Rule, RuleInfo, StcCodes};
+use super::{concat, Action, Context, DateText, Family, Finding, Rule, RuleInfo, StcCodes};
 use crate::model::{Cents, Claim, Decimal, Origin, ServiceLine};
-use crate::reference::{ModifierIndicator, Mue};
+use crate::reference::{CodeKey, ModifierIndicator, Mue, NcciEdits};
 
 /// Every rule of this family, in catalog order.
 pub fn rules() -> Vec<Box<dyn Rule>> {
@@ -30,6 +30,9 @@ struct DayCode {
     first: [Option<(u64, usize)>; 2],
     /// The units of every line with the code that date, added in line order.
     units: Units,
+    /// The code's key among the codes NCCI edits name (`None`: no edit names it), looked up
+    /// once per table rather than once per pair of lines.
+    ncci: Option<CodeKey>,
 }
 
 /// Units added up exactly over lines. One SV104 has at most 16 digits at any scale, so
@@ -105,7 +108,7 @@ struct DayCodes(Vec<DayCode>);
 impl DayCodes {
     /// Empties the table and fills it from `facts` (in the memory of the previous patient's,
     /// see [`crate::rules::PatientFacts::table_in`]).
-    fn fill(facts: &[LineFact], table: &mut DayCodes) {
+    fn fill(facts: &[LineFact], ncci: &NcciEdits, table: &mut DayCodes) {
         // The facts come sorted by date, then claim and line (`PatientFacts`): each date's
         // codes are gathered in that order and then sorted by code, which gives what a
         // stable sort of every fact by (date, code) gave, without a list of references to
@@ -133,6 +136,7 @@ impl DayCodes {
                     code: f.code,
                     first: [Some((f.claim, f.line)), None],
                     units: Units::of(f.units),
+                    ncci: ncci.code_key(f.code.as_str()),
                 }),
             }
         }
@@ -147,14 +151,15 @@ impl DayCodes {
     }
 
     /// Of the codes of `date`, each with its first line other than `own`, the first in the
-    /// order those lines come (claim, then line, then code) for which `pair` gives a value:
+    /// order those lines come (claim, then line, then code) for which `pair` (given the
+    /// code's entry) gives a value:
     /// that line's (claim, line) and the value. Earlier runs' claims come first (see
     /// `claim_order`). A scan for the least, not a sorted list, so nothing is allocated.
     fn first_other<'a, T>(
         &'a self,
         date: NaiveDate,
         own: (u64, usize),
-        mut pair: impl FnMut(&'a str) -> Option<T>,
+        mut pair: impl FnMut(&'a DayCode) -> Option<T>,
     ) -> Option<((u64, usize), T)> {
         let order = |(claim, line): (u64, usize), code| {
             (crate::rules::index::claim_order(claim), line, code)
@@ -171,7 +176,7 @@ impl DayCodes {
             {
                 continue;
             }
-            if let Some(value) = pair(code) {
+            if let Some(value) = pair(d) {
                 best = Some((first, code, value));
             }
         }
@@ -181,7 +186,10 @@ impl DayCodes {
 
 /// The claim's patient's codes by date (see [`DayCodes`]).
 fn day_codes(cx: &Context<'_>) -> Arc<DayCodes> {
-    cx.patient.table_in("ncci/day-codes", DayCodes::fill)
+    let ncci = &cx.reference.ncci;
+    cx.patient.table_in("ncci/day-codes", |facts, table| {
+        DayCodes::fill(facts, ncci, table)
+    })
 }
 
 /// Pairs with a dedicated 97012 rule.
@@ -237,9 +245,9 @@ impl Rule for PtpPair {
             let Some(key) = cx.reference.ncci.code_key(code) else {
                 continue;
             };
-            let denied = days.first_other(date, (cx.batch.id(claim), i), |other_code| {
-                let edit = cx.reference.ncci.pair_of(key, other_code, date)?;
-                if *edit.column2 != *code || handled_elsewhere(code, other_code) {
+            let denied = days.first_other(date, (cx.batch.id(claim), i), |other| {
+                let edit = cx.reference.ncci.pair_brief(key, other.ncci?, date)?;
+                if edit.column2 != code || handled_elsewhere(code, other.code.as_str()) {
                     return None;
                 }
                 let bypassed = match edit.modifier_indicator {
@@ -255,7 +263,7 @@ impl Rule for PtpPair {
                     claim,
                     i,
                     date,
-                    &edit.column1,
+                    edit.column1,
                     edit.modifier_indicator,
                     other_claim,
                 ));
@@ -282,15 +290,35 @@ fn ptp_finding(
             cx.patient.claim_name(&cx.batch, other_claim)
         ))
     };
+    // Written piece by piece rather than with `format!`: a finding many claims have.
     let help = match indicator {
-        ModifierIndicator::NotAllowed => format!(
-            "bill {column1} or {code}, not both: this pair has modifier indicator 0 and no modifier bypasses it"
-        ),
-        _ => format!(
-            "bill only {column1}, or append 59/XE/XS/XP/XU to {code} when the notes document a distinct service"
-        ),
+        ModifierIndicator::NotAllowed => concat(&[
+            "bill ",
+            column1,
+            " or ",
+            code,
+            ", not both: this pair has modifier indicator 0 and no modifier bypasses it",
+        ]),
+        _ => concat(&[
+            "bill only ",
+            column1,
+            ", or append 59/XE/XS/XP/XU to ",
+            code,
+            " when the notes document a distinct service",
+        ]),
     };
-    let message = format!("{code} billed on {date} with {column1} ({where_}); NCCI pairs them with {code} in column 2");
+    let message = concat(&[
+        code,
+        " billed on ",
+        DateText::of(date).as_str(),
+        " with ",
+        column1,
+        " (",
+        &*where_,
+        "); NCCI pairs them with ",
+        code,
+        " in column 2",
+    ]);
     let at = code_origin(&claim.lines[line]).into();
     Finding {
         line: Some(line),
