@@ -18,7 +18,25 @@ fn pack_id(id: &[u8]) -> u32 {
 /// One bit of a 64-bit tag filter per segment id, so a loop that cannot hold a segment is
 /// skipped without scanning its entries.
 fn tag_bit(id: u32) -> u64 {
-    1u64 << (id.wrapping_mul(0x9E37_79B1) >> 26)
+    1u64 << tag_bit_index(id)
+}
+
+/// Which bit of a tag filter stands for segment id `id`.
+fn tag_bit_index(id: u32) -> usize {
+    (id.wrapping_mul(0x9E37_79B1) >> 26) as usize
+}
+
+/// The table of [`CompiledGrammar::depth_by_bit`]: each filter bit's one qualified tag and
+/// its depth, `None` for bits no tag or several tags have.
+fn depths_by_bit(depths: &[(u32, usize)]) -> [Option<(u32, usize)>; 64] {
+    let mut table = [None; 64];
+    for (bit, slot) in table.iter_mut().enumerate() {
+        let mut with_bit = depths.iter().filter(|&&(tag, _)| tag_bit_index(tag) == bit);
+        if let (Some(&only), None) = (with_bit.next(), with_bit.next()) {
+            *slot = Some(only);
+        }
+    }
+    table
 }
 
 /// A qualifier value packed like a segment id; values longer than three bytes never match
@@ -78,6 +96,7 @@ struct Qualifiers<'s, 'a> {
 
 impl<'s, 'a> Qualifiers<'s, 'a> {
     /// Packs the first `count` elements (as many as any entry with this tag looks at).
+    #[inline]
     fn new(segment: &'s Segment<'a>, count: usize) -> Self {
         let mut leading = [None; 3];
         match count {
@@ -151,6 +170,10 @@ pub struct CompiledGrammar {
     qualifier_depths: Vec<(u32, usize)>,
     /// Tag filter of `qualifier_depths`.
     qualified_tags: u64,
+    /// For each bit of the tag filter, the one qualified tag with that bit and its depth, so
+    /// most tags find their depth in one look; `None` where several share the bit (they are
+    /// then looked up in `qualifier_depths`).
+    depth_by_bit: [Option<(u32, usize)>; 64],
     accepts: List<Text>,
     guide: Text,
 }
@@ -216,6 +239,7 @@ impl CompiledGrammar {
                 .iter()
                 .map(|&(tag, _)| tag_bit(tag))
                 .fold(0, |a, b| a | b),
+            depth_by_bit: depths_by_bit(&qualifier_depths),
             qualifier_depths,
             cacheable: max_qualifier_element <= 3 && widest_position <= 32,
             loops,
@@ -229,6 +253,9 @@ impl CompiledGrammar {
     fn qualifier_depth(&self, id: u32) -> usize {
         if self.qualified_tags & tag_bit(id) == 0 {
             return 0;
+        }
+        if let Some((tag, depth)) = self.depth_by_bit[tag_bit_index(id)] {
+            return if tag == id { depth } else { 0 };
         }
         self.qualifier_depths
             .iter()

@@ -251,7 +251,12 @@ impl SegmentTable {
         let start = raw.len() as u32;
         raw.extend_from_slice(seg.raw());
         let body_start = seg.body_start() as u32;
-        let separators = Separators::find(seg.body(), seg.id().len(), self.delimiters.element);
+        // The reader measured the boundaries as it framed the segment; measured with another
+        // separator (never, in practice) they are measured again with this table's.
+        let separators = match seg.separators() {
+            Some(found) if seg.delimiters().element == self.delimiters.element => *found,
+            _ => Separators::find(seg.body(), seg.id().len(), self.delimiters.element),
+        };
         segments.push(StoredSegment {
             start,
             end: raw.len() as u32,

@@ -2,8 +2,8 @@
 
 use std::io::Read;
 
-use super::byte_index::ByteIndex;
-use super::segment::{segment_id_len, Position, Segment};
+use super::byte_index::{match_masks_wide, ByteIndex, BLOCK};
+use super::segment::{segment_id_len, Position, Segment, Separators, KEPT_SEPARATORS};
 use super::{Delimiters, ReadError, ReadErrorKind, ISA_LEN, MAX_ISA_LEN};
 use crate::diag::{Diagnostic, Kind, Location, Severity};
 
@@ -49,7 +49,7 @@ pub struct SegmentReader<R> {
     eof: bool,
     /// Stream offset of `buf[0]`.
     buf_offset: u64,
-    /// Where the LF bytes are: line numbers cost a comparison per segment.
+    /// Counts the LF bytes (CR in a bare-CR file) before each segment, for its line.
     line_feeds: ByteIndex,
     segment: u64,
     delimiters: Option<Delimiters>,
@@ -65,6 +65,8 @@ pub struct SegmentReader<R> {
     last_id: [u8; 3],
     /// Where the input ended inside a segment, and that segment's id.
     truncated_tail: Option<(Position, String)>,
+    /// The element boundaries of the last segment handed out, which borrows them.
+    separators: Separators,
 }
 
 /// A segment's span inside the buffer, found before it is handed out.
@@ -72,6 +74,12 @@ struct Framed {
     raw_end: usize,
     body_start: usize,
     body_end: usize,
+    /// True when framing found the body's element boundaries on the way (the common case)
+    /// and left them in the reader's `separators`.
+    measured: bool,
+    /// How many line bytes the raw segment holds, when framing counted them (the raw segment
+    /// then starts at the body).
+    lines: Option<u64>,
 }
 
 impl<R: Read> SegmentReader<R> {
@@ -93,6 +101,7 @@ impl<R: Read> SegmentReader<R> {
             warnings: Vec::new(),
             last_id: [0; 3],
             truncated_tail: None,
+            separators: Separators::empty(),
         }
     }
 
@@ -152,14 +161,25 @@ impl<R: Read> SegmentReader<R> {
         self.segment += 1;
         // Kept for a warning about padding after the last segment; a 3-byte store.
         self.last_id = [body[0], body[1], if id_len == 3 { body[2] } else { 0 }];
+        if !framed.measured {
+            self.separators = Separators::find(body, id_len, delimiters.element);
+        }
+        if let Some(lines) = framed.lines {
+            // The cursor stands at the segment's start (line_at above): move it past the
+            // segment's bytes, already counted.
+            self.line_feeds.skip_counted(framed.raw_end, lines);
+        }
         self.start = framed.raw_end;
-        Ok(Some(Segment::with_id_len(
-            &self.buf[raw_start..framed.raw_end],
-            framed.body_start - raw_start..framed.body_end - raw_start,
-            id_len,
-            delimiters,
-            position,
-        )))
+        Ok(Some(
+            Segment::with_id_len(
+                &self.buf[raw_start..framed.raw_end],
+                framed.body_start - raw_start..framed.body_end - raw_start,
+                id_len,
+                delimiters,
+                position,
+            )
+            .with_separators(&self.separators),
+        ))
     }
 
     /// Finds the next segment's bounds, refilling the buffer as needed.
@@ -262,6 +282,8 @@ impl<R: Read> SegmentReader<R> {
                         raw_end,
                         body_start,
                         body_end,
+                        measured: false,
+                        lines: None,
                     }));
                 }
                 None if rest.len() > MAX_SEGMENT_LEN => {
@@ -284,6 +306,8 @@ impl<R: Read> SegmentReader<R> {
                             raw_end,
                             body_start,
                             body_end,
+                            measured: false,
+                            lines: None,
                         }));
                     }
                     let element = self.delimiters.map_or(b'*', |d| d.element);
@@ -306,22 +330,33 @@ impl<R: Read> SegmentReader<R> {
     /// The common case, checked first: delimiters known, no white space before the segment,
     /// not an ISA, and the whole segment and its line break already in the buffer.
     #[inline]
-    fn frame_plain(&self) -> Option<Framed> {
+    fn frame_plain(&mut self) -> Option<Framed> {
         let delimiters = self.delimiters?;
         let window = &self.buf[self.start..self.end];
         let first = *window.first()?;
         if first.is_ascii_whitespace() || first == b'I' {
             return None;
         }
-        // A plain memchr beats a precomputed terminator index here (measured): segments are
-        // short and the search starts where the last one ended.
-        let t = memchr::memchr(delimiters.segment, window)?;
+        // One pass finds the terminator and the element separators together, so the
+        // segment is not scanned again for its elements.
+        // It also counts the line bytes, so the line of the next segment is known without
+        // looking at these bytes again.
+        let line = self.line_feeds.byte();
+        let (t, mut lines) = scan_segment(
+            &self.buf,
+            self.start,
+            self.end,
+            delimiters,
+            line,
+            &mut self.separators,
+        )?;
         if t > MAX_SEGMENT_LEN {
             return None;
         }
         let body_end = self.start + t;
         let mut raw_end = body_end + 1;
         while raw_end < self.end && is_line_break(self.buf[raw_end]) {
+            lines += u64::from(self.buf[raw_end] == line);
             raw_end += 1;
         }
         if raw_end == self.end && !self.eof {
@@ -335,6 +370,9 @@ impl<R: Read> SegmentReader<R> {
             raw_end,
             body_start: self.start,
             body_end,
+            // Boundaries past what 16 bits hold are measured the usual way.
+            measured: t <= usize::from(u16::MAX),
+            lines: Some(lines),
         })
     }
 
@@ -350,7 +388,7 @@ impl<R: Read> SegmentReader<R> {
             let bare_cr = delimiters.segment == b'\r' && after != Some(b'\n');
             if bare_cr && self.segment == 0 {
                 // Segments end with a bare CR: that is what ends a line of this file.
-                self.line_feeds.switch_byte(b'\r', &self.buf, at, self.end);
+                self.line_feeds.switch_byte(b'\r', &self.buf, at);
             }
             let name = if delimiters.segment == b'\n' {
                 "a line feed"
@@ -528,10 +566,11 @@ impl<R: Read> SegmentReader<R> {
     /// Moves unread bytes to the front and reads more.
     fn refill(&mut self) -> Result<(), ReadError> {
         if self.start > 0 {
+            // The line counter counts what is dropped while it is still there.
+            self.line_feeds.shift(&self.buf, self.start);
             self.buf.copy_within(self.start..self.end, 0);
             self.buf_offset += self.start as u64;
             self.end -= self.start;
-            self.line_feeds.shift(self.start);
             self.start = 0;
         }
         if self.end == self.buf.len() {
@@ -547,9 +586,7 @@ impl<R: Read> SegmentReader<R> {
                     return Ok(());
                 }
                 Ok(n) => {
-                    let old_end = self.end;
                     self.end += n;
-                    self.line_feeds.extend(&self.buf, old_end, self.end);
                     return Ok(());
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
@@ -564,12 +601,12 @@ impl<R: Read> SegmentReader<R> {
     /// The 1-based line of buffer index `at`, moving the line cursor forward (`at` never goes
     /// back between calls).
     fn line_at(&mut self, at: usize) -> u64 {
-        self.line_feeds.advance_to(at) + 1
+        self.line_feeds.advance_to(&self.buf, at) + 1
     }
 
     /// The 1-based line of buffer index `at`, without moving the cursor.
     fn line_before(&self, at: usize) -> u64 {
-        self.line_feeds.count_before(at) + 1
+        self.line_feeds.count_before(&self.buf, at) + 1
     }
 
     /// An error for the segment starting at buffer index `at`.
@@ -584,6 +621,65 @@ impl<R: Read> SegmentReader<R> {
         ReadError::new(kind, position, segment_id_at(found))
     }
 }
+
+/// Where the segment body starting at `start` ends (its terminator's offset from `start`),
+/// found in one pass over `buf[start..end]` 32 bytes at a time that also puts the offsets of
+/// its element separators in `separators` and counts the `line` bytes up to and including the
+/// terminator; `None` when no terminator comes within [`MAX_SEGMENT_LEN`] bytes, or before
+/// the last [`WINDOW`] bytes before `end`.
+/// The offsets are those [`Separators::find`] gives when the body starts with a valid id (an
+/// id holds no separator, and a separator follows it).
+#[inline(always)]
+fn scan_segment(
+    buf: &[u8],
+    start: usize,
+    end: usize,
+    delimiters: Delimiters,
+    line: u8,
+    separators: &mut Separators,
+) -> Option<(usize, u64)> {
+    let mut found = [0u16; KEPT_SEPARATORS];
+    let mut count = 0;
+    let mut lines = 0;
+    // Only whole windows of input: a segment that ends within a window of `end` (once per
+    // buffer refill) is left to the slow path, so no window holds bytes past `end`.
+    let limit = end
+        .saturating_sub(WINDOW - 1)
+        .min(start + MAX_SEGMENT_LEN + 1);
+    let mut at = start;
+    while at < limit {
+        let Some(Ok(window)) = buf.get(at..at + WINDOW).map(<&[u8; WINDOW]>::try_from) else {
+            return None;
+        };
+        let [terminators, elements, mut line_bytes] =
+            match_masks_wide(window, [delimiters.segment, delimiters.element, line]);
+        // Separators before the first terminator only (all of them when there is none).
+        let mut elements = elements & terminators.wrapping_sub(1) & !terminators;
+        let offset = at - start;
+        while elements != 0 {
+            if let Some(slot) = found.get_mut(count) {
+                *slot = (offset + elements.trailing_zeros() as usize) as u16;
+            }
+            count += 1;
+            elements &= elements - 1;
+        }
+        // Line bytes up to the first terminator, itself included (all when there is none).
+        line_bytes &= terminators ^ terminators.wrapping_sub(1);
+        while line_bytes != 0 {
+            lines += 1;
+            line_bytes &= line_bytes - 1;
+        }
+        if terminators != 0 {
+            separators.set(&found, count);
+            return Some((at - start + terminators.trailing_zeros() as usize, lines));
+        }
+        at += WINDOW;
+    }
+    None
+}
+
+/// How many bytes [`scan_segment`] looks at per step: most segments fit in one.
+const WINDOW: usize = 2 * BLOCK;
 
 /// The alphanumeric start (at most 3 bytes) of `found`, as a segment id for messages.
 fn segment_id_at(found: &[u8]) -> String {

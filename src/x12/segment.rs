@@ -97,6 +97,26 @@ impl Separators {
         found
     }
 
+    /// An empty set, to be given the boundaries with [`Separators::set`] (the reader finds
+    /// them in the same pass that finds the segment terminator).
+    pub(crate) fn empty() -> Separators {
+        Separators {
+            complete: true,
+            ..Separators::default()
+        }
+    }
+
+    /// Makes this the set whose first boundaries (the id's end, then each element separator,
+    /// in order) are `found` (zero past `count`), of which there are `count` in all: the set
+    /// is complete when there are no more than [`KEPT_SEPARATORS`], as [`Separators::find`]
+    /// leaves it.
+    #[inline(always)]
+    pub(crate) fn set(&mut self, found: &[u16; KEPT_SEPARATORS], count: usize) {
+        self.at = *found;
+        self.len = count.min(KEPT_SEPARATORS) as u8;
+        self.complete = count <= KEPT_SEPARATORS;
+    }
+
     /// The boundaries kept.
     fn kept(&self) -> &[u16] {
         &self.at[..usize::from(self.len)]
@@ -145,6 +165,11 @@ impl<'a> Segment<'a> {
         self
     }
 
+    /// Its element boundaries, when they were measured beforehand.
+    pub(crate) fn separators(&self) -> Option<&'a Separators> {
+        self.separators
+    }
+
     /// Every byte of the segment as read, terminator and line break included.
     pub fn raw(&self) -> &'a [u8] {
         self.raw
@@ -169,7 +194,21 @@ impl<'a> Segment<'a> {
     ///
     /// Elements are found on demand rather than split up front: the reader only ever looks
     /// at the first few elements of most segments, and decoding happens later, elsewhere.
+    #[inline]
     pub fn element(&self, n: usize) -> &'a [u8] {
+        // The common case, kept small enough to inline: a measured element before the last.
+        if let Some(separators) = self.separators {
+            let kept = separators.kept();
+            if n > 0 && n < kept.len() {
+                return &self.body()[usize::from(kept[n - 1]) + 1..usize::from(kept[n])];
+            }
+        }
+        self.element_otherwise(n)
+    }
+
+    /// [`Segment::element`] for the id, the last element, elements past the measured ones,
+    /// and segments not measured.
+    fn element_otherwise(&self, n: usize) -> &'a [u8] {
         if n == 0 {
             return self.id();
         }
@@ -220,6 +259,13 @@ impl<'a> Segment<'a> {
     /// segments apart); absent ones are empty.
     pub fn leading_elements<const N: usize>(&self) -> [&'a [u8]; N] {
         let mut out: [&'a [u8]; N] = [&[]; N];
+        if self.separators.is_some() {
+            // Measured boundaries: each element is a lookup.
+            for (n, slot) in out.iter_mut().enumerate() {
+                *slot = self.element(n + 1);
+            }
+            return out;
+        }
         let body = self.body();
         let separator = self.delimiters.element;
         let mut start = usize::from(self.id_len) + 1;
@@ -298,10 +344,23 @@ pub fn parts(value: &[u8], separator: u8) -> Vec<&[u8]> {
     value.split(|&b| b == separator).collect()
 }
 
+/// Which bytes may be in a segment id (uppercase letters and digits), looked up instead of
+/// tested: every segment's id is checked.
+const ID_BYTES: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let byte = b as u8;
+        table[b] = byte.is_ascii_uppercase() || byte.is_ascii_digit();
+        b += 1;
+    }
+    table
+};
+
 /// The length of a valid segment id at the start of `body`: two or three uppercase letters
 /// or digits, followed by the element separator or the end of the body.
 pub fn segment_id_len(body: &[u8], element: u8) -> Option<usize> {
-    let is_id_byte = |b: u8| b.is_ascii_uppercase() || b.is_ascii_digit();
+    let is_id_byte = |b: u8| ID_BYTES[usize::from(b)];
     let len = match body {
         [a, b, c, ..] if is_id_byte(*a) && is_id_byte(*b) && is_id_byte(*c) => 3,
         [a, b, ..] if is_id_byte(*a) && is_id_byte(*b) => 2,
@@ -414,7 +473,27 @@ mod tests {
                 Position::default(),
             );
             let separators = Separators::find(body, id_len, b'*');
+            let mut found = [0; KEPT_SEPARATORS];
+            let positions: Vec<u16> = body
+                .iter()
+                .enumerate()
+                .filter(|&(_, &b)| b == b'*')
+                .map(|(at, _)| at as u16)
+                .collect();
+            for (slot, &at) in found.iter_mut().zip(&positions) {
+                *slot = at;
+            }
+            let mut added = Separators::empty();
+            added.set(&found, positions.len());
+            if segment_id_len(body, b'*').is_some() {
+                // A valid id ends at the first separator: every separator is a boundary.
+                assert_eq!(added, separators, "{body:?}");
+            }
             let measured = plain.with_separators(&separators);
+            assert_eq!(
+                measured.leading_elements::<3>(),
+                plain.leading_elements::<3>()
+            );
             for n in 0..50 {
                 assert_eq!(measured.element(n), plain.element(n), "{n} of {body:?}");
             }
