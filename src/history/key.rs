@@ -33,6 +33,8 @@ const CHECK_TEXT: &[u8] = b"scrub837 history key check";
 pub struct Secret {
     bytes: [u8; 32],
     keyed: Hmac<Sha256>,
+    /// Tells this secret (and its clones) from every other made in the process.
+    id: u64,
 }
 
 impl std::fmt::Debug for Secret {
@@ -149,11 +151,19 @@ impl Secret {
     }
 
     /// The secret of these bytes.
-    fn new(bytes: [u8; 32]) -> Secret {
+    pub(super) fn new(bytes: [u8; 32]) -> Secret {
         // HMAC takes a key of any length: this cannot fail.
         let keyed =
             <Hmac<Sha256> as KeyInit>::new_from_slice(&bytes).expect("HMAC takes any key length");
-        Secret { bytes, keyed }
+        static MADE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let id = MADE.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Secret { bytes, keyed, id }
+    }
+
+    /// A number no other secret made in this process has (its clones share it): what a
+    /// worker's last keyed patient is remembered with, instead of the secret itself.
+    pub(super) fn id(&self) -> u64 {
+        self.id
     }
 
     fn mac(&self) -> Hmac<Sha256> {
@@ -328,10 +338,16 @@ pub fn hex(bytes: &[u8]) -> String {
 /// Appends `bytes` in lower-case hexadecimal ([`hex`]).
 pub fn push_hex(out: &mut String, bytes: &[u8]) {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    out.reserve(bytes.len() * 2);
-    for b in bytes {
-        out.push(char::from(DIGITS[usize::from(b >> 4)]));
-        out.push(char::from(DIGITS[usize::from(b & 0xf)]));
+    // A patient key's 32 digits are made on the stack and appended in one copy.
+    let mut digits = [0u8; 64];
+    for chunk in bytes.chunks(digits.len() / 2) {
+        let text = &mut digits[..chunk.len() * 2];
+        for (pair, b) in text.chunks_exact_mut(2).zip(chunk) {
+            pair[0] = DIGITS[usize::from(b >> 4)];
+            pair[1] = DIGITS[usize::from(b & 0xf)];
+        }
+        // Hexadecimal digits are ASCII: the fallback only keeps this total.
+        out.push_str(std::str::from_utf8(text).unwrap_or_default());
     }
 }
 
@@ -413,6 +429,9 @@ mod tests {
         assert_eq!(hashed_bits("79a73a4fa874325d6bbe0ee730d7109e"), Some(bits));
         assert_eq!(hashed_text(bits), "79a73a4fa874325d6bbe0ee730d7109e");
         assert_eq!(hashed_text(1), "00000000000000000000000000000001");
+        let bytes: Vec<u8> = (0..=255).collect();
+        let expected: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(hex(&bytes), expected);
     }
 
     /// Only the text a key is written as reads back as one: the history's text is compared

@@ -483,8 +483,15 @@ fn pack_line<'m>(out: &mut String, line: &LineParts<'_>, modifiers: impl Iterato
         }
         escape_into(modifier, out);
     }
-    // Writing to a String cannot fail.
-    let _ = write!(out, "{FIELD}{}{FIELD}", line.units);
+    out.push(FIELD);
+    if line.units.scale == 0 {
+        // What `Decimal`'s `Display` writes for a whole number, without the formatter.
+        push_integer(out, line.units.mantissa);
+    } else {
+        // Writing to a String cannot fail.
+        let _ = write!(out, "{}", line.units);
+    }
+    out.push(FIELD);
     push_integer(out, line.charge.0);
     out.push(FIELD);
     if let Some(fee) = line.fee {
@@ -510,7 +517,7 @@ pub fn push_date(out: &mut String, date: NaiveDate) {
     put(0..4, date.year().unsigned_abs());
     put(5..7, date.month());
     put(8..10, date.day());
-    out.extend(text.iter().map(|&b| char::from(b)));
+    push_ascii(out, &text);
 }
 
 /// Appends `value` in decimal, as its `Display` writes it, without the formatting machinery.
@@ -529,7 +536,13 @@ pub fn push_integer(out: &mut String, value: i64) {
     if value < 0 {
         out.push('-');
     }
-    out.extend(digits[at..].iter().map(|&b| char::from(b)));
+    push_ascii(out, &digits[at..]);
+}
+
+/// Appends ASCII `bytes` in one copy (not a character at a time).
+fn push_ascii(out: &mut String, bytes: &[u8]) {
+    // ASCII is UTF-8: the fallback only keeps this total.
+    out.push_str(std::str::from_utf8(bytes).unwrap_or_default());
 }
 
 /// Reads back what [`pack_lines`] wrote; an error names what is not as written.
@@ -551,10 +564,47 @@ pub fn read_packed<'p>(
     if packed.is_empty() {
         return Ok(());
     }
-    for text in packed.split(LINE) {
+    for text in Split::new(packed, LINE) {
         each(PackedLine::parse(text)?)?;
     }
     Ok(())
+}
+
+/// The pieces of `text` between the ASCII `separator`s, as `str::split` gives them (an empty
+/// text is one empty piece), found byte by byte: a packed line's fields are a few bytes each,
+/// too short for the general searcher to pay for itself.
+struct Split<'p> {
+    rest: Option<&'p str>,
+    separator: u8,
+}
+
+impl<'p> Split<'p> {
+    fn new(text: &'p str, separator: char) -> Split<'p> {
+        debug_assert!(separator.is_ascii());
+        Split {
+            rest: Some(text),
+            separator: separator as u8,
+        }
+    }
+}
+
+impl<'p> Iterator for Split<'p> {
+    type Item = &'p str;
+
+    fn next(&mut self) -> Option<&'p str> {
+        let rest = self.rest?;
+        match rest.bytes().position(|b| b == self.separator) {
+            // An ASCII separator is a character boundary on both sides.
+            Some(at) => {
+                self.rest = Some(&rest[at + 1..]);
+                Some(&rest[..at])
+            }
+            None => {
+                self.rest = None;
+                Some(rest)
+            }
+        }
+    }
 }
 
 /// One line of a packed claim ([`read_packed`]), its text borrowed.
@@ -580,7 +630,7 @@ impl<'p> PackedLine<'p> {
     /// Reads one line as [`pack_lines`] writes it; an error names what is not as written.
     fn parse(text: &'p str) -> Result<PackedLine<'p>, String> {
         let bad = || format!("'{text}' is not a kept line");
-        let mut fields = text.split(FIELD);
+        let mut fields = Split::new(text, FIELD);
         let mut next = || fields.next().ok_or_else(bad);
         let line_no = next()?.parse::<usize>().map_err(|_| bad())?;
         let date = parse_date(next()?).ok_or_else(bad)?;
@@ -760,6 +810,27 @@ mod tests {
             ("1970-01-01", "1970-01-01")
         );
         assert!(!row.sends_lines() && !record.sends_lines());
+    }
+
+    /// Units are written as `Decimal`'s `Display` writes them, whole or not.
+    #[test]
+    fn units_are_written_as_their_display_writes_them() {
+        for (mantissa, scale) in [(0, 0), (3, 0), (-3, 0), (i64::MIN, 0), (25, 1), (-5, 2)] {
+            let mut one = line(0, "97012", &[], None);
+            one.units = Decimal { mantissa, scale };
+            let mut packed = String::new();
+            pack_lines(&[one.clone()], &mut packed);
+            let units = packed.split(FIELD).nth(4).unwrap_or_default();
+            assert_eq!(units, one.units.to_string());
+        }
+    }
+
+    #[test]
+    fn pieces_are_what_str_split_gives() {
+        for text in ["", ",", "a", "a,b", ",a,", "a,,b", "\u{e9},\u{fc}x,"] {
+            let pieces: Vec<&str> = Split::new(text, ',').collect();
+            assert_eq!(pieces, text.split(',').collect::<Vec<_>>(), "{text}");
+        }
     }
 
     #[test]

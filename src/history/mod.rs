@@ -37,10 +37,13 @@ use std::collections::{HashMap, HashSet};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use std::sync::{Arc, Weak};
+
 use chrono::{NaiveDate, NaiveDateTime};
 use rayon::prelude::*;
 
-use crate::model::RawClaim;
+use crate::model::kind::LoopKind;
+use crate::model::{LevelTable, RawClaim};
 use crate::rules::index::Provenance;
 use crate::rules::{PatientIndex, PatientKey};
 
@@ -356,11 +359,9 @@ pub struct NotedClaim {
 
 impl Secret {
     /// What the history needs of `raw` (the hash is the costly part: made by the worker that
-    /// read the claim, not under the run's lock).
+    /// read the claim, not under the run's lock, and once per subscriber and patient level).
     pub fn noted(&self, raw: &RawClaim) -> NotedClaim {
-        let sketch = raw.sketch();
-        let who = &sketch.who;
-        let cancels = matches!(sketch.frequency, b'7' | b'8').then(|| {
+        let cancels = matches!(claim_frequency(raw), b'7' | b'8').then(|| {
             // Rare: decoding a copy to find REF*F8 costs nothing worth sharing.
             let claim = crate::model::Claim::decode(raw.clone());
             claim
@@ -369,18 +370,94 @@ impl Secret {
                 .find(|r| &*r.qualifier == "F8")
                 .map_or_else(|| claim.pcn().to_string(), |r| r.value.to_string())
         });
-        NotedClaim {
-            key: PatientKey::of_patient(who),
-            bits: self.patient_bits(
+        let (key, bits) = self.patient_of_levels(raw);
+        NotedClaim { key, bits, cancels }
+    }
+
+    /// The run key and history key of `raw`'s patient. Claims under one subscriber level
+    /// (and patient level) share its table, and the patient is read from those tables alone:
+    /// a worker's claims of the level it keyed last take its keys again.
+    fn patient_of_levels(&self, raw: &RawClaim) -> (PatientKey, u128) {
+        LAST_LEVELS.with(|last| {
+            let mut last = last.borrow_mut();
+            if let Some(known) = last.as_ref().filter(|l| l.is_of(self, raw)) {
+                return (known.key, known.bits);
+            }
+            let who = raw.patient_fields();
+            let key = PatientKey::of_patient(&who);
+            let bits = self.patient_bits(
                 &who.payer_id,
                 &who.member_id,
                 &who.last_name,
                 &who.first_name,
                 who.birth_date,
-            ),
-            cancels,
+            );
+            *last = Some(KeyedLevels {
+                secret: self.id(),
+                subscriber: Arc::downgrade(&raw.subscriber),
+                patient: raw.patient.as_ref().map(Arc::downgrade),
+                key,
+                bits,
+            });
+            (key, bits)
+        })
+    }
+}
+
+thread_local! {
+    /// The levels this thread keyed last ([`Secret::patient_of_levels`]).
+    static LAST_LEVELS: std::cell::RefCell<Option<KeyedLevels>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// A subscriber level (and patient level) and the keys of its patient under a secret. Held
+/// weakly: the levels are freed with their claims, but no other level takes their address
+/// while this is kept, so an equal address is the same level.
+struct KeyedLevels {
+    /// The secret's [`Secret::id`].
+    secret: u64,
+    subscriber: Weak<LevelTable>,
+    patient: Option<Weak<LevelTable>>,
+    key: PatientKey,
+    bits: u128,
+}
+
+impl KeyedLevels {
+    /// True when `raw`'s patient is read from these levels and keyed with `secret`.
+    fn is_of(&self, secret: &Secret, raw: &RawClaim) -> bool {
+        let same = |kept: &Weak<LevelTable>, level: &Arc<LevelTable>| {
+            std::ptr::eq(kept.as_ptr(), Arc::as_ptr(level))
+        };
+        let same_patient = match (&self.patient, &raw.patient) {
+            (None, None) => true,
+            (Some(kept), Some(level)) => same(kept, level),
+            _ => false,
+        };
+        same_patient && same(&self.subscriber, &raw.subscriber) && self.secret == secret.id()
+    }
+}
+
+/// CLM05-3's first byte (0 when none), as [`RawClaim::sketch`] reads the frequency: of the
+/// claim loop's last CLM, its text as decoded. Only the claim loop's CLM segments are viewed.
+fn claim_frequency(raw: &RawClaim) -> u8 {
+    let kinds = LoopKind::table();
+    let table = &raw.segments;
+    let component = table.delimiters().component;
+    let mut frequency = 0;
+    for (i, stored) in table.stored().iter().enumerate() {
+        if kinds[usize::from(stored.loop_index)] != LoopKind::Claim {
+            continue;
+        }
+        let seg = table.get(i);
+        if seg.id() == b"CLM" {
+            let part = crate::x12::nth_part(seg.element(5), component, 3);
+            frequency = crate::x12::Text::from_bytes(part)
+                .bytes()
+                .next()
+                .unwrap_or(0);
         }
     }
+    frequency
 }
 
 /// An open history.
@@ -1385,6 +1462,56 @@ mod tests {
         assert_eq!(history.stats().expect("stats").lines, 0);
         assert_eq!(history.take_controls(2, 5).expect("takes"), 5);
         assert_eq!(history.take_controls(1, 5).expect("takes"), 7);
+    }
+
+    /// The raw claims of a sample input.
+    fn raw_claims(sample: &str) -> Vec<RawClaim> {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(sample);
+        let bytes = std::fs::read(path).expect("sample");
+        let mut reader = crate::read::ClaimReader::new(&bytes[..]);
+        let mut claims = Vec::new();
+        while let Some(event) = reader.next_event().expect("reads") {
+            if let crate::read::Event::Claim(raw) = event {
+                claims.push(raw);
+            }
+        }
+        claims
+    }
+
+    /// A claim's keys taken from the last claim of its levels are the keys made afresh from
+    /// its own patient fields; its frequency is the sketch's. Claims of one subscriber level,
+    /// of another, and under a dependent patient; two secrets in turn.
+    #[test]
+    fn noted_keys_are_the_claims_own() {
+        let mut claims = raw_claims("samples/rules/general/clm-frequency.clean.837");
+        assert!(claims.len() >= 3 && Arc::ptr_eq(&claims[0].subscriber, &claims[1].subscriber));
+        claims.extend(raw_claims("samples/dependent-patient.837"));
+        claims.extend(raw_claims("samples/multi-interchange.837"));
+        assert!(claims.iter().any(|c| c.patient.is_some()));
+        for secret in [
+            Secret::new([1; 32]),
+            Secret::new([2; 32]),
+            Secret::new([1; 32]),
+        ] {
+            for raw in &claims {
+                let noted = secret.noted(raw);
+                let who = raw.patient_fields();
+                let bits = secret.patient_bits(
+                    &who.payer_id,
+                    &who.member_id,
+                    &who.last_name,
+                    &who.first_name,
+                    who.birth_date,
+                );
+                assert_eq!(
+                    (noted.key, noted.bits),
+                    (PatientKey::of_patient(&who), bits)
+                );
+                assert_eq!(claim_frequency(raw), raw.sketch().frequency);
+                let cancels = matches!(raw.sketch().frequency, b'7' | b'8');
+                assert_eq!(noted.cancels.is_some(), cancels);
+            }
+        }
     }
 
     /// An input file's list of patients, made by the writer, is what migration 4's SQL makes
