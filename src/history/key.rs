@@ -33,6 +33,8 @@ const CHECK_TEXT: &[u8] = b"scrub837 history key check";
 pub struct Secret {
     bytes: [u8; 32],
     keyed: Hmac<Sha256>,
+    /// Tells this secret (and its clones) from every other made in the process.
+    id: u64,
 }
 
 impl std::fmt::Debug for Secret {
@@ -149,11 +151,19 @@ impl Secret {
     }
 
     /// The secret of these bytes.
-    fn new(bytes: [u8; 32]) -> Secret {
+    pub(super) fn new(bytes: [u8; 32]) -> Secret {
         // HMAC takes a key of any length: this cannot fail.
         let keyed =
             <Hmac<Sha256> as KeyInit>::new_from_slice(&bytes).expect("HMAC takes any key length");
-        Secret { bytes, keyed }
+        static MADE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let id = MADE.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Secret { bytes, keyed, id }
+    }
+
+    /// A number no other secret made in this process has (its clones share it): what a
+    /// worker's last keyed patient is remembered with, instead of the secret itself.
+    pub(super) fn id(&self) -> u64 {
+        self.id
     }
 
     fn mac(&self) -> Hmac<Sha256> {
@@ -171,8 +181,13 @@ impl Secret {
     /// `subscriber`: the same fields as [`crate::rules::PatientKey::of_levels`], each
     /// length-prefixed so no two different identities give the same input.
     pub fn patient(&self, subscriber: &Subscriber, person: &Person) -> HashedPatient {
+        hashed_text(self.patient_key_bits(subscriber, person))
+    }
+
+    /// [`patient`](Self::patient) as the number its 32 hexadecimal digits write.
+    pub fn patient_key_bits(&self, subscriber: &Subscriber, person: &Person) -> u128 {
         let birth = person.birth_date.as_ref().and_then(|d| d.value);
-        self.patient_fields(
+        self.patient_bits(
             &subscriber.payer_id,
             &subscriber.person.member_id,
             &person.last_name,
@@ -272,19 +287,37 @@ pub fn hashed_bits(text: &str) -> Option<u128> {
 /// The number 16 lower-case hexadecimal digits write (the first half of a patient key's
 /// text: what an input file's list of patients keeps); `None` for anything else.
 pub fn hex_u64(digits: &[u8]) -> Option<u64> {
-    if digits.len() != 16 {
+    let digits: &[u8; 16] = digits.try_into().ok()?;
+    let (high, low) = digits.split_at(8);
+    let high = hex_word(u64::from_be_bytes(high.try_into().ok()?))?;
+    let low = hex_word(u64::from_be_bytes(low.try_into().ok()?))?;
+    Some(u64::from(high) << 32 | u64::from(low))
+}
+
+/// The number eight lower-case hexadecimal digits write, the first in the top byte of `word`;
+/// `None` when a byte is no such digit. All eight at once, eight bits a digit (seeding reads
+/// one key prefix per claim of the history): a byte below 0x80 is at least `lo` when adding
+/// `0x80 - lo` sets its top bit, and above `hi` when adding `0x7f - hi` does; neither sum
+/// carries into the next byte.
+fn hex_word(word: u64) -> Option<u32> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const TOPS: u64 = 0x8080_8080_8080_8080;
+    if word & TOPS != 0 {
         return None;
     }
-    let mut value = 0u64;
-    for &d in digits {
-        let nibble = match d {
-            b'0'..=b'9' => d - b'0',
-            b'a'..=b'f' => d - b'a' + 10,
-            _ => return None,
-        };
-        value = value << 4 | u64::from(nibble);
+    let at_least = |lo: u64| word.wrapping_add((0x80 - lo) * ONES) & TOPS;
+    let above = |hi: u64| word.wrapping_add((0x7f - hi) * ONES) & TOPS;
+    let digit = at_least(0x30) & !above(0x39);
+    let letter = at_least(0x61) & !above(0x66);
+    if digit | letter != TOPS {
+        return None;
     }
-    Some(value)
+    // `0`-`9` are 0x30-0x39 and `a`-`f` 0x61-0x66: the low four bits, plus 9 for a letter.
+    let nibbles = (word & (0x0f * ONES)) + (letter >> 7) * 9;
+    // Each byte's nibble beside its neighbour's, then the pairs together, then the quads.
+    let pairs = (nibbles | nibbles >> 4) & 0x00ff_00ff_00ff_00ff;
+    let quads = (pairs | pairs >> 8) & 0x0000_ffff_0000_ffff;
+    Some(((quads | quads >> 16) & 0xffff_ffff) as u32)
 }
 
 /// Writes `value`'s last `out.len()` decimal digits into `out`, zero-padded.
@@ -297,13 +330,25 @@ fn put_digits(out: &mut [u8], mut value: u32) {
 
 /// Lower-case hexadecimal.
 pub fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut out = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        out.push(char::from(DIGITS[usize::from(b >> 4)]));
-        out.push(char::from(DIGITS[usize::from(b & 0xf)]));
-    }
+    push_hex(&mut out, bytes);
     out
+}
+
+/// Appends `bytes` in lower-case hexadecimal ([`hex`]).
+pub fn push_hex(out: &mut String, bytes: &[u8]) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    // A patient key's 32 digits are made on the stack and appended in one copy.
+    let mut digits = [0u8; 64];
+    for chunk in bytes.chunks(digits.len() / 2) {
+        let text = &mut digits[..chunk.len() * 2];
+        for (pair, b) in text.chunks_exact_mut(2).zip(chunk) {
+            pair[0] = DIGITS[usize::from(b >> 4)];
+            pair[1] = DIGITS[usize::from(b & 0xf)];
+        }
+        // Hexadecimal digits are ASCII: the fallback only keeps this total.
+        out.push_str(std::str::from_utf8(text).unwrap_or_default());
+    }
 }
 
 /// Fills `buf` from the operating system's random source.
@@ -384,6 +429,9 @@ mod tests {
         assert_eq!(hashed_bits("79a73a4fa874325d6bbe0ee730d7109e"), Some(bits));
         assert_eq!(hashed_text(bits), "79a73a4fa874325d6bbe0ee730d7109e");
         assert_eq!(hashed_text(1), "00000000000000000000000000000001");
+        let bytes: Vec<u8> = (0..=255).collect();
+        let expected: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(hex(&bytes), expected);
     }
 
     /// Only the text a key is written as reads back as one: the history's text is compared
@@ -403,6 +451,43 @@ mod tests {
         assert_eq!(hex_u64(&key.as_bytes()[..16]), Some(0x79a73a4fa874325d));
         assert_eq!(hex_u64(b"79a73a4fa874325"), None);
         assert_eq!(hex_u64(b"79a73a4fa874325D"), None);
+    }
+
+    /// [`hex_u64`] reads what a digit-by-digit reading reads, and refuses what it refuses:
+    /// every byte at every position of a key, and keys of every digit.
+    #[test]
+    fn hex_prefixes_read_as_digit_by_digit() {
+        fn by_digits(digits: &[u8]) -> Option<u64> {
+            if digits.len() != 16 {
+                return None;
+            }
+            digits.iter().try_fold(0u64, |value, &d| {
+                let nibble = match d {
+                    b'0'..=b'9' => d - b'0',
+                    b'a'..=b'f' => d - b'a' + 10,
+                    _ => return None,
+                };
+                Some(value << 4 | u64::from(nibble))
+            })
+        }
+        let bases: [&[u8; 16]; 4] = [
+            b"0123456789abcdef",
+            b"fedcba9876543210",
+            b"0000000000000000",
+            b"ffffffffffffffff",
+        ];
+        for base in bases {
+            assert_eq!(hex_u64(base), by_digits(base));
+            assert!(hex_u64(base).is_some());
+            for at in 0..16 {
+                for byte in 0..=255u8 {
+                    let mut digits = *base;
+                    digits[at] = byte;
+                    assert_eq!(hex_u64(&digits), by_digits(&digits), "{digits:?}");
+                }
+            }
+        }
+        assert_eq!(hex_u64(b"0123456789abcde"), None);
     }
 
     #[test]

@@ -78,22 +78,26 @@ pub fn claim_record(
     reference: &Reference,
 ) -> ClaimRecord {
     let claim = &result.claim;
-    let replaces = claim
-        .references
-        .iter()
-        .find(|r| &*r.qualifier == "F8")
-        .map(|r| r.value.to_string());
     let mut lines = Vec::with_capacity(claim.lines.len());
+    let mut modifiers = Vec::new();
     for i in 0..claim.lines.len() {
-        if let Some(line) = line_record(result, i, reference) {
-            lines.push(line);
+        if let Some(line) = line_parts(result, i, reference, &mut modifiers) {
+            lines.push(LineRecord {
+                line_no: line.line_no,
+                date: line.date,
+                code: line.code.into_owned(),
+                modifiers: modifiers.iter().map(|m| m.to_string()).collect(),
+                units: line.units,
+                charge: line.charge,
+                fee: line.fee,
+            });
         }
     }
     ClaimRecord {
         ordinal: claim.ordinal,
         claim_id: claim.pcn().to_string(),
         frequency: claim.frequency.raw.to_string(),
-        replaces,
+        replaces: replaced_claim(claim).map(str::to_string),
         patient,
         payer: claim.subscriber.payer_id.to_string(),
         profile: result.profile.to_string(),
@@ -101,14 +105,62 @@ pub fn claim_record(
     }
 }
 
-/// Line `i` as sent: `None` when a repair removed it or it has no date or procedure.
-fn line_record(result: &ClaimResult, i: usize, reference: &Reference) -> Option<LineRecord> {
+/// The claim that went on to the payer as its row in the history holds it ([`SentClaim`]),
+/// its repairs applied, for the patient whose key is `patient` (made in the first pass): what
+/// [`claim_record`] keeps, written straight into the row's text without a string per field.
+pub fn sent_claim(result: &ClaimResult, patient: u128, reference: &Reference) -> SentClaim {
+    let claim = &result.claim;
+    let mut row = RowBuilder::new(claim.ordinal, 160 + 48 * claim.lines.len());
+    row.hex_field(patient);
+    row.field(&claim.subscriber.payer_id);
+    row.field(result.profile);
+    row.field(claim.pcn());
+    row.field(&claim.frequency.raw);
+    let replaces = replaced_claim(claim);
+    row.field(replaces.unwrap_or(""));
+    let mut modifiers = Vec::new();
+    for i in 0..claim.lines.len() {
+        if let Some(line) = line_parts(result, i, reference, &mut modifiers) {
+            row.line(&line, modifiers.iter().map(|m| &**m));
+        }
+    }
+    row.finish(replaces.is_some())
+}
+
+/// REF*F8: the claim a replacement or void names.
+fn replaced_claim(claim: &Claim) -> Option<&str> {
+    claim
+        .references
+        .iter()
+        .find(|r| &*r.qualifier == "F8")
+        .map(|r| &*r.value)
+}
+
+/// A line as sent ([`line_parts`]), its code borrowed from the claim or its repairs.
+struct LineParts<'a> {
+    line_no: usize,
+    date: NaiveDate,
+    code: Cow<'a, str>,
+    units: Decimal,
+    charge: Cents,
+    fee: Option<Cents>,
+}
+
+/// Line `i` as sent, its modifiers left in `modifiers`: `None` when a repair removed it or it
+/// has no date or procedure.
+fn line_parts<'a>(
+    result: &'a ClaimResult,
+    i: usize,
+    reference: &Reference,
+    modifiers: &mut Vec<Cow<'a, str>>,
+) -> Option<LineParts<'a>> {
     let claim = &result.claim;
     let line = &claim.lines[i];
     let date = line_date(claim, i)?;
     let procedure = line.procedure.value.as_ref()?;
-    let mut code = procedure.code.to_string();
-    let mut modifiers: Vec<String> = procedure.modifiers.iter().map(|m| m.to_string()).collect();
+    let mut code = Cow::Borrowed(&*procedure.code);
+    modifiers.clear();
+    modifiers.extend(procedure.modifiers.iter().map(|m| Cow::Borrowed(&**m)));
     let mut units = line.units.value.unwrap_or_default();
     let mut charge = line.charge.cents().unwrap_or_default();
     for repair in result.findings.iter().filter_map(|f| f.repair.as_ref()) {
@@ -125,7 +177,7 @@ fn line_record(result: &ClaimResult, i: usize, reference: &Reference) -> Option<
                         repair.at.component,
                         &repair.new,
                         &mut code,
-                        &mut modifiers,
+                        modifiers,
                     ),
                     Some(2) => {
                         if let Some(c) = Money::parse(repair.new.as_bytes()).and_then(|m| m.cents())
@@ -147,11 +199,10 @@ fn line_record(result: &ClaimResult, i: usize, reference: &Reference) -> Option<
         .fees
         .latest_year_at_or_before(date.year(), &code, false)
         .map(|f| f.cents);
-    Some(LineRecord {
+    Some(LineParts {
         line_no: i,
         date,
         code,
-        modifiers,
         units,
         charge,
         fee,
@@ -160,42 +211,229 @@ fn line_record(result: &ClaimResult, i: usize, reference: &Reference) -> Option<
 
 /// Applies a repair of SV101 (the whole composite, or one component) to the code and
 /// modifiers.
-fn apply_sv101(
+fn apply_sv101<'a>(
     claim: &Claim,
     component: Option<u8>,
-    new: &str,
-    code: &mut String,
-    modifiers: &mut Vec<String>,
+    new: &'a str,
+    code: &mut Cow<'a, str>,
+    modifiers: &mut Vec<Cow<'a, str>>,
 ) {
     match component {
         None | Some(0) => {
             let sep = char::from(claim.source.segments.delimiters().component);
-            let parts: Vec<&str> = new.split(sep).collect();
-            if let Some(c) = parts.get(1) {
-                *code = c.to_string();
+            let mut parts = new.split(sep);
+            parts.next();
+            if let Some(c) = parts.next() {
+                *code = Cow::Borrowed(c);
             }
-            *modifiers = parts
-                .iter()
-                .skip(2)
-                .take(4)
-                .filter(|m| !m.is_empty())
-                .map(|m| m.to_string())
-                .collect();
+            modifiers.clear();
+            modifiers.extend(parts.take(4).filter(|m| !m.is_empty()).map(Cow::Borrowed));
         }
-        Some(2) => *code = new.to_string(),
+        Some(2) => *code = Cow::Borrowed(new),
         Some(n @ 3..=6) => {
             let at = usize::from(n - 3);
             if at < modifiers.len() {
                 if new.is_empty() {
                     modifiers.remove(at);
                 } else {
-                    modifiers[at] = new.to_string();
+                    modifiers[at] = Cow::Borrowed(new);
                 }
             } else if !new.is_empty() {
-                modifiers.push(new.to_string());
+                modifiers.push(Cow::Borrowed(new));
             }
         }
         Some(_) => {}
+    }
+}
+
+/// The fields of a [`SentClaim`]'s text, in order.
+const PATIENT: usize = 0;
+const PAYER: usize = 1;
+const PROFILE: usize = 2;
+const CLAIM_ID: usize = 3;
+const FREQUENCY: usize = 4;
+const REPLACES: usize = 5;
+const LINES: usize = 6;
+const FIRST_DATE: usize = 7;
+const LAST_DATE: usize = 8;
+const FIELDS: usize = 9;
+
+/// One claim sent on as its row in the history holds it: the patient's keyed hash, payer,
+/// profile, claim id, frequency and REF*F8, its lines packed ([`pack_lines`]) and their first
+/// and last dates, all in one text. Made by the worker that formatted the claim
+/// ([`sent_claim`]), so staging and recording bind its text as it is; a [`ClaimRecord`]
+/// becomes one with `From`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SentClaim {
+    /// The claim's ordinal in its input (orders claims within a file).
+    pub ordinal: u64,
+    /// Lines packed.
+    line_count: usize,
+    /// True when the claim has a REF*F8 (which may be empty).
+    has_replaces: bool,
+    /// The fields, one after another.
+    text: String,
+    /// Where each field ends in `text`.
+    ends: [usize; FIELDS],
+}
+
+impl SentClaim {
+    fn get(&self, field: usize) -> &str {
+        let start = if field == 0 { 0 } else { self.ends[field - 1] };
+        &self.text[start..self.ends[field]]
+    }
+
+    /// The patient's keyed hash.
+    pub fn patient(&self) -> &str {
+        self.get(PATIENT)
+    }
+
+    /// 2010BB NM109.
+    pub fn payer(&self) -> &str {
+        self.get(PAYER)
+    }
+
+    /// The profile it was checked under.
+    pub fn profile(&self) -> &str {
+        self.get(PROFILE)
+    }
+
+    /// CLM01.
+    pub fn claim_id(&self) -> &str {
+        self.get(CLAIM_ID)
+    }
+
+    /// CLM05-3.
+    pub fn frequency(&self) -> &str {
+        self.get(FREQUENCY)
+    }
+
+    /// REF*F8: the claim a replacement or void names.
+    pub fn replaces(&self) -> Option<&str> {
+        self.has_replaces.then(|| self.get(REPLACES))
+    }
+
+    /// Its lines packed ([`pack_lines`]).
+    pub fn packed_lines(&self) -> &str {
+        self.get(LINES)
+    }
+
+    /// The first date of service of its lines (ISO; 1970-01-01 without lines).
+    pub fn first_date(&self) -> &str {
+        self.get(FIRST_DATE)
+    }
+
+    /// The last date of service of its lines (ISO; 1970-01-01 without lines).
+    pub fn last_date(&self) -> &str {
+        self.get(LAST_DATE)
+    }
+
+    /// Number of lines.
+    pub fn line_count(&self) -> usize {
+        self.line_count
+    }
+
+    /// The claim id whose lines this claim replaces or voids, as [`ClaimRecord::cancels`].
+    pub fn cancels(&self) -> Option<&str> {
+        match self.frequency() {
+            "7" | "8" => Some(self.replaces().unwrap_or(self.claim_id())),
+            _ => None,
+        }
+    }
+
+    /// True when the claim leaves lines in the history, as [`ClaimRecord::sends_lines`].
+    pub fn sends_lines(&self) -> bool {
+        self.frequency() != "8" && self.line_count > 0
+    }
+}
+
+impl From<&ClaimRecord> for SentClaim {
+    fn from(claim: &ClaimRecord) -> SentClaim {
+        let mut row = RowBuilder::new(claim.ordinal, 160 + 48 * claim.lines.len());
+        row.field(&claim.patient);
+        row.field(&claim.payer);
+        row.field(&claim.profile);
+        row.field(&claim.claim_id);
+        row.field(&claim.frequency);
+        row.field(claim.replaces.as_deref().unwrap_or(""));
+        for line in &claim.lines {
+            let parts = LineParts {
+                line_no: line.line_no,
+                date: line.date,
+                code: Cow::Borrowed(&line.code),
+                units: line.units,
+                charge: line.charge,
+                fee: line.fee,
+            };
+            row.line(&parts, line.modifiers.iter().map(String::as_str));
+        }
+        row.finish(claim.replaces.is_some())
+    }
+}
+
+/// Writes a [`SentClaim`]'s fields in order: the claim's own, then its lines, then their
+/// first and last dates.
+struct RowBuilder {
+    claim: SentClaim,
+    /// Fields written.
+    at: usize,
+    /// The first and last date of the lines so far.
+    dates: Option<(NaiveDate, NaiveDate)>,
+}
+
+impl RowBuilder {
+    fn new(ordinal: u64, capacity: usize) -> RowBuilder {
+        RowBuilder {
+            claim: SentClaim {
+                ordinal,
+                line_count: 0,
+                has_replaces: false,
+                text: String::with_capacity(capacity),
+                ends: [0; FIELDS],
+            },
+            at: 0,
+            dates: None,
+        }
+    }
+
+    fn end_field(&mut self) {
+        self.claim.ends[self.at] = self.claim.text.len();
+        self.at += 1;
+    }
+
+    fn field(&mut self, text: &str) {
+        self.claim.text.push_str(text);
+        self.end_field();
+    }
+
+    /// A patient key as the history writes it ([`super::key::hashed_text`]).
+    fn hex_field(&mut self, bits: u128) {
+        super::key::push_hex(&mut self.claim.text, &bits.to_be_bytes());
+        self.end_field();
+    }
+
+    /// Packs one more line (the claim's own fields written).
+    fn line<'m>(&mut self, line: &LineParts<'_>, modifiers: impl Iterator<Item = &'m str>) {
+        if self.claim.line_count > 0 {
+            self.claim.text.push(LINE);
+        }
+        pack_line(&mut self.claim.text, line, modifiers);
+        self.claim.line_count += 1;
+        self.dates = Some(match self.dates {
+            None => (line.date, line.date),
+            Some((first, last)) => (first.min(line.date), last.max(line.date)),
+        });
+    }
+
+    fn finish(mut self, has_replaces: bool) -> SentClaim {
+        self.end_field();
+        let (first, last) = self.dates.unwrap_or_default();
+        push_date(&mut self.claim.text, first);
+        self.end_field();
+        push_date(&mut self.claim.text, last);
+        self.end_field();
+        self.claim.has_replaces = has_replaces;
+        self.claim
     }
 }
 
@@ -214,30 +452,50 @@ const MODIFIER: char = ':';
 /// One row per claim instead of one per line: a history is read from end to end to find the
 /// run's patients, and recorded a night at a time, both at a cost per row.
 pub fn pack_lines(lines: &[LineRecord], out: &mut String) {
-    use std::fmt::Write as _;
     for (n, line) in lines.iter().enumerate() {
         if n > 0 {
             out.push(LINE);
         }
-        push_integer(out, line.line_no as i64);
-        out.push(FIELD);
-        push_date(out, line.date);
-        out.push(FIELD);
-        escape_into(&line.code, out);
-        out.push(FIELD);
-        for (m, modifier) in line.modifiers.iter().enumerate() {
-            if m > 0 {
-                out.push(MODIFIER);
-            }
-            escape_into(modifier, out);
+        let parts = LineParts {
+            line_no: line.line_no,
+            date: line.date,
+            code: Cow::Borrowed(&line.code),
+            units: line.units,
+            charge: line.charge,
+            fee: line.fee,
+        };
+        pack_line(out, &parts, line.modifiers.iter().map(String::as_str));
+    }
+}
+
+/// Writes one line as [`pack_lines`] packs it.
+fn pack_line<'m>(out: &mut String, line: &LineParts<'_>, modifiers: impl Iterator<Item = &'m str>) {
+    use std::fmt::Write as _;
+    push_integer(out, line.line_no as i64);
+    out.push(FIELD);
+    push_date(out, line.date);
+    out.push(FIELD);
+    escape_into(&line.code, out);
+    out.push(FIELD);
+    for (m, modifier) in modifiers.enumerate() {
+        if m > 0 {
+            out.push(MODIFIER);
         }
+        escape_into(modifier, out);
+    }
+    out.push(FIELD);
+    if line.units.scale == 0 {
+        // What `Decimal`'s `Display` writes for a whole number, without the formatter.
+        push_integer(out, line.units.mantissa);
+    } else {
         // Writing to a String cannot fail.
-        let _ = write!(out, "{FIELD}{}{FIELD}", line.units);
-        push_integer(out, line.charge.0);
-        out.push(FIELD);
-        if let Some(fee) = line.fee {
-            push_integer(out, fee.0);
-        }
+        let _ = write!(out, "{}", line.units);
+    }
+    out.push(FIELD);
+    push_integer(out, line.charge.0);
+    out.push(FIELD);
+    if let Some(fee) = line.fee {
+        push_integer(out, fee.0);
     }
 }
 
@@ -259,7 +517,7 @@ pub fn push_date(out: &mut String, date: NaiveDate) {
     put(0..4, date.year().unsigned_abs());
     put(5..7, date.month());
     put(8..10, date.day());
-    out.extend(text.iter().map(|&b| char::from(b)));
+    push_ascii(out, &text);
 }
 
 /// Appends `value` in decimal, as its `Display` writes it, without the formatting machinery.
@@ -278,7 +536,13 @@ pub fn push_integer(out: &mut String, value: i64) {
     if value < 0 {
         out.push('-');
     }
-    out.extend(digits[at..].iter().map(|&b| char::from(b)));
+    push_ascii(out, &digits[at..]);
+}
+
+/// Appends ASCII `bytes` in one copy (not a character at a time).
+fn push_ascii(out: &mut String, bytes: &[u8]) {
+    // ASCII is UTF-8: the fallback only keeps this total.
+    out.push_str(std::str::from_utf8(bytes).unwrap_or_default());
 }
 
 /// Reads back what [`pack_lines`] wrote; an error names what is not as written.
@@ -300,10 +564,47 @@ pub fn read_packed<'p>(
     if packed.is_empty() {
         return Ok(());
     }
-    for text in packed.split(LINE) {
+    for text in Split::new(packed, LINE) {
         each(PackedLine::parse(text)?)?;
     }
     Ok(())
+}
+
+/// The pieces of `text` between the ASCII `separator`s, as `str::split` gives them (an empty
+/// text is one empty piece), found byte by byte: a packed line's fields are a few bytes each,
+/// too short for the general searcher to pay for itself.
+struct Split<'p> {
+    rest: Option<&'p str>,
+    separator: u8,
+}
+
+impl<'p> Split<'p> {
+    fn new(text: &'p str, separator: char) -> Split<'p> {
+        debug_assert!(separator.is_ascii());
+        Split {
+            rest: Some(text),
+            separator: separator as u8,
+        }
+    }
+}
+
+impl<'p> Iterator for Split<'p> {
+    type Item = &'p str;
+
+    fn next(&mut self) -> Option<&'p str> {
+        let rest = self.rest?;
+        match rest.bytes().position(|b| b == self.separator) {
+            // An ASCII separator is a character boundary on both sides.
+            Some(at) => {
+                self.rest = Some(&rest[at + 1..]);
+                Some(&rest[..at])
+            }
+            None => {
+                self.rest = None;
+                Some(rest)
+            }
+        }
+    }
 }
 
 /// One line of a packed claim ([`read_packed`]), its text borrowed.
@@ -329,7 +630,7 @@ impl<'p> PackedLine<'p> {
     /// Reads one line as [`pack_lines`] writes it; an error names what is not as written.
     fn parse(text: &'p str) -> Result<PackedLine<'p>, String> {
         let bad = || format!("'{text}' is not a kept line");
-        let mut fields = text.split(FIELD);
+        let mut fields = Split::new(text, FIELD);
         let mut next = || fields.next().ok_or_else(bad);
         let line_no = next()?.parse::<usize>().map_err(|_| bad())?;
         let date = parse_date(next()?).ok_or_else(bad)?;
@@ -396,6 +697,10 @@ fn parse_date(text: &str) -> Option<NaiveDate> {
 
 /// Appends `text` with the packing's separators (and `%`) escaped.
 fn escape_into(text: &str, out: &mut String) {
+    if !text.bytes().any(|b| matches!(b, b'%' | b',' | b';' | b':')) {
+        out.push_str(text);
+        return;
+    }
     for c in text.chars() {
         match c {
             '%' => out.push_str("%25"),
@@ -455,6 +760,77 @@ mod tests {
         );
         assert_eq!(unpack_lines(&packed), Ok(lines));
         assert_eq!(unpack_lines(""), Ok(Vec::new()));
+    }
+
+    /// A record becomes the row it is written as: its own fields, its lines packed as
+    /// [`pack_lines`] packs them, and their first and last dates.
+    #[test]
+    fn a_record_becomes_its_row() {
+        let mut lines = vec![
+            line(0, "97012", &["GP", "KX"], Some(1543)),
+            line(2, "97140", &[], None),
+            line(3, "A,B;C:D%25", &["G;", ":P"], Some(0)),
+        ];
+        lines[1].date = NaiveDate::from_ymd_opt(2026, 2, 27).unwrap_or_default();
+        lines[2].date = NaiveDate::from_ymd_opt(2026, 3, 9).unwrap_or_default();
+        let mut record = ClaimRecord {
+            ordinal: 7,
+            claim_id: "C1".into(),
+            frequency: "7".into(),
+            replaces: Some("C0".into()),
+            patient: "\u{c9}".repeat(20),
+            payer: "PAYER".into(),
+            profile: "medicare".into(),
+            lines,
+        };
+        let row = SentClaim::from(&record);
+        let mut packed = String::new();
+        pack_lines(&record.lines, &mut packed);
+        assert_eq!(
+            (row.ordinal, row.patient(), row.payer(), row.profile()),
+            (7, record.patient.as_str(), "PAYER", "medicare")
+        );
+        assert_eq!((row.claim_id(), row.frequency()), ("C1", "7"));
+        assert_eq!((row.replaces(), row.cancels()), (Some("C0"), Some("C0")));
+        assert_eq!((row.packed_lines(), row.line_count()), (packed.as_str(), 3));
+        assert_eq!(
+            (row.first_date(), row.last_date()),
+            ("2026-02-27", "2026-03-09")
+        );
+        assert_eq!(row.sends_lines(), record.sends_lines());
+
+        record.replaces = None;
+        record.frequency = "8".into();
+        record.lines.clear();
+        let row = SentClaim::from(&record);
+        assert_eq!((row.replaces(), row.cancels()), (None, Some("C1")));
+        assert_eq!((row.packed_lines(), row.line_count()), ("", 0));
+        assert_eq!(
+            (row.first_date(), row.last_date()),
+            ("1970-01-01", "1970-01-01")
+        );
+        assert!(!row.sends_lines() && !record.sends_lines());
+    }
+
+    /// Units are written as `Decimal`'s `Display` writes them, whole or not.
+    #[test]
+    fn units_are_written_as_their_display_writes_them() {
+        for (mantissa, scale) in [(0, 0), (3, 0), (-3, 0), (i64::MIN, 0), (25, 1), (-5, 2)] {
+            let mut one = line(0, "97012", &[], None);
+            one.units = Decimal { mantissa, scale };
+            let mut packed = String::new();
+            pack_lines(&[one.clone()], &mut packed);
+            let units = packed.split(FIELD).nth(4).unwrap_or_default();
+            assert_eq!(units, one.units.to_string());
+        }
+    }
+
+    #[test]
+    fn pieces_are_what_str_split_gives() {
+        for text in ["", ",", "a", "a,b", ",a,", "a,,b", "\u{e9},\u{fc}x,"] {
+            let pieces: Vec<&str> = Split::new(text, ',').collect();
+            assert_eq!(pieces, text.split(',').collect::<Vec<_>>(), "{text}");
+        }
     }
 
     #[test]

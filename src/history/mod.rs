@@ -37,15 +37,20 @@ use std::collections::{HashMap, HashSet};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use std::sync::{Arc, Weak};
+
 use chrono::{NaiveDate, NaiveDateTime};
 use rayon::prelude::*;
 
-use crate::model::RawClaim;
+use crate::model::kind::LoopKind;
+use crate::model::{LevelTable, RawClaim};
 use crate::rules::index::Provenance;
 use crate::rules::{PatientIndex, PatientKey};
 
 pub use key::{HashedPatient, KeySource, Secret, KEY_ENV};
-pub use lines::{claim_record, pack_lines, unpack_lines, ClaimRecord, LineRecord};
+pub use lines::{
+    claim_record, pack_lines, sent_claim, unpack_lines, ClaimRecord, LineRecord, SentClaim,
+};
 use seeding::{Prefetch, SeedRow};
 use store::{Backend, Bind, Db, Value};
 
@@ -196,6 +201,31 @@ pub struct InputRecord {
     pub interchanges: Vec<(String, String, String)>,
 }
 
+/// What one input leaves in the history, each claim as its row holds it ([`SentClaim`]): what
+/// a scrub records ([`History::record_when`]).
+#[derive(Debug, Clone, Default)]
+pub struct SentInput {
+    /// The input's name as shown.
+    pub name: String,
+    /// SHA-256 of its bytes, hexadecimal.
+    pub content_sha256: String,
+    /// Every claim that went on to the payer, in input order.
+    pub claims: Vec<SentClaim>,
+    /// Every interchange: sender qualifier, sender id, ISA13.
+    pub interchanges: Vec<(String, String, String)>,
+}
+
+impl From<&InputRecord> for SentInput {
+    fn from(input: &InputRecord) -> SentInput {
+        SentInput {
+            name: input.name.clone(),
+            content_sha256: input.content_sha256.clone(),
+            claims: input.claims.iter().map(SentClaim::from).collect(),
+            interchanges: input.interchanges.clone(),
+        }
+    }
+}
+
 /// What [`History::record`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RecordOutcome {
@@ -296,13 +326,14 @@ impl RunPatients {
         &self.secret
     }
 
-    /// The keyed hash of `claim`'s patient: the one the first pass made, else made now.
-    pub fn patient_of(&self, claim: &crate::model::Claim) -> HashedPatient {
+    /// The keyed hash of `claim`'s patient, as the number its text writes
+    /// ([`key::hashed_text`]): the one the first pass made, else made now.
+    pub fn patient_bits_of(&self, claim: &crate::model::Claim) -> u128 {
         match self.keys.get(&PatientKey::of(claim)) {
-            Some(&bits) => key::hashed_text(bits),
+            Some(&bits) => bits,
             None => self
                 .secret
-                .patient(&claim.subscriber, claim.patient_person()),
+                .patient_key_bits(&claim.subscriber, claim.patient_person()),
         }
     }
 
@@ -328,11 +359,9 @@ pub struct NotedClaim {
 
 impl Secret {
     /// What the history needs of `raw` (the hash is the costly part: made by the worker that
-    /// read the claim, not under the run's lock).
+    /// read the claim, not under the run's lock, and once per subscriber and patient level).
     pub fn noted(&self, raw: &RawClaim) -> NotedClaim {
-        let sketch = raw.sketch();
-        let who = &sketch.who;
-        let cancels = matches!(sketch.frequency, b'7' | b'8').then(|| {
+        let cancels = matches!(claim_frequency(raw), b'7' | b'8').then(|| {
             // Rare: decoding a copy to find REF*F8 costs nothing worth sharing.
             let claim = crate::model::Claim::decode(raw.clone());
             claim
@@ -341,18 +370,94 @@ impl Secret {
                 .find(|r| &*r.qualifier == "F8")
                 .map_or_else(|| claim.pcn().to_string(), |r| r.value.to_string())
         });
-        NotedClaim {
-            key: PatientKey::of_patient(who),
-            bits: self.patient_bits(
+        let (key, bits) = self.patient_of_levels(raw);
+        NotedClaim { key, bits, cancels }
+    }
+
+    /// The run key and history key of `raw`'s patient. Claims under one subscriber level
+    /// (and patient level) share its table, and the patient is read from those tables alone:
+    /// a worker's claims of the level it keyed last take its keys again.
+    fn patient_of_levels(&self, raw: &RawClaim) -> (PatientKey, u128) {
+        LAST_LEVELS.with(|last| {
+            let mut last = last.borrow_mut();
+            if let Some(known) = last.as_ref().filter(|l| l.is_of(self, raw)) {
+                return (known.key, known.bits);
+            }
+            let who = raw.patient_fields();
+            let key = PatientKey::of_patient(&who);
+            let bits = self.patient_bits(
                 &who.payer_id,
                 &who.member_id,
                 &who.last_name,
                 &who.first_name,
                 who.birth_date,
-            ),
-            cancels,
+            );
+            *last = Some(KeyedLevels {
+                secret: self.id(),
+                subscriber: Arc::downgrade(&raw.subscriber),
+                patient: raw.patient.as_ref().map(Arc::downgrade),
+                key,
+                bits,
+            });
+            (key, bits)
+        })
+    }
+}
+
+thread_local! {
+    /// The levels this thread keyed last ([`Secret::patient_of_levels`]).
+    static LAST_LEVELS: std::cell::RefCell<Option<KeyedLevels>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// A subscriber level (and patient level) and the keys of its patient under a secret. Held
+/// weakly: the levels are freed with their claims, but no other level takes their address
+/// while this is kept, so an equal address is the same level.
+struct KeyedLevels {
+    /// The secret's [`Secret::id`].
+    secret: u64,
+    subscriber: Weak<LevelTable>,
+    patient: Option<Weak<LevelTable>>,
+    key: PatientKey,
+    bits: u128,
+}
+
+impl KeyedLevels {
+    /// True when `raw`'s patient is read from these levels and keyed with `secret`.
+    fn is_of(&self, secret: &Secret, raw: &RawClaim) -> bool {
+        let same = |kept: &Weak<LevelTable>, level: &Arc<LevelTable>| {
+            std::ptr::eq(kept.as_ptr(), Arc::as_ptr(level))
+        };
+        let same_patient = match (&self.patient, &raw.patient) {
+            (None, None) => true,
+            (Some(kept), Some(level)) => same(kept, level),
+            _ => false,
+        };
+        same_patient && same(&self.subscriber, &raw.subscriber) && self.secret == secret.id()
+    }
+}
+
+/// CLM05-3's first byte (0 when none), as [`RawClaim::sketch`] reads the frequency: of the
+/// claim loop's last CLM, its text as decoded. Only the claim loop's CLM segments are viewed.
+fn claim_frequency(raw: &RawClaim) -> u8 {
+    let kinds = LoopKind::table();
+    let table = &raw.segments;
+    let component = table.delimiters().component;
+    let mut frequency = 0;
+    for (i, stored) in table.stored().iter().enumerate() {
+        if kinds[usize::from(stored.loop_index)] != LoopKind::Claim {
+            continue;
+        }
+        let seg = table.get(i);
+        if seg.id() == b"CLM" {
+            let part = crate::x12::nth_part(seg.element(5), component, 3);
+            frequency = crate::x12::Text::from_bytes(part)
+                .bytes()
+                .next()
+                .unwrap_or(0);
         }
     }
+    frequency
 }
 
 /// An open history.
@@ -590,7 +695,7 @@ impl History {
     /// content is already recorded (checked again inside the transaction, so two scrubs of one
     /// file record it once).
     pub fn record(&mut self, input: &InputRecord) -> Result<RecordOutcome, HistoryError> {
-        self.record_when(input, None, || true)
+        self.record_when(&SentInput::from(input), None, || true)
     }
 
     /// True when a scrub stages its lines while its rule pass goes on (SQLite, whose one
@@ -609,7 +714,7 @@ impl History {
     /// which only this connection sees and no lock guards: a scrub stages its lines while its
     /// rule pass goes on, and [`record_when`](Self::record_when) copies them into the history
     /// in one statement.
-    pub fn stage(&mut self, tag: usize, claims: &[ClaimRecord]) -> Result<(), HistoryError> {
+    pub fn stage(&mut self, tag: usize, claims: &[SentClaim]) -> Result<(), HistoryError> {
         self.db.batch("BEGIN")?;
         let staged = stage_claims(&mut self.db, &sql::insert_staged(tag), claims);
         match staged {
@@ -635,7 +740,7 @@ impl History {
     /// ([`stage`](Self::stage)) and are taken from there; the staging table is dropped.
     pub fn record_when(
         &mut self,
-        input: &InputRecord,
+        input: &SentInput,
         staged: Option<usize>,
         commit: impl FnOnce() -> bool,
     ) -> Result<RecordOutcome, HistoryError> {
@@ -648,7 +753,7 @@ impl History {
 
     fn record_lines(
         &mut self,
-        input: &InputRecord,
+        input: &SentInput,
         staged: Option<usize>,
         commit: impl FnOnce() -> bool,
     ) -> Result<RecordOutcome, HistoryError> {
@@ -675,7 +780,7 @@ impl History {
                 .claims
                 .iter()
                 .filter(|c| c.sends_lines())
-                .map(|c| c.lines.len())
+                .map(SentClaim::line_count)
                 .sum();
             db.execute(
                 sql::INSERT_FILE,
@@ -694,33 +799,29 @@ impl History {
             let backend = db.backend();
             // The claims whose lines this input keeps, in input order: those it stages, less
             // any that a later claim of the same input replaces or voids.
-            let mut pending: Vec<&ClaimRecord> = Vec::new();
+            let mut pending: Vec<&SentClaim> = Vec::new();
             for claim in &input.claims {
                 if let Some(target) = claim.cancels() {
                     if let Some(tag) = staged {
                         db.execute(
                             &sql::delete_staged_claim(tag),
                             &[
-                                claim.payer.as_str().into(),
+                                claim.payer().into(),
                                 target.into(),
-                                claim.patient.as_str().into(),
+                                claim.patient().into(),
                                 (claim.ordinal as i64).into(),
                             ],
                         )?;
                     }
                     pending.retain(|c| {
-                        !(c.payer == claim.payer
-                            && c.patient == claim.patient
-                            && c.claim_id == target)
+                        !(c.payer() == claim.payer()
+                            && c.patient() == claim.patient()
+                            && c.claim_id() == target)
                     });
                     if backend == Backend::Postgres {
                         db.execute(
                             sql::DELETE_CLAIMS_OF_PATIENT,
-                            &[
-                                claim.payer.as_str().into(),
-                                target.into(),
-                                claim.patient.as_str().into(),
-                            ],
+                            &[claim.payer().into(), target.into(), claim.patient().into()],
                         )?;
                     }
                 }
@@ -729,20 +830,23 @@ impl History {
                 }
             }
             let patients = file_patients(&pending);
-            let lines = pending.iter().map(|c| c.lines.len() as u64).sum();
+            let lines = pending.iter().map(|c| c.line_count() as u64).sum();
             match backend {
                 // The lines of this input are written after every cancelled one is removed, so
                 // removing them all at once is the same as one at a time.
                 Backend::Sqlite => delete_cancelled_claims(db, &input.claims)?,
                 // Sorted, so the patient index is filled page by page.
-                Backend::Postgres => pending.sort_by(|a, b| a.patient.cmp(&b.patient)),
+                Backend::Postgres => pending.sort_by(|a, b| a.patient().cmp(b.patient())),
             }
             match staged {
                 Some(tag) => {
                     db.execute(&sql::record_staged(tag), &[file_id.into()])?;
                 }
                 None => {
-                    let values = bound_claims(file_id, &pending)?;
+                    let values: Vec<Bind<'_>> = pending
+                        .iter()
+                        .flat_map(|claim| claim_row(file_id, claim))
+                        .collect();
                     db.insert_rows(
                         sql::insert_claims,
                         sql::CLAIM_COLUMNS,
@@ -921,7 +1025,7 @@ fn csv_field(text: &str) -> String {
 /// An input file's list of patients ([`sql::INSERT_FILE_PATIENTS`]) of the claims it keeps:
 /// for each, in claim order, the first 16 characters of its patient key followed by its
 /// number, joined by commas (what migration 4 makes of the claims of earlier versions).
-fn file_patients(kept: &[&ClaimRecord]) -> String {
+fn file_patients(kept: &[&SentClaim]) -> String {
     let mut ordered = kept.to_vec();
     ordered.sort_by_key(|c| c.ordinal as i64);
     let mut text = String::with_capacity(ordered.len() * 24);
@@ -929,7 +1033,7 @@ fn file_patients(kept: &[&ClaimRecord]) -> String {
         if n > 0 {
             text.push(',');
         }
-        text.push_str(first_characters(&claim.patient, 16));
+        text.push_str(first_characters(claim.patient(), 16));
         lines::push_integer(&mut text, claim.ordinal as i64);
     }
     text
@@ -952,10 +1056,10 @@ fn first_characters(text: &str, count: usize) -> &str {
 
 /// Removes from a SQLite history the earlier claims that `claims` replace or void (same payer,
 /// patient and claim id), found through the input files' lists of patients.
-fn delete_cancelled_claims(db: &mut Db, claims: &[ClaimRecord]) -> Result<(), HistoryError> {
+fn delete_cancelled_claims(db: &mut Db, claims: &[SentClaim]) -> Result<(), HistoryError> {
     let cancelled: HashSet<(&str, &str, &str)> = claims
         .iter()
-        .filter_map(|c| Some((c.patient.as_str(), c.payer.as_str(), c.cancels()?)))
+        .filter_map(|c| Some((c.patient(), c.payer(), c.cancels()?)))
         .collect();
     if cancelled.is_empty() {
         return Ok(());
@@ -1062,60 +1166,29 @@ fn next_id(db: &mut Db, sql: &str) -> Result<i64, HistoryError> {
         .ok_or_else(|| HistoryError::Schema("no next id".into()))
 }
 
-/// The values of one claim, in [`sql::insert_claims`]'s column order (the claim's text
-/// borrowed, its lines packed).
-fn claim_values(file_id: i64, claim: &ClaimRecord) -> [Bind<'_>; sql::CLAIM_COLUMNS] {
-    let mut text = String::new();
-    let [first, last, packed] = claim_text(claim, &mut text).map(|at| text[at].to_string());
-    claim_row(file_id, claim, [first.into(), last.into(), packed.into()])
-}
-
-/// Writes into `text` what a claim's row holds that the claim does not: the first and last
-/// dates of its lines and its lines packed ([`pack_lines`]); where each is in `text`.
-fn claim_text(claim: &ClaimRecord, text: &mut String) -> [std::ops::Range<usize>; 3] {
-    let first = claim.lines.iter().map(|l| l.date).min().unwrap_or_default();
-    let last = claim.lines.iter().map(|l| l.date).max().unwrap_or_default();
-    let start = text.len();
-    lines::push_date(text, first);
-    let middle = text.len();
-    lines::push_date(text, last);
-    let end = text.len();
-    pack_lines(&claim.lines, text);
-    [start..middle, middle..end, end..text.len()]
-}
-
-/// A claim's row, in [`sql::insert_claims`]'s column order, with what [`claim_text`] made:
-/// its first and last dates and its packed lines.
-fn claim_row<'a>(
-    file_id: i64,
-    claim: &'a ClaimRecord,
-    [first, last, packed]: [Bind<'a>; 3],
-) -> [Bind<'a>; sql::CLAIM_COLUMNS] {
+/// A claim's row, in [`sql::insert_claims`]'s column order, its text borrowed.
+fn claim_row(file_id: i64, claim: &SentClaim) -> [Bind<'_>; sql::CLAIM_COLUMNS] {
     [
         file_id.into(),
         (claim.ordinal as i64).into(),
-        claim.patient.as_str().into(),
-        claim.payer.as_str().into(),
-        claim.profile.as_str().into(),
-        claim.claim_id.as_str().into(),
-        claim.frequency.as_str().into(),
-        first,
-        last,
-        (claim.lines.len() as i64).into(),
-        packed,
+        claim.patient().into(),
+        claim.payer().into(),
+        claim.profile().into(),
+        claim.claim_id().into(),
+        claim.frequency().into(),
+        claim.first_date().into(),
+        claim.last_date().into(),
+        (claim.line_count() as i64).into(),
+        claim.packed_lines().into(),
     ]
 }
 
 /// Inserts with `sql` (one row, [`sql::insert_staged`]) the claims of `claims` that send lines,
-/// each row's text made in one buffer, used again for the next.
-fn stage_claims(db: &mut Db, sql: &str, claims: &[ClaimRecord]) -> Result<(), HistoryError> {
+/// their text bound as it is.
+fn stage_claims(db: &mut Db, sql: &str, claims: &[SentClaim]) -> Result<(), HistoryError> {
     let mut insert = db.insert(sql)?;
-    let mut text = String::new();
     for claim in claims.iter().filter(|c| c.sends_lines()) {
-        text.clear();
-        let at = claim_text(claim, &mut text);
-        let [first, last, packed] = at.map(|at| Bind::from(&text[at]));
-        insert.row(&claim_row(0, claim, [first, last, packed]))?;
+        insert.row(&claim_row(0, claim))?;
     }
     Ok(())
 }
@@ -1125,38 +1198,6 @@ struct EarlierFile {
     name: String,
     recorded: NaiveDate,
     run: String,
-}
-
-/// The values of `pending`'s claims, in order, made on one thread per core (lines packed,
-/// dates as text). Plain threads, not the worker pool: a scrub records from a thread that a
-/// pool worker waits for, and a pool of one would never get to the work.
-fn bound_claims<'a>(
-    file_id: i64,
-    pending: &[&'a ClaimRecord],
-) -> Result<Vec<Bind<'a>>, HistoryError> {
-    let parts = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let chunk = pending.len().div_ceil(parts).max(1);
-    std::thread::scope(|scope| {
-        let made: Vec<_> = pending
-            .chunks(chunk)
-            .map(|claims| {
-                scope.spawn(move || {
-                    claims
-                        .iter()
-                        .flat_map(|claim| claim_values(file_id, claim))
-                        .collect::<Vec<Bind<'a>>>()
-                })
-            })
-            .collect();
-        let mut values = Vec::with_capacity(pending.len() * sql::CLAIM_COLUMNS);
-        for part in made {
-            let part = part
-                .join()
-                .map_err(|_| HistoryError::Schema("a thread making claim values failed".into()))?;
-            values.extend(part);
-        }
-        Ok(values)
-    })
 }
 
 /// Retention: removes the lines served before `day` (ISO), the claims left with none, and
@@ -1423,6 +1464,56 @@ mod tests {
         assert_eq!(history.take_controls(1, 5).expect("takes"), 7);
     }
 
+    /// The raw claims of a sample input.
+    fn raw_claims(sample: &str) -> Vec<RawClaim> {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(sample);
+        let bytes = std::fs::read(path).expect("sample");
+        let mut reader = crate::read::ClaimReader::new(&bytes[..]);
+        let mut claims = Vec::new();
+        while let Some(event) = reader.next_event().expect("reads") {
+            if let crate::read::Event::Claim(raw) = event {
+                claims.push(raw);
+            }
+        }
+        claims
+    }
+
+    /// A claim's keys taken from the last claim of its levels are the keys made afresh from
+    /// its own patient fields; its frequency is the sketch's. Claims of one subscriber level,
+    /// of another, and under a dependent patient; two secrets in turn.
+    #[test]
+    fn noted_keys_are_the_claims_own() {
+        let mut claims = raw_claims("samples/rules/general/clm-frequency.clean.837");
+        assert!(claims.len() >= 3 && Arc::ptr_eq(&claims[0].subscriber, &claims[1].subscriber));
+        claims.extend(raw_claims("samples/dependent-patient.837"));
+        claims.extend(raw_claims("samples/multi-interchange.837"));
+        assert!(claims.iter().any(|c| c.patient.is_some()));
+        for secret in [
+            Secret::new([1; 32]),
+            Secret::new([2; 32]),
+            Secret::new([1; 32]),
+        ] {
+            for raw in &claims {
+                let noted = secret.noted(raw);
+                let who = raw.patient_fields();
+                let bits = secret.patient_bits(
+                    &who.payer_id,
+                    &who.member_id,
+                    &who.last_name,
+                    &who.first_name,
+                    who.birth_date,
+                );
+                assert_eq!(
+                    (noted.key, noted.bits),
+                    (PatientKey::of_patient(&who), bits)
+                );
+                assert_eq!(claim_frequency(raw), raw.sketch().frequency);
+                let cancels = matches!(raw.sketch().frequency, b'7' | b'8');
+                assert_eq!(noted.cancels.is_some(), cancels);
+            }
+        }
+    }
+
     /// An input file's list of patients, made by the writer, is what migration 4's SQL makes
     /// of the claims the file keeps: in claim order, without the claims that a later claim of
     /// the same input voids or replaces, the first 16 characters of a key that is not
@@ -1453,10 +1544,11 @@ mod tests {
             let only_a_void = input("b", vec![claim("C9", "8", Some("C8"), &patient)]);
             for (n, input) in [first, only_a_void].iter().enumerate() {
                 if staged {
+                    let sent = SentInput::from(input);
                     history.stage_begin(n).expect("stages");
-                    history.stage(n, &input.claims).expect("stages");
+                    history.stage(n, &sent.claims).expect("stages");
                     history
-                        .record_when(input, Some(n), || true)
+                        .record_when(&sent, Some(n), || true)
                         .expect("records");
                 } else {
                     history.record(input).expect("records");

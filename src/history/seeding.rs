@@ -181,6 +181,30 @@ fn prefetch(path: &Path, batches: mpsc::Receiver<Vec<u64>>) -> Result<Vec<SeedRo
     Ok(rows)
 }
 
+/// An entry of an input file's list of patients as the writer makes it: a key's first 16
+/// lower-case hexadecimal digits, then the claim's number in at most 18 decimal digits (no
+/// sign, so it cannot overflow); its prefix and number. `None` for anything else, which
+/// [`ClaimsByPrefix::read_entry`] reads as text (to the same prefix and number when it has
+/// them).
+fn plain_entry(entry: &[u8]) -> Option<(u64, i64)> {
+    let (prefix, number) = entry.split_at_checked(16)?;
+    if number.is_empty() || number.len() > 18 {
+        return None;
+    }
+    let prefix = key::hex_u64(prefix)?;
+    let mut value = 0i64;
+    for &digit in number {
+        if !digit.is_ascii_digit() {
+            return None;
+        }
+        value = value * 10 + i64::from(digit - b'0');
+    }
+    Some((prefix, value))
+}
+
+/// A kept claim's number, or where [`ClaimsByPrefix::bad`] says why its entry has none.
+type KeptNumber = Result<i64, usize>;
+
 /// No claim after this one with the same prefix.
 const LAST: u32 = u32::MAX;
 
@@ -191,7 +215,7 @@ struct ClaimsByPrefix {
     last: HashMap<u64, u32, Spread>,
     /// The claims: input file, number (or the entry that is no claim number, an error when
     /// asked for) and the claim before with the same prefix.
-    claims: Vec<(i64, Result<i64, usize>, u32)>,
+    claims: Vec<(i64, KeptNumber, u32)>,
     /// Entries whose claim number is not one.
     bad: Vec<String>,
 }
@@ -210,19 +234,24 @@ impl ClaimsByPrefix {
         db.query_each(sql::FILE_PATIENTS, &[], |row| {
             let file = row.int(0)?;
             let keys = row.text(1)?;
-            for entry in keys.split(',').filter(|e| !e.is_empty()) {
-                let (prefix, number) = entry.split_at_checked(16).ok_or_else(|| {
-                    HistoryError::Schema(format!("file {file}: '{entry}' is not a kept claim"))
-                })?;
-                let Some(prefix) = key::hex_u64(prefix.as_bytes()) else {
+            // Room for as many entries as the list can hold (17 bytes and a comma each) at
+            // once, instead of growing the map a few times per file.
+            found.last.reserve(keys.len() / 18 + 1);
+            let mut start = 0;
+            for end in memchr::memchr_iter(b',', keys.as_bytes()).chain([keys.len()]) {
+                // Commas are ASCII: `start..end` lies on character boundaries.
+                let entry = &keys[start..end];
+                start = end + 1;
+                if entry.is_empty() {
                     continue;
+                }
+                let (prefix, number) = match plain_entry(entry.as_bytes()) {
+                    Some((prefix, number)) => (prefix, Ok(number)),
+                    None => match found.read_entry(file, entry)? {
+                        Some(read) => read,
+                        None => continue,
+                    },
                 };
-                let number = number.parse::<i64>().map_err(|_| {
-                    found
-                        .bad
-                        .push(format!("file {file}: '{entry}' is not a kept claim"));
-                    found.bad.len() - 1
-                });
                 let at = u32::try_from(found.claims.len())
                     .ok()
                     .filter(|&at| at != LAST)
@@ -235,6 +264,28 @@ impl ClaimsByPrefix {
         Ok(found)
     }
 
+    /// An entry of file `file`'s list that [`plain_entry`] does not read, read as the text it
+    /// is: its prefix and its number (or the entry kept in `bad`, an error if its patient is
+    /// asked for); `None` when its prefix is no key's.
+    fn read_entry(
+        &mut self,
+        file: i64,
+        entry: &str,
+    ) -> Result<Option<(u64, KeptNumber)>, HistoryError> {
+        let (prefix, number) = entry.split_at_checked(16).ok_or_else(|| {
+            HistoryError::Schema(format!("file {file}: '{entry}' is not a kept claim"))
+        })?;
+        let Some(prefix) = key::hex_u64(prefix.as_bytes()) else {
+            return Ok(None);
+        };
+        let number = number.parse::<i64>().map_err(|_| {
+            self.bad
+                .push(format!("file {file}: '{entry}' is not a kept claim"));
+            self.bad.len() - 1
+        });
+        Ok(Some((prefix, number)))
+    }
+
     /// Hands `each` the input file and number of every claim of `prefix`.
     fn each(&self, prefix: u64, mut each: impl FnMut(i64, i64)) -> Result<(), HistoryError> {
         let mut at = self.last.get(&prefix).copied().unwrap_or(LAST);
@@ -244,5 +295,45 @@ impl ClaimsByPrefix {
             at = before;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An entry read as written gives what reading it as text gives; anything else is left
+    /// to the reading as text.
+    #[test]
+    fn plain_entries_read_as_their_text_reads() {
+        let mut claims = ClaimsByPrefix {
+            last: HashMap::default(),
+            claims: Vec::new(),
+            bad: Vec::new(),
+        };
+        let key = "79a73a4fa874325d";
+        for number in ["1", "42", "000123", "999999999999999999"] {
+            let entry = format!("{key}{number}");
+            let plain = plain_entry(entry.as_bytes()).map(|(p, n)| (p, Ok(n)));
+            assert!(plain.is_some(), "{entry}");
+            assert_eq!(
+                plain,
+                claims.read_entry(1, &entry).expect("reads"),
+                "{entry}"
+            );
+        }
+        for entry in [
+            key.to_string(),
+            format!("{key}+5"),
+            format!("{key}-5"),
+            format!("{key}1x"),
+            format!("{key}9999999999999999999"),
+            "79A73A4FA874325D1".to_string(),
+            "79a73a4fa874325g1".to_string(),
+            format!("{}1", "\u{c9}".repeat(8)),
+        ] {
+            assert_eq!(plain_entry(entry.as_bytes()), None, "{entry}");
+        }
+        assert!(claims.read_entry(1, "79a73a4f").is_err());
     }
 }

@@ -177,13 +177,22 @@ impl RowRef<'_> {
         use std::borrow::Cow;
         match self {
             RowRef::Sqlite(row) => match row.get_ref(i)? {
-                ValueRef::Text(t) | ValueRef::Blob(t) => Ok(String::from_utf8_lossy(t)),
+                ValueRef::Text(t) | ValueRef::Blob(t) => Ok(lossy(t)),
                 ValueRef::Integer(v) => Ok(Cow::Owned(v.to_string())),
                 ValueRef::Real(v) => Ok(Cow::Owned(v.to_string())),
                 ValueRef::Null => Err(HistoryError::Schema(format!("column {i} is NULL"))),
             },
             RowRef::Read(row) => row.text(i).map(Cow::Owned),
         }
+    }
+}
+
+/// `bytes` as text, bad bytes replaced as [`String::from_utf8_lossy`] replaces them; text that
+/// is UTF-8 (all a history holds) is checked by the faster validator and borrowed as it is.
+fn lossy(bytes: &[u8]) -> std::borrow::Cow<'_, str> {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => std::borrow::Cow::Borrowed(text),
+        Err(_) => String::from_utf8_lossy(bytes),
     }
 }
 
@@ -280,9 +289,7 @@ fn sqlite_rows(mut rows: rusqlite::Rows<'_>) -> Result<Vec<Row>, HistoryError> {
                 ValueRef::Null => Value::Text(None),
                 ValueRef::Integer(v) => Value::Int(Some(v)),
                 ValueRef::Real(v) => Value::Text(Some(v.to_string())),
-                ValueRef::Text(t) | ValueRef::Blob(t) => {
-                    Value::Text(Some(String::from_utf8_lossy(t).into_owned()))
-                }
+                ValueRef::Text(t) | ValueRef::Blob(t) => Value::Text(Some(lossy(t).into_owned())),
             });
         }
         out.push(Row(values));

@@ -38,7 +38,7 @@ use crate::ack::Rejections;
 use crate::ack::{Acknowledgments, InterchangeAck};
 use crate::diag::{Diagnostic, Kind, Location};
 use crate::history::{
-    claim_record, ClaimRecord, History, HistoryError, InputRecord, RecordOutcome, RunPatients,
+    sent_claim, History, HistoryError, RecordOutcome, RunPatients, SentClaim, SentInput,
 };
 use crate::model::Total;
 use crate::pipeline::batch::{ClaimText, NoProgress, Progress};
@@ -955,13 +955,13 @@ fn record_input(
     history: &mut History,
     shown: &str,
     known: InputInHistory,
-    (sent, staged): (Vec<ClaimRecord>, Option<usize>),
+    (sent, staged): (Vec<SentClaim>, Option<usize>),
     acks: &Acknowledgments,
     (seeded, read): (u64, f64),
     commit: impl FnOnce() -> bool,
 ) -> Result<String, HistoryError> {
     let started = Instant::now();
-    let input = InputRecord {
+    let input = SentInput {
         name: shown.to_string(),
         content_sha256: known.sha256,
         claims: sent,
@@ -1244,7 +1244,7 @@ struct Formatted {
     /// The claim's report line, and the buffers the claim's outputs did not use.
     buffers: ClaimBuffers,
     /// What the history keeps of a claim sent on (`--history`).
-    history: Option<ClaimRecord>,
+    history: Option<SentClaim>,
 }
 
 impl Formatted {
@@ -1321,12 +1321,12 @@ impl BufferPool {
 fn record_of(
     result: &ClaimResult,
     (patients, reference): (&Mutex<RunPatients>, &Reference),
-) -> ClaimRecord {
+) -> SentClaim {
     let patient = patients
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
-        .patient_of(&result.claim);
-    claim_record(result, patient, reference)
+        .patient_bits_of(&result.claim);
+    sent_claim(result, patient, reference)
 }
 
 /// What the workers need to format a claim's outputs (shared by every worker).
@@ -1424,7 +1424,7 @@ struct RulePass<'r> {
     /// recorded.
     history: Option<(&'r Mutex<RunPatients>, &'r Reference)>,
     /// What the history keeps of the claims sent on, in input order (without a stager).
-    sent: Vec<ClaimRecord>,
+    sent: Vec<SentClaim>,
     /// Stages the claims sent on in the history as the pass goes (SQLite).
     stager: Option<Stager>,
 }
@@ -1435,9 +1435,9 @@ struct RulePass<'r> {
 struct Stager {
     /// The input's position in the run (its staging table).
     tag: usize,
-    batch: Vec<ClaimRecord>,
-    to_thread: Option<std::sync::mpsc::Sender<Vec<ClaimRecord>>>,
-    thread: Option<std::thread::JoinHandle<Result<Vec<ClaimRecord>, HistoryError>>>,
+    batch: Vec<SentClaim>,
+    to_thread: Option<std::sync::mpsc::Sender<Vec<SentClaim>>>,
+    thread: Option<std::thread::JoinHandle<Result<Vec<SentClaim>, HistoryError>>>,
 }
 
 /// Claims a stager hands its thread at a time.
@@ -1445,7 +1445,7 @@ const STAGE_BATCH: usize = 2048;
 
 impl Stager {
     fn start(history: Arc<Mutex<History>>, tag: usize) -> Stager {
-        let (to_thread, batches) = std::sync::mpsc::channel::<Vec<ClaimRecord>>();
+        let (to_thread, batches) = std::sync::mpsc::channel::<Vec<SentClaim>>();
         let thread = std::thread::spawn(move || {
             let lock = || history.lock().unwrap_or_else(PoisonError::into_inner);
             lock().stage_begin(tag)?;
@@ -1465,7 +1465,7 @@ impl Stager {
         }
     }
 
-    fn push(&mut self, claim: ClaimRecord) {
+    fn push(&mut self, claim: SentClaim) {
         self.batch.push(claim);
         if self.batch.len() >= STAGE_BATCH {
             self.hand_over();
@@ -1481,7 +1481,7 @@ impl Stager {
     }
 
     /// Waits for every claim to be staged; the claims, in input order.
-    fn finish(mut self) -> Result<Vec<ClaimRecord>, HistoryError> {
+    fn finish(mut self) -> Result<Vec<SentClaim>, HistoryError> {
         self.hand_over();
         self.to_thread = None;
         match self.thread.take().map(std::thread::JoinHandle::join) {
@@ -1514,7 +1514,7 @@ struct FinishedPass {
     findings: u64,
     at_stake: Total,
     /// What the history keeps of the claims sent on (without a stager).
-    sent: Vec<ClaimRecord>,
+    sent: Vec<SentClaim>,
     /// The stager of the claims sent on (SQLite).
     stager: Option<Stager>,
 }
