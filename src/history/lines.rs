@@ -146,6 +146,20 @@ struct LineParts<'a> {
     fee: Option<Cents>,
 }
 
+impl<'a> LineParts<'a> {
+    /// The parts of a line record (its code borrowed).
+    fn of(line: &'a LineRecord) -> LineParts<'a> {
+        LineParts {
+            line_no: line.line_no,
+            date: line.date,
+            code: Cow::Borrowed(&line.code),
+            units: line.units,
+            charge: line.charge,
+            fee: line.fee,
+        }
+    }
+}
+
 /// Line `i` as sent, its modifiers left in `modifiers`: `None` when a repair removed it or it
 /// has no date or procedure.
 fn line_parts<'a>(
@@ -357,15 +371,10 @@ impl From<&ClaimRecord> for SentClaim {
         row.field(&claim.frequency);
         row.field(claim.replaces.as_deref().unwrap_or(""));
         for line in &claim.lines {
-            let parts = LineParts {
-                line_no: line.line_no,
-                date: line.date,
-                code: Cow::Borrowed(&line.code),
-                units: line.units,
-                charge: line.charge,
-                fee: line.fee,
-            };
-            row.line(&parts, line.modifiers.iter().map(String::as_str));
+            row.line(
+                &LineParts::of(line),
+                line.modifiers.iter().map(String::as_str),
+            );
         }
         row.finish(claim.replaces.is_some())
     }
@@ -456,15 +465,11 @@ pub fn pack_lines(lines: &[LineRecord], out: &mut String) {
         if n > 0 {
             out.push(LINE);
         }
-        let parts = LineParts {
-            line_no: line.line_no,
-            date: line.date,
-            code: Cow::Borrowed(&line.code),
-            units: line.units,
-            charge: line.charge,
-            fee: line.fee,
-        };
-        pack_line(out, &parts, line.modifiers.iter().map(String::as_str));
+        pack_line(
+            out,
+            &LineParts::of(line),
+            line.modifiers.iter().map(String::as_str),
+        );
     }
 }
 

@@ -520,15 +520,19 @@ pub fn line_date(claim: &Claim, line: usize) -> Option<chrono::NaiveDate> {
         .as_ref()
         .and_then(|d| d.value.value)
         .map(|r| r.from);
-    own.or_else(|| {
-        claim
-            .dates
-            .iter()
-            .filter(|d| d.qualifier == "472")
-            .filter_map(|d| d.value.value)
-            .map(|r| r.from)
-            .min()
-    })
+    own.or_else(|| claim_service_date(claim))
+}
+
+/// The claim-level date of service a line without its own takes: the earliest start of the
+/// claim's DTP*472 dates.
+pub fn claim_service_date(claim: &Claim) -> Option<chrono::NaiveDate> {
+    claim
+        .dates
+        .iter()
+        .filter(|d| d.qualifier == "472")
+        .filter_map(|d| d.value.value)
+        .map(|r| r.from)
+        .min()
 }
 
 #[cfg(test)]

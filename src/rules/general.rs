@@ -608,7 +608,9 @@ fn diagnosis_dates(
                 .as_ref()
                 .and_then(|d| d.value.value)
                 .map(|r| r.from);
-            let date = own.or_else(|| *claim_date.get_or_insert_with(|| claim_service_date(claim)));
+            let date = own.or_else(|| {
+                *claim_date.get_or_insert_with(|| crate::model::claim_service_date(claim))
+            });
             if let Some(date) = date {
                 dates[count] = date;
                 count += 1;
@@ -637,18 +639,6 @@ fn diagnosis_dates(
 
 /// Lines of a claim whose diagnosis dates [`diagnosis_dates`] gathers on the stack.
 const DATED_LINES: usize = 16;
-
-/// The claim-level date of service [`line_date`] gives a line without its own: the earliest
-/// start of the claim's DTP*472.
-fn claim_service_date(claim: &Claim) -> Option<NaiveDate> {
-    claim
-        .dates
-        .iter()
-        .filter(|d| d.qualifier == "472")
-        .filter_map(|d| d.value.value)
-        .map(|r| r.from)
-        .min()
-}
 
 /// [`diagnosis_dates`] for any number of lines: each next date is found by a pass over the
 /// lines rather than by sorting a list of them (which would be an allocation per claim).
