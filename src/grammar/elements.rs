@@ -363,33 +363,43 @@ impl ElementRules {
         // The qualifier element of the last keyed entry looked at: entries of one segment id
         // are keyed on the same element, so it is found in the segment once, not per entry.
         let mut qualifier: Option<(usize, &[u8])> = None;
-        let mut fits = lp.segments.iter().zip(&lp.tags).filter_map(|(s, &t)| {
-            let fits = t == tag
-                && match s.element {
-                    None => true,
-                    Some(e) => {
-                        let q = match qualifier {
-                            Some((at, q)) if at == e => q,
-                            _ => {
-                                let q = seg.element(e);
-                                qualifier = Some((e, q));
-                                q
-                            }
-                        };
-                        s.values.iter().any(|v| same(v.as_bytes(), q))
+        // A plain loop, not an iterator chain: this runs for every segment not remembered
+        // clean, and the chain's closure was not inlined.
+        let mut first: Option<&SegmentDef> = None;
+        let mut several = false;
+        for (s, &t) in lp.segments.iter().zip(&lp.tags) {
+            if t != tag {
+                continue;
+            }
+            if let Some(e) = s.element {
+                let q = match qualifier {
+                    Some((at, q)) if at == e => q,
+                    _ => {
+                        let q = seg.element(e);
+                        qualifier = Some((e, q));
+                        q
                     }
                 };
-            fits.then_some(s)
-        });
-        let first = fits.next()?;
-        let mut rest = fits.peekable();
-        if rest.peek().is_none() {
-            return Some(first);
+                if !s.values.iter().any(|v| same(v.as_bytes(), q)) {
+                    continue;
+                }
+            }
+            let Some(earlier) = first else {
+                first = Some(s);
+                continue;
+            };
+            // Several fit: the first of them (in order) whose first code fits wins.
+            if !several {
+                several = true;
+                if first_code_fits(earlier, seg) {
+                    return Some(earlier);
+                }
+            }
+            if first_code_fits(s, seg) {
+                return Some(s);
+            }
         }
-        std::iter::once(first)
-            .chain(rest)
-            .find(|s| first_code_fits(s, seg))
-            .or(Some(first))
+        first
     }
 
     /// Finds the segment entry for `seg` in loop `loop_index` and [`validate`]s the segment
