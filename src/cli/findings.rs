@@ -17,7 +17,7 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::io::{self, Write};
 
-use crate::cli::term::{dollars, Role, Term};
+use crate::cli::term::{dollars, push_dollars, Role, Term};
 use crate::diag::Diagnostic;
 use crate::model::{Cents, Claim, SegmentTable};
 use crate::pipeline::batch::{ClaimText, TextMark};
@@ -97,7 +97,7 @@ impl<W: Write> FindingsWriter<W> {
             )?;
             written = mark.at;
             advice.clear();
-            self.advice(f, &frame(mark.width, p), &mut advice);
+            self.advice(f, &frame(mark.width, p).to_string(), &mut advice);
             self.out.write_all(advice.as_bytes())?;
         }
         self.out
@@ -219,25 +219,30 @@ pub fn format_claim(term: Term, file: &str, result: &ClaimResult, fate: &str, ou
         "repaired" => Role::Repair,
         _ => Role::Error,
     };
-    let charge = claim
-        .total_charge
-        .cents()
-        .map(dollars)
-        .unwrap_or_else(|| format!("'{}' (not exact)", claim.total_charge.raw));
-    let before = format!(
-        "── {file}: claim #{} · PCN {} · profile {} · ",
-        claim.ordinal,
-        claim.pcn(),
-        result.profile,
-    );
     // Writing into a String cannot fail.
-    let _ = writeln!(
-        out.text,
-        "\n{}{}{}",
-        p.paint(Role::Heading, &before),
-        p.paint(role, fate),
-        p.paint(Role::Heading, &format!(" · charges {charge} ──"))
-    );
+    let text = &mut out.text;
+    text.push('\n');
+    p.paint_into(Role::Heading, text, |t| {
+        let _ = write!(
+            t,
+            "── {file}: claim #{} · PCN {} · profile {} · ",
+            claim.ordinal,
+            claim.pcn(),
+            result.profile,
+        );
+    });
+    p.paint_into(role, text, |t| t.push_str(fate));
+    p.paint_into(Role::Heading, text, |t| {
+        t.push_str(" · charges ");
+        match claim.total_charge.cents() {
+            Some(cents) => push_dollars(t, cents),
+            None => {
+                let _ = write!(t, "'{}' (not exact)", claim.total_charge.raw);
+            }
+        }
+        t.push_str(" ──");
+    });
+    text.push('\n');
     let mut items: Vec<Item<'_>> = result
         .problems
         .iter()
@@ -385,12 +390,27 @@ fn is_hidden(value: &str) -> bool {
 
 /// The indentation of the `=` lines: under the snippet's gutter bar.
 fn indent_width(shown: Option<&Snippet>) -> usize {
-    shown.map_or(2, |s| s.line.to_string().len()) + 1
+    shown.map_or(2, |s| decimal_digits(s.line)) + 1
 }
 
 /// The start of a finding's `=` lines, indented `width`.
-fn frame(width: usize, p: crate::cli::term::Paint) -> String {
-    format!("{}{}", " ".repeat(width), p.paint(Role::Frame, "="))
+fn frame(width: usize, p: crate::cli::term::Paint) -> Frame {
+    Frame { width, p }
+}
+
+/// The start of a finding's `=` lines, written where it is shown (see [`frame`]).
+struct Frame {
+    width: usize,
+    p: crate::cli::term::Paint,
+}
+
+impl std::fmt::Display for Frame {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for _ in 0..self.width {
+            f.write_str(" ")?;
+        }
+        write!(f, "{}", self.p.painted(Role::Frame, "="))
+    }
 }
 
 /// A claim's problem or finding, to sort them together by position.
@@ -420,27 +440,28 @@ fn heading(
     out: &mut String,
 ) {
     use std::fmt::Write as _;
-    let place = match shown {
-        Some(s) => match s.column_of(d.at.element, d.at.component) {
-            Some(col) => format!("{file}:{}:{col}", s.line),
-            None => format!("{file}:{}", s.line),
-        },
-        None if d.at.line > 0 => format!("{file}:{}", d.at.line),
-        None => format!("{file}: segment {}", d.at.segment),
-    };
+    // Writing into a String cannot fail.
+    p.paint_into(Role::Heading, out, |o| {
+        let _ = match shown {
+            Some(s) => match s.column_of(d.at.element, d.at.component) {
+                Some(col) => write!(o, "{file}:{}:{col}", s.line),
+                None => write!(o, "{file}:{}", s.line),
+            },
+            None if d.at.line > 0 => write!(o, "{file}:{}", d.at.line),
+            None => write!(o, "{file}: segment {}", d.at.segment),
+        };
+    });
+    out.push_str(": ");
+    p.paint_into(role, out, |o| {
+        let _ = write!(o, "{level}[{}]", d.rule);
+    });
+    out.push_str(": ");
     let message = match shown {
         Some(s) => s.hide_in(&d.message, d.at.element, d.bad_value.as_deref()),
         None => Cow::Borrowed(&*d.message),
     };
-    let label = format!("{level}[{}]", d.rule);
-    // Writing into a String cannot fail.
-    let _ = writeln!(
-        out,
-        "{}: {}: {}",
-        p.painted(Role::Heading, &place),
-        p.painted(role, &label),
-        p.painted(Role::Heading, &message)
-    );
+    p.paint_into(Role::Heading, out, |o| o.push_str(&message));
+    out.push('\n');
 }
 
 /// One segment of a claim as shown: its elements (hidden ones as `###`), where it is, and
@@ -602,21 +623,16 @@ impl<'a> Snippet<'a> {
         out: &mut String,
     ) {
         use std::fmt::Write as _;
-        let number = self.line.to_string();
-        let bar = p.painted(Role::Frame, "|");
+        let digits = decimal_digits(self.line);
         let (start, width) = self.span(&self.shown, element, component);
-        let mut marker = "^".repeat(width);
-        if let Some(e) = element.filter(|&e| e > 0) {
-            let id = self.shown.first().map_or("", |id| &**id);
-            // Writing into a String cannot fail.
-            let _ = match component.filter(|&c| c > 0) {
-                Some(c) => write!(marker, " {id}{e:02}-{c}"),
-                None => write!(marker, " {id}{e:02}"),
-            };
-        }
-        push_spaces(out, number.len());
+        let bar = p.painted(Role::Frame, "|");
+        // Writing into a String cannot fail.
+        push_spaces(out, digits);
         let _ = writeln!(out, " {bar}");
-        let _ = write!(out, "{} {bar} ", p.painted(Role::Frame, &number));
+        p.paint_into(Role::Frame, out, |o| {
+            let _ = write!(o, "{}", self.line);
+        });
+        let _ = write!(out, " {bar} ");
         for (k, part) in self.shown.iter().enumerate() {
             if k > 0 {
                 out.push(self.separators.0);
@@ -625,12 +641,22 @@ impl<'a> Snippet<'a> {
         }
         out.push(self.separators.2);
         out.push('\n');
-        push_spaces(out, number.len());
+        push_spaces(out, digits);
         let _ = write!(out, " {bar} ");
         push_spaces(out, start);
-        let _ = writeln!(out, "{}", p.painted(Role::Marker, &marker));
+        p.paint_into(Role::Marker, out, |o| {
+            o.extend(std::iter::repeat_n('^', width));
+            if let Some(e) = element.filter(|&e| e > 0) {
+                let id = self.shown.first().map_or("", |id| &**id);
+                let _ = match component.filter(|&c| c > 0) {
+                    Some(c) => write!(o, " {id}{e:02}-{c}"),
+                    None => write!(o, " {id}{e:02}"),
+                };
+            }
+        });
+        out.push('\n');
         if self.masked {
-            push_spaces(out, number.len());
+            push_spaces(out, digits);
             let _ = writeln!(
                 out,
                 " {} note: values hidden (protected health information; --show-phi shows them)",
@@ -638,6 +664,11 @@ impl<'a> Snippet<'a> {
             );
         }
     }
+}
+
+/// How many digits `n` has in decimal.
+fn decimal_digits(n: u64) -> usize {
+    n.checked_ilog10().map_or(1, |d| d as usize + 1)
 }
 
 /// Appends `n` spaces.

@@ -136,6 +136,27 @@ impl Paint {
         self.painted(role, text).to_string()
     }
 
+    /// Appends to `out` what `write` appends, in the colour of `role`: [`paint`](Self::paint)
+    /// of text that is never a `String` of its own (nothing painted when it writes nothing).
+    pub fn paint_into(self, role: Role, out: &mut String, write: impl FnOnce(&mut String)) {
+        use std::fmt::Write as _;
+        if !self.on {
+            write(out);
+            return;
+        }
+        let start = out.len();
+        let style = role.style();
+        // Writing into a String cannot fail.
+        let _ = write!(out, "{}", style.render());
+        let body = out.len();
+        write(out);
+        if out.len() == body {
+            out.truncate(start);
+        } else {
+            let _ = write!(out, "{}", style.render_reset());
+        }
+    }
+
     /// [`paint`](Self::paint) as a value that writes itself, for `write!` into a buffer
     /// without a `String` of its own.
     pub fn painted(self, role: Role, text: &str) -> Painted<'_> {
@@ -172,30 +193,79 @@ pub fn count(n: u64, one: &str, many: &str) -> String {
 
 /// `n` with thousands separators: `12,345`.
 pub fn thousands(n: impl Into<u128>) -> String {
-    let digits = n.into().to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+    let mut out = String::new();
+    push_thousands(&mut out, n.into());
+    out
+}
+
+/// [`thousands`] appended to `out` (no `String` of its own: claims are headed on workers).
+fn push_thousands(out: &mut String, n: u128) {
+    // u128::MAX has 39 digits.
+    let mut digits = [0u8; 39];
+    let mut len = 0;
+    let mut rest = n;
+    loop {
+        digits[len] = b'0' + (rest % 10) as u8;
+        len += 1;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    for i in (0..len).rev() {
+        out.push(char::from(digits[i]));
+        if i > 0 && i % 3 == 0 {
             out.push(',');
         }
-        out.push(c);
     }
-    out
 }
 
 /// An exact amount in dollars with thousands separators: `$1,234.56`, `-$0.50`; a claim's
 /// [`Cents`] or a [`Total`].
 pub fn dollars(amount: impl Into<Total>) -> String {
+    let mut out = String::new();
+    push_dollars(&mut out, amount);
+    out
+}
+
+/// [`dollars`] appended to `out`.
+pub fn push_dollars(out: &mut String, amount: impl Into<Total>) {
     let amount = amount.into();
-    let sign = if amount.0 < 0 { "-" } else { "" };
+    if amount.0 < 0 {
+        out.push('-');
+    }
+    out.push('$');
     let abs = amount.0.unsigned_abs();
-    format!("{sign}${}.{:02}", thousands(abs / 100), abs % 100)
+    push_thousands(out, abs / 100);
+    let cents = (abs % 100) as u8;
+    out.push('.');
+    out.push(char::from(b'0' + cents / 10));
+    out.push(char::from(b'0' + cents % 10));
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::model::Cents;
+
+    #[test]
+    fn painting_into_a_buffer_is_painting_a_string() {
+        let roles = [Role::Error, Role::Heading, Role::Frame, Role::Money];
+        for on in [false, true] {
+            let p = Paint { on };
+            for role in roles {
+                for text in ["", "claim #1", "── a: b · "] {
+                    let mut out = String::from("before ");
+                    p.paint_into(role, &mut out, |o| o.push_str(text));
+                    assert_eq!(
+                        out,
+                        format!("before {}", p.paint(role, text)),
+                        "{on} {role:?}"
+                    );
+                }
+            }
+        }
+    }
 
     #[test]
     fn plurals_and_amounts_read_right() {
@@ -205,6 +275,14 @@ mod tests {
         assert_eq!(dollars(Cents(123_456_789)), "$1,234,567.89");
         assert_eq!(dollars(Cents(-50)), "-$0.50");
         assert_eq!(dollars(Cents(0)), "$0.00");
+        assert_eq!(dollars(Cents(100_000)), "$1,000.00");
+        assert_eq!(dollars(Cents(-99_999_999)), "-$999,999.99");
+        assert_eq!(thousands(999u64), "999");
+        assert_eq!(thousands(1_000u64), "1,000");
+        assert_eq!(
+            thousands(u128::MAX),
+            "340,282,366,920,938,463,463,374,607,431,768,211,455"
+        );
         assert_eq!(
             dollars(Total(i128::from(i64::MAX) * 2)),
             "$184,467,440,737,095,516.14"

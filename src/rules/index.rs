@@ -24,6 +24,7 @@ use std::io::{self, BufWriter, Write};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use chrono::{Datelike, NaiveDate};
+use rayon::slice::ParallelSliceMut;
 
 use crate::model::{Cents, Claim, LineSketch, PatientFields, Person, RawClaim, Subscriber, Text};
 
@@ -1075,8 +1076,9 @@ impl PatientIndex {
             None => {
                 pending.retain(|r| !self.forgotten.contains(&record_input(r)));
                 let mut directory = Directory::default();
-                // Unique records: an unstable sort gives one order (see `spill`).
-                pending.sort_unstable();
+                // Unique records: an unstable sort gives one order (see `spill`), on every
+                // thread at once (this sort runs alone, between the passes).
+                pending.par_sort_unstable();
                 for r in &pending {
                     directory.push(r)?;
                 }
@@ -1265,8 +1267,8 @@ impl Runs {
 /// Sorts the pending records and appends them to the runs file as one sorted run.
 fn spill(pending: &mut Vec<Record>, runs: &mut Runs) -> io::Result<()> {
     // Keys, claim ordinals and line indexes make records unique, so an unstable sort gives one
-    // order whatever the insertion order.
-    pending.sort_unstable();
+    // order whatever the insertion order, and sorting on every thread gives the same one.
+    pending.par_sort_unstable();
     let bytes = pending.as_flattened();
     let start = runs.list.last().map_or(0, |r| r.start + r.len);
     runs.file.write_all(bytes)?;
