@@ -329,12 +329,18 @@ impl RunPatients {
     /// The keyed hash of `claim`'s patient, as the number its text writes
     /// ([`key::hashed_text`]): the one the first pass made, else made now.
     pub fn patient_bits_of(&self, claim: &crate::model::Claim) -> u128 {
-        match self.keys.get(&PatientKey::of(claim)) {
-            Some(&bits) => bits,
-            None => self
-                .secret
-                .patient_key_bits(&claim.subscriber, claim.patient_person()),
-        }
+        let key = PatientKey::of(claim);
+        self.noted_bits(key).unwrap_or_else(|| {
+            self.secret
+                .patient_key_bits(&claim.subscriber, claim.patient_person())
+        })
+    }
+
+    /// The keyed hash the first pass made of the patient whose run key is `key`, if it did:
+    /// [`patient_bits_of`](Self::patient_bits_of) for workers that share the run's patients
+    /// under a lock, and key the claim before they take it.
+    pub fn noted_bits(&self, key: PatientKey) -> Option<u128> {
+        self.keys.get(&key).copied()
     }
 
     /// Number of patients noted.

@@ -50,8 +50,8 @@ use crate::read::{Summary, UncheckedClaims};
 use crate::reference::EditionsUsed;
 use crate::reference::Reference;
 use crate::rules::ClaimResult;
-use crate::rules::PatientIndex;
 use crate::rules::{Disposition, Rule};
+use crate::rules::{PatientIndex, PatientKey};
 use crate::write::ack277::{Ack277Claim, Ack277ClaimFormatter, Ack277Writer};
 use crate::write::atomic::{self, DirLock, LockError, OutputFile, Staged, State, StateError};
 use crate::write::corrected::{CorrectedClaim, CorrectedError, CorrectedWriter};
@@ -1322,10 +1322,20 @@ fn record_of(
     result: &ClaimResult,
     (patients, reference): (&Mutex<RunPatients>, &Reference),
 ) -> SentClaim {
-    let patient = patients
+    // Keyed before the lock is taken: the workers share it for every claim.
+    let claim = &result.claim;
+    let key = PatientKey::of(claim);
+    let noted = patients
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
-        .patient_bits_of(&result.claim);
+        .noted_bits(key);
+    // Not noted happens only when the first pass could not read the patient: rare.
+    let patient = noted.unwrap_or_else(|| {
+        patients
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .patient_bits_of(claim)
+    });
     sent_claim(result, patient, reference)
 }
 
