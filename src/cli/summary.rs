@@ -111,7 +111,12 @@ impl Tally {
         let charges = claim.total_charge.cents().unwrap_or_default();
         self.unpriced_charges += u64::from(claim.total_charge.is_not_exact());
         let rejected = rejected_by.is_some() || result.disposition == Disposition::Rejected;
-        let per_file = self.by_file.entry(file.to_string()).or_default();
+        // Looked up before it is keyed by a String of its own: this runs for every claim, on
+        // the one thread that appends.
+        let per_file = match self.by_file.get_mut(file) {
+            Some(counted) => counted,
+            None => self.by_file.entry(file.to_string()).or_default(),
+        };
         per_file.0 += 1;
         per_file.1 += charges;
         match (rejected, result.disposition) {
@@ -129,8 +134,7 @@ impl Tally {
         self.findings += result.findings.len() as u64;
         self.problems += result.problems.len() as u64;
         self.file_problems += result.problems.len() as u64;
-        let mut seen: Vec<&'static str> = Vec::new();
-        for f in &result.findings {
+        for (i, f) in result.findings.iter().enumerate() {
             let rule = self.rules.entry(f.rule).or_default();
             rule.findings += 1;
             if f.action != Action::Warn && f.money_at_stake.is_some() {
@@ -141,8 +145,11 @@ impl Tally {
                 self.unknown_at_stake += 1;
                 self.unpriced_years.extend(money::service_years(f, claim));
             }
-            if !seen.contains(&f.rule) {
-                seen.push(f.rule);
+            // A claim counts once per rule: at the rule's first finding.
+            if !result.findings[..i]
+                .iter()
+                .any(|earlier| earlier.rule == f.rule)
+            {
                 rule.claims += 1;
                 if rejected && f.action == Action::Reject {
                     rule.rejected_charges += charges;

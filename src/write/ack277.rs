@@ -268,7 +268,11 @@ pub struct Ack277Writer<S: Read + Write + Seek> {
 /// A claim's own 277CA segments (2200D, 2220D), formatted by an [`Ack277ClaimFormatter`].
 #[derive(Debug, Clone, Default)]
 pub struct Ack277Claim {
+    /// The patient's NM1 (`..name_end`), then the claim's segments.
     bytes: Vec<u8>,
+    /// Where the patient's NM1 ends in `bytes`.
+    name_end: usize,
+    /// The claim's segments, the NM1 not counted.
     segments: u32,
 }
 
@@ -293,9 +297,15 @@ impl Ack277ClaimFormatter {
         buffer.clear();
         buffer.reserve(CLAIM_BYTES);
         let mut w = SegmentWriter::reusing(self.delimiters, self.line_break, buffer);
+        // Formatted for every claim though only a new patient's is written: it costs the
+        // workers little, and the one thread that appends nothing.
+        patient_name(&mut w, &result.claim);
+        let name_end = w.written();
+        w.reset_count();
         self.ctx.claim(&mut w, result);
         Ack277Claim {
             segments: w.count(),
+            name_end,
             bytes: w.into_bytes(),
         }
     }
@@ -560,7 +570,10 @@ impl<S: Read + Write + Seek> Ack277Writer<S> {
         if !same_patient {
             let hl = self.next_hl();
             let parent = self.provider.as_ref().map_or(0, |p| p.hl);
-            patient(&mut w, hl, parent, claim);
+            patient_hl(&mut w, hl, parent);
+            if prepared.is_none() {
+                patient_name(&mut w, claim);
+            }
             // The last patient's strings are reused: this runs on the one thread that appends.
             match &mut self.patient {
                 Some((last, first, m)) => {
@@ -589,8 +602,13 @@ impl<S: Read + Write + Seek> Ack277Writer<S> {
         // The buffer serves the next claim (this runs on the one thread that appends).
         self.scratch = bytes;
         if let Some(formatted) = prepared {
+            let (name, segments) = formatted.bytes.split_at(formatted.name_end);
+            if !same_patient {
+                self.segments += 1;
+                self.spool.write(name)?;
+            }
             self.segments += u64::from(formatted.segments);
-            self.spool.write(&formatted.bytes)?;
+            self.spool.write(segments)?;
         }
         if let Some(r) = self.receiver.as_mut() {
             r.totals.add(result);
@@ -1007,13 +1025,19 @@ fn quantities(w: &mut SegmentWriter, t: &Ack277Totals, accepted: &str, rejected:
     }
 }
 
-/// 2000D (HL and 2100D NM1*QC) for the patient of `claim`.
-fn patient(w: &mut SegmentWriter, hl: u64, parent: u64, claim: &Claim) {
+/// The 2000D HL of a patient, numbered `hl` under its provider's `parent` (its NM1*QC is
+/// [`patient_name`]).
+fn patient_hl(w: &mut SegmentWriter, hl: u64, parent: u64) {
     w.start("HL");
     w.element_with(|out| push_u64(out, hl));
     w.element_with(|out| push_u64(out, parent));
     w.element(b"PT");
     w.end();
+}
+
+/// The 2100D patient name (NM1*QC) of `claim`'s patient level: apart from its HL, which
+/// only the writer can number, so that workers can format it.
+fn patient_name(w: &mut SegmentWriter, claim: &Claim) {
     let person = claim.patient_person();
     w.start("NM1");
     w.element(b"QC");

@@ -379,6 +379,11 @@ impl SegmentWriter {
         }
     }
 
+    /// How many bytes were written so far.
+    pub fn written(&self) -> usize {
+        self.out.len()
+    }
+
     /// The bytes written so far.
     pub fn into_bytes(self) -> Vec<u8> {
         self.out
