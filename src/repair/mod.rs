@@ -144,6 +144,11 @@ impl Plan {
         }
     }
 
+    /// True when no segment has an edit (most claims): nothing to look up per segment.
+    pub fn has_no_edits(&self) -> bool {
+        self.edits.is_empty()
+    }
+
     /// The edits of input segment `segment` (none for most).
     pub fn edits(&self, segment: u64) -> &[Edit] {
         self.edits.get(&segment).map_or(&[], Vec::as_slice)
@@ -303,7 +308,7 @@ fn write_clean(table: &SegmentTable, out: &mut Vec<u8>) {
 /// True when [`clean`] borrows the segment of bytes `seg` as read: its body starts it, the
 /// terminator follows the body, and after that only a line break (CR LF, LF or CR) that does
 /// not hold the terminator, or nothing.
-fn is_clean(seg: &[u8], stored: &StoredSegment, terminator: u8) -> bool {
+pub fn is_clean(seg: &[u8], stored: &StoredSegment, terminator: u8) -> bool {
     let body_end = stored.body_end as usize;
     if stored.body_start != 0 || seg.get(body_end) != Some(&terminator) {
         return false;

@@ -494,10 +494,53 @@ impl<W: Write + Seek> CorrectedWriter<W> {
     ) -> Result<Option<(u64, u8)>, CorrectedError> {
         let mut child_code_at = None;
         let mut bytes = std::mem::take(&mut self.scratch);
-        for (seg, stored) in table.iter() {
+        let raw = table.raw();
+        let terminator = table.delimiters().segment;
+        let no_edits = plan.has_no_edits();
+        // Clean segments no edit touches (most of a level) lie end to end in the table: they
+        // are copied as runs, `clean` segments counted.
+        let mut run: Option<(std::ops::Range<usize>, u32)> = None;
+        for (i, stored) in table.stored().iter().enumerate() {
             let number = stored.position.segment;
-            let planned = plan.edits(number);
-            let opens_level = seg.id() == b"HL" && stored.opens_loop;
+            let planned = if no_edits {
+                &[][..]
+            } else {
+                plan.edits(number)
+            };
+            let whole = stored.start as usize..stored.end as usize;
+            let body = stored.start as usize + stored.body_start as usize;
+            let opens_level = stored.opens_loop
+                && raw.get(body..body + usize::from(stored.id_len)) == Some(b"HL");
+            if planned.is_empty() && !opens_level {
+                if repair::is_clean(
+                    raw.get(whole.clone()).unwrap_or_default(),
+                    stored,
+                    terminator,
+                ) {
+                    match &mut run {
+                        Some((r, n)) if r.end == whole.start => {
+                            r.end = whole.end;
+                            *n += 1;
+                        }
+                        _ => {
+                            if let Some((r, n)) = run.replace((whole, 1)) {
+                                self.write_run(&raw[r], n)?;
+                            }
+                        }
+                    }
+                    continue;
+                }
+                if let Some((r, n)) = run.take() {
+                    self.write_run(&raw[r], n)?;
+                }
+                // Written as `clean` makes it (its line break normalised), with no edit.
+                self.write_counted(&repair::clean(&table.get(i)))?;
+                continue;
+            }
+            if let Some((r, n)) = run.take() {
+                self.write_run(&raw[r], n)?;
+            }
+            let seg = table.get(i);
             // The levels written are numbered anew: rejected claims leave levels out.
             let numbers = [
                 Edit::Renumber {
@@ -510,11 +553,6 @@ impl<W: Write + Seek> CorrectedWriter<W> {
                 },
             ];
             let renumbering = if opens_level { &numbers[..] } else { &[] };
-            if planned.is_empty() && renumbering.is_empty() {
-                // Nothing changes (most level segments): written as read, with no copy.
-                self.write_counted(&repair::clean(&seg))?;
-                continue;
-            }
             bytes.clear();
             repair::write_applied(&mut bytes, &seg, planned.iter().chain(renumbering), number)
                 .map_err(|e| repair_error(result, e))?;
@@ -525,6 +563,9 @@ impl<W: Write + Seek> CorrectedWriter<W> {
                 child_code_at = Some((at, code[0]));
             }
             self.write_counted(&bytes)?;
+        }
+        if let Some((r, n)) = run {
+            self.write_run(&raw[r], n)?;
         }
         self.scratch = bytes;
         Ok(child_code_at)
@@ -545,6 +586,12 @@ impl<W: Write + Seek> CorrectedWriter<W> {
             }
         }
         Ok(())
+    }
+
+    /// Writes `segments` whole segments lying end to end in `bytes`.
+    fn write_run(&mut self, bytes: &[u8], segments: u32) -> Result<(), CorrectedError> {
+        self.set_segments += segments;
+        self.write_raw(bytes)
     }
 
     fn write_counted(&mut self, bytes: &[u8]) -> Result<(), CorrectedError> {
