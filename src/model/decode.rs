@@ -424,7 +424,7 @@ fn read_note(seg: &Segment<'_>, at: Origin) -> Note {
 }
 
 /// `at` narrowed to element `n`.
-#[inline]
+#[inline(always)]
 fn located(at: Origin, n: usize) -> Origin {
     Origin {
         element: n as u8,
@@ -433,7 +433,7 @@ fn located(at: Origin, n: usize) -> Origin {
 }
 
 /// Reads element `n` into a located field with `parse`.
-#[inline]
+#[inline(always)]
 fn field<T>(
     seg: &Segment<'_>,
     n: usize,
@@ -449,7 +449,7 @@ fn field<T>(
 }
 
 /// Element `n` as a located text field: its value is its text (copied once, then cloned).
-#[inline]
+#[inline(always)]
 fn text_field(seg: &Segment<'_>, n: usize, at: Origin) -> Field<Text> {
     let bytes = seg.element(n);
     let raw = text(bytes);
@@ -461,7 +461,7 @@ fn text_field(seg: &Segment<'_>, n: usize, at: Origin) -> Field<Text> {
 }
 
 /// Component `c` of element `n`, given as `bytes`, as a located text field.
-#[inline]
+#[inline(always)]
 fn component_field(bytes: &[u8], n: usize, c: usize, at: Origin) -> Field<Text> {
     let raw = text(bytes);
     Field {
@@ -481,7 +481,7 @@ fn text_of(bytes: &[u8]) -> &str {
 
 /// Element bytes as inline text (no allocation for the short values X12 holds); an empty
 /// element (common) costs no call.
-#[inline]
+#[inline(always)]
 fn text(bytes: &[u8]) -> Text {
     if bytes.is_empty() {
         Text::EMPTY
