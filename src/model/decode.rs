@@ -489,3 +489,67 @@ fn text(bytes: &[u8]) -> Text {
         Text::from_bytes(bytes)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sv107_pointers_read_as_u8_parse_reads_them() {
+        let cases: [(&[u8], Option<&[u8]>); 7] = [
+            (b"1:2", Some(&[1u8, 2][..])),
+            (b"1::3", Some(&[1u8, 3][..])),
+            (b"12:4", Some(&[12u8, 4][..])),
+            (b"+1", Some(&[1u8][..])),
+            (b"1:X", None),
+            (b"256", None),
+            (b":", Some(&[][..])),
+        ];
+        for (sv107, want) in cases {
+            let got = read_pointers(sv107, b':');
+            assert_eq!(got.as_deref(), want, "{:?}", String::from_utf8_lossy(sv107));
+        }
+    }
+
+    #[test]
+    fn lx01_reads_as_u32_parse_reads_it() {
+        for lx01 in [
+            "1",
+            "007",
+            "999999999",
+            "4294967295",
+            "4294967296",
+            "+3",
+            "-1",
+            "1.0",
+        ] {
+            assert_eq!(
+                parse_u32(lx01.as_bytes()),
+                lx01.parse::<u32>().ok(),
+                "{lx01}"
+            );
+        }
+    }
+
+    #[test]
+    fn sv101_components_are_found_in_one_pass_as_by_position() {
+        let mut procedure = Procedure::default();
+        read_procedure(&mut procedure, b"HC:97110:GP::59:KX:XE:DESC", b':');
+        assert_eq!(procedure.qualifier, "HC");
+        assert_eq!(procedure.code, "97110");
+        let modifiers: Vec<&str> = procedure.modifiers.iter().map(Text::as_str).collect();
+        assert_eq!(modifiers, ["GP", "59", "KX"], "empty SV101-4 skipped");
+        assert_eq!(
+            procedure.description, "XE",
+            "SV101-7; SV101-8 is past the composite"
+        );
+        read_procedure(&mut procedure, b"HC", b':');
+        assert_eq!(
+            procedure,
+            Procedure {
+                qualifier: Text::from("HC"),
+                ..Procedure::default()
+            }
+        );
+    }
+}
