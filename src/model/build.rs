@@ -102,7 +102,6 @@ const SPARE_TABLES: usize = 8 * 1024;
 impl SpareTables {
     /// `table`, in the oldest remembered allocation when no claim holds that one any more.
     fn holding(&mut self, segments: SegmentTable) -> Arc<LevelTable> {
-        let table = LevelTable::new(segments);
         // Two looks: a level that lasts (a billing provider with thousands of claims) goes
         // round to the back instead of blocking the ones behind it.
         for _ in 0..2 {
@@ -110,13 +109,14 @@ impl SpareTables {
                 break;
             };
             if let Some(slot) = Arc::get_mut(&mut oldest) {
-                *slot = table;
+                // Filled where it is: a new table moved in would copy the whole slot.
+                slot.refill(segments);
                 self.handed_out.push_back(Arc::clone(&oldest));
                 return oldest;
             }
             self.handed_out.push_back(oldest);
         }
-        let fresh = Arc::new(table);
+        let fresh = Arc::new(LevelTable::new(segments));
         if self.handed_out.len() < SPARE_TABLES {
             self.handed_out.push_back(Arc::clone(&fresh));
         }
@@ -234,6 +234,25 @@ impl ClaimBuilder {
         set_segment: u32,
     ) -> Option<RawClaim> {
         let kind = self.kinds[placement.loop_index];
+        // Most segments go on the claim being read: that path is kept small, the rest is
+        // out of line.
+        let opens_claim = kind == LoopKind::Claim && placement.opens_loop;
+        if !opens_claim && kind.in_claim() && self.current.is_some() {
+            self.working.push(seg, set_segment, placement);
+            return None;
+        }
+        self.feed_outside_claim(seg, kind, placement, set_segment)
+    }
+
+    /// [`ClaimBuilder::feed`] for a segment that opens a claim or lies outside one.
+    #[inline(never)]
+    fn feed_outside_claim(
+        &mut self,
+        seg: &Segment<'_>,
+        kind: LoopKind,
+        placement: Placement,
+        set_segment: u32,
+    ) -> Option<RawClaim> {
         if kind == LoopKind::Claim && placement.opens_loop {
             let done = self.finish_current();
             self.current = Some(self.new_claim());

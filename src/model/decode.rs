@@ -11,7 +11,7 @@ use super::{
 use std::sync::Arc;
 
 use crate::grammar::compiled_x222;
-use crate::x12::{nth_part, Segment};
+use crate::x12::Segment;
 
 impl Claim {
     /// Decodes the typed fields of a claim (and of its billing, subscriber and patient
@@ -24,23 +24,18 @@ impl Claim {
         for (i, (seg, stored)) in source.segments.iter().enumerate() {
             let at = origin(stored.position.segment, stored.set_segment);
             let loop_index = usize::from(stored.loop_index);
-            let loop_id = grammar.loop_id(loop_index);
             match kinds[loop_index] {
                 LoopKind::Claim => read_claim_segment(&mut claim, &seg, at, component),
                 LoopKind::ClaimProvider => read_provider_segment(
                     &mut claim.providers,
                     &seg,
-                    loop_id,
+                    grammar.loop_id(loop_index),
                     stored.opens_loop,
                     at,
                 ),
                 LoopKind::Line => {
-                    if seg.id() == b"LX" && stored.opens_loop {
-                        claim.lines.push(ServiceLine {
-                            number: field(&seg, 1, at, |b| text_of(b).parse().ok()),
-                            first_segment: i,
-                            ..ServiceLine::default()
-                        });
+                    if stored.opens_loop && seg.id() == b"LX" {
+                        start_line(&mut claim.lines, &seg, at, i);
                     }
                     if let Some(line) = claim.lines.last_mut() {
                         read_line_segment(line, &seg, at, component);
@@ -51,7 +46,7 @@ impl Claim {
                         read_provider_segment(
                             &mut line.providers,
                             &seg,
-                            loop_id,
+                            grammar.loop_id(loop_index),
                             stored.opens_loop,
                             at,
                         );
@@ -139,10 +134,13 @@ pub(super) fn decode_billing(table: &SegmentTable) -> BillingProvider {
         let provider = &mut billing.provider;
         match (kinds[usize::from(stored.loop_index)], seg.id()) {
             (LoopKind::BillingLevel, b"HL") => billing.hl = text(seg.element(1)),
-            (LoopKind::BillingLevel, b"PRV") => taxonomy = Some(field(&seg, 3, at, text_value)),
-            (LoopKind::BillingName, b"NM1") => *provider = read_provider(&seg, "2010AA", at),
+            (LoopKind::BillingLevel, b"PRV") => taxonomy = Some(text_field(&seg, 3, at)),
+            (LoopKind::BillingName, b"NM1") => {
+                *provider = Provider::default();
+                read_provider(provider, &seg, "2010AA", at);
+            }
             (LoopKind::BillingName, b"REF") if matches!(seg.element(1), b"EI" | b"SY") => {
-                provider.tax_id = Some(field(&seg, 2, at, text_value));
+                provider.tax_id = Some(text_field(&seg, 2, at));
             }
             (LoopKind::BillingName, _) => read_address(&seg, &mut provider.address, at),
             _ => {}
@@ -163,7 +161,7 @@ pub(super) fn decode_subscriber(table: &SegmentTable) -> Subscriber {
                 sub.responsibility = text(seg.element(1));
                 sub.relationship = text(seg.element(2));
                 sub.group_number = text(seg.element(3));
-                sub.filing_indicator = field(&seg, 9, at, text_value);
+                sub.filing_indicator = text_field(&seg, 9, at);
             }
             (LoopKind::SubscriberName, _) => read_person(&seg, &mut sub.person, at),
             (LoopKind::Payer, b"NM1") => {
@@ -194,10 +192,15 @@ pub(super) fn decode_patient(table: &SegmentTable) -> Patient {
 fn read_claim_segment(claim: &mut Body, seg: &Segment<'_>, at: Origin, component: u8) {
     match seg.id() {
         b"CLM" => {
-            claim.patient_control_number = field(seg, 1, at, text_value);
+            claim.patient_control_number = text_field(seg, 1, at);
             claim.total_charge = field(seg, 2, at, Money::parse);
-            claim.place_of_service = component_field(seg, 5, 1, component, at);
-            claim.frequency = component_field(seg, 5, 3, component, at);
+            // CLM05's components, split once.
+            let clm05 = seg.element(5);
+            let mut parts = clm05.split(|&b| b == component);
+            let place = parts.next().unwrap_or_default();
+            let frequency = parts.nth(1).unwrap_or_default();
+            claim.place_of_service = component_field(place, 5, 1, at);
+            claim.frequency = component_field(frequency, 5, 3, at);
         }
         b"HI" => read_diagnoses(claim, seg, at, component),
         b"DTP" => claim.dates.push(read_date(seg, at)),
@@ -214,14 +217,16 @@ fn read_diagnoses(claim: &mut Body, seg: &Segment<'_>, at: Origin, component: u8
         if element.is_empty() {
             continue;
         }
-        let qualifier = text(nth_part(element, component, 1));
-        let is_diagnosis = matches!(qualifier.as_str(), "ABK" | "ABF" | "BK" | "BF");
+        let mut parts = element.split(|&b| b == component);
+        let qualifier = parts.next().unwrap_or_default();
+        let code = parts.next().unwrap_or_default();
+        let is_diagnosis = matches!(qualifier, b"ABK" | b"ABF" | b"BK" | b"BF");
         if is_diagnosis {
             pointer += 1;
         }
         claim.diagnoses.push(Diagnosis {
-            code: text(nth_part(element, component, 2)),
-            qualifier,
+            code: text(code),
+            qualifier: text(qualifier),
             pointer: if is_diagnosis { pointer } else { 0 },
             at: Origin {
                 element: n as u8,
@@ -232,28 +237,28 @@ fn read_diagnoses(claim: &mut Body, seg: &Segment<'_>, at: Origin, component: u8
     }
 }
 
+/// Opens a service line at its LX (segment `first_segment` of the claim).
+fn start_line(lines: &mut Vec<ServiceLine>, lx: &Segment<'_>, at: Origin, first_segment: usize) {
+    lines.push(ServiceLine::default());
+    if let Some(line) = lines.last_mut() {
+        line.number = field(lx, 1, at, parse_u32);
+        line.first_segment = first_segment;
+    }
+}
+
 fn read_line_segment(line: &mut ServiceLine, seg: &Segment<'_>, at: Origin, component: u8) {
     match seg.id() {
-        b"SV1" => {
-            line.procedure = field(seg, 1, at, |b| Some(read_procedure(b, component)));
-            line.charge = field(seg, 2, at, Money::parse);
-            line.unit_basis = text(seg.element(3));
-            line.units = field(seg, 4, at, Decimal::parse);
-            if !seg.element(5).is_empty() {
-                line.place_of_service = Some(field(seg, 5, at, text_value));
-            }
-            line.pointers = field(seg, 7, at, |b| read_pointers(b, component));
-        }
+        b"SV1" => read_sv1(line, seg, at, component),
         b"DTP" => {
-            let date = read_date(seg, at);
-            if date.qualifier == "472" && line.service_date.is_none() {
-                line.service_date = Some(date);
+            // Compared as bytes: the qualifier's text is these bytes whenever they are `472`.
+            if seg.element(1) == b"472" && line.service_date.is_none() {
+                line.service_date = Some(read_date(seg, at));
             } else {
-                line.dates.push(date);
+                line.dates.push(read_date(seg, at));
             }
         }
         b"REF" if seg.element(1) == b"6R" && line.control_number.is_none() => {
-            line.control_number = Some(field(seg, 2, at, text_value));
+            line.control_number = Some(text_field(seg, 2, at));
         }
         b"REF" => line.references.push(read_reference(seg, at)),
         b"NTE" => line.notes.push(read_note(seg, at)),
@@ -261,26 +266,71 @@ fn read_line_segment(line: &mut ServiceLine, seg: &Segment<'_>, at: Origin, comp
     }
 }
 
-fn read_procedure(sv101: &[u8], component: u8) -> Procedure {
-    let part = |n| text(nth_part(sv101, component, n));
-    Procedure {
-        qualifier: part(1),
-        code: part(2),
-        modifiers: (3..=6)
-            .map(|n| nth_part(sv101, component, n))
-            .filter(|m| !m.is_empty())
-            .map(Text::from_bytes)
-            .collect(),
-        description: part(7),
+fn read_sv1(line: &mut ServiceLine, seg: &Segment<'_>, at: Origin, component: u8) {
+    let sv101 = seg.element(1);
+    // Written member by member: the procedure is built where it stays, not moved in.
+    line.procedure.raw = text(sv101);
+    line.procedure.at = located(at, 1);
+    if sv101.is_empty() {
+        line.procedure.value = None;
+    } else {
+        read_procedure(
+            line.procedure.value.get_or_insert_with(Procedure::default),
+            sv101,
+            component,
+        );
     }
+    line.charge = field(seg, 2, at, Money::parse);
+    line.unit_basis = text(seg.element(3));
+    line.units = field(seg, 4, at, Decimal::parse);
+    if !seg.element(5).is_empty() {
+        line.place_of_service = Some(text_field(seg, 5, at));
+    }
+    line.pointers = field(seg, 7, at, |b| read_pointers(b, component));
+}
+
+/// SV101's components into `procedure`, found in one pass (a lookup per component would
+/// scan the element from its start each time).
+fn read_procedure(procedure: &mut Procedure, sv101: &[u8], component: u8) {
+    let mut parts = sv101.split(|&b| b == component);
+    let mut next = || parts.next().unwrap_or_default();
+    procedure.qualifier = text(next());
+    procedure.code = text(next());
+    let mut modifiers = super::ModifierList::default();
+    for _ in 3..=6 {
+        let modifier = next();
+        if !modifier.is_empty() {
+            modifiers.push(text(modifier));
+        }
+    }
+    procedure.modifiers = modifiers;
+    procedure.description = text(next());
 }
 
 fn read_pointers(sv107: &[u8], component: u8) -> Option<Pointers> {
-    sv107
-        .split(|&b| b == component)
-        .filter(|p| !p.is_empty())
-        .map(|p| text_of(p).parse::<u8>().ok())
-        .collect()
+    let mut pointers = Pointers::default();
+    for part in sv107.split(|&b| b == component) {
+        match part {
+            [] => {}
+            // The usual pointer, one digit: what `u8`'s parse gives for it.
+            [digit @ b'0'..=b'9'] => pointers.push(digit - b'0'),
+            _ => pointers.push(text_of(part).parse::<u8>().ok()?),
+        }
+    }
+    Some(pointers)
+}
+
+/// LX01 as a number, as `u32`'s parse reads it (plain digits are read here, anything else
+/// by the parse).
+fn parse_u32(bytes: &[u8]) -> Option<u32> {
+    if bytes.len() <= 9 && bytes.iter().all(u8::is_ascii_digit) {
+        return Some(
+            bytes
+                .iter()
+                .fold(0u32, |n, &b| n * 10 + u32::from(b - b'0')),
+        );
+    }
+    text_of(bytes).parse().ok()
 }
 
 fn read_provider_segment(
@@ -291,26 +341,29 @@ fn read_provider_segment(
     at: Origin,
 ) {
     if seg.id() == b"NM1" && opens_loop {
-        providers.push(read_provider(seg, loop_id, at));
+        providers.push(Provider::default());
+        if let Some(provider) = providers.last_mut() {
+            read_provider(provider, seg, loop_id, at);
+        }
         return;
     }
     let Some(provider) = providers.last_mut() else {
         return;
     };
     match seg.id() {
-        b"PRV" => provider.taxonomy = Some(field(seg, 3, at, text_value)),
+        b"PRV" => provider.taxonomy = Some(text_field(seg, 3, at)),
         _ => read_address(seg, &mut provider.address, at),
     }
 }
 
-fn read_provider(seg: &Segment<'_>, loop_id: &str, at: Origin) -> Provider {
-    Provider {
-        loop_id: Text::from(loop_id),
-        entity: text(seg.element(1)),
-        entity_type: text(seg.element(2)),
-        name: text(seg.element(3)),
-        npi: (seg.element(8) == b"XX").then(|| field(seg, 9, at, text_value)),
-        ..Provider::default()
+/// An NM1's provider into `provider`, which is fresh (default).
+fn read_provider(provider: &mut Provider, seg: &Segment<'_>, loop_id: &str, at: Origin) {
+    provider.loop_id = Text::from(loop_id);
+    provider.entity = text(seg.element(1));
+    provider.entity_type = text(seg.element(2));
+    provider.name = text(seg.element(3));
+    if seg.element(8) == b"XX" {
+        provider.npi = Some(text_field(seg, 9, at));
     }
 }
 
@@ -339,7 +392,7 @@ fn read_address(seg: &Segment<'_>, address: &mut Option<Address>, at: Origin) {
             let a = address.get_or_insert_with(Address::default);
             a.city = text(seg.element(1));
             a.state = text(seg.element(2));
-            a.postal_code = field(seg, 3, at, text_value);
+            a.postal_code = text_field(seg, 3, at);
         }
         _ => {}
     }
@@ -370,7 +423,17 @@ fn read_note(seg: &Segment<'_>, at: Origin) -> Note {
     }
 }
 
+/// `at` narrowed to element `n`.
+#[inline(always)]
+fn located(at: Origin, n: usize) -> Origin {
+    Origin {
+        element: n as u8,
+        ..at
+    }
+}
+
 /// Reads element `n` into a located field with `parse`.
+#[inline(always)]
 fn field<T>(
     seg: &Segment<'_>,
     n: usize,
@@ -381,24 +444,29 @@ fn field<T>(
     Field {
         value: if bytes.is_empty() { None } else { parse(bytes) },
         raw: text(bytes),
-        at: Origin {
-            element: n as u8,
-            ..at
-        },
+        at: located(at, n),
     }
 }
 
-fn component_field(
-    seg: &Segment<'_>,
-    n: usize,
-    c: usize,
-    component: u8,
-    at: Origin,
-) -> Field<Text> {
-    let bytes = nth_part(seg.element(n), component, c);
+/// Element `n` as a located text field: its value is its text (copied once, then cloned).
+#[inline(always)]
+fn text_field(seg: &Segment<'_>, n: usize, at: Origin) -> Field<Text> {
+    let bytes = seg.element(n);
+    let raw = text(bytes);
     Field {
-        value: (!bytes.is_empty()).then(|| text(bytes)),
-        raw: text(bytes),
+        value: (!bytes.is_empty()).then(|| raw.clone()),
+        raw,
+        at: located(at, n),
+    }
+}
+
+/// Component `c` of element `n`, given as `bytes`, as a located text field.
+#[inline(always)]
+fn component_field(bytes: &[u8], n: usize, c: usize, at: Origin) -> Field<Text> {
+    let raw = text(bytes);
+    Field {
+        value: (!bytes.is_empty()).then(|| raw.clone()),
+        raw,
         at: Origin {
             element: n as u8,
             component: c as u8,
@@ -407,15 +475,81 @@ fn component_field(
     }
 }
 
-fn text_value(bytes: &[u8]) -> Option<Text> {
-    Some(text(bytes))
-}
-
 fn text_of(bytes: &[u8]) -> &str {
     std::str::from_utf8(bytes).unwrap_or("")
 }
 
-/// Element bytes as inline text (no allocation for the short values X12 holds).
+/// Element bytes as inline text (no allocation for the short values X12 holds); an empty
+/// element (common) costs no call.
+#[inline(always)]
 fn text(bytes: &[u8]) -> Text {
-    Text::from_bytes(bytes)
+    if bytes.is_empty() {
+        Text::EMPTY
+    } else {
+        Text::from_bytes(bytes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sv107_pointers_read_as_u8_parse_reads_them() {
+        let cases: [(&[u8], Option<&[u8]>); 7] = [
+            (b"1:2", Some(&[1u8, 2][..])),
+            (b"1::3", Some(&[1u8, 3][..])),
+            (b"12:4", Some(&[12u8, 4][..])),
+            (b"+1", Some(&[1u8][..])),
+            (b"1:X", None),
+            (b"256", None),
+            (b":", Some(&[][..])),
+        ];
+        for (sv107, want) in cases {
+            let got = read_pointers(sv107, b':');
+            assert_eq!(got.as_deref(), want, "{:?}", String::from_utf8_lossy(sv107));
+        }
+    }
+
+    #[test]
+    fn lx01_reads_as_u32_parse_reads_it() {
+        for lx01 in [
+            "1",
+            "007",
+            "999999999",
+            "4294967295",
+            "4294967296",
+            "+3",
+            "-1",
+            "1.0",
+        ] {
+            assert_eq!(
+                parse_u32(lx01.as_bytes()),
+                lx01.parse::<u32>().ok(),
+                "{lx01}"
+            );
+        }
+    }
+
+    #[test]
+    fn sv101_components_are_found_in_one_pass_as_by_position() {
+        let mut procedure = Procedure::default();
+        read_procedure(&mut procedure, b"HC:97110:GP::59:KX:XE:DESC", b':');
+        assert_eq!(procedure.qualifier, "HC");
+        assert_eq!(procedure.code, "97110");
+        let modifiers: Vec<&str> = procedure.modifiers.iter().map(Text::as_str).collect();
+        assert_eq!(modifiers, ["GP", "59", "KX"], "empty SV101-4 skipped");
+        assert_eq!(
+            procedure.description, "XE",
+            "SV101-7; SV101-8 is past the composite"
+        );
+        read_procedure(&mut procedure, b"HC", b':');
+        assert_eq!(
+            procedure,
+            Procedure {
+                qualifier: Text::from("HC"),
+                ..Procedure::default()
+            }
+        );
+    }
 }

@@ -61,12 +61,19 @@ pub struct LevelTable {
 impl LevelTable {
     /// The level `segments` make, with a serial of its own.
     pub fn new(segments: SegmentTable) -> Self {
-        static LEVELS: AtomicU64 = AtomicU64::new(0);
         LevelTable {
             segments,
             decoded: OnceLock::new(),
-            serial: LEVELS.fetch_add(1, Ordering::Relaxed) + 1,
+            serial: next_level_serial(),
         }
+    }
+
+    /// Makes this table the level `segments` make, with a new serial, as
+    /// [`LevelTable::new`] would, in place (the reader refills tables no claim holds).
+    pub(crate) fn refill(&mut self, segments: SegmentTable) {
+        self.segments = segments;
+        self.decoded.take();
+        self.serial = next_level_serial();
     }
 
     /// The level these segments make, decoded once (by the first caller) and kept.
@@ -92,6 +99,12 @@ impl LevelTable {
     pub fn serial(&self) -> u64 {
         self.serial
     }
+}
+
+/// A serial no level made before in this process has.
+fn next_level_serial() -> u64 {
+    static LEVELS: AtomicU64 = AtomicU64::new(0);
+    LEVELS.fetch_add(1, Ordering::Relaxed) + 1
 }
 
 impl Default for LevelTable {
@@ -244,7 +257,10 @@ impl SegmentTable {
 
     /// Copies a segment in.
     pub fn push(&mut self, seg: &Segment<'_>, set_segment: u32, placement: Placement) {
-        self.make_owned();
+        if matches!(self.storage, Storage::Shared { .. }) {
+            self.make_owned();
+        }
+        let element = self.delimiters.element;
         let Storage::Owned { raw, segments } = &mut self.storage else {
             return;
         };
@@ -254,8 +270,8 @@ impl SegmentTable {
         // The reader measured the boundaries as it framed the segment; measured with another
         // separator (never, in practice) they are measured again with this table's.
         let separators = match seg.separators() {
-            Some(found) if seg.delimiters().element == self.delimiters.element => *found,
-            _ => Separators::find(seg.body(), seg.id().len(), self.delimiters.element),
+            Some(found) if seg.delimiters().element == element => *found,
+            _ => Separators::find(seg.body(), seg.id().len(), element),
         };
         segments.push(StoredSegment {
             start,
