@@ -1653,6 +1653,52 @@ segments = [{ id = "LX", usage = "R", max_use = 1, position = 3650 }]
     }
 
     #[test]
+    fn entries_past_the_seen_mask_are_counted_afresh_in_each_instance() {
+        // A claim loop of 70 entries: S66 (required) and S67 (max 1) have no seen bit.
+        let mut entries = String::from(
+            r#"  { id = "CLM", usage = "R", max_use = 1, position = 1300 },
+"#,
+        );
+        for n in 1..70 {
+            let usage = if n == 66 { "R" } else { "S" };
+            entries.push_str(&format!(
+                "  {{ id = \"S{n:02}\", usage = \"{usage}\", max_use = 1, position = {} }},\n",
+                1300 + n
+            ));
+        }
+        let text = POSITIONS.replace(
+            &POSITIONS[POSITIONS.find(r#"  { id = "CLM""#).unwrap_or(0)
+                ..POSITIONS.find(r#"  { id = "HI", usage = "S""#).unwrap_or(0)],
+            &entries,
+        );
+        let text = text.replace(
+            r#"  { id = "HI", usage = "S", max_use = 2, position = 2310 },
+"#,
+            "",
+        );
+        let g = grammar(&text);
+        assert_eq!(g.loops[g.index_of("2300").unwrap()].segments.len(), 70);
+        assert!(g.loops[g.index_of("2300").unwrap()]
+            .required_masks
+            .is_none());
+        let mut machine = Machine::new(&g);
+        let messages = |problems: Vec<(u32, &'static str, String)>| -> Vec<String> {
+            problems.into_iter().map(|p| p.2).collect()
+        };
+        let (first, _) = run_on(&mut machine, &["CLM*A", "S67", "S67", "LX*1"]);
+        assert_eq!(
+            messages(first),
+            [
+                "segment S67 used 2 times in loop 2300; the maximum is 1",
+                "required segment S66 is missing from loop 2300",
+            ]
+        );
+        // The same frame again: S67's count starts from 0, S66 is seen this time.
+        let (second, _) = run_on(&mut machine, &["CLM*A", "S66", "S67", "LX*1"]);
+        assert_eq!(messages(second), Vec::<String>::new());
+    }
+
+    #[test]
     fn x222_shares_the_guide_positions() {
         let g = crate::grammar::compiled_x222();
         assert!(g.transitions.is_some());
