@@ -317,15 +317,15 @@ impl State {
                 if self.mode == SetMode::Checking {
                     let set_segment = self.envelope.set_segment();
                     let placement = self.machine.step(seg, set_segment);
+                    // Looked up once: the calls below cannot change the table.
+                    let kind = self.kinds[placement.loop_index];
                     self.check_numbering(seg, placement, set_segment);
-                    self.check_header_elements(seg, placement, set_segment);
-                    let opens_claim =
-                        placement.opens_loop && self.kinds[placement.loop_index] == LoopKind::Claim;
-                    if seg.id() == b"CLM" && !opens_claim {
+                    self.check_header_elements(seg, kind, placement, set_segment);
+                    let opens_claim = placement.opens_loop && kind == LoopKind::Claim;
+                    if !opens_claim && seg.id() == b"CLM" {
                         self.count_unchecked(seg);
                     }
-                    if self.keep_envelope && !self.kinds[placement.loop_index].is_kept_by_builder()
-                    {
+                    if self.keep_envelope && !kind.is_kept_by_builder() {
                         kept = Some(EnvelopeKind::Header);
                     }
                     if let Some(claim) = self.builder.feed(seg, placement, set_segment) {
@@ -424,6 +424,7 @@ impl State {
             self.numbering.begin_set();
             self.check_header_elements(
                 st,
+                self.kinds[0],
                 Placement {
                     loop_index: 0,
                     opens_loop: true,
@@ -579,8 +580,13 @@ impl State {
     /// 1000B): those of claims and levels are validated with each claim, in parallel, by
     /// the check stage, so reading stays fast.
     #[inline(always)]
-    fn check_header_elements(&mut self, seg: &Segment<'_>, placement: Placement, set_segment: u32) {
-        let kind = self.kinds[placement.loop_index];
+    fn check_header_elements(
+        &mut self,
+        seg: &Segment<'_>,
+        kind: LoopKind,
+        placement: Placement,
+        set_segment: u32,
+    ) {
         if matches!(
             kind,
             LoopKind::Header | LoopKind::Submitter | LoopKind::Other

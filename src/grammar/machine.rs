@@ -85,6 +85,17 @@ impl Matcher {
     fn matches(&self, id: u32, seg: &Qualifiers<'_, '_>) -> bool {
         self.tag_matches(id) && self.qualifier_matches(seg)
     }
+
+    /// True when the entry is told apart from same-tag entries by a qualifier value.
+    fn is_keyed(&self) -> bool {
+        self.element != 0 && !self.values.is_empty()
+    }
+
+    /// [`Matcher::matches`] for every segment of one transition-table symbol.
+    fn matches_symbol(&self, symbol: &SymbolDef) -> bool {
+        self.id == symbol.tag
+            && (!self.is_keyed() || symbol.value.is_some_and(|v| self.values.contains(&v)))
+    }
 }
 
 /// A segment with its first elements packed once, since the machine compares them against
@@ -157,15 +168,21 @@ struct CompiledLoop {
     /// For each child (index into `children`), the index of the first sibling opened at the
     /// same position by the same segment: siblings of one position may come in any order.
     child_rank: Vec<usize>,
+    /// `required_segments` and `required_children` as [`Frame`] seen-masks, so closing a loop
+    /// with nothing missing is two tests; `None` when the loop has more entries or children
+    /// than a mask holds (it is then always checked one by one).
+    required_masks: Option<(u64, u64)>,
+    /// True when the loop is opened by an HL segment (its order among siblings is not checked).
+    opened_by_hl: bool,
 }
 
 /// The grammar turned into indexed tables for the machine.
 #[derive(Debug, Clone)]
 pub struct CompiledGrammar {
     loops: Vec<CompiledLoop>,
-    /// Whether the placement cache can key every state: no qualifier past the third element,
-    /// no shared position too wide for [`Frame::position_full`].
-    cacheable: bool,
+    /// The transition tables of the common step, `None` when the grammar cannot be put in them
+    /// (then every segment is placed by [`Machine::find`]).
+    transitions: Option<Transitions>,
     /// For each qualified tag, the highest element position its entries look at.
     qualifier_depths: Vec<(u32, usize)>,
     /// Tag filter of `qualifier_depths`.
@@ -210,17 +227,8 @@ impl CompiledGrammar {
                 .collect();
             loops[i].required_children = required_children;
             loops[i].child_rank = child_ranks(&loops, &loops[i].children);
+            loops[i].required_masks = required_masks(&loops[i]);
         }
-        let max_qualifier_element = loops
-            .iter()
-            .flat_map(|l| l.segments.iter().map(|s| s.matcher.element))
-            .max()
-            .unwrap_or(0);
-        let widest_position = loops
-            .iter()
-            .flat_map(|l| l.position_start.iter().enumerate().map(|(i, &s)| i + 1 - s))
-            .max()
-            .unwrap_or(0);
         let mut qualifier_depths: Vec<(u32, usize)> = Vec::new();
         for m in loops
             .iter()
@@ -241,7 +249,7 @@ impl CompiledGrammar {
                 .fold(0, |a, b| a | b),
             depth_by_bit: depths_by_bit(&qualifier_depths),
             qualifier_depths,
-            cacheable: max_qualifier_element <= 3 && widest_position <= 32,
+            transitions: Transitions::new(&loops),
             loops,
             accepts: grammar.grammar.accepts.clone(),
             guide: grammar.grammar.guide.clone(),
@@ -308,6 +316,10 @@ fn compile_loop(def: &LoopDef) -> CompiledLoop {
             .collect(),
         position_start: (0..segments.len()).map(|i| def.position_start(i)).collect(),
         child_rank: Vec::new(),
+        required_masks: None,
+        opened_by_hl: segments
+            .first()
+            .is_some_and(|s| s.matcher.tag_matches(pack_id(b"HL"))),
         tags: segments.iter().map(|s| s.matcher.id).collect(),
         child_trigger_tags: Vec::new(),
         segments,
@@ -345,30 +357,425 @@ fn child_ranks(loops: &[CompiledLoop], children: &[LoopIndex]) -> Vec<usize> {
     ranks
 }
 
-/// The bit of entry `entry` in the fill word of the position starting at `start`.
-fn position_bit(start: usize, entry: usize) -> u32 {
-    u32::try_from(entry - start)
-        .ok()
-        .and_then(|k| 1u32.checked_shl(k))
-        .unwrap_or(0)
+/// How many entries (or children) of a loop a [`Frame`] seen-mask holds; the rest are
+/// counted the plain way.
+const SEEN_BITS: usize = 64;
+
+/// The bit of entry (or child) `index` in a [`Frame`] seen-mask (none past [`SEEN_BITS`]).
+fn seen_bit(index: usize) -> u64 {
+    if index < SEEN_BITS {
+        1 << index
+    } else {
+        0
+    }
+}
+
+/// The seen-masks a loop's required entries and children must all be in, if they fit.
+fn required_masks(def: &CompiledLoop) -> Option<(u64, u64)> {
+    let fits = def.segments.len() <= SEEN_BITS && def.children.len() <= SEEN_BITS;
+    let mask = |indexes: &[usize]| indexes.iter().fold(0u64, |m, &i| m | seen_bit(i));
+    fits.then(|| (mask(&def.required_segments), mask(&def.required_children)))
+}
+
+/// What the transition tables know of a segment: its tag and, for a tag that entries tell
+/// apart by a qualifier, which of the grammar's values for that tag the qualifier holds.
+/// Symbol 0 is every tag the grammar does not have.
+type Symbol = usize;
+
+/// A tag's slot in [`Transitions::tags`].
+#[derive(Debug, Clone, Copy, Default)]
+struct TagSlot {
+    /// The packed tag; 0 for an empty slot.
+    tag: u32,
+    /// The element every keyed entry with this tag looks at: 0 when none does,
+    /// [`MIXED_ELEMENTS`] when they look at different ones.
+    element: u8,
+    /// The tag's symbol when its qualifier holds none of the grammar's values.
+    symbol: u16,
+}
+
+/// [`TagSlot::element`] of a tag whose entries are keyed on different elements: such a
+/// segment is placed by [`Machine::find`].
+const MIXED_ELEMENTS: u8 = u8::MAX;
+
+/// A (tag, qualifier value) slot in [`Transitions::values`].
+#[derive(Debug, Clone, Copy, Default)]
+struct ValueSlot {
+    /// The packed tag above the packed value; 0 for an empty slot.
+    key: u64,
+    symbol: u16,
+}
+
+/// Where a symbol may go from one loop: its entries for the symbol, and its first child
+/// loop the symbol opens.
+#[derive(Debug, Clone, Copy, Default)]
+struct Row {
+    /// The first of the row's [`Candidate`]s in [`Transitions::candidates`].
+    first: u16,
+    /// How many candidates.
+    count: u8,
+    /// The index (into the loop's `children`) of the child the symbol opens, plus one; 0 when
+    /// it opens none.
+    child: u8,
+}
+
+/// A segment entry (after the trigger) a symbol matches, in entry order.
+#[derive(Debug, Clone, Copy)]
+struct Candidate {
+    entry: u16,
+    /// The first entry the loop may take after this one: the first of the position it shares
+    /// (never the trigger).
+    next_first: u16,
+    max_use: u32,
+}
+
+/// The grammar as dense tables indexed by (loop, symbol), built once when the grammar is
+/// compiled, so placing a segment is a hashed tag lookup, a row lookup and a count test
+/// instead of a scan of entries and qualifiers. They give exactly what [`Machine::find`]
+/// gives (a test walks both over every order of a claim's segments).
+#[derive(Debug, Clone)]
+struct Transitions {
+    /// Open-addressed by [`Transitions::tag_home`], at most a quarter full.
+    tags: Vec<TagSlot>,
+    tag_shift: u32,
+    /// Open-addressed by [`Transitions::value_home`], at most a quarter full.
+    values: Vec<ValueSlot>,
+    value_shift: u32,
+    /// Number of symbols: the row length.
+    symbols: usize,
+    /// `rows[loop * symbols + symbol]`.
+    rows: Vec<Row>,
+    candidates: Vec<Candidate>,
+}
+
+/// One symbol while the tables are built: its tag and the qualifier value it stands for.
+struct SymbolDef {
+    tag: u32,
+    value: Option<u32>,
+}
+
+impl Transitions {
+    /// Builds the tables, or `None` when a table would overflow its integer widths.
+    fn new(loops: &[CompiledLoop]) -> Option<Self> {
+        let matchers = || {
+            loops
+                .iter()
+                .flat_map(|l| l.segments.iter().map(|s| &s.matcher))
+        };
+        // Tags in first-seen order, each with its qualifier element and values.
+        let mut tags: Vec<(u32, u8, Vec<u32>)> = Vec::new();
+        for m in matchers() {
+            let at = match tags.iter().position(|t| t.0 == m.id) {
+                Some(at) => at,
+                None => {
+                    tags.push((m.id, 0, Vec::new()));
+                    tags.len() - 1
+                }
+            };
+            if !m.is_keyed() {
+                continue;
+            }
+            let tag = &mut tags[at];
+            let element = u8::try_from(m.element).unwrap_or(MIXED_ELEMENTS);
+            tag.1 = match tag.1 {
+                0 => element,
+                e if e == element => e,
+                _ => MIXED_ELEMENTS,
+            };
+            for &v in &m.values {
+                if !tag.2.contains(&v) {
+                    tag.2.push(v);
+                }
+            }
+        }
+        let mut symbols = vec![SymbolDef {
+            tag: 0,
+            value: None,
+        }];
+        let mut tag_slots = Vec::new();
+        let mut value_slots = Vec::new();
+        for (tag, element, values) in &tags {
+            let symbol = u16::try_from(symbols.len()).ok()?;
+            tag_slots.push(TagSlot {
+                tag: *tag,
+                element: *element,
+                symbol,
+            });
+            symbols.push(SymbolDef {
+                tag: *tag,
+                value: None,
+            });
+            for &value in values {
+                value_slots.push(ValueSlot {
+                    key: value_key(*tag, value),
+                    symbol: u16::try_from(symbols.len()).ok()?,
+                });
+                symbols.push(SymbolDef {
+                    tag: *tag,
+                    value: Some(value),
+                });
+            }
+        }
+        let (tags, tag_shift) =
+            open_table(&tag_slots, |t| tag_home(t.tag, 0), |t| u64::from(t.tag));
+        let (values, value_shift) = open_table(&value_slots, |v| value_home(v.key, 0), |v| v.key);
+        let mut table = Transitions {
+            tags,
+            tag_shift: 0,
+            values,
+            value_shift: 0,
+            symbols: symbols.len(),
+            rows: Vec::with_capacity(loops.len() * symbols.len()),
+            candidates: Vec::new(),
+        };
+        table.tag_shift = tag_shift;
+        table.value_shift = value_shift;
+        for def in loops {
+            for symbol in &symbols {
+                let row = table.row_for(loops, def, symbol)?;
+                table.rows.push(row);
+            }
+        }
+        Some(table)
+    }
+
+    /// The row of `symbol` in loop `def`: its matching entries after the trigger, in order,
+    /// and the first child it opens.
+    fn row_for(
+        &mut self,
+        loops: &[CompiledLoop],
+        def: &CompiledLoop,
+        symbol: &SymbolDef,
+    ) -> Option<Row> {
+        let first = u16::try_from(self.candidates.len()).ok()?;
+        for (entry, segment) in def.segments.iter().enumerate().skip(1) {
+            if segment.matcher.matches_symbol(symbol) {
+                self.candidates.push(Candidate {
+                    entry: u16::try_from(entry).ok()?,
+                    next_first: u16::try_from(def.position_start[entry].max(1)).ok()?,
+                    max_use: segment.max_use,
+                });
+            }
+        }
+        let count = u8::try_from(self.candidates.len() - usize::from(first)).ok()?;
+        let child = match def
+            .children
+            .iter()
+            .position(|&c| loops[c].segments[0].matcher.matches_symbol(symbol))
+        {
+            Some(n) => u8::try_from(n + 1).ok().filter(|&c| c != 0)?,
+            None => 0,
+        };
+        Some(Row {
+            first,
+            count,
+            child,
+        })
+    }
+
+    /// The symbol of a segment with packed tag `tag`, or `None` when its entries are keyed
+    /// on different elements.
+    #[inline]
+    fn symbol(&self, tag: u32, seg: &Segment<'_>) -> Option<Symbol> {
+        let slot = self.tag_slot(tag);
+        match slot.element {
+            0 => Some(usize::from(slot.symbol)),
+            MIXED_ELEMENTS => None,
+            element => {
+                let symbol = pack_value(seg.element(usize::from(element)))
+                    .and_then(|value| self.value_symbol(value_key(tag, value)))
+                    .unwrap_or(slot.symbol);
+                Some(usize::from(symbol))
+            }
+        }
+    }
+
+    /// The slot of `tag`, or an empty one (symbol 0) when the grammar does not have it.
+    #[inline]
+    fn tag_slot(&self, tag: u32) -> TagSlot {
+        let mask = self.tags.len() - 1;
+        let mut at = tag_home(tag, self.tag_shift);
+        loop {
+            let slot = self.tags[at & mask];
+            if slot.tag == tag || slot.tag == 0 {
+                return slot;
+            }
+            at += 1;
+        }
+    }
+
+    #[inline]
+    fn value_symbol(&self, key: u64) -> Option<u16> {
+        let mask = self.values.len() - 1;
+        let mut at = value_home(key, self.value_shift);
+        loop {
+            let slot = self.values[at & mask];
+            if slot.key == key {
+                return Some(slot.symbol);
+            }
+            if slot.key == 0 {
+                return None;
+            }
+            at += 1;
+        }
+    }
+
+    #[inline]
+    fn row(&self, loop_index: LoopIndex, symbol: Symbol) -> Row {
+        self.rows[loop_index * self.symbols + symbol]
+    }
+
+    fn candidates(&self, row: Row) -> &[Candidate] {
+        let first = usize::from(row.first);
+        &self.candidates[first..first + usize::from(row.count)]
+    }
+}
+
+/// A (tag, qualifier value) pair as one key; never 0, since a packed tag is not.
+fn value_key(tag: u32, value: u32) -> u64 {
+    (u64::from(tag) << 32) | u64::from(value)
+}
+
+/// Where `tag` starts looking in the tag table: the top bits of a Fibonacci hash.
+fn tag_home(tag: u32, shift: u32) -> usize {
+    (u64::from(tag).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> shift) as usize
+}
+
+/// Where `key` starts looking in the value table.
+fn value_home(key: u64, shift: u32) -> usize {
+    (key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> shift) as usize
+}
+
+/// An open-addressed table holding `items` (linear probing), at most a quarter full so a
+/// look-up usually ends at its first slot, and the shift its home function takes.
+fn open_table<T: Copy + Default>(
+    items: &[T],
+    home: impl Fn(&T) -> usize,
+    key: impl Fn(&T) -> u64,
+) -> (Vec<T>, u32) {
+    let size = (items.len() * 4).next_power_of_two().max(16);
+    let shift = 64 - size.trailing_zeros();
+    let mut table = vec![T::default(); size];
+    for item in items {
+        // `home` gives the full 64-bit product; the table keeps its top bits.
+        let mut at = home(item) >> shift;
+        while key(&table[at & (size - 1)]) != 0 {
+            at += 1;
+        }
+        table[at & (size - 1)] = *item;
+    }
+    (table, shift)
 }
 
 /// One open loop instance.
+///
+/// Use counts are kept lazily: the count of an entry (or child) whose bit in the seen-mask
+/// is clear is 0 whatever its slot holds, so opening a loop clears two words instead of
+/// zeroing two arrays. Entries and children past [`SEEN_BITS`] have no bit and are zeroed
+/// when the loop opens.
 #[derive(Debug, Clone, Default)]
 struct Frame {
     loop_index: LoopIndex,
     /// Index of the last segment entry matched; entries before the position it shares are out
     /// of order.
     segment_at: usize,
-    /// Which entries of the position `segment_at` shares have reached their maximum use, one
-    /// bit per entry from the first (entries of later positions are all unused).
-    position_full: u32,
+    /// The first entry (never the trigger) of the position `segment_at` shares: where the
+    /// next segment's search starts.
+    first: usize,
+    /// Which entries have been used ([`seen_bit`]).
+    segments_seen: u64,
+    /// Which children have been entered ([`seen_bit`]).
+    children_seen: u64,
     segment_counts: Vec<u32>,
     child_counts: Vec<u32>,
     /// Index (into `children`) of the last child loop entered.
     child_at: usize,
-    opened_at: Position,
-    opened_set_segment: u32,
+}
+
+impl Frame {
+    /// Makes this the frame of a new instance of loop `loop_index`.
+    fn open(&mut self, loop_index: LoopIndex, def: &CompiledLoop) {
+        self.loop_index = loop_index;
+        self.segment_at = 0;
+        self.first = 1;
+        self.child_at = 0;
+        self.segments_seen = 0;
+        self.children_seen = 0;
+        reset_counts(&mut self.segment_counts, def.segments.len());
+        reset_counts(&mut self.child_counts, def.children.len());
+    }
+
+    /// How many times entry `entry` has been used.
+    fn segment_count(&self, entry: usize) -> u32 {
+        lazy_count(&self.segment_counts, self.segments_seen, entry)
+    }
+
+    /// How many times child `child` has been entered.
+    fn child_count(&self, child: usize) -> u32 {
+        lazy_count(&self.child_counts, self.children_seen, child)
+    }
+
+    /// Counts one more use of entry `entry`; returns its count.
+    fn use_segment(&mut self, entry: usize) -> u32 {
+        bump(&mut self.segment_counts, &mut self.segments_seen, entry)
+    }
+
+    /// Counts one more instance of child `child`; returns its count.
+    fn enter_child(&mut self, child: usize) -> u32 {
+        bump(&mut self.child_counts, &mut self.children_seen, child)
+    }
+
+    /// Which of `candidates` (the loop's entries matching one symbol, in order) the segment
+    /// takes, as [`Machine::find`] chooses among entries: the first from `first` with a use
+    /// left, else (over its limit) the entry last matched if it is one, else the first.
+    #[inline]
+    fn choose(&self, candidates: &[Candidate]) -> Option<Candidate> {
+        let mut full = None;
+        for &candidate in candidates {
+            let entry = usize::from(candidate.entry);
+            if entry < self.first {
+                continue;
+            }
+            let max_use = candidate.max_use;
+            if max_use == 0 || self.segment_count(entry) < max_use {
+                return Some(candidate);
+            }
+            if full.is_none() || entry == self.segment_at {
+                full = Some(candidate);
+            }
+        }
+        full
+    }
+}
+
+/// Count `index` of a frame's `counts` under the seen-mask `seen` (see [`Frame`]).
+#[inline]
+fn lazy_count(counts: &[u32], seen: u64, index: usize) -> u32 {
+    if index < SEEN_BITS && seen & (1 << index) == 0 {
+        0
+    } else {
+        counts[index]
+    }
+}
+
+/// Adds one to count `index` under the seen-mask `seen`; returns the new count.
+#[inline]
+fn bump(counts: &mut [u32], seen: &mut u64, index: usize) -> u32 {
+    let count = lazy_count(counts, *seen, index) + 1;
+    counts[index] = count;
+    *seen |= seen_bit(index);
+    count
+}
+
+/// Makes `counts` hold at least `len` counts, zeroing those past [`SEEN_BITS`] (the rest
+/// are read through the seen-mask).
+fn reset_counts(counts: &mut Vec<u32>, len: usize) {
+    if counts.len() < len {
+        counts.resize(len, 0);
+    }
+    if len > SEEN_BITS {
+        counts[SEEN_BITS..len].fill(0);
+    }
 }
 
 /// Walks one transaction set at a time through a [`CompiledGrammar`].
@@ -378,32 +785,6 @@ pub struct Machine<'g> {
     frames: Vec<Frame>,
     depth: usize,
     problems: Vec<Diagnostic>,
-    cache: Vec<CacheSlot>,
-    /// The open loops' indexes packed six bits each, kept as loops open and close.
-    stack_key: u64,
-}
-
-/// How many placements the machine remembers.
-const CACHE_SLOTS: usize = 256;
-
-/// Everything `find` depends on: the loops open, the entry the innermost one stands at, which
-/// entries of that entry's position are used up, and the segment's tag and first three elements.
-/// Files repeat the same few shapes, so most segments are placed by one lookup instead of a
-/// scan.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-struct CacheKey {
-    stack: u64,
-    tag: u32,
-    qualifiers: [u32; 3],
-    segment_at: u16,
-    position_full: u32,
-}
-
-#[derive(Debug, Clone, Copy, Default)]
-struct CacheSlot {
-    key: CacheKey,
-    found: Option<Found>,
-    filled: bool,
 }
 
 /// Where the machine put a segment.
@@ -429,8 +810,6 @@ impl<'g> Machine<'g> {
             frames: Vec::new(),
             depth: 0,
             problems: Vec::new(),
-            cache: vec![CacheSlot::default(); CACHE_SLOTS],
-            stack_key: 0,
         }
     }
 
@@ -447,8 +826,7 @@ impl<'g> Machine<'g> {
     /// Starts a transaction set with its ST segment.
     pub fn begin(&mut self, st: &Segment<'_>) {
         self.depth = 0;
-        self.stack_key = 0;
-        self.push(0, st.position(), 1);
+        self.push(0);
         let Some(frame) = self.frames.first_mut() else {
             return;
         };
@@ -457,22 +835,47 @@ impl<'g> Machine<'g> {
             .iter()
             .position(|s| s.matcher.tag_matches(pack_id(st.id())))
         {
-            let header = &self.grammar.loops[0];
-            frame.segment_counts[i] = 1;
+            frame.use_segment(i);
             frame.segment_at = i;
-            frame.position_full = if header.segments[i].max_use == 1 {
-                position_bit(header.position_start[i], i)
-            } else {
-                0
-            };
+            frame.first = self.grammar.loops[0].position_start[i].max(1);
         }
     }
 
     /// Places one segment between ST and SE.
     pub fn step(&mut self, seg: &Segment<'_>, set_segment: u32) -> Placement {
         let id = pack_id(seg.id());
-        let qualifiers = Qualifiers::new(seg, self.grammar.qualifier_depth(id));
-        let found = self.find_cached(id, &qualifiers);
+        let grammar = self.grammar;
+        let symbol = match &grammar.transitions {
+            Some(table) => table.symbol(id, seg).map(|symbol| (table, symbol)),
+            None => None,
+        };
+        let found = match symbol {
+            Some((table, symbol)) => {
+                let depth = self.depth;
+                let top = &mut self.frames[depth - 1];
+                let row = table.row(top.loop_index, symbol);
+                if let Some(candidate) = top.choose(table.candidates(row)) {
+                    // The common step: one more segment of the loop already open.
+                    let entry = usize::from(candidate.entry);
+                    let count = top.use_segment(entry);
+                    top.segment_at = entry;
+                    top.first = usize::from(candidate.next_first);
+                    let loop_index = top.loop_index;
+                    if candidate.max_use > 0 && count > candidate.max_use {
+                        self.report_over_use(entry, count, seg, set_segment);
+                    }
+                    return Placement {
+                        loop_index,
+                        opens_loop: false,
+                    };
+                }
+                self.child_in_table(table, row, symbol)
+            }
+            None => {
+                let qualifiers = Qualifiers::new(seg, grammar.qualifier_depth(id));
+                self.find(id, &qualifiers)
+            }
+        };
         match found {
             Some(Found::Segment(entry)) => {
                 self.count_segment(entry, seg, set_segment);
@@ -504,14 +907,12 @@ impl<'g> Machine<'g> {
         self.close_to(0, se.position(), set_segment);
         self.close_top(se.position(), set_segment);
         self.depth = 0;
-        self.stack_key = 0;
     }
 
     /// Drops an unterminated transaction set without checking it further (the envelope
     /// layer reports the missing SE).
     pub fn abandon(&mut self) {
         self.depth = 0;
-        self.stack_key = 0;
     }
 
     fn top(&self) -> &Frame {
@@ -522,39 +923,23 @@ impl<'g> Machine<'g> {
         &self.grammar.loops[self.frames[depth - 1].loop_index]
     }
 
-    /// `find`, through the placement cache when the state fits a key.
-    fn find_cached(&mut self, id: u32, seg: &Qualifiers<'_, '_>) -> Option<Found> {
-        let Some(key) = self.cache_key(id, seg) else {
-            return self.find(id, seg);
-        };
-        let slot = cache_slot(&key);
-        let cached = self.cache[slot];
-        if cached.filled && cached.key == key {
-            return cached.found;
+    /// The loop a segment opens, through the transition tables, when it takes none of the
+    /// current loop's entries: the child of the current loop its symbol opens (from the
+    /// current loop's `row`), else that of each enclosing loop going outwards.
+    #[inline]
+    fn child_in_table(&self, table: &Transitions, row: Row, symbol: Symbol) -> Option<Found> {
+        if row.child > 0 {
+            return Some(Found::Child {
+                depth: self.depth,
+                child: usize::from(row.child) - 1,
+            });
         }
-        let found = self.find(id, seg);
-        self.cache[slot] = CacheSlot {
-            key,
-            found,
-            filled: true,
-        };
-        found
-    }
-
-    /// The cache key of the current state, or `None` when the state is too deep to pack or
-    /// the grammar cannot be cached (see [`CompiledGrammar::cacheable`]).
-    fn cache_key(&self, id: u32, seg: &Qualifiers<'_, '_>) -> Option<CacheKey> {
-        if self.depth > 10 || !self.grammar.cacheable {
-            return None;
-        }
-        let stack = self.stack_key;
-        let top = self.top();
-        Some(CacheKey {
-            stack,
-            tag: id,
-            qualifiers: seg.leading.map(|q| q.unwrap_or(0)),
-            segment_at: top.segment_at as u16,
-            position_full: top.position_full,
+        (1..self.depth).rev().find_map(|depth| {
+            let row = table.row(self.frames[depth - 1].loop_index, symbol);
+            (row.child > 0).then(|| Found::Child {
+                depth,
+                child: usize::from(row.child) - 1,
+            })
         })
     }
 
@@ -576,7 +961,7 @@ impl<'g> Machine<'g> {
                     continue;
                 }
                 let max_use = current.segments[i].max_use;
-                if max_use == 0 || top.segment_counts[i] < max_use {
+                if max_use == 0 || top.segment_count(i) < max_use {
                     return Some(Found::Segment(i));
                 }
                 if full.is_none() || i == top.segment_at {
@@ -607,20 +992,14 @@ impl<'g> Machine<'g> {
 
     fn count_segment(&mut self, entry: usize, seg: &Segment<'_>, set_segment: u32) {
         let current = self.loop_of(self.depth);
-        let def = &current.segments[entry];
-        let start = current.position_start[entry];
+        let max_use = current.segments[entry].max_use;
+        let first = current.position_start[entry].max(1);
         let depth = self.depth;
         let frame = &mut self.frames[depth - 1];
-        if current.position_start[frame.segment_at] != start {
-            frame.position_full = 0;
-        }
-        frame.segment_counts[entry] += 1;
+        let count = frame.use_segment(entry);
         frame.segment_at = entry;
-        let count = frame.segment_counts[entry];
-        if def.max_use > 0 && count >= def.max_use {
-            frame.position_full |= position_bit(start, entry);
-        }
-        if def.max_use > 0 && count > def.max_use {
+        frame.first = first;
+        if max_use > 0 && count > max_use {
             self.report_over_use(entry, count, seg, set_segment);
         }
     }
@@ -698,22 +1077,18 @@ impl<'g> Machine<'g> {
         let child_index = parent_loop.children[child];
         let child_def = &self.grammar.loops[child_index];
         let frame = &mut self.frames[depth - 1];
-        frame.child_counts[child] += 1;
-        let count = frame.child_counts[child];
+        let count = frame.enter_child(child);
         // HL levels nest by HL02, not by position: a subscriber's own claims may come before
         // or after its dependants' levels, so their order is not checked here.
-        let opened_by_hl = child_def.segments[0].matcher.tag_matches(pack_id(b"HL"));
         // Siblings opened at one position (2310A-F, 2420A-H) may come in any order.
-        let out_of_order =
-            parent_loop.child_rank[child] < parent_loop.child_rank[frame.child_at] && !opened_by_hl;
+        let out_of_order = parent_loop.child_rank[child] < parent_loop.child_rank[frame.child_at]
+            && !child_def.opened_by_hl;
         frame.child_at = child;
         if (child_def.repeat > 0 && count > child_def.repeat) || out_of_order {
             self.report_child(child, count, out_of_order, seg, set_segment);
         }
-        self.push(child_index, seg.position(), set_segment);
-        let frame = &mut self.frames[self.depth - 1];
-        frame.segment_counts[0] = 1;
-        frame.position_full = u32::from(child_def.segments[0].max_use == 1);
+        self.push(child_index);
+        self.frames[self.depth - 1].use_segment(0);
     }
 
     /// Reports child loop `child` of the innermost loop entered for the `count`-th time past
@@ -746,24 +1121,13 @@ impl<'g> Machine<'g> {
         }
     }
 
-    fn push(&mut self, loop_index: LoopIndex, at: Position, set_segment: u32) {
+    fn push(&mut self, loop_index: LoopIndex) {
         let def = &self.grammar.loops[loop_index];
         if self.frames.len() <= self.depth {
             self.frames.push(Frame::default());
         }
-        let frame = &mut self.frames[self.depth];
-        frame.loop_index = loop_index;
-        frame.segment_at = 0;
-        frame.position_full = 0;
-        frame.child_at = 0;
-        frame.segment_counts.clear();
-        frame.segment_counts.resize(def.segments.len(), 0);
-        frame.child_counts.clear();
-        frame.child_counts.resize(def.children.len(), 0);
-        frame.opened_at = at;
-        frame.opened_set_segment = set_segment;
+        self.frames[self.depth].open(loop_index, def);
         self.depth += 1;
-        self.stack_key = (self.stack_key << 6) | (loop_index as u64 & 63);
     }
 
     /// Closes loops until `depth` loops remain open.
@@ -771,14 +1135,6 @@ impl<'g> Machine<'g> {
         while self.depth > depth.max(1) {
             self.close_top(at, set_segment);
             self.depth -= 1;
-            self.stack_key = if self.depth >= 10 {
-                // Deeper than the key holds: rebuild it from the frames.
-                self.frames[..self.depth]
-                    .iter()
-                    .fold(0, |acc, f| (acc << 6) | (f.loop_index as u64 & 63))
-            } else {
-                self.stack_key >> 6
-            };
         }
     }
 
@@ -787,8 +1143,24 @@ impl<'g> Machine<'g> {
         let grammar = self.grammar;
         let frame = &self.frames[self.depth - 1];
         let def = &grammar.loops[frame.loop_index];
+        if let Some((segments, children)) = def.required_masks {
+            if segments & !frame.segments_seen == 0 && children & !frame.children_seen == 0 {
+                return;
+            }
+        }
+        self.report_missing(at, set_segment);
+    }
+
+    /// Reports what [`Machine::close_top`] found missing, one required entry and child at a
+    /// time (kept out of the per-loop path).
+    #[cold]
+    #[inline(never)]
+    fn report_missing(&mut self, at: Position, set_segment: u32) {
+        let grammar = self.grammar;
+        let frame = &self.frames[self.depth - 1];
+        let def = &grammar.loops[frame.loop_index];
         for &entry in &def.required_segments {
-            if frame.segment_counts[entry] == 0 {
+            if frame.segment_count(entry) == 0 {
                 let segment = &def.segments[entry];
                 let message = format!(
                     "required segment {}{} is missing from loop {}",
@@ -802,7 +1174,7 @@ impl<'g> Machine<'g> {
             }
         }
         for &child in &def.required_children {
-            if frame.child_counts[child] == 0 && !alternative_present(grammar, def, child, frame) {
+            if frame.child_count(child) == 0 && !alternative_present(grammar, def, child, frame) {
                 let child_def = &grammar.loops[def.children[child]];
                 let message = format!(
                     "required loop {} is missing from loop {}",
@@ -849,19 +1221,6 @@ impl<'g> Machine<'g> {
     }
 }
 
-fn cache_slot(key: &CacheKey) -> usize {
-    // One multiply over the folded fields: collisions only cost a rescan (the whole key is
-    // compared), while a long multiply chain sits on every segment's critical path.
-    let [q0, q1, q2] = key.qualifiers.map(u64::from);
-    let folded = key.stack
-        ^ (u64::from(key.tag) << 24)
-        ^ q0.rotate_left(40)
-        ^ q1.rotate_left(52)
-        ^ q2.rotate_left(8)
-        ^ (u64::from(key.segment_at) << 32 | u64::from(key.position_full)).rotate_left(20);
-    (folded.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 56) as usize % CACHE_SLOTS
-}
-
 /// A segment (or a loop's first segment) the grammar expected but did not find: which, in
 /// which loop, and where it was expected (the segment that closed the loop).
 struct Expected<'a> {
@@ -906,13 +1265,9 @@ fn alternative_present(
     child: LoopIndex,
     frame: &Frame,
 ) -> bool {
-    parent
-        .children
-        .iter()
-        .zip(&frame.child_counts)
-        .any(|(&other, &count)| {
-            count > 0 && other != child && grammar.loops[other].children.contains(&child)
-        })
+    parent.children.iter().enumerate().any(|(n, &other)| {
+        frame.child_count(n) > 0 && other != child && grammar.loops[other].children.contains(&child)
+    })
 }
 
 fn qualifier_hint(seg: &Segment<'_>) -> String {
@@ -1016,15 +1371,14 @@ segments = [{ id = "LX", usage = "R", max_use = 1, position = 3650 }]
         CompiledGrammar::new(&g)
     }
 
-    /// The same grammar with an entry keyed past the third element, which turns the placement
-    /// cache off: the reference the cached machine must agree with.
-    fn uncached() -> CompiledGrammar {
-        let g = grammar(&POSITIONS.replace(
-            r#"{ id = "N4", usage = "S", max_use = 1, position = 1500 },"#,
-            r#"{ id = "N4", usage = "S", max_use = 1, position = 1500, element = 4, values = ["X"] },"#,
-        ));
-        assert!(!g.cacheable);
-        g
+    /// `g` without its transition tables: every segment placed by [`Machine::find`], the
+    /// reference the tables must agree with.
+    fn without_tables(g: &CompiledGrammar) -> CompiledGrammar {
+        assert!(g.transitions.is_some());
+        CompiledGrammar {
+            transitions: None,
+            ..g.clone()
+        }
     }
 
     fn seg(body: &str) -> Segment<'_> {
@@ -1136,16 +1490,16 @@ segments = [{ id = "LX", usage = "R", max_use = 1, position = 3650 }]
     }
 
     #[test]
-    fn the_placement_cache_agrees_with_a_scan() {
+    fn the_transition_tables_agree_with_a_scan() {
         // Every order of a claim's DTP/REF/HI segments (with repeats and over-limit uses),
-        // through one long-lived cached machine and through the uncached twin grammar.
+        // through one long-lived machine on the tables and through the twin grammar without.
         // REF*D9 fits two entries of 1800 (D9 and the one taking any qualifier), so which one
         // takes it depends on which of them are used up, not only on the entry last matched.
         let pool = [
             "DTP*454", "DTP*304", "REF*EA", "REF*D9", "REF*D9", "REF*ZZ", "HI*1",
         ];
         let cached_grammar = grammar(POSITIONS);
-        let reference_grammar = uncached();
+        let reference_grammar = without_tables(&cached_grammar);
         let mut cached = Machine::new(&cached_grammar);
         let mut reference = Machine::new(&reference_grammar);
         let mut order: Vec<usize> = (0..pool.len()).collect();
@@ -1178,10 +1532,176 @@ segments = [{ id = "LX", usage = "R", max_use = 1, position = 3650 }]
         true
     }
 
+    /// Runs `sets` pseudo-random sets of up to 24 segments drawn from `pool` through `g` with
+    /// and without its transition tables, and asserts both give the same placements and
+    /// problems.
+    fn agree_on_random_sets(g: &CompiledGrammar, pool: &[&str], sets: usize) {
+        let reference_grammar = without_tables(g);
+        let mut tables = Machine::new(g);
+        let mut reference = Machine::new(&reference_grammar);
+        let mut state = 0x2545_F491_4F6C_DD1Du64;
+        let mut next = |bound: usize| {
+            // xorshift64: reproducible, no dependency.
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % bound as u64) as usize
+        };
+        for _ in 0..sets {
+            let len = next(25);
+            let body: Vec<&str> = (0..len).map(|_| pool[next(pool.len())]).collect();
+            assert_eq!(
+                run_on(&mut tables, &body),
+                run_on(&mut reference, &body),
+                "{body:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_transition_tables_agree_with_a_scan_on_random_sets() {
+        // Children, enclosing loops' children, strays, unknown tags, bad and long qualifiers.
+        let pool = [
+            "CLM*A", "DTP*454", "DTP*304", "DTP*4540", "DTP", "N3*X", "N4*X", "REF*EA", "REF*D9",
+            "REF*ZZ", "REF", "HI*1", "NM1*DN", "NM1*82", "NM1*ZZ", "NM1", "LX*1", "BHT*0019",
+            "XYZ*1", "ST*837",
+        ];
+        agree_on_random_sets(&grammar(POSITIONS), &pool, 20_000);
+    }
+
+    #[test]
+    fn a_tag_keyed_on_two_elements_is_placed_by_a_scan() {
+        // DTP keyed on DTP01 in 2300 and on DTP02 in 2400: no symbol tells them apart.
+        let g = grammar(&POSITIONS.replace(
+            r#"segments = [{ id = "LX", usage = "R", max_use = 1, position = 3650 }]"#,
+            r#"segments = [
+  { id = "LX", usage = "R", max_use = 1, position = 3650 },
+  { id = "DTP", usage = "S", max_use = 1, position = 4000, element = 2, values = ["304"] },
+]"#,
+        ));
+        let dtp = g
+            .transitions
+            .as_ref()
+            .map(|t| t.tag_slot(pack_id(b"DTP")).element);
+        assert_eq!(dtp, Some(MIXED_ELEMENTS));
+        let pool = [
+            "CLM*A",
+            "DTP*454",
+            "DTP*X*304",
+            "DTP*304",
+            "HI*1",
+            "NM1*DN",
+            "LX*1",
+            "REF*EA",
+        ];
+        agree_on_random_sets(&g, &pool, 5_000);
+    }
+
+    #[test]
+    fn x222_tables_agree_with_a_scan() {
+        let pool = [
+            "NM1*41",
+            "PER*IC",
+            "NM1*40",
+            "HL*1**20*1",
+            "HL*2*1*22*0",
+            "HL*3*2*23*0",
+            "PRV*BI",
+            "NM1*85",
+            "N3*A",
+            "N4*B",
+            "REF*EI",
+            "NM1*87",
+            "SBR*P",
+            "NM1*IL",
+            "DMG*D8",
+            "NM1*PR",
+            "PAT*01",
+            "NM1*QC",
+            "CLM*1",
+            "DTP*431",
+            "DTP*454",
+            "REF*G1",
+            "REF*9F",
+            "REF*ZZ",
+            "HI*ABK:A",
+            "HI*ABF:B",
+            "HI*BK:C",
+            "NM1*DN",
+            "NM1*82",
+            "NM1*77",
+            "NM1*ZZ",
+            "SBR*S",
+            "AMT*D",
+            "OI***Y",
+            "LX*1",
+            "SV1*HC:1",
+            "DTP*472",
+            "NTE*ADD",
+            "LIN**N4",
+            "CTP****1",
+            "SVD*A",
+            "CAS*CO",
+            "LQ*UT",
+            "FRM*1",
+            "NM1*DK",
+            "PWK*OZ*BM",
+            "K3*X",
+            "CRC*E1",
+        ];
+        agree_on_random_sets(crate::grammar::compiled_x222(), &pool, 20_000);
+    }
+
+    #[test]
+    fn entries_past_the_seen_mask_are_counted_afresh_in_each_instance() {
+        // A claim loop of 70 entries: S66 (required) and S67 (max 1) have no seen bit.
+        let mut entries = String::from(
+            r#"  { id = "CLM", usage = "R", max_use = 1, position = 1300 },
+"#,
+        );
+        for n in 1..70 {
+            let usage = if n == 66 { "R" } else { "S" };
+            entries.push_str(&format!(
+                "  {{ id = \"S{n:02}\", usage = \"{usage}\", max_use = 1, position = {} }},\n",
+                1300 + n
+            ));
+        }
+        let text = POSITIONS.replace(
+            &POSITIONS[POSITIONS.find(r#"  { id = "CLM""#).unwrap_or(0)
+                ..POSITIONS.find(r#"  { id = "HI", usage = "S""#).unwrap_or(0)],
+            &entries,
+        );
+        let text = text.replace(
+            r#"  { id = "HI", usage = "S", max_use = 2, position = 2310 },
+"#,
+            "",
+        );
+        let g = grammar(&text);
+        assert_eq!(g.loops[g.index_of("2300").unwrap()].segments.len(), 70);
+        assert!(g.loops[g.index_of("2300").unwrap()]
+            .required_masks
+            .is_none());
+        let mut machine = Machine::new(&g);
+        let messages = |problems: Vec<(u32, &'static str, String)>| -> Vec<String> {
+            problems.into_iter().map(|p| p.2).collect()
+        };
+        let (first, _) = run_on(&mut machine, &["CLM*A", "S67", "S67", "LX*1"]);
+        assert_eq!(
+            messages(first),
+            [
+                "segment S67 used 2 times in loop 2300; the maximum is 1",
+                "required segment S66 is missing from loop 2300",
+            ]
+        );
+        // The same frame again: S67's count starts from 0, S66 is seen this time.
+        let (second, _) = run_on(&mut machine, &["CLM*A", "S66", "S67", "LX*1"]);
+        assert_eq!(messages(second), Vec::<String>::new());
+    }
+
     #[test]
     fn x222_shares_the_guide_positions() {
         let g = crate::grammar::compiled_x222();
-        assert!(g.cacheable);
+        assert!(g.transitions.is_some());
         let claim = &g.loops[g.index_of("2300").unwrap()];
         let refs: Vec<usize> = (0..claim.segments.len())
             .filter(|&i| claim.segments[i].name == "REF")

@@ -544,8 +544,8 @@ impl LoopDef {
     }
 }
 
-/// The most entries one shared position may hold (the loop machine keeps which of them are
-/// used up in one 32-bit word).
+/// The most entries one shared position may hold (a sanity bound on grammar data; the guide's
+/// widest, the 2300 REFs, has 14).
 pub const MAX_SHARED_POSITION: usize = 32;
 
 impl Grammar {
