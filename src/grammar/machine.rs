@@ -1265,8 +1265,10 @@ fn alternative_present(
     child: LoopIndex,
     frame: &Frame,
 ) -> bool {
+    // `child` is a position among the parent's children; a sibling's children are loops.
+    let wanted = parent.children[child];
     parent.children.iter().enumerate().any(|(n, &other)| {
-        frame.child_count(n) > 0 && other != child && grammar.loops[other].children.contains(&child)
+        frame.child_count(n) > 0 && n != child && grammar.loops[other].children.contains(&wanted)
     })
 }
 
@@ -1364,6 +1366,73 @@ repeat = 0
 trigger = { segment = "LX" }
 segments = [{ id = "LX", usage = "R", max_use = 1, position = 3650 }]
 "#;
+
+    /// A subscriber loop whose claims may sit under it or under its patient loop (as 2300
+    /// under 2000B or 2000C).
+    const ALTERNATIVE: &str = r#"
+[grammar]
+transaction = "837"
+guide = "005010X222A1"
+accepts = ["005010X222A1"]
+source = "test"
+
+[[loop]]
+id = "HEADER"
+name = "Header"
+parents = []
+usage = "R"
+repeat = 1
+segments = [
+  { id = "ST", usage = "R", max_use = 1, position = 50 },
+  { id = "BHT", usage = "R", max_use = 1, position = 100 },
+]
+
+[[loop]]
+id = "SUB"
+name = "Subscriber"
+parents = ["HEADER"]
+usage = "R"
+repeat = 0
+trigger = { segment = "SBR" }
+segments = [{ id = "SBR", usage = "R", max_use = 1, position = 200 }]
+
+[[loop]]
+id = "PAT"
+name = "Patient"
+parents = ["SUB"]
+usage = "S"
+repeat = 0
+trigger = { segment = "PAT" }
+segments = [{ id = "PAT", usage = "R", max_use = 1, position = 300 }]
+
+[[loop]]
+id = "CLAIM"
+name = "Claim"
+parents = ["SUB", "PAT"]
+usage = "R"
+repeat = 0
+trigger = { segment = "CLM" }
+segments = [{ id = "CLM", usage = "R", max_use = 1, position = 1300 }]
+"#;
+
+    #[test]
+    fn a_required_loop_held_by_a_present_sibling_is_not_missing() {
+        let g = grammar(ALTERNATIVE);
+        for g in [&g, &without_tables(&g)] {
+            let mut machine = Machine::new(g);
+            let (problems, _) = run_on(&mut machine, &["SBR*P", "PAT*01", "CLM*1"]);
+            assert_eq!(problems, vec![], "claims under the patient loop");
+            let (problems, _) = run_on(&mut machine, &["SBR*P", "CLM*1"]);
+            assert_eq!(problems, vec![], "claims under the subscriber");
+            let (problems, _) = run_on(&mut machine, &["SBR*P"]);
+            assert!(
+                problems
+                    .iter()
+                    .any(|p| p.2 == "required loop CLAIM is missing from loop SUB"),
+                "{problems:?}"
+            );
+        }
+    }
 
     fn grammar(text: &str) -> CompiledGrammar {
         let g = Grammar::from_toml(text).expect("test grammar parses");
