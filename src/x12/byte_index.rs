@@ -2,7 +2,8 @@
 //! "how many line feeds before here" for every segment, and the cursor counts only the bytes
 //! since the last segment, 32 at a time.
 //!
-//! Also the 16-byte block comparison ([`match_masks`]) the reader frames segments with.
+//! Also the 16-byte block comparison ([`match_masks`]) and its 64-byte form
+//! ([`match_masks_block`]) the reader frames segments with.
 
 /// How many bytes [`match_masks`] compares at once.
 pub(crate) const BLOCK: usize = 16;
