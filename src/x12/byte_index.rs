@@ -2,7 +2,8 @@
 //! "how many line feeds before here" for every segment, and the cursor counts only the bytes
 //! since the last segment, 32 at a time.
 //!
-//! Also the 16-byte block comparison ([`match_masks`]) the reader frames segments with.
+//! Also the 16-byte block comparison ([`match_masks`]) and its 64-byte form
+//! ([`match_masks_block`]) the reader frames segments with.
 
 /// How many bytes [`match_masks`] compares at once.
 pub(crate) const BLOCK: usize = 16;
@@ -53,6 +54,49 @@ pub(crate) fn match_masks_wide<const N: usize>(
     let low = match_masks(low, bytes);
     let high = match_masks(high, bytes);
     std::array::from_fn(|i| low[i] | high[i] << BLOCK)
+}
+
+/// How many bytes [`match_masks_block`] compares at once: the reader's framing block.
+pub(crate) const WIDE_BLOCK: usize = 4 * BLOCK;
+
+/// [`match_masks`] over four blocks at once: bit `i` of each mask stands for `block[i]`.
+/// Each byte value is spread over a vector once for the four loads.
+#[inline(always)]
+pub(crate) fn match_masks_block<const N: usize>(
+    block: &[u8; WIDE_BLOCK],
+    bytes: [u8; N],
+) -> [u64; N] {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{
+            _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_set1_epi8,
+        };
+        // SAFETY: SSE2 is part of every x86_64 target; `block` is 64 readable bytes, read
+        // as four unaligned 16-byte loads (no alignment requirement).
+        unsafe {
+            let p = block.as_ptr();
+            let v = [
+                _mm_loadu_si128(p.cast()),
+                _mm_loadu_si128(p.add(BLOCK).cast()),
+                _mm_loadu_si128(p.add(2 * BLOCK).cast()),
+                _mm_loadu_si128(p.add(3 * BLOCK).cast()),
+            ];
+            bytes.map(|b| {
+                let b = _mm_set1_epi8(b as i8);
+                let mask = |i: usize| u64::from(_mm_movemask_epi8(_mm_cmpeq_epi8(v[i], b)) as u16);
+                mask(0) | mask(1) << BLOCK | mask(2) << (2 * BLOCK) | mask(3) << (3 * BLOCK)
+            })
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        bytes.map(|b| {
+            block
+                .iter()
+                .enumerate()
+                .fold(0u64, |mask, (i, &x)| mask | (u64::from(x == b) << i))
+        })
+    }
 }
 
 /// How many times one byte occurs in the reader's buffer before a point, with a cursor that
@@ -216,6 +260,21 @@ mod tests {
         assert_eq!(term, 1 << 8 | 1 << 15);
         assert_eq!(sep, 1 << 3 | 1 << 6 | 1 << 13);
         assert_eq!(lf, 1 << 9);
+    }
+
+    #[test]
+    fn block_masks_mark_each_byte_of_64() {
+        let mut block = [b'a'; WIDE_BLOCK];
+        for at in [0, 15, 16, 31, 32, 47, 48, 63] {
+            block[at] = b'~';
+        }
+        block[40] = b'*';
+        block[63] = b'*';
+        let [term, sep, none] = match_masks_block(&block, [b'~', b'*', b'z']);
+        let bits = |at: &[u32]| at.iter().fold(0u64, |m, &i| m | 1 << i);
+        assert_eq!(term, bits(&[0, 15, 16, 31, 32, 47, 48]));
+        assert_eq!(sep, bits(&[40, 63]));
+        assert_eq!(none, 0);
     }
 
     #[test]

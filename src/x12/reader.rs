@@ -2,8 +2,8 @@
 
 use std::io::Read;
 
-use super::byte_index::{match_masks_wide, ByteIndex, BLOCK};
-use super::segment::{segment_id_len, Position, Segment, Separators, KEPT_SEPARATORS};
+use super::byte_index::{match_masks_block, ByteIndex, WIDE_BLOCK};
+use super::segment::{is_id_byte, segment_id_len, Position, Segment, Separators, KEPT_SEPARATORS};
 use super::{Delimiters, ReadError, ReadErrorKind, ISA_LEN, MAX_ISA_LEN};
 use crate::diag::{Diagnostic, Kind, Location, Severity};
 
@@ -67,6 +67,74 @@ pub struct SegmentReader<R> {
     truncated_tail: Option<(Position, String)>,
     /// The element boundaries of the last segment handed out, which borrows them.
     separators: Separators,
+    /// Where the terminators, element separators and line bytes of the 64 buffer bytes the
+    /// next segment starts in are, for the common case's framing ([`Self::frame_plain`]).
+    block: Block,
+}
+
+/// The framing masks of one [`WIDE_BLOCK`] of the buffer: the segments in it (about three)
+/// share one comparison of its bytes instead of each comparing from its own start.
+#[derive(Debug, Clone, Copy)]
+struct Block {
+    /// Buffer index of the block's first byte, or [`NO_BLOCK`].
+    base: usize,
+    /// Bit `i` set where `buf[base + i]` is the segment terminator.
+    terminators: u64,
+    /// Bit `i` set where `buf[base + i]` is the element separator.
+    elements: u64,
+    /// Bit `i` set where `buf[base + i]` is the byte lines are counted by.
+    line_bytes: u64,
+}
+
+/// The `base` of a [`Block`] that holds no masks (none made yet, or the buffer moved or the
+/// delimiters changed since): far enough from every buffer index `at` that
+/// `at.wrapping_sub(NO_BLOCK)` is never below [`WIDE_BLOCK`], so the one range test that
+/// asks "is `at` in the block" also answers "is there a block".
+const NO_BLOCK: usize = usize::MAX / 2;
+
+impl Block {
+    const NONE: Block = Block {
+        base: NO_BLOCK,
+        terminators: 0,
+        elements: 0,
+        line_bytes: 0,
+    };
+
+    /// The masks of `buf[base..base + WIDE_BLOCK]`; `None` when those bytes are not all
+    /// before `end` (only read input is looked at).
+    #[inline(always)]
+    fn at(buf: &[u8], base: usize, end: usize, delimiters: Delimiters, line: u8) -> Option<Block> {
+        if base + WIDE_BLOCK > end {
+            return None;
+        }
+        let bytes = buf.get(base..base + WIDE_BLOCK)?;
+        let window = <&[u8; WIDE_BLOCK]>::try_from(bytes).ok()?;
+        let [terminators, elements, line_bytes] =
+            match_masks_block(window, [delimiters.segment, delimiters.element, line]);
+        Some(Block {
+            base,
+            terminators,
+            elements,
+            line_bytes,
+        })
+    }
+
+    /// True when buffer index `at` lies in the block.
+    #[inline(always)]
+    fn holds(&self, at: usize) -> bool {
+        at.wrapping_sub(self.base) < WIDE_BLOCK
+    }
+}
+
+/// A segment the common case framed and checked, the reader already moved past it: what
+/// [`SegmentReader::next_segment`] needs to hand it out.
+struct Plain {
+    raw_start: usize,
+    raw_end: usize,
+    body_end: usize,
+    id_len: usize,
+    delimiters: Delimiters,
+    position: Position,
 }
 
 /// A segment's span inside the buffer, found before it is handed out.
@@ -74,12 +142,6 @@ struct Framed {
     raw_end: usize,
     body_start: usize,
     body_end: usize,
-    /// True when framing found the body's element boundaries on the way (the common case)
-    /// and left them in the reader's `separators`.
-    measured: bool,
-    /// How many line bytes the raw segment holds, when framing counted them (the raw segment
-    /// then starts at the body).
-    lines: Option<u64>,
 }
 
 impl<R: Read> SegmentReader<R> {
@@ -102,6 +164,7 @@ impl<R: Read> SegmentReader<R> {
             last_id: [0; 3],
             truncated_tail: None,
             separators: Separators::empty(),
+            block: Block::NONE,
         }
     }
 
@@ -143,7 +206,31 @@ impl<R: Read> SegmentReader<R> {
     }
 
     /// Reads the next segment, or `None` at a clean end of input.
+    #[inline]
     pub fn next_segment(&mut self) -> Result<Option<Segment<'_>>, ReadError> {
+        let Some(plain) = self.frame_plain() else {
+            return self.next_segment_otherwise();
+        };
+        Ok(Some(
+            Segment::with_id_len(
+                &self.buf[plain.raw_start..plain.raw_end],
+                0..plain.body_end - plain.raw_start,
+                plain.id_len,
+                plain.delimiters,
+                plain.position,
+            )
+            .with_separators(&self.separators),
+        ))
+    }
+
+    /// [`Self::next_segment`] for everything the common case leaves: the first ISA and what
+    /// comes before it, every ISA and IEA, white space before a segment, a bad segment id,
+    /// the end of the buffer and of the input, errors.
+    #[inline(never)]
+    fn next_segment_otherwise(&mut self) -> Result<Option<Segment<'_>>, ReadError> {
+        // What follows may move the buffer or change the delimiters; a new block is made
+        // when the common case comes back.
+        self.block = Block::NONE;
         let Some(framed) = self.frame_next()? else {
             return Ok(None);
         };
@@ -161,14 +248,7 @@ impl<R: Read> SegmentReader<R> {
         self.segment += 1;
         // Kept for a warning about padding after the last segment; a 3-byte store.
         self.last_id = [body[0], body[1], if id_len == 3 { body[2] } else { 0 }];
-        if !framed.measured {
-            self.separators = Separators::find(body, id_len, delimiters.element);
-        }
-        if let Some(lines) = framed.lines {
-            // The cursor stands at the segment's start (line_at above): move it past the
-            // segment's bytes, already counted.
-            self.line_feeds.skip_counted(framed.raw_end, lines);
-        }
+        self.separators = Separators::find(body, id_len, delimiters.element);
         self.start = framed.raw_end;
         Ok(Some(
             Segment::with_id_len(
@@ -184,9 +264,6 @@ impl<R: Read> SegmentReader<R> {
 
     /// Finds the next segment's bounds, refilling the buffer as needed.
     fn frame_next(&mut self) -> Result<Option<Framed>, ReadError> {
-        if let Some(framed) = self.frame_plain() {
-            return Ok(Some(framed));
-        }
         loop {
             if !self.prefix_done {
                 self.skip_prefix()?;
@@ -282,8 +359,6 @@ impl<R: Read> SegmentReader<R> {
                         raw_end,
                         body_start,
                         body_end,
-                        measured: false,
-                        lines: None,
                     }));
                 }
                 None if rest.len() > MAX_SEGMENT_LEN => {
@@ -306,8 +381,6 @@ impl<R: Read> SegmentReader<R> {
                             raw_end,
                             body_start,
                             body_end,
-                            measured: false,
-                            lines: None,
                         }));
                     }
                     let element = self.delimiters.map_or(b'*', |d| d.element);
@@ -328,52 +401,140 @@ impl<R: Read> SegmentReader<R> {
     }
 
     /// The common case, checked first: delimiters known, no white space before the segment,
-    /// not an ISA, and the whole segment and its line break already in the buffer.
-    #[inline]
-    fn frame_plain(&mut self) -> Option<Framed> {
+    /// not an ISA or IEA, a valid id, and the whole segment, its line break and the byte
+    /// after them already in the buffer, at least a block before its end. Frames the segment
+    /// and moves the reader past it; `None` (nothing moved) leaves the segment to
+    /// [`Self::next_segment_otherwise`], which frames it the same way.
+    #[inline(always)]
+    fn frame_plain(&mut self) -> Option<Plain> {
         let delimiters = self.delimiters?;
-        let window = &self.buf[self.start..self.end];
-        let first = *window.first()?;
-        if first.is_ascii_whitespace() || first == b'I' {
+        let start = self.start;
+        let end = self.end;
+        if !self.block.holds(start) && !self.make_block(start) {
             return None;
         }
-        // One pass finds the terminator and the element separators together, so the
-        // segment is not scanned again for its elements.
-        // It also counts the line bytes, so the line of the next segment is known without
-        // looking at these bytes again.
+        let (t, mut lines, count) = self.measure_body(start)?;
+        if count > KEPT_SEPARATORS {
+            // More boundaries than a set keeps: found the slow way, which keeps the first.
+            return None;
+        }
+        let body_end = start + t;
+        // The line breaks after the terminator, then the byte after them: white space there
+        // is left to the slow path, which decides whose it is.
         let line = self.line_feeds.byte();
-        let (t, mut lines) = scan_segment(
-            &self.buf,
-            self.start,
-            self.end,
-            delimiters,
-            line,
-            &mut self.separators,
-        )?;
-        if t > MAX_SEGMENT_LEN {
-            return None;
-        }
-        let body_end = self.start + t;
         let mut raw_end = body_end + 1;
-        while raw_end < self.end && is_line_break(self.buf[raw_end]) {
-            lines += u64::from(self.buf[raw_end] == line);
+        loop {
+            let b = *self.buf[..end].get(raw_end)?;
+            if b == line {
+                lines += 1;
+            } else if !is_line_break(b) {
+                if b.is_ascii_whitespace() {
+                    return None;
+                }
+                break;
+            }
             raw_end += 1;
         }
-        if raw_end == self.end && !self.eof {
+        // The id: up to the first separator (or the whole body), 2 or 3 letters or digits, and
+        // no `I` first (ISA and IEA take the slow path).
+        let id_len = if count > 0 {
+            usize::from(self.separators.first())
+        } else {
+            t
+        };
+        let [a, b, c, ..] = *self.buf.get(start..raw_end)? else {
+            return None;
+        };
+        let id_ok = match id_len {
+            2 => is_id_byte(a) && is_id_byte(b),
+            3 => is_id_byte(a) && is_id_byte(b) && is_id_byte(c),
+            _ => false,
+        };
+        if !id_ok || a == b'I' {
             return None;
         }
-        if raw_end < self.end && self.buf[raw_end].is_ascii_whitespace() {
-            // Stray white space after the line break: the slow path decides whose it is.
-            return None;
-        }
-        Some(Framed {
+        self.separators.finish(count);
+        let position = Position {
+            byte: self.buf_offset + start as u64,
+            line: self.line_at(start),
+            segment: self.segment + 1,
+        };
+        self.segment += 1;
+        // Kept for a warning about padding after the last segment; a 3-byte store.
+        self.last_id = [a, b, if id_len == 3 { c } else { 0 }];
+        // The cursor stands at the segment's start (line_at above): move it past the
+        // segment's bytes, counted here.
+        self.line_feeds.skip_counted(raw_end, lines);
+        self.start = raw_end;
+        Some(Plain {
+            raw_start: start,
             raw_end,
-            body_start: self.start,
             body_end,
-            // Boundaries past what 16 bits hold are measured the usual way.
-            measured: t <= usize::from(u16::MAX),
-            lines: Some(lines),
+            id_len,
+            delimiters,
+            position,
         })
+    }
+
+    /// Makes the block of masks start at buffer index `base`; false (the block left empty)
+    /// when the buffer does not hold a whole block there. Kept out of line: it runs once per
+    /// block, and inlined its set-up would run once per segment.
+    #[inline(never)]
+    fn make_block(&mut self, base: usize) -> bool {
+        let Some(delimiters) = self.delimiters else {
+            return false;
+        };
+        let block = Block::at(
+            &self.buf,
+            base,
+            self.end,
+            delimiters,
+            self.line_feeds.byte(),
+        );
+        self.block = block.unwrap_or(Block::NONE);
+        block.is_some()
+    }
+
+    /// Finds the terminator of the segment body starting at `start` (in the current block),
+    /// walking on block by block: returns its offset from `start`, how many line bytes come
+    /// up to it (itself included), and how many element separators come before it, whose
+    /// offsets it leaves in `separators` (see [`Separators::record`] for more than
+    /// [`KEPT_SEPARATORS`]).
+    /// `None` when no terminator comes before the last block before `end`, or the body is
+    /// longer than 16-bit offsets hold (the slow path measures and bounds those).
+    #[inline(always)]
+    fn measure_body(&mut self, start: usize) -> Option<(usize, u64, usize)> {
+        self.separators.clear();
+        // Bits of the block from the segment's start on.
+        let mut from = u64::MAX << (start - self.block.base);
+        let mut count = 0;
+        let mut lines = 0;
+        loop {
+            let block = self.block;
+            let terminators = block.terminators & from;
+            // The segment's bytes in this block, up to and including its first terminator
+            // (all of them from `from` on when there is none).
+            let span = from & (terminators ^ terminators.wrapping_sub(1));
+            count = self.separators.record(
+                block.elements & span,
+                block.base.wrapping_sub(start),
+                count,
+            );
+            let mut line_bytes = block.line_bytes & span;
+            while line_bytes != 0 {
+                lines += 1;
+                line_bytes &= line_bytes - 1;
+            }
+            if terminators != 0 {
+                let t = block.base + terminators.trailing_zeros() as usize - start;
+                return Some((t, lines, count));
+            }
+            let next = block.base + WIDE_BLOCK;
+            if next - start > usize::from(u16::MAX) - WIDE_BLOCK || !self.make_block(next) {
+                return None;
+            }
+            from = u64::MAX;
+        }
     }
 
     /// Sets the delimiters from the ISA starting at `at`.
@@ -383,6 +544,7 @@ impl<R: Read> SegmentReader<R> {
             Err(problem) => return Err(self.error_here(at, ReadErrorKind::Isa(problem))),
         };
         self.delimiters = Some(delimiters);
+        self.block = Block::NONE;
         if is_line_break(delimiters.segment) {
             let after = self.buf.get(at + len).copied();
             let bare_cr = delimiters.segment == b'\r' && after != Some(b'\n');
@@ -565,6 +727,8 @@ impl<R: Read> SegmentReader<R> {
 
     /// Moves unread bytes to the front and reads more.
     fn refill(&mut self) -> Result<(), ReadError> {
+        // The block's masks describe bytes about to move.
+        self.block = Block::NONE;
         if self.start > 0 {
             // The line counter counts what is dropped while it is still there.
             self.line_feeds.shift(&self.buf, self.start);
@@ -600,6 +764,7 @@ impl<R: Read> SegmentReader<R> {
 
     /// The 1-based line of buffer index `at`, moving the line cursor forward (`at` never goes
     /// back between calls).
+    #[inline(always)]
     fn line_at(&mut self, at: usize) -> u64 {
         self.line_feeds.advance_to(&self.buf, at) + 1
     }
@@ -621,65 +786,6 @@ impl<R: Read> SegmentReader<R> {
         ReadError::new(kind, position, segment_id_at(found))
     }
 }
-
-/// Where the segment body starting at `start` ends (its terminator's offset from `start`),
-/// found in one pass over `buf[start..end]` 32 bytes at a time that also puts the offsets of
-/// its element separators in `separators` and counts the `line` bytes up to and including the
-/// terminator; `None` when no terminator comes within [`MAX_SEGMENT_LEN`] bytes, or before
-/// the last [`WINDOW`] bytes before `end`.
-/// The offsets are those [`Separators::find`] gives when the body starts with a valid id (an
-/// id holds no separator, and a separator follows it).
-#[inline(always)]
-fn scan_segment(
-    buf: &[u8],
-    start: usize,
-    end: usize,
-    delimiters: Delimiters,
-    line: u8,
-    separators: &mut Separators,
-) -> Option<(usize, u64)> {
-    let mut found = [0u16; KEPT_SEPARATORS];
-    let mut count = 0;
-    let mut lines = 0;
-    // Only whole windows of input: a segment that ends within a window of `end` (once per
-    // buffer refill) is left to the slow path, so no window holds bytes past `end`.
-    let limit = end
-        .saturating_sub(WINDOW - 1)
-        .min(start + MAX_SEGMENT_LEN + 1);
-    let mut at = start;
-    while at < limit {
-        let Some(Ok(window)) = buf.get(at..at + WINDOW).map(<&[u8; WINDOW]>::try_from) else {
-            return None;
-        };
-        let [terminators, elements, mut line_bytes] =
-            match_masks_wide(window, [delimiters.segment, delimiters.element, line]);
-        // Separators before the first terminator only (all of them when there is none).
-        let mut elements = elements & terminators.wrapping_sub(1) & !terminators;
-        let offset = at - start;
-        while elements != 0 {
-            if let Some(slot) = found.get_mut(count) {
-                *slot = (offset + elements.trailing_zeros() as usize) as u16;
-            }
-            count += 1;
-            elements &= elements - 1;
-        }
-        // Line bytes up to the first terminator, itself included (all when there is none).
-        line_bytes &= terminators ^ terminators.wrapping_sub(1);
-        while line_bytes != 0 {
-            lines += 1;
-            line_bytes &= line_bytes - 1;
-        }
-        if terminators != 0 {
-            separators.set(&found, count);
-            return Some((at - start + terminators.trailing_zeros() as usize, lines));
-        }
-        at += WINDOW;
-    }
-    None
-}
-
-/// How many bytes [`scan_segment`] looks at per step: most segments fit in one.
-const WINDOW: usize = 2 * BLOCK;
 
 /// The alphanumeric start (at most 3 bytes) of `found`, as a segment id for messages.
 fn segment_id_at(found: &[u8]) -> String {
@@ -1008,6 +1114,70 @@ mod tests {
         let garbage = format!("{}\x01\x02 no terminator", &clean[..cut - 10]);
         let e = read_all(garbage.as_bytes(), usize::MAX).unwrap_err();
         assert_eq!(e.kind, ReadErrorKind::Truncated);
+    }
+
+    /// Element `n` of `seg` found by scanning its body, as a segment made without the
+    /// reader's boundaries finds it.
+    fn scanned(seg: &Segment<'_>, n: usize) -> Vec<u8> {
+        let raw = seg.raw();
+        let body = seg.body_start()..seg.body_start() + seg.body().len();
+        Segment::new(raw, body, seg.delimiters(), seg.position())
+            .element(n)
+            .to_vec()
+    }
+
+    #[test]
+    fn block_framing_agrees_with_scanning_across_blocks_and_reads() {
+        // Segments of every length around the 64-byte block, some longer than two blocks,
+        // some with more element separators than a set keeps, a line feed inside a body,
+        // and the line endings a file may have.
+        let segments = |extras: bool| {
+            let mut body = String::new();
+            for i in 0..300 {
+                let name = "N".repeat(i % 150);
+                let many = "*X".repeat(i % 23);
+                body.push_str(&format!("NM1*IL*1*{name}*A{many}~\n"));
+                if extras && i % 17 == 0 {
+                    body.push_str("REF*EA*LINE\nFEED~\n");
+                }
+                if extras && i % 29 == 0 {
+                    body.push_str("SE~DTP*472*D8~\r\n");
+                }
+            }
+            interchange().replacen("BHT*", &format!("{body}BHT*"), 1)
+        };
+        let input = segments(true);
+        for text in [
+            input.clone(),
+            input.replace("~\n", "~\r\n"),
+            input.replace("~\n", "~"),
+            // A line feed terminator: no line feed inside a body, no `~` after an id.
+            segments(false).replace("~\n", "\n"),
+        ] {
+            let mut reader = SegmentReader::new(text.as_bytes());
+            let mut count = 0;
+            while let Some(seg) = reader.next_segment().unwrap() {
+                count += 1;
+                for n in 0..30 {
+                    assert_eq!(seg.element(n), scanned(&seg, n), "{n} of {seg:?}");
+                }
+                let line = 1 + text[..seg.position().byte as usize]
+                    .bytes()
+                    .filter(|&b| b == b'\n')
+                    .count() as u64;
+                assert_eq!(seg.position().line, line, "{seg:?}");
+            }
+            assert!(count > 300);
+            // The same segments, positions and warnings however the input arrives.
+            let whole = read_all(text.as_bytes(), usize::MAX).unwrap();
+            for step in [1, 7, 63, 64, 65, 1000] {
+                assert_eq!(
+                    read_all(text.as_bytes(), step).unwrap(),
+                    whole,
+                    "step {step}"
+                );
+            }
+        }
     }
 
     #[test]

@@ -106,15 +106,47 @@ impl Separators {
         }
     }
 
-    /// Makes this the set whose first boundaries (the id's end, then each element separator,
-    /// in order) are `found` (zero past `count`), of which there are `count` in all: the set
-    /// is complete when there are no more than [`KEPT_SEPARATORS`], as [`Separators::find`]
-    /// leaves it.
+    /// Empties the set, to be given boundaries with [`Separators::record`] and closed with
+    /// [`Separators::finish`] (the reader finds them in the pass that finds the segment
+    /// terminator). Positions past the kept ones stay zero, as [`Separators::find`] leaves
+    /// them.
     #[inline(always)]
-    pub(crate) fn set(&mut self, found: &[u16; KEPT_SEPARATORS], count: usize) {
-        self.at = *found;
-        self.len = count.min(KEPT_SEPARATORS) as u8;
-        self.complete = count <= KEPT_SEPARATORS;
+    pub(crate) fn clear(&mut self) {
+        self.at = [0; KEPT_SEPARATORS];
+    }
+
+    /// Keeps the boundaries marked in `mask` after the `count` recorded before it: bit `i`
+    /// set means a boundary at body position `offset + i` (computed wrapping, so `offset` may
+    /// stand for a negative number when the mask starts before the body). Returns how many
+    /// boundaries are recorded now.
+    ///
+    /// Past [`KEPT_SEPARATORS`] in all, positions wrap round over the first ones: a set given
+    /// more is no use (the reader measures such a segment the slow way). Not checking each
+    /// position against the end keeps this loop, run for every element of every segment, short.
+    #[inline(always)]
+    pub(crate) fn record(&mut self, mut mask: u64, offset: usize, mut count: usize) -> usize {
+        while mask != 0 {
+            self.at[count % KEPT_SEPARATORS] =
+                offset.wrapping_add(mask.trailing_zeros() as usize) as u16;
+            count += 1;
+            mask &= mask - 1;
+        }
+        count
+    }
+
+    /// Closes a set given `count` boundaries in all with [`Separators::record`], no more than
+    /// [`KEPT_SEPARATORS`]: it holds them all, as [`Separators::find`] leaves it.
+    #[inline(always)]
+    pub(crate) fn finish(&mut self, count: usize) {
+        debug_assert!(count <= KEPT_SEPARATORS);
+        self.len = count as u8;
+        self.complete = true;
+    }
+
+    /// The first boundary recorded (meaningful once at least one is).
+    #[inline(always)]
+    pub(crate) fn first(&self) -> u16 {
+        self.at[0]
     }
 
     /// The boundaries kept.
@@ -357,10 +389,15 @@ const ID_BYTES: [bool; 256] = {
     table
 };
 
+/// True when `b` may be in a segment id (an uppercase letter or a digit).
+#[inline(always)]
+pub(crate) fn is_id_byte(b: u8) -> bool {
+    ID_BYTES[usize::from(b)]
+}
+
 /// The length of a valid segment id at the start of `body`: two or three uppercase letters
 /// or digits, followed by the element separator or the end of the body.
 pub fn segment_id_len(body: &[u8], element: u8) -> Option<usize> {
-    let is_id_byte = |b: u8| ID_BYTES[usize::from(b)];
     let len = match body {
         [a, b, c, ..] if is_id_byte(*a) && is_id_byte(*b) && is_id_byte(*c) => 3,
         [a, b, ..] if is_id_byte(*a) && is_id_byte(*b) => 2,
@@ -473,19 +510,24 @@ mod tests {
                 Position::default(),
             );
             let separators = Separators::find(body, id_len, b'*');
-            let mut found = [0; KEPT_SEPARATORS];
-            let positions: Vec<u16> = body
-                .iter()
-                .enumerate()
-                .filter(|&(_, &b)| b == b'*')
-                .map(|(at, _)| at as u16)
-                .collect();
-            for (slot, &at) in found.iter_mut().zip(&positions) {
-                *slot = at;
-            }
+            // Recorded as the reader does: masks of 64 bytes, the first starting before the
+            // body (at -5), each separator's bit set.
             let mut added = Separators::empty();
-            added.set(&found, positions.len());
-            if segment_id_len(body, b'*').is_some() {
+            added.clear();
+            let mut count = 0;
+            for (block, chunk) in body.chunks(64 - 5).enumerate() {
+                let mask = chunk
+                    .iter()
+                    .enumerate()
+                    .filter(|&(_, &b)| b == b'*')
+                    .fold(0u64, |m, (i, _)| m | 1 << (i + 5));
+                let offset = (block * (64 - 5)).wrapping_sub(5);
+                count = added.record(mask, offset, count);
+            }
+            if count <= KEPT_SEPARATORS {
+                added.finish(count);
+            }
+            if segment_id_len(body, b'*').is_some() && count <= KEPT_SEPARATORS {
                 // A valid id ends at the first separator: every separator is a boundary.
                 assert_eq!(added, separators, "{body:?}");
             }
