@@ -1298,10 +1298,10 @@ mod tests {
     use super::*;
     use crate::x12::Delimiters;
 
-    /// A claim loop with shared positions: two keyed DTPs (1350), two keyed REFs and one
-    /// taking any qualifier (1800), two unkeyed HIs (2310, told apart by order), and child loops 2310A/2310B opened by NM1 at
-    /// one position (2500) and 2400 after them.
-    const POSITIONS: &str = r#"
+    /// The test grammars' first lines: the grammar's names and a header loop (ST, BHT).
+    macro_rules! set_header {
+        () => {
+            r#"
 [grammar]
 transaction = "837"
 guide = "005010X222A1"
@@ -1318,7 +1318,16 @@ segments = [
   { id = "ST", usage = "R", max_use = 1, position = 50 },
   { id = "BHT", usage = "R", max_use = 1, position = 100 },
 ]
+"#
+        };
+    }
 
+    /// A claim loop with shared positions: two keyed DTPs (1350), two keyed REFs and one
+    /// taking any qualifier (1800), two unkeyed HIs (2310, told apart by order), and child loops 2310A/2310B opened by NM1 at
+    /// one position (2500) and 2400 after them.
+    const POSITIONS: &str = concat!(
+        set_header!(),
+        r#"
 [[loop]]
 id = "2300"
 name = "Claim"
@@ -1365,28 +1374,14 @@ usage = "R"
 repeat = 0
 trigger = { segment = "LX" }
 segments = [{ id = "LX", usage = "R", max_use = 1, position = 3650 }]
-"#;
+"#
+    );
 
     /// A subscriber loop whose claims may sit under it or under its patient loop (as 2300
     /// under 2000B or 2000C).
-    const ALTERNATIVE: &str = r#"
-[grammar]
-transaction = "837"
-guide = "005010X222A1"
-accepts = ["005010X222A1"]
-source = "test"
-
-[[loop]]
-id = "HEADER"
-name = "Header"
-parents = []
-usage = "R"
-repeat = 1
-segments = [
-  { id = "ST", usage = "R", max_use = 1, position = 50 },
-  { id = "BHT", usage = "R", max_use = 1, position = 100 },
-]
-
+    const ALTERNATIVE: &str = concat!(
+        set_header!(),
+        r#"
 [[loop]]
 id = "SUB"
 name = "Subscriber"
@@ -1413,7 +1408,8 @@ usage = "R"
 repeat = 0
 trigger = { segment = "CLM" }
 segments = [{ id = "CLM", usage = "R", max_use = 1, position = 1300 }]
-"#;
+"#
+    );
 
     #[test]
     fn a_required_loop_held_by_a_present_sibling_is_not_missing() {
