@@ -33,6 +33,7 @@ mod seeding;
 pub mod sql;
 pub mod store;
 
+use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -42,7 +43,6 @@ use std::sync::{Arc, Weak};
 use chrono::{NaiveDate, NaiveDateTime};
 use rayon::prelude::*;
 
-use crate::model::kind::LoopKind;
 use crate::model::{LevelTable, RawClaim};
 use crate::rules::index::Provenance;
 use crate::rules::{PatientIndex, PatientKey};
@@ -277,8 +277,6 @@ pub struct Forgotten {
 #[derive(Debug)]
 pub struct RunPatients {
     secret: Secret,
-    /// Each patient's history key ([`Secret::patient_bits`]), by run patient key.
-    keys: HashMap<PatientKey, u128, Spread>,
     /// Each patient's run key, by history key: seeding finds the patient of a row this way.
     by_history: HashMap<u128, PatientKey, Spread>,
     /// The first 64 bits of every history key: what an input file's list of patients keeps
@@ -289,6 +287,8 @@ pub struct RunPatients {
     cancelled: HashSet<(u128, String)>,
     /// The earlier claims of the patients noted, read meanwhile (SQLite).
     prefetch: Option<Prefetch>,
+    /// Each input's history keys by claim number ([`claim_bits`](Self::claim_bits)).
+    claim_bits: Vec<Vec<u128>>,
 }
 
 impl RunPatients {
@@ -296,28 +296,58 @@ impl RunPatients {
     pub fn new(secret: Secret) -> RunPatients {
         RunPatients {
             secret,
-            keys: HashMap::default(),
             by_history: HashMap::default(),
             prefixes: HashSet::default(),
             cancelled: HashSet::default(),
             prefetch: None,
+            claim_bits: Vec::new(),
         }
+    }
+
+    /// Adds what [`Secret::noted`] found of a claim of the run's input number `input`, and
+    /// keeps its patient's history key by the claim's number for
+    /// [`claim_bits`](Self::claim_bits).
+    pub fn add_of_input(&mut self, input: usize, noted: NotedClaim) {
+        if self.claim_bits.len() <= input {
+            self.claim_bits.resize_with(input + 1, Vec::new);
+        }
+        let of_input = &mut self.claim_bits[input];
+        if let Some(at) = noted
+            .ordinal
+            .checked_sub(1)
+            .and_then(|at| usize::try_from(at).ok())
+        {
+            if of_input.len() <= at {
+                of_input.resize(at + 1, 0);
+            }
+            of_input[at] = noted.bits;
+        }
+        self.add(noted);
+    }
+
+    /// Takes the history keys of input `input`'s patients by claim number (the first pass's,
+    /// [`add_of_input`](Self::add_of_input)): entry `n - 1` is claim `n`'s, 0 where none was
+    /// noted. Taken once, by the input's rule pass, which reads it without the run's lock.
+    pub fn claim_bits(&mut self, input: usize) -> Vec<u128> {
+        self.claim_bits
+            .get_mut(input)
+            .map(std::mem::take)
+            .unwrap_or_default()
     }
 
     /// Adds what [`Secret::noted`] found of a claim (made on any thread).
     pub fn add(&mut self, noted: NotedClaim) {
-        let bits = *self.keys.entry(noted.key).or_insert_with(|| {
-            self.by_history.entry(noted.bits).or_insert(noted.key);
+        if let Entry::Vacant(vacant) = self.by_history.entry(noted.bits) {
+            vacant.insert(noted.key);
             let prefix = prefix_of_bits(noted.bits);
             if self.prefixes.insert(prefix) {
                 if let Some(prefetch) = &mut self.prefetch {
                     prefetch.note(prefix);
                 }
             }
-            noted.bits
-        });
+        }
         if let Some(named) = noted.cancels {
-            self.cancelled.insert((bits, named));
+            self.cancelled.insert((noted.bits, named));
         }
     }
 
@@ -327,30 +357,21 @@ impl RunPatients {
     }
 
     /// The keyed hash of `claim`'s patient, as the number its text writes
-    /// ([`key::hashed_text`]): the one the first pass made, else made now.
+    /// ([`key::hashed_text`]), made from the decoded claim (the first pass's is by claim
+    /// number, [`claim_bits`](Self::claim_bits)).
     pub fn patient_bits_of(&self, claim: &crate::model::Claim) -> u128 {
-        let key = PatientKey::of(claim);
-        self.noted_bits(key).unwrap_or_else(|| {
-            self.secret
-                .patient_key_bits(&claim.subscriber, claim.patient_person())
-        })
-    }
-
-    /// The keyed hash the first pass made of the patient whose run key is `key`, if it did:
-    /// [`patient_bits_of`](Self::patient_bits_of) for workers that share the run's patients
-    /// under a lock, and key the claim before they take it.
-    pub fn noted_bits(&self, key: PatientKey) -> Option<u128> {
-        self.keys.get(&key).copied()
+        self.secret
+            .patient_key_bits(&claim.subscriber, claim.patient_person())
     }
 
     /// Number of patients noted.
     pub fn len(&self) -> usize {
-        self.keys.len()
+        self.by_history.len()
     }
 
     /// True when no patient was noted.
     pub fn is_empty(&self) -> bool {
-        self.keys.is_empty()
+        self.by_history.is_empty()
     }
 }
 
@@ -358,6 +379,8 @@ impl RunPatients {
 /// and the earlier claim it replaces or voids.
 #[derive(Debug)]
 pub struct NotedClaim {
+    /// The claim's number in its input ([`RawClaim::ordinal`]).
+    ordinal: u64,
     key: PatientKey,
     bits: u128,
     cancels: Option<String>,
@@ -367,7 +390,19 @@ impl Secret {
     /// What the history needs of `raw` (the hash is the costly part: made by the worker that
     /// read the claim, not under the run's lock, and once per subscriber and patient level).
     pub fn noted(&self, raw: &RawClaim) -> NotedClaim {
-        let cancels = matches!(claim_frequency(raw), b'7' | b'8').then(|| {
+        let sketch = raw.sketch();
+        self.noted_in(raw, &sketch, PatientKey::of_patient(&sketch.who))
+    }
+
+    /// [`noted`](Self::noted) of a claim whose sketch and patient key the caller has read
+    /// already (the first pass reads them for the index).
+    pub fn noted_in(
+        &self,
+        raw: &RawClaim,
+        sketch: &crate::model::ClaimSketch<'_>,
+        key: PatientKey,
+    ) -> NotedClaim {
+        let cancels = matches!(sketch.frequency, b'7' | b'8').then(|| {
             // Rare: decoding a copy to find REF*F8 costs nothing worth sharing.
             let claim = crate::model::Claim::decode(raw.clone());
             claim
@@ -376,21 +411,24 @@ impl Secret {
                 .find(|r| &*r.qualifier == "F8")
                 .map_or_else(|| claim.pcn().to_string(), |r| r.value.to_string())
         });
-        let (key, bits) = self.patient_of_levels(raw);
-        NotedClaim { key, bits, cancels }
+        let bits = self.patient_of_levels(raw, &sketch.who);
+        NotedClaim {
+            ordinal: raw.ordinal,
+            key,
+            bits,
+            cancels,
+        }
     }
 
-    /// The run key and history key of `raw`'s patient. Claims under one subscriber level
-    /// (and patient level) share its table, and the patient is read from those tables alone:
-    /// a worker's claims of the level it keyed last take its keys again.
-    fn patient_of_levels(&self, raw: &RawClaim) -> (PatientKey, u128) {
+    /// The history key of `raw`'s patient `who`. Claims under one subscriber
+    /// level (and patient level) share its table, and the patient is read from those tables
+    /// alone: a worker's claims of the level it keyed last take its key again.
+    fn patient_of_levels(&self, raw: &RawClaim, who: &crate::model::PatientFields<'_>) -> u128 {
         LAST_LEVELS.with(|last| {
             let mut last = last.borrow_mut();
             if let Some(known) = last.as_ref().filter(|l| l.is_of(self, raw)) {
-                return (known.key, known.bits);
+                return known.bits;
             }
-            let who = raw.patient_fields();
-            let key = PatientKey::of_patient(&who);
             let bits = self.patient_bits(
                 &who.payer_id,
                 &who.member_id,
@@ -402,10 +440,9 @@ impl Secret {
                 secret: self.id(),
                 subscriber: Arc::downgrade(&raw.subscriber),
                 patient: raw.patient.as_ref().map(Arc::downgrade),
-                key,
                 bits,
             });
-            (key, bits)
+            bits
         })
     }
 }
@@ -424,7 +461,6 @@ struct KeyedLevels {
     secret: u64,
     subscriber: Weak<LevelTable>,
     patient: Option<Weak<LevelTable>>,
-    key: PatientKey,
     bits: u128,
 }
 
@@ -441,29 +477,6 @@ impl KeyedLevels {
         };
         same_patient && same(&self.subscriber, &raw.subscriber) && self.secret == secret.id()
     }
-}
-
-/// CLM05-3's first byte (0 when none), as [`RawClaim::sketch`] reads the frequency: of the
-/// claim loop's last CLM, its text as decoded. Only the claim loop's CLM segments are viewed.
-fn claim_frequency(raw: &RawClaim) -> u8 {
-    let kinds = LoopKind::table();
-    let table = &raw.segments;
-    let component = table.delimiters().component;
-    let mut frequency = 0;
-    for (i, stored) in table.stored().iter().enumerate() {
-        if kinds[usize::from(stored.loop_index)] != LoopKind::Claim {
-            continue;
-        }
-        let seg = table.get(i);
-        if seg.id() == b"CLM" {
-            let part = crate::x12::nth_part(seg.element(5), component, 3);
-            frequency = crate::x12::Text::from_bytes(part)
-                .bytes()
-                .next()
-                .unwrap_or(0);
-        }
-    }
-    frequency
 }
 
 /// An open history.
@@ -707,7 +720,7 @@ impl History {
     /// True when a scrub stages its lines while its rule pass goes on (SQLite, whose one
     /// write lock is taken only to copy them in); PostgreSQL is written at the end.
     pub fn stages_lines(&self) -> bool {
-        self.db.backend() == Backend::Sqlite
+        std::env::var_os("NOSTAGE").is_none() && self.db.backend() == Backend::Sqlite
     }
 
     /// Makes an empty staging table for input `tag` of the run (SQLite; see
@@ -976,37 +989,83 @@ impl History {
 
 /// The SHA-256 of everything `source` reads, hexadecimal: an input's identity in the history.
 pub fn content_sha256(mut source: impl std::io::Read) -> std::io::Result<String> {
-    use sha2::Digest;
-    let mut hasher = sha2::Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        let n = match source.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        };
-        hasher.update(&buf[..n]);
-    }
-    Ok(key::hex(&hasher.finalize()))
+    let mut hasher = ContentHasher::default();
+    std::io::copy(&mut source, &mut hasher)?;
+    Ok(hasher.hex())
 }
 
-/// [`content_sha256`] of a whole file, read at positions: its offset is left where it is, so
-/// another reader may use the file meanwhile.
-#[cfg(unix)]
-pub fn content_sha256_of_file(file: &std::fs::File) -> std::io::Result<String> {
-    struct At<'f> {
-        file: &'f std::fs::File,
-        at: u64,
-    }
-    impl std::io::Read for At<'_> {
-        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-            let n = std::os::unix::fs::FileExt::read_at(self.file, buf, self.at)?;
-            self.at += n as u64;
-            Ok(n)
+/// SHA-256 of an input's bytes ([`content_sha256`]) fed by a pass as it reads them
+/// ([`HashingReader`]), so the history's hash costs no second reading of the input.
+pub struct ContentHasher {
+    sha: sha2::Sha256,
+    /// Bytes hashed, from the start of the input.
+    bytes: u64,
+}
+
+impl Default for ContentHasher {
+    fn default() -> Self {
+        ContentHasher {
+            sha: <sha2::Sha256 as sha2::Digest>::new(),
+            bytes: 0,
         }
     }
-    content_sha256(At { file, at: 0 })
+}
+
+impl ContentHasher {
+    /// Adds the next bytes of the input.
+    pub fn update(&mut self, bytes: &[u8]) {
+        sha2::Digest::update(&mut self.sha, bytes);
+        self.bytes += bytes.len() as u64;
+    }
+
+    /// The hash, as [`content_sha256`] writes it, of the input `file` (a handle of its own,
+    /// whose position this moves): the bytes a pass left unread (one that stopped early) are
+    /// read from where it stopped.
+    pub fn finish(mut self, mut file: std::fs::File) -> std::io::Result<String> {
+        use std::io::Seek;
+        file.seek(std::io::SeekFrom::Start(self.bytes))?;
+        std::io::copy(&mut file, &mut self)?;
+        Ok(self.hex())
+    }
+
+    fn hex(self) -> String {
+        key::hex(&sha2::Digest::finalize(self.sha))
+    }
+}
+
+impl std::io::Write for ContentHasher {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.update(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// A pass's reader of an input that hands what it reads to a [`ContentHasher`], when there is
+/// one.
+pub struct HashingReader<'h, R> {
+    inner: R,
+    hasher: Option<&'h mut ContentHasher>,
+}
+
+impl<'h, R> HashingReader<'h, R> {
+    /// Reads `inner`, hashing what is read into `hasher` (none: reads only).
+    pub fn new(inner: R, hasher: Option<&'h mut ContentHasher>) -> Self {
+        HashingReader { inner, hasher }
+    }
+}
+
+impl<R: std::io::Read> std::io::Read for HashingReader<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if let Some(hasher) = &mut self.hasher {
+            hasher.update(&buf[..n]);
+        }
+        Ok(n)
+    }
 }
 
 /// The current time in UTC, to the second (names a run).
@@ -1399,6 +1458,7 @@ mod tests {
     fn run_patients(history: &History, key: PatientKey, patient: &str) -> RunPatients {
         let mut patients = RunPatients::new(history.secret().clone());
         patients.add(NotedClaim {
+            ordinal: 1,
             key,
             bits: key::hashed_bits(patient).expect("a patient key"),
             cancels: None,
@@ -1484,6 +1544,36 @@ mod tests {
         claims
     }
 
+    /// An input hashed as a pass reads it, whether the pass read all of it, part of it or
+    /// none, has the hash of its bytes read whole.
+    #[test]
+    fn a_pass_hashes_the_input_it_reads() {
+        use std::io::Read;
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let path = dir.path().join("input.837");
+        let bytes: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+        std::fs::write(&path, &bytes).expect("written");
+        let whole = content_sha256(&bytes[..]).expect("hashed");
+        for read in [0usize, 1, 4096, 65_537, 199_999, 200_000] {
+            let file = std::fs::File::open(&path).expect("opens");
+            let mut hasher = ContentHasher::default();
+            let mut pass = HashingReader::new(&file, Some(&mut hasher));
+            let mut seen = vec![0u8; read];
+            pass.read_exact(&mut seen).expect("reads");
+            assert_eq!(seen, bytes[..read]);
+            let copy = file.try_clone().expect("a second handle");
+            assert_eq!(
+                hasher.finish(copy).expect("hashed"),
+                whole,
+                "{read} bytes read"
+            );
+        }
+        let mut plain = HashingReader::new(&bytes[..], None);
+        let mut all = Vec::new();
+        plain.read_to_end(&mut all).expect("reads");
+        assert_eq!(all, bytes);
+    }
+
     /// A claim's keys taken from the last claim of its levels are the keys made afresh from
     /// its own patient fields; its frequency is the sketch's. Claims of one subscriber level,
     /// of another, and under a dependent patient; two secrets in turn.
@@ -1513,7 +1603,7 @@ mod tests {
                     (noted.key, noted.bits),
                     (PatientKey::of_patient(&who), bits)
                 );
-                assert_eq!(claim_frequency(raw), raw.sketch().frequency);
+                assert_eq!(noted.ordinal, raw.ordinal);
                 let cancels = matches!(raw.sketch().frequency, b'7' | b'8');
                 assert_eq!(noted.cancels.is_some(), cancels);
             }

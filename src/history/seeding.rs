@@ -9,7 +9,7 @@
 //! ([`super::History::seed`]).
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::thread::JoinHandle;
@@ -18,7 +18,7 @@ use crate::rules::index::{Code, LineFact, Modifiers};
 
 use super::lines::{read_packed, PackedLine};
 use super::store::{Db, RowRef};
-use super::{json_list, key, sql, HistoryError, Spread};
+use super::{json_list, key, sql, HistoryError};
 
 /// Patients handed to the prefetching thread at a time.
 const PREFETCH_BATCH: usize = 2048;
@@ -205,17 +205,35 @@ fn plain_entry(entry: &[u8]) -> Option<(u64, i64)> {
 /// A kept claim's number, or where [`ClaimsByPrefix::bad`] says why its entry has none.
 type KeptNumber = Result<i64, usize>;
 
-/// No claim after this one with the same prefix.
-const LAST: u32 = u32::MAX;
+/// One recorded claim of [`ClaimsByPrefix`]: its patient's key prefix, its input file (an
+/// index into [`ClaimsByPrefix::files`]) and its number ([`ODD`]: see
+/// [`ClaimsByPrefix::odd`]). Sixteen bytes: a history's every claim is one.
+#[derive(Debug, Clone, Copy, Default)]
+struct KeptClaim {
+    prefix: u64,
+    file: u32,
+    number: u32,
+}
+
+/// The number of a [`KeptClaim`] whose number is no `u32` (or none).
+const ODD: u32 = u32::MAX;
 
 /// Every recorded claim (input file and number) by the first 64 bits of its patient's key,
-/// from the input files' lists of patients ([`sql::FILE_PATIENTS`]).
+/// from the input files' lists of patients ([`sql::FILE_PATIENTS`]): the claims in buckets
+/// by the prefix's first bits, each bucket a short stretch of one array. Read once per run,
+/// so made with two sweeps over the entries rather than a hash map of every claim.
 struct ClaimsByPrefix {
-    /// The last claim of each prefix.
-    last: HashMap<u64, u32, Spread>,
-    /// The claims: input file, number (or the entry that is no claim number, an error when
-    /// asked for) and the claim before with the same prefix.
-    claims: Vec<(i64, KeptNumber, u32)>,
+    /// The first bits of a prefix that pick its bucket.
+    bits: u32,
+    /// Where each bucket's claims start in `claims`, and where the last ends.
+    starts: Vec<u32>,
+    /// The claims, by bucket.
+    claims: Vec<KeptClaim>,
+    /// The input files' ids.
+    files: Vec<i64>,
+    /// The claims whose number is no `u32`: prefix, input file and number (or the entry
+    /// that is no claim number, an error when asked for). Rare: looked through whole.
+    odd: Vec<(u64, i64, KeptNumber)>,
     /// Entries whose claim number is not one.
     bad: Vec<String>,
 }
@@ -227,16 +245,22 @@ impl ClaimsByPrefix {
     /// only if its patient is asked for.
     fn read(db: &mut Db) -> Result<ClaimsByPrefix, HistoryError> {
         let mut found = ClaimsByPrefix {
-            last: HashMap::default(),
+            bits: 0,
+            starts: Vec::new(),
             claims: Vec::new(),
+            files: Vec::new(),
+            odd: Vec::new(),
             bad: Vec::new(),
         };
+        let mut read = Vec::new();
         db.query_each(sql::FILE_PATIENTS, &[], |row| {
             let file = row.int(0)?;
             let keys = row.text(1)?;
-            // Room for as many entries as the list can hold (17 bytes and a comma each) at
-            // once, instead of growing the map a few times per file.
-            found.last.reserve(keys.len() / 18 + 1);
+            let file_at = u32::try_from(found.files.len())
+                .map_err(|_| HistoryError::Schema("too many files to seed".into()))?;
+            found.files.push(file);
+            // Room for as many entries as the list can hold (17 bytes and a comma each).
+            read.reserve(keys.len() / 18 + 1);
             let mut start = 0;
             for end in memchr::memchr_iter(b',', keys.as_bytes()).chain([keys.len()]) {
                 // Commas are ASCII: `start..end` lies on character boundaries.
@@ -252,16 +276,52 @@ impl ClaimsByPrefix {
                         None => continue,
                     },
                 };
-                let at = u32::try_from(found.claims.len())
-                    .ok()
-                    .filter(|&at| at != LAST)
-                    .ok_or_else(|| HistoryError::Schema("too many claims to seed".into()))?;
-                let before = found.last.insert(prefix, at).unwrap_or(LAST);
-                found.claims.push((file, number, before));
+                let number = match number.map(u32::try_from) {
+                    Ok(Ok(number)) if number != ODD => number,
+                    _ => {
+                        found.odd.push((prefix, file, number));
+                        ODD
+                    }
+                };
+                read.push(KeptClaim {
+                    prefix,
+                    file: file_at,
+                    number,
+                });
             }
             Ok(())
         })?;
+        found.bucket(read)?;
         Ok(found)
+    }
+
+    /// Puts `read` into buckets by the first bits of their prefixes (a few claims a bucket).
+    fn bucket(&mut self, read: Vec<KeptClaim>) -> Result<(), HistoryError> {
+        let count = u32::try_from(read.len())
+            .map_err(|_| HistoryError::Schema("too many claims to seed".into()))?;
+        self.bits = (u32::BITS - (count / 4).max(1).leading_zeros()).clamp(1, 24);
+        let mut starts = vec![0u32; (1 << self.bits) + 1];
+        for claim in &read {
+            starts[self.bucket_of(claim.prefix) + 1] += 1;
+        }
+        for b in 1..starts.len() {
+            starts[b] += starts[b - 1];
+        }
+        let mut next = starts.clone();
+        let mut claims = vec![KeptClaim::default(); read.len()];
+        for claim in read {
+            let at = &mut next[self.bucket_of(claim.prefix)];
+            claims[*at as usize] = claim;
+            *at += 1;
+        }
+        self.starts = starts;
+        self.claims = claims;
+        Ok(())
+    }
+
+    /// The bucket of `prefix`: its first [`bits`](Self::bits) bits.
+    fn bucket_of(&self, prefix: u64) -> usize {
+        (prefix >> (u64::BITS - self.bits)) as usize
     }
 
     /// An entry of file `file`'s list that [`plain_entry`] does not read, read as the text it
@@ -288,11 +348,21 @@ impl ClaimsByPrefix {
 
     /// Hands `each` the input file and number of every claim of `prefix`.
     fn each(&self, prefix: u64, mut each: impl FnMut(i64, i64)) -> Result<(), HistoryError> {
-        let mut at = self.last.get(&prefix).copied().unwrap_or(LAST);
-        while let Some(&(file, number, before)) = self.claims.get(at as usize) {
-            let number = number.map_err(|bad| HistoryError::Schema(self.bad[bad].clone()))?;
-            each(file, number);
-            at = before;
+        let bucket = self.bucket_of(prefix);
+        let (Some(&start), Some(&end)) = (self.starts.get(bucket), self.starts.get(bucket + 1))
+        else {
+            return Ok(());
+        };
+        for claim in &self.claims[start as usize..end as usize] {
+            if claim.prefix == prefix && claim.number != ODD {
+                each(self.files[claim.file as usize], i64::from(claim.number));
+            }
+        }
+        for &(odd, file, number) in &self.odd {
+            if odd == prefix {
+                let number = number.map_err(|bad| HistoryError::Schema(self.bad[bad].clone()))?;
+                each(file, number);
+            }
         }
         Ok(())
     }
@@ -307,8 +377,11 @@ mod tests {
     #[test]
     fn plain_entries_read_as_their_text_reads() {
         let mut claims = ClaimsByPrefix {
-            last: HashMap::default(),
+            bits: 1,
+            starts: Vec::new(),
             claims: Vec::new(),
+            files: Vec::new(),
+            odd: Vec::new(),
             bad: Vec::new(),
         };
         let key = "79a73a4fa874325d";
@@ -335,5 +408,65 @@ mod tests {
             assert_eq!(plain_entry(entry.as_bytes()), None, "{entry}");
         }
         assert!(claims.read_entry(1, "79a73a4f").is_err());
+    }
+
+    /// Every claim put into buckets is found by its prefix, with no other; claims whose
+    /// number is no `u32` are found too, and a bad number is an error only when asked for.
+    #[test]
+    fn claims_in_buckets_are_found_by_their_prefix() {
+        for count in [0u64, 1, 3, 50, 5000] {
+            let mut claims = ClaimsByPrefix {
+                bits: 1,
+                starts: Vec::new(),
+                claims: Vec::new(),
+                files: vec![10, 20, 30],
+                odd: Vec::new(),
+                bad: vec!["file 30: 'x' is not a kept claim".into()],
+            };
+            // Prefixes spread over the whole range, some shared by several claims, and a few
+            // at the ends of the range.
+            let prefix_of = |n: u64| match n % 7 {
+                0 => 0,
+                1 => u64::MAX,
+                _ => (n / 3).wrapping_mul(0x9E37_79B9_7F4A_7C15),
+            };
+            let mut read = Vec::new();
+            let mut expected: Vec<(u64, i64, i64)> = Vec::new();
+            for n in 0..count {
+                let file = (n % 3) as u32;
+                let number = u32::try_from(n + 1).expect("small");
+                read.push(KeptClaim {
+                    prefix: prefix_of(n),
+                    file,
+                    number,
+                });
+                expected.push((prefix_of(n), claims.files[file as usize], i64::from(number)));
+            }
+            claims.odd.push((prefix_of(2), 20, Ok(1 << 40)));
+            expected.push((prefix_of(2), 20, 1 << 40));
+            read.push(KeptClaim {
+                prefix: prefix_of(2),
+                file: 1,
+                number: ODD,
+            });
+            claims.odd.push((12345, 30, Err(0)));
+            claims.bucket(read).expect("buckets");
+            let mut prefixes: Vec<u64> = expected.iter().map(|e| e.0).collect();
+            prefixes.extend([1, 2, u64::MAX - 1]);
+            prefixes.sort_unstable();
+            prefixes.dedup();
+            for prefix in prefixes {
+                let mut found = Vec::new();
+                claims
+                    .each(prefix, |file, number| found.push((prefix, file, number)))
+                    .expect("no bad entry asked for");
+                found.sort_unstable();
+                let mut wanted: Vec<_> =
+                    expected.iter().filter(|e| e.0 == prefix).copied().collect();
+                wanted.sort_unstable();
+                assert_eq!(found, wanted, "{count} claims, prefix {prefix:x}");
+            }
+            assert!(claims.each(12345, |_, _| {}).is_err());
+        }
     }
 }

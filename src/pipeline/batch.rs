@@ -1051,11 +1051,12 @@ fn read_for_check(
         source,
     })?;
     let patients = history.map(|(_, p, _)| p);
-    let first_pass = |input: &mut Input| {
+    let first_pass = |input: &mut Input, hasher: Option<&mut crate::history::ContentHasher>| {
         let pass = input.pass().map_err(|source| CheckError::Input {
             file: name.clone(),
             source,
         })?;
+        let pass = crate::history::HashingReader::new(pass, hasher);
         crate::pipeline::first_pass_noting(pass, FirstPassFor::Check, index, position, patients)
             .map_err(|e| CheckError::of_first_pass(&name, e))
     };
@@ -1081,7 +1082,7 @@ fn read_for_check(
             }
         }
         None => {
-            first_pass(&mut input)?;
+            first_pass(&mut input, None)?;
         }
     }
     Ok(input.park(close))

@@ -23,7 +23,9 @@ use rayon::prelude::*;
 
 use crate::ack::{AckBuilder, Acknowledgments};
 use crate::diag::Diagnostic;
-use crate::history::{History, HistoryError, RecordedFile, RunPatients};
+use crate::history::{
+    ContentHasher, History, HistoryError, NotedClaim, RecordedFile, RunPatients, Secret,
+};
 use crate::model::RawClaim;
 use crate::pipeline::check::{
     add_index_facts, raw_element_problems, FreshLevels, LevelTracker, BATCH,
@@ -134,21 +136,40 @@ pub fn first_pass_noting(
     };
     let mut levels = LevelTracker::default();
     let mut batch = read_batch(&mut reader, &mut levels, scrub)?;
+    // The patients of one batch are noted beside the reading of the next: the adding of a
+    // batch is the longer of the two.
+    let mut noted = Vec::new();
     while !batch.is_empty() {
         let current = std::mem::take(&mut batch);
+        let earlier = std::mem::take(&mut noted);
         let (added, next) = rayon::join(
             || pass.add_batch(current),
-            || read_batch(&mut reader, &mut levels, scrub),
+            || {
+                note_patients(patients, input, earlier);
+                read_batch(&mut reader, &mut levels, scrub)
+            },
         );
-        added?;
+        noted = added?;
         batch = next?;
     }
+    note_patients(patients, input, noted);
     pass.acks.unchecked(reader.unchecked_claims());
     Ok(InputRead {
         acks: scrub.then(|| pass.acks.finish()),
         editions: pass.editions,
         claims: pass.claims,
     })
+}
+
+/// Adds to the run's `patients` (when the history is kept) what the first pass of its input
+/// number `input` noted of a batch's claims.
+fn note_patients(patients: Option<&Mutex<RunPatients>>, input: usize, noted: Vec<NotedClaim>) {
+    if let Some(patients) = patients {
+        let mut patients = patients.lock().unwrap_or_else(PoisonError::into_inner);
+        for noted in noted {
+            patients.add_of_input(input, noted);
+        }
+    }
 }
 
 /// An input as the history knows it.
@@ -171,53 +192,29 @@ pub enum InputHistoryError {
     History(HistoryError),
 }
 
-/// Runs `first_pass` on `input` while the input is hashed on a thread of its own, then looks
-/// the hash up in the history: hashing reads the whole input once more, at the same time as
-/// the first pass instead of before it.
+/// Runs `first_pass` on `input`, which hashes what it reads into the [`ContentHasher`] it is
+/// given ([`HashingReader`]), then looks the hash up in the history: the input is read once
+/// for both.
 pub fn first_pass_hashing<T>(
     history: &Mutex<History>,
     input: &mut Input,
-    first_pass: impl FnOnce(&mut Input) -> T,
+    first_pass: impl FnOnce(&mut Input, Option<&mut ContentHasher>) -> T,
 ) -> (Result<InputInHistory, InputHistoryError>, T) {
-    let hashed = |sha256: std::io::Result<String>| {
-        let sha256 = sha256.map_err(|e| InputHistoryError::Input(InputError::Io(e)))?;
-        let recorded = history
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .recorded_file(&sha256)
-            .map_err(InputHistoryError::History)?;
-        Ok(InputInHistory { sha256, recorded })
-    };
-    // Elsewhere than Unix there is no reading at positions: hashed first, then read.
-    #[cfg(not(unix))]
-    {
-        let sha256 = input
-            .pass()
-            .map_err(|e| std::io::Error::other(e.to_string()))
-            .and_then(|file| crate::history::content_sha256(file));
-        let done = first_pass(input);
-        (hashed(sha256), done)
-    }
-    #[cfg(unix)]
-    {
-        let copy = match input.share() {
-            Ok(copy) => copy,
-            Err(e) => {
-                return (
-                    Err(InputHistoryError::Input(InputError::Io(e))),
-                    first_pass(input),
-                )
-            }
-        };
-        std::thread::scope(|scope| {
-            let hashing = scope.spawn(move || crate::history::content_sha256_of_file(&copy));
-            let done = first_pass(input);
-            let sha256 = hashing
-                .join()
-                .unwrap_or_else(|_| Err(std::io::Error::other("the hashing thread failed")));
-            (hashed(sha256), done)
-        })
-    }
+    let mut hasher = ContentHasher::default();
+    let done = first_pass(input, Some(&mut hasher));
+    let known = input
+        .share()
+        .and_then(|file| hasher.finish(file))
+        .map_err(|e| InputHistoryError::Input(InputError::Io(e)))
+        .and_then(|sha256| {
+            let recorded = history
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .recorded_file(&sha256)
+                .map_err(InputHistoryError::History)?;
+            Ok(InputInHistory { sha256, recorded })
+        });
+    (known, done)
 }
 
 /// Adds to the run's `index` (before its `finish`) the lines the history keeps of the run's
@@ -301,7 +298,7 @@ impl Collector<'_> {
     /// Validates (for `scrub`) and reads the index facts of a batch of claims in parallel,
     /// then feeds them in order. No claim is decoded here: the element rules, the index and
     /// the editions read the raw claims.
-    fn add_batch(&mut self, batch: Batch) -> io::Result<()> {
+    fn add_batch(&mut self, batch: Batch) -> io::Result<Vec<NotedClaim>> {
         let scrub = self.scrub;
         self.claims += batch.claims.len() as u64;
         for event in batch.others {
@@ -311,28 +308,27 @@ impl Collector<'_> {
                 Event::Claim(_) => {}
             }
         }
-        if scrub {
-            self.add_scrubbed(&batch.claims)?;
-        } else {
-            add_index_facts(self.index, self.input, &batch.claims, |(raw, _)| raw)?;
-        }
-        if let Some(patients) = self.patients {
-            let secret = patients
+        let secret = self.patients.map(|patients| {
+            patients
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
                 .secret()
-                .clone();
-            let noted: Vec<_> = batch
-                .claims
-                .par_iter()
-                .map(|(raw, _)| secret.noted(raw))
-                .collect();
-            let mut patients = patients.lock().unwrap_or_else(PoisonError::into_inner);
-            for noted in noted {
-                patients.add(noted);
+                .clone()
+        });
+        let noted = if scrub {
+            self.add_scrubbed(&batch.claims, secret.as_ref())?
+        } else {
+            add_index_facts(self.index, self.input, &batch.claims, |(raw, _)| raw)?;
+            match &secret {
+                Some(secret) => batch
+                    .claims
+                    .par_iter()
+                    .map(|(raw, _)| secret.noted(raw))
+                    .collect(),
+                None => Vec::new(),
             }
-        }
-        Ok(())
+        };
+        Ok(noted)
     }
 
     /// What `scrub`'s first pass reads of each claim, read on the workers a chunk of claims at
@@ -340,21 +336,31 @@ impl Collector<'_> {
     /// service (for the report's editions) and the index facts, the last two from one narrow
     /// read of the claim. What the one thread that adds the batch does per claim caps the
     /// speed-up with threads, so it only appends.
-    fn add_scrubbed(&mut self, claims: &[(RawClaim, FreshLevels)]) -> io::Result<()> {
+    fn add_scrubbed(
+        &mut self,
+        claims: &[(RawClaim, FreshLevels)],
+        secret: Option<&Secret>,
+    ) -> io::Result<Vec<NotedClaim>> {
         let input = self.input;
-        let chunks: Vec<ScrubbedChunk> = claims
+        let mut chunks: Vec<ScrubbedChunk> = claims
             .par_chunks(SCRUBBED_CHUNK)
             .map(|claims| {
                 let mut chunk = ScrubbedChunk {
                     problems: Vec::with_capacity(claims.len()),
                     editions: EditionsUsed::default(),
                     facts: Vec::with_capacity(claims.len() * 2),
+                    noted: Vec::with_capacity(if secret.is_some() { claims.len() } else { 0 }),
                 };
                 let mut dates = Vec::new();
                 for (raw, fresh) in claims {
                     chunk.problems.push(raw_element_problems(raw, *fresh));
-                    crate::rules::index::raw_line_facts_and_dates(
+                    crate::rules::index::raw_claim_facts(
                         raw,
+                        |sketch, key| {
+                            if let Some(secret) = secret {
+                                chunk.noted.push(secret.noted_in(raw, sketch, key));
+                            }
+                        },
                         |date| dates.push(date),
                         |key, mut fact| {
                             fact.claim = crate::rules::index::claim_id(input, fact.claim);
@@ -373,6 +379,10 @@ impl Collector<'_> {
                 index.add_fact(key, fact)?;
             }
         }
+        let noted = chunks
+            .iter_mut()
+            .flat_map(|c| std::mem::take(&mut c.noted))
+            .collect();
         let mut claims = claims.iter();
         for chunk in chunks {
             self.editions.absorb(chunk.editions);
@@ -380,7 +390,7 @@ impl Collector<'_> {
                 self.acks.claim(raw, problems);
             }
         }
-        Ok(())
+        Ok(noted)
     }
 }
 
@@ -395,4 +405,6 @@ struct ScrubbedChunk {
     editions: EditionsUsed,
     /// The index facts of the chunk's lines, with their patients.
     facts: Vec<(PatientKey, LineFact)>,
+    /// What the history notes of each claim (`--history`).
+    noted: Vec<NotedClaim>,
 }

@@ -38,7 +38,8 @@ use crate::ack::Rejections;
 use crate::ack::{Acknowledgments, InterchangeAck};
 use crate::diag::{Diagnostic, Kind, Location};
 use crate::history::{
-    sent_claim, History, HistoryError, RecordOutcome, RunPatients, SentClaim, SentInput,
+    sent_claim, ContentHasher, HashingReader, History, HistoryError, RecordOutcome, RunPatients,
+    SentClaim, SentInput,
 };
 use crate::model::Total;
 use crate::pipeline::batch::{ClaimText, NoProgress, Progress};
@@ -50,8 +51,8 @@ use crate::read::{Summary, UncheckedClaims};
 use crate::reference::EditionsUsed;
 use crate::reference::Reference;
 use crate::rules::ClaimResult;
+use crate::rules::PatientIndex;
 use crate::rules::{Disposition, Rule};
-use crate::rules::{PatientIndex, PatientKey};
 use crate::write::ack277::{Ack277Claim, Ack277ClaimFormatter, Ack277Writer};
 use crate::write::atomic::{self, DirLock, LockError, OutputFile, Staged, State, StateError};
 use crate::write::corrected::{CorrectedClaim, CorrectedError, CorrectedWriter};
@@ -538,11 +539,12 @@ impl Scrubber {
             source,
         })?;
         let patients = self.patients.as_ref();
-        let first_pass = |source: &mut Input| {
+        let first_pass = |source: &mut Input, hasher: Option<&mut ContentHasher>| {
             let pass = source.pass().map_err(|source| ScrubError::Input {
                 file: shown.clone(),
                 source,
             })?;
+            let pass = HashingReader::new(pass, hasher);
             first_pass_noting(pass, FirstPassFor::Scrub, index, position, patients).map_err(|e| {
                 match e {
                     FirstPassError::Read(source) => ScrubError::Read {
@@ -569,7 +571,7 @@ impl Scrubber {
                 })?;
                 (Some(known), read?)
             }
-            None => (None, first_pass(&mut source)?),
+            None => (None, first_pass(&mut source, None)?),
         };
         let mut acks = read.acks.unwrap_or_default();
         if let (Some(history), Some(k)) = (&self.history, &known) {
@@ -675,7 +677,10 @@ impl Scrubber {
             ));
         }
         let mut pass = RulePass::new(&run, &header, &env, controls.ack277, &acks)?;
-        pass.history = self.patients.as_ref().map(|p| (p, self.engine.reference()));
+        pass.history = self
+            .patients
+            .as_ref()
+            .map(|p| Recording::of_input(p, read.position, self.engine.reference()));
         if let (Some(h), Some(_)) = (&self.history, &read.known) {
             if h.lock()
                 .unwrap_or_else(PoisonError::into_inner)
@@ -1316,27 +1321,52 @@ impl BufferPool {
     }
 }
 
-/// What the history keeps of the claim of `result`, sent on, with its patient's hash from
-/// the first pass.
-fn record_of(
-    result: &ClaimResult,
-    (patients, reference): (&Mutex<RunPatients>, &Reference),
-) -> SentClaim {
-    // Keyed before the lock is taken: the workers share it for every claim.
-    let claim = &result.claim;
-    let key = PatientKey::of(claim);
-    let noted = patients
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .noted_bits(key);
-    // Not noted happens only when the first pass could not read the patient: rare.
-    let patient = noted.unwrap_or_else(|| {
-        patients
+/// What recording the claims an input sends on needs (`--history`).
+#[derive(Clone)]
+struct Recording<'r> {
+    /// The run's patients (their keyed hashes).
+    patients: &'r Mutex<RunPatients>,
+    /// The input's patients' keyed hashes by claim number, as its first pass noted them
+    /// ([`RunPatients::claim_bits`]): read with no lock.
+    claim_bits: Arc<[u128]>,
+    /// The fee schedule.
+    reference: &'r Reference,
+}
+
+impl<'r> Recording<'r> {
+    /// What the rule pass of the run's input number `input` records.
+    fn of_input(patients: &'r Mutex<RunPatients>, input: usize, reference: &'r Reference) -> Self {
+        let claim_bits = patients
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .patient_bits_of(claim)
-    });
-    sent_claim(result, patient, reference)
+            .claim_bits(input)
+            .into();
+        Recording {
+            patients,
+            claim_bits,
+            reference,
+        }
+    }
+
+    /// What the history keeps of the claim of `result`, sent on, with its patient's hash from
+    /// the first pass.
+    fn record_of(&self, result: &ClaimResult) -> SentClaim {
+        let claim = &result.claim;
+        let noted = claim
+            .ordinal
+            .checked_sub(1)
+            .and_then(|at| self.claim_bits.get(usize::try_from(at).ok()?))
+            .copied()
+            .filter(|&bits| bits != 0);
+        // Not noted happens only when the first pass could not read the claim: rare.
+        let patient = noted.unwrap_or_else(|| {
+            self.patients
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .patient_bits_of(claim)
+        });
+        sent_claim(result, patient, self.reference)
+    }
 }
 
 /// What the workers need to format a claim's outputs (shared by every worker).
@@ -1344,9 +1374,8 @@ struct Formats<'r> {
     rejections: Arc<Rejections>,
     ack277: Ack277ClaimFormatter,
     rules: &'r [Box<dyn Rule>],
-    /// The run's patients (their keyed hashes) and the fee schedule, when claims sent on are
-    /// recorded.
-    history: Option<(&'r Mutex<RunPatients>, &'r Reference)>,
+    /// What recording claims sent on needs, when they are recorded.
+    history: Option<Recording<'r>>,
     /// The buffers claims are formatted into, given back once appended.
     pool: BufferPool,
 }
@@ -1383,8 +1412,8 @@ impl Formats<'_> {
             corrected_error,
             ack277,
             buffers,
-            history: match self.history {
-                Some(history) if outcome == Outcome::Corrected => Some(record_of(result, history)),
+            history: match &self.history {
+                Some(history) if outcome == Outcome::Corrected => Some(history.record_of(result)),
                 _ => None,
             },
         }
@@ -1430,9 +1459,8 @@ struct RulePass<'r> {
     failure: Option<ScrubError>,
     /// CLM segments that are not claims (see `Acknowledgments::unchecked`).
     unchecked: Vec<UncheckedClaims>,
-    /// The run's patients (their keyed hashes) and the fee schedule, when claims sent on are
-    /// recorded.
-    history: Option<(&'r Mutex<RunPatients>, &'r Reference)>,
+    /// What recording claims sent on needs, when they are recorded.
+    history: Option<Recording<'r>>,
     /// What the history keeps of the claims sent on, in input order (without a stager).
     sent: Vec<SentClaim>,
     /// Stages the claims sent on in the history as the pass goes (SQLite).
@@ -1575,7 +1603,7 @@ impl<'r> RulePass<'r> {
             rejections: Arc::clone(&self.rejections),
             ack277: self.ack277.claim_formatter(),
             rules: self.rules,
-            history: self.history,
+            history: self.history.clone(),
             pool: BufferPool::default(),
         }
     }
@@ -1608,7 +1636,7 @@ impl<'r> RulePass<'r> {
             let record = formatted
                 .history
                 .take()
-                .or_else(|| Some(record_of(result, self.history?)));
+                .or_else(|| Some(self.history.as_ref()?.record_of(result)));
             match (&mut self.stager, record) {
                 (Some(stager), Some(record)) => stager.push(record),
                 (None, record) => self.sent.extend(record),

@@ -26,7 +26,9 @@ use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use chrono::{Datelike, NaiveDate};
 use rayon::slice::ParallelSliceMut;
 
-use crate::model::{Cents, Claim, LineSketch, PatientFields, Person, RawClaim, Subscriber, Text};
+use crate::model::{
+    Cents, Claim, ClaimSketch, LineSketch, PatientFields, Person, RawClaim, Subscriber, Text,
+};
 
 /// Identifies a patient across claims: payer, member id, names and birth date, hashed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -1460,11 +1462,23 @@ pub fn raw_line_facts(raw: &RawClaim, each: impl FnMut(PatientKey, LineFact)) {
 /// them), from the same narrow read of the claim.
 pub fn raw_line_facts_and_dates(
     raw: &RawClaim,
+    dated: impl FnMut(NaiveDate),
+    each: impl FnMut(PatientKey, LineFact),
+) {
+    raw_claim_facts(raw, |_, _| {}, dated, each);
+}
+
+/// [`raw_line_facts_and_dates`], first handing `patient` the claim's sketch and its patient's
+/// key: what the history notes of the claim, read with its lines rather than once more.
+pub fn raw_claim_facts(
+    raw: &RawClaim,
+    patient: impl FnOnce(&ClaimSketch<'_>, PatientKey),
     mut dated: impl FnMut(NaiveDate),
     mut each: impl FnMut(PatientKey, LineFact),
 ) {
     let sketch = raw.sketch();
     let key = PatientKey::of_patient(&sketch.who);
+    patient(&sketch, key);
     let component = raw.segments.delimiters().component;
     raw.for_each_line(|line: &LineSketch<'_>| {
         let Some(date) = line.date(&sketch) else {
