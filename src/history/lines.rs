@@ -275,7 +275,7 @@ const FIELDS: usize = 9;
 /// One claim sent on as its row in the history holds it: the patient's keyed hash, payer,
 /// profile, claim id, frequency and REF*F8, its lines packed ([`pack_lines`]) and their first
 /// and last dates, all in one text. Made by the worker that formatted the claim
-/// ([`sent_claim`]), so staging and recording bind its text as it is; a [`ClaimRecord`]
+/// ([`sent_claim`]), so recording reads its text as it is; a [`ClaimRecord`]
 /// becomes one with `From`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SentClaim {

@@ -30,6 +30,7 @@
 pub mod key;
 pub mod lines;
 mod seeding;
+mod sent_table;
 pub mod sql;
 pub mod store;
 
@@ -714,66 +715,17 @@ impl History {
     /// content is already recorded (checked again inside the transaction, so two scrubs of one
     /// file record it once).
     pub fn record(&mut self, input: &InputRecord) -> Result<RecordOutcome, HistoryError> {
-        self.record_when(&SentInput::from(input), None, || true)
-    }
-
-    /// True when a scrub stages its lines while its rule pass goes on (SQLite, whose one
-    /// write lock is taken only to copy them in); PostgreSQL is written at the end.
-    pub fn stages_lines(&self) -> bool {
-        std::env::var_os("NOSTAGE").is_none() && self.db.backend() == Backend::Sqlite
-    }
-
-    /// Makes an empty staging table for input `tag` of the run (SQLite; see
-    /// [`stage`](Self::stage)).
-    pub fn stage_begin(&mut self, tag: usize) -> Result<(), HistoryError> {
-        self.db.batch(&sql::create_staged(tag))
-    }
-
-    /// Writes the lines `claims` send on (a void sends none) to input `tag`'s staging table,
-    /// which only this connection sees and no lock guards: a scrub stages its lines while its
-    /// rule pass goes on, and [`record_when`](Self::record_when) copies them into the history
-    /// in one statement.
-    pub fn stage(&mut self, tag: usize, claims: &[SentClaim]) -> Result<(), HistoryError> {
-        self.db.batch("BEGIN")?;
-        let staged = stage_claims(&mut self.db, &sql::insert_staged(tag), claims);
-        match staged {
-            Ok(()) => self.db.batch("COMMIT"),
-            Err(e) => {
-                let _ = self.db.batch("ROLLBACK");
-                Err(e)
-            }
-        }
-    }
-
-    /// Drops input `tag`'s staging table (its lines were recorded, or will never be).
-    pub fn stage_drop(&mut self, tag: usize) -> Result<(), HistoryError> {
-        self.db.batch(&sql::drop_staged(tag))
+        self.record_when(&mut SentInput::from(input), || true)
     }
 
     /// [`record`](Self::record), committed only if `commit` (called with every line written
     /// but not committed) says so: a scrub writes its lines while its outputs are published
     /// and commits once they are. When `commit` says no, nothing is kept
-    /// ([`HistoryError::NotCommitted`]).
-    ///
-    /// With `staged`, the lines of `input.claims` were staged under that tag
-    /// ([`stage`](Self::stage)) and are taken from there; the staging table is dropped.
+    /// ([`HistoryError::NotCommitted`]). On SQLite the claims are read by the database
+    /// straight from `input` (and handed back), in one statement.
     pub fn record_when(
         &mut self,
-        input: &SentInput,
-        staged: Option<usize>,
-        commit: impl FnOnce() -> bool,
-    ) -> Result<RecordOutcome, HistoryError> {
-        let recorded = self.record_lines(input, staged, commit);
-        if let Some(tag) = staged {
-            self.stage_drop(tag)?;
-        }
-        recorded
-    }
-
-    fn record_lines(
-        &mut self,
-        input: &SentInput,
-        staged: Option<usize>,
+        input: &mut SentInput,
         commit: impl FnOnce() -> bool,
     ) -> Result<RecordOutcome, HistoryError> {
         let run = self.run.clone();
@@ -816,23 +768,13 @@ impl History {
             // A replacement or void first takes the lines it cancels out of those not yet
             // written (an original and its void in one input), then out of the database.
             let backend = db.backend();
-            // The claims whose lines this input keeps, in input order: those it stages, less
-            // any that a later claim of the same input replaces or voids.
-            let mut pending: Vec<&SentClaim> = Vec::new();
-            for claim in &input.claims {
+            // The claims whose lines this input keeps, in input order: those that send lines,
+            // less any that a later claim of the same input replaces or voids.
+            let mut pending: Vec<usize> = Vec::new();
+            for (at, claim) in input.claims.iter().enumerate() {
                 if let Some(target) = claim.cancels() {
-                    if let Some(tag) = staged {
-                        db.execute(
-                            &sql::delete_staged_claim(tag),
-                            &[
-                                claim.payer().into(),
-                                target.into(),
-                                claim.patient().into(),
-                                (claim.ordinal as i64).into(),
-                            ],
-                        )?;
-                    }
-                    pending.retain(|c| {
+                    pending.retain(|&c| {
+                        let c = &input.claims[c];
                         !(c.payer() == claim.payer()
                             && c.patient() == claim.patient()
                             && c.claim_id() == target)
@@ -845,24 +787,27 @@ impl History {
                     }
                 }
                 if claim.sends_lines() {
-                    pending.push(claim);
+                    pending.push(at);
                 }
             }
-            let patients = file_patients(&pending);
-            let lines = pending.iter().map(|c| c.line_count() as u64).sum();
+            let mut kept: Vec<&SentClaim> = pending.iter().map(|&at| &input.claims[at]).collect();
+            let patients = file_patients(&kept);
+            let lines = kept.iter().map(|c| c.line_count() as u64).sum();
             match backend {
                 // The lines of this input are written after every cancelled one is removed, so
                 // removing them all at once is the same as one at a time.
                 Backend::Sqlite => delete_cancelled_claims(db, &input.claims)?,
                 // Sorted, so the patient index is filled page by page.
-                Backend::Postgres => pending.sort_by(|a, b| a.patient().cmp(b.patient())),
+                Backend::Postgres => kept.sort_by(|a, b| a.patient().cmp(b.patient())),
             }
-            match staged {
-                Some(tag) => {
-                    db.execute(&sql::record_staged(tag), &[file_id.into()])?;
+            match backend {
+                Backend::Sqlite => {
+                    drop(kept);
+                    let claims = std::mem::take(&mut input.claims);
+                    input.claims = db.insert_sent_claims(file_id, claims, pending)?;
                 }
-                None => {
-                    let values: Vec<Bind<'_>> = pending
+                Backend::Postgres => {
+                    let values: Vec<Bind<'_>> = kept
                         .iter()
                         .flat_map(|claim| claim_row(file_id, claim))
                         .collect();
@@ -1248,16 +1193,6 @@ fn claim_row(file_id: i64, claim: &SentClaim) -> [Bind<'_>; sql::CLAIM_COLUMNS] 
     ]
 }
 
-/// Inserts with `sql` (one row, [`sql::insert_staged`]) the claims of `claims` that send lines,
-/// their text bound as it is.
-fn stage_claims(db: &mut Db, sql: &str, claims: &[SentClaim]) -> Result<(), HistoryError> {
-    let mut insert = db.insert(sql)?;
-    for claim in claims.iter().filter(|c| c.sends_lines()) {
-        insert.row(&claim_row(0, claim))?;
-    }
-    Ok(())
-}
-
 /// An input file lines are seeded from: its name, the day it was recorded, its run.
 struct EarlierFile {
     name: String,
@@ -1613,10 +1548,10 @@ mod tests {
     /// An input file's list of patients, made by the writer, is what migration 4's SQL makes
     /// of the claims the file keeps: in claim order, without the claims that a later claim of
     /// the same input voids or replaces, the first 16 characters of a key that is not
-    /// hexadecimal; empty when the file keeps none. Staged and written directly alike.
+    /// hexadecimal; empty when the file keeps none.
     #[test]
     fn a_files_patients_are_what_the_migration_makes_of_its_claims() {
-        for staged in [false, true] {
+        {
             let dir = tempfile::tempdir().expect("temp dir");
             let mut history = open(dir.path());
             let patient = history
@@ -1638,17 +1573,8 @@ mod tests {
                 ],
             );
             let only_a_void = input("b", vec![claim("C9", "8", Some("C8"), &patient)]);
-            for (n, input) in [first, only_a_void].iter().enumerate() {
-                if staged {
-                    let sent = SentInput::from(input);
-                    history.stage_begin(n).expect("stages");
-                    history.stage(n, &sent.claims).expect("stages");
-                    history
-                        .record_when(&sent, Some(n), || true)
-                        .expect("records");
-                } else {
-                    history.record(input).expect("records");
-                }
+            for input in [first, only_a_void] {
+                history.record(&input).expect("records");
             }
             let text = |history: &mut History, sql: &str| -> Vec<String> {
                 let rows = history.db.query(sql, &[]).expect("reads");
@@ -1668,8 +1594,8 @@ mod tests {
                 format!("{}2,{}5", "\u{c9}".repeat(16), &patient[..16]),
                 String::new(),
             ];
-            assert_eq!(kept, expected, "staged: {staged}");
-            assert_eq!(made, expected, "staged: {staged}");
+            assert_eq!(kept, expected);
+            assert_eq!(made, expected);
         }
     }
 

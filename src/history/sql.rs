@@ -247,48 +247,14 @@ pub fn insert_claims(rows: usize) -> String {
     sql
 }
 
-/// A connection's own table (SQLite `temp`) where a scrub writes the claims it sends on while
-/// its rule pass goes on, before it may take the history's one write lock; `tag` tells the
-/// run's inputs apart.
-pub fn create_staged(tag: usize) -> String {
-    format!(
-        "DROP TABLE IF EXISTS temp.staged_{tag};
-         CREATE TEMP TABLE staged_{tag} AS SELECT * FROM claims WHERE 0;"
-    )
-}
-
-/// Adds one staged claim, in [`insert_claims`]'s column order (its file id is set when the
-/// staged claims are recorded).
-pub fn insert_staged(tag: usize) -> String {
-    let marks: Vec<String> = (1..=CLAIM_COLUMNS).map(|c| format!("?{c}")).collect();
-    format!(
-        "INSERT INTO temp.staged_{tag} VALUES ({})",
-        marks.join(", ")
-    )
-}
-
-/// Removes the staged claim that a later claim of the same input (ordinal `?4`) replaces or
-/// voids.
-pub fn delete_staged_claim(tag: usize) -> String {
-    format!(
-        "DELETE FROM temp.staged_{tag} WHERE payer = ?1 AND claim_id = ?2 AND patient = ?3 \
-         AND claim_no < ?4"
-    )
-}
-
-/// Records the staged claims under input file `?1`, in the order they were staged (input
-/// order, which is claim order: appended to the claims of earlier files without a sort).
-pub fn record_staged(tag: usize) -> String {
+/// Adds the claims an input sends on, read from memory ([`super::sent_table`]): its file id
+/// `?1`, the claims `?2`.
+pub fn insert_sent_claims() -> String {
     format!(
         "INSERT INTO claims ({CLAIM_COLUMN_NAMES}) \
          SELECT ?1, claim_no, patient, payer, profile, claim_id, frequency, first_date, \
-         last_date, line_count, lines FROM temp.staged_{tag} ORDER BY rowid"
+         last_date, line_count, lines FROM scrub837_sent_claims(?2)"
     )
-}
-
-/// Drops a staging table.
-pub fn drop_staged(tag: usize) -> String {
-    format!("DROP TABLE IF EXISTS temp.staged_{tag}")
 }
 
 /// Removes an earlier claim that a replacement or void names (found through the patient's

@@ -322,7 +322,24 @@ impl Db {
             rusqlite::config::DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE,
             true,
         )?;
+        super::sent_table::register(&conn)?;
         Ok(Db::Sqlite(conn))
+    }
+
+    /// Inserts the claims of `claims` numbered in `rows` as input file `file_id`'s (SQLite,
+    /// one statement reading them from memory); hands the claims back.
+    pub(super) fn insert_sent_claims(
+        &mut self,
+        file_id: i64,
+        claims: Vec<super::SentClaim>,
+        rows: Vec<usize>,
+    ) -> Result<Vec<super::SentClaim>, HistoryError> {
+        match self {
+            Db::Sqlite(conn) => super::sent_table::insert(conn, file_id, claims, rows),
+            Db::Postgres(_) => Err(HistoryError::Schema(
+                "claims are read from memory on SQLite only".into(),
+            )),
+        }
     }
 
     /// Copies the whole write-ahead log into the database now and empties it (SQLite; nothing

@@ -681,14 +681,6 @@ impl Scrubber {
             .patients
             .as_ref()
             .map(|p| Recording::of_input(p, read.position, self.engine.reference()));
-        if let (Some(h), Some(_)) = (&self.history, &read.known) {
-            if h.lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .stages_lines()
-            {
-                pass.stager = Some(Stager::start(Arc::clone(h), read.position));
-            }
-        }
         let formats = pass.formats();
         // Claims are told to `progress` a few at a time, with their share of the input's bytes.
         let mut told = Told::new(read.claims, read.bytes);
@@ -754,16 +746,7 @@ impl Scrubber {
         // The numbers are spent before any file carrying them has its name: a run killed
         // after this never hands them out again.
         self.save_controls()?;
-        let (sent, staged) = match finished.stager.take() {
-            Some(stager) => {
-                let tag = stager.tag;
-                let sent = stager
-                    .finish()
-                    .map_err(|source| self.history_error(shown, source))?;
-                (sent, Some(tag))
-            }
-            None => (std::mem::take(&mut finished.sent), None),
-        };
+        let sent = std::mem::take(&mut finished.sent);
         // The history writes what was sent while the outputs are published, and commits only
         // once they are: a run killed before that leaves the history as it was.
         let (outputs, history) = match (&self.history, read.known) {
@@ -775,8 +758,7 @@ impl Scrubber {
                     let recording = scope.spawn(move || {
                         let mut h = h.lock().unwrap_or_else(PoisonError::into_inner);
                         let commit = || published_rx.recv().unwrap_or(false);
-                        let recorded = (sent, staged);
-                        record_input(&mut h, shown, known, recorded, acks, seeded, commit)
+                        record_input(&mut h, shown, known, sent, acks, seeded, commit)
                     });
                     let outputs = run.publish(finished, ack999, ta1_bytes, acks);
                     // The recording may have ended already (an error, or the input was
@@ -960,13 +942,13 @@ fn record_input(
     history: &mut History,
     shown: &str,
     known: InputInHistory,
-    (sent, staged): (Vec<SentClaim>, Option<usize>),
+    sent: Vec<SentClaim>,
     acks: &Acknowledgments,
     (seeded, read): (u64, f64),
     commit: impl FnOnce() -> bool,
 ) -> Result<String, HistoryError> {
     let started = Instant::now();
-    let input = SentInput {
+    let mut input = SentInput {
         name: shown.to_string(),
         content_sha256: known.sha256,
         claims: sent,
@@ -977,7 +959,7 @@ fn record_input(
             .collect(),
     };
     let run = history.run().to_string();
-    let outcome = history.record_when(&input, staged, commit)?;
+    let outcome = history.record_when(&mut input, commit)?;
     let recorded = started.elapsed().as_secs_f64();
     // Freeing a night's records (a few allocations per line) is left to a thread of its own,
     // off the path to the run's end.
@@ -1461,72 +1443,8 @@ struct RulePass<'r> {
     unchecked: Vec<UncheckedClaims>,
     /// What recording claims sent on needs, when they are recorded.
     history: Option<Recording<'r>>,
-    /// What the history keeps of the claims sent on, in input order (without a stager).
+    /// What the history keeps of the claims sent on, in input order.
     sent: Vec<SentClaim>,
-    /// Stages the claims sent on in the history as the pass goes (SQLite).
-    stager: Option<Stager>,
-}
-
-/// Stages the lines of the claims an input sends on in the history's staging table
-/// ([`History::stage`]), a few thousand claims at a time on a thread of its own, while the
-/// rule pass goes on; the claims are handed back at the end for the recording.
-struct Stager {
-    /// The input's position in the run (its staging table).
-    tag: usize,
-    batch: Vec<SentClaim>,
-    to_thread: Option<std::sync::mpsc::Sender<Vec<SentClaim>>>,
-    thread: Option<std::thread::JoinHandle<Result<Vec<SentClaim>, HistoryError>>>,
-}
-
-/// Claims a stager hands its thread at a time.
-const STAGE_BATCH: usize = 2048;
-
-impl Stager {
-    fn start(history: Arc<Mutex<History>>, tag: usize) -> Stager {
-        let (to_thread, batches) = std::sync::mpsc::channel::<Vec<SentClaim>>();
-        let thread = std::thread::spawn(move || {
-            let lock = || history.lock().unwrap_or_else(PoisonError::into_inner);
-            lock().stage_begin(tag)?;
-            let mut kept = Vec::new();
-            // Locked one batch at a time: the run's other inputs use the history meanwhile.
-            for batch in batches {
-                lock().stage(tag, &batch)?;
-                kept.extend(batch);
-            }
-            Ok(kept)
-        });
-        Stager {
-            tag,
-            batch: Vec::with_capacity(STAGE_BATCH),
-            to_thread: Some(to_thread),
-            thread: Some(thread),
-        }
-    }
-
-    fn push(&mut self, claim: SentClaim) {
-        self.batch.push(claim);
-        if self.batch.len() >= STAGE_BATCH {
-            self.hand_over();
-        }
-    }
-
-    fn hand_over(&mut self) {
-        let batch = std::mem::replace(&mut self.batch, Vec::with_capacity(STAGE_BATCH));
-        if let Some(to_thread) = &self.to_thread {
-            // A thread that stopped at an error says so in `finish`.
-            let _ = to_thread.send(batch);
-        }
-    }
-
-    /// Waits for every claim to be staged; the claims, in input order.
-    fn finish(mut self) -> Result<Vec<SentClaim>, HistoryError> {
-        self.hand_over();
-        self.to_thread = None;
-        match self.thread.take().map(std::thread::JoinHandle::join) {
-            Some(Ok(staged)) => staged,
-            _ => Err(HistoryError::Schema("the staging thread failed".into())),
-        }
-    }
 }
 
 /// An I/O error of the corrected writer names the output file; any other error is a bug
@@ -1551,10 +1469,8 @@ struct FinishedPass {
     accounting: Accounting,
     findings: u64,
     at_stake: Total,
-    /// What the history keeps of the claims sent on (without a stager).
+    /// What the history keeps of the claims sent on.
     sent: Vec<SentClaim>,
-    /// The stager of the claims sent on (SQLite).
-    stager: Option<Stager>,
 }
 
 impl<'r> RulePass<'r> {
@@ -1593,7 +1509,6 @@ impl<'r> RulePass<'r> {
             unchecked: acks.unchecked.clone(),
             history: None,
             sent: Vec::new(),
-            stager: None,
         })
     }
 
@@ -1637,11 +1552,7 @@ impl<'r> RulePass<'r> {
                 .history
                 .take()
                 .or_else(|| Some(self.history.as_ref()?.record_of(result)));
-            match (&mut self.stager, record) {
-                (Some(stager), Some(record)) => stager.push(record),
-                (None, record) => self.sent.extend(record),
-                (Some(_), None) => {}
-            }
+            self.sent.extend(record);
         }
         let prepared = match formatted.corrected_error.take() {
             Some(e) => Some(Err(e)),
@@ -1771,7 +1682,6 @@ impl<'r> RulePass<'r> {
             findings: self.findings,
             at_stake: self.at_stake,
             sent: self.sent,
-            stager: self.stager,
         })
     }
 }

@@ -1,0 +1,207 @@
+//! The claims a scrub sends on, read by SQLite straight from memory (a table-valued function):
+//! recording a night's claims is one `INSERT ... SELECT` from them, with no statement run per
+//! claim and no staging table written during the rule pass and read back.
+
+use std::borrow::Cow;
+use std::ffi::{c_int, CStr};
+use std::marker::PhantomData;
+use std::rc::Rc;
+
+use rusqlite::ffi;
+use rusqlite::types::ToSqlOutput;
+use rusqlite::vtab::{
+    Context, Filters, IndexConstraintOp, IndexInfo, Module, VTab, VTabConfig, VTabConnection,
+    VTabCursor,
+};
+
+use super::lines::SentClaim;
+
+/// The function's name, and the type its pointer argument is tagged with.
+const NAME: &CStr = c"scrub837_sent_claims";
+
+/// Its columns, as [`super::claim_row`] binds a claim (less the file id, which the insert
+/// gives), then the hidden argument.
+const SCHEMA: &CStr = c"CREATE TABLE x(claim_no, patient, payer, profile, claim_id, frequency, \
+    first_date, last_date, line_count, lines, claims HIDDEN)";
+
+/// The hidden argument column: the [`SentClaims`] to read.
+const CLAIMS_COLUMN: c_int = 10;
+
+/// Registers the function on a SQLite connection (once, when it opens).
+pub(super) fn register(conn: &rusqlite::Connection) -> rusqlite::Result<()> {
+    const MODULE: Module<SentTable> = Module::eponymous_only_module();
+    conn.create_module(NAME, &MODULE, None)
+}
+
+/// Claims to read with [`NAME`]: those of `claims` numbered in `rows`, in that order.
+pub(super) struct SentClaims {
+    /// The input's claims sent on.
+    pub claims: Vec<SentClaim>,
+    /// The indexes in `claims` of those to read.
+    pub rows: Vec<usize>,
+}
+
+impl SentClaims {
+    /// The argument that hands `claims` to the function (`scrub837_sent_claims(?)`).
+    pub fn argument(claims: &Rc<SentClaims>) -> ToSqlOutput<'static> {
+        ToSqlOutput::from_rc(Rc::clone(claims), NAME)
+    }
+}
+
+/// The function's table (no state of its own).
+#[repr(C)]
+struct SentTable {
+    /// SQLite's part; first, as SQLite requires.
+    base: ffi::sqlite3_vtab,
+}
+
+// SAFETY: `SentTable` is `repr(C)` with `sqlite3_vtab` first, as the trait requires.
+unsafe impl<'vtab> VTab<'vtab> for SentTable {
+    type Aux = ();
+    type Cursor = SentCursor<'vtab>;
+
+    fn connect(
+        db: &mut VTabConnection,
+        _aux: Option<&()>,
+        _module_name: &[u8],
+        _database_name: &[u8],
+        _table_name: &[u8],
+        _args: &[&[u8]],
+    ) -> rusqlite::Result<(Cow<'static, CStr>, Self)> {
+        db.config(VTabConfig::Innocuous)?;
+        Ok((
+            Cow::Borrowed(SCHEMA),
+            SentTable {
+                base: ffi::sqlite3_vtab::default(),
+            },
+        ))
+    }
+
+    /// Only usable with its argument: `claims = ?`, handed to `filter`.
+    fn best_index(&self, info: &mut IndexInfo) -> rusqlite::Result<bool> {
+        let mut given = false;
+        for (constraint, mut usage) in info.constraints_and_usages() {
+            if constraint.is_usable()
+                && constraint.column() == CLAIMS_COLUMN
+                && constraint.operator() == IndexConstraintOp::SQLITE_INDEX_CONSTRAINT_EQ
+            {
+                usage.set_argv_index(1);
+                usage.set_omit(true);
+                given = true;
+            }
+        }
+        info.set_idx_num(c_int::from(given));
+        info.set_estimated_cost(if given { 1.0 } else { f64::from(i32::MAX) });
+        Ok(true)
+    }
+
+    fn open(&'vtab mut self) -> rusqlite::Result<SentCursor<'vtab>> {
+        Ok(SentCursor {
+            base: ffi::sqlite3_vtab_cursor::default(),
+            claims: None,
+            at: 0,
+            phantom: PhantomData,
+        })
+    }
+}
+
+/// A reading of the function's rows.
+#[repr(C)]
+struct SentCursor<'vtab> {
+    /// SQLite's part; first, as SQLite requires.
+    base: ffi::sqlite3_vtab_cursor,
+    /// The claims read (held by the statement's bound argument while it runs).
+    claims: Option<&'vtab SentClaims>,
+    /// The row read: an index into `claims.rows`.
+    at: usize,
+    phantom: PhantomData<&'vtab SentTable>,
+}
+
+impl SentCursor<'_> {
+    fn claim(&self) -> Option<&SentClaim> {
+        let claims = self.claims?;
+        claims.claims.get(*claims.rows.get(self.at)?)
+    }
+}
+
+// SAFETY: `SentCursor` is `repr(C)` with `sqlite3_vtab_cursor` first, as the trait requires.
+unsafe impl VTabCursor for SentCursor<'_> {
+    fn filter(
+        &mut self,
+        idx_num: c_int,
+        _idx_str: Option<&str>,
+        args: &Filters<'_>,
+    ) -> rusqlite::Result<()> {
+        // SAFETY: a pointer tagged `NAME` is only ever bound by `SentClaims::argument`, as an
+        // `Rc<SentClaims>` that the statement keeps until it is reset.
+        self.claims = if idx_num == 1 {
+            unsafe { args.get_pointer::<SentClaims>(0, NAME) }
+        } else {
+            None
+        };
+        self.at = 0;
+        Ok(())
+    }
+
+    fn next(&mut self) -> rusqlite::Result<()> {
+        self.at += 1;
+        Ok(())
+    }
+
+    fn eof(&self) -> bool {
+        self.claim().is_none()
+    }
+
+    fn column(&self, ctx: &mut Context, i: c_int) -> rusqlite::Result<()> {
+        let Some(claim) = self.claim() else {
+            return Ok(());
+        };
+        match i {
+            0 => ctx.set_result(&(claim.ordinal as i64)),
+            1 => ctx.set_result(&claim.patient()),
+            2 => ctx.set_result(&claim.payer()),
+            3 => ctx.set_result(&claim.profile()),
+            4 => ctx.set_result(&claim.claim_id()),
+            5 => ctx.set_result(&claim.frequency()),
+            6 => ctx.set_result(&claim.first_date()),
+            7 => ctx.set_result(&claim.last_date()),
+            8 => ctx.set_result(&(claim.line_count() as i64)),
+            9 => ctx.set_result(&claim.packed_lines()),
+            _ => Ok(()),
+        }
+    }
+
+    fn rowid(&self) -> rusqlite::Result<i64> {
+        Ok(self.at as i64)
+    }
+}
+
+/// The argument of [`NAME`]: the claims, shared with the statement that reads them.
+struct Argument(Rc<SentClaims>);
+
+impl rusqlite::ToSql for Argument {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(SentClaims::argument(&self.0))
+    }
+}
+
+/// Inserts into the claims table, as input file `file_id`'s, the claims of `claims` numbered
+/// in `rows` (in that order), with one statement; hands the claims back.
+pub(super) fn insert(
+    conn: &rusqlite::Connection,
+    file_id: i64,
+    claims: Vec<SentClaim>,
+    rows: Vec<usize>,
+) -> Result<Vec<SentClaim>, super::HistoryError> {
+    let shared = Rc::new(SentClaims { claims, rows });
+    let inserted = {
+        // Prepared afresh, not cached: the statement lets go of the claims when it is dropped.
+        let mut statement = conn.prepare(&super::sql::insert_sent_claims())?;
+        statement.execute((file_id, Argument(Rc::clone(&shared))))
+    };
+    let claims = Rc::try_unwrap(shared)
+        .map(|s| s.claims)
+        .map_err(|_| super::HistoryError::Schema("the claims sent on are still in use".into()));
+    inserted?;
+    claims
+}
