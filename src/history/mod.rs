@@ -1195,9 +1195,9 @@ fn claim_row(file_id: i64, claim: &SentClaim) -> [Bind<'_>; sql::CLAIM_COLUMNS] 
 
 /// An input file lines are seeded from: its name, the day it was recorded, its run.
 struct EarlierFile {
-    name: String,
+    name: Arc<str>,
     recorded: NaiveDate,
-    run: String,
+    run: Arc<str>,
 }
 
 /// Retention: removes the lines served before `day` (ISO), the claims left with none, and
@@ -1334,11 +1334,11 @@ fn files_and_runs(db: &mut Db) -> Result<HashMap<i64, EarlierFile>, HistoryError
         files.insert(
             row.int(0)?,
             EarlierFile {
-                name: row.take_text(1)?,
+                name: row.take_text(1)?.into(),
                 recorded: recorded
                     .parse::<NaiveDate>()
                     .map_err(|_| HistoryError::Schema(format!("'{recorded}' is not a date")))?,
-                run: row.take_text(3)?,
+                run: row.take_text(3)?.into(),
             },
         );
     }

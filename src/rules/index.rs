@@ -313,10 +313,10 @@ pub fn is_earlier(claim: u64) -> bool {
 pub struct Provenance {
     /// CLM01 of the earlier claim.
     pub claim_id: String,
-    /// The run that recorded it.
-    pub run: String,
-    /// The input file it came in.
-    pub file: String,
+    /// The run that recorded it (shared by the claims of the run).
+    pub run: Arc<str>,
+    /// The input file it came in (shared by the claims of the file).
+    pub file: Arc<str>,
     /// The day it was recorded.
     pub recorded: NaiveDate,
 }
