@@ -47,8 +47,10 @@ impl SeedRow {
         let claim_id = row.text(2)?.into_owned();
         let file_id = row.int(3)?;
         let claim_no = row.int(4)?;
-        let mut facts = Vec::new();
-        read_packed(&row.text(5)?, |line| {
+        let lines = row.text(5)?;
+        // One more line than separators: the facts are made at their size at once.
+        let mut facts = Vec::with_capacity(memchr::memchr_iter(b';', lines.as_bytes()).count() + 1);
+        read_packed(&lines, |line| {
             facts.push(fact_of(&line, frequency));
             Ok(())
         })

@@ -728,52 +728,56 @@ impl Scrubber {
                 source: io::Error::new(e.kind(), e.to_string()),
             });
         }
-        let mut finished = pass.finish()?;
-        let accounting = finished.accounting;
-
-        let groups = acks.groups_for_999();
-        let ack999 = controls
-            .ack999
-            .map(|control| ack999::write(&envelope_with(&env, control), &groups));
-        let mut ta1_bytes = Vec::new();
-        let refused = acks
-            .interchanges
-            .iter()
-            .filter_map(|ic| Some((ic, ic.ta1()?)));
-        for ((ic, ta1), control) in refused.zip(&controls.ta1) {
-            ta1_bytes.extend(ta1::write(&self.envelope_for(ic, *control), &ta1));
-        }
-        // The numbers are spent before any file carrying them has its name: a run killed
-        // after this never hands them out again.
-        self.save_controls()?;
-        let sent = std::mem::take(&mut finished.sent);
-        // The history writes what was sent while the outputs are published, and commits only
-        // once they are: a run killed before that leaves the history as it was.
-        let (outputs, history) = match (&self.history, read.known) {
+        // The claims sent on are recorded from here on, beside the pass's finishing.
+        let sent = std::mem::take(&mut pass.sent);
+        let acks = &acks;
+        let finish_and_publish = || {
+            let finished = pass.finish()?;
+            let accounting = finished.accounting;
+            let groups = acks.groups_for_999();
+            let ack999 = controls
+                .ack999
+                .map(|control| ack999::write(&envelope_with(&env, control), &groups));
+            let mut ta1_bytes = Vec::new();
+            let refused = acks
+                .interchanges
+                .iter()
+                .filter_map(|ic| Some((ic, ic.ta1()?)));
+            for ((ic, ta1), control) in refused.zip(&controls.ta1) {
+                ta1_bytes.extend(ta1::write(&self.envelope_for(ic, *control), &ta1));
+            }
+            // The numbers are spent before any file carrying them has its name: a run killed
+            // after this never hands them out again.
+            self.save_controls()?;
+            let outputs = run.publish(finished, ack999, ta1_bytes, acks)?;
+            Ok::<_, ScrubError>((accounting, outputs))
+        };
+        // The history writes what was sent while the outputs are finished and published, and
+        // commits only once they are: a run killed before that leaves the history as it was.
+        let ((accounting, outputs), history) = match (&self.history, read.known) {
             (Some(h), Some(known)) => {
                 let seeded = *self.seeded.lock().unwrap_or_else(PoisonError::into_inner);
                 let (published_tx, published_rx) = std::sync::mpsc::channel();
-                let acks = &acks;
-                let (outputs, recorded) = std::thread::scope(|scope| {
+                let (published, recorded) = std::thread::scope(|scope| {
                     let recording = scope.spawn(move || {
                         let mut h = h.lock().unwrap_or_else(PoisonError::into_inner);
                         let commit = || published_rx.recv().unwrap_or(false);
                         record_input(&mut h, shown, known, sent, acks, seeded, commit)
                     });
-                    let outputs = run.publish(finished, ack999, ta1_bytes, acks);
+                    let published = finish_and_publish();
                     // The recording may have ended already (an error, or the input was
                     // recorded before): nobody to tell then.
-                    let _ = published_tx.send(outputs.is_ok());
+                    let _ = published_tx.send(published.is_ok());
                     let recorded = recording.join().unwrap_or_else(|_| {
                         Err(HistoryError::Schema("the recording thread failed".into()))
                     });
-                    (outputs, recorded)
+                    (published, recorded)
                 });
-                let outputs = outputs?;
+                let published = published?;
                 let note = recorded.map_err(|source| self.history_error(shown, source))?;
-                (outputs, Some(note))
+                (published, Some(note))
             }
-            _ => (run.publish(finished, ack999, ta1_bytes, &acks)?, None),
+            _ => (finish_and_publish()?, None),
         };
         Ok(FileReport {
             input: shown.to_string(),
@@ -1469,8 +1473,6 @@ struct FinishedPass {
     accounting: Accounting,
     findings: u64,
     at_stake: Total,
-    /// What the history keeps of the claims sent on.
-    sent: Vec<SentClaim>,
 }
 
 impl<'r> RulePass<'r> {
@@ -1681,7 +1683,6 @@ impl<'r> RulePass<'r> {
             accounting,
             findings: self.findings,
             at_stake: self.at_stake,
-            sent: self.sent,
         })
     }
 }
