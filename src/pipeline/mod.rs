@@ -296,8 +296,9 @@ struct Collector<'i> {
 
 impl Collector<'_> {
     /// Validates (for `scrub`) and reads the index facts of a batch of claims in parallel,
-    /// then feeds them in order. No claim is decoded here: the element rules, the index and
-    /// the editions read the raw claims.
+    /// then feeds them in order; returns what the history notes of the batch's claims (none
+    /// without `--history`), for the caller to add to the run's patients. No claim is decoded
+    /// here: the element rules, the index and the editions read the raw claims.
     fn add_batch(&mut self, batch: Batch) -> io::Result<Vec<NotedClaim>> {
         let scrub = self.scrub;
         self.claims += batch.claims.len() as u64;
