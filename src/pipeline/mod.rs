@@ -145,14 +145,14 @@ pub fn first_pass_noting(
         let (added, next) = rayon::join(
             || pass.add_batch(current),
             || {
-                note_patients(patients, input, earlier);
+                note_patients(patients, input, earlier, scrub);
                 read_batch(&mut reader, &mut levels, scrub)
             },
         );
         noted = added?;
         batch = next?;
     }
-    note_patients(patients, input, noted);
+    note_patients(patients, input, noted, scrub);
     pass.acks.unchecked(reader.unchecked_claims());
     Ok(InputRead {
         acks: scrub.then(|| pass.acks.finish()),
@@ -162,12 +162,22 @@ pub fn first_pass_noting(
 }
 
 /// Adds to the run's `patients` (when the history is kept) what the first pass of its input
-/// number `input` noted of a batch's claims.
-fn note_patients(patients: Option<&Mutex<RunPatients>>, input: usize, noted: Vec<NotedClaim>) {
+/// number `input` noted of a batch's claims; for `scrub`, which records the claims it sends
+/// on, each claim's patient key by its number too.
+fn note_patients(
+    patients: Option<&Mutex<RunPatients>>,
+    input: usize,
+    noted: Vec<NotedClaim>,
+    scrub: bool,
+) {
     if let Some(patients) = patients {
         let mut patients = patients.lock().unwrap_or_else(PoisonError::into_inner);
         for noted in noted {
-            patients.add_of_input(input, noted);
+            if scrub {
+                patients.add_of_input(input, noted);
+            } else {
+                patients.add(noted);
+            }
         }
     }
 }
