@@ -932,15 +932,8 @@ impl History {
     }
 }
 
-/// The SHA-256 of everything `source` reads, hexadecimal: an input's identity in the history.
-pub fn content_sha256(mut source: impl std::io::Read) -> std::io::Result<String> {
-    let mut hasher = ContentHasher::default();
-    std::io::copy(&mut source, &mut hasher)?;
-    Ok(hasher.hex())
-}
-
-/// SHA-256 of an input's bytes ([`content_sha256`]) fed by a pass as it reads them
-/// ([`HashingReader`]), so the history's hash costs no second reading of the input.
+/// SHA-256 of an input's bytes, hexadecimal (an input's identity in the history), fed by a
+/// pass as it reads them ([`HashingReader`]), so the hash costs no second reading of it.
 pub struct ContentHasher {
     sha: sha2::Sha256,
     /// Bytes hashed, from the start of the input.
@@ -963,7 +956,7 @@ impl ContentHasher {
         self.bytes += bytes.len() as u64;
     }
 
-    /// The hash, as [`content_sha256`] writes it, of the input `file` (a handle of its own,
+    /// The hash of the input `file` (a handle of its own,
     /// whose position this moves): the bytes a pass left unread (one that stopped early) are
     /// read from where it stopped.
     pub fn finish(mut self, mut file: std::fs::File) -> std::io::Result<String> {
@@ -1488,7 +1481,11 @@ mod tests {
         let path = dir.path().join("input.837");
         let bytes: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
         std::fs::write(&path, &bytes).expect("written");
-        let whole = content_sha256(&bytes[..]).expect("hashed");
+        let whole = {
+            let mut hasher = ContentHasher::default();
+            hasher.update(&bytes);
+            hasher.hex()
+        };
         for read in [0usize, 1, 4096, 65_537, 199_999, 200_000] {
             let file = std::fs::File::open(&path).expect("opens");
             let mut hasher = ContentHasher::default();

@@ -11,7 +11,7 @@
 //! named pipes, process substitution (`/dev/fd/N`) and devices cannot be read twice: they are
 //! spooled once to an unnamed temporary file (in `TMPDIR`) and read from there.
 
-use crate::history::{History, HistoryError, HistoryOptions};
+use crate::history::{History, HistoryError, HistoryOptions, NotedClaim, Secret};
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
 use std::path::PathBuf;
@@ -622,32 +622,46 @@ const FACT_CHUNK: usize = 64;
 
 /// Reads the index facts of the claims of `batch` (each found by `raw`) of the run's input
 /// number `input` in parallel, narrowly, and adds them to the index in input order (locked
-/// once per batch: the inputs of a run share one index).
+/// once per batch: the inputs of a run share one index). With the history's `secret`, also
+/// notes each claim's patient from the same reading; what it noted, in input order.
 pub(crate) fn add_index_facts<T: Sync>(
     index: &Mutex<PatientIndex>,
     input: usize,
     batch: &[T],
     raw: impl Fn(&T) -> &RawClaim + Sync,
-) -> io::Result<()> {
-    let chunks: Vec<Vec<(PatientKey, crate::rules::LineFact)>> = batch
+    secret: Option<&Secret>,
+) -> io::Result<Vec<NotedClaim>> {
+    type Chunk = (Vec<(PatientKey, crate::rules::LineFact)>, Vec<NotedClaim>);
+    let chunks: Vec<Chunk> = batch
         .par_chunks(FACT_CHUNK)
         .map(|claims| {
             let mut facts = Vec::with_capacity(claims.len() * 2);
+            let mut noted = Vec::new();
             for claim in claims {
-                crate::rules::index::raw_line_facts(raw(claim), |key, mut fact| {
-                    fact.claim = crate::rules::index::claim_id(input, fact.claim);
-                    facts.push((key, fact))
-                });
+                let raw = raw(claim);
+                crate::rules::index::raw_claim_facts(
+                    raw,
+                    |sketch, key| {
+                        if let Some(secret) = secret {
+                            noted.push(secret.noted_in(raw, sketch, key));
+                        }
+                    },
+                    |_| {},
+                    |key, mut fact| {
+                        fact.claim = crate::rules::index::claim_id(input, fact.claim);
+                        facts.push((key, fact))
+                    },
+                );
             }
-            facts
+            (facts, noted)
         })
         .collect();
     let mut index = index.lock().unwrap_or_else(PoisonError::into_inner);
-    for (key, fact) in chunks.iter().flatten() {
+    for (key, fact) in chunks.iter().flat_map(|(facts, _)| facts) {
         let key = index.patient_key(*key, input);
         index.add_fact(key, fact)?;
     }
-    Ok(())
+    Ok(chunks.into_iter().flat_map(|(_, noted)| noted).collect())
 }
 
 /// Opens the history `--history` names, else the configuration's `history`, when either does.

@@ -329,15 +329,13 @@ impl Collector<'_> {
         let noted = if scrub {
             self.add_scrubbed(&batch.claims, secret.as_ref())?
         } else {
-            add_index_facts(self.index, self.input, &batch.claims, |(raw, _)| raw)?;
-            match &secret {
-                Some(secret) => batch
-                    .claims
-                    .par_iter()
-                    .map(|(raw, _)| secret.noted(raw))
-                    .collect(),
-                None => Vec::new(),
-            }
+            add_index_facts(
+                self.index,
+                self.input,
+                &batch.claims,
+                |(raw, _)| raw,
+                secret.as_ref(),
+            )?
         };
         Ok(noted)
     }
