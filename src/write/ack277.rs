@@ -86,7 +86,7 @@ use std::io::{self, BufReader, BufWriter, Cursor, Read, Seek, SeekFrom, Write};
 
 use chrono::{Datelike, NaiveDate};
 
-use super::{is_safe, push_clean, push_clean_or, AckEnvelope, Cleaner, SegmentWriter};
+use super::{clean_tail, is_safe, push_clean, push_clean_or, AckEnvelope, SegmentWriter};
 use crate::model::{Cents, Claim, Money, NotExactReason, ServiceLine, Total};
 use crate::repair::{decimal, push_cents, push_u64};
 use crate::rules::ClaimResult;
@@ -1097,8 +1097,10 @@ impl Context {
                 w.element(b"");
             }
             w.element_with(|out| {
-                let mut message = Cleaner::new(out);
-                let mut emit = |piece: &[u8]| message.push(out, &delimiters, piece);
+                // The redacted pieces are copied in whole, then cleaned once where they
+                // stand (cleaning looks at each byte; most messages are already clean).
+                let start = out.len();
+                let mut emit = |piece: &[u8]| out.extend_from_slice(piece);
                 if let Some(line) = f.line.and_then(|i| claim.lines.get(i)) {
                     // `line {LX}, ` before the message, redacted with it as one text was.
                     let mut digits = [0; 20];
@@ -1107,7 +1109,7 @@ impl Context {
                     redact.write(", ", &mut emit);
                 }
                 redact.write(&f.message, &mut emit);
-                message.finish(out, MESSAGE_MAX);
+                clean_tail(out, start, &delimiters, MESSAGE_MAX);
             });
             w.end();
         }
@@ -1331,6 +1333,11 @@ struct Redactor<'c> {
     count: usize,
     /// True when every word held is ASCII.
     ascii: bool,
+    /// Bit `n` (`n` below 63) is set when a held word is `n` bytes long, bit 63 when one is
+    /// longer; every bit when the words are not all ASCII or do not all fit. An ASCII word
+    /// can only be a held ASCII word of its own length, so most words of a message are
+    /// passed over on their length alone.
+    lengths: u64,
     /// The names themselves, searched word by word when their words do not fit.
     texts: [&'c str; 6],
 }
@@ -1345,6 +1352,7 @@ impl<'c> Redactor<'c> {
             words: [""; WORDS],
             count: 0,
             ascii: true,
+            lengths: 0,
             texts: [""; 6],
         }
     }
@@ -1371,12 +1379,19 @@ impl<'c> Redactor<'c> {
             words[count] = word;
             count += 1;
         }
+        let ascii = words.iter().all(|w| w.is_ascii());
         Redactor {
-            ascii: words.iter().all(|w| w.is_ascii()),
+            lengths: word_lengths(&words, count, ascii),
+            ascii,
             words,
             count,
             texts,
         }
+    }
+
+    /// True when ASCII `word` may be a redacted word by its length (see `lengths`).
+    fn may_be_redacted(&self, word: &str) -> bool {
+        self.lengths & (1 << word.len().min(63)) != 0
     }
 
     /// True when `word` is one of the redacted words, whatever its case.
@@ -1395,8 +1410,12 @@ impl<'c> Redactor<'c> {
     /// `XXX` (words are runs of alphanumeric characters).
     fn write(&self, text: &str, emit: &mut impl FnMut(&[u8])) {
         let mut unsent = 0;
+        let ascii_text = text.is_ascii();
         let mut check = |start: usize, end: usize, emit: &mut dyn FnMut(&[u8])| {
-            if self.is_redacted(&text[start..end]) {
+            let word = &text[start..end];
+            // Only an ASCII word is passed over by its length: a character beyond ASCII
+            // may lowercase to a shorter one (the Kelvin sign to `k`).
+            if (!ascii_text || self.may_be_redacted(word)) && self.is_redacted(word) {
                 emit(&text.as_bytes()[unsent..start]);
                 emit(b"XXX");
                 unsent = end;
@@ -1404,7 +1423,7 @@ impl<'c> Redactor<'c> {
         };
         if self.count == 0 {
             // Nothing to redact.
-        } else if text.is_ascii() {
+        } else if ascii_text {
             // The usual case, byte by byte: for ASCII, alphanumeric bytes are alphanumeric
             // characters.
             let bytes = text.as_bytes();
@@ -1441,6 +1460,17 @@ impl<'c> Redactor<'c> {
     }
 }
 
+/// The `lengths` of a [`Redactor`] holding `count` words (more than fit when `count` is past
+/// `words`).
+fn word_lengths(words: &[&str; WORDS], count: usize, ascii: bool) -> u64 {
+    match words.get(..count) {
+        Some(held) if ascii => held
+            .iter()
+            .fold(0, |mask, word| mask | 1 << word.len().min(63)),
+        _ => u64::MAX,
+    }
+}
+
 /// The words of two characters or more in `texts` (words are runs of alphanumeric
 /// characters).
 fn name_words<'a, 'c>(texts: &'a [&'c str; 6]) -> impl Iterator<Item = &'c str> + 'a {
@@ -1473,6 +1503,7 @@ mod tests {
             r.count += 1;
         }
         r.ascii = r.words.iter().all(|w| w.is_ascii());
+        r.lengths = word_lengths(&r.words, r.count, r.ascii);
         r
     }
 

@@ -435,6 +435,36 @@ pub(crate) fn push_clean(out: &mut Vec<u8>, d: &Delimiters, value: &[u8], max: u
     cleaner.finish(out, max);
 }
 
+/// Cleans, where it stands, the text appended to `out` from `start` on, leaving what
+/// [`push_clean`] of that text would have appended.
+///
+/// A caller that assembles an element from pieces (such as a redacted message) copies them
+/// in whole and cleans once: the usual text is already clean and is only looked at, where
+/// cleaning piece by piece pushed byte by byte.
+pub(crate) fn clean_tail(out: &mut Vec<u8>, start: usize, d: &Delimiters, max: usize) {
+    if is_already_clean(d, &out[start..], max) {
+        return;
+    }
+    // Cleaning never lengthens the text, so every byte is written at or before where it was
+    // read.
+    let mut cleaner = Cleaner::new(&out[..start]);
+    let mut written = start;
+    for read in start..out.len() {
+        let b = out[read];
+        if is_safe(d, b) && b != b' ' {
+            out[written] = b;
+            written += 1;
+            cleaner.last_space = false;
+        } else if !cleaner.last_space {
+            out[written] = b' ';
+            written += 1;
+            cleaner.last_space = true;
+        }
+    }
+    out.truncate(written);
+    cleaner.finish(out, max);
+}
+
 /// [`push_clean`], or `default` when nothing is left of `value`.
 pub(crate) fn push_clean_or(
     out: &mut Vec<u8>,
