@@ -507,11 +507,33 @@ struct DateText {
 impl DateText {
     /// `date` as chrono writes it.
     fn new(date: chrono::NaiveDate) -> Self {
+        use chrono::Datelike as _;
         use std::fmt::Write as _;
         let mut text = DateText {
             bytes: [0; 16],
             len: 0,
         };
+        let year = date.year();
+        if (0..=9999).contains(&year) {
+            // `YYYY-MM-DD` written digit by digit, as chrono writes a four-digit year,
+            // without the formatting machinery.
+            let (year, month, day) = (year as u32, date.month(), date.day());
+            let digit = |n: u32| b'0' + (n % 10) as u8;
+            text.bytes[..10].copy_from_slice(&[
+                digit(year / 1000),
+                digit(year / 100),
+                digit(year / 10),
+                digit(year),
+                b'-',
+                digit(month / 10),
+                digit(month),
+                b'-',
+                digit(day / 10),
+                digit(day),
+            ]);
+            text.len = 10;
+            return text;
+        }
         // Every chrono date fits (see above), so the write does not fail.
         let _ = write!(text, "{date}");
         text
@@ -564,11 +586,66 @@ struct ClaimTable {
 }
 
 /// Writes `text` into `out`, escaped for HTML text and attributes exactly as the template
-/// escapes its values (it is askama's own escaper).
+/// escapes its values (askama's escaper: `"`, `&`, `'`, `<` and `>` as decimal character
+/// references).
+///
+/// Most values hold none of the five: they are found so by a scan (vector compares for a
+/// long text) and copied whole, where askama's escaper looks at them byte by byte.
 fn escape(out: &mut String, text: &str) {
-    use askama::filters::Escaper as _;
-    // Writing to a String cannot fail.
-    let _ = askama::filters::Html.write_escaped_str(&mut *out, text);
+    match first_to_escape(text.as_bytes()) {
+        None => out.push_str(text),
+        Some(first) => escape_from(out, text, first),
+    }
+}
+
+/// Where the first byte HTML escapes is in `bytes`, if anywhere.
+fn first_to_escape(bytes: &[u8]) -> Option<usize> {
+    /// Below this length a plain loop costs less than setting up two vector scans.
+    const SHORT: usize = 24;
+    if bytes.len() < SHORT {
+        return bytes.iter().position(|&b| html_entity(b).is_some());
+    }
+    match (
+        memchr::memchr3(b'<', b'>', b'&', bytes),
+        memchr::memchr2(b'"', b'\'', bytes),
+    ) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+/// [`escape`] of a text whose first byte to escape is at `first`.
+fn escape_from(out: &mut String, text: &str, first: usize) {
+    let mut copied = 0;
+    for (i, &b) in text.as_bytes().iter().enumerate().skip(first) {
+        if let Some(entity) = html_entity(b) {
+            // `i` is at an ASCII byte, so on a character boundary.
+            out.push_str(&text[copied..i]);
+            out.push_str(entity);
+            copied = i + 1;
+        }
+    }
+    out.push_str(&text[copied..]);
+}
+
+/// The character reference askama writes for `b`, when it escapes it.
+fn html_entity(b: u8) -> Option<&'static str> {
+    match b {
+        b'"' => Some("&#34;"),
+        b'&' => Some("&#38;"),
+        b'\'' => Some("&#39;"),
+        b'<' => Some("&#60;"),
+        b'>' => Some("&#62;"),
+        _ => None,
+    }
+}
+
+/// Writes `n` in decimal (a number needs no escape).
+fn push_decimal(out: &mut String, n: u64) {
+    let mut digits = [0u8; 20];
+    for &digit in crate::repair::decimal(n, &mut digits) {
+        out.push(char::from(digit));
+    }
 }
 
 impl ClaimTable {
@@ -686,14 +763,11 @@ impl ClaimTable {
     /// Writes the row's head: the claim's number, PCN, dates of service and procedures (of
     /// its findings), profile, disposition, charge and amount at stake.
     fn write_head(&mut self, c: &ClaimView<'_>, disposition: &'static str) {
-        use std::fmt::Write as _;
         let out = &mut self.html;
         // Writing to a String cannot fail.
-        let _ = write!(
-            out,
-            "<tr class=\"head\"><td class=\"n\">{}</td><td class=\"mono\">",
-            c.ordinal
-        );
+        out.push_str("<tr class=\"head\"><td class=\"n\">");
+        push_decimal(out, c.ordinal);
+        out.push_str("</td><td class=\"mono\">");
         escape(out, c.pcn);
         out.push_str("</td><td class=\"mono\">");
         if self.has_dos {
@@ -801,15 +875,15 @@ fn write_repair(out: &mut String, r: &RepairView<'_>) {
 /// Writes where a finding is, its parts joined by ` · `: loop, LX, date of service,
 /// procedure, segment.
 fn write_place(out: &mut String, f: &FindingView<'_>, dos: Option<&str>) {
-    use std::fmt::Write as _;
     if let Some(l) = f.loop_id {
         out.push_str("loop ");
         escape(out, l);
         out.push_str(" · ");
     }
     if let Some(lx) = f.lx {
-        // Writing to a String cannot fail.
-        let _ = write!(out, "LX {lx} · ");
+        out.push_str("LX ");
+        push_decimal(out, lx);
+        out.push_str(" · ");
     }
     if let Some(d) = dos {
         escape(out, d);
@@ -819,7 +893,8 @@ fn write_place(out: &mut String, f: &FindingView<'_>, dos: Option<&str>) {
         escape(out, p);
         out.push_str(" · ");
     }
-    let _ = write!(out, "segment {}", f.segment);
+    out.push_str("segment ");
+    push_decimal(out, f.segment);
 }
 
 /// An appeal text, once.
@@ -1692,14 +1767,16 @@ fn appeal_anchor(text: &str) -> String {
 
 /// Writes [`appeal_anchor`] into `out` (`appeal-` and 16 hex digits: nothing to escape).
 fn write_appeal_anchor(out: &mut String, text: &str) {
-    use std::fmt::Write as _;
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
     for &b in text.as_bytes() {
         hash ^= u64::from(b);
         hash = hash.wrapping_mul(0x0100_0000_01b3);
     }
-    // Writing to a String cannot fail.
-    let _ = write!(out, "appeal-{hash:016x}");
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    out.push_str("appeal-");
+    for shift in (0..16).rev() {
+        out.push(char::from(HEX[((hash >> (shift * 4)) & 0xf) as usize]));
+    }
 }
 
 /// Each distinct appeal text once, with the rules that give it; `advice` gives the (rule,
