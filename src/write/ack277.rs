@@ -1427,14 +1427,22 @@ impl<'c> Redactor<'c> {
             // The usual case, byte by byte: for ASCII, alphanumeric bytes are alphanumeric
             // characters.
             let bytes = text.as_bytes();
+            let alphanumeric = |i: usize| {
+                bytes
+                    .get(i)
+                    .is_some_and(|&b| ASCII_ALPHANUMERIC[usize::from(b)])
+            };
             let mut i = 0;
             while i < bytes.len() {
-                if bytes[i].is_ascii_alphanumeric() {
+                if alphanumeric(i) {
                     let start = i;
-                    while i < bytes.len() && bytes[i].is_ascii_alphanumeric() {
+                    while alphanumeric(i) {
                         i += 1;
                     }
-                    check(start, i, emit);
+                    // Most words are passed over here on their length, with no call.
+                    if self.may_be_redacted(&text[start..i]) {
+                        check(start, i, emit);
+                    }
                 } else {
                     i += 1;
                 }
@@ -1459,6 +1467,17 @@ impl<'c> Redactor<'c> {
         emit(&text.as_bytes()[unsent..]);
     }
 }
+
+/// True at the ASCII letters and digits (`u8::is_ascii_alphanumeric` as one load).
+const ASCII_ALPHANUMERIC: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        table[b] = (b as u8).is_ascii_alphanumeric();
+        b += 1;
+    }
+    table
+};
 
 /// The `lengths` of a [`Redactor`] holding `count` words (more than fit when `count` is past
 /// `words`).
