@@ -583,6 +583,29 @@ struct ClaimTable {
     first_dos: String,
     last_dos: String,
     has_dos: bool,
+    /// The anchor of the last appeal text linked.
+    appeal_anchor: LastAnchor,
+}
+
+/// The last appeal text a row linked to and its anchor: findings of one rule share their
+/// appeal text, and comparing it costs less than hashing it again.
+#[derive(Default)]
+struct LastAnchor {
+    text: String,
+    anchor: String,
+}
+
+impl LastAnchor {
+    /// The anchor of appeal text `text` (see [`appeal_anchor`]).
+    fn of(&mut self, text: &str) -> &str {
+        if self.anchor.is_empty() || self.text != text {
+            self.text.clear();
+            self.text.push_str(text);
+            self.anchor.clear();
+            write_appeal_anchor(&mut self.anchor, text);
+        }
+        &self.anchor
+    }
 }
 
 /// Writes `text` into `out`, escaped for HTML text and attributes exactly as the template
@@ -691,7 +714,8 @@ impl ClaimTable {
                 )
             }
         };
-        write_finding(&mut self.findings, f, dos, help, appeal);
+        let anchor = appeal.map(|text| self.appeal_anchor.of(text));
+        write_finding(&mut self.findings, f, dos, help, anchor);
     }
 
     /// Adds `rule` to the row's rules unless the finding before had the same rule.
@@ -810,7 +834,7 @@ fn write_finding(
     f: &FindingView<'_>,
     dos: Option<&str>,
     help: &str,
-    appeal: Option<&str>,
+    appeal_anchor: Option<&str>,
 ) {
     out.push_str("<li><span class=\"badge ");
     escape(out, f.action);
@@ -839,9 +863,9 @@ fn write_finding(
     if !help.is_empty() {
         out.push_str("<div class=\"help\">");
         escape(out, help);
-        if let Some(appeal) = appeal {
+        if let Some(anchor) = appeal_anchor {
             out.push_str(" · <a href=\"#");
-            write_appeal_anchor(out, appeal);
+            out.push_str(anchor);
             out.push_str("\">if denied: appeal advice</a>");
         }
         out.push_str("</div>");
