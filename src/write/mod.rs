@@ -402,14 +402,38 @@ pub(crate) fn is_safe(d: &Delimiters, b: u8) -> bool {
 
 /// True when cleaning `value` would leave it as it is: safe bytes only, no leading, trailing
 /// or doubled space, at most `max` bytes (the usual case, copied without a second look).
+///
+/// A space is taken as a space even should a delimiter be one. Eight bytes are looked at a
+/// time (see [`Word`]), the few left over one by one.
 fn is_already_clean(d: &Delimiters, value: &[u8], max: usize) -> bool {
     if value.len() > max {
         return false;
     }
-    // One pass: a space must follow a non-space (none leading, none doubled) and be followed
-    // by one (none trailing).
-    let mut after_space = true;
-    for &b in value {
+    let (Some(&first), Some(&last)) = (value.first(), value.last()) else {
+        return true;
+    };
+    if first == b' ' || last == b' ' {
+        return false;
+    }
+    let unsafe_in = Word::delimiter_tests(d);
+    let mut chunks = value.chunks_exact(8);
+    // True when the byte before the one looked at is a space.
+    let mut after_space = false;
+    for chunk in &mut chunks {
+        let mut bytes = [0; 8];
+        bytes.copy_from_slice(chunk);
+        let word = Word(u64::from_le_bytes(bytes));
+        if word.has_unsafe(&unsafe_in) {
+            return false;
+        }
+        let spaces = word.equal_mask(b' ');
+        // A space right after a space, within the eight bytes or across from the last eight.
+        if spaces & (spaces << 8) != 0 || (after_space && spaces & 0x80 != 0) {
+            return false;
+        }
+        after_space = spaces >> 63 != 0;
+    }
+    for &b in chunks.remainder() {
         if b == b' ' {
             if after_space {
                 return false;
@@ -421,7 +445,60 @@ fn is_already_clean(d: &Delimiters, value: &[u8], max: usize) -> bool {
             return false;
         }
     }
-    !after_space || value.is_empty()
+    true
+}
+
+/// Eight bytes of text as one little-endian `u64`, tested all at once (SWAR): the test of a
+/// name or a message is a few operations per eight bytes rather than per byte.
+#[derive(Clone, Copy)]
+struct Word(u64);
+
+/// The same byte in all eight places.
+const fn repeated(b: u8) -> u64 {
+    u64::from_ne_bytes([b; 8])
+}
+
+impl Word {
+    const HIGH: u64 = repeated(0x80);
+    const LOW7: u64 = repeated(0x7f);
+
+    /// The delimiters a byte other than a space must not be, each repeated. A space is never
+    /// tested against the delimiters, so `0x7f` (unsafe anyway) stands in for a space
+    /// delimiter, and for a missing repetition separator.
+    fn delimiter_tests(d: &Delimiters) -> [u64; 4] {
+        [
+            d.element,
+            d.component,
+            d.segment,
+            d.repetition.unwrap_or(0x7f),
+        ]
+        .map(|b| repeated(if b == b' ' { 0x7f } else { b }))
+    }
+
+    /// True when some byte is zero (exact as a yes or no: a borrow only flags bytes above a
+    /// zero one).
+    fn has_zero(self) -> bool {
+        self.0.wrapping_sub(repeated(1)) & !self.0 & Self::HIGH != 0
+    }
+
+    /// `0x80` in the place of every byte equal to `b`, nothing elsewhere (exact).
+    fn equal_mask(self, b: u8) -> u64 {
+        let x = self.0 ^ repeated(b);
+        !(((x & Self::LOW7).wrapping_add(Self::LOW7)) | x | Self::LOW7)
+    }
+
+    /// True when some byte is not safe in a simple element, spaces aside: outside `0x20` to
+    /// `0x7e`, or one of the delimiters `tests` holds.
+    fn has_unsafe(self, tests: &[u64; 4]) -> bool {
+        let v = self.0;
+        let beyond_ascii = v & Self::HIGH != 0;
+        // Below 0x20 (exact as a yes or no for a bound up to 0x80).
+        let control = v.wrapping_sub(repeated(0x20)) & !v & Self::HIGH != 0;
+        beyond_ascii
+            || control
+            || Word(v ^ repeated(0x7f)).has_zero()
+            || tests.iter().any(|&t| Word(v ^ t).has_zero())
+    }
 }
 
 /// Appends `value` cleaned as [`SegmentWriter::clean`] cleans it, with no copy in between.
@@ -618,6 +695,80 @@ mod tests {
         for dirty in [" A", "A ", "A  B", "A*B", "caf\u{e9}", "abcdef", "A\tB"] {
             assert_eq!(w.clean_cow(dirty, 5), w.clean_copy(dirty, 5), "{dirty:?}");
             assert!(matches!(w.clean_cow(dirty, 5), std::borrow::Cow::Owned(_)));
+        }
+    }
+
+    /// `is_already_clean` as it was written byte by byte, to hold the eight-at-a-time one to.
+    fn already_clean_bytewise(d: &Delimiters, value: &[u8], max: usize) -> bool {
+        if value.len() > max {
+            return false;
+        }
+        let mut after_space = true;
+        for &b in value {
+            if b == b' ' {
+                if after_space {
+                    return false;
+                }
+                after_space = true;
+            } else if is_safe(d, b) {
+                after_space = false;
+            } else {
+                return false;
+            }
+        }
+        !after_space || value.is_empty()
+    }
+
+    #[test]
+    fn already_clean_looks_at_eight_bytes_as_at_one() {
+        let spaced = Delimiters {
+            element: b' ',
+            repetition: None,
+            ..Delimiters::STANDARD
+        };
+        let odd = Delimiters {
+            element: 0x1d,
+            component: b'>',
+            segment: 0x85,
+            repetition: Some(b'!'),
+        };
+        let base = b"PATIENT0 SYNTHETIC LINE 3, 97530 BILLED ON 2026-01-08";
+        let bytes = [
+            b' ', b'*', b':', b'~', b'^', b'>', b'!', 0x1d, 0x85, 0x7f, 0x1f, 0x20, 0x21, 0x7e,
+            0x80, 0xff, b'\n', b'\r', 0,
+        ];
+        for d in [Delimiters::STANDARD, spaced, odd] {
+            for len in 0..base.len() {
+                let text = &base[..len];
+                assert_eq!(
+                    is_already_clean(&d, text, 60),
+                    already_clean_bytewise(&d, text, 60)
+                );
+                for at in 0..len {
+                    for &b in &bytes {
+                        let mut changed = text.to_vec();
+                        changed[at] = b;
+                        assert_eq!(
+                            is_already_clean(&d, &changed, 60),
+                            already_clean_bytewise(&d, &changed, 60),
+                            "{changed:?}"
+                        );
+                        if at + 1 < len {
+                            changed[at + 1] = b' ';
+                            changed[at] = b' ';
+                            assert_eq!(
+                                is_already_clean(&d, &changed, 60),
+                                already_clean_bytewise(&d, &changed, 60),
+                                "{changed:?}"
+                            );
+                        }
+                    }
+                }
+                assert_eq!(
+                    is_already_clean(&d, text, 5),
+                    already_clean_bytewise(&d, text, 5)
+                );
+            }
         }
     }
 
