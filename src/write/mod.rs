@@ -415,23 +415,24 @@ fn is_already_clean(d: &Delimiters, value: &[u8], max: usize) -> bool {
     if first == b' ' || last == b' ' {
         return false;
     }
-    let unsafe_in = Word::delimiter_tests(d);
     let mut chunks = value.chunks_exact(8);
     // True when the byte before the one looked at is a space.
     let mut after_space = false;
-    for chunk in &mut chunks {
-        let mut bytes = [0; 8];
-        bytes.copy_from_slice(chunk);
-        let word = Word(u64::from_le_bytes(bytes));
-        if word.has_unsafe(&unsafe_in) {
-            return false;
+    if value.len() >= 8 {
+        let unsafe_in = Word::delimiter_tests(d);
+        for chunk in &mut chunks {
+            let mut bytes = [0; 8];
+            bytes.copy_from_slice(chunk);
+            let word = Word(u64::from_le_bytes(bytes));
+            let spaces = word.equal_mask(b' ');
+            // An unsafe byte, or a space right after a space (within the eight bytes or
+            // across from the last eight).
+            let doubled = (spaces & (spaces << 8)) | ((spaces & 0x80) * u64::from(after_space));
+            if word.unsafe_mask(&unsafe_in) | doubled != 0 {
+                return false;
+            }
+            after_space = spaces >> 63 != 0;
         }
-        let spaces = word.equal_mask(b' ');
-        // A space right after a space, within the eight bytes or across from the last eight.
-        if spaces & (spaces << 8) != 0 || (after_space && spaces & 0x80 != 0) {
-            return false;
-        }
-        after_space = spaces >> 63 != 0;
     }
     for &b in chunks.remainder() {
         if b == b' ' {
@@ -466,19 +467,19 @@ impl Word {
     /// tested against the delimiters, so `0x7f` (unsafe anyway) stands in for a space
     /// delimiter, and for a missing repetition separator.
     fn delimiter_tests(d: &Delimiters) -> [u64; 4] {
+        let test = |b: u8| repeated(1).wrapping_mul(u64::from(if b == b' ' { 0x7f } else { b }));
         [
-            d.element,
-            d.component,
-            d.segment,
-            d.repetition.unwrap_or(0x7f),
+            test(d.element),
+            test(d.component),
+            test(d.segment),
+            test(d.repetition.unwrap_or(0x7f)),
         ]
-        .map(|b| repeated(if b == b' ' { 0x7f } else { b }))
     }
 
-    /// True when some byte is zero (exact as a yes or no: a borrow only flags bytes above a
-    /// zero one).
-    fn has_zero(self) -> bool {
-        self.0.wrapping_sub(repeated(1)) & !self.0 & Self::HIGH != 0
+    /// High bits set in some byte when some byte is zero, none when none is (exact as a yes
+    /// or no: a borrow only flags bytes above a zero one).
+    fn zero_bits(x: u64) -> u64 {
+        x.wrapping_sub(repeated(1)) & !x
     }
 
     /// `0x80` in the place of every byte equal to `b`, nothing elsewhere (exact).
@@ -487,17 +488,19 @@ impl Word {
         !(((x & Self::LOW7).wrapping_add(Self::LOW7)) | x | Self::LOW7)
     }
 
-    /// True when some byte is not safe in a simple element, spaces aside: outside `0x20` to
-    /// `0x7e`, or one of the delimiters `tests` holds.
-    fn has_unsafe(self, tests: &[u64; 4]) -> bool {
+    /// Not zero when some byte is not safe in a simple element, spaces aside: outside `0x20`
+    /// to `0x7e`, or one of the delimiters `tests` holds. Every test is made and the results
+    /// joined, with no branch.
+    fn unsafe_mask(self, tests: &[u64; 4]) -> u64 {
         let v = self.0;
-        let beyond_ascii = v & Self::HIGH != 0;
-        // Below 0x20 (exact as a yes or no for a bound up to 0x80).
-        let control = v.wrapping_sub(repeated(0x20)) & !v & Self::HIGH != 0;
-        beyond_ascii
-            || control
-            || Word(v ^ repeated(0x7f)).has_zero()
-            || tests.iter().any(|&t| Word(v ^ t).has_zero())
+        // Beyond ASCII (the high bit itself), or below 0x20 (exact as a yes or no for a bound
+        // up to 0x80).
+        let outside = v | (v.wrapping_sub(repeated(0x20)) & !v);
+        let delimiters = Self::zero_bits(v ^ tests[0])
+            | Self::zero_bits(v ^ tests[1])
+            | Self::zero_bits(v ^ tests[2])
+            | Self::zero_bits(v ^ tests[3]);
+        (outside | Self::zero_bits(v ^ repeated(0x7f)) | delimiters) & Self::HIGH
     }
 }
 
