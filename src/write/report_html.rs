@@ -1031,7 +1031,8 @@ struct Gathered {
     /// lines give them otherwise).
     appeals: Vec<(&'static str, &'static str)>,
     rules: BTreeMap<String, RuleTally>,
-    dispositions: HashMap<String, DispositionTally>,
+    /// By disposition key (a handful: a few compares find one, where a hash cost more).
+    dispositions: BTreeMap<String, DispositionTally>,
     /// How many claims have been counted (the claim in hand is number `claims_counted`).
     claims_counted: u64,
     table: ClaimTable,
@@ -1744,23 +1745,36 @@ pub fn dollars(cents: impl Into<i128>) -> String {
 fn write_dollars(out: &mut String, cents: impl Into<i128>) {
     let cents = cents.into();
     let abs = cents.unsigned_abs();
+    // The usual amount fits 64 bits: no 128-bit division for it.
+    let (whole, fraction) = match u64::try_from(abs) {
+        Ok(small) => (u128::from(small / 100), (small % 100) as u8),
+        Err(_) => (abs / 100, (abs % 100) as u8),
+    };
     let mut digits = [0u8; 40];
-    let whole = wide_decimal(abs / 100, &mut digits);
-    out.reserve(whole.len() + whole.len() / 3 + 5);
+    let whole = wide_decimal(whole, &mut digits);
+    // Sign, `$`, 39 digits with 12 commas, the point and the cents fit: the text is made on
+    // the stack and copied in once.
+    let mut text = [0u8; 64];
+    let mut len = 0;
+    let mut put = |b: u8| {
+        text[len] = b;
+        len += 1;
+    };
     if cents < 0 {
-        out.push('-');
+        put(b'-');
     }
-    out.push('$');
+    put(b'$');
     for (i, &digit) in whole.iter().enumerate() {
         if i > 0 && (whole.len() - i) % 3 == 0 {
-            out.push(',');
+            put(b',');
         }
-        out.push(char::from(digit));
+        put(digit);
     }
-    let fraction = (abs % 100) as u8;
-    out.push('.');
-    out.push(char::from(b'0' + fraction / 10));
-    out.push(char::from(b'0' + fraction % 10));
+    put(b'.');
+    put(b'0' + fraction / 10);
+    put(b'0' + fraction % 10);
+    // Only ASCII was written.
+    out.push_str(std::str::from_utf8(&text[..len]).unwrap_or_default());
 }
 
 /// The decimal digits of `n`, written at the end of `buf`; the 64-bit path for the usual
