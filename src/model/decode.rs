@@ -239,7 +239,7 @@ fn read_diagnoses(claim: &mut Body, seg: &Segment<'_>, at: Origin, component: u8
 
 /// Opens a service line at its LX (segment `first_segment` of the claim).
 fn start_line(lines: &mut Vec<ServiceLine>, lx: &Segment<'_>, at: Origin, first_segment: usize) {
-    lines.push(ServiceLine::default());
+    push_default(lines);
     if let Some(line) = lines.last_mut() {
         line.number = field(lx, 1, at, parse_u32);
         line.first_segment = first_segment;
@@ -333,6 +333,13 @@ fn parse_u32(bytes: &[u8]) -> Option<u32> {
     text_of(bytes).parse().ok()
 }
 
+/// Adds a default item at the end of `list`, made where it stays: `push` makes a line (800
+/// bytes) or a provider on the stack and then copies it in with a `memcpy` call.
+#[inline(always)]
+fn push_default<T: Default>(list: &mut Vec<T>) {
+    list.resize_with(list.len() + 1, T::default);
+}
+
 fn read_provider_segment(
     providers: &mut Vec<Provider>,
     seg: &Segment<'_>,
@@ -341,7 +348,7 @@ fn read_provider_segment(
     at: Origin,
 ) {
     if seg.id() == b"NM1" && opens_loop {
-        providers.push(Provider::default());
+        push_default(providers);
         if let Some(provider) = providers.last_mut() {
             read_provider(provider, seg, loop_id, at);
         }
