@@ -103,8 +103,13 @@ fn short_ascii(bytes: &[u8]) -> Option<[u8; INLINE]> {
         }
         padded[n - 8..n].copy_from_slice(&bytes[n - 8..]);
     } else if n >= 4 {
-        padded[..4].copy_from_slice(&bytes[..4]);
-        padded[n - 4..n].copy_from_slice(&bytes[n - 4..]);
+        // Two four-byte reads, overlapping when `n` is under eight (the bytes they share are
+        // the same, so or-ing them leaves those as they are), put together in a register: as
+        // two copies like the ones above, the compiler merged the tail copies of both cases
+        // into one `memcpy` call of either length.
+        let head = u64::from(u32_at(bytes, 0));
+        let tail = u64::from(u32_at(bytes, n - 4));
+        padded[..8].copy_from_slice(&(head | tail << (8 * (n - 4))).to_le_bytes());
     } else if n > 0 {
         // First, middle (for three) and last byte: no loop, which would become a call.
         padded[0] = bytes[0];
@@ -122,6 +127,14 @@ fn short_ascii(bytes: &[u8]) -> Option<[u8; INLINE]> {
     let mut inline = [0u8; INLINE];
     inline.copy_from_slice(&padded[..INLINE]);
     Some(inline)
+}
+
+/// The four bytes of `bytes` from `at` as a little-endian number.
+#[inline(always)]
+fn u32_at(bytes: &[u8], at: usize) -> u32 {
+    let mut word = [0u8; 4];
+    word.copy_from_slice(&bytes[at..at + 4]);
+    u32::from_le_bytes(word)
 }
 
 impl Default for Text {
