@@ -3,6 +3,7 @@
 
 use super::kind::LoopKind;
 use super::level::Level;
+use super::table::StoredSegment;
 use super::{
     parse_date, parse_date_value, Address, AddressLines, BillingProvider, Claim, DateOf, Decimal,
     Diagnosis, Field, Money, Note, Origin, Patient, Person, Pointers, Procedure, Provider,
@@ -11,7 +12,7 @@ use super::{
 use std::sync::Arc;
 
 use crate::grammar::compiled_x222;
-use crate::x12::Segment;
+use crate::x12::{Delimiters, Segment};
 
 impl Claim {
     /// Decodes the typed fields of a claim (and of its billing, subscriber and patient
@@ -21,7 +22,11 @@ impl Claim {
         let grammar = compiled_x222();
         let component = source.segments.delimiters().component;
         let mut claim = Body::from(super::spare::take_lists());
-        for (i, (seg, stored)) in source.segments.iter().enumerate() {
+        // The table's bytes looked up once, each view made here (see `view`).
+        let raw = source.segments.raw();
+        let delimiters = source.segments.delimiters();
+        for (i, stored) in source.segments.stored().iter().enumerate() {
+            let seg = view(raw, delimiters, stored);
             let at = origin(stored.position.segment, stored.set_segment);
             let loop_index = usize::from(stored.loop_index);
             match kinds[loop_index] {
@@ -110,6 +115,22 @@ struct Body {
     lines: Vec<ServiceLine>,
 }
 
+/// The view of a segment stored in a table whose bytes are `raw`, as [`SegmentTable::iter`]
+/// makes it. The decoders look the table's bytes up once and make each view in their own
+/// loop: `iter` looks the bytes up (owned or in shared chunks) again for every segment, and
+/// its views pass through the stack more, about twenty-five instructions a segment in all.
+#[inline(always)]
+fn view<'a>(raw: &'a [u8], delimiters: Delimiters, stored: &'a StoredSegment) -> Segment<'a> {
+    Segment::with_id_len(
+        &raw[stored.start as usize..stored.end as usize],
+        stored.body_start as usize..stored.body_end as usize,
+        usize::from(stored.id_len),
+        delimiters,
+        stored.position,
+    )
+    .with_separators(&stored.separators)
+}
+
 fn origin(segment: u64, set_segment: u32) -> Origin {
     Origin {
         segment,
@@ -129,7 +150,9 @@ pub(super) fn decode_billing(table: &SegmentTable) -> BillingProvider {
         ..BillingProvider::default()
     };
     let mut taxonomy = None;
-    for (seg, stored) in table.iter() {
+    let (raw, delimiters) = (table.raw(), table.delimiters());
+    for stored in table.stored() {
+        let seg = view(raw, delimiters, stored);
         let at = origin(stored.position.segment, stored.set_segment);
         let provider = &mut billing.provider;
         match (kinds[usize::from(stored.loop_index)], seg.id()) {
@@ -153,7 +176,9 @@ pub(super) fn decode_billing(table: &SegmentTable) -> BillingProvider {
 pub(super) fn decode_subscriber(table: &SegmentTable) -> Subscriber {
     let kinds = LoopKind::table();
     let mut sub = Subscriber::default();
-    for (seg, stored) in table.iter() {
+    let (raw, delimiters) = (table.raw(), table.delimiters());
+    for stored in table.stored() {
+        let seg = view(raw, delimiters, stored);
         let at = origin(stored.position.segment, stored.set_segment);
         match (kinds[usize::from(stored.loop_index)], seg.id()) {
             (LoopKind::SubscriberLevel, b"HL") => sub.hl = text(seg.element(1)),
@@ -177,7 +202,9 @@ pub(super) fn decode_subscriber(table: &SegmentTable) -> Subscriber {
 pub(super) fn decode_patient(table: &SegmentTable) -> Patient {
     let kinds = LoopKind::table();
     let mut patient = Patient::default();
-    for (seg, stored) in table.iter() {
+    let (raw, delimiters) = (table.raw(), table.delimiters());
+    for stored in table.stored() {
+        let seg = view(raw, delimiters, stored);
         let at = origin(stored.position.segment, stored.set_segment);
         match (kinds[usize::from(stored.loop_index)], seg.id()) {
             (LoopKind::PatientLevel, b"HL") => patient.hl = text(seg.element(1)),
@@ -189,6 +216,9 @@ pub(super) fn decode_patient(table: &SegmentTable) -> Patient {
     patient
 }
 
+// Out of line, as are the other per-kind readers the loop of `Claim::decode` calls: inlined
+// there all together (as the compiler chose once), they made its loop dearer than the calls.
+#[inline(never)]
 fn read_claim_segment(claim: &mut Body, seg: &Segment<'_>, at: Origin, component: u8) {
     match seg.id() {
         b"CLM" => {
@@ -238,14 +268,16 @@ fn read_diagnoses(claim: &mut Body, seg: &Segment<'_>, at: Origin, component: u8
 }
 
 /// Opens a service line at its LX (segment `first_segment` of the claim).
+#[inline(never)]
 fn start_line(lines: &mut Vec<ServiceLine>, lx: &Segment<'_>, at: Origin, first_segment: usize) {
-    lines.push(ServiceLine::default());
+    push_default(lines);
     if let Some(line) = lines.last_mut() {
         line.number = field(lx, 1, at, parse_u32);
         line.first_segment = first_segment;
     }
 }
 
+#[inline(never)]
 fn read_line_segment(line: &mut ServiceLine, seg: &Segment<'_>, at: Origin, component: u8) {
     match seg.id() {
         b"SV1" => read_sv1(line, seg, at, component),
@@ -333,6 +365,14 @@ fn parse_u32(bytes: &[u8]) -> Option<u32> {
     text_of(bytes).parse().ok()
 }
 
+/// Adds a default item at the end of `list`, made where it stays: `push` makes a line (800
+/// bytes) or a provider on the stack and then copies it in with a `memcpy` call.
+#[inline(always)]
+fn push_default<T: Default>(list: &mut Vec<T>) {
+    list.resize_with(list.len() + 1, T::default);
+}
+
+#[inline(never)]
 fn read_provider_segment(
     providers: &mut Vec<Provider>,
     seg: &Segment<'_>,
@@ -341,7 +381,7 @@ fn read_provider_segment(
     at: Origin,
 ) {
     if seg.id() == b"NM1" && opens_loop {
-        providers.push(Provider::default());
+        push_default(providers);
         if let Some(provider) = providers.last_mut() {
             read_provider(provider, seg, loop_id, at);
         }
