@@ -229,8 +229,13 @@ impl Rule for AmountPrecision {
 /// at most 16 bytes (so at most 16 whole digits, whose cents fit an `i64`) and at most two
 /// bytes after a decimal point. Most amounts are such, and need no parse.
 fn surely_exact(value: &[u8]) -> bool {
+    // A plain loop, not `memchr`: an amount is a few bytes, shorter than what a vector
+    // search's setup costs (this runs for every money element of every claim).
     value.len() <= 16
-        && memchr::memchr(b'.', value).is_none_or(|point| value.len() - point - 1 <= 2)
+        && value
+            .iter()
+            .position(|&b| b == b'.')
+            .is_none_or(|point| value.len() - point - 1 <= 2)
 }
 
 /// What is wrong with amount `raw` of element `name`.
