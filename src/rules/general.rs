@@ -164,6 +164,27 @@ pub(crate) fn money_elements(id: &[u8]) -> Option<&'static [usize]> {
         .map(|(_, elements)| *elements)
 }
 
+/// `a == b` for procedure codes and modifiers: the usual lengths (five bytes for a HCPCS/CPT
+/// code, two for a modifier) compared as fixed-size values, inline, rather than by a slice
+/// comparison (a `memcmp` call per pair). The cross-claim rules compare every code of a
+/// patient's day, and every modifier of a line, with lists of codes.
+pub(crate) fn same_code(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    match (a.len(), b.len()) {
+        (5, 5) => fixed::<5>(a) == fixed::<5>(b),
+        (2, 2) => fixed::<2>(a) == fixed::<2>(b),
+        _ => a == b,
+    }
+}
+
+/// The first `N` bytes of `bytes` as an array (`bytes` has `N`; zeros if not).
+fn fixed<const N: usize>(bytes: &[u8]) -> [u8; N] {
+    bytes
+        .get(..N)
+        .and_then(|b| b.try_into().ok())
+        .unwrap_or([0; N])
+}
+
 /// AMOUNT-PRECISION: every money element is exact in cents.
 pub struct AmountPrecision;
 

@@ -5,7 +5,8 @@ use chrono::{Datelike, NaiveDate};
 
 use crate::diag::Text;
 use crate::model::{Cents, Claim, Origin, ServiceLine};
-use crate::rules::index::line_date;
+use crate::rules::general::same_code;
+use crate::rules::index::{line_date, Code};
 use crate::rules::{Action, Context, Finding, LineFact, Repair, RuleInfo};
 
 /// Appeal advice when a payer denies for medical necessity.
@@ -54,12 +55,20 @@ pub(super) fn modifiers(line: &ServiceLine) -> &[crate::model::Text] {
 pub(super) fn has_any(line: &ServiceLine, wanted: &[String]) -> bool {
     modifiers(line)
         .iter()
-        .any(|m| wanted.iter().any(|w| w == m))
+        .any(|m| wanted.iter().any(|w| same_code(w, m)))
 }
 
 /// True when a line of the index carries any of `wanted`.
 pub(super) fn fact_has_any(fact: &LineFact, wanted: &[String]) -> bool {
-    fact.modifiers.iter().any(|m| wanted.iter().any(|w| w == m))
+    fact.modifiers
+        .iter()
+        .any(|m| wanted.iter().any(|w| same_code(w, m)))
+}
+
+/// `*code == text`: the cheap comparison first, so that only a code with the same text is
+/// compared again (a code cut when indexed equals no text, see [`Code`]).
+pub(super) fn code_is(code: &Code, text: &str) -> bool {
+    same_code(code, text) && *code == text
 }
 
 /// True for a line of the index that counts: not on a void (frequency 8) claim.
@@ -85,7 +94,7 @@ pub(super) fn lines_with<'c>(
         .lines
         .iter()
         .enumerate()
-        .filter(move |(_, l)| code(l) == wanted)
+        .filter(move |(_, l)| same_code(code(l), wanted))
 }
 
 /// The first line with procedure `wanted` on each date of service of a claim, in line order.
@@ -96,13 +105,20 @@ pub(super) fn first_per_date<'c>(
     claim: &'c Claim,
     wanted: &'c str,
 ) -> impl Iterator<Item = (usize, NaiveDate)> + 'c {
-    let dated = move || {
-        lines_with(claim, wanted).filter_map(move |(i, _)| line_date(claim, i).map(|d| (i, d)))
+    let dated = move |i: usize, line: &ServiceLine| {
+        if same_code(code(line), wanted) {
+            line_date(claim, i)
+        } else {
+            None
+        }
     };
-    dated().filter(move |&(i, date)| {
-        !dated()
-            .take_while(|&(earlier, _)| earlier < i)
-            .any(|(_, d)| d == date)
+    claim.lines.iter().enumerate().filter_map(move |(i, line)| {
+        let date = dated(i, line)?;
+        let seen = claim.lines[..i]
+            .iter()
+            .enumerate()
+            .any(|(earlier, e)| dated(earlier, e) == Some(date));
+        (!seen).then_some((i, date))
     })
 }
 

@@ -4,12 +4,13 @@
 use chrono::NaiveDate;
 
 use super::common::{
-    code, code_at, earlier_suffix, first_per_date, has_any, line_note, live, sv101_at, sv101_with,
-    Draft, APPEAL_BUNDLING, APPEAL_NECESSITY,
+    code, code_at, code_is, earlier_suffix, first_per_date, has_any, line_note, live, sv101_at,
+    sv101_with, Draft, APPEAL_BUNDLING, APPEAL_NECESSITY,
 };
 use crate::model::{Claim, ServiceLine};
 use std::sync::Arc;
 
+use crate::rules::general::same_code;
 use crate::rules::index::{claim_order, is_earlier, line_date, Code};
 use crate::rules::{
     Action, Context, Family, Finding, LineFact, Repair, RepairKind, Rule, RuleInfo, StcCodes,
@@ -116,7 +117,7 @@ impl Rule for DupClaim {
             let earlier = days
                 .on(date)
                 .iter()
-                .find(|d| d.code == traction && claim_order(d.first.0) < claim_order(this))
+                .find(|d| code_is(&d.code, traction) && claim_order(d.first.0) < claim_order(this))
                 .map(|d| d.first.0);
             let Some(earlier) = earlier else {
                 continue;
@@ -197,13 +198,13 @@ impl Rule for Ncci97140 {
         }
         let days = day_codes(cx);
         for (i, line) in claim.lines.iter().enumerate() {
-            if code(line) != manual || has_any(line, &therapy.modifiers.ncci_bypass) {
+            if !same_code(code(line), manual) || has_any(line, &therapy.modifiers.ncci_bypass) {
                 continue;
             }
             let Some(date) = line_date(claim, i) else {
                 continue;
             };
-            if let Some(d) = days.on(date).iter().find(|d| d.code == traction) {
+            if let Some(d) = days.on(date).iter().find(|d| code_is(&d.code, traction)) {
                 let with = earlier_suffix(cx, d.first.0);
                 out.push(ncci_finding(claim, cx, i, line, date, &with));
             }
@@ -428,8 +429,9 @@ impl Rule for Modalities {
 /// compared with every code of a patient's 97012 days).
 fn is_one_of(code: &Code, codes: &[String]) -> bool {
     let text = code.as_str();
-    // `*code == text` is false only for a code cut when indexed, which equals no text.
-    *code == text && codes.iter().any(|c| c == text)
+    // `*code == text` is false only for a code cut when indexed, which equals no text: asked
+    // last, of a code found in the list.
+    codes.iter().any(|c| same_code(c, text)) && *code == text
 }
 
 /// True for a supervised or attended modality code (97010-97039 or an extra such as G0283).
@@ -501,7 +503,7 @@ impl Rule for Visits {
                 dates.extend(
                     facts
                         .iter()
-                        .filter(|f| live(f) && f.code == traction)
+                        .filter(|f| live(f) && code_is(&f.code, traction))
                         .map(|f| f.date),
                 );
                 dates.dedup();
