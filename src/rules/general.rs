@@ -1610,11 +1610,12 @@ impl Rule for ProcedureFormat {
             if procedure.qualifier != "HC" {
                 continue;
             }
-            // What clean_procedure keeps, counted without building it.
+            // What clean_procedure keeps, counted without building it: by bytes, not chars
+            // (no decoding), the same count since no byte of a non-ASCII char is alphanumeric.
             let kept = procedure
                 .code
-                .chars()
-                .filter(char::is_ascii_alphanumeric)
+                .bytes()
+                .filter(u8::is_ascii_alphanumeric)
                 .count();
             if kept == 5 {
                 continue;
