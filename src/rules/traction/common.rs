@@ -6,7 +6,7 @@ use chrono::{Datelike, NaiveDate};
 use crate::diag::Text;
 use crate::model::{Cents, Claim, Origin, ServiceLine};
 use crate::rules::general::same_code;
-use crate::rules::index::{line_date, Code};
+use crate::rules::index::line_date;
 use crate::rules::{Action, Context, Finding, LineFact, Repair, RuleInfo};
 
 /// Appeal advice when a payer denies for medical necessity.
@@ -65,12 +65,6 @@ pub(super) fn fact_has_any(fact: &LineFact, wanted: &[String]) -> bool {
         .any(|m| wanted.iter().any(|w| same_code(w, m)))
 }
 
-/// `*code == text`: the cheap comparison first, so that only a code with the same text is
-/// compared again (a code cut when indexed equals no text, see [`Code`]).
-pub(super) fn code_is(code: &Code, text: &str) -> bool {
-    same_code(code, text) && *code == text
-}
-
 /// True for a line of the index that counts: not on a void (frequency 8) claim.
 pub(super) fn live(fact: &LineFact) -> bool {
     !fact.is_void()
@@ -105,21 +99,22 @@ pub(super) fn first_per_date<'c>(
     claim: &'c Claim,
     wanted: &'c str,
 ) -> impl Iterator<Item = (usize, NaiveDate)> + 'c {
-    let dated = move |i: usize, line: &ServiceLine| {
-        if same_code(code(line), wanted) {
-            line_date(claim, i)
-        } else {
-            None
-        }
-    };
-    claim.lines.iter().enumerate().filter_map(move |(i, line)| {
-        let date = dated(i, line)?;
-        let seen = claim.lines[..i]
-            .iter()
-            .enumerate()
-            .any(|(earlier, e)| dated(earlier, e) == Some(date));
+    (0..claim.lines.len()).filter_map(move |i| {
+        let date = dated_with(claim, i, wanted)?;
+        let seen = (0..i).any(|earlier| dated_with(claim, earlier, wanted) == Some(date));
         (!seen).then_some((i, date))
     })
+}
+
+/// The date of line `i` when its procedure is `wanted` (`None` otherwise, or undated).
+#[inline]
+fn dated_with(claim: &Claim, i: usize, wanted: &str) -> Option<NaiveDate> {
+    let line = claim.lines.get(i)?;
+    if same_code(code(line), wanted) {
+        line_date(claim, i)
+    } else {
+        None
+    }
 }
 
 /// Where SV101-2 (the procedure code) of a line is.

@@ -4,8 +4,8 @@
 use chrono::NaiveDate;
 
 use super::common::{
-    code, code_at, code_is, earlier_suffix, first_per_date, has_any, line_note, live, sv101_at,
-    sv101_with, Draft, APPEAL_BUNDLING, APPEAL_NECESSITY,
+    code, code_at, earlier_suffix, first_per_date, has_any, line_note, live, sv101_at, sv101_with,
+    Draft, APPEAL_BUNDLING, APPEAL_NECESSITY,
 };
 use crate::model::{Claim, ServiceLine};
 use std::sync::Arc;
@@ -117,7 +117,7 @@ impl Rule for DupClaim {
             let earlier = days
                 .on(date)
                 .iter()
-                .find(|d| code_is(&d.code, traction) && claim_order(d.first.0) < claim_order(this))
+                .find(|d| d.code == traction && claim_order(d.first.0) < claim_order(this))
                 .map(|d| d.first.0);
             let Some(earlier) = earlier else {
                 continue;
@@ -204,7 +204,7 @@ impl Rule for Ncci97140 {
             let Some(date) = line_date(claim, i) else {
                 continue;
             };
-            if let Some(d) = days.on(date).iter().find(|d| code_is(&d.code, traction)) {
+            if let Some(d) = days.on(date).iter().find(|d| d.code == traction) {
                 let with = earlier_suffix(cx, d.first.0);
                 out.push(ncci_finding(claim, cx, i, line, date, &with));
             }
@@ -503,7 +503,7 @@ impl Rule for Visits {
                 dates.extend(
                     facts
                         .iter()
-                        .filter(|f| live(f) && code_is(&f.code, traction))
+                        .filter(|f| live(f) && f.code == traction)
                         .map(|f| f.date),
                 );
                 dates.dedup();
