@@ -154,6 +154,7 @@ pub(crate) const MONEY_ELEMENTS: [(&[u8], &[usize]); 10] = [
 /// The money elements of a segment of id `id` (see [`MONEY_ELEMENTS`]). Every id there has
 /// three bytes: comparing bytes, not a slice comparison (a `memcmp` call) per table entry,
 /// matters because this runs for every segment of every claim.
+#[inline]
 pub(crate) fn money_elements(id: &[u8]) -> Option<&'static [usize]> {
     let &[a, b, c] = id else {
         return None;
