@@ -685,7 +685,7 @@ mod tests {
     fn numbers_are_written_as_to_string_and_to_x12_write_them() {
         let mut out = Vec::new();
         let powers = (0..20).map(|k| 10u64.pow(k));
-        let around = powers.flat_map(|p| [p - 1, p, p + 1, p * 9 / 2]);
+        let around = powers.flat_map(|p| [p - 1, p, p + 1, p / 2 * 3]);
         let fixed = [0, 7, 10, 99, 100, 101, 12_345, u64::MAX];
         for n in fixed.into_iter().chain(around).chain(0..1_000) {
             out.clear();
