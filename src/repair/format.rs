@@ -41,20 +41,24 @@ fn table_edits(table: &SegmentTable, out: &mut Vec<FormatFix>) {
     // Most segments need nothing: one search of the whole table for the bytes a fix needs
     // ('.' and ' ') costs less than looking at every segment's bytes, and a segment without
     // them whose id has no fix of its own is not even viewed.
-    let mut found = memchr::memchr2_iter(b'.', b' ', raw).peekable();
+    let mut found = memchr::memchr2_iter(b'.', b' ', raw);
+    // The next byte found (past every body once there is none): one comparison per segment
+    // tells that none is in its body, the usual case.
+    let mut hit = found.next().unwrap_or(usize::MAX);
     for (i, stored) in table.stored().iter().enumerate() {
         let start = stored.start as usize;
         let body = start + stored.body_start as usize..start + stored.body_end as usize;
         let mut marks = Marks::default();
         // Segments lie in the table in order: what is found before this body is between
         // segments or in the ones before.
-        while let Some(at) = found.next_if(|&at| at < body.end) {
-            if at >= body.start {
+        while hit < body.end {
+            if hit >= body.start {
                 let next = raw
-                    .get(at + 1..body.end)
+                    .get(hit + 1..body.end)
                     .and_then(|rest| rest.first().copied());
-                marks.add(raw[at], next, delimiters);
+                marks.add(raw[hit], next, delimiters);
             }
+            hit = found.next().unwrap_or(usize::MAX);
         }
         let id = raw
             .get(body.start..body.start + usize::from(stored.id_len))

@@ -482,15 +482,32 @@ pub fn push_u64(out: &mut Vec<u8>, value: u64) {
 /// its own).
 pub fn decimal(mut n: u64, digits: &mut [u8; 20]) -> &[u8] {
     let mut at = digits.len();
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            return &digits[at..];
-        }
+    // Two digits per division while at least three remain: half the divisions of one digit
+    // at a time (every count and amount of the reports is written here).
+    while n >= 100 {
+        let pair = usize::try_from(n % 100).unwrap_or_default() * 2;
+        n /= 100;
+        at -= 2;
+        digits[at..at + 2].copy_from_slice(&DIGIT_PAIRS[pair..pair + 2]);
     }
+    if n >= 10 {
+        let pair = usize::try_from(n).unwrap_or_default() * 2;
+        at -= 2;
+        digits[at..at + 2].copy_from_slice(&DIGIT_PAIRS[pair..pair + 2]);
+    } else {
+        at -= 1;
+        digits[at] = b'0' + n as u8;
+    }
+    &digits[at..]
 }
+
+/// "00", "01", .. "99" one after another: the two digits of `k` are at `2 * k`.
+const DIGIT_PAIRS: &[u8; 200] = b"\
+0001020304050607080910111213141516171819\
+2021222324252627282930313233343536373839\
+4041424344454647484950515253545556575859\
+6061626364656667686970717273747576777879\
+8081828384858687888990919293949596979899";
 
 /// Appends `cents` as [`Cents::to_x12`] spells an amount (`500`, `112.5`, `12.25`, `-3`).
 pub fn push_cents(out: &mut Vec<u8>, cents: Cents) {
@@ -667,7 +684,10 @@ mod tests {
     #[test]
     fn numbers_are_written_as_to_string_and_to_x12_write_them() {
         let mut out = Vec::new();
-        for n in [0, 7, 10, 12_345, u64::MAX] {
+        let powers = (0..20).map(|k| 10u64.pow(k));
+        let around = powers.flat_map(|p| [p - 1, p, p + 1, p / 2 * 3]);
+        let fixed = [0, 7, 10, 99, 100, 101, 12_345, u64::MAX];
+        for n in fixed.into_iter().chain(around).chain(0..1_000) {
             out.clear();
             push_u64(&mut out, n);
             assert_eq!(out, n.to_string().as_bytes());

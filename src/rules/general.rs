@@ -154,6 +154,7 @@ pub(crate) const MONEY_ELEMENTS: [(&[u8], &[usize]); 10] = [
 /// The money elements of a segment of id `id` (see [`MONEY_ELEMENTS`]). Every id there has
 /// three bytes: comparing bytes, not a slice comparison (a `memcmp` call) per table entry,
 /// matters because this runs for every segment of every claim.
+#[inline]
 pub(crate) fn money_elements(id: &[u8]) -> Option<&'static [usize]> {
     let &[a, b, c] = id else {
         return None;
@@ -162,6 +163,27 @@ pub(crate) fn money_elements(id: &[u8]) -> Option<&'static [usize]> {
         .iter()
         .find(|(m, _)| matches!(**m, [x, y, z] if x == a && y == b && z == c))
         .map(|(_, elements)| *elements)
+}
+
+/// `a == b` for procedure codes and modifiers: the usual lengths (five bytes for a HCPCS/CPT
+/// code, two for a modifier) compared as fixed-size values, inline, rather than by a slice
+/// comparison (a `memcmp` call per pair). The cross-claim rules compare every code of a
+/// patient's day, and every modifier of a line, with lists of codes.
+pub(crate) fn same_code(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    match (a.len(), b.len()) {
+        (5, 5) => fixed::<5>(a) == fixed::<5>(b),
+        (2, 2) => fixed::<2>(a) == fixed::<2>(b),
+        _ => a == b,
+    }
+}
+
+/// The first `N` bytes of `bytes` as an array (`bytes` has `N`; zeros if not).
+fn fixed<const N: usize>(bytes: &[u8]) -> [u8; N] {
+    bytes
+        .get(..N)
+        .and_then(|b| b.try_into().ok())
+        .unwrap_or([0; N])
 }
 
 /// AMOUNT-PRECISION: every money element is exact in cents.
@@ -229,8 +251,13 @@ impl Rule for AmountPrecision {
 /// at most 16 bytes (so at most 16 whole digits, whose cents fit an `i64`) and at most two
 /// bytes after a decimal point. Most amounts are such, and need no parse.
 fn surely_exact(value: &[u8]) -> bool {
+    // A plain loop, not `memchr`: an amount is a few bytes, shorter than what a vector
+    // search's setup costs (this runs for every money element of every claim).
     value.len() <= 16
-        && memchr::memchr(b'.', value).is_none_or(|point| value.len() - point - 1 <= 2)
+        && value
+            .iter()
+            .position(|&b| b == b'.')
+            .is_none_or(|point| value.len() - point - 1 <= 2)
 }
 
 /// What is wrong with amount `raw` of element `name`.
@@ -1584,11 +1611,12 @@ impl Rule for ProcedureFormat {
             if procedure.qualifier != "HC" {
                 continue;
             }
-            // What clean_procedure keeps, counted without building it.
+            // What clean_procedure keeps, counted without building it: by bytes, not chars
+            // (no decoding), the same count since no byte of a non-ASCII char is alphanumeric.
             let kept = procedure
                 .code
-                .chars()
-                .filter(char::is_ascii_alphanumeric)
+                .bytes()
+                .filter(u8::is_ascii_alphanumeric)
                 .count();
             if kept == 5 {
                 continue;

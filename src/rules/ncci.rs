@@ -10,6 +10,7 @@ use std::borrow::Cow;
 
 use std::sync::Arc;
 
+use super::general::same_code;
 use super::index::{line_date, Code, LineFact};
 use super::{concat, Action, Context, DateText, Family, Finding, Rule, RuleInfo, StcCodes};
 use crate::model::{Cents, Claim, Decimal, Origin, ServiceLine};
@@ -247,7 +248,7 @@ impl Rule for PtpPair {
             };
             let denied = days.first_other(date, (cx.batch.id(claim), i), |other| {
                 let edit = cx.reference.ncci.pair_brief(key, other.ncci?, date)?;
-                if edit.column2 != code || handled_elsewhere(code, other.code.as_str()) {
+                if !same_code(edit.column2, code) || handled_elsewhere(code, other.code.as_str()) {
                     return None;
                 }
                 let bypassed = match edit.modifier_indicator {
@@ -381,7 +382,7 @@ impl Rule for MueUnits {
         let days = day_codes(cx);
         for (i, line) in claim.lines.iter().enumerate() {
             let code = line.code();
-            if UNITS_HANDLED_ELSEWHERE.contains(&code) {
+            if UNITS_HANDLED_ELSEWHERE.iter().any(|c| same_code(c, code)) {
                 continue;
             }
             let (Some(mue), Some(units), Some(date)) = (
@@ -456,10 +457,11 @@ fn mue_note(mue: &Mue<'_>, date: NaiveDate) -> String {
 }
 
 fn line_has_any(line: &ServiceLine, wanted: &[String]) -> bool {
-    line.procedure
-        .value
-        .as_ref()
-        .is_some_and(|p| p.modifiers.iter().any(|m| wanted.iter().any(|w| w == m)))
+    line.procedure.value.as_ref().is_some_and(|p| {
+        p.modifiers
+            .iter()
+            .any(|m| wanted.iter().any(|w| same_code(w, m)))
+    })
 }
 
 fn code_origin(line: &ServiceLine) -> Origin {

@@ -5,6 +5,7 @@ use chrono::{Datelike, NaiveDate};
 
 use crate::diag::Text;
 use crate::model::{Cents, Claim, Origin, ServiceLine};
+use crate::rules::general::same_code;
 use crate::rules::index::line_date;
 use crate::rules::{Action, Context, Finding, LineFact, Repair, RuleInfo};
 
@@ -54,12 +55,14 @@ pub(super) fn modifiers(line: &ServiceLine) -> &[crate::model::Text] {
 pub(super) fn has_any(line: &ServiceLine, wanted: &[String]) -> bool {
     modifiers(line)
         .iter()
-        .any(|m| wanted.iter().any(|w| w == m))
+        .any(|m| wanted.iter().any(|w| same_code(w, m)))
 }
 
 /// True when a line of the index carries any of `wanted`.
 pub(super) fn fact_has_any(fact: &LineFact, wanted: &[String]) -> bool {
-    fact.modifiers.iter().any(|m| wanted.iter().any(|w| w == m))
+    fact.modifiers
+        .iter()
+        .any(|m| wanted.iter().any(|w| same_code(w, m)))
 }
 
 /// True for a line of the index that counts: not on a void (frequency 8) claim.
@@ -85,7 +88,7 @@ pub(super) fn lines_with<'c>(
         .lines
         .iter()
         .enumerate()
-        .filter(move |(_, l)| code(l) == wanted)
+        .filter(move |(_, l)| same_code(code(l), wanted))
 }
 
 /// The first line with procedure `wanted` on each date of service of a claim, in line order.
@@ -96,14 +99,22 @@ pub(super) fn first_per_date<'c>(
     claim: &'c Claim,
     wanted: &'c str,
 ) -> impl Iterator<Item = (usize, NaiveDate)> + 'c {
-    let dated = move || {
-        lines_with(claim, wanted).filter_map(move |(i, _)| line_date(claim, i).map(|d| (i, d)))
-    };
-    dated().filter(move |&(i, date)| {
-        !dated()
-            .take_while(|&(earlier, _)| earlier < i)
-            .any(|(_, d)| d == date)
+    (0..claim.lines.len()).filter_map(move |i| {
+        let date = dated_with(claim, i, wanted)?;
+        let seen = (0..i).any(|earlier| dated_with(claim, earlier, wanted) == Some(date));
+        (!seen).then_some((i, date))
     })
+}
+
+/// The date of line `i` when its procedure is `wanted` (`None` otherwise, or undated).
+#[inline]
+fn dated_with(claim: &Claim, i: usize, wanted: &str) -> Option<NaiveDate> {
+    let line = claim.lines.get(i)?;
+    if same_code(code(line), wanted) {
+        line_date(claim, i)
+    } else {
+        None
+    }
 }
 
 /// Where SV101-2 (the procedure code) of a line is.

@@ -10,6 +10,7 @@ use super::common::{
 use crate::model::{Claim, ServiceLine};
 use std::sync::Arc;
 
+use crate::rules::general::same_code;
 use crate::rules::index::{claim_order, is_earlier, line_date, Code};
 use crate::rules::{
     Action, Context, Family, Finding, LineFact, Repair, RepairKind, Rule, RuleInfo, StcCodes,
@@ -197,7 +198,7 @@ impl Rule for Ncci97140 {
         }
         let days = day_codes(cx);
         for (i, line) in claim.lines.iter().enumerate() {
-            if code(line) != manual || has_any(line, &therapy.modifiers.ncci_bypass) {
+            if !same_code(code(line), manual) || has_any(line, &therapy.modifiers.ncci_bypass) {
                 continue;
             }
             let Some(date) = line_date(claim, i) else {
@@ -428,8 +429,9 @@ impl Rule for Modalities {
 /// compared with every code of a patient's 97012 days).
 fn is_one_of(code: &Code, codes: &[String]) -> bool {
     let text = code.as_str();
-    // `*code == text` is false only for a code cut when indexed, which equals no text.
-    *code == text && codes.iter().any(|c| c == text)
+    // `*code == text` is false only for a code cut when indexed, which equals no text: asked
+    // last, of a code found in the list.
+    codes.iter().any(|c| same_code(c, text)) && *code == text
 }
 
 /// True for a supervised or attended modality code (97010-97039 or an extra such as G0283).
