@@ -246,6 +246,7 @@ impl CleanSegments {
         h.finish()
     }
 
+    #[inline]
     fn contains(&self, hash: u64, head: &KeyHead, body: &[u8]) -> bool {
         let mask = self.slots.len().wrapping_sub(1);
         for probe in 0..CLEAN_PROBES.min(self.slots.len()) {
@@ -266,6 +267,9 @@ impl CleanSegments {
         false
     }
 
+    // Not inlined: it runs for a segment not remembered, and its rare forgetting of the
+    // whole table is a large fill.
+    #[inline(never)]
     fn insert(&mut self, hash: u64, head: &KeyHead, body: &[u8]) {
         if body.len() > CLEAN_SEGMENT_BYTES / 16 {
             return;
@@ -316,7 +320,22 @@ fn same_words(a: &[u8], b: &[u8]) -> bool {
             return false;
         }
     }
-    same(wa.remainder(), wb.remainder())
+    tail_word(a, wa.remainder().len()) == tail_word(b, wb.remainder().len())
+}
+
+/// The last `rest` bytes of `bytes` (fewer than eight, after its whole words) as one word,
+/// without a byte loop when `bytes` is at least eight long: its last eight bytes, shifted so
+/// that only those lanes are left.
+#[inline(always)]
+fn tail_word(bytes: &[u8], rest: usize) -> u64 {
+    match bytes.len().checked_sub(8) {
+        Some(_) if rest == 0 => 0,
+        Some(at) => word(&bytes[at..]) >> (8 * (8 - rest)),
+        None => bytes
+            .iter()
+            .rev()
+            .fold(0u64, |w, &b| (w << 8) | u64::from(b)),
+    }
 }
 
 /// The eight bytes of `c` (eight long) as a little-endian word.
@@ -352,18 +371,8 @@ impl KeyHash {
         for c in &mut chunks {
             self.mix(word(c));
         }
-        let rest = chunks.remainder();
-        // The last bytes without copying them: the last eight of `bytes`, shifted so that
-        // only the remainder's lanes are left (or, for a short body, a byte at a time).
-        let last = match bytes.len().checked_sub(8) {
-            Some(_) if rest.is_empty() => 0,
-            Some(at) => word(&bytes[at..]) >> (8 * (8 - rest.len())),
-            None => rest
-                .iter()
-                .rev()
-                .fold(0u64, |w, &b| (w << 8) | u64::from(b)),
-        };
-        self.mix(last ^ ((rest.len() as u64) << 59));
+        let rest = chunks.remainder().len();
+        self.mix(tail_word(bytes, rest) ^ ((rest as u64) << 59));
     }
 
     fn finish(&self) -> u64 {
@@ -574,12 +583,58 @@ impl ElementRules {
         set_segment: u32,
         out: &mut Vec<Diagnostic>,
     ) -> bool {
+        CLEAN.with(|c| self.check_in(&mut c.borrow_mut(), loop_index, seg, set_segment, out))
+    }
+
+    /// [`ElementRules::check`] for each of `segments` (each with its loop index and its
+    /// number within its transaction set), in turn: the thread's remembered clean segments
+    /// are looked up once for them all, not once per segment (a claim's segments are checked
+    /// together).
+    pub fn check_each<'s>(
+        &self,
+        segments: impl IntoIterator<Item = (LoopIndex, Segment<'s>, u32)>,
+        out: &mut Vec<Diagnostic>,
+    ) {
+        CLEAN.with(|c| {
+            let mut clean = c.borrow_mut();
+            for (loop_index, seg, set_segment) in segments {
+                self.check_in(&mut clean, loop_index, &seg, set_segment, out);
+            }
+        })
+    }
+
+    /// [`ElementRules::check`] with the thread's remembered clean segments at hand.
+    #[inline]
+    fn check_in(
+        &self,
+        clean: &mut CleanSegments,
+        loop_index: LoopIndex,
+        seg: &Segment<'_>,
+        set_segment: u32,
+        out: &mut Vec<Diagnostic>,
+    ) -> bool {
         let head = CleanSegments::head(self.id, loop_index, seg);
         let body = seg.body();
         let hash = CleanSegments::hash(&head, body);
-        if CLEAN.with(|c| c.borrow().contains(hash, &head, body)) {
+        if clean.contains(hash, &head, body) {
             return true;
         }
+        self.check_unremembered(clean, (hash, head), loop_index, seg, set_segment, out)
+    }
+
+    /// [`ElementRules::check`] of a segment not remembered clean (`key`: its hash and head);
+    /// remembers it when it is clean.
+    #[inline(never)]
+    fn check_unremembered(
+        &self,
+        clean: &mut CleanSegments,
+        (hash, head): (u64, KeyHead),
+        loop_index: LoopIndex,
+        seg: &Segment<'_>,
+        set_segment: u32,
+        out: &mut Vec<Diagnostic>,
+    ) -> bool {
+        let body = seg.body();
         let Some((lp, index)) = self.entry(loop_index, seg) else {
             return false;
         };
@@ -590,7 +645,7 @@ impl ElementRules {
             .get(index)
             .is_some_and(|entry| self.quick.clean(entry, seg))
         {
-            CLEAN.with(|c| c.borrow_mut().insert(hash, &head, body));
+            clean.insert(hash, &head, body);
             return true;
         }
         let Some(def) = lp.segments.get(index) else {
@@ -599,7 +654,7 @@ impl ElementRules {
         let before = out.len();
         validate(seg, def, set_segment, out);
         if out.len() == before {
-            CLEAN.with(|c| c.borrow_mut().insert(hash, &head, body));
+            clean.insert(hash, &head, body);
             return true;
         }
         if let Some(id) = self.loop_id(loop_index) {
