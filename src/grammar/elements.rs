@@ -717,8 +717,10 @@ impl ElementRules {
         })
     }
 
-    /// [`ElementRules::check`] with the thread's remembered clean segments at hand.
-    #[inline]
+    /// [`ElementRules::check`] with the thread's remembered clean segments at hand (inlined
+    /// into the loop over a claim's segments: most are remembered, and then only their body
+    /// is looked at).
+    #[inline(always)]
     fn check_in(
         &self,
         clean: &mut CleanSegments,
