@@ -246,6 +246,7 @@ impl CleanSegments {
         h.finish()
     }
 
+    #[inline]
     fn contains(&self, hash: u64, head: &KeyHead, body: &[u8]) -> bool {
         let mask = self.slots.len().wrapping_sub(1);
         for probe in 0..CLEAN_PROBES.min(self.slots.len()) {
@@ -266,6 +267,9 @@ impl CleanSegments {
         false
     }
 
+    // Not inlined: it runs for a segment not remembered, and its rare forgetting of the
+    // whole table is a large fill.
+    #[inline(never)]
     fn insert(&mut self, hash: u64, head: &KeyHead, body: &[u8]) {
         if body.len() > CLEAN_SEGMENT_BYTES / 16 {
             return;
@@ -316,7 +320,22 @@ fn same_words(a: &[u8], b: &[u8]) -> bool {
             return false;
         }
     }
-    same(wa.remainder(), wb.remainder())
+    tail_word(a, wa.remainder().len()) == tail_word(b, wb.remainder().len())
+}
+
+/// The last `rest` bytes of `bytes` (fewer than eight, after its whole words) as one word,
+/// without a byte loop when `bytes` is at least eight long: its last eight bytes, shifted so
+/// that only those lanes are left.
+#[inline(always)]
+fn tail_word(bytes: &[u8], rest: usize) -> u64 {
+    match bytes.len().checked_sub(8) {
+        Some(_) if rest == 0 => 0,
+        Some(at) => word(&bytes[at..]) >> (8 * (8 - rest)),
+        None => bytes
+            .iter()
+            .rev()
+            .fold(0u64, |w, &b| (w << 8) | u64::from(b)),
+    }
 }
 
 /// The eight bytes of `c` (eight long) as a little-endian word.
@@ -352,18 +371,8 @@ impl KeyHash {
         for c in &mut chunks {
             self.mix(word(c));
         }
-        let rest = chunks.remainder();
-        // The last bytes without copying them: the last eight of `bytes`, shifted so that
-        // only the remainder's lanes are left (or, for a short body, a byte at a time).
-        let last = match bytes.len().checked_sub(8) {
-            Some(_) if rest.is_empty() => 0,
-            Some(at) => word(&bytes[at..]) >> (8 * (8 - rest.len())),
-            None => rest
-                .iter()
-                .rev()
-                .fold(0u64, |w, &b| (w << 8) | u64::from(b)),
-        };
-        self.mix(last ^ ((rest.len() as u64) << 59));
+        let rest = chunks.remainder().len();
+        self.mix(tail_word(bytes, rest) ^ ((rest as u64) << 59));
     }
 
     fn finish(&self) -> u64 {
@@ -393,6 +402,19 @@ struct LoopRules {
     /// Each entry's qualifier values packed in [`QuickSpecs::codes`], parallel to
     /// `segments`; `None` for an entry with no qualifier, or a value too long to pack.
     keys: Vec<Option<CodeRange>>,
+    /// For each [`TagGroup::keyed`] group, its entries' qualifier values (packed) each with
+    /// the entry it keys, sorted by value.
+    keyed: Vec<(u64, u16)>,
+}
+
+/// The entries of an exclusive group whose values all pack, looked up by the value of their
+/// qualifier element: where they lie in [`LoopRules::keyed`].
+#[derive(Debug, Clone, Copy)]
+struct KeyedGroup {
+    /// The qualifier element (1-based) all the entries are keyed on.
+    element: usize,
+    start: u32,
+    len: u32,
 }
 
 /// A distinct segment id of a loop (packed) and where its entries' indexes lie in
@@ -402,6 +424,12 @@ struct TagGroup {
     tag: u32,
     start: u16,
     len: u16,
+    /// True when at most one of the entries can fit a segment (one entry, or entries keyed
+    /// on the same element with no value in common): the first that fits is the one.
+    exclusive: bool,
+    /// For an exclusive group of keyed entries whose values all pack: the entry a value
+    /// keys, found without trying each entry in turn.
+    keyed: Option<KeyedGroup>,
 }
 
 impl LoopRules {
@@ -409,6 +437,7 @@ impl LoopRules {
         let tags: Vec<u32> = l.segments.iter().map(|s| pack(s.id.as_bytes())).collect();
         let mut groups: Vec<TagGroup> = Vec::new();
         let mut order = Vec::with_capacity(tags.len());
+        let mut keyed = Vec::new();
         for (i, &tag) in tags.iter().enumerate() {
             if groups.iter().any(|g| g.tag == tag) {
                 continue;
@@ -422,13 +451,27 @@ impl LoopRules {
             );
             let len = order.len() as u16 - start;
             debug_assert!(order[usize::from(start)] as usize == i);
-            groups.push(TagGroup { tag, start, len });
+            let entries = &order[usize::from(start)..];
+            let exclusive = exclusive(&l.segments, entries);
+            let keyed = if exclusive {
+                keyed_group(&l.segments, entries, &mut keyed)
+            } else {
+                None
+            };
+            groups.push(TagGroup {
+                tag,
+                start,
+                len,
+                exclusive,
+                keyed,
+            });
         }
         LoopRules {
             id: l.id.clone(),
             segments: l.segments.clone(),
             groups,
             order,
+            keyed,
             quick: l.segments.iter().map(|s| quick.entry(s)).collect(),
             keys: l
                 .segments
@@ -441,18 +484,86 @@ impl LoopRules {
         }
     }
 
-    /// The indexes of the entries whose segment id packs to `tag`, in entry order.
-    fn entries_of(&self, tag: u32) -> &[u16] {
-        match self.groups.iter().find(|g| g.tag == tag) {
-            Some(g) => {
-                let start = usize::from(g.start);
-                self.order
-                    .get(start..start + usize::from(g.len))
-                    .unwrap_or(&[])
-            }
-            None => &[],
+    /// The group of the entries whose segment id packs to `tag`, if there are any.
+    fn group(&self, tag: u32) -> Option<&TagGroup> {
+        self.groups.iter().find(|g| g.tag == tag)
+    }
+
+    /// The indexes of the entries of `group`, in entry order.
+    fn entries_of(&self, group: &TagGroup) -> &[u16] {
+        let start = usize::from(group.start);
+        self.order
+            .get(start..start + usize::from(group.len))
+            .unwrap_or(&[])
+    }
+
+    /// The entry of the keyed group `keyed` whose qualifier values hold `packed`, if any.
+    fn keyed_entry(&self, keyed: KeyedGroup, packed: u64) -> Option<usize> {
+        let start = keyed.start as usize;
+        let values = self.keyed.get(start..start + keyed.len as usize)?;
+        let at = values.binary_search_by_key(&packed, |&(v, _)| v).ok()?;
+        values.get(at).map(|&(_, i)| usize::from(i))
+    }
+}
+
+/// The [`KeyedGroup`] of the exclusive group `indexes` of `segments`, its values added to
+/// `keyed`; `None` when an entry has no qualifier or a value too long to pack.
+fn keyed_group(
+    segments: &[SegmentDef],
+    indexes: &[u16],
+    keyed: &mut Vec<(u64, u16)>,
+) -> Option<KeyedGroup> {
+    let element = segments.get(usize::from(*indexes.first()?))?.element?;
+    let mut values = Vec::new();
+    for &i in indexes {
+        let s = segments.get(usize::from(i))?;
+        if s.element != Some(element) {
+            return None;
+        }
+        for v in s.values.iter() {
+            values.push((pack_code(v.as_bytes())?, i));
         }
     }
+    values.sort_unstable();
+    let start = keyed.len() as u32;
+    keyed.extend_from_slice(&values);
+    Some(KeyedGroup {
+        element,
+        start,
+        len: values.len() as u32,
+    })
+}
+
+/// Whether at most one of the entries `indexes` of `segments` (of one segment id) can fit a
+/// segment: there is one, or all are keyed on the same element and no value keys two.
+fn exclusive(segments: &[SegmentDef], indexes: &[u16]) -> bool {
+    let entries: Vec<&SegmentDef> = indexes
+        .iter()
+        .filter_map(|&i| segments.get(usize::from(i)))
+        .collect();
+    if entries.len() != indexes.len() {
+        return false;
+    }
+    let [first, rest @ ..] = entries.as_slice() else {
+        return true;
+    };
+    if rest.is_empty() {
+        return true;
+    }
+    let Some(element) = first.element else {
+        return false;
+    };
+    if entries.iter().any(|s| s.element != Some(element)) {
+        return false;
+    }
+    let mut values: Vec<&[u8]> = entries
+        .iter()
+        .flat_map(|s| s.values.iter().map(|v| v.as_bytes()))
+        .collect();
+    let all = values.len();
+    values.sort_unstable();
+    values.dedup();
+    values.len() == all
 }
 
 /// A segment id packed into an integer (ids are two or three bytes).
@@ -519,7 +630,15 @@ impl ElementRules {
         // clean, and the chain's closure was not inlined.
         let mut first: Option<usize> = None;
         let mut several = false;
-        for &i in lp.entries_of(pack(seg.id())) {
+        let group = lp.group(pack(seg.id()))?;
+        if let Some(keyed) = group.keyed {
+            // At most one entry is keyed by the qualifier's value (a value too long to pack
+            // keys none).
+            let packed = pack_code(seg.element(keyed.element))?;
+            return lp.keyed_entry(keyed, packed).map(|i| (lp, i));
+        }
+        let exclusive = group.exclusive;
+        for &i in lp.entries_of(group) {
             let i = usize::from(i);
             let Some(s) = lp.segments.get(i) else {
                 continue;
@@ -543,6 +662,10 @@ impl ElementRules {
                 }
             }
             let Some(earlier) = first else {
+                if exclusive {
+                    // No later entry can fit as well.
+                    return Some((lp, i));
+                }
                 first = Some(i);
                 continue;
             };
@@ -574,12 +697,60 @@ impl ElementRules {
         set_segment: u32,
         out: &mut Vec<Diagnostic>,
     ) -> bool {
+        CLEAN.with(|c| self.check_in(&mut c.borrow_mut(), loop_index, seg, set_segment, out))
+    }
+
+    /// [`ElementRules::check`] for each of `segments` (each with its loop index and its
+    /// number within its transaction set), in turn: the thread's remembered clean segments
+    /// are looked up once for them all, not once per segment (a claim's segments are checked
+    /// together).
+    pub fn check_each<'s>(
+        &self,
+        segments: impl IntoIterator<Item = (LoopIndex, Segment<'s>, u32)>,
+        out: &mut Vec<Diagnostic>,
+    ) {
+        CLEAN.with(|c| {
+            let mut clean = c.borrow_mut();
+            for (loop_index, seg, set_segment) in segments {
+                self.check_in(&mut clean, loop_index, &seg, set_segment, out);
+            }
+        })
+    }
+
+    /// [`ElementRules::check`] with the thread's remembered clean segments at hand (inlined
+    /// into the loop over a claim's segments: most are remembered, and then only their body
+    /// is looked at).
+    #[inline(always)]
+    fn check_in(
+        &self,
+        clean: &mut CleanSegments,
+        loop_index: LoopIndex,
+        seg: &Segment<'_>,
+        set_segment: u32,
+        out: &mut Vec<Diagnostic>,
+    ) -> bool {
         let head = CleanSegments::head(self.id, loop_index, seg);
         let body = seg.body();
         let hash = CleanSegments::hash(&head, body);
-        if CLEAN.with(|c| c.borrow().contains(hash, &head, body)) {
+        if clean.contains(hash, &head, body) {
             return true;
         }
+        self.check_unremembered(clean, (hash, head), loop_index, seg, set_segment, out)
+    }
+
+    /// [`ElementRules::check`] of a segment not remembered clean (`key`: its hash and head);
+    /// remembers it when it is clean.
+    #[inline(never)]
+    fn check_unremembered(
+        &self,
+        clean: &mut CleanSegments,
+        (hash, head): (u64, KeyHead),
+        loop_index: LoopIndex,
+        seg: &Segment<'_>,
+        set_segment: u32,
+        out: &mut Vec<Diagnostic>,
+    ) -> bool {
+        let body = seg.body();
         let Some((lp, index)) = self.entry(loop_index, seg) else {
             return false;
         };
@@ -590,7 +761,7 @@ impl ElementRules {
             .get(index)
             .is_some_and(|entry| self.quick.clean(entry, seg))
         {
-            CLEAN.with(|c| c.borrow_mut().insert(hash, &head, body));
+            clean.insert(hash, &head, body);
             return true;
         }
         let Some(def) = lp.segments.get(index) else {
@@ -599,7 +770,7 @@ impl ElementRules {
         let before = out.len();
         validate(seg, def, set_segment, out);
         if out.len() == before {
-            CLEAN.with(|c| c.borrow_mut().insert(hash, &head, body));
+            clean.insert(hash, &head, body);
             return true;
         }
         if let Some(id) = self.loop_id(loop_index) {
@@ -1221,6 +1392,7 @@ impl QuickSpecs {
     }
 
     /// Whether `value` is one of the codes of `range`.
+    #[inline]
     fn has(&self, range: CodeRange, value: &[u8]) -> bool {
         pack_code(value).is_some_and(|packed| self.has_packed(range, packed))
     }
@@ -1267,18 +1439,30 @@ impl QuickSpecs {
         let Some(specs) = self.range(entry) else {
             return false;
         };
+        // The values one after the other (`values.get(k)`, without finding its start again).
+        let mut start = 0;
         for k in 0..=count {
-            let value = values.get(k);
+            let end = values
+                .separators
+                .get(k)
+                .map_or(rest.len(), |&s| usize::from(s));
+            let value = rest.get(start..end).unwrap_or(&[]);
+            start = end + 1;
             let Some(spec) = specs.get(k) else {
                 if value.is_empty() {
                     continue;
                 }
                 return false;
             };
-            let ok = match spec.class {
-                Class::Composite if !value.is_empty() => {
-                    self.composite(spec, value, delimiters.component)
+            // An empty value is clean unless required, whatever its class (as in `simple`).
+            if value.is_empty() {
+                if spec.required {
+                    return false;
                 }
+                continue;
+            }
+            let ok = match spec.class {
+                Class::Composite => self.composite(spec, value, delimiters.component),
                 _ => {
                     let format = usize::from(spec.format)
                         .checked_sub(1)
@@ -1326,6 +1510,7 @@ impl QuickSpecs {
 
     /// Whether a simple element or component value (possibly empty) of printable ASCII is
     /// clean: the tests of [`Context::simple`], in its order.
+    #[inline(always)]
     fn simple(&self, spec: &QuickSpec, value: &[u8], format: Option<&[u8]>) -> bool {
         if value.is_empty() {
             return !spec.required;
@@ -1929,6 +2114,50 @@ mod tests {
             }
         }
         out
+    }
+
+    /// The entry of `lp` that `seg` fits, found by trying every entry (what
+    /// [`ElementRules::entry`] finds faster).
+    fn entry_trying_each(lp: &LoopRules, seg: &Segment<'_>) -> Option<usize> {
+        let fits: Vec<usize> = (0..lp.segments.len())
+            .filter(|&i| {
+                let s = &lp.segments[i];
+                s.id.as_bytes() == seg.id()
+                    && s.element
+                        .is_none_or(|e| s.values.iter().any(|v| v.as_bytes() == seg.element(e)))
+            })
+            .collect();
+        match fits.as_slice() {
+            [] => None,
+            [one] => Some(*one),
+            several => several
+                .iter()
+                .copied()
+                .find(|&i| first_code_fits(&lp.segments[i], seg))
+                .or(Some(several[0])),
+        }
+    }
+
+    #[test]
+    fn entries_are_found_as_trying_each_would_find_them() {
+        let g = crate::grammar::model::x222();
+        let rules = ElementRules::new(&g);
+        assert!(rules
+            .loops
+            .iter()
+            .any(|l| l.groups.iter().any(|g| g.keyed.is_some())));
+        for (body, d) in sample_variants() {
+            let seg = Segment::new(&body, 0..body.len(), d, Position::default());
+            for (loop_index, lp) in rules.loops.iter().enumerate() {
+                assert_eq!(
+                    rules.entry(loop_index, &seg).map(|(_, i)| i),
+                    entry_trying_each(lp, &seg),
+                    "{:?} in loop {}",
+                    String::from_utf8_lossy(&body),
+                    lp.id
+                );
+            }
+        }
     }
 
     #[test]

@@ -603,16 +603,12 @@ pub fn raw_element_problems(source: &RawClaim, fresh: FreshLevels) -> Vec<Diagno
             .map(|level| &**level),
     ];
     let mut problems = Vec::new();
-    for table in tables.into_iter().flatten() {
-        for (seg, stored) in table.iter() {
-            rules.check(
-                usize::from(stored.loop_index),
-                &seg,
-                stored.set_segment,
-                &mut problems,
-            );
-        }
-    }
+    let segments = tables.into_iter().flatten().flat_map(|table| {
+        table
+            .iter()
+            .map(|(seg, stored)| (usize::from(stored.loop_index), seg, stored.set_segment))
+    });
+    rules.check_each(segments, &mut problems);
     problems.sort_by_key(|p| p.at.segment);
     problems
 }
