@@ -324,20 +324,32 @@ impl SegmentTable {
     }
 
     /// The view of a stored segment of this table (its id measured when it was stored).
+    #[inline]
     fn view<'a>(&'a self, s: &'a StoredSegment) -> Segment<'a> {
-        let raw = &self.raw()[s.start as usize..s.end as usize];
-        Segment::with_id_len(
-            raw,
-            s.body_start as usize..s.body_end as usize,
-            usize::from(s.id_len),
-            self.delimiters,
-            s.position,
-        )
-        .with_separators(&s.separators)
+        view_in(self.raw(), self.delimiters, s)
     }
 
     /// Views of every segment, in order.
+    #[inline]
     pub fn iter(&self) -> impl Iterator<Item = (Segment<'_>, &StoredSegment)> + '_ {
-        self.stored().iter().map(move |s| (self.view(s), s))
+        // The storage is looked up once, not once a segment: the iterator runs in every pass.
+        let raw = self.raw();
+        let delimiters = self.delimiters;
+        self.stored()
+            .iter()
+            .map(move |s| (view_in(raw, delimiters, s), s))
     }
+}
+
+/// The view of stored segment `s` of a table whose bytes are `raw`.
+#[inline(always)]
+fn view_in<'a>(raw: &'a [u8], delimiters: Delimiters, s: &'a StoredSegment) -> Segment<'a> {
+    Segment::with_id_len(
+        &raw[s.start as usize..s.end as usize],
+        s.body_start as usize..s.body_end as usize,
+        usize::from(s.id_len),
+        delimiters,
+        s.position,
+    )
+    .with_separators(&s.separators)
 }

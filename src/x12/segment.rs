@@ -172,6 +172,7 @@ impl<'a> Segment<'a> {
     }
 
     /// Like [`Segment::new`] when the reader has already measured the id.
+    #[inline]
     pub(crate) fn with_id_len(
         raw: &'a [u8],
         body: Range<usize>,
@@ -192,27 +193,32 @@ impl<'a> Segment<'a> {
 
     /// The same segment with its element boundaries measured beforehand (they must be those
     /// [`Separators::find`] gives for this body, id length and element separator).
+    #[inline]
     pub(crate) fn with_separators(mut self, separators: &'a Separators) -> Self {
         self.separators = Some(separators);
         self
     }
 
     /// Its element boundaries, when they were measured beforehand.
+    #[inline]
     pub(crate) fn separators(&self) -> Option<&'a Separators> {
         self.separators
     }
 
     /// Every byte of the segment as read, terminator and line break included.
+    #[inline]
     pub fn raw(&self) -> &'a [u8] {
         self.raw
     }
 
     /// The segment without its terminator, leading white space or line break.
+    #[inline]
     pub fn body(&self) -> &'a [u8] {
         &self.raw[self.body.0 as usize..self.body.1 as usize]
     }
 
     /// The segment id, such as `NM1`.
+    #[inline]
     pub fn id(&self) -> &'a [u8] {
         &self.body()[..usize::from(self.id_len)]
     }
@@ -322,16 +328,19 @@ impl<'a> Segment<'a> {
     }
 
     /// Where the body starts within `raw`.
+    #[inline]
     pub fn body_start(&self) -> usize {
         self.body.0 as usize
     }
 
     /// The delimiters in force for this segment.
+    #[inline]
     pub fn delimiters(&self) -> Delimiters {
         self.delimiters
     }
 
     /// Where the segment came from.
+    #[inline]
     pub fn position(&self) -> Position {
         self.position
     }
