@@ -245,7 +245,9 @@ impl SegmentTable {
     }
 
     /// Copies shared storage out into the table's own vectors (a table handed out by the
-    /// reader and then added to), so it can grow.
+    /// reader and then added to), so it can grow. Rare: kept out of [`SegmentTable::push`].
+    #[cold]
+    #[inline(never)]
     fn make_owned(&mut self) {
         if let Storage::Shared { raw, segments } = &self.storage {
             self.storage = Storage::Owned {
@@ -266,23 +268,24 @@ impl SegmentTable {
         };
         let start = raw.len() as u32;
         raw.extend_from_slice(seg.raw());
-        let body_start = seg.body_start() as u32;
         // The reader measured the boundaries as it framed the segment; measured with another
         // separator (never, in practice) they are measured again with this table's.
         let separators = match seg.separators() {
             Some(found) if seg.delimiters().element == element => *found,
-            _ => Separators::find(seg.body(), seg.id().len(), element),
+            _ => Separators::find(seg.body(), seg.id_len(), element),
         };
+        // Offsets read straight from the view (the body was sliced when it was framed), not
+        // by slicing the body again.
         segments.push(StoredSegment {
             start,
             end: raw.len() as u32,
-            body_start,
-            body_end: body_start + seg.body().len() as u32,
+            body_start: seg.body_start() as u32,
+            body_end: seg.body_end() as u32,
             position: seg.position(),
             set_segment,
             loop_index: placement.loop_index as u16,
             opens_loop: placement.opens_loop,
-            id_len: seg.id().len() as u8,
+            id_len: seg.id_len() as u8,
             separators,
         });
     }

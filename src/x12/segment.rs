@@ -333,6 +333,18 @@ impl<'a> Segment<'a> {
         self.body.0 as usize
     }
 
+    /// Where the body ends (at the terminator) within `raw`.
+    #[inline]
+    pub(crate) fn body_end(&self) -> usize {
+        self.body.1 as usize
+    }
+
+    /// Length of the segment id (what [`Segment::id`] gives, without slicing the body).
+    #[inline]
+    pub(crate) fn id_len(&self) -> usize {
+        usize::from(self.id_len)
+    }
+
     /// The delimiters in force for this segment.
     #[inline]
     pub fn delimiters(&self) -> Delimiters {
