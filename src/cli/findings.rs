@@ -17,7 +17,7 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::io::{self, Write};
 
-use crate::cli::term::{dollars, push_dollars, Role, Term};
+use crate::cli::term::{push_dollars, Role, Term};
 use crate::diag::Diagnostic;
 use crate::model::{Cents, Claim, SegmentTable};
 use crate::pipeline::batch::{ClaimText, TextMark};
@@ -85,6 +85,7 @@ impl<W: Write> FindingsWriter<W> {
         let p = self.term.paint;
         let mut written = 0;
         let mut advice = String::new();
+        let mut frame_text = String::new();
         for mark in &text.marks {
             let Some(f) = result.findings.get(mark.finding) else {
                 continue;
@@ -97,7 +98,9 @@ impl<W: Write> FindingsWriter<W> {
             )?;
             written = mark.at;
             advice.clear();
-            self.advice(f, &frame(mark.width, p).to_string(), &mut advice);
+            frame_text.clear();
+            push_frame(&mut frame_text, mark.width, p);
+            self.advice(f, &frame_text, &mut advice);
             self.out.write_all(advice.as_bytes())?;
         }
         self.out
@@ -116,7 +119,8 @@ impl<W: Write> FindingsWriter<W> {
             )?;
             self.in_envelope = true;
         }
-        let text = problem_text(self.term, file, None, d);
+        let mut text = String::new();
+        problem_text(self.term, file, None, d, &mut text);
         self.out.write_all(text.as_bytes())
     }
 
@@ -208,7 +212,6 @@ impl<W: Write> FindingsWriter<W> {
 /// `repaired`, `rejected by the 999`...). The place of each finding's advice is marked, for
 /// [`FindingsWriter::append_claim`]. Needs no writer: workers format claims in parallel.
 pub fn format_claim(term: Term, file: &str, result: &ClaimResult, fate: &str, out: &mut ClaimText) {
-    use std::fmt::Write as _;
     if result.findings.is_empty() && result.problems.is_empty() {
         return;
     }
@@ -219,17 +222,19 @@ pub fn format_claim(term: Term, file: &str, result: &ClaimResult, fate: &str, ou
         "repaired" => Role::Repair,
         _ => Role::Error,
     };
-    // Writing into a String cannot fail.
     let text = &mut out.text;
     text.push('\n');
+    // Pushed piece by piece, not `write!`: every claim with findings is headed.
     p.paint_into(Role::Heading, text, |t| {
-        let _ = write!(
-            t,
-            "── {file}: claim #{} · PCN {} · profile {} · ",
-            claim.ordinal,
-            claim.pcn(),
-            result.profile,
-        );
+        t.push_str("── ");
+        t.push_str(file);
+        t.push_str(": claim #");
+        push_decimal(t, claim.ordinal);
+        t.push_str(" · PCN ");
+        t.push_str(claim.pcn());
+        t.push_str(" · profile ");
+        t.push_str(result.profile);
+        t.push_str(" · ");
     });
     p.paint_into(role, text, |t| t.push_str(fate));
     p.paint_into(Role::Heading, text, |t| {
@@ -237,7 +242,9 @@ pub fn format_claim(term: Term, file: &str, result: &ClaimResult, fate: &str, ou
         match claim.total_charge.cents() {
             Some(cents) => push_dollars(t, cents),
             None => {
-                let _ = write!(t, "'{}' (not exact)", claim.total_charge.raw);
+                t.push('\'');
+                t.push_str(&claim.total_charge.raw);
+                t.push_str("' (not exact)");
             }
         }
         t.push_str(" ──");
@@ -258,7 +265,7 @@ pub fn format_claim(term: Term, file: &str, result: &ClaimResult, fate: &str, ou
     items.sort_by_key(|i| i.diagnostic().at.segment);
     for item in items {
         match item {
-            Item::Problem(d) => out.text.push_str(&problem_text(term, file, Some(claim), d)),
+            Item::Problem(d) => problem_text(term, file, Some(claim), d, &mut out.text),
             Item::Finding(i, f) => {
                 let width = finding_text(term, file, result, f, &mut out.text);
                 out.marks.push(TextMark {
@@ -296,10 +303,10 @@ fn finding_text(
         s.render(f.at.element, f.at.component, p, text);
     }
     let width = indent_width(shown.as_ref());
-    let frame = frame(width, p);
     match f.note_text() {
         Some(extra) => {
-            let _ = writeln!(text, "{frame} note: {extra}");
+            push_frame(text, width, p);
+            let _ = writeln!(text, " note: {extra}");
         }
         None => {
             if let Some(n) = f
@@ -307,7 +314,10 @@ fn finding_text(
                 .and_then(|i| claim.lines.get(i))
                 .and_then(|l| l.number.value)
             {
-                let _ = writeln!(text, "{frame} note: loop 2400 (LX {n})");
+                push_frame(text, width, p);
+                text.push_str(" note: loop 2400 (LX ");
+                push_decimal(text, u64::from(n));
+                text.push_str(")\n");
             }
         }
     }
@@ -319,25 +329,33 @@ fn finding_text(
         };
         let hidden =
             !term.show_phi && Snippet::find(claim, r.at.segment, false).is_some_and(|s| s.masked);
+        push_frame(text, width, p);
+        text.push(' ');
+        text.push_str(verb);
+        text.push_str(": ");
         if hidden {
-            let _ = writeln!(text, "{frame} {verb}: {PHI_HIDDEN}");
+            text.push_str(PHI_HIDDEN);
         } else {
-            let _ = writeln!(text, "{frame} {verb}: '{}' -> '{}'", r.old, r.new);
+            text.push('\'');
+            text.push_str(&r.old);
+            text.push_str("' -> '");
+            text.push_str(&r.new);
+            text.push('\'');
         }
+        text.push('\n');
     }
     if let Some(m) = f.money_at_stake.map(Cents) {
-        let _ = writeln!(
-            text,
-            "{frame} Medicare amount at stake: {}",
-            p.painted(Role::Money, &dollars(m))
-        );
+        push_frame(text, width, p);
+        text.push_str(" Medicare amount at stake: ");
+        p.paint_into(Role::Money, text, |t| push_dollars(t, m));
+        text.push('\n');
     }
     width
 }
 
 /// An X12 problem (element, structure, envelope), with its segment when it is one of the
-/// claim's.
-fn problem_text(term: Term, file: &str, claim: Option<&Claim>, d: &Diagnostic) -> String {
+/// claim's, appended to `text`.
+fn problem_text(term: Term, file: &str, claim: Option<&Claim>, d: &Diagnostic, text: &mut String) {
     let p = term.paint;
     let (level, role) = if d.is_error() {
         ("error", Role::Error)
@@ -345,32 +363,30 @@ fn problem_text(term: Term, file: &str, claim: Option<&Claim>, d: &Diagnostic) -
         ("warning", Role::Warning)
     };
     let shown = claim.and_then(|c| Snippet::find(c, d.at.segment, term.show_phi));
-    let mut text = String::new();
-    heading(file, shown.as_ref(), d, level, role, p, &mut text);
+    heading(file, shown.as_ref(), d, level, role, p, text);
     if let Some(s) = &shown {
-        s.render(d.at.element, d.at.component, p, &mut text);
+        s.render(d.at.element, d.at.component, p, text);
     }
     let at = &d.at;
-    let mut note = format!(
-        "{} note: segment {} ({}), byte {}, line {}",
-        frame(indent_width(shown.as_ref()), p),
-        at.segment,
-        at.segment_id,
-        at.byte,
-        at.line
-    );
+    push_frame(text, indent_width(shown.as_ref()), p);
+    text.push_str(" note: segment ");
+    push_decimal(text, at.segment);
+    text.push_str(" (");
+    text.push_str(&at.segment_id);
+    text.push_str("), byte ");
+    push_decimal(text, at.byte);
+    text.push_str(", line ");
+    push_decimal(text, at.line);
     if at.set_segment > 0 {
-        note.push_str(&format!(
-            ", segment {} of its transaction set",
-            at.set_segment
-        ));
+        text.push_str(", segment ");
+        push_decimal(text, u64::from(at.set_segment));
+        text.push_str(" of its transaction set");
     }
     if let Some(e) = at.element {
-        note.push_str(&format!(", element {e:02}"));
+        text.push_str(", element ");
+        push_two_digits(text, e);
     }
-    text.push_str(&note);
     text.push('\n');
-    text
 }
 
 /// The token that replaces a hidden value in a segment whose element separator is
@@ -393,24 +409,38 @@ fn indent_width(shown: Option<&Snippet>) -> usize {
     shown.map_or(2, |s| decimal_digits(s.line)) + 1
 }
 
-/// The start of a finding's `=` lines, indented `width`.
-fn frame(width: usize, p: crate::cli::term::Paint) -> Frame {
-    Frame { width, p }
+/// Appends the start of a finding's `=` lines, indented `width`.
+fn push_frame(out: &mut String, width: usize, p: crate::cli::term::Paint) {
+    push_spaces(out, width);
+    p.paint_into(Role::Frame, out, |o| o.push('='));
 }
 
-/// The start of a finding's `=` lines, written where it is shown (see [`frame`]).
-struct Frame {
-    width: usize,
-    p: crate::cli::term::Paint,
-}
-
-impl std::fmt::Display for Frame {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        for _ in 0..self.width {
-            f.write_str(" ")?;
+/// Appends `n` in decimal, as `{n}` formats it (without `write!`: findings text is built for
+/// every claim).
+fn push_decimal(out: &mut String, n: u64) {
+    // u64::MAX has 20 digits.
+    let mut digits = [0u8; 20];
+    let mut start = digits.len();
+    let mut rest = n;
+    loop {
+        start -= 1;
+        digits[start] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
         }
-        write!(f, "{}", self.p.painted(Role::Frame, "="))
     }
+    for &d in &digits[start..] {
+        out.push(char::from(d));
+    }
+}
+
+/// Appends `n` at least two digits wide, as `{n:02}` formats it.
+fn push_two_digits(out: &mut String, n: u8) {
+    if n < 10 {
+        out.push('0');
+    }
+    push_decimal(out, u64::from(n));
 }
 
 /// A claim's problem or finding, to sort them together by position.
@@ -439,21 +469,33 @@ fn heading(
     p: crate::cli::term::Paint,
     out: &mut String,
 ) {
-    use std::fmt::Write as _;
-    // Writing into a String cannot fail.
     p.paint_into(Role::Heading, out, |o| {
-        let _ = match shown {
-            Some(s) => match s.column_of(d.at.element, d.at.component) {
-                Some(col) => write!(o, "{file}:{}:{col}", s.line),
-                None => write!(o, "{file}:{}", s.line),
-            },
-            None if d.at.line > 0 => write!(o, "{file}:{}", d.at.line),
-            None => write!(o, "{file}: segment {}", d.at.segment),
-        };
+        o.push_str(file);
+        match shown {
+            Some(s) => {
+                o.push(':');
+                push_decimal(o, s.line);
+                if let Some(col) = s.column_of(d.at.element, d.at.component) {
+                    o.push(':');
+                    push_decimal(o, col);
+                }
+            }
+            None if d.at.line > 0 => {
+                o.push(':');
+                push_decimal(o, d.at.line);
+            }
+            None => {
+                o.push_str(": segment ");
+                push_decimal(o, d.at.segment);
+            }
+        }
     });
     out.push_str(": ");
     p.paint_into(role, out, |o| {
-        let _ = write!(o, "{level}[{}]", d.rule);
+        o.push_str(level);
+        o.push('[');
+        o.push_str(d.rule);
+        o.push(']');
     });
     out.push_str(": ");
     let message = match shown {
@@ -622,17 +664,17 @@ impl<'a> Snippet<'a> {
         p: crate::cli::term::Paint,
         out: &mut String,
     ) {
-        use std::fmt::Write as _;
         let digits = decimal_digits(self.line);
         let (start, width) = self.span(&self.shown, element, component);
-        let bar = p.painted(Role::Frame, "|");
-        // Writing into a String cannot fail.
+        let bar = |out: &mut String| p.paint_into(Role::Frame, out, |o| o.push('|'));
         push_spaces(out, digits);
-        let _ = writeln!(out, " {bar}");
-        p.paint_into(Role::Frame, out, |o| {
-            let _ = write!(o, "{}", self.line);
-        });
-        let _ = write!(out, " {bar} ");
+        out.push(' ');
+        bar(out);
+        out.push('\n');
+        p.paint_into(Role::Frame, out, |o| push_decimal(o, self.line));
+        out.push(' ');
+        bar(out);
+        out.push(' ');
         for (k, part) in self.shown.iter().enumerate() {
             if k > 0 {
                 out.push(self.separators.0);
@@ -642,25 +684,30 @@ impl<'a> Snippet<'a> {
         out.push(self.separators.2);
         out.push('\n');
         push_spaces(out, digits);
-        let _ = write!(out, " {bar} ");
+        out.push(' ');
+        bar(out);
+        out.push(' ');
         push_spaces(out, start);
         p.paint_into(Role::Marker, out, |o| {
             o.extend(std::iter::repeat_n('^', width));
             if let Some(e) = element.filter(|&e| e > 0) {
                 let id = self.shown.first().map_or("", |id| &**id);
-                let _ = match component.filter(|&c| c > 0) {
-                    Some(c) => write!(o, " {id}{e:02}-{c}"),
-                    None => write!(o, " {id}{e:02}"),
-                };
+                o.push(' ');
+                o.push_str(id);
+                push_two_digits(o, e);
+                if let Some(c) = component.filter(|&c| c > 0) {
+                    o.push('-');
+                    push_decimal(o, u64::from(c));
+                }
             }
         });
         out.push('\n');
         if self.masked {
             push_spaces(out, digits);
-            let _ = writeln!(
-                out,
-                " {} note: values hidden (protected health information; --show-phi shows them)",
-                p.painted(Role::Frame, "=")
+            out.push(' ');
+            push_frame(out, 0, p);
+            out.push_str(
+                " note: values hidden (protected health information; --show-phi shows them)\n",
             );
         }
     }
