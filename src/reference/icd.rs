@@ -152,6 +152,10 @@ impl CodeTable {
         let mut line = 0;
         while start < text.len() {
             line += 1;
+            if let Some(next) = table.push_plain_row(text.as_bytes(), start) {
+                start = next;
+                continue;
+            }
             let (row, next) = Row::at(text, start);
             start = next;
             let bad = |what: String| ReferenceError::invalid(file, line, what);
@@ -173,6 +177,38 @@ impl CodeTable {
             table.push(code, billable, header).map_err(bad)?;
         }
         Ok(table)
+    }
+
+    /// Appends the row starting at byte `start` of `bytes` when it is plain (a well-formed code
+    /// sorting after the previous one, a tab, one to eight hex digits, optionally a tab and one
+    /// to eight more, then the end of the line), returning where the next row starts; `None`
+    /// (nothing appended) for any other row, left to the general reading that names the
+    /// problem. Every bundled row is plain: reading one in a single pass over its bytes costs
+    /// a fraction of splitting it into fields and checking each one (~98,000 rows at every
+    /// start).
+    fn push_plain_row(&mut self, bytes: &[u8], start: usize) -> Option<usize> {
+        let (key, at) = plain_code(bytes, start)?;
+        let (billable, at) = plain_mask(bytes, at + 1)?;
+        let (header, at) = match bytes.get(at) {
+            Some(b'\t') => plain_mask(bytes, at + 1)?,
+            _ => (0, at),
+        };
+        let next = match bytes.get(at) {
+            None => at,
+            Some(b'\n') => at + 1,
+            Some(_) => return None,
+        };
+        if self
+            .codes
+            .last()
+            .is_some_and(|&prev| u64::from_be_bytes(prev) >= key)
+        {
+            return None;
+        }
+        self.codes.push(key.to_be_bytes());
+        self.billable.push(billable);
+        self.header.push(header);
+        Some(next)
     }
 
     /// Appends a code, which must be well formed and sort after the previous one.
@@ -224,6 +260,52 @@ impl CodeTable {
         let i = self.lower_bound(packed);
         (self.codes.get(i).map(|c| u64::from_be_bytes(*c)) == Some(packed)).then_some(i)
     }
+}
+
+/// The well-formed code starting at byte `start` of `bytes` and ending at a tab, packed as
+/// [`packed`] packs it, and where that tab is; `None` for anything else.
+fn plain_code(bytes: &[u8], start: usize) -> Option<(u64, usize)> {
+    if !bytes.get(start)?.is_ascii_uppercase() {
+        return None;
+    }
+    let mut key = 0u64;
+    let mut at = start;
+    loop {
+        match *bytes.get(at)? {
+            b'\t' => break,
+            b if b.is_ascii_uppercase() || b.is_ascii_digit() => key = key << 8 | u64::from(b),
+            _ => return None,
+        }
+        at += 1;
+        if at - start > 7 {
+            return None;
+        }
+    }
+    let len = at - start;
+    (len >= 3).then(|| (key << (8 * (8 - len)), at))
+}
+
+/// The one to eight hex digits starting at byte `start` of `bytes` and ending at a tab, a
+/// newline or the end, read as [`parse_mask`] reads them, and where they end; `None` for
+/// anything else.
+fn plain_mask(bytes: &[u8], start: usize) -> Option<(u32, usize)> {
+    let mut mask = 0u32;
+    let mut at = start;
+    while let Some(&b) = bytes.get(at) {
+        let digit = match b {
+            b'0'..=b'9' => b - b'0',
+            b'a'..=b'f' => b - b'a' + 10,
+            b'A'..=b'F' => b - b'A' + 10,
+            b'\t' | b'\n' => break,
+            _ => return None,
+        };
+        if at - start == 8 {
+            return None;
+        }
+        mask = mask << 4 | u32::from(digit);
+        at += 1;
+    }
+    (at > start).then_some((mask, at))
 }
 
 fn parse_mask(field: Option<&str>) -> Option<u32> {

@@ -270,16 +270,16 @@ fn parse_rows(
     source: EditSource,
     effective: Option<NaiveDate>,
 ) -> Result<MueCodes, ReferenceError> {
-    // Each code with the line it came from, for the error naming a repeated code.
-    let mut rows: HashMap<Code, (usize, Row), FxBuild> =
+    // Filled in place (not via a map that also keeps each row's line, collected again at the
+    // end): a repeated code's first line is found again only for the error.
+    let mut by_code: HashMap<Code, Row, FxBuild> =
         HashMap::with_capacity_and_hasher(bytes.len() / 60, FxBuild::default());
     let mut rationales: Vec<Box<str>> = Vec::new();
     let mut rows_seen = false;
     // A quoted row's fields, unescaped (most rows have no quotes and borrow the line).
     let mut unquoted = Vec::new();
     for (line, content) in lines(bytes) {
-        let trimmed = content.trim();
-        if trimmed.is_empty() {
+        if trim(&content).is_empty() {
             continue;
         }
         let bad = |what: String| ReferenceError::invalid(file, line, what);
@@ -290,7 +290,7 @@ fn parse_rows(
             None if !rows_seen => continue, // a multi-line copyright notice
             None => return Err(bad("a closing quote before the end of the line".into())),
         };
-        let code = fields[0].trim();
+        let code = trim(fields[0]);
         if !is_hcpcs(code) {
             if rows_seen {
                 return Err(bad(format!(
@@ -306,13 +306,13 @@ fn parse_rows(
                 "4 comma-separated fields (code, MUE value, adjudication indicator, rationale), found {count}"
             )));
         }
-        let value = fields[1].trim().parse::<u32>().map_err(|_| {
+        let value = trim(fields[1]).parse::<u32>().map_err(|_| {
             bad(format!(
                 "a whole-number MUE value in field 2, found {}",
                 shown(fields[1])
             ))
         })?;
-        let indicator = match fields[2].trim().bytes().next() {
+        let indicator = match trim(fields[2]).bytes().next() {
             Some(d @ b'1'..=b'3') => d - b'0',
             _ => {
                 return Err(bad(format!(
@@ -325,13 +325,14 @@ fn parse_rows(
         for (k, b) in key.iter_mut().zip(code.bytes()) {
             *k = b.to_ascii_uppercase();
         }
-        let rationale = intern(&mut rationales, fields[3].trim());
+        let rationale = intern(&mut rationales, trim(fields[3]));
         let row = Row {
             value,
             indicator,
             rationale,
         };
-        if let Some((first, _)) = rows.insert(key, (line, row)) {
+        if by_code.insert(key, row).is_some() {
+            let first = first_line_of(bytes, &key);
             let code = code.to_ascii_uppercase();
             return Err(bad(format!(
                 "each code once, found {code} again (first on line {first})"
@@ -348,16 +349,46 @@ fn parse_rows(
     Ok(MueCodes {
         source,
         effective,
-        by_code: rows
-            .into_iter()
-            .map(|(code, (_, row))| (code, row))
-            .collect(),
+        by_code,
         rationales,
     })
 }
 
 /// The index of `text` in `texts`, added when new (a table has a dozen distinct rationales,
 /// so a scan is cheap).
+/// The line of the first row of `bytes` (read as [`parse_rows`] reads them) whose code is
+/// `key`; 0 when none is (never, for a code `parse_rows` found twice).
+fn first_line_of(bytes: &[u8], key: &Code) -> usize {
+    let mut unquoted = Vec::new();
+    for (line, content) in lines(bytes) {
+        let mut fields = [""; 1];
+        if row_fields_into(&content, &mut unquoted, &mut fields).is_none() {
+            continue;
+        }
+        let code = trim(fields[0]);
+        if is_hcpcs(code)
+            && code
+                .bytes()
+                .map(|b| b.to_ascii_uppercase())
+                .eq(key.iter().copied())
+        {
+            return line;
+        }
+    }
+    0
+}
+
+/// `text.trim()`, without its search for Unicode white space when `text` starts and ends with
+/// a visible ASCII character (nearly every field of a table read at every start).
+fn trim(text: &str) -> &str {
+    let visible = |b: Option<&u8>| b.is_some_and(|b| b.is_ascii_graphic());
+    if visible(text.as_bytes().first()) && visible(text.as_bytes().last()) {
+        text
+    } else {
+        text.trim()
+    }
+}
+
 fn intern(texts: &mut Vec<Box<str>>, text: &str) -> u32 {
     let at = texts.iter().position(|t| **t == *text).unwrap_or_else(|| {
         texts.push(text.into());
