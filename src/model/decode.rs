@@ -3,7 +3,7 @@
 
 use super::kind::LoopKind;
 use super::level::Level;
-use super::table::StoredSegment;
+use super::table::view_in as view;
 use super::{
     parse_date, parse_date_value, Address, AddressLines, BillingProvider, Claim, DateOf, Decimal,
     Diagnosis, Field, Money, Note, Origin, Patient, Person, Pointers, Procedure, Provider,
@@ -12,7 +12,7 @@ use super::{
 use std::sync::Arc;
 
 use crate::grammar::compiled_x222;
-use crate::x12::{Delimiters, Segment};
+use crate::x12::Segment;
 
 impl Claim {
     /// Decodes the typed fields of a claim (and of its billing, subscriber and patient
@@ -113,22 +113,6 @@ struct Body {
     providers: Vec<Provider>,
     notes: Vec<Note>,
     lines: Vec<ServiceLine>,
-}
-
-/// The view of a segment stored in a table whose bytes are `raw`, as [`SegmentTable::iter`]
-/// makes it. The decoders look the table's bytes up once and make each view in their own
-/// loop: `iter` looks the bytes up (owned or in shared chunks) again for every segment, and
-/// its views pass through the stack more, about twenty-five instructions a segment in all.
-#[inline(always)]
-fn view<'a>(raw: &'a [u8], delimiters: Delimiters, stored: &'a StoredSegment) -> Segment<'a> {
-    Segment::with_id_len(
-        &raw[stored.start as usize..stored.end as usize],
-        stored.body_start as usize..stored.body_end as usize,
-        usize::from(stored.id_len),
-        delimiters,
-        stored.position,
-    )
-    .with_separators(&stored.separators)
 }
 
 fn origin(segment: u64, set_segment: u32) -> Origin {

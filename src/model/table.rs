@@ -344,9 +344,15 @@ impl SegmentTable {
     }
 }
 
-/// The view of stored segment `s` of a table whose bytes are `raw`.
+/// The view of stored segment `s` of a table whose bytes are `raw`. The decoders look the
+/// table's bytes up once and make each view in their own loop with it (see
+/// [`SegmentTable::iter`]).
 #[inline(always)]
-fn view_in<'a>(raw: &'a [u8], delimiters: Delimiters, s: &'a StoredSegment) -> Segment<'a> {
+pub(crate) fn view_in<'a>(
+    raw: &'a [u8],
+    delimiters: Delimiters,
+    s: &'a StoredSegment,
+) -> Segment<'a> {
     Segment::with_id_len(
         &raw[s.start as usize..s.end as usize],
         s.body_start as usize..s.body_end as usize,
