@@ -15,6 +15,22 @@ fn pack_id(id: &[u8]) -> u32 {
         .fold(0u32, |acc, &b| (acc << 8) | u32::from(b))
 }
 
+/// [`pack_id`] of a segment's id, read as one 3-byte load from its raw bytes: a body is
+/// followed by at least its terminator, so the byte after a 2-byte id is there to be dropped.
+#[inline(always)]
+fn packed_id(seg: &Segment<'_>) -> u32 {
+    let start = seg.body_start();
+    let len = seg.id_len();
+    match seg.raw().get(start..start + 3) {
+        Some(&[a, b, c]) if len >= 2 => {
+            let word = (u32::from(a) << 16) | (u32::from(b) << 8) | u32::from(c);
+            // A 2-byte id drops the byte after it (len is 2 or 3 here).
+            word >> (8 * (3 - len.min(3)))
+        }
+        _ => pack_id(seg.id()),
+    }
+}
+
 /// One bit of a 64-bit tag filter per segment id, so a loop that cannot hold a segment is
 /// skipped without scanning its entries.
 fn tag_bit(id: u32) -> u64 {
@@ -174,6 +190,22 @@ struct CompiledLoop {
     required_masks: Option<(u64, u64)>,
     /// True when the loop is opened by an HL segment (its order among siblings is not checked).
     opened_by_hl: bool,
+    /// What entering each child (index into `children`) needs, in one place, so opening a
+    /// loop reads one record instead of three tables.
+    child_info: Vec<ChildInfo>,
+}
+
+/// A child loop as its parent enters it.
+#[derive(Debug, Clone, Copy)]
+struct ChildInfo {
+    /// The child's index in the grammar.
+    loop_index: LoopIndex,
+    /// Its `child_rank` in the parent.
+    rank: usize,
+    /// Its maximum repeat (0 for unbounded).
+    repeat: u32,
+    /// True when its order among siblings is not checked (HL levels).
+    opened_by_hl: bool,
 }
 
 /// The grammar turned into indexed tables for the machine.
@@ -228,6 +260,17 @@ impl CompiledGrammar {
             loops[i].required_children = required_children;
             loops[i].child_rank = child_ranks(&loops, &loops[i].children);
             loops[i].required_masks = required_masks(&loops[i]);
+            loops[i].child_info = loops[i]
+                .children
+                .iter()
+                .zip(&loops[i].child_rank)
+                .map(|(&c, &rank)| ChildInfo {
+                    loop_index: c,
+                    rank,
+                    repeat: loops[c].repeat,
+                    opened_by_hl: loops[c].opened_by_hl,
+                })
+                .collect();
         }
         let mut qualifier_depths: Vec<(u32, usize)> = Vec::new();
         for m in loops
@@ -316,6 +359,7 @@ fn compile_loop(def: &LoopDef) -> CompiledLoop {
             .collect(),
         position_start: (0..segments.len()).map(|i| def.position_start(i)).collect(),
         child_rank: Vec::new(),
+        child_info: Vec::new(),
         required_masks: None,
         opened_by_hl: segments
             .first()
@@ -435,12 +479,13 @@ struct Candidate {
 /// gives (a test walks both over every order of a claim's segments).
 #[derive(Debug, Clone)]
 struct Transitions {
-    /// Open-addressed by [`Transitions::tag_home`], at most a quarter full.
-    tags: Vec<TagSlot>,
-    tag_shift: u32,
-    /// Open-addressed by [`Transitions::value_home`], at most a quarter full.
-    values: Vec<ValueSlot>,
-    value_shift: u32,
+    /// Direct-mapped by [`slot_index`] with `tag_multiplier`: every tag of the grammar has a
+    /// slot of its own, so a look-up is one hash and one compare (no probing, no bounds check).
+    tags: Box<[TagSlot; TAG_SLOTS]>,
+    tag_multiplier: u64,
+    /// Direct-mapped like `tags`, by `value_multiplier`.
+    values: Box<[ValueSlot; VALUE_SLOTS]>,
+    value_multiplier: u64,
     /// Number of symbols: the row length.
     symbols: usize,
     /// `rows[loop * symbols + symbol]`.
@@ -516,20 +561,17 @@ impl Transitions {
                 });
             }
         }
-        let (tags, tag_shift) =
-            open_table(&tag_slots, |t| tag_home(t.tag, 0), |t| u64::from(t.tag));
-        let (values, value_shift) = open_table(&value_slots, |v| value_home(v.key, 0), |v| v.key);
+        let (tags, tag_multiplier) = direct_table(&tag_slots, |t| u64::from(t.tag), TAG_BITS)?;
+        let (values, value_multiplier) = direct_table(&value_slots, |v| v.key, VALUE_BITS)?;
         let mut table = Transitions {
             tags,
-            tag_shift: 0,
+            tag_multiplier,
             values,
-            value_shift: 0,
+            value_multiplier,
             symbols: symbols.len(),
             rows: Vec::with_capacity(loops.len() * symbols.len()),
             candidates: Vec::new(),
         };
-        table.tag_shift = tag_shift;
-        table.value_shift = value_shift;
         for def in loops {
             for symbol in &symbols {
                 let row = table.row_for(loops, def, symbol)?;
@@ -593,31 +635,19 @@ impl Transitions {
     /// The slot of `tag`, or an empty one (symbol 0) when the grammar does not have it.
     #[inline]
     fn tag_slot(&self, tag: u32) -> TagSlot {
-        let mask = self.tags.len() - 1;
-        let mut at = tag_home(tag, self.tag_shift);
-        loop {
-            let slot = self.tags[at & mask];
-            if slot.tag == tag || slot.tag == 0 {
-                return slot;
-            }
-            at += 1;
+        let slot = self.tags[slot_index(u64::from(tag), self.tag_multiplier, TAG_BITS)];
+        if slot.tag == tag {
+            slot
+        } else {
+            TagSlot::default()
         }
     }
 
+    /// The symbol of a (tag, qualifier value) key, if the grammar has that value for the tag.
     #[inline]
     fn value_symbol(&self, key: u64) -> Option<u16> {
-        let mask = self.values.len() - 1;
-        let mut at = value_home(key, self.value_shift);
-        loop {
-            let slot = self.values[at & mask];
-            if slot.key == key {
-                return Some(slot.symbol);
-            }
-            if slot.key == 0 {
-                return None;
-            }
-            at += 1;
-        }
+        let slot = self.values[slot_index(key, self.value_multiplier, VALUE_BITS)];
+        (slot.key == key).then_some(slot.symbol)
     }
 
     #[inline]
@@ -636,35 +666,53 @@ fn value_key(tag: u32, value: u32) -> u64 {
     (u64::from(tag) << 32) | u64::from(value)
 }
 
-/// Where `tag` starts looking in the tag table: the top bits of a Fibonacci hash.
-fn tag_home(tag: u32, shift: u32) -> usize {
-    (u64::from(tag).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> shift) as usize
+/// Bits of a [`Transitions::tags`] index: room for some 40 tags with few multipliers tried.
+const TAG_BITS: u32 = 10;
+/// Slots of [`Transitions::tags`].
+const TAG_SLOTS: usize = 1 << TAG_BITS;
+/// Bits of a [`Transitions::values`] index: room for some 110 (tag, value) keys.
+const VALUE_BITS: u32 = 12;
+/// Slots of [`Transitions::values`].
+const VALUE_SLOTS: usize = 1 << VALUE_BITS;
+/// How many multipliers [`direct_table`] tries before the grammar goes without tables.
+const MULTIPLIER_TRIES: usize = 10_000;
+
+/// The slot of `key` in a direct-mapped table of `2^bits` slots: the top bits of a
+/// multiplicative hash, always below the table size (so indexing needs no bounds check).
+#[inline(always)]
+fn slot_index(key: u64, multiplier: u64, bits: u32) -> usize {
+    (key.wrapping_mul(multiplier) >> (64 - bits)) as usize
 }
 
-/// Where `key` starts looking in the value table.
-fn value_home(key: u64, shift: u32) -> usize {
-    (key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> shift) as usize
-}
-
-/// An open-addressed table holding `items` (linear probing), at most a quarter full so a
-/// look-up usually ends at its first slot, and the shift its home function takes.
-fn open_table<T: Copy + Default>(
+/// A direct-mapped table of `2^bits` slots (`N` of them) holding every one of `items` in a
+/// slot of its own, and the multiplier of [`slot_index`] that places them; `None` when no
+/// multiplier tried separates them. Keys must not be 0 (an empty slot's key).
+fn direct_table<T: Copy + Default, const N: usize>(
     items: &[T],
-    home: impl Fn(&T) -> usize,
     key: impl Fn(&T) -> u64,
-) -> (Vec<T>, u32) {
-    let size = (items.len() * 4).next_power_of_two().max(16);
-    let shift = 64 - size.trailing_zeros();
-    let mut table = vec![T::default(); size];
-    for item in items {
-        // `home` gives the full 64-bit product; the table keeps its top bits.
-        let mut at = home(item) >> shift;
-        while key(&table[at & (size - 1)]) != 0 {
-            at += 1;
+    bits: u32,
+) -> Option<(Box<[T; N]>, u64)> {
+    debug_assert_eq!(N, 1 << bits);
+    let mut taken = vec![false; N];
+    // Odd multipliers from the golden-ratio one on, stepping by another irrational constant.
+    let mut multiplier = 0x9E37_79B9_7F4A_7C15u64;
+    for _ in 0..MULTIPLIER_TRIES {
+        taken.fill(false);
+        let separates = items.iter().all(|item| {
+            let at = slot_index(key(item), multiplier, bits);
+            !std::mem::replace(&mut taken[at], true)
+        });
+        if separates {
+            let mut table: Box<[T; N]> =
+                vec![T::default(); N].into_boxed_slice().try_into().ok()?;
+            for item in items {
+                table[slot_index(key(item), multiplier, bits)] = *item;
+            }
+            return Some((table, multiplier));
         }
-        table[at & (size - 1)] = *item;
+        multiplier = multiplier.wrapping_add(0x6A09_E667_F3BC_C909) | 1;
     }
-    (table, shift)
+    None
 }
 
 /// One open loop instance.
@@ -688,8 +736,9 @@ struct Frame {
     children_seen: u64,
     segment_counts: Vec<u32>,
     child_counts: Vec<u32>,
-    /// Index (into `children`) of the last child loop entered.
-    child_at: usize,
+    /// The rank ([`CompiledLoop::child_rank`]) of the last child loop entered (0, the first
+    /// child's, before any).
+    child_rank: usize,
 }
 
 impl Frame {
@@ -698,7 +747,7 @@ impl Frame {
         self.loop_index = loop_index;
         self.segment_at = 0;
         self.first = 1;
-        self.child_at = 0;
+        self.child_rank = 0;
         self.segments_seen = 0;
         self.children_seen = 0;
         reset_counts(&mut self.segment_counts, def.segments.len());
@@ -730,6 +779,11 @@ impl Frame {
     /// left, else (over its limit) the entry last matched if it is one, else the first.
     #[inline]
     fn choose(&self, candidates: &[Candidate]) -> Option<Candidate> {
+        if let [only] = candidates {
+            // The common row: one entry, taken whatever its count (over its limit it is the
+            // first and only one that fits), unless the loop has moved past it.
+            return (usize::from(only.entry) >= self.first).then_some(*only);
+        }
         let mut full = None;
         for &candidate in candidates {
             let entry = usize::from(candidate.entry);
@@ -842,40 +896,85 @@ impl<'g> Machine<'g> {
     }
 
     /// Places one segment between ST and SE.
+    ///
+    /// Kept small: the common step (one more entry of the loop already open) is a tag look-up,
+    /// a row look-up and a count test; opening loops, strays and grammars without tables go
+    /// to functions of their own, so this one saves few registers.
     pub fn step(&mut self, seg: &Segment<'_>, set_segment: u32) -> Placement {
-        let id = pack_id(seg.id());
+        let id = packed_id(seg);
         let grammar = self.grammar;
-        let symbol = match &grammar.transitions {
-            Some(table) => table.symbol(id, seg).map(|symbol| (table, symbol)),
-            None => None,
+        let Some(table) = &grammar.transitions else {
+            return self.step_by_scan(id, seg, set_segment);
         };
-        let found = match symbol {
-            Some((table, symbol)) => {
-                let depth = self.depth;
-                let top = &mut self.frames[depth - 1];
-                let row = table.row(top.loop_index, symbol);
-                if let Some(candidate) = top.choose(table.candidates(row)) {
-                    // The common step: one more segment of the loop already open.
-                    let entry = usize::from(candidate.entry);
-                    let count = top.use_segment(entry);
-                    top.segment_at = entry;
-                    top.first = usize::from(candidate.next_first);
-                    let loop_index = top.loop_index;
-                    if candidate.max_use > 0 && count > candidate.max_use {
-                        self.report_over_use(entry, count, seg, set_segment);
-                    }
-                    return Placement {
-                        loop_index,
-                        opens_loop: false,
-                    };
-                }
-                self.child_in_table(table, row, symbol)
-            }
-            None => {
-                let qualifiers = Qualifiers::new(seg, grammar.qualifier_depth(id));
-                self.find(id, &qualifiers)
-            }
+        let Some(symbol) = table.symbol(id, seg) else {
+            return self.step_by_scan(id, seg, set_segment);
         };
+        let depth = self.depth;
+        let top = &mut self.frames[depth - 1];
+        let row = table.row(top.loop_index, symbol);
+        let Some(candidate) = top.choose(table.candidates(row)) else {
+            return self.step_out_of_loop(table, row, symbol, id, seg, set_segment);
+        };
+        // The common step: one more segment of the loop already open.
+        let entry = usize::from(candidate.entry);
+        let count = top.use_segment(entry);
+        top.segment_at = entry;
+        top.first = usize::from(candidate.next_first);
+        let loop_index = top.loop_index;
+        if candidate.max_use > 0 && count > candidate.max_use {
+            self.report_over_use(entry, count, seg, set_segment);
+        }
+        Placement {
+            loop_index,
+            opens_loop: false,
+        }
+    }
+
+    /// [`Machine::step`] for a segment that takes none of the open loop's entries: it opens
+    /// a child loop of the open loop or of an enclosing one, or it is a stray.
+    #[inline(never)]
+    fn step_out_of_loop(
+        &mut self,
+        table: &Transitions,
+        row: Row,
+        symbol: Symbol,
+        id: u32,
+        seg: &Segment<'_>,
+        set_segment: u32,
+    ) -> Placement {
+        let Some(Found::Child { depth, child }) = self.child_in_table(table, row, symbol) else {
+            return self.place(None, id, seg, set_segment);
+        };
+        // Loops past `depth` end here: the common case is none (a child of the open loop) or
+        // one (a sibling of it), each closed with what it is missing checked in two tests.
+        let at = seg.position();
+        while self.depth > depth.max(1) {
+            self.close_top(at, set_segment);
+            self.depth -= 1;
+        }
+        self.enter_child(child, seg, set_segment);
+        Placement {
+            loop_index: self.top().loop_index,
+            opens_loop: true,
+        }
+    }
+
+    /// [`Machine::step`] without the transition tables: the entries and children are scanned.
+    #[inline(never)]
+    fn step_by_scan(&mut self, id: u32, seg: &Segment<'_>, set_segment: u32) -> Placement {
+        let qualifiers = Qualifiers::new(seg, self.grammar.qualifier_depth(id));
+        let found = self.find(id, &qualifiers);
+        self.place(found, id, seg, set_segment)
+    }
+
+    /// Puts a segment where [`Machine::find`] (or the tables) found it belongs.
+    fn place(
+        &mut self,
+        found: Option<Found>,
+        id: u32,
+        seg: &Segment<'_>,
+        set_segment: u32,
+    ) -> Placement {
         match found {
             Some(Found::Segment(entry)) => {
                 self.count_segment(entry, seg, set_segment);
@@ -1073,21 +1172,21 @@ impl<'g> Machine<'g> {
 
     fn enter_child(&mut self, child: usize, seg: &Segment<'_>, set_segment: u32) {
         let depth = self.depth;
-        let parent_loop = self.loop_of(depth);
-        let child_index = parent_loop.children[child];
-        let child_def = &self.grammar.loops[child_index];
         let frame = &mut self.frames[depth - 1];
+        let Some(&info) = self.grammar.loops[frame.loop_index].child_info.get(child) else {
+            return;
+        };
         let count = frame.enter_child(child);
         // HL levels nest by HL02, not by position: a subscriber's own claims may come before
         // or after its dependants' levels, so their order is not checked here.
         // Siblings opened at one position (2310A-F, 2420A-H) may come in any order.
-        let out_of_order = parent_loop.child_rank[child] < parent_loop.child_rank[frame.child_at]
-            && !child_def.opened_by_hl;
-        frame.child_at = child;
-        if (child_def.repeat > 0 && count > child_def.repeat) || out_of_order {
+        let out_of_order = info.rank < frame.child_rank && !info.opened_by_hl;
+        frame.child_rank = info.rank;
+        if (info.repeat > 0 && count > info.repeat) || out_of_order {
             self.report_child(child, count, out_of_order, seg, set_segment);
         }
-        self.push(child_index);
+        self.push(info.loop_index);
+        // The segment that opens the loop is its first entry (the trigger).
         self.frames[self.depth - 1].use_segment(0);
     }
 
@@ -1121,6 +1220,7 @@ impl<'g> Machine<'g> {
         }
     }
 
+    #[inline(always)]
     fn push(&mut self, loop_index: LoopIndex) {
         let def = &self.grammar.loops[loop_index];
         if self.frames.len() <= self.depth {
@@ -1139,6 +1239,7 @@ impl<'g> Machine<'g> {
     }
 
     /// Reports required segments and child loops missing from the innermost open loop.
+    #[inline]
     fn close_top(&mut self, at: Position, set_segment: u32) {
         let grammar = self.grammar;
         let frame = &self.frames[self.depth - 1];
