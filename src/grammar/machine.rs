@@ -769,6 +769,15 @@ impl Frame {
         bump(&mut self.segment_counts, &mut self.segments_seen, entry)
     }
 
+    /// Counts the first use of entry 0 (the trigger) in a frame just opened: what
+    /// `use_segment(0)` gives there, without reading the count it knows is 0.
+    fn use_trigger(&mut self) {
+        if let Some(first) = self.segment_counts.first_mut() {
+            *first = 1;
+            self.segments_seen |= 1;
+        }
+    }
+
     /// Counts one more instance of child `child`; returns its count.
     fn enter_child(&mut self, child: usize) -> u32 {
         bump(&mut self.child_counts, &mut self.children_seen, child)
@@ -1186,8 +1195,11 @@ impl<'g> Machine<'g> {
             self.report_child(child, count, out_of_order, seg, set_segment);
         }
         self.push(info.loop_index);
-        // The segment that opens the loop is its first entry (the trigger).
-        self.frames[self.depth - 1].use_segment(0);
+        // The segment that opens the loop is its first entry (the trigger), used once in a
+        // frame just opened: set directly rather than counted through the seen-mask.
+        if let Some(frame) = self.frames.get_mut(self.depth - 1) {
+            frame.use_trigger();
+        }
     }
 
     /// Reports child loop `child` of the innermost loop entered for the `count`-th time past
