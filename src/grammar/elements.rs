@@ -55,7 +55,7 @@
 use super::machine::LoopIndex;
 use super::model::{ElementDef, ElementKind, Grammar, List, SegmentDef, Text};
 use crate::diag::{Diagnostic, Kind, Location};
-use crate::x12::Segment;
+use crate::x12::{Delimiters, Segment};
 
 /// The kind of every problem found here (catalog id `X12-ELEMENT`).
 pub const KIND: Kind = Kind::Element;
@@ -231,12 +231,23 @@ type KeyHead = [u64; 2];
 
 impl CleanSegments {
     fn head(rules: u64, loop_index: LoopIndex, seg: &Segment<'_>) -> KeyHead {
-        let d = seg.delimiters();
+        Self::head_with(rules, loop_index, Self::delimiters_key(seg.delimiters()))
+    }
+
+    /// The part of a key's head that the delimiters give (the same for every segment of a
+    /// table, so a table's segments make it once).
+    #[inline(always)]
+    fn delimiters_key(d: Delimiters) -> u64 {
         let repetition = match d.repetition {
             Some(r) => 0x100 | u64::from(r),
             None => 0,
         };
-        let delimiters = u64::from(d.element) | u64::from(d.component) << 8 | repetition << 16;
+        u64::from(d.element) | u64::from(d.component) << 8 | repetition << 16
+    }
+
+    /// The head of a key, with the delimiters' part made by [`CleanSegments::delimiters_key`].
+    #[inline(always)]
+    fn head_with(rules: u64, loop_index: LoopIndex, delimiters: u64) -> KeyHead {
         [rules, (loop_index as u64) << 32 ^ delimiters]
     }
 
@@ -713,6 +724,44 @@ impl ElementRules {
             let mut clean = c.borrow_mut();
             for (loop_index, seg, set_segment) in segments {
                 self.check_in(&mut clean, loop_index, &seg, set_segment, out);
+            }
+        })
+    }
+
+    /// [`ElementRules::check_each`] for the segments of one table, which all have
+    /// `delimiters`: each is given as its loop index, its body and a number by which
+    /// `segment` makes its view and gives its number within its transaction set (the view's
+    /// body must be the body given).
+    ///
+    /// Most segments are remembered clean, and for those only the body is looked at: the
+    /// view is made only for a segment checked, and the part of the remembered-segment key the
+    /// delimiters give is made once (this runs for every segment of every claim).
+    pub fn check_bodies<'s>(
+        &self,
+        delimiters: Delimiters,
+        bodies: impl IntoIterator<Item = (LoopIndex, &'s [u8], usize)>,
+        segment: impl Fn(usize) -> (Segment<'s>, u32),
+        out: &mut Vec<Diagnostic>,
+    ) {
+        let key = CleanSegments::delimiters_key(delimiters);
+        CLEAN.with(|c| {
+            let mut clean = c.borrow_mut();
+            for (loop_index, body, n) in bodies {
+                let head = CleanSegments::head_with(self.id, loop_index, key);
+                let hash = CleanSegments::hash(&head, body);
+                if clean.contains(hash, &head, body) {
+                    continue;
+                }
+                let (seg, set_segment) = segment(n);
+                debug_assert!(seg.body() == body && seg.delimiters() == delimiters);
+                self.check_unremembered(
+                    &mut clean,
+                    (hash, head),
+                    loop_index,
+                    &seg,
+                    set_segment,
+                    out,
+                );
             }
         })
     }
