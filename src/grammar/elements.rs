@@ -2289,4 +2289,31 @@ mod tests {
         assert!(strict.check(idx("2300"), &clean, 9, &mut out));
         assert_eq!(out.len(), 1, "{out:?}");
     }
+
+    #[test]
+    fn bodies_are_checked_as_their_segments_are() {
+        let g = crate::grammar::model::x222();
+        let rules = ElementRules::new(&g);
+        let l2300 = g.loops.iter().position(|l| l.id == "2300").unwrap();
+        let bodies: [&[u8]; 5] = [
+            b"CLM*A1*100***11:B:1*Y*A*Y*I",
+            b"CLM*A1*100***11:B:1*Q*A*Y*I",
+            b"REF*D9*X",
+            b"HI*ABK:R51*XYZ:1",
+            b"NTE*ADD*A NOTE",
+        ];
+        let segs: Vec<Segment<'_>> = bodies.iter().map(|b| seg(b)).collect();
+        // Twice: the second time, the clean ones are remembered.
+        for _ in 0..2 {
+            let mut each = Vec::new();
+            let numbered = segs.iter().zip(1..).map(|(s, n)| (l2300, *s, n));
+            rules.check_each(numbered, &mut each);
+            let mut given = Vec::new();
+            let bodies = segs.iter().enumerate().map(|(i, s)| (l2300, s.body(), i));
+            let segment = |i: usize| (segs[i], i as u32 + 1);
+            rules.check_bodies(segs[0].delimiters(), bodies, segment, &mut given);
+            assert!(!each.is_empty());
+            assert_eq!(format!("{each:?}"), format!("{given:?}"));
+        }
+    }
 }
