@@ -55,7 +55,7 @@
 use super::machine::LoopIndex;
 use super::model::{ElementDef, ElementKind, Grammar, List, SegmentDef, Text};
 use crate::diag::{Diagnostic, Kind, Location};
-use crate::x12::Segment;
+use crate::x12::{Delimiters, Segment};
 
 /// The kind of every problem found here (catalog id `X12-ELEMENT`).
 pub const KIND: Kind = Kind::Element;
@@ -231,12 +231,23 @@ type KeyHead = [u64; 2];
 
 impl CleanSegments {
     fn head(rules: u64, loop_index: LoopIndex, seg: &Segment<'_>) -> KeyHead {
-        let d = seg.delimiters();
+        Self::head_with(rules, loop_index, Self::delimiters_key(seg.delimiters()))
+    }
+
+    /// The part of a key's head that the delimiters give (the same for every segment of a
+    /// table, so a table's segments make it once).
+    #[inline(always)]
+    fn delimiters_key(d: Delimiters) -> u64 {
         let repetition = match d.repetition {
             Some(r) => 0x100 | u64::from(r),
             None => 0,
         };
-        let delimiters = u64::from(d.element) | u64::from(d.component) << 8 | repetition << 16;
+        u64::from(d.element) | u64::from(d.component) << 8 | repetition << 16
+    }
+
+    /// The head of a key, with the delimiters' part made by [`CleanSegments::delimiters_key`].
+    #[inline(always)]
+    fn head_with(rules: u64, loop_index: LoopIndex, delimiters: u64) -> KeyHead {
         [rules, (loop_index as u64) << 32 ^ delimiters]
     }
 
@@ -713,6 +724,44 @@ impl ElementRules {
             let mut clean = c.borrow_mut();
             for (loop_index, seg, set_segment) in segments {
                 self.check_in(&mut clean, loop_index, &seg, set_segment, out);
+            }
+        })
+    }
+
+    /// [`ElementRules::check_each`] for the segments of one table, which all have
+    /// `delimiters`: each is given as its loop index, its body and a number by which
+    /// `segment` makes its view and gives its number within its transaction set (the view's
+    /// body must be the body given).
+    ///
+    /// Most segments are remembered clean, and for those only the body is looked at: the
+    /// view is made only for a segment checked, and the part of the remembered-segment key the
+    /// delimiters give is made once (this runs for every segment of every claim).
+    pub fn check_bodies<'s>(
+        &self,
+        delimiters: Delimiters,
+        bodies: impl IntoIterator<Item = (LoopIndex, &'s [u8], usize)>,
+        segment: impl Fn(usize) -> (Segment<'s>, u32),
+        out: &mut Vec<Diagnostic>,
+    ) {
+        let key = CleanSegments::delimiters_key(delimiters);
+        CLEAN.with(|c| {
+            let mut clean = c.borrow_mut();
+            for (loop_index, body, n) in bodies {
+                let head = CleanSegments::head_with(self.id, loop_index, key);
+                let hash = CleanSegments::hash(&head, body);
+                if clean.contains(hash, &head, body) {
+                    continue;
+                }
+                let (seg, set_segment) = segment(n);
+                debug_assert!(seg.body() == body && seg.delimiters() == delimiters);
+                self.check_unremembered(
+                    &mut clean,
+                    (hash, head),
+                    loop_index,
+                    &seg,
+                    set_segment,
+                    out,
+                );
             }
         })
     }
@@ -2239,5 +2288,32 @@ mod tests {
         let mut out = Vec::new();
         assert!(strict.check(idx("2300"), &clean, 9, &mut out));
         assert_eq!(out.len(), 1, "{out:?}");
+    }
+
+    #[test]
+    fn bodies_are_checked_as_their_segments_are() {
+        let g = crate::grammar::model::x222();
+        let rules = ElementRules::new(&g);
+        let l2300 = g.loops.iter().position(|l| l.id == "2300").unwrap();
+        let bodies: [&[u8]; 5] = [
+            b"CLM*A1*100***11:B:1*Y*A*Y*I",
+            b"CLM*A1*100***11:B:1*Q*A*Y*I",
+            b"REF*D9*X",
+            b"HI*ABK:R51*XYZ:1",
+            b"NTE*ADD*A NOTE",
+        ];
+        let segs: Vec<Segment<'_>> = bodies.iter().map(|b| seg(b)).collect();
+        // Twice: the second time, the clean ones are remembered.
+        for _ in 0..2 {
+            let mut each = Vec::new();
+            let numbered = segs.iter().zip(1..).map(|(s, n)| (l2300, *s, n));
+            rules.check_each(numbered, &mut each);
+            let mut given = Vec::new();
+            let bodies = segs.iter().enumerate().map(|(i, s)| (l2300, s.body(), i));
+            let segment = |i: usize| (segs[i], i as u32 + 1);
+            rules.check_bodies(segs[0].delimiters(), bodies, segment, &mut given);
+            assert!(!each.is_empty());
+            assert_eq!(format!("{each:?}"), format!("{given:?}"));
+        }
     }
 }

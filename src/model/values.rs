@@ -53,6 +53,55 @@ impl Money {
     pub fn parse(text: &[u8]) -> Option<Money> {
         let digits = text.strip_prefix(b"-").unwrap_or(text);
         let negative = digits.len() != text.len();
+        if digits.len() <= SHORT_WHOLE_DIGITS {
+            return Money::parse_short(text, digits, negative);
+        }
+        Money::parse_any(text, digits, negative)
+    }
+
+    /// [`Money::parse`] of an amount whose `digits` (after its sign) are at most
+    /// [`SHORT_WHOLE_DIGITS`] bytes, so that its whole digits are summed without overflow
+    /// checks: in one pass, as [`Money::parse_any`] reads it (the usual amount is a few
+    /// characters, and the several passes there cost more than the reading).
+    fn parse_short(text: &[u8], digits: &[u8], negative: bool) -> Option<Money> {
+        let mut whole: i64 = 0;
+        let mut point = false;
+        // Fraction digits read, how many up to the last non-zero one, and the first two.
+        let mut read = 0;
+        let mut significant = 0;
+        let mut cents = [0i64; 2];
+        for &b in digits {
+            match b {
+                b'0'..=b'9' if !point => whole = whole * 10 + i64::from(b - b'0'),
+                b'0'..=b'9' => {
+                    if let Some(c) = cents.get_mut(read) {
+                        *c = i64::from(b - b'0');
+                    }
+                    read += 1;
+                    if b != b'0' {
+                        significant = read;
+                    }
+                }
+                b'.' if !point => point = true,
+                _ => return None,
+            }
+        }
+        if digits.len() == usize::from(point) {
+            // No digit at all (empty, or a point alone).
+            return None;
+        }
+        if significant > 2 {
+            return Some(Money::NotExact {
+                raw: String::from_utf8_lossy(text).into_owned(),
+                reason: NotExactReason::Precision,
+            });
+        }
+        let cents = whole * 100 + cents[0] * 10 + cents[1];
+        Some(Money::Exact(Cents(if negative { -cents } else { cents })))
+    }
+
+    /// [`Money::parse`] of any amount (`digits`: `text` without its sign).
+    fn parse_any(text: &[u8], digits: &[u8], negative: bool) -> Option<Money> {
         let point = digits.iter().position(|&b| b == b'.');
         let (whole, fraction) = match point {
             Some(p) => (&digits[..p], &digits[p + 1..]),
@@ -362,15 +411,18 @@ pub struct DateRange {
 
 /// Parses `CCYYMMDD` into a real calendar date.
 pub fn parse_date(text: &[u8]) -> Option<NaiveDate> {
-    if text.len() != 8 || !text.iter().all(u8::is_ascii_digit) {
+    let bytes: [u8; 8] = text.try_into().ok()?;
+    // All eight bytes tested at once (every claim has several dates): a byte xor '0' is
+    // below ten exactly for a digit; adding 0x76 then leaves each lane's high bit clear
+    // exactly for those below ten (no lane carries into the next unless one has its high
+    // bit set already, which fails the test anyway).
+    let values = u64::from_le_bytes(bytes) ^ 0x3030_3030_3030_3030;
+    if (values.wrapping_add(0x7676_7676_7676_7676) | values) & 0x8080_8080_8080_8080 != 0 {
         return None;
     }
-    let n = |r: std::ops::Range<usize>| -> u32 {
-        text[r]
-            .iter()
-            .fold(0u32, |acc, &b| acc * 10 + u32::from(b - b'0'))
-    };
-    NaiveDate::from_ymd_opt(n(0..4) as i32, n(4..6), n(6..8))
+    let d = values.to_le_bytes().map(u32::from);
+    let year = d[0] * 1000 + d[1] * 100 + d[2] * 10 + d[3];
+    NaiveDate::from_ymd_opt(year as i32, d[4] * 10 + d[5], d[6] * 10 + d[7])
 }
 
 /// Parses a DTP date by its format qualifier (`D8` or `RD8`). A range whose end is before
@@ -390,6 +442,99 @@ pub fn parse_date_value(format: &[u8], value: &[u8]) -> Option<DateRange> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn short_amounts_parse_as_any_amount_does() {
+        use super::Money;
+        let cases = [
+            "",
+            "-",
+            ".",
+            "-.",
+            "0",
+            "-0",
+            "14.23",
+            "14.2",
+            "14.",
+            ".5",
+            "-3.25",
+            "90.005",
+            "90.010",
+            "0090.50",
+            "1.2.3",
+            "--5",
+            "1-2",
+            "12a",
+            "a",
+            " 1",
+            "1 ",
+            "9999999999999999",
+            "9999999999999.99",
+            "-99999999999999.9",
+            "0.000",
+            "0.001",
+            "5.100",
+            "+5",
+            "1e3",
+        ];
+        for case in cases {
+            let text = case.as_bytes();
+            let digits = text.strip_prefix(b"-").unwrap_or(text);
+            let negative = digits.len() != text.len();
+            assert!(digits.len() <= super::SHORT_WHOLE_DIGITS, "{case}");
+            assert_eq!(
+                Money::parse_short(text, digits, negative),
+                Money::parse_any(text, digits, negative),
+                "{case}"
+            );
+        }
+    }
+
+    #[test]
+    fn dates_parse_as_digit_by_digit_reading_does() {
+        let slow = |text: &[u8]| {
+            if text.len() != 8 || !text.iter().all(u8::is_ascii_digit) {
+                return None;
+            }
+            let n = |r: std::ops::Range<usize>| -> u32 {
+                text[r]
+                    .iter()
+                    .fold(0, |acc, &b| acc * 10 + u32::from(b - b'0'))
+            };
+            chrono::NaiveDate::from_ymd_opt(n(0..4) as i32, n(4..6), n(6..8))
+        };
+        let mut cases: Vec<Vec<u8>> = [
+            "20260102",
+            "19400110",
+            "20240229",
+            "20230229",
+            "20261301",
+            "20260132",
+            "00000000",
+            "99991231",
+            "2026010",
+            "202601021",
+            "",
+            "2026-1-2",
+            "2026010a",
+            "2026010:",
+            "2026010/",
+            "\u{e9}2601021",
+        ]
+        .iter()
+        .map(|s| s.as_bytes().to_vec())
+        .collect();
+        for bad in [0u8, b' ', b'/', b':', b'@', 0x7f, 0x80, 0xb0, 0xff] {
+            for at in 0..8 {
+                let mut date = b"20260102".to_vec();
+                date[at] = bad;
+                cases.push(date);
+            }
+        }
+        for case in cases {
+            assert_eq!(super::parse_date(&case), slow(&case), "{case:?}");
+        }
+    }
+
     #[test]
     fn x12_amounts_drop_trailing_zeros() {
         use super::Cents;

@@ -603,12 +603,22 @@ pub fn raw_element_problems(source: &RawClaim, fresh: FreshLevels) -> Vec<Diagno
             .map(|level| &**level),
     ];
     let mut problems = Vec::new();
-    let segments = tables.into_iter().flatten().flat_map(|table| {
-        table
-            .iter()
-            .map(|(seg, stored)| (usize::from(stored.loop_index), seg, stored.set_segment))
-    });
-    rules.check_each(segments, &mut problems);
+    // Table by table, not one chained iterator: a table's segments share its delimiters (a
+    // part of the remembered-segment key made once). Most segments are remembered clean, and
+    // need only their body: a segment's view is made only when it is checked.
+    for table in tables.into_iter().flatten() {
+        let raw = table.raw();
+        let stored = table.stored();
+        let bodies = stored.iter().enumerate().map(|(i, s)| {
+            let start = s.start as usize;
+            let body = raw
+                .get(start + s.body_start as usize..start + s.body_end as usize)
+                .unwrap_or_default();
+            (usize::from(s.loop_index), body, i)
+        });
+        let segment = |i: usize| (table.get(i), stored[i].set_segment);
+        rules.check_bodies(table.delimiters(), bodies, segment, &mut problems);
+    }
     problems.sort_by_key(|p| p.at.segment);
     problems
 }
