@@ -288,8 +288,6 @@ fn finding_text(
     f: &Finding,
     text: &mut String,
 ) -> usize {
-    // Writing into a String cannot fail.
-    use std::fmt::Write as _;
     let claim = &result.claim;
     let p = term.paint;
     let (level, role) = match f.action {
@@ -304,9 +302,11 @@ fn finding_text(
     }
     let width = indent_width(shown.as_ref());
     match f.note_text() {
-        Some(extra) => {
+        Some(_) => {
             push_frame(text, width, p);
-            let _ = writeln!(text, " note: {extra}");
+            text.push_str(" note: ");
+            crate::write::push_note_text(text, f);
+            text.push('\n');
         }
         None => {
             if let Some(n) = f
@@ -516,8 +516,14 @@ struct Snippet<'a> {
     column: Option<u64>,
     /// The id and elements as read (borrowed from the claim unless bad bytes were replaced).
     real: Vec<Cow<'a, str>>,
-    /// The id and elements as shown.
-    shown: Vec<Cow<'a, str>>,
+    /// The segment as read (its elements joined), when it is valid UTF-8.
+    text: Option<&'a str>,
+    /// Which elements are shown as the hidden token (see [`Snippet::part`]): bit `k` for
+    /// element `k` below 64.
+    hidden: u64,
+    /// True when the elements from 64 on are hidden (the rules single out only the first
+    /// few elements, so they all are hidden as element 64 is).
+    hidden_beyond: bool,
     separators: (char, char, char),
     /// True when any value is hidden.
     masked: bool,
@@ -545,11 +551,7 @@ impl<'a> Snippet<'a> {
             };
             let seg = table.get(i);
             let d = seg.delimiters();
-            let real: Vec<Cow<'a, str>> = seg
-                .body()
-                .split(|&b| b == d.element)
-                .map(String::from_utf8_lossy)
-                .collect();
+            let (real, text) = elements(seg.body(), d.element);
             let loop_id =
                 crate::grammar::compiled_x222().loop_id(usize::from(stored[i].loop_index));
             let zone = match zone {
@@ -557,18 +559,13 @@ impl<'a> Snippet<'a> {
                 other => other,
             };
             let hide = hidden_elements(&real, zone);
-            let shown: Vec<Cow<'a, str>> = real
-                .iter()
-                .enumerate()
-                .map(|(k, e)| {
-                    if !show_phi && hide(k) && !e.is_empty() {
-                        Cow::Borrowed(hidden_token(d.element))
-                    } else {
-                        e.clone()
-                    }
-                })
-                .collect();
-            let masked = shown != real;
+            let shows_token = |k: usize| !show_phi && hide(k) && !real[k].is_empty();
+            let hidden = (0..real.len().min(64))
+                .filter(|&k| shows_token(k))
+                .fold(0, |bits, k| bits | 1 << k);
+            let hidden_beyond = !show_phi && hide(64);
+            let token = hidden_token(d.element);
+            let masked = (0..real.len()).any(|k| shows_token(k) && real[k] != token);
             let position = seg.position();
             let column = if position.line == 1 {
                 Some(position.byte + 1)
@@ -579,7 +576,9 @@ impl<'a> Snippet<'a> {
                 line: position.line,
                 column,
                 real,
-                shown,
+                text,
+                hidden,
+                hidden_beyond,
                 separators: (
                     char::from(d.element),
                     char::from(d.component),
@@ -591,21 +590,33 @@ impl<'a> Snippet<'a> {
         None
     }
 
-    /// Characters before element `element` (and component `component`) in `parts`, and the
-    /// width of what is marked; the whole segment for none.
-    fn span(
-        &self,
-        parts: &[Cow<'a, str>],
-        element: Option<u8>,
-        component: Option<u8>,
-    ) -> (usize, usize) {
+    /// Element `k` (0 is the id; below `real.len()`) as read, or as shown when `shown`: the
+    /// hidden token in place of a hidden value.
+    fn part(&self, k: usize, shown: bool) -> &str {
+        let hidden = if k < 64 {
+            self.hidden & 1 << k != 0
+        } else {
+            self.hidden_beyond && !self.real[k].is_empty()
+        };
+        if shown && hidden {
+            hidden_token(self.separators.0 as u8)
+        } else {
+            &self.real[k]
+        }
+    }
+
+    /// Characters before element `element` (and component `component`) in the elements as
+    /// read (or as shown, when `shown`), and the width of what is marked; the whole segment
+    /// for none.
+    fn span(&self, shown: bool, element: Option<u8>, component: Option<u8>) -> (usize, usize) {
+        let parts = || (0..self.real.len()).map(|k| self.part(k, shown));
         let Some(e) = element.map(usize::from).filter(|&e| e > 0) else {
             let all: usize =
-                parts.iter().map(|p| p.chars().count()).sum::<usize>() + parts.len() - 1;
+                parts().map(|p| p.chars().count()).sum::<usize>() + self.real.len() - 1;
             return (0, all.max(1));
         };
-        let before: usize = parts.iter().take(e).map(|p| p.chars().count() + 1).sum();
-        let Some(value) = parts.get(e) else {
+        let before: usize = parts().take(e).map(|p| p.chars().count() + 1).sum();
+        let Some(value) = (e < self.real.len()).then(|| self.part(e, shown)) else {
             // An element past the last one written: point just after the segment.
             return (before.saturating_sub(1) + 1, 1);
         };
@@ -637,7 +648,7 @@ impl<'a> Snippet<'a> {
         }
         let bad_element = element
             .map(usize::from)
-            .filter(|&e| self.shown.get(e).is_some_and(|v| is_hidden(v)))
+            .filter(|&e| e < self.real.len() && is_hidden(self.part(e, true)))
             .and_then(|e| self.real.get(e))
             .map(|value| &**value);
         let mut text = message.to_string();
@@ -651,7 +662,7 @@ impl<'a> Snippet<'a> {
 
     /// The 1-based column of the element in the input line, when the segment's is known.
     fn column_of(&self, element: Option<u8>, component: Option<u8>) -> Option<u64> {
-        let (offset, _) = self.span(&self.real, element, component);
+        let (offset, _) = self.span(false, element, component);
         self.column.map(|c| c + offset as u64)
     }
 
@@ -665,7 +676,7 @@ impl<'a> Snippet<'a> {
         out: &mut String,
     ) {
         let digits = decimal_digits(self.line);
-        let (start, width) = self.span(&self.shown, element, component);
+        let (start, width) = self.span(true, element, component);
         let bar = |out: &mut String| p.paint_into(Role::Frame, out, |o| o.push('|'));
         push_spaces(out, digits);
         out.push(' ');
@@ -675,11 +686,17 @@ impl<'a> Snippet<'a> {
         out.push(' ');
         bar(out);
         out.push(' ');
-        for (k, part) in self.shown.iter().enumerate() {
-            if k > 0 {
-                out.push(self.separators.0);
+        match self.text.filter(|_| !self.masked) {
+            // Nothing hidden: the elements as shown are the segment as read.
+            Some(text) => out.push_str(text),
+            None => {
+                for k in 0..self.real.len() {
+                    if k > 0 {
+                        out.push(self.separators.0);
+                    }
+                    out.push_str(self.part(k, true));
+                }
             }
-            out.push_str(part);
         }
         out.push(self.separators.2);
         out.push('\n');
@@ -691,7 +708,11 @@ impl<'a> Snippet<'a> {
         p.paint_into(Role::Marker, out, |o| {
             o.extend(std::iter::repeat_n('^', width));
             if let Some(e) = element.filter(|&e| e > 0) {
-                let id = self.shown.first().map_or("", |id| &**id);
+                let id = if self.real.is_empty() {
+                    ""
+                } else {
+                    self.part(0, true)
+                };
                 o.push(' ');
                 o.push_str(id);
                 push_two_digits(o, e);
@@ -709,6 +730,32 @@ impl<'a> Snippet<'a> {
             out.push_str(
                 " note: values hidden (protected health information; --show-phi shows them)\n",
             );
+        }
+    }
+}
+
+/// The id and elements of a segment's `body` (split at `separator`), borrowed unless bad bytes
+/// are replaced (as `from_utf8_lossy` of each would make them); and the body as text when it
+/// is the elements joined again (valid UTF-8 and an ASCII separator).
+fn elements(body: &[u8], separator: u8) -> (Vec<Cow<'_, str>>, Option<&str>) {
+    let mut parts = Vec::with_capacity(body.iter().filter(|&&b| b == separator).count() + 1);
+    match std::str::from_utf8(body) {
+        // The usual segment: cut where the (ASCII) separators are, with one look at the
+        // bytes for UTF-8 rather than one per element.
+        Ok(text) if separator.is_ascii() => {
+            let mut start = 0;
+            for (i, &b) in body.iter().enumerate() {
+                if b == separator {
+                    parts.push(Cow::Borrowed(&text[start..i]));
+                    start = i + 1;
+                }
+            }
+            parts.push(Cow::Borrowed(&text[start..]));
+            (parts, Some(text))
+        }
+        _ => {
+            parts.extend(body.split(|&b| b == separator).map(String::from_utf8_lossy));
+            (parts, None)
         }
     }
 }

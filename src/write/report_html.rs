@@ -406,7 +406,8 @@ struct ClaimView<'a> {
 #[derive(Clone, Copy)]
 enum NoteView<'a> {
     Read(&'a str),
-    Shown(crate::diag::NoteText<'a>),
+    /// The note of this diagnostic, which has one.
+    Shown(&'a Diagnostic),
 }
 
 impl NoteView<'_> {
@@ -420,8 +421,7 @@ impl NoteView<'_> {
                 }
                 SCRATCH.with_borrow_mut(|text| {
                     text.clear();
-                    // Writing into a String cannot fail.
-                    let _ = std::fmt::Write::write_fmt(text, format_args!("{note}"));
+                    super::push_note_text(text, note);
                     show(text)
                 })
             }
@@ -663,6 +663,13 @@ fn html_entity(b: u8) -> Option<&'static str> {
     }
 }
 
+/// Writes one of this module's own words (a disposition's key or label), which hold nothing
+/// [`escape`] would change: copied with no look at its bytes.
+fn push_key(out: &mut String, word: &'static str) {
+    debug_assert!(first_to_escape(word.as_bytes()).is_none());
+    out.push_str(word);
+}
+
 /// Writes `n` in decimal (a number needs no escape).
 fn push_decimal(out: &mut String, n: u64) {
     let mut digits = [0u8; 20];
@@ -765,7 +772,7 @@ impl ClaimTable {
     fn finish_row(&mut self, c: &ClaimView<'_>, disposition: &'static str, no_findings: bool) {
         let out = &mut self.html;
         out.push_str("<tbody class=\"claim\" data-disposition=\"");
-        escape(out, disposition);
+        push_key(out, disposition);
         out.push_str("\" data-rules=\" ");
         out.push_str(&self.rules);
         if self.rules.is_empty() {
@@ -806,9 +813,9 @@ impl ClaimTable {
         out.push_str("</td><td>");
         escape(out, c.profile);
         out.push_str("</td><td><span class=\"badge ");
-        escape(out, disposition);
+        push_key(out, disposition);
         out.push_str("\">");
-        escape(out, disposition_label(disposition));
+        push_key(out, disposition_label(disposition));
         out.push_str("</span></td><td class=\"n\">");
         match (c.charge_cents, c.charge_as_read) {
             (Some(cents), _) => write_dollars(out, cents),
@@ -1166,7 +1173,7 @@ fn finding_view<'a>(claim: &'a Claim, f: &'a Finding) -> FindingView<'a> {
             .and_then(|(_, l)| l.procedure.value.as_ref())
             .map(|p| p.code.as_str()),
         message: &f.message,
-        note: f.note_text().map(NoteView::Shown),
+        note: f.note_text().is_some().then_some(NoteView::Shown(f)),
         texts: Texts::Given {
             help: &f.help,
             appeal: f.appeal,
@@ -1909,6 +1916,15 @@ fn ack_rows(acks: &AcksLine) -> Vec<AckRow> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn disposition_words_need_no_escape() {
+        for (key, label) in DISPOSITIONS.iter().chain([&("other", "other")]) {
+            for word in [key, label] {
+                assert!(first_to_escape(word.as_bytes()).is_none(), "{word}");
+            }
+        }
+    }
 
     #[test]
     fn dollars_are_exact_and_grouped() {

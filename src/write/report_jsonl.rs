@@ -500,9 +500,9 @@ fn finding_json(
         }
     }
     o.str("message", &f.message);
-    match (&f.price, f.note_text()) {
-        (Some(_), Some(note)) => o.display("note", note),
-        _ => o.opt_str("note", f.note.as_deref()),
+    match &f.price {
+        Some(_) => o.text("note", |text| super::push_note_text(text, f)),
+        None => o.opt_str("note", f.note.as_deref()),
     }
     o.with("advice", |out| push_advice_id(out, advice_id));
     if let Some(m) = f.money_at_stake {
@@ -679,17 +679,15 @@ impl<'a> Obj<'a> {
         self.out.extend_from_slice(b"null");
     }
 
-    /// A string field written by `Display` (escaped like any string), through a buffer each
-    /// thread reuses, so a value formatted only now costs no allocation.
-    pub(crate) fn display(&mut self, key: &'static str, value: impl std::fmt::Display) {
+    /// A string field whose text `write` writes (escaped like any string), through a buffer
+    /// each thread reuses, so a value made only now costs no allocation.
+    pub(crate) fn text(&mut self, key: &'static str, write: impl FnOnce(&mut String)) {
         thread_local! {
             static SCRATCH: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
         }
         SCRATCH.with_borrow_mut(|text| {
-            use std::fmt::Write as _;
             text.clear();
-            // Writing into a String cannot fail.
-            let _ = write!(text, "{value}");
+            write(text);
             self.str(key, text);
         });
     }
