@@ -37,6 +37,9 @@ pub struct FindingsWriter<W: Write> {
     legend: BTreeMap<&'static str, Advice>,
     /// True when the last thing written was a header for problems outside claims.
     in_envelope: bool,
+    /// The advice and frame of a finding being appended, kept from claim to claim.
+    advice_text: String,
+    frame_text: String,
 }
 
 /// A rule's advice, printed once.
@@ -58,6 +61,8 @@ impl<W: Write> FindingsWriter<W> {
             term,
             legend: BTreeMap::new(),
             in_envelope: false,
+            advice_text: String::new(),
+            frame_text: String::new(),
         }
     }
 
@@ -84,8 +89,8 @@ impl<W: Write> FindingsWriter<W> {
         self.in_envelope = false;
         let p = self.term.paint;
         let mut written = 0;
-        let mut advice = String::new();
-        let mut frame_text = String::new();
+        let mut advice = std::mem::take(&mut self.advice_text);
+        let mut frame_text = std::mem::take(&mut self.frame_text);
         for mark in &text.marks {
             let Some(f) = result.findings.get(mark.finding) else {
                 continue;
@@ -103,6 +108,8 @@ impl<W: Write> FindingsWriter<W> {
             self.advice(f, &frame_text, &mut advice);
             self.out.write_all(advice.as_bytes())?;
         }
+        self.advice_text = advice;
+        self.frame_text = frame_text;
         self.out
             .write_all(text.text.as_bytes().get(written..).unwrap_or_default())
     }
@@ -250,32 +257,33 @@ pub fn format_claim(term: Term, file: &str, result: &ClaimResult, fate: &str, ou
         t.push_str(" ──");
     });
     text.push('\n');
+    let mut add = |item: Item<'_>| match item {
+        Item::Problem(d) => problem_text(term, file, Some(claim), d, &mut out.text),
+        Item::Finding(i, f) => {
+            let width = finding_text(term, file, result, f, &mut out.text);
+            out.marks.push(TextMark {
+                at: out.text.len(),
+                finding: i,
+                width,
+            });
+        }
+    };
+    let findings = result.findings.iter().enumerate();
+    let in_order = |f: &[Finding]| f.windows(2).all(|w| w[0].at.segment <= w[1].at.segment);
+    if result.problems.is_empty() && in_order(&result.findings) {
+        // The usual claim: findings alone, already in segment order (what the sort below
+        // leaves them in), with no list made.
+        findings.for_each(|(i, f)| add(Item::Finding(i, f)));
+        return;
+    }
     let mut items: Vec<Item<'_>> = result
         .problems
         .iter()
         .map(Item::Problem)
-        .chain(
-            result
-                .findings
-                .iter()
-                .enumerate()
-                .map(|(i, f)| Item::Finding(i, f)),
-        )
+        .chain(findings.map(|(i, f)| Item::Finding(i, f)))
         .collect();
     items.sort_by_key(|i| i.diagnostic().at.segment);
-    for item in items {
-        match item {
-            Item::Problem(d) => problem_text(term, file, Some(claim), d, &mut out.text),
-            Item::Finding(i, f) => {
-                let width = finding_text(term, file, result, f, &mut out.text);
-                out.marks.push(TextMark {
-                    at: out.text.len(),
-                    finding: i,
-                    width,
-                });
-            }
-        }
-    }
+    items.into_iter().for_each(add);
 }
 
 /// One rule finding, appended to `text`: location and message, the marked segment and
@@ -518,6 +526,9 @@ struct Snippet<'a> {
     real: Vec<Cow<'a, str>>,
     /// The segment as read (its elements joined), when it is valid UTF-8.
     text: Option<&'a str>,
+    /// True when the segment is ASCII: its elements' bytes are characters (as are the hidden
+    /// tokens').
+    ascii: bool,
     /// Which elements are shown as the hidden token (see [`Snippet::part`]): bit `k` for
     /// element `k` below 64.
     hidden: u64,
@@ -577,6 +588,7 @@ impl<'a> Snippet<'a> {
                 column,
                 real,
                 text,
+                ascii: text.is_some_and(str::is_ascii),
                 hidden,
                 hidden_beyond,
                 separators: (
@@ -610,12 +622,18 @@ impl<'a> Snippet<'a> {
     /// for none.
     fn span(&self, shown: bool, element: Option<u8>, component: Option<u8>) -> (usize, usize) {
         let parts = || (0..self.real.len()).map(|k| self.part(k, shown));
+        let chars = |text: &str| {
+            if self.ascii {
+                text.len()
+            } else {
+                text.chars().count()
+            }
+        };
         let Some(e) = element.map(usize::from).filter(|&e| e > 0) else {
-            let all: usize =
-                parts().map(|p| p.chars().count()).sum::<usize>() + self.real.len() - 1;
+            let all: usize = parts().map(chars).sum::<usize>() + self.real.len() - 1;
             return (0, all.max(1));
         };
-        let before: usize = parts().take(e).map(|p| p.chars().count() + 1).sum();
+        let before: usize = parts().take(e).map(|p| chars(p) + 1).sum();
         let Some(value) = (e < self.real.len()).then(|| self.part(e, shown)) else {
             // An element past the last one written: point just after the segment.
             return (before.saturating_sub(1) + 1, 1);
@@ -625,13 +643,13 @@ impl<'a> Snippet<'a> {
                 let mut offset = 0;
                 for (k, part) in value.split(self.separators.1).enumerate() {
                     if k + 1 == c {
-                        return (before + offset, part.chars().count().max(1));
+                        return (before + offset, chars(part).max(1));
                     }
-                    offset += part.chars().count() + 1;
+                    offset += chars(part) + 1;
                 }
-                (before + value.chars().count(), 1)
+                (before + chars(value), 1)
             }
-            _ => (before, value.chars().count().max(1)),
+            _ => (before, chars(value).max(1)),
         }
     }
 

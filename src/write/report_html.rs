@@ -583,28 +583,32 @@ struct ClaimTable {
     first_dos: String,
     last_dos: String,
     has_dos: bool,
-    /// The anchor of the last appeal text linked.
-    appeal_anchor: LastAnchor,
+    /// The anchors of the last appeal texts linked.
+    appeal_anchor: RecentAnchors,
 }
 
-/// The last appeal text a row linked to and its anchor: findings of one rule share their
-/// appeal text, and comparing it costs less than hashing it again.
+/// The last few appeal texts rows linked to, with their anchors: findings of a few rules share
+/// a few appeal texts, and comparing one costs less than hashing it again.
 #[derive(Default)]
-struct LastAnchor {
-    text: String,
-    anchor: String,
-}
+struct RecentAnchors(Vec<(String, String)>);
 
-impl LastAnchor {
+/// Appeal texts a [`RecentAnchors`] keeps.
+const RECENT_ANCHORS: usize = 8;
+
+impl RecentAnchors {
     /// The anchor of appeal text `text` (see [`appeal_anchor`]).
     fn of(&mut self, text: &str) -> &str {
-        if self.anchor.is_empty() || self.text != text {
-            self.text.clear();
-            self.text.push_str(text);
-            self.anchor.clear();
-            write_appeal_anchor(&mut self.anchor, text);
-        }
-        &self.anchor
+        let at = match self.0.iter().position(|(kept, _)| kept == text) {
+            Some(at) => at,
+            None => {
+                if self.0.len() == RECENT_ANCHORS {
+                    self.0.remove(0);
+                }
+                self.0.push((text.to_string(), appeal_anchor(text)));
+                self.0.len() - 1
+            }
+        };
+        &self.0[at].1
     }
 }
 
@@ -626,7 +630,7 @@ fn first_to_escape(bytes: &[u8]) -> Option<usize> {
     /// Below this length a plain loop costs less than setting up two vector scans.
     const SHORT: usize = 24;
     if bytes.len() < SHORT {
-        return bytes.iter().position(|&b| html_entity(b).is_some());
+        return bytes.iter().position(|&b| ESCAPED[usize::from(b)]);
     }
     match (
         memchr::memchr3(b'<', b'>', b'&', bytes),
@@ -651,8 +655,19 @@ fn escape_from(out: &mut String, text: &str, first: usize) {
     out.push_str(&text[copied..]);
 }
 
+/// True at the bytes [`html_entity`] escapes (a test of one load for short texts).
+const ESCAPED: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        table[b] = html_entity(b as u8).is_some();
+        b += 1;
+    }
+    table
+};
+
 /// The character reference askama writes for `b`, when it escapes it.
-fn html_entity(b: u8) -> Option<&'static str> {
+const fn html_entity(b: u8) -> Option<&'static str> {
     match b {
         b'"' => Some("&#34;"),
         b'&' => Some("&#38;"),
