@@ -367,9 +367,47 @@ fn stc_json(out: &mut Vec<u8>, stc: &crate::rules::StcCodes) {
     s.end();
 }
 
+/// The id of a finding's advice (see [`hash_advice`]), from the ids this thread made last
+/// when it made one for the same texts: findings of a few rules share a few help texts, and
+/// comparing one costs less than hashing it again.
+fn advice_id(f: &Finding) -> u64 {
+    thread_local! {
+        static RECENT: std::cell::RefCell<Vec<RecentAdvice>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    RECENT.with_borrow_mut(|recent| {
+        let same =
+            |r: &RecentAdvice| r.rule == f.rule && r.appeal == f.appeal && *r.help == *f.help;
+        if let Some(kept) = recent.iter().find(|r| same(r)) {
+            return kept.id;
+        }
+        let id = hash_advice(f);
+        if recent.len() == RECENT_ADVICE {
+            recent.remove(0);
+        }
+        recent.push(RecentAdvice {
+            rule: f.rule,
+            help: f.help.to_string(),
+            appeal: f.appeal,
+            id,
+        });
+        id
+    })
+}
+
+/// An advice [`advice_id`] made, with its texts.
+struct RecentAdvice {
+    rule: &'static str,
+    help: String,
+    appeal: Option<&'static str>,
+    id: u64,
+}
+
+/// Advice ids each thread keeps (see [`advice_id`]).
+const RECENT_ADVICE: usize = 8;
+
 /// The id of a finding's advice: FNV-1a (64 bits) over its rule, help and appeal, so equal
 /// texts share one advice line whichever thread formats them.
-fn advice_id(f: &Finding) -> u64 {
+fn hash_advice(f: &Finding) -> u64 {
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
     let parts = [
         f.rule.as_bytes(),
