@@ -37,6 +37,9 @@ pub struct FindingsWriter<W: Write> {
     legend: BTreeMap<&'static str, Advice>,
     /// True when the last thing written was a header for problems outside claims.
     in_envelope: bool,
+    /// The advice and frame of a finding being appended, kept from claim to claim.
+    advice_text: String,
+    frame_text: String,
 }
 
 /// A rule's advice, printed once.
@@ -58,6 +61,8 @@ impl<W: Write> FindingsWriter<W> {
             term,
             legend: BTreeMap::new(),
             in_envelope: false,
+            advice_text: String::new(),
+            frame_text: String::new(),
         }
     }
 
@@ -84,8 +89,8 @@ impl<W: Write> FindingsWriter<W> {
         self.in_envelope = false;
         let p = self.term.paint;
         let mut written = 0;
-        let mut advice = String::new();
-        let mut frame_text = String::new();
+        let mut advice = std::mem::take(&mut self.advice_text);
+        let mut frame_text = std::mem::take(&mut self.frame_text);
         for mark in &text.marks {
             let Some(f) = result.findings.get(mark.finding) else {
                 continue;
@@ -103,6 +108,8 @@ impl<W: Write> FindingsWriter<W> {
             self.advice(f, &frame_text, &mut advice);
             self.out.write_all(advice.as_bytes())?;
         }
+        self.advice_text = advice;
+        self.frame_text = frame_text;
         self.out
             .write_all(text.text.as_bytes().get(written..).unwrap_or_default())
     }
@@ -250,32 +257,33 @@ pub fn format_claim(term: Term, file: &str, result: &ClaimResult, fate: &str, ou
         t.push_str(" ──");
     });
     text.push('\n');
+    let mut add = |item: Item<'_>| match item {
+        Item::Problem(d) => problem_text(term, file, Some(claim), d, &mut out.text),
+        Item::Finding(i, f) => {
+            let width = finding_text(term, file, result, f, &mut out.text);
+            out.marks.push(TextMark {
+                at: out.text.len(),
+                finding: i,
+                width,
+            });
+        }
+    };
+    let findings = result.findings.iter().enumerate();
+    let in_order = |f: &[Finding]| f.windows(2).all(|w| w[0].at.segment <= w[1].at.segment);
+    if result.problems.is_empty() && in_order(&result.findings) {
+        // The usual claim: findings alone, already in segment order (what the sort below
+        // leaves them in), with no list made.
+        findings.for_each(|(i, f)| add(Item::Finding(i, f)));
+        return;
+    }
     let mut items: Vec<Item<'_>> = result
         .problems
         .iter()
         .map(Item::Problem)
-        .chain(
-            result
-                .findings
-                .iter()
-                .enumerate()
-                .map(|(i, f)| Item::Finding(i, f)),
-        )
+        .chain(findings.map(|(i, f)| Item::Finding(i, f)))
         .collect();
     items.sort_by_key(|i| i.diagnostic().at.segment);
-    for item in items {
-        match item {
-            Item::Problem(d) => problem_text(term, file, Some(claim), d, &mut out.text),
-            Item::Finding(i, f) => {
-                let width = finding_text(term, file, result, f, &mut out.text);
-                out.marks.push(TextMark {
-                    at: out.text.len(),
-                    finding: i,
-                    width,
-                });
-            }
-        }
-    }
+    items.into_iter().for_each(add);
 }
 
 /// One rule finding, appended to `text`: location and message, the marked segment and
@@ -288,8 +296,6 @@ fn finding_text(
     f: &Finding,
     text: &mut String,
 ) -> usize {
-    // Writing into a String cannot fail.
-    use std::fmt::Write as _;
     let claim = &result.claim;
     let p = term.paint;
     let (level, role) = match f.action {
@@ -304,9 +310,11 @@ fn finding_text(
     }
     let width = indent_width(shown.as_ref());
     match f.note_text() {
-        Some(extra) => {
+        Some(_) => {
             push_frame(text, width, p);
-            let _ = writeln!(text, " note: {extra}");
+            text.push_str(" note: ");
+            crate::write::push_note_text(text, f);
+            text.push('\n');
         }
         None => {
             if let Some(n) = f
@@ -516,8 +524,17 @@ struct Snippet<'a> {
     column: Option<u64>,
     /// The id and elements as read (borrowed from the claim unless bad bytes were replaced).
     real: Vec<Cow<'a, str>>,
-    /// The id and elements as shown.
-    shown: Vec<Cow<'a, str>>,
+    /// The segment as read (its elements joined), when it is valid UTF-8.
+    text: Option<&'a str>,
+    /// True when the segment is ASCII: its elements' bytes are characters (as are the hidden
+    /// tokens').
+    ascii: bool,
+    /// Which elements are shown as the hidden token (see [`Snippet::part`]): bit `k` for
+    /// element `k` below 64.
+    hidden: u64,
+    /// True when the elements from 64 on are hidden (the rules single out only the first
+    /// few elements, so they all are hidden as element 64 is).
+    hidden_beyond: bool,
     separators: (char, char, char),
     /// True when any value is hidden.
     masked: bool,
@@ -545,11 +562,7 @@ impl<'a> Snippet<'a> {
             };
             let seg = table.get(i);
             let d = seg.delimiters();
-            let real: Vec<Cow<'a, str>> = seg
-                .body()
-                .split(|&b| b == d.element)
-                .map(String::from_utf8_lossy)
-                .collect();
+            let (real, text) = elements(seg.body(), d.element);
             let loop_id =
                 crate::grammar::compiled_x222().loop_id(usize::from(stored[i].loop_index));
             let zone = match zone {
@@ -557,18 +570,13 @@ impl<'a> Snippet<'a> {
                 other => other,
             };
             let hide = hidden_elements(&real, zone);
-            let shown: Vec<Cow<'a, str>> = real
-                .iter()
-                .enumerate()
-                .map(|(k, e)| {
-                    if !show_phi && hide(k) && !e.is_empty() {
-                        Cow::Borrowed(hidden_token(d.element))
-                    } else {
-                        e.clone()
-                    }
-                })
-                .collect();
-            let masked = shown != real;
+            let shows_token = |k: usize| !show_phi && hide(k) && !real[k].is_empty();
+            let hidden = (0..real.len().min(64))
+                .filter(|&k| shows_token(k))
+                .fold(0, |bits, k| bits | 1 << k);
+            let hidden_beyond = !show_phi && hide(64);
+            let token = hidden_token(d.element);
+            let masked = (0..real.len()).any(|k| shows_token(k) && real[k] != token);
             let position = seg.position();
             let column = if position.line == 1 {
                 Some(position.byte + 1)
@@ -579,7 +587,10 @@ impl<'a> Snippet<'a> {
                 line: position.line,
                 column,
                 real,
-                shown,
+                text,
+                ascii: text.is_some_and(str::is_ascii),
+                hidden,
+                hidden_beyond,
                 separators: (
                     char::from(d.element),
                     char::from(d.component),
@@ -591,21 +602,39 @@ impl<'a> Snippet<'a> {
         None
     }
 
-    /// Characters before element `element` (and component `component`) in `parts`, and the
-    /// width of what is marked; the whole segment for none.
-    fn span(
-        &self,
-        parts: &[Cow<'a, str>],
-        element: Option<u8>,
-        component: Option<u8>,
-    ) -> (usize, usize) {
+    /// Element `k` (0 is the id; below `real.len()`) as read, or as shown when `shown`: the
+    /// hidden token in place of a hidden value.
+    fn part(&self, k: usize, shown: bool) -> &str {
+        let hidden = if k < 64 {
+            self.hidden & 1 << k != 0
+        } else {
+            self.hidden_beyond && !self.real[k].is_empty()
+        };
+        if shown && hidden {
+            hidden_token(self.separators.0 as u8)
+        } else {
+            &self.real[k]
+        }
+    }
+
+    /// Characters before element `element` (and component `component`) in the elements as
+    /// read (or as shown, when `shown`), and the width of what is marked; the whole segment
+    /// for none.
+    fn span(&self, shown: bool, element: Option<u8>, component: Option<u8>) -> (usize, usize) {
+        let parts = || (0..self.real.len()).map(|k| self.part(k, shown));
+        let chars = |text: &str| {
+            if self.ascii {
+                text.len()
+            } else {
+                text.chars().count()
+            }
+        };
         let Some(e) = element.map(usize::from).filter(|&e| e > 0) else {
-            let all: usize =
-                parts.iter().map(|p| p.chars().count()).sum::<usize>() + parts.len() - 1;
+            let all: usize = parts().map(chars).sum::<usize>() + self.real.len() - 1;
             return (0, all.max(1));
         };
-        let before: usize = parts.iter().take(e).map(|p| p.chars().count() + 1).sum();
-        let Some(value) = parts.get(e) else {
+        let before: usize = parts().take(e).map(|p| chars(p) + 1).sum();
+        let Some(value) = (e < self.real.len()).then(|| self.part(e, shown)) else {
             // An element past the last one written: point just after the segment.
             return (before.saturating_sub(1) + 1, 1);
         };
@@ -614,13 +643,13 @@ impl<'a> Snippet<'a> {
                 let mut offset = 0;
                 for (k, part) in value.split(self.separators.1).enumerate() {
                     if k + 1 == c {
-                        return (before + offset, part.chars().count().max(1));
+                        return (before + offset, chars(part).max(1));
                     }
-                    offset += part.chars().count() + 1;
+                    offset += chars(part) + 1;
                 }
-                (before + value.chars().count(), 1)
+                (before + chars(value), 1)
             }
-            _ => (before, value.chars().count().max(1)),
+            _ => (before, chars(value).max(1)),
         }
     }
 
@@ -637,7 +666,7 @@ impl<'a> Snippet<'a> {
         }
         let bad_element = element
             .map(usize::from)
-            .filter(|&e| self.shown.get(e).is_some_and(|v| is_hidden(v)))
+            .filter(|&e| e < self.real.len() && is_hidden(self.part(e, true)))
             .and_then(|e| self.real.get(e))
             .map(|value| &**value);
         let mut text = message.to_string();
@@ -651,7 +680,7 @@ impl<'a> Snippet<'a> {
 
     /// The 1-based column of the element in the input line, when the segment's is known.
     fn column_of(&self, element: Option<u8>, component: Option<u8>) -> Option<u64> {
-        let (offset, _) = self.span(&self.real, element, component);
+        let (offset, _) = self.span(false, element, component);
         self.column.map(|c| c + offset as u64)
     }
 
@@ -665,7 +694,7 @@ impl<'a> Snippet<'a> {
         out: &mut String,
     ) {
         let digits = decimal_digits(self.line);
-        let (start, width) = self.span(&self.shown, element, component);
+        let (start, width) = self.span(true, element, component);
         let bar = |out: &mut String| p.paint_into(Role::Frame, out, |o| o.push('|'));
         push_spaces(out, digits);
         out.push(' ');
@@ -675,11 +704,17 @@ impl<'a> Snippet<'a> {
         out.push(' ');
         bar(out);
         out.push(' ');
-        for (k, part) in self.shown.iter().enumerate() {
-            if k > 0 {
-                out.push(self.separators.0);
+        match self.text.filter(|_| !self.masked) {
+            // Nothing hidden: the elements as shown are the segment as read.
+            Some(text) => out.push_str(text),
+            None => {
+                for k in 0..self.real.len() {
+                    if k > 0 {
+                        out.push(self.separators.0);
+                    }
+                    out.push_str(self.part(k, true));
+                }
             }
-            out.push_str(part);
         }
         out.push(self.separators.2);
         out.push('\n');
@@ -691,7 +726,11 @@ impl<'a> Snippet<'a> {
         p.paint_into(Role::Marker, out, |o| {
             o.extend(std::iter::repeat_n('^', width));
             if let Some(e) = element.filter(|&e| e > 0) {
-                let id = self.shown.first().map_or("", |id| &**id);
+                let id = if self.real.is_empty() {
+                    ""
+                } else {
+                    self.part(0, true)
+                };
                 o.push(' ');
                 o.push_str(id);
                 push_two_digits(o, e);
@@ -709,6 +748,32 @@ impl<'a> Snippet<'a> {
             out.push_str(
                 " note: values hidden (protected health information; --show-phi shows them)\n",
             );
+        }
+    }
+}
+
+/// The id and elements of a segment's `body` (split at `separator`), borrowed unless bad bytes
+/// are replaced (as `from_utf8_lossy` of each would make them); and the body as text when it
+/// is the elements joined again (valid UTF-8 and an ASCII separator).
+fn elements(body: &[u8], separator: u8) -> (Vec<Cow<'_, str>>, Option<&str>) {
+    let mut parts = Vec::with_capacity(body.iter().filter(|&&b| b == separator).count() + 1);
+    match std::str::from_utf8(body) {
+        // The usual segment: cut where the (ASCII) separators are, with one look at the
+        // bytes for UTF-8 rather than one per element.
+        Ok(text) if separator.is_ascii() => {
+            let mut start = 0;
+            for (i, &b) in body.iter().enumerate() {
+                if b == separator {
+                    parts.push(Cow::Borrowed(&text[start..i]));
+                    start = i + 1;
+                }
+            }
+            parts.push(Cow::Borrowed(&text[start..]));
+            (parts, Some(text))
+        }
+        _ => {
+            parts.extend(body.split(|&b| b == separator).map(String::from_utf8_lossy));
+            (parts, None)
         }
     }
 }

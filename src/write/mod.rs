@@ -624,6 +624,64 @@ impl Cleaner {
     }
 }
 
+/// Appends a diagnostic's note as [`crate::diag::NoteText`] shows it: the rule's note, then
+/// the price (`NOTE; amount at stake: ...`); nothing when there is neither.
+///
+/// The same text as `{note_text}`, pushed piece by piece: most findings have a price note,
+/// and its numbers through the formatting machinery cost more than the rest of the finding's
+/// line in the report, the page and the terminal together.
+pub(crate) fn push_note_text(out: &mut String, d: &crate::diag::Diagnostic) {
+    let note = d.note.as_deref().unwrap_or("");
+    out.push_str(note);
+    if let Some(price) = &d.price {
+        if !note.is_empty() {
+            out.push_str("; ");
+        }
+        push_price_note(out, price);
+    }
+}
+
+/// Appends a price note as its `Display` writes it.
+fn push_price_note(out: &mut String, price: &crate::diag::PriceNote) {
+    out.push_str("amount at stake: ");
+    out.push_str(price.code.as_str());
+    out.push_str(" $");
+    if price.cents < 0 {
+        out.push('-');
+    }
+    let abs = price.cents.unsigned_abs();
+    push_decimal(out, abs / 100);
+    out.push('.');
+    let cents = (abs % 100) as u8;
+    out.push(char::from(b'0' + cents / 10));
+    out.push(char::from(b'0' + cents % 10));
+    out.push_str(" (Medicare ");
+    push_i32(out, price.year);
+    out.push_str(" fee schedule, national non-facility");
+    if price.year != price.served {
+        out.push_str(": the nearest earlier year bundled, as ");
+        push_i32(out, price.served);
+        out.push_str(" is not");
+    }
+    out.push(')');
+}
+
+/// Appends `n` in decimal, as `{n}` writes it.
+fn push_decimal(out: &mut String, n: u64) {
+    let mut digits = [0; 20];
+    for &digit in crate::repair::decimal(n, &mut digits) {
+        out.push(char::from(digit));
+    }
+}
+
+/// Appends `n` in decimal, with a `-` when negative, as `{n}` writes it.
+fn push_i32(out: &mut String, n: i32) {
+    if n < 0 {
+        out.push('-');
+    }
+    push_decimal(out, u64::from(n.unsigned_abs()));
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -848,5 +906,37 @@ mod tests {
             "ISA*00*          *00*          *ZZ*RECEIVER       *ZZ*A-VERY-LONG-SUB*260105*0907*^*00501*234567890*0*T*:~"
         );
         assert!(Delimiters::from_isa(&bytes).is_ok());
+    }
+    #[test]
+    fn notes_are_pushed_as_their_display_writes_them() {
+        use crate::diag::{Diagnostic, PriceNote, ShortCode};
+        let price = |cents, year, served| PriceNote {
+            code: ShortCode::new("97140").expect("short"),
+            cents,
+            year,
+            served,
+        };
+        let notes = [None, Some(""), Some("loop 2400 (LX 3)")];
+        let prices = [
+            None,
+            Some(price(2832, 2026, 2026)),
+            Some(price(-5, 2025, 2026)),
+            Some(price(0, -12, 7)),
+            Some(price(i64::MIN, 2024, 2026)),
+            Some(price(i64::MAX, i32::MIN, i32::MAX)),
+        ];
+        for note in notes {
+            for p in &prices {
+                let d = Diagnostic {
+                    note: note.map(Into::into),
+                    price: p.clone(),
+                    ..Diagnostic::default()
+                };
+                let mut pushed = String::new();
+                push_note_text(&mut pushed, &d);
+                let shown = d.note_text().map(|n| n.to_string()).unwrap_or_default();
+                assert_eq!(pushed, shown);
+            }
+        }
     }
 }

@@ -406,7 +406,8 @@ struct ClaimView<'a> {
 #[derive(Clone, Copy)]
 enum NoteView<'a> {
     Read(&'a str),
-    Shown(crate::diag::NoteText<'a>),
+    /// The note of this diagnostic, which has one.
+    Shown(&'a Diagnostic),
 }
 
 impl NoteView<'_> {
@@ -420,8 +421,7 @@ impl NoteView<'_> {
                 }
                 SCRATCH.with_borrow_mut(|text| {
                     text.clear();
-                    // Writing into a String cannot fail.
-                    let _ = std::fmt::Write::write_fmt(text, format_args!("{note}"));
+                    super::push_note_text(text, note);
                     show(text)
                 })
             }
@@ -583,28 +583,32 @@ struct ClaimTable {
     first_dos: String,
     last_dos: String,
     has_dos: bool,
-    /// The anchor of the last appeal text linked.
-    appeal_anchor: LastAnchor,
+    /// The anchors of the last appeal texts linked.
+    appeal_anchor: RecentAnchors,
 }
 
-/// The last appeal text a row linked to and its anchor: findings of one rule share their
-/// appeal text, and comparing it costs less than hashing it again.
+/// The last few appeal texts rows linked to, with their anchors: findings of a few rules share
+/// a few appeal texts, and comparing one costs less than hashing it again.
 #[derive(Default)]
-struct LastAnchor {
-    text: String,
-    anchor: String,
-}
+struct RecentAnchors(Vec<(String, String)>);
 
-impl LastAnchor {
+/// Appeal texts a [`RecentAnchors`] keeps.
+const RECENT_ANCHORS: usize = 8;
+
+impl RecentAnchors {
     /// The anchor of appeal text `text` (see [`appeal_anchor`]).
     fn of(&mut self, text: &str) -> &str {
-        if self.anchor.is_empty() || self.text != text {
-            self.text.clear();
-            self.text.push_str(text);
-            self.anchor.clear();
-            write_appeal_anchor(&mut self.anchor, text);
-        }
-        &self.anchor
+        let at = match self.0.iter().position(|(kept, _)| kept == text) {
+            Some(at) => at,
+            None => {
+                if self.0.len() == RECENT_ANCHORS {
+                    self.0.remove(0);
+                }
+                self.0.push((text.to_string(), appeal_anchor(text)));
+                self.0.len() - 1
+            }
+        };
+        &self.0[at].1
     }
 }
 
@@ -626,7 +630,7 @@ fn first_to_escape(bytes: &[u8]) -> Option<usize> {
     /// Below this length a plain loop costs less than setting up two vector scans.
     const SHORT: usize = 24;
     if bytes.len() < SHORT {
-        return bytes.iter().position(|&b| html_entity(b).is_some());
+        return bytes.iter().position(|&b| ESCAPED[usize::from(b)]);
     }
     match (
         memchr::memchr3(b'<', b'>', b'&', bytes),
@@ -651,8 +655,19 @@ fn escape_from(out: &mut String, text: &str, first: usize) {
     out.push_str(&text[copied..]);
 }
 
+/// True at the bytes [`html_entity`] escapes (a test of one load for short texts).
+const ESCAPED: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        table[b] = html_entity(b as u8).is_some();
+        b += 1;
+    }
+    table
+};
+
 /// The character reference askama writes for `b`, when it escapes it.
-fn html_entity(b: u8) -> Option<&'static str> {
+const fn html_entity(b: u8) -> Option<&'static str> {
     match b {
         b'"' => Some("&#34;"),
         b'&' => Some("&#38;"),
@@ -661,6 +676,13 @@ fn html_entity(b: u8) -> Option<&'static str> {
         b'>' => Some("&#62;"),
         _ => None,
     }
+}
+
+/// Writes one of this module's own words (a disposition's key or label), which hold nothing
+/// [`escape`] would change: copied with no look at its bytes.
+fn push_key(out: &mut String, word: &'static str) {
+    debug_assert!(first_to_escape(word.as_bytes()).is_none());
+    out.push_str(word);
 }
 
 /// Writes `n` in decimal (a number needs no escape).
@@ -765,7 +787,7 @@ impl ClaimTable {
     fn finish_row(&mut self, c: &ClaimView<'_>, disposition: &'static str, no_findings: bool) {
         let out = &mut self.html;
         out.push_str("<tbody class=\"claim\" data-disposition=\"");
-        escape(out, disposition);
+        push_key(out, disposition);
         out.push_str("\" data-rules=\" ");
         out.push_str(&self.rules);
         if self.rules.is_empty() {
@@ -806,9 +828,9 @@ impl ClaimTable {
         out.push_str("</td><td>");
         escape(out, c.profile);
         out.push_str("</td><td><span class=\"badge ");
-        escape(out, disposition);
+        push_key(out, disposition);
         out.push_str("\">");
-        escape(out, disposition_label(disposition));
+        push_key(out, disposition_label(disposition));
         out.push_str("</span></td><td class=\"n\">");
         match (c.charge_cents, c.charge_as_read) {
             (Some(cents), _) => write_dollars(out, cents),
@@ -1166,7 +1188,7 @@ fn finding_view<'a>(claim: &'a Claim, f: &'a Finding) -> FindingView<'a> {
             .and_then(|(_, l)| l.procedure.value.as_ref())
             .map(|p| p.code.as_str()),
         message: &f.message,
-        note: f.note_text().map(NoteView::Shown),
+        note: f.note_text().is_some().then_some(NoteView::Shown(f)),
         texts: Texts::Given {
             help: &f.help,
             appeal: f.appeal,
@@ -1909,6 +1931,15 @@ fn ack_rows(acks: &AcksLine) -> Vec<AckRow> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn disposition_words_need_no_escape() {
+        for (key, label) in DISPOSITIONS.iter().chain([&("other", "other")]) {
+            for word in [key, label] {
+                assert!(first_to_escape(word.as_bytes()).is_none(), "{word}");
+            }
+        }
+    }
 
     #[test]
     fn dollars_are_exact_and_grouped() {

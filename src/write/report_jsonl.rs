@@ -367,9 +367,47 @@ fn stc_json(out: &mut Vec<u8>, stc: &crate::rules::StcCodes) {
     s.end();
 }
 
+/// The id of a finding's advice (see [`hash_advice`]), from the ids this thread made last
+/// when it made one for the same texts: findings of a few rules share a few help texts, and
+/// comparing one costs less than hashing it again.
+fn advice_id(f: &Finding) -> u64 {
+    thread_local! {
+        static RECENT: std::cell::RefCell<Vec<RecentAdvice>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    RECENT.with_borrow_mut(|recent| {
+        let same =
+            |r: &RecentAdvice| r.rule == f.rule && r.appeal == f.appeal && *r.help == *f.help;
+        if let Some(kept) = recent.iter().find(|r| same(r)) {
+            return kept.id;
+        }
+        let id = hash_advice(f);
+        if recent.len() == RECENT_ADVICE {
+            recent.remove(0);
+        }
+        recent.push(RecentAdvice {
+            rule: f.rule,
+            help: f.help.to_string(),
+            appeal: f.appeal,
+            id,
+        });
+        id
+    })
+}
+
+/// An advice [`advice_id`] made, with its texts.
+struct RecentAdvice {
+    rule: &'static str,
+    help: String,
+    appeal: Option<&'static str>,
+    id: u64,
+}
+
+/// Advice ids each thread keeps (see [`advice_id`]).
+const RECENT_ADVICE: usize = 8;
+
 /// The id of a finding's advice: FNV-1a (64 bits) over its rule, help and appeal, so equal
 /// texts share one advice line whichever thread formats them.
-fn advice_id(f: &Finding) -> u64 {
+fn hash_advice(f: &Finding) -> u64 {
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
     let parts = [
         f.rule.as_bytes(),
@@ -500,9 +538,9 @@ fn finding_json(
         }
     }
     o.str("message", &f.message);
-    match (&f.price, f.note_text()) {
-        (Some(_), Some(note)) => o.display("note", note),
-        _ => o.opt_str("note", f.note.as_deref()),
+    match &f.price {
+        Some(_) => o.text("note", |text| super::push_note_text(text, f)),
+        None => o.opt_str("note", f.note.as_deref()),
     }
     o.with("advice", |out| push_advice_id(out, advice_id));
     if let Some(m) = f.money_at_stake {
@@ -679,17 +717,15 @@ impl<'a> Obj<'a> {
         self.out.extend_from_slice(b"null");
     }
 
-    /// A string field written by `Display` (escaped like any string), through a buffer each
-    /// thread reuses, so a value formatted only now costs no allocation.
-    pub(crate) fn display(&mut self, key: &'static str, value: impl std::fmt::Display) {
+    /// A string field whose text `write` writes (escaped like any string), through a buffer
+    /// each thread reuses, so a value made only now costs no allocation.
+    pub(crate) fn text(&mut self, key: &'static str, write: impl FnOnce(&mut String)) {
         thread_local! {
             static SCRATCH: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
         }
         SCRATCH.with_borrow_mut(|text| {
-            use std::fmt::Write as _;
             text.clear();
-            // Writing into a String cannot fail.
-            let _ = write!(text, "{value}");
+            write(text);
             self.str(key, text);
         });
     }
