@@ -398,14 +398,23 @@ pub fn write_rewritten<'e>(
         if original.is_none() && last_edited.is_none_or(|last| n > last) {
             break;
         }
-        // A later edit of the same element includes an earlier one's change.
-        let edit = edits
-            .clone()
-            .filter(|e| usize::from(e.element()) == n)
-            .last();
+        // A later edit of the same element includes an earlier one's change. Past the last
+        // edited element (the rest of most segments) there is none to look for.
+        let edit = match last_edited {
+            Some(last) if n <= last => edits
+                .clone()
+                .filter(|e| usize::from(e.element()) == n)
+                .last(),
+            _ => None,
+        };
         let before = out.len();
         if n > 0 {
-            out.resize(before + empties + 1, d.element);
+            // One separator, the usual case, pushed; empties before it written with it.
+            if empties == 0 {
+                out.push(d.element);
+            } else {
+                out.resize(before + empties + 1, d.element);
+            }
         }
         let value_start = out.len();
         match edit {

@@ -711,10 +711,7 @@ fn code_problem(code: &str, icd: &IcdCodeSets, date: NaiveDate) -> Option<DxProb
         .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
     let choice = icd.edition_for(date);
     // Most codes are billable: decide that before formatting anything a finding would say.
-    if well_written
-        && !choice.before_oldest
-        && matches!(choice.edition.status(code), CodeStatus::Billable)
-    {
+    if well_written && !choice.before_oldest && billable(code, icd, choice.edition) {
         return None;
     }
     let shown = IcdEdition::display(code);
@@ -766,6 +763,81 @@ fn code_problem(code: &str, icd: &IcdCodeSets, date: NaiveDate) -> Option<DxProb
                 }
             })
         }
+    }
+}
+
+/// True when `code` (capitals and digits) is billable in `edition`, one of `icd`'s: as
+/// `edition.status(code)` says, remembered per thread for the last [`MEMO_CODES`] codes found
+/// billable. A practice bills the same few diagnoses on claim after claim, and each status is
+/// a search of a table of some 100,000 codes, several hundred instructions.
+fn billable(code: &str, icd: &IcdCodeSets, edition: &IcdEdition) -> bool {
+    // Codes of up to eight capitals and digits (every ICD-10-CM code) as one number: none has
+    // a zero byte, so the padding cannot make two codes one.
+    let packed = match code.as_bytes() {
+        bytes @ [_, ..] if bytes.len() <= 8 => {
+            let mut padded = [0u8; 8];
+            padded[..bytes.len()].copy_from_slice(bytes);
+            u64::from_le_bytes(padded)
+        }
+        _ => return matches!(edition.status(code), CodeStatus::Billable),
+    };
+    BILLABLE.with_borrow_mut(|memo| memo.billable(packed, icd, edition, code))
+}
+
+/// How many billable codes each thread remembers (see [`billable`]).
+const MEMO_CODES: usize = 32;
+
+thread_local! {
+    /// Each thread's memo of billable codes (see [`billable`]).
+    static BILLABLE: std::cell::RefCell<BillableMemo> =
+        const { std::cell::RefCell::new(BillableMemo { sets: None, known: Vec::new(), next: 0 }) };
+}
+
+/// Codes found billable, each with the edition it was found in.
+struct BillableMemo {
+    /// The code sets whose editions `known` names, held so that the editions stay where they
+    /// are: an edition address in `known` is then that edition's and no other's (a freed set's
+    /// memory could hold another set's editions at the same addresses).
+    sets: Option<IcdCodeSets>,
+    /// (edition, packed code) pairs found billable.
+    known: Vec<(*const IcdEdition, u64)>,
+    /// The entry of `known` the next code replaces once it is full (oldest first).
+    next: usize,
+}
+
+impl BillableMemo {
+    /// [`billable`] for the code packed as `packed`.
+    fn billable(
+        &mut self,
+        packed: u64,
+        icd: &IcdCodeSets,
+        edition: &IcdEdition,
+        code: &str,
+    ) -> bool {
+        let at: *const IcdEdition = edition;
+        if self.known.contains(&(at, packed)) {
+            return true;
+        }
+        if !matches!(edition.status(code), CodeStatus::Billable) {
+            return false;
+        }
+        let held = self
+            .sets
+            .as_ref()
+            .is_some_and(|sets| sets.editions().as_ptr_range().contains(&at));
+        if !held {
+            // Another set of editions (another engine's reference data): start afresh.
+            self.sets = Some(icd.clone());
+            self.known.clear();
+            self.next = 0;
+        }
+        if self.known.len() < MEMO_CODES {
+            self.known.push((at, packed));
+        } else {
+            self.known[self.next] = (at, packed);
+            self.next = (self.next + 1) % MEMO_CODES;
+        }
+        true
     }
 }
 

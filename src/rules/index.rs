@@ -66,10 +66,11 @@ impl PatientKey {
     /// The key of these fields: text hashes as `str` does, so a decoded `Text` and the
     /// narrow reader's `str` give one key.
     ///
-    /// The four texts are hashed as one stream: SipHash is a streaming hash, so one `write`
-    /// of the texts laid end to end (each followed by the `0xFF` that `str::hash` adds) gives
-    /// the key four `str::hash` calls gave, for a fraction of the calls (this runs twice per
-    /// claim). Texts too long for the buffer are hashed one by one, as before.
+    /// The four texts and the birth date are hashed as one stream: SipHash is a streaming
+    /// hash, so one `write` of the texts laid end to end (each followed by the `0xFF` that
+    /// `str::hash` adds), then the bytes the birth date's `Hash` writes, gives the key four
+    /// `str::hash` calls and the date's `hash` gave, for a fraction of the calls (this runs
+    /// twice per claim). Texts too long for the buffer are hashed one by one, as before.
     fn of_fields(
         payer_id: &str,
         member_id: &str,
@@ -79,16 +80,17 @@ impl PatientKey {
     ) -> PatientKey {
         let mut h = std::collections::hash_map::DefaultHasher::new();
         let mut buf = [0u8; KEY_BUFFER];
-        match key_stream(&mut buf, [payer_id, member_id], [last_name, first_name]) {
+        let texts = ([payer_id, member_id], [last_name, first_name]);
+        match key_stream(&mut buf, texts, birth_date) {
             Some(stream) => h.write(stream),
             None => {
                 payer_id.hash(&mut h);
                 member_id.hash(&mut h);
                 hash_upper(last_name, &mut h);
                 hash_upper(first_name, &mut h);
+                birth_date.hash(&mut h);
             }
         }
-        birth_date.hash(&mut h);
         PatientKey(h.finish())
     }
 }
@@ -96,9 +98,14 @@ impl PatientKey {
 /// Room for the texts of a patient key hashed as one stream (see [`PatientKey::of_fields`]).
 const KEY_BUFFER: usize = 192;
 
-/// `asis` then `upper` (ASCII upper-cased), each followed by `0xFF` as `str::hash` writes
-/// them, laid end to end in `buf`; `None` when they do not fit.
-fn key_stream<'b>(buf: &'b mut [u8], asis: [&str; 2], upper: [&str; 2]) -> Option<&'b [u8]> {
+/// The texts `asis` then `upper` (ASCII upper-cased), each followed by `0xFF` as `str::hash`
+/// writes them, then the bytes `birth_date.hash` writes, laid end to end in `buf`; `None`
+/// when they do not fit.
+fn key_stream<'b>(
+    buf: &'b mut [u8],
+    (asis, upper): ([&str; 2], [&str; 2]),
+    birth_date: Option<NaiveDate>,
+) -> Option<&'b [u8]> {
     let mut len = 0;
     for (i, text) in asis.iter().chain(&upper).enumerate() {
         let bytes = text.as_bytes();
@@ -111,7 +118,43 @@ fn key_stream<'b>(buf: &'b mut [u8], asis: [&str; 2], upper: [&str; 2]) -> Optio
         *buf.get_mut(end)? = 0xFF;
         len = end + 1;
     }
+    let mut date = Collect {
+        buf: buf.get_mut(len..)?,
+        len: 0,
+        fits: true,
+    };
+    birth_date.hash(&mut date);
+    if !date.fits {
+        return None;
+    }
+    len += date.len;
     buf.get(..len)
+}
+
+/// A `Hasher` that only lays the bytes written to it end to end in `buf`: the bytes a value's
+/// `Hash` writes, which a SipHash `DefaultHasher` hashes as the same stream (its integer
+/// writes are the integers' bytes, as here).
+struct Collect<'b> {
+    buf: &'b mut [u8],
+    len: usize,
+    /// False once a write did not fit (the bytes are then incomplete).
+    fits: bool,
+}
+
+impl Hasher for Collect<'_> {
+    fn finish(&self) -> u64 {
+        0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        match self.buf.get_mut(self.len..self.len + bytes.len()) {
+            Some(slot) => {
+                slot.copy_from_slice(bytes);
+                self.len += bytes.len();
+            }
+            None => self.fits = false,
+        }
+    }
 }
 
 /// Hashes `text` upper-cased (ASCII) exactly as its upper-cased `String` would hash, without
@@ -194,6 +237,16 @@ impl Code {
     fn is_cut(&self) -> bool {
         self.len & 0x80 != 0
     }
+
+    /// A number that orders codes as `Code`'s own order does (its bytes, then its length
+    /// byte): the rules' per-patient tables sort by it, one integer comparison rather than
+    /// a comparison of two arrays.
+    pub fn order_key(&self) -> u128 {
+        let mut key = [0u8; 16];
+        key[..15].copy_from_slice(&self.bytes);
+        key[15] = self.len;
+        u128::from_be_bytes(key)
+    }
 }
 
 impl std::ops::Deref for Code {
@@ -216,8 +269,18 @@ impl std::fmt::Display for Code {
 }
 
 impl PartialEq<str> for Code {
+    /// A cut code equals no text. The cross-claim rules compare codes of a patient's day with
+    /// a line's code or a reference code per claim: the length byte is compared first, and
+    /// a five-byte code (every HCPCS/CPT code) as one fixed-size value, not by a `memcmp`.
     fn eq(&self, other: &str) -> bool {
-        !self.is_cut() && self.as_str() == other
+        let other = other.as_bytes();
+        if self.is_cut() || usize::from(self.len) != other.len() {
+            return false;
+        }
+        match (self.bytes.first_chunk::<5>(), other.first_chunk::<5>()) {
+            (Some(mine), Some(theirs)) if other.len() == 5 => mine == theirs,
+            _ => self.as_str().as_bytes() == other,
+        }
     }
 }
 
@@ -270,6 +333,21 @@ impl Modifiers {
             kept.count += 1;
         }
         kept
+    }
+
+    /// True when one of the modifiers, as [`iter`](Self::iter) gives them, is one of
+    /// `wanted`: the stored bytes are compared as they are (bytes that are not UTF-8 read as
+    /// `??`, as there), with no text checked out of each (the KX totals ask this of every
+    /// line of a patient).
+    pub fn any_of(&self, wanted: &[String]) -> bool {
+        self.codes[..usize::from(self.count)].iter().any(|code| {
+            let text: &[u8; 2] = if code.is_ascii() || std::str::from_utf8(code).is_ok() {
+                code
+            } else {
+                b"??"
+            };
+            wanted.iter().any(|w| w.as_bytes() == text)
+        })
     }
 
     /// The modifiers as text.
@@ -1532,28 +1610,33 @@ mod tests {
     /// that fit the buffer and texts that do not.
     #[test]
     fn patient_key_stream_is_the_per_text_hash() {
-        let per_text = |payer: &str, member: &str, last: &str, first: &str| {
+        let per_text = |payer: &str, member: &str, last: &str, first: &str, birth| {
             let mut h = std::collections::hash_map::DefaultHasher::new();
             payer.hash(&mut h);
             member.hash(&mut h);
             last.to_ascii_uppercase().hash(&mut h);
             first.to_ascii_uppercase().hash(&mut h);
-            Some(date(1950, 1, 2)).hash(&mut h);
+            Option::<NaiveDate>::hash(&birth, &mut h);
             PatientKey(h.finish())
         };
         let long = "x".repeat(KEY_BUFFER);
+        // Texts that fill the buffer but leave no room for the date's bytes.
+        let nearly = "y".repeat(KEY_BUFFER - 8);
         for (payer, member, last, first) in [
             ("SX001", "M123", "Doe", "jane"),
             ("", "", "", ""),
             ("P\u{e9}", "ID", "\u{e9}t\u{e9}", "Zo\u{eb}"),
             ("SX001", "M123", long.as_str(), "jane"),
             (long.as_str(), "M", "L", "F"),
+            (nearly.as_str(), "", "", ""),
         ] {
-            assert_eq!(
-                PatientKey::of_fields(payer, member, last, first, Some(date(1950, 1, 2))),
-                per_text(payer, member, last, first),
-                "{payer} {member} {last} {first}"
-            );
+            for birth in [Some(date(1950, 1, 2)), Some(date(2024, 12, 31)), None] {
+                assert_eq!(
+                    PatientKey::of_fields(payer, member, last, first, birth),
+                    per_text(payer, member, last, first, birth),
+                    "{payer} {member} {last} {first} {birth:?}"
+                );
+            }
         }
     }
 
@@ -1683,6 +1766,63 @@ mod tests {
         );
     }
     use crate::model::Decimal;
+
+    /// `any_of` says what a search of `iter` with `same_code` says.
+    #[test]
+    fn modifiers_any_of_is_a_search_of_their_texts() {
+        let lists: [&[&[u8]]; 5] = [
+            &[b"GP", b"KX"],
+            &[b"GO"],
+            &[],
+            &[b"\xff\xfe", b"59"],
+            &[b"GN", b"XU", b"XS", b"XE"],
+        ];
+        let wanted_lists: [&[&str]; 4] = [&["GP", "GN"], &["GO"], &["??"], &[]];
+        for list in lists {
+            let modifiers = Modifiers::of_parts(list.iter().copied());
+            for wanted in wanted_lists {
+                let wanted: Vec<String> = wanted.iter().map(|w| w.to_string()).collect();
+                let expected = modifiers.iter().any(|m| {
+                    wanted
+                        .iter()
+                        .any(|w| crate::rules::general::same_code(w, m))
+                });
+                assert_eq!(modifiers.any_of(&wanted), expected, "{list:?} {wanted:?}");
+            }
+        }
+    }
+
+    /// A code's comparison with a text and its order key agree with its text and its own
+    /// order, for whole, five-byte, cut and empty codes.
+    #[test]
+    fn code_equality_and_order_key_agree_with_the_text() {
+        let texts = [
+            "",
+            "9",
+            "97012",
+            "97110",
+            "9701",
+            "970120",
+            "G0283",
+            "\u{e9}1234",
+            "ABCDEFGHIJKLMNO",
+            "ABCDEFGHIJKLMNOP",
+            "ABCDEFGHIJKLMNOQ",
+        ];
+        for a in texts {
+            let code = Code::new(a);
+            for b in texts {
+                let expected = code.len & 0x80 == 0 && code.as_str() == b;
+                assert_eq!(code == *b, expected, "{a} == {b}");
+                let other = Code::new(b);
+                assert_eq!(
+                    code.order_key().cmp(&other.order_key()),
+                    code.cmp(&other),
+                    "{a} {b}"
+                );
+            }
+        }
+    }
 
     fn date(y: i32, m: u32, d: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(y, m, d).expect("a valid date")

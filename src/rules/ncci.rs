@@ -122,7 +122,7 @@ impl DayCodes {
                 .get(date_start)
                 .is_some_and(|first| first.date != f.date)
             {
-                codes[date_start..].sort_unstable_by_key(|d| d.code);
+                codes[date_start..].sort_unstable_by_key(|d| d.code.order_key());
                 date_start = codes.len();
             }
             match codes[date_start..].iter_mut().find(|d| d.code == f.code) {
@@ -141,7 +141,7 @@ impl DayCodes {
                 }),
             }
         }
-        codes[date_start..].sort_unstable_by_key(|d| d.code);
+        codes[date_start..].sort_unstable_by_key(|d| d.code.order_key());
     }
 
     /// The codes of `date`, by code.
@@ -150,39 +150,37 @@ impl DayCodes {
         let end = self.0.partition_point(|d| d.date <= date);
         &self.0[start..end]
     }
+}
 
-    /// Of the codes of `date`, each with its first line other than `own`, the first in the
-    /// order those lines come (claim, then line, then code) for which `pair` (given the
-    /// code's entry) gives a value:
-    /// that line's (claim, line) and the value. Earlier runs' claims come first (see
-    /// `claim_order`). A scan for the least, not a sorted list, so nothing is allocated.
-    fn first_other<'a, T>(
-        &'a self,
-        date: NaiveDate,
-        own: (u64, usize),
-        mut pair: impl FnMut(&'a DayCode) -> Option<T>,
-    ) -> Option<((u64, usize), T)> {
-        let order = |(claim, line): (u64, usize), code| {
-            (crate::rules::index::claim_order(claim), line, code)
+/// Of the codes of one date (`day`, see [`DayCodes::on`]), each with its first line other
+/// than `own`, the first in the order those lines come (claim, then line, then code) for
+/// which `pair` (given the code's entry) gives a value: that line's (claim, line) and the
+/// value. Earlier runs' claims come first (see `claim_order`). A scan for the least, not a
+/// sorted list, so nothing is allocated.
+fn first_other<'a, T>(
+    day: &'a [DayCode],
+    own: (u64, usize),
+    mut pair: impl FnMut(&'a DayCode) -> Option<T>,
+) -> Option<((u64, usize), T)> {
+    let order =
+        |(claim, line): (u64, usize), code| (crate::rules::index::claim_order(claim), line, code);
+    let mut best: Option<((u64, usize), &str, T)> = None;
+    for d in day {
+        let Some(&first) = d.first.iter().flatten().find(|p| **p != own) else {
+            continue;
         };
-        let mut best: Option<((u64, usize), &str, T)> = None;
-        for d in self.on(date) {
-            let Some(&first) = d.first.iter().flatten().find(|p| **p != own) else {
-                continue;
-            };
-            let code = d.code.as_str();
-            if best
-                .as_ref()
-                .is_some_and(|(at, best_code, _)| order(*at, *best_code) <= order(first, code))
-            {
-                continue;
-            }
-            if let Some(value) = pair(d) {
-                best = Some((first, code, value));
-            }
+        let code = d.code.as_str();
+        if best
+            .as_ref()
+            .is_some_and(|(at, best_code, _)| order(*at, *best_code) <= order(first, code))
+        {
+            continue;
         }
-        best.map(|(at, _, value)| (at, value))
+        if let Some(value) = pair(d) {
+            best = Some((first, code, value));
+        }
     }
+    best.map(|(at, _, value)| (at, value))
 }
 
 /// The claim's patient's codes by date (see [`DayCodes`]).
@@ -242,11 +240,18 @@ impl Rule for PtpPair {
             if code.is_empty() {
                 continue;
             }
-            // A code no edit names pairs with nothing; one that does is looked up once.
-            let Some(key) = cx.reference.ncci.code_key(code) else {
+            // A code no edit names pairs with nothing; one that does is looked up once. The
+            // line's own code is among its date's codes (a line with a date and a code is in
+            // the index), whose key the table looked up when it was built.
+            let day = days.on(date);
+            let key = match day.iter().find(|d| d.code == code) {
+                Some(own) => own.ncci,
+                None => cx.reference.ncci.code_key(code),
+            };
+            let Some(key) = key else {
                 continue;
             };
-            let denied = days.first_other(date, (cx.batch.id(claim), i), |other| {
+            let denied = first_other(day, (cx.batch.id(claim), i), |other| {
                 let edit = cx.reference.ncci.pair_brief(key, other.ncci?, date)?;
                 if !same_code(edit.column2, code) || handled_elsewhere(code, other.code.as_str()) {
                     return None;

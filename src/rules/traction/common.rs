@@ -60,9 +60,7 @@ pub(super) fn has_any(line: &ServiceLine, wanted: &[String]) -> bool {
 
 /// True when a line of the index carries any of `wanted`.
 pub(super) fn fact_has_any(fact: &LineFact, wanted: &[String]) -> bool {
-    fact.modifiers
-        .iter()
-        .any(|m| wanted.iter().any(|w| same_code(w, m)))
+    fact.modifiers.any_of(wanted)
 }
 
 /// True for a line of the index that counts: not on a void (frequency 8) claim.

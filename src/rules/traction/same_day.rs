@@ -42,7 +42,7 @@ impl DayCodes {
             first: (f.claim, f.line),
         }));
         // A stable sort keeps each code's first line first among its date's lines.
-        codes.sort_by_key(|a| (a.date, a.code));
+        codes.sort_by_key(|a| (a.date, a.code.order_key()));
         codes.dedup_by(|later, earlier| later.date == earlier.date && later.code == earlier.code);
     }
 
@@ -57,6 +57,19 @@ impl DayCodes {
 /// The claim's patient's codes by date (see [`DayCodes`]).
 fn day_codes(cx: &Context<'_>) -> Arc<DayCodes> {
     cx.patient.table_in("traction/day-codes", DayCodes::fill)
+}
+
+/// The patient's [`DayCodes`], fetched the first time a rule asks: most claims have no line
+/// a rule looks up (no 97012, no 97140), and fetching the table (building it for a new
+/// patient) costs more than the rest of such a rule.
+#[derive(Default)]
+struct LazyDays(Option<Arc<DayCodes>>);
+
+impl LazyDays {
+    /// The table, fetched on the first call.
+    fn get(&mut self, cx: &Context<'_>) -> &DayCodes {
+        self.0.get_or_insert_with(|| day_codes(cx))
+    }
 }
 
 /// The first 97012 line of each date in a claim.
@@ -109,9 +122,10 @@ impl Rule for DupClaim {
             return;
         }
         let traction = cx.reference.therapy.codes.traction.as_str();
-        let days = day_codes(cx);
+        let mut days = LazyDays::default();
         let this = cx.batch.id(claim);
         for (i, date) in traction_dates(claim, cx) {
+            let days = days.get(cx);
             // The date's first 97012 is on the earliest claim (earlier runs' claims first):
             // earlier than this one or none is.
             let earlier = days
@@ -196,7 +210,7 @@ impl Rule for Ncci97140 {
         if claim.frequency.raw == "8" {
             return;
         }
-        let days = day_codes(cx);
+        let mut days = LazyDays::default();
         for (i, line) in claim.lines.iter().enumerate() {
             if !same_code(code(line), manual) || has_any(line, &therapy.modifiers.ncci_bypass) {
                 continue;
@@ -204,7 +218,7 @@ impl Rule for Ncci97140 {
             let Some(date) = line_date(claim, i) else {
                 continue;
             };
-            if let Some(d) = days.on(date).iter().find(|d| d.code == traction) {
+            if let Some(d) = days.get(cx).on(date).iter().find(|d| d.code == traction) {
                 let with = earlier_suffix(cx, d.first.0);
                 out.push(ncci_finding(claim, cx, i, line, date, &with));
             }
@@ -281,8 +295,9 @@ impl Rule for Cmt {
 
     fn check(&self, claim: &Claim, cx: &Context<'_>, out: &mut Vec<Finding>) {
         let cmt = &cx.reference.therapy.codes.cmt;
-        let days = day_codes(cx);
+        let mut days = LazyDays::default();
         for (i, date) in traction_dates(claim, cx) {
+            let days = days.get(cx);
             // The CMT code billed first that day.
             let found = days
                 .on(date)
@@ -341,8 +356,9 @@ impl Rule for Standalone {
         let therapy = &cx.reference.therapy;
         let active = &therapy.standalone.therapeutic_procedures;
         let evaluations = &therapy.codes.evaluations_allowed_same_day;
-        let days = day_codes(cx);
+        let mut days = LazyDays::default();
         for (i, date) in traction_dates(claim, cx) {
+            let days = days.get(cx);
             let paired = days
                 .on(date)
                 .iter()
@@ -392,8 +408,9 @@ impl Rule for Modalities {
 
     fn check(&self, claim: &Claim, cx: &Context<'_>, out: &mut Vec<Finding>) {
         let limit = cx.reference.therapy.modalities.max_per_day;
-        let days = day_codes(cx);
+        let mut days = LazyDays::default();
         for (i, date) in traction_dates(claim, cx) {
+            let days = days.get(cx);
             // Distinct codes, by code: the table holds each code of a date once. Counted
             // before they are listed: most dates are under the limit and need no list.
             let modalities = || {
@@ -495,6 +512,11 @@ impl Rule for Visits {
         let therapy = &cx.reference.therapy;
         let traction = therapy.codes.traction.as_str();
         let limit = usize::try_from(therapy.visits.max_dates_per_patient).unwrap_or(usize::MAX);
+        // Only a claim's own 97012 lines are reported: a claim without one (most claims)
+        // needs no look at the patient's dates.
+        if traction_dates(claim, cx).next().is_none() {
+            return;
+        }
         // The patient's 97012 dates, built once per patient (the traction code is the run's).
         let dates = cx.patient.table_in(
             "traction/97012-dates",
