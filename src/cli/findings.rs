@@ -21,6 +21,7 @@ use crate::cli::term::{push_dollars, Role, Term};
 use crate::diag::Diagnostic;
 use crate::model::{Cents, Claim, SegmentTable};
 use crate::pipeline::batch::{ClaimText, TextMark};
+use crate::repair::push_decimal;
 use crate::rules::{Action, ClaimResult, Finding};
 use crate::write::report_jsonl::PHI_HIDDEN;
 
@@ -421,26 +422,6 @@ fn indent_width(shown: Option<&Snippet>) -> usize {
 fn push_frame(out: &mut String, width: usize, p: crate::cli::term::Paint) {
     push_spaces(out, width);
     p.paint_into(Role::Frame, out, |o| o.push('='));
-}
-
-/// Appends `n` in decimal, as `{n}` formats it (without `write!`: findings text is built for
-/// every claim).
-fn push_decimal(out: &mut String, n: u64) {
-    // u64::MAX has 20 digits.
-    let mut digits = [0u8; 20];
-    let mut start = digits.len();
-    let mut rest = n;
-    loop {
-        start -= 1;
-        digits[start] = b'0' + (rest % 10) as u8;
-        rest /= 10;
-        if rest == 0 {
-            break;
-        }
-    }
-    for &d in &digits[start..] {
-        out.push(char::from(d));
-    }
 }
 
 /// Appends `n` at least two digits wide, as `{n:02}` formats it.

@@ -9,6 +9,7 @@ use chrono::{Datelike, NaiveDate};
 use crate::diag::RepairKind;
 use crate::model::{line_date, Cents, Claim, Decimal, Money};
 use crate::reference::Reference;
+use crate::repair::push_decimal;
 use crate::rules::ClaimResult;
 
 use super::key::HashedPatient;
@@ -527,21 +528,10 @@ pub fn push_date(out: &mut String, date: NaiveDate) {
 
 /// Appends `value` in decimal, as its `Display` writes it, without the formatting machinery.
 pub fn push_integer(out: &mut String, value: i64) {
-    let mut digits = [0u8; 20];
-    let mut at = digits.len();
-    let mut rest = value.unsigned_abs();
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (rest % 10) as u8;
-        rest /= 10;
-        if rest == 0 {
-            break;
-        }
-    }
     if value < 0 {
         out.push('-');
     }
-    push_ascii(out, &digits[at..]);
+    push_decimal(out, value.unsigned_abs());
 }
 
 /// Appends ASCII `bytes` in one copy (not a character at a time).

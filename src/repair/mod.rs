@@ -487,6 +487,14 @@ pub fn push_u64(out: &mut Vec<u8>, value: u64) {
     out.extend_from_slice(decimal(value, &mut digits));
 }
 
+/// Appends `value` in decimal to text, as `{value}` writes it (the terminal, HTML and history
+/// writers build text per claim: no `fmt` machinery per number).
+pub fn push_decimal(out: &mut String, value: u64) {
+    let mut digits = [0u8; 20];
+    // Only ASCII digits: each byte is its own character.
+    out.extend(decimal(value, &mut digits).iter().map(|&d| char::from(d)));
+}
+
 /// `n` in decimal, written into `digits` (for a number wanted as text without a buffer of
 /// its own).
 pub fn decimal(mut n: u64, digits: &mut [u8; 20]) -> &[u8] {

@@ -18,6 +18,7 @@ pub mod report_html;
 pub mod report_jsonl;
 pub mod ta1;
 
+use crate::repair::push_decimal;
 use crate::x12::Delimiters;
 
 /// The interchange envelope (ISA/IEA and, for the 999, GS/GE) around an acknowledgment.
@@ -664,14 +665,6 @@ fn push_price_note(out: &mut String, price: &crate::diag::PriceNote) {
         out.push_str(" is not");
     }
     out.push(')');
-}
-
-/// Appends `n` in decimal, as `{n}` writes it.
-fn push_decimal(out: &mut String, n: u64) {
-    let mut digits = [0; 20];
-    for &digit in crate::repair::decimal(n, &mut digits) {
-        out.push(char::from(digit));
-    }
 }
 
 /// Appends `n` in decimal, with a `-` when negative, as `{n}` writes it.

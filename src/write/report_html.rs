@@ -33,6 +33,7 @@ use serde_json::Value;
 use super::report_jsonl::{is_about_a_person, segment_loop, Header, Outcome, PHI_HIDDEN};
 use crate::diag::{Diagnostic, Severity};
 use crate::model::Claim;
+use crate::repair::push_decimal;
 use crate::rules::index::line_date;
 use crate::rules::{ClaimResult, Finding};
 
@@ -683,14 +684,6 @@ const fn html_entity(b: u8) -> Option<&'static str> {
 fn push_key(out: &mut String, word: &'static str) {
     debug_assert!(first_to_escape(word.as_bytes()).is_none());
     out.push_str(word);
-}
-
-/// Writes `n` in decimal (a number needs no escape).
-fn push_decimal(out: &mut String, n: u64) {
-    let mut digits = [0u8; 20];
-    for &digit in crate::repair::decimal(n, &mut digits) {
-        out.push(char::from(digit));
-    }
 }
 
 impl ClaimTable {
