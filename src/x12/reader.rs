@@ -504,7 +504,6 @@ impl<R: Read> SegmentReader<R> {
     /// longer than 16-bit offsets hold (the slow path measures and bounds those).
     #[inline(always)]
     fn measure_body(&mut self, start: usize) -> Option<(usize, u64, usize)> {
-        self.separators.clear();
         // Bits of the block from the segment's start on.
         let mut from = u64::MAX << (start - self.block.base);
         let mut count = 0;

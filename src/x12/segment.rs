@@ -62,13 +62,26 @@ pub const KEPT_SEPARATORS: usize = 16;
 /// `at[0]` is the position of the id's end (where element 1's separator stands); `at[k]`
 /// for `k >= 1` is the position of the `k`-th element separator after it. Element `n`
 /// is the bytes between `at[n - 1] + 1` and `at[n]` (or the body's end).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, Eq, Serialize)]
 pub struct Separators {
     at: [u16; KEPT_SEPARATORS],
     /// How many entries of `at` are filled.
     len: u8,
     /// True when `at` holds every boundary (no separator follows the last one kept).
     complete: bool,
+    /// How many elements (1 to `ends`) have both their bounds known: each ends at the next
+    /// boundary kept, the last of a complete set at the body's end. `len` for a complete
+    /// set, one fewer otherwise; [`Segment::element`] finds these without a call, the last
+    /// element included (it is often read: an NM1's id, a DTP's date).
+    ends: u8,
+}
+
+/// Equal when the boundaries kept are (entries of `at` past `len` are left as they were,
+/// not cleared: nothing reads them).
+impl PartialEq for Separators {
+    fn eq(&self, other: &Separators) -> bool {
+        self.kept() == other.kept() && self.complete == other.complete && self.ends == other.ends
+    }
 }
 
 impl Separators {
@@ -86,6 +99,8 @@ impl Separators {
             if b == separator {
                 if len == KEPT_SEPARATORS {
                     found.len = len as u8;
+                    // The last kept element's end is past the kept boundaries.
+                    found.ends = len as u8 - 1;
                     return found;
                 }
                 found.at[len] = at as u16;
@@ -94,25 +109,20 @@ impl Separators {
         }
         found.len = len as u8;
         found.complete = true;
+        found.ends = len as u8;
         found
     }
 
-    /// An empty set, to be given the boundaries with [`Separators::set`] (the reader finds
-    /// them in the same pass that finds the segment terminator).
+    /// An empty set, to be given boundaries with [`Separators::record`] and closed with
+    /// [`Separators::finish`] (the reader finds them in the pass that finds the segment
+    /// terminator). A set is reused without being emptied first: entries past the ones
+    /// recorded keep old positions, which nothing reads (each element is read through `len`
+    /// and `ends`), and clearing them cost every segment a 32-byte fill.
     pub(crate) fn empty() -> Separators {
         Separators {
             complete: true,
             ..Separators::default()
         }
-    }
-
-    /// Empties the set, to be given boundaries with [`Separators::record`] and closed with
-    /// [`Separators::finish`] (the reader finds them in the pass that finds the segment
-    /// terminator). Positions past the kept ones stay zero, as [`Separators::find`] leaves
-    /// them.
-    #[inline(always)]
-    pub(crate) fn clear(&mut self) {
-        self.at = [0; KEPT_SEPARATORS];
     }
 
     /// Keeps the boundaries marked in `mask` after the `count` recorded before it: bit `i`
@@ -141,6 +151,7 @@ impl Separators {
         debug_assert!(count <= KEPT_SEPARATORS);
         self.len = count as u8;
         self.complete = true;
+        self.ends = count as u8;
     }
 
     /// The first boundary recorded (meaningful once at least one is).
@@ -234,11 +245,18 @@ impl<'a> Segment<'a> {
     /// at the first few elements of most segments, and decoding happens later, elsewhere.
     #[inline]
     pub fn element(&self, n: usize) -> &'a [u8] {
-        // The common case, kept small enough to inline: a measured element before the last.
+        // The common case, kept small enough to inline: a measured element, the last one
+        // included (it ends at the body's end).
         if let Some(separators) = self.separators {
-            let kept = separators.kept();
-            if n > 0 && n < kept.len() {
-                return &self.body()[usize::from(kept[n - 1]) + 1..usize::from(kept[n])];
+            // `n - 1 < ends` (wrapping, so one test also rules out the id, `n == 0`).
+            if n.wrapping_sub(1) < usize::from(separators.ends) {
+                let body = self.body();
+                let end = if n < usize::from(separators.len) {
+                    usize::from(separators.at[n])
+                } else {
+                    body.len()
+                };
+                return &body[usize::from(separators.at[n - 1]) + 1..end];
             }
         }
         self.element_otherwise(n)
@@ -533,8 +551,11 @@ mod tests {
             let separators = Separators::find(body, id_len, b'*');
             // Recorded as the reader does: masks of 64 bytes, the first starting before the
             // body (at -5), each separator's bit set.
-            let mut added = Separators::empty();
-            added.clear();
+            // Stale boundaries past the ones kept, as a reused set holds.
+            let mut added = Separators {
+                at: [7; KEPT_SEPARATORS],
+                ..Separators::empty()
+            };
             let mut count = 0;
             for (block, chunk) in body.chunks(64 - 5).enumerate() {
                 let mask = chunk
