@@ -61,7 +61,12 @@ pub struct SegmentReader<R> {
     tolerated: u8,
     /// Warnings not yet taken.
     warnings: Vec<Diagnostic>,
-    /// The id of the last segment read (NUL-padded), to name it in a padding warning.
+    /// Where the last segment read starts in the buffer, to name it in a padding warning
+    /// (its id is the letters and digits there: a delimiter is neither), or [`NO_LAST_ID`]
+    /// when `last_id` holds the id instead. Framing keeps only this index, one store, and
+    /// the id is copied out only when the buffer moves.
+    last_id_at: usize,
+    /// The id of the last segment read (NUL-padded) once the buffer has moved past it.
     last_id: [u8; 3],
     /// Where the input ended inside a segment, and that segment's id.
     truncated_tail: Option<(Position, String)>,
@@ -126,6 +131,10 @@ impl Block {
     }
 }
 
+/// The `last_id_at` of a reader whose last segment's id is in `last_id` (or that has read
+/// none).
+const NO_LAST_ID: usize = usize::MAX;
+
 /// A segment the common case framed and checked, the reader already moved past it: what
 /// [`SegmentReader::next_segment`] needs to hand it out.
 struct Plain {
@@ -161,6 +170,7 @@ impl<R: Read> SegmentReader<R> {
             prefix_done: false,
             tolerated: 0,
             warnings: Vec::new(),
+            last_id_at: NO_LAST_ID,
             last_id: [0; 3],
             truncated_tail: None,
             separators: Separators::empty(),
@@ -246,8 +256,7 @@ impl<R: Read> SegmentReader<R> {
             return Err(self.error_at(position, body, ReadErrorKind::BadSegmentId));
         };
         self.segment += 1;
-        // Kept for a warning about padding after the last segment; a 3-byte store.
-        self.last_id = [body[0], body[1], if id_len == 3 { body[2] } else { 0 }];
+        self.last_id_at = framed.body_start;
         self.separators = Separators::find(body, id_len, delimiters.element);
         self.start = framed.raw_end;
         Ok(Some(
@@ -460,8 +469,7 @@ impl<R: Read> SegmentReader<R> {
             segment: self.segment + 1,
         };
         self.segment += 1;
-        // Kept for a warning about padding after the last segment; a 3-byte store.
-        self.last_id = [a, b, if id_len == 3 { c } else { 0 }];
+        self.last_id_at = start;
         // The cursor stands at the segment's start (line_at above): move it past the
         // segment's bytes, counted here.
         self.line_feeds.skip_counted(raw_end, lines);
@@ -686,7 +694,7 @@ impl<R: Read> SegmentReader<R> {
                 let end = (at + 3).min(self.end);
                 segment_id_at(&self.buf[at.min(end)..end])
             }
-            Tolerated::TrailingPadding => segment_id_at(&self.last_id),
+            Tolerated::TrailingPadding => segment_id_at(&self.last_id()),
         };
         let mut position = self.position_of(at);
         if kind == Tolerated::TrailingPadding {
@@ -729,7 +737,10 @@ impl<R: Read> SegmentReader<R> {
         // The block's masks describe bytes about to move.
         self.block = Block::NONE;
         if self.start > 0 {
-            // The line counter counts what is dropped while it is still there.
+            // The line counter counts what is dropped while it is still there, and so is the
+            // last segment's id copied out.
+            self.last_id = self.last_id();
+            self.last_id_at = NO_LAST_ID;
             self.line_feeds.shift(&self.buf, self.start);
             self.buf.copy_within(self.start..self.end, 0);
             self.buf_offset += self.start as u64;
@@ -759,6 +770,19 @@ impl<R: Read> SegmentReader<R> {
                 }
             }
         }
+    }
+
+    /// The id of the last segment read (up to three bytes, NUL-padded), from the buffer while
+    /// it is there.
+    fn last_id(&self) -> [u8; 3] {
+        if self.last_id_at == NO_LAST_ID {
+            return self.last_id;
+        }
+        let mut id = [0; 3];
+        let at = self.last_id_at.min(self.end);
+        let bytes = &self.buf[at..(at + 3).min(self.end)];
+        id[..bytes.len()].copy_from_slice(bytes);
+        id
     }
 
     /// The 1-based line of buffer index `at`, moving the line cursor forward (`at` never goes
@@ -1141,6 +1165,13 @@ mod tests {
                 }
                 if extras && i % 29 == 0 {
                     body.push_str("SE~DTP*472*D8~\r\n");
+                }
+                if extras && i % 5 == 0 {
+                    // Empty elements last and in between, repetition and component
+                    // separators inside elements (read inline, the last one included).
+                    body.push_str(&format!(
+                        "HI*ABK:R51^ABF:{name}**~\nNM1*85**~\nN4*A*{many}*~\n"
+                    ));
                 }
             }
             interchange().replacen("BHT*", &format!("{body}BHT*"), 1)

@@ -528,7 +528,22 @@ mod tests {
     #[test]
     fn measured_separators_give_the_scanned_elements() {
         let long = format!("CLM{}", "*X".repeat(40));
-        let bodies: [&[u8]; 10] = [
+        // Exactly as many boundaries as a set keeps, one fewer and one more: the last
+        // element is read inline only when the set holds its start and is complete.
+        let kept = format!("REF{}", "*Y".repeat(KEPT_SEPARATORS - 1));
+        let fewer = format!("REF{}", "*Y".repeat(KEPT_SEPARATORS - 2));
+        let more = format!("REF{}", "*Y".repeat(KEPT_SEPARATORS));
+        let kept_empty = format!("REF{}", "*".repeat(KEPT_SEPARATORS - 1));
+        let bodies: [&[u8]; 19] = [
+            kept.as_bytes(),
+            fewer.as_bytes(),
+            more.as_bytes(),
+            kept_empty.as_bytes(),
+            b"NM1*85**",
+            b"NM1**",
+            b"HI*ABK:R51^ABF:M545*ABF:G4489^ABF:R102",
+            b"SV1*HC:97012:GP*40*UN*1***1:2",
+            b"DTP*472*D8*20260101",
             b"NM1*85*2*CLINIC****XX*1234567893",
             b"SV1*HC:97012*",
             b"SE",
@@ -572,6 +587,11 @@ mod tests {
             if segment_id_len(body, b'*').is_some() && count <= KEPT_SEPARATORS {
                 // A valid id ends at the first separator: every separator is a boundary.
                 assert_eq!(added, separators, "{body:?}");
+                // The reader's set (stale entries past the recorded ones) reads the same.
+                let recorded = plain.with_separators(&added);
+                for n in 0..50 {
+                    assert_eq!(recorded.element(n), plain.element(n), "{n} of {body:?}");
+                }
             }
             let measured = plain.with_separators(&separators);
             assert_eq!(
