@@ -46,8 +46,10 @@ pub trait SegmentSource {
 }
 
 impl<R: std::io::Read> SegmentSource for SegmentReader<R> {
-    // Inline: the common case is a short straight path, and a call would cost it a quarter.
-    #[inline]
+    // Inlined always (into the read loop's two calls): the common case is a short straight
+    // path, and as a call it paid saving and restoring six registers and a segment handed
+    // back through memory, about a fifth of its instructions.
+    #[inline(always)]
     fn next_segment(&mut self) -> Result<Option<Segment<'_>>, ReadError> {
         SegmentReader::next_segment(self)
     }

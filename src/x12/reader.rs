@@ -216,7 +216,7 @@ impl<R: Read> SegmentReader<R> {
     }
 
     /// Reads the next segment, or `None` at a clean end of input.
-    #[inline]
+    #[inline(always)]
     pub fn next_segment(&mut self) -> Result<Option<Segment<'_>>, ReadError> {
         let Some(plain) = self.frame_plain() else {
             return self.next_segment_otherwise();
