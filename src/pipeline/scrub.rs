@@ -56,7 +56,7 @@ use crate::rules::{Disposition, Rule};
 use crate::write::ack277::{Ack277Claim, Ack277ClaimFormatter, Ack277Writer};
 use crate::write::atomic::{self, DirLock, LockError, OutputFile, Staged, State, StateError};
 use crate::write::corrected::{CorrectedClaim, CorrectedError, CorrectedWriter};
-use crate::write::report_html::{HtmlError, HtmlReport};
+use crate::write::report_html::{HtmlError, HtmlReport, HtmlRow, HtmlRowFormatter};
 use crate::write::report_jsonl::{Header, Outcome, ReportFragment, ReportWriter};
 use crate::write::{ack999, ta1, AckEnvelope};
 use crate::x12::ReadError;
@@ -1260,6 +1260,8 @@ struct ClaimBuffers {
     report: ReportFragment,
     /// What the terminal shows of the claim ([`Progress::format_claim`]).
     terminal: ClaimText,
+    /// The claim's row of the HTML report's claim table.
+    html: HtmlRow,
 }
 
 impl ClaimBuffers {
@@ -1269,6 +1271,7 @@ impl ClaimBuffers {
             + self.ack277.capacity()
             + self.report.capacity()
             + self.terminal.text.capacity()
+            + self.html.capacity()
     }
 }
 
@@ -1359,6 +1362,7 @@ impl<'r> Recording<'r> {
 struct Formats<'r> {
     rejections: Arc<Rejections>,
     ack277: Ack277ClaimFormatter,
+    html: HtmlRowFormatter,
     rules: &'r [Box<dyn Rule>],
     /// What recording claims sent on needs, when they are recorded.
     history: Option<Recording<'r>>,
@@ -1380,6 +1384,7 @@ impl Formats<'_> {
         }
         buffers.report.clear();
         buffers.report.claim(result, outcome, self.rules);
+        self.html.format_into(result, outcome, &mut buffers.html);
         let (corrected, corrected_error) = if outcome == Outcome::Corrected {
             match CorrectedClaim::format_into(result, std::mem::take(&mut buffers.corrected)) {
                 Ok(corrected) => (Some(corrected), None),
@@ -1519,6 +1524,7 @@ impl<'r> RulePass<'r> {
         Formats {
             rejections: Arc::clone(&self.rejections),
             ack277: self.ack277.claim_formatter(),
+            html: self.html.row_formatter(),
             rules: self.rules,
             history: self.history.clone(),
             pool: BufferPool::default(),
@@ -1581,7 +1587,8 @@ impl<'r> RulePass<'r> {
                 .add_prepared(result, formatted.ack277.as_ref())
                 .map_err(|e| self.run.write_error(&n.ack277, e))?;
         }
-        self.html.claim(result, outcome);
+        self.html
+            .claim_prepared(result, outcome, Some(&formatted.buffers.html));
         self.report
             .append(&formatted.buffers.report)
             .map_err(|e| self.run.write_error(&n.report, e))

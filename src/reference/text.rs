@@ -137,26 +137,74 @@ pub(crate) fn row_fields_into<'a, const N: usize>(
     out: &mut [&'a str; N],
 ) -> Option<usize> {
     *out = [""; N];
-    if memchr::memchr(b'"', line.as_bytes()).is_none() {
-        // The fields of `line.split(',')`, by `memchr` (the `char` searcher cost more than the
-        // rest of reading a row of the ~15,000-row MUE table).
-        let mut count = 0;
-        let mut start = 0;
-        for end in memchr::memchr_iter(b',', line.as_bytes()).chain(std::iter::once(line.len())) {
-            if let Some(slot) = out.get_mut(count) {
-                *slot = &line[start..end];
-            }
-            count += 1;
-            start = end + 1;
+    // The fields of `line.split(',')` when it has no quote, found in one pass over its bytes
+    // (the `char` searcher, then `memchr` calls per field, cost more than the rest of reading
+    // a row of the ~15,000-row MUE table).
+    let mut count = 0;
+    let mut start = 0;
+    let plain = for_each_comma(line.as_bytes(), |end| {
+        if let Some(slot) = out.get_mut(count) {
+            *slot = &line[start..end];
         }
-        return Some(count);
+        count += 1;
+        start = end + 1;
+    });
+    if plain {
+        if let Some(slot) = out.get_mut(count) {
+            *slot = &line[start..];
+        }
+        return Some(count + 1);
     }
+    // Slots a quoted row does not fill are empty, not the plain reading's.
+    *out = [""; N];
     *unquoted = csv_fields(line)?;
     let fields: &'a [String] = unquoted;
     for (slot, field) in out.iter_mut().zip(fields) {
         *slot = field;
     }
     Some(fields.len())
+}
+
+/// Calls `comma` with the index of every ',' of `bytes`, in order, and returns true; returns
+/// false as soon as a '"' is seen (the row is then read by [`csv_fields`]). Eight bytes are
+/// looked at a time, a comparison of a word with both bytes in every lane: a row is read in
+/// about a third of what one pass of `memchr` for the quote then one per field cost.
+fn for_each_comma(bytes: &[u8], mut comma: impl FnMut(usize)) -> bool {
+    const LOW7: u64 = 0x7F7F_7F7F_7F7F_7F7F;
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    // The high bit of each byte of `word` that is `byte`, the others clear: exact, since no
+    // carry crosses from one byte to the next (at most 0x7F + 0x7F per byte).
+    let lanes_equal = |word: u64, byte: u8| {
+        let x = word ^ (ONES * u64::from(byte));
+        !(((x & LOW7) + LOW7) | x) & !LOW7
+    };
+    let mut chunks = bytes.chunks_exact(8);
+    let mut base = 0;
+    for chunk in &mut chunks {
+        let Ok(word) = <[u8; 8]>::try_from(chunk) else {
+            // Never (the chunks are exact); the general reading is always right.
+            return false;
+        };
+        let word = u64::from_le_bytes(word);
+        if lanes_equal(word, b'"') != 0 {
+            return false;
+        }
+        let mut hits = lanes_equal(word, b',');
+        while hits != 0 {
+            // Little-endian: the lowest set bit is the first comma.
+            comma(base + (hits.trailing_zeros() / 8) as usize);
+            hits &= hits - 1;
+        }
+        base += 8;
+    }
+    for (i, &b) in chunks.remainder().iter().enumerate() {
+        match b {
+            b'"' => return false,
+            b',' => comma(base + i),
+            _ => {}
+        }
+    }
+    true
 }
 
 /// True for a HCPCS/CPT code as the CMS files write it: five ASCII letters or digits.
@@ -221,6 +269,41 @@ mod tests {
         let mut out = [""; 3];
         let n = row_fields_into(line, &mut unquoted, &mut out);
         (n, out.map(str::to_string))
+    }
+
+    /// The word-at-a-time reading gives `split(',')`'s fields, and the quoted reading for
+    /// any row with a quote, wherever the commas and quotes fall among the eight-byte words.
+    #[test]
+    fn row_fields_into_splits_as_split_does_at_every_position() {
+        let alphabet = ["a", ",", "\"", "\u{e9}", "\u{2c}\u{2c}", " ", "\u{ac}", "7"];
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        for _ in 0..20_000 {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let len = (seed % 40) as usize;
+            let mut line = String::new();
+            let mut pick = seed;
+            for _ in 0..len {
+                pick = pick.rotate_left(5).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ seed;
+                line.push_str(alphabet[(pick >> 60) as usize % alphabet.len()]);
+            }
+            let mut unquoted = Vec::new();
+            let mut out = [""; 5];
+            let n = row_fields_into(&line, &mut unquoted, &mut out);
+            let expected = if line.contains('"') {
+                csv_fields(&line)
+            } else {
+                Some(line.split(',').map(str::to_string).collect())
+            };
+            assert_eq!(n, expected.as_ref().map(Vec::len), "{line:?}");
+            if let Some(expected) = expected {
+                for (i, slot) in out.iter().enumerate() {
+                    let want = expected.get(i).map_or("", String::as_str);
+                    assert_eq!(*slot, want, "{line:?} field {i}");
+                }
+            }
+        }
     }
 
     #[test]

@@ -390,11 +390,17 @@ impl Rule for MueUnits {
             if UNITS_HANDLED_ELSEWHERE.iter().any(|c| same_code(c, code)) {
                 continue;
             }
-            let (Some(mue), Some(units), Some(date)) = (
-                line_date(claim, i).and_then(|d| cx.reference.mue.get_on(code, d)),
-                line.units.value,
-                line_date(claim, i),
-            ) else {
+            let (Some(units), Some(date)) = (line.units.value, line_date(claim, i)) else {
+                continue;
+            };
+            // A limit that counts is at least 1 (a 0 is skipped below), and a total that does
+            // not exceed 1 exceeds no such limit (`Units::exceeds` grows with the limit): with
+            // at most 1 unit on the line and over the day there is nothing to find, and the
+            // code is not looked up (most lines bill one unit).
+            if !Units::of(units).exceeds(1) && !day_units(&days, date, code).exceeds(1) {
+                continue;
+            }
+            let Some(mue) = cx.reference.mue.get_on(code, date) else {
                 continue;
             };
             // A value of 0 ("CMS Policy": status B, I or N codes such as 97010, 97014) says
@@ -409,12 +415,10 @@ impl Rule for MueUnits {
                 if reported.iter().any(|(c, d)| c == code && *d == date) {
                     continue;
                 }
-                let day = days
-                    .on(date)
-                    .iter()
-                    .find(|d| d.code == code)
-                    .map_or(Units::default(), |d| d.units);
-                (day, "over the patient's lines that day")
+                (
+                    day_units(&days, date, code),
+                    "over the patient's lines that day",
+                )
             };
             if !total.exceeds(mue.value) {
                 continue;
@@ -443,6 +447,14 @@ impl Rule for MueUnits {
             });
         }
     }
+}
+
+/// The units of `code` over the patient's lines of `date` (0 when none has it).
+fn day_units(days: &DayCodes, date: NaiveDate, code: &str) -> Units {
+    days.on(date)
+        .iter()
+        .find(|d| d.code == code)
+        .map_or(Units::default(), |d| d.units)
 }
 
 /// Which MUE table was used: the indicator, the file and its effective quarter, and when the
@@ -507,5 +519,39 @@ mod tests {
         assert!(small.exceeds(3));
         assert!(!small.exceeds(4));
         assert!(!Units::of(units("4")).exceeds(4));
+    }
+
+    /// MUE-UNITS skips the look-up of a code when the units do not exceed 1: sound only if
+    /// a total that does not exceed 1 exceeds no limit of 1 or more, at any scale.
+    #[test]
+    fn units_not_over_one_exceed_no_limit() {
+        for text in [
+            "0",
+            "1",
+            "1.0",
+            "1.00000000000000",
+            "0.5",
+            "0.99",
+            "-3",
+            "-1.5",
+            "2",
+            "1.01",
+            "1.5",
+            "3",
+            "4.000",
+        ] {
+            let total = Units::of(units(text));
+            for limit in [1, 2, 3, 4, 10, 1000, u32::MAX] {
+                if !total.exceeds(1) {
+                    assert!(!total.exceeds(limit), "{text} over {limit}");
+                }
+                // Whenever a limit is exceeded, so is 1.
+                if total.exceeds(limit) {
+                    assert!(total.exceeds(1), "{text} over {limit}");
+                }
+            }
+        }
+        let two_lines = Units::of(units("1")).add(units("1"));
+        assert!(two_lines.exceeds(1));
     }
 }

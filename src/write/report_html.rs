@@ -25,6 +25,8 @@
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::io::{self, BufRead, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use askama::Template;
 use serde::Deserialize;
@@ -1063,6 +1065,97 @@ struct Gathered {
 pub struct HtmlReport {
     header: HeaderLine,
     gathered: Gathered,
+    /// Set once the claim table is full: workers then write no more rows (no later claim is
+    /// listed).
+    table_full: Arc<AtomicBool>,
+    /// A row written here, for a claim no worker wrote one for.
+    scratch: HtmlRow,
+}
+
+/// A claim's row of the claim table, written on a worker thread by
+/// [`HtmlRowFormatter::format_into`] and appended in input order by
+/// [`HtmlReport::claim_prepared`] (as the corrected file's claims are), so the appending
+/// thread, which limits the speed-up with threads, only copies it.
+#[derive(Default)]
+pub struct HtmlRow {
+    /// The row, escaped HTML (empty for a claim with no row).
+    html: String,
+    /// Whether `html` is this claim's row (false: the workers saw the table full).
+    written: bool,
+}
+
+impl HtmlRow {
+    /// Bytes held (for a pool of buffers to bound).
+    pub fn capacity(&self) -> usize {
+        self.html.capacity()
+    }
+}
+
+/// Writes claims' rows of one input's claim table ([`HtmlReport::row_formatter`]), on any
+/// thread.
+pub struct HtmlRowFormatter {
+    /// The report's [`HtmlReport::table_full`].
+    table_full: Arc<AtomicBool>,
+}
+
+impl HtmlRowFormatter {
+    /// Writes into `row` the claim table's row of the claim of `result`, which went where
+    /// `outcome` says, unless the table is full already.
+    ///
+    /// The table's rows are appended in input order, so once it is full, every claim not yet
+    /// appended, this one included, is only counted.
+    pub fn format_into(&self, result: &ClaimResult, outcome: Outcome, row: &mut HtmlRow) {
+        row.written = !self.table_full.load(Ordering::Relaxed);
+        if row.written {
+            write_row(&mut row.html, result, outcome);
+        }
+    }
+}
+
+/// Writes into `html` (emptied first) the row of the claim of `result`, which went where
+/// `outcome` says, as [`Gathered::claim`] writes a claim it lists; nothing for a claim accepted
+/// with no finding, which is only counted. The row's scratch buffers are the thread's own.
+fn write_row(html: &mut String, result: &ClaimResult, outcome: Outcome) {
+    thread_local! {
+        static TABLE: std::cell::RefCell<ClaimTable> = std::cell::RefCell::default();
+    }
+    html.clear();
+    let disposition = disposition_key(outcome.disposition(result.disposition));
+    if disposition == "accepted" && result.findings.is_empty() {
+        return;
+    }
+    TABLE.with_borrow_mut(|table| {
+        // Written into the thread's buffer, grown once, then copied: `html` (of a pool of
+        // claims' buffers, often new) allocates at most once, not at each doubling.
+        table.html.clear();
+        write_claim_row(table, result, disposition);
+        html.push_str(&table.html);
+    });
+}
+
+/// Appends the row of the claim of `result` (of disposition key `disposition`) to `table`.
+fn write_claim_row(table: &mut ClaimTable, result: &ClaimResult, disposition: &'static str) {
+    let claim = &result.claim;
+    // Gathered findings carry their texts: no advice lines to look them up in.
+    let no_advice = HashMap::new();
+    table.start_row();
+    for f in &result.findings {
+        table.finding(&finding_view(claim, f), &no_advice);
+    }
+    let at_stake = result.money_at_stake().0;
+    let view = ClaimView {
+        ordinal: claim.ordinal,
+        pcn: claim.pcn(),
+        profile: result.profile,
+        disposition,
+        charge_cents: claim.total_charge.cents().map(|c| c.0),
+        charge_as_read: claim
+            .total_charge
+            .is_not_exact()
+            .then_some(claim.total_charge.raw.as_str()),
+        money_at_stake_cents: (at_stake != 0).then_some(at_stake),
+    };
+    table.finish_row(&view, disposition, result.findings.is_empty());
 }
 
 impl HtmlReport {
@@ -1091,49 +1184,61 @@ impl HtmlReport {
                 rules,
             },
             gathered: Gathered::default(),
+            table_full: Arc::default(),
+            scratch: HtmlRow::default(),
         })
     }
 
     /// Adds the claim of `result`, which went where `outcome` says: counted, and listed while
-    /// the claim table has room.
-    pub fn claim(&mut self, result: &ClaimResult, outcome: Outcome) {
+    /// the claim table has room. `row` is the claim's row as a worker wrote it
+    /// ([`HtmlRowFormatter::format_into`]); the row is written here when it was not.
+    ///
+    /// The totals, the appeal legend and the table's row count are kept here, in input order;
+    /// only the row's bytes, which depend on the claim alone, are written ahead.
+    pub fn claim_prepared(
+        &mut self,
+        result: &ClaimResult,
+        outcome: Outcome,
+        row: Option<&HtmlRow>,
+    ) {
         let g = &mut self.gathered;
         for f in &result.findings {
             if let Some(appeal) = f.appeal {
                 g.note_appeal(f.rule, appeal);
             }
         }
-        let claim = &result.claim;
-        let disposition = outcome.disposition(result.disposition);
-        let charge_cents = claim.total_charge.cents().map(|c| c.0);
-        if g.table.rows >= MAX_CLAIM_ROWS {
-            let findings = result
-                .findings
-                .iter()
-                .map(|f| (f.rule, f.action.as_str(), f.money_at_stake));
-            g.not_listed(
-                disposition,
-                charge_cents,
-                findings,
-                result.findings.is_empty(),
-            );
+        let charge_cents = result.claim.total_charge.cents().map(|c| c.0);
+        let disposition = g.count_claim(outcome.disposition(result.disposition), charge_cents);
+        for f in &result.findings {
+            g.count_finding(f.rule, f.action.as_str(), f.money_at_stake);
+        }
+        if disposition == "accepted" && result.findings.is_empty() {
+            g.clean_accepted += 1;
             return;
         }
-        let at_stake = result.money_at_stake().0;
-        let view = ClaimView {
-            ordinal: claim.ordinal,
-            pcn: claim.pcn(),
-            profile: result.profile,
-            disposition,
-            charge_cents,
-            charge_as_read: claim
-                .total_charge
-                .is_not_exact()
-                .then_some(claim.total_charge.raw.as_str()),
-            money_at_stake_cents: (at_stake != 0).then_some(at_stake),
+        if g.table.rows >= MAX_CLAIM_ROWS {
+            *g.not_listed.entry(disposition).or_default() += 1;
+            return;
+        }
+        let row = match row.filter(|row| row.written) {
+            Some(row) => row,
+            None => {
+                write_row(&mut self.scratch.html, result, outcome);
+                &self.scratch
+            }
         };
-        let findings = result.findings.iter().map(|f| finding_view(claim, f));
-        g.claim(&view, findings);
+        g.table.html.push_str(&row.html);
+        g.table.rows += 1;
+        if g.table.rows >= MAX_CLAIM_ROWS {
+            self.table_full.store(true, Ordering::Relaxed);
+        }
+    }
+
+    /// What the workers need to write claims' rows ahead of their turn.
+    pub fn row_formatter(&self) -> HtmlRowFormatter {
+        HtmlRowFormatter {
+            table_full: Arc::clone(&self.table_full),
+        }
     }
 
     /// Writes the page into `out`, with the envelope, structure and element `problems` and
