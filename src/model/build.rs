@@ -6,8 +6,7 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use super::kind::LoopKind;
-use super::table::LevelTable;
-use super::table::TableArena;
+use super::table::{GrowingTable, LevelTable};
 use super::{parse_date, RawClaim, SegmentTable, SetContext};
 use crate::grammar::Placement;
 use crate::x12::{Delimiters, Segment};
@@ -30,13 +29,22 @@ impl<T: Clone> Shared<T> {
 }
 
 /// A billing, subscriber or patient level as the builder keeps it: its segments in a table
-/// reused level after level, and the frozen copy its claims share, made when the first claim
-/// asks. A segment added after that (a level that goes on after a claim) is added to the
-/// working table and the next claim gets a new copy, as `Arc::make_mut` would give.
-#[derive(Debug, Default)]
+/// built in place, and the frozen view its claims share, made when the first claim asks. A
+/// segment added after that (a level that goes on after a claim) is added to the working
+/// table and the next claim gets a new view, as `Arc::make_mut` would give.
+#[derive(Debug)]
 struct Level {
-    working: SegmentTable,
+    working: GrowingTable,
     shared: Option<Arc<LevelTable>>,
+}
+
+impl Default for Level {
+    fn default() -> Self {
+        Level {
+            working: GrowingTable::for_levels(),
+            shared: None,
+        }
+    }
 }
 
 impl Level {
@@ -51,11 +59,11 @@ impl Level {
         self.shared = None;
     }
 
-    fn share(&mut self, arena: &mut TableArena, spare: &mut SpareTables) -> Arc<LevelTable> {
+    fn share(&mut self, spare: &mut SpareTables) -> Arc<LevelTable> {
         let working = &self.working;
         Arc::clone(
             self.shared
-                .get_or_insert_with(|| spare.holding(working.frozen_in(arena))),
+                .get_or_insert_with(|| spare.holding(working.frozen())),
         )
     }
 }
@@ -137,10 +145,9 @@ pub struct ClaimBuilder {
     has_patient: bool,
     /// The claim being read; its segments are in `working` until it ends.
     current: Option<RawClaim>,
-    /// The segments of the claim being read, in a table reused claim after claim.
-    working: SegmentTable,
-    /// Where finished claims' and levels' segments are copied.
-    arena: TableArena,
+    /// The segments of the claim being read, built in place in chunks that claim after
+    /// claim share (handing a claim out copies nothing).
+    working: GrowingTable,
     /// Level tables to fill again once their claims are gone.
     spare: SpareTables,
     ordinal: u64,
@@ -164,8 +171,7 @@ impl ClaimBuilder {
             patient: Level::default(),
             has_patient: false,
             current: None,
-            working: SegmentTable::with_capacity(Delimiters::STANDARD, 1024, 32),
-            arena: TableArena::new(),
+            working: GrowingTable::for_claims(),
             spare: SpareTables::default(),
             ordinal: 0,
         }
@@ -219,10 +225,10 @@ impl ClaimBuilder {
         self.finish_current()
     }
 
-    /// The claim being read, finished: its segments copied out of the working table.
+    /// The claim being read, finished: its segments, a view of the working table.
     fn finish_current(&mut self) -> Option<RawClaim> {
         let mut claim = self.current.take()?;
-        claim.segments = self.working.frozen_in(&mut self.arena);
+        claim.segments = self.working.frozen();
         Some(claim)
     }
 
@@ -274,11 +280,11 @@ impl ClaimBuilder {
         RawClaim {
             ordinal: self.ordinal,
             envelope: self.envelope.share(),
-            billing: self.billing.share(&mut self.arena, &mut self.spare),
-            subscriber: self.subscriber.share(&mut self.arena, &mut self.spare),
+            billing: self.billing.share(&mut self.spare),
+            subscriber: self.subscriber.share(&mut self.spare),
             patient: self
                 .has_patient
-                .then(|| self.patient.share(&mut self.arena, &mut self.spare)),
+                .then(|| self.patient.share(&mut self.spare)),
             // Filled in from the working table when the claim ends.
             segments: SegmentTable::default(),
         }
