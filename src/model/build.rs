@@ -227,6 +227,11 @@ impl ClaimBuilder {
 
     /// The claim being read, finished: its segments, a view of the working table.
     fn finish_current(&mut self) -> Option<RawClaim> {
+        // Tested first: `take` would copy the whole (empty) option out and back, and most
+        // segments outside a claim come here with no claim open.
+        if self.current.is_none() {
+            return None;
+        }
         let mut claim = self.current.take()?;
         claim.segments = self.working.frozen();
         Some(claim)
