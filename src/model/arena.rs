@@ -82,11 +82,7 @@ impl<T: Copy> Growing<T> {
         // Each is laid out as a `T` (`UnsafeCell<MaybeUninit<T>>` has `T`'s layout), and
         // `items` is another allocation: one block copy writes them all.
         unsafe {
-            std::ptr::copy_nonoverlapping(
-                items.as_ptr(),
-                self.base.add(self.written),
-                items.len(),
-            );
+            std::ptr::copy_nonoverlapping(items.as_ptr(), self.base.add(self.written), items.len());
         }
         self.written += items.len();
     }

@@ -151,6 +151,10 @@ pub struct ClaimBuilder {
     /// Level tables to fill again once their claims are gone.
     spare: SpareTables,
     ordinal: u64,
+    /// The 2400 lines pushed into `working` since the claim being read opened.
+    lines: usize,
+    /// `lines` of the claim last handed out (see [`ClaimBuilder::last_claim_lines`]).
+    finished_lines: usize,
 }
 
 impl Default for ClaimBuilder {
@@ -174,6 +178,8 @@ impl ClaimBuilder {
             working: GrowingTable::for_claims(),
             spare: SpareTables::default(),
             ordinal: 0,
+            lines: 0,
+            finished_lines: 0,
         }
     }
 
@@ -234,7 +240,15 @@ impl ClaimBuilder {
         }
         let mut claim = self.current.take()?;
         claim.segments = self.working.frozen();
+        self.finished_lines = self.lines;
         Some(claim)
+    }
+
+    /// How many 2400 service lines the claim last handed out (by [`ClaimBuilder::feed`] or
+    /// [`ClaimBuilder::set_end`]) has: what [`RawClaim::line_count`] counts, counted as its
+    /// segments were added, so the reader need not walk the claim again.
+    pub(crate) fn last_claim_lines(&self) -> usize {
+        self.finished_lines
     }
 
     /// Feeds one placed segment; gives back a claim when this segment ends one.
@@ -245,11 +259,23 @@ impl ClaimBuilder {
         set_segment: u32,
     ) -> Option<RawClaim> {
         let kind = self.kinds[placement.loop_index];
+        self.feed_of_kind(seg, kind, placement, set_segment)
+    }
+
+    /// [`ClaimBuilder::feed`] for a reader that has looked up the segment's loop kind already.
+    #[inline(always)]
+    pub(crate) fn feed_of_kind(
+        &mut self,
+        seg: &Segment<'_>,
+        kind: LoopKind,
+        placement: Placement,
+        set_segment: u32,
+    ) -> Option<RawClaim> {
         // Most segments go on the claim being read: that path is kept small, the rest is
         // out of line.
         let opens_claim = kind == LoopKind::Claim && placement.opens_loop;
         if !opens_claim && kind.in_claim() && self.current.is_some() {
-            self.working.push(seg, set_segment, placement);
+            self.push_to_claim(seg, kind, placement, set_segment);
             return None;
         }
         self.feed_outside_claim(seg, kind, placement, set_segment)
@@ -268,16 +294,30 @@ impl ClaimBuilder {
             let done = self.finish_current();
             self.current = Some(self.new_claim());
             self.working.clear(self.delimiters);
-            self.working.push(seg, set_segment, placement);
+            self.lines = 0;
+            self.push_to_claim(seg, kind, placement, set_segment);
             return done;
         }
         if kind.in_claim() && self.current.is_some() {
-            self.working.push(seg, set_segment, placement);
+            self.push_to_claim(seg, kind, placement, set_segment);
             return None;
         }
         let done = self.finish_current();
         self.add_to_context(seg, kind, placement, set_segment);
         done
+    }
+
+    /// Adds a segment to the claim being read, counting the 2400 lines it opens.
+    #[inline(always)]
+    fn push_to_claim(
+        &mut self,
+        seg: &Segment<'_>,
+        kind: LoopKind,
+        placement: Placement,
+        set_segment: u32,
+    ) {
+        self.lines += usize::from(placement.opens_loop && kind == LoopKind::Line);
+        self.working.push(seg, set_segment, placement);
     }
 
     fn new_claim(&mut self) -> RawClaim {
