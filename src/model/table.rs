@@ -403,3 +403,128 @@ pub(crate) fn view_in<'a>(
     )
     .with_separators(&s.separators)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::x12::SegmentReader;
+
+    const INPUT: &[u8] = b"ISA*00*          *00*          *ZZ*A              *ZZ*B              *240101*1200*^*00501*000000001*0*P*:~\n\
+        NM1*IL*1*DOE*JOHN~\n  N3*1 MAIN ST~\nN4*TOWN*NY*10001~\nREF*SY*123456789~\nDMG*D8*19800101*M~\n";
+
+    /// Every segment of `INPUT` pushed into `tables`, numbered from 1, placed in loop `n % 3`
+    /// (opening it every other segment).
+    fn fill(mut push: impl FnMut(&Segment<'_>, u32, Placement)) {
+        let mut reader = SegmentReader::new(INPUT);
+        let mut n = 0;
+        while let Ok(Some(seg)) = reader.next_segment() {
+            n += 1;
+            let placement = Placement {
+                loop_index: (n % 3) as usize,
+                opens_loop: n % 2 == 0,
+            };
+            push(&seg, n, placement);
+        }
+        assert_eq!(n, 6, "the input has six segments");
+    }
+
+    /// The records and bytes of two tables, as the decoders see them.
+    fn same(a: &SegmentTable, b: &SegmentTable) {
+        assert_eq!(a.raw(), b.raw());
+        assert_eq!(a.len(), b.len());
+        for ((sa, ra), (sb, rb)) in a.iter().zip(b.iter()) {
+            assert_eq!(sa.raw(), sb.raw());
+            assert_eq!(sa.body(), sb.body());
+            assert_eq!(sa.element(2), sb.element(2));
+            assert_eq!(
+                (ra.start, ra.end, ra.body_start, ra.body_end),
+                (rb.start, rb.end, rb.body_start, rb.body_end)
+            );
+            assert_eq!(
+                (ra.set_segment, ra.loop_index, ra.opens_loop, ra.id_len),
+                (rb.set_segment, rb.loop_index, rb.opens_loop, rb.id_len)
+            );
+            assert_eq!(ra.separators, rb.separators);
+            assert_eq!(ra.position.byte, rb.position.byte);
+        }
+    }
+
+    #[test]
+    fn a_growing_table_hands_out_what_an_owned_table_holds() {
+        let mut owned = SegmentTable::new(Delimiters::STANDARD);
+        fill(|seg, n, placement| owned.push(seg, n, placement));
+        // Chunks far smaller than the input: the run moves chunk several times.
+        let mut growing = GrowingTable::with_chunks(16, 2);
+        growing.clear(Delimiters::STANDARD);
+        fill(|seg, n, placement| growing.push(seg, n, placement));
+        same(&growing.frozen(), &owned);
+        let mut roomy = GrowingTable::for_claims();
+        roomy.clear(Delimiters::STANDARD);
+        fill(|seg, n, placement| roomy.push(seg, n, placement));
+        same(&roomy.frozen(), &owned);
+    }
+
+    #[test]
+    fn tables_handed_out_keep_their_segments_as_the_next_ones_grow() {
+        let mut growing = GrowingTable::with_chunks(64, 4);
+        assert!(
+            growing.frozen().is_empty(),
+            "nothing pushed: an empty table"
+        );
+        let mut firsts = Vec::new();
+        let mut owned = Vec::new();
+        fill(|seg, n, placement| {
+            // A table of one segment, then a level that goes on after it was handed out.
+            growing.clear(Delimiters::STANDARD);
+            growing.push(seg, n, placement);
+            let mut one = SegmentTable::new(Delimiters::STANDARD);
+            one.push(seg, n, placement);
+            firsts.push(growing.frozen());
+            owned.push(one);
+        });
+        for (handed, one) in firsts.iter().zip(&owned) {
+            same(handed, one);
+        }
+        // Segments added after a table was handed out are in the next one, not in it.
+        let mut level = GrowingTable::with_chunks(64, 4);
+        level.clear(Delimiters::STANDARD);
+        let mut early = None;
+        let mut all = SegmentTable::new(Delimiters::STANDARD);
+        fill(|seg, n, placement| {
+            level.push(seg, n, placement);
+            all.push(seg, n, placement);
+            if n == 2 {
+                early = Some(level.frozen());
+            }
+        });
+        let early = early.unwrap_or_default();
+        assert_eq!(early.len(), 2);
+        same(&level.frozen(), &all);
+        assert_eq!(early.get(1).raw(), all.get(1).raw());
+        // A cleared table starts empty and still hands out nothing.
+        level.clear(Delimiters::STANDARD);
+        assert!(level.frozen().is_empty());
+        assert_eq!(early.len(), 2);
+    }
+
+    #[test]
+    fn a_pushed_to_frozen_table_is_copied_out_first() {
+        let mut growing = GrowingTable::for_levels();
+        growing.clear(Delimiters::STANDARD);
+        let mut all = SegmentTable::new(Delimiters::STANDARD);
+        let mut frozen = None;
+        fill(|seg, n, placement| {
+            all.push(seg, n, placement);
+            match &mut frozen {
+                None => {
+                    growing.push(seg, n, placement);
+                    frozen = Some(growing.frozen());
+                }
+                // A table handed out by the reader and then added to (tests and repairs do).
+                Some(table) => table.push(seg, n, placement),
+            }
+        });
+        same(&frozen.unwrap_or_default(), &all);
+        assert_eq!(growing.frozen().len(), 1, "the reader's table did not grow");
+    }
+}
