@@ -235,9 +235,7 @@ impl ClaimBuilder {
     fn finish_current(&mut self) -> Option<RawClaim> {
         // Tested first: `take` would copy the whole (empty) option out and back, and most
         // segments outside a claim come here with no claim open.
-        if self.current.is_none() {
-            return None;
-        }
+        self.current.as_ref()?;
         let mut claim = self.current.take()?;
         claim.segments = self.working.frozen();
         self.finished_lines = self.lines;
