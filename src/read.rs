@@ -328,7 +328,9 @@ impl State {
                     if self.keep_envelope && !kind.is_kept_by_builder() {
                         kept = Some(EnvelopeKind::Header);
                     }
-                    if let Some(claim) = self.builder.feed(seg, placement, set_segment) {
+                    if let Some(claim) =
+                        self.builder.feed_of_kind(seg, kind, placement, set_segment)
+                    {
                         self.push_claim(claim);
                     }
                 } else {
@@ -619,9 +621,12 @@ impl State {
         self.mode = SetMode::Outside;
     }
 
+    /// Hands out a claim the builder has just finished.
     fn push_claim(&mut self, claim: RawClaim) {
         self.summary.claims += 1;
-        self.summary.lines += claim.line_count() as u64;
+        // Counted by the builder as it added the claim's segments: the same count as
+        // `claim.line_count()`, without walking the claim again.
+        self.summary.lines += self.builder.last_claim_lines() as u64;
         self.pending.push_back(Event::Claim(claim));
     }
 

@@ -6,8 +6,7 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use super::kind::LoopKind;
-use super::table::LevelTable;
-use super::table::TableArena;
+use super::table::{GrowingTable, LevelTable};
 use super::{parse_date, RawClaim, SegmentTable, SetContext};
 use crate::grammar::Placement;
 use crate::x12::{Delimiters, Segment};
@@ -30,13 +29,22 @@ impl<T: Clone> Shared<T> {
 }
 
 /// A billing, subscriber or patient level as the builder keeps it: its segments in a table
-/// reused level after level, and the frozen copy its claims share, made when the first claim
-/// asks. A segment added after that (a level that goes on after a claim) is added to the
-/// working table and the next claim gets a new copy, as `Arc::make_mut` would give.
-#[derive(Debug, Default)]
+/// built in place, and the frozen view its claims share, made when the first claim asks. A
+/// segment added after that (a level that goes on after a claim) is added to the working
+/// table and the next claim gets a new view, as `Arc::make_mut` would give.
+#[derive(Debug)]
 struct Level {
-    working: SegmentTable,
+    working: GrowingTable,
     shared: Option<Arc<LevelTable>>,
+}
+
+impl Default for Level {
+    fn default() -> Self {
+        Level {
+            working: GrowingTable::for_levels(),
+            shared: None,
+        }
+    }
 }
 
 impl Level {
@@ -51,11 +59,11 @@ impl Level {
         self.shared = None;
     }
 
-    fn share(&mut self, arena: &mut TableArena, spare: &mut SpareTables) -> Arc<LevelTable> {
+    fn share(&mut self, spare: &mut SpareTables) -> Arc<LevelTable> {
         let working = &self.working;
         Arc::clone(
             self.shared
-                .get_or_insert_with(|| spare.holding(working.frozen_in(arena))),
+                .get_or_insert_with(|| spare.holding(working.frozen())),
         )
     }
 }
@@ -137,13 +145,16 @@ pub struct ClaimBuilder {
     has_patient: bool,
     /// The claim being read; its segments are in `working` until it ends.
     current: Option<RawClaim>,
-    /// The segments of the claim being read, in a table reused claim after claim.
-    working: SegmentTable,
-    /// Where finished claims' and levels' segments are copied.
-    arena: TableArena,
+    /// The segments of the claim being read, built in place in chunks that claim after
+    /// claim share (handing a claim out copies nothing).
+    working: GrowingTable,
     /// Level tables to fill again once their claims are gone.
     spare: SpareTables,
     ordinal: u64,
+    /// The 2400 lines pushed into `working` since the claim being read opened.
+    lines: usize,
+    /// `lines` of the claim last handed out (see [`ClaimBuilder::last_claim_lines`]).
+    finished_lines: usize,
 }
 
 impl Default for ClaimBuilder {
@@ -164,10 +175,11 @@ impl ClaimBuilder {
             patient: Level::default(),
             has_patient: false,
             current: None,
-            working: SegmentTable::with_capacity(Delimiters::STANDARD, 1024, 32),
-            arena: TableArena::new(),
+            working: GrowingTable::for_claims(),
             spare: SpareTables::default(),
             ordinal: 0,
+            lines: 0,
+            finished_lines: 0,
         }
     }
 
@@ -219,11 +231,22 @@ impl ClaimBuilder {
         self.finish_current()
     }
 
-    /// The claim being read, finished: its segments copied out of the working table.
+    /// The claim being read, finished: its segments, a view of the working table.
     fn finish_current(&mut self) -> Option<RawClaim> {
+        // Tested first: `take` would copy the whole (empty) option out and back, and most
+        // segments outside a claim come here with no claim open.
+        self.current.as_ref()?;
         let mut claim = self.current.take()?;
-        claim.segments = self.working.frozen_in(&mut self.arena);
+        claim.segments = self.working.frozen();
+        self.finished_lines = self.lines;
         Some(claim)
+    }
+
+    /// How many 2400 service lines the claim last handed out (by [`ClaimBuilder::feed`] or
+    /// [`ClaimBuilder::set_end`]) has: what [`RawClaim::line_count`] counts, counted as its
+    /// segments were added, so the reader need not walk the claim again.
+    pub(crate) fn last_claim_lines(&self) -> usize {
+        self.finished_lines
     }
 
     /// Feeds one placed segment; gives back a claim when this segment ends one.
@@ -234,11 +257,23 @@ impl ClaimBuilder {
         set_segment: u32,
     ) -> Option<RawClaim> {
         let kind = self.kinds[placement.loop_index];
+        self.feed_of_kind(seg, kind, placement, set_segment)
+    }
+
+    /// [`ClaimBuilder::feed`] for a reader that has looked up the segment's loop kind already.
+    #[inline(always)]
+    pub(crate) fn feed_of_kind(
+        &mut self,
+        seg: &Segment<'_>,
+        kind: LoopKind,
+        placement: Placement,
+        set_segment: u32,
+    ) -> Option<RawClaim> {
         // Most segments go on the claim being read: that path is kept small, the rest is
         // out of line.
         let opens_claim = kind == LoopKind::Claim && placement.opens_loop;
         if !opens_claim && kind.in_claim() && self.current.is_some() {
-            self.working.push(seg, set_segment, placement);
+            self.push_to_claim(seg, kind, placement, set_segment);
             return None;
         }
         self.feed_outside_claim(seg, kind, placement, set_segment)
@@ -257,11 +292,12 @@ impl ClaimBuilder {
             let done = self.finish_current();
             self.current = Some(self.new_claim());
             self.working.clear(self.delimiters);
-            self.working.push(seg, set_segment, placement);
+            self.lines = 0;
+            self.push_to_claim(seg, kind, placement, set_segment);
             return done;
         }
         if kind.in_claim() && self.current.is_some() {
-            self.working.push(seg, set_segment, placement);
+            self.push_to_claim(seg, kind, placement, set_segment);
             return None;
         }
         let done = self.finish_current();
@@ -269,16 +305,29 @@ impl ClaimBuilder {
         done
     }
 
+    /// Adds a segment to the claim being read, counting the 2400 lines it opens.
+    #[inline(always)]
+    fn push_to_claim(
+        &mut self,
+        seg: &Segment<'_>,
+        kind: LoopKind,
+        placement: Placement,
+        set_segment: u32,
+    ) {
+        self.lines += usize::from(placement.opens_loop && kind == LoopKind::Line);
+        self.working.push(seg, set_segment, placement);
+    }
+
     fn new_claim(&mut self) -> RawClaim {
         self.ordinal += 1;
         RawClaim {
             ordinal: self.ordinal,
             envelope: self.envelope.share(),
-            billing: self.billing.share(&mut self.arena, &mut self.spare),
-            subscriber: self.subscriber.share(&mut self.arena, &mut self.spare),
+            billing: self.billing.share(&mut self.spare),
+            subscriber: self.subscriber.share(&mut self.spare),
             patient: self
                 .has_patient
-                .then(|| self.patient.share(&mut self.arena, &mut self.spare)),
+                .then(|| self.patient.share(&mut self.spare)),
             // Filled in from the working table when the claim ends.
             segments: SegmentTable::default(),
         }

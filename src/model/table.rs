@@ -5,7 +5,7 @@ use std::sync::OnceLock;
 
 use serde::Serialize;
 
-use super::arena::{Arena, Frozen};
+use super::arena::{Frozen, Growing};
 use super::{BillingProvider, Patient, Subscriber};
 
 use crate::grammar::Placement;
@@ -141,7 +141,7 @@ enum Storage {
         raw: Vec<u8>,
         segments: Vec<StoredSegment>,
     },
-    /// In chunks shared with other claims' tables ([`TableArena`]): what the reader hands
+    /// In chunks shared with other claims' tables ([`GrowingTable`]): what the reader hands
     /// out, so a claim costs no allocation of its own for its bytes.
     Shared {
         raw: Frozen<u8>,
@@ -149,30 +149,121 @@ enum Storage {
     },
 }
 
-/// Bytes of segment text per shared chunk: room for about a hundred typical claims.
-const RAW_CHUNK: usize = 64 * 1024;
-/// Segment records per shared chunk, in step with [`RAW_CHUNK`].
-const SEGMENT_CHUNK: usize = 2 * 1024;
+/// Bytes of segment text per shared chunk of a claim table: room for about a hundred
+/// typical claims.
+const CLAIM_RAW_CHUNK: usize = 64 * 1024;
+/// Segment records per shared chunk of a claim table, in step with [`CLAIM_RAW_CHUNK`].
+const CLAIM_SEGMENT_CHUNK: usize = 2 * 1024;
+/// Bytes per shared chunk of a level table: room for about a hundred subscriber levels (a
+/// generated file has one per claim; a real one far fewer).
+const LEVEL_RAW_CHUNK: usize = 32 * 1024;
+/// Segment records per shared chunk of a level table, in step with [`LEVEL_RAW_CHUNK`].
+const LEVEL_SEGMENT_CHUNK: usize = 1024;
 
-/// The chunks the reader copies finished tables into (see [`SegmentTable::frozen_in`]).
-pub(crate) struct TableArena {
-    raw: Arena<u8>,
-    segments: Arena<StoredSegment>,
+/// A table the reader builds in place in shared chunks, segment by segment, and hands out
+/// as a [`SegmentTable`] without copying it ([`GrowingTable::frozen`]): the claim being
+/// read and each open level. Segments added after a table was handed out go after it, into
+/// the next table handed out.
+pub(crate) struct GrowingTable {
+    delimiters: Delimiters,
+    raw: Growing<u8>,
+    segments: Growing<StoredSegment>,
 }
 
-impl TableArena {
-    /// An arena that allocates nothing until the first table is copied in.
-    pub(crate) fn new() -> Self {
-        TableArena {
-            raw: Arena::new(RAW_CHUNK),
-            segments: Arena::new(SEGMENT_CHUNK),
+impl GrowingTable {
+    /// An empty table for claims (the 2300 loop and all under it).
+    pub(crate) fn for_claims() -> Self {
+        GrowingTable::with_chunks(CLAIM_RAW_CHUNK, CLAIM_SEGMENT_CHUNK)
+    }
+
+    /// An empty table for billing, subscriber or patient levels.
+    pub(crate) fn for_levels() -> Self {
+        GrowingTable::with_chunks(LEVEL_RAW_CHUNK, LEVEL_SEGMENT_CHUNK)
+    }
+
+    fn with_chunks(bytes: usize, segments: usize) -> Self {
+        GrowingTable {
+            delimiters: Delimiters::STANDARD,
+            raw: Growing::new(bytes),
+            segments: Growing::new(segments),
+        }
+    }
+
+    /// Starts a new, empty table for segments with `delimiters` (those handed out before
+    /// keep their segments).
+    pub(crate) fn clear(&mut self, delimiters: Delimiters) {
+        self.delimiters = delimiters;
+        self.raw.restart();
+        self.segments.restart();
+    }
+
+    /// Copies a segment in, as [`SegmentTable::push`] does.
+    #[inline]
+    pub(crate) fn push(&mut self, seg: &Segment<'_>, set_segment: u32, placement: Placement) {
+        let start = self.raw.len() as u32;
+        self.raw.extend(seg.raw());
+        let end = self.raw.len() as u32;
+        let record = stored_record(seg, start, end, self.delimiters, set_segment, placement);
+        self.segments.push(record);
+    }
+
+    /// The table as it stands, to hand out: a view of its chunks, no copy.
+    pub(crate) fn frozen(&self) -> SegmentTable {
+        let storage = if self.segments.len() == 0 {
+            // Nothing to share: empty vectors allocate nothing either.
+            Storage::Owned {
+                raw: Vec::new(),
+                segments: Vec::new(),
+            }
+        } else {
+            Storage::Shared {
+                raw: self.raw.frozen(),
+                segments: self.segments.frozen(),
+            }
+        };
+        SegmentTable {
+            delimiters: self.delimiters,
+            storage,
         }
     }
 }
 
-impl std::fmt::Debug for TableArena {
+impl std::fmt::Debug for GrowingTable {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("TableArena")
+        f.write_str("GrowingTable")
+    }
+}
+
+/// The record of segment `seg` stored at `start..end` of a table with `delimiters`.
+#[inline(always)]
+fn stored_record(
+    seg: &Segment<'_>,
+    start: u32,
+    end: u32,
+    delimiters: Delimiters,
+    set_segment: u32,
+    placement: Placement,
+) -> StoredSegment {
+    let element = delimiters.element;
+    // The reader measured the boundaries as it framed the segment; measured with another
+    // separator (never, in practice) they are measured again with this table's.
+    let separators = match seg.separators() {
+        Some(found) if seg.delimiters().element == element => *found,
+        _ => Separators::find(seg.body(), seg.id_len(), element),
+    };
+    // Offsets read straight from the view (the body was sliced when it was framed), not
+    // by slicing the body again.
+    StoredSegment {
+        start,
+        end,
+        body_start: seg.body_start() as u32,
+        body_end: seg.body_end() as u32,
+        position: seg.position(),
+        set_segment,
+        loop_index: placement.loop_index as u16,
+        opens_loop: placement.opens_loop,
+        id_len: seg.id_len() as u8,
+        separators,
     }
 }
 
@@ -205,45 +296,6 @@ impl SegmentTable {
         }
     }
 
-    /// Empties the table for segments with `delimiters`, keeping the room it has (a reader
-    /// reuses one table to build claim after claim).
-    pub(crate) fn clear(&mut self, delimiters: Delimiters) {
-        self.delimiters = delimiters;
-        match &mut self.storage {
-            Storage::Owned { raw, segments } => {
-                raw.clear();
-                segments.clear();
-            }
-            Storage::Shared { .. } => {
-                self.storage = Storage::Owned {
-                    raw: Vec::new(),
-                    segments: Vec::new(),
-                }
-            }
-        }
-    }
-
-    /// A copy of this table whose bytes and segment records sit in `arena`'s shared chunks:
-    /// no allocation of its own, however many segments it has.
-    pub(crate) fn frozen_in(&self, arena: &mut TableArena) -> SegmentTable {
-        let storage = if self.is_empty() {
-            // Nothing to share: empty vectors allocate nothing either.
-            Storage::Owned {
-                raw: Vec::new(),
-                segments: Vec::new(),
-            }
-        } else {
-            Storage::Shared {
-                raw: arena.raw.copy_in(self.raw()),
-                segments: arena.segments.copy_in(self.stored()),
-            }
-        };
-        SegmentTable {
-            delimiters: self.delimiters,
-            storage,
-        }
-    }
-
     /// Copies shared storage out into the table's own vectors (a table handed out by the
     /// reader and then added to), so it can grow. Rare: kept out of [`SegmentTable::push`].
     #[cold]
@@ -262,32 +314,21 @@ impl SegmentTable {
         if matches!(self.storage, Storage::Shared { .. }) {
             self.make_owned();
         }
-        let element = self.delimiters.element;
+        let delimiters = self.delimiters;
         let Storage::Owned { raw, segments } = &mut self.storage else {
             return;
         };
         let start = raw.len() as u32;
         raw.extend_from_slice(seg.raw());
-        // The reader measured the boundaries as it framed the segment; measured with another
-        // separator (never, in practice) they are measured again with this table's.
-        let separators = match seg.separators() {
-            Some(found) if seg.delimiters().element == element => *found,
-            _ => Separators::find(seg.body(), seg.id_len(), element),
-        };
-        // Offsets read straight from the view (the body was sliced when it was framed), not
-        // by slicing the body again.
-        segments.push(StoredSegment {
+        let end = raw.len() as u32;
+        segments.push(stored_record(
+            seg,
             start,
-            end: raw.len() as u32,
-            body_start: seg.body_start() as u32,
-            body_end: seg.body_end() as u32,
-            position: seg.position(),
+            end,
+            delimiters,
             set_segment,
-            loop_index: placement.loop_index as u16,
-            opens_loop: placement.opens_loop,
-            id_len: seg.id_len() as u8,
-            separators,
-        });
+            placement,
+        ));
     }
 
     /// Number of segments.
@@ -361,4 +402,129 @@ pub(crate) fn view_in<'a>(
         s.position,
     )
     .with_separators(&s.separators)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::x12::SegmentReader;
+
+    const INPUT: &[u8] = b"ISA*00*          *00*          *ZZ*A              *ZZ*B              *240101*1200*^*00501*000000001*0*P*:~\n\
+        NM1*IL*1*DOE*JOHN~\n  N3*1 MAIN ST~\nN4*TOWN*NY*10001~\nREF*SY*123456789~\nDMG*D8*19800101*M~\n";
+
+    /// Every segment of `INPUT` pushed into `tables`, numbered from 1, placed in loop `n % 3`
+    /// (opening it every other segment).
+    fn fill(mut push: impl FnMut(&Segment<'_>, u32, Placement)) {
+        let mut reader = SegmentReader::new(INPUT);
+        let mut n = 0;
+        while let Ok(Some(seg)) = reader.next_segment() {
+            n += 1;
+            let placement = Placement {
+                loop_index: (n % 3) as usize,
+                opens_loop: n % 2 == 0,
+            };
+            push(&seg, n, placement);
+        }
+        assert_eq!(n, 6, "the input has six segments");
+    }
+
+    /// The records and bytes of two tables, as the decoders see them.
+    fn same(a: &SegmentTable, b: &SegmentTable) {
+        assert_eq!(a.raw(), b.raw());
+        assert_eq!(a.len(), b.len());
+        for ((sa, ra), (sb, rb)) in a.iter().zip(b.iter()) {
+            assert_eq!(sa.raw(), sb.raw());
+            assert_eq!(sa.body(), sb.body());
+            assert_eq!(sa.element(2), sb.element(2));
+            assert_eq!(
+                (ra.start, ra.end, ra.body_start, ra.body_end),
+                (rb.start, rb.end, rb.body_start, rb.body_end)
+            );
+            assert_eq!(
+                (ra.set_segment, ra.loop_index, ra.opens_loop, ra.id_len),
+                (rb.set_segment, rb.loop_index, rb.opens_loop, rb.id_len)
+            );
+            assert_eq!(ra.separators, rb.separators);
+            assert_eq!(ra.position.byte, rb.position.byte);
+        }
+    }
+
+    #[test]
+    fn a_growing_table_hands_out_what_an_owned_table_holds() {
+        let mut owned = SegmentTable::new(Delimiters::STANDARD);
+        fill(|seg, n, placement| owned.push(seg, n, placement));
+        // Chunks far smaller than the input: the run moves chunk several times.
+        let mut growing = GrowingTable::with_chunks(16, 2);
+        growing.clear(Delimiters::STANDARD);
+        fill(|seg, n, placement| growing.push(seg, n, placement));
+        same(&growing.frozen(), &owned);
+        let mut roomy = GrowingTable::for_claims();
+        roomy.clear(Delimiters::STANDARD);
+        fill(|seg, n, placement| roomy.push(seg, n, placement));
+        same(&roomy.frozen(), &owned);
+    }
+
+    #[test]
+    fn tables_handed_out_keep_their_segments_as_the_next_ones_grow() {
+        let mut growing = GrowingTable::with_chunks(64, 4);
+        assert!(
+            growing.frozen().is_empty(),
+            "nothing pushed: an empty table"
+        );
+        let mut firsts = Vec::new();
+        let mut owned = Vec::new();
+        fill(|seg, n, placement| {
+            // A table of one segment, then a level that goes on after it was handed out.
+            growing.clear(Delimiters::STANDARD);
+            growing.push(seg, n, placement);
+            let mut one = SegmentTable::new(Delimiters::STANDARD);
+            one.push(seg, n, placement);
+            firsts.push(growing.frozen());
+            owned.push(one);
+        });
+        for (handed, one) in firsts.iter().zip(&owned) {
+            same(handed, one);
+        }
+        // Segments added after a table was handed out are in the next one, not in it.
+        let mut level = GrowingTable::with_chunks(64, 4);
+        level.clear(Delimiters::STANDARD);
+        let mut early = None;
+        let mut all = SegmentTable::new(Delimiters::STANDARD);
+        fill(|seg, n, placement| {
+            level.push(seg, n, placement);
+            all.push(seg, n, placement);
+            if n == 2 {
+                early = Some(level.frozen());
+            }
+        });
+        let early = early.unwrap_or_default();
+        assert_eq!(early.len(), 2);
+        same(&level.frozen(), &all);
+        assert_eq!(early.get(1).raw(), all.get(1).raw());
+        // A cleared table starts empty and still hands out nothing.
+        level.clear(Delimiters::STANDARD);
+        assert!(level.frozen().is_empty());
+        assert_eq!(early.len(), 2);
+    }
+
+    #[test]
+    fn a_pushed_to_frozen_table_is_copied_out_first() {
+        let mut growing = GrowingTable::for_levels();
+        growing.clear(Delimiters::STANDARD);
+        let mut all = SegmentTable::new(Delimiters::STANDARD);
+        let mut frozen = None;
+        fill(|seg, n, placement| {
+            all.push(seg, n, placement);
+            match &mut frozen {
+                None => {
+                    growing.push(seg, n, placement);
+                    frozen = Some(growing.frozen());
+                }
+                // A table handed out by the reader and then added to (tests and repairs do).
+                Some(table) => table.push(seg, n, placement),
+            }
+        });
+        same(&frozen.unwrap_or_default(), &all);
+        assert_eq!(growing.frozen().len(), 1, "the reader's table did not grow");
+    }
 }
