@@ -1074,7 +1074,9 @@ fn kill_9_during_a_scrub_with_history_then_a_rerun_equals_one_clean_run() {
 
 /// Acceptance 4: scrubbing the generated 100,000-claim file with a history of 1,000,000 lines
 /// (a tenth of them of the file's own patients, the rest of others) takes at most 1.3 times as
-/// long as without a history. Both are measured here, alternately, best of two each.
+/// long as without a history. Both are measured here, alternately, best of three each (the
+/// history's cost is a near-fixed 0.2-0.3 s while the plain run is about 1 s on 2 cores, so a
+/// single slow run on a shared machine would otherwise decide the ratio).
 #[test]
 #[ignore = "release, a few minutes: cargo test --release --test history -- --ignored"]
 fn a_million_line_history_costs_at_most_thirty_percent() {
@@ -1211,7 +1213,7 @@ fn a_million_line_history_costs_at_most_thirty_percent() {
     };
     let mut plain = f64::MAX;
     let mut with = f64::MAX;
-    for round in 0..2 {
+    for round in 0..3 {
         plain = plain.min(time(false, round));
         with = with.min(time(true, round));
     }
