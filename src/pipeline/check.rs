@@ -302,7 +302,7 @@ impl Engine {
         // per claim (a large patient is read once and shared, see `rules::index`). A failed
         // read cannot be returned from here; the index keeps it, and the pipeline stops
         // before handing out this claim (see `check_source`).
-        let key = index.patient_key(index.claim_key(&claim, input), input);
+        let key = index.patient_key(PatientKey::of(&claim), input);
         let patient = index.facts(key).unwrap_or_else(|error| {
             index.note_failure(error);
             std::sync::Arc::new(PatientFacts::default())
@@ -637,23 +637,17 @@ pub(crate) fn add_index_facts<T: Sync>(
     raw: impl Fn(&T) -> &RawClaim + Sync,
     secret: Option<&Secret>,
 ) -> io::Result<Vec<NotedClaim>> {
-    type Chunk = (
-        Vec<(PatientKey, crate::rules::LineFact)>,
-        Vec<NotedClaim>,
-        Vec<(u64, PatientKey)>,
-    );
+    type Chunk = (Vec<(PatientKey, crate::rules::LineFact)>, Vec<NotedClaim>);
     let chunks: Vec<Chunk> = batch
         .par_chunks(FACT_CHUNK)
         .map(|claims| {
             let mut facts = Vec::with_capacity(claims.len() * 2);
             let mut noted = Vec::new();
-            let mut keys = Vec::with_capacity(claims.len());
             for claim in claims {
                 let raw = raw(claim);
                 crate::rules::index::raw_claim_facts(
                     raw,
                     |sketch, key| {
-                        keys.push((raw.ordinal, key));
                         if let Some(secret) = secret {
                             noted.push(secret.noted_in(raw, sketch, key));
                         }
@@ -665,17 +659,15 @@ pub(crate) fn add_index_facts<T: Sync>(
                     },
                 );
             }
-            (facts, noted, keys)
+            (facts, noted)
         })
         .collect();
     let mut index = index.lock().unwrap_or_else(PoisonError::into_inner);
-    for (key, fact) in chunks.iter().flat_map(|(facts, _, _)| facts) {
+    for (key, fact) in chunks.iter().flat_map(|(facts, _)| facts) {
         let key = index.patient_key(*key, input);
         index.add_fact(key, fact)?;
     }
-    // For the rule pass, which reads these claims again (see `PatientIndex::claim_key`).
-    index.note_claim_keys(input, chunks.iter().flat_map(|(_, _, keys)| keys));
-    Ok(chunks.into_iter().flat_map(|(_, noted, _)| noted).collect())
+    Ok(chunks.into_iter().flat_map(|(_, noted)| noted).collect())
 }
 
 /// Opens the history `--history` names, else the configuration's `history`, when either does.

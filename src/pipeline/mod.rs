@@ -359,7 +359,6 @@ impl Collector<'_> {
                     editions: EditionsUsed::default(),
                     facts: Vec::with_capacity(claims.len() * 2),
                     noted: Vec::with_capacity(if secret.is_some() { claims.len() } else { 0 }),
-                    keys: Vec::with_capacity(claims.len()),
                 };
                 let mut dates = Vec::new();
                 for (raw, fresh) in claims {
@@ -367,7 +366,6 @@ impl Collector<'_> {
                     crate::rules::index::raw_claim_facts(
                         raw,
                         |sketch, key| {
-                            chunk.keys.push((raw.ordinal, key));
                             if let Some(secret) = secret {
                                 chunk.noted.push(secret.noted_in(raw, sketch, key));
                             }
@@ -389,9 +387,6 @@ impl Collector<'_> {
                 let key = index.patient_key(*key, input);
                 index.add_fact(key, fact)?;
             }
-            // For the rule pass, which reads these claims again (see
-            // `PatientIndex::claim_key`).
-            index.note_claim_keys(input, chunks.iter().flat_map(|c| &c.keys));
         }
         let noted = chunks
             .iter_mut()
@@ -421,6 +416,4 @@ struct ScrubbedChunk {
     facts: Vec<(PatientKey, LineFact)>,
     /// What the history notes of each claim (`--history`).
     noted: Vec<NotedClaim>,
-    /// Each claim's ordinal and patient key (see `PatientIndex::note_claim_keys`).
-    keys: Vec<(u64, PatientKey)>,
 }

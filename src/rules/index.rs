@@ -1000,11 +1000,6 @@ pub struct PatientIndex {
     /// Each input judged apart: its patients are not the other inputs' (see
     /// [`patient_key`](Self::patient_key)).
     separate: bool,
-    /// The patient key of each claim of each input as its first pass read it, by input then
-    /// claim ordinal (1 at index 0): the rule pass reads the same claims again and takes
-    /// their keys from here rather than hashing the decoded patient again (see
-    /// [`claim_key`](Self::claim_key)).
-    first_pass_keys: Vec<Vec<PatientKey>>,
 }
 
 impl Default for PatientIndex {
@@ -1025,7 +1020,6 @@ impl Default for PatientIndex {
             inputs: BatchInputs::default(),
             forgotten: Vec::new(),
             separate: false,
-            first_pass_keys: Vec::new(),
         }
     }
 }
@@ -1079,54 +1073,10 @@ impl PatientIndex {
         PatientKey(patient.0 ^ (input as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15))
     }
 
-    /// Notes the patient keys (as [`PatientKey::of_patient`] gives them) of claims of input
-    /// `input` read by its first pass, each with its ordinal, for
-    /// [`claim_key`](Self::claim_key). Claims come in input order, numbered from 1: a claim
-    /// out of that order is not noted (its key is then computed again), and claim 1 starts
-    /// the input afresh (an input read again).
-    pub fn note_claim_keys<'k>(
-        &mut self,
-        input: usize,
-        claims: impl IntoIterator<Item = &'k (u64, PatientKey)>,
-    ) {
-        if self.first_pass_keys.len() <= input {
-            self.first_pass_keys.resize_with(input + 1, Vec::new);
-        }
-        let keys = &mut self.first_pass_keys[input];
-        for &(ordinal, key) in claims {
-            if ordinal == 1 {
-                keys.clear();
-            }
-            if ordinal == keys.len() as u64 + 1 {
-                keys.push(key);
-            }
-        }
-    }
-
-    /// The key of the patient of `claim` of the run's input number `input` (before
-    /// [`patient_key`](Self::patient_key)): the one its first pass noted, else
-    /// [`PatientKey::of`] the decoded claim. The same key either way (the narrow read gives
-    /// the key the decoded levels give); noted, it costs a look-up instead of a hash of the
-    /// patient's fields per claim.
-    pub fn claim_key(&self, claim: &Claim, input: usize) -> PatientKey {
-        let noted = self
-            .first_pass_keys
-            .get(input)
-            .zip(claim.ordinal.checked_sub(1))
-            .and_then(|(keys, at)| keys.get(usize::try_from(at).ok()?))
-            .copied();
-        let key = noted.unwrap_or_else(|| PatientKey::of(claim));
-        debug_assert_eq!(key, PatientKey::of(claim), "claim {}", claim.ordinal);
-        key
-    }
-
     /// Leaves the lines of `input` out of the finished index: its first pass failed, so its
     /// claims go nowhere and must not count for the other inputs' claims.
     pub fn forget_input(&mut self, input: usize) {
         self.forgotten.push(input);
-        if let Some(keys) = self.first_pass_keys.get_mut(input) {
-            *keys = Vec::new();
-        }
     }
 
     /// Adds the lines of one claim. Fails when a run cannot be written to the temporary file
@@ -1753,64 +1703,6 @@ mod tests {
             }
         }
         assert!(lines > 300, "{lines} lines compared");
-    }
-
-    /// A claim's key from its first pass's note is the key of the decoded claim; a claim not
-    /// noted (out of order, another input, no note at all) gets its key computed, the same.
-    #[test]
-    fn noted_claim_keys_are_the_decoded_claims_keys() {
-        let mut generated = Vec::new();
-        crate::generate::write(&mut generated, 40).expect("generated");
-        let mut reader = crate::read::ClaimReader::new(&generated[..]);
-        let mut raws = Vec::new();
-        while let Ok(Some(event)) = reader.next_event() {
-            if let crate::read::Event::Claim(raw) = event {
-                raws.push(raw);
-            }
-        }
-        assert!(raws.len() >= 40, "{} claims", raws.len());
-        let noted: Vec<(u64, PatientKey)> = raws
-            .iter()
-            .map(|raw| (raw.ordinal, PatientKey::of_patient(&raw.sketch().who)))
-            .collect();
-        let mut index = PatientIndex::new();
-        // Input 1 noted, except for a claim out of order (its ordinal repeated) and the rest.
-        let (first, rest) = noted.split_at(20);
-        let mut shuffled = first.to_vec();
-        shuffled.push(noted[5]);
-        index.note_claim_keys(1, &shuffled);
-        let distinct = noted.windows(2).any(|w| w[0].1 != w[1].1);
-        assert!(distinct, "the generated claims have several patients");
-        for raw in &raws {
-            let claim = Claim::decode(raw.clone());
-            let expected = PatientKey::of(&claim);
-            assert_eq!(
-                index.claim_key(&claim, 1),
-                expected,
-                "claim {}",
-                claim.ordinal
-            );
-            assert_eq!(
-                index.claim_key(&claim, 0),
-                expected,
-                "claim {}",
-                claim.ordinal
-            );
-            assert_eq!(
-                index.claim_key(&claim, 7),
-                expected,
-                "claim {}",
-                claim.ordinal
-            );
-        }
-        assert_eq!(index.first_pass_keys[1].len(), first.len());
-        // All of them, then the input read again from its first claim: noted afresh.
-        index.note_claim_keys(1, rest);
-        assert_eq!(index.first_pass_keys[1].len(), first.len() + rest.len());
-        index.note_claim_keys(1, first);
-        assert_eq!(index.first_pass_keys[1].len(), first.len());
-        index.forget_input(1);
-        assert!(index.first_pass_keys[1].is_empty());
     }
 
     /// The patient fields read narrowly are the decoded claim's, and give its key, on the
