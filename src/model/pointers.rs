@@ -30,12 +30,26 @@ impl Default for Pointers {
 
 impl Pointers {
     /// Appends a pointer.
+    ///
+    /// Inlined (every service line pushes its SV107 pointers): the usual case is a store and
+    /// an increment, and the call around it cost more than that. More than [`INLINE`]
+    /// pointers go the slow way, out of line.
+    #[inline]
     pub fn push(&mut self, value: u8) {
-        match &mut self.0 {
-            Repr::Inline { len, values } if usize::from(*len) < INLINE => {
-                values[usize::from(*len)] = value;
+        if let Repr::Inline { len, values } = &mut self.0 {
+            if let Some(slot) = values.get_mut(usize::from(*len)) {
+                *slot = value;
                 *len += 1;
+                return;
             }
+        }
+        self.push_to_heap(value);
+    }
+
+    /// [`Pointers::push`] past the inline ones: the list moves to (or grows on) the heap.
+    #[inline(never)]
+    fn push_to_heap(&mut self, value: u8) {
+        match &mut self.0 {
             Repr::Inline { len, values } => {
                 let mut all = values[..usize::from(*len)].to_vec();
                 all.push(value);

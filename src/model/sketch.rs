@@ -6,12 +6,12 @@
 //! index built from it is read by rules that see decoded claims); the tests below compare the
 //! two on the samples and on generated claims.
 
-use std::borrow::Cow;
+use std::marker::PhantomData;
 
 use chrono::NaiveDate;
 
 use super::kind::LoopKind;
-use super::{parse_date, parse_date_value, Cents, Decimal, Money, RawClaim, SegmentTable};
+use super::{parse_date, parse_date_value, Cents, Decimal, Money, RawClaim, SegmentTable, Text};
 use crate::x12::{nth_part, Segment};
 
 /// The claim-level facts the patient index needs.
@@ -29,18 +29,25 @@ pub struct ClaimSketch<'a> {
 /// The fields that tell a patient apart, each as the decoded claim has it (text with bad
 /// bytes replaced): read straight from the level's segments, since decoding the whole
 /// subscriber level (addresses and all) for five fields cost more than the rest of the sketch.
+///
+/// The texts are inline [`Text`] copies, made as `Claim::decode` makes its fields: for these
+/// short ASCII fields that copy costs a fraction of the UTF-8 check a borrowed `&str` needed
+/// (about a hundred instructions a field, four fields a claim, in the first pass).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PatientFields<'a> {
     /// The 2010BB payer's NM109.
-    pub payer_id: Cow<'a, str>,
+    pub payer_id: Text,
     /// The 2010BA subscriber's NM109 (the subscriber's even when a 2010CA patient is there).
-    pub member_id: Cow<'a, str>,
+    pub member_id: Text,
     /// NM103 of the person the claim is for: the 2010CA patient, else the subscriber.
-    pub last_name: Cow<'a, str>,
+    pub last_name: Text,
     /// NM104 of that person.
-    pub first_name: Cow<'a, str>,
+    pub first_name: Text,
     /// DMG02 of that person, when it reads as a date.
     pub birth_date: Option<NaiveDate>,
+    /// The claim the fields were read from: they once borrowed its bytes, and callers still
+    /// name the lifetime (`PatientFields<'_>`).
+    of_claim: PhantomData<&'a RawClaim>,
 }
 
 /// One 2400 line as the patient index sees it. Byte slices borrow the raw claim.
@@ -108,11 +115,12 @@ impl RawClaim {
         for (kind, seg) in level_segments(&self.subscriber) {
             match kind {
                 LoopKind::SubscriberName => subscriber.read(&seg),
-                LoopKind::Payer if seg.id() == b"NM1" => who.payer_id = lossy(seg.element(9)),
+                LoopKind::Payer if seg.id() == b"NM1" => who.payer_id = text(seg.element(9)),
                 _ => {}
             }
         }
-        who.member_id = subscriber.member_id.clone();
+        // Taken, not cloned: the person read below uses the names and birth date only.
+        who.member_id = std::mem::take(&mut subscriber.member_id);
         let person = match &self.patient {
             Some(table) => {
                 let mut patient = NameLoop::default();
@@ -180,34 +188,33 @@ fn level_segments(table: &SegmentTable) -> impl Iterator<Item = (LoopKind, Segme
         .map(move |(seg, stored)| (kinds[usize::from(stored.loop_index)], seg))
 }
 
-/// Text as [`Text::from_bytes`](super::Text::from_bytes) makes it (bad bytes replaced), with
-/// nothing copied when the bytes are UTF-8.
-fn lossy(bytes: &[u8]) -> Cow<'_, str> {
-    // The common case (valid UTF-8, nearly always ASCII) checked first: the same text, for a
-    // third of what `from_utf8_lossy`'s chunked scan costs on short fields.
-    match std::str::from_utf8(bytes) {
-        Ok(text) => Cow::Borrowed(text),
-        Err(_) => String::from_utf8_lossy(bytes),
+/// Element bytes as decoded text (as `decode`'s `text`): an empty element costs no call.
+#[inline(always)]
+fn text(bytes: &[u8]) -> Text {
+    if bytes.is_empty() {
+        Text::EMPTY
+    } else {
+        Text::from_bytes(bytes)
     }
 }
 
 /// The fields of a name loop the patient fields take.
 #[derive(Default)]
-struct NameLoop<'a> {
-    last_name: Cow<'a, str>,
-    first_name: Cow<'a, str>,
-    member_id: Cow<'a, str>,
+struct NameLoop {
+    last_name: Text,
+    first_name: Text,
+    member_id: Text,
     birth_date: Option<NaiveDate>,
 }
 
-impl<'a> NameLoop<'a> {
+impl NameLoop {
     /// What a segment of the name loop sets (NM1 and DMG, as `decode`'s `read_person`).
-    fn read(&mut self, seg: &Segment<'a>) {
+    fn read(&mut self, seg: &Segment<'_>) {
         match seg.id() {
             b"NM1" => {
-                self.last_name = lossy(seg.element(3));
-                self.first_name = lossy(seg.element(4));
-                self.member_id = lossy(seg.element(9));
+                self.last_name = text(seg.element(3));
+                self.first_name = text(seg.element(4));
+                self.member_id = text(seg.element(9));
             }
             b"DMG" => {
                 let birth = seg.element(2);

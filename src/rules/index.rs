@@ -1747,13 +1747,13 @@ mod tests {
                 let who = raw.patient_fields();
                 let claim = Claim::decode(raw.clone());
                 let person = claim.patient_person();
-                let decoded = PatientFields {
-                    payer_id: claim.subscriber.payer_id.as_str().into(),
-                    member_id: claim.subscriber.person.member_id.as_str().into(),
-                    last_name: person.last_name.as_str().into(),
-                    first_name: person.first_name.as_str().into(),
-                    birth_date: person.birth_date.as_ref().and_then(|d| d.value),
-                };
+                // Field by field: the fields' lifetime marker is private.
+                let mut decoded = PatientFields::default();
+                decoded.payer_id = claim.subscriber.payer_id.as_str().into();
+                decoded.member_id = claim.subscriber.person.member_id.as_str().into();
+                decoded.last_name = person.last_name.as_str().into();
+                decoded.first_name = person.first_name.as_str().into();
+                decoded.birth_date = person.birth_date.as_ref().and_then(|d| d.value);
                 assert_eq!(who, decoded, "claim {}", claim.ordinal);
                 assert_eq!(PatientKey::of_patient(&who), PatientKey::of(&claim));
                 claims += 1;
