@@ -11,6 +11,7 @@ use std::marker::PhantomData;
 use chrono::NaiveDate;
 
 use super::kind::LoopKind;
+use super::table::view_in;
 use super::{parse_date, parse_date_value, Cents, Decimal, Money, RawClaim, SegmentTable, Text};
 use crate::x12::{nth_part, Segment};
 
@@ -77,17 +78,13 @@ impl<'a> LineSketch<'a> {
 impl RawClaim {
     /// The claim-level facts the patient index needs, without decoding the claim.
     pub fn sketch(&self) -> ClaimSketch<'_> {
-        let kinds = LoopKind::table();
         let component = self.segments.delimiters().component;
         let mut sketch = ClaimSketch {
             who: self.patient_fields(),
             frequency: 0,
             claim_service_date: None,
         };
-        for (seg, stored) in self.segments.iter() {
-            if kinds[usize::from(stored.loop_index)] != LoopKind::Claim {
-                continue;
-            }
+        for seg in segments_of(&self.segments, LoopKind::Claim) {
             match seg.id() {
                 b"CLM" => {
                     let frequency = nth_part(seg.element(5), component, 3);
@@ -124,10 +121,8 @@ impl RawClaim {
         let person = match &self.patient {
             Some(table) => {
                 let mut patient = NameLoop::default();
-                for (kind, seg) in level_segments(table) {
-                    if kind == LoopKind::PatientName {
-                        patient.read(&seg);
-                    }
+                for seg in segments_of(table, LoopKind::PatientName) {
+                    patient.read(&seg);
                 }
                 patient
             }
@@ -154,12 +149,15 @@ impl RawClaim {
     /// Calls `each` with every 2400 line of the claim, in order.
     pub fn for_each_line<'a>(&'a self, mut each: impl FnMut(&LineSketch<'a>)) {
         let kinds = LoopKind::table();
+        let (raw, delimiters) = (self.segments.raw(), self.segments.delimiters());
         let mut current: Option<LineSketch<'a>> = None;
         let mut count = 0;
-        for (seg, stored) in self.segments.iter() {
+        for stored in self.segments.stored() {
             if kinds[usize::from(stored.loop_index)] != LoopKind::Line {
                 continue;
             }
+            // The view made only for the line's own segments (see `segments_of`).
+            let seg = view_in(raw, delimiters, stored);
             if seg.id() == b"LX" && stored.opens_loop {
                 if let Some(line) = current.take() {
                     each(&line);
@@ -186,6 +184,19 @@ fn level_segments(table: &SegmentTable) -> impl Iterator<Item = (LoopKind, Segme
     table
         .iter()
         .map(move |(seg, stored)| (kinds[usize::from(stored.loop_index)], seg))
+}
+
+/// The segments of `table` in loops of kind `kind`: the kind is tested on the stored record
+/// before a view is made, so the segments of other loops (most of a claim, for each of the
+/// sketch's two walks) cost no view.
+fn segments_of(table: &SegmentTable, kind: LoopKind) -> impl Iterator<Item = Segment<'_>> {
+    let kinds = LoopKind::table();
+    let (raw, delimiters) = (table.raw(), table.delimiters());
+    table
+        .stored()
+        .iter()
+        .filter(move |stored| kinds[usize::from(stored.loop_index)] == kind)
+        .map(move |stored| view_in(raw, delimiters, stored))
 }
 
 /// Element bytes as decoded text (as `decode`'s `text`): an empty element costs no call.
