@@ -4,10 +4,11 @@
 use super::kind::LoopKind;
 use super::level::Level;
 use super::table::view_in as view;
+use super::values::DateMemo;
 use super::{
-    parse_date, parse_date_value, Address, AddressLines, BillingProvider, Claim, DateOf, Decimal,
-    Diagnosis, Field, Money, Note, Origin, Patient, Person, Pointers, Procedure, Provider,
-    RawClaim, Reference, SegmentTable, ServiceLine, Subscriber, Text,
+    parse_date, Address, AddressLines, BillingProvider, Claim, DateOf, Decimal, Diagnosis, Field,
+    Money, Note, Origin, Patient, Person, Pointers, Procedure, Provider, RawClaim, Reference,
+    SegmentTable, ServiceLine, Subscriber, Text,
 };
 use std::sync::Arc;
 
@@ -43,7 +44,7 @@ impl Claim {
                         start_line(&mut claim.lines, &seg, at, i);
                     }
                     if let Some(line) = claim.lines.last_mut() {
-                        read_line_segment(line, &seg, at, component);
+                        read_line_segment(line, &seg, at, component, &mut claim.date_memo);
                     }
                 }
                 LoopKind::LineProvider => {
@@ -94,6 +95,7 @@ impl From<super::spare::ClaimLists> for Body {
             providers: lists.providers,
             notes: lists.notes,
             lines: lists.lines,
+            date_memo: DateMemo::default(),
         }
     }
 }
@@ -113,6 +115,8 @@ struct Body {
     providers: Vec<Provider>,
     notes: Vec<Note>,
     lines: Vec<ServiceLine>,
+    /// The claim's last date read (its lines are mostly on one or a few days).
+    date_memo: DateMemo,
 }
 
 fn origin(segment: u64, set_segment: u32) -> Origin {
@@ -217,7 +221,10 @@ fn read_claim_segment(claim: &mut Body, seg: &Segment<'_>, at: Origin, component
             claim.frequency = component_field(frequency, 5, 3, at);
         }
         b"HI" => read_diagnoses(claim, seg, at, component),
-        b"DTP" => claim.dates.push(read_date(seg, at)),
+        b"DTP" => {
+            let date = read_date(seg, at, &mut claim.date_memo);
+            claim.dates.push(date);
+        }
         b"REF" => claim.references.push(read_reference(seg, at)),
         b"NTE" => claim.notes.push(read_note(seg, at)),
         _ => {}
@@ -262,15 +269,21 @@ fn start_line(lines: &mut Vec<ServiceLine>, lx: &Segment<'_>, at: Origin, first_
 }
 
 #[inline(never)]
-fn read_line_segment(line: &mut ServiceLine, seg: &Segment<'_>, at: Origin, component: u8) {
+fn read_line_segment(
+    line: &mut ServiceLine,
+    seg: &Segment<'_>,
+    at: Origin,
+    component: u8,
+    dates: &mut DateMemo,
+) {
     match seg.id() {
         b"SV1" => read_sv1(line, seg, at, component),
         b"DTP" => {
             // Compared as bytes: the qualifier's text is these bytes whenever they are `472`.
             if seg.element(1) == b"472" && line.service_date.is_none() {
-                line.service_date = Some(read_date(seg, at));
+                line.service_date = Some(read_date(seg, at, dates));
             } else {
-                line.dates.push(read_date(seg, at));
+                line.dates.push(read_date(seg, at, dates));
             }
         }
         b"REF" if seg.element(1) == b"6R" && line.control_number.is_none() => {
@@ -382,7 +395,9 @@ fn read_provider_segment(
 
 /// An NM1's provider into `provider`, which is fresh (default).
 fn read_provider(provider: &mut Provider, seg: &Segment<'_>, loop_id: &str, at: Origin) {
-    provider.loop_id = Text::from(loop_id);
+    // As element bytes: the loop id is short ASCII, which `from_bytes` copies without the
+    // `memcpy` call `From<&str>` makes.
+    provider.loop_id = Text::from_bytes(loop_id.as_bytes());
     provider.entity = text(seg.element(1));
     provider.entity_type = text(seg.element(2));
     provider.name = text(seg.element(3));
@@ -422,12 +437,13 @@ fn read_address(seg: &Segment<'_>, address: &mut Option<Address>, at: Origin) {
     }
 }
 
-fn read_date(seg: &Segment<'_>, at: Origin) -> DateOf {
+/// A DTP's date, read through the claim's `dates` memo (see [`DateMemo`]).
+fn read_date(seg: &Segment<'_>, at: Origin, dates: &mut DateMemo) -> DateOf {
     let format = seg.element(2);
     DateOf {
         qualifier: text(seg.element(1)),
         format: text(format),
-        value: field(seg, 3, at, |v| parse_date_value(format, v)),
+        value: field_mut(seg, 3, at, |v| dates.parse_value(format, v)),
     }
 }
 
@@ -463,6 +479,22 @@ fn field<T>(
     n: usize,
     at: Origin,
     parse: impl Fn(&[u8]) -> Option<T>,
+) -> Field<T> {
+    let bytes = seg.element(n);
+    Field {
+        value: if bytes.is_empty() { None } else { parse(bytes) },
+        raw: text(bytes),
+        at: located(at, n),
+    }
+}
+
+/// [`field`] with a `parse` that keeps state (a memo).
+#[inline(always)]
+fn field_mut<T>(
+    seg: &Segment<'_>,
+    n: usize,
+    at: Origin,
+    mut parse: impl FnMut(&[u8]) -> Option<T>,
 ) -> Field<T> {
     let bytes = seg.element(n);
     Field {

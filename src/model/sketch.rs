@@ -12,6 +12,7 @@ use chrono::NaiveDate;
 
 use super::kind::LoopKind;
 use super::table::view_in;
+use super::values::DateMemo;
 use super::{parse_date, parse_date_value, Cents, Decimal, Money, RawClaim, SegmentTable, Text};
 use crate::x12::{nth_part, Segment};
 
@@ -152,6 +153,7 @@ impl RawClaim {
         let (raw, delimiters) = (self.segments.raw(), self.segments.delimiters());
         let mut current: Option<LineSketch<'a>> = None;
         let mut count = 0;
+        let mut dates = DateMemo::default();
         for stored in self.segments.stored() {
             if kinds[usize::from(stored.loop_index)] != LoopKind::Line {
                 continue;
@@ -169,7 +171,7 @@ impl RawClaim {
                 count += 1;
             }
             if let Some(line) = current.as_mut() {
-                read_line_segment(line, &seg);
+                read_line_segment(line, &seg, &mut dates);
             }
         }
         if let Some(line) = current {
@@ -242,7 +244,7 @@ impl NameLoop {
 
 /// What a line segment adds to the line's sketch (as `decode` reads it: the last SV1 wins,
 /// the first DTP*472 is the service date).
-fn read_line_segment<'a>(line: &mut LineSketch<'a>, seg: &Segment<'a>) {
+fn read_line_segment<'a>(line: &mut LineSketch<'a>, seg: &Segment<'a>, dates: &mut DateMemo) {
     match seg.id() {
         b"SV1" => {
             let sv101 = seg.element(1);
@@ -262,7 +264,13 @@ fn read_line_segment<'a>(line: &mut LineSketch<'a>, seg: &Segment<'a>) {
         }
         b"DTP" if seg.element(1) == b"472" && !line.has_service_date => {
             line.has_service_date = true;
-            line.own_service_date = date_from(seg);
+            let value = seg.element(3);
+            line.own_service_date = if value.is_empty() {
+                None
+            } else {
+                // Through the claim's memo, as `decode` reads it (see `DateMemo`).
+                dates.parse_value(seg.element(2), value).map(|r| r.from)
+            };
         }
         _ => {}
     }
