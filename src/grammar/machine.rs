@@ -401,9 +401,9 @@ fn child_ranks(loops: &[CompiledLoop], children: &[LoopIndex]) -> Vec<usize> {
     ranks
 }
 
-/// How many entries (or children) of a loop a [`Frame`] seen-mask holds; the rest are
-/// counted the plain way.
-const SEEN_BITS: usize = 64;
+/// How many entries (or children) of a loop a [`Frame`] counts: its seen-masks are one word
+/// each. A checked grammar has no loop with more ([`super::model::MAX_LOOP_ENTRIES`]).
+const SEEN_BITS: usize = super::model::MAX_LOOP_ENTRIES;
 
 /// The bit of entry (or child) `index` in a [`Frame`] seen-mask (none past [`SEEN_BITS`]).
 fn seen_bit(index: usize) -> u64 {
@@ -461,10 +461,13 @@ struct Row {
     /// The index (into the loop's `children`) of the child the symbol opens, plus one; 0 when
     /// it opens none.
     child: u8,
+    /// The first candidate, copied here: most rows have exactly one, and the common step then
+    /// reads the row alone.
+    only: Candidate,
 }
 
 /// A segment entry (after the trigger) a symbol matches, in entry order.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Default)]
 struct Candidate {
     entry: u16,
     /// The first entry the loop may take after this one: the first of the position it shares
@@ -612,6 +615,11 @@ impl Transitions {
             first,
             count,
             child,
+            only: self
+                .candidates
+                .get(usize::from(first))
+                .copied()
+                .unwrap_or_default(),
         })
     }
 
@@ -624,7 +632,7 @@ impl Transitions {
             0 => Some(usize::from(slot.symbol)),
             MIXED_ELEMENTS => None,
             element => {
-                let symbol = pack_value(seg.element(usize::from(element)))
+                let symbol = packed_qualifier(seg, usize::from(element))
                     .and_then(|value| self.value_symbol(value_key(tag, value)))
                     .unwrap_or(slot.symbol);
                 Some(usize::from(symbol))
@@ -659,6 +667,31 @@ impl Transitions {
         let first = usize::from(row.first);
         &self.candidates[first..first + usize::from(row.count)]
     }
+}
+
+/// [`pack_value`] of element `n` of `seg`. Almost every qualified tag (NM1, REF, DTP, ...)
+/// is keyed on its first element: that one is packed straight from the bytes after the id,
+/// looking at no more than four of them (a longer value never packs), without the general
+/// out-of-line element search.
+#[inline(always)]
+fn packed_qualifier(seg: &Segment<'_>, n: usize) -> Option<u32> {
+    if n != 1 {
+        return pack_value(seg.element(n));
+    }
+    // Element 1 starts after the id and the separator that ends it (as `Segment::element`).
+    let rest = seg.body().get(seg.id_len() + 1..)?;
+    let separator = seg.delimiters().element;
+    let mut packed = 0u32;
+    for (len, &b) in rest.iter().enumerate() {
+        if b == separator {
+            return (len > 0).then_some(packed);
+        }
+        if len == 3 {
+            return None;
+        }
+        packed = (packed << 8) | u32::from(b);
+    }
+    (!rest.is_empty()).then_some(packed)
 }
 
 /// A (tag, qualifier value) pair as one key; never 0, since a packed tag is not.
@@ -719,9 +752,10 @@ fn direct_table<T: Copy + Default, const N: usize>(
 ///
 /// Use counts are kept lazily: the count of an entry (or child) whose bit in the seen-mask
 /// is clear is 0 whatever its slot holds, so opening a loop clears two words instead of
-/// zeroing two arrays. Entries and children past [`SEEN_BITS`] have no bit and are zeroed
-/// when the loop opens.
-#[derive(Debug, Clone, Default)]
+/// zeroing two arrays. The arrays are fixed at [`SEEN_BITS`] counts (a checked grammar has no
+/// loop with more entries or children, see [`super::model::MAX_LOOP_ENTRIES`]), so a frame is
+/// reused without resizing and an index below [`SEEN_BITS`] needs no bounds check.
+#[derive(Debug, Clone)]
 struct Frame {
     loop_index: LoopIndex,
     /// Index of the last segment entry matched; entries before the position it shares are out
@@ -734,27 +768,47 @@ struct Frame {
     segments_seen: u64,
     /// Which children have been entered ([`seen_bit`]).
     children_seen: u64,
-    segment_counts: Vec<u32>,
-    child_counts: Vec<u32>,
     /// The rank ([`CompiledLoop::child_rank`]) of the last child loop entered (0, the first
     /// child's, before any).
     child_rank: usize,
+    segment_counts: [u32; SEEN_BITS],
+    child_counts: [u32; SEEN_BITS],
+}
+
+impl Default for Frame {
+    fn default() -> Self {
+        Frame {
+            loop_index: 0,
+            segment_at: 0,
+            first: 0,
+            segments_seen: 0,
+            children_seen: 0,
+            child_rank: 0,
+            segment_counts: [0; SEEN_BITS],
+            child_counts: [0; SEEN_BITS],
+        }
+    }
 }
 
 impl Frame {
-    /// Makes this the frame of a new instance of loop `loop_index`. Inlined into
-    /// [`Machine::push`]: a loop opens every few segments, and as a call its register saves
-    /// and restores cost about as much as its stores.
+    /// Makes this the frame of a new instance of loop `loop_index`, nothing used yet.
     #[inline(always)]
-    fn open(&mut self, loop_index: LoopIndex, def: &CompiledLoop) {
+    fn open(&mut self, loop_index: LoopIndex) {
         self.loop_index = loop_index;
         self.segment_at = 0;
         self.first = 1;
         self.child_rank = 0;
         self.segments_seen = 0;
         self.children_seen = 0;
-        reset_counts(&mut self.segment_counts, def.segments.len());
-        reset_counts(&mut self.child_counts, def.children.len());
+    }
+
+    /// [`Frame::open`] for a loop opened by its trigger: entry 0 is used once, set directly
+    /// rather than counted through the seen-mask.
+    #[inline(always)]
+    fn open_with_trigger(&mut self, loop_index: LoopIndex) {
+        self.open(loop_index);
+        self.segment_counts[0] = 1;
+        self.segments_seen = 1;
     }
 
     /// How many times entry `entry` has been used.
@@ -770,15 +824,6 @@ impl Frame {
     /// Counts one more use of entry `entry`; returns its count.
     fn use_segment(&mut self, entry: usize) -> u32 {
         bump(&mut self.segment_counts, &mut self.segments_seen, entry)
-    }
-
-    /// Counts the first use of entry 0 (the trigger) in a frame just opened: what
-    /// `use_segment(0)` gives there, without reading the count it knows is 0.
-    fn use_trigger(&mut self) {
-        if let Some(first) = self.segment_counts.first_mut() {
-            *first = 1;
-            self.segments_seen |= 1;
-        }
     }
 
     /// Counts one more instance of child `child`; returns its count.
@@ -814,34 +859,28 @@ impl Frame {
     }
 }
 
-/// Count `index` of a frame's `counts` under the seen-mask `seen` (see [`Frame`]).
+/// Count `index` of a frame's `counts` under the seen-mask `seen` (see [`Frame`]); 0 for an
+/// index past [`SEEN_BITS`], which a checked grammar never has.
 #[inline]
-fn lazy_count(counts: &[u32], seen: u64, index: usize) -> u32 {
-    if index < SEEN_BITS && seen & (1 << index) == 0 {
-        0
-    } else {
-        counts[index]
+fn lazy_count(counts: &[u32; SEEN_BITS], seen: u64, index: usize) -> u32 {
+    match counts.get(index) {
+        Some(&count) if seen & (1 << index) != 0 => count,
+        _ => 0,
     }
 }
 
-/// Adds one to count `index` under the seen-mask `seen`; returns the new count.
+/// Adds one to count `index` under the seen-mask `seen`; returns the new count (always 1 for
+/// an index past [`SEEN_BITS`], which a checked grammar never has).
 #[inline]
-fn bump(counts: &mut [u32], seen: &mut u64, index: usize) -> u32 {
-    let count = lazy_count(counts, *seen, index) + 1;
-    counts[index] = count;
-    *seen |= seen_bit(index);
+fn bump(counts: &mut [u32; SEEN_BITS], seen: &mut u64, index: usize) -> u32 {
+    let Some(slot) = counts.get_mut(index) else {
+        return 1;
+    };
+    let bit = 1 << index;
+    let count = if *seen & bit != 0 { *slot + 1 } else { 1 };
+    *slot = count;
+    *seen |= bit;
     count
-}
-
-/// Makes `counts` hold at least `len` counts, zeroing those past [`SEEN_BITS`] (the rest
-/// are read through the seen-mask).
-fn reset_counts(counts: &mut Vec<u32>, len: usize) {
-    if counts.len() < len {
-        counts.resize(len, 0);
-    }
-    if len > SEEN_BITS {
-        counts[SEEN_BITS..len].fill(0);
-    }
 }
 
 /// Walks one transaction set at a time through a [`CompiledGrammar`].
@@ -911,7 +950,9 @@ impl<'g> Machine<'g> {
     ///
     /// Kept small: the common step (one more entry of the loop already open) is a tag look-up,
     /// a row look-up and a count test; opening loops, strays and grammars without tables go
-    /// to functions of their own, so this one saves few registers.
+    /// to functions of their own, so this one saves few registers. Inlined into the reader's
+    /// one call: as a call of its own it saves and restores registers on every segment.
+    #[inline(always)]
     pub fn step(&mut self, seg: &Segment<'_>, set_segment: u32) -> Placement {
         let id = packed_id(seg);
         let grammar = self.grammar;
@@ -924,7 +965,13 @@ impl<'g> Machine<'g> {
         let depth = self.depth;
         let top = &mut self.frames[depth - 1];
         let row = table.row(top.loop_index, symbol);
-        let Some(candidate) = top.choose(table.candidates(row)) else {
+        let chosen = if row.count == 1 {
+            // The common row, one entry: what `choose` gives for it, without the table.
+            (usize::from(row.only.entry) >= top.first).then_some(row.only)
+        } else {
+            top.choose(table.candidates(row))
+        };
+        let Some(candidate) = chosen else {
             return self.step_out_of_loop(table, row, symbol, id, seg, set_segment);
         };
         // The common step: one more segment of the loop already open.
@@ -964,9 +1011,9 @@ impl<'g> Machine<'g> {
             self.close_top(at, set_segment);
             self.depth -= 1;
         }
-        self.enter_child(child, seg, set_segment);
+        let loop_index = self.enter_child(child, seg, set_segment);
         Placement {
-            loop_index: self.top().loop_index,
+            loop_index,
             opens_loop: true,
         }
     }
@@ -997,9 +1044,9 @@ impl<'g> Machine<'g> {
             }
             Some(Found::Child { depth, child }) => {
                 self.close_to(depth, seg.position(), set_segment);
-                self.enter_child(child, seg, set_segment);
+                let loop_index = self.enter_child(child, seg, set_segment);
                 Placement {
-                    loop_index: self.top().loop_index,
+                    loop_index,
                     opens_loop: true,
                 }
             }
@@ -1182,11 +1229,16 @@ impl<'g> Machine<'g> {
         self.report(seg, set_segment, None, code, message);
     }
 
-    fn enter_child(&mut self, child: usize, seg: &Segment<'_>, set_segment: u32) {
+    /// Opens child `child` of the innermost loop; returns the loop now innermost (the child,
+    /// or the same loop when `child` is none of its children). Inlined into its callers (the
+    /// common one is [`Machine::step_out_of_loop`]): a loop opens every few segments, and as a
+    /// call it would load again what its caller has at hand.
+    #[inline(always)]
+    fn enter_child(&mut self, child: usize, seg: &Segment<'_>, set_segment: u32) -> LoopIndex {
         let depth = self.depth;
         let frame = &mut self.frames[depth - 1];
         let Some(&info) = self.grammar.loops[frame.loop_index].child_info.get(child) else {
-            return;
+            return frame.loop_index;
         };
         let count = frame.enter_child(child);
         // HL levels nest by HL02, not by position: a subscriber's own claims may come before
@@ -1197,12 +1249,9 @@ impl<'g> Machine<'g> {
         if (info.repeat > 0 && count > info.repeat) || out_of_order {
             self.report_child(child, count, out_of_order, seg, set_segment);
         }
-        self.push(info.loop_index);
-        // The segment that opens the loop is its first entry (the trigger), used once in a
-        // frame just opened: set directly rather than counted through the seen-mask.
-        if let Some(frame) = self.frames.get_mut(self.depth - 1) {
-            frame.use_trigger();
-        }
+        // The segment that opens the loop is its first entry (the trigger).
+        self.push_frame().open_with_trigger(info.loop_index);
+        info.loop_index
     }
 
     /// Reports child loop `child` of the innermost loop entered for the `count`-th time past
@@ -1235,14 +1284,22 @@ impl<'g> Machine<'g> {
         }
     }
 
-    #[inline(always)]
+    /// Opens loop `loop_index` one level in, nothing used yet.
     fn push(&mut self, loop_index: LoopIndex) {
-        let def = &self.grammar.loops[loop_index];
+        self.push_frame().open(loop_index);
+    }
+
+    /// One more open loop: the frame past the innermost, made the innermost (the caller
+    /// opens it). Frames are kept for reuse, so this allocates only past the deepest nesting
+    /// seen so far.
+    #[inline(always)]
+    fn push_frame(&mut self) -> &mut Frame {
         if self.frames.len() <= self.depth {
             self.frames.push(Frame::default());
         }
-        self.frames[self.depth].open(loop_index, def);
+        let depth = self.depth;
         self.depth += 1;
+        &mut self.frames[depth]
     }
 
     /// Closes loops until `depth` loops remain open.
@@ -1834,16 +1891,15 @@ segments = [{ id = "CLM", usage = "R", max_use = 1, position = 1300 }]
     }
 
     #[test]
-    fn entries_past_the_seen_mask_are_counted_afresh_in_each_instance() {
-        // A claim loop of 70 entries: S66 (required) and S67 (max 1) have no seen bit.
+    fn a_loop_past_the_frame_arrays_is_refused_by_the_check() {
+        // A claim loop of 70 entries: more than a frame counts.
         let mut entries = String::from(
             r#"  { id = "CLM", usage = "R", max_use = 1, position = 1300 },
 "#,
         );
         for n in 1..70 {
-            let usage = if n == 66 { "R" } else { "S" };
             entries.push_str(&format!(
-                "  {{ id = \"S{n:02}\", usage = \"{usage}\", max_use = 1, position = {} }},\n",
+                "  {{ id = \"S{n:02}\", usage = \"S\", max_use = 1, position = {} }},\n",
                 1300 + n
             ));
         }
@@ -1852,31 +1908,83 @@ segments = [{ id = "CLM", usage = "R", max_use = 1, position = 1300 }]
                 ..POSITIONS.find(r#"  { id = "HI", usage = "S""#).unwrap_or(0)],
             &entries,
         );
-        let text = text.replace(
-            r#"  { id = "HI", usage = "S", max_use = 2, position = 2310 },
-"#,
-            "",
-        );
-        let g = grammar(&text);
-        assert_eq!(g.loops[g.index_of("2300").unwrap()].segments.len(), 70);
-        assert!(g.loops[g.index_of("2300").unwrap()]
-            .required_masks
-            .is_none());
-        let mut machine = Machine::new(&g);
-        let messages = |problems: Vec<(u32, &'static str, String)>| -> Vec<String> {
-            problems.into_iter().map(|p| p.2).collect()
-        };
-        let (first, _) = run_on(&mut machine, &["CLM*A", "S67", "S67", "LX*1"]);
+        let g = Grammar::from_toml(&text).expect("test grammar parses");
         assert_eq!(
-            messages(first),
-            [
-                "segment S67 used 2 times in loop 2300; the maximum is 1",
-                "required segment S66 is missing from loop 2300",
-            ]
+            g.check(),
+            ["loop 2300: has 71 segment entries; at most 64 are allowed"]
         );
-        // The same frame again: S67's count starts from 0, S66 is seen this time.
-        let (second, _) = run_on(&mut machine, &["CLM*A", "S66", "S67", "LX*1"]);
-        assert_eq!(messages(second), Vec::<String>::new());
+    }
+
+    #[test]
+    fn reused_frames_count_afresh_in_each_instance() {
+        // Over-limit uses, missing required entries and loops, and repeats over a loop's
+        // maximum, then a clean set through the same frames: nothing carries over. With and
+        // without the tables, each machine reused across sets.
+        let g = grammar(POSITIONS);
+        let plain = without_tables(&g);
+        for g in [&g, &plain] {
+            let mut machine = Machine::new(g);
+            let messages = |problems: Vec<(u32, &'static str, String)>| -> Vec<String> {
+                problems.into_iter().map(|p| p.2).collect()
+            };
+            let bad = [
+                "CLM*A", "DTP*304", "DTP*304", "NM1*DN", "NM1*DN", "NM1*DN", "CLM*B", "DTP*454",
+                "HI*1", "LX*1", "LX*2", "XYZ*1",
+            ];
+            let (first, _) = run_on(&mut machine, &bad);
+            assert_eq!(
+                messages(first),
+                [
+                    "segment DTP used 2 times in loop 2300; the maximum is 1",
+                    "loop 2310A occurs 3 times in loop 2300; the maximum is 2",
+                    "required segment DTP (DTP01 454) is missing from loop 2300",
+                    "required segment HI is missing from loop 2300",
+                    "required loop 2400 is missing from loop 2300",
+                    "segment XYZ*1 is not expected in loop 2400",
+                ]
+            );
+            let good = ["CLM*A", "DTP*454", "REF*EA", "HI*1", "NM1*DN", "LX*1"];
+            for _ in 0..2 {
+                let (again, _) = run_on(&mut machine, &good);
+                assert_eq!(messages(again), Vec::<String>::new());
+            }
+            let (first_again, _) = run_on(&mut machine, &bad);
+            assert_eq!(first_again.len(), 6);
+        }
+    }
+
+    #[test]
+    fn qualifiers_pack_as_their_elements_do() {
+        let bodies = [
+            "NM1*85*2",
+            "NM1*85",
+            "NM1*8",
+            "NM1*ABC*X",
+            "NM1*ABCD*X",
+            "NM1*ABCD",
+            "NM1*",
+            "NM1",
+            "NM1**85",
+            "NM1*8:5*X",
+            "HI*ABK:A",
+            "HI*A",
+            "HI",
+            "HI*",
+            "REF*D9*X*Y",
+            "LX*1",
+            "N3*\u{e9}*X",
+            "XYZW*1",
+        ];
+        for body in bodies {
+            let segment = seg(body);
+            for n in 1..=3 {
+                assert_eq!(
+                    packed_qualifier(&segment, n),
+                    pack_value(segment.element(n)),
+                    "{body} element {n}"
+                );
+            }
+        }
     }
 
     #[test]

@@ -548,6 +548,10 @@ impl LoopDef {
 /// widest, the 2300 REFs, has 14).
 pub const MAX_SHARED_POSITION: usize = 32;
 
+/// The most segment entries, and the most child loops, one loop may have: the loop machine
+/// counts their uses in fixed arrays of this size, with a one-word mask of those used.
+pub const MAX_LOOP_ENTRIES: usize = 64;
+
 impl Grammar {
     /// Parses a grammar from TOML text. This checks the shape only; call [`Grammar::check`]
     /// for consistency.
@@ -584,7 +588,8 @@ impl Grammar {
     /// non-empty qualifier values at the same element; segment ids are 2–3 uppercase ASCII
     /// letters or digits; a qualifier element is ≥ 1 and comes with values (and values only
     /// with an element); same-id keyed segment entries within one loop have disjoint values;
-    /// every loop has at least one segment entry; `accepts` lists `guide`. For element
+    /// every loop has at least one and at most [`MAX_LOOP_ENTRIES`] segment entries, and at
+    /// most [`MAX_LOOP_ENTRIES`] child loops; `accepts` lists `guide`. For element
     /// definitions: a used simple element has `1 <= min <= max`; `codes` appear only on `ID`
     /// elements and are non-empty, unique and no longer than `max`; a used composite has
     /// components and no codes, and its components are not composites; `format` points at an
@@ -649,6 +654,24 @@ impl Grammar {
         for l in &self.loops {
             if l.segments.is_empty() {
                 problems.push(format!("loop {}: has no segment entries", l.id));
+            }
+            if l.segments.len() > MAX_LOOP_ENTRIES {
+                problems.push(format!(
+                    "loop {}: has {} segment entries; at most {MAX_LOOP_ENTRIES} are allowed",
+                    l.id,
+                    l.segments.len()
+                ));
+            }
+            let children = self
+                .loops
+                .iter()
+                .filter(|c| c.parents.contains(&l.id))
+                .count();
+            if children > MAX_LOOP_ENTRIES {
+                problems.push(format!(
+                    "loop {}: has {children} child loops; at most {MAX_LOOP_ENTRIES} are allowed",
+                    l.id
+                ));
             }
             for s in &l.segments {
                 check_segment_id(&mut problems, &l.id, &s.id);

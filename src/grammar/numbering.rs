@@ -40,8 +40,11 @@ impl Numbering {
     }
 
     /// Checks an HL segment.
+    ///
+    /// The open parent is compared where it is kept (no copy): every level of every claim
+    /// passes here, in both passes of scrub.
     pub fn hl(&mut self, seg: &Segment<'_>, set_segment: u32) {
-        let id = seg.element(1);
+        let (id, parent, level) = (seg.element(1), seg.element(2), seg.element(3));
         if parse(id) != Some(self.next_hl) {
             let message = format!(
                 "HL01 is {} but the next hierarchical id is {}",
@@ -51,25 +54,18 @@ impl Numbering {
             self.report(seg, set_segment, 1, "I12", message);
         }
         self.next_hl += 1;
-        let own = Text::from_bytes(id);
-        let parent = seg.element(2);
-        let expected = match seg.element(3) {
-            b"20" => {
-                self.billing_hl = Some(own);
-                self.subscriber_hl = None;
-                None
-            }
-            b"22" => {
-                self.subscriber_hl = Some(own);
-                Some(self.billing_hl.clone())
-            }
-            b"23" => Some(self.subscriber_hl.clone()),
+        // The level this one must name as its parent: none for a billing provider level,
+        // else the open level one up (`Some(None)` when there is none).
+        let expected = match level {
+            b"20" => None,
+            b"22" => Some(self.billing_hl.as_ref()),
+            b"23" => Some(self.subscriber_hl.as_ref()),
             _ => {
                 self.bad_level_code(seg, set_segment);
                 return;
             }
         };
-        let ok = match &expected {
+        let ok = match expected {
             None => parent.is_empty(),
             Some(Some(p)) => p.as_bytes() == parent,
             Some(None) => false,
@@ -85,6 +81,15 @@ impl Numbering {
                 String::from_utf8_lossy(parent)
             );
             self.report(seg, set_segment, 2, "I12", message);
+        }
+        // Opened after the check, which reads the parent levels as they stood before it.
+        match level {
+            b"20" => {
+                self.billing_hl = Some(Text::from_bytes(id));
+                self.subscriber_hl = None;
+            }
+            b"22" => self.subscriber_hl = Some(Text::from_bytes(id)),
+            _ => {}
         }
     }
 
