@@ -251,8 +251,20 @@ impl Rule for PtpPair {
             let Some(key) = key else {
                 continue;
             };
+            // A finding needs an edit with this code in column 2 (`same_code` below): a code
+            // no edit has there is denied by no other code (most lines' codes).
+            if !cx.reference.ncci.may_be_denied(key) {
+                continue;
+            }
             let denied = first_other(day, (cx.batch.id(claim), i), |other| {
-                let edit = cx.reference.ncci.pair_brief(key, other.ncci?, date)?;
+                let other_key = other.ncci?;
+                // Likewise per pair: without an edit with the other code in column 1 and this
+                // one in column 2, the edit found (if any) has this code in column 1, and is
+                // passed over below. Told by a short scan, before the dated look-up.
+                if !cx.reference.ncci.may_deny(other_key, key) {
+                    return None;
+                }
+                let edit = cx.reference.ncci.pair_brief(key, other_key, date)?;
                 if !same_code(edit.column2, code) || handled_elsewhere(code, other.code.as_str()) {
                     return None;
                 }
