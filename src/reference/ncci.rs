@@ -240,6 +240,11 @@ pub struct NcciEdits {
     edits: Vec<Stored>,
     /// By code id: indexes of the live edits naming the code in either column.
     by_code: Vec<Vec<u32>>,
+    /// By code id: true when an edit ever added has the code in column 2. Set as edits are
+    /// added and never cleared (an edit later superseded or rolled back leaves it set), so
+    /// false means for certain that no live edit denies the code: see
+    /// [`NcciEdits::may_be_denied`].
+    in_column2: Vec<bool>,
 }
 
 impl Default for NcciEdits {
@@ -252,6 +257,7 @@ impl Default for NcciEdits {
             dated_pairs: BTreeMap::new(),
             edits: Vec::new(),
             by_code: Vec::new(),
+            in_column2: Vec::new(),
         }
     }
 }
@@ -568,6 +574,10 @@ impl NcciEdits {
         if column2 != column1 {
             self.by_code[column2 as usize].push(index);
         }
+        if self.in_column2.len() < needed {
+            self.in_column2.resize(needed, false);
+        }
+        self.in_column2[column2 as usize] = true;
     }
 
     /// Drops the edits from `first_new` on (a file that failed to load).
@@ -657,6 +667,30 @@ impl NcciEdits {
             column1: &self.codes.items[e.column1 as usize],
             column2: &self.codes.items[e.column2 as usize],
             modifier_indicator: e.modifier,
+        })
+    }
+
+    /// False when no edit in force on any date has the code of key `column2` in column 2, so
+    /// that no pair denies it (the PTP rule skips such a line). True may also be said of a
+    /// code whose only column 2 edits were superseded or rolled back.
+    pub fn may_be_denied(&self, column2: CodeKey) -> bool {
+        self.in_column2
+            .get(column2.0 as usize)
+            .copied()
+            .unwrap_or(false)
+    }
+
+    /// True when some live edit, of any date, has `column1` in column 1 and `column2` in
+    /// column 2: when false, what [`pair_brief`](Self::pair_brief) gives for the two codes
+    /// (on any date) has `column2`'s code in column 1, if anything. A short scan of the
+    /// shorter of the codes' lists, without the date checks: a rule that wants only the
+    /// edits denying one code asks this before it asks for the edit.
+    pub fn may_deny(&self, column1: CodeKey, column2: CodeKey) -> bool {
+        let (la, lb) = (self.list(column1.0), self.list(column2.0));
+        let shorter = if la.len() <= lb.len() { la } else { lb };
+        shorter.iter().any(|&i| {
+            let e = &self.edits[i as usize];
+            e.column1 == column1.0 && e.column2 == column2.0
         })
     }
 
@@ -905,6 +939,71 @@ Column 1\tColumn 2\t*=in existence\tEffective\tDeletion\tModifier\tPTP Edit Rati
                 .rationale,
             "july"
         );
+    }
+
+    /// `may_be_denied` and `may_deny` are false only where the plain look-up finds no edit
+    /// denying the code (an edit with it in column 2), whatever the date, for the seed
+    /// alone, with a file superseding seed rows, with dated editions, and after a failed
+    /// file.
+    #[test]
+    fn denial_prechecks_never_hide_a_denying_edit() {
+        let src = |n: &str| EditSource::File(Arc::from(n));
+        let seed = || NcciEdits::parse_seed("seed.txt", SEED).unwrap();
+        let mut with_file = seed();
+        with_file
+            .add_official(
+                "f.txt",
+                &official("97140\t97012\t\t20210101\t*\t1\tx\n97110\t97530\t\t20200101\t*\t0\tx\n"),
+            )
+            .unwrap();
+        let mut dated = seed();
+        dated
+            .add_edition(
+                "a.txt",
+                &official("97140\t97012\t\t20200101\t*\t0\ta\n"),
+                date(2026, 4, 1),
+                src("a.txt"),
+            )
+            .unwrap();
+        let mut failed = seed();
+        assert!(failed
+            .add_official(
+                "b.txt",
+                &official("97110\t97530\t\t20200101\t*\t0\tok\nbad\n")
+            )
+            .is_err());
+        let codes = ["97012", "97140", "97161", "97110", "97530", "99999"];
+        let dates = [
+            date(2019, 1, 1),
+            date(2020, 6, 1),
+            date(2021, 6, 1),
+            date(2026, 5, 1),
+        ];
+        let mut denying = 0;
+        let mut skipped = 0;
+        for edits in [seed(), with_file, dated, failed] {
+            for a in codes {
+                let Some(ka) = edits.code_key(a) else {
+                    continue;
+                };
+                for b in codes {
+                    let Some(kb) = edits.code_key(b) else {
+                        continue;
+                    };
+                    for d in dates {
+                        // The plain path: the edit of the pair, kept when `a` is its column 2.
+                        let plain = edits.pair_brief(ka, kb, d).filter(|e| e.column2 == a);
+                        let fast = edits.may_be_denied(ka) && edits.may_deny(kb, ka);
+                        if plain.is_some() {
+                            assert!(fast, "{a} {b} {d}");
+                            denying += 1;
+                        }
+                        skipped += usize::from(!fast);
+                    }
+                }
+            }
+        }
+        assert!(denying >= 10 && skipped >= 50, "{denying} {skipped}");
     }
 
     #[test]

@@ -1,11 +1,12 @@
 //! The NUCC Health Care Provider Taxonomy code set: the bundled version
 //! (`data/nucc/taxonomy.tsv`) or an official NUCC CSV the user imports.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use chrono::NaiveDate;
 
+use super::fx::FxBuild;
 use super::text::{csv_fields, lines, shown};
 use super::ReferenceError;
 
@@ -32,9 +33,10 @@ struct Names {
     text: Arc<str>,
     /// Sorted by code, each code once.
     codes: Arc<[(Code, usize, usize)]>,
-    /// The codes of `codes` as integers ([`key`]), in the same order: what a lookup searches
-    /// (an integer comparison per step, not a comparison of byte strings).
-    keys: Arc<[u128]>,
+    /// Where each code of `codes` is, by the code as an integer ([`key`]): what a lookup
+    /// asks, one hash of the integer, where a binary search took some ten steps of two-word
+    /// comparisons (a lookup per provider of every claim).
+    at: Arc<HashMap<u128, u32, FxBuild>>,
 }
 
 /// A code as a big-endian integer: integers order as the codes do.
@@ -47,8 +49,8 @@ fn key(code: &Code) -> u128 {
 impl Names {
     fn get(&self, code: &str) -> Option<&str> {
         let code: &Code = code.as_bytes().try_into().ok()?;
-        let at = self.keys.binary_search(&key(code)).ok()?;
-        let (_, start, end) = self.codes[at];
+        let &at = self.at.get(&key(code))?;
+        let (_, start, end) = *self.codes.get(at as usize)?;
         self.text.get(start..end)
     }
 }
@@ -89,11 +91,14 @@ impl NamesBuilder {
             }
             same
         });
-        let keys: Vec<u128> = self.codes.iter().map(|(code, _, _)| key(code)).collect();
+        let at: HashMap<u128, u32, FxBuild> = (0u32..)
+            .zip(&self.codes)
+            .map(|(at, (code, _, _))| (key(code), at))
+            .collect();
         Names {
             text: Arc::from(self.text),
             codes: Arc::from(self.codes),
-            keys: Arc::from(keys),
+            at: Arc::new(at),
         }
     }
 }
@@ -253,6 +258,36 @@ mod tests {
         assert!(t.contains("101Y00000X"));
         assert!(!t.contains("101Y0000X") && !t.contains("101y00000x") && !t.contains(""));
         assert_eq!(t.len(), 2);
+    }
+
+    /// The hashed look-up finds what a binary search of the sorted codes finds, for every
+    /// bundled code and for texts near them that are not codes.
+    #[test]
+    fn hashed_lookup_finds_what_a_binary_search_finds() {
+        let text = include_str!("../../data/nucc/taxonomy.tsv");
+        let t = TaxonomyCodes::parse("taxonomy.tsv", text).expect("the bundled table");
+        let names = &t.names;
+        assert!(names.codes.len() > 800);
+        let searched = |text: &str| -> Option<&str> {
+            let code: &Code = text.as_bytes().try_into().ok()?;
+            let at = names
+                .codes
+                .binary_search_by_key(code, |(c, _, _)| *c)
+                .ok()?;
+            let (_, start, end) = names.codes[at];
+            names.text.get(start..end)
+        };
+        let mut found = 0;
+        for (code, _, _) in names.codes.iter() {
+            let code = std::str::from_utf8(code).expect("ASCII");
+            let mut near = code.to_string();
+            near.replace_range(0..1, "Z");
+            for text in [code, &near, &code[..9], &code.to_lowercase(), ""] {
+                assert_eq!(names.get(text), searched(text), "{text:?}");
+                found += usize::from(names.get(text).is_some());
+            }
+        }
+        assert!(found >= names.codes.len());
     }
 
     #[test]

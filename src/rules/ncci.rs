@@ -104,7 +104,11 @@ impl std::fmt::Display for Units {
 /// Every code billed for the patient on each date, sorted by date then code: built once per
 /// patient, so a claim's same-day lookups do not scan the patient's lines.
 #[derive(Default)]
-struct DayCodes(Vec<DayCode>);
+struct DayCodes {
+    codes: Vec<DayCode>,
+    /// True when the units of some code on some date exceed 1 (see [`DayCodes::over_one`]).
+    over_one: bool,
+}
 
 impl DayCodes {
     /// Empties the table and fills it from `facts` (in the memory of the previous patient's,
@@ -114,7 +118,7 @@ impl DayCodes {
         // codes are gathered in that order and then sorted by code, which gives what a
         // stable sort of every fact by (date, code) gave, without a list of references to
         // sort (an allocation per claim's patient).
-        let codes = &mut table.0;
+        let codes = &mut table.codes;
         codes.clear();
         let mut date_start = 0;
         for f in facts {
@@ -142,13 +146,21 @@ impl DayCodes {
             }
         }
         codes[date_start..].sort_unstable_by_key(|d| d.code.order_key());
+        table.over_one = codes.iter().any(|d| d.units.exceeds(1));
     }
 
     /// The codes of `date`, by code.
     fn on(&self, date: NaiveDate) -> &[DayCode] {
-        let start = self.0.partition_point(|d| d.date < date);
-        let end = self.0.partition_point(|d| d.date <= date);
-        &self.0[start..end]
+        let start = self.codes.partition_point(|d| d.date < date);
+        let end = self.codes.partition_point(|d| d.date <= date);
+        &self.codes[start..end]
+    }
+
+    /// False when no code's units on any date exceed 1, so that `day_units` exceeds 1 for no
+    /// code and date: told once per patient, so that MUE-UNITS need not look a line's day up
+    /// when the line and the whole day bill one unit each (most patients).
+    fn over_one(&self) -> bool {
+        self.over_one
     }
 }
 
@@ -251,8 +263,20 @@ impl Rule for PtpPair {
             let Some(key) = key else {
                 continue;
             };
+            // A finding needs an edit with this code in column 2 (`same_code` below): a code
+            // no edit has there is denied by no other code (most lines' codes).
+            if !cx.reference.ncci.may_be_denied(key) {
+                continue;
+            }
             let denied = first_other(day, (cx.batch.id(claim), i), |other| {
-                let edit = cx.reference.ncci.pair_brief(key, other.ncci?, date)?;
+                let other_key = other.ncci?;
+                // Likewise per pair: without an edit with the other code in column 1 and this
+                // one in column 2, the edit found (if any) has this code in column 1, and is
+                // passed over below. Told by a short scan, before the dated look-up.
+                if !cx.reference.ncci.may_deny(other_key, key) {
+                    return None;
+                }
+                let edit = cx.reference.ncci.pair_brief(key, other_key, date)?;
                 if !same_code(edit.column2, code) || handled_elsewhere(code, other.code.as_str()) {
                     return None;
                 }
@@ -397,7 +421,9 @@ impl Rule for MueUnits {
             // not exceed 1 exceeds no such limit (`Units::exceeds` grows with the limit): with
             // at most 1 unit on the line and over the day there is nothing to find, and the
             // code is not looked up (most lines bill one unit).
-            if !Units::of(units).exceeds(1) && !day_units(&days, date, code).exceeds(1) {
+            if !Units::of(units).exceeds(1)
+                && (!days.over_one() || !day_units(&days, date, code).exceeds(1))
+            {
                 continue;
             }
             let Some(mue) = cx.reference.mue.get_on(code, date) else {
@@ -505,6 +531,45 @@ mod tests {
 
     fn units(text: &str) -> Decimal {
         Decimal::parse(text.as_bytes()).expect("units")
+    }
+
+    /// `over_one` is false exactly when no code of any date has a day total over 1, which
+    /// `day_units` then never gives: for patients with one unit a line, with a code billed
+    /// twice one day, and with a line of 1.5 units.
+    #[test]
+    fn over_one_is_false_only_when_no_day_total_exceeds_one() {
+        let day = |d: u32| NaiveDate::from_ymd_opt(2026, 1, d).expect("a date");
+        let fact = |claim: u64, line: usize, d: u32, code: &str, u: &str| LineFact {
+            claim,
+            line,
+            date: day(d),
+            code: crate::rules::index::Code::new(code),
+            modifiers: Default::default(),
+            frequency: b'1',
+            charge: crate::model::Cents(100),
+            units: units(u),
+        };
+        let patients = [
+            vec![fact(1, 0, 2, "97110", "1"), fact(1, 1, 2, "97140", "1")],
+            vec![fact(1, 0, 2, "97110", "1"), fact(2, 0, 2, "97110", "1")],
+            vec![fact(1, 0, 2, "97110", "1"), fact(1, 1, 3, "97110", "1")],
+            vec![fact(1, 0, 2, "97110", "1.5")],
+            vec![fact(1, 0, 2, "97110", "0.5"), fact(1, 1, 2, "97110", "0.5")],
+        ];
+        let ncci = NcciEdits::default();
+        let mut table = DayCodes::default();
+        let mut seen = [false, false];
+        for facts in &patients {
+            DayCodes::fill(facts, &ncci, &mut table);
+            let plain = facts.iter().any(|f| {
+                ["97110", "97140"]
+                    .iter()
+                    .any(|code| day_units(&table, f.date, code).exceeds(1))
+            });
+            assert_eq!(table.over_one(), plain, "{:?}", facts.len());
+            seen[usize::from(plain)] = true;
+        }
+        assert_eq!(seen, [true, true]);
     }
 
     #[test]
