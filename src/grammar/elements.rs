@@ -2146,6 +2146,19 @@ mod tests {
                     0x00,
                 ];
                 out.push((body.clone(), d));
+                // Values past the defined ones: empty (clean), then one present (not).
+                let e = d.element;
+                for tail in [
+                    &[e][..],
+                    &[e, e],
+                    &[e, b'X'],
+                    &[e, e, b'X', e],
+                    &[e, b' ', e],
+                ] {
+                    let mut v = body.clone();
+                    v.extend_from_slice(tail);
+                    out.push((v, d));
+                }
                 for i in 0..body.len() {
                     for &b in &extra {
                         let mut v = body.clone();
