@@ -443,7 +443,7 @@ fn read_date(seg: &Segment<'_>, at: Origin, dates: &mut DateMemo) -> DateOf {
     DateOf {
         qualifier: text(seg.element(1)),
         format: text(format),
-        value: field_mut(seg, 3, at, |v| dates.parse_value(format, v)),
+        value: field(seg, 3, at, |v| dates.parse_value(format, v)),
     }
 }
 
@@ -472,25 +472,10 @@ fn located(at: Origin, n: usize) -> Origin {
     }
 }
 
-/// Reads element `n` into a located field with `parse`.
+/// Reads element `n` into a located field with `parse` (which may keep state, such as a
+/// date memo).
 #[inline(always)]
 fn field<T>(
-    seg: &Segment<'_>,
-    n: usize,
-    at: Origin,
-    parse: impl Fn(&[u8]) -> Option<T>,
-) -> Field<T> {
-    let bytes = seg.element(n);
-    Field {
-        value: if bytes.is_empty() { None } else { parse(bytes) },
-        raw: text(bytes),
-        at: located(at, n),
-    }
-}
-
-/// [`field`] with a `parse` that keeps state (a memo).
-#[inline(always)]
-fn field_mut<T>(
     seg: &Segment<'_>,
     n: usize,
     at: Origin,
@@ -538,7 +523,7 @@ fn text_of(bytes: &[u8]) -> &str {
 /// Element bytes as inline text (no allocation for the short values X12 holds); an empty
 /// element (common) costs no call.
 #[inline(always)]
-fn text(bytes: &[u8]) -> Text {
+pub(super) fn text(bytes: &[u8]) -> Text {
     if bytes.is_empty() {
         Text::EMPTY
     } else {

@@ -10,6 +10,7 @@ use std::marker::PhantomData;
 
 use chrono::NaiveDate;
 
+use super::decode::text;
 use super::kind::LoopKind;
 use super::table::view_in;
 use super::values::DateMemo;
@@ -199,16 +200,6 @@ fn segments_of(table: &SegmentTable, kind: LoopKind) -> impl Iterator<Item = Seg
         .iter()
         .filter(move |stored| kinds[usize::from(stored.loop_index)] == kind)
         .map(move |stored| view_in(raw, delimiters, stored))
-}
-
-/// Element bytes as decoded text (as `decode`'s `text`): an empty element costs no call.
-#[inline(always)]
-fn text(bytes: &[u8]) -> Text {
-    if bytes.is_empty() {
-        Text::EMPTY
-    } else {
-        Text::from_bytes(bytes)
-    }
 }
 
 /// The fields of a name loop the patient fields take.
