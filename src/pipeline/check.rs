@@ -529,19 +529,21 @@ fn read_batch<R: Read>(
 /// Hands results to a sink that borrows them, in order, then drops them in parallel (a
 /// claim's result owns many small allocations; freeing them on the handing-out thread alone
 /// would make it the bottleneck). False when the sink stopped taking.
-fn hand_out_borrowed<T>(
-    checked: Vec<(Checked, T)>,
+///
+/// The batch is read in place: a claim's result and what was prepared for it are each
+/// hundreds of bytes, and splitting the batch into two vectors would copy every one of them
+/// on the one thread that hands out.
+fn hand_out_borrowed<T: Default + Send>(
+    mut checked: Vec<(Checked, T)>,
     sink: &mut (impl FnMut(&Checked, T) -> io::Result<()> + Send),
 ) -> bool {
-    let (results, prepared): (Vec<Checked>, Vec<T>) = checked.into_iter().unzip();
-    let open = results
-        .iter()
-        .zip(prepared)
-        .all(|(c, t)| sink(c, t).is_ok());
-    results
+    let open = checked
+        .iter_mut()
+        .all(|(c, t)| sink(c, std::mem::take(t)).is_ok());
+    checked
         .into_par_iter()
         .with_min_len(64)
-        .for_each(Checked::recycle);
+        .for_each(|(c, _)| c.recycle());
     open
 }
 
