@@ -321,34 +321,33 @@ impl State {
         // The SE's own number: the envelope closes the set as it reads the SE.
         let se_number = self.envelope.set_segment() + 1;
         let event = self.envelope.observe(seg);
-        let kept;
-        match event {
+        let kept = match event {
             EnvelopeEvent::InterchangeStart => {
                 let index = self.envelope.counts().0;
                 self.builder.interchange(seg, index);
                 self.check_repeated_interchange(seg);
-                kept = Some(EnvelopeKind::InterchangeStart);
+                Some(EnvelopeKind::InterchangeStart)
             }
             EnvelopeEvent::GroupStart => {
                 self.builder.group(seg);
-                kept = Some(EnvelopeKind::GroupStart);
+                Some(EnvelopeKind::GroupStart)
             }
             EnvelopeEvent::SetStart => {
                 self.start_set(seg);
-                kept = Some(EnvelopeKind::SetStart);
+                Some(EnvelopeKind::SetStart)
             }
             EnvelopeEvent::SetBody => return Some(self.envelope.set_segment()),
             EnvelopeEvent::SetEnd => {
                 self.end_set(Some((seg, se_number)));
-                kept = Some(EnvelopeKind::SetEnd);
+                Some(EnvelopeKind::SetEnd)
             }
             EnvelopeEvent::GroupEnd => {
                 self.end_set(None);
-                kept = Some(EnvelopeKind::GroupEnd);
+                Some(EnvelopeKind::GroupEnd)
             }
             EnvelopeEvent::InterchangeEnd => {
                 self.end_set(None);
-                kept = Some(EnvelopeKind::InterchangeEnd);
+                Some(EnvelopeKind::InterchangeEnd)
             }
             EnvelopeEvent::Misplaced => {
                 // A set left open by a missing SE ends here; the envelope has reported it.
@@ -357,9 +356,9 @@ impl State {
                     self.count_unchecked(seg);
                     self.hand_out_unchecked();
                 }
-                kept = Some(EnvelopeKind::Other);
+                Some(EnvelopeKind::Other)
             }
-        }
+        };
         self.hand_out(seg, kept);
         None
     }
