@@ -6,6 +6,7 @@ use std::io::Read;
 use serde::Serialize;
 
 use crate::diag::{Diagnostic, Kind, Location, Severity};
+use crate::grammar::machine::{key_of, segment_key};
 use crate::grammar::numbering::Numbering;
 use crate::grammar::{
     compiled_x222, element_rules_x222, CompiledGrammar, LoopIndex, Machine, Placement,
@@ -19,6 +20,10 @@ use crate::x12::{
 /// The guide before the A1 errata: read with the A1 grammar (the structure is the same), with
 /// a warning.
 const PRE_A1_GUIDE: &str = "005010X222";
+
+/// [`segment_key`]s of the ids the reader tests for every body segment.
+const CLM_KEY: u32 = key_of(b"CLM");
+const HL_KEY: u32 = key_of(b"HL");
 
 /// What the reader hands out, in input order.
 #[derive(Debug)]
@@ -287,6 +292,25 @@ impl<S: SegmentSource> ClaimReader<S> {
 impl State {
     fn process(&mut self, seg: &Segment<'_>) {
         self.last_position = seg.position();
+        // The common segment, one of an open set's body: its id is tested once, and what
+        // only envelope segments need stays out of this path.
+        let body = match self.envelope.count_body_segment(seg) {
+            Some(set_segment) => Some(set_segment),
+            None => self.process_envelope(seg),
+        };
+        // One place reads a set's body segment: a second inlined copy of the machine step
+        // and the builder would make the compiler call their parts instead of inlining them.
+        if let Some(set_segment) = body {
+            let kept = self.set_body(seg, set_segment);
+            self.hand_out(seg, kept);
+        }
+    }
+
+    /// [`State::process`] for an envelope segment (ISA, GS, ST, SE, GE, IEA) or one outside
+    /// every set: reads it and hands out what it caused, or gives back its number in the set
+    /// when the envelope finds it is one of a set's body after all, for `process` to read.
+    #[inline(never)]
+    fn process_envelope(&mut self, seg: &Segment<'_>) -> Option<u32> {
         if matches!(seg.id(), b"ISA" | b"GS" | b"ST") {
             // What this segment implicitly closes (a missing SE, GE or IEA) is reported and
             // handed out first, so its problems stay with what was left open.
@@ -297,60 +321,33 @@ impl State {
         // The SE's own number: the envelope closes the set as it reads the SE.
         let se_number = self.envelope.set_segment() + 1;
         let event = self.envelope.observe(seg);
-        let mut kept = None;
-        match event {
+        let kept = match event {
             EnvelopeEvent::InterchangeStart => {
                 let index = self.envelope.counts().0;
                 self.builder.interchange(seg, index);
                 self.check_repeated_interchange(seg);
-                kept = Some(EnvelopeKind::InterchangeStart);
+                Some(EnvelopeKind::InterchangeStart)
             }
             EnvelopeEvent::GroupStart => {
                 self.builder.group(seg);
-                kept = Some(EnvelopeKind::GroupStart);
+                Some(EnvelopeKind::GroupStart)
             }
             EnvelopeEvent::SetStart => {
                 self.start_set(seg);
-                kept = Some(EnvelopeKind::SetStart);
+                Some(EnvelopeKind::SetStart)
             }
-            EnvelopeEvent::SetBody => {
-                if self.mode == SetMode::Checking {
-                    let set_segment = self.envelope.set_segment();
-                    let placement = self.machine.step(seg, set_segment);
-                    // Looked up once: the calls below cannot change the table.
-                    let kind = self.kinds[placement.loop_index];
-                    self.check_numbering(seg, placement, set_segment);
-                    self.check_header_elements(seg, kind, placement, set_segment);
-                    let opens_claim = placement.opens_loop && kind == LoopKind::Claim;
-                    if !opens_claim && seg.id() == b"CLM" {
-                        self.count_unchecked(seg);
-                    }
-                    if self.keep_envelope && !kind.is_kept_by_builder() {
-                        kept = Some(EnvelopeKind::Header);
-                    }
-                    if let Some(claim) =
-                        self.builder.feed_of_kind(seg, kind, placement, set_segment)
-                    {
-                        self.push_claim(claim);
-                    }
-                } else {
-                    if seg.id() == b"CLM" {
-                        self.count_unchecked(seg);
-                    }
-                    kept = Some(EnvelopeKind::Other);
-                }
-            }
+            EnvelopeEvent::SetBody => return Some(self.envelope.set_segment()),
             EnvelopeEvent::SetEnd => {
                 self.end_set(Some((seg, se_number)));
-                kept = Some(EnvelopeKind::SetEnd);
+                Some(EnvelopeKind::SetEnd)
             }
             EnvelopeEvent::GroupEnd => {
                 self.end_set(None);
-                kept = Some(EnvelopeKind::GroupEnd);
+                Some(EnvelopeKind::GroupEnd)
             }
             EnvelopeEvent::InterchangeEnd => {
                 self.end_set(None);
-                kept = Some(EnvelopeKind::InterchangeEnd);
+                Some(EnvelopeKind::InterchangeEnd)
             }
             EnvelopeEvent::Misplaced => {
                 // A set left open by a missing SE ends here; the envelope has reported it.
@@ -359,8 +356,50 @@ impl State {
                     self.count_unchecked(seg);
                     self.hand_out_unchecked();
                 }
-                kept = Some(EnvelopeKind::Other);
+                Some(EnvelopeKind::Other)
             }
+        };
+        self.hand_out(seg, kept);
+        None
+    }
+
+    /// Reads a segment of an open set's body, numbered `set_segment` in the set; gives back
+    /// what to keep of it for a writer (see [`State::hand_out`]).
+    #[inline(always)]
+    fn set_body(&mut self, seg: &Segment<'_>, set_segment: u32) -> Option<EnvelopeKind> {
+        if self.mode != SetMode::Checking {
+            if seg.id() == b"CLM" {
+                self.count_unchecked(seg);
+            }
+            return Some(EnvelopeKind::Other);
+        }
+        // The id read once, as an integer: the machine and the tests below share it.
+        let key = segment_key(seg);
+        let placement = self.machine.step_keyed(seg, key, set_segment);
+        // Looked up once: the calls below cannot change the table.
+        let kind = self.kinds[placement.loop_index];
+        self.check_numbering(seg, key, placement, set_segment);
+        self.check_header_elements(seg, kind, placement, set_segment);
+        let opens_claim = placement.opens_loop && kind == LoopKind::Claim;
+        if !opens_claim && key == CLM_KEY {
+            self.count_unchecked(seg);
+        }
+        let kept =
+            (self.keep_envelope && !kind.is_kept_by_builder()).then_some(EnvelopeKind::Header);
+        if let Some(claim) = self.builder.feed_of_kind(seg, kind, placement, set_segment) {
+            self.push_claim(claim);
+        }
+        kept
+    }
+
+    /// Hands out the problems the segment caused, with the segment itself (as `kept`) when
+    /// a writer asked for envelope segments.
+    #[inline(always)]
+    fn hand_out(&mut self, seg: &Segment<'_>, kept: Option<EnvelopeKind>) {
+        // Checking keeps no segment: the common case skips the tests below.
+        if !self.keep_envelope {
+            self.collect_problems();
+            return;
         }
         let opening = matches!(
             kept,
@@ -568,8 +607,15 @@ impl State {
         self.unchecked_sets.push(unchecked);
     }
 
-    fn check_numbering(&mut self, seg: &Segment<'_>, placement: Placement, set_segment: u32) {
-        if seg.id() == b"HL" {
+    /// Checks HL and LX numbers; `key` is the segment's [`segment_key`].
+    fn check_numbering(
+        &mut self,
+        seg: &Segment<'_>,
+        key: u32,
+        placement: Placement,
+        set_segment: u32,
+    ) {
+        if key == HL_KEY {
             self.numbering.hl(seg, set_segment);
         } else if placement.opens_loop && placement.loop_index == self.claim_loop {
             self.numbering.begin_claim();

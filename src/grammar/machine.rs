@@ -31,6 +31,26 @@ fn packed_id(seg: &Segment<'_>) -> u32 {
     }
 }
 
+/// A segment's id packed as the machine matches it, for a reader that tests the id of every
+/// segment: an integer comparison per test instead of a slice comparison, and the key
+/// [`Machine::step_keyed`] takes, so the id is read once. Equal to [`key_of`] of the id for
+/// every segment a reader frames (a 2- or 3-byte id of letters and digits).
+#[inline(always)]
+pub fn segment_key(seg: &Segment<'_>) -> u32 {
+    packed_id(seg)
+}
+
+/// The [`segment_key`] of a segment whose id is `id` (as [`pack_id`], usable in constants).
+pub const fn key_of(id: &[u8]) -> u32 {
+    let mut key = 0u32;
+    let mut i = 0;
+    while i < id.len() && i < 3 {
+        key = (key << 8) | id[i] as u32;
+        i += 1;
+    }
+    key
+}
+
 /// One bit of a 64-bit tag filter per segment id, so a loop that cannot hold a segment is
 /// skipped without scanning its entries.
 fn tag_bit(id: u32) -> u64 {
@@ -954,7 +974,12 @@ impl<'g> Machine<'g> {
     /// one call: as a call of its own it saves and restores registers on every segment.
     #[inline(always)]
     pub fn step(&mut self, seg: &Segment<'_>, set_segment: u32) -> Placement {
-        let id = packed_id(seg);
+        self.step_keyed(seg, packed_id(seg), set_segment)
+    }
+
+    /// [`Machine::step`] for a caller that has the segment's [`segment_key`] at hand.
+    #[inline(always)]
+    pub fn step_keyed(&mut self, seg: &Segment<'_>, id: u32, set_segment: u32) -> Placement {
         let grammar = self.grammar;
         let Some(table) = &grammar.transitions else {
             return self.step_by_scan(id, seg, set_segment);
@@ -1626,6 +1651,28 @@ segments = [{ id = "CLM", usage = "R", max_use = 1, position = 1300 }]
             Delimiters::STANDARD,
             Position::default(),
         )
+    }
+
+    /// The reader tests ids by key: a key matches exactly the id it was made of, 2- and
+    /// 3-byte ids alike, with elements after the id or none.
+    #[test]
+    fn segment_keys_are_the_ids_keys() {
+        let ids = ["HL", "CLM", "LX", "SV1", "N3", "NM1", "SE", "ST", "ISA"];
+        for body in [
+            "HL*1**20*1",
+            "HL",
+            "CLM*A*1",
+            "CLM",
+            "LX*1",
+            "SV1*HC:99213*1",
+            "N3*X",
+        ] {
+            let key = segment_key(&seg(body));
+            for id in ids {
+                let same = body.split('*').next() == Some(id);
+                assert_eq!(key == key_of(id.as_bytes()), same, "{body} {id}");
+            }
+        }
     }
 
     /// Runs one set (ST, BHT, `body`, SE) and returns its problems as (set segment, IK304,

@@ -143,13 +143,24 @@ impl Envelope {
     #[inline]
     pub fn observe(&mut self, seg: &Segment<'_>) -> EnvelopeEvent {
         // Almost every segment is one of an open set's body: counted without a call.
-        if let Some(set) = &mut self.set {
-            if !matches!(seg.id(), b"ISA" | b"GS" | b"ST" | b"SE" | b"GE" | b"IEA") {
-                set.segments += 1;
-                return EnvelopeEvent::SetBody;
-            }
+        if self.count_body_segment(seg).is_some() {
+            return EnvelopeEvent::SetBody;
         }
         self.observe_envelope(seg)
+    }
+
+    /// [`Envelope::observe`] for a segment of an open set's body (no envelope segment): counts
+    /// it and gives its number in the set, what `observe` and then `set_segment` would give.
+    /// `None`, with nothing changed, for every other segment, which is left to `observe`. A
+    /// reader that tries this first tests the id once for the common segment, not twice.
+    #[inline(always)]
+    pub fn count_body_segment(&mut self, seg: &Segment<'_>) -> Option<u32> {
+        let set = self.set.as_mut()?;
+        if matches!(seg.id(), b"ISA" | b"GS" | b"ST" | b"SE" | b"GE" | b"IEA") {
+            return None;
+        }
+        set.segments += 1;
+        Some(set.segments)
     }
 
     /// [`Envelope::observe`] for an envelope segment, or any segment outside a set.

@@ -231,7 +231,11 @@ impl<'a> Segment<'a> {
     /// The segment id, such as `NM1`.
     #[inline]
     pub fn id(&self) -> &'a [u8] {
-        &self.body()[..usize::from(self.id_len)]
+        // One slice of the raw bytes (one bounds test), not the body and then its start: the
+        // id is read several times for every segment. Every constructor measures `id_len`
+        // within the body.
+        let start = self.body.0 as usize;
+        &self.raw[start..start + usize::from(self.id_len)]
     }
 
     /// The segment id as text (ids are checked to be ASCII alphanumerics when framed).
