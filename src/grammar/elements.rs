@@ -2311,6 +2311,28 @@ mod tests {
     }
 
     #[test]
+    fn bodies_compare_and_hash_as_their_bytes_do() {
+        // Every length around the word sizes, and a change at every byte: the word-wise
+        // comparison and the hash see every byte (its last word covers the tail).
+        let head: KeyHead = [1, 2];
+        for len in 0..=26usize {
+            let a: Vec<u8> = (0..len).map(|i| b'A' + (i % 26) as u8).collect();
+            assert!(same_words(&a, &a.clone()));
+            let h = CleanSegments::hash(&head, &a);
+            assert_eq!(h, CleanSegments::hash(&head, &a.clone()));
+            for at in 0..len {
+                let mut b = a.clone();
+                b[at] = b'*';
+                assert!(!same_words(&a, &b), "{len} {at}");
+            }
+            let mut longer = a.clone();
+            longer.push(0);
+            assert!(!same_words(&a, &longer));
+            assert_ne!(h, CleanSegments::hash(&head, &longer), "{len}");
+        }
+    }
+
+    #[test]
     fn bodies_are_checked_as_their_segments_are() {
         let g = crate::grammar::model::x222();
         let rules = ElementRules::new(&g);
