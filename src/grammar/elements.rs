@@ -318,35 +318,39 @@ impl CleanSegments {
     }
 }
 
-/// Byte equality a word at a time (the bodies compared are a few dozen bytes long, and are
-/// equal almost always: a `memcmp` call costs more).
+/// Byte equality of two bodies of the same length a word at a time (they are a few dozen
+/// bytes long, and are equal almost always: a `memcmp` call costs more): their whole words,
+/// then their [`last_word`]s (which cover the bytes after those).
+#[inline(always)]
 fn same_words(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {
         return false;
     }
-    let mut wa = a.chunks_exact(8);
-    let mut wb = b.chunks_exact(8);
-    for (x, y) in (&mut wa).zip(&mut wb) {
-        if word(x) != word(y) {
+    let (mut x, mut y) = (a, b);
+    while let (Some((wx, rx)), Some((wy, ry))) =
+        (x.split_first_chunk::<8>(), y.split_first_chunk::<8>())
+    {
+        if wx != wy {
             return false;
         }
+        (x, y) = (rx, ry);
     }
-    tail_word(a, wa.remainder().len()) == tail_word(b, wb.remainder().len())
+    last_word(a) == last_word(b)
 }
 
-/// The last `rest` bytes of `bytes` (fewer than eight, after its whole words) as one word,
-/// without a byte loop when `bytes` is at least eight long: its last eight bytes, shifted so
-/// that only those lanes are left.
+/// A word holding the last bytes of `bytes` (all of them when it is shorter than eight),
+/// without a byte loop unless it is shorter than four: its last eight bytes, or its first
+/// and last four. Two byte strings of the same length whose whole words are equal are equal
+/// when their last words are.
 #[inline(always)]
-fn tail_word(bytes: &[u8], rest: usize) -> u64 {
-    match bytes.len().checked_sub(8) {
-        Some(_) if rest == 0 => 0,
-        Some(at) => word(&bytes[at..]) >> (8 * (8 - rest)),
-        None => bytes
-            .iter()
-            .rev()
-            .fold(0u64, |w, &b| (w << 8) | u64::from(b)),
+fn last_word(bytes: &[u8]) -> u64 {
+    if let Some(w) = bytes.last_chunk::<8>() {
+        return u64::from_le_bytes(*w);
     }
+    if let (Some(first), Some(last)) = (bytes.first_chunk::<4>(), bytes.last_chunk::<4>()) {
+        return u64::from(u32::from_le_bytes(*first)) | u64::from(u32::from_le_bytes(*last)) << 32;
+    }
+    bytes.iter().fold(0u64, |w, &b| (w << 8) | u64::from(b))
 }
 
 /// The eight bytes of `c` (eight long) as a little-endian word.
@@ -377,13 +381,16 @@ impl KeyHash {
         self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(Self::K);
     }
 
+    /// Mixes in `bytes`: its whole words, then its [`last_word`] with its length (so that
+    /// equal bytes give equal hashes; the length tells apart bodies whose words agree).
+    #[inline(always)]
     fn write(&mut self, bytes: &[u8]) {
-        let mut chunks = bytes.chunks_exact(8);
-        for c in &mut chunks {
-            self.mix(word(c));
+        let mut rest = bytes;
+        while let Some((w, more)) = rest.split_first_chunk::<8>() {
+            self.mix(u64::from_le_bytes(*w));
+            rest = more;
         }
-        let rest = chunks.remainder().len();
-        self.mix(tail_word(bytes, rest) ^ ((rest as u64) << 59));
+        self.mix(last_word(bytes) ^ ((bytes.len() as u64) << 56));
     }
 
     fn finish(&self) -> u64 {
@@ -2301,6 +2308,28 @@ mod tests {
         let mut out = Vec::new();
         assert!(strict.check(idx("2300"), &clean, 9, &mut out));
         assert_eq!(out.len(), 1, "{out:?}");
+    }
+
+    #[test]
+    fn bodies_compare_and_hash_as_their_bytes_do() {
+        // Every length around the word sizes, and a change at every byte: the word-wise
+        // comparison and the hash see every byte (its last word covers the tail).
+        let head: KeyHead = [1, 2];
+        for len in 0..=26usize {
+            let a: Vec<u8> = (0..len).map(|i| b'A' + (i % 26) as u8).collect();
+            assert!(same_words(&a, &a.clone()));
+            let h = CleanSegments::hash(&head, &a);
+            assert_eq!(h, CleanSegments::hash(&head, &a.clone()));
+            for at in 0..len {
+                let mut b = a.clone();
+                b[at] = b'*';
+                assert!(!same_words(&a, &b), "{len} {at}");
+            }
+            let mut longer = a.clone();
+            longer.push(0);
+            assert!(!same_words(&a, &longer));
+            assert_ne!(h, CleanSegments::hash(&head, &longer), "{len}");
+        }
     }
 
     #[test]
