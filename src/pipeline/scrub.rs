@@ -708,7 +708,7 @@ impl Scrubber {
                         shown,
                         result,
                         outcome,
-                        &formatted.buffers.terminal,
+                        formatted.terminal(),
                     );
                     let taken = pass.take(checked, &mut formatted);
                     formats.recycle(formatted);
@@ -1232,23 +1232,35 @@ struct Formatted {
     /// Why the claim could not be formatted for the corrected file (a bug, never input).
     corrected_error: Option<CorrectedError>,
     ack277: Option<Ack277Claim>,
-    /// The claim's report line, and the buffers the claim's outputs did not use.
-    buffers: ClaimBuffers,
+    /// The claim's report line, and the buffers the claim's outputs did not use (none for
+    /// what is not a claim). Boxed: a `Formatted` is moved a few times per claim (returned,
+    /// queued in input order, handed to the rule pass), and the buffers, a few hundred bytes
+    /// of vectors, need not be copied each time.
+    buffers: Option<Box<ClaimBuffers>>,
     /// What the history keeps of a claim sent on (`--history`).
     history: Option<SentClaim>,
 }
 
 impl Formatted {
     /// Every buffer of the claim, for another claim (each use empties it first).
-    fn into_buffers(self) -> ClaimBuffers {
-        let mut buffers = self.buffers;
+    fn into_buffers(self) -> Option<Box<ClaimBuffers>> {
+        let mut buffers = self.buffers?;
         if let Some(corrected) = self.corrected {
             buffers.corrected = corrected.into_bytes();
         }
         if let Some(ack277) = self.ack277 {
             buffers.ack277 = ack277.into_bytes();
         }
-        buffers
+        Some(buffers)
+    }
+
+    /// What the terminal shows of the claim (nothing when it was not formatted).
+    fn terminal(&self) -> &ClaimText {
+        static NOTHING: ClaimText = ClaimText {
+            text: String::new(),
+            marks: Vec::new(),
+        };
+        self.buffers.as_ref().map_or(&NOTHING, |b| &b.terminal)
     }
 }
 
@@ -1284,13 +1296,17 @@ const POOLED_BYTES: usize = 64 << 10;
 /// (glibc's `free` of memory another thread allocated is slow, and the appending thread is
 /// the one that limits the speed-up with threads). The pool holds about the claims of the
 /// two batches in flight.
+///
+/// The sets are boxed, as [`Formatted`] holds them: taking one from the pool, handing it on
+/// and giving it back moves a pointer, not the set.
 #[derive(Default)]
-struct BufferPool(Mutex<Vec<ClaimBuffers>>);
+#[allow(clippy::vec_box)]
+struct BufferPool(Mutex<Vec<Box<ClaimBuffers>>>);
 
 impl BufferPool {
     /// A claim's buffers: given back ones when there are, else new (empty, allocating as
     /// they are written).
-    fn take(&self) -> ClaimBuffers {
+    fn take(&self) -> Box<ClaimBuffers> {
         self.0
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
@@ -1299,7 +1315,7 @@ impl BufferPool {
     }
 
     /// Keeps a claim's buffers for another claim.
-    fn give_back(&self, buffers: ClaimBuffers) {
+    fn give_back(&self, buffers: Box<ClaimBuffers>) {
         if buffers.capacity() > POOLED_BYTES {
             return;
         }
@@ -1379,8 +1395,9 @@ impl Formats<'_> {
         buffers.terminal.clear();
         progress.format_claim(input, result, outcome, &mut buffers.terminal);
         if buffers.report.capacity() == 0 {
-            // Room for a usual claim line at once, not grown to it a few bytes at a time.
-            buffers.report = ReportFragment::for_claims(1);
+            // Room for a usual claim line at once (one with findings is some 600 bytes), not
+            // grown to it a few bytes at a time.
+            buffers.report = ReportFragment::for_claims(2);
         }
         buffers.report.clear();
         buffers.report.claim(result, outcome, self.rules);
@@ -1402,7 +1419,7 @@ impl Formats<'_> {
             corrected,
             corrected_error,
             ack277,
-            buffers,
+            buffers: Some(buffers),
             history: match &self.history {
                 Some(history) if outcome == Outcome::Corrected => Some(history.record_of(result)),
                 _ => None,
@@ -1412,7 +1429,9 @@ impl Formats<'_> {
 
     /// Takes back the buffers of a claim the rule pass has appended.
     fn recycle(&self, formatted: Formatted) {
-        self.pool.give_back(formatted.into_buffers());
+        if let Some(buffers) = formatted.into_buffers() {
+            self.pool.give_back(buffers);
+        }
     }
 }
 
@@ -1588,10 +1607,14 @@ impl<'r> RulePass<'r> {
                 .map_err(|e| self.run.write_error(&n.ack277, e))?;
         }
         self.html
-            .claim_prepared(result, outcome, Some(&formatted.buffers.html));
-        self.report
-            .append(&formatted.buffers.report)
-            .map_err(|e| self.run.write_error(&n.report, e))
+            .claim_prepared(result, outcome, formatted.buffers.as_ref().map(|b| &b.html));
+        match &formatted.buffers {
+            Some(buffers) => self
+                .report
+                .append(&buffers.report)
+                .map_err(|e| self.run.write_error(&n.report, e)),
+            None => Ok(()),
+        }
     }
 
     /// Counts the claim on the "in" side and in the rejection bucket of its `outcome`; the

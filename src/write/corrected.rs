@@ -106,6 +106,17 @@ pub struct CorrectedClaim {
     removed_line_charges: Total,
 }
 
+/// Empties `bytes` and makes room for `needed` bytes. A buffer too small (of a pool the
+/// claims share, last used by a smaller claim) is replaced rather than grown: growing would
+/// copy its old bytes, all stale. Rounded up to a power of two, so a pooled buffer soon
+/// holds any usual claim.
+fn room_for(bytes: &mut Vec<u8>, needed: usize) {
+    bytes.clear();
+    if bytes.capacity() < needed {
+        *bytes = Vec::with_capacity(needed.next_power_of_two());
+    }
+}
+
 impl CorrectedClaim {
     /// Formats the claim of `result` with its repairs: lines removed, LX renumbered and CLM02
     /// recomputed where a repair removed a line. An error is a bug about the claim (an
@@ -120,9 +131,8 @@ impl CorrectedClaim {
         result: &ClaimResult,
         mut bytes: Vec<u8>,
     ) -> Result<CorrectedClaim, CorrectedError> {
-        bytes.clear();
         // Room for the claim as read: one allocation at most, for most claims.
-        bytes.reserve(result.claim.source.segments.raw().len());
+        room_for(&mut bytes, result.claim.source.segments.raw().len());
         let claim = &result.claim;
         // AMOUNT-PRECISION always rejects a claim with an amount that is not exact, so one
         // reaching here is a bug: refuse rather than forward or mis-count it.

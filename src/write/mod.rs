@@ -405,7 +405,9 @@ pub(crate) fn is_safe(d: &Delimiters, b: u8) -> bool {
 /// or doubled space, at most `max` bytes (the usual case, copied without a second look).
 ///
 /// A space is taken as a space even should a delimiter be one. Eight bytes are looked at a
-/// time (see [`Word`]), the few left over one by one.
+/// time (see [`Word`]); a value shorter than eight (most names and codes) is one word, and
+/// the few bytes past a longer one's last whole eight are looked at again with the seven
+/// before them, as the value's last eight bytes.
 fn is_already_clean(d: &Delimiters, value: &[u8], max: usize) -> bool {
     if value.len() > max {
         return false;
@@ -416,38 +418,33 @@ fn is_already_clean(d: &Delimiters, value: &[u8], max: usize) -> bool {
     if first == b' ' || last == b' ' {
         return false;
     }
+    let unsafe_in = Word::delimiter_tests(d);
+    if value.len() < 8 {
+        // The places above the value's bytes hold zeros, which are not looked at.
+        let places = (1u64 << (8 * value.len())) - 1;
+        return Word::of_short(value).unclean_mask(&unsafe_in) & places == 0;
+    }
     let mut chunks = value.chunks_exact(8);
     // True when the byte before the one looked at is a space.
     let mut after_space = false;
-    if value.len() >= 8 {
-        let unsafe_in = Word::delimiter_tests(d);
-        for chunk in &mut chunks {
-            let mut bytes = [0; 8];
-            bytes.copy_from_slice(chunk);
-            let word = Word(u64::from_le_bytes(bytes));
-            let spaces = word.equal_mask(b' ');
-            // An unsafe byte, or a space right after a space (within the eight bytes or
-            // across from the last eight).
-            let doubled = (spaces & (spaces << 8)) | ((spaces & 0x80) * u64::from(after_space));
-            if word.unsafe_mask(&unsafe_in) | doubled != 0 {
-                return false;
-            }
-            after_space = spaces >> 63 != 0;
-        }
-    }
-    for &b in chunks.remainder() {
-        if b == b' ' {
-            if after_space {
-                return false;
-            }
-            after_space = true;
-        } else if is_safe(d, b) {
-            after_space = false;
-        } else {
+    for chunk in &mut chunks {
+        let word = Word::of_eight(chunk);
+        let spaces = word.equal_mask(b' ');
+        // An unsafe byte, or a space right after a space (within the eight bytes or
+        // across from the last eight).
+        let doubled = (spaces & (spaces << 8)) | ((spaces & 0x80) * u64::from(after_space));
+        if word.unsafe_mask(&unsafe_in) | doubled != 0 {
             return false;
         }
+        after_space = spaces >> 63 != 0;
     }
-    true
+    if chunks.remainder().is_empty() {
+        return true;
+    }
+    // Every pair of bytes not yet looked at lies within the last eight (the first such pair
+    // is the last byte of the whole eights and the first left over).
+    let tail = Word::of_eight(&value[value.len() - 8..]);
+    tail.unclean_mask(&unsafe_in) == 0
 }
 
 /// Eight bytes of text as one little-endian `u64`, tested all at once (SWAR): the test of a
@@ -475,6 +472,40 @@ impl Word {
             test(d.segment),
             test(d.repetition.unwrap_or(0x7f)),
         ]
+    }
+
+    /// The eight bytes of `chunk` (exactly eight long).
+    fn of_eight(chunk: &[u8]) -> Word {
+        let mut bytes = [0; 8];
+        bytes.copy_from_slice(chunk);
+        Word(u64::from_le_bytes(bytes))
+    }
+
+    /// The one to seven bytes of `bytes` in the word's low places, zeros above: two
+    /// overlapping four-byte reads, or for fewer than four the first, middle and last byte
+    /// (which are all of them), with no loop and no copy call.
+    fn of_short(bytes: &[u8]) -> Word {
+        let n = bytes.len();
+        debug_assert!((1..8).contains(&n));
+        let four = |at: usize| {
+            let mut b = [0; 4];
+            b.copy_from_slice(&bytes[at..at + 4]);
+            u64::from(u32::from_le_bytes(b))
+        };
+        let byte = |at: usize| u64::from(bytes[at]) << (8 * at);
+        Word(if n >= 4 {
+            four(0) | (four(n - 4) << (8 * (n - 4)))
+        } else {
+            byte(0) | byte(n / 2) | byte(n - 1)
+        })
+    }
+
+    /// Not zero when some byte is not safe (see [`Self::unsafe_mask`]) or is a space right
+    /// after a space, within the eight bytes: `0x80` in such places (a false mark above a
+    /// true one aside), nothing elsewhere.
+    fn unclean_mask(self, tests: &[u64; 4]) -> u64 {
+        let spaces = self.equal_mask(b' ');
+        self.unsafe_mask(tests) | (spaces & (spaces << 8))
     }
 
     /// High bits set in some byte when some byte is zero, none when none is (exact as a yes

@@ -751,18 +751,17 @@ impl<'a> Obj<'a> {
 
 /// Writes `value` as a JSON string: quoted, with `"`, `\` and control characters escaped.
 pub(crate) fn push_str(out: &mut Vec<u8>, value: &str) {
-    out.push(b'"');
     let bytes = value.as_bytes();
-    // Most values (codes, PCNs, messages) need no escape: copy them whole.
-    // A whole-slice test without early exit, which the compiler turns into vector compares.
-    let needs_escape = bytes.iter().fold(false, |acc, &b| {
-        acc | ((b < 0x20) | (b == b'"') | (b == b'\\') | (b == 0x7f))
-    });
-    if !needs_escape {
+    // Most values (codes, PCNs, messages) need no escape: copy them whole, with their quotes,
+    // after one room check.
+    if !needs_escape(bytes) {
+        out.reserve(bytes.len() + 2);
+        out.push(b'"');
         out.extend_from_slice(bytes);
         out.push(b'"');
         return;
     }
+    out.push(b'"');
     let mut clean = 0;
     for (i, &b) in bytes.iter().enumerate() {
         let escape: &[u8] = match b {
@@ -787,6 +786,53 @@ pub(crate) fn push_str(out: &mut Vec<u8>, value: &str) {
     }
     out.extend_from_slice(&bytes[clean..]);
     out.push(b'"');
+}
+
+/// True when some byte of `bytes` must be escaped in a JSON string: a control character,
+/// `"`, `\` or DEL.
+///
+/// Most values are short (codes, ids, PCNs), so the test is of eight bytes at a time as one
+/// `u64` (no vector setup, no per-byte loop): whole words, then the last eight bytes again
+/// (overlapping), or the few bytes of a value shorter than eight one by one.
+fn needs_escape(bytes: &[u8]) -> bool {
+    if bytes.len() < 8 {
+        return bytes.iter().any(|&b| is_escaped_byte(b));
+    }
+    let mut chunks = bytes.chunks_exact(8);
+    let mut found = 0;
+    for chunk in &mut chunks {
+        found |= escaped_bytes_in(chunk);
+    }
+    if !chunks.remainder().is_empty() {
+        found |= escaped_bytes_in(&bytes[bytes.len() - 8..]);
+    }
+    found != 0
+}
+
+/// True for a byte a JSON string must escape (as [`push_str`] writes it).
+fn is_escaped_byte(b: u8) -> bool {
+    b < 0x20 || b == b'"' || b == b'\\' || b == 0x7f
+}
+
+/// Not zero when one of the eight bytes of `chunk` is one [`is_escaped_byte`] accepts.
+///
+/// The usual tests of a word (Bit Twiddling Hacks, "determine if a word has a byte less than
+/// n" and "has a zero byte"): each is exact as a whole-word yes or no, which is all that is
+/// asked here. Bytes of 0x80 and above (UTF-8) never count.
+fn escaped_bytes_in(chunk: &[u8]) -> u64 {
+    const fn repeated(b: u8) -> u64 {
+        u64::from_ne_bytes([b; 8])
+    }
+    const HIGH: u64 = repeated(0x80);
+    let mut word = [0; 8];
+    word.copy_from_slice(chunk);
+    let x = u64::from_le_bytes(word);
+    let less_than = |n: u8| x.wrapping_sub(repeated(n)) & !x & HIGH;
+    let zero_in = |v: u64| v.wrapping_sub(repeated(1)) & !v & HIGH;
+    less_than(0x20)
+        | zero_in(x ^ repeated(b'"'))
+        | zero_in(x ^ repeated(b'\\'))
+        | zero_in(x ^ repeated(0x7f))
 }
 
 /// Writes `value` in decimal, with a `-` when negative.
@@ -830,6 +876,25 @@ mod tests {
         let mut out = Vec::new();
         push_str(&mut out, value);
         String::from_utf8(out).expect("UTF-8")
+    }
+
+    #[test]
+    fn escape_test_of_words_agrees_with_the_byte_test() {
+        // Every byte value at every place of values of 0 to 19 bytes, among bytes that need
+        // no escape (ASCII and UTF-8 continuation bytes alike).
+        for fill in [b'a', b' ', 0x80, 0xff, b'!'] {
+            for len in 0..20 {
+                for at in 0..len {
+                    for b in 0..=255u8 {
+                        let mut bytes = vec![fill; len];
+                        bytes[at] = b;
+                        let expected = bytes.iter().any(|&b| is_escaped_byte(b));
+                        assert_eq!(needs_escape(&bytes), expected, "{bytes:?}");
+                    }
+                }
+                assert!(!needs_escape(&vec![fill; len]));
+            }
+        }
     }
 
     #[test]
