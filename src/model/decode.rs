@@ -325,14 +325,18 @@ fn read_procedure(procedure: &mut Procedure, sv101: &[u8], component: u8) {
     let mut next = || parts.next().unwrap_or_default();
     procedure.qualifier = text(next());
     procedure.code = text(next());
-    let mut modifiers = super::ModifierList::default();
+    // Filled where it is (a fresh procedure's list is empty): a list made aside was moved
+    // in over the old one, which was dropped first.
+    let modifiers = &mut procedure.modifiers;
+    if !modifiers.is_empty() {
+        *modifiers = super::ModifierList::default();
+    }
     for _ in 3..=6 {
         let modifier = next();
         if !modifier.is_empty() {
             modifiers.push(text(modifier));
         }
     }
-    procedure.modifiers = modifiers;
     procedure.description = text(next());
 }
 
