@@ -281,13 +281,16 @@ fn read_line_segment(
         b"DTP" => {
             // Compared as bytes: the qualifier's text is these bytes whenever they are `472`.
             if seg.element(1) == b"472" && line.service_date.is_none() {
-                line.service_date = Some(read_date(seg, at, dates));
+                // Written only when empty, so the old value needs no drop.
+                line.service_date
+                    .get_or_insert_with(|| read_date(seg, at, dates));
             } else {
                 line.dates.push(read_date(seg, at, dates));
             }
         }
         b"REF" if seg.element(1) == b"6R" && line.control_number.is_none() => {
-            line.control_number = Some(text_field(seg, 2, at));
+            line.control_number
+                .get_or_insert_with(|| text_field(seg, 2, at));
         }
         b"REF" => line.references.push(read_reference(seg, at)),
         b"NTE" => line.notes.push(read_note(seg, at)),
@@ -325,14 +328,18 @@ fn read_procedure(procedure: &mut Procedure, sv101: &[u8], component: u8) {
     let mut next = || parts.next().unwrap_or_default();
     procedure.qualifier = text(next());
     procedure.code = text(next());
-    let mut modifiers = super::ModifierList::default();
+    // Filled where it is (a fresh procedure's list is empty): a list made aside was moved
+    // in over the old one, which was dropped first.
+    let modifiers = &mut procedure.modifiers;
+    if !modifiers.is_empty() {
+        *modifiers = super::ModifierList::default();
+    }
     for _ in 3..=6 {
         let modifier = next();
         if !modifier.is_empty() {
             modifiers.push(text(modifier));
         }
     }
-    procedure.modifiers = modifiers;
     procedure.description = text(next());
 }
 

@@ -14,7 +14,7 @@ use super::decode::text;
 use super::kind::LoopKind;
 use super::table::view_in;
 use super::values::DateMemo;
-use super::{parse_date, parse_date_value, Cents, Decimal, Money, RawClaim, SegmentTable, Text};
+use super::{parse_date, parse_date_value, Cents, Decimal, RawClaim, SegmentTable, Text};
 use crate::x12::{nth_part, Segment};
 
 /// The claim-level facts the patient index needs.
@@ -109,30 +109,35 @@ impl RawClaim {
     /// Who the claim is for, as [`Claim::decode`](super::Claim::decode) reads the subscriber
     /// and patient levels: the last NM1 and DMG of a name loop win, as they do there.
     pub fn patient_fields(&self) -> PatientFields<'_> {
+        // Read straight into the fields given back (a name loop read aside and moved in
+        // cost more than its reading): the subscriber's name loop first, then, when there is
+        // a 2010CA patient, its name loop over the person's fields, which start again from
+        // empty as a fresh patient's do (the member id stays the subscriber's).
         let mut who = PatientFields::default();
-        let mut subscriber = NameLoop::default();
-        for (kind, seg) in level_segments(&self.subscriber) {
-            match kind {
-                LoopKind::SubscriberName => subscriber.read(&seg),
-                LoopKind::Payer if seg.id() == b"NM1" => who.payer_id = text(seg.element(9)),
+        let kinds = LoopKind::table();
+        let (raw, delimiters) = (self.subscriber.raw(), self.subscriber.delimiters());
+        for stored in self.subscriber.stored() {
+            match kinds[usize::from(stored.loop_index)] {
+                LoopKind::SubscriberName => {
+                    read_name_segment(&mut who, &view_in(raw, delimiters, stored), true);
+                }
+                LoopKind::Payer => {
+                    let seg = view_in(raw, delimiters, stored);
+                    if seg.id() == b"NM1" {
+                        who.payer_id = text(seg.element(9));
+                    }
+                }
                 _ => {}
             }
         }
-        // Taken, not cloned: the person read below uses the names and birth date only.
-        who.member_id = std::mem::take(&mut subscriber.member_id);
-        let person = match &self.patient {
-            Some(table) => {
-                let mut patient = NameLoop::default();
-                for seg in segments_of(table, LoopKind::PatientName) {
-                    patient.read(&seg);
-                }
-                patient
+        if let Some(table) = &self.patient {
+            who.last_name = Text::EMPTY;
+            who.first_name = Text::EMPTY;
+            who.birth_date = None;
+            for seg in segments_of(table, LoopKind::PatientName) {
+                read_name_segment(&mut who, &seg, false);
             }
-            None => subscriber,
-        };
-        who.last_name = person.last_name;
-        who.first_name = person.first_name;
-        who.birth_date = person.birth_date;
+        }
         who
     }
 
@@ -181,14 +186,6 @@ impl RawClaim {
     }
 }
 
-/// The segments of a level with the kind of loop each is in.
-fn level_segments(table: &SegmentTable) -> impl Iterator<Item = (LoopKind, Segment<'_>)> {
-    let kinds = LoopKind::table();
-    table
-        .iter()
-        .map(move |(seg, stored)| (kinds[usize::from(stored.loop_index)], seg))
-}
-
 /// The segments of `table` in loops of kind `kind`: the kind is tested on the stored record
 /// before a view is made, so the segments of other loops (most of a claim, for each of the
 /// sketch's two walks) cost no view.
@@ -202,34 +199,26 @@ fn segments_of(table: &SegmentTable, kind: LoopKind) -> impl Iterator<Item = Seg
         .map(move |stored| view_in(raw, delimiters, stored))
 }
 
-/// The fields of a name loop the patient fields take.
-#[derive(Default)]
-struct NameLoop {
-    last_name: Text,
-    first_name: Text,
-    member_id: Text,
-    birth_date: Option<NaiveDate>,
-}
-
-impl NameLoop {
-    /// What a segment of the name loop sets (NM1 and DMG, as `decode`'s `read_person`).
-    fn read(&mut self, seg: &Segment<'_>) {
-        match seg.id() {
-            b"NM1" => {
-                self.last_name = text(seg.element(3));
-                self.first_name = text(seg.element(4));
-                self.member_id = text(seg.element(9));
+/// What a segment of a name loop sets in `who` (NM1 and DMG, as `decode`'s `read_person`:
+/// the last of each wins); the member id only when `member` (the subscriber's loop).
+fn read_name_segment(who: &mut PatientFields<'_>, seg: &Segment<'_>, member: bool) {
+    match seg.id() {
+        b"NM1" => {
+            who.last_name = text(seg.element(3));
+            who.first_name = text(seg.element(4));
+            if member {
+                who.member_id = text(seg.element(9));
             }
-            b"DMG" => {
-                let birth = seg.element(2);
-                self.birth_date = if birth.is_empty() {
-                    None
-                } else {
-                    parse_date(birth)
-                };
-            }
-            _ => {}
         }
+        b"DMG" => {
+            let birth = seg.element(2);
+            who.birth_date = if birth.is_empty() {
+                None
+            } else {
+                parse_date(birth)
+            };
+        }
+        _ => {}
     }
 }
 
@@ -244,7 +233,7 @@ fn read_line_segment<'a>(line: &mut LineSketch<'a>, seg: &Segment<'a>, dates: &m
             line.charge = if charge.is_empty() {
                 None
             } else {
-                Money::parse(charge).as_ref().and_then(Money::cents)
+                Cents::parse(charge)
             };
             let units = seg.element(4);
             line.units = if units.is_empty() {

@@ -12,8 +12,74 @@ impl Cents {
     /// Parses an X12 `R` amount such as `125`, `12.5` or `-3.25` when it is exact in cents;
     /// `None` for anything else (see [`Money::parse`] for why an amount is not exact).
     pub fn parse(text: &[u8]) -> Option<Cents> {
+        let digits = text.strip_prefix(b"-").unwrap_or(text);
+        if digits.len() <= SHORT_WHOLE_DIGITS {
+            // The usual amount, read as `Money::parse` reads it but with no `Money` made
+            // (nor its text kept, when it is not exact): this runs for every charge of the
+            // first pass.
+            return match short_amount(digits, digits.len() != text.len()) {
+                ShortAmount::Exact(cents) => Some(cents),
+                ShortAmount::TooPrecise | ShortAmount::NotAmount => None,
+            };
+        }
         Money::parse(text)?.cents()
     }
+}
+
+/// What [`short_amount`] reads.
+enum ShortAmount {
+    /// Exactly this many cents.
+    Exact(Cents),
+    /// A decimal with more than two significant places.
+    TooPrecise,
+    /// Not a decimal number at all.
+    NotAmount,
+}
+
+/// An amount whose `digits` (after its sign, which `negative` tells) are at most
+/// [`SHORT_WHOLE_DIGITS`] bytes, so that its whole digits are summed without overflow
+/// checks: in one pass, as [`Money::parse_any`] reads it (the usual amount is a few
+/// characters, and the several passes there cost more than the reading).
+///
+/// The whole digits are read in a loop of their own, then the fraction after the point in
+/// another: a single loop asking at each byte whether the point was passed cost about twice
+/// as many instructions a byte (this runs for every charge, twice per line).
+#[inline(always)]
+fn short_amount(digits: &[u8], negative: bool) -> ShortAmount {
+    let mut whole: i64 = 0;
+    let mut at = 0;
+    while let Some(digit) = digits.get(at).and_then(|&b| digit_value(b)) {
+        whole = whole * 10 + i64::from(digit);
+        at += 1;
+    }
+    let fraction = match &digits[at..] {
+        [] => &[][..],
+        [b'.', fraction @ ..] => fraction,
+        _ => return ShortAmount::NotAmount,
+    };
+    if at == 0 && fraction.is_empty() {
+        // No digit at all (empty, or a point alone).
+        return ShortAmount::NotAmount;
+    }
+    // The first two fraction digits, and how many are read up to the last non-zero one.
+    let mut cents = [0i64; 2];
+    let mut significant = 0;
+    for (read, &b) in fraction.iter().enumerate() {
+        let Some(digit) = digit_value(b) else {
+            return ShortAmount::NotAmount;
+        };
+        if let Some(c) = cents.get_mut(read) {
+            *c = i64::from(digit);
+        }
+        if digit != 0 {
+            significant = read + 1;
+        }
+    }
+    if significant > 2 {
+        return ShortAmount::TooPrecise;
+    }
+    let cents = whole * 100 + cents[0] * 10 + cents[1];
+    ShortAmount::Exact(Cents(if negative { -cents } else { cents }))
 }
 
 /// Why an amount that is a valid X12 `R` value cannot be held exactly in cents.
@@ -67,49 +133,16 @@ impl Money {
     }
 
     /// [`Money::parse`] of an amount whose `digits` (after its sign) are at most
-    /// [`SHORT_WHOLE_DIGITS`] bytes, so that its whole digits are summed without overflow
-    /// checks: in one pass, as [`Money::parse_any`] reads it (the usual amount is a few
-    /// characters, and the several passes there cost more than the reading).
-    ///
-    /// The whole digits are read in a loop of their own, then the fraction after the point
-    /// in another: a single loop asking at each byte whether the point was passed cost about
-    /// twice as many instructions a byte (this runs for every charge, twice per line).
+    /// [`SHORT_WHOLE_DIGITS`] bytes (see [`short_amount`]).
     fn parse_short(text: &[u8], digits: &[u8], negative: bool) -> Option<Money> {
-        let mut whole: i64 = 0;
-        let mut at = 0;
-        while let Some(digit) = digits.get(at).and_then(|&b| digit_value(b)) {
-            whole = whole * 10 + i64::from(digit);
-            at += 1;
-        }
-        let fraction = match &digits[at..] {
-            [] => &[][..],
-            [b'.', fraction @ ..] => fraction,
-            _ => return None,
-        };
-        if at == 0 && fraction.is_empty() {
-            // No digit at all (empty, or a point alone).
-            return None;
-        }
-        // The first two fraction digits, and how many are read up to the last non-zero one.
-        let mut cents = [0i64; 2];
-        let mut significant = 0;
-        for (read, &b) in fraction.iter().enumerate() {
-            let digit = digit_value(b)?;
-            if let Some(c) = cents.get_mut(read) {
-                *c = i64::from(digit);
-            }
-            if digit != 0 {
-                significant = read + 1;
-            }
-        }
-        if significant > 2 {
-            return Some(Money::NotExact {
+        match short_amount(digits, negative) {
+            ShortAmount::Exact(cents) => Some(Money::Exact(cents)),
+            ShortAmount::TooPrecise => Some(Money::NotExact {
                 raw: String::from_utf8_lossy(text).into_owned(),
                 reason: NotExactReason::Precision,
-            });
+            }),
+            ShortAmount::NotAmount => None,
         }
-        let cents = whole * 100 + cents[0] * 10 + cents[1];
-        Some(Money::Exact(Cents(if negative { -cents } else { cents })))
     }
 
     /// [`Money::parse`] of any amount (`digits`: `text` without its sign).
@@ -539,6 +572,11 @@ mod tests {
                 Money::parse_short(text, digits, negative),
                 Money::parse_any(text, digits, negative),
                 "{case}"
+            );
+            assert_eq!(
+                super::Cents::parse(text),
+                Money::parse_any(text, digits, negative).and_then(|m| m.cents()),
+                "{case}: cents read without a Money"
             );
         }
     }
