@@ -198,7 +198,7 @@ impl GrowingTable {
     }
 
     /// Copies a segment in, as [`SegmentTable::push`] does.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn push(&mut self, seg: &Segment<'_>, set_segment: u32, placement: Placement) {
         let start = self.raw.len() as u32;
         self.raw.extend(seg.raw());
