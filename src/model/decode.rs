@@ -243,7 +243,11 @@ fn read_diagnoses(claim: &mut Body, seg: &Segment<'_>, at: Origin, component: u8
         let code = parts.next().unwrap_or_default();
         let is_diagnosis = matches!(qualifier, b"ABK" | b"ABF" | b"BK" | b"BF");
         if is_diagnosis {
-            pointer += 1;
+            // Saturating: a claim with more than 255 diagnoses (the guide allows 12, and the
+            // HI segments past their maximum use are already structure errors) keeps 255 for
+            // the rest, which no SV107 pointer (at most 12) can name, rather than wrapping to
+            // 0 ("not a diagnosis") or 1 (the principal diagnosis).
+            pointer = pointer.saturating_add(1);
         }
         claim.diagnoses.push(Diagnosis {
             code: text(code),
@@ -541,6 +545,31 @@ pub(super) fn text(bytes: &[u8]) -> Text {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::x12::{Delimiters, Position};
+
+    /// A fuzzed claim had hundreds of HI segments: the diagnosis positions count up to 255
+    /// and stay there, with no overflow (a panic with overflow checks, a wrap without).
+    #[test]
+    fn diagnosis_positions_past_255_stay_at_255() {
+        let hi = format!("HI*ABK:M545{}", "*ABF:M5416".repeat(11));
+        let seg = Segment::new(
+            hi.as_bytes(),
+            0..hi.len(),
+            Delimiters::STANDARD,
+            Position::default(),
+        );
+        let mut claim = Body::default();
+        for _ in 0..25 {
+            read_diagnoses(&mut claim, &seg, Origin::default(), b':');
+        }
+        let pointers: Vec<u8> = claim.diagnoses.iter().map(|d| d.pointer).collect();
+        assert_eq!(pointers.len(), 300);
+        assert!(pointers[..255]
+            .iter()
+            .zip(1..=255u8)
+            .all(|(p, want)| *p == want));
+        assert!(pointers[255..].iter().all(|p| *p == 255));
+    }
 
     #[test]
     fn sv107_pointers_read_as_u8_parse_reads_them() {
