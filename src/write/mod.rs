@@ -19,7 +19,7 @@ pub mod report_jsonl;
 pub mod ta1;
 
 use crate::repair::push_decimal;
-use crate::x12::Delimiters;
+use crate::x12::{short_word, Delimiters};
 
 /// The interchange envelope (ISA/IEA and, for the 999, GS/GE) around an acknowledgment.
 ///
@@ -481,23 +481,11 @@ impl Word {
         Word(u64::from_le_bytes(bytes))
     }
 
-    /// The one to seven bytes of `bytes` in the word's low places, zeros above: two
-    /// overlapping four-byte reads, or for fewer than four the first, middle and last byte
-    /// (which are all of them), with no loop and no copy call.
+    /// The one to seven bytes of `bytes` in the word's low places, zeros above (see
+    /// [`short_word`]).
     fn of_short(bytes: &[u8]) -> Word {
-        let n = bytes.len();
-        debug_assert!((1..8).contains(&n));
-        let four = |at: usize| {
-            let mut b = [0; 4];
-            b.copy_from_slice(&bytes[at..at + 4]);
-            u64::from(u32::from_le_bytes(b))
-        };
-        let byte = |at: usize| u64::from(bytes[at]) << (8 * at);
-        Word(if n >= 4 {
-            four(0) | (four(n - 4) << (8 * (n - 4)))
-        } else {
-            byte(0) | byte(n / 2) | byte(n - 1)
-        })
+        debug_assert!((1..8).contains(&bytes.len()));
+        Word(short_word(bytes))
     }
 
     /// Not zero when some byte is not safe (see [`Self::unsafe_mask`]) or is a space right

@@ -18,6 +18,7 @@ pub use error::{ReadError, ReadErrorKind};
 pub use reader::{SegmentReader, JUNK_LIMIT, MAX_SEGMENT_LEN};
 
 pub use segment::{nth_part, parts, segment_id_len, Position, Segment, Separators};
+pub(crate) use text::short_word;
 pub use text::Text;
 
 /// Where segments come from. The reader's framing loop is the one source today; the trait

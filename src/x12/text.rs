@@ -102,19 +102,8 @@ fn short_ascii(bytes: &[u8]) -> Option<[u8; INLINE]> {
             padded[8..16].copy_from_slice(&bytes[8..16]);
         }
         padded[n - 8..n].copy_from_slice(&bytes[n - 8..]);
-    } else if n >= 4 {
-        // Two four-byte reads, overlapping when `n` is under eight (the bytes they share are
-        // the same, so or-ing them leaves those as they are), put together in a register: as
-        // two copies like the ones above, the compiler merged the tail copies of both cases
-        // into one `memcpy` call of either length.
-        let head = u64::from(u32_at(bytes, 0));
-        let tail = u64::from(u32_at(bytes, n - 4));
-        padded[..8].copy_from_slice(&(head | tail << (8 * (n - 4))).to_le_bytes());
-    } else if n > 0 {
-        // First, middle (for three) and last byte: no loop, which would become a call.
-        padded[0] = bytes[0];
-        padded[n / 2] = bytes[n / 2];
-        padded[n - 1] = bytes[n - 1];
+    } else {
+        padded[..8].copy_from_slice(&short_word(bytes).to_le_bytes());
     }
     let word = |at: usize| {
         let mut w = [0u8; 8];
@@ -127,6 +116,27 @@ fn short_ascii(bytes: &[u8]) -> Option<[u8; INLINE]> {
     let mut inline = [0u8; INLINE];
     inline.copy_from_slice(&padded[..INLINE]);
     Some(inline)
+}
+
+/// The bytes of `bytes` (fewer than eight) as a little-endian word, zeros above them.
+///
+/// Two four-byte reads, overlapping when there are fewer than eight bytes (the bytes they
+/// share are the same, so or-ing them leaves those as they are), or for fewer than four the
+/// first, middle and last byte, which are all of them: no loop and no copy call, which the
+/// compiler would otherwise make of a copy of either length. Shared by the inline text above
+/// and the writers' eight-bytes-at-a-time tests.
+#[inline(always)]
+pub(crate) fn short_word(bytes: &[u8]) -> u64 {
+    let n = bytes.len();
+    debug_assert!(n < 8);
+    let byte = |at: usize| u64::from(bytes[at]) << (8 * at);
+    if n >= 4 {
+        u64::from(u32_at(bytes, 0)) | u64::from(u32_at(bytes, n - 4)) << (8 * (n - 4))
+    } else if n > 0 {
+        byte(0) | byte(n / 2) | byte(n - 1)
+    } else {
+        0
+    }
 }
 
 /// The four bytes of `bytes` from `at` as a little-endian number.
@@ -300,6 +310,20 @@ mod tests {
             assert_eq!(String::from(t.clone()), s);
         }
         assert_eq!(std::mem::size_of::<Text>(), std::mem::size_of::<String>());
+    }
+
+    #[test]
+    fn short_words_hold_every_byte_in_place_and_zeros_above() {
+        let bytes: Vec<u8> = (1..=7u8).map(|i| 0xa0 + i).collect();
+        for n in 0..8 {
+            let mut expected = [0u8; 8];
+            expected[..n].copy_from_slice(&bytes[..n]);
+            assert_eq!(
+                short_word(&bytes[..n]),
+                u64::from_le_bytes(expected),
+                "length {n}"
+            );
+        }
     }
 
     #[test]
