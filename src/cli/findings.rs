@@ -215,6 +215,12 @@ impl<W: Write> FindingsWriter<W> {
     }
 }
 
+/// Bytes [`format_claim`] makes room for at first: for the claim's heading, and for each
+/// finding or problem (its heading, snippet and notes are a few hundred bytes).
+const TEXT_HEAD: usize = 256;
+/// See [`TEXT_HEAD`].
+const TEXT_PER_ITEM: usize = 512;
+
 /// Formats what the terminal shows of a claim into `out`: its header and diagnostics
 /// (nothing for a claim with none), `fate` saying what became of it (`rejected`,
 /// `repaired`, `rejected by the 999`...). The place of each finding's advice is marked, for
@@ -231,6 +237,10 @@ pub fn format_claim(term: Term, file: &str, result: &ClaimResult, fate: &str, ou
         _ => Role::Error,
     };
     let text = &mut out.text;
+    // Room for the usual text at once (a heading, then a few hundred bytes a finding): grown
+    // push by push from empty, the text was reallocated about seven times a claim.
+    let items = result.findings.len() + result.problems.len();
+    text.reserve(TEXT_HEAD + TEXT_PER_ITEM * items);
     text.push('\n');
     // Pushed piece by piece, not `write!`: every claim with findings is headed.
     p.paint_into(Role::Heading, text, |t| {
@@ -305,9 +315,10 @@ fn finding_text(
         Action::Warn | Action::Off => ("warning", Role::Warning),
     };
     let shown = Snippet::find(claim, f.at.segment, term.show_phi);
-    heading(file, shown.as_ref(), f, level, role, p, text);
-    if let Some(s) = &shown {
-        s.render(f.at.element, f.at.component, p, text);
+    let mark = shown.as_ref().map(|s| s.mark(f.at.element, f.at.component));
+    heading(file, shown.as_ref().zip(mark), f, level, role, p, text);
+    if let (Some(s), Some(mark)) = (&shown, mark) {
+        s.render(f.at.element, f.at.component, mark, p, text);
     }
     let width = indent_width(shown.as_ref());
     match f.note_text() {
@@ -372,9 +383,10 @@ fn problem_text(term: Term, file: &str, claim: Option<&Claim>, d: &Diagnostic, t
         ("warning", Role::Warning)
     };
     let shown = claim.and_then(|c| Snippet::find(c, d.at.segment, term.show_phi));
-    heading(file, shown.as_ref(), d, level, role, p, text);
-    if let Some(s) = &shown {
-        s.render(d.at.element, d.at.component, p, text);
+    let mark = shown.as_ref().map(|s| s.mark(d.at.element, d.at.component));
+    heading(file, shown.as_ref().zip(mark), d, level, role, p, text);
+    if let (Some(s), Some(mark)) = (&shown, mark) {
+        s.render(d.at.element, d.at.component, mark, p, text);
     }
     let at = &d.at;
     push_frame(text, indent_width(shown.as_ref()), p);
@@ -449,9 +461,10 @@ impl Item<'_> {
 
 /// `FILE:LINE[:COLUMN]: level[RULE]: message`, appended to `out`: the real line of the
 /// segment (the reader's line count), or the segment number when the segment is not at hand.
+/// `shown`: the snippet shown, and where it marks the diagnostic's element.
 fn heading(
     file: &str,
-    shown: Option<&Snippet>,
+    shown: Option<(&Snippet, Mark)>,
     d: &Diagnostic,
     level: &str,
     role: Role,
@@ -461,10 +474,10 @@ fn heading(
     p.paint_into(Role::Heading, out, |o| {
         o.push_str(file);
         match shown {
-            Some(s) => {
+            Some((s, mark)) => {
                 o.push(':');
                 push_decimal(o, s.line);
-                if let Some(col) = s.column_of(d.at.element, d.at.component) {
+                if let Some(col) = mark.column {
                     o.push(':');
                     push_decimal(o, col);
                 }
@@ -488,11 +501,22 @@ fn heading(
     });
     out.push_str(": ");
     let message = match shown {
-        Some(s) => s.hide_in(&d.message, d.at.element, d.bad_value.as_deref()),
+        Some((s, _)) => s.hide_in(&d.message, d.at.element, d.bad_value.as_deref()),
         None => Cow::Borrowed(&*d.message),
     };
     p.paint_into(Role::Heading, out, |o| o.push_str(&message));
     out.push('\n');
+}
+
+/// Where a [`Snippet`] marks an element ([`Snippet::mark`]).
+#[derive(Debug, Clone, Copy)]
+struct Mark {
+    /// The 1-based column of the element in the input line, when the segment's is known.
+    column: Option<u64>,
+    /// Characters before the marked ones in the segment as shown.
+    start: usize,
+    /// How many characters are marked.
+    width: usize,
 }
 
 /// One segment of a claim as shown: its elements (hidden ones as `###`), where it is, and
@@ -659,23 +683,37 @@ impl<'a> Snippet<'a> {
         Cow::Owned(text)
     }
 
-    /// The 1-based column of the element in the input line, when the segment's is known.
-    fn column_of(&self, element: Option<u8>, component: Option<u8>) -> Option<u64> {
-        let (offset, _) = self.span(false, element, component);
-        self.column.map(|c| c + offset as u64)
+    /// Where the snippet marks element `element` (and component `component`): its column in
+    /// the input line and the characters marked in the segment as shown. One span serves
+    /// both when nothing is masked: then every element shows as read (an element shown
+    /// hidden then holds the hidden token itself, and the elements from 64 on are hidden
+    /// as element 64 is).
+    fn mark(&self, element: Option<u8>, component: Option<u8>) -> Mark {
+        let (start, width) = self.span(true, element, component);
+        let (offset, _) = if self.masked {
+            self.span(false, element, component)
+        } else {
+            (start, width)
+        };
+        Mark {
+            column: self.column.map(|c| c + offset as u64),
+            start,
+            width,
+        }
     }
 
-    /// The segment under a gutter with its line number, the element marked below it,
-    /// appended to `out`.
+    /// The segment under a gutter with its line number, the element marked below it (as
+    /// `mark` says), appended to `out`.
     fn render(
         &self,
         element: Option<u8>,
         component: Option<u8>,
+        mark: Mark,
         p: crate::cli::term::Paint,
         out: &mut String,
     ) {
         let digits = decimal_digits(self.line);
-        let (start, width) = self.span(true, element, component);
+        let Mark { start, width, .. } = mark;
         let bar = |out: &mut String| p.paint_into(Role::Frame, out, |o| o.push('|'));
         push_spaces(out, digits);
         out.push(' ');
