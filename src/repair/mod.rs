@@ -432,6 +432,38 @@ pub fn write_rewritten<'e>(
     out.extend_from_slice(line_break(seg));
 }
 
+/// Appends `seg` with element 1 set to `first` and element 2 to `second` (emptied when
+/// `None`), exactly as [`write_applied`] writes it with those two [`Edit::Renumber`] edits.
+///
+/// The corrected writer renumbers every HL it writes (one or more per claim), on the one
+/// thread that appends: this writes the two numbers and copies the other elements, with no
+/// edit list to search per element.
+pub fn write_renumbered(out: &mut Vec<u8>, seg: &Segment<'_>, first: u32, second: Option<u32>) {
+    let d = seg.delimiters();
+    let mut originals = seg.body().split(|&b| b == d.element);
+    out.extend_from_slice(originals.next().unwrap_or_default());
+    out.push(d.element);
+    push_u64(out, u64::from(first));
+    // The original numbers, replaced.
+    originals.next();
+    originals.next();
+    let mut digits = [0u8; 20];
+    let second = second.map_or(&[][..], |n| decimal(u64::from(n), &mut digits));
+    // Empty elements are written only when a non-empty one follows: trailing ones are dropped.
+    let mut empties = 0;
+    for value in std::iter::once(second).chain(originals) {
+        if value.is_empty() {
+            empties += 1;
+            continue;
+        }
+        out.resize(out.len() + empties + 1, d.element);
+        out.extend_from_slice(value);
+        empties = 0;
+    }
+    out.push(d.segment);
+    out.extend_from_slice(line_break(seg));
+}
+
 /// [`rewritten`] through a list of the segment's elements, for edits of one component.
 fn rewritten_by_elements(seg: &Segment<'_>, edits: &[Edit]) -> Vec<u8> {
     let d = seg.delimiters();
@@ -769,6 +801,39 @@ mod tests {
                 "{}",
                 String::from_utf8_lossy(raw)
             );
+        }
+    }
+
+    #[test]
+    fn renumbering_writes_what_the_renumber_edits_write() {
+        let renumber = |element, number| Edit::Renumber { element, number };
+        let cases: [&[u8]; 9] = [
+            b"HL*2*1*22*1~\n",
+            b"HL*1**20*1~",
+            b"HL*7*3*23*0~\r\n",
+            b"HL*7*3*23~",
+            b"HL*7*3**~",
+            b"HL*7~",
+            b"HL~",
+            b"HL*1*2*22*1*9~\r",
+            b"HL*12*11*22**1~",
+        ];
+        for raw in cases {
+            let body_end = raw.iter().position(|&b| b == b'~').unwrap_or(raw.len());
+            let s = seg(raw, body_end);
+            for (first, second) in [(1, None), (3, Some(2)), (12345, Some(0)), (9, Some(100))] {
+                let edits = [renumber(1, Some(first)), renumber(2, second)];
+                let mut expected = Vec::new();
+                write_applied(&mut expected, &s, edits.iter(), 0).expect("whole elements");
+                let mut out = b"before".to_vec();
+                write_renumbered(&mut out, &s, first, second);
+                assert_eq!(
+                    String::from_utf8_lossy(&out[6..]),
+                    String::from_utf8_lossy(&expected),
+                    "{} {first} {second:?}",
+                    String::from_utf8_lossy(raw)
+                );
+            }
         }
     }
 
