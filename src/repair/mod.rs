@@ -439,28 +439,28 @@ pub fn write_rewritten<'e>(
 /// thread that appends: this writes the two numbers and copies the other elements, with no
 /// edit list to search per element.
 pub fn write_renumbered(out: &mut Vec<u8>, seg: &Segment<'_>, first: u32, second: Option<u32>) {
-    let d = seg.delimiters();
-    let mut originals = seg.body().split(|&b| b == d.element);
-    out.extend_from_slice(originals.next().unwrap_or_default());
-    out.push(d.element);
+    let separator = seg.delimiters().element;
+    // The id, the two numbers replaced, and the other elements as they stand.
+    let mut parts = seg.body().splitn(4, |&b| b == separator);
+    out.extend_from_slice(parts.next().unwrap_or_default());
+    out.push(separator);
     push_u64(out, u64::from(first));
-    // The original numbers, replaced.
-    originals.next();
-    originals.next();
-    let mut digits = [0u8; 20];
-    let second = second.map_or(&[][..], |n| decimal(u64::from(n), &mut digits));
-    // Empty elements are written only when a non-empty one follows: trailing ones are dropped.
-    let mut empties = 0;
-    for value in std::iter::once(second).chain(originals) {
-        if value.is_empty() {
-            empties += 1;
-            continue;
-        }
-        out.resize(out.len() + empties + 1, d.element);
-        out.extend_from_slice(value);
-        empties = 0;
+    let rest = parts.nth(2);
+    let start = out.len();
+    out.push(separator);
+    if let Some(n) = second {
+        push_u64(out, u64::from(n));
     }
-    out.push(d.segment);
+    if let Some(rest) = rest {
+        out.push(separator);
+        out.extend_from_slice(rest);
+    }
+    // Trailing empty elements are dropped (their separators end the text, as no element
+    // holds a separator); the empty ones before a kept one stay, as written.
+    while out.len() > start && out.last() == Some(&separator) {
+        out.pop();
+    }
+    out.push(seg.delimiters().segment);
     out.extend_from_slice(line_break(seg));
 }
 
@@ -807,8 +807,11 @@ mod tests {
     #[test]
     fn renumbering_writes_what_the_renumber_edits_write() {
         let renumber = |element, number| Edit::Renumber { element, number };
-        let cases: [&[u8]; 9] = [
+        let cases: [&[u8]; 12] = [
             b"HL*2*1*22*1~\n",
+            b"HL*2*1~",
+            b"HL*2*~",
+            b"HL**~\n",
             b"HL*1**20*1~",
             b"HL*7*3*23*0~\r\n",
             b"HL*7*3*23~",
