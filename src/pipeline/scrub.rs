@@ -1224,33 +1224,23 @@ impl OutputRun {
 /// What a worker formats for one claim, right after checking it: its bytes in the corrected
 /// file, in the 277CA and in the report. The rule pass only appends them, in input order, then
 /// gives their buffers back to the [`BufferPool`] for the workers' next claims.
+///
+/// Two words: everything but the outcome is boxed. A `Formatted` is moved a few times per
+/// claim (returned, collected in input order, taken out of the batch by the appending thread,
+/// recycled), and the formatted outputs themselves (a few hundred bytes of vectors, counts
+/// and options) need not be copied each time; the box itself comes from the pool.
 #[derive(Default)]
 struct Formatted {
     outcome: Option<Outcome>,
-    /// The claim as the corrected file holds it (a claim that goes on).
-    corrected: Option<CorrectedClaim>,
-    /// Why the claim could not be formatted for the corrected file (a bug, never input).
-    corrected_error: Option<CorrectedError>,
-    ack277: Option<Ack277Claim>,
-    /// The claim's report line, and the buffers the claim's outputs did not use (none for
-    /// what is not a claim). Boxed: a `Formatted` is moved a few times per claim (returned,
-    /// queued in input order, handed to the rule pass), and the buffers, a few hundred bytes
-    /// of vectors, need not be copied each time.
+    /// The claim's outputs and the buffers they did not use (none for what is not a claim).
     buffers: Option<Box<ClaimBuffers>>,
-    /// What the history keeps of a claim sent on (`--history`).
-    history: Option<SentClaim>,
 }
 
 impl Formatted {
     /// Every buffer of the claim, for another claim (each use empties it first).
     fn into_buffers(self) -> Option<Box<ClaimBuffers>> {
         let mut buffers = self.buffers?;
-        if let Some(corrected) = self.corrected {
-            buffers.corrected = corrected.into_bytes();
-        }
-        if let Some(ack277) = self.ack277 {
-            buffers.ack277 = ack277.into_bytes();
-        }
+        buffers.take_back_outputs();
         Some(buffers)
     }
 
@@ -1264,9 +1254,18 @@ impl Formatted {
     }
 }
 
-/// The buffers one claim's outputs are formatted into.
+/// The buffers one claim's outputs are formatted into, and the outputs formatted in them.
 #[derive(Default)]
 struct ClaimBuffers {
+    /// The claim as the corrected file holds it (a claim that goes on), in the `corrected`
+    /// buffer's memory.
+    corrected_claim: Option<CorrectedClaim>,
+    /// Why the claim could not be formatted for the corrected file (a bug, never input).
+    corrected_error: Option<CorrectedError>,
+    /// The claim's 277CA segments, in the `ack277` buffer's memory.
+    ack277_claim: Option<Ack277Claim>,
+    /// What the history keeps of a claim sent on (`--history`).
+    history: Option<SentClaim>,
     corrected: Vec<u8>,
     ack277: Vec<u8>,
     report: ReportFragment,
@@ -1277,6 +1276,19 @@ struct ClaimBuffers {
 }
 
 impl ClaimBuffers {
+    /// Gives the memory of the claim's formatted outputs back to their buffers, and forgets
+    /// the rest of what was formatted, for another claim.
+    fn take_back_outputs(&mut self) {
+        if let Some(corrected) = self.corrected_claim.take() {
+            self.corrected = corrected.into_bytes();
+        }
+        if let Some(ack277) = self.ack277_claim.take() {
+            self.ack277 = ack277.into_bytes();
+        }
+        self.corrected_error = None;
+        self.history = None;
+    }
+
     /// Bytes held (the report's claim lines only: its other lists are small).
     fn capacity(&self) -> usize {
         self.corrected.capacity()
@@ -1402,28 +1414,25 @@ impl Formats<'_> {
         buffers.report.clear();
         buffers.report.claim(result, outcome, self.rules);
         self.html.format_into(result, outcome, &mut buffers.html);
-        let (corrected, corrected_error) = if outcome == Outcome::Corrected {
+        if outcome == Outcome::Corrected {
             match CorrectedClaim::format_into(result, std::mem::take(&mut buffers.corrected)) {
-                Ok(corrected) => (Some(corrected), None),
-                Err(e) => (None, Some(e)),
+                Ok(corrected) => buffers.corrected_claim = Some(corrected),
+                Err(e) => buffers.corrected_error = Some(e),
             }
-        } else {
-            (None, None)
+        }
+        if matches!(outcome, Outcome::Corrected | Outcome::Rejected277) {
+            let ack277 = self
+                .ack277
+                .format_into(result, std::mem::take(&mut buffers.ack277));
+            buffers.ack277_claim = Some(ack277);
+        }
+        buffers.history = match &self.history {
+            Some(history) if outcome == Outcome::Corrected => Some(history.record_of(result)),
+            _ => None,
         };
-        let ack277 = matches!(outcome, Outcome::Corrected | Outcome::Rejected277).then(|| {
-            self.ack277
-                .format_into(result, std::mem::take(&mut buffers.ack277))
-        });
         Formatted {
             outcome: Some(outcome),
-            corrected,
-            corrected_error,
-            ack277,
             buffers: Some(buffers),
-            history: match &self.history {
-                Some(history) if outcome == Outcome::Corrected => Some(history.record_of(result)),
-                _ => None,
-            },
         }
     }
 
@@ -1574,16 +1583,21 @@ impl<'r> RulePass<'r> {
             .outcome
             .unwrap_or_else(|| outcome_of(&self.rejections, result));
         self.account(result, outcome);
+        let outputs = formatted.buffers.as_deref_mut();
         if outcome == Outcome::Corrected {
-            let record = formatted
-                .history
-                .take()
+            let record = outputs
+                .and_then(|b| b.history.take())
                 .or_else(|| Some(self.history.as_ref()?.record_of(result)));
             self.sent.extend(record);
         }
-        let prepared = match formatted.corrected_error.take() {
+        let outputs = formatted.buffers.as_deref_mut();
+        let prepared = match outputs.and_then(|b| b.corrected_error.take()) {
             Some(e) => Some(Err(e)),
-            None => formatted.corrected.as_ref().map(Ok),
+            None => formatted
+                .buffers
+                .as_ref()
+                .and_then(|b| b.corrected_claim.as_ref())
+                .map(Ok),
         };
         let written = self
             .corrected
@@ -1603,7 +1617,13 @@ impl<'r> RulePass<'r> {
         let n = &self.run.names;
         if matches!(outcome, Outcome::Corrected | Outcome::Rejected277) {
             self.ack277
-                .add_prepared(result, formatted.ack277.as_ref())
+                .add_prepared(
+                    result,
+                    formatted
+                        .buffers
+                        .as_ref()
+                        .and_then(|b| b.ack277_claim.as_ref()),
+                )
                 .map_err(|e| self.run.write_error(&n.ack277, e))?;
         }
         self.html

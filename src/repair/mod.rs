@@ -432,6 +432,38 @@ pub fn write_rewritten<'e>(
     out.extend_from_slice(line_break(seg));
 }
 
+/// Appends `seg` with element 1 set to `first` and element 2 to `second` (emptied when
+/// `None`), exactly as [`write_applied`] writes it with those two [`Edit::Renumber`] edits.
+///
+/// The corrected writer renumbers every HL it writes (one or more per claim), on the one
+/// thread that appends: this writes the two numbers and copies the other elements, with no
+/// edit list to search per element.
+pub fn write_renumbered(out: &mut Vec<u8>, seg: &Segment<'_>, first: u32, second: Option<u32>) {
+    let separator = seg.delimiters().element;
+    // The id, the two numbers replaced, and the other elements as they stand.
+    let mut parts = seg.body().splitn(4, |&b| b == separator);
+    out.extend_from_slice(parts.next().unwrap_or_default());
+    out.push(separator);
+    push_u64(out, u64::from(first));
+    let rest = parts.nth(2);
+    let start = out.len();
+    out.push(separator);
+    if let Some(n) = second {
+        push_u64(out, u64::from(n));
+    }
+    if let Some(rest) = rest {
+        out.push(separator);
+        out.extend_from_slice(rest);
+    }
+    // Trailing empty elements are dropped (their separators end the text, as no element
+    // holds a separator); the empty ones before a kept one stay, as written.
+    while out.len() > start && out.last() == Some(&separator) {
+        out.pop();
+    }
+    out.push(seg.delimiters().segment);
+    out.extend_from_slice(line_break(seg));
+}
+
 /// [`rewritten`] through a list of the segment's elements, for edits of one component.
 fn rewritten_by_elements(seg: &Segment<'_>, edits: &[Edit]) -> Vec<u8> {
     let d = seg.delimiters();
@@ -769,6 +801,42 @@ mod tests {
                 "{}",
                 String::from_utf8_lossy(raw)
             );
+        }
+    }
+
+    #[test]
+    fn renumbering_writes_what_the_renumber_edits_write() {
+        let renumber = |element, number| Edit::Renumber { element, number };
+        let cases: [&[u8]; 12] = [
+            b"HL*2*1*22*1~\n",
+            b"HL*2*1~",
+            b"HL*2*~",
+            b"HL**~\n",
+            b"HL*1**20*1~",
+            b"HL*7*3*23*0~\r\n",
+            b"HL*7*3*23~",
+            b"HL*7*3**~",
+            b"HL*7~",
+            b"HL~",
+            b"HL*1*2*22*1*9~\r",
+            b"HL*12*11*22**1~",
+        ];
+        for raw in cases {
+            let body_end = raw.iter().position(|&b| b == b'~').unwrap_or(raw.len());
+            let s = seg(raw, body_end);
+            for (first, second) in [(1, None), (3, Some(2)), (12345, Some(0)), (9, Some(100))] {
+                let edits = [renumber(1, Some(first)), renumber(2, second)];
+                let mut expected = Vec::new();
+                write_applied(&mut expected, &s, edits.iter(), 0).expect("whole elements");
+                let mut out = b"before".to_vec();
+                write_renumbered(&mut out, &s, first, second);
+                assert_eq!(
+                    String::from_utf8_lossy(&out[6..]),
+                    String::from_utf8_lossy(&expected),
+                    "{} {first} {second:?}",
+                    String::from_utf8_lossy(raw)
+                );
+            }
         }
     }
 

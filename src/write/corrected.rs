@@ -564,8 +564,14 @@ impl<W: Write + Seek> CorrectedWriter<W> {
             ];
             let renumbering = if opens_level { &numbers[..] } else { &[] };
             bytes.clear();
-            repair::write_applied(&mut bytes, &seg, planned.iter().chain(renumbering), number)
-                .map_err(|e| repair_error(result, e))?;
+            if planned.is_empty() && opens_level {
+                // Only the level's HL is renumbered (every level written, most with no
+                // repair): written straight, as the two edits would write it.
+                repair::write_renumbered(&mut bytes, &seg, hl, parent);
+            } else {
+                repair::write_applied(&mut bytes, &seg, planned.iter().chain(renumbering), number)
+                    .map_err(|e| repair_error(result, e))?;
+            }
             let code = seg.element(4);
             if opens_level && code.len() == 1 {
                 // HL04 is the last element: the byte before the terminator.

@@ -244,7 +244,17 @@ impl SegmentWriter {
 
     /// Adds `value` as the next element of the segment begun by [`start`](Self::start).
     pub fn element(&mut self, value: &[u8]) {
-        self.element_with(|out| out.extend_from_slice(value));
+        // What `element_with` does for a value known beforehand, with no write to undo
+        // (most elements of the 277CA are codes and dates given whole).
+        if value.is_empty() {
+            self.empties += 1;
+            return;
+        }
+        for _ in 0..=self.empties {
+            self.out.push(self.delimiters.element);
+        }
+        self.empties = 0;
+        self.out.extend_from_slice(value);
     }
 
     /// Adds the next element, written by `write` straight into the buffer; an element
@@ -842,6 +852,35 @@ mod tests {
                     already_clean_bytewise(&d, text, 5)
                 );
             }
+        }
+    }
+
+    #[test]
+    fn element_by_element_writes_what_segment_writes() {
+        let cases: [&[&str]; 6] = [
+            &["NM1", "17", "", "8", "", ""],
+            &["A", ""],
+            &["", ""],
+            &[],
+            &["", "", "X"],
+            &["QC", "1", "DOE", "", "", "", "", "MI", "123"],
+        ];
+        for elements in cases {
+            let mut whole = writer(true);
+            whole.segment("XX", elements);
+            let mut each = writer(true);
+            each.start("XX");
+            for (i, e) in elements.iter().enumerate() {
+                // Both ways of adding an element, in turn.
+                if i % 2 == 0 {
+                    each.element(e.as_bytes());
+                } else {
+                    each.element_with(|out| out.extend_from_slice(e.as_bytes()));
+                }
+            }
+            each.end();
+            assert_eq!(each.count(), 1);
+            assert_eq!(each.into_bytes(), whole.into_bytes(), "{elements:?}");
         }
     }
 
