@@ -322,12 +322,21 @@ impl Engine {
             },
         };
         let mut findings = crate::model::spare::take_findings();
-        for (i, rule) in self.registry.rules().iter().enumerate() {
-            // A rule that is off never runs, so none of its messages is ever built.
-            let resolved = actions.get(i, &claim);
+        let rules = self.registry.rules();
+        // A rule that is off never runs, so none of its messages is ever built: the plan
+        // leaves out the rules off for every claim under this profile, and a condition may
+        // turn one of the others off for this claim.
+        for step in actions.plan() {
+            let resolved = match step.fixed {
+                Some(resolved) => resolved,
+                None => actions.get(step.index, &claim),
+            };
             if resolved.action == Action::Off {
                 continue;
             }
+            let Some(rule) = rules.get(step.index) else {
+                continue;
+            };
             let start = findings.len();
             rule.check(&claim, &cx, &mut findings);
             for f in &mut findings[start..] {

@@ -20,7 +20,7 @@ pub mod traction;
 use serde::Serialize;
 
 pub use crate::diag::{Action, Diagnostic, Location, Repair, RepairKind, StcCodes};
-pub use actions::{ActionTable, Resolved};
+pub use actions::{ActionTable, Resolved, Step};
 pub use index::{BatchInputs, InBatch, LineFact, PatientFacts, PatientIndex, PatientKey};
 pub use profile::{Config, ConfigError, Profile, Profiles};
 pub use registry::Registry;
