@@ -244,14 +244,15 @@ impl<S: SegmentSource> ClaimReader<S> {
                     self.state.process(&seg);
                     self.collect_warnings();
                     // Most segments produce nothing: keep reading without revisiting the queue.
+                    // The segment is read where the source returned it (`ref`, no `?`): moving
+                    // it out of the result costs a copy per segment.
                     while self.state.pending.is_empty() {
-                        match self.segments.next_segment()? {
-                            Some(seg) => {
-                                self.state.process(&seg);
-                                self.collect_warnings();
-                            }
-                            None => break,
+                        match self.segments.next_segment() {
+                            Ok(Some(ref seg)) => self.state.process(seg),
+                            Ok(None) => break,
+                            Err(e) => return Err(e),
                         }
+                        self.collect_warnings();
                     }
                 }
                 None => {
