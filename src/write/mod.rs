@@ -250,21 +250,25 @@ impl SegmentWriter {
             self.empties += 1;
             return;
         }
+        self.push_separators();
+        self.empties = 0;
+        self.out.extend_from_slice(value);
+    }
+
+    /// The separators of the empty elements held back before the next element, and the next
+    /// element's own.
+    #[inline]
+    fn push_separators(&mut self) {
         for _ in 0..=self.empties {
             self.out.push(self.delimiters.element);
         }
-        self.empties = 0;
-        self.out.extend_from_slice(value);
     }
 
     /// Adds the next element, written by `write` straight into the buffer; an element
     /// `write` leaves empty counts as an empty element.
     pub fn element_with(&mut self, write: impl FnOnce(&mut Vec<u8>)) {
         let before = self.out.len();
-        // The separators of the empty elements before this one, and this one's.
-        for _ in 0..=self.empties {
-            self.out.push(self.delimiters.element);
-        }
+        self.push_separators();
         let value_start = self.out.len();
         write(&mut self.out);
         if self.out.len() == value_start {
