@@ -1583,21 +1583,19 @@ impl<'r> RulePass<'r> {
             .outcome
             .unwrap_or_else(|| outcome_of(&self.rejections, result));
         self.account(result, outcome);
-        let outputs = formatted.buffers.as_deref_mut();
+        // What the rule pass takes out of the claim's outputs; the rest it only reads.
+        let (history, corrected_error) = match formatted.buffers.as_deref_mut() {
+            Some(b) => (b.history.take(), b.corrected_error.take()),
+            None => (None, None),
+        };
+        let outputs = formatted.buffers.as_deref();
         if outcome == Outcome::Corrected {
-            let record = outputs
-                .and_then(|b| b.history.take())
-                .or_else(|| Some(self.history.as_ref()?.record_of(result)));
+            let record = history.or_else(|| Some(self.history.as_ref()?.record_of(result)));
             self.sent.extend(record);
         }
-        let outputs = formatted.buffers.as_deref_mut();
-        let prepared = match outputs.and_then(|b| b.corrected_error.take()) {
+        let prepared = match corrected_error {
             Some(e) => Some(Err(e)),
-            None => formatted
-                .buffers
-                .as_ref()
-                .and_then(|b| b.corrected_claim.as_ref())
-                .map(Ok),
+            None => outputs.and_then(|b| b.corrected_claim.as_ref()).map(Ok),
         };
         let written = self
             .corrected
@@ -1617,18 +1615,12 @@ impl<'r> RulePass<'r> {
         let n = &self.run.names;
         if matches!(outcome, Outcome::Corrected | Outcome::Rejected277) {
             self.ack277
-                .add_prepared(
-                    result,
-                    formatted
-                        .buffers
-                        .as_ref()
-                        .and_then(|b| b.ack277_claim.as_ref()),
-                )
+                .add_prepared(result, outputs.and_then(|b| b.ack277_claim.as_ref()))
                 .map_err(|e| self.run.write_error(&n.ack277, e))?;
         }
         self.html
-            .claim_prepared(result, outcome, formatted.buffers.as_ref().map(|b| &b.html));
-        match &formatted.buffers {
+            .claim_prepared(result, outcome, outputs.map(|b| &b.html));
+        match outputs {
             Some(buffers) => self
                 .report
                 .append(&buffers.report)
