@@ -1480,13 +1480,13 @@ impl QuickSpecs {
         let start = (seg.id().len() + 1).min(body.len());
         let rest = &body[start..];
         let delimiters = seg.delimiters();
-        let mut separators = [0u16; MAX_SEPARATORS];
-        let Some(count) = scan(rest, delimiters.element, &mut separators) else {
+        // The separators, then where the last value ends: each value's end, side by side.
+        let mut ends = [0u16; MAX_SEPARATORS + 1];
+        let Some(count) = ends
+            .first_chunk_mut::<MAX_SEPARATORS>()
+            .and_then(|separators| scan(rest, delimiters.element, separators))
+        else {
             return false;
-        };
-        let values = Values {
-            rest,
-            separators: &separators[..count],
         };
         if count + 1 < usize::from(entry.last_required) {
             return false;
@@ -1494,21 +1494,26 @@ impl QuickSpecs {
         let Some(specs) = self.range(entry) else {
             return false;
         };
-        // The values one after the other (`values.get(k)`, without finding its start again).
+        // `scan` takes at most `u16::MAX` bytes.
+        let Some(last) = ends.get_mut(count) else {
+            return false;
+        };
+        *last = rest.len() as u16;
+        let ends = &ends[..=count];
+        if !only_empty_after(rest, ends, specs.len()) {
+            return false;
+        }
+        let values = Values {
+            rest,
+            separators: &ends[..count],
+        };
+        // The defined values one after the other (each from the end of the one before); the
+        // defined elements past the last value are empty, and none of them is required.
         let mut start = 0;
-        for k in 0..=count {
-            let end = values
-                .separators
-                .get(k)
-                .map_or(rest.len(), |&s| usize::from(s));
+        for (k, (spec, &end)) in specs.iter().zip(ends).enumerate() {
+            let end = usize::from(end);
             let value = rest.get(start..end).unwrap_or(&[]);
             start = end + 1;
-            let Some(spec) = specs.get(k) else {
-                if value.is_empty() {
-                    continue;
-                }
-                return false;
-            };
             // An empty value is clean unless required, whatever its class (as in `simple`).
             if value.is_empty() {
                 if spec.required {
@@ -1620,6 +1625,20 @@ fn decimal_digits(value: &[u8]) -> Option<usize> {
         }
     }
     (digits > 0).then_some(digits)
+}
+
+/// Whether every value of `rest` past the first `defined` (at least one) is empty, given
+/// where each value ends (`ends`: the separators, then `rest`'s length): the bytes after the
+/// last defined value's end are then all separators.
+#[inline(always)]
+fn only_empty_after(rest: &[u8], ends: &[u16], defined: usize) -> bool {
+    let separators = ends.len() - 1;
+    match ends.get(defined.wrapping_sub(1)) {
+        Some(&end) if separators >= defined => {
+            rest.len() - usize::from(end) - 1 == separators - defined
+        }
+        _ => true,
+    }
 }
 
 /// The element values of a segment (after its id and first separator), found by [`scan`].
@@ -2323,6 +2342,41 @@ mod tests {
         let mut out = Vec::new();
         assert!(strict.check(idx("2300"), &clean, 9, &mut out));
         assert_eq!(out.len(), 1, "{out:?}");
+    }
+
+    #[test]
+    fn only_empty_after_tells_as_looking_at_each_value_would() {
+        let bodies: [&[u8]; 12] = [
+            b"",
+            b"A",
+            b"*",
+            b"**",
+            b"A*",
+            b"*A",
+            b"A*B",
+            b"A**",
+            b"A**B",
+            b"A*B*C*",
+            b"***A",
+            b"AB*CD***",
+        ];
+        for body in bodies {
+            let mut ends: Vec<u16> = (0..body.len())
+                .filter(|&i| body[i] == b'*')
+                .map(|i| i as u16)
+                .collect();
+            ends.push(body.len() as u16);
+            let values: Vec<&[u8]> = body.split(|&b| b == b'*').collect();
+            for defined in 1..=6 {
+                let each = values.iter().skip(defined).all(|v| v.is_empty());
+                assert_eq!(
+                    only_empty_after(body, &ends, defined),
+                    each,
+                    "{:?} {defined}",
+                    String::from_utf8_lossy(body)
+                );
+            }
+        }
     }
 
     #[test]
