@@ -7,9 +7,10 @@
 //! repairs [`crate::repair::Plan`] applies.
 
 use std::cell::RefCell;
+use std::ops::Range;
 
 use crate::model::Money;
-use crate::model::{Claim, LevelTable, Origin, SegmentTable, StoredSegment};
+use crate::model::{view_in, Claim, LevelTable, Origin, SegmentTable, StoredSegment};
 use crate::rules::general::{clean_procedure, money_elements};
 use crate::rules::{FormatFix, FormatScanner};
 use crate::x12::{Delimiters, Segment};
@@ -41,31 +42,67 @@ fn table_edits(table: &SegmentTable, out: &mut Vec<FormatFix>) {
     // Most segments need nothing: one search of the whole table for the bytes a fix needs
     // ('.' and ' ') costs less than looking at every segment's bytes, and a segment without
     // them whose id has no fix of its own is not even viewed.
-    let mut found = memchr::memchr2_iter(b'.', b' ', raw);
-    // The next byte found (past every body once there is none): one comparison per segment
-    // tells that none is in its body, the usual case.
-    let mut hit = found.next().unwrap_or(usize::MAX);
-    for (i, stored) in table.stored().iter().enumerate() {
+    let mut found = Found::new(raw);
+    for stored in table.stored() {
         let start = stored.start as usize;
         let body = start + stored.body_start as usize..start + stored.body_end as usize;
-        let mut marks = Marks::default();
         // Segments lie in the table in order: what is found before this body is between
-        // segments or in the ones before.
-        while hit < body.end {
+        // segments or in the ones before. One comparison tells that nothing is found in the
+        // body, the usual case.
+        let marks = if found.next < body.end {
+            found.marks_in(raw, body.clone(), delimiters)
+        } else {
+            Marks::default()
+        };
+        if marks.any() || has_own_fixes(raw, body.start, stored.id_len) {
+            let seg = view_in(raw, delimiters, stored);
+            segment_edits(&seg, stored, delimiters.component, marks, out);
+        }
+    }
+}
+
+/// True when the segment whose id (`id_len` bytes) starts at `at` in `raw` is one with
+/// fixes of its own (PER, N4, SV1), told from its first bytes without slicing the id out.
+fn has_own_fixes(raw: &[u8], at: usize, id_len: u8) -> bool {
+    match raw.get(at..) {
+        Some([b'P', b'E', b'R', ..] | [b'S', b'V', b'1', ..]) => id_len == 3,
+        Some([b'N', b'4', ..]) => id_len == 2,
+        _ => false,
+    }
+}
+
+/// The '.' and ' ' bytes of a table, found in order by one search of its bytes.
+struct Found<'a> {
+    /// The search, past `next`.
+    rest: memchr::Memchr2<'a>,
+    /// Where the next byte found is (past every body once there is none).
+    next: usize,
+}
+
+impl<'a> Found<'a> {
+    /// The search of `raw`, at its first byte found.
+    fn new(raw: &'a [u8]) -> Self {
+        let mut rest = memchr::memchr2_iter(b'.', b' ', raw);
+        let next = rest.next().unwrap_or(usize::MAX);
+        Found { rest, next }
+    }
+
+    /// The marks of the bytes found in `body` (of `raw`), leaving the search past it. Kept
+    /// out of the table loop (most bodies have none), so that the loop stays small.
+    #[inline(never)]
+    fn marks_in(&mut self, raw: &[u8], body: Range<usize>, delimiters: Delimiters) -> Marks {
+        let mut marks = Marks::default();
+        while self.next < body.end {
+            let hit = self.next;
             if hit >= body.start {
                 let next = raw
                     .get(hit + 1..body.end)
                     .and_then(|rest| rest.first().copied());
                 marks.add(raw[hit], next, delimiters);
             }
-            hit = found.next().unwrap_or(usize::MAX);
+            self.next = self.rest.next().unwrap_or(usize::MAX);
         }
-        let id = raw
-            .get(body.start..body.start + usize::from(stored.id_len))
-            .unwrap_or_default();
-        if marks.any() || matches!(id, b"PER" | b"N4" | b"SV1") {
-            segment_edits(&table.get(i), stored, delimiters.component, marks, out);
-        }
+        marks
     }
 }
 
@@ -198,12 +235,14 @@ fn phone_edits(seg: &Segment<'_>, base: Origin, out: &mut Vec<FormatFix>) {
 
 /// N403 without separators; a 5-digit 2010AA ZIP padded to 9 with 0000.
 fn zip_edit(seg: &Segment<'_>, stored: &StoredSegment, base: Origin, out: &mut Vec<FormatFix>) {
-    if !matches!(seg.element(4), b"" | b"US") {
-        return;
-    }
+    // A ZIP as it should be (the usual case) is told first: N404, past the elements most N4
+    // segments have, takes longer to find.
     let zip = seg.element(3);
     let all_digits = zip.iter().all(u8::is_ascii_digit);
     if all_digits && (zip.len() == 9 || (zip.len() == 5 && loop_id(stored) != "2010AA")) {
+        return;
+    }
+    if !matches!(seg.element(4), b"" | b"US") {
         return;
     }
     let old = text(zip);
@@ -440,6 +479,29 @@ mod tests {
             marks.add(body[at], body.get(at + 1).copied(), delimiters);
         }
         marks
+    }
+
+    /// `has_own_fixes` tells the ids `segment_edits` has fixes for, as the id slice does,
+    /// whatever follows the id and wherever the body starts.
+    #[test]
+    fn own_fixes_are_told_from_the_first_bytes_as_from_the_id() {
+        let ids: [&[u8]; 12] = [
+            b"PER", b"N4", b"SV1", b"N3", b"NM1", b"PE", b"SV", b"SV2", b"N", b"P", b"REF", b"",
+        ];
+        for id in ids {
+            for tail in [&b""[..], b"*", b"~", b"*A:B", b"R*1", b"4*X"] {
+                for lead in [&b""[..], b"\n", b"  "] {
+                    let raw = [lead, id, tail].concat();
+                    let id_len = u8::try_from(id.len()).expect("a short id");
+                    assert_eq!(
+                        has_own_fixes(&raw, lead.len(), id_len),
+                        matches!(id, b"PER" | b"N4" | b"SV1"),
+                        "{raw:?} {id_len}"
+                    );
+                }
+            }
+        }
+        assert!(!has_own_fixes(b"PER", 4, 3), "a start past the bytes");
     }
 
     #[test]
