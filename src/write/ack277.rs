@@ -373,51 +373,58 @@ struct Context {
 struct FixedBytes {
     /// The element separator.
     element: u8,
-    /// The segment terminator, then the line break when asked: `end[..end_len]`.
-    end: [u8; 2],
-    end_len: usize,
+    /// The segment terminator.
+    terminator: u8,
+    /// True when a line break follows the terminator.
+    line_break: bool,
+    // The parts of fixed length are arrays: copied with a few stores rather than a call.
     /// `HL*`: the 2000D HL up to its HL01.
-    hl: Vec<u8>,
+    hl: [u8; 3],
     /// `*PT`: the 2000D HL after its HL02.
-    hl_code: Vec<u8>,
+    hl_code: [u8; 3],
     /// `NM1*QC*1*`: the 2100D NM1 up to its NM103.
-    nm1: Vec<u8>,
+    nm1: [u8; 9],
     /// `****MI*`: the 2100D NM1 from NM104's end to NM109.
-    nm1_id: Vec<u8>,
+    nm1_id: [u8; 7],
     /// `TRN*2*`: the 2200D TRN up to its TRN02.
-    trn: Vec<u8>,
+    trn: [u8; 6],
     /// `STC*A2:20*{date}*WQ`: an accepted claim's STC up to its STC04.
     accepted_stc: Vec<u8>,
     /// `REF*D9*`: the claim's trace REF up to its REF02.
-    ref_d9: Vec<u8>,
+    ref_d9: [u8; 7],
     /// `DTP*472*RD8*`: the claim's service period DTP up to its DTP03.
-    dtp: Vec<u8>,
+    dtp: [u8; 12],
 }
 
 impl FixedBytes {
     fn new(d: &Delimiters, line_break: bool, date8: &str) -> FixedBytes {
-        let joined = |parts: &[&[u8]]| parts.join(&d.element);
+        let e = d.element;
         let accepted = [&b"A2"[..], b"20"].join(&d.component);
         // As `SegmentWriter` ends a segment: a newline terminator is its own line break.
         let break_too = line_break && d.segment != b'\n';
         FixedBytes {
             element: d.element,
-            end: [d.segment, b'\n'],
-            end_len: if break_too { 2 } else { 1 },
-            hl: joined(&[b"HL", b""]),
-            hl_code: joined(&[b"", b"PT"]),
-            nm1: joined(&[b"NM1", b"QC", b"1", b""]),
-            nm1_id: joined(&[b"", b"", b"", b"", b"MI", b""]),
-            trn: joined(&[b"TRN", b"2", b""]),
-            accepted_stc: joined(&[b"STC", &accepted, date8.as_bytes(), b"WQ"]),
-            ref_d9: joined(&[b"REF", b"D9", b""]),
-            dtp: joined(&[b"DTP", b"472", b"RD8", b""]),
+            terminator: d.segment,
+            line_break: break_too,
+            hl: [b'H', b'L', e],
+            hl_code: [e, b'P', b'T'],
+            nm1: [b'N', b'M', b'1', e, b'Q', b'C', e, b'1', e],
+            nm1_id: [e, e, e, e, b'M', b'I', e],
+            trn: [b'T', b'R', b'N', e, b'2', e],
+            accepted_stc: [&b"STC"[..], &accepted, date8.as_bytes(), b"WQ"].join(&e),
+            ref_d9: [b'R', b'E', b'F', e, b'D', b'9', e],
+            dtp: [
+                b'D', b'T', b'P', e, b'4', b'7', b'2', e, b'R', b'D', b'8', e,
+            ],
         }
     }
 
     /// Ends a segment: the terminator and, when asked, the line break.
     fn end(&self, out: &mut Vec<u8>) {
-        out.extend_from_slice(&self.end[..self.end_len]);
+        out.push(self.terminator);
+        if self.line_break {
+            out.push(b'\n');
+        }
     }
 
     /// The 2000D HL of a patient, numbered `hl` under its provider's `parent`.
