@@ -87,7 +87,7 @@ use std::io::{self, BufReader, BufWriter, Cursor, Read, Seek, SeekFrom, Write};
 use chrono::{Datelike, NaiveDate};
 
 use super::{clean_tail, is_safe, push_clean, push_clean_or, AckEnvelope, SegmentWriter};
-use crate::model::{Cents, Claim, Money, NotExactReason, ServiceLine, Total};
+use crate::model::{Cents, Claim, Decimal, Money, NotExactReason, ServiceLine, Total};
 use crate::repair::{decimal, push_cents, push_u64};
 use crate::rules::ClaimResult;
 use crate::rules::{Action, Disposition, Finding};
@@ -298,10 +298,13 @@ impl Ack277ClaimFormatter {
         buffer.reserve(CLAIM_BYTES);
         let mut w = SegmentWriter::reusing(self.delimiters, self.line_break, buffer);
         // Formatted for every claim though only a new patient's is written: it costs the
-        // workers little, and the one thread that appends nothing.
-        patient_name(&mut w, &result.claim);
+        // workers little, and the one thread that appends nothing. It is not counted among
+        // the claim's segments.
+        w.append_segments(|out| {
+            self.ctx.patient_name(out, &self.delimiters, &result.claim);
+            0
+        });
         let name_end = w.written();
-        w.reset_count();
         self.ctx.claim(&mut w, result);
         Ack277Claim {
             segments: w.count(),
@@ -357,6 +360,134 @@ struct Context {
     source: String,
     /// GS03, cleaned (`RECEIVER` when empty).
     receiver: String,
+    /// The fixed bytes of the claim-level segments, in the run's delimiters.
+    fixed: FixedBytes,
+}
+
+/// The parts of the claim-level segments (2000D, 2100D, 2200D) that are the same for every
+/// claim of a run, joined once with the run's delimiters: a claim's fixed elements are then
+/// copied whole rather than written element by element. Each segment they begin has no
+/// element that may be left empty before its last one, so the bytes are those
+/// [`SegmentWriter`] writes for the same elements (the tests check this).
+#[derive(Debug, Clone)]
+struct FixedBytes {
+    /// The element separator.
+    element: u8,
+    /// The segment terminator.
+    terminator: u8,
+    /// True when a line break follows the terminator.
+    line_break: bool,
+    // The parts of fixed length are arrays: copied with a few stores rather than a call.
+    /// `HL*`: the 2000D HL up to its HL01.
+    hl: [u8; 3],
+    /// `*PT`: the 2000D HL after its HL02.
+    hl_code: [u8; 3],
+    /// `NM1*QC*1*`: the 2100D NM1 up to its NM103.
+    nm1: [u8; 9],
+    /// `****MI*`: the 2100D NM1 from NM104's end to NM109.
+    nm1_id: [u8; 7],
+    /// `TRN*2*`: the 2200D TRN up to its TRN02.
+    trn: [u8; 6],
+    /// `STC*A2:20*{date}*WQ`: an accepted claim's STC up to its STC04.
+    accepted_stc: Vec<u8>,
+    /// `REF*D9*`: the claim's trace REF up to its REF02.
+    ref_d9: [u8; 7],
+    /// `DTP*472*RD8*`: the claim's service period DTP up to its DTP03.
+    dtp: [u8; 12],
+}
+
+impl FixedBytes {
+    fn new(d: &Delimiters, line_break: bool, date8: &str) -> FixedBytes {
+        let e = d.element;
+        let accepted = [&b"A2"[..], b"20"].join(&d.component);
+        // As `SegmentWriter` ends a segment: a newline terminator is its own line break.
+        let break_too = line_break && d.segment != b'\n';
+        FixedBytes {
+            element: d.element,
+            terminator: d.segment,
+            line_break: break_too,
+            hl: [b'H', b'L', e],
+            hl_code: [e, b'P', b'T'],
+            nm1: [b'N', b'M', b'1', e, b'Q', b'C', e, b'1', e],
+            nm1_id: [e, e, e, e, b'M', b'I', e],
+            trn: [b'T', b'R', b'N', e, b'2', e],
+            accepted_stc: [&b"STC"[..], &accepted, date8.as_bytes(), b"WQ"].join(&e),
+            ref_d9: [b'R', b'E', b'F', e, b'D', b'9', e],
+            dtp: [
+                b'D', b'T', b'P', e, b'4', b'7', b'2', e, b'R', b'D', b'8', e,
+            ],
+        }
+    }
+
+    /// Ends a segment: the terminator and, when asked, the line break.
+    fn end(&self, out: &mut Vec<u8>) {
+        out.push(self.terminator);
+        if self.line_break {
+            out.push(b'\n');
+        }
+    }
+
+    /// The 2000D HL of a patient, numbered `hl` under its provider's `parent`.
+    fn patient_hl(&self, out: &mut Vec<u8>, hl: u64, parent: u64) {
+        out.extend_from_slice(&self.hl);
+        push_u64(out, hl);
+        out.push(self.element);
+        push_u64(out, parent);
+        out.extend_from_slice(&self.hl_code);
+        self.end(out);
+    }
+
+    /// The 2100D NM1 of a patient: names and member id cleaned (`UNKNOWN` for an empty last
+    /// name or id; NM104 may be left empty, NM105 to NM107 always are).
+    fn patient_name(&self, out: &mut Vec<u8>, d: &Delimiters, person: [&str; 3]) {
+        let [last, first, member] = person;
+        out.extend_from_slice(&self.nm1);
+        push_clean_or(out, d, last, LAST_NAME_MAX, "UNKNOWN");
+        out.push(self.element);
+        push_clean(out, d, first.as_bytes(), FIRST_NAME_MAX);
+        out.extend_from_slice(&self.nm1_id);
+        push_clean_or(out, d, member, ID_MAX, "UNKNOWN");
+        self.end(out);
+    }
+
+    /// The claim's TRN*2 with its CLM01 cleaned (`0` when nothing is left of it).
+    fn trn(&self, out: &mut Vec<u8>, d: &Delimiters, pcn: &str) {
+        out.extend_from_slice(&self.trn);
+        push_clean_or(out, d, pcn, REFERENCE_MAX, "0");
+        self.end(out);
+    }
+
+    /// An accepted claim's STC, its STC04 written by `charge` (left off with its separator
+    /// when `charge` writes nothing).
+    fn accepted_stc(&self, out: &mut Vec<u8>, charge: impl FnOnce(&mut Vec<u8>)) {
+        out.extend_from_slice(&self.accepted_stc);
+        let at = out.len();
+        out.push(self.element);
+        charge(out);
+        if out.len() == at + 1 {
+            out.truncate(at);
+        }
+        self.end(out);
+    }
+
+    /// The claim's REF*D9: `trace` (cleaned, so ASCII) cut to leave room for `-{ordinal}`.
+    fn ref_d9(&self, out: &mut Vec<u8>, trace: &[u8], ordinal: u64) {
+        let mut digits = [0; 20];
+        let ordinal = decimal(ordinal, &mut digits);
+        let keep = REFERENCE_MAX.saturating_sub(ordinal.len() + 1);
+        out.extend_from_slice(&self.ref_d9);
+        out.extend_from_slice(&trace[..keep.min(trace.len())]);
+        out.push(b'-');
+        out.extend_from_slice(ordinal);
+        self.end(out);
+    }
+
+    /// The claim's DTP*472 period, `from` to `to`.
+    fn service_period(&self, out: &mut Vec<u8>, from: NaiveDate, to: NaiveDate) {
+        out.extend_from_slice(&self.dtp);
+        push_period(out, from, to);
+        self.end(out);
+    }
 }
 
 /// The 2000A/2000B being built: its record in the spool, HL numbers and what its header
@@ -407,9 +538,11 @@ impl<S: Read + Write + Seek> Ack277Writer<S> {
         let source = probe.clean(&env.gs_sender(), 15);
         let receiver = probe.clean(&env.gs_receiver(), 15);
         let date = env.created.date();
+        let date8 = date.format("%Y%m%d").to_string();
         let ctx = Context {
             date,
-            date8: date.format("%Y%m%d").to_string(),
+            fixed: FixedBytes::new(&env.delimiters, env.line_break, &date8),
+            date8,
             trace: or_default(&trace, "0").to_string(),
             source: or_default(&source, "SENDER").to_string(),
             receiver: or_default(&receiver, "RECEIVER").to_string(),
@@ -570,10 +703,16 @@ impl<S: Read + Write + Seek> Ack277Writer<S> {
         if !same_patient {
             let hl = self.next_hl();
             let parent = self.provider.as_ref().map_or(0, |p| p.hl);
-            patient_hl(&mut w, hl, parent);
-            if prepared.is_none() {
-                patient_name(&mut w, claim);
-            }
+            let ctx = &self.ctx;
+            let delimiters = self.env.delimiters;
+            w.append_segments(|out| {
+                ctx.fixed.patient_hl(out, hl, parent);
+                if prepared.is_some() {
+                    return 1;
+                }
+                ctx.patient_name(out, &delimiters, claim);
+                2
+            });
             // The last patient's strings are reused: this runs on the one thread that appends.
             match &mut self.patient {
                 Some((last, first, m)) => {
@@ -1025,34 +1164,15 @@ fn quantities(w: &mut SegmentWriter, t: &Ack277Totals, accepted: &str, rejected:
     }
 }
 
-/// The 2000D HL of a patient, numbered `hl` under its provider's `parent` (its NM1*QC is
-/// [`patient_name`]).
-fn patient_hl(w: &mut SegmentWriter, hl: u64, parent: u64) {
-    w.start("HL");
-    w.element_with(|out| push_u64(out, hl));
-    w.element_with(|out| push_u64(out, parent));
-    w.element(b"PT");
-    w.end();
-}
-
-/// The 2100D patient name (NM1*QC) of `claim`'s patient level: apart from its HL, which
-/// only the writer can number, so that workers can format it.
-fn patient_name(w: &mut SegmentWriter, claim: &Claim) {
-    let person = claim.patient_person();
-    w.start("NM1");
-    w.element(b"QC");
-    w.element(b"1");
-    w.clean_element(&person.last_name, LAST_NAME_MAX, "UNKNOWN");
-    w.clean_element(&person.first_name, FIRST_NAME_MAX, "");
-    for _ in 0..3 {
-        w.element(b"");
-    }
-    w.element(b"MI");
-    w.clean_element(member_id(claim), ID_MAX, "UNKNOWN");
-    w.end();
-}
-
 impl Context {
+    /// The 2100D patient name (NM1*QC) of `claim`'s patient level: apart from its HL, which
+    /// only the writer can number, so that workers can format it.
+    fn patient_name(&self, out: &mut Vec<u8>, d: &Delimiters, claim: &Claim) {
+        let person = claim.patient_person();
+        let names = [&*person.last_name, &*person.first_name, member_id(claim)];
+        self.fixed.patient_name(out, d, names);
+    }
+
     /// 2200D for one claim, then 2220D for its rejected lines.
     ///
     /// Every value is written straight into `w`'s buffer (cleaned, redacted and cut as it
@@ -1060,10 +1180,7 @@ impl Context {
     fn claim(&self, w: &mut SegmentWriter, result: &ClaimResult) {
         let claim = &result.claim;
         let date = self.date8.as_bytes();
-        w.start("TRN");
-        w.element(b"2");
-        w.clean_element(claim.pcn(), REFERENCE_MAX, "0");
-        w.end();
+        let delimiters = w.delimiters();
         let rejecting = || {
             result
                 .findings
@@ -1071,14 +1188,14 @@ impl Context {
                 .filter(|f| f.action == Action::Reject && !is_accepted(result))
         };
         let rejected = rejecting().next().is_some();
-        if !rejected {
-            w.start("STC");
-            w.composite_element(&["A2", "20"]);
-            w.element(date);
-            w.element(b"WQ");
-            w.element_with(|out| push_charge(out, claim));
-            w.end();
-        }
+        w.append_segments(|out| {
+            self.fixed.trn(out, &delimiters, claim.pcn());
+            if rejected {
+                return 1;
+            }
+            self.fixed.accepted_stc(out, |out| push_charge(out, claim));
+            2
+        });
         // Only a rejected claim's messages need the patient's words redacted (an accepted
         // claim's 277CA carries none).
         let redact = if rejected {
@@ -1086,7 +1203,6 @@ impl Context {
         } else {
             Redactor::none()
         };
-        let delimiters = w.delimiters();
         for f in rejecting() {
             w.start("STC");
             w.composite_element(&stc_codes(f));
@@ -1113,25 +1229,13 @@ impl Context {
             });
             w.end();
         }
-        w.start("REF");
-        w.element(b"D9");
-        w.element_with(|out| {
-            let mut digits = [0; 20];
-            let ordinal = decimal(claim.ordinal, &mut digits);
-            // The trace is cleaned, so ASCII: bytes are characters.
-            let keep = REFERENCE_MAX.saturating_sub(ordinal.len() + 1);
-            let trace = self.trace.as_bytes();
-            out.extend_from_slice(&trace[..keep.min(trace.len())]);
-            out.push(b'-');
-            out.extend_from_slice(ordinal);
-        });
-        w.end();
         let (from, to) = self.service_period(claim);
-        w.start("DTP");
-        w.element(b"472");
-        w.element(b"RD8");
-        w.element_with(|out| push_period(out, from, to));
-        w.end();
+        w.append_segments(|out| {
+            // The trace is cleaned, so ASCII: bytes are characters.
+            self.fixed.ref_d9(out, self.trace.as_bytes(), claim.ordinal);
+            self.fixed.service_period(out, from, to);
+            2
+        });
         if rejected {
             self.lines(w, claim, rejecting);
         }
@@ -1204,8 +1308,7 @@ impl Context {
             }
             w.element_with(|out| {
                 if let Some(units) = &line.units.value {
-                    // Writing to a Vec cannot fail.
-                    let _ = write!(out, "{units}");
+                    push_units(out, units);
                 }
             });
             w.end();
@@ -1276,6 +1379,18 @@ fn push_charge(out: &mut Vec<u8>, claim: &Claim) {
         Some(Money::Exact(cents)) => push_cents(out, *cents),
         Some(other) => out.extend_from_slice(other.to_x12().as_bytes()),
         None => push_cents(out, claim_charge(claim).cents().unwrap_or_default()),
+    }
+}
+
+/// SVC05: `units` as its `Display` writes them; a whole count (the usual) is written
+/// without the `fmt` machinery.
+fn push_units(out: &mut Vec<u8>, units: &Decimal) {
+    match u64::try_from(units.mantissa) {
+        Ok(count) if units.scale == 0 => push_u64(out, count),
+        // Writing to a Vec cannot fail.
+        _ => {
+            let _ = write!(out, "{units}");
+        }
     }
 }
 
@@ -1370,14 +1485,15 @@ impl<'c> Redactor<'c> {
         ];
         let mut words = [""; WORDS];
         let mut count = 0;
-        for word in name_words(&texts) {
-            if count == WORDS {
-                // Too many to hold: `is_redacted` searches the texts instead.
-                count = WORDS + 1;
-                break;
+        let mut hold = |word| {
+            if let Some(place) = words.get_mut(count) {
+                *place = word;
             }
-            words[count] = word;
-            count += 1;
+            // Past `WORDS`, too many to hold: `is_redacted` searches the texts instead.
+            count = (count + 1).min(WORDS + 1);
+        };
+        for text in texts {
+            text_words(text, &mut hold);
         }
         let ascii = words.iter().all(|w| w.is_ascii());
         Redactor {
@@ -1391,7 +1507,12 @@ impl<'c> Redactor<'c> {
 
     /// True when ASCII `word` may be a redacted word by its length (see `lengths`).
     fn may_be_redacted(&self, word: &str) -> bool {
-        self.lengths & (1 << word.len().min(63)) != 0
+        self.may_be_redacted_length(word.len())
+    }
+
+    /// True when an ASCII word of `length` bytes may be a redacted word (see `lengths`).
+    fn may_be_redacted_length(&self, length: usize) -> bool {
+        self.lengths & (1 << length.min(63)) != 0
     }
 
     /// True when `word` is one of the redacted words, whatever its case.
@@ -1440,7 +1561,7 @@ impl<'c> Redactor<'c> {
                         i += 1;
                     }
                     // Most words are passed over here on their length, with no call.
-                    if self.may_be_redacted(&text[start..i]) {
+                    if self.may_be_redacted_length(i - start) {
                         check(start, i, emit);
                     }
                 } else {
@@ -1497,6 +1618,37 @@ fn name_words<'a, 'c>(texts: &'a [&'c str; 6]) -> impl Iterator<Item = &'c str> 
         .iter()
         .flat_map(|text| text.split(|c: char| !c.is_alphanumeric()))
         .filter(|word| word.chars().count() >= 2)
+}
+
+/// Hands `emit` the words of [`name_words`] of `text`, in order. An ASCII text (the usual
+/// name) is split byte by byte, with no characters decoded or counted: its alphanumeric
+/// characters are its alphanumeric bytes, and its characters are its bytes.
+fn text_words<'c>(text: &'c str, emit: &mut impl FnMut(&'c str)) {
+    if !text.is_ascii() {
+        let texts = [text, "", "", "", "", ""];
+        name_words(&texts).for_each(emit);
+        return;
+    }
+    let bytes = text.as_bytes();
+    let alphanumeric = |i: usize| {
+        bytes
+            .get(i)
+            .is_some_and(|&b| ASCII_ALPHANUMERIC[usize::from(b)])
+    };
+    let mut i = 0;
+    while i < bytes.len() {
+        if alphanumeric(i) {
+            let start = i;
+            while alphanumeric(i) {
+                i += 1;
+            }
+            if i - start >= 2 {
+                emit(&text[start..i]);
+            }
+        } else {
+            i += 1;
+        }
+    }
 }
 
 /// True when `a` and `b` are the same word once lowercased (ASCII words are compared without
@@ -1561,6 +1713,183 @@ mod tests {
             b':'
         ));
         assert!(same_composite(&["A", "B", ""], &["A", "B", ""], b'A'));
+    }
+
+    /// Delimiter sets and line-break choices the fixed bytes are checked under.
+    fn writer_setups() -> Vec<(Delimiters, bool)> {
+        let other = Delimiters {
+            element: b'|',
+            repetition: None,
+            component: b'>',
+            segment: b'\n',
+        };
+        let mut setups = Vec::new();
+        for d in [Delimiters::STANDARD, other] {
+            for line_break in [false, true] {
+                setups.push((d, line_break));
+            }
+        }
+        setups
+    }
+
+    /// What `FixedBytes` wrote, and the segment count, next to what `SegmentWriter` writes
+    /// element by element.
+    fn same_as_writer(
+        d: Delimiters,
+        line_break: bool,
+        fixed: impl FnOnce(&mut Vec<u8>),
+        by_element: impl FnOnce(&mut SegmentWriter),
+    ) {
+        let mut out = Vec::new();
+        fixed(&mut out);
+        let mut w = SegmentWriter::new(d, line_break);
+        by_element(&mut w);
+        assert_eq!(w.count(), 1);
+        assert_eq!(
+            String::from_utf8_lossy(&out),
+            String::from_utf8_lossy(&w.into_bytes())
+        );
+    }
+
+    #[test]
+    fn fixed_bytes_write_what_the_segment_writer_writes() {
+        let texts = [
+            "",
+            " ",
+            "DOE",
+            "  O'NEIL  JR ",
+            "A|B>C~D^E*F:G",
+            "ÉLISE",
+            "X",
+        ];
+        let long = "N".repeat(100);
+        let date = NaiveDate::from_ymd_opt(2026, 1, 4).expect("a date");
+        let later = NaiveDate::from_ymd_opt(2026, 12, 31).expect("a date");
+        for (d, line_break) in writer_setups() {
+            let fixed = FixedBytes::new(&d, line_break, "20261129");
+            for &a in texts.iter().chain([&long.as_str()]) {
+                for &b in &texts {
+                    same_as_writer(
+                        d,
+                        line_break,
+                        |out| fixed.patient_name(out, &d, [a, b, a]),
+                        |w| {
+                            w.start("NM1");
+                            w.element(b"QC");
+                            w.element(b"1");
+                            w.clean_element(a, LAST_NAME_MAX, "UNKNOWN");
+                            w.clean_element(b, FIRST_NAME_MAX, "");
+                            for _ in 0..3 {
+                                w.element(b"");
+                            }
+                            w.element(b"MI");
+                            w.clean_element(a, ID_MAX, "UNKNOWN");
+                            w.end();
+                        },
+                    );
+                }
+                same_as_writer(
+                    d,
+                    line_break,
+                    |out| fixed.trn(out, &d, a),
+                    |w| {
+                        w.start("TRN");
+                        w.element(b"2");
+                        w.clean_element(a, REFERENCE_MAX, "0");
+                        w.end();
+                    },
+                );
+            }
+            for charge in ["", "0", "12.5", "-3"] {
+                same_as_writer(
+                    d,
+                    line_break,
+                    |out| fixed.accepted_stc(out, |out| out.extend_from_slice(charge.as_bytes())),
+                    |w| {
+                        w.start("STC");
+                        w.composite_element(&["A2", "20"]);
+                        w.element(b"20261129");
+                        w.element(b"WQ");
+                        w.element(charge.as_bytes());
+                        w.end();
+                    },
+                );
+            }
+            for (hl, parent) in [(1, 0), (4, 3), (123_456, 99), (u64::MAX, 10)] {
+                same_as_writer(
+                    d,
+                    line_break,
+                    |out| fixed.patient_hl(out, hl, parent),
+                    |w| {
+                        w.segment(
+                            "HL",
+                            &[hl.to_string(), parent.to_string(), "PT".to_string()],
+                        )
+                    },
+                );
+            }
+            for trace in ["0", "ACK0001", long.as_str()] {
+                for ordinal in [0, 7, 10_000, u64::MAX] {
+                    let keep = REFERENCE_MAX - ordinal.to_string().len() - 1;
+                    let cut = &trace[..keep.min(trace.len())];
+                    same_as_writer(
+                        d,
+                        line_break,
+                        |out| fixed.ref_d9(out, trace.as_bytes(), ordinal),
+                        |w| w.segment("REF", &["D9".to_string(), format!("{cut}-{ordinal}")]),
+                    );
+                }
+            }
+            for (from, to) in [(date, date), (date, later)] {
+                same_as_writer(
+                    d,
+                    line_break,
+                    |out| fixed.service_period(out, from, to),
+                    |w| {
+                        let period = format!("{}-{}", from.format("%Y%m%d"), to.format("%Y%m%d"));
+                        w.segment("DTP", &["472", "RD8", period.as_str()]);
+                    },
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn text_words_are_the_name_words() {
+        let texts = [
+            "",
+            "A",
+            "DOE",
+            "O'NEIL-SMITH JR",
+            "  x  yz 12 3 ab12cd ",
+            "ÉLISE O'NÉIL",
+            "Kelvin \u{212a}x",
+            "a-b-cd-",
+            "SYN000000001",
+        ];
+        for text in texts {
+            let mut words = Vec::new();
+            text_words(text, &mut |w| words.push(w));
+            let slow: Vec<&str> = name_words(&[text, "", "", "", "", ""]).collect();
+            assert_eq!(words, slow, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn units_are_written_as_display_writes_them() {
+        for (mantissa, scale) in [(0, 0), (1, 0), (12, 0), (-3, 0), (15, 1), (-125, 2), (7, 3)] {
+            let units = Decimal { mantissa, scale };
+            let mut out = Vec::new();
+            push_units(&mut out, &units);
+            assert_eq!(out, units.to_string().as_bytes());
+        }
+        let largest = Decimal {
+            mantissa: i64::MAX,
+            scale: 0,
+        };
+        let mut out = Vec::new();
+        push_units(&mut out, &largest);
+        assert_eq!(out, largest.to_string().as_bytes());
     }
 
     #[test]

@@ -369,6 +369,12 @@ impl SegmentWriter {
         String::from_utf8(out).unwrap_or_default()
     }
 
+    /// Appends whole segments that `write` delimits and terminates itself (fixed bytes made
+    /// once per run, say), and counts the number of segments it returns.
+    pub(crate) fn append_segments(&mut self, write: impl FnOnce(&mut Vec<u8>) -> u32) {
+        self.count += write(&mut self.out);
+    }
+
     /// Segments written since the writer was made or the count was last reset.
     pub fn count(&self) -> u32 {
         self.count
