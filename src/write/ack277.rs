@@ -1547,27 +1547,12 @@ impl<'c> Redactor<'c> {
         } else if ascii_text {
             // The usual case, byte by byte: for ASCII, alphanumeric bytes are alphanumeric
             // characters.
-            let bytes = text.as_bytes();
-            let alphanumeric = |i: usize| {
-                bytes
-                    .get(i)
-                    .is_some_and(|&b| ASCII_ALPHANUMERIC[usize::from(b)])
-            };
-            let mut i = 0;
-            while i < bytes.len() {
-                if alphanumeric(i) {
-                    let start = i;
-                    while alphanumeric(i) {
-                        i += 1;
-                    }
-                    // Most words are passed over here on their length, with no call.
-                    if self.may_be_redacted_length(i - start) {
-                        check(start, i, emit);
-                    }
-                } else {
-                    i += 1;
+            ascii_words(text.as_bytes(), |start, end| {
+                // Most words are passed over here on their length, with no call.
+                if self.may_be_redacted_length(end - start) {
+                    check(start, end, emit);
                 }
-            }
+            });
         } else {
             let mut word_start = None;
             let ends = text
@@ -1629,7 +1614,17 @@ fn text_words<'c>(text: &'c str, emit: &mut impl FnMut(&'c str)) {
         name_words(&texts).for_each(emit);
         return;
     }
-    let bytes = text.as_bytes();
+    ascii_words(text.as_bytes(), |start, end| {
+        if end - start >= 2 {
+            emit(&text[start..end]);
+        }
+    });
+}
+
+/// Hands `word` the start and end of each run of ASCII letters and digits in `bytes`, in
+/// order (the words of an ASCII text).
+#[inline(always)]
+fn ascii_words(bytes: &[u8], mut word: impl FnMut(usize, usize)) {
     let alphanumeric = |i: usize| {
         bytes
             .get(i)
@@ -1642,9 +1637,7 @@ fn text_words<'c>(text: &'c str, emit: &mut impl FnMut(&'c str)) {
             while alphanumeric(i) {
                 i += 1;
             }
-            if i - start >= 2 {
-                emit(&text[start..i]);
-            }
+            word(start, i);
         } else {
             i += 1;
         }
