@@ -86,7 +86,9 @@ use std::io::{self, BufReader, BufWriter, Cursor, Read, Seek, SeekFrom, Write};
 
 use chrono::{Datelike, NaiveDate};
 
-use super::{clean_tail, is_safe, push_clean, push_clean_or, AckEnvelope, SegmentWriter};
+use super::{
+    clean_tail, is_safe, push_clean, push_clean_or, push_terminator, AckEnvelope, SegmentWriter,
+};
 use crate::model::{Cents, Claim, Decimal, Money, NotExactReason, ServiceLine, Total};
 use crate::repair::{decimal, push_cents, push_u64};
 use crate::rules::ClaimResult;
@@ -301,7 +303,7 @@ impl Ack277ClaimFormatter {
         // workers little, and the one thread that appends nothing. It is not counted among
         // the claim's segments.
         w.append_segments(|out| {
-            self.ctx.patient_name(out, &self.delimiters, &result.claim);
+            self.ctx.patient_name(out, &result.claim);
             0
         });
         let name_end = w.written();
@@ -371,11 +373,9 @@ struct Context {
 /// [`SegmentWriter`] writes for the same elements (the tests check this).
 #[derive(Debug, Clone)]
 struct FixedBytes {
-    /// The element separator.
-    element: u8,
-    /// The segment terminator.
-    terminator: u8,
-    /// True when a line break follows the terminator.
+    /// The run's delimiters.
+    delimiters: Delimiters,
+    /// True when a line break follows each segment.
     line_break: bool,
     // The parts of fixed length are arrays: copied with a few stores rather than a call.
     /// `HL*`: the 2000D HL up to its HL01.
@@ -400,12 +400,9 @@ impl FixedBytes {
     fn new(d: &Delimiters, line_break: bool, date8: &str) -> FixedBytes {
         let e = d.element;
         let accepted = [&b"A2"[..], b"20"].join(&d.component);
-        // As `SegmentWriter` ends a segment: a newline terminator is its own line break.
-        let break_too = line_break && d.segment != b'\n';
         FixedBytes {
-            element: d.element,
-            terminator: d.segment,
-            line_break: break_too,
+            delimiters: *d,
+            line_break,
             hl: [b'H', b'L', e],
             hl_code: [e, b'P', b'T'],
             nm1: [b'N', b'M', b'1', e, b'Q', b'C', e, b'1', e],
@@ -419,19 +416,16 @@ impl FixedBytes {
         }
     }
 
-    /// Ends a segment: the terminator and, when asked, the line break.
+    /// Ends a segment as [`SegmentWriter`] does.
     fn end(&self, out: &mut Vec<u8>) {
-        out.push(self.terminator);
-        if self.line_break {
-            out.push(b'\n');
-        }
+        push_terminator(out, &self.delimiters, self.line_break);
     }
 
     /// The 2000D HL of a patient, numbered `hl` under its provider's `parent`.
     fn patient_hl(&self, out: &mut Vec<u8>, hl: u64, parent: u64) {
         out.extend_from_slice(&self.hl);
         push_u64(out, hl);
-        out.push(self.element);
+        out.push(self.delimiters.element);
         push_u64(out, parent);
         out.extend_from_slice(&self.hl_code);
         self.end(out);
@@ -439,11 +433,12 @@ impl FixedBytes {
 
     /// The 2100D NM1 of a patient: names and member id cleaned (`UNKNOWN` for an empty last
     /// name or id; NM104 may be left empty, NM105 to NM107 always are).
-    fn patient_name(&self, out: &mut Vec<u8>, d: &Delimiters, person: [&str; 3]) {
+    fn patient_name(&self, out: &mut Vec<u8>, person: [&str; 3]) {
         let [last, first, member] = person;
+        let d = &self.delimiters;
         out.extend_from_slice(&self.nm1);
         push_clean_or(out, d, last, LAST_NAME_MAX, "UNKNOWN");
-        out.push(self.element);
+        out.push(d.element);
         push_clean(out, d, first.as_bytes(), FIRST_NAME_MAX);
         out.extend_from_slice(&self.nm1_id);
         push_clean_or(out, d, member, ID_MAX, "UNKNOWN");
@@ -451,9 +446,9 @@ impl FixedBytes {
     }
 
     /// The claim's TRN*2 with its CLM01 cleaned (`0` when nothing is left of it).
-    fn trn(&self, out: &mut Vec<u8>, d: &Delimiters, pcn: &str) {
+    fn trn(&self, out: &mut Vec<u8>, pcn: &str) {
         out.extend_from_slice(&self.trn);
-        push_clean_or(out, d, pcn, REFERENCE_MAX, "0");
+        push_clean_or(out, &self.delimiters, pcn, REFERENCE_MAX, "0");
         self.end(out);
     }
 
@@ -462,7 +457,7 @@ impl FixedBytes {
     fn accepted_stc(&self, out: &mut Vec<u8>, charge: impl FnOnce(&mut Vec<u8>)) {
         out.extend_from_slice(&self.accepted_stc);
         let at = out.len();
-        out.push(self.element);
+        out.push(self.delimiters.element);
         charge(out);
         if out.len() == at + 1 {
             out.truncate(at);
@@ -704,13 +699,12 @@ impl<S: Read + Write + Seek> Ack277Writer<S> {
             let hl = self.next_hl();
             let parent = self.provider.as_ref().map_or(0, |p| p.hl);
             let ctx = &self.ctx;
-            let delimiters = self.env.delimiters;
             w.append_segments(|out| {
                 ctx.fixed.patient_hl(out, hl, parent);
                 if prepared.is_some() {
                     return 1;
                 }
-                ctx.patient_name(out, &delimiters, claim);
+                ctx.patient_name(out, claim);
                 2
             });
             // The last patient's strings are reused: this runs on the one thread that appends.
@@ -1167,10 +1161,10 @@ fn quantities(w: &mut SegmentWriter, t: &Ack277Totals, accepted: &str, rejected:
 impl Context {
     /// The 2100D patient name (NM1*QC) of `claim`'s patient level: apart from its HL, which
     /// only the writer can number, so that workers can format it.
-    fn patient_name(&self, out: &mut Vec<u8>, d: &Delimiters, claim: &Claim) {
+    fn patient_name(&self, out: &mut Vec<u8>, claim: &Claim) {
         let person = claim.patient_person();
         let names = [&*person.last_name, &*person.first_name, member_id(claim)];
-        self.fixed.patient_name(out, d, names);
+        self.fixed.patient_name(out, names);
     }
 
     /// 2200D for one claim, then 2220D for its rejected lines.
@@ -1189,7 +1183,7 @@ impl Context {
         };
         let rejected = rejecting().next().is_some();
         w.append_segments(|out| {
-            self.fixed.trn(out, &delimiters, claim.pcn());
+            self.fixed.trn(out, claim.pcn());
             if rejected {
                 return 1;
             }
@@ -1765,7 +1759,7 @@ mod tests {
                     same_as_writer(
                         d,
                         line_break,
-                        |out| fixed.patient_name(out, &d, [a, b, a]),
+                        |out| fixed.patient_name(out, [a, b, a]),
                         |w| {
                             w.start("NM1");
                             w.element(b"QC");
@@ -1784,7 +1778,7 @@ mod tests {
                 same_as_writer(
                     d,
                     line_break,
-                    |out| fixed.trn(out, &d, a),
+                    |out| fixed.trn(out, a),
                     |w| {
                         w.start("TRN");
                         w.element(b"2");

@@ -302,11 +302,7 @@ impl SegmentWriter {
 
     /// The segment terminator, the line break when asked, and the count.
     fn terminate(&mut self) {
-        self.out.push(self.delimiters.segment);
-        // A newline terminator is its own line break: a second one would be an empty segment.
-        if self.line_break && self.delimiters.segment != b'\n' {
-            self.out.push(b'\n');
-        }
+        push_terminator(&mut self.out, &self.delimiters, self.line_break);
         self.count += 1;
     }
 
@@ -541,6 +537,15 @@ impl Word {
             | Self::zero_bits(v ^ tests[2])
             | Self::zero_bits(v ^ tests[3]);
         (outside | Self::zero_bits(v ^ repeated(0x7f)) | delimiters) & Self::HIGH
+    }
+}
+
+/// Ends a segment: `d`'s terminator, then a line break when `line_break` asks for one (a
+/// newline terminator is its own line break: a second one would be an empty segment).
+pub(crate) fn push_terminator(out: &mut Vec<u8>, d: &Delimiters, line_break: bool) {
+    out.push(d.segment);
+    if line_break && d.segment != b'\n' {
+        out.push(b'\n');
     }
 }
 
