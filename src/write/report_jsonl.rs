@@ -38,6 +38,16 @@ use crate::repair::push_u64;
 use crate::rules::index::line_date;
 use crate::rules::ClaimResult;
 use crate::rules::{Disposition, Finding, Rule};
+use crate::x12::short_word;
+
+/// The key of a JSON field as [`Obj`] writes it: `,"name":` made when compiled, so that a
+/// field's key costs one copy rather than four pushes (the comma is left off an object's first
+/// field). Names are this module's own literals, which need no escape.
+macro_rules! key {
+    ($name:literal) => {
+        Key(concat!(",\"", $name, "\":"))
+    };
+}
 
 /// The report schema's version, in the header; raised when a field changes meaning or goes.
 pub const SCHEMA_VERSION: u64 = 1;
@@ -298,10 +308,10 @@ impl<W: Write> ReportWriter<W> {
         }
         let out = &mut self.buf;
         let mut o = Obj::new(out);
-        o.str("type", "summary");
-        o.value("accounting", accounting);
-        o.value("acknowledgments", acknowledgments);
-        o.value("outputs", outputs);
+        o.str(key!("type"), "summary");
+        o.value(key!("accounting"), accounting);
+        o.value(key!("acknowledgments"), acknowledgments);
+        o.value(key!("outputs"), outputs);
         o.end();
         self.buf.push(b'\n');
         self.out.write_all(&self.buf)?;
@@ -312,12 +322,12 @@ impl<W: Write> ReportWriter<W> {
 /// The header line: what the report is about and the rules' titles, once.
 fn header_line(out: &mut Vec<u8>, h: &Header<'_>) {
     let mut o = Obj::new(out);
-    o.str("type", "header");
-    o.u64("schema", SCHEMA_VERSION);
-    o.str("tool", "scrub837");
-    o.str("version", env!("CARGO_PKG_VERSION"));
-    o.str("input", h.input);
-    o.with("profiles", |out| {
+    o.str(key!("type"), "header");
+    o.u64(key!("schema"), SCHEMA_VERSION);
+    o.str(key!("tool"), "scrub837");
+    o.str(key!("version"), env!("CARGO_PKG_VERSION"));
+    o.str(key!("input"), h.input);
+    o.with(key!("profiles"), |out| {
         out.push(b'[');
         for (i, p) in h.profiles.iter().enumerate() {
             if i > 0 {
@@ -327,8 +337,8 @@ fn header_line(out: &mut Vec<u8>, h: &Header<'_>) {
         }
         out.push(b']');
     });
-    o.value("reference_editions", h.reference_editions);
-    o.with("rules", |out| {
+    o.value(key!("reference_editions"), h.reference_editions);
+    o.with(key!("rules"), |out| {
         out.push(b'{');
         for (i, rule) in h.rules.iter().enumerate() {
             let info = rule.info();
@@ -338,10 +348,10 @@ fn header_line(out: &mut Vec<u8>, h: &Header<'_>) {
             push_str(out, info.id);
             out.push(b':');
             let mut r = Obj::new(out);
-            r.str("title", info.summary);
-            r.str("family", family_word(info.family));
+            r.str(key!("title"), info.summary);
+            r.str(key!("family"), family_word(info.family));
             if let Some(stc) = &info.stc {
-                r.with("stc", |out| stc_json(out, stc));
+                r.with(key!("stc"), |out| stc_json(out, stc));
             }
             r.end();
         }
@@ -361,9 +371,9 @@ fn family_word(family: crate::rules::Family) -> &'static str {
 
 fn stc_json(out: &mut Vec<u8>, stc: &crate::rules::StcCodes) {
     let mut s = Obj::new(out);
-    s.str("category", stc.category);
-    s.str("status", stc.status);
-    s.opt_str("entity", stc.entity);
+    s.str(key!("category"), stc.category);
+    s.str(key!("status"), stc.status);
+    s.opt_str(key!("entity"), stc.entity);
     s.end();
 }
 
@@ -438,11 +448,11 @@ fn push_advice_id(out: &mut Vec<u8>, id: u64) {
 /// `{"type":"advice","id":..,"rule":..,"help":..,"appeal":..}` and a newline.
 fn advice_line(out: &mut Vec<u8>, advice: &AdviceRef) {
     let mut o = Obj::new(out);
-    o.str("type", "advice");
-    o.with("id", |out| push_advice_id(out, advice.id));
-    o.str("rule", advice.rule);
-    o.str("help", &advice.help);
-    o.opt_str("appeal", advice.appeal);
+    o.str(key!("type"), "advice");
+    o.with(key!("id"), |out| push_advice_id(out, advice.id));
+    o.str(key!("rule"), advice.rule);
+    o.str(key!("help"), &advice.help);
+    o.opt_str(key!("appeal"), advice.appeal);
     o.end();
     out.push(b'\n');
 }
@@ -450,13 +460,13 @@ fn advice_line(out: &mut Vec<u8>, advice: &AdviceRef) {
 /// `{"type":"set",...}`: the envelope of the claims that follow, and a newline.
 fn set_line(out: &mut Vec<u8>, set: &SetContext) {
     let mut o = Obj::new(out);
-    o.str("type", "set");
-    o.u64("set", set.set_index);
-    o.u64("interchange", set.interchange);
-    o.str("interchange_control", &set.interchange_control);
-    o.str("group_control", &set.group_control);
-    o.str("set_control", &set.set_control);
-    o.str("version", &set.version);
+    o.str(key!("type"), "set");
+    o.u64(key!("set"), set.set_index);
+    o.u64(key!("interchange"), set.interchange);
+    o.str(key!("interchange_control"), &set.interchange_control);
+    o.str(key!("group_control"), &set.group_control);
+    o.str(key!("set_control"), &set.set_control);
+    o.str(key!("version"), &set.version);
     o.end();
     out.push(b'\n');
 }
@@ -472,25 +482,25 @@ fn claim_line(
 ) {
     let claim = &result.claim;
     let mut o = Obj::new(out);
-    o.str("type", "claim");
-    o.u64("claim", claim.ordinal);
-    o.str("pcn", claim.pcn());
-    o.str("profile", result.profile);
-    o.str("disposition", outcome.disposition(result.disposition));
+    o.str(key!("type"), "claim");
+    o.u64(key!("claim"), claim.ordinal);
+    o.str(key!("pcn"), claim.pcn());
+    o.str(key!("profile"), result.profile);
+    o.str(key!("disposition"), outcome.disposition(result.disposition));
     match claim.total_charge.cents() {
-        Some(c) => o.i64("charge_cents", c.0),
-        None => o.null("charge_cents"),
+        Some(c) => o.i64(key!("charge_cents"), c.0),
+        None => o.null(key!("charge_cents")),
     }
     if claim.total_charge.is_not_exact() {
         // CLM02 as submitted when cents cannot hold it (AMOUNT-PRECISION rejected it).
-        o.str("charge_as_read", &claim.total_charge.raw);
+        o.str(key!("charge_as_read"), &claim.total_charge.raw);
     }
     let at_stake = result.money_at_stake();
     if at_stake.0 != 0 {
-        o.total("money_at_stake_cents", at_stake);
+        o.total(key!("money_at_stake_cents"), at_stake);
     }
     if !result.findings.is_empty() {
-        o.with("findings", |out| {
+        o.with(key!("findings"), |out| {
             out.push(b'[');
             for (i, f) in result.findings.iter().enumerate() {
                 if i > 0 {
@@ -516,35 +526,35 @@ fn finding_json(
     advice_id: u64,
 ) {
     let mut o = Obj::new(out);
-    o.str("rule", f.rule);
-    o.str("action", f.action.as_str());
-    o.u64("segment", f.at.segment);
-    o.u64("set_segment", u64::from(f.at.set_segment));
-    o.opt_str("loop", segment_loop(claim, f.at.segment));
-    o.u64("element", u64::from(f.at.element_or_zero()));
-    o.u64("component", u64::from(f.at.component_or_zero()));
+    o.str(key!("rule"), f.rule);
+    o.str(key!("action"), f.action.as_str());
+    o.u64(key!("segment"), f.at.segment);
+    o.u64(key!("set_segment"), u64::from(f.at.set_segment));
+    o.opt_str(key!("loop"), segment_loop(claim, f.at.segment));
+    o.u64(key!("element"), u64::from(f.at.element_or_zero()));
+    o.u64(key!("component"), u64::from(f.at.component_or_zero()));
     if let Some(i) = f.line {
-        o.u64("line", i as u64);
+        o.u64(key!("line"), i as u64);
         if let Some(line) = claim.lines.get(i) {
             if let Some(lx) = line.number.value {
-                o.u64("lx", u64::from(lx));
+                o.u64(key!("lx"), u64::from(lx));
             }
             if let Some(date) = line_date(claim, i) {
-                o.with("dos", |out| push_date(out, date));
+                o.with(key!("dos"), |out| push_date(out, date));
             }
             if let Some(p) = &line.procedure.value {
-                o.str("procedure", &p.code);
+                o.str(key!("procedure"), &p.code);
             }
         }
     }
-    o.str("message", &f.message);
+    o.str(key!("message"), &f.message);
     match &f.price {
-        Some(_) => o.text("note", |text| super::push_note_text(text, f)),
-        None => o.opt_str("note", f.note.as_deref()),
+        Some(_) => o.text(key!("note"), |text| super::push_note_text(text, f)),
+        None => o.opt_str(key!("note"), f.note.as_deref()),
     }
-    o.with("advice", |out| push_advice_id(out, advice_id));
+    o.with(key!("advice"), |out| push_advice_id(out, advice_id));
     if let Some(m) = f.money_at_stake {
-        o.i64("money_at_stake_cents", m);
+        o.i64(key!("money_at_stake_cents"), m);
     }
     if let Some(stc) = &f.stc {
         let rule_stc = rules
@@ -553,29 +563,29 @@ fn finding_json(
             .find(|info| info.id == f.rule)
             .and_then(|info| info.stc);
         if rule_stc.as_ref() != Some(stc) {
-            o.with("stc", |out| stc_json(out, stc));
+            o.with(key!("stc"), |out| stc_json(out, stc));
         }
     }
     if let Some(repair) = &f.repair {
-        o.with("repair", |out| {
+        o.with(key!("repair"), |out| {
             let mut r = Obj::new(out);
             match repair.kind {
-                crate::rules::RepairKind::SetValue => r.str("kind", "set_value"),
+                crate::rules::RepairKind::SetValue => r.str(key!("kind"), "set_value"),
                 crate::rules::RepairKind::RemoveLine { line } => {
-                    r.str("kind", "remove_line");
-                    r.u64("line", line as u64);
+                    r.str(key!("kind"), "remove_line");
+                    r.u64(key!("line"), line as u64);
                 }
             }
-            r.u64("segment", repair.at.segment);
-            r.u64("set_segment", u64::from(repair.at.set_segment));
-            r.u64("element", u64::from(repair.at.element_or_zero()));
-            r.u64("component", u64::from(repair.at.component_or_zero()));
+            r.u64(key!("segment"), repair.at.segment);
+            r.u64(key!("set_segment"), u64::from(repair.at.set_segment));
+            r.u64(key!("element"), u64::from(repair.at.element_or_zero()));
+            r.u64(key!("component"), u64::from(repair.at.component_or_zero()));
             if is_about_a_person(claim, repair.at.segment) {
-                r.str("old", PHI_HIDDEN);
-                r.str("new", PHI_HIDDEN);
+                r.str(key!("old"), PHI_HIDDEN);
+                r.str(key!("new"), PHI_HIDDEN);
             } else {
-                r.str("old", &repair.old);
-                r.str("new", &repair.new);
+                r.str(key!("old"), &repair.old);
+                r.str(key!("new"), &repair.new);
             }
             r.end();
         });
@@ -586,36 +596,36 @@ fn finding_json(
 /// One problem's line and a newline (the only place the report reads a problem's fields).
 fn problem_line(out: &mut Vec<u8>, p: &Diagnostic) {
     let mut o = Obj::new(out);
-    o.str("type", "problem");
-    o.str("rule", p.rule);
+    o.str(key!("type"), "problem");
+    o.str(key!("rule"), p.rule);
     o.str(
-        "severity",
+        key!("severity"),
         match p.severity {
             Severity::Error => "error",
             Severity::Warning => "warning",
         },
     );
-    o.u64("byte", p.at.byte);
-    o.u64("line", p.at.line);
-    o.u64("segment", p.at.segment);
-    o.u64("set_segment", u64::from(p.at.set_segment));
-    o.str("segment_id", &p.at.segment_id);
-    o.opt_str("loop", p.at.loop_id);
+    o.u64(key!("byte"), p.at.byte);
+    o.u64(key!("line"), p.at.line);
+    o.u64(key!("segment"), p.at.segment);
+    o.u64(key!("set_segment"), u64::from(p.at.set_segment));
+    o.str(key!("segment_id"), &p.at.segment_id);
+    o.opt_str(key!("loop"), p.at.loop_id);
     if let Some(e) = p.at.element {
-        o.u64("element", u64::from(e));
+        o.u64(key!("element"), u64::from(e));
     }
     if let Some(c) = p.at.component {
-        o.u64("component", u64::from(c));
+        o.u64(key!("component"), u64::from(c));
     }
     if let Some(r) = p.at.repetition {
-        o.u64("repetition", u64::from(r));
+        o.u64(key!("repetition"), u64::from(r));
     }
     if let Some(r) = p.at.element_ref {
-        o.u64("element_ref", u64::from(r));
+        o.u64(key!("element_ref"), u64::from(r));
     }
-    o.opt_str("code", p.code);
-    o.str("message", &p.message);
-    o.opt_str("bad_value", p.bad_value.as_deref());
+    o.opt_str(key!("code"), p.code);
+    o.str(key!("message"), &p.message);
+    o.opt_str(key!("bad_value"), p.bad_value.as_deref());
     o.end();
     out.push(b'\n');
 }
@@ -648,6 +658,10 @@ pub(crate) fn is_about_a_person(claim: &Claim, segment: u64) -> bool {
         .any(|table| table.stored().iter().any(|s| s.position.segment == segment))
 }
 
+/// A field's key as [`key!`] makes it: `,"name":`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Key(&'static str);
+
 /// A JSON object written field by field into a byte buffer.
 pub(crate) struct Obj<'a> {
     out: &'a mut Vec<u8>,
@@ -661,47 +675,47 @@ impl<'a> Obj<'a> {
         Obj { out, empty: true }
     }
 
-    /// Writes `"key":`. Keys are this module's own literals, which need no escape: they are
-    /// copied without the escape test every value gets.
-    fn key(&mut self, key: &'static str) {
-        if !self.empty {
-            self.out.push(b',');
+    /// Writes `"key":`, after a comma unless it is the first field: one copy of the literal
+    /// [`key!`] made (in each branch of a length known when compiled, so no `memcpy` call).
+    fn key(&mut self, key: Key) {
+        let bytes = key.0.as_bytes();
+        if self.empty {
+            self.empty = false;
+            self.out
+                .extend_from_slice(bytes.get(1..).unwrap_or_default());
+        } else {
+            self.out.extend_from_slice(bytes);
         }
-        self.empty = false;
-        debug_assert!(!key.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\'));
-        self.out.push(b'"');
-        self.out.extend_from_slice(key.as_bytes());
-        self.out.extend_from_slice(b"\":");
     }
 
     /// A string field.
-    pub(crate) fn str(&mut self, key: &'static str, value: &str) {
+    pub(crate) fn str(&mut self, key: Key, value: &str) {
         self.key(key);
         push_str(self.out, value);
     }
 
     /// A string field, left out when `None`.
-    pub(crate) fn opt_str(&mut self, key: &'static str, value: Option<&str>) {
+    pub(crate) fn opt_str(&mut self, key: Key, value: Option<&str>) {
         if let Some(value) = value {
             self.str(key, value);
         }
     }
 
     /// An unsigned number field.
-    pub(crate) fn u64(&mut self, key: &'static str, value: u64) {
+    pub(crate) fn u64(&mut self, key: Key, value: u64) {
         self.key(key);
         push_u64(self.out, value);
     }
 
     /// A signed number field.
-    pub(crate) fn i64(&mut self, key: &'static str, value: i64) {
+    pub(crate) fn i64(&mut self, key: Key, value: i64) {
         self.key(key);
         push_i64(self.out, value);
     }
 
     /// A sum of cents: as [`Self::i64`] when it fits (always, for any real claim), else its
     /// full digits.
-    pub(crate) fn total(&mut self, key: &'static str, value: Total) {
+    pub(crate) fn total(&mut self, key: Key, value: Total) {
         match i64::try_from(value.0) {
             Ok(small) => self.i64(key, small),
             Err(_) => {
@@ -712,14 +726,14 @@ impl<'a> Obj<'a> {
     }
 
     /// A `null` field.
-    pub(crate) fn null(&mut self, key: &'static str) {
+    pub(crate) fn null(&mut self, key: Key) {
         self.key(key);
         self.out.extend_from_slice(b"null");
     }
 
     /// A string field whose text `write` writes (escaped like any string), through a buffer
     /// each thread reuses, so a value made only now costs no allocation.
-    pub(crate) fn text(&mut self, key: &'static str, write: impl FnOnce(&mut String)) {
+    pub(crate) fn text(&mut self, key: Key, write: impl FnOnce(&mut String)) {
         thread_local! {
             static SCRATCH: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
         }
@@ -731,13 +745,13 @@ impl<'a> Obj<'a> {
     }
 
     /// A field whose value `write` writes.
-    pub(crate) fn with(&mut self, key: &'static str, write: impl FnOnce(&mut Vec<u8>)) {
+    pub(crate) fn with(&mut self, key: Key, write: impl FnOnce(&mut Vec<u8>)) {
         self.key(key);
         write(self.out);
     }
 
     /// A field holding a JSON tree made elsewhere (once-per-report values only).
-    pub(crate) fn value(&mut self, key: &'static str, value: &Value) {
+    pub(crate) fn value(&mut self, key: Key, value: &Value) {
         self.key(key);
         // Writing to a Vec cannot fail, and a Value always serializes.
         let _ = serde_json::to_writer(&mut *self.out, value);
@@ -793,10 +807,15 @@ pub(crate) fn push_str(out: &mut Vec<u8>, value: &str) {
 ///
 /// Most values are short (codes, ids, PCNs), so the test is of eight bytes at a time as one
 /// `u64` (no vector setup, no per-byte loop): whole words, then the last eight bytes again
-/// (overlapping), or the few bytes of a value shorter than eight one by one.
+/// (overlapping), or the few bytes of a value shorter than eight as one word with zeros
+/// above them.
 fn needs_escape(bytes: &[u8]) -> bool {
     if bytes.len() < 8 {
-        return bytes.iter().any(|&b| is_escaped_byte(b));
+        // The zeros above the value are left out of the answer: a mark in their places, or
+        // one a zero's borrow carries further up, says nothing of the value's bytes, which
+        // are all below them.
+        let places = (1u64 << (8 * bytes.len())) - 1;
+        return escaped_bytes_in_word(short_word(bytes)) & places != 0;
     }
     let mut chunks = bytes.chunks_exact(8);
     let mut found = 0;
@@ -809,24 +828,32 @@ fn needs_escape(bytes: &[u8]) -> bool {
     found != 0
 }
 
-/// True for a byte a JSON string must escape (as [`push_str`] writes it).
+/// True for a byte a JSON string must escape (as [`push_str`] writes it): the byte-by-byte
+/// test the word tests are checked against.
+#[cfg(test)]
 fn is_escaped_byte(b: u8) -> bool {
     b < 0x20 || b == b'"' || b == b'\\' || b == 0x7f
 }
 
-/// Not zero when one of the eight bytes of `chunk` is one [`is_escaped_byte`] accepts.
+/// Not zero when one of the eight bytes of `chunk` must be escaped (a control character,
+/// `"`, `\` or DEL).
 ///
 /// The usual tests of a word (Bit Twiddling Hacks, "determine if a word has a byte less than
 /// n" and "has a zero byte"): each is exact as a whole-word yes or no, which is all that is
 /// asked here. Bytes of 0x80 and above (UTF-8) never count.
 fn escaped_bytes_in(chunk: &[u8]) -> u64 {
+    let mut word = [0; 8];
+    word.copy_from_slice(chunk);
+    escaped_bytes_in_word(u64::from_le_bytes(word))
+}
+
+/// [`escaped_bytes_in`] of eight bytes held as a little-endian word: `0x80` in the place of
+/// each byte to escape, and maybe in places above one (a borrow), nothing below the first.
+fn escaped_bytes_in_word(x: u64) -> u64 {
     const fn repeated(b: u8) -> u64 {
         u64::from_ne_bytes([b; 8])
     }
     const HIGH: u64 = repeated(0x80);
-    let mut word = [0; 8];
-    word.copy_from_slice(chunk);
-    let x = u64::from_le_bytes(word);
     let less_than = |n: u8| x.wrapping_sub(repeated(n)) & !x & HIGH;
     let zero_in = |v: u64| v.wrapping_sub(repeated(1)) & !v & HIGH;
     less_than(0x20)
@@ -876,6 +903,20 @@ mod tests {
         let mut out = Vec::new();
         push_str(&mut out, value);
         String::from_utf8(out).expect("UTF-8")
+    }
+
+    #[test]
+    fn keys_are_quoted_names_with_a_comma_between_fields() {
+        let mut out = Vec::new();
+        let mut o = Obj::new(&mut out);
+        o.u64(key!("first"), 1);
+        o.str(key!("money_at_stake_cents"), "x");
+        o.null(key!("n"));
+        o.end();
+        assert_eq!(out, br#"{"first":1,"money_at_stake_cents":"x","n":null}"#);
+        let mut out = Vec::new();
+        Obj::new(&mut out).end();
+        assert_eq!(out, b"{}");
     }
 
     #[test]
@@ -934,12 +975,12 @@ mod tests {
     fn an_object_is_valid_json() {
         let mut out = Vec::new();
         let mut o = Obj::new(&mut out);
-        o.str("type", "x");
-        o.u64("n", 3);
-        o.null("none");
-        o.opt_str("absent", None);
-        o.with("list", |out| out.extend_from_slice(b"[1,2]"));
-        o.value("tree", &serde_json::json!({"a": [true]}));
+        o.str(key!("type"), "x");
+        o.u64(key!("n"), 3);
+        o.null(key!("none"));
+        o.opt_str(key!("absent"), None);
+        o.with(key!("list"), |out| out.extend_from_slice(b"[1,2]"));
+        o.value(key!("tree"), &serde_json::json!({"a": [true]}));
         o.end();
         let v: Value = serde_json::from_slice(&out).expect("JSON");
         assert_eq!(
