@@ -300,7 +300,13 @@ impl ClaimBuilder {
             self.push_to_claim(seg, kind, placement, set_segment);
             return None;
         }
-        let done = self.finish_current();
+        // The usual segment outside a claim (a level's, after the claim before it was handed
+        // out) has no claim to finish: tested here, it costs no call. `add_to_context` keeps
+        // its one call site, so it stays inlined.
+        let done = match self.current {
+            Some(_) => self.finish_current(),
+            None => None,
+        };
         self.add_to_context(seg, kind, placement, set_segment);
         done
     }
