@@ -320,6 +320,7 @@ impl Engine {
                 inputs: index.inputs(),
                 input,
             },
+            traction: Default::default(),
         };
         let mut findings = crate::model::spare::take_findings();
         let rules = self.registry.rules();

@@ -19,6 +19,8 @@ pub mod lines;
 pub mod same_day;
 pub mod settings;
 
+pub use common::FirstLines;
+
 use super::Rule;
 
 /// Every rule of this family, in catalog order.

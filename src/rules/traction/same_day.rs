@@ -4,8 +4,8 @@
 use chrono::NaiveDate;
 
 use super::common::{
-    code, code_at, earlier_suffix, first_per_date, has_any, line_note, live, sv101_at, sv101_with,
-    Draft, APPEAL_BUNDLING, APPEAL_NECESSITY,
+    code, code_at, earlier_suffix, has_any, line_note, live, sv101_at, sv101_with, Draft,
+    APPEAL_BUNDLING, APPEAL_NECESSITY,
 };
 use crate::model::{Claim, ServiceLine};
 use std::sync::Arc;
@@ -77,7 +77,7 @@ fn traction_dates<'c>(
     claim: &'c Claim,
     cx: &'c Context<'_>,
 ) -> impl Iterator<Item = (usize, NaiveDate)> + 'c {
-    first_per_date(claim, &cx.reference.therapy.codes.traction)
+    cx.traction.of(claim, &cx.reference.therapy.codes.traction)
 }
 
 /// T97012-DUP-CLAIM: 97012 for the same patient and date on an earlier claim of the input.
