@@ -109,7 +109,7 @@ pub(super) fn first_per_date<'c>(
 /// 97012, one of them twice). One per claim, in its [`Context`]; only for claims of up to
 /// [`FirstLines::MAX_LINES`] lines (a longer claim's rules each ask `first_per_date`).
 #[derive(Default)]
-pub struct FirstLines(std::cell::Cell<Option<u64>>);
+pub(super) struct FirstLines(std::cell::Cell<Option<u64>>);
 
 impl FirstLines {
     /// The most lines a claim may have for its first lines to be kept (one bit each).
