@@ -320,6 +320,7 @@ impl Engine {
                 inputs: index.inputs(),
                 input,
             },
+            traction: Default::default(),
         };
         let mut findings = crate::model::spare::take_findings();
         let rules = self.registry.rules();
@@ -343,7 +344,9 @@ impl Engine {
                 f.action = resolved.apply(f.action);
             }
         }
-        // The patient's lines and tables are read into again for this thread's next claim.
+        // The patient's lines and tables are read into again for this thread's next claim:
+        // the tables the rules kept for the claim (in `cx`) are let go of first.
+        drop(cx);
         index.recycle(patient);
         crate::rules::money::price(&mut findings, &claim, &self.reference.fees);
         ClaimResult {

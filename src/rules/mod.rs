@@ -91,6 +91,9 @@ pub struct Context<'a> {
     /// The claim's input among the run's inputs: the claim's id in the [`PatientFacts`]
     /// (`batch.id(claim)`, not its ordinal) and how to name another claim.
     pub batch: InBatch<'a>,
+    /// What the traction rules find about the claim once and share (see
+    /// [`traction::ClaimMemo`]).
+    pub traction: traction::ClaimMemo,
 }
 
 /// One element or component whose format a repair fixes, and why (FORMAT-REPAIRS).

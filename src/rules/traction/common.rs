@@ -104,6 +104,50 @@ pub(super) fn first_per_date<'c>(
     })
 }
 
+/// The lines [`first_per_date`] gives for a claim, as a set of line indexes: the first rule
+/// that asks finds them, the others of the claim read them (five same-day rules ask about
+/// 97012, one of them twice). One per claim, in its [`Context`]; only for claims of up to
+/// [`FirstLines::MAX_LINES`] lines (a longer claim's rules each ask `first_per_date`).
+#[derive(Default)]
+pub(super) struct FirstLines(std::cell::Cell<Option<u64>>);
+
+impl FirstLines {
+    /// The most lines a claim may have for its first lines to be kept (one bit each).
+    const MAX_LINES: usize = u64::BITS as usize;
+
+    /// [`first_per_date`] of `claim` and `wanted`, which is the same procedure on every call
+    /// for one claim (the run's traction code): the lines are found on the first call.
+    pub(super) fn of<'c>(
+        &'c self,
+        claim: &'c Claim,
+        wanted: &'c str,
+    ) -> impl Iterator<Item = (usize, NaiveDate)> + 'c {
+        let kept = (claim.lines.len() <= Self::MAX_LINES).then(|| match self.0.get() {
+            Some(bits) => bits,
+            None => {
+                let bits = first_per_date(claim, wanted).fold(0u64, |bits, (i, _)| bits | 1 << i);
+                self.0.set(Some(bits));
+                bits
+            }
+        });
+        let scanned = kept.is_none().then(|| first_per_date(claim, wanted));
+        kept.into_iter()
+            .flat_map(move |bits| {
+                set_bits(bits).filter_map(move |i| Some((i, line_date(claim, i)?)))
+            })
+            .chain(scanned.into_iter().flatten())
+    }
+}
+
+/// The indexes of the bits set in `bits`, lowest first.
+fn set_bits(mut bits: u64) -> impl Iterator<Item = usize> {
+    std::iter::from_fn(move || {
+        let i = bits.trailing_zeros();
+        bits &= bits.wrapping_sub(1);
+        (i < u64::BITS).then_some(i as usize)
+    })
+}
+
 /// The date of line `i` when its procedure is `wanted` (`None` otherwise, or undated).
 #[inline]
 fn dated_with(claim: &Claim, i: usize, wanted: &str) -> Option<NaiveDate> {
@@ -275,8 +319,73 @@ impl Draft {
 
 #[cfg(test)]
 mod tests {
-    use super::rendering_taxonomy;
-    use crate::model::{Claim, Field, Provider, RawClaim, ServiceLine};
+    use super::{first_per_date, rendering_taxonomy, FirstLines};
+    use crate::model::{
+        Claim, DateOf, DateRange, Field, Procedure, Provider, RawClaim, ServiceLine,
+    };
+    use chrono::NaiveDate;
+
+    /// A `DTP*472` of `day` (of January 2026).
+    fn service_date(day: u32) -> DateOf {
+        let from = NaiveDate::from_ymd_opt(2026, 1, day).unwrap_or_default();
+        DateOf {
+            qualifier: "472".into(),
+            value: Field {
+                value: Some(DateRange { from, to: from }),
+                raw: "".into(),
+                at: Default::default(),
+            },
+            format: "D8".into(),
+        }
+    }
+
+    /// A line of procedure `code` (none when empty) on `day` (the claim's date when `None`).
+    fn line(code: &str, day: Option<u32>) -> ServiceLine {
+        ServiceLine {
+            procedure: Field {
+                value: (!code.is_empty()).then(|| Procedure {
+                    code: code.into(),
+                    ..Procedure::default()
+                }),
+                raw: code.into(),
+                at: Default::default(),
+            },
+            service_date: day.map(service_date),
+            ..ServiceLine::default()
+        }
+    }
+
+    #[test]
+    fn first_lines_agree_with_first_per_date() {
+        // Claims of 0 to 70 lines (past the 64 a `FirstLines` keeps), of 97012 and other
+        // codes on a few dates, some undated, with and without a claim date.
+        let mut seed = 12345u64;
+        let mut next = |n: u64| {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 33) % n
+        };
+        for lines in 0..=70 {
+            for _ in 0..8 {
+                let mut claim = Claim::decode(RawClaim::default());
+                if next(2) == 0 {
+                    claim.dates.push(service_date(1 + next(4) as u32));
+                }
+                for _ in 0..lines {
+                    let code = ["97012", "97140", "", "97012 "][next(4) as usize];
+                    let day = (next(4) != 0).then(|| 1 + next(4) as u32);
+                    claim.lines.push(line(code, day));
+                }
+                let slow: Vec<_> = first_per_date(&claim, "97012").collect();
+                let kept = FirstLines::default();
+                let first: Vec<_> = kept.of(&claim, "97012").collect();
+                let again: Vec<_> = kept.of(&claim, "97012").collect();
+                assert_eq!(first, slow, "{lines} lines");
+                assert_eq!(again, slow, "{lines} lines, asked again");
+            }
+        }
+    }
 
     fn provider(loop_id: &str, taxonomy: &str) -> Provider {
         Provider {

@@ -21,6 +21,16 @@ pub mod settings;
 
 use super::Rule;
 
+/// What the traction rules find about one claim once and share among them (several rules
+/// ask the same): kept in the claim's [`Context`](super::Context) while its rules run.
+#[derive(Default)]
+pub struct ClaimMemo {
+    /// The claim's first 97012 line of each date.
+    first_lines: common::FirstLines,
+    /// The claim's patient's codes by date.
+    days: same_day::ClaimDays,
+}
+
 /// Every rule of this family, in catalog order.
 pub fn rules() -> Vec<Box<dyn Rule>> {
     vec![

@@ -4,8 +4,8 @@
 use chrono::NaiveDate;
 
 use super::common::{
-    code, code_at, earlier_suffix, first_per_date, has_any, line_note, live, sv101_at, sv101_with,
-    Draft, APPEAL_BUNDLING, APPEAL_NECESSITY,
+    code, code_at, earlier_suffix, has_any, line_note, live, sv101_at, sv101_with, Draft,
+    APPEAL_BUNDLING, APPEAL_NECESSITY,
 };
 use crate::model::{Claim, ServiceLine};
 use std::sync::Arc;
@@ -59,16 +59,18 @@ fn day_codes(cx: &Context<'_>) -> Arc<DayCodes> {
     cx.patient.table_in("traction/day-codes", DayCodes::fill)
 }
 
-/// The patient's [`DayCodes`], fetched the first time a rule asks: most claims have no line
-/// a rule looks up (no 97012, no 97140), and fetching the table (building it for a new
-/// patient) costs more than the rest of such a rule.
+/// The patient's [`DayCodes`] for one claim, fetched the first time a rule asks: most claims
+/// have no line a rule looks up (no 97012, no 97140), and fetching the table (building it
+/// for a new patient) costs more than the rest of such a rule. Kept for the claim's other
+/// same-day rules (five ask), in its [`Context`] (see [`super::ClaimMemo`]): one look-up
+/// among the patient's tables per claim, not one per rule.
 #[derive(Default)]
-struct LazyDays(Option<Arc<DayCodes>>);
+pub struct ClaimDays(std::cell::OnceCell<Arc<DayCodes>>);
 
-impl LazyDays {
+impl ClaimDays {
     /// The table, fetched on the first call.
-    fn get(&mut self, cx: &Context<'_>) -> &DayCodes {
-        self.0.get_or_insert_with(|| day_codes(cx))
+    fn get(&self, cx: &Context<'_>) -> &DayCodes {
+        self.0.get_or_init(|| day_codes(cx))
     }
 }
 
@@ -77,7 +79,9 @@ fn traction_dates<'c>(
     claim: &'c Claim,
     cx: &'c Context<'_>,
 ) -> impl Iterator<Item = (usize, NaiveDate)> + 'c {
-    first_per_date(claim, &cx.reference.therapy.codes.traction)
+    cx.traction
+        .first_lines
+        .of(claim, &cx.reference.therapy.codes.traction)
 }
 
 /// T97012-DUP-CLAIM: 97012 for the same patient and date on an earlier claim of the input.
@@ -122,10 +126,9 @@ impl Rule for DupClaim {
             return;
         }
         let traction = cx.reference.therapy.codes.traction.as_str();
-        let mut days = LazyDays::default();
         let this = cx.batch.id(claim);
         for (i, date) in traction_dates(claim, cx) {
-            let days = days.get(cx);
+            let days = cx.traction.days.get(cx);
             // The date's first 97012 is on the earliest claim (earlier runs' claims first):
             // earlier than this one or none is.
             let earlier = days
@@ -210,7 +213,6 @@ impl Rule for Ncci97140 {
         if claim.frequency.raw == "8" {
             return;
         }
-        let mut days = LazyDays::default();
         for (i, line) in claim.lines.iter().enumerate() {
             if !same_code(code(line), manual) || has_any(line, &therapy.modifiers.ncci_bypass) {
                 continue;
@@ -218,7 +220,14 @@ impl Rule for Ncci97140 {
             let Some(date) = line_date(claim, i) else {
                 continue;
             };
-            if let Some(d) = days.get(cx).on(date).iter().find(|d| d.code == traction) {
+            if let Some(d) = cx
+                .traction
+                .days
+                .get(cx)
+                .on(date)
+                .iter()
+                .find(|d| d.code == traction)
+            {
                 let with = earlier_suffix(cx, d.first.0);
                 out.push(ncci_finding(claim, cx, i, line, date, &with));
             }
@@ -295,9 +304,8 @@ impl Rule for Cmt {
 
     fn check(&self, claim: &Claim, cx: &Context<'_>, out: &mut Vec<Finding>) {
         let cmt = &cx.reference.therapy.codes.cmt;
-        let mut days = LazyDays::default();
         for (i, date) in traction_dates(claim, cx) {
-            let days = days.get(cx);
+            let days = cx.traction.days.get(cx);
             // The CMT code billed first that day.
             let found = days
                 .on(date)
@@ -356,9 +364,8 @@ impl Rule for Standalone {
         let therapy = &cx.reference.therapy;
         let active = &therapy.standalone.therapeutic_procedures;
         let evaluations = &therapy.codes.evaluations_allowed_same_day;
-        let mut days = LazyDays::default();
         for (i, date) in traction_dates(claim, cx) {
-            let days = days.get(cx);
+            let days = cx.traction.days.get(cx);
             let paired = days
                 .on(date)
                 .iter()
@@ -408,9 +415,8 @@ impl Rule for Modalities {
 
     fn check(&self, claim: &Claim, cx: &Context<'_>, out: &mut Vec<Finding>) {
         let limit = cx.reference.therapy.modalities.max_per_day;
-        let mut days = LazyDays::default();
         for (i, date) in traction_dates(claim, cx) {
-            let days = days.get(cx);
+            let days = cx.traction.days.get(cx);
             // Distinct codes, by code: the table holds each code of a date once. Counted
             // before they are listed: most dates are under the limit and need no list.
             let modalities = || {
