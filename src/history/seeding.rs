@@ -183,25 +183,33 @@ fn prefetch(path: &Path, batches: mpsc::Receiver<Vec<u64>>) -> Result<Vec<SeedRo
     Ok(rows)
 }
 
-/// An entry of an input file's list of patients as the writer makes it: a key's first 16
-/// lower-case hexadecimal digits, then the claim's number in at most 18 decimal digits (no
-/// sign, so it cannot overflow); its prefix and number. `None` for anything else, which
+/// The entry of `keys` (an input file's list of patients, entries parted by commas) that
+/// starts at `start`, when it is as the writer makes it: a key's first 16 lower-case
+/// hexadecimal digits, then the claim's number in at most 18 decimal digits (no sign, so it
+/// cannot overflow). Read where it lies, with no search for its comma first: where it ends
+/// (its comma, or the list's end), its prefix and number. `None` for anything else, which
 /// [`ClaimsByPrefix::read_entry`] reads as text (to the same prefix and number when it has
 /// them).
-fn plain_entry(entry: &[u8]) -> Option<(u64, i64)> {
-    let (prefix, number) = entry.split_at_checked(16)?;
-    if number.is_empty() || number.len() > 18 {
-        return None;
-    }
-    let prefix = key::hex_u64(prefix)?;
+fn plain_entry_at(keys: &[u8], start: usize) -> Option<(usize, u64, i64)> {
+    let digits_at = start.checked_add(16)?;
+    let prefix = key::hex_u64(keys.get(start..digits_at)?)?;
     let mut value = 0i64;
-    for &digit in number {
+    let mut end = digits_at;
+    while let Some(&digit) = keys.get(end) {
         if !digit.is_ascii_digit() {
+            break;
+        }
+        // At most 18 digits (below), so this cannot overflow.
+        if end - digits_at == 18 {
             return None;
         }
         value = value * 10 + i64::from(digit - b'0');
+        end += 1;
     }
-    Some((prefix, value))
+    if end == digits_at || keys.get(end).is_some_and(|&b| b != b',') {
+        return None;
+    }
+    Some((end, prefix, value))
 }
 
 /// A kept claim's number, or where [`ClaimsByPrefix::bad`] says why its entry has none.
@@ -264,32 +272,42 @@ impl ClaimsByPrefix {
             // Room for as many entries as the list can hold (17 bytes and a comma each).
             read.reserve(keys.len() / 18 + 1);
             let mut start = 0;
-            for end in memchr::memchr_iter(b',', keys.as_bytes()).chain([keys.len()]) {
-                // Commas are ASCII: `start..end` lies on character boundaries.
-                let entry = &keys[start..end];
-                start = end + 1;
-                if entry.is_empty() {
-                    continue;
-                }
-                let (prefix, number) = match plain_entry(entry.as_bytes()) {
-                    Some((prefix, number)) => (prefix, Ok(number)),
-                    None => match found.read_entry(file, entry)? {
-                        Some(read) => read,
-                        None => continue,
-                    },
-                };
-                let number = match number.map(u32::try_from) {
-                    Ok(Ok(number)) if number != ODD => number,
-                    _ => {
-                        found.odd.push((prefix, file, number));
-                        ODD
+            loop {
+                // The entry as the writer makes it, read where it lies, else found by its
+                // comma and read as text.
+                let (end, entry) = match plain_entry_at(keys.as_bytes(), start) {
+                    Some((end, prefix, number)) => (end, Some((prefix, Ok(number)))),
+                    None => {
+                        let end = memchr::memchr(b',', &keys.as_bytes()[start..])
+                            .map_or(keys.len(), |at| start + at);
+                        // Commas are ASCII: `start..end` lies on character boundaries.
+                        let entry = &keys[start..end];
+                        let entry = if entry.is_empty() {
+                            None
+                        } else {
+                            found.read_entry(file, entry)?
+                        };
+                        (end, entry)
                     }
                 };
-                read.push(KeptClaim {
-                    prefix,
-                    file: file_at,
-                    number,
-                });
+                if let Some((prefix, number)) = entry {
+                    let number = match number.map(u32::try_from) {
+                        Ok(Ok(number)) if number != ODD => number,
+                        _ => {
+                            found.odd.push((prefix, file, number));
+                            ODD
+                        }
+                    };
+                    read.push(KeptClaim {
+                        prefix,
+                        file: file_at,
+                        number,
+                    });
+                }
+                if end == keys.len() {
+                    break;
+                }
+                start = end + 1;
             }
             Ok(())
         })?;
@@ -326,7 +344,7 @@ impl ClaimsByPrefix {
         (prefix >> (u64::BITS - self.bits)) as usize
     }
 
-    /// An entry of file `file`'s list that [`plain_entry`] does not read, read as the text it
+    /// An entry of file `file`'s list that [`plain_entry_at`] does not read, read as the text it
     /// is: its prefix and its number (or the entry kept in `bad`, an error if its patient is
     /// asked for); `None` when its prefix is no key's.
     fn read_entry(
@@ -389,7 +407,10 @@ mod tests {
         let key = "79a73a4fa874325d";
         for number in ["1", "42", "000123", "999999999999999999"] {
             let entry = format!("{key}{number}");
-            let plain = plain_entry(entry.as_bytes()).map(|(p, n)| (p, Ok(n)));
+            let plain = plain_entry_at(entry.as_bytes(), 0).map(|(end, p, n)| {
+                assert_eq!(end, entry.len(), "{entry}");
+                (p, Ok(n))
+            });
             assert!(plain.is_some(), "{entry}");
             assert_eq!(
                 plain,
@@ -407,9 +428,43 @@ mod tests {
             "79a73a4fa874325g1".to_string(),
             format!("{}1", "\u{c9}".repeat(8)),
         ] {
-            assert_eq!(plain_entry(entry.as_bytes()), None, "{entry}");
+            assert_eq!(plain_entry_at(entry.as_bytes(), 0), None, "{entry}");
         }
         assert!(claims.read_entry(1, "79a73a4f").is_err());
+    }
+
+    /// An entry read where it lies in a list reads as the entry alone does, and ends at its
+    /// comma.
+    #[test]
+    fn entries_read_in_a_list_read_as_alone() {
+        let key = "79a73a4fa874325d";
+        let entries = [
+            format!("{key}1"),
+            format!("{key}999999999999999999"),
+            format!("{key}9999999999999999999"),
+            String::new(),
+            key.to_string(),
+            format!("{key}+5"),
+            format!("{key}1x"),
+            "79A73A4FA874325D1".to_string(),
+            format!("{}1", "\u{c9}".repeat(8)),
+            "79a73a4f".to_string(),
+            format!("{key}42"),
+        ];
+        for first in 0..entries.len() {
+            let list = entries[first..].join(",");
+            let mut start = 0;
+            for entry in &entries[first..] {
+                let alone = plain_entry_at(entry.as_bytes(), 0);
+                let in_list = plain_entry_at(list.as_bytes(), start);
+                assert_eq!(
+                    in_list,
+                    alone.map(|(end, p, n)| (start + end, p, n)),
+                    "{list} at {start}"
+                );
+                start += entry.len() + 1;
+            }
+        }
     }
 
     /// Every claim put into buckets is found by its prefix, with no other; claims whose

@@ -100,6 +100,7 @@ unsafe impl<'vtab> VTab<'vtab> for SentTable {
             base: ffi::sqlite3_vtab_cursor::default(),
             claims: None,
             at: 0,
+            current: None,
             phantom: PhantomData,
         })
     }
@@ -114,13 +115,19 @@ struct SentCursor<'vtab> {
     claims: Option<&'vtab SentClaims>,
     /// The row read: an index into `claims.rows`.
     at: usize,
+    /// The claim of row `at` (`None` past the last): found once per row, not once per column
+    /// SQLite asks for.
+    current: Option<&'vtab SentClaim>,
     phantom: PhantomData<&'vtab SentTable>,
 }
 
-impl SentCursor<'_> {
-    fn claim(&self) -> Option<&SentClaim> {
-        let claims = self.claims?;
-        claims.claims.get(*claims.rows.get(self.at)?)
+impl<'vtab> SentCursor<'vtab> {
+    /// Moves to row `at`.
+    fn go_to(&mut self, at: usize) {
+        self.at = at;
+        self.current = self
+            .claims
+            .and_then(|claims| claims.claims.get(*claims.rows.get(at)?));
     }
 }
 
@@ -139,21 +146,21 @@ unsafe impl VTabCursor for SentCursor<'_> {
         } else {
             None
         };
-        self.at = 0;
+        self.go_to(0);
         Ok(())
     }
 
     fn next(&mut self) -> rusqlite::Result<()> {
-        self.at += 1;
+        self.go_to(self.at + 1);
         Ok(())
     }
 
     fn eof(&self) -> bool {
-        self.claim().is_none()
+        self.current.is_none()
     }
 
     fn column(&self, ctx: &mut Context, i: c_int) -> rusqlite::Result<()> {
-        let Some(claim) = self.claim() else {
+        let Some(claim) = self.current else {
             return Ok(());
         };
         match i {

@@ -526,6 +526,31 @@ impl Db {
             }
         }
     }
+
+    /// [`write`](Self::write) for a transaction whose rows reference only rows it writes
+    /// before them (or rows that exist and are not removed): SQLite's foreign-key checks,
+    /// which could only pass, are off while it runs (a seek in the parent's index and a cursor
+    /// opened per row written) and as they were after. The pragma has no effect inside a
+    /// transaction, so it is set around it. PostgreSQL: the same as `write`.
+    pub fn write_referencing_own_rows<T>(
+        &mut self,
+        work: impl FnOnce(&mut Db) -> Result<T, HistoryError>,
+    ) -> Result<T, HistoryError> {
+        let checked = match self {
+            Db::Sqlite(conn) => {
+                conn.query_row("PRAGMA foreign_keys", [], |row| row.get::<_, i64>(0))? != 0
+            }
+            Db::Postgres(_) => false,
+        };
+        if checked {
+            self.batch("PRAGMA foreign_keys = OFF")?;
+        }
+        let written = self.write(work);
+        if checked {
+            self.batch("PRAGMA foreign_keys = ON")?;
+        }
+        written
+    }
 }
 
 /// A one-row insert prepared by [`Db::insert`].
