@@ -16,14 +16,15 @@
 
 use std::any::Any;
 use std::cmp::Reverse;
-use std::collections::BinaryHeap;
+use std::collections::binary_heap::{BinaryHeap, PeekMut};
 use std::collections::VecDeque;
 use std::fs::File;
 use std::hash::{Hash, Hasher};
-use std::io::{self, BufWriter, Write};
+use std::io::{self, Write};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use chrono::{Datelike, NaiveDate};
+use rayon::prelude::*;
 
 use crate::model::{
     Cents, Claim, ClaimSketch, LineSketch, PatientFields, Person, RawClaim, Subscriber, Text,
@@ -777,11 +778,16 @@ const RUN_RECORDS: usize = (8 << 20) / RECORD;
 /// 128 KiB of records at a time.
 const MERGE_BUDGET: usize = 4 << 20;
 
-/// Buffer of the merge's output file.
+/// Buffer of the merge's output file, shared by the parts written at once.
 const MERGE_WRITE: usize = 256 << 10;
 
 fn index_error(message: &str) -> io::Error {
     io::Error::other(format!("patient index: {message}"))
+}
+
+/// The error of an input of more lines than the directory's 32-bit record indexes count.
+fn too_many_lines() -> io::Error {
+    index_error("more than 4294967295 service lines in one input")
 }
 
 fn corrupt() -> io::Error {
@@ -928,6 +934,32 @@ fn read_exact_at(file: &File, mut buf: &mut [u8], mut offset: u64) -> io::Result
     Ok(())
 }
 
+/// Writes all of `buf` to `file` at `offset` without moving a shared cursor, so the parts of
+/// the merge write one file at once.
+#[cfg(unix)]
+fn write_all_at(file: &File, buf: &[u8], offset: u64) -> io::Result<()> {
+    std::os::unix::fs::FileExt::write_all_at(file, buf, offset)
+}
+
+/// Writes all of `buf` to `file` at `offset` (each write names its own offset, so the parts
+/// of the merge write one file at once).
+#[cfg(windows)]
+fn write_all_at(file: &File, mut buf: &[u8], mut offset: u64) -> io::Result<()> {
+    use std::os::windows::fs::FileExt;
+    while !buf.is_empty() {
+        match file.seek_write(buf, offset) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(n) => {
+                buf = &buf[n..];
+                offset += n as u64;
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
 /// A sorted run in the runs file: byte offset and length.
 #[derive(Debug, Clone, Copy)]
 struct Run {
@@ -961,7 +993,10 @@ enum Store {
 /// second with [`facts`](Self::facts). A few bytes per service line would make a 1 GB input
 /// cost hundreds of megabytes, so the lines live on disk: `add` keeps up to 8 MiB of fixed-size
 /// records, sorts them and writes them as a run to a temporary file; `finish` merges the runs
-/// into one sorted temporary file.
+/// with the last one, kept in memory rather than written and read back, into one sorted
+/// temporary file, in parts by patient key that the rayon pool merges at once (the finish
+/// runs alone between the passes). Memory stays bounded: the last run's 8 MiB, the merge's
+/// read buffers ([`MERGE_BUDGET`]) and its write buffers ([`MERGE_WRITE`]).
 ///
 /// Even a directory of every patient (12 bytes each) would grow with the input (20 MB for a
 /// 1 GB file), so the directory in memory is sparse: the sorted records are cut into blocks
@@ -984,6 +1019,9 @@ pub struct PatientIndex {
     patients: usize,
     /// Records kept in memory before a run is written.
     run_records: usize,
+    /// Top bits of the patient key that cut the sorting and merging into parts done at once
+    /// on the rayon pool (see [`split_bits`]); `None`: as many parts as the pool has threads.
+    split: Option<u32>,
     /// The first lookup that failed, for callers that cannot return an error.
     failure: OnceLock<io::Error>,
     /// Large patients read recently, shared by their claims.
@@ -1012,6 +1050,7 @@ impl Default for PatientIndex {
             starts: Vec::new(),
             patients: 0,
             run_records: RUN_RECORDS,
+            split: None,
             failure: OnceLock::new(),
             cache: Mutex::new(Cache::default()),
             nobody: Arc::new(PatientFacts::default()),
@@ -1138,24 +1177,28 @@ impl PatientIndex {
                 Some(runs) => runs,
                 None => runs.insert(Runs::create()?),
             };
-            spill(pending, runs)?;
+            spill(pending, runs, self.split.unwrap_or_else(split_bits))?;
         }
         Ok(())
     }
 
     /// Sorts every patient's lines and builds the directory; call once after the last `add`.
     /// Fails when the temporary files cannot be written or read back.
+    ///
+    /// This runs alone between the two passes, so it is cut into parts by patient key that
+    /// the rayon pool's threads sort and merge at once (see [`split_bits`]).
     pub fn finish(&mut self) -> io::Result<()> {
         let empty = Store::Memory(Vec::new());
         let Store::Building { mut pending, runs } = std::mem::replace(&mut self.store, empty)
         else {
             return Ok(());
         };
+        let split = self.split.unwrap_or_else(split_bits);
         match runs {
             None => {
                 pending.retain(|r| !self.forgotten.contains(&record_input(r)));
                 let mut directory = Directory::default();
-                sort_records(&mut pending);
+                sort_records_split(&mut pending, split);
                 for r in &pending {
                     directory.push(r)?;
                 }
@@ -1163,13 +1206,14 @@ impl PatientIndex {
                 self.store = Store::Memory(pending);
                 (self.keys, self.starts, self.patients) = directory.finish();
             }
-            Some(mut runs) => {
-                spill(&mut pending, &mut runs)?;
+            Some(runs) => {
+                // Parts are placed in the file by how many records come before them, which
+                // lines left out would change: then one part, written as it is merged.
+                let split = if self.forgotten.is_empty() { split } else { 0 };
+                let (file, directory) = merge(&runs, &mut pending, split, &self.forgotten)?;
                 drop(pending);
-                let mut directory = Directory::default();
-                let file = merge(&runs, &mut directory, &self.forgotten)?;
                 self.store = Store::File(file);
-                (self.keys, self.starts, self.patients) = directory.finish();
+                (self.keys, self.starts, self.patients) = directory;
             }
         }
         Ok(())
@@ -1341,9 +1385,10 @@ impl Runs {
     }
 }
 
-/// Sorts the pending records and appends them to the runs file as one sorted run.
-fn spill(pending: &mut Vec<Record>, runs: &mut Runs) -> io::Result<()> {
-    sort_records(pending);
+/// Sorts the pending records and appends them to the runs file as one sorted run (sorted in
+/// `1 << split` parts at once, see [`sort_records_split`]).
+fn spill(pending: &mut Vec<Record>, runs: &mut Runs, split: u32) -> io::Result<()> {
+    sort_records_split(pending, split);
     let bytes = pending.as_flattened();
     let start = runs.list.last().map_or(0, |r| r.start + r.len);
     runs.file.write_all(bytes)?;
@@ -1353,6 +1398,29 @@ fn spill(pending: &mut Vec<Record>, runs: &mut Runs) -> io::Result<()> {
     });
     pending.clear();
     Ok(())
+}
+
+/// At most this many parts of the index are sorted and merged at once (see [`split_bits`]).
+const MAX_PARTS: usize = 8;
+
+/// How many top bits of the patient key cut the index's sorting and merging into parts done
+/// at once: one part per thread of the rayon pool (rounded up to a power of two, at most
+/// [`MAX_PARTS`]), none with one thread. The merge runs alone between the two passes, so
+/// its parts are wall time saved; patient keys are hashes, spread evenly, so the parts are
+/// about equal.
+fn split_bits() -> u32 {
+    let threads = rayon::current_num_threads().clamp(1, MAX_PARTS);
+    threads.next_power_of_two().trailing_zeros()
+}
+
+/// The part, of `1 << split`, that the patient key `key` falls in: its top `split` bits.
+fn part_of(key: u64, split: u32) -> usize {
+    key.checked_shr(64 - split).unwrap_or(0) as usize
+}
+
+/// The patient key of a record.
+fn record_key(r: &Record) -> u64 {
+    be_u64(&r[..8])
 }
 
 /// Sorts `records` in byte order, as sorting the records themselves would. Keys, claim
@@ -1365,9 +1433,47 @@ fn spill(pending: &mut Vec<Record>, runs: &mut Runs) -> io::Result<()> {
 /// per bucket), and only each bucket's few records are then compared. The buckets are sorted
 /// in place: no memory beyond two counters per bucket.
 fn sort_records(records: &mut [Record]) {
+    sort_records_below(records, 0);
+}
+
+/// [`sort_records`] of records whose keys all share their top `skip` bits: they are bucketed
+/// by the bits below those.
+fn sort_records_below(records: &mut [Record], skip: u32) {
     let bits = bucket_bits(records.len());
-    let bucket = |r: &Record| (be_u64(&r[..8]) >> (64 - bits)) as usize;
-    let mut ends = vec![0usize; 1 << bits];
+    let ends = distribute(records, 1 << bits, |r| {
+        ((record_key(r) << skip) >> (64 - bits)) as usize
+    });
+    let mut start = 0;
+    for end in ends {
+        if end - start > 1 {
+            records[start..end].sort_unstable();
+        }
+        start = end;
+    }
+}
+
+/// [`sort_records`] done in `1 << split` parts at once on the rayon pool: the records are
+/// first put in place in parts by the top `split` bits of their key, then each part is
+/// sorted.
+fn sort_records_split(records: &mut [Record], split: u32) {
+    if split == 0 {
+        return sort_records(records);
+    }
+    let ends = distribute(records, 1 << split, |r| part_of(record_key(r), split));
+    cut_at(records, &ends)
+        .into_par_iter()
+        .for_each(|part| sort_records_below(part, split));
+}
+
+/// Puts `records` in place in `count` buckets, in bucket order (`bucket` tells a record's,
+/// below `count`), each record moved about once and no memory used beyond two counters per
+/// bucket; the end of each bucket.
+fn distribute(
+    records: &mut [Record],
+    count: usize,
+    bucket: impl Fn(&Record) -> usize,
+) -> Vec<usize> {
+    let mut ends = vec![0usize; count];
     for r in records.iter() {
         ends[bucket(r)] += 1;
     }
@@ -1392,13 +1498,20 @@ fn sort_records(records: &mut [Record]) {
             }
         }
     }
+    ends
+}
+
+/// `records` cut into the buckets [`distribute`] put them in (`ends`: each one's end).
+fn cut_at<'r>(mut records: &'r mut [Record], ends: &[usize]) -> Vec<&'r mut [Record]> {
+    let mut parts = Vec::with_capacity(ends.len());
     let mut start = 0;
-    for end in ends {
-        if end - start > 1 {
-            records[start..end].sort_unstable();
-        }
+    for &end in ends {
+        let (part, rest) = std::mem::take(&mut records).split_at_mut(end - start);
+        parts.push(part);
+        records = rest;
         start = end;
     }
+    parts
 }
 
 /// How many top bits of the patient key [`sort_records`] buckets `n` records by: about one
@@ -1442,47 +1555,235 @@ impl RunReader<'_> {
     }
 }
 
+/// One sorted source of the merge: (part of) a run on disk, or of the last run, which is
+/// merged from memory rather than written and read back.
+enum Source<'a> {
+    Disk(RunReader<'a>),
+    Memory(std::slice::Iter<'a, Record>),
+}
+
+impl Source<'_> {
+    fn next(&mut self) -> io::Result<Option<Record>> {
+        match self {
+            Source::Disk(reader) => reader.next(),
+            Source::Memory(records) => Ok(records.next().copied()),
+        }
+    }
+}
+
+/// The first byte of `run` (sorted) whose record's patient key is `key` or above, found by
+/// a binary search of positional reads of the keys.
+fn run_lower_bound(file: &File, run: Run, key: u64) -> io::Result<u64> {
+    let (mut low, mut high) = (0, run.len / RECORD as u64);
+    while low < high {
+        let mid = low + (high - low) / 2;
+        let mut bytes = [0; 8];
+        read_exact_at(file, &mut bytes, run.start + mid * RECORD as u64)?;
+        if u64::from_be_bytes(bytes) < key {
+            low = mid + 1;
+        } else {
+            high = mid;
+        }
+    }
+    Ok(run.start + low * RECORD as u64)
+}
+
+/// Writes records one after the other from `offset` on, a buffer at a time, with positional
+/// writes: the parts of the merge write one file at once, each in its own place.
+struct AtWriter<'f> {
+    file: &'f File,
+    offset: u64,
+    buf: Vec<u8>,
+}
+
+impl AtWriter<'_> {
+    fn write(&mut self, record: &Record) -> io::Result<()> {
+        if self.buf.len() + RECORD > self.buf.capacity() {
+            self.flush()?;
+        }
+        self.buf.extend_from_slice(record);
+        Ok(())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        write_all_at(self.file, &self.buf, self.offset)?;
+        self.offset += self.buf.len() as u64;
+        self.buf.clear();
+        Ok(())
+    }
+}
+
 /// The input a record's claim is from (see [`claim_id`]).
 fn record_input(r: &Record) -> usize {
     usize::try_from(claim_order(be_u64(&r[12..20])) >> ORDINAL_BITS).unwrap_or(usize::MAX)
 }
 
-/// Merges the sorted runs into one sorted temporary file, filling `directory` on the way and
-/// leaving out the records of the `forgotten` inputs.
-fn merge(runs: &Runs, directory: &mut Directory, forgotten: &[usize]) -> io::Result<File> {
-    let per_run = (MERGE_BUDGET / runs.list.len().max(1)).clamp(64 * RECORD, 128 << 10);
+/// A record ordered as its bytes are, compared as three big-endian integers (its patient key,
+/// date and claim, claim and line: what tells records apart) before the rest of its bytes:
+/// the merge's heap compares records without a `memcmp` call each.
+#[derive(PartialEq, Eq)]
+struct Ordered(Record);
+
+impl Ord for Ordered {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        let head = |r: &Record| (be_u64(&r[0..8]), be_u64(&r[8..16]), be_u64(&r[16..24]));
+        head(&self.0)
+            .cmp(&head(&other.0))
+            .then_with(|| self.0[24..].cmp(&other.0[24..]))
+    }
+}
+
+impl PartialOrd for Ordered {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+/// What one part of the merge (see [`merge`]) takes: its records of each run on disk, its
+/// records of the last run (not sorted yet), and the place of its first record in the
+/// merged file.
+struct Part<'r> {
+    runs: Vec<Run>,
+    last: &'r mut [Record],
+    first: u64,
+}
+
+/// The directory of the merged file: the blocks' first keys, their first records then the
+/// number of records, and the number of patients (see [`Directory::finish`]).
+type Blocks = (Vec<u64>, Vec<u32>, usize);
+
+/// Merges the sorted runs on disk and the `last` run, still in memory (never written), into
+/// one sorted temporary file and its directory, leaving out the records of the `forgotten`
+/// inputs.
+///
+/// The records are cut by the top `split` bits of their key into parts that the rayon pool
+/// sorts (the last run's) and merges at once, each written in its own place of the file,
+/// after the records of the parts before it: with `split` 0 when lines are left out, since
+/// that place is counted before the merge.
+fn merge(
+    runs: &Runs,
+    last: &mut [Record],
+    split: u32,
+    forgotten: &[usize],
+) -> io::Result<(File, Blocks)> {
+    let count = 1usize << split;
+    let ends = distribute(last, count, |r| part_of(record_key(r), split));
+    // Where each part starts in each run, then the run's end.
+    let mut cuts = Vec::with_capacity(runs.list.len());
+    for &run in &runs.list {
+        let mut at = Vec::with_capacity(count + 1);
+        at.push(run.start);
+        for part in 1..count {
+            at.push(run_lower_bound(
+                &runs.file,
+                run,
+                (part as u64) << (64 - split),
+            )?);
+        }
+        at.push(run.start + run.len);
+        cuts.push(at);
+    }
+    let mut parts = Vec::with_capacity(count);
+    let mut first = 0;
+    for (p, last) in cut_at(last, &ends).into_iter().enumerate() {
+        let runs: Vec<Run> = cuts
+            .iter()
+            .map(|at| Run {
+                start: at[p],
+                len: at[p + 1] - at[p],
+            })
+            .collect();
+        let on_disk: u64 = runs.iter().map(|r| r.len / RECORD as u64).sum();
+        let records = last.len() as u64 + on_disk;
+        parts.push(Part { runs, last, first });
+        first += records;
+    }
+    let sources = (runs.list.len() + 1) * count;
+    let per_run = (MERGE_BUDGET / sources).clamp(64 * RECORD, 128 << 10);
     let chunk = per_run / RECORD * RECORD;
-    let mut readers: Vec<RunReader<'_>> = runs
-        .list
+    let write = (MERGE_WRITE / count).max(64 * RECORD) / RECORD * RECORD;
+    let out = tempfile::tempfile()?;
+    let merge_one = |part| merge_part(&runs.file, part, split, (chunk, write), &out, forgotten);
+    // One part (one thread) is merged on this thread, not handed to the pool and waited for.
+    let directories: Vec<io::Result<Directory>> = if parts.len() == 1 {
+        parts.into_iter().map(merge_one).collect()
+    } else {
+        parts.into_par_iter().map(merge_one).collect()
+    };
+    // The parts' directories one after the other: each part starts a block.
+    let (mut keys, mut starts, mut patients) = (Vec::new(), Vec::new(), 0);
+    let mut end = 0;
+    for directory in directories {
+        let (part_keys, mut part_starts, part_patients) = directory?.finish();
+        end = part_starts.pop().unwrap_or(end);
+        keys.extend(part_keys);
+        starts.extend(part_starts);
+        patients += part_patients;
+    }
+    starts.push(end);
+    keys.shrink_to_fit();
+    starts.shrink_to_fit();
+    Ok((out, (keys, starts, patients)))
+}
+
+/// Sorts the part's records of the last run, merges them with its records of the runs on
+/// disk (`file`) into its place in `out`, reading `chunk` bytes of a run and writing `write`
+/// bytes at a time; the directory of its records.
+fn merge_part(
+    file: &File,
+    part: Part<'_>,
+    split: u32,
+    (chunk, write): (usize, usize),
+    out: &File,
+    forgotten: &[usize],
+) -> io::Result<Directory> {
+    sort_records_below(part.last, split);
+    let mut sources: Vec<Source<'_>> = part
+        .runs
         .iter()
-        .map(|run| RunReader {
-            file: &runs.file,
-            next: run.start,
-            end: run.start + run.len,
-            buf: Vec::new(),
-            at: 0,
-            chunk,
+        .map(|run| {
+            Source::Disk(RunReader {
+                file,
+                next: run.start,
+                end: run.start + run.len,
+                buf: Vec::new(),
+                at: 0,
+                chunk,
+            })
         })
         .collect();
-    // A min-heap of each run's next record; the run index breaks no ties that matter, since
-    // records are unique.
-    let mut heap = BinaryHeap::with_capacity(readers.len());
-    for (i, reader) in readers.iter_mut().enumerate() {
-        if let Some(record) = reader.next()? {
-            heap.push(Reverse((record, i)));
+    sources.push(Source::Memory(part.last.iter()));
+    // A min-heap of each source's next record; the source's index breaks no ties that
+    // matter, since records are unique.
+    let mut heap = BinaryHeap::with_capacity(sources.len());
+    for (i, source) in sources.iter_mut().enumerate() {
+        if let Some(record) = source.next()? {
+            heap.push(Reverse((Ordered(record), i)));
         }
     }
-    let mut out = BufWriter::with_capacity(MERGE_WRITE, tempfile::tempfile()?);
-    while let Some(Reverse((record, i))) = heap.pop() {
-        if !forgotten.contains(&record_input(&record)) {
-            directory.push(&record)?;
-            out.write_all(&record)?;
+    let mut directory = Directory::starting_at(part.first)?;
+    let mut writer = AtWriter {
+        file: out,
+        offset: part.first * RECORD as u64,
+        buf: Vec::with_capacity(write),
+    };
+    while let Some(mut top) = heap.peek_mut() {
+        let Reverse((Ordered(record), i)) = &*top;
+        if !forgotten.contains(&record_input(record)) {
+            directory.push(record)?;
+            writer.write(record)?;
         }
-        if let Some(next) = readers[i].next()? {
-            heap.push(Reverse((next, i)));
+        // The source's next record takes the top's place and sinks once, rather than the
+        // top popped (sinking the last) and the next pushed (rising).
+        match sources[*i].next()? {
+            Some(next) => top.0 .0 = Ordered(next),
+            None => {
+                PeekMut::pop(top);
+            }
         }
     }
-    out.into_inner().map_err(io::IntoInnerError::into_error)
+    writer.flush()?;
+    Ok(directory)
 }
 
 /// The patient's records in `block` (records sorted by patient), none when the block has
@@ -1511,6 +1812,14 @@ struct Directory {
 }
 
 impl Directory {
+    /// An empty directory whose first record is record `first` of the file.
+    fn starting_at(first: u64) -> io::Result<Directory> {
+        Ok(Directory {
+            records: u32::try_from(first).map_err(|_| too_many_lines())?,
+            ..Directory::default()
+        })
+    }
+
     fn push(&mut self, record: &Record) -> io::Result<()> {
         let key = be_u64(&record[0..8]);
         if self.current.map(|(k, _)| k) != Some(key) {
@@ -1519,10 +1828,7 @@ impl Directory {
         }
         // Record indexes are 32 bits to keep the directory small: over four billion service
         // lines (a file of hundreds of gigabytes) is refused rather than miscounted.
-        self.records = self
-            .records
-            .checked_add(1)
-            .ok_or_else(|| index_error("more than 4294967295 service lines in one input"))?;
+        self.records = self.records.checked_add(1).ok_or_else(too_many_lines)?;
         Ok(())
     }
 
@@ -2109,6 +2415,13 @@ mod tests {
                 let copy = records[3];
                 records[n / 2] = copy;
             }
+            // The merge's order of two records is their bytes' order.
+            for (a, b) in records
+                .iter()
+                .zip(records.iter().skip(1).chain(records.first()))
+            {
+                assert_eq!(Ordered(*a).cmp(&Ordered(*b)), a.cmp(b), "{a:?} {b:?}");
+            }
             for shape in 0..3 {
                 let mut expected = records.clone();
                 expected.sort_unstable();
@@ -2123,6 +2436,14 @@ mod tests {
                     input == expected,
                     "{n} records, spread {spread}, shape {shape}"
                 );
+                for split in 1..=3 {
+                    let mut input = records.clone();
+                    sort_records_split(&mut input, split);
+                    assert!(
+                        input == expected,
+                        "{n} records, spread {spread}, shape {shape}, split {split}"
+                    );
+                }
             }
         }
     }
@@ -2234,6 +2555,64 @@ mod tests {
                 }
             }
             assert!(index.failure().is_none());
+        }
+    }
+
+    /// Every record of `index`, in the order it keeps them (in memory or in its file).
+    fn stored_records(index: &PatientIndex) -> Vec<Record> {
+        let end = index.starts.last().copied().unwrap_or(0) as usize;
+        let mut buffer = Vec::new();
+        index.records(0, end, &mut buffer).expect("reads").to_vec()
+    }
+
+    /// The merge cut into parts sorted and merged at once, the last run merged from memory,
+    /// writes the file the sort of every record in memory gives, and every patient is found
+    /// in it as there: for runs of several sizes (the last one empty, partial or whole), with
+    /// one to eight parts.
+    #[test]
+    fn the_merge_in_parts_is_the_sort_in_memory() {
+        let all = many_patients();
+        let whole = all.len() / 7 * 7;
+        let in_memory = |lines: &[(PatientKey, LineFact)]| {
+            let mut index = PatientIndex::new();
+            for (key, f) in lines {
+                index.push(*key, f).expect("adds");
+            }
+            index.finish().expect("finishes");
+            assert!(matches!(index.store, Store::Memory(_)));
+            index
+        };
+        for lines in [&all[..], &all[..whole]] {
+            let expected = in_memory(lines);
+            let records = stored_records(&expected);
+            for run_records in [7, 1000, 5000] {
+                for split in 0..=3 {
+                    let mut index = PatientIndex {
+                        run_records,
+                        split: Some(split),
+                        ..PatientIndex::new()
+                    };
+                    for (key, f) in lines {
+                        index.push(*key, f).expect("adds");
+                    }
+                    index.finish().expect("finishes");
+                    assert!(matches!(index.store, Store::File(_)));
+                    let context =
+                        format!("{} lines, runs {run_records}, split {split}", lines.len());
+                    assert!(stored_records(&index) == records, "{context}");
+                    assert_eq!(index.patients(), expected.patients(), "{context}");
+                    for (key, _) in lines.iter().step_by(3) {
+                        for key in [*key, PatientKey(key.0 + 1)] {
+                            let facts = index.facts(key).expect("reads");
+                            assert_eq!(facts, expected.facts(key).expect("reads"), "{context}");
+                            index.recycle(facts);
+                        }
+                    }
+                    for block in index.starts.windows(2) {
+                        assert!(block[0] < block[1], "{context}: an empty block");
+                    }
+                }
+            }
         }
     }
 
