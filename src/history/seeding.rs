@@ -105,7 +105,10 @@ impl Prefetch {
     /// once, then the claims of each patient noted.
     pub(super) fn start(path: PathBuf) -> Prefetch {
         let (to_thread, batches) = mpsc::channel();
-        let thread = std::thread::spawn(move || prefetch(&path, batches));
+        let thread = std::thread::spawn(move || {
+            super::store::yield_to_the_run();
+            prefetch(&path, batches)
+        });
         Prefetch {
             fresh: Vec::with_capacity(PREFETCH_BATCH),
             to_thread: Some(to_thread),

@@ -358,6 +358,7 @@ impl Db {
     pub fn checkpoint_in_background(path: &std::path::Path) -> std::thread::JoinHandle<()> {
         let path = path.to_path_buf();
         std::thread::spawn(move || {
+            yield_to_the_run();
             let Ok(conn) = rusqlite::Connection::open(&path) else {
                 return;
             };
@@ -550,6 +551,24 @@ impl Db {
             self.batch("PRAGMA foreign_keys = ON")?;
         }
         written
+    }
+}
+
+/// The nice value of the history's background threads ([`yield_to_the_run`]).
+#[cfg(target_os = "linux")]
+const BACKGROUND_NICE: libc::c_int = 10;
+
+/// Lowers the calling thread's CPU priority, for the history's work beside a run (prefetching
+/// the earlier claims, checkpointing the log): on a busy machine it then runs in the time the
+/// run's own threads leave, instead of taking turns with the first pass's reading thread, on
+/// which the whole first pass waits. Linux keeps a nice value per thread; elsewhere, and if
+/// it fails, the thread keeps its priority (only its speed depends on it).
+pub(super) fn yield_to_the_run() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: setpriority reads only its three integer arguments; `who` 0 with
+    // `PRIO_PROCESS` is the calling thread on Linux.
+    unsafe {
+        libc::setpriority(libc::PRIO_PROCESS, 0, BACKGROUND_NICE);
     }
 }
 

@@ -136,23 +136,22 @@ pub fn first_pass_noting(
     };
     let mut levels = LevelTracker::default();
     let mut batch = read_batch(&mut reader, &mut levels, scrub)?;
-    // The patients of one batch are noted beside the reading of the next: the adding of a
-    // batch is the longer of the two.
-    let mut noted = Vec::new();
+    // The patients of a batch are noted once it is added, on the adding side: the reading of
+    // the next batch is sequential (and hashes the input with `--history`), and the whole
+    // pass waits on it when it is the longer of the two.
     while !batch.is_empty() {
         let current = std::mem::take(&mut batch);
-        let earlier = std::mem::take(&mut noted);
         let (added, next) = rayon::join(
-            || pass.add_batch(current),
             || {
-                note_patients(patients, input, earlier, scrub);
-                read_batch(&mut reader, &mut levels, scrub)
+                let noted = pass.add_batch(current)?;
+                note_patients(patients, input, noted, scrub);
+                Ok::<_, FirstPassError>(())
             },
+            || read_batch(&mut reader, &mut levels, scrub),
         );
-        noted = added?;
+        added?;
         batch = next?;
     }
-    note_patients(patients, input, noted, scrub);
     pass.acks.unchecked(reader.unchecked_claims());
     Ok(InputRead {
         acks: scrub.then(|| pass.acks.finish()),
