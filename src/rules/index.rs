@@ -870,7 +870,7 @@ fn decode(r: &Record) -> Option<(PatientKey, LineFact)> {
             scale: r[66],
         },
     };
-    Some((PatientKey(be_u64(&r[0..8])), fact))
+    Some((PatientKey(record_key(r)), fact))
 }
 
 /// Appends the facts of `patient` in `records` (one patient's consecutive records) to
@@ -1789,9 +1789,8 @@ fn merge_part(
 /// The patient's records in `block` (records sorted by patient), none when the block has
 /// none of the patient's.
 fn patient_records(block: &[Record], patient: PatientKey) -> &[Record] {
-    let key = |r: &Record| be_u64(&r[0..8]);
-    let first = block.partition_point(|r| key(r) < patient.0);
-    let own = block[first..].partition_point(|r| key(r) == patient.0);
+    let first = block.partition_point(|r| record_key(r) < patient.0);
+    let own = block[first..].partition_point(|r| record_key(r) == patient.0);
     &block[first..first + own]
 }
 
@@ -1821,7 +1820,7 @@ impl Directory {
     }
 
     fn push(&mut self, record: &Record) -> io::Result<()> {
-        let key = be_u64(&record[0..8]);
+        let key = record_key(record);
         if self.current.map(|(k, _)| k) != Some(key) {
             self.close_patient();
             self.current = Some((key, self.records));
