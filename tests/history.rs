@@ -591,6 +591,102 @@ fn a_claim_and_its_void_or_replacement_in_one_input() {
     assert!(replaced.iter().all(|r| !r.contains("97012")), "{export}");
 }
 
+/// The size and SHA-256 an input file is recorded with.
+fn recorded_files(store: &Store) -> Vec<(String, Option<i64>)> {
+    let conn = rusqlite::Connection::open(&store.location).unwrap();
+    let files = conn
+        .prepare("SELECT content_sha256, bytes FROM files ORDER BY id")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    files
+}
+
+/// The SHA-256 of `text`, hexadecimal.
+fn sha256_hex(text: &str) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(text.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// An input of a size no recorded file has cannot be a recorded one, so its first pass does
+/// not hash it; its rule pass does, and it is recorded with the same hash and its size as an
+/// input hashed by its first pass. The same bytes again (a recorded size) are hashed by the
+/// first pass and found; other bytes of the same size are hashed, not found, and recorded.
+#[test]
+fn an_input_is_recorded_with_its_hash_and_size_whichever_pass_hashed_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = sqlite_store(dir.path());
+    let night1 = night1();
+    let first = scrub(dir.path(), "night1", &night1, Some(&store));
+    assert!(first.stderr.contains("claims sent on"), "{}", first.stderr);
+    let recorded = (sha256_hex(&night1), Some(night1.len() as i64));
+    assert_eq!(recorded_files(&store), vec![recorded.clone()]);
+    let again = scrub(dir.path(), "night1-again", &night1, Some(&store));
+    assert!(
+        again.stderr.contains("already recorded"),
+        "{}",
+        again.stderr
+    );
+    // One interchange control number more, of as many digits: the same size, other bytes.
+    let other = night1.replacen("000000101", "000000102", 2);
+    assert_ne!(other, night1);
+    assert_eq!(other.len(), night1.len());
+    let same_size = scrub(dir.path(), "same-size", &other, Some(&store));
+    assert!(
+        same_size.stderr.contains("claims sent on"),
+        "{}",
+        same_size.stderr
+    );
+    let other_recorded = (sha256_hex(&other), Some(other.len() as i64));
+    assert_eq!(recorded_files(&store), vec![recorded, other_recorded]);
+}
+
+/// A run of more inputs than are kept open between the passes (256) closes each input's file
+/// until its rule pass, which then starts hashing it: every input is recorded with its own
+/// hash and size.
+#[test]
+fn a_batch_of_inputs_closed_between_passes_records_each_with_its_hash_and_size() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = sqlite_store(dir.path());
+    let mut expected = Vec::new();
+    let mut cmd = Command::cargo_bin("scrub837").unwrap();
+    cmd.arg("scrub");
+    for n in 0..257u32 {
+        let text = interchange(
+            1000 + n,
+            &[claim(
+                DUP,
+                &format!("BATCH-{n}"),
+                traction_visit(&day(3, 2)),
+            )],
+        );
+        let input = dir.path().join(format!("batch-{n}.837"));
+        std::fs::write(&input, &text).unwrap();
+        cmd.arg(&input);
+        expected.push((sha256_hex(&text), Some(text.len() as i64)));
+    }
+    let output = cmd
+        .arg("--out")
+        .arg(dir.path().join("out"))
+        .args(["--ack-time", "202611270200", "--history", &store.location])
+        .arg("--history-key")
+        .arg(&store.key)
+        .env_remove("SCRUB837_HISTORY_KEY")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.code().is_some_and(|c| c != 2), "{stderr}");
+    let mut recorded = recorded_files(&store);
+    recorded.sort();
+    expected.sort();
+    assert_eq!(recorded, expected);
+}
+
 /// A claims row of version 4: file, claim number, patient, payer, profile, claim id,
 /// frequency, packed lines.
 type KeptClaim = (i64, i64, String, String, String, String, String, String);
@@ -681,6 +777,7 @@ fn a_version_2_history_is_migrated_with_its_lines() {
     conn.execute_batch(
         "DROP TABLE claims;
          DROP TABLE file_patients;
+         ALTER TABLE files DROP COLUMN bytes;
          UPDATE scrub837_meta SET value = '2' WHERE name = 'schema_version';",
     )
     .unwrap();
@@ -694,7 +791,17 @@ fn a_version_2_history_is_migrated_with_its_lines() {
             |r| r.get(0),
         )
         .unwrap();
-    assert_eq!(version, "4");
+    assert_eq!(version, "5");
+    // Version 5 knows each input's size; night 1, recorded before it, has none, so any input
+    // may be night 1 again and is hashed in its first pass (night 2's duplicate is found below).
+    let sizes: Vec<Option<i64>> = conn
+        .prepare("SELECT bytes FROM files")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(sizes, vec![None]);
     // Version 3 clustered the lines by file, claim and line; version 4 keeps one row per claim
     // (its lines packed), clustered by file and claim, with no index by patient.
     let table: String = conn
@@ -884,7 +991,7 @@ fn a_newer_schema_and_another_key_are_refused() {
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
-        stderr.contains("schema version 99, newer than this scrub837 knows (4)"),
+        stderr.contains("schema version 99, newer than this scrub837 knows (5)"),
         "{stderr}"
     );
 }
@@ -1161,6 +1268,9 @@ fn a_million_line_history_costs_at_most_thirty_percent() {
                 .record(&InputRecord {
                     name: format!("earlier-{file}.837"),
                     content_sha256: format!("{file:064x}"),
+                    // Each earlier night's size, as a scrub records it (none is the size of
+                    // the input scrubbed below).
+                    bytes: Some(23_000_000 + file),
                     claims,
                     interchanges: vec![("ZZ".into(), "EARLIER".into(), format!("{file:09}"))],
                 })

@@ -196,6 +196,9 @@ pub struct InputRecord {
     pub name: String,
     /// SHA-256 of its bytes, hexadecimal.
     pub content_sha256: String,
+    /// Its size in bytes (`None`: not known; such a file may be any input of any size, see
+    /// [`History::may_have_recorded`]).
+    pub bytes: Option<u64>,
     /// Every claim that went on to the payer, in input order.
     pub claims: Vec<ClaimRecord>,
     /// Every interchange: sender qualifier, sender id, ISA13.
@@ -210,6 +213,8 @@ pub struct SentInput {
     pub name: String,
     /// SHA-256 of its bytes, hexadecimal.
     pub content_sha256: String,
+    /// Its size in bytes, when known ([`InputRecord::bytes`]).
+    pub bytes: Option<u64>,
     /// Every claim that went on to the payer, in input order.
     pub claims: Vec<SentClaim>,
     /// Every interchange: sender qualifier, sender id, ISA13.
@@ -221,6 +226,7 @@ impl From<&InputRecord> for SentInput {
         SentInput {
             name: input.name.clone(),
             content_sha256: input.content_sha256.clone(),
+            bytes: input.bytes,
             claims: input.claims.iter().map(SentClaim::from).collect(),
             interchanges: input.interchanges.clone(),
         }
@@ -571,6 +577,18 @@ impl History {
         file_by_hash(&mut self.db, sha256)
     }
 
+    /// Whether an input of `bytes` bytes may be one recorded before: false only when every
+    /// recorded file has a known size (migration 5) and none has this one, so the input's
+    /// content hash is not needed to tell ([`recorded_file`](Self::recorded_file)).
+    pub fn may_have_recorded(&mut self, bytes: u64) -> Result<bool, HistoryError> {
+        let bytes = i64::try_from(bytes).unwrap_or(i64::MAX);
+        let count = match self.db.query(sql::MAY_HOLD_SIZE, &[bytes.into()])?.first() {
+            Some(row) => row.int(0)?,
+            None => 0,
+        };
+        Ok(count > 0)
+    }
+
     /// Adds to `index` (before its `finish`) every line the history keeps of the patients in
     /// `patients`, except those of the input files `except` (inputs recorded before and now
     /// scrubbed again), as claims of earlier runs with their provenance, oldest first.
@@ -766,6 +784,7 @@ impl History {
                     today.as_str().into(),
                     (input.claims.len() as i64).into(),
                     (lines as i64).into(),
+                    input.bytes.and_then(|b| i64::try_from(b).ok()).into(),
                 ],
             )?;
             // A replacement or void first takes the lines it cancels out of those not yet
@@ -932,6 +951,52 @@ impl History {
         }
         out.flush()?;
         Ok(written)
+    }
+}
+
+/// An input's SHA-256 for its record: made by its first pass, or being made on a thread of its
+/// own ([`ContentHash::start`]).
+#[derive(Debug)]
+pub enum ContentHash {
+    /// Made by the first pass (hexadecimal).
+    Known(String),
+    /// Being made by [`ContentHash::start`]'s thread.
+    Hashing(std::thread::JoinHandle<std::io::Result<String>>),
+}
+
+/// Bytes [`ContentHash::start`]'s thread reads at a time.
+const HASH_READ: usize = 1 << 20;
+
+impl ContentHash {
+    /// Starts hashing the first `bytes` bytes of `file` (a handle of its own, read at positions,
+    /// so that a pass reading the input at the same time keeps its place) on a thread that
+    /// takes only idle time ([`store::take_idle_time`]): the hash is needed only once the
+    /// input's outputs are published, so it is made between the passes and while they are.
+    pub fn start(file: std::fs::File, bytes: u64) -> ContentHash {
+        ContentHash::Hashing(std::thread::spawn(move || {
+            store::take_idle_time();
+            let mut hasher = ContentHasher::default();
+            let mut buffer = vec![0; HASH_READ];
+            let mut at = 0u64;
+            while at < bytes {
+                let len = usize::try_from(bytes - at).map_or(HASH_READ, |left| left.min(HASH_READ));
+                let chunk = &mut buffer[..len];
+                crate::rules::index::read_exact_at(&file, chunk, at)?;
+                hasher.update(chunk);
+                at += len as u64;
+            }
+            Ok(hasher.hex())
+        }))
+    }
+
+    /// The hash, hexadecimal (waiting for its thread).
+    pub fn wait(self) -> std::io::Result<String> {
+        match self {
+            ContentHash::Known(hex) => Ok(hex),
+            ContentHash::Hashing(thread) => thread
+                .join()
+                .unwrap_or_else(|_| Err(std::io::Error::other("the hashing thread failed"))),
+        }
     }
 }
 
@@ -1401,9 +1466,58 @@ mod tests {
         InputRecord {
             name: format!("{sha}.837"),
             content_sha256: sha.into(),
+            bytes: None,
             claims,
             interchanges: vec![("ZZ".into(), "SENDER".into(), "000000001".into())],
         }
+    }
+
+    /// The hash made on a thread of its own is the one a pass makes of the same bytes (across
+    /// the thread's reads, and of the first `bytes` only), and a handle sharing the file's
+    /// cursor keeps its place.
+    #[test]
+    fn a_hash_made_beside_the_passes_is_the_passes_hash() {
+        use std::io::{Seek, SeekFrom};
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("input");
+        let bytes: Vec<u8> = (0..(2 * HASH_READ + 12_345))
+            .map(|i| (i * 7 + i / 251) as u8)
+            .collect();
+        std::fs::write(&path, &bytes).expect("writes");
+        for len in [0, 1, HASH_READ, bytes.len()] {
+            let mut pass = ContentHasher::default();
+            pass.update(&bytes[..len]);
+            let mut file = std::fs::File::open(&path).expect("opens");
+            file.seek(SeekFrom::Start(5)).expect("seeks");
+            let shared = file.try_clone().expect("clones");
+            let hash = ContentHash::start(shared, len as u64)
+                .wait()
+                .expect("hashes");
+            assert_eq!(hash, pass.hex(), "{len}");
+            assert_eq!(file.stream_position().expect("tells"), 5);
+        }
+        let file = std::fs::File::open(&path).expect("opens");
+        let past_the_end = ContentHash::start(file, bytes.len() as u64 + 1).wait();
+        assert!(past_the_end.is_err());
+    }
+
+    /// An input may be a recorded one when a recorded file has its size or one has no size
+    /// (recorded before migration 5); never otherwise.
+    #[test]
+    fn an_input_may_have_been_recorded_only_at_a_recorded_or_unknown_size() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut history = open(dir.path());
+        assert!(!history.may_have_recorded(100).expect("reads"));
+        let sized = InputRecord {
+            bytes: Some(100),
+            ..input("a", Vec::new())
+        };
+        history.record(&sized).expect("records");
+        assert!(history.may_have_recorded(100).expect("reads"));
+        assert!(!history.may_have_recorded(99).expect("reads"));
+        assert!(!history.may_have_recorded(u64::MAX).expect("reads"));
+        history.record(&input("b", Vec::new())).expect("records");
+        assert!(history.may_have_recorded(99).expect("reads"));
     }
 
     #[test]

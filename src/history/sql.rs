@@ -5,7 +5,7 @@
 use super::store::Backend;
 
 /// The schema version this binary writes; [`migrations`] has one entry per version.
-pub const SCHEMA_VERSION: i64 = 4;
+pub const SCHEMA_VERSION: i64 = 5;
 
 /// The table that says which schema version a database has, and which key wrote it.
 pub const CREATE_META: &str =
@@ -22,19 +22,21 @@ pub const META_UPDATE: &str = "UPDATE scrub837_meta SET value = ?2 WHERE name = 
 
 /// The migrations of `backend`: migration `n` (1-based) takes a database from version `n - 1`
 /// to `n`.
-pub fn migrations(backend: Backend) -> [&'static str; 4] {
+pub fn migrations(backend: Backend) -> [&'static str; 5] {
     match backend {
         Backend::Sqlite => [
             MIGRATIONS_1_2[0],
             MIGRATIONS_1_2[1],
             MIGRATION_3_SQLITE,
             MIGRATION_4_SQLITE,
+            MIGRATION_5,
         ],
         Backend::Postgres => [
             MIGRATIONS_1_2[0],
             MIGRATIONS_1_2[1],
             MIGRATION_3_POSTGRES,
             MIGRATION_4_POSTGRES,
+            MIGRATION_5,
         ],
     }
 }
@@ -201,6 +203,17 @@ macro_rules! claims_from_lines {
 }
 use claims_from_lines;
 
+/// 5: each input file's size in bytes. An input of a size no recorded file has cannot be one
+/// of them, so its content hash is not needed before its record ([`MAY_HOLD_SIZE`]): it is
+/// hashed on a thread of its own in the run's idle time ([`super::ContentHash::start`]), not by
+/// the first pass's reading thread, on which that whole pass waits.
+/// Files recorded before version 5 have no size (`NULL`): any of them may be any input.
+const MIGRATION_5: &str = "ALTER TABLE files ADD COLUMN bytes BIGINT;";
+
+/// Whether an input file of `?1` bytes may have been recorded: a file of that size, or one of
+/// unknown size (recorded before migration 5).
+pub const MAY_HOLD_SIZE: &str = "SELECT COUNT(*) FROM files WHERE bytes IS NULL OR bytes = ?1";
+
 /// The input file with this content hash.
 pub const FILE_BY_HASH: &str = "SELECT f.id, f.name, f.recorded, r.run FROM files f \
      JOIN runs r ON r.id = f.run_id WHERE f.content_sha256 = ?1";
@@ -219,7 +232,7 @@ pub const NEXT_FILE_ID: &str = "SELECT COALESCE(MAX(id), 0) + 1 FROM files";
 
 /// Adds an input file.
 pub const INSERT_FILE: &str = "INSERT INTO files (id, run_id, name, content_sha256, recorded, \
-     claims, lines) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+     claims, lines, bytes) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
 
 /// The columns of a kept claim, in [`insert_claims`]'s order.
 pub const CLAIM_COLUMNS: usize = 11;

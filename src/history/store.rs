@@ -572,6 +572,23 @@ pub(super) fn yield_to_the_run() {
     }
 }
 
+/// The nice value of a thread that should only take time the run leaves idle
+/// ([`take_idle_time`]).
+#[cfg(target_os = "linux")]
+const IDLE_NICE: libc::c_int = 19;
+
+/// Lowers the calling thread's CPU priority to the least: for work needed only once the run's
+/// passes are over (hashing an input for its record), which then runs in the time between the
+/// passes and while the outputs are published, when a core would be idle. As
+/// [`yield_to_the_run`] otherwise.
+pub(super) fn take_idle_time() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: as in `yield_to_the_run`.
+    unsafe {
+        libc::setpriority(libc::PRIO_PROCESS, 0, IDLE_NICE);
+    }
+}
+
 /// A one-row insert prepared by [`Db::insert`].
 pub enum Insert<'c> {
     /// The prepared statement.

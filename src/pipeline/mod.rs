@@ -24,7 +24,8 @@ use rayon::prelude::*;
 use crate::ack::{AckBuilder, Acknowledgments};
 use crate::diag::Diagnostic;
 use crate::history::{
-    ContentHasher, History, HistoryError, NotedClaim, RecordedFile, RunPatients, Secret,
+    ContentHash, ContentHasher, History, HistoryError, NotedClaim, RecordedFile, RunPatients,
+    Secret,
 };
 use crate::model::RawClaim;
 use crate::pipeline::check::{
@@ -182,14 +183,31 @@ fn note_patients(
 }
 
 /// An input as the history knows it.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct InputInHistory {
-    /// SHA-256 of its bytes.
-    pub sha256: String,
+    /// Its SHA-256, for its record: made by the first pass when a recorded input may have its
+    /// size, else `None` until [`start_hash`](Self::start_hash): no recorded input has its
+    /// size ([`History::may_have_recorded`]), so nothing needs the hash before the record.
+    pub sha256: Option<ContentHash>,
     /// Its earlier record, when an input with the same bytes was recorded before: its own
     /// lines are left out of the seeding and its interchanges are no duplicates, so it is
     /// judged as it was then.
     pub recorded: Option<RecordedFile>,
+}
+
+impl InputInHistory {
+    /// Starts hashing the input's `bytes` bytes from `file` (another handle on it), unless
+    /// the first pass hashed it or this was called before.
+    pub fn start_hash(
+        &mut self,
+        file: impl FnOnce() -> io::Result<std::fs::File>,
+        bytes: u64,
+    ) -> io::Result<()> {
+        if self.sha256.is_none() {
+            self.sha256 = Some(ContentHash::start(file()?, bytes));
+        }
+        Ok(())
+    }
 }
 
 /// Why the history's part of an input failed.
@@ -201,15 +219,42 @@ pub enum InputHistoryError {
     History(HistoryError),
 }
 
-/// Runs `first_pass` on `input`, which hashes what it reads into the [`ContentHasher`] it is
-/// given ([`HashingReader`]), then looks the hash up in the history: the input is read once
-/// for both.
+/// Runs `first_pass` on `input` and tells whether the history recorded the input before. When
+/// a recorded file may have the input's size, the pass hashes what it reads into the
+/// [`ContentHasher`] it is given ([`HashingReader`](crate::history::HashingReader)) and the hash is looked up: the input is
+/// read once for both. Otherwise the input cannot be a recorded one and the pass is given no
+/// hasher: the hash is only needed to record the input, so it is made later, and the
+/// first pass, which waits on its reading thread, does not carry it
+/// ([`InputInHistory::start_hash`]).
 pub fn first_pass_hashing<T>(
     history: &Mutex<History>,
     input: &mut Input,
     first_pass: impl FnOnce(&mut Input, Option<&mut ContentHasher>) -> T,
 ) -> (Result<InputInHistory, InputHistoryError>, T) {
-    let mut hasher = ContentHasher::default();
+    let size = input.size();
+    // An empty (or unmeasurable) input is hashed at once: a size of 0 proves nothing.
+    let may_be_recorded = match size {
+        0 => Ok(true),
+        size => history
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .may_have_recorded(size),
+    };
+    let mut hasher = match may_be_recorded {
+        Ok(true) => ContentHasher::default(),
+        Ok(false) => {
+            let done = first_pass(input, None);
+            let known = InputInHistory {
+                sha256: None,
+                recorded: None,
+            };
+            return (Ok(known), done);
+        }
+        Err(e) => {
+            let done = first_pass(input, None);
+            return (Err(InputHistoryError::History(e)), done);
+        }
+    };
     let done = first_pass(input, Some(&mut hasher));
     let known = input
         .share()
@@ -221,7 +266,10 @@ pub fn first_pass_hashing<T>(
                 .unwrap_or_else(PoisonError::into_inner)
                 .recorded_file(&sha256)
                 .map_err(InputHistoryError::History)?;
-            Ok(InputInHistory { sha256, recorded })
+            Ok(InputInHistory {
+                sha256: Some(ContentHash::Known(sha256)),
+                recorded,
+            })
         });
     (known, done)
 }

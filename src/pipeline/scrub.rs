@@ -38,8 +38,8 @@ use crate::ack::Rejections;
 use crate::ack::{Acknowledgments, InterchangeAck};
 use crate::diag::{Diagnostic, Kind, Location};
 use crate::history::{
-    sent_claim, ContentHasher, HashingReader, History, HistoryError, RecordOutcome, RunPatients,
-    SentClaim, SentInput,
+    sent_claim, ContentHash, ContentHasher, HashingReader, History, HistoryError, RecordOutcome,
+    RunPatients, SentClaim, SentInput,
 };
 use crate::model::Total;
 use crate::pipeline::batch::{ClaimText, NoProgress, Progress};
@@ -573,6 +573,18 @@ impl Scrubber {
             }
             None => (None, first_pass(&mut source, None)?),
         };
+        // An input left unhashed by its first pass starts hashing now, in the idle time
+        // between the passes, unless its file is closed until its rule pass (a batch of many
+        // inputs), which then starts it.
+        let mut known = known;
+        if let (Some(known), false) = (&mut known, close) {
+            known
+                .start_hash(|| source.share(), source.size())
+                .map_err(|e| ScrubError::Input {
+                    file: shown.clone(),
+                    source: InputError::Io(e),
+                })?;
+        }
         let mut acks = read.acks.unwrap_or_default();
         if let (Some(history), Some(k)) = (&self.history, &known) {
             let mut history = history.lock().unwrap_or_else(PoisonError::into_inner);
@@ -684,6 +696,14 @@ impl Scrubber {
         let formats = pass.formats();
         // Claims are told to `progress` a few at a time, with their share of the input's bytes.
         let mut told = Told::new(read.claims, read.bytes);
+        // An input the first pass did not hash (no recorded input has its size) is hashed
+        // for its record beside the rule pass, if that was not started after the first pass.
+        let mut known = read.known;
+        if let Some(known) = &mut known {
+            known
+                .start_hash(|| source.share(), read.bytes)
+                .map_err(|e| input_error(InputError::Io(e)))?;
+        }
         let summary = self
             .engine
             .check_source_with(
@@ -754,15 +774,17 @@ impl Scrubber {
         };
         // The history writes what was sent while the outputs are finished and published, and
         // commits only once they are: a run killed before that leaves the history as it was.
-        let ((accounting, outputs), history) = match (&self.history, read.known) {
-            (Some(h), Some(known)) => {
+        let bytes = read.bytes;
+        let sha256 = known.and_then(|k| k.sha256);
+        let ((accounting, outputs), history) = match (&self.history, sha256) {
+            (Some(h), Some(sha256)) => {
                 let seeded = *self.seeded.lock().unwrap_or_else(PoisonError::into_inner);
                 let (published_tx, published_rx) = std::sync::mpsc::channel();
                 let (published, recorded) = std::thread::scope(|scope| {
                     let recording = scope.spawn(move || {
                         let mut h = h.lock().unwrap_or_else(PoisonError::into_inner);
                         let commit = || published_rx.recv().unwrap_or(false);
-                        record_input(&mut h, shown, known, sent, acks, seeded, commit)
+                        record_input(&mut h, shown, (sha256, bytes), sent, acks, seeded, commit)
                     });
                     let published = finish_and_publish();
                     // The recording may have ended already (an error, or the input was
@@ -945,16 +967,18 @@ fn reject_duplicate_interchanges(
 fn record_input(
     history: &mut History,
     shown: &str,
-    known: InputInHistory,
+    (sha256, bytes): (ContentHash, u64),
     sent: Vec<SentClaim>,
     acks: &Acknowledgments,
     (seeded, read): (u64, f64),
     commit: impl FnOnce() -> bool,
 ) -> Result<String, HistoryError> {
     let started = Instant::now();
+    let sha256 = sha256.wait()?;
     let mut input = SentInput {
         name: shown.to_string(),
-        content_sha256: known.sha256,
+        content_sha256: sha256,
+        bytes: Some(bytes),
         claims: sent,
         interchanges: acks
             .interchanges
