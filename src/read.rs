@@ -303,7 +303,7 @@ impl State {
         // and the builder would make the compiler call their parts instead of inlining them.
         if let Some(set_segment) = body {
             let kept = self.set_body(seg, set_segment);
-            self.hand_out(seg, kept);
+            self.hand_out(seg, kept, true);
         }
     }
 
@@ -337,7 +337,12 @@ impl State {
                 self.start_set(seg);
                 Some(EnvelopeKind::SetStart)
             }
-            EnvelopeEvent::SetBody => return Some(self.envelope.set_segment()),
+            EnvelopeEvent::SetBody => {
+                // The set's and the envelope's problems go out now: the body path that reads
+                // this segment next collects only the machine's and the numbering's.
+                self.collect_problems();
+                return Some(self.envelope.set_segment());
+            }
             EnvelopeEvent::SetEnd => {
                 self.end_set(Some((seg, se_number)));
                 Some(EnvelopeKind::SetEnd)
@@ -360,7 +365,7 @@ impl State {
                 Some(EnvelopeKind::Other)
             }
         };
-        self.hand_out(seg, kept);
+        self.hand_out(seg, kept, false);
         None
     }
 
@@ -394,12 +399,14 @@ impl State {
     }
 
     /// Hands out the problems the segment caused, with the segment itself (as `kept`) when
-    /// a writer asked for envelope segments.
+    /// a writer asked for envelope segments. `body` for a segment of a set's body, which
+    /// finds problems only in the loop machine and the numbering (see
+    /// [`State::collect_body_problems`]).
     #[inline(always)]
-    fn hand_out(&mut self, seg: &Segment<'_>, kept: Option<EnvelopeKind>) {
+    fn hand_out(&mut self, seg: &Segment<'_>, kept: Option<EnvelopeKind>, body: bool) {
         // Checking keeps no segment: the common case skips the tests below.
         if !self.keep_envelope {
-            self.collect_problems();
+            self.collect(body);
             return;
         }
         let opening = matches!(
@@ -416,7 +423,7 @@ impl State {
         if let (true, true, Some(kind)) = (self.keep_envelope, opening, kept) {
             self.keep(seg, kind);
         }
-        self.collect_problems();
+        self.collect(body);
         if let (true, false, Some(kind)) = (self.keep_envelope, opening, kept) {
             self.keep(seg, kind);
         }
@@ -677,6 +684,29 @@ impl State {
         self.pending.push_back(Event::Claim(claim));
     }
 
+    /// [`State::collect_body_problems`] for a segment of a set's body (`body`), else
+    /// [`State::collect_problems`].
+    #[inline(always)]
+    fn collect(&mut self, body: bool) {
+        if body {
+            self.collect_body_problems();
+        } else {
+            self.collect_problems();
+        }
+    }
+
+    /// [`State::collect_problems`] after a segment of a set's body: the envelope only counted
+    /// it and no set started, so the problems are the loop machine's and the numbering's
+    /// alone (every other kind was handed out with the segment that caused it).
+    #[inline(always)]
+    fn collect_body_problems(&mut self) {
+        debug_assert!(self.set_problems.is_empty() && !self.envelope.has_problems());
+        if !self.machine.has_problems() && !self.numbering.has_problems() {
+            return;
+        }
+        self.hand_out_problems();
+    }
+
     /// Hands out the problems found so far; most segments find none, so that is checked
     /// first, without a call.
     #[inline(always)]
@@ -763,5 +793,72 @@ fn add_element_ref(p: &mut Diagnostic) {
     let at = &mut p.at;
     if let (None, Some(loop_id), Some(element)) = (at.element_ref, at.loop_id, at.element) {
         at.element_ref = element_rules_x222().element_ref(loop_id, &at.segment_id, element);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::{Path, PathBuf};
+
+    /// Every input of the samples and tests folders (valid and malformed files alike).
+    fn inputs() -> Vec<PathBuf> {
+        fn walk(dir: &Path, found: &mut Vec<PathBuf>) {
+            let Ok(entries) = std::fs::read_dir(dir) else {
+                return;
+            };
+            for entry in entries.flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    walk(&path, found);
+                } else if path
+                    .extension()
+                    .is_some_and(|e| ["837", "edi", "txt", "x12"].iter().any(|x| e == *x))
+                {
+                    found.push(path);
+                }
+            }
+        }
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut found = Vec::new();
+        walk(&root.join("samples"), &mut found);
+        walk(&root.join("tests"), &mut found);
+        found.sort();
+        found
+    }
+
+    /// A segment of a set's body collects only the loop machine's and the numbering's
+    /// problems ([`State::collect_body_problems`]): the full collection
+    /// ([`State::collect_problems`]) would find nothing more, because after every segment,
+    /// whatever its path, neither the set's problems nor the envelope's are left waiting.
+    #[test]
+    fn no_envelope_problem_waits_after_a_segment() {
+        let inputs = inputs();
+        assert!(inputs.len() > 100, "{} inputs", inputs.len());
+        let mut problems = 0;
+        for path in &inputs {
+            let Ok(bytes) = std::fs::read(path) else {
+                continue;
+            };
+            for keep in [false, true] {
+                let mut reader = ClaimReader::new(bytes.as_slice());
+                if keep {
+                    reader = reader.keep_envelope();
+                }
+                while let Ok(Some(ref seg)) = reader.segments.next_segment() {
+                    reader.state.process(seg);
+                    let state = &reader.state;
+                    assert!(
+                        state.set_problems.is_empty() && !state.envelope.has_problems(),
+                        "{} segment {}",
+                        path.display(),
+                        seg.position().segment
+                    );
+                }
+                problems += reader.state.summary.problems;
+            }
+        }
+        // The inputs do make problems (malformed envelopes among them).
+        assert!(problems > 0);
     }
 }
