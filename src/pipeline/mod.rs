@@ -137,22 +137,24 @@ pub fn first_pass_noting(
     };
     let mut levels = LevelTracker::default();
     let mut batch = read_batch(&mut reader, &mut levels, scrub)?;
-    // The patients of a batch are noted once it is added, on the adding side: the reading of
-    // the next batch is sequential (and hashes the input with `--history`), and the whole
-    // pass waits on it when it is the longer of the two.
+    // The patients of a batch are noted on the reading side of the next join, before the
+    // batch after is read: adding a batch (its element checks, index facts and patient keys)
+    // takes longer than reading the next, and the whole pass waits on the longer side.
+    let mut noted = Vec::new();
     while !batch.is_empty() {
         let current = std::mem::take(&mut batch);
+        let earlier = std::mem::take(&mut noted);
         let (added, next) = rayon::join(
+            || pass.add_batch(current),
             || {
-                let noted = pass.add_batch(current)?;
-                note_patients(patients, input, noted, scrub);
-                Ok::<_, FirstPassError>(())
+                note_patients(patients, input, earlier, scrub);
+                read_batch(&mut reader, &mut levels, scrub)
             },
-            || read_batch(&mut reader, &mut levels, scrub),
         );
-        added?;
+        noted = added?;
         batch = next?;
     }
+    note_patients(patients, input, noted, scrub);
     pass.acks.unchecked(reader.unchecked_claims());
     Ok(InputRead {
         acks: scrub.then(|| pass.acks.finish()),
