@@ -6,9 +6,9 @@ use super::level::Level;
 use super::table::view_in as view;
 use super::values::DateMemo;
 use super::{
-    parse_date, Address, AddressLines, BillingProvider, Claim, DateOf, Decimal, Diagnosis, Field,
-    Money, Note, Origin, Patient, Person, Pointers, Procedure, Provider, RawClaim, Reference,
-    SegmentTable, ServiceLine, Subscriber, Text,
+    parse_date, Address, BillingProvider, Claim, DateOf, Decimal, Diagnosis, Field, Money, Note,
+    Origin, Patient, Person, Pointers, Procedure, Provider, RawClaim, Reference, SegmentTable,
+    ServiceLine, Subscriber, Text,
 };
 use std::sync::Arc;
 
@@ -40,10 +40,10 @@ impl Claim {
                     at,
                 ),
                 LoopKind::Line => {
+                    // An LX only opens its line: `read_line_segment` reads nothing of it.
                     if stored.opens_loop && seg.id() == b"LX" {
                         start_line(&mut claim.lines, &seg, at, i);
-                    }
-                    if let Some(line) = claim.lines.last_mut() {
+                    } else if let Some(line) = claim.lines.last_mut() {
                         read_line_segment(line, &seg, at, component, &mut claim.date_memo);
                     }
                 }
@@ -283,13 +283,16 @@ fn read_line_segment(
     match seg.id() {
         b"SV1" => read_sv1(line, seg, at, component),
         b"DTP" => {
+            // The three elements looked up once: the qualifier is tested here, and all are
+            // read into the date.
+            let dtp = [seg.element(1), seg.element(2), seg.element(3)];
             // Compared as bytes: the qualifier's text is these bytes whenever they are `472`.
-            if seg.element(1) == b"472" && line.service_date.is_none() {
+            if dtp[0] == b"472" && line.service_date.is_none() {
                 // Written only when empty, so the old value needs no drop.
                 line.service_date
-                    .get_or_insert_with(|| read_date(seg, at, dates));
+                    .get_or_insert_with(|| date_of(dtp, at, dates));
             } else {
-                line.dates.push(read_date(seg, at, dates));
+                line.dates.push(date_of(dtp, at, dates));
             }
         }
         b"REF" if seg.element(1) == b"6R" && line.control_number.is_none() => {
@@ -310,11 +313,13 @@ fn read_sv1(line: &mut ServiceLine, seg: &Segment<'_>, at: Origin, component: u8
     if sv101.is_empty() {
         line.procedure.value = None;
     } else {
-        read_procedure(
-            line.procedure.value.get_or_insert_with(Procedure::default),
-            sv101,
-            component,
-        );
+        // A fresh line has no procedure yet: one is put in the empty slot (which needs no
+        // drop; `get_or_insert_with` called the procedure's drop for it).
+        let procedure = match &mut line.procedure.value {
+            Some(procedure) => procedure,
+            empty => empty.insert(Procedure::default()),
+        };
+        read_procedure(procedure, sv101, component);
     }
     line.charge = field(seg, 2, at, Money::parse);
     line.unit_basis = text(seg.element(3));
@@ -436,7 +441,7 @@ fn read_address(seg: &Segment<'_>, address: &mut Option<Address>, at: Origin) {
     match seg.id() {
         b"N3" => {
             let a = address.get_or_insert_with(Address::default);
-            a.lines = AddressLines::new(text(seg.element(1)), text(seg.element(2)));
+            a.lines.set(text(seg.element(1)), text(seg.element(2)));
         }
         b"N4" => {
             let a = address.get_or_insert_with(Address::default);
@@ -450,11 +455,15 @@ fn read_address(seg: &Segment<'_>, address: &mut Option<Address>, at: Origin) {
 
 /// A DTP's date, read through the claim's `dates` memo (see [`DateMemo`]).
 fn read_date(seg: &Segment<'_>, at: Origin, dates: &mut DateMemo) -> DateOf {
-    let format = seg.element(2);
+    date_of([seg.element(1), seg.element(2), seg.element(3)], at, dates)
+}
+
+/// A DTP's date from its first three elements, read through the claim's `dates` memo.
+fn date_of([qualifier, format, value]: [&[u8]; 3], at: Origin, dates: &mut DateMemo) -> DateOf {
     DateOf {
-        qualifier: text(seg.element(1)),
+        qualifier: text(qualifier),
         format: text(format),
-        value: field(seg, 3, at, |v| dates.parse_value(format, v)),
+        value: field_of(value, 3, at, |v| dates.parse_value(format, v)),
     }
 }
 
@@ -490,9 +499,19 @@ fn field<T>(
     seg: &Segment<'_>,
     n: usize,
     at: Origin,
+    parse: impl FnMut(&[u8]) -> Option<T>,
+) -> Field<T> {
+    field_of(seg.element(n), n, at, parse)
+}
+
+/// Element `n`, given as `bytes`, read into a located field with `parse`.
+#[inline(always)]
+fn field_of<T>(
+    bytes: &[u8],
+    n: usize,
+    at: Origin,
     mut parse: impl FnMut(&[u8]) -> Option<T>,
 ) -> Field<T> {
-    let bytes = seg.element(n);
     Field {
         value: if bytes.is_empty() { None } else { parse(bytes) },
         raw: text(bytes),

@@ -123,13 +123,22 @@ impl AddressLines {
     /// The lines of `first` and `second` that are not empty, in order.
     pub fn new(first: Text, second: Text) -> Self {
         let mut lines = AddressLines::default();
-        for line in [first, second] {
-            if !line.is_empty() {
-                lines.lines[usize::from(lines.len)] = line;
-                lines.len += 1;
-            }
-        }
+        lines.set(first, second);
         lines
+    }
+
+    /// Makes these the lines of `first` and `second` that are not empty, in place (the
+    /// decoder fills an address where it stays, with no list made aside and moved in); the
+    /// slot past them is left empty, as [`AddressLines::new`] leaves it.
+    pub fn set(&mut self, first: Text, second: Text) {
+        let (lines, len) = match (first.is_empty(), second.is_empty()) {
+            (false, false) => ([first, second], 2),
+            (false, true) => ([first, Text::EMPTY], 1),
+            (true, false) => ([second, Text::EMPTY], 1),
+            (true, true) => ([Text::EMPTY, Text::EMPTY], 0),
+        };
+        self.lines = lines;
+        self.len = len;
     }
 }
 
@@ -556,5 +565,31 @@ mod tests {
         full.push(Text::from("A6"));
         assert_eq!(&full[3], "A4");
         assert!(ModifierList::default().is_empty());
+    }
+
+    /// `set` (in place, over lines already there) leaves the lines that are not empty, in
+    /// order, and an empty slot past them, as a list built up from empty leaves them.
+    #[test]
+    fn address_lines_set_in_place_keeps_the_lines_present() {
+        let texts = [
+            "",
+            "1 MAIN ST",
+            "SUITE 200",
+            "A STREET NAME LONGER THAN TWENTY-TWO",
+        ];
+        for before in texts {
+            for first in texts {
+                for second in texts {
+                    let mut lines = AddressLines::new(Text::from(before), Text::from("OLD"));
+                    lines.set(Text::from(first), Text::from(second));
+                    let mut built = AddressLines::default();
+                    for line in [first, second].into_iter().filter(|l| !l.is_empty()) {
+                        built.lines[usize::from(built.len)] = Text::from(line);
+                        built.len += 1;
+                    }
+                    assert_eq!(lines, built, "{before:?} then {first:?}, {second:?}");
+                }
+            }
+        }
     }
 }
