@@ -182,17 +182,28 @@ pub struct Ack277Totals {
 }
 
 impl Ack277Totals {
-    fn add(&mut self, result: &ClaimResult) {
+    /// The totals of the one claim of `result`.
+    fn of(result: &ClaimResult) -> Ack277Totals {
+        let mut one = Ack277Totals::default();
         // An amount that is not exact in cents (AMOUNT-PRECISION) is in no total, as in
         // the scrub accounting; its STC04 still gives it as submitted.
         let charge = claim_charge(&result.claim).cents().unwrap_or_default();
         if is_accepted(result) {
-            self.accepted += 1;
-            self.accepted_charge += charge;
+            one.accepted = 1;
+            one.accepted_charge += charge;
         } else {
-            self.rejected += 1;
-            self.rejected_charge += charge;
+            one.rejected = 1;
+            one.rejected_charge += charge;
         }
+        one
+    }
+
+    /// Adds the totals of `other`.
+    fn add(&mut self, other: Ack277Totals) {
+        self.accepted += other.accepted;
+        self.rejected += other.rejected;
+        self.accepted_charge += other.accepted_charge;
+        self.rejected_charge += other.rejected_charge;
     }
 
     /// Every claim counted.
@@ -743,13 +754,15 @@ impl<S: Read + Write + Seek> Ack277Writer<S> {
             self.segments += u64::from(formatted.segments);
             self.spool.write(segments)?;
         }
+        // The claim's count and charge, found once for the three levels that sum them.
+        let one = Ack277Totals::of(result);
         if let Some(r) = self.receiver.as_mut() {
-            r.totals.add(result);
+            r.totals.add(one);
         }
         if let Some(p) = self.provider.as_mut() {
-            p.totals.add(result);
+            p.totals.add(one);
         }
-        self.totals.add(result);
+        self.totals.add(one);
         Ok(())
     }
 
