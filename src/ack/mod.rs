@@ -161,6 +161,9 @@ pub struct AckBuilder {
     set_open: bool,
     waiting: Vec<Diagnostic>,
     sets: HashMap<u64, (usize, usize, usize)>,
+    /// The last set a claim was looked up in, and where it is: claims come set by set, so
+    /// most are found here with no hash of the set's index.
+    last_set: Option<(u64, (usize, usize, usize))>,
     /// Problems past [`PROBLEMS_KEPT`] in one set, counted only.
     dropped: u64,
     unchecked: Vec<UncheckedClaims>,
@@ -242,7 +245,7 @@ impl AckBuilder {
                 });
                 let g = self.interchanges[ic_index].groups.len() - 1;
                 let set = self.interchanges[ic_index].groups[g].sets.len() - 1;
-                self.sets.insert(seg.set, (ic_index, g, set));
+                self.note_set(seg.set, (ic_index, g, set));
                 self.set_open = true;
             }
             EnvelopeKind::SetEnd => self.set_open = false,
@@ -297,7 +300,7 @@ impl AckBuilder {
     /// Takes a claim's element problems and notes the claim's CLM01 for `CTX` when a problem
     /// of its set lies within it.
     pub fn claim(&mut self, claim: &RawClaim, problems: Vec<Diagnostic>) {
-        let Some(&(ic, g, s)) = self.sets.get(&claim.envelope.set_index) else {
+        let Some((ic, g, s)) = self.set_of(claim.envelope.set_index) else {
             return;
         };
         let set = &mut self.interchanges[ic].groups[g].sets[s];
@@ -322,6 +325,24 @@ impl AckBuilder {
                 clm01: claim.pcn().to_string(),
             });
         }
+    }
+
+    /// Notes where set `index` is (the only place where an index's place is set).
+    fn note_set(&mut self, index: u64, at: (usize, usize, usize)) {
+        self.sets.insert(index, at);
+        self.last_set = None;
+    }
+
+    /// Where set `index` is among the interchanges' groups' sets, if it was opened.
+    fn set_of(&mut self, index: u64) -> Option<(usize, usize, usize)> {
+        if let Some((last, at)) = self.last_set {
+            if last == index {
+                return Some(at);
+            }
+        }
+        let at = *self.sets.get(&index)?;
+        self.last_set = Some((index, at));
+        Some(at)
     }
 
     /// Closes the view at the end of the input.
@@ -427,5 +448,46 @@ impl Acknowledgments {
                     .chain(g.sets.iter().flat_map(|s| s.problems.iter()))
             }))
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sets_are_found_where_they_were_last_noted() {
+        let mut builder = AckBuilder::new();
+        let mut noted = HashMap::new();
+        // Lookups of the same set in a row, of sets not noted, and of sets noted again.
+        let steps: [(bool, u64); 14] = [
+            (false, 1),
+            (true, 1),
+            (false, 1),
+            (false, 1),
+            (true, 2),
+            (false, 2),
+            (false, 1),
+            (false, 3),
+            (true, 1),
+            (false, 1),
+            (false, 2),
+            (true, 2),
+            (false, 2),
+            (false, 2),
+        ];
+        for (i, (note, index)) in steps.into_iter().enumerate() {
+            if note {
+                let at = (i, i + 1, i + 2);
+                builder.note_set(index, at);
+                noted.insert(index, at);
+            } else {
+                assert_eq!(
+                    builder.set_of(index),
+                    noted.get(&index).copied(),
+                    "step {i}"
+                );
+            }
+        }
     }
 }

@@ -523,8 +523,13 @@ pub fn push_u64(out: &mut Vec<u8>, value: u64) {
 /// writers build text per claim: no `fmt` machinery per number).
 pub fn push_decimal(out: &mut String, value: u64) {
     let mut digits = [0u8; 20];
-    // Only ASCII digits: each byte is its own character.
-    out.extend(decimal(value, &mut digits).iter().map(|&d| char::from(d)));
+    // Only ASCII digits: each byte is its own character. The mask (which leaves a digit as
+    // it is) tells the compiler so, and each is pushed as one byte rather than encoded.
+    out.extend(
+        decimal(value, &mut digits)
+            .iter()
+            .map(|&d| char::from(d & 0x7f)),
+    );
 }
 
 /// `n` in decimal, written into `digits` (for a number wanted as text without a buffer of
@@ -589,6 +594,19 @@ mod tests {
             element,
             component,
             value: value.into(),
+        }
+    }
+
+    #[test]
+    fn decimals_pushed_to_text_are_display_digits() {
+        let powers = (0..20).map(|p| 10u64.pow(p));
+        let values = powers
+            .flat_map(|p| [p - 1, p, p + 1])
+            .chain([2026, u64::MAX]);
+        for value in values {
+            let mut text = String::from("$");
+            push_decimal(&mut text, value);
+            assert_eq!(text, format!("${value}"));
         }
     }
 

@@ -182,17 +182,28 @@ pub struct Ack277Totals {
 }
 
 impl Ack277Totals {
-    fn add(&mut self, result: &ClaimResult) {
+    /// The totals of the one claim of `result`.
+    fn of(result: &ClaimResult) -> Ack277Totals {
+        let mut one = Ack277Totals::default();
         // An amount that is not exact in cents (AMOUNT-PRECISION) is in no total, as in
         // the scrub accounting; its STC04 still gives it as submitted.
         let charge = claim_charge(&result.claim).cents().unwrap_or_default();
         if is_accepted(result) {
-            self.accepted += 1;
-            self.accepted_charge += charge;
+            one.accepted = 1;
+            one.accepted_charge += charge;
         } else {
-            self.rejected += 1;
-            self.rejected_charge += charge;
+            one.rejected = 1;
+            one.rejected_charge += charge;
         }
+        one
+    }
+
+    /// Adds the totals of `other`.
+    fn add(&mut self, other: Ack277Totals) {
+        self.accepted += other.accepted;
+        self.rejected += other.rejected;
+        self.accepted_charge += other.accepted_charge;
+        self.rejected_charge += other.rejected_charge;
     }
 
     /// Every claim counted.
@@ -743,13 +754,15 @@ impl<S: Read + Write + Seek> Ack277Writer<S> {
             self.segments += u64::from(formatted.segments);
             self.spool.write(segments)?;
         }
+        // The claim's count and charge, found once for the three levels that sum them.
+        let one = Ack277Totals::of(result);
         if let Some(r) = self.receiver.as_mut() {
-            r.totals.add(result);
+            r.totals.add(one);
         }
         if let Some(p) = self.provider.as_mut() {
-            p.totals.add(result);
+            p.totals.add(one);
         }
-        self.totals.add(result);
+        self.totals.add(one);
         Ok(())
     }
 
@@ -1214,9 +1227,8 @@ impl Context {
                 if let Some(line) = f.line.and_then(|i| claim.lines.get(i)) {
                     // `line {LX}, ` before the message, redacted with it as one text was.
                     let mut digits = [0; 20];
-                    redact.write("line ", &mut emit);
-                    redact.write(line_number(line, f.line, &mut digits), &mut emit);
-                    redact.write(", ", &mut emit);
+                    let number = line_number(line, f.line, &mut digits);
+                    redact.write_line_prefix(number, &mut emit);
                 }
                 redact.write(&f.message, &mut emit);
                 clean_tail(out, start, &delimiters, MESSAGE_MAX);
@@ -1390,9 +1402,16 @@ fn push_units(out: &mut Vec<u8>, units: &Decimal) {
 
 /// `from` and `to` as an `RD8` period, CCYYMMDD-CCYYMMDD.
 fn push_period(out: &mut Vec<u8>, from: NaiveDate, to: NaiveDate) {
+    let start = out.len();
     push_date8(out, from);
+    let end = out.len();
     out.push(b'-');
-    push_date8(out, to);
+    if to == from {
+        // A period of one day (the usual claim's): its date's digits copied, not made again.
+        out.extend_from_within(start..end);
+    } else {
+        push_date8(out, to);
+    }
 }
 
 /// SVC01: qualifier, code and modifiers (`HC` when the qualifier is missing), each cleaned
@@ -1519,6 +1538,21 @@ impl<'c> Redactor<'c> {
             Some(words) => words.iter().any(|name| same_word(name, word)),
             None => name_words(&self.texts).any(|name| same_word(name, word)),
         }
+    }
+
+    /// Hands `emit` the pieces of `line {number}, ` as [`Self::write`] of `line `, `number`
+    /// and `, ` would (`number` is ASCII digits). Its two words are most often passed over on
+    /// their lengths alone, and the prefix is then handed over with no scan.
+    fn write_line_prefix(&self, number: &str, emit: &mut impl FnMut(&[u8])) {
+        if self.may_be_redacted("line") || self.may_be_redacted(number) {
+            self.write("line ", emit);
+            self.write(number, emit);
+            self.write(", ", emit);
+            return;
+        }
+        emit(b"line ");
+        emit(number.as_bytes());
+        emit(b", ");
     }
 
     /// Hands `text` to `emit` in pieces, every whole word that is a redacted one replaced by
@@ -1669,6 +1703,48 @@ mod tests {
         let mut out = Vec::new();
         r.write(text, &mut |piece| out.extend_from_slice(piece));
         String::from_utf8(out).unwrap_or_default()
+    }
+
+    #[test]
+    fn line_prefix_is_redacted_as_its_three_pieces_are() {
+        let names = [
+            ["", "", "", "", "", ""],
+            ["Doe", "JANE", "", "", "", ""],
+            ["LINE", "", "", "", "", ""],
+            ["Line", "Smith", "12", "", "", ""],
+            ["Li", "NE", "7", "", "", ""],
+            ["SYNTHETIC", "PATIENT0", "SYN000000000", "", "", ""],
+            ["O'BRIEN-LINE", "Mary Ann", "M1", "", "", ""],
+            ["\u{212A}ELVIN", "Åsa", "", "", "", ""],
+            ["a b c d e f", "g h i j", "line 3 40", "", "", ""],
+        ];
+        let numbers = [
+            "",
+            "1",
+            "7",
+            "12",
+            "40",
+            "123",
+            "99999",
+            "18446744073709551615",
+        ];
+        for texts in names {
+            let r = redactor(texts);
+            for number in numbers {
+                let mut fast = Vec::new();
+                r.write_line_prefix(number, &mut |piece| fast.extend_from_slice(piece));
+                let slow = [
+                    redacted(&r, "line "),
+                    redacted(&r, number),
+                    redacted(&r, ", "),
+                ];
+                assert_eq!(
+                    String::from_utf8(fast).unwrap_or_default(),
+                    slow.concat(),
+                    "{texts:?} {number}"
+                );
+            }
+        }
     }
 
     #[test]
@@ -1886,6 +1962,30 @@ mod tests {
             let mut out = Vec::new();
             push_date8(&mut out, date);
             assert_eq!(out, date.format("%Y%m%d").to_string().as_bytes());
+        }
+    }
+
+    #[test]
+    fn periods_are_two_dates_written_in_full_even_when_the_same() {
+        let dates = [
+            (2026, 1, 4),
+            (2026, 12, 31),
+            (999, 12, 31),
+            (10000, 1, 1),
+            (-5, 3, 9),
+        ]
+        .map(|(y, m, d)| NaiveDate::from_ymd_opt(y, m, d).expect("a date"));
+        for from in dates {
+            for to in dates {
+                // After other bytes, as in a segment.
+                let mut out = b"DTP*472*RD8*".to_vec();
+                push_period(&mut out, from, to);
+                let mut expected = b"DTP*472*RD8*".to_vec();
+                push_date8(&mut expected, from);
+                expected.push(b'-');
+                push_date8(&mut expected, to);
+                assert_eq!(out, expected, "{from} {to}");
+            }
         }
     }
 }

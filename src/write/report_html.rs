@@ -1872,14 +1872,12 @@ fn write_dollars(out: &mut String, cents: impl Into<i128>) {
     };
     let mut digits = [0u8; 40];
     let whole = wide_decimal(whole, &mut digits);
-    // Sign, `$`, 39 digits with 12 commas, the point and the cents fit: the text is made on
-    // the stack and copied in once.
-    let mut text = [0u8; 64];
-    let mut len = 0;
-    let mut put = |b: u8| {
-        text[len] = b;
-        len += 1;
-    };
+    // Sign, `$`, the digits with a comma before each three but the first, the point and the
+    // cents: room made once, then each byte pushed as its own character (only ASCII is
+    // written; the mask, which leaves ASCII as it is, tells the compiler so, where a check
+    // of the whole text for UTF-8 cost as much again).
+    out.reserve(whole.len() + whole.len() / 3 + 5);
+    let mut put = |b: u8| out.push(char::from(b & 0x7f));
     if cents < 0 {
         put(b'-');
     }
@@ -1893,8 +1891,6 @@ fn write_dollars(out: &mut String, cents: impl Into<i128>) {
     put(b'.');
     put(b'0' + fraction / 10);
     put(b'0' + fraction % 10);
-    // Only ASCII was written.
-    out.push_str(std::str::from_utf8(&text[..len]).unwrap_or_default());
 }
 
 /// The decimal digits of `n`, written at the end of `buf`; the 64-bit path for the usual

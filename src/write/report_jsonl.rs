@@ -49,6 +49,14 @@ macro_rules! key {
     };
 }
 
+/// A whole field of a string value, both this module's own literals (which need no escape),
+/// as [`key!`] makes a key: `,"name":"value"`, written by [`Obj::field`] as one copy.
+macro_rules! field {
+    ($name:literal, $value:literal) => {
+        Key(concat!(",\"", $name, "\":\"", $value, "\""))
+    };
+}
+
 /// The report schema's version, in the header; raised when a field changes meaning or goes.
 pub const SCHEMA_VERSION: u64 = 1;
 
@@ -308,7 +316,7 @@ impl<W: Write> ReportWriter<W> {
         }
         let out = &mut self.buf;
         let mut o = Obj::new(out);
-        o.str(key!("type"), "summary");
+        o.field(field!("type", "summary"));
         o.value(key!("accounting"), accounting);
         o.value(key!("acknowledgments"), acknowledgments);
         o.value(key!("outputs"), outputs);
@@ -322,7 +330,7 @@ impl<W: Write> ReportWriter<W> {
 /// The header line: what the report is about and the rules' titles, once.
 fn header_line(out: &mut Vec<u8>, h: &Header<'_>) {
     let mut o = Obj::new(out);
-    o.str(key!("type"), "header");
+    o.field(field!("type", "header"));
     o.u64(key!("schema"), SCHEMA_VERSION);
     o.str(key!("tool"), "scrub837");
     o.str(key!("version"), env!("CARGO_PKG_VERSION"));
@@ -448,7 +456,7 @@ fn push_advice_id(out: &mut Vec<u8>, id: u64) {
 /// `{"type":"advice","id":..,"rule":..,"help":..,"appeal":..}` and a newline.
 fn advice_line(out: &mut Vec<u8>, advice: &AdviceRef) {
     let mut o = Obj::new(out);
-    o.str(key!("type"), "advice");
+    o.field(field!("type", "advice"));
     o.with(key!("id"), |out| push_advice_id(out, advice.id));
     o.str(key!("rule"), advice.rule);
     o.str(key!("help"), &advice.help);
@@ -460,7 +468,7 @@ fn advice_line(out: &mut Vec<u8>, advice: &AdviceRef) {
 /// `{"type":"set",...}`: the envelope of the claims that follow, and a newline.
 fn set_line(out: &mut Vec<u8>, set: &SetContext) {
     let mut o = Obj::new(out);
-    o.str(key!("type"), "set");
+    o.field(field!("type", "set"));
     o.u64(key!("set"), set.set_index);
     o.u64(key!("interchange"), set.interchange);
     o.str(key!("interchange_control"), &set.interchange_control);
@@ -482,11 +490,11 @@ fn claim_line(
 ) {
     let claim = &result.claim;
     let mut o = Obj::new(out);
-    o.str(key!("type"), "claim");
+    o.field(field!("type", "claim"));
     o.u64(key!("claim"), claim.ordinal);
     o.str(key!("pcn"), claim.pcn());
     o.str(key!("profile"), result.profile);
-    o.str(key!("disposition"), outcome.disposition(result.disposition));
+    o.word(key!("disposition"), outcome.disposition(result.disposition));
     match claim.total_charge.cents() {
         Some(c) => o.i64(key!("charge_cents"), c.0),
         None => o.null(key!("charge_cents")),
@@ -527,7 +535,7 @@ fn finding_json(
 ) {
     let mut o = Obj::new(out);
     o.str(key!("rule"), f.rule);
-    o.str(key!("action"), f.action.as_str());
+    o.word(key!("action"), f.action.as_str());
     o.u64(key!("segment"), f.at.segment);
     o.u64(key!("set_segment"), u64::from(f.at.set_segment));
     o.opt_str(key!("loop"), segment_loop(claim, f.at.segment));
@@ -596,7 +604,7 @@ fn finding_json(
 /// One problem's line and a newline (the only place the report reads a problem's fields).
 fn problem_line(out: &mut Vec<u8>, p: &Diagnostic) {
     let mut o = Obj::new(out);
-    o.str(key!("type"), "problem");
+    o.field(field!("type", "problem"));
     o.str(key!("rule"), p.rule);
     o.str(
         key!("severity"),
@@ -692,6 +700,23 @@ impl<'a> Obj<'a> {
     pub(crate) fn str(&mut self, key: Key, value: &str) {
         self.key(key);
         push_str(self.out, value);
+    }
+
+    /// A field made whole by [`field!`]: its key and its value (which needs no escape) in one
+    /// copy.
+    pub(crate) fn field(&mut self, field: Key) {
+        self.key(field);
+    }
+
+    /// A string field whose value is one of this crate's own words (a disposition, an
+    /// action), which hold nothing to escape: copied with no look at its bytes.
+    pub(crate) fn word(&mut self, key: Key, value: &'static str) {
+        debug_assert!(!needs_escape(value.as_bytes()));
+        self.key(key);
+        self.out.reserve(value.len() + 2);
+        self.out.push(b'"');
+        self.out.extend_from_slice(value.as_bytes());
+        self.out.push(b'"');
     }
 
     /// A string field, left out when `None`.
@@ -898,6 +923,7 @@ fn push_date(out: &mut Vec<u8>, date: NaiveDate) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::diag::Action;
 
     fn string(value: &str) -> String {
         let mut out = Vec::new();
@@ -917,6 +943,71 @@ mod tests {
         let mut out = Vec::new();
         Obj::new(&mut out).end();
         assert_eq!(out, b"{}");
+    }
+
+    #[test]
+    fn fields_and_words_are_written_as_string_fields_are() {
+        /// The object `write` writes, and the one `str` writes of the same `(key, value)`s.
+        fn both(pairs: &[(Key, &'static str)], write: impl Fn(&mut Obj<'_>)) -> (Vec<u8>, Vec<u8>) {
+            let mut fast = Vec::new();
+            let mut o = Obj::new(&mut fast);
+            write(&mut o);
+            o.end();
+            let mut slow = Vec::new();
+            let mut o = Obj::new(&mut slow);
+            for &(key, value) in pairs {
+                o.str(key, value);
+            }
+            o.end();
+            (fast, slow)
+        }
+        for (t, field) in [
+            ("summary", field!("type", "summary")),
+            ("header", field!("type", "header")),
+            ("advice", field!("type", "advice")),
+            ("set", field!("type", "set")),
+            ("claim", field!("type", "claim")),
+            ("problem", field!("type", "problem")),
+        ] {
+            let pairs = [(key!("type"), t), (key!("n"), "x")];
+            let (fast, slow) = both(&pairs, |o| {
+                o.field(field);
+                o.str(key!("n"), "x");
+            });
+            assert_eq!(fast, slow);
+        }
+        let outcomes = [
+            Outcome::Corrected,
+            Outcome::Rejected277,
+            Outcome::Rejected999,
+            Outcome::RejectedTa1,
+        ];
+        let dispositions = [
+            Disposition::Accepted,
+            Disposition::Repaired,
+            Disposition::Rejected,
+        ];
+        let actions = [Action::Reject, Action::Repair, Action::Warn, Action::Off];
+        let words = outcomes
+            .iter()
+            .flat_map(|o| dispositions.map(|d| o.disposition(d)))
+            .chain(actions.map(Action::as_str));
+        for word in words {
+            assert!(!needs_escape(word.as_bytes()), "{word}");
+            for first in [true, false] {
+                let mut pairs = vec![(key!("w"), word)];
+                if !first {
+                    pairs.insert(0, (key!("n"), "x"));
+                }
+                let (fast, slow) = both(&pairs, |o| {
+                    if !first {
+                        o.str(key!("n"), "x");
+                    }
+                    o.word(key!("w"), word);
+                });
+                assert_eq!(fast, slow, "{word}");
+            }
+        }
     }
 
     #[test]
