@@ -298,8 +298,8 @@ pub fn hashed_text(bits: u128) -> HashedPatient {
 
 /// The number a patient key's text writes ([`hashed_text`]); `None` for text that is not 32
 /// lower-case hexadecimal digits, which no key of this history is.
-pub fn hashed_bits(text: &str) -> Option<u128> {
-    let bytes = text.as_bytes();
+pub fn hashed_bits(text: impl AsRef<[u8]>) -> Option<u128> {
+    let bytes = text.as_ref();
     if bytes.len() != 2 * PATIENT_BYTES {
         return None;
     }
@@ -309,39 +309,41 @@ pub fn hashed_bits(text: &str) -> Option<u128> {
 }
 
 /// The number 16 lower-case hexadecimal digits write (the first half of a patient key's
-/// text: what an input file's list of patients keeps); `None` for anything else.
+/// text: what an input file's list of patients keeps); `None` for anything else. Eight digits
+/// at a time ([`hex_nibbles`]), one test for all sixteen (seeding reads one key prefix per
+/// claim of the history).
 pub fn hex_u64(digits: &[u8]) -> Option<u64> {
     let digits: &[u8; 16] = digits.try_into().ok()?;
-    let (high, low) = digits.split_at(8);
-    let high = hex_word(u64::from_be_bytes(high.try_into().ok()?))?;
-    let low = hex_word(u64::from_be_bytes(low.try_into().ok()?))?;
-    Some(u64::from(high) << 32 | u64::from(low))
+    let both = u128::from_be_bytes(*digits);
+    let (high, high_bad) = hex_nibbles((both >> 64) as u64);
+    let (low, low_bad) = hex_nibbles(both as u64);
+    if high_bad | low_bad != 0 {
+        return None;
+    }
+    Some(u64::from(nibbles_together(high)) << 32 | u64::from(nibbles_together(low)))
 }
 
-/// The number eight lower-case hexadecimal digits write, the first in the top byte of `word`;
-/// `None` when a byte is no such digit. All eight at once, eight bits a digit (seeding reads
-/// one key prefix per claim of the history): a byte below 0x80 is at least `lo` when adding
-/// `0x80 - lo` sets its top bit, and above `hi` when adding `0x7f - hi` does; neither sum
-/// carries into the next byte.
-fn hex_word(word: u64) -> Option<u32> {
+/// Eight bytes (the first in the top byte of `word`) read as lower-case hexadecimal digits,
+/// a digit's value in each byte, and a word that is not zero when a byte is no such digit.
+/// A byte's value is its low four bits, plus 9 when its bit 6 is set (`a`-`f` are 0x61-0x66,
+/// `0`-`9` 0x30-0x39); it is a digit when that value is below 16 and writes the byte back.
+/// No byte's sum reaches 0x100, so none carries into the next.
+fn hex_nibbles(word: u64) -> (u64, u64) {
     const ONES: u64 = 0x0101_0101_0101_0101;
-    const TOPS: u64 = 0x8080_8080_8080_8080;
-    if word & TOPS != 0 {
-        return None;
-    }
-    let at_least = |lo: u64| word.wrapping_add((0x80 - lo) * ONES) & TOPS;
-    let above = |hi: u64| word.wrapping_add((0x7f - hi) * ONES) & TOPS;
-    let digit = at_least(0x30) & !above(0x39);
-    let letter = at_least(0x61) & !above(0x66);
-    if digit | letter != TOPS {
-        return None;
-    }
-    // `0`-`9` are 0x30-0x39 and `a`-`f` 0x61-0x66: the low four bits, plus 9 for a letter.
-    let nibbles = (word & (0x0f * ONES)) + (letter >> 7) * 9;
+    let letter = (word >> 6) & ONES;
+    let nibbles = (word & (0x0f * ONES)) + letter * 9;
+    // 10 and above: the values `a`-`f` write.
+    let above_nine = ((nibbles + 0x76 * ONES) >> 7) & ONES;
+    let written = nibbles + 0x30 * ONES + above_nine * 0x27;
+    (nibbles, (written ^ word) | (nibbles & (0x10 * ONES)))
+}
+
+/// Eight nibbles, one a byte (the first in the top byte), as the 32-bit number they write.
+fn nibbles_together(nibbles: u64) -> u32 {
     // Each byte's nibble beside its neighbour's, then the pairs together, then the quads.
     let pairs = (nibbles | nibbles >> 4) & 0x00ff_00ff_00ff_00ff;
     let quads = (pairs | pairs >> 8) & 0x0000_ffff_0000_ffff;
-    Some(((quads | quads >> 16) & 0xffff_ffff) as u32)
+    ((quads | quads >> 16) & 0xffff_ffff) as u32
 }
 
 /// Writes `value`'s last `out.len()` decimal digits into `out`, zero-padded.

@@ -673,21 +673,176 @@ impl<'p> PackedLine<'p> {
 /// A packed date: `YYYY-MM-DD` read without the parser's machinery (a history's seeding reads
 /// one per line), anything else as `NaiveDate`'s `FromStr` reads it.
 fn parse_date(text: &str) -> Option<NaiveDate> {
+    match ymd(text.as_bytes()) {
+        Some(date) => date,
+        None => text.parse::<NaiveDate>().ok(),
+    }
+}
+
+/// The date `bytes` write when they are `YYYY-MM-DD` (`None` inside when there is no such
+/// day); `None` for any other form.
+fn ymd(bytes: &[u8]) -> Option<Option<NaiveDate>> {
     let digits = |range: std::ops::Range<usize>| -> Option<u32> {
-        text.as_bytes()
-            .get(range)?
-            .iter()
-            .try_fold(0u32, |value, &b| {
-                b.is_ascii_digit().then(|| value * 10 + u32::from(b - b'0'))
-            })
+        bytes.get(range)?.iter().try_fold(0u32, |value, &b| {
+            b.is_ascii_digit().then(|| value * 10 + u32::from(b - b'0'))
+        })
     };
-    let bytes = text.as_bytes();
-    if bytes.len() == 10 && bytes[4] == b'-' && bytes[7] == b'-' {
-        if let (Some(year), Some(month), Some(day)) = (digits(0..4), digits(5..7), digits(8..10)) {
-            return NaiveDate::from_ymd_opt(year as i32, month, day);
+    if bytes.len() != 10 || bytes[4] != b'-' || bytes[7] != b'-' {
+        return None;
+    }
+    let (year, month, day) = (digits(0..4)?, digits(5..7)?, digits(8..10)?);
+    Some(NaiveDate::from_ymd_opt(year as i32, month, day))
+}
+
+/// A packed line as [`pack_lines`] writes it with nothing escaped, read from its bytes by
+/// [`read_plain`]: what [`PackedLine`] reads of it, its modifiers as packed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlainLine<'p> {
+    /// The line's index in the claim as read.
+    pub line_no: usize,
+    /// Date of service.
+    pub date: NaiveDate,
+    /// SV101-2.
+    pub code: &'p str,
+    /// SV101-3..6 joined by `:` as packed (none escaped; empty ones are none).
+    pub modifiers: &'p [u8],
+    /// SV104.
+    pub units: Decimal,
+    /// SV102 in cents.
+    pub charge: Cents,
+    /// The fee-schedule amount kept with the line.
+    pub fee: Option<Cents>,
+}
+
+/// Reads each line of `packed` as [`read_packed`] reads it, when every line is as
+/// [`pack_lines`] writes it with no escape: straight from its bytes in one forward scan, with
+/// no search for its separators first (seeding reads every line of a run's patients' earlier
+/// claims). `None`, the lines before handed to `each`, at anything else, which `read_packed`
+/// reads as it always has: an escape, a field not in the form the writer writes it (a sign,
+/// more than 18 digits, a date not `YYYY-MM-DD`), or an error.
+pub fn read_plain<'p>(packed: &'p str, mut each: impl FnMut(PlainLine<'p>)) -> Option<()> {
+    if packed.is_empty() {
+        return Some(());
+    }
+    let mut scan = Scan {
+        text: packed,
+        at: 0,
+    };
+    // The lines of a claim mostly share a date: each different one is made once.
+    let mut last_date: Option<(&[u8], NaiveDate)> = None;
+    loop {
+        let line_no = usize::try_from(scan.digits()?).ok()?;
+        scan.skip(b',')?;
+        let date = scan.date(&mut last_date)?;
+        let code = scan.plain_text()?;
+        let modifiers = scan.plain_text()?.as_bytes();
+        let units = Decimal::parse(scan.field()?)?;
+        let charge = Cents(scan.integer()?);
+        scan.skip(b',')?;
+        let fee = match scan.peek() {
+            None | Some(b';') => None,
+            Some(_) => Some(Cents(scan.integer()?)),
+        };
+        each(PlainLine {
+            line_no,
+            date,
+            code,
+            modifiers,
+            units,
+            charge,
+            fee,
+        });
+        match scan.peek() {
+            None => return Some(()),
+            Some(b';') => scan.at += 1,
+            Some(_) => return None,
         }
     }
-    text.parse::<NaiveDate>().ok()
+}
+
+/// [`read_plain`]'s place in a packed claim: each step reads one field in the form the writer
+/// writes it, and the separator after it where that is its end.
+struct Scan<'p> {
+    text: &'p str,
+    at: usize,
+}
+
+impl<'p> Scan<'p> {
+    /// The next byte, not read.
+    fn peek(&self) -> Option<u8> {
+        self.text.as_bytes().get(self.at).copied()
+    }
+
+    /// Reads `byte`.
+    fn skip(&mut self, byte: u8) -> Option<()> {
+        (self.peek()? == byte).then(|| self.at += 1)
+    }
+
+    /// One to 18 decimal digits (no sign: never an overflow).
+    fn digits(&mut self) -> Option<u64> {
+        let mut value = 0u64;
+        let start = self.at;
+        for &b in &self.text.as_bytes()[start..] {
+            let digit = b.wrapping_sub(b'0');
+            if digit > 9 {
+                break;
+            }
+            if self.at - start == 18 {
+                return None;
+            }
+            value = value * 10 + u64::from(digit);
+            self.at += 1;
+        }
+        (self.at > start).then_some(value)
+    }
+
+    /// An integer as `push_integer` writes it: a minus for a negative one, then digits.
+    fn integer(&mut self) -> Option<i64> {
+        let negative = self.peek() == Some(b'-');
+        self.at += usize::from(negative);
+        // At most 18 digits: within `i64`.
+        let value = self.digits()? as i64;
+        Some(if negative { -value } else { value })
+    }
+
+    /// A date as `push_date` writes it (`YYYY-MM-DD`) and its comma; the same bytes as the
+    /// `last` date read are that date.
+    fn date(&mut self, last: &mut Option<(&'p [u8], NaiveDate)>) -> Option<NaiveDate> {
+        let end = self.at + 10;
+        let bytes = self.text.as_bytes().get(self.at..end)?;
+        let date = match *last {
+            Some((text, date)) if text == bytes => date,
+            _ => ymd(bytes)??,
+        };
+        *last = Some((bytes, date));
+        self.at = end;
+        self.skip(b',')?;
+        Some(date)
+    }
+
+    /// The bytes up to the next comma, and the comma.
+    fn field(&mut self) -> Option<&'p [u8]> {
+        let bytes = &self.text.as_bytes()[self.at..];
+        let len = bytes.iter().position(|&b| b == b',')?;
+        self.at += len + 1;
+        Some(&bytes[..len])
+    }
+
+    /// A code or modifiers up to the next comma, and the comma, when they hold no escape and
+    /// no end of a line.
+    fn plain_text(&mut self) -> Option<&'p str> {
+        let start = self.at;
+        let bytes = &self.text.as_bytes()[start..];
+        let len = bytes
+            .iter()
+            .position(|&b| matches!(b, b',' | b';' | b'%'))?;
+        if bytes[len] != b',' {
+            return None;
+        }
+        self.at += len + 1;
+        // A comma is ASCII: a character boundary on both sides.
+        self.text.get(start..start + len)
+    }
 }
 
 /// Appends `text` with the packing's separators (and `%`) escaped.
@@ -718,6 +873,112 @@ fn unescape(text: &str) -> Cow<'_, str> {
             .replace("%3A", ":")
             .replace("%25", "%"),
     )
+}
+
+/// Packed claims of every kind for tests of readers of packed lines: each field of a line
+/// as the writer writes it and as it does not (signs, escapes, too many digits, bad dates,
+/// missing and extra fields, bytes that are not ASCII), alone and with other lines.
+#[cfg(test)]
+pub(super) fn varied_packed_claims() -> Vec<String> {
+    let base = ["0", "2026-03-02", "97012", "GP:KX", "2.5", "4500", "1543"];
+    let variants: [&[&str]; 7] = [
+        &[
+            "7",
+            "+1",
+            "-1",
+            "x",
+            "",
+            "007",
+            "999999999999999999",
+            "1234567890123456789",
+        ],
+        &[
+            "2025-12-31",
+            "2026-02-30",
+            "2026-3-2",
+            "+10000-01-01",
+            "2026-03-0x",
+            "",
+            "2026-03-02 ",
+        ],
+        &[
+            "",
+            "A%2CB%3BC%3AD%2525",
+            "%",
+            "G:P",
+            "\u{e9}97",
+            "ABCDEFGHIJKLMNOPQ",
+            "97%2",
+        ],
+        &[
+            "",
+            "GP",
+            ":GP::KX:",
+            "G%3B:%3AP",
+            "%25",
+            "ABC:D",
+            "\u{e9}:GP",
+            "\u{e9}",
+            "a:b:c:d:e:f",
+            "::",
+            "G",
+        ],
+        &[
+            "1",
+            "0",
+            "-3",
+            "-0.50",
+            "",
+            "1.2.3",
+            "x",
+            ".5",
+            "5.",
+            "1234567890123456",
+            "12345678901234567",
+        ],
+        &[
+            "0",
+            "-4500",
+            "-0",
+            "",
+            "+5",
+            "x",
+            "999999999999999999",
+            "-999999999999999999",
+            "9999999999999999999",
+            "-",
+        ],
+        &[
+            "",
+            "0",
+            "-1",
+            "x",
+            "+2",
+            "-",
+            "1543,extra",
+            "99999999999999999999",
+        ],
+    ];
+    let line_of = |fields: &[&str]| fields.join(",");
+    let mut lines = vec![line_of(&base)];
+    for (field, values) in variants.iter().enumerate() {
+        for value in values.iter() {
+            let mut fields = base;
+            fields[field] = value;
+            lines.push(line_of(&fields));
+        }
+    }
+    lines.push(line_of(&base[..6]));
+    lines.push(line_of(&base[..3]));
+    lines.push("0,2026-03-02,97012,GP:KX,2.5,4500,1543,".to_string());
+    let mut claims = vec![String::new(), ";".to_string(), format!("{};", lines[0])];
+    for (n, line) in lines.iter().enumerate() {
+        claims.push(line.clone());
+        claims.push(format!("{};{line}", lines[0]));
+        claims.push(format!("{line};{}", lines[n % 5]));
+        claims.push(format!("{line};{line};{}", lines[0]));
+    }
+    claims
 }
 
 #[cfg(test)]
@@ -864,6 +1125,78 @@ mod tests {
             "",
         ] {
             assert_eq!(parse_date(text), text.parse::<NaiveDate>().ok(), "{text}");
+        }
+    }
+
+    /// What [`read_plain`] reads it reads as [`read_packed`] does, line for line; it reads
+    /// every claim the writer writes without an escape, and reads nothing that `read_packed`
+    /// refuses (`None` sends the claim to `read_packed`).
+    #[test]
+    fn plain_lines_read_as_packed_lines_read() {
+        type Read = (
+            usize,
+            NaiveDate,
+            String,
+            Vec<String>,
+            Decimal,
+            Cents,
+            Option<Cents>,
+        );
+        let mut plain_read = 0;
+        for claim in varied_packed_claims() {
+            let mut packed: Vec<Read> = Vec::new();
+            let by_packed = read_packed(&claim, |l| {
+                let modifiers = l.modifiers().map(Cow::into_owned).collect();
+                packed.push((
+                    l.line_no,
+                    l.date,
+                    l.code.to_string(),
+                    modifiers,
+                    l.units,
+                    l.charge,
+                    l.fee,
+                ));
+                Ok(())
+            });
+            let mut plain: Vec<Read> = Vec::new();
+            let by_plain = read_plain(&claim, |l| {
+                let modifiers = l
+                    .modifiers
+                    .split(|&b| b == b':')
+                    .filter(|m| !m.is_empty())
+                    .map(|m| String::from_utf8_lossy(m).into_owned())
+                    .collect();
+                plain.push((
+                    l.line_no,
+                    l.date,
+                    l.code.to_string(),
+                    modifiers,
+                    l.units,
+                    l.charge,
+                    l.fee,
+                ));
+            });
+            if by_plain.is_some() {
+                plain_read += 1;
+                assert_eq!(by_packed, Ok(()), "{claim}");
+                assert_eq!(plain, packed, "{claim}");
+            }
+        }
+        assert!(plain_read > 100, "{plain_read}");
+        let units = [(25, 1), (0, 0), (-3, 0), (-50, 2), (7, 3)];
+        for (n, (mantissa, scale)) in units.into_iter().enumerate() {
+            let mut lines = vec![
+                line(n, "97012", &["GP", "KX"], Some(1543)),
+                line(n + 1, "97140", &[], None),
+                line(n + 2, "\u{e9}-x", &["G", "KXY", "59", "76", "77"], Some(-5)),
+            ];
+            for one in &mut lines {
+                one.units = Decimal { mantissa, scale };
+                one.charge = Cents(-(n as i64) * 100);
+            }
+            let mut packed = String::new();
+            pack_lines(&lines, &mut packed);
+            assert_eq!(read_plain(&packed, |_| {}), Some(()), "{packed}");
         }
     }
 

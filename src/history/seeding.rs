@@ -16,8 +16,8 @@ use std::thread::JoinHandle;
 
 use crate::rules::index::{Code, LineFact, Modifiers};
 
-use super::lines::{read_packed, PackedLine};
-use super::store::{Db, RowRef};
+use super::lines::{read_packed, read_plain, PackedLine};
+use super::store::{lossy, Db, RowRef};
 use super::{json_list, key, sql, HistoryError};
 
 /// Patients handed to the prefetching thread at a time.
@@ -40,21 +40,16 @@ pub(super) struct SeedRow {
 }
 
 impl SeedRow {
-    /// A row of [`sql::CLAIMS_BY_NUMBERS`] or [`sql::claims_of_patients`].
+    /// A row of [`sql::CLAIMS_BY_NUMBERS`] or [`sql::claims_of_patients`]. Its columns are
+    /// read as bytes where what is read of them is ASCII (a key's digits, the frequency's
+    /// first byte), as the text [`RowRef::text`] reads elsewhere.
     pub fn read(row: &RowRef<'_>) -> Result<SeedRow, HistoryError> {
-        let patient = key::hashed_bits(&row.text(0)?);
-        let frequency = row.text(1)?.bytes().next().unwrap_or(0);
-        let claim_id = row.text(2)?.into_owned();
+        let patient = key::hashed_bits(row.bytes(0)?);
+        let frequency = first_byte(&row.bytes(1)?);
+        let claim_id = lossy(&row.bytes(2)?).into_owned();
         let file_id = row.int(3)?;
         let claim_no = row.int(4)?;
-        let lines = row.text(5)?;
-        // One more line than separators: the facts are made at their size at once.
-        let mut facts = Vec::with_capacity(memchr::memchr_iter(b';', lines.as_bytes()).count() + 1);
-        read_packed(&lines, |line| {
-            facts.push(fact_of(&line, frequency));
-            Ok(())
-        })
-        .map_err(HistoryError::Schema)?;
+        let facts = facts_of(&lossy(&row.bytes(5)?), frequency)?;
         Ok(SeedRow {
             patient,
             claim_id,
@@ -63,6 +58,46 @@ impl SeedRow {
             facts,
         })
     }
+}
+
+/// The first byte of the text `bytes` read as ([`lossy`]; 0 for none): a byte that begins no
+/// character there reads as the replacement character's first.
+fn first_byte(bytes: &[u8]) -> u8 {
+    match bytes.first() {
+        Some(&b) if b.is_ascii() => b,
+        Some(_) => lossy(bytes).bytes().next().unwrap_or(0),
+        None => 0,
+    }
+}
+
+/// The index facts of the lines `lines` packs, of a claim of `frequency`: read as the writer
+/// writes them ([`read_plain`]), anything else as [`read_packed`] reads it (to the same facts,
+/// or its error).
+fn facts_of(lines: &str, frequency: u8) -> Result<Vec<LineFact>, HistoryError> {
+    // One more line than separators: the facts are made at their size at once.
+    let count = memchr::memchr_iter(b';', lines.as_bytes()).count() + 1;
+    let mut facts = Vec::with_capacity(count);
+    let plain = read_plain(lines, |line| {
+        facts.push(LineFact {
+            claim: 0,
+            line: line.line_no,
+            date: line.date,
+            code: Code::new(line.code),
+            modifiers: Modifiers::of_parts(line.modifiers.split(|&b| b == b':')),
+            frequency,
+            charge: line.charge,
+            units: line.units,
+        })
+    });
+    if plain.is_none() {
+        facts.clear();
+        read_packed(lines, |line| {
+            facts.push(fact_of(&line, frequency));
+            Ok(())
+        })
+        .map_err(HistoryError::Schema)?;
+    }
+    Ok(facts)
 }
 
 /// What the index keeps of a packed line of a claim of `frequency` (its claim set later).
@@ -198,15 +233,16 @@ fn plain_entry_at(keys: &[u8], start: usize) -> Option<(usize, u64, i64)> {
     let prefix = key::hex_u64(keys.get(start..digits_at)?)?;
     let mut value = 0i64;
     let mut end = digits_at;
-    while let Some(&digit) = keys.get(end) {
-        if !digit.is_ascii_digit() {
+    for &byte in &keys[digits_at..] {
+        let digit = byte.wrapping_sub(b'0');
+        if digit > 9 {
             break;
         }
         // At most 18 digits (below), so this cannot overflow.
         if end - digits_at == 18 {
             return None;
         }
-        value = value * 10 + i64::from(digit - b'0');
+        value = value * 10 + i64::from(digit);
         end += 1;
     }
     if end == digits_at || keys.get(end).is_some_and(|&b| b != b',') {
@@ -268,54 +304,66 @@ impl ClaimsByPrefix {
         let mut read = Vec::new();
         db.query_each(sql::FILE_PATIENTS, &[], |row| {
             let file = row.int(0)?;
-            let keys = row.text(1)?;
-            let file_at = u32::try_from(found.files.len())
-                .map_err(|_| HistoryError::Schema("too many files to seed".into()))?;
-            found.files.push(file);
-            // Room for as many entries as the list can hold (17 bytes and a comma each).
-            read.reserve(keys.len() / 18 + 1);
-            let mut start = 0;
-            loop {
-                // The entry as the writer makes it, read where it lies, else found by its
-                // comma and read as text.
-                let (end, entry) = match plain_entry_at(keys.as_bytes(), start) {
-                    Some((end, prefix, number)) => (end, Some((prefix, Ok(number)))),
-                    None => {
-                        let end = memchr::memchr(b',', &keys.as_bytes()[start..])
-                            .map_or(keys.len(), |at| start + at);
-                        // Commas are ASCII: `start..end` lies on character boundaries.
-                        let entry = &keys[start..end];
-                        let entry = if entry.is_empty() {
-                            None
-                        } else {
-                            found.read_entry(file, entry)?
-                        };
-                        (end, entry)
-                    }
-                };
-                if let Some((prefix, number)) = entry {
-                    let number = match number.map(u32::try_from) {
-                        Ok(Ok(number)) if number != ODD => number,
-                        _ => {
-                            found.odd.push((prefix, file, number));
-                            ODD
-                        }
-                    };
-                    read.push(KeptClaim {
-                        prefix,
-                        file: file_at,
-                        number,
-                    });
-                }
-                if end == keys.len() {
-                    break;
-                }
-                start = end + 1;
-            }
-            Ok(())
+            let keys = row.bytes(1)?;
+            found.read_list(file, &keys, &mut read)
         })?;
         found.bucket(read)?;
         Ok(found)
+    }
+
+    /// Reads input file `file`'s list of patients `keys` (its bytes: what the writer writes is
+    /// ASCII, anything else is read as the text it is), its claims added to `read`.
+    fn read_list(
+        &mut self,
+        file: i64,
+        keys: &[u8],
+        read: &mut Vec<KeptClaim>,
+    ) -> Result<(), HistoryError> {
+        let file_at = u32::try_from(self.files.len())
+            .map_err(|_| HistoryError::Schema("too many files to seed".into()))?;
+        self.files.push(file);
+        // Room for as many entries as the list can hold (17 bytes and a comma each).
+        read.reserve(keys.len() / 18 + 1);
+        let mut start = 0;
+        loop {
+            // The entry as the writer makes it, read where it lies, else found by its comma
+            // and read as text.
+            let (end, entry) = match plain_entry_at(keys, start) {
+                Some((end, prefix, number)) => (end, Some((prefix, Ok(number)))),
+                None => {
+                    let end =
+                        memchr::memchr(b',', &keys[start..]).map_or(keys.len(), |at| start + at);
+                    // Commas are ASCII, never part of a character or of bytes that are none:
+                    // the entry reads as the text of the whole list has it.
+                    let entry = &keys[start..end];
+                    let entry = if entry.is_empty() {
+                        None
+                    } else {
+                        self.read_entry(file, &lossy(entry))?
+                    };
+                    (end, entry)
+                }
+            };
+            if let Some((prefix, number)) = entry {
+                let number = match number.map(u32::try_from) {
+                    Ok(Ok(number)) if number != ODD => number,
+                    _ => {
+                        self.odd.push((prefix, file, number));
+                        ODD
+                    }
+                };
+                read.push(KeptClaim {
+                    prefix,
+                    file: file_at,
+                    number,
+                });
+            }
+            if end == keys.len() {
+                break;
+            }
+            start = end + 1;
+        }
+        Ok(())
     }
 
     /// Puts `read` into buckets by the first bits of their prefixes (a few claims a bucket).
@@ -394,6 +442,84 @@ impl ClaimsByPrefix {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The facts of packed lines read as the writer writes them are those read by
+    /// [`read_packed`] and [`fact_of`], and so is any error, for claims of every kind.
+    #[test]
+    fn facts_read_plainly_are_those_read_as_packed() {
+        for claim in super::super::lines::varied_packed_claims() {
+            for frequency in [b'1', b'8', 0] {
+                let mut slow = Vec::new();
+                let slow = read_packed(&claim, |line| {
+                    slow.push(fact_of(&line, frequency));
+                    Ok(())
+                })
+                .map(|()| slow)
+                .map_err(|e| HistoryError::Schema(e).to_string());
+                let fast = facts_of(&claim, frequency).map_err(|e| e.to_string());
+                assert_eq!(fast, slow, "{claim}");
+            }
+        }
+    }
+
+    /// A list of patients read as bytes reads as its text does (bytes that are no UTF-8
+    /// replaced): the same claims, odd numbers and errors.
+    #[test]
+    fn lists_read_as_bytes_read_as_their_text() {
+        let key = "79a73a4fa874325d";
+        let entries: [&[u8]; 12] = [
+            b"79a73a4fa874325d1",
+            b"79a73a4fa874325d999999999999999999",
+            b"79a73a4fa874325d4294967295",
+            b"",
+            b"79a73a4fa874325d+5",
+            b"79a73a4fa874325d1x",
+            b"79a73a4fa874325d1\xff",
+            b"\xff\xfe79a73a4fa874325d1",
+            b"79a73a4f\xc3",
+            "\u{c9}\u{c9}\u{c9}\u{c9}\u{c9}\u{c9}\u{c9}\u{c9}7".as_bytes(),
+            b"79a73a4fa874325d42",
+            b"79a73a4f",
+        ];
+        let read_all = |keys: &[u8]| {
+            let mut claims = ClaimsByPrefix {
+                bits: 1,
+                starts: Vec::new(),
+                claims: Vec::new(),
+                files: Vec::new(),
+                odd: Vec::new(),
+                bad: Vec::new(),
+            };
+            let mut read = Vec::new();
+            let done = claims
+                .read_list(7, keys, &mut read)
+                .map_err(|e| e.to_string());
+            let read: Vec<_> = read.iter().map(|c| (c.prefix, c.file, c.number)).collect();
+            (done, read, claims.odd, claims.bad)
+        };
+        for first in 0..entries.len() {
+            for last in first..entries.len() {
+                let list = entries[first..=last].join(&b","[..]);
+                let text = String::from_utf8_lossy(&list);
+                assert_eq!(read_all(&list), read_all(text.as_bytes()), "{text}");
+            }
+        }
+        assert!(read_all(key.as_bytes()).0.is_ok());
+    }
+
+    /// A first byte is the first byte of the text the bytes read as.
+    #[test]
+    fn first_bytes_are_those_of_the_text() {
+        let cases: [&[u8]; 6] = [b"", b"1", b"78", "\u{e9}".as_bytes(), b"\xff1", b"\xc3"];
+        for bytes in cases {
+            let text = String::from_utf8_lossy(bytes);
+            assert_eq!(
+                first_byte(bytes),
+                text.bytes().next().unwrap_or(0),
+                "{bytes:?}"
+            );
+        }
+    }
 
     /// An entry read as written gives what reading it as text gives; anything else is left
     /// to the reading as text.

@@ -185,11 +185,27 @@ impl RowRef<'_> {
             RowRef::Read(row) => row.text(i).map(Cow::Owned),
         }
     }
+
+    /// Column `i` as the bytes [`text`](Self::text) reads (NULL is an error), not checked as
+    /// UTF-8: for readers of ASCII that take `text`'s way ([`lossy`]) for anything else.
+    pub fn bytes(&self, i: usize) -> Result<std::borrow::Cow<'_, [u8]>, HistoryError> {
+        use rusqlite::types::ValueRef;
+        use std::borrow::Cow;
+        match self {
+            RowRef::Sqlite(row) => match row.get_ref(i)? {
+                ValueRef::Text(t) | ValueRef::Blob(t) => Ok(Cow::Borrowed(t)),
+                ValueRef::Integer(v) => Ok(Cow::Owned(v.to_string().into_bytes())),
+                ValueRef::Real(v) => Ok(Cow::Owned(v.to_string().into_bytes())),
+                ValueRef::Null => Err(HistoryError::Schema(format!("column {i} is NULL"))),
+            },
+            RowRef::Read(row) => row.text(i).map(|t| Cow::Owned(t.into_bytes())),
+        }
+    }
 }
 
 /// `bytes` as text, bad bytes replaced as [`String::from_utf8_lossy`] replaces them; text that
 /// is UTF-8 (all a history holds) is checked by the faster validator and borrowed as it is.
-fn lossy(bytes: &[u8]) -> std::borrow::Cow<'_, str> {
+pub(super) fn lossy(bytes: &[u8]) -> std::borrow::Cow<'_, str> {
     match std::str::from_utf8(bytes) {
         Ok(text) => std::borrow::Cow::Borrowed(text),
         Err(_) => String::from_utf8_lossy(bytes),
