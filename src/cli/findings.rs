@@ -576,17 +576,23 @@ impl<'a> Snippet<'a> {
             };
             let hide = hidden_elements(&real, zone);
             let shows_token = |k: usize| !show_phi && hide(k) && !real[k].is_empty();
-            let hidden = (0..real.len().min(64))
-                .filter(|&k| shows_token(k))
-                .fold(0, |bits, k| bits | 1 << k);
             let hidden_beyond = !show_phi && hide(64);
             let token = hidden_token(d.element);
-            let masked = (0..real.len()).any(|k| shows_token(k) && real[k] != token);
+            // One pass over the elements for both: which show the token, and whether any
+            // hides a value (one that is not the token already).
+            let mut hidden = 0u64;
+            let mut masked = false;
+            for k in (0..real.len()).filter(|&k| shows_token(k)) {
+                if k < 64 {
+                    hidden |= 1 << k;
+                }
+                masked |= real[k] != token;
+            }
             let position = seg.position();
             let column = if position.line == 1 {
                 Some(position.byte + 1)
             } else {
-                column_after_line_break(table, i)
+                column_after_line_break(table, i, seg.body_start())
             };
             return Some(Snippet {
                 line: position.line,
@@ -743,7 +749,7 @@ impl<'a> Snippet<'a> {
         out.push(' ');
         push_spaces(out, start);
         p.paint_into(Role::Marker, out, |o| {
-            o.extend(std::iter::repeat_n('^', width));
+            push_run(o, CARETS, width);
             if let Some(e) = element.filter(|&e| e > 0) {
                 let id = if self.real.is_empty() {
                     ""
@@ -775,7 +781,9 @@ impl<'a> Snippet<'a> {
 /// are replaced (as `from_utf8_lossy` of each would make them); and the body as text when it
 /// is the elements joined again (valid UTF-8 and an ASCII separator).
 fn elements(body: &[u8], separator: u8) -> (Vec<Cow<'_, str>>, Option<&str>) {
-    let mut parts = Vec::with_capacity(body.iter().filter(|&&b| b == separator).count() + 1);
+    // Room for every element of a usual segment at once, without a pass to count the
+    // separators first: bodies rarely hold more separators than other bytes.
+    let mut parts = Vec::with_capacity(body.len() / 2 + 2);
     match std::str::from_utf8(body) {
         // The usual segment: cut where the (ASCII) separators are, with one look at the
         // bytes for UTF-8 rather than one per element.
@@ -804,7 +812,24 @@ fn decimal_digits(n: u64) -> usize {
 
 /// Appends `n` spaces.
 fn push_spaces(out: &mut String, n: usize) {
-    out.extend(std::iter::repeat_n(' ', n));
+    push_run(out, SPACES, n);
+}
+
+/// A run of spaces, for [`push_run`].
+const SPACES: &str = "                                                                ";
+/// A run of carets (the marker under an element), for [`push_run`].
+const CARETS: &str = "^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^";
+
+/// Appends `n` copies of the one ASCII character `run` repeats: slices of it copied at
+/// once, not `n` characters pushed one by one (each snippet has a few such runs).
+fn push_run(out: &mut String, run: &'static str, n: usize) {
+    let mut left = n;
+    while left > 0 {
+        let take = left.min(run.len());
+        let Some(part) = run.get(..take) else { return };
+        out.push_str(part);
+        left -= take;
+    }
 }
 
 /// Where a segment belongs, for what it may show.
@@ -853,9 +878,10 @@ fn hidden_elements(parts: &[Cow<'_, str>], zone: Zone) -> impl Fn(usize) -> bool
 
 /// The 1-based column of the id of segment `i` of `table` when an earlier segment of the
 /// table ends its line (the segments of a table are consecutive in the input): the bytes
-/// since that line break, indentation included.
-fn column_after_line_break(table: &SegmentTable, i: usize) -> Option<u64> {
-    let mut before = table.get(i).body_start() as u64;
+/// since that line break, indentation included. `body_start`: where segment `i`'s body
+/// starts in its raw bytes (the caller has the segment at hand).
+fn column_after_line_break(table: &SegmentTable, i: usize, body_start: usize) -> Option<u64> {
+    let mut before = body_start as u64;
     for j in (0..i).rev() {
         let raw = table.get(j).raw();
         if raw.ends_with(b"\n") || raw.ends_with(b"\r") {
@@ -922,6 +948,19 @@ mod tests {
         assert!(hidden_elements(&n3, Zone::Person)(1));
         let sv1 = parts("SV1*HC:97110*100*UN*5");
         assert!(!(1..sv1.len()).any(hidden_elements(&sv1, Zone::Claim)));
+    }
+
+    #[test]
+    fn runs_are_the_characters_repeated() {
+        for n in [0, 1, 2, 7, 63, 64, 65, 127, 128, 129, 300, 1000] {
+            for (run, c) in [(SPACES, ' '), (CARETS, '^')] {
+                let mut out = String::from("é\t");
+                push_run(&mut out, run, n);
+                let expected: String = "é\t".chars().chain(std::iter::repeat_n(c, n)).collect();
+                assert_eq!(out, expected, "{n} of {c:?}");
+            }
+        }
+        assert!(SPACES.bytes().all(|b| b == b' ') && CARETS.bytes().all(|b| b == b'^'));
     }
 
     #[test]

@@ -138,6 +138,9 @@ impl Paint {
 
     /// Appends to `out` what `write` appends, in the colour of `role`: [`paint`](Self::paint)
     /// of text that is never a `String` of its own (nothing painted when it writes nothing).
+    // Inlined: with colour off it is only the call of `write`, a few times per finding
+    // formatted, and the closure then folds into its caller.
+    #[inline]
     pub fn paint_into(self, role: Role, out: &mut String, write: impl FnOnce(&mut String)) {
         use std::fmt::Write as _;
         if !self.on {
