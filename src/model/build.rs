@@ -54,6 +54,7 @@ impl Level {
         self.shared = None;
     }
 
+    #[inline(always)]
     fn push(&mut self, seg: &Segment<'_>, set_segment: u32, placement: Placement) {
         self.working.push(seg, set_segment, placement);
         self.shared = None;
@@ -300,15 +301,20 @@ impl ClaimBuilder {
             self.push_to_claim(seg, kind, placement, set_segment);
             return None;
         }
-        // The usual segment outside a claim (a level's, after the claim before it was handed
-        // out) has no claim to finish: tested here, it costs no call. `add_to_context` keeps
-        // its one call site, so it stays inlined.
-        let done = match self.current {
-            Some(_) => self.finish_current(),
-            None => None,
-        };
-        self.add_to_context(seg, kind, placement, set_segment);
-        done
+        match self.current {
+            // The usual segment outside a claim: a level's, after the claim before it was
+            // handed out. Given back apart, its `None` is not the copy of a claim-sized
+            // result that the arm below makes.
+            None => {
+                self.add_to_context(seg, kind, placement, set_segment);
+                None
+            }
+            Some(_) => {
+                let done = self.finish_current();
+                self.add_to_context(seg, kind, placement, set_segment);
+                done
+            }
+        }
     }
 
     /// Adds a segment to the claim being read, counting the 2400 lines it opens.
@@ -339,6 +345,9 @@ impl ClaimBuilder {
         }
     }
 
+    /// Adds a segment outside claims to the envelope or to the level it belongs to (opening
+    /// the level again at its HL); other segments outside claims are not kept.
+    #[inline(always)]
     fn add_to_context(
         &mut self,
         seg: &Segment<'_>,
@@ -394,4 +403,224 @@ fn trimmed(bytes: &[u8]) -> String {
 /// Element text as an owned string; bytes that are not UTF-8 are replaced, not dropped.
 pub(crate) fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::x12::SegmentReader;
+
+    /// A transaction set with two billing providers, several subscribers per provider,
+    /// subscribers with and without patients, a patient level repeated under one subscriber,
+    /// several claims per level, and segments outside every kept loop between them. Each
+    /// segment after the ISA and ST is followed by its kind and whether it opens its loop.
+    const INPUT: &[u8] = b"ISA*00*          *00*          *ZZ*A              *ZZ*B              *240101*1200*^*00501*000000001*0*P*:~\n\
+        ST*837*0001*005010X222A1~\n\
+        BHT*0019*00*REF1*20240101*1200*CH~\n\
+        NM1*41*2*SUBMITTER*****46*S1~\n\
+        NM1*40*2*RECEIVER*****46*R1~\n\
+        HL*1**20*1~\n  PRV*BI*PXC*207Q00000X~\nNM1*85*2*CLINIC*****XX*1234567893~\nN3*1 MAIN ST~\n\
+        HL*2*1*22*0~\nSBR*P*18*******CI~\nNM1*IL*1*DOE*JOHN~\nNM1*PR*2*PAYER*****PI*P1~\n\
+        CLM*A1*100***11:B:1*Y*A*Y*Y~\nREF*D9*X1~\nLX*1~\nSV1*HC:99213*100*UN*1***1~\n\
+        CLM*A2*50***11:B:1*Y*A*Y*Y~\nLX*1~\nSV1*HC:99212*25*UN*1***1~\nLX*2~\nSV1*HC:99211*25*UN*1***1~\n\
+        HL*3*1*22*1~\nSBR*S*******CI~\nNM1*IL*1*ROE*JANE~\n\
+        HL*4*3*23*0~\nPAT*19~\nNM1*QC*1*ROE*KID~\n\
+        CLM*A3*70***11:B:1*Y*A*Y*Y~\nLX*1~\nSV1*HC:99213*70*UN*1***1~\n\
+        HL*5*3*23*0~\nNM1*QC*1*ROE*TWIN~\n\
+        CLM*A4*80***11:B:1*Y*A*Y*Y~\n\
+        NM1*40*2*STRAY*****46*R2~\nREF*F8*ORPHAN~\n\
+        HL*6**20*1~\nNM1*85*2*OTHER CLINIC*****XX*1234567893~\n\
+        HL*7*6*22*0~\nSBR*P*18*******CI~\nNM1*IL*1*POE*JIM~\n\
+        CLM*A5*90***11:B:1*Y*A*Y*Y~\nLX*1~\nSV1*HC:99213*90*UN*1***1~\nNM1*82*1*DOC*RENDER~\n\
+        CLM*A6*10***11:B:1*Y*A*Y*Y~\n";
+
+    /// The loop kind and "opens its loop" of each segment of `INPUT` after the ST.
+    const PLACED: &[(LoopKind, bool)] = &[
+        (LoopKind::Header, false),
+        (LoopKind::Submitter, true),
+        (LoopKind::Other, true),
+        (LoopKind::BillingLevel, true),
+        (LoopKind::BillingLevel, false),
+        (LoopKind::BillingName, true),
+        (LoopKind::BillingName, false),
+        (LoopKind::SubscriberLevel, true),
+        (LoopKind::SubscriberLevel, false),
+        (LoopKind::SubscriberName, true),
+        (LoopKind::Payer, true),
+        (LoopKind::Claim, true),
+        (LoopKind::Claim, false),
+        (LoopKind::Line, true),
+        (LoopKind::Line, false),
+        (LoopKind::Claim, true),
+        (LoopKind::Line, true),
+        (LoopKind::Line, false),
+        (LoopKind::Line, true),
+        (LoopKind::Line, false),
+        (LoopKind::SubscriberLevel, true),
+        (LoopKind::SubscriberLevel, false),
+        (LoopKind::SubscriberName, true),
+        (LoopKind::PatientLevel, true),
+        (LoopKind::PatientLevel, false),
+        (LoopKind::PatientName, true),
+        (LoopKind::Claim, true),
+        (LoopKind::Line, true),
+        (LoopKind::Line, false),
+        (LoopKind::PatientLevel, true),
+        (LoopKind::PatientName, true),
+        (LoopKind::Claim, true),
+        // A claim's segment with no claim open (the claim before was handed out at the
+        // stray segment just before it): not kept.
+        (LoopKind::Other, true),
+        (LoopKind::ClaimOther, false),
+        (LoopKind::BillingLevel, true),
+        (LoopKind::BillingName, true),
+        (LoopKind::SubscriberLevel, true),
+        (LoopKind::SubscriberLevel, false),
+        (LoopKind::SubscriberName, true),
+        (LoopKind::Claim, true),
+        (LoopKind::Line, true),
+        (LoopKind::Line, false),
+        (LoopKind::ClaimProvider, true),
+        (LoopKind::Claim, true),
+    ];
+
+    /// Every claim `INPUT` makes, fed segment by segment to `feed`, and the line count the
+    /// builder gave for each.
+    fn claims(
+        mut feed: impl FnMut(
+            &mut ClaimBuilder,
+            &Segment<'_>,
+            LoopKind,
+            Placement,
+            u32,
+        ) -> Option<RawClaim>,
+        steps: &[(LoopKind, bool)],
+    ) -> Vec<(RawClaim, usize)> {
+        let mut builder = ClaimBuilder::new();
+        let mut reader = SegmentReader::new(INPUT);
+        let mut out = Vec::new();
+        let mut n = 0;
+        while let Ok(Some(seg)) = reader.next_segment() {
+            match seg.id() {
+                b"ISA" => builder.interchange(&seg, 1),
+                b"ST" => builder.set_start(&seg, 1),
+                _ => {
+                    let (kind, opens_loop) = steps[n];
+                    n += 1;
+                    let placement = Placement {
+                        loop_index: n % 7,
+                        opens_loop,
+                    };
+                    let set_segment = u32::try_from(n + 1).unwrap_or(u32::MAX);
+                    if let Some(claim) = feed(&mut builder, &seg, kind, placement, set_segment) {
+                        out.push((claim, builder.last_claim_lines()));
+                    }
+                }
+            }
+        }
+        assert_eq!(n, steps.len(), "one placement per segment");
+        if let Some(claim) = builder.set_end() {
+            out.push((claim, builder.last_claim_lines()));
+        }
+        out
+    }
+
+    /// A stored segment's number, loop, "opens its loop" and place in its table's bytes.
+    type Record = (u32, u16, bool, u32, u32);
+
+    /// The bytes and records of a table, as the decoders see them.
+    fn table(t: &SegmentTable) -> (Vec<u8>, Vec<Record>) {
+        let records = t
+            .stored()
+            .iter()
+            .map(|s| (s.set_segment, s.loop_index, s.opens_loop, s.start, s.end))
+            .collect();
+        (t.raw().to_vec(), records)
+    }
+
+    /// What a claim holds, levels included, as comparable values.
+    fn seen(c: &RawClaim) -> impl PartialEq + std::fmt::Debug {
+        (
+            c.ordinal,
+            (
+                c.envelope.reference.clone(),
+                c.envelope.submitter_id.clone(),
+            ),
+            table(&c.billing),
+            table(&c.subscriber),
+            c.patient.as_deref().map(|p| table(p)),
+            table(&c.segments),
+        )
+    }
+
+    #[test]
+    fn the_fast_paths_build_what_the_general_path_builds() {
+        // `feed_outside_claim` handles every segment correctly on its own: the fast paths (a
+        // claim's segment in `feed_of_kind`, a level's between claims in `feed_outside_claim`)
+        // must only skip work.
+        let fast = claims(|b, seg, kind, p, n| b.feed_of_kind(seg, kind, p, n), PLACED);
+        let slow = claims(
+            |b, seg, kind, p, n| b.feed_outside_claim(seg, kind, p, n),
+            PLACED,
+        );
+        assert_eq!(fast.len(), 6, "six claims");
+        assert_eq!(fast.len(), slow.len());
+        for ((f, f_lines), (s, s_lines)) in fast.iter().zip(&slow) {
+            assert_eq!(seen(f), seen(s));
+            assert_eq!(f_lines, s_lines);
+            assert_eq!(f.patient.is_some(), s.patient.is_some());
+        }
+        // The levels as the claims see them: the patient level is repeated, the second
+        // subscriber's claims have a patient, the first's and the third's none.
+        let patients: Vec<bool> = fast.iter().map(|(c, _)| c.patient.is_some()).collect();
+        assert_eq!(patients, [false, false, true, true, false, false]);
+        let lines: Vec<usize> = fast.iter().map(|(_, l)| *l).collect();
+        assert_eq!(lines, [1, 2, 1, 0, 1, 0]);
+        // Claims of one level share its table; a new level makes a new one.
+        assert!(Arc::ptr_eq(&fast[0].0.subscriber, &fast[1].0.subscriber));
+        assert!(!Arc::ptr_eq(&fast[1].0.subscriber, &fast[2].0.subscriber));
+        assert!(Arc::ptr_eq(&fast[0].0.billing, &fast[3].0.billing));
+        assert!(!Arc::ptr_eq(&fast[3].0.billing, &fast[4].0.billing));
+    }
+
+    #[test]
+    fn every_order_of_kinds_builds_the_same_claims_on_both_paths() {
+        // Kinds dealt out by a small generator over the same segments: levels opened and
+        // repeated in any order, claim segments with and without a claim open.
+        const KINDS: [LoopKind; 12] = [
+            LoopKind::Header,
+            LoopKind::BillingLevel,
+            LoopKind::BillingName,
+            LoopKind::SubscriberLevel,
+            LoopKind::SubscriberName,
+            LoopKind::PatientLevel,
+            LoopKind::PatientName,
+            LoopKind::Claim,
+            LoopKind::Claim,
+            LoopKind::Line,
+            LoopKind::ClaimOther,
+            LoopKind::Other,
+        ];
+        let mut state: u32 = 12345;
+        for _ in 0..200 {
+            let steps: Vec<(LoopKind, bool)> = PLACED
+                .iter()
+                .map(|_| {
+                    state = state.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+                    let pick = (state >> 16) as usize;
+                    (KINDS[pick % KINDS.len()], (pick / KINDS.len()) % 3 != 0)
+                })
+                .collect();
+            let fast = claims(|b, seg, kind, p, n| b.feed_of_kind(seg, kind, p, n), &steps);
+            let slow = claims(
+                |b, seg, kind, p, n| b.feed_outside_claim(seg, kind, p, n),
+                &steps,
+            );
+            assert_eq!(fast.len(), slow.len());
+            for ((f, f_lines), (s, s_lines)) in fast.iter().zip(&slow) {
+                assert_eq!(seen(f), seen(s));
+                assert_eq!(f_lines, s_lines);
+            }
+        }
+    }
 }
