@@ -288,19 +288,24 @@ struct ClaimsByPrefix {
 }
 
 impl ClaimsByPrefix {
-    /// Reads every input file's list of patients. An entry too short to hold a key's 16
-    /// digits is an error; one whose first 16 bytes are not lower-case hexadecimal digits is
-    /// no key of this history and left out; one whose number is not a number is an error
-    /// only if its patient is asked for.
-    fn read(db: &mut Db) -> Result<ClaimsByPrefix, HistoryError> {
-        let mut found = ClaimsByPrefix {
-            bits: 0,
+    /// No claims yet, in buckets picked by a prefix's first `bits` bits.
+    fn empty(bits: u32) -> ClaimsByPrefix {
+        ClaimsByPrefix {
+            bits,
             starts: Vec::new(),
             claims: Vec::new(),
             files: Vec::new(),
             odd: Vec::new(),
             bad: Vec::new(),
-        };
+        }
+    }
+
+    /// Reads every input file's list of patients. An entry too short to hold a key's 16
+    /// digits is an error; one whose first 16 bytes are not lower-case hexadecimal digits is
+    /// no key of this history and left out; one whose number is not a number is an error
+    /// only if its patient is asked for.
+    fn read(db: &mut Db) -> Result<ClaimsByPrefix, HistoryError> {
+        let mut found = ClaimsByPrefix::empty(0);
         let mut read = Vec::new();
         db.query_each(sql::FILE_PATIENTS, &[], |row| {
             let file = row.int(0)?;
@@ -482,14 +487,7 @@ mod tests {
             b"79a73a4f",
         ];
         let read_all = |keys: &[u8]| {
-            let mut claims = ClaimsByPrefix {
-                bits: 1,
-                starts: Vec::new(),
-                claims: Vec::new(),
-                files: Vec::new(),
-                odd: Vec::new(),
-                bad: Vec::new(),
-            };
+            let mut claims = ClaimsByPrefix::empty(1);
             let mut read = Vec::new();
             let done = claims
                 .read_list(7, keys, &mut read)
@@ -525,14 +523,7 @@ mod tests {
     /// to the reading as text.
     #[test]
     fn plain_entries_read_as_their_text_reads() {
-        let mut claims = ClaimsByPrefix {
-            bits: 1,
-            starts: Vec::new(),
-            claims: Vec::new(),
-            files: Vec::new(),
-            odd: Vec::new(),
-            bad: Vec::new(),
-        };
+        let mut claims = ClaimsByPrefix::empty(1);
         let key = "79a73a4fa874325d";
         for number in ["1", "42", "000123", "999999999999999999"] {
             let entry = format!("{key}{number}");
@@ -602,12 +593,9 @@ mod tests {
     fn claims_in_buckets_are_found_by_their_prefix() {
         for count in [0u64, 1, 3, 50, 5000] {
             let mut claims = ClaimsByPrefix {
-                bits: 1,
-                starts: Vec::new(),
-                claims: Vec::new(),
                 files: vec![10, 20, 30],
-                odd: Vec::new(),
                 bad: vec!["file 30: 'x' is not a kept claim".into()],
+                ..ClaimsByPrefix::empty(1)
             };
             // Prefixes spread over the whole range, some shared by several claims, and a few
             // at the ends of the range.

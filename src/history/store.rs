@@ -571,38 +571,38 @@ impl Db {
 }
 
 /// The nice value of the history's background threads ([`yield_to_the_run`]).
-#[cfg(target_os = "linux")]
-const BACKGROUND_NICE: libc::c_int = 10;
+const BACKGROUND_NICE: i32 = 10;
+
+/// The nice value of a thread that should only take time the run leaves idle
+/// ([`take_idle_time`]).
+const IDLE_NICE: i32 = 19;
 
 /// Lowers the calling thread's CPU priority, for the history's work beside a run (prefetching
 /// the earlier claims, checkpointing the log): on a busy machine it then runs in the time the
 /// run's own threads leave, instead of taking turns with the first pass's reading thread, on
-/// which the whole first pass waits. Linux keeps a nice value per thread; elsewhere, and if
-/// it fails, the thread keeps its priority (only its speed depends on it).
+/// which the whole first pass waits.
 pub(super) fn yield_to_the_run() {
+    set_thread_nice(BACKGROUND_NICE);
+}
+
+/// Lowers the calling thread's CPU priority to the least: for work needed only once the run's
+/// passes are over (hashing an input for its record), which then runs in the time between the
+/// passes and while the outputs are published, when a core would be idle.
+pub(super) fn take_idle_time() {
+    set_thread_nice(IDLE_NICE);
+}
+
+/// Sets the calling thread's nice value. Linux keeps one per thread; elsewhere, and if it
+/// fails, the thread keeps its priority (only its speed depends on it).
+fn set_thread_nice(nice: i32) {
     #[cfg(target_os = "linux")]
     // SAFETY: setpriority reads only its three integer arguments; `who` 0 with
     // `PRIO_PROCESS` is the calling thread on Linux.
     unsafe {
-        libc::setpriority(libc::PRIO_PROCESS, 0, BACKGROUND_NICE);
+        libc::setpriority(libc::PRIO_PROCESS, 0, nice);
     }
-}
-
-/// The nice value of a thread that should only take time the run leaves idle
-/// ([`take_idle_time`]).
-#[cfg(target_os = "linux")]
-const IDLE_NICE: libc::c_int = 19;
-
-/// Lowers the calling thread's CPU priority to the least: for work needed only once the run's
-/// passes are over (hashing an input for its record), which then runs in the time between the
-/// passes and while the outputs are published, when a core would be idle. As
-/// [`yield_to_the_run`] otherwise.
-pub(super) fn take_idle_time() {
-    #[cfg(target_os = "linux")]
-    // SAFETY: as in `yield_to_the_run`.
-    unsafe {
-        libc::setpriority(libc::PRIO_PROCESS, 0, IDLE_NICE);
-    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = nice;
 }
 
 /// A one-row insert prepared by [`Db::insert`].
