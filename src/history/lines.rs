@@ -648,6 +648,11 @@ impl<'p> PackedLine<'p> {
         })
     }
 
+    /// SV101-3..6 as packed: escaped and joined by `:` (empty ones are none).
+    pub fn packed_modifiers(&self) -> &'p [u8] {
+        self.modifiers.as_bytes()
+    }
+
     /// The modifiers, in order.
     pub fn modifiers(&self) -> impl Iterator<Item = Cow<'p, str>> {
         self.modifiers
@@ -694,33 +699,13 @@ fn ymd(bytes: &[u8]) -> Option<Option<NaiveDate>> {
     Some(NaiveDate::from_ymd_opt(year as i32, month, day))
 }
 
-/// A packed line as [`pack_lines`] writes it with nothing escaped, read from its bytes by
-/// [`read_plain`]: what [`PackedLine`] reads of it, its modifiers as packed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PlainLine<'p> {
-    /// The line's index in the claim as read.
-    pub line_no: usize,
-    /// Date of service.
-    pub date: NaiveDate,
-    /// SV101-2.
-    pub code: &'p str,
-    /// SV101-3..6 joined by `:` as packed (none escaped; empty ones are none).
-    pub modifiers: &'p [u8],
-    /// SV104.
-    pub units: Decimal,
-    /// SV102 in cents.
-    pub charge: Cents,
-    /// The fee-schedule amount kept with the line.
-    pub fee: Option<Cents>,
-}
-
 /// Reads each line of `packed` as [`read_packed`] reads it, when every line is as
 /// [`pack_lines`] writes it with no escape: straight from its bytes in one forward scan, with
 /// no search for its separators first (seeding reads every line of a run's patients' earlier
 /// claims). `None`, the lines before handed to `each`, at anything else, which `read_packed`
 /// reads as it always has: an escape, a field not in the form the writer writes it (a sign,
 /// more than 18 digits, a date not `YYYY-MM-DD`), or an error.
-pub fn read_plain<'p>(packed: &'p str, mut each: impl FnMut(PlainLine<'p>)) -> Option<()> {
+pub fn read_plain<'p>(packed: &'p str, mut each: impl FnMut(PackedLine<'p>)) -> Option<()> {
     if packed.is_empty() {
         return Some(());
     }
@@ -735,7 +720,7 @@ pub fn read_plain<'p>(packed: &'p str, mut each: impl FnMut(PlainLine<'p>)) -> O
         scan.skip(b',')?;
         let date = scan.date(&mut last_date)?;
         let code = scan.plain_text()?;
-        let modifiers = scan.plain_text()?.as_bytes();
+        let modifiers = scan.plain_text()?;
         let units = Decimal::parse(scan.field()?)?;
         let charge = Cents(scan.integer()?);
         scan.skip(b',')?;
@@ -743,10 +728,10 @@ pub fn read_plain<'p>(packed: &'p str, mut each: impl FnMut(PlainLine<'p>)) -> O
             None | Some(b';') => None,
             Some(_) => Some(Cents(scan.integer()?)),
         };
-        each(PlainLine {
+        each(PackedLine {
             line_no,
             date,
-            code,
+            code: Cow::Borrowed(code),
             modifiers,
             units,
             charge,
@@ -1161,7 +1146,7 @@ mod tests {
             let mut plain: Vec<Read> = Vec::new();
             let by_plain = read_plain(&claim, |l| {
                 let modifiers = l
-                    .modifiers
+                    .packed_modifiers()
                     .split(|&b| b == b':')
                     .filter(|m| !m.is_empty())
                     .map(|m| String::from_utf8_lossy(m).into_owned())
