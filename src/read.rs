@@ -302,9 +302,28 @@ impl State {
         // One place reads a set's body segment: a second inlined copy of the machine step
         // and the builder would make the compiler call their parts instead of inlining them.
         if let Some(set_segment) = body {
-            let kept = self.set_body(seg, set_segment);
-            self.hand_out(seg, kept, true);
+            if self.mode != SetMode::Checking {
+                self.skip_body(seg);
+                return;
+            }
+            // A checked set's body segment is kept for a writer (as a header segment, which
+            // goes out before the problems it causes: see `State::hand_out`) or not at all,
+            // so the general hand-out's tests are left out here.
+            if self.set_body(seg, set_segment) {
+                self.keep(seg, EnvelopeKind::Header);
+            }
+            self.collect_body_problems();
         }
+    }
+
+    /// [`State::process`] for a segment of a set that is not claim-checked: counted when it
+    /// is a CLM, and handed out to a writer as it is.
+    #[inline(never)]
+    fn skip_body(&mut self, seg: &Segment<'_>) {
+        if seg.id() == b"CLM" {
+            self.count_unchecked(seg);
+        }
+        self.hand_out(seg, Some(EnvelopeKind::Other), true);
     }
 
     /// [`State::process`] for an envelope segment (ISA, GS, ST, SE, GE, IEA) or one outside
@@ -369,16 +388,11 @@ impl State {
         None
     }
 
-    /// Reads a segment of an open set's body, numbered `set_segment` in the set; gives back
-    /// what to keep of it for a writer (see [`State::hand_out`]).
+    /// Reads a segment of a claim-checked set's body, numbered `set_segment` in the set;
+    /// gives back whether a writer keeps it as a header segment ([`EnvelopeKind::Header`]:
+    /// one outside claims and levels, when a writer asked for them).
     #[inline(always)]
-    fn set_body(&mut self, seg: &Segment<'_>, set_segment: u32) -> Option<EnvelopeKind> {
-        if self.mode != SetMode::Checking {
-            if seg.id() == b"CLM" {
-                self.count_unchecked(seg);
-            }
-            return Some(EnvelopeKind::Other);
-        }
+    fn set_body(&mut self, seg: &Segment<'_>, set_segment: u32) -> bool {
         // The id read once, as an integer: the machine and the tests below share it.
         let key = segment_key(seg);
         let placement = self.machine.step_keyed(seg, key, set_segment);
@@ -390,8 +404,7 @@ impl State {
         if !opens_claim && key == CLM_KEY {
             self.count_unchecked(seg);
         }
-        let kept =
-            (self.keep_envelope && !kind.is_kept_by_builder()).then_some(EnvelopeKind::Header);
+        let kept = self.keep_envelope && !kind.is_kept_by_builder();
         if let Some(claim) = self.builder.feed_of_kind(seg, kind, placement, set_segment) {
             self.push_claim(claim);
         }

@@ -133,6 +133,18 @@ impl SpareTables {
     }
 }
 
+/// The claim being read: a [`RawClaim`] but for its segments, which are added to the
+/// builder's working table and joined to the rest when the claim ends (so the claim is built
+/// once, not built empty and then filled in and moved about).
+#[derive(Debug)]
+struct OpenClaim {
+    ordinal: u64,
+    envelope: Arc<SetContext>,
+    billing: Arc<LevelTable>,
+    subscriber: Arc<LevelTable>,
+    patient: Option<Arc<LevelTable>>,
+}
+
 /// Turns the placed segments of 837P transaction sets into [`RawClaim`]s.
 #[derive(Debug)]
 pub struct ClaimBuilder {
@@ -145,7 +157,7 @@ pub struct ClaimBuilder {
     /// False when the subscriber is the patient (no 2000C level is open).
     has_patient: bool,
     /// The claim being read; its segments are in `working` until it ends.
-    current: Option<RawClaim>,
+    current: Option<OpenClaim>,
     /// The segments of the claim being read, built in place in chunks that claim after
     /// claim share (handing a claim out copies nothing).
     working: GrowingTable,
@@ -233,14 +245,18 @@ impl ClaimBuilder {
     }
 
     /// The claim being read, finished: its segments, a view of the working table.
+    #[inline(always)]
     fn finish_current(&mut self) -> Option<RawClaim> {
-        // Tested first: `take` would copy the whole (empty) option out and back, and most
-        // segments outside a claim come here with no claim open.
-        self.current.as_ref()?;
-        let mut claim = self.current.take()?;
-        claim.segments = self.working.frozen();
+        let open = self.current.take()?;
         self.finished_lines = self.lines;
-        Some(claim)
+        Some(RawClaim {
+            ordinal: open.ordinal,
+            envelope: open.envelope,
+            billing: open.billing,
+            subscriber: open.subscriber,
+            patient: open.patient,
+            segments: self.working.frozen(),
+        })
     }
 
     /// How many 2400 service lines the claim last handed out (by [`ClaimBuilder::feed`] or
@@ -289,32 +305,31 @@ impl ClaimBuilder {
         placement: Placement,
         set_segment: u32,
     ) -> Option<RawClaim> {
-        if kind == LoopKind::Claim && placement.opens_loop {
-            let done = self.finish_current();
+        let opens_claim = kind == LoopKind::Claim && placement.opens_loop;
+        if !opens_claim {
+            if self.current.is_none() {
+                // The usual segment outside a claim: a level's, after the claim before it
+                // was handed out.
+                self.add_to_context(seg, kind, placement, set_segment);
+                return None;
+            }
+            if kind.in_claim() {
+                self.push_to_claim(seg, kind, placement, set_segment);
+                return None;
+            }
+        }
+        // The claim being read (if any) ends here, at a new claim or at a segment outside
+        // claims. One place finishes it, so the claim is built where it is given back.
+        let done = self.finish_current();
+        if opens_claim {
             self.current = Some(self.new_claim());
             self.working.clear(self.delimiters);
             self.lines = 0;
             self.push_to_claim(seg, kind, placement, set_segment);
-            return done;
+        } else {
+            self.add_to_context(seg, kind, placement, set_segment);
         }
-        if kind.in_claim() && self.current.is_some() {
-            self.push_to_claim(seg, kind, placement, set_segment);
-            return None;
-        }
-        match self.current {
-            // The usual segment outside a claim: a level's, after the claim before it was
-            // handed out. Given back apart, its `None` is not the copy of a claim-sized
-            // result that the arm below makes.
-            None => {
-                self.add_to_context(seg, kind, placement, set_segment);
-                None
-            }
-            Some(_) => {
-                let done = self.finish_current();
-                self.add_to_context(seg, kind, placement, set_segment);
-                done
-            }
-        }
+        done
     }
 
     /// Adds a segment to the claim being read, counting the 2400 lines it opens.
@@ -330,9 +345,9 @@ impl ClaimBuilder {
         self.working.push(seg, set_segment, placement);
     }
 
-    fn new_claim(&mut self) -> RawClaim {
+    fn new_claim(&mut self) -> OpenClaim {
         self.ordinal += 1;
-        RawClaim {
+        OpenClaim {
             ordinal: self.ordinal,
             envelope: self.envelope.share(),
             billing: self.billing.share(&mut self.spare),
@@ -340,8 +355,6 @@ impl ClaimBuilder {
             patient: self
                 .has_patient
                 .then(|| self.patient.share(&mut self.spare)),
-            // Filled in from the working table when the claim ends.
-            segments: SegmentTable::default(),
         }
     }
 

@@ -72,7 +72,8 @@ impl LevelTable {
     /// [`LevelTable::new`] would, in place (the reader refills tables no claim holds).
     pub(crate) fn refill(&mut self, segments: SegmentTable) {
         self.segments = segments;
-        self.decoded.take();
+        // Dropped where it is: `take` would first move the whole decoded level out.
+        self.decoded = OnceLock::new();
         self.serial = next_level_serial();
     }
 
@@ -200,11 +201,20 @@ impl GrowingTable {
     /// Copies a segment in, as [`SegmentTable::push`] does.
     #[inline(always)]
     pub(crate) fn push(&mut self, seg: &Segment<'_>, set_segment: u32, placement: Placement) {
-        let start = self.raw.len() as u32;
-        self.raw.extend(seg.raw());
-        let end = self.raw.len() as u32;
-        let record = stored_record(seg, start, end, self.delimiters, set_segment, placement);
+        let raw = seg.raw();
+        let start = self.raw.len();
+        // The record first, then the bytes: what the record is made of need not be kept
+        // across the copy's call (the bytes end where the copy will leave the run's end).
+        let record = stored_record(
+            seg,
+            start as u32,
+            (start + raw.len()) as u32,
+            self.delimiters,
+            set_segment,
+            placement,
+        );
         self.segments.push(record);
+        self.raw.extend(raw);
     }
 
     /// The table as it stands, to hand out: a view of its chunks, no copy.
@@ -246,10 +256,15 @@ fn stored_record(
 ) -> StoredSegment {
     let element = delimiters.element;
     // The reader measured the boundaries as it framed the segment; measured with another
-    // separator (never, in practice) they are measured again with this table's.
+    // separator (never, in practice) they are measured again with this table's. Chosen by
+    // reference and copied once, straight into the record.
+    let measured_again;
     let separators = match seg.separators() {
-        Some(found) if seg.delimiters().element == element => *found,
-        _ => Separators::find(seg.body(), seg.id_len(), element),
+        Some(found) if seg.delimiters().element == element => found,
+        _ => {
+            measured_again = Separators::find(seg.body(), seg.id_len(), element);
+            &measured_again
+        }
     };
     // Offsets read straight from the view (the body was sliced when it was framed), not
     // by slicing the body again.
@@ -263,7 +278,7 @@ fn stored_record(
         loop_index: placement.loop_index as u16,
         opens_loop: placement.opens_loop,
         id_len: seg.id_len() as u8,
-        separators,
+        separators: *separators,
     }
 }
 
