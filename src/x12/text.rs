@@ -47,9 +47,22 @@ impl Text {
     #[inline]
     pub fn from_bytes(bytes: &[u8]) -> Text {
         // Almost every element is short ASCII: copy it in without the general UTF-8 check.
-        if let Some(inline) = short_ascii(bytes) {
+        let len = bytes.len();
+        if len < 8 {
+            // Most elements (qualifiers, codes, amounts) are under eight bytes: one word,
+            // tested and written as it is, not padded into a buffer, tested and copied out.
+            let word = short_word(bytes);
+            if word & HIGH_BITS == 0 {
+                let mut inline = [0u8; INLINE];
+                inline[..8].copy_from_slice(&word.to_le_bytes());
+                return Text(Repr::Inline {
+                    len: len as u8,
+                    bytes: inline,
+                });
+            }
+        } else if let Some(inline) = short_ascii(bytes) {
             return Text(Repr::Inline {
-                len: bytes.len() as u8,
+                len: len as u8,
                 bytes: inline,
             });
         }
@@ -81,6 +94,9 @@ impl Text {
     }
 }
 
+/// The high bit of every byte of a word: a word of ASCII bytes has none of them set.
+const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
+
 /// `bytes` padded with zeros to [`INLINE`] bytes, when it is that short and all ASCII.
 ///
 /// This runs for about ninety elements of every claim, so it copies with a few fixed-size
@@ -110,7 +126,7 @@ fn short_ascii(bytes: &[u8]) -> Option<[u8; INLINE]> {
         w.copy_from_slice(&padded[at..at + 8]);
         u64::from_le_bytes(w)
     };
-    if (word(0) | word(8) | word(16)) & 0x8080_8080_8080_8080 != 0 {
+    if (word(0) | word(8) | word(16)) & HIGH_BITS != 0 {
         return None;
     }
     let mut inline = [0u8; INLINE];
