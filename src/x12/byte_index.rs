@@ -59,20 +59,25 @@ pub(crate) fn match_masks_wide<const N: usize>(
 /// How many bytes [`match_masks_block`] compares at once: the reader's framing block.
 pub(crate) const WIDE_BLOCK: usize = 4 * BLOCK;
 
+/// A byte repeated over a [`BLOCK`]: how [`match_masks_block`] is given the bytes it looks
+/// for, spread once when they change rather than for every block compared.
+pub(crate) fn splat(byte: u8) -> [u8; BLOCK] {
+    [byte; BLOCK]
+}
+
 /// [`match_masks`] over four blocks at once: bit `i` of each mask stands for `block[i]`.
-/// Each byte value is spread over a vector once for the four loads.
+/// Each byte value comes spread over a vector ([`splat`]), loaded once for the four
+/// compares.
 #[inline(always)]
 pub(crate) fn match_masks_block<const N: usize>(
     block: &[u8; WIDE_BLOCK],
-    bytes: [u8; N],
+    splats: &[[u8; BLOCK]; N],
 ) -> [u64; N] {
     #[cfg(target_arch = "x86_64")]
     {
-        use std::arch::x86_64::{
-            _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_set1_epi8,
-        };
+        use std::arch::x86_64::{_mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8};
         // SAFETY: SSE2 is part of every x86_64 target; `block` is 64 readable bytes, read
-        // as four unaligned 16-byte loads (no alignment requirement).
+        // as four unaligned 16-byte loads, and each splat 16 (no alignment requirement).
         unsafe {
             let p = block.as_ptr();
             let v = [
@@ -81,8 +86,8 @@ pub(crate) fn match_masks_block<const N: usize>(
                 _mm_loadu_si128(p.add(2 * BLOCK).cast()),
                 _mm_loadu_si128(p.add(3 * BLOCK).cast()),
             ];
-            bytes.map(|b| {
-                let b = _mm_set1_epi8(b as i8);
+            std::array::from_fn(|n| {
+                let b = _mm_loadu_si128(splats[n].as_ptr().cast());
                 let mask = |i: usize| u64::from(_mm_movemask_epi8(_mm_cmpeq_epi8(v[i], b)) as u16);
                 mask(0) | mask(1) << BLOCK | mask(2) << (2 * BLOCK) | mask(3) << (3 * BLOCK)
             })
@@ -90,7 +95,7 @@ pub(crate) fn match_masks_block<const N: usize>(
     }
     #[cfg(not(target_arch = "x86_64"))]
     {
-        bytes.map(|b| {
+        splats.map(|[b, ..]| {
             block
                 .iter()
                 .enumerate()
@@ -270,7 +275,7 @@ mod tests {
         }
         block[40] = b'*';
         block[63] = b'*';
-        let [term, sep, none] = match_masks_block(&block, [b'~', b'*', b'z']);
+        let [term, sep, none] = match_masks_block(&block, &[b'~', b'*', b'z'].map(splat));
         let bits = |at: &[u32]| at.iter().fold(0u64, |m, &i| m | 1 << i);
         assert_eq!(term, bits(&[0, 15, 16, 31, 32, 47, 48]));
         assert_eq!(sep, bits(&[40, 63]));

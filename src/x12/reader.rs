@@ -2,7 +2,7 @@
 
 use std::io::Read;
 
-use super::byte_index::{match_masks_block, ByteIndex, WIDE_BLOCK};
+use super::byte_index::{match_masks_block, splat, ByteIndex, BLOCK, WIDE_BLOCK};
 use super::segment::{is_id_byte, segment_id_len, Position, Segment, Separators, KEPT_SEPARATORS};
 use super::{Delimiters, ReadError, ReadErrorKind, ISA_LEN, MAX_ISA_LEN};
 use crate::diag::{Diagnostic, Kind, Location, Severity};
@@ -75,6 +75,9 @@ pub struct SegmentReader<R> {
     /// Where the terminators, element separators and line bytes of the 64 buffer bytes the
     /// next segment starts in are, for the common case's framing ([`Self::frame_plain`]).
     block: Block,
+    /// The segment terminator, element separator and line byte, each repeated over a
+    /// vector ([`splat`]) when an ISA sets them, for every block's masks.
+    framing_bytes: [[u8; BLOCK]; 3],
 }
 
 /// The framing masks of one [`WIDE_BLOCK`] of the buffer: the segments in it (about three)
@@ -106,16 +109,16 @@ impl Block {
     };
 
     /// The masks of `buf[base..base + WIDE_BLOCK]`; `None` when those bytes are not all
-    /// before `end` (only read input is looked at).
+    /// before `end` (only read input is looked at). `framing_bytes` are the terminator,
+    /// element separator and line byte, spread ([`splat`]).
     #[inline(always)]
-    fn at(buf: &[u8], base: usize, end: usize, delimiters: Delimiters, line: u8) -> Option<Block> {
+    fn at(buf: &[u8], base: usize, end: usize, framing_bytes: &[[u8; BLOCK]; 3]) -> Option<Block> {
         if base + WIDE_BLOCK > end {
             return None;
         }
         let bytes = buf.get(base..base + WIDE_BLOCK)?;
         let window = <&[u8; WIDE_BLOCK]>::try_from(bytes).ok()?;
-        let [terminators, elements, line_bytes] =
-            match_masks_block(window, [delimiters.segment, delimiters.element, line]);
+        let [terminators, elements, line_bytes] = match_masks_block(window, framing_bytes);
         Some(Block {
             base,
             terminators,
@@ -175,6 +178,7 @@ impl<R: Read> SegmentReader<R> {
             truncated_tail: None,
             separators: Separators::empty(),
             block: Block::NONE,
+            framing_bytes: [0; 3].map(splat),
         }
     }
 
@@ -489,16 +493,10 @@ impl<R: Read> SegmentReader<R> {
     /// block, and inlined its set-up would run once per segment.
     #[inline(never)]
     fn make_block(&mut self, base: usize) -> bool {
-        let Some(delimiters) = self.delimiters else {
+        if self.delimiters.is_none() {
             return false;
-        };
-        let block = Block::at(
-            &self.buf,
-            base,
-            self.end,
-            delimiters,
-            self.line_feeds.byte(),
-        );
+        }
+        let block = Block::at(&self.buf, base, self.end, &self.framing_bytes);
         self.block = block.unwrap_or(Block::NONE);
         block.is_some()
     }
@@ -570,6 +568,12 @@ impl<R: Read> SegmentReader<R> {
                 || format!("the segment terminator (the byte after ISA16) is {name}; segments are read as ending there"),
             );
         }
+        self.framing_bytes = [
+            delimiters.segment,
+            delimiters.element,
+            self.line_feeds.byte(),
+        ]
+        .map(splat);
         Ok(())
     }
 
@@ -1208,6 +1212,47 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn each_interchange_frames_with_its_own_delimiters() {
+        // The block masks look for the bytes the latest ISA set: a second interchange with
+        // other delimiters (and the first's bytes inside its elements) frames by its own.
+        let first = interchange();
+        let body: String = (0..40)
+            .map(|i| format!("NM1*IL*1*{}*A~\nREF*EA*{i}~\n", "N".repeat(i % 70)))
+            .collect();
+        let first = first.replacen("BHT*", &format!("{body}BHT*"), 1);
+        let second = first
+            .replace('*', "|")
+            .replace("~\n", "!\r\n")
+            .replace("|^|", "|*|")
+            .replace("NM1|IL", "NM1|I*L~");
+        let text = format!("{first}{second}");
+        let mut reader = SegmentReader::new(text.as_bytes());
+        let mut ids = Vec::new();
+        while let Some(seg) = reader.next_segment().unwrap() {
+            for n in 0..12 {
+                assert_eq!(seg.element(n), scanned(&seg, n), "{n} of {seg:?}");
+            }
+            let line = 1 + text[..seg.position().byte as usize]
+                .bytes()
+                .filter(|&b| b == b'\n')
+                .count() as u64;
+            assert_eq!(seg.position().line, line, "{seg:?}");
+            ids.push(seg.id_str().to_string());
+        }
+        assert_eq!(ids.len(), 2 * (7 + 80));
+        assert_eq!(ids.iter().filter(|id| *id == "ISA").count(), 2);
+        let whole = read_all(text.as_bytes(), usize::MAX).unwrap();
+        for step in [1, 64, 1000] {
+            assert_eq!(
+                read_all(text.as_bytes(), step).unwrap(),
+                whole,
+                "step {step}"
+            );
+        }
+        assert!(whole.0.iter().all(|(raw, _, _)| !raw.is_empty()));
     }
 
     #[test]
