@@ -220,6 +220,10 @@ struct CompiledLoop {
 struct ChildInfo {
     /// The child's index in the grammar.
     loop_index: LoopIndex,
+    /// Its index among the parent's `children`.
+    index: usize,
+    /// Its `required_masks`, which its [`Frame`] keeps so closing it reads no loop table.
+    required_masks: Option<(u64, u64)>,
     /// Its `child_rank` in the parent.
     rank: usize,
     /// Its maximum repeat (0 for unbounded).
@@ -280,12 +284,18 @@ impl CompiledGrammar {
             loops[i].required_children = required_children;
             loops[i].child_rank = child_ranks(&loops, &loops[i].children);
             loops[i].required_masks = required_masks(&loops[i]);
+        }
+        // After every loop's masks are known: each child's record carries its own.
+        for i in 0..loops.len() {
             loops[i].child_info = loops[i]
                 .children
                 .iter()
                 .zip(&loops[i].child_rank)
-                .map(|(&c, &rank)| ChildInfo {
+                .enumerate()
+                .map(|(index, (&c, &rank))| ChildInfo {
                     loop_index: c,
+                    index,
+                    required_masks: loops[c].required_masks,
                     rank,
                     repeat: loops[c].repeat,
                     opened_by_hl: loops[c].opened_by_hl,
@@ -476,13 +486,13 @@ struct ValueSlot {
 struct Row {
     /// The first of the row's [`Candidate`]s in [`Transitions::candidates`].
     first: u16,
+    /// The child the symbol opens, as its index in [`Transitions::children`] plus one; 0
+    /// when it opens none.
+    child: u16,
     /// How many candidates.
     count: u8,
-    /// The index (into the loop's `children`) of the child the symbol opens, plus one; 0 when
-    /// it opens none.
-    child: u8,
     /// The first candidate, copied here: most rows have exactly one, and the common step then
-    /// reads the row alone.
+    /// reads the row alone. The default candidate (entry 0) when the row has none.
     only: Candidate,
 }
 
@@ -514,6 +524,8 @@ struct Transitions {
     /// `rows[loop * symbols + symbol]`.
     rows: Vec<Row>,
     candidates: Vec<Candidate>,
+    /// The child loops the rows open, each as its parent enters it.
+    children: Vec<ChildInfo>,
 }
 
 /// One symbol while the tables are built: its tag and the qualifier value it stands for.
@@ -594,6 +606,7 @@ impl Transitions {
             symbols: symbols.len(),
             rows: Vec::with_capacity(loops.len() * symbols.len()),
             candidates: Vec::new(),
+            children: Vec::new(),
         };
         for def in loops {
             for symbol in &symbols {
@@ -616,7 +629,8 @@ impl Transitions {
         for (entry, segment) in def.segments.iter().enumerate().skip(1) {
             if segment.matcher.matches_symbol(symbol) {
                 self.candidates.push(Candidate {
-                    entry: u16::try_from(entry).ok()?,
+                    // Below a frame's count arrays (a checked grammar's entries all are).
+                    entry: u16::try_from(entry).ok().filter(|_| entry < SEEN_BITS)?,
                     next_first: u16::try_from(def.position_start[entry].max(1)).ok()?,
                     max_use: segment.max_use,
                 });
@@ -628,16 +642,22 @@ impl Transitions {
             .iter()
             .position(|&c| loops[c].segments[0].matcher.matches_symbol(symbol))
         {
-            Some(n) => u8::try_from(n + 1).ok().filter(|&c| c != 0)?,
+            Some(n) => {
+                self.children.push(*def.child_info.get(n)?);
+                u16::try_from(self.children.len()).ok()?
+            }
             None => 0,
         };
         Some(Row {
             first,
             count,
             child,
+            // A row with no candidate keeps the default (entry 0, the trigger, which no frame
+            // takes from its row): the common step then needs no count test of its own.
             only: self
                 .candidates
                 .get(usize::from(first))
+                .filter(|_| count > 0)
                 .copied()
                 .unwrap_or_default(),
         })
@@ -791,6 +811,9 @@ struct Frame {
     /// The rank ([`CompiledLoop::child_rank`]) of the last child loop entered (0, the first
     /// child's, before any).
     child_rank: usize,
+    /// The loop's [`CompiledLoop::required_masks`], kept here so closing the loop reads no
+    /// loop table.
+    required_masks: Option<(u64, u64)>,
     segment_counts: [u32; SEEN_BITS],
     child_counts: [u32; SEEN_BITS],
 }
@@ -804,6 +827,7 @@ impl Default for Frame {
             segments_seen: 0,
             children_seen: 0,
             child_rank: 0,
+            required_masks: None,
             segment_counts: [0; SEEN_BITS],
             child_counts: [0; SEEN_BITS],
         }
@@ -811,10 +835,12 @@ impl Default for Frame {
 }
 
 impl Frame {
-    /// Makes this the frame of a new instance of loop `loop_index`, nothing used yet.
+    /// Makes this the frame of a new instance of loop `loop_index` (whose required masks are
+    /// `required_masks`), nothing used yet.
     #[inline(always)]
-    fn open(&mut self, loop_index: LoopIndex) {
+    fn open(&mut self, loop_index: LoopIndex, required_masks: Option<(u64, u64)>) {
         self.loop_index = loop_index;
+        self.required_masks = required_masks;
         self.segment_at = 0;
         self.first = 1;
         self.child_rank = 0;
@@ -825,8 +851,8 @@ impl Frame {
     /// [`Frame::open`] for a loop opened by its trigger: entry 0 is used once, set directly
     /// rather than counted through the seen-mask.
     #[inline(always)]
-    fn open_with_trigger(&mut self, loop_index: LoopIndex) {
-        self.open(loop_index);
+    fn open_with_trigger(&mut self, loop_index: LoopIndex, required_masks: Option<(u64, u64)>) {
+        self.open(loop_index, required_masks);
         self.segment_counts[0] = 1;
         self.segments_seen = 1;
     }
@@ -951,7 +977,7 @@ impl<'g> Machine<'g> {
     /// Starts a transaction set with its ST segment.
     pub fn begin(&mut self, st: &Segment<'_>) {
         self.depth = 0;
-        self.push(0);
+        self.push(0, self.grammar.loops[0].required_masks);
         let Some(frame) = self.frames.first_mut() else {
             return;
         };
@@ -969,9 +995,10 @@ impl<'g> Machine<'g> {
     /// Places one segment between ST and SE.
     ///
     /// Kept small: the common step (one more entry of the loop already open) is a tag look-up,
-    /// a row look-up and a count test; opening loops, strays and grammars without tables go
-    /// to functions of their own, so this one saves few registers. Inlined into the reader's
-    /// one call: as a call of its own it saves and restores registers on every segment.
+    /// a row look-up and a count test; strays and grammars without tables go to functions of
+    /// their own, so this one saves few registers. Opening a loop through the tables is inlined
+    /// too ([`Machine::step_out_of_loop`]). Inlined into the reader's one call: as a call of its
+    /// own it saves and restores registers on every segment.
     #[inline(always)]
     pub fn step(&mut self, seg: &Segment<'_>, set_segment: u32) -> Placement {
         self.step_keyed(seg, packed_id(seg), set_segment)
@@ -990,17 +1017,20 @@ impl<'g> Machine<'g> {
         let depth = self.depth;
         let top = &mut self.frames[depth - 1];
         let row = table.row(top.loop_index, symbol);
-        let chosen = if row.count == 1 {
-            // The common row, one entry: what `choose` gives for it, without the table.
-            (usize::from(row.only.entry) >= top.first).then_some(row.only)
-        } else {
+        let chosen = if row.count > 1 {
             top.choose(table.candidates(row))
+        } else {
+            // The common rows, one entry or none: what `choose` gives for them, without the
+            // table (a row with none has entry 0 in `only`, before every frame's `first`).
+            (usize::from(row.only.entry) >= top.first).then_some(row.only)
         };
         let Some(candidate) = chosen else {
-            return self.step_out_of_loop(table, row, symbol, id, seg, set_segment);
+            return self.step_out_of_loop(table, row.child, symbol, id, seg, set_segment);
         };
         // The common step: one more segment of the loop already open.
-        let entry = usize::from(candidate.entry);
+        // Every candidate's entry is below `SEEN_BITS` (see `Transitions::row_for`): the
+        // remainder changes nothing but tells the compiler so, and the count needs no bounds test.
+        let entry = usize::from(candidate.entry) % SEEN_BITS;
         let count = top.use_segment(entry);
         top.segment_at = entry;
         top.first = usize::from(candidate.next_first);
@@ -1015,18 +1045,20 @@ impl<'g> Machine<'g> {
     }
 
     /// [`Machine::step`] for a segment that takes none of the open loop's entries: it opens
-    /// a child loop of the open loop or of an enclosing one, or it is a stray.
-    #[inline(never)]
+    /// a child loop of the open loop or of an enclosing one, or it is a stray. Inlined: a loop
+    /// opens every few segments, and as a call of its own it saved and restored registers and
+    /// moved its arguments each time (inlined, the reader runs fewer instructions).
+    #[inline(always)]
     fn step_out_of_loop(
         &mut self,
         table: &Transitions,
-        row: Row,
+        child: u16,
         symbol: Symbol,
         id: u32,
         seg: &Segment<'_>,
         set_segment: u32,
     ) -> Placement {
-        let Some(Found::Child { depth, child }) = self.child_in_table(table, row, symbol) else {
+        let Some((depth, info)) = self.child_in_table(table, child, symbol) else {
             return self.place(None, id, seg, set_segment);
         };
         // Loops past `depth` end here: the common case is none (a child of the open loop) or
@@ -1036,7 +1068,7 @@ impl<'g> Machine<'g> {
             self.close_top(at, set_segment);
             self.depth -= 1;
         }
-        let loop_index = self.enter_child(child, seg, set_segment);
+        let loop_index = self.enter(info, seg, set_segment);
         Placement {
             loop_index,
             opens_loop: true,
@@ -1107,23 +1139,27 @@ impl<'g> Machine<'g> {
     }
 
     /// The loop a segment opens, through the transition tables, when it takes none of the
-    /// current loop's entries: the child of the current loop its symbol opens (from the
-    /// current loop's `row`), else that of each enclosing loop going outwards.
+    /// current loop's entries, with the depth of the loop that opens it: the child of the
+    /// current loop its symbol opens (from the current loop's row, `child`), else that of
+    /// each enclosing loop going outwards.
     #[inline]
-    fn child_in_table(&self, table: &Transitions, row: Row, symbol: Symbol) -> Option<Found> {
-        if row.child > 0 {
-            return Some(Found::Child {
-                depth: self.depth,
-                child: usize::from(row.child) - 1,
-            });
-        }
-        (1..self.depth).rev().find_map(|depth| {
-            let row = table.row(self.frames[depth - 1].loop_index, symbol);
-            (row.child > 0).then(|| Found::Child {
-                depth,
-                child: usize::from(row.child) - 1,
-            })
-        })
+    fn child_in_table(
+        &self,
+        table: &Transitions,
+        child: u16,
+        symbol: Symbol,
+    ) -> Option<(usize, ChildInfo)> {
+        let (depth, child) = if child > 0 {
+            (self.depth, child)
+        } else {
+            let enclosing = self.frames.get(..self.depth.checked_sub(1)?)?;
+            enclosing.iter().enumerate().rev().find_map(|(n, frame)| {
+                let child = table.row(frame.loop_index, symbol).child;
+                (child > 0).then_some((n + 1, child))
+            })?
+        };
+        let info = *table.children.get(usize::from(child) - 1)?;
+        Some((depth, info))
     }
 
     /// Looks for where `seg` belongs, in order: a segment entry of the current loop at the
@@ -1255,16 +1291,25 @@ impl<'g> Machine<'g> {
     }
 
     /// Opens child `child` of the innermost loop; returns the loop now innermost (the child,
-    /// or the same loop when `child` is none of its children). Inlined into its callers (the
-    /// common one is [`Machine::step_out_of_loop`]): a loop opens every few segments, and as a
-    /// call it would load again what its caller has at hand.
+    /// or the same loop when `child` is none of its children). For grammars without tables;
+    /// inlined for [`Machine::enter`]'s reason.
     #[inline(always)]
     fn enter_child(&mut self, child: usize, seg: &Segment<'_>, set_segment: u32) -> LoopIndex {
-        let depth = self.depth;
-        let frame = &mut self.frames[depth - 1];
+        let frame = &self.frames[self.depth - 1];
         let Some(&info) = self.grammar.loops[frame.loop_index].child_info.get(child) else {
             return frame.loop_index;
         };
+        self.enter(info, seg, set_segment)
+    }
+
+    /// Opens the child loop `info` of the innermost loop; returns its index. Inlined into its
+    /// callers (the common one is [`Machine::step_out_of_loop`]): a loop opens every few
+    /// segments, and as a call it would load again what its caller has at hand.
+    #[inline(always)]
+    fn enter(&mut self, info: ChildInfo, seg: &Segment<'_>, set_segment: u32) -> LoopIndex {
+        let depth = self.depth;
+        let frame = &mut self.frames[depth - 1];
+        let child = info.index;
         let count = frame.enter_child(child);
         // HL levels nest by HL02, not by position: a subscriber's own claims may come before
         // or after its dependants' levels, so their order is not checked here.
@@ -1275,7 +1320,8 @@ impl<'g> Machine<'g> {
             self.report_child(child, count, out_of_order, seg, set_segment);
         }
         // The segment that opens the loop is its first entry (the trigger).
-        self.push_frame().open_with_trigger(info.loop_index);
+        self.push_frame()
+            .open_with_trigger(info.loop_index, info.required_masks);
         info.loop_index
     }
 
@@ -1309,9 +1355,10 @@ impl<'g> Machine<'g> {
         }
     }
 
-    /// Opens loop `loop_index` one level in, nothing used yet.
-    fn push(&mut self, loop_index: LoopIndex) {
-        self.push_frame().open(loop_index);
+    /// Opens loop `loop_index` (whose required masks are `required_masks`) one level in,
+    /// nothing used yet.
+    fn push(&mut self, loop_index: LoopIndex, required_masks: Option<(u64, u64)>) {
+        self.push_frame().open(loop_index, required_masks);
     }
 
     /// One more open loop: the frame past the innermost, made the innermost (the caller
@@ -1338,10 +1385,8 @@ impl<'g> Machine<'g> {
     /// Reports required segments and child loops missing from the innermost open loop.
     #[inline]
     fn close_top(&mut self, at: Position, set_segment: u32) {
-        let grammar = self.grammar;
         let frame = &self.frames[self.depth - 1];
-        let def = &grammar.loops[frame.loop_index];
-        if let Some((segments, children)) = def.required_masks {
+        if let Some((segments, children)) = frame.required_masks {
             if segments & !frame.segments_seen == 0 && children & !frame.children_seen == 0 {
                 return;
             }
@@ -2030,6 +2075,34 @@ segments = [{ id = "CLM", usage = "R", max_use = 1, position = 1300 }]
                     pack_value(segment.element(n)),
                     "{body} element {n}"
                 );
+            }
+        }
+    }
+
+    /// What the common step takes from the tables without testing it: a row with no
+    /// candidate holds entry 0 (so it never passes the `first` test), every candidate entry
+    /// is below `SEEN_BITS`, and each row's child is the parent loop's own record of it.
+    #[test]
+    fn the_tables_hold_what_the_common_step_assumes() {
+        for g in [grammar(POSITIONS), crate::grammar::compiled_x222().clone()] {
+            let table = g.transitions.as_ref().expect("tables built");
+            for (n, row) in table.rows.iter().enumerate() {
+                if row.count == 0 {
+                    assert_eq!(row.only.entry, 0, "row {n}");
+                }
+                for candidate in table.candidates(*row) {
+                    assert!(usize::from(candidate.entry) < SEEN_BITS, "row {n}");
+                }
+                if row.child > 0 {
+                    let info = table.children[usize::from(row.child) - 1];
+                    let parent = &g.loops[n / table.symbols];
+                    let own = parent.child_info[info.index];
+                    assert_eq!(own.loop_index, info.loop_index, "row {n}");
+                    assert_eq!(own.required_masks, info.required_masks, "row {n}");
+                    let child = &g.loops[info.loop_index];
+                    assert_eq!(info.required_masks, child.required_masks, "row {n}");
+                    assert_eq!(info.repeat, child.repeat, "row {n}");
+                }
             }
         }
     }
