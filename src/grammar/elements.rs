@@ -216,11 +216,15 @@ struct Remembered {
     len: u32,
 }
 
-/// At most this many bytes of remembered bodies per thread (then all are forgotten).
-const CLEAN_SEGMENT_BYTES: usize = 1 << 20;
+/// At most this many bytes of remembered bodies per thread (then all are forgotten). Every
+/// claim brings a few segments seen only once (its CLM and REF*D9, its patient's NM1), which
+/// fill the table: at 1 MB it was forgotten every 8,000 claims or so, and the segments that
+/// do recur were checked again (43,244 checks per 10,000 claims, 38,577 at 2 MB).
+const CLEAN_SEGMENT_BYTES: usize = 1 << 21;
 
-/// Slots of the table (a power of two); all are forgotten when three quarters are taken.
-const CLEAN_SLOTS: usize = 1 << 16;
+/// Slots of the table (a power of two; 32 bytes each); all are forgotten when three quarters
+/// are taken (sized for [`CLEAN_SEGMENT_BYTES`] of bodies a few dozen bytes long).
+const CLEAN_SLOTS: usize = 1 << 17;
 
 /// At most this many slots are looked at for one key (then it is not remembered).
 const CLEAN_PROBES: usize = 8;
@@ -251,17 +255,40 @@ impl CleanSegments {
         [rules, (loop_index as u64) << 32 ^ delimiters]
     }
 
+    /// The hash of the key `head` and `body`.
     fn hash(head: &KeyHead, body: &[u8]) -> u64 {
-        let mut h = KeyHash(head[0].wrapping_mul(KeyHash::K) ^ head[1]);
+        Self::hash_seeded(Self::seed(head[0]), head, body)
+    }
+
+    /// The part of a key's hash that the rules id gives (made once for many keys).
+    #[inline(always)]
+    fn seed(rules: u64) -> u64 {
+        rules.wrapping_mul(KeyHash::K)
+    }
+
+    /// [`CleanSegments::hash`] with `seed`, what [`CleanSegments::seed`] gives for `head[0]`.
+    #[inline(always)]
+    fn hash_seeded(seed: u64, head: &KeyHead, body: &[u8]) -> u64 {
+        let mut h = KeyHash(seed ^ head[1]);
         h.write(body);
-        h.finish()
+        h.0
+    }
+
+    /// The first slot looked at for `hash`: its high bits, which the last multiplication of
+    /// [`KeyHash::mix`] makes depend on every bit mixed in (no final mixing down needed).
+    #[inline(always)]
+    fn first_slot(hash: u64) -> usize {
+        (hash >> (64 - CLEAN_SLOTS.trailing_zeros())) as usize
     }
 
     #[inline]
     fn contains(&self, hash: u64, head: &KeyHead, body: &[u8]) -> bool {
         let mask = self.slots.len().wrapping_sub(1);
         for probe in 0..CLEAN_PROBES.min(self.slots.len()) {
-            let Some(slot) = self.slots.get((hash as usize).wrapping_add(probe) & mask) else {
+            let Some(slot) = self
+                .slots
+                .get(Self::first_slot(hash).wrapping_add(probe) & mask)
+            else {
                 return false;
             };
             if slot.len == 0 {
@@ -298,7 +325,7 @@ impl CleanSegments {
         for probe in 0..CLEAN_PROBES {
             let Some(slot) = self
                 .slots
-                .get_mut((hash as usize).wrapping_add(probe) & mask)
+                .get_mut(Self::first_slot(hash).wrapping_add(probe) & mask)
             else {
                 return;
             };
@@ -391,15 +418,6 @@ impl KeyHash {
             rest = more;
         }
         self.mix(last_word(bytes) ^ ((bytes.len() as u64) << 56));
-    }
-
-    fn finish(&self) -> u64 {
-        // Mix the high bits down (the table picks slots by the low bits).
-        let mut h = self.0;
-        h ^= h >> 33;
-        h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
-        h ^= h >> 33;
-        h
     }
 }
 
@@ -751,11 +769,12 @@ impl ElementRules {
         out: &mut Vec<Diagnostic>,
     ) {
         let key = CleanSegments::delimiters_key(delimiters);
+        let seed = CleanSegments::seed(self.id);
         CLEAN.with(|c| {
             let mut clean = c.borrow_mut();
             for (loop_index, body, n) in bodies {
                 let head = CleanSegments::head_with(self.id, loop_index, key);
-                let hash = CleanSegments::hash(&head, body);
+                let hash = CleanSegments::hash_seeded(seed, &head, body);
                 if clean.contains(hash, &head, body) {
                     continue;
                 }
