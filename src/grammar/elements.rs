@@ -216,15 +216,27 @@ struct Remembered {
     len: u32,
 }
 
-/// At most this many bytes of remembered bodies per thread (then all are forgotten). Every
-/// claim brings a few segments seen only once (its CLM and REF*D9, its patient's NM1), which
-/// fill the table: at 1 MB it was forgotten every 8,000 claims or so, and the segments that
-/// do recur were checked again (43,244 checks per 10,000 claims, 38,577 at 2 MB).
-const CLEAN_SEGMENT_BYTES: usize = 1 << 21;
+/// At most this many bytes of remembered bodies per thread (then all are forgotten).
+const CLEAN_SEGMENT_BYTES: usize = 1 << 20;
 
-/// Slots of the table (a power of two; 32 bytes each); all are forgotten when three quarters
-/// are taken (sized for [`CLEAN_SEGMENT_BYTES`] of bodies a few dozen bytes long).
-const CLEAN_SLOTS: usize = 1 << 17;
+/// Slots of the table (a power of two); all are forgotten when three quarters are taken.
+const CLEAN_SLOTS: usize = 1 << 16;
+
+/// True for a segment body that names its own claim (a CLM, whose CLM01 is the claim's
+/// patient control number, and a REF*D9, the claim's trace number): such a segment is seen
+/// once, so it is not remembered. Remembered, those filled the table every few thousand
+/// claims (every ~8,000 on the generated file), and the segments that do recur were then
+/// checked again.
+fn is_claims_own(body: &[u8]) -> bool {
+    let ends_id = |b: Option<&u8>| b.is_some_and(|b| !b.is_ascii_alphanumeric());
+    match body {
+        [b'C', b'L', b'M', rest @ ..] => ends_id(rest.first()),
+        [b'R', b'E', b'F', _, b'D', b'9', rest @ ..] => {
+            ends_id(body.get(3)) && ends_id(rest.first())
+        }
+        _ => false,
+    }
+}
 
 /// At most this many slots are looked at for one key (then it is not remembered).
 const CLEAN_PROBES: usize = 8;
@@ -309,7 +321,7 @@ impl CleanSegments {
     // whole table is a large fill.
     #[inline(never)]
     fn insert(&mut self, hash: u64, head: &KeyHead, body: &[u8]) {
-        if body.len() > CLEAN_SEGMENT_BYTES / 16 {
+        if body.len() > CLEAN_SEGMENT_BYTES / 16 || is_claims_own(body) {
             return;
         }
         if self.bytes.len() + body.len() > CLEAN_SEGMENT_BYTES || self.taken >= CLEAN_SLOTS / 4 * 3
@@ -2395,6 +2407,30 @@ mod tests {
                     String::from_utf8_lossy(body)
                 );
             }
+        }
+    }
+
+    #[test]
+    fn only_segments_naming_their_own_claim_are_not_remembered() {
+        for body in [
+            &b"CLM*PCN1*100***11:B:1"[..],
+            b"CLM|X",
+            b"REF*D9*TRACE1",
+            b"REF|D9|T",
+        ] {
+            assert!(is_claims_own(body), "{}", String::from_utf8_lossy(body));
+        }
+        for body in [
+            &b"CLMX*1"[..],
+            b"CL",
+            b"CLM",
+            b"REF*D9",
+            b"REF*D9X*1",
+            b"REF*EA*1",
+            b"REFF*D9*1",
+            b"NM1*IL*1*DOE",
+        ] {
+            assert!(!is_claims_own(body), "{}", String::from_utf8_lossy(body));
         }
     }
 
