@@ -222,6 +222,22 @@ const CLEAN_SEGMENT_BYTES: usize = 1 << 20;
 /// Slots of the table (a power of two); all are forgotten when three quarters are taken.
 const CLEAN_SLOTS: usize = 1 << 16;
 
+/// True for a segment body that names its own claim (a CLM, whose CLM01 is the claim's
+/// patient control number, and a REF*D9, the claim's trace number): such a segment is seen
+/// once, so it is not remembered. Remembered, those filled the table every few thousand
+/// claims (every ~8,000 on the generated file), and the segments that do recur were then
+/// checked again.
+fn is_claims_own(body: &[u8]) -> bool {
+    let ends_id = |b: Option<&u8>| b.is_some_and(|b| !b.is_ascii_alphanumeric());
+    match body {
+        [b'C', b'L', b'M', rest @ ..] => ends_id(rest.first()),
+        [b'R', b'E', b'F', _, b'D', b'9', rest @ ..] => {
+            ends_id(body.get(3)) && ends_id(rest.first())
+        }
+        _ => false,
+    }
+}
+
 /// At most this many slots are looked at for one key (then it is not remembered).
 const CLEAN_PROBES: usize = 8;
 
@@ -251,17 +267,40 @@ impl CleanSegments {
         [rules, (loop_index as u64) << 32 ^ delimiters]
     }
 
+    /// The hash of the key `head` and `body`.
     fn hash(head: &KeyHead, body: &[u8]) -> u64 {
-        let mut h = KeyHash(head[0].wrapping_mul(KeyHash::K) ^ head[1]);
+        Self::hash_seeded(Self::seed(head[0]), head, body)
+    }
+
+    /// The part of a key's hash that the rules id gives (made once for many keys).
+    #[inline(always)]
+    fn seed(rules: u64) -> u64 {
+        rules.wrapping_mul(KeyHash::K)
+    }
+
+    /// [`CleanSegments::hash`] with `seed`, what [`CleanSegments::seed`] gives for `head[0]`.
+    #[inline(always)]
+    fn hash_seeded(seed: u64, head: &KeyHead, body: &[u8]) -> u64 {
+        let mut h = KeyHash(seed ^ head[1]);
         h.write(body);
-        h.finish()
+        h.0
+    }
+
+    /// The first slot looked at for `hash`: its high bits, which the last multiplication of
+    /// [`KeyHash::mix`] makes depend on every bit mixed in (no final mixing down needed).
+    #[inline(always)]
+    fn first_slot(hash: u64) -> usize {
+        (hash >> (64 - CLEAN_SLOTS.trailing_zeros())) as usize
     }
 
     #[inline]
     fn contains(&self, hash: u64, head: &KeyHead, body: &[u8]) -> bool {
         let mask = self.slots.len().wrapping_sub(1);
         for probe in 0..CLEAN_PROBES.min(self.slots.len()) {
-            let Some(slot) = self.slots.get((hash as usize).wrapping_add(probe) & mask) else {
+            let Some(slot) = self
+                .slots
+                .get(Self::first_slot(hash).wrapping_add(probe) & mask)
+            else {
                 return false;
             };
             if slot.len == 0 {
@@ -282,7 +321,7 @@ impl CleanSegments {
     // whole table is a large fill.
     #[inline(never)]
     fn insert(&mut self, hash: u64, head: &KeyHead, body: &[u8]) {
-        if body.len() > CLEAN_SEGMENT_BYTES / 16 {
+        if body.len() > CLEAN_SEGMENT_BYTES / 16 || is_claims_own(body) {
             return;
         }
         if self.bytes.len() + body.len() > CLEAN_SEGMENT_BYTES || self.taken >= CLEAN_SLOTS / 4 * 3
@@ -298,7 +337,7 @@ impl CleanSegments {
         for probe in 0..CLEAN_PROBES {
             let Some(slot) = self
                 .slots
-                .get_mut((hash as usize).wrapping_add(probe) & mask)
+                .get_mut(Self::first_slot(hash).wrapping_add(probe) & mask)
             else {
                 return;
             };
@@ -391,15 +430,6 @@ impl KeyHash {
             rest = more;
         }
         self.mix(last_word(bytes) ^ ((bytes.len() as u64) << 56));
-    }
-
-    fn finish(&self) -> u64 {
-        // Mix the high bits down (the table picks slots by the low bits).
-        let mut h = self.0;
-        h ^= h >> 33;
-        h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
-        h ^= h >> 33;
-        h
     }
 }
 
@@ -751,11 +781,12 @@ impl ElementRules {
         out: &mut Vec<Diagnostic>,
     ) {
         let key = CleanSegments::delimiters_key(delimiters);
+        let seed = CleanSegments::seed(self.id);
         CLEAN.with(|c| {
             let mut clean = c.borrow_mut();
             for (loop_index, body, n) in bodies {
                 let head = CleanSegments::head_with(self.id, loop_index, key);
-                let hash = CleanSegments::hash(&head, body);
+                let hash = CleanSegments::hash_seeded(seed, &head, body);
                 if clean.contains(hash, &head, body) {
                     continue;
                 }
@@ -2376,6 +2407,30 @@ mod tests {
                     String::from_utf8_lossy(body)
                 );
             }
+        }
+    }
+
+    #[test]
+    fn only_segments_naming_their_own_claim_are_not_remembered() {
+        for body in [
+            &b"CLM*PCN1*100***11:B:1"[..],
+            b"CLM|X",
+            b"REF*D9*TRACE1",
+            b"REF|D9|T",
+        ] {
+            assert!(is_claims_own(body), "{}", String::from_utf8_lossy(body));
+        }
+        for body in [
+            &b"CLMX*1"[..],
+            b"CL",
+            b"CLM",
+            b"REF*D9",
+            b"REF*D9X*1",
+            b"REF*EA*1",
+            b"REFF*D9*1",
+            b"NM1*IL*1*DOE",
+        ] {
+            assert!(!is_claims_own(body), "{}", String::from_utf8_lossy(body));
         }
     }
 
