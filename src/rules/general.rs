@@ -15,7 +15,7 @@ use super::{
     StcCodes,
 };
 use crate::diag::Text;
-use crate::model::{Cents, Claim, DateOf, Money, NotExactReason, Origin, Provider};
+use crate::model::{view_in, Cents, Claim, DateOf, Money, NotExactReason, Origin, Provider};
 use crate::reference::{CodeStatus, EditionChoice, IcdCodeSets, IcdEdition};
 
 /// Every rule of this family, in catalog order.
@@ -216,6 +216,7 @@ impl Rule for AmountPrecision {
         let first_line = claim.lines.first().map(|l| l.first_segment);
         let table = &claim.source.segments;
         let raw_bytes = table.raw();
+        let delimiters = table.delimiters();
         for (i, stored) in table.stored().iter().enumerate() {
             // The id read from the stored bytes: a view of the segment is made only for the
             // few segments with money elements.
@@ -226,7 +227,9 @@ impl Rule for AmountPrecision {
             let Some(elements) = money_elements(id) else {
                 continue;
             };
-            let seg = table.get(i);
+            // Viewed from the stored segment and bytes in hand (not `table.get(i)`, which
+            // looks the storage up again for every segment viewed).
+            let seg = view_in(raw_bytes, delimiters, stored);
             for &n in elements {
                 let value = seg.element(n);
                 if surely_exact(value) {
