@@ -421,9 +421,10 @@ pub(crate) fn is_safe(d: &Delimiters, b: u8) -> bool {
 /// or doubled space, at most `max` bytes (the usual case, copied without a second look).
 ///
 /// A space is taken as a space even should a delimiter be one. Eight bytes are looked at a
-/// time (see [`Word`]); a value shorter than eight (most names and codes) is one word, and
-/// the few bytes past a longer one's last whole eight are looked at again with the seven
-/// before them, as the value's last eight bytes.
+/// time (see [`Word`]); a value shorter than eight (most codes) is one word, one of eight to
+/// fifteen (most names and ids) its first and its last eight, and the few bytes past a
+/// longer one's last whole eight are looked at again with the seven before them, as the
+/// value's last eight bytes.
 fn is_already_clean(d: &Delimiters, value: &[u8], max: usize) -> bool {
     if value.len() > max {
         return false;
@@ -439,6 +440,13 @@ fn is_already_clean(d: &Delimiters, value: &[u8], max: usize) -> bool {
         // The places above the value's bytes hold zeros, which are not looked at.
         let places = (1u64 << (8 * value.len())) - 1;
         return Word::of_short(value).unclean_mask(&unsafe_in) & places == 0;
+    }
+    if value.len() < 16 {
+        // Eight to fifteen bytes (most ids and names): the first eight and the last eight,
+        // which overlap, so every pair of neighbouring bytes lies within one of them.
+        let head = Word::of_eight(&value[..8]);
+        let tail = Word::of_eight(&value[value.len() - 8..]);
+        return head.unclean_mask(&unsafe_in) | tail.unclean_mask(&unsafe_in) == 0;
     }
     let mut chunks = value.chunks_exact(8);
     // True when the byte before the one looked at is a space.
@@ -552,12 +560,30 @@ pub(crate) fn push_terminator(out: &mut Vec<u8>, d: &Delimiters, line_break: boo
 /// Appends `value` cleaned as [`SegmentWriter::clean`] cleans it, with no copy in between.
 pub(crate) fn push_clean(out: &mut Vec<u8>, d: &Delimiters, value: &[u8], max: usize) {
     if is_already_clean(d, value, max) {
-        out.extend_from_slice(value);
+        push_verbatim(out, value);
         return;
     }
     let mut cleaner = Cleaner::new(out);
     cleaner.push(out, d, value);
     cleaner.finish(out, max);
+}
+
+/// Appends `value` as it is. Eight to sixteen bytes (most ids and names) are copied as two
+/// eight-byte words, the last overlapping the first, rather than by a copy of any length.
+fn push_verbatim(out: &mut Vec<u8>, value: &[u8]) {
+    let n = value.len();
+    if !(8..=16).contains(&n) {
+        out.extend_from_slice(value);
+        return;
+    }
+    let mut head = [0; 8];
+    head.copy_from_slice(&value[..8]);
+    let mut tail = [0; 8];
+    tail.copy_from_slice(&value[n - 8..]);
+    let end = out.len() + n;
+    out.extend_from_slice(&head);
+    out.truncate(end - 8);
+    out.extend_from_slice(&tail);
 }
 
 /// Cleans, where it stands, the text appended to `out` from `start` on, leaving what
@@ -815,6 +841,20 @@ mod tests {
             }
         }
         !after_space || value.is_empty()
+    }
+
+    #[test]
+    fn verbatim_push_appends_the_value_as_it_is() {
+        let text = b"PATIENT0 SYNTHETIC LINE 3, 97530";
+        for len in 0..text.len() {
+            for before in [&b""[..], b"NM1*QC*1*"] {
+                let mut out = before.to_vec();
+                push_verbatim(&mut out, &text[..len]);
+                let mut expected = before.to_vec();
+                expected.extend_from_slice(&text[..len]);
+                assert_eq!(out, expected, "{len}");
+            }
+        }
     }
 
     #[test]
