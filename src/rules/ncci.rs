@@ -363,9 +363,8 @@ impl Rule for MueUnits {
 
 /// The units of `code` over the patient's lines of one date (`day`, see
 /// [`crate::rules::PatientFacts::same_day`]), added in line order (0 when none has it). Read
-/// from the lines rather than from the [`DayCodes`] table: a patient's few lines of a date
-/// are scanned for less than the table costs to build, which NCCI-PTP then builds only for
-/// the claims that may have a denied code.
+/// from the lines, not from a table of the patient's codes: a patient's few lines of a date
+/// are scanned for less than such a table costs to build for one claim.
 fn day_units(day: &[LineFact], code: &str) -> Units {
     let mut lines = day.iter().filter(|f| f.code == code);
     // Started from the first line's units, not from 0: a line is most often its code's
