@@ -9,7 +9,7 @@ use chrono::{Datelike, NaiveDate};
 use std::borrow::Cow;
 
 use super::general::same_code;
-use super::index::{line_date, LineFact};
+use super::index::{line_date, LineFact, PatientFacts};
 use super::{concat, Action, Context, DateText, Family, Finding, Rule, RuleInfo, StcCodes};
 use crate::model::{Cents, Claim, Decimal, Origin, ServiceLine};
 use crate::reference::{ModifierIndicator, Mue};
@@ -100,6 +100,35 @@ fn first_other<'a, T>(
         .find_map(|f| pair(f).map(|value| ((f.claim, f.line), value)))
 }
 
+/// The patient's lines of a date ([`PatientFacts::same_day`]), the last date's kept: a
+/// claim's lines mostly share one date, which is then looked up once, not once per line.
+struct SameDay<'a> {
+    patient: &'a PatientFacts,
+    last: Option<(NaiveDate, &'a [LineFact])>,
+}
+
+impl<'a> SameDay<'a> {
+    /// For the lines of `patient`.
+    fn of(patient: &'a PatientFacts) -> SameDay<'a> {
+        SameDay {
+            patient,
+            last: None,
+        }
+    }
+
+    /// The patient's lines of `date`.
+    fn on(&mut self, date: NaiveDate) -> &'a [LineFact] {
+        match self.last {
+            Some((last, day)) if last == date => day,
+            _ => {
+                let day = self.patient.same_day(date);
+                self.last = Some((date, day));
+                day
+            }
+        }
+    }
+}
+
 /// Pairs with a dedicated 97012 rule.
 const HANDLED_ELSEWHERE: [(&str, &str); 1] = [("97012", "97140")];
 
@@ -142,6 +171,7 @@ impl Rule for PtpPair {
         let ncci = &cx.reference.ncci;
         let bypass = &cx.reference.therapy.modifiers.ncci_bypass;
         let own_claim = cx.batch.id(claim);
+        let mut days = SameDay::of(cx.patient);
         for (i, line) in claim.lines.iter().enumerate() {
             let Some(date) = line_date(claim, i) else {
                 continue;
@@ -159,7 +189,7 @@ impl Rule for PtpPair {
             if !ncci.may_be_denied(key) {
                 continue;
             }
-            let denied = first_other(cx.patient.same_day(date), (own_claim, i), |other| {
+            let denied = first_other(days.on(date), (own_claim, i), |other| {
                 let other_key = ncci.code_key(other.code.as_str())?;
                 // Likewise per pair: without an edit with the other code in column 1 and this
                 // one in column 2, the edit found (if any) has this code in column 1, and is
@@ -299,6 +329,7 @@ impl Rule for MueUnits {
 
     fn check(&self, claim: &Claim, cx: &Context<'_>, out: &mut Vec<Finding>) {
         let mut reported: Vec<(String, NaiveDate)> = Vec::new();
+        let mut days = SameDay::of(cx.patient);
         for (i, line) in claim.lines.iter().enumerate() {
             let code = line.code();
             if UNITS_HANDLED_ELSEWHERE.iter().any(|c| same_code(c, code)) {
@@ -311,7 +342,7 @@ impl Rule for MueUnits {
             // not exceed 1 exceeds no such limit (`Units::exceeds` grows with the limit): with
             // at most 1 unit on the line and over the day there is nothing to find, and the
             // code is not looked up (most lines bill one unit).
-            let day = cx.patient.same_day(date);
+            let day = days.on(date);
             if !Units::of(units).exceeds(1) && !day_units(day, code).exceeds(1) {
                 continue;
             }
