@@ -1188,30 +1188,43 @@ mod tests {
             // A line feed terminator: no line feed inside a body, no `~` after an id.
             segments(false).replace("~\n", "\n"),
         ] {
-            let mut reader = SegmentReader::new(text.as_bytes());
-            let mut count = 0;
-            while let Some(seg) = reader.next_segment().unwrap() {
-                count += 1;
-                for n in 0..30 {
-                    assert_eq!(seg.element(n), scanned(&seg, n), "{n} of {seg:?}");
-                }
-                let line = 1 + text[..seg.position().byte as usize]
-                    .bytes()
-                    .filter(|&b| b == b'\n')
-                    .count() as u64;
-                assert_eq!(seg.position().line, line, "{seg:?}");
-            }
-            assert!(count > 300);
-            // The same segments, positions and warnings however the input arrives.
-            let whole = read_all(text.as_bytes(), usize::MAX).unwrap();
-            for step in [1, 7, 63, 64, 65, 1000] {
-                assert_eq!(
-                    read_all(text.as_bytes(), step).unwrap(),
-                    whole,
-                    "step {step}"
-                );
-            }
+            assert!(framed_as_scanned(&text, 30).len() > 300);
+            read_alike_in_steps(&text, &[1, 7, 63, 64, 65, 1000]);
         }
+    }
+
+    /// Reads `text`, checking each segment's first `elements` elements against a plain scan
+    /// of its bytes and its line number against a count of the line feeds before it; gives
+    /// back the segment ids in order.
+    fn framed_as_scanned(text: &str, elements: usize) -> Vec<String> {
+        let mut reader = SegmentReader::new(text.as_bytes());
+        let mut ids = Vec::new();
+        while let Some(seg) = reader.next_segment().unwrap() {
+            for n in 0..elements {
+                assert_eq!(seg.element(n), scanned(&seg, n), "{n} of {seg:?}");
+            }
+            let line = 1 + text[..seg.position().byte as usize]
+                .bytes()
+                .filter(|&b| b == b'\n')
+                .count() as u64;
+            assert_eq!(seg.position().line, line, "{seg:?}");
+            ids.push(seg.id_str().to_string());
+        }
+        ids
+    }
+
+    /// The same segments, positions and warnings however `text` arrives (whole, or in reads
+    /// of each of `steps` bytes); gives back what the whole read gave.
+    fn read_alike_in_steps(text: &str, steps: &[usize]) -> ReadBack {
+        let whole = read_all(text.as_bytes(), usize::MAX).unwrap();
+        for &step in steps {
+            assert_eq!(
+                read_all(text.as_bytes(), step).unwrap(),
+                whole,
+                "step {step}"
+            );
+        }
+        whole
     }
 
     #[test]
@@ -1229,29 +1242,10 @@ mod tests {
             .replace("|^|", "|*|")
             .replace("NM1|IL", "NM1|I*L~");
         let text = format!("{first}{second}");
-        let mut reader = SegmentReader::new(text.as_bytes());
-        let mut ids = Vec::new();
-        while let Some(seg) = reader.next_segment().unwrap() {
-            for n in 0..12 {
-                assert_eq!(seg.element(n), scanned(&seg, n), "{n} of {seg:?}");
-            }
-            let line = 1 + text[..seg.position().byte as usize]
-                .bytes()
-                .filter(|&b| b == b'\n')
-                .count() as u64;
-            assert_eq!(seg.position().line, line, "{seg:?}");
-            ids.push(seg.id_str().to_string());
-        }
+        let ids = framed_as_scanned(&text, 12);
         assert_eq!(ids.len(), 2 * (7 + 80));
         assert_eq!(ids.iter().filter(|id| *id == "ISA").count(), 2);
-        let whole = read_all(text.as_bytes(), usize::MAX).unwrap();
-        for step in [1, 64, 1000] {
-            assert_eq!(
-                read_all(text.as_bytes(), step).unwrap(),
-                whole,
-                "step {step}"
-            );
-        }
+        let whole = read_alike_in_steps(&text, &[1, 64, 1000]);
         assert!(whole.0.iter().all(|(raw, _, _)| !raw.is_empty()));
     }
 
