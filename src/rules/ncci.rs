@@ -8,15 +8,32 @@
 use chrono::{Datelike, NaiveDate};
 use std::borrow::Cow;
 
+use std::sync::Arc;
+
 use super::general::same_code;
-use super::index::{line_date, LineFact, PatientFacts};
+use super::index::{line_date, Code, LineFact};
 use super::{concat, Action, Context, DateText, Family, Finding, Rule, RuleInfo, StcCodes};
 use crate::model::{Cents, Claim, Decimal, Origin, ServiceLine};
-use crate::reference::{ModifierIndicator, Mue};
+use crate::reference::{CodeKey, ModifierIndicator, Mue, NcciEdits};
 
 /// Every rule of this family, in catalog order.
 pub fn rules() -> Vec<Box<dyn Rule>> {
     vec![Box::new(PtpPair), Box::new(MueUnits)]
+}
+
+/// One code billed for the patient on one date, void claims included (NCCI and MUE count
+/// every line billed).
+struct DayCode {
+    date: NaiveDate,
+    code: Code,
+    /// The first two lines with the code that date, (claim id in the batch, line index): the first
+    /// that is not a given line is one of them.
+    first: [Option<(u64, usize)>; 2],
+    /// The units of every line with the code that date, added in line order.
+    units: Units,
+    /// The code's key among the codes NCCI edits name (`None`: no edit names it), looked up
+    /// once per table rather than once per pair of lines.
+    ncci: Option<CodeKey>,
 }
 
 /// Units added up exactly over lines. One SV104 has at most 16 digits at any scale, so
@@ -84,49 +101,106 @@ impl std::fmt::Display for Units {
     }
 }
 
-/// Of the lines of one date (`day`, see [`crate::rules::PatientFacts::same_day`]), other
-/// than `own`, the first in the order they come (claim, then line; earlier runs' claims first,
-/// see `claim_order`) for which `pair` gives a value: that line's (claim, line) and the value.
-/// `pair` depends only on the line's code, so this is the first other line of the first code
-/// that pairs. The day's lines are scanned as they are: no table of the patient's codes is
-/// built for a claim (most claims' patients have a few lines a day), nothing is allocated.
-fn first_other<'a, T>(
-    day: &'a [LineFact],
-    own: (u64, usize),
-    mut pair: impl FnMut(&'a LineFact) -> Option<T>,
-) -> Option<((u64, usize), T)> {
-    day.iter()
-        .filter(|f| (f.claim, f.line) != own)
-        .find_map(|f| pair(f).map(|value| ((f.claim, f.line), value)))
+/// Every code billed for the patient on each date, sorted by date then code: built once per
+/// patient, so a claim's same-day lookups do not scan the patient's lines.
+#[derive(Default)]
+struct DayCodes {
+    codes: Vec<DayCode>,
+    /// True when the units of some code on some date exceed 1 (see [`DayCodes::over_one`]).
+    over_one: bool,
 }
 
-/// The patient's lines of a date ([`PatientFacts::same_day`]), the last date's kept: a
-/// claim's lines mostly share one date, which is then looked up once, not once per line.
-struct SameDay<'a> {
-    patient: &'a PatientFacts,
-    last: Option<(NaiveDate, &'a [LineFact])>,
-}
-
-impl<'a> SameDay<'a> {
-    /// For the lines of `patient`.
-    fn of(patient: &'a PatientFacts) -> SameDay<'a> {
-        SameDay {
-            patient,
-            last: None,
-        }
-    }
-
-    /// The patient's lines of `date`.
-    fn on(&mut self, date: NaiveDate) -> &'a [LineFact] {
-        match self.last {
-            Some((last, day)) if last == date => day,
-            _ => {
-                let day = self.patient.same_day(date);
-                self.last = Some((date, day));
-                day
+impl DayCodes {
+    /// Empties the table and fills it from `facts` (in the memory of the previous patient's,
+    /// see [`crate::rules::PatientFacts::table_in`]).
+    fn fill(facts: &[LineFact], ncci: &NcciEdits, table: &mut DayCodes) {
+        // The facts come sorted by date, then claim and line (`PatientFacts`): each date's
+        // codes are gathered in that order and then sorted by code, which gives what a
+        // stable sort of every fact by (date, code) gave, without a list of references to
+        // sort (an allocation per claim's patient).
+        let codes = &mut table.codes;
+        codes.clear();
+        let mut date_start = 0;
+        for f in facts {
+            if codes
+                .get(date_start)
+                .is_some_and(|first| first.date != f.date)
+            {
+                codes[date_start..].sort_unstable_by_key(|d| d.code.order_key());
+                date_start = codes.len();
+            }
+            match codes[date_start..].iter_mut().find(|d| d.code == f.code) {
+                Some(same) => {
+                    if same.first[1].is_none() {
+                        same.first[1] = Some((f.claim, f.line));
+                    }
+                    same.units = same.units.add(f.units);
+                }
+                None => codes.push(DayCode {
+                    date: f.date,
+                    code: f.code,
+                    first: [Some((f.claim, f.line)), None],
+                    units: Units::of(f.units),
+                    ncci: ncci.code_key(f.code.as_str()),
+                }),
             }
         }
+        codes[date_start..].sort_unstable_by_key(|d| d.code.order_key());
+        table.over_one = codes.iter().any(|d| d.units.exceeds(1));
     }
+
+    /// The codes of `date`, by code.
+    fn on(&self, date: NaiveDate) -> &[DayCode] {
+        let start = self.codes.partition_point(|d| d.date < date);
+        let end = self.codes.partition_point(|d| d.date <= date);
+        &self.codes[start..end]
+    }
+
+    /// False when no code's units on any date exceed 1, so that `day_units` exceeds 1 for no
+    /// code and date: told once per patient, so that MUE-UNITS need not look a line's day up
+    /// when the line and the whole day bill one unit each (most patients).
+    fn over_one(&self) -> bool {
+        self.over_one
+    }
+}
+
+/// Of the codes of one date (`day`, see [`DayCodes::on`]), each with its first line other
+/// than `own`, the first in the order those lines come (claim, then line, then code) for
+/// which `pair` (given the code's entry) gives a value: that line's (claim, line) and the
+/// value. Earlier runs' claims come first (see `claim_order`). A scan for the least, not a
+/// sorted list, so nothing is allocated.
+fn first_other<'a, T>(
+    day: &'a [DayCode],
+    own: (u64, usize),
+    mut pair: impl FnMut(&'a DayCode) -> Option<T>,
+) -> Option<((u64, usize), T)> {
+    let order =
+        |(claim, line): (u64, usize), code| (crate::rules::index::claim_order(claim), line, code);
+    let mut best: Option<((u64, usize), &str, T)> = None;
+    for d in day {
+        let Some(&first) = d.first.iter().flatten().find(|p| **p != own) else {
+            continue;
+        };
+        let code = d.code.as_str();
+        if best
+            .as_ref()
+            .is_some_and(|(at, best_code, _)| order(*at, *best_code) <= order(first, code))
+        {
+            continue;
+        }
+        if let Some(value) = pair(d) {
+            best = Some((first, code, value));
+        }
+    }
+    best.map(|(at, _, value)| (at, value))
+}
+
+/// The claim's patient's codes by date (see [`DayCodes`]).
+fn day_codes(cx: &Context<'_>) -> Arc<DayCodes> {
+    let ncci = &cx.reference.ncci;
+    cx.patient.table_in("ncci/day-codes", |facts, table| {
+        DayCodes::fill(facts, ncci, table)
+    })
 }
 
 /// Pairs with a dedicated 97012 rule.
@@ -168,10 +242,8 @@ impl Rule for PtpPair {
     }
 
     fn check(&self, claim: &Claim, cx: &Context<'_>, out: &mut Vec<Finding>) {
-        let ncci = &cx.reference.ncci;
         let bypass = &cx.reference.therapy.modifiers.ncci_bypass;
-        let own_claim = cx.batch.id(claim);
-        let mut days = SameDay::of(cx.patient);
+        let days = day_codes(cx);
         for (i, line) in claim.lines.iter().enumerate() {
             let Some(date) = line_date(claim, i) else {
                 continue;
@@ -180,24 +252,31 @@ impl Rule for PtpPair {
             if code.is_empty() {
                 continue;
             }
-            // A code no edit names pairs with nothing.
-            let Some(key) = ncci.code_key(code) else {
+            // A code no edit names pairs with nothing; one that does is looked up once. The
+            // line's own code is among its date's codes (a line with a date and a code is in
+            // the index), whose key the table looked up when it was built.
+            let day = days.on(date);
+            let key = match day.iter().find(|d| d.code == code) {
+                Some(own) => own.ncci,
+                None => cx.reference.ncci.code_key(code),
+            };
+            let Some(key) = key else {
                 continue;
             };
             // A finding needs an edit with this code in column 2 (`same_code` below): a code
             // no edit has there is denied by no other code (most lines' codes).
-            if !ncci.may_be_denied(key) {
+            if !cx.reference.ncci.may_be_denied(key) {
                 continue;
             }
-            let denied = first_other(days.on(date), (own_claim, i), |other| {
-                let other_key = ncci.code_key(other.code.as_str())?;
+            let denied = first_other(day, (cx.batch.id(claim), i), |other| {
+                let other_key = other.ncci?;
                 // Likewise per pair: without an edit with the other code in column 1 and this
                 // one in column 2, the edit found (if any) has this code in column 1, and is
                 // passed over below. Told by a short scan, before the dated look-up.
-                if !ncci.may_deny(other_key, key) {
+                if !cx.reference.ncci.may_deny(other_key, key) {
                     return None;
                 }
-                let edit = ncci.pair_brief(key, other_key, date)?;
+                let edit = cx.reference.ncci.pair_brief(key, other_key, date)?;
                 if !same_code(edit.column2, code) || handled_elsewhere(code, other.code.as_str()) {
                     return None;
                 }
@@ -329,7 +408,7 @@ impl Rule for MueUnits {
 
     fn check(&self, claim: &Claim, cx: &Context<'_>, out: &mut Vec<Finding>) {
         let mut reported: Vec<(String, NaiveDate)> = Vec::new();
-        let mut days = SameDay::of(cx.patient);
+        let days = day_codes(cx);
         for (i, line) in claim.lines.iter().enumerate() {
             let code = line.code();
             if UNITS_HANDLED_ELSEWHERE.iter().any(|c| same_code(c, code)) {
@@ -342,8 +421,9 @@ impl Rule for MueUnits {
             // not exceed 1 exceeds no such limit (`Units::exceeds` grows with the limit): with
             // at most 1 unit on the line and over the day there is nothing to find, and the
             // code is not looked up (most lines bill one unit).
-            let day = days.on(date);
-            if !Units::of(units).exceeds(1) && !day_units(day, code).exceeds(1) {
+            if !Units::of(units).exceeds(1)
+                && (!days.over_one() || !day_units(&days, date, code).exceeds(1))
+            {
                 continue;
             }
             let Some(mue) = cx.reference.mue.get_on(code, date) else {
@@ -361,7 +441,10 @@ impl Rule for MueUnits {
                 if reported.iter().any(|(c, d)| c == code && *d == date) {
                     continue;
                 }
-                (day_units(day, code), "over the patient's lines that day")
+                (
+                    day_units(&days, date, code),
+                    "over the patient's lines that day",
+                )
             };
             if !total.exceeds(mue.value) {
                 continue;
@@ -392,18 +475,12 @@ impl Rule for MueUnits {
     }
 }
 
-/// The units of `code` over the patient's lines of one date (`day`, see
-/// [`crate::rules::PatientFacts::same_day`]), added in line order (0 when none has it). Read
-/// from the lines, not from a table of the patient's codes: a patient's few lines of a date
-/// are scanned for less than such a table costs to build for one claim.
-fn day_units(day: &[LineFact], code: &str) -> Units {
-    let mut lines = day.iter().filter(|f| f.code == code);
-    // Started from the first line's units, not from 0: a line is most often its code's
-    // only one that day, and then nothing is added (an `i128` rescale per addition).
-    let Some(first) = lines.next() else {
-        return Units::default();
-    };
-    lines.fold(Units::of(first.units), |total, f| total.add(f.units))
+/// The units of `code` over the patient's lines of `date` (0 when none has it).
+fn day_units(days: &DayCodes, date: NaiveDate, code: &str) -> Units {
+    days.on(date)
+        .iter()
+        .find(|d| d.code == code)
+        .map_or(Units::default(), |d| d.units)
 }
 
 /// Which MUE table was used: the indicator, the file and its effective quarter, and when the
@@ -456,79 +533,43 @@ mod tests {
         Decimal::parse(text.as_bytes()).expect("units")
     }
 
-    fn day(d: u32) -> NaiveDate {
-        NaiveDate::from_ymd_opt(2026, 1, d).expect("a date")
-    }
-
-    fn fact(claim: u64, line: usize, code: &str, u: &str) -> LineFact {
-        LineFact {
+    /// `over_one` is false exactly when no code of any date has a day total over 1, which
+    /// `day_units` then never gives: for patients with one unit a line, with a code billed
+    /// twice one day, and with a line of 1.5 units.
+    #[test]
+    fn over_one_is_false_only_when_no_day_total_exceeds_one() {
+        let day = |d: u32| NaiveDate::from_ymd_opt(2026, 1, d).expect("a date");
+        let fact = |claim: u64, line: usize, d: u32, code: &str, u: &str| LineFact {
             claim,
             line,
-            date: day(2),
+            date: day(d),
             code: crate::rules::index::Code::new(code),
             modifiers: Default::default(),
             frequency: b'1',
             charge: crate::model::Cents(100),
             units: units(u),
-        }
-    }
-
-    /// Days of a patient, each sorted by claim (earlier runs' claims first) and line, as
-    /// `PatientFacts::same_day` gives them.
-    fn days() -> Vec<Vec<LineFact>> {
-        let earlier = crate::rules::index::EARLIER;
-        let codes = ["97140", "97012", "97530", "97161", "97140"];
-        let mut days = Vec::new();
-        for n in 1..=codes.len() {
-            let mut facts: Vec<LineFact> = (0..n)
-                .map(|i| {
-                    let claim = [earlier | 3, 1, 2][i % 3];
-                    fact(claim, i / 3, codes[(i * 3 + n) % codes.len()], "1.5")
-                })
-                .collect();
-            facts.sort_by_key(|f| (crate::rules::index::claim_order(f.claim), f.line));
-            days.push(facts);
-        }
-        days
-    }
-
-    /// `first_other` gives what a plain search for the least (claim order, line) among the
-    /// lines other than `own` whose code pairs gives, for every line as `own` and several
-    /// choices of the codes that pair.
-    #[test]
-    fn first_other_is_the_least_other_line_that_pairs() {
-        let mut found = 0;
-        for facts in days() {
-            for own in facts.iter().map(|f| (f.claim, f.line)) {
-                for pairing in [&["97140"][..], &["97012", "97530"], &["97161"], &[]] {
-                    let pair = |f: &LineFact| pairing.contains(&f.code.as_str()).then_some(f.code);
-                    let plain = facts
-                        .iter()
-                        .filter(|f| (f.claim, f.line) != own)
-                        .filter_map(|f| pair(f).map(|v| ((f.claim, f.line), v)))
-                        .min_by_key(|((claim, line), _)| {
-                            (crate::rules::index::claim_order(*claim), *line)
-                        });
-                    assert_eq!(first_other(&facts, own, pair), plain, "{own:?} {pairing:?}");
-                    found += usize::from(plain.is_some());
-                }
-            }
-        }
-        assert!(found >= 5, "{found}");
-    }
-
-    /// `day_units` adds the units of the code's lines of the day exactly, 0 when none has it.
-    #[test]
-    fn day_units_add_the_codes_lines() {
-        let facts = [
-            fact(1, 0, "97110", "1"),
-            fact(1, 1, "97140", "0.5"),
-            fact(2, 0, "97110", "2.25"),
+        };
+        let patients = [
+            vec![fact(1, 0, 2, "97110", "1"), fact(1, 1, 2, "97140", "1")],
+            vec![fact(1, 0, 2, "97110", "1"), fact(2, 0, 2, "97110", "1")],
+            vec![fact(1, 0, 2, "97110", "1"), fact(1, 1, 3, "97110", "1")],
+            vec![fact(1, 0, 2, "97110", "1.5")],
+            vec![fact(1, 0, 2, "97110", "0.5"), fact(1, 1, 2, "97110", "0.5")],
         ];
-        assert_eq!(day_units(&facts, "97110").to_string(), "3.25");
-        assert_eq!(day_units(&facts, "97140").to_string(), "0.5");
-        assert_eq!(day_units(&facts, "97530"), Units::default());
-        assert!(!day_units(&facts[1..2], "97140").exceeds(1));
+        let ncci = NcciEdits::default();
+        let mut table = DayCodes::default();
+        let mut seen = [false, false];
+        for facts in &patients {
+            DayCodes::fill(facts, &ncci, &mut table);
+            let plain = facts.iter().any(|f| {
+                ["97110", "97140"]
+                    .iter()
+                    .any(|code| day_units(&table, f.date, code).exceeds(1))
+            });
+            assert_eq!(table.over_one(), plain, "{:?}", facts.len());
+            seen[usize::from(plain)] = true;
+        }
+        assert_eq!(seen, [true, true]);
     }
 
     #[test]
