@@ -12,7 +12,7 @@ use chrono::NaiveDate;
 
 use super::decode::text;
 use super::kind::LoopKind;
-use super::table::view_in;
+use super::table::{view_in, StoredSegment};
 use super::values::DateMemo;
 use super::{parse_date, parse_date_value, Cents, Decimal, RawClaim, SegmentTable, Text};
 use crate::x12::{nth_part, Segment};
@@ -86,7 +86,7 @@ impl RawClaim {
             frequency: 0,
             claim_service_date: None,
         };
-        for seg in segments_of(&self.segments, LoopKind::Claim) {
+        for seg in segments_of(&self.segments, LoopKind::Claim, [b"CLM", b"DTP"]) {
             match seg.id() {
                 b"CLM" => {
                     let frequency = nth_part(seg.element(5), component, 3);
@@ -117,15 +117,14 @@ impl RawClaim {
         let kinds = LoopKind::table();
         let (raw, delimiters) = (self.subscriber.raw(), self.subscriber.delimiters());
         for stored in self.subscriber.stored() {
-            match kinds[usize::from(stored.loop_index)] {
-                LoopKind::SubscriberName => {
+            // The id is read before a view is made: the name loop's N3 and N4 add nothing.
+            match (kinds[usize::from(stored.loop_index)], id_in(raw, stored)) {
+                (LoopKind::SubscriberName, id) if NAME_IDS.contains(&id) => {
                     read_name_segment(&mut who, &view_in(raw, delimiters, stored), true);
                 }
-                LoopKind::Payer => {
+                (LoopKind::Payer, b"NM1") => {
                     let seg = view_in(raw, delimiters, stored);
-                    if seg.id() == b"NM1" {
-                        who.payer_id = text(seg.element(9));
-                    }
+                    who.payer_id = text(seg.element(9));
                 }
                 _ => {}
             }
@@ -134,7 +133,7 @@ impl RawClaim {
             who.last_name = Text::EMPTY;
             who.first_name = Text::EMPTY;
             who.birth_date = None;
-            for seg in segments_of(table, LoopKind::PatientName) {
+            for seg in segments_of(table, LoopKind::PatientName, NAME_IDS) {
                 read_name_segment(&mut who, &seg, false);
             }
         }
@@ -164,9 +163,10 @@ impl RawClaim {
             if kinds[usize::from(stored.loop_index)] != LoopKind::Line {
                 continue;
             }
-            // The view made only for the line's own segments (see `segments_of`).
-            let seg = view_in(raw, delimiters, stored);
-            if seg.id() == b"LX" && stored.opens_loop {
+            // The id is read before a view is made: a view only for the SV1 and DTP the line's
+            // sketch reads (see `segments_of`), none for the LX, REF and notes of each line.
+            let id = id_in(raw, stored);
+            if id == b"LX" && stored.opens_loop {
                 if let Some(line) = current.take() {
                     each(&line);
                 }
@@ -176,8 +176,15 @@ impl RawClaim {
                 });
                 count += 1;
             }
-            if let Some(line) = current.as_mut() {
-                read_line_segment(line, &seg, &mut dates);
+            let Some(line) = current.as_mut() else {
+                continue;
+            };
+            match id {
+                b"SV1" => read_service(line, &view_in(raw, delimiters, stored)),
+                b"DTP" if !line.has_service_date => {
+                    read_line_date(line, &view_in(raw, delimiters, stored), &mut dates);
+                }
+                _ => {}
             }
         }
         if let Some(line) = current {
@@ -186,17 +193,35 @@ impl RawClaim {
     }
 }
 
-/// The segments of `table` in loops of kind `kind`: the kind is tested on the stored record
-/// before a view is made, so the segments of other loops (most of a claim, for each of the
-/// sketch's two walks) cost no view.
-fn segments_of(table: &SegmentTable, kind: LoopKind) -> impl Iterator<Item = Segment<'_>> {
+/// The ids of the segments a name loop's reading uses (see [`read_name_segment`]).
+const NAME_IDS: [&[u8]; 2] = [b"NM1", b"DMG"];
+
+/// The segments of `table` in loops of kind `kind` whose id is one of `ids`: the kind and the
+/// id are tested on the stored record before a view is made, so the segments of other loops
+/// (most of a claim, for each of the sketch's two walks) and the segments the sketch does not
+/// read cost no view.
+fn segments_of<'t>(
+    table: &'t SegmentTable,
+    kind: LoopKind,
+    ids: [&'static [u8]; 2],
+) -> impl Iterator<Item = Segment<'t>> {
     let kinds = LoopKind::table();
     let (raw, delimiters) = (table.raw(), table.delimiters());
     table
         .stored()
         .iter()
-        .filter(move |stored| kinds[usize::from(stored.loop_index)] == kind)
+        .filter(move |stored| {
+            kinds[usize::from(stored.loop_index)] == kind && ids.contains(&id_in(raw, stored))
+        })
         .map(move |stored| view_in(raw, delimiters, stored))
+}
+
+/// The id of the segment `stored` of a table whose bytes are `raw`, read from the stored
+/// record alone: what [`view_in`]'s view gives as its id, without the view.
+fn id_in<'a>(raw: &'a [u8], stored: &StoredSegment) -> &'a [u8] {
+    let start = stored.start as usize + stored.body_start as usize;
+    raw.get(start..start + usize::from(stored.id_len))
+        .unwrap_or_default()
 }
 
 /// What a segment of a name loop sets in `who` (NM1 and DMG, as `decode`'s `read_person`:
@@ -222,38 +247,38 @@ fn read_name_segment(who: &mut PatientFields<'_>, seg: &Segment<'_>, member: boo
     }
 }
 
-/// What a line segment adds to the line's sketch (as `decode` reads it: the last SV1 wins,
-/// the first DTP*472 is the service date).
-fn read_line_segment<'a>(line: &mut LineSketch<'a>, seg: &Segment<'a>, dates: &mut DateMemo) {
-    match seg.id() {
-        b"SV1" => {
-            let sv101 = seg.element(1);
-            line.procedure = (!sv101.is_empty()).then_some(sv101);
-            let charge = seg.element(2);
-            line.charge = if charge.is_empty() {
-                None
-            } else {
-                Cents::parse(charge)
-            };
-            let units = seg.element(4);
-            line.units = if units.is_empty() {
-                None
-            } else {
-                Decimal::parse(units)
-            };
-        }
-        b"DTP" if seg.element(1) == b"472" && !line.has_service_date => {
-            line.has_service_date = true;
-            let value = seg.element(3);
-            line.own_service_date = if value.is_empty() {
-                None
-            } else {
-                // Through the claim's memo, as `decode` reads it (see `DateMemo`).
-                dates.parse_value(seg.element(2), value).map(|r| r.from)
-            };
-        }
-        _ => {}
+/// What a line's SV1 sets in its sketch (as `decode` reads it: the last SV1 wins).
+fn read_service<'a>(line: &mut LineSketch<'a>, seg: &Segment<'a>) {
+    let sv101 = seg.element(1);
+    line.procedure = (!sv101.is_empty()).then_some(sv101);
+    let charge = seg.element(2);
+    line.charge = if charge.is_empty() {
+        None
+    } else {
+        Cents::parse(charge)
+    };
+    let units = seg.element(4);
+    line.units = if units.is_empty() {
+        None
+    } else {
+        Decimal::parse(units)
+    };
+}
+
+/// What a line's DTP sets in its sketch when the line has no service date yet (as `decode`
+/// reads it: the first DTP*472 is the service date).
+fn read_line_date(line: &mut LineSketch<'_>, seg: &Segment<'_>, dates: &mut DateMemo) {
+    if seg.element(1) != b"472" {
+        return;
     }
+    line.has_service_date = true;
+    let value = seg.element(3);
+    line.own_service_date = if value.is_empty() {
+        None
+    } else {
+        // Through the claim's memo, as `decode` reads it (see `DateMemo`).
+        dates.parse_value(seg.element(2), value).map(|r| r.from)
+    };
 }
 
 /// The start of a DTP's date or range, when it reads.
@@ -263,4 +288,45 @@ fn date_from(seg: &Segment<'_>) -> Option<NaiveDate> {
         return None;
     }
     parse_date_value(seg.element(2), value).map(|r| r.from)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The id read from a stored record is the id of its view, for every segment of the
+    /// claims and levels of a generated file and of a sample.
+    #[test]
+    fn ids_of_stored_records_are_their_views_ids() {
+        let samples = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("samples");
+        let mut inputs: Vec<Vec<u8>> = ["dependent-patient.837", "odd-delimiters.837"]
+            .iter()
+            .map(|name| std::fs::read(samples.join(name)).expect("readable sample"))
+            .collect();
+        let mut generated = Vec::new();
+        crate::generate::write(&mut generated, 50).expect("generated");
+        inputs.push(generated);
+        let mut seen = 0;
+        for bytes in inputs {
+            let mut reader = crate::read::ClaimReader::new(&bytes[..]);
+            while let Ok(Some(event)) = reader.next_event() {
+                let crate::read::Event::Claim(raw) = event else {
+                    continue;
+                };
+                let tables: [Option<&SegmentTable>; 3] = [
+                    Some(&raw.segments),
+                    Some(&**raw.subscriber),
+                    raw.patient.as_deref().map(|p| &**p),
+                ];
+                for table in tables.into_iter().flatten() {
+                    for stored in table.stored() {
+                        let view = view_in(table.raw(), table.delimiters(), stored);
+                        assert_eq!(id_in(table.raw(), stored), view.id());
+                        seen += 1;
+                    }
+                }
+            }
+        }
+        assert!(seen > 500, "{seen} segments");
+    }
 }

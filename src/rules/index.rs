@@ -361,6 +361,18 @@ impl Modifiers {
 /// The [`Code`] of an element's bytes as decoded (bad bytes replaced, as
 /// [`Text::from_bytes`] does): the bytes themselves when they are UTF-8.
 fn code_of_bytes(bytes: &[u8]) -> Code {
+    // Every HCPCS/CPT code is five ASCII bytes: copied as one fixed-size value, with no
+    // length-dependent copy or ASCII loop (this runs for every line of the first pass).
+    if let Ok(five) = <&[u8; 5]>::try_from(bytes) {
+        if five.iter().fold(0, |all, b| all | b) < 0x80 {
+            let mut kept = [0; 15];
+            kept[..5].copy_from_slice(five);
+            return Code {
+                bytes: kept,
+                len: 5,
+            };
+        }
+    }
     if bytes.is_ascii() {
         return Code::of_ascii(bytes);
     }
@@ -836,9 +848,28 @@ fn be_u32(bytes: &[u8]) -> u32 {
 }
 
 /// Decodes a record; `None` when it holds something [`encode`] never writes.
+#[cfg(test)]
 fn decode(r: &Record) -> Option<(PatientKey, LineFact)> {
-    let days = (be_u32(&r[8..12]) ^ 0x8000_0000) as i32;
-    let date = NaiveDate::from_num_days_from_ce_opt(days)?;
+    decode_after(r, &mut None)
+}
+
+/// [`decode`] of a record that follows the one whose date bytes and date `last` holds (a
+/// patient's records come by date, so the lines of a day share it): the date is made only
+/// when its bytes differ, and `last` then holds this record's.
+fn decode_after(
+    r: &Record,
+    last: &mut Option<([u8; 4], NaiveDate)>,
+) -> Option<(PatientKey, LineFact)> {
+    let day: [u8; 4] = r[8..12].try_into().ok()?;
+    let date = match *last {
+        Some((same, date)) if same == day => date,
+        _ => {
+            let days = (u32::from_be_bytes(day) ^ 0x8000_0000) as i32;
+            let date = NaiveDate::from_num_days_from_ce_opt(days)?;
+            *last = Some((day, date));
+            date
+        }
+    };
     if usize::from(r[39] & 0x7f) > 15 || r[48] > 4 {
         return None;
     }
@@ -880,8 +911,9 @@ fn decode_into(
     records: &[Record],
     facts: &mut Vec<LineFact>,
 ) -> io::Result<()> {
+    let mut last = None;
     for r in records {
-        match decode(r) {
+        match decode_after(r, &mut last) {
             Some((key, fact)) if key == patient => facts.push(fact),
             _ => return Err(corrupt()),
         }
@@ -1992,6 +2024,26 @@ mod tests {
         }
     }
 
+    /// The code of five ASCII bytes made at once is the code `Code::new` makes of the text,
+    /// and five bytes that are not all ASCII are made as before.
+    #[test]
+    fn five_byte_codes_are_the_codes_of_the_text() {
+        for five in [
+            b"97012",
+            b"G0283",
+            b"\x00\x7f~ A",
+            b"9701\xe9",
+            b"\xc3\xa9123",
+        ] {
+            let five: &[u8] = five;
+            assert_eq!(
+                code_of_bytes(five),
+                Code::new(&Text::from_bytes(five)),
+                "{five:?}"
+            );
+        }
+    }
+
     /// Codes and modifiers made from raw bytes are those made from the decoded text.
     #[test]
     fn codes_and_modifiers_of_bytes_are_those_of_the_decoded_text() {
@@ -2248,6 +2300,38 @@ mod tests {
         assert!(back.code != "97012ABCDEFGHI");
         assert_eq!(back.code.as_str(), "97012ABCDEFGHI");
         assert!(back.is_void());
+    }
+
+    /// Records decoded one after the other, the date of the one before kept, decode as each
+    /// alone does: runs of one date, dates that change back, the first and last dates.
+    #[test]
+    fn records_decoded_in_a_row_are_each_decoded_alone() {
+        let dates = [
+            date(2024, 1, 1),
+            date(2024, 1, 1),
+            date(2024, 1, 2),
+            NaiveDate::MIN,
+            NaiveDate::MIN,
+            date(2024, 1, 1),
+            NaiveDate::MAX,
+            date(-3, 1, 1),
+            date(-3, 1, 1),
+        ];
+        let records: Vec<Record> = dates
+            .iter()
+            .enumerate()
+            .map(|(i, d)| encode(PatientKey(4), &fact(i as u64, i, *d, "97110")).expect("encodes"))
+            .collect();
+        let mut last = None;
+        for r in &records {
+            let alone = decode(r).expect("decodes");
+            assert_eq!(decode_after(r, &mut last), Some(alone.clone()));
+            assert_eq!(last.map(|(_, d)| d), Some(alone.1.date));
+        }
+        let mut decoded = Vec::new();
+        decode_into(PatientKey(4), &records, &mut decoded).expect("decodes");
+        let dated: Vec<NaiveDate> = decoded.iter().map(|f| f.date).collect();
+        assert_eq!(dated, dates);
     }
 
     #[test]
