@@ -7,13 +7,12 @@
 //! repairs [`crate::repair::Plan`] applies.
 
 use std::cell::RefCell;
-use std::ops::Range;
 
 use crate::model::Money;
 use crate::model::{view_in, Claim, LevelTable, Origin, SegmentTable, StoredSegment};
 use crate::rules::general::{clean_procedure, money_elements};
 use crate::rules::{FormatFix, FormatScanner};
-use crate::x12::{Delimiters, Segment};
+use crate::x12::{match_masks_block, Delimiters, Segment, BLOCK, WIDE_BLOCK};
 
 /// The format scanner the engine uses.
 #[derive(Debug, Clone, Copy, Default)]
@@ -39,70 +38,157 @@ impl FormatScanner for Scanner {
 fn table_edits(table: &SegmentTable, out: &mut Vec<FormatFix>) {
     let raw = table.raw();
     let delimiters = table.delimiters();
-    // Most segments need nothing: one search of the whole table for the bytes a fix needs
-    // ('.' and ' ') costs less than looking at every segment's bytes, and a segment without
-    // them whose id has no fix of its own is not even viewed.
-    let mut found = Found::new(raw);
+    // Most segments need nothing: one search of the whole table for the bytes that may end
+    // an element or component with a '.' or ' ' costs less than looking at every segment's
+    // bytes, and a segment without them is looked at further only when its id has fixes of
+    // its own and the element they are of is not as it should be.
+    let mut loud = Loud::new(raw, delimiters);
     for stored in table.stored() {
         let start = stored.start as usize;
-        let body = start + stored.body_start as usize..start + stored.body_end as usize;
-        // Segments lie in the table in order: what is found before this body is between
-        // segments or in the ones before. One comparison tells that nothing is found in the
-        // body, the usual case.
-        let marks = if found.next < body.end {
-            found.marks_in(raw, body.clone(), delimiters)
-        } else {
-            Marks::default()
+        let end = start + stored.body_end as usize;
+        let Some(body) = raw.get(start + stored.body_start as usize..end) else {
+            continue;
         };
-        if marks.any() || has_own_fixes(raw, body.start, stored.id_len) {
-            let seg = view_in(raw, delimiters, stored);
-            segment_edits(&seg, stored, delimiters.component, marks, out);
+        // Segments lie in the table in order: what is found before this body is between
+        // segments or in the ones before. One comparison and a look at the body's last byte
+        // (which the search cannot tell ends an element: it looks at the byte after) tell
+        // that no mark is in the body, the usual case.
+        let marked = loud.next < end || matches!(body.last(), Some(b'.' | b' '));
+        if marked || may_need_own_fix(body, raw, delimiters, stored) {
+            loud.skip_past(end);
+            segment_fixes(raw, delimiters, stored, marked, out);
         }
     }
 }
 
-/// True when the segment whose id (`id_len` bytes) starts at `at` in `raw` is one with
-/// fixes of its own (PER, N4, SV1), told from its first bytes without slicing the id out.
-fn has_own_fixes(raw: &[u8], at: usize, id_len: u8) -> bool {
-    match raw.get(at..) {
-        Some([b'P', b'E', b'R', ..] | [b'S', b'V', b'1', ..]) => id_len == 3,
-        Some([b'N', b'4', ..]) => id_len == 2,
+/// The fixes of one stored segment of a table whose bytes are `raw`, its body's marks
+/// looked for when `marked`. Kept out of the table loop: few segments need it.
+#[inline(never)]
+fn segment_fixes(
+    raw: &[u8],
+    delimiters: Delimiters,
+    stored: &StoredSegment,
+    marked: bool,
+    out: &mut Vec<FormatFix>,
+) {
+    let seg = view_in(raw, delimiters, stored);
+    let marks = if marked {
+        Marks::of(seg.body(), delimiters)
+    } else {
+        Marks::default()
+    };
+    segment_edits(&seg, stored, delimiters.component, marks, out);
+}
+
+/// False when the segment `stored` (its body `body`, of `raw`) surely needs none of the
+/// fixes of its own that [`segment_edits`] looks for (PER, N4, SV1): its id has none, or
+/// the element they are of passes the test each fix starts with.
+#[inline(always)]
+fn may_need_own_fix(
+    body: &[u8],
+    raw: &[u8],
+    delimiters: Delimiters,
+    stored: &StoredSegment,
+) -> bool {
+    match (stored.id_len, body) {
+        (3, [b'S', b'V', b'1', ..]) => {
+            let seg = view_in(raw, delimiters, stored);
+            !procedure_code_is_clean(&seg, delimiters.component)
+        }
+        (2, [b'N', b'4', ..]) => !zip_is_clean(&view_in(raw, delimiters, stored), stored),
+        (3, [b'P', b'E', b'R', ..]) => true,
         _ => false,
     }
 }
 
-/// The '.' and ' ' bytes of a table, found in order by one search of its bytes.
-struct Found<'a> {
-    /// The search, past `next`.
-    rest: memchr::Memchr2<'a>,
-    /// Where the next byte found is (past every body once there is none).
+/// The '.' and ' ' bytes of a table that may end an element or component, found in order:
+/// every one but those followed by a letter or digit, which neither separator is (a '.' in
+/// an amount, a ' ' between words: most of them). The table is looked at 64 bytes at a time.
+struct Loud<'a> {
+    /// The table's bytes.
+    raw: &'a [u8],
+    /// Where the block of bytes `bits` stands for starts.
+    base: usize,
+    /// The '.' and ' ' bytes of the block at `base` not looked at yet: bit `i` for
+    /// `raw[base + i]`.
+    bits: u64,
+    /// True when a letter or digit may be a separator: then every '.' and ' ' is loud.
+    all: bool,
+    /// Where the next loud byte is (past every body once there is none).
     next: usize,
 }
 
-impl<'a> Found<'a> {
-    /// The search of `raw`, at its first byte found.
-    fn new(raw: &'a [u8]) -> Self {
-        let mut rest = memchr::memchr2_iter(b'.', b' ', raw);
-        let next = rest.next().unwrap_or(usize::MAX);
-        Found { rest, next }
+impl<'a> Loud<'a> {
+    /// The search of `raw`, whose segments have `delimiters`, at its first loud byte.
+    fn new(raw: &'a [u8], delimiters: Delimiters) -> Self {
+        let mut loud = Loud {
+            raw,
+            base: 0,
+            bits: mark_bits(raw, 0),
+            all: delimiters.element.is_ascii_alphanumeric()
+                || delimiters.component.is_ascii_alphanumeric(),
+            next: 0,
+        };
+        loud.advance();
+        loud
     }
 
-    /// The marks of the bytes found in `body` (of `raw`), leaving the search past it. Kept
-    /// out of the table loop (most bodies have none), so that the loop stays small.
-    #[inline(never)]
-    fn marks_in(&mut self, raw: &[u8], body: Range<usize>, delimiters: Delimiters) -> Marks {
-        let mut marks = Marks::default();
-        while self.next < body.end {
-            let hit = self.next;
-            if hit >= body.start {
-                let next = raw
-                    .get(hit + 1..body.end)
-                    .and_then(|rest| rest.first().copied());
-                marks.add(raw[hit], next, delimiters);
+    /// Moves to the next loud byte.
+    fn advance(&mut self) {
+        loop {
+            while self.bits == 0 {
+                self.base += WIDE_BLOCK;
+                if self.base >= self.raw.len() {
+                    self.next = usize::MAX;
+                    return;
+                }
+                self.bits = mark_bits(self.raw, self.base);
             }
-            self.next = self.rest.next().unwrap_or(usize::MAX);
+            let hit = self.base + self.bits.trailing_zeros() as usize;
+            self.bits &= self.bits - 1;
+            let quiet = !self.all && self.raw.get(hit + 1).is_some_and(u8::is_ascii_alphanumeric);
+            if !quiet {
+                self.next = hit;
+                return;
+            }
         }
-        marks
+    }
+
+    /// Moves past `end`. Kept out of the table loop (most bodies have no loud byte), so that
+    /// the loop stays small.
+    #[inline(never)]
+    fn skip_past(&mut self, end: usize) {
+        while self.next < end {
+            self.advance();
+        }
+    }
+}
+
+/// The '.' and ' ' bytes among the [`WIDE_BLOCK`] bytes of `raw` from `base` (those there
+/// are, at its end): bit `i` for `raw[base + i]`.
+fn mark_bits(raw: &[u8], base: usize) -> u64 {
+    /// The bytes looked for, spread as [`match_masks_block`] takes them.
+    const MARK_BYTES: [[u8; BLOCK]; 2] = [[b'.'; BLOCK], [b' '; BLOCK]];
+    let masks = |window: &[u8]| match <&[u8; WIDE_BLOCK]>::try_from(window) {
+        Ok(window) => {
+            let [points, spaces] = match_masks_block(window, &MARK_BYTES);
+            points | spaces
+        }
+        Err(_) => 0,
+    };
+    if let Some(window) = raw.get(base..base + WIDE_BLOCK) {
+        return masks(window);
+    }
+    // The last block: the table's last 64 bytes, those before `base` shifted out, when the
+    // table has as many; the few bytes left otherwise, padded with bytes not looked for.
+    match raw.len().checked_sub(WIDE_BLOCK) {
+        Some(from) if from < base => masks(&raw[from..]) >> (base - from),
+        _ => {
+            let tail = raw.get(base..).unwrap_or_default();
+            let mut padded = [0; WIDE_BLOCK];
+            padded[..tail.len()].copy_from_slice(tail);
+            masks(&padded)
+        }
     }
 }
 
@@ -116,6 +202,17 @@ struct Marks {
 }
 
 impl Marks {
+    /// The marks of a whole segment body whose segment has `delimiters`. Kept out of the
+    /// table loop: few bodies are looked at.
+    #[inline(never)]
+    fn of(body: &[u8], delimiters: Delimiters) -> Marks {
+        let mut marks = Marks::default();
+        for at in memchr::memchr2_iter(b'.', b' ', body) {
+            marks.add(body[at], body.get(at + 1).copied(), delimiters);
+        }
+        marks
+    }
+
     /// Notes a '.' or ' ' (`byte`) of a body and the byte after it (`None` at the body's end).
     fn add(&mut self, byte: u8, next: Option<u8>, delimiters: Delimiters) {
         let ends_element = next.is_none_or(|n| n == delimiters.element);
@@ -123,11 +220,6 @@ impl Marks {
             b'.' => self.point_at_end |= ends_element,
             _ => self.space_at_end |= ends_element || next == Some(delimiters.component),
         }
-    }
-
-    /// True when some fix may be needed.
-    fn any(self) -> bool {
-        self.point_at_end || self.space_at_end
     }
 }
 
@@ -233,15 +325,21 @@ fn phone_edits(seg: &Segment<'_>, base: Origin, out: &mut Vec<FormatFix>) {
     }
 }
 
+/// True when N403 needs no fix: 9 digits, or 5 outside 2010AA.
+fn zip_is_clean(seg: &Segment<'_>, stored: &StoredSegment) -> bool {
+    let zip = seg.element(3);
+    let all_digits = zip.iter().all(u8::is_ascii_digit);
+    all_digits && (zip.len() == 9 || (zip.len() == 5 && loop_id(stored) != "2010AA"))
+}
+
 /// N403 without separators; a 5-digit 2010AA ZIP padded to 9 with 0000.
 fn zip_edit(seg: &Segment<'_>, stored: &StoredSegment, base: Origin, out: &mut Vec<FormatFix>) {
     // A ZIP as it should be (the usual case) is told first: N404, past the elements most N4
     // segments have, takes longer to find.
-    let zip = seg.element(3);
-    let all_digits = zip.iter().all(u8::is_ascii_digit);
-    if all_digits && (zip.len() == 9 || (zip.len() == 5 && loop_id(stored) != "2010AA")) {
+    if zip_is_clean(seg, stored) {
         return;
     }
+    let zip = seg.element(3);
     if !matches!(seg.element(4), b"" | b"US") {
         return;
     }
@@ -279,13 +377,33 @@ fn zip_edit(seg: &Segment<'_>, stored: &StoredSegment, base: Origin, out: &mut V
     });
 }
 
+/// SV101-2, the procedure code.
+fn procedure_code<'a>(seg: &Segment<'a>, component_sep: u8) -> &'a [u8] {
+    crate::x12::nth_part(seg.element(1), component_sep, 2)
+}
+
+/// True when SV101-2 has nothing to take out: letters and digits only. Told in one pass
+/// over SV101, the code found as [`procedure_code`] finds it (from the first separator to
+/// the next or the end), as every SV1 is looked at.
+fn procedure_code_is_clean(seg: &Segment<'_>, component_sep: u8) -> bool {
+    let element = seg.element(1);
+    let Some(first) = element.iter().position(|&b| b == component_sep) else {
+        // No second component: the code is empty.
+        return true;
+    };
+    element[first + 1..]
+        .iter()
+        .take_while(|&&b| b != component_sep)
+        .all(u8::is_ascii_alphanumeric)
+}
+
 /// SV101-2 with spaces and punctuation removed.
 fn procedure_edit(seg: &Segment<'_>, base: Origin, component_sep: u8, out: &mut Vec<FormatFix>) {
-    let code = crate::x12::nth_part(seg.element(1), component_sep, 2);
-    if code.iter().all(u8::is_ascii_alphanumeric) {
+    if procedure_code_is_clean(seg, component_sep) {
         // Nothing to take out (the usual case): no need to copy it.
         return;
     }
+    let code = procedure_code(seg, component_sep);
     let old = text(code);
     let new = clean_procedure(&old);
     if new.is_empty() || new == old {
@@ -430,11 +548,11 @@ mod tests {
         assert!(with_level_fixes >= 3, "the sample has level fixes");
     }
 
-    /// The fixes of a table found by looking at every segment (no search of the whole
-    /// table first), with the delimiters the marks test uses.
+    /// The fixes of a table found by looking at every segment's whole body (no search of
+    /// the whole table first).
     fn every_segment_edits(table: &SegmentTable, out: &mut Vec<FormatFix>) {
         for (seg, stored) in table.iter() {
-            let marks = marks_of(seg.body());
+            let marks = Marks::of(seg.body(), table.delimiters());
             segment_edits(&seg, stored, table.delimiters().component, marks, out);
         }
     }
@@ -467,57 +585,197 @@ mod tests {
         assert!(fixes >= 5, "{fixes} fixes");
     }
 
-    /// The marks of a whole body, as `table_edits` finds them.
+    /// The marks of a whole body with the standard delimiters.
     fn marks_of(body: &[u8]) -> Marks {
-        let delimiters = Delimiters {
-            element: b'*',
-            component: b':',
-            ..Delimiters::default()
-        };
-        let mut marks = Marks::default();
-        for at in memchr::memchr2_iter(b'.', b' ', body) {
-            marks.add(body[at], body.get(at + 1).copied(), delimiters);
-        }
-        marks
+        Marks::of(body, Delimiters::STANDARD)
     }
 
-    /// `has_own_fixes` tells the ids `segment_edits` has fixes for, as the id slice does,
-    /// whatever follows the id and wherever the body starts.
+    /// Segment bodies (standard delimiters) that need fixes or nearly do: marks at an
+    /// element's, a component's or the body's end or not, ids with fixes of their own or
+    /// like them.
+    const BODIES: [&str; 24] = [
+        "SV1*HC:97530 :GP*90.*UN*1",
+        "SV1*HC:97530:GP*90*UN*1",
+        "SV1*HC:97-530:GP*90*UN*1",
+        "SV1*HC:97530.:GP*9.5*UN*1.",
+        "SV1*HC",
+        "SV2*HC:97-530*90.",
+        "N4*TOWN*IL*62701-1234",
+        "N4*TOWN*IL*62701",
+        "N4*TOWN*IL*627011234*CA",
+        "N4*TOWN *IL*62701 ",
+        "N3*100 MAIN ST *SUITE 1",
+        "N3*100 MAIN ST.",
+        "PER*IC*BOB*TE*(555) 555-0100",
+        "PE*IC*BOB*TE*(555) 555-0100",
+        "CLM*A1*90.",
+        "CLM*A1*90.25***11:B:1",
+        "NM1*IL*1*DOE *JANE",
+        "NM1*IL*1*DOE JR*JANE",
+        "REF*EI*12.5",
+        "DTP*472*D8*20260101 ",
+        "LX*1",
+        "N*1. *2",
+        "P*.",
+        "HI*ABK:M54 .16*ABF: M5450",
+    ];
+
+    /// `body` with the standard delimiters replaced by `delimiters`.
+    fn with_delimiters(body: &str, delimiters: Delimiters) -> Vec<u8> {
+        body.bytes()
+            .map(|b| match b {
+                b'*' => delimiters.element,
+                b':' => delimiters.component,
+                _ => b,
+            })
+            .collect()
+    }
+
+    /// A table of `count` segments picked from [`BODIES`] by `seed`, each framed in one of
+    /// the ways a table may hold it (terminated with or without a line break, indented, or
+    /// with no terminator, its next segment right after it), some in loop 2010AA.
+    fn picked_table(seed: u64, count: usize, delimiters: Delimiters) -> SegmentTable {
+        let grammar = crate::grammar::compiled_x222();
+        let billing = grammar.index_of("2010AA").expect("the grammar has 2010AA");
+        let mut table = SegmentTable::new(delimiters);
+        let mut state = seed;
+        for n in 0..count {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let pick = (state >> 33) as usize;
+            let body = with_delimiters(BODIES[pick % BODIES.len()], delimiters);
+            let lead: &[u8] = if pick / 97 % 4 == 0 { b"  " } else { b"" };
+            let tail: &[u8] = match pick / 7 % 4 {
+                0 => &[],
+                1 => &[delimiters.segment],
+                _ => &[delimiters.segment, b'\n'],
+            };
+            let raw = [lead, &body, tail].concat();
+            let at = lead.len()..lead.len() + body.len();
+            let seg = Segment::new(&raw, at, delimiters, crate::x12::Position::default());
+            let placement = crate::grammar::Placement {
+                loop_index: if pick % 3 == 0 { billing } else { 0 },
+                opens_loop: false,
+            };
+            table.push(&seg, n as u32 + 1, placement);
+        }
+        table
+    }
+
+    /// The search of the whole table (letters and digits after a '.' or ' ' passed over,
+    /// 64 bytes at a time, own fixes told from their element first) finds what looking at
+    /// every segment's whole body finds, over tables of every size and framing, with
+    /// separators that are letters too.
     #[test]
-    fn own_fixes_are_told_from_the_first_bytes_as_from_the_id() {
-        let ids: [&[u8]; 12] = [
-            b"PER", b"N4", b"SV1", b"N3", b"NM1", b"PE", b"SV", b"SV2", b"N", b"P", b"REF", b"",
-        ];
-        for id in ids {
-            for tail in [&b""[..], b"*", b"~", b"*A:B", b"R*1", b"4*X"] {
-                for lead in [&b""[..], b"\n", b"  "] {
-                    let raw = [lead, id, tail].concat();
-                    let id_len = u8::try_from(id.len()).expect("a short id");
-                    assert_eq!(
-                        has_own_fixes(&raw, lead.len(), id_len),
-                        matches!(id, b"PER" | b"N4" | b"SV1"),
-                        "{raw:?} {id_len}"
-                    );
-                }
+    fn table_search_finds_what_every_segment_finds() {
+        let odd = Delimiters {
+            element: b'|',
+            component: b'>',
+            segment: b'\n',
+            ..Delimiters::STANDARD
+        };
+        let letters = Delimiters {
+            element: b'X',
+            component: b'1',
+            ..Delimiters::STANDARD
+        };
+        let mut fixes = 0;
+        for delimiters in [Delimiters::STANDARD, odd, letters] {
+            for seed in 0..300 {
+                let table = picked_table(seed, (seed % 40) as usize, delimiters);
+                let (mut fast, mut slow) = (Vec::new(), Vec::new());
+                table_edits(&table, &mut fast);
+                every_segment_edits(&table, &mut slow);
+                assert_eq!(fast, slow, "seed {seed}, {delimiters:?}");
+                fixes += fast.len();
             }
         }
-        assert!(!has_own_fixes(b"PER", 4, 3), "a start past the bytes");
+        assert!(fixes >= 1000, "{fixes} fixes");
+    }
+
+    /// The '.' and ' ' bytes of 64 from any start, the last block's included, as one byte
+    /// at a time finds them.
+    #[test]
+    fn mark_bits_are_the_points_and_spaces() {
+        let raw: Vec<u8> = (0..300u32)
+            .map(|i| match i * 7 % 11 {
+                0 => b'.',
+                3 => b' ',
+                _ => b'A',
+            })
+            .collect();
+        for len in [0, 1, 5, 63, 64, 65, 127, 128, 200, 300] {
+            let raw = &raw[..len];
+            for base in (0..len.max(1)).step_by(13).chain([len.saturating_sub(1)]) {
+                let slow = (0..WIDE_BLOCK)
+                    .filter(|i| matches!(raw.get(base + i), Some(b'.' | b' ')))
+                    .fold(0u64, |bits, i| bits | 1 << i);
+                assert_eq!(mark_bits(raw, base), slow, "len {len}, base {base}");
+            }
+        }
+    }
+
+    /// The one-pass test of SV101-2 says what the code split out says.
+    #[test]
+    fn procedure_code_is_clean_as_the_code_split_out() {
+        let elements = [
+            "HC:97530:GP",
+            "HC:97530",
+            "HC",
+            "",
+            ":",
+            "::",
+            "HC::GP",
+            "HC:97 530:GP",
+            "HC:97-530",
+            "HC:97530 ",
+            "HC:A1B2C:59:GP",
+            ":97530",
+            "HC:9753.:GP",
+        ];
+        for element in elements {
+            for sep in [b':', b'>', b'5'] {
+                let body = [
+                    b"SV1*".as_slice(),
+                    &with_delimiters(
+                        element,
+                        Delimiters {
+                            component: sep,
+                            ..Delimiters::STANDARD
+                        },
+                    ),
+                    b"*90",
+                ]
+                .concat();
+                let seg = Segment::new(
+                    &body,
+                    0..body.len(),
+                    Delimiters::STANDARD,
+                    crate::x12::Position::default(),
+                );
+                let slow = procedure_code(&seg, sep)
+                    .iter()
+                    .all(u8::is_ascii_alphanumeric);
+                assert_eq!(procedure_code_is_clean(&seg, sep), slow, "{element} {sep}");
+            }
+        }
     }
 
     #[test]
     fn trailing_spaces_are_spotted_per_element_and_component() {
         assert!(marks_of(b"N3*100 TEST PLAZA  ").space_at_end);
         assert!(marks_of(b"SV1*HC:97530 :GP*1").space_at_end);
-        assert!(!marks_of(b"N3*100 TEST PLAZA").any());
+        assert_eq!(marks_of(b"N3*100 TEST PLAZA"), Marks::default());
         assert!(marks_of(b"NM1*IL*1*DOE *JANE").space_at_end);
-        assert!(!marks_of(b"NM1*IL*1*DOE*JANE").any());
+        assert_eq!(marks_of(b"NM1*IL*1*DOE*JANE"), Marks::default());
     }
 
     #[test]
     fn points_are_spotted_only_at_an_elements_end() {
         assert!(marks_of(b"SV1*HC:97530*90.*UN*1").point_at_end);
         assert!(marks_of(b"CLM*A1*90.").point_at_end);
-        assert!(!marks_of(b"SV1*HC:97530*90.00*UN*1").any());
-        assert!(!marks_of(b"SV1*HC:97530.:GP*90*UN*1").any());
+        assert_eq!(marks_of(b"SV1*HC:97530*90.00*UN*1"), Marks::default());
+        assert_eq!(marks_of(b"SV1*HC:97530.:GP*90*UN*1"), Marks::default());
     }
 }

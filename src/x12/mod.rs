@@ -17,6 +17,7 @@ pub use envelope::{Envelope, EnvelopeEvent};
 pub use error::{ReadError, ReadErrorKind};
 pub use reader::{SegmentReader, JUNK_LIMIT, MAX_SEGMENT_LEN};
 
+pub(crate) use byte_index::{match_masks_block, BLOCK, WIDE_BLOCK};
 pub use segment::{nth_part, parts, segment_id_len, Position, Segment, Separators};
 pub(crate) use text::short_word;
 pub use text::Text;
