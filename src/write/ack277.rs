@@ -93,7 +93,7 @@ use crate::model::{Cents, Claim, Decimal, Money, NotExactReason, ServiceLine, To
 use crate::repair::{decimal, push_cents, push_u64};
 use crate::rules::ClaimResult;
 use crate::rules::{Action, Disposition, Finding};
-use crate::x12::Delimiters;
+use crate::x12::{short_word, Delimiters};
 
 /// STC12 (element 933) maximum length.
 const MESSAGE_MAX: usize = 264;
@@ -701,23 +701,14 @@ impl<S: Read + Write + Seek> Ack277Writer<S> {
         let same_patient = self.patient.as_ref().is_some_and(|(last, first, m)| {
             *last == person.last_name && *first == person.first_name && m == member
         });
-        let mut w = SegmentWriter::reusing(
-            self.env.delimiters,
-            self.env.line_break,
-            std::mem::take(&mut self.scratch),
-        );
         if !same_patient {
             let hl = self.next_hl();
             let parent = self.provider.as_ref().map_or(0, |p| p.hl);
-            let ctx = &self.ctx;
-            w.append_segments(|out| {
-                ctx.fixed.patient_hl(out, hl, parent);
-                if prepared.is_some() {
-                    return 1;
-                }
-                ctx.patient_name(out, claim);
-                2
-            });
+            // Straight into the spool: the one thread that appends writes it.
+            let fixed = &self.ctx.fixed;
+            self.spool
+                .write_with(|out| fixed.patient_hl(out, hl, parent))?;
+            self.segments += 1;
             // The last patient's strings are reused: this runs on the one thread that appends.
             match &mut self.patient {
                 Some((last, first, m)) => {
@@ -737,22 +728,38 @@ impl<S: Read + Write + Seek> Ack277Writer<S> {
                 }
             }
         }
-        if prepared.is_none() {
-            self.ctx.claim(&mut w, result);
-        }
-        self.segments += u64::from(w.count());
-        let bytes = w.into_bytes();
-        self.spool.write(&bytes)?;
-        // The buffer serves the next claim (this runs on the one thread that appends).
-        self.scratch = bytes;
-        if let Some(formatted) = prepared {
-            let (name, segments) = formatted.bytes.split_at(formatted.name_end);
-            if !same_patient {
-                self.segments += 1;
-                self.spool.write(name)?;
+        match prepared {
+            Some(formatted) => {
+                // The patient's NM1 and the claim's segments lie end to end: a new patient's
+                // are spooled in one piece.
+                let from = if same_patient {
+                    formatted.name_end
+                } else {
+                    self.segments += 1;
+                    0
+                };
+                self.segments += u64::from(formatted.segments);
+                self.spool.write(&formatted.bytes[from..])?;
             }
-            self.segments += u64::from(formatted.segments);
-            self.spool.write(segments)?;
+            None => {
+                let mut w = SegmentWriter::reusing(
+                    self.env.delimiters,
+                    self.env.line_break,
+                    std::mem::take(&mut self.scratch),
+                );
+                if !same_patient {
+                    w.append_segments(|out| {
+                        self.ctx.patient_name(out, claim);
+                        1
+                    });
+                }
+                self.ctx.claim(&mut w, result);
+                self.segments += u64::from(w.count());
+                let bytes = w.into_bytes();
+                self.spool.write(&bytes)?;
+                // The buffer serves the next claim (this runs on the one thread that appends).
+                self.scratch = bytes;
+            }
         }
         // The claim's count and charge, found once for the three levels that sum them.
         let one = Ack277Totals::of(result);
@@ -945,6 +952,15 @@ impl<S: Read + Write + Seek> Spool<S> {
 
     fn write(&mut self, bytes: &[u8]) -> io::Result<()> {
         self.buf.extend_from_slice(bytes);
+        if self.buf.len() >= BUFFER {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    /// Appends what `write` writes straight into the buffer, with no copy in between.
+    fn write_with(&mut self, write: impl FnOnce(&mut Vec<u8>)) -> io::Result<()> {
+        write(&mut self.buf);
         if self.buf.len() >= BUFFER {
             self.flush()?;
         }
@@ -1204,13 +1220,10 @@ impl Context {
             2
         });
         // Only a rejected claim's messages need the patient's words redacted (an accepted
-        // claim's 277CA carries none).
-        let redact = if rejected {
-            Redactor::for_claim(claim)
-        } else {
-            Redactor::none()
-        };
+        // claim's 277CA carries none): they are gathered at its first message.
+        let mut redactor = None;
         for f in rejecting() {
+            let redact = redactor.get_or_insert_with(|| Redactor::for_claim(claim));
             w.start("STC");
             w.composite_element(&stc_codes(f));
             w.element(date);
@@ -1474,7 +1487,8 @@ struct Redactor<'c> {
 const WORDS: usize = 16;
 
 impl<'c> Redactor<'c> {
-    /// A redactor with no words.
+    /// A redactor with no words (the tests give it theirs).
+    #[cfg(test)]
     fn none() -> Redactor<'c> {
         Redactor {
             words: [""; WORDS],
@@ -1508,7 +1522,8 @@ impl<'c> Redactor<'c> {
         for text in texts {
             text_words(text, &mut hold);
         }
-        let ascii = words.iter().all(|w| w.is_ascii());
+        // The places past the words held are empty: only the held ones are looked at.
+        let ascii = words[..count.min(WORDS)].iter().all(|w| w.is_ascii());
         Redactor {
             lengths: word_lengths(&words, count, ascii),
             ascii,
@@ -1642,11 +1657,56 @@ fn text_words<'c>(text: &'c str, emit: &mut impl FnMut(&'c str)) {
         name_words(&texts).for_each(emit);
         return;
     }
+    if is_one_ascii_word(text.as_bytes()) {
+        // The usual name or id, one word (`SMITH`, `SYN000000001`): no byte by byte scan.
+        if text.len() >= 2 {
+            emit(text);
+        }
+        return;
+    }
     ascii_words(text.as_bytes(), |start, end| {
         if end - start >= 2 {
             emit(&text[start..end]);
         }
     });
+}
+
+/// True when `bytes` is one run of ASCII letters and digits, found eight bytes at a time for
+/// up to sixteen bytes (most names and ids): its first and its last eight, which overlap.
+/// False for anything else, longer texts included (which are then split byte by byte).
+fn is_one_ascii_word(bytes: &[u8]) -> bool {
+    let n = bytes.len();
+    let eight = |at: usize| {
+        let mut word = [0; 8];
+        word.copy_from_slice(&bytes[at..at + 8]);
+        alphanumeric_bytes(u64::from_le_bytes(word)) == 0xff
+    };
+    match n {
+        0 => false,
+        1..=7 => alphanumeric_bytes(short_word(bytes)) == (1 << n) - 1,
+        8..=16 => eight(0) && eight(n - 8),
+        _ => false,
+    }
+}
+
+/// Bit `k` set when byte `k` of the little-endian `word` is an ASCII letter or digit: the
+/// eight bytes are tested at once (SWAR) and their results gathered with one multiplication.
+fn alphanumeric_bytes(word: u64) -> u64 {
+    const fn repeated(b: u8) -> u64 {
+        u64::from_ne_bytes([b; 8])
+    }
+    const HIGH: u64 = repeated(0x80);
+    // `0x80` in each byte of `x` (whose bytes are all below `0x80`) within `lo..=hi`: no
+    // sum carries into the next byte.
+    let within = |x: u64, lo: u8, hi: u8| {
+        x.wrapping_add(repeated(0x80 - lo)) & !x.wrapping_add(repeated(0x7f - hi)) & HIGH
+    };
+    let x = word & repeated(0x7f);
+    // Setting bit 5 lowercases a letter and makes no other byte a lowercase letter; a byte
+    // beyond ASCII (its bit 7 set in `word`) is none.
+    let found = (within(x, b'0', b'9') | within(x | repeated(0x20), b'a', b'z')) & !word;
+    // The flag of byte `k` (its bit 7) lands on bit 56 + k, then is shifted down to `k`.
+    (found >> 7).wrapping_mul(0x0102_0408_1020_4080) >> 56
 }
 
 /// Hands `word` the start and end of each run of ASCII letters and digits in `bytes`, in
@@ -1914,6 +1974,29 @@ mod tests {
                     },
                 );
             }
+        }
+    }
+
+    #[test]
+    fn one_ascii_word_is_told_as_byte_by_byte_tells_it() {
+        let mut texts: Vec<Vec<u8>> = (0..=255u8).map(|b| vec![b]).collect();
+        for len in 0..=20 {
+            texts.push(vec![b'A'; len]);
+            texts.push((0..len).map(|i| b"aZ09Qz"[i % 6]).collect());
+            for at in 0..len {
+                for odd in [
+                    b' ', b'-', b'@', b'[', b'`', b'{', b'/', b':', 0, 0x7f, 0x80, 0xc3,
+                ] {
+                    let mut text = vec![b'k'; len];
+                    text[at] = odd;
+                    texts.push(text);
+                }
+            }
+        }
+        for text in texts {
+            let slow =
+                (1..=16).contains(&text.len()) && text.iter().all(|b| b.is_ascii_alphanumeric());
+            assert_eq!(is_one_ascii_word(&text), slow, "{text:?}");
         }
     }
 
