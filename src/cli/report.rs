@@ -13,7 +13,7 @@ use crate::cli::{EXIT_CLEAN, EXIT_FINDINGS, EXIT_UNREADABLE};
 use crate::diag::{Action, Diagnostic, NoteText, Repair, RepairKind, StcCodes};
 use crate::model::json::SortedJson;
 use crate::model::{Claim, Total};
-use crate::pipeline::batch::{CheckRun, ClaimText};
+use crate::pipeline::batch::{CheckRun, ClaimTextPool};
 use crate::pipeline::check::{CheckOptions, Checked, Engine};
 use crate::reference::EditionsUsed;
 use crate::rules::registry::Declaration;
@@ -75,6 +75,8 @@ pub fn text_check(run: &CheckRun, term: &TermArgs) -> i32 {
     let mut editions = EditionsUsed::default();
     let mut code = EXIT_CLEAN;
     let files: Vec<String> = run.files().map(str::to_string).collect();
+    // Each claim's text is given back once written, for the claims after it.
+    let texts = ClaimTextPool::default();
     for (input, file) in files.iter().enumerate() {
         let name = if file == "-" {
             "<stdin>"
@@ -85,7 +87,7 @@ pub fn text_check(run: &CheckRun, term: &TermArgs) -> i32 {
         // Each claim's text is formatted on the worker that checked it; only the advice
         // (which depends on the claims before) is added here, in input order.
         let format = |result: &ClaimResult| {
-            let mut text = ClaimText::default();
+            let mut text = texts.take();
             if !term.quiet {
                 let fate = match result.disposition {
                     Disposition::Rejected => "rejected",
@@ -113,6 +115,7 @@ pub fn text_check(run: &CheckRun, term: &TermArgs) -> i32 {
                 }
                 Checked::Envelope(_) => {}
             }
+            texts.give_back(text);
             Ok(())
         });
         match result {

@@ -395,6 +395,41 @@ impl ClaimText {
     }
 }
 
+/// Claim texts given back once written, for the workers' next claims: formatting a claim's
+/// text into one that held another claim's does not allocate (a fresh text grows a few times
+/// per claim with findings, and is freed on the thread that writes it).
+#[derive(Debug, Default)]
+pub struct ClaimTextPool(Mutex<Vec<ClaimText>>);
+
+impl ClaimTextPool {
+    /// A text a rare huge claim grew beyond this is not kept: every pooled text would grow
+    /// as large.
+    const POOLED_BYTES: usize = 64 << 10;
+
+    /// An empty text: a given back one when there is, else a new one.
+    pub fn take(&self) -> ClaimText {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .pop()
+            .unwrap_or_default()
+    }
+
+    /// Keeps `text` (emptied) for another claim; one that never held anything is not worth
+    /// the lock.
+    pub fn give_back(&self, mut text: ClaimText) {
+        let bytes = text.text.capacity();
+        if bytes == 0 || bytes > Self::POOLED_BYTES {
+            return;
+        }
+        text.clear();
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(text);
+    }
+}
+
 /// A place in a [`ClaimText`]: a byte offset, the finding of the claim it is about, and a
 /// number the formatter keeps for it (the terminal: the indentation of the advice).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -1091,6 +1126,29 @@ fn read_for_check(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pooled_claim_texts_come_back_empty_with_their_room() {
+        let pool = ClaimTextPool::default();
+        let mut text = pool.take();
+        text.text.push_str("claim 1: rejected");
+        text.marks.push(TextMark {
+            at: 3,
+            finding: 0,
+            width: 2,
+        });
+        let room = text.text.capacity();
+        pool.give_back(text);
+        let again = pool.take();
+        assert!(again.text.is_empty() && again.marks.is_empty());
+        assert_eq!(again.text.capacity(), room);
+        // A text that never held anything, or a huge one, is not kept.
+        pool.give_back(ClaimText::default());
+        let mut huge = ClaimText::default();
+        huge.text.reserve(ClaimTextPool::POOLED_BYTES + 1);
+        pool.give_back(huge);
+        assert_eq!(pool.take().text.capacity(), 0);
+    }
 
     #[test]
     fn x12_is_told_by_its_first_bytes() {
