@@ -19,7 +19,6 @@ use std::cmp::Reverse;
 use std::collections::binary_heap::{BinaryHeap, PeekMut};
 use std::collections::VecDeque;
 use std::fs::File;
-use std::hash::{Hash, Hasher};
 use std::io::{self, Write};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
@@ -63,14 +62,15 @@ impl PatientKey {
         )
     }
 
-    /// The key of these fields: text hashes as `str` does, so a decoded `Text` and the
-    /// narrow reader's `str` give one key.
+    /// The key of these fields: the names compared without ASCII case, so a decoded `Text`
+    /// and the narrow reader's `str` give one key.
     ///
-    /// The four texts and the birth date are hashed as one stream: SipHash is a streaming
-    /// hash, so one `write` of the texts laid end to end (each followed by the `0xFF` that
-    /// `str::hash` adds), then the bytes the birth date's `Hash` writes, gives the key four
-    /// `str::hash` calls and the date's `hash` gave, for a fraction of the calls (this runs
-    /// twice per claim). Texts too long for the buffer are hashed one by one, as before.
+    /// The key only lives in the run (the history keys patients with its own HMAC, see
+    /// `history::key`; the index's records and their order are the run's own), so it is a
+    /// fast 64-bit hash rather than SipHash (this runs twice per claim): the four lengths as
+    /// one word, then each text eight bytes at a time (names upper-cased a word at a time),
+    /// then the birth date, each word folded in with one 64×64→128-bit multiply. Given the
+    /// lengths the words give back the bytes, so different fields never feed the same words.
     fn of_fields(
         payer_id: &str,
         member_id: &str,
@@ -78,98 +78,113 @@ impl PatientKey {
         first_name: &str,
         birth_date: Option<NaiveDate>,
     ) -> PatientKey {
-        let mut h = std::collections::hash_map::DefaultHasher::new();
-        let mut buf = [0u8; KEY_BUFFER];
-        let texts = ([payer_id, member_id], [last_name, first_name]);
-        match key_stream(&mut buf, texts, birth_date) {
-            Some(stream) => h.write(stream),
-            None => {
-                payer_id.hash(&mut h);
-                member_id.hash(&mut h);
-                hash_upper(last_name, &mut h);
-                hash_upper(first_name, &mut h);
-                birth_date.hash(&mut h);
-            }
-        }
-        PatientKey(h.finish())
+        let texts = [payer_id, member_id, last_name, first_name];
+        let mut h = fold_in(KEY_SEED, key_lengths(texts.map(str::len)));
+        h = fold_in_text(h, payer_id.as_bytes(), |w| w);
+        h = fold_in_text(h, member_id.as_bytes(), |w| w);
+        h = fold_in_text(h, last_name.as_bytes(), ascii_upper_word);
+        h = fold_in_text(h, first_name.as_bytes(), ascii_upper_word);
+        h = fold_in(h, birth_word(birth_date));
+        PatientKey(folded_multiply(h, KEY_FINISH))
     }
 }
 
-/// Room for the texts of a patient key hashed as one stream (see [`PatientKey::of_fields`]).
-const KEY_BUFFER: usize = 192;
+/// Where a patient key's hash starts (the fractional digits of π).
+const KEY_SEED: u64 = 0x243F_6A88_85A3_08D3;
+/// The odd multiplier each word of a patient key is folded in with (digits of e).
+const KEY_MULTIPLIER: u64 = 0xB7E1_5162_8AED_2A6B;
+/// The multiplier that spreads the last word's bits over the whole key (digits of √2).
+const KEY_FINISH: u64 = 0x6A09_E667_F3BC_C909;
 
-/// The texts `asis` then `upper` (ASCII upper-cased), each followed by `0xFF` as `str::hash`
-/// writes them, then the bytes `birth_date.hash` writes, laid end to end in `buf`; `None`
-/// when they do not fit.
-fn key_stream<'b>(
-    buf: &'b mut [u8],
-    (asis, upper): ([&str; 2], [&str; 2]),
-    birth_date: Option<NaiveDate>,
-) -> Option<&'b [u8]> {
-    let mut len = 0;
-    for (i, text) in asis.iter().chain(&upper).enumerate() {
-        let bytes = text.as_bytes();
-        let end = len + bytes.len();
-        let slot = buf.get_mut(len..end)?;
-        slot.copy_from_slice(bytes);
-        if i >= asis.len() {
-            slot.make_ascii_uppercase();
+/// The 128-bit product of `a` and `b`, its two halves xored: every bit of either factor
+/// reaches most bits of the result.
+fn folded_multiply(a: u64, b: u64) -> u64 {
+    let product = u128::from(a) * u128::from(b);
+    (product as u64) ^ ((product >> 64) as u64)
+}
+
+/// The hash `h` with `word` folded in.
+fn fold_in(h: u64, word: u64) -> u64 {
+    folded_multiply(h ^ word, KEY_MULTIPLIER)
+}
+
+/// The lengths of a patient key's four texts as one word, 16 bits each; `u64::MAX` (never
+/// such a word, as every length in it is below `0xFFFF`) for texts longer than that, whose
+/// lengths then come in the hash of the word's place.
+fn key_lengths(lengths: [usize; 4]) -> u64 {
+    let mut word = 0;
+    for (i, len) in lengths.into_iter().enumerate() {
+        match u16::try_from(len) {
+            Ok(len) if len < u16::MAX => word |= u64::from(len) << (16 * i),
+            _ => return long_key_lengths(lengths),
         }
-        *buf.get_mut(end)? = 0xFF;
-        len = end + 1;
     }
-    let mut date = Collect {
-        buf: buf.get_mut(len..)?,
-        len: 0,
-        fits: true,
+    word
+}
+
+/// [`key_lengths`] of texts one of which is 65,535 bytes or longer (never in a real claim):
+/// the lengths hashed one by one after `u64::MAX`.
+fn long_key_lengths(lengths: [usize; 4]) -> u64 {
+    lengths
+        .into_iter()
+        .fold(fold_in(KEY_SEED, u64::MAX), |h, len| fold_in(h, len as u64))
+}
+
+/// The hash `h` with `text` folded in a word at a time, each word of its bytes
+/// (little-endian) passed through `each` first. Its length is hashed already: a text's last
+/// word overlaps the one before rather than being padded, and a text shorter than eight bytes
+/// is read in (overlapping) pieces, as the length tells which bytes they are.
+fn fold_in_text(mut h: u64, text: &[u8], each: impl Fn(u64) -> u64) -> u64 {
+    let mut words = text.chunks_exact(8);
+    for word in words.by_ref() {
+        let word = <[u8; 8]>::try_from(word).map_or(0, u64::from_le_bytes);
+        h = fold_in(h, each(word));
+    }
+    if words.remainder().is_empty() {
+        return h;
+    }
+    let last = match text.last_chunk::<8>() {
+        Some(last) => u64::from_le_bytes(*last),
+        None => short_word(text),
     };
-    birth_date.hash(&mut date);
-    if !date.fits {
-        return None;
-    }
-    len += date.len;
-    buf.get(..len)
+    fold_in(h, each(last))
 }
 
-/// A `Hasher` that only lays the bytes written to it end to end in `buf`: the bytes a value's
-/// `Hash` writes, which a SipHash `DefaultHasher` hashes as the same stream (its integer
-/// writes are the integers' bytes, as here).
-struct Collect<'b> {
-    buf: &'b mut [u8],
-    len: usize,
-    /// False once a write did not fit (the bytes are then incomplete).
-    fits: bool,
-}
-
-impl Hasher for Collect<'_> {
-    fn finish(&self) -> u64 {
-        0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        match self.buf.get_mut(self.len..self.len + bytes.len()) {
-            Some(slot) => {
-                slot.copy_from_slice(bytes);
-                self.len += bytes.len();
-            }
-            None => self.fits = false,
+/// The bytes of `text`, 1 to 7 of them, as one word, zero above them: its first and last
+/// four bytes (the same bytes twice when it is four long), or for 1 to 3 bytes its first,
+/// middle and last.
+fn short_word(text: &[u8]) -> u64 {
+    match (text.first_chunk::<4>(), text.last_chunk::<4>()) {
+        (Some(first), Some(last)) => {
+            u64::from(u32::from_le_bytes(*first)) | u64::from(u32::from_le_bytes(*last)) << 32
+        }
+        _ => {
+            let byte = |i: usize| text.get(i).copied().map_or(0, u64::from);
+            byte(0) | byte(text.len() / 2) << 8 | byte(text.len().wrapping_sub(1)) << 16
         }
     }
 }
 
-/// Hashes `text` upper-cased (ASCII) exactly as its upper-cased `String` would hash, without
-/// making one for a name of usual length.
-fn hash_upper(text: &str, h: &mut impl Hasher) {
-    let mut buf = [0u8; 64];
-    match buf.get_mut(..text.len()) {
-        Some(upper) => {
-            upper.copy_from_slice(text.as_bytes());
-            upper.make_ascii_uppercase();
-            // ASCII upper-casing keeps UTF-8 valid; the fallback only keeps this total.
-            std::str::from_utf8(upper).unwrap_or_default().hash(h);
-        }
-        None => text.to_ascii_uppercase().hash(h),
-    }
+/// `word` with each of its bytes ASCII upper-cased, as `u8::to_ascii_uppercase` does:
+/// `a`..=`z` lose `0x20`, every other byte (non-ASCII ones too) is kept.
+fn ascii_upper_word(word: u64) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    // Each byte's low seven bits plus a constant sets its high bit from `a` up (from `{` up
+    // for the second), without carrying into the next byte.
+    let low7 = word & !HIGH;
+    let from_a = low7 + ONES * u64::from(0x80 - b'a');
+    let past_z = low7 + ONES * u64::from(0x80 - b'z' - 1);
+    let lower = from_a & !past_z & !word & HIGH;
+    word ^ (lower >> 2)
+}
+
+/// A birth date as one word: its year and day of the year below a bit set for any date,
+/// zero for none.
+fn birth_word(birth_date: Option<NaiveDate>) -> u64 {
+    birth_date.map_or(0, |d| {
+        1 << 63 | u64::from(d.year() as u32) << 16 | u64::from(d.ordinal())
+    })
 }
 
 /// A procedure code kept inline: HCPCS/CPT codes are five characters, so the index holds no
@@ -1990,38 +2005,89 @@ mod tests {
         }
     }
 
-    /// The key hashed as one stream is the key of the texts hashed one by one, for texts
-    /// that fit the buffer and texts that do not.
+    /// Every byte in every place of a word is upper-cased as `u8::to_ascii_uppercase` does.
     #[test]
-    fn patient_key_stream_is_the_per_text_hash() {
-        let per_text = |payer: &str, member: &str, last: &str, first: &str, birth| {
-            let mut h = std::collections::hash_map::DefaultHasher::new();
-            payer.hash(&mut h);
-            member.hash(&mut h);
-            last.to_ascii_uppercase().hash(&mut h);
-            first.to_ascii_uppercase().hash(&mut h);
-            Option::<NaiveDate>::hash(&birth, &mut h);
-            PatientKey(h.finish())
-        };
-        let long = "x".repeat(KEY_BUFFER);
-        // Texts that fill the buffer but leave no room for the date's bytes.
-        let nearly = "y".repeat(KEY_BUFFER - 8);
-        for (payer, member, last, first) in [
-            ("SX001", "M123", "Doe", "jane"),
-            ("", "", "", ""),
-            ("P\u{e9}", "ID", "\u{e9}t\u{e9}", "Zo\u{eb}"),
-            ("SX001", "M123", long.as_str(), "jane"),
-            (long.as_str(), "M", "L", "F"),
-            (nearly.as_str(), "", "", ""),
-        ] {
-            for birth in [Some(date(1950, 1, 2)), Some(date(2024, 12, 31)), None] {
-                assert_eq!(
-                    PatientKey::of_fields(payer, member, last, first, birth),
-                    per_text(payer, member, last, first, birth),
-                    "{payer} {member} {last} {first} {birth:?}"
-                );
+    fn ascii_upper_word_is_bytewise_upper_case() {
+        for byte in 0..=u8::MAX {
+            for place in 0..8 {
+                // Neighbours of every kind around the byte, to catch carries between bytes.
+                for fill in [0u8, b'a', b'z', b'{', b'`', 0x7F, 0x80, 0xE1, 0xFF] {
+                    let mut bytes = [fill; 8];
+                    bytes[place] = byte;
+                    let mut upper = bytes;
+                    upper.make_ascii_uppercase();
+                    assert_eq!(
+                        ascii_upper_word(u64::from_le_bytes(bytes)),
+                        u64::from_le_bytes(upper),
+                        "{bytes:?}"
+                    );
+                }
             }
         }
+    }
+
+    /// Patients that differ in any field, its length, or where its bytes end and the next
+    /// field's begin get different keys; names that differ only in ASCII case do not.
+    #[test]
+    fn patient_keys_tell_fields_apart() {
+        let texts: Vec<String> = (0..=20)
+            .map(|n| "abcdefghijklmnopqrstu"[..n].to_string())
+            .chain(
+                [
+                    "\u{e9}t\u{e9}",
+                    "a\0",
+                    "\0",
+                    "\u{ff}",
+                    "DOE",
+                    "x".repeat(70_000).as_str(),
+                ]
+                .map(String::from),
+            )
+            .collect();
+        let births = [
+            None,
+            Some(date(1950, 1, 2)),
+            Some(date(1950, 1, 3)),
+            Some(date(1951, 1, 2)),
+        ];
+        let mut seen = std::collections::HashMap::new();
+        for (i, a) in texts.iter().enumerate() {
+            for b in &texts[..texts.len().min(i + 2)] {
+                let fields = [
+                    [a.as_str(), b, "", ""],
+                    [b.as_str(), a, "", ""],
+                    ["", a, b, ""],
+                    ["", "", a, b],
+                    [a.as_str(), "", "", b],
+                ];
+                for [payer, member, last, first] in fields {
+                    for birth in births {
+                        let key = PatientKey::of_fields(payer, member, last, first, birth);
+                        let who = (
+                            payer.to_string(),
+                            member.to_string(),
+                            last.to_ascii_uppercase(),
+                            first.to_ascii_uppercase(),
+                            birth,
+                        );
+                        if let Some(earlier) = seen.insert(key, who.clone()) {
+                            assert_eq!(earlier, who, "two patients share key {key:?}");
+                        }
+                        assert_eq!(
+                            key,
+                            PatientKey::of_fields(
+                                payer,
+                                member,
+                                &last.to_ascii_lowercase(),
+                                &first.to_ascii_uppercase(),
+                                birth
+                            )
+                        );
+                    }
+                }
+            }
+        }
+        assert!(seen.len() > 7_000, "{}", seen.len());
     }
 
     /// The code of five ASCII bytes made at once is the code `Code::new` makes of the text,
