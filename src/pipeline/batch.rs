@@ -395,19 +395,25 @@ impl ClaimText {
     }
 }
 
-/// Claim texts given back once written, for the workers' next claims: formatting a claim's
-/// text into one that held another claim's does not allocate (a fresh text grows a few times
-/// per claim with findings, and is freed on the thread that writes it).
-#[derive(Debug, Default)]
-pub struct ClaimTextPool(Mutex<Vec<ClaimText>>);
+/// Values a claim's work fills on a worker and the thread that writes them gives back, for
+/// later claims: in a steady state filling one allocates nothing, and none is freed on the
+/// writing thread (glibc's `free` of memory another thread allocated is slow).
+#[derive(Debug)]
+pub struct Pool<T>(Mutex<Vec<T>>);
 
-impl ClaimTextPool {
-    /// A text a rare huge claim grew beyond this is not kept: every pooled text would grow
-    /// as large.
-    const POOLED_BYTES: usize = 64 << 10;
+/// A value holding more than this many bytes is not kept in a [`Pool`]: a rare huge claim
+/// should not make every pooled value as large.
+pub const POOLED_BYTES: usize = 64 << 10;
 
-    /// An empty text: a given back one when there is, else a new one.
-    pub fn take(&self) -> ClaimText {
+impl<T> Default for Pool<T> {
+    fn default() -> Self {
+        Pool(Mutex::new(Vec::new()))
+    }
+}
+
+impl<T: Default> Pool<T> {
+    /// A given back value when there is one, else a new (empty) one.
+    pub fn take(&self) -> T {
         self.0
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
@@ -415,18 +421,33 @@ impl ClaimTextPool {
             .unwrap_or_default()
     }
 
+    /// Keeps `value`, emptied by the caller and holding `bytes`, for a later claim, unless it
+    /// holds more than [`POOLED_BYTES`].
+    pub fn keep(&self, value: T, bytes: usize) {
+        if bytes > POOLED_BYTES {
+            return;
+        }
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(value);
+    }
+}
+
+/// Claim texts given back once written (`check`'s terminal text of each claim): formatting a
+/// claim's text into one that held another claim's does not allocate.
+pub type ClaimTextPool = Pool<ClaimText>;
+
+impl Pool<ClaimText> {
     /// Keeps `text` (emptied) for another claim; one that never held anything is not worth
     /// the lock.
     pub fn give_back(&self, mut text: ClaimText) {
         let bytes = text.text.capacity();
-        if bytes == 0 || bytes > Self::POOLED_BYTES {
+        if bytes == 0 {
             return;
         }
         text.clear();
-        self.0
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .push(text);
+        self.keep(text, bytes);
     }
 }
 
@@ -1145,7 +1166,7 @@ mod tests {
         // A text that never held anything, or a huge one, is not kept.
         pool.give_back(ClaimText::default());
         let mut huge = ClaimText::default();
-        huge.text.reserve(ClaimTextPool::POOLED_BYTES + 1);
+        huge.text.reserve(POOLED_BYTES + 1);
         pool.give_back(huge);
         assert_eq!(pool.take().text.capacity(), 0);
     }

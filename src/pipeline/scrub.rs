@@ -42,7 +42,7 @@ use crate::history::{
     RunPatients, SentClaim, SentInput,
 };
 use crate::model::Total;
-use crate::pipeline::batch::{ClaimText, NoProgress, Progress};
+use crate::pipeline::batch::{ClaimText, NoProgress, Pool, Progress};
 use crate::pipeline::check::{CheckError, CheckOptions, Checked, Engine, SecondPass};
 use crate::pipeline::check::{Input, InputError, ParkedInput};
 use crate::pipeline::{first_pass_noting, FirstPassError, FirstPassFor};
@@ -1323,42 +1323,20 @@ impl ClaimBuffers {
     }
 }
 
-/// A claim whose buffers hold more than this is not kept in the [`BufferPool`]: a rare huge
-/// claim should not make every pooled claim as large.
-const POOLED_BYTES: usize = 64 << 10;
-
 /// Claim buffers that the appending thread has emptied, for the workers' next claims. In a
 /// steady state no claim's outputs allocate, and no buffer is freed on the appending thread
-/// (glibc's `free` of memory another thread allocated is slow, and the appending thread is
-/// the one that limits the speed-up with threads). The pool holds about the claims of the
+/// (the one that limits the speed-up with threads). The pool holds about the claims of the
 /// two batches in flight.
 ///
 /// The sets are boxed, as [`Formatted`] holds them: taking one from the pool, handing it on
 /// and giving it back moves a pointer, not the set.
-#[derive(Default)]
-#[allow(clippy::vec_box)]
-struct BufferPool(Mutex<Vec<Box<ClaimBuffers>>>);
+type BufferPool = Pool<Box<ClaimBuffers>>;
 
-impl BufferPool {
-    /// A claim's buffers: given back ones when there are, else new (empty, allocating as
-    /// they are written).
-    fn take(&self) -> Box<ClaimBuffers> {
-        self.0
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .pop()
-            .unwrap_or_default()
-    }
-
+impl Pool<Box<ClaimBuffers>> {
     /// Keeps a claim's buffers for another claim.
     fn give_back(&self, buffers: Box<ClaimBuffers>) {
-        if buffers.capacity() > POOLED_BYTES {
-            return;
-        }
-        self.0
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .push(buffers);
+        let bytes = buffers.capacity();
+        self.keep(buffers, bytes);
     }
 }
 
@@ -1756,6 +1734,7 @@ impl<'r> RulePass<'r> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::pipeline::batch::POOLED_BYTES;
 
     #[test]
     fn accounting_balances_only_when_both_sides_agree() {
