@@ -23,7 +23,7 @@ use crate::model::{Cents, Claim, SegmentTable};
 use crate::pipeline::batch::{ClaimText, TextMark};
 use crate::repair::push_decimal;
 use crate::rules::{Action, ClaimResult, Finding};
-use crate::write::report_jsonl::PHI_HIDDEN;
+use crate::write::report_jsonl::{stored_index, PHI_HIDDEN};
 
 /// What replaces a hidden value (`***` would melt into the usual `*` element separator).
 const HIDDEN: &str = "###";
@@ -562,7 +562,7 @@ impl<'a> Snippet<'a> {
         for (table, zone) in tables {
             let Some(table) = table else { continue };
             let stored = table.stored();
-            let Some(i) = stored.iter().position(|s| s.position.segment == segment) else {
+            let Some(i) = stored_index(stored, segment) else {
                 continue;
             };
             let seg = table.get(i);

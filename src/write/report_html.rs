@@ -500,62 +500,35 @@ impl FindingLine<'_> {
     }
 }
 
-/// A date written as text on the stack: `YYYY-MM-DD` for the dates an 837P holds, at most 13
-/// bytes (`+262142-12-31`) for any chrono date.
-struct DateText {
-    bytes: [u8; 16],
-    len: usize,
-}
-
-impl DateText {
-    /// `date` as chrono writes it.
-    fn new(date: chrono::NaiveDate) -> Self {
-        use chrono::Datelike as _;
-        use std::fmt::Write as _;
-        let mut text = DateText {
-            bytes: [0; 16],
-            len: 0,
-        };
-        let year = date.year();
-        if (0..=9999).contains(&year) {
-            // `YYYY-MM-DD` written digit by digit, as chrono writes a four-digit year,
-            // without the formatting machinery.
-            let (year, month, day) = (year as u32, date.month(), date.day());
-            let digit = |n: u32| b'0' + (n % 10) as u8;
-            text.bytes[..10].copy_from_slice(&[
-                digit(year / 1000),
-                digit(year / 100),
-                digit(year / 10),
-                digit(year),
-                b'-',
-                digit(month / 10),
-                digit(month),
-                b'-',
-                digit(day / 10),
-                digit(day),
-            ]);
-            text.len = 10;
-            return text;
-        }
-        // Every chrono date fits (see above), so the write does not fail.
-        let _ = write!(text, "{date}");
-        text
+/// Writes `date` as chrono writes it (and the report holds it): `YYYY-MM-DD` for the dates an
+/// 837P holds, written digit by digit without the formatting machinery; chrono's own form for
+/// a year outside four digits.
+fn push_date_text(out: &mut String, date: chrono::NaiveDate) {
+    use chrono::Datelike as _;
+    let year = date.year();
+    if (0..=9999).contains(&year) {
+        let (year, month, day) = (year as u32, date.month(), date.day());
+        let digit = |n: u32| b'0' + (n % 10) as u8;
+        let text = [
+            digit(year / 1000),
+            digit(year / 100),
+            digit(year / 10),
+            digit(year),
+            b'-',
+            digit(month / 10),
+            digit(month),
+            b'-',
+            digit(day / 10),
+            digit(day),
+        ];
+        // Only ASCII: each byte is its own character. The mask (which leaves ASCII as it is)
+        // tells the compiler so, and each is pushed as one byte rather than encoded.
+        out.extend(text.iter().map(|&b| char::from(b & 0x7f)));
+        return;
     }
-
-    fn as_str(&self) -> &str {
-        // Only whole `str`s are copied in, so the bytes are UTF-8.
-        std::str::from_utf8(&self.bytes[..self.len]).unwrap_or_default()
-    }
-}
-
-impl std::fmt::Write for DateText {
-    fn write_str(&mut self, s: &str) -> std::fmt::Result {
-        let end = self.len + s.len();
-        let room = self.bytes.get_mut(self.len..end).ok_or(std::fmt::Error)?;
-        room.copy_from_slice(s.as_bytes());
-        self.len = end;
-        Ok(())
-    }
+    use std::fmt::Write as _;
+    // Writing to a String cannot fail.
+    let _ = write!(out, "{date}");
 }
 
 /// The claim table's rows so far, and the row being written.
@@ -586,32 +559,102 @@ struct ClaimTable {
     first_dos: String,
     last_dos: String,
     has_dos: bool,
-    /// The anchors of the last appeal texts linked.
-    appeal_anchor: RecentAnchors,
+    /// A finding's date of service as text, when the finding has it as a date (reused).
+    date_text: String,
+    /// The escaped texts of the last rules written.
+    rule_texts: RecentRuleTexts,
 }
 
-/// The last few appeal texts rows linked to, with their anchors: findings of a few rules share
-/// a few appeal texts, and comparing one costs less than hashing it again.
+/// The parts of a finding's list item made of its rule's texts alone (its action, rule, help
+/// and appeal), escaped: findings of a few rules repeat a few texts, and comparing them costs
+/// less than escaping them (and hashing the appeal for its anchor) again.
 #[derive(Default)]
-struct RecentAnchors(Vec<(String, String)>);
+struct RuleTexts {
+    /// The texts, as given.
+    action: String,
+    rule: String,
+    help: String,
+    appeal: String,
+    has_appeal: bool,
+    /// `<li><span class="badge ACTION">ACTION</span> <code>RULE</code> `: the list item's start.
+    head: String,
+    /// The rule, escaped (for the row's `data-rules`).
+    rule_html: String,
+    /// The help line with its appeal link (nothing when there is no help), and the newline
+    /// after it.
+    advice: String,
+}
 
-/// Appeal texts a [`RecentAnchors`] keeps.
-const RECENT_ANCHORS: usize = 8;
+impl RuleTexts {
+    /// True when these are the texts given.
+    fn are(&self, action: &str, rule: &str, help: &str, appeal: Option<&str>) -> bool {
+        self.rule == rule
+            && self.action == action
+            && self.help == help
+            && match appeal {
+                Some(appeal) => self.has_appeal && self.appeal == appeal,
+                None => !self.has_appeal,
+            }
+    }
 
-impl RecentAnchors {
-    /// The anchor of appeal text `text` (see [`appeal_anchor`]).
-    fn of(&mut self, text: &str) -> &str {
-        let at = match self.0.iter().position(|(kept, _)| kept == text) {
+    /// Makes these the texts given and their escaped parts (reusing the buffers).
+    fn set(&mut self, action: &str, rule: &str, help: &str, appeal: Option<&str>) {
+        for text in [
+            &mut self.action,
+            &mut self.rule,
+            &mut self.help,
+            &mut self.appeal,
+            &mut self.head,
+            &mut self.rule_html,
+            &mut self.advice,
+        ] {
+            text.clear();
+        }
+        self.action.push_str(action);
+        self.rule.push_str(rule);
+        self.help.push_str(help);
+        self.appeal.push_str(appeal.unwrap_or_default());
+        self.has_appeal = appeal.is_some();
+        write_finding_head(&mut self.head, action, rule);
+        escape(&mut self.rule_html, rule);
+        write_finding_advice(&mut self.advice, help, appeal);
+    }
+}
+
+/// The [`RuleTexts`] of the last few rules' texts a thread's rows wrote.
+#[derive(Default)]
+struct RecentRuleTexts {
+    kept: Vec<RuleTexts>,
+    /// The one replaced next once [`RECENT_RULE_TEXTS`] are kept (the oldest).
+    next: usize,
+}
+
+/// Rule texts a [`RecentRuleTexts`] keeps.
+const RECENT_RULE_TEXTS: usize = 8;
+
+impl RecentRuleTexts {
+    /// The escaped parts of these texts: kept ones, or made now in place of the oldest.
+    fn of(&mut self, action: &str, rule: &str, help: &str, appeal: Option<&str>) -> &RuleTexts {
+        let at = match self
+            .kept
+            .iter()
+            .position(|t| t.are(action, rule, help, appeal))
+        {
             Some(at) => at,
             None => {
-                if self.0.len() == RECENT_ANCHORS {
-                    self.0.remove(0);
-                }
-                self.0.push((text.to_string(), appeal_anchor(text)));
-                self.0.len() - 1
+                let at = if self.kept.len() < RECENT_RULE_TEXTS {
+                    self.kept.push(RuleTexts::default());
+                    self.kept.len() - 1
+                } else {
+                    let at = self.next;
+                    self.next = (at + 1) % RECENT_RULE_TEXTS;
+                    at
+                };
+                self.kept[at].set(action, rule, help, appeal);
+                at
             }
         };
-        &self.0[at].1
+        &self.kept[at]
     }
 }
 
@@ -705,16 +748,17 @@ impl ClaimTable {
     /// item), and notes its rule, procedure and date for the row's head. `advice` gives the
     /// texts of a finding read from the report.
     fn finding(&mut self, f: &FindingView<'_>, advice: &HashMap<String, AdviceLine>) {
-        let date_text = match f.dos {
-            Some(Dos::Date(date)) => Some(DateText::new(date)),
-            _ => None,
+        // Taken while the date is borrowed from it, so the row's notes can be written.
+        let mut date_text = std::mem::take(&mut self.date_text);
+        date_text.clear();
+        let dos = match f.dos {
+            Some(Dos::Text(text)) => Some(text),
+            Some(Dos::Date(date)) => {
+                push_date_text(&mut date_text, date);
+                Some(date_text.as_str())
+            }
+            None => None,
         };
-        let dos = match (&f.dos, &date_text) {
-            (Some(Dos::Text(text)), _) => Some(*text),
-            (_, Some(date)) => Some(date.as_str()),
-            _ => None,
-        };
-        self.note_rule(f.rule);
         if let Some(p) = f.procedure {
             self.note_procedure(p);
         }
@@ -731,19 +775,16 @@ impl ClaimTable {
                 )
             }
         };
-        let anchor = appeal.map(|text| self.appeal_anchor.of(text));
-        write_finding(&mut self.findings, f, dos, help, anchor);
-    }
-
-    /// Adds `rule` to the row's rules unless the finding before had the same rule.
-    fn note_rule(&mut self, rule: &str) {
-        if !self.rules.is_empty() && self.last_rule == rule {
-            return;
+        let texts = self.rule_texts.of(f.action, f.rule, help, appeal);
+        // The rule joins the row's rules unless the finding before had the same rule.
+        if self.rules.is_empty() || self.last_rule != f.rule {
+            self.rules.push_str(&texts.rule_html);
+            self.rules.push(' ');
+            self.last_rule.clear();
+            self.last_rule.push_str(f.rule);
         }
-        escape(&mut self.rules, rule);
-        self.rules.push(' ');
-        self.last_rule.clear();
-        self.last_rule.push_str(rule);
+        write_finding(&mut self.findings, f, dos, texts);
+        self.date_text = date_text;
     }
 
     /// Adds a procedure code to the row's unless it is there already.
@@ -846,20 +887,8 @@ impl ClaimTable {
 /// Writes a finding's list item, as `templates/report.html` once did: its action, rule,
 /// message and amount at stake, where it is, its help (with a link to its appeal text) and
 /// its repair.
-fn write_finding(
-    out: &mut String,
-    f: &FindingView<'_>,
-    dos: Option<&str>,
-    help: &str,
-    appeal_anchor: Option<&str>,
-) {
-    out.push_str("<li><span class=\"badge ");
-    escape(out, f.action);
-    out.push_str("\">");
-    escape(out, f.action);
-    out.push_str("</span> <code>");
-    escape(out, f.rule);
-    out.push_str("</code> ");
+fn write_finding(out: &mut String, f: &FindingView<'_>, dos: Option<&str>, texts: &RuleTexts) {
+    out.push_str(&texts.head);
     escape(out, f.message);
     if let Some(cents) = f.money_at_stake_cents {
         out.push_str(" <span class=\"muted\">(");
@@ -877,21 +906,38 @@ fn write_finding(
         });
     }
     out.push_str("</div>\n");
+    out.push_str(&texts.advice);
+    if let Some(r) = &f.repair {
+        write_repair(out, r);
+    }
+    out.push_str("\n</li>\n");
+}
+
+/// Writes the start of a finding's list item: its action and rule ([`RuleTexts::head`]).
+fn write_finding_head(out: &mut String, action: &str, rule: &str) {
+    out.push_str("<li><span class=\"badge ");
+    escape(out, action);
+    out.push_str("\">");
+    escape(out, action);
+    out.push_str("</span> <code>");
+    escape(out, rule);
+    out.push_str("</code> ");
+}
+
+/// Writes a finding's help with a link to its appeal text, when it has help, and the newline
+/// after ([`RuleTexts::advice`]).
+fn write_finding_advice(out: &mut String, help: &str, appeal: Option<&str>) {
     if !help.is_empty() {
         out.push_str("<div class=\"help\">");
         escape(out, help);
-        if let Some(anchor) = appeal_anchor {
+        if let Some(appeal) = appeal {
             out.push_str(" · <a href=\"#");
-            out.push_str(anchor);
+            write_appeal_anchor(out, appeal);
             out.push_str("\">if denied: appeal advice</a>");
         }
         out.push_str("</div>");
     }
     out.push('\n');
-    if let Some(r) = &f.repair {
-        write_repair(out, r);
-    }
-    out.push_str("\n</li>\n");
 }
 
 /// Writes a repair's kind and its old and new values.
@@ -2035,6 +2081,63 @@ mod tests {
         }
     }
 
+    /// [`dollars`] the slow way: the formatter's digits, grouped.
+    fn dollars_formatted(cents: i128) -> String {
+        let abs = cents.unsigned_abs();
+        let digits = (abs / 100).to_string();
+        let mut grouped = String::new();
+        for (i, d) in digits.chars().enumerate() {
+            if i > 0 && (digits.len() - i) % 3 == 0 {
+                grouped.push(',');
+            }
+            grouped.push(d);
+        }
+        let sign = if cents < 0 { "-" } else { "" };
+        format!("{sign}${grouped}.{:02}", abs % 100)
+    }
+
+    #[test]
+    fn dollars_agree_with_the_formatter() {
+        let mut values: Vec<i128> = (-100_000..=100_000).collect();
+        for shift in 0..127 {
+            let p = 1i128 << shift;
+            values.extend([p, p - 1, p + 1, -p, -p + 1, -p - 1]);
+        }
+        let mut ten = 1i128;
+        for _ in 0..38 {
+            values.extend([ten, ten - 1, ten + 1, -ten, -ten + 1, -ten - 1]);
+            ten *= 10;
+        }
+        values.extend([i128::MAX, i128::MIN, i128::MIN + 1]);
+        values.extend([i64::MAX, i64::MIN].map(i128::from));
+        values.extend([u64::MAX, u64::MAX - 1].map(i128::from));
+        for cents in values {
+            assert_eq!(dollars(cents), dollars_formatted(cents), "{cents}");
+        }
+    }
+
+    #[test]
+    fn dates_are_written_as_chrono_writes_them() {
+        let mut dates = vec![chrono::NaiveDate::MIN, chrono::NaiveDate::MAX];
+        let mut date = chrono::NaiveDate::from_ymd_opt(-3, 1, 1).expect("a date");
+        let end = chrono::NaiveDate::from_ymd_opt(10_003, 12, 31).expect("a date");
+        while date <= end {
+            dates.push(date);
+            date += chrono::Duration::days(13);
+        }
+        for year in [-1, 0, 1, 999, 1000, 2026, 9999, 10_000] {
+            for (month, day) in [(1, 1), (2, 28), (12, 31)] {
+                dates.extend(chrono::NaiveDate::from_ymd_opt(year, month, day));
+            }
+        }
+        let mut text = String::new();
+        for date in dates {
+            text.clear();
+            push_date_text(&mut text, date);
+            assert_eq!(text, date.to_string());
+        }
+    }
+
     #[test]
     fn dollars_are_exact_and_grouped() {
         assert_eq!(dollars(0), "$0.00");
@@ -2199,6 +2302,78 @@ mod tests {
 
 </tbody>
 "##;
+
+    /// A report of `claims` whose advice lines are `advice` (id, help, appeal).
+    fn report_with_advice(
+        advice: &[(String, String, Option<String>)],
+        claims: &[String],
+    ) -> String {
+        let mut text = format!("{HEADER}\n");
+        for (id, help, appeal) in advice {
+            let appeal = appeal
+                .as_ref()
+                .map_or("null".to_string(), |a| format!("{a:?}"));
+            text.push_str(&format!(
+                r#"{{"type":"advice","id":"{id}","rule":"R","help":{help:?},"appeal":{appeal}}}"#
+            ));
+            text.push('\n');
+        }
+        for c in claims {
+            text.push_str(c);
+            text.push('\n');
+        }
+        text.push_str(SUMMARY);
+        text.push('\n');
+        text
+    }
+
+    #[test]
+    fn rows_do_not_depend_on_the_rule_texts_written_before() {
+        // More rules' texts than are kept, seen in turns and again, some of them alike but
+        // for one text (an action, an appeal, a help), some with texts to escape.
+        let advice: Vec<(String, String, Option<String>)> = (0..12)
+            .map(|k| {
+                let help = match k % 4 {
+                    0 => String::new(),
+                    1 => format!("fix <{k}> & \"more\""),
+                    _ => format!("fix {}", k / 2),
+                };
+                let appeal = (k % 3 != 0).then(|| format!("appeal '{}'", k % 5));
+                (format!("a{k}"), help, appeal)
+            })
+            .collect();
+        let claims: Vec<String> = (0..40)
+            .map(|n| {
+                let findings: Vec<String> = (0..3)
+                    .map(|i| {
+                        let k = (n * 7 + i * 5) % 13;
+                        let action = ["reject", "warn", "repair", "a<b"][(n + i) % 4];
+                        format!(
+                            r#"{{"rule":"R{} &{}","action":"{action}","segment":{},"message":"m{n}","advice":"a{k}"}}"#,
+                            k % 5,
+                            k % 2,
+                            10 + i
+                        )
+                    })
+                    .collect();
+                format!(
+                    r#"{{"type":"claim","claim":{n},"pcn":"P{n}","profile":"medicare","disposition":"rejected_277ca","charge_cents":1000,"findings":[{}]}}"#,
+                    findings.join(",")
+                )
+            })
+            .collect();
+        let together = html(&report_with_advice(&advice, &claims));
+        let apart: String = claims
+            .iter()
+            .map(|c| {
+                claim_rows(&html(&report_with_advice(&advice, std::slice::from_ref(c)))).to_string()
+            })
+            .collect();
+        assert_eq!(claim_rows(&together), apart);
+        assert!(apart.contains("fix &#60;1&#62; &#38; &#34;more&#34;"));
+        assert!(apart.contains("<code>R1 &#38;1</code>"));
+        assert!(apart.contains("badge a&#60;b\">a&#60;b</span>"));
+    }
 
     #[test]
     fn claim_rows_are_written_as_the_template_wrote_them() {

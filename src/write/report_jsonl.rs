@@ -32,8 +32,8 @@ use std::sync::Arc;
 use chrono::{Datelike, NaiveDate};
 use serde_json::Value;
 
-use crate::diag::{Diagnostic, Severity, Text};
-use crate::model::{Claim, SetContext, Total};
+use crate::diag::{Action, Diagnostic, Severity, Text};
+use crate::model::{Claim, SetContext, StoredSegment, Total};
 use crate::repair::push_u64;
 use crate::rules::index::line_date;
 use crate::rules::ClaimResult;
@@ -95,6 +95,29 @@ impl Outcome {
             (Outcome::Corrected, _) => "accepted",
             (other, _) => other.as_str(),
         }
+    }
+
+    /// The claim's whole `disposition` field, `,"disposition":"WORD"` with the word
+    /// [`Self::disposition`] gives: one copy of a literal per claim.
+    fn disposition_field(self, rules: Disposition) -> Key {
+        match (self, rules) {
+            (Outcome::Corrected, Disposition::Repaired) => field!("disposition", "repaired"),
+            (Outcome::Corrected, _) => field!("disposition", "accepted"),
+            (Outcome::Rejected277, _) => field!("disposition", "rejected_277ca"),
+            (Outcome::Rejected999, _) => field!("disposition", "rejected_999"),
+            (Outcome::RejectedTa1, _) => field!("disposition", "rejected_ta1"),
+        }
+    }
+}
+
+/// A finding's whole `action` field, `,"action":"WORD"` with the word [`Action::as_str`]
+/// gives: one copy of a literal per finding.
+fn action_field(action: Action) -> Key {
+    match action {
+        Action::Reject => field!("action", "reject"),
+        Action::Repair => field!("action", "repair"),
+        Action::Warn => field!("action", "warn"),
+        Action::Off => field!("action", "off"),
     }
 }
 
@@ -443,14 +466,14 @@ fn hash_advice(f: &Finding) -> u64 {
     hash
 }
 
-/// An advice id as 16 hex digits, quoted.
+/// An advice id as 16 hex digits, quoted: made on the stack and copied at once.
 fn push_advice_id(out: &mut Vec<u8>, id: u64) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
-    out.push(b'"');
-    for shift in (0..16).rev() {
-        out.push(HEX[((id >> (shift * 4)) & 0xf) as usize]);
+    let mut text = [b'"'; 18];
+    for (k, digit) in text[1..17].iter_mut().enumerate() {
+        *digit = HEX[((id >> ((15 - k) * 4)) & 0xf) as usize];
     }
-    out.push(b'"');
+    out.extend_from_slice(&text);
 }
 
 /// `{"type":"advice","id":..,"rule":..,"help":..,"appeal":..}` and a newline.
@@ -494,7 +517,7 @@ fn claim_line(
     o.u64(key!("claim"), claim.ordinal);
     o.str(key!("pcn"), claim.pcn());
     o.str(key!("profile"), result.profile);
-    o.word(key!("disposition"), outcome.disposition(result.disposition));
+    o.field(outcome.disposition_field(result.disposition));
     match claim.total_charge.cents() {
         Some(c) => o.i64(key!("charge_cents"), c.0),
         None => o.null(key!("charge_cents")),
@@ -535,7 +558,7 @@ fn finding_json(
 ) {
     let mut o = Obj::new(out);
     o.str(key!("rule"), f.rule);
-    o.word(key!("action"), f.action.as_str());
+    o.field(action_field(f.action));
     o.u64(key!("segment"), f.at.segment);
     o.u64(key!("set_segment"), u64::from(f.at.set_segment));
     o.opt_str(key!("loop"), segment_loop(claim, f.at.segment));
@@ -647,11 +670,10 @@ pub(crate) fn segment_loop(claim: &Claim, segment: u64) -> Option<&'static str> 
         source.patient.as_deref().map(|level| &**level),
         Some(&*source.billing),
     ];
-    let stored = tables
-        .into_iter()
-        .flatten()
-        .flat_map(|t| t.stored().iter())
-        .find(|s| s.position.segment == segment)?;
+    let stored = tables.into_iter().flatten().find_map(|t| {
+        let stored = t.stored();
+        stored_index(stored, segment).and_then(|i| stored.get(i))
+    })?;
     // The reader placed the segment with this grammar, so the index is one of its loops (as
     // the claim decoder assumes too).
     Some(crate::grammar::compiled_x222().loop_id(usize::from(stored.loop_index)))
@@ -663,7 +685,29 @@ pub(crate) fn is_about_a_person(claim: &Claim, segment: u64) -> bool {
     let source = &claim.source;
     std::iter::once(&*source.subscriber)
         .chain(source.patient.as_deref())
-        .any(|table| table.stored().iter().any(|s| s.position.segment == segment))
+        .any(|table| stored_index(table.stored(), segment).is_some())
+}
+
+/// Where input segment `segment` is among a table's `stored` segments, if it is one of them.
+pub(crate) fn stored_index(stored: &[StoredSegment], segment: u64) -> Option<usize> {
+    index_of_segment(stored.len(), |i| stored[i].position.segment, segment)
+}
+
+/// The first of the `len` places whose segment (`segment_at`) is `segment`, if any.
+///
+/// A table's segments are consecutive in the input, each once: the place the first one's
+/// number puts `segment` at is looked at first, and the places are searched one by one only
+/// when it does not hold it (where a search cost about one compare per segment before it).
+fn index_of_segment(len: usize, segment_at: impl Fn(usize) -> u64, segment: u64) -> Option<usize> {
+    if len == 0 {
+        return None;
+    }
+    let guess = segment
+        .checked_sub(segment_at(0))
+        .and_then(|after| usize::try_from(after).ok())
+        .filter(|&i| i < len && segment_at(i) == segment);
+    // A segment is in a table once: at the guess, it is at no place before it.
+    guess.or_else(|| (0..len).find(|&i| segment_at(i) == segment))
 }
 
 /// A field's key as [`key!`] makes it: `,"name":`.
@@ -708,17 +752,6 @@ impl<'a> Obj<'a> {
         self.key(field);
     }
 
-    /// A string field whose value is one of this crate's own words (a disposition, an
-    /// action), which hold nothing to escape: copied with no look at its bytes.
-    pub(crate) fn word(&mut self, key: Key, value: &'static str) {
-        debug_assert!(!needs_escape(value.as_bytes()));
-        self.key(key);
-        self.out.reserve(value.len() + 2);
-        self.out.push(b'"');
-        self.out.extend_from_slice(value.as_bytes());
-        self.out.push(b'"');
-    }
-
     /// A string field, left out when `None`.
     pub(crate) fn opt_str(&mut self, key: Key, value: Option<&str>) {
         if let Some(value) = value {
@@ -729,7 +762,12 @@ impl<'a> Obj<'a> {
     /// An unsigned number field.
     pub(crate) fn u64(&mut self, key: Key, value: u64) {
         self.key(key);
-        push_u64(self.out, value);
+        // Most of a finding's numbers (element, component, line, LX) are one digit: one byte
+        // pushed, where a number's digits are copied as a slice of any length.
+        match u8::try_from(value) {
+            Ok(digit @ 0..=9) => self.out.push(b'0' + digit),
+            _ => push_u64(self.out, value),
+        }
     }
 
     /// A signed number field.
@@ -990,12 +1028,20 @@ mod tests {
         let actions = [Action::Reject, Action::Repair, Action::Warn, Action::Off];
         let words = outcomes
             .iter()
-            .flat_map(|o| dispositions.map(|d| o.disposition(d)))
-            .chain(actions.map(Action::as_str));
-        for word in words {
+            .flat_map(|&o| {
+                dispositions.map(|d| {
+                    (
+                        key!("disposition"),
+                        o.disposition(d),
+                        o.disposition_field(d),
+                    )
+                })
+            })
+            .chain(actions.map(|a| (key!("action"), a.as_str(), action_field(a))));
+        for (key, word, field) in words {
             assert!(!needs_escape(word.as_bytes()), "{word}");
             for first in [true, false] {
-                let mut pairs = vec![(key!("w"), word)];
+                let mut pairs = vec![(key, word)];
                 if !first {
                     pairs.insert(0, (key!("n"), "x"));
                 }
@@ -1003,10 +1049,54 @@ mod tests {
                     if !first {
                         o.str(key!("n"), "x");
                     }
-                    o.word(key!("w"), word);
+                    o.field(field);
                 });
                 assert_eq!(fast, slow, "{word}");
             }
+        }
+    }
+
+    #[test]
+    fn segments_are_found_where_a_search_finds_them() {
+        // Tables of consecutive segments, with gaps, out of order, and empty; each number
+        // once, as a table holds them.
+        let mut tables: Vec<Vec<u64>> = vec![
+            vec![],
+            vec![5],
+            (10..40).collect(),
+            (0..20).chain(25..30).collect(),
+            (7..12).chain(3..6).collect(),
+            vec![9, 4, 6, 1, 100],
+            (1..10).rev().collect(),
+        ];
+        tables.push((u64::MAX - 3..=u64::MAX).collect());
+        for table in &tables {
+            for segment in (0..120).chain(u64::MAX - 5..=u64::MAX) {
+                let found = index_of_segment(table.len(), |i| table[i], segment);
+                let searched = table.iter().position(|&s| s == segment);
+                assert_eq!(found, searched, "{segment} in {table:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn numbers_and_advice_ids_are_written_as_formatted() {
+        let values = (0..=1000u64)
+            .chain((0..64).map(|shift| 1u64 << shift))
+            .chain([u64::MAX, u64::MAX - 1, 9_999_999_999, 10_000_000_000]);
+        for value in values {
+            let mut fast = Vec::new();
+            let mut o = Obj::new(&mut fast);
+            o.u64(key!("n"), value);
+            o.end();
+            assert_eq!(
+                String::from_utf8(fast).unwrap(),
+                format!(r#"{{"n":{value}}}"#)
+            );
+            let id = value.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+            let mut text = Vec::new();
+            push_advice_id(&mut text, id);
+            assert_eq!(String::from_utf8(text).unwrap(), format!("\"{id:016x}\""));
         }
     }
 
