@@ -196,17 +196,44 @@ impl Interner {
 /// it is); `None` for any other.
 fn packed_normal(text: &str) -> Option<u64> {
     let bytes = text.as_bytes();
-    if bytes.is_empty() || bytes.len() > 8 {
+    if bytes.len() > 8 {
         return None;
     }
-    let mut word = 0u64;
-    for &b in bytes {
-        if !(b.is_ascii_uppercase() || b.is_ascii_digit()) {
-            return None;
-        }
-        word = word << 8 | u64::from(b);
+    // Copied byte by byte: a copy of a length not known here would be a `memcpy` call.
+    let mut word = [0u8; 8];
+    for (slot, &b) in word.iter_mut().zip(bytes) {
+        *slot = b;
     }
-    Some(word << (8 * (8 - bytes.len())))
+    normal_word(u64::from_be_bytes(word), bytes.len())
+}
+
+/// [`packed`] of the text in the first `len` bytes of `word` (big-endian; the bytes after
+/// them may hold anything and are cleared) when that text is 1 to 8 capital letters and
+/// digits; `None` for any other. Each byte is checked in the same few word-wide steps, not
+/// one by one: the PTP rule looks up the code of every line of every claim.
+fn normal_word(word: u64, len: usize) -> Option<u64> {
+    /// The high bit of every byte.
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    /// `byte` in every byte.
+    const fn splat(byte: u8) -> u64 {
+        u64::from_ne_bytes([byte; 8])
+    }
+    if !(1..=8).contains(&len) {
+        return None;
+    }
+    let unused = 8 * (8 - len as u32);
+    let word = word & (u64::MAX << unused);
+    let kept = HIGH << unused;
+    if word & HIGH != 0 {
+        return None;
+    }
+    // Each byte b (below 0x80) is b + 0x80 here, so that subtracting a byte value c of at
+    // most 0x80 borrows from no other byte, and leaves the high bit set exactly when b >= c.
+    let biased = word | HIGH;
+    let at_least = |c: u8| biased.wrapping_sub(splat(c));
+    let digit = at_least(b'0') & !at_least(b'9' + 1);
+    let capital = at_least(b'A') & !at_least(b'Z' + 1);
+    ((digit | capital) & kept == kept).then_some(word)
 }
 
 /// `text` as a big-endian integer, zero-padded to 8 bytes, when it has 1 to 8 bytes and no
@@ -653,6 +680,31 @@ impl NcciEdits {
         self.code_id(code).map(CodeKey)
     }
 
+    /// [`code_key`](Self::code_key) of a code of 1 to 8 capital letters and digits (every
+    /// HCPCS/CPT code on a claim) given as [`normal_word`](Self::normal_word) gives it: one
+    /// look-up of an integer, for a caller that holds the code's bytes in a word already.
+    #[inline]
+    pub fn code_key_of_normal(&self, normal: u64) -> Option<CodeKey> {
+        self.codes.packed.get(&normal).copied().map(CodeKey)
+    }
+
+    /// The code in the first `len` bytes of `word` (big-endian; the bytes after them may hold
+    /// anything) as [`code_key_of_normal`](Self::code_key_of_normal) takes it, when it is 1
+    /// to 8 capital letters and digits; `None` for any other code (ask
+    /// [`code_key`](Self::code_key)).
+    #[inline]
+    pub fn normal_word(word: u64, len: usize) -> Option<u64> {
+        normal_word(word, len)
+    }
+
+    /// [`normal_word`](Self::normal_word) of a code given as text: `Some` exactly when it is
+    /// 1 to 8 capital letters and digits (a procedure or ICD-10-CM code as a claim should
+    /// have it).
+    #[inline]
+    pub fn normal_code(text: &str) -> Option<u64> {
+        packed_normal(text)
+    }
+
     /// [`pair`](Self::pair) for the code of key `a`.
     pub fn pair_of(&self, a: CodeKey, b: &str, date: NaiveDate) -> Option<PtpEdit> {
         let b = self.code_key(b)?;
@@ -819,6 +871,76 @@ mod tests {
         for code in ["", "97140a", "ABCDEFGHI", "97 40", "97.14"] {
             assert_eq!(packed_normal(code), None, "{code}");
         }
+    }
+
+    /// The plain definition [`normal_word`] stands in for: 1 to 8 bytes, each a capital
+    /// letter or a digit, packed as [`packed`] packs them.
+    fn plain_normal(bytes: &[u8]) -> Option<u64> {
+        let normal = !bytes.is_empty()
+            && bytes.len() <= 8
+            && bytes
+                .iter()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
+        normal.then(|| packed(std::str::from_utf8(bytes).expect("ASCII")).expect("packs"))
+    }
+
+    /// `normal_word` agrees with the plain definition for every byte value at every position
+    /// of every length, whatever follows the text in the word.
+    #[test]
+    fn normal_word_matches_the_plain_definition() {
+        let mut checked = 0;
+        for len in 0..=9usize {
+            for at in 0..len.max(1) {
+                for b in 0..=255u8 {
+                    let mut bytes = [b'7'; 9];
+                    bytes[..len.min(9)].copy_from_slice(&b"A9ZB0Q5M1"[..len.min(9)]);
+                    if at < len {
+                        bytes[at] = b;
+                    }
+                    let text = &bytes[..len];
+                    for tail in [0u8, b'A', b'0', 0xff, b' '] {
+                        let mut word = [tail; 8];
+                        for (slot, &c) in word.iter_mut().zip(text) {
+                            *slot = c;
+                        }
+                        let plain = plain_normal(text);
+                        assert_eq!(
+                            normal_word(u64::from_be_bytes(word), len),
+                            plain,
+                            "{text:?} then {tail}"
+                        );
+                        checked += 1;
+                    }
+                    if let Ok(text) = std::str::from_utf8(text) {
+                        assert_eq!(
+                            packed_normal(text),
+                            plain_normal(text.as_bytes()),
+                            "{text:?}"
+                        );
+                    }
+                }
+            }
+        }
+        assert!(checked > 10_000);
+    }
+
+    /// `code_key_of_normal` finds what `code_key` finds, for codes edits name and others.
+    #[test]
+    fn code_key_of_normal_matches_code_key() {
+        let edits = NcciEdits::parse_seed("seed.txt", SEED).expect("seed");
+        for code in [
+            "97140", "97161", "97012", "97110", "98942", "G0283", "A", "ABCDEFGH",
+        ] {
+            let word = packed_normal(code).expect("normal");
+            assert_eq!(
+                edits.code_key_of_normal(word),
+                edits.code_key(code),
+                "{code}"
+            );
+        }
+        assert!(edits
+            .code_key_of_normal(packed_normal("97140").expect("normal"))
+            .is_some());
     }
 
     fn date(y: i32, m: u32, d: u32) -> NaiveDate {

@@ -16,7 +16,7 @@ use super::{
 };
 use crate::diag::Text;
 use crate::model::{view_in, Cents, Claim, DateOf, Money, NotExactReason, Origin, Provider};
-use crate::reference::{CodeStatus, EditionChoice, IcdCodeSets, IcdEdition};
+use crate::reference::{CodeStatus, EditionChoice, IcdCodeSets, IcdEdition, NcciEdits};
 
 /// Every rule of this family, in catalog order.
 pub fn rules() -> Vec<Box<dyn Rule>> {
@@ -721,12 +721,17 @@ fn code_problem(code: &str, icd: &IcdCodeSets, date: NaiveDate) -> Option<DxProb
     if code.is_empty() {
         return None;
     }
-    let well_written = code
-        .bytes()
-        .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
+    // A code of up to eight bytes (every ICD-10-CM code) is checked and packed in one go,
+    // as the PTP rule packs procedure codes.
+    let normal = NcciEdits::normal_code(code);
+    let well_written = normal.is_some()
+        || (code.len() > 8
+            && code
+                .bytes()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit()));
     let choice = icd.edition_for(date);
     // Most codes are billable: decide that before formatting anything a finding would say.
-    if well_written && !choice.before_oldest && billable(code, icd, choice.edition) {
+    if well_written && !choice.before_oldest && billable(code, normal, icd, choice.edition) {
         return None;
     }
     let shown = IcdEdition::display(code);
@@ -784,17 +789,13 @@ fn code_problem(code: &str, icd: &IcdCodeSets, date: NaiveDate) -> Option<DxProb
 /// True when `code` (capitals and digits) is billable in `edition`, one of `icd`'s: as
 /// `edition.status(code)` says, remembered per thread for the last [`MEMO_CODES`] codes found
 /// billable. A practice bills the same few diagnoses on claim after claim, and each status is
-/// a search of a table of some 100,000 codes, several hundred instructions.
-fn billable(code: &str, icd: &IcdCodeSets, edition: &IcdEdition) -> bool {
+/// a search of a table of some 100,000 codes, several hundred instructions. `normal` is the
+/// code as [`NcciEdits::normal_code`] packs it (`None` for a code of more than eight bytes).
+fn billable(code: &str, normal: Option<u64>, icd: &IcdCodeSets, edition: &IcdEdition) -> bool {
     // Codes of up to eight capitals and digits (every ICD-10-CM code) as one number: none has
     // a zero byte, so the padding cannot make two codes one.
-    let packed = match code.as_bytes() {
-        bytes @ [_, ..] if bytes.len() <= 8 => {
-            let mut padded = [0u8; 8];
-            padded[..bytes.len()].copy_from_slice(bytes);
-            u64::from_le_bytes(padded)
-        }
-        _ => return matches!(edition.status(code), CodeStatus::Billable),
+    let Some(packed) = normal else {
+        return matches!(edition.status(code), CodeStatus::Billable);
     };
     BILLABLE.with_borrow_mut(|memo| memo.billable(packed, icd, edition, code))
 }

@@ -253,6 +253,15 @@ impl Code {
         self.len & 0x80 != 0
     }
 
+    /// The code as [`NcciEdits::normal_word`](crate::reference::NcciEdits::normal_word) gives
+    /// it when it is 1 to 8 capital letters and digits (every HCPCS/CPT code): its first
+    /// eight bytes read as one word, not copied byte by byte. `None` for any other code.
+    #[inline]
+    pub fn normal_word(&self) -> Option<u64> {
+        let head = self.bytes.first_chunk::<8>()?;
+        crate::reference::NcciEdits::normal_word(u64::from_be_bytes(*head), usize::from(self.len))
+    }
+
     /// A number that orders codes as `Code`'s own order does (its bytes, then its length
     /// byte): the rules' per-patient tables sort by it, one integer comparison rather than
     /// a comparison of two arrays.

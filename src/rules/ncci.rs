@@ -141,7 +141,7 @@ impl DayCodes {
                     code: f.code,
                     first: [Some((f.claim, f.line)), None],
                     units: Units::of(f.units),
-                    ncci: ncci.code_key(f.code.as_str()),
+                    ncci: ncci_key(&f.code, ncci),
                 }),
             }
         }
@@ -161,6 +161,16 @@ impl DayCodes {
     /// when the line and the whole day bill one unit each (most patients).
     fn over_one(&self) -> bool {
         self.over_one
+    }
+}
+
+/// The key of `code` among the codes NCCI edits name ([`NcciEdits::code_key`]): told from the
+/// code's bytes as one word when it is 1 to 8 capitals and digits (every HCPCS/CPT code),
+/// without reading its text again; from its text otherwise.
+fn ncci_key(code: &Code, ncci: &NcciEdits) -> Option<CodeKey> {
+    match code.normal_word() {
+        Some(word) => ncci.code_key_of_normal(word),
+        None => ncci.code_key(code.as_str()),
     }
 }
 
@@ -244,6 +254,9 @@ impl Rule for PtpPair {
     fn check(&self, claim: &Claim, cx: &Context<'_>, out: &mut Vec<Finding>) {
         let bypass = &cx.reference.therapy.modifiers.ncci_bypass;
         let days = day_codes(cx);
+        // The codes of the last date looked up: a claim's lines mostly share one date, whose
+        // codes are then found once rather than once per line.
+        let mut last_day: Option<(NaiveDate, &[DayCode])> = None;
         for (i, line) in claim.lines.iter().enumerate() {
             let Some(date) = line_date(claim, i) else {
                 continue;
@@ -252,10 +265,17 @@ impl Rule for PtpPair {
             if code.is_empty() {
                 continue;
             }
+            let day = match last_day {
+                Some((on, codes)) if on == date => codes,
+                _ => {
+                    let codes = days.on(date);
+                    last_day = Some((date, codes));
+                    codes
+                }
+            };
             // A code no edit names pairs with nothing; one that does is looked up once. The
             // line's own code is among its date's codes (a line with a date and a code is in
             // the index), whose key the table looked up when it was built.
-            let day = days.on(date);
             let key = match day.iter().find(|d| d.code == code) {
                 Some(own) => own.ncci,
                 None => cx.reference.ncci.code_key(code),
