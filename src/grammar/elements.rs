@@ -366,13 +366,19 @@ fn same_words(a: &[u8], b: &[u8]) -> bool {
         return false;
     }
     let (mut x, mut y) = (a, b);
-    while let (Some((wx, rx)), Some((wy, ry))) =
-        (x.split_first_chunk::<8>(), y.split_first_chunk::<8>())
+    // Two words a step (half the loop's steps), then the word left, if any.
+    while let (Some((px, rx)), Some((py, ry))) =
+        (x.split_first_chunk::<16>(), y.split_first_chunk::<16>())
     {
-        if wx != wy {
+        if px != py {
             return false;
         }
         (x, y) = (rx, ry);
+    }
+    if let (Some(wx), Some(wy)) = (x.first_chunk::<8>(), y.first_chunk::<8>()) {
+        if wx != wy {
+            return false;
+        }
     }
     last_word(a) == last_word(b)
 }
@@ -425,9 +431,16 @@ impl KeyHash {
     #[inline(always)]
     fn write(&mut self, bytes: &[u8]) {
         let mut rest = bytes;
-        while let Some((w, more)) = rest.split_first_chunk::<8>() {
-            self.mix(u64::from_le_bytes(*w));
+        // Two words a step (half the loop's steps; the same words in the same order as one
+        // at a time), then the word left, if any.
+        while let Some((pair, more)) = rest.split_first_chunk::<16>() {
+            let (first, second) = pair.split_at(8);
+            self.mix(word(first));
+            self.mix(word(second));
             rest = more;
+        }
+        if let Some(w) = rest.first_chunk::<8>() {
+            self.mix(u64::from_le_bytes(*w));
         }
         self.mix(last_word(bytes) ^ ((bytes.len() as u64) << 56));
     }
@@ -781,11 +794,14 @@ impl ElementRules {
         out: &mut Vec<Diagnostic>,
     ) {
         let key = CleanSegments::delimiters_key(delimiters);
-        let seed = CleanSegments::seed(self.id);
+        // Read once: the rules are reached through a static, which a call in the loop could
+        // change as far as the compiler knows.
+        let id = self.id;
+        let seed = CleanSegments::seed(id);
         CLEAN.with(|c| {
             let mut clean = c.borrow_mut();
             for (loop_index, body, n) in bodies {
-                let head = CleanSegments::head_with(self.id, loop_index, key);
+                let head = CleanSegments::head_with(id, loop_index, key);
                 let hash = CleanSegments::hash_seeded(seed, &head, body);
                 if clean.contains(hash, &head, body) {
                     continue;
@@ -1325,6 +1341,10 @@ struct QuickSpec {
     codes: CodeRange,
     /// A composite's components in [`QuickSpecs::specs`] ([`Class::Composite`]).
     components: QuickEntry,
+    /// A [`Class::Codes`] value with no external list, or a [`Class::Text`] one with no
+    /// external list and no format qualifier: its code, or its length, is all there is to
+    /// check ([`QuickSpecs::plain`]; most values are such).
+    plain: bool,
 }
 
 /// Where a code list lies in [`QuickSpecs::codes`].
@@ -1424,6 +1444,7 @@ impl QuickSpecs {
                 defined: 0,
                 last_required: 0,
             },
+            plain: false,
         };
         if e.usage.is_not_used() {
             spec.class = Class::NotUsed;
@@ -1461,6 +1482,8 @@ impl QuickSpecs {
             ElementKind::TM => Class::Time,
             _ => Class::Full,
         };
+        spec.plain = spec.external.is_none()
+            && (spec.class == Class::Codes || spec.class == Class::Text && spec.format == 0);
         spec
     }
 
@@ -1484,16 +1507,33 @@ impl QuickSpecs {
     }
 
     /// Whether a code packed by [`pack_code`] is one of the codes of `range`.
+    #[inline(always)]
     fn has_packed(&self, range: CodeRange, packed: u64) -> bool {
         let start = range.start as usize;
         let Some(codes) = self.codes.get(start..start + range.len as usize) else {
             return false;
         };
-        if codes.len() <= 8 {
-            codes.contains(&packed)
-        } else {
-            codes.binary_search(&packed).is_ok()
+        if codes.len() > 8 {
+            return has_sorted(codes, packed);
         }
+        // A plain loop, inlined: a short list's few comparisons cost less than a call, and
+        // `contains` is one (not inlined).
+        for &code in codes {
+            if code == packed {
+                return true;
+            }
+        }
+        false
+    }
+
+    /// Whether the non-empty `value` of a [`QuickSpec::plain`] spec is clean: the tests of
+    /// [`QuickSpecs::simple`] that such a spec leaves (no external list, no format).
+    #[inline(always)]
+    fn plain(&self, spec: &QuickSpec, value: &[u8]) -> bool {
+        if spec.class == Class::Codes {
+            return self.has(spec.codes, value);
+        }
+        (usize::from(spec.min)..=usize::from(spec.max)).contains(&value.len())
     }
 
     /// True when checking `seg` against `entry` would find no problem at all (what
@@ -1553,6 +1593,7 @@ impl QuickSpecs {
                 continue;
             }
             let ok = match spec.class {
+                _ if spec.plain => self.plain(spec, value),
                 Class::Composite => self.composite(spec, value, delimiters.component),
                 _ => {
                     let format = usize::from(spec.format)
@@ -1606,6 +1647,9 @@ impl QuickSpecs {
         if value.is_empty() {
             return !spec.required;
         }
+        if spec.plain {
+            return self.plain(spec, value);
+        }
         if let Some(list) = spec.external {
             if !self.has(list, value) {
                 return false;
@@ -1638,6 +1682,12 @@ impl QuickSpecs {
         };
         real && format.is_none_or(|f| check_period(f, value).is_none())
     }
+}
+
+/// Whether the sorted packed codes `codes` hold `packed` (a long list: out of line).
+#[inline(never)]
+fn has_sorted(codes: &[u64], packed: u64) -> bool {
+    codes.binary_search(&packed).is_ok()
 }
 
 /// The digits of a decimal number (R: `-?[0-9]*(\.[0-9]*)?` with at least one digit, what
@@ -2438,12 +2488,22 @@ mod tests {
     fn bodies_compare_and_hash_as_their_bytes_do() {
         // Every length around the word sizes, and a change at every byte: the word-wise
         // comparison and the hash see every byte (its last word covers the tail).
+        // The hash mixes two words a step: the words one at a time give the same hash.
+        let word_by_word = |head: &KeyHead, body: &[u8]| {
+            let mut h = KeyHash(CleanSegments::seed(head[0]) ^ head[1]);
+            for w in body.chunks_exact(8) {
+                h.mix(word(w));
+            }
+            h.mix(last_word(body) ^ ((body.len() as u64) << 56));
+            h.0
+        };
         let head: KeyHead = [1, 2];
-        for len in 0..=26usize {
+        for len in 0..=42usize {
             let a: Vec<u8> = (0..len).map(|i| b'A' + (i % 26) as u8).collect();
             assert!(same_words(&a, &a.clone()));
             let h = CleanSegments::hash(&head, &a);
             assert_eq!(h, CleanSegments::hash(&head, &a.clone()));
+            assert_eq!(h, word_by_word(&head, &a), "{len}");
             for at in 0..len {
                 let mut b = a.clone();
                 b[at] = b'*';
@@ -2453,6 +2513,49 @@ mod tests {
             longer.push(0);
             assert!(!same_words(&a, &longer));
             assert_ne!(h, CleanSegments::hash(&head, &longer), "{len}");
+        }
+    }
+
+    #[test]
+    fn plain_values_are_told_as_the_simple_check_tells_them() {
+        let g = crate::grammar::model::x222();
+        let rules = ElementRules::new(&g);
+        let quick = &rules.quick;
+        let plain: Vec<&QuickSpec> = quick.specs.iter().filter(|s| s.plain).collect();
+        assert!(plain.iter().any(|s| s.class == Class::Codes));
+        assert!(plain.iter().any(|s| s.class == Class::Text));
+        // Every code of the guide, codes one byte off, and values of every length to past
+        // the longest element.
+        let mut values: Vec<Vec<u8>> = g
+            .loops
+            .iter()
+            .flat_map(|l| l.segments.iter())
+            .flat_map(|s| s.elements.iter())
+            .flat_map(|e| {
+                let components = e.components.iter().flat_map(|c| c.codes.iter());
+                e.codes.iter().chain(components)
+            })
+            .flat_map(|c| {
+                let mut off = c.as_bytes().to_vec();
+                off.push(b'X');
+                [c.as_bytes().to_vec(), off]
+            })
+            .collect();
+        values.extend((1..=90).map(|n| vec![b'7'; n]));
+        values.extend([&b"A B"[..], b"-1.5", b"20240101"].map(<[u8]>::to_vec));
+        for spec in plain {
+            let slow = QuickSpec {
+                plain: false,
+                ..*spec
+            };
+            for v in &values {
+                assert_eq!(
+                    quick.simple(spec, v, None),
+                    quick.simple(&slow, v, None),
+                    "{spec:?} {:?}",
+                    String::from_utf8_lossy(v)
+                );
+            }
         }
     }
 
