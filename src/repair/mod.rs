@@ -277,44 +277,55 @@ pub fn line_break<'a>(seg: &Segment<'a>) -> &'a [u8] {
 fn write_clean(table: &SegmentTable, out: &mut Vec<u8>) {
     let raw = table.raw();
     let terminator = table.delimiters().segment;
-    let mut run: Option<std::ops::Range<usize>> = None;
+    // The clean bytes not yet copied: empty at first and after a segment that is not clean.
+    let mut run = 0..0;
     for (i, stored) in table.stored().iter().enumerate() {
-        let bytes = stored.start as usize..stored.end as usize;
-        if is_clean(
-            raw.get(bytes.clone()).unwrap_or_default(),
-            stored,
-            terminator,
-        ) {
-            match &mut run {
-                Some(r) if r.end == bytes.start => r.end = bytes.end,
-                _ => {
-                    if let Some(r) = run.replace(bytes) {
-                        out.extend_from_slice(&raw[r]);
-                    }
-                }
+        if is_clean_in(raw, stored, terminator) {
+            // Its bounds are in `raw` (`is_clean_in` looked).
+            let start = stored.start as usize;
+            if run.end != start {
+                out.extend_from_slice(&raw[run]);
+                run = start..start;
             }
+            run.end = stored.end as usize;
             continue;
         }
-        if let Some(r) = run.take() {
-            out.extend_from_slice(&raw[r]);
-        }
+        out.extend_from_slice(&raw[std::mem::replace(&mut run, 0..0)]);
         out.extend_from_slice(&clean(&table.get(i)));
     }
-    if let Some(r) = run {
-        out.extend_from_slice(&raw[r]);
-    }
+    out.extend_from_slice(&raw[run]);
 }
 
 /// True when [`clean`] borrows the segment of bytes `seg` as read: its body starts it, the
 /// terminator follows the body, and after that only a line break (CR LF, LF or CR) that does
 /// not hold the terminator, or nothing.
 pub fn is_clean(seg: &[u8], stored: &StoredSegment, terminator: u8) -> bool {
-    let body_end = stored.body_end as usize;
-    if stored.body_start != 0 || seg.get(body_end) != Some(&terminator) {
-        return false;
+    stored.body_start == 0
+        && seg
+            .get(stored.body_end as usize..)
+            .is_some_and(|tail| is_clean_tail(tail, terminator))
+}
+
+/// [`is_clean`] of the segment `stored` of a table whose bytes are `raw` (false when its
+/// bounds are not in `raw`), with no slice of the whole segment made first: the writers
+/// look at every segment of every claim and level they write.
+pub fn is_clean_in(raw: &[u8], stored: &StoredSegment, terminator: u8) -> bool {
+    let body_end = stored.start as usize + stored.body_end as usize;
+    stored.body_start == 0
+        && raw
+            .get(body_end..stored.end as usize)
+            .is_some_and(|tail| is_clean_tail(tail, terminator))
+}
+
+/// True when `tail`, the bytes of a segment from the end of its body on, is the terminator
+/// and then a line break (CR LF, LF or CR) that does not hold it, or the terminator alone.
+fn is_clean_tail(tail: &[u8], terminator: u8) -> bool {
+    match *tail {
+        [t] => t == terminator,
+        [t, b] => t == terminator && matches!(b, b'\n' | b'\r') && b != terminator,
+        [t, b'\r', b'\n'] => t == terminator && !matches!(terminator, b'\r' | b'\n'),
+        _ => false,
     }
-    let after = &seg[body_end + 1..];
-    matches!(after, b"" | b"\n" | b"\r" | b"\r\n") && !after.contains(&terminator)
 }
 
 /// The segment as the corrected file writes it: its body, its terminator (added when the
@@ -674,6 +685,71 @@ mod tests {
             }
         }
         assert!(tables > 100, "{tables} tables");
+    }
+
+    /// [`is_clean`] as it was first written, to hold [`is_clean_in`] to.
+    fn is_clean_bytewise(seg: &[u8], stored: &StoredSegment, terminator: u8) -> bool {
+        let body_end = stored.body_end as usize;
+        if stored.body_start != 0 || seg.get(body_end) != Some(&terminator) {
+            return false;
+        }
+        let after = &seg[body_end + 1..];
+        matches!(after, b"" | b"\n" | b"\r" | b"\r\n") && !after.contains(&terminator)
+    }
+
+    #[test]
+    fn clean_in_a_table_is_clean_of_the_segment() {
+        let mut generated = Vec::new();
+        crate::generate::write(&mut generated, 1).expect("generated");
+        let mut reader = crate::read::ClaimReader::new(&generated[..]);
+        let mut first = None;
+        while let Ok(Some(event)) = reader.next_event() {
+            if let crate::read::Event::Claim(raw) = event {
+                first = raw.segments.stored().first().copied();
+                break;
+            }
+        }
+        let first = first.expect("a claim segment");
+        let tails: [&[u8]; 14] = [
+            b"", b"~", b"~\n", b"~\r", b"~\r\n", b"~\n\r", b"~~", b"~\n~", b"\n", b"\r\n", b"~ ",
+            b"~\r\n\n", b"x~", b"~\r\r",
+        ];
+        for terminator in [b'~', b'\n', b'\r', b'x'] {
+            for tail in tails {
+                let tail: Vec<u8> = tail
+                    .iter()
+                    .map(|&b| if b == b'~' { terminator } else { b })
+                    .collect();
+                for lead in [0usize, 2] {
+                    let mut raw = vec![b' '; lead];
+                    raw.extend_from_slice(b"REF*D9*1");
+                    let body_end = raw.len() - lead;
+                    raw.extend_from_slice(&tail);
+                    for body_start in [0, lead as u32] {
+                        for end in [raw.len(), raw.len() + 1, lead] {
+                            let stored = StoredSegment {
+                                start: lead as u32,
+                                end: end as u32,
+                                body_start,
+                                body_end: body_end as u32,
+                                ..first
+                            };
+                            let seg = raw.get(lead..end).unwrap_or_default();
+                            assert_eq!(
+                                is_clean_in(&raw, &stored, terminator),
+                                is_clean_bytewise(seg, &stored, terminator),
+                                "{raw:?} {lead} {end} {body_start} {terminator}"
+                            );
+                            assert_eq!(
+                                is_clean(seg, &stored, terminator),
+                                is_clean_bytewise(seg, &stored, terminator),
+                                "{raw:?} {lead} {end} {body_start} {terminator}"
+                            );
+                        }
+                    }
+                }
+            }
+        }
     }
 
     #[test]

@@ -87,7 +87,8 @@ use std::io::{self, BufReader, BufWriter, Cursor, Read, Seek, SeekFrom, Write};
 use chrono::{Datelike, NaiveDate};
 
 use super::{
-    clean_tail, is_safe, push_clean, push_clean_or, push_terminator, AckEnvelope, SegmentWriter,
+    clean_tail, is_safe, push_clean, push_clean_or, push_terminator, AckEnvelope, Cleaning,
+    SegmentWriter,
 };
 use crate::model::{Cents, Claim, Decimal, Money, NotExactReason, ServiceLine, Total};
 use crate::repair::{decimal, push_cents, push_u64};
@@ -386,6 +387,8 @@ struct Context {
 struct FixedBytes {
     /// The run's delimiters.
     delimiters: Delimiters,
+    /// How values are cleaned with them.
+    cleaning: Cleaning,
     /// True when a line break follows each segment.
     line_break: bool,
     // The parts of fixed length are arrays: copied with a few stores rather than a call.
@@ -413,6 +416,7 @@ impl FixedBytes {
         let accepted = [&b"A2"[..], b"20"].join(&d.component);
         FixedBytes {
             delimiters: *d,
+            cleaning: Cleaning::new(*d),
             line_break,
             hl: [b'H', b'L', e],
             hl_code: [e, b'P', b'T'],
@@ -446,20 +450,20 @@ impl FixedBytes {
     /// name or id; NM104 may be left empty, NM105 to NM107 always are).
     fn patient_name(&self, out: &mut Vec<u8>, person: [&str; 3]) {
         let [last, first, member] = person;
-        let d = &self.delimiters;
+        let c = &self.cleaning;
         out.extend_from_slice(&self.nm1);
-        push_clean_or(out, d, last, LAST_NAME_MAX, "UNKNOWN");
-        out.push(d.element);
-        push_clean(out, d, first.as_bytes(), FIRST_NAME_MAX);
+        push_clean_or(out, c, last, LAST_NAME_MAX, "UNKNOWN");
+        out.push(self.delimiters.element);
+        push_clean(out, c, first.as_bytes(), FIRST_NAME_MAX);
         out.extend_from_slice(&self.nm1_id);
-        push_clean_or(out, d, member, ID_MAX, "UNKNOWN");
+        push_clean_or(out, c, member, ID_MAX, "UNKNOWN");
         self.end(out);
     }
 
     /// The claim's TRN*2 with its CLM01 cleaned (`0` when nothing is left of it).
     fn trn(&self, out: &mut Vec<u8>, pcn: &str) {
         out.extend_from_slice(&self.trn);
-        push_clean_or(out, &self.delimiters, pcn, REFERENCE_MAX, "0");
+        push_clean_or(out, &self.cleaning, pcn, REFERENCE_MAX, "0");
         self.end(out);
     }
 
@@ -1203,7 +1207,6 @@ impl Context {
     fn claim(&self, w: &mut SegmentWriter, result: &ClaimResult) {
         let claim = &result.claim;
         let date = self.date8.as_bytes();
-        let delimiters = w.delimiters();
         let rejecting = || {
             result
                 .findings
@@ -1244,7 +1247,7 @@ impl Context {
                     redact.write_line_prefix(number, &mut emit);
                 }
                 redact.write(&f.message, &mut emit);
-                clean_tail(out, start, &delimiters, MESSAGE_MAX);
+                clean_tail(out, start, &self.fixed.cleaning, MESSAGE_MAX);
             });
             w.end();
         }
@@ -1316,7 +1319,7 @@ impl Context {
                 }
             }
             w.start("SVC");
-            w.element_with(|out| push_procedure(out, &delimiters, line));
+            w.element_with(|out| push_procedure(out, &self.fixed.cleaning, line));
             w.element_with(|out| match &line.charge.value {
                 Some(Money::Exact(cents)) => push_cents(out, *cents),
                 Some(other) => out.extend_from_slice(other.to_x12().as_bytes()),
@@ -1429,19 +1432,20 @@ fn push_period(out: &mut Vec<u8>, from: NaiveDate, to: NaiveDate) {
 
 /// SVC01: qualifier, code and modifiers (`HC` when the qualifier is missing), each cleaned
 /// straight into `out`.
-fn push_procedure(out: &mut Vec<u8>, d: &Delimiters, line: &ServiceLine) {
+fn push_procedure(out: &mut Vec<u8>, c: &Cleaning, line: &ServiceLine) {
     let (qualifier, code, modifiers) = match &line.procedure.value {
         Some(p) => (&*p.qualifier, &*p.code, &p.modifiers[..]),
         None => ("", "", &[][..]),
     };
-    push_clean_or(out, d, qualifier, 2, "HC");
-    out.push(d.component);
-    push_clean_or(out, d, code, SERVICE_ID_MAX, "UNKNOWN");
+    let component = c.delimiters().component;
+    push_clean_or(out, c, qualifier, 2, "HC");
+    out.push(component);
+    push_clean_or(out, c, code, SERVICE_ID_MAX, "UNKNOWN");
     // SVC01-3 to SVC01-6: the first four modifiers, those left empty by cleaning skipped.
     for modifier in modifiers.iter().take(4) {
         let at = out.len();
-        out.push(d.component);
-        push_clean(out, d, modifier.as_bytes(), 2);
+        out.push(component);
+        push_clean(out, c, modifier.as_bytes(), 2);
         if out.len() == at + 1 {
             out.truncate(at);
         }

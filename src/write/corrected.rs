@@ -522,11 +522,7 @@ impl<W: Write + Seek> CorrectedWriter<W> {
             let opens_level = stored.opens_loop
                 && raw.get(body..body + usize::from(stored.id_len)) == Some(b"HL");
             if planned.is_empty() && !opens_level {
-                if repair::is_clean(
-                    raw.get(whole.clone()).unwrap_or_default(),
-                    stored,
-                    terminator,
-                ) {
+                if repair::is_clean_in(raw, stored, terminator) {
                     match &mut run {
                         Some((r, n)) if r.end == whole.start => {
                             r.end = whole.end;
