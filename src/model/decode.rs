@@ -288,16 +288,13 @@ fn read_line_segment(
             let dtp = [seg.element(1), seg.element(2), seg.element(3)];
             // Compared as bytes: the qualifier's text is these bytes whenever they are `472`.
             if dtp[0] == b"472" && line.service_date.is_none() {
-                // Written only when empty, so the old value needs no drop.
-                line.service_date
-                    .get_or_insert_with(|| date_of(dtp, at, dates));
+                fill_empty(&mut line.service_date, date_of(dtp, at, dates));
             } else {
                 line.dates.push(date_of(dtp, at, dates));
             }
         }
         b"REF" if seg.element(1) == b"6R" && line.control_number.is_none() => {
-            line.control_number
-                .get_or_insert_with(|| text_field(seg, 2, at));
+            fill_empty(&mut line.control_number, text_field(seg, 2, at));
         }
         b"REF" => line.references.push(read_reference(seg, at)),
         b"NTE" => line.notes.push(read_note(seg, at)),
@@ -313,13 +310,13 @@ fn read_sv1(line: &mut ServiceLine, seg: &Segment<'_>, at: Origin, component: u8
     if sv101.is_empty() {
         line.procedure.value = None;
     } else {
-        // A fresh line has no procedure yet: one is put in the empty slot (which needs no
-        // drop; `get_or_insert_with` called the procedure's drop for it).
-        let procedure = match &mut line.procedure.value {
-            Some(procedure) => procedure,
-            empty => empty.insert(Procedure::default()),
-        };
-        read_procedure(procedure, sv101, component);
+        // A fresh line has no procedure yet: one is put in the empty slot.
+        if line.procedure.value.is_none() {
+            fill_empty(&mut line.procedure.value, Procedure::default());
+        }
+        if let Some(procedure) = &mut line.procedure.value {
+            read_procedure(procedure, sv101, component);
+        }
     }
     line.charge = field(seg, 2, at, Money::parse);
     line.unit_basis = text(seg.element(3));
@@ -438,18 +435,22 @@ fn read_person(seg: &Segment<'_>, person: &mut Person, at: Origin) {
 }
 
 fn read_address(seg: &Segment<'_>, address: &mut Option<Address>, at: Origin) {
-    match seg.id() {
-        b"N3" => {
-            let a = address.get_or_insert_with(Address::default);
-            a.lines.set(text(seg.element(1)), text(seg.element(2)));
-        }
-        b"N4" => {
-            let a = address.get_or_insert_with(Address::default);
-            a.city = text(seg.element(1));
-            a.state = text(seg.element(2));
-            a.postal_code = text_field(seg, 3, at);
-        }
-        _ => {}
+    let id = seg.id();
+    if id != b"N3" && id != b"N4" {
+        return;
+    }
+    if address.is_none() {
+        fill_empty(address, Address::default());
+    }
+    let Some(a) = address else {
+        return;
+    };
+    if id == b"N3" {
+        a.lines.set(text(seg.element(1)), text(seg.element(2)));
+    } else {
+        a.city = text(seg.element(1));
+        a.state = text(seg.element(2));
+        a.postal_code = text_field(seg, 3, at);
     }
 }
 
@@ -481,6 +482,17 @@ fn read_note(seg: &Segment<'_>, at: Origin) -> Note {
         text: text(seg.element(2)),
         at: Origin { element: 2, ..at },
     }
+}
+
+/// Puts `value` in `slot`, which the caller has found empty, with no drop of the old value:
+/// an assignment, `Option::insert` and `get_or_insert_with` each call the drop of the old
+/// `Option` out of line (the compiler does not see it is `None`), and the last was also kept
+/// out of line itself, with a copy of the value made aside.
+#[inline(always)]
+fn fill_empty<T>(slot: &mut Option<T>, value: T) {
+    debug_assert!(slot.is_none(), "only an empty slot is filled");
+    // The old value is `None`, which owns nothing: forgetting it leaks nothing.
+    std::mem::forget(slot.replace(value));
 }
 
 /// `at` narrowed to element `n`.
@@ -588,6 +600,67 @@ mod tests {
             .zip(1..=255u8)
             .all(|(p, want)| *p == want));
         assert!(pointers[255..].iter().all(|p| *p == 255));
+    }
+
+    /// A segment of `text` (standard delimiters) as the decoders see it.
+    fn segment(text: &str) -> Segment<'_> {
+        Segment::new(
+            text.as_bytes(),
+            0..text.len(),
+            Delimiters::STANDARD,
+            Position::default(),
+        )
+    }
+
+    /// The slots filled with no drop of the old value (`fill_empty`) hold what an assignment
+    /// puts there: a line's first DTP*472 and REF*6R fill its slots and later ones go to its
+    /// lists, its procedure is read into the empty slot, and an address is made by whichever
+    /// of N3 and N4 comes first and completed by the other.
+    #[test]
+    fn empty_slots_are_filled_as_an_assignment_fills_them() {
+        let at = Origin::default();
+        let mut line = ServiceLine::default();
+        let mut memo = DateMemo::default();
+        for text in [
+            "SV1*HC:97110:GP*10*UN*1***1",
+            "DTP*472*D8*20260102",
+            "DTP*472*D8*20260103",
+            "REF*6R*A1",
+            "REF*6R*A2",
+        ] {
+            read_line_segment(&mut line, &segment(text), at, b':', &mut memo);
+        }
+        let date = |value: &str| {
+            let dtp = segment(value);
+            read_date(&dtp, at, &mut DateMemo::default())
+        };
+        assert_eq!(line.service_date, Some(date("DTP*472*D8*20260102")));
+        assert_eq!(line.dates, [date("DTP*472*D8*20260103")]);
+        let first = segment("REF*6R*A1");
+        assert_eq!(line.control_number, Some(text_field(&first, 2, at)));
+        assert_eq!(line.references, [read_reference(&segment("REF*6R*A2"), at)]);
+        let mut procedure = Procedure::default();
+        read_procedure(&mut procedure, b"HC:97110:GP", b':');
+        assert_eq!(line.procedure.value, Some(procedure));
+
+        let n3 = segment("N3*1 MAIN ST*SUITE 2");
+        let n4 = segment("N4*TOWN*NY*10001");
+        let want = Address {
+            lines: crate::model::AddressLines::new(Text::from("1 MAIN ST"), Text::from("SUITE 2")),
+            city: Text::from("TOWN"),
+            state: Text::from("NY"),
+            postal_code: text_field(&n4, 3, at),
+        };
+        for order in [[&n3, &n4], [&n4, &n3]] {
+            let mut address = None;
+            for seg in order {
+                read_address(seg, &mut address, at);
+            }
+            assert_eq!(address.as_ref(), Some(&want));
+        }
+        let mut address = None;
+        read_address(&segment("REF*EI*1"), &mut address, at);
+        assert_eq!(address, None, "only N3 and N4 make an address");
     }
 
     #[test]
