@@ -209,17 +209,7 @@ pub(super) fn decode_patient(table: &SegmentTable) -> Patient {
 #[inline(never)]
 fn read_claim_segment(claim: &mut Body, seg: &Segment<'_>, at: Origin, component: u8) {
     match seg.id() {
-        b"CLM" => {
-            claim.patient_control_number = text_field(seg, 1, at);
-            claim.total_charge = field(seg, 2, at, Money::parse);
-            // CLM05's components, split once.
-            let clm05 = seg.element(5);
-            let mut parts = clm05.split(|&b| b == component);
-            let place = parts.next().unwrap_or_default();
-            let frequency = parts.nth(1).unwrap_or_default();
-            claim.place_of_service = component_field(place, 5, 1, at);
-            claim.frequency = component_field(frequency, 5, 3, at);
-        }
+        b"CLM" => read_clm(claim, seg, at, component),
         b"HI" => read_diagnoses(claim, seg, at, component),
         b"DTP" => {
             let date = read_date(seg, at, &mut claim.date_memo);
@@ -231,6 +221,24 @@ fn read_claim_segment(claim: &mut Body, seg: &Segment<'_>, at: Origin, component
     }
 }
 
+/// The claim's own fields from its CLM.
+///
+/// Out of line, as is `read_diagnoses`: inlined in `read_claim_segment`, the two made it so
+/// large that the compiler kept their element lookups and texts as calls.
+#[inline(never)]
+fn read_clm(claim: &mut Body, seg: &Segment<'_>, at: Origin, component: u8) {
+    claim.patient_control_number = text_field(seg, 1, at);
+    claim.total_charge = field(seg, 2, at, Money::parse);
+    // CLM05's components, split once.
+    let clm05 = seg.element(5);
+    let mut parts = clm05.split(|&b| b == component);
+    let place = parts.next().unwrap_or_default();
+    let frequency = parts.nth(1).unwrap_or_default();
+    claim.place_of_service = component_field(place, 5, 1, at);
+    claim.frequency = component_field(frequency, 5, 3, at);
+}
+
+#[inline(never)]
 fn read_diagnoses(claim: &mut Body, seg: &Segment<'_>, at: Origin, component: u8) {
     let mut pointer = claim.diagnoses.iter().map(|d| d.pointer).max().unwrap_or(0);
     for n in 1..=seg.element_count() {
@@ -287,10 +295,12 @@ fn read_line_segment(
             // read into the date.
             let dtp = [seg.element(1), seg.element(2), seg.element(3)];
             // Compared as bytes: the qualifier's text is these bytes whenever they are `472`.
+            // Read at one place, where it is built inline (see `date_of`).
+            let date = date_of(dtp, at, dates);
             if dtp[0] == b"472" && line.service_date.is_none() {
-                fill_empty(&mut line.service_date, date_of(dtp, at, dates));
+                fill_empty(&mut line.service_date, date);
             } else {
-                line.dates.push(date_of(dtp, at, dates));
+                line.dates.push(date);
             }
         }
         b"REF" if seg.element(1) == b"6R" && line.control_number.is_none() => {
@@ -460,6 +470,10 @@ fn read_date(seg: &Segment<'_>, at: Origin, dates: &mut DateMemo) -> DateOf {
 }
 
 /// A DTP's date from its first three elements, read through the claim's `dates` memo.
+///
+/// Inlined: as a call, with its date returned through the stack, it cost a line's date a
+/// second copy and the call's entry and exit.
+#[inline(always)]
 fn date_of([qualifier, format, value]: [&[u8]; 3], at: Origin, dates: &mut DateMemo) -> DateOf {
     DateOf {
         qualifier: text(qualifier),
