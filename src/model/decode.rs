@@ -241,8 +241,7 @@ fn read_clm(claim: &mut Body, seg: &Segment<'_>, at: Origin, component: u8) {
 #[inline(never)]
 fn read_diagnoses(claim: &mut Body, seg: &Segment<'_>, at: Origin, component: u8) {
     let mut pointer = claim.diagnoses.iter().map(|d| d.pointer).max().unwrap_or(0);
-    for n in 1..=seg.element_count() {
-        let element = seg.element(n);
+    for (n, element) in numbered_elements(seg) {
         if element.is_empty() {
             continue;
         }
@@ -268,6 +267,18 @@ fn read_diagnoses(claim: &mut Body, seg: &Segment<'_>, at: Origin, component: u8
             },
         });
     }
+}
+
+/// The elements of `seg` with their numbers (from 1), found in one pass over its body: an HI
+/// has as many as it has diagnoses, and counting them and then looking each up went over the
+/// body twice. The pieces are the elements because the reader keeps a segment only when its
+/// id is followed by the element separator or ends the body (`segment_id_len`).
+fn numbered_elements<'a>(seg: &Segment<'a>) -> impl Iterator<Item = (usize, &'a [u8])> {
+    let separator = seg.delimiters().element;
+    let mut pieces = seg.body().split(move |&b| b == separator);
+    // The first piece is the id (passed over here: `skip` made a call of it).
+    pieces.next();
+    (1..).zip(pieces)
 }
 
 /// Opens a service line at its LX (segment `first_segment` of the claim).
@@ -590,7 +601,7 @@ pub(super) fn text(bytes: &[u8]) -> Text {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::x12::{Delimiters, Position};
+    use crate::x12::{Delimiters, Position, Separators};
 
     /// A fuzzed claim had hundreds of HI segments: the diagnosis positions count up to 255
     /// and stay there, with no overflow (a panic with overflow checks, a wrap without).
@@ -614,6 +625,34 @@ mod tests {
             .zip(1..=255u8)
             .all(|(p, want)| *p == want));
         assert!(pointers[255..].iter().all(|p| *p == 255));
+    }
+
+    /// An HI's elements are found in one pass as by number, in segments measured by the
+    /// reader and in segments not measured.
+    #[test]
+    fn numbered_elements_are_the_elements_by_number() {
+        let many = format!("HI*ABK:M545{}", "*ABF:M5416".repeat(40));
+        let bodies = [
+            "HI",
+            "HI*",
+            "HI*ABK:M5416",
+            "HI*ABK:M5416*ABF:M5450",
+            "HI**ABF:M5450*",
+            "HI*ABK:M5416***BF:Z00*",
+            many.as_str(),
+        ];
+        for body in bodies {
+            let plain = segment(body);
+            let found = Separators::find(body.as_bytes(), 2, b'*');
+            let measured = segment(body).with_separators(&found);
+            for seg in [plain, measured] {
+                let by_number: Vec<(usize, &[u8])> = (1..=seg.element_count())
+                    .map(|n| (n, seg.element(n)))
+                    .collect();
+                let got: Vec<(usize, &[u8])> = numbered_elements(&seg).collect();
+                assert_eq!(got, by_number, "{body}");
+            }
+        }
     }
 
     /// A segment of `text` (standard delimiters) as the decoders see it.
