@@ -209,17 +209,7 @@ pub(super) fn decode_patient(table: &SegmentTable) -> Patient {
 #[inline(never)]
 fn read_claim_segment(claim: &mut Body, seg: &Segment<'_>, at: Origin, component: u8) {
     match seg.id() {
-        b"CLM" => {
-            claim.patient_control_number = text_field(seg, 1, at);
-            claim.total_charge = field(seg, 2, at, Money::parse);
-            // CLM05's components, split once.
-            let clm05 = seg.element(5);
-            let mut parts = clm05.split(|&b| b == component);
-            let place = parts.next().unwrap_or_default();
-            let frequency = parts.nth(1).unwrap_or_default();
-            claim.place_of_service = component_field(place, 5, 1, at);
-            claim.frequency = component_field(frequency, 5, 3, at);
-        }
+        b"CLM" => read_clm(claim, seg, at, component),
         b"HI" => read_diagnoses(claim, seg, at, component),
         b"DTP" => {
             let date = read_date(seg, at, &mut claim.date_memo);
@@ -231,10 +221,27 @@ fn read_claim_segment(claim: &mut Body, seg: &Segment<'_>, at: Origin, component
     }
 }
 
+/// The claim's own fields from its CLM.
+///
+/// Out of line, as is `read_diagnoses`: inlined in `read_claim_segment`, the two made it so
+/// large that the compiler kept their element lookups and texts as calls.
+#[inline(never)]
+fn read_clm(claim: &mut Body, seg: &Segment<'_>, at: Origin, component: u8) {
+    claim.patient_control_number = text_field(seg, 1, at);
+    claim.total_charge = field(seg, 2, at, Money::parse);
+    // CLM05's components, split once.
+    let clm05 = seg.element(5);
+    let mut parts = clm05.split(|&b| b == component);
+    let place = parts.next().unwrap_or_default();
+    let frequency = parts.nth(1).unwrap_or_default();
+    claim.place_of_service = component_field(place, 5, 1, at);
+    claim.frequency = component_field(frequency, 5, 3, at);
+}
+
+#[inline(never)]
 fn read_diagnoses(claim: &mut Body, seg: &Segment<'_>, at: Origin, component: u8) {
     let mut pointer = claim.diagnoses.iter().map(|d| d.pointer).max().unwrap_or(0);
-    for n in 1..=seg.element_count() {
-        let element = seg.element(n);
+    for (n, element) in numbered_elements(seg) {
         if element.is_empty() {
             continue;
         }
@@ -262,6 +269,18 @@ fn read_diagnoses(claim: &mut Body, seg: &Segment<'_>, at: Origin, component: u8
     }
 }
 
+/// The elements of `seg` with their numbers (from 1), found in one pass over its body: an HI
+/// has as many as it has diagnoses, and counting them and then looking each up went over the
+/// body twice. The pieces are the elements because the reader keeps a segment only when its
+/// id is followed by the element separator or ends the body (`segment_id_len`).
+fn numbered_elements<'a>(seg: &Segment<'a>) -> impl Iterator<Item = (usize, &'a [u8])> {
+    let separator = seg.delimiters().element;
+    let mut pieces = seg.body().split(move |&b| b == separator);
+    // The first piece is the id (passed over here: `skip` made a call of it).
+    pieces.next();
+    (1..).zip(pieces)
+}
+
 /// Opens a service line at its LX (segment `first_segment` of the claim).
 #[inline(never)]
 fn start_line(lines: &mut Vec<ServiceLine>, lx: &Segment<'_>, at: Origin, first_segment: usize) {
@@ -287,17 +306,16 @@ fn read_line_segment(
             // read into the date.
             let dtp = [seg.element(1), seg.element(2), seg.element(3)];
             // Compared as bytes: the qualifier's text is these bytes whenever they are `472`.
+            // Read at one place, where it is built inline (see `date_of`).
+            let date = date_of(dtp, at, dates);
             if dtp[0] == b"472" && line.service_date.is_none() {
-                // Written only when empty, so the old value needs no drop.
-                line.service_date
-                    .get_or_insert_with(|| date_of(dtp, at, dates));
+                fill_empty(&mut line.service_date, date);
             } else {
-                line.dates.push(date_of(dtp, at, dates));
+                line.dates.push(date);
             }
         }
         b"REF" if seg.element(1) == b"6R" && line.control_number.is_none() => {
-            line.control_number
-                .get_or_insert_with(|| text_field(seg, 2, at));
+            fill_empty(&mut line.control_number, text_field(seg, 2, at));
         }
         b"REF" => line.references.push(read_reference(seg, at)),
         b"NTE" => line.notes.push(read_note(seg, at)),
@@ -313,13 +331,13 @@ fn read_sv1(line: &mut ServiceLine, seg: &Segment<'_>, at: Origin, component: u8
     if sv101.is_empty() {
         line.procedure.value = None;
     } else {
-        // A fresh line has no procedure yet: one is put in the empty slot (which needs no
-        // drop; `get_or_insert_with` called the procedure's drop for it).
-        let procedure = match &mut line.procedure.value {
-            Some(procedure) => procedure,
-            empty => empty.insert(Procedure::default()),
-        };
-        read_procedure(procedure, sv101, component);
+        // A fresh line has no procedure yet: one is put in the empty slot.
+        if line.procedure.value.is_none() {
+            fill_empty(&mut line.procedure.value, Procedure::default());
+        }
+        if let Some(procedure) = &mut line.procedure.value {
+            read_procedure(procedure, sv101, component);
+        }
     }
     line.charge = field(seg, 2, at, Money::parse);
     line.unit_basis = text(seg.element(3));
@@ -438,18 +456,22 @@ fn read_person(seg: &Segment<'_>, person: &mut Person, at: Origin) {
 }
 
 fn read_address(seg: &Segment<'_>, address: &mut Option<Address>, at: Origin) {
-    match seg.id() {
-        b"N3" => {
-            let a = address.get_or_insert_with(Address::default);
-            a.lines.set(text(seg.element(1)), text(seg.element(2)));
-        }
-        b"N4" => {
-            let a = address.get_or_insert_with(Address::default);
-            a.city = text(seg.element(1));
-            a.state = text(seg.element(2));
-            a.postal_code = text_field(seg, 3, at);
-        }
-        _ => {}
+    let id = seg.id();
+    if id != b"N3" && id != b"N4" {
+        return;
+    }
+    if address.is_none() {
+        fill_empty(address, Address::default());
+    }
+    let Some(a) = address else {
+        return;
+    };
+    if id == b"N3" {
+        a.lines.set(text(seg.element(1)), text(seg.element(2)));
+    } else {
+        a.city = text(seg.element(1));
+        a.state = text(seg.element(2));
+        a.postal_code = text_field(seg, 3, at);
     }
 }
 
@@ -459,6 +481,10 @@ fn read_date(seg: &Segment<'_>, at: Origin, dates: &mut DateMemo) -> DateOf {
 }
 
 /// A DTP's date from its first three elements, read through the claim's `dates` memo.
+///
+/// Inlined: as a call, with its date returned through the stack, it cost a line's date a
+/// second copy and the call's entry and exit.
+#[inline(always)]
 fn date_of([qualifier, format, value]: [&[u8]; 3], at: Origin, dates: &mut DateMemo) -> DateOf {
     DateOf {
         qualifier: text(qualifier),
@@ -481,6 +507,17 @@ fn read_note(seg: &Segment<'_>, at: Origin) -> Note {
         text: text(seg.element(2)),
         at: Origin { element: 2, ..at },
     }
+}
+
+/// Puts `value` in `slot`, which the caller has found empty, with no drop of the old value:
+/// an assignment, `Option::insert` and `get_or_insert_with` each call the drop of the old
+/// `Option` out of line (the compiler does not see it is `None`), and the last was also kept
+/// out of line itself, with a copy of the value made aside.
+#[inline(always)]
+fn fill_empty<T>(slot: &mut Option<T>, value: T) {
+    debug_assert!(slot.is_none(), "only an empty slot is filled");
+    // The old value is `None`, which owns nothing: forgetting it leaks nothing.
+    std::mem::forget(slot.replace(value));
 }
 
 /// `at` narrowed to element `n`.
@@ -564,7 +601,7 @@ pub(super) fn text(bytes: &[u8]) -> Text {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::x12::{Delimiters, Position};
+    use crate::x12::{Delimiters, Position, Separators};
 
     /// A fuzzed claim had hundreds of HI segments: the diagnosis positions count up to 255
     /// and stay there, with no overflow (a panic with overflow checks, a wrap without).
@@ -588,6 +625,95 @@ mod tests {
             .zip(1..=255u8)
             .all(|(p, want)| *p == want));
         assert!(pointers[255..].iter().all(|p| *p == 255));
+    }
+
+    /// An HI's elements are found in one pass as by number, in segments measured by the
+    /// reader and in segments not measured.
+    #[test]
+    fn numbered_elements_are_the_elements_by_number() {
+        let many = format!("HI*ABK:M545{}", "*ABF:M5416".repeat(40));
+        let bodies = [
+            "HI",
+            "HI*",
+            "HI*ABK:M5416",
+            "HI*ABK:M5416*ABF:M5450",
+            "HI**ABF:M5450*",
+            "HI*ABK:M5416***BF:Z00*",
+            many.as_str(),
+        ];
+        for body in bodies {
+            let plain = segment(body);
+            let found = Separators::find(body.as_bytes(), 2, b'*');
+            let measured = segment(body).with_separators(&found);
+            for seg in [plain, measured] {
+                let by_number: Vec<(usize, &[u8])> = (1..=seg.element_count())
+                    .map(|n| (n, seg.element(n)))
+                    .collect();
+                let got: Vec<(usize, &[u8])> = numbered_elements(&seg).collect();
+                assert_eq!(got, by_number, "{body}");
+            }
+        }
+    }
+
+    /// A segment of `text` (standard delimiters) as the decoders see it.
+    fn segment(text: &str) -> Segment<'_> {
+        Segment::new(
+            text.as_bytes(),
+            0..text.len(),
+            Delimiters::STANDARD,
+            Position::default(),
+        )
+    }
+
+    /// The slots filled with no drop of the old value (`fill_empty`) hold what an assignment
+    /// puts there: a line's first DTP*472 and REF*6R fill its slots and later ones go to its
+    /// lists, its procedure is read into the empty slot, and an address is made by whichever
+    /// of N3 and N4 comes first and completed by the other.
+    #[test]
+    fn empty_slots_are_filled_as_an_assignment_fills_them() {
+        let at = Origin::default();
+        let mut line = ServiceLine::default();
+        let mut memo = DateMemo::default();
+        for text in [
+            "SV1*HC:97110:GP*10*UN*1***1",
+            "DTP*472*D8*20260102",
+            "DTP*472*D8*20260103",
+            "REF*6R*A1",
+            "REF*6R*A2",
+        ] {
+            read_line_segment(&mut line, &segment(text), at, b':', &mut memo);
+        }
+        let date = |value: &str| {
+            let dtp = segment(value);
+            read_date(&dtp, at, &mut DateMemo::default())
+        };
+        assert_eq!(line.service_date, Some(date("DTP*472*D8*20260102")));
+        assert_eq!(line.dates, [date("DTP*472*D8*20260103")]);
+        let first = segment("REF*6R*A1");
+        assert_eq!(line.control_number, Some(text_field(&first, 2, at)));
+        assert_eq!(line.references, [read_reference(&segment("REF*6R*A2"), at)]);
+        let mut procedure = Procedure::default();
+        read_procedure(&mut procedure, b"HC:97110:GP", b':');
+        assert_eq!(line.procedure.value, Some(procedure));
+
+        let n3 = segment("N3*1 MAIN ST*SUITE 2");
+        let n4 = segment("N4*TOWN*NY*10001");
+        let want = Address {
+            lines: crate::model::AddressLines::new(Text::from("1 MAIN ST"), Text::from("SUITE 2")),
+            city: Text::from("TOWN"),
+            state: Text::from("NY"),
+            postal_code: text_field(&n4, 3, at),
+        };
+        for order in [[&n3, &n4], [&n4, &n3]] {
+            let mut address = None;
+            for seg in order {
+                read_address(seg, &mut address, at);
+            }
+            assert_eq!(address.as_ref(), Some(&want));
+        }
+        let mut address = None;
+        read_address(&segment("REF*EI*1"), &mut address, at);
+        assert_eq!(address, None, "only N3 and N4 make an address");
     }
 
     #[test]
