@@ -751,8 +751,61 @@ pub(crate) fn push_note_text(out: &mut String, d: &crate::diag::Diagnostic) {
     }
 }
 
-/// Appends a price note as its `Display` writes it.
+/// How many price notes each thread keeps formatted (see [`push_price_note`]): a run's
+/// findings name a few dozen prices, each shown in the report, the page and the terminal.
+const PRICE_NOTE_SLOTS: usize = 64;
+// A power of two: [`price_note_slot`] takes its top bits.
+const _: () = assert!(PRICE_NOTE_SLOTS.is_power_of_two());
+
+/// A price note kept formatted, in the slot its values hash to (see [`price_note_slot`]).
+#[derive(Default)]
+struct PricedNote {
+    /// The price whose note `text` is; `None` while the slot is unused.
+    price: Option<crate::diag::PriceNote>,
+    /// The note as [`format_price_note`] writes it.
+    text: String,
+}
+
+thread_local! {
+    /// This thread's formatted price notes ([`PRICE_NOTE_SLOTS`] of them once first used):
+    /// each writer formats the notes of its findings on its own thread.
+    static PRICE_NOTES: std::cell::RefCell<Vec<PricedNote>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Appends a price note as its `Display` writes it: copied from the note this thread formatted
+/// for the same price last, when its slot still holds it. A finding's note is written three
+/// times (report, page, terminal) and most findings share a few prices; formatting the
+/// numbers and pieces each time cost several times the copy.
 fn push_price_note(out: &mut String, price: &crate::diag::PriceNote) {
+    PRICE_NOTES.with_borrow_mut(|slots| {
+        if slots.is_empty() {
+            slots.resize_with(PRICE_NOTE_SLOTS, PricedNote::default);
+        }
+        let Some(slot) = slots.get_mut(price_note_slot(price)) else {
+            format_price_note(out, price);
+            return;
+        };
+        if slot.price.as_ref() != Some(price) {
+            slot.text.clear();
+            format_price_note(&mut slot.text, price);
+            slot.price = Some(price.clone());
+        }
+        out.push_str(&slot.text);
+    });
+}
+
+/// The slot of [`PRICE_NOTES`] for `price`: its amount and years mixed (the code is left out:
+/// codes with one amount in one year are rare, and share a slot correctly, by turns).
+fn price_note_slot(price: &crate::diag::PriceNote) -> usize {
+    let years = (u64::from(price.year as u32) << 32) | u64::from(price.served as u32);
+    let mixed = (price.cents as u64 ^ years.rotate_left(17)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    // The top bits, the best mixed: below PRICE_NOTE_SLOTS (a power of two).
+    (mixed >> (64 - PRICE_NOTE_SLOTS.trailing_zeros())) as usize
+}
+
+/// Appends a price note as its `Display` writes it, formatted piece by piece.
+fn format_price_note(out: &mut String, price: &crate::diag::PriceNote) {
     out.push_str("amount at stake: ");
     out.push_str(price.code.as_str());
     out.push_str(" $");
@@ -1108,5 +1161,41 @@ mod tests {
                 assert_eq!(pushed, shown);
             }
         }
+    }
+
+    #[test]
+    fn kept_price_notes_are_the_notes_formatted_afresh() {
+        use crate::diag::{PriceNote, ShortCode};
+        let price = |code: &str, cents: i64, year: i32, served: i32| PriceNote {
+            code: ShortCode::new(code).unwrap_or_else(|| panic!("short code {code}")),
+            cents,
+            year,
+            served,
+        };
+        // Many more prices than slots, some differing by the code alone (one slot), each
+        // asked for several times in turns: kept, pushed out and formatted again.
+        let mut prices = Vec::new();
+        for k in 0..200i64 {
+            prices.push(price("99213", k * 37 - 500, 2026, 2026));
+            prices.push(price("97110", k * 37 - 500, 2026, 2026));
+            prices.push(price("G0283", k, 2025, 2026));
+            prices.push(price("A", i64::MAX - k, i32::MIN, i32::MAX));
+            prices.push(price("123456789012345", i64::MIN + k, -1, 0));
+        }
+        for round in 0..3 {
+            for p in prices.iter().skip(round) {
+                // Twice: formatted into its slot (or still there), then copied from it.
+                let mut kept = String::from("x");
+                push_price_note(&mut kept, p);
+                let mut again = String::from("x");
+                push_price_note(&mut again, p);
+                assert_eq!(again, kept);
+                let mut fresh = String::from("x");
+                format_price_note(&mut fresh, p);
+                assert_eq!(kept, fresh);
+                assert_eq!(kept, format!("x{p}"));
+            }
+        }
+        assert!(prices.iter().all(|p| price_note_slot(p) < PRICE_NOTE_SLOTS));
     }
 }
