@@ -238,6 +238,14 @@ fn is_claims_own(body: &[u8]) -> bool {
     }
 }
 
+/// Most bytes of a body [`ElementRules::normal_body`] makes a key of (a longer one is
+/// remembered only as it is).
+const NORMAL_BYTES: usize = 256;
+
+/// Marks the head of a key made of a [`ElementRules::normal_body`] (a bit that neither the
+/// loop index, shifted up, nor the delimiters use).
+const NORMAL_KEY: u64 = 1 << 31;
+
 /// At most this many slots are looked at for one key (then it is not remembered).
 const CLEAN_PROBES: usize = 8;
 
@@ -317,11 +325,22 @@ impl CleanSegments {
         false
     }
 
+    /// Remembers the key `head` and `body` (of hash `hash`) clean, unless the body names its
+    /// own claim ([`is_claims_own`]).
+    #[inline]
+    fn insert(&mut self, hash: u64, head: &KeyHead, body: &[u8]) {
+        if !is_claims_own(body) {
+            self.remember(hash, head, body);
+        }
+    }
+
+    /// Remembers the key `head` and `body` (of hash `hash`) clean, whatever the body: a
+    /// [`ElementRules::normal_body`] key, or one [`CleanSegments::insert`] lets through.
     // Not inlined: it runs for a segment not remembered, and its rare forgetting of the
     // whole table is a large fill.
     #[inline(never)]
-    fn insert(&mut self, hash: u64, head: &KeyHead, body: &[u8]) {
-        if body.len() > CLEAN_SEGMENT_BYTES / 16 || is_claims_own(body) {
+    fn remember(&mut self, hash: u64, head: &KeyHead, body: &[u8]) {
+        if body.len() > CLEAN_SEGMENT_BYTES / 16 {
             return;
         }
         if self.bytes.len() + body.len() > CLEAN_SEGMENT_BYTES || self.taken >= CLEAN_SLOTS / 4 * 3
@@ -491,11 +510,15 @@ struct TagGroup {
     /// For an exclusive group of keyed entries whose values all pack: the entry a value
     /// keys, found without trying each entry in turn.
     keyed: Option<KeyedGroup>,
+    /// The elements a remembered key may leave out ([`masked_elements`]; bit `k`: element
+    /// `k + 1`).
+    masked: u64,
 }
 
 impl LoopRules {
     fn new(l: &super::model::LoopDef, quick: &mut QuickSpecs) -> LoopRules {
         let tags: Vec<u32> = l.segments.iter().map(|s| pack(s.id.as_bytes())).collect();
+        let compiled: Vec<QuickEntry> = l.segments.iter().map(|s| quick.entry(s)).collect();
         let mut groups: Vec<TagGroup> = Vec::new();
         let mut order = Vec::with_capacity(tags.len());
         let mut keyed = Vec::new();
@@ -519,12 +542,14 @@ impl LoopRules {
             } else {
                 None
             };
+            let masked = masked_elements(&l.segments, entries, exclusive, &compiled, quick);
             groups.push(TagGroup {
                 tag,
                 start,
                 len,
                 exclusive,
                 keyed,
+                masked,
             });
         }
         LoopRules {
@@ -533,7 +558,7 @@ impl LoopRules {
             groups,
             order,
             keyed,
-            quick: l.segments.iter().map(|s| quick.entry(s)).collect(),
+            quick: compiled,
             keys: l
                 .segments
                 .iter()
@@ -593,6 +618,51 @@ fn keyed_group(
         start,
         len: values.len() as u32,
     })
+}
+
+/// The elements whose values the quick check tells by their length alone in every entry
+/// `indexes` of `segments` (of one segment id; `compiled` holds their specs in `quick`), bit
+/// `k` for element `k + 1`: what [`ElementRules::normal_body`] leaves out of a remembered
+/// key. Never a qualifier (its value chooses the entry), nor the first element when the
+/// group is not `exclusive` (its code chooses among entries that fit), nor one an element's
+/// format names (its value is read then).
+fn masked_elements(
+    segments: &[SegmentDef],
+    indexes: &[u16],
+    exclusive: bool,
+    compiled: &[QuickEntry],
+    quick: &QuickSpecs,
+) -> u64 {
+    let bit = |position: usize| match position.checked_sub(1) {
+        Some(k) if k < 64 => 1u64 << k,
+        _ => 0,
+    };
+    if indexes.is_empty() {
+        return 0;
+    }
+    let mut masked = if exclusive { u64::MAX } else { !bit(1) };
+    for &i in indexes {
+        let i = usize::from(i);
+        let (Some(s), Some(specs)) = (
+            segments.get(i),
+            compiled.get(i).and_then(|e| quick.range(e)),
+        ) else {
+            return 0;
+        };
+        let mut own = 0;
+        for (k, spec) in specs.iter().enumerate() {
+            if spec.plain && spec.class == Class::Text {
+                own |= bit(k + 1);
+            }
+            own &= !bit(usize::from(spec.format));
+        }
+        for e in s.elements.iter() {
+            own &= !bit(e.format.unwrap_or(0));
+        }
+        own &= !bit(s.element.unwrap_or(0));
+        masked &= own;
+    }
+    masked
 }
 
 /// Whether at most one of the entries `indexes` of `segments` (of one segment id) can fit a
@@ -798,6 +868,7 @@ impl ElementRules {
         // change as far as the compiler knows.
         let id = self.id;
         let seed = CleanSegments::seed(id);
+        let mut buf = [0u8; NORMAL_BYTES];
         CLEAN.with(|c| {
             let mut clean = c.borrow_mut();
             for (loop_index, body, n) in bodies {
@@ -806,11 +877,31 @@ impl ElementRules {
                 if clean.contains(hash, &head, body) {
                     continue;
                 }
+                // Not remembered as it is: perhaps as a segment that differs only in values
+                // told by their length (a patient's name, a claim's number).
+                let normal = self.normal_body(loop_index, body, delimiters.element, &mut buf);
+                let normal = normal.map(|normal| {
+                    let head = [head[0], head[1] | NORMAL_KEY];
+                    (
+                        CleanSegments::hash_seeded(seed, &head, normal),
+                        head,
+                        normal,
+                    )
+                });
+                if let Some((normal_hash, normal_head, normal)) = normal {
+                    if clean.contains(normal_hash, &normal_head, normal) {
+                        // Clean as the segment remembered so is: remembered as it is too,
+                        // for when it recurs (a provider's name).
+                        clean.insert(hash, &head, body);
+                        continue;
+                    }
+                }
                 let (seg, set_segment) = segment(n);
                 debug_assert!(seg.body() == body && seg.delimiters() == delimiters);
                 self.check_unremembered(
                     &mut clean,
                     (hash, head),
+                    normal,
                     loop_index,
                     &seg,
                     set_segment,
@@ -838,16 +929,78 @@ impl ElementRules {
         if clean.contains(hash, &head, body) {
             return true;
         }
-        self.check_unremembered(clean, (hash, head), loop_index, seg, set_segment, out)
+        self.check_unremembered(clean, (hash, head), None, loop_index, seg, set_segment, out)
+    }
+
+    /// `body` (of a segment in loop `loop_index`, its elements separated by `separator`)
+    /// with the value of each element its group leaves out of keys ([`TagGroup::masked`])
+    /// replaced by as many filler bytes, made in `buf`: the body of a remembered key that
+    /// many segments share. `None` when its group leaves out nothing, or it is too long, or
+    /// [`scan`] leaves it to the full check (a byte outside printable ASCII, too many
+    /// elements).
+    ///
+    /// Two bodies with the same normal body have the same id, element separators and bytes
+    /// but in the values left out, which are printable and of the same lengths: the entry
+    /// found and every test of [`QuickSpecs::clean`] are the same for both (a value left out
+    /// is told by its length alone), so the quick check finds both clean or neither.
+    #[inline]
+    fn normal_body<'b>(
+        &self,
+        loop_index: LoopIndex,
+        body: &[u8],
+        separator: u8,
+        buf: &'b mut [u8; NORMAL_BYTES],
+    ) -> Option<&'b [u8]> {
+        // The id as the reader measures it, ended by the first separator: a function of
+        // the bytes up to that separator, which the normal body keeps.
+        let id_len = crate::x12::segment_id_len(body, separator)?;
+        let (id, rest) = body.split_at_checked(id_len + 1)?;
+        let (&after, id) = id.split_last()?;
+        if after != separator || id.contains(&separator) {
+            return None;
+        }
+        let masked = self.loops.get(loop_index)?.group(pack(id))?.masked;
+        if masked == 0 {
+            return None;
+        }
+        let out = buf.get_mut(..body.len())?;
+        let mut separators = [0u16; MAX_SEPARATORS];
+        let count = scan(rest, separator, &mut separators)?;
+        out.copy_from_slice(body);
+        let (_, values) = out.split_at_mut(id_len + 1);
+        // Never the separator: the bytes left out cannot pass for one.
+        let filler = !separator;
+        let present = match 1u64.checked_shl(count as u32 + 1) {
+            Some(bit) => bit - 1,
+            None => u64::MAX,
+        };
+        let mut left = masked & present;
+        while left != 0 {
+            let k = left.trailing_zeros() as usize;
+            left &= left - 1;
+            // Element `k + 1` lies between separators `k - 1` and `k` (`k` is at least 1).
+            let start = separators
+                .get(k.wrapping_sub(1))
+                .map_or(0, |&s| usize::from(s) + 1);
+            let end = match separators.get(k) {
+                Some(&s) if k < count => usize::from(s),
+                _ => values.len(),
+            };
+            values.get_mut(start..end)?.fill(filler);
+        }
+        Some(out)
     }
 
     /// [`ElementRules::check`] of a segment not remembered clean (`key`: its hash and head);
-    /// remembers it when it is clean.
+    /// remembers it when it is clean, and by its `normal` key too (hash, head and
+    /// [`ElementRules::normal_body`]) when the quick check finds it clean.
     #[inline(never)]
+    #[allow(clippy::too_many_arguments)]
     fn check_unremembered(
         &self,
         clean: &mut CleanSegments,
         (hash, head): (u64, KeyHead),
+        normal: Option<(u64, KeyHead, &[u8])>,
         loop_index: LoopIndex,
         seg: &Segment<'_>,
         set_segment: u32,
@@ -865,6 +1018,9 @@ impl ElementRules {
             .is_some_and(|entry| self.quick.clean(entry, seg))
         {
             clean.insert(hash, &head, body);
+            if let Some((hash, head, normal)) = normal {
+                clean.remember(hash, &head, normal);
+            }
             return true;
         }
         let Some(def) = lp.segments.get(index) else {
@@ -2584,5 +2740,135 @@ mod tests {
             assert!(!each.is_empty());
             assert_eq!(format!("{each:?}"), format!("{given:?}"));
         }
+    }
+
+    /// The sample variants, and each sample variant with a normal body with the bytes of
+    /// each value its group leaves out of keys replaced by other printable bytes (the
+    /// separators among them), as `(loop, body, delimiters)`.
+    fn masked_variants(rules: &ElementRules) -> Vec<(usize, Vec<u8>, Delimiters)> {
+        let mut out = Vec::new();
+        for (body, d) in sample_variants() {
+            for loop_index in 0..rules.loops.len() {
+                let mut buf = [0u8; NORMAL_BYTES];
+                let Some(normal) = rules.normal_body(loop_index, &body, d.element, &mut buf) else {
+                    continue;
+                };
+                let filler = !d.element;
+                for (n, replacement) in [b'Z', d.component, b'^', b' ', b'9']
+                    .into_iter()
+                    .enumerate()
+                {
+                    let mut v = body.clone();
+                    for (i, b) in v.iter_mut().enumerate() {
+                        if normal[i] == filler && *b != filler {
+                            *b = if (i + n) % 2 == 0 { replacement } else { b'a' };
+                        }
+                    }
+                    out.push((loop_index, v, d));
+                }
+            }
+            out.push((usize::MAX, body, d));
+        }
+        out
+    }
+
+    #[test]
+    fn segments_of_one_normal_body_are_found_clean_alike() {
+        let g = crate::grammar::model::x222();
+        let rules = ElementRules::new(&g);
+        // The values a key leaves out: names and numbers, never a code or a qualifier.
+        let l2010ba = g.loops.iter().position(|l| l.id == "2010BA").unwrap();
+        let nm1 = rules.loops[l2010ba].group(pack(b"NM1")).unwrap();
+        assert_eq!(
+            nm1.masked & 0b1_1000_1111,
+            0b1_0000_1100,
+            "{:b}",
+            nm1.masked
+        );
+        // A claim's number, the first element of the one CLM entry.
+        let l2300 = g.loops.iter().position(|l| l.id == "2300").unwrap();
+        let clm = rules.loops[l2300].group(pack(b"CLM")).unwrap();
+        assert_eq!(clm.masked & 0b11, 0b1, "{:b}", clm.masked);
+        // By loop, normal body and delimiters: the entry found and the quick check's verdict.
+        type Seen = std::collections::HashMap<(usize, Vec<u8>, String), (Option<usize>, bool)>;
+        let mut seen = Seen::new();
+        let (mut shared, mut clean) = (0, 0);
+        for (only, body, d) in masked_variants(&rules) {
+            let seg = Segment::new(&body, 0..body.len(), d, Position::default());
+            for loop_index in 0..rules.loops.len() {
+                if only != usize::MAX && only != loop_index {
+                    continue;
+                }
+                let mut buf = [0u8; NORMAL_BYTES];
+                let Some(normal) = rules.normal_body(loop_index, &body, d.element, &mut buf) else {
+                    continue;
+                };
+                let entry = rules.entry(loop_index, &seg).map(|(_, i)| i);
+                let quick = entry
+                    .is_some_and(|i| rules.quick.clean(&rules.loops[loop_index].quick[i], &seg));
+                let delimiters = format!("{d:?}");
+                let key = (loop_index, normal.to_vec(), delimiters);
+                match seen.get(&key) {
+                    Some(&found) => {
+                        shared += 1;
+                        clean += usize::from(quick);
+                        assert_eq!(
+                            found,
+                            (entry, quick),
+                            "{:?} in loop {}",
+                            String::from_utf8_lossy(&body),
+                            rules.loops[loop_index].id
+                        );
+                    }
+                    None => {
+                        seen.insert(key, (entry, quick));
+                    }
+                }
+            }
+        }
+        assert!(shared > 1000 && clean > 1000, "{shared} {clean}");
+    }
+
+    #[test]
+    fn bodies_remembered_by_their_normal_body_give_what_checking_them_gives() {
+        let g = crate::grammar::model::x222();
+        let fast = ElementRules::new(&g);
+        let slow = ElementRules::new(&g);
+        let variants = masked_variants(&fast);
+        let mut checked = 0;
+        // Twice: the second time, every clean one is remembered.
+        for _ in 0..2 {
+            for (only, body, d) in &variants {
+                let seg = Segment::new(body, 0..body.len(), *d, Position::default());
+                for loop_index in 0..fast.loops.len() {
+                    if *only != usize::MAX && *only != loop_index {
+                        continue;
+                    }
+                    if fast.entry(loop_index, &seg).is_none() {
+                        continue;
+                    }
+                    let mut given = Vec::new();
+                    let bodies = [(loop_index, seg.body(), 0)];
+                    fast.check_bodies(*d, bodies, |_| (seg, 7), &mut given);
+                    // The slow check: other rules, which remember a segment by its own
+                    // bytes only (`check_each`), and find what `validate` finds.
+                    let mut each = Vec::new();
+                    let mut validated = Vec::new();
+                    slow.check_each([(loop_index, seg, 7)], &mut each);
+                    let (lp, index) = slow.entry(loop_index, &seg).unwrap();
+                    validate(&seg, &lp.segments[index], 7, &mut validated);
+                    assert_eq!(each.len(), validated.len());
+                    assert_eq!(
+                        format!("{given:?}"),
+                        format!("{each:?}"),
+                        "{:?} in loop {}",
+                        String::from_utf8_lossy(body),
+                        lp.id
+                    );
+                    checked += 1;
+                }
+            }
+        }
+        assert!(checked > 10_000, "{checked}");
     }
 }
