@@ -25,6 +25,41 @@ const PRE_A1_GUIDE: &str = "005010X222";
 const CLM_KEY: u32 = key_of(b"CLM");
 const HL_KEY: u32 = key_of(b"HL");
 
+/// Whether a segment with [`segment_key`] `key` may be an envelope segment (ISA, GS, ST, SE,
+/// GE, IEA): true for every one of them, and for an id longer than three bytes that starts
+/// like one (its key is of its first three), which the envelope then reads as a body segment.
+/// A one-bit filter first: no id of the X222 grammar's body shares a filter bit with an
+/// envelope id, so a body segment is told apart in a multiply, a shift and a bit test.
+#[inline(always)]
+fn may_be_envelope(key: u32) -> bool {
+    const ISA: u32 = key_of(b"ISA");
+    const GS: u32 = key_of(b"GS");
+    const ST: u32 = key_of(b"ST");
+    const SE: u32 = key_of(b"SE");
+    const GE: u32 = key_of(b"GE");
+    const IEA: u32 = key_of(b"IEA");
+    const FILTER: u64 = envelope_filter_bit(ISA)
+        | envelope_filter_bit(GS)
+        | envelope_filter_bit(ST)
+        | envelope_filter_bit(SE)
+        | envelope_filter_bit(GE)
+        | envelope_filter_bit(IEA);
+    FILTER & envelope_filter_bit(key) != 0 && matches!(key, ISA | GS | ST | SE | GE | IEA)
+}
+
+/// The bit of [`may_be_envelope`]'s filter that stands for segment key `key`: the top six
+/// bits of a multiplicative hash, with a multiplier chosen so that no X222 body id shares a
+/// bit with an envelope id.
+#[inline(always)]
+const fn envelope_filter_bit(key: u32) -> u64 {
+    1 << (key.wrapping_mul(0x1927_E045) >> 26)
+}
+
+/// How many loops' kinds [`State`] keeps in an array of its own, read without a bounds test
+/// of the table (the X222 grammar has fewer loops; a grammar with more reads the rest from
+/// the table).
+const KEPT_KINDS: usize = 64;
+
 /// What the reader hands out, in input order.
 #[derive(Debug)]
 pub enum Event {
@@ -139,6 +174,8 @@ struct State {
     machine: Machine<'static>,
     numbering: Numbering,
     kinds: &'static [LoopKind],
+    /// The first [`KEPT_KINDS`] of `kinds` (the rest `Other`): see [`State::kind_of`].
+    kept_kinds: [LoopKind; KEPT_KINDS],
     claim_loop: LoopIndex,
     line_loop: LoopIndex,
     builder: ClaimBuilder,
@@ -186,6 +223,7 @@ impl<S: SegmentSource> ClaimReader<S> {
                 machine: Machine::new(grammar),
                 numbering: Numbering::default(),
                 kinds: LoopKind::table(),
+                kept_kinds: kept_kinds(LoopKind::table()),
                 claim_loop: grammar.index_of("2300").unwrap_or(usize::MAX),
                 line_loop: grammar.index_of("2400").unwrap_or(usize::MAX),
                 builder: ClaimBuilder::new(),
@@ -239,35 +277,41 @@ impl<S: SegmentSource> ClaimReader<S> {
             if self.finished {
                 return Ok(None);
             }
-            match self.segments.next_segment()? {
-                Some(seg) => {
-                    self.state.process(&seg);
-                    self.collect_warnings();
-                    // Most segments produce nothing: keep reading without revisiting the queue.
-                    // The segment is read where the source returned it (`ref`, no `?`): moving
-                    // it out of the result costs a copy per segment.
-                    while self.state.pending.is_empty() {
-                        match self.segments.next_segment() {
-                            Ok(Some(ref seg)) => self.state.process(seg),
-                            Ok(None) => break,
-                            Err(e) => return Err(e),
-                        }
-                        self.collect_warnings();
+            // Most segments produce nothing: keep reading without revisiting the queue. One
+            // call reads every segment, so `State::process` is inlined here: as a call of its
+            // own it saved and restored registers for every segment. The segment is read where
+            // the source returned it (`ref`, no `?`): moving it out of the result costs a copy
+            // per segment.
+            loop {
+                match self.segments.next_segment() {
+                    Ok(Some(ref seg)) => self.state.process(seg),
+                    Ok(None) => {
+                        self.end_of_input();
+                        break;
                     }
+                    Err(e) => return Err(e),
                 }
-                None => {
-                    self.collect_warnings();
-                    if let Some(position) = self.segments.unterminated_tail() {
-                        self.state.report_unterminated_tail(position);
-                    }
-                    if let Some((position, id)) = self.segments.truncated_tail() {
-                        self.state.report_truncated_tail(position, id);
-                    }
-                    self.state.finish();
-                    self.finished = true;
+                self.collect_warnings();
+                if !self.state.pending.is_empty() {
+                    break;
                 }
             }
         }
+    }
+
+    /// Reports how the input ended (its warnings, a last segment with no terminator or cut
+    /// short) and closes whatever is still open.
+    #[inline(never)]
+    fn end_of_input(&mut self) {
+        self.collect_warnings();
+        if let Some(position) = self.segments.unterminated_tail() {
+            self.state.report_unterminated_tail(position);
+        }
+        if let Some((position, id)) = self.segments.truncated_tail() {
+            self.state.report_truncated_tail(position, id);
+        }
+        self.state.finish();
+        self.finished = true;
     }
 }
 
@@ -291,11 +335,21 @@ impl<S: SegmentSource> ClaimReader<S> {
 }
 
 impl State {
+    /// Reads one segment. Inlined into [`ClaimReader::next_event`]'s one call.
+    #[inline(always)]
     fn process(&mut self, seg: &Segment<'_>) {
         self.last_position = seg.position();
+        // The id read once, as an integer: the envelope test, the machine and the tests of
+        // `set_body` share it.
+        let key = segment_key(seg);
         // The common segment, one of an open set's body: its id is tested once, and what
         // only envelope segments need stays out of this path.
-        let body = match self.envelope.count_body_segment(seg) {
+        let counted = if may_be_envelope(key) {
+            None
+        } else {
+            self.envelope.count_body()
+        };
+        let body = match counted {
             Some(set_segment) => Some(set_segment),
             None => self.process_envelope(seg),
         };
@@ -309,7 +363,7 @@ impl State {
             // A checked set's body segment is kept for a writer (as a header segment, which
             // goes out before the problems it causes: see `State::hand_out`) or not at all,
             // so the general hand-out's tests are left out here.
-            if self.set_body(seg, set_segment) {
+            if self.set_body(seg, key, set_segment) {
                 self.keep(seg, EnvelopeKind::Header);
             }
             self.collect_body_problems();
@@ -388,16 +442,14 @@ impl State {
         None
     }
 
-    /// Reads a segment of a claim-checked set's body, numbered `set_segment` in the set;
-    /// gives back whether a writer keeps it as a header segment ([`EnvelopeKind::Header`]:
+    /// Reads a segment of a claim-checked set's body, numbered `set_segment` in the set, whose
+    /// [`segment_key`] is `key`; gives back whether a writer keeps it as a header segment ([`EnvelopeKind::Header`]:
     /// one outside claims and levels, when a writer asked for them).
     #[inline(always)]
-    fn set_body(&mut self, seg: &Segment<'_>, set_segment: u32) -> bool {
-        // The id read once, as an integer: the machine and the tests below share it.
-        let key = segment_key(seg);
+    fn set_body(&mut self, seg: &Segment<'_>, key: u32, set_segment: u32) -> bool {
         let placement = self.machine.step_keyed(seg, key, set_segment);
         // Looked up once: the calls below cannot change the table.
-        let kind = self.kinds[placement.loop_index];
+        let kind = self.kind_of(placement.loop_index);
         self.check_numbering(seg, key, placement, set_segment);
         self.check_header_elements(seg, kind, placement, set_segment);
         let opens_claim = placement.opens_loop && kind == LoopKind::Claim;
@@ -409,6 +461,16 @@ impl State {
             self.push_claim(claim);
         }
         kept
+    }
+
+    /// The kind of loop `loop_index`: from the kept array when it is there (a compare with a
+    /// constant instead of a bounds test of the table, read through two loads).
+    #[inline(always)]
+    fn kind_of(&self, loop_index: LoopIndex) -> LoopKind {
+        match self.kept_kinds.get(loop_index) {
+            Some(&kind) => kind,
+            None => self.kinds[loop_index],
+        }
     }
 
     /// Hands out the problems the segment caused, with the segment itself (as `kept`) when
@@ -800,6 +862,15 @@ impl State {
     }
 }
 
+/// The first [`KEPT_KINDS`] of `kinds`, the rest `Other` (no loop has their indexes).
+fn kept_kinds(kinds: &[LoopKind]) -> [LoopKind; KEPT_KINDS] {
+    let mut kept = [LoopKind::Other; KEPT_KINDS];
+    for (slot, &kind) in kept.iter_mut().zip(kinds) {
+        *slot = kind;
+    }
+    kept
+}
+
 /// IK402 for a loop machine's element problem (a qualifier the loop does not allow): the
 /// machine knows loops, the element rules know element reference numbers.
 fn add_element_ref(p: &mut Diagnostic) {
@@ -838,6 +909,66 @@ mod tests {
         walk(&root.join("tests"), &mut found);
         found.sort();
         found
+    }
+
+    /// The key test the reader tries first finds every segment the envelope's own id test
+    /// finds, over ids of every length (an id it also finds is read as a body segment by the
+    /// envelope, as before).
+    #[test]
+    fn envelope_key_test_finds_every_envelope_segment() {
+        let ids = [
+            "ISA", "IEA", "GS", "GE", "ST", "SE", "HL", "CLM", "NM1", "N3", "SV1", "S", "I", "G",
+            "ISAX", "GSX", "STX", "SEE", "GEE", "IE", "IS", "SBR", "PER", "HI", "LX", "1",
+        ];
+        for id in ids {
+            for body in [id.to_string(), format!("{id}*A*B"), format!("{id}*")] {
+                let raw = format!("{body}~");
+                let seg = Segment::new(
+                    raw.as_bytes(),
+                    0..body.len(),
+                    crate::x12::Delimiters::STANDARD,
+                    Position::default(),
+                );
+                let envelope = matches!(seg.id(), b"ISA" | b"GS" | b"ST" | b"SE" | b"GE" | b"IEA");
+                if envelope {
+                    assert!(may_be_envelope(segment_key(&seg)), "{body}");
+                }
+                if !may_be_envelope(segment_key(&seg)) {
+                    assert!(!envelope, "{body}");
+                }
+            }
+        }
+    }
+
+    /// No segment id of the X222 grammar's body takes the envelope filter's slow test (that
+    /// would only cost time: the test after the filter is exact).
+    #[test]
+    fn envelope_filter_passes_no_body_id() {
+        let body =
+            "AMT BHT CAS CLM CN1 CR1 CR2 CR3 CRC CTP CUR DMG DTP FRM HCP HI HL K3 LIN LQ LX \
+                    MEA MOA N3 N4 NM1 NTE OI PAT PER PRV PS1 PWK QTY REF SBR SV1 SV5 SVD";
+        let envelope = ["ISA", "GS", "ST", "SE", "GE", "IEA"]
+            .map(|id| envelope_filter_bit(key_of(id.as_bytes())))
+            .iter()
+            .fold(0, |m, b| m | b);
+        for id in body.split_whitespace() {
+            assert_eq!(
+                envelope & envelope_filter_bit(key_of(id.as_bytes())),
+                0,
+                "{id}"
+            );
+        }
+    }
+
+    /// The kept kinds are the table's, for every loop of the grammar.
+    #[test]
+    fn kept_kinds_are_the_tables() {
+        let kinds = LoopKind::table();
+        assert!(kinds.len() <= KEPT_KINDS);
+        let kept = kept_kinds(kinds);
+        for (i, kind) in kinds.iter().enumerate() {
+            assert_eq!(kept[i], *kind);
+        }
     }
 
     /// A segment of a set's body collects only the loop machine's and the numbering's

@@ -664,8 +664,10 @@ impl Transitions {
     }
 
     /// The symbol of a segment with packed tag `tag`, or `None` when its entries are keyed
-    /// on different elements.
-    #[inline]
+    /// on different elements. Inlined always: the reader's step runs it for every segment,
+    /// and as a call of its own (which the compiler made of it once the step was inlined into
+    /// the read loop) it cost more than its own work.
+    #[inline(always)]
     fn symbol(&self, tag: u32, seg: &Segment<'_>) -> Option<Symbol> {
         let slot = self.tag_slot(tag);
         match slot.element {
@@ -681,7 +683,7 @@ impl Transitions {
     }
 
     /// The slot of `tag`, or an empty one (symbol 0) when the grammar does not have it.
-    #[inline]
+    #[inline(always)]
     fn tag_slot(&self, tag: u32) -> TagSlot {
         let slot = self.tags[slot_index(u64::from(tag), self.tag_multiplier, TAG_BITS)];
         if slot.tag == tag {
@@ -692,13 +694,13 @@ impl Transitions {
     }
 
     /// The symbol of a (tag, qualifier value) key, if the grammar has that value for the tag.
-    #[inline]
+    #[inline(always)]
     fn value_symbol(&self, key: u64) -> Option<u16> {
         let slot = self.values[slot_index(key, self.value_multiplier, VALUE_BITS)];
         (slot.key == key).then_some(slot.symbol)
     }
 
-    #[inline]
+    #[inline(always)]
     fn row(&self, loop_index: LoopIndex, symbol: Symbol) -> Row {
         self.rows[loop_index * self.symbols + symbol]
     }

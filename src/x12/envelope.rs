@@ -155,10 +155,18 @@ impl Envelope {
     /// reader that tries this first tests the id once for the common segment, not twice.
     #[inline(always)]
     pub fn count_body_segment(&mut self, seg: &Segment<'_>) -> Option<u32> {
-        let set = self.set.as_mut()?;
         if matches!(seg.id(), b"ISA" | b"GS" | b"ST" | b"SE" | b"GE" | b"IEA") {
             return None;
         }
+        self.count_body()
+    }
+
+    /// [`Envelope::count_body_segment`] for a segment its caller has found is no envelope
+    /// segment (by a test of its own, on an id it has read already): counts it in the open
+    /// set and gives its number there; `None`, with nothing changed, outside every set.
+    #[inline(always)]
+    pub fn count_body(&mut self) -> Option<u32> {
+        let set = self.set.as_mut()?;
         set.segments += 1;
         Some(set.segments)
     }
