@@ -965,7 +965,10 @@ impl ElementRules {
         }
         let out = buf.get_mut(..body.len())?;
         let mut separators = [0u16; MAX_SEPARATORS];
-        let count = scan(rest, separator, &mut separators)?;
+        // Only the separators up to the end of the last value left out are needed (the
+        // bytes after it are kept as they are): a CLM's or an HL's values left out come first.
+        let wanted = (u64::BITS - masked.leading_zeros()) as usize;
+        let count = scan_until(rest, separator, &mut separators, wanted)?;
         out.copy_from_slice(body);
         let (_, values) = out.split_at_mut(id_len + 1);
         // Never the separator: the bytes left out cannot pass for one.
@@ -1933,33 +1936,52 @@ fn unprintable_lanes(word: u64) -> u64 {
 /// printable ASCII, or there are more separators than kept, or `rest` is too long to index
 /// with `u16`.
 fn scan(rest: &[u8], separator: u8, separators: &mut [u16; MAX_SEPARATORS]) -> Option<usize> {
+    scan_until(rest, separator, separators, usize::MAX)
+}
+
+/// [`scan`], but stopping at the end of the first word by which `wanted` separators are
+/// found: then the count found so far (at least `wanted`), or `None` when a byte looked at
+/// other than a separator is outside printable ASCII (the bytes after that word are not
+/// looked at).
+#[inline(always)]
+fn scan_until(
+    rest: &[u8],
+    separator: u8,
+    separators: &mut [u16; MAX_SEPARATORS],
+    wanted: usize,
+) -> Option<usize> {
     if rest.len() > usize::from(u16::MAX) {
         return None;
     }
     let pattern = LANES_LOW * u64::from(separator);
     let mut count = 0;
-    let mut unprintable = 0;
-    let mut word_at = |word: u64, lanes: u64, base: usize| -> bool {
-        let found = equal_lanes(word, pattern) & lanes;
-        unprintable |= unprintable_lanes(word) & lanes & !found;
-        let mut left = found;
-        while left != 0 {
-            let Some(slot) = separators.get_mut(count) else {
-                return false;
-            };
-            *slot = (base + (left.trailing_zeros() / 8) as usize) as u16;
-            count += 1;
-            left &= left - 1;
-        }
-        true
-    };
+    let mut unprintable = 0u64;
+    // The count and the unprintable lanes are passed in, not captured: the loop reads them.
+    let mut word_at =
+        |word: u64, lanes: u64, base: usize, count: &mut usize, unprintable: &mut u64| -> bool {
+            let found = equal_lanes(word, pattern) & lanes;
+            *unprintable |= unprintable_lanes(word) & lanes & !found;
+            let mut left = found;
+            while left != 0 {
+                let Some(slot) = separators.get_mut(*count) else {
+                    return false;
+                };
+                *slot = (base + (left.trailing_zeros() / 8) as usize) as u16;
+                *count += 1;
+                left &= left - 1;
+            }
+            true
+        };
     let mut chunks = rest.chunks_exact(8);
     let mut base = 0;
     for c in &mut chunks {
-        if !word_at(word(c), u64::MAX, base) {
+        if !word_at(word(c), u64::MAX, base, &mut count, &mut unprintable) {
             return None;
         }
         base += 8;
+        if count >= wanted {
+            return (unprintable == 0).then_some(count);
+        }
     }
     let tail = chunks.remainder();
     if !tail.is_empty() {
@@ -1973,7 +1995,7 @@ fn scan(rest: &[u8], separator: u8, separators: &mut [u16; MAX_SEPARATORS]) -> O
                 .fold(0u64, |w, &b| (w << 8) | u64::from(b)),
         };
         let lanes = (1u64 << (8 * tail.len())) - 1;
-        if !word_at(last, lanes, base) {
+        if !word_at(last, lanes, base, &mut count, &mut unprintable) {
             return None;
         }
     }
@@ -2740,6 +2762,77 @@ mod tests {
             assert!(!each.is_empty());
             assert_eq!(format!("{each:?}"), format!("{given:?}"));
         }
+    }
+
+    #[test]
+    fn scanning_until_enough_separators_finds_what_a_whole_scan_finds() {
+        let (mut early, mut whole) = (0, 0);
+        for (body, d) in sample_variants() {
+            let rest = body.get(4..).unwrap_or_default();
+            let mut all = [0u16; MAX_SEPARATORS];
+            let full = scan(rest, d.element, &mut all);
+            for wanted in 0..=MAX_SEPARATORS + 1 {
+                let mut some = [0u16; MAX_SEPARATORS];
+                let Some(count) = scan_until(rest, d.element, &mut some, wanted) else {
+                    // Stopping early never finds a fault a whole scan does not.
+                    assert_eq!(full, None, "{body:?} {wanted}");
+                    continue;
+                };
+                // The separators found stand where the whole body has them.
+                let at: Vec<usize> = (0..rest.len()).filter(|&i| rest[i] == d.element).collect();
+                let found: Vec<usize> = some[..count].iter().map(|&s| usize::from(s)).collect();
+                assert_eq!(found, at[..count], "{body:?} {wanted}");
+                if count < wanted {
+                    assert_eq!(Some(count), full, "{body:?} {wanted}");
+                    whole += 1;
+                } else {
+                    early += 1;
+                }
+            }
+        }
+        assert!(early > 0 && whole > 0, "{early} {whole}");
+    }
+
+    /// `body` with each value `masked` names (bit `k`: element `k + 1` after the id) filled,
+    /// made by splitting at every separator (what [`ElementRules::normal_body`] makes
+    /// faster, when every byte is printable and there are few separators).
+    fn normal_by_splitting(body: &[u8], separator: u8, masked: u64) -> Vec<u8> {
+        let mut out = Vec::new();
+        for (i, value) in body.split(|&b| b == separator).enumerate() {
+            if i > 0 {
+                out.push(separator);
+            }
+            let left_out = (1..=64).contains(&i) && masked & (1 << (i - 1)) != 0;
+            out.extend(value.iter().map(|&b| if left_out { !separator } else { b }));
+        }
+        out
+    }
+
+    #[test]
+    fn normal_bodies_are_what_filling_each_value_left_out_makes() {
+        let g = crate::grammar::model::x222();
+        let rules = ElementRules::new(&g);
+        let mut made = 0;
+        for (body, d) in sample_variants() {
+            for loop_index in 0..rules.loops.len() {
+                let mut buf = [0u8; NORMAL_BYTES];
+                let Some(normal) = rules.normal_body(loop_index, &body, d.element, &mut buf) else {
+                    continue;
+                };
+                let id_len = body.iter().position(|&b| b == d.element).unwrap();
+                let masked = rules.loops[loop_index]
+                    .group(pack(&body[..id_len]))
+                    .unwrap()
+                    .masked;
+                assert_eq!(
+                    normal,
+                    normal_by_splitting(&body, d.element, masked),
+                    "{body:?}"
+                );
+                made += 1;
+            }
+        }
+        assert!(made > 0);
     }
 
     /// The sample variants, and each sample variant with a normal body with the bytes of
