@@ -220,6 +220,9 @@ struct CompiledLoop {
 struct ChildInfo {
     /// The child's index in the grammar.
     loop_index: LoopIndex,
+    /// Where its rows start in [`Transitions::rows`] (see [`Transitions::set_row_bases`]);
+    /// 0 when the grammar has no tables.
+    row_base: usize,
     /// Its index among the parent's `children`.
     index: usize,
     /// Its `required_masks`, which its [`Frame`] keeps so closing it reads no loop table.
@@ -294,6 +297,7 @@ impl CompiledGrammar {
                 .enumerate()
                 .map(|(index, (&c, &rank))| ChildInfo {
                     loop_index: c,
+                    row_base: 0,
                     index,
                     required_masks: loops[c].required_masks,
                     rank,
@@ -315,6 +319,10 @@ impl CompiledGrammar {
                 None => qualifier_depths.push((m.id, m.element)),
             }
         }
+        let mut transitions = Transitions::new(&loops);
+        if let Some(table) = &mut transitions {
+            table.set_row_bases(&mut loops);
+        }
         CompiledGrammar {
             qualified_tags: qualifier_depths
                 .iter()
@@ -322,7 +330,7 @@ impl CompiledGrammar {
                 .fold(0, |a, b| a | b),
             depth_by_bit: depths_by_bit(&qualifier_depths),
             qualifier_depths,
-            transitions: Transitions::new(&loops),
+            transitions,
             loops,
             accepts: grammar.grammar.accepts.clone(),
             guide: grammar.grammar.guide.clone(),
@@ -700,9 +708,21 @@ impl Transitions {
         (slot.key == key).then_some(slot.symbol)
     }
 
+    /// Gives every child record, the loops' own and the tables' copies, where its loop's rows
+    /// start in `rows` (loop index times row length): a frame keeps it when its loop opens,
+    /// so each step finds its row with an add instead of a multiply by the row length.
+    fn set_row_bases(&mut self, loops: &mut [CompiledLoop]) {
+        let symbols = self.symbols;
+        let own = loops.iter_mut().flat_map(|l| l.child_info.iter_mut());
+        for info in own.chain(self.children.iter_mut()) {
+            info.row_base = info.loop_index * symbols;
+        }
+    }
+
+    /// The row of `symbol` in the loop whose rows start at `row_base`.
     #[inline(always)]
-    fn row(&self, loop_index: LoopIndex, symbol: Symbol) -> Row {
-        self.rows[loop_index * self.symbols + symbol]
+    fn row(&self, row_base: usize, symbol: Symbol) -> Row {
+        self.rows[row_base + symbol]
     }
 
     fn candidates(&self, row: Row) -> &[Candidate] {
@@ -800,6 +820,9 @@ fn direct_table<T: Copy + Default, const N: usize>(
 #[derive(Debug, Clone)]
 struct Frame {
     loop_index: LoopIndex,
+    /// Where the loop's rows start in [`Transitions::rows`] ([`ChildInfo::row_base`]; 0 for
+    /// the root), kept here so a step reads its row with no multiply.
+    row_base: usize,
     /// Index of the last segment entry matched; entries before the position it shares are out
     /// of order.
     segment_at: usize,
@@ -824,6 +847,7 @@ impl Default for Frame {
     fn default() -> Self {
         Frame {
             loop_index: 0,
+            row_base: 0,
             segment_at: 0,
             first: 0,
             segments_seen: 0,
@@ -837,11 +861,12 @@ impl Default for Frame {
 }
 
 impl Frame {
-    /// Makes this the frame of a new instance of loop `loop_index` (whose required masks are
-    /// `required_masks`), nothing used yet.
+    /// Makes this the frame of a new instance of loop `loop_index` (whose rows start at
+    /// `row_base` and whose required masks are `required_masks`), nothing used yet.
     #[inline(always)]
-    fn open(&mut self, loop_index: LoopIndex, required_masks: Option<(u64, u64)>) {
+    fn open(&mut self, loop_index: LoopIndex, row_base: usize, required_masks: Option<(u64, u64)>) {
         self.loop_index = loop_index;
+        self.row_base = row_base;
         self.required_masks = required_masks;
         self.segment_at = 0;
         self.first = 1;
@@ -850,11 +875,11 @@ impl Frame {
         self.children_seen = 0;
     }
 
-    /// [`Frame::open`] for a loop opened by its trigger: entry 0 is used once, set directly
-    /// rather than counted through the seen-mask.
+    /// [`Frame::open`] for child loop `info` opened by its trigger: entry 0 is used once, set
+    /// directly rather than counted through the seen-mask.
     #[inline(always)]
-    fn open_with_trigger(&mut self, loop_index: LoopIndex, required_masks: Option<(u64, u64)>) {
-        self.open(loop_index, required_masks);
+    fn open_with_trigger(&mut self, info: &ChildInfo) {
+        self.open(info.loop_index, info.row_base, info.required_masks);
         self.segment_counts[0] = 1;
         self.segments_seen = 1;
     }
@@ -979,7 +1004,7 @@ impl<'g> Machine<'g> {
     /// Starts a transaction set with its ST segment.
     pub fn begin(&mut self, st: &Segment<'_>) {
         self.depth = 0;
-        self.push(0, self.grammar.loops[0].required_masks);
+        self.push_root();
         let Some(frame) = self.frames.first_mut() else {
             return;
         };
@@ -1018,7 +1043,7 @@ impl<'g> Machine<'g> {
         };
         let depth = self.depth;
         let top = &mut self.frames[depth - 1];
-        let row = table.row(top.loop_index, symbol);
+        let row = table.row(top.row_base, symbol);
         let chosen = if row.count > 1 {
             top.choose(table.candidates(row))
         } else {
@@ -1156,7 +1181,7 @@ impl<'g> Machine<'g> {
         } else {
             let enclosing = self.frames.get(..self.depth.checked_sub(1)?)?;
             enclosing.iter().enumerate().rev().find_map(|(n, frame)| {
-                let child = table.row(frame.loop_index, symbol).child;
+                let child = table.row(frame.row_base, symbol).child;
                 (child > 0).then_some((n + 1, child))
             })?
         };
@@ -1322,8 +1347,7 @@ impl<'g> Machine<'g> {
             self.report_child(child, count, out_of_order, seg, set_segment);
         }
         // The segment that opens the loop is its first entry (the trigger).
-        self.push_frame()
-            .open_with_trigger(info.loop_index, info.required_masks);
+        self.push_frame().open_with_trigger(&info);
         info.loop_index
     }
 
@@ -1357,10 +1381,10 @@ impl<'g> Machine<'g> {
         }
     }
 
-    /// Opens loop `loop_index` (whose required masks are `required_masks`) one level in,
-    /// nothing used yet.
-    fn push(&mut self, loop_index: LoopIndex, required_masks: Option<(u64, u64)>) {
-        self.push_frame().open(loop_index, required_masks);
+    /// Opens the root loop (loop 0, whose rows start at 0) one level in, nothing used yet.
+    fn push_root(&mut self) {
+        let required_masks = self.grammar.loops[0].required_masks;
+        self.push_frame().open(0, 0, required_masks);
     }
 
     /// One more open loop: the frame past the innermost, made the innermost (the caller
