@@ -845,6 +845,21 @@ mod tests {
         SegmentWriter::new(Delimiters::STANDARD, line_break)
     }
 
+    /// `w` with segment `id` of `elements` written one element at a time, by both ways of
+    /// adding an element in turn.
+    fn element_by_element(mut w: SegmentWriter, id: &str, elements: &[&str]) -> SegmentWriter {
+        w.start(id);
+        for (i, e) in elements.iter().enumerate() {
+            if i % 2 == 0 {
+                w.element(e.as_bytes());
+            } else {
+                w.element_with(|out| out.extend_from_slice(e.as_bytes()));
+            }
+        }
+        w.end();
+        w
+    }
+
     #[test]
     fn joins_elements_and_terminates() {
         let mut w = writer(false);
@@ -1016,17 +1031,7 @@ mod tests {
         for elements in cases {
             let mut whole = writer(true);
             whole.segment("XX", elements);
-            let mut each = writer(true);
-            each.start("XX");
-            for (i, e) in elements.iter().enumerate() {
-                // Both ways of adding an element, in turn.
-                if i % 2 == 0 {
-                    each.element(e.as_bytes());
-                } else {
-                    each.element_with(|out| out.extend_from_slice(e.as_bytes()));
-                }
-            }
-            each.end();
+            let each = element_by_element(writer(true), "XX", elements);
             assert_eq!(each.count(), 1);
             assert_eq!(each.into_bytes(), whole.into_bytes(), "{elements:?}");
         }
@@ -1042,16 +1047,7 @@ mod tests {
             elements.push("X");
             let mut whole = writer(false);
             whole.segment("STC", &elements);
-            let mut each = writer(false);
-            each.start("STC");
-            for (i, e) in elements.iter().enumerate() {
-                if i % 2 == 0 {
-                    each.element(e.as_bytes());
-                } else {
-                    each.element_with(|out| out.extend_from_slice(e.as_bytes()));
-                }
-            }
-            each.end();
+            let each = element_by_element(writer(false), "STC", &elements);
             assert_eq!(each.into_bytes(), whole.into_bytes(), "{empties}");
         }
     }

@@ -2175,13 +2175,23 @@ mod tests {
     const SUMMARY: &str = r#"{"type":"summary","accounting":{"claims":{"charges_in_cents":3000,"claims_in":3,"corrected":2,"corrected_charges_cents":2000,"rejected_277ca":1,"rejected_277ca_charges_cents":1000,"rejected_999":0,"rejected_999_charges_cents":0,"rejected_ta1":0,"rejected_ta1_charges_cents":0,"removed_line_charges_cents":0,"repaired":1,"unpriced_claims":0,"unpriced_rejected":0},"findings":2,"medicare_amount_at_stake_cents":0,"problems":0},"acknowledgments":{"interchanges":[],"problems_not_kept":0},"outputs":{"not_written":{},"written":["in.report.jsonl"]}}"#;
 
     fn report(claims: &[&str]) -> String {
+        let advice =
+            r#"{"type":"advice","id":"a1","rule":"R1","help":"fix <it>","appeal":"appeal & win"}"#;
+        report_of_lines(std::iter::once(advice.to_string()), claims)
+    }
+
+    /// A report of the header, `advice` lines, `claims` lines and the summary.
+    fn report_of_lines(
+        advice: impl IntoIterator<Item = String>,
+        claims: &[impl AsRef<str>],
+    ) -> String {
         let mut text = format!("{HEADER}\n");
-        text.push_str(
-            r#"{"type":"advice","id":"a1","rule":"R1","help":"fix <it>","appeal":"appeal & win"}"#,
-        );
-        text.push('\n');
+        for line in advice {
+            text.push_str(&line);
+            text.push('\n');
+        }
         for c in claims {
-            text.push_str(c);
+            text.push_str(c.as_ref());
             text.push('\n');
         }
         text.push_str(SUMMARY);
@@ -2308,23 +2318,15 @@ mod tests {
         advice: &[(String, String, Option<String>)],
         claims: &[String],
     ) -> String {
-        let mut text = format!("{HEADER}\n");
-        for (id, help, appeal) in advice {
+        let advice = advice.iter().map(|(id, help, appeal)| {
             let appeal = appeal
                 .as_ref()
                 .map_or("null".to_string(), |a| format!("{a:?}"));
-            text.push_str(&format!(
+            format!(
                 r#"{{"type":"advice","id":"{id}","rule":"R","help":{help:?},"appeal":{appeal}}}"#
-            ));
-            text.push('\n');
-        }
-        for c in claims {
-            text.push_str(c);
-            text.push('\n');
-        }
-        text.push_str(SUMMARY);
-        text.push('\n');
-        text
+            )
+        });
+        report_of_lines(advice, claims)
     }
 
     #[test]
