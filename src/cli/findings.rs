@@ -19,11 +19,12 @@ use std::io::{self, Write};
 
 use crate::cli::term::{push_dollars, Role, Term};
 use crate::diag::Diagnostic;
+use crate::model::stored_index;
 use crate::model::{Cents, Claim, SegmentTable};
 use crate::pipeline::batch::{ClaimText, TextMark};
 use crate::repair::push_decimal;
 use crate::rules::{Action, ClaimResult, Finding};
-use crate::write::report_jsonl::{stored_index, PHI_HIDDEN};
+use crate::write::report_jsonl::PHI_HIDDEN;
 
 /// What replaces a hidden value (`***` would melt into the usual `*` element separator).
 const HIDDEN: &str = "###";

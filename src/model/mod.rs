@@ -27,7 +27,7 @@ pub use build::ClaimBuilder;
 pub use level::Level;
 pub use pointers::Pointers;
 pub use sketch::{ClaimSketch, LineSketch, PatientFields};
-pub(crate) use table::view_in;
+pub(crate) use table::{stored_index, view_in};
 pub use table::{LevelTable, SegmentTable, StoredSegment};
 pub use values::{
     parse_date, parse_date_value, Cents, DateRange, Decimal, Money, NotExactReason, Total,

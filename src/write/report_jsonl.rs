@@ -33,7 +33,7 @@ use chrono::{Datelike, NaiveDate};
 use serde_json::Value;
 
 use crate::diag::{Action, Diagnostic, Severity, Text};
-use crate::model::{Claim, SetContext, StoredSegment, Total};
+use crate::model::{stored_index, Claim, SetContext, Total};
 use crate::repair::push_u64;
 use crate::rules::index::line_date;
 use crate::rules::ClaimResult;
@@ -688,28 +688,6 @@ pub(crate) fn is_about_a_person(claim: &Claim, segment: u64) -> bool {
         .any(|table| stored_index(table.stored(), segment).is_some())
 }
 
-/// Where input segment `segment` is among a table's `stored` segments, if it is one of them.
-pub(crate) fn stored_index(stored: &[StoredSegment], segment: u64) -> Option<usize> {
-    index_of_segment(stored.len(), |i| stored[i].position.segment, segment)
-}
-
-/// The first of the `len` places whose segment (`segment_at`) is `segment`, if any.
-///
-/// A table's segments are consecutive in the input, each once: the place the first one's
-/// number puts `segment` at is looked at first, and the places are searched one by one only
-/// when it does not hold it (where a search cost about one compare per segment before it).
-fn index_of_segment(len: usize, segment_at: impl Fn(usize) -> u64, segment: u64) -> Option<usize> {
-    if len == 0 {
-        return None;
-    }
-    let guess = segment
-        .checked_sub(segment_at(0))
-        .and_then(|after| usize::try_from(after).ok())
-        .filter(|&i| i < len && segment_at(i) == segment);
-    // A segment is in a table once: at the guess, it is at no place before it.
-    guess.or_else(|| (0..len).find(|&i| segment_at(i) == segment))
-}
-
 /// A field's key as [`key!`] makes it: `,"name":`.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Key(&'static str);
@@ -1052,29 +1030,6 @@ mod tests {
                     o.field(field);
                 });
                 assert_eq!(fast, slow, "{word}");
-            }
-        }
-    }
-
-    #[test]
-    fn segments_are_found_where_a_search_finds_them() {
-        // Tables of consecutive segments, with gaps, out of order, and empty; each number
-        // once, as a table holds them.
-        let mut tables: Vec<Vec<u64>> = vec![
-            vec![],
-            vec![5],
-            (10..40).collect(),
-            (0..20).chain(25..30).collect(),
-            (7..12).chain(3..6).collect(),
-            vec![9, 4, 6, 1, 100],
-            (1..10).rev().collect(),
-        ];
-        tables.push((u64::MAX - 3..=u64::MAX).collect());
-        for table in &tables {
-            for segment in (0..120).chain(u64::MAX - 5..=u64::MAX) {
-                let found = index_of_segment(table.len(), |i| table[i], segment);
-                let searched = table.iter().position(|&s| s == segment);
-                assert_eq!(found, searched, "{segment} in {table:?}");
             }
         }
     }
