@@ -302,8 +302,7 @@ impl Engine {
         // per claim (a large patient is read once and shared, see `rules::index`). A failed
         // read cannot be returned from here; the index keeps it, and the pipeline stops
         // before handing out this claim (see `check_source`).
-        let key = index.patient_key(PatientKey::of(&claim), input);
-        let patient = index.facts(key).unwrap_or_else(|error| {
+        let patient = index.claim_facts(&claim, input).unwrap_or_else(|error| {
             index.note_failure(error);
             std::sync::Arc::new(PatientFacts::default())
         });
