@@ -20,6 +20,7 @@ use std::collections::binary_heap::{BinaryHeap, PeekMut};
 use std::collections::VecDeque;
 use std::fs::File;
 use std::io::{self, Write};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use chrono::{Datelike, NaiveDate};
@@ -956,6 +957,8 @@ struct Spare {
     facts: Option<Arc<PatientFacts>>,
     /// The buffer records are read into from a temporary file.
     records: Vec<Record>,
+    /// The block `records` holds: its index's [`PatientIndex::id`] and its first record.
+    block: Option<(u64, usize)>,
 }
 
 thread_local! {
@@ -965,9 +968,13 @@ thread_local! {
         std::cell::RefCell::new(Spare {
             facts: None,
             records: Vec::new(),
+            block: None,
         })
     };
 }
+
+/// The [`PatientIndex::id`] of the next index made.
+static NEXT_INDEX: AtomicU64 = AtomicU64::new(0);
 
 /// Fills `buf` from `file` at `offset` without moving a shared cursor, so rayon workers read
 /// one file at once.
@@ -1076,6 +1083,9 @@ enum Store {
 /// is not in it from the claim's own lines, with no read of the file (a system call and a
 /// copy of the block per claim, the main cost of a lookup).
 pub struct PatientIndex {
+    /// Tells this index from every other of the process: what a thread's last block read
+    /// is of (see [`Spare::block`]).
+    id: u64,
     store: Store,
     /// The key of each directory block's first patient, ascending.
     keys: Vec<u64>,
@@ -1113,6 +1123,7 @@ pub struct PatientIndex {
 impl Default for PatientIndex {
     fn default() -> Self {
         PatientIndex {
+            id: NEXT_INDEX.fetch_add(1, Ordering::Relaxed),
             store: Store::Building {
                 pending: Vec::new(),
                 runs: None,
@@ -1440,7 +1451,7 @@ impl PatientIndex {
         end: usize,
     ) -> io::Result<Arc<PatientFacts>> {
         SPARE.with_borrow_mut(|spare| {
-            let block = self.records(start, end, &mut spare.records)?;
+            let block = self.small_block(start, end, &mut spare.records, &mut spare.block)?;
             let records = patient_records(block, patient);
             if records.is_empty() {
                 return Ok(Arc::clone(&self.nobody));
@@ -1449,6 +1460,31 @@ impl PatientIndex {
                 decode_into(patient, records, facts)
             })
         })
+    }
+
+    /// The records of the small block `start..end`, read into `buffer` (a thread's spare one)
+    /// unless `held`, which tells which block the buffer holds, says it holds this one: the
+    /// claims of one patient come together, mostly to one worker, and each of them but the
+    /// first then finds its patient's lines without a read.
+    fn small_block<'b>(
+        &'b self,
+        start: usize,
+        end: usize,
+        buffer: &'b mut Vec<Record>,
+        held: &mut Option<(u64, usize)>,
+    ) -> io::Result<&'b [Record]> {
+        if !matches!(self.store, Store::File(_)) {
+            return self.records(start, end, buffer);
+        }
+        // A block of an index on disk is not written again once read: the same first record
+        // of the same index is the same records.
+        if *held == Some((self.id, start)) && buffer.len() >= end - start {
+            return Ok(&buffer[..end - start]);
+        }
+        *held = None;
+        let block = self.records(start, end, buffer)?;
+        *held = Some((self.id, start));
+        Ok(block)
     }
 
     /// Facts whose lines `fill` adds (in the index's order), in the memory of `spare` (the
@@ -3134,6 +3170,72 @@ mod tests {
                 assert_eq!(made.all().len(), line_facts(claim).count(), "{context}");
             }
         }
+    }
+
+    /// A thread's lookups of the patients of the small block it read last read nothing
+    /// more; a lookup of another block, or of another index's block at the same place,
+    /// reads its own.
+    #[test]
+    fn the_block_read_last_is_not_read_again() {
+        let all = many_patients();
+        let build = || {
+            let mut index = PatientIndex {
+                run_records: 1000,
+                ..PatientIndex::new()
+            };
+            for (key, f) in &all {
+                index.push(*key, f).expect("adds");
+            }
+            index.finish().expect("finishes");
+            assert!(matches!(index.store, Store::File(_)));
+            index
+        };
+        let (index, same, other) = (build(), build(), build());
+        let truncate = |index: &PatientIndex| {
+            let Store::File(file) = &index.store else {
+                panic!("expected the index on disk");
+            };
+            file.set_len(0).expect("truncates");
+        };
+        // Patients of a small block, and one of the next block.
+        let mut keys: Vec<PatientKey> = all.iter().map(|(key, _)| *key).collect();
+        keys.sort_unstable();
+        keys.dedup();
+        let small = (0..index.keys.len())
+            .find(|&i| index.starts[i + 1] - index.starts[i] < CACHED_FROM as u32)
+            .expect("a small block");
+        let in_block: Vec<PatientKey> = keys
+            .iter()
+            .copied()
+            .filter(|&key| index.block_of(key) == Some(small))
+            .collect();
+        assert!(in_block.len() > 2, "{}", in_block.len());
+        let next = keys
+            .iter()
+            .copied()
+            .find(|&key| index.block_of(key) == Some(small + 1))
+            .expect("a patient of the next block");
+        // Read from an index like it first: reading it sets which block the thread holds.
+        let expected: Vec<PatientFacts> = in_block
+            .iter()
+            .map(|&key| (*same.facts(key).expect("reads")).clone())
+            .collect();
+        let first = index.facts(in_block[0]).expect("reads");
+        assert_eq!(*first, expected[0]);
+        index.recycle(first);
+        truncate(&index);
+        for (&key, expected) in in_block.iter().zip(&expected).rev() {
+            let facts = index.facts(key).expect("held, not read");
+            assert_eq!(*facts, *expected);
+            index.recycle(facts);
+        }
+        // Another index, the same block at the same place: read, not taken from the first.
+        truncate(&other);
+        assert!(
+            other.facts(in_block[0]).is_err(),
+            "the other index's block is read"
+        );
+        assert!(index.facts(next).is_err(), "another block is read");
     }
 
     /// The codes of a patient's lines, as a table rebuilt in place.
