@@ -22,13 +22,17 @@ pub fn rules() -> Vec<Box<dyn Rule>> {
 }
 
 /// One code billed for the patient on one date, void claims included (NCCI and MUE count
-/// every line billed).
-struct DayCode {
+/// every line billed; the traction rules, which leave voids out, read `live`).
+pub(crate) struct DayCode {
     date: NaiveDate,
-    code: Code,
+    /// The code.
+    pub(crate) code: Code,
     /// The first two lines with the code that date, (claim id in the batch, line index): the first
     /// that is not a given line is one of them.
     first: [Option<(u64, usize)>; 2],
+    /// The first line with the code that date on a claim that is not a void (frequency 8);
+    /// `None` when every such line is on a void.
+    pub(crate) live: Option<(u64, usize)>,
     /// The units of every line with the code that date, added in line order.
     units: Units,
     /// The code's key among the codes NCCI edits name (`None`: no edit names it), looked up
@@ -101,10 +105,12 @@ impl std::fmt::Display for Units {
     }
 }
 
-/// Every code billed for the patient on each date, sorted by date then code: built once per
-/// patient, so a claim's same-day lookups do not scan the patient's lines.
+/// Every code billed for the patient on each date, sorted by date (a date's codes in the
+/// order of their first lines: every reader finds a code of the date, or scans them all for
+/// the least by line, whatever their order): built once per patient, so a claim's same-day
+/// lookups do not scan the patient's lines.
 #[derive(Default)]
-struct DayCodes {
+pub(crate) struct DayCodes {
     codes: Vec<DayCode>,
     /// True when the units of some code on some date exceed 1 (see [`DayCodes::over_one`]).
     over_one: bool,
@@ -115,9 +121,7 @@ impl DayCodes {
     /// see [`crate::rules::PatientFacts::table_in`]).
     fn fill(facts: &[LineFact], ncci: &NcciEdits, table: &mut DayCodes) {
         // The facts come sorted by date, then claim and line (`PatientFacts`): each date's
-        // codes are gathered in that order and then sorted by code, which gives what a
-        // stable sort of every fact by (date, code) gave, without a list of references to
-        // sort (an allocation per claim's patient).
+        // codes are gathered in that order, and left in it (nothing is sorted).
         let codes = &mut table.codes;
         codes.clear();
         let mut date_start = 0;
@@ -126,7 +130,6 @@ impl DayCodes {
                 .get(date_start)
                 .is_some_and(|first| first.date != f.date)
             {
-                codes[date_start..].sort_unstable_by_key(|d| d.code.order_key());
                 date_start = codes.len();
             }
             match codes[date_start..].iter_mut().find(|d| d.code == f.code) {
@@ -134,23 +137,26 @@ impl DayCodes {
                     if same.first[1].is_none() {
                         same.first[1] = Some((f.claim, f.line));
                     }
+                    if same.live.is_none() && !f.is_void() {
+                        same.live = Some((f.claim, f.line));
+                    }
                     same.units = same.units.add(f.units);
                 }
                 None => codes.push(DayCode {
                     date: f.date,
                     code: f.code,
                     first: [Some((f.claim, f.line)), None],
+                    live: (!f.is_void()).then_some((f.claim, f.line)),
                     units: Units::of(f.units),
                     ncci: ncci_key(&f.code, ncci),
                 }),
             }
         }
-        codes[date_start..].sort_unstable_by_key(|d| d.code.order_key());
         table.over_one = codes.iter().any(|d| d.units.exceeds(1));
     }
 
-    /// The codes of `date`, by code.
-    fn on(&self, date: NaiveDate) -> &[DayCode] {
+    /// The codes of `date`.
+    pub(crate) fn on(&self, date: NaiveDate) -> &[DayCode] {
         let start = self.codes.partition_point(|d| d.date < date);
         let end = self.codes.partition_point(|d| d.date <= date);
         &self.codes[start..end]
@@ -213,6 +219,20 @@ fn day_codes(cx: &Context<'_>) -> Arc<DayCodes> {
     })
 }
 
+/// The patient's [`DayCodes`] for one claim, fetched the first time a rule asks and kept for
+/// the claim's other same-day rules (the two NCCI rules and five traction rules ask), in its
+/// [`Context`] (see [`crate::rules::traction::ClaimMemo`]): one look-up among the patient's
+/// tables per claim, not one per rule.
+#[derive(Default)]
+pub(crate) struct ClaimDays(std::cell::OnceCell<Arc<DayCodes>>);
+
+impl ClaimDays {
+    /// The table, fetched on the first call.
+    pub(crate) fn get(&self, cx: &Context<'_>) -> &DayCodes {
+        self.0.get_or_init(|| day_codes(cx))
+    }
+}
+
 /// Pairs with a dedicated 97012 rule.
 const HANDLED_ELSEWHERE: [(&str, &str); 1] = [("97012", "97140")];
 
@@ -253,7 +273,8 @@ impl Rule for PtpPair {
 
     fn check(&self, claim: &Claim, cx: &Context<'_>, out: &mut Vec<Finding>) {
         let bypass = &cx.reference.therapy.modifiers.ncci_bypass;
-        let days = day_codes(cx);
+        // The table the claim's memo keeps for every same-day rule (see `ClaimDays`).
+        let days = cx.traction.days.get(cx);
         // The codes of the last date looked up: a claim's lines mostly share one date, whose
         // codes are then found once rather than once per line.
         let mut last_day: Option<(NaiveDate, &[DayCode])> = None;
@@ -428,7 +449,7 @@ impl Rule for MueUnits {
 
     fn check(&self, claim: &Claim, cx: &Context<'_>, out: &mut Vec<Finding>) {
         let mut reported: Vec<(String, NaiveDate)> = Vec::new();
-        let days = day_codes(cx);
+        let days = cx.traction.days.get(cx);
         for (i, line) in claim.lines.iter().enumerate() {
             let code = line.code();
             if UNITS_HANDLED_ELSEWHERE.iter().any(|c| same_code(c, code)) {
@@ -442,7 +463,7 @@ impl Rule for MueUnits {
             // at most 1 unit on the line and over the day there is nothing to find, and the
             // code is not looked up (most lines bill one unit).
             if !Units::of(units).exceeds(1)
-                && (!days.over_one() || !day_units(&days, date, code).exceeds(1))
+                && (!days.over_one() || !day_units(days, date, code).exceeds(1))
             {
                 continue;
             }
@@ -462,7 +483,7 @@ impl Rule for MueUnits {
                     continue;
                 }
                 (
-                    day_units(&days, date, code),
+                    day_units(days, date, code),
                     "over the patient's lines that day",
                 )
             };
@@ -590,6 +611,72 @@ mod tests {
             seen[usize::from(plain)] = true;
         }
         assert_eq!(seen, [true, true]);
+    }
+
+    /// The table holds each code of a date once, with its first two lines of the date, its
+    /// first line on a claim that is not a void, and the units of all its lines: over
+    /// patients of random codes, dates, claims, frequencies and units.
+    #[test]
+    fn day_codes_hold_each_code_of_a_date_once_with_its_first_lines() {
+        let codes = ["97012", "97140", "97530", "97161", "97110", "99999"];
+        let mut state = 0x2545_f491_4f6c_dd1d_u64;
+        let mut next = |n: u64| {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (state >> 33) % n
+        };
+        let ncci = NcciEdits::default();
+        let mut table = DayCodes::default();
+        for _ in 0..300 {
+            // Facts in the index's order: by date, then claim, then line.
+            let mut facts = Vec::new();
+            for d in 1..=(1 + next(3) as u32) {
+                for claim in 0..(1 + next(3)) {
+                    for line in 0..(1 + next(4) as usize) {
+                        facts.push(LineFact {
+                            claim,
+                            line,
+                            date: NaiveDate::from_ymd_opt(2026, 1, 2 * d).expect("a date"),
+                            code: Code::new(codes[next(codes.len() as u64) as usize]),
+                            modifiers: Default::default(),
+                            frequency: [b'1', b'7', b'8'][next(3) as usize],
+                            charge: crate::model::Cents(100),
+                            units: units(["1", "2", "0.5"][next(3) as usize]),
+                        });
+                    }
+                }
+            }
+            DayCodes::fill(&facts, &ncci, &mut table);
+            let mut held = 0;
+            for d in 1..=4 {
+                let date = NaiveDate::from_ymd_opt(2026, 1, 2 * d).expect("a date");
+                for code in codes {
+                    let same: Vec<&LineFact> = facts
+                        .iter()
+                        .filter(|f| f.date == date && f.code == code)
+                        .collect();
+                    let mut found = table.on(date).iter().filter(|d| d.code == code);
+                    let Some(entry) = found.next() else {
+                        assert!(same.is_empty(), "{code} on {date}");
+                        continue;
+                    };
+                    assert!(found.next().is_none(), "{code} twice on {date}");
+                    held += 1;
+                    let first: Vec<_> = same.iter().map(|f| Some((f.claim, f.line))).collect();
+                    let first = [first[0], first.get(1).copied().flatten()];
+                    assert_eq!(entry.first, first, "{code} on {date}");
+                    let live = same.iter().find(|f| !f.is_void());
+                    assert_eq!(entry.live, live.map(|f| (f.claim, f.line)));
+                    let total = same[1..]
+                        .iter()
+                        .fold(Units::of(same[0].units), |sum, f| sum.add(f.units));
+                    assert_eq!(entry.units, total, "{code} on {date}");
+                    assert_eq!(entry.date, date);
+                }
+            }
+            assert_eq!(held, table.codes.len());
+        }
     }
 
     #[test]

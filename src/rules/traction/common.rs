@@ -93,15 +93,38 @@ pub(super) fn lines_with<'c>(
 ///
 /// Whether a date came before is asked of the earlier lines again rather than of a list kept
 /// of them: a claim has few lines, and the list would be an allocation per claim per rule.
-pub(super) fn first_per_date<'c>(
+pub(super) fn first_per_date<'c>(claim: &'c Claim, wanted: &'c str) -> FirstPerDate<'c> {
+    FirstPerDate {
+        claim,
+        wanted,
+        next: 0,
+    }
+}
+
+/// The iterator of [`first_per_date`]: the lines from `next` on are still to be looked at.
+pub(super) struct FirstPerDate<'c> {
     claim: &'c Claim,
     wanted: &'c str,
-) -> impl Iterator<Item = (usize, NaiveDate)> + 'c {
-    (0..claim.lines.len()).filter_map(move |i| {
-        let date = dated_with(claim, i, wanted)?;
-        let seen = (0..i).any(|earlier| dated_with(claim, earlier, wanted) == Some(date));
-        (!seen).then_some((i, date))
-    })
+    next: usize,
+}
+
+impl Iterator for FirstPerDate<'_> {
+    type Item = (usize, NaiveDate);
+
+    fn next(&mut self) -> Option<(usize, NaiveDate)> {
+        let (claim, wanted) = (self.claim, self.wanted);
+        while self.next < claim.lines.len() {
+            let i = self.next;
+            self.next += 1;
+            let Some(date) = dated_with(claim, i, wanted) else {
+                continue;
+            };
+            if !(0..i).any(|earlier| dated_with(claim, earlier, wanted) == Some(date)) {
+                return Some((i, date));
+            }
+        }
+        None
+    }
 }
 
 /// The lines [`first_per_date`] gives for a claim, as a set of line indexes: the first rule
@@ -117,35 +140,51 @@ impl FirstLines {
 
     /// [`first_per_date`] of `claim` and `wanted`, which is the same procedure on every call
     /// for one claim (the run's traction code): the lines are found on the first call.
-    pub(super) fn of<'c>(
-        &'c self,
-        claim: &'c Claim,
-        wanted: &'c str,
-    ) -> impl Iterator<Item = (usize, NaiveDate)> + 'c {
-        let kept = (claim.lines.len() <= Self::MAX_LINES).then(|| match self.0.get() {
+    pub(super) fn of<'c>(&self, claim: &'c Claim, wanted: &'c str) -> FirstLinesIter<'c> {
+        if claim.lines.len() > Self::MAX_LINES {
+            return FirstLinesIter::Scanned(first_per_date(claim, wanted));
+        }
+        let bits = match self.0.get() {
             Some(bits) => bits,
             None => {
                 let bits = first_per_date(claim, wanted).fold(0u64, |bits, (i, _)| bits | 1 << i);
                 self.0.set(Some(bits));
                 bits
             }
-        });
-        let scanned = kept.is_none().then(|| first_per_date(claim, wanted));
-        kept.into_iter()
-            .flat_map(move |bits| {
-                set_bits(bits).filter_map(move |i| Some((i, line_date(claim, i)?)))
-            })
-            .chain(scanned.into_iter().flatten())
+        };
+        FirstLinesIter::Kept { claim, bits }
     }
 }
 
-/// The indexes of the bits set in `bits`, lowest first.
-fn set_bits(mut bits: u64) -> impl Iterator<Item = usize> {
-    std::iter::from_fn(move || {
-        let i = bits.trailing_zeros();
-        bits &= bits.wrapping_sub(1);
-        (i < u64::BITS).then_some(i as usize)
-    })
+/// The iterator of [`FirstLines::of`]: a plain type with a plain `next`, not a chain of
+/// adapters (each same-day rule walks it for every claim, and most claims give one line or
+/// none).
+pub(super) enum FirstLinesIter<'c> {
+    /// The kept lines of a claim of up to [`FirstLines::MAX_LINES`] lines: those not given
+    /// yet, as bits.
+    Kept { claim: &'c Claim, bits: u64 },
+    /// The scan of a longer claim.
+    Scanned(FirstPerDate<'c>),
+}
+
+impl Iterator for FirstLinesIter<'_> {
+    type Item = (usize, NaiveDate);
+
+    fn next(&mut self) -> Option<(usize, NaiveDate)> {
+        match self {
+            FirstLinesIter::Kept { claim, bits } => {
+                while *bits != 0 {
+                    let i = bits.trailing_zeros() as usize;
+                    *bits &= *bits - 1;
+                    if let Some(date) = line_date(claim, i) {
+                        return Some((i, date));
+                    }
+                }
+                None
+            }
+            FirstLinesIter::Scanned(scan) => scan.next(),
+        }
+    }
 }
 
 /// The date of line `i` when its procedure is `wanted` (`None` otherwise, or undated).

@@ -306,12 +306,18 @@ impl Rule for Kx {
     fn check(&self, claim: &Claim, cx: &Context<'_>, out: &mut Vec<Finding>) {
         let therapy = &cx.reference.therapy;
         let kx = std::slice::from_ref(&therapy.modifiers.kx);
-        let buckets = [
-            ("traction/kx-pt-slp", &therapy.kx.pt_slp_modifiers),
-            ("traction/kx-ot", &therapy.kx.ot_modifiers),
-        ];
-        for (name, bucket) in buckets {
-            for (i, total, threshold) in over_threshold(claim, cx, name, bucket) {
+        let buckets = [&therapy.kx.pt_slp_modifiers, &therapy.kx.ot_modifiers];
+        // Both buckets' totals in one table: one look-up among the patient's tables per
+        // claim, not one per bucket.
+        let totals = cx
+            .patient
+            .table_in("traction/kx", |facts, totals: &mut KxTotals| {
+                for (bucket, out) in buckets.iter().zip(&mut totals.0) {
+                    running_totals(cx, facts, bucket, out);
+                }
+            });
+        for running in &totals.0 {
+            for (i, total, threshold) in over_threshold(claim, cx, running) {
                 let line = &claim.lines[i];
                 if has_any(line, kx) {
                     continue;
@@ -335,6 +341,11 @@ impl Rule for Kx {
         }
     }
 }
+
+/// The running totals of the patient's lines in each KX bucket ([`running_totals`]): the
+/// PT/SLP bucket, then the OT bucket.
+#[derive(Default)]
+struct KxTotals([Vec<Running>; 2]);
 
 /// One line of the patient in a KX bucket, with the running total of its year up to it.
 struct Running {
@@ -404,18 +415,19 @@ fn running_totals(cx: &Context<'_>, facts: &[LineFact], bucket: &[String], out: 
     }
 }
 
-/// The lines of this claim in `bucket` (by discipline modifier) at or after the point where the
-/// patient's yearly total passes the KX threshold: (line, running total, threshold), in date
-/// order. `name` names the bucket's table (one per bucket of the run's reference data).
+/// The lines of this claim in a bucket (by discipline modifier) at or after the point where
+/// the patient's yearly total passes the KX threshold: (line, running total, threshold), in
+/// date order. `totals` are the bucket's [`running_totals`].
 fn over_threshold(
     claim: &Claim,
     cx: &Context<'_>,
-    name: &'static str,
-    bucket: &[String],
+    totals: &[Running],
 ) -> Vec<(usize, RunningTotal, Cents)> {
-    let totals = cx.patient.table_in(name, |facts, totals| {
-        running_totals(cx, facts, bucket, totals)
-    });
+    // No line of the patient in the bucket (the OT bucket, for most): none of this claim's
+    // lines is found below.
+    if totals.is_empty() {
+        return Vec::new();
+    }
     let mut found = Vec::new();
     for i in 0..claim.lines.len() {
         let Some(date) = line_date(claim, i) else {

@@ -27,8 +27,9 @@ use super::Rule;
 pub struct ClaimMemo {
     /// The claim's first 97012 line of each date.
     first_lines: common::FirstLines,
-    /// The claim's patient's codes by date.
-    days: same_day::ClaimDays,
+    /// The claim's patient's codes by date, shared with the NCCI rules (one table serves
+    /// both families).
+    pub(crate) days: super::ncci::ClaimDays,
 }
 
 /// Every rule of this family, in catalog order.

@@ -8,71 +8,12 @@ use super::common::{
     APPEAL_BUNDLING, APPEAL_NECESSITY,
 };
 use crate::model::{Claim, ServiceLine};
-use std::sync::Arc;
 
 use crate::rules::general::same_code;
 use crate::rules::index::{claim_order, is_earlier, line_date, Code};
 use crate::rules::{
     Action, Context, Family, Finding, LineFact, Repair, RepairKind, Rule, RuleInfo, StcCodes,
 };
-
-/// One code billed for the patient on one date (voids left out), with its first line.
-struct DayCode {
-    date: NaiveDate,
-    code: Code,
-    /// The first line with the code that date: (claim id in the batch, line index).
-    first: (u64, usize),
-}
-
-/// Every code billed for the patient on each date in every claim of the input, voids left
-/// out: sorted by date, then code. Built once per patient, so a claim's same-day questions
-/// are a binary search and a look at that date's few codes, not a scan of the patient's lines.
-#[derive(Default)]
-struct DayCodes(Vec<DayCode>);
-
-impl DayCodes {
-    /// Empties the table and fills it from `facts` (in the memory of the previous patient's,
-    /// see [`crate::rules::PatientFacts::table_in`]).
-    fn fill(facts: &[LineFact], table: &mut DayCodes) {
-        let codes = &mut table.0;
-        codes.clear();
-        codes.extend(facts.iter().filter(|f| live(f)).map(|f| DayCode {
-            date: f.date,
-            code: f.code,
-            first: (f.claim, f.line),
-        }));
-        // A stable sort keeps each code's first line first among its date's lines.
-        codes.sort_by_key(|a| (a.date, a.code.order_key()));
-        codes.dedup_by(|later, earlier| later.date == earlier.date && later.code == earlier.code);
-    }
-
-    /// The codes of `date`, by code.
-    fn on(&self, date: NaiveDate) -> &[DayCode] {
-        let start = self.0.partition_point(|d| d.date < date);
-        let end = self.0.partition_point(|d| d.date <= date);
-        &self.0[start..end]
-    }
-}
-
-/// The claim's patient's codes by date (see [`DayCodes`]).
-fn day_codes(cx: &Context<'_>) -> Arc<DayCodes> {
-    cx.patient.table_in("traction/day-codes", DayCodes::fill)
-}
-
-/// The patient's [`DayCodes`] for one claim, fetched the first time a rule asks: most claims
-/// have no line a rule looks up (no 97012, no 97140), and fetching the table (building it
-/// for a new patient) costs more than the rest of such a rule. Kept for the claim's other
-/// same-day rules (five ask), in its [`Context`] (see [`super::ClaimMemo`]): one look-up
-/// among the patient's tables per claim, not one per rule.
-#[derive(Default)]
-pub struct ClaimDays(std::cell::OnceCell<Arc<DayCodes>>);
-
-impl ClaimDays {
-    /// The table, fetched on the first call.
-    fn get(&self, cx: &Context<'_>) -> &DayCodes {
-        self.0.get_or_init(|| day_codes(cx))
-    }
-}
 
 /// The first 97012 line of each date in a claim.
 fn traction_dates<'c>(
@@ -134,8 +75,10 @@ impl Rule for DupClaim {
             let earlier = days
                 .on(date)
                 .iter()
-                .find(|d| d.code == traction && claim_order(d.first.0) < claim_order(this))
-                .map(|d| d.first.0);
+                .find(|d| d.code == traction)
+                .and_then(|d| d.live)
+                .map(|(claim, _)| claim)
+                .filter(|&claim| claim_order(claim) < claim_order(this));
             let Some(earlier) = earlier else {
                 continue;
             };
@@ -220,15 +163,16 @@ impl Rule for Ncci97140 {
             let Some(date) = line_date(claim, i) else {
                 continue;
             };
-            if let Some(d) = cx
+            if let Some((first, _)) = cx
                 .traction
                 .days
                 .get(cx)
                 .on(date)
                 .iter()
                 .find(|d| d.code == traction)
+                .and_then(|d| d.live)
             {
-                let with = earlier_suffix(cx, d.first.0);
+                let with = earlier_suffix(cx, first);
                 out.push(ncci_finding(claim, cx, i, line, date, &with));
             }
         }
@@ -310,16 +254,17 @@ impl Rule for Cmt {
             let found = days
                 .on(date)
                 .iter()
-                .filter(|d| is_one_of(&d.code, cmt))
-                .min_by_key(|d| (claim_order(d.first.0), d.first.1));
-            let Some(found) = found else {
+                .filter_map(|d| Some((&d.code, d.live?)))
+                .filter(|(code, _)| is_one_of(code, cmt))
+                .min_by_key(|(_, (claim, line))| (claim_order(*claim), *line));
+            let Some((found, (first, _))) = found else {
                 continue;
             };
             let draft = Draft {
                 action: Action::Warn,
                 line: i,
                 at: code_at(&claim.lines[i]),
-                message: format!("97012 billed on {date} with chiropractic manipulation {}{}", found.code, earlier_suffix(cx, found.first.0)),
+                message: format!("97012 billed on {date} with chiropractic manipulation {}{}", found, earlier_suffix(cx, first)),
                 note: line_note(claim, i, "SV1-01-2", ""),
                 help: "flexion-distraction is part of CMT; bill 97012 only for a separate mechanical-device session".into(),
                 repair: None,
@@ -366,10 +311,9 @@ impl Rule for Standalone {
         let evaluations = &therapy.codes.evaluations_allowed_same_day;
         for (i, date) in traction_dates(claim, cx) {
             let days = cx.traction.days.get(cx);
-            let paired = days
-                .on(date)
-                .iter()
-                .any(|d| is_one_of(&d.code, active) || is_one_of(&d.code, evaluations));
+            let paired = days.on(date).iter().any(|d| {
+                d.live.is_some() && (is_one_of(&d.code, active) || is_one_of(&d.code, evaluations))
+            });
             if paired {
                 continue;
             }
@@ -417,18 +361,21 @@ impl Rule for Modalities {
         let limit = cx.reference.therapy.modalities.max_per_day;
         for (i, date) in traction_dates(claim, cx) {
             let days = cx.traction.days.get(cx);
-            // Distinct codes, by code: the table holds each code of a date once. Counted
-            // before they are listed: most dates are under the limit and need no list.
+            // Distinct codes: the table holds each code of a date once. Counted before they
+            // are listed: most dates are under the limit and need no list.
             let modalities = || {
                 days.on(date)
                     .iter()
-                    .filter(|d| is_modality(cx, &d.code))
-                    .map(|d| d.code.as_str())
+                    .filter(|d| d.live.is_some() && is_modality(cx, &d.code))
+                    .map(|d| &d.code)
             };
             if modalities().count() as u64 <= u64::from(limit) {
                 continue;
             }
-            let codes: Vec<&str> = modalities().collect();
+            // Listed by code (the table keeps a date's codes in the order they were billed).
+            let mut codes: Vec<&Code> = modalities().collect();
+            codes.sort_unstable_by_key(|c| c.order_key());
+            let codes: Vec<&str> = codes.into_iter().map(|c| c.as_str()).collect();
             let draft = Draft {
                 action: Action::Warn,
                 line: i,
