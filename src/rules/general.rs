@@ -15,7 +15,9 @@ use super::{
     StcCodes,
 };
 use crate::diag::Text;
-use crate::model::{view_in, Cents, Claim, DateOf, Money, NotExactReason, Origin, Provider};
+use crate::model::{
+    view_in, Cents, Claim, DateOf, Field, Money, NotExactReason, Origin, Pointers, Provider,
+};
 use crate::reference::{CodeStatus, EditionChoice, IcdCodeSets, IcdEdition, NcciEdits};
 
 /// Every rule of this family, in catalog order.
@@ -1047,7 +1049,11 @@ impl Rule for DiagnosisPointer {
 
     fn check(&self, claim: &Claim, cx: &Context<'_>, out: &mut Vec<Finding>) {
         let count = claim.diagnoses.iter().filter(|d| d.pointer > 0).count();
+        let named = named_positions(claim);
         for i in 0..claim.lines.len() {
+            if pointers_are_fine(&claim.lines[i].pointers, named) {
+                continue;
+            }
             for (at, message) in pointer_problems(claim, i, count) {
                 let help = format!(
                     "point SV107 at HI positions 1 to {count}, each at most once, most relevant first"
@@ -1057,6 +1063,41 @@ impl Rule for DiagnosisPointer {
             }
         }
     }
+}
+
+/// The HI positions of 1 to 127 that name a diagnosis, as bits (bit `p` for position `p`):
+/// what [`pointers_are_fine`] tells a line's pointers by.
+fn named_positions(claim: &Claim) -> u128 {
+    claim
+        .diagnoses
+        .iter()
+        .filter(|d| d.pointer > 0)
+        .fold(0, |bits, d| bits | position_bit(d.pointer))
+}
+
+/// Bit `p` of a set of HI positions; none for a position of 128 or more.
+fn position_bit(p: u8) -> u128 {
+    1u128.checked_shl(u32::from(p)).unwrap_or(0)
+}
+
+/// True when the pointers `field` of a line have none of the problems [`pointer_problems`]
+/// finds, told by bit masks with no message made: each names a position in `named` (see
+/// [`named_positions`]) and none repeats. False when any may have one (then the line is
+/// looked at as [`pointer_problems`] looks), which includes a pointer of 128 or more. Every
+/// line of every claim is looked at, and almost none has a problem.
+fn pointers_are_fine(field: &Field<Pointers>, named: u128) -> bool {
+    let Some(pointers) = &field.value else {
+        return false;
+    };
+    let mut seen = 0;
+    for &p in pointers.iter() {
+        let bit = position_bit(p);
+        if bit & named == 0 || bit & seen != 0 {
+            return false;
+        }
+        seen |= bit;
+    }
+    true
 }
 
 /// The pointer problems of line `i`: where and what.
@@ -2241,6 +2282,64 @@ mod tests {
             "{vouched} {looked}"
         );
         assert!(inexact >= 2, "{inexact} not-exact charges in the samples");
+    }
+
+    /// A line's pointers told fine by bit masks are those in which looking at each pointer
+    /// finds no problem, and those it cannot tell are looked at: over every sample claim's
+    /// lines, and over each claim's first line given every list of up to three pointers of
+    /// a set of values (none, repeats, positions named or not, past 12, past 127).
+    #[test]
+    fn pointers_told_fine_have_no_problem() {
+        let values = [0u8, 1, 2, 3, 4, 12, 13, 127, 128, 255];
+        let mut lists: Vec<Vec<u8>> = vec![Vec::new()];
+        for len in 1..=3 {
+            let mut list = vec![0; len];
+            for n in 0..values.len().pow(len as u32) {
+                let mut rest = n;
+                for slot in list.iter_mut() {
+                    *slot = values[rest % values.len()];
+                    rest /= values.len();
+                }
+                lists.push(list.clone());
+            }
+        }
+        let (mut fine, mut not_fine) = (0, 0);
+        let mut check = |claim: &Claim, i: usize| {
+            let named = named_positions(claim);
+            let count = claim.diagnoses.iter().filter(|d| d.pointer > 0).count();
+            let problems = pointer_problems(claim, i, count);
+            let told = pointers_are_fine(&claim.lines[i].pointers, named);
+            let pointers = &claim.lines[i].pointers;
+            let tellable = pointers
+                .value
+                .as_ref()
+                .is_some_and(|p| p.iter().all(|&p| p < 128));
+            if told {
+                assert!(
+                    problems.is_empty(),
+                    "claim {} {:?}",
+                    claim.ordinal,
+                    pointers.raw
+                );
+                fine += 1;
+            } else {
+                assert!(!problems.is_empty() || !tellable, "claim {}", claim.ordinal);
+                not_fine += 1;
+            }
+        };
+        for_every_sample_claim(|mut claim| {
+            for i in 0..claim.lines.len() {
+                check(&claim, i);
+            }
+            if claim.lines.is_empty() || claim.ordinal % 7 != 0 {
+                return;
+            }
+            for list in &lists {
+                claim.lines[0].pointers.value = Some(list.clone().into());
+                check(&claim, 0);
+            }
+        });
+        assert!(fine > 1000 && not_fine > 1000, "{fine} {not_fine}");
     }
 
     /// Dates gathered on the stack are those found by passes over the lines, for every
