@@ -91,10 +91,7 @@ fn may_need_own_fix(
     stored: &StoredSegment,
 ) -> bool {
     match (stored.id_len, body) {
-        (3, [b'S', b'V', b'1', ..]) => {
-            let seg = view_in(raw, delimiters, stored);
-            !procedure_code_is_clean(&seg, delimiters.component)
-        }
+        (3, [b'S', b'V', b'1', ..]) => !procedure_code_is_clean(body, delimiters),
         (2, [b'N', b'4', ..]) => !zip_is_clean(&view_in(raw, delimiters, stored), stored),
         (3, [b'P', b'E', b'R', ..]) => true,
         _ => false,
@@ -165,30 +162,44 @@ impl<'a> Loud<'a> {
 }
 
 /// The '.' and ' ' bytes among the [`WIDE_BLOCK`] bytes of `raw` from `base` (those there
-/// are, at its end): bit `i` for `raw[base + i]`.
+/// are, at its end): bit `i` for `raw[base + i]`. A whole block, the usual case, is compared
+/// where the search stands (no call per 64 bytes); the last one apart.
+#[inline(always)]
 fn mark_bits(raw: &[u8], base: usize) -> u64 {
+    match raw.get(base..base + WIDE_BLOCK) {
+        Some(window) => window_marks(window),
+        None => last_mark_bits(raw, base),
+    }
+}
+
+/// [`mark_bits`] of the last block of `raw`, which has fewer than [`WIDE_BLOCK`] bytes from
+/// `base`: the table's last 64 bytes, those before `base` shifted out, when the table has as
+/// many; the few bytes left otherwise, padded with bytes not looked for.
+#[inline(never)]
+fn last_mark_bits(raw: &[u8], base: usize) -> u64 {
+    match raw.len().checked_sub(WIDE_BLOCK) {
+        Some(from) if from < base => window_marks(&raw[from..]) >> (base - from),
+        _ => {
+            let tail = raw.get(base..).unwrap_or_default();
+            let mut padded = [0; WIDE_BLOCK];
+            padded[..tail.len()].copy_from_slice(tail);
+            window_marks(&padded)
+        }
+    }
+}
+
+/// The '.' and ' ' bytes of `window`, [`WIDE_BLOCK`] bytes (none when it has another length):
+/// bit `i` for `window[i]`.
+#[inline(always)]
+fn window_marks(window: &[u8]) -> u64 {
     /// The bytes looked for, spread as [`match_masks_block`] takes them.
     const MARK_BYTES: [[u8; BLOCK]; 2] = [[b'.'; BLOCK], [b' '; BLOCK]];
-    let masks = |window: &[u8]| match <&[u8; WIDE_BLOCK]>::try_from(window) {
+    match <&[u8; WIDE_BLOCK]>::try_from(window) {
         Ok(window) => {
             let [points, spaces] = match_masks_block(window, &MARK_BYTES);
             points | spaces
         }
         Err(_) => 0,
-    };
-    if let Some(window) = raw.get(base..base + WIDE_BLOCK) {
-        return masks(window);
-    }
-    // The last block: the table's last 64 bytes, those before `base` shifted out, when the
-    // table has as many; the few bytes left otherwise, padded with bytes not looked for.
-    match raw.len().checked_sub(WIDE_BLOCK) {
-        Some(from) if from < base => masks(&raw[from..]) >> (base - from),
-        _ => {
-            let tail = raw.get(base..).unwrap_or_default();
-            let mut padded = [0; WIDE_BLOCK];
-            padded[..tail.len()].copy_from_slice(tail);
-            masks(&padded)
-        }
     }
 }
 
@@ -382,24 +393,42 @@ fn procedure_code<'a>(seg: &Segment<'a>, component_sep: u8) -> &'a [u8] {
     crate::x12::nth_part(seg.element(1), component_sep, 2)
 }
 
-/// True when SV101-2 has nothing to take out: letters and digits only. Told in one pass
-/// over SV101, the code found as [`procedure_code`] finds it (from the first separator to
-/// the next or the end), as every SV1 is looked at.
-fn procedure_code_is_clean(seg: &Segment<'_>, component_sep: u8) -> bool {
-    let element = seg.element(1);
-    let Some(first) = element.iter().position(|&b| b == component_sep) else {
-        // No second component: the code is empty.
-        return true;
-    };
-    element[first + 1..]
-        .iter()
-        .take_while(|&&b| b != component_sep)
-        .all(u8::is_ascii_alphanumeric)
+/// True when SV101-2 of the SV1 whose body is `body` (its segment's separators
+/// `delimiters`) has nothing to take out: letters and digits only. Told in one pass over the
+/// body's bytes, with no view of the segment made (every SV1 is looked at): SV101 is what
+/// follows the three-byte id and its separator up to the next element separator, as
+/// [`Segment::element`] finds it, and the code what [`procedure_code`] finds in it (from the
+/// first component separator to the next, or the element's end).
+fn procedure_code_is_clean(body: &[u8], delimiters: Delimiters) -> bool {
+    let Delimiters {
+        element: element_sep,
+        component: component_sep,
+        ..
+    } = delimiters;
+    let mut bytes = body.get(4..).unwrap_or_default().iter();
+    // The qualifier: when SV101 ends before a component separator, the code is empty.
+    loop {
+        match bytes.next() {
+            None => return true,
+            Some(&b) if b == element_sep => return true,
+            Some(&b) if b == component_sep => break,
+            Some(_) => {}
+        }
+    }
+    for &b in bytes {
+        if b == element_sep || b == component_sep {
+            break;
+        }
+        if !b.is_ascii_alphanumeric() {
+            return false;
+        }
+    }
+    true
 }
 
 /// SV101-2 with spaces and punctuation removed.
 fn procedure_edit(seg: &Segment<'_>, base: Origin, component_sep: u8, out: &mut Vec<FormatFix>) {
-    if procedure_code_is_clean(seg, component_sep) {
+    if procedure_code_is_clean(seg.body(), seg.delimiters()) {
         // Nothing to take out (the usual case): no need to copy it.
         return;
     }
@@ -716,7 +745,9 @@ mod tests {
         }
     }
 
-    /// The one-pass test of SV101-2 says what the code split out says.
+    /// The one-pass test of SV101-2 on the body's bytes says what the code split out of the
+    /// segment's view says, with SV101 last or not and separators of every kind (letters
+    /// and digits, the same for element and component).
     #[test]
     fn procedure_code_is_clean_as_the_code_split_out() {
         let elements = [
@@ -733,33 +764,41 @@ mod tests {
             "HC:A1B2C:59:GP",
             ":97530",
             "HC:9753.:GP",
+            "HC:97530:G P",
         ];
+        let mut dirty = 0;
         for element in elements {
-            for sep in [b':', b'>', b'5'] {
-                let body = [
-                    b"SV1*".as_slice(),
-                    &with_delimiters(
-                        element,
-                        Delimiters {
-                            component: sep,
-                            ..Delimiters::STANDARD
-                        },
-                    ),
-                    b"*90",
-                ]
-                .concat();
-                let seg = Segment::new(
-                    &body,
-                    0..body.len(),
-                    Delimiters::STANDARD,
-                    crate::x12::Position::default(),
-                );
-                let slow = procedure_code(&seg, sep)
-                    .iter()
-                    .all(u8::is_ascii_alphanumeric);
-                assert_eq!(procedure_code_is_clean(&seg, sep), slow, "{element} {sep}");
+            for (element_sep, component_sep) in [
+                (b'*', b':'),
+                (b'*', b'>'),
+                (b'*', b'5'),
+                (b'|', b'*'),
+                (b'X', b':'),
+                (b'*', b'*'),
+            ] {
+                let delimiters = Delimiters {
+                    element: element_sep,
+                    component: component_sep,
+                    ..Delimiters::STANDARD
+                };
+                for tail in ["", "*90*UN*1", "*"] {
+                    let body = with_delimiters(&format!("SV1*{element}{tail}"), delimiters);
+                    let seg = Segment::new(
+                        &body,
+                        0..body.len(),
+                        delimiters,
+                        crate::x12::Position::default(),
+                    );
+                    let slow = procedure_code(&seg, component_sep)
+                        .iter()
+                        .all(u8::is_ascii_alphanumeric);
+                    let fast = procedure_code_is_clean(seg.body(), delimiters);
+                    assert_eq!(fast, slow, "{element}{tail} {delimiters:?}");
+                    dirty += usize::from(!slow);
+                }
             }
         }
+        assert!(dirty >= 20, "{dirty} codes to clean");
     }
 
     #[test]

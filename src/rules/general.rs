@@ -15,7 +15,9 @@ use super::{
     StcCodes,
 };
 use crate::diag::Text;
-use crate::model::{view_in, Cents, Claim, DateOf, Money, NotExactReason, Origin, Provider};
+use crate::model::{
+    view_in, Cents, Claim, DateOf, Field, Money, NotExactReason, Origin, Pointers, Provider,
+};
 use crate::reference::{CodeStatus, EditionChoice, IcdCodeSets, IcdEdition, NcciEdits};
 
 /// Every rule of this family, in catalog order.
@@ -217,6 +219,7 @@ impl Rule for AmountPrecision {
         let table = &claim.source.segments;
         let raw_bytes = table.raw();
         let delimiters = table.delimiters();
+        let mut decoded = DecodedCharges::default();
         for (i, stored) in table.stored().iter().enumerate() {
             // The id read from the stored bytes: a view of the segment is made only for the
             // few segments with money elements.
@@ -227,6 +230,9 @@ impl Rule for AmountPrecision {
             let Some(elements) = money_elements(id) else {
                 continue;
             };
+            if decoded.surely_exact(claim, id, stored.position.segment) {
+                continue;
+            }
             // Viewed from the stored segment and bytes in hand (not `table.get(i)`, which
             // looks the storage up again for every segment viewed).
             let seg = view_in(raw_bytes, delimiters, stored);
@@ -259,6 +265,47 @@ impl Rule for AmountPrecision {
                 }
             }
         }
+    }
+}
+
+/// The charges `Claim::decode` parsed (CLM02 and each line's SV102), looked up by segment as
+/// AMOUNT-PRECISION walks the claim's segments in order: those amounts were read with
+/// [`Money::parse`] from the very bytes the rule would read again.
+#[derive(Default)]
+struct DecodedCharges {
+    /// The first line whose charge may be of a segment not walked yet.
+    next_line: usize,
+}
+
+impl DecodedCharges {
+    /// True when the segment of id `id` and input number `segment`, a CLM or SV1, is the
+    /// one the claim's model decoded CLM02 or a line's SV102 from, and that amount is not
+    /// one cents cannot hold: its only money element (element 2, see [`MONEY_ELEMENTS`])
+    /// then needs no look. False tells nothing (another segment, or a not-exact amount the
+    /// rule reports as it finds it). Segments must come in table order.
+    fn surely_exact(&mut self, claim: &Claim, id: &[u8], segment: u64) -> bool {
+        let field = match id {
+            b"CLM" => &claim.total_charge,
+            b"SV1" => {
+                // Lines come in the order of their segments: a line whose charge is of an
+                // earlier segment (or of none, 0) is passed for good.
+                let lines = &claim.lines;
+                while lines
+                    .get(self.next_line)
+                    .is_some_and(|l| l.charge.at.segment < segment)
+                {
+                    self.next_line += 1;
+                }
+                match lines.get(self.next_line) {
+                    Some(line) => &line.charge,
+                    None => return false,
+                }
+            }
+            _ => return false,
+        };
+        field.at.segment == segment
+            && field.at.element == 2
+            && !matches!(field.value, Some(Money::NotExact { .. }))
     }
 }
 
@@ -576,12 +623,15 @@ impl Rule for DiagnosisCode {
         let Some(claim_date) = earliest_service_date(claim) else {
             return;
         };
+        let icd = &cx.reference.icd;
+        let mut editions = LastEdition::default();
         for d in &claim.diagnoses {
             let problem = match d.qualifier.as_str() {
                 "ABK" | "ABF" => {
                     let code = d.code.trim_end_matches(' ');
-                    diagnosis_dates(claim, d.pointer, claim_date)
-                        .find_map(|date| code_problem(code, &cx.reference.icd, date))
+                    first_on_diagnosis_dates(claim, d.pointer, claim_date, |date| {
+                        code_problem(code, icd, editions.for_date(icd, date), date)
+                    })
                 }
                 "BK" | "BF" => {
                     let (message, help) = icd9_problem(&d.qualifier, claim_date);
@@ -618,65 +668,74 @@ impl Rule for DiagnosisCode {
     }
 }
 
-/// The dates of service a diagnosis is checked on: those of the lines pointing to HI position
-/// `pointer` (each line's own date, else the claim's), each once, earliest first; or
-/// `fallback` when no line points to it (or none has a date).
+/// The first `Some` that `f` gives for the dates of service a diagnosis is checked on: those
+/// of the lines pointing to HI position `pointer` (each line's own date, else the claim's),
+/// each once, earliest first; or `fallback` when no line points to it (or none has a date).
 ///
 /// For a claim of up to [`DATED_LINES`] lines the dates are gathered on the stack and sorted
-/// (no allocation, and each line's date read once); a longer claim's each next date is found
-/// by a pass over the lines ([`diagnosis_dates_by_passes`]).
-fn diagnosis_dates(
+/// ([`dates_on_stack`]: no allocation, each line's date read once) and `f` is called on them
+/// in a plain loop (a chained iterator over them cost more than the code's check it feeds); a
+/// longer claim's each next date is found by a pass over the lines
+/// ([`diagnosis_dates_by_passes`]).
+fn first_on_diagnosis_dates<T>(
     claim: &Claim,
     pointer: u8,
     fallback: NaiveDate,
-) -> impl Iterator<Item = NaiveDate> + '_ {
+    mut f: impl FnMut(NaiveDate) -> Option<T>,
+) -> Option<T> {
+    if claim.lines.len() > DATED_LINES {
+        return diagnosis_dates_by_passes(claim, pointer, fallback).find_map(f);
+    }
     let mut dates = [NaiveDate::MIN; DATED_LINES];
+    let count = dates_on_stack(claim, pointer, fallback, &mut dates);
+    dates.iter().take(count).find_map(|&date| f(date))
+}
+
+/// The dates [`first_on_diagnosis_dates`] gives for a claim of up to [`DATED_LINES`] lines,
+/// into `dates`, earliest first: how many (at least one). A longer claim's are left out.
+fn dates_on_stack(
+    claim: &Claim,
+    pointer: u8,
+    fallback: NaiveDate,
+    dates: &mut [NaiveDate; DATED_LINES],
+) -> usize {
     let mut count = 0;
-    let few = claim.lines.len() <= DATED_LINES;
-    if few {
-        // The claim's date, for lines without their own: as `line_date` finds it, once.
-        let mut claim_date = None;
-        for line in &claim.lines {
-            if !line
-                .pointers
-                .value
-                .as_ref()
-                .is_some_and(|p| p.contains(&pointer))
-            {
-                continue;
-            }
-            let own = line
-                .service_date
-                .as_ref()
-                .and_then(|d| d.value.value)
-                .map(|r| r.from);
-            let date = own.or_else(|| {
-                *claim_date.get_or_insert_with(|| crate::model::claim_service_date(claim))
-            });
-            if let Some(date) = date {
-                dates[count] = date;
-                count += 1;
-            }
+    // The claim's date, for lines without their own: as `line_date` finds it, once.
+    let mut claim_date = None;
+    for line in claim.lines.iter().take(DATED_LINES) {
+        if !line
+            .pointers
+            .value
+            .as_ref()
+            .is_some_and(|p| p.contains(&pointer))
+        {
+            continue;
         }
-        dates[..count].sort_unstable();
-        let mut kept = 0;
-        for i in 0..count {
-            if kept == 0 || dates[kept - 1] != dates[i] {
-                dates[kept] = dates[i];
-                kept += 1;
-            }
-        }
-        count = kept;
-        if count == 0 {
-            dates[0] = fallback;
-            count = 1;
+        let own = line
+            .service_date
+            .as_ref()
+            .and_then(|d| d.value.value)
+            .map(|r| r.from);
+        let date = own
+            .or_else(|| *claim_date.get_or_insert_with(|| crate::model::claim_service_date(claim)));
+        if let Some(date) = date {
+            dates[count] = date;
+            count += 1;
         }
     }
-    let passes = (!few)
-        .then(|| diagnosis_dates_by_passes(claim, pointer, fallback))
-        .into_iter()
-        .flatten();
-    dates.into_iter().take(count).chain(passes)
+    dates[..count].sort_unstable();
+    let mut kept = 0;
+    for i in 0..count {
+        if kept == 0 || dates[kept - 1] != dates[i] {
+            dates[kept] = dates[i];
+            kept += 1;
+        }
+    }
+    if kept == 0 {
+        dates[0] = fallback;
+        kept = 1;
+    }
+    kept
 }
 
 /// Lines of a claim whose diagnosis dates [`diagnosis_dates`] gathers on the stack.
@@ -707,6 +766,29 @@ fn diagnosis_dates_by_passes(
     first.is_none().then_some(fallback).into_iter().chain(later)
 }
 
+/// The ICD-10-CM edition chosen for the last date of service asked about: a claim's
+/// diagnoses are checked on the same date or few, and each choice is a search of the
+/// editions.
+#[derive(Default)]
+struct LastEdition<'a> {
+    /// The date and the edition chosen for it, once one was asked about.
+    last: Option<(NaiveDate, EditionChoice<'a>)>,
+}
+
+impl<'a> LastEdition<'a> {
+    /// `icd.edition_for(date)`, `icd` being the same code sets on every call.
+    fn for_date(&mut self, icd: &'a IcdCodeSets, date: NaiveDate) -> EditionChoice<'a> {
+        match self.last {
+            Some((last, choice)) if last == date => choice,
+            _ => {
+                let choice = icd.edition_for(date);
+                self.last = Some((date, choice));
+                choice
+            }
+        }
+    }
+}
+
 /// A DX-CODE finding before it becomes one: message, help, note, and whether it only warns.
 struct DxProblem {
     message: String,
@@ -715,9 +797,14 @@ struct DxProblem {
     warn: bool,
 }
 
-/// What is wrong with an ICD-10-CM code on `date`; `None` when it is billable in the edition
-/// in force then.
-fn code_problem(code: &str, icd: &IcdCodeSets, date: NaiveDate) -> Option<DxProblem> {
+/// What is wrong with an ICD-10-CM code on `date`, whose edition `icd` chose as `choice`;
+/// `None` when it is billable in the edition in force then.
+fn code_problem(
+    code: &str,
+    icd: &IcdCodeSets,
+    choice: EditionChoice<'_>,
+    date: NaiveDate,
+) -> Option<DxProblem> {
     if code.is_empty() {
         return None;
     }
@@ -729,7 +816,6 @@ fn code_problem(code: &str, icd: &IcdCodeSets, date: NaiveDate) -> Option<DxProb
             && code
                 .bytes()
                 .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit()));
-    let choice = icd.edition_for(date);
     // Most codes are billable: decide that before formatting anything a finding would say.
     if well_written && !choice.before_oldest && billable(code, normal, icd, choice.edition) {
         return None;
@@ -963,7 +1049,11 @@ impl Rule for DiagnosisPointer {
 
     fn check(&self, claim: &Claim, cx: &Context<'_>, out: &mut Vec<Finding>) {
         let count = claim.diagnoses.iter().filter(|d| d.pointer > 0).count();
+        let named = named_positions(claim);
         for i in 0..claim.lines.len() {
+            if pointers_are_fine(&claim.lines[i].pointers, named) {
+                continue;
+            }
             for (at, message) in pointer_problems(claim, i, count) {
                 let help = format!(
                     "point SV107 at HI positions 1 to {count}, each at most once, most relevant first"
@@ -973,6 +1063,41 @@ impl Rule for DiagnosisPointer {
             }
         }
     }
+}
+
+/// The HI positions of 1 to 127 that name a diagnosis, as bits (bit `p` for position `p`):
+/// what [`pointers_are_fine`] tells a line's pointers by.
+fn named_positions(claim: &Claim) -> u128 {
+    claim
+        .diagnoses
+        .iter()
+        .filter(|d| d.pointer > 0)
+        .fold(0, |bits, d| bits | position_bit(d.pointer))
+}
+
+/// Bit `p` of a set of HI positions; none for a position of 128 or more.
+fn position_bit(p: u8) -> u128 {
+    1u128.checked_shl(u32::from(p)).unwrap_or(0)
+}
+
+/// True when the pointers `field` of a line have none of the problems [`pointer_problems`]
+/// finds, told by bit masks with no message made: each names a position in `named` (see
+/// [`named_positions`]) and none repeats. False when any may have one (then the line is
+/// looked at as [`pointer_problems`] looks), which includes a pointer of 128 or more. Every
+/// line of every claim is looked at, and almost none has a problem.
+fn pointers_are_fine(field: &Field<Pointers>, named: u128) -> bool {
+    let Some(pointers) = &field.value else {
+        return false;
+    };
+    let mut seen = 0;
+    for &p in pointers.iter() {
+        let bit = position_bit(p);
+        if bit & named == 0 || bit & seen != 0 {
+            return false;
+        }
+        seen |= bit;
+    }
+    true
 }
 
 /// The pointer problems of line `i`: where and what.
@@ -2099,10 +2224,8 @@ mod tests {
         assert!(list_children(&twelve).ends_with(" and 2 more"));
     }
 
-    /// Dates gathered on the stack are those found by passes over the lines, for every
-    /// HI position of every sample and generated claim.
-    #[test]
-    fn diagnosis_dates_on_the_stack_are_those_of_the_passes() {
+    /// Every claim of every sample input and of 200 generated ones, decoded, to `f`.
+    fn for_every_sample_claim(mut f: impl FnMut(Claim)) {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("samples");
         let mut inputs = Vec::new();
         let mut dirs = vec![root];
@@ -2119,24 +2242,134 @@ mod tests {
         let mut generated = Vec::new();
         crate::generate::write(&mut generated, 200).expect("generated");
         inputs.push(generated);
-        let fallback = NaiveDate::from_ymd_opt(2020, 1, 1).expect("a date");
-        let mut compared = 0;
         for bytes in inputs {
             let mut reader = crate::read::ClaimReader::new(&bytes[..]);
             while let Ok(Some(event)) = reader.next_event() {
-                let crate::read::Event::Claim(raw) = event else {
-                    continue;
-                };
-                let claim = Claim::decode(raw);
-                for pointer in 0..=13 {
-                    let fast: Vec<_> = diagnosis_dates(&claim, pointer, fallback).collect();
-                    let slow: Vec<_> =
-                        diagnosis_dates_by_passes(&claim, pointer, fallback).collect();
-                    assert_eq!(fast, slow, "claim {} pointer {pointer}", claim.ordinal);
-                    compared += fast.len();
+                if let crate::read::Event::Claim(raw) = event {
+                    f(Claim::decode(raw));
                 }
             }
         }
+    }
+
+    /// The charges the claim's model decoded vouch for a CLM's or SV1's amount only when
+    /// reading its money element again (what AMOUNT-PRECISION did for every one) finds it
+    /// exact in cents or no amount; and they vouch for most, over every sample claim.
+    #[test]
+    fn decoded_charges_vouch_only_for_amounts_the_rule_passes() {
+        assert_eq!(money_elements(b"CLM"), Some(&[2][..]));
+        assert_eq!(money_elements(b"SV1"), Some(&[2][..]));
+        let (mut vouched, mut looked, mut inexact) = (0, 0, 0);
+        for_every_sample_claim(|claim| {
+            let mut decoded = DecodedCharges::default();
+            for (seg, stored) in claim.source.segments.iter() {
+                if money_elements(seg.id()).is_none() {
+                    continue;
+                }
+                let reread = Money::parse(seg.element(2));
+                let not_exact = matches!(reread, Some(Money::NotExact { .. }));
+                if decoded.surely_exact(&claim, seg.id(), stored.position.segment) {
+                    assert!(!not_exact, "claim {} {:?}", claim.ordinal, seg.id_str());
+                    vouched += 1;
+                } else {
+                    looked += 1;
+                    inexact += usize::from(not_exact && matches!(seg.id(), b"CLM" | b"SV1"));
+                }
+            }
+        });
+        assert!(
+            vouched > 1000 && vouched > 10 * looked,
+            "{vouched} {looked}"
+        );
+        assert!(inexact >= 2, "{inexact} not-exact charges in the samples");
+    }
+
+    /// A line's pointers told fine by bit masks are those in which looking at each pointer
+    /// finds no problem, and those it cannot tell are looked at: over every sample claim's
+    /// lines, and over each claim's first line given every list of up to three pointers of
+    /// a set of values (none, repeats, positions named or not, past 12, past 127).
+    #[test]
+    fn pointers_told_fine_have_no_problem() {
+        let values = [0u8, 1, 2, 3, 4, 12, 13, 127, 128, 255];
+        let mut lists: Vec<Vec<u8>> = vec![Vec::new()];
+        for len in 1..=3 {
+            let mut list = vec![0; len];
+            for n in 0..values.len().pow(len as u32) {
+                let mut rest = n;
+                for slot in list.iter_mut() {
+                    *slot = values[rest % values.len()];
+                    rest /= values.len();
+                }
+                lists.push(list.clone());
+            }
+        }
+        let (mut fine, mut not_fine) = (0, 0);
+        let mut check = |claim: &Claim, i: usize| {
+            let named = named_positions(claim);
+            let count = claim.diagnoses.iter().filter(|d| d.pointer > 0).count();
+            let problems = pointer_problems(claim, i, count);
+            let told = pointers_are_fine(&claim.lines[i].pointers, named);
+            let pointers = &claim.lines[i].pointers;
+            let tellable = pointers
+                .value
+                .as_ref()
+                .is_some_and(|p| p.iter().all(|&p| p < 128));
+            if told {
+                assert!(
+                    problems.is_empty(),
+                    "claim {} {:?}",
+                    claim.ordinal,
+                    pointers.raw
+                );
+                fine += 1;
+            } else {
+                assert!(!problems.is_empty() || !tellable, "claim {}", claim.ordinal);
+                not_fine += 1;
+            }
+        };
+        for_every_sample_claim(|mut claim| {
+            for i in 0..claim.lines.len() {
+                check(&claim, i);
+            }
+            if claim.lines.is_empty() || claim.ordinal % 7 != 0 {
+                return;
+            }
+            for list in &lists {
+                claim.lines[0].pointers.value = Some(list.clone().into());
+                check(&claim, 0);
+            }
+        });
+        assert!(fine > 1000 && not_fine > 1000, "{fine} {not_fine}");
+    }
+
+    /// Dates gathered on the stack are those found by passes over the lines, for every
+    /// HI position of every sample and generated claim.
+    #[test]
+    fn diagnosis_dates_on_the_stack_are_those_of_the_passes() {
+        let fallback = NaiveDate::from_ymd_opt(2020, 1, 1).expect("a date");
+        let mut compared = 0;
+        for_every_sample_claim(|claim| {
+            for pointer in 0..=13 {
+                let slow: Vec<_> = diagnosis_dates_by_passes(&claim, pointer, fallback).collect();
+                let mut found = Vec::new();
+                let none: Option<()> = first_on_diagnosis_dates(&claim, pointer, fallback, |d| {
+                    found.push(d);
+                    None
+                });
+                assert_eq!((none, &found), (None, &slow), "claim {}", claim.ordinal);
+                if claim.lines.len() <= DATED_LINES {
+                    let mut dates = [NaiveDate::MIN; DATED_LINES];
+                    let count = dates_on_stack(&claim, pointer, fallback, &mut dates);
+                    assert_eq!(dates[..count], slow[..], "claim {}", claim.ordinal);
+                }
+                // The search stops at the first date `f` answers for.
+                let second = first_on_diagnosis_dates(&claim, pointer, fallback, |d| {
+                    (d > slow[0]).then_some(d)
+                });
+                assert_eq!(second, slow.get(1).copied(), "claim {}", claim.ordinal);
+                compared += slow.len();
+            }
+        });
         assert!(compared > 1000, "{compared} dates compared");
     }
 
