@@ -6,7 +6,7 @@ use std::io::Read;
 use serde::Serialize;
 
 use crate::diag::{Diagnostic, Kind, Location, Severity};
-use crate::grammar::machine::{key_of, segment_key};
+use crate::grammar::machine::key_of;
 use crate::grammar::numbering::Numbering;
 use crate::grammar::{
     compiled_x222, element_rules_x222, CompiledGrammar, LoopIndex, Machine, Placement,
@@ -21,11 +21,11 @@ use crate::x12::{
 /// a warning.
 const PRE_A1_GUIDE: &str = "005010X222";
 
-/// [`segment_key`]s of the ids the reader tests for every body segment.
+/// [`Segment::key`]s of the ids the reader tests for every body segment.
 const CLM_KEY: u32 = key_of(b"CLM");
 const HL_KEY: u32 = key_of(b"HL");
 
-/// Whether a segment with [`segment_key`] `key` may be an envelope segment (ISA, GS, ST, SE,
+/// Whether a segment with [`Segment::key`] `key` may be an envelope segment (ISA, GS, ST, SE,
 /// GE, IEA): true for every one of them, and for an id longer than three bytes that starts
 /// like one (its key is of its first three), which the envelope then reads as a body segment.
 /// A one-bit filter first: no id of the X222 grammar's body shares a filter bit with an
@@ -183,7 +183,6 @@ struct State {
     mode: SetMode,
     pending: VecDeque<Event>,
     summary: Summary,
-    last_position: Position,
     keep_envelope: bool,
     sets_seen: u64,
     /// CLMs of the open set (or outside sets) that are not claims, not yet handed out.
@@ -231,7 +230,6 @@ impl<S: SegmentSource> ClaimReader<S> {
                 mode: SetMode::Outside,
                 pending: VecDeque::new(),
                 summary: Summary::default(),
-                last_position: Position::default(),
                 keep_envelope: false,
                 sets_seen: 0,
                 unchecked: UncheckedClaims::default(),
@@ -281,10 +279,11 @@ impl<S: SegmentSource> ClaimReader<S> {
             // call reads every segment, so `State::process` is inlined here: as a call of its
             // own it saved and restored registers for every segment. The segment is read where
             // the source returned it (`ref`, no `?`): moving it out of the result costs a copy
-            // per segment.
+            // per segment. Its key comes with it: the source packs it from the id bytes it
+            // has just checked, where reading it again from the segment tests its bounds.
             loop {
-                match self.segments.next_segment() {
-                    Ok(Some(ref seg)) => self.state.process(seg),
+                match self.segments.next_keyed_segment() {
+                    Ok(Some((ref seg, key))) => self.state.process(seg, key),
                     Ok(None) => {
                         self.end_of_input();
                         break;
@@ -310,7 +309,7 @@ impl<S: SegmentSource> ClaimReader<S> {
         if let Some((position, id)) = self.segments.truncated_tail() {
             self.state.report_truncated_tail(position, id);
         }
-        self.state.finish();
+        self.state.finish(self.segments.last_position());
         self.finished = true;
     }
 }
@@ -335,13 +334,12 @@ impl<S: SegmentSource> ClaimReader<S> {
 }
 
 impl State {
-    /// Reads one segment. Inlined into [`ClaimReader::next_event`]'s one call.
+    /// Reads one segment, whose [`Segment::key`] is `key`. Inlined into
+    /// [`ClaimReader::next_event`]'s one call.
     #[inline(always)]
-    fn process(&mut self, seg: &Segment<'_>) {
-        self.last_position = seg.position();
+    fn process(&mut self, seg: &Segment<'_>, key: u32) {
         // The id read once, as an integer: the envelope test, the machine and the tests of
         // `set_body` share it.
-        let key = segment_key(seg);
         // The common segment, one of an open set's body: its id is tested once, and what
         // only envelope segments need stays out of this path.
         let counted = if may_be_envelope(key) {
@@ -443,7 +441,7 @@ impl State {
     }
 
     /// Reads a segment of a claim-checked set's body, numbered `set_segment` in the set, whose
-    /// [`segment_key`] is `key`; gives back whether a writer keeps it as a header segment ([`EnvelopeKind::Header`]:
+    /// [`Segment::key`] is `key`; gives back whether a writer keeps it as a header segment ([`EnvelopeKind::Header`]:
     /// one outside claims and levels, when a writer asked for them).
     #[inline(always)]
     fn set_body(&mut self, seg: &Segment<'_>, key: u32, set_segment: u32) -> bool {
@@ -690,7 +688,7 @@ impl State {
         self.unchecked_sets.push(unchecked);
     }
 
-    /// Checks HL and LX numbers; `key` is the segment's [`segment_key`].
+    /// Checks HL and LX numbers; `key` is the segment's [`Segment::key`].
     fn check_numbering(
         &mut self,
         seg: &Segment<'_>,
@@ -855,9 +853,10 @@ impl State {
         })));
     }
 
-    fn finish(&mut self) {
+    /// Closes what the input left open; `last_position` is where its last segment starts.
+    fn finish(&mut self, last_position: Position) {
         self.end_set(None);
-        self.envelope.finish(self.last_position);
+        self.envelope.finish(last_position);
         self.collect_problems();
     }
 }
@@ -883,6 +882,7 @@ fn add_element_ref(p: &mut Diagnostic) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::grammar::machine::segment_key;
     use std::path::{Path, PathBuf};
 
     /// Every input of the samples and tests folders (valid and malformed files alike).
@@ -989,8 +989,13 @@ mod tests {
                 if keep {
                     reader = reader.keep_envelope();
                 }
-                while let Ok(Some(ref seg)) = reader.segments.next_segment() {
-                    reader.state.process(seg);
+                let mut last = Position::default();
+                while let Ok(Some((ref seg, key))) = reader.segments.next_keyed_segment() {
+                    // The key and the last position the source gives are those read from
+                    // the segments themselves.
+                    assert_eq!(key, segment_key(seg), "{}", path.display());
+                    last = seg.position();
+                    reader.state.process(seg, key);
                     let state = &reader.state;
                     assert!(
                         state.set_problems.is_empty() && !state.envelope.has_problems(),
@@ -999,6 +1004,7 @@ mod tests {
                         seg.position().segment
                     );
                 }
+                assert_eq!(reader.segments.last_position(), last, "{}", path.display());
                 problems += reader.state.summary.problems;
             }
         }

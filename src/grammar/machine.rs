@@ -15,20 +15,10 @@ fn pack_id(id: &[u8]) -> u32 {
         .fold(0u32, |acc, &b| (acc << 8) | u32::from(b))
 }
 
-/// [`pack_id`] of a segment's id, read as one 3-byte load from its raw bytes: a body is
-/// followed by at least its terminator, so the byte after a 2-byte id is there to be dropped.
+/// [`pack_id`] of a segment's id ([`Segment::key`]).
 #[inline(always)]
 fn packed_id(seg: &Segment<'_>) -> u32 {
-    let start = seg.body_start();
-    let len = seg.id_len();
-    match seg.raw().get(start..start + 3) {
-        Some(&[a, b, c]) if len >= 2 => {
-            let word = (u32::from(a) << 16) | (u32::from(b) << 8) | u32::from(c);
-            // A 2-byte id drops the byte after it (len is 2 or 3 here).
-            word >> (8 * (3 - len.min(3)))
-        }
-        _ => pack_id(seg.id()),
-    }
+    seg.key()
 }
 
 /// A segment's id packed as the machine matches it, for a reader that tests the id of every
@@ -40,16 +30,8 @@ pub fn segment_key(seg: &Segment<'_>) -> u32 {
     packed_id(seg)
 }
 
-/// The [`segment_key`] of a segment whose id is `id` (as [`pack_id`], usable in constants).
-pub const fn key_of(id: &[u8]) -> u32 {
-    let mut key = 0u32;
-    let mut i = 0;
-    while i < id.len() && i < 3 {
-        key = (key << 8) | id[i] as u32;
-        i += 1;
-    }
-    key
-}
+// The [`segment_key`] of a segment whose id is `id` (as `pack_id`, usable in constants).
+pub use crate::x12::key_of;
 
 /// One bit of a 64-bit tag filter per segment id, so a loop that cannot hold a segment is
 /// skipped without scanning its entries.

@@ -158,6 +158,16 @@ impl ByteIndex {
         self.passed
     }
 
+    /// How many occurrences lie before `at`, on either side of the cursor: behind it, those
+    /// between `at` and the cursor are taken off the count passed (they must still be in
+    /// `buf`).
+    pub(crate) fn count_at(&self, buf: &[u8], at: usize) -> u64 {
+        if at >= self.counted_to {
+            return self.count_before(buf, at);
+        }
+        self.passed - count_in(buf, self.byte, at, self.counted_to)
+    }
+
     /// Counts `byte` instead from buffer index `from` on (occurrences of the old byte before
     /// it still count): a file whose segments end with a bare CR has its lines counted by CR.
     pub(crate) fn switch_byte(&mut self, byte: u8, buf: &[u8], from: usize) {
@@ -227,6 +237,29 @@ mod tests {
         assert_eq!(index.count_before(moved, 2), 3);
         assert_eq!(index.count_before(moved, 3), 4);
         assert_eq!(index.advance_to(moved, moved.len()), 4);
+    }
+
+    #[test]
+    fn counts_behind_the_cursor_agree_with_a_plain_count() {
+        let buf: Vec<u8> = (0..200u8)
+            .map(|i| {
+                if i % 5 == 0 || i % 13 == 0 {
+                    b'\n'
+                } else {
+                    b'a'
+                }
+            })
+            .collect();
+        let plain = |to: usize| buf[..to].iter().filter(|&&b| b == b'\n').count() as u64;
+        for cursor in [0, 1, 31, 32, 33, 64, 130, 200] {
+            let mut index = ByteIndex::new(b'\n');
+            index.advance_to(&buf, cursor);
+            for at in [
+                0, 1, 5, 31, 32, 33, 63, 64, 65, 100, 129, 130, 131, 199, 200,
+            ] {
+                assert_eq!(index.count_at(&buf, at), plain(at), "{at} by {cursor}");
+            }
+        }
     }
 
     #[test]

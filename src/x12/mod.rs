@@ -18,7 +18,7 @@ pub use error::{ReadError, ReadErrorKind};
 pub use reader::{SegmentReader, JUNK_LIMIT, MAX_SEGMENT_LEN};
 
 pub(crate) use byte_index::{match_masks_block, BLOCK, WIDE_BLOCK};
-pub use segment::{nth_part, parts, segment_id_len, Position, Segment, Separators};
+pub use segment::{key_of, nth_part, parts, segment_id_len, Position, Segment, Separators};
 pub(crate) use text::short_word;
 pub use text::Text;
 
@@ -27,6 +27,12 @@ pub use text::Text;
 pub trait SegmentSource {
     /// The next segment, or `None` at a clean end of input.
     fn next_segment(&mut self) -> Result<Option<Segment<'_>>, ReadError>;
+    /// [`SegmentSource::next_segment`] with the segment's [`Segment::key`].
+    fn next_keyed_segment(&mut self) -> Result<Option<(Segment<'_>, u32)>, ReadError> {
+        Ok(self.next_segment()?.map(|seg| (seg, seg.key())))
+    }
+    /// Where the last segment handed out starts, or the default before the first.
+    fn last_position(&self) -> Position;
     /// Bytes consumed so far.
     fn offset(&self) -> u64;
     /// Where the input's last segment started when it was an IEA with no terminator.
@@ -54,6 +60,14 @@ impl<R: std::io::Read> SegmentSource for SegmentReader<R> {
     #[inline(always)]
     fn next_segment(&mut self) -> Result<Option<Segment<'_>>, ReadError> {
         SegmentReader::next_segment(self)
+    }
+    // Inlined always, as `next_segment`: the read loop's one call.
+    #[inline(always)]
+    fn next_keyed_segment(&mut self) -> Result<Option<(Segment<'_>, u32)>, ReadError> {
+        SegmentReader::next_keyed_segment(self)
+    }
+    fn last_position(&self) -> Position {
+        SegmentReader::last_position(self)
     }
     fn offset(&self) -> u64 {
         SegmentReader::offset(self)

@@ -3,7 +3,9 @@
 use std::io::Read;
 
 use super::byte_index::{match_masks_block, splat, ByteIndex, BLOCK, WIDE_BLOCK};
-use super::segment::{is_id_byte, segment_id_len, Position, Segment, Separators, KEPT_SEPARATORS};
+use super::segment::{
+    id_word_key, is_id_byte, segment_id_len, Position, Segment, Separators, KEPT_SEPARATORS,
+};
 use super::{Delimiters, ReadError, ReadErrorKind, ISA_LEN, MAX_ISA_LEN};
 use crate::diag::{Diagnostic, Kind, Location, Severity};
 
@@ -36,6 +38,19 @@ impl Tolerated {
 
 const READ_CHUNK: usize = 256 * 1024;
 
+/// The length of the reader's buffer: a read's worth after the longest segment kept. A
+/// constant, so that the common case's reads of the buffer test their bounds against it
+/// instead of against a length loaded for each.
+const BUF_LEN: usize = READ_CHUNK + MAX_SEGMENT_LEN;
+
+/// A zeroed buffer of [`BUF_LEN`] bytes, allocated zeroed rather than built and copied.
+fn zeroed_buffer() -> Box<[u8; BUF_LEN]> {
+    match vec![0; BUF_LEN].into_boxed_slice().try_into() {
+        Ok(buf) => buf,
+        Err(_) => unreachable!("a vector of BUF_LEN bytes is BUF_LEN bytes long"),
+    }
+}
+
 /// Frames X12 segments from a byte stream, one at a time, with flat memory.
 ///
 /// The reader owns one buffer; each [`Segment`] borrows from it until the next call.
@@ -43,7 +58,7 @@ const READ_CHUNK: usize = 256 * 1024;
 /// delimiters, are read correctly.
 pub struct SegmentReader<R> {
     source: R,
-    buf: Vec<u8>,
+    buf: Box<[u8; BUF_LEN]>,
     start: usize,
     end: usize,
     eof: bool,
@@ -68,6 +83,9 @@ pub struct SegmentReader<R> {
     last_id_at: usize,
     /// The id of the last segment read (NUL-padded) once the buffer has moved past it.
     last_id: [u8; 3],
+    /// The position of the last segment read once the buffer has moved past it (before, it
+    /// is worked out from `last_id_at` when asked: see [`Self::last_position`]).
+    last_position: Position,
     /// Where the input ended inside a segment, and that segment's id.
     truncated_tail: Option<(Position, String)>,
     /// The element boundaries of the last segment handed out, which borrows them.
@@ -78,6 +96,10 @@ pub struct SegmentReader<R> {
     /// The segment terminator, element separator and line byte, each repeated over a
     /// vector ([`splat`]) when an ISA sets them, for every block's masks.
     framing_bytes: [[u8; BLOCK]; 3],
+    /// The delimiters `framing_bytes` were made from: those of every segment the common case
+    /// frames (it runs only in a block of masks, made only once an ISA has set them), read
+    /// without testing `delimiters` for `None`.
+    framing_delimiters: Delimiters,
 }
 
 /// The framing masks of one [`WIDE_BLOCK`] of the buffer: the segments in it (about three)
@@ -139,13 +161,16 @@ impl Block {
 const NO_LAST_ID: usize = usize::MAX;
 
 /// A segment the common case framed and checked, the reader already moved past it: what
-/// [`SegmentReader::next_segment`] needs to hand it out.
+/// [`SegmentReader::next_segment`] needs to hand it out (with the reader's
+/// `framing_delimiters`, not copied here: the delimiters' `Option` would be the niche of
+/// `Option<Plain>`, tested for every segment).
 struct Plain {
     raw_start: usize,
     raw_end: usize,
     body_end: usize,
     id_len: usize,
-    delimiters: Delimiters,
+    /// [`Segment::key`], packed from the id bytes the framing checked.
+    key: u32,
     position: Position,
 }
 
@@ -161,7 +186,7 @@ impl<R: Read> SegmentReader<R> {
     pub fn new(source: R) -> Self {
         SegmentReader {
             source,
-            buf: vec![0; READ_CHUNK + MAX_SEGMENT_LEN],
+            buf: zeroed_buffer(),
             start: 0,
             end: 0,
             eof: false,
@@ -175,10 +200,12 @@ impl<R: Read> SegmentReader<R> {
             warnings: Vec::new(),
             last_id_at: NO_LAST_ID,
             last_id: [0; 3],
+            last_position: Position::default(),
             truncated_tail: None,
             separators: Separators::empty(),
             block: Block::NONE,
             framing_bytes: [0; 3].map(splat),
+            framing_delimiters: Delimiters::STANDARD,
         }
     }
 
@@ -219,22 +246,48 @@ impl<R: Read> SegmentReader<R> {
         self.unterminated_tail
     }
 
+    /// Where the last segment read starts ([`Segment::position`]), or the default before
+    /// the first. Worked out when asked (only the end of the input asks), so that reading a
+    /// segment stores no position of its own.
+    pub fn last_position(&self) -> Position {
+        if self.last_id_at == NO_LAST_ID {
+            return self.last_position;
+        }
+        Position {
+            byte: self.buf_offset + self.last_id_at as u64,
+            line: self
+                .line_feeds
+                .count_at(self.buf.as_slice(), self.last_id_at)
+                + 1,
+            segment: self.segment,
+        }
+    }
+
     /// Reads the next segment, or `None` at a clean end of input.
     #[inline(always)]
     pub fn next_segment(&mut self) -> Result<Option<Segment<'_>>, ReadError> {
+        Ok(self.next_keyed_segment()?.map(|(seg, _)| seg))
+    }
+
+    /// [`Self::next_segment`] with the segment's [`Segment::key`], which the common case packs
+    /// from the id bytes it has just checked.
+    #[inline(always)]
+    pub fn next_keyed_segment(&mut self) -> Result<Option<(Segment<'_>, u32)>, ReadError> {
         let Some(plain) = self.frame_plain() else {
-            return self.next_segment_otherwise();
+            let seg = self.next_segment_otherwise()?;
+            return Ok(seg.map(|seg| (seg, seg.key())));
         };
-        Ok(Some(
+        Ok(Some((
             Segment::with_id_len(
                 &self.buf[plain.raw_start..plain.raw_end],
                 0..plain.body_end - plain.raw_start,
                 plain.id_len,
-                plain.delimiters,
+                self.framing_delimiters,
                 plain.position,
             )
             .with_separators(&self.separators),
-        ))
+            plain.key,
+        )))
     }
 
     /// [`Self::next_segment`] for everything the common case leaves: the first ISA and what
@@ -420,7 +473,6 @@ impl<R: Read> SegmentReader<R> {
     /// [`Self::next_segment_otherwise`], which frames it the same way.
     #[inline(always)]
     fn frame_plain(&mut self) -> Option<Plain> {
-        let delimiters = self.delimiters?;
         let start = self.start;
         let end = self.end;
         if !self.block.holds(start) && !self.make_block(start) {
@@ -436,34 +488,49 @@ impl<R: Read> SegmentReader<R> {
         // is left to the slow path, which decides whose it is.
         let line = self.line_feeds.byte();
         let mut raw_end = body_end + 1;
-        loop {
-            let b = *self.buf[..end].get(raw_end)?;
-            if b == line {
-                lines += 1;
-            } else if !is_line_break(b) {
-                if b.is_ascii_whitespace() {
-                    return None;
-                }
-                break;
-            }
+        // Most often one line byte, then the next segment's first byte (no white space): both
+        // tested at once, where the loop below would take two rounds.
+        let one_line = raw_end + 1 < end
+            && match self.buf.get(raw_end..) {
+                Some(&[first, next, ..]) => first == line && next > b' ',
+                _ => false,
+            };
+        if one_line {
+            lines += 1;
             raw_end += 1;
+        } else {
+            loop {
+                let b = *self.buf[..end].get(raw_end)?;
+                if b == line {
+                    lines += 1;
+                } else if !is_line_break(b) {
+                    if b.is_ascii_whitespace() {
+                        return None;
+                    }
+                    break;
+                }
+                raw_end += 1;
+            }
         }
         // The id: up to the first separator (or the whole body), 2 or 3 letters or digits, and
-        // no `I` first (ISA and IEA take the slow path).
+        // no `I` first (ISA and IEA take the slow path). Its first three bytes are read input
+        // when it is one (the body, its terminator and the byte after them are); when they
+        // are not, it is none, and the slow path says so. Packed into its key in each arm, where
+        // the length is a constant.
         let id_len = if count > 0 {
             usize::from(self.separators.first())
         } else {
             t
         };
-        let [a, b, c, ..] = *self.buf.get(start..raw_end)? else {
+        let Some(&[a, b, c, ..]) = self.buf.get(start..) else {
             return None;
         };
-        let id_ok = match id_len {
-            2 => is_id_byte(a) && is_id_byte(b),
-            3 => is_id_byte(a) && is_id_byte(b) && is_id_byte(c),
-            _ => false,
+        let key = match id_len {
+            2 if is_id_byte(a) && is_id_byte(b) => id_word_key([a, b, c], 2),
+            3 if is_id_byte(a) && is_id_byte(b) && is_id_byte(c) => id_word_key([a, b, c], 3),
+            _ => return None,
         };
-        if !id_ok || a == b'I' {
+        if a == b'I' {
             return None;
         }
         self.separators.finish(count);
@@ -483,7 +550,7 @@ impl<R: Read> SegmentReader<R> {
             raw_end,
             body_end,
             id_len,
-            delimiters,
+            key,
             position,
         })
     }
@@ -496,7 +563,7 @@ impl<R: Read> SegmentReader<R> {
         if self.delimiters.is_none() {
             return false;
         }
-        let block = Block::at(&self.buf, base, self.end, &self.framing_bytes);
+        let block = Block::at(self.buf.as_slice(), base, self.end, &self.framing_bytes);
         self.block = block.unwrap_or(Block::NONE);
         block.is_some()
     }
@@ -555,7 +622,7 @@ impl<R: Read> SegmentReader<R> {
             let bare_cr = delimiters.segment == b'\r' && after != Some(b'\n');
             if bare_cr && self.segment == 0 {
                 // Segments end with a bare CR: that is what ends a line of this file.
-                self.line_feeds.switch_byte(b'\r', &self.buf, at);
+                self.line_feeds.switch_byte(b'\r', self.buf.as_slice(), at);
             }
             let name = if delimiters.segment == b'\n' {
                 "a line feed"
@@ -574,6 +641,7 @@ impl<R: Read> SegmentReader<R> {
             self.line_feeds.byte(),
         ]
         .map(splat);
+        self.framing_delimiters = delimiters;
         Ok(())
     }
 
@@ -741,11 +809,12 @@ impl<R: Read> SegmentReader<R> {
         // The block's masks describe bytes about to move.
         self.block = Block::NONE;
         if self.start > 0 {
-            // The line counter counts what is dropped while it is still there, and so is the
-            // last segment's id copied out.
+            // The line counter counts what is dropped while it is still there, and so are the
+            // last segment's id and position copied out.
             self.last_id = self.last_id();
+            self.last_position = self.last_position();
             self.last_id_at = NO_LAST_ID;
-            self.line_feeds.shift(&self.buf, self.start);
+            self.line_feeds.shift(self.buf.as_slice(), self.start);
             self.buf.copy_within(self.start..self.end, 0);
             self.buf_offset += self.start as u64;
             self.end -= self.start;
@@ -793,12 +862,12 @@ impl<R: Read> SegmentReader<R> {
     /// back between calls).
     #[inline(always)]
     fn line_at(&mut self, at: usize) -> u64 {
-        self.line_feeds.advance_to(&self.buf, at) + 1
+        self.line_feeds.advance_to(self.buf.as_slice(), at) + 1
     }
 
     /// The 1-based line of buffer index `at`, without moving the cursor.
     fn line_before(&self, at: usize) -> u64 {
-        self.line_feeds.count_before(&self.buf, at) + 1
+        self.line_feeds.count_before(self.buf.as_slice(), at) + 1
     }
 
     /// An error for the segment starting at buffer index `at`.
@@ -888,6 +957,7 @@ fn is_padding(b: u8) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use super::super::key_of;
     use super::*;
 
     const ISA: &str = "ISA*00*          *00*          *ZZ*SUBMITTER      *ZZ*RECEIVER       *260105*1200*^*00501*000000001*0*T*:~";
@@ -918,13 +988,24 @@ mod tests {
     }
 
     /// Every segment's raw bytes, id and position, and the warnings, read `step` bytes at a
-    /// time; the offset at the end must be the input's length.
+    /// time; the offset at the end must be the input's length. Between segments, the
+    /// reader's last position (worked out when asked) must be the last segment's, and each
+    /// segment's key the one packed from its id.
     fn read_all(input: &[u8], step: usize) -> Result<ReadBack, ReadError> {
         let mut reader = SegmentReader::new(Trickle { bytes: input, step });
-        let mut segments = Vec::new();
-        while let Some(seg) = reader.next_segment()? {
+        let mut segments: Vec<(Vec<u8>, String, Position)> = Vec::new();
+        loop {
+            let last = segments.last().map_or_else(Position::default, |s| s.2);
+            assert_eq!(reader.last_position(), last, "step {step}");
+            let Some((seg, key)) = reader.next_keyed_segment()? else {
+                break;
+            };
+            assert_eq!(key, key_of(seg.id()), "{seg:?}");
+            assert_eq!(key, seg.key(), "{seg:?}");
             segments.push((seg.raw().to_vec(), seg.id_str().to_string(), seg.position()));
         }
+        let last = segments.last().map_or_else(Position::default, |s| s.2);
+        assert_eq!(reader.last_position(), last, "step {step} at the end");
         assert_eq!(reader.offset(), input.len() as u64, "every byte consumed");
         Ok((segments, reader.take_warnings()))
     }
@@ -1225,6 +1306,29 @@ mod tests {
             );
         }
         whole
+    }
+
+    #[test]
+    fn every_tail_after_a_terminator_frames_as_the_slow_path_does() {
+        // The common case tests one line feed and the byte after it at once, and loops over
+        // anything else: every tail here, read whole (the common case) and a byte at a time
+        // (the slow path alone), gives the same segments, lines and warnings.
+        let tails = [
+            "\n", "\r\n", "\n\n", "\r\n\r\n", "", "\n  ", "\n\t", "\r", "\n\r\n", "\n\n  ",
+        ];
+        let body: String = (0..400)
+            .map(|i| {
+                let tail = tails[i % tails.len()];
+                format!("NM1*IL*1*{}*A~{tail}", "N".repeat(i % 37))
+            })
+            .collect();
+        let text = interchange().replacen("BHT*", &format!("{body}BHT*"), 1);
+        assert!(framed_as_scanned(&text, 8).len() > 400);
+        let (_, warnings) = read_alike_in_steps(&text, &[1, 2, 63, 64, 65, 1000]);
+        assert_eq!(
+            messages(&warnings),
+            ["white space before a segment id (indentation); read as if it were not there"]
+        );
     }
 
     #[test]

@@ -238,6 +238,19 @@ impl<'a> Segment<'a> {
         &self.raw[start..start + usize::from(self.id_len)]
     }
 
+    /// The segment id packed into an integer ([`key_of`] of [`Segment::id`]), read as one
+    /// 3-byte load from the raw bytes: a body is followed by at least its terminator, so the
+    /// byte after a 2-byte id is there to be dropped.
+    #[inline(always)]
+    pub fn key(&self) -> u32 {
+        let start = self.body_start();
+        let len = self.id_len();
+        match self.raw.get(start..start + 3) {
+            Some(&[a, b, c]) if len >= 2 => id_word_key([a, b, c], len),
+            _ => key_of(self.id()),
+        }
+    }
+
     /// The segment id as text (ids are checked to be ASCII alphanumerics when framed).
     pub fn id_str(&self) -> &'a str {
         std::str::from_utf8(self.id()).unwrap_or("?")
@@ -378,6 +391,27 @@ impl<'a> Segment<'a> {
     pub fn position(&self) -> Position {
         self.position
     }
+}
+
+/// A segment id packed into an integer, its bytes from the most significant on (at most
+/// three): the one form segment ids are compared in, usable in constants.
+pub const fn key_of(id: &[u8]) -> u32 {
+    let mut key = 0u32;
+    let mut i = 0;
+    while i < id.len() && i < 3 {
+        key = (key << 8) | id[i] as u32;
+        i += 1;
+    }
+    key
+}
+
+/// [`key_of`] of an id of `len` bytes (2 or 3) given as the three bytes from its start: the
+/// byte after a 2-byte id is dropped.
+#[inline(always)]
+pub(crate) fn id_word_key(bytes: [u8; 3], len: usize) -> u32 {
+    let [a, b, c] = bytes;
+    let word = (u32::from(a) << 16) | (u32::from(b) << 8) | u32::from(c);
+    word >> (8 * (3 - len.min(3)))
 }
 
 /// Element `n` of `body` found by scanning from `boundary`, the position of the separator
@@ -606,6 +640,44 @@ mod tests {
                 assert_eq!(measured.element(n), plain.element(n), "{n} of {body:?}");
             }
         }
+    }
+
+    /// The key read as one 3-byte load is the id's packed bytes, for ids of every length,
+    /// with and without elements, at the start of the raw bytes and after white space.
+    #[test]
+    fn key_is_the_packed_id() {
+        for body in [
+            &b"NM1*85"[..],
+            b"SE",
+            b"SE*1",
+            b"N3*A",
+            b"HI*ABK:R51",
+            b"N*1",
+            b"*1",
+            b"",
+            b"NM12*1",
+        ] {
+            for lead in [&b""[..], b"  ", b"\n"] {
+                for tail in [&b""[..], b"~", b"~\n"] {
+                    let raw = [lead, body, tail].concat();
+                    let seg = Segment::new(
+                        &raw,
+                        lead.len()..lead.len() + body.len(),
+                        Delimiters::STANDARD,
+                        Position::default(),
+                    );
+                    assert_eq!(seg.key(), key_of(seg.id()), "{raw:?}");
+                    if seg.id_len() >= 2 && raw.len() >= lead.len() + 3 {
+                        let start = lead.len();
+                        let bytes = [raw[start], raw[start + 1], raw[start + 2]];
+                        assert_eq!(id_word_key(bytes, seg.id_len()), seg.key(), "{raw:?}");
+                    }
+                }
+            }
+        }
+        assert_eq!(key_of(b"NM1"), 0x4E4D31);
+        assert_eq!(key_of(b"SE"), 0x5345);
+        assert_eq!(key_of(b"NM12"), key_of(b"NM1"));
     }
 
     #[test]
