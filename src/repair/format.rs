@@ -667,12 +667,10 @@ mod tests {
         let grammar = crate::grammar::compiled_x222();
         let billing = grammar.index_of("2010AA").expect("the grammar has 2010AA");
         let mut table = SegmentTable::new(delimiters);
-        let mut state = seed;
+        let mut next = crate::rules::test_picker(seed);
         for n in 0..count {
-            state = state
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            let pick = (state >> 33) as usize;
+            // The picker's numbers are under 2^31: this one is all its bits.
+            let pick = next(1 << 31) as usize;
             let body = with_delimiters(BODIES[pick % BODIES.len()], delimiters);
             let lead: &[u8] = if pick / 97 % 4 == 0 { b"  " } else { b"" };
             let tail: &[u8] = match pick / 7 % 4 {

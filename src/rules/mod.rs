@@ -225,6 +225,20 @@ impl DateText {
     }
 }
 
+/// A seeded picker for tests that walk many generated cases: `next(n)` is a number below `n`,
+/// the same sequence on every run for the same seed (a linear congruential step with Knuth's
+/// MMIX constants; its top 31 bits are used).
+#[cfg(test)]
+pub(crate) fn test_picker(seed: u64) -> impl FnMut(u64) -> u64 {
+    let mut state = seed;
+    move |n| {
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (state >> 33) % n
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -619,13 +619,7 @@ mod tests {
     #[test]
     fn day_codes_hold_each_code_of_a_date_once_with_its_first_lines() {
         let codes = ["97012", "97140", "97530", "97161", "97110", "99999"];
-        let mut state = 0x2545_f491_4f6c_dd1d_u64;
-        let mut next = |n: u64| {
-            state = state
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            (state >> 33) % n
-        };
+        let mut next = crate::rules::test_picker(0x2545_f491_4f6c_dd1d);
         let ncci = NcciEdits::default();
         let mut table = DayCodes::default();
         for _ in 0..300 {

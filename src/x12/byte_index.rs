@@ -239,18 +239,22 @@ mod tests {
         assert_eq!(index.advance_to(moved, moved.len()), 4);
     }
 
+    /// 200 bytes, a line break at each position `i` where `is_break(i)`, else `a`.
+    fn breaks_where(is_break: impl Fn(u8) -> bool) -> Vec<u8> {
+        (0..200u8)
+            .map(|i| if is_break(i) { b'\n' } else { b'a' })
+            .collect()
+    }
+
+    /// The line breaks in `buf` before `to`, counted one byte at a time.
+    fn plain_count(buf: &[u8], to: usize) -> u64 {
+        buf[..to].iter().filter(|&&b| b == b'\n').count() as u64
+    }
+
     #[test]
     fn counts_behind_the_cursor_agree_with_a_plain_count() {
-        let buf: Vec<u8> = (0..200u8)
-            .map(|i| {
-                if i % 5 == 0 || i % 13 == 0 {
-                    b'\n'
-                } else {
-                    b'a'
-                }
-            })
-            .collect();
-        let plain = |to: usize| buf[..to].iter().filter(|&&b| b == b'\n').count() as u64;
+        let buf = breaks_where(|i| i % 5 == 0 || i % 13 == 0);
+        let plain = |to: usize| plain_count(&buf, to);
         for cursor in [0, 1, 31, 32, 33, 64, 130, 200] {
             let mut index = ByteIndex::new(b'\n');
             index.advance_to(&buf, cursor);
@@ -264,16 +268,8 @@ mod tests {
 
     #[test]
     fn counts_agree_with_a_plain_count_across_windows() {
-        let buf: Vec<u8> = (0..200u8)
-            .map(|i| {
-                if i % 7 == 0 || i % 11 == 0 {
-                    b'\n'
-                } else {
-                    b'a'
-                }
-            })
-            .collect();
-        let plain = |to: usize| buf[..to].iter().filter(|&&b| b == b'\n').count() as u64;
+        let buf = breaks_where(|i| i % 7 == 0 || i % 11 == 0);
+        let plain = |to: usize| plain_count(&buf, to);
         let mut index = ByteIndex::new(b'\n');
         for at in [0, 1, 3, 31, 32, 33, 64, 100, 131, 199, 200] {
             assert_eq!(index.count_before(&buf, at), plain(at), "before {at}");

@@ -398,13 +398,7 @@ mod tests {
     fn first_lines_agree_with_first_per_date() {
         // Claims of 0 to 70 lines (past the 64 a `FirstLines` keeps), of 97012 and other
         // codes on a few dates, some undated, with and without a claim date.
-        let mut seed = 12345u64;
-        let mut next = |n: u64| {
-            seed = seed
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            (seed >> 33) % n
-        };
+        let mut next = crate::rules::test_picker(12345);
         for lines in 0..=70 {
             for _ in 0..8 {
                 let mut claim = Claim::decode(RawClaim::default());
