@@ -80,7 +80,8 @@ pub struct FeeAmount {
 pub struct FeeSchedule {
     /// Looked up for every priced line (iterated only in [`FeeSchedule::rows`], whose order
     /// is none): keyed with the fast hasher, not SipHash.
-    rows: Arc<HashMap<String, Vec<FeeRow>, FxBuild>>,
+    /// Keyed by [`code_key`]: one word to hash and compare, not a string.
+    rows: Arc<HashMap<u64, Vec<FeeRow>, FxBuild>>,
     indicators: Arc<HashMap<(i32, String), FeeIndicators>>,
     /// By year: where its rows came from, when not the bundled file (an imported PPRRVU).
     imported: BTreeMap<i32, String>,
@@ -329,6 +330,23 @@ fn parse_pprrvu(
     Ok(out)
 }
 
+/// The key of a code in [`FeeSchedule`]'s table: its bytes, big-endian, in one word. Every
+/// code the table holds is five ASCII letters or digits ([`parse_code`]), so two such codes
+/// are equal exactly when their keys are; hashing and comparing one word costs a fraction of
+/// a string's length, bytes and comparison (a look-up per priced line).
+fn code_key(code: &str) -> u64 {
+    code.bytes().fold(0, |key, b| (key << 8) | u64::from(b))
+}
+
+/// The table key a look-up of `code` (in any case: see [`normalise_code`]) stands for, or
+/// `None` when the code is not five characters long, so the table cannot hold it (and a
+/// longer code's key could collide).
+fn lookup_key(code: &str) -> Option<u64> {
+    let mut buf = [0u8; MAX_CODE];
+    let key = normalise_code(code, &mut buf)?;
+    (key.len() == 5).then(|| code_key(key))
+}
+
 fn parse_code(file: &str, line: usize, value: &str) -> Result<String, ReferenceError> {
     let v = value.trim();
     if super::text::is_hcpcs(v) {
@@ -346,7 +364,7 @@ impl FeeSchedule {
     /// Parses `mpfs-national.csv` (see `data/fee-schedule/README.md` for the header).
     /// Comment lines (`#`) and blank lines are skipped; a (year, code) given twice is refused.
     pub fn parse(file: &str, text: &str) -> Result<FeeSchedule, ReferenceError> {
-        let mut rows: HashMap<String, Vec<FeeRow>, FxBuild> = HashMap::default();
+        let mut rows: HashMap<u64, Vec<FeeRow>, FxBuild> = HashMap::default();
         for (line, content) in expect_header(file, text, FEE_HEADER)? {
             let f = fields_n(file, line, &content, 11)?;
             let row = FeeRow {
@@ -362,7 +380,7 @@ impl FeeSchedule {
                 nonfacility: parse_cents(file, line, "nonfacility_amount_cents", &f[9])?,
                 facility: parse_cents(file, line, "facility_amount_cents", &f[10])?,
             };
-            let list = rows.entry(row.code.clone()).or_default();
+            let list = rows.entry(code_key(&row.code)).or_default();
             if list.iter().any(|r| r.year == row.year) {
                 return Err(ReferenceError::invalid(
                     file,
@@ -421,9 +439,10 @@ impl FeeSchedule {
 
     /// The row for exactly `year` and `code` (code in any case).
     pub fn row(&self, year: i32, code: &str) -> Option<&FeeRow> {
-        let mut buf = [0u8; MAX_CODE];
-        let key = normalise_code(code, &mut buf)?;
-        self.rows.get(key)?.iter().find(|r| r.year == year)
+        self.rows
+            .get(&lookup_key(code)?)?
+            .iter()
+            .find(|r| r.year == year)
     }
 
     /// The national amount for exactly `year` (no fallback): non-facility, or facility when
@@ -442,9 +461,12 @@ impl FeeSchedule {
         code: &str,
         facility: bool,
     ) -> Option<FeeAmount> {
-        let mut buf = [0u8; MAX_CODE];
-        let key = normalise_code(code, &mut buf)?;
-        let row = self.rows.get(key)?.iter().rev().find(|r| r.year <= year)?;
+        let row = self
+            .rows
+            .get(&lookup_key(code)?)?
+            .iter()
+            .rev()
+            .find(|r| r.year <= year)?;
         Some(FeeAmount {
             cents: if facility {
                 row.facility
@@ -490,7 +512,7 @@ impl FeeSchedule {
         table.reserve(count);
         for (row, indicators) in parsed {
             table.insert((year, row.code.clone()), indicators);
-            let list = rows.entry(row.code.clone()).or_default();
+            let list = rows.entry(code_key(&row.code)).or_default();
             list.retain(|r| r.year != year);
             list.push(row);
             list.sort_by_key(|r| r.year);
@@ -645,5 +667,59 @@ HCPCS,MOD,DESCRIPTION,CODE,PAYMENT,RVU,PE RVU,INDICATOR,PE RVU,INDICATOR,RVU,TOT
         let bundled = super::super::Reference::bundled();
         assert_eq!(bundled.fees.amount(2025, "98940", false), Some(Cents(2652)));
         assert_eq!(bundled.fees.amount(2025, "98940", true), Some(Cents(2135)));
+    }
+
+    /// The packed-key look-ups give what a scan of every row comparing normalised code
+    /// strings gives (the string-keyed table they replaced), for codes in any form.
+    #[test]
+    fn packed_key_lookups_match_a_string_scan() {
+        let fees = &super::super::Reference::bundled().fees;
+        let scan = |year: i32, code: &str| -> (Option<Cents>, Option<FeeAmount>) {
+            let mut buf = [0u8; MAX_CODE];
+            let Some(code) = normalise_code(code, &mut buf) else {
+                return (None, None);
+            };
+            let rows = || fees.rows().filter(|r| r.code == code);
+            let exact = rows().find(|r| r.year == year).map(|r| r.nonfacility);
+            let latest = rows()
+                .filter(|r| r.year <= year)
+                .max_by_key(|r| r.year)
+                .map(|r| FeeAmount {
+                    cents: r.nonfacility,
+                    year: r.year,
+                });
+            (exact, latest)
+        };
+        let mut codes: Vec<String> = fees.rows().map(|r| r.code.clone()).collect();
+        codes.sort_unstable();
+        codes.dedup();
+        let variants: Vec<String> = codes
+            .iter()
+            .flat_map(|c| {
+                [
+                    c.clone(),
+                    c.to_ascii_lowercase(),
+                    format!(" {c} "),
+                    format!("{}.{}", &c[..3], &c[3..]),
+                    format!("{c}0"),
+                    c[..4].to_string(),
+                    format!("{c}{c}{c}{c}"),
+                ]
+            })
+            .chain(["", "9", "ZZZZZ", "é9701", "97012\u{0}"].map(String::from))
+            .collect();
+        assert!(codes.len() > 10, "{}", codes.len());
+        for code in &variants {
+            for year in 2020..=2028 {
+                let (exact, latest) = scan(year, code);
+                assert_eq!(fees.amount(year, code, false), exact, "{year} {code:?}");
+                let got = fees.latest_year_at_or_before(year, code, false);
+                assert_eq!(
+                    got.map(|f| (f.cents, f.year)),
+                    latest.map(|f| (f.cents, f.year)),
+                    "{year} {code:?}"
+                );
+            }
+        }
     }
 }
