@@ -882,7 +882,6 @@ fn add_element_ref(p: &mut Diagnostic) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::grammar::machine::segment_key;
     use std::path::{Path, PathBuf};
 
     /// Every input of the samples and tests folders (valid and malformed files alike).
@@ -931,9 +930,9 @@ mod tests {
                 );
                 let envelope = matches!(seg.id(), b"ISA" | b"GS" | b"ST" | b"SE" | b"GE" | b"IEA");
                 if envelope {
-                    assert!(may_be_envelope(segment_key(&seg)), "{body}");
+                    assert!(may_be_envelope(seg.key()), "{body}");
                 }
-                if !may_be_envelope(segment_key(&seg)) {
+                if !may_be_envelope(seg.key()) {
                     assert!(!envelope, "{body}");
                 }
             }
@@ -993,7 +992,7 @@ mod tests {
                 while let Ok(Some((ref seg, key))) = reader.segments.next_keyed_segment() {
                     // The key and the last position the source gives are those read from
                     // the segments themselves.
-                    assert_eq!(key, segment_key(seg), "{}", path.display());
+                    assert_eq!(key, seg.key(), "{}", path.display());
                     last = seg.position();
                     reader.state.process(seg, key);
                     let state = &reader.state;

@@ -15,22 +15,7 @@ fn pack_id(id: &[u8]) -> u32 {
         .fold(0u32, |acc, &b| (acc << 8) | u32::from(b))
 }
 
-/// [`pack_id`] of a segment's id ([`Segment::key`]).
-#[inline(always)]
-fn packed_id(seg: &Segment<'_>) -> u32 {
-    seg.key()
-}
-
-/// A segment's id packed as the machine matches it, for a reader that tests the id of every
-/// segment: an integer comparison per test instead of a slice comparison, and the key
-/// [`Machine::step_keyed`] takes, so the id is read once. Equal to [`key_of`] of the id for
-/// every segment a reader frames (a 2- or 3-byte id of letters and digits).
-#[inline(always)]
-pub fn segment_key(seg: &Segment<'_>) -> u32 {
-    packed_id(seg)
-}
-
-// The [`segment_key`] of a segment whose id is `id` (as `pack_id`, usable in constants).
+// The [`Segment::key`] of a segment whose id is `id` (as `pack_id`, usable in constants).
 pub use crate::x12::key_of;
 
 /// One bit of a 64-bit tag filter per segment id, so a loop that cannot hold a segment is
@@ -1010,10 +995,10 @@ impl<'g> Machine<'g> {
     /// own it saves and restores registers on every segment.
     #[inline(always)]
     pub fn step(&mut self, seg: &Segment<'_>, set_segment: u32) -> Placement {
-        self.step_keyed(seg, packed_id(seg), set_segment)
+        self.step_keyed(seg, seg.key(), set_segment)
     }
 
-    /// [`Machine::step`] for a caller that has the segment's [`segment_key`] at hand.
+    /// [`Machine::step`] for a caller that has the segment's [`Segment::key`] at hand.
     #[inline(always)]
     pub fn step_keyed(&mut self, seg: &Segment<'_>, id: u32, set_segment: u32) -> Placement {
         let grammar = self.grammar;
@@ -1720,7 +1705,7 @@ segments = [{ id = "CLM", usage = "R", max_use = 1, position = 1300 }]
             "SV1*HC:99213*1",
             "N3*X",
         ] {
-            let key = segment_key(&seg(body));
+            let key = seg(body).key();
             for id in ids {
                 let same = body.split('*').next() == Some(id);
                 assert_eq!(key == key_of(id.as_bytes()), same, "{body} {id}");
