@@ -106,12 +106,18 @@ pub fn claim_record(
     }
 }
 
-/// The claim that went on to the payer as its row in the history holds it ([`SentClaim`]),
-/// its repairs applied, for the patient whose key is `patient` (made in the first pass): what
-/// [`claim_record`] keeps, written straight into the row's text without a string per field.
-pub fn sent_claim(result: &ClaimResult, patient: u128, reference: &Reference) -> SentClaim {
+/// Adds to `out` the claim that went on to the payer as its row in the history holds it
+/// ([`SentClaim`]), its repairs applied, for the patient whose key is `patient` (made in the
+/// first pass): what [`claim_record`] keeps, written straight into the row's text without a
+/// string per field.
+pub fn push_sent_claim(
+    result: &ClaimResult,
+    patient: u128,
+    reference: &Reference,
+    out: &mut SentClaims,
+) {
     let claim = &result.claim;
-    let mut row = RowBuilder::new(claim.ordinal, 160 + 48 * claim.lines.len());
+    let mut row = RowBuilder::new(out, claim.ordinal);
     row.hex_field(patient);
     row.field(&claim.subscriber.payer_id);
     row.field(result.profile);
@@ -125,7 +131,7 @@ pub fn sent_claim(result: &ClaimResult, patient: u128, reference: &Reference) ->
             row.line(&line, modifiers.iter().map(|m| &**m));
         }
     }
-    row.finish(replaces.is_some())
+    row.finish(replaces.is_some());
 }
 
 /// REF*F8: the claim a replacement or void names.
@@ -273,98 +279,92 @@ const FIRST_DATE: usize = 7;
 const LAST_DATE: usize = 8;
 const FIELDS: usize = 9;
 
-/// One claim sent on as its row in the history holds it: the patient's keyed hash, payer,
-/// profile, claim id, frequency and REF*F8, its lines packed ([`pack_lines`]) and their first
-/// and last dates, all in one text. Made by the worker that formatted the claim
-/// ([`sent_claim`]), so recording reads its text as it is; a [`ClaimRecord`]
-/// becomes one with `From`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SentClaim {
+/// Where one claim's row lies in a [`SentClaims`]' text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct SentRow {
     /// The claim's ordinal in its input (orders claims within a file).
-    pub ordinal: u64,
+    ordinal: u64,
+    /// Where the row starts in the text.
+    start: usize,
+    /// Where each field ends, from the row's start.
+    ends: [u32; FIELDS],
     /// Lines packed.
-    line_count: usize,
+    line_count: u32,
     /// True when the claim has a REF*F8 (which may be empty).
     has_replaces: bool,
-    /// The fields, one after another.
-    text: String,
-    /// Where each field ends in `text`.
-    ends: [usize; FIELDS],
 }
 
-impl SentClaim {
-    fn get(&self, field: usize) -> &str {
-        let start = if field == 0 { 0 } else { self.ends[field - 1] };
-        &self.text[start..self.ends[field]]
-    }
+/// The claims an input sends on, as their rows in the history hold them ([`SentClaim`]): their
+/// texts one after another in one buffer, with where each lies. The rule pass's workers write
+/// a claim's row into a set of their own, kept for their next claim, and the appending side
+/// copies it into the input's set: no allocation per claim, and none freed one by one (a
+/// night's claims were as many strings, made on the workers and freed on another thread).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SentClaims {
+    /// The rows' fields, one after another.
+    text: String,
+    /// Where each row lies in `text`, in the order they were added.
+    rows: Vec<SentRow>,
+}
 
-    /// The patient's keyed hash.
-    pub fn patient(&self) -> &str {
-        self.get(PATIENT)
-    }
-
-    /// 2010BB NM109.
-    pub fn payer(&self) -> &str {
-        self.get(PAYER)
-    }
-
-    /// The profile it was checked under.
-    pub fn profile(&self) -> &str {
-        self.get(PROFILE)
-    }
-
-    /// CLM01.
-    pub fn claim_id(&self) -> &str {
-        self.get(CLAIM_ID)
-    }
-
-    /// CLM05-3.
-    pub fn frequency(&self) -> &str {
-        self.get(FREQUENCY)
-    }
-
-    /// REF*F8: the claim a replacement or void names.
-    pub fn replaces(&self) -> Option<&str> {
-        self.has_replaces.then(|| self.get(REPLACES))
-    }
-
-    /// Its lines packed ([`pack_lines`]).
-    pub fn packed_lines(&self) -> &str {
-        self.get(LINES)
-    }
-
-    /// The first date of service of its lines (ISO; 1970-01-01 without lines).
-    pub fn first_date(&self) -> &str {
-        self.get(FIRST_DATE)
-    }
-
-    /// The last date of service of its lines (ISO; 1970-01-01 without lines).
-    pub fn last_date(&self) -> &str {
-        self.get(LAST_DATE)
-    }
-
-    /// Number of lines.
-    pub fn line_count(&self) -> usize {
-        self.line_count
-    }
-
-    /// The claim id whose lines this claim replaces or voids, as [`ClaimRecord::cancels`].
-    pub fn cancels(&self) -> Option<&str> {
-        match self.frequency() {
-            "7" | "8" => Some(self.replaces().unwrap_or(self.claim_id())),
-            _ => None,
+impl SentClaims {
+    /// An empty set with room for `claims` rows of `bytes` bytes in all.
+    pub fn with_capacity(claims: usize, bytes: usize) -> SentClaims {
+        SentClaims {
+            text: String::with_capacity(bytes),
+            rows: Vec::with_capacity(claims),
         }
     }
 
-    /// True when the claim leaves lines in the history, as [`ClaimRecord::sends_lines`].
-    pub fn sends_lines(&self) -> bool {
-        self.frequency() != "8" && self.line_count > 0
+    /// Number of claims.
+    pub fn len(&self) -> usize {
+        self.rows.len()
     }
-}
 
-impl From<&ClaimRecord> for SentClaim {
-    fn from(claim: &ClaimRecord) -> SentClaim {
-        let mut row = RowBuilder::new(claim.ordinal, 160 + 48 * claim.lines.len());
+    /// True when there is no claim.
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    /// Forgets every claim, keeping the memory.
+    pub fn clear(&mut self) {
+        self.text.clear();
+        self.rows.clear();
+    }
+
+    /// Bytes of text held.
+    pub fn capacity(&self) -> usize {
+        self.text.capacity()
+    }
+
+    /// Claim `at` (in the order they were added).
+    pub fn get(&self, at: usize) -> Option<SentClaim<'_>> {
+        let row = self.rows.get(at)?;
+        let end = row.start + row.ends[FIELDS - 1] as usize;
+        Some(SentClaim {
+            row,
+            text: self.text.get(row.start..end)?,
+        })
+    }
+
+    /// Every claim, in the order they were added.
+    pub fn iter(&self) -> impl Iterator<Item = SentClaim<'_>> + '_ {
+        (0..self.rows.len()).filter_map(|at| self.get(at))
+    }
+
+    /// Adds a copy of every claim of `other`, after those held.
+    pub fn extend_from(&mut self, other: &SentClaims) {
+        let shift = self.text.len();
+        self.text.push_str(&other.text);
+        self.rows.extend(other.rows.iter().map(|row| SentRow {
+            start: row.start + shift,
+            ..*row
+        }));
+    }
+
+    /// Adds `claim` as its row holds it.
+    pub fn push_record(&mut self, claim: &ClaimRecord) {
+        let mut row = RowBuilder::new(self, claim.ordinal);
         row.field(&claim.patient);
         row.field(&claim.payer);
         row.field(&claim.profile);
@@ -377,29 +377,135 @@ impl From<&ClaimRecord> for SentClaim {
                 line.modifiers.iter().map(String::as_str),
             );
         }
-        row.finish(claim.replaces.is_some())
+        row.finish(claim.replaces.is_some());
     }
 }
 
-/// Writes a [`SentClaim`]'s fields in order: the claim's own, then its lines, then their
-/// first and last dates.
-struct RowBuilder {
-    claim: SentClaim,
+impl<'c> FromIterator<&'c ClaimRecord> for SentClaims {
+    fn from_iter<I: IntoIterator<Item = &'c ClaimRecord>>(claims: I) -> SentClaims {
+        let mut sent = SentClaims::default();
+        for claim in claims {
+            sent.push_record(claim);
+        }
+        sent
+    }
+}
+
+/// One claim sent on as its row in the history holds it: the patient's keyed hash, payer,
+/// profile, claim id, frequency and REF*F8, its lines packed ([`pack_lines`]) and their first
+/// and last dates, all in one text, read in place in its [`SentClaims`]. Made by the worker
+/// that formatted the claim ([`push_sent_claim`]), so recording reads its text as it is; a
+/// [`ClaimRecord`] becomes one with [`SentClaims::push_record`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SentClaim<'c> {
+    row: &'c SentRow,
+    /// The row's text.
+    text: &'c str,
+}
+
+impl<'c> SentClaim<'c> {
+    fn get(&self, field: usize) -> &'c str {
+        let start = if field == 0 {
+            0
+        } else {
+            self.row.ends[field - 1] as usize
+        };
+        self.text
+            .get(start..self.row.ends[field] as usize)
+            .unwrap_or_default()
+    }
+
+    /// The claim's ordinal in its input (orders claims within a file).
+    pub fn ordinal(&self) -> u64 {
+        self.row.ordinal
+    }
+
+    /// The patient's keyed hash.
+    pub fn patient(&self) -> &'c str {
+        self.get(PATIENT)
+    }
+
+    /// 2010BB NM109.
+    pub fn payer(&self) -> &'c str {
+        self.get(PAYER)
+    }
+
+    /// The profile it was checked under.
+    pub fn profile(&self) -> &'c str {
+        self.get(PROFILE)
+    }
+
+    /// CLM01.
+    pub fn claim_id(&self) -> &'c str {
+        self.get(CLAIM_ID)
+    }
+
+    /// CLM05-3.
+    pub fn frequency(&self) -> &'c str {
+        self.get(FREQUENCY)
+    }
+
+    /// REF*F8: the claim a replacement or void names.
+    pub fn replaces(&self) -> Option<&'c str> {
+        self.row.has_replaces.then(|| self.get(REPLACES))
+    }
+
+    /// Its lines packed ([`pack_lines`]).
+    pub fn packed_lines(&self) -> &'c str {
+        self.get(LINES)
+    }
+
+    /// The first date of service of its lines (ISO; 1970-01-01 without lines).
+    pub fn first_date(&self) -> &'c str {
+        self.get(FIRST_DATE)
+    }
+
+    /// The last date of service of its lines (ISO; 1970-01-01 without lines).
+    pub fn last_date(&self) -> &'c str {
+        self.get(LAST_DATE)
+    }
+
+    /// Number of lines.
+    pub fn line_count(&self) -> usize {
+        self.row.line_count as usize
+    }
+
+    /// The claim id whose lines this claim replaces or voids, as [`ClaimRecord::cancels`].
+    pub fn cancels(&self) -> Option<&'c str> {
+        match self.frequency() {
+            "7" | "8" => Some(self.replaces().unwrap_or(self.claim_id())),
+            _ => None,
+        }
+    }
+
+    /// True when the claim leaves lines in the history, as [`ClaimRecord::sends_lines`].
+    pub fn sends_lines(&self) -> bool {
+        self.frequency() != "8" && self.row.line_count > 0
+    }
+}
+
+/// Writes one more row of a [`SentClaims`], its fields in order: the claim's own, then its
+/// lines, then their first and last dates.
+struct RowBuilder<'s> {
+    out: &'s mut SentClaims,
+    row: SentRow,
     /// Fields written.
     at: usize,
     /// The first and last date of the lines so far.
     dates: Option<(NaiveDate, NaiveDate)>,
 }
 
-impl RowBuilder {
-    fn new(ordinal: u64, capacity: usize) -> RowBuilder {
+impl<'s> RowBuilder<'s> {
+    fn new(out: &'s mut SentClaims, ordinal: u64) -> RowBuilder<'s> {
+        let start = out.text.len();
         RowBuilder {
-            claim: SentClaim {
+            out,
+            row: SentRow {
                 ordinal,
+                start,
+                ends: [0; FIELDS],
                 line_count: 0,
                 has_replaces: false,
-                text: String::with_capacity(capacity),
-                ends: [0; FIELDS],
             },
             at: 0,
             dates: None,
@@ -407,43 +513,46 @@ impl RowBuilder {
     }
 
     fn end_field(&mut self) {
-        self.claim.ends[self.at] = self.claim.text.len();
+        // A row is one claim's few hundred bytes: its offsets fit in 32 bits (a field past
+        // them would read as empty, never as another's bytes).
+        let end = self.out.text.len() - self.row.start;
+        self.row.ends[self.at] = u32::try_from(end).unwrap_or(u32::MAX);
         self.at += 1;
     }
 
     fn field(&mut self, text: &str) {
-        self.claim.text.push_str(text);
+        self.out.text.push_str(text);
         self.end_field();
     }
 
     /// A patient key as the history writes it ([`super::key::hashed_text`]).
     fn hex_field(&mut self, bits: u128) {
-        super::key::push_hex(&mut self.claim.text, &bits.to_be_bytes());
+        super::key::push_hex(&mut self.out.text, &bits.to_be_bytes());
         self.end_field();
     }
 
     /// Packs one more line (the claim's own fields written).
     fn line<'m>(&mut self, line: &LineParts<'_>, modifiers: impl Iterator<Item = &'m str>) {
-        if self.claim.line_count > 0 {
-            self.claim.text.push(LINE);
+        if self.row.line_count > 0 {
+            self.out.text.push(LINE);
         }
-        pack_line(&mut self.claim.text, line, modifiers);
-        self.claim.line_count += 1;
+        pack_line(&mut self.out.text, line, modifiers);
+        self.row.line_count += 1;
         self.dates = Some(match self.dates {
             None => (line.date, line.date),
             Some((first, last)) => (first.min(line.date), last.max(line.date)),
         });
     }
 
-    fn finish(mut self, has_replaces: bool) -> SentClaim {
+    fn finish(mut self, has_replaces: bool) {
         self.end_field();
         let (first, last) = self.dates.unwrap_or_default();
-        push_date(&mut self.claim.text, first);
+        push_date(&mut self.out.text, first);
         self.end_field();
-        push_date(&mut self.claim.text, last);
+        push_date(&mut self.out.text, last);
         self.end_field();
-        self.claim.has_replaces = has_replaces;
-        self.claim
+        self.row.has_replaces = has_replaces;
+        self.out.rows.push(self.row);
     }
 }
 
@@ -1024,11 +1133,12 @@ mod tests {
             profile: "medicare".into(),
             lines,
         };
-        let row = SentClaim::from(&record);
+        let rows: SentClaims = std::iter::once(&record).collect();
+        let row = rows.get(0).unwrap_or_else(|| panic!("no row"));
         let mut packed = String::new();
         pack_lines(&record.lines, &mut packed);
         assert_eq!(
-            (row.ordinal, row.patient(), row.payer(), row.profile()),
+            (row.ordinal(), row.patient(), row.payer(), row.profile()),
             (7, record.patient.as_str(), "PAYER", "medicare")
         );
         assert_eq!((row.claim_id(), row.frequency()), ("C1", "7"));
@@ -1043,7 +1153,8 @@ mod tests {
         record.replaces = None;
         record.frequency = "8".into();
         record.lines.clear();
-        let row = SentClaim::from(&record);
+        let rows: SentClaims = std::iter::once(&record).collect();
+        let row = rows.get(0).unwrap_or_else(|| panic!("no row"));
         assert_eq!((row.replaces(), row.cancels()), (None, Some("C1")));
         assert_eq!((row.packed_lines(), row.line_count()), ("", 0));
         assert_eq!(

@@ -50,7 +50,8 @@ use crate::rules::{PatientIndex, PatientKey};
 
 pub use key::{HashedPatient, KeySource, Secret, KEY_ENV};
 pub use lines::{
-    claim_record, pack_lines, sent_claim, unpack_lines, ClaimRecord, LineRecord, SentClaim,
+    claim_record, pack_lines, push_sent_claim, unpack_lines, ClaimRecord, LineRecord, SentClaim,
+    SentClaims,
 };
 use seeding::{Prefetch, SeedRow};
 use store::{Backend, Bind, Db, Value};
@@ -216,7 +217,7 @@ pub struct SentInput {
     /// Its size in bytes, when known ([`InputRecord::bytes`]).
     pub bytes: Option<u64>,
     /// Every claim that went on to the payer, in input order.
-    pub claims: Vec<SentClaim>,
+    pub claims: SentClaims,
     /// Every interchange: sender qualifier, sender id, ISA13.
     pub interchanges: Vec<(String, String, String)>,
 }
@@ -227,7 +228,7 @@ impl From<&InputRecord> for SentInput {
             name: input.name.clone(),
             content_sha256: input.content_sha256.clone(),
             bytes: input.bytes,
-            claims: input.claims.iter().map(SentClaim::from).collect(),
+            claims: input.claims.iter().collect(),
             interchanges: input.interchanges.clone(),
         }
     }
@@ -772,7 +773,7 @@ impl History {
                 .claims
                 .iter()
                 .filter(|c| c.sends_lines())
-                .map(SentClaim::line_count)
+                .map(|c| c.line_count())
                 .sum();
             db.execute(
                 sql::INSERT_FILE,
@@ -796,10 +797,11 @@ impl History {
             for (at, claim) in input.claims.iter().enumerate() {
                 if let Some(target) = claim.cancels() {
                     pending.retain(|&c| {
-                        let c = &input.claims[c];
-                        !(c.payer() == claim.payer()
-                            && c.patient() == claim.patient()
-                            && c.claim_id() == target)
+                        input.claims.get(c).is_none_or(|c| {
+                            !(c.payer() == claim.payer()
+                                && c.patient() == claim.patient()
+                                && c.claim_id() == target)
+                        })
                     });
                     if backend == Backend::Postgres {
                         db.execute(
@@ -812,7 +814,10 @@ impl History {
                     pending.push(at);
                 }
             }
-            let mut kept: Vec<&SentClaim> = pending.iter().map(|&at| &input.claims[at]).collect();
+            let mut kept: Vec<SentClaim<'_>> = pending
+                .iter()
+                .filter_map(|&at| input.claims.get(at))
+                .collect();
             let patients = file_patients(&kept);
             let lines = kept.iter().map(|c| c.line_count() as u64).sum();
             match backend {
@@ -831,7 +836,7 @@ impl History {
                 Backend::Postgres => {
                     let values: Vec<Bind<'_>> = kept
                         .iter()
-                        .flat_map(|claim| claim_row(file_id, claim))
+                        .flat_map(|&claim| claim_row(file_id, claim))
                         .collect();
                     db.insert_rows(
                         sql::insert_claims,
@@ -1096,16 +1101,16 @@ fn csv_field(text: &str) -> String {
 /// An input file's list of patients ([`sql::INSERT_FILE_PATIENTS`]) of the claims it keeps:
 /// for each, in claim order, the first 16 characters of its patient key followed by its
 /// number, joined by commas (what migration 4 makes of the claims of earlier versions).
-fn file_patients(kept: &[&SentClaim]) -> String {
+fn file_patients(kept: &[SentClaim<'_>]) -> String {
     let mut ordered = kept.to_vec();
-    ordered.sort_by_key(|c| c.ordinal as i64);
+    ordered.sort_by_key(|c| c.ordinal() as i64);
     let mut text = String::with_capacity(ordered.len() * 24);
     for (n, claim) in ordered.iter().enumerate() {
         if n > 0 {
             text.push(',');
         }
         text.push_str(first_characters(claim.patient(), 16));
-        lines::push_integer(&mut text, claim.ordinal as i64);
+        lines::push_integer(&mut text, claim.ordinal() as i64);
     }
     text
 }
@@ -1127,7 +1132,7 @@ fn first_characters(text: &str, count: usize) -> &str {
 
 /// Removes from a SQLite history the earlier claims that `claims` replace or void (same payer,
 /// patient and claim id), found through the input files' lists of patients.
-fn delete_cancelled_claims(db: &mut Db, claims: &[SentClaim]) -> Result<(), HistoryError> {
+fn delete_cancelled_claims(db: &mut Db, claims: &SentClaims) -> Result<(), HistoryError> {
     let cancelled: HashSet<(&str, &str, &str)> = claims
         .iter()
         .filter_map(|c| Some((c.patient(), c.payer(), c.cancels()?)))
@@ -1238,10 +1243,10 @@ fn next_id(db: &mut Db, sql: &str) -> Result<i64, HistoryError> {
 }
 
 /// A claim's row, in [`sql::insert_claims`]'s column order, its text borrowed.
-fn claim_row(file_id: i64, claim: &SentClaim) -> [Bind<'_>; sql::CLAIM_COLUMNS] {
+fn claim_row(file_id: i64, claim: SentClaim<'_>) -> [Bind<'_>; sql::CLAIM_COLUMNS] {
     [
         file_id.into(),
-        (claim.ordinal as i64).into(),
+        (claim.ordinal() as i64).into(),
         claim.patient().into(),
         claim.payer().into(),
         claim.profile().into(),

@@ -14,7 +14,7 @@ use rusqlite::vtab::{
     VTabCursor,
 };
 
-use super::lines::SentClaim;
+use super::lines::{SentClaim, SentClaims};
 
 /// The function's name, and the type its pointer argument is tagged with.
 const NAME: &CStr = c"scrub837_sent_claims";
@@ -24,7 +24,7 @@ const NAME: &CStr = c"scrub837_sent_claims";
 const SCHEMA: &CStr = c"CREATE TABLE x(claim_no, patient, payer, profile, claim_id, frequency, \
     first_date, last_date, line_count, lines, claims HIDDEN)";
 
-/// The hidden argument column: the [`SentClaims`] to read.
+/// The hidden argument column: the [`Selected`] claims to read.
 const CLAIMS_COLUMN: c_int = 10;
 
 /// Registers the function on a SQLite connection (once, when it opens).
@@ -34,16 +34,16 @@ pub(super) fn register(conn: &rusqlite::Connection) -> rusqlite::Result<()> {
 }
 
 /// Claims to read with [`NAME`]: those of `claims` numbered in `rows`, in that order.
-pub(super) struct SentClaims {
+pub(super) struct Selected {
     /// The input's claims sent on.
-    pub claims: Vec<SentClaim>,
+    pub claims: SentClaims,
     /// The indexes in `claims` of those to read.
     pub rows: Vec<usize>,
 }
 
-impl SentClaims {
+impl Selected {
     /// The argument that hands `claims` to the function (`scrub837_sent_claims(?)`).
-    pub fn argument(claims: &Rc<SentClaims>) -> ToSqlOutput<'static> {
+    pub fn argument(claims: &Rc<Selected>) -> ToSqlOutput<'static> {
         ToSqlOutput::from_rc(Rc::clone(claims), NAME)
     }
 }
@@ -112,12 +112,12 @@ struct SentCursor<'vtab> {
     /// SQLite's part; first, as SQLite requires.
     base: ffi::sqlite3_vtab_cursor,
     /// The claims read (held by the statement's bound argument while it runs).
-    claims: Option<&'vtab SentClaims>,
+    claims: Option<&'vtab Selected>,
     /// The row read: an index into `claims.rows`.
     at: usize,
     /// The claim of row `at` (`None` past the last): found once per row, not once per column
     /// SQLite asks for.
-    current: Option<&'vtab SentClaim>,
+    current: Option<SentClaim<'vtab>>,
     phantom: PhantomData<&'vtab SentTable>,
 }
 
@@ -139,10 +139,10 @@ unsafe impl VTabCursor for SentCursor<'_> {
         _idx_str: Option<&str>,
         args: &Filters<'_>,
     ) -> rusqlite::Result<()> {
-        // SAFETY: a pointer tagged `NAME` is only ever bound by `SentClaims::argument`, as an
-        // `Rc<SentClaims>` that the statement keeps until it is reset.
+        // SAFETY: a pointer tagged `NAME` is only ever bound by `Selected::argument`, as an
+        // `Rc<Selected>` that the statement keeps until it is reset.
         self.claims = if idx_num == 1 {
-            unsafe { args.get_pointer::<SentClaims>(0, NAME) }
+            unsafe { args.get_pointer::<Selected>(0, NAME) }
         } else {
             None
         };
@@ -164,7 +164,7 @@ unsafe impl VTabCursor for SentCursor<'_> {
             return Ok(());
         };
         match i {
-            0 => ctx.set_result(&(claim.ordinal as i64)),
+            0 => ctx.set_result(&(claim.ordinal() as i64)),
             1 => ctx.set_result(&claim.patient()),
             2 => ctx.set_result(&claim.payer()),
             3 => ctx.set_result(&claim.profile()),
@@ -184,11 +184,11 @@ unsafe impl VTabCursor for SentCursor<'_> {
 }
 
 /// The argument of [`NAME`]: the claims, shared with the statement that reads them.
-struct Argument(Rc<SentClaims>);
+struct Argument(Rc<Selected>);
 
 impl rusqlite::ToSql for Argument {
     fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
-        Ok(SentClaims::argument(&self.0))
+        Ok(Selected::argument(&self.0))
     }
 }
 
@@ -197,10 +197,10 @@ impl rusqlite::ToSql for Argument {
 pub(super) fn insert(
     conn: &rusqlite::Connection,
     file_id: i64,
-    claims: Vec<SentClaim>,
+    claims: SentClaims,
     rows: Vec<usize>,
-) -> Result<Vec<SentClaim>, super::HistoryError> {
-    let shared = Rc::new(SentClaims { claims, rows });
+) -> Result<SentClaims, super::HistoryError> {
+    let shared = Rc::new(Selected { claims, rows });
     let inserted = {
         // Prepared afresh, not cached: the statement lets go of the claims when it is dropped.
         let mut statement = conn.prepare(&super::sql::insert_sent_claims())?;

@@ -347,9 +347,9 @@ impl Db {
     pub(super) fn insert_sent_claims(
         &mut self,
         file_id: i64,
-        claims: Vec<super::SentClaim>,
+        claims: super::SentClaims,
         rows: Vec<usize>,
-    ) -> Result<Vec<super::SentClaim>, HistoryError> {
+    ) -> Result<super::SentClaims, HistoryError> {
         match self {
             Db::Sqlite(conn) => super::sent_table::insert(conn, file_id, claims, rows),
             Db::Postgres(_) => Err(HistoryError::Schema(

@@ -38,8 +38,8 @@ use crate::ack::Rejections;
 use crate::ack::{Acknowledgments, InterchangeAck};
 use crate::diag::{Diagnostic, Kind, Location};
 use crate::history::{
-    sent_claim, ContentHash, ContentHasher, HashingReader, History, HistoryError, RecordOutcome,
-    RunPatients, SentClaim, SentInput,
+    push_sent_claim, ContentHash, ContentHasher, HashingReader, History, HistoryError,
+    RecordOutcome, RunPatients, SentClaims, SentInput,
 };
 use crate::model::Total;
 use crate::pipeline::batch::{ClaimText, NoProgress, Pool, Progress};
@@ -693,6 +693,12 @@ impl Scrubber {
             .patients
             .as_ref()
             .map(|p| Recording::of_input(p, read.position, self.engine.reference()));
+        if pass.history.is_some() {
+            // Room for a row of every claim the first pass read (about 200 bytes for a claim
+            // of two lines): the set is not copied as it grows on the appending side.
+            let claims = usize::try_from(read.claims).unwrap_or(0);
+            pass.sent = SentClaims::with_capacity(claims, claims.saturating_mul(SENT_ROW_BYTES));
+        }
         let formats = pass.formats();
         // Claims are told to `progress` a few at a time, with their share of the input's bytes.
         let mut told = Told::new(read.claims, read.bytes);
@@ -968,7 +974,7 @@ fn record_input(
     history: &mut History,
     shown: &str,
     (sha256, bytes): (ContentHash, u64),
-    sent: Vec<SentClaim>,
+    sent: SentClaims,
     acks: &Acknowledgments,
     (seeded, read): (u64, f64),
     commit: impl FnOnce() -> bool,
@@ -989,9 +995,6 @@ fn record_input(
     let run = history.run().to_string();
     let outcome = history.record_when(&mut input, commit)?;
     let recorded = started.elapsed().as_secs_f64();
-    // Freeing a night's records (a few allocations per line) is left to a thread of its own,
-    // off the path to the run's end.
-    std::thread::spawn(move || drop(input));
     Ok(match outcome {
         RecordOutcome::Recorded { claims, lines } => format!(
             "history: {shown}: {seeded} earlier lines of the run's patients read ({read:.2} s); {claims} claims sent on ({lines} lines) recorded in run {run} ({recorded:.2} s)"
@@ -1288,8 +1291,8 @@ struct ClaimBuffers {
     corrected_error: Option<CorrectedError>,
     /// The claim's 277CA segments, in the `ack277` buffer's memory.
     ack277_claim: Option<Ack277Claim>,
-    /// What the history keeps of a claim sent on (`--history`).
-    history: Option<SentClaim>,
+    /// What the history keeps of a claim sent on (`--history`): its row, or none.
+    history: SentClaims,
     corrected: Vec<u8>,
     ack277: Vec<u8>,
     report: ReportFragment,
@@ -1310,7 +1313,7 @@ impl ClaimBuffers {
             self.ack277 = ack277.into_bytes();
         }
         self.corrected_error = None;
-        self.history = None;
+        self.history.clear();
     }
 
     /// Bytes held (the report's claim lines only: its other lists are small).
@@ -1320,6 +1323,7 @@ impl ClaimBuffers {
             + self.report.capacity()
             + self.terminal.text.capacity()
             + self.html.capacity()
+            + self.history.capacity()
     }
 }
 
@@ -1339,6 +1343,10 @@ impl Pool<Box<ClaimBuffers>> {
         self.keep(buffers, bytes);
     }
 }
+
+/// Bytes of text a claim's row in the history usually takes ([`SentClaims`]): its patient key,
+/// payer, profile, claim id and two dates, and about 45 bytes per line.
+const SENT_ROW_BYTES: usize = 200;
 
 /// What recording the claims an input sends on needs (`--history`).
 #[derive(Clone)]
@@ -1367,9 +1375,9 @@ impl<'r> Recording<'r> {
         }
     }
 
-    /// What the history keeps of the claim of `result`, sent on, with its patient's hash from
-    /// the first pass.
-    fn record_of(&self, result: &ClaimResult) -> SentClaim {
+    /// Adds to `out` what the history keeps of the claim of `result`, sent on, with its
+    /// patient's hash from the first pass.
+    fn record_into(&self, result: &ClaimResult, out: &mut SentClaims) {
         let claim = &result.claim;
         let noted = claim
             .ordinal
@@ -1384,7 +1392,7 @@ impl<'r> Recording<'r> {
                 .unwrap_or_else(PoisonError::into_inner)
                 .patient_bits_of(claim)
         });
-        sent_claim(result, patient, self.reference)
+        push_sent_claim(result, patient, self.reference, out);
     }
 }
 
@@ -1428,10 +1436,12 @@ impl Formats<'_> {
                 .format_into(result, std::mem::take(&mut buffers.ack277));
             buffers.ack277_claim = Some(ack277);
         }
-        buffers.history = match &self.history {
-            Some(history) if outcome == Outcome::Corrected => Some(history.record_of(result)),
-            _ => None,
-        };
+        buffers.history.clear();
+        if let Some(history) = &self.history {
+            if outcome == Outcome::Corrected {
+                history.record_into(result, &mut buffers.history);
+            }
+        }
         Formatted {
             outcome: Some(outcome),
             buffers: Some(buffers),
@@ -1483,7 +1493,7 @@ struct RulePass<'r> {
     /// What recording claims sent on needs, when they are recorded.
     history: Option<Recording<'r>>,
     /// What the history keeps of the claims sent on, in input order.
-    sent: Vec<SentClaim>,
+    sent: SentClaims,
 }
 
 /// An I/O error of the corrected writer names the output file; any other error is a bug
@@ -1545,7 +1555,7 @@ impl<'r> RulePass<'r> {
             failure: None,
             unchecked: acks.unchecked.clone(),
             history: None,
-            sent: Vec::new(),
+            sent: SentClaims::default(),
         })
     }
 
@@ -1586,14 +1596,22 @@ impl<'r> RulePass<'r> {
             .unwrap_or_else(|| outcome_of(&self.rejections, result));
         self.account(result, outcome);
         // What the rule pass takes out of the claim's outputs; the rest it only reads.
-        let (history, corrected_error) = match formatted.buffers.as_deref_mut() {
-            Some(b) => (b.history.take(), b.corrected_error.take()),
-            None => (None, None),
-        };
+        let corrected_error = formatted
+            .buffers
+            .as_deref_mut()
+            .and_then(|b| b.corrected_error.take());
         let outputs = formatted.buffers.as_deref();
         if outcome == Outcome::Corrected {
-            let record = history.or_else(|| Some(self.history.as_ref()?.record_of(result)));
-            self.sent.extend(record);
+            // The row the worker wrote (its set keeps the memory for its next claim), else
+            // written here.
+            match outputs.map(|b| &b.history).filter(|row| !row.is_empty()) {
+                Some(row) => self.sent.extend_from(row),
+                None => {
+                    if let Some(history) = &self.history {
+                        history.record_into(result, &mut self.sent);
+                    }
+                }
+            }
         }
         let prepared = match corrected_error {
             Some(e) => Some(Err(e)),
