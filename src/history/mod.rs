@@ -164,6 +164,11 @@ pub enum HistoryError {
     /// The lines were written but not committed: the input's outputs were not published.
     #[error("not recorded: the input's outputs were not published")]
     NotCommitted,
+    /// The input's content hash, made while its claims were written, names an input file
+    /// recorded before: what was written is rolled back ([`History::record_hashing_when`]
+    /// answers [`RecordOutcome::AlreadyRecorded`], never this).
+    #[error("not recorded: the same content is recorded as {}", .0.name)]
+    RecordedBefore(Box<RecordedFile>),
 }
 
 /// An input file already recorded.
@@ -747,15 +752,50 @@ impl History {
         input: &mut SentInput,
         commit: impl FnOnce() -> bool,
     ) -> Result<RecordOutcome, HistoryError> {
+        self.write_record(input, None::<fn() -> Result<String, HistoryError>>, commit)
+    }
+
+    /// [`record_when`](Self::record_when) for an input whose content hash `hash` makes (its
+    /// `content_sha256` is set from it): on SQLite it is waited for only once the claims are
+    /// written, so the hashing goes on beside that writing, and an input found recorded
+    /// before by the hash has what was written rolled back.
+    pub fn record_hashing_when(
+        &mut self,
+        input: &mut SentInput,
+        hash: impl FnOnce() -> Result<String, HistoryError>,
+        commit: impl FnOnce() -> bool,
+    ) -> Result<RecordOutcome, HistoryError> {
+        match self.write_record(input, Some(hash), commit) {
+            Err(HistoryError::RecordedBefore(file)) => Ok(RecordOutcome::AlreadyRecorded(*file)),
+            written => written,
+        }
+    }
+
+    /// [`record_when`](Self::record_when), the input's hash made by `hash` when given.
+    fn write_record(
+        &mut self,
+        input: &mut SentInput,
+        mut hash: Option<impl FnOnce() -> Result<String, HistoryError>>,
+        commit: impl FnOnce() -> bool,
+    ) -> Result<RecordOutcome, HistoryError> {
         let run = self.run.clone();
         let started = self.started.format("%Y-%m-%dT%H:%M:%SZ").to_string();
         let today = self.today().to_string();
         // Every row written references the run's row (found, or written first) and the file
-        // row written first in this transaction: SQLite's foreign-key check (a cursor and a
-        // seek in `files` per claim row) can only pass, so it is left out.
+        // row (written first on PostgreSQL, whose checks of references cannot be left out; on
+        // SQLite written last, once the hash is there): SQLite's foreign-key check (a cursor
+        // and a seek in `files` per claim row) can only pass, so it is left out.
         self.db.write_referencing_own_rows(|db| {
-            if let Some(file) = file_by_hash(db, &input.content_sha256)? {
-                return Ok(RecordOutcome::AlreadyRecorded(file));
+            let backend = db.backend();
+            if backend == Backend::Postgres {
+                if let Some(hash) = hash.take() {
+                    input.content_sha256 = hash()?;
+                }
+            }
+            if hash.is_none() {
+                if let Some(file) = file_by_hash(db, &input.content_sha256)? {
+                    return Ok(RecordOutcome::AlreadyRecorded(file));
+                }
             }
             let run_id = match db.query(sql::RUN_BY_NAME, &[run.as_str().into()])?.first() {
                 Some(row) => row.int(0)?,
@@ -769,28 +809,29 @@ impl History {
                 }
             };
             let file_id = next_id(db, sql::NEXT_FILE_ID)?;
-            let lines: usize = input
+            let sent_lines: usize = input
                 .claims
                 .iter()
                 .filter(|c| c.sends_lines())
                 .map(|c| c.line_count())
                 .sum();
-            db.execute(
-                sql::INSERT_FILE,
-                &[
+            let file_row = |input: &SentInput| -> [Value; 8] {
+                [
                     file_id.into(),
                     run_id.into(),
                     input.name.as_str().into(),
                     input.content_sha256.as_str().into(),
                     today.as_str().into(),
                     (input.claims.len() as i64).into(),
-                    (lines as i64).into(),
+                    (sent_lines as i64).into(),
                     input.bytes.and_then(|b| i64::try_from(b).ok()).into(),
-                ],
-            )?;
+                ]
+            };
+            if backend == Backend::Postgres {
+                db.execute(sql::INSERT_FILE, &file_row(input))?;
+            }
             // A replacement or void first takes the lines it cancels out of those not yet
             // written (an original and its void in one input), then out of the database.
-            let backend = db.backend();
             // The claims whose lines this input keeps, in input order: those that send lines,
             // less any that a later claim of the same input replaces or voids.
             let mut pending: Vec<usize> = Vec::new();
@@ -832,6 +873,13 @@ impl History {
                     drop(kept);
                     let claims = std::mem::take(&mut input.claims);
                     input.claims = db.insert_sent_claims(file_id, claims, pending)?;
+                    if let Some(hash) = hash.take() {
+                        input.content_sha256 = hash()?;
+                        if let Some(file) = file_by_hash(db, &input.content_sha256)? {
+                            return Err(HistoryError::RecordedBefore(Box::new(file)));
+                        }
+                    }
+                    db.execute(sql::INSERT_FILE, &file_row(input))?;
                 }
                 Backend::Postgres => {
                     let values: Vec<Bind<'_>> = kept
@@ -1578,6 +1626,82 @@ mod tests {
         assert_eq!(history.stats().expect("stats").lines, 0);
         assert_eq!(history.take_controls(2, 5).expect("takes"), 5);
         assert_eq!(history.take_controls(1, 5).expect("takes"), 7);
+    }
+
+    /// An input whose hash is made while its claims are written is recorded as one whose hash
+    /// was known, row for row; one whose late hash names a recorded input leaves nothing
+    /// written, and a hash that fails leaves nothing written either.
+    #[test]
+    fn a_hash_made_while_recording_records_as_a_known_one() {
+        let dump = |history: &mut History| {
+            let claims = history
+                .db
+                .query("SELECT * FROM claims ORDER BY file_id, claim_no", &[])
+                .expect("reads");
+            let files = history
+                .db
+                .query(
+                    "SELECT id, name, content_sha256, claims, lines, bytes FROM files ORDER BY id",
+                    &[],
+                )
+                .expect("reads");
+            let patients = history
+                .db
+                .query("SELECT * FROM file_patients ORDER BY file_id", &[])
+                .expect("reads");
+            format!("{claims:?}\n{files:?}\n{patients:?}")
+        };
+        let known_dir = tempfile::tempdir().expect("temp dir");
+        let late_dir = tempfile::tempdir().expect("temp dir");
+        let mut known = open(known_dir.path());
+        let mut late = open(late_dir.path());
+        let patient = known
+            .secret()
+            .patient_fields("PAYER", "M1", "DOE", "JAN", None);
+        let first = input(
+            "a",
+            vec![
+                claim("C1", "1", None, &patient),
+                ClaimRecord {
+                    ordinal: 2,
+                    ..claim("C2", "1", None, &patient)
+                },
+            ],
+        );
+        known.record(&first).expect("records");
+        let mut sent = SentInput::from(&first);
+        sent.content_sha256.clear();
+        let outcome = late
+            .record_hashing_when(&mut sent, || Ok("a".to_string()), || true)
+            .expect("records");
+        assert!(matches!(
+            outcome,
+            RecordOutcome::Recorded {
+                claims: 2,
+                lines: 2
+            }
+        ));
+        assert_eq!(sent.content_sha256, "a");
+        assert_eq!(dump(&mut known), dump(&mut late));
+
+        // The same content again, its hash made late: nothing more is written.
+        let before = dump(&mut late);
+        let mut again = SentInput::from(&input("x", vec![claim("C3", "1", None, &patient)]));
+        let outcome = late
+            .record_hashing_when(&mut again, || Ok("a".to_string()), || true)
+            .expect("records");
+        assert!(matches!(outcome, RecordOutcome::AlreadyRecorded(f) if f.name == "a.837"));
+        assert_eq!(dump(&mut late), before);
+
+        // A hash that cannot be made: an error, and nothing written.
+        let mut failing = SentInput::from(&input("y", vec![claim("C4", "1", None, &patient)]));
+        let failed = late.record_hashing_when(
+            &mut failing,
+            || Err(HistoryError::Io(std::io::Error::other("gone"))),
+            || true,
+        );
+        assert!(matches!(failed, Err(HistoryError::Io(_))));
+        assert_eq!(dump(&mut late), before);
     }
 
     /// The raw claims of a sample input.
