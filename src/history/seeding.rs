@@ -221,7 +221,9 @@ impl Drop for Prefetch {
 fn prefetch(path: &Path, batches: mpsc::Receiver<Vec<u64>>) -> Result<Vec<SeedRow>, HistoryError> {
     let mut db = Db::open_sqlite(path)?;
     let claims = ClaimsByPrefix::read(&mut db)?;
-    let mut rows = Vec::new();
+    // Each query's rows apart, each made at its size at once, then put together once: one
+    // array of them all would grow, and be copied, as each query is read.
+    let mut read: Vec<Vec<SeedRow>> = Vec::new();
     for batch in batches {
         let mut by_file: BTreeMap<i64, Vec<i64>> = BTreeMap::new();
         for prefix in batch {
@@ -234,6 +236,7 @@ fn prefetch(path: &Path, batches: mpsc::Receiver<Vec<u64>>) -> Result<Vec<SeedRo
             // row for each number of the list.
             numbers.sort_unstable();
             numbers.dedup();
+            let mut rows = Vec::with_capacity(numbers.len());
             db.query_each(
                 sql::CLAIMS_BY_NUMBERS,
                 &[file.into(), json_list(&numbers)],
@@ -242,7 +245,12 @@ fn prefetch(path: &Path, batches: mpsc::Receiver<Vec<u64>>) -> Result<Vec<SeedRo
                     Ok(())
                 },
             )?;
+            read.push(rows);
         }
+    }
+    let mut rows = Vec::with_capacity(read.iter().map(Vec::len).sum());
+    for some in read {
+        rows.extend(some);
     }
     Ok(rows)
 }
