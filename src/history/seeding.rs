@@ -75,7 +75,7 @@ fn first_byte(bytes: &[u8]) -> u8 {
 /// or its error).
 fn facts_of(lines: &str, frequency: u8) -> Result<Vec<LineFact>, HistoryError> {
     // One more line than separators: the facts are made at their size at once.
-    let count = memchr::memchr_iter(b';', lines.as_bytes()).count() + 1;
+    let count = count_of(lines.as_bytes(), b';') + 1;
     let mut facts = Vec::with_capacity(count);
     let plain = read_plain(lines, |line| {
         facts.push(LineFact {
@@ -98,6 +98,29 @@ fn facts_of(lines: &str, frequency: u8) -> Result<Vec<LineFact>, HistoryError> {
         .map_err(HistoryError::Schema)?;
     }
     Ok(facts)
+}
+
+/// How many of `bytes` are `byte`, eight bytes at a time: a claim's packed lines are a few
+/// dozen bytes, too short for `memchr`'s counter to pay for its setting up, and the compiler
+/// does not make a byte-by-byte count wide (seeding counts the lines of every claim it reads).
+fn count_of(bytes: &[u8], byte: u8) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const LOW_BITS: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    let mut words = bytes.chunks_exact(8);
+    let mut count = 0;
+    for word in &mut words {
+        let mut eight = [0u8; 8];
+        eight.copy_from_slice(word);
+        // Zero bytes where `byte` is. A byte's top bit is then set in `other` when the byte is
+        // not zero: its low seven bits added to 0x7f carry into it (never past it), or it was
+        // set already.
+        let found = u64::from_le_bytes(eight) ^ (ONES * u64::from(byte));
+        let other = ((found & LOW_BITS) + LOW_BITS) | found;
+        let matches = (!other & !LOW_BITS) >> 7;
+        // One in each byte that matched, summed into the top byte (at most eight).
+        count += matches.wrapping_mul(ONES) >> 56;
+    }
+    count as usize + words.remainder().iter().filter(|&&b| b == byte).count()
 }
 
 /// What the index keeps of a packed line of a claim of `frequency` (its claim set later).
@@ -198,7 +221,9 @@ impl Drop for Prefetch {
 fn prefetch(path: &Path, batches: mpsc::Receiver<Vec<u64>>) -> Result<Vec<SeedRow>, HistoryError> {
     let mut db = Db::open_sqlite(path)?;
     let claims = ClaimsByPrefix::read(&mut db)?;
-    let mut rows = Vec::new();
+    // Each query's rows apart, each made at its size at once, then put together once: one
+    // array of them all would grow, and be copied, as each query is read.
+    let mut read: Vec<Vec<SeedRow>> = Vec::new();
     for batch in batches {
         let mut by_file: BTreeMap<i64, Vec<i64>> = BTreeMap::new();
         for prefix in batch {
@@ -207,7 +232,11 @@ fn prefetch(path: &Path, batches: mpsc::Receiver<Vec<u64>>) -> Result<Vec<SeedRo
             })?;
         }
         for (file, mut numbers) in by_file {
+            // In order and each once: the query reads the claims in the list's order, one
+            // row for each number of the list.
             numbers.sort_unstable();
+            numbers.dedup();
+            let mut rows = Vec::with_capacity(numbers.len());
             db.query_each(
                 sql::CLAIMS_BY_NUMBERS,
                 &[file.into(), json_list(&numbers)],
@@ -216,7 +245,12 @@ fn prefetch(path: &Path, batches: mpsc::Receiver<Vec<u64>>) -> Result<Vec<SeedRo
                     Ok(())
                 },
             )?;
+            read.push(rows);
         }
+    }
+    let mut rows = Vec::with_capacity(read.iter().map(Vec::len).sum());
+    for some in read {
+        rows.extend(some);
     }
     Ok(rows)
 }
@@ -306,11 +340,16 @@ impl ClaimsByPrefix {
     /// only if its patient is asked for.
     fn read(db: &mut Db) -> Result<ClaimsByPrefix, HistoryError> {
         let mut found = ClaimsByPrefix::empty(0);
+        // Each list's claims apart, each made at its size at once: one array of them all would
+        // grow, and be copied, as each list is read.
         let mut read = Vec::new();
         db.query_each(sql::FILE_PATIENTS, &[], |row| {
             let file = row.int(0)?;
             let keys = row.bytes(1)?;
-            found.read_list(file, &keys, &mut read)
+            let mut claims = Vec::new();
+            found.read_list(file, &keys, &mut claims)?;
+            read.push(claims);
+            Ok(())
         })?;
         found.bucket(read)?;
         Ok(found)
@@ -371,21 +410,22 @@ impl ClaimsByPrefix {
         Ok(())
     }
 
-    /// Puts `read` into buckets by the first bits of their prefixes (a few claims a bucket).
-    fn bucket(&mut self, read: Vec<KeptClaim>) -> Result<(), HistoryError> {
-        let count = u32::try_from(read.len())
+    /// Puts the claims of `read` (one list of them a file) into buckets by the first bits of
+    /// their prefixes (a few claims a bucket).
+    fn bucket(&mut self, read: Vec<Vec<KeptClaim>>) -> Result<(), HistoryError> {
+        let count = u32::try_from(read.iter().map(Vec::len).sum::<usize>())
             .map_err(|_| HistoryError::Schema("too many claims to seed".into()))?;
         self.bits = (u32::BITS - (count / 4).max(1).leading_zeros()).clamp(1, 24);
         let mut starts = vec![0u32; (1 << self.bits) + 1];
-        for claim in &read {
+        for claim in read.iter().flatten() {
             starts[self.bucket_of(claim.prefix) + 1] += 1;
         }
         for b in 1..starts.len() {
             starts[b] += starts[b - 1];
         }
         let mut next = starts.clone();
-        let mut claims = vec![KeptClaim::default(); read.len()];
-        for claim in read {
+        let mut claims = vec![KeptClaim::default(); count as usize];
+        for claim in read.into_iter().flatten() {
             let at = &mut next[self.bucket_of(claim.prefix)];
             claims[*at as usize] = claim;
             *at += 1;
@@ -503,6 +543,37 @@ mod tests {
             }
         }
         assert!(read_all(key.as_bytes()).0.is_ok());
+    }
+
+    /// Bytes counted eight at a time are those counted one by one: at every length and place,
+    /// beside bytes that differ from the one counted only in their top bit or are zero.
+    #[test]
+    fn bytes_counted_by_words_are_those_counted_one_by_one() {
+        let pieces: [&[u8]; 8] = [
+            b";",
+            b"\xbb",
+            b"0",
+            b"\0",
+            b"\xff",
+            b";;",
+            b"a;b",
+            "\u{e9};".as_bytes(),
+        ];
+        let mut texts: Vec<Vec<u8>> = vec![Vec::new()];
+        for length in 1..40usize {
+            for first in 0..pieces.len() {
+                let text: Vec<u8> = (0..length)
+                    .flat_map(|n| pieces[(first + n * n) % pieces.len()].iter().copied())
+                    .collect();
+                texts.push(text);
+            }
+        }
+        for text in &texts {
+            for byte in [b';', 0xbb, 0, 0xff, b'0'] {
+                let one_by_one = text.iter().filter(|&&b| b == byte).count();
+                assert_eq!(count_of(text, byte), one_by_one, "{text:?} {byte}");
+            }
+        }
     }
 
     /// A first byte is the first byte of the text the bytes read as.
@@ -624,7 +695,7 @@ mod tests {
                 number: ODD,
             });
             claims.odd.push((12345, 30, Err(0)));
-            claims.bucket(read).expect("buckets");
+            claims.bucket(vec![read]).expect("buckets");
             let mut prefixes: Vec<u64> = expected.iter().map(|e| e.0).collect();
             prefixes.extend([1, 2, u64::MAX - 1]);
             prefixes.sort_unstable();

@@ -283,11 +283,13 @@ pub const INSERT_FILE_PATIENTS: &str = "INSERT INTO file_patients (file_id, keys
 /// Every input file's patients, in file order.
 pub const FILE_PATIENTS: &str = "SELECT file_id, keys FROM file_patients ORDER BY file_id";
 
-/// The recorded claims of input file `?1` numbered in `?2` (a JSON array), in
-/// [`claims_of_patients`]'s columns: SQLite seeks each by key within the one statement.
-pub const CLAIMS_BY_NUMBERS: &str = "SELECT patient, frequency, claim_id, file_id, claim_no, \
-     lines FROM claims WHERE file_id = ?1 AND claim_no IN (SELECT value FROM json_each(?2)) \
-     ORDER BY claim_no";
+/// The recorded claims of input file `?1` numbered in `?2` (a JSON array of distinct numbers),
+/// in [`claims_of_patients`]'s columns and the array's order: SQLite seeks each by key within
+/// the one statement, straight from the array (`CROSS JOIN` keeps it the outer loop), with no
+/// temporary index of the numbers that `IN (SELECT ..)` builds and reads back.
+pub const CLAIMS_BY_NUMBERS: &str = "SELECT c.patient, c.frequency, c.claim_id, c.file_id, \
+     c.claim_no, c.lines FROM json_each(?2) AS n CROSS JOIN claims AS c \
+     WHERE c.file_id = ?1 AND c.claim_no = n.value";
 
 /// What a replacement or void is matched on, of the recorded claims of input file `?1`
 /// numbered in `?2` (a JSON array), with their numbers.
