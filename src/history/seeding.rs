@@ -75,7 +75,7 @@ fn first_byte(bytes: &[u8]) -> u8 {
 /// or its error).
 fn facts_of(lines: &str, frequency: u8) -> Result<Vec<LineFact>, HistoryError> {
     // One more line than separators: the facts are made at their size at once.
-    let count = count_of(lines.as_bytes(), b';') + 1;
+    let count = memchr::memchr_iter(b';', lines.as_bytes()).count() + 1;
     let mut facts = Vec::with_capacity(count);
     let plain = read_plain(lines, |line| {
         facts.push(LineFact {
@@ -98,29 +98,6 @@ fn facts_of(lines: &str, frequency: u8) -> Result<Vec<LineFact>, HistoryError> {
         .map_err(HistoryError::Schema)?;
     }
     Ok(facts)
-}
-
-/// How many of `bytes` are `byte`, eight bytes at a time: a claim's packed lines are a few
-/// dozen bytes, too short for `memchr`'s counter to pay for its setting up, and the compiler
-/// does not make a byte-by-byte count wide (seeding counts the lines of every claim it reads).
-fn count_of(bytes: &[u8], byte: u8) -> usize {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const LOW_BITS: u64 = 0x7f7f_7f7f_7f7f_7f7f;
-    let mut words = bytes.chunks_exact(8);
-    let mut count = 0;
-    for word in &mut words {
-        let mut eight = [0u8; 8];
-        eight.copy_from_slice(word);
-        // Zero bytes where `byte` is. A byte's top bit is then set in `other` when the byte is
-        // not zero: its low seven bits added to 0x7f carry into it (never past it), or it was
-        // set already.
-        let found = u64::from_le_bytes(eight) ^ (ONES * u64::from(byte));
-        let other = ((found & LOW_BITS) + LOW_BITS) | found;
-        let matches = (!other & !LOW_BITS) >> 7;
-        // One in each byte that matched, summed into the top byte (at most eight).
-        count += matches.wrapping_mul(ONES) >> 56;
-    }
-    count as usize + words.remainder().iter().filter(|&&b| b == byte).count()
 }
 
 /// What the index keeps of a packed line of a claim of `frequency` (its claim set later).
@@ -543,37 +520,6 @@ mod tests {
             }
         }
         assert!(read_all(key.as_bytes()).0.is_ok());
-    }
-
-    /// Bytes counted eight at a time are those counted one by one: at every length and place,
-    /// beside bytes that differ from the one counted only in their top bit or are zero.
-    #[test]
-    fn bytes_counted_by_words_are_those_counted_one_by_one() {
-        let pieces: [&[u8]; 8] = [
-            b";",
-            b"\xbb",
-            b"0",
-            b"\0",
-            b"\xff",
-            b";;",
-            b"a;b",
-            "\u{e9};".as_bytes(),
-        ];
-        let mut texts: Vec<Vec<u8>> = vec![Vec::new()];
-        for length in 1..40usize {
-            for first in 0..pieces.len() {
-                let text: Vec<u8> = (0..length)
-                    .flat_map(|n| pieces[(first + n * n) % pieces.len()].iter().copied())
-                    .collect();
-                texts.push(text);
-            }
-        }
-        for text in &texts {
-            for byte in [b';', 0xbb, 0, 0xff, b'0'] {
-                let one_by_one = text.iter().filter(|&&b| b == byte).count();
-                assert_eq!(count_of(text, byte), one_by_one, "{text:?} {byte}");
-            }
-        }
     }
 
     /// A first byte is the first byte of the text the bytes read as.
