@@ -573,6 +573,20 @@ impl Scrubber {
             }
             None => (None, first_pass(&mut source, None)?),
         };
+        // An input left unhashed by its first pass starts hashing now, in the idle time
+        // between the passes, unless its file is closed until its rule pass (a batch of many
+        // inputs), which then starts it. What is left of it when the rule pass ends goes on
+        // while the outputs are published: the recording waits for the hash only once it has
+        // written the claims.
+        let mut known = known;
+        if let (Some(known), false) = (&mut known, close) {
+            known
+                .start_hash(|| source.share(), source.size())
+                .map_err(|e| ScrubError::Input {
+                    file: shown.clone(),
+                    source: InputError::Io(e),
+                })?;
+        }
         let mut acks = read.acks.unwrap_or_default();
         if let (Some(history), Some(k)) = (&self.history, &known) {
             let mut history = history.lock().unwrap_or_else(PoisonError::into_inner);
@@ -690,6 +704,14 @@ impl Scrubber {
         let formats = pass.formats();
         // Claims are told to `progress` a few at a time, with their share of the input's bytes.
         let mut told = Told::new(read.claims, read.bytes);
+        // An input the first pass did not hash (no recorded input has its size) is hashed
+        // for its record beside the rule pass, if that was not started after the first pass.
+        let mut known = read.known;
+        if let Some(known) = &mut known {
+            known
+                .start_hash(|| source.share(), read.bytes)
+                .map_err(|e| input_error(InputError::Io(e)))?;
+        }
         let summary = self
             .engine
             .check_source_with(
@@ -733,16 +755,6 @@ impl Scrubber {
                 file: shown.to_string(),
                 source: io::Error::new(e.kind(), e.to_string()),
             });
-        }
-        // An input the first pass did not hash (no recorded input has its size) is hashed for
-        // its record now, while the outputs are finished and published (mostly a wait for the
-        // disk, which leaves a core idle): beside the rule pass it took a share of the cores
-        // the pass keeps busy. The recording waits for the hash only after writing the claims.
-        let mut known = read.known;
-        if let Some(known) = &mut known {
-            known
-                .start_hash(|| source.share(), read.bytes)
-                .map_err(|e| input_error(InputError::Io(e)))?;
         }
         // The claims sent on are recorded from here on, beside the pass's finishing.
         let sent = std::mem::take(&mut pass.sent);
