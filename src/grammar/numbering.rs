@@ -93,18 +93,29 @@ impl Numbering {
         }
     }
 
-    /// Checks an LX segment that opens a service line.
+    /// Checks an LX segment that opens a service line: a claim's every line passes here, so
+    /// what it reports is kept out of line (the call then saves few registers and sets up no
+    /// frame for the message), and a number of one or two digits is read without [`parse`].
+    /// A call of its own: inlined, it made the reader's step too large to inline.
+    #[inline(never)]
     pub fn lx(&mut self, seg: &Segment<'_>, set_segment: u32) {
         let number = seg.element(1);
-        if parse(number) != Some(self.next_lx) {
-            let message = format!(
-                "LX01 is {} but this is line {} of the claim",
-                String::from_utf8_lossy(number),
-                self.next_lx
-            );
-            self.report(seg, set_segment, 1, "I12", message);
+        if !spells(number, self.next_lx) {
+            self.wrong_lx(seg, set_segment, number);
         }
         self.next_lx += 1;
+    }
+
+    /// Reports an LX01 (`number`) that is not the claim's next line number.
+    #[cold]
+    #[inline(never)]
+    fn wrong_lx(&mut self, seg: &Segment<'_>, set_segment: u32, number: &[u8]) {
+        let message = format!(
+            "LX01 is {} but this is line {} of the claim",
+            String::from_utf8_lossy(number),
+            self.next_lx
+        );
+        self.report(seg, set_segment, 1, "I12", message);
     }
 
     /// HL03 that is no 837P level code (20, 22, 23): an invalid code value (IK4 3, IK403 7,
@@ -165,6 +176,20 @@ impl Numbering {
     }
 }
 
+/// True when `bytes` spells `n` as [`parse`] reads it. One or two digits (the LX01 of every
+/// line of a claim of fewer than 100) are read here, without the general parser's sign, loop
+/// and overflow tests.
+#[inline(always)]
+fn spells(bytes: &[u8], n: u64) -> bool {
+    match *bytes {
+        [d] if d.is_ascii_digit() => u64::from(d - b'0') == n,
+        [a, b] if a.is_ascii_digit() && b.is_ascii_digit() => {
+            u64::from(a - b'0') * 10 + u64::from(b - b'0') == n
+        }
+        _ => parse(bytes) == Some(n),
+    }
+}
+
 /// The number `bytes` spells as `u64::from_str` reads it (an optional `+`, then at least one
 /// ASCII digit; `None` past `u64::MAX`), without the UTF-8 check and the generic parser: every
 /// HL and LX is numbered.
@@ -207,6 +232,39 @@ mod tests {
                 .ok()
                 .and_then(|t| t.parse::<u64>().ok());
             assert_eq!(super::parse(case), standard, "{case:?}");
+        }
+    }
+
+    /// The one- and two-digit reading of [`super::spells`] agrees with [`super::parse`] on
+    /// every byte pair and every number near them.
+    #[test]
+    fn spells_is_parse_equal() {
+        let mut cases: Vec<Vec<u8>> = Vec::new();
+        for a in 0..=255u8 {
+            cases.push(vec![a]);
+            for b in 0..=255u8 {
+                cases.push(vec![a, b]);
+            }
+        }
+        cases.extend(
+            [
+                &b""[..],
+                b"+1",
+                b"007",
+                b"123",
+                b"+",
+                b"99999999999999999999",
+            ]
+            .map(<[u8]>::to_vec),
+        );
+        for case in &cases {
+            for n in 0..=120u64 {
+                assert_eq!(
+                    super::spells(case, n),
+                    super::parse(case) == Some(n),
+                    "{case:?} {n}"
+                );
+            }
         }
     }
 }
