@@ -466,6 +466,13 @@ struct Row {
     child: u16,
     /// How many candidates.
     count: u8,
+    /// When the symbol opens no child of this loop (`child` is 0): how many loops up the
+    /// one that opens it is, found once up this loop's chain of parents as far as each has
+    /// one parent only (so every stack of open loops above it is that chain); 0 when not
+    /// found so (then the open loops are looked at one by one).
+    up: u8,
+    /// The child the loop `up` loops up opens, as `child` is given.
+    up_child: u16,
     /// The first candidate, copied here: most rows have exactly one, and the common step then
     /// reads the row alone. The default candidate (entry 0) when the row has none.
     only: Candidate,
@@ -589,7 +596,37 @@ impl Transitions {
                 table.rows.push(row);
             }
         }
+        table.set_enclosing_openers(loops);
         Some(table)
+    }
+
+    /// Fills in [`Row::up`] and [`Row::up_child`]: for a row whose symbol opens no child of
+    /// its loop, the nearest loop up the loop's parents that opens one, while each loop on
+    /// the way has one parent only. Frames open a loop only as a child of the frame below
+    /// (see [`Machine::enter`]), so the open loops below such a loop are exactly this chain,
+    /// and [`Machine::child_in_table`] finds the same loop `up` frames down.
+    fn set_enclosing_openers(&mut self, loops: &[CompiledLoop]) {
+        let parents = only_parents(loops);
+        for (index, parent) in parents.iter().enumerate() {
+            for symbol in 0..self.symbols {
+                let at = index * self.symbols + symbol;
+                if self.rows[at].child > 0 {
+                    continue;
+                }
+                let mut up = 0u8;
+                let mut above = *parent;
+                while let (Some(loop_index), Some(more)) = (above, up.checked_add(1)) {
+                    up = more;
+                    let child = self.rows[loop_index * self.symbols + symbol].child;
+                    if child > 0 {
+                        self.rows[at].up = up;
+                        self.rows[at].up_child = child;
+                        break;
+                    }
+                    above = parents[loop_index];
+                }
+            }
+        }
     }
 
     /// The row of `symbol` in loop `def`: its matching entries after the trigger, in order,
@@ -627,6 +664,9 @@ impl Transitions {
             first,
             count,
             child,
+            // Filled in once every row is made (see `Transitions::set_enclosing_openers`).
+            up: 0,
+            up_child: 0,
             // A row with no candidate keeps the default (entry 0, the trigger, which no frame
             // takes from its row): the common step then needs no count test of its own.
             only: self
@@ -686,16 +726,36 @@ impl Transitions {
         }
     }
 
-    /// The row of `symbol` in the loop whose rows start at `row_base`.
+    /// The row of `symbol` in the loop whose rows start at `row_base`, where it lies: a step
+    /// reads the fields it needs (the common step two), not the whole row.
     #[inline(always)]
-    fn row(&self, row_base: usize, symbol: Symbol) -> Row {
-        self.rows[row_base + symbol]
+    fn row(&self, row_base: usize, symbol: Symbol) -> &Row {
+        &self.rows[row_base + symbol]
     }
 
-    fn candidates(&self, row: Row) -> &[Candidate] {
+    fn candidates(&self, row: &Row) -> &[Candidate] {
         let first = usize::from(row.first);
         &self.candidates[first..first + usize::from(row.count)]
     }
+}
+
+/// Each loop's parent when it has exactly one (the loop that has it as a child), else `None`
+/// (the root, and a loop several loops may hold).
+fn only_parents(loops: &[CompiledLoop]) -> Vec<Option<LoopIndex>> {
+    let mut parents: Vec<Option<LoopIndex>> = vec![None; loops.len()];
+    let mut counts = vec![0usize; loops.len()];
+    for (parent, def) in loops.iter().enumerate() {
+        for &child in &def.children {
+            counts[child] += 1;
+            parents[child] = Some(parent);
+        }
+    }
+    for (parent, count) in parents.iter_mut().zip(counts) {
+        if count != 1 {
+            *parent = None;
+        }
+    }
+    parents
 }
 
 /// [`pack_value`] of element `n` of `seg`. Almost every qualified tag (NM1, REF, DTP, ...)
@@ -1019,7 +1079,7 @@ impl<'g> Machine<'g> {
             (usize::from(row.only.entry) >= top.first).then_some(row.only)
         };
         let Some(candidate) = chosen else {
-            return self.step_out_of_loop(table, row.child, symbol, id, seg, set_segment);
+            return self.step_out_of_loop(table, row, symbol, id, seg, set_segment);
         };
         // The common step: one more segment of the loop already open.
         // Every candidate's entry is below `SEEN_BITS` (see `Transitions::row_for`): the
@@ -1046,13 +1106,13 @@ impl<'g> Machine<'g> {
     fn step_out_of_loop(
         &mut self,
         table: &Transitions,
-        child: u16,
+        row: &Row,
         symbol: Symbol,
         id: u32,
         seg: &Segment<'_>,
         set_segment: u32,
     ) -> Placement {
-        let Some((depth, info)) = self.child_in_table(table, child, symbol) else {
+        let Some((depth, info)) = self.child_in_table(table, row, symbol) else {
             return self.place(None, id, seg, set_segment);
         };
         // Loops past `depth` end here: the common case is none (a child of the open loop) or
@@ -1134,17 +1194,21 @@ impl<'g> Machine<'g> {
 
     /// The loop a segment opens, through the transition tables, when it takes none of the
     /// current loop's entries, with the depth of the loop that opens it: the child of the
-    /// current loop its symbol opens (from the current loop's row, `child`), else that of
-    /// each enclosing loop going outwards.
+    /// current loop its symbol opens (from the current loop's `row`), else that of each
+    /// enclosing loop going outwards (the row tells which when the grammar does: see
+    /// [`Row::up`]).
     #[inline]
-    fn child_in_table(
+    fn child_in_table<'t>(
         &self,
-        table: &Transitions,
-        child: u16,
+        table: &'t Transitions,
+        row: &Row,
         symbol: Symbol,
-    ) -> Option<(usize, ChildInfo)> {
-        let (depth, child) = if child > 0 {
-            (self.depth, child)
+    ) -> Option<(usize, &'t ChildInfo)> {
+        let up = usize::from(row.up);
+        let (depth, child) = if row.child > 0 {
+            (self.depth, row.child)
+        } else if up > 0 && up < self.depth {
+            (self.depth - up, row.up_child)
         } else {
             let enclosing = self.frames.get(..self.depth.checked_sub(1)?)?;
             enclosing.iter().enumerate().rev().find_map(|(n, frame)| {
@@ -1152,7 +1216,8 @@ impl<'g> Machine<'g> {
                 (child > 0).then_some((n + 1, child))
             })?
         };
-        let info = *table.children.get(usize::from(child) - 1)?;
+        // Borrowed, not copied: the record is read where it lies, as `enter` needs it.
+        let info = table.children.get(usize::from(child) - 1)?;
         Some((depth, info))
     }
 
@@ -1289,8 +1354,9 @@ impl<'g> Machine<'g> {
     /// inlined for [`Machine::enter`]'s reason.
     #[inline(always)]
     fn enter_child(&mut self, child: usize, seg: &Segment<'_>, set_segment: u32) -> LoopIndex {
+        let grammar = self.grammar;
         let frame = &self.frames[self.depth - 1];
-        let Some(&info) = self.grammar.loops[frame.loop_index].child_info.get(child) else {
+        let Some(info) = grammar.loops[frame.loop_index].child_info.get(child) else {
             return frame.loop_index;
         };
         self.enter(info, seg, set_segment)
@@ -1300,7 +1366,7 @@ impl<'g> Machine<'g> {
     /// callers (the common one is [`Machine::step_out_of_loop`]): a loop opens every few
     /// segments, and as a call it would load again what its caller has at hand.
     #[inline(always)]
-    fn enter(&mut self, info: ChildInfo, seg: &Segment<'_>, set_segment: u32) -> LoopIndex {
+    fn enter(&mut self, info: &ChildInfo, seg: &Segment<'_>, set_segment: u32) -> LoopIndex {
         let depth = self.depth;
         let frame = &mut self.frames[depth - 1];
         let child = info.index;
@@ -1314,7 +1380,7 @@ impl<'g> Machine<'g> {
             self.report_child(child, count, out_of_order, seg, set_segment);
         }
         // The segment that opens the loop is its first entry (the trigger).
-        self.push_frame().open_with_trigger(&info);
+        self.push_frame().open_with_trigger(info);
         info.loop_index
     }
 
@@ -1920,6 +1986,33 @@ segments = [{ id = "CLM", usage = "R", max_use = 1, position = 1300 }]
         agree_on_random_sets(&g, &pool, 5_000);
     }
 
+    /// A row whose symbol an enclosing loop opens names that loop when every loop on the way
+    /// has one parent (LX in a 2310B opens a 2400 of the 2300 one loop up), and leaves it to
+    /// the walk over the open loops past a loop of two parents (an HL in a 2300, which a
+    /// 2000B or a 2000C may hold).
+    #[test]
+    fn rows_name_the_enclosing_opener_only_up_a_chain_of_one_parent() {
+        let g = crate::grammar::compiled_x222();
+        let table = g.transitions.as_ref().expect("tables built");
+        let row = |loop_id: &str, body: &str| {
+            let seg = Segment::new(
+                body.as_bytes(),
+                0..body.len(),
+                crate::x12::Delimiters::STANDARD,
+                crate::x12::Position::default(),
+            );
+            let symbol = table.symbol(seg.key(), &seg).expect("one symbol");
+            let index = g.index_of(loop_id).expect("loop");
+            table.row(index * table.symbols, symbol)
+        };
+        let lx = row("2310B", "LX*1");
+        assert_eq!((lx.child, lx.up), (0, 1));
+        let opened = table.children[usize::from(lx.up_child) - 1].loop_index;
+        assert_eq!(g.loop_id(opened), "2400");
+        let hl = row("2300", "HL*3*2*22*0");
+        assert_eq!((hl.child, hl.up), (0, 0));
+    }
+
     #[test]
     fn x222_tables_agree_with_a_scan() {
         let pool = [
@@ -2083,7 +2176,7 @@ segments = [{ id = "CLM", usage = "R", max_use = 1, position = 1300 }]
                 if row.count == 0 {
                     assert_eq!(row.only.entry, 0, "row {n}");
                 }
-                for candidate in table.candidates(*row) {
+                for candidate in table.candidates(row) {
                     assert!(usize::from(candidate.entry) < SEEN_BITS, "row {n}");
                 }
                 if row.child > 0 {
