@@ -7,7 +7,7 @@ use std::borrow::Cow;
 use chrono::{Datelike, NaiveDate};
 
 use crate::diag::RepairKind;
-use crate::model::{line_date, Cents, Claim, Decimal, Money};
+use crate::model::{line_date, Cents, Claim, Decimal, ModifierList, Money};
 use crate::reference::Reference;
 use crate::repair::push_decimal;
 use crate::rules::ClaimResult;
@@ -80,14 +80,14 @@ pub fn claim_record(
 ) -> ClaimRecord {
     let claim = &result.claim;
     let mut lines = Vec::with_capacity(claim.lines.len());
-    let mut modifiers = Vec::new();
+    let mut modifiers = Modifiers::default();
     for i in 0..claim.lines.len() {
         if let Some(line) = line_parts(result, i, reference, &mut modifiers) {
             lines.push(LineRecord {
                 line_no: line.line_no,
                 date: line.date,
                 code: line.code.into_owned(),
-                modifiers: modifiers.iter().map(|m| m.to_string()).collect(),
+                modifiers: modifiers.iter().map(str::to_string).collect(),
                 units: line.units,
                 charge: line.charge,
                 fee: line.fee,
@@ -125,10 +125,10 @@ pub fn push_sent_claim(
     row.field(&claim.frequency.raw);
     let replaces = replaced_claim(claim);
     row.field(replaces.unwrap_or(""));
-    let mut modifiers = Vec::new();
+    let mut modifiers = Modifiers::default();
     for i in 0..claim.lines.len() {
         if let Some(line) = line_parts(result, i, reference, &mut modifiers) {
-            row.line(&line, modifiers.iter().map(|m| &**m));
+            row.line(&line, modifiers.iter());
         }
     }
     row.finish(replaces.is_some());
@@ -173,7 +173,7 @@ fn line_parts<'a>(
     result: &'a ClaimResult,
     i: usize,
     reference: &Reference,
-    modifiers: &mut Vec<Cow<'a, str>>,
+    modifiers: &mut Modifiers<'a>,
 ) -> Option<LineParts<'a>> {
     let claim = &result.claim;
     let line = &claim.lines[i];
@@ -181,7 +181,9 @@ fn line_parts<'a>(
     let procedure = line.procedure.value.as_ref()?;
     let mut code = Cow::Borrowed(&*procedure.code);
     modifiers.clear();
-    modifiers.extend(procedure.modifiers.iter().map(|m| Cow::Borrowed(&**m)));
+    for modifier in procedure.modifiers.iter() {
+        modifiers.push(modifier);
+    }
     let mut units = line.units.value.unwrap_or_default();
     let mut charge = line.charge.cents().unwrap_or_default();
     for repair in result.findings.iter().filter_map(|f| f.repair.as_ref()) {
@@ -237,7 +239,7 @@ fn apply_sv101<'a>(
     component: Option<u8>,
     new: &'a str,
     code: &mut Cow<'a, str>,
-    modifiers: &mut Vec<Cow<'a, str>>,
+    modifiers: &mut Modifiers<'a>,
 ) {
     match component {
         None | Some(0) => {
@@ -248,7 +250,9 @@ fn apply_sv101<'a>(
                 *code = Cow::Borrowed(c);
             }
             modifiers.clear();
-            modifiers.extend(parts.take(4).filter(|m| !m.is_empty()).map(Cow::Borrowed));
+            for modifier in parts.take(4).filter(|m| !m.is_empty()) {
+                modifiers.push(modifier);
+            }
         }
         Some(2) => *code = Cow::Borrowed(new),
         Some(n @ 3..=6) => {
@@ -257,13 +261,62 @@ fn apply_sv101<'a>(
                 if new.is_empty() {
                     modifiers.remove(at);
                 } else {
-                    modifiers[at] = Cow::Borrowed(new);
+                    modifiers.set(at, new);
                 }
             } else if !new.is_empty() {
-                modifiers.push(Cow::Borrowed(new));
+                modifiers.push(new);
             }
         }
         Some(_) => {}
+    }
+}
+
+/// A line's modifiers as sent (SV101-3..6): at most [`ModifierList::MAX`], kept on the stack
+/// (a vector of them was allocated and freed for every claim recorded).
+#[derive(Debug, Default)]
+struct Modifiers<'a> {
+    items: [&'a str; ModifierList::MAX],
+    len: usize,
+}
+
+impl<'a> Modifiers<'a> {
+    /// Forgets every modifier.
+    fn clear(&mut self) {
+        self.len = 0;
+    }
+
+    /// Number of modifiers.
+    fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Adds `modifier` after the others. SV101 has four positions: a line read has at most
+    /// four and a repair only adds one at a position past the last, so none is ever dropped.
+    fn push(&mut self, modifier: &'a str) {
+        if let Some(slot) = self.items.get_mut(self.len) {
+            *slot = modifier;
+            self.len += 1;
+        }
+    }
+
+    /// Replaces modifier `at` (one there is).
+    fn set(&mut self, at: usize, modifier: &'a str) {
+        if at < self.len {
+            self.items[at] = modifier;
+        }
+    }
+
+    /// Removes modifier `at` (one there is), those after it moving up.
+    fn remove(&mut self, at: usize) {
+        if at < self.len {
+            self.items.copy_within(at + 1..self.len, at);
+            self.len -= 1;
+        }
+    }
+
+    /// The modifiers, in order.
+    fn iter(&self) -> impl Iterator<Item = &'a str> + '_ {
+        self.items[..self.len].iter().copied()
     }
 }
 
@@ -622,17 +675,18 @@ pub fn push_date(out: &mut String, date: NaiveDate) {
         let _ = write!(out, "{date}");
         return;
     }
-    let mut text = *b"0000-00-00";
-    let mut put = |at: std::ops::Range<usize>, mut value: u32| {
-        for digit in text[at].iter_mut().rev() {
-            *digit = b'0' + (value % 10) as u8;
-            value /= 10;
-        }
-    };
-    put(0..4, date.year().unsigned_abs());
-    put(5..7, date.month());
-    put(8..10, date.day());
-    push_ascii(out, &text);
+    let year = date.year().unsigned_abs();
+    out.reserve(10);
+    push_digit(out, year / 1000);
+    push_digit(out, year / 100 % 10);
+    push_digit(out, year / 10 % 10);
+    push_digit(out, year % 10);
+    out.push('-');
+    push_digit(out, date.month() / 10);
+    push_digit(out, date.month() % 10);
+    out.push('-');
+    push_digit(out, date.day() / 10);
+    push_digit(out, date.day() % 10);
 }
 
 /// Appends `value` in decimal, as its `Display` writes it, without the formatting machinery.
@@ -640,13 +694,31 @@ pub fn push_integer(out: &mut String, value: i64) {
     if value < 0 {
         out.push('-');
     }
-    push_decimal(out, value.unsigned_abs());
+    let value = value.unsigned_abs();
+    // Most of a line's numbers (its number, units, charge and fee) have four digits or fewer:
+    // written digit by digit, without a buffer to copy from.
+    if value < 10 {
+        push_digit(out, value as u32);
+    } else if value < 10_000 {
+        let value = value as u32;
+        if value >= 1000 {
+            push_digit(out, value / 1000);
+        }
+        if value >= 100 {
+            push_digit(out, value / 100 % 10);
+        }
+        push_digit(out, value / 10 % 10);
+        push_digit(out, value % 10);
+    } else {
+        push_decimal(out, value);
+    }
 }
 
-/// Appends ASCII `bytes` in one copy (not a character at a time).
-fn push_ascii(out: &mut String, bytes: &[u8]) {
-    // ASCII is UTF-8: the fallback only keeps this total.
-    out.push_str(std::str::from_utf8(bytes).unwrap_or_default());
+/// Appends the decimal digit `digit` (0 to 9). The mask, which leaves such a digit as it is,
+/// tells the compiler the character is ASCII: it is pushed as one byte, not encoded, and with
+/// no text to check as UTF-8.
+fn push_digit(out: &mut String, digit: u32) {
+    out.push(char::from(b'0' | (digit as u8 & 0x0f)));
 }
 
 /// Reads back what [`pack_lines`] wrote; an error names what is not as written.
@@ -939,12 +1011,21 @@ impl<'p> Scan<'p> {
     }
 }
 
-/// Appends `text` with the packing's separators (and `%`) escaped.
+/// Appends `text` with the packing's separators (and `%`) escaped. A code or modifier is a
+/// few ASCII bytes: pushed one at a time, with no search first and no copy of a few bytes.
 fn escape_into(text: &str, out: &mut String) {
-    if !text.bytes().any(|b| matches!(b, b'%' | b',' | b';' | b':')) {
-        out.push_str(text);
-        return;
+    for (at, &b) in text.as_bytes().iter().enumerate() {
+        if !b.is_ascii() || matches!(b, b'%' | b',' | b';' | b':') {
+            // Every byte before is ASCII: `at` is a character boundary.
+            escape_chars_into(text.get(at..).unwrap_or_default(), out);
+            return;
+        }
+        out.push(char::from(b));
     }
+}
+
+/// [`escape_into`] a character at a time.
+fn escape_chars_into(text: &str, out: &mut String) {
     for c in text.chars() {
         match c {
             '%' => out.push_str("%25"),
@@ -1187,18 +1268,27 @@ mod tests {
 
     #[test]
     fn dates_are_written_as_their_display_writes_them() {
-        for (y, m, d) in [
+        let edges = [
             (2026, 3, 2),
+            (0, 1, 1),
             (1, 1, 1),
+            (9, 9, 9),
+            (99, 10, 10),
             (999, 12, 31),
             (9999, 12, 31),
             (10000, 1, 1),
             (-5, 6, 7),
-        ] {
-            let date = NaiveDate::from_ymd_opt(y, m, d).unwrap_or_default();
-            let mut text = String::new();
+        ];
+        let edges = edges
+            .into_iter()
+            .map(|(y, m, d)| NaiveDate::from_ymd_opt(y, m, d).unwrap_or_default());
+        // Every day of two centuries, each digit of the year, month and day in every place.
+        let start = NaiveDate::from_ymd_opt(1900, 1, 1).unwrap_or_default();
+        let days = start.iter_days().take(366 * 200);
+        for date in edges.chain(days) {
+            let mut text = String::from("x");
             push_date(&mut text, date);
-            assert_eq!(text, date.to_string());
+            assert_eq!(text, format!("x{date}"));
         }
     }
 
@@ -1298,11 +1388,92 @@ mod tests {
 
     #[test]
     fn integers_are_written_as_their_display_writes_them() {
-        for value in [0, 7, 10, 99, 100, 4500, -1, -4500, i64::MAX, i64::MIN] {
+        let edges = [0, 7, 10, 99, 100, 4500, -1, -4500, i64::MAX, i64::MIN];
+        let powers = (0..19).map(|p| 10i64.pow(p));
+        let around_powers = powers.flat_map(|p| [p - 1, p, p + 1, -p - 1, -p, -p + 1]);
+        // Every number of up to five digits: each branch of the writer and its bounds.
+        for value in edges
+            .into_iter()
+            .chain(around_powers)
+            .chain(-100_000..=100_000)
+        {
             let mut text = String::from("x");
             push_integer(&mut text, value);
             assert_eq!(text, format!("x{value}"));
         }
+    }
+
+    /// Escaping writes what the escape of one character at a time writes, whatever the text:
+    /// ASCII, separators and `%`, and characters of two to four bytes, anywhere in it.
+    #[test]
+    fn escaping_is_the_escape_of_each_character() {
+        let pieces = [
+            "",
+            "9",
+            "GP",
+            "97110",
+            "%",
+            ",",
+            ";",
+            ":",
+            "\u{e9}",
+            "\u{20ac}",
+            "\u{1f600}",
+        ];
+        let mut texts = Vec::new();
+        for a in pieces {
+            for b in pieces {
+                for c in pieces {
+                    texts.push(format!("{a}{b}{c}"));
+                }
+            }
+        }
+        for text in texts {
+            let mut fast = String::from("x");
+            escape_into(&text, &mut fast);
+            let mut slow = String::from("x");
+            escape_chars_into(&text, &mut slow);
+            assert_eq!(fast, slow, "{text}");
+            assert_eq!(unescape(&fast[1..]), text);
+        }
+    }
+
+    /// The modifiers kept on the stack change as a vector of them would, for every change a
+    /// line's repairs make within SV101's four positions; a fifth is never kept.
+    #[test]
+    fn modifiers_change_as_a_vector_would() {
+        let names = ["GP", "KX", "59", "76"];
+        let mut kept = Modifiers::default();
+        let mut vector: Vec<&str> = Vec::new();
+        for step in 0..2000usize {
+            let name = names[step % names.len()];
+            let at = step / 7 % ModifierList::MAX;
+            match step % 5 {
+                0 if vector.len() < ModifierList::MAX => {
+                    kept.push(name);
+                    vector.push(name);
+                }
+                1 if at < vector.len() => {
+                    kept.remove(at);
+                    vector.remove(at);
+                }
+                2 if at < vector.len() => {
+                    kept.set(at, name);
+                    vector[at] = name;
+                }
+                3 if step % 11 == 0 => {
+                    kept.clear();
+                    vector.clear();
+                }
+                _ => {}
+            }
+            assert_eq!(kept.len(), vector.len());
+            assert_eq!(kept.iter().collect::<Vec<_>>(), vector);
+        }
+        for name in ["A1", "A2", "A3", "A4", "A5"] {
+            kept.push(name);
+        }
+        assert_eq!(kept.iter().count(), ModifierList::MAX);
     }
 
     #[test]
