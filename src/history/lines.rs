@@ -9,7 +9,7 @@ use chrono::{Datelike, NaiveDate};
 use crate::diag::RepairKind;
 use crate::model::{line_date, Cents, Claim, Decimal, ModifierList, Money};
 use crate::reference::Reference;
-use crate::repair::push_decimal;
+use crate::repair::{push_decimal, push_u64};
 use crate::rules::ClaimResult;
 
 use super::key::HashedPatient;
@@ -358,6 +358,10 @@ pub struct SentClaims {
     text: String,
     /// Where each row lies in `text`, in the order they were added.
     rows: Vec<SentRow>,
+    /// The bytes of the row being written ([`RowBuilder`]), empty between rows (its memory
+    /// kept for the next): numbers, dates and the patient key are written as bytes, and the
+    /// row checked as UTF-8 once when it is added to `text`, not each of them as it is written.
+    scratch: Vec<u8>,
 }
 
 impl SentClaims {
@@ -366,6 +370,7 @@ impl SentClaims {
         SentClaims {
             text: String::with_capacity(bytes),
             rows: Vec::with_capacity(claims),
+            scratch: Vec::new(),
         }
     }
 
@@ -538,7 +543,7 @@ impl<'c> SentClaim<'c> {
 }
 
 /// Writes one more row of a [`SentClaims`], its fields in order: the claim's own, then its
-/// lines, then their first and last dates.
+/// lines, then their first and last dates (into its `scratch`, added to its text at the end).
 struct RowBuilder<'s> {
     out: &'s mut SentClaims,
     row: SentRow,
@@ -551,6 +556,7 @@ struct RowBuilder<'s> {
 impl<'s> RowBuilder<'s> {
     fn new(out: &'s mut SentClaims, ordinal: u64) -> RowBuilder<'s> {
         let start = out.text.len();
+        out.scratch.clear();
         RowBuilder {
             out,
             row: SentRow {
@@ -568,28 +574,28 @@ impl<'s> RowBuilder<'s> {
     fn end_field(&mut self) {
         // A row is one claim's few hundred bytes: its offsets fit in 32 bits (a field past
         // them would read as empty, never as another's bytes).
-        let end = self.out.text.len() - self.row.start;
+        let end = self.out.scratch.len();
         self.row.ends[self.at] = u32::try_from(end).unwrap_or(u32::MAX);
         self.at += 1;
     }
 
     fn field(&mut self, text: &str) {
-        self.out.text.push_str(text);
+        self.out.scratch.extend_from_slice(text.as_bytes());
         self.end_field();
     }
 
     /// A patient key as the history writes it ([`super::key::hashed_text`]).
     fn hex_field(&mut self, bits: u128) {
-        super::key::push_hex(&mut self.out.text, &bits.to_be_bytes());
+        write_hex(&mut self.out.scratch, bits);
         self.end_field();
     }
 
     /// Packs one more line (the claim's own fields written).
     fn line<'m>(&mut self, line: &LineParts<'_>, modifiers: impl Iterator<Item = &'m str>) {
         if self.row.line_count > 0 {
-            self.out.text.push(LINE);
+            self.out.scratch.push(LINE as u8);
         }
-        pack_line(&mut self.out.text, line, modifiers);
+        pack_line(&mut self.out.scratch, line, modifiers);
         self.row.line_count += 1;
         self.dates = Some(match self.dates {
             None => (line.date, line.date),
@@ -600,12 +606,24 @@ impl<'s> RowBuilder<'s> {
     fn finish(mut self, has_replaces: bool) {
         self.end_field();
         let (first, last) = self.dates.unwrap_or_default();
-        push_date(&mut self.out.text, first);
+        write_date(&mut self.out.scratch, first);
         self.end_field();
-        push_date(&mut self.out.text, last);
+        write_date(&mut self.out.scratch, last);
         self.end_field();
         self.row.has_replaces = has_replaces;
-        self.out.rows.push(self.row);
+        let SentClaims {
+            text,
+            rows,
+            scratch,
+        } = &mut *self.out;
+        // Every byte written is of a `&str` or ASCII: the row is UTF-8, and the lossy reading
+        // (which could only shift the fields' ends) never replaces anything.
+        match std::str::from_utf8(scratch) {
+            Ok(row) => text.push_str(row),
+            Err(_) => text.push_str(&String::from_utf8_lossy(scratch)),
+        }
+        scratch.clear();
+        rows.push(self.row);
     }
 }
 
@@ -624,69 +642,79 @@ const MODIFIER: char = ':';
 /// One row per claim instead of one per line: a history is read from end to end to find the
 /// run's patients, and recorded a night at a time, both at a cost per row.
 pub fn pack_lines(lines: &[LineRecord], out: &mut String) {
+    let mut packed = Vec::new();
     for (n, line) in lines.iter().enumerate() {
         if n > 0 {
-            out.push(LINE);
+            packed.push(LINE as u8);
         }
         pack_line(
-            out,
+            &mut packed,
             &LineParts::of(line),
             line.modifiers.iter().map(String::as_str),
         );
     }
+    // UTF-8, as `pack_line` writes: read as it is.
+    out.push_str(&String::from_utf8_lossy(&packed));
 }
 
-/// Writes one line as [`pack_lines`] packs it.
-fn pack_line<'m>(out: &mut String, line: &LineParts<'_>, modifiers: impl Iterator<Item = &'m str>) {
-    use std::fmt::Write as _;
-    push_integer(out, line.line_no as i64);
-    out.push(FIELD);
-    push_date(out, line.date);
-    out.push(FIELD);
+/// Writes one line as [`pack_lines`] packs it (the separators are ASCII: one byte each).
+fn pack_line<'m>(
+    out: &mut Vec<u8>,
+    line: &LineParts<'_>,
+    modifiers: impl Iterator<Item = &'m str>,
+) {
+    use std::io::Write as _;
+    write_integer(out, line.line_no as i64);
+    out.push(FIELD as u8);
+    write_date(out, line.date);
+    out.push(FIELD as u8);
     escape_into(&line.code, out);
-    out.push(FIELD);
+    out.push(FIELD as u8);
     for (m, modifier) in modifiers.enumerate() {
         if m > 0 {
-            out.push(MODIFIER);
+            out.push(MODIFIER as u8);
         }
         escape_into(modifier, out);
     }
-    out.push(FIELD);
+    out.push(FIELD as u8);
     if line.units.scale == 0 {
         // What `Decimal`'s `Display` writes for a whole number, without the formatter.
-        push_integer(out, line.units.mantissa);
+        write_integer(out, line.units.mantissa);
     } else {
-        // Writing to a String cannot fail.
+        // Writing to a vector cannot fail.
         let _ = write!(out, "{}", line.units);
     }
-    out.push(FIELD);
-    push_integer(out, line.charge.0);
-    out.push(FIELD);
+    out.push(FIELD as u8);
+    write_integer(out, line.charge.0);
+    out.push(FIELD as u8);
     if let Some(fee) = line.fee {
-        push_integer(out, fee.0);
+        write_integer(out, fee.0);
     }
 }
 
 /// Appends `date` as ISO 8601 (`YYYY-MM-DD`, as its `Display` writes it), without the
 /// formatting machinery: a night's records write hundreds of thousands of dates.
-pub fn push_date(out: &mut String, date: NaiveDate) {
+pub fn write_date(out: &mut Vec<u8>, date: NaiveDate) {
     if !(0..=9999).contains(&date.year()) {
-        use std::fmt::Write as _;
+        use std::io::Write as _;
+        // Writing to a vector cannot fail.
         let _ = write!(out, "{date}");
         return;
     }
-    let year = date.year().unsigned_abs();
-    out.reserve(10);
-    push_digit(out, year / 1000);
-    push_digit(out, year / 100 % 10);
-    push_digit(out, year / 10 % 10);
-    push_digit(out, year % 10);
-    out.push('-');
-    push_digit(out, date.month() / 10);
-    push_digit(out, date.month() % 10);
-    out.push('-');
-    push_digit(out, date.day() / 10);
-    push_digit(out, date.day() % 10);
+    let (year, month, day) = (date.year().unsigned_abs(), date.month(), date.day());
+    let digit = |value: u32| b'0' + (value % 10) as u8;
+    out.extend_from_slice(&[
+        digit(year / 1000),
+        digit(year / 100),
+        digit(year / 10),
+        digit(year),
+        b'-',
+        digit(month / 10),
+        digit(month),
+        b'-',
+        digit(day / 10),
+        digit(day),
+    ]);
 }
 
 /// Appends `value` in decimal, as its `Display` writes it, without the formatting machinery.
@@ -694,31 +722,30 @@ pub fn push_integer(out: &mut String, value: i64) {
     if value < 0 {
         out.push('-');
     }
-    let value = value.unsigned_abs();
-    // Most of a line's numbers (its number, units, charge and fee) have four digits or fewer:
-    // written digit by digit, without a buffer to copy from.
-    if value < 10 {
-        push_digit(out, value as u32);
-    } else if value < 10_000 {
-        let value = value as u32;
-        if value >= 1000 {
-            push_digit(out, value / 1000);
-        }
-        if value >= 100 {
-            push_digit(out, value / 100 % 10);
-        }
-        push_digit(out, value / 10 % 10);
-        push_digit(out, value % 10);
-    } else {
-        push_decimal(out, value);
+    push_decimal(out, value.unsigned_abs());
+}
+
+/// [`push_integer`] as bytes: a line's number and units are mostly one digit, written as one.
+fn write_integer(out: &mut Vec<u8>, value: i64) {
+    if value < 0 {
+        out.push(b'-');
+    }
+    match value.unsigned_abs() {
+        digit @ 0..=9 => out.push(b'0' + digit as u8),
+        value => push_u64(out, value),
     }
 }
 
-/// Appends the decimal digit `digit` (0 to 9). The mask, which leaves such a digit as it is,
-/// tells the compiler the character is ASCII: it is pushed as one byte, not encoded, and with
-/// no text to check as UTF-8.
-fn push_digit(out: &mut String, digit: u32) {
-    out.push(char::from(b'0' | (digit as u8 & 0x0f)));
+/// Appends a patient key as [`super::key::push_hex`] writes its big-endian bytes: 32
+/// lower-case hexadecimal digits.
+fn write_hex(out: &mut Vec<u8>, bits: u128) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut text = [0u8; 32];
+    for (at, digit) in text.iter_mut().enumerate() {
+        let nibble = (bits >> (124 - 4 * at)) & 0xf;
+        *digit = DIGITS[nibble as usize];
+    }
+    out.extend_from_slice(&text);
 }
 
 /// Reads back what [`pack_lines`] wrote; an error names what is not as written.
@@ -971,7 +998,7 @@ impl<'p> Scan<'p> {
         Some(if negative { -value } else { value })
     }
 
-    /// A date as `push_date` writes it (`YYYY-MM-DD`) and its comma; the same bytes as the
+    /// A date as `write_date` writes it (`YYYY-MM-DD`) and its comma; the same bytes as the
     /// `last` date read are that date.
     fn date(&mut self, last: &mut Option<(&'p [u8], NaiveDate)>) -> Option<NaiveDate> {
         let end = self.at + 10;
@@ -1011,28 +1038,24 @@ impl<'p> Scan<'p> {
     }
 }
 
-/// Appends `text` with the packing's separators (and `%`) escaped. A code or modifier is a
-/// few ASCII bytes: pushed one at a time, with no search first and no copy of a few bytes.
-fn escape_into(text: &str, out: &mut String) {
-    for (at, &b) in text.as_bytes().iter().enumerate() {
-        if !b.is_ascii() || matches!(b, b'%' | b',' | b';' | b':') {
-            // Every byte before is ASCII: `at` is a character boundary.
-            escape_chars_into(text.get(at..).unwrap_or_default(), out);
-            return;
-        }
-        out.push(char::from(b));
+/// Appends `text` with the packing's separators (and `%`) escaped. Byte by byte: they are
+/// ASCII, and no byte of a character of several bytes is.
+fn escape_into(text: &str, out: &mut Vec<u8>) {
+    let bytes = text.as_bytes();
+    if !bytes
+        .iter()
+        .any(|&b| matches!(b, b'%' | b',' | b';' | b':'))
+    {
+        out.extend_from_slice(bytes);
+        return;
     }
-}
-
-/// [`escape_into`] a character at a time.
-fn escape_chars_into(text: &str, out: &mut String) {
-    for c in text.chars() {
-        match c {
-            '%' => out.push_str("%25"),
-            ',' => out.push_str("%2C"),
-            ';' => out.push_str("%3B"),
-            ':' => out.push_str("%3A"),
-            c => out.push(c),
+    for &b in bytes {
+        match b {
+            b'%' => out.extend_from_slice(b"%25"),
+            b',' => out.extend_from_slice(b"%2C"),
+            b';' => out.extend_from_slice(b"%3B"),
+            b':' => out.extend_from_slice(b"%3A"),
+            b => out.push(b),
         }
     }
 }
@@ -1286,9 +1309,9 @@ mod tests {
         let start = NaiveDate::from_ymd_opt(1900, 1, 1).unwrap_or_default();
         let days = start.iter_days().take(366 * 200);
         for date in edges.chain(days) {
-            let mut text = String::from("x");
-            push_date(&mut text, date);
-            assert_eq!(text, format!("x{date}"));
+            let mut text = b"x".to_vec();
+            write_date(&mut text, date);
+            assert_eq!(text, format!("x{date}").into_bytes());
         }
     }
 
@@ -1400,6 +1423,28 @@ mod tests {
             let mut text = String::from("x");
             push_integer(&mut text, value);
             assert_eq!(text, format!("x{value}"));
+            let mut bytes = b"x".to_vec();
+            write_integer(&mut bytes, value);
+            assert_eq!(bytes, text.into_bytes());
+        }
+    }
+
+    /// A patient key is written as the key's own writer writes its big-endian bytes.
+    #[test]
+    fn keys_are_written_as_the_key_writer_writes_them() {
+        let mut bits = 0x0123_4567_89ab_cdef_fedc_ba98_7654_3210u128;
+        let keys = [0, 1, u128::MAX, 1 << 127, 0xf << 124, 0xa5];
+        for key in keys.into_iter().chain((0..1000).map(|_| {
+            bits = bits
+                .rotate_left(7)
+                .wrapping_mul(0x9e37_79b9_7f4a_7c15_f39c_c060_5ced_c835);
+            bits
+        })) {
+            let mut text = String::from("x");
+            super::super::key::push_hex(&mut text, &key.to_be_bytes());
+            let mut bytes = b"x".to_vec();
+            write_hex(&mut bytes, key);
+            assert_eq!(bytes, text.into_bytes());
         }
     }
 
@@ -1429,12 +1474,20 @@ mod tests {
             }
         }
         for text in texts {
-            let mut fast = String::from("x");
-            escape_into(&text, &mut fast);
-            let mut slow = String::from("x");
-            escape_chars_into(&text, &mut slow);
-            assert_eq!(fast, slow, "{text}");
-            assert_eq!(unescape(&fast[1..]), text);
+            let mut bytes = b"x".to_vec();
+            escape_into(&text, &mut bytes);
+            let mut each = String::from("x");
+            for c in text.chars() {
+                match c {
+                    '%' => each.push_str("%25"),
+                    ',' => each.push_str("%2C"),
+                    ';' => each.push_str("%3B"),
+                    ':' => each.push_str("%3A"),
+                    c => each.push(c),
+                }
+            }
+            assert_eq!(bytes, each.as_bytes(), "{text}");
+            assert_eq!(unescape(&each[1..]), text);
         }
     }
 
