@@ -7,9 +7,9 @@ use std::borrow::Cow;
 use chrono::{Datelike, NaiveDate};
 
 use crate::diag::RepairKind;
-use crate::model::{line_date, Cents, Claim, Decimal, Money};
+use crate::model::{line_date, Cents, Claim, Decimal, ModifierList, Money};
 use crate::reference::Reference;
-use crate::repair::push_decimal;
+use crate::repair::{push_decimal, push_u64};
 use crate::rules::ClaimResult;
 
 use super::key::HashedPatient;
@@ -80,14 +80,14 @@ pub fn claim_record(
 ) -> ClaimRecord {
     let claim = &result.claim;
     let mut lines = Vec::with_capacity(claim.lines.len());
-    let mut modifiers = Vec::new();
+    let mut modifiers = Modifiers::default();
     for i in 0..claim.lines.len() {
         if let Some(line) = line_parts(result, i, reference, &mut modifiers) {
             lines.push(LineRecord {
                 line_no: line.line_no,
                 date: line.date,
                 code: line.code.into_owned(),
-                modifiers: modifiers.iter().map(|m| m.to_string()).collect(),
+                modifiers: modifiers.iter().map(str::to_string).collect(),
                 units: line.units,
                 charge: line.charge,
                 fee: line.fee,
@@ -125,10 +125,10 @@ pub fn push_sent_claim(
     row.field(&claim.frequency.raw);
     let replaces = replaced_claim(claim);
     row.field(replaces.unwrap_or(""));
-    let mut modifiers = Vec::new();
+    let mut modifiers = Modifiers::default();
     for i in 0..claim.lines.len() {
         if let Some(line) = line_parts(result, i, reference, &mut modifiers) {
-            row.line(&line, modifiers.iter().map(|m| &**m));
+            row.line(&line, modifiers.iter());
         }
     }
     row.finish(replaces.is_some());
@@ -173,7 +173,7 @@ fn line_parts<'a>(
     result: &'a ClaimResult,
     i: usize,
     reference: &Reference,
-    modifiers: &mut Vec<Cow<'a, str>>,
+    modifiers: &mut Modifiers<'a>,
 ) -> Option<LineParts<'a>> {
     let claim = &result.claim;
     let line = &claim.lines[i];
@@ -181,7 +181,9 @@ fn line_parts<'a>(
     let procedure = line.procedure.value.as_ref()?;
     let mut code = Cow::Borrowed(&*procedure.code);
     modifiers.clear();
-    modifiers.extend(procedure.modifiers.iter().map(|m| Cow::Borrowed(&**m)));
+    for modifier in procedure.modifiers.iter() {
+        modifiers.push(modifier);
+    }
     let mut units = line.units.value.unwrap_or_default();
     let mut charge = line.charge.cents().unwrap_or_default();
     for repair in result.findings.iter().filter_map(|f| f.repair.as_ref()) {
@@ -237,7 +239,7 @@ fn apply_sv101<'a>(
     component: Option<u8>,
     new: &'a str,
     code: &mut Cow<'a, str>,
-    modifiers: &mut Vec<Cow<'a, str>>,
+    modifiers: &mut Modifiers<'a>,
 ) {
     match component {
         None | Some(0) => {
@@ -248,7 +250,9 @@ fn apply_sv101<'a>(
                 *code = Cow::Borrowed(c);
             }
             modifiers.clear();
-            modifiers.extend(parts.take(4).filter(|m| !m.is_empty()).map(Cow::Borrowed));
+            for modifier in parts.take(4).filter(|m| !m.is_empty()) {
+                modifiers.push(modifier);
+            }
         }
         Some(2) => *code = Cow::Borrowed(new),
         Some(n @ 3..=6) => {
@@ -257,13 +261,62 @@ fn apply_sv101<'a>(
                 if new.is_empty() {
                     modifiers.remove(at);
                 } else {
-                    modifiers[at] = Cow::Borrowed(new);
+                    modifiers.set(at, new);
                 }
             } else if !new.is_empty() {
-                modifiers.push(Cow::Borrowed(new));
+                modifiers.push(new);
             }
         }
         Some(_) => {}
+    }
+}
+
+/// A line's modifiers as sent (SV101-3..6): at most [`ModifierList::MAX`], kept on the stack
+/// (a vector of them was allocated and freed for every claim recorded).
+#[derive(Debug, Default)]
+struct Modifiers<'a> {
+    items: [&'a str; ModifierList::MAX],
+    len: usize,
+}
+
+impl<'a> Modifiers<'a> {
+    /// Forgets every modifier.
+    fn clear(&mut self) {
+        self.len = 0;
+    }
+
+    /// Number of modifiers.
+    fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Adds `modifier` after the others. SV101 has four positions: a line read has at most
+    /// four and a repair only adds one at a position past the last, so none is ever dropped.
+    fn push(&mut self, modifier: &'a str) {
+        if let Some(slot) = self.items.get_mut(self.len) {
+            *slot = modifier;
+            self.len += 1;
+        }
+    }
+
+    /// Replaces modifier `at` (one there is).
+    fn set(&mut self, at: usize, modifier: &'a str) {
+        if at < self.len {
+            self.items[at] = modifier;
+        }
+    }
+
+    /// Removes modifier `at` (one there is), those after it moving up.
+    fn remove(&mut self, at: usize) {
+        if at < self.len {
+            self.items.copy_within(at + 1..self.len, at);
+            self.len -= 1;
+        }
+    }
+
+    /// The modifiers, in order.
+    fn iter(&self) -> impl Iterator<Item = &'a str> + '_ {
+        self.items[..self.len].iter().copied()
     }
 }
 
@@ -305,6 +358,10 @@ pub struct SentClaims {
     text: String,
     /// Where each row lies in `text`, in the order they were added.
     rows: Vec<SentRow>,
+    /// The bytes of the row being written ([`RowBuilder`]), empty between rows (its memory
+    /// kept for the next): numbers, dates and the patient key are written as bytes, and the
+    /// row checked as UTF-8 once when it is added to `text`, not each of them as it is written.
+    scratch: Vec<u8>,
 }
 
 impl SentClaims {
@@ -313,6 +370,7 @@ impl SentClaims {
         SentClaims {
             text: String::with_capacity(bytes),
             rows: Vec::with_capacity(claims),
+            scratch: Vec::new(),
         }
     }
 
@@ -485,7 +543,7 @@ impl<'c> SentClaim<'c> {
 }
 
 /// Writes one more row of a [`SentClaims`], its fields in order: the claim's own, then its
-/// lines, then their first and last dates.
+/// lines, then their first and last dates (into its `scratch`, added to its text at the end).
 struct RowBuilder<'s> {
     out: &'s mut SentClaims,
     row: SentRow,
@@ -498,6 +556,7 @@ struct RowBuilder<'s> {
 impl<'s> RowBuilder<'s> {
     fn new(out: &'s mut SentClaims, ordinal: u64) -> RowBuilder<'s> {
         let start = out.text.len();
+        out.scratch.clear();
         RowBuilder {
             out,
             row: SentRow {
@@ -515,28 +574,28 @@ impl<'s> RowBuilder<'s> {
     fn end_field(&mut self) {
         // A row is one claim's few hundred bytes: its offsets fit in 32 bits (a field past
         // them would read as empty, never as another's bytes).
-        let end = self.out.text.len() - self.row.start;
+        let end = self.out.scratch.len();
         self.row.ends[self.at] = u32::try_from(end).unwrap_or(u32::MAX);
         self.at += 1;
     }
 
     fn field(&mut self, text: &str) {
-        self.out.text.push_str(text);
+        self.out.scratch.extend_from_slice(text.as_bytes());
         self.end_field();
     }
 
     /// A patient key as the history writes it ([`super::key::hashed_text`]).
     fn hex_field(&mut self, bits: u128) {
-        super::key::push_hex(&mut self.out.text, &bits.to_be_bytes());
+        write_hex(&mut self.out.scratch, bits);
         self.end_field();
     }
 
     /// Packs one more line (the claim's own fields written).
     fn line<'m>(&mut self, line: &LineParts<'_>, modifiers: impl Iterator<Item = &'m str>) {
         if self.row.line_count > 0 {
-            self.out.text.push(LINE);
+            self.out.scratch.push(LINE as u8);
         }
-        pack_line(&mut self.out.text, line, modifiers);
+        pack_line(&mut self.out.scratch, line, modifiers);
         self.row.line_count += 1;
         self.dates = Some(match self.dates {
             None => (line.date, line.date),
@@ -547,12 +606,24 @@ impl<'s> RowBuilder<'s> {
     fn finish(mut self, has_replaces: bool) {
         self.end_field();
         let (first, last) = self.dates.unwrap_or_default();
-        push_date(&mut self.out.text, first);
+        write_date(&mut self.out.scratch, first);
         self.end_field();
-        push_date(&mut self.out.text, last);
+        write_date(&mut self.out.scratch, last);
         self.end_field();
         self.row.has_replaces = has_replaces;
-        self.out.rows.push(self.row);
+        let SentClaims {
+            text,
+            rows,
+            scratch,
+        } = &mut *self.out;
+        // Every byte written is of a `&str` or ASCII: the row is UTF-8, and the lossy reading
+        // (which could only shift the fields' ends) never replaces anything.
+        match std::str::from_utf8(scratch) {
+            Ok(row) => text.push_str(row),
+            Err(_) => text.push_str(&String::from_utf8_lossy(scratch)),
+        }
+        scratch.clear();
+        rows.push(self.row);
     }
 }
 
@@ -571,68 +642,79 @@ const MODIFIER: char = ':';
 /// One row per claim instead of one per line: a history is read from end to end to find the
 /// run's patients, and recorded a night at a time, both at a cost per row.
 pub fn pack_lines(lines: &[LineRecord], out: &mut String) {
+    let mut packed = Vec::new();
     for (n, line) in lines.iter().enumerate() {
         if n > 0 {
-            out.push(LINE);
+            packed.push(LINE as u8);
         }
         pack_line(
-            out,
+            &mut packed,
             &LineParts::of(line),
             line.modifiers.iter().map(String::as_str),
         );
     }
+    // UTF-8, as `pack_line` writes: read as it is.
+    out.push_str(&String::from_utf8_lossy(&packed));
 }
 
-/// Writes one line as [`pack_lines`] packs it.
-fn pack_line<'m>(out: &mut String, line: &LineParts<'_>, modifiers: impl Iterator<Item = &'m str>) {
-    use std::fmt::Write as _;
-    push_integer(out, line.line_no as i64);
-    out.push(FIELD);
-    push_date(out, line.date);
-    out.push(FIELD);
+/// Writes one line as [`pack_lines`] packs it (the separators are ASCII: one byte each).
+fn pack_line<'m>(
+    out: &mut Vec<u8>,
+    line: &LineParts<'_>,
+    modifiers: impl Iterator<Item = &'m str>,
+) {
+    use std::io::Write as _;
+    write_integer(out, line.line_no as i64);
+    out.push(FIELD as u8);
+    write_date(out, line.date);
+    out.push(FIELD as u8);
     escape_into(&line.code, out);
-    out.push(FIELD);
+    out.push(FIELD as u8);
     for (m, modifier) in modifiers.enumerate() {
         if m > 0 {
-            out.push(MODIFIER);
+            out.push(MODIFIER as u8);
         }
         escape_into(modifier, out);
     }
-    out.push(FIELD);
+    out.push(FIELD as u8);
     if line.units.scale == 0 {
         // What `Decimal`'s `Display` writes for a whole number, without the formatter.
-        push_integer(out, line.units.mantissa);
+        write_integer(out, line.units.mantissa);
     } else {
-        // Writing to a String cannot fail.
+        // Writing to a vector cannot fail.
         let _ = write!(out, "{}", line.units);
     }
-    out.push(FIELD);
-    push_integer(out, line.charge.0);
-    out.push(FIELD);
+    out.push(FIELD as u8);
+    write_integer(out, line.charge.0);
+    out.push(FIELD as u8);
     if let Some(fee) = line.fee {
-        push_integer(out, fee.0);
+        write_integer(out, fee.0);
     }
 }
 
 /// Appends `date` as ISO 8601 (`YYYY-MM-DD`, as its `Display` writes it), without the
 /// formatting machinery: a night's records write hundreds of thousands of dates.
-pub fn push_date(out: &mut String, date: NaiveDate) {
+pub fn write_date(out: &mut Vec<u8>, date: NaiveDate) {
     if !(0..=9999).contains(&date.year()) {
-        use std::fmt::Write as _;
+        use std::io::Write as _;
+        // Writing to a vector cannot fail.
         let _ = write!(out, "{date}");
         return;
     }
-    let mut text = *b"0000-00-00";
-    let mut put = |at: std::ops::Range<usize>, mut value: u32| {
-        for digit in text[at].iter_mut().rev() {
-            *digit = b'0' + (value % 10) as u8;
-            value /= 10;
-        }
-    };
-    put(0..4, date.year().unsigned_abs());
-    put(5..7, date.month());
-    put(8..10, date.day());
-    push_ascii(out, &text);
+    let (year, month, day) = (date.year().unsigned_abs(), date.month(), date.day());
+    let digit = |value: u32| b'0' + (value % 10) as u8;
+    out.extend_from_slice(&[
+        digit(year / 1000),
+        digit(year / 100),
+        digit(year / 10),
+        digit(year),
+        b'-',
+        digit(month / 10),
+        digit(month),
+        b'-',
+        digit(day / 10),
+        digit(day),
+    ]);
 }
 
 /// Appends `value` in decimal, as its `Display` writes it, without the formatting machinery.
@@ -643,10 +725,27 @@ pub fn push_integer(out: &mut String, value: i64) {
     push_decimal(out, value.unsigned_abs());
 }
 
-/// Appends ASCII `bytes` in one copy (not a character at a time).
-fn push_ascii(out: &mut String, bytes: &[u8]) {
-    // ASCII is UTF-8: the fallback only keeps this total.
-    out.push_str(std::str::from_utf8(bytes).unwrap_or_default());
+/// [`push_integer`] as bytes: a line's number and units are mostly one digit, written as one.
+fn write_integer(out: &mut Vec<u8>, value: i64) {
+    if value < 0 {
+        out.push(b'-');
+    }
+    match value.unsigned_abs() {
+        digit @ 0..=9 => out.push(b'0' + digit as u8),
+        value => push_u64(out, value),
+    }
+}
+
+/// Appends a patient key as [`super::key::push_hex`] writes its big-endian bytes: 32
+/// lower-case hexadecimal digits.
+fn write_hex(out: &mut Vec<u8>, bits: u128) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut text = [0u8; 32];
+    for (at, digit) in text.iter_mut().enumerate() {
+        let nibble = (bits >> (124 - 4 * at)) & 0xf;
+        *digit = DIGITS[nibble as usize];
+    }
+    out.extend_from_slice(&text);
 }
 
 /// Reads back what [`pack_lines`] wrote; an error names what is not as written.
@@ -899,7 +998,7 @@ impl<'p> Scan<'p> {
         Some(if negative { -value } else { value })
     }
 
-    /// A date as `push_date` writes it (`YYYY-MM-DD`) and its comma; the same bytes as the
+    /// A date as `write_date` writes it (`YYYY-MM-DD`) and its comma; the same bytes as the
     /// `last` date read are that date.
     fn date(&mut self, last: &mut Option<(&'p [u8], NaiveDate)>) -> Option<NaiveDate> {
         let end = self.at + 10;
@@ -939,19 +1038,24 @@ impl<'p> Scan<'p> {
     }
 }
 
-/// Appends `text` with the packing's separators (and `%`) escaped.
-fn escape_into(text: &str, out: &mut String) {
-    if !text.bytes().any(|b| matches!(b, b'%' | b',' | b';' | b':')) {
-        out.push_str(text);
+/// Appends `text` with the packing's separators (and `%`) escaped. Byte by byte: they are
+/// ASCII, and no byte of a character of several bytes is.
+fn escape_into(text: &str, out: &mut Vec<u8>) {
+    let bytes = text.as_bytes();
+    if !bytes
+        .iter()
+        .any(|&b| matches!(b, b'%' | b',' | b';' | b':'))
+    {
+        out.extend_from_slice(bytes);
         return;
     }
-    for c in text.chars() {
-        match c {
-            '%' => out.push_str("%25"),
-            ',' => out.push_str("%2C"),
-            ';' => out.push_str("%3B"),
-            ':' => out.push_str("%3A"),
-            c => out.push(c),
+    for &b in bytes {
+        match b {
+            b'%' => out.extend_from_slice(b"%25"),
+            b',' => out.extend_from_slice(b"%2C"),
+            b';' => out.extend_from_slice(b"%3B"),
+            b':' => out.extend_from_slice(b"%3A"),
+            b => out.push(b),
         }
     }
 }
@@ -1187,18 +1291,27 @@ mod tests {
 
     #[test]
     fn dates_are_written_as_their_display_writes_them() {
-        for (y, m, d) in [
+        let edges = [
             (2026, 3, 2),
+            (0, 1, 1),
             (1, 1, 1),
+            (9, 9, 9),
+            (99, 10, 10),
             (999, 12, 31),
             (9999, 12, 31),
             (10000, 1, 1),
             (-5, 6, 7),
-        ] {
-            let date = NaiveDate::from_ymd_opt(y, m, d).unwrap_or_default();
-            let mut text = String::new();
-            push_date(&mut text, date);
-            assert_eq!(text, date.to_string());
+        ];
+        let edges = edges
+            .into_iter()
+            .map(|(y, m, d)| NaiveDate::from_ymd_opt(y, m, d).unwrap_or_default());
+        // Every day of two centuries, each digit of the year, month and day in every place.
+        let start = NaiveDate::from_ymd_opt(1900, 1, 1).unwrap_or_default();
+        let days = start.iter_days().take(366 * 200);
+        for date in edges.chain(days) {
+            let mut text = b"x".to_vec();
+            write_date(&mut text, date);
+            assert_eq!(text, format!("x{date}").into_bytes());
         }
     }
 
@@ -1298,11 +1411,122 @@ mod tests {
 
     #[test]
     fn integers_are_written_as_their_display_writes_them() {
-        for value in [0, 7, 10, 99, 100, 4500, -1, -4500, i64::MAX, i64::MIN] {
+        let edges = [0, 7, 10, 99, 100, 4500, -1, -4500, i64::MAX, i64::MIN];
+        let powers = (0..19).map(|p| 10i64.pow(p));
+        let around_powers = powers.flat_map(|p| [p - 1, p, p + 1, -p - 1, -p, -p + 1]);
+        // Every number of up to five digits: each branch of the writer and its bounds.
+        for value in edges
+            .into_iter()
+            .chain(around_powers)
+            .chain(-100_000..=100_000)
+        {
             let mut text = String::from("x");
             push_integer(&mut text, value);
             assert_eq!(text, format!("x{value}"));
+            let mut bytes = b"x".to_vec();
+            write_integer(&mut bytes, value);
+            assert_eq!(bytes, text.into_bytes());
         }
+    }
+
+    /// A patient key is written as the key's own writer writes its big-endian bytes.
+    #[test]
+    fn keys_are_written_as_the_key_writer_writes_them() {
+        let mut bits = 0x0123_4567_89ab_cdef_fedc_ba98_7654_3210u128;
+        let keys = [0, 1, u128::MAX, 1 << 127, 0xf << 124, 0xa5];
+        for key in keys.into_iter().chain((0..1000).map(|_| {
+            bits = bits
+                .rotate_left(7)
+                .wrapping_mul(0x9e37_79b9_7f4a_7c15_f39c_c060_5ced_c835);
+            bits
+        })) {
+            let mut text = String::from("x");
+            super::super::key::push_hex(&mut text, &key.to_be_bytes());
+            let mut bytes = b"x".to_vec();
+            write_hex(&mut bytes, key);
+            assert_eq!(bytes, text.into_bytes());
+        }
+    }
+
+    /// Escaping writes what the escape of one character at a time writes, whatever the text:
+    /// ASCII, separators and `%`, and characters of two to four bytes, anywhere in it.
+    #[test]
+    fn escaping_is_the_escape_of_each_character() {
+        let pieces = [
+            "",
+            "9",
+            "GP",
+            "97110",
+            "%",
+            ",",
+            ";",
+            ":",
+            "\u{e9}",
+            "\u{20ac}",
+            "\u{1f600}",
+        ];
+        let mut texts = Vec::new();
+        for a in pieces {
+            for b in pieces {
+                for c in pieces {
+                    texts.push(format!("{a}{b}{c}"));
+                }
+            }
+        }
+        for text in texts {
+            let mut bytes = b"x".to_vec();
+            escape_into(&text, &mut bytes);
+            let mut each = String::from("x");
+            for c in text.chars() {
+                match c {
+                    '%' => each.push_str("%25"),
+                    ',' => each.push_str("%2C"),
+                    ';' => each.push_str("%3B"),
+                    ':' => each.push_str("%3A"),
+                    c => each.push(c),
+                }
+            }
+            assert_eq!(bytes, each.as_bytes(), "{text}");
+            assert_eq!(unescape(&each[1..]), text);
+        }
+    }
+
+    /// The modifiers kept on the stack change as a vector of them would, for every change a
+    /// line's repairs make within SV101's four positions; a fifth is never kept.
+    #[test]
+    fn modifiers_change_as_a_vector_would() {
+        let names = ["GP", "KX", "59", "76"];
+        let mut kept = Modifiers::default();
+        let mut vector: Vec<&str> = Vec::new();
+        for step in 0..2000usize {
+            let name = names[step % names.len()];
+            let at = step / 7 % ModifierList::MAX;
+            match step % 5 {
+                0 if vector.len() < ModifierList::MAX => {
+                    kept.push(name);
+                    vector.push(name);
+                }
+                1 if at < vector.len() => {
+                    kept.remove(at);
+                    vector.remove(at);
+                }
+                2 if at < vector.len() => {
+                    kept.set(at, name);
+                    vector[at] = name;
+                }
+                3 if step % 11 == 0 => {
+                    kept.clear();
+                    vector.clear();
+                }
+                _ => {}
+            }
+            assert_eq!(kept.len(), vector.len());
+            assert_eq!(kept.iter().collect::<Vec<_>>(), vector);
+        }
+        for name in ["A1", "A2", "A3", "A4", "A5"] {
+            kept.push(name);
+        }
+        assert_eq!(kept.iter().count(), ModifierList::MAX);
     }
 
     #[test]

@@ -8,7 +8,7 @@ use std::marker::PhantomData;
 use std::rc::Rc;
 
 use rusqlite::ffi;
-use rusqlite::types::ToSqlOutput;
+use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::vtab::{
     Context, Filters, IndexConstraintOp, IndexInfo, Module, VTab, VTabConfig, VTabConnection,
     VTabCursor,
@@ -163,19 +163,26 @@ unsafe impl VTabCursor for SentCursor<'_> {
         let Some(claim) = self.current else {
             return Ok(());
         };
-        match i {
-            0 => ctx.set_result(&(claim.ordinal() as i64)),
-            1 => ctx.set_result(&claim.patient()),
-            2 => ctx.set_result(&claim.payer()),
-            3 => ctx.set_result(&claim.profile()),
-            4 => ctx.set_result(&claim.claim_id()),
-            5 => ctx.set_result(&claim.frequency()),
-            6 => ctx.set_result(&claim.first_date()),
-            7 => ctx.set_result(&claim.last_date()),
-            8 => ctx.set_result(&(claim.line_count() as i64)),
-            9 => ctx.set_result(&claim.packed_lines()),
-            _ => Ok(()),
+        /// A text column's value.
+        fn text(field: &str) -> ValueRef<'_> {
+            ValueRef::Text(field.as_bytes())
         }
+        // The value as `&str` and `i64` hand it to SQLite, borrowed: one path for every column,
+        // and no owned value made and dropped for a number.
+        let value = match i {
+            0 => ValueRef::Integer(claim.ordinal() as i64),
+            1 => text(claim.patient()),
+            2 => text(claim.payer()),
+            3 => text(claim.profile()),
+            4 => text(claim.claim_id()),
+            5 => text(claim.frequency()),
+            6 => text(claim.first_date()),
+            7 => text(claim.last_date()),
+            8 => ValueRef::Integer(claim.line_count() as i64),
+            9 => text(claim.packed_lines()),
+            _ => return Ok(()),
+        };
+        ctx.set_result(&ToSqlOutput::Borrowed(value))
     }
 
     fn rowid(&self) -> rusqlite::Result<i64> {
