@@ -9,7 +9,7 @@ use chrono::{Datelike, NaiveDate};
 use crate::diag::RepairKind;
 use crate::model::{line_date, Cents, Claim, Decimal, ModifierList, Money};
 use crate::reference::Reference;
-use crate::repair::{push_decimal, push_u64};
+use crate::repair::{iso_date, push_decimal, push_u64};
 use crate::rules::ClaimResult;
 
 use super::key::HashedPatient;
@@ -695,26 +695,14 @@ fn pack_line<'m>(
 /// Appends `date` as ISO 8601 (`YYYY-MM-DD`, as its `Display` writes it), without the
 /// formatting machinery: a night's records write hundreds of thousands of dates.
 pub fn write_date(out: &mut Vec<u8>, date: NaiveDate) {
-    if !(0..=9999).contains(&date.year()) {
-        use std::io::Write as _;
-        // Writing to a vector cannot fail.
-        let _ = write!(out, "{date}");
-        return;
+    match iso_date(date) {
+        Some(text) => out.extend_from_slice(&text),
+        None => {
+            use std::io::Write as _;
+            // Writing to a vector cannot fail.
+            let _ = write!(out, "{date}");
+        }
     }
-    let (year, month, day) = (date.year().unsigned_abs(), date.month(), date.day());
-    let digit = |value: u32| b'0' + (value % 10) as u8;
-    out.extend_from_slice(&[
-        digit(year / 1000),
-        digit(year / 100),
-        digit(year / 10),
-        digit(year),
-        b'-',
-        digit(month / 10),
-        digit(month),
-        b'-',
-        digit(day / 10),
-        digit(day),
-    ]);
 }
 
 /// Appends `value` in decimal, as its `Display` writes it, without the formatting machinery.

@@ -523,6 +523,28 @@ fn rewritten_by_elements(seg: &Segment<'_>, edits: &[Edit]) -> Vec<u8> {
     out
 }
 
+/// `date` as ISO 8601 (`YYYY-MM-DD`, the bytes its `Display` writes) when its year has four
+/// digits (`None` otherwise: `Display` then writes a sign or more digits). The history and HTML
+/// writers write a date per line and per claim: no `fmt` machinery per date.
+pub fn iso_date(date: chrono::NaiveDate) -> Option<[u8; 10]> {
+    use chrono::Datelike as _;
+    let year = u32::try_from(date.year()).ok().filter(|&y| y <= 9999)?;
+    let (month, day) = (date.month(), date.day());
+    let digit = |n: u32| b'0' + (n % 10) as u8;
+    Some([
+        digit(year / 1000),
+        digit(year / 100),
+        digit(year / 10),
+        digit(year),
+        b'-',
+        digit(month / 10),
+        digit(month),
+        b'-',
+        digit(day / 10),
+        digit(day),
+    ])
+}
+
 /// Appends `value` in decimal (the writers write numbers straight into their buffers: no
 /// `String` per number).
 pub fn push_u64(out: &mut Vec<u8>, value: u64) {

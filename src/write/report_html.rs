@@ -504,23 +504,7 @@ impl FindingLine<'_> {
 /// 837P holds, written digit by digit without the formatting machinery; chrono's own form for
 /// a year outside four digits.
 fn push_date_text(out: &mut String, date: chrono::NaiveDate) {
-    use chrono::Datelike as _;
-    let year = date.year();
-    if (0..=9999).contains(&year) {
-        let (year, month, day) = (year as u32, date.month(), date.day());
-        let digit = |n: u32| b'0' + (n % 10) as u8;
-        let text = [
-            digit(year / 1000),
-            digit(year / 100),
-            digit(year / 10),
-            digit(year),
-            b'-',
-            digit(month / 10),
-            digit(month),
-            b'-',
-            digit(day / 10),
-            digit(day),
-        ];
+    if let Some(text) = crate::repair::iso_date(date) {
         // Only ASCII: each byte is its own character. The mask (which leaves ASCII as it is)
         // tells the compiler so, and each is pushed as one byte rather than encoded.
         out.extend(text.iter().map(|&b| char::from(b & 0x7f)));
