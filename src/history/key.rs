@@ -356,25 +356,21 @@ fn put_digits(out: &mut [u8], mut value: u32) {
 
 /// Lower-case hexadecimal.
 pub fn hex(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len() * 2);
+    let mut out = Vec::with_capacity(bytes.len() * 2);
     push_hex(&mut out, bytes);
-    out
+    // Hexadecimal digits are ASCII: the fallback only keeps this total.
+    String::from_utf8(out).unwrap_or_default()
 }
 
-/// Appends `bytes` in lower-case hexadecimal ([`hex`]).
-pub fn push_hex(out: &mut String, bytes: &[u8]) {
+/// Appends `bytes` in lower-case hexadecimal ([`hex`]); a patient key's 32 digits are how
+/// each history row names its patient.
+pub fn push_hex(out: &mut Vec<u8>, bytes: &[u8]) {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    // A patient key's 32 digits are made on the stack and appended in one copy.
-    let mut digits = [0u8; 64];
-    for chunk in bytes.chunks(digits.len() / 2) {
-        let text = &mut digits[..chunk.len() * 2];
-        for (pair, b) in text.chunks_exact_mut(2).zip(chunk) {
-            pair[0] = DIGITS[usize::from(b >> 4)];
-            pair[1] = DIGITS[usize::from(b & 0xf)];
-        }
-        // Hexadecimal digits are ASCII: the fallback only keeps this total.
-        out.push_str(std::str::from_utf8(text).unwrap_or_default());
-    }
+    out.extend(
+        bytes
+            .iter()
+            .flat_map(|b| [DIGITS[usize::from(b >> 4)], DIGITS[usize::from(b & 0xf)]]),
+    );
 }
 
 /// Fills `buf` from the operating system's random source.

@@ -9,7 +9,7 @@ use chrono::{Datelike, NaiveDate};
 use crate::diag::RepairKind;
 use crate::model::{line_date, Cents, Claim, Decimal, ModifierList, Money};
 use crate::reference::Reference;
-use crate::repair::{iso_date, push_decimal, push_u64};
+use crate::repair::{iso_date, push_decimal, push_i64};
 use crate::rules::ClaimResult;
 
 use super::key::HashedPatient;
@@ -586,7 +586,7 @@ impl<'s> RowBuilder<'s> {
 
     /// A patient key as the history writes it ([`super::key::hashed_text`]).
     fn hex_field(&mut self, bits: u128) {
-        write_hex(&mut self.out.scratch, bits);
+        super::key::push_hex(&mut self.out.scratch, &bits.to_be_bytes());
         self.end_field();
     }
 
@@ -664,7 +664,7 @@ fn pack_line<'m>(
     modifiers: impl Iterator<Item = &'m str>,
 ) {
     use std::io::Write as _;
-    write_integer(out, line.line_no as i64);
+    push_i64(out, line.line_no as i64);
     out.push(FIELD as u8);
     write_date(out, line.date);
     out.push(FIELD as u8);
@@ -679,16 +679,16 @@ fn pack_line<'m>(
     out.push(FIELD as u8);
     if line.units.scale == 0 {
         // What `Decimal`'s `Display` writes for a whole number, without the formatter.
-        write_integer(out, line.units.mantissa);
+        push_i64(out, line.units.mantissa);
     } else {
         // Writing to a vector cannot fail.
         let _ = write!(out, "{}", line.units);
     }
     out.push(FIELD as u8);
-    write_integer(out, line.charge.0);
+    push_i64(out, line.charge.0);
     out.push(FIELD as u8);
     if let Some(fee) = line.fee {
-        write_integer(out, fee.0);
+        push_i64(out, fee.0);
     }
 }
 
@@ -711,29 +711,6 @@ pub fn push_integer(out: &mut String, value: i64) {
         out.push('-');
     }
     push_decimal(out, value.unsigned_abs());
-}
-
-/// [`push_integer`] as bytes: a line's number and units are mostly one digit, written as one.
-fn write_integer(out: &mut Vec<u8>, value: i64) {
-    if value < 0 {
-        out.push(b'-');
-    }
-    match value.unsigned_abs() {
-        digit @ 0..=9 => out.push(b'0' + digit as u8),
-        value => push_u64(out, value),
-    }
-}
-
-/// Appends a patient key as [`super::key::push_hex`] writes its big-endian bytes: 32
-/// lower-case hexadecimal digits.
-fn write_hex(out: &mut Vec<u8>, bits: u128) {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut text = [0u8; 32];
-    for (at, digit) in text.iter_mut().enumerate() {
-        let nibble = (bits >> (124 - 4 * at)) & 0xf;
-        *digit = DIGITS[nibble as usize];
-    }
-    out.extend_from_slice(&text);
 }
 
 /// Reads back what [`pack_lines`] wrote; an error names what is not as written.
@@ -1412,26 +1389,7 @@ mod tests {
             push_integer(&mut text, value);
             assert_eq!(text, format!("x{value}"));
             let mut bytes = b"x".to_vec();
-            write_integer(&mut bytes, value);
-            assert_eq!(bytes, text.into_bytes());
-        }
-    }
-
-    /// A patient key is written as the key's own writer writes its big-endian bytes.
-    #[test]
-    fn keys_are_written_as_the_key_writer_writes_them() {
-        let mut bits = 0x0123_4567_89ab_cdef_fedc_ba98_7654_3210u128;
-        let keys = [0, 1, u128::MAX, 1 << 127, 0xf << 124, 0xa5];
-        for key in keys.into_iter().chain((0..1000).map(|_| {
-            bits = bits
-                .rotate_left(7)
-                .wrapping_mul(0x9e37_79b9_7f4a_7c15_f39c_c060_5ced_c835);
-            bits
-        })) {
-            let mut text = String::from("x");
-            super::super::key::push_hex(&mut text, &key.to_be_bytes());
-            let mut bytes = b"x".to_vec();
-            write_hex(&mut bytes, key);
+            push_i64(&mut bytes, value);
             assert_eq!(bytes, text.into_bytes());
         }
     }

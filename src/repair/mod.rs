@@ -548,8 +548,21 @@ pub fn iso_date(date: chrono::NaiveDate) -> Option<[u8; 10]> {
 /// Appends `value` in decimal (the writers write numbers straight into their buffers: no
 /// `String` per number).
 pub fn push_u64(out: &mut Vec<u8>, value: u64) {
+    // Line numbers, units and counts are mostly one digit: written as one byte.
+    if let Ok(digit @ 0..=9) = u8::try_from(value) {
+        out.push(b'0' + digit);
+        return;
+    }
     let mut digits = [0u8; 20];
     out.extend_from_slice(decimal(value, &mut digits));
+}
+
+/// Appends `value` in decimal with a `-` when negative, as `{value}` writes it.
+pub fn push_i64(out: &mut Vec<u8>, value: i64) {
+    if value < 0 {
+        out.push(b'-');
+    }
+    push_u64(out, value.unsigned_abs());
 }
 
 /// Appends `value` in decimal to text, as `{value}` writes it (the terminal, HTML and history

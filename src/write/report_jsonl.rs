@@ -34,7 +34,7 @@ use serde_json::Value;
 
 use crate::diag::{Action, Diagnostic, Severity, Text};
 use crate::model::{stored_index, Claim, SetContext, Total};
-use crate::repair::push_u64;
+use crate::repair::{push_i64, push_u64};
 use crate::rules::index::line_date;
 use crate::rules::ClaimResult;
 use crate::rules::{Disposition, Finding, Rule};
@@ -740,12 +740,7 @@ impl<'a> Obj<'a> {
     /// An unsigned number field.
     pub(crate) fn u64(&mut self, key: Key, value: u64) {
         self.key(key);
-        // Most of a finding's numbers (element, component, line, LX) are one digit: one byte
-        // pushed, where a number's digits are copied as a slice of any length.
-        match u8::try_from(value) {
-            Ok(digit @ 0..=9) => self.out.push(b'0' + digit),
-            _ => push_u64(self.out, value),
-        }
+        push_u64(self.out, value);
     }
 
     /// A signed number field.
@@ -901,14 +896,6 @@ fn escaped_bytes_in_word(x: u64) -> u64 {
         | zero_in(x ^ repeated(b'"'))
         | zero_in(x ^ repeated(b'\\'))
         | zero_in(x ^ repeated(0x7f))
-}
-
-/// Writes `value` in decimal, with a `-` when negative.
-pub(crate) fn push_i64(out: &mut Vec<u8>, value: i64) {
-    if value < 0 {
-        out.push(b'-');
-    }
-    push_u64(out, value.unsigned_abs());
 }
 
 /// Writes a date as a quoted `YYYY-MM-DD`.
