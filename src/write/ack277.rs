@@ -1164,6 +1164,8 @@ fn is_accepted(result: &ClaimResult) -> bool {
 }
 
 /// The billing provider grouping key: `XX` and the NPI as written, else `FI` and the tax id.
+/// (Inlined, as [`member_id`]: a few loads, looked up for every claim.)
+#[inline]
 fn provider_key(claim: &Claim) -> (&'static str, &str) {
     let p = &claim.billing.provider;
     match (&p.npi, &p.tax_id) {
@@ -1174,6 +1176,7 @@ fn provider_key(claim: &Claim) -> (&'static str, &str) {
 }
 
 /// The 2100D NM109: the patient's own id when the 837 gave one, else the subscriber's.
+#[inline]
 fn member_id(claim: &Claim) -> &str {
     let own = &claim.patient_person().member_id;
     if own.is_empty() {

@@ -707,6 +707,7 @@ impl<'a> Obj<'a> {
 
     /// Writes `"key":`, after a comma unless it is the first field: one copy of the literal
     /// [`key!`] made (in each branch of a length known when compiled, so no `memcpy` call).
+    #[inline(always)]
     fn key(&mut self, key: Key) {
         let bytes = key.0.as_bytes();
         if self.empty {
@@ -719,6 +720,11 @@ impl<'a> Obj<'a> {
     }
 
     /// A string field.
+    ///
+    /// This and the other one-field writers are inlined, so that [`Self::key`] copies a
+    /// key of a length known where it is called (called out of line, every key was a
+    /// `memcpy` call of a length known only at run time).
+    #[inline(always)]
     pub(crate) fn str(&mut self, key: Key, value: &str) {
         self.key(key);
         push_str(self.out, value);
@@ -726,6 +732,7 @@ impl<'a> Obj<'a> {
 
     /// A field made whole by [`field!`]: its key and its value (which needs no escape) in one
     /// copy.
+    #[inline(always)]
     pub(crate) fn field(&mut self, field: Key) {
         self.key(field);
     }
@@ -738,12 +745,14 @@ impl<'a> Obj<'a> {
     }
 
     /// An unsigned number field.
+    #[inline(always)]
     pub(crate) fn u64(&mut self, key: Key, value: u64) {
         self.key(key);
         push_u64(self.out, value);
     }
 
     /// A signed number field.
+    #[inline(always)]
     pub(crate) fn i64(&mut self, key: Key, value: i64) {
         self.key(key);
         push_i64(self.out, value);
