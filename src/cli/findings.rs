@@ -431,7 +431,9 @@ fn indent_width(shown: Option<&Snippet>) -> usize {
     shown.map_or(2, |s| decimal_digits(s.line)) + 1
 }
 
-/// Appends the start of a finding's `=` lines, indented `width`.
+/// Appends the start of a finding's `=` lines, indented `width` (inlined: a few pushes,
+/// made for every line of a finding's notes).
+#[inline]
 fn push_frame(out: &mut String, width: usize, p: crate::cli::term::Paint) {
     push_spaces(out, width);
     p.paint_into(Role::Frame, out, |o| o.push('='));
