@@ -43,9 +43,9 @@ pub struct Position {
 #[derive(Debug, Clone, Copy)]
 pub struct Segment<'a> {
     raw: &'a [u8],
-    /// The body, sliced once when the view is made: every element is read from it, and an
-    /// element read from offsets into `raw` costs a second slice and its bounds tests.
-    body: &'a [u8],
+    /// Where the body starts and ends in `raw`: an element is read as one slice of `raw`
+    /// at these offsets, not as a slice of the body sliced first.
+    body: (u32, u32),
     id_len: u8,
     delimiters: Delimiters,
     position: Position,
@@ -212,7 +212,7 @@ impl<'a> Segment<'a> {
         let id_len = id_len as u8;
         Segment {
             raw,
-            body: &raw[body],
+            body: (body.start as u32, body.end as u32),
             id_len,
             delimiters,
             position,
@@ -243,14 +243,17 @@ impl<'a> Segment<'a> {
     /// The segment without its terminator, leading white space or line break.
     #[inline]
     pub fn body(&self) -> &'a [u8] {
-        self.body
+        &self.raw[self.body.0 as usize..self.body.1 as usize]
     }
 
     /// The segment id, such as `NM1`.
     #[inline]
     pub fn id(&self) -> &'a [u8] {
-        // Every constructor measures `id_len` within the body.
-        &self.body[..usize::from(self.id_len)]
+        // One slice of the raw bytes (one bounds test), not the body and then its start: the
+        // id is read several times for every segment. Every constructor measures `id_len`
+        // within the body.
+        let start = self.body.0 as usize;
+        &self.raw[start..start + usize::from(self.id_len)]
     }
 
     /// The segment id packed into an integer ([`key_of`] of [`Segment::id`]), read as one
@@ -283,14 +286,16 @@ impl<'a> Segment<'a> {
         // `n - 1 < ends` (wrapping, so one test also rules out the id, `n == 0`); `ends` is
         // below `KEPT_SEPARATORS`, so the masks change no index and only spare bounds tests.
         if n.wrapping_sub(1) < usize::from(separators.ends) {
-            let start = usize::from(separators.at[(n - 1) % KEPT_SEPARATORS]) + 1;
-            let end = usize::from(separators.at[n % KEPT_SEPARATORS]);
-            if let Some(element) = self.body.get(start..end) {
+            // Offsets within the body, which the set's boundaries never pass.
+            let body = self.body.0 as usize;
+            let start = body + usize::from(separators.at[(n - 1) % KEPT_SEPARATORS]) + 1;
+            let end = body + usize::from(separators.at[n % KEPT_SEPARATORS]);
+            if let Some(element) = self.raw.get(start..end) {
                 return element;
             }
         }
         element_otherwise(
-            self.body,
+            self.body(),
             usize::from(self.id_len),
             self.delimiters.element,
             separators,
@@ -340,14 +345,13 @@ impl<'a> Segment<'a> {
     /// Where the body starts within `raw`.
     #[inline]
     pub fn body_start(&self) -> usize {
-        // The body is a slice of `raw`: its start is the distance between the two.
-        (self.body.as_ptr() as usize).wrapping_sub(self.raw.as_ptr() as usize)
+        self.body.0 as usize
     }
 
     /// Where the body ends (at the terminator) within `raw`.
     #[inline]
     pub(crate) fn body_end(&self) -> usize {
-        self.body_start() + self.body.len()
+        self.body.1 as usize
     }
 
     /// Length of the segment id (what [`Segment::id`] gives, without slicing the body).
