@@ -533,7 +533,7 @@ impl<R: Read> SegmentReader<R> {
         if a == b'I' {
             return None;
         }
-        self.separators.finish(count);
+        self.separators.finish(count, t);
         let position = Position {
             byte: self.buf_offset + start as u64,
             line: self.line_at(start),

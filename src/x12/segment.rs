@@ -43,14 +43,26 @@ pub struct Position {
 #[derive(Debug, Clone, Copy)]
 pub struct Segment<'a> {
     raw: &'a [u8],
+    /// Where the body starts and ends in `raw`: an element is read as one slice of `raw`
+    /// at these offsets, not as a slice of the body sliced first.
     body: (u32, u32),
     id_len: u8,
     delimiters: Delimiters,
     position: Position,
-    /// Where its elements start, when a table measured them once ([`Separators`]); `None`
-    /// for a segment fresh from the reader (elements are then found by scanning).
-    separators: Option<&'a Separators>,
+    /// Where its elements start, when they were measured once ([`Separators`]);
+    /// [`UNMEASURED`] otherwise (elements are then found by scanning). A reference, not an
+    /// `Option`: an element lookup reads the set's `ends` with no test for `None` first.
+    separators: &'a Separators,
 }
+
+/// The set of a segment whose elements were not measured: no boundary kept, none known to
+/// be the last, so that every element is found by scanning the body.
+static UNMEASURED: Separators = Separators {
+    at: [0; KEPT_SEPARATORS],
+    len: 0,
+    complete: false,
+    ends: 0,
+};
 
 /// How many element boundaries a [`Separators`] keeps: enough for every element of almost
 /// every 837P segment that is looked at (the rest are found by scanning on from the last).
@@ -61,18 +73,21 @@ pub const KEPT_SEPARATORS: usize = 16;
 ///
 /// `at[0]` is the position of the id's end (where element 1's separator stands); `at[k]`
 /// for `k >= 1` is the position of the `k`-th element separator after it. Element `n`
-/// is the bytes between `at[n - 1] + 1` and `at[n]` (or the body's end).
+/// is the bytes between `at[n - 1] + 1` and `at[n]` (or the body's end). A complete set with
+/// room left also holds the body's length after its boundaries, at `at[len]`, so that the
+/// last element is read like the others.
 #[derive(Debug, Clone, Copy, Default, Eq, Serialize)]
 pub struct Separators {
     at: [u16; KEPT_SEPARATORS],
-    /// How many entries of `at` are filled.
+    /// How many entries of `at` are boundaries.
     len: u8,
     /// True when `at` holds every boundary (no separator follows the last one kept).
     complete: bool,
-    /// How many elements (1 to `ends`) have both their bounds known: each ends at the next
-    /// boundary kept, the last of a complete set at the body's end. `len` for a complete
-    /// set, one fewer otherwise; [`Segment::element`] finds these without a call, the last
-    /// element included (it is often read: an NM1's id, a DTP's date).
+    /// How many elements (1 to `ends`) have both their bounds in `at`: element `n` is
+    /// `at[n - 1] + 1..at[n]`. `len` for a complete set with room for the body's length,
+    /// one fewer otherwise, and never more than `KEPT_SEPARATORS - 1`, so that `n` indexes
+    /// `at` masked, without a bounds test; [`Segment::element`] finds these without a call,
+    /// the last element included (it is often read: an NM1's id, a DTP's date).
     ends: u8,
 }
 
@@ -107,9 +122,7 @@ impl Separators {
                 len += 1;
             }
         }
-        found.len = len as u8;
-        found.complete = true;
-        found.ends = len as u8;
+        found.finish(len, body.len());
         found
     }
 
@@ -145,13 +158,18 @@ impl Separators {
     }
 
     /// Closes a set given `count` boundaries in all with [`Separators::record`], no more than
-    /// [`KEPT_SEPARATORS`]: it holds them all, as [`Separators::find`] leaves it.
+    /// [`KEPT_SEPARATORS`], for a body `body_len` bytes long: it holds them all, and the
+    /// body's length after them when there is room, as [`Separators::find`] leaves it.
     #[inline(always)]
-    pub(crate) fn finish(&mut self, count: usize) {
+    pub(crate) fn finish(&mut self, count: usize, body_len: usize) {
         debug_assert!(count <= KEPT_SEPARATORS);
         self.len = count as u8;
         self.complete = true;
-        self.ends = count as u8;
+        // A full set has no room for the body's end: its last element is read the slow way.
+        self.ends = count.min(KEPT_SEPARATORS - 1) as u8;
+        if let Some(end) = self.at.get_mut(count) {
+            *end = body_len as u16;
+        }
     }
 
     /// The first boundary recorded (meaningful once at least one is).
@@ -198,7 +216,7 @@ impl<'a> Segment<'a> {
             id_len,
             delimiters,
             position,
-            separators: None,
+            separators: &UNMEASURED,
         }
     }
 
@@ -206,14 +224,14 @@ impl<'a> Segment<'a> {
     /// [`Separators::find`] gives for this body, id length and element separator).
     #[inline]
     pub(crate) fn with_separators(mut self, separators: &'a Separators) -> Self {
-        self.separators = Some(separators);
+        self.separators = separators;
         self
     }
 
     /// Its element boundaries, when they were measured beforehand.
     #[inline]
     pub(crate) fn separators(&self) -> Option<&'a Separators> {
-        self.separators
+        (!std::ptr::eq(self.separators, &UNMEASURED)).then_some(self.separators)
     }
 
     /// Every byte of the segment as read, terminator and line break included.
@@ -263,64 +281,26 @@ impl<'a> Segment<'a> {
     #[inline]
     pub fn element(&self, n: usize) -> &'a [u8] {
         // The common case, kept small enough to inline: a measured element, the last one
-        // included (it ends at the body's end).
-        if let Some(separators) = self.separators {
-            // `n - 1 < ends` (wrapping, so one test also rules out the id, `n == 0`).
-            if n.wrapping_sub(1) < usize::from(separators.ends) {
-                let body = self.body();
-                let end = if n < usize::from(separators.len) {
-                    usize::from(separators.at[n])
-                } else {
-                    body.len()
-                };
-                return &body[usize::from(separators.at[n - 1]) + 1..end];
+        // included (a complete set holds the body's end after its boundaries).
+        let separators = self.separators;
+        // `n - 1 < ends` (wrapping, so one test also rules out the id, `n == 0`); `ends` is
+        // below `KEPT_SEPARATORS`, so the masks change no index and only spare bounds tests.
+        if n.wrapping_sub(1) < usize::from(separators.ends) {
+            // Offsets within the body, which the set's boundaries never pass.
+            let body = self.body.0 as usize;
+            let start = body + usize::from(separators.at[(n - 1) % KEPT_SEPARATORS]) + 1;
+            let end = body + usize::from(separators.at[n % KEPT_SEPARATORS]);
+            if let Some(element) = self.raw.get(start..end) {
+                return element;
             }
         }
-        self.element_otherwise(n)
-    }
-
-    /// [`Segment::element`] for the id, the last element, elements past the measured ones,
-    /// and segments not measured.
-    fn element_otherwise(&self, n: usize) -> &'a [u8] {
-        if n == 0 {
-            return self.id();
-        }
-        let body = self.body();
-        let Some(separators) = self.separators else {
-            return scan_element(
-                body,
-                self.delimiters.element,
-                usize::from(self.id_len),
-                1,
-                n,
-            );
-        };
-        let kept = separators.kept();
-        if n < kept.len() {
-            return &body[usize::from(kept[n - 1]) + 1..usize::from(kept[n])];
-        }
-        if separators.complete {
-            return match kept.last() {
-                Some(&last) if n == kept.len() => &body[usize::from(last) + 1..],
-                _ => &[],
-            };
-        }
-        match kept.last() {
-            Some(&last) => scan_element(
-                body,
-                self.delimiters.element,
-                usize::from(last),
-                kept.len(),
-                n,
-            ),
-            None => scan_element(
-                body,
-                self.delimiters.element,
-                usize::from(self.id_len),
-                1,
-                n,
-            ),
-        }
+        element_otherwise(
+            self.body(),
+            usize::from(self.id_len),
+            self.delimiters.element,
+            separators,
+            n,
+        )
     }
 
     /// Component `c` (1-based) of element `n`, or an empty slice when absent.
@@ -332,7 +312,7 @@ impl<'a> Segment<'a> {
     /// segments apart); absent ones are empty.
     pub fn leading_elements<const N: usize>(&self) -> [&'a [u8]; N] {
         let mut out: [&'a [u8]; N] = [&[]; N];
-        if self.separators.is_some() {
+        if self.separators().is_some() {
             // Measured boundaries: each element is a lookup.
             for (n, slot) in out.iter_mut().enumerate() {
                 *slot = self.element(n + 1);
@@ -412,6 +392,36 @@ pub(crate) fn id_word_key(bytes: [u8; 3], len: usize) -> u32 {
     let [a, b, c] = bytes;
     let word = (u32::from(a) << 16) | (u32::from(b) << 8) | u32::from(c);
     word >> (8 * (3 - len.min(3)))
+}
+
+/// [`Segment::element`] for the id, elements past the measured ones, and segments not
+/// measured. Given the view's parts by value, not the view, so that the inlined caller need
+/// not store its view to memory to pass its address.
+#[inline(never)]
+fn element_otherwise<'a>(
+    body: &'a [u8],
+    id_len: usize,
+    separator: u8,
+    separators: &Separators,
+    n: usize,
+) -> &'a [u8] {
+    if n == 0 {
+        return &body[..id_len];
+    }
+    let kept = separators.kept();
+    if n < kept.len() {
+        return &body[usize::from(kept[n - 1]) + 1..usize::from(kept[n])];
+    }
+    if separators.complete {
+        return match kept.last() {
+            Some(&last) if n == kept.len() => &body[usize::from(last) + 1..],
+            _ => &[],
+        };
+    }
+    match kept.last() {
+        Some(&last) => scan_element(body, separator, usize::from(last), kept.len(), n),
+        None => scan_element(body, separator, id_len, 1, n),
+    }
 }
 
 /// Element `n` of `body` found by scanning from `boundary`, the position of the separator
@@ -620,7 +630,7 @@ mod tests {
                 count = added.record(mask, offset, count);
             }
             if count <= KEPT_SEPARATORS {
-                added.finish(count);
+                added.finish(count, body.len());
             }
             if segment_id_len(body, b'*').is_some() && count <= KEPT_SEPARATORS {
                 // A valid id ends at the first separator: every separator is a boundary.
@@ -638,6 +648,81 @@ mod tests {
             );
             for n in 0..50 {
                 assert_eq!(measured.element(n), plain.element(n), "{n} of {body:?}");
+            }
+        }
+    }
+
+    /// `element(n)` is the `n`-th part of the body split on the element separator (empty
+    /// when there is none), for segments unmeasured, measured by [`Separators::find`] and
+    /// recorded as the reader does, over many odd bodies: empty elements, trailing
+    /// separators, more elements than a set keeps, repetition and component separators
+    /// inside elements, and bodies after leading bytes in `raw`.
+    #[test]
+    fn element_is_the_plain_split_of_the_body() {
+        let pieces: [&[u8]; 8] = [
+            b"",
+            b"A",
+            b"85",
+            b"HC:97012:GP",
+            b"X^Y",
+            b"::",
+            b"^",
+            b"1234567893",
+        ];
+        let mut state = 0x2545_f491_u32;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 17;
+            state ^= state << 5;
+            state
+        };
+        for round in 0..4000 {
+            let id: &[u8] = [&b"NM1"[..], b"SE", b"HI", b"CLM"][round % 4];
+            let count = round % 40;
+            let mut body = id.to_vec();
+            for _ in 0..count {
+                body.push(b'*');
+                body.extend_from_slice(pieces[next() as usize % pieces.len()]);
+            }
+            let lead: &[u8] = [&b""[..], b"\n", b"  "][round % 3];
+            let raw = [lead, &body[..], b"~\n"].concat();
+            let range = lead.len()..lead.len() + body.len();
+            let plain = Segment::new(
+                &raw,
+                range.clone(),
+                Delimiters::STANDARD,
+                Position::default(),
+            );
+            let found = Separators::find(&body, id.len(), b'*');
+            let mut recorded = Separators {
+                at: [9; KEPT_SEPARATORS],
+                ..Separators::empty()
+            };
+            // Recorded as the reader does, a 64-byte mask at a time.
+            let mut all = 0;
+            for (block, chunk) in body.chunks(64).enumerate() {
+                let mask = chunk
+                    .iter()
+                    .enumerate()
+                    .filter(|&(_, &b)| b == b'*')
+                    .fold(0u64, |m, (i, _)| m | 1 << i);
+                all = recorded.record(mask, block * 64, all);
+            }
+            recorded.finish(all.min(KEPT_SEPARATORS), body.len());
+            let split: Vec<&[u8]> = body.split(|&b| b == b'*').collect();
+            let mut views = vec![plain, plain.with_separators(&found)];
+            if all <= KEPT_SEPARATORS {
+                views.push(plain.with_separators(&recorded));
+            }
+            for view in views {
+                assert_eq!(view.body(), &body[..]);
+                assert_eq!(view.body_start(), lead.len());
+                assert_eq!(view.body_end(), range.end);
+                assert_eq!(view.id(), id);
+                for n in 0..50 {
+                    let expected = split.get(n).copied().unwrap_or(&[]);
+                    assert_eq!(view.element(n), expected, "{n} of {body:?}");
+                }
             }
         }
     }
