@@ -35,7 +35,10 @@ impl<T: Clone> Shared<T> {
 #[derive(Debug)]
 struct Level {
     working: GrowingTable,
-    shared: Option<Arc<LevelTable>>,
+    /// The view, with how many segments `working` held when it was made: a table only grows
+    /// between two openings, so a view of another length is out of date. Segments are added
+    /// straight to `working` (the reader's fast path), with nothing else to update.
+    shared: Option<(Arc<LevelTable>, usize)>,
 }
 
 impl Default for Level {
@@ -54,18 +57,18 @@ impl Level {
         self.shared = None;
     }
 
-    #[inline(always)]
-    fn push(&mut self, seg: &Segment<'_>, set_segment: u32, placement: Placement) {
-        self.working.push(seg, set_segment, placement);
-        self.shared = None;
-    }
-
     fn share(&mut self, spare: &mut SpareTables) -> Arc<LevelTable> {
-        let working = &self.working;
-        Arc::clone(
-            self.shared
-                .get_or_insert_with(|| spare.holding(working.frozen())),
-        )
+        let len = self.working.len();
+        if let Some((table, shared_len)) = &self.shared {
+            if *shared_len == len {
+                return Arc::clone(table);
+            }
+        }
+        // Let go of the old view first, so that its table can be filled again.
+        self.shared = None;
+        let table = spare.holding(self.working.frozen());
+        self.shared = Some((Arc::clone(&table), len));
+        table
     }
 }
 
@@ -286,14 +289,39 @@ impl ClaimBuilder {
         placement: Placement,
         set_segment: u32,
     ) -> Option<RawClaim> {
-        // Most segments go on the claim being read: that path is kept small, the rest is
-        // out of line.
-        let opens_claim = kind == LoopKind::Claim && placement.opens_loop;
-        if !opens_claim && kind.in_claim() && self.current.is_some() {
-            self.push_to_claim(seg, kind, placement, set_segment);
+        // Most segments go on the claim or the level being read: that path is kept small
+        // (one push, whichever table it goes to), the rest is out of line.
+        if let Some(table) = self.table_to_add_to(seg, kind, placement) {
+            table.push(seg, set_segment, placement);
             return None;
         }
         self.feed_outside_claim(seg, kind, placement, set_segment)
+    }
+
+    /// The table a segment goes to when it only adds to what is being read, as
+    /// [`ClaimBuilder::feed_outside_claim`] would add it: the claim's, for a claim's segment
+    /// that does not open another claim (its 2400 lines counted here); between claims, its
+    /// level's, for a level's segment that does not open the level again (an HL). `None`
+    /// for the rest.
+    #[inline(always)]
+    fn table_to_add_to(
+        &mut self,
+        seg: &Segment<'_>,
+        kind: LoopKind,
+        placement: Placement,
+    ) -> Option<&mut GrowingTable> {
+        if self.current.is_some() {
+            let opens_claim = kind == LoopKind::Claim && placement.opens_loop;
+            if opens_claim || !kind.in_claim() {
+                return None;
+            }
+            self.lines += usize::from(placement.opens_loop && kind == LoopKind::Line);
+            return Some(&mut self.working);
+        }
+        if placement.opens_loop && seg.id() == b"HL" {
+            return None;
+        }
+        self.level_table(kind)
     }
 
     /// [`ClaimBuilder::feed`] for a segment that opens a claim or lies outside one.
@@ -381,29 +409,51 @@ impl ClaimBuilder {
                 env.submitter_id = text(seg.element(9));
                 env.submitter_name = text(seg.element(3));
             }
-            LoopKind::BillingLevel | LoopKind::BillingName | LoopKind::PayTo => {
+            _ => {
                 if opens_level {
-                    self.billing.open(self.delimiters);
+                    self.open_level(kind);
                 }
-                self.billing.push(seg, set_segment, placement);
+                if let Some(table) = self.level_table(kind) {
+                    table.push(seg, set_segment, placement);
+                }
+            }
+        }
+    }
+
+    /// Opens the level a segment of `kind` belongs to again, at its HL (a subscriber's
+    /// closes the patient level under the subscriber before it).
+    fn open_level(&mut self, kind: LoopKind) {
+        match kind {
+            LoopKind::BillingLevel | LoopKind::BillingName | LoopKind::PayTo => {
+                self.billing.open(self.delimiters);
             }
             LoopKind::SubscriberLevel | LoopKind::SubscriberName | LoopKind::Payer => {
-                if opens_level {
-                    self.subscriber.open(self.delimiters);
-                    self.has_patient = false;
-                }
-                self.subscriber.push(seg, set_segment, placement);
+                self.subscriber.open(self.delimiters);
+                self.has_patient = false;
             }
             LoopKind::PatientLevel | LoopKind::PatientName => {
-                if opens_level {
-                    self.patient.open(self.delimiters);
-                    self.has_patient = true;
-                }
-                if self.has_patient {
-                    self.patient.push(seg, set_segment, placement);
-                }
+                self.patient.open(self.delimiters);
+                self.has_patient = true;
             }
             _ => {}
+        }
+    }
+
+    /// The working table of the level a segment of `kind` belongs to; `None` for a segment
+    /// of no level, and for a patient's when no patient level is open (it is not kept).
+    #[inline(always)]
+    fn level_table(&mut self, kind: LoopKind) -> Option<&mut GrowingTable> {
+        match kind {
+            LoopKind::BillingLevel | LoopKind::BillingName | LoopKind::PayTo => {
+                Some(&mut self.billing.working)
+            }
+            LoopKind::SubscriberLevel | LoopKind::SubscriberName | LoopKind::Payer => {
+                Some(&mut self.subscriber.working)
+            }
+            LoopKind::PatientLevel | LoopKind::PatientName if self.has_patient => {
+                Some(&mut self.patient.working)
+            }
+            _ => None,
         }
     }
 }
@@ -594,6 +644,30 @@ mod tests {
         assert!(!Arc::ptr_eq(&fast[1].0.subscriber, &fast[2].0.subscriber));
         assert!(Arc::ptr_eq(&fast[0].0.billing, &fast[3].0.billing));
         assert!(!Arc::ptr_eq(&fast[3].0.billing, &fast[4].0.billing));
+    }
+
+    #[test]
+    fn a_level_that_goes_on_after_a_claim_gives_the_next_claim_a_new_view() {
+        // The REF after the first CLM read as one of the subscriber level's: it ends that
+        // claim and goes on the level, which the next claim sees and the first does not (a
+        // view is known to be out of date by its length, on both paths).
+        let mut steps = PLACED.to_vec();
+        steps[12] = (LoopKind::SubscriberLevel, false);
+        let fast = claims(|b, seg, kind, p, n| b.feed_of_kind(seg, kind, p, n), &steps);
+        let slow = claims(
+            |b, seg, kind, p, n| b.feed_outside_claim(seg, kind, p, n),
+            &steps,
+        );
+        for built in [&fast, &slow] {
+            let (first, second) = (&built[0].0.subscriber, &built[1].0.subscriber);
+            assert!(!Arc::ptr_eq(first, second));
+            assert_eq!(second.len(), first.len() + 1);
+            let (first_raw, first_records) = table(first);
+            let (second_raw, second_records) = table(second);
+            assert!(second_raw.starts_with(&first_raw));
+            assert!(second_raw.ends_with(b"REF*D9*X1~\n"));
+            assert_eq!(second_records[..first.len()], first_records[..]);
+        }
     }
 
     #[test]

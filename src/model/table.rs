@@ -198,6 +198,11 @@ impl GrowingTable {
         self.segments.restart();
     }
 
+    /// How many segments the table holds.
+    pub(crate) fn len(&self) -> usize {
+        self.segments.len()
+    }
+
     /// Copies a segment in, as [`SegmentTable::push`] does.
     #[inline(always)]
     pub(crate) fn push(&mut self, seg: &Segment<'_>, set_segment: u32, placement: Placement) {
