@@ -15,6 +15,8 @@
 #   BENCH_ALLOC_CLAIMS=10000  claims in the file the allocation counter reads
 #   BENCH_NOTE="..."    a line about the conditions, printed in BENCHMARKS.md
 #   BENCH_OUT=BENCHMARKS.md   where to write the results
+#   BENCH_BIN=PATH      measure another build of scrub837 (a profile-guided one, an older
+#                       commit's) in place of target/release/scrub837
 #   BENCH_REPORT_ONLY=1 measure nothing: write BENCHMARKS.md again from the last run's
 #                       figures (bench-data/), e.g. after changing this script's table
 #   PYX12_VENV          a virtual environment with pyx12 4.0.0 (default target/pyx12-venv,
@@ -58,7 +60,11 @@ if [ -f examples/alloc_count.rs ]; then
   cargo build --release --quiet --example alloc_count
   alloc_example=target/release/examples/alloc_count
 fi
-bin=target/release/scrub837
+bin=${BENCH_BIN:-target/release/scrub837}
+if [ ! -x "$bin" ]; then
+  echo "bench: no scrub837 binary at $bin" >&2
+  exit 1
+fi
 
 # --- measuring -------------------------------------------------------------------------------
 
@@ -233,7 +239,7 @@ fi
   echo "- date: $started"
   echo "- commit: $commit$dirty"
   echo "- machine: $cores cores ($cpu_model), $mem_total RAM, $kernel"
-  echo "- toolchain: $rustc_version, release profile"
+  echo "- toolchain: $rustc_version, release profile$([ "$bin" = target/release/scrub837 ] || echo " (binary: \`$bin\`)")"
   echo "- load average before / after: $load_before / $load_after"
   if [ -n "${BENCH_NOTE:-}" ]; then
     echo "- conditions: $BENCH_NOTE"
