@@ -423,19 +423,17 @@ impl ClaimBuilder {
     /// Opens the level a segment of `kind` belongs to again, at its HL (a subscriber's
     /// closes the patient level under the subscriber before it).
     fn open_level(&mut self, kind: LoopKind) {
-        match kind {
-            LoopKind::BillingLevel | LoopKind::BillingName | LoopKind::PayTo => {
-                self.billing.open(self.delimiters);
-            }
-            LoopKind::SubscriberLevel | LoopKind::SubscriberName | LoopKind::Payer => {
+        match level_of(kind) {
+            Some(LevelOf::Billing) => self.billing.open(self.delimiters),
+            Some(LevelOf::Subscriber) => {
                 self.subscriber.open(self.delimiters);
                 self.has_patient = false;
             }
-            LoopKind::PatientLevel | LoopKind::PatientName => {
+            Some(LevelOf::Patient) => {
                 self.patient.open(self.delimiters);
                 self.has_patient = true;
             }
-            _ => {}
+            None => {}
         }
     }
 
@@ -443,18 +441,32 @@ impl ClaimBuilder {
     /// of no level, and for a patient's when no patient level is open (it is not kept).
     #[inline(always)]
     fn level_table(&mut self, kind: LoopKind) -> Option<&mut GrowingTable> {
-        match kind {
-            LoopKind::BillingLevel | LoopKind::BillingName | LoopKind::PayTo => {
-                Some(&mut self.billing.working)
-            }
-            LoopKind::SubscriberLevel | LoopKind::SubscriberName | LoopKind::Payer => {
-                Some(&mut self.subscriber.working)
-            }
-            LoopKind::PatientLevel | LoopKind::PatientName if self.has_patient => {
-                Some(&mut self.patient.working)
-            }
-            _ => None,
+        match level_of(kind)? {
+            LevelOf::Billing => Some(&mut self.billing.working),
+            LevelOf::Subscriber => Some(&mut self.subscriber.working),
+            LevelOf::Patient => self.has_patient.then_some(&mut self.patient.working),
         }
+    }
+}
+
+/// The level above claims whose segments a claim keeps: 2000A, 2000B or 2000C.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum LevelOf {
+    Billing,
+    Subscriber,
+    Patient,
+}
+
+/// The level a segment of `kind` belongs to, if any (the one place that groups the kinds).
+#[inline(always)]
+fn level_of(kind: LoopKind) -> Option<LevelOf> {
+    match kind {
+        LoopKind::BillingLevel | LoopKind::BillingName | LoopKind::PayTo => Some(LevelOf::Billing),
+        LoopKind::SubscriberLevel | LoopKind::SubscriberName | LoopKind::Payer => {
+            Some(LevelOf::Subscriber)
+        }
+        LoopKind::PatientLevel | LoopKind::PatientName => Some(LevelOf::Patient),
+        _ => None,
     }
 }
 

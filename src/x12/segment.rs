@@ -210,6 +210,10 @@ impl<'a> Segment<'a> {
         position: Position,
     ) -> Self {
         let id_len = id_len as u8;
+        // Offsets fit in 32 bits: a view's raw bytes are the reader's buffer (a chunk and one
+        // segment of at most `MAX_SEGMENT_LEN`) or one claim's or level's table, whose stored
+        // segments keep 32-bit offsets too.
+        debug_assert!(u32::try_from(body.end).is_ok(), "segment bytes past 4 GiB");
         Segment {
             raw,
             body: (body.start as u32, body.end as u32),
